@@ -1,0 +1,6 @@
+//! `zerocpd`: the ZeroCP daemon.
+
+fn main() {
+    eprintln!("zerocpd: not built yet");
+    std::process::exit(1);
+}

@@ -1,0 +1,3 @@
+//! # zerocp-daemon
+//!
+//! The ZeroCP daemon `zerocpd` and its control plane, Diroute.

@@ -1,0 +1,3 @@
+//! # zerocp
+//!
+//! Zero-copy publish/subscribe over shared memory.
