@@ -8,9 +8,25 @@
 //! pointers and no `usize`, and has the same size and alignment on 32- and
 //! 64-bit targets (asserted at compile time next to each type).
 #![no_std]
-#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(test)]
 extern crate std;
 
+pub mod cache_padded;
+pub mod chunk_header;
+pub mod chunk_queue;
+pub mod fixed_slots;
+pub mod fixed_string;
+pub mod fixed_vec;
+pub mod freelist;
+pub mod heartbeat;
+pub mod mempool;
+pub mod mgmt;
+pub mod port;
+pub mod relative_ptr;
+pub mod segment_table;
+pub mod seqlock;
+pub mod service;
+pub mod spsc_ring;
 pub mod sync;
+pub mod wire;
