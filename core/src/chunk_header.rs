@@ -1,1 +1,576 @@
-//! (in progress)
+//! `ChunkHeader`: the 64-byte header at the start of every chunk in the data
+//! segment, and where the payload goes after it.
+//!
+//! Layout (`#[repr(C, align(64))]`, 64 bytes on every target, all fields
+//! little-endian machine words; a zero-filled header is a valid, free chunk):
+//!
+//! | offset | field            | meaning                                         |
+//! |-------:|------------------|-------------------------------------------------|
+//! | 0      | `version`        | [`CHUNK_HEADER_VERSION`] in the low 16 bits     |
+//! | 4      | `chunk_size`     | bytes of the whole chunk, header included       |
+//! | 8      | `payload_size`   | bytes of payload written                        |
+//! | 12     | `payload_offset` | payload start, from the chunk start             |
+//! | 16     | `payload_align`  | payload alignment (power of two, <= 64)         |
+//! | 20     | `origin_port`    | publisher port index that loaned the chunk      |
+//! | 24     | `sequence`       | per-publisher sequence number                   |
+//! | 32     | `refcount`       | holders of the chunk (0 = free)                 |
+//! | 36     | `mempool`        | index of the pool the chunk belongs to          |
+//! | 40     | `chunk_index`    | global chunk index (lets a reader cross-check)  |
+//! | 44     | reserved         | 20 bytes, zero                                  |
+//!
+//! Every field is an atomic from [`crate::sync`], so the header is only ever
+//! accessed through `&ChunkHeader` (never `&mut` into shared memory), even when
+//! a hostile process writes to it concurrently. The metadata fields are written
+//! by the process that loaned the chunk, before it publishes, with `Relaxed`
+//! stores: the `Release` push of the chunk index into a subscriber queue (and
+//! the `Acquire` pop) orders them, like the payload bytes themselves.
+//!
+//! A header that another process wrote is checked with
+//! [`ChunkHeader::validate`] before the payload location is used.
+
+use core::fmt;
+
+use crate::sync::{AtomicU32, AtomicU64, Ordering};
+
+/// Layout version of [`ChunkHeader`].
+pub const CHUNK_HEADER_VERSION: u16 = 1;
+/// Size (and alignment) of [`ChunkHeader`] in bytes.
+pub const CHUNK_HEADER_SIZE: u32 = 64;
+/// Largest payload alignment supported: the header's own alignment, so a
+/// payload placed right after the header is aligned for any type up to it.
+pub const MAX_PAYLOAD_ALIGN: u32 = 64;
+
+/// The header at the start of every chunk (see the [module docs](self) for the
+/// layout).
+///
+/// ```
+/// use zerocp_core::chunk_header::{ChunkHeader, ChunkInit};
+///
+/// let header = ChunkHeader::zeroed(); // in real use: a reference into the data segment
+/// header.init(&ChunkInit {
+///     chunk_size: 256, payload_size: 24, payload_align: 8,
+///     origin_port: 3, sequence: 1, mempool: 0, chunk_index: 17,
+/// })?;
+/// let payload = header.validate(256)?;
+/// assert_eq!((payload.offset, payload.size), (64, 24));
+///
+/// header.acquire();                 // a second holder
+/// assert!(!header.release());       // not the last
+/// assert!(header.release());        // the last: the chunk goes back to the pool
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[repr(C, align(64))]
+#[derive(Debug)]
+pub struct ChunkHeader {
+    version: AtomicU32,
+    chunk_size: AtomicU32,
+    payload_size: AtomicU32,
+    payload_offset: AtomicU32,
+    payload_align: AtomicU32,
+    origin_port: AtomicU32,
+    sequence: AtomicU64,
+    refcount: AtomicU32,
+    mempool: AtomicU32,
+    chunk_index: AtomicU32,
+    _reserved: [u32; 5],
+}
+
+#[cfg(not(loom))]
+const _: () = assert!(size_of::<ChunkHeader>() == CHUNK_HEADER_SIZE as usize);
+#[cfg(not(loom))]
+const _: () = assert!(align_of::<ChunkHeader>() == 64);
+
+/// What the loaning process writes into a header before publishing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkInit {
+    /// Bytes of the whole chunk, header included (the pool's stride).
+    pub chunk_size: u32,
+    /// Bytes of payload.
+    pub payload_size: u32,
+    /// Payload alignment (power of two, at most [`MAX_PAYLOAD_ALIGN`]).
+    pub payload_align: u32,
+    /// Publisher port index.
+    pub origin_port: u32,
+    /// Sequence number.
+    pub sequence: u64,
+    /// Mempool index.
+    pub mempool: u32,
+    /// Global chunk index.
+    pub chunk_index: u32,
+}
+
+/// Where the payload of a validated chunk lies, relative to the chunk start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PayloadRange {
+    /// Offset from the chunk start.
+    pub offset: u32,
+    /// Size in bytes.
+    pub size: u32,
+}
+
+/// A payload alignment that cannot be placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum PayloadAlignError {
+    /// The alignment is not a power of two.
+    NotPowerOfTwo {
+        /// The alignment given.
+        align: u32,
+    },
+    /// The alignment is larger than [`MAX_PAYLOAD_ALIGN`].
+    TooLarge {
+        /// The alignment given.
+        align: u32,
+        /// The largest supported alignment.
+        max: u32,
+    },
+}
+
+impl fmt::Display for PayloadAlignError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotPowerOfTwo { align } => {
+                write!(f, "payload alignment {align} is not a power of two")
+            }
+            Self::TooLarge { align, max } => {
+                write!(f, "payload alignment {align} exceeds the maximum of {max}")
+            }
+        }
+    }
+}
+
+impl core::error::Error for PayloadAlignError {}
+
+/// The offset of a payload with alignment `align` from the chunk start:
+/// the header size rounded up to `align` (so always 64 for supported values).
+///
+/// ```
+/// use zerocp_core::chunk_header::payload_offset;
+/// assert_eq!(payload_offset(8), Ok(64));
+/// assert!(payload_offset(128).is_err());
+/// ```
+pub const fn payload_offset(align: u32) -> Result<u32, PayloadAlignError> {
+    if !align.is_power_of_two() {
+        return Err(PayloadAlignError::NotPowerOfTwo { align });
+    }
+    if align > MAX_PAYLOAD_ALIGN {
+        return Err(PayloadAlignError::TooLarge {
+            align,
+            max: MAX_PAYLOAD_ALIGN,
+        });
+    }
+    // `align <= 64` divides 64: this cannot overflow.
+    Ok(CHUNK_HEADER_SIZE.div_ceil(align) * align)
+}
+
+/// A header (written by another process) that does not describe a usable chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum HeaderError {
+    /// The version is not [`CHUNK_HEADER_VERSION`].
+    Version {
+        /// The raw version word found.
+        found: u32,
+    },
+    /// The chunk size is not the one of the pool the chunk is in.
+    ChunkSize {
+        /// The size found.
+        found: u32,
+        /// The pool's stride.
+        expected: u32,
+    },
+    /// The payload alignment is invalid.
+    Align(PayloadAlignError),
+    /// The payload offset is not the one its alignment implies.
+    PayloadOffset {
+        /// The offset found.
+        found: u32,
+        /// The offset the alignment implies.
+        expected: u32,
+    },
+    /// The payload runs past the end of the chunk.
+    PayloadTooLarge {
+        /// The payload size found.
+        size: u32,
+        /// Bytes available after the payload offset.
+        capacity: u32,
+    },
+}
+
+impl fmt::Display for HeaderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Version { found } => write!(
+                f,
+                "chunk header version word {found:#x}, expected {CHUNK_HEADER_VERSION}"
+            ),
+            Self::ChunkSize { found, expected } => {
+                write!(f, "chunk size {found}, expected {expected}")
+            }
+            Self::Align(e) => write!(f, "chunk header: {e}"),
+            Self::PayloadOffset { found, expected } => {
+                write!(f, "payload offset {found}, expected {expected}")
+            }
+            Self::PayloadTooLarge { size, capacity } => {
+                write!(
+                    f,
+                    "payload size {size} exceeds the chunk's capacity {capacity}"
+                )
+            }
+        }
+    }
+}
+
+impl core::error::Error for HeaderError {}
+
+/// Why [`ChunkHeader::try_release`] refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct RefcountUnderflow;
+
+impl fmt::Display for RefcountUnderflow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("released a chunk whose reference count is already zero")
+    }
+}
+
+impl core::error::Error for RefcountUnderflow {}
+
+impl ChunkHeader {
+    /// An all-zero header (a free chunk), for use outside shared memory
+    /// (tests, staging). In shared memory the zero-filled segment already is one.
+    pub fn zeroed() -> Self {
+        Self {
+            version: AtomicU32::new(0),
+            chunk_size: AtomicU32::new(0),
+            payload_size: AtomicU32::new(0),
+            payload_offset: AtomicU32::new(0),
+            payload_align: AtomicU32::new(0),
+            origin_port: AtomicU32::new(0),
+            sequence: AtomicU64::new(0),
+            refcount: AtomicU32::new(0),
+            mempool: AtomicU32::new(0),
+            chunk_index: AtomicU32::new(0),
+            _reserved: [0; 5],
+        }
+    }
+
+    /// Writes the metadata of a freshly loaned chunk and sets the reference
+    /// count to 1 (the loaner). Call only while holding the chunk exclusively
+    /// (just popped from the freelist).
+    pub fn init(&self, init: &ChunkInit) -> Result<(), HeaderError> {
+        let offset = payload_offset(init.payload_align).map_err(HeaderError::Align)?;
+        let capacity = init.chunk_size.saturating_sub(offset);
+        if init.payload_size > capacity {
+            return Err(HeaderError::PayloadTooLarge {
+                size: init.payload_size,
+                capacity,
+            });
+        }
+        // Relaxed everywhere: the chunk is exclusively ours; the Release push
+        // that publishes it orders these stores for every reader.
+        self.version
+            .store(u32::from(CHUNK_HEADER_VERSION), Ordering::Relaxed);
+        self.chunk_size.store(init.chunk_size, Ordering::Relaxed);
+        self.payload_size
+            .store(init.payload_size, Ordering::Relaxed);
+        self.payload_offset.store(offset, Ordering::Relaxed);
+        self.payload_align
+            .store(init.payload_align, Ordering::Relaxed);
+        self.origin_port.store(init.origin_port, Ordering::Relaxed);
+        self.sequence.store(init.sequence, Ordering::Relaxed);
+        self.mempool.store(init.mempool, Ordering::Relaxed);
+        self.chunk_index.store(init.chunk_index, Ordering::Relaxed);
+        self.refcount.store(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Checks the header against the stride of the pool the chunk lies in and
+    /// returns where its payload is. Use before touching the payload of a
+    /// chunk another process described.
+    pub fn validate(&self, pool_stride: u32) -> Result<PayloadRange, HeaderError> {
+        let version = self.version.load(Ordering::Relaxed);
+        if version != u32::from(CHUNK_HEADER_VERSION) {
+            return Err(HeaderError::Version { found: version });
+        }
+        let chunk_size = self.chunk_size();
+        if chunk_size != pool_stride {
+            return Err(HeaderError::ChunkSize {
+                found: chunk_size,
+                expected: pool_stride,
+            });
+        }
+        let expected = payload_offset(self.payload_align()).map_err(HeaderError::Align)?;
+        let offset = self.payload_offset();
+        if offset != expected {
+            return Err(HeaderError::PayloadOffset {
+                found: offset,
+                expected,
+            });
+        }
+        let size = self.payload_size();
+        let capacity = chunk_size.saturating_sub(offset);
+        if size > capacity {
+            return Err(HeaderError::PayloadTooLarge { size, capacity });
+        }
+        Ok(PayloadRange { offset, size })
+    }
+
+    /// The layout version (the low 16 bits of the version word).
+    pub fn version(&self) -> u16 {
+        (self.version.load(Ordering::Relaxed) & 0xFFFF) as u16
+    }
+
+    /// Bytes of the whole chunk, header included.
+    pub fn chunk_size(&self) -> u32 {
+        self.chunk_size.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of payload.
+    pub fn payload_size(&self) -> u32 {
+        self.payload_size.load(Ordering::Relaxed)
+    }
+
+    /// Offset of the payload from the chunk start.
+    pub fn payload_offset(&self) -> u32 {
+        self.payload_offset.load(Ordering::Relaxed)
+    }
+
+    /// Alignment of the payload.
+    pub fn payload_align(&self) -> u32 {
+        self.payload_align.load(Ordering::Relaxed)
+    }
+
+    /// Index of the publisher port that loaned the chunk.
+    pub fn origin_port(&self) -> u32 {
+        self.origin_port.load(Ordering::Relaxed)
+    }
+
+    /// Sequence number given by the publisher.
+    pub fn sequence(&self) -> u64 {
+        self.sequence.load(Ordering::Relaxed)
+    }
+
+    /// Sets the sequence number (by the loaner, before publishing).
+    pub fn set_sequence(&self, sequence: u64) {
+        // Relaxed: ordered by the publishing Release push, as in `init`.
+        self.sequence.store(sequence, Ordering::Relaxed);
+    }
+
+    /// Sets the payload size (by the loaner, before publishing), within the
+    /// capacity `chunk_size - payload_offset`.
+    pub fn set_payload_size(&self, size: u32) -> Result<(), HeaderError> {
+        let capacity = self.chunk_size().saturating_sub(self.payload_offset());
+        if size > capacity {
+            return Err(HeaderError::PayloadTooLarge { size, capacity });
+        }
+        // Relaxed: ordered by the publishing Release push, as in `init`.
+        self.payload_size.store(size, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Index of the mempool the chunk belongs to.
+    pub fn mempool(&self) -> u32 {
+        self.mempool.load(Ordering::Relaxed)
+    }
+
+    /// Global index of the chunk.
+    pub fn chunk_index(&self) -> u32 {
+        self.chunk_index.load(Ordering::Relaxed)
+    }
+
+    /// Current reference count (a snapshot, for diagnostics).
+    pub fn refcount(&self) -> u32 {
+        self.refcount.load(Ordering::Relaxed)
+    }
+
+    /// Adds a holder; the caller must already hold a reference (e.g. the
+    /// publisher, once per receiving subscriber). Returns the previous count.
+    pub fn acquire(&self) -> u32 {
+        // Relaxed: like `Arc::clone`, the caller's own reference keeps the
+        // chunk alive, so there is nothing to synchronise with; the handover
+        // to the new holder is ordered by the queue push/pop.
+        self.refcount.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Adds a holder only if the chunk still has one (count > 0), for readers
+    /// that found the index without holding a reference (history replay).
+    pub fn try_acquire_if_live(&self) -> bool {
+        let mut current = self.refcount.load(Ordering::Relaxed);
+        loop {
+            if current == 0 || current == u32::MAX {
+                return false;
+            }
+            // Success Acquire: synchronises with the Release of earlier
+            // `release`s, so the payload we are about to read is not older
+            // than what the previous holders saw. Failure Relaxed: we retry
+            // with the fresh value and synchronise on the final success.
+            match self.refcount.compare_exchange_weak(
+                current,
+                current + 1,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Drops a holder; `Ok(true)` when it was the last (the caller must then
+    /// return the chunk to its pool). Never takes the count below zero: a
+    /// release on a free chunk (a double release, or a corrupt header) is
+    /// refused, so a chunk is never returned twice.
+    pub fn try_release(&self) -> Result<bool, RefcountUnderflow> {
+        let mut current = self.refcount.load(Ordering::Relaxed);
+        loop {
+            if current == 0 {
+                return Err(RefcountUnderflow);
+            }
+            // Success AcqRel (a `fetch_sub` that refuses to wrap): Release so
+            // our reads of the payload happen before whoever recycles the
+            // chunk; Acquire so the last holder sees every other holder's
+            // accesses before it returns the chunk. Failure Relaxed: retried.
+            match self.refcount.compare_exchange_weak(
+                current,
+                current - 1,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(current == 1),
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// [`try_release`](Self::try_release), treating an underflow as "not the
+    /// last" (the chunk is already free, so it must not be returned again).
+    pub fn release(&self) -> bool {
+        self.try_release().unwrap_or(false)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn init(size: u32, align: u32) -> ChunkInit {
+        ChunkInit {
+            chunk_size: 128,
+            payload_size: size,
+            payload_align: align,
+            origin_port: 9,
+            sequence: 42,
+            mempool: 2,
+            chunk_index: 77,
+        }
+    }
+
+    #[test]
+    fn payload_offsets() {
+        for align in [1, 2, 4, 8, 16, 32, 64] {
+            assert_eq!(payload_offset(align), Ok(64));
+        }
+        assert_eq!(
+            payload_offset(0),
+            Err(PayloadAlignError::NotPowerOfTwo { align: 0 })
+        );
+        assert_eq!(
+            payload_offset(12),
+            Err(PayloadAlignError::NotPowerOfTwo { align: 12 })
+        );
+        assert_eq!(
+            payload_offset(128),
+            Err(PayloadAlignError::TooLarge {
+                align: 128,
+                max: 64
+            })
+        );
+    }
+
+    #[test]
+    fn init_then_validate() {
+        let h = ChunkHeader::zeroed();
+        assert_eq!(h.validate(128), Err(HeaderError::Version { found: 0 }));
+        h.init(&init(64, 8)).unwrap();
+        assert_eq!(
+            h.validate(128),
+            Ok(PayloadRange {
+                offset: 64,
+                size: 64
+            })
+        );
+        assert_eq!(
+            h.validate(192),
+            Err(HeaderError::ChunkSize {
+                found: 128,
+                expected: 192
+            })
+        );
+        assert_eq!((h.version(), h.origin_port(), h.sequence()), (1, 9, 42));
+        assert_eq!((h.mempool(), h.chunk_index(), h.refcount()), (2, 77, 1));
+        assert_eq!(
+            h.init(&init(65, 8)),
+            Err(HeaderError::PayloadTooLarge {
+                size: 65,
+                capacity: 64
+            })
+        );
+        assert!(h.set_payload_size(65).is_err());
+        h.set_payload_size(3).unwrap();
+        h.set_sequence(43);
+        assert_eq!(
+            h.validate(128),
+            Ok(PayloadRange {
+                offset: 64,
+                size: 3
+            })
+        );
+        assert_eq!(h.sequence(), 43);
+    }
+
+    #[test]
+    fn validate_rejects_corrupt_fields() {
+        let h = ChunkHeader::zeroed();
+        h.init(&init(8, 8)).unwrap();
+        h.payload_offset.store(8, Ordering::Relaxed);
+        assert_eq!(
+            h.validate(128),
+            Err(HeaderError::PayloadOffset {
+                found: 8,
+                expected: 64
+            })
+        );
+        h.payload_offset.store(64, Ordering::Relaxed);
+        h.payload_align.store(3, Ordering::Relaxed);
+        assert!(matches!(h.validate(128), Err(HeaderError::Align(_))));
+        h.payload_align.store(8, Ordering::Relaxed);
+        h.payload_size.store(u32::MAX, Ordering::Relaxed);
+        assert!(matches!(
+            h.validate(128),
+            Err(HeaderError::PayloadTooLarge { .. })
+        ));
+        h.version.store(0x0002_0001, Ordering::Relaxed);
+        assert_eq!(h.version(), 1);
+        assert!(matches!(h.validate(128), Err(HeaderError::Version { .. })));
+    }
+
+    #[test]
+    fn refcounting() {
+        let h = ChunkHeader::zeroed();
+        assert!(!h.try_acquire_if_live());
+        assert_eq!(h.try_release(), Err(RefcountUnderflow));
+        assert!(!h.release());
+        assert_eq!(h.refcount(), 0);
+        h.init(&init(0, 1)).unwrap();
+        assert_eq!(h.acquire(), 1);
+        assert!(h.try_acquire_if_live());
+        assert_eq!(h.refcount(), 3);
+        assert!(!h.release());
+        assert!(!h.release());
+        assert!(h.release());
+        assert!(!h.try_acquire_if_live());
+        h.refcount.store(u32::MAX, Ordering::Relaxed);
+        assert!(!h.try_acquire_if_live());
+    }
+}
