@@ -1,1 +1,569 @@
-//! (in progress)
+//! Lock-free MPMC freelist of `u32` indices, placed in shared memory.
+//!
+//! This module owns the free-chunk bookkeeping of a mempool: a Treiber stack
+//! threaded through an array of link words, one per index, with a 64-bit head
+//! word that packs the top index (low 32 bits) and an ABA tag (high 32 bits).
+//! `loan` pops, the last holder of a chunk pushes it back.
+//!
+//! # Link words
+//!
+//! Each link word is one of
+//! - an index `< capacity`: the index is free and this is the next free index,
+//! - [`END`]: the index is free and is the last one on the stack,
+//! - [`ALLOCATED`]: the index is held by someone.
+//!
+//! `pop` stores `ALLOCATED` into the link of the index it won. `push` first
+//! swaps the link from `ALLOCATED` to its next index with a CAS; if the link was
+//! not `ALLOCATED` the index is already free and the push fails with
+//! [`ReleaseError::DoubleRelease`] without changing anything. A double release
+//! is detected as long as the index is still free; once someone pops it again,
+//! a late second release cannot be told apart from a legitimate one.
+//!
+//! # Hostile memory
+//!
+//! Other processes can write the header and the links. `pop` never indexes
+//! with an unchecked value: a top index that is out of range reads as an empty
+//! stack, and a link that is out of range is treated as [`END`] (the rest of the
+//! corrupted list is leaked, never handed out twice by this process's code).
+//!
+//! # ABA
+//!
+//! Every successful change of the head increments the tag, so a `pop` that
+//! read the head, was preempted, and then retries its CAS fails if anything
+//! happened in between — unless exactly 2³² head changes happened while it
+//! was preempted, which is accepted.
+
+use crate::sync::{AtomicU32, AtomicU64, Ordering};
+use core::fmt;
+
+/// Link value (and head index) meaning "no next index": end of the stack.
+pub const END: u32 = u32::MAX;
+/// Link value of an index that is currently held (popped, not yet pushed).
+pub const ALLOCATED: u32 = u32::MAX - 1;
+/// Largest capacity: indices must stay below [`ALLOCATED`].
+pub const MAX_CAPACITY: u32 = ALLOCATED;
+
+/// The shared-memory control block of a [`FreeList`]: one cache line.
+///
+/// `head`, `free_count` and `min_free` share that line on purpose: a pop or
+/// push touches all three, so keeping them together costs one line transfer.
+/// An all-zero header is a valid (uninitialised, capacity 0) header that
+/// [`FreeList::attach`] rejects.
+#[repr(C, align(64))]
+#[derive(Debug, Default)]
+pub struct FreeListHeader {
+    /// Low 32 bits: top free index ([`END`] when empty); high 32 bits: ABA tag.
+    head: AtomicU64,
+    /// Number of free indices (approximate while operations are in flight).
+    free_count: AtomicU32,
+    /// Lowest `free_count` seen after a pop: the pool's low-water mark.
+    min_free: AtomicU32,
+    /// Number of link words, written once by [`FreeList::init`].
+    capacity: AtomicU32,
+}
+
+#[cfg(not(loom))]
+const _: () = assert!(core::mem::size_of::<FreeListHeader>() == 64);
+#[cfg(not(loom))]
+const _: () = assert!(core::mem::align_of::<FreeListHeader>() == 64);
+
+impl FreeListHeader {
+    /// An all-zero header, to be set up with [`FreeList::init`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// Why a freelist could not be initialised or attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum FreeListError {
+    /// The link array is empty.
+    ZeroCapacity,
+    /// The link array has more entries than indices can name.
+    TooLarge {
+        /// Number of link words given.
+        len: usize,
+        /// [`MAX_CAPACITY`].
+        max: u32,
+    },
+    /// The header's capacity does not match the link array given to `attach`.
+    CapacityMismatch {
+        /// Capacity recorded in the (shared) header.
+        header: u32,
+        /// Length of the link array.
+        links: usize,
+    },
+    /// The header's top index is neither [`END`] nor a valid index.
+    CorruptHead {
+        /// The top index found.
+        index: u32,
+        /// The freelist's capacity.
+        capacity: u32,
+    },
+}
+
+impl fmt::Display for FreeListError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::ZeroCapacity => write!(f, "freelist has no link words (capacity 0)"),
+            Self::TooLarge { len, max } => {
+                write!(f, "freelist of {len} indices exceeds the maximum of {max}")
+            }
+            Self::CapacityMismatch { header, links } => write!(
+                f,
+                "freelist header says capacity {header} but {links} link words were given"
+            ),
+            Self::CorruptHead { index, capacity } => write!(
+                f,
+                "freelist head index {index} is out of range for capacity {capacity}"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for FreeListError {}
+
+/// Why [`FreeList::push`] refused an index (nothing was changed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ReleaseError {
+    /// The index is not below the capacity.
+    OutOfRange {
+        /// The index given.
+        index: u32,
+        /// The freelist's capacity.
+        capacity: u32,
+    },
+    /// The index is already free.
+    DoubleRelease {
+        /// The index given.
+        index: u32,
+    },
+}
+
+impl fmt::Display for ReleaseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::OutOfRange { index, capacity } => write!(
+                f,
+                "released index {index} is out of range for freelist capacity {capacity}"
+            ),
+            Self::DoubleRelease { index } => {
+                write!(f, "index {index} released twice (it is already free)")
+            }
+        }
+    }
+}
+
+impl core::error::Error for ReleaseError {}
+
+#[inline]
+fn pack(index: u32, tag: u32) -> u64 {
+    (u64::from(tag) << 32) | u64::from(index)
+}
+
+#[inline]
+fn unpack(head: u64) -> (u32, u32) {
+    // Truncation is the point: low half is the index, high half the tag.
+    (head as u32, (head >> 32) as u32)
+}
+
+/// A handle to a freelist whose header and links live elsewhere (usually in
+/// shared memory). Cheap to copy; every operation is lock-free.
+///
+/// ```
+/// use zerocp_core::freelist::{FreeListStorage, ReleaseError};
+///
+/// let storage = FreeListStorage::<4>::new();
+/// let list = storage.list();
+/// let a = list.pop().unwrap();
+/// assert_eq!(list.free_count(), 3);
+/// list.push(a).unwrap();
+/// assert_eq!(list.push(a), Err(ReleaseError::DoubleRelease { index: a }));
+/// assert_eq!(list.push(9), Err(ReleaseError::OutOfRange { index: 9, capacity: 4 }));
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct FreeList<'a> {
+    header: &'a FreeListHeader,
+    links: &'a [AtomicU32],
+}
+
+impl<'a> FreeList<'a> {
+    /// Makes every index `0..links.len()` free. Only the creator calls this,
+    /// before the memory is shared with anyone.
+    ///
+    /// The stores are `Relaxed` except the final head store (`Release`):
+    /// in-process, handing the list to other threads synchronises; across
+    /// processes, the segment is announced over the control socket after this.
+    pub fn init(header: &'a FreeListHeader, links: &'a [AtomicU32]) -> Result<Self, FreeListError> {
+        let capacity = checked_capacity(links.len())?;
+        init_unchecked(header, links, capacity);
+        Ok(Self { header, links })
+    }
+
+    /// Attaches to a freelist that someone else initialised, validating the
+    /// (untrusted) header against the link array this process mapped.
+    pub fn attach(
+        header: &'a FreeListHeader,
+        links: &'a [AtomicU32],
+    ) -> Result<Self, FreeListError> {
+        let capacity = checked_capacity(links.len())?;
+        // Acquire: pairs with the Release head store of `init` (in-process).
+        let (top, _) = unpack(header.head.load(Ordering::Acquire));
+        // Relaxed: written once by `init`, ordered by the Acquire above.
+        let recorded = header.capacity.load(Ordering::Relaxed);
+        if recorded != capacity {
+            return Err(FreeListError::CapacityMismatch {
+                header: recorded,
+                links: links.len(),
+            });
+        }
+        if top != END && top >= capacity {
+            return Err(FreeListError::CorruptHead {
+                index: top,
+                capacity,
+            });
+        }
+        Ok(Self { header, links })
+    }
+
+    /// Takes a free index, or `None` when none is free.
+    pub fn pop(&self) -> Option<u32> {
+        // Acquire: pairs with the Release CAS of the push that put the top
+        // index there (directly, or through the release sequence continued by
+        // later head RMWs), so that push's link store is visible below.
+        let mut head = self.header.head.load(Ordering::Acquire);
+        loop {
+            let (top, tag) = unpack(head);
+            // `END` and corrupted top indices are both out of range: empty.
+            let link = self.links.get(top as usize)?;
+            // Relaxed: ordered by the Acquire head load; if the link changed
+            // since (the index was popped and pushed again), so did the tag
+            // and the CAS below fails.
+            let next = link.load(Ordering::Relaxed);
+            let next = if (next as usize) < self.links.len() {
+                next
+            } else {
+                END
+            };
+            // Acquire on success and failure: the new head value is the basis
+            // of the next link read (same reasoning as the first load).
+            match self.header.head.compare_exchange_weak(
+                head,
+                pack(next, tag.wrapping_add(1)),
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    // Relaxed: only the winner writes this link now; whoever
+                    // pushes the index back got it from us through a
+                    // synchronising hand-over.
+                    link.store(ALLOCATED, Ordering::Relaxed);
+                    self.count_pop();
+                    return Some(top);
+                }
+                Err(actual) => head = actual,
+            }
+        }
+    }
+
+    /// Returns `index` to the list. Fails, changing nothing, when `index` is
+    /// out of range or already free.
+    pub fn push(&self, index: u32) -> Result<(), ReleaseError> {
+        let capacity = self.capacity();
+        let Some(link) = self.links.get(index as usize) else {
+            return Err(ReleaseError::OutOfRange { index, capacity });
+        };
+        // Relaxed: only a first guess for the link; the head CAS validates it.
+        let mut head = self.header.head.load(Ordering::Relaxed);
+        // Relaxed: the CAS only decides ownership of this link word; the
+        // link's value is published by the Release head CAS below.
+        if link
+            .compare_exchange(
+                ALLOCATED,
+                unpack(head).0,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_err()
+        {
+            return Err(ReleaseError::DoubleRelease { index });
+        }
+        // Relaxed, and before the head CAS: the Release CAS orders it before
+        // any pop of this index, so `free_count` never drops below zero.
+        self.header.free_count.fetch_add(1, Ordering::Relaxed);
+        loop {
+            let (_, tag) = unpack(head);
+            // Release on success: publishes the link store and everything the
+            // releaser wrote to the chunk to the next popper. Relaxed on
+            // failure: only the new top is needed, re-validated by the retry.
+            match self.header.head.compare_exchange_weak(
+                head,
+                pack(index, tag.wrapping_add(1)),
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(actual) => {
+                    head = actual;
+                    // Relaxed: published by the Release CAS that follows.
+                    link.store(unpack(actual).0, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// Number of indices (`links.len()`, validated against the header).
+    pub fn capacity(&self) -> u32 {
+        // Cannot truncate: `init`/`attach` checked the length fits.
+        self.links.len() as u32
+    }
+
+    /// Number of free indices, clamped to the capacity (a snapshot; exact
+    /// when no operation is in flight).
+    pub fn free_count(&self) -> u32 {
+        // Relaxed: a statistic, not used to synchronise anything.
+        self.header
+            .free_count
+            .load(Ordering::Relaxed)
+            .min(self.capacity())
+    }
+
+    /// The lowest number of free indices seen right after a pop since `init`.
+    pub fn min_free(&self) -> u32 {
+        // Relaxed: a statistic, not used to synchronise anything.
+        self.header
+            .min_free
+            .load(Ordering::Relaxed)
+            .min(self.capacity())
+    }
+
+    fn count_pop(&self) {
+        // Relaxed: statistics only. The count cannot underflow (see `push`).
+        let now = self
+            .header
+            .free_count
+            .fetch_sub(1, Ordering::Relaxed)
+            .wrapping_sub(1);
+        // A plain load first: the RMW is only needed when a new minimum is set.
+        if now < self.header.min_free.load(Ordering::Relaxed) {
+            self.header.min_free.fetch_min(now, Ordering::Relaxed);
+        }
+    }
+}
+
+fn checked_capacity(len: usize) -> Result<u32, FreeListError> {
+    match u32::try_from(len) {
+        Ok(0) => Err(FreeListError::ZeroCapacity),
+        Ok(n) if n <= MAX_CAPACITY => Ok(n),
+        _ => Err(FreeListError::TooLarge {
+            len,
+            max: MAX_CAPACITY,
+        }),
+    }
+}
+
+/// `capacity` must equal `links.len()` and be in `1..=MAX_CAPACITY`.
+fn init_unchecked(header: &FreeListHeader, links: &[AtomicU32], capacity: u32) {
+    // Relaxed stores: nobody else uses the memory yet; the final Release
+    // head store publishes them to in-process attachers.
+    for (index, link) in (1..).zip(links) {
+        link.store(
+            if index < capacity { index } else { END },
+            Ordering::Relaxed,
+        );
+    }
+    header.capacity.store(capacity, Ordering::Relaxed);
+    header.free_count.store(capacity, Ordering::Relaxed);
+    header.min_free.store(capacity, Ordering::Relaxed);
+    header.head.store(pack(0, 0), Ordering::Release);
+}
+
+/// An in-process freelist of `N` indices that owns its header and links
+/// (tests, single-process use). `N` must be in `1..=MAX_CAPACITY` (checked at
+/// compile time).
+///
+/// ```
+/// use zerocp_core::freelist::FreeListStorage;
+///
+/// let storage = FreeListStorage::<2>::new();
+/// let list = storage.list();
+/// assert_eq!((list.pop(), list.pop(), list.pop()), (Some(0), Some(1), None));
+/// assert_eq!(list.min_free(), 0);
+/// ```
+#[derive(Debug)]
+pub struct FreeListStorage<const N: usize> {
+    header: FreeListHeader,
+    links: [AtomicU32; N],
+}
+
+impl<const N: usize> FreeListStorage<N> {
+    const CAPACITY: u32 = {
+        assert!(
+            N > 0 && N <= MAX_CAPACITY as usize,
+            "FreeListStorage needs 1..=MAX_CAPACITY"
+        );
+        N as u32
+    };
+
+    /// A list with every index `0..N` free.
+    pub fn new() -> Self {
+        let storage = Self {
+            header: FreeListHeader::new(),
+            links: core::array::from_fn(|_| AtomicU32::new(0)),
+        };
+        init_unchecked(&storage.header, &storage.links, Self::CAPACITY);
+        storage
+    }
+
+    /// A handle to the list.
+    pub fn list(&self) -> FreeList<'_> {
+        FreeList {
+            header: &self.header,
+            links: &self.links,
+        }
+    }
+}
+
+impl<const N: usize> Default for FreeListStorage<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    #[test]
+    fn pops_every_index_once_then_empty() {
+        let storage = FreeListStorage::<8>::new();
+        let list = storage.list();
+        let mut got: Vec<u32> = core::iter::from_fn(|| list.pop()).collect();
+        got.sort_unstable();
+        assert_eq!(got, (0..8).collect::<Vec<_>>());
+        assert_eq!((list.free_count(), list.min_free()), (0, 0));
+        for i in got {
+            list.push(i).unwrap();
+        }
+        assert_eq!((list.free_count(), list.min_free()), (8, 0));
+    }
+
+    #[test]
+    fn push_is_lifo_and_counts() {
+        let storage = FreeListStorage::<3>::new();
+        let list = storage.list();
+        let (a, b) = (list.pop().unwrap(), list.pop().unwrap());
+        assert_eq!(list.min_free(), 1);
+        list.push(a).unwrap();
+        list.push(b).unwrap();
+        assert_eq!(list.pop(), Some(b));
+        assert_eq!(list.pop(), Some(a));
+        assert_eq!(list.free_count(), 1);
+    }
+
+    #[test]
+    fn rejects_double_and_out_of_range_release_without_change() {
+        let storage = FreeListStorage::<4>::new();
+        let list = storage.list();
+        assert_eq!(list.push(2), Err(ReleaseError::DoubleRelease { index: 2 }));
+        assert_eq!(
+            list.push(4),
+            Err(ReleaseError::OutOfRange {
+                index: 4,
+                capacity: 4
+            })
+        );
+        assert_eq!(
+            list.push(u32::MAX),
+            Err(ReleaseError::OutOfRange {
+                index: u32::MAX,
+                capacity: 4
+            })
+        );
+        assert_eq!(list.free_count(), 4);
+        let popped: Vec<u32> = core::iter::from_fn(|| list.pop()).collect();
+        assert_eq!(popped.len(), 4);
+    }
+
+    #[test]
+    fn init_and_attach_validate() {
+        let header = FreeListHeader::new();
+        let links: [AtomicU32; 5] = core::array::from_fn(|_| AtomicU32::new(7));
+        assert_eq!(
+            FreeList::attach(&header, &links).unwrap_err(),
+            FreeListError::CapacityMismatch {
+                header: 0,
+                links: 5
+            }
+        );
+        assert_eq!(
+            FreeList::init(&header, &links[..0]).unwrap_err(),
+            FreeListError::ZeroCapacity
+        );
+        FreeList::init(&header, &links).unwrap();
+        let attached = FreeList::attach(&header, &links).unwrap();
+        assert_eq!(attached.capacity(), 5);
+        assert_eq!(
+            FreeList::attach(&header, &links[..4]).unwrap_err(),
+            FreeListError::CapacityMismatch {
+                header: 5,
+                links: 4
+            }
+        );
+        header.head.store(pack(9, 3), Ordering::Relaxed);
+        assert_eq!(
+            FreeList::attach(&header, &links).unwrap_err(),
+            FreeListError::CorruptHead {
+                index: 9,
+                capacity: 5
+            }
+        );
+        assert_eq!(
+            checked_capacity(usize::MAX),
+            Err(FreeListError::TooLarge {
+                len: usize::MAX,
+                max: MAX_CAPACITY
+            })
+        );
+    }
+
+    #[test]
+    fn corrupted_links_and_head_never_go_out_of_range() {
+        let storage = FreeListStorage::<4>::new();
+        let list = storage.list();
+        storage.links[0].store(1000, Ordering::Relaxed);
+        assert_eq!(list.pop(), Some(0));
+        // The corrupted link read as END: the rest is leaked, not handed out.
+        assert_eq!(list.pop(), None);
+        storage.header.head.store(pack(77, 1), Ordering::Relaxed);
+        assert_eq!(list.pop(), None);
+        storage.header.free_count.store(u32::MAX, Ordering::Relaxed);
+        assert_eq!(list.free_count(), 4);
+    }
+
+    #[test]
+    fn threads_never_share_an_index() {
+        const ROUNDS: usize = if cfg!(miri) { 20 } else { 2_000 };
+        let storage = FreeListStorage::<4>::new();
+        let owners: [AtomicU32; 4] = core::array::from_fn(|_| AtomicU32::new(0));
+        std::thread::scope(|s| {
+            for t in 1..=3u32 {
+                let (list, owners) = (storage.list(), &owners);
+                s.spawn(move || {
+                    for _ in 0..ROUNDS {
+                        if let Some(i) = list.pop() {
+                            let prev = owners[i as usize].swap(t, Ordering::Relaxed);
+                            assert_eq!(prev, 0, "index {i} held twice");
+                            owners[i as usize].store(0, Ordering::Relaxed);
+                            list.push(i).unwrap();
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(storage.list().free_count(), 4);
+    }
+}
