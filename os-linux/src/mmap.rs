@@ -1,0 +1,360 @@
+//! Shared mappings of [`SharedMemory`] objects, unmapped on drop.
+//!
+//! A [`Mapping`] is an address range, nothing more: it hands out raw
+//! pointers, plus bounds- and alignment-checked references for the types
+//! that live in shared memory ([`Mapping::atomic_u32_at`], and the `unsafe`
+//! [`Mapping::ref_at`] for `repr(C)` structures of atomics). It never hands
+//! out `&[u8]`: other processes write the memory concurrently, so plain
+//! slices over it would be data races.
+//!
+//! Real-time users can pre-fault the pages (`MAP_POPULATE`) and lock them in
+//! RAM (`mlock`) with [`MapOptions`], so no page fault happens on the data
+//! path.
+
+use std::ffi::c_void;
+use std::ptr::NonNull;
+use std::sync::atomic::AtomicU32;
+
+use rustix::mm::{MapFlags, ProtFlags};
+
+use crate::error::MapError;
+use crate::names::ShmName;
+use crate::shm::SharedMemory;
+
+/// How to map a [`SharedMemory`]: read-only by default, optionally writable,
+/// pre-faulted and locked in RAM.
+///
+/// ```
+/// # use zerocp_os_linux::{names::ShmName, shm::SharedMemory, mmap::MapOptions};
+/// # let name = ShmName::new(&format!("/zerocp.doc.mapopt.{}", std::process::id()))?;
+/// # let shm = SharedMemory::create_exclusive(&name, 4096, 0o600)?;
+/// let mapping = MapOptions::new().writable(true).populate(true).map(&shm)?;
+/// assert_eq!(mapping.len(), 4096);
+/// # SharedMemory::unlink(&name)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MapOptions {
+    writable: bool,
+    populate: bool,
+    lock: bool,
+}
+
+impl MapOptions {
+    /// Read-only, pages faulted in on first touch, not locked.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Map read-write (the object must have been opened writable).
+    pub fn writable(mut self, writable: bool) -> Self {
+        self.writable = writable;
+        self
+    }
+
+    /// Fault every page in now (`MAP_POPULATE`).
+    pub fn populate(mut self, populate: bool) -> Self {
+        self.populate = populate;
+        self
+    }
+
+    /// Lock the pages in RAM (`mlock`); subject to `RLIMIT_MEMLOCK`.
+    pub fn lock(mut self, lock: bool) -> Self {
+        self.lock = lock;
+        self
+    }
+
+    /// Maps all of `shm` with `MAP_SHARED`.
+    pub fn map(&self, shm: &SharedMemory) -> Result<Mapping, MapError> {
+        let name = shm.name();
+        if self.writable && !shm.is_writable() {
+            return Err(MapError::NotWritable { name: name.clone() });
+        }
+        let len = shm.size();
+        let mut prot = ProtFlags::READ;
+        if self.writable {
+            prot |= ProtFlags::WRITE;
+        }
+        let mut flags = MapFlags::SHARED;
+        if self.populate {
+            flags |= MapFlags::POPULATE;
+        }
+        // SAFETY: we ask for a fresh mapping (no address hint, no MAP_FIXED),
+        // so no existing memory of this process is replaced; `len` is the
+        // object's size (non-zero, checked by `SharedMemory`) and the fd is
+        // open for the duration of the call.
+        let raw = unsafe { rustix::mm::mmap(std::ptr::null_mut(), len, prot, flags, shm, 0) }
+            .map_err(|errno| MapError::Map {
+                name: name.clone(),
+                len,
+                errno,
+            })?;
+        let ptr = NonNull::new(raw.cast::<u8>()).ok_or_else(|| MapError::Map {
+            name: name.clone(),
+            len,
+            errno: rustix::io::Errno::NOMEM,
+        })?;
+        let mapping = Mapping {
+            ptr,
+            len,
+            name: name.clone(),
+            writable: self.writable,
+        };
+        if self.lock {
+            // SAFETY: the range is exactly the mapping created above, which
+            // `mapping` owns; mlock only pins pages, it changes no content.
+            unsafe { rustix::mm::mlock(raw, len) }.map_err(|errno| MapError::Lock {
+                name: name.clone(),
+                len,
+                errno,
+            })?;
+        }
+        Ok(mapping)
+    }
+}
+
+/// A `MAP_SHARED` mapping of a whole shared-memory object; unmapped on drop.
+///
+/// ```
+/// # use zerocp_os_linux::{names::ShmName, shm::SharedMemory, mmap::Mapping};
+/// # use std::sync::atomic::Ordering;
+/// let name = ShmName::new(&format!("/zerocp.doc.map.{}", std::process::id()))?;
+/// let shm = SharedMemory::create_exclusive(&name, 4096, 0o600)?;
+/// let a = Mapping::map(&shm, true)?;
+/// let b = Mapping::map(&SharedMemory::open(&name, true)?, true)?;
+/// a.atomic_u32_at(64)?.store(7, Ordering::Release);
+/// assert_eq!(b.atomic_u32_at(64)?.load(Ordering::Acquire), 7);
+/// SharedMemory::unlink(&name)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Mapping {
+    ptr: NonNull<u8>,
+    len: usize,
+    name: ShmName,
+    writable: bool,
+}
+
+// SAFETY: a Mapping owns an address range, not Rust data; moving it to
+// another thread moves only the right to unmap it. Access to the memory goes
+// through atomics or `unsafe` code whose callers uphold synchronisation.
+unsafe impl Send for Mapping {}
+// SAFETY: `&Mapping` only yields raw pointers and references to types with
+// interior mutability that is safe to share (atomics), so sharing it between
+// threads is as safe as sharing those.
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// Maps all of `shm` (`MAP_SHARED`), read-write when `writable`.
+    pub fn map(shm: &SharedMemory, writable: bool) -> Result<Self, MapError> {
+        MapOptions::new().writable(writable).map(shm)
+    }
+
+    /// The first byte of the mapping. Writing through it is only allowed
+    /// when [`Mapping::is_writable`] (otherwise the process gets `SIGSEGV`),
+    /// and only with the synchronisation the shared data requires.
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// The mapping's length in bytes (the object's size).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Always false: mappings of zero bytes are refused at creation.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether the mapping is read-write.
+    pub fn is_writable(&self) -> bool {
+        self.writable
+    }
+
+    /// The name of the object this maps.
+    pub fn name(&self) -> &ShmName {
+        &self.name
+    }
+
+    /// The `AtomicU32` at byte `offset`, checked to lie inside the mapping
+    /// and to be 4-byte aligned. Needs a writable mapping, since a store
+    /// through the reference would otherwise fault.
+    pub fn atomic_u32_at(&self, offset: usize) -> Result<&AtomicU32, MapError> {
+        if !self.writable {
+            return Err(MapError::NotWritable {
+                name: self.name.clone(),
+            });
+        }
+        // SAFETY: every bit pattern is a valid AtomicU32, all concurrent
+        // access to it goes through atomic operations (its interior
+        // mutability), and the mapping is writable, so stores cannot fault.
+        unsafe { self.ref_at(offset) }
+    }
+
+    /// A reference to the `T` at byte `offset`, after checking that it lies
+    /// inside the mapping and is aligned for `T`.
+    ///
+    /// # Safety
+    ///
+    /// The memory must hold a valid `T` for as long as the reference lives
+    /// (e.g. `T` is a `repr(C)` type of integers/atomics, for which any bits
+    /// are valid), every concurrent change to it, by this or any other
+    /// process, must go through `T`'s interior mutability (atomics), and on
+    /// a read-only mapping `T` must never be written through the reference.
+    pub unsafe fn ref_at<T>(&self, offset: usize) -> Result<&T, MapError> {
+        let size = size_of::<T>();
+        let end = offset.checked_add(size);
+        if end.is_none_or(|end| end > self.len) {
+            return Err(MapError::OutOfBounds {
+                name: self.name.clone(),
+                offset,
+                size,
+                len: self.len,
+            });
+        }
+        // In bounds (checked above), so the address is inside the mapping.
+        let addr = self.ptr.as_ptr().wrapping_add(offset);
+        if !(addr as usize).is_multiple_of(align_of::<T>()) {
+            return Err(MapError::Misaligned {
+                name: self.name.clone(),
+                offset,
+                align: align_of::<T>(),
+            });
+        }
+        // SAFETY: in bounds and aligned (checked above); validity and
+        // synchronisation are the caller's contract; the reference borrows
+        // `self`, so it cannot outlive the mapping.
+        Ok(unsafe { &*addr.cast::<T>() })
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: the range is exactly the mapping `self` created and owns;
+        // every reference into it borrows `self`, so none outlives this.
+        let result = unsafe { rustix::mm::munmap(self.ptr.as_ptr().cast::<c_void>(), self.len) };
+        if let Err(errno) = result {
+            log::error!(
+                "cannot unmap shared memory {}: {}",
+                self.name,
+                crate::error::ErrnoText(errno)
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn unique(tag: &str) -> ShmName {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        ShmName::new(&format!("/zerocp.test.{tag}.{}.{n}", std::process::id())).unwrap()
+    }
+
+    fn gone(name: &ShmName) -> bool {
+        !std::path::Path::new("/dev/shm")
+            .join(&name.as_str()[1..])
+            .exists()
+    }
+
+    #[test]
+    fn two_mappings_see_each_others_writes() {
+        let name = unique("map2");
+        let shm = SharedMemory::create_exclusive(&name, 2 * 4096, 0o600).unwrap();
+        let a = Mapping::map(&shm, true).unwrap();
+        let b = Mapping::map(&SharedMemory::open(&name, true).unwrap(), true).unwrap();
+        assert_ne!(a.as_ptr(), b.as_ptr());
+        for (i, offset) in [0, 4, 4096, 2 * 4096 - 4].into_iter().enumerate() {
+            a.atomic_u32_at(offset)
+                .unwrap()
+                .store(i as u32 + 10, Ordering::Release);
+        }
+        for (i, offset) in [0, 4, 4096, 2 * 4096 - 4].into_iter().enumerate() {
+            assert_eq!(
+                b.atomic_u32_at(offset).unwrap().load(Ordering::Acquire),
+                i as u32 + 10
+            );
+        }
+        // Fresh segments read as zero.
+        assert_eq!(b.atomic_u32_at(8).unwrap().load(Ordering::Relaxed), 0);
+        SharedMemory::unlink(&name).unwrap();
+        // Mappings outlive the name.
+        b.atomic_u32_at(8).unwrap().store(1, Ordering::Relaxed);
+        assert_eq!(a.atomic_u32_at(8).unwrap().load(Ordering::Relaxed), 1);
+        assert!(gone(&name));
+    }
+
+    #[test]
+    fn references_are_bounds_and_alignment_checked() {
+        let name = unique("mapchk");
+        let shm = SharedMemory::create_exclusive(&name, 4096, 0o600).unwrap();
+        let map = Mapping::map(&shm, true).unwrap();
+        assert!(map.atomic_u32_at(4092).is_ok());
+        assert!(matches!(
+            map.atomic_u32_at(4093),
+            Err(MapError::OutOfBounds {
+                offset: 4093,
+                size: 4,
+                len: 4096,
+                ..
+            })
+        ));
+        assert!(matches!(
+            map.atomic_u32_at(usize::MAX),
+            Err(MapError::OutOfBounds { .. })
+        ));
+        assert!(matches!(
+            map.atomic_u32_at(2),
+            Err(MapError::Misaligned {
+                offset: 2,
+                align: 4,
+                ..
+            })
+        ));
+        SharedMemory::unlink(&name).unwrap();
+        assert!(gone(&name));
+    }
+
+    #[test]
+    fn read_only_objects_and_mappings_refuse_writes() {
+        let name = unique("mapro");
+        let _owner = SharedMemory::create_exclusive(&name, 4096, 0o600).unwrap();
+        let ro = SharedMemory::open(&name, false).unwrap();
+        assert!(matches!(
+            Mapping::map(&ro, true),
+            Err(MapError::NotWritable { .. })
+        ));
+        let map = Mapping::map(&ro, false).unwrap();
+        assert!(!map.is_writable());
+        assert!(matches!(
+            map.atomic_u32_at(0),
+            Err(MapError::NotWritable { .. })
+        ));
+        SharedMemory::unlink(&name).unwrap();
+        assert!(gone(&name));
+    }
+
+    #[test]
+    fn populate_and_lock_options_map() {
+        let name = unique("mapopt");
+        let shm = SharedMemory::create_exclusive(&name, 4 * 4096, 0o600).unwrap();
+        let map = MapOptions::new()
+            .writable(true)
+            .populate(true)
+            .map(&shm)
+            .unwrap();
+        assert_eq!(map.len(), 4 * 4096);
+        match MapOptions::new().lock(true).map(&shm) {
+            Ok(locked) => assert_eq!(locked.len(), 4 * 4096),
+            // Unprivileged with a tiny RLIMIT_MEMLOCK: the error must say so.
+            Err(err @ MapError::Lock { .. }) => assert!(err.to_string().contains("RLIMIT_MEMLOCK")),
+            Err(err) => panic!("unexpected error: {err}"),
+        }
+        SharedMemory::unlink(&name).unwrap();
+        assert!(gone(&name));
+    }
+}
