@@ -1,1 +1,263 @@
-//! (in progress)
+//! The control-plane wire format: frames exchanged between runtimes and the
+//! daemon over a `SOCK_SEQPACKET` Unix socket (one frame per packet).
+//!
+//! A frame is a 12-byte [`FrameHeader`] followed by the body of one
+//! [`Message`]; at most [`MAX_FRAME_SIZE`] bytes in all. Everything is
+//! little-endian; strings are a `u16` length and UTF-8 bytes, lists a `u16`
+//! count and their entries, structs their fields in declaration order without
+//! padding (see the payload types for the order). The encoding is canonical:
+//! a value has exactly one encoding, and `encode(decode(bytes)) == bytes`.
+//!
+//! One [`Message`] enum covers both directions (rather than separate request
+//! and response enums) so one decoder, one fuzz target and one set of tests
+//! cover the whole protocol; [`MessageKind::direction`] tells requests
+//! (codes `0x01..=0x7F`, client → daemon) from replies and notifications
+//! (`0x80..=0xFF`, daemon → client), and each side rejects the other side's
+//! kinds with [`ErrorCode::UnexpectedMessage`]. A reply carries the request's
+//! `request_id`; the unsolicited [`Message::Shutdown`] carries 0.
+//!
+//! [`decode`] never panics, never allocates, and names what is wrong in a
+//! [`DecodeError`]: every read goes through a bounds-checked cursor, every
+//! string is checked for length and UTF-8, every enum code and service name is
+//! validated. It is fuzzed (`fuzz/`) and property-tested.
+//!
+//! ```
+//! use zerocp_core::wire::{self, Message, PageRequest, MAX_FRAME_SIZE};
+//!
+//! let mut buf = [0u8; MAX_FRAME_SIZE];
+//! let msg = Message::QueryProcesses(PageRequest { start: 0 });
+//! let len = wire::encode(&msg, 7, &mut buf)?;
+//! let (header, decoded) = wire::decode(&buf[..len])?;
+//! assert_eq!(header.request_id, 7);
+//! assert_eq!(decoded, msg);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub(crate) mod codec;
+mod error;
+mod frame;
+mod message;
+#[cfg(test)]
+mod tests;
+
+use codec::{Reader, Wire, Writer};
+pub use error::{DecodeError, EncodeError};
+pub use frame::{Direction, FrameHeader, HEADER_LEN, MessageKind};
+pub use message::{
+    CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, MempoolInfo, Mempools, PAGE_END,
+    PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest, PortCreated, PortInfo, PortKind, PortsPage,
+    ProcessInfo, ProcessState, ProcessesPage, QueueFullPolicy, Register, Registered, RemovePort,
+    Status,
+};
+
+pub use crate::service::TypeInfo;
+
+/// Largest frame, header included. A buffer of this size holds any message.
+pub const MAX_FRAME_SIZE: usize = 4096;
+/// Protocol version spoken by this build.
+pub const PROTOCOL_VERSION: u8 = 1;
+/// First two bytes of every frame: `0x5A43` little-endian (bytes `43 5A`).
+pub const FRAME_MAGIC: u16 = 0x5A43;
+
+/// Largest body of each payload type; all must fit a frame.
+const MAX_BODY_LENS: [usize; 14] = [
+    Register::MAX_LEN,
+    Registered::MAX_LEN,
+    CreatePublisher::MAX_LEN,
+    CreateSubscriber::MAX_LEN,
+    PortCreated::MAX_LEN,
+    RemovePort::MAX_LEN,
+    Status::MAX_LEN,
+    PageRequest::MAX_LEN,
+    ProcessesPage::MAX_LEN,
+    PortsPage::MAX_LEN,
+    Mempools::MAX_LEN,
+    ErrorReply::MAX_LEN,
+    ProcessInfo::MAX_LEN,
+    PortInfo::MAX_LEN,
+];
+
+const _: () = {
+    let mut i = 0;
+    while i < MAX_BODY_LENS.len() {
+        assert!(HEADER_LEN + MAX_BODY_LENS[i] <= MAX_FRAME_SIZE);
+        i += 1;
+    }
+};
+
+/// A control-plane message (see the [module docs](self) for directions).
+///
+/// A `Message` is a few KiB (a full [`PortsPage`]): `core` cannot box, so the
+/// largest variant sets the size, about that of the frame it encodes.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// Client → daemon: register this connection.
+    Register(Register),
+    /// Client → daemon: unregister (then close).
+    Unregister,
+    /// Client → daemon: create a publisher port.
+    CreatePublisher(CreatePublisher),
+    /// Client → daemon: create a subscriber port.
+    CreateSubscriber(CreateSubscriber),
+    /// Client → daemon: remove a port.
+    RemovePort(RemovePort),
+    /// Client → daemon: ask for [`Message::Status`].
+    QueryStatus,
+    /// Client → daemon: ask for a [`Message::ProcessesPage`].
+    QueryProcesses(PageRequest),
+    /// Client → daemon: ask for a [`Message::PortsPage`].
+    QueryServices(PageRequest),
+    /// Client → daemon: ask for [`Message::Mempools`].
+    QueryMempools,
+    /// Daemon → client: registration accepted.
+    Registered(Registered),
+    /// Daemon → client: unregistration done.
+    Unregistered,
+    /// Daemon → client: publisher created.
+    PublisherCreated(PortCreated),
+    /// Daemon → client: subscriber created.
+    SubscriberCreated(PortCreated),
+    /// Daemon → client: port removed.
+    PortRemoved,
+    /// Daemon → client: daemon state.
+    Status(Status),
+    /// Daemon → client: a page of processes.
+    ProcessesPage(ProcessesPage),
+    /// Daemon → client: a page of ports.
+    PortsPage(PortsPage),
+    /// Daemon → client: mempool usage.
+    Mempools(Mempools),
+    /// Daemon → client: the request failed.
+    Error(ErrorReply),
+    /// Daemon → client, unsolicited: the daemon is stopping.
+    Shutdown,
+}
+
+impl Message {
+    /// The kind code of this message.
+    pub const fn kind(&self) -> MessageKind {
+        match self {
+            Self::Register(_) => MessageKind::Register,
+            Self::Unregister => MessageKind::Unregister,
+            Self::CreatePublisher(_) => MessageKind::CreatePublisher,
+            Self::CreateSubscriber(_) => MessageKind::CreateSubscriber,
+            Self::RemovePort(_) => MessageKind::RemovePort,
+            Self::QueryStatus => MessageKind::QueryStatus,
+            Self::QueryProcesses(_) => MessageKind::QueryProcesses,
+            Self::QueryServices(_) => MessageKind::QueryServices,
+            Self::QueryMempools => MessageKind::QueryMempools,
+            Self::Registered(_) => MessageKind::Registered,
+            Self::Unregistered => MessageKind::Unregistered,
+            Self::PublisherCreated(_) => MessageKind::PublisherCreated,
+            Self::SubscriberCreated(_) => MessageKind::SubscriberCreated,
+            Self::PortRemoved => MessageKind::PortRemoved,
+            Self::Status(_) => MessageKind::Status,
+            Self::ProcessesPage(_) => MessageKind::ProcessesPage,
+            Self::PortsPage(_) => MessageKind::PortsPage,
+            Self::Mempools(_) => MessageKind::Mempools,
+            Self::Error(_) => MessageKind::Error,
+            Self::Shutdown => MessageKind::Shutdown,
+        }
+    }
+
+    /// Which way this message travels.
+    pub const fn direction(&self) -> Direction {
+        self.kind().direction()
+    }
+
+    /// Bytes of the encoded frame, header included.
+    pub fn encoded_len(&self) -> usize {
+        let mut w = Writer::new(&mut []);
+        w.put(&[0; HEADER_LEN]);
+        self.put_body(&mut w);
+        w.len()
+    }
+
+    fn put_body(&self, w: &mut Writer<'_>) {
+        match self {
+            Self::Register(m) => m.put(w),
+            Self::CreatePublisher(m) => m.put(w),
+            Self::CreateSubscriber(m) => m.put(w),
+            Self::RemovePort(m) => m.put(w),
+            Self::QueryProcesses(m) | Self::QueryServices(m) => m.put(w),
+            Self::Registered(m) => m.put(w),
+            Self::PublisherCreated(m) | Self::SubscriberCreated(m) => m.put(w),
+            Self::Status(m) => m.put(w),
+            Self::ProcessesPage(m) => m.put(w),
+            Self::PortsPage(m) => m.put(w),
+            Self::Mempools(m) => m.put(w),
+            Self::Error(m) => m.put(w),
+            Self::Unregister
+            | Self::QueryStatus
+            | Self::QueryMempools
+            | Self::Unregistered
+            | Self::PortRemoved
+            | Self::Shutdown => {}
+        }
+    }
+
+    fn get_body(kind: MessageKind, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        use MessageKind as K;
+        Ok(match kind {
+            K::Register => Self::Register(Wire::get(r, "Register")?),
+            K::Unregister => Self::Unregister,
+            K::CreatePublisher => Self::CreatePublisher(Wire::get(r, "CreatePublisher")?),
+            K::CreateSubscriber => Self::CreateSubscriber(Wire::get(r, "CreateSubscriber")?),
+            K::RemovePort => Self::RemovePort(Wire::get(r, "RemovePort")?),
+            K::QueryStatus => Self::QueryStatus,
+            K::QueryProcesses => Self::QueryProcesses(Wire::get(r, "QueryProcesses")?),
+            K::QueryServices => Self::QueryServices(Wire::get(r, "QueryServices")?),
+            K::QueryMempools => Self::QueryMempools,
+            K::Registered => Self::Registered(Wire::get(r, "Registered")?),
+            K::Unregistered => Self::Unregistered,
+            K::PublisherCreated => Self::PublisherCreated(Wire::get(r, "PublisherCreated")?),
+            K::SubscriberCreated => Self::SubscriberCreated(Wire::get(r, "SubscriberCreated")?),
+            K::PortRemoved => Self::PortRemoved,
+            K::Status => Self::Status(Wire::get(r, "Status")?),
+            K::ProcessesPage => Self::ProcessesPage(Wire::get(r, "ProcessesPage")?),
+            K::PortsPage => Self::PortsPage(Wire::get(r, "PortsPage")?),
+            K::Mempools => Self::Mempools(Wire::get(r, "Mempools")?),
+            K::Error => Self::Error(Wire::get(r, "Error")?),
+            K::Shutdown => Self::Shutdown,
+        })
+    }
+}
+
+/// Encodes `msg` as a frame with `request_id` at the start of `buf`; returns
+/// the frame's length. A buffer of [`MAX_FRAME_SIZE`] bytes always suffices.
+pub fn encode(msg: &Message, request_id: u32, buf: &mut [u8]) -> Result<usize, EncodeError> {
+    let available = buf.len();
+    let mut w = Writer::new(buf);
+    w.put(&[0; HEADER_LEN]);
+    msg.put_body(&mut w);
+    let needed = w.len();
+    if needed > available {
+        return Err(EncodeError::BufferTooSmall { needed, available });
+    }
+    let header = FrameHeader {
+        version: PROTOCOL_VERSION,
+        kind: msg.kind(),
+        request_id,
+        // Every body is at most MAX_FRAME_SIZE (asserted above): fits a u16.
+        body_len: (needed - HEADER_LEN) as u16,
+    };
+    w.buf()[..HEADER_LEN].copy_from_slice(&header.to_bytes());
+    Ok(needed)
+}
+
+/// Decodes one frame (exactly the bytes of one packet).
+pub fn decode(frame: &[u8]) -> Result<(FrameHeader, Message), DecodeError> {
+    let header = FrameHeader::parse(frame)?;
+    let body = frame.get(HEADER_LEN..).unwrap_or_default();
+    let mut r = Reader::new(body, header.kind);
+    let msg = Message::get_body(header.kind, &mut r)?;
+    r.finish()?;
+    Ok((header, msg))
+}
+
+/// Decodes only the header (to answer a request whose body is malformed
+/// with its `request_id`).
+pub fn decode_header(frame: &[u8]) -> Result<FrameHeader, DecodeError> {
+    FrameHeader::parse(frame)
+}

@@ -1,0 +1,301 @@
+//! The messages of the control plane and their payloads.
+
+use super::codec::{wire_enum, wire_struct};
+use crate::fixed_string::FixedString;
+use crate::mempool::MAX_MEMPOOLS;
+use crate::service::{ServiceDescription, TypeInfo};
+
+/// `next` of the last page of a paged query.
+pub const PAGE_END: u32 = u32::MAX;
+
+/// Entries per [`ProcessesPage`] (fits [`MAX_FRAME_SIZE`](super::MAX_FRAME_SIZE),
+/// asserted at compile time).
+pub const PROCESSES_PER_PAGE: usize = 64;
+
+/// Entries per [`PortsPage`] (fits [`MAX_FRAME_SIZE`](super::MAX_FRAME_SIZE),
+/// asserted at compile time).
+pub const PORTS_PER_PAGE: usize = 8;
+
+wire_enum! {
+    /// What a publisher does when a subscriber's queue is full.
+    pub enum QueueFullPolicy: u8 {
+        /// Drop the oldest queued sample (counted in `dropped`).
+        DiscardOldest = 0,
+        /// Make the publisher wait until the subscriber takes a sample.
+        BlockPublisher = 1,
+    }
+}
+
+wire_enum! {
+    /// Publisher or subscriber.
+    pub enum PortKind: u8 {
+        /// A publisher port.
+        Publisher = 0,
+        /// A subscriber port.
+        Subscriber = 1,
+    }
+}
+
+wire_enum! {
+    /// Liveness of a registered process, as the daemon sees it.
+    pub enum ProcessState: u8 {
+        /// Connected, heartbeat current.
+        Alive = 0,
+        /// Connected, but the heartbeat is older than the timeout.
+        Unresponsive = 1,
+        /// Gone; its resources are being reclaimed.
+        Dead = 2,
+    }
+}
+
+wire_enum! {
+    /// Why the daemon refused a request (see [`ErrorReply::detail`] for the
+    /// specifics).
+    pub enum ErrorCode: u16 {
+        /// The request frame did not decode.
+        Malformed = 1,
+        /// The client speaks a protocol version the daemon does not.
+        UnsupportedVersion = 2,
+        /// The request needs a registered connection.
+        NotRegistered = 3,
+        /// The connection is already registered.
+        AlreadyRegistered = 4,
+        /// A service description is not valid.
+        ServiceNameInvalid = 5,
+        /// The port's type differs from the service's other ports.
+        TypeMismatch = 6,
+        /// The payload type is larger than the largest mempool chunk.
+        PayloadTooLarge = 7,
+        /// A configured limit (processes, ports, queue capacity) is reached.
+        LimitReached = 8,
+        /// No such port (or it is not this process's).
+        NoSuchPort = 9,
+        /// The daemon failed internally.
+        Internal = 10,
+        /// The daemon is stopping.
+        ShuttingDown = 11,
+        /// The peer's credentials are not allowed.
+        AccessDenied = 12,
+        /// A request argument is out of range (e.g. a queue capacity of 0).
+        InvalidArgument = 13,
+        /// The request is not valid in this direction or state.
+        UnexpectedMessage = 14,
+    }
+}
+
+wire_struct! {
+    /// Client → daemon: register this connection as a process. The daemon
+    /// takes the pid from `SO_PEERCRED`, never from a message.
+    pub struct Register {
+        /// The client's [`PROTOCOL_VERSION`](super::PROTOCOL_VERSION).
+        pub protocol_version: u8,
+        /// A name for introspection (e.g. the executable's).
+        pub process_name: FixedString<32>,
+    }
+}
+
+wire_struct! {
+    /// Daemon → client: registration accepted; where the shared memory is.
+    pub struct Registered {
+        /// The process's heartbeat slot.
+        pub process_slot: u32,
+        /// The daemon's pid.
+        pub daemon_pid: u32,
+        /// The daemon's epoch (changes at every daemon start).
+        pub epoch: u64,
+        /// POSIX shm name of the management segment.
+        pub mgmt_name: FixedString<64>,
+        /// Size of the management segment in bytes.
+        pub mgmt_size: u64,
+        /// POSIX shm name of the data segment.
+        pub data_name: FixedString<64>,
+        /// Size of the data segment in bytes.
+        pub data_size: u64,
+        /// How often the runtime must beat.
+        pub heartbeat_interval_ms: u32,
+        /// After how long without a beat the process is unresponsive.
+        pub heartbeat_timeout_ms: u32,
+    }
+}
+
+wire_struct! {
+    /// Client → daemon: create a publisher port.
+    pub struct CreatePublisher {
+        /// The service offered.
+        pub service: ServiceDescription,
+        /// The payload type.
+        pub type_info: TypeInfo,
+        /// Samples kept for late-joining subscribers.
+        pub history: u32,
+        /// Most chunks loaned at once.
+        pub max_loans: u32,
+    }
+}
+
+wire_struct! {
+    /// Client → daemon: create a subscriber port.
+    pub struct CreateSubscriber {
+        /// The service asked for.
+        pub service: ServiceDescription,
+        /// The payload type.
+        pub type_info: TypeInfo,
+        /// Capacity of the subscriber's queue.
+        pub queue_capacity: u32,
+        /// What publishers do when the queue is full.
+        pub full_policy: QueueFullPolicy,
+        /// History samples wanted on connection.
+        pub history_request: u32,
+        /// Most samples held (taken, not yet dropped) at once.
+        pub max_held: u32,
+    }
+}
+
+wire_struct! {
+    /// Daemon → client: a port was created.
+    pub struct PortCreated {
+        /// Index of the port in the management segment's registry.
+        pub port_index: u32,
+    }
+}
+
+wire_struct! {
+    /// Client → daemon: remove one of this process's ports.
+    pub struct RemovePort {
+        /// Publisher or subscriber.
+        pub kind: PortKind,
+        /// Its index.
+        pub port_index: u32,
+    }
+}
+
+wire_struct! {
+    /// Daemon → client: state of the daemon.
+    pub struct Status {
+        /// The daemon's pid.
+        pub daemon_pid: u32,
+        /// Milliseconds since the daemon started.
+        pub uptime_ms: u64,
+        /// The daemon's epoch.
+        pub epoch: u64,
+        /// Registered processes.
+        pub processes: u32,
+        /// Publisher ports.
+        pub publishers: u32,
+        /// Subscriber ports.
+        pub subscribers: u32,
+        /// Distinct services.
+        pub services: u32,
+        /// Size of the management segment.
+        pub mgmt_size: u64,
+        /// Size of the data segment.
+        pub data_size: u64,
+    }
+}
+
+wire_struct! {
+    /// Client → daemon: one page of a paged query, from position `start`.
+    pub struct PageRequest {
+        /// First position (0, then the previous page's `next`).
+        pub start: u32,
+    }
+}
+
+wire_struct! {
+    /// One registered process.
+    pub struct ProcessInfo {
+        /// Its pid (from `SO_PEERCRED`).
+        pub pid: u32,
+        /// Its heartbeat slot.
+        pub process_slot: u32,
+        /// The name it registered with.
+        pub name: FixedString<32>,
+        /// Its liveness.
+        pub state: ProcessState,
+        /// Milliseconds since its last heartbeat.
+        pub heartbeat_age_ms: u32,
+    }
+}
+
+wire_struct! {
+    /// Daemon → client: a page of processes.
+    pub struct ProcessesPage {
+        /// The processes.
+        pub entries: heapless::Vec<ProcessInfo, PROCESSES_PER_PAGE>,
+        /// Where the next page starts, or [`PAGE_END`].
+        pub next: u32,
+    }
+}
+
+wire_struct! {
+    /// One port.
+    pub struct PortInfo {
+        /// Its service.
+        pub service: ServiceDescription,
+        /// Publisher or subscriber.
+        pub kind: PortKind,
+        /// Its index.
+        pub port_index: u32,
+        /// Pid of the owning process.
+        pub owner_pid: u32,
+        /// Samples queued (subscribers; 0 for publishers).
+        pub queue_len: u32,
+        /// Queue capacity (subscribers; 0 for publishers).
+        pub queue_capacity: u32,
+        /// Samples dropped because the queue was full.
+        pub dropped: u64,
+        /// The payload type.
+        pub type_info: TypeInfo,
+    }
+}
+
+wire_struct! {
+    /// Daemon → client: a page of ports, ordered by service.
+    pub struct PortsPage {
+        /// The ports.
+        pub entries: heapless::Vec<PortInfo, PORTS_PER_PAGE>,
+        /// Where the next page starts, or [`PAGE_END`].
+        pub next: u32,
+    }
+}
+
+wire_struct! {
+    /// Usage of one mempool.
+    pub struct MempoolInfo {
+        /// Payload capacity of each chunk.
+        pub chunk_size: u32,
+        /// Number of chunks.
+        pub chunk_count: u32,
+        /// Chunks in use now.
+        pub used: u32,
+        /// Fewest free chunks seen since the daemon started.
+        pub min_free: u32,
+    }
+}
+
+wire_struct! {
+    /// Daemon → client: usage of every mempool.
+    pub struct Mempools {
+        /// The pools, smallest chunk size first.
+        pub pools: heapless::Vec<MempoolInfo, MAX_MEMPOOLS>,
+    }
+}
+
+wire_struct! {
+    /// Daemon → client: the request failed.
+    pub struct ErrorReply {
+        /// What kind of failure.
+        pub code: ErrorCode,
+        /// Human-readable specifics (names, values).
+        pub detail: FixedString<128>,
+    }
+}
+
+impl ErrorReply {
+    /// An error reply; `detail` is cut at a character boundary to fit.
+    pub fn new(code: ErrorCode, detail: &str) -> Self {
+        Self {
+            code,
+            detail: FixedString::from_str_truncated(detail),
+        }
+    }
+}

@@ -1,0 +1,418 @@
+//! Unit tests of the wire format: a round trip of every message, the size
+//! bounds, and one test per decode error.
+
+use super::*;
+use crate::fixed_string::{FixedString, FixedStringError};
+use crate::service::{ServiceDescription, ServiceField, ServiceNameError};
+use std::string::ToString;
+use std::vec::Vec;
+
+fn fs<const N: usize>(s: &str) -> FixedString<N> {
+    FixedString::try_from_str(s).unwrap()
+}
+
+fn svc() -> ServiceDescription {
+    ServiceDescription::new("Robot", "Base", "Pose").unwrap()
+}
+
+fn type_info() -> TypeInfo {
+    TypeInfo::of::<[f64; 3]>()
+}
+
+fn port_info(i: u32) -> PortInfo {
+    PortInfo {
+        service: svc(),
+        kind: PortKind::Subscriber,
+        port_index: i,
+        owner_pid: 4000 + i,
+        queue_len: 3,
+        queue_capacity: 8,
+        dropped: u64::MAX - u64::from(i),
+        type_info: type_info(),
+    }
+}
+
+/// One message of every kind, in `MessageKind::ALL` order.
+fn samples() -> Vec<Message> {
+    let process = ProcessInfo {
+        pid: 77,
+        process_slot: 2,
+        name: fs("planner"),
+        state: ProcessState::Unresponsive,
+        heartbeat_age_ms: 1500,
+    };
+    let mempool = MempoolInfo {
+        chunk_size: 1024,
+        chunk_count: 64,
+        used: 3,
+        min_free: 60,
+    };
+    std::vec![
+        Message::Register(Register {
+            protocol_version: PROTOCOL_VERSION,
+            process_name: fs("planner"),
+        }),
+        Message::Unregister,
+        Message::CreatePublisher(CreatePublisher {
+            service: svc(),
+            type_info: type_info(),
+            history: 4,
+            max_loans: 2,
+        }),
+        Message::CreateSubscriber(CreateSubscriber {
+            service: svc(),
+            type_info: type_info(),
+            queue_capacity: 16,
+            full_policy: QueueFullPolicy::BlockPublisher,
+            history_request: 1,
+            max_held: 3,
+        }),
+        Message::RemovePort(RemovePort {
+            kind: PortKind::Publisher,
+            port_index: 9,
+        }),
+        Message::QueryStatus,
+        Message::QueryProcesses(PageRequest { start: 0 }),
+        Message::QueryServices(PageRequest { start: 17 }),
+        Message::QueryMempools,
+        Message::Registered(Registered {
+            process_slot: 5,
+            daemon_pid: 1234,
+            epoch: 0x0123_4567_89AB_CDEF,
+            mgmt_name: fs("/zerocp.default.mgmt"),
+            mgmt_size: 1 << 20,
+            data_name: fs("/zerocp.default.data"),
+            data_size: 1 << 33,
+            heartbeat_interval_ms: 100,
+            heartbeat_timeout_ms: 1000,
+        }),
+        Message::Unregistered,
+        Message::PublisherCreated(PortCreated { port_index: 3 }),
+        Message::SubscriberCreated(PortCreated { port_index: 4 }),
+        Message::PortRemoved,
+        Message::Status(Status {
+            daemon_pid: 1,
+            uptime_ms: 99,
+            epoch: 2,
+            processes: 3,
+            publishers: 4,
+            subscribers: 5,
+            services: 6,
+            mgmt_size: 7,
+            data_size: 8,
+        }),
+        Message::ProcessesPage(ProcessesPage {
+            entries: heapless::Vec::from_slice(&[process.clone(), process]).unwrap(),
+            next: PAGE_END,
+        }),
+        Message::PortsPage(PortsPage {
+            entries: heapless::Vec::from_slice(&[port_info(1)]).unwrap(),
+            next: 1,
+        }),
+        Message::Mempools(Mempools {
+            pools: heapless::Vec::from_slice(&[mempool]).unwrap(),
+        }),
+        Message::Error(ErrorReply::new(
+            ErrorCode::TypeMismatch,
+            "Robot/Base/Pose: u32 vs u64"
+        )),
+        Message::Shutdown,
+    ]
+}
+
+fn encoded(msg: &Message, request_id: u32) -> Vec<u8> {
+    let mut buf = [0u8; MAX_FRAME_SIZE];
+    let len = encode(msg, request_id, &mut buf).unwrap();
+    buf[..len].to_vec()
+}
+
+#[test]
+fn every_message_round_trips() {
+    let samples = samples();
+    let kinds: Vec<_> = samples.iter().map(Message::kind).collect();
+    assert_eq!(kinds, MessageKind::ALL);
+    for (id, msg) in (100u32..).zip(&samples) {
+        let frame = encoded(msg, id);
+        assert_eq!(frame.len(), msg.encoded_len());
+        let (header, decoded) = decode(&frame).unwrap();
+        assert_eq!(&decoded, msg);
+        assert_eq!(header.request_id, id);
+        assert_eq!(header.kind, msg.kind());
+        assert_eq!(usize::from(header.body_len), frame.len() - HEADER_LEN);
+        assert_eq!(decode_header(&frame), Ok(header));
+    }
+}
+
+#[test]
+fn header_layout_is_little_endian() {
+    let frame = encoded(
+        &Message::RemovePort(RemovePort {
+            kind: PortKind::Subscriber,
+            port_index: 0x0A0B_0C0D,
+        }),
+        0x0102_0304,
+    );
+    assert_eq!(
+        frame,
+        [
+            0x43, 0x5A, 1, 0x05, 4, 3, 2, 1, 5, 0, 0, 0, 1, 0x0D, 0x0C, 0x0B, 0x0A
+        ]
+    );
+}
+
+#[test]
+fn directions_follow_the_high_bit() {
+    for msg in samples() {
+        let expected = if (msg.kind() as u8) < 0x80 {
+            Direction::ClientToDaemon
+        } else {
+            Direction::DaemonToClient
+        };
+        assert_eq!(msg.direction(), expected);
+    }
+}
+
+#[test]
+fn largest_messages_fit_and_match_the_bounds() {
+    let long = "x".repeat(64);
+    let name = "n".repeat(128);
+    let big_svc = ServiceDescription::new(&long, &long, &long).unwrap();
+    let big_type = TypeInfo {
+        size: 1,
+        align: 1,
+        name: fs(&name),
+    };
+    let mut port = port_info(0);
+    port.service = big_svc;
+    port.type_info = big_type;
+    let ports = PortsPage {
+        entries: core::iter::repeat_n(port, PORTS_PER_PAGE).collect(),
+        next: 0,
+    };
+    let process = ProcessInfo {
+        pid: 0,
+        process_slot: 0,
+        name: fs(&"p".repeat(32)),
+        state: ProcessState::Dead,
+        heartbeat_age_ms: 0,
+    };
+    let processes = ProcessesPage {
+        entries: core::iter::repeat_n(process, PROCESSES_PER_PAGE).collect(),
+        next: 0,
+    };
+    let big = [
+        (Message::PortsPage(ports), PortsPage::MAX_LEN),
+        (Message::ProcessesPage(processes), ProcessesPage::MAX_LEN),
+        (
+            Message::Error(ErrorReply::new(ErrorCode::Internal, &name)),
+            ErrorReply::MAX_LEN,
+        ),
+    ];
+    for (msg, max) in big {
+        let frame = encoded(&msg, 1);
+        assert_eq!(frame.len(), HEADER_LEN + max);
+        assert!(frame.len() <= MAX_FRAME_SIZE);
+        assert_eq!(decode(&frame).unwrap().1, msg);
+    }
+}
+
+#[test]
+fn encode_reports_the_size_needed() {
+    let msg = &samples()[0];
+    let mut small = [0u8; 16];
+    assert_eq!(
+        encode(msg, 1, &mut small),
+        Err(EncodeError::BufferTooSmall {
+            needed: msg.encoded_len(),
+            available: 16
+        })
+    );
+    let mut exact = std::vec![0u8; msg.encoded_len()];
+    assert_eq!(encode(msg, 1, &mut exact), Ok(exact.len()));
+}
+
+/// A valid `RemovePort` frame to corrupt.
+fn remove_port_frame() -> Vec<u8> {
+    encoded(&samples()[4], 9)
+}
+
+#[test]
+fn header_errors() {
+    let good = remove_port_frame();
+    assert_eq!(decode(&good[..11]), Err(DecodeError::TooShort { len: 11 }));
+    assert_eq!(decode(&[]), Err(DecodeError::TooShort { len: 0 }));
+    let mut f = good.clone();
+    f[0] = 0;
+    assert_eq!(decode(&f), Err(DecodeError::BadMagic { found: 0x5A00 }));
+    let mut f = good.clone();
+    f[2] = 2;
+    assert_eq!(
+        decode(&f),
+        Err(DecodeError::UnsupportedVersion { found: 2 })
+    );
+    let mut f = good.clone();
+    f[3] = 0x7F;
+    assert_eq!(decode(&f), Err(DecodeError::UnknownKind { kind: 0x7F }));
+    let mut f = good.clone();
+    f[11] = 1;
+    assert_eq!(
+        decode(&f),
+        Err(DecodeError::ReservedNonZero { value: 0x100 })
+    );
+    assert_eq!(
+        decode(&good[..good.len() - 1]),
+        Err(DecodeError::LengthMismatch {
+            header: 5,
+            actual: 4
+        })
+    );
+    let mut long = good.clone();
+    long.resize(MAX_FRAME_SIZE + 1, 0);
+    assert_eq!(
+        decode(&long),
+        Err(DecodeError::TooLong {
+            len: MAX_FRAME_SIZE + 1
+        })
+    );
+}
+
+/// `frame` with its body replaced by `body` (header length fixed up).
+fn with_body(frame: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut out = frame[..HEADER_LEN].to_vec();
+    out[8..10].copy_from_slice(&(body.len() as u16).to_le_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+#[test]
+fn body_errors() {
+    let good = remove_port_frame();
+    assert_eq!(
+        decode(&with_body(&good, &[1, 2, 3])),
+        Err(DecodeError::BodyTruncated {
+            kind: MessageKind::RemovePort,
+            needed: 4,
+            available: 2
+        })
+    );
+    assert_eq!(
+        decode(&with_body(&good, &[1, 0, 0, 0, 0, 0xEE])),
+        Err(DecodeError::TrailingBytes {
+            kind: MessageKind::RemovePort,
+            count: 1
+        })
+    );
+    assert_eq!(
+        decode(&with_body(&good, &[7, 0, 0, 0, 0])),
+        Err(DecodeError::InvalidEnum {
+            field: "RemovePort.kind",
+            value: 7
+        })
+    );
+    let shutdown = encoded(&Message::Shutdown, 0);
+    assert_eq!(
+        decode(&with_body(&shutdown, &[0])),
+        Err(DecodeError::TrailingBytes {
+            kind: MessageKind::Shutdown,
+            count: 1
+        })
+    );
+}
+
+#[test]
+fn string_and_name_errors() {
+    let register = encoded(&samples()[0], 1);
+    // protocol_version, then a 2-byte string that is not UTF-8.
+    assert_eq!(
+        decode(&with_body(&register, &[1, 2, 0, 0xC3, 0x28])),
+        Err(DecodeError::InvalidString {
+            field: "Register.process_name",
+            error: FixedStringError::InvalidUtf8 { valid_up_to: 0 }
+        })
+    );
+    // A 33-byte name for a 32-byte field.
+    let mut body = std::vec![1, 33, 0];
+    body.extend_from_slice(&[b'a'; 33]);
+    assert_eq!(
+        decode(&with_body(&register, &body)),
+        Err(DecodeError::InvalidString {
+            field: "Register.process_name",
+            error: FixedStringError::TooLong {
+                len: 33,
+                capacity: 32
+            }
+        })
+    );
+    // A length that runs past the body.
+    assert_eq!(
+        decode(&with_body(&register, &[1, 0xFF, 0xFF, b'a'])),
+        Err(DecodeError::BodyTruncated {
+            kind: MessageKind::Register,
+            needed: 0xFFFF,
+            available: 1
+        })
+    );
+    let mut publisher = encoded(&samples()[2], 1);
+    // Service part starts the body: `02 00` then "Ro"..., turn 'o' into ' '.
+    let Some(pos) = publisher.windows(5).position(|w| w == b"Robot") else {
+        panic!("service name not found in the frame");
+    };
+    publisher[pos + 1] = b' ';
+    assert_eq!(
+        decode(&publisher),
+        Err(DecodeError::InvalidServiceName {
+            field: "CreatePublisher.service",
+            error: ServiceNameError::InvalidChar {
+                field: ServiceField::Service,
+                ch: ' ',
+                position: 1
+            }
+        })
+    );
+}
+
+#[test]
+fn list_errors() {
+    let pools = encoded(&samples()[17], 1);
+    let mut body = std::vec![17, 0];
+    body.extend_from_slice(&[0; 16 * 17]);
+    assert_eq!(
+        decode(&with_body(&pools, &body)),
+        Err(DecodeError::TooManyEntries {
+            field: "Mempools.pools",
+            count: 17,
+            max: 16
+        })
+    );
+    assert_eq!(
+        decode(&with_body(&pools, &[2, 0, 1, 0, 0, 0])),
+        Err(DecodeError::BodyTruncated {
+            kind: MessageKind::Mempools,
+            needed: 4,
+            available: 0
+        })
+    );
+}
+
+#[test]
+fn enum_codes_round_trip() {
+    for code in ErrorCode::ALL {
+        assert_eq!(ErrorCode::from_code(*code as u16), Some(*code));
+    }
+    assert_eq!(ErrorCode::from_code(0), None);
+    assert_eq!(ErrorCode::NoSuchPort.to_string(), "NoSuchPort");
+    for kind in MessageKind::ALL {
+        assert_eq!(MessageKind::from_u8(*kind as u8), Some(*kind));
+    }
+}
+
+#[test]
+fn errors_display_what_was_wrong() {
+    let e = DecodeError::InvalidEnum {
+        field: "RemovePort.kind",
+        value: 7,
+    };
+    assert_eq!(e.to_string(), "RemovePort.kind: invalid value 7");
+    let e = DecodeError::BadMagic { found: 0x1234 };
+    assert_eq!(e.to_string(), "bad frame magic 0x1234, expected 0x5a43");
+}
