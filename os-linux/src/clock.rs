@@ -1,0 +1,83 @@
+//! `CLOCK_MONOTONIC` readings as plain integers.
+//!
+//! `std::time::Instant` cannot be stored in shared memory or compared with
+//! another process's reading. The monotonic clock itself is system-wide, so
+//! a millisecond count written by one process (a heartbeat, an epoch) means
+//! the same in the daemon that reads it. That is what this module is for.
+
+use std::time::Duration;
+
+use rustix::time::{ClockId, Timespec};
+
+/// Time since an arbitrary, system-wide fixed point (usually boot), not
+/// counting suspend; never goes backwards.
+///
+/// ```
+/// let a = zerocp_os_linux::clock::monotonic();
+/// let b = zerocp_os_linux::clock::monotonic();
+/// assert!(b >= a);
+/// ```
+pub fn monotonic() -> Duration {
+    let ts = rustix::time::clock_gettime(ClockId::Monotonic);
+    // CLOCK_MONOTONIC is never negative and tv_nsec is below 10^9.
+    Duration::new(
+        u64::try_from(ts.tv_sec).unwrap_or(0),
+        u32::try_from(ts.tv_nsec).unwrap_or(0),
+    )
+}
+
+/// [`monotonic`] in whole milliseconds, for heartbeats in shared memory.
+///
+/// ```
+/// let before = zerocp_os_linux::clock::monotonic_ms();
+/// std::thread::sleep(std::time::Duration::from_millis(2));
+/// assert!(zerocp_os_linux::clock::monotonic_ms() >= before + 2);
+/// ```
+pub fn monotonic_ms() -> u64 {
+    u64::try_from(monotonic().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// [`monotonic`] in nanoseconds (overflows after 584 years of uptime, so it
+/// saturates instead).
+pub fn monotonic_ns() -> u64 {
+    u64::try_from(monotonic().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// `d` as a kernel timespec, saturating at the largest representable time
+/// (which the kernel treats as "practically forever").
+pub(crate) fn timespec(d: Duration) -> Timespec {
+    Timespec::try_from(d).unwrap_or(Timespec {
+        tv_sec: i64::MAX,
+        tv_nsec: 999_999_999,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn monotonic_agrees_with_std_instant_and_advances() {
+        let start_ns = monotonic_ns();
+        let start = std::time::Instant::now();
+        std::thread::sleep(Duration::from_millis(20));
+        let elapsed = Duration::from_nanos(monotonic_ns() - start_ns);
+        let std_elapsed = start.elapsed();
+        assert!(elapsed >= Duration::from_millis(20), "{elapsed:?}");
+        let diff = elapsed.abs_diff(std_elapsed);
+        assert!(
+            diff < Duration::from_millis(50),
+            "{elapsed:?} vs {std_elapsed:?}"
+        );
+        let ms = monotonic_ms();
+        let ns_as_ms = monotonic_ns() / 1_000_000;
+        assert!(ns_as_ms >= ms && ns_as_ms - ms < 1000, "{ms} vs {ns_as_ms}");
+    }
+
+    #[test]
+    fn timespec_saturates() {
+        assert_eq!(timespec(Duration::from_millis(1500)).tv_sec, 1);
+        assert_eq!(timespec(Duration::from_millis(1500)).tv_nsec, 500_000_000);
+        assert_eq!(timespec(Duration::MAX).tv_sec, i64::MAX);
+    }
+}

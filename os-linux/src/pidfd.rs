@@ -1,0 +1,149 @@
+//! Process liveness through pidfds (DESIGN §6).
+//!
+//! The daemon opens a [`PidFd`] for each registered process (from the pid
+//! `SO_PEERCRED` reported, never from a message) and adds it to its epoll
+//! set: the descriptor becomes readable the moment the process exits, so a
+//! crash is seen at once. Unlike a bare pid, a pidfd cannot be fooled by pid
+//! reuse: it refers to the process it was opened for, for good.
+//!
+//! Needs Linux 5.3 (`pidfd_open`); older kernels fail with `ENOSYS`.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use rustix::event::{PollFd, PollFlags};
+use rustix::process::{Pid, PidfdFlags};
+
+use crate::error::{Errno, PidFdError};
+
+/// A descriptor referring to one process.
+///
+/// ```
+/// use zerocp_os_linux::pidfd::PidFd;
+/// let me = PidFd::open(std::process::id())?;
+/// assert!(me.is_alive()?);
+/// assert_eq!(me.pid(), std::process::id());
+/// # Ok::<(), zerocp_os_linux::error::PidFdError>(())
+/// ```
+#[derive(Debug)]
+pub struct PidFd {
+    fd: OwnedFd,
+    pid: u32,
+}
+
+impl PidFd {
+    /// Opens a pidfd for process `pid` (`ESRCH` if there is none).
+    pub fn open(pid: u32) -> Result<Self, PidFdError> {
+        let raw = to_pid(pid).ok_or(PidFdError::InvalidPid { pid })?;
+        let fd = rustix::process::pidfd_open(raw, PidfdFlags::empty())
+            .map_err(|errno| PidFdError::Open { pid, errno })?;
+        Ok(Self { fd, pid })
+    }
+
+    /// The process id this refers to.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Whether the process is still running (does not block).
+    pub fn is_alive(&self) -> Result<bool, PidFdError> {
+        self.wait_exit(Some(Duration::ZERO)).map(|exited| !exited)
+    }
+
+    /// Waits until the process exits, at most `timeout` (`None`: no limit);
+    /// returns whether it has exited.
+    pub fn wait_exit(&self, timeout: Option<Duration>) -> Result<bool, PidFdError> {
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        loop {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let mut fds = [PollFd::new(&self.fd, PollFlags::IN)];
+            // A pidfd polls readable once its process has exited.
+            match rustix::event::poll(&mut fds, left.map(crate::clock::timespec).as_ref()) {
+                Ok(0) => return Ok(false),
+                Ok(_) => return Ok(true),
+                Err(Errno::INTR) => continue,
+                Err(errno) => {
+                    return Err(PidFdError::Poll {
+                        pid: self.pid,
+                        errno,
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl AsFd for PidFd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+/// Whether a process `pid` exists (possibly a zombie, possibly another
+/// user's), by `kill(pid, 0)`. Racy against pid reuse: prefer [`PidFd`].
+///
+/// ```
+/// assert!(zerocp_os_linux::pidfd::process_exists(std::process::id()));
+/// assert!(!zerocp_os_linux::pidfd::process_exists(0));
+/// ```
+pub fn process_exists(pid: u32) -> bool {
+    let Some(raw) = to_pid(pid) else {
+        return false;
+    };
+    match rustix::process::test_kill_process(raw) {
+        Ok(()) => true,
+        // It exists but belongs to someone we may not signal.
+        Err(Errno::PERM) => true,
+        Err(_) => false,
+    }
+}
+
+/// `pid` as a kernel pid, if it is one (1..=i32::MAX).
+fn to_pid(pid: u32) -> Option<Pid> {
+    Pid::from_raw(i32::try_from(pid).ok()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_pids_are_rejected() {
+        assert_eq!(
+            PidFd::open(0).unwrap_err(),
+            PidFdError::InvalidPid { pid: 0 }
+        );
+        assert_eq!(
+            PidFd::open(u32::MAX).unwrap_err(),
+            PidFdError::InvalidPid { pid: u32::MAX }
+        );
+        assert!(!process_exists(u32::MAX));
+    }
+
+    #[test]
+    fn missing_process_is_esrch() {
+        // pid_max is at most 2^22, so this pid never exists.
+        let pid = (1 << 22) + 1;
+        assert!(!process_exists(pid));
+        let err = PidFd::open(pid).unwrap_err();
+        assert_eq!(
+            err,
+            PidFdError::Open {
+                pid,
+                errno: Errno::SRCH
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("cannot open pidfd of process {pid}: no such process (ESRCH)")
+        );
+    }
+
+    #[test]
+    fn live_process_times_out() {
+        let me = PidFd::open(std::process::id()).unwrap();
+        let start = Instant::now();
+        assert!(!me.wait_exit(Some(Duration::from_millis(20))).unwrap());
+        assert!(start.elapsed() >= Duration::from_millis(20));
+    }
+}

@@ -1,0 +1,244 @@
+//! SEQPACKET sockets against the real kernel, within one process.
+
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use zerocp_os_linux::error::{Errno, SocketError};
+use zerocp_os_linux::seqpacket::{MAX_PATH_LEN, RecvResult, SeqpacketConn, SeqpacketListener};
+
+/// A socket path no other test uses; removed (and checked gone) on drop.
+struct SockPath(PathBuf);
+
+impl SockPath {
+    fn new(tag: &str) -> Self {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        Self(std::env::temp_dir().join(format!("zerocp-t-{tag}-{}-{n}.sock", std::process::id())))
+    }
+}
+
+impl Drop for SockPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+        assert!(!self.0.exists(), "{} left behind", self.0.display());
+    }
+}
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Binds at `path`, connects a client and accepts it.
+fn connected(path: &Path) -> (SeqpacketListener, SeqpacketConn, SeqpacketConn) {
+    let listener = SeqpacketListener::bind(path, 0o600).unwrap();
+    let client = SeqpacketConn::connect(path).unwrap();
+    let server = listener.accept().unwrap().expect("pending connection");
+    (listener, client, server)
+}
+
+#[test]
+fn frames_keep_their_boundaries_both_ways() {
+    let path = SockPath::new("frames");
+    let (_listener, client, server) = connected(&path.0);
+    client.send(b"one").unwrap();
+    client.send(b"second frame").unwrap();
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        server.recv_timeout(&mut buf, WAIT).unwrap(),
+        RecvResult::Frame(3)
+    );
+    assert_eq!(&buf[..3], b"one");
+    assert_eq!(
+        server.recv_timeout(&mut buf, WAIT).unwrap(),
+        RecvResult::Frame(12)
+    );
+    assert_eq!(&buf[..12], b"second frame");
+    server.send(b"reply").unwrap();
+    assert_eq!(client.recv(&mut buf).unwrap(), RecvResult::Frame(5));
+    assert_eq!(&buf[..5], b"reply");
+}
+
+#[test]
+fn oversized_frame_is_reported_and_dropped_alone() {
+    let path = SockPath::new("trunc");
+    let (_listener, client, server) = connected(&path.0);
+    client.send(&[7u8; 100]).unwrap();
+    client.send(b"next").unwrap();
+    let mut small = [0u8; 10];
+    assert_eq!(
+        server.recv_timeout(&mut small, WAIT).unwrap(),
+        RecvResult::TooLarge { len: 100 }
+    );
+    assert_eq!(
+        server.recv_timeout(&mut small, WAIT).unwrap(),
+        RecvResult::Frame(4)
+    );
+    assert_eq!(&small[..4], b"next");
+}
+
+#[test]
+fn accept_without_client_is_none_and_accepted_conns_are_nonblocking() {
+    let path = SockPath::new("nonblock");
+    let (listener, client, server) = connected(&path.0);
+    assert!(listener.accept().unwrap().is_none());
+    let mut buf = [0u8; 8];
+    assert_eq!(server.recv(&mut buf).unwrap(), RecvResult::WouldBlock);
+    server.set_nonblocking(false).unwrap();
+    let start = Instant::now();
+    assert_eq!(
+        server
+            .recv_timeout(&mut buf, Duration::from_millis(30))
+            .unwrap(),
+        RecvResult::TimedOut
+    );
+    assert!(start.elapsed() >= Duration::from_millis(30));
+    client.set_nonblocking(true).unwrap();
+    assert_eq!(client.recv(&mut buf).unwrap(), RecvResult::WouldBlock);
+}
+
+#[test]
+fn closing_one_end_is_seen_by_the_other() {
+    let path = SockPath::new("close");
+    let (_listener, client, server) = connected(&path.0);
+    client.send(b"last words").unwrap();
+    drop(client);
+    let mut buf = [0u8; 64];
+    // Frames sent before the close are still delivered, then Closed.
+    assert_eq!(
+        server.recv_timeout(&mut buf, WAIT).unwrap(),
+        RecvResult::Frame(10)
+    );
+    assert_eq!(
+        server.recv_timeout(&mut buf, WAIT).unwrap(),
+        RecvResult::Closed
+    );
+    // Sending to the vanished peer is EPIPE, not a SIGPIPE that kills us.
+    let err = server.send(b"anyone?").unwrap_err();
+    assert!(err.is_disconnected(), "{err}");
+}
+
+#[test]
+fn shutdown_reads_as_closed_on_the_peer() {
+    let (a, b) = SeqpacketConn::pair().unwrap();
+    a.send(b"x").unwrap();
+    let mut buf = [0u8; 4];
+    assert_eq!(b.recv(&mut buf).unwrap(), RecvResult::Frame(1));
+    a.shutdown().unwrap();
+    assert_eq!(b.recv(&mut buf).unwrap(), RecvResult::Closed);
+}
+
+#[test]
+fn empty_frames_are_refused() {
+    let (a, _b) = SeqpacketConn::pair().unwrap();
+    assert!(matches!(a.send(b""), Err(SocketError::EmptyFrame { .. })));
+}
+
+#[test]
+fn peer_credentials_are_this_process() {
+    let path = SockPath::new("cred");
+    let (_listener, client, server) = connected(&path.0);
+    let uid = rustix::process::getuid().as_raw();
+    let gid = rustix::process::getgid().as_raw();
+    for conn in [&client, &server] {
+        let cred = conn.peer_credentials().unwrap();
+        assert_eq!(
+            (cred.pid, cred.uid, cred.gid),
+            (std::process::id(), uid, gid)
+        );
+    }
+}
+
+#[test]
+fn socket_file_gets_the_mode_and_goes_with_the_listener() {
+    let path = SockPath::new("mode");
+    let listener = SeqpacketListener::bind(&path.0, 0o660).unwrap();
+    let mode = rustix::fs::stat(&path.0).unwrap().st_mode & 0o777;
+    assert_eq!(mode, 0o660);
+    assert_eq!(listener.path(), path.0);
+    drop(listener);
+    assert!(!path.0.exists());
+    assert!(matches!(
+        SeqpacketListener::bind(&path.0, 0o1777),
+        Err(SocketError::InvalidMode { mode: 0o1777, .. })
+    ));
+    assert!(!path.0.exists());
+}
+
+#[test]
+fn connecting_to_nothing_names_the_path_and_hints_at_the_daemon() {
+    let path = SockPath::new("missing");
+    let err = SeqpacketConn::connect(&path.0).unwrap_err();
+    assert_eq!(err.errno(), Some(Errno::NOENT));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot connect to {}: no such file or directory (ENOENT); \
+             is the daemon running (and in this domain)?",
+            path.0.display()
+        )
+    );
+}
+
+#[test]
+fn stale_socket_is_refused_or_replaced_on_request() {
+    let path = SockPath::new("stale");
+    // std leaves the file behind when its listener goes: a stale socket.
+    drop(UnixListener::bind(&path.0).unwrap());
+    assert!(path.0.exists());
+    let err = SeqpacketConn::connect(&path.0).unwrap_err();
+    assert_eq!(err.errno(), Some(Errno::CONNREFUSED));
+    let err = SeqpacketListener::bind(&path.0, 0o600).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SocketError::Bind {
+                errno: Errno::ADDRINUSE,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let listener = SeqpacketListener::bind_replacing_stale(&path.0, 0o600).unwrap();
+    let _client = SeqpacketConn::connect(&path.0).unwrap();
+    assert!(listener.accept().unwrap().is_some());
+}
+
+#[test]
+fn a_replaced_socket_file_survives_the_old_listener() {
+    let path = SockPath::new("replaced");
+    let old = SeqpacketListener::bind(&path.0, 0o600).unwrap();
+    let new = SeqpacketListener::bind_replacing_stale(&path.0, 0o600).unwrap();
+    drop(old);
+    assert!(
+        path.0.exists(),
+        "the old listener removed the new one's socket"
+    );
+    let _client = SeqpacketConn::connect(&path.0).unwrap();
+    assert!(new.accept().unwrap().is_some());
+}
+
+#[test]
+fn non_socket_files_are_never_removed() {
+    let path = SockPath::new("regular");
+    std::fs::write(&path.0, b"precious").unwrap();
+    let err = SeqpacketListener::bind_replacing_stale(&path.0, 0o600).unwrap_err();
+    assert!(matches!(err, SocketError::NotASocket { .. }), "{err}");
+    assert_eq!(std::fs::read(&path.0).unwrap(), b"precious");
+}
+
+#[test]
+fn overlong_paths_are_rejected_before_any_syscall() {
+    let path = PathBuf::from(format!("/tmp/{}", "x".repeat(MAX_PATH_LEN)));
+    assert!(matches!(
+        SeqpacketListener::bind(&path, 0o600),
+        Err(SocketError::PathTooLong {
+            max: MAX_PATH_LEN,
+            ..
+        })
+    ));
+    assert!(matches!(
+        SeqpacketConn::connect(&path),
+        Err(SocketError::PathTooLong { .. })
+    ));
+    assert!(!path.exists());
+}
