@@ -10,22 +10,30 @@
 //! | [`shm`] | POSIX shared-memory objects, committed at creation |
 //! | [`mmap`] | mappings of those objects (RAII) |
 //! | [`seqpacket`] | the control plane's `SOCK_SEQPACKET` Unix sockets |
+//! | [`futex`] | process-shared futex wait/wake on words in shared memory |
 //! | [`lockfile`] | the daemon's per-domain `flock` lock file |
 //! | [`pidfd`] | process liveness through pidfds |
+//! | [`poller`] | an epoll event loop for the daemon |
+//! | [`wakeup`] | an eventfd to wake that loop from another thread |
 //! | [`clock`] | `CLOCK_MONOTONIC` readings comparable across processes |
+//! | [`affinity`] | pinning threads to CPUs (benchmarks, real-time users) |
 //! | [`error`] | one error enum per family, each naming the object and errno |
 //!
 //! Every descriptor is opened close-on-exec. Errors carry the kernel's errno
 //! and the name of the object involved; nothing here panics on bad input.
 
+pub mod affinity;
 pub mod clock;
 pub mod error;
+pub mod futex;
 pub mod lockfile;
 pub mod mmap;
 pub mod names;
 pub mod pidfd;
+pub mod poller;
 pub mod run_dir;
 pub mod seqpacket;
 pub mod shm;
+pub mod wakeup;
 
 pub use names::{DomainName, DomainPaths, ShmName};
