@@ -185,7 +185,7 @@ impl<T: Wire, const K: usize> Wire for heapless::Vec<T, K> {
     const MAX_LEN: usize = 2 + K * T::MAX_LEN;
 
     fn put(&self, w: &mut Writer<'_>) {
-        // K is at most a few dozen (asserted where the lists are declared).
+        // Every list fits a frame (asserted in `wire`), so its count fits a u16.
         (self.len() as u16).put(w);
         for item in self {
             item.put(w);

@@ -226,6 +226,17 @@ impl Message {
 
 /// Encodes `msg` as a frame with `request_id` at the start of `buf`; returns
 /// the frame's length. A buffer of [`MAX_FRAME_SIZE`] bytes always suffices.
+///
+/// ```
+/// use zerocp_core::wire::{self, EncodeError, ErrorCode, ErrorReply, Message};
+///
+/// let msg = Message::Error(ErrorReply::new(ErrorCode::NoSuchPort, "port 7"));
+/// let mut buf = [0u8; 16];
+/// assert_eq!(
+///     wire::encode(&msg, 3, &mut buf),
+///     Err(EncodeError::BufferTooSmall { needed: msg.encoded_len(), available: 16 })
+/// );
+/// ```
 pub fn encode(msg: &Message, request_id: u32, buf: &mut [u8]) -> Result<usize, EncodeError> {
     let available = buf.len();
     let mut w = Writer::new(buf);
@@ -247,6 +258,15 @@ pub fn encode(msg: &Message, request_id: u32, buf: &mut [u8]) -> Result<usize, E
 }
 
 /// Decodes one frame (exactly the bytes of one packet).
+///
+/// ```
+/// use zerocp_core::wire::{self, DecodeError};
+///
+/// assert_eq!(wire::decode(&[0x43, 0x5A]), Err(DecodeError::TooShort { len: 2 }));
+/// let frame = [0x43, 0x5A, 1, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0]; // Shutdown
+/// assert_eq!(wire::decode(&frame)?.1, wire::Message::Shutdown);
+/// # Ok::<(), DecodeError>(())
+/// ```
 pub fn decode(frame: &[u8]) -> Result<(FrameHeader, Message), DecodeError> {
     let header = FrameHeader::parse(frame)?;
     let body = frame.get(HEADER_LEN..).unwrap_or_default();
