@@ -1,3 +1,94 @@
 //! # zerocp
 //!
-//! Zero-copy publish/subscribe over shared memory.
+//! Zero-copy publish/subscribe over shared memory, for embedded Linux.
+//!
+//! An application registers with the domain's daemon, `zerocpd`, through a
+//! [`Runtime`], and creates [`Publisher`]s and [`Subscriber`]s of services
+//! ([`ServiceDescription`]). A publisher loans a chunk of shared memory,
+//! writes its sample into it and publishes it; every subscriber of the
+//! service reads those same bytes in place. No payload byte is copied, and
+//! neither publishing nor taking makes a system call or reads a clock,
+//! except to wake a subscriber that sleeps in [`Subscriber::wait`].
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use zerocp::{Runtime, ServiceDescription, ZeroCopySafe};
+//!
+//! #[repr(C)]
+//! #[derive(Debug, Clone, Copy)]
+//! struct Pose { x: f64, y: f64, theta: f64 }
+//! // SAFETY: repr(C) of three floats: no pointers, no drop glue, any bits valid.
+//! unsafe impl ZeroCopySafe for Pose {}
+//!
+//! let rt = Runtime::init("planner")?;                 // zerocpd of $ZEROCP_DOMAIN
+//! let svc = ServiceDescription::new("Robot", "Base", "Pose")?;
+//!
+//! let publisher = rt.publisher::<Pose>(&svc).create()?;
+//! let subscriber = rt.subscriber::<Pose>(&svc).queue_capacity(8).create()?;
+//!
+//! let sample = publisher.loan_uninit()?;              // LoanedSample<MaybeUninit<Pose>>
+//! let sample = sample.write(Pose { x: 1.0, y: 2.0, theta: 0.5 });
+//! sample.publish()?;
+//!
+//! subscriber.wait(Some(Duration::from_millis(100)))?; // futex sleep until data
+//! while let Some(pose) = subscriber.take()? {         // Sample<Pose>, Deref
+//!     println!("{:?}", *pose);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Options
+//!
+//! - subscriber: [`queue_capacity`](SubscriberBuilder::queue_capacity),
+//!   [`full_policy`](SubscriberBuilder::full_policy) (discard the oldest
+//!   sample, the default, or block the publisher),
+//!   [`history`](SubscriberBuilder::history) wanted on connecting,
+//!   [`max_held`](SubscriberBuilder::max_held);
+//! - publisher: [`history`](PublisherBuilder::history) kept for late
+//!   joiners, [`max_loans`](PublisherBuilder::max_loans).
+//!
+//! ## Errors and the daemon's lifetime
+//!
+//! Every operation has its own error enum ([`error`]). Once the daemon
+//! stops, or dies, every call fails with `DaemonGone`, including a
+//! subscriber sleeping in `wait(None)`; nothing hangs or faults (the
+//! mappings stay valid until the last port is dropped).
+//!
+//! ## Payload types
+//!
+//! Payloads implement the `unsafe` trait [`ZeroCopySafe`]: `repr(C)`, no
+//! pointers, no drop glue, every bit pattern valid. See its module for a
+//! checklist; large payloads are filled in place with
+//! [`LoanedSample::write_with`].
+
+mod connection;
+pub mod error;
+mod heartbeat_thread;
+mod loaned_sample;
+mod port_request;
+mod publish;
+mod publisher;
+mod receive;
+mod runtime;
+mod sample;
+mod segments;
+mod slots;
+mod subscriber;
+mod topology;
+mod wait;
+pub mod zero_copy_safe;
+
+pub use error::{
+    CreatePublisherError, CreateSubscriberError, InitError, LoanError, PublishError, TakeError,
+    UpdateConnectionsError, WaitError,
+};
+pub use heartbeat_thread::HeartbeatStartError;
+pub use loaned_sample::LoanedSample;
+pub use publisher::{DEFAULT_MAX_LOANS, Publisher, PublisherBuilder};
+pub use runtime::{MAX_PROCESS_NAME_LEN, Runtime};
+pub use sample::Sample;
+pub use subscriber::{DEFAULT_MAX_HELD, DEFAULT_QUEUE_CAPACITY, Subscriber, SubscriberBuilder};
+pub use zero_copy_safe::ZeroCopySafe;
+pub use zerocp_core::port::FullPolicy;
+pub use zerocp_core::service::{ServiceDescription, ServiceNameError};
+pub use zerocp_core::wire::ErrorCode;

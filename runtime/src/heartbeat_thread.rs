@@ -1,0 +1,171 @@
+//! The heartbeat thread: proves to the daemon that this process is alive and
+//! notices when the daemon is not.
+//!
+//! Every heartbeat interval it writes `CLOCK_MONOTONIC` milliseconds into the
+//! process's heartbeat slot (the daemon declares a process whose beat is
+//! older than its timeout hung and reclaims it). Between beats it sleeps in
+//! epoll on the control socket and on an eventfd used to stop it:
+//!
+//! - the socket becoming readable while no request is in flight means the
+//!   daemon sent `Shutdown` or closed the connection (it died, or dropped
+//!   this process): the thread marks the daemon gone, which wakes this
+//!   process's sleeping subscribers, and ends;
+//! - the mgmt segment's state word saying `SHUTTING_DOWN` has the same effect.
+//!
+//! So a `kill -9` of the daemon is noticed at once (the kernel closes its
+//! sockets), and every later call of the application fails with `DaemonGone`.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use zerocp_core::sync::Ordering;
+use zerocp_os_linux::clock::monotonic_ms;
+use zerocp_os_linux::error::{PollError, WakeupError};
+use zerocp_os_linux::poller::{Events, Interest, Poller};
+use zerocp_os_linux::wakeup::Wakeup;
+
+use crate::runtime::Shared;
+
+const TOKEN_SOCKET: u64 = 1;
+const TOKEN_STOP: u64 = 2;
+
+/// Why the heartbeat thread could not be started.
+#[derive(Debug)]
+pub enum HeartbeatStartError {
+    /// The epoll instance could not be set up.
+    Poll(PollError),
+    /// The stop eventfd could not be created.
+    Wakeup(WakeupError),
+    /// The thread could not be spawned.
+    Spawn(std::io::Error),
+}
+
+impl std::fmt::Display for HeartbeatStartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Poll(e) => e.fmt(f),
+            Self::Wakeup(e) => e.fmt(f),
+            Self::Spawn(e) => write!(f, "cannot spawn a thread: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for HeartbeatStartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Poll(e) => Some(e),
+            Self::Wakeup(e) => Some(e),
+            Self::Spawn(e) => Some(e),
+        }
+    }
+}
+
+/// The running thread; [`HeartbeatThread::stop`] ends and joins it.
+pub(crate) struct HeartbeatThread {
+    stop: Arc<StopSignal>,
+    handle: Option<JoinHandle<()>>,
+}
+
+struct StopSignal {
+    requested: AtomicBool,
+    wakeup: Wakeup,
+}
+
+impl HeartbeatThread {
+    /// Starts beating every `interval` for `shared`'s heartbeat slot.
+    pub(crate) fn spawn(
+        shared: Arc<Shared>,
+        interval: Duration,
+    ) -> Result<Self, HeartbeatStartError> {
+        let stop = Arc::new(StopSignal {
+            requested: AtomicBool::new(false),
+            wakeup: Wakeup::new().map_err(HeartbeatStartError::Wakeup)?,
+        });
+        let poller = Poller::new().map_err(HeartbeatStartError::Poll)?;
+        poller
+            .add(&stop.wakeup, TOKEN_STOP, Interest::Readable)
+            .map_err(HeartbeatStartError::Poll)?;
+        poller
+            .add(
+                shared.connection().socket(),
+                TOKEN_SOCKET,
+                Interest::Readable,
+            )
+            .map_err(HeartbeatStartError::Poll)?;
+        let thread_stop = Arc::clone(&stop);
+        let handle = std::thread::Builder::new()
+            .name("zerocp-heartbeat".into())
+            .spawn(move || run(&shared, &poller, &thread_stop, interval))
+            .map_err(HeartbeatStartError::Spawn)?;
+        Ok(Self {
+            stop,
+            handle: Some(handle),
+        })
+    }
+
+    /// Stops the thread and waits for it to end (idempotent).
+    pub(crate) fn stop(&mut self) {
+        // Relaxed: the eventfd write below is what wakes the thread; the flag
+        // only tells it why, and it re-reads it after the wake-up.
+        self.stop.requested.store(true, Ordering::Relaxed);
+        if let Err(e) = self.stop.wakeup.notify() {
+            log::warn!("cannot wake the heartbeat thread to stop it: {e}");
+        }
+        if let Some(handle) = self.handle.take()
+            && handle.join().is_err()
+        {
+            log::error!("the heartbeat thread panicked");
+        }
+    }
+}
+
+fn run(shared: &Shared, poller: &Poller, stop: &StopSignal, interval: Duration) {
+    let mut events = Events::with_capacity(4);
+    let mut next_beat = Instant::now();
+    loop {
+        // Relaxed: see `HeartbeatThread::stop`.
+        if stop.requested.load(Ordering::Relaxed) {
+            return;
+        }
+        let now = Instant::now();
+        if now >= next_beat {
+            if let Some(slot) = shared.heartbeat_slot() {
+                slot.beat(monotonic_ms());
+            }
+            next_beat = now + interval;
+        }
+        if shared.is_gone() {
+            shared.mark_gone();
+            return;
+        }
+        let left = next_beat.saturating_duration_since(Instant::now());
+        if let Err(e) = poller.wait(&mut events, Some(left)) {
+            log::error!("heartbeat thread: {e}; the daemon is treated as gone");
+            shared.mark_gone();
+            return;
+        }
+        if events.iter().any(|e| e.token == TOKEN_SOCKET) {
+            // A request in flight holds the connection and reads its reply
+            // itself (and notices a closed socket); the thread must not wait
+            // for it, or its beats would lapse during a slow request.
+            match shared.try_connection() {
+                Some(mut conn) => {
+                    if conn.poll_closed() {
+                        drop(conn);
+                        shared.mark_gone();
+                        return;
+                    }
+                }
+                None => std::thread::yield_now(),
+            }
+        }
+        if events.iter().any(|e| e.token == TOKEN_STOP) {
+            // A stop request: the flag is checked at the top of the loop.
+            if let Err(e) = stop.wakeup.drain() {
+                log::warn!("heartbeat thread: {e}");
+            }
+        }
+    }
+}

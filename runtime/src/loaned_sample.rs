@@ -1,0 +1,182 @@
+//! [`LoanedSample`]: a chunk of shared memory loaned to a publisher.
+//!
+//! The sample *is* the memory subscribers will read: writing into it writes
+//! into the data segment, and publishing hands over the chunk's index, never
+//! a copy. It starts as `LoanedSample<MaybeUninit<T>>` and becomes a
+//! `LoanedSample<T>` once initialised; only the latter can be published.
+//! Dropping a sample without publishing returns the chunk to its pool.
+//!
+//! # Filling large payloads in place
+//!
+//! [`write`](LoanedSample::write) moves a value that was built on the stack
+//! into the chunk. For payloads of hundreds of KiB or MiB build nothing on the
+//! stack; initialise in place with [`write_with`](LoanedSample::write_with),
+//! which hands out `&mut T` over the chunk's current bytes:
+//!
+//! ```no_run
+//! # let rt = zerocp::Runtime::init("doc")?;
+//! # let svc = zerocp::ServiceDescription::new("Camera", "Front", "Frame")?;
+//! const N: usize = 1 << 20;
+//! let publisher = rt.publisher::<[u8; N]>(&svc).create()?;
+//! let frame = publisher.loan_uninit()?.write_with(|bytes: &mut [u8; N]| {
+//!     for (i, b) in bytes.iter_mut().enumerate() {
+//!         *b = (i % 251) as u8; // e.g. copy from the camera driver's buffer
+//!     }
+//! });
+//! frame.publish()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [`zeroed`](LoanedSample::zeroed) clears the chunk first, and
+//! [`as_mut_ptr`](LoanedSample::as_mut_ptr) with
+//! [`assume_init`](LoanedSample::assume_init) serves field-by-field writes
+//! through raw pointers.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::mem::{ManuallyDrop, MaybeUninit};
+use std::ops::{Deref, DerefMut};
+use std::ptr::NonNull;
+
+use crate::ZeroCopySafe;
+use crate::error::PublishError;
+use crate::publish::{DeliveryError, Loan, PublisherCore};
+
+/// A sample loaned from a [`Publisher`](crate::Publisher): `P` is
+/// `MaybeUninit<T>` until initialised, then `T`.
+///
+/// It dereferences to the payload in shared memory. Publish it with
+/// [`publish`](LoanedSample::publish); drop it to give the chunk back.
+pub struct LoanedSample<'p, P> {
+    core: &'p PublisherCore,
+    loan: Loan,
+    _payload: PhantomData<&'p mut P>,
+}
+
+impl<'p, P> LoanedSample<'p, P> {
+    pub(crate) fn new(core: &'p PublisherCore, loan: Loan) -> Self {
+        Self {
+            core,
+            loan,
+            _payload: PhantomData,
+        }
+    }
+
+    fn ptr(&self) -> NonNull<P> {
+        self.loan.payload.cast()
+    }
+
+    /// Changes the payload type without giving the chunk back.
+    fn retype<Q>(self) -> LoanedSample<'p, Q> {
+        let this = ManuallyDrop::new(self);
+        LoanedSample {
+            core: this.core,
+            loan: this.loan,
+            _payload: PhantomData,
+        }
+    }
+
+    /// The global index of the chunk in the data segment: the same in every
+    /// process that sees this sample (for diagnostics and tests of zero copy).
+    pub fn chunk_index(&self) -> u32 {
+        self.loan.chunk
+    }
+}
+
+impl<'p, T: ZeroCopySafe> LoanedSample<'p, MaybeUninit<T>> {
+    /// Moves `value` into the chunk.
+    pub fn write(self, value: T) -> LoanedSample<'p, T> {
+        // SAFETY: the payload pointer is valid for writes of a `T` (the
+        // chunk holds at least size_of::<T>() bytes at an offset aligned for
+        // T, checked when the publisher was created) and exclusively ours
+        // while loaned.
+        unsafe { self.ptr().cast::<T>().write(value) };
+        self.retype()
+    }
+
+    /// Initialises the payload in place: `init` gets `&mut T` over the
+    /// chunk's current bytes (whatever its previous sample left there, zeros
+    /// at first) and must set every field that matters. Nothing is built on
+    /// the stack, so this suits payloads of any size.
+    pub fn write_with(self, init: impl FnOnce(&mut T)) -> LoanedSample<'p, T> {
+        // SAFETY: the chunk's bytes are initialised memory (the daemon
+        // created the segment zero-filled and every later write is of whole
+        // ZeroCopySafe values), and a ZeroCopySafe type accepts every bit
+        // pattern, so they are a valid T.
+        let mut sample = unsafe { self.assume_init() };
+        init(&mut sample);
+        sample
+    }
+
+    /// Fills the payload with zero bytes (a valid `T`, since a
+    /// [`ZeroCopySafe`] type accepts every bit pattern).
+    pub fn zeroed(self) -> LoanedSample<'p, T> {
+        // SAFETY: the payload pointer is valid for writes of one T (see
+        // `write`); all-zero bytes are a valid T (ZeroCopySafe contract).
+        unsafe { self.ptr().cast::<u8>().write_bytes(0, size_of::<T>()) };
+        self.retype()
+    }
+
+    /// A raw pointer to the payload, for field-by-field initialisation
+    /// followed by [`assume_init`](LoanedSample::assume_init).
+    pub fn as_mut_ptr(&mut self) -> *mut T {
+        self.ptr().cast::<T>().as_ptr()
+    }
+
+    /// Declares the payload initialised.
+    ///
+    /// # Safety
+    ///
+    /// Every field of the payload must have been written, or the caller
+    /// accepts the chunk's previous bytes as the value of the rest.
+    pub unsafe fn assume_init(self) -> LoanedSample<'p, T> {
+        self.retype()
+    }
+}
+
+impl<T: ZeroCopySafe> LoanedSample<'_, T> {
+    /// Publishes the sample to every subscriber of the service, without
+    /// copying it; consumes the loan. A subscriber with a full queue loses
+    /// its oldest sample, or, with [`FullPolicy::BlockPublisher`](crate::FullPolicy),
+    /// makes this call wait until it takes one (or goes away).
+    pub fn publish(self) -> Result<(), PublishError> {
+        let this = ManuallyDrop::new(self);
+        this.core.publish(&this.loan).map_err(|e| match e {
+            DeliveryError::Gone => PublishError::DaemonGone,
+            DeliveryError::Futex(e) => PublishError::Wait(e),
+        })
+    }
+}
+
+impl<P> Deref for LoanedSample<'_, P> {
+    type Target = P;
+
+    fn deref(&self) -> &P {
+        // SAFETY: the pointer is valid and aligned for P (T or MaybeUninit<T>,
+        // same layout), exclusively ours while loaned; P is either
+        // MaybeUninit (valid for any bytes) or an initialised T.
+        unsafe { self.ptr().as_ref() }
+    }
+}
+
+impl<P> DerefMut for LoanedSample<'_, P> {
+    fn deref_mut(&mut self) -> &mut P {
+        // SAFETY: as in `deref`; `&mut self` makes the access exclusive.
+        unsafe { self.ptr().as_mut() }
+    }
+}
+
+impl<P> Drop for LoanedSample<'_, P> {
+    fn drop(&mut self) {
+        self.core.drop_loan(&self.loan);
+    }
+}
+
+impl<P> fmt::Debug for LoanedSample<'_, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoanedSample")
+            .field("port", &self.core.index())
+            .field("chunk", &self.loan.chunk)
+            .finish()
+    }
+}

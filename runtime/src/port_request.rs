@@ -1,0 +1,142 @@
+//! Creating and removing ports through the daemon.
+//!
+//! A publisher or subscriber is created by a request that carries the
+//! service and the payload's [`TypeInfo`]; the daemon checks the type against
+//! the service's other ports, picks the mempool, sets the port up in the mgmt
+//! segment and answers with its index. The runtime then checks that port (in
+//! range, active, owned by this process) before it touches it. Dropping a
+//! port sends `RemovePort`; the daemon then releases whatever the port still
+//! references (history, queue).
+
+use zerocp_core::fixed_string::FixedString;
+use zerocp_core::port::PortControl;
+use zerocp_core::port::PortState;
+use zerocp_core::service::{ServiceDescription, TypeInfo};
+use zerocp_core::wire::{ErrorCode, Message, PortKind, RemovePort};
+
+use crate::ZeroCopySafe;
+use crate::error::{ControlError, PortRequestError};
+use crate::runtime::Shared;
+
+/// The [`TypeInfo`] the daemon compares for `T`: size, alignment and
+/// [`ZeroCopySafe::type_name`].
+pub(crate) fn type_info<T: ZeroCopySafe>() -> TypeInfo {
+    TypeInfo {
+        size: u32::try_from(size_of::<T>()).unwrap_or(u32::MAX),
+        align: u32::try_from(align_of::<T>()).unwrap_or(u32::MAX),
+        name: FixedString::from_str_truncated(T::type_name()),
+    }
+}
+
+/// Sends a create request and returns the port index from the reply.
+pub(crate) fn create(
+    shared: &Shared,
+    request: &Message,
+    name: &'static str,
+    service: &ServiceDescription,
+    size: u32,
+) -> Result<u32, PortRequestError> {
+    match shared.call(request, name) {
+        Ok(Message::PublisherCreated(reply)) if matches!(request, Message::CreatePublisher(_)) => {
+            Ok(reply.port_index)
+        }
+        Ok(Message::SubscriberCreated(reply))
+            if matches!(request, Message::CreateSubscriber(_)) =>
+        {
+            Ok(reply.port_index)
+        }
+        Ok(Message::Error(e)) => {
+            let detail = e.detail.as_str().to_owned();
+            let service = service.to_string();
+            Err(match e.code {
+                ErrorCode::TypeMismatch => PortRequestError::TypeMismatch { service, detail },
+                ErrorCode::PayloadTooLarge => PortRequestError::PayloadTooLarge {
+                    service,
+                    size,
+                    detail,
+                },
+                ErrorCode::ShuttingDown => {
+                    shared.mark_gone();
+                    PortRequestError::DaemonGone
+                }
+                code => PortRequestError::Rejected {
+                    service,
+                    code,
+                    detail,
+                },
+            })
+        }
+        Ok(other) => Err(PortRequestError::Control(ControlError::Unexpected {
+            request: name,
+            got: other.kind(),
+        })),
+        Err(ControlError::Closed) => Err(PortRequestError::DaemonGone),
+        Err(e) => Err(PortRequestError::Control(e)),
+    }
+}
+
+/// Checks that the port the daemon answered with is active and belongs to
+/// this process; removes it again (and fails) otherwise.
+pub(crate) fn check_owned(
+    shared: &Shared,
+    kind: PortKind,
+    index: u32,
+    control: Option<&PortControl>,
+) -> Result<(), PortRequestError> {
+    let owned = control.is_some_and(|c| {
+        c.state() == Some(PortState::Active) && c.settings().owner_slot == shared.slot()
+    });
+    if owned {
+        Ok(())
+    } else {
+        remove(shared, kind, index);
+        Err(PortRequestError::InvalidPort { index })
+    }
+}
+
+/// Asks the daemon to remove a port of this process (errors are logged: the
+/// daemon reclaims the port anyway when the process goes).
+pub(crate) fn remove(shared: &Shared, kind: PortKind, index: u32) {
+    if shared.is_gone() {
+        return;
+    }
+    let request = Message::RemovePort(RemovePort {
+        kind,
+        port_index: index,
+    });
+    match shared.call(&request, "RemovePort") {
+        Ok(Message::PortRemoved) | Err(ControlError::Closed) => {}
+        Ok(Message::Error(e)) => {
+            log::warn!(
+                "cannot remove {kind:?} port {index}: {:?}: {}",
+                e.code,
+                e.detail.as_str()
+            );
+        }
+        Ok(other) => log::warn!("the daemon answered RemovePort with {:?}", other.kind()),
+        Err(e) => log::warn!("cannot remove {kind:?} port {index}: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[repr(C)]
+    struct Pose {
+        _x: f64,
+        _frame: u32,
+    }
+    // SAFETY: repr(C) of a float and an integer; no pointers, no drop glue.
+    unsafe impl ZeroCopySafe for Pose {
+        const TYPE_NAME: &'static str = "robot::Pose";
+    }
+
+    #[test]
+    fn type_info_uses_the_stable_name() {
+        let info = type_info::<Pose>();
+        assert_eq!((info.size, info.align), (16, 8));
+        assert_eq!(info.name.as_str(), "robot::Pose");
+        assert_eq!(type_info::<[u8; 3]>().name.as_str(), "[u8; 3]");
+    }
+}

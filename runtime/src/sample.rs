@@ -1,0 +1,76 @@
+//! [`Sample`]: a received sample, read in place in shared memory.
+//!
+//! A sample borrows its subscriber and dereferences to the payload bytes the
+//! publisher wrote: the same physical memory, not a copy. While it lives, the
+//! chunk is listed in the subscriber port's `held` list (so the daemon can
+//! reclaim it if this process dies) and cannot be reused by any publisher;
+//! dropping it unlists it and releases the reference.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Deref;
+
+use crate::ZeroCopySafe;
+use crate::receive::{SubscriberCore, Taken};
+
+/// A sample taken from a [`Subscriber`](crate::Subscriber); dereferences to `T`.
+pub struct Sample<'s, T> {
+    core: &'s SubscriberCore,
+    taken: Taken,
+    _payload: PhantomData<&'s T>,
+}
+
+impl<'s, T: ZeroCopySafe> Sample<'s, T> {
+    pub(crate) fn new(core: &'s SubscriberCore, taken: Taken) -> Self {
+        Self {
+            core,
+            taken,
+            _payload: PhantomData,
+        }
+    }
+
+    /// The publisher's sequence number of this sample (per publisher, from 0).
+    pub fn sequence(&self) -> u64 {
+        self.taken.sequence
+    }
+
+    /// The port index of the publisher that sent it.
+    pub fn publisher_port(&self) -> u32 {
+        self.taken.origin
+    }
+
+    /// The global index of the chunk in the data segment: the same number
+    /// the publisher's [`LoanedSample::chunk_index`](crate::LoanedSample::chunk_index)
+    /// returned for it (for diagnostics and tests of zero copy).
+    pub fn chunk_index(&self) -> u32 {
+        self.taken.chunk
+    }
+}
+
+impl<T: ZeroCopySafe> Deref for Sample<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: `take` checked that the chunk lies in the data segment and
+        // that its payload has exactly size_of::<T>() bytes at an offset
+        // aligned for T (the port's type); we hold a reference, so no
+        // publisher reuses the chunk while the sample lives; every bit
+        // pattern is a valid T (ZeroCopySafe contract).
+        unsafe { self.taken.payload.cast::<T>().as_ref() }
+    }
+}
+
+impl<T> Drop for Sample<'_, T> {
+    fn drop(&mut self) {
+        self.core.unhold(self.taken.slot, self.taken.chunk);
+    }
+}
+
+impl<T: ZeroCopySafe + fmt::Debug> fmt::Debug for Sample<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sample")
+            .field("sequence", &self.taken.sequence)
+            .field("payload", &**self)
+            .finish()
+    }
+}
