@@ -1,1 +1,118 @@
-//! (in progress)
+//! Heartbeat slots: one per registered process, in the mgmt segment.
+//!
+//! A runtime's background thread writes the current `CLOCK_MONOTONIC` time
+//! (milliseconds) into its slot every heartbeat interval. The daemon compares
+//! it with its own clock: a process whose heartbeat is older than the timeout
+//! is hung (its socket and pid may still be alive) and is cleaned up like a
+//! dead one. `CLOCK_MONOTONIC` is system-wide, so both sides read one clock.
+//!
+//! The daemon owns allocation (it keeps the free/used bookkeeping in its own
+//! memory); applications only ever write `last_beat_ms` and `beats` of the slot
+//! the daemon assigned them at registration.
+
+use crate::sync::{AtomicU32, AtomicU64, Ordering};
+
+/// One process's heartbeat, on its own cache line.
+///
+/// Layout (64 bytes, align 64, every target): `pid: u32`, `generation: u32`,
+/// `last_beat_ms: u64`, `beats: u64`, then padding.
+///
+/// ```
+/// use zerocp_core::heartbeat::HeartbeatSlot;
+/// let slot = HeartbeatSlot::new();
+/// slot.assign(4242, 7, 1_000);
+/// slot.beat(1_250);
+/// assert_eq!(slot.age_ms(1_300), 50);
+/// assert_eq!(slot.pid(), 4242);
+/// ```
+#[repr(C, align(64))]
+pub struct HeartbeatSlot {
+    pid: AtomicU32,
+    generation: AtomicU32,
+    last_beat_ms: AtomicU64,
+    beats: AtomicU64,
+}
+
+#[cfg(not(loom))]
+const _: () = assert!(core::mem::size_of::<HeartbeatSlot>() == 64);
+const _: () = assert!(core::mem::align_of::<HeartbeatSlot>() == 64);
+
+impl HeartbeatSlot {
+    /// A free slot (all zeros, the state of a fresh segment).
+    pub fn new() -> Self {
+        Self {
+            pid: AtomicU32::new(0),
+            generation: AtomicU32::new(0),
+            last_beat_ms: AtomicU64::new(0),
+            beats: AtomicU64::new(0),
+        }
+    }
+
+    /// Daemon: hands the slot to process `pid`, as if it had beaten at `now_ms`.
+    pub fn assign(&self, pid: u32, generation: u32, now_ms: u64) {
+        // Relaxed: the registration reply on the control socket orders these
+        // stores before the runtime's first access.
+        self.last_beat_ms.store(now_ms, Ordering::Relaxed);
+        self.beats.store(0, Ordering::Relaxed);
+        self.generation.store(generation, Ordering::Relaxed);
+        self.pid.store(pid, Ordering::Relaxed);
+    }
+
+    /// Daemon: frees the slot.
+    pub fn clear(&self) {
+        // Relaxed: only the daemon reads these words for decisions.
+        self.pid.store(0, Ordering::Relaxed);
+        self.last_beat_ms.store(0, Ordering::Relaxed);
+    }
+
+    /// Runtime: records a heartbeat at `now_ms`.
+    pub fn beat(&self, now_ms: u64) {
+        // Relaxed: a heartbeat carries no other data; the daemon only compares times.
+        self.last_beat_ms.store(now_ms, Ordering::Relaxed);
+        self.beats.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Milliseconds since the last heartbeat, as seen at `now_ms` (0 if in the future).
+    pub fn age_ms(&self, now_ms: u64) -> u64 {
+        now_ms.saturating_sub(self.last_beat_ms.load(Ordering::Relaxed))
+    }
+
+    /// The pid the daemon assigned this slot to (0 when free).
+    pub fn pid(&self) -> u32 {
+        self.pid.load(Ordering::Relaxed)
+    }
+
+    /// The registration generation of the slot.
+    pub fn generation(&self) -> u32 {
+        self.generation.load(Ordering::Relaxed)
+    }
+
+    /// How many heartbeats the current owner wrote.
+    pub fn beats(&self) -> u64 {
+        self.beats.load(Ordering::Relaxed)
+    }
+}
+
+impl Default for HeartbeatSlot {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn age_saturates_and_tracks_beats() {
+        let slot = HeartbeatSlot::new();
+        slot.assign(1, 1, 100);
+        assert_eq!(slot.age_ms(50), 0);
+        slot.beat(200);
+        slot.beat(300);
+        assert_eq!(slot.beats(), 2);
+        assert_eq!(slot.age_ms(350), 50);
+        slot.clear();
+        assert_eq!(slot.pid(), 0);
+    }
+}

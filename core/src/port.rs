@@ -1,1 +1,265 @@
-//! (in progress)
+//! Publisher and subscriber ports: the per-endpoint records of the port registry.
+//!
+//! The mgmt segment holds two arrays of fixed-size ports (their counts come
+//! from the daemon's configuration). The daemon allocates a port when an
+//! application creates a publisher or subscriber, initialises it, and is the
+//! only writer of its [`PortControl`] and of a publisher's topology; the owning
+//! application then works the data-path parts with lock-free operations only:
+//!
+//! | port part | written by | read by |
+//! |---|---|---|
+//! | [`PortControl`] | daemon | owner, publishers (subscriber's policy, history request) |
+//! | publisher `topology` ([`SeqLock`]) | daemon | publisher, on every publish (one load when unchanged) |
+//! | publisher `loans`, `history` | publisher | daemon, after the publisher died |
+//! | subscriber `queue` ([`ChunkQueue`]) | publishers push, subscriber pops | daemon drains on death |
+//! | subscriber `held` | subscriber | daemon, after the subscriber died |
+//! | subscriber [`WakeWord`] | both (futex protocol) | both |
+//!
+//! A topology entry is two words: the subscriber port index and that port's
+//! generation, so a publisher can tell a new subscriber from one it has
+//! already served history to, even when a port slot is reused.
+
+use crate::cache_padded::CachePadded;
+use crate::chunk_queue::ChunkQueue;
+use crate::history_ring::HistoryRing;
+use crate::seqlock::SeqLock;
+use crate::sync::{AtomicU32, AtomicU64, Ordering};
+use crate::used_chunk_list::UsedChunkList;
+
+/// Largest subscriber queue capacity a port can be configured with.
+pub const MAX_QUEUE_CAPACITY: usize = 256;
+/// Largest number of subscribers one publisher delivers to.
+pub const MAX_SUBSCRIBERS_PER_PUBLISHER: usize = 64;
+/// Words of a publisher's topology: (subscriber port index, generation) pairs.
+pub const TOPOLOGY_WORDS: usize = 2 * MAX_SUBSCRIBERS_PER_PUBLISHER;
+/// Largest number of samples a publisher can have loaned at once.
+pub const MAX_LOANS: usize = 32;
+/// Largest history depth of a publisher.
+pub const MAX_HISTORY: usize = 32;
+/// Largest number of samples a subscriber can hold (taken, not yet dropped) at once.
+pub const MAX_HELD: usize = 32;
+
+/// Life-cycle state of a port slot, stored in [`PortControl`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum PortState {
+    /// Not allocated.
+    Free = 0,
+    /// Owned by a live process and routed.
+    Active = 1,
+    /// Being torn down by the daemon; publishers stop delivering to it.
+    Retiring = 2,
+}
+
+impl PortState {
+    /// Decodes a state word read from shared memory (unknown values are `None`).
+    pub fn from_word(word: u32) -> Option<Self> {
+        match word {
+            0 => Some(Self::Free),
+            1 => Some(Self::Active),
+            2 => Some(Self::Retiring),
+            _ => None,
+        }
+    }
+}
+
+/// What a publisher does when a subscriber's queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(u32)]
+pub enum FullPolicy {
+    /// Push anyway; the oldest queued sample is released and counted as dropped.
+    #[default]
+    DiscardOldest = 0,
+    /// The publisher waits until the subscriber takes a sample (or goes away).
+    BlockPublisher = 1,
+}
+
+impl FullPolicy {
+    /// Decodes a policy word read from shared memory (unknown values are `None`).
+    pub fn from_word(word: u32) -> Option<Self> {
+        match word {
+            0 => Some(Self::DiscardOldest),
+            1 => Some(Self::BlockPublisher),
+            _ => None,
+        }
+    }
+}
+
+/// Daemon-written description of a port (one cache line).
+///
+/// Layout: `state, generation, owner_slot, owner_pid, payload_size,
+/// payload_align, mempool, policy, capacity, history, reserved: u32`,
+/// `service_hash: u64`, then padding to 64 bytes.
+#[repr(C, align(64))]
+pub struct PortControl {
+    state: AtomicU32,
+    generation: AtomicU32,
+    owner_slot: AtomicU32,
+    owner_pid: AtomicU32,
+    payload_size: AtomicU32,
+    payload_align: AtomicU32,
+    mempool: AtomicU32,
+    policy: AtomicU32,
+    capacity: AtomicU32,
+    history: AtomicU32,
+    reserved: AtomicU32,
+    service_hash: AtomicU64,
+}
+
+#[cfg(not(loom))]
+const _: () = assert!(core::mem::size_of::<PortControl>() == 64);
+
+/// The values the daemon writes into a [`PortControl`] when it hands out a port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PortSettings {
+    /// Heartbeat slot of the owning process.
+    pub owner_slot: u32,
+    /// Pid of the owning process (from its peer credentials).
+    pub owner_pid: u32,
+    /// `size_of` the payload type.
+    pub payload_size: u32,
+    /// `align_of` the payload type.
+    pub payload_align: u32,
+    /// Mempool the payload's chunks come from.
+    pub mempool: u32,
+    /// Subscriber: full-queue policy.
+    pub policy: FullPolicy,
+    /// Subscriber: queue capacity; publisher: max loans.
+    pub capacity: u32,
+    /// Subscriber: history requested; publisher: history depth.
+    pub history: u32,
+    /// The service's stable hash.
+    pub service_hash: u64,
+}
+
+impl PortControl {
+    /// Daemon: writes `settings` and marks the port active with `generation`.
+    pub fn activate(&self, generation: u32, s: &PortSettings) {
+        // Relaxed stores, then a Release store of the state: anyone who reads
+        // `Active` with Acquire sees the settings.
+        self.generation.store(generation, Ordering::Relaxed);
+        self.owner_slot.store(s.owner_slot, Ordering::Relaxed);
+        self.owner_pid.store(s.owner_pid, Ordering::Relaxed);
+        self.payload_size.store(s.payload_size, Ordering::Relaxed);
+        self.payload_align.store(s.payload_align, Ordering::Relaxed);
+        self.mempool.store(s.mempool, Ordering::Relaxed);
+        self.policy.store(s.policy as u32, Ordering::Relaxed);
+        self.capacity.store(s.capacity, Ordering::Relaxed);
+        self.history.store(s.history, Ordering::Relaxed);
+        self.service_hash.store(s.service_hash, Ordering::Relaxed);
+        self.state
+            .store(PortState::Active as u32, Ordering::Release);
+    }
+
+    /// Daemon: sets the state word.
+    pub fn set_state(&self, state: PortState) {
+        // Release: a reader that sees Retiring/Free also sees what came before.
+        self.state.store(state as u32, Ordering::Release);
+    }
+
+    /// The state (`None` if the word is corrupt).
+    pub fn state(&self) -> Option<PortState> {
+        // Acquire: pairs with the Release in `activate`/`set_state`.
+        PortState::from_word(self.state.load(Ordering::Acquire))
+    }
+
+    /// Generation of the current allocation.
+    pub fn generation(&self) -> u32 {
+        self.generation.load(Ordering::Relaxed)
+    }
+
+    /// The settings as last written by the daemon (policy falls back to the
+    /// default when the word is corrupt).
+    pub fn settings(&self) -> PortSettings {
+        // Relaxed: callers read `state()` (Acquire) first when it matters.
+        PortSettings {
+            owner_slot: self.owner_slot.load(Ordering::Relaxed),
+            owner_pid: self.owner_pid.load(Ordering::Relaxed),
+            payload_size: self.payload_size.load(Ordering::Relaxed),
+            payload_align: self.payload_align.load(Ordering::Relaxed),
+            mempool: self.mempool.load(Ordering::Relaxed),
+            policy: FullPolicy::from_word(self.policy.load(Ordering::Relaxed)).unwrap_or_default(),
+            capacity: self.capacity.load(Ordering::Relaxed),
+            history: self.history.load(Ordering::Relaxed),
+            service_hash: self.service_hash.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Full-queue policy of a subscriber port (a hot-path read for publishers).
+    pub fn policy(&self) -> FullPolicy {
+        FullPolicy::from_word(self.policy.load(Ordering::Relaxed)).unwrap_or_default()
+    }
+}
+
+/// A publisher's port.
+///
+/// Layout: [`PortControl`] (64 B), topology [`SeqLock`] of
+/// [`TOPOLOGY_WORDS`] words (cache-padded), `loans`
+/// ([`UsedChunkList`] of [`MAX_LOANS`]), `history` ([`HistoryRing`] of
+/// [`MAX_HISTORY`]), padded to a multiple of 64 bytes.
+#[repr(C, align(64))]
+pub struct PublisherPort {
+    /// Daemon-written description.
+    pub control: PortControl,
+    /// Which subscriber ports receive: (index, generation) pairs.
+    pub topology: CachePadded<SeqLock<TOPOLOGY_WORDS>>,
+    /// Chunks loaned and not yet published or dropped.
+    pub loans: UsedChunkList<MAX_LOANS>,
+    /// Recently published chunks kept for late joiners.
+    pub history: HistoryRing<MAX_HISTORY>,
+}
+
+/// Futex words of a subscriber: how publishers wake a sleeping subscriber and
+/// how a subscriber wakes publishers blocked on its full queue.
+///
+/// Protocol (Dekker style, each side a SeqCst fence between its write and its read):
+/// - subscriber: `sleepers += 1`; read `data_seq`; fence; queue empty? → futex-wait on `data_seq`;
+/// - publisher: push; fence; `sleepers != 0`? → `data_seq += 1`, futex-wake.
+///
+/// `space_seq`/`blocked` mirror it for the block-publisher policy.
+#[repr(C, align(64))]
+pub struct WakeWord {
+    /// Futex word for "data arrived".
+    pub data_seq: AtomicU32,
+    /// Number of subscriber threads about to sleep or sleeping on `data_seq`.
+    pub sleepers: AtomicU32,
+    /// Futex word for "space freed".
+    pub space_seq: AtomicU32,
+    /// Number of publishers waiting for space.
+    pub blocked: AtomicU32,
+}
+
+#[cfg(not(loom))]
+const _: () = assert!(core::mem::size_of::<WakeWord>() == 64);
+
+/// Subscriber statistics (own cache line so counting never bounces the queue's lines).
+#[repr(C, align(64))]
+pub struct SubscriberStats {
+    /// Samples released because the queue was full (discard-oldest policy).
+    pub dropped: AtomicU64,
+}
+
+/// A subscriber's port.
+///
+/// Layout: [`PortControl`], [`WakeWord`], [`SubscriberStats`] (64 B each),
+/// the receive [`ChunkQueue`] of [`MAX_QUEUE_CAPACITY`], and `held`
+/// ([`UsedChunkList`] of [`MAX_HELD`]), padded to a multiple of 64 bytes.
+#[repr(C, align(64))]
+pub struct SubscriberPort {
+    /// Daemon-written description.
+    pub control: PortControl,
+    /// Sleep/wake protocol words.
+    pub wake: WakeWord,
+    /// Counters.
+    pub stats: SubscriberStats,
+    /// Chunks delivered and not yet taken.
+    pub queue: ChunkQueue<MAX_QUEUE_CAPACITY>,
+    /// Chunks taken and not yet dropped.
+    pub held: UsedChunkList<MAX_HELD>,
+}
+
+// One layout on every target (checked by the armv7 and thumbv7em builds too).
+#[cfg(not(loom))]
+const _: () = assert!(core::mem::size_of::<PublisherPort>() == 960);
+#[cfg(not(loom))]
+const _: () = assert!(core::mem::size_of::<SubscriberPort>() == 2560);

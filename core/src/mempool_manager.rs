@@ -1,0 +1,311 @@
+//! The MemPoolManager: loaning and releasing chunks of the data segment.
+//!
+//! Both sides use it: runtimes loan and release chunks on the data path; the
+//! daemon releases the chunks of dead processes and reads pool statistics.
+//! It joins the mgmt segment's freelists (one per mempool, holding *local*
+//! chunk numbers) with the data segment's chunks (named by *global* index,
+//! see [`MempoolLayout`]), and keeps every index it is given in bounds: an
+//! index read from shared memory is never trusted.
+//!
+//! Reference counting: a loaned chunk starts with refcount 1; whoever hands a
+//! chunk to another holder adds to the count first; every holder releases
+//! once, and the release that brings the count to zero pushes the chunk back
+//! to its freelist.
+
+use core::ptr::NonNull;
+
+use crate::chunk_header::{CHUNK_HEADER_SIZE, ChunkHeader, ChunkInit, HeaderError};
+use crate::mempool::MempoolLayout;
+use crate::mgmt::Mgmt;
+
+/// Usage of one mempool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Payload capacity of each chunk.
+    pub chunk_size: u32,
+    /// Chunks in the pool.
+    pub chunk_count: u32,
+    /// Chunks loaned or in flight now.
+    pub used: u32,
+    /// Fewest free chunks ever seen.
+    pub min_free: u32,
+}
+
+/// Why the data segment could not be used with a mgmt segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttachDataError {
+    /// The mgmt segment's mempools cannot be laid out.
+    Layout,
+    /// The data mapping is smaller than the mempools need.
+    TooSmall {
+        /// Bytes needed.
+        needed: u64,
+        /// Bytes mapped.
+        mapped: u64,
+    },
+    /// The data mapping is not 64-byte aligned.
+    Misaligned,
+}
+
+impl core::fmt::Display for AttachDataError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Layout => write!(f, "the mgmt segment's mempools cannot be laid out"),
+            Self::TooSmall { needed, mapped } => {
+                write!(
+                    f,
+                    "data segment too small: needs {needed} bytes, {mapped} mapped"
+                )
+            }
+            Self::Misaligned => write!(f, "data segment mapping is not 64-byte aligned"),
+        }
+    }
+}
+
+impl core::error::Error for AttachDataError {}
+
+/// Why no chunk could be loaned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoanError {
+    /// Every chunk of the pool is in use.
+    OutOfChunks {
+        /// Pool index.
+        pool: u32,
+        /// Its chunk size.
+        chunk_size: u32,
+        /// Its chunk count.
+        chunk_count: u32,
+    },
+    /// No such pool.
+    NoSuchPool {
+        /// Pool index asked for.
+        pool: u32,
+    },
+    /// The payload does not fit the pool's chunks (or has a bad alignment).
+    Header(HeaderError),
+}
+
+/// What a loaned chunk will carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PayloadSpec {
+    /// Payload size in bytes.
+    pub size: u32,
+    /// Payload alignment (power of two, at most 64).
+    pub align: u32,
+    /// Publisher port the chunk is loaned to.
+    pub origin_port: u32,
+}
+
+impl core::fmt::Display for LoanError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::OutOfChunks {
+                pool,
+                chunk_size,
+                chunk_count,
+            } => write!(
+                f,
+                "out of chunks: all {chunk_count} chunks of {chunk_size} bytes (mempool {pool}) are in use"
+            ),
+            Self::NoSuchPool { pool } => write!(f, "no mempool {pool}"),
+            Self::Header(e) => write!(f, "cannot loan: {e}"),
+        }
+    }
+}
+
+impl core::error::Error for LoanError {}
+
+/// Why a chunk reference could not be released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReleaseChunkError {
+    /// The index names no chunk.
+    OutOfRange {
+        /// The index.
+        chunk: u32,
+    },
+    /// The chunk's refcount was already zero (released once too often).
+    NotHeld {
+        /// The index.
+        chunk: u32,
+    },
+    /// The freelist refused the chunk (it was already free).
+    DoubleFree {
+        /// The index.
+        chunk: u32,
+    },
+}
+
+impl core::fmt::Display for ReleaseChunkError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::OutOfRange { chunk } => write!(f, "chunk index {chunk} is out of range"),
+            Self::NotHeld { chunk } => write!(f, "chunk {chunk} released but not held"),
+            Self::DoubleFree { chunk } => write!(f, "chunk {chunk} freed twice"),
+        }
+    }
+}
+
+impl core::error::Error for ReleaseChunkError {}
+
+/// Loans and releases chunks; resolves chunk indices to headers and payloads.
+#[derive(Debug, Clone)]
+pub struct MemPoolManager<'a> {
+    mgmt: Mgmt<'a>,
+    data: NonNull<u8>,
+    layout: MempoolLayout,
+}
+
+// SAFETY: the manager only hands out `&ChunkHeader` (atomics) and raw payload
+// pointers; all shared state is reached through atomics.
+unsafe impl Send for MemPoolManager<'_> {}
+// SAFETY: as above.
+unsafe impl Sync for MemPoolManager<'_> {}
+
+impl<'a> MemPoolManager<'a> {
+    /// Joins a mgmt view with the mapped data segment.
+    ///
+    /// # Safety
+    /// `data..data+data_len` must be the mapping of the data segment created
+    /// beside `mgmt`'s segment, mapped for `'a`.
+    pub unsafe fn new(
+        mgmt: Mgmt<'a>,
+        data: NonNull<u8>,
+        data_len: usize,
+    ) -> Result<Self, AttachDataError> {
+        let layout = MempoolLayout::compute(mgmt.config().mempools())
+            .map_err(|_| AttachDataError::Layout)?;
+        if !(data.as_ptr() as usize).is_multiple_of(64) {
+            return Err(AttachDataError::Misaligned);
+        }
+        if (data_len as u64) < layout.total_bytes() {
+            return Err(AttachDataError::TooSmall {
+                needed: layout.total_bytes(),
+                mapped: data_len as u64,
+            });
+        }
+        Ok(Self { mgmt, data, layout })
+    }
+
+    /// The data segment's layout.
+    pub fn layout(&self) -> &MempoolLayout {
+        &self.layout
+    }
+
+    /// The mgmt view.
+    pub fn mgmt(&self) -> &Mgmt<'a> {
+        &self.mgmt
+    }
+
+    /// Number of mempools.
+    pub fn pool_count(&self) -> u32 {
+        self.mgmt.config().mempools().len() as u32
+    }
+
+    /// Takes a free chunk of `pool` and writes its header (refcount 1,
+    /// sequence 0). Returns its global index.
+    pub fn loan(&self, pool: u32, payload: PayloadSpec) -> Result<u32, LoanError> {
+        let freelist = self
+            .mgmt
+            .freelist(pool)
+            .ok_or(LoanError::NoSuchPool { pool })?;
+        let layout = self
+            .layout
+            .pools()
+            .get(pool as usize)
+            .ok_or(LoanError::NoSuchPool { pool })?;
+        let Some(local) = freelist.pop() else {
+            return Err(LoanError::OutOfChunks {
+                pool,
+                chunk_size: layout.chunk_size(),
+                chunk_count: layout.chunk_count(),
+            });
+        };
+        let global = layout.first_chunk() + local;
+        let init = ChunkInit {
+            chunk_size: layout.stride(),
+            payload_size: payload.size,
+            payload_align: payload.align,
+            origin_port: payload.origin_port,
+            sequence: 0,
+            mempool: pool,
+            chunk_index: global,
+        };
+        // The freelist only holds indices below the pool's count, so the chunk exists.
+        let header = self.chunk(global).ok_or(LoanError::NoSuchPool { pool })?;
+        if let Err(e) = header.init(&init) {
+            // Hand the chunk back untouched: nobody else has seen it.
+            let _ = freelist.push(local);
+            return Err(LoanError::Header(e));
+        }
+        Ok(global)
+    }
+
+    /// The header of chunk `global`, if it exists.
+    pub fn chunk(&self, global: u32) -> Option<&'a ChunkHeader> {
+        let offset = self.layout.chunk_offset(global)?;
+        // SAFETY: `chunk_offset` returns offsets of whole chunks inside
+        // `layout.total_bytes()`, which `new` checked is mapped.
+        let ptr = unsafe { self.data.as_ptr().add(offset as usize) }.cast::<ChunkHeader>();
+        // SAFETY: in bounds (above); chunks are 64-aligned like the mapping;
+        // ChunkHeader consists of atomics, valid for any bit pattern.
+        Some(unsafe { &*ptr })
+    }
+
+    /// The payload address of chunk `global`, if it exists.
+    pub fn payload(&self, global: u32) -> Option<NonNull<u8>> {
+        let offset = self.layout.chunk_offset(global)? + u64::from(CHUNK_HEADER_SIZE);
+        // SAFETY: a chunk is its 64-byte header followed by its payload, all
+        // inside the checked mapping (see `chunk`), so the offset is in bounds.
+        let ptr = unsafe { self.data.as_ptr().add(offset as usize) };
+        NonNull::new(ptr)
+    }
+
+    /// Adds `n` references to chunk `global` (before handing it to `n` holders).
+    pub fn acquire(&self, global: u32, n: u32) -> Result<(), ReleaseChunkError> {
+        let header = self
+            .chunk(global)
+            .ok_or(ReleaseChunkError::OutOfRange { chunk: global })?;
+        for _ in 0..n {
+            header.acquire();
+        }
+        Ok(())
+    }
+
+    /// Drops one reference to chunk `global`; the last one returns it to its
+    /// freelist. Returns whether the chunk was freed.
+    pub fn release(&self, global: u32) -> Result<bool, ReleaseChunkError> {
+        let header = self
+            .chunk(global)
+            .ok_or(ReleaseChunkError::OutOfRange { chunk: global })?;
+        match header.try_release() {
+            Err(_) => Err(ReleaseChunkError::NotHeld { chunk: global }),
+            Ok(false) => Ok(false),
+            Ok(true) => {
+                let (pool, local) = self
+                    .layout
+                    .locate(global)
+                    .ok_or(ReleaseChunkError::OutOfRange { chunk: global })?;
+                let freelist = self
+                    .mgmt
+                    .freelist(pool as u32)
+                    .ok_or(ReleaseChunkError::OutOfRange { chunk: global })?;
+                freelist
+                    .push(local)
+                    .map_err(|_| ReleaseChunkError::DoubleFree { chunk: global })?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Usage of `pool`.
+    pub fn pool_stats(&self, pool: u32) -> Option<PoolStats> {
+        let cfg = self.mgmt.config().mempools().get(pool as usize)?;
+        let freelist = self.mgmt.freelist(pool)?;
+        Some(PoolStats {
+            chunk_size: cfg.chunk_size,
+            chunk_count: cfg.chunk_count,
+            used: cfg.chunk_count.saturating_sub(freelist.free_count()),
+            min_free: freelist.min_free(),
+        })
+    }
+}

@@ -1,0 +1,195 @@
+//! The mgmt segment and the MemPoolManager over heap buffers standing in for
+//! shared memory (the multi-process versions live in zerocp-os-linux's tests).
+#![cfg(not(loom))]
+
+use std::alloc::{Layout, alloc_zeroed, dealloc};
+use std::ptr::NonNull;
+
+use zerocp_core::mempool::{MempoolConfig, MempoolLayout};
+use zerocp_core::mempool_manager::{LoanError, MemPoolManager, PayloadSpec, ReleaseChunkError};
+use zerocp_core::mgmt::{Mgmt, MgmtConfig, MgmtError, MgmtLayout};
+
+/// A zeroed, 4096-aligned heap buffer.
+struct Buffer {
+    ptr: NonNull<u8>,
+    layout: Layout,
+}
+
+impl Buffer {
+    fn new(len: usize) -> Self {
+        let layout = Layout::from_size_align(len.max(1), 4096).unwrap();
+        // SAFETY: non-zero size.
+        let ptr = NonNull::new(unsafe { alloc_zeroed(layout) }).expect("allocation");
+        Self { ptr, layout }
+    }
+}
+
+impl Buffer {
+    /// Writes one byte, as a hostile process could.
+    fn poke(&self, offset: usize, value: u8) {
+        assert!(offset < self.layout.size());
+        let ptr = self.ptr.as_ptr().wrapping_add(offset);
+        // SAFETY: in bounds (asserted); no reference into the buffer is live
+        // across this write (views are recreated by `attach`).
+        unsafe { ptr.write(value) }
+    }
+}
+
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { dealloc(self.ptr.as_ptr(), self.layout) }
+    }
+}
+
+fn config() -> MgmtConfig {
+    let pools = [
+        MempoolConfig {
+            chunk_size: 1024,
+            chunk_count: 3,
+        },
+        MempoolConfig {
+            chunk_size: 128,
+            chunk_count: 4,
+        },
+    ];
+    MgmtConfig::new(4, 4, 4, &pools).unwrap()
+}
+
+fn segments() -> (Buffer, Buffer, MgmtConfig) {
+    let config = config();
+    let mgmt = Buffer::new(MgmtLayout::compute(&config).unwrap().total_size() as usize);
+    let data = Buffer::new(
+        MempoolLayout::compute(config.mempools())
+            .unwrap()
+            .total_bytes() as usize,
+    );
+    (mgmt, data, config)
+}
+
+const SPEC: PayloadSpec = PayloadSpec {
+    size: 100,
+    align: 8,
+    origin_port: 0,
+};
+
+#[test]
+fn create_then_attach_sees_the_same_segment() {
+    let (m, _d, config) = segments();
+    // SAFETY: zeroed buffer, alive for the test.
+    let created = unsafe { Mgmt::create(m.ptr, m.layout.size(), &config, 77, 5, 1234) }.unwrap();
+    // SAFETY: same buffer.
+    let attached = unsafe { Mgmt::attach(m.ptr, m.layout.size()) }.unwrap();
+    assert_eq!(attached.config(), created.config());
+    assert_eq!(
+        (
+            attached.daemon_pid(),
+            attached.epoch(),
+            attached.data_size()
+        ),
+        (77, 5, 1234)
+    );
+    created.heartbeat(2).unwrap().assign(99, 1, 10);
+    assert_eq!(attached.heartbeat(2).unwrap().pid(), 99);
+    assert!(attached.heartbeat(4).is_none());
+    assert!(attached.publisher(3).is_some() && attached.publisher(4).is_none());
+    assert!(attached.subscriber(3).is_some() && attached.subscriber(4).is_none());
+    assert_eq!(attached.freelist(1).unwrap().capacity(), 3);
+    assert!(attached.freelist(2).is_none());
+}
+
+#[test]
+fn attach_rejects_hostile_headers() {
+    let (m, _d, config) = segments();
+    let len = m.layout.size();
+    // SAFETY: zeroed buffer, alive for the test.
+    let zeroed = unsafe { Mgmt::attach(m.ptr, len) };
+    assert!(matches!(zeroed, Err(MgmtError::BadMagic(0))));
+    // SAFETY: as above.
+    unsafe { Mgmt::create(m.ptr, len, &config, 1, 1, 1) }.unwrap();
+    // SAFETY: a mapping shorter than the recorded size.
+    let short = unsafe { Mgmt::attach(m.ptr, 1024) };
+    assert!(matches!(short, Err(MgmtError::TooSmall { .. })));
+    // Corrupt the layout version (bytes 8..12) and then the mempool count (bytes 32..36).
+    m.poke(8, 9);
+    // SAFETY: as above.
+    let bad_version = unsafe { Mgmt::attach(m.ptr, len) };
+    assert!(matches!(
+        bad_version,
+        Err(MgmtError::VersionMismatch { found: 9 })
+    ));
+    m.poke(8, 1);
+    m.poke(32, 200);
+    // SAFETY: as above.
+    let bad_count = unsafe { Mgmt::attach(m.ptr, len) };
+    assert!(
+        matches!(bad_count, Err(MgmtError::Config(_))),
+        "{bad_count:?}"
+    );
+}
+
+#[test]
+fn loan_release_and_stats() {
+    let (m, d, config) = segments();
+    // SAFETY: zeroed buffers, alive for the test.
+    let mgmt = unsafe { Mgmt::create(m.ptr, m.layout.size(), &config, 1, 1, 1) }.unwrap();
+    // SAFETY: the data buffer is laid out for `config`.
+    let pools = unsafe { MemPoolManager::new(mgmt, d.ptr, d.layout.size()) }.unwrap();
+    assert_eq!(pools.layout().pool_for(100, 8), Ok(0));
+    let chunks: Vec<u32> = (0..4).map(|_| pools.loan(0, SPEC).unwrap()).collect();
+    assert!(matches!(
+        pools.loan(0, SPEC),
+        Err(LoanError::OutOfChunks {
+            pool: 0,
+            chunk_size: 128,
+            chunk_count: 4
+        })
+    ));
+    let stats = pools.pool_stats(0).unwrap();
+    assert_eq!((stats.used, stats.min_free), (4, 0));
+    let first = chunks[0];
+    assert_eq!(pools.chunk(first).unwrap().refcount(), 1);
+    pools.acquire(first, 2).unwrap();
+    assert_eq!(pools.release(first), Ok(false));
+    assert_eq!(pools.release(first), Ok(false));
+    assert_eq!(pools.release(first), Ok(true));
+    assert_eq!(
+        pools.release(first),
+        Err(ReleaseChunkError::NotHeld { chunk: first })
+    );
+    for &c in &chunks[1..] {
+        assert_eq!(pools.release(c), Ok(true));
+    }
+    let stats = pools.pool_stats(0).unwrap();
+    assert_eq!((stats.used, stats.min_free), (0, 0));
+    assert_eq!(
+        pools.release(10_000),
+        Err(ReleaseChunkError::OutOfRange { chunk: 10_000 })
+    );
+}
+
+#[test]
+fn payloads_are_distinct_and_inside_the_data_segment() {
+    let (m, d, config) = segments();
+    // SAFETY: zeroed buffers, alive for the test.
+    let mgmt = unsafe { Mgmt::create(m.ptr, m.layout.size(), &config, 1, 1, 1) }.unwrap();
+    // SAFETY: the data buffer is laid out for `config`.
+    let pools = unsafe { MemPoolManager::new(mgmt, d.ptr, d.layout.size()) }.unwrap();
+    let a = pools.loan(1, SPEC).unwrap();
+    let b = pools.loan(1, SPEC).unwrap();
+    let (pa, pb) = (pools.payload(a).unwrap(), pools.payload(b).unwrap());
+    assert!(pb.as_ptr() as usize - pa.as_ptr() as usize >= 1024);
+    let end = d.ptr.as_ptr() as usize + d.layout.size();
+    assert!((pb.as_ptr() as usize) + 1024 <= end);
+    assert!(pools.payload(7).is_none());
+}
+
+#[test]
+fn data_segment_too_small_is_refused() {
+    let (m, d, config) = segments();
+    // SAFETY: zeroed buffer, alive for the test.
+    let mgmt = unsafe { Mgmt::create(m.ptr, m.layout.size(), &config, 1, 1, 1) }.unwrap();
+    // SAFETY: a shorter length than mapped is always safe to claim.
+    let res = unsafe { MemPoolManager::new(mgmt, d.ptr, 64) };
+    assert!(res.is_err());
+}
