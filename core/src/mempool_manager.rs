@@ -265,9 +265,7 @@ impl<'a> MemPoolManager<'a> {
         let header = self
             .chunk(global)
             .ok_or(ReleaseChunkError::OutOfRange { chunk: global })?;
-        for _ in 0..n {
-            header.acquire();
-        }
+        header.acquire_many(n);
         Ok(())
     }
 
