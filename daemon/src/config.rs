@@ -1,0 +1,517 @@
+//! The daemon's configuration: the TOML file `zerocpd --config FILE` reads.
+//!
+//! Every key is optional; a missing key takes the built-in default, which is
+//! sized for a desktop (see `daemon/zerocpd.example.toml` for a commented copy):
+//!
+//! ```toml
+//! domain = "default"            # overridden by --domain and ZEROCP_DOMAIN
+//!
+//! [limits]
+//! max_processes = 64            # processes registered at once
+//! max_publishers = 256          # publisher ports at once
+//! max_subscribers = 1024        # subscriber ports at once
+//! max_queue_capacity = 256      # largest queue a subscriber may ask for (<= 256)
+//! max_history = 32              # deepest publisher history (<= 32)
+//! max_pending_connections = 16  # connections not (yet) registered, e.g. zerocpctl
+//! register_timeout_ms = 5000    # an unregistered connection idle this long is dropped
+//!
+//! [heartbeat]
+//! interval_ms = 100             # how often runtimes beat (told at registration)
+//! timeout_ms = 3000             # a process silent this long is dead
+//!
+//! [access]
+//! uids = []                     # besides root and the daemon's own uid
+//! gids = []                     # primary groups allowed to connect
+//! socket_mode = 0o660           # file mode of the control socket
+//! shm_mode = 0o660              # file mode of the shared-memory segments
+//!
+//! [[mempool]]                   # one table per size class; replaces the defaults
+//! size = 128                    # chunk size in bytes (the payload capacity)
+//! count = 1024                  # number of chunks
+//! ```
+//!
+//! The defaults' mempools are 128 B×1024, 1 KiB×512, 16 KiB×128, 128 KiB×32,
+//! 1 MiB×8 and 4 MiB×4 (about 31 MiB of shared memory).
+//!
+//! Unknown keys are rejected (`deny_unknown_fields`), and [`DaemonConfig::validate`]
+//! checks every value, so a mistake is reported with the key that holds it,
+//! e.g. `mempool[2].size must be > 0`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Where `zerocpd` looks for its configuration when `--config` is not given.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/zerocp/zerocpd.toml";
+
+/// Largest queue capacity the shared-memory port layout allows.
+const QUEUE_CAPACITY_LIMIT: u32 = zerocp_core::port::MAX_QUEUE_CAPACITY as u32;
+/// Deepest history the shared-memory port layout allows.
+const HISTORY_LIMIT: u32 = zerocp_core::port::MAX_HISTORY as u32;
+/// Largest heartbeat interval accepted (one minute).
+const MAX_HEARTBEAT_INTERVAL_MS: u64 = 60_000;
+
+/// The whole configuration of one daemon.
+///
+/// ```
+/// use zerocp_daemon::config::DaemonConfig;
+/// let config = DaemonConfig::from_toml_str("[limits]\nmax_processes = 8\n").unwrap();
+/// assert_eq!(config.limits.max_processes, 8);
+/// assert_eq!(config.mempools.len(), 6); // the defaults
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DaemonConfig {
+    /// Domain served when neither `--domain` nor `ZEROCP_DOMAIN` names one.
+    pub domain: Option<String>,
+    /// Sizes of the registries.
+    pub limits: Limits,
+    /// Liveness checking.
+    pub heartbeat: HeartbeatConfig,
+    /// Who may connect, and file modes.
+    pub access: AccessConfig,
+    /// The mempools (size classes), in the order written.
+    #[serde(rename = "mempool")]
+    pub mempools: Vec<MempoolSpec>,
+}
+
+/// `[limits]`: how many of each thing the daemon manages at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Processes registered at once (heartbeat slots).
+    pub max_processes: u32,
+    /// Publisher ports at once.
+    pub max_publishers: u32,
+    /// Subscriber ports at once.
+    pub max_subscribers: u32,
+    /// Largest queue capacity a subscriber may request.
+    pub max_queue_capacity: u32,
+    /// Deepest history a publisher may keep (and a subscriber request).
+    pub max_history: u32,
+    /// Connections that have not registered (tools, runtimes connecting) at once.
+    pub max_pending_connections: u32,
+    /// An unregistered connection that sends nothing for this long is dropped.
+    pub register_timeout_ms: u64,
+}
+
+/// `[heartbeat]`: how runtimes prove they are alive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HeartbeatConfig {
+    /// How often a runtime writes its heartbeat (and how often the daemon checks).
+    pub interval_ms: u64,
+    /// A process whose heartbeat is older than this is cleaned up as dead.
+    pub timeout_ms: u64,
+}
+
+/// `[access]`: who may connect and the modes of the files the daemon creates.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccessConfig {
+    /// Uids allowed besides root and the daemon's own uid.
+    pub uids: Vec<u32>,
+    /// Primary gids allowed to connect.
+    pub gids: Vec<u32>,
+    /// Mode of the control socket file (only the permission bits, `0o777`).
+    pub socket_mode: u32,
+    /// Mode of the shared-memory segments.
+    pub shm_mode: u32,
+}
+
+/// One `[[mempool]]`: a size class of chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MempoolSpec {
+    /// Chunk size in bytes: the largest payload a chunk of this pool holds.
+    pub size: u32,
+    /// Number of chunks.
+    pub count: u32,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        Self {
+            domain: None,
+            limits: Limits::default(),
+            heartbeat: HeartbeatConfig::default(),
+            access: AccessConfig::default(),
+            mempools: default_mempools(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_processes: 64,
+            max_publishers: 256,
+            max_subscribers: 1024,
+            max_queue_capacity: QUEUE_CAPACITY_LIMIT,
+            max_history: HISTORY_LIMIT,
+            max_pending_connections: 16,
+            register_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl Default for HeartbeatConfig {
+    fn default() -> Self {
+        Self {
+            interval_ms: 100,
+            timeout_ms: 3_000,
+        }
+    }
+}
+
+impl Default for AccessConfig {
+    fn default() -> Self {
+        Self {
+            uids: Vec::new(),
+            gids: Vec::new(),
+            socket_mode: 0o660,
+            shm_mode: 0o660,
+        }
+    }
+}
+
+/// The built-in mempools: 128 B×1024, 1 KiB×512, 16 KiB×128, 128 KiB×32, 1 MiB×8, 4 MiB×4.
+pub fn default_mempools() -> Vec<MempoolSpec> {
+    const KIB: u32 = 1024;
+    [
+        (128, 1024),
+        (KIB, 512),
+        (16 * KIB, 128),
+        (128 * KIB, 32),
+        (KIB * KIB, 8),
+        (4 * KIB * KIB, 4),
+    ]
+    .into_iter()
+    .map(|(size, count)| MempoolSpec { size, count })
+    .collect()
+}
+
+/// Loading or checking a configuration failed.
+#[derive(Debug)]
+pub enum ConfigError {
+    /// The file could not be read.
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has an unknown key or a value of the wrong type.
+    Parse {
+        /// The file (`None` for text given directly).
+        path: Option<PathBuf>,
+        /// The parser's message (it names the key and line).
+        message: String,
+    },
+    /// A value is out of range; `key` is its dotted path, e.g. `mempool[2].size`.
+    Invalid {
+        /// The key, e.g. `heartbeat.timeout_ms`.
+        key: String,
+        /// What is wrong with its value.
+        reason: String,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Read { path, source } => {
+                write!(f, "cannot read config file {}: {source}", path.display())
+            }
+            Self::Parse {
+                path: Some(path),
+                message,
+            } => write!(
+                f,
+                "invalid config file {}: {}",
+                path.display(),
+                message.trim_end()
+            ),
+            Self::Parse {
+                path: None,
+                message,
+            } => write!(f, "invalid config: {}", message.trim_end()),
+            Self::Invalid { key, reason } => write!(f, "invalid config: {key} {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Read { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        reason: reason.into(),
+    }
+}
+
+impl DaemonConfig {
+    /// Reads, parses and validates `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, Some(path))
+    }
+
+    /// `--config FILE` if given, else [`DEFAULT_CONFIG_PATH`] when it exists,
+    /// else the built-in defaults. Returns the config and the file it came from.
+    pub fn load_default(explicit: Option<&Path>) -> Result<(Self, Option<PathBuf>), ConfigError> {
+        if let Some(path) = explicit {
+            return Ok((Self::load(path)?, Some(path.to_path_buf())));
+        }
+        let default = Path::new(DEFAULT_CONFIG_PATH);
+        if default.exists() {
+            return Ok((Self::load(default)?, Some(default.to_path_buf())));
+        }
+        Ok((Self::default(), None))
+    }
+
+    /// Parses and validates TOML text.
+    pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
+        Self::parse(text, None)
+    }
+
+    fn parse(text: &str, path: Option<&Path>) -> Result<Self, ConfigError> {
+        let config: Self = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.map(Path::to_path_buf),
+            message: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every value; the error names the first offending key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.limits.validate()?;
+        self.heartbeat.validate()?;
+        self.access.validate()?;
+        validate_mempools(&self.mempools)?;
+        self.mgmt_config().map(|_| ())
+    }
+
+    /// The limits and mempools in the form the mgmt segment is laid out for.
+    pub fn mgmt_config(&self) -> Result<zerocp_core::mgmt::MgmtConfig, ConfigError> {
+        let pools: Vec<zerocp_core::mempool::MempoolConfig> = self
+            .mempools
+            .iter()
+            .map(|p| zerocp_core::mempool::MempoolConfig {
+                chunk_size: p.size,
+                chunk_count: p.count,
+            })
+            .collect();
+        zerocp_core::mgmt::MgmtConfig::new(
+            self.limits.max_processes,
+            self.limits.max_publishers,
+            self.limits.max_subscribers,
+            &pools,
+        )
+        .map_err(mgmt_config_error)
+    }
+}
+
+fn mgmt_config_error(e: zerocp_core::mgmt::MgmtConfigError) -> ConfigError {
+    use zerocp_core::mgmt::MgmtConfigError as E;
+    match e {
+        E::LimitOutOfRange { name, value, max } => invalid(
+            format!("limits.{name}"),
+            format!("= {value} is out of range 1..={max}"),
+        ),
+        other => invalid("mempool", format!("cannot be laid out: {other}")),
+    }
+}
+
+impl Limits {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_queue_capacity == 0 || self.max_queue_capacity > QUEUE_CAPACITY_LIMIT {
+            return Err(invalid(
+                "limits.max_queue_capacity",
+                format!(
+                    "= {} is out of range 1..={QUEUE_CAPACITY_LIMIT}",
+                    self.max_queue_capacity
+                ),
+            ));
+        }
+        if self.max_history > HISTORY_LIMIT {
+            return Err(invalid(
+                "limits.max_history",
+                format!("= {} is out of range 0..={HISTORY_LIMIT}", self.max_history),
+            ));
+        }
+        if self.max_pending_connections == 0 {
+            return Err(invalid("limits.max_pending_connections", "must be > 0"));
+        }
+        if self.register_timeout_ms == 0 {
+            return Err(invalid("limits.register_timeout_ms", "must be > 0"));
+        }
+        Ok(())
+    }
+}
+
+impl HeartbeatConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.interval_ms == 0 || self.interval_ms > MAX_HEARTBEAT_INTERVAL_MS {
+            return Err(invalid(
+                "heartbeat.interval_ms",
+                format!(
+                    "= {} is out of range 1..={MAX_HEARTBEAT_INTERVAL_MS}",
+                    self.interval_ms
+                ),
+            ));
+        }
+        if self.timeout_ms < self.interval_ms.saturating_mul(2) {
+            return Err(invalid(
+                "heartbeat.timeout_ms",
+                format!(
+                    "= {} must be at least twice heartbeat.interval_ms ({})",
+                    self.timeout_ms, self.interval_ms
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl AccessConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (key, mode) in [
+            ("access.socket_mode", self.socket_mode),
+            ("access.shm_mode", self.shm_mode),
+        ] {
+            if mode & !0o777 != 0 {
+                return Err(invalid(
+                    key,
+                    format!("= {mode:#o} has bits outside 0o777 (permission bits only)"),
+                ));
+            }
+            if mode & 0o600 != 0o600 {
+                return Err(invalid(
+                    key,
+                    format!("= {mode:#o} must let the owner read and write (0o600)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a peer with these credentials may use the daemon.
+    pub fn allows(&self, uid: u32, gid: u32, daemon_uid: u32) -> bool {
+        uid == 0 || uid == daemon_uid || self.uids.contains(&uid) || self.gids.contains(&gid)
+    }
+}
+
+fn validate_mempools(pools: &[MempoolSpec]) -> Result<(), ConfigError> {
+    let max = zerocp_core::mempool::MAX_MEMPOOLS;
+    if pools.is_empty() {
+        return Err(invalid("mempool", "must list at least one [[mempool]]"));
+    }
+    if pools.len() > max {
+        return Err(invalid(
+            "mempool",
+            format!("lists {} pools, at most {max} allowed", pools.len()),
+        ));
+    }
+    for (i, pool) in pools.iter().enumerate() {
+        if pool.size == 0 {
+            return Err(invalid(format!("mempool[{i}].size"), "must be > 0"));
+        }
+        if pool.count == 0 {
+            return Err(invalid(format!("mempool[{i}].count"), "must be > 0"));
+        }
+        if let Some(j) = pools[..i].iter().position(|p| p.size == pool.size) {
+            return Err(invalid(
+                format!("mempool[{i}].size"),
+                format!("= {} duplicates mempool[{j}].size", pool.size),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(text: &str) -> String {
+        DaemonConfig::from_toml_str(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults_are_valid_and_desktop_sized() {
+        let config = DaemonConfig::from_toml_str("").unwrap();
+        assert_eq!(config, DaemonConfig::default());
+        assert_eq!(config.limits.max_processes, 64);
+        let bytes: u64 = config
+            .mempools
+            .iter()
+            .map(|p| u64::from(p.size) * u64::from(p.count))
+            .sum();
+        assert!(bytes < 64 << 20, "defaults use {bytes} bytes");
+    }
+
+    #[test]
+    fn example_file_is_the_defaults() {
+        let text = include_str!("../zerocpd.example.toml");
+        assert_eq!(
+            DaemonConfig::from_toml_str(text).unwrap(),
+            DaemonConfig::default()
+        );
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = error_of("[[mempool]]\nsize = 64\ncount = 1\n[[mempool]]\nsize = 0\ncount = 4\n");
+        assert!(e.contains("mempool[1].size must be > 0"), "{e}");
+        let e = error_of("[[mempool]]\nsize = 64\ncount = 0\n");
+        assert!(e.contains("mempool[0].count must be > 0"), "{e}");
+        let e = error_of("[heartbeat]\ninterval_ms = 100\ntimeout_ms = 150\n");
+        assert!(e.contains("heartbeat.timeout_ms"), "{e}");
+        let e = error_of("[limits]\nmax_processes = 0\n");
+        assert!(e.contains("limits.max_processes"), "{e}");
+        let e = error_of("[limits]\nmax_queue_capacity = 100000\n");
+        assert!(e.contains("limits.max_queue_capacity"), "{e}");
+        let e = error_of("[access]\nsocket_mode = 0o7777\n");
+        assert!(e.contains("access.socket_mode"), "{e}");
+        let e = error_of("[[mempool]]\nsize = 64\ncount = 1\n[[mempool]]\nsize = 64\ncount = 2\n");
+        assert!(
+            e.contains("mempool[1].size = 64 duplicates mempool[0].size"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_and_mistyped_keys_are_named() {
+        let e = error_of("[limits]\nmax_procs = 3\n");
+        assert!(e.contains("max_procs"), "{e}");
+        let e = error_of("[heartbeat]\ninterval_ms = \"fast\"\n");
+        assert!(e.contains("interval_ms"), "{e}");
+    }
+
+    #[test]
+    fn access_allows_root_self_and_listed() {
+        let access = AccessConfig {
+            uids: vec![1001],
+            gids: vec![50],
+            ..AccessConfig::default()
+        };
+        assert!(access.allows(0, 0, 1000));
+        assert!(access.allows(1000, 1000, 1000));
+        assert!(access.allows(1001, 1, 1000));
+        assert!(access.allows(1002, 50, 1000));
+        assert!(!access.allows(1002, 51, 1000));
+    }
+}
