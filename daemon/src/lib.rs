@@ -1,3 +1,54 @@
 //! # zerocp-daemon
 //!
-//! The ZeroCP daemon `zerocpd` and its control plane, Diroute.
+//! The ZeroCP daemon `zerocpd` and its control plane, Diroute, plus the
+//! client side of `zerocpctl`. The binaries are thin: `src/bin/zerocpd.rs`
+//! parses the command line and calls [`daemon::run`]; `src/bin/zerocpctl.rs`
+//! calls [`ctl`].
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`config`] | the TOML configuration, its defaults and validation |
+//! | [`daemon`] | start (lock, stale cleanup, segments, socket) and stop |
+//! | [`segments`] | the mgmt and data shared-memory segments |
+//! | [`diroute`] | the epoll event loop: listener, clients, pidfds, signals, ticks |
+//! | [`connection`] | one client connection and its frame I/O |
+//! | [`control_plane`] | the state and every change to it (register, ports, death) |
+//! | [`process_manager`] | registered processes, heartbeat slots, pidfds |
+//! | [`port_registry`] | port slot allocation with generations |
+//! | [`route_table`] | services → ports, type checks, publisher topologies |
+//! | [`heartbeat_scheduler`] | tick timing and heartbeat timeouts |
+//! | [`reclaim`] | returning a dead or removed port's chunks |
+//! | [`introspection`] | status, processes, ports and mempool queries |
+//! | [`ctl`] | `zerocpctl`: queries over the control socket, tables and JSON |
+//! | [`logging`] | the stderr logger |
+//!
+//! ## Built-in defaults (no config file)
+//!
+//! Mempools 128 B×1024, 1 KiB×512, 16 KiB×128, 128 KiB×32, 1 MiB×8, 4 MiB×4;
+//! limits 64 processes, 256 publishers, 1024 subscribers, queue capacity 256,
+//! history 32; heartbeat every 100 ms, timeout 3 s; socket and shared memory
+//! mode 0660. See [`config`] and `daemon/zerocpd.example.toml`.
+//!
+//! ## Connections
+//!
+//! A connection may send the introspection queries (`QueryStatus`,
+//! `QueryProcesses`, `QueryServices`, `QueryMempools`) without registering;
+//! that is how `zerocpctl` works. Everything else needs `Register` first
+//! (one per connection). Unregistered connections are limited
+//! (`limits.max_pending_connections`) and dropped after
+//! `limits.register_timeout_ms` without a frame.
+
+pub mod config;
+pub mod connection;
+pub mod control_plane;
+pub mod ctl;
+pub mod daemon;
+pub mod diroute;
+pub mod heartbeat_scheduler;
+pub mod introspection;
+pub mod logging;
+pub mod port_registry;
+pub mod process_manager;
+pub mod reclaim;
+pub mod route_table;
+pub mod segments;

@@ -1,0 +1,495 @@
+//! `ControlPlane`: the state behind Diroute and every change to it.
+//!
+//! It owns the [`ProcessManager`], the [`PortRegistry`] and the
+//! [`RouteTable`], and works the mgmt segment and the mempools through
+//! [`Mgmt`] and [`MemPoolManager`]. The event loop ([`crate::diroute`]) turns
+//! frames into calls here and the results into reply frames; nothing here
+//! does I/O on sockets, so every rule can be exercised directly.
+//!
+//! Requests are checked before anything is changed, and a change that fails
+//! half-way is rolled back (a port slot taken for a request that then fails
+//! is freed again), so a refused request leaves no trace.
+
+use zerocp_core::chunk_header::payload_offset;
+use zerocp_core::mempool_manager::MemPoolManager;
+use zerocp_core::mgmt::Mgmt;
+use zerocp_core::port::{FullPolicy, MAX_HELD, MAX_LOANS, PortSettings};
+use zerocp_core::service::{ServiceDescription, TypeInfo};
+use zerocp_core::wire::{
+    self, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, PortCreated, QueueFullPolicy,
+    Register, Registered, RemovePort,
+};
+use zerocp_os_linux::names::ShmName;
+use zerocp_os_linux::seqpacket::PeerCredentials;
+
+use crate::config::DaemonConfig;
+use crate::heartbeat_scheduler::HeartbeatScheduler;
+use crate::port_registry::{PortId, PortKind, PortRegistry};
+use crate::process_manager::{ConnId, Process, ProcessManager, RegisterError};
+use crate::reclaim;
+use crate::route_table::{RouteError, RouteTable};
+
+/// What the daemon tells runtimes at registration and shows in `status`.
+#[derive(Debug, Clone)]
+pub struct DaemonIdentity {
+    /// The daemon's pid.
+    pub pid: u32,
+    /// The daemon's uid (allowed to connect besides root and the configured ones).
+    pub uid: u32,
+    /// Distinguishes daemon starts (nanoseconds since the Unix epoch at start).
+    pub epoch: u64,
+    /// `CLOCK_MONOTONIC` ms at start.
+    pub started_ms: u64,
+    /// Name of the mgmt segment.
+    pub mgmt_name: ShmName,
+    /// Size of the mgmt segment.
+    pub mgmt_size: u64,
+    /// Name of the data segment.
+    pub data_name: ShmName,
+    /// Size of the data segment.
+    pub data_size: u64,
+}
+
+/// Why a process is being removed (for the log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Departure {
+    /// It sent `Unregister`.
+    Unregistered,
+    /// Its control connection closed or failed.
+    ConnectionClosed,
+    /// Its pidfd became readable: the process exited.
+    Exited,
+    /// Its heartbeat is older than the timeout.
+    HeartbeatTimeout,
+    /// The daemon is stopping.
+    DaemonStopping,
+}
+
+impl std::fmt::Display for Departure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Unregistered => "unregistered",
+            Self::ConnectionClosed => "connection closed",
+            Self::Exited => "process exited",
+            Self::HeartbeatTimeout => "heartbeat timed out",
+            Self::DaemonStopping => "daemon stopping",
+        })
+    }
+}
+
+/// The daemon's state: processes, ports, routes, and the shared memory they live in.
+pub struct ControlPlane<'a> {
+    pub(crate) mgmt: Mgmt<'a>,
+    pub(crate) pools: MemPoolManager<'a>,
+    pub(crate) config: DaemonConfig,
+    pub(crate) identity: DaemonIdentity,
+    pub(crate) processes: ProcessManager,
+    pub(crate) ports: PortRegistry,
+    pub(crate) routes: RouteTable,
+    pub(crate) heartbeat: HeartbeatScheduler,
+}
+
+/// A request was refused: the code and detail of the `Error` reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestError {
+    /// What kind of failure.
+    pub code: ErrorCode,
+    /// Specifics (names, values); cut to fit the reply frame when sent.
+    pub detail: String,
+}
+
+impl std::fmt::Display for RequestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.detail)
+    }
+}
+
+impl std::error::Error for RequestError {}
+
+impl RequestError {
+    /// The `Error` reply frame's payload.
+    pub fn to_reply(&self) -> ErrorReply {
+        ErrorReply::new(self.code, &self.detail)
+    }
+}
+
+fn error(code: ErrorCode, detail: impl Into<String>) -> RequestError {
+    RequestError {
+        code,
+        detail: detail.into(),
+    }
+}
+
+impl<'a> ControlPlane<'a> {
+    /// A control plane over a freshly created mgmt segment and its mempools.
+    pub fn new(
+        mgmt: Mgmt<'a>,
+        pools: MemPoolManager<'a>,
+        config: DaemonConfig,
+        identity: DaemonIdentity,
+    ) -> Self {
+        let limits = config.limits;
+        let heartbeat = HeartbeatScheduler::new(
+            config.heartbeat.interval_ms,
+            config.heartbeat.timeout_ms,
+            identity.started_ms,
+        );
+        Self {
+            mgmt,
+            pools,
+            processes: ProcessManager::new(limits.max_processes),
+            ports: PortRegistry::new(limits.max_publishers, limits.max_subscribers),
+            routes: RouteTable::new(),
+            heartbeat,
+            config,
+            identity,
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &DaemonConfig {
+        &self.config
+    }
+
+    /// The registered processes.
+    pub fn processes(&self) -> &ProcessManager {
+        &self.processes
+    }
+
+    /// The heartbeat scheduler (tick timing).
+    pub fn heartbeat_mut(&mut self) -> &mut HeartbeatScheduler {
+        &mut self.heartbeat
+    }
+
+    /// Whether a peer with these credentials may use the daemon.
+    pub fn allows(&self, creds: &PeerCredentials) -> bool {
+        self.config
+            .access
+            .allows(creds.uid, creds.gid, self.identity.uid)
+    }
+
+    /// Registers the peer of connection `conn`.
+    pub fn register(
+        &mut self,
+        creds: PeerCredentials,
+        conn: ConnId,
+        msg: &Register,
+        now_ms: u64,
+    ) -> Result<(&Process, Registered), RequestError> {
+        if msg.protocol_version != wire::PROTOCOL_VERSION {
+            return Err(error(
+                ErrorCode::UnsupportedVersion,
+                format!(
+                    "protocol version {} is not supported; the daemon speaks {}",
+                    msg.protocol_version,
+                    wire::PROTOCOL_VERSION
+                ),
+            ));
+        }
+        let process = self
+            .processes
+            .register(&self.mgmt, creds, msg.process_name.as_str(), conn, now_ms)
+            .map_err(|e| match e {
+                RegisterError::Full { .. } => error(ErrorCode::LimitReached, e.to_string()),
+                _ => error(ErrorCode::Internal, e.to_string()),
+            })?;
+        let id = &self.identity;
+        let hb = &self.config.heartbeat;
+        let registered = Registered {
+            process_slot: process.slot,
+            daemon_pid: id.pid,
+            epoch: id.epoch,
+            mgmt_name: zerocp_core::fixed_string::FixedString::from_str_truncated(
+                id.mgmt_name.as_str(),
+            ),
+            mgmt_size: id.mgmt_size,
+            data_name: zerocp_core::fixed_string::FixedString::from_str_truncated(
+                id.data_name.as_str(),
+            ),
+            data_size: id.data_size,
+            heartbeat_interval_ms: u32::try_from(hb.interval_ms).unwrap_or(u32::MAX),
+            heartbeat_timeout_ms: u32::try_from(hb.timeout_ms).unwrap_or(u32::MAX),
+        };
+        Ok((process, registered))
+    }
+
+    fn checked_type(&self, type_info: &TypeInfo) -> Result<u32, RequestError> {
+        payload_offset(type_info.align).map_err(|e| {
+            error(
+                ErrorCode::InvalidArgument,
+                format!("type `{}`: {e}", type_info.name.as_str()),
+            )
+        })?;
+        self.pools
+            .layout()
+            .pool_for(type_info.size, type_info.align)
+            .map(|pool| pool as u32)
+            .map_err(|e| {
+                error(
+                    ErrorCode::PayloadTooLarge,
+                    format!("type `{}`: {e}", type_info.name.as_str()),
+                )
+            })
+    }
+
+    fn check_route(
+        &self,
+        service: &ServiceDescription,
+        type_info: &TypeInfo,
+        kind: PortKind,
+    ) -> Result<(), RequestError> {
+        self.routes
+            .check(service, type_info, Some(kind))
+            .map_err(|e| {
+                let code = match e {
+                    RouteError::TypeMismatch { .. } => ErrorCode::TypeMismatch,
+                    RouteError::TooManySubscribers { .. } => ErrorCode::LimitReached,
+                };
+                log::warn!("refused a {kind}: {e}");
+                error(code, e.to_string())
+            })
+    }
+
+    fn owner(&self, slot: u32) -> Result<&Process, RequestError> {
+        self.processes
+            .get(slot)
+            .ok_or_else(|| error(ErrorCode::NotRegistered, "the process is not registered"))
+    }
+
+    /// Creates a publisher port for the process in `slot`.
+    pub fn create_publisher(
+        &mut self,
+        slot: u32,
+        msg: &CreatePublisher,
+    ) -> Result<PortCreated, RequestError> {
+        let max_history = self.config.limits.max_history;
+        if msg.history > max_history {
+            return Err(error(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "history {} exceeds limits.max_history {max_history}",
+                    msg.history
+                ),
+            ));
+        }
+        if msg.max_loans == 0 || msg.max_loans as usize > MAX_LOANS {
+            return Err(error(
+                ErrorCode::InvalidArgument,
+                format!("max_loans {} is not in 1..={MAX_LOANS}", msg.max_loans),
+            ));
+        }
+        let settings = PortSettings {
+            capacity: msg.max_loans,
+            history: msg.history,
+            policy: FullPolicy::DiscardOldest,
+            ..self.base_settings(slot, &msg.service, &msg.type_info, PortKind::Publisher)?
+        };
+        let id = self.add_port(
+            slot,
+            &msg.service,
+            &msg.type_info,
+            PortKind::Publisher,
+            &settings,
+        )?;
+        Ok(PortCreated {
+            port_index: id.index,
+        })
+    }
+
+    /// Creates a subscriber port for the process in `slot`.
+    pub fn create_subscriber(
+        &mut self,
+        slot: u32,
+        msg: &CreateSubscriber,
+    ) -> Result<PortCreated, RequestError> {
+        let limits = self.config.limits;
+        if msg.queue_capacity == 0 || msg.queue_capacity > limits.max_queue_capacity {
+            return Err(error(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "queue capacity {} is not in 1..={} (limits.max_queue_capacity)",
+                    msg.queue_capacity, limits.max_queue_capacity
+                ),
+            ));
+        }
+        if msg.history_request > limits.max_history {
+            return Err(error(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "history request {} exceeds limits.max_history {}",
+                    msg.history_request, limits.max_history
+                ),
+            ));
+        }
+        if msg.max_held == 0 || msg.max_held as usize > MAX_HELD {
+            return Err(error(
+                ErrorCode::InvalidArgument,
+                format!("max_held {} is not in 1..={MAX_HELD}", msg.max_held),
+            ));
+        }
+        let settings = PortSettings {
+            capacity: msg.queue_capacity,
+            history: msg.history_request,
+            policy: match msg.full_policy {
+                QueueFullPolicy::DiscardOldest => FullPolicy::DiscardOldest,
+                QueueFullPolicy::BlockPublisher => FullPolicy::BlockPublisher,
+            },
+            ..self.base_settings(slot, &msg.service, &msg.type_info, PortKind::Subscriber)?
+        };
+        let id = self.add_port(
+            slot,
+            &msg.service,
+            &msg.type_info,
+            PortKind::Subscriber,
+            &settings,
+        )?;
+        Ok(PortCreated {
+            port_index: id.index,
+        })
+    }
+
+    /// Checks owner, type and route, picks the mempool; the settings every port shares.
+    fn base_settings(
+        &self,
+        slot: u32,
+        service: &ServiceDescription,
+        type_info: &TypeInfo,
+        kind: PortKind,
+    ) -> Result<PortSettings, RequestError> {
+        let owner = self.owner(slot)?;
+        self.check_route(service, type_info, kind)?;
+        let mempool = self.checked_type(type_info)?;
+        Ok(PortSettings {
+            owner_slot: owner.slot,
+            owner_pid: owner.creds.pid,
+            payload_size: type_info.size,
+            payload_align: type_info.align,
+            mempool,
+            service_hash: service.stable_hash(),
+            ..PortSettings::default()
+        })
+    }
+
+    fn add_port(
+        &mut self,
+        slot: u32,
+        service: &ServiceDescription,
+        type_info: &TypeInfo,
+        kind: PortKind,
+        settings: &PortSettings,
+    ) -> Result<PortId, RequestError> {
+        let id = self
+            .ports
+            .allocate(kind)
+            .map_err(|e| error(ErrorCode::LimitReached, e.to_string()))?;
+        let init = match kind {
+            PortKind::Publisher => self.ports.init_publisher(&self.mgmt, id, settings),
+            PortKind::Subscriber => {
+                if let Some(port) = self.mgmt.subscriber(id.index) {
+                    let late = reclaim::drain_subscriber(&self.pools, id, port);
+                    if late.released > 0 {
+                        log::info!("{id}: released {} late deliveries", late.released);
+                    }
+                }
+                self.ports.init_subscriber(&self.mgmt, id, settings)
+            }
+        };
+        let routed = init
+            .map_err(|e| error(ErrorCode::Internal, e.to_string()))
+            .and_then(|()| {
+                self.routes
+                    .add(&self.mgmt, service, type_info, id)
+                    .map_err(|e| error(ErrorCode::Internal, e.to_string()))
+            });
+        if let Err(e) = routed {
+            self.ports.free(&self.mgmt, id);
+            return Err(e);
+        }
+        if let Some(owner) = self.processes.get_mut(slot) {
+            owner.ports.push(id);
+            log::info!("{owner} created {id} on {service}");
+        }
+        Ok(id)
+    }
+
+    /// Removes one of the ports of the process in `slot`.
+    pub fn remove_port(&mut self, slot: u32, msg: &RemovePort) -> Result<(), RequestError> {
+        let kind = match msg.kind {
+            wire::PortKind::Publisher => PortKind::Publisher,
+            wire::PortKind::Subscriber => PortKind::Subscriber,
+        };
+        let owner = self.owner(slot)?;
+        let Some(pos) = owner
+            .ports
+            .iter()
+            .position(|p| p.kind == kind && p.index == msg.port_index)
+        else {
+            return Err(error(
+                ErrorCode::NoSuchPort,
+                format!("this process has no {kind} port {}", msg.port_index),
+            ));
+        };
+        let id = self
+            .processes
+            .get_mut(slot)
+            .map(|p| p.ports.remove(pos))
+            .ok_or_else(|| error(ErrorCode::NotRegistered, "the process is not registered"))?;
+        self.retire_port(id);
+        Ok(())
+    }
+
+    /// Retires, unroutes, reclaims and frees port `id`.
+    fn retire_port(&mut self, id: PortId) {
+        self.ports.retire(&self.mgmt, id);
+        if let Some(service) = self.routes.service_of(id) {
+            self.routes.remove(&self.mgmt, &service, id);
+        }
+        let done = reclaim::reclaim(&self.mgmt, &self.pools, id);
+        self.ports.free(&self.mgmt, id);
+        log::debug!(
+            "{id} reclaimed: {} references released, {} chunks freed, {} bad indices skipped",
+            done.released,
+            done.freed,
+            done.rejected
+        );
+    }
+
+    /// Removes the process in `slot`: every port reclaimed, heartbeat slot
+    /// freed. Returns it (its connection is the caller's to close).
+    pub fn remove_process(&mut self, slot: u32, why: Departure) -> Option<Process> {
+        let ports = std::mem::take(&mut self.processes.get_mut(slot)?.ports);
+        for id in ports {
+            self.retire_port(id);
+        }
+        let process = self.processes.unregister(&self.mgmt, slot)?;
+        log::info!("{process} removed: {why}");
+        Some(process)
+    }
+
+    /// Slots of processes whose heartbeat timed out at `now_ms`.
+    pub fn expired_processes(&self, now_ms: u64) -> Vec<u32> {
+        self.heartbeat.expired(&self.mgmt, &self.processes, now_ms)
+    }
+
+    /// Daemon stopping: marks the mgmt segment `SHUTTING_DOWN`, so runtimes
+    /// fail their next call with `DaemonGone`.
+    pub fn mark_shutting_down(&self) {
+        self.mgmt.set_shutting_down();
+    }
+
+    /// Bumps and futex-wakes the wake words of every subscriber port, so no
+    /// thread stays asleep on a daemon that is gone.
+    pub fn wake_all_sleepers(&self) {
+        for process in self.processes.iter() {
+            for id in process
+                .ports
+                .iter()
+                .filter(|p| p.kind == PortKind::Subscriber)
+            {
+                if let Some(port) = self.mgmt.subscriber(id.index) {
+                    reclaim::wake_all(&port.wake);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! The query client: one connection to the daemon, unregistered, asking the
+//! introspection queries and collecting paged answers.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use zerocp_core::wire::{
+    self, ErrorCode, MAX_FRAME_SIZE, MempoolInfo, Message, PAGE_END, PageRequest, PortInfo,
+    ProcessInfo, Status,
+};
+use zerocp_os_linux::error::{NameError, RunDirError, SocketError};
+use zerocp_os_linux::names::{DomainName, DomainPaths};
+use zerocp_os_linux::seqpacket::{RecvResult, SeqpacketConn};
+
+/// How long to wait for each reply.
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most pages collected for one list (a bound against a misbehaving peer).
+const MAX_PAGES: usize = 100_000;
+
+/// A query failed.
+#[derive(Debug)]
+pub enum CtlError {
+    /// The domain name is invalid.
+    Domain(NameError),
+    /// No run directory could be determined.
+    RunDir(RunDirError),
+    /// Nobody answers on the domain's socket (the daemon is not running?).
+    NotRunning {
+        /// The domain.
+        domain: String,
+        /// The socket path tried.
+        socket: PathBuf,
+        /// Why the connection failed.
+        source: SocketError,
+    },
+    /// Sending or receiving failed.
+    Socket(SocketError),
+    /// No reply within [`REPLY_TIMEOUT`].
+    Timeout {
+        /// The socket path.
+        socket: PathBuf,
+    },
+    /// The daemon closed the connection.
+    Closed {
+        /// The socket path.
+        socket: PathBuf,
+    },
+    /// The daemon refused the query.
+    Refused {
+        /// Its error code.
+        code: ErrorCode,
+        /// Its explanation.
+        detail: String,
+    },
+    /// The reply was not what the protocol says.
+    Protocol(String),
+}
+
+impl fmt::Display for CtlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Domain(e) => write!(f, "{e}"),
+            Self::RunDir(e) => write!(f, "{e}"),
+            Self::NotRunning {
+                domain,
+                socket,
+                source,
+            } => write!(
+                f,
+                "zerocpd is not running for domain {domain}: nothing answers on {} ({source})",
+                socket.display()
+            ),
+            Self::Socket(e) => write!(f, "{e}"),
+            Self::Timeout { socket } => write!(
+                f,
+                "no reply from zerocpd on {} within {} s",
+                socket.display(),
+                REPLY_TIMEOUT.as_secs()
+            ),
+            Self::Closed { socket } => {
+                write!(f, "zerocpd closed the connection on {}", socket.display())
+            }
+            Self::Refused { code, detail } => write!(f, "zerocpd refused: {code}: {detail}"),
+            Self::Protocol(what) => write!(f, "unexpected reply from zerocpd: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for CtlError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Domain(e) => Some(e),
+            Self::RunDir(e) => Some(e),
+            Self::NotRunning { source, .. } => Some(source),
+            Self::Socket(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// A connection to the daemon of one domain, for queries.
+#[derive(Debug)]
+pub struct CtlClient {
+    socket: SeqpacketConn,
+    path: PathBuf,
+    domain: String,
+    next_id: u32,
+}
+
+impl CtlClient {
+    /// Connects to the daemon of `domain` (`None`: `ZEROCP_DOMAIN`, else `default`).
+    pub fn connect(domain: Option<&str>) -> Result<Self, CtlError> {
+        let domain = match domain {
+            Some(name) => DomainName::new(name),
+            None => DomainName::from_env(),
+        }
+        .map_err(CtlError::Domain)?;
+        let paths = DomainPaths::for_client(&domain).map_err(CtlError::RunDir)?;
+        let mut client = Self::connect_path(&paths.socket).map_err(|e| match e {
+            CtlError::Socket(source) => CtlError::NotRunning {
+                domain: domain.to_string(),
+                socket: paths.socket.clone(),
+                source,
+            },
+            other => other,
+        })?;
+        client.domain = domain.to_string();
+        Ok(client)
+    }
+
+    /// Connects to the control socket at `path`.
+    pub fn connect_path(path: &Path) -> Result<Self, CtlError> {
+        let socket = SeqpacketConn::connect(path).map_err(CtlError::Socket)?;
+        let domain = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(Self {
+            socket,
+            path: path.to_owned(),
+            domain,
+            next_id: 1,
+        })
+    }
+
+    /// The domain (for [`connect_path`](Self::connect_path): the socket file's stem).
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    /// The socket path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Sends `msg` and returns the reply carrying its request id.
+    pub fn request(&mut self, msg: &Message) -> Result<Message, CtlError> {
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        let mut buf = [0u8; MAX_FRAME_SIZE];
+        let len = wire::encode(msg, id, &mut buf)
+            .map_err(|e| CtlError::Protocol(format!("cannot encode the query: {e}")))?;
+        self.socket.send(&buf[..len]).map_err(CtlError::Socket)?;
+        loop {
+            let len = match self
+                .socket
+                .recv_timeout(&mut buf, REPLY_TIMEOUT)
+                .map_err(CtlError::Socket)?
+            {
+                RecvResult::Frame(len) => len,
+                RecvResult::Closed => {
+                    return Err(CtlError::Closed {
+                        socket: self.path.clone(),
+                    });
+                }
+                RecvResult::TooLarge { len } => {
+                    return Err(CtlError::Protocol(format!("a frame of {len} bytes")));
+                }
+                RecvResult::WouldBlock | RecvResult::TimedOut => {
+                    return Err(CtlError::Timeout {
+                        socket: self.path.clone(),
+                    });
+                }
+            };
+            let (header, reply) =
+                wire::decode(&buf[..len]).map_err(|e| CtlError::Protocol(e.to_string()))?;
+            match reply {
+                Message::Error(e) if header.request_id == id || header.request_id == 0 => {
+                    return Err(CtlError::Refused {
+                        code: e.code,
+                        detail: e.detail.as_str().to_owned(),
+                    });
+                }
+                Message::Shutdown => {
+                    return Err(CtlError::Closed {
+                        socket: self.path.clone(),
+                    });
+                }
+                reply if header.request_id == id => return Ok(reply),
+                // A reply to an earlier request (cannot happen: one at a time).
+                _ => continue,
+            }
+        }
+    }
+
+    /// The daemon's status.
+    pub fn status(&mut self) -> Result<Status, CtlError> {
+        match self.request(&Message::QueryStatus)? {
+            Message::Status(status) => Ok(status),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Every registered process.
+    pub fn processes(&mut self) -> Result<Vec<ProcessInfo>, CtlError> {
+        self.paged(Message::QueryProcesses, |reply| match reply {
+            Message::ProcessesPage(page) => Ok((page.entries.to_vec(), page.next)),
+            other => Err(unexpected(&other)),
+        })
+    }
+
+    /// Every port, ordered by service.
+    pub fn ports(&mut self) -> Result<Vec<PortInfo>, CtlError> {
+        self.paged(Message::QueryServices, |reply| match reply {
+            Message::PortsPage(page) => Ok((page.entries.to_vec(), page.next)),
+            other => Err(unexpected(&other)),
+        })
+    }
+
+    /// Usage of every mempool.
+    pub fn mempools(&mut self) -> Result<Vec<MempoolInfo>, CtlError> {
+        match self.request(&Message::QueryMempools)? {
+            Message::Mempools(m) => Ok(m.pools.to_vec()),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn paged<T>(
+        &mut self,
+        query: impl Fn(PageRequest) -> Message,
+        page: impl Fn(Message) -> Result<(Vec<T>, u32), CtlError>,
+    ) -> Result<Vec<T>, CtlError> {
+        let mut all = Vec::new();
+        let mut start = 0;
+        for _ in 0..MAX_PAGES {
+            let (entries, next) = page(self.request(&query(PageRequest { start }))?)?;
+            all.extend(entries);
+            if next == PAGE_END {
+                return Ok(all);
+            }
+            if next <= start {
+                return Err(CtlError::Protocol(format!(
+                    "page from {start} names {next} as the next page"
+                )));
+            }
+            start = next;
+        }
+        Err(CtlError::Protocol(format!("more than {MAX_PAGES} pages")))
+    }
+}
+
+fn unexpected(reply: &Message) -> CtlError {
+    CtlError::Protocol(format!(
+        "{:?} is not the answer to this query",
+        reply.kind()
+    ))
+}

@@ -1,0 +1,352 @@
+//! Rendering query answers: aligned tables for people, JSON for programs.
+//!
+//! The JSON shapes are part of the CLI contract (DESIGN §8); keys appear in
+//! the order the structs below declare them:
+//!
+//! - `status`: `{"domain", "socket", "daemon_pid", "uptime_ms", "epoch", "processes",
+//!   "publishers", "subscribers", "services", "mgmt_size", "data_size"}`
+//! - `processes`: `{"processes":[{"pid", "name", "state", "heartbeat_age_ms", "slot"}]}`
+//!   (`state` is `alive`, `unresponsive` or `dead`)
+//! - `services`: `{"services":[{"service", "type_name", "payload_size", "payload_align",
+//!   "publishers":[{"port", "pid"}], "subscribers":[{"port", "pid", "queue_len",
+//!   "queue_capacity", "dropped"}]}]}`
+//! - `mempools`: `{"mempools":[{"chunk_size", "chunk_count", "used", "min_free"}]}`
+
+use serde::Serialize;
+use zerocp_core::wire::{MempoolInfo, PortInfo, PortKind, ProcessInfo, ProcessState, Status};
+
+/// `status --json`.
+#[derive(Debug, Serialize)]
+pub struct StatusJson<'a> {
+    /// The domain.
+    pub domain: &'a str,
+    /// The control socket.
+    pub socket: String,
+    /// The daemon's pid.
+    pub daemon_pid: u32,
+    /// Milliseconds since the daemon started.
+    pub uptime_ms: u64,
+    /// The daemon's epoch.
+    pub epoch: u64,
+    /// Registered processes.
+    pub processes: u32,
+    /// Publisher ports.
+    pub publishers: u32,
+    /// Subscriber ports.
+    pub subscribers: u32,
+    /// Services with at least one port.
+    pub services: u32,
+    /// Bytes of the mgmt segment.
+    pub mgmt_size: u64,
+    /// Bytes of the data segment.
+    pub data_size: u64,
+}
+
+#[derive(Serialize)]
+struct ProcessJson<'a> {
+    pid: u32,
+    name: &'a str,
+    state: &'static str,
+    heartbeat_age_ms: u32,
+    slot: u32,
+}
+
+#[derive(Serialize)]
+struct PublisherJson {
+    port: u32,
+    pid: u32,
+}
+
+#[derive(Serialize)]
+struct SubscriberJson {
+    port: u32,
+    pid: u32,
+    queue_len: u32,
+    queue_capacity: u32,
+    dropped: u64,
+}
+
+#[derive(Serialize)]
+struct ServiceJson {
+    service: String,
+    type_name: String,
+    payload_size: u32,
+    payload_align: u32,
+    publishers: Vec<PublisherJson>,
+    subscribers: Vec<SubscriberJson>,
+}
+
+#[derive(Serialize)]
+struct MempoolJson {
+    chunk_size: u32,
+    chunk_count: u32,
+    used: u32,
+    min_free: u32,
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    // Serialising plain structs of strings and integers cannot fail.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// A table: a header row and rows, each column as wide as its widest cell.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+    for row in std::iter::once(&header).chain(rows) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `status`, human-readable.
+pub fn status_text(s: &StatusJson<'_>) -> String {
+    let rows = vec![
+        vec!["domain".into(), s.domain.to_owned()],
+        vec!["socket".into(), s.socket.clone()],
+        vec!["daemon pid".into(), s.daemon_pid.to_string()],
+        vec![
+            "uptime".into(),
+            format!("{:.3} s", s.uptime_ms as f64 / 1000.0),
+        ],
+        vec!["epoch".into(), s.epoch.to_string()],
+        vec!["processes".into(), s.processes.to_string()],
+        vec!["publishers".into(), s.publishers.to_string()],
+        vec!["subscribers".into(), s.subscribers.to_string()],
+        vec!["services".into(), s.services.to_string()],
+        vec!["mgmt segment".into(), format!("{} bytes", s.mgmt_size)],
+        vec!["data segment".into(), format!("{} bytes", s.data_size)],
+    ];
+    table(&["FIELD", "VALUE"], &rows)
+}
+
+/// `status --json`.
+pub fn status_json(s: &StatusJson<'_>) -> String {
+    to_json(s)
+}
+
+/// The `status` fields of `domain` on `socket`.
+pub fn status_fields<'a>(domain: &'a str, socket: String, s: &Status) -> StatusJson<'a> {
+    StatusJson {
+        domain,
+        socket,
+        daemon_pid: s.daemon_pid,
+        uptime_ms: s.uptime_ms,
+        epoch: s.epoch,
+        processes: s.processes,
+        publishers: s.publishers,
+        subscribers: s.subscribers,
+        services: s.services,
+        mgmt_size: s.mgmt_size,
+        data_size: s.data_size,
+    }
+}
+
+fn state_name(state: ProcessState) -> &'static str {
+    match state {
+        ProcessState::Alive => "alive",
+        ProcessState::Unresponsive => "unresponsive",
+        ProcessState::Dead => "dead",
+    }
+}
+
+/// `processes`, human-readable.
+pub fn processes_text(processes: &[ProcessInfo]) -> String {
+    let rows: Vec<Vec<String>> = processes
+        .iter()
+        .map(|p| {
+            vec![
+                p.pid.to_string(),
+                p.name.as_str().to_owned(),
+                state_name(p.state).to_owned(),
+                format!("{} ms", p.heartbeat_age_ms),
+                p.process_slot.to_string(),
+            ]
+        })
+        .collect();
+    table(&["PID", "NAME", "STATE", "HEARTBEAT AGE", "SLOT"], &rows)
+}
+
+/// `processes --json`.
+pub fn processes_json(processes: &[ProcessInfo]) -> String {
+    #[derive(Serialize)]
+    struct All<'a> {
+        processes: Vec<ProcessJson<'a>>,
+    }
+    to_json(&All {
+        processes: processes
+            .iter()
+            .map(|p| ProcessJson {
+                pid: p.pid,
+                name: p.name.as_str(),
+                state: state_name(p.state),
+                heartbeat_age_ms: p.heartbeat_age_ms,
+                slot: p.process_slot,
+            })
+            .collect(),
+    })
+}
+
+/// Groups ports (ordered by service, as the daemon sends them) by service.
+fn services(ports: &[PortInfo]) -> Vec<ServiceJson> {
+    let mut out: Vec<ServiceJson> = Vec::new();
+    for port in ports {
+        let name = port.service.to_string();
+        if out.last().is_none_or(|s| s.service != name) {
+            out.push(ServiceJson {
+                service: name,
+                type_name: port.type_info.name.as_str().to_owned(),
+                payload_size: port.type_info.size,
+                payload_align: port.type_info.align,
+                publishers: Vec::new(),
+                subscribers: Vec::new(),
+            });
+        }
+        let Some(service) = out.last_mut() else {
+            continue;
+        };
+        match port.kind {
+            PortKind::Publisher => service.publishers.push(PublisherJson {
+                port: port.port_index,
+                pid: port.owner_pid,
+            }),
+            PortKind::Subscriber => service.subscribers.push(SubscriberJson {
+                port: port.port_index,
+                pid: port.owner_pid,
+                queue_len: port.queue_len,
+                queue_capacity: port.queue_capacity,
+                dropped: port.dropped,
+            }),
+        }
+    }
+    out
+}
+
+/// `services`, human-readable: one line per service, its ports indented below.
+pub fn services_text(ports: &[PortInfo]) -> String {
+    let mut rows = Vec::new();
+    for s in services(ports) {
+        rows.push(vec![
+            s.service.clone(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            format!(
+                "{} ({} B, align {})",
+                s.type_name, s.payload_size, s.payload_align
+            ),
+        ]);
+        for p in &s.publishers {
+            rows.push(vec![
+                "  publisher".into(),
+                p.port.to_string(),
+                p.pid.to_string(),
+                "-".into(),
+                "-".into(),
+                String::new(),
+            ]);
+        }
+        for p in &s.subscribers {
+            rows.push(vec![
+                "  subscriber".into(),
+                p.port.to_string(),
+                p.pid.to_string(),
+                format!("{}/{}", p.queue_len, p.queue_capacity),
+                p.dropped.to_string(),
+                String::new(),
+            ]);
+        }
+    }
+    table(
+        &["SERVICE / PORT", "INDEX", "PID", "QUEUE", "DROPPED", "TYPE"],
+        &rows,
+    )
+}
+
+/// `services --json`.
+pub fn services_json(ports: &[PortInfo]) -> String {
+    #[derive(Serialize)]
+    struct All {
+        services: Vec<ServiceJson>,
+    }
+    to_json(&All {
+        services: services(ports),
+    })
+}
+
+/// `mempools`, human-readable.
+pub fn mempools_text(pools: &[MempoolInfo]) -> String {
+    let rows: Vec<Vec<String>> = pools
+        .iter()
+        .map(|p| {
+            vec![
+                p.chunk_size.to_string(),
+                p.chunk_count.to_string(),
+                p.used.to_string(),
+                p.min_free.to_string(),
+            ]
+        })
+        .collect();
+    table(&["CHUNK SIZE", "COUNT", "USED", "MIN FREE"], &rows)
+}
+
+/// `mempools --json`: exactly `{"mempools":[{"chunk_size":N,"chunk_count":N,"used":N,"min_free":N}, …]}`.
+///
+/// ```
+/// use zerocp_core::wire::MempoolInfo;
+/// let pools = [MempoolInfo { chunk_size: 128, chunk_count: 4, used: 1, min_free: 2 }];
+/// assert_eq!(
+///     zerocp_daemon::ctl::render::mempools_json(&pools),
+///     r#"{"mempools":[{"chunk_size":128,"chunk_count":4,"used":1,"min_free":2}]}"#
+/// );
+/// ```
+pub fn mempools_json(pools: &[MempoolInfo]) -> String {
+    #[derive(Serialize)]
+    struct All {
+        mempools: Vec<MempoolJson>,
+    }
+    to_json(&All {
+        mempools: pools
+            .iter()
+            .map(|p| MempoolJson {
+                chunk_size: p.chunk_size,
+                chunk_count: p.chunk_count,
+                used: p.used,
+                min_free: p.min_free,
+            })
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_columns() {
+        let text = table(
+            &["A", "LONG HEADER"],
+            &[
+                vec!["wide cell".into(), "x".into()],
+                vec!["y".into(), "z".into()],
+            ],
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "A          LONG HEADER");
+        assert_eq!(lines[1], "wide cell  x");
+        assert_eq!(lines[2], "y          z");
+    }
+}

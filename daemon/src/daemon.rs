@@ -1,0 +1,223 @@
+//! Starting and stopping `zerocpd`: everything around the event loop.
+//!
+//! Start, in this order (each step's failure is a clear error and undoes the
+//! steps before it):
+//! 1. configuration (`--config`, else `/etc/zerocp/zerocpd.toml`, else defaults);
+//! 2. domain (`--domain`, else `ZEROCP_DOMAIN`, else the config's `domain`,
+//!    else `default`) and its paths (DESIGN §2);
+//! 3. the domain's lock file — a second daemon stops here, naming the first
+//!    one's pid and the lock file;
+//! 4. removal of stale shared memory a killed daemon left (allowed because
+//!    we hold the lock), creation of both segments, committed with fallocate;
+//! 5. the control socket (a stale socket file is replaced), mode from the config;
+//! 6. the event loop, until SIGTERM or SIGINT.
+//!
+//! Stop: the event loop's shutdown (mgmt `SHUTTING_DOWN`, `Shutdown` to every
+//! client, sleepers woken), then the segments, the socket and the lock file
+//! are removed, and `zerocpd` exits 0.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use zerocp_core::mempool_manager::MemPoolManager;
+use zerocp_os_linux::clock::monotonic_ms;
+use zerocp_os_linux::error::{LockError, NameError, RunDirError, SocketError};
+use zerocp_os_linux::lockfile::LockFile;
+use zerocp_os_linux::names::{DomainName, DomainPaths};
+use zerocp_os_linux::seqpacket::SeqpacketListener;
+
+use crate::config::{ConfigError, DaemonConfig};
+use crate::control_plane::{ControlPlane, DaemonIdentity};
+use crate::diroute::{Diroute, DirouteError, StopSignal};
+use crate::segments::{self, SegmentError, Segments};
+
+/// What `zerocpd`'s command line chose.
+#[derive(Debug, Clone, Default)]
+pub struct DaemonOptions {
+    /// `--domain`.
+    pub domain: Option<String>,
+    /// `--config`.
+    pub config: Option<PathBuf>,
+}
+
+/// The daemon could not start (or its event loop failed).
+#[derive(Debug)]
+pub enum DaemonError {
+    /// The configuration is invalid.
+    Config(ConfigError),
+    /// The domain name is invalid.
+    Domain(NameError),
+    /// No run directory for the socket and lock file.
+    RunDir(RunDirError),
+    /// Another daemon serves the domain.
+    AlreadyRunning {
+        /// The domain.
+        domain: DomainName,
+        /// The other daemon's pid, if its lock file says.
+        pid: Option<u32>,
+        /// The lock file.
+        lock: PathBuf,
+    },
+    /// The lock file could not be taken or removed.
+    Lock(LockError),
+    /// The shared-memory segments could not be created.
+    Segments(SegmentError),
+    /// The mempools could not be set up over the data segment.
+    Mempools(String),
+    /// The control socket could not be bound.
+    Socket(SocketError),
+    /// The event loop failed.
+    Diroute(DirouteError),
+}
+
+impl fmt::Display for DaemonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Config(e) => write!(f, "{e}"),
+            Self::Domain(e) => write!(f, "{e}"),
+            Self::RunDir(e) => write!(f, "{e}"),
+            Self::AlreadyRunning { domain, pid, lock } => {
+                write!(f, "domain {domain} is already served by zerocpd")?;
+                if let Some(pid) = pid {
+                    write!(f, " pid {pid}")?;
+                }
+                write!(f, " (lock file {})", lock.display())
+            }
+            Self::Lock(e) => write!(f, "{e}"),
+            Self::Segments(e) => write!(f, "{e}"),
+            Self::Mempools(e) => write!(f, "cannot set up the mempools: {e}"),
+            Self::Socket(e) => write!(f, "{e}"),
+            Self::Diroute(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for DaemonError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Config(e) => Some(e),
+            Self::Domain(e) => Some(e),
+            Self::RunDir(e) => Some(e),
+            Self::Lock(e) => Some(e),
+            Self::Segments(e) => Some(e),
+            Self::Socket(e) => Some(e),
+            Self::Diroute(e) => Some(e),
+            Self::AlreadyRunning { .. } | Self::Mempools(_) => None,
+        }
+    }
+}
+
+/// The domain to serve: `--domain`, else `ZEROCP_DOMAIN`, else the config's, else `default`.
+pub fn resolve_domain(cli: Option<&str>, config: &DaemonConfig) -> Result<DomainName, NameError> {
+    if let Some(name) = cli {
+        return DomainName::new(name);
+    }
+    let env_set =
+        std::env::var_os(zerocp_os_linux::names::DOMAIN_ENV).is_some_and(|v| !v.is_empty());
+    match (&config.domain, env_set) {
+        (Some(name), false) => DomainName::new(name),
+        _ => DomainName::from_env(),
+    }
+}
+
+fn lock_domain(paths: &DomainPaths) -> Result<LockFile, DaemonError> {
+    LockFile::acquire(&paths.lock).map_err(|e| match e {
+        LockError::AlreadyLocked { path, holder_pid } => DaemonError::AlreadyRunning {
+            domain: paths.domain.clone(),
+            pid: holder_pid,
+            lock: path,
+        },
+        other => DaemonError::Lock(other),
+    })
+}
+
+fn epoch_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// Runs the daemon until SIGTERM/SIGINT; `Ok` after a clean stop.
+pub fn run(options: &DaemonOptions) -> Result<StopSignal, DaemonError> {
+    let (config, source) =
+        DaemonConfig::load_default(options.config.as_deref()).map_err(DaemonError::Config)?;
+    match &source {
+        Some(path) => log::info!("configuration from {}", path.display()),
+        None => log::info!("no configuration file, using built-in defaults"),
+    }
+    let domain = resolve_domain(options.domain.as_deref(), &config).map_err(DaemonError::Domain)?;
+    let paths = DomainPaths::for_daemon(&domain).map_err(DaemonError::RunDir)?;
+    let lock = lock_domain(&paths)?;
+    let served = serve(config, &paths);
+    let removed = lock.remove().map_err(DaemonError::Lock);
+    let signal = served?;
+    removed?;
+    log::info!("domain {domain}: stopped cleanly");
+    Ok(signal)
+}
+
+/// Everything that happens while the lock is held.
+fn serve(config: DaemonConfig, paths: &DomainPaths) -> Result<StopSignal, DaemonError> {
+    for name in segments::remove_stale(paths).map_err(DaemonError::Segments)? {
+        log::warn!("removed stale shared memory {name} left by a previous daemon");
+    }
+    let mgmt_config = config.mgmt_config().map_err(DaemonError::Config)?;
+    let mut segments = Segments::create(paths, &mgmt_config, config.access.shm_mode)
+        .map_err(DaemonError::Segments)?;
+    let pid = std::process::id();
+    let epoch = epoch_now();
+    let signal = {
+        let mgmt = segments
+            .init_mgmt(&mgmt_config, pid, epoch)
+            .map_err(DaemonError::Segments)?;
+        let data = segments.data();
+        let data_base = std::ptr::NonNull::new(data.as_ptr())
+            .ok_or_else(|| DaemonError::Mempools("the data mapping is null".into()))?;
+        // SAFETY: `data` is the read-write mapping of the data segment laid
+        // out for `mgmt`'s mempools; it stays mapped while `segments` lives,
+        // which outlives the manager (dropped at the end of this block).
+        let pools = unsafe { MemPoolManager::new(mgmt, data_base, data.len()) }
+            .map_err(|e| DaemonError::Mempools(e.to_string()))?;
+        let identity = DaemonIdentity {
+            pid,
+            uid: rustix::process::getuid().as_raw(),
+            epoch,
+            started_ms: monotonic_ms(),
+            mgmt_name: segments.mgmt_name().clone(),
+            mgmt_size: segments.mgmt_size(),
+            data_name: segments.data_name().clone(),
+            data_size: segments.data_size(),
+        };
+        let listener =
+            SeqpacketListener::bind_replacing_stale(&paths.socket, config.access.socket_mode)
+                .map_err(DaemonError::Socket)?;
+        log_ready(paths, &config, &identity);
+        let plane = ControlPlane::new(mgmt, pools, config, identity);
+        let mut diroute = Diroute::new(plane, listener).map_err(DaemonError::Diroute)?;
+        let result = diroute.run().map_err(DaemonError::Diroute);
+        let listener = diroute.shutdown();
+        drop(listener);
+        result?
+    };
+    segments.unlink().map_err(DaemonError::Segments)?;
+    Ok(signal)
+}
+
+fn log_ready(paths: &DomainPaths, config: &DaemonConfig, identity: &DaemonIdentity) {
+    log::info!(
+        "serving domain {} on {} (pid {}); shared memory {} ({} bytes) and {} ({} bytes); \
+         limits: {} processes, {} publishers, {} subscribers; heartbeat {}/{} ms",
+        paths.domain,
+        paths.socket.display(),
+        identity.pid,
+        identity.mgmt_name,
+        identity.mgmt_size,
+        identity.data_name,
+        identity.data_size,
+        config.limits.max_processes,
+        config.limits.max_publishers,
+        config.limits.max_subscribers,
+        config.heartbeat.interval_ms,
+        config.heartbeat.timeout_ms,
+    );
+}

@@ -1,0 +1,524 @@
+//! `Diroute`: the daemon's event loop.
+//!
+//! One thread waits in epoll for everything at once: the listening socket,
+//! every client connection, the pidfd of every registered process, and the
+//! self-pipes signal-hook writes to on SIGTERM/SIGINT. The wait's timeout is
+//! the next heartbeat tick, at which expired heartbeats and idle unregistered
+//! connections are dealt with.
+//!
+//! Every client is hostile until proven otherwise: sockets are nonblocking,
+//! each wake-up reads at most a few frames per connection (so one chatty
+//! client cannot starve the others), a frame that does not decode is
+//! answered with an `Error` and counted (too many and the client is dropped),
+//! unregistered connections are limited in number and dropped after
+//! `limits.register_timeout_ms` of silence.
+//!
+//! A process is dead when its connection closes or fails, when its pidfd
+//! turns readable, or when its heartbeat times out; all three lead to
+//! [`ControlPlane::remove_process`] and the closing of its connection.
+//! On a stop signal the loop ends and [`Diroute::shutdown`] tells every client.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Read;
+use std::os::unix::net::UnixStream;
+
+use zerocp_core::wire::{self, DecodeError, ErrorCode, MAX_FRAME_SIZE, Message};
+use zerocp_os_linux::clock::monotonic_ms;
+use zerocp_os_linux::error::{PollError, SocketError};
+use zerocp_os_linux::poller::{Events, Interest, PollEvent, Poller};
+use zerocp_os_linux::seqpacket::{RecvResult, SeqpacketListener};
+
+use crate::connection::Connection;
+use crate::control_plane::{ControlPlane, Departure, RequestError};
+use crate::process_manager::ConnId;
+
+/// Token of the listening socket.
+const LISTENER: u64 = 0;
+/// Token of the SIGTERM pipe.
+const SIGTERM_PIPE: u64 = 1;
+/// Token of the SIGINT pipe.
+const SIGINT_PIPE: u64 = 2;
+/// First connection id (connection tokens are their ids).
+const FIRST_CONN: ConnId = 16;
+/// Marks a pidfd token: `PIDFD | slot << 32 | generation`.
+const PIDFD: u64 = 1 << 63;
+/// Frames read from one connection per wake-up.
+const FRAMES_PER_WAKE: usize = 16;
+/// Connections accepted per wake-up.
+const ACCEPTS_PER_WAKE: usize = 64;
+
+/// The event loop failed (the daemon stops).
+#[derive(Debug)]
+pub enum DirouteError {
+    /// epoll failed.
+    Poll(PollError),
+    /// Installing the signal handlers failed.
+    Signals(std::io::Error),
+}
+
+impl fmt::Display for DirouteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Poll(e) => write!(f, "event loop: {e}"),
+            Self::Signals(e) => write!(f, "cannot install SIGTERM/SIGINT handlers: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for DirouteError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Poll(e) => Some(e),
+            Self::Signals(e) => Some(e),
+        }
+    }
+}
+
+/// Which signal stopped the loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    /// SIGTERM.
+    Term,
+    /// SIGINT.
+    Int,
+}
+
+impl fmt::Display for StopSignal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Term => "SIGTERM",
+            Self::Int => "SIGINT",
+        })
+    }
+}
+
+/// The event loop and the connections it serves.
+pub struct Diroute<'a> {
+    plane: ControlPlane<'a>,
+    poller: Poller,
+    listener: SeqpacketListener,
+    signal_pipes: [UnixStream; 2],
+    conns: HashMap<ConnId, Connection>,
+    next_conn: ConnId,
+    stop: Option<StopSignal>,
+}
+
+fn signal_pipe(signal: i32) -> Result<UnixStream, DirouteError> {
+    let (read, write) = UnixStream::pair().map_err(DirouteError::Signals)?;
+    read.set_nonblocking(true).map_err(DirouteError::Signals)?;
+    write.set_nonblocking(true).map_err(DirouteError::Signals)?;
+    signal_hook::low_level::pipe::register(signal, write).map_err(DirouteError::Signals)?;
+    Ok(read)
+}
+
+fn pidfd_token(slot: u32, generation: u32) -> u64 {
+    PIDFD | (u64::from(slot) << 32) | u64::from(generation)
+}
+
+impl<'a> Diroute<'a> {
+    /// Sets up epoll over `listener` and the signal pipes.
+    pub fn new(plane: ControlPlane<'a>, listener: SeqpacketListener) -> Result<Self, DirouteError> {
+        let poller = Poller::new().map_err(DirouteError::Poll)?;
+        let signal_pipes = [
+            signal_pipe(signal_hook::consts::SIGTERM)?,
+            signal_pipe(signal_hook::consts::SIGINT)?,
+        ];
+        poller
+            .add(&listener, LISTENER, Interest::Readable)
+            .map_err(DirouteError::Poll)?;
+        for (pipe, token) in signal_pipes.iter().zip([SIGTERM_PIPE, SIGINT_PIPE]) {
+            poller
+                .add(pipe, token, Interest::Readable)
+                .map_err(DirouteError::Poll)?;
+        }
+        Ok(Self {
+            plane,
+            poller,
+            listener,
+            signal_pipes,
+            conns: HashMap::new(),
+            next_conn: FIRST_CONN,
+            stop: None,
+        })
+    }
+
+    /// Serves until SIGTERM or SIGINT; returns which one.
+    pub fn run(&mut self) -> Result<StopSignal, DirouteError> {
+        let mut events = Events::with_capacity(64);
+        loop {
+            let wait_ms = self.plane.heartbeat_mut().millis_until_tick(monotonic_ms());
+            let timeout = std::time::Duration::from_millis(wait_ms);
+            self.poller
+                .wait(&mut events, Some(timeout))
+                .map_err(DirouteError::Poll)?;
+            for event in events.iter() {
+                self.dispatch(event);
+            }
+            if let Some(signal) = self.stop {
+                return Ok(signal);
+            }
+            let now = monotonic_ms();
+            if self.plane.heartbeat_mut().tick_due(now) {
+                self.tick(now);
+            }
+        }
+    }
+
+    fn dispatch(&mut self, event: PollEvent) {
+        match event.token {
+            LISTENER => self.accept_all(),
+            SIGTERM_PIPE => self.on_signal(0, StopSignal::Term),
+            SIGINT_PIPE => self.on_signal(1, StopSignal::Int),
+            token if token & PIDFD != 0 => {
+                let slot = ((token & !PIDFD) >> 32) as u32;
+                self.on_pidfd(slot, token as u32);
+            }
+            token => self.on_connection(token, event),
+        }
+    }
+
+    fn on_signal(&mut self, pipe: usize, signal: StopSignal) {
+        let mut buf = [0u8; 16];
+        // Drain the pipe (nonblocking); the byte values carry nothing.
+        while matches!((&self.signal_pipes[pipe]).read(&mut buf), Ok(n) if n > 0) {}
+        log::info!("received {signal}, stopping");
+        self.stop = Some(signal);
+    }
+
+    fn pending_connections(&self) -> usize {
+        self.conns.values().filter(|c| c.process.is_none()).count()
+    }
+
+    fn accept_all(&mut self) {
+        for _ in 0..ACCEPTS_PER_WAKE {
+            match self.listener.accept() {
+                Ok(Some(socket)) => self.admit(socket),
+                Ok(None) => return,
+                Err(e) => {
+                    // EMFILE and friends: log and let the next wake-up retry.
+                    log::error!("{e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn admit(&mut self, socket: zerocp_os_linux::seqpacket::SeqpacketConn) {
+        let creds = match socket.peer_credentials() {
+            Ok(creds) => creds,
+            Err(e) => {
+                log::warn!("dropping a connection: {e}");
+                return;
+            }
+        };
+        let id = self.next_conn;
+        self.next_conn += 1;
+        let conn = Connection::new(id, socket, creds, monotonic_ms());
+        if !self.plane.allows(&creds) {
+            log::warn!("{conn}: access denied");
+            let detail = format!(
+                "uid {} gid {} may not use this domain",
+                creds.uid, creds.gid
+            );
+            drop(conn.send_error(ErrorCode::AccessDenied, &detail, 0));
+            return;
+        }
+        let max_pending = self.plane.config().limits.max_pending_connections as usize;
+        if self.pending_connections() >= max_pending {
+            log::warn!("{conn}: refused, {max_pending} unregistered connections already open");
+            let detail = format!(
+                "too many connections: {max_pending} unregistered connections are open \
+                 (limits.max_pending_connections)"
+            );
+            drop(conn.send_error(ErrorCode::LimitReached, &detail, 0));
+            return;
+        }
+        if let Err(e) = self.poller.add(&conn.socket, id, Interest::Readable) {
+            log::error!("{conn}: {e}");
+            return;
+        }
+        log::debug!("{conn}: accepted");
+        self.conns.insert(id, conn);
+    }
+
+    fn on_connection(&mut self, id: ConnId, event: PollEvent) {
+        let mut buf = [0u8; MAX_FRAME_SIZE];
+        for _ in 0..FRAMES_PER_WAKE {
+            let Some(conn) = self.conns.get(&id) else {
+                return;
+            };
+            match conn.recv(&mut buf) {
+                Ok(RecvResult::Frame(len)) => {
+                    if !self.on_frame(id, &buf[..len]) {
+                        return;
+                    }
+                }
+                Ok(RecvResult::TooLarge { len }) => {
+                    let detail = format!(
+                        "frame of {len} bytes exceeds the maximum of {MAX_FRAME_SIZE} bytes"
+                    );
+                    if !self.reject(id, ErrorCode::Malformed, &detail, 0) {
+                        return;
+                    }
+                }
+                Ok(RecvResult::Closed) => return self.close(id, Departure::ConnectionClosed),
+                Ok(RecvResult::WouldBlock | RecvResult::TimedOut) => break,
+                Err(e) => return self.drop_on_error(id, &e),
+            }
+        }
+        if event.error && !event.readable {
+            self.close(id, Departure::ConnectionClosed);
+        }
+    }
+
+    fn drop_on_error(&mut self, id: ConnId, e: &SocketError) {
+        log::warn!("connection {id}: {e}");
+        self.close(id, Departure::ConnectionClosed);
+    }
+
+    /// Answers a bad frame with an error and counts it; false if the connection was dropped.
+    fn reject(&mut self, id: ConnId, code: ErrorCode, detail: &str, request_id: u32) -> bool {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return false;
+        };
+        log::warn!("{conn}: {detail}");
+        let exhausted = conn.strike();
+        if let Err(e) = conn.send_error(code, detail, request_id) {
+            log::warn!("{conn}: {e}");
+            self.close(id, Departure::ConnectionClosed);
+            return false;
+        }
+        if exhausted {
+            log::warn!("connection {id}: too many bad frames, disconnecting");
+            self.close(id, Departure::ConnectionClosed);
+            return false;
+        }
+        true
+    }
+
+    /// Handles one frame; false if the connection was dropped.
+    fn on_frame(&mut self, id: ConnId, frame: &[u8]) -> bool {
+        let now = monotonic_ms();
+        if let Some(conn) = self.conns.get_mut(&id) {
+            conn.last_frame_ms = now;
+        }
+        let (header, msg) = match wire::decode(frame) {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                let request_id = salvage_request_id(frame);
+                let code = match e {
+                    DecodeError::UnsupportedVersion { .. } => ErrorCode::UnsupportedVersion,
+                    _ => ErrorCode::Malformed,
+                };
+                return self.reject(id, code, &format!("malformed frame: {e}"), request_id);
+            }
+        };
+        let request_id = header.request_id;
+        if msg.direction() == wire::Direction::DaemonToClient {
+            let detail = format!("{:?} is a daemon-to-client message", msg.kind());
+            return self.reject(id, ErrorCode::UnexpectedMessage, &detail, request_id);
+        }
+        let reply = self.handle(id, msg, now);
+        self.reply(id, &reply, request_id)
+    }
+
+    fn reply(&mut self, id: ConnId, reply: &Message, request_id: u32) -> bool {
+        let Some(conn) = self.conns.get(&id) else {
+            return false;
+        };
+        if let Err(e) = conn.send(reply, request_id) {
+            log::warn!("{conn}: {e}");
+            self.close(id, Departure::ConnectionClosed);
+            return false;
+        }
+        true
+    }
+
+    /// Computes the reply to a client-to-daemon message.
+    fn handle(&mut self, id: ConnId, msg: Message, now: u64) -> Message {
+        let Some(conn) = self.conns.get(&id) else {
+            return error_message(ErrorCode::Internal, "connection vanished");
+        };
+        let process = conn.process;
+        match (msg, process) {
+            (Message::QueryStatus, _) => Message::Status(self.plane.status(now)),
+            (Message::QueryProcesses(page), _) => {
+                Message::ProcessesPage(self.plane.processes_page(page.start, now))
+            }
+            (Message::QueryServices(page), _) => {
+                Message::PortsPage(self.plane.ports_page(page.start))
+            }
+            (Message::QueryMempools, _) => Message::Mempools(self.plane.mempools()),
+            (Message::Register(_), Some(slot)) => error_message(
+                ErrorCode::AlreadyRegistered,
+                &format!("this connection is already registered (process slot {slot})"),
+            ),
+            (Message::Register(register), None) => self.register(id, &register, now),
+            (msg, None) => error_message(
+                ErrorCode::NotRegistered,
+                &format!(
+                    "{:?} needs a registered connection: send Register first",
+                    msg.kind()
+                ),
+            ),
+            (Message::Unregister, Some(slot)) => {
+                self.remove_process(slot, Departure::Unregistered);
+                if let Some(conn) = self.conns.get_mut(&id) {
+                    conn.process = None;
+                }
+                Message::Unregistered
+            }
+            (Message::CreatePublisher(m), Some(slot)) => reply_or_error(
+                self.plane.create_publisher(slot, &m),
+                Message::PublisherCreated,
+            ),
+            (Message::CreateSubscriber(m), Some(slot)) => reply_or_error(
+                self.plane.create_subscriber(slot, &m),
+                Message::SubscriberCreated,
+            ),
+            (Message::RemovePort(m), Some(slot)) => {
+                reply_or_error(self.plane.remove_port(slot, &m), |()| Message::PortRemoved)
+            }
+            (msg, Some(_)) => error_message(
+                ErrorCode::UnexpectedMessage,
+                &format!("{:?} is not a request", msg.kind()),
+            ),
+        }
+    }
+
+    fn register(&mut self, id: ConnId, msg: &wire::Register, now: u64) -> Message {
+        let Some(creds) = self.conns.get(&id).map(|c| c.creds) else {
+            return error_message(ErrorCode::Internal, "connection vanished");
+        };
+        let (slot, generation, registered) = match self.plane.register(creds, id, msg, now) {
+            Ok((process, registered)) => {
+                log::info!("{process} registered on connection {id}");
+                (process.slot, process.generation, registered)
+            }
+            Err(e) => {
+                log::warn!("connection {id}: registration refused: {e}");
+                return Message::Error(e.to_reply());
+            }
+        };
+        let watched = self.plane.processes().get(slot).map(|p| {
+            self.poller
+                .add(&p.pidfd, pidfd_token(slot, generation), Interest::Readable)
+        });
+        if let Some(Err(e)) = watched {
+            log::error!("cannot watch the pidfd of slot {slot}: {e}");
+            self.plane.remove_process(slot, Departure::ConnectionClosed);
+            return error_message(ErrorCode::Internal, &e.to_string());
+        }
+        if let Some(conn) = self.conns.get_mut(&id) {
+            conn.process = Some(slot);
+        }
+        Message::Registered(registered)
+    }
+
+    fn on_pidfd(&mut self, slot: u32, generation: u32) {
+        let conn = match self.plane.processes().get(slot) {
+            Some(p) if p.generation == generation => p.conn,
+            _ => return,
+        };
+        self.remove_process(slot, Departure::Exited);
+        self.drop_connection(conn);
+    }
+
+    /// Removes the process in `slot` (its ports and heartbeat) and stops watching its pidfd.
+    fn remove_process(&mut self, slot: u32, why: Departure) {
+        if let Some(process) = self.plane.processes().get(slot)
+            && let Err(e) = self.poller.delete(&process.pidfd)
+        {
+            log::warn!("{process}: {e}");
+        }
+        self.plane.remove_process(slot, why);
+    }
+
+    /// Closes connection `id`, removing its process (if registered) as `why`.
+    fn close(&mut self, id: ConnId, why: Departure) {
+        let slot = self.conns.get(&id).and_then(|c| c.process);
+        if let Some(slot) = slot {
+            self.remove_process(slot, why);
+        }
+        self.drop_connection(id);
+    }
+
+    fn drop_connection(&mut self, id: ConnId) {
+        if let Some(conn) = self.conns.remove(&id) {
+            if let Err(e) = self.poller.delete(&conn.socket) {
+                log::warn!("{conn}: {e}");
+            }
+            log::debug!("{conn}: closed");
+        }
+    }
+
+    fn tick(&mut self, now: u64) {
+        for slot in self.plane.expired_processes(now) {
+            let conn = self.plane.processes().get(slot).map(|p| p.conn);
+            log::warn!(
+                "process slot {slot}: no heartbeat for over {} ms",
+                self.plane.config().heartbeat.timeout_ms
+            );
+            self.remove_process(slot, Departure::HeartbeatTimeout);
+            if let Some(conn) = conn {
+                self.drop_connection(conn);
+            }
+        }
+        let idle_limit = self.plane.config().limits.register_timeout_ms;
+        let idle: Vec<ConnId> = self
+            .conns
+            .values()
+            .filter(|c| c.process.is_none() && now.saturating_sub(c.last_frame_ms) > idle_limit)
+            .map(|c| c.id)
+            .collect();
+        for id in idle {
+            log::info!("connection {id}: idle and unregistered for {idle_limit} ms, dropping");
+            self.drop_connection(id);
+        }
+    }
+
+    /// Stops serving: marks the mgmt segment, sends `Shutdown` to every
+    /// client, closes every connection, wakes every sleeping subscriber.
+    /// Returns the listener (dropping it removes the socket file).
+    pub fn shutdown(mut self) -> SeqpacketListener {
+        self.plane.mark_shutting_down();
+        for conn in self.conns.values() {
+            if let Err(e) = conn.send(&Message::Shutdown, 0) {
+                log::debug!("{conn}: {e}");
+            }
+            drop(conn.socket.shutdown());
+        }
+        self.conns.clear();
+        self.plane.wake_all_sleepers();
+        log::info!(
+            "stopped; {} processes were registered",
+            self.plane.processes().count()
+        );
+        self.listener
+    }
+}
+
+/// The request id of a frame that did not decode, when its header at least
+/// starts like one (magic in place), so the error reply can be matched; else 0.
+fn salvage_request_id(frame: &[u8]) -> u32 {
+    match frame {
+        [m0, m1, _, _, r0, r1, r2, r3, ..]
+            if u16::from_le_bytes([*m0, *m1]) == wire::FRAME_MAGIC =>
+        {
+            u32::from_le_bytes([*r0, *r1, *r2, *r3])
+        }
+        _ => 0,
+    }
+}
+
+fn error_message(code: ErrorCode, detail: &str) -> Message {
+    Message::Error(wire::ErrorReply::new(code, detail))
+}
+
+fn reply_or_error<T>(result: Result<T, RequestError>, ok: impl FnOnce(T) -> Message) -> Message {
+    match result {
+        Ok(value) => ok(value),
+        Err(e) => Message::Error(e.to_reply()),
+    }
+}

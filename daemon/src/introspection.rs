@@ -1,0 +1,158 @@
+//! Answers to the introspection queries `zerocpctl` (or any client) sends:
+//! `QueryStatus`, `QueryProcesses`, `QueryServices` and `QueryMempools`.
+//!
+//! Queries are read-only and are answered on any connection that passed the
+//! access check, registered or not, so a tool can look at a domain without
+//! taking a process slot. Lists come in pages (a page fits one frame): the
+//! client asks from position 0 and then from each page's `next` until
+//! [`PAGE_END`]. Ports are listed ordered by service, then publishers before
+//! subscribers, each in creation order.
+//!
+//! Values read from shared memory (queue fill, dropped counts, heartbeat
+//! ages) are what an application wrote there and are only displayed, never
+//! used as indices.
+
+use zerocp_core::fixed_string::FixedString;
+use zerocp_core::sync::Ordering;
+use zerocp_core::wire::{
+    MempoolInfo, Mempools, PAGE_END, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PortInfo, PortKind,
+    PortsPage, ProcessInfo, ProcessState, ProcessesPage, Status,
+};
+
+use crate::control_plane::ControlPlane;
+use crate::port_registry::{self, PortId};
+
+impl ControlPlane<'_> {
+    /// The `Status` reply at `now_ms`.
+    pub fn status(&self, now_ms: u64) -> Status {
+        Status {
+            daemon_pid: self.identity.pid,
+            uptime_ms: now_ms.saturating_sub(self.identity.started_ms),
+            epoch: self.identity.epoch,
+            processes: self.processes.count(),
+            publishers: self.ports.used(port_registry::PortKind::Publisher),
+            subscribers: self.ports.used(port_registry::PortKind::Subscriber),
+            services: u32::try_from(self.routes.len()).unwrap_or(u32::MAX),
+            mgmt_size: self.identity.mgmt_size,
+            data_size: self.identity.data_size,
+        }
+    }
+
+    /// The page of processes from position `start`.
+    pub fn processes_page(&self, start: u32, now_ms: u64) -> ProcessesPage {
+        let timeout = self.config.heartbeat.timeout_ms;
+        let mut entries = heapless::Vec::new();
+        let mut all = self.processes.iter().skip(start as usize);
+        for process in all.by_ref().take(PROCESSES_PER_PAGE) {
+            let age = self
+                .mgmt
+                .heartbeat(process.slot)
+                .map_or(u64::MAX, |slot| slot.age_ms(now_ms));
+            let state = if age > timeout / 2 {
+                ProcessState::Unresponsive
+            } else {
+                ProcessState::Alive
+            };
+            let info = ProcessInfo {
+                pid: process.creds.pid,
+                process_slot: process.slot,
+                name: FixedString::from_str_truncated(&process.name),
+                state,
+                heartbeat_age_ms: u32::try_from(age).unwrap_or(u32::MAX),
+            };
+            // Cannot fail: at most PROCESSES_PER_PAGE entries are taken.
+            let _ = entries.push(info);
+        }
+        ProcessesPage {
+            next: next_position(start, entries.len(), all.next().is_some()),
+            entries,
+        }
+    }
+
+    /// The page of ports from position `start`.
+    pub fn ports_page(&self, start: u32) -> PortsPage {
+        let mut all = self
+            .routes
+            .iter()
+            .flat_map(|routes| {
+                routes
+                    .publishers
+                    .iter()
+                    .chain(&routes.subscribers)
+                    .map(move |id| (routes, *id))
+            })
+            .skip(start as usize);
+        let mut entries = heapless::Vec::new();
+        for (routes, id) in all.by_ref().take(PORTS_PER_PAGE) {
+            let info = self.port_info(id, routes.service, routes.type_info);
+            // Cannot fail: at most PORTS_PER_PAGE entries are taken.
+            let _ = entries.push(info);
+        }
+        PortsPage {
+            next: next_position(start, entries.len(), all.next().is_some()),
+            entries,
+        }
+    }
+
+    fn port_info(
+        &self,
+        id: PortId,
+        service: zerocp_core::service::ServiceDescription,
+        type_info: zerocp_core::service::TypeInfo,
+    ) -> PortInfo {
+        let owner_pid = self
+            .processes
+            .iter()
+            .find(|p| p.ports.contains(&id))
+            .map_or(0, |p| p.creds.pid);
+        let mut info = PortInfo {
+            service,
+            kind: PortKind::Publisher,
+            port_index: id.index,
+            owner_pid,
+            queue_len: 0,
+            queue_capacity: 0,
+            dropped: 0,
+            type_info,
+        };
+        if id.kind == port_registry::PortKind::Subscriber {
+            info.kind = PortKind::Subscriber;
+            if let Some(port) = self.mgmt.subscriber(id.index) {
+                info.queue_len = port.queue.len();
+                info.queue_capacity = port.queue.capacity();
+                // Relaxed: a statistic, displayed only.
+                info.dropped = port.stats.dropped.load(Ordering::Relaxed);
+            }
+        }
+        info
+    }
+
+    /// The `Mempools` reply: usage of every pool, smallest chunks first.
+    pub fn mempools(&self) -> Mempools {
+        let mut pools = heapless::Vec::new();
+        let count = self.mgmt.config().mempools().len() as u32;
+        for pool in 0..count {
+            let Some(stats) = self.pools.pool_stats(pool) else {
+                continue;
+            };
+            let info = MempoolInfo {
+                chunk_size: stats.chunk_size,
+                chunk_count: stats.chunk_count,
+                used: stats.used,
+                min_free: stats.min_free,
+            };
+            // Cannot fail: the mgmt config holds at most MAX_MEMPOOLS pools.
+            let _ = pools.push(info);
+        }
+        Mempools { pools }
+    }
+}
+
+/// `next` of a page that started at `start` and holds `len` entries.
+fn next_position(start: u32, len: usize, more: bool) -> u32 {
+    if more {
+        start.saturating_add(len as u32)
+    } else {
+        PAGE_END
+    }
+}

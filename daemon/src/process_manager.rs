@@ -1,0 +1,180 @@
+//! `ProcessManager`: the registered processes, one per heartbeat slot.
+//!
+//! A process registers over its control connection; the daemon takes its pid,
+//! uid and gid from the kernel (`SO_PEERCRED`), never from the message, opens
+//! a pidfd for it (so its exit is seen at once, even while its socket is
+//! held open by a child that inherited it), and hands it a heartbeat slot in
+//! the mgmt segment. The table here, in the daemon's own memory, is the truth
+//! about who owns which slot and which ports; the shared-memory slot only
+//! carries the heartbeat.
+
+use std::fmt;
+
+use zerocp_core::mgmt::Mgmt;
+use zerocp_os_linux::error::PidFdError;
+use zerocp_os_linux::pidfd::PidFd;
+use zerocp_os_linux::seqpacket::PeerCredentials;
+
+use crate::port_registry::PortId;
+
+/// Identifies one client connection of the event loop.
+pub type ConnId = u64;
+
+/// One registered process.
+#[derive(Debug)]
+pub struct Process {
+    /// Its heartbeat slot (also its index in the table).
+    pub slot: u32,
+    /// Registration generation of the slot (never 0).
+    pub generation: u32,
+    /// Credentials from the kernel.
+    pub creds: PeerCredentials,
+    /// The name it registered with (for introspection and logs).
+    pub name: String,
+    /// The connection it registered on.
+    pub conn: ConnId,
+    /// Readable when the process exits.
+    pub pidfd: PidFd,
+    /// Its ports, in creation order.
+    pub ports: Vec<PortId>,
+    /// When it registered (`CLOCK_MONOTONIC` ms).
+    pub registered_ms: u64,
+}
+
+impl fmt::Display for Process {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "process {} \"{}\" (slot {})",
+            self.creds.pid, self.name, self.slot
+        )
+    }
+}
+
+/// Registering a process failed.
+#[derive(Debug)]
+pub enum RegisterError {
+    /// Every heartbeat slot is taken.
+    Full {
+        /// `limits.max_processes`.
+        capacity: u32,
+    },
+    /// The pidfd could not be opened (the process may already be gone).
+    PidFd(PidFdError),
+    /// The mgmt segment has no such heartbeat slot (a layout/config mismatch).
+    NoSuchSlot(u32),
+}
+
+impl fmt::Display for RegisterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Full { capacity } => write!(
+                f,
+                "all {capacity} process slots are in use (raise limits.max_processes)"
+            ),
+            Self::PidFd(e) => write!(f, "{e}"),
+            Self::NoSuchSlot(slot) => write!(f, "the mgmt segment has no heartbeat slot {slot}"),
+        }
+    }
+}
+
+impl std::error::Error for RegisterError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::PidFd(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// The registered processes, indexed by heartbeat slot.
+#[derive(Debug)]
+pub struct ProcessManager {
+    slots: Vec<Option<Process>>,
+    next_generation: u32,
+}
+
+impl ProcessManager {
+    /// An empty table of `max_processes` slots.
+    pub fn new(max_processes: u32) -> Self {
+        Self {
+            slots: (0..max_processes).map(|_| None).collect(),
+            next_generation: 1,
+        }
+    }
+
+    /// Registers the peer `creds` of connection `conn` as `name`: opens its
+    /// pidfd, takes the lowest free slot and assigns its heartbeat.
+    pub fn register(
+        &mut self,
+        mgmt: &Mgmt<'_>,
+        creds: PeerCredentials,
+        name: &str,
+        conn: ConnId,
+        now_ms: u64,
+    ) -> Result<&Process, RegisterError> {
+        let capacity = self.slots.len() as u32;
+        let slot = self
+            .slots
+            .iter()
+            .position(Option::is_none)
+            .ok_or(RegisterError::Full { capacity })? as u32;
+        let heartbeat = mgmt
+            .heartbeat(slot)
+            .ok_or(RegisterError::NoSuchSlot(slot))?;
+        let pidfd = PidFd::open(creds.pid).map_err(RegisterError::PidFd)?;
+        let generation = self.next_generation;
+        self.next_generation = self.next_generation.wrapping_add(1).max(1);
+        heartbeat.assign(creds.pid, generation, now_ms);
+        let process = Process {
+            slot,
+            generation,
+            creds,
+            name: name.to_owned(),
+            conn,
+            pidfd,
+            ports: Vec::new(),
+            registered_ms: now_ms,
+        };
+        Ok(self.slots[slot as usize].insert(process))
+    }
+
+    /// Removes the process in `slot` and frees its heartbeat slot.
+    pub fn unregister(&mut self, mgmt: &Mgmt<'_>, slot: u32) -> Option<Process> {
+        let process = self.slots.get_mut(slot as usize)?.take()?;
+        if let Some(heartbeat) = mgmt.heartbeat(slot) {
+            heartbeat.clear();
+        }
+        Some(process)
+    }
+
+    /// The process in `slot`.
+    pub fn get(&self, slot: u32) -> Option<&Process> {
+        self.slots.get(slot as usize)?.as_ref()
+    }
+
+    /// The process in `slot`, mutably.
+    pub fn get_mut(&mut self, slot: u32) -> Option<&mut Process> {
+        self.slots.get_mut(slot as usize)?.as_mut()
+    }
+
+    /// Every registered process, by slot.
+    pub fn iter(&self) -> impl Iterator<Item = &Process> {
+        self.slots.iter().flatten()
+    }
+
+    /// Number of registered processes.
+    pub fn count(&self) -> u32 {
+        self.iter().count() as u32
+    }
+
+    /// Number of slots (`limits.max_processes`).
+    pub fn capacity(&self) -> u32 {
+        self.slots.len() as u32
+    }
+
+    /// Whether every slot is taken.
+    pub fn is_full(&self) -> bool {
+        self.slots.iter().all(Option::is_some)
+    }
+}

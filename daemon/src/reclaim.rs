@@ -1,0 +1,109 @@
+//! Reclaiming a port: returning every chunk reference it held and waking
+//! whoever waits on it.
+//!
+//! When a port is removed or its process dies, the daemon releases one
+//! reference for every chunk index listed in the port's shared-memory
+//! records: a publisher's `loans` and `history`, a subscriber's `held` list
+//! and the indices still in its queue. Each index was written by an
+//! application, so it is hostile: [`MemPoolManager::release`] bounds-checks
+//! it, and a bad index (or a refcount that is already zero) is logged and
+//! skipped, never trusted.
+//!
+//! Before that, the port's wake words are bumped and futex-woken, so a
+//! publisher blocked on a full queue re-checks (and sees the subscriber gone
+//! from its topology) and nobody sleeps on a port that no longer exists.
+
+use zerocp_core::mempool_manager::MemPoolManager;
+use zerocp_core::mgmt::Mgmt;
+use zerocp_core::port::{PublisherPort, SubscriberPort, WakeWord};
+use zerocp_core::sync::Ordering;
+use zerocp_os_linux::futex::futex_wake_all;
+
+use crate::port_registry::{PortId, PortKind};
+
+/// What reclaiming one port returned.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Reclaimed {
+    /// References released.
+    pub released: u32,
+    /// Chunks that went back to their freelist (their last reference was released).
+    pub freed: u32,
+    /// Indices that were out of range or whose refcount was already zero.
+    pub rejected: u32,
+}
+
+impl Reclaimed {
+    fn release(&mut self, pools: &MemPoolManager<'_>, id: PortId, what: &str, chunk: u32) {
+        match pools.release(chunk) {
+            Ok(freed) => {
+                self.released += 1;
+                self.freed += u32::from(freed);
+            }
+            Err(e) => {
+                self.rejected += 1;
+                log::warn!("{id}: skipping {what} chunk {chunk}: {e}");
+            }
+        }
+    }
+}
+
+/// Bumps both wake words of a subscriber and wakes every waiter on them.
+pub fn wake_all(wake: &WakeWord) {
+    // Release: a woken waiter that reads the new value (Acquire in its
+    // re-check) also sees the state/topology changes made before this call.
+    wake.data_seq.fetch_add(1, Ordering::Release);
+    wake.space_seq.fetch_add(1, Ordering::Release);
+    for word in [&wake.data_seq, &wake.space_seq] {
+        if let Err(e) = futex_wake_all(word) {
+            log::warn!("futex wake failed: {e}");
+        }
+    }
+}
+
+/// Reclaims port `id` (already retired and removed from every topology).
+pub fn reclaim(mgmt: &Mgmt<'_>, pools: &MemPoolManager<'_>, id: PortId) -> Reclaimed {
+    match id.kind {
+        PortKind::Publisher => match mgmt.publisher(id.index) {
+            Some(port) => reclaim_publisher(pools, id, port),
+            None => Reclaimed::default(),
+        },
+        PortKind::Subscriber => match mgmt.subscriber(id.index) {
+            Some(port) => {
+                wake_all(&port.wake);
+                drain_subscriber(pools, id, port)
+            }
+            None => Reclaimed::default(),
+        },
+    }
+}
+
+fn reclaim_publisher(pools: &MemPoolManager<'_>, id: PortId, port: &PublisherPort) -> Reclaimed {
+    let mut done = Reclaimed::default();
+    port.loans
+        .drain(|chunk| done.release(pools, id, "loaned", chunk));
+    port.history
+        .drain(|chunk| done.release(pools, id, "history", chunk));
+    done
+}
+
+/// Releases every chunk a subscriber port holds or has queued.
+///
+/// Also used before a subscriber slot is handed out again, to release what a
+/// publisher that still saw the old topology pushed after the port retired.
+pub fn drain_subscriber(
+    pools: &MemPoolManager<'_>,
+    id: PortId,
+    port: &SubscriberPort,
+) -> Reclaimed {
+    let mut done = Reclaimed::default();
+    port.held
+        .drain(|chunk| done.release(pools, id, "held", chunk));
+    // Bounded: a hostile process could keep pushing; the queue never holds
+    // more than its capacity, so a few laps is plenty.
+    let limit = 4 * zerocp_core::port::MAX_QUEUE_CAPACITY;
+    for _ in 0..limit {
+        let Some(chunk) = port.queue.pop() else { break };
+        done.release(pools, id, "queued", chunk);
+    }
+    done
+}

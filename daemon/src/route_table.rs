@@ -1,0 +1,280 @@
+//! `RouteTable`: which ports belong to which service, and the publishers'
+//! topologies that follow from it.
+//!
+//! Every publisher of a service delivers to every subscriber of that service.
+//! The daemon is the only writer of a publisher's topology: a `SeqLock` of
+//! `(subscriber index, generation)` pairs in the publisher's port, rewritten
+//! whenever the service's set of subscribers changes (and written empty when
+//! a publisher is created on a service without subscribers).
+//!
+//! All ports of one service must carry the same payload type: equal size,
+//! alignment and type name. The first port of a service fixes it; a port that
+//! differs is refused with a message naming both types.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use zerocp_core::mgmt::Mgmt;
+use zerocp_core::port::{MAX_SUBSCRIBERS_PER_PUBLISHER, PublisherPort};
+use zerocp_core::service::{ServiceDescription, TypeInfo};
+
+use crate::port_registry::{PortId, PortKind};
+
+/// The ports of one service.
+#[derive(Debug, Clone)]
+pub struct ServiceRoutes {
+    /// The service.
+    pub service: ServiceDescription,
+    /// The payload type every port of it declared.
+    pub type_info: TypeInfo,
+    /// Its publishers, in creation order.
+    pub publishers: Vec<PortId>,
+    /// Its subscribers, in creation order.
+    pub subscribers: Vec<PortId>,
+}
+
+/// Adding a port to a service failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteError {
+    /// The port's payload type differs from the service's.
+    TypeMismatch {
+        /// The service.
+        service: String,
+        /// The type its existing ports declared: name, size, alignment.
+        existing: String,
+        /// The type the new port declared: name, size, alignment.
+        requested: String,
+    },
+    /// The service already has as many subscribers as a topology holds.
+    TooManySubscribers {
+        /// The service.
+        service: String,
+        /// [`MAX_SUBSCRIBERS_PER_PUBLISHER`].
+        max: usize,
+    },
+}
+
+fn describe(t: &TypeInfo) -> String {
+    format!("`{}` (size {}, align {})", t.name.as_str(), t.size, t.align)
+}
+
+impl fmt::Display for RouteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TypeMismatch {
+                service,
+                existing,
+                requested,
+            } => write!(
+                f,
+                "service {service} carries {existing}, this port declares {requested}"
+            ),
+            Self::TooManySubscribers { service, max } => {
+                write!(
+                    f,
+                    "service {service} already has the maximum of {max} subscribers"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for RouteError {}
+
+/// Services and their ports.
+///
+/// ```
+/// use zerocp_core::service::{ServiceDescription, TypeInfo};
+/// use zerocp_daemon::route_table::RouteTable;
+/// let svc = ServiceDescription::new("Robot", "Base", "Pose").unwrap();
+/// let table = RouteTable::new();
+/// assert!(table.check(&svc, &TypeInfo::of::<u64>(), None).is_ok());
+/// ```
+#[derive(Debug, Default)]
+pub struct RouteTable {
+    services: BTreeMap<ServiceDescription, ServiceRoutes>,
+    port_services: HashMap<PortId, ServiceDescription>,
+}
+
+impl RouteTable {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Checks that a port of `type_info` (a subscriber when `kind` says so)
+    /// may join `service`.
+    pub fn check(
+        &self,
+        service: &ServiceDescription,
+        type_info: &TypeInfo,
+        kind: Option<PortKind>,
+    ) -> Result<(), RouteError> {
+        let Some(routes) = self.services.get(service) else {
+            return Ok(());
+        };
+        if routes.type_info != *type_info {
+            return Err(RouteError::TypeMismatch {
+                service: service.to_string(),
+                existing: describe(&routes.type_info),
+                requested: describe(type_info),
+            });
+        }
+        if kind == Some(PortKind::Subscriber)
+            && routes.subscribers.len() >= MAX_SUBSCRIBERS_PER_PUBLISHER
+        {
+            return Err(RouteError::TooManySubscribers {
+                service: service.to_string(),
+                max: MAX_SUBSCRIBERS_PER_PUBLISHER,
+            });
+        }
+        Ok(())
+    }
+
+    /// Adds port `id` (already initialised and active) to `service` and
+    /// rewrites the topologies it affects.
+    pub fn add(
+        &mut self,
+        mgmt: &Mgmt<'_>,
+        service: &ServiceDescription,
+        type_info: &TypeInfo,
+        id: PortId,
+    ) -> Result<(), RouteError> {
+        self.check(service, type_info, Some(id.kind))?;
+        let routes = self
+            .services
+            .entry(*service)
+            .or_insert_with(|| ServiceRoutes {
+                service: *service,
+                type_info: *type_info,
+                publishers: Vec::new(),
+                subscribers: Vec::new(),
+            });
+        self.port_services.insert(id, *service);
+        match id.kind {
+            PortKind::Publisher => {
+                routes.publishers.push(id);
+                publish_topology(mgmt, id, &routes.subscribers);
+            }
+            PortKind::Subscriber => {
+                routes.subscribers.push(id);
+                rewrite_topologies(mgmt, routes);
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes port `id` from `service` (and the service when it was its
+    /// last port); rewrites the topologies it affected. Returns whether it was there.
+    pub fn remove(&mut self, mgmt: &Mgmt<'_>, service: &ServiceDescription, id: PortId) -> bool {
+        let Some(routes) = self.services.get_mut(service) else {
+            return false;
+        };
+        let list = match id.kind {
+            PortKind::Publisher => &mut routes.publishers,
+            PortKind::Subscriber => &mut routes.subscribers,
+        };
+        let Some(pos) = list.iter().position(|p| *p == id) else {
+            return false;
+        };
+        list.remove(pos);
+        self.port_services.remove(&id);
+        match id.kind {
+            // A leaving publisher's topology is emptied so that nothing
+            // (not even a late publish of a hung owner) reaches subscribers.
+            PortKind::Publisher => publish_topology(mgmt, id, &[]),
+            PortKind::Subscriber => rewrite_topologies(mgmt, routes),
+        }
+        if routes.publishers.is_empty() && routes.subscribers.is_empty() {
+            self.services.remove(service);
+        }
+        true
+    }
+
+    /// The service port `id` belongs to.
+    pub fn service_of(&self, id: PortId) -> Option<ServiceDescription> {
+        self.port_services.get(&id).copied()
+    }
+
+    /// The routes of `service`.
+    pub fn get(&self, service: &ServiceDescription) -> Option<&ServiceRoutes> {
+        self.services.get(service)
+    }
+
+    /// Every service, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = &ServiceRoutes> {
+        self.services.values()
+    }
+
+    /// Number of services with at least one port.
+    pub fn len(&self) -> usize {
+        self.services.len()
+    }
+
+    /// Whether no service has a port.
+    pub fn is_empty(&self) -> bool {
+        self.services.is_empty()
+    }
+}
+
+/// Writes every publisher's topology of `routes`.
+fn rewrite_topologies(mgmt: &Mgmt<'_>, routes: &ServiceRoutes) {
+    for &publisher in &routes.publishers {
+        publish_topology(mgmt, publisher, &routes.subscribers);
+    }
+}
+
+fn publish_topology(mgmt: &Mgmt<'_>, publisher: PortId, subscribers: &[PortId]) {
+    match mgmt.publisher(publisher.index) {
+        Some(port) => write_topology(port, subscribers),
+        None => log::error!("cannot write the topology of {publisher}: no such slot"),
+    }
+}
+
+/// Writes `subscribers` as `(index, generation)` pairs into `port`'s topology.
+pub fn write_topology(port: &PublisherPort, subscribers: &[PortId]) {
+    let words: Vec<u32> = subscribers
+        .iter()
+        .take(MAX_SUBSCRIBERS_PER_PUBLISHER)
+        .flat_map(|s| [s.index, s.generation])
+        .collect();
+    if let Err(e) = port.topology.write(&words) {
+        // Cannot happen: `check` keeps every service within a topology's capacity.
+        log::error!("topology write failed: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn svc() -> ServiceDescription {
+        ServiceDescription::new("Robot", "Base", "Pose").unwrap()
+    }
+
+    #[test]
+    fn type_mismatch_names_both_types() {
+        let mut table = RouteTable::new();
+        table.services.insert(
+            svc(),
+            ServiceRoutes {
+                service: svc(),
+                type_info: TypeInfo::of::<u64>(),
+                publishers: Vec::new(),
+                subscribers: Vec::new(),
+            },
+        );
+        let e = table
+            .check(
+                &svc(),
+                &TypeInfo::of::<[u8; 3]>(),
+                Some(PortKind::Publisher),
+            )
+            .unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("`u64` (size 8, align 8)"), "{text}");
+        assert!(text.contains("`[u8; 3]` (size 3, align 1)"), "{text}");
+        assert!(text.contains("Robot/Base/Pose"), "{text}");
+        assert!(table.check(&svc(), &TypeInfo::of::<u64>(), None).is_ok());
+    }
+}
