@@ -1,0 +1,147 @@
+//! Death detection and cleanup: a registered raw client (a child process
+//! speaking the wire format and touching shared memory directly) that holds
+//! chunks is SIGKILLed, or stops beating; the daemon removes it and returns
+//! every chunk it held.
+
+mod support;
+
+use std::ptr::NonNull;
+use std::time::Duration;
+
+use support::{DEADLINE, RawClient, TestDomain, child_role_args, spawn_child};
+use zerocp_core::mempool_manager::{MemPoolManager, PayloadSpec};
+use zerocp_core::mgmt::Mgmt;
+use zerocp_os_linux::mmap::Mapping;
+use zerocp_os_linux::names::ShmName;
+use zerocp_os_linux::shm::SharedMemory;
+
+const ROLE: &str = "role_raw_client_holding_chunks";
+
+fn map(name: &str) -> Mapping {
+    let name = ShmName::new(name).expect("shm name");
+    let shm = SharedMemory::open(&name, true).expect("open segment");
+    Mapping::map(&shm, true).expect("map segment")
+}
+
+/// Loans one chunk of `pool` for publisher `port` as a runtime would (header
+/// written, refcount 1).
+fn loan(pools: &MemPoolManager<'_>, pool: u32, port: u32) -> u32 {
+    let spec = PayloadSpec {
+        size: 8,
+        align: 8,
+        origin_port: port,
+    };
+    pools.loan(pool, spec).expect("a free chunk")
+}
+
+/// The child: registers, creates a publisher and a subscriber, loans two
+/// chunks (one kept in the loans list, one delivered into the subscriber's
+/// queue), reports, then waits to be killed (or for stdin to close).
+#[test]
+fn role_raw_client_holding_chunks() {
+    let Some(args) = child_role_args(ROLE) else {
+        return;
+    };
+    let socket = std::path::PathBuf::from(&args[0]);
+    let mut client = RawClient::connect(&socket);
+    let registered = client.register("doomed");
+    let publisher = client.create_publisher::<u64>("Doom/Raw/Chunks", 0);
+    let subscriber = client.create_subscriber::<u64>("Doom/Raw/Chunks", 4);
+    let mgmt_map = map(registered.mgmt_name.as_str());
+    let data_map = map(registered.data_name.as_str());
+    let mgmt_base = NonNull::new(mgmt_map.as_ptr()).expect("mapped");
+    let data_base = NonNull::new(data_map.as_ptr()).expect("mapped");
+    // SAFETY: both mappings stay alive until this process is killed.
+    let mgmt = unsafe { Mgmt::attach(mgmt_base, mgmt_map.len()) }.expect("attach mgmt");
+    // SAFETY: as above; the data mapping belongs to this mgmt segment.
+    let pools = unsafe { MemPoolManager::new(mgmt, data_base, data_map.len()) }.expect("pools");
+    let pool = pools.layout().pool_for(8, 8).expect("a pool for u64") as u32;
+    let port = mgmt.publisher(publisher).expect("publisher port");
+    let kept = loan(&pools, pool, publisher);
+    port.loans.record(0, kept).expect("record loan");
+    let sent = loan(&pools, pool, publisher);
+    port.loans.record(1, sent).expect("record loan");
+    let queue = &mgmt.subscriber(subscriber).expect("subscriber port").queue;
+    queue.push(sent).expect("queue has room");
+    port.loans.clear(1);
+    println!("holding {kept} {sent}");
+    let mut line = String::new();
+    drop(std::io::stdin().read_line(&mut line));
+}
+
+#[test]
+fn killed_client_is_removed_and_its_chunks_returned() {
+    let domain = TestDomain::builder().heartbeat_timeout_ms(120_000).start();
+    let socket = domain.socket_path().display().to_string();
+    let mut child = spawn_child(ROLE, &[&socket], &domain.envs());
+    child.expect_line("holding ", DEADLINE);
+    let pid = child.pid();
+    assert!(domain.process_pids().contains(&pid));
+    assert_eq!(domain.used_chunks(), 2);
+    let services = domain.ctl_json(&["services"]);
+    assert_eq!(
+        services["services"][0]["subscribers"][0]["queue_len"], 1,
+        "{services}"
+    );
+
+    child.kill();
+    let gone = domain.wait_until(DEADLINE, || !domain.process_pids().contains(&pid));
+    assert!(gone, "zerocpctl still lists the killed process {pid}");
+    assert!(
+        domain.wait_until(DEADLINE, || domain.used_chunks() == 0),
+        "chunks not returned"
+    );
+    let services = domain.ctl_json(&["services"]);
+    assert_eq!(
+        services["services"].as_array().map(Vec::len),
+        Some(0),
+        "{services}"
+    );
+    let pools = domain.mempools();
+    assert!(pools.iter().all(|p| p.used == 0));
+    domain.stop();
+}
+
+#[test]
+fn silent_heartbeat_is_detected() {
+    let domain = TestDomain::builder()
+        .heartbeat_interval_ms(50)
+        .heartbeat_timeout_ms(400)
+        .start();
+    let mut client = RawClient::connect(&domain.socket_path());
+    client.register("hung");
+    client.create_subscriber::<u32>("Hung/Raw/Beat", 2);
+    // The raw client never writes its heartbeat: the daemon declares it dead,
+    // removes it and closes its connection.
+    assert!(
+        client.recv().is_none(),
+        "the daemon should close a silent process"
+    );
+    assert!(domain.process_pids().is_empty());
+    assert!(domain.daemon_log().contains("heartbeat timed out"));
+    domain.stop();
+}
+
+#[test]
+fn removed_port_returns_its_chunks_and_unregister_frees_the_slot() {
+    let domain = TestDomain::builder().heartbeat_timeout_ms(120_000).start();
+    let mut client = RawClient::connect(&domain.socket_path());
+    client.register("remover");
+    let index = client.create_subscriber::<u32>("Remove/Raw/Port", 2);
+    let remove = zerocp_core::wire::Message::RemovePort(zerocp_core::wire::RemovePort {
+        kind: zerocp_core::wire::PortKind::Subscriber,
+        port_index: index,
+    });
+    assert!(matches!(
+        client.request(&remove),
+        zerocp_core::wire::Message::PortRemoved
+    ));
+    let status = domain.ctl_json(&["status"]);
+    assert_eq!(status["subscribers"], 0);
+    assert!(matches!(
+        client.request(&zerocp_core::wire::Message::Unregister),
+        zerocp_core::wire::Message::Unregistered
+    ));
+    assert!(domain.wait_until(Duration::from_secs(10), || domain.process_pids().is_empty()));
+    domain.stop();
+}

@@ -1,0 +1,233 @@
+//! Hostile clients on the control socket: garbage, truncated, oversized and
+//! out-of-order frames, silent clients and connection floods. The daemon
+//! answers with an error or drops that client, never crashes, and keeps
+//! serving everyone else (checked with zerocpctl and a good client after).
+
+mod support;
+
+use support::{RawClient, TestDomain};
+use zerocp_core::wire::{
+    self, ErrorCode, HEADER_LEN, MAX_FRAME_SIZE, Message, PageRequest, RemovePort,
+};
+
+fn error_code(reply: &Message) -> ErrorCode {
+    match reply {
+        Message::Error(e) => e.code,
+        other => panic!("expected an Error reply, got {other:?}"),
+    }
+}
+
+/// The daemon still serves: a fresh client registers and zerocpctl answers.
+fn assert_serving(domain: &TestDomain) {
+    let mut good = RawClient::connect(&domain.socket_path());
+    let registered = good.register("good");
+    assert!(registered.mgmt_size > 0);
+    assert!(domain.process_pids().contains(&std::process::id()));
+    assert_eq!(domain.mempools().len(), support::DEFAULT_MEMPOOLS.len());
+}
+
+fn hostile_domain() -> TestDomain {
+    TestDomain::builder().heartbeat_timeout_ms(120_000).start()
+}
+
+#[test]
+fn garbage_truncated_and_oversized_frames_get_errors() {
+    let domain = hostile_domain();
+    let client = RawClient::connect(&domain.socket_path());
+
+    client.send_bytes(b"\xde\xad\xbe\xef garbage that is no frame at all");
+    let (_, reply) = client.recv().expect("an error reply");
+    assert_eq!(error_code(&reply), ErrorCode::Malformed);
+
+    // A valid header announcing more body than follows.
+    let mut frame = RawClient::encode(&Message::QueryProcesses(PageRequest { start: 0 }), 77);
+    frame.truncate(frame.len() - 2);
+    client.send_bytes(&frame);
+    let (id, reply) = client.recv().expect("an error reply");
+    assert_eq!(error_code(&reply), ErrorCode::Malformed);
+    assert_eq!(
+        id, 77,
+        "the error echoes the request id of a readable header"
+    );
+
+    // Only half a header.
+    client.send_bytes(&frame[..HEADER_LEN / 2]);
+    assert_eq!(
+        error_code(&client.recv().expect("reply").1),
+        ErrorCode::Malformed
+    );
+
+    // Bigger than any frame.
+    client.send_bytes(&vec![0x5a; MAX_FRAME_SIZE * 3]);
+    let (_, reply) = client.recv().expect("an error reply");
+    assert_eq!(error_code(&reply), ErrorCode::Malformed);
+
+    // A future protocol version.
+    let mut frame = RawClient::encode(&Message::QueryStatus, 5);
+    frame[2] = wire::PROTOCOL_VERSION + 1;
+    client.send_bytes(&frame);
+    assert_eq!(
+        error_code(&client.recv().expect("reply").1),
+        ErrorCode::UnsupportedVersion
+    );
+
+    // A daemon-to-client message sent to the daemon.
+    client.send_bytes(&RawClient::encode(&Message::Shutdown, 9));
+    assert_eq!(
+        error_code(&client.recv().expect("reply").1),
+        ErrorCode::UnexpectedMessage
+    );
+
+    assert_serving(&domain);
+    domain.stop();
+}
+
+#[test]
+fn out_of_order_requests_are_refused() {
+    let domain = hostile_domain();
+    let mut client = RawClient::connect(&domain.socket_path());
+    let remove = Message::RemovePort(RemovePort {
+        kind: wire::PortKind::Publisher,
+        port_index: 0,
+    });
+    assert_eq!(
+        error_code(&client.request(&remove)),
+        ErrorCode::NotRegistered
+    );
+    assert_eq!(
+        error_code(&client.request(&Message::Unregister)),
+        ErrorCode::NotRegistered
+    );
+
+    let registered = client.register("twice");
+    let again = Message::Register(wire::Register {
+        protocol_version: wire::PROTOCOL_VERSION,
+        process_name: zerocp_core::fixed_string::FixedString::from_str_truncated("again"),
+    });
+    assert_eq!(
+        error_code(&client.request(&again)),
+        ErrorCode::AlreadyRegistered
+    );
+    // Removing a port this process does not own.
+    assert_eq!(error_code(&client.request(&remove)), ErrorCode::NoSuchPort);
+    // Still registered exactly once.
+    let pids = domain.process_pids();
+    assert_eq!(
+        pids,
+        [std::process::id()],
+        "slot {}",
+        registered.process_slot
+    );
+    assert!(matches!(
+        client.request(&Message::Unregister),
+        Message::Unregistered
+    ));
+    assert!(domain.process_pids().is_empty());
+    domain.stop();
+}
+
+#[test]
+fn type_mismatch_names_both_types() {
+    let domain = hostile_domain();
+    let mut client = RawClient::connect(&domain.socket_path());
+    client.register("types");
+    client.create_publisher::<u64>("Robot/Base/Pose", 0);
+    let msg = Message::CreateSubscriber(wire::CreateSubscriber {
+        service: support::parse_service("Robot/Base/Pose"),
+        type_info: zerocp_core::service::TypeInfo::of::<[u8; 3]>(),
+        queue_capacity: 4,
+        full_policy: wire::QueueFullPolicy::DiscardOldest,
+        history_request: 0,
+        max_held: 4,
+    });
+    match client.request(&msg) {
+        Message::Error(e) => {
+            assert_eq!(e.code, ErrorCode::TypeMismatch);
+            let detail = e.detail.as_str();
+            assert!(
+                detail.contains("u64") && detail.contains("[u8; 3]"),
+                "{detail}"
+            );
+        }
+        other => panic!("expected TypeMismatch, got {other:?}"),
+    }
+    // Too large for every mempool, and a queue capacity out of range.
+    let big = Message::CreatePublisher(wire::CreatePublisher {
+        service: support::parse_service("Big/Big/Big"),
+        type_info: zerocp_core::service::TypeInfo::of::<[u8; 1 << 20]>(),
+        history: 0,
+        max_loans: 1,
+    });
+    assert_eq!(
+        error_code(&client.request(&big)),
+        ErrorCode::PayloadTooLarge
+    );
+    let Message::CreateSubscriber(mut sub) = msg else {
+        unreachable!()
+    };
+    sub.type_info = zerocp_core::service::TypeInfo::of::<u64>();
+    sub.queue_capacity = 0;
+    let zero = Message::CreateSubscriber(sub);
+    assert_eq!(
+        error_code(&client.request(&zero)),
+        ErrorCode::InvalidArgument
+    );
+    domain.stop();
+}
+
+#[test]
+fn silent_and_flooding_clients_do_not_block_others() {
+    let domain = hostile_domain();
+    // Connects and says nothing.
+    let silent = RawClient::connect(&domain.socket_path());
+    assert_serving(&domain);
+    // A flood beyond the pending-connection limit (16 by default, one taken
+    // by `silent`): the extra connections are told why and closed.
+    let flood: Vec<RawClient> = (0..24)
+        .map(|_| RawClient::connect(&domain.socket_path()))
+        .collect();
+    let expected_refusals = 24 - (16 - 1);
+    let mut refused = vec![false; flood.len()];
+    for client in &flood {
+        client.conn.set_nonblocking(true).expect("nonblocking");
+    }
+    let all_refused = domain.wait_until(support::DEADLINE, || {
+        for (client, refused) in flood.iter().zip(refused.iter_mut()) {
+            let mut buf = [0u8; MAX_FRAME_SIZE];
+            if let Ok(zerocp_os_linux::seqpacket::RecvResult::Frame(len)) =
+                client.conn.recv(&mut buf)
+                && let Ok((_, Message::Error(e))) = wire::decode(&buf[..len])
+            {
+                assert_eq!(e.code, ErrorCode::LimitReached, "{}", e.detail.as_str());
+                *refused = true;
+            }
+        }
+        refused.iter().filter(|r| **r).count() >= expected_refusals
+    });
+    let count = refused.iter().filter(|r| **r).count();
+    assert!(
+        all_refused,
+        "{count} of 24 flooding connections were refused, expected {expected_refusals}"
+    );
+    drop(flood);
+    assert!(domain.wait_until(support::DEADLINE, || {
+        domain.ctl(&["status"]).status.success()
+    }));
+    assert_serving(&domain);
+    drop(silent);
+    domain.stop();
+}
+
+#[test]
+fn idle_unregistered_connections_are_dropped() {
+    let text = "[limits]\nregister_timeout_ms = 300\n\n[heartbeat]\ninterval_ms = 50\ntimeout_ms = 60000\n\n\
+                [[mempool]]\nsize = 64\ncount = 4\n";
+    let domain = TestDomain::builder().config_toml(text).start();
+    let silent = RawClient::connect(&domain.socket_path());
+    assert!(
+        silent.recv().is_none(),
+        "the daemon should close an idle unregistered connection"
+    );
+    assert!(domain.daemon_log().contains("idle and unregistered"));
+    domain.stop();
+}

@@ -1,0 +1,156 @@
+//! zerocpd start and stop: segments and socket exist while it runs and are
+//! gone after SIGTERM/SIGINT; one daemon per domain; stale files of a killed
+//! daemon are replaced; invalid configuration is a clear error.
+
+mod support;
+
+use std::process::Stdio;
+
+use rustix::process::Signal;
+use support::{DEADLINE, TestDomain, wait_until};
+
+fn assert_running_files(domain: &TestDomain) {
+    for path in domain.shm_paths() {
+        assert!(
+            path.exists(),
+            "{} missing while the daemon runs",
+            path.display()
+        );
+    }
+    assert!(domain.socket_path().exists(), "socket missing");
+    assert!(domain.lock_path().exists(), "lock file missing");
+}
+
+#[test]
+fn sigterm_removes_segments_socket_and_lock() {
+    let domain = TestDomain::start();
+    assert_running_files(&domain);
+    let log = domain.daemon_log();
+    assert!(log.contains("serving domain"), "{log}");
+    domain.stop();
+}
+
+#[test]
+fn sigint_stops_cleanly_too() {
+    let mut domain = TestDomain::start();
+    assert_running_files(&domain);
+    domain.stop_with(Signal::INT);
+    assert!(domain.daemon_log().contains("SIGINT"));
+}
+
+#[test]
+fn second_daemon_on_a_domain_fails_and_the_first_keeps_serving() {
+    let domain = TestDomain::start();
+    let out = domain
+        .daemon_command("info")
+        .stdout(Stdio::null())
+        .output()
+        .expect("run a second zerocpd");
+    assert!(!out.status.success(), "the second daemon must fail");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = format!(
+        "domain {} is already served by zerocpd pid {} (lock file {})",
+        domain.domain(),
+        domain.daemon_pid(),
+        domain.lock_path().display()
+    );
+    assert!(stderr.contains(&expected), "stderr: {stderr}");
+    // The first daemon still serves, and its files are untouched.
+    assert_running_files(&domain);
+    let status = domain.ctl_json(&["status"]);
+    assert_eq!(status["daemon_pid"], domain.daemon_pid());
+    domain.stop();
+}
+
+#[test]
+fn stale_files_of_a_killed_daemon_are_replaced() {
+    let mut domain = TestDomain::start();
+    let first_pid = domain.daemon_pid();
+    domain.kill();
+    // kill -9 leaves everything behind.
+    assert_running_files(&domain);
+    domain.spawn("debug");
+    assert_ne!(domain.daemon_pid(), first_pid);
+    let log = domain.daemon_log();
+    assert!(log.contains("removed stale shared memory"), "{log}");
+    let status = domain.ctl_json(&["status"]);
+    assert_eq!(status["daemon_pid"], domain.daemon_pid());
+    assert_eq!(status["processes"], 0);
+    domain.stop();
+}
+
+fn run_with_config(text: &str) -> (bool, String, TestDomain) {
+    let domain = TestDomain::builder().config_toml(text).prepare();
+    let out = domain
+        .daemon_command("info")
+        .stdout(Stdio::null())
+        .output()
+        .expect("run zerocpd");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.success(), stderr, domain)
+}
+
+#[test]
+fn invalid_config_names_the_key_and_leaves_nothing() {
+    let cases = [
+        (
+            "[[mempool]]\nsize = 64\ncount = 8\n[[mempool]]\nsize = 1024\ncount = 2\n\
+             [[mempool]]\nsize = 0\ncount = 4\n",
+            "mempool[2].size must be > 0",
+        ),
+        (
+            "[heartbeat]\ninterval_ms = 100\ntimeout_ms = 100\n",
+            "heartbeat.timeout_ms",
+        ),
+        ("[limits]\nmax_processes = 0\n", "limits.max_processes"),
+        ("[limits]\nmax_prosesses = 4\n", "max_prosesses"),
+        ("[access]\nsocket_mode = \"rw\"\n", "socket_mode"),
+    ];
+    for (text, key) in cases {
+        let (ok, stderr, domain) = run_with_config(text);
+        assert!(!ok, "config {text:?} was accepted");
+        assert!(
+            stderr.contains(key),
+            "error for {text:?} does not name {key}: {stderr}"
+        );
+        assert!(stderr.contains("zerocpd: error:"), "{stderr}");
+        domain.assert_nothing_left();
+    }
+}
+
+#[test]
+fn missing_config_file_is_named() {
+    let domain = TestDomain::builder().prepare();
+    let missing = domain.run_dir().join("nope.toml");
+    let out = std::process::Command::new(support::ZEROCPD)
+        .args(["--domain", domain.domain(), "--config"])
+        .arg(&missing)
+        .env("ZEROCP_RUN_DIR", domain.run_dir())
+        .output()
+        .expect("run zerocpd");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&missing.display().to_string()), "{stderr}");
+    domain.assert_nothing_left();
+}
+
+#[test]
+fn domain_from_environment_when_no_flag() {
+    let domain = TestDomain::builder().prepare();
+    let mut child = std::process::Command::new(support::ZEROCPD)
+        .arg("--config")
+        .arg(domain.config_path())
+        .env("ZEROCP_RUN_DIR", domain.run_dir())
+        .env("ZEROCP_DOMAIN", domain.domain())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn zerocpd");
+    let socket = domain.socket_path();
+    assert!(wait_until(DEADLINE, || support::connects(&socket)));
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+    rustix::process::kill_process(pid, Signal::TERM).expect("SIGTERM");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0));
+    domain.assert_nothing_left();
+}

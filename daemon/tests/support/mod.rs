@@ -1,0 +1,710 @@
+//! Test harness shared by the daemon's integration tests (`daemon_*.rs`) and
+//! the end-to-end tests (`e2e_*.rs`).
+//!
+//! - [`TestDomain`]: a real `zerocpd` on a unique domain with its own run
+//!   directory and a small test configuration; [`TestDomain::stop`] checks the
+//!   daemon exits 0 and leaves nothing in `/dev/shm` or the run directory, and
+//!   dropping it kills the daemon and removes whatever is left.
+//! - [`spawn_child`] / [`child_role_args`]: multi-process tests re-execute the
+//!   current test binary, running a single "role" test in the child.
+//! - [`wait_until`]: waiting on a condition with a deadline instead of sleeping.
+//!
+//! Deadlines are generous (the suite also runs under qemu-user), but every
+//! wait returns as soon as its condition holds.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+/// Path of the daemon binary under test.
+pub const ZEROCPD: &str = env!("CARGO_BIN_EXE_zerocpd");
+/// Path of the CLI binary under test.
+pub const ZEROCPCTL: &str = env!("CARGO_BIN_EXE_zerocpctl");
+
+/// Deadline for the daemon to come up, stop, or a child to report.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Environment variable naming the role a re-executed test binary plays.
+pub const ROLE_ENV: &str = "ZEROCP_TEST_ROLE";
+/// Environment variable carrying the role's arguments (a JSON array of strings).
+pub const ROLE_ARGS_ENV: &str = "ZEROCP_TEST_ROLE_ARGS";
+
+/// The configuration a [`TestDomain`] starts with unless told otherwise.
+pub const DEFAULT_MEMPOOLS: &[(u32, u32)] = &[(64, 64), (1024, 32), (16 * 1024, 8)];
+
+/// Polls `cond` every few milliseconds until it holds (true) or `timeout` passes (false).
+pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// One entry of `zerocpctl mempools --json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MempoolJson {
+    /// Payload capacity of each chunk.
+    pub chunk_size: u64,
+    /// Number of chunks.
+    pub chunk_count: u64,
+    /// Chunks in use now.
+    pub used: u64,
+    /// Fewest free chunks ever seen.
+    pub min_free: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MempoolsJson {
+    mempools: Vec<MempoolJson>,
+}
+
+/// Builder of a [`TestDomain`].
+#[derive(Debug, Clone)]
+pub struct TestDomainBuilder {
+    heartbeat_interval_ms: u64,
+    heartbeat_timeout_ms: u64,
+    max_processes: u32,
+    mempools: Vec<(u32, u32)>,
+    config_toml: Option<String>,
+    log_level: String,
+}
+
+impl Default for TestDomainBuilder {
+    fn default() -> Self {
+        Self {
+            heartbeat_interval_ms: 50,
+            heartbeat_timeout_ms: 5_000,
+            max_processes: 16,
+            mempools: DEFAULT_MEMPOOLS.to_vec(),
+            config_toml: None,
+            log_level: "debug".into(),
+        }
+    }
+}
+
+impl TestDomainBuilder {
+    /// Heartbeat interval the daemon announces (default 50 ms).
+    pub fn heartbeat_interval_ms(mut self, ms: u64) -> Self {
+        self.heartbeat_interval_ms = ms;
+        self
+    }
+
+    /// Heartbeat timeout after which a silent process is dead (default 5 s).
+    pub fn heartbeat_timeout_ms(mut self, ms: u64) -> Self {
+        self.heartbeat_timeout_ms = ms;
+        self
+    }
+
+    /// `limits.max_processes` (default 16).
+    pub fn max_processes(mut self, n: u32) -> Self {
+        self.max_processes = n;
+        self
+    }
+
+    /// The mempools as (size, count) pairs (default [`DEFAULT_MEMPOOLS`]).
+    pub fn mempools(mut self, pools: &[(u32, u32)]) -> Self {
+        self.mempools = pools.to_vec();
+        self
+    }
+
+    /// A complete configuration file, used verbatim (the other settings are ignored).
+    pub fn config_toml(mut self, text: &str) -> Self {
+        self.config_toml = Some(text.into());
+        self
+    }
+
+    /// `--log-level` of the daemon (default `debug`; the log is shown when a test fails).
+    pub fn log_level(mut self, level: &str) -> Self {
+        self.log_level = level.into();
+        self
+    }
+
+    /// The configuration text this builder gives the daemon.
+    pub fn config_text(&self) -> String {
+        if let Some(text) = &self.config_toml {
+            return text.clone();
+        }
+        let mut text = format!(
+            "[limits]\nmax_processes = {}\nmax_publishers = 32\nmax_subscribers = 64\n\
+             register_timeout_ms = 20000\n\n[heartbeat]\ninterval_ms = {}\ntimeout_ms = {}\n",
+            self.max_processes, self.heartbeat_interval_ms, self.heartbeat_timeout_ms
+        );
+        for (size, count) in &self.mempools {
+            text.push_str(&format!("\n[[mempool]]\nsize = {size}\ncount = {count}\n"));
+        }
+        text
+    }
+
+    /// Starts the daemon and waits until its control socket accepts connections.
+    pub fn start(self) -> TestDomain {
+        let mut domain = TestDomain::prepare(&self.config_text());
+        domain.spawn(&self.log_level);
+        domain
+    }
+
+    /// Prepares the domain (directories, config) without starting a daemon.
+    pub fn prepare(self) -> TestDomain {
+        TestDomain::prepare(&self.config_text())
+    }
+}
+
+/// A running `zerocpd` on a private domain and run directory.
+pub struct TestDomain {
+    domain: String,
+    base: PathBuf,
+    run_dir: PathBuf,
+    config: PathBuf,
+    log: PathBuf,
+    daemon: Option<Child>,
+}
+
+fn unique_name() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("zt{}-{n}-{:x}", std::process::id(), nanos & 0xfff)
+}
+
+impl TestDomain {
+    /// Starts a daemon with the default test configuration.
+    pub fn start() -> Self {
+        Self::builder().start()
+    }
+
+    /// A builder to change the configuration first.
+    pub fn builder() -> TestDomainBuilder {
+        TestDomainBuilder::default()
+    }
+
+    fn prepare(config_text: &str) -> Self {
+        let domain = unique_name();
+        let base = std::env::temp_dir().join(format!("zerocp-test-{domain}"));
+        let run_dir = base.join("run");
+        std::fs::create_dir_all(&run_dir).expect("create the test run dir");
+        let config = base.join("zerocpd.toml");
+        std::fs::write(&config, config_text).expect("write the test config");
+        let log = base.join("zerocpd.log");
+        Self {
+            domain,
+            base,
+            run_dir,
+            config,
+            log,
+            daemon: None,
+        }
+    }
+
+    /// A `zerocpd` command for this domain (config, run dir, domain set), not started.
+    pub fn daemon_command(&self, log_level: &str) -> Command {
+        let mut cmd = Command::new(ZEROCPD);
+        cmd.arg("--domain")
+            .arg(&self.domain)
+            .arg("--config")
+            .arg(&self.config)
+            .arg("--log-level")
+            .arg(log_level)
+            .env("ZEROCP_RUN_DIR", &self.run_dir)
+            .env_remove("ZEROCP_DOMAIN")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// (Re)starts the daemon of this domain (its stderr appends to [`Self::daemon_log`]).
+    pub fn spawn(&mut self, log_level: &str) {
+        assert!(self.daemon.is_none(), "the daemon is already running");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("open the daemon log");
+        let child = self
+            .daemon_command(log_level)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn zerocpd");
+        self.daemon = Some(child);
+        self.wait_ready();
+    }
+
+    fn wait_ready(&mut self) {
+        let socket = self.socket_path();
+        let ready = wait_until(DEADLINE, || {
+            if let Some(status) = self
+                .daemon
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!(
+                    "zerocpd exited with {status} before it was ready; its log:\n{}",
+                    self.daemon_log()
+                );
+            }
+            connects(&socket)
+        });
+        assert!(
+            ready,
+            "zerocpd did not accept connections on {} within {DEADLINE:?}; its log:\n{}",
+            socket.display(),
+            self.daemon_log()
+        );
+    }
+
+    /// The domain name.
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    /// The private run directory (`ZEROCP_RUN_DIR`).
+    pub fn run_dir(&self) -> &Path {
+        &self.run_dir
+    }
+
+    /// The config file the daemon was started with.
+    pub fn config_path(&self) -> &Path {
+        &self.config
+    }
+
+    /// `<run_dir>/<domain>.sock`.
+    pub fn socket_path(&self) -> PathBuf {
+        self.run_dir.join(format!("{}.sock", self.domain))
+    }
+
+    /// `<run_dir>/<domain>.lock`.
+    pub fn lock_path(&self) -> PathBuf {
+        self.run_dir.join(format!("{}.lock", self.domain))
+    }
+
+    /// `/dev/shm/zerocp.<domain>.mgmt` and `.data`.
+    pub fn shm_paths(&self) -> [PathBuf; 2] {
+        ["mgmt", "data"].map(|k| PathBuf::from(format!("/dev/shm/zerocp.{}.{k}", self.domain)))
+    }
+
+    /// Environment for child processes of this domain: `ZEROCP_DOMAIN`, `ZEROCP_RUN_DIR`.
+    pub fn envs(&self) -> Vec<(String, String)> {
+        vec![
+            ("ZEROCP_DOMAIN".into(), self.domain.clone()),
+            (
+                "ZEROCP_RUN_DIR".into(),
+                self.run_dir.to_string_lossy().into_owned(),
+            ),
+        ]
+    }
+
+    /// The daemon's pid (0 when it is not running).
+    pub fn daemon_pid(&self) -> u32 {
+        self.daemon.as_ref().map_or(0, Child::id)
+    }
+
+    /// The daemon's stderr so far.
+    pub fn daemon_log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Runs `zerocpctl ARGS` against this domain.
+    pub fn ctl(&self, args: &[&str]) -> Output {
+        Command::new(ZEROCPCTL)
+            .args(args)
+            .envs(self.envs())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run zerocpctl")
+    }
+
+    /// Runs `zerocpctl ARGS`, asserts it succeeded, and returns its stdout.
+    pub fn ctl_ok(&self, args: &[&str]) -> String {
+        let out = self.ctl(args);
+        assert!(
+            out.status.success(),
+            "zerocpctl {args:?} failed ({}): {}\ndaemon log:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            self.daemon_log()
+        );
+        String::from_utf8(out.stdout).expect("zerocpctl prints UTF-8")
+    }
+
+    /// Runs `zerocpctl ARGS --json` and parses its output.
+    pub fn ctl_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let text = self.ctl_ok(&all);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("zerocpctl {all:?}: {e}: {text}"))
+    }
+
+    /// `zerocpctl mempools --json`, parsed.
+    pub fn mempools(&self) -> Vec<MempoolJson> {
+        let text = self.ctl_ok(&["mempools", "--json"]);
+        let parsed: MempoolsJson = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("mempools --json has the wrong shape: {e}: {text}"));
+        parsed.mempools
+    }
+
+    /// Chunks in use over all mempools.
+    pub fn used_chunks(&self) -> u64 {
+        self.mempools().iter().map(|p| p.used).sum()
+    }
+
+    /// The pids `zerocpctl processes --json` lists.
+    pub fn process_pids(&self) -> Vec<u32> {
+        let json = self.ctl_json(&["processes"]);
+        json["processes"]
+            .as_array()
+            .expect("processes array")
+            .iter()
+            .map(|p| p["pid"].as_u64().expect("pid") as u32)
+            .collect()
+    }
+
+    /// Polls `cond` until it holds or `timeout` passes; returns whether it held.
+    pub fn wait_until(&self, timeout: Duration, cond: impl FnMut() -> bool) -> bool {
+        wait_until(timeout, cond)
+    }
+
+    /// Sends `signal` to the daemon.
+    pub fn signal(&self, signal: rustix::process::Signal) {
+        let pid = self.daemon.as_ref().expect("daemon running").id();
+        let pid = rustix::process::Pid::from_raw(pid as i32).expect("nonzero pid");
+        rustix::process::kill_process(pid, signal).expect("signal zerocpd");
+    }
+
+    /// Waits (up to [`DEADLINE`]) for the daemon to exit; returns its status.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        let child = self.daemon.as_mut().expect("daemon running");
+        let mut status = None;
+        let exited = wait_until(DEADLINE, || {
+            status = child.try_wait().expect("wait for zerocpd");
+            status.is_some()
+        });
+        assert!(exited, "zerocpd did not exit within {DEADLINE:?}");
+        self.daemon = None;
+        status.expect("exited")
+    }
+
+    /// SIGTERM, wait, assert exit code 0 and that nothing was left behind.
+    pub fn stop(mut self) {
+        self.stop_with(rustix::process::Signal::TERM);
+    }
+
+    /// Like [`stop`](Self::stop), with another signal (e.g. SIGINT).
+    pub fn stop_with(&mut self, signal: rustix::process::Signal) {
+        self.signal(signal);
+        let status = self.wait_exit();
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "zerocpd exited with {status}; its log:\n{}",
+            self.daemon_log()
+        );
+        self.assert_nothing_left();
+    }
+
+    /// SIGKILLs the daemon (which then leaves its files behind) and reaps it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.daemon.take() {
+            drop(child.kill());
+            drop(child.wait());
+        }
+    }
+
+    /// What of this domain's OS objects exists: shm segments and run-dir entries.
+    pub fn leftovers(&self) -> Vec<PathBuf> {
+        let mut left: Vec<PathBuf> = self
+            .shm_paths()
+            .into_iter()
+            .filter(|p| p.exists())
+            .collect();
+        if let Ok(entries) = std::fs::read_dir(&self.run_dir) {
+            left.extend(entries.filter_map(Result::ok).map(|e| e.path()));
+        }
+        left
+    }
+
+    /// Asserts that no shm segment and no run-dir entry of the domain exists.
+    pub fn assert_nothing_left(&self) {
+        let left = self.leftovers();
+        assert!(
+            left.is_empty(),
+            "left behind: {left:?}; daemon log:\n{}",
+            self.daemon_log()
+        );
+    }
+}
+
+/// Whether a `SOCK_SEQPACKET` connection to `socket` succeeds now.
+pub fn connects(socket: &Path) -> bool {
+    zerocp_os_linux::seqpacket::SeqpacketConn::connect(socket).is_ok()
+}
+
+impl Drop for TestDomain {
+    fn drop(&mut self) {
+        let was_running = self.daemon.is_some();
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- zerocpd log ({}) ---\n{}",
+                self.domain,
+                self.daemon_log()
+            );
+        }
+        if was_running {
+            for path in self.shm_paths() {
+                drop(std::fs::remove_file(path));
+            }
+        }
+        drop(std::fs::remove_dir_all(&self.base));
+    }
+}
+
+/// A re-executed copy of the test binary playing one role.
+pub struct TestChild {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<String>,
+}
+
+/// Re-executes the current test binary so that only the test `role` (its full
+/// name, e.g. `roles::raw_publisher`) runs, with `args` (read them with
+/// [`child_role_args`]) and the extra environment `envs`. Its stdout is read
+/// line by line ([`TestChild::expect_line`]); stdin is piped ([`TestChild::send_line`]).
+pub fn spawn_child(role: &str, args: &[&str], envs: &[(String, String)]) -> TestChild {
+    let exe = std::env::current_exe().expect("current test binary");
+    let args_json = serde_json::to_string(args).expect("encode role args");
+    let mut child = Command::new(exe)
+        .args([role, "--exact", "--nocapture", "--test-threads=1"])
+        .env(ROLE_ENV, role)
+        .env(ROLE_ARGS_ENV, args_json)
+        .envs(envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn the test binary as a child");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let stdin = child.stdin.take();
+    TestChild {
+        child,
+        stdin,
+        lines,
+    }
+}
+
+/// In a child started by [`spawn_child`] for `role`: its arguments. `None` in
+/// any other process (the role test then returns at once).
+pub fn child_role_args(role: &str) -> Option<Vec<String>> {
+    if std::env::var(ROLE_ENV).ok()? != role {
+        return None;
+    }
+    let json = std::env::var(ROLE_ARGS_ENV).unwrap_or_else(|_| "[]".into());
+    Some(serde_json::from_str(&json).expect("role args are a JSON array of strings"))
+}
+
+impl TestChild {
+    /// The child's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for a stdout line containing `marker`; returns what follows it.
+    /// Other lines (the test harness's own output) are skipped. The marker
+    /// need not start the line: libtest prints `test <name> ... ` before a
+    /// role's first output on the same line.
+    pub fn expect_line(&mut self, marker: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(at) = line.find(marker) {
+                        return line[at + marker.len()..].to_owned();
+                    }
+                }
+                Err(e) => panic!("child {} printed no line {marker:?}: {e}", self.pid()),
+            }
+        }
+    }
+
+    /// Writes `line` to the child's stdin.
+    pub fn send_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        writeln!(stdin, "{line}").expect("write to child");
+        stdin.flush().expect("flush child stdin");
+    }
+
+    /// Closes the child's stdin (a role can wait for EOF to know when to end).
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// SIGKILLs the child and reaps it.
+    pub fn kill(&mut self) -> ExitStatus {
+        drop(self.child.kill());
+        self.child.wait().expect("reap child")
+    }
+
+    /// Waits up to `timeout` for the child to exit; panics if it does not.
+    pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
+        let mut status = None;
+        let exited = wait_until(timeout, || {
+            status = self.child.try_wait().expect("wait for child");
+            status.is_some()
+        });
+        assert!(
+            exited,
+            "child {} did not exit within {timeout:?}",
+            self.pid()
+        );
+        status.expect("exited")
+    }
+}
+
+impl Drop for TestChild {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            drop(self.child.kill());
+            drop(self.child.wait());
+        }
+    }
+}
+
+/// A client speaking the wire format directly (no runtime), for protocol tests.
+pub struct RawClient {
+    /// The connection.
+    pub conn: zerocp_os_linux::seqpacket::SeqpacketConn,
+    next_id: u32,
+}
+
+/// Reply timeout of [`RawClient`].
+pub const REPLY_DEADLINE: Duration = Duration::from_secs(20);
+
+impl RawClient {
+    /// Connects to `socket`.
+    pub fn connect(socket: &Path) -> Self {
+        let conn = zerocp_os_linux::seqpacket::SeqpacketConn::connect(socket)
+            .unwrap_or_else(|e| panic!("connect to {}: {e}", socket.display()));
+        Self { conn, next_id: 1 }
+    }
+
+    /// Sends raw bytes as one frame.
+    pub fn send_bytes(&self, bytes: &[u8]) {
+        self.conn.send(bytes).expect("send a raw frame");
+    }
+
+    /// Encodes `msg` with `request_id`.
+    pub fn encode(msg: &zerocp_core::wire::Message, request_id: u32) -> Vec<u8> {
+        let mut buf = vec![0u8; zerocp_core::wire::MAX_FRAME_SIZE];
+        let len = zerocp_core::wire::encode(msg, request_id, &mut buf).expect("encode");
+        buf.truncate(len);
+        buf
+    }
+
+    /// Receives one frame; `None` when the daemon closed the connection.
+    pub fn recv(&self) -> Option<(u32, zerocp_core::wire::Message)> {
+        use zerocp_os_linux::seqpacket::RecvResult;
+        let mut buf = vec![0u8; zerocp_core::wire::MAX_FRAME_SIZE];
+        match self.conn.recv_timeout(&mut buf, REPLY_DEADLINE) {
+            Ok(RecvResult::Frame(len)) => {
+                let (header, msg) =
+                    zerocp_core::wire::decode(&buf[..len]).expect("the daemon sends valid frames");
+                Some((header.request_id, msg))
+            }
+            Ok(RecvResult::Closed) => None,
+            Err(e) if e.is_disconnected() => None,
+            other => panic!("no reply from the daemon within {REPLY_DEADLINE:?}: {other:?}"),
+        }
+    }
+
+    /// Sends `msg` and returns the reply (asserting it echoes the request id).
+    pub fn request(&mut self, msg: &zerocp_core::wire::Message) -> zerocp_core::wire::Message {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send_bytes(&Self::encode(msg, id));
+        let (reply_id, reply) = self.recv().expect("the daemon closed the connection");
+        assert_eq!(reply_id, id, "reply {reply:?} carries the wrong request id");
+        reply
+    }
+
+    /// Registers as `name`; returns the `Registered` payload.
+    pub fn register(&mut self, name: &str) -> zerocp_core::wire::Registered {
+        use zerocp_core::wire::{Message, PROTOCOL_VERSION, Register};
+        let msg = Message::Register(Register {
+            protocol_version: PROTOCOL_VERSION,
+            process_name: zerocp_core::fixed_string::FixedString::from_str_truncated(name),
+        });
+        match self.request(&msg) {
+            Message::Registered(r) => r,
+            other => panic!("Register answered with {other:?}"),
+        }
+    }
+
+    /// Creates a publisher of `T` on `service`; returns its port index.
+    pub fn create_publisher<T>(&mut self, service: &str, history: u32) -> u32 {
+        use zerocp_core::wire::{CreatePublisher, Message};
+        let msg = Message::CreatePublisher(CreatePublisher {
+            service: parse_service(service),
+            type_info: zerocp_core::service::TypeInfo::of::<T>(),
+            history,
+            max_loans: 4,
+        });
+        match self.request(&msg) {
+            Message::PublisherCreated(p) => p.port_index,
+            other => panic!("CreatePublisher answered with {other:?}"),
+        }
+    }
+
+    /// Creates a subscriber of `T` on `service`; returns its port index.
+    pub fn create_subscriber<T>(&mut self, service: &str, queue_capacity: u32) -> u32 {
+        use zerocp_core::wire::{CreateSubscriber, Message, QueueFullPolicy};
+        let msg = Message::CreateSubscriber(CreateSubscriber {
+            service: parse_service(service),
+            type_info: zerocp_core::service::TypeInfo::of::<T>(),
+            queue_capacity,
+            full_policy: QueueFullPolicy::DiscardOldest,
+            history_request: 0,
+            max_held: 4,
+        });
+        match self.request(&msg) {
+            Message::SubscriberCreated(p) => p.port_index,
+            other => panic!("CreateSubscriber answered with {other:?}"),
+        }
+    }
+}
+
+/// `"A/B/C"` as a service description.
+pub fn parse_service(text: &str) -> zerocp_core::service::ServiceDescription {
+    let parts: Vec<&str> = text.split('/').collect();
+    assert_eq!(
+        parts.len(),
+        3,
+        "service {text:?} is not service/instance/event"
+    );
+    zerocp_core::service::ServiceDescription::new(parts[0], parts[1], parts[2])
+        .expect("valid service name")
+}
