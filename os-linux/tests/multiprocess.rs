@@ -8,8 +8,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::{
-    CHILD_DEADLINE, assert_shm_gone, child_arg, expect_success, spawn_child, unique_shm,
-    unique_suffix, wait_for, wait_until_sleeping,
+    CHILD_DEADLINE, ShmCleanup, assert_shm_gone, child_arg, expect_success, spawn_child,
+    unique_shm, unique_suffix, wait_for, wait_until_sleeping,
 };
 use zerocp_os_linux::error::LockError;
 use zerocp_os_linux::futex::{WaitOutcome, futex_wait, futex_wake};
@@ -31,6 +31,7 @@ fn pattern(i: usize) -> u32 {
 #[test]
 fn shared_memory_is_shared_with_a_child() {
     let name = unique_shm("mp-shm");
+    let _cleanup = ShmCleanup(name.clone());
     let shm = SharedMemory::create_exclusive(&name, 2 * CHILD_AREA, 0o600).unwrap();
     let map = Mapping::map(&shm, true).unwrap();
     for i in 0..WORDS {
@@ -83,6 +84,7 @@ const WOKEN: usize = 8;
 #[test]
 fn futex_wake_crosses_processes() {
     let name = unique_shm("mp-futex");
+    let _cleanup = ShmCleanup(name.clone());
     let shm = SharedMemory::create_exclusive(&name, 4096, 0o600).unwrap();
     let map = Mapping::map(&shm, true).unwrap();
     let child = spawn_child("child_wakes_parent", name.as_str(), Stdio::null());

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use zerocp_os_linux::names::ShmName;
 use zerocp_os_linux::pidfd::PidFd;
+use zerocp_os_linux::shm::SharedMemory;
 
 /// Names the child test to run.
 pub const CHILD_ENV: &str = "ZEROCP_TEST_CHILD";
@@ -82,6 +83,16 @@ pub fn unique_suffix() -> String {
 /// A shared-memory name unique to this call.
 pub fn unique_shm(tag: &str) -> ShmName {
     ShmName::new(&format!("/zerocp.test.{tag}.{}", unique_suffix())).unwrap()
+}
+
+/// Removes a shared-memory object when dropped, so a failing test leaves
+/// nothing behind either.
+pub struct ShmCleanup(pub ShmName);
+
+impl Drop for ShmCleanup {
+    fn drop(&mut self) {
+        let _ = SharedMemory::remove_if_exists(&self.0);
+    }
 }
 
 /// Asserts that `name` no longer exists in /dev/shm.
