@@ -43,13 +43,19 @@ pub fn monotonic_ns() -> u64 {
     u64::try_from(monotonic().as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// `d` as a kernel timespec, saturating at the largest representable time
-/// (which the kernel treats as "practically forever").
+/// The longest timeout handed to the kernel: 68 years, so it also fits the
+/// 32-bit `time_t` of the older syscalls 32-bit targets fall back to.
+const MAX_TIMEOUT_SECS: u64 = i32::MAX as u64;
+
+/// `d` as a kernel timespec, saturating at [`MAX_TIMEOUT_SECS`], which is
+/// practically forever.
 pub(crate) fn timespec(d: Duration) -> Timespec {
-    Timespec::try_from(d).unwrap_or(Timespec {
-        tv_sec: i64::MAX,
-        tv_nsec: 999_999_999,
-    })
+    let d = d.min(Duration::from_secs(MAX_TIMEOUT_SECS));
+    Timespec {
+        // Cannot truncate: at most i32::MAX seconds and below 10^9 ns.
+        tv_sec: d.as_secs() as i64,
+        tv_nsec: d.subsec_nanos().into(),
+    }
 }
 
 #[cfg(test)]
@@ -78,6 +84,7 @@ mod tests {
     fn timespec_saturates() {
         assert_eq!(timespec(Duration::from_millis(1500)).tv_sec, 1);
         assert_eq!(timespec(Duration::from_millis(1500)).tv_nsec, 500_000_000);
-        assert_eq!(timespec(Duration::MAX).tv_sec, i64::MAX);
+        assert_eq!(timespec(Duration::MAX).tv_sec, i64::from(i32::MAX));
+        assert_eq!(timespec(Duration::MAX).tv_nsec, 0);
     }
 }
