@@ -61,6 +61,9 @@ pub struct Connection {
     pub last_frame_ms: u64,
     /// Bad frames so far.
     pub strikes: u32,
+    /// Its credentials are not allowed: its first frame is answered with
+    /// `AccessDenied` and the connection closed.
+    pub denied: bool,
 }
 
 impl fmt::Display for Connection {
@@ -83,6 +86,7 @@ impl Connection {
             process: None,
             last_frame_ms: now_ms,
             strikes: 0,
+            denied: false,
         }
     }
 

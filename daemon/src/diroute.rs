@@ -214,16 +214,7 @@ impl<'a> Diroute<'a> {
         };
         let id = self.next_conn;
         self.next_conn += 1;
-        let conn = Connection::new(id, socket, creds, monotonic_ms());
-        if !self.plane.allows(&creds) {
-            log::warn!("{conn}: access denied");
-            let detail = format!(
-                "uid {} gid {} may not use this domain",
-                creds.uid, creds.gid
-            );
-            drop(conn.send_error(ErrorCode::AccessDenied, &detail, 0));
-            return;
-        }
+        let mut conn = Connection::new(id, socket, creds, monotonic_ms());
         let max_pending = self.plane.config().limits.max_pending_connections as usize;
         if self.pending_connections() >= max_pending {
             log::warn!("{conn}: refused, {max_pending} unregistered connections already open");
@@ -233,6 +224,12 @@ impl<'a> Diroute<'a> {
             );
             drop(conn.send_error(ErrorCode::LimitReached, &detail, 0));
             return;
+        }
+        if !self.plane.allows(&creds) {
+            // Answered (and closed) at its first frame, so the client reads
+            // the reason instead of a reset connection.
+            log::warn!("{conn}: access denied");
+            conn.denied = true;
         }
         if let Err(e) = self.poller.add(&conn.socket, id, Interest::Readable) {
             log::error!("{conn}: {e}");
@@ -302,6 +299,16 @@ impl<'a> Diroute<'a> {
         let now = monotonic_ms();
         if let Some(conn) = self.conns.get_mut(&id) {
             conn.last_frame_ms = now;
+        }
+        if let Some(creds) = self.conns.get(&id).filter(|c| c.denied).map(|c| c.creds) {
+            let detail = format!(
+                "uid {} gid {} may not use this domain",
+                creds.uid, creds.gid
+            );
+            let reply = error_message(ErrorCode::AccessDenied, &detail);
+            self.reply(id, &reply, salvage_request_id(frame));
+            self.drop_connection(id);
+            return false;
         }
         let (header, msg) = match wire::decode(frame) {
             Ok(decoded) => decoded,

@@ -161,7 +161,14 @@ impl CtlClient {
         let mut buf = [0u8; MAX_FRAME_SIZE];
         let len = wire::encode(msg, id, &mut buf)
             .map_err(|e| CtlError::Protocol(format!("cannot encode the query: {e}")))?;
-        self.socket.send(&buf[..len]).map_err(CtlError::Socket)?;
+        if let Err(e) = self.socket.send(&buf[..len]) {
+            // A daemon that refuses a connection (access, limits) sends its
+            // reason and closes at once: show that reason, not the EPIPE.
+            if e.is_disconnected() {
+                self.refusal_reason()?;
+            }
+            return Err(CtlError::Socket(e));
+        }
         loop {
             let len = match self
                 .socket
@@ -202,6 +209,20 @@ impl CtlClient {
                 _ => continue,
             }
         }
+    }
+
+    /// Fails with the `Error` frame the daemon left before closing, if any.
+    fn refusal_reason(&self) -> Result<(), CtlError> {
+        let mut buf = [0u8; MAX_FRAME_SIZE];
+        if let Ok(RecvResult::Frame(len)) = self.socket.recv_timeout(&mut buf, REPLY_TIMEOUT)
+            && let Ok((_, Message::Error(e))) = wire::decode(&buf[..len])
+        {
+            return Err(CtlError::Refused {
+                code: e.code,
+                detail: e.detail.as_str().to_owned(),
+            });
+        }
+        Ok(())
     }
 
     /// The daemon's status.

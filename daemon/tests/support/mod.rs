@@ -7,20 +7,26 @@
 //!   dropping it kills the daemon and removes whatever is left.
 //! - [`spawn_child`] / [`child_role_args`]: multi-process tests re-execute the
 //!   current test binary, running a single "role" test in the child.
+//! - [`RawClient`]: a client speaking the wire format directly (protocol tests).
 //! - [`wait_until`]: waiting on a condition with a deadline instead of sleeping.
 //!
 //! Deadlines are generous (the suite also runs under qemu-user), but every
 //! wait returns as soon as its condition holds.
-#![allow(dead_code)]
+// Every test binary includes this module and uses a different part of it.
+#![allow(dead_code, unused_imports)]
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
+
+mod child;
+mod raw_client;
+
+pub use child::{TestChild, child_role_args, spawn_child};
+pub use raw_client::{REPLY_DEADLINE, RawClient, parse_service};
 
 /// Path of the daemon binary under test.
 pub const ZEROCPD: &str = env!("CARGO_BIN_EXE_zerocpd");
@@ -472,239 +478,4 @@ impl Drop for TestDomain {
         }
         drop(std::fs::remove_dir_all(&self.base));
     }
-}
-
-/// A re-executed copy of the test binary playing one role.
-pub struct TestChild {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: mpsc::Receiver<String>,
-}
-
-/// Re-executes the current test binary so that only the test `role` (its full
-/// name, e.g. `roles::raw_publisher`) runs, with `args` (read them with
-/// [`child_role_args`]) and the extra environment `envs`. Its stdout is read
-/// line by line ([`TestChild::expect_line`]); stdin is piped ([`TestChild::send_line`]).
-pub fn spawn_child(role: &str, args: &[&str], envs: &[(String, String)]) -> TestChild {
-    let exe = std::env::current_exe().expect("current test binary");
-    let args_json = serde_json::to_string(args).expect("encode role args");
-    let mut child = Command::new(exe)
-        .args([role, "--exact", "--nocapture", "--test-threads=1"])
-        .env(ROLE_ENV, role)
-        .env(ROLE_ARGS_ENV, args_json)
-        .envs(envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn the test binary as a child");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let stdin = child.stdin.take();
-    TestChild {
-        child,
-        stdin,
-        lines,
-    }
-}
-
-/// In a child started by [`spawn_child`] for `role`: its arguments. `None` in
-/// any other process (the role test then returns at once).
-pub fn child_role_args(role: &str) -> Option<Vec<String>> {
-    if std::env::var(ROLE_ENV).ok()? != role {
-        return None;
-    }
-    let json = std::env::var(ROLE_ARGS_ENV).unwrap_or_else(|_| "[]".into());
-    Some(serde_json::from_str(&json).expect("role args are a JSON array of strings"))
-}
-
-impl TestChild {
-    /// The child's pid.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Waits for a stdout line containing `marker`; returns what follows it.
-    /// Other lines (the test harness's own output) are skipped. The marker
-    /// need not start the line: libtest prints `test <name> ... ` before a
-    /// role's first output on the same line.
-    pub fn expect_line(&mut self, marker: &str, timeout: Duration) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some(at) = line.find(marker) {
-                        return line[at + marker.len()..].to_owned();
-                    }
-                }
-                Err(e) => panic!("child {} printed no line {marker:?}: {e}", self.pid()),
-            }
-        }
-    }
-
-    /// Writes `line` to the child's stdin.
-    pub fn send_line(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin open");
-        writeln!(stdin, "{line}").expect("write to child");
-        stdin.flush().expect("flush child stdin");
-    }
-
-    /// Closes the child's stdin (a role can wait for EOF to know when to end).
-    pub fn close_stdin(&mut self) {
-        self.stdin = None;
-    }
-
-    /// SIGKILLs the child and reaps it.
-    pub fn kill(&mut self) -> ExitStatus {
-        drop(self.child.kill());
-        self.child.wait().expect("reap child")
-    }
-
-    /// Waits up to `timeout` for the child to exit; panics if it does not.
-    pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
-        let mut status = None;
-        let exited = wait_until(timeout, || {
-            status = self.child.try_wait().expect("wait for child");
-            status.is_some()
-        });
-        assert!(
-            exited,
-            "child {} did not exit within {timeout:?}",
-            self.pid()
-        );
-        status.expect("exited")
-    }
-}
-
-impl Drop for TestChild {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            drop(self.child.kill());
-            drop(self.child.wait());
-        }
-    }
-}
-
-/// A client speaking the wire format directly (no runtime), for protocol tests.
-pub struct RawClient {
-    /// The connection.
-    pub conn: zerocp_os_linux::seqpacket::SeqpacketConn,
-    next_id: u32,
-}
-
-/// Reply timeout of [`RawClient`].
-pub const REPLY_DEADLINE: Duration = Duration::from_secs(20);
-
-impl RawClient {
-    /// Connects to `socket`.
-    pub fn connect(socket: &Path) -> Self {
-        let conn = zerocp_os_linux::seqpacket::SeqpacketConn::connect(socket)
-            .unwrap_or_else(|e| panic!("connect to {}: {e}", socket.display()));
-        Self { conn, next_id: 1 }
-    }
-
-    /// Sends raw bytes as one frame.
-    pub fn send_bytes(&self, bytes: &[u8]) {
-        self.conn.send(bytes).expect("send a raw frame");
-    }
-
-    /// Encodes `msg` with `request_id`.
-    pub fn encode(msg: &zerocp_core::wire::Message, request_id: u32) -> Vec<u8> {
-        let mut buf = vec![0u8; zerocp_core::wire::MAX_FRAME_SIZE];
-        let len = zerocp_core::wire::encode(msg, request_id, &mut buf).expect("encode");
-        buf.truncate(len);
-        buf
-    }
-
-    /// Receives one frame; `None` when the daemon closed the connection.
-    pub fn recv(&self) -> Option<(u32, zerocp_core::wire::Message)> {
-        use zerocp_os_linux::seqpacket::RecvResult;
-        let mut buf = vec![0u8; zerocp_core::wire::MAX_FRAME_SIZE];
-        match self.conn.recv_timeout(&mut buf, REPLY_DEADLINE) {
-            Ok(RecvResult::Frame(len)) => {
-                let (header, msg) =
-                    zerocp_core::wire::decode(&buf[..len]).expect("the daemon sends valid frames");
-                Some((header.request_id, msg))
-            }
-            Ok(RecvResult::Closed) => None,
-            Err(e) if e.is_disconnected() => None,
-            other => panic!("no reply from the daemon within {REPLY_DEADLINE:?}: {other:?}"),
-        }
-    }
-
-    /// Sends `msg` and returns the reply (asserting it echoes the request id).
-    pub fn request(&mut self, msg: &zerocp_core::wire::Message) -> zerocp_core::wire::Message {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.send_bytes(&Self::encode(msg, id));
-        let (reply_id, reply) = self.recv().expect("the daemon closed the connection");
-        assert_eq!(reply_id, id, "reply {reply:?} carries the wrong request id");
-        reply
-    }
-
-    /// Registers as `name`; returns the `Registered` payload.
-    pub fn register(&mut self, name: &str) -> zerocp_core::wire::Registered {
-        use zerocp_core::wire::{Message, PROTOCOL_VERSION, Register};
-        let msg = Message::Register(Register {
-            protocol_version: PROTOCOL_VERSION,
-            process_name: zerocp_core::fixed_string::FixedString::from_str_truncated(name),
-        });
-        match self.request(&msg) {
-            Message::Registered(r) => r,
-            other => panic!("Register answered with {other:?}"),
-        }
-    }
-
-    /// Creates a publisher of `T` on `service`; returns its port index.
-    pub fn create_publisher<T>(&mut self, service: &str, history: u32) -> u32 {
-        use zerocp_core::wire::{CreatePublisher, Message};
-        let msg = Message::CreatePublisher(CreatePublisher {
-            service: parse_service(service),
-            type_info: zerocp_core::service::TypeInfo::of::<T>(),
-            history,
-            max_loans: 4,
-        });
-        match self.request(&msg) {
-            Message::PublisherCreated(p) => p.port_index,
-            other => panic!("CreatePublisher answered with {other:?}"),
-        }
-    }
-
-    /// Creates a subscriber of `T` on `service`; returns its port index.
-    pub fn create_subscriber<T>(&mut self, service: &str, queue_capacity: u32) -> u32 {
-        use zerocp_core::wire::{CreateSubscriber, Message, QueueFullPolicy};
-        let msg = Message::CreateSubscriber(CreateSubscriber {
-            service: parse_service(service),
-            type_info: zerocp_core::service::TypeInfo::of::<T>(),
-            queue_capacity,
-            full_policy: QueueFullPolicy::DiscardOldest,
-            history_request: 0,
-            max_held: 4,
-        });
-        match self.request(&msg) {
-            Message::SubscriberCreated(p) => p.port_index,
-            other => panic!("CreateSubscriber answered with {other:?}"),
-        }
-    }
-}
-
-/// `"A/B/C"` as a service description.
-pub fn parse_service(text: &str) -> zerocp_core::service::ServiceDescription {
-    let parts: Vec<&str> = text.split('/').collect();
-    assert_eq!(
-        parts.len(),
-        3,
-        "service {text:?} is not service/instance/event"
-    );
-    zerocp_core::service::ServiceDescription::new(parts[0], parts[1], parts[2])
-        .expect("valid service name")
 }

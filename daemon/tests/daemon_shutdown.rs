@@ -1,0 +1,111 @@
+//! What a stopping daemon does for its clients: `Shutdown` to every
+//! connection, the mgmt segment marked `SHUTTING_DOWN`, sleeping subscribers
+//! woken; and who may connect at all (peer credentials against `[access]`).
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use rustix::process::Signal;
+use support::{DEADLINE, RawClient, TestDomain};
+use zerocp_core::mgmt::{Mgmt, STATE_SHUTTING_DOWN};
+use zerocp_core::wire::Message;
+use zerocp_os_linux::futex::{WaitOutcome, futex_wait};
+use zerocp_os_linux::mmap::Mapping;
+use zerocp_os_linux::names::ShmName;
+use zerocp_os_linux::shm::SharedMemory;
+
+#[test]
+fn shutdown_tells_clients_marks_mgmt_and_wakes_sleepers() {
+    let mut domain = TestDomain::builder().heartbeat_timeout_ms(120_000).start();
+    let mut client = RawClient::connect(&domain.socket_path());
+    let registered = client.register("sleeper");
+    let port = client.create_subscriber::<u32>("Sleep/Raw/Wake", 2);
+    let name = ShmName::new(registered.mgmt_name.as_str()).expect("shm name");
+    let shm = SharedMemory::open(&name, true).expect("open mgmt");
+    let map = Mapping::map(&shm, true).expect("map mgmt");
+    let base = NonNull::new(map.as_ptr()).expect("mapped");
+    // SAFETY: `map` outlives every use of the view in this test.
+    let mgmt = unsafe { Mgmt::attach(base, map.len()) }.expect("attach");
+    let wake = &mgmt.subscriber(port).expect("subscriber port").wake;
+
+    let ready = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        // Sleeps like a runtime's `wait()`: announce, read the word, sleep on it.
+        let sleeper = scope.spawn(|| {
+            wake.sleepers.fetch_add(1, Ordering::SeqCst);
+            let seen = wake.data_seq.load(Ordering::SeqCst);
+            ready.store(true, Ordering::SeqCst);
+            let start = Instant::now();
+            while wake.data_seq.load(Ordering::SeqCst) == seen && start.elapsed() < DEADLINE {
+                let left = DEADLINE.saturating_sub(start.elapsed());
+                if futex_wait(&wake.data_seq, seen, Some(left)).expect("futex")
+                    == WaitOutcome::TimedOut
+                {
+                    break;
+                }
+            }
+            wake.sleepers.fetch_sub(1, Ordering::SeqCst);
+            (seen, start.elapsed())
+        });
+        assert!(support::wait_until(DEADLINE, || ready.load(Ordering::SeqCst)));
+        domain.stop_with(Signal::TERM);
+        let (seen, slept) = sleeper.join().expect("sleeper thread");
+        assert_ne!(
+            wake.data_seq.load(Ordering::SeqCst),
+            seen,
+            "data_seq was not bumped"
+        );
+        assert!(slept < DEADLINE, "the sleeper was not woken");
+    });
+    assert_eq!(mgmt.state(), STATE_SHUTTING_DOWN);
+    let (id, msg) = client.recv().expect("a Shutdown frame");
+    assert_eq!((id, msg), (0, Message::Shutdown));
+    assert!(
+        client.recv().is_none(),
+        "the connection is closed after Shutdown"
+    );
+}
+
+#[test]
+fn access_is_checked_against_peer_credentials() {
+    if rustix::process::getuid().as_raw() != 0 {
+        eprintln!("skipped: connecting as other uids needs root");
+        return;
+    }
+    let text =
+        "[access]\nsocket_mode = 0o666\nuids = [65533]\n\n[[mempool]]\nsize = 64\ncount = 4\n";
+    let domain = TestDomain::builder().config_toml(text).start();
+    let mode = std::fs::metadata(domain.socket_path())
+        .expect("socket file")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o666);
+    let ctl_as = |uid: u32| {
+        std::process::Command::new(support::ZEROCPCTL)
+            .arg("status")
+            .envs(domain.envs())
+            .uid(uid)
+            .gid(uid)
+            .output()
+            .expect("run zerocpctl")
+    };
+    let denied = ctl_as(65534);
+    assert!(!denied.status.success());
+    let stderr = String::from_utf8_lossy(&denied.stderr);
+    assert!(
+        stderr.contains("AccessDenied") && stderr.contains("uid 65534"),
+        "{stderr}"
+    );
+    let allowed = ctl_as(65533);
+    assert!(
+        allowed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&allowed.stderr)
+    );
+    domain.stop();
+}
