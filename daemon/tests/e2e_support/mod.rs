@@ -1,0 +1,207 @@
+//! What the end-to-end tests (`e2e_*.rs`) share besides the daemon harness
+//! (`support`): the payload types, their generators and checkers, the
+//! roles' small helpers, and the proof of zero copy (where a payload lies in
+//! the process's mapping of the data segment).
+#![allow(dead_code)]
+
+use std::io::{BufRead, Write};
+use std::time::{Duration, Instant};
+
+use zerocp::{ServiceDescription, ZeroCopySafe};
+
+/// How long a role waits for anything before it fails.
+pub const ROLE_DEADLINE: Duration = Duration::from_secs(60);
+
+/// The service `E2E/<instance>/Event`.
+pub fn service(instance: &str) -> ServiceDescription {
+    ServiceDescription::new("E2E", instance, "Event").expect("valid test service")
+}
+
+/// A small message: who sent it, its sequence number, and a check word
+/// derived from both (a corrupted or mixed-up sample fails `is_valid`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Msg {
+    /// Sequence number per publisher, from 0.
+    pub seq: u64,
+    /// Publisher id (the publisher's pid).
+    pub publisher: u64,
+    /// `mix(seq, publisher)`.
+    pub check: u64,
+}
+
+// SAFETY: repr(C) of three u64: no padding, no pointers, no drop glue, every
+// bit pattern is a valid value.
+unsafe impl ZeroCopySafe for Msg {
+    const TYPE_NAME: &'static str = "e2e::Msg";
+}
+
+impl Msg {
+    /// Message `seq` of `publisher`.
+    pub fn new(publisher: u64, seq: u64) -> Self {
+        Self {
+            seq,
+            publisher,
+            check: mix(seq, publisher),
+        }
+    }
+
+    /// Whether the check word matches.
+    pub fn is_valid(&self) -> bool {
+        self.check == mix(self.seq, self.publisher)
+    }
+}
+
+fn mix(a: u64, b: u64) -> u64 {
+    let mut x = a ^ b.rotate_left(32) ^ 0x9E37_79B9_7F4A_7C15;
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    x ^ (x >> 29)
+}
+
+/// Size of the large payload.
+pub const BIG: usize = 1 << 20;
+/// The large payload: 1 MiB of bytes.
+pub type Big = [u8; BIG];
+
+/// Fills `bytes` in place for sequence number `seq`: the number in the first
+/// 8 bytes, a pseudo-random stream seeded by it, and in the last 8 bytes the
+/// FNV-1a checksum of everything before. Returns the checksum.
+pub fn fill_big(bytes: &mut Big, seq: u64) -> u64 {
+    bytes[..8].copy_from_slice(&seq.to_le_bytes());
+    let mut stream = Stream::new(seq);
+    for b in &mut bytes[8..BIG - 8] {
+        *b = stream.next_byte();
+    }
+    let sum = fnv1a(&bytes[..BIG - 8]);
+    bytes[BIG - 8..].copy_from_slice(&sum.to_le_bytes());
+    sum
+}
+
+/// Checks a large payload: its stored checksum matches its bytes, and the
+/// bytes are exactly what `fill_big` writes for its sequence number.
+/// Returns the sequence number.
+pub fn check_big(bytes: &Big) -> Result<u64, String> {
+    let seq = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+    let stored = u64::from_le_bytes(bytes[BIG - 8..].try_into().expect("8 bytes"));
+    let actual = fnv1a(&bytes[..BIG - 8]);
+    if stored != actual {
+        return Err(format!(
+            "seq {seq}: checksum {actual:#x} != stored {stored:#x}"
+        ));
+    }
+    let mut stream = Stream::new(seq);
+    let mut expected = FNV_OFFSET;
+    for b in seq.to_le_bytes() {
+        expected = fnv_step(expected, b);
+    }
+    for _ in 8..BIG - 8 {
+        expected = fnv_step(expected, stream.next_byte());
+    }
+    if expected != actual {
+        return Err(format!(
+            "seq {seq}: content differs from what was published"
+        ));
+    }
+    Ok(seq)
+}
+
+struct Stream(u64);
+
+impl Stream {
+    fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) | 1)
+    }
+
+    fn next_byte(&mut self) -> u8 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 24) as u8
+    }
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn fnv_step(hash: u64, byte: u8) -> u64 {
+    (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(FNV_OFFSET, |h, &b| fnv_step(h, b))
+}
+
+/// The address range of this process's mapping of the domain's data segment
+/// (from `/proc/self/maps`).
+pub fn data_mapping(domain: &str) -> Option<(usize, usize)> {
+    let name = format!("/dev/shm/zerocp.{domain}.data");
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    maps.lines().find(|l| l.contains(&name)).and_then(|line| {
+        let range = line.split_whitespace().next()?;
+        let (start, end) = range.split_once('-')?;
+        Some((
+            usize::from_str_radix(start, 16).ok()?,
+            usize::from_str_radix(end, 16).ok()?,
+        ))
+    })
+}
+
+/// Offset of `addr` in the data segment, asserting it lies inside this
+/// process's mapping of it: the payload is read where the publisher wrote it.
+pub fn offset_in_data_segment(domain: &str, addr: usize, len: usize) -> usize {
+    let (start, end) = data_mapping(domain).expect("the data segment is mapped");
+    assert!(
+        addr >= start && addr + len <= end,
+        "payload {addr:#x}+{len} is outside the data segment mapping {start:#x}-{end:#x}"
+    );
+    addr - start
+}
+
+/// The domain of this (child) process.
+pub fn domain() -> String {
+    std::env::var("ZEROCP_DOMAIN").expect("ZEROCP_DOMAIN set for the child")
+}
+
+/// Prints one line for the parent and flushes it.
+pub fn say(line: impl std::fmt::Display) {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").expect("write to the parent");
+    out.flush().expect("flush to the parent");
+}
+
+/// Waits for the parent to send `expected` on stdin (a line).
+pub fn expect_command(expected: &str) {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .expect("read a command from the parent");
+    assert_eq!(
+        line.trim_end(),
+        expected,
+        "unexpected command from the parent"
+    );
+}
+
+/// A deadline `ROLE_DEADLINE` from now.
+pub fn deadline() -> Instant {
+    Instant::now() + ROLE_DEADLINE
+}
+
+/// Time left until `deadline`; panics when it passed.
+pub fn left(deadline: Instant, what: &str) -> Duration {
+    let left = deadline.saturating_duration_since(Instant::now());
+    assert!(!left.is_zero(), "timed out waiting for {what}");
+    left
+}
+
+/// Argument `i` of a role, parsed.
+pub fn arg<T: std::str::FromStr>(args: &[String], i: usize) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    args.get(i)
+        .unwrap_or_else(|| panic!("role argument {i} missing"))
+        .parse()
+        .unwrap_or_else(|e| panic!("role argument {i} ({:?}): {e:?}", args[i]))
+}
