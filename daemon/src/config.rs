@@ -297,6 +297,10 @@ impl DaemonConfig {
 
     /// Checks every value; the error names the first offending key.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(domain) = &self.domain {
+            zerocp_os_linux::names::DomainName::new(domain)
+                .map_err(|e| invalid("domain", format!("= {domain:?} is not valid: {e}")))?;
+        }
         self.limits.validate()?;
         self.heartbeat.validate()?;
         self.access.validate()?;
@@ -480,6 +484,8 @@ mod tests {
         assert!(e.contains("mempool[0].count must be > 0"), "{e}");
         let e = error_of("[heartbeat]\ninterval_ms = 100\ntimeout_ms = 150\n");
         assert!(e.contains("heartbeat.timeout_ms"), "{e}");
+        let e = error_of("domain = \"a.b\"\n");
+        assert!(e.contains("invalid config: domain"), "{e}");
         let e = error_of("[limits]\nmax_processes = 0\n");
         assert!(e.contains("limits.max_processes"), "{e}");
         let e = error_of("[limits]\nmax_queue_capacity = 100000\n");

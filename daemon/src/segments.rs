@@ -49,13 +49,10 @@ impl fmt::Display for SegmentError {
                 f,
                 "shared memory {name} would need {size} bytes, more than this machine can map"
             ),
-            Self::Shm(e) => {
-                write!(f, "{e}")?;
-                if let ShmError::Commit { .. } = e {
-                    f.write_str(" (is /dev/shm full? reduce the [[mempool]] sizes or counts)")?;
-                }
-                Ok(())
+            Self::Shm(e @ ShmError::Commit { .. }) => {
+                write!(f, "{e}; reduce the [[mempool]] sizes or counts")
             }
+            Self::Shm(e) => write!(f, "{e}"),
             Self::Map(e) => write!(f, "{e}"),
             Self::Mgmt(e) => write!(f, "cannot initialise the mgmt segment: {e}"),
         }

@@ -231,3 +231,38 @@ fn idle_unregistered_connections_are_dropped() {
     assert!(domain.daemon_log().contains("idle and unregistered"));
     domain.stop();
 }
+
+#[test]
+fn registrations_beyond_max_processes_are_refused() {
+    let domain = TestDomain::builder()
+        .max_processes(2)
+        .heartbeat_timeout_ms(120_000)
+        .start();
+    let mut first = RawClient::connect(&domain.socket_path());
+    first.register("first");
+    let mut second = RawClient::connect(&domain.socket_path());
+    second.register("second");
+    let mut third = RawClient::connect(&domain.socket_path());
+    let register = Message::Register(wire::Register {
+        protocol_version: wire::PROTOCOL_VERSION,
+        process_name: zerocp_core::fixed_string::FixedString::from_str_truncated("third"),
+    });
+    match third.request(&register) {
+        Message::Error(e) => {
+            assert_eq!(e.code, ErrorCode::LimitReached);
+            assert!(
+                e.detail.as_str().contains("limits.max_processes"),
+                "{}",
+                e.detail.as_str()
+            );
+        }
+        other => panic!("a third registration was answered with {other:?}"),
+    }
+    assert!(matches!(
+        first.request(&Message::Unregister),
+        Message::Unregistered
+    ));
+    assert!(matches!(third.request(&register), Message::Registered(_)));
+    assert_eq!(domain.process_pids().len(), 2);
+    domain.stop();
+}

@@ -154,3 +154,27 @@ fn domain_from_environment_when_no_flag() {
     assert_eq!(status.code(), Some(0));
     domain.assert_nothing_left();
 }
+
+#[test]
+fn shared_memory_larger_than_dev_shm_is_a_clear_error() {
+    // 64 chunks of 4 GiB: 256 GiB, more than any /dev/shm here. tmpfs refuses
+    // an fallocate beyond its size at once (without allocating first); a
+    // /dev/shm without a size limit would allocate, so skip there.
+    let requested: u64 = 64 * (4 << 30);
+    let limited = rustix::fs::statvfs("/dev/shm")
+        .map(|s| s.f_blocks > 0 && s.f_blocks.saturating_mul(s.f_frsize) < requested / 2)
+        .unwrap_or(false);
+    if !limited {
+        eprintln!("skipped: /dev/shm has no size limit below {requested} bytes");
+        return;
+    }
+    let text = "[[mempool]]\nsize = 4294967000\ncount = 64\n";
+    let (ok, stderr, domain) = run_with_config(text);
+    assert!(!ok, "a data segment larger than /dev/shm was accepted");
+    let data = format!("/zerocp.{}.data", domain.domain());
+    assert!(
+        stderr.contains(&data),
+        "the error does not name {data}: {stderr}"
+    );
+    domain.assert_nothing_left();
+}

@@ -9,7 +9,7 @@ use zerocp_core::wire::{
     self, ErrorCode, MAX_FRAME_SIZE, MempoolInfo, Message, PAGE_END, PageRequest, PortInfo,
     ProcessInfo, Status,
 };
-use zerocp_os_linux::error::{NameError, RunDirError, SocketError};
+use zerocp_os_linux::error::{ErrnoText, NameError, RunDirError, SocketError};
 use zerocp_os_linux::names::{DomainName, DomainPaths};
 use zerocp_os_linux::seqpacket::{RecvResult, SeqpacketConn};
 
@@ -66,11 +66,17 @@ impl fmt::Display for CtlError {
                 domain,
                 socket,
                 source,
-            } => write!(
-                f,
-                "zerocpd is not running for domain {domain}: nothing answers on {} ({source})",
-                socket.display()
-            ),
+            } => {
+                write!(
+                    f,
+                    "zerocpd is not running for domain {domain}: nothing answers on {}",
+                    socket.display()
+                )?;
+                match source.errno() {
+                    Some(errno) => write!(f, " ({})", ErrnoText(errno)),
+                    None => write!(f, " ({source})"),
+                }
+            }
             Self::Socket(e) => write!(f, "{e}"),
             Self::Timeout { socket } => write!(
                 f,
