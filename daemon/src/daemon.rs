@@ -10,7 +10,9 @@
 //! 4. removal of stale shared memory a killed daemon left (allowed because
 //!    we hold the lock), creation of both segments, committed with fallocate;
 //! 5. the control socket (a stale socket file is replaced), mode from the config;
-//! 6. the event loop, until SIGTERM or SIGINT.
+//! 6. the event loop, until SIGTERM or SIGINT (whose handlers are installed
+//!    before step 1, so a signal during start-up stops the daemon cleanly
+//!    as soon as the loop runs).
 //!
 //! Stop: the event loop's shutdown (mgmt `SHUTTING_DOWN`, `Shutdown` to every
 //! client, sleepers woken), then the segments, the socket and the lock file
@@ -28,7 +30,7 @@ use zerocp_os_linux::seqpacket::SeqpacketListener;
 
 use crate::config::{ConfigError, DaemonConfig};
 use crate::control_plane::{ControlPlane, DaemonIdentity};
-use crate::diroute::{Diroute, DirouteError, StopSignal};
+use crate::diroute::{Diroute, DirouteError, StopSignal, StopSignals};
 use crate::segments::{self, SegmentError, Segments};
 
 /// What `zerocpd`'s command line chose.
@@ -139,6 +141,7 @@ fn epoch_now() -> u64 {
 
 /// Runs the daemon until SIGTERM/SIGINT; `Ok` after a clean stop.
 pub fn run(options: &DaemonOptions) -> Result<StopSignal, DaemonError> {
+    let signals = StopSignals::install().map_err(DaemonError::Diroute)?;
     let (config, source) =
         DaemonConfig::load_default(options.config.as_deref()).map_err(DaemonError::Config)?;
     match &source {
@@ -148,7 +151,7 @@ pub fn run(options: &DaemonOptions) -> Result<StopSignal, DaemonError> {
     let domain = resolve_domain(options.domain.as_deref(), &config).map_err(DaemonError::Domain)?;
     let paths = DomainPaths::for_daemon(&domain).map_err(DaemonError::RunDir)?;
     let lock = lock_domain(&paths)?;
-    let served = serve(config, &paths);
+    let served = serve(config, &paths, signals);
     let removed = lock.remove().map_err(DaemonError::Lock);
     let signal = served?;
     removed?;
@@ -157,7 +160,11 @@ pub fn run(options: &DaemonOptions) -> Result<StopSignal, DaemonError> {
 }
 
 /// Everything that happens while the lock is held.
-fn serve(config: DaemonConfig, paths: &DomainPaths) -> Result<StopSignal, DaemonError> {
+fn serve(
+    config: DaemonConfig,
+    paths: &DomainPaths,
+    signals: StopSignals,
+) -> Result<StopSignal, DaemonError> {
     for name in segments::remove_stale(paths).map_err(DaemonError::Segments)? {
         log::warn!("removed stale shared memory {name} left by a previous daemon");
     }
@@ -193,7 +200,7 @@ fn serve(config: DaemonConfig, paths: &DomainPaths) -> Result<StopSignal, Daemon
                 .map_err(DaemonError::Socket)?;
         log_ready(paths, &config, &identity);
         let plane = ControlPlane::new(mgmt, pools, config, identity);
-        let mut diroute = Diroute::new(plane, listener).map_err(DaemonError::Diroute)?;
+        let mut diroute = Diroute::new(plane, listener, signals).map_err(DaemonError::Diroute)?;
         let result = diroute.run().map_err(DaemonError::Diroute);
         let listener = diroute.shutdown();
         drop(listener);

@@ -104,6 +104,28 @@ pub struct Diroute<'a> {
     stop: Option<StopSignal>,
 }
 
+/// The stop signals' self-pipes: SIGTERM and SIGINT each write a byte into
+/// their pipe (signal-hook), which the event loop watches.
+///
+/// Install them first thing, before anything is created, so a signal that
+/// arrives while the daemon starts is not lost (the loop sees it at once).
+#[derive(Debug)]
+pub struct StopSignals {
+    pipes: [UnixStream; 2],
+}
+
+impl StopSignals {
+    /// Installs the handlers.
+    pub fn install() -> Result<Self, DirouteError> {
+        Ok(Self {
+            pipes: [
+                signal_pipe(signal_hook::consts::SIGTERM)?,
+                signal_pipe(signal_hook::consts::SIGINT)?,
+            ],
+        })
+    }
+}
+
 fn signal_pipe(signal: i32) -> Result<UnixStream, DirouteError> {
     let (read, write) = UnixStream::pair().map_err(DirouteError::Signals)?;
     read.set_nonblocking(true).map_err(DirouteError::Signals)?;
@@ -118,12 +140,13 @@ fn pidfd_token(slot: u32, generation: u32) -> u64 {
 
 impl<'a> Diroute<'a> {
     /// Sets up epoll over `listener` and the signal pipes.
-    pub fn new(plane: ControlPlane<'a>, listener: SeqpacketListener) -> Result<Self, DirouteError> {
+    pub fn new(
+        plane: ControlPlane<'a>,
+        listener: SeqpacketListener,
+        signals: StopSignals,
+    ) -> Result<Self, DirouteError> {
         let poller = Poller::new().map_err(DirouteError::Poll)?;
-        let signal_pipes = [
-            signal_pipe(signal_hook::consts::SIGTERM)?,
-            signal_pipe(signal_hook::consts::SIGINT)?,
-        ];
+        let signal_pipes = signals.pipes;
         poller
             .add(&listener, LISTENER, Interest::Readable)
             .map_err(DirouteError::Poll)?;

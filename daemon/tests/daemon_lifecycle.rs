@@ -25,8 +25,9 @@ fn assert_running_files(domain: &TestDomain) {
 fn sigterm_removes_segments_socket_and_lock() {
     let domain = TestDomain::start();
     assert_running_files(&domain);
-    let log = domain.daemon_log();
-    assert!(log.contains("serving domain"), "{log}");
+    assert!(wait_until(DEADLINE, || domain
+        .daemon_log()
+        .contains("serving domain")));
     domain.stop();
 }
 
@@ -35,7 +36,8 @@ fn sigint_stops_cleanly_too() {
     let mut domain = TestDomain::start();
     assert_running_files(&domain);
     domain.stop_with(Signal::INT);
-    assert!(domain.daemon_log().contains("SIGINT"));
+    let log = domain.daemon_log();
+    assert!(log.contains("received SIGINT"), "{log}");
 }
 
 #[test]
