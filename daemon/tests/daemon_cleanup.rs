@@ -16,6 +16,8 @@ use zerocp_os_linux::names::ShmName;
 use zerocp_os_linux::shm::SharedMemory;
 
 const ROLE: &str = "role_raw_client_holding_chunks";
+/// A chunk index no pool has.
+const BOGUS_CHUNK: u32 = 999_999;
 
 fn map(name: &str) -> Mapping {
     let name = ShmName::new(name).expect("shm name");
@@ -36,7 +38,7 @@ fn loan(pools: &MemPoolManager<'_>, pool: u32, port: u32) -> u32 {
 
 /// The child: registers, creates a publisher and a subscriber, loans two
 /// chunks (one kept in the loans list, one delivered into the subscriber's
-/// queue), reports, then waits to be killed (or for stdin to close).
+/// queue), lists two hostile entries, reports, then waits to be killed.
 #[test]
 fn role_raw_client_holding_chunks() {
     let Some(args) = child_role_args(ROLE) else {
@@ -64,6 +66,11 @@ fn role_raw_client_holding_chunks() {
     let queue = &mgmt.subscriber(subscriber).expect("subscriber port").queue;
     queue.push(sent).expect("queue has room");
     port.loans.clear(1);
+    // Hostile entries the daemon must bounds-check and refuse: an index past
+    // every pool, and the kept chunk listed twice (a second release would
+    // free it twice).
+    port.loans.record(2, BOGUS_CHUNK).expect("record");
+    port.loans.record(3, kept).expect("record");
     println!("holding {kept} {sent}");
     let mut line = String::new();
     drop(std::io::stdin().read_line(&mut line));
@@ -99,6 +106,12 @@ fn killed_client_is_removed_and_its_chunks_returned() {
     );
     let pools = domain.mempools();
     assert!(pools.iter().all(|p| p.used == 0));
+    let log = domain.daemon_log();
+    assert!(
+        log.contains(&format!("skipping loaned chunk {BOGUS_CHUNK}")),
+        "{log}"
+    );
+    assert!(log.contains("2 bad indices skipped"), "{log}");
     domain.stop();
 }
 
