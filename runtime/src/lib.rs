@@ -92,3 +92,12 @@ pub use zero_copy_safe::ZeroCopySafe;
 pub use zerocp_core::port::FullPolicy;
 pub use zerocp_core::service::{ServiceDescription, ServiceNameError};
 pub use zerocp_core::wire::ErrorCode;
+
+// Ports move between threads; the runtime handle is shared between them.
+const _: () = {
+    const fn send<T: Send>() {}
+    const fn send_sync<T: Send + Sync>() {}
+    send::<Publisher<u64>>();
+    send::<Subscriber<[u8; 16]>>();
+    send_sync::<Runtime>();
+};
