@@ -41,6 +41,8 @@
 pub mod config;
 pub mod connection;
 pub mod control_plane;
+#[cfg(test)]
+mod control_plane_tests;
 pub mod ctl;
 pub mod daemon;
 pub mod diroute;

@@ -1,0 +1,353 @@
+//! In-process tests of [`ControlPlane`]: the mgmt and data segments live in
+//! heap memory here, so every rule (routing, topologies, type checks,
+//! limits, reclaiming) is checked against the shared-memory records directly.
+
+use std::alloc::{Layout, alloc_zeroed, dealloc};
+use std::ptr::NonNull;
+
+use zerocp_core::fixed_string::FixedString;
+use zerocp_core::mempool::MempoolLayout;
+use zerocp_core::mempool_manager::{MemPoolManager, PayloadSpec};
+use zerocp_core::mgmt::{Mgmt, MgmtLayout};
+use zerocp_core::port::{PortState, TOPOLOGY_WORDS};
+use zerocp_core::service::{ServiceDescription, TypeInfo};
+use zerocp_core::wire::{
+    CreatePublisher, CreateSubscriber, ErrorCode, PROTOCOL_VERSION, PortKind as WirePortKind,
+    QueueFullPolicy, Register, RemovePort,
+};
+use zerocp_os_linux::names::ShmName;
+use zerocp_os_linux::seqpacket::PeerCredentials;
+
+use crate::config::{DaemonConfig, MempoolSpec};
+use crate::control_plane::{ControlPlane, DaemonIdentity, Departure};
+
+/// Zeroed, page-aligned heap memory standing in for a segment.
+struct Region {
+    ptr: NonNull<u8>,
+    layout: Layout,
+}
+
+impl Region {
+    fn new(len: usize) -> Self {
+        let layout = Layout::from_size_align(len.max(1), 4096).expect("layout");
+        // SAFETY: the layout has a non-zero size.
+        let ptr = NonNull::new(unsafe { alloc_zeroed(layout) }).expect("allocation");
+        Self { ptr, layout }
+    }
+}
+
+impl Drop for Region {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { dealloc(self.ptr.as_ptr(), self.layout) };
+    }
+}
+
+struct Fixture {
+    mgmt: Region,
+    data: Region,
+    config: DaemonConfig,
+}
+
+impl Fixture {
+    fn new(max_subscribers: u32) -> Self {
+        let mut config = DaemonConfig::default();
+        config.limits.max_processes = 4;
+        config.limits.max_publishers = 4;
+        config.limits.max_subscribers = max_subscribers;
+        config.limits.max_history = 4;
+        config.mempools = vec![MempoolSpec { size: 64, count: 8 }];
+        let mgmt_config = config.mgmt_config().expect("valid");
+        let mgmt_len = MgmtLayout::compute(&mgmt_config)
+            .expect("layout")
+            .total_size();
+        let data_len = MempoolLayout::compute(mgmt_config.mempools())
+            .expect("layout")
+            .total_bytes();
+        Self {
+            mgmt: Region::new(mgmt_len as usize),
+            data: Region::new(data_len as usize),
+            config,
+        }
+    }
+
+    fn plane(&self) -> ControlPlane<'_> {
+        let mgmt_config = self.config.mgmt_config().expect("valid");
+        // SAFETY: zero-filled, page-aligned, writable, owned by `self`, which
+        // the returned plane borrows.
+        let mgmt = unsafe {
+            Mgmt::create(
+                self.mgmt.ptr,
+                self.mgmt.layout.size(),
+                &mgmt_config,
+                1,
+                7,
+                0,
+            )
+        }
+        .expect("mgmt");
+        // SAFETY: as above, laid out for `mgmt`'s mempools.
+        let pools = unsafe { MemPoolManager::new(mgmt, self.data.ptr, self.data.layout.size()) }
+            .expect("pools");
+        let identity = DaemonIdentity {
+            pid: 1,
+            uid: 0,
+            epoch: 7,
+            started_ms: 0,
+            mgmt_name: ShmName::new("/zerocp.unit.mgmt").expect("name"),
+            mgmt_size: self.mgmt.layout.size() as u64,
+            data_name: ShmName::new("/zerocp.unit.data").expect("name"),
+            data_size: self.data.layout.size() as u64,
+        };
+        ControlPlane::new(mgmt, pools, self.config.clone(), identity)
+    }
+}
+
+fn me() -> PeerCredentials {
+    PeerCredentials {
+        pid: std::process::id(),
+        uid: 0,
+        gid: 0,
+    }
+}
+
+fn register(plane: &mut ControlPlane<'_>, conn: u64) -> u32 {
+    let msg = Register {
+        protocol_version: PROTOCOL_VERSION,
+        process_name: FixedString::from_str_truncated("unit"),
+    };
+    plane
+        .register(me(), conn, &msg, 0)
+        .expect("register")
+        .0
+        .slot
+}
+
+fn service() -> ServiceDescription {
+    ServiceDescription::new("Unit", "Plane", "Event").expect("service")
+}
+
+fn publisher_msg(type_info: TypeInfo) -> CreatePublisher {
+    CreatePublisher {
+        service: service(),
+        type_info,
+        history: 0,
+        max_loans: 4,
+    }
+}
+
+fn subscriber_msg(type_info: TypeInfo) -> CreateSubscriber {
+    CreateSubscriber {
+        service: service(),
+        type_info,
+        queue_capacity: 4,
+        full_policy: QueueFullPolicy::DiscardOldest,
+        history_request: 0,
+        max_held: 4,
+    }
+}
+
+fn topology(plane: &ControlPlane<'_>, publisher: u32) -> Vec<u32> {
+    let mut words = [0u32; TOPOLOGY_WORDS];
+    let port = plane.mgmt.publisher(publisher).expect("port");
+    let snapshot = port.topology.read(&mut words).expect("read");
+    words[..snapshot.len].to_vec()
+}
+
+#[test]
+fn topologies_follow_subscribers() {
+    let fixture = Fixture::new(4);
+    let mut plane = fixture.plane();
+    let slot = register(&mut plane, 1);
+    let publisher = plane
+        .create_publisher(slot, &publisher_msg(TypeInfo::of::<u64>()))
+        .expect("publisher")
+        .port_index;
+    assert!(topology(&plane, publisher).is_empty());
+    let a = plane
+        .create_subscriber(slot, &subscriber_msg(TypeInfo::of::<u64>()))
+        .expect("subscriber")
+        .port_index;
+    let b = plane
+        .create_subscriber(slot, &subscriber_msg(TypeInfo::of::<u64>()))
+        .expect("subscriber")
+        .port_index;
+    let mgmt = plane.mgmt;
+    let generation = |i: u32| mgmt.subscriber(i).expect("port").control.generation();
+    assert_eq!(
+        topology(&plane, publisher),
+        [a, generation(a), b, generation(b)]
+    );
+    let remove = RemovePort {
+        kind: WirePortKind::Subscriber,
+        port_index: a,
+    };
+    plane.remove_port(slot, &remove).expect("remove");
+    assert_eq!(topology(&plane, publisher), [b, generation(b)]);
+    let state = plane.mgmt.subscriber(a).expect("port").control.state();
+    assert_eq!(state, Some(PortState::Free));
+    assert_eq!(
+        plane.remove_port(slot, &remove).map_err(|e| e.code),
+        Err(ErrorCode::NoSuchPort)
+    );
+}
+
+#[test]
+fn requests_are_checked_before_anything_changes() {
+    let fixture = Fixture::new(4);
+    let mut plane = fixture.plane();
+    let slot = register(&mut plane, 1);
+    plane
+        .create_publisher(slot, &publisher_msg(TypeInfo::of::<u64>()))
+        .expect("publisher");
+    let code = |r: Result<_, crate::control_plane::RequestError>| r.map(|_| ()).map_err(|e| e.code);
+    let mismatch = plane.create_subscriber(slot, &subscriber_msg(TypeInfo::of::<u32>()));
+    assert_eq!(code(mismatch), Err(ErrorCode::TypeMismatch));
+    let mut big = subscriber_msg(TypeInfo::of::<[u8; 65]>());
+    big.service = ServiceDescription::new("Unit", "Plane", "Big").expect("service");
+    assert_eq!(
+        code(plane.create_subscriber(slot, &big)),
+        Err(ErrorCode::PayloadTooLarge)
+    );
+    let mut deep = publisher_msg(TypeInfo::of::<u64>());
+    deep.history = 5;
+    assert_eq!(
+        code(plane.create_publisher(slot, &deep)),
+        Err(ErrorCode::InvalidArgument)
+    );
+    let mut wide = subscriber_msg(TypeInfo::of::<u64>());
+    wide.queue_capacity = 257;
+    assert_eq!(
+        code(plane.create_subscriber(slot, &wide)),
+        Err(ErrorCode::InvalidArgument)
+    );
+    let unregistered = plane.create_publisher(3, &publisher_msg(TypeInfo::of::<u64>()));
+    assert_eq!(code(unregistered), Err(ErrorCode::NotRegistered));
+    // Nothing of the refused requests remains.
+    let status = plane.status(0);
+    assert_eq!(
+        (status.publishers, status.subscribers, status.services),
+        (1, 0, 1)
+    );
+}
+
+#[test]
+fn port_limit_is_reported() {
+    let fixture = Fixture::new(1);
+    let mut plane = fixture.plane();
+    let slot = register(&mut plane, 1);
+    let msg = subscriber_msg(TypeInfo::of::<u64>());
+    plane.create_subscriber(slot, &msg).expect("first");
+    let e = plane.create_subscriber(slot, &msg).expect_err("second");
+    assert_eq!(e.code, ErrorCode::LimitReached);
+    assert!(e.detail.contains("limits.max_subscribers"), "{e}");
+}
+
+#[test]
+fn a_departed_process_returns_every_chunk() {
+    let fixture = Fixture::new(4);
+    let mut plane = fixture.plane();
+    let slot = register(&mut plane, 1);
+    let publisher = plane
+        .create_publisher(slot, &publisher_msg(TypeInfo::of::<u64>()))
+        .expect("publisher")
+        .port_index;
+    let subscriber = plane
+        .create_subscriber(slot, &subscriber_msg(TypeInfo::of::<u64>()))
+        .expect("subscriber")
+        .port_index;
+    let spec = PayloadSpec {
+        size: 8,
+        align: 8,
+        origin_port: publisher,
+    };
+    let loaned = plane.pools.loan(0, spec).expect("loan");
+    let queued = plane.pools.loan(0, spec).expect("loan");
+    let held = plane.pools.loan(0, spec).expect("loan");
+    let pub_port = plane.mgmt.publisher(publisher).expect("port");
+    let sub_port = plane.mgmt.subscriber(subscriber).expect("port");
+    pub_port.loans.record(0, loaned).expect("record");
+    sub_port.queue.push(queued).expect("push");
+    sub_port.held.record(0, held).expect("record");
+    assert_eq!(plane.pools.pool_stats(0).expect("stats").used, 3);
+
+    let process = plane
+        .remove_process(slot, Departure::Exited)
+        .expect("removed");
+    assert_eq!(
+        process.ports.len(),
+        0,
+        "ports are detached from the returned process"
+    );
+    assert_eq!(plane.pools.pool_stats(0).expect("stats").used, 0);
+    assert!(plane.processes().get(slot).is_none());
+    assert_eq!(plane.mgmt.heartbeat(slot).expect("slot").pid(), 0);
+    assert_eq!(plane.status(0).services, 0);
+}
+
+#[test]
+fn late_deliveries_to_a_freed_subscriber_are_released_on_reuse() {
+    let fixture = Fixture::new(1);
+    let mut plane = fixture.plane();
+    let slot = register(&mut plane, 1);
+    let msg = subscriber_msg(TypeInfo::of::<u64>());
+    let index = plane
+        .create_subscriber(slot, &msg)
+        .expect("subscriber")
+        .port_index;
+    let remove = RemovePort {
+        kind: WirePortKind::Subscriber,
+        port_index: index,
+    };
+    plane.remove_port(slot, &remove).expect("remove");
+    // A publisher that still saw the old topology delivers afterwards.
+    let spec = PayloadSpec {
+        size: 8,
+        align: 8,
+        origin_port: 0,
+    };
+    let late = plane.pools.loan(0, spec).expect("loan");
+    plane
+        .mgmt
+        .subscriber(index)
+        .expect("port")
+        .queue
+        .push(late)
+        .expect("push");
+    assert_eq!(plane.pools.pool_stats(0).expect("stats").used, 1);
+    let again = plane
+        .create_subscriber(slot, &msg)
+        .expect("reuse")
+        .port_index;
+    assert_eq!(again, index);
+    assert_eq!(plane.pools.pool_stats(0).expect("stats").used, 0);
+}
+
+#[test]
+fn introspection_pages_list_everything() {
+    let fixture = Fixture::new(4);
+    let mut plane = fixture.plane();
+    let slot = register(&mut plane, 1);
+    plane
+        .create_publisher(slot, &publisher_msg(TypeInfo::of::<u64>()))
+        .expect("publisher");
+    plane
+        .create_subscriber(slot, &subscriber_msg(TypeInfo::of::<u64>()))
+        .expect("subscriber");
+    let page = plane.ports_page(0);
+    assert_eq!(page.entries.len(), 2);
+    assert_eq!(page.next, zerocp_core::wire::PAGE_END);
+    assert_eq!(page.entries[0].kind, WirePortKind::Publisher);
+    assert_eq!(page.entries[1].queue_capacity, 4);
+    assert_eq!(plane.ports_page(1).entries.len(), 1);
+    let processes = plane.processes_page(0, 10);
+    assert_eq!(processes.entries.len(), 1);
+    assert_eq!(processes.entries[0].pid, std::process::id());
+    assert_eq!(processes.entries[0].heartbeat_age_ms, 10);
+    let pools = plane.mempools();
+    assert_eq!(pools.pools.len(), 1);
+    assert_eq!(
+        (pools.pools[0].chunk_size, pools.pools[0].chunk_count),
+        (64, 8)
+    );
+}
