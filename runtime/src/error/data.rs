@@ -1,0 +1,201 @@
+//! Errors of the data path: loan, publish, update connections, take, wait.
+
+use std::fmt;
+
+use zerocp_os_linux::error::FutexError;
+
+use super::GONE;
+
+/// Why [`Publisher::loan_uninit`](crate::Publisher::loan_uninit) failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoanError {
+    /// The daemon is gone.
+    DaemonGone,
+    /// The publisher already has `max_loans` samples loaned.
+    TooManyLoans {
+        /// The publisher's `max_loans`.
+        max: u32,
+    },
+    /// The mempool has no free chunk.
+    OutOfChunks {
+        /// The mempool.
+        pool: u32,
+        /// Its chunk size.
+        chunk_size: u32,
+    },
+    /// The mempool refused the loan for another reason (its records in
+    /// shared memory are inconsistent with the port).
+    Mempool(zerocp_core::mempool_manager::LoanError),
+    /// The mempool handed out a chunk that fails the checks (the shared
+    /// memory is corrupt); it was given back.
+    CorruptChunk {
+        /// The chunk index.
+        index: u32,
+        /// What is wrong.
+        reason: &'static str,
+    },
+}
+
+impl fmt::Display for LoanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::DaemonGone => f.write_str(GONE),
+            Self::TooManyLoans { max } => write!(
+                f,
+                "too many loans: {max} samples are loaned already (publish or drop one, or raise max_loans)"
+            ),
+            Self::OutOfChunks { pool, chunk_size } => write!(
+                f,
+                "out of chunks: mempool {pool} ({chunk_size}-byte chunks) has no free chunk"
+            ),
+            Self::Mempool(e) => e.fmt(f),
+            Self::CorruptChunk { index, reason } => {
+                write!(f, "cannot loan chunk {index}: {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for LoanError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Mempool(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Why [`LoanedSample::publish`](crate::LoanedSample::publish) failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishError {
+    /// The daemon is gone; the sample was released.
+    DaemonGone,
+    /// Waiting for space in a full queue failed.
+    Wait(FutexError),
+}
+
+impl fmt::Display for PublishError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::DaemonGone => f.write_str(GONE),
+            Self::Wait(e) => write!(f, "cannot wait for queue space: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for PublishError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Wait(e) => Some(e),
+            Self::DaemonGone => None,
+        }
+    }
+}
+
+/// Why [`Publisher::update_connections`](crate::Publisher::update_connections) failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpdateConnectionsError {
+    /// The daemon is gone.
+    DaemonGone,
+    /// Waiting for space in a full queue failed.
+    Wait(FutexError),
+}
+
+impl fmt::Display for UpdateConnectionsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::DaemonGone => f.write_str(GONE),
+            Self::Wait(e) => write!(f, "cannot wait for queue space: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for UpdateConnectionsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Wait(e) => Some(e),
+            Self::DaemonGone => None,
+        }
+    }
+}
+
+/// Why [`Subscriber::take`](crate::Subscriber::take) failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TakeError {
+    /// The daemon is gone.
+    DaemonGone,
+    /// The subscriber already holds `max_held` samples.
+    TooManyHeld {
+        /// The subscriber's `max_held`.
+        max: u32,
+    },
+    /// The queue delivered a chunk that fails the checks (index out of range,
+    /// header inconsistent, payload size not the port's); it was discarded.
+    CorruptChunk {
+        /// The chunk index.
+        index: u32,
+        /// What is wrong.
+        reason: &'static str,
+    },
+}
+
+impl fmt::Display for TakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::DaemonGone => f.write_str(GONE),
+            Self::TooManyHeld { max } => write!(
+                f,
+                "too many samples held: {max} are taken and not dropped (drop one, or raise max_held)"
+            ),
+            Self::CorruptChunk { index, reason } => {
+                write!(f, "discarded corrupt chunk {index}: {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for TakeError {}
+
+/// Why [`Subscriber::wait`](crate::Subscriber::wait) failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WaitError {
+    /// The daemon is gone.
+    DaemonGone,
+    /// The futex wait failed.
+    Futex(FutexError),
+}
+
+impl fmt::Display for WaitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::DaemonGone => f.write_str(GONE),
+            Self::Futex(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for WaitError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Futex(e) => Some(e),
+            Self::DaemonGone => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_chunks_names_the_pool() {
+        let e = LoanError::OutOfChunks {
+            pool: 2,
+            chunk_size: 4096,
+        };
+        assert!(
+            e.to_string().contains("mempool 2 (4096-byte chunks)"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,25 @@
+//! The errors of the runtime: one enum per operation.
+//!
+//! Every enum implements [`std::error::Error`] and prints one line that names
+//! what went wrong with the values involved (the socket path tried, the
+//! service, the sizes, the limit). The ones an application is expected to
+//! handle have their own variants: [`LoanError::OutOfChunks`],
+//! [`LoanError::TooManyLoans`], [`TakeError::TooManyHeld`], the type and
+//! size checks of port creation, and `DaemonGone` everywhere: once the daemon
+//! stopped (or dropped this process), every call fails with it, promptly.
+//!
+//! Failures of the control connection itself are a [`ControlError`], which
+//! port creation and initialisation embed.
+
+mod control;
+mod data;
+mod init;
+mod port;
+
+pub use control::{ControlError, SegmentError};
+pub use data::{LoanError, PublishError, TakeError, UpdateConnectionsError, WaitError};
+pub use init::InitError;
+pub use port::{CreatePublisherError, CreateSubscriberError, PortRequestError};
+
+/// What every `DaemonGone` prints.
+const GONE: &str = "the ZeroCP daemon is gone (it stopped, or it dropped this process)";
