@@ -74,7 +74,10 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
     }
 
     /// What publishers do when the queue is full: drop the oldest sample
-    /// (the default; counted in [`Subscriber::dropped`]) or wait.
+    /// (the default; counted in [`Subscriber::dropped`]) or wait until this
+    /// subscriber takes one. With [`FullPolicy::BlockPublisher`], a thread
+    /// must not publish into a full queue that only it drains: it would wait
+    /// for itself.
     pub fn full_policy(mut self, policy: FullPolicy) -> Self {
         self.full_policy = policy;
         self
