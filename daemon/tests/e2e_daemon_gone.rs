@@ -5,6 +5,7 @@
 //! the application gets `DaemonGone` from every call, promptly, including a
 //! subscriber thread blocked in `wait(None)`; nothing hangs or crashes, and
 //! the application exits normally, dropping samples and ports it still held.
+//! After a `kill -9`, a restarted daemon cleans up what the killed one left.
 
 mod e2e_support;
 mod support;
@@ -37,6 +38,12 @@ fn run(kill: bool) {
         app.wait(WAIT).success(),
         "the application did not exit cleanly"
     );
+    if kill {
+        // The killed daemon left its segments and socket behind: a new one
+        // on the domain removes them at start, and everything at its stop.
+        domain.spawn("debug");
+        domain.stop();
+    }
 }
 
 #[test]
