@@ -1,0 +1,144 @@
+//! The `floor` baseline: what two cores need to bounce a sequence number
+//! through shared memory, with nothing else. One `AtomicU64` per direction
+//! in a shared-memory object, the two 128 bytes apart (so the adjacent-line
+//! prefetcher does not pair them), release-store to send, acquire-load spin
+//! to receive. The payload is untouched, so it is reported once, as 8 B,
+//! exactly like the peer's `floor` case.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use zerocp_os_linux::mmap::{MapOptions, Mapping};
+use zerocp_os_linux::names::ShmName;
+use zerocp_os_linux::shm::SharedMemory;
+
+use crate::common::error::{BenchError, Context};
+use crate::common::process::{Cpus, RoleArgs, Spin, child_start, spawn_role, tell_parent};
+use crate::common::recorder::{Recorder, iters_for, warmup_for};
+
+/// Offset of the parent→child word.
+const PING_OFF: usize = 0;
+/// Offset of the child→parent word.
+const PONG_OFF: usize = 128;
+/// Size of the shared object.
+const SHM_SIZE: usize = 4096;
+/// The sequence number that ends the child.
+const STOP: u64 = u64::MAX;
+/// Round trips (busy-poll count of the peer).
+const BASE: usize = 200_000;
+
+/// The two words in a mapping.
+struct Words {
+    map: Mapping,
+}
+
+impl Words {
+    fn map(shm: &SharedMemory) -> Result<Self, BenchError> {
+        let map = MapOptions::new()
+            .writable(true)
+            .populate(true)
+            .map(shm)
+            .os(|| format!("mapping {}", shm.name()))?;
+        let words = Self { map };
+        // Checks bounds and alignment once, so the accessors cannot fail.
+        words.word(PING_OFF)?;
+        words.word(PONG_OFF)?;
+        Ok(words)
+    }
+
+    fn word(&self, offset: usize) -> Result<&AtomicU64, BenchError> {
+        // SAFETY: the object is zero-filled shared memory, a valid AtomicU64
+        // at every aligned offset, and both processes only ever access these
+        // words atomically.
+        unsafe { self.map.ref_at::<AtomicU64>(offset) }.os(|| "floor word".into())
+    }
+
+    fn ping(&self) -> Result<&AtomicU64, BenchError> {
+        self.word(PING_OFF)
+    }
+
+    fn pong(&self) -> Result<&AtomicU64, BenchError> {
+        self.word(PONG_OFF)
+    }
+}
+
+/// Removes the object's name when dropped (it is unlinked as soon as the
+/// child has opened it; this covers the error paths).
+struct Unlink(ShmName);
+
+impl Drop for Unlink {
+    fn drop(&mut self) {
+        let _ = SharedMemory::remove_if_exists(&self.0);
+    }
+}
+
+/// Runs the `floor` case; returns its result line.
+pub fn run(cpus: Cpus, scale: f64) -> Result<String, BenchError> {
+    let name = ShmName::new(&format!("/zerocp-bench-floor.{}", std::process::id()))
+        .map_err(|e| BenchError::Usage(e.to_string()))?;
+    let shm =
+        SharedMemory::create_exclusive(&name, SHM_SIZE, 0o600).os(|| format!("creating {name}"))?;
+    let unlink = Unlink(name.clone());
+    let words = Words::map(&shm)?;
+    let mut opts = cpus.child_opts();
+    opts.push(("shm", name.to_string()));
+    let mut child = spawn_role("floor-pong", &opts)?;
+    child.expect_line("ready")?;
+    drop(unlink);
+    let (ping, pong) = (words.ping()?, words.pong()?);
+    let iters = iters_for(8, BASE, scale);
+    let shared = cpus.shared();
+    let one = |seq: u64| -> Result<(), BenchError> {
+        // Release: the peer's acquire-load sees everything before it.
+        ping.store(seq, Ordering::Release);
+        let mut spin = Spin::new(shared);
+        // Acquire: pairs with the child's release-store.
+        while pong.load(Ordering::Acquire) != seq {
+            spin.turn("floor pong")?;
+        }
+        Ok(())
+    };
+    let mut seq = 0u64;
+    for _ in 0..warmup_for(iters) {
+        seq += 1;
+        one(seq)?;
+    }
+    let mut rec = Recorder::new(iters);
+    rec.begin();
+    for _ in 0..iters {
+        seq += 1;
+        rec.timed(|| one(seq))?;
+    }
+    rec.end();
+    // Release: as every ping.
+    ping.store(STOP, Ordering::Release);
+    child.finish()?;
+    Ok(rec.line("floor", 8))
+}
+
+/// The child side (`--role floor-pong`): echoes every sequence number.
+pub fn role_main(args: &RoleArgs) -> Result<(), BenchError> {
+    let shared = child_start(args, rustix::process::Signal::KILL)?;
+    let name = ShmName::new(args.get("shm")?).map_err(|e| BenchError::Usage(e.to_string()))?;
+    let shm = SharedMemory::open(&name, true).os(|| format!("opening {name}"))?;
+    let words = Words::map(&shm)?;
+    let (ping, pong) = (words.ping()?, words.pong()?);
+    tell_parent("ready")?;
+    let mut last = 0u64;
+    loop {
+        let mut spin = Spin::new(shared);
+        let seq = loop {
+            // Acquire: pairs with the parent's release-store.
+            let v = ping.load(Ordering::Acquire);
+            if v != last {
+                break v;
+            }
+            spin.turn("floor ping")?;
+        };
+        if seq == STOP {
+            return Ok(());
+        }
+        // Release: pairs with the parent's acquire-load.
+        pong.store(seq, Ordering::Release);
+        last = seq;
+    }
+}

@@ -1,0 +1,284 @@
+//! The ZeroCP ping-pong: two services (`…/Ping`, `…/Pong`) of payload
+//! `[u8; N]`, one publisher and one subscriber on each side, the peer's
+//! iceoryx2 setup mirrored: queue capacity 1, one sample held, one loan,
+//! discard-oldest.
+//!
+//! A send loans an uninitialised sample, writes the sequence number into its
+//! first 8 bytes in place (`write_with`: nothing of `N` bytes is ever built
+//! on the stack) and publishes it; a receive takes the sample, reads those 8
+//! bytes and drops it. The receiver busy-polls `take` (`zerocp`) or blocks
+//! in `wait` (`zerocp-wait`).
+//!
+//! [`profile_loop`] runs the same operations in one thread of one process,
+//! for instruction-level profiles (`--profile-loop`).
+
+use std::time::Instant;
+
+use zerocp::{Publisher, Runtime, ServiceDescription, Subscriber};
+
+use crate::common::error::{BenchError, Context};
+use crate::common::process::{
+    Cpus, DEADLINE, RoleArgs, Spin, child_start, spawn_role, tell_parent,
+};
+use crate::common::recorder::{Recorder, iters_for, warmup_for};
+
+/// The sequence number that ends the child.
+const STOP: u64 = u64::MAX;
+/// Payload sizes the ping-pong is compiled for.
+pub const SIZES: [usize; 5] = [64, 4096, 64 * 1024, 1024 * 1024, 4 * 1024 * 1024];
+
+/// How the receiver waits for a sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Busy-polls `take` (the `zerocp` case; the peer's `iox2`).
+    Poll,
+    /// Blocks in `wait` (the `zerocp-wait` case; the peer's `iox2-event`).
+    Wait,
+}
+
+impl Mode {
+    /// The case name in the output.
+    pub fn case(self) -> &'static str {
+        match self {
+            Self::Poll => "zerocp",
+            Self::Wait => "zerocp-wait",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Poll => "poll",
+            Self::Wait => "wait",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, BenchError> {
+        match text {
+            "poll" => Ok(Self::Poll),
+            "wait" => Ok(Self::Wait),
+            other => Err(BenchError::Usage(format!("unknown mode {other:?}"))),
+        }
+    }
+
+    /// Timed round trips at scale 1 for payloads up to 4 KiB (the peer's).
+    fn base(self) -> usize {
+        match self {
+            Self::Poll => 200_000,
+            Self::Wait => 100_000,
+        }
+    }
+}
+
+fn write_seq(bytes: &mut [u8], seq: u64) {
+    if let Some(head) = bytes.first_chunk_mut::<8>() {
+        *head = seq.to_ne_bytes();
+    }
+}
+
+fn read_seq(bytes: &[u8]) -> u64 {
+    bytes
+        .first_chunk::<8>()
+        .map_or(0, |b| u64::from_ne_bytes(*b))
+}
+
+fn service(tag: &str, size: usize, event: &str) -> Result<ServiceDescription, BenchError> {
+    ServiceDescription::new("Bench", &format!("pingpong-{size}-{tag}"), event)
+        .zerocp("ServiceDescription::new")
+}
+
+/// One side of the ping-pong.
+struct Side<const N: usize> {
+    publisher: Publisher<[u8; N]>,
+    subscriber: Subscriber<[u8; N]>,
+    mode: Mode,
+    yield_cpu: bool,
+}
+
+impl<const N: usize> Side<N> {
+    fn new(
+        rt: &Runtime,
+        out: &ServiceDescription,
+        inbox: &ServiceDescription,
+        mode: Mode,
+        yield_cpu: bool,
+    ) -> Result<Self, BenchError> {
+        let publisher = rt
+            .publisher::<[u8; N]>(out)
+            .max_loans(1)
+            .create()
+            .zerocp("create publisher")?;
+        let subscriber = rt
+            .subscriber::<[u8; N]>(inbox)
+            .queue_capacity(1)
+            .max_held(1)
+            .create()
+            .zerocp("create subscriber")?;
+        Ok(Self {
+            publisher,
+            subscriber,
+            mode,
+            yield_cpu,
+        })
+    }
+
+    #[inline(always)]
+    fn send(&self, seq: u64) -> Result<(), BenchError> {
+        let sample = self.publisher.loan_uninit().zerocp("loan_uninit")?;
+        let sample = sample.write_with(|bytes: &mut [u8; N]| write_seq(bytes, seq));
+        sample.publish().zerocp("publish")
+    }
+
+    #[inline(always)]
+    fn try_recv(&self) -> Result<Option<u64>, BenchError> {
+        Ok(self
+            .subscriber
+            .take()
+            .zerocp("take")?
+            .map(|sample| read_seq(&sample[..])))
+    }
+
+    #[inline(always)]
+    fn recv(&self) -> Result<u64, BenchError> {
+        match self.mode {
+            Mode::Poll => {
+                let mut spin = Spin::new(self.yield_cpu);
+                loop {
+                    if let Some(v) = self.try_recv()? {
+                        return Ok(v);
+                    }
+                    spin.turn("zerocp sample")?;
+                }
+            }
+            Mode::Wait => loop {
+                if let Some(v) = self.try_recv()? {
+                    return Ok(v);
+                }
+                if !self.subscriber.wait(Some(DEADLINE)).zerocp("wait")? {
+                    return Err(BenchError::Peer {
+                        role: "peer".into(),
+                        detail: format!("no zerocp sample within {DEADLINE:?}"),
+                    });
+                }
+            },
+        }
+    }
+}
+
+/// Runs the `zerocp`/`zerocp-wait` case for `size`; returns its line.
+pub fn run(mode: Mode, cpus: Cpus, size: usize, scale: f64) -> Result<String, BenchError> {
+    match size {
+        64 => run_n::<64>(mode, cpus, scale),
+        4096 => run_n::<4096>(mode, cpus, scale),
+        65536 => run_n::<65536>(mode, cpus, scale),
+        1048576 => run_n::<1048576>(mode, cpus, scale),
+        4194304 => run_n::<4194304>(mode, cpus, scale),
+        other => Err(BenchError::Usage(format!(
+            "unsupported payload size {other} (one of {SIZES:?})"
+        ))),
+    }
+}
+
+fn run_n<const N: usize>(mode: Mode, cpus: Cpus, scale: f64) -> Result<String, BenchError> {
+    let tag = format!("{}-{}", mode.name(), std::process::id());
+    let rt = Runtime::init("bench-ping").zerocp("Runtime::init")?;
+    let (ping, pong) = (service(&tag, N, "Ping")?, service(&tag, N, "Pong")?);
+    let side = Side::<N>::new(&rt, &ping, &pong, mode, cpus.shared())?;
+    let mut opts = cpus.child_opts();
+    opts.extend([
+        ("mode", mode.name().to_owned()),
+        ("size", N.to_string()),
+        ("tag", tag),
+    ]);
+    let mut child = spawn_role("zerocp-pong", &opts)?;
+    child.expect_line("ready")?;
+
+    let one = |seq: u64| -> Result<(), BenchError> {
+        side.send(seq)?;
+        while side.recv()? != seq {}
+        Ok(())
+    };
+    let iters = iters_for(N, mode.base(), scale);
+    let mut seq = 0u64;
+    for _ in 0..warmup_for(iters) {
+        seq += 1;
+        one(seq)?;
+    }
+    let mut rec = Recorder::new(iters);
+    rec.begin();
+    for _ in 0..iters {
+        seq += 1;
+        rec.timed(|| one(seq))?;
+    }
+    rec.end();
+    side.send(STOP)?;
+    child.finish()?;
+    Ok(rec.line(mode.case(), N))
+}
+
+/// The child side (`--role zerocp-pong`): echoes every sample.
+pub fn role_main(args: &RoleArgs) -> Result<(), BenchError> {
+    let yield_cpu = child_start(args, rustix::process::Signal::KILL)?;
+    let mode = Mode::parse(args.get("mode")?)?;
+    let tag = args.get("tag")?;
+    match args.parse_value::<usize>("size")? {
+        64 => pong::<64>(mode, tag, yield_cpu),
+        4096 => pong::<4096>(mode, tag, yield_cpu),
+        65536 => pong::<65536>(mode, tag, yield_cpu),
+        1048576 => pong::<1048576>(mode, tag, yield_cpu),
+        4194304 => pong::<4194304>(mode, tag, yield_cpu),
+        other => Err(BenchError::Usage(format!(
+            "unsupported payload size {other}"
+        ))),
+    }
+}
+
+fn pong<const N: usize>(mode: Mode, tag: &str, yield_cpu: bool) -> Result<(), BenchError> {
+    let rt = Runtime::init("bench-pong").zerocp("Runtime::init")?;
+    let (ping, pong) = (service(tag, N, "Ping")?, service(tag, N, "Pong")?);
+    let side = Side::<N>::new(&rt, &pong, &ping, mode, yield_cpu)?;
+    tell_parent("ready")?;
+    loop {
+        let seq = side.recv()?;
+        if seq == STOP {
+            return Ok(());
+        }
+        side.send(seq)?;
+    }
+}
+
+/// `--profile-loop`: loan, write 8 bytes, publish, take, read, drop, on one
+/// thread, `iterations` times (after 1000 untimed ones); returns a line with
+/// the mean time per iteration. Run it under `valgrind --tool=callgrind
+/// --toggle-collect='*profile_iterations*'` to count the instructions of
+/// exactly these operations.
+pub fn profile_loop(iterations: u64) -> Result<String, BenchError> {
+    const N: usize = 64;
+    let rt = Runtime::init("bench-profile").zerocp("Runtime::init")?;
+    let svc = service(&format!("profile-{}", std::process::id()), N, "Loop")?;
+    let side = Side::<N>::new(&rt, &svc, &svc, Mode::Poll, false)?;
+    profile_iterations(&side, 1000)?;
+    let start = Instant::now();
+    profile_iterations(&side, iterations)?;
+    let elapsed = start.elapsed();
+    let per = elapsed.as_nanos() as f64 / iterations.max(1) as f64;
+    Ok(format!(
+        "profile-loop payload=64B iterations={iterations} ns_per_iteration={per:.1} (loan+write+publish+take+read+drop, one thread)"
+    ))
+}
+
+#[inline(never)]
+fn profile_iterations<const N: usize>(side: &Side<N>, iterations: u64) -> Result<(), BenchError> {
+    for seq in 0..iterations {
+        side.send(seq)?;
+        match side.try_recv()? {
+            Some(v) if v == seq => {}
+            other => {
+                return Err(BenchError::Peer {
+                    role: "profile loop".into(),
+                    detail: format!("took {other:?} after publishing {seq}"),
+                });
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,295 @@
+//! `cargo bench -p zerocp --bench throughput`: one publisher streaming to
+//! 1, 4 and 16 subscribers, each in a process of its own, against a private
+//! `zerocpd`. The publisher runs on the first allowed CPU, every subscriber
+//! on the second.
+//!
+//! The publisher loans, writes the sequence number into the first 8 bytes
+//! and publishes as fast as it can; subscribers take and drop every sample
+//! at once, busy-polling `take` (`mode=poll`) or sleeping in `wait`
+//! (`mode=wait`). Queues hold 256 samples and drop the oldest when full
+//! (counted); the mempools have more chunks than all queues can hold, so a
+//! loan never fails.
+//!
+//! One line per case:
+//!
+//! ```text
+//! throughput subs=N payload=64B msgs_per_s=… ns_per_publish=… mode=poll delivered_pct=…
+//! ```
+//!
+//! `msgs_per_s` is samples published per second of the timed loop and
+//! `ns_per_publish` its inverse (loan + write + publish, one sample);
+//! `delivered_pct` the share of (samples × subscribers) that subscribers
+//! took, the rest was dropped by full queues. Messages per case (scaled by
+//! `ZEROCP_BENCH_SCALE`): 400 k busy-polling, 100 k waiting, at least 1000.
+
+mod common {
+    pub mod daemon;
+    pub mod error;
+    pub mod machine;
+    pub mod process;
+    pub mod stats;
+}
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use common::daemon::{Daemon, PrivateDomain};
+use common::error::{BenchError, Context};
+use common::process::{
+    Cpus, DEADLINE, RoleArgs, RoleChild, Spin, child_start, pin, spawn_role, tell_parent,
+};
+use common::stats::{scale, size_label};
+use zerocp::{Runtime, ServiceDescription};
+
+/// Chunks for every queue full plus every subscriber's held sample.
+const DAEMON_CONFIG: &str = "\
+[[mempool]]
+size = 64
+count = 2048
+
+[[mempool]]
+size = 4096
+count = 1024
+";
+
+/// Queue capacity of every subscriber (the daemon's maximum).
+const QUEUE_CAPACITY: u32 = 256;
+/// Subscriber counts.
+const SUBSCRIBERS: [usize; 3] = [1, 4, 16];
+/// The sequence number that ends the subscribers.
+const STOP: u64 = u64::MAX;
+/// Fewest timed messages per case.
+const MIN_MESSAGES: usize = 1000;
+
+/// How subscribers wait for samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Poll,
+    Wait,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Poll => "poll",
+            Self::Wait => "wait",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, BenchError> {
+        match text {
+            "poll" => Ok(Self::Poll),
+            "wait" => Ok(Self::Wait),
+            other => Err(BenchError::Usage(format!("unknown mode {other:?}"))),
+        }
+    }
+
+    /// Timed messages per case at scale 1.
+    fn base(self) -> usize {
+        match self {
+            Self::Poll => 400_000,
+            Self::Wait => 100_000,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match RoleArgs::parse(&args) {
+        Ok(Some(role)) => match role.name.as_str() {
+            "daemon" => common::daemon::role_main(&role),
+            "subscriber" => subscriber_role(&role),
+            other => Err(BenchError::Usage(format!("unknown role {other:?}"))),
+        },
+        Ok(None) => match args.iter().find(|a| a.as_str() != "--bench") {
+            Some(other) => Err(BenchError::Usage(format!("unknown argument {other:?}"))),
+            None => orchestrate(),
+        },
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("throughput: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn orchestrate() -> Result<(), BenchError> {
+    // First, while this process has a single thread (it sets the environment).
+    let domain = PrivateDomain::create("throughput")?;
+    let scale = scale()?;
+    let cpus = Cpus::pick()?;
+    common::machine::idle_check("before");
+    let daemon = Daemon::start(&domain, DAEMON_CONFIG)?;
+    let result = pin(cpus.parent).and_then(|()| run_cases(cpus, scale));
+    let stopped = daemon.stop();
+    result?;
+    stopped?;
+    common::machine::idle_check("after");
+    Ok(())
+}
+
+fn run_cases(cpus: Cpus, scale: f64) -> Result<(), BenchError> {
+    for mode in [Mode::Poll, Mode::Wait] {
+        for size in [64, 4096] {
+            for subs in SUBSCRIBERS {
+                let messages = ((mode.base() as f64 * scale) as usize).max(MIN_MESSAGES);
+                let line = match size {
+                    64 => publish_case::<64>(cpus, mode, subs, messages)?,
+                    _ => publish_case::<4096>(cpus, mode, subs, messages)?,
+                };
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{line}");
+                let _ = out.flush();
+            }
+        }
+    }
+    Ok(())
+}
+
+fn service(instance: &str) -> Result<ServiceDescription, BenchError> {
+    ServiceDescription::new("Bench", instance, "Stream").zerocp("ServiceDescription::new")
+}
+
+/// Publishes `warm-up + messages + 1` samples to `subs` subscriber
+/// processes; returns the result line.
+fn publish_case<const N: usize>(
+    cpus: Cpus,
+    mode: Mode,
+    subs: usize,
+    messages: usize,
+) -> Result<String, BenchError> {
+    let instance = format!(
+        "throughput-{N}-{}-{subs}-{}",
+        mode.name(),
+        std::process::id()
+    );
+    let rt = Runtime::init("bench-publisher").zerocp("Runtime::init")?;
+    let publisher = rt
+        .publisher::<[u8; N]>(&service(&instance)?)
+        .max_loans(1)
+        .create()
+        .zerocp("create publisher")?;
+    let mut opts = cpus.child_opts();
+    opts.extend([
+        ("mode", mode.name().to_owned()),
+        ("size", N.to_string()),
+        ("instance", instance),
+    ]);
+    let mut children: Vec<RoleChild> = Vec::with_capacity(subs);
+    for _ in 0..subs {
+        children.push(spawn_role("subscriber", &opts)?);
+    }
+    for child in &mut children {
+        child.expect_line("ready")?;
+    }
+    let publish = |seq: u64| -> Result<(), BenchError> {
+        let sample = publisher.loan_uninit().zerocp("loan_uninit")?;
+        let sample = sample.write_with(|bytes: &mut [u8; N]| write_seq(bytes, seq));
+        sample.publish().zerocp("publish")
+    };
+    let warmup = (messages / 10).max(100) as u64;
+    for seq in 0..warmup {
+        publish(seq)?;
+    }
+    let start = Instant::now();
+    for seq in warmup..warmup + messages as u64 {
+        publish(seq)?;
+    }
+    let elapsed = start.elapsed();
+    publish(STOP)?;
+    let mut received = 0u64;
+    for mut child in children {
+        let line = child.expect_line("result")?;
+        received += field(&line, "received=").unwrap_or(0);
+        child.finish()?;
+    }
+    let sent = warmup + messages as u64 + 1;
+    let secs = elapsed.as_secs_f64();
+    Ok(format!(
+        "throughput subs={subs} payload={} msgs_per_s={:.0} ns_per_publish={:.1} mode={} delivered_pct={:.1}",
+        size_label(N),
+        messages as f64 / secs,
+        secs * 1e9 / messages as f64,
+        mode.name(),
+        100.0 * received as f64 / (sent * subs as u64) as f64
+    ))
+}
+
+fn field(line: &str, key: &str) -> Option<u64> {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(key))
+        .and_then(|v| v.parse().ok())
+}
+
+fn write_seq(bytes: &mut [u8], seq: u64) {
+    if let Some(head) = bytes.first_chunk_mut::<8>() {
+        *head = seq.to_ne_bytes();
+    }
+}
+
+fn read_seq(bytes: &[u8]) -> u64 {
+    bytes
+        .first_chunk::<8>()
+        .map_or(0, |b| u64::from_ne_bytes(*b))
+}
+
+/// `--role subscriber`: takes and drops every sample until STOP, then
+/// reports how many it took.
+fn subscriber_role(args: &RoleArgs) -> Result<(), BenchError> {
+    let yield_cpu = child_start(args, rustix::process::Signal::KILL)?;
+    let mode = Mode::parse(args.get("mode")?)?;
+    let svc = service(args.get("instance")?)?;
+    match args.parse_value::<usize>("size")? {
+        64 => subscribe::<64>(&svc, mode, yield_cpu),
+        4096 => subscribe::<4096>(&svc, mode, yield_cpu),
+        other => Err(BenchError::Usage(format!(
+            "unsupported payload size {other}"
+        ))),
+    }
+}
+
+fn subscribe<const N: usize>(
+    svc: &ServiceDescription,
+    mode: Mode,
+    yield_cpu: bool,
+) -> Result<(), BenchError> {
+    let rt = Runtime::init("bench-subscriber").zerocp("Runtime::init")?;
+    let subscriber = rt
+        .subscriber::<[u8; N]>(svc)
+        .queue_capacity(QUEUE_CAPACITY)
+        .max_held(1)
+        .create()
+        .zerocp("create subscriber")?;
+    tell_parent("ready")?;
+    let mut received = 0u64;
+    let mut spin = Spin::new(yield_cpu);
+    loop {
+        if let Some(sample) = subscriber.take().zerocp("take")? {
+            received += 1;
+            if read_seq(&sample[..]) == STOP {
+                break;
+            }
+            spin = Spin::new(yield_cpu);
+            continue;
+        }
+        match mode {
+            Mode::Poll => spin.turn("sample")?,
+            Mode::Wait => {
+                if !subscriber.wait(Some(DEADLINE)).zerocp("wait")? {
+                    return Err(BenchError::Peer {
+                        role: "publisher".into(),
+                        detail: format!("no sample within {DEADLINE:?}"),
+                    });
+                }
+            }
+        }
+    }
+    tell_parent(&format!(
+        "result received={received} dropped={}",
+        subscriber.dropped()
+    ))
+}
