@@ -1,6 +1,11 @@
 //! Property tests of the wire format: the decoder never panics on random or
 //! corrupted frames, whatever it accepts re-encodes to the same bytes
 //! (the encoding is canonical), and every generated message round-trips.
+//!
+//! Not run under Miri: proptest needs the file system (its failure
+//! persistence), which Miri's isolation forbids; the decoder's unit tests run
+//! there instead, and the fuzz target covers it natively.
+#![cfg(not(miri))]
 
 use proptest::collection::vec;
 use proptest::prelude::*;
