@@ -61,8 +61,6 @@ pub enum Departure {
     Exited,
     /// Its heartbeat is older than the timeout.
     HeartbeatTimeout,
-    /// The daemon is stopping.
-    DaemonStopping,
 }
 
 impl std::fmt::Display for Departure {
@@ -72,7 +70,6 @@ impl std::fmt::Display for Departure {
             Self::ConnectionClosed => "connection closed",
             Self::Exited => "process exited",
             Self::HeartbeatTimeout => "heartbeat timed out",
-            Self::DaemonStopping => "daemon stopping",
         })
     }
 }

@@ -110,6 +110,14 @@ impl std::error::Error for DaemonError {
 }
 
 /// The domain to serve: `--domain`, else `ZEROCP_DOMAIN`, else the config's, else `default`.
+///
+/// ```
+/// use zerocp_daemon::config::DaemonConfig;
+/// use zerocp_daemon::daemon::resolve_domain;
+/// let config = DaemonConfig::from_toml_str("domain = \"robot\"\n").unwrap();
+/// assert_eq!(resolve_domain(Some("car"), &config).unwrap().as_str(), "car");
+/// assert!(resolve_domain(Some("no/slashes"), &config).is_err());
+/// ```
 pub fn resolve_domain(cli: Option<&str>, config: &DaemonConfig) -> Result<DomainName, NameError> {
     if let Some(name) = cli {
         return DomainName::new(name);

@@ -172,9 +172,4 @@ impl ProcessManager {
     pub fn capacity(&self) -> u32 {
         self.slots.len() as u32
     }
-
-    /// Whether every slot is taken.
-    pub fn is_full(&self) -> bool {
-        self.slots.iter().all(Option::is_some)
-    }
 }

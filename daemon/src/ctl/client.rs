@@ -106,6 +106,17 @@ impl std::error::Error for CtlError {
 }
 
 /// A connection to the daemon of one domain, for queries.
+///
+/// ```
+/// use zerocp_daemon::ctl::{CtlClient, CtlError};
+/// match CtlClient::connect(Some("doc-no-daemon")) {
+///     Err(CtlError::NotRunning { socket, .. }) => {
+///         assert!(socket.ends_with("doc-no-daemon.sock"))
+///     }
+///     Err(CtlError::RunDir(_)) => {} // no run directory on this machine at all
+///     other => panic!("expected no daemon, got {other:?}"),
+/// }
+/// ```
 #[derive(Debug)]
 pub struct CtlClient {
     socket: SeqpacketConn,
