@@ -138,23 +138,17 @@ fn missing_config_file_is_named() {
 
 #[test]
 fn domain_from_environment_when_no_flag() {
-    let domain = TestDomain::builder().prepare();
-    let mut child = std::process::Command::new(support::ZEROCPD)
+    let mut domain = TestDomain::builder().prepare();
+    let mut command = std::process::Command::new(support::ZEROCPD);
+    command
         .arg("--config")
         .arg(domain.config_path())
         .env("ZEROCP_RUN_DIR", domain.run_dir())
-        .env("ZEROCP_DOMAIN", domain.domain())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn zerocpd");
-    let socket = domain.socket_path();
-    assert!(wait_until(DEADLINE, || support::connects(&socket)));
-    let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
-    rustix::process::kill_process(pid, Signal::TERM).expect("SIGTERM");
-    let status = child.wait().expect("wait");
-    assert_eq!(status.code(), Some(0));
-    domain.assert_nothing_left();
+        .env("ZEROCP_DOMAIN", domain.domain());
+    domain.spawn_command(command);
+    let status = domain.ctl_json(&["status"]);
+    assert_eq!(status["domain"], domain.domain());
+    domain.stop();
 }
 
 #[test]

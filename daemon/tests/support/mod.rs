@@ -235,14 +235,21 @@ impl TestDomain {
 
     /// (Re)starts the daemon of this domain (its stderr appends to [`Self::daemon_log`]).
     pub fn spawn(&mut self, log_level: &str) {
+        let command = self.daemon_command(log_level);
+        self.spawn_command(command);
+    }
+
+    /// Starts `command` (a `zerocpd` command line of this domain, e.g. a
+    /// modified [`Self::daemon_command`]) as this domain's daemon and waits
+    /// until it serves; it is then stopped or killed like any other.
+    pub fn spawn_command(&mut self, mut command: Command) {
         assert!(self.daemon.is_none(), "the daemon is already running");
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log)
             .expect("open the daemon log");
-        let child = self
-            .daemon_command(log_level)
+        let child = command
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -462,7 +469,6 @@ pub fn connects(socket: &Path) -> bool {
 
 impl Drop for TestDomain {
     fn drop(&mut self) {
-        let was_running = self.daemon.is_some();
         self.kill();
         if std::thread::panicking() {
             eprintln!(
@@ -471,10 +477,10 @@ impl Drop for TestDomain {
                 self.daemon_log()
             );
         }
-        if was_running {
-            for path in self.shm_paths() {
-                drop(std::fs::remove_file(path));
-            }
+        // The names are unique to this test's domain: whatever a failed or
+        // killed daemon left of it is ours to remove.
+        for path in self.shm_paths() {
+            drop(std::fs::remove_file(path));
         }
         drop(std::fs::remove_dir_all(&self.base));
     }
