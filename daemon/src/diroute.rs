@@ -102,6 +102,9 @@ pub struct Diroute<'a> {
     conns: HashMap<ConnId, Connection>,
     next_conn: ConnId,
     stop: Option<StopSignal>,
+    /// `accept` failed (e.g. out of descriptors): the listener is out of
+    /// epoll until the next tick, so a level-triggered listener cannot spin.
+    accept_paused: bool,
 }
 
 /// The stop signals' self-pipes: SIGTERM and SIGINT each write a byte into
@@ -163,6 +166,7 @@ impl<'a> Diroute<'a> {
             conns: HashMap::new(),
             next_conn: FIRST_CONN,
             stop: None,
+            accept_paused: false,
         })
     }
 
@@ -219,8 +223,12 @@ impl<'a> Diroute<'a> {
                 Ok(Some(socket)) => self.admit(socket),
                 Ok(None) => return,
                 Err(e) => {
-                    // EMFILE and friends: log and let the next wake-up retry.
-                    log::error!("{e}");
+                    // EMFILE and friends: retry at the next tick.
+                    log::error!("{e}; accepting again at the next tick");
+                    match self.poller.delete(&self.listener) {
+                        Ok(()) => self.accept_paused = true,
+                        Err(e) => log::error!("{e}"),
+                    }
                     return;
                 }
             }
@@ -484,6 +492,15 @@ impl<'a> Diroute<'a> {
     }
 
     fn tick(&mut self, now: u64) {
+        if self.accept_paused {
+            match self
+                .poller
+                .add(&self.listener, LISTENER, Interest::Readable)
+            {
+                Ok(()) => self.accept_paused = false,
+                Err(e) => log::error!("{e}"),
+            }
+        }
         for slot in self.plane.expired_processes(now) {
             let conn = self.plane.processes().get(slot).map(|p| p.conn);
             log::warn!(
