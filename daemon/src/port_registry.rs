@@ -7,12 +7,19 @@
 //! ([`PortId`]), so a stale name (a `RemovePort` for a port that was already
 //! freed and handed out again) is recognised and refused.
 //!
+//! Freed slots are handed out again last (first in, first out): a publisher
+//! whose topology snapshot still names a subscriber that just went away
+//! checks the slot's state and generation before it pushes, and FIFO reuse
+//! keeps the slot from being someone else's for as long as possible, so that
+//! check-then-push window practically never meets a reused slot.
+//!
 //! The registry also writes a port's daemon-owned parts in shared memory:
 //! [`init_publisher`](PortRegistry::init_publisher) and
 //! [`init_subscriber`](PortRegistry::init_subscriber) prepare a slot and mark
 //! it `Active`, [`retire`](PortRegistry::retire) marks it `Retiring` while the
 //! daemon reclaims it, [`free`](PortRegistry::free) marks it `Free` again.
 
+use std::collections::VecDeque;
 use std::fmt;
 
 use zerocp_core::chunk_queue::CapacityError;
@@ -96,8 +103,8 @@ struct SlotTable {
     generations: Vec<u32>,
     /// Whether each slot is allocated.
     in_use: Vec<bool>,
-    /// Free slots, popped from the end (kept so the lowest index comes first).
-    free: Vec<u32>,
+    /// Free slots: the front is handed out next, freed slots go to the back.
+    free: VecDeque<u32>,
 }
 
 impl SlotTable {
@@ -105,12 +112,12 @@ impl SlotTable {
         Self {
             generations: vec![0; capacity as usize],
             in_use: vec![false; capacity as usize],
-            free: (0..capacity).rev().collect(),
+            free: (0..capacity).collect(),
         }
     }
 
     fn allocate(&mut self) -> Option<(u32, u32)> {
-        let index = self.free.pop()?;
+        let index = self.free.pop_front()?;
         let slot = index as usize;
         let generation = match self.generations[slot].wrapping_add(1) {
             0 => 1,
@@ -131,7 +138,7 @@ impl SlotTable {
             return false;
         }
         self.in_use[index as usize] = false;
-        self.free.push(index);
+        self.free.push_back(index);
         true
     }
 
@@ -326,6 +333,20 @@ mod tests {
             .map(|_| registry.allocate(PortKind::Publisher).unwrap().index)
             .collect();
         assert_eq!(ids, [0, 1, 2]);
+    }
+
+    #[test]
+    fn freed_slots_are_reused_last() {
+        let mut registry = PortRegistry::new(1, 4);
+        let ids: Vec<PortId> = (0..3)
+            .map(|_| registry.allocate(PortKind::Subscriber).unwrap())
+            .collect();
+        assert!(registry.release(ids[1]));
+        assert!(registry.release(ids[0]));
+        let again: Vec<u32> = (0..3)
+            .map(|_| registry.allocate(PortKind::Subscriber).unwrap().index)
+            .collect();
+        assert_eq!(again, [3, 1, 0]);
     }
 
     #[test]
