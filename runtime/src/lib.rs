@@ -54,6 +54,12 @@
 //! subscriber sleeping in `wait(None)`; nothing hangs or faults (the
 //! mappings stay valid until the last port is dropped).
 //!
+//! ## Logging
+//!
+//! The runtime logs through the `log` facade. [`logger::AsyncLogger::init`]
+//! installs a logger that never blocks the caller: lines go through a
+//! lock-free ring to a background writer thread (stderr).
+//!
 //! ## Payload types
 //!
 //! Payloads implement the `unsafe` trait [`ZeroCopySafe`]: `repr(C)`, no
@@ -65,6 +71,7 @@ mod connection;
 pub mod error;
 mod heartbeat_thread;
 mod loaned_sample;
+pub mod logger;
 mod port_request;
 mod publish;
 mod publisher;
