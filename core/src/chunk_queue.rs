@@ -3,51 +3,115 @@
 //! This module owns each subscriber's receive queue: publishers push chunk
 //! indices, the subscriber pops them, and a publisher whose subscriber uses the
 //! "discard oldest" policy replaces the oldest entry when the queue is full.
+//! The processes sharing a queue may be killed at any instruction; the queue
+//! is built so that no such death ever blocks or corrupts it for the others.
 //!
-//! # Algorithm
+//! # Layout and encoding
 //!
-//! A ring of sequence cells after D. Vyukov's bounded MPMC queue. Positions are
-//! *stamps*: `lap + index`, where `index < capacity` and `lap` is a multiple of
-//! `one_lap = (capacity + 1).next_power_of_two()`. This gives an exact logical
-//! capacity that need not be a power of two (a queue of capacity 3 holds 3)
-//! while cells are still found with a mask. Each cell is one `AtomicU64`,
-//! `stamp << 32 | chunk index`, so a single store publishes both:
+//! Positions are *stamps* `lap + index`, where `index < capacity` and `lap` is
+//! a multiple of `L = (capacity + 1).next_power_of_two()`, so the logical
+//! capacity is exact (a queue of capacity 3 holds 3) while cells are still
+//! found with a mask. `enqueue_pos` (E) and `dequeue_pos` (D) are positions,
+//! each on its own cache line. Each cell is one `AtomicU64`,
+//! `stamp << 32 | chunk index`; the cell of position `p` reads:
 //!
-//! - stamp `s`: free, waiting for the producer whose tail stamp is `s`;
-//! - stamp `s + 1`: holds a value for the consumer whose head stamp is `s`;
-//! - a consumer at `s` frees the cell by storing stamp `s + one_lap`.
+//! | stamp      | meaning                                                   |
+//! |------------|-----------------------------------------------------------|
+//! | `p`        | free for position `p` (value 0)                           |
+//! | `p + 1`    | `p` filled, holds its index                               |
+//! | `p + L`    | `p` consumed: free for position `p + L`                   |
+//! | `p + L + 1`| `p` consumed and `p + L` filled                           |
 //!
-//! A push or pop is one CAS on its position plus one store to the cell. The
-//! producer and consumer positions sit on separate cache lines; the read-only
-//! capacity sits on a third, so no hot line is shared by both sides.
+//! # Algorithm: the cell transition is the operation
+//!
+//! - **push** at `t = E`: CAS the cell `t → t + 1 | index` (this *is* the
+//!   push; the first attempt guesses the free word `t | 0`, so a push usually
+//!   makes no plain load of the cell), then CAS E `t → next(t)`. A producer
+//!   that finds the cell at E already filled (`t + 1` or `t + L`) CASes E
+//!   forward itself (helping) and retries; `t + 1 - L` (the previous lap's
+//!   entry) means full.
+//! - **pop** at `h = D`: read the cell; on `h + 1` CAS it to `h + L | 0`
+//!   (this *is* the pop, taking the value), then CAS D `h → next(h)`. A
+//!   consumer that finds the cell at D consumed (`h + L`, `h + L + 1`) helps
+//!   D forward; `h` means empty.
+//! - **discard oldest**: when a push sees the queue full at `t` (cell holds
+//!   `h + 1`, `h = t - L`), it first brings D to `h` (helping past a consumed
+//!   position), then CASes the cell `h + 1 | old → t + 1 | index`: one step
+//!   consumes `h` and fills `t`. Then it advances E and D (anyone may help).
+//!
+//! # Proof sketch
+//!
+//! **I1** Each cell only moves forward through the stamps of its positions,
+//! `p → p+1 → p+L → p+L+1 → …` (a discard jumps `p+1 → p+L+1`), always by a
+//! CAS that expects the exact previous word. So each position is filled at
+//! most once and consumed at most once, after its fill, and a value is taken
+//! by exactly one CAS: never lost, never duplicated.
+//!
+//! **I2** E moves from `p` only to `next(p)` and only by a CAS, made by the
+//! filler of `p` after its fill or by a helper that saw `p` filled (stamps
+//! `p+1`, `p+L` are reachable only through the fill of `p`, by I1). Likewise
+//! D moves from `p` only after `p` was consumed. So E and D never pass an
+//! unfilled / unconsumed position.
+//!
+//! **I3** A fill of `p` happens while `E == p`: the filler read `p` from E,
+//! E is monotone, and E cannot pass `p` before this very fill (I2). Likewise a
+//! consume of `p` happens while `D == p` (a discard makes sure of that by
+//! reading `D == h` first). Hence positions are filled, and consumed, in
+//! order; the logical tail is `T ∈ {E, next(E)}` and the logical head
+//! `H ∈ {D, next(D)}` (E and D lag by at most one step); and since filling
+//! `p` needs `p - L` consumed, `T - H ≤ capacity`. The queue is FIFO with
+//! exact capacity; operations linearise at their cell CAS, "empty" at the
+//! load of stamp `h` (then `H = T = h`), "full" at the load of `t + 1 - L`
+//! (then `T = t`, `H = t - L`: `capacity` entries).
+//!
+//! **Crashes.** Every step before an operation's cell CAS only reads or helps
+//! (moves E or D past a position that is done), so stopping there changes
+//! nothing. After the cell CAS the queue is in a valid state with E and/or D
+//! one step behind, exactly the state any other operation already handles by
+//! helping. No operation ever waits for another one to finish a step. So a
+//! process killed at any instruction loses at most the one index it was
+//! pushing or popping, never blocks the queue and never hands an index out
+//! twice. The `abandon_*_after` test hooks stop an operation after any number
+//! of accesses; the loom models and stress tests use them.
+//!
+//! **Orderings.** Cell loads are Acquire and every cell CAS is Release: a
+//! filled cell publishes the chunk written before the push (the consumer's
+//! Acquire load sees it), and since every cell write is an RMW, any later
+//! value continues the release sequence. E and D loads are Acquire and their
+//! CASes Release (Acquire on failure, where the value read is used): a thread
+//! that reads position `p` then also sees every cell transition before `p`,
+//! so it never mistakes a stale cell for a full, empty or corrupted one.
 //!
 //! # Robustness
 //!
 //! Every value read from the queue is treated as hostile: the capacity is
-//! clamped to `1..=CAP`, cells are indexed with `& (CAP - 1)`, and a position
-//! that does not move while a cell says it should (only possible in corrupted
-//! memory) ends the operation ("full" or "empty") instead of spinning. No
-//! operation waits for another process: a pop that finds the next cell claimed
-//! but not yet written reports "empty".
-//!
-//! A producer that dies between its CAS and its cell store leaves one cell
-//! claimed; consumers then see the queue as empty from that cell on until the
-//! daemon re-initialises the queue ([`ChunkQueue::init`]) while cleaning up.
+//! clamped to `1..=CAP`, cells are indexed with `& (CAP - 1)`, and a cell
+//! stamp that fits none of the cases above while the position it was found at
+//! has not moved (only possible in corrupted memory) ends the operation
+//! ("full", "empty", or the new index handed back by a discard). A thread
+//! helps only past cells whose stamps say so exactly, which in memory nobody
+//! else changes holds for at most one lap, so no operation spins.
+//! Positions wrap around `u32`; a stale CAS could only succeed if its thread
+//! stalled for ~2³¹ operations on this queue (stamps keep ≥ 11 lap bits).
+
+mod budget;
+mod error;
+mod geometry;
+#[cfg(test)]
+mod tests;
+
+pub use error::{CapacityError, QueueFull};
 
 use crate::cache_padded::CachePadded;
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
+use budget::{Budget, StopAfter, Unlimited};
+use core::convert::Infallible;
 use core::fmt;
+use geometry::{Geometry, pack, stamp_of, value_of};
 
 /// Largest `CAP` a [`ChunkQueue`] may have (keeps at least 11 lap bits in a
 /// stamp, so a stale CAS would need ~2³¹ operations in between to succeed).
 pub const MAX_CAP: usize = 1 << 20;
-
-/// How often [`ChunkQueue::push_discard_oldest`] retries before it discards
-/// the new index itself (only when the oldest entry stays unreadable).
-#[cfg(not(loom))]
-const DISCARD_ATTEMPTS: u32 = 64;
-#[cfg(loom)]
-const DISCARD_ATTEMPTS: u32 = 3;
 
 /// A bounded MPMC queue of chunk indices with a run-time capacity in
 /// `1..=CAP` (`CAP` a power of two, at most [`MAX_CAP`]).
@@ -69,9 +133,9 @@ const DISCARD_ATTEMPTS: u32 = 3;
 /// ```
 #[repr(C)]
 pub struct ChunkQueue<const CAP: usize> {
-    /// Tail stamp: where the next push goes. Written by producers.
+    /// Tail position (E): where the next push goes. Written by producers.
     enqueue_pos: CachePadded<AtomicU32>,
-    /// Head stamp: where the next pop comes from. Written by consumers.
+    /// Head position (D): where the next pop comes from. Written by consumers.
     dequeue_pos: CachePadded<AtomicU32>,
     /// Logical capacity, written by `init` only.
     capacity: CachePadded<AtomicU32>,
@@ -86,105 +150,33 @@ const _: () = {
     assert!(core::mem::align_of::<ChunkQueue<8>>() == 64);
 };
 
-/// The requested capacity is not in `1..=CAP`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct CapacityError {
-    /// The capacity asked for.
-    pub requested: u32,
-    /// The largest capacity this queue type holds (`CAP`).
-    pub max: u32,
+/// How a push attempt ended.
+enum Claim {
+    Pushed,
+    /// The cell at `tail` holds `word`, the previous lap's (oldest) entry.
+    Full {
+        tail: u32,
+        word: u64,
+    },
+    /// The memory fits no valid state.
+    Corrupted,
 }
 
-impl fmt::Display for CapacityError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "chunk queue capacity {} is not in 1..={}",
-            self.requested, self.max
-        )
+/// How an attempt to replace the oldest entry ended.
+enum Replace {
+    /// Replaced; the oldest index, now the caller's.
+    Done(u32),
+    /// The queue changed under us (someone made progress): try again.
+    Changed,
+    Corrupted,
+}
+
+/// Unwraps the result of an operation run with the [`Unlimited`] budget.
+fn finished<T>(result: Result<T, Infallible>) -> T {
+    match result {
+        Ok(value) => value,
+        Err(never) => match never {},
     }
-}
-
-impl core::error::Error for CapacityError {}
-
-/// The queue is full; the index was not enqueued and is handed back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct QueueFull {
-    /// The chunk index that was not enqueued.
-    pub index: u32,
-}
-
-impl fmt::Display for QueueFull {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "chunk queue is full; chunk index {} was not enqueued",
-            self.index
-        )
-    }
-}
-
-impl core::error::Error for QueueFull {}
-
-/// Capacity and lap size of one operation (derived from the clamped capacity).
-#[derive(Clone, Copy)]
-struct Geometry {
-    cap: u32,
-    one_lap: u32,
-}
-
-impl Geometry {
-    fn new(cap: u32) -> Self {
-        Self {
-            cap,
-            one_lap: (cap + 1).next_power_of_two(),
-        }
-    }
-
-    fn index(self, stamp: u32) -> u32 {
-        stamp & (self.one_lap - 1)
-    }
-
-    fn lap(self, stamp: u32) -> u32 {
-        stamp & !(self.one_lap - 1)
-    }
-
-    /// The stamp after `stamp`: next index, or index 0 of the next lap.
-    fn advance(self, stamp: u32) -> u32 {
-        if self.index(stamp) + 1 < self.cap {
-            stamp.wrapping_add(1)
-        } else {
-            self.lap(stamp).wrapping_add(self.one_lap)
-        }
-    }
-
-    /// Number of entries from stamp `head` to stamp `tail`, clamped to `0..=cap`.
-    fn distance(self, head: u32, tail: u32) -> u32 {
-        let laps =
-            i64::from(self.lap(tail).wrapping_sub(self.lap(head)) as i32) / i64::from(self.one_lap);
-        let n =
-            laps * i64::from(self.cap) + i64::from(self.index(tail)) - i64::from(self.index(head));
-        // Cannot truncate: clamped to `0..=cap`.
-        n.clamp(0, i64::from(self.cap)) as u32
-    }
-}
-
-#[inline]
-fn pack(stamp: u32, value: u32) -> u64 {
-    (u64::from(stamp) << 32) | u64::from(value)
-}
-
-#[inline]
-fn stamp_of(word: u64) -> u32 {
-    (word >> 32) as u32
-}
-
-#[inline]
-fn value_of(word: u64) -> u32 {
-    // Truncation is the point: the low half is the chunk index.
-    word as u32
 }
 
 impl<const CAP: usize> ChunkQueue<CAP> {
@@ -194,6 +186,13 @@ impl<const CAP: usize> ChunkQueue<CAP> {
     );
 
     /// An in-process queue of `capacity` entries.
+    ///
+    /// ```
+    /// use zerocp_core::chunk_queue::{CapacityError, ChunkQueue};
+    ///
+    /// assert_eq!(ChunkQueue::<4>::new(2).unwrap().capacity(), 2);
+    /// assert_eq!(ChunkQueue::<4>::new(5).unwrap_err(), CapacityError { requested: 5, max: 4 });
+    /// ```
     pub fn new(capacity: u32) -> Result<Self, CapacityError> {
         let () = Self::VALID_CAP;
         let queue = Self {
@@ -222,7 +221,7 @@ impl<const CAP: usize> ChunkQueue<CAP> {
             });
         }
         for (index, cell) in (0..).zip(&self.cells) {
-            // Cell `i` waits for the producer at stamp `i` of lap 0.
+            // Cell `i` is free for position `i` of lap 0 (unused cells: 0).
             cell.store(
                 pack(if index < capacity { index } else { 0 }, 0),
                 Ordering::Relaxed,
@@ -245,161 +244,283 @@ impl<const CAP: usize> ChunkQueue<CAP> {
         &self.cells[g.index(stamp) as usize & (CAP - 1)]
     }
 
+    /// Moves `pos` from `from` to the next position (unless another thread
+    /// already did) and returns the position it now holds.
+    fn advance<B: Budget>(
+        pos: &AtomicU32,
+        g: Geometry,
+        from: u32,
+        b: &mut B,
+    ) -> Result<u32, B::Stop> {
+        b.step()?;
+        let next = g.advance(from);
+        // Release: a thread that reads `next` (Acquire) also sees the cell
+        // transition at `from` that allowed this move, and all before it.
+        // Acquire on failure: the caller continues from the value read, as
+        // after an Acquire load.
+        Ok(
+            match pos.compare_exchange(from, next, Ordering::Release, Ordering::Acquire) {
+                Ok(_) => next,
+                Err(current) => current,
+            },
+        )
+    }
+
     /// Enqueues `index`, or hands it back in [`QueueFull`] when the queue is full.
+    ///
+    /// ```
+    /// use zerocp_core::chunk_queue::{ChunkQueue, QueueFull};
+    ///
+    /// let queue = ChunkQueue::<2>::new(1).unwrap();
+    /// assert_eq!(queue.push(4), Ok(()));
+    /// assert_eq!(queue.push(5), Err(QueueFull { index: 5 }));
+    /// ```
     pub fn push(&self, index: u32) -> Result<(), QueueFull> {
-        let g = self.geometry();
-        // Relaxed: the tail is only a ticket; the cell stamp (Acquire) decides
-        // whether it is current and the CAS validates it.
-        let mut tail = self.enqueue_pos.load(Ordering::Relaxed);
-        loop {
-            let cell = self.cell(g, tail);
-            // Acquire: pairs with the Release store that last wrote the cell,
-            // so the position CAS that preceded that store is visible to the
-            // stale-tail reload below.
-            let stamp = stamp_of(cell.load(Ordering::Acquire));
-            if stamp == tail {
-                // Relaxed: the cell store below is what publishes the entry.
-                match self.enqueue_pos.compare_exchange_weak(
-                    tail,
-                    g.advance(tail),
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => {
-                        // Release: publishes the index, and the chunk the
-                        // publisher wrote before pushing, to the consumer.
-                        cell.store(pack(tail.wrapping_add(1), index), Ordering::Release);
-                        return Ok(());
-                    }
-                    Err(current) => tail = current,
-                }
-            } else if stamp.wrapping_add(g.one_lap) == tail.wrapping_add(1) {
-                // The cell still holds the entry of the previous lap.
-                return Err(QueueFull { index });
-            } else {
-                // Another producer already used this tail: take the newer one.
-                // Relaxed: the Acquire cell load made that producer's CAS visible.
-                let current = self.enqueue_pos.load(Ordering::Relaxed);
-                if current == tail {
-                    // No progress to catch up with: the cell is claimed by a
-                    // producer a lap behind, or the memory is corrupted.
-                    return Err(QueueFull { index });
-                }
-                tail = current;
-            }
+        match finished(self.claim(self.geometry(), index, &mut Unlimited)) {
+            Claim::Pushed => Ok(()),
+            Claim::Full { .. } | Claim::Corrupted => Err(QueueFull { index }),
         }
     }
 
-    /// Dequeues the oldest index, or `None` when the queue is empty (or the
-    /// oldest entry is claimed by a producer that has not written it yet).
-    pub fn pop(&self) -> Option<u32> {
-        let g = self.geometry();
-        // Relaxed: the head is only a ticket, validated by the CAS.
-        let mut head = self.dequeue_pos.load(Ordering::Relaxed);
+    /// The push algorithm: fills the cell at the tail with `index` unless
+    /// the queue is full.
+    fn claim<B: Budget>(&self, g: Geometry, index: u32, b: &mut B) -> Result<Claim, B::Stop> {
+        b.step()?;
+        // Acquire: pairs with the Release CAS that moved E here, so the cell
+        // loads below see every transition up to this position (I3).
+        let mut tail = self.enqueue_pos.load(Ordering::Acquire);
+        // Every free cell holds value 0: guess it and skip a plain load.
+        let mut expected = pack(tail, 0);
         loop {
-            let cell = self.cell(g, head);
-            // Acquire: pairs with the producer's Release store, so the index
-            // and the chunk contents written before the push are visible.
-            let word = cell.load(Ordering::Acquire);
+            let cell = self.cell(g, tail);
+            b.step()?;
+            // Release: publishes the index and the chunk written before the
+            // push to the consumer's Acquire load. Acquire on failure: the
+            // word read is classified below, as after an Acquire load.
+            let word = match cell.compare_exchange(
+                expected,
+                pack(tail.wrapping_add(1), index),
+                Ordering::Release,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    Self::advance(&self.enqueue_pos, g, tail, b)?;
+                    return Ok(Claim::Pushed);
+                }
+                Err(word) => word,
+            };
+            let stamp = stamp_of(word);
+            if stamp == tail {
+                // Free, but holding a stray value (only after corruption).
+                expected = word;
+                continue;
+            }
+            if g.filled(tail, stamp) {
+                tail = Self::advance(&self.enqueue_pos, g, tail, b)?;
+            } else if g.full_from_previous_lap(tail, stamp) {
+                return Ok(Claim::Full { tail, word });
+            } else {
+                b.step()?;
+                // Acquire: as above. In a valid state this stamp means E
+                // moved past `tail` since we read it, and the move is ordered
+                // before the cell write we read (I2 and the Release CASes),
+                // so an unchanged E means corrupted memory.
+                let current = self.enqueue_pos.load(Ordering::Acquire);
+                if current == tail {
+                    return Ok(Claim::Corrupted);
+                }
+                tail = current;
+            }
+            expected = pack(tail, 0);
+        }
+    }
+
+    /// Dequeues the oldest index, or `None` when the queue is empty.
+    ///
+    /// ```
+    /// use zerocp_core::chunk_queue::ChunkQueue;
+    ///
+    /// let queue = ChunkQueue::<4>::new(4).unwrap();
+    /// queue.push(1).unwrap();
+    /// queue.push(2).unwrap();
+    /// assert_eq!((queue.pop(), queue.pop(), queue.pop()), (Some(1), Some(2), None));
+    /// ```
+    pub fn pop(&self) -> Option<u32> {
+        finished(self.take(self.geometry(), &mut Unlimited))
+    }
+
+    /// The pop algorithm: empties the cell at the head.
+    fn take<B: Budget>(&self, g: Geometry, b: &mut B) -> Result<Option<u32>, B::Stop> {
+        b.step()?;
+        // Acquire: pairs with the Release CAS that moved D here (see `claim`).
+        let mut head = self.dequeue_pos.load(Ordering::Acquire);
+        b.step()?;
+        // Acquire: pairs with the producer's Release CAS, so the index and
+        // the chunk written before the push are visible.
+        let mut word = self.cell(g, head).load(Ordering::Acquire);
+        loop {
             let stamp = stamp_of(word);
             if stamp == head.wrapping_add(1) {
-                // Relaxed: the value was already read with Acquire above; the
-                // CAS only decides which consumer owns it.
-                match self.dequeue_pos.compare_exchange_weak(
-                    head,
-                    g.advance(head),
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
+                b.step()?;
+                // Release: a thread that reads this word (Acquire) also sees
+                // our read of D (see the reload below). Acquire on failure:
+                // the word read may be taken on the next round. The value was
+                // acquired with `word` (one fill per stamp, I1).
+                match self.cell(g, head).compare_exchange(
+                    word,
+                    pack(head.wrapping_add(g.one_lap), 0),
+                    Ordering::Release,
+                    Ordering::Acquire,
                 ) {
                     Ok(_) => {
-                        // Release: the producer of the next lap (Acquire) then
-                        // also sees our head CAS (see `push`).
-                        cell.store(pack(head.wrapping_add(g.one_lap), 0), Ordering::Release);
-                        return Some(value_of(word));
+                        Self::advance(&self.dequeue_pos, g, head, b)?;
+                        return Ok(Some(value_of(word)));
                     }
-                    Err(current) => head = current,
+                    Err(current) => {
+                        word = current;
+                        continue;
+                    }
                 }
-            } else if stamp == head {
-                return None;
+            }
+            if stamp == head {
+                return Ok(None);
+            }
+            if g.consumed(head, stamp) {
+                head = Self::advance(&self.dequeue_pos, g, head, b)?;
             } else {
-                // Relaxed: as in `push`, the Acquire cell load ordered the
-                // newer head before this load.
-                let current = self.dequeue_pos.load(Ordering::Relaxed);
+                b.step()?;
+                // Acquire: as in `claim`, an unchanged D means corruption.
+                let current = self.dequeue_pos.load(Ordering::Acquire);
                 if current == head {
-                    return None;
+                    return Ok(None);
                 }
                 head = current;
             }
+            b.step()?;
+            // Acquire: as above.
+            word = self.cell(g, head).load(Ordering::Acquire);
         }
     }
 
     /// Enqueues `index`, discarding the oldest entry if the queue is full.
     ///
     /// Returns the index that was discarded, which the caller must release:
-    /// `None` if nothing was, normally the oldest entry; the new `index`
-    /// itself only if the oldest entry stayed unreadable (claimed by a stalled
-    /// producer) for all retries. Every index pushed is either enqueued or
-    /// returned exactly once, by this call or a later `pop`.
+    /// `None` if nothing was, else the oldest entry, or the new `index`
+    /// itself only if the queue's memory is corrupted. Every index pushed is
+    /// either enqueued or returned exactly once, by this call or a later `pop`.
+    ///
+    /// ```
+    /// use zerocp_core::chunk_queue::ChunkQueue;
+    ///
+    /// let queue = ChunkQueue::<2>::new(2).unwrap();
+    /// assert_eq!(queue.push_discard_oldest(1), None);
+    /// assert_eq!(queue.push_discard_oldest(2), None);
+    /// assert_eq!(queue.push_discard_oldest(3), Some(1));
+    /// assert_eq!((queue.pop(), queue.pop()), (Some(2), Some(3)));
+    /// ```
     pub fn push_discard_oldest(&self, index: u32) -> Option<u32> {
-        let g = self.geometry();
-        for _ in 0..DISCARD_ATTEMPTS {
-            if self.push(index).is_ok() {
-                return None;
-            }
-            if let Some(dropped) = self.replace_oldest(g, index) {
-                return Some(dropped);
-            }
-            core::hint::spin_loop();
-        }
-        Some(index)
+        finished(self.claim_discarding(index, &mut Unlimited))
     }
 
-    /// If the queue is full, atomically (for every observer) removes the
-    /// oldest entry and enqueues `index` in the cell it frees. Returns the
-    /// removed entry, or `None` when the queue was not full or the oldest
-    /// entry was not readable (the caller retries).
-    fn replace_oldest(&self, g: Geometry, index: u32) -> Option<u32> {
-        // Relaxed: a ticket, validated by the CAS below.
-        let head = self.dequeue_pos.load(Ordering::Relaxed);
-        let cell = self.cell(g, head);
-        // Acquire: we take ownership of the oldest index like a consumer.
-        let word = cell.load(Ordering::Acquire);
-        if stamp_of(word) != head.wrapping_add(1) {
-            return None;
+    fn claim_discarding<B: Budget>(&self, index: u32, b: &mut B) -> Result<Option<u32>, B::Stop> {
+        let g = self.geometry();
+        loop {
+            match self.claim(g, index, b)? {
+                Claim::Pushed => return Ok(None),
+                Claim::Corrupted => return Ok(Some(index)),
+                Claim::Full { tail, word } => match self.replace_oldest(g, tail, word, index, b)? {
+                    Replace::Done(oldest) => return Ok(Some(oldest)),
+                    Replace::Corrupted => return Ok(Some(index)),
+                    // Someone popped or pushed in between: a fresh attempt.
+                    Replace::Changed => {}
+                },
+            }
         }
-        // Full means the tail is exactly one lap ahead of the head. Relaxed:
-        // a stale value only makes us retry.
-        let tail = head.wrapping_add(g.one_lap);
-        if self.enqueue_pos.load(Ordering::Relaxed) != tail {
-            return None;
+    }
+
+    /// With the cell at `tail` seen holding `word`, the oldest entry (at
+    /// `head = tail - L`), consumes `head` and fills `tail` in one CAS.
+    fn replace_oldest<B: Budget>(
+        &self,
+        g: Geometry,
+        tail: u32,
+        word: u64,
+        index: u32,
+        b: &mut B,
+    ) -> Result<Replace, B::Stop> {
+        let head = tail.wrapping_sub(g.one_lap);
+        let cell = self.cell(g, tail);
+        b.step()?;
+        // Acquire: as in `take`.
+        let mut pos = self.dequeue_pos.load(Ordering::Acquire);
+        // A consume must happen while D == head (I3): help D past a consumer
+        // that consumed the position before `head` but did not advance D.
+        while pos != head {
+            b.step()?;
+            // Acquire: as in `take`.
+            let stamp = stamp_of(self.cell(g, pos).load(Ordering::Acquire));
+            if !g.consumed(pos, stamp) {
+                b.step()?;
+                // Acquire: D moved past `head` only after `head` was
+                // consumed, which a changed cell then shows. If the cell
+                // still holds the oldest entry, D is corrupted.
+                let now = cell.load(Ordering::Acquire);
+                return Ok(if now == word {
+                    Replace::Corrupted
+                } else {
+                    Replace::Changed
+                });
+            }
+            pos = Self::advance(&self.dequeue_pos, g, pos, b)?;
         }
-        // Relaxed: as for `pop`, the value was read with Acquire.
-        self.dequeue_pos
-            .compare_exchange(head, g.advance(head), Ordering::Relaxed, Ordering::Relaxed)
-            .ok()?;
-        // We own the oldest entry and its cell. No producer can take `tail`
-        // (that cell's stamp is not `tail` until we write it), so this CAS only
-        // fails if another party corrupted the tail; then the new index is
-        // still placed in the cell we own rather than lost. Relaxed: the cell
-        // store below publishes the entry.
-        let _ = self.enqueue_pos.compare_exchange(
-            tail,
-            g.advance(tail),
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-        );
-        // Release: publishes the new index to the consumer of `tail`.
-        cell.store(pack(tail.wrapping_add(1), index), Ordering::Release);
-        Some(value_of(word))
+        b.step()?;
+        // Release: publishes the new index like a push. The oldest index was
+        // acquired with `word`; failure needs no ordering (we start over).
+        if cell
+            .compare_exchange(
+                word,
+                pack(tail.wrapping_add(1), index),
+                Ordering::Release,
+                Ordering::Relaxed,
+            )
+            .is_err()
+        {
+            return Ok(Replace::Changed);
+        }
+        Self::advance(&self.enqueue_pos, g, tail, b)?;
+        Self::advance(&self.dequeue_pos, g, head, b)?;
+        Ok(Replace::Done(value_of(word)))
     }
 
     /// Number of entries (a snapshot, clamped to `0..=capacity`).
+    ///
+    /// ```
+    /// use zerocp_core::chunk_queue::ChunkQueue;
+    ///
+    /// let queue = ChunkQueue::<4>::new(4).unwrap();
+    /// queue.push(7).unwrap();
+    /// assert_eq!(queue.len(), 1);
+    /// ```
     pub fn len(&self) -> u32 {
         let g = self.geometry();
-        // Relaxed: a snapshot; the head is read first so that a concurrent
-        // pop cannot make the result negative.
-        let head = self.dequeue_pos.load(Ordering::Relaxed);
-        let tail = self.enqueue_pos.load(Ordering::Relaxed);
+        // The head side is read first, so a concurrent pop cannot make the
+        // result negative. Acquire (all four loads): as in `claim`/`take`,
+        // each cell load then sees at least the state its position implies.
+        // E and D may each lag one step behind a finished cell CAS (I3).
+        let head = self.dequeue_pos.load(Ordering::Acquire);
+        let head_stamp = stamp_of(self.cell(g, head).load(Ordering::Acquire));
+        let head = if g.consumed(head, head_stamp) {
+            g.advance(head)
+        } else {
+            head
+        };
+        let tail = self.enqueue_pos.load(Ordering::Acquire);
+        let tail_stamp = stamp_of(self.cell(g, tail).load(Ordering::Acquire));
+        let tail = if g.filled(tail, tail_stamp) {
+            g.advance(tail)
+        } else {
+            tail
+        };
         g.distance(head, tail)
     }
 
@@ -412,6 +533,34 @@ impl<const CAP: usize> ChunkQueue<CAP> {
     pub fn capacity(&self) -> u32 {
         self.geometry().cap
     }
+
+    /// Crash injection for tests: runs [`push`](Self::push) but stops for
+    /// good before its `steps + 1`-th access to a position or cell, as if
+    /// the process were killed there. `None` if it stopped, else the result.
+    #[doc(hidden)]
+    pub fn abandon_push_after(&self, steps: u32, index: u32) -> Option<Result<(), QueueFull>> {
+        match self
+            .claim(self.geometry(), index, &mut StopAfter(steps))
+            .ok()?
+        {
+            Claim::Pushed => Some(Ok(())),
+            Claim::Full { .. } | Claim::Corrupted => Some(Err(QueueFull { index })),
+        }
+    }
+
+    /// Crash injection for tests: [`pop`](Self::pop) stopped after `steps`
+    /// accesses (see [`abandon_push_after`](Self::abandon_push_after)).
+    #[doc(hidden)]
+    pub fn abandon_pop_after(&self, steps: u32) -> Option<Option<u32>> {
+        self.take(self.geometry(), &mut StopAfter(steps)).ok()
+    }
+
+    /// Crash injection for tests: [`push_discard_oldest`](Self::push_discard_oldest)
+    /// stopped after `steps` accesses (see [`abandon_push_after`](Self::abandon_push_after)).
+    #[doc(hidden)]
+    pub fn abandon_push_discard_oldest_after(&self, steps: u32, index: u32) -> Option<Option<u32>> {
+        self.claim_discarding(index, &mut StopAfter(steps)).ok()
+    }
 }
 
 impl<const CAP: usize> fmt::Debug for ChunkQueue<CAP> {
@@ -420,145 +569,5 @@ impl<const CAP: usize> fmt::Debug for ChunkQueue<CAP> {
             .field("capacity", &self.capacity())
             .field("len", &self.len())
             .finish()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::vec::Vec;
-
-    #[test]
-    fn exact_capacity_fifo_for_every_size() {
-        for cap in 1..=8u32 {
-            let q = ChunkQueue::<8>::new(cap).unwrap();
-            for round in 0..5u32 {
-                for i in 0..cap {
-                    q.push(round * 100 + i).unwrap();
-                }
-                assert_eq!(q.len(), cap);
-                assert_eq!(q.push(7), Err(QueueFull { index: 7 }));
-                let got: Vec<u32> = core::iter::from_fn(|| q.pop()).collect();
-                assert_eq!(got, (0..cap).map(|i| round * 100 + i).collect::<Vec<_>>());
-                assert!(q.is_empty());
-            }
-        }
-    }
-
-    #[test]
-    fn rejects_bad_capacity() {
-        assert_eq!(
-            ChunkQueue::<4>::new(0).unwrap_err(),
-            CapacityError {
-                requested: 0,
-                max: 4
-            }
-        );
-        assert_eq!(
-            ChunkQueue::<4>::new(5).unwrap_err(),
-            CapacityError {
-                requested: 5,
-                max: 4
-            }
-        );
-    }
-
-    #[test]
-    fn discard_oldest_keeps_newest() {
-        let q = ChunkQueue::<4>::new(3).unwrap();
-        let mut dropped = Vec::new();
-        for i in 0..10 {
-            dropped.extend(q.push_discard_oldest(i));
-        }
-        assert_eq!(dropped, (0..7).collect::<Vec<_>>());
-        let got: Vec<u32> = core::iter::from_fn(|| q.pop()).collect();
-        assert_eq!(got, [7, 8, 9]);
-    }
-
-    #[test]
-    fn zeroed_queue_is_empty_capacity_one() {
-        let q = ChunkQueue::<4>::new(4).unwrap();
-        q.enqueue_pos.store(0, Ordering::Relaxed);
-        q.dequeue_pos.store(0, Ordering::Relaxed);
-        q.capacity.store(0, Ordering::Relaxed);
-        q.cells.iter().for_each(|c| c.store(0, Ordering::Relaxed));
-        assert_eq!((q.capacity(), q.pop()), (1, None));
-        q.push(5).unwrap();
-        assert_eq!(q.push(6), Err(QueueFull { index: 6 }));
-        assert_eq!(q.pop(), Some(5));
-    }
-
-    #[test]
-    fn corrupted_words_never_hang_or_go_out_of_bounds() {
-        let q = ChunkQueue::<4>::new(3).unwrap();
-        q.capacity.store(u32::MAX, Ordering::Relaxed);
-        assert_eq!(q.capacity(), 4);
-        for garbage in [u32::MAX, 0x8000_0003, 12345] {
-            q.enqueue_pos.store(garbage, Ordering::Relaxed);
-            q.dequeue_pos
-                .store(garbage.wrapping_mul(7), Ordering::Relaxed);
-            q.cells
-                .iter()
-                .for_each(|c| c.store(u64::from(garbage) << 33, Ordering::Relaxed));
-            let _ = q.push(1);
-            let _ = q.pop();
-            let _ = q.push_discard_oldest(2);
-            assert!(q.len() <= q.capacity());
-        }
-        q.init(2).unwrap();
-        q.push(1).unwrap();
-        assert_eq!(q.pop(), Some(1));
-    }
-
-    #[test]
-    fn positions_wrap_around_u32() {
-        let q = ChunkQueue::<4>::new(3).unwrap();
-        let start = u32::MAX - 3; // lap-aligned for one_lap = 4
-        q.enqueue_pos.store(start, Ordering::Relaxed);
-        q.dequeue_pos.store(start, Ordering::Relaxed);
-        for i in 0..3u32 {
-            q.cells[i as usize].store(pack(start.wrapping_add(i), 0), Ordering::Relaxed);
-        }
-        for i in 0..20 {
-            q.push(i).unwrap();
-            q.push(i + 100).unwrap();
-            assert_eq!(q.len(), 2);
-            assert_eq!((q.pop(), q.pop()), (Some(i), Some(i + 100)));
-        }
-    }
-
-    #[test]
-    fn threads_lose_and_duplicate_nothing() {
-        const PER: u32 = if cfg!(miri) { 30 } else { 5_000 };
-        let q = ChunkQueue::<4>::new(3).unwrap();
-        let seen: Vec<AtomicU32> = (0..2 * PER).map(|_| AtomicU32::new(0)).collect();
-        std::thread::scope(|s| {
-            for p in 0..2 {
-                let q = &q;
-                s.spawn(move || {
-                    for i in 0..PER {
-                        while q.push(p * PER + i).is_err() {
-                            std::thread::yield_now();
-                        }
-                    }
-                });
-            }
-            let (q, seen) = (&q, &seen);
-            for _ in 0..2 {
-                s.spawn(move || {
-                    let mut got = 0;
-                    while got < PER {
-                        match q.pop() {
-                            Some(v) => {
-                                seen[v as usize].fetch_add(1, Ordering::Relaxed);
-                                got += 1;
-                            }
-                            None => std::thread::yield_now(),
-                        }
-                    }
-                });
-            }
-        });
-        assert!(seen.iter().all(|c| c.load(Ordering::Relaxed) == 1));
     }
 }

@@ -1,6 +1,7 @@
 //! Loom models of the chunk queue: publication of the chunk written before a
-//! push, nothing lost or duplicated with several producers or consumers, and
-//! discard-oldest accounting.
+//! push, nothing lost or duplicated with several producers or consumers,
+//! discard-oldest accounting, and survivors that are never blocked by a
+//! producer, consumer or discarding producer that dies after any step.
 #![cfg(loom)]
 
 use loom::cell::UnsafeCell;
@@ -70,6 +71,41 @@ impl Channel {
 fn sorted(mut v: Vec<u32>) -> Vec<u32> {
     v.sort_unstable();
     v
+}
+
+/// After the model's threads are done: the queue is empty and still works
+/// at full capacity (FIFO, exact capacity).
+fn assert_usable(ch: &Channel) {
+    let cap = ch.queue.capacity();
+    assert!(
+        ch.queue.is_empty(),
+        "len {} after the drain",
+        ch.queue.len()
+    );
+    for i in 0..cap {
+        assert!(ch.send(4 + i), "push {i} of {cap} after a death");
+    }
+    assert!(!ch.send(7), "capacity {cap} is exact");
+    assert_eq!(ch.drain(), (4..4 + cap).collect::<Vec<_>>());
+}
+
+/// `delivered` has no duplicates, holds every item of `must` but at most
+/// `may_leak` of them, and nothing outside `must` and `may`.
+fn assert_accounted(delivered: &[u32], must: &[u32], may: &[u32], may_leak: usize) {
+    let got = sorted(delivered.to_vec());
+    assert!(
+        got.windows(2).all(|w| w[0] != w[1]),
+        "duplicate in {delivered:?}"
+    );
+    assert!(
+        got.iter().all(|v| must.contains(v) || may.contains(v)),
+        "unknown item in {delivered:?}"
+    );
+    let missing = must.iter().filter(|v| !got.contains(v)).count();
+    assert!(
+        missing <= may_leak,
+        "{missing} of {must:?} lost: {delivered:?}"
+    );
 }
 
 #[test]
@@ -158,4 +194,134 @@ fn discard_oldest_accounts_for_every_index() {
         );
         assert!(!delivered.is_empty(), "the newest push is never lost");
     });
+}
+
+/// Accesses after which a dying thread's operation has surely finished
+/// (every model below runs the dying operation with each budget up to this).
+const STEPS: u32 = 6;
+
+#[test]
+fn dead_producer_never_blocks_survivors() {
+    for steps in 0..=STEPS {
+        model(move || {
+            let ch = Channel::new(2);
+            let dead = {
+                let ch = ch.clone();
+                thread::spawn(move || {
+                    ch.write(3);
+                    ch.queue.abandon_push_after(steps, 3)
+                })
+            };
+            let producer = {
+                let ch = ch.clone();
+                thread::spawn(move || assert!(ch.send(0), "capacity 2 holds both"))
+            };
+            let mut got: Vec<u32> = ch.recv().into_iter().collect();
+            producer.join().unwrap();
+            let outcome = dead.join().unwrap();
+            got.extend(ch.drain());
+            assert_accounted(&got, &[0], &[3], 0);
+            if outcome == Some(Ok(())) {
+                assert!(got.contains(&3), "a finished push is delivered");
+            }
+            assert_usable(&ch);
+        });
+    }
+}
+
+#[test]
+fn dead_consumer_never_blocks_survivors() {
+    for steps in 0..=STEPS {
+        model(move || {
+            let ch = Channel::new(3);
+            assert!(ch.send(0) && ch.send(1));
+            let dead = {
+                let ch = ch.clone();
+                thread::spawn(move || ch.queue.abandon_pop_after(steps))
+            };
+            let producer = {
+                let ch = ch.clone();
+                thread::spawn(move || assert!(ch.send(2), "capacity 3 holds all"))
+            };
+            let mut got: Vec<u32> = ch.recv().into_iter().collect();
+            producer.join().unwrap();
+            let outcome = dead.join().unwrap();
+            got.extend(ch.drain());
+            // The dead consumer may have taken one item (a leak), no more.
+            let leaks = usize::from(outcome != Some(None));
+            assert_accounted(&got, &[0, 1, 2], &[], leaks);
+            if let Some(Some(taken)) = outcome {
+                assert!(!got.contains(&taken), "{taken} delivered twice");
+            }
+            assert!(got.windows(2).all(|w| w[0] < w[1]), "order {got:?}");
+            assert_usable(&ch);
+        });
+    }
+}
+
+#[test]
+fn dead_discarding_producer_never_blocks_survivors() {
+    for steps in 0..=STEPS + 2 {
+        model(move || {
+            let ch = Channel::new(1);
+            assert!(ch.send(0));
+            let dead = {
+                let ch = ch.clone();
+                thread::spawn(move || {
+                    ch.write(3);
+                    ch.queue.abandon_push_discard_oldest_after(steps, 3)
+                })
+            };
+            let producer = {
+                let ch = ch.clone();
+                thread::spawn(move || ch.send_discard_oldest(1))
+            };
+            let mut got: Vec<u32> = ch.recv().into_iter().collect();
+            got.extend(producer.join().unwrap());
+            let outcome = dead.join().unwrap();
+            got.extend(ch.drain());
+            // Delivered or handed back to a survivor: each item at most once,
+            // and only what a dead discard took (the oldest) may be missing.
+            let leaks = usize::from(outcome.is_none());
+            if let Some(dropped) = outcome {
+                assert!(
+                    !got.iter().any(|v| Some(*v) == dropped),
+                    "{dropped:?} twice"
+                );
+                got.extend(dropped);
+            }
+            assert_accounted(&got, &[0, 1], &[3], leaks);
+            assert_usable(&ch);
+        });
+    }
+}
+
+#[test]
+fn dead_consumer_never_blocks_discarding_producers() {
+    for steps in 0..=STEPS {
+        model(move || {
+            let ch = Channel::new(1);
+            assert!(ch.send(0));
+            let dead = {
+                let ch = ch.clone();
+                thread::spawn(move || ch.queue.abandon_pop_after(steps))
+            };
+            let producer = {
+                let ch = ch.clone();
+                thread::spawn(move || ch.send_discard_oldest(1))
+            };
+            let mut got: Vec<u32> = ch.recv().into_iter().collect();
+            got.extend(producer.join().unwrap());
+            let outcome = dead.join().unwrap();
+            got.extend(ch.drain());
+            // Each item is delivered or handed back, once; the dead consumer
+            // may have taken one of them (0, or 1 after 1 replaced 0).
+            let leaks = usize::from(outcome != Some(None));
+            if let Some(Some(taken)) = outcome {
+                assert!(!got.contains(&taken), "{taken} delivered twice");
+            }
+            assert_accounted(&got, &[0, 1], &[], leaks);
+            assert_usable(&ch);
+        });
+    }
 }
