@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The workspace test suite on the foreign Linux targets, under qemu-user (the
+# runners in .cargo/config.toml). Unit, integration and doc tests all run:
+# since cargo 1.89 `cargo test --target` also cross-compiles the doc tests and
+# runs them through the target's runner.
+#
+# All targets are compiled by one cargo invocation first, so the two cores stay
+# busy across the targets' dependency graphs; then each target's suite runs,
+# all of them even if one fails.
+#
+# Property tests run PROPTEST_CASES=256 cases here (proptest's own default;
+# the proptest! macro lets the variable override a test's configured count):
+# the cross runs look for what differs between architectures (32-bit layouts,
+# atomics, syscall ABIs), and the native run already does the long searches at
+# a fraction of the cost of emulation.
+#
+#   CI_CROSS_TARGETS="aarch64-unknown-linux-gnu"  run a subset
+# shellcheck source=ci/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+read -r -a TARGETS <<<"${CI_CROSS_TARGETS:-aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf aarch64-unknown-linux-musl}"
+export PROPTEST_CASES="${PROPTEST_CASES:-256}"
+
+target_args=()
+for t in "${TARGETS[@]}"; do target_args+=(--target "$t"); done
+
+step "build tests (${TARGETS[*]})" cargo test --workspace --locked "${target_args[@]}" --no-run
+for t in "${TARGETS[@]}"; do
+    step_continue "cargo test --workspace --target $t" \
+        cargo test --workspace --locked --no-fail-fast --target "$t"
+done
+ci_finish
