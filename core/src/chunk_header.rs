@@ -426,29 +426,23 @@ impl ChunkHeader {
     }
 
     /// Drops a holder; `Ok(true)` when it was the last (the caller must then
-    /// return the chunk to its pool). Never takes the count below zero: a
-    /// release on a free chunk (a double release, or a corrupt header) is
-    /// refused, so a chunk is never returned twice.
+    /// return the chunk to its pool). A release on a free chunk (a double
+    /// release, or a corrupt header) is refused and undone, so a chunk is
+    /// never returned twice.
     pub fn try_release(&self) -> Result<bool, RefcountUnderflow> {
-        let mut current = self.refcount.load(Ordering::Relaxed);
-        loop {
-            if current == 0 {
-                return Err(RefcountUnderflow);
-            }
-            // Success AcqRel (a `fetch_sub` that refuses to wrap): Release so
-            // our reads of the payload happen before whoever recycles the
-            // chunk; Acquire so the last holder sees every other holder's
-            // accesses before it returns the chunk. Failure Relaxed: retried.
-            match self.refcount.compare_exchange_weak(
-                current,
-                current - 1,
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return Ok(current == 1),
-                Err(actual) => current = actual,
-            }
+        // AcqRel: Release so our reads of the payload happen before whoever
+        // recycles the chunk; Acquire so the last holder sees every other
+        // holder's accesses before it returns the chunk. One RMW (no load
+        // first): on the data path the line usually sits in the other core's
+        // cache, and a load followed by a CAS would move it twice.
+        let previous = self.refcount.fetch_sub(1, Ordering::AcqRel);
+        if previous == 0 {
+            // The chunk was free. Undo; while the count reads u32::MAX,
+            // `try_acquire_if_live` refuses it, and a loan rewrites it anyway.
+            self.refcount.fetch_add(1, Ordering::Relaxed);
+            return Err(RefcountUnderflow);
         }
+        Ok(previous == 1)
     }
 
     /// [`try_release`](Self::try_release), treating an underflow as "not the

@@ -15,7 +15,8 @@
 use core::ptr::NonNull;
 
 use crate::chunk_header::{CHUNK_HEADER_SIZE, ChunkHeader, ChunkInit, HeaderError};
-use crate::mempool::MempoolLayout;
+use crate::freelist::FreeList;
+use crate::mempool::{MAX_MEMPOOLS, MempoolLayout};
 use crate::mgmt::Mgmt;
 
 /// Usage of one mempool.
@@ -153,6 +154,8 @@ pub struct MemPoolManager<'a> {
     mgmt: Mgmt<'a>,
     data: NonNull<u8>,
     layout: MempoolLayout,
+    /// One validated freelist view per pool, built once (not per loan).
+    freelists: heapless::Vec<FreeList<'a>, MAX_MEMPOOLS>,
 }
 
 // SAFETY: the manager only hands out `&ChunkHeader` (atomics) and raw payload
@@ -183,7 +186,18 @@ impl<'a> MemPoolManager<'a> {
                 mapped: data_len as u64,
             });
         }
-        Ok(Self { mgmt, data, layout })
+        let mut freelists = heapless::Vec::new();
+        for pool in 0..mgmt.config().mempools().len() as u32 {
+            let freelist = mgmt.freelist(pool).ok_or(AttachDataError::Layout)?;
+            // Cannot fail: at most MAX_MEMPOOLS pools.
+            let _ = freelists.push(freelist);
+        }
+        Ok(Self {
+            mgmt,
+            data,
+            layout,
+            freelists,
+        })
     }
 
     /// The data segment's layout.
@@ -205,8 +219,8 @@ impl<'a> MemPoolManager<'a> {
     /// sequence 0). Returns its global index.
     pub fn loan(&self, pool: u32, payload: PayloadSpec) -> Result<u32, LoanError> {
         let freelist = self
-            .mgmt
-            .freelist(pool)
+            .freelists
+            .get(pool as usize)
             .ok_or(LoanError::NoSuchPool { pool })?;
         let layout = self
             .layout
@@ -284,8 +298,8 @@ impl<'a> MemPoolManager<'a> {
                     .locate(global)
                     .ok_or(ReleaseChunkError::OutOfRange { chunk: global })?;
                 let freelist = self
-                    .mgmt
-                    .freelist(pool as u32)
+                    .freelists
+                    .get(pool)
                     .ok_or(ReleaseChunkError::OutOfRange { chunk: global })?;
                 freelist
                     .push(local)
@@ -298,7 +312,7 @@ impl<'a> MemPoolManager<'a> {
     /// Usage of `pool`.
     pub fn pool_stats(&self, pool: u32) -> Option<PoolStats> {
         let cfg = self.mgmt.config().mempools().get(pool as usize)?;
-        let freelist = self.mgmt.freelist(pool)?;
+        let freelist = self.freelists.get(pool as usize)?;
         Some(PoolStats {
             chunk_size: cfg.chunk_size,
             chunk_count: cfg.chunk_count,
