@@ -91,6 +91,10 @@ ci_on_exit() {
         "$CI_SCRIPT" "$rc" "$(ci_fmt_secs $(($(date +%s) - CI_SCRIPT_START)))"
 }
 trap ci_on_exit EXIT
+# Killed by .ci/run's step timeout (SIGTERM) or ^C: exit with the usual code so
+# the EXIT trap reports it.
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 # ci_targets PACKAGE KIND: names of PACKAGE's targets of KIND
 # ("bench", "test", ...), one per line, from `cargo metadata` (needs jq).

@@ -4,6 +4,9 @@
 # sysroots, qemu-user, the Rust targets, miri, and qemu's binfmt_misc
 # registration so foreign binaries spawned by tests run. Idempotent: each part
 # is skipped when already in place. Needs root.
+#
+# The functions below run as `step` commands, i.e. in an `if` condition where
+# bash suspends `set -e`: every command that can fail says `|| return`.
 # shellcheck source=ci/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -31,13 +34,13 @@ apt_install() {
     fi
     ci_note "installing: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
+    apt-get update -qq || return
     apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
 }
 
 rust_targets() {
     local installed missing=() t
-    installed=$(rustup target list --installed)
+    installed=$(rustup target list --installed) || return
     for t in "${RUST_TARGETS[@]}"; do
         grep -qx "$t" <<<"$installed" || missing+=("$t")
     done
@@ -50,7 +53,7 @@ rust_targets() {
 
 nightly_components() {
     local installed missing=() c
-    installed=$(rustup +nightly component list --installed)
+    installed=$(rustup +nightly component list --installed) || return
     for c in "${NIGHTLY_COMPONENTS[@]}"; do
         # Installed components are listed with their host triple, except rust-src.
         grep -Eq "^${c}(-x86_64-unknown-linux-gnu)?\$" <<<"$installed" || missing+=("$c")
@@ -68,7 +71,7 @@ nightly_components() {
 binfmt_register() {
     if ! mountpoint -q "$BINFMT_DIR"; then
         ci_note "mounting binfmt_misc on $BINFMT_DIR"
-        mount -t binfmt_misc binfmt_misc "$BINFMT_DIR"
+        mount -t binfmt_misc binfmt_misc "$BINFMT_DIR" || return
     fi
     local arch missing=()
     for arch in aarch64 arm; do
@@ -82,9 +85,9 @@ binfmt_register() {
         local confs=()
         for arch in "${missing[@]}"; do confs+=("/usr/lib/binfmt.d/qemu-$arch.conf"); done
         if [[ -x /lib/systemd/systemd-binfmt ]]; then
-            /lib/systemd/systemd-binfmt "${confs[@]}"
+            /lib/systemd/systemd-binfmt "${confs[@]}" || return
         else
-            for arch in "${missing[@]}"; do update-binfmts --enable "qemu-$arch"; done
+            for arch in "${missing[@]}"; do update-binfmts --enable "qemu-$arch" || return; done
         fi
     fi
     for arch in aarch64 arm; do
@@ -99,10 +102,10 @@ binfmt_register() {
 # binary executed directly (no runner), finding its loader via QEMU_LD_PREFIX.
 binfmt_verify() {
     local dir
-    dir=$(mktemp -d)
+    dir=$(mktemp -d) || return
     printf '#include <stdio.h>\nint main(void) { puts("binfmt ok"); return 0; }\n' >"$dir/hello.c"
-    aarch64-linux-gnu-gcc -O1 -o "$dir/hello-aarch64" "$dir/hello.c"
-    arm-linux-gnueabihf-gcc -O1 -o "$dir/hello-arm" "$dir/hello.c"
+    aarch64-linux-gnu-gcc -O1 -o "$dir/hello-aarch64" "$dir/hello.c" || return
+    arm-linux-gnueabihf-gcc -O1 -o "$dir/hello-arm" "$dir/hello.c" || return
     local aarch64_out arm_out
     aarch64_out=$(QEMU_LD_PREFIX=/usr/aarch64-linux-gnu "$dir/hello-aarch64" || true)
     arm_out=$(QEMU_LD_PREFIX=/usr/arm-linux-gnueabihf "$dir/hello-arm" || true)
