@@ -94,7 +94,6 @@ pub fn futex_wake_all(word: &AtomicU32) -> Result<u32, FutexError> {
 mod tests {
     use super::*;
     use std::sync::Arc;
-    use std::sync::atomic::Ordering;
     use std::time::Instant;
 
     #[test]
