@@ -67,6 +67,7 @@
 //! checklist; large payloads are filled in place with
 //! [`LoanedSample::write_with`].
 
+mod adaptive_spin;
 mod connection;
 pub mod error;
 mod heartbeat_thread;
@@ -85,6 +86,7 @@ mod topology;
 mod wait;
 pub mod zero_copy_safe;
 
+pub use adaptive_spin::DEFAULT_WAIT_SPINS;
 pub use error::{
     CreatePublisherError, CreateSubscriberError, InitError, LoanError, PublishError, TakeError,
     UpdateConnectionsError, WaitError,

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use zerocp_core::port::SubscriberPort;
 
+use crate::adaptive_spin::AdaptiveSpin;
 use crate::error::{TakeError, WaitError};
 use crate::runtime::RuntimeInner;
 use crate::slots::SlotMask;
@@ -40,6 +41,7 @@ pub(crate) struct SubscriberCore {
     index: u32,
     payload_size: u32,
     held: SlotMask,
+    spin: AdaptiveSpin,
     blocks_publishers: bool,
 }
 
@@ -51,7 +53,7 @@ impl SubscriberCore {
         port: &'static SubscriberPort,
         index: u32,
         payload_size: u32,
-        max_held: u32,
+        (max_held, wait_spins): (u32, u32),
         blocks_publishers: bool,
     ) -> Self {
         Self {
@@ -60,6 +62,7 @@ impl SubscriberCore {
             index,
             payload_size,
             held: SlotMask::new(max_held),
+            spin: AdaptiveSpin::new(wait_spins),
             blocks_publishers,
         }
     }
@@ -185,7 +188,8 @@ impl SubscriberCore {
         if shared.is_gone() {
             return Err(WaitError::DaemonGone);
         }
-        if !self.port.queue.is_empty() {
+        // A zero timeout is a poll: no spinning.
+        if timeout != Some(Duration::ZERO) && self.spin.spin_until(|| !self.port.queue.is_empty()) {
             return Ok(true);
         }
         let deadline = timeout.map(|t| Instant::now().checked_add(t).unwrap_or_else(far_future));

@@ -16,6 +16,7 @@ use zerocp_core::service::ServiceDescription;
 use zerocp_core::sync::Ordering;
 use zerocp_core::wire::{CreateSubscriber, Message, PortKind, QueueFullPolicy};
 
+use crate::adaptive_spin::DEFAULT_WAIT_SPINS;
 use crate::error::{CreateSubscriberError, PortRequestError, TakeError, WaitError};
 use crate::port_request;
 use crate::receive::SubscriberCore;
@@ -50,6 +51,7 @@ pub struct SubscriberBuilder<'r, T> {
     full_policy: FullPolicy,
     history: u32,
     max_held: u32,
+    wait_spins: u32,
     _payload: PhantomData<fn() -> T>,
 }
 
@@ -62,6 +64,7 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
             full_policy: FullPolicy::DiscardOldest,
             history: 0,
             max_held: DEFAULT_MAX_HELD,
+            wait_spins: DEFAULT_WAIT_SPINS,
             _payload: PhantomData,
         }
     }
@@ -94,6 +97,17 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
     /// `1..=32`, default [`DEFAULT_MAX_HELD`].
     pub fn max_held(mut self, max: u32) -> Self {
         self.max_held = max;
+        self
+    }
+
+    /// How many times [`Subscriber::wait`] checks the queue before it
+    /// sleeps on the futex, at most (default [`DEFAULT_WAIT_SPINS`]; 0: sleep
+    /// at once). The spin adapts: it halves after a wait it did not help and
+    /// doubles after one it did, so rare data costs little CPU while
+    /// lock-step exchanges answer without a system call. See
+    /// [`DEFAULT_WAIT_SPINS`] for its CPU cost.
+    pub fn wait_spins(mut self, max: u32) -> Self {
+        self.wait_spins = max;
         self
     }
 
@@ -149,7 +163,14 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
         shared.add_subscriber(index);
         let blocks = port.control.policy() == FullPolicy::BlockPublisher;
         Ok(Subscriber {
-            core: SubscriberCore::new(inner.clone(), port, index, info.size, self.max_held, blocks),
+            core: SubscriberCore::new(
+                inner.clone(),
+                port,
+                index,
+                info.size,
+                (self.max_held, self.wait_spins),
+                blocks,
+            ),
             service: self.service,
             _payload: PhantomData,
         })
