@@ -15,16 +15,18 @@ dashed and prefixed with `peer`. Only the Python standard library is used.
 
 import argparse
 import math
+import os
 import sys
 from html import escape
 
 PAYLOADS = ["8B", "64B", "4KiB", "64KiB", "1MiB", "4MiB"]
-BLOCKING = {"uds", "zerocp-wait", "iox2-event", "iox2-waitset"}
+BLOCKING = {"uds", "zerocp-wait", "zerocp-sleep", "iox2-event", "iox2-waitset"}
 PALETTE = {
     "floor": "#555555",
     "floor-copy": "#9467bd",
     "zerocp": "#d62728",
     "zerocp-wait": "#d62728",
+    "zerocp-sleep": "#ff7f0e",
     "iox2": "#1f77b4",
     "iox2-event": "#1f77b4",
     "iox2-waitset": "#17becf",
@@ -210,7 +212,8 @@ def main():
     args = ap.parse_args()
     series = parse(args.bench, "ours")
     series.update(parse(args.peer, "peer"))
-    svg = render(series, args.title, f"{args.bench}, {args.peer}")
+    names = f"{os.path.basename(args.bench)}, {os.path.basename(args.peer)}"
+    svg = render(series, args.title, names)
     with open(args.output, "w", encoding="utf-8") as f:
         f.write(svg)
     print(f"wrote {args.output} ({len(series)} series)")

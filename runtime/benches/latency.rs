@@ -10,16 +10,23 @@
 //! | `floor` | a sequence number bounced through two atomics in shared memory (8 B) |
 //! | `uds` | Unix SEQPACKET socket, blocking send/recv, 4 MiB socket buffers |
 //! | `zerocp` | ZeroCP, the receiver busy-polls `take` |
-//! | `zerocp-wait` | ZeroCP, the receiver blocks in `wait` (futex) |
+//! | `zerocp-wait` | ZeroCP, the receiver blocks in `wait` (default: a short adaptive spin, then the futex) |
+//! | `zerocp-sleep` | ZeroCP, the receiver blocks in `wait` with `wait_spins(0)` (straight to the futex) |
 //!
 //! Payloads 64 B, 4 KiB, 64 KiB, 1 MiB and 4 MiB; the writer touches only
 //! the first 8 bytes, as the peer's iceoryx2 cases do. Round trips (scaled
 //! by `ZEROCP_BENCH_SCALE`, default 1.0): busy-poll 200 k (≤ 4 KiB), 50 k
 //! (64 KiB), 5 k (≥ 1 MiB); blocking 100 k / 25 k / 2.5 k; at least 100.
 //!
+//! Before each case a short `floor` probe goes to stderr (`# floor probe …`):
+//! on a virtual machine the cost of moving a cache line between the two
+//! CPUs changes with where the host places them, and the probe tells which
+//! state a case saw.
+//!
 //! Options: case names to run only those (`-- zerocp uds`), `--sizes
 //! 64,4096`, and `--profile-loop [--iterations N]` (one thread: loan, write,
-//! publish, take, drop N times; for callgrind). See `docs/performance.md`.
+//! publish, take, drop N times per size of `--sizes`; for callgrind). See
+//! `docs/performance.md`.
 
 mod common {
     pub mod daemon;
@@ -41,7 +48,7 @@ use common::error::BenchError;
 use common::pingpong::{Mode, SIZES};
 use common::process::{Cpus, RoleArgs, pin};
 use common::recorder::HEADER;
-use common::stats::scale;
+use common::stats::{scale, size_label};
 
 /// The daemon's configuration: a pool per payload size, a few chunks each
 /// (a ping-pong holds at most two per direction).
@@ -68,7 +75,7 @@ count = 8
 ";
 
 /// Case names, in the order they run.
-const CASES: [&str; 4] = ["floor", "uds", "zerocp", "zerocp-wait"];
+const CASES: [&str; 5] = ["floor", "uds", "zerocp", "zerocp-wait", "zerocp-sleep"];
 
 /// What the command line asked for.
 struct Options {
@@ -166,7 +173,9 @@ fn orchestrate(options: &Options) -> Result<(), BenchError> {
     }
     let daemon = Daemon::start(&domain, DAEMON_CONFIG)?;
     let result = pin(cpus.parent).and_then(|()| match options.profile_iterations {
-        Some(n) => common::pingpong::profile_loop(n).map(|line| println!("{line}")),
+        Some(n) => options.sizes.iter().try_for_each(|&size| {
+            common::pingpong::profile_loop(size, n).map(|line| println!("{line}"))
+        }),
         None => run_cases(options, cpus, scale, &domain),
     });
     let stopped = daemon.stop();
@@ -192,10 +201,16 @@ fn run_cases(
             continue;
         }
         for &size in &options.sizes {
+            let floor = common::floor::probe(cpus)?;
+            eprintln!(
+                "# floor probe before {case} {}: {floor} ns",
+                size_label(size)
+            );
             let line = match case.as_str() {
                 "uds" => common::uds::run(cpus, size, scale, domain.run_dir())?,
                 "zerocp" => common::pingpong::run(Mode::Poll, cpus, size, scale)?,
-                _ => common::pingpong::run(Mode::Wait, cpus, size, scale)?,
+                "zerocp-wait" => common::pingpong::run(Mode::Wait, cpus, size, scale)?,
+                _ => common::pingpong::run(Mode::Sleep, cpus, size, scale)?,
             };
             emit(line);
         }

@@ -5,8 +5,10 @@
 //!
 //! The publisher loans, writes the sequence number into the first 8 bytes
 //! and publishes as fast as it can; subscribers take and drop every sample
-//! at once, busy-polling `take` (`mode=poll`) or sleeping in `wait`
-//! (`mode=wait`). Queues hold 256 samples and drop the oldest when full
+//! at once, busy-polling `take` (`mode=poll`), or blocking in `wait` with
+//! its default short adaptive spin before the futex sleep (`mode=wait`) or
+//! with `wait_spins(0)`, sleeping at once (`mode=sleep`: every publish to a
+//! sleeping subscriber pays a futex wake-up). Queues hold 256 samples and drop the oldest when full
 //! (counted); the mempools have more chunks than all queues can hold, so a
 //! loan never fails.
 //!
@@ -20,7 +22,9 @@
 //! `ns_per_publish` its inverse (loan + write + publish, one sample);
 //! `delivered_pct` the share of (samples × subscribers) that subscribers
 //! took, the rest was dropped by full queues. Messages per case (scaled by
-//! `ZEROCP_BENCH_SCALE`): 400 k busy-polling, 100 k waiting, at least 1000.
+//! `ZEROCP_BENCH_SCALE`): 400 k busy-polling, 100 k blocking, at least 1000.
+//!
+//! Options select cases: `--modes poll,wait,sleep`, `--sizes 64,4096`, `--subs 1,4,16`.
 
 mod common {
     pub mod daemon;
@@ -57,6 +61,8 @@ count = 1024
 const QUEUE_CAPACITY: u32 = 256;
 /// Subscriber counts.
 const SUBSCRIBERS: [usize; 3] = [1, 4, 16];
+/// Payload sizes.
+const SIZES: [usize; 2] = [64, 4096];
 /// The sequence number that ends the subscribers.
 const STOP: u64 = u64::MAX;
 /// Fewest timed messages per case.
@@ -65,8 +71,12 @@ const MIN_MESSAGES: usize = 1000;
 /// How subscribers wait for samples.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
+    /// Busy-poll `take`.
     Poll,
+    /// `wait` with the default settings (a short adaptive spin, then the futex).
     Wait,
+    /// `wait` with `wait_spins(0)`: straight to the futex.
+    Sleep,
 }
 
 impl Mode {
@@ -74,6 +84,7 @@ impl Mode {
         match self {
             Self::Poll => "poll",
             Self::Wait => "wait",
+            Self::Sleep => "sleep",
         }
     }
 
@@ -81,6 +92,7 @@ impl Mode {
         match text {
             "poll" => Ok(Self::Poll),
             "wait" => Ok(Self::Wait),
+            "sleep" => Ok(Self::Sleep),
             other => Err(BenchError::Usage(format!("unknown mode {other:?}"))),
         }
     }
@@ -89,7 +101,7 @@ impl Mode {
     fn base(self) -> usize {
         match self {
             Self::Poll => 400_000,
-            Self::Wait => 100_000,
+            Self::Wait | Self::Sleep => 100_000,
         }
     }
 }
@@ -102,10 +114,7 @@ fn main() -> ExitCode {
             "subscriber" => subscriber_role(&role),
             other => Err(BenchError::Usage(format!("unknown role {other:?}"))),
         },
-        Ok(None) => match args.iter().find(|a| a.as_str() != "--bench") {
-            Some(other) => Err(BenchError::Usage(format!("unknown argument {other:?}"))),
-            None => orchestrate(),
-        },
+        Ok(None) => Selection::parse(&args).and_then(|sel| orchestrate(&sel)),
         Err(e) => Err(e),
     };
     match result {
@@ -117,14 +126,71 @@ fn main() -> ExitCode {
     }
 }
 
-fn orchestrate() -> Result<(), BenchError> {
+/// The cases to run: `--modes poll,wait,sleep --sizes 64,4096 --subs 1,4,16`
+/// (each defaults to all).
+struct Selection {
+    modes: Vec<Mode>,
+    sizes: Vec<usize>,
+    subs: Vec<usize>,
+}
+
+impl Selection {
+    fn parse(args: &[String]) -> Result<Self, BenchError> {
+        let mut sel = Self {
+            modes: vec![Mode::Poll, Mode::Wait, Mode::Sleep],
+            sizes: SIZES.to_vec(),
+            subs: SUBSCRIBERS.to_vec(),
+        };
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            let mut list = || {
+                it.next()
+                    .map(|l| l.split(',').map(str::trim).collect::<Vec<_>>())
+                    .ok_or_else(|| BenchError::Usage(format!("{arg} needs a list")))
+            };
+            match arg.as_str() {
+                // Passed by `cargo bench`.
+                "--bench" => {}
+                "--modes" => {
+                    sel.modes = list()?
+                        .into_iter()
+                        .map(Mode::parse)
+                        .collect::<Result<_, _>>()?
+                }
+                "--sizes" => sel.sizes = numbers(&list()?, &SIZES, "--sizes")?,
+                "--subs" => sel.subs = numbers(&list()?, &SUBSCRIBERS, "--subs")?,
+                other => {
+                    return Err(BenchError::Usage(format!(
+                        "unknown argument {other:?} (--modes poll,wait,sleep; --sizes {SIZES:?}; --subs {SUBSCRIBERS:?})"
+                    )));
+                }
+            }
+        }
+        Ok(sel)
+    }
+}
+
+/// Parses `items` as numbers, each one of `allowed`.
+fn numbers(items: &[&str], allowed: &[usize], option: &str) -> Result<Vec<usize>, BenchError> {
+    items
+        .iter()
+        .map(|item| match item.parse::<usize>() {
+            Ok(n) if allowed.contains(&n) => Ok(n),
+            _ => Err(BenchError::Usage(format!(
+                "{option}: {item:?} is not one of {allowed:?}"
+            ))),
+        })
+        .collect()
+}
+
+fn orchestrate(sel: &Selection) -> Result<(), BenchError> {
     // First, while this process has a single thread (it sets the environment).
     let domain = PrivateDomain::create("throughput")?;
     let scale = scale()?;
     let cpus = Cpus::pick()?;
     common::machine::idle_check("before");
     let daemon = Daemon::start(&domain, DAEMON_CONFIG)?;
-    let result = pin(cpus.parent).and_then(|()| run_cases(cpus, scale));
+    let result = pin(cpus.parent).and_then(|()| run_cases(sel, cpus, scale));
     let stopped = daemon.stop();
     result?;
     stopped?;
@@ -132,10 +198,10 @@ fn orchestrate() -> Result<(), BenchError> {
     Ok(())
 }
 
-fn run_cases(cpus: Cpus, scale: f64) -> Result<(), BenchError> {
-    for mode in [Mode::Poll, Mode::Wait] {
-        for size in [64, 4096] {
-            for subs in SUBSCRIBERS {
+fn run_cases(sel: &Selection, cpus: Cpus, scale: f64) -> Result<(), BenchError> {
+    for &mode in &sel.modes {
+        for &size in &sel.sizes {
+            for &subs in &sel.subs {
                 let messages = ((mode.base() as f64 * scale) as usize).max(MIN_MESSAGES);
                 let line = match size {
                     64 => publish_case::<64>(cpus, mode, subs, messages)?,
@@ -258,12 +324,14 @@ fn subscribe<const N: usize>(
     yield_cpu: bool,
 ) -> Result<(), BenchError> {
     let rt = Runtime::init("bench-subscriber").zerocp("Runtime::init")?;
-    let subscriber = rt
+    let mut builder = rt
         .subscriber::<[u8; N]>(svc)
         .queue_capacity(QUEUE_CAPACITY)
-        .max_held(1)
-        .create()
-        .zerocp("create subscriber")?;
+        .max_held(1);
+    if mode == Mode::Sleep {
+        builder = builder.wait_spins(0);
+    }
+    let subscriber = builder.create().zerocp("create subscriber")?;
     tell_parent("ready")?;
     let mut received = 0u64;
     let mut spin = Spin::new(yield_cpu);
@@ -278,7 +346,7 @@ fn subscribe<const N: usize>(
         }
         match mode {
             Mode::Poll => spin.turn("sample")?,
-            Mode::Wait => {
+            Mode::Wait | Mode::Sleep => {
                 if !subscriber.wait(Some(DEADLINE)).zerocp("wait")? {
                     return Err(BenchError::Peer {
                         role: "publisher".into(),

@@ -73,6 +73,24 @@ impl Drop for Unlink {
 
 /// Runs the `floor` case; returns its result line.
 pub fn run(cpus: Cpus, scale: f64) -> Result<String, BenchError> {
+    let iters = iters_for(8, BASE, scale);
+    Ok(measure(cpus, iters, warmup_for(iters))?.line("floor", 8))
+}
+
+/// Round trips of a [`probe`].
+const PROBE_ITERS: usize = 20_000;
+
+/// A short floor measurement (20 k round trips, a few milliseconds):
+/// the one-way median in ns. The cost of moving a cache line between the
+/// two CPUs is set by where the host places them and can change during a
+/// run on a virtual machine; a probe next to a case tells which state that
+/// case saw.
+pub fn probe(cpus: Cpus) -> Result<u64, BenchError> {
+    Ok(measure(cpus, PROBE_ITERS, 1000)?.median())
+}
+
+/// `warmup` untimed, then `iters` timed round trips with a child.
+fn measure(cpus: Cpus, iters: usize, warmup: usize) -> Result<Recorder, BenchError> {
     let name = ShmName::new(&format!("/zerocp-bench-floor.{}", std::process::id()))
         .map_err(|e| BenchError::Usage(e.to_string()))?;
     let shm =
@@ -85,7 +103,6 @@ pub fn run(cpus: Cpus, scale: f64) -> Result<String, BenchError> {
     child.expect_line("ready")?;
     drop(unlink);
     let (ping, pong) = (words.ping()?, words.pong()?);
-    let iters = iters_for(8, BASE, scale);
     let shared = cpus.shared();
     let one = |seq: u64| -> Result<(), BenchError> {
         // Release: the peer's acquire-load sees everything before it.
@@ -98,7 +115,7 @@ pub fn run(cpus: Cpus, scale: f64) -> Result<String, BenchError> {
         Ok(())
     };
     let mut seq = 0u64;
-    for _ in 0..warmup_for(iters) {
+    for _ in 0..warmup {
         seq += 1;
         one(seq)?;
     }
@@ -112,7 +129,7 @@ pub fn run(cpus: Cpus, scale: f64) -> Result<String, BenchError> {
     // Release: as every ping.
     ping.store(STOP, Ordering::Release);
     child.finish()?;
-    Ok(rec.line("floor", 8))
+    Ok(rec)
 }
 
 /// The child side (`--role floor-pong`): echoes every sequence number.

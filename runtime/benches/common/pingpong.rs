@@ -6,8 +6,10 @@
 //! A send loans an uninitialised sample, writes the sequence number into its
 //! first 8 bytes in place (`write_with`: nothing of `N` bytes is ever built
 //! on the stack) and publishes it; a receive takes the sample, reads those 8
-//! bytes and drops it. The receiver busy-polls `take` (`zerocp`) or blocks
-//! in `wait` (`zerocp-wait`).
+//! bytes and drops it. The receiver busy-polls `take` (`zerocp`), or blocks
+//! in `wait`: with the subscriber's default adaptive spin before the futex
+//! sleep (`zerocp-wait`), or with `wait_spins(0)`, sleeping at once
+//! (`zerocp-sleep`, the like-for-like peer of iceoryx2's `iox2-event`).
 //!
 //! [`profile_loop`] runs the same operations in one thread of one process,
 //! for instruction-level profiles (`--profile-loop`).
@@ -32,8 +34,12 @@ pub const SIZES: [usize; 5] = [64, 4096, 64 * 1024, 1024 * 1024, 4 * 1024 * 1024
 pub enum Mode {
     /// Busy-polls `take` (the `zerocp` case; the peer's `iox2`).
     Poll,
-    /// Blocks in `wait` (the `zerocp-wait` case; the peer's `iox2-event`).
+    /// Blocks in `wait` with the subscriber's default settings, which spin
+    /// briefly before sleeping (the `zerocp-wait` case).
     Wait,
+    /// Blocks in `wait` with `wait_spins(0)`: straight to the futex sleep
+    /// (the `zerocp-sleep` case; like for like with the peer's `iox2-event`).
+    Sleep,
 }
 
 impl Mode {
@@ -42,6 +48,7 @@ impl Mode {
         match self {
             Self::Poll => "zerocp",
             Self::Wait => "zerocp-wait",
+            Self::Sleep => "zerocp-sleep",
         }
     }
 
@@ -49,6 +56,7 @@ impl Mode {
         match self {
             Self::Poll => "poll",
             Self::Wait => "wait",
+            Self::Sleep => "sleep",
         }
     }
 
@@ -56,6 +64,7 @@ impl Mode {
         match text {
             "poll" => Ok(Self::Poll),
             "wait" => Ok(Self::Wait),
+            "sleep" => Ok(Self::Sleep),
             other => Err(BenchError::Usage(format!("unknown mode {other:?}"))),
         }
     }
@@ -64,7 +73,7 @@ impl Mode {
     fn base(self) -> usize {
         match self {
             Self::Poll => 200_000,
-            Self::Wait => 100_000,
+            Self::Wait | Self::Sleep => 100_000,
         }
     }
 }
@@ -107,12 +116,14 @@ impl<const N: usize> Side<N> {
             .max_loans(1)
             .create()
             .zerocp("create publisher")?;
-        let subscriber = rt
+        let mut subscriber = rt
             .subscriber::<[u8; N]>(inbox)
             .queue_capacity(1)
-            .max_held(1)
-            .create()
-            .zerocp("create subscriber")?;
+            .max_held(1);
+        if mode == Mode::Sleep {
+            subscriber = subscriber.wait_spins(0);
+        }
+        let subscriber = subscriber.create().zerocp("create subscriber")?;
         Ok(Self {
             publisher,
             subscriber,
@@ -149,7 +160,7 @@ impl<const N: usize> Side<N> {
                     spin.turn("zerocp sample")?;
                 }
             }
-            Mode::Wait => loop {
+            Mode::Wait | Mode::Sleep => loop {
                 if let Some(v) = self.try_recv()? {
                     return Ok(v);
                 }
@@ -247,12 +258,24 @@ fn pong<const N: usize>(mode: Mode, tag: &str, yield_cpu: bool) -> Result<(), Be
 }
 
 /// `--profile-loop`: loan, write 8 bytes, publish, take, read, drop, on one
-/// thread, `iterations` times (after 1000 untimed ones); returns a line with
-/// the mean time per iteration. Run it under `valgrind --tool=callgrind
-/// --toggle-collect='*profile_iterations*'` to count the instructions of
-/// exactly these operations.
-pub fn profile_loop(iterations: u64) -> Result<String, BenchError> {
-    const N: usize = 64;
+/// thread, `iterations` times (after 1000 untimed ones) with payloads of
+/// `size` bytes; returns a line with the mean time per iteration. Run it
+/// under `valgrind --tool=callgrind --toggle-collect='*profile_iterations*'`
+/// to count the instructions of exactly these operations.
+pub fn profile_loop(size: usize, iterations: u64) -> Result<String, BenchError> {
+    match size {
+        64 => profile_n::<64>(iterations),
+        4096 => profile_n::<4096>(iterations),
+        65536 => profile_n::<65536>(iterations),
+        1048576 => profile_n::<1048576>(iterations),
+        4194304 => profile_n::<4194304>(iterations),
+        other => Err(BenchError::Usage(format!(
+            "unsupported payload size {other} (one of {SIZES:?})"
+        ))),
+    }
+}
+
+fn profile_n<const N: usize>(iterations: u64) -> Result<String, BenchError> {
     let rt = Runtime::init("bench-profile").zerocp("Runtime::init")?;
     let svc = service(&format!("profile-{}", std::process::id()), N, "Loop")?;
     let side = Side::<N>::new(&rt, &svc, &svc, Mode::Poll, false)?;
@@ -262,7 +285,8 @@ pub fn profile_loop(iterations: u64) -> Result<String, BenchError> {
     let elapsed = start.elapsed();
     let per = elapsed.as_nanos() as f64 / iterations.max(1) as f64;
     Ok(format!(
-        "profile-loop payload=64B iterations={iterations} ns_per_iteration={per:.1} (loan+write+publish+take+read+drop, one thread)"
+        "profile-loop payload={} iterations={iterations} ns_per_iteration={per:.1} (loan+write+publish+take+read+drop, one thread)",
+        crate::common::stats::size_label(N)
     ))
 }
 

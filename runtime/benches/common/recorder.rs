@@ -75,6 +75,15 @@ impl Recorder {
         }
     }
 
+    /// The one-way median in ns (0 without samples).
+    pub fn median(&self) -> u64 {
+        let mut sorted = self.rtts.clone();
+        sorted.sort_unstable();
+        let n = sorted.len();
+        let idx = n.div_ceil(2).saturating_sub(1);
+        sorted.get(idx).map_or(0, |rtt| rtt / 2)
+    }
+
     /// The result line `case payload median_ns p99_ns max_ns msgs_per_s`,
     /// formatted exactly like the peer's.
     pub fn line(mut self, case: &str, size: usize) -> String {
