@@ -18,7 +18,7 @@
 //! by `ZEROCP_BENCH_SCALE`, default 1.0): busy-poll 200 k (≤ 4 KiB), 50 k
 //! (64 KiB), 5 k (≥ 1 MiB); blocking 100 k / 25 k / 2.5 k; at least 100.
 //!
-//! Before each case a short `floor` probe goes to stderr (`# floor probe …`):
+//! Around each case a short `floor` probe goes to stderr (`# floor probe …`):
 //! on a virtual machine the cost of moving a cache line between the two
 //! CPUs changes with where the host places them, and the probe tells which
 //! state a case saw.
@@ -201,17 +201,18 @@ fn run_cases(
             continue;
         }
         for &size in &options.sizes {
-            let floor = common::floor::probe(cpus)?;
-            eprintln!(
-                "# floor probe before {case} {}: {floor} ns",
-                size_label(size)
-            );
+            let before = common::floor::probe(cpus)?;
             let line = match case.as_str() {
                 "uds" => common::uds::run(cpus, size, scale, domain.run_dir())?,
                 "zerocp" => common::pingpong::run(Mode::Poll, cpus, size, scale)?,
                 "zerocp-wait" => common::pingpong::run(Mode::Wait, cpus, size, scale)?,
                 _ => common::pingpong::run(Mode::Sleep, cpus, size, scale)?,
             };
+            let after = common::floor::probe(cpus)?;
+            eprintln!(
+                "# floor probe around {case} {}: {before} ns before, {after} ns after",
+                size_label(size)
+            );
             emit(line);
         }
     }
