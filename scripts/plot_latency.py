@@ -170,7 +170,7 @@ def render(series, title, sources):
     panel_w = (WIDTH - MARGIN_LEFT - PANEL_GAP - MARGIN_RIGHT) / 2
     left = Panel(MARGIN_LEFT, MARGIN_LEFT + panel_w, lo, hi, "busy-polling receiver")
     right_x0 = MARGIN_LEFT + panel_w + PANEL_GAP
-    right = Panel(right_x0, right_x0 + panel_w, lo, hi, "blocking receiver (sleeps until woken)")
+    right = Panel(right_x0, right_x0 + panel_w, lo, hi, "blocking receiver (zerocp-wait spins briefly first)")
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">',
