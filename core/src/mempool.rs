@@ -304,8 +304,15 @@ impl MempoolLayout {
 
     /// The pool and the index within it of global chunk index `global`.
     pub fn locate(&self, global: u32) -> Option<(usize, u32)> {
-        let pool = self.pools.iter().position(|p| p.contains(global))?;
-        Some((pool, global - self.pools[pool].first_chunk))
+        // Pools are laid out in ascending `first_chunk` order: a binary search
+        // keeps this O(log pools) on the data path (it runs several times per
+        // message), instead of a cost that grows with the pool's position.
+        let pool = self
+            .pools
+            .partition_point(|p| p.first_chunk <= global)
+            .checked_sub(1)?;
+        let p = &self.pools[pool];
+        p.contains(global).then(|| (pool, global - p.first_chunk))
     }
 
     /// The global index of chunk `local` of pool `pool`.

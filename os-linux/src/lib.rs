@@ -21,6 +21,9 @@
 //!
 //! Every descriptor is opened close-on-exec. Errors carry the kernel's errno
 //! and the name of the object involved; nothing here panics on bad input.
+//!
+//! `rustix` covers every call used here, so the crate does not depend on
+//! `linux-raw-sys` directly (rustix itself is built on it).
 
 pub mod affinity;
 pub mod clock;
