@@ -40,6 +40,34 @@ fn expect_received(survivor: &mut TestChild, publisher: u32, seq: u64) {
     }
 }
 
+/// Kills `victim`, waits until the daemon has reclaimed every chunk (`used`
+/// back at `baseline`), checks that `publisher` still reaches `survivor`
+/// (sample `next_seq`), then shuts everything down cleanly.
+fn kill_and_expect_reclaim(
+    domain: TestDomain,
+    baseline: u64,
+    mut victim: TestChild,
+    mut publisher: TestChild,
+    mut survivor: TestChild,
+    next_seq: u64,
+) {
+    victim.kill();
+    assert!(
+        domain.wait_until(HEARTBEAT_TIMEOUT + SLACK, || domain.used_chunks()
+            == baseline),
+        "the killed process's chunks were not reclaimed: {:?}",
+        domain.mempools()
+    );
+    publisher.send_line("publish 1");
+    expect_received(&mut survivor, publisher.pid(), next_seq);
+    publisher.send_line("quit");
+    assert!(publisher.wait(WAIT).success());
+    survivor.send_line("quit");
+    assert!(survivor.wait(WAIT).success());
+    assert!(domain.wait_until(WAIT, || domain.used_chunks() == baseline));
+    domain.stop();
+}
+
 #[test]
 fn publisher_killed_holding_loans() {
     let domain = domain();
@@ -57,22 +85,7 @@ fn publisher_killed_holding_loans() {
         domain.used_chunks() >= baseline + 3,
         "the loans are not counted as used"
     );
-    victim.kill();
-
-    assert!(
-        domain.wait_until(HEARTBEAT_TIMEOUT + SLACK, || domain.used_chunks()
-            == baseline),
-        "the killed publisher's chunks were not reclaimed: {:?}",
-        domain.mempools()
-    );
-    other.send_line("publish 1");
-    expect_received(&mut survivor, other.pid(), 0);
-    other.send_line("quit");
-    assert!(other.wait(WAIT).success());
-    survivor.send_line("quit");
-    assert!(survivor.wait(WAIT).success());
-    assert!(domain.wait_until(WAIT, || domain.used_chunks() == baseline));
-    domain.stop();
+    kill_and_expect_reclaim(domain, baseline, victim, other, survivor, 0);
 }
 
 #[test]
@@ -100,22 +113,7 @@ fn subscriber_killed_holding_samples_with_a_full_queue() {
         domain.used_chunks() >= baseline + 6,
         "held + queued chunks are not counted"
     );
-    victim.kill();
-
-    assert!(
-        domain.wait_until(HEARTBEAT_TIMEOUT + SLACK, || domain.used_chunks()
-            == baseline),
-        "the killed subscriber's chunks were not reclaimed: {:?}",
-        domain.mempools()
-    );
-    publisher.send_line("publish 1");
-    expect_received(&mut survivor, publisher.pid(), 8);
-    publisher.send_line("quit");
-    assert!(publisher.wait(WAIT).success());
-    survivor.send_line("quit");
-    assert!(survivor.wait(WAIT).success());
-    assert!(domain.wait_until(WAIT, || domain.used_chunks() == baseline));
-    domain.stop();
+    kill_and_expect_reclaim(domain, baseline, victim, publisher, survivor, 8);
 }
 
 mod roles {

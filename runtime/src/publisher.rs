@@ -15,7 +15,9 @@ use zerocp_core::port::{MAX_HISTORY, MAX_LOANS};
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::wire::{CreatePublisher, Message, PortKind};
 
-use crate::error::{CreatePublisherError, LoanError, PortRequestError, UpdateConnectionsError};
+use crate::error::{
+    CreatePublisherError, LoanError, PortRequestError, UpdateConnectionsError, check_option,
+};
 use crate::loaned_sample::LoanedSample;
 use crate::port_request;
 use crate::publish::{DeliveryError, PublisherCore};
@@ -125,24 +127,6 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
             core: PublisherCore::new(inner.clone(), port, index, pool, spec, self.max_loans),
             service: self.service,
             _payload: PhantomData,
-        })
-    }
-}
-
-fn check_option(
-    option: &'static str,
-    value: u32,
-    min: u32,
-    max: u32,
-) -> Result<(), CreatePublisherError> {
-    if (min..=max).contains(&value) {
-        Ok(())
-    } else {
-        Err(CreatePublisherError::InvalidOption {
-            option,
-            value,
-            min,
-            max,
         })
     }
 }

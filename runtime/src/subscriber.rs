@@ -17,7 +17,7 @@ use zerocp_core::sync::Ordering;
 use zerocp_core::wire::{CreateSubscriber, Message, PortKind, QueueFullPolicy};
 
 use crate::adaptive_spin::DEFAULT_WAIT_SPINS;
-use crate::error::{CreateSubscriberError, PortRequestError, TakeError, WaitError};
+use crate::error::{CreateSubscriberError, PortRequestError, TakeError, WaitError, check_option};
 use crate::port_request;
 use crate::receive::SubscriberCore;
 use crate::sample::Sample;
@@ -173,24 +173,6 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
             ),
             service: self.service,
             _payload: PhantomData,
-        })
-    }
-}
-
-fn check_option(
-    option: &'static str,
-    value: u32,
-    min: u32,
-    max: u32,
-) -> Result<(), CreateSubscriberError> {
-    if (min..=max).contains(&value) {
-        Ok(())
-    } else {
-        Err(CreateSubscriberError::InvalidOption {
-            option,
-            value,
-            min,
-            max,
         })
     }
 }

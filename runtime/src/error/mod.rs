@@ -19,6 +19,7 @@ mod port;
 pub use control::{ControlError, SegmentError};
 pub use data::{LoanError, PublishError, TakeError, UpdateConnectionsError, WaitError};
 pub use init::InitError;
+pub(crate) use port::check_option;
 pub use port::{CreatePublisherError, CreateSubscriberError, PortRequestError};
 
 /// What every `DaemonGone` prints.

@@ -132,6 +132,34 @@ pub enum CreateSubscriberError {
     Request(PortRequestError),
 }
 
+/// A builder option outside its range (converted into either builder's error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct InvalidOption {
+    option: &'static str,
+    value: u32,
+    min: u32,
+    max: u32,
+}
+
+/// Checks that builder option `option` = `value` lies in `min..=max`.
+pub(crate) fn check_option(
+    option: &'static str,
+    value: u32,
+    min: u32,
+    max: u32,
+) -> Result<(), InvalidOption> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(InvalidOption {
+            option,
+            value,
+            min,
+            max,
+        })
+    }
+}
+
 macro_rules! create_error_impls {
     ($t:ident, $what:literal) => {
         impl $t {
@@ -189,6 +217,17 @@ macro_rules! create_error_impls {
         impl From<PortRequestError> for $t {
             fn from(e: PortRequestError) -> Self {
                 Self::Request(e)
+            }
+        }
+
+        impl From<InvalidOption> for $t {
+            fn from(e: InvalidOption) -> Self {
+                Self::InvalidOption {
+                    option: e.option,
+                    value: e.value,
+                    min: e.min,
+                    max: e.max,
+                }
             }
         }
     };
