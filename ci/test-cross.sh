@@ -14,19 +14,24 @@
 # atomics, syscall ABIs), and the native run already does the long searches at
 # a fraction of the cost of emulation.
 #
+# Each target's run is bounded like the native one (ci/memory-bound.sh); qemu
+# adds its translation cache to every process, hence the larger limit.
+#
 #   CI_CROSS_TARGETS="aarch64-unknown-linux-gnu"  run a subset
 # shellcheck source=ci/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 read -r -a TARGETS <<<"${CI_CROSS_TARGETS:-aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf aarch64-unknown-linux-musl}"
 export PROPTEST_CASES="${PROPTEST_CASES:-256}"
+TEST_MEMORY_MIB=2048
 
 target_args=()
 for t in "${TARGETS[@]}"; do target_args+=(--target "$t"); done
 
 step "build tests (${TARGETS[*]})" cargo test --workspace --locked "${target_args[@]}" --no-run
 for t in "${TARGETS[@]}"; do
-    step_continue "cargo test --workspace --target $t" \
+    step_continue "cargo test --workspace --target $t (at most ${TEST_MEMORY_MIB} MiB)" \
+        bash ci/memory-bound.sh "$TEST_MEMORY_MIB" \
         cargo test --workspace --locked --no-fail-fast --target "$t"
 done
 ci_finish

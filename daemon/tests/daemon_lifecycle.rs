@@ -8,6 +8,7 @@ use std::process::Stdio;
 
 use rustix::process::Signal;
 use support::{DEADLINE, TestDomain, wait_until};
+use zerocp_os_linux::testing::{skip_without_namespaces, with_private_dev_shm};
 
 fn assert_running_files(domain: &TestDomain) {
     for path in domain.shm_paths() {
@@ -151,26 +152,23 @@ fn domain_from_environment_when_no_flag() {
     domain.stop();
 }
 
+/// The daemon runs with a private 8 MiB `/dev/shm` (its own mount
+/// namespace) and a 16 MiB data segment: the machine's `/dev/shm` is never
+/// filled.
 #[test]
 fn shared_memory_larger_than_dev_shm_is_a_clear_error() {
-    // 64 chunks of 4 GiB: 256 GiB, more than any /dev/shm here. tmpfs refuses
-    // an fallocate beyond its size at once (without allocating first); a
-    // /dev/shm without a size limit would allocate, so skip there.
-    let requested: u64 = 64 * (4 << 30);
-    let limited = rustix::fs::statvfs("/dev/shm")
-        .map(|s| s.f_blocks > 0 && s.f_blocks.saturating_mul(s.f_frsize) < requested / 2)
-        .unwrap_or(false);
-    if !limited {
-        eprintln!("skipped: /dev/shm has no size limit below {requested} bytes");
-        return;
+    let checked = with_private_dev_shm(8 << 20, || {
+        let text = "[[mempool]]\nsize = 1048576\ncount = 16\n";
+        let (ok, stderr, domain) = run_with_config(text);
+        assert!(!ok, "a data segment larger than /dev/shm was accepted");
+        let data = format!("/zerocp.{}.data", domain.domain());
+        assert!(
+            stderr.contains(&data) && stderr.contains("ENOSPC"),
+            "the error does not name {data} and ENOSPC: {stderr}"
+        );
+        domain.assert_nothing_left();
+    });
+    if let Err(err) = checked {
+        skip_without_namespaces(&err);
     }
-    let text = "[[mempool]]\nsize = 4294967000\ncount = 64\n";
-    let (ok, stderr, domain) = run_with_config(text);
-    assert!(!ok, "a data segment larger than /dev/shm was accepted");
-    let data = format!("/zerocp.{}.data", domain.domain());
-    assert!(
-        stderr.contains(&data),
-        "the error does not name {data}: {stderr}"
-    );
-    domain.assert_nothing_left();
 }

@@ -18,6 +18,7 @@
 //! | [`clock`] | `CLOCK_MONOTONIC` readings comparable across processes |
 //! | [`affinity`] | pinning threads to CPUs (benchmarks, real-time users) |
 //! | [`error`] | one error enum per family, each naming the object and errno |
+//! | `testing` | feature `test-support`: helpers for ZeroCP's own tests |
 //!
 //! Every descriptor is opened close-on-exec. Errors carry the kernel's errno
 //! and the name of the object involved; nothing here panics on bad input.
@@ -37,6 +38,8 @@ pub mod poller;
 pub mod run_dir;
 pub mod seqpacket;
 pub mod shm;
+#[cfg(feature = "test-support")]
+pub mod testing;
 pub mod wakeup;
 
 pub use names::{DomainName, DomainPaths, ShmName};

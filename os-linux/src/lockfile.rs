@@ -152,17 +152,15 @@ fn read_pid(fd: &OwnedFd) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicU32, Ordering};
+    use crate::testing::{TMP_PREFIX, test_object_name};
 
-    fn unique_path(tag: &str) -> PathBuf {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        std::env::temp_dir().join(format!("zerocp-test-{tag}-{}-{n}.lock", std::process::id()))
+    fn unique_path() -> PathBuf {
+        std::env::temp_dir().join(format!("{TMP_PREFIX}{}.lock", test_object_name(120)))
     }
 
     #[test]
     fn second_acquire_reports_the_holder_and_drop_releases() {
-        let path = unique_path("hold");
+        let path = unique_path();
         let lock = LockFile::acquire(&path).unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
@@ -189,7 +187,7 @@ mod tests {
 
     #[test]
     fn unparsable_content_gives_no_pid() {
-        let path = unique_path("junk");
+        let path = unique_path();
         let lock = LockFile::acquire(&path).unwrap();
         std::fs::write(&path, b"not a pid").unwrap();
         assert!(matches!(
@@ -205,7 +203,7 @@ mod tests {
 
     #[test]
     fn missing_directory_is_an_open_error() {
-        let path = unique_path("nodir").join("x.lock");
+        let path = unique_path().join("x.lock");
         let err = LockFile::acquire(&path).unwrap_err();
         assert!(matches!(
             err,

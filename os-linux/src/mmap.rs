@@ -247,12 +247,11 @@ impl Drop for Mapping {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicU32, Ordering};
+    use crate::testing::test_object_name;
+    use std::sync::atomic::Ordering;
 
-    fn unique(tag: &str) -> ShmName {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        ShmName::new(&format!("/zerocp.test.{tag}.{}.{n}", std::process::id())).unwrap()
+    fn unique() -> ShmName {
+        ShmName::new(&format!("/zerocp.{}", test_object_name(120))).unwrap()
     }
 
     fn gone(name: &ShmName) -> bool {
@@ -263,7 +262,7 @@ mod tests {
 
     #[test]
     fn two_mappings_see_each_others_writes() {
-        let name = unique("map2");
+        let name = unique();
         let shm = SharedMemory::create_exclusive(&name, 2 * 4096, 0o600).unwrap();
         let a = Mapping::map(&shm, true).unwrap();
         let b = Mapping::map(&SharedMemory::open(&name, true).unwrap(), true).unwrap();
@@ -290,7 +289,7 @@ mod tests {
 
     #[test]
     fn references_are_bounds_and_alignment_checked() {
-        let name = unique("mapchk");
+        let name = unique();
         let shm = SharedMemory::create_exclusive(&name, 4096, 0o600).unwrap();
         let map = Mapping::map(&shm, true).unwrap();
         assert!(map.atomic_u32_at(4092).is_ok());
@@ -321,7 +320,7 @@ mod tests {
 
     #[test]
     fn read_only_objects_and_mappings_refuse_writes() {
-        let name = unique("mapro");
+        let name = unique();
         let _owner = SharedMemory::create_exclusive(&name, 4096, 0o600).unwrap();
         let ro = SharedMemory::open(&name, false).unwrap();
         assert!(matches!(
@@ -340,7 +339,7 @@ mod tests {
 
     #[test]
     fn populate_and_lock_options_map() {
-        let name = unique("mapopt");
+        let name = unique();
         let shm = SharedMemory::create_exclusive(&name, 4 * 4096, 0o600).unwrap();
         let map = MapOptions::new()
             .writable(true)

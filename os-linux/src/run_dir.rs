@@ -254,19 +254,14 @@ fn create_parents(path: &Path) -> Result<(), RunDirProblem> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicU32, Ordering};
+    use crate::testing::{TMP_PREFIX, test_object_name};
 
     /// A fresh scratch directory, removed (and checked gone) on drop.
     struct Scratch(PathBuf);
 
     impl Scratch {
-        fn new(tag: &str) -> Self {
-            static COUNTER: AtomicU32 = AtomicU32::new(0);
-            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let path = std::env::temp_dir().join(format!(
-                "zerocp-test-rundir-{tag}-{}-{n}",
-                std::process::id()
-            ));
+        fn new() -> Self {
+            let path = std::env::temp_dir().join(format!("{TMP_PREFIX}{}", test_object_name(120)));
             std::fs::create_dir(&path).unwrap();
             Self(path)
         }
@@ -299,7 +294,7 @@ mod tests {
 
     #[test]
     fn explicit_directory_is_created_with_parents_and_mode() {
-        let scratch = Scratch::new("explicit");
+        let scratch = Scratch::new();
         let dir = scratch.0.join("a/b/run");
         let cfg = RunDirConfig {
             explicit: Some(dir.clone()),
@@ -313,7 +308,7 @@ mod tests {
 
     #[test]
     fn relative_explicit_directory_is_refused() {
-        let scratch = Scratch::new("relative");
+        let scratch = Scratch::new();
         let cfg = RunDirConfig {
             explicit: Some(PathBuf::from("run/zerocp")),
             ..config(&scratch)
@@ -332,7 +327,7 @@ mod tests {
 
     #[test]
     fn falls_back_to_xdg_then_tmp() {
-        let scratch = Scratch::new("fallback");
+        let scratch = Scratch::new();
         let mut cfg = config(&scratch);
         std::fs::create_dir(scratch.0.join("tmp")).unwrap();
         let tmp_dir = scratch.0.join("tmp").join(format!("zerocp-{}", cfg.uid));
@@ -347,7 +342,7 @@ mod tests {
 
     #[test]
     fn untrusted_tmp_directory_is_refused() {
-        let scratch = Scratch::new("untrusted");
+        let scratch = Scratch::new();
         let mut cfg = config(&scratch);
         std::fs::create_dir(scratch.0.join("tmp")).unwrap();
         let tmp_dir = scratch.0.join("tmp").join(format!("zerocp-{}", cfg.uid));
@@ -379,7 +374,7 @@ mod tests {
 
     #[test]
     fn locate_finds_the_socket_and_creates_nothing() {
-        let scratch = Scratch::new("locate");
+        let scratch = Scratch::new();
         let mut cfg = config(&scratch);
         std::fs::create_dir(scratch.0.join("tmp")).unwrap();
         std::fs::create_dir(scratch.0.join("xdg")).unwrap();

@@ -206,14 +206,12 @@ impl AsFd for SharedMemory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{skip_without_namespaces, test_object_name, with_private_dev_shm};
     use std::path::Path;
-    use std::sync::atomic::{AtomicU32, Ordering};
 
-    /// A name no other test (or test run) uses.
-    fn unique(tag: &str) -> ShmName {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        ShmName::new(&format!("/zerocp.test.{tag}.{}.{n}", std::process::id())).unwrap()
+    /// A name no other test (or test run) uses, naming the test.
+    fn unique() -> ShmName {
+        ShmName::new(&format!("/zerocp.{}", test_object_name(120))).unwrap()
     }
 
     fn in_dev_shm(name: &ShmName) -> bool {
@@ -222,7 +220,7 @@ mod tests {
 
     #[test]
     fn create_sets_size_and_mode_and_commits_pages() {
-        let name = unique("create");
+        let name = unique();
         let shm = SharedMemory::create_exclusive(&name, 3 * 4096 + 1, 0o640).unwrap();
         let stat = rustix::fs::fstat(&shm).unwrap();
         assert_eq!(stat.st_size, 3 * 4096 + 1);
@@ -235,7 +233,7 @@ mod tests {
 
     #[test]
     fn second_exclusive_create_fails_naming_the_object() {
-        let name = unique("twice");
+        let name = unique();
         let _first = SharedMemory::create_exclusive(&name, 4096, 0o600).unwrap();
         let err = SharedMemory::create_exclusive(&name, 4096, 0o600).unwrap_err();
         assert_eq!(err.errno(), Some(Errno::EXIST));
@@ -252,7 +250,7 @@ mod tests {
 
     #[test]
     fn open_missing_fails_with_enoent() {
-        let name = unique("missing");
+        let name = unique();
         let err = SharedMemory::open(&name, true).unwrap_err();
         assert!(matches!(
             err,
@@ -274,7 +272,7 @@ mod tests {
 
     #[test]
     fn open_reads_size_and_access() {
-        let name = unique("open");
+        let name = unique();
         let _created = SharedMemory::create_exclusive(&name, 8192, 0o600).unwrap();
         let ro = SharedMemory::open(&name, false).unwrap();
         assert_eq!((ro.size(), ro.is_writable()), (8192, false));
@@ -287,7 +285,7 @@ mod tests {
 
     #[test]
     fn bad_arguments_are_rejected_before_creating_anything() {
-        let name = unique("bad");
+        let name = unique();
         assert_eq!(
             SharedMemory::create_exclusive(&name, 0, 0o600).unwrap_err(),
             ShmError::ZeroSize { name: name.clone() }
@@ -302,34 +300,33 @@ mod tests {
         assert!(!in_dev_shm(&name));
     }
 
+    /// Asks for more than a private 4 MiB `/dev/shm` holds (see
+    /// [`crate::testing`]): the machine's own `/dev/shm` is never filled.
     #[test]
     fn too_large_for_dev_shm_fails_now_and_leaves_nothing() {
-        let vfs = rustix::fs::statvfs("/dev/shm").unwrap();
-        let free = vfs.f_bavail * vfs.f_frsize;
-        let total = vfs.f_blocks * vfs.f_frsize;
-        let Ok(size) = usize::try_from(free + (64 << 20)) else {
-            return; // more free space than a 32-bit process can ask for
-        };
-        if total == 0 {
-            eprintln!("/dev/shm has no size limit here: no ENOSPC to provoke");
-            return;
+        const LIMIT: usize = 4 << 20;
+        let checked = with_private_dev_shm(LIMIT, || {
+            let name = unique();
+            let err = SharedMemory::create_exclusive(&name, 2 * LIMIT, 0o600).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ShmError::Commit {
+                        errno: Errno::NOSPC,
+                        ..
+                    }
+                ),
+                "{err}"
+            );
+            assert!(err.to_string().contains(name.as_str()), "{err}");
+            assert!(!in_dev_shm(&name));
+            // Below the limit, the same call succeeds: the limit is what failed.
+            let fits = SharedMemory::create_exclusive(&name, LIMIT / 2, 0o600).unwrap();
+            assert_eq!(fits.size(), LIMIT / 2);
+            SharedMemory::unlink(&name).unwrap();
+        });
+        if let Err(err) = checked {
+            skip_without_namespaces(&err);
         }
-        let name = unique("nospc");
-        let err = SharedMemory::create_exclusive(&name, size, 0o600).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                ShmError::Commit {
-                    errno: Errno::NOSPC,
-                    ..
-                } | ShmError::Resize {
-                    errno: Errno::FBIG | Errno::NOSPC,
-                    ..
-                }
-            ),
-            "{err}"
-        );
-        assert!(err.to_string().contains(name.as_str()), "{err}");
-        assert!(!in_dev_shm(&name));
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{
     CHILD_DEADLINE, ShmCleanup, assert_shm_gone, child_arg, expect_success, spawn_child,
-    unique_shm, unique_suffix, wait_for, wait_until_sleeping,
+    unique_shm, unique_tmp_path, wait_for, wait_until_sleeping,
 };
 use zerocp_os_linux::error::LockError;
 use zerocp_os_linux::futex::{WaitOutcome, futex_wait, futex_wake};
@@ -30,7 +30,7 @@ fn pattern(i: usize) -> u32 {
 
 #[test]
 fn shared_memory_is_shared_with_a_child() {
-    let name = unique_shm("mp-shm");
+    let name = unique_shm();
     let _cleanup = ShmCleanup(name.clone());
     let shm = SharedMemory::create_exclusive(&name, 2 * CHILD_AREA, 0o600).unwrap();
     let map = Mapping::map(&shm, true).unwrap();
@@ -83,7 +83,7 @@ const WOKEN: usize = 8;
 
 #[test]
 fn futex_wake_crosses_processes() {
-    let name = unique_shm("mp-futex");
+    let name = unique_shm();
     let _cleanup = ShmCleanup(name.clone());
     let shm = SharedMemory::create_exclusive(&name, 4096, 0o600).unwrap();
     let map = Mapping::map(&shm, true).unwrap();
@@ -133,7 +133,7 @@ fn child_wakes_parent() {
 
 #[test]
 fn peer_credentials_name_the_child() {
-    let path = std::env::temp_dir().join(format!("zerocp-t-mp-{}.sock", unique_suffix()));
+    let path = unique_tmp_path(".sock");
     let listener = SeqpacketListener::bind(&path, 0o600).unwrap();
     let child = spawn_child("child_connects", path.to_str().unwrap(), Stdio::null());
     let poller = Poller::new().unwrap();
@@ -186,7 +186,7 @@ fn child_connects() {
 
 #[test]
 fn lock_file_excludes_other_processes_until_released() {
-    let path = std::env::temp_dir().join(format!("zerocp-t-mp-{}.lock", unique_suffix()));
+    let path = unique_tmp_path(".lock");
     let arg = |expect: &str| format!("{expect}:{}", path.display());
     let lock = LockFile::acquire(&path).unwrap();
     expect_success(spawn_child("child_tries_lock", &arg("held"), Stdio::null()));

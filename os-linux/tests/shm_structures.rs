@@ -92,7 +92,7 @@ impl<'a> Shared<'a> {
 
 #[test]
 fn freelist_and_queue_are_shared_between_processes() {
-    let name = unique_shm("mp-structs");
+    let name = unique_shm();
     let _cleanup = ShmCleanup(name.clone());
     let shm = SharedMemory::create_exclusive(&name, SIZE, 0o600).unwrap();
     let map = Mapping::map(&shm, true).unwrap();

@@ -17,10 +17,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
+use zerocp_os_linux::DomainName;
+use zerocp_os_linux::testing::{TMP_PREFIX, test_object_name};
 
 mod child;
 mod raw_client;
@@ -180,15 +181,6 @@ pub struct TestDomain {
     daemon: Option<Child>,
 }
 
-fn unique_name() -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!("zt{}-{n}-{:x}", std::process::id(), nanos & 0xfff)
-}
-
 impl TestDomain {
     /// Starts a daemon with the default test configuration.
     pub fn start() -> Self {
@@ -201,8 +193,10 @@ impl TestDomain {
     }
 
     fn prepare(config_text: &str) -> Self {
-        let domain = unique_name();
-        let base = std::env::temp_dir().join(format!("zerocp-test-{domain}"));
+        // The domain names the test and its process: what a killed test run
+        // leaves is swept by the next one (zerocp_os_linux::testing).
+        let domain = test_object_name(DomainName::MAX_LEN);
+        let base = std::env::temp_dir().join(format!("{TMP_PREFIX}{domain}"));
         let run_dir = base.join("run");
         std::fs::create_dir_all(&run_dir).expect("create the test run dir");
         let config = base.join("zerocpd.toml");

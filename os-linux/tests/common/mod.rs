@@ -9,12 +9,12 @@
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use zerocp_os_linux::names::ShmName;
 use zerocp_os_linux::pidfd::PidFd;
 use zerocp_os_linux::shm::SharedMemory;
+use zerocp_os_linux::testing::{TMP_PREFIX, test_object_name};
 
 /// Names the child test to run.
 pub const CHILD_ENV: &str = "ZEROCP_TEST_CHILD";
@@ -70,19 +70,14 @@ fn describe(output: &Output) -> String {
     )
 }
 
-/// A value unique to this process and call, for object names.
-pub fn unique_suffix() -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{}.{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
+/// A shared-memory name unique to this call, naming the test.
+pub fn unique_shm() -> ShmName {
+    ShmName::new(&format!("/zerocp.{}", test_object_name(120))).unwrap()
 }
 
-/// A shared-memory name unique to this call.
-pub fn unique_shm(tag: &str) -> ShmName {
-    ShmName::new(&format!("/zerocp.test.{tag}.{}", unique_suffix())).unwrap()
+/// A path in the temporary directory unique to this call, naming the test.
+pub fn unique_tmp_path(suffix: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("{TMP_PREFIX}{}{suffix}", test_object_name(100)))
 }
 
 /// Removes a shared-memory object when dropped, so a failing test leaves
