@@ -10,13 +10,18 @@
 //! 4. removal of stale shared memory a killed daemon left (allowed because
 //!    we hold the lock), creation of both segments, committed with fallocate;
 //! 5. the control socket (a stale socket file is replaced), mode from the config;
-//! 6. the event loop, until SIGTERM or SIGINT (whose handlers are installed
-//!    before step 1, so a signal during start-up stops the daemon cleanly
-//!    as soon as the loop runs).
+//! 6. `READY=1` to the service manager (under systemd, [`crate::sd_notify`]);
+//! 7. the event loop, until a stop signal: SIGTERM, SIGINT, SIGHUP or SIGQUIT
+//!    ([`crate::stop_signals`], whose handlers are installed before step 1,
+//!    so a signal during start-up stops the daemon cleanly as soon as the
+//!    loop runs).
 //!
-//! Stop: the event loop's shutdown (mgmt `SHUTTING_DOWN`, `Shutdown` to every
-//! client, sleepers woken), then the segments, the socket and the lock file
-//! are removed, and `zerocpd` exits 0.
+//! Stop: `STOPPING=1` to the service manager, the event loop's shutdown
+//! (mgmt `SHUTTING_DOWN`, `Shutdown` to every client, sleepers woken), then
+//! the segments, the socket and the lock file are removed, and so is the
+//! run directory if this daemon created it and nothing else lives there (a
+//! directory it found, e.g. systemd's `RuntimeDirectory=`, stays); `zerocpd`
+//! exits 0.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -30,8 +35,10 @@ use zerocp_os_linux::seqpacket::SeqpacketListener;
 
 use crate::config::{ConfigError, DaemonConfig};
 use crate::control_plane::{ControlPlane, DaemonIdentity};
-use crate::diroute::{Diroute, DirouteError, StopSignal, StopSignals};
+use crate::diroute::{Diroute, DirouteError};
+use crate::sd_notify::ServiceManager;
 use crate::segments::{self, SegmentError, Segments};
+use crate::stop_signals::{StopSignal, StopSignals};
 
 /// What `zerocpd`'s command line chose.
 #[derive(Debug, Clone, Default)]
@@ -147,9 +154,10 @@ fn epoch_now() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
-/// Runs the daemon until SIGTERM/SIGINT; `Ok` after a clean stop.
+/// Runs the daemon until a stop signal; `Ok` after a clean stop.
 pub fn run(options: &DaemonOptions) -> Result<StopSignal, DaemonError> {
-    let signals = StopSignals::install().map_err(DaemonError::Diroute)?;
+    let signals =
+        StopSignals::install().map_err(|e| DaemonError::Diroute(DirouteError::Signals(e)))?;
     let (config, source) =
         DaemonConfig::load_default(options.config.as_deref()).map_err(DaemonError::Config)?;
     match &source {
@@ -157,12 +165,17 @@ pub fn run(options: &DaemonOptions) -> Result<StopSignal, DaemonError> {
         None => log::info!("no configuration file, using built-in defaults"),
     }
     let domain = resolve_domain(options.domain.as_deref(), &config).map_err(DaemonError::Domain)?;
-    let paths = DomainPaths::for_daemon(&domain).map_err(DaemonError::RunDir)?;
-    let lock = lock_domain(&paths)?;
-    let served = serve(config, &paths, signals);
-    let removed = lock.remove().map_err(DaemonError::Lock);
+    let (paths, run_dir) = DomainPaths::for_daemon(&domain).map_err(DaemonError::RunDir)?;
+    let locked = lock_domain(&paths);
+    let served = locked.and_then(|lock| {
+        let served = serve(config, &paths, signals);
+        let removed = lock.remove().map_err(DaemonError::Lock);
+        served.and_then(|signal| removed.map(|()| signal))
+    });
+    for (dir, errno) in run_dir.remove_created() {
+        log::warn!("run directory {} stays: {errno}", dir.display());
+    }
     let signal = served?;
-    removed?;
     log::info!("domain {domain}: stopped cleanly");
     Ok(signal)
 }
@@ -207,8 +220,15 @@ fn serve(
             SeqpacketListener::bind_replacing_stale(&paths.socket, config.access.socket_mode)
                 .map_err(DaemonError::Socket)?;
         log_ready(paths, &config, &identity);
+        let mut service = ServiceManager::from_env(monotonic_ms());
+        service.ready(&format!(
+            "serving domain {} on {}",
+            paths.domain,
+            paths.socket.display()
+        ));
         let plane = ControlPlane::new(mgmt, pools, config, identity);
-        let mut diroute = Diroute::new(plane, listener, signals).map_err(DaemonError::Diroute)?;
+        let mut diroute =
+            Diroute::new(plane, listener, signals, service).map_err(DaemonError::Diroute)?;
         let result = diroute.run().map_err(DaemonError::Diroute);
         let listener = diroute.shutdown();
         drop(listener);

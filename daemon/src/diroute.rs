@@ -2,9 +2,11 @@
 //!
 //! One thread waits in epoll for everything at once: the listening socket,
 //! every client connection, the pidfd of every registered process, and the
-//! self-pipes signal-hook writes to on SIGTERM/SIGINT. The wait's timeout is
-//! the next heartbeat tick, at which expired heartbeats and idle unregistered
-//! connections are dealt with.
+//! descriptors of the stop signals ([`crate::stop_signals`]). The wait's
+//! timeout is the next heartbeat tick, at which expired heartbeats and idle
+//! unregistered connections are dealt with, or the next service-manager
+//! watchdog ping ([`crate::sd_notify`]) when that comes first: the loop
+//! itself feeds the watchdog, so a hung loop is noticed.
 //!
 //! Every client is hostile until proven otherwise: sockets are nonblocking,
 //! each wake-up reads at most a few frames per connection (so one chatty
@@ -20,8 +22,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Read;
-use std::os::unix::net::UnixStream;
 
 use zerocp_core::wire::{self, DecodeError, ErrorCode, MAX_FRAME_SIZE, Message};
 use zerocp_os_linux::clock::monotonic_ms;
@@ -32,13 +32,14 @@ use zerocp_os_linux::seqpacket::{RecvResult, SeqpacketListener};
 use crate::connection::Connection;
 use crate::control_plane::{ControlPlane, Departure, RequestError};
 use crate::process_manager::ConnId;
+use crate::sd_notify::ServiceManager;
+use crate::stop_signals::{SignalError, StopSignal, StopSignals};
 
 /// Token of the listening socket.
 const LISTENER: u64 = 0;
-/// Token of the SIGTERM pipe.
-const SIGTERM_PIPE: u64 = 1;
-/// Token of the SIGINT pipe.
-const SIGINT_PIPE: u64 = 2;
+/// Token of the first stop signal's descriptor (the others follow, in
+/// [`StopSignal::ALL`] order).
+const SIGNALS: u64 = 1;
 /// First connection id (connection tokens are their ids).
 const FIRST_CONN: ConnId = 16;
 /// Marks a pidfd token: `PIDFD | slot << 32 | generation`.
@@ -54,14 +55,14 @@ pub enum DirouteError {
     /// epoll failed.
     Poll(PollError),
     /// Installing the signal handlers failed.
-    Signals(std::io::Error),
+    Signals(SignalError),
 }
 
 impl fmt::Display for DirouteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Poll(e) => write!(f, "event loop: {e}"),
-            Self::Signals(e) => write!(f, "cannot install SIGTERM/SIGINT handlers: {e}"),
+            Self::Signals(e) => write!(f, "{e}"),
         }
     }
 }
@@ -75,30 +76,13 @@ impl std::error::Error for DirouteError {
     }
 }
 
-/// Which signal stopped the loop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopSignal {
-    /// SIGTERM.
-    Term,
-    /// SIGINT.
-    Int,
-}
-
-impl fmt::Display for StopSignal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Term => "SIGTERM",
-            Self::Int => "SIGINT",
-        })
-    }
-}
-
 /// The event loop and the connections it serves.
 pub struct Diroute<'a> {
     plane: ControlPlane<'a>,
     poller: Poller,
     listener: SeqpacketListener,
-    signal_pipes: [UnixStream; 2],
+    signals: StopSignals,
+    service: ServiceManager,
     conns: HashMap<ConnId, Connection>,
     next_conn: ConnId,
     stop: Option<StopSignal>,
@@ -107,62 +91,34 @@ pub struct Diroute<'a> {
     accept_paused: bool,
 }
 
-/// The stop signals' self-pipes: SIGTERM and SIGINT each write a byte into
-/// their pipe (signal-hook), which the event loop watches.
-///
-/// Install them first thing, before anything is created, so a signal that
-/// arrives while the daemon starts is not lost (the loop sees it at once).
-#[derive(Debug)]
-pub struct StopSignals {
-    pipes: [UnixStream; 2],
-}
-
-impl StopSignals {
-    /// Installs the handlers.
-    pub fn install() -> Result<Self, DirouteError> {
-        Ok(Self {
-            pipes: [
-                signal_pipe(signal_hook::consts::SIGTERM)?,
-                signal_pipe(signal_hook::consts::SIGINT)?,
-            ],
-        })
-    }
-}
-
-fn signal_pipe(signal: i32) -> Result<UnixStream, DirouteError> {
-    let (read, write) = UnixStream::pair().map_err(DirouteError::Signals)?;
-    read.set_nonblocking(true).map_err(DirouteError::Signals)?;
-    write.set_nonblocking(true).map_err(DirouteError::Signals)?;
-    signal_hook::low_level::pipe::register(signal, write).map_err(DirouteError::Signals)?;
-    Ok(read)
-}
-
 fn pidfd_token(slot: u32, generation: u32) -> u64 {
     PIDFD | (u64::from(slot) << 32) | u64::from(generation)
 }
 
 impl<'a> Diroute<'a> {
-    /// Sets up epoll over `listener` and the signal pipes.
+    /// Sets up epoll over `listener` and the stop signals; `service` is
+    /// fed from the loop (watchdog) and told when it stops.
     pub fn new(
         plane: ControlPlane<'a>,
         listener: SeqpacketListener,
         signals: StopSignals,
+        service: ServiceManager,
     ) -> Result<Self, DirouteError> {
         let poller = Poller::new().map_err(DirouteError::Poll)?;
-        let signal_pipes = signals.pipes;
         poller
             .add(&listener, LISTENER, Interest::Readable)
             .map_err(DirouteError::Poll)?;
-        for (pipe, token) in signal_pipes.iter().zip([SIGTERM_PIPE, SIGINT_PIPE]) {
+        for (token, (_, fd)) in (SIGNALS..).zip(signals.descriptors()) {
             poller
-                .add(pipe, token, Interest::Readable)
+                .add(fd, token, Interest::Readable)
                 .map_err(DirouteError::Poll)?;
         }
         Ok(Self {
             plane,
             poller,
             listener,
-            signal_pipes,
+            signals,
+            service,
             conns: HashMap::new(),
             next_conn: FIRST_CONN,
             stop: None,
@@ -170,11 +126,17 @@ impl<'a> Diroute<'a> {
         })
     }
 
-    /// Serves until SIGTERM or SIGINT; returns which one.
+    /// Serves until a stop signal; returns which one.
     pub fn run(&mut self) -> Result<StopSignal, DirouteError> {
         let mut events = Events::with_capacity(64);
         loop {
-            let wait_ms = self.plane.heartbeat_mut().millis_until_tick(monotonic_ms());
+            let now = monotonic_ms();
+            self.service.feed_watchdog(now);
+            let tick_ms = self.plane.heartbeat_mut().millis_until_tick(now);
+            let wait_ms = self
+                .service
+                .millis_until_watchdog(now)
+                .map_or(tick_ms, |ms| ms.min(tick_ms));
             let timeout = std::time::Duration::from_millis(wait_ms);
             self.poller
                 .wait(&mut events, Some(timeout))
@@ -195,8 +157,9 @@ impl<'a> Diroute<'a> {
     fn dispatch(&mut self, event: PollEvent) {
         match event.token {
             LISTENER => self.accept_all(),
-            SIGTERM_PIPE => self.on_signal(0, StopSignal::Term),
-            SIGINT_PIPE => self.on_signal(1, StopSignal::Int),
+            token if (SIGNALS..SIGNALS + StopSignal::ALL.len() as u64).contains(&token) => {
+                self.on_signal(StopSignal::ALL[(token - SIGNALS) as usize]);
+            }
             token if token & PIDFD != 0 => {
                 let slot = ((token & !PIDFD) >> 32) as u32;
                 self.on_pidfd(slot, token as u32);
@@ -205,11 +168,11 @@ impl<'a> Diroute<'a> {
         }
     }
 
-    fn on_signal(&mut self, pipe: usize, signal: StopSignal) {
-        let mut buf = [0u8; 16];
-        // Drain the pipe (nonblocking); the byte values carry nothing.
-        while matches!((&self.signal_pipes[pipe]).read(&mut buf), Ok(n) if n > 0) {}
+    fn on_signal(&mut self, signal: StopSignal) {
+        self.signals.acknowledge(signal);
         log::info!("received {signal}, stopping");
+        self.service
+            .stopping(&format!("received {signal}, stopping"));
         self.stop = Some(signal);
     }
 

@@ -11,6 +11,8 @@
 //! | [`daemon`] | start (lock, stale cleanup, segments, socket) and stop |
 //! | [`segments`] | the mgmt and data shared-memory segments |
 //! | [`diroute`] | the epoll event loop: listener, clients, pidfds, signals, ticks |
+//! | [`stop_signals`] | SIGTERM, SIGINT, SIGHUP, SIGQUIT as descriptors for that loop |
+//! | [`sd_notify`] | readiness, status, watchdog and stopping for systemd |
 //! | [`connection`] | one client connection and its frame I/O |
 //! | [`control_plane`] | the state and every change to it (register, ports, death) |
 //! | [`process_manager`] | registered processes, heartbeat slots, pidfds |
@@ -20,7 +22,7 @@
 //! | [`reclaim`] | returning a dead or removed port's chunks |
 //! | [`introspection`] | status, processes, ports and mempool queries |
 //! | [`ctl`] | `zerocpctl`: queries over the control socket, tables and JSON |
-//! | [`logging`] | the stderr logger |
+//! | [`logging`] | the stderr logger (journal priorities or timestamps) |
 //!
 //! ## Built-in defaults (no config file)
 //!
@@ -53,4 +55,6 @@ pub mod port_registry;
 pub mod process_manager;
 pub mod reclaim;
 pub mod route_table;
+pub mod sd_notify;
 pub mod segments;
+pub mod stop_signals;

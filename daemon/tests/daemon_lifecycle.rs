@@ -41,6 +41,20 @@ fn sigint_stops_cleanly_too() {
     assert!(log.contains("received SIGINT"), "{log}");
 }
 
+/// SIGHUP (the terminal went away) and SIGQUIT (Ctrl-\\) stop the daemon as
+/// cleanly as SIGTERM: exit 0, nothing left behind.
+#[test]
+fn sighup_and_sigquit_stop_cleanly_too() {
+    for signal in [Signal::HUP, Signal::QUIT] {
+        let mut domain = TestDomain::start();
+        assert_running_files(&domain);
+        domain.stop_with(signal);
+        let log = domain.daemon_log();
+        let name = if signal == Signal::HUP { "SIGHUP" } else { "SIGQUIT" };
+        assert!(log.contains(&format!("received {name}")), "{log}");
+    }
+}
+
 #[test]
 fn second_daemon_on_a_domain_fails_and_the_first_keeps_serving() {
     let domain = TestDomain::start();

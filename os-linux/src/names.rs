@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::error::{NameError, NameKind, RunDirError};
-use crate::run_dir::RunDirConfig;
+use crate::run_dir::{RunDir, RunDirConfig};
 
 /// The environment variable naming the domain.
 pub const DOMAIN_ENV: &str = "ZEROCP_DOMAIN";
@@ -243,9 +243,10 @@ impl DomainPaths {
 
     /// The names the daemon uses: the run directory is resolved from the
     /// environment and created if missing ([`crate::run_dir::run_dir`]).
-    pub fn for_daemon(domain: &DomainName) -> Result<Self, RunDirError> {
+    /// Returns the run directory too, which knows what it created.
+    pub fn for_daemon(domain: &DomainName) -> Result<(Self, RunDir), RunDirError> {
         let run_dir = RunDirConfig::from_env().create()?;
-        Ok(Self::new(&run_dir, domain))
+        Ok((Self::new(run_dir.path(), domain), run_dir))
     }
 
     /// The names an application uses to reach the daemon of `domain`: the

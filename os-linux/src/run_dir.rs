@@ -21,6 +21,11 @@
 //! applications only *look* for the daemon's socket
 //! ([`RunDirConfig::locate`]), so a user's application finds a system
 //! daemon's `/run/zerocp` even though it could not write there itself.
+//!
+//! The daemon removes what it created and nothing else: [`RunDir`] records
+//! the directories `create` made, and [`RunDir::remove_created`] removes
+//! those that are empty at stop, innermost first. A directory it found (one
+//! systemd's `RuntimeDirectory=` made, or another daemon's) stays.
 
 use std::path::{Path, PathBuf};
 
@@ -47,7 +52,58 @@ const PRIVATE_DIR_MODE: u32 = 0o700;
 /// # Ok::<(), zerocp_os_linux::error::RunDirError>(())
 /// ```
 pub fn run_dir() -> Result<PathBuf, RunDirError> {
-    RunDirConfig::from_env().create()
+    RunDirConfig::from_env().create().map(|dir| dir.path)
+}
+
+/// A run directory the daemon made sure of, and the directories it had to
+/// create for it (outermost first).
+///
+/// ```
+/// use zerocp_os_linux::run_dir::RunDirConfig;
+/// let base = std::env::temp_dir().join(format!("zerocp-doc-rundir-{}", std::process::id()));
+/// let config = RunDirConfig { explicit: Some(base.join("a/b")), ..RunDirConfig::from_env() };
+/// let dir = config.create()?;
+/// assert_eq!(dir.path(), base.join("a/b"));
+/// assert_eq!(dir.created(), [base.clone(), base.join("a"), base.join("a/b")]);
+/// assert!(dir.remove_created().is_empty());
+/// assert!(!base.exists());
+/// # Ok::<(), zerocp_os_linux::error::RunDirError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunDir {
+    path: PathBuf,
+    created: Vec<PathBuf>,
+}
+
+impl RunDir {
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The directories [`RunDirConfig::create`] created, outermost first
+    /// (empty when the run directory existed).
+    pub fn created(&self) -> &[PathBuf] {
+        &self.created
+    }
+
+    /// Removes the created directories, innermost first, stopping at the
+    /// first that cannot go (typically `ENOTEMPTY`: another daemon's socket
+    /// lives there). Returns what stayed and why.
+    pub fn remove_created(self) -> Vec<(PathBuf, Errno)> {
+        let mut created = self.created;
+        while let Some(dir) = created.pop() {
+            match rustix::fs::rmdir(&dir) {
+                Ok(()) | Err(Errno::NOENT) => {}
+                Err(errno) => {
+                    let mut stayed = vec![(dir, errno)];
+                    stayed.extend(created.into_iter().rev().map(|d| (d, Errno::NOTEMPTY)));
+                    return stayed;
+                }
+            }
+        }
+        Vec::new()
+    }
 }
 
 /// The inputs of run-directory resolution, read from the environment by
@@ -93,9 +149,10 @@ impl RunDirConfig {
     }
 
     /// The daemon's rule: the first candidate that is, or can be created
-    /// as, a writable directory. Creates it.
-    pub fn create(&self) -> Result<PathBuf, RunDirError> {
+    /// as, a writable directory. Creates it, and says what it created.
+    pub fn create(&self) -> Result<RunDir, RunDirError> {
         self.resolve(|c| prepare(c, true))
+            .map(|(path, created)| RunDir { path, created })
     }
 
     /// The application's rule: the explicit directory if set (as given);
@@ -104,7 +161,7 @@ impl RunDirConfig {
     /// connect" error names the expected path. Creates nothing.
     pub fn locate(&self, file_name: &str) -> Result<PathBuf, RunDirError> {
         if self.explicit.is_some() {
-            return self.resolve(|_| Ok(()));
+            return self.resolve(|_| Ok(Vec::new())).map(|(path, _)| path);
         }
         if let Some(found) = self
             .candidates()
@@ -113,15 +170,15 @@ impl RunDirConfig {
         {
             return Ok(found.path);
         }
-        self.resolve(|c| prepare(c, false))
+        self.resolve(|c| prepare(c, false)).map(|(path, _)| path)
     }
 
     /// Runs `accept` on the explicit directory or else on each candidate in
-    /// order, returning the first accepted one.
+    /// order, returning the first accepted one with what `accept` created.
     fn resolve(
         &self,
-        accept: impl Fn(&Candidate) -> Result<(), RunDirProblem>,
-    ) -> Result<PathBuf, RunDirError> {
+        accept: impl Fn(&Candidate) -> Result<Vec<PathBuf>, RunDirProblem>,
+    ) -> Result<(PathBuf, Vec<PathBuf>), RunDirError> {
         if let Some(path) = &self.explicit {
             let explicit = |problem| RunDirError::Explicit {
                 var: RUN_DIR_ENV,
@@ -133,13 +190,13 @@ impl RunDirConfig {
             }
             let candidate = &self.candidates()[0];
             return accept(candidate)
-                .map(|()| candidate.path.clone())
+                .map(|created| (candidate.path.clone(), created))
                 .map_err(explicit);
         }
         let mut tried = Vec::new();
         for candidate in self.candidates() {
             match accept(&candidate) {
-                Ok(()) => return Ok(candidate.path),
+                Ok(created) => return Ok((candidate.path, created)),
                 Err(problem) => tried.push((candidate.path, problem)),
             }
         }
@@ -179,25 +236,29 @@ impl RunDirConfig {
 
 /// Makes sure `c` is a usable directory: writable if it exists, else (when
 /// `create`) created, or (when not) at least creatable: its parent exists
-/// and is writable.
-fn prepare(c: &Candidate, create: bool) -> Result<(), RunDirProblem> {
+/// and is writable. Returns the directories it created, outermost first.
+fn prepare(c: &Candidate, create: bool) -> Result<Vec<PathBuf>, RunDirProblem> {
     match trusted_existing(c) {
-        Ok(()) => return writable(&c.path),
+        Ok(()) => return writable(&c.path).map(|()| Vec::new()),
         Err(RunDirProblem::Os(Errno::NOENT)) => {}
         Err(problem) => return Err(problem),
     }
     if !create {
         let parent = c.path.parent().ok_or(RunDirProblem::NotADirectory)?;
-        return writable(parent);
+        return writable(parent).map(|()| Vec::new());
     }
-    create_parents(&c.path)?;
+    let mut created = create_parents(&c.path)?;
     match rustix::fs::mkdir(&c.path, Mode::from_raw_mode(c.mode)) {
         // Set the mode explicitly: mkdir's is reduced by the umask.
         Ok(()) => {
-            rustix::fs::chmod(&c.path, Mode::from_raw_mode(c.mode)).map_err(RunDirProblem::Os)
+            created.push(c.path.clone());
+            rustix::fs::chmod(&c.path, Mode::from_raw_mode(c.mode)).map_err(RunDirProblem::Os)?;
+            Ok(created)
         }
         // Someone else created it meanwhile: judge what is there now.
-        Err(Errno::EXIST) => trusted_existing(c).and_then(|()| writable(&c.path)),
+        Err(Errno::EXIST) => trusted_existing(c)
+            .and_then(|()| writable(&c.path))
+            .map(|()| created),
         Err(errno) => Err(RunDirProblem::Os(errno)),
     }
 }
@@ -235,20 +296,22 @@ fn writable(dir: &Path) -> Result<(), RunDirProblem> {
 }
 
 /// Creates the missing ancestors of `path` (mode `0755`), like `mkdir -p`
-/// without the last component.
-fn create_parents(path: &Path) -> Result<(), RunDirProblem> {
+/// without the last component; returns those it created, outermost first.
+fn create_parents(path: &Path) -> Result<Vec<PathBuf>, RunDirProblem> {
     let missing: Vec<&Path> = path
         .ancestors()
         .skip(1)
         .take_while(|p| !p.as_os_str().is_empty() && !p.exists())
         .collect();
+    let mut created = Vec::new();
     for dir in missing.into_iter().rev() {
         match rustix::fs::mkdir(dir, Mode::from_raw_mode(SHARED_DIR_MODE)) {
-            Ok(()) | Err(Errno::EXIST) => {}
+            Ok(()) => created.push(dir.to_owned()),
+            Err(Errno::EXIST) => {}
             Err(errno) => return Err(RunDirProblem::Os(errno)),
         }
     }
-    Ok(())
+    Ok(created)
 }
 
 #[cfg(test)]
@@ -300,10 +363,42 @@ mod tests {
             explicit: Some(dir.clone()),
             ..config(&scratch)
         };
-        assert_eq!(cfg.create().unwrap(), dir);
+        let created = cfg.create().unwrap();
+        assert_eq!(created.path(), dir);
+        assert_eq!(
+            created.created(),
+            [scratch.0.join("a"), scratch.0.join("a/b"), dir.clone()]
+        );
         assert_eq!(mode_of(&dir), 0o755);
-        // Existing: used as is.
-        assert_eq!(cfg.create().unwrap(), dir);
+        // Existing: used as is, and not this call's to remove.
+        let found = cfg.create().unwrap();
+        assert_eq!(found.path(), dir);
+        assert!(found.created().is_empty());
+        assert!(found.remove_created().is_empty());
+        assert!(dir.exists());
+    }
+
+    #[test]
+    fn only_empty_created_directories_are_removed() {
+        let scratch = Scratch::new();
+        let dir = scratch.0.join("a/run");
+        let cfg = RunDirConfig {
+            explicit: Some(dir.clone()),
+            ..config(&scratch)
+        };
+        let created = cfg.create().unwrap();
+        std::fs::write(dir.join("other.sock"), b"").unwrap();
+        let stayed = created.clone().remove_created();
+        assert_eq!(
+            stayed,
+            [
+                (dir.clone(), Errno::NOTEMPTY),
+                (scratch.0.join("a"), Errno::NOTEMPTY)
+            ]
+        );
+        std::fs::remove_file(dir.join("other.sock")).unwrap();
+        assert!(created.remove_created().is_empty());
+        assert!(!scratch.0.join("a").exists());
     }
 
     #[test]
@@ -331,12 +426,12 @@ mod tests {
         let mut cfg = config(&scratch);
         std::fs::create_dir(scratch.0.join("tmp")).unwrap();
         let tmp_dir = scratch.0.join("tmp").join(format!("zerocp-{}", cfg.uid));
-        assert_eq!(cfg.create().unwrap(), tmp_dir);
+        assert_eq!(cfg.create().unwrap().path(), tmp_dir);
         assert_eq!(mode_of(&tmp_dir), 0o700);
 
         cfg.xdg_runtime_dir = Some(scratch.0.join("xdg"));
         std::fs::create_dir(scratch.0.join("xdg")).unwrap();
-        assert_eq!(cfg.create().unwrap(), scratch.0.join("xdg/zerocp"));
+        assert_eq!(cfg.create().unwrap().path(), scratch.0.join("xdg/zerocp"));
         assert_eq!(mode_of(&scratch.0.join("xdg/zerocp")), 0o700);
     }
 

@@ -2,44 +2,92 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
 use zerocp_daemon::ctl::{self, Query};
 
-/// Inspect a running ZeroCP domain.
-#[derive(Debug, Parser)]
-#[command(name = "zerocpctl", version)]
+const USAGE: &str = "\
+Usage: zerocpctl [--domain NAME] [--json] COMMAND
+
+Inspect a running ZeroCP domain.
+
+Commands:
+  status     the daemon: pid, uptime, counts, segment sizes
+  processes  registered processes: pid, name, state, heartbeat age
+  services   services with their publishers and subscribers (queue fill,
+             dropped count)
+  mempools   mempools: chunk size, count, used, minimum free
+
+Options:
+  --domain NAME  domain to inspect (else ZEROCP_DOMAIN, else \"default\")
+  --json         print JSON instead of a table
+  -h, --help     print this help
+  -V, --version  print the version
+";
+
 struct Args {
-    /// Domain to inspect (else ZEROCP_DOMAIN, else "default").
-    #[arg(long, value_name = "NAME", global = true)]
     domain: Option<String>,
-    /// Print JSON instead of a table.
-    #[arg(long, global = true)]
     json: bool,
-    #[command(subcommand)]
-    command: Command,
+    query: Query,
 }
 
-#[derive(Debug, Subcommand)]
+/// What the command line asks for.
 enum Command {
-    /// The daemon: pid, uptime, counts, segment sizes.
-    Status,
-    /// Registered processes: pid, name, state, heartbeat age.
-    Processes,
-    /// Services with their publishers and subscribers (queue fill, dropped count).
-    Services,
-    /// Mempools: chunk size, count, used, minimum free.
-    Mempools,
+    Run(Args),
+    Print(String),
+}
+
+fn parse_query(name: &str) -> Result<Query, lexopt::Error> {
+    match name {
+        "status" => Ok(Query::Status),
+        "processes" => Ok(Query::Processes),
+        "services" => Ok(Query::Services),
+        "mempools" => Ok(Query::Mempools),
+        other => Err(format!(
+            "unknown command {other:?}: expected status, processes, services or mempools"
+        )
+        .into()),
+    }
+}
+
+fn parse_args() -> Result<Command, lexopt::Error> {
+    use lexopt::prelude::*;
+    let (mut domain, mut json, mut query) = (None, false, None);
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("domain") => domain = Some(parser.value()?.string()?),
+            Long("json") => json = true,
+            Short('h') | Long("help") => return Ok(Command::Print(USAGE.into())),
+            Short('V') | Long("version") => {
+                return Ok(Command::Print(format!(
+                    "zerocpctl {}\n",
+                    env!("CARGO_PKG_VERSION")
+                )));
+            }
+            Value(name) if query.is_none() => query = Some(parse_query(&name.string()?)?),
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    let query = query.ok_or("missing command: status, processes, services or mempools")?;
+    Ok(Command::Run(Args {
+        domain,
+        json,
+        query,
+    }))
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let query = match args.command {
-        Command::Status => Query::Status,
-        Command::Processes => Query::Processes,
-        Command::Services => Query::Services,
-        Command::Mempools => Query::Mempools,
+    let args = match parse_args() {
+        Ok(Command::Run(args)) => args,
+        Ok(Command::Print(text)) => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("zerocpctl: error: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
     };
-    match ctl::run(args.domain.as_deref(), query, args.json) {
+    match ctl::run(args.domain.as_deref(), args.query, args.json) {
         Ok(text) => {
             print!("{text}");
             if args.json {

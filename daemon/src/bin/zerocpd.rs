@@ -1,46 +1,100 @@
 //! `zerocpd`: the ZeroCP daemon. Runs in the foreground, logs to stderr,
-//! stops cleanly on SIGTERM/SIGINT (exit 0); any start-up failure is one
-//! clear line on stderr and exit status 1.
+//! stops cleanly on SIGTERM, SIGINT, SIGHUP and SIGQUIT (exit 0); any
+//! start-up failure is one clear line on stderr and exit status 1; a bad
+//! command line is exit status 2.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
 use zerocp_daemon::daemon::{self, DaemonOptions};
 use zerocp_daemon::logging::{self, LevelFilter};
 
-/// The ZeroCP daemon: owns a domain's shared memory, registers processes,
-/// routes services and cleans up after processes that die.
-#[derive(Debug, Parser)]
-#[command(name = "zerocpd", version)]
+const USAGE: &str = "\
+Usage: zerocpd [--domain NAME] [--config FILE] [--log-level LEVEL]
+
+The ZeroCP daemon: owns a domain's shared memory, registers processes,
+routes services and cleans up after processes that die. Runs in the
+foreground until SIGTERM, SIGINT, SIGHUP or SIGQUIT.
+
+Options:
+  --domain NAME      domain to serve (else ZEROCP_DOMAIN, else the config's
+                     `domain`, else \"default\")
+  --config FILE      configuration file (default: /etc/zerocp/zerocpd.toml
+                     when present, else built-in defaults)
+  --log-level LEVEL  off, error, warn, info, debug or trace (else
+                     ZEROCPD_LOG_LEVEL, else info)
+  -h, --help         print this help
+  -V, --version      print the version
+";
+
+/// The environment variable giving the log level when `--log-level` is absent.
+const LOG_LEVEL_ENV: &str = "ZEROCPD_LOG_LEVEL";
+
 struct Args {
-    /// Domain to serve (else ZEROCP_DOMAIN, else the config's `domain`, else "default").
-    #[arg(long, value_name = "NAME")]
-    domain: Option<String>,
-    /// Configuration file (default: /etc/zerocp/zerocpd.toml when present, else built-in defaults).
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Log level: off, error, warn, info, debug, trace.
-    #[arg(
-        long,
-        value_name = "LEVEL",
-        default_value = "info",
-        env = "ZEROCPD_LOG_LEVEL"
-    )]
+    options: DaemonOptions,
     log_level: LevelFilter,
 }
 
-fn main() -> ExitCode {
-    let args = Args::parse();
-    logging::init("zerocpd", args.log_level);
-    let options = DaemonOptions {
-        domain: args.domain,
-        config: args.config,
+/// What the command line asks for.
+enum Command {
+    Run(Args),
+    Print(String),
+}
+
+fn parse_level(text: &str) -> Result<LevelFilter, lexopt::Error> {
+    text.parse().map_err(|_| {
+        format!("invalid log level {text:?}: expected off, error, warn, info, debug or trace")
+            .into()
+    })
+}
+
+fn parse_args() -> Result<Command, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut options = DaemonOptions::default();
+    let mut log_level = None;
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("domain") => options.domain = Some(parser.value()?.string()?),
+            Long("config") => options.config = Some(PathBuf::from(parser.value()?)),
+            Long("log-level") => log_level = Some(parse_level(&parser.value()?.string()?)?),
+            Short('h') | Long("help") => return Ok(Command::Print(USAGE.into())),
+            Short('V') | Long("version") => {
+                return Ok(Command::Print(format!(
+                    "zerocpd {}\n",
+                    env!("CARGO_PKG_VERSION")
+                )));
+            }
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    let log_level = match (log_level, std::env::var(LOG_LEVEL_ENV)) {
+        (Some(level), _) => level,
+        (None, Ok(text)) if !text.is_empty() => {
+            parse_level(&text).map_err(|e| lexopt::Error::from(format!("{LOG_LEVEL_ENV}: {e}")))?
+        }
+        (None, _) => LevelFilter::Info,
     };
-    match daemon::run(&options) {
+    Ok(Command::Run(Args { options, log_level }))
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(Command::Run(args)) => args,
+        Ok(Command::Print(text)) => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("zerocpd: error: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    logging::init("zerocpd", args.log_level);
+    match daemon::run(&args.options) {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("zerocpd: error: {e}");
+            logging::fatal(&format!("zerocpd: error: {e}"));
             ExitCode::FAILURE
         }
     }

@@ -9,7 +9,7 @@ use zerocp_core::wire::{
     self, ErrorCode, MAX_FRAME_SIZE, MempoolInfo, Message, PAGE_END, PageRequest, PortInfo,
     ProcessInfo, Status,
 };
-use zerocp_os_linux::error::{ErrnoText, NameError, RunDirError, SocketError};
+use zerocp_os_linux::error::{Errno, ErrnoText, NameError, RunDirError, SocketError};
 use zerocp_os_linux::names::{DomainName, DomainPaths};
 use zerocp_os_linux::seqpacket::{RecvResult, SeqpacketConn};
 
@@ -32,6 +32,15 @@ pub enum CtlError {
         /// The socket path tried.
         socket: PathBuf,
         /// Why the connection failed.
+        source: SocketError,
+    },
+    /// The daemon runs, but the socket's permissions refuse this user.
+    AccessDenied {
+        /// The domain.
+        domain: String,
+        /// The socket path tried.
+        socket: PathBuf,
+        /// `EACCES` or `EPERM`.
         source: SocketError,
     },
     /// Sending or receiving failed.
@@ -77,6 +86,26 @@ impl fmt::Display for CtlError {
                     None => write!(f, " ({source})"),
                 }
             }
+            Self::AccessDenied {
+                domain,
+                socket,
+                source,
+            } => {
+                write!(
+                    f,
+                    "access to zerocpd of domain {domain} refused: cannot connect to {}",
+                    socket.display()
+                )?;
+                if let Some(errno) = source.errno() {
+                    write!(f, " ({})", ErrnoText(errno))?;
+                }
+                write!(
+                    f,
+                    "; the socket's owner and mode do not let uid {} in: see [access] \
+                     (socket_mode, uids, gids) in the daemon's configuration",
+                    rustix::process::getuid().as_raw()
+                )
+            }
             Self::Socket(e) => write!(f, "{e}"),
             Self::Timeout { socket } => write!(
                 f,
@@ -98,7 +127,7 @@ impl std::error::Error for CtlError {
         match self {
             Self::Domain(e) => Some(e),
             Self::RunDir(e) => Some(e),
-            Self::NotRunning { source, .. } => Some(source),
+            Self::NotRunning { source, .. } | Self::AccessDenied { source, .. } => Some(source),
             Self::Socket(e) => Some(e),
             _ => None,
         }
@@ -135,6 +164,15 @@ impl CtlClient {
         .map_err(CtlError::Domain)?;
         let paths = DomainPaths::for_client(&domain).map_err(CtlError::RunDir)?;
         let mut client = Self::connect_path(&paths.socket).map_err(|e| match e {
+            CtlError::Socket(source)
+                if matches!(source.errno(), Some(Errno::ACCESS | Errno::PERM)) =>
+            {
+                CtlError::AccessDenied {
+                    domain: domain.to_string(),
+                    socket: paths.socket.clone(),
+                    source,
+                }
+            }
             CtlError::Socket(source) => CtlError::NotRunning {
                 domain: domain.to_string(),
                 socket: paths.socket.clone(),

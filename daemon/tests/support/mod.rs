@@ -202,6 +202,7 @@ impl TestDomain {
         let config = base.join("zerocpd.toml");
         std::fs::write(&config, config_text).expect("write the test config");
         let log = base.join("zerocpd.log");
+        std::fs::write(&log, b"").expect("create the daemon log");
         Self {
             domain,
             base,
@@ -236,7 +237,14 @@ impl TestDomain {
     /// Starts `command` (a `zerocpd` command line of this domain, e.g. a
     /// modified [`Self::daemon_command`]) as this domain's daemon and waits
     /// until it serves; it is then stopped or killed like any other.
-    pub fn spawn_command(&mut self, mut command: Command) {
+    pub fn spawn_command(&mut self, command: Command) {
+        self.spawn_unready(command);
+        self.wait_ready();
+    }
+
+    /// Like [`Self::spawn_command`] without waiting until the daemon serves
+    /// (for tests that watch it come up).
+    pub fn spawn_unready(&mut self, mut command: Command) {
         assert!(self.daemon.is_none(), "the daemon is already running");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -249,7 +257,6 @@ impl TestDomain {
             .spawn()
             .expect("spawn zerocpd");
         self.daemon = Some(child);
-        self.wait_ready();
     }
 
     fn wait_ready(&mut self) {
@@ -283,6 +290,11 @@ impl TestDomain {
     /// The private run directory (`ZEROCP_RUN_DIR`).
     pub fn run_dir(&self) -> &Path {
         &self.run_dir
+    }
+
+    /// The daemon's log file (its stderr; it exists from the start).
+    pub fn log_path(&self) -> &Path {
+        &self.log
     }
 
     /// The config file the daemon was started with.

@@ -241,6 +241,11 @@ impl fmt::Display for SocketError {
                 write!(f, "cannot connect to {path}: {}", ErrnoText(*errno))?;
                 if matches!(*errno, Errno::NOENT | Errno::CONNREFUSED) {
                     f.write_str("; is the daemon running (and in this domain)?")?;
+                } else if matches!(*errno, Errno::ACCESS | Errno::PERM) {
+                    f.write_str(
+                        "; the socket's owner and mode refuse this user: see [access] in \
+                         the daemon's configuration",
+                    )?;
                 }
                 Ok(())
             }
