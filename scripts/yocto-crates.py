@@ -11,8 +11,8 @@ version, one entry per version when a crate appears twice. Workspace
 members (no `source`) are skipped; any other source (git, another
 registry) is an error, since a crate:// URL cannot fetch it.
 
-The layout is the one OE-core's cargo-update-recipe-crates class writes:
-one `SRC_URI +=` block whose entries carry `name=NAME-VERSION`, then one
+The layout follows OE-core's cargo-update-recipe-crates class: one
+`SRC_URI +=` block whose entries carry `name=NAME-VERSION`, then one
 `SRC_URI[NAME-VERSION.sha256sum]` line per entry (the crate fetcher's
 default checksum name, unique even for two versions of one crate).
 
@@ -92,7 +92,8 @@ def registry_crates(lock_path):
 
 
 def render(crates):
-    lines = [HEADER, 'SRC_URI += " \\']
+    # No space after the opening quote: `+=` adds one (oelint-adv flags it).
+    lines = [HEADER, 'SRC_URI += "\\']
     for name, version, _ in crates:
         lines.append(f"    crate://crates.io/{name}/{version};name={name}-{version} \\")
     lines.append('"')
