@@ -4,8 +4,8 @@
 #  - the licence files match LIC_FILES_CHKSUM, in the tree and at SRCREV;
 #  - oelint-adv (pinned, in a venv under target/) reports no error and no
 #    warning for each release in LAYERSERIES_COMPAT_zerocp.
-# Needs python3 (3.11+) and PyPI; as root on Debian it installs python3-venv
-# if venv is missing.
+# Needs python3 (3.11+, with venv) and PyPI; as root on Debian it installs
+# python3 and python3-venv when they are missing.
 #
 # The functions run as `step` commands, i.e. in an `if` condition where bash
 # suspends `set -e`: every command that can fail says `|| return`.
@@ -92,22 +92,30 @@ licences_and_srcrev() {
     fi
 }
 
-# A venv under target/ with the pinned packages; Debian's python3 lacks
-# ensurepip (hence venv) until python3-venv is installed.
+# python3 3.11+ (tomllib, for scripts/yocto-crates.py) with venv and
+# ensurepip: on a fresh Debian 12, as root, apt installs python3 and
+# python3-venv (Debian's python3 has no ensurepip without the latter).
+python_ready() {
+    if ! python3 -c 'import ensurepip, tomllib, venv' 2>/dev/null; then
+        if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
+            echo "need python3 >= 3.11 with venv: install python3 and python3-venv" >&2
+            return 1
+        fi
+        ci_note "installing python3 python3-venv"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq || return
+        apt-get install -y -qq --no-install-recommends python3 python3-venv </dev/null || return
+        python3 -c 'import ensurepip, tomllib, venv' || return
+    fi
+    ci_note "$(python3 --version) at $(command -v python3)"
+}
+
+# The pinned packages in a venv under target/, reused while the pins match.
 oelint_install() {
     local pins="${OELINT_PACKAGES[*]}"
     if [[ -x "$VENV/bin/oelint-adv" && "$(cat "$VENV/.pins" 2>/dev/null)" == "$pins" ]]; then
         ci_note "$pins already in $VENV"
         return 0
-    fi
-    if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
-        if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
-            echo "python3 cannot create a venv: install python3-venv (as root)" >&2
-            return 1
-        fi
-        ci_note "installing python3-venv"
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq || return
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv </dev/null || return
     fi
     rm -rf "$VENV"
     python3 -m venv "$VENV" || return
@@ -139,6 +147,7 @@ oelint() {
     done
 }
 
+step "python3 and venv" python_ready
 step "zerocp-crates.inc matches Cargo.lock" crates_current
 step "licence checksums and SRCREV" licences_and_srcrev
 step "install oelint-adv" oelint_install
