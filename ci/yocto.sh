@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks the Yocto layer targets/meta-zerocp without bitbake (no poky here):
+# Checks the Yocto layer targets/meta-zerocp without bitbake (CI has no poky):
 #  - zerocp-crates.inc is what scripts/yocto-crates.py makes of Cargo.lock;
 #  - the licence files match LIC_FILES_CHKSUM, in the tree and at SRCREV;
 #  - oelint-adv (pinned, in a venv under target/) reports no error and no
