@@ -1,27 +1,55 @@
-SUMMARY = "ZeroCP: zero-copy publish/subscribe over shared memory"
-DESCRIPTION = "zerocpd (daemon) and zerocpctl (inspection CLI) for ZeroCP."
+# nooelint: oelint.var.bbclassextend
+# No BBCLASSEXTEND: zerocpd is a target daemon (systemd unit, system user);
+# a native or nativesdk build of it has no use.
+SUMMARY = "ZeroCP zero-copy publish/subscribe over shared memory: daemon and CLI"
+DESCRIPTION = "zerocpd, the ZeroCP daemon that owns the shared memory, \
+               registers processes, routes services to subscribers and cleans \
+               up after processes that die, and zerocpctl, which inspects a \
+               running domain. Applications build the zerocp crate in their \
+               own recipes."
+HOMEPAGE = "https://example.invalid/zerocp"
+BUGTRACKER = "https://example.invalid/zerocp/issues"
+SECTION = "utils"
 LICENSE = "Apache-2.0 | MIT"
-LIC_FILES_CHKSUM = "file://README.md;md5=SKIP"
+LIC_FILES_CHKSUM = "file://LICENSE-APACHE;md5=3b83ef96387f14655fc854ddc3c6bd57 \
+                    file://LICENSE-MIT;md5=632225ce9712d45b6e8d0dc6b4886e43"
+# The name cve-check looks the product up by (the default, ${BPN}, made explicit).
+CVE_PRODUCT = "zerocp"
 
-# Point SRC_URI at your mirror of the ZeroCP repository and pin SRCREV.
-SRC_URI = "git://example.invalid/zerocp.git;protocol=https;branch=main \
-           file://zerocpd.toml"
-SRCREV = "${AUTOREV}"
-S = "${WORKDIR}/git"
+PV = "0.1.0+git"
+SRC_URI = "git://example.invalid/zerocp;protocol=https;branch=main \
+           file://zerocpd.toml \
+           "
+# The ZeroCP commit bitbake fetches and builds. zerocp-crates.inc must list
+# the crates of this commit's Cargo.lock: to move SRCREV (a release moves it
+# to the tagged commit), check that commit out, run scripts/yocto-crates.py
+# and commit the new SRCREV and zerocp-crates.inc together.
+SRCREV = "598ae219d19b5ea0f7c7c07a25fd6561c77cfc3a"
 
-inherit cargo cargo-update-recipe-crates systemd
+# S is left at its default, ${UNPACKDIR}/${BP}, where the git fetcher
+# unpacks since whinlatter.
 
-# Crate checksums: run `bitbake -c update_crates zerocp` after changing SRCREV.
+inherit cargo systemd useradd
+
+# crate:// entries for every crates.io package of Cargo.lock, so that
+# do_fetch gets them all and cargo builds offline.
 require ${BPN}-crates.inc
 
 CARGO_BUILD_FLAGS += "-p zerocp-daemon"
+
+# zerocpd.service runs the daemon as the system user zerocp, without a
+# login shell or a home directory.
+USERADD_PACKAGES = "${PN}"
+GROUPADD_PARAM:${PN} = "--system zerocp"
+USERADD_PARAM:${PN} = "--system --gid zerocp --no-create-home --home-dir /nonexistent --shell ${base_sbindir}/nologin zerocp"
 
 SYSTEMD_SERVICE:${PN} = "zerocpd.service"
 
 do_install:append() {
     install -d ${D}${systemd_system_unitdir} ${D}${sysconfdir}/zerocp
     install -m 0644 ${S}/targets/systemd/zerocpd.service ${D}${systemd_system_unitdir}/
-    install -m 0644 ${WORKDIR}/zerocpd.toml ${D}${sysconfdir}/zerocp/zerocpd.toml
+    install -m 0644 ${UNPACKDIR}/zerocpd.toml ${D}${sysconfdir}/zerocp/zerocpd.toml
 }
 
-FILES:${PN} += "${systemd_system_unitdir}/zerocpd.service ${sysconfdir}/zerocp"
+FILES:${PN} += "${systemd_system_unitdir}/zerocpd.service"
+CONFFILES:${PN} = "${sysconfdir}/zerocp/zerocpd.toml"
