@@ -16,8 +16,8 @@ step "core, unsafe-assume-single-core" \
     cargo build -p zerocp-core --locked --target "$TARGET" --features unsafe-assume-single-core
 step "core, no features" \
     cargo build -p zerocp-core --locked --target "$TARGET" --no-default-features
-step "core, critical-section + defmt + log" \
-    cargo build -p zerocp-core --locked --target "$TARGET" --features critical-section,defmt,log
+step "core, critical-section + defmt" \
+    cargo build -p zerocp-core --locked --target "$TARGET" --features critical-section,defmt
 step "core, core-only sysroot (no alloc)" \
     env CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/build-std" \
     cargo +nightly build -p zerocp-core --locked --target "$TARGET" --no-default-features \

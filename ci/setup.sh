@@ -15,7 +15,8 @@ APT_PACKAGES=(
     libc6-dev-arm64-cross libc6-dev-armhf-cross
     qemu-user qemu-user-binfmt
     jq  # ci/lib.sh reads `cargo metadata` with it
-    g++ # libfuzzer-sys (ci/fuzz-smoke.sh) compiles C++
+    g++     # libfuzzer-sys (ci/fuzz-smoke.sh) compiles C++
+    systemd # systemd-analyze verify (ci/systemd.sh)
 )
 RUST_TARGETS=(aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf aarch64-unknown-linux-musl thumbv7em-none-eabihf)
 NIGHTLY_COMPONENTS=(miri rust-src)

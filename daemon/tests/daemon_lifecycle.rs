@@ -50,7 +50,11 @@ fn sighup_and_sigquit_stop_cleanly_too() {
         assert_running_files(&domain);
         domain.stop_with(signal);
         let log = domain.daemon_log();
-        let name = if signal == Signal::HUP { "SIGHUP" } else { "SIGQUIT" };
+        let name = if signal == Signal::HUP {
+            "SIGHUP"
+        } else {
+            "SIGQUIT"
+        };
         assert!(log.contains(&format!("received {name}")), "{log}");
     }
 }

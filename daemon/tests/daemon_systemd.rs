@@ -76,7 +76,10 @@ fn notify_protocol_ready_status_watchdog_stopping() {
 
     let ready = notify.recv(DEADLINE).expect("READY=1 within the deadline");
     // Ready means ready: the control socket accepts connections already.
-    assert!(connects(&domain.socket_path()), "READY=1 before the socket accepts");
+    assert!(
+        connects(&domain.socket_path()),
+        "READY=1 before the socket accepts"
+    );
     let expected = format!(
         "READY=1\nSTATUS=serving domain {} on {}",
         domain.domain(),
@@ -86,7 +89,9 @@ fn notify_protocol_ready_status_watchdog_stopping() {
 
     // WATCHDOG_USEC=200 ms: a ping every 100 ms, from the event loop.
     for n in 0..3 {
-        let ping = notify.recv(DEADLINE).unwrap_or_else(|| panic!("watchdog ping {n}"));
+        let ping = notify
+            .recv(DEADLINE)
+            .unwrap_or_else(|| panic!("watchdog ping {n}"));
         assert_eq!(ping, "WATCHDOG=1");
     }
 
@@ -145,7 +150,15 @@ fn by_hand_lines_carry_timestamps() {
 /// `2026-12-02T03:04:05.678Z`.
 fn is_utc_timestamp(text: &str) -> bool {
     let digits_at = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
-    let seps = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.'), (23, b'Z')];
+    let seps = [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+        (23, b'Z'),
+    ];
     let bytes = text.as_bytes();
     bytes.len() == 24
         && digits_at.iter().all(|&i| bytes[i].is_ascii_digit())
@@ -162,10 +175,23 @@ fn run_dir_created_by_the_daemon_is_removed_and_found_one_kept() {
     command.env("ZEROCP_RUN_DIR", &made);
     domain.spawn_unready(command);
     let socket = made.join(format!("{}.sock", domain.domain()));
-    assert!(wait_until(DEADLINE, || connects(&socket)), "{}", domain.daemon_log());
+    assert!(
+        wait_until(DEADLINE, || connects(&socket)),
+        "{}",
+        domain.daemon_log()
+    );
     domain.signal(Signal::TERM);
-    assert_eq!(domain.wait_exit().code(), Some(0), "{}", domain.daemon_log());
-    assert!(!domain.run_dir().join("made").exists(), "{}", domain.daemon_log());
+    assert_eq!(
+        domain.wait_exit().code(),
+        Some(0),
+        "{}",
+        domain.daemon_log()
+    );
+    assert!(
+        !domain.run_dir().join("made").exists(),
+        "{}",
+        domain.daemon_log()
+    );
     assert!(domain.run_dir().is_dir());
     domain.assert_nothing_left();
 }
@@ -190,10 +216,16 @@ fn zerocpctl_refused_by_socket_permissions_says_so() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains(&format!("access to zerocpd of domain {} refused", domain.domain())),
+        stderr.contains(&format!(
+            "access to zerocpd of domain {} refused",
+            domain.domain()
+        )),
         "{stderr}"
     );
-    assert!(stderr.contains("[access]") && stderr.contains("EACCES"), "{stderr}");
+    assert!(
+        stderr.contains("[access]") && stderr.contains("EACCES"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("not running"), "{stderr}");
     domain.stop();
 }
