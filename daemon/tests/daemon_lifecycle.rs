@@ -190,3 +190,33 @@ fn shared_memory_larger_than_dev_shm_is_a_clear_error() {
         skip_without_namespaces(&err);
     }
 }
+
+/// A bad command line is exit status 2 with a line naming what was wrong,
+/// and starts nothing.
+#[test]
+fn bad_command_lines_are_named_and_exit_2() {
+    let domain = TestDomain::builder().prepare();
+    let cases: [(&str, &[&str], &str); 4] = [
+        (support::ZEROCPD, &["--bogus"], "invalid option '--bogus'"),
+        (
+            support::ZEROCPD,
+            &["--log-level", "loud"],
+            "invalid log level \"loud\"",
+        ),
+        (support::ZEROCPCTL, &["stats"], "unknown command \"stats\""),
+        (support::ZEROCPCTL, &[], "missing command"),
+    ];
+    for (program, args, expected) in cases {
+        let out = std::process::Command::new(program)
+            .args(args)
+            .envs(domain.envs())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run the program");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(stderr.contains("--help"), "{args:?}: {stderr}");
+    }
+    domain.assert_nothing_left();
+}

@@ -83,7 +83,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            eprintln!("zerocpctl: error: {e}\n\n{USAGE}");
+            eprintln!("zerocpctl: error: {e}\nTry `zerocpctl --help`.");
             return ExitCode::from(2);
         }
     };

@@ -86,7 +86,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            eprintln!("zerocpd: error: {e}\n\n{USAGE}");
+            eprintln!("zerocpd: error: {e}\nTry `zerocpd --help`.");
             return ExitCode::from(2);
         }
     };
