@@ -236,3 +236,35 @@ fn timestamp_shape_check_can_fail() {
     assert!(!is_utc_timestamp("2026-12-02 03:04:05.678Z"));
     assert!(!is_utc_timestamp("zerocpd[1]"));
 }
+
+/// The unit runs the daemon as a dedicated, unprivileged user: it needs no
+/// more than a writable run directory and `/dev/shm`. Here as `nobody`,
+/// with root's `zerocpctl` (allowed by `[access]`) inspecting it.
+#[test]
+fn daemon_serves_as_an_unprivileged_user() {
+    use std::os::unix::process::CommandExt;
+    if !rustix::process::getuid().is_root() {
+        eprintln!("skipped: starting zerocpd as another user needs root");
+        return;
+    }
+    const NOBODY: u32 = 65534;
+    let mut domain = TestDomain::builder().prepare();
+    let owner = Some(rustix::fs::Uid::from_raw(NOBODY));
+    let group = Some(rustix::fs::Gid::from_raw(NOBODY));
+    rustix::fs::chown(domain.run_dir(), owner, group).expect("chown the run dir");
+    let mut command = domain.daemon_command("info");
+    command.uid(NOBODY).gid(NOBODY);
+    domain.spawn_command(command);
+    let status = domain.ctl_json(&["status"]);
+    assert_eq!(status["daemon_pid"], domain.daemon_pid());
+    for path in domain.shm_paths() {
+        let stat = rustix::fs::stat(&path).expect("the segment exists");
+        assert_eq!(
+            stat.st_uid,
+            NOBODY,
+            "{} is not the daemon user's",
+            path.display()
+        );
+    }
+    domain.stop_with(Signal::TERM);
+}
