@@ -11,7 +11,7 @@
 #    on the runtime by path, built as a user's project and run against a real
 #    zerocpd on a private domain and run directory; the daemon is stopped
 #    with SIGTERM and nothing may remain (no /dev/shm/zerocp.<domain>.*, no
-#    entry in the run directory);
+#    run directory: it did not exist before, so the daemon removes it);
 # 3. `cargo package --workspace --locked`, which checks every manifest's
 #    metadata and builds each packaged crate against the others as they would
 #    be published.
@@ -61,6 +61,9 @@ done
 
 APP_DIR="$TARGET_DIR/outside-app"
 DOMAIN="ci-outside-$$"
+# A private temporary directory; the daemon's run directory is TMP_DIR/run,
+# which it creates and must remove again at stop.
+TMP_DIR=""
 RUN_DIR=""
 DAEMON_PID=""
 
@@ -69,9 +72,9 @@ cleanup() {
         kill -TERM "$DAEMON_PID" 2>/dev/null || true
         zcp_wait_child "$DAEMON_PID" || true
     fi
-    if [[ -n "$RUN_DIR" ]]; then
+    if [[ -n "$TMP_DIR" ]]; then
         zcp_stop_run_dir_processes "$RUN_DIR" || true
-        rm -rf "$RUN_DIR"
+        rm -rf "$TMP_DIR"
     fi
     # This run's unique domain: nobody else's objects.
     rm -f /dev/shm/zerocp."$DOMAIN".*
@@ -92,7 +95,8 @@ build_outside_app() {
 # Starts zerocpd on DOMAIN in a fresh run directory, runs the app, stops the
 # daemon with SIGTERM and checks that it exited 0 and left nothing.
 run_outside_app() {
-    RUN_DIR=$(zcp_make_run_dir outside) || return
+    TMP_DIR=$(zcp_make_run_dir outside) || return
+    RUN_DIR=$TMP_DIR/run
     ZEROCP_RUN_DIR="$RUN_DIR" "$TARGET_DIR/debug/zerocpd" --domain "$DOMAIN" &
     DAEMON_PID=$!
     zcp_wait_socket "$RUN_DIR/$DOMAIN.sock" "$DAEMON_PID" || return
@@ -107,9 +111,9 @@ run_outside_app() {
         ci_note "zerocpd exited with $daemon_rc after SIGTERM"
         return 1
     fi
-    zcp_leftovers "$DOMAIN" "$RUN_DIR" || return
-    ci_note "zerocpd stopped; no /dev/shm/zerocp.$DOMAIN.*, nothing in $RUN_DIR"
-    rmdir "$RUN_DIR" && RUN_DIR=""
+    zcp_leftovers "$DOMAIN" "$TMP_DIR" || return
+    ci_note "zerocpd stopped; no /dev/shm/zerocp.$DOMAIN.*, its run directory $RUN_DIR gone"
+    rmdir "$TMP_DIR" && TMP_DIR=""
     return "$rc"
 }
 
@@ -119,6 +123,26 @@ step "run it against zerocpd on domain $DOMAIN" run_outside_app
 
 # --- 3. the packages as crates.io would get them ----------------------------
 
+# cargo package verifies each crate against the others through a local
+# registry (target/package/tmp-registry) and unpacks them into
+# $CARGO_HOME/registry/src/-<hash>/NAME-VERSION. A later run reuses such an
+# unpacked copy of the same name and version even when the sources changed
+# since (a fresh clone at the same path too) and then verifies against stale
+# code. So the unpacked copies of this workspace's crates go first. Only
+# local registries have a directory whose name starts with "-"; crates.io's
+# is index.crates.io-<hash>.
+clear_unpacked_workspace_crates() {
+    local home=${CARGO_HOME:-$HOME/.cargo} name version dir
+    while read -r name version; do
+        for dir in "$home"/registry/src/-*/"$name-$version"; do
+            if [[ -d "$dir" ]]; then
+                ci_note "removing a stale unpacked copy: $dir"
+                rm -rf "$dir"
+            fi
+        done
+    done < <(jq -r '.packages[] | "\(.name) \(.version)"' <<<"$METADATA")
+}
+
 # A run on a work tree with uncommitted edits packages those edits (CI's
 # clone is clean, so there the flag changes nothing).
 dirty=()
@@ -126,6 +150,7 @@ if [[ -n "$(git status --porcelain 2>/dev/null)" ]]; then
     ci_note "uncommitted changes: packaging them (--allow-dirty)"
     dirty=(--allow-dirty)
 fi
+clear_unpacked_workspace_crates
 step_continue "cargo package --workspace" cargo package --workspace --locked "${dirty[@]}"
 
 ci_finish

@@ -11,16 +11,16 @@
 # Each block is cut out of README.md with awk and run as it stands with
 # `bash -e`, from the repository root, under a time limit
 # (README_TIME_LIMIT seconds, default 120; `timeout` ends the whole process
-# group) and a private, empty ZEROCP_RUN_DIR. The binaries the blocks use
+# group) and a private ZEROCP_RUN_DIR. The binaries the blocks use
 # are built first, in steps of their own, so the limit measures the commands
 # and not the compiler; the blocks' own `cargo` lines then have nothing to do.
 # Afterwards nothing may remain: no process of the run, no entry in the run
 # directory, no /dev/shm/zerocp.<domain>.* of the blocks' domains.
 #
-# README_FRESH_RUN_DIR=1 points ZEROCP_RUN_DIR at a directory that does not
-# exist yet (a subdirectory of the private one), as /run/zerocp on a fresh
-# machine: the daemon creates it and must remove it again at stop, which
-# needs a zerocpd that removes a run directory it created itself.
+# ZEROCP_RUN_DIR names a directory that does not exist yet (a subdirectory
+# of a private temporary one), as /run/zerocp on a fresh machine: the daemon
+# creates it and must remove it again at stop. README_FRESH_RUN_DIR=0 hands
+# the blocks an existing empty directory instead, which must stay.
 #
 # The "By hand" block uses the fixed domain `demo`; if /dev/shm already holds
 # that domain's segments (someone's daemon), the script stops before
@@ -66,11 +66,11 @@ fi
 
 WORK_DIR="$CI_ROOT/target/readme"
 RUN_DIR=$(zcp_make_run_dir readme)
-# What the blocks get as ZEROCP_RUN_DIR: RUN_DIR itself, or a subdirectory
-# the daemon has to create (and remove).
-BLOCK_RUN_DIR=$RUN_DIR
-if [[ "${README_FRESH_RUN_DIR:-0}" == 1 ]]; then
-    BLOCK_RUN_DIR=$RUN_DIR/run
+# What the blocks get as ZEROCP_RUN_DIR: a subdirectory the daemon has to
+# create (and remove), or RUN_DIR itself.
+BLOCK_RUN_DIR=$RUN_DIR/run
+if [[ "${README_FRESH_RUN_DIR:-1}" == 0 ]]; then
+    BLOCK_RUN_DIR=$RUN_DIR
 fi
 rm -rf "$WORK_DIR"
 mkdir -p "$WORK_DIR"
