@@ -136,7 +136,7 @@ clear_unpacked_workspace_crates() {
     while read -r name version; do
         for dir in "$home"/registry/src/-*/"$name-$version"; do
             if [[ -d "$dir" ]]; then
-                ci_note "removing a stale unpacked copy: $dir"
+                ci_note "removing an unpacked copy an earlier run left: $dir"
                 rm -rf "$dir"
             fi
         done
