@@ -16,15 +16,15 @@ use zerocp_core::mgmt::Mgmt;
 use zerocp_core::port::{FullPolicy, MAX_HELD, MAX_LOANS, PortSettings};
 use zerocp_core::service::{ServiceDescription, TypeInfo};
 use zerocp_core::wire::{
-    self, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, PortCreated, QueueFullPolicy,
-    Register, Registered, RemovePort,
+    self, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, PortCreated, PortKind,
+    QueueFullPolicy, Register, Registered, RemovePort,
 };
 use zerocp_os_linux::names::ShmName;
 use zerocp_os_linux::seqpacket::PeerCredentials;
 
 use crate::config::DaemonConfig;
 use crate::heartbeat_scheduler::HeartbeatScheduler;
-use crate::port_registry::{PortId, PortKind, PortRegistry};
+use crate::port_registry::{PortId, PortRegistry};
 use crate::process_manager::{ConnId, Process, ProcessManager, RegisterError};
 use crate::reclaim;
 use crate::route_table::{RouteError, RouteTable};
@@ -242,7 +242,7 @@ impl<'a> ControlPlane<'a> {
                     RouteError::TypeMismatch { .. } => ErrorCode::TypeMismatch,
                     RouteError::TooManySubscribers { .. } => ErrorCode::LimitReached,
                 };
-                log::warn!("refused a {kind}: {e}");
+                log::warn!("refused a {}: {e}", kind.noun());
                 error(code, e.to_string())
             })
     }
@@ -411,10 +411,7 @@ impl<'a> ControlPlane<'a> {
 
     /// Removes one of the ports of the process in `slot`.
     pub fn remove_port(&mut self, slot: u32, msg: &RemovePort) -> Result<(), RequestError> {
-        let kind = match msg.kind {
-            wire::PortKind::Publisher => PortKind::Publisher,
-            wire::PortKind::Subscriber => PortKind::Subscriber,
-        };
+        let kind = msg.kind;
         let owner = self.owner(slot)?;
         let Some(pos) = owner
             .ports
@@ -423,7 +420,11 @@ impl<'a> ControlPlane<'a> {
         else {
             return Err(error(
                 ErrorCode::NoSuchPort,
-                format!("this process has no {kind} port {}", msg.port_index),
+                format!(
+                    "this process has no {} port {}",
+                    kind.noun(),
+                    msg.port_index
+                ),
             ));
         };
         let id = self

@@ -12,8 +12,8 @@ use zerocp_core::mgmt::{Mgmt, MgmtLayout};
 use zerocp_core::port::{PortState, TOPOLOGY_WORDS};
 use zerocp_core::service::{ServiceDescription, TypeInfo};
 use zerocp_core::wire::{
-    CreatePublisher, CreateSubscriber, ErrorCode, PROTOCOL_VERSION, PortKind as WirePortKind,
-    QueueFullPolicy, Register, RemovePort,
+    CreatePublisher, CreateSubscriber, ErrorCode, PROTOCOL_VERSION, PortKind, QueueFullPolicy,
+    Register, RemovePort,
 };
 use zerocp_os_linux::names::ShmName;
 use zerocp_os_linux::seqpacket::PeerCredentials;
@@ -179,7 +179,7 @@ fn topologies_follow_subscribers() {
         [a, generation(a), b, generation(b)]
     );
     let remove = RemovePort {
-        kind: WirePortKind::Subscriber,
+        kind: PortKind::Subscriber,
         port_index: a,
     };
     plane.remove_port(slot, &remove).expect("remove");
@@ -296,7 +296,7 @@ fn late_deliveries_to_a_freed_subscriber_are_released_on_reuse() {
         .expect("subscriber")
         .port_index;
     let remove = RemovePort {
-        kind: WirePortKind::Subscriber,
+        kind: PortKind::Subscriber,
         port_index: index,
     };
     plane.remove_port(slot, &remove).expect("remove");
@@ -337,7 +337,7 @@ fn introspection_pages_list_everything() {
     let page = plane.ports_page(0);
     assert_eq!(page.entries.len(), 2);
     assert_eq!(page.next, zerocp_core::wire::PAGE_END);
-    assert_eq!(page.entries[0].kind, WirePortKind::Publisher);
+    assert_eq!(page.entries[0].kind, PortKind::Publisher);
     assert_eq!(page.entries[1].queue_capacity, 4);
     assert_eq!(plane.ports_page(1).entries.len(), 1);
     let processes = plane.processes_page(0, 10);

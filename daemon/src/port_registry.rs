@@ -25,27 +25,10 @@ use std::fmt;
 use zerocp_core::chunk_queue::CapacityError;
 use zerocp_core::mgmt::Mgmt;
 use zerocp_core::port::{PortSettings, PortState};
-
-/// Publisher or subscriber.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PortKind {
-    /// A publisher port.
-    Publisher,
-    /// A subscriber port.
-    Subscriber,
-}
-
-impl fmt::Display for PortKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Publisher => "publisher",
-            Self::Subscriber => "subscriber",
-        })
-    }
-}
+use zerocp_core::wire::PortKind;
 
 /// One allocation of a port slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PortId {
     /// Publisher or subscriber.
     pub kind: PortKind,
@@ -60,7 +43,9 @@ impl fmt::Display for PortId {
         write!(
             f,
             "{} port {} (generation {})",
-            self.kind, self.index, self.generation
+            self.kind.noun(),
+            self.index,
+            self.generation
         )
     }
 }
@@ -84,10 +69,13 @@ pub enum PortRegistryError {
 impl fmt::Display for PortRegistryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Full { kind, capacity } => write!(
-                f,
-                "all {capacity} {kind} ports are in use (raise limits.max_{kind}s)"
-            ),
+            Self::Full { kind, capacity } => {
+                let kind = kind.noun();
+                write!(
+                    f,
+                    "all {capacity} {kind} ports are in use (raise limits.max_{kind}s)"
+                )
+            }
             Self::NoSuchSlot(id) => write!(f, "the mgmt segment has no {id}"),
             Self::Capacity(id, e) => write!(f, "{id}: {e}"),
         }
@@ -154,7 +142,8 @@ impl SlotTable {
 /// Port slot allocation with generations, and the daemon's writes to a port's control block.
 ///
 /// ```
-/// use zerocp_daemon::port_registry::{PortKind, PortRegistry};
+/// use zerocp_core::wire::PortKind;
+/// use zerocp_daemon::port_registry::PortRegistry;
 /// let mut registry = PortRegistry::new(2, 1);
 /// let a = registry.allocate(PortKind::Publisher).unwrap();
 /// let b = registry.allocate(PortKind::Publisher).unwrap();

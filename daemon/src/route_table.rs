@@ -17,8 +17,9 @@ use std::fmt;
 use zerocp_core::mgmt::Mgmt;
 use zerocp_core::port::{MAX_SUBSCRIBERS_PER_PUBLISHER, PublisherPort};
 use zerocp_core::service::{ServiceDescription, TypeInfo};
+use zerocp_core::wire::PortKind;
 
-use crate::port_registry::{PortId, PortKind};
+use crate::port_registry::PortId;
 
 /// The ports of one service.
 #[derive(Debug, Clone)]

@@ -27,12 +27,23 @@ wire_enum! {
 }
 
 wire_enum! {
-    /// Publisher or subscriber.
+    /// Publisher or subscriber: the kind of a port, on the wire and in the
+    /// daemon's port registry alike.
     pub enum PortKind: u8 {
         /// A publisher port.
         Publisher = 0,
         /// A subscriber port.
         Subscriber = 1,
+    }
+}
+
+impl PortKind {
+    /// The kind in lower case, as messages name it: `publisher`, `subscriber`.
+    pub const fn noun(self) -> &'static str {
+        match self {
+            Self::Publisher => "publisher",
+            Self::Subscriber => "subscriber",
+        }
     }
 }
 
