@@ -17,7 +17,7 @@ use zerocp_core::port::{FullPolicy, MAX_HELD, MAX_LOANS, PortSettings};
 use zerocp_core::service::{ServiceDescription, TypeInfo};
 use zerocp_core::wire::{
     self, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, PortCreated, PortKind,
-    QueueFullPolicy, Register, Registered, RemovePort,
+    Register, Registered, RemovePort,
 };
 use zerocp_os_linux::names::ShmName;
 use zerocp_os_linux::seqpacket::PeerCredentials;
@@ -327,10 +327,7 @@ impl<'a> ControlPlane<'a> {
         let settings = PortSettings {
             capacity: msg.queue_capacity,
             history: msg.history_request,
-            policy: match msg.full_policy {
-                QueueFullPolicy::DiscardOldest => FullPolicy::DiscardOldest,
-                QueueFullPolicy::BlockPublisher => FullPolicy::BlockPublisher,
-            },
+            policy: msg.full_policy,
             ..self.base_settings(slot, &msg.service, &msg.type_info, PortKind::Subscriber)?
         };
         let id = self.add_port(

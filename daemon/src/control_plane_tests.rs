@@ -12,8 +12,8 @@ use zerocp_core::mgmt::{Mgmt, MgmtLayout};
 use zerocp_core::port::{PortState, TOPOLOGY_WORDS};
 use zerocp_core::service::{ServiceDescription, TypeInfo};
 use zerocp_core::wire::{
-    CreatePublisher, CreateSubscriber, ErrorCode, PROTOCOL_VERSION, PortKind, QueueFullPolicy,
-    Register, RemovePort,
+    CreatePublisher, CreateSubscriber, ErrorCode, FullPolicy, PROTOCOL_VERSION, PortKind, Register,
+    RemovePort,
 };
 use zerocp_os_linux::names::ShmName;
 use zerocp_os_linux::seqpacket::PeerCredentials;
@@ -141,7 +141,7 @@ fn subscriber_msg(type_info: TypeInfo) -> CreateSubscriber {
         service: service(),
         type_info,
         queue_capacity: 4,
-        full_policy: QueueFullPolicy::DiscardOldest,
+        full_policy: FullPolicy::DiscardOldest,
         history_request: 0,
         max_held: 4,
     }

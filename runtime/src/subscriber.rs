@@ -14,7 +14,7 @@ use zerocp_core::mempool::PoolSelectError;
 use zerocp_core::port::{FullPolicy, MAX_HELD, MAX_HISTORY, MAX_QUEUE_CAPACITY};
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::sync::Ordering;
-use zerocp_core::wire::{CreateSubscriber, Message, PortKind, QueueFullPolicy};
+use zerocp_core::wire::{CreateSubscriber, Message, PortKind};
 
 use crate::adaptive_spin::DEFAULT_WAIT_SPINS;
 use crate::error::{CreateSubscriberError, PortRequestError, TakeError, WaitError, check_option};
@@ -136,10 +136,7 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
             service: self.service,
             type_info: info,
             queue_capacity: self.queue_capacity,
-            full_policy: match self.full_policy {
-                FullPolicy::DiscardOldest => QueueFullPolicy::DiscardOldest,
-                FullPolicy::BlockPublisher => QueueFullPolicy::BlockPublisher,
-            },
+            full_policy: self.full_policy,
             history_request: self.history,
             max_held: self.max_held,
         });
