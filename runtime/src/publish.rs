@@ -128,7 +128,7 @@ impl PublisherCore {
     fn loan_into(&self, slot: u32) -> Result<Loan, LoanError> {
         let pools = self.rt.shared().segments().pools();
         let chunk = pools.loan(self.pool, self.spec).map_err(|e| match e {
-            mempool_manager::LoanError::OutOfChunks {
+            mempool_manager::LoanChunkError::OutOfChunks {
                 pool, chunk_size, ..
             } => LoanError::OutOfChunks { pool, chunk_size },
             other => LoanError::Mempool(other),
