@@ -9,11 +9,11 @@
 //! |---|---|
 //! | [`config`] | the TOML configuration, its defaults and validation |
 //! | [`daemon`] | start (lock, stale cleanup, segments, socket) and stop |
-//! | [`segments`] | the mgmt and data shared-memory segments |
+//! | [`segment_owner`] | creating, mapping and unlinking the mgmt and data segments |
 //! | [`diroute`] | the epoll event loop: listener, clients, pidfds, signals, ticks |
 //! | [`stop_signals`] | SIGTERM, SIGINT, SIGHUP, SIGQUIT as descriptors for that loop |
 //! | [`sd_notify`] | readiness, status, watchdog and stopping for systemd |
-//! | [`connection`] | one client connection and its frame I/O |
+//! | [`client_connection`] | one client connection and its frame I/O |
 //! | [`control_plane`] | the state and every change to it (register, ports, death) |
 //! | [`process_manager`] | registered processes, heartbeat slots, pidfds |
 //! | [`port_registry`] | port slot allocation with generations |
@@ -40,8 +40,8 @@
 //! (`limits.max_pending_connections`) and dropped after
 //! `limits.register_timeout_ms` without a frame.
 
+pub mod client_connection;
 pub mod config;
-pub mod connection;
 pub mod control_plane;
 #[cfg(test)]
 mod control_plane_tests;
@@ -56,5 +56,5 @@ pub mod process_manager;
 pub mod reclaim;
 pub mod route_table;
 pub mod sd_notify;
-pub mod segments;
+pub mod segment_owner;
 pub mod stop_signals;

@@ -68,7 +68,7 @@
 //! [`LoanedSample::write_with`].
 
 mod adaptive_spin;
-mod connection;
+mod daemon_connection;
 pub mod error;
 mod heartbeat_thread;
 mod loaned_sample;
@@ -79,7 +79,7 @@ mod publisher;
 mod receive;
 mod runtime;
 mod sample;
-mod segments;
+mod segment_mappings;
 mod slots;
 mod subscriber;
 mod topology;

@@ -16,7 +16,7 @@ mod data;
 mod init;
 mod port;
 
-pub use control::{ControlError, SegmentError};
+pub use control::{ControlError, MapSegmentsError};
 pub use data::{LoanError, PublishError, TakeError, UpdateConnectionsError, WaitError};
 pub use init::InitError;
 pub(crate) use port::check_option;
