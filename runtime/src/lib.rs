@@ -86,8 +86,8 @@ pub mod zero_copy_safe;
 
 pub use adaptive_spin::DEFAULT_WAIT_SPINS;
 pub use error::{
-    CreatePublisherError, CreateSubscriberError, InitError, LoanError, PublishError, TakeError,
-    UpdateConnectionsError, WaitError,
+    CreatePortError, InitError, LoanError, PublishError, TakeError, UpdateConnectionsError,
+    WaitError,
 };
 pub use heartbeat_thread::HeartbeatStartError;
 pub use loaned_sample::LoanedSample;
@@ -98,7 +98,7 @@ pub use subscriber::{DEFAULT_MAX_HELD, DEFAULT_QUEUE_CAPACITY, Subscriber, Subsc
 pub use zero_copy_safe::ZeroCopySafe;
 pub use zerocp_core::port::FullPolicy;
 pub use zerocp_core::service::{ServiceDescription, ServiceNameError};
-pub use zerocp_core::wire::ErrorCode;
+pub use zerocp_core::wire::{ErrorCode, PortKind};
 
 // Ports move between threads; the runtime handle is shared between them.
 const _: () = {

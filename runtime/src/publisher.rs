@@ -32,7 +32,8 @@ use zerocp_core::service::ServiceDescription;
 use zerocp_core::wire::{CreatePublisher, Message, PortKind};
 
 use crate::error::{
-    CreatePublisherError, LoanError, PortRequestError, UpdateConnectionsError, check_option,
+    CreatePortError, CreatePortReason, LoanError, PortRequestError, UpdateConnectionsError,
+    check_option,
 };
 use crate::loaned_sample::LoanedSample;
 use crate::port_request;
@@ -92,7 +93,14 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
     }
 
     /// Creates the publisher (one request to the daemon).
-    pub fn create(self) -> Result<Publisher<T>, CreatePublisherError> {
+    pub fn create(self) -> Result<Publisher<T>, CreatePortError> {
+        self.try_create().map_err(|reason| CreatePortError {
+            kind: PortKind::Publisher,
+            reason,
+        })
+    }
+
+    fn try_create(self) -> Result<Publisher<T>, CreatePortReason> {
         const {
             assert!(
                 !std::mem::needs_drop::<T>(),
@@ -104,7 +112,7 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
         let info = port_request::type_info::<T>();
         let payload_align = payload_offset(info.align)
             .map(|_| info.align)
-            .map_err(|e| CreatePublisherError::UnsupportedAlignment(PoolSelectError::Align(e)))?;
+            .map_err(|e| CreatePortReason::UnsupportedAlignment(PoolSelectError::Align(e)))?;
         let inner = Arc::clone(self.rt.inner());
         let shared = inner.shared();
         let request = Message::CreatePublisher(CreatePublisher {

@@ -28,7 +28,9 @@ use zerocp_core::sync::Ordering;
 use zerocp_core::wire::{CreateSubscriber, Message, PortKind};
 
 use crate::adaptive_spin::{AdaptiveSpin, DEFAULT_WAIT_SPINS};
-use crate::error::{CreateSubscriberError, PortRequestError, TakeError, WaitError, check_option};
+use crate::error::{
+    CreatePortError, CreatePortReason, PortRequestError, TakeError, WaitError, check_option,
+};
 use crate::port_request;
 use crate::runtime::RuntimeInner;
 use crate::sample::Sample;
@@ -125,7 +127,14 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
     }
 
     /// Creates the subscriber (one request to the daemon).
-    pub fn create(self) -> Result<Subscriber<T>, CreateSubscriberError> {
+    pub fn create(self) -> Result<Subscriber<T>, CreatePortError> {
+        self.try_create().map_err(|reason| CreatePortError {
+            kind: PortKind::Subscriber,
+            reason,
+        })
+    }
+
+    fn try_create(self) -> Result<Subscriber<T>, CreatePortReason> {
         const {
             assert!(
                 !std::mem::needs_drop::<T>(),
@@ -142,7 +151,7 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
         check_option("max_held", self.max_held, 1, MAX_HELD as u32)?;
         let info = port_request::type_info::<T>();
         payload_offset(info.align)
-            .map_err(|e| CreateSubscriberError::UnsupportedAlignment(PoolSelectError::Align(e)))?;
+            .map_err(|e| CreatePortReason::UnsupportedAlignment(PoolSelectError::Align(e)))?;
         let inner = Arc::clone(self.rt.inner());
         let shared = inner.shared();
         let request = Message::CreateSubscriber(CreateSubscriber {
