@@ -24,7 +24,8 @@ use zerocp_os_linux::seqpacket::PeerCredentials;
 
 use crate::config::DaemonConfig;
 use crate::heartbeat_scheduler::HeartbeatScheduler;
-use crate::port_registry::{PortId, PortRegistry};
+use crate::port_id::PortId;
+use crate::port_registry::PortRegistry;
 use crate::process_manager::{ConnId, Process, ProcessManager, RegisterError};
 use crate::reclaim;
 use crate::route_table::{RouteError, RouteTable};

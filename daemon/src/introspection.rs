@@ -20,7 +20,7 @@ use zerocp_core::wire::{
 };
 
 use crate::control_plane::ControlPlane;
-use crate::port_registry::PortId;
+use crate::port_id::PortId;
 
 impl ControlPlane<'_> {
     /// The `Status` reply at `now_ms`.

@@ -16,8 +16,10 @@
 //! | [`client_connection`] | one client connection and its frame I/O |
 //! | [`control_plane`] | the state and every change to it (register, ports, death) |
 //! | [`process_manager`] | registered processes, heartbeat slots, pidfds |
-//! | [`port_registry`] | port slot allocation with generations |
-//! | [`route_table`] | services → ports, type checks, publisher topologies |
+//! | [`port_id`] | `PortId`: kind, slot index and generation of one port |
+//! | [`port_registry`] | port slot allocation with generations; a slot's daemon-written parts |
+//! | [`route_table`] | services → ports, type checks, which subscribers each publisher serves |
+//! | [`topology_writer`] | writing publishers' topologies into the mgmt segment |
 //! | [`heartbeat_scheduler`] | tick timing and heartbeat timeouts |
 //! | [`reclaim`] | returning a dead or removed port's chunks |
 //! | [`introspection`] | status, processes, ports and mempool queries |
@@ -51,6 +53,7 @@ pub mod diroute;
 pub mod heartbeat_scheduler;
 pub mod introspection;
 pub mod logging;
+pub mod port_id;
 pub mod port_registry;
 pub mod process_manager;
 pub mod reclaim;
@@ -58,3 +61,4 @@ pub mod route_table;
 pub mod sd_notify;
 pub mod segment_owner;
 pub mod stop_signals;
+pub mod topology_writer;

@@ -13,7 +13,8 @@
 //! keeps the slot from being someone else's for as long as possible, so that
 //! check-then-push window practically never meets a reused slot.
 //!
-//! The registry also writes a port's daemon-owned parts in shared memory:
+//! The registry also writes a port's daemon-owned parts in shared memory
+//! (a publisher's empty topology through [`crate::topology_writer`]):
 //! [`init_publisher`](PortRegistry::init_publisher) and
 //! [`init_subscriber`](PortRegistry::init_subscriber) prepare a slot and mark
 //! it `Active`, [`retire`](PortRegistry::retire) marks it `Retiring` while the
@@ -27,28 +28,8 @@ use zerocp_core::mgmt::Mgmt;
 use zerocp_core::port::{PortSettings, PortState};
 use zerocp_core::wire::PortKind;
 
-/// One allocation of a port slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PortId {
-    /// Publisher or subscriber.
-    pub kind: PortKind,
-    /// Slot index in the mgmt segment's port array of that kind.
-    pub index: u32,
-    /// Generation of this allocation (never 0).
-    pub generation: u32,
-}
-
-impl fmt::Display for PortId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} port {} (generation {})",
-            self.kind.noun(),
-            self.index,
-            self.generation
-        )
-    }
-}
+use crate::port_id::PortId;
+use crate::topology_writer;
 
 /// Allocating a port slot failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,7 +211,7 @@ impl PortRegistry {
             .ok_or(PortRegistryError::NoSuchSlot(id))?;
         port.loans.reset();
         port.history.init(settings.history);
-        crate::route_table::write_topology(port, &[]);
+        topology_writer::write(port, &[]);
         port.control.activate(id.generation, settings);
         Ok(())
     }

@@ -20,7 +20,7 @@ use zerocp_core::sync::Ordering;
 use zerocp_core::wire::PortKind;
 use zerocp_os_linux::futex::futex_wake_all;
 
-use crate::port_registry::PortId;
+use crate::port_id::PortId;
 
 /// What reclaiming one port returned.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
