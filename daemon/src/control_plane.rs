@@ -118,6 +118,21 @@ fn error(code: ErrorCode, detail: impl Into<String>) -> RequestError {
     }
 }
 
+/// Refuses a request field outside `min..=max` as `InvalidArgument`, with
+/// the detail `detail` writes.
+fn check_range(
+    value: u32,
+    min: u32,
+    max: u32,
+    detail: impl FnOnce() -> String,
+) -> Result<(), RequestError> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(error(ErrorCode::InvalidArgument, detail()))
+    }
+}
+
 impl<'a> ControlPlane<'a> {
     /// A control plane over a freshly created mgmt segment and its mempools.
     pub fn new(
@@ -261,37 +276,28 @@ impl<'a> ControlPlane<'a> {
         msg: &CreatePublisher,
     ) -> Result<PortCreated, RequestError> {
         let max_history = self.config.limits.max_history;
-        if msg.history > max_history {
-            return Err(error(
-                ErrorCode::InvalidArgument,
-                format!(
-                    "history {} exceeds limits.max_history {max_history}",
-                    msg.history
-                ),
-            ));
-        }
-        if msg.max_loans == 0 || msg.max_loans as usize > MAX_LOANS {
-            return Err(error(
-                ErrorCode::InvalidArgument,
-                format!("max_loans {} is not in 1..={MAX_LOANS}", msg.max_loans),
-            ));
-        }
+        check_range(msg.history, 0, max_history, || {
+            format!(
+                "history {} exceeds limits.max_history {max_history}",
+                msg.history
+            )
+        })?;
+        check_range(msg.max_loans, 1, MAX_LOANS as u32, || {
+            format!("max_loans {} is not in 1..={MAX_LOANS}", msg.max_loans)
+        })?;
         let settings = PortSettings {
             capacity: msg.max_loans,
             history: msg.history,
             policy: FullPolicy::DiscardOldest,
             ..self.base_settings(slot, &msg.service, &msg.type_info, PortKind::Publisher)?
         };
-        let id = self.add_port(
+        self.add_port(
             slot,
             &msg.service,
             &msg.type_info,
             PortKind::Publisher,
             &settings,
-        )?;
-        Ok(PortCreated {
-            port_index: id.index,
-        })
+        )
     }
 
     /// Creates a subscriber port for the process in `slot`.
@@ -301,46 +307,34 @@ impl<'a> ControlPlane<'a> {
         msg: &CreateSubscriber,
     ) -> Result<PortCreated, RequestError> {
         let limits = self.config.limits;
-        if msg.queue_capacity == 0 || msg.queue_capacity > limits.max_queue_capacity {
-            return Err(error(
-                ErrorCode::InvalidArgument,
-                format!(
-                    "queue capacity {} is not in 1..={} (limits.max_queue_capacity)",
-                    msg.queue_capacity, limits.max_queue_capacity
-                ),
-            ));
-        }
-        if msg.history_request > limits.max_history {
-            return Err(error(
-                ErrorCode::InvalidArgument,
-                format!(
-                    "history request {} exceeds limits.max_history {}",
-                    msg.history_request, limits.max_history
-                ),
-            ));
-        }
-        if msg.max_held == 0 || msg.max_held as usize > MAX_HELD {
-            return Err(error(
-                ErrorCode::InvalidArgument,
-                format!("max_held {} is not in 1..={MAX_HELD}", msg.max_held),
-            ));
-        }
+        check_range(msg.queue_capacity, 1, limits.max_queue_capacity, || {
+            format!(
+                "queue capacity {} is not in 1..={} (limits.max_queue_capacity)",
+                msg.queue_capacity, limits.max_queue_capacity
+            )
+        })?;
+        check_range(msg.history_request, 0, limits.max_history, || {
+            format!(
+                "history request {} exceeds limits.max_history {}",
+                msg.history_request, limits.max_history
+            )
+        })?;
+        check_range(msg.max_held, 1, MAX_HELD as u32, || {
+            format!("max_held {} is not in 1..={MAX_HELD}", msg.max_held)
+        })?;
         let settings = PortSettings {
             capacity: msg.queue_capacity,
             history: msg.history_request,
             policy: msg.full_policy,
             ..self.base_settings(slot, &msg.service, &msg.type_info, PortKind::Subscriber)?
         };
-        let id = self.add_port(
+        self.add_port(
             slot,
             &msg.service,
             &msg.type_info,
             PortKind::Subscriber,
             &settings,
-        )?;
-        Ok(PortCreated {
-            port_index: id.index,
-        })
+        )
     }
 
     /// Checks owner, type and route, picks the mempool; the settings every port shares.
@@ -372,7 +366,7 @@ impl<'a> ControlPlane<'a> {
         type_info: &TypeInfo,
         kind: PortKind,
         settings: &PortSettings,
-    ) -> Result<PortId, RequestError> {
+    ) -> Result<PortCreated, RequestError> {
         let id = self
             .ports
             .allocate(kind)
@@ -404,7 +398,9 @@ impl<'a> ControlPlane<'a> {
             owner.ports.push(id);
             log::info!("{owner} created {id} on {service}");
         }
-        Ok(id)
+        Ok(PortCreated {
+            port_index: id.index,
+        })
     }
 
     /// Removes one of the ports of the process in `slot`.

@@ -147,6 +147,31 @@ fn subscriber_msg(type_info: TypeInfo) -> CreateSubscriber {
     }
 }
 
+/// Creates a `u64` publisher on [`service`] for the process in `slot`; its port index.
+fn add_publisher(plane: &mut ControlPlane<'_>, slot: u32) -> u32 {
+    plane
+        .create_publisher(slot, &publisher_msg(TypeInfo::of::<u64>()))
+        .expect("publisher")
+        .port_index
+}
+
+/// Creates a `u64` subscriber on [`service`] for the process in `slot`; its port index.
+fn add_subscriber(plane: &mut ControlPlane<'_>, slot: u32) -> u32 {
+    plane
+        .create_subscriber(slot, &subscriber_msg(TypeInfo::of::<u64>()))
+        .expect("subscriber")
+        .port_index
+}
+
+/// A `u64` payload loaned to publisher port `origin_port`.
+fn u64_spec(origin_port: u32) -> PayloadSpec {
+    PayloadSpec {
+        size: 8,
+        align: 8,
+        origin_port,
+    }
+}
+
 fn topology(plane: &ControlPlane<'_>, publisher: u32) -> Vec<u32> {
     let mut words = [0u32; TOPOLOGY_WORDS];
     let port = plane.mgmt.publisher(publisher).expect("port");
@@ -159,19 +184,10 @@ fn topologies_follow_subscribers() {
     let fixture = Fixture::new(4);
     let mut plane = fixture.plane();
     let slot = register(&mut plane, 1);
-    let publisher = plane
-        .create_publisher(slot, &publisher_msg(TypeInfo::of::<u64>()))
-        .expect("publisher")
-        .port_index;
+    let publisher = add_publisher(&mut plane, slot);
     assert!(topology(&plane, publisher).is_empty());
-    let a = plane
-        .create_subscriber(slot, &subscriber_msg(TypeInfo::of::<u64>()))
-        .expect("subscriber")
-        .port_index;
-    let b = plane
-        .create_subscriber(slot, &subscriber_msg(TypeInfo::of::<u64>()))
-        .expect("subscriber")
-        .port_index;
+    let a = add_subscriber(&mut plane, slot);
+    let b = add_subscriber(&mut plane, slot);
     let mgmt = plane.mgmt;
     let generation = |i: u32| mgmt.subscriber(i).expect("port").control.generation();
     assert_eq!(
@@ -197,9 +213,7 @@ fn requests_are_checked_before_anything_changes() {
     let fixture = Fixture::new(4);
     let mut plane = fixture.plane();
     let slot = register(&mut plane, 1);
-    plane
-        .create_publisher(slot, &publisher_msg(TypeInfo::of::<u64>()))
-        .expect("publisher");
+    add_publisher(&mut plane, slot);
     let code = |r: Result<_, crate::control_plane::RequestError>| r.map(|_| ()).map_err(|e| e.code);
     let mismatch = plane.create_subscriber(slot, &subscriber_msg(TypeInfo::of::<u32>()));
     assert_eq!(code(mismatch), Err(ErrorCode::TypeMismatch));
@@ -248,19 +262,9 @@ fn a_departed_process_returns_every_chunk() {
     let fixture = Fixture::new(4);
     let mut plane = fixture.plane();
     let slot = register(&mut plane, 1);
-    let publisher = plane
-        .create_publisher(slot, &publisher_msg(TypeInfo::of::<u64>()))
-        .expect("publisher")
-        .port_index;
-    let subscriber = plane
-        .create_subscriber(slot, &subscriber_msg(TypeInfo::of::<u64>()))
-        .expect("subscriber")
-        .port_index;
-    let spec = PayloadSpec {
-        size: 8,
-        align: 8,
-        origin_port: publisher,
-    };
+    let publisher = add_publisher(&mut plane, slot);
+    let subscriber = add_subscriber(&mut plane, slot);
+    let spec = u64_spec(publisher);
     let loaned = plane.pools.loan(0, spec).expect("loan");
     let queued = plane.pools.loan(0, spec).expect("loan");
     let held = plane.pools.loan(0, spec).expect("loan");
@@ -301,11 +305,7 @@ fn late_deliveries_to_a_freed_subscriber_are_released_on_reuse() {
     };
     plane.remove_port(slot, &remove).expect("remove");
     // A publisher that still saw the old topology delivers afterwards.
-    let spec = PayloadSpec {
-        size: 8,
-        align: 8,
-        origin_port: 0,
-    };
+    let spec = u64_spec(0);
     let late = plane.pools.loan(0, spec).expect("loan");
     plane
         .mgmt
@@ -328,12 +328,8 @@ fn introspection_pages_list_everything() {
     let fixture = Fixture::new(4);
     let mut plane = fixture.plane();
     let slot = register(&mut plane, 1);
-    plane
-        .create_publisher(slot, &publisher_msg(TypeInfo::of::<u64>()))
-        .expect("publisher");
-    plane
-        .create_subscriber(slot, &subscriber_msg(TypeInfo::of::<u64>()))
-        .expect("subscriber");
+    add_publisher(&mut plane, slot);
+    add_subscriber(&mut plane, slot);
     let page = plane.ports_page(0);
     assert_eq!(page.entries.len(), 2);
     assert_eq!(page.next, zerocp_core::wire::PAGE_END);

@@ -24,6 +24,7 @@
 //! | [`reclaim`] | returning a dead or removed port's chunks |
 //! | [`introspection`] | status, processes, ports and mempool queries |
 //! | [`ctl`] | `zerocpctl`: queries over the control socket, tables and JSON |
+//! | [`cli`] | what both command lines share: help, version, the bad-command-line exit |
 //! | [`logging`] | the stderr logger (journal priorities or timestamps) |
 //!
 //! ## Built-in defaults (no config file)
@@ -42,6 +43,7 @@
 //! (`limits.max_pending_connections`) and dropped after
 //! `limits.register_timeout_ms` without a frame.
 
+pub mod cli;
 pub mod client_connection;
 pub mod config;
 pub mod control_plane;
