@@ -4,7 +4,7 @@
 //! steps before it):
 //! 1. configuration (`--config`, else `/etc/zerocp/zerocpd.toml`, else defaults);
 //! 2. domain (`--domain`, else `ZEROCP_DOMAIN`, else the config's `domain`,
-//!    else `default`) and its paths (DESIGN §2);
+//!    else `default`) and its paths (`zerocp_os_linux::names::DomainPaths`);
 //! 3. the domain's lock file — a second daemon stops here, naming the first
 //!    one's pid and the lock file;
 //! 4. removal of stale shared memory a killed daemon left (allowed because
