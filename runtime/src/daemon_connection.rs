@@ -1,5 +1,5 @@
-//! [`DaemonConnection`]: the runtime's control connection to the daemon: one `SOCK_SEQPACKET`
-//! connection per process, requests answered in order.
+//! [`DaemonConnection`]: the runtime's control connection to the daemon, one
+//! `SOCK_SEQPACKET` connection per process, requests answered in order.
 //!
 //! A request is encoded into a frame with a fresh request id, sent, and the
 //! reply with that id awaited for at most a deadline. Frames with another id
