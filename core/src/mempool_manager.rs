@@ -65,9 +65,9 @@ impl core::fmt::Display for AttachDataError {
 
 impl core::error::Error for AttachDataError {}
 
-/// Why no chunk could be loaned.
+/// Why [`MemPoolManager::loan`] could not loan a chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoanError {
+pub enum LoanChunkError {
     /// Every chunk of the pool is in use.
     OutOfChunks {
         /// Pool index.
@@ -97,7 +97,7 @@ pub struct PayloadSpec {
     pub origin_port: u32,
 }
 
-impl core::fmt::Display for LoanError {
+impl core::fmt::Display for LoanChunkError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Self::OutOfChunks {
@@ -114,7 +114,7 @@ impl core::fmt::Display for LoanError {
     }
 }
 
-impl core::error::Error for LoanError {}
+impl core::error::Error for LoanChunkError {}
 
 /// Why a chunk reference could not be released.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,18 +217,18 @@ impl<'a> MemPoolManager<'a> {
 
     /// Takes a free chunk of `pool` and writes its header (refcount 1,
     /// sequence 0). Returns its global index.
-    pub fn loan(&self, pool: u32, payload: PayloadSpec) -> Result<u32, LoanError> {
+    pub fn loan(&self, pool: u32, payload: PayloadSpec) -> Result<u32, LoanChunkError> {
         let freelist = self
             .freelists
             .get(pool as usize)
-            .ok_or(LoanError::NoSuchPool { pool })?;
+            .ok_or(LoanChunkError::NoSuchPool { pool })?;
         let layout = self
             .layout
             .pools()
             .get(pool as usize)
-            .ok_or(LoanError::NoSuchPool { pool })?;
+            .ok_or(LoanChunkError::NoSuchPool { pool })?;
         let Some(local) = freelist.pop() else {
-            return Err(LoanError::OutOfChunks {
+            return Err(LoanChunkError::OutOfChunks {
                 pool,
                 chunk_size: layout.chunk_size(),
                 chunk_count: layout.chunk_count(),
@@ -245,11 +245,13 @@ impl<'a> MemPoolManager<'a> {
             chunk_index: global,
         };
         // The freelist only holds indices below the pool's count, so the chunk exists.
-        let header = self.chunk(global).ok_or(LoanError::NoSuchPool { pool })?;
+        let header = self
+            .chunk(global)
+            .ok_or(LoanChunkError::NoSuchPool { pool })?;
         if let Err(e) = header.init(&init) {
             // Hand the chunk back untouched: nobody else has seen it.
             let _ = freelist.push(local);
-            return Err(LoanError::Header(e));
+            return Err(LoanChunkError::Header(e));
         }
         Ok(global)
     }

@@ -75,6 +75,9 @@ pub enum FullPolicy {
 }
 
 impl FullPolicy {
+    /// Every policy, in code order.
+    pub const ALL: &'static [Self] = &[Self::DiscardOldest, Self::BlockPublisher];
+
     /// Decodes a policy word read from shared memory (unknown values are `None`).
     pub fn from_word(word: u32) -> Option<Self> {
         match word {

@@ -6,7 +6,9 @@ use std::alloc::{Layout, alloc_zeroed, dealloc};
 use std::ptr::NonNull;
 
 use zerocp_core::mempool::{MempoolConfig, MempoolLayout};
-use zerocp_core::mempool_manager::{LoanError, MemPoolManager, PayloadSpec, ReleaseChunkError};
+use zerocp_core::mempool_manager::{
+    LoanChunkError, MemPoolManager, PayloadSpec, ReleaseChunkError,
+};
 use zerocp_core::mgmt::{Mgmt, MgmtConfig, MgmtError, MgmtLayout};
 
 /// A zeroed, 4096-aligned heap buffer.
@@ -139,7 +141,7 @@ fn loan_release_and_stats() {
     let chunks: Vec<u32> = (0..4).map(|_| pools.loan(0, SPEC).unwrap()).collect();
     assert!(matches!(
         pools.loan(0, SPEC),
-        Err(LoanError::OutOfChunks {
+        Err(LoanChunkError::OutOfChunks {
             pool: 0,
             chunk_size: 128,
             chunk_count: 4

@@ -14,10 +14,10 @@ use zerocp_core::fixed_string::FixedString;
 use zerocp_core::mempool::MAX_MEMPOOLS;
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::wire::{
-    self, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, HEADER_LEN, MAX_FRAME_SIZE,
-    MempoolInfo, Mempools, Message, MessageKind, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest,
-    PortCreated, PortInfo, PortKind, PortsPage, ProcessInfo, ProcessState, ProcessesPage,
-    QueueFullPolicy, Register, Registered, RemovePort, Status, TypeInfo,
+    self, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, FullPolicy, HEADER_LEN,
+    MAX_FRAME_SIZE, MempoolInfo, Mempools, Message, MessageKind, PORTS_PER_PAGE,
+    PROCESSES_PER_PAGE, PageRequest, PortCreated, PortInfo, PortKind, PortsPage, ProcessInfo,
+    ProcessState, ProcessesPage, Register, Registered, RemovePort, Status, TypeInfo,
 };
 
 fn fixed<const N: usize>() -> impl Strategy<Value = FixedString<N>> {
@@ -112,7 +112,7 @@ fn requests() -> impl Strategy<Value = Message> {
         (
             service(),
             type_info(),
-            select(QueueFullPolicy::ALL),
+            select(FullPolicy::ALL),
             any::<[u32; 3]>()
         )
             .prop_map(|(service, type_info, full_policy, [q, h, m])| {

@@ -16,7 +16,7 @@ use zerocp_core::mgmt::Mgmt;
 use zerocp_core::port::{FullPolicy, MAX_HELD, MAX_LOANS, PortSettings};
 use zerocp_core::service::{ServiceDescription, TypeInfo};
 use zerocp_core::wire::{
-    self, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, PortCreated, QueueFullPolicy,
+    self, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, PortCreated, PortKind,
     Register, Registered, RemovePort,
 };
 use zerocp_os_linux::names::ShmName;
@@ -24,7 +24,8 @@ use zerocp_os_linux::seqpacket::PeerCredentials;
 
 use crate::config::DaemonConfig;
 use crate::heartbeat_scheduler::HeartbeatScheduler;
-use crate::port_registry::{PortId, PortKind, PortRegistry};
+use crate::port_id::PortId;
+use crate::port_registry::PortRegistry;
 use crate::process_manager::{ConnId, Process, ProcessManager, RegisterError};
 use crate::reclaim;
 use crate::route_table::{RouteError, RouteTable};
@@ -114,6 +115,21 @@ fn error(code: ErrorCode, detail: impl Into<String>) -> RequestError {
     RequestError {
         code,
         detail: detail.into(),
+    }
+}
+
+/// Refuses a request field outside `min..=max` as `InvalidArgument`, with
+/// the detail `detail` writes.
+fn check_range(
+    value: u32,
+    min: u32,
+    max: u32,
+    detail: impl FnOnce() -> String,
+) -> Result<(), RequestError> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(error(ErrorCode::InvalidArgument, detail()))
     }
 }
 
@@ -242,7 +258,7 @@ impl<'a> ControlPlane<'a> {
                     RouteError::TypeMismatch { .. } => ErrorCode::TypeMismatch,
                     RouteError::TooManySubscribers { .. } => ErrorCode::LimitReached,
                 };
-                log::warn!("refused a {kind}: {e}");
+                log::warn!("refused a {}: {e}", kind.noun());
                 error(code, e.to_string())
             })
     }
@@ -260,37 +276,28 @@ impl<'a> ControlPlane<'a> {
         msg: &CreatePublisher,
     ) -> Result<PortCreated, RequestError> {
         let max_history = self.config.limits.max_history;
-        if msg.history > max_history {
-            return Err(error(
-                ErrorCode::InvalidArgument,
-                format!(
-                    "history {} exceeds limits.max_history {max_history}",
-                    msg.history
-                ),
-            ));
-        }
-        if msg.max_loans == 0 || msg.max_loans as usize > MAX_LOANS {
-            return Err(error(
-                ErrorCode::InvalidArgument,
-                format!("max_loans {} is not in 1..={MAX_LOANS}", msg.max_loans),
-            ));
-        }
+        check_range(msg.history, 0, max_history, || {
+            format!(
+                "history {} exceeds limits.max_history {max_history}",
+                msg.history
+            )
+        })?;
+        check_range(msg.max_loans, 1, MAX_LOANS as u32, || {
+            format!("max_loans {} is not in 1..={MAX_LOANS}", msg.max_loans)
+        })?;
         let settings = PortSettings {
             capacity: msg.max_loans,
             history: msg.history,
             policy: FullPolicy::DiscardOldest,
             ..self.base_settings(slot, &msg.service, &msg.type_info, PortKind::Publisher)?
         };
-        let id = self.add_port(
+        self.add_port(
             slot,
             &msg.service,
             &msg.type_info,
             PortKind::Publisher,
             &settings,
-        )?;
-        Ok(PortCreated {
-            port_index: id.index,
-        })
+        )
     }
 
     /// Creates a subscriber port for the process in `slot`.
@@ -300,49 +307,34 @@ impl<'a> ControlPlane<'a> {
         msg: &CreateSubscriber,
     ) -> Result<PortCreated, RequestError> {
         let limits = self.config.limits;
-        if msg.queue_capacity == 0 || msg.queue_capacity > limits.max_queue_capacity {
-            return Err(error(
-                ErrorCode::InvalidArgument,
-                format!(
-                    "queue capacity {} is not in 1..={} (limits.max_queue_capacity)",
-                    msg.queue_capacity, limits.max_queue_capacity
-                ),
-            ));
-        }
-        if msg.history_request > limits.max_history {
-            return Err(error(
-                ErrorCode::InvalidArgument,
-                format!(
-                    "history request {} exceeds limits.max_history {}",
-                    msg.history_request, limits.max_history
-                ),
-            ));
-        }
-        if msg.max_held == 0 || msg.max_held as usize > MAX_HELD {
-            return Err(error(
-                ErrorCode::InvalidArgument,
-                format!("max_held {} is not in 1..={MAX_HELD}", msg.max_held),
-            ));
-        }
+        check_range(msg.queue_capacity, 1, limits.max_queue_capacity, || {
+            format!(
+                "queue capacity {} is not in 1..={} (limits.max_queue_capacity)",
+                msg.queue_capacity, limits.max_queue_capacity
+            )
+        })?;
+        check_range(msg.history_request, 0, limits.max_history, || {
+            format!(
+                "history request {} exceeds limits.max_history {}",
+                msg.history_request, limits.max_history
+            )
+        })?;
+        check_range(msg.max_held, 1, MAX_HELD as u32, || {
+            format!("max_held {} is not in 1..={MAX_HELD}", msg.max_held)
+        })?;
         let settings = PortSettings {
             capacity: msg.queue_capacity,
             history: msg.history_request,
-            policy: match msg.full_policy {
-                QueueFullPolicy::DiscardOldest => FullPolicy::DiscardOldest,
-                QueueFullPolicy::BlockPublisher => FullPolicy::BlockPublisher,
-            },
+            policy: msg.full_policy,
             ..self.base_settings(slot, &msg.service, &msg.type_info, PortKind::Subscriber)?
         };
-        let id = self.add_port(
+        self.add_port(
             slot,
             &msg.service,
             &msg.type_info,
             PortKind::Subscriber,
             &settings,
-        )?;
-        Ok(PortCreated {
-            port_index: id.index,
-        })
+        )
     }
 
     /// Checks owner, type and route, picks the mempool; the settings every port shares.
@@ -374,7 +366,7 @@ impl<'a> ControlPlane<'a> {
         type_info: &TypeInfo,
         kind: PortKind,
         settings: &PortSettings,
-    ) -> Result<PortId, RequestError> {
+    ) -> Result<PortCreated, RequestError> {
         let id = self
             .ports
             .allocate(kind)
@@ -406,15 +398,14 @@ impl<'a> ControlPlane<'a> {
             owner.ports.push(id);
             log::info!("{owner} created {id} on {service}");
         }
-        Ok(id)
+        Ok(PortCreated {
+            port_index: id.index,
+        })
     }
 
     /// Removes one of the ports of the process in `slot`.
     pub fn remove_port(&mut self, slot: u32, msg: &RemovePort) -> Result<(), RequestError> {
-        let kind = match msg.kind {
-            wire::PortKind::Publisher => PortKind::Publisher,
-            wire::PortKind::Subscriber => PortKind::Subscriber,
-        };
+        let kind = msg.kind;
         let owner = self.owner(slot)?;
         let Some(pos) = owner
             .ports
@@ -423,7 +414,11 @@ impl<'a> ControlPlane<'a> {
         else {
             return Err(error(
                 ErrorCode::NoSuchPort,
-                format!("this process has no {kind} port {}", msg.port_index),
+                format!(
+                    "this process has no {} port {}",
+                    kind.noun(),
+                    msg.port_index
+                ),
             ));
         };
         let id = self

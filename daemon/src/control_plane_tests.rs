@@ -12,8 +12,8 @@ use zerocp_core::mgmt::{Mgmt, MgmtLayout};
 use zerocp_core::port::{PortState, TOPOLOGY_WORDS};
 use zerocp_core::service::{ServiceDescription, TypeInfo};
 use zerocp_core::wire::{
-    CreatePublisher, CreateSubscriber, ErrorCode, PROTOCOL_VERSION, PortKind as WirePortKind,
-    QueueFullPolicy, Register, RemovePort,
+    CreatePublisher, CreateSubscriber, ErrorCode, FullPolicy, PROTOCOL_VERSION, PortKind, Register,
+    RemovePort,
 };
 use zerocp_os_linux::names::ShmName;
 use zerocp_os_linux::seqpacket::PeerCredentials;
@@ -141,9 +141,34 @@ fn subscriber_msg(type_info: TypeInfo) -> CreateSubscriber {
         service: service(),
         type_info,
         queue_capacity: 4,
-        full_policy: QueueFullPolicy::DiscardOldest,
+        full_policy: FullPolicy::DiscardOldest,
         history_request: 0,
         max_held: 4,
+    }
+}
+
+/// Creates a `u64` publisher on [`service`] for the process in `slot`; its port index.
+fn add_publisher(plane: &mut ControlPlane<'_>, slot: u32) -> u32 {
+    plane
+        .create_publisher(slot, &publisher_msg(TypeInfo::of::<u64>()))
+        .expect("publisher")
+        .port_index
+}
+
+/// Creates a `u64` subscriber on [`service`] for the process in `slot`; its port index.
+fn add_subscriber(plane: &mut ControlPlane<'_>, slot: u32) -> u32 {
+    plane
+        .create_subscriber(slot, &subscriber_msg(TypeInfo::of::<u64>()))
+        .expect("subscriber")
+        .port_index
+}
+
+/// A `u64` payload loaned to publisher port `origin_port`.
+fn u64_spec(origin_port: u32) -> PayloadSpec {
+    PayloadSpec {
+        size: 8,
+        align: 8,
+        origin_port,
     }
 }
 
@@ -159,19 +184,10 @@ fn topologies_follow_subscribers() {
     let fixture = Fixture::new(4);
     let mut plane = fixture.plane();
     let slot = register(&mut plane, 1);
-    let publisher = plane
-        .create_publisher(slot, &publisher_msg(TypeInfo::of::<u64>()))
-        .expect("publisher")
-        .port_index;
+    let publisher = add_publisher(&mut plane, slot);
     assert!(topology(&plane, publisher).is_empty());
-    let a = plane
-        .create_subscriber(slot, &subscriber_msg(TypeInfo::of::<u64>()))
-        .expect("subscriber")
-        .port_index;
-    let b = plane
-        .create_subscriber(slot, &subscriber_msg(TypeInfo::of::<u64>()))
-        .expect("subscriber")
-        .port_index;
+    let a = add_subscriber(&mut plane, slot);
+    let b = add_subscriber(&mut plane, slot);
     let mgmt = plane.mgmt;
     let generation = |i: u32| mgmt.subscriber(i).expect("port").control.generation();
     assert_eq!(
@@ -179,7 +195,7 @@ fn topologies_follow_subscribers() {
         [a, generation(a), b, generation(b)]
     );
     let remove = RemovePort {
-        kind: WirePortKind::Subscriber,
+        kind: PortKind::Subscriber,
         port_index: a,
     };
     plane.remove_port(slot, &remove).expect("remove");
@@ -197,9 +213,7 @@ fn requests_are_checked_before_anything_changes() {
     let fixture = Fixture::new(4);
     let mut plane = fixture.plane();
     let slot = register(&mut plane, 1);
-    plane
-        .create_publisher(slot, &publisher_msg(TypeInfo::of::<u64>()))
-        .expect("publisher");
+    add_publisher(&mut plane, slot);
     let code = |r: Result<_, crate::control_plane::RequestError>| r.map(|_| ()).map_err(|e| e.code);
     let mismatch = plane.create_subscriber(slot, &subscriber_msg(TypeInfo::of::<u32>()));
     assert_eq!(code(mismatch), Err(ErrorCode::TypeMismatch));
@@ -248,19 +262,9 @@ fn a_departed_process_returns_every_chunk() {
     let fixture = Fixture::new(4);
     let mut plane = fixture.plane();
     let slot = register(&mut plane, 1);
-    let publisher = plane
-        .create_publisher(slot, &publisher_msg(TypeInfo::of::<u64>()))
-        .expect("publisher")
-        .port_index;
-    let subscriber = plane
-        .create_subscriber(slot, &subscriber_msg(TypeInfo::of::<u64>()))
-        .expect("subscriber")
-        .port_index;
-    let spec = PayloadSpec {
-        size: 8,
-        align: 8,
-        origin_port: publisher,
-    };
+    let publisher = add_publisher(&mut plane, slot);
+    let subscriber = add_subscriber(&mut plane, slot);
+    let spec = u64_spec(publisher);
     let loaned = plane.pools.loan(0, spec).expect("loan");
     let queued = plane.pools.loan(0, spec).expect("loan");
     let held = plane.pools.loan(0, spec).expect("loan");
@@ -296,16 +300,12 @@ fn late_deliveries_to_a_freed_subscriber_are_released_on_reuse() {
         .expect("subscriber")
         .port_index;
     let remove = RemovePort {
-        kind: WirePortKind::Subscriber,
+        kind: PortKind::Subscriber,
         port_index: index,
     };
     plane.remove_port(slot, &remove).expect("remove");
     // A publisher that still saw the old topology delivers afterwards.
-    let spec = PayloadSpec {
-        size: 8,
-        align: 8,
-        origin_port: 0,
-    };
+    let spec = u64_spec(0);
     let late = plane.pools.loan(0, spec).expect("loan");
     plane
         .mgmt
@@ -328,16 +328,12 @@ fn introspection_pages_list_everything() {
     let fixture = Fixture::new(4);
     let mut plane = fixture.plane();
     let slot = register(&mut plane, 1);
-    plane
-        .create_publisher(slot, &publisher_msg(TypeInfo::of::<u64>()))
-        .expect("publisher");
-    plane
-        .create_subscriber(slot, &subscriber_msg(TypeInfo::of::<u64>()))
-        .expect("subscriber");
+    add_publisher(&mut plane, slot);
+    add_subscriber(&mut plane, slot);
     let page = plane.ports_page(0);
     assert_eq!(page.entries.len(), 2);
     assert_eq!(page.next, zerocp_core::wire::PAGE_END);
-    assert_eq!(page.entries[0].kind, WirePortKind::Publisher);
+    assert_eq!(page.entries[0].kind, PortKind::Publisher);
     assert_eq!(page.entries[1].queue_capacity, 4);
     assert_eq!(plane.ports_page(1).entries.len(), 1);
     let processes = plane.processes_page(0, 10);

@@ -4,7 +4,7 @@
 //! steps before it):
 //! 1. configuration (`--config`, else `/etc/zerocp/zerocpd.toml`, else defaults);
 //! 2. domain (`--domain`, else `ZEROCP_DOMAIN`, else the config's `domain`,
-//!    else `default`) and its paths (DESIGN §2);
+//!    else `default`) and its paths (`zerocp_os_linux::names::DomainPaths`);
 //! 3. the domain's lock file — a second daemon stops here, naming the first
 //!    one's pid and the lock file;
 //! 4. removal of stale shared memory a killed daemon left (allowed because
@@ -37,7 +37,7 @@ use crate::config::{ConfigError, DaemonConfig};
 use crate::control_plane::{ControlPlane, DaemonIdentity};
 use crate::diroute::{Diroute, DirouteError};
 use crate::sd_notify::ServiceManager;
-use crate::segments::{self, SegmentError, Segments};
+use crate::segment_owner::{self, SegmentOwner, SegmentOwnerError};
 use crate::stop_signals::{StopSignal, StopSignals};
 
 /// What `zerocpd`'s command line chose.
@@ -70,7 +70,7 @@ pub enum DaemonError {
     /// The lock file could not be taken or removed.
     Lock(LockError),
     /// The shared-memory segments could not be created.
-    Segments(SegmentError),
+    Segments(SegmentOwnerError),
     /// The mempools could not be set up over the data segment.
     Mempools(String),
     /// The control socket could not be bound.
@@ -186,11 +186,11 @@ fn serve(
     paths: &DomainPaths,
     signals: StopSignals,
 ) -> Result<StopSignal, DaemonError> {
-    for name in segments::remove_stale(paths).map_err(DaemonError::Segments)? {
+    for name in segment_owner::remove_stale(paths).map_err(DaemonError::Segments)? {
         log::warn!("removed stale shared memory {name} left by a previous daemon");
     }
     let mgmt_config = config.mgmt_config().map_err(DaemonError::Config)?;
-    let mut segments = Segments::create(paths, &mgmt_config, config.access.shm_mode)
+    let mut segments = SegmentOwner::create(paths, &mgmt_config, config.access.shm_mode)
         .map_err(DaemonError::Segments)?;
     let pid = std::process::id();
     let epoch = epoch_now();

@@ -29,7 +29,7 @@ use zerocp_os_linux::error::{PollError, SocketError};
 use zerocp_os_linux::poller::{Events, Interest, PollEvent, Poller};
 use zerocp_os_linux::seqpacket::{RecvResult, SeqpacketListener};
 
-use crate::connection::Connection;
+use crate::client_connection::ClientConnection;
 use crate::control_plane::{ControlPlane, Departure, RequestError};
 use crate::process_manager::ConnId;
 use crate::sd_notify::ServiceManager;
@@ -83,7 +83,7 @@ pub struct Diroute<'a> {
     listener: SeqpacketListener,
     signals: StopSignals,
     service: ServiceManager,
-    conns: HashMap<ConnId, Connection>,
+    conns: HashMap<ConnId, ClientConnection>,
     next_conn: ConnId,
     stop: Option<StopSignal>,
     /// `accept` failed (e.g. out of descriptors): the listener is out of
@@ -208,7 +208,7 @@ impl<'a> Diroute<'a> {
         };
         let id = self.next_conn;
         self.next_conn += 1;
-        let mut conn = Connection::new(id, socket, creds, monotonic_ms());
+        let mut conn = ClientConnection::new(id, socket, creds, monotonic_ms());
         let max_pending = self.plane.config().limits.max_pending_connections as usize;
         if self.pending_connections() >= max_pending {
             log::warn!("{conn}: refused, {max_pending} unregistered connections already open");

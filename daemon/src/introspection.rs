@@ -20,7 +20,7 @@ use zerocp_core::wire::{
 };
 
 use crate::control_plane::ControlPlane;
-use crate::port_registry::{self, PortId};
+use crate::port_id::PortId;
 
 impl ControlPlane<'_> {
     /// The `Status` reply at `now_ms`.
@@ -30,8 +30,8 @@ impl ControlPlane<'_> {
             uptime_ms: now_ms.saturating_sub(self.identity.started_ms),
             epoch: self.identity.epoch,
             processes: self.processes.count(),
-            publishers: self.ports.used(port_registry::PortKind::Publisher),
-            subscribers: self.ports.used(port_registry::PortKind::Subscriber),
+            publishers: self.ports.used(PortKind::Publisher),
+            subscribers: self.ports.used(PortKind::Subscriber),
             services: u32::try_from(self.routes.len()).unwrap_or(u32::MAX),
             mgmt_size: self.identity.mgmt_size,
             data_size: self.identity.data_size,
@@ -107,7 +107,7 @@ impl ControlPlane<'_> {
             .map_or(0, |p| p.creds.pid);
         let mut info = PortInfo {
             service,
-            kind: PortKind::Publisher,
+            kind: id.kind,
             port_index: id.index,
             owner_pid,
             queue_len: 0,
@@ -115,14 +115,13 @@ impl ControlPlane<'_> {
             dropped: 0,
             type_info,
         };
-        if id.kind == port_registry::PortKind::Subscriber {
-            info.kind = PortKind::Subscriber;
-            if let Some(port) = self.mgmt.subscriber(id.index) {
-                info.queue_len = port.queue.len();
-                info.queue_capacity = port.queue.capacity();
-                // Relaxed: a statistic, displayed only.
-                info.dropped = port.stats.dropped.load(Ordering::Relaxed);
-            }
+        if id.kind == PortKind::Subscriber
+            && let Some(port) = self.mgmt.subscriber(id.index)
+        {
+            info.queue_len = port.queue.len();
+            info.queue_capacity = port.queue.capacity();
+            // Relaxed: a statistic, displayed only.
+            info.dropped = port.stats.dropped.load(Ordering::Relaxed);
         }
         info
     }

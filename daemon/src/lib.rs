@@ -9,19 +9,22 @@
 //! |---|---|
 //! | [`config`] | the TOML configuration, its defaults and validation |
 //! | [`daemon`] | start (lock, stale cleanup, segments, socket) and stop |
-//! | [`segments`] | the mgmt and data shared-memory segments |
+//! | [`segment_owner`] | creating, mapping and unlinking the mgmt and data segments |
 //! | [`diroute`] | the epoll event loop: listener, clients, pidfds, signals, ticks |
 //! | [`stop_signals`] | SIGTERM, SIGINT, SIGHUP, SIGQUIT as descriptors for that loop |
 //! | [`sd_notify`] | readiness, status, watchdog and stopping for systemd |
-//! | [`connection`] | one client connection and its frame I/O |
+//! | [`client_connection`] | one client connection and its frame I/O |
 //! | [`control_plane`] | the state and every change to it (register, ports, death) |
 //! | [`process_manager`] | registered processes, heartbeat slots, pidfds |
-//! | [`port_registry`] | port slot allocation with generations |
-//! | [`route_table`] | services → ports, type checks, publisher topologies |
+//! | [`port_id`] | `PortId`: kind, slot index and generation of one port |
+//! | [`port_registry`] | port slot allocation with generations; a slot's daemon-written parts |
+//! | [`route_table`] | services → ports, type checks, which subscribers each publisher serves |
+//! | [`topology_writer`] | writing publishers' topologies into the mgmt segment |
 //! | [`heartbeat_scheduler`] | tick timing and heartbeat timeouts |
 //! | [`reclaim`] | returning a dead or removed port's chunks |
 //! | [`introspection`] | status, processes, ports and mempool queries |
 //! | [`ctl`] | `zerocpctl`: queries over the control socket, tables and JSON |
+//! | [`cli`] | what both command lines share: help, version, the bad-command-line exit |
 //! | [`logging`] | the stderr logger (journal priorities or timestamps) |
 //!
 //! ## Built-in defaults (no config file)
@@ -40,8 +43,9 @@
 //! (`limits.max_pending_connections`) and dropped after
 //! `limits.register_timeout_ms` without a frame.
 
+pub mod cli;
+pub mod client_connection;
 pub mod config;
-pub mod connection;
 pub mod control_plane;
 #[cfg(test)]
 mod control_plane_tests;
@@ -51,10 +55,12 @@ pub mod diroute;
 pub mod heartbeat_scheduler;
 pub mod introspection;
 pub mod logging;
+pub mod port_id;
 pub mod port_registry;
 pub mod process_manager;
 pub mod reclaim;
 pub mod route_table;
 pub mod sd_notify;
-pub mod segments;
+pub mod segment_owner;
 pub mod stop_signals;
+pub mod topology_writer;

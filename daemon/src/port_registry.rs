@@ -13,7 +13,8 @@
 //! keeps the slot from being someone else's for as long as possible, so that
 //! check-then-push window practically never meets a reused slot.
 //!
-//! The registry also writes a port's daemon-owned parts in shared memory:
+//! The registry also writes a port's daemon-owned parts in shared memory
+//! (a publisher's empty topology through [`crate::topology_writer`]):
 //! [`init_publisher`](PortRegistry::init_publisher) and
 //! [`init_subscriber`](PortRegistry::init_subscriber) prepare a slot and mark
 //! it `Active`, [`retire`](PortRegistry::retire) marks it `Retiring` while the
@@ -25,45 +26,10 @@ use std::fmt;
 use zerocp_core::chunk_queue::CapacityError;
 use zerocp_core::mgmt::Mgmt;
 use zerocp_core::port::{PortSettings, PortState};
+use zerocp_core::wire::PortKind;
 
-/// Publisher or subscriber.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PortKind {
-    /// A publisher port.
-    Publisher,
-    /// A subscriber port.
-    Subscriber,
-}
-
-impl fmt::Display for PortKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Publisher => "publisher",
-            Self::Subscriber => "subscriber",
-        })
-    }
-}
-
-/// One allocation of a port slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PortId {
-    /// Publisher or subscriber.
-    pub kind: PortKind,
-    /// Slot index in the mgmt segment's port array of that kind.
-    pub index: u32,
-    /// Generation of this allocation (never 0).
-    pub generation: u32,
-}
-
-impl fmt::Display for PortId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} port {} (generation {})",
-            self.kind, self.index, self.generation
-        )
-    }
-}
+use crate::port_id::PortId;
+use crate::topology_writer;
 
 /// Allocating a port slot failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,10 +50,13 @@ pub enum PortRegistryError {
 impl fmt::Display for PortRegistryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Full { kind, capacity } => write!(
-                f,
-                "all {capacity} {kind} ports are in use (raise limits.max_{kind}s)"
-            ),
+            Self::Full { kind, capacity } => {
+                let kind = kind.noun();
+                write!(
+                    f,
+                    "all {capacity} {kind} ports are in use (raise limits.max_{kind}s)"
+                )
+            }
             Self::NoSuchSlot(id) => write!(f, "the mgmt segment has no {id}"),
             Self::Capacity(id, e) => write!(f, "{id}: {e}"),
         }
@@ -154,7 +123,8 @@ impl SlotTable {
 /// Port slot allocation with generations, and the daemon's writes to a port's control block.
 ///
 /// ```
-/// use zerocp_daemon::port_registry::{PortKind, PortRegistry};
+/// use zerocp_core::wire::PortKind;
+/// use zerocp_daemon::port_registry::PortRegistry;
 /// let mut registry = PortRegistry::new(2, 1);
 /// let a = registry.allocate(PortKind::Publisher).unwrap();
 /// let b = registry.allocate(PortKind::Publisher).unwrap();
@@ -241,7 +211,7 @@ impl PortRegistry {
             .ok_or(PortRegistryError::NoSuchSlot(id))?;
         port.loans.reset();
         port.history.init(settings.history);
-        crate::route_table::write_topology(port, &[]);
+        topology_writer::write(port, &[]);
         port.control.activate(id.generation, settings);
         Ok(())
     }

@@ -15,7 +15,7 @@ use zerocp_os_linux::error::PidFdError;
 use zerocp_os_linux::pidfd::PidFd;
 use zerocp_os_linux::seqpacket::PeerCredentials;
 
-use crate::port_registry::PortId;
+use crate::port_id::PortId;
 
 /// Identifies one client connection of the event loop.
 pub type ConnId = u64;

@@ -17,9 +17,10 @@ use zerocp_core::mempool_manager::MemPoolManager;
 use zerocp_core::mgmt::Mgmt;
 use zerocp_core::port::{PublisherPort, SubscriberPort, WakeWord};
 use zerocp_core::sync::Ordering;
+use zerocp_core::wire::PortKind;
 use zerocp_os_linux::futex::futex_wake_all;
 
-use crate::port_registry::{PortId, PortKind};
+use crate::port_id::PortId;
 
 /// What reclaiming one port returned.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -1,11 +1,11 @@
-//! `RouteTable`: which ports belong to which service, and the publishers'
-//! topologies that follow from it.
+//! `RouteTable`: which ports belong to which service, and so which
+//! subscribers each publisher delivers to.
 //!
 //! Every publisher of a service delivers to every subscriber of that service.
-//! The daemon is the only writer of a publisher's topology: a `SeqLock` of
-//! `(subscriber index, generation)` pairs in the publisher's port, rewritten
-//! whenever the service's set of subscribers changes (and written empty when
-//! a publisher is created on a service without subscribers).
+//! Whenever a service's ports change, the table has the topologies that
+//! change with them written ([`crate::topology_writer`]): a new publisher's
+//! (the service's subscribers, or none), every publisher's of the service
+//! when a subscriber joins or leaves, and a leaving publisher's (emptied).
 //!
 //! All ports of one service must carry the same payload type: equal size,
 //! alignment and type name. The first port of a service fixes it; a port that
@@ -15,10 +15,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use zerocp_core::mgmt::Mgmt;
-use zerocp_core::port::{MAX_SUBSCRIBERS_PER_PUBLISHER, PublisherPort};
+use zerocp_core::port::MAX_SUBSCRIBERS_PER_PUBLISHER;
 use zerocp_core::service::{ServiceDescription, TypeInfo};
+use zerocp_core::wire::PortKind;
 
-use crate::port_registry::{PortId, PortKind};
+use crate::port_id::PortId;
+use crate::topology_writer;
 
 /// The ports of one service.
 #[derive(Debug, Clone)]
@@ -154,11 +156,11 @@ impl RouteTable {
         match id.kind {
             PortKind::Publisher => {
                 routes.publishers.push(id);
-                publish_topology(mgmt, id, &routes.subscribers);
+                topology_writer::write_publisher(mgmt, id, &routes.subscribers);
             }
             PortKind::Subscriber => {
                 routes.subscribers.push(id);
-                rewrite_topologies(mgmt, routes);
+                topology_writer::write_all(mgmt, &routes.publishers, &routes.subscribers);
             }
         }
         Ok(())
@@ -182,8 +184,10 @@ impl RouteTable {
         match id.kind {
             // A leaving publisher's topology is emptied so that nothing
             // (not even a late publish of a hung owner) reaches subscribers.
-            PortKind::Publisher => publish_topology(mgmt, id, &[]),
-            PortKind::Subscriber => rewrite_topologies(mgmt, routes),
+            PortKind::Publisher => topology_writer::write_publisher(mgmt, id, &[]),
+            PortKind::Subscriber => {
+                topology_writer::write_all(mgmt, &routes.publishers, &routes.subscribers)
+            }
         }
         if routes.publishers.is_empty() && routes.subscribers.is_empty() {
             self.services.remove(service);
@@ -214,33 +218,6 @@ impl RouteTable {
     /// Whether no service has a port.
     pub fn is_empty(&self) -> bool {
         self.services.is_empty()
-    }
-}
-
-/// Writes every publisher's topology of `routes`.
-fn rewrite_topologies(mgmt: &Mgmt<'_>, routes: &ServiceRoutes) {
-    for &publisher in &routes.publishers {
-        publish_topology(mgmt, publisher, &routes.subscribers);
-    }
-}
-
-fn publish_topology(mgmt: &Mgmt<'_>, publisher: PortId, subscribers: &[PortId]) {
-    match mgmt.publisher(publisher.index) {
-        Some(port) => write_topology(port, subscribers),
-        None => log::error!("cannot write the topology of {publisher}: no such slot"),
-    }
-}
-
-/// Writes `subscribers` as `(index, generation)` pairs into `port`'s topology.
-pub fn write_topology(port: &PublisherPort, subscribers: &[PortId]) {
-    let words: Vec<u32> = subscribers
-        .iter()
-        .take(MAX_SUBSCRIBERS_PER_PUBLISHER)
-        .flat_map(|s| [s.index, s.generation])
-        .collect();
-    if let Err(e) = port.topology.write(&words) {
-        // Cannot happen: `check` keeps every service within a topology's capacity.
-        log::error!("topology write failed: {e}");
     }
 }
 

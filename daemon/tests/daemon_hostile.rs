@@ -136,7 +136,7 @@ fn type_mismatch_names_both_types() {
         service: support::parse_service("Robot/Base/Pose"),
         type_info: zerocp_core::service::TypeInfo::of::<[u8; 3]>(),
         queue_capacity: 4,
-        full_policy: wire::QueueFullPolicy::DiscardOldest,
+        full_policy: wire::FullPolicy::DiscardOldest,
         history_request: 0,
         max_held: 4,
     });

@@ -33,9 +33,11 @@ mod common {
     pub mod error;
     pub mod floor;
     pub mod machine;
+    pub mod mode;
     pub mod pingpong;
     pub mod process;
     pub mod recorder;
+    pub mod seq;
     pub mod stats;
     pub mod uds;
 }
@@ -45,7 +47,8 @@ use std::process::ExitCode;
 
 use common::daemon::{Daemon, PrivateDomain};
 use common::error::BenchError;
-use common::pingpong::{Mode, SIZES};
+use common::mode::Mode;
+use common::pingpong::SIZES;
 use common::process::{Cpus, RoleArgs, pin};
 use common::recorder::HEADER;
 use common::stats::{scale, size_label};

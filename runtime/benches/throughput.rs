@@ -30,7 +30,9 @@ mod common {
     pub mod daemon;
     pub mod error;
     pub mod machine;
+    pub mod mode;
     pub mod process;
+    pub mod seq;
     pub mod stats;
 }
 
@@ -40,9 +42,11 @@ use std::time::Instant;
 
 use common::daemon::{Daemon, PrivateDomain};
 use common::error::{BenchError, Context};
+use common::mode::Mode;
 use common::process::{
     Cpus, DEADLINE, RoleArgs, RoleChild, Spin, child_start, pin, spawn_role, tell_parent,
 };
+use common::seq::{read_seq, write_seq};
 use common::stats::{scale, size_label};
 use zerocp::{Runtime, ServiceDescription};
 
@@ -68,35 +72,8 @@ const STOP: u64 = u64::MAX;
 /// Fewest timed messages per case.
 const MIN_MESSAGES: usize = 1000;
 
-/// How subscribers wait for samples.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// Busy-poll `take`.
-    Poll,
-    /// `wait` with the default settings (a short adaptive spin, then the futex).
-    Wait,
-    /// `wait` with `wait_spins(0)`: straight to the futex.
-    Sleep,
-}
-
+/// The throughput benchmark's view of a subscriber's [`Mode`].
 impl Mode {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Poll => "poll",
-            Self::Wait => "wait",
-            Self::Sleep => "sleep",
-        }
-    }
-
-    fn parse(text: &str) -> Result<Self, BenchError> {
-        match text {
-            "poll" => Ok(Self::Poll),
-            "wait" => Ok(Self::Wait),
-            "sleep" => Ok(Self::Sleep),
-            other => Err(BenchError::Usage(format!("unknown mode {other:?}"))),
-        }
-    }
-
     /// Timed messages per case at scale 1.
     fn base(self) -> usize {
         match self {
@@ -289,18 +266,6 @@ fn field(line: &str, key: &str) -> Option<u64> {
     line.split_whitespace()
         .find_map(|w| w.strip_prefix(key))
         .and_then(|v| v.parse().ok())
-}
-
-fn write_seq(bytes: &mut [u8], seq: u64) {
-    if let Some(head) = bytes.first_chunk_mut::<8>() {
-        *head = seq.to_ne_bytes();
-    }
-}
-
-fn read_seq(bytes: &[u8]) -> u64 {
-    bytes
-        .first_chunk::<8>()
-        .map_or(0, |b| u64::from_ne_bytes(*b))
 }
 
 /// `--role subscriber`: takes and drops every sample until STOP, then

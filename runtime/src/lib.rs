@@ -68,18 +68,16 @@
 //! [`LoanedSample::write_with`].
 
 mod adaptive_spin;
-mod connection;
+mod daemon_connection;
 pub mod error;
 mod heartbeat_thread;
 mod loaned_sample;
 pub mod logger;
 mod port_request;
-mod publish;
 mod publisher;
-mod receive;
 mod runtime;
 mod sample;
-mod segments;
+mod segment_mappings;
 mod slots;
 mod subscriber;
 mod topology;
@@ -88,8 +86,8 @@ pub mod zero_copy_safe;
 
 pub use adaptive_spin::DEFAULT_WAIT_SPINS;
 pub use error::{
-    CreatePublisherError, CreateSubscriberError, InitError, LoanError, PublishError, TakeError,
-    UpdateConnectionsError, WaitError,
+    CreatePortError, InitError, LoanError, PublishError, TakeError, UpdateConnectionsError,
+    WaitError,
 };
 pub use heartbeat_thread::HeartbeatStartError;
 pub use loaned_sample::LoanedSample;
@@ -100,7 +98,7 @@ pub use subscriber::{DEFAULT_MAX_HELD, DEFAULT_QUEUE_CAPACITY, Subscriber, Subsc
 pub use zero_copy_safe::ZeroCopySafe;
 pub use zerocp_core::port::FullPolicy;
 pub use zerocp_core::service::{ServiceDescription, ServiceNameError};
-pub use zerocp_core::wire::ErrorCode;
+pub use zerocp_core::wire::{ErrorCode, PortKind};
 
 // Ports move between threads; the runtime handle is shared between them.
 const _: () = {

@@ -40,7 +40,7 @@ use std::ptr::NonNull;
 
 use crate::ZeroCopySafe;
 use crate::error::PublishError;
-use crate::publish::{DeliveryError, Loan, PublisherCore};
+use crate::publisher::{DeliveryError, Loan, PublisherCore};
 
 /// A sample loaned from a [`Publisher`](crate::Publisher): `P` is
 /// `MaybeUninit<T>` until initialised, then `T`.

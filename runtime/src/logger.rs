@@ -1,4 +1,4 @@
-//! The runtime's non-blocking logger (DESIGN §10).
+//! The runtime's non-blocking logger.
 //!
 //! A `log` call on an application thread — possibly on the data path — must
 //! never wait for a terminal, a pipe or a journal. [`AsyncLogger`] formats

@@ -1,27 +1,47 @@
-//! [`Publisher<T>`] and its builder: the sending end of a service.
+//! [`Publisher<T>`] and its builder: the sending end of a service, and
+//! [`PublisherCore`], its type-erased data path.
 //!
 //! A publisher loans a chunk of shared memory, the application writes the
 //! sample into it in place, and publishing hands that very chunk to every
-//! subscriber of the service. See [`crate::publish`] for the data path.
+//! subscriber of the service. `PublisherCore` knows the payload's size, not
+//! its type, and follows the data-path protocol of `docs/protocol.md`:
+//!
+//! - **loan**: a free loan slot (process-local mask, the `max_loans` limit),
+//!   a chunk from the port's mempool (refcount 1), its header, and the chunk
+//!   recorded in the port's `loans` list before the application sees it;
+//! - **publish**: deliver the chunk to every routed subscriber ([`delivery`]),
+//!   keep one reference in the history ring, unlist the loan and drop the
+//!   publisher's own reference.
+//!
+//! No lock, no allocation, no clock read and no system call unless a
+//! subscriber sleeps or a block-publisher queue is full.
 
+mod delivery;
+
+use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
+use std::ptr::NonNull;
 use std::sync::Arc;
 
 use zerocp_core::chunk_header::payload_offset;
 use zerocp_core::mempool::PoolSelectError;
-use zerocp_core::mempool_manager::PayloadSpec;
-use zerocp_core::port::{MAX_HISTORY, MAX_LOANS};
+use zerocp_core::mempool_manager::{self, PayloadSpec};
+use zerocp_core::port::{MAX_HISTORY, MAX_LOANS, PublisherPort};
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::wire::{CreatePublisher, Message, PortKind};
 
 use crate::error::{
-    CreatePublisherError, LoanError, PortRequestError, UpdateConnectionsError, check_option,
+    CreatePortError, CreatePortReason, LoanError, PortRequestError, UpdateConnectionsError,
+    check_option,
 };
 use crate::loaned_sample::LoanedSample;
 use crate::port_request;
-use crate::publish::{DeliveryError, PublisherCore};
+use crate::runtime::RuntimeInner;
+use crate::slots::SlotMask;
 use crate::{Runtime, ZeroCopySafe};
+use delivery::Delivery;
+pub(crate) use delivery::DeliveryError;
 
 /// Default of [`PublisherBuilder::max_loans`].
 pub const DEFAULT_MAX_LOANS: u32 = 4;
@@ -73,7 +93,14 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
     }
 
     /// Creates the publisher (one request to the daemon).
-    pub fn create(self) -> Result<Publisher<T>, CreatePublisherError> {
+    pub fn create(self) -> Result<Publisher<T>, CreatePortError> {
+        self.try_create().map_err(|reason| CreatePortError {
+            kind: PortKind::Publisher,
+            reason,
+        })
+    }
+
+    fn try_create(self) -> Result<Publisher<T>, CreatePortReason> {
         const {
             assert!(
                 !std::mem::needs_drop::<T>(),
@@ -85,7 +112,7 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
         let info = port_request::type_info::<T>();
         let payload_align = payload_offset(info.align)
             .map(|_| info.align)
-            .map_err(|e| CreatePublisherError::UnsupportedAlignment(PoolSelectError::Align(e)))?;
+            .map_err(|e| CreatePortReason::UnsupportedAlignment(PoolSelectError::Align(e)))?;
         let inner = Arc::clone(self.rt.inner());
         let shared = inner.shared();
         let request = Message::CreatePublisher(CreatePublisher {
@@ -197,5 +224,155 @@ impl<T> Drop for Publisher<T> {
     fn drop(&mut self) {
         let shared = self.core.runtime().shared();
         port_request::remove(shared, PortKind::Publisher, self.core.index());
+    }
+}
+
+/// A loaned chunk: its used-slot, global index and payload address.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Loan {
+    pub(crate) slot: u32,
+    pub(crate) chunk: u32,
+    pub(crate) payload: NonNull<u8>,
+}
+
+/// The type-erased state of a publisher port.
+pub(crate) struct PublisherCore {
+    rt: Arc<RuntimeInner>,
+    /// Valid while `rt` is (it keeps the mapping alive).
+    port: &'static PublisherPort,
+    index: u32,
+    pool: u32,
+    spec: PayloadSpec,
+    loans: SlotMask,
+    sequence: Cell<u64>,
+    delivery: RefCell<Delivery>,
+}
+
+impl PublisherCore {
+    /// Wraps publisher port `index` (checked by the caller: active, owned by
+    /// this process) whose payloads (`spec`) come from mempool `pool`.
+    pub(crate) fn new(
+        rt: Arc<RuntimeInner>,
+        port: &'static PublisherPort,
+        index: u32,
+        pool: u32,
+        spec: PayloadSpec,
+        max_loans: u32,
+    ) -> Self {
+        Self {
+            rt,
+            port,
+            index,
+            pool,
+            spec,
+            loans: SlotMask::new(max_loans),
+            sequence: Cell::new(0),
+            delivery: RefCell::new(Delivery::new()),
+        }
+    }
+
+    /// The runtime this port belongs to.
+    pub(crate) fn runtime(&self) -> &Arc<RuntimeInner> {
+        &self.rt
+    }
+
+    /// The port index.
+    pub(crate) fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// Whether the daemon is gone.
+    pub(crate) fn is_gone(&self) -> bool {
+        self.rt.shared().is_gone()
+    }
+
+    /// Loans a chunk and records it in the port's `loans` list.
+    pub(crate) fn loan(&self) -> Result<Loan, LoanError> {
+        if self.is_gone() {
+            return Err(LoanError::DaemonGone);
+        }
+        let slot = self.loans.take().ok_or(LoanError::TooManyLoans {
+            max: self.loans.limit(),
+        })?;
+        let result = self.loan_into(slot);
+        if result.is_err() {
+            self.loans.give(slot);
+        }
+        result
+    }
+
+    fn loan_into(&self, slot: u32) -> Result<Loan, LoanError> {
+        let pools = self.rt.shared().segments().pools();
+        let chunk = pools.loan(self.pool, self.spec).map_err(|e| match e {
+            mempool_manager::LoanChunkError::OutOfChunks {
+                pool, chunk_size, ..
+            } => LoanError::OutOfChunks { pool, chunk_size },
+            other => LoanError::Mempool(other),
+        })?;
+        let corrupt = |reason| {
+            self.release(chunk);
+            LoanError::CorruptChunk {
+                index: chunk,
+                reason,
+            }
+        };
+        let Some(payload) = pools.payload(chunk) else {
+            return Err(corrupt("the payload lies outside the data segment"));
+        };
+        if self.port.loans.record(slot, chunk).is_err() {
+            return Err(corrupt("the loan slot is outside the port's list"));
+        }
+        Ok(Loan {
+            slot,
+            chunk,
+            payload,
+        })
+    }
+
+    /// Gives up a loan without publishing it: unlists it, then drops the
+    /// publisher's reference.
+    pub(crate) fn drop_loan(&self, loan: &Loan) {
+        self.port.loans.clear(loan.slot);
+        self.loans.give(loan.slot);
+        self.release(loan.chunk);
+    }
+
+    /// Publishes a loaned chunk to every routed subscriber and consumes the loan.
+    pub(crate) fn publish(&self, loan: &Loan) -> Result<(), DeliveryError> {
+        if self.is_gone() {
+            self.drop_loan(loan);
+            return Err(DeliveryError::Gone);
+        }
+        let pools = self.rt.shared().segments().pools();
+        let sequence = self.sequence.get();
+        self.sequence.set(sequence.wrapping_add(1));
+        if let Some(header) = pools.chunk(loan.chunk) {
+            header.set_sequence(sequence);
+        }
+        let result = self.deliver_sample(loan.chunk);
+        self.keep_in_history(loan.chunk);
+        self.drop_loan(loan);
+        result
+    }
+
+    fn keep_in_history(&self, chunk: u32) {
+        if self.port.history.depth() == 0 {
+            return;
+        }
+        let pools = self.rt.shared().segments().pools();
+        if pools.acquire(chunk, 1).is_err() {
+            return;
+        }
+        if let Some(evicted) = self.port.history.push(chunk) {
+            self.release(evicted);
+        }
+    }
+
+    /// Drops one reference to `chunk` (logging what cannot happen with a
+    /// consistent segment).
+    fn release(&self, chunk: u32) {
+        if let Err(e) = self.rt.shared().segments().pools().release(chunk) {
+            log::error!("publisher port {}: {e}", self.index);
+        }
     }
 }

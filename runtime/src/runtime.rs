@@ -29,11 +29,11 @@ use zerocp_os_linux::names::{DomainName, DomainPaths};
 use zerocp_os_linux::seqpacket::SeqpacketConn;
 
 use crate::ZeroCopySafe;
-use crate::connection::{Connection, REQUEST_TIMEOUT};
-use crate::error::{ControlError, InitError, SegmentError};
+use crate::daemon_connection::{DaemonConnection, REQUEST_TIMEOUT};
+use crate::error::{ControlError, InitError, MapSegmentsError};
 use crate::heartbeat_thread::HeartbeatThread;
 use crate::publisher::PublisherBuilder;
-use crate::segments::Segments;
+use crate::segment_mappings::SegmentMappings;
 use crate::subscriber::SubscriberBuilder;
 use crate::wait::wake_subscriber;
 
@@ -64,8 +64,8 @@ pub struct Runtime {
 
 /// What the runtime shares with its ports and its heartbeat thread.
 pub(crate) struct Shared {
-    segments: Segments,
-    conn: Mutex<Connection>,
+    segments: SegmentMappings,
+    conn: Mutex<DaemonConnection>,
     gone: AtomicBool,
     /// Subscriber ports of this process, woken when the daemon is gone.
     subscribers: Mutex<Vec<u32>>,
@@ -100,12 +100,12 @@ impl Runtime {
             },
             _ => InitError::Connect(e),
         })?;
-        let mut conn = Connection::new(socket);
+        let mut conn = DaemonConnection::new(socket);
         let registered = register(&mut conn, process_name)?;
-        let segments = Segments::map(&registered).map_err(InitError::Segment)?;
+        let segments = SegmentMappings::map(&registered).map_err(InitError::Segment)?;
         let slot = registered.process_slot;
         let beat = segments.mgmt().heartbeat(slot).ok_or_else(|| {
-            InitError::Segment(SegmentError::Data {
+            InitError::Segment(MapSegmentsError::Data {
                 detail: format!("the daemon assigned heartbeat slot {slot}, which does not exist"),
             })
         })?;
@@ -206,7 +206,7 @@ impl Drop for RuntimeInner {
 
 impl Shared {
     /// The mapped segments.
-    pub(crate) fn segments(&self) -> &Segments {
+    pub(crate) fn segments(&self) -> &SegmentMappings {
         &self.segments
     }
 
@@ -270,12 +270,12 @@ impl Shared {
     }
 
     /// The control connection (for the heartbeat thread).
-    pub(crate) fn connection(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn connection(&self) -> MutexGuard<'_, DaemonConnection> {
         lock(&self.conn)
     }
 
     /// The control connection, unless a request holds it.
-    pub(crate) fn try_connection(&self) -> Option<MutexGuard<'_, Connection>> {
+    pub(crate) fn try_connection(&self) -> Option<MutexGuard<'_, DaemonConnection>> {
         match self.conn.try_lock() {
             Ok(guard) => Some(guard),
             Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
@@ -315,7 +315,7 @@ fn check_name(name: &str) -> Result<FixedString<MAX_PROCESS_NAME_LEN>, InitError
 }
 
 fn register(
-    conn: &mut Connection,
+    conn: &mut DaemonConnection,
     process_name: FixedString<MAX_PROCESS_NAME_LEN>,
 ) -> Result<Registered, InitError> {
     let request = Message::Register(Register {

@@ -11,7 +11,7 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 
 use crate::ZeroCopySafe;
-use crate::receive::{SubscriberCore, Taken};
+use crate::subscriber::{SubscriberCore, Taken};
 
 /// A sample taken from a [`Subscriber`](crate::Subscriber); dereferences to `T`.
 pub struct Sample<'s, T> {

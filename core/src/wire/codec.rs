@@ -9,6 +9,7 @@
 use super::error::DecodeError;
 use super::frame::MessageKind;
 use crate::fixed_string::FixedString;
+use crate::port::FullPolicy;
 use crate::service::{MAX_NAME_LEN, ServiceDescription, TypeInfo};
 
 /// Reads fields from a frame body; every read is bounds-checked.
@@ -177,6 +178,23 @@ impl Wire for TypeInfo {
             size: u32::get(r, field)?,
             align: u32::get(r, field)?,
             name: FixedString::get(r, field)?,
+        })
+    }
+}
+
+/// The shared-memory policy word's value as a `u8` code.
+impl Wire for FullPolicy {
+    const MAX_LEN: usize = 1;
+
+    fn put(&self, w: &mut Writer<'_>) {
+        (*self as u8).put(w);
+    }
+
+    fn get(r: &mut Reader<'_>, field: &'static str) -> Result<Self, DecodeError> {
+        let code = u8::get(r, field)?;
+        FullPolicy::from_word(u32::from(code)).ok_or(DecodeError::InvalidEnum {
+            field,
+            value: u16::from(code),
         })
     }
 }

@@ -3,6 +3,7 @@
 use super::codec::{wire_enum, wire_struct};
 use crate::fixed_string::FixedString;
 use crate::mempool::MAX_MEMPOOLS;
+use crate::port::FullPolicy;
 use crate::service::{ServiceDescription, TypeInfo};
 
 /// `next` of the last page of a paged query.
@@ -17,22 +18,23 @@ pub const PROCESSES_PER_PAGE: usize = 64;
 pub const PORTS_PER_PAGE: usize = 8;
 
 wire_enum! {
-    /// What a publisher does when a subscriber's queue is full.
-    pub enum QueueFullPolicy: u8 {
-        /// Drop the oldest queued sample (counted in `dropped`).
-        DiscardOldest = 0,
-        /// Make the publisher wait until the subscriber takes a sample.
-        BlockPublisher = 1,
-    }
-}
-
-wire_enum! {
-    /// Publisher or subscriber.
+    /// Publisher or subscriber: the kind of a port, on the wire and in the
+    /// daemon's port registry alike.
     pub enum PortKind: u8 {
         /// A publisher port.
         Publisher = 0,
         /// A subscriber port.
         Subscriber = 1,
+    }
+}
+
+impl PortKind {
+    /// The kind in lower case, as messages name it: `publisher`, `subscriber`.
+    pub const fn noun(self) -> &'static str {
+        match self {
+            Self::Publisher => "publisher",
+            Self::Subscriber => "subscriber",
+        }
     }
 }
 
@@ -142,7 +144,7 @@ wire_struct! {
         /// Capacity of the subscriber's queue.
         pub queue_capacity: u32,
         /// What publishers do when the queue is full.
-        pub full_policy: QueueFullPolicy,
+        pub full_policy: FullPolicy,
         /// History samples wanted on connection.
         pub history_request: u32,
         /// Most samples held (taken, not yet dropped) at once.

@@ -46,10 +46,10 @@ pub use frame::{Direction, FrameHeader, HEADER_LEN, MessageKind};
 pub use message::{
     CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, MempoolInfo, Mempools, PAGE_END,
     PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest, PortCreated, PortInfo, PortKind, PortsPage,
-    ProcessInfo, ProcessState, ProcessesPage, QueueFullPolicy, Register, Registered, RemovePort,
-    Status,
+    ProcessInfo, ProcessState, ProcessesPage, Register, Registered, RemovePort, Status,
 };
 
+pub use crate::port::FullPolicy;
 pub use crate::service::TypeInfo;
 
 /// Largest frame, header included. A buffer of this size holds any message.

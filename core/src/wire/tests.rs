@@ -63,7 +63,7 @@ fn samples() -> Vec<Message> {
             service: svc(),
             type_info: type_info(),
             queue_capacity: 16,
-            full_policy: QueueFullPolicy::BlockPublisher,
+            full_policy: FullPolicy::BlockPublisher,
             history_request: 1,
             max_held: 3,
         }),

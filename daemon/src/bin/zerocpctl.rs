@@ -1,7 +1,9 @@
 //! `zerocpctl`: inspect a running ZeroCP domain (see `zerocp_daemon::ctl`).
 
+use std::ops::ControlFlow;
 use std::process::ExitCode;
 
+use zerocp_daemon::cli::{self, Command};
 use zerocp_daemon::ctl::{self, Query};
 
 const USAGE: &str = "\
@@ -29,12 +31,6 @@ struct Args {
     query: Query,
 }
 
-/// What the command line asks for.
-enum Command {
-    Run(Args),
-    Print(String),
-}
-
 fn parse_query(name: &str) -> Result<Query, lexopt::Error> {
     match name {
         "status" => Ok(Query::Status),
@@ -48,7 +44,7 @@ fn parse_query(name: &str) -> Result<Query, lexopt::Error> {
     }
 }
 
-fn parse_args() -> Result<Command, lexopt::Error> {
+fn parse_args() -> Result<Command<Args>, lexopt::Error> {
     use lexopt::prelude::*;
     let (mut domain, mut json, mut query) = (None, false, None);
     let mut parser = lexopt::Parser::from_env();
@@ -57,12 +53,7 @@ fn parse_args() -> Result<Command, lexopt::Error> {
             Long("domain") => domain = Some(parser.value()?.string()?),
             Long("json") => json = true,
             Short('h') | Long("help") => return Ok(Command::Print(USAGE.into())),
-            Short('V') | Long("version") => {
-                return Ok(Command::Print(format!(
-                    "zerocpctl {}\n",
-                    env!("CARGO_PKG_VERSION")
-                )));
-            }
+            Short('V') | Long("version") => return Ok(Command::version("zerocpctl")),
             Value(name) if query.is_none() => query = Some(parse_query(&name.string()?)?),
             _ => return Err(arg.unexpected()),
         }
@@ -76,16 +67,9 @@ fn parse_args() -> Result<Command, lexopt::Error> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(Command::Run(args)) => args,
-        Ok(Command::Print(text)) => {
-            print!("{text}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("zerocpctl: error: {e}\nTry `zerocpctl --help`.");
-            return ExitCode::from(2);
-        }
+    let args = match cli::arguments("zerocpctl", parse_args()) {
+        ControlFlow::Continue(args) => args,
+        ControlFlow::Break(status) => return status,
     };
     match ctl::run(args.domain.as_deref(), args.query, args.json) {
         Ok(text) => {

@@ -3,9 +3,11 @@
 //! start-up failure is one clear line on stderr and exit status 1; a bad
 //! command line is exit status 2.
 
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use zerocp_daemon::cli::{self, Command};
 use zerocp_daemon::daemon::{self, DaemonOptions};
 use zerocp_daemon::logging::{self, LevelFilter};
 
@@ -35,12 +37,6 @@ struct Args {
     log_level: LevelFilter,
 }
 
-/// What the command line asks for.
-enum Command {
-    Run(Args),
-    Print(String),
-}
-
 fn parse_level(text: &str) -> Result<LevelFilter, lexopt::Error> {
     text.parse().map_err(|_| {
         format!("invalid log level {text:?}: expected off, error, warn, info, debug or trace")
@@ -48,7 +44,7 @@ fn parse_level(text: &str) -> Result<LevelFilter, lexopt::Error> {
     })
 }
 
-fn parse_args() -> Result<Command, lexopt::Error> {
+fn parse_args() -> Result<Command<Args>, lexopt::Error> {
     use lexopt::prelude::*;
     let mut options = DaemonOptions::default();
     let mut log_level = None;
@@ -59,12 +55,7 @@ fn parse_args() -> Result<Command, lexopt::Error> {
             Long("config") => options.config = Some(PathBuf::from(parser.value()?)),
             Long("log-level") => log_level = Some(parse_level(&parser.value()?.string()?)?),
             Short('h') | Long("help") => return Ok(Command::Print(USAGE.into())),
-            Short('V') | Long("version") => {
-                return Ok(Command::Print(format!(
-                    "zerocpd {}\n",
-                    env!("CARGO_PKG_VERSION")
-                )));
-            }
+            Short('V') | Long("version") => return Ok(Command::version("zerocpd")),
             _ => return Err(arg.unexpected()),
         }
     }
@@ -79,16 +70,9 @@ fn parse_args() -> Result<Command, lexopt::Error> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(Command::Run(args)) => args,
-        Ok(Command::Print(text)) => {
-            print!("{text}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("zerocpd: error: {e}\nTry `zerocpd --help`.");
-            return ExitCode::from(2);
-        }
+    let args = match cli::arguments("zerocpd", parse_args()) {
+        ControlFlow::Continue(args) => args,
+        ControlFlow::Break(status) => return status,
     };
     logging::init("zerocpd", args.log_level);
     match daemon::run(&args.options) {

@@ -1,6 +1,6 @@
 //! Rendering query answers: aligned tables for people, JSON for programs.
 //!
-//! The JSON shapes are part of the CLI contract (DESIGN §8); keys appear in
+//! The JSON shapes are part of the CLI contract (tests check them); keys appear in
 //! the order the structs below declare them:
 //!
 //! - `status`: `{"domain", "socket", "daemon_pid", "uptime_ms", "epoch", "processes",

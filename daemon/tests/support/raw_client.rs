@@ -91,12 +91,12 @@ impl RawClient {
 
     /// Creates a subscriber of `T` on `service`; returns its port index.
     pub fn create_subscriber<T>(&mut self, service: &str, queue_capacity: u32) -> u32 {
-        use zerocp_core::wire::{CreateSubscriber, Message, QueueFullPolicy};
+        use zerocp_core::wire::{CreateSubscriber, FullPolicy, Message};
         let msg = Message::CreateSubscriber(CreateSubscriber {
             service: parse_service(service),
             type_info: zerocp_core::service::TypeInfo::of::<T>(),
             queue_capacity,
-            full_policy: QueueFullPolicy::DiscardOldest,
+            full_policy: FullPolicy::DiscardOldest,
             history_request: 0,
             max_held: 4,
         });

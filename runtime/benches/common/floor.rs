@@ -13,7 +13,7 @@ use zerocp_os_linux::shm::SharedMemory;
 
 use crate::common::error::{BenchError, Context};
 use crate::common::process::{Cpus, RoleArgs, Spin, child_start, spawn_role, tell_parent};
-use crate::common::recorder::{Recorder, iters_for, warmup_for};
+use crate::common::recorder::{Recorder, iters_for, record, warmup_for};
 
 /// Offset of the parent→child word.
 const PING_OFF: usize = 0;
@@ -114,18 +114,7 @@ fn measure(cpus: Cpus, iters: usize, warmup: usize) -> Result<Recorder, BenchErr
         }
         Ok(())
     };
-    let mut seq = 0u64;
-    for _ in 0..warmup {
-        seq += 1;
-        one(seq)?;
-    }
-    let mut rec = Recorder::new(iters);
-    rec.begin();
-    for _ in 0..iters {
-        seq += 1;
-        rec.timed(|| one(seq))?;
-    }
-    rec.end();
+    let rec = record(0, warmup, iters, one)?;
     // Release: as every ping.
     ping.store(STOP, Ordering::Release);
     child.finish()?;

@@ -19,29 +19,19 @@ use std::time::Instant;
 use zerocp::{Publisher, Runtime, ServiceDescription, Subscriber};
 
 use crate::common::error::{BenchError, Context};
+use crate::common::mode::Mode;
 use crate::common::process::{
     Cpus, DEADLINE, RoleArgs, Spin, child_start, spawn_role, tell_parent,
 };
-use crate::common::recorder::{Recorder, iters_for, warmup_for};
+use crate::common::recorder::{iters_for, record, warmup_for};
+use crate::common::seq::{read_seq, write_seq};
 
 /// The sequence number that ends the child.
 const STOP: u64 = u64::MAX;
 /// Payload sizes the ping-pong is compiled for.
 pub const SIZES: [usize; 5] = [64, 4096, 64 * 1024, 1024 * 1024, 4 * 1024 * 1024];
 
-/// How the receiver waits for a sample.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Busy-polls `take` (the `zerocp` case; the peer's `iox2`).
-    Poll,
-    /// Blocks in `wait` with the subscriber's default settings, which spin
-    /// briefly before sleeping (the `zerocp-wait` case).
-    Wait,
-    /// Blocks in `wait` with `wait_spins(0)`: straight to the futex sleep
-    /// (the `zerocp-sleep` case; like for like with the peer's `iox2-event`).
-    Sleep,
-}
-
+/// The latency benchmark's view of a receiver's [`Mode`].
 impl Mode {
     /// The case name in the output.
     pub fn case(self) -> &'static str {
@@ -52,23 +42,6 @@ impl Mode {
         }
     }
 
-    fn name(self) -> &'static str {
-        match self {
-            Self::Poll => "poll",
-            Self::Wait => "wait",
-            Self::Sleep => "sleep",
-        }
-    }
-
-    fn parse(text: &str) -> Result<Self, BenchError> {
-        match text {
-            "poll" => Ok(Self::Poll),
-            "wait" => Ok(Self::Wait),
-            "sleep" => Ok(Self::Sleep),
-            other => Err(BenchError::Usage(format!("unknown mode {other:?}"))),
-        }
-    }
-
     /// Timed round trips at scale 1 for payloads up to 4 KiB (the peer's).
     fn base(self) -> usize {
         match self {
@@ -76,18 +49,6 @@ impl Mode {
             Self::Wait | Self::Sleep => 100_000,
         }
     }
-}
-
-fn write_seq(bytes: &mut [u8], seq: u64) {
-    if let Some(head) = bytes.first_chunk_mut::<8>() {
-        *head = seq.to_ne_bytes();
-    }
-}
-
-fn read_seq(bytes: &[u8]) -> u64 {
-    bytes
-        .first_chunk::<8>()
-        .map_or(0, |b| u64::from_ne_bytes(*b))
 }
 
 fn service(tag: &str, size: usize, event: &str) -> Result<ServiceDescription, BenchError> {
@@ -209,18 +170,7 @@ fn run_n<const N: usize>(mode: Mode, cpus: Cpus, scale: f64) -> Result<String, B
         Ok(())
     };
     let iters = iters_for(N, mode.base(), scale);
-    let mut seq = 0u64;
-    for _ in 0..warmup_for(iters) {
-        seq += 1;
-        one(seq)?;
-    }
-    let mut rec = Recorder::new(iters);
-    rec.begin();
-    for _ in 0..iters {
-        seq += 1;
-        rec.timed(|| one(seq))?;
-    }
-    rec.end();
+    let rec = record(0, warmup_for(iters), iters, one)?;
     side.send(STOP)?;
     child.finish()?;
     Ok(rec.line(mode.case(), N))

@@ -1,6 +1,7 @@
 //! Round-trip counts, timing and the result line, with the same method and
-//! format as the peer benchmark (`/work/shared/peer`, its `Recorder`), so
-//! both outputs can be compared and plotted together:
+//! format as the peer benchmark's `Recorder` (the iceoryx2 benchmark ZeroCP
+//! is compared with, see `docs/performance.md`), so both outputs can be
+//! compared and plotted together:
 //!
 //! - each round trip is timed with `Instant` (vDSO `clock_gettime`);
 //! - latencies are one-way = RTT / 2; the percentile of `n` sorted samples is
@@ -34,6 +35,29 @@ pub fn iters_for(size: usize, base: usize, scale: f64) -> usize {
 /// Warm-up round trips before `iters` timed ones.
 pub fn warmup_for(iters: usize) -> usize {
     (iters / 10).max(500)
+}
+
+/// Runs `warmup` untimed round trips, then `iters` timed ones; each call of
+/// `one` gets the next sequence number after `seq`.
+pub fn record<E>(
+    seq: u64,
+    warmup: usize,
+    iters: usize,
+    mut one: impl FnMut(u64) -> Result<(), E>,
+) -> Result<Recorder, E> {
+    let mut seq = seq;
+    for _ in 0..warmup {
+        seq += 1;
+        one(seq)?;
+    }
+    let mut rec = Recorder::new(iters);
+    rec.begin();
+    for _ in 0..iters {
+        seq += 1;
+        rec.timed(|| one(seq))?;
+    }
+    rec.end();
+    Ok(rec)
 }
 
 /// The round-trip times of one case.

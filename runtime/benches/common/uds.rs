@@ -17,7 +17,8 @@ use zerocp_os_linux::seqpacket::{RecvResult, SeqpacketConn, SeqpacketListener};
 
 use crate::common::error::{BenchError, Context};
 use crate::common::process::{Cpus, DEADLINE, RoleArgs, child_start, spawn_role, tell_parent};
-use crate::common::recorder::{Recorder, iters_for, na_line, warmup_for};
+use crate::common::recorder::{iters_for, na_line, record, warmup_for};
+use crate::common::seq::{read_seq, write_seq};
 
 /// Socket buffer sizes (the peer's; `net.core.wmem_max` caps them).
 const BUF_SIZE: usize = 4 * 1024 * 1024;
@@ -40,16 +41,6 @@ fn recv_frame(conn: &SeqpacketConn, buf: &mut [u8]) -> Result<Option<usize>, Ben
             detail: format!("unexpected receive result {other:?}"),
         }),
     }
-}
-
-fn write_seq(buf: &mut [u8], seq: u64) {
-    if let Some(head) = buf.first_chunk_mut::<8>() {
-        *head = seq.to_ne_bytes();
-    }
-}
-
-fn read_seq(buf: &[u8]) -> u64 {
-    buf.first_chunk::<8>().map_or(0, |b| u64::from_ne_bytes(*b))
 }
 
 /// Accepts the child's connection (the listener is nonblocking).
@@ -96,7 +87,7 @@ pub fn run(cpus: Cpus, size: usize, scale: f64, run_dir: &Path) -> Result<String
     }
     recv_frame(&conn, &mut inb)?;
 
-    let mut one = |seq: u64| -> Result<(), BenchError> {
+    let one = |seq: u64| -> Result<(), BenchError> {
         write_seq(&mut out, seq);
         conn.send(&out).os(|| "send".into())?;
         match recv_frame(&conn, &mut inb)? {
@@ -115,18 +106,8 @@ pub fn run(cpus: Cpus, size: usize, scale: f64, run_dir: &Path) -> Result<String
         }
     };
     let iters = iters_for(size, BASE, scale);
-    let mut seq = 1u64;
-    for _ in 1..warmup_for(iters) {
-        seq += 1;
-        one(seq)?;
-    }
-    let mut rec = Recorder::new(iters);
-    rec.begin();
-    for _ in 0..iters {
-        seq += 1;
-        rec.timed(|| one(seq))?;
-    }
-    rec.end();
+    // Sequence 1 was the probe above: one warm-up round trip fewer.
+    let rec = record(1, warmup_for(iters) - 1, iters, one)?;
     // Closing the connection ends the child.
     drop(conn);
     child.finish()?;

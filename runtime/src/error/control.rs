@@ -68,9 +68,10 @@ impl std::error::Error for ControlError {
     }
 }
 
-/// A shared-memory segment announced by the daemon could not be used.
+/// Mapping the shared-memory segments the daemon announced failed, or they
+/// could not be used.
 #[derive(Debug)]
-pub enum SegmentError {
+pub enum MapSegmentsError {
     /// Opening the segment failed.
     Open(ShmError),
     /// Mapping it failed.
@@ -93,7 +94,7 @@ pub enum SegmentError {
     },
 }
 
-impl fmt::Display for SegmentError {
+impl fmt::Display for MapSegmentsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Open(e) => e.fmt(f),
@@ -112,7 +113,7 @@ impl fmt::Display for SegmentError {
     }
 }
 
-impl std::error::Error for SegmentError {
+impl std::error::Error for MapSegmentsError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Open(e) => Some(e),

@@ -25,7 +25,7 @@ pub enum LoanError {
     },
     /// The mempool refused the loan for another reason (its records in
     /// shared memory are inconsistent with the port).
-    Mempool(zerocp_core::mempool_manager::LoanError),
+    Mempool(zerocp_core::mempool_manager::LoanChunkError),
     /// The mempool handed out a chunk that fails the checks (the shared
     /// memory is corrupt); it was given back.
     CorruptChunk {

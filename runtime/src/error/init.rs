@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use zerocp_core::wire::ErrorCode;
 use zerocp_os_linux::error::{Errno, NameError, RunDirError, SocketError};
 
-use super::{ControlError, SegmentError};
+use super::{ControlError, MapSegmentsError};
 
 /// Why [`Runtime::init`](crate::Runtime::init) failed.
 #[derive(Debug)]
@@ -43,7 +43,7 @@ pub enum InitError {
     /// The registration exchange failed.
     Control(ControlError),
     /// A shared-memory segment could not be used.
-    Segment(SegmentError),
+    Segment(MapSegmentsError),
     /// The heartbeat thread could not be started.
     Heartbeat(Box<dyn std::error::Error + Send + Sync>),
 }

@@ -1,16 +1,15 @@
-//! Errors of port creation: [`CreatePublisherError`], [`CreateSubscriberError`]
-//! and the daemon's part both share, [`PortRequestError`].
+//! Errors of port creation: [`CreatePortError`] (which kind of port, and
+//! why: [`CreatePortReason`]), whose daemon's part is [`PortRequestError`].
 
 use std::fmt;
 
 use zerocp_core::mempool::PoolSelectError;
-use zerocp_core::wire::ErrorCode;
+use zerocp_core::wire::{ErrorCode, PortKind};
 
 use super::{ControlError, GONE};
 
-/// Why creating a port (publisher or subscriber) failed; the daemon's and the
-/// connection's part, shared by [`CreatePublisherError`] and
-/// [`CreateSubscriberError`].
+/// Why the daemon or the connection refused a port (publisher or
+/// subscriber): the part of [`CreatePortReason`] that the request returns.
 #[derive(Debug)]
 pub enum PortRequestError {
     /// The daemon is gone.
@@ -92,9 +91,23 @@ impl std::error::Error for PortRequestError {
     }
 }
 
-/// Why [`PublisherBuilder::create`](crate::PublisherBuilder::create) failed.
+/// Why [`PublisherBuilder::create`](crate::PublisherBuilder::create) or
+/// [`SubscriberBuilder::create`](crate::SubscriberBuilder::create) failed:
+/// which kind of port, and why.
+///
+/// It prints `cannot create publisher: …` (or `subscriber`) and the reason.
 #[derive(Debug)]
-pub enum CreatePublisherError {
+pub struct CreatePortError {
+    /// The kind of port that was being created.
+    pub kind: PortKind,
+    /// Why it could not be created.
+    pub reason: CreatePortReason,
+}
+
+/// Why a port could not be created: the builder's own checks, or the
+/// daemon's and the connection's part ([`PortRequestError`]).
+#[derive(Debug)]
+pub enum CreatePortReason {
     /// An option is out of range.
     InvalidOption {
         /// The option.
@@ -110,35 +123,6 @@ pub enum CreatePublisherError {
     UnsupportedAlignment(PoolSelectError),
     /// The daemon or the connection refused the port.
     Request(PortRequestError),
-}
-
-/// Why [`SubscriberBuilder::create`](crate::SubscriberBuilder::create) failed.
-#[derive(Debug)]
-pub enum CreateSubscriberError {
-    /// An option is out of range.
-    InvalidOption {
-        /// The option.
-        option: &'static str,
-        /// The value given.
-        value: u32,
-        /// Smallest value allowed.
-        min: u32,
-        /// Largest value allowed.
-        max: u32,
-    },
-    /// The payload's alignment is larger than a chunk provides.
-    UnsupportedAlignment(PoolSelectError),
-    /// The daemon or the connection refused the port.
-    Request(PortRequestError),
-}
-
-/// A builder option outside its range (converted into either builder's error).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct InvalidOption {
-    option: &'static str,
-    value: u32,
-    min: u32,
-    max: u32,
 }
 
 /// Checks that builder option `option` = `value` lies in `min..=max`.
@@ -147,11 +131,11 @@ pub(crate) fn check_option(
     value: u32,
     min: u32,
     max: u32,
-) -> Result<(), InvalidOption> {
+) -> Result<(), CreatePortReason> {
     if (min..=max).contains(&value) {
         Ok(())
     } else {
-        Err(InvalidOption {
+        Err(CreatePortReason::InvalidOption {
             option,
             value,
             min,
@@ -160,81 +144,75 @@ pub(crate) fn check_option(
     }
 }
 
-macro_rules! create_error_impls {
-    ($t:ident, $what:literal) => {
-        impl $t {
-            /// Whether the daemon is gone.
-            pub fn is_daemon_gone(&self) -> bool {
-                matches!(self, Self::Request(PortRequestError::DaemonGone))
-            }
+impl CreatePortError {
+    /// Whether the daemon is gone.
+    pub fn is_daemon_gone(&self) -> bool {
+        matches!(
+            self.reason,
+            CreatePortReason::Request(PortRequestError::DaemonGone)
+        )
+    }
 
-            /// Whether the daemon refused the payload type (size, alignment
-            /// or name differ from the service's other ports).
-            pub fn is_type_mismatch(&self) -> bool {
-                matches!(self, Self::Request(PortRequestError::TypeMismatch { .. }))
-            }
+    /// Whether the daemon refused the payload type (size, alignment or name
+    /// differ from the service's other ports).
+    pub fn is_type_mismatch(&self) -> bool {
+        matches!(
+            self.reason,
+            CreatePortReason::Request(PortRequestError::TypeMismatch { .. })
+        )
+    }
 
-            /// Whether the payload is larger than the largest mempool chunk.
-            pub fn is_payload_too_large(&self) -> bool {
-                matches!(
-                    self,
-                    Self::Request(PortRequestError::PayloadTooLarge { .. })
-                )
-            }
-        }
-
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                match self {
-                    Self::InvalidOption {
-                        option,
-                        value,
-                        min,
-                        max,
-                    } => write!(
-                        f,
-                        concat!("cannot create ", $what, ": {} = {} is not in {}..={}"),
-                        option, value, min, max
-                    ),
-                    Self::UnsupportedAlignment(e) => {
-                        write!(f, concat!("cannot create ", $what, ": {}"), e)
-                    }
-                    Self::Request(e) => write!(f, concat!("cannot create ", $what, ": {}"), e),
-                }
-            }
-        }
-
-        impl std::error::Error for $t {
-            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-                match self {
-                    Self::UnsupportedAlignment(e) => Some(e),
-                    Self::Request(e) => Some(e),
-                    Self::InvalidOption { .. } => None,
-                }
-            }
-        }
-
-        impl From<PortRequestError> for $t {
-            fn from(e: PortRequestError) -> Self {
-                Self::Request(e)
-            }
-        }
-
-        impl From<InvalidOption> for $t {
-            fn from(e: InvalidOption) -> Self {
-                Self::InvalidOption {
-                    option: e.option,
-                    value: e.value,
-                    min: e.min,
-                    max: e.max,
-                }
-            }
-        }
-    };
+    /// Whether the payload is larger than the largest mempool chunk.
+    pub fn is_payload_too_large(&self) -> bool {
+        matches!(
+            self.reason,
+            CreatePortReason::Request(PortRequestError::PayloadTooLarge { .. })
+        )
+    }
 }
 
-create_error_impls!(CreatePublisherError, "publisher");
-create_error_impls!(CreateSubscriberError, "subscriber");
+impl fmt::Display for CreatePortError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot create {}: {}", self.kind.noun(), self.reason)
+    }
+}
+
+impl std::error::Error for CreatePortError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.reason.source()
+    }
+}
+
+impl fmt::Display for CreatePortReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidOption {
+                option,
+                value,
+                min,
+                max,
+            } => write!(f, "{option} = {value} is not in {min}..={max}"),
+            Self::UnsupportedAlignment(e) => e.fmt(f),
+            Self::Request(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for CreatePortReason {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::UnsupportedAlignment(e) => Some(e),
+            Self::Request(e) => Some(e),
+            Self::InvalidOption { .. } => None,
+        }
+    }
+}
+
+impl From<PortRequestError> for CreatePortReason {
+    fn from(e: PortRequestError) -> Self {
+        Self::Request(e)
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -242,11 +220,14 @@ mod tests {
 
     #[test]
     fn options_are_named_with_their_range() {
-        let e = CreatePublisherError::InvalidOption {
-            option: "max_loans",
-            value: 99,
-            min: 1,
-            max: 32,
+        let e = CreatePortError {
+            kind: PortKind::Publisher,
+            reason: CreatePortReason::InvalidOption {
+                option: "max_loans",
+                value: 99,
+                min: 1,
+                max: 32,
+            },
         };
         assert_eq!(
             e.to_string(),
@@ -256,13 +237,20 @@ mod tests {
 
     #[test]
     fn classification_helpers() {
-        let gone = CreateSubscriberError::from(PortRequestError::DaemonGone);
+        let gone = CreatePortError {
+            kind: PortKind::Subscriber,
+            reason: PortRequestError::DaemonGone.into(),
+        };
         assert!(gone.is_daemon_gone() && !gone.is_type_mismatch());
-        let big = CreatePublisherError::from(PortRequestError::PayloadTooLarge {
-            service: "a/b/c".into(),
-            size: 1 << 30,
-            detail: "largest chunk is 4194304".into(),
-        });
+        let big = CreatePortError {
+            kind: PortKind::Publisher,
+            reason: PortRequestError::PayloadTooLarge {
+                service: "a/b/c".into(),
+                size: 1 << 30,
+                detail: "largest chunk is 4194304".into(),
+            }
+            .into(),
+        };
         assert!(big.is_payload_too_large());
         assert!(big.to_string().contains("a/b/c"));
     }

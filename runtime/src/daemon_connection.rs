@@ -1,5 +1,5 @@
-//! The runtime's control connection to the daemon: one `SOCK_SEQPACKET`
-//! connection per process, requests answered in order.
+//! [`DaemonConnection`]: the runtime's control connection to the daemon, one
+//! `SOCK_SEQPACKET` connection per process, requests answered in order.
 //!
 //! A request is encoded into a frame with a fresh request id, sent, and the
 //! reply with that id awaited for at most a deadline. Frames with another id
@@ -7,7 +7,7 @@
 //! `Shutdown` frame, or the connection closing, means the daemon is gone.
 //!
 //! The connection sits behind a mutex shared with the heartbeat thread, which
-//! looks at it between requests ([`Connection::poll_closed`]) to notice the
+//! looks at it between requests ([`DaemonConnection::poll_closed`]) to notice the
 //! daemon going away while the application is not talking to it.
 
 use std::path::Path;
@@ -22,15 +22,15 @@ use crate::error::ControlError;
 /// cleaning up after a dead process, and CI runs under qemu.
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// A connected control channel.
+/// The connected control channel to the daemon.
 #[derive(Debug)]
-pub(crate) struct Connection {
+pub(crate) struct DaemonConnection {
     conn: SeqpacketConn,
     next_id: u32,
     buf: Box<[u8; MAX_FRAME_SIZE]>,
 }
 
-impl Connection {
+impl DaemonConnection {
     /// Wraps a connected socket.
     pub(crate) fn new(conn: SeqpacketConn) -> Self {
         Self {

@@ -1,4 +1,4 @@
-//! The domain's two shared-memory segments, owned by the daemon.
+//! [`SegmentOwner`]: the domain's two shared-memory segments, owned by the daemon.
 //!
 //! At start the daemon (holding the domain's lock, so no other daemon can be
 //! using them) removes segments a killed predecessor left behind, then creates
@@ -20,7 +20,7 @@ use zerocp_os_linux::shm::SharedMemory;
 
 /// Creating or removing the segments failed.
 #[derive(Debug)]
-pub enum SegmentError {
+pub enum SegmentOwnerError {
     /// The mgmt layout cannot be computed from the configuration.
     MgmtLayout(MgmtConfigError),
     /// The data layout cannot be computed from the mempools.
@@ -40,7 +40,7 @@ pub enum SegmentError {
     Mgmt(MgmtError),
 }
 
-impl fmt::Display for SegmentError {
+impl fmt::Display for SegmentOwnerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::MgmtLayout(e) => write!(f, "cannot lay out the mgmt segment: {e}"),
@@ -59,7 +59,7 @@ impl fmt::Display for SegmentError {
     }
 }
 
-impl std::error::Error for SegmentError {
+impl std::error::Error for SegmentOwnerError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::MgmtLayout(e) => Some(e),
@@ -72,9 +72,9 @@ impl std::error::Error for SegmentError {
     }
 }
 
-/// The created and mapped segments of one domain.
+/// The created and mapped segments of one domain; unlinks them when dropped.
 #[derive(Debug)]
-pub struct Segments {
+pub struct SegmentOwner {
     mgmt_name: ShmName,
     data_name: ShmName,
     mgmt: Mapping,
@@ -85,41 +85,41 @@ pub struct Segments {
 /// Removes the domain's segments if they exist; returns the names removed.
 ///
 /// Only the holder of the domain's lock may call this.
-pub fn remove_stale(paths: &DomainPaths) -> Result<Vec<ShmName>, SegmentError> {
+pub fn remove_stale(paths: &DomainPaths) -> Result<Vec<ShmName>, SegmentOwnerError> {
     let mut removed = Vec::new();
     for name in [&paths.mgmt_shm, &paths.data_shm] {
-        if SharedMemory::remove_if_exists(name).map_err(SegmentError::Shm)? {
+        if SharedMemory::remove_if_exists(name).map_err(SegmentOwnerError::Shm)? {
             removed.push(name.clone());
         }
     }
     Ok(removed)
 }
 
-fn create_one(name: &ShmName, size: u64, mode: u32) -> Result<Mapping, SegmentError> {
-    let len = usize::try_from(size).map_err(|_| SegmentError::TooLarge {
+fn create_one(name: &ShmName, size: u64, mode: u32) -> Result<Mapping, SegmentOwnerError> {
+    let len = usize::try_from(size).map_err(|_| SegmentOwnerError::TooLarge {
         name: name.clone(),
         size,
     })?;
-    let shm = SharedMemory::create_exclusive(name, len, mode).map_err(SegmentError::Shm)?;
+    let shm = SharedMemory::create_exclusive(name, len, mode).map_err(SegmentOwnerError::Shm)?;
     Mapping::map(&shm, true).map_err(|e| {
         drop(SharedMemory::remove_if_exists(name));
-        SegmentError::Map(e)
+        SegmentOwnerError::Map(e)
     })
 }
 
-impl Segments {
+impl SegmentOwner {
     /// Creates and maps both segments for `config` (removing nothing: call
     /// [`remove_stale`] first). On failure nothing is left behind.
     pub fn create(
         paths: &DomainPaths,
         config: &MgmtConfig,
         mode: u32,
-    ) -> Result<Self, SegmentError> {
+    ) -> Result<Self, SegmentOwnerError> {
         let mgmt_size = MgmtLayout::compute(config)
-            .map_err(SegmentError::MgmtLayout)?
+            .map_err(SegmentOwnerError::MgmtLayout)?
             .total_size();
         let data_size = MempoolLayout::compute(config.mempools())
-            .map_err(SegmentError::DataLayout)?
+            .map_err(SegmentOwnerError::DataLayout)?
             .total_bytes();
         let mgmt = create_one(&paths.mgmt_shm, mgmt_size, mode)?;
         let data = create_one(&paths.data_shm, data_size, mode).inspect_err(|_| {
@@ -142,8 +142,8 @@ impl Segments {
         config: &MgmtConfig,
         daemon_pid: u32,
         epoch: u64,
-    ) -> Result<Mgmt<'_>, SegmentError> {
-        let base = NonNull::new(self.mgmt.as_ptr()).ok_or(SegmentError::TooLarge {
+    ) -> Result<Mgmt<'_>, SegmentOwnerError> {
+        let base = NonNull::new(self.mgmt.as_ptr()).ok_or(SegmentOwnerError::TooLarge {
             name: self.mgmt_name.clone(),
             size: 0,
         })?;
@@ -161,7 +161,7 @@ impl Segments {
                 self.data.len() as u64,
             )
         }
-        .map_err(SegmentError::Mgmt)
+        .map_err(SegmentOwnerError::Mgmt)
     }
 
     /// The data segment mapping (base and length).
@@ -190,18 +190,21 @@ impl Segments {
     }
 
     /// Removes both names (the mappings stay valid until `self` is dropped).
-    pub fn unlink(&mut self) -> Result<(), SegmentError> {
+    pub fn unlink(&mut self) -> Result<(), SegmentOwnerError> {
         if self.unlinked {
             return Ok(());
         }
         self.unlinked = true;
         let first = SharedMemory::remove_if_exists(&self.mgmt_name);
         let second = SharedMemory::remove_if_exists(&self.data_name);
-        first.and(second).map(|_| ()).map_err(SegmentError::Shm)
+        first
+            .and(second)
+            .map(|_| ())
+            .map_err(SegmentOwnerError::Shm)
     }
 }
 
-impl Drop for Segments {
+impl Drop for SegmentOwner {
     fn drop(&mut self) {
         if let Err(e) = self.unlink() {
             log::error!("{e}");

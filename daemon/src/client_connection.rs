@@ -1,4 +1,4 @@
-//! One client connection of the event loop and its frame I/O.
+//! [`ClientConnection`]: one client connection of the event loop and its frame I/O.
 //!
 //! Connections are nonblocking: the daemon never waits for a client. A reply
 //! that does not fit the client's receive queue (a client that sends requests
@@ -46,9 +46,9 @@ impl std::error::Error for SendError {
     }
 }
 
-/// A connected client.
+/// A connected client (a runtime, `zerocpctl`, or anything else that connected).
 #[derive(Debug)]
-pub struct Connection {
+pub struct ClientConnection {
     /// Its id (also its event-loop token).
     pub id: ConnId,
     /// The socket.
@@ -66,7 +66,7 @@ pub struct Connection {
     pub denied: bool,
 }
 
-impl fmt::Display for Connection {
+impl fmt::Display for ClientConnection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -76,7 +76,7 @@ impl fmt::Display for Connection {
     }
 }
 
-impl Connection {
+impl ClientConnection {
     /// Wraps an accepted (nonblocking) socket.
     pub fn new(id: ConnId, socket: SeqpacketConn, creds: PeerCredentials, now_ms: u64) -> Self {
         Self {

@@ -1,9 +1,10 @@
-//! The two shared-memory segments of a domain, as this process maps them.
+//! [`SegmentMappings`]: the two shared-memory segments of a domain, as this
+//! process maps them.
 //!
 //! After registration the daemon names its segments; the runtime opens and
 //! maps both read-write, validates the mgmt segment ([`Mgmt::attach`]) and
 //! joins it with the data segment ([`MemPoolManager`]). The views borrow the
-//! mappings; both live in one [`Segments`] value that every port reaches
+//! mappings; both live in one [`SegmentMappings`] value that every port reaches
 //! through its `Arc` to the runtime, so no view outlives its mapping. The
 //! mappings stay valid after the daemon unlinked the segments (the pages
 //! live until the last unmap): a runtime whose daemon stopped fails its
@@ -19,10 +20,10 @@ use zerocp_os_linux::error::NameError;
 use zerocp_os_linux::mmap::Mapping;
 use zerocp_os_linux::shm::SharedMemory;
 
-use crate::error::SegmentError;
+use crate::error::MapSegmentsError;
 
 /// The mapped segments and the views over them.
-pub(crate) struct Segments {
+pub(crate) struct SegmentMappings {
     // The views are declared (and so dropped) before the mappings they borrow.
     mgmt: Mgmt<'static>,
     pools: MemPoolManager<'static>,
@@ -30,9 +31,9 @@ pub(crate) struct Segments {
     _data_map: Mapping,
 }
 
-impl Segments {
+impl SegmentMappings {
     /// Opens, maps and validates the segments `reply` names.
-    pub(crate) fn map(reply: &Registered) -> Result<Self, SegmentError> {
+    pub(crate) fn map(reply: &Registered) -> Result<Self, MapSegmentsError> {
         let mgmt_map = map_segment(reply.mgmt_name.as_str(), reply.mgmt_size)?;
         let data_map = map_segment(reply.data_name.as_str(), reply.data_size)?;
         let mgmt_base = non_null(&mgmt_map)?;
@@ -42,13 +43,13 @@ impl Segments {
         // handed out longer than that value lives (see `mgmt()`, and the
         // ports, which hold an `Arc` to the runtime owning it).
         let mgmt =
-            unsafe { Mgmt::attach(mgmt_base, mgmt_map.len()) }.map_err(SegmentError::Mgmt)?;
+            unsafe { Mgmt::attach(mgmt_base, mgmt_map.len()) }.map_err(MapSegmentsError::Mgmt)?;
         // SAFETY: `data_base..+len` is the live mapping of the data segment
         // created beside that mgmt segment, owned by the value we return
         // (same lifetime argument as above).
         let pools =
             unsafe { MemPoolManager::new(mgmt, data_base, data_map.len()) }.map_err(|e| {
-                SegmentError::Data {
+                MapSegmentsError::Data {
                     detail: e.to_string(),
                 }
             })?;
@@ -61,34 +62,34 @@ impl Segments {
     }
 
     /// The mgmt view. References it hands out are `'static` in type only:
-    /// the caller keeps this `Segments` alive while it uses them.
+    /// the caller keeps this `SegmentMappings` alive while it uses them.
     pub(crate) fn mgmt(&self) -> &Mgmt<'static> {
         &self.mgmt
     }
 
-    /// The chunk manager (same lifetime rule as [`Segments::mgmt`]).
+    /// The chunk manager (same lifetime rule as [`SegmentMappings::mgmt`]).
     pub(crate) fn pools(&self) -> &MemPoolManager<'static> {
         &self.pools
     }
 }
 
-fn map_segment(name: &str, announced: u64) -> Result<Mapping, SegmentError> {
-    let shm_name = ShmName::new(name).map_err(|e: NameError| SegmentError::Data {
+fn map_segment(name: &str, announced: u64) -> Result<Mapping, MapSegmentsError> {
+    let shm_name = ShmName::new(name).map_err(|e: NameError| MapSegmentsError::Data {
         detail: format!("the daemon named an invalid segment: {e}"),
     })?;
-    let shm = SharedMemory::open(&shm_name, true).map_err(SegmentError::Open)?;
+    let shm = SharedMemory::open(&shm_name, true).map_err(MapSegmentsError::Open)?;
     if shm.size() as u64 != announced {
-        return Err(SegmentError::SizeMismatch {
+        return Err(MapSegmentsError::SizeMismatch {
             name: name.to_owned(),
             announced,
             found: shm.size() as u64,
         });
     }
-    Mapping::map(&shm, true).map_err(SegmentError::Map)
+    Mapping::map(&shm, true).map_err(MapSegmentsError::Map)
 }
 
-fn non_null(map: &Mapping) -> Result<NonNull<u8>, SegmentError> {
-    NonNull::new(map.as_ptr()).ok_or_else(|| SegmentError::Data {
+fn non_null(map: &Mapping) -> Result<NonNull<u8>, MapSegmentsError> {
+    NonNull::new(map.as_ptr()).ok_or_else(|| MapSegmentsError::Data {
         detail: format!("mapping of {} is null", map.name()),
     })
 }
