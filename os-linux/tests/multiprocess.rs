@@ -20,6 +20,7 @@ use zerocp_os_linux::pidfd::{PidFd, process_exists};
 use zerocp_os_linux::poller::{Events, Interest, Poller};
 use zerocp_os_linux::seqpacket::{RecvResult, SeqpacketConn, SeqpacketListener};
 use zerocp_os_linux::shm::SharedMemory;
+use zerocp_os_linux::testing::atomic_u32_at;
 
 const WORDS: usize = 64;
 const CHILD_AREA: usize = 4096;
@@ -37,7 +38,7 @@ fn shared_memory_is_shared_with_a_child() {
     for i in 0..WORDS {
         // Release: published before the child exists; the ordering is
         // belt and braces, process creation already orders it.
-        map.atomic_u32_at(4 * i)
+        atomic_u32_at(&map, 4 * i)
             .unwrap()
             .store(pattern(i), Ordering::Release);
     }
@@ -47,8 +48,7 @@ fn shared_memory_is_shared_with_a_child() {
         Stdio::null(),
     ));
     for i in 0..WORDS {
-        let got = map
-            .atomic_u32_at(CHILD_AREA + 4 * i)
+        let got = atomic_u32_at(&map, CHILD_AREA + 4 * i)
             .unwrap()
             .load(Ordering::Acquire);
         assert_eq!(got, !pattern(i), "word {i} of the child's area");
@@ -67,10 +67,10 @@ fn child_checks_and_writes_shm() {
     let map = Mapping::map(&shm, true).unwrap();
     for i in 0..WORDS {
         assert_eq!(
-            map.atomic_u32_at(4 * i).unwrap().load(Ordering::Acquire),
+            atomic_u32_at(&map, 4 * i).unwrap().load(Ordering::Acquire),
             pattern(i)
         );
-        map.atomic_u32_at(CHILD_AREA + 4 * i)
+        atomic_u32_at(&map, CHILD_AREA + 4 * i)
             .unwrap()
             .store(!pattern(i), Ordering::Release);
     }
@@ -93,10 +93,10 @@ fn futex_wake_crosses_processes() {
         .get()
         .unsigned_abs();
     // Release: the child reads the tid with Acquire before inspecting us.
-    map.atomic_u32_at(TID)
+    atomic_u32_at(&map, TID)
         .unwrap()
         .store(tid, Ordering::Release);
-    let word = map.atomic_u32_at(WORD).unwrap();
+    let word = atomic_u32_at(&map, WORD).unwrap();
     let outcome = futex_wait(word, 0, Some(CHILD_DEADLINE)).unwrap();
     // The child wakes us only once we sleep, so this is a real wake-up.
     assert_eq!(outcome, WaitOutcome::Woken);
@@ -104,7 +104,10 @@ fn futex_wake_crosses_processes() {
     assert_eq!(word.load(Ordering::Acquire), 1);
     expect_success(child);
     // A private futex would have found no waiter in the other process.
-    assert_eq!(map.atomic_u32_at(WOKEN).unwrap().load(Ordering::Acquire), 1);
+    assert_eq!(
+        atomic_u32_at(&map, WOKEN).unwrap().load(Ordering::Acquire),
+        1
+    );
     SharedMemory::unlink(&name).unwrap();
     assert_shm_gone(&name);
 }
@@ -116,17 +119,17 @@ fn child_wakes_parent() {
     };
     let shm = SharedMemory::open(&ShmName::new(&arg).unwrap(), true).unwrap();
     let map = Mapping::map(&shm, true).unwrap();
-    let tid_word = map.atomic_u32_at(TID).unwrap();
+    let tid_word = atomic_u32_at(&map, TID).unwrap();
     assert!(wait_for(CHILD_DEADLINE, || tid_word
         .load(Ordering::Acquire)
         != 0));
     let parent = std::os::unix::process::parent_id();
     wait_until_sleeping(parent, tid_word.load(Ordering::Acquire));
-    let word = map.atomic_u32_at(WORD).unwrap();
+    let word = atomic_u32_at(&map, WORD).unwrap();
     // Release: the parent's Acquire load after waking sees the 1.
     word.store(1, Ordering::Release);
     let woken = futex_wake(word, 1).unwrap();
-    map.atomic_u32_at(WOKEN)
+    atomic_u32_at(&map, WOKEN)
         .unwrap()
         .store(woken, Ordering::Release);
 }

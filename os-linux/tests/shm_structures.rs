@@ -20,6 +20,7 @@ use zerocp_core::freelist::{FreeList, FreeListHeader};
 use zerocp_os_linux::mmap::Mapping;
 use zerocp_os_linux::names::ShmName;
 use zerocp_os_linux::shm::SharedMemory;
+use zerocp_os_linux::testing::atomic_u32_at;
 
 /// Indices in the freelist.
 const INDICES: usize = 32;
@@ -69,8 +70,8 @@ impl<'a> Shared<'a> {
             links,
             queue,
             owners,
-            child_done: map.atomic_u32_at(CHILD_DONE).unwrap(),
-            child_sent: map.atomic_u32_at(CHILD_SENT).unwrap(),
+            child_done: atomic_u32_at(map, CHILD_DONE).unwrap(),
+            child_sent: atomic_u32_at(map, CHILD_SENT).unwrap(),
         }
     }
 
