@@ -1,4 +1,4 @@
-//! Process liveness through pidfds (DESIGN §6).
+//! Process liveness through pidfds.
 //!
 //! The daemon opens a [`PidFd`] for each registered process (from the pid
 //! `SO_PEERCRED` reported, never from a message) and adds it to its epoll
