@@ -67,6 +67,15 @@ mod models {
         }
     }
 
+    /// Runs `f` on a loom thread of its own, with a handle to the channel.
+    fn spawn<T: Send + 'static>(
+        ch: &Arc<Channel>,
+        f: impl FnOnce(&Channel) -> T + Send + 'static,
+    ) -> thread::JoinHandle<T> {
+        let ch = Arc::clone(ch);
+        thread::spawn(move || f(&ch))
+    }
+
     fn sorted(mut v: Vec<u32>) -> Vec<u32> {
         v.sort_unstable();
         v
@@ -113,10 +122,7 @@ mod models {
             let ch = Channel::new(2);
             let producers: Vec<_> = [0u32, 1]
                 .into_iter()
-                .map(|i| {
-                    let ch = ch.clone();
-                    thread::spawn(move || assert!(ch.send(i), "capacity 2 holds both"))
-                })
+                .map(|i| spawn(&ch, move |ch| assert!(ch.send(i), "capacity 2 holds both")))
                 .collect();
             let mut got: Vec<u32> = ch.recv().into_iter().collect();
             for p in producers {
@@ -132,12 +138,7 @@ mod models {
     fn one_producer_two_consumers_in_order() {
         model(|| {
             let ch = Channel::new(3);
-            let consumers: Vec<_> = (0..2)
-                .map(|_| {
-                    let ch = ch.clone();
-                    thread::spawn(move || ch.recv())
-                })
-                .collect();
+            let consumers: Vec<_> = (0..2).map(|_| spawn(&ch, Channel::recv)).collect();
             assert!(ch.send(0));
             assert!(ch.send(1));
             let mut got = Vec::new();
@@ -157,8 +158,7 @@ mod models {
         model(|| {
             let ch = Channel::new(1);
             assert!(ch.send(0));
-            let c = ch.clone();
-            let consumer = thread::spawn(move || c.recv());
+            let consumer = spawn(&ch, Channel::recv);
             let pushed = ch.send(1);
             assert_eq!(consumer.join().unwrap(), Some(0));
             assert_eq!(ch.drain(), if pushed { vec![1] } else { vec![] });
@@ -172,10 +172,7 @@ mod models {
             assert!(ch.send(0));
             let producers: Vec<_> = [1u32, 2]
                 .into_iter()
-                .map(|i| {
-                    let ch = ch.clone();
-                    thread::spawn(move || ch.send_discard_oldest(i))
-                })
+                .map(|i| spawn(&ch, move |ch| ch.send_discard_oldest(i)))
                 .collect();
             let mut delivered: Vec<u32> = ch.recv().into_iter().collect();
             let mut dropped = Vec::new();
@@ -199,26 +196,38 @@ mod models {
     /// (every model below runs the dying operation with each budget up to this).
     const STEPS: u32 = 6;
 
+    /// The shape of the models below: `dying` (an operation cut off after
+    /// some accesses) and `survivor` run on threads of their own while this
+    /// thread receives once; once both are joined, the queue is drained.
+    /// Returns what this thread received (that receive, then the drain), the
+    /// survivor's result and the dying operation's outcome.
+    fn race_with_death<D: Send + 'static, S: Send + 'static>(
+        ch: &Arc<Channel>,
+        dying: impl FnOnce(&Channel) -> D + Send + 'static,
+        survivor: impl FnOnce(&Channel) -> S + Send + 'static,
+    ) -> (Vec<u32>, S, D) {
+        let dead = spawn(ch, dying);
+        let survivor = spawn(ch, survivor);
+        let mut got: Vec<u32> = ch.recv().into_iter().collect();
+        let survived = survivor.join().unwrap();
+        let outcome = dead.join().unwrap();
+        got.extend(ch.drain());
+        (got, survived, outcome)
+    }
+
     #[test]
     fn dead_producer_never_blocks_survivors() {
         for steps in 0..=STEPS {
             model(move || {
                 let ch = Channel::new(2);
-                let dead = {
-                    let ch = ch.clone();
-                    thread::spawn(move || {
+                let (got, (), outcome) = race_with_death(
+                    &ch,
+                    move |ch| {
                         ch.write(3);
                         ch.queue.abandon_push_after(steps, 3)
-                    })
-                };
-                let producer = {
-                    let ch = ch.clone();
-                    thread::spawn(move || assert!(ch.send(0), "capacity 2 holds both"))
-                };
-                let mut got: Vec<u32> = ch.recv().into_iter().collect();
-                producer.join().unwrap();
-                let outcome = dead.join().unwrap();
-                got.extend(ch.drain());
+                    },
+                    |ch| assert!(ch.send(0), "capacity 2 holds both"),
+                );
                 assert_accounted(&got, &[0], &[3], 0);
                 if outcome == Some(Ok(())) {
                     assert!(got.contains(&3), "a finished push is delivered");
@@ -234,18 +243,11 @@ mod models {
             model(move || {
                 let ch = Channel::new(3);
                 assert!(ch.send(0) && ch.send(1));
-                let dead = {
-                    let ch = ch.clone();
-                    thread::spawn(move || ch.queue.abandon_pop_after(steps))
-                };
-                let producer = {
-                    let ch = ch.clone();
-                    thread::spawn(move || assert!(ch.send(2), "capacity 3 holds all"))
-                };
-                let mut got: Vec<u32> = ch.recv().into_iter().collect();
-                producer.join().unwrap();
-                let outcome = dead.join().unwrap();
-                got.extend(ch.drain());
+                let (got, (), outcome) = race_with_death(
+                    &ch,
+                    move |ch| ch.queue.abandon_pop_after(steps),
+                    |ch| assert!(ch.send(2), "capacity 3 holds all"),
+                );
                 // The dead consumer may have taken one item (a leak), no more.
                 let leaks = usize::from(outcome != Some(None));
                 assert_accounted(&got, &[0, 1, 2], &[], leaks);
@@ -264,21 +266,15 @@ mod models {
             model(move || {
                 let ch = Channel::new(1);
                 assert!(ch.send(0));
-                let dead = {
-                    let ch = ch.clone();
-                    thread::spawn(move || {
+                let (mut got, handed_back, outcome) = race_with_death(
+                    &ch,
+                    move |ch| {
                         ch.write(3);
                         ch.queue.abandon_push_discard_oldest_after(steps, 3)
-                    })
-                };
-                let producer = {
-                    let ch = ch.clone();
-                    thread::spawn(move || ch.send_discard_oldest(1))
-                };
-                let mut got: Vec<u32> = ch.recv().into_iter().collect();
-                got.extend(producer.join().unwrap());
-                let outcome = dead.join().unwrap();
-                got.extend(ch.drain());
+                    },
+                    |ch| ch.send_discard_oldest(1),
+                );
+                got.extend(handed_back);
                 // Delivered or handed back to a survivor: each item at most once,
                 // and only what a dead discard took (the oldest) may be missing.
                 let leaks = usize::from(outcome.is_none());
@@ -301,18 +297,12 @@ mod models {
             model(move || {
                 let ch = Channel::new(1);
                 assert!(ch.send(0));
-                let dead = {
-                    let ch = ch.clone();
-                    thread::spawn(move || ch.queue.abandon_pop_after(steps))
-                };
-                let producer = {
-                    let ch = ch.clone();
-                    thread::spawn(move || ch.send_discard_oldest(1))
-                };
-                let mut got: Vec<u32> = ch.recv().into_iter().collect();
-                got.extend(producer.join().unwrap());
-                let outcome = dead.join().unwrap();
-                got.extend(ch.drain());
+                let (mut got, handed_back, outcome) = race_with_death(
+                    &ch,
+                    move |ch| ch.queue.abandon_pop_after(steps),
+                    |ch| ch.send_discard_oldest(1),
+                );
+                got.extend(handed_back);
                 // Each item is delivered or handed back, once; the dead consumer
                 // may have taken one of them (0, or 1 after 1 replaced 0).
                 let leaks = usize::from(outcome != Some(None));
