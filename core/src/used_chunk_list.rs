@@ -54,6 +54,22 @@ impl core::fmt::Display for UsedSlotError {
 
 impl core::error::Error for UsedSlotError {}
 
+/// Takes every chunk out of `cells`, each `chunk index + 1` or 0 (empty),
+/// leaving them empty, and calls `f` for each; returns how many. The history
+/// ring stores its chunks the same way and drains through this too.
+pub(crate) fn take_all(cells: &[AtomicU32], mut f: impl FnMut(u32)) -> u32 {
+    let mut count = 0;
+    for cell in cells {
+        // Acquire: pairs with nothing in-process, but keeps the caller's later
+        // use of the chunk (the daemon's, once the owner is dead) after this read.
+        if let Some(chunk) = cell.swap(0, Ordering::Acquire).checked_sub(1) {
+            f(chunk);
+            count += 1;
+        }
+    }
+    count
+}
+
 impl<const N: usize> UsedChunkList<N> {
     /// An empty list.
     pub fn new() -> Self {
@@ -90,17 +106,8 @@ impl<const N: usize> UsedChunkList<N> {
 
     /// Daemon: takes every chunk out of the list, calling `f` for each, and
     /// leaves the list empty. Returns how many chunks were listed.
-    pub fn drain(&self, mut f: impl FnMut(u32)) -> u32 {
-        let mut count = 0;
-        for cell in &self.slots {
-            // Acquire: pairs with nothing in-process, but keeps the daemon's
-            // later reads of the chunk after this read (the owner is dead).
-            if let Some(chunk) = cell.swap(0, Ordering::Acquire).checked_sub(1) {
-                f(chunk);
-                count += 1;
-            }
-        }
-        count
+    pub fn drain(&self, f: impl FnMut(u32)) -> u32 {
+        take_all(&self.slots, f)
     }
 
     /// Copies the listed chunk indices into `out` (up to its length); returns how many were copied.
