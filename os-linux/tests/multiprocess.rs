@@ -8,14 +8,13 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::{
-    CHILD_DEADLINE, ShmCleanup, assert_shm_gone, child_arg, expect_success, spawn_child,
-    unique_shm, unique_tmp_path, wait_for, wait_until_sleeping,
+    CHILD_DEADLINE, ShmCleanup, assert_shm_gone, child_arg, child_mapping, expect_success,
+    spawn_child, unique_shm, unique_tmp_path, wait_for, wait_until_sleeping,
 };
 use zerocp_os_linux::error::LockError;
 use zerocp_os_linux::futex::{WaitOutcome, futex_wait, futex_wake};
 use zerocp_os_linux::lockfile::LockFile;
 use zerocp_os_linux::mmap::Mapping;
-use zerocp_os_linux::names::ShmName;
 use zerocp_os_linux::pidfd::{PidFd, process_exists};
 use zerocp_os_linux::poller::{Events, Interest, Poller};
 use zerocp_os_linux::seqpacket::{RecvResult, SeqpacketConn, SeqpacketListener};
@@ -59,12 +58,10 @@ fn shared_memory_is_shared_with_a_child() {
 
 #[test]
 fn child_checks_and_writes_shm() {
-    let Some(arg) = child_arg("child_checks_and_writes_shm") else {
+    let Some((shm, map)) = child_mapping("child_checks_and_writes_shm") else {
         return;
     };
-    let shm = SharedMemory::open(&ShmName::new(&arg).unwrap(), true).unwrap();
     assert_eq!(shm.size(), 2 * CHILD_AREA);
-    let map = Mapping::map(&shm, true).unwrap();
     for i in 0..WORDS {
         assert_eq!(
             atomic_u32_at(&map, 4 * i).unwrap().load(Ordering::Acquire),
@@ -114,11 +111,9 @@ fn futex_wake_crosses_processes() {
 
 #[test]
 fn child_wakes_parent() {
-    let Some(arg) = child_arg("child_wakes_parent") else {
+    let Some((_shm, map)) = child_mapping("child_wakes_parent") else {
         return;
     };
-    let shm = SharedMemory::open(&ShmName::new(&arg).unwrap(), true).unwrap();
-    let map = Mapping::map(&shm, true).unwrap();
     let tid_word = atomic_u32_at(&map, TID).unwrap();
     assert!(wait_for(CHILD_DEADLINE, || tid_word
         .load(Ordering::Acquire)
