@@ -22,11 +22,12 @@ use crate::sync::{AtomicU32, Ordering};
 /// use zerocp_core::used_chunk_list::UsedChunkList;
 /// let list = UsedChunkList::<4>::new();
 /// list.record(2, 17).unwrap();
-/// let mut held = [0u32; 4];
-/// assert_eq!(list.collect_into(&mut held), 1);
-/// assert_eq!(held[0], 17);
+/// list.record(3, 5).unwrap();
 /// assert_eq!(list.clear(2), Some(17));
 /// assert_eq!(list.clear(2), None);
+/// let mut held = Vec::new();
+/// assert_eq!(list.drain(|chunk| held.push(chunk)), 1);
+/// assert_eq!(held, [5]);
 /// ```
 #[repr(C)]
 pub struct UsedChunkList<const N: usize> {
@@ -108,20 +109,6 @@ impl<const N: usize> UsedChunkList<N> {
     /// leaves the list empty. Returns how many chunks were listed.
     pub fn drain(&self, f: impl FnMut(u32)) -> u32 {
         take_all(&self.slots, f)
-    }
-
-    /// Copies the listed chunk indices into `out` (up to its length); returns how many were copied.
-    pub fn collect_into(&self, out: &mut [u32]) -> usize {
-        let listed = self
-            .slots
-            .iter()
-            .filter_map(|cell| cell.load(Ordering::Relaxed).checked_sub(1));
-        let mut n = 0;
-        for (dst, chunk) in out.iter_mut().zip(listed) {
-            *dst = chunk;
-            n += 1;
-        }
-        n
     }
 
     /// Empties every slot without reporting (daemon, when handing out the port again).
