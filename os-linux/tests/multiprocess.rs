@@ -15,7 +15,7 @@ use zerocp_os_linux::error::LockError;
 use zerocp_os_linux::futex::{WaitOutcome, futex_wait, futex_wake};
 use zerocp_os_linux::lockfile::LockFile;
 use zerocp_os_linux::mmap::Mapping;
-use zerocp_os_linux::pidfd::{PidFd, process_exists};
+use zerocp_os_linux::pidfd::PidFd;
 use zerocp_os_linux::poller::{Events, Interest, Poller};
 use zerocp_os_linux::seqpacket::{RecvResult, SeqpacketConn, SeqpacketListener};
 use zerocp_os_linux::shm::SharedMemory;
@@ -214,9 +214,8 @@ fn child_tries_lock() {
 #[test]
 fn pidfd_reports_a_child_exit() {
     let mut child = spawn_child("child_waits_for_stdin_eof", "", Stdio::piped());
-    let pid = child.id();
-    let pidfd = PidFd::open(pid).unwrap();
-    assert!(pidfd.is_alive().unwrap());
+    let pidfd = PidFd::open(child.id()).unwrap();
+    assert!(!pidfd.wait_exit(Some(Duration::ZERO)).unwrap());
     assert!(!pidfd.wait_exit(Some(Duration::from_millis(10))).unwrap());
     let poller = Poller::new().unwrap();
     poller.add(&pidfd, 42, Interest::Readable).unwrap();
@@ -230,13 +229,11 @@ fn pidfd_reports_a_child_exit() {
     let event = events.iter().next().unwrap();
     assert_eq!((event.token, event.readable), (42, true));
     assert!(pidfd.wait_exit(Some(CHILD_DEADLINE)).unwrap());
-    assert!(!pidfd.is_alive().unwrap());
-    // Exited but not reaped: the pid still exists (as a zombie).
-    assert!(process_exists(pid));
+    assert!(pidfd.wait_exit(Some(Duration::ZERO)).unwrap());
     let status = child.wait().unwrap();
     assert!(status.success());
     // Reaped: the pidfd still says dead, whatever reuses the pid later.
-    assert!(!pidfd.is_alive().unwrap());
+    assert!(pidfd.wait_exit(Some(Duration::ZERO)).unwrap());
 }
 
 #[test]
