@@ -357,18 +357,6 @@ impl ChunkHeader {
         self.sequence.store(sequence, Ordering::Relaxed);
     }
 
-    /// Sets the payload size (by the loaner, before publishing), within the
-    /// capacity `chunk_size - payload_offset`.
-    pub fn set_payload_size(&self, size: u32) -> Result<(), HeaderError> {
-        let capacity = self.chunk_size().saturating_sub(self.payload_offset());
-        if size > capacity {
-            return Err(HeaderError::PayloadTooLarge { size, capacity });
-        }
-        // Relaxed: ordered by the publishing Release push, as in `init`.
-        self.payload_size.store(size, Ordering::Relaxed);
-        Ok(())
-    }
-
     /// Index of the mempool the chunk belongs to.
     pub fn mempool(&self) -> u32 {
         self.mempool.load(Ordering::Relaxed)
@@ -401,30 +389,6 @@ impl ChunkHeader {
         self.refcount.fetch_add(n, Ordering::Relaxed)
     }
 
-    /// Adds a holder only if the chunk still has one (count > 0), for readers
-    /// that found the index without holding a reference (history replay).
-    pub fn try_acquire_if_live(&self) -> bool {
-        let mut current = self.refcount.load(Ordering::Relaxed);
-        loop {
-            if current == 0 || current == u32::MAX {
-                return false;
-            }
-            // Success Acquire: synchronises with the Release of earlier
-            // `release`s, so the payload we are about to read is not older
-            // than what the previous holders saw. Failure Relaxed: we retry
-            // with the fresh value and synchronise on the final success.
-            match self.refcount.compare_exchange_weak(
-                current,
-                current + 1,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return true,
-                Err(actual) => current = actual,
-            }
-        }
-    }
-
     /// Drops a holder; `Ok(true)` when it was the last (the caller must then
     /// return the chunk to its pool). A release on a free chunk (a double
     /// release, or a corrupt header) is refused and undone, so a chunk is
@@ -437,8 +401,7 @@ impl ChunkHeader {
         // cache, and a load followed by a CAS would move it twice.
         let previous = self.refcount.fetch_sub(1, Ordering::AcqRel);
         if previous == 0 {
-            // The chunk was free. Undo; while the count reads u32::MAX,
-            // `try_acquire_if_live` refuses it, and a loan rewrites it anyway.
+            // The chunk was free. Undo (a loan rewrites the count anyway).
             self.refcount.fetch_add(1, Ordering::Relaxed);
             return Err(RefcountUnderflow);
         }
@@ -518,8 +481,7 @@ mod tests {
                 capacity: 64
             })
         );
-        assert!(h.set_payload_size(65).is_err());
-        h.set_payload_size(3).unwrap();
+        h.init(&init(3, 8)).unwrap();
         h.set_sequence(43);
         assert_eq!(
             h.validate(128),
@@ -560,19 +522,15 @@ mod tests {
     #[test]
     fn refcounting() {
         let h = ChunkHeader::zeroed();
-        assert!(!h.try_acquire_if_live());
         assert_eq!(h.try_release(), Err(RefcountUnderflow));
         assert!(!h.release());
         assert_eq!(h.refcount(), 0);
         h.init(&init(0, 1)).unwrap();
         assert_eq!(h.acquire(), 1);
-        assert!(h.try_acquire_if_live());
+        assert_eq!(h.acquire_many(1), 2);
         assert_eq!(h.refcount(), 3);
         assert!(!h.release());
         assert!(!h.release());
         assert!(h.release());
-        assert!(!h.try_acquire_if_live());
-        h.refcount.store(u32::MAX, Ordering::Relaxed);
-        assert!(!h.try_acquire_if_live());
     }
 }

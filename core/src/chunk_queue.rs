@@ -507,21 +507,23 @@ impl<const CAP: usize> ChunkQueue<CAP> {
         // result negative. Acquire (all four loads): as in `claim`/`take`,
         // each cell load then sees at least the state its position implies.
         // E and D may each lag one step behind a finished cell CAS (I3).
-        let head = self.dequeue_pos.load(Ordering::Acquire);
-        let head_stamp = stamp_of(self.cell(g, head).load(Ordering::Acquire));
-        let head = if g.consumed(head, head_stamp) {
-            g.advance(head)
-        } else {
-            head
-        };
-        let tail = self.enqueue_pos.load(Ordering::Acquire);
-        let tail_stamp = stamp_of(self.cell(g, tail).load(Ordering::Acquire));
-        let tail = if g.filled(tail, tail_stamp) {
-            g.advance(tail)
-        } else {
-            tail
-        };
+        let head = self.settled(g, &self.dequeue_pos, Geometry::consumed);
+        let tail = self.settled(g, &self.enqueue_pos, Geometry::filled);
         g.distance(head, tail)
+    }
+
+    /// For [`len`](Self::len): the position `pos` holds, moved on by one when
+    /// its cell shows that the step `done` checks for already happened (the
+    /// position lags one step behind a finished cell CAS). Acquire on both
+    /// loads, as `len` explains.
+    fn settled(&self, g: Geometry, pos: &AtomicU32, done: fn(Geometry, u32, u32) -> bool) -> u32 {
+        let pos = pos.load(Ordering::Acquire);
+        let stamp = stamp_of(self.cell(g, pos).load(Ordering::Acquire));
+        if done(g, pos, stamp) {
+            g.advance(pos)
+        } else {
+            pos
+        }
     }
 
     /// `len() == 0`.

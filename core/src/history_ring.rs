@@ -12,6 +12,7 @@
 //! free. Entries store `chunk index + 1`; zero is empty.
 
 use crate::sync::{AtomicU32, Ordering};
+use crate::used_chunk_list::take_all;
 
 /// Ring of at most `N` chunk indices, with a run-time depth `1..=N`.
 ///
@@ -117,15 +118,8 @@ impl<const N: usize> HistoryRing<N> {
 
     /// Daemon (owner dead) or owner (port closing): empties the ring, calling
     /// `f` for every chunk it held. Returns how many.
-    pub fn drain(&self, mut f: impl FnMut(u32)) -> u32 {
-        let mut count = 0;
-        for e in &self.entries {
-            // Acquire: the daemon's later use of the chunk stays after this read.
-            if let Some(chunk) = e.swap(0, Ordering::Acquire).checked_sub(1) {
-                f(chunk);
-                count += 1;
-            }
-        }
+    pub fn drain(&self, f: impl FnMut(u32)) -> u32 {
+        let count = take_all(&self.entries, f);
         self.len.store(0, Ordering::Relaxed);
         self.head.store(0, Ordering::Relaxed);
         count

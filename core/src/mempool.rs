@@ -315,12 +315,6 @@ impl MempoolLayout {
         p.contains(global).then(|| (pool, global - p.first_chunk))
     }
 
-    /// The global index of chunk `local` of pool `pool`.
-    pub fn global_index(&self, pool: usize, local: u32) -> Option<u32> {
-        let p = self.pools.get(pool)?;
-        (local < p.chunk_count).then(|| p.first_chunk + local)
-    }
-
     /// Offset of the chunk (its header) with global index `global` in the
     /// data segment.
     pub fn chunk_offset(&self, global: u32) -> Option<u64> {
@@ -392,13 +386,11 @@ mod tests {
             let off = l.chunk_offset(g).unwrap();
             assert_eq!(off % 64, 0);
             let (pool, local) = l.locate(g).unwrap();
-            assert_eq!(l.global_index(pool, local), Some(g));
+            assert_eq!(l.pools()[pool].first_chunk() + local, g);
             assert!(off + u64::from(l.pools()[pool].stride()) <= l.total_bytes());
         }
         assert_eq!(l.chunk_offset(14), None);
         assert_eq!(l.locate(u32::MAX), None);
-        assert_eq!(l.global_index(0, 1), None);
-        assert_eq!(l.global_index(3, 0), None);
     }
 
     #[test]

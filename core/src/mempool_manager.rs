@@ -210,11 +210,6 @@ impl<'a> MemPoolManager<'a> {
         &self.mgmt
     }
 
-    /// Number of mempools.
-    pub fn pool_count(&self) -> u32 {
-        self.mgmt.config().mempools().len() as u32
-    }
-
     /// Takes a free chunk of `pool` and writes its header (refcount 1,
     /// sequence 0). Returns its global index.
     pub fn loan(&self, pool: u32, payload: PayloadSpec) -> Result<u32, LoanChunkError> {

@@ -88,29 +88,6 @@ impl fmt::Display for RingFull {
 
 impl core::error::Error for RingFull {}
 
-/// [`Consumer::try_pop`]: the output buffer is smaller than the next record,
-/// which stays in the ring.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct OutTooSmall {
-    /// Length of the next record.
-    pub needed: usize,
-    /// Length of the output buffer given.
-    pub available: usize,
-}
-
-impl fmt::Display for OutTooSmall {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "next ring record has {} bytes but the output buffer holds only {}",
-            self.needed, self.available
-        )
-    }
-}
-
-impl core::error::Error for OutTooSmall {}
-
 impl<const N: usize> SpscRing<N> {
     const VALID_N: () = assert!(
         N.is_power_of_two() && N >= 8 && N <= 1 << 31,
@@ -300,28 +277,12 @@ impl<const N: usize> Consumer<'_, N> {
     ///
     /// A record longer than `out` is truncated to `out.len()` bytes (the rest
     /// is dropped); use an `out` of [`SpscRing::MAX_RECORD`] bytes to never
-    /// truncate, or [`Consumer::try_pop`] to get an error instead.
+    /// truncate.
     pub fn pop(&mut self, out: &mut [u8]) -> Option<usize> {
         let len = self.next_len()?;
         let copied = len.min(out.len());
         self.take(len, &mut out[..copied]);
         Some(copied)
-    }
-
-    /// Like [`Consumer::pop`], but leaves a record that does not fit into
-    /// `out` in the ring and reports its length.
-    pub fn try_pop(&mut self, out: &mut [u8]) -> Result<Option<usize>, OutTooSmall> {
-        let Some(len) = self.next_len() else {
-            return Ok(None);
-        };
-        if len > out.len() {
-            return Err(OutTooSmall {
-                needed: len,
-                available: out.len(),
-            });
-        }
-        self.take(len, &mut out[..len]);
-        Ok(Some(len))
     }
 
     /// Length of the next record, or `None` when the ring is empty.
@@ -411,24 +372,17 @@ mod tests {
     }
 
     #[test]
-    fn small_output_truncates_or_errors() {
+    fn small_output_truncates() {
         let mut ring = SpscRing::<32>::new();
         let (mut p, mut c) = ring.split();
         p.push(b"abcdef").unwrap();
         p.push(b"xyz").unwrap();
         let mut small = [0u8; 4];
-        assert_eq!(
-            c.try_pop(&mut small),
-            Err(OutTooSmall {
-                needed: 6,
-                available: 4
-            })
-        );
         assert_eq!(c.pop(&mut small), Some(4));
         assert_eq!(&small, b"abcd");
-        assert_eq!(c.try_pop(&mut small), Ok(Some(3)));
+        assert_eq!(c.pop(&mut small), Some(3));
         assert_eq!(&small[..3], b"xyz");
-        assert_eq!(c.try_pop(&mut small), Ok(None));
+        assert_eq!(c.pop(&mut small), None);
     }
 
     #[test]

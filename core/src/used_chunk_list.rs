@@ -22,11 +22,12 @@ use crate::sync::{AtomicU32, Ordering};
 /// use zerocp_core::used_chunk_list::UsedChunkList;
 /// let list = UsedChunkList::<4>::new();
 /// list.record(2, 17).unwrap();
-/// let mut held = [0u32; 4];
-/// assert_eq!(list.collect_into(&mut held), 1);
-/// assert_eq!(held[0], 17);
+/// list.record(3, 5).unwrap();
 /// assert_eq!(list.clear(2), Some(17));
 /// assert_eq!(list.clear(2), None);
+/// let mut held = Vec::new();
+/// assert_eq!(list.drain(|chunk| held.push(chunk)), 1);
+/// assert_eq!(held, [5]);
 /// ```
 #[repr(C)]
 pub struct UsedChunkList<const N: usize> {
@@ -53,6 +54,22 @@ impl core::fmt::Display for UsedSlotError {
 }
 
 impl core::error::Error for UsedSlotError {}
+
+/// Takes every chunk out of `cells`, each `chunk index + 1` or 0 (empty),
+/// leaving them empty, and calls `f` for each; returns how many. The history
+/// ring stores its chunks the same way and drains through this too.
+pub(crate) fn take_all(cells: &[AtomicU32], mut f: impl FnMut(u32)) -> u32 {
+    let mut count = 0;
+    for cell in cells {
+        // Acquire: pairs with nothing in-process, but keeps the caller's later
+        // use of the chunk (the daemon's, once the owner is dead) after this read.
+        if let Some(chunk) = cell.swap(0, Ordering::Acquire).checked_sub(1) {
+            f(chunk);
+            count += 1;
+        }
+    }
+    count
+}
 
 impl<const N: usize> UsedChunkList<N> {
     /// An empty list.
@@ -90,31 +107,8 @@ impl<const N: usize> UsedChunkList<N> {
 
     /// Daemon: takes every chunk out of the list, calling `f` for each, and
     /// leaves the list empty. Returns how many chunks were listed.
-    pub fn drain(&self, mut f: impl FnMut(u32)) -> u32 {
-        let mut count = 0;
-        for cell in &self.slots {
-            // Acquire: pairs with nothing in-process, but keeps the daemon's
-            // later reads of the chunk after this read (the owner is dead).
-            if let Some(chunk) = cell.swap(0, Ordering::Acquire).checked_sub(1) {
-                f(chunk);
-                count += 1;
-            }
-        }
-        count
-    }
-
-    /// Copies the listed chunk indices into `out` (up to its length); returns how many were copied.
-    pub fn collect_into(&self, out: &mut [u32]) -> usize {
-        let listed = self
-            .slots
-            .iter()
-            .filter_map(|cell| cell.load(Ordering::Relaxed).checked_sub(1));
-        let mut n = 0;
-        for (dst, chunk) in out.iter_mut().zip(listed) {
-            *dst = chunk;
-            n += 1;
-        }
-        n
+    pub fn drain(&self, f: impl FnMut(u32)) -> u32 {
+        take_all(&self.slots, f)
     }
 
     /// Empties every slot without reporting (daemon, when handing out the port again).

@@ -297,7 +297,6 @@ proptest! {
     fn generated_messages_round_trip(msg in message(), request_id in any::<u32>()) {
         let mut buf = [0u8; MAX_FRAME_SIZE];
         let len = wire::encode(&msg, request_id, &mut buf).unwrap();
-        prop_assert_eq!(len, msg.encoded_len());
         let (header, decoded) = wire::decode(&buf[..len]).unwrap();
         prop_assert_eq!(header.request_id, request_id);
         prop_assert_eq!(header.kind, msg.kind());

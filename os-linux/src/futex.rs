@@ -2,7 +2,7 @@
 //!
 //! A subscriber that finds its queue empty sleeps in [`futex_wait`] on its
 //! port's wake-up word; a publisher that sees the subscriber sleeping calls
-//! [`futex_wake`] (DESIGN §4). The words live in a `MAP_SHARED` mapping that
+//! [`futex_wake`]. The words live in a `MAP_SHARED` mapping that
 //! several processes see at different addresses, so these calls use the
 //! *shared* futex operations (no `FUTEX_PRIVATE_FLAG`), which the kernel
 //! keys by the page's backing object and offset rather than by address.

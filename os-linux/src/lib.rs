@@ -5,7 +5,7 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`names`] | domain names, shared-memory names, a domain's paths (DESIGN §2) |
+//! | [`names`] | domain names, shared-memory names, a domain's paths |
 //! | [`run_dir`] | where the control socket and lock file live |
 //! | [`shm`] | POSIX shared-memory objects, committed at creation |
 //! | [`mmap`] | mappings of those objects (RAII) |

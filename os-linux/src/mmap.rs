@@ -2,10 +2,10 @@
 //!
 //! A [`Mapping`] is an address range, nothing more: it hands out raw
 //! pointers, plus bounds- and alignment-checked references for the types
-//! that live in shared memory ([`Mapping::atomic_u32_at`], and the `unsafe`
-//! [`Mapping::ref_at`] for `repr(C)` structures of atomics). It never hands
-//! out `&[u8]`: other processes write the memory concurrently, so plain
-//! slices over it would be data races.
+//! that live in shared memory (the `unsafe` [`Mapping::ref_at`], for atomics
+//! and `repr(C)` structures of atomics). It never hands out `&[u8]`: other
+//! processes write the memory concurrently, so plain slices over it would be
+//! data races.
 //!
 //! Real-time users can pre-fault the pages (`MAP_POPULATE`) and lock them in
 //! RAM (`mlock`) with [`MapOptions`], so no page fault happens on the data
@@ -13,7 +13,6 @@
 
 use std::ffi::c_void;
 use std::ptr::NonNull;
-use std::sync::atomic::AtomicU32;
 
 use rustix::mm::{MapFlags, ProtFlags};
 
@@ -117,13 +116,17 @@ impl MapOptions {
 ///
 /// ```
 /// # use zerocp_os_linux::{names::ShmName, shm::SharedMemory, mmap::Mapping};
-/// # use std::sync::atomic::Ordering;
+/// # use std::sync::atomic::{AtomicU32, Ordering};
 /// let name = ShmName::new(&format!("/zerocp.doc.map.{}", std::process::id()))?;
 /// let shm = SharedMemory::create_exclusive(&name, 4096, 0o600)?;
 /// let a = Mapping::map(&shm, true)?;
 /// let b = Mapping::map(&SharedMemory::open(&name, true)?, true)?;
-/// a.atomic_u32_at(64)?.store(7, Ordering::Release);
-/// assert_eq!(b.atomic_u32_at(64)?.load(Ordering::Acquire), 7);
+/// // SAFETY: the object is zero-filled shared memory, a valid AtomicU32 at
+/// // every aligned offset; both mappings are writable and only ever touch
+/// // this word atomically.
+/// let (wa, wb) = unsafe { (a.ref_at::<AtomicU32>(64)?, b.ref_at::<AtomicU32>(64)?) };
+/// wa.store(7, Ordering::Release);
+/// assert_eq!(wb.load(Ordering::Acquire), 7);
 /// SharedMemory::unlink(&name)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -175,21 +178,6 @@ impl Mapping {
     /// The name of the object this maps.
     pub fn name(&self) -> &ShmName {
         &self.name
-    }
-
-    /// The `AtomicU32` at byte `offset`, checked to lie inside the mapping
-    /// and to be 4-byte aligned. Needs a writable mapping, since a store
-    /// through the reference would otherwise fault.
-    pub fn atomic_u32_at(&self, offset: usize) -> Result<&AtomicU32, MapError> {
-        if !self.writable {
-            return Err(MapError::NotWritable {
-                name: self.name.clone(),
-            });
-        }
-        // SAFETY: every bit pattern is a valid AtomicU32, all concurrent
-        // access to it goes through atomic operations (its interior
-        // mutability), and the mapping is writable, so stores cannot fault.
-        unsafe { self.ref_at(offset) }
     }
 
     /// A reference to the `T` at byte `offset`, after checking that it lies
@@ -247,7 +235,7 @@ impl Drop for Mapping {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::test_object_name;
+    use crate::testing::{atomic_u32_at, test_object_name};
     use std::sync::atomic::Ordering;
 
     fn unique() -> ShmName {
@@ -268,22 +256,22 @@ mod tests {
         let b = Mapping::map(&SharedMemory::open(&name, true).unwrap(), true).unwrap();
         assert_ne!(a.as_ptr(), b.as_ptr());
         for (i, offset) in [0, 4, 4096, 2 * 4096 - 4].into_iter().enumerate() {
-            a.atomic_u32_at(offset)
+            atomic_u32_at(&a, offset)
                 .unwrap()
                 .store(i as u32 + 10, Ordering::Release);
         }
         for (i, offset) in [0, 4, 4096, 2 * 4096 - 4].into_iter().enumerate() {
             assert_eq!(
-                b.atomic_u32_at(offset).unwrap().load(Ordering::Acquire),
+                atomic_u32_at(&b, offset).unwrap().load(Ordering::Acquire),
                 i as u32 + 10
             );
         }
         // Fresh segments read as zero.
-        assert_eq!(b.atomic_u32_at(8).unwrap().load(Ordering::Relaxed), 0);
+        assert_eq!(atomic_u32_at(&b, 8).unwrap().load(Ordering::Relaxed), 0);
         SharedMemory::unlink(&name).unwrap();
         // Mappings outlive the name.
-        b.atomic_u32_at(8).unwrap().store(1, Ordering::Relaxed);
-        assert_eq!(a.atomic_u32_at(8).unwrap().load(Ordering::Relaxed), 1);
+        atomic_u32_at(&b, 8).unwrap().store(1, Ordering::Relaxed);
+        assert_eq!(atomic_u32_at(&a, 8).unwrap().load(Ordering::Relaxed), 1);
         assert!(gone(&name));
     }
 
@@ -292,9 +280,9 @@ mod tests {
         let name = unique();
         let shm = SharedMemory::create_exclusive(&name, 4096, 0o600).unwrap();
         let map = Mapping::map(&shm, true).unwrap();
-        assert!(map.atomic_u32_at(4092).is_ok());
+        assert!(atomic_u32_at(&map, 4092).is_ok());
         assert!(matches!(
-            map.atomic_u32_at(4093),
+            atomic_u32_at(&map, 4093),
             Err(MapError::OutOfBounds {
                 offset: 4093,
                 size: 4,
@@ -303,11 +291,11 @@ mod tests {
             })
         ));
         assert!(matches!(
-            map.atomic_u32_at(usize::MAX),
+            atomic_u32_at(&map, usize::MAX),
             Err(MapError::OutOfBounds { .. })
         ));
         assert!(matches!(
-            map.atomic_u32_at(2),
+            atomic_u32_at(&map, 2),
             Err(MapError::Misaligned {
                 offset: 2,
                 align: 4,
@@ -330,7 +318,7 @@ mod tests {
         let map = Mapping::map(&ro, false).unwrap();
         assert!(!map.is_writable());
         assert!(matches!(
-            map.atomic_u32_at(0),
+            atomic_u32_at(&map, 0),
             Err(MapError::NotWritable { .. })
         ));
         SharedMemory::unlink(&name).unwrap();

@@ -1,4 +1,4 @@
-//! The OS-visible names of a ZeroCP domain (DESIGN §2).
+//! The OS-visible names of a ZeroCP domain.
 //!
 //! A *domain* isolates one ZeroCP system from another on the same machine.
 //! Every name the kernel sees derives from the domain name: the control

@@ -1,4 +1,4 @@
-//! Process liveness through pidfds (DESIGN §6).
+//! Process liveness through pidfds.
 //!
 //! The daemon opens a [`PidFd`] for each registered process (from the pid
 //! `SO_PEERCRED` reported, never from a message) and adds it to its epoll
@@ -21,7 +21,7 @@ use crate::error::{Errno, PidFdError};
 /// ```
 /// use zerocp_os_linux::pidfd::PidFd;
 /// let me = PidFd::open(std::process::id())?;
-/// assert!(me.is_alive()?);
+/// assert!(!me.wait_exit(Some(std::time::Duration::ZERO))?); // still running
 /// assert_eq!(me.pid(), std::process::id());
 /// # Ok::<(), zerocp_os_linux::error::PidFdError>(())
 /// ```
@@ -45,13 +45,8 @@ impl PidFd {
         self.pid
     }
 
-    /// Whether the process is still running (does not block).
-    pub fn is_alive(&self) -> Result<bool, PidFdError> {
-        self.wait_exit(Some(Duration::ZERO)).map(|exited| !exited)
-    }
-
-    /// Waits until the process exits, at most `timeout` (`None`: no limit);
-    /// returns whether it has exited.
+    /// Waits until the process exits, at most `timeout` (`None`: no limit;
+    /// zero: just look); returns whether it has exited.
     pub fn wait_exit(&self, timeout: Option<Duration>) -> Result<bool, PidFdError> {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         loop {
@@ -79,25 +74,6 @@ impl AsFd for PidFd {
     }
 }
 
-/// Whether a process `pid` exists (possibly a zombie, possibly another
-/// user's), by `kill(pid, 0)`. Racy against pid reuse: prefer [`PidFd`].
-///
-/// ```
-/// assert!(zerocp_os_linux::pidfd::process_exists(std::process::id()));
-/// assert!(!zerocp_os_linux::pidfd::process_exists(0));
-/// ```
-pub fn process_exists(pid: u32) -> bool {
-    let Some(raw) = to_pid(pid) else {
-        return false;
-    };
-    match rustix::process::test_kill_process(raw) {
-        Ok(()) => true,
-        // It exists but belongs to someone we may not signal.
-        Err(Errno::PERM) => true,
-        Err(_) => false,
-    }
-}
-
 /// `pid` as a kernel pid, if it is one (1..=i32::MAX).
 fn to_pid(pid: u32) -> Option<Pid> {
     Pid::from_raw(i32::try_from(pid).ok()?)
@@ -117,14 +93,12 @@ mod tests {
             PidFd::open(u32::MAX).unwrap_err(),
             PidFdError::InvalidPid { pid: u32::MAX }
         );
-        assert!(!process_exists(u32::MAX));
     }
 
     #[test]
     fn missing_process_is_esrch() {
         // pid_max is at most 2^22, so this pid never exists.
         let pid = (1 << 22) + 1;
-        assert!(!process_exists(pid));
         let err = PidFd::open(pid).unwrap_err();
         assert_eq!(
             err,

@@ -7,7 +7,7 @@
 //! without this module knowing about them. Registrations are
 //! level-triggered: an event repeats until the condition is handled.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 use rustix::event::epoll;
@@ -16,6 +16,15 @@ use crate::error::{Errno, PollError};
 
 /// The longest single wait (`epoll_pwait` takes an `int` of milliseconds).
 const MAX_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
+
+/// `epoll::add` or `epoll::modify`: the epoll instance, the descriptor, its
+/// token and its flags.
+type EpollCtl<'a> = fn(
+    BorrowedFd<'a>,
+    BorrowedFd<'a>,
+    epoll::EventData,
+    epoll::EventFlags,
+) -> rustix::io::Result<()>;
 
 /// What to wait for on a descriptor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,34 +130,29 @@ impl Poller {
 
     /// Registers `fd` with `token` (`EEXIST` if already registered).
     pub fn add(&self, fd: impl AsFd, token: u64, interest: Interest) -> Result<(), PollError> {
-        let raw = fd.as_fd().as_raw_fd();
-        epoll::add(
-            &self.fd,
-            fd,
-            epoll::EventData::new_u64(token),
-            interest.flags() | epoll::EventFlags::RDHUP,
-        )
-        .map_err(|errno| PollError::Add {
-            fd: raw,
-            token,
-            errno,
-        })
+        self.control(fd.as_fd(), token, interest, epoll::add)
+            .map_err(|(fd, errno)| PollError::Add { fd, token, errno })
     }
 
     /// Changes the token and interest of a registered `fd`.
     pub fn modify(&self, fd: impl AsFd, token: u64, interest: Interest) -> Result<(), PollError> {
-        let raw = fd.as_fd().as_raw_fd();
-        epoll::modify(
-            &self.fd,
-            fd,
-            epoll::EventData::new_u64(token),
-            interest.flags() | epoll::EventFlags::RDHUP,
-        )
-        .map_err(|errno| PollError::Modify {
-            fd: raw,
-            token,
-            errno,
-        })
+        self.control(fd.as_fd(), token, interest, epoll::modify)
+            .map_err(|(fd, errno)| PollError::Modify { fd, token, errno })
+    }
+
+    /// [`add`](Self::add) or [`modify`](Self::modify) (`op`): every
+    /// registration carries its token and also reports peer hang-up
+    /// (`EPOLLRDHUP`). On failure, the descriptor's number and the errno.
+    fn control<'a>(
+        &'a self,
+        fd: BorrowedFd<'a>,
+        token: u64,
+        interest: Interest,
+        op: EpollCtl<'a>,
+    ) -> Result<(), (RawFd, Errno)> {
+        let data = epoll::EventData::new_u64(token);
+        let flags = interest.flags() | epoll::EventFlags::RDHUP;
+        op(self.fd.as_fd(), fd, data, flags).map_err(|errno| (fd.as_raw_fd(), errno))
     }
 
     /// Unregisters `fd`. (Closing a descriptor also unregisters it, unless
@@ -179,7 +183,7 @@ impl Poller {
 }
 
 impl AsFd for Poller {
-    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
 }

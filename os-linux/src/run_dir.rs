@@ -1,4 +1,4 @@
-//! Where the daemon's control socket and lock file live (DESIGN §2).
+//! Where the daemon's control socket and lock file live.
 //!
 //! The run directory is, in this order:
 //!

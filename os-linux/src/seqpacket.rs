@@ -1,4 +1,4 @@
-//! The control plane's `SOCK_SEQPACKET` Unix sockets (DESIGN §5).
+//! The control plane's `SOCK_SEQPACKET` Unix sockets.
 //!
 //! SEQPACKET keeps frame boundaries (one `send` is one `recv`), is reliable
 //! and ordered, and tells the reader when a frame was longer than its buffer,

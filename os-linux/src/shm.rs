@@ -1,5 +1,5 @@
 //! POSIX shared-memory objects (`shm_open`), the backing of ZeroCP's mgmt
-//! and data segments (DESIGN §3).
+//! and data segments.
 //!
 //! The daemon creates each segment once with
 //! [`SharedMemory::create_exclusive`], which commits every page at once

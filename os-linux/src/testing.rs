@@ -1,6 +1,7 @@
 //! Support for ZeroCP's own tests (feature `test-support`): names that say
 //! which test made an OS object, a sweep of what killed test processes left
-//! behind, and a private, size-limited `/dev/shm`.
+//! behind, a private, size-limited `/dev/shm`, and checked `AtomicU32`s in a
+//! mapping for tests that share words between processes.
 //!
 //! **Names.** Every shared-memory object, domain and temporary path a test
 //! creates is named with [`test_object_name`]: `ztest<pid>-<n>-<test>`, where
@@ -21,6 +22,10 @@
 //! mount namespace with a small tmpfs on `/dev/shm`; processes spawned from
 //! that thread inherit it. The limit is the test's own, and the memory goes
 //! away with the namespace.
+//!
+//! **Words in a mapping.** [`atomic_u32_at`] is [`Mapping::ref_at`] for an
+//! `AtomicU32`, made safe by refusing read-only mappings; the tests of
+//! futexes, mappings and shared structures pass flags and counters through it.
 
 use std::path::Path;
 use std::sync::Once;
@@ -29,7 +34,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use rustix::mount::{MountFlags, MountPropagationFlags};
 use rustix::thread::UnshareFlags;
 
-use crate::error::{Errno, ErrnoText};
+use crate::error::{Errno, ErrnoText, MapError};
+use crate::mmap::Mapping;
 
 /// The file-name prefix, in `/dev/shm`, of test objects ([`test_object_name`] follows it).
 pub const SHM_PREFIX: &str = "zerocp.";
@@ -123,6 +129,34 @@ fn sweep_dir(dir: &Path, prefix: &str) -> usize {
 fn owner_pid(name: &str) -> Option<u32> {
     let digits = name.strip_prefix(NAME_MARK)?.split_once('-')?.0;
     digits.parse().ok().filter(|&pid| pid > 0)
+}
+
+/// The `AtomicU32` at byte `offset` of `map`, checked to lie inside the
+/// mapping and to be 4-byte aligned. Needs a writable mapping, since a store
+/// through the reference would otherwise fault.
+///
+/// ```
+/// # use zerocp_os_linux::{names::ShmName, shm::SharedMemory, mmap::Mapping};
+/// use std::sync::atomic::Ordering;
+/// use zerocp_os_linux::testing::atomic_u32_at;
+/// # let name = ShmName::new(&format!("/zerocp.doc.atomic.{}", std::process::id()))?;
+/// # let shm = SharedMemory::create_exclusive(&name, 4096, 0o600)?;
+/// let map = Mapping::map(&shm, true)?;
+/// atomic_u32_at(&map, 64)?.store(7, Ordering::Release);
+/// assert!(atomic_u32_at(&map, 66).is_err()); // misaligned
+/// # SharedMemory::unlink(&name)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn atomic_u32_at(map: &Mapping, offset: usize) -> Result<&AtomicU32, MapError> {
+    if !map.is_writable() {
+        return Err(MapError::NotWritable {
+            name: map.name().clone(),
+        });
+    }
+    // SAFETY: every bit pattern is a valid AtomicU32, all concurrent
+    // access to it goes through atomic operations (its interior
+    // mutability), and the mapping is writable, so stores cannot fault.
+    unsafe { map.ref_at(offset) }
 }
 
 /// Why [`with_private_dev_shm`] could not set up its namespace.

@@ -8,18 +8,18 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::{
-    CHILD_DEADLINE, ShmCleanup, assert_shm_gone, child_arg, expect_success, spawn_child,
-    unique_shm, unique_tmp_path, wait_for, wait_until_sleeping,
+    CHILD_DEADLINE, ShmCleanup, assert_shm_gone, child_arg, child_mapping, expect_success,
+    spawn_child, unique_shm, unique_tmp_path, wait_for, wait_until_sleeping,
 };
 use zerocp_os_linux::error::LockError;
 use zerocp_os_linux::futex::{WaitOutcome, futex_wait, futex_wake};
 use zerocp_os_linux::lockfile::LockFile;
 use zerocp_os_linux::mmap::Mapping;
-use zerocp_os_linux::names::ShmName;
-use zerocp_os_linux::pidfd::{PidFd, process_exists};
+use zerocp_os_linux::pidfd::PidFd;
 use zerocp_os_linux::poller::{Events, Interest, Poller};
 use zerocp_os_linux::seqpacket::{RecvResult, SeqpacketConn, SeqpacketListener};
 use zerocp_os_linux::shm::SharedMemory;
+use zerocp_os_linux::testing::atomic_u32_at;
 
 const WORDS: usize = 64;
 const CHILD_AREA: usize = 4096;
@@ -37,7 +37,7 @@ fn shared_memory_is_shared_with_a_child() {
     for i in 0..WORDS {
         // Release: published before the child exists; the ordering is
         // belt and braces, process creation already orders it.
-        map.atomic_u32_at(4 * i)
+        atomic_u32_at(&map, 4 * i)
             .unwrap()
             .store(pattern(i), Ordering::Release);
     }
@@ -47,8 +47,7 @@ fn shared_memory_is_shared_with_a_child() {
         Stdio::null(),
     ));
     for i in 0..WORDS {
-        let got = map
-            .atomic_u32_at(CHILD_AREA + 4 * i)
+        let got = atomic_u32_at(&map, CHILD_AREA + 4 * i)
             .unwrap()
             .load(Ordering::Acquire);
         assert_eq!(got, !pattern(i), "word {i} of the child's area");
@@ -59,18 +58,16 @@ fn shared_memory_is_shared_with_a_child() {
 
 #[test]
 fn child_checks_and_writes_shm() {
-    let Some(arg) = child_arg("child_checks_and_writes_shm") else {
+    let Some((shm, map)) = child_mapping("child_checks_and_writes_shm") else {
         return;
     };
-    let shm = SharedMemory::open(&ShmName::new(&arg).unwrap(), true).unwrap();
     assert_eq!(shm.size(), 2 * CHILD_AREA);
-    let map = Mapping::map(&shm, true).unwrap();
     for i in 0..WORDS {
         assert_eq!(
-            map.atomic_u32_at(4 * i).unwrap().load(Ordering::Acquire),
+            atomic_u32_at(&map, 4 * i).unwrap().load(Ordering::Acquire),
             pattern(i)
         );
-        map.atomic_u32_at(CHILD_AREA + 4 * i)
+        atomic_u32_at(&map, CHILD_AREA + 4 * i)
             .unwrap()
             .store(!pattern(i), Ordering::Release);
     }
@@ -93,10 +90,10 @@ fn futex_wake_crosses_processes() {
         .get()
         .unsigned_abs();
     // Release: the child reads the tid with Acquire before inspecting us.
-    map.atomic_u32_at(TID)
+    atomic_u32_at(&map, TID)
         .unwrap()
         .store(tid, Ordering::Release);
-    let word = map.atomic_u32_at(WORD).unwrap();
+    let word = atomic_u32_at(&map, WORD).unwrap();
     let outcome = futex_wait(word, 0, Some(CHILD_DEADLINE)).unwrap();
     // The child wakes us only once we sleep, so this is a real wake-up.
     assert_eq!(outcome, WaitOutcome::Woken);
@@ -104,29 +101,30 @@ fn futex_wake_crosses_processes() {
     assert_eq!(word.load(Ordering::Acquire), 1);
     expect_success(child);
     // A private futex would have found no waiter in the other process.
-    assert_eq!(map.atomic_u32_at(WOKEN).unwrap().load(Ordering::Acquire), 1);
+    assert_eq!(
+        atomic_u32_at(&map, WOKEN).unwrap().load(Ordering::Acquire),
+        1
+    );
     SharedMemory::unlink(&name).unwrap();
     assert_shm_gone(&name);
 }
 
 #[test]
 fn child_wakes_parent() {
-    let Some(arg) = child_arg("child_wakes_parent") else {
+    let Some((_shm, map)) = child_mapping("child_wakes_parent") else {
         return;
     };
-    let shm = SharedMemory::open(&ShmName::new(&arg).unwrap(), true).unwrap();
-    let map = Mapping::map(&shm, true).unwrap();
-    let tid_word = map.atomic_u32_at(TID).unwrap();
+    let tid_word = atomic_u32_at(&map, TID).unwrap();
     assert!(wait_for(CHILD_DEADLINE, || tid_word
         .load(Ordering::Acquire)
         != 0));
     let parent = std::os::unix::process::parent_id();
     wait_until_sleeping(parent, tid_word.load(Ordering::Acquire));
-    let word = map.atomic_u32_at(WORD).unwrap();
+    let word = atomic_u32_at(&map, WORD).unwrap();
     // Release: the parent's Acquire load after waking sees the 1.
     word.store(1, Ordering::Release);
     let woken = futex_wake(word, 1).unwrap();
-    map.atomic_u32_at(WOKEN)
+    atomic_u32_at(&map, WOKEN)
         .unwrap()
         .store(woken, Ordering::Release);
 }
@@ -216,9 +214,8 @@ fn child_tries_lock() {
 #[test]
 fn pidfd_reports_a_child_exit() {
     let mut child = spawn_child("child_waits_for_stdin_eof", "", Stdio::piped());
-    let pid = child.id();
-    let pidfd = PidFd::open(pid).unwrap();
-    assert!(pidfd.is_alive().unwrap());
+    let pidfd = PidFd::open(child.id()).unwrap();
+    assert!(!pidfd.wait_exit(Some(Duration::ZERO)).unwrap());
     assert!(!pidfd.wait_exit(Some(Duration::from_millis(10))).unwrap());
     let poller = Poller::new().unwrap();
     poller.add(&pidfd, 42, Interest::Readable).unwrap();
@@ -232,13 +229,11 @@ fn pidfd_reports_a_child_exit() {
     let event = events.iter().next().unwrap();
     assert_eq!((event.token, event.readable), (42, true));
     assert!(pidfd.wait_exit(Some(CHILD_DEADLINE)).unwrap());
-    assert!(!pidfd.is_alive().unwrap());
-    // Exited but not reaped: the pid still exists (as a zombie).
-    assert!(process_exists(pid));
+    assert!(pidfd.wait_exit(Some(Duration::ZERO)).unwrap());
     let status = child.wait().unwrap();
     assert!(status.success());
     // Reaped: the pidfd still says dead, whatever reuses the pid later.
-    assert!(!pidfd.is_alive().unwrap());
+    assert!(pidfd.wait_exit(Some(Duration::ZERO)).unwrap());
 }
 
 #[test]

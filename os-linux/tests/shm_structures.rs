@@ -13,13 +13,14 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 use common::{
-    CHILD_DEADLINE, ShmCleanup, assert_shm_gone, child_arg, expect_success, spawn_child, unique_shm,
+    CHILD_DEADLINE, ShmCleanup, assert_shm_gone, child_mapping, expect_success, spawn_child,
+    unique_shm,
 };
 use zerocp_core::chunk_queue::ChunkQueue;
 use zerocp_core::freelist::{FreeList, FreeListHeader};
 use zerocp_os_linux::mmap::Mapping;
-use zerocp_os_linux::names::ShmName;
 use zerocp_os_linux::shm::SharedMemory;
+use zerocp_os_linux::testing::atomic_u32_at;
 
 /// Indices in the freelist.
 const INDICES: usize = 32;
@@ -69,8 +70,8 @@ impl<'a> Shared<'a> {
             links,
             queue,
             owners,
-            child_done: map.atomic_u32_at(CHILD_DONE).unwrap(),
-            child_sent: map.atomic_u32_at(CHILD_SENT).unwrap(),
+            child_done: atomic_u32_at(map, CHILD_DONE).unwrap(),
+            child_sent: atomic_u32_at(map, CHILD_SENT).unwrap(),
         }
     }
 
@@ -148,11 +149,9 @@ fn freelist_and_queue_are_shared_between_processes() {
 
 #[test]
 fn child_feeds_queue() {
-    let Some(arg) = child_arg("child_feeds_queue") else {
+    let Some((_shm, map)) = child_mapping("child_feeds_queue") else {
         return;
     };
-    let shm = SharedMemory::open(&ShmName::new(&arg).unwrap(), true).unwrap();
-    let map = Mapping::map(&shm, true).unwrap();
     let s = Shared::new(&map);
     let list = FreeList::attach(s.header, s.links).unwrap();
     let deadline = Instant::now() + CHILD_DEADLINE;

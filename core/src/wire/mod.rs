@@ -166,14 +166,6 @@ impl Message {
         self.kind().direction()
     }
 
-    /// Bytes of the encoded frame, header included.
-    pub fn encoded_len(&self) -> usize {
-        let mut w = Writer::new(&mut []);
-        w.put(&[0; HEADER_LEN]);
-        self.put_body(&mut w);
-        w.len()
-    }
-
     fn put_body(&self, w: &mut Writer<'_>) {
         match self {
             Self::Register(m) => m.put(w),
@@ -231,11 +223,15 @@ impl Message {
 /// use zerocp_core::wire::{self, EncodeError, ErrorCode, ErrorReply, Message};
 ///
 /// let msg = Message::Error(ErrorReply::new(ErrorCode::NoSuchPort, "port 7"));
-/// let mut buf = [0u8; 16];
-/// assert_eq!(
-///     wire::encode(&msg, 3, &mut buf),
-///     Err(EncodeError::BufferTooSmall { needed: msg.encoded_len(), available: 16 })
-/// );
+/// let mut small = [0u8; 16];
+/// assert!(matches!(
+///     wire::encode(&msg, 3, &mut small),
+///     Err(EncodeError::BufferTooSmall { available: 16, .. })
+/// ));
+/// let mut buf = [0u8; wire::MAX_FRAME_SIZE];
+/// let len = wire::encode(&msg, 3, &mut buf)?;
+/// assert_eq!(wire::decode(&buf[..len])?.1, msg);
+/// # Ok::<(), Box<dyn core::error::Error>>(())
 /// ```
 pub fn encode(msg: &Message, request_id: u32, buf: &mut [u8]) -> Result<usize, EncodeError> {
     let available = buf.len();
@@ -274,10 +270,4 @@ pub fn decode(frame: &[u8]) -> Result<(FrameHeader, Message), DecodeError> {
     let msg = Message::get_body(header.kind, &mut r)?;
     r.finish()?;
     Ok((header, msg))
-}
-
-/// Decodes only the header (to answer a request whose body is malformed
-/// with its `request_id`).
-pub fn decode_header(frame: &[u8]) -> Result<FrameHeader, DecodeError> {
-    FrameHeader::parse(frame)
 }

@@ -133,13 +133,11 @@ fn every_message_round_trips() {
     assert_eq!(kinds, MessageKind::ALL);
     for (id, msg) in (100u32..).zip(&samples) {
         let frame = encoded(msg, id);
-        assert_eq!(frame.len(), msg.encoded_len());
         let (header, decoded) = decode(&frame).unwrap();
         assert_eq!(&decoded, msg);
         assert_eq!(header.request_id, id);
         assert_eq!(header.kind, msg.kind());
         assert_eq!(usize::from(header.body_len), frame.len() - HEADER_LEN);
-        assert_eq!(decode_header(&frame), Ok(header));
     }
 }
 
@@ -219,15 +217,16 @@ fn largest_messages_fit_and_match_the_bounds() {
 #[test]
 fn encode_reports_the_size_needed() {
     let msg = &samples()[0];
+    let needed = encoded(msg, 1).len();
     let mut small = [0u8; 16];
     assert_eq!(
         encode(msg, 1, &mut small),
         Err(EncodeError::BufferTooSmall {
-            needed: msg.encoded_len(),
+            needed,
             available: 16
         })
     );
-    let mut exact = std::vec![0u8; msg.encoded_len()];
+    let mut exact = std::vec![0u8; needed];
     assert_eq!(encode(msg, 1, &mut exact), Ok(exact.len()));
 }
 

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use zerocp_os_linux::mmap::Mapping;
 use zerocp_os_linux::names::ShmName;
 use zerocp_os_linux::pidfd::PidFd;
 use zerocp_os_linux::shm::SharedMemory;
@@ -26,6 +27,15 @@ pub const CHILD_DEADLINE: Duration = Duration::from_secs(60);
 /// In a child process started for `test`, the parent's argument.
 pub fn child_arg(test: &str) -> Option<String> {
     (std::env::var(CHILD_ENV).ok()? == test).then(|| std::env::var(ARG_ENV).unwrap_or_default())
+}
+
+/// In a child process started for `test` with a shared-memory name as its
+/// argument: that object, opened and mapped read-write.
+pub fn child_mapping(test: &str) -> Option<(SharedMemory, Mapping)> {
+    let arg = child_arg(test)?;
+    let shm = SharedMemory::open(&ShmName::new(&arg).unwrap(), true).unwrap();
+    let map = Mapping::map(&shm, true).unwrap();
+    Some((shm, map))
 }
 
 /// Starts the child test `test` of this binary with `arg`.
