@@ -14,7 +14,7 @@
 # shellcheck source=ci/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# The directories DESIGN.md §2 names as run dirs (the /tmp one per uid); any
+# The run directories a daemon may use (docs/architecture.md, "Names"; the /tmp one per uid); any
 # other /tmp/zerocp-* path is a test's temporary and must be gone entirely.
 is_run_dir() {
     [[ "$1" == /run/zerocp || "$1" == "${XDG_RUNTIME_DIR:-/nonexistent}/zerocp" || "$1" =~ ^/tmp/zerocp-[0-9]+$ ]]

@@ -300,14 +300,14 @@ impl<'a> Diroute<'a> {
                 creds.uid, creds.gid
             );
             let reply = error_message(ErrorCode::AccessDenied, &detail);
-            self.reply(id, &reply, salvage_request_id(frame));
+            self.reply(id, &reply, wire::FrameHeader::salvage_request_id(frame));
             self.drop_connection(id);
             return false;
         }
         let (header, msg) = match wire::decode(frame) {
             Ok(decoded) => decoded,
             Err(e) => {
-                let request_id = salvage_request_id(frame);
+                let request_id = wire::FrameHeader::salvage_request_id(frame);
                 let code = match e {
                     DecodeError::UnsupportedVersion { .. } => ErrorCode::UnsupportedVersion,
                     _ => ErrorCode::Malformed,
@@ -511,17 +511,6 @@ impl<'a> Diroute<'a> {
 
 /// The request id of a frame that did not decode, when its header at least
 /// starts like one (magic in place), so the error reply can be matched; else 0.
-fn salvage_request_id(frame: &[u8]) -> u32 {
-    match frame {
-        [m0, m1, _, _, r0, r1, r2, r3, ..]
-            if u16::from_le_bytes([*m0, *m1]) == wire::FRAME_MAGIC =>
-        {
-            u32::from_le_bytes([*r0, *r1, *r2, *r3])
-        }
-        _ => 0,
-    }
-}
-
 fn error_message(code: ErrorCode, detail: &str) -> Message {
     Message::Error(wire::ErrorReply::new(code, detail))
 }

@@ -6,18 +6,14 @@ mod support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use rustix::process::Signal;
-use support::{DEADLINE, RawClient, TestDomain};
-use zerocp_core::mgmt::{Mgmt, STATE_SHUTTING_DOWN};
+use support::{DEADLINE, MappedMgmt, RawClient, TestDomain};
+use zerocp_core::mgmt::STATE_SHUTTING_DOWN;
 use zerocp_core::wire::Message;
 use zerocp_os_linux::futex::{WaitOutcome, futex_wait};
-use zerocp_os_linux::mmap::Mapping;
-use zerocp_os_linux::names::ShmName;
-use zerocp_os_linux::shm::SharedMemory;
 
 #[test]
 fn shutdown_tells_clients_marks_mgmt_and_wakes_sleepers() {
@@ -25,12 +21,8 @@ fn shutdown_tells_clients_marks_mgmt_and_wakes_sleepers() {
     let mut client = RawClient::connect(&domain.socket_path());
     let registered = client.register("sleeper");
     let port = client.create_subscriber::<u32>("Sleep/Raw/Wake", 2);
-    let name = ShmName::new(registered.mgmt_name.as_str()).expect("shm name");
-    let shm = SharedMemory::open(&name, true).expect("open mgmt");
-    let map = Mapping::map(&shm, true).expect("map mgmt");
-    let base = NonNull::new(map.as_ptr()).expect("mapped");
-    // SAFETY: `map` outlives every use of the view in this test.
-    let mgmt = unsafe { Mgmt::attach(base, map.len()) }.expect("attach");
+    let mapped = MappedMgmt::open(registered.mgmt_name.as_str());
+    let mgmt = mapped.view();
     let wake = &mgmt.subscriber(port).expect("subscriber port").wake;
 
     let ready = AtomicBool::new(false);

@@ -128,6 +128,7 @@ mod roles {
 
     /// Prints `got <publisher> <seq>` for every sample until told to quit.
     #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
     fn survivor_subscriber() {
         let Some(args) = child_role_args("roles::survivor_subscriber") else {
             return;
@@ -156,6 +157,7 @@ mod roles {
 
     /// Publishes on command: `publish N` sends the next N messages.
     #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
     fn commanded_publisher() {
         let Some(args) = child_role_args("roles::commanded_publisher") else {
             return;
@@ -193,6 +195,7 @@ mod roles {
     /// Publishes `published` messages, then loans `loans` samples and holds
     /// them until killed.
     #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
     fn loan_holder() {
         let Some(args) = child_role_args("roles::loan_holder") else {
             return;
@@ -224,6 +227,7 @@ mod roles {
     /// A subscriber with a small queue that, on `take`, takes `hold` samples
     /// and keeps them until killed.
     #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
     fn hoarder() {
         let Some(args) = child_role_args("roles::hoarder") else {
             return;

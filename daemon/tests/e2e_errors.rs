@@ -56,6 +56,7 @@ mod roles {
     use zerocp::{InitError, LoanError, Runtime, ServiceDescription, TakeError};
 
     #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
     fn error_checks() {
         if child_role_args("roles::error_checks").is_none() {
             return;
@@ -170,6 +171,7 @@ mod roles {
     }
 
     #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
     fn no_daemon() {
         if child_role_args("roles::no_daemon").is_none() {
             return;

@@ -60,6 +60,7 @@ mod roles {
     use zerocp::Runtime;
 
     #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
     fn lifecycle() {
         if child_role_args("roles::lifecycle").is_none() {
             return;

@@ -12,7 +12,9 @@ mod support;
 use std::time::Duration;
 
 use e2e_support::Msg;
-use support::{TestDomain, spawn_child};
+use std::sync::atomic::Ordering;
+
+use support::{MappedMgmt, TestDomain, spawn_child};
 
 const WAIT: Duration = Duration::from_secs(120);
 
@@ -57,24 +59,23 @@ fn block_publisher_blocks_and_resumes() {
     publisher.expect_line("sent 1", WAIT);
     // The queue (capacity 2) is full now: the third publish must wait.
     publisher.expect_line("publishing 2", WAIT);
-    assert!(domain.wait_until(WAIT, || {
-        domain.ctl_json(&["services"])["services"][0]["subscribers"][0]["queue_len"] == 2
-    }));
-    // A deliberate window: if publish(2) did not block, it would return
-    // within it; the publisher measures how long the call took, and it cannot
-    // return before the take that is requested after the window.
-    const WINDOW: Duration = Duration::from_millis(300);
-    std::thread::sleep(WINDOW);
+    let services = domain.ctl_json(&["services"]);
+    let subscriber = &services["services"][0]["subscribers"][0];
+    assert_eq!(subscriber["queue_len"], 2, "zerocpctl services: {services}");
+    // The publisher announces itself in the subscriber port's `blocked`
+    // word while it waits for room: seen from here, publish(2) is blocked,
+    // and it can only return after the take below makes room.
+    let port = subscriber["port"].as_u64().expect("subscriber port") as u32;
+    let mapped = MappedMgmt::open(&format!("/zerocp.{}.mgmt", domain.domain()));
+    let mgmt = mapped.view();
+    let blocked = &mgmt.subscriber(port).expect("subscriber port").wake.blocked;
+    assert!(
+        domain.wait_until(WAIT, || blocked.load(Ordering::SeqCst) >= 1),
+        "publish(2) on a full queue never blocked"
+    );
     sub.send_line("take 1");
     assert_eq!(sub.expect_line("took ", WAIT), "0");
-    let blocked_ms: u64 = publisher
-        .expect_line("sent 2 after ms ", WAIT)
-        .parse()
-        .unwrap();
-    assert!(
-        blocked_ms >= WINDOW.as_millis() as u64,
-        "publish returned after {blocked_ms} ms, before the subscriber made room"
-    );
+    publisher.expect_line("sent 2", WAIT);
     // The rest flows as the subscriber takes.
     sub.send_line("take 4");
     assert_eq!(sub.expect_line("took ", WAIT), "1 2 3 4");
@@ -89,7 +90,6 @@ fn block_publisher_blocks_and_resumes() {
 
 mod roles {
     use std::io::BufRead;
-    use std::time::Instant;
 
     use super::*;
     use crate::e2e_support::{arg, deadline, expect_command, left, say, service};
@@ -97,6 +97,7 @@ mod roles {
     use zerocp::{FullPolicy, Runtime};
 
     #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
     fn counting_publisher() {
         let Some(args) = child_role_args("roles::counting_publisher") else {
             return;
@@ -120,6 +121,7 @@ mod roles {
     }
 
     #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
     fn lazy_subscriber() {
         let Some(args) = child_role_args("roles::lazy_subscriber") else {
             return;
@@ -143,6 +145,7 @@ mod roles {
     }
 
     #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
     fn stepping_publisher() {
         let Some(args) = child_role_args("roles::stepping_publisher") else {
             return;
@@ -159,18 +162,14 @@ mod roles {
                 .expect("loan")
                 .write(Msg::new(1, seq));
             say(format!("publishing {seq}"));
-            let start = Instant::now();
             sample.publish().expect("publish");
-            if seq == 2 {
-                say(format!("sent 2 after ms {}", start.elapsed().as_millis()));
-            } else {
-                say(format!("sent {seq}"));
-            }
+            say(format!("sent {seq}"));
         }
         say("published");
     }
 
     #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
     fn blocking_subscriber() {
         let Some(args) = child_role_args("roles::blocking_subscriber") else {
             return;

@@ -107,6 +107,7 @@ mod roles {
     use zerocp::Runtime;
 
     #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
     fn publisher() {
         let Some(args) = child_role_args("roles::publisher") else {
             return;
@@ -149,6 +150,7 @@ mod roles {
     }
 
     #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
     fn subscriber() {
         let Some(args) = child_role_args("roles::subscriber") else {
             return;

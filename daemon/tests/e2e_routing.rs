@@ -91,6 +91,7 @@ mod roles {
     use zerocp::Runtime;
 
     #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
     fn burst_publisher() {
         let Some(args) = child_role_args("roles::burst_publisher") else {
             return;
@@ -114,6 +115,7 @@ mod roles {
     }
 
     #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
     fn merging_subscriber() {
         let Some(args) = child_role_args("roles::merging_subscriber") else {
             return;
@@ -152,6 +154,7 @@ mod roles {
     }
 
     #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
     fn history_publisher() {
         let Some(args) = child_role_args("roles::history_publisher") else {
             return;
@@ -196,6 +199,7 @@ mod roles {
     }
 
     #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
     fn late_subscriber() {
         let Some(args) = child_role_args("roles::late_subscriber") else {
             return;

@@ -57,6 +57,7 @@ fn shared_memory_is_shared_with_a_child() {
 }
 
 #[test]
+#[ignore = "a child role, run by spawn_child: not a test"]
 fn child_checks_and_writes_shm() {
     let Some((shm, map)) = child_mapping("child_checks_and_writes_shm") else {
         return;
@@ -110,6 +111,7 @@ fn futex_wake_crosses_processes() {
 }
 
 #[test]
+#[ignore = "a child role, run by spawn_child: not a test"]
 fn child_wakes_parent() {
     let Some((_shm, map)) = child_mapping("child_wakes_parent") else {
         return;
@@ -162,6 +164,7 @@ fn peer_credentials_name_the_child() {
 }
 
 #[test]
+#[ignore = "a child role, run by spawn_child: not a test"]
 fn child_connects() {
     let Some(arg) = child_arg("child_connects") else {
         return;
@@ -196,6 +199,7 @@ fn lock_file_excludes_other_processes_until_released() {
 }
 
 #[test]
+#[ignore = "a child role, run by spawn_child: not a test"]
 fn child_tries_lock() {
     let Some(arg) = child_arg("child_tries_lock") else {
         return;
@@ -237,6 +241,7 @@ fn pidfd_reports_a_child_exit() {
 }
 
 #[test]
+#[ignore = "a child role, run by spawn_child: not a test"]
 fn child_waits_for_stdin_eof() {
     if child_arg("child_waits_for_stdin_eof").is_none() {
         return;

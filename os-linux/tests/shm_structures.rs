@@ -148,6 +148,7 @@ fn freelist_and_queue_are_shared_between_processes() {
 }
 
 #[test]
+#[ignore = "a child role, run by spawn_child: not a test"]
 fn child_feeds_queue() {
     let Some((_shm, map)) = child_mapping("child_feeds_queue") else {
         return;

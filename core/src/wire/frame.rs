@@ -134,6 +134,28 @@ impl FrameHeader {
         out
     }
 
+    /// The request id of a frame that may not decode, so an error reply can
+    /// still carry it: the id when `frame` starts with [`FRAME_MAGIC`] and is
+    /// long enough to hold one, else 0 (the id of nothing).
+    ///
+    /// ```
+    /// use zerocp_core::wire::{self, FrameHeader, Message};
+    /// let mut buf = [0u8; wire::MAX_FRAME_SIZE];
+    /// let len = wire::encode(&Message::QueryMempools, 9, &mut buf).unwrap();
+    /// buf[3] = 0xEE; // an unknown kind: the frame no longer decodes
+    /// assert!(wire::decode(&buf[..len]).is_err());
+    /// assert_eq!(FrameHeader::salvage_request_id(&buf[..len]), 9);
+    /// assert_eq!(FrameHeader::salvage_request_id(b"garbage"), 0);
+    /// ```
+    pub fn salvage_request_id(frame: &[u8]) -> u32 {
+        match frame {
+            [m0, m1, _, _, r0, r1, r2, r3, ..] if u16::from_le_bytes([*m0, *m1]) == FRAME_MAGIC => {
+                u32::from_le_bytes([*r0, *r1, *r2, *r3])
+            }
+            _ => 0,
+        }
+    }
+
     /// Parses and checks the header of `frame` (the whole frame: its length
     /// is checked against `body_len`).
     pub fn parse(frame: &[u8]) -> Result<Self, DecodeError> {

@@ -1,5 +1,11 @@
 //! [`spawn_child`] / [`child_role_args`]: multi-process tests re-execute the
-//! current test binary, running a single "role" test in the child.
+//! current test binary, running a single "role" in the child.
+//!
+//! A role is a `#[test]` function only so that the child can run it through
+//! the test harness; it checks nothing by itself, so it is `#[ignore]`d with
+//! the reason "a child role, run by spawn_child: not a test" and a normal
+//! run lists it as ignored instead of counting it as passed. The child runs
+//! it with `--exact ROLE --ignored`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
@@ -23,7 +29,13 @@ pub fn spawn_child(role: &str, args: &[&str], envs: &[(String, String)]) -> Test
     let exe = std::env::current_exe().expect("current test binary");
     let args_json = serde_json::to_string(args).expect("encode role args");
     let mut child = Command::new(exe)
-        .args([role, "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            role,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(ROLE_ENV, role)
         .env(ROLE_ARGS_ENV, args_json)
         .envs(envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))

@@ -8,6 +8,7 @@
 //! - [`spawn_child`] / [`child_role_args`]: multi-process tests re-execute the
 //!   current test binary, running a single "role" test in the child.
 //! - [`RawClient`]: a client speaking the wire format directly (protocol tests).
+//! - [`MappedMgmt`]: the test's own view of a domain's mgmt segment.
 //! - [`wait_until`]: waiting on a condition with a deadline instead of sleeping.
 //!
 //! Deadlines are generous (the suite also runs under qemu-user), but every
@@ -24,9 +25,11 @@ use zerocp_os_linux::DomainName;
 use zerocp_os_linux::testing::{TMP_PREFIX, test_object_name};
 
 mod child;
+mod mapped_mgmt;
 mod raw_client;
 
 pub use child::{TestChild, child_role_args, spawn_child};
+pub use mapped_mgmt::MappedMgmt;
 pub use raw_client::{REPLY_DEADLINE, RawClient, parse_service};
 
 /// Path of the daemon binary under test.

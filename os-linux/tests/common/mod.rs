@@ -1,10 +1,12 @@
 //! Helpers for tests that re-execute the test binary as a child process.
 //!
-//! The parent runs `<this binary> --exact <child test> --nocapture
+//! The parent runs `<this binary> --exact <child test> --ignored --nocapture
 //! --test-threads=1` with `ZEROCP_TEST_CHILD=<child test>` and
-//! `ZEROCP_TEST_ARG=<argument>` in the environment. Each child test starts
-//! with [`child_arg`], which returns `None` (and so makes the test a no-op)
-//! in the normal run where those variables are absent.
+//! `ZEROCP_TEST_ARG=<argument>` in the environment. A child "test" is a role,
+//! not a test: it is `#[ignore]`d with that reason, so a normal run lists it
+//! as ignored instead of counting it as passed, and only `--ignored` runs it.
+//! It starts with [`child_arg`], which returns `None` (and so makes it a
+//! no-op) where those variables are absent (`--include-ignored`).
 #![allow(dead_code)] // Each test binary uses the helpers it needs.
 
 use std::path::Path;
@@ -41,7 +43,13 @@ pub fn child_mapping(test: &str) -> Option<(SharedMemory, Mapping)> {
 /// Starts the child test `test` of this binary with `arg`.
 pub fn spawn_child(test: &str, arg: &str, stdin: Stdio) -> Child {
     Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            test,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, test)
         .env(ARG_ENV, arg)
         .stdin(stdin)
