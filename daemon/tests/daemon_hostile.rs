@@ -5,6 +5,8 @@
 
 mod support;
 
+use std::time::Duration;
+
 use support::{RawClient, TestDomain};
 use zerocp_core::wire::{
     self, ErrorCode, HEADER_LEN, MAX_FRAME_SIZE, Message, PageRequest, RemovePort,
@@ -33,7 +35,7 @@ fn hostile_domain() -> TestDomain {
 #[test]
 fn garbage_truncated_and_oversized_frames_get_errors() {
     let domain = hostile_domain();
-    let client = RawClient::connect(&domain.socket_path());
+    let mut client = RawClient::connect(&domain.socket_path());
 
     client.send_bytes(b"\xde\xad\xbe\xef garbage that is no frame at all");
     let (_, reply) = client.recv().expect("an error reply");
@@ -183,21 +185,14 @@ fn silent_and_flooding_clients_do_not_block_others() {
     assert_serving(&domain);
     // A flood beyond the pending-connection limit (16 by default, one taken
     // by `silent`): the extra connections are told why and closed.
-    let flood: Vec<RawClient> = (0..24)
+    let mut flood: Vec<RawClient> = (0..24)
         .map(|_| RawClient::connect(&domain.socket_path()))
         .collect();
     let expected_refusals = 24 - (16 - 1);
     let mut refused = vec![false; flood.len()];
-    for client in &flood {
-        client.conn.set_nonblocking(true).expect("nonblocking");
-    }
     let all_refused = domain.wait_until(support::DEADLINE, || {
-        for (client, refused) in flood.iter().zip(refused.iter_mut()) {
-            let mut buf = [0u8; MAX_FRAME_SIZE];
-            if let Ok(zerocp_os_linux::seqpacket::RecvResult::Frame(len)) =
-                client.conn.recv(&mut buf)
-                && let Ok((_, Message::Error(e))) = wire::decode(&buf[..len])
-            {
+        for (client, refused) in flood.iter_mut().zip(refused.iter_mut()) {
+            if let Ok(Some((_, Message::Error(e)))) = client.client.recv(Duration::ZERO) {
                 assert_eq!(e.code, ErrorCode::LimitReached, "{}", e.detail.as_str());
                 *refused = true;
             }
@@ -223,7 +218,7 @@ fn idle_unregistered_connections_are_dropped() {
     let text = "[limits]\nregister_timeout_ms = 300\n\n[heartbeat]\ninterval_ms = 50\ntimeout_ms = 60000\n\n\
                 [[mempool]]\nsize = 64\ncount = 4\n";
     let domain = TestDomain::builder().config_toml(text).start();
-    let silent = RawClient::connect(&domain.socket_path());
+    let mut silent = RawClient::connect(&domain.socket_path());
     assert!(
         silent.recv().is_none(),
         "the daemon should close an idle unregistered connection"

@@ -10,6 +10,7 @@
 //! | [`shm`] | POSIX shared-memory objects, committed at creation |
 //! | [`mmap`] | mappings of those objects (RAII) |
 //! | [`seqpacket`] | the control plane's `SOCK_SEQPACKET` Unix sockets |
+//! | [`control_client`] | the client end of the control protocol: requests and replies |
 //! | [`futex`] | process-shared futex wait/wake on words in shared memory |
 //! | [`lockfile`] | the daemon's per-domain `flock` lock file |
 //! | [`pidfd`] | process liveness through pidfds |
@@ -28,6 +29,7 @@
 
 pub mod affinity;
 pub mod clock;
+pub mod control_client;
 pub mod error;
 pub mod futex;
 pub mod lockfile;

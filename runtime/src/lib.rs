@@ -68,7 +68,6 @@
 //! [`LoanedSample::write_with`].
 
 mod adaptive_spin;
-mod daemon_connection;
 pub mod error;
 mod heartbeat_thread;
 mod loaned_sample;

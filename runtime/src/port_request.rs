@@ -32,11 +32,10 @@ pub(crate) fn type_info<T: ZeroCopySafe>() -> TypeInfo {
 pub(crate) fn create(
     shared: &Shared,
     request: &Message,
-    name: &'static str,
     service: &ServiceDescription,
     size: u32,
 ) -> Result<u32, PortRequestError> {
-    match shared.call(request, name) {
+    match shared.call(request) {
         Ok(Message::PublisherCreated(reply)) if matches!(request, Message::CreatePublisher(_)) => {
             Ok(reply.port_index)
         }
@@ -67,7 +66,7 @@ pub(crate) fn create(
             })
         }
         Ok(other) => Err(PortRequestError::Control(ControlError::Unexpected {
-            request: name,
+            request: request.kind(),
             got: other.kind(),
         })),
         Err(ControlError::Closed) => Err(PortRequestError::DaemonGone),
@@ -104,7 +103,7 @@ pub(crate) fn remove(shared: &Shared, kind: PortKind, index: u32) {
         kind,
         port_index: index,
     });
-    match shared.call(&request, "RemovePort") {
+    match shared.call(&request) {
         Ok(Message::PortRemoved) | Err(ControlError::Closed) => {}
         Ok(Message::Error(e)) => {
             log::warn!(

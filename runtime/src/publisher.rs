@@ -121,13 +121,7 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
             history: self.history,
             max_loans: self.max_loans,
         });
-        let index = port_request::create(
-            shared,
-            &request,
-            "CreatePublisher",
-            &self.service,
-            info.size,
-        )?;
+        let index = port_request::create(shared, &request, &self.service, info.size)?;
         let port = shared.segments().mgmt().publisher(index);
         port_request::check_owned(shared, PortKind::Publisher, index, port.map(|p| &p.control))?;
         let Some(port) = port else {

@@ -23,13 +23,12 @@ use zerocp_core::heartbeat::HeartbeatSlot;
 use zerocp_core::mgmt::STATE_SHUTTING_DOWN;
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::sync::Ordering;
-use zerocp_core::wire::{self, ErrorCode, Message, Register, Registered};
+use zerocp_core::wire::{self, ErrorCode, Message, MessageKind, Register, Registered};
+use zerocp_os_linux::control_client::ControlClient;
 use zerocp_os_linux::error::Errno;
 use zerocp_os_linux::names::{DomainName, DomainPaths};
-use zerocp_os_linux::seqpacket::SeqpacketConn;
 
 use crate::ZeroCopySafe;
-use crate::daemon_connection::{DaemonConnection, REQUEST_TIMEOUT};
 use crate::error::{ControlError, InitError, MapSegmentsError};
 use crate::heartbeat_thread::HeartbeatThread;
 use crate::publisher::PublisherBuilder;
@@ -44,6 +43,9 @@ pub const MAX_PROCESS_NAME_LEN: usize = 32;
 /// the unregistration (the process is unregistered anyway when the
 /// connection closes right after).
 const UNREGISTER_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a request waits for its reply. Generous: the daemon may be busy
+/// cleaning up after a dead process, and CI runs under qemu.
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A process registered with `zerocpd`: the factory of publishers and
 /// subscribers.
@@ -65,7 +67,7 @@ pub struct Runtime {
 /// What the runtime shares with its ports and its heartbeat thread.
 pub(crate) struct Shared {
     segments: SegmentMappings,
-    conn: Mutex<DaemonConnection>,
+    conn: Mutex<ControlClient>,
     gone: AtomicBool,
     /// Subscriber ports of this process, woken when the daemon is gone.
     subscribers: Mutex<Vec<u32>>,
@@ -92,7 +94,7 @@ impl Runtime {
         let process_name = check_name(name)?;
         let domain = DomainName::from_env().map_err(InitError::Domain)?;
         let paths = DomainPaths::for_client(&domain).map_err(InitError::RunDir)?;
-        let socket = SeqpacketConn::connect(&paths.socket).map_err(|e| match e.errno() {
+        let mut conn = ControlClient::connect(&paths.socket).map_err(|e| match e.errno() {
             Some(errno @ (Errno::NOENT | Errno::CONNREFUSED)) => InitError::DaemonNotRunning {
                 domain: domain.to_string(),
                 socket: paths.socket.clone(),
@@ -100,7 +102,6 @@ impl Runtime {
             },
             _ => InitError::Connect(e),
         })?;
-        let mut conn = DaemonConnection::new(socket);
         let registered = register(&mut conn, process_name)?;
         let segments = SegmentMappings::map(&registered).map_err(InitError::Segment)?;
         let slot = registered.process_slot;
@@ -195,7 +196,7 @@ impl Drop for RuntimeInner {
         }
         match self
             .shared
-            .request(&Message::Unregister, "Unregister", UNREGISTER_TIMEOUT)
+            .request(&Message::Unregister, UNREGISTER_TIMEOUT)
         {
             Ok(Message::Unregistered) | Err(ControlError::Closed) => {}
             Ok(other) => log::warn!("the daemon answered Unregister with {:?}", other.kind()),
@@ -251,13 +252,12 @@ impl Shared {
     pub(crate) fn request(
         &self,
         msg: &Message,
-        name: &'static str,
         timeout: Duration,
     ) -> Result<Message, ControlError> {
         if self.is_gone() {
             return Err(ControlError::Closed);
         }
-        let result = lock(&self.conn).request(msg, name, timeout);
+        let result = lock(&self.conn).request(msg, timeout);
         if matches!(result, Err(ControlError::Closed)) {
             self.mark_gone();
         }
@@ -265,17 +265,17 @@ impl Shared {
     }
 
     /// Sends a request with the standard timeout.
-    pub(crate) fn call(&self, msg: &Message, name: &'static str) -> Result<Message, ControlError> {
-        self.request(msg, name, REQUEST_TIMEOUT)
+    pub(crate) fn call(&self, msg: &Message) -> Result<Message, ControlError> {
+        self.request(msg, REQUEST_TIMEOUT)
     }
 
     /// The control connection (for the heartbeat thread).
-    pub(crate) fn connection(&self) -> MutexGuard<'_, DaemonConnection> {
+    pub(crate) fn connection(&self) -> MutexGuard<'_, ControlClient> {
         lock(&self.conn)
     }
 
     /// The control connection, unless a request holds it.
-    pub(crate) fn try_connection(&self) -> Option<MutexGuard<'_, DaemonConnection>> {
+    pub(crate) fn try_connection(&self) -> Option<MutexGuard<'_, ControlClient>> {
         match self.conn.try_lock() {
             Ok(guard) => Some(guard),
             Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
@@ -315,21 +315,21 @@ fn check_name(name: &str) -> Result<FixedString<MAX_PROCESS_NAME_LEN>, InitError
 }
 
 fn register(
-    conn: &mut DaemonConnection,
+    conn: &mut ControlClient,
     process_name: FixedString<MAX_PROCESS_NAME_LEN>,
 ) -> Result<Registered, InitError> {
     let request = Message::Register(Register {
         protocol_version: wire::PROTOCOL_VERSION,
         process_name,
     });
-    match conn.request(&request, "Register", REQUEST_TIMEOUT) {
+    match conn.request(&request, REQUEST_TIMEOUT) {
         Ok(Message::Registered(reply)) => Ok(reply),
         Ok(Message::Error(e)) => Err(InitError::Rejected {
             code: e.code,
             detail: e.detail.as_str().to_owned(),
         }),
         Ok(other) => Err(InitError::Control(ControlError::Unexpected {
-            request: "Register",
+            request: MessageKind::Register,
             got: other.kind(),
         })),
         Err(ControlError::Closed) => Err(InitError::Rejected {

@@ -1,17 +1,17 @@
 //! The query client: one connection to the daemon, unregistered, asking the
-//! introspection queries and collecting paged answers.
+//! introspection queries and collecting paged answers, over the shared
+//! [`ControlClient`].
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use zerocp_core::wire::{
-    self, ErrorCode, MAX_FRAME_SIZE, MempoolInfo, Message, PAGE_END, PageRequest, PortInfo,
-    ProcessInfo, Status,
+    ErrorCode, MempoolInfo, Message, PAGE_END, PageRequest, PortInfo, ProcessInfo, Status,
 };
+use zerocp_os_linux::control_client::{ControlClient, ControlError};
 use zerocp_os_linux::error::{Errno, ErrnoText, NameError, RunDirError, SocketError};
 use zerocp_os_linux::names::{DomainName, DomainPaths};
-use zerocp_os_linux::seqpacket::{RecvResult, SeqpacketConn};
 
 /// How long to wait for each reply.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -148,10 +148,9 @@ impl std::error::Error for CtlError {
 /// ```
 #[derive(Debug)]
 pub struct CtlClient {
-    socket: SeqpacketConn,
+    client: ControlClient,
     path: PathBuf,
     domain: String,
-    next_id: u32,
 }
 
 impl CtlClient {
@@ -186,16 +185,15 @@ impl CtlClient {
 
     /// Connects to the control socket at `path`.
     pub fn connect_path(path: &Path) -> Result<Self, CtlError> {
-        let socket = SeqpacketConn::connect(path).map_err(CtlError::Socket)?;
+        let client = ControlClient::connect(path).map_err(CtlError::Socket)?;
         let domain = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         Ok(Self {
-            socket,
+            client,
             path: path.to_owned(),
             domain,
-            next_id: 1,
         })
     }
 
@@ -209,75 +207,21 @@ impl CtlClient {
         &self.path
     }
 
-    /// Sends `msg` and returns the reply carrying its request id.
+    /// Sends `msg` and returns the reply to it; an `Error` reply (including
+    /// the daemon refusing the connection) is [`CtlError::Refused`].
     pub fn request(&mut self, msg: &Message) -> Result<Message, CtlError> {
-        let id = self.next_id;
-        self.next_id = self.next_id.wrapping_add(1);
-        let mut buf = [0u8; MAX_FRAME_SIZE];
-        let len = wire::encode(msg, id, &mut buf)
-            .map_err(|e| CtlError::Protocol(format!("cannot encode the query: {e}")))?;
-        if let Err(e) = self.socket.send(&buf[..len]) {
-            // A daemon that refuses a connection (access, limits) sends its
-            // reason and closes at once: show that reason, not the EPIPE.
-            if e.is_disconnected() {
-                self.refusal_reason()?;
-            }
-            return Err(CtlError::Socket(e));
-        }
-        loop {
-            let len = match self
-                .socket
-                .recv_timeout(&mut buf, REPLY_TIMEOUT)
-                .map_err(CtlError::Socket)?
-            {
-                RecvResult::Frame(len) => len,
-                RecvResult::Closed => {
-                    return Err(CtlError::Closed {
-                        socket: self.path.clone(),
-                    });
-                }
-                RecvResult::TooLarge { len } => {
-                    return Err(CtlError::Protocol(format!("a frame of {len} bytes")));
-                }
-                RecvResult::WouldBlock | RecvResult::TimedOut => {
-                    return Err(CtlError::Timeout {
-                        socket: self.path.clone(),
-                    });
-                }
-            };
-            let (header, reply) =
-                wire::decode(&buf[..len]).map_err(|e| CtlError::Protocol(e.to_string()))?;
-            match reply {
-                Message::Error(e) if header.request_id == id || header.request_id == 0 => {
-                    return Err(CtlError::Refused {
-                        code: e.code,
-                        detail: e.detail.as_str().to_owned(),
-                    });
-                }
-                Message::Shutdown => {
-                    return Err(CtlError::Closed {
-                        socket: self.path.clone(),
-                    });
-                }
-                reply if header.request_id == id => return Ok(reply),
-                // A reply to an earlier request (cannot happen: one at a time).
-                _ => continue,
-            }
-        }
-    }
-
-    /// Fails with the `Error` frame the daemon left before closing, if any.
-    fn refusal_reason(&self) -> Result<(), CtlError> {
-        let mut buf = [0u8; MAX_FRAME_SIZE];
-        if let Ok(RecvResult::Frame(len)) = self.socket.recv_timeout(&mut buf, REPLY_TIMEOUT)
-            && let Ok((_, Message::Error(e))) = wire::decode(&buf[..len])
-        {
-            return Err(CtlError::Refused {
+        let socket = || self.path.clone();
+        match self.client.request(msg, REPLY_TIMEOUT) {
+            Ok(Message::Error(e)) => Err(CtlError::Refused {
                 code: e.code,
                 detail: e.detail.as_str().to_owned(),
-            });
+            }),
+            Ok(reply) => Ok(reply),
+            Err(ControlError::Closed) => Err(CtlError::Closed { socket: socket() }),
+            Err(ControlError::Timeout { .. }) => Err(CtlError::Timeout { socket: socket() }),
+            Err(ControlError::Send(e) | ControlError::Recv(e)) => Err(CtlError::Socket(e)),
+            Err(e) => Err(CtlError::Protocol(e.to_string())),
         }
-        Ok(())
     }
 
     /// The daemon's status.

@@ -4,11 +4,14 @@
 use std::path::Path;
 use std::time::Duration;
 
-/// A client speaking the wire format directly (no runtime), for protocol tests.
+use zerocp_core::wire::{MAX_FRAME_SIZE, Message};
+use zerocp_os_linux::control_client::{ControlClient, ControlError};
+
+/// A client speaking the wire format directly (no runtime), for protocol
+/// tests: the shared [`ControlClient`] with test-friendly panics.
 pub struct RawClient {
-    /// The connection.
-    pub conn: zerocp_os_linux::seqpacket::SeqpacketConn,
-    next_id: u32,
+    /// The client.
+    pub client: ControlClient,
 }
 
 /// Reply timeout of [`RawClient`].
@@ -17,48 +20,39 @@ pub const REPLY_DEADLINE: Duration = Duration::from_secs(20);
 impl RawClient {
     /// Connects to `socket`.
     pub fn connect(socket: &Path) -> Self {
-        let conn = zerocp_os_linux::seqpacket::SeqpacketConn::connect(socket)
+        let client = ControlClient::connect(socket)
             .unwrap_or_else(|e| panic!("connect to {}: {e}", socket.display()));
-        Self { conn, next_id: 1 }
+        Self { client }
     }
 
     /// Sends raw bytes as one frame.
     pub fn send_bytes(&self, bytes: &[u8]) {
-        self.conn.send(bytes).expect("send a raw frame");
+        self.client.send_frame(bytes).expect("send a raw frame");
     }
 
     /// Encodes `msg` with `request_id`.
-    pub fn encode(msg: &zerocp_core::wire::Message, request_id: u32) -> Vec<u8> {
-        let mut buf = vec![0u8; zerocp_core::wire::MAX_FRAME_SIZE];
+    pub fn encode(msg: &Message, request_id: u32) -> Vec<u8> {
+        let mut buf = vec![0u8; MAX_FRAME_SIZE];
         let len = zerocp_core::wire::encode(msg, request_id, &mut buf).expect("encode");
         buf.truncate(len);
         buf
     }
 
     /// Receives one frame; `None` when the daemon closed the connection.
-    pub fn recv(&self) -> Option<(u32, zerocp_core::wire::Message)> {
-        use zerocp_os_linux::seqpacket::RecvResult;
-        let mut buf = vec![0u8; zerocp_core::wire::MAX_FRAME_SIZE];
-        match self.conn.recv_timeout(&mut buf, REPLY_DEADLINE) {
-            Ok(RecvResult::Frame(len)) => {
-                let (header, msg) =
-                    zerocp_core::wire::decode(&buf[..len]).expect("the daemon sends valid frames");
-                Some((header.request_id, msg))
-            }
-            Ok(RecvResult::Closed) => None,
-            Err(e) if e.is_disconnected() => None,
-            other => panic!("no reply from the daemon within {REPLY_DEADLINE:?}: {other:?}"),
+    pub fn recv(&mut self) -> Option<(u32, Message)> {
+        match self.client.recv(REPLY_DEADLINE) {
+            Ok(Some((header, msg))) => Some((header.request_id, msg)),
+            Ok(None) => panic!("no frame from the daemon within {REPLY_DEADLINE:?}"),
+            Err(ControlError::Closed) => None,
+            Err(e) => panic!("receiving from the daemon: {e}"),
         }
     }
 
-    /// Sends `msg` and returns the reply (asserting it echoes the request id).
-    pub fn request(&mut self, msg: &zerocp_core::wire::Message) -> zerocp_core::wire::Message {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.send_bytes(&Self::encode(msg, id));
-        let (reply_id, reply) = self.recv().expect("the daemon closed the connection");
-        assert_eq!(reply_id, id, "reply {reply:?} carries the wrong request id");
-        reply
+    /// Sends `msg` and returns the reply (which carries the request's id).
+    pub fn request(&mut self, msg: &Message) -> Message {
+        self.client
+            .request(msg, REPLY_DEADLINE)
+            .unwrap_or_else(|e| panic!("{:?} failed: {e}", msg.kind()))
     }
 
     /// Registers as `name`; returns the `Registered` payload.
