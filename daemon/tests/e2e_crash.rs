@@ -122,7 +122,7 @@ mod roles {
     use std::sync::atomic::{AtomicBool, Ordering};
 
     use super::*;
-    use crate::e2e_support::{arg, expect_command, say, service};
+    use crate::e2e_support::{arg, expect_command, publish_seq, say, service};
     use crate::support::child_role_args;
     use zerocp::Runtime;
 
@@ -208,14 +208,7 @@ mod roles {
             .create()
             .expect("publisher");
         let id = u64::from(std::process::id());
-        for seq in 0..published {
-            publisher
-                .loan_uninit()
-                .expect("loan")
-                .write(Msg::new(id, seq))
-                .publish()
-                .expect("publish");
-        }
+        publish_seq(&publisher, id, 0..published);
         let held: Vec<_> = (0..loans)
             .map(|_| publisher.loan_uninit().expect("loan"))
             .collect();

@@ -51,7 +51,7 @@ fn daemon_not_running() {
 }
 
 mod roles {
-    use crate::e2e_support::{Msg, say, service};
+    use crate::e2e_support::{Msg, publish_seq, say, service};
     use crate::support::child_role_args;
     use zerocp::{InitError, LoanError, Runtime, ServiceDescription, TakeError};
 
@@ -154,14 +154,7 @@ mod roles {
             .max_held(1)
             .create()
             .expect("subscriber");
-        for seq in 0..2 {
-            publisher
-                .loan_uninit()
-                .unwrap()
-                .write(Msg::new(1, seq))
-                .publish()
-                .expect("publish");
-        }
+        publish_seq(&publisher, 1, 0..2);
         let first = subscriber.take().expect("take").expect("sample 0");
         let second = subscriber.take().map(|s| s.is_some());
         assert_eq!(second, Err(TakeError::TooManyHeld { max: 1 }));

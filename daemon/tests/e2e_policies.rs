@@ -92,7 +92,7 @@ mod roles {
     use std::io::BufRead;
 
     use super::*;
-    use crate::e2e_support::{arg, deadline, expect_command, left, say, service};
+    use crate::e2e_support::{arg, deadline, expect_command, left, publish_seq, say, service};
     use crate::support::child_role_args;
     use zerocp::{FullPolicy, Runtime};
 
@@ -108,14 +108,7 @@ mod roles {
             .publisher::<Msg>(&service("overflow"))
             .create()
             .expect("publisher");
-        for seq in 0..count {
-            publisher
-                .loan_uninit()
-                .expect("loan")
-                .write(Msg::new(1, seq))
-                .publish()
-                .expect("publish");
-        }
+        publish_seq(&publisher, 1, 0..count);
         say("published");
         expect_command("quit");
     }

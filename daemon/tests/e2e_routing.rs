@@ -86,7 +86,7 @@ mod roles {
     use std::io::BufRead;
 
     use super::*;
-    use crate::e2e_support::{arg, deadline, left, say, service};
+    use crate::e2e_support::{arg, deadline, left, publish_seq, say, service};
     use crate::support::child_role_args;
     use zerocp::Runtime;
 
@@ -103,14 +103,7 @@ mod roles {
             .create()
             .expect("publisher");
         let id = u64::from(std::process::id());
-        for seq in 0..count {
-            publisher
-                .loan_uninit()
-                .expect("loan")
-                .write(Msg::new(id, seq))
-                .publish()
-                .expect("publish");
-        }
+        publish_seq(&publisher, id, 0..count);
         say("published");
     }
 
@@ -167,14 +160,7 @@ mod roles {
             .create()
             .expect("publisher");
         let id = u64::from(std::process::id());
-        for seq in 0..count {
-            publisher
-                .loan_uninit()
-                .expect("loan")
-                .write(Msg::new(id, seq))
-                .publish()
-                .expect("publish");
-        }
+        publish_seq(&publisher, id, 0..count);
         say("published");
         for line in std::io::stdin().lock().lines() {
             let line = line.expect("command");

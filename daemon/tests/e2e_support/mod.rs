@@ -157,6 +157,22 @@ pub fn offset_in_data_segment(domain: &str, addr: usize, len: usize) -> usize {
     addr - start
 }
 
+/// Publishes `Msg::new(publisher_id, seq)` for every `seq` in `seqs`.
+pub fn publish_seq(
+    publisher: &zerocp::Publisher<Msg>,
+    publisher_id: u64,
+    seqs: std::ops::Range<u64>,
+) {
+    for seq in seqs {
+        publisher
+            .loan_uninit()
+            .expect("loan")
+            .write(Msg::new(publisher_id, seq))
+            .publish()
+            .expect("publish");
+    }
+}
+
 /// The domain of this (child) process.
 pub fn domain() -> String {
     std::env::var("ZEROCP_DOMAIN").expect("ZEROCP_DOMAIN set for the child")
