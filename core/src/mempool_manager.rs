@@ -11,6 +11,32 @@
 //! chunk to another holder adds to the count first; every holder releases
 //! once, and the release that brings the count to zero pushes the chunk back
 //! to its freelist.
+//!
+//! # A shared chunk across processes
+//!
+//! A *shared chunk* is one chunk of the data segment with every reference to
+//! it, wherever they are. Its memory layout: a 64-byte [`ChunkHeader`]
+//! (sizes, origin port, sequence number, refcount) followed by the payload,
+//! at an offset the [`MempoolLayout`] computes from the chunk's global index;
+//! a process finds it in its own mapping of the data segment, so no address
+//! ever crosses a process boundary, only the `u32` index. Its lifetime:
+//!
+//! 1. **loan**: [`MemPoolManager::loan`] pops a free chunk and initialises
+//!    its header with refcount 1; the publisher lists the index in its port's
+//!    loans before it hands out a `LoanedSample` (zerocp runtime).
+//! 2. **transfer**: `publish` adds one reference per receiving subscriber
+//!    *before* it pushes the index into each subscriber's queue (and one for
+//!    the history ring), then drops its own. A queue entry is a reference.
+//! 3. **hold**: a subscriber pops the index, checks it against the layout,
+//!    lists it in its port's held slots, and reads the payload in place
+//!    through a `Sample`.
+//! 4. **release**: dropping a `LoanedSample` or `Sample` unlists the index,
+//!    then [`MemPoolManager::release`]s it; the last release pushes it back.
+//!
+//! Because every reference is listed before use and unlisted before release,
+//! the daemon can release a dead process's references from its port lists
+//! and queues: a crash at any instruction leaks at most one chunk and never
+//! frees one twice.
 
 use core::ptr::NonNull;
 
