@@ -8,12 +8,13 @@ mod support;
 use std::ptr::NonNull;
 use std::time::Duration;
 
-use support::{DEADLINE, RawClient, TestDomain, child_role_args, spawn_child};
+use support::{DEADLINE, RawClient, TestDomain};
 use zerocp_core::mempool_manager::{MemPoolManager, PayloadSpec};
 use zerocp_core::mgmt::Mgmt;
 use zerocp_os_linux::mmap::Mapping;
 use zerocp_os_linux::names::ShmName;
 use zerocp_os_linux::shm::SharedMemory;
+use zerocp_os_linux::testing::role::{role_args, spawn_child};
 
 const ROLE: &str = "role_raw_client_holding_chunks";
 /// A chunk index no pool has.
@@ -42,7 +43,7 @@ fn loan(pools: &MemPoolManager<'_>, pool: u32, port: u32) -> u32 {
 #[test]
 #[ignore = "a child role, run by spawn_child: not a test"]
 fn role_raw_client_holding_chunks() {
-    let Some(args) = child_role_args(ROLE) else {
+    let Some(args) = role_args(ROLE) else {
         return;
     };
     let socket = std::path::PathBuf::from(&args[0]);

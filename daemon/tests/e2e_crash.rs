@@ -15,7 +15,8 @@ mod support;
 use std::time::Duration;
 
 use e2e_support::Msg;
-use support::{TestChild, TestDomain, spawn_child};
+use support::TestDomain;
+use zerocp_os_linux::testing::role::{TestChild, spawn_child};
 
 const WAIT: Duration = Duration::from_secs(120);
 /// The daemon's heartbeat timeout in these tests.
@@ -123,14 +124,14 @@ mod roles {
 
     use super::*;
     use crate::e2e_support::{arg, expect_command, publish_seq, say, service};
-    use crate::support::child_role_args;
     use zerocp::Runtime;
+    use zerocp_os_linux::testing::role::role_args;
 
     /// Prints `got <publisher> <seq>` for every sample until told to quit.
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
     fn survivor_subscriber() {
-        let Some(args) = child_role_args("roles::survivor_subscriber") else {
+        let Some(args) = role_args("roles::survivor_subscriber") else {
             return;
         };
         let rt = Runtime::init("e2e-survivor").expect("init");
@@ -159,7 +160,7 @@ mod roles {
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
     fn commanded_publisher() {
-        let Some(args) = child_role_args("roles::commanded_publisher") else {
+        let Some(args) = role_args("roles::commanded_publisher") else {
             return;
         };
         let rt = Runtime::init("e2e-commanded").expect("init");
@@ -197,7 +198,7 @@ mod roles {
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
     fn loan_holder() {
-        let Some(args) = child_role_args("roles::loan_holder") else {
+        let Some(args) = role_args("roles::loan_holder") else {
             return;
         };
         let (published, loans): (u64, usize) = (arg(&args, 1), arg(&args, 2));
@@ -222,7 +223,7 @@ mod roles {
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
     fn hoarder() {
-        let Some(args) = child_role_args("roles::hoarder") else {
+        let Some(args) = role_args("roles::hoarder") else {
             return;
         };
         let (capacity, hold): (u32, usize) = (arg(&args, 1), arg(&args, 2));

@@ -13,7 +13,8 @@ mod support;
 use std::time::Duration;
 
 use e2e_support::Msg;
-use support::{TestDomain, spawn_child};
+use support::TestDomain;
+use zerocp_os_linux::testing::role::spawn_child;
 
 const WAIT: Duration = Duration::from_secs(120);
 
@@ -61,15 +62,15 @@ mod roles {
 
     use super::*;
     use crate::e2e_support::{ROLE_DEADLINE, expect_command, say, service};
-    use crate::support::child_role_args;
     use zerocp::{
         InitError, LoanError, PublishError, Runtime, TakeError, UpdateConnectionsError, WaitError,
     };
+    use zerocp_os_linux::testing::role::role_args;
 
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
     fn doomed_application() {
-        if child_role_args("roles::doomed_application").is_none() {
+        if role_args("roles::doomed_application").is_none() {
             return;
         }
         let rt = Runtime::init("e2e-doomed").expect("init");

@@ -10,7 +10,8 @@ mod support;
 
 use std::time::Duration;
 
-use support::{TestDomain, spawn_child};
+use support::TestDomain;
+use zerocp_os_linux::testing::role::spawn_child;
 
 const WAIT: Duration = Duration::from_secs(120);
 
@@ -52,13 +53,13 @@ fn daemon_not_running() {
 
 mod roles {
     use crate::e2e_support::{Msg, publish_seq, say, service};
-    use crate::support::child_role_args;
     use zerocp::{InitError, LoanError, Runtime, ServiceDescription, TakeError};
+    use zerocp_os_linux::testing::role::role_args;
 
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
     fn error_checks() {
-        if child_role_args("roles::error_checks").is_none() {
+        if role_args("roles::error_checks").is_none() {
             return;
         }
         let rt = Runtime::init("e2e-errors").expect("init");
@@ -166,7 +167,7 @@ mod roles {
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
     fn no_daemon() {
-        if child_role_args("roles::no_daemon").is_none() {
+        if role_args("roles::no_daemon").is_none() {
             return;
         }
         match Runtime::init("e2e-lonely") {

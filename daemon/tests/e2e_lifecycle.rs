@@ -10,7 +10,8 @@ mod support;
 
 use std::time::Duration;
 
-use support::{TestDomain, spawn_child};
+use support::TestDomain;
+use zerocp_os_linux::testing::role::spawn_child;
 
 const WAIT: Duration = Duration::from_secs(120);
 
@@ -56,13 +57,13 @@ fn ports_outlive_the_handle_and_drops_unregister() {
 
 mod roles {
     use crate::e2e_support::{Msg, expect_command, say, service};
-    use crate::support::child_role_args;
     use zerocp::Runtime;
+    use zerocp_os_linux::testing::role::role_args;
 
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
     fn lifecycle() {
-        if child_role_args("roles::lifecycle").is_none() {
+        if role_args("roles::lifecycle").is_none() {
             return;
         }
         let rt = Runtime::init("e2e-lifecycle").expect("init");

@@ -14,7 +14,8 @@ use std::time::Duration;
 use e2e_support::Msg;
 use std::sync::atomic::Ordering;
 
-use support::{MappedMgmt, TestDomain, spawn_child};
+use support::{MappedMgmt, TestDomain};
+use zerocp_os_linux::testing::role::spawn_child;
 
 const WAIT: Duration = Duration::from_secs(120);
 
@@ -93,13 +94,13 @@ mod roles {
 
     use super::*;
     use crate::e2e_support::{arg, deadline, expect_command, left, publish_seq, say, service};
-    use crate::support::child_role_args;
     use zerocp::{FullPolicy, Runtime};
+    use zerocp_os_linux::testing::role::role_args;
 
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
     fn counting_publisher() {
-        let Some(args) = child_role_args("roles::counting_publisher") else {
+        let Some(args) = role_args("roles::counting_publisher") else {
             return;
         };
         let count: u64 = arg(&args, 0);
@@ -116,7 +117,7 @@ mod roles {
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
     fn lazy_subscriber() {
-        let Some(args) = child_role_args("roles::lazy_subscriber") else {
+        let Some(args) = role_args("roles::lazy_subscriber") else {
             return;
         };
         let capacity: u32 = arg(&args, 0);
@@ -140,7 +141,7 @@ mod roles {
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
     fn stepping_publisher() {
-        let Some(args) = child_role_args("roles::stepping_publisher") else {
+        let Some(args) = role_args("roles::stepping_publisher") else {
             return;
         };
         let count: u64 = arg(&args, 0);
@@ -164,7 +165,7 @@ mod roles {
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
     fn blocking_subscriber() {
-        let Some(args) = child_role_args("roles::blocking_subscriber") else {
+        let Some(args) = role_args("roles::blocking_subscriber") else {
             return;
         };
         let capacity: u32 = arg(&args, 0);

@@ -15,7 +15,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use e2e_support::{BIG, Big, Msg};
-use support::{TestChild, TestDomain, spawn_child};
+use support::TestDomain;
+use zerocp_os_linux::testing::role::{TestChild, spawn_child};
 
 /// Small messages per run (fewer than the subscriber queue holds: no drops).
 const SMALL: u64 = 200;
@@ -103,13 +104,13 @@ mod roles {
     use crate::e2e_support::{
         arg, check_big, deadline, domain, fill_big, left, offset_in_data_segment, say, service,
     };
-    use crate::support::child_role_args;
     use zerocp::Runtime;
+    use zerocp_os_linux::testing::role::role_args;
 
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
     fn publisher() {
-        let Some(args) = child_role_args("roles::publisher") else {
+        let Some(args) = role_args("roles::publisher") else {
             return;
         };
         let (small, large): (u64, u64) = (arg(&args, 0), arg(&args, 1));
@@ -152,7 +153,7 @@ mod roles {
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
     fn subscriber() {
-        let Some(args) = child_role_args("roles::subscriber") else {
+        let Some(args) = role_args("roles::subscriber") else {
             return;
         };
         let (small, large): (u64, u64) = (arg(&args, 0), arg(&args, 1));

@@ -12,7 +12,8 @@ mod support;
 use std::time::Duration;
 
 use e2e_support::Msg;
-use support::{TestChild, TestDomain, spawn_child};
+use support::TestDomain;
+use zerocp_os_linux::testing::role::{TestChild, spawn_child};
 
 const WAIT: Duration = Duration::from_secs(120);
 
@@ -87,13 +88,13 @@ mod roles {
 
     use super::*;
     use crate::e2e_support::{arg, deadline, left, publish_seq, say, service};
-    use crate::support::child_role_args;
     use zerocp::Runtime;
+    use zerocp_os_linux::testing::role::role_args;
 
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
     fn burst_publisher() {
-        let Some(args) = child_role_args("roles::burst_publisher") else {
+        let Some(args) = role_args("roles::burst_publisher") else {
             return;
         };
         let count: u64 = arg(&args, 0);
@@ -110,7 +111,7 @@ mod roles {
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
     fn merging_subscriber() {
-        let Some(args) = child_role_args("roles::merging_subscriber") else {
+        let Some(args) = role_args("roles::merging_subscriber") else {
             return;
         };
         let (publishers, each): (usize, u64) = (arg(&args, 0), arg(&args, 1));
@@ -149,7 +150,7 @@ mod roles {
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
     fn history_publisher() {
-        let Some(args) = child_role_args("roles::history_publisher") else {
+        let Some(args) = role_args("roles::history_publisher") else {
             return;
         };
         let (depth, count): (u32, u64) = (arg(&args, 0), arg(&args, 1));
@@ -187,7 +188,7 @@ mod roles {
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
     fn late_subscriber() {
-        let Some(args) = child_role_args("roles::late_subscriber") else {
+        let Some(args) = role_args("roles::late_subscriber") else {
             return;
         };
         let history: u32 = arg(&args, 0);

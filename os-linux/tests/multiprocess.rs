@@ -1,15 +1,15 @@
 //! The wrappers across real process boundaries: each test re-executes this
-//! binary as a child (see `common`) and checks what the other side sees.
+//! binary to run a role in a child (`zerocp_os_linux::testing::role`) and
+//! checks what the other side sees.
 
 mod common;
 
-use std::process::Stdio;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::{
-    CHILD_DEADLINE, ShmCleanup, assert_shm_gone, child_arg, child_mapping, expect_success,
-    spawn_child, unique_shm, unique_tmp_path, wait_for, wait_until_sleeping,
+    CHILD_DEADLINE, ShmCleanup, assert_shm_gone, child_mapping, unique_shm, unique_tmp_path,
+    wait_for, wait_until_sleeping,
 };
 use zerocp_os_linux::error::LockError;
 use zerocp_os_linux::futex::{WaitOutcome, futex_wait, futex_wake};
@@ -20,6 +20,7 @@ use zerocp_os_linux::poller::{Events, Interest, Poller};
 use zerocp_os_linux::seqpacket::{RecvResult, SeqpacketConn, SeqpacketListener};
 use zerocp_os_linux::shm::SharedMemory;
 use zerocp_os_linux::testing::atomic_u32_at;
+use zerocp_os_linux::testing::role::{role_args, spawn_child};
 
 const WORDS: usize = 64;
 const CHILD_AREA: usize = 4096;
@@ -41,11 +42,8 @@ fn shared_memory_is_shared_with_a_child() {
             .unwrap()
             .store(pattern(i), Ordering::Release);
     }
-    expect_success(spawn_child(
-        "child_checks_and_writes_shm",
-        name.as_str(),
-        Stdio::null(),
-    ));
+    spawn_child("child_checks_and_writes_shm", &[name.as_str()], &[])
+        .expect_success(CHILD_DEADLINE);
     for i in 0..WORDS {
         let got = atomic_u32_at(&map, CHILD_AREA + 4 * i)
             .unwrap()
@@ -85,7 +83,7 @@ fn futex_wake_crosses_processes() {
     let _cleanup = ShmCleanup(name.clone());
     let shm = SharedMemory::create_exclusive(&name, 4096, 0o600).unwrap();
     let map = Mapping::map(&shm, true).unwrap();
-    let child = spawn_child("child_wakes_parent", name.as_str(), Stdio::null());
+    let mut child = spawn_child("child_wakes_parent", &[name.as_str()], &[]);
     let tid = rustix::thread::gettid()
         .as_raw_nonzero()
         .get()
@@ -100,7 +98,7 @@ fn futex_wake_crosses_processes() {
     assert_eq!(outcome, WaitOutcome::Woken);
     // Acquire pairs with the child's Release store before its wake.
     assert_eq!(word.load(Ordering::Acquire), 1);
-    expect_success(child);
+    child.expect_success(CHILD_DEADLINE);
     // A private futex would have found no waiter in the other process.
     assert_eq!(
         atomic_u32_at(&map, WOKEN).unwrap().load(Ordering::Acquire),
@@ -135,7 +133,7 @@ fn child_wakes_parent() {
 fn peer_credentials_name_the_child() {
     let path = unique_tmp_path(".sock");
     let listener = SeqpacketListener::bind(&path, 0o600).unwrap();
-    let child = spawn_child("child_connects", path.to_str().unwrap(), Stdio::null());
+    let mut child = spawn_child("child_connects", &[path.to_str().unwrap()], &[]);
     let poller = Poller::new().unwrap();
     poller.add(&listener, 1, Interest::Readable).unwrap();
     let mut events = Events::with_capacity(4);
@@ -148,7 +146,7 @@ fn peer_credentials_name_the_child() {
         .unwrap()
         .expect("readable listener has a connection");
     let cred = conn.peer_credentials().unwrap();
-    assert_eq!(cred.pid, child.id());
+    assert_eq!(cred.pid, child.pid());
     assert_eq!(cred.uid, rustix::process::getuid().as_raw());
     assert_eq!(cred.gid, rustix::process::getgid().as_raw());
     let mut buf = [0u8; 32];
@@ -157,8 +155,8 @@ fn peer_credentials_name_the_child() {
         RecvResult::Frame(5)
     );
     assert_eq!(&buf[..5], b"hello");
-    conn.send(&child.id().to_le_bytes()).unwrap();
-    expect_success(child);
+    conn.send(&child.pid().to_le_bytes()).unwrap();
+    child.expect_success(CHILD_DEADLINE);
     drop(listener);
     assert!(!path.exists());
 }
@@ -166,10 +164,10 @@ fn peer_credentials_name_the_child() {
 #[test]
 #[ignore = "a child role, run by spawn_child: not a test"]
 fn child_connects() {
-    let Some(arg) = child_arg("child_connects") else {
+    let Some(args) = role_args("child_connects") else {
         return;
     };
-    let conn = SeqpacketConn::connect(std::path::Path::new(&arg)).unwrap();
+    let conn = SeqpacketConn::connect(std::path::Path::new(&args[0])).unwrap();
     conn.send(b"hello").unwrap();
     let mut buf = [0u8; 8];
     assert_eq!(
@@ -190,10 +188,10 @@ fn lock_file_excludes_other_processes_until_released() {
     let path = unique_tmp_path(".lock");
     let arg = |expect: &str| format!("{expect}:{}", path.display());
     let lock = LockFile::acquire(&path).unwrap();
-    expect_success(spawn_child("child_tries_lock", &arg("held"), Stdio::null()));
+    spawn_child("child_tries_lock", &[&arg("held")], &[]).expect_success(CHILD_DEADLINE);
     drop(lock);
     // The child takes the free lock; its exit releases it again.
-    expect_success(spawn_child("child_tries_lock", &arg("free"), Stdio::null()));
+    spawn_child("child_tries_lock", &[&arg("free")], &[]).expect_success(CHILD_DEADLINE);
     LockFile::acquire(&path).unwrap().remove().unwrap();
     assert!(!path.exists());
 }
@@ -201,10 +199,10 @@ fn lock_file_excludes_other_processes_until_released() {
 #[test]
 #[ignore = "a child role, run by spawn_child: not a test"]
 fn child_tries_lock() {
-    let Some(arg) = child_arg("child_tries_lock") else {
+    let Some(args) = role_args("child_tries_lock") else {
         return;
     };
-    let (expect, path) = arg.split_once(':').unwrap();
+    let (expect, path) = args[0].split_once(':').unwrap();
     let path = std::path::Path::new(path);
     match (expect, LockFile::acquire(path)) {
         ("held", Err(LockError::AlreadyLocked { holder_pid, .. })) => {
@@ -217,15 +215,15 @@ fn child_tries_lock() {
 
 #[test]
 fn pidfd_reports_a_child_exit() {
-    let mut child = spawn_child("child_waits_for_stdin_eof", "", Stdio::piped());
-    let pidfd = PidFd::open(child.id()).unwrap();
+    let mut child = spawn_child("child_waits_for_stdin_eof", &[], &[]);
+    let pidfd = PidFd::open(child.pid()).unwrap();
     assert!(!pidfd.wait_exit(Some(Duration::ZERO)).unwrap());
     assert!(!pidfd.wait_exit(Some(Duration::from_millis(10))).unwrap());
     let poller = Poller::new().unwrap();
     poller.add(&pidfd, 42, Interest::Readable).unwrap();
     let mut events = Events::with_capacity(4);
     assert_eq!(poller.wait(&mut events, Some(Duration::ZERO)).unwrap(), 0);
-    drop(child.stdin.take()); // EOF: the child returns and exits
+    child.close_stdin(); // EOF: the child returns and exits
     assert!(
         poller.wait(&mut events, Some(CHILD_DEADLINE)).unwrap() > 0,
         "no exit event"
@@ -234,7 +232,7 @@ fn pidfd_reports_a_child_exit() {
     assert_eq!((event.token, event.readable), (42, true));
     assert!(pidfd.wait_exit(Some(CHILD_DEADLINE)).unwrap());
     assert!(pidfd.wait_exit(Some(Duration::ZERO)).unwrap());
-    let status = child.wait().unwrap();
+    let status = child.wait(CHILD_DEADLINE);
     assert!(status.success());
     // Reaped: the pidfd still says dead, whatever reuses the pid later.
     assert!(pidfd.wait_exit(Some(Duration::ZERO)).unwrap());
@@ -243,7 +241,7 @@ fn pidfd_reports_a_child_exit() {
 #[test]
 #[ignore = "a child role, run by spawn_child: not a test"]
 fn child_waits_for_stdin_eof() {
-    if child_arg("child_waits_for_stdin_eof").is_none() {
+    if role_args("child_waits_for_stdin_eof").is_none() {
         return;
     }
     let mut sink = Vec::new();

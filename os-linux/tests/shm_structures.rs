@@ -8,19 +8,16 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
-use common::{
-    CHILD_DEADLINE, ShmCleanup, assert_shm_gone, child_mapping, expect_success, spawn_child,
-    unique_shm,
-};
+use common::{CHILD_DEADLINE, ShmCleanup, assert_shm_gone, child_mapping, unique_shm};
 use zerocp_core::chunk_queue::ChunkQueue;
 use zerocp_core::freelist::{FreeList, FreeListHeader};
 use zerocp_os_linux::mmap::Mapping;
 use zerocp_os_linux::shm::SharedMemory;
 use zerocp_os_linux::testing::atomic_u32_at;
+use zerocp_os_linux::testing::role::spawn_child;
 
 /// Indices in the freelist.
 const INDICES: usize = 32;
@@ -101,7 +98,7 @@ fn freelist_and_queue_are_shared_between_processes() {
     let list = FreeList::init(s.header, s.links).unwrap();
     s.queue.init(QUEUE_CAP as u32).unwrap();
 
-    let child = spawn_child("child_feeds_queue", name.as_str(), Stdio::null());
+    let mut child = spawn_child("child_feeds_queue", &[name.as_str()], &[]);
     let mut received = [0u32; INDICES];
     let mut total = 0u32;
     let deadline = Instant::now() + CHILD_DEADLINE;
@@ -129,7 +126,7 @@ fn freelist_and_queue_are_shared_between_processes() {
             "child too slow: {total} received"
         );
     }
-    expect_success(child);
+    child.expect_success(CHILD_DEADLINE);
 
     assert_eq!(total, ROUNDS);
     assert_eq!(s.child_sent.load(Ordering::Acquire), ROUNDS);

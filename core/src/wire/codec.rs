@@ -230,6 +230,8 @@ impl<T: Wire, const K: usize> Wire for heapless::Vec<T, K> {
 
 /// Declares a message payload struct (public fields, documented) and its
 /// [`Wire`] encoding: the fields in order; errors name `Struct.field`.
+/// Attributes on the struct and its fields are passed through (docs, and
+/// e.g. `#[cfg_attr(feature = "serde", derive(serde::Serialize))]`).
 macro_rules! wire_struct {
     (
         $(#[$meta:meta])*

@@ -172,6 +172,11 @@ wire_struct! {
 
 wire_struct! {
     /// Daemon → client: state of the daemon.
+    ///
+    /// With the feature `serde`, `Serialize` writes exactly these fields, in
+    /// this order (`zerocpctl status --json` prints them after the domain
+    /// and the socket).
+    #[cfg_attr(feature = "serde", derive(serde::Serialize))]
     pub struct Status {
         /// The daemon's pid.
         pub daemon_pid: u32,
@@ -262,6 +267,10 @@ wire_struct! {
 
 wire_struct! {
     /// Usage of one mempool.
+    ///
+    /// With the feature `serde`, `Serialize` writes exactly these fields, in
+    /// this order (`zerocpctl mempools --json` prints one per pool).
+    #[cfg_attr(feature = "serde", derive(serde::Serialize))]
     pub struct MempoolInfo {
         /// Payload capacity of each chunk.
         pub chunk_size: u32,

@@ -1,7 +1,7 @@
 //! Rendering query answers: aligned tables for people, JSON for programs.
 //!
 //! The JSON shapes are part of the CLI contract (tests check them); keys appear in
-//! the order the structs below declare them:
+//! the order the structs declare them:
 //!
 //! - `status`: `{"domain", "socket", "daemon_pid", "uptime_ms", "epoch", "processes",
 //!   "publishers", "subscribers", "services", "mgmt_size", "data_size"}`
@@ -11,35 +11,34 @@
 //!   "publishers":[{"port", "pid"}], "subscribers":[{"port", "pid", "queue_len",
 //!   "queue_capacity", "dropped"}]}]}`
 //! - `mempools`: `{"mempools":[{"chunk_size", "chunk_count", "used", "min_free"}]}`
+//!
+//! **Derived shapes.** Where the JSON of an answer is exactly the fields of
+//! its wire type, the wire type is serialised as it is (`zerocp-core`'s
+//! feature `serde` derives `Serialize` for it): a [`Status`] after the domain
+//! and the socket (flattened into one object), and each [`MempoolInfo`]. A
+//! field added to those wire types thus appears in the JSON too, which the
+//! tests below (exact strings) make a deliberate change.
+//!
+//! **Presentations.** Processes and services are shown, not mirrored: a
+//! process's `slot` is the wire's `process_slot` and its `state` a word, not
+//! a code; services group the wire's flat list of ports under each service,
+//! with the service as one string and the type's fields renamed. Their JSON
+//! structs stay here, so the shape does not follow the wire messages.
 
 use serde::Serialize;
 use zerocp_core::wire::{MempoolInfo, PortInfo, PortKind, ProcessInfo, ProcessState, Status};
 
-/// `status --json`.
+/// `status`: the domain and its socket, then the daemon's [`Status`]
+/// (derived shape: its fields follow `socket` in the same JSON object).
 #[derive(Debug, Serialize)]
 pub struct StatusJson<'a> {
     /// The domain.
     pub domain: &'a str,
     /// The control socket.
     pub socket: String,
-    /// The daemon's pid.
-    pub daemon_pid: u32,
-    /// Milliseconds since the daemon started.
-    pub uptime_ms: u64,
-    /// The daemon's epoch.
-    pub epoch: u64,
-    /// Registered processes.
-    pub processes: u32,
-    /// Publisher ports.
-    pub publishers: u32,
-    /// Subscriber ports.
-    pub subscribers: u32,
-    /// Services with at least one port.
-    pub services: u32,
-    /// Bytes of the mgmt segment.
-    pub mgmt_size: u64,
-    /// Bytes of the data segment.
-    pub data_size: u64,
+    /// The daemon's answer.
+    #[serde(flatten)]
+    pub status: &'a Status,
 }
 
 #[derive(Serialize)]
@@ -76,16 +75,9 @@ struct ServiceJson {
     subscribers: Vec<SubscriberJson>,
 }
 
-#[derive(Serialize)]
-struct MempoolJson {
-    chunk_size: u32,
-    chunk_count: u32,
-    used: u32,
-    min_free: u32,
-}
-
 fn to_json<T: Serialize>(value: &T) -> String {
-    // Serialising plain structs of strings and integers cannot fail.
+    // Serialising plain structs of strings and integers (a flattened one
+    // included) cannot fail.
     serde_json::to_string(value).unwrap_or_default()
 }
 
@@ -112,10 +104,11 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 /// `status`, human-readable.
-pub fn status_text(s: &StatusJson<'_>) -> String {
+pub fn status_text(fields: &StatusJson<'_>) -> String {
+    let s = fields.status;
     let rows = vec![
-        vec!["domain".into(), s.domain.to_owned()],
-        vec!["socket".into(), s.socket.clone()],
+        vec!["domain".into(), fields.domain.to_owned()],
+        vec!["socket".into(), fields.socket.clone()],
         vec!["daemon pid".into(), s.daemon_pid.to_string()],
         vec![
             "uptime".into(),
@@ -132,25 +125,18 @@ pub fn status_text(s: &StatusJson<'_>) -> String {
     table(&["FIELD", "VALUE"], &rows)
 }
 
-/// `status --json`.
-pub fn status_json(s: &StatusJson<'_>) -> String {
-    to_json(s)
+/// `status --json`: `{"domain", "socket"}` followed by the fields of
+/// [`Status`], in one object.
+pub fn status_json(fields: &StatusJson<'_>) -> String {
+    to_json(fields)
 }
 
 /// The `status` fields of `domain` on `socket`.
-pub fn status_fields<'a>(domain: &'a str, socket: String, s: &Status) -> StatusJson<'a> {
+pub fn status_fields<'a>(domain: &'a str, socket: String, status: &'a Status) -> StatusJson<'a> {
     StatusJson {
         domain,
         socket,
-        daemon_pid: s.daemon_pid,
-        uptime_ms: s.uptime_ms,
-        epoch: s.epoch,
-        processes: s.processes,
-        publishers: s.publishers,
-        subscribers: s.subscribers,
-        services: s.services,
-        mgmt_size: s.mgmt_size,
-        data_size: s.data_size,
+        status,
     }
 }
 
@@ -315,20 +301,10 @@ pub fn mempools_text(pools: &[MempoolInfo]) -> String {
 /// ```
 pub fn mempools_json(pools: &[MempoolInfo]) -> String {
     #[derive(Serialize)]
-    struct All {
-        mempools: Vec<MempoolJson>,
+    struct All<'a> {
+        mempools: &'a [MempoolInfo],
     }
-    to_json(&All {
-        mempools: pools
-            .iter()
-            .map(|p| MempoolJson {
-                chunk_size: p.chunk_size,
-                chunk_count: p.chunk_count,
-                used: p.used,
-                min_free: p.min_free,
-            })
-            .collect(),
-    })
+    to_json(&All { mempools: pools })
 }
 
 #[cfg(test)]
@@ -348,5 +324,28 @@ mod tests {
         assert_eq!(lines[0], "A          LONG HEADER");
         assert_eq!(lines[1], "wide cell  x");
         assert_eq!(lines[2], "y          z");
+    }
+
+    #[test]
+    fn status_json_is_domain_socket_then_the_status_fields() {
+        let status = Status {
+            daemon_pid: 42,
+            uptime_ms: 1500,
+            epoch: 7,
+            processes: 2,
+            publishers: 3,
+            subscribers: 4,
+            services: 1,
+            mgmt_size: 65536,
+            data_size: 1048576,
+        };
+        let fields = status_fields("demo", "/run/zerocp/demo.sock".into(), &status);
+        assert_eq!(
+            status_json(&fields),
+            r#"{"domain":"demo","socket":"/run/zerocp/demo.sock","daemon_pid":42,"uptime_ms":1500,"#
+                .to_owned()
+                + r#""epoch":7,"processes":2,"publishers":3,"subscribers":4,"services":1,"#
+                + r#""mgmt_size":65536,"data_size":1048576}"#
+        );
     }
 }

@@ -5,11 +5,13 @@
 //!   directory and a small test configuration; [`TestDomain::stop`] checks the
 //!   daemon exits 0 and leaves nothing in `/dev/shm` or the run directory, and
 //!   dropping it kills the daemon and removes whatever is left.
-//! - [`spawn_child`] / [`child_role_args`]: multi-process tests re-execute the
-//!   current test binary, running a single "role" test in the child.
 //! - [`RawClient`]: a client speaking the wire format directly (protocol tests).
 //! - [`MappedMgmt`]: the test's own view of a domain's mgmt segment.
 //! - [`wait_until`]: waiting on a condition with a deadline instead of sleeping.
+//!
+//! Multi-process tests run their child processes (publishers, subscribers,
+//! raw clients to be killed) with `zerocp_os_linux::testing::role`: each test
+//! binary re-executes itself to run one `#[ignore]`d role test in the child.
 //!
 //! Deadlines are generous (the suite also runs under qemu-user), but every
 //! wait returns as soon as its condition holds.
@@ -24,11 +26,9 @@ use serde::Deserialize;
 use zerocp_os_linux::DomainName;
 use zerocp_os_linux::testing::{TMP_PREFIX, test_object_name};
 
-mod child;
 mod mapped_mgmt;
 mod raw_client;
 
-pub use child::{TestChild, child_role_args, spawn_child};
 pub use mapped_mgmt::MappedMgmt;
 pub use raw_client::{REPLY_DEADLINE, RawClient, parse_service};
 
@@ -39,11 +39,6 @@ pub const ZEROCPCTL: &str = env!("CARGO_BIN_EXE_zerocpctl");
 
 /// Deadline for the daemon to come up, stop, or a child to report.
 pub const DEADLINE: Duration = Duration::from_secs(30);
-
-/// Environment variable naming the role a re-executed test binary plays.
-pub const ROLE_ENV: &str = "ZEROCP_TEST_ROLE";
-/// Environment variable carrying the role's arguments (a JSON array of strings).
-pub const ROLE_ARGS_ENV: &str = "ZEROCP_TEST_ROLE_ARGS";
 
 /// The configuration a [`TestDomain`] starts with unless told otherwise.
 pub const DEFAULT_MEMPOOLS: &[(u32, u32)] = &[(64, 64), (1024, 32), (16 * 1024, 8)];

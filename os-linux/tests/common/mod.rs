@@ -1,91 +1,32 @@
-//! Helpers for tests that re-execute the test binary as a child process.
+//! Helpers of the multi-process tests: unique names and their cleanup, the
+//! mapping a child role opens, waits with deadlines.
 //!
-//! The parent runs `<this binary> --exact <child test> --ignored --nocapture
-//! --test-threads=1` with `ZEROCP_TEST_CHILD=<child test>` and
-//! `ZEROCP_TEST_ARG=<argument>` in the environment. A child "test" is a role,
-//! not a test: it is `#[ignore]`d with that reason, so a normal run lists it
-//! as ignored instead of counting it as passed, and only `--ignored` runs it.
-//! It starts with [`child_arg`], which returns `None` (and so makes it a
-//! no-op) where those variables are absent (`--include-ignored`).
+//! The children themselves are started and watched by
+//! `zerocp_os_linux::testing::role` (the runner the daemon's tests use too):
+//! each role is an `#[ignore]`d test that starts with
+//! [`role_args`](zerocp_os_linux::testing::role::role_args) or
+//! [`child_mapping`].
 #![allow(dead_code)] // Each test binary uses the helpers it needs.
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use zerocp_os_linux::mmap::Mapping;
 use zerocp_os_linux::names::ShmName;
-use zerocp_os_linux::pidfd::PidFd;
 use zerocp_os_linux::shm::SharedMemory;
+use zerocp_os_linux::testing::role::role_args;
 use zerocp_os_linux::testing::{TMP_PREFIX, test_object_name};
 
-/// Names the child test to run.
-pub const CHILD_ENV: &str = "ZEROCP_TEST_CHILD";
-/// Carries the parent's argument to the child.
-pub const ARG_ENV: &str = "ZEROCP_TEST_ARG";
 /// How long any child may take.
 pub const CHILD_DEADLINE: Duration = Duration::from_secs(60);
 
-/// In a child process started for `test`, the parent's argument.
-pub fn child_arg(test: &str) -> Option<String> {
-    (std::env::var(CHILD_ENV).ok()? == test).then(|| std::env::var(ARG_ENV).unwrap_or_default())
-}
-
-/// In a child process started for `test` with a shared-memory name as its
+/// In a child process started for `role` with a shared-memory name as its
 /// argument: that object, opened and mapped read-write.
-pub fn child_mapping(test: &str) -> Option<(SharedMemory, Mapping)> {
-    let arg = child_arg(test)?;
-    let shm = SharedMemory::open(&ShmName::new(&arg).unwrap(), true).unwrap();
+pub fn child_mapping(role: &str) -> Option<(SharedMemory, Mapping)> {
+    let args = role_args(role)?;
+    let shm = SharedMemory::open(&ShmName::new(&args[0]).unwrap(), true).unwrap();
     let map = Mapping::map(&shm, true).unwrap();
     Some((shm, map))
-}
-
-/// Starts the child test `test` of this binary with `arg`.
-pub fn spawn_child(test: &str, arg: &str, stdin: Stdio) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            test,
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, test)
-        .env(ARG_ENV, arg)
-        .stdin(stdin)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-/// Waits (with a deadline) for `child` to exit and asserts that its one
-/// test ran and passed.
-pub fn expect_success(child: Child) -> Output {
-    let pidfd = PidFd::open(child.id()).unwrap();
-    if !pidfd.wait_exit(Some(CHILD_DEADLINE)).unwrap() {
-        let mut child = child;
-        child.kill().unwrap();
-        let output = child.wait_with_output().unwrap();
-        panic!("child did not finish in time: {}", describe(&output));
-    }
-    let output = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("1 passed"),
-        "child failed: {}",
-        describe(&output)
-    );
-    output
-}
-
-fn describe(output: &Output) -> String {
-    format!(
-        "{}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// A shared-memory name unique to this call, naming the test.

@@ -1,7 +1,8 @@
 //! Support for ZeroCP's own tests (feature `test-support`): names that say
 //! which test made an OS object, a sweep of what killed test processes left
-//! behind, a private, size-limited `/dev/shm`, and checked `AtomicU32`s in a
-//! mapping for tests that share words between processes.
+//! behind, a private, size-limited `/dev/shm`, checked `AtomicU32`s in a
+//! mapping for tests that share words between processes, and child
+//! processes that run one role of the test binary ([`role`]).
 //!
 //! **Names.** Every shared-memory object, domain and temporary path a test
 //! creates is named with [`test_object_name`]: `ztest<pid>-<n>-<test>`, where
@@ -26,6 +27,14 @@
 //! **Words in a mapping.** [`atomic_u32_at`] is [`Mapping::ref_at`] for an
 //! `AtomicU32`, made safe by refusing read-only mappings; the tests of
 //! futexes, mappings and shared structures pass flags and counters through it.
+//!
+//! **Roles.** A test that needs more than one process re-executes its own
+//! test binary to run one of its functions, a role, in a child:
+//! [`role::spawn_child`] starts it and returns a [`role::TestChild`] to talk
+//! to it and wait for it, [`role::role_args`] gives the role its arguments.
+//! The crate's integration tests and the daemon's share this one runner.
+
+pub mod role;
 
 use std::path::Path;
 use std::sync::Once;

@@ -1,0 +1,468 @@
+//! Running one *role* of a test binary in a child process, for tests that
+//! need more than one process: [`spawn_child`] in the parent, [`role_args`]
+//! in the child, a [`TestChild`] handle in between.
+//!
+//! **A role** is a function of the test binary that the child runs: a
+//! publisher, a process that holds a lock, a client killed while it holds
+//! chunks. It is a `#[test]` only so that the child can run it through the
+//! test harness; it checks nothing by itself, so it is marked
+//! `#[ignore = "a child role, run by spawn_child: not a test"]` and a normal
+//! run lists it as ignored instead of counting it as passed. Its first
+//! statement asks [`role_args`] for its arguments and returns when there are
+//! none: in any process not started for this role (`--include-ignored`) it
+//! does nothing.
+//!
+//! **The child** is the current test binary run as
+//! `<binary> --exact ROLE --ignored --nocapture --test-threads=1`, so that
+//! the role, and nothing else, runs; `ROLE` is the role's full test name
+//! (`roles::publisher` for a role in `mod roles`).
+//!
+//! **Its arguments** travel in the environment, one variable per argument,
+//! so they need no quoting or escaping: [`ROLE_ENV`] names the role,
+//! [`ROLE_ARGC_ENV`] holds the count `n` in decimal, and `ROLE_ARG_ENV_PREFIX`
+//! followed by `0` … `n-1` (`ZEROCP_TEST_ROLE_ARG_0`, …) holds each argument
+//! verbatim. Any string without a NUL byte passes unchanged (an environment
+//! string cannot hold one): empty strings, spaces, `=`, newlines, non-ASCII.
+//! The explicit count makes a `ZEROCP_TEST_ROLE_ARG_<i>` that a child
+//! inherited from a parent role harmless.
+//!
+//! **Its output**: stdin is a pipe ([`TestChild::send_line`],
+//! [`TestChild::close_stdin`]); a thread reads stdout line by line
+//! ([`TestChild::expect_line`]), another collects stderr. Neither is shown
+//! while all goes well: a failed wait or check of the handle panics with
+//! the child's output, and so does dropping the handle while the parent
+//! panics, so a failing test says what its children printed.
+//!
+//! **Waiting** always has a deadline and never sleeps: lines arrive through
+//! a channel read with a timeout, the exit through the child's pidfd. A
+//! dropped handle kills a child that is still running.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use crate::pidfd::PidFd;
+
+/// The variable that names the role a child was started for.
+pub const ROLE_ENV: &str = "ZEROCP_TEST_ROLE";
+/// The variable that holds the number of arguments, in decimal.
+pub const ROLE_ARGC_ENV: &str = "ZEROCP_TEST_ROLE_ARGC";
+/// What the variable of argument `i` is named, followed by `i` in decimal.
+pub const ROLE_ARG_ENV_PREFIX: &str = "ZEROCP_TEST_ROLE_ARG_";
+
+/// What the test harness prints at the end of a run in which exactly one
+/// test, the role, ran and passed.
+const ONE_PASSED: &str = "test result: ok. 1 passed;";
+/// Stdout lines a [`TestChild`] keeps to show when something fails.
+const KEPT_LINES: usize = 200;
+/// How long a failure message waits for the rest of an exited child's
+/// output (the reader threads may still be draining the pipes).
+const OUTPUT_GRACE: Duration = Duration::from_secs(1);
+
+/// Starts the current test binary as a child that runs only the role `role`
+/// (its full test name), with `args` (the role reads them with
+/// [`role_args`]) and the extra environment `envs`. Stdin, stdout and
+/// stderr are pipes (module docs).
+///
+/// # Panics
+///
+/// When the child cannot be started or its pidfd opened.
+///
+/// In a test file (`greeter` is the role's full name, as it sits at the
+/// top of the file):
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use zerocp_os_linux::testing::role::{role_args, spawn_child};
+///
+/// #[test]
+/// fn greets() {
+///     let mut child = spawn_child("greeter", &["world"], &[]);
+///     assert_eq!(child.expect_line("hello ", Duration::from_secs(60)), "world");
+///     child.expect_success(Duration::from_secs(60));
+/// }
+///
+/// #[test]
+/// #[ignore = "a child role, run by spawn_child: not a test"]
+/// fn greeter() {
+///     let Some(args) = role_args("greeter") else {
+///         return;
+///     };
+///     println!("hello {}", args[0]);
+/// }
+/// # fn main() {}
+/// ```
+pub fn spawn_child(role: &str, args: &[&str], envs: &[(String, String)]) -> TestChild {
+    let exe = std::env::current_exe().expect("the current test binary");
+    let mut command = Command::new(exe);
+    command
+        .args([
+            "--exact",
+            role,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(ROLE_ENV, role)
+        .env(ROLE_ARGC_ENV, args.len().to_string());
+    for (i, arg) in args.iter().enumerate() {
+        command.env(format!("{ROLE_ARG_ENV_PREFIX}{i}"), arg);
+    }
+    let mut child = command
+        .envs(envs.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start the test binary for role {role}: {e}"));
+    // Not yet reaped, so the pid is still this child's.
+    let pidfd = PidFd::open(child.id())
+        .unwrap_or_else(|e| panic!("cannot open a pidfd for role {role}: {e}"));
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let stderr = Arc::new(Mutex::new(Vec::new()));
+    let mut pipe = child.stderr.take().expect("stderr is piped");
+    let sink = Arc::clone(&stderr);
+    // Dropped, and so disconnected, when the pipe is at its end.
+    let (stderr_open, stderr_ended) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let _open = stderr_open;
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = pipe.read(&mut buf) {
+            sink.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend_from_slice(&buf[..n]);
+        }
+    });
+    let stdin = child.stdin.take();
+    TestChild {
+        role: role.to_owned(),
+        child,
+        pidfd,
+        stdin,
+        lines,
+        seen: VecDeque::new(),
+        stderr,
+        stderr_ended,
+        reported: false,
+    }
+}
+
+/// In a child started by [`spawn_child`] for `role`: its arguments, in
+/// order. `None` in any other process, where the role returns at once.
+///
+/// # Panics
+///
+/// When the child's environment is not what [`spawn_child`] sets (module
+/// docs): a count that is not a number, an argument missing or not UTF-8.
+///
+/// ```
+/// use zerocp_os_linux::testing::role::role_args;
+/// // This process was not started for a role.
+/// assert_eq!(role_args("roles::publisher"), None);
+/// ```
+pub fn role_args(role: &str) -> Option<Vec<String>> {
+    if std::env::var_os(ROLE_ENV)? != *role {
+        return None;
+    }
+    let count = std::env::var(ROLE_ARGC_ENV).unwrap_or_default();
+    let count: usize = count
+        .parse()
+        .unwrap_or_else(|_| panic!("{ROLE_ARGC_ENV} is {count:?}, not a count"));
+    let args = (0..count)
+        .map(|i| {
+            let name = format!("{ROLE_ARG_ENV_PREFIX}{i}");
+            std::env::var(&name).unwrap_or_else(|e| panic!("role argument {name}: {e}"))
+        })
+        .collect();
+    Some(args)
+}
+
+/// A child process running one role: its pipes, its output so far, its
+/// exit. Dropping it kills the child if it still runs (and, while the
+/// parent panics, prints what the child printed).
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use zerocp_os_linux::testing::role::spawn_child;
+///
+/// const WAIT: Duration = Duration::from_secs(60);
+/// let mut child = spawn_child("roles::echo", &[], &[]);
+/// child.expect_line("ready", WAIT);
+/// child.send_line("ping");
+/// assert_eq!(child.expect_line("got ", WAIT), "ping");
+/// child.close_stdin(); // the role reads to EOF, then returns
+/// assert!(child.wait(WAIT).success());
+/// ```
+pub struct TestChild {
+    role: String,
+    child: Child,
+    pidfd: PidFd,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<String>,
+    /// The last [`KEPT_LINES`] stdout lines received, for failure messages.
+    seen: VecDeque<String>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    /// Disconnects when the stderr reader has read everything.
+    stderr_ended: mpsc::Receiver<()>,
+    /// Whether a panic of this handle has shown the output already.
+    reported: bool,
+}
+
+impl TestChild {
+    /// The child's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The role it runs.
+    pub fn role(&self) -> &str {
+        &self.role
+    }
+
+    /// Waits up to `timeout` for a stdout line containing `marker`; returns
+    /// what follows the marker on that line. Lines before it (the test
+    /// harness's own, or other output of the role) are skipped. The marker
+    /// need not start the line: the harness prints `test <name> ... ` before
+    /// the role's first output, on the same line.
+    ///
+    /// # Panics
+    ///
+    /// When no such line comes in time or the child closes its stdout
+    /// first; the message holds the child's output.
+    pub fn expect_line(&mut self, marker: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let rest = line
+                        .find(marker)
+                        .map(|at| line[at + marker.len()..].to_owned());
+                    self.keep(line);
+                    if let Some(rest) = rest {
+                        return rest;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    self.fail(&format!("printed no line {marker:?} within {timeout:?}"))
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    self.fail(&format!("closed its stdout before a line {marker:?}"))
+                }
+            }
+        }
+    }
+
+    /// Writes `line` and a newline to the child's stdin.
+    ///
+    /// # Panics
+    ///
+    /// When stdin was closed or the child no longer reads it.
+    pub fn send_line(&mut self, line: &str) {
+        let Some(stdin) = self.stdin.as_mut() else {
+            self.fail(&format!("cannot be sent {line:?}: its stdin is closed"));
+        };
+        if let Err(e) = writeln!(stdin, "{line}").and_then(|()| stdin.flush()) {
+            self.fail(&format!("cannot be sent {line:?}: {e}"));
+        }
+    }
+
+    /// Closes the child's stdin: a role that reads it sees the end of file.
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Waits up to `timeout` for the child to exit and reaps it.
+    ///
+    /// # Panics
+    ///
+    /// When it does not exit in time (it is then killed) or cannot be
+    /// waited for.
+    pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
+        match self.pidfd.wait_exit(Some(timeout)) {
+            Ok(true) => {}
+            Ok(false) => {
+                drop(self.child.kill());
+                self.fail(&format!("did not exit within {timeout:?} (killed)"));
+            }
+            Err(e) => self.fail(&format!("cannot be waited for: {e}")),
+        }
+        match self.child.wait() {
+            Ok(status) => status,
+            Err(e) => self.fail(&format!("cannot be reaped: {e}")),
+        }
+    }
+
+    /// Waits up to `timeout` for the child to exit, and checks that it
+    /// exited successfully and that the test harness ran the role and saw
+    /// it pass (so a misspelt role, which runs no test, fails here).
+    ///
+    /// # Panics
+    ///
+    /// When the child does not exit in time, fails, or ran no role; the
+    /// message holds its output.
+    pub fn expect_success(&mut self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let status = self.wait(timeout);
+        // It has exited: the harness's summary is in the pipe, or it never
+        // printed one.
+        let mut passed = self.seen.iter().any(|l| l.contains(ONE_PASSED));
+        while !passed {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(line) = self.lines.recv_timeout(left) else {
+                break;
+            };
+            passed = line.contains(ONE_PASSED);
+            self.keep(line);
+        }
+        if !status.success() || !passed {
+            let ran_none = self.seen.iter().any(|l| l == "running 0 tests");
+            let why = if passed {
+                "though the harness said the role passed"
+            } else if ran_none {
+                "and the harness ran no test: the binary has no test of that full name"
+            } else {
+                "without the harness saying that the role ran and passed"
+            };
+            self.fail(&format!("exited with {status}, {why}"));
+        }
+    }
+
+    /// Kills the child (SIGKILL) and reaps it; returns its exit status.
+    ///
+    /// # Panics
+    ///
+    /// When it cannot be reaped.
+    pub fn kill(&mut self) -> ExitStatus {
+        // An error here means it has exited already: reaping still works.
+        drop(self.child.kill());
+        match self.child.wait() {
+            Ok(status) => status,
+            Err(e) => self.fail(&format!("cannot be reaped: {e}")),
+        }
+    }
+
+    /// Keeps `line` among the last [`KEPT_LINES`] stdout lines.
+    fn keep(&mut self, line: String) {
+        if self.seen.len() == KEPT_LINES {
+            self.seen.pop_front();
+        }
+        self.seen.push_back(line);
+    }
+
+    /// What the child printed so far: stdout (the lines read, and those
+    /// waiting in the pipe's channel), then stderr. Of a child that has
+    /// exited, everything, unless a process it started still holds a pipe
+    /// (then what arrived within [`OUTPUT_GRACE`]).
+    fn output(&mut self) -> String {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            let deadline = Instant::now() + OUTPUT_GRACE;
+            let left = || deadline.saturating_duration_since(Instant::now());
+            while let Ok(line) = self.lines.recv_timeout(left()) {
+                self.keep(line);
+            }
+            let _ = self.stderr_ended.recv_timeout(left());
+        }
+        while let Ok(line) = self.lines.try_recv() {
+            self.keep(line);
+        }
+        let stdout: Vec<&str> = self.seen.iter().map(String::as_str).collect();
+        let stderr = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
+        format!(
+            "--- stdout (last {KEPT_LINES} lines)\n{}\n--- stderr\n{}",
+            stdout.join("\n"),
+            String::from_utf8_lossy(&stderr)
+        )
+    }
+
+    /// Panics with `what` happened to this child, and its output (which
+    /// the drop that follows then does not print again).
+    fn fail(&mut self, what: &str) -> ! {
+        self.reported = true;
+        let output = self.output();
+        panic!("role {} (pid {}) {what}\n{output}", self.role, self.pid())
+    }
+}
+
+impl Drop for TestChild {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            drop(self.child.kill());
+            drop(self.child.wait());
+        }
+        if std::thread::panicking() && !self.reported {
+            let output = self.output();
+            eprintln!("--- role {} (pid {})\n{output}", self.role, self.pid());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WAIT: Duration = Duration::from_secs(60);
+    const ECHO_ARGS: &str = "testing::role::tests::echo_args";
+    const ECHO_STDIN: &str = "testing::role::tests::echo_stdin";
+
+    #[test]
+    fn arguments_arrive_unchanged() {
+        let args = ["", "two words", "a=b", "line\nbreak", "ünïcode", "--exact"];
+        let mut child = spawn_child(ECHO_ARGS, &args, &[]);
+        assert_eq!(child.expect_line("args: ", WAIT), format!("{args:?}"));
+        child.expect_success(WAIT);
+        let mut none = spawn_child(ECHO_ARGS, &[], &[]);
+        assert_eq!(none.expect_line("args: ", WAIT), "[]");
+        none.expect_success(WAIT);
+    }
+
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn echo_args() {
+        let Some(args) = role_args(ECHO_ARGS) else {
+            return;
+        };
+        println!("args: {args:?}");
+    }
+
+    #[test]
+    fn lines_go_both_ways_and_drop_kills() {
+        let mut child = spawn_child(ECHO_STDIN, &[], &[("ECHO_PREFIX".into(), "got ".into())]);
+        child.send_line("one");
+        assert_eq!(child.expect_line("got ", WAIT), "one");
+        child.send_line("two");
+        assert_eq!(child.expect_line("got ", WAIT), "two");
+        child.close_stdin();
+        child.expect_success(WAIT);
+
+        let mut child = spawn_child(ECHO_STDIN, &[], &[("ECHO_PREFIX".into(), "got ".into())]);
+        child.send_line("alive");
+        child.expect_line("got alive", WAIT);
+        let pidfd = PidFd::open(child.pid()).unwrap();
+        drop(child);
+        assert!(pidfd.wait_exit(Some(Duration::ZERO)).unwrap());
+    }
+
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn echo_stdin() {
+        if role_args(ECHO_STDIN).is_none() {
+            return;
+        }
+        let prefix = std::env::var("ECHO_PREFIX").unwrap();
+        for line in std::io::stdin().lines() {
+            println!("{prefix}{}", line.unwrap());
+        }
+    }
+}
