@@ -24,7 +24,7 @@ SRC_URI = "git://example.invalid/zerocp;protocol=https;branch=main \
 # the crates of this commit's Cargo.lock: to move SRCREV (a release moves it
 # to the tagged commit), check that commit out, run scripts/yocto-crates.py
 # and commit the new SRCREV and zerocp-crates.inc together.
-SRCREV = "3fd0da438de046897cb2af6aaf8caafb4bcdd301"
+SRCREV = "5b714a6214321bca9ae55497d0961b40c4c4893a"
 
 # S is left at its default, ${UNPACKDIR}/${BP}, where the git fetcher
 # unpacks since whinlatter.
