@@ -26,7 +26,7 @@ use zerocp_os_linux::error::{PollError, WakeupError};
 use zerocp_os_linux::poller::{Events, Interest, Poller};
 use zerocp_os_linux::wakeup::Wakeup;
 
-use crate::runtime::Shared;
+use crate::registration::Registration;
 
 const TOKEN_SOCKET: u64 = 1;
 const TOKEN_STOP: u64 = 2;
@@ -76,7 +76,7 @@ struct StopSignal {
 impl HeartbeatThread {
     /// Starts beating every `interval` for `shared`'s heartbeat slot.
     pub(crate) fn spawn(
-        shared: Arc<Shared>,
+        shared: Arc<Registration>,
         interval: Duration,
     ) -> Result<Self, HeartbeatStartError> {
         let stop = Arc::new(StopSignal {
@@ -121,7 +121,7 @@ impl HeartbeatThread {
     }
 }
 
-fn run(shared: &Shared, poller: &Poller, stop: &StopSignal, interval: Duration) {
+fn run(shared: &Registration, poller: &Poller, stop: &StopSignal, interval: Duration) {
     let mut events = Events::with_capacity(4);
     let mut next_beat = Instant::now();
     loop {

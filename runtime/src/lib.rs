@@ -70,10 +70,12 @@
 mod adaptive_spin;
 pub mod error;
 mod heartbeat_thread;
+mod lifecycle;
 mod loaned_sample;
 pub mod logger;
 mod port_request;
 mod publisher;
+mod registration;
 mod runtime;
 mod sample;
 mod segment_mappings;
@@ -91,7 +93,8 @@ pub use error::{
 pub use heartbeat_thread::HeartbeatStartError;
 pub use loaned_sample::LoanedSample;
 pub use publisher::{DEFAULT_MAX_LOANS, Publisher, PublisherBuilder};
-pub use runtime::{MAX_PROCESS_NAME_LEN, Runtime};
+pub use registration::MAX_PROCESS_NAME_LEN;
+pub use runtime::Runtime;
 pub use sample::Sample;
 pub use subscriber::{DEFAULT_MAX_HELD, DEFAULT_QUEUE_CAPACITY, Subscriber, SubscriberBuilder};
 pub use zero_copy_safe::ZeroCopySafe;

@@ -16,7 +16,7 @@ use zerocp_core::wire::{ErrorCode, Message, PortKind, RemovePort};
 
 use crate::ZeroCopySafe;
 use crate::error::{ControlError, PortRequestError};
-use crate::runtime::Shared;
+use crate::registration::Registration;
 
 /// The [`TypeInfo`] the daemon compares for `T`: size, alignment and
 /// [`ZeroCopySafe::type_name`].
@@ -30,7 +30,7 @@ pub(crate) fn type_info<T: ZeroCopySafe>() -> TypeInfo {
 
 /// Sends a create request and returns the port index from the reply.
 pub(crate) fn create(
-    shared: &Shared,
+    shared: &Registration,
     request: &Message,
     service: &ServiceDescription,
     size: u32,
@@ -77,7 +77,7 @@ pub(crate) fn create(
 /// Checks that the port the daemon answered with is active and belongs to
 /// this process; removes it again (and fails) otherwise.
 pub(crate) fn check_owned(
-    shared: &Shared,
+    shared: &Registration,
     kind: PortKind,
     index: u32,
     control: Option<&PortControl>,
@@ -95,7 +95,7 @@ pub(crate) fn check_owned(
 
 /// Asks the daemon to remove a port of this process (errors are logged: the
 /// daemon reclaims the port anyway when the process goes).
-pub(crate) fn remove(shared: &Shared, kind: PortKind, index: u32) {
+pub(crate) fn remove(shared: &Registration, kind: PortKind, index: u32) {
     if shared.is_gone() {
         return;
     }

@@ -31,15 +31,15 @@ use zerocp_core::port::{MAX_HISTORY, MAX_LOANS, PublisherPort};
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::wire::{CreatePublisher, Message, PortKind};
 
+use crate::ZeroCopySafe;
 use crate::error::{
     CreatePortError, CreatePortReason, LoanError, PortRequestError, UpdateConnectionsError,
     check_option,
 };
+use crate::lifecycle::Lifecycle;
 use crate::loaned_sample::LoanedSample;
 use crate::port_request;
-use crate::runtime::RuntimeInner;
 use crate::slots::SlotMask;
-use crate::{Runtime, ZeroCopySafe};
 use delivery::Delivery;
 pub(crate) use delivery::DeliveryError;
 
@@ -60,7 +60,7 @@ pub const DEFAULT_MAX_LOANS: u32 = 4;
 /// ```
 #[must_use = "a builder does nothing until `create` is called"]
 pub struct PublisherBuilder<'r, T> {
-    rt: &'r Runtime,
+    rt: &'r Arc<Lifecycle>,
     service: ServiceDescription,
     history: u32,
     max_loans: u32,
@@ -68,7 +68,7 @@ pub struct PublisherBuilder<'r, T> {
 }
 
 impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
-    pub(crate) fn new(rt: &'r Runtime, service: &ServiceDescription) -> Self {
+    pub(crate) fn new(rt: &'r Arc<Lifecycle>, service: &ServiceDescription) -> Self {
         Self {
             rt,
             service: *service,
@@ -113,8 +113,8 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
         let payload_align = payload_offset(info.align)
             .map(|_| info.align)
             .map_err(|e| CreatePortReason::UnsupportedAlignment(PoolSelectError::Align(e)))?;
-        let inner = Arc::clone(self.rt.inner());
-        let shared = inner.shared();
+        let inner = Arc::clone(self.rt);
+        let shared = inner.registration();
         let request = Message::CreatePublisher(CreatePublisher {
             service: self.service,
             type_info: info,
@@ -216,7 +216,7 @@ impl<T> std::fmt::Debug for Publisher<T> {
 
 impl<T> Drop for Publisher<T> {
     fn drop(&mut self) {
-        let shared = self.core.runtime().shared();
+        let shared = self.core.runtime().registration();
         port_request::remove(shared, PortKind::Publisher, self.core.index());
     }
 }
@@ -231,7 +231,7 @@ pub(crate) struct Loan {
 
 /// The type-erased state of a publisher port.
 pub(crate) struct PublisherCore {
-    rt: Arc<RuntimeInner>,
+    rt: Arc<Lifecycle>,
     /// Valid while `rt` is (it keeps the mapping alive).
     port: &'static PublisherPort,
     index: u32,
@@ -246,7 +246,7 @@ impl PublisherCore {
     /// Wraps publisher port `index` (checked by the caller: active, owned by
     /// this process) whose payloads (`spec`) come from mempool `pool`.
     pub(crate) fn new(
-        rt: Arc<RuntimeInner>,
+        rt: Arc<Lifecycle>,
         port: &'static PublisherPort,
         index: u32,
         pool: u32,
@@ -266,7 +266,7 @@ impl PublisherCore {
     }
 
     /// The runtime this port belongs to.
-    pub(crate) fn runtime(&self) -> &Arc<RuntimeInner> {
+    pub(crate) fn runtime(&self) -> &Arc<Lifecycle> {
         &self.rt
     }
 
@@ -277,7 +277,7 @@ impl PublisherCore {
 
     /// Whether the daemon is gone.
     pub(crate) fn is_gone(&self) -> bool {
-        self.rt.shared().is_gone()
+        self.rt.registration().is_gone()
     }
 
     /// Loans a chunk and records it in the port's `loans` list.
@@ -296,7 +296,7 @@ impl PublisherCore {
     }
 
     fn loan_into(&self, slot: u32) -> Result<Loan, LoanError> {
-        let pools = self.rt.shared().segments().pools();
+        let pools = self.rt.registration().segments().pools();
         let chunk = pools.loan(self.pool, self.spec).map_err(|e| match e {
             mempool_manager::LoanChunkError::OutOfChunks {
                 pool, chunk_size, ..
@@ -337,7 +337,7 @@ impl PublisherCore {
             self.drop_loan(loan);
             return Err(DeliveryError::Gone);
         }
-        let pools = self.rt.shared().segments().pools();
+        let pools = self.rt.registration().segments().pools();
         let sequence = self.sequence.get();
         self.sequence.set(sequence.wrapping_add(1));
         if let Some(header) = pools.chunk(loan.chunk) {
@@ -353,7 +353,7 @@ impl PublisherCore {
         if self.port.history.depth() == 0 {
             return;
         }
-        let pools = self.rt.shared().segments().pools();
+        let pools = self.rt.registration().segments().pools();
         if pools.acquire(chunk, 1).is_err() {
             return;
         }
@@ -365,7 +365,7 @@ impl PublisherCore {
     /// Drops one reference to `chunk` (logging what cannot happen with a
     /// consistent segment).
     fn release(&self, chunk: u32) {
-        if let Err(e) = self.rt.shared().segments().pools().release(chunk) {
+        if let Err(e) = self.rt.registration().segments().pools().release(chunk) {
             log::error!("publisher port {}: {e}", self.index);
         }
     }

@@ -1,51 +1,18 @@
-//! [`Runtime`]: this process's registration with the daemon of its domain.
-//!
-//! `Runtime::init` connects to `<run_dir>/<domain>.sock`, registers, maps the
-//! domain's two segments and starts the heartbeat thread. Everything the
-//! ports need afterwards lives in [`RuntimeInner`], which every publisher and
-//! subscriber holds through an `Arc`: ports keep working (and the process
-//! stays registered) after the `Runtime` value itself was dropped; the last
-//! of them to go unregisters the process.
-//!
-//! "The daemon is gone" is one process-wide flag, set when the control
-//! connection closes or delivers `Shutdown` (seen by a request or by the
-//! heartbeat thread) together with the mgmt segment's state word, which the
-//! daemon sets to `SHUTTING_DOWN` first thing when it stops. Every operation
-//! checks it and fails with a `DaemonGone` error; sleeping subscribers of
-//! this process are woken when it is set.
+//! [`Runtime`]: the public face of this process's registration with the
+//! daemon of its domain. `Runtime::init` registers ([`crate::lifecycle`],
+//! [`crate::registration`]); the handle makes publishers and subscribers,
+//! which keep the registration alive on their own.
 
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::sync::Arc;
 
-use zerocp_core::fixed_string::FixedString;
-use zerocp_core::heartbeat::HeartbeatSlot;
-use zerocp_core::mgmt::STATE_SHUTTING_DOWN;
 use zerocp_core::service::ServiceDescription;
-use zerocp_core::sync::Ordering;
-use zerocp_core::wire::{self, ErrorCode, Message, MessageKind, Register, Registered};
-use zerocp_os_linux::control_client::ControlClient;
-use zerocp_os_linux::error::Errno;
-use zerocp_os_linux::names::{DomainName, DomainPaths};
+use zerocp_os_linux::names::DomainName;
 
 use crate::ZeroCopySafe;
-use crate::error::{ControlError, InitError, MapSegmentsError};
-use crate::heartbeat_thread::HeartbeatThread;
+use crate::error::InitError;
+use crate::lifecycle::Lifecycle;
 use crate::publisher::PublisherBuilder;
-use crate::segment_mappings::SegmentMappings;
 use crate::subscriber::SubscriberBuilder;
-use crate::wait::wake_subscriber;
-
-/// Longest process name accepted by [`Runtime::init`] (bytes).
-pub const MAX_PROCESS_NAME_LEN: usize = 32;
-
-/// How long dropping the last handle waits for the daemon to acknowledge
-/// the unregistration (the process is unregistered anyway when the
-/// connection closes right after).
-const UNREGISTER_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long a request waits for its reply. Generous: the daemon may be busy
-/// cleaning up after a dead process, and CI runs under qemu.
-pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A process registered with `zerocpd`: the factory of publishers and
 /// subscribers.
@@ -61,26 +28,7 @@ pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 /// ```
 #[derive(Clone)]
 pub struct Runtime {
-    inner: Arc<RuntimeInner>,
-}
-
-/// What the runtime shares with its ports and its heartbeat thread.
-pub(crate) struct Shared {
-    segments: SegmentMappings,
-    conn: Mutex<ControlClient>,
-    gone: AtomicBool,
-    /// Subscriber ports of this process, woken when the daemon is gone.
-    subscribers: Mutex<Vec<u32>>,
-    slot: u32,
-}
-
-/// What the ports share: the shared state and the heartbeat thread, whose
-/// stop (and the unregistration) happens when the last holder drops it.
-pub(crate) struct RuntimeInner {
-    shared: Arc<Shared>,
-    heartbeat: Mutex<HeartbeatThread>,
-    name: String,
-    domain: DomainName,
+    inner: Arc<Lifecycle>,
 }
 
 impl Runtime {
@@ -91,46 +39,9 @@ impl Runtime {
     /// `name` is what `zerocpctl processes` shows: 1 to 32 bytes, no control
     /// characters.
     pub fn init(name: &str) -> Result<Self, InitError> {
-        let process_name = check_name(name)?;
         let domain = DomainName::from_env().map_err(InitError::Domain)?;
-        let paths = DomainPaths::for_client(&domain).map_err(InitError::RunDir)?;
-        let mut conn = ControlClient::connect(&paths.socket).map_err(|e| match e.errno() {
-            Some(errno @ (Errno::NOENT | Errno::CONNREFUSED)) => InitError::DaemonNotRunning {
-                domain: domain.to_string(),
-                socket: paths.socket.clone(),
-                errno,
-            },
-            _ => InitError::Connect(e),
-        })?;
-        let registered = register(&mut conn, process_name)?;
-        let segments = SegmentMappings::map(&registered).map_err(InitError::Segment)?;
-        let slot = registered.process_slot;
-        let beat = segments.mgmt().heartbeat(slot).ok_or_else(|| {
-            InitError::Segment(MapSegmentsError::Data {
-                detail: format!("the daemon assigned heartbeat slot {slot}, which does not exist"),
-            })
-        })?;
-        beat.beat(zerocp_os_linux::clock::monotonic_ms());
-        let shared = Arc::new(Shared {
-            segments,
-            conn: Mutex::new(conn),
-            gone: AtomicBool::new(false),
-            subscribers: Mutex::new(Vec::new()),
-            slot,
-        });
-        let interval = Duration::from_millis(u64::from(registered.heartbeat_interval_ms.max(1)));
-        let heartbeat = HeartbeatThread::spawn(Arc::clone(&shared), interval)
-            .map_err(|e| InitError::Heartbeat(Box::new(e)))?;
-        log::debug!(
-            "registered as {name:?} in domain {domain} (slot {slot}, heartbeat every {interval:?})"
-        );
         Ok(Self {
-            inner: Arc::new(RuntimeInner {
-                shared,
-                heartbeat: Mutex::new(heartbeat),
-                name: name.to_owned(),
-                domain,
-            }),
+            inner: Arc::new(Lifecycle::start(name, domain)?),
         })
     }
 
@@ -139,7 +50,7 @@ impl Runtime {
         &self,
         service: &ServiceDescription,
     ) -> PublisherBuilder<'_, T> {
-        PublisherBuilder::new(self, service)
+        PublisherBuilder::new(&self.inner, service)
     }
 
     /// Starts building a subscriber of `T` on `service`.
@@ -147,213 +58,32 @@ impl Runtime {
         &self,
         service: &ServiceDescription,
     ) -> SubscriberBuilder<'_, T> {
-        SubscriberBuilder::new(self, service)
+        SubscriberBuilder::new(&self.inner, service)
     }
 
     /// The name this process registered with.
     pub fn name(&self) -> &str {
-        &self.inner.name
+        self.inner.name()
     }
 
     /// The domain this process belongs to.
     pub fn domain(&self) -> &str {
-        self.inner.domain.as_str()
+        self.inner.domain().as_str()
     }
 
     /// Whether the daemon is still there (`false` once it stopped, or once
     /// this process noticed it disappear).
     pub fn is_daemon_alive(&self) -> bool {
-        !self.inner.shared.is_gone()
-    }
-
-    pub(crate) fn inner(&self) -> &Arc<RuntimeInner> {
-        &self.inner
+        !self.inner.registration().is_gone()
     }
 }
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime")
-            .field("name", &self.inner.name)
-            .field("domain", &self.inner.domain.as_str())
-            .field("slot", &self.inner.shared.slot)
+            .field("name", &self.inner.name())
+            .field("domain", &self.inner.domain().as_str())
+            .field("slot", &self.inner.registration().slot())
             .finish()
-    }
-}
-
-impl RuntimeInner {
-    /// The state shared with the heartbeat thread.
-    pub(crate) fn shared(&self) -> &Shared {
-        &self.shared
-    }
-}
-
-impl Drop for RuntimeInner {
-    fn drop(&mut self) {
-        lock(&self.heartbeat).stop();
-        if self.shared.is_gone() {
-            return;
-        }
-        match self
-            .shared
-            .request(&Message::Unregister, UNREGISTER_TIMEOUT)
-        {
-            Ok(Message::Unregistered) | Err(ControlError::Closed) => {}
-            Ok(other) => log::warn!("the daemon answered Unregister with {:?}", other.kind()),
-            Err(e) => log::warn!("cannot unregister: {e}"),
-        }
-    }
-}
-
-impl Shared {
-    /// The mapped segments.
-    pub(crate) fn segments(&self) -> &SegmentMappings {
-        &self.segments
-    }
-
-    /// This process's heartbeat slot.
-    pub(crate) fn heartbeat_slot(&self) -> Option<&HeartbeatSlot> {
-        self.segments.mgmt().heartbeat(self.slot)
-    }
-
-    /// This process's heartbeat slot index (the owner of its ports).
-    pub(crate) fn slot(&self) -> u32 {
-        self.slot
-    }
-
-    /// Whether the daemon is gone: the connection closed, or the daemon
-    /// announced its shutdown in the mgmt segment.
-    pub(crate) fn is_gone(&self) -> bool {
-        // SeqCst: a sleeper reads its futex word before this load; the
-        // heartbeat thread stores the flag before bumping that word (see
-        // `crate::wait`), so a sleeper cannot miss both.
-        self.gone.load(Ordering::SeqCst) || self.segments.mgmt().state() == STATE_SHUTTING_DOWN
-    }
-
-    /// Records that the daemon is gone and wakes this process's sleeping
-    /// subscribers, once.
-    pub(crate) fn mark_gone(&self) {
-        // SeqCst: see `is_gone`.
-        if self.gone.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        log::warn!("the ZeroCP daemon is gone; every further call fails with DaemonGone");
-        for &index in lock(&self.subscribers).iter() {
-            if let Some(port) = self.segments.mgmt().subscriber(index)
-                && let Err(e) = wake_subscriber(&port.wake)
-            {
-                log::warn!("cannot wake subscriber port {index}: {e}");
-            }
-        }
-    }
-
-    /// Sends a request and waits for its reply; a closed connection marks
-    /// the daemon gone.
-    pub(crate) fn request(
-        &self,
-        msg: &Message,
-        timeout: Duration,
-    ) -> Result<Message, ControlError> {
-        if self.is_gone() {
-            return Err(ControlError::Closed);
-        }
-        let result = lock(&self.conn).request(msg, timeout);
-        if matches!(result, Err(ControlError::Closed)) {
-            self.mark_gone();
-        }
-        result
-    }
-
-    /// Sends a request with the standard timeout.
-    pub(crate) fn call(&self, msg: &Message) -> Result<Message, ControlError> {
-        self.request(msg, REQUEST_TIMEOUT)
-    }
-
-    /// The control connection (for the heartbeat thread).
-    pub(crate) fn connection(&self) -> MutexGuard<'_, ControlClient> {
-        lock(&self.conn)
-    }
-
-    /// The control connection, unless a request holds it.
-    pub(crate) fn try_connection(&self) -> Option<MutexGuard<'_, ControlClient>> {
-        match self.conn.try_lock() {
-            Ok(guard) => Some(guard),
-            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => None,
-        }
-    }
-
-    /// Adds a subscriber port to the ones woken when the daemon goes.
-    pub(crate) fn add_subscriber(&self, index: u32) {
-        lock(&self.subscribers).push(index);
-    }
-
-    /// Removes a subscriber port added with [`Shared::add_subscriber`].
-    pub(crate) fn remove_subscriber(&self, index: u32) {
-        lock(&self.subscribers).retain(|&i| i != index);
-    }
-}
-
-/// Locks `mutex`, ignoring poisoning: every value behind the runtime's
-/// mutexes stays consistent when a holder panics.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn check_name(name: &str) -> Result<FixedString<MAX_PROCESS_NAME_LEN>, InitError> {
-    let invalid = |reason| InitError::InvalidName {
-        name: name.to_owned(),
-        reason,
-    };
-    if name.is_empty() {
-        return Err(invalid("it is empty"));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(invalid("it contains control characters"));
-    }
-    FixedString::try_from_str(name).map_err(|_| invalid("it is longer than 32 bytes"))
-}
-
-fn register(
-    conn: &mut ControlClient,
-    process_name: FixedString<MAX_PROCESS_NAME_LEN>,
-) -> Result<Registered, InitError> {
-    let request = Message::Register(Register {
-        protocol_version: wire::PROTOCOL_VERSION,
-        process_name,
-    });
-    match conn.request(&request, REQUEST_TIMEOUT) {
-        Ok(Message::Registered(reply)) => Ok(reply),
-        Ok(Message::Error(e)) => Err(InitError::Rejected {
-            code: e.code,
-            detail: e.detail.as_str().to_owned(),
-        }),
-        Ok(other) => Err(InitError::Control(ControlError::Unexpected {
-            request: MessageKind::Register,
-            got: other.kind(),
-        })),
-        Err(ControlError::Closed) => Err(InitError::Rejected {
-            code: ErrorCode::ShuttingDown,
-            detail: format!(
-                "the daemon at {} closed the connection during registration",
-                conn.path().display()
-            ),
-        }),
-        Err(e) => Err(InitError::Control(e)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn process_names_are_checked() {
-        assert!(check_name("planner").is_ok());
-        assert!(check_name(&"x".repeat(32)).is_ok());
-        for bad in ["", "a\nb", &"x".repeat(33)] {
-            let e = check_name(bad).unwrap_err();
-            assert!(matches!(e, InitError::InvalidName { .. }), "{bad:?}: {e}");
-        }
     }
 }

@@ -27,16 +27,16 @@ use zerocp_core::service::ServiceDescription;
 use zerocp_core::sync::Ordering;
 use zerocp_core::wire::{CreateSubscriber, Message, PortKind};
 
+use crate::ZeroCopySafe;
 use crate::adaptive_spin::{AdaptiveSpin, DEFAULT_WAIT_SPINS};
 use crate::error::{
     CreatePortError, CreatePortReason, PortRequestError, TakeError, WaitError, check_option,
 };
+use crate::lifecycle::Lifecycle;
 use crate::port_request;
-use crate::runtime::RuntimeInner;
 use crate::sample::Sample;
 use crate::slots::SlotMask;
 use crate::wait::{WaitEnd, wait_for_data, wake_blocked_publishers};
-use crate::{Runtime, ZeroCopySafe};
 
 /// Default of [`SubscriberBuilder::queue_capacity`].
 pub const DEFAULT_QUEUE_CAPACITY: u32 = 16;
@@ -60,7 +60,7 @@ pub const DEFAULT_MAX_HELD: u32 = 8;
 /// ```
 #[must_use = "a builder does nothing until `create` is called"]
 pub struct SubscriberBuilder<'r, T> {
-    rt: &'r Runtime,
+    rt: &'r Arc<Lifecycle>,
     service: ServiceDescription,
     queue_capacity: u32,
     full_policy: FullPolicy,
@@ -71,7 +71,7 @@ pub struct SubscriberBuilder<'r, T> {
 }
 
 impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
-    pub(crate) fn new(rt: &'r Runtime, service: &ServiceDescription) -> Self {
+    pub(crate) fn new(rt: &'r Arc<Lifecycle>, service: &ServiceDescription) -> Self {
         Self {
             rt,
             service: *service,
@@ -152,8 +152,8 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
         let info = port_request::type_info::<T>();
         payload_offset(info.align)
             .map_err(|e| CreatePortReason::UnsupportedAlignment(PoolSelectError::Align(e)))?;
-        let inner = Arc::clone(self.rt.inner());
-        let shared = inner.shared();
+        let inner = Arc::clone(self.rt);
+        let shared = inner.registration();
         let request = Message::CreateSubscriber(CreateSubscriber {
             service: self.service,
             type_info: info,
@@ -272,7 +272,7 @@ impl<T> std::fmt::Debug for Subscriber<T> {
 
 impl<T> Drop for Subscriber<T> {
     fn drop(&mut self) {
-        let shared = self.core.runtime().shared();
+        let shared = self.core.runtime().registration();
         shared.remove_subscriber(self.core.index());
         port_request::remove(shared, PortKind::Subscriber, self.core.index());
     }
@@ -290,7 +290,7 @@ pub(crate) struct Taken {
 
 /// The type-erased state of a subscriber port.
 pub(crate) struct SubscriberCore {
-    rt: Arc<RuntimeInner>,
+    rt: Arc<Lifecycle>,
     /// Valid while `rt` is (it keeps the mapping alive).
     port: &'static SubscriberPort,
     index: u32,
@@ -304,7 +304,7 @@ impl SubscriberCore {
     /// Wraps subscriber port `index` (checked by the caller: active, owned
     /// by this process) receiving payloads of `payload_size` bytes.
     pub(crate) fn new(
-        rt: Arc<RuntimeInner>,
+        rt: Arc<Lifecycle>,
         port: &'static SubscriberPort,
         index: u32,
         payload_size: u32,
@@ -323,7 +323,7 @@ impl SubscriberCore {
     }
 
     /// The runtime this port belongs to.
-    pub(crate) fn runtime(&self) -> &Arc<RuntimeInner> {
+    pub(crate) fn runtime(&self) -> &Arc<Lifecycle> {
         &self.rt
     }
 
@@ -339,7 +339,7 @@ impl SubscriberCore {
 
     /// Takes the oldest queued sample, if any.
     pub(crate) fn take(&self) -> Result<Option<Taken>, TakeError> {
-        if self.rt.shared().is_gone() {
+        if self.rt.registration().is_gone() {
             return Err(TakeError::DaemonGone);
         }
         let Some(slot) = self.held.take() else {
@@ -369,7 +369,7 @@ impl SubscriberCore {
 
     /// Checks `chunk` and records it in `held[slot]`.
     fn hold(&self, slot: u32, chunk: u32) -> Result<Taken, TakeError> {
-        let pools = self.rt.shared().segments().pools();
+        let pools = self.rt.registration().segments().pools();
         let corrupt = |reason| TakeError::CorruptChunk {
             index: chunk,
             reason,
@@ -431,7 +431,7 @@ impl SubscriberCore {
     }
 
     fn release(&self, chunk: u32) {
-        if let Err(e) = self.rt.shared().segments().pools().release(chunk) {
+        if let Err(e) = self.rt.registration().segments().pools().release(chunk) {
             log::error!("subscriber port {}: {e}", self.index);
         }
     }
@@ -439,7 +439,7 @@ impl SubscriberCore {
     /// Sleeps until a sample is queued (`Ok(true)`) or `timeout` passes
     /// (`Ok(false)`); `None` waits without limit.
     pub(crate) fn wait(&self, timeout: Option<Duration>) -> Result<bool, WaitError> {
-        let shared = self.rt.shared();
+        let shared = self.rt.registration();
         if shared.is_gone() {
             return Err(WaitError::DaemonGone);
         }

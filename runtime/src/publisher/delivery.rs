@@ -69,7 +69,7 @@ impl PublisherCore {
         let mut woken = Wakes::default();
         let mut result = self.refresh(&mut delivery, &mut woken);
         let peers = delivery.cache.peers();
-        let pools = self.rt.shared().segments().pools();
+        let pools = self.rt.registration().segments().pools();
         if result.is_ok() && !peers.is_empty() && pools.acquire(chunk, peers.len() as u32).is_ok() {
             let mut remaining = peers.len();
             for &peer in peers {
@@ -132,7 +132,7 @@ impl PublisherCore {
         }
         let mut chunks = [0u32; MAX_HISTORY];
         let n = self.port.history.newest(&mut chunks, wanted);
-        let pools = self.rt.shared().segments().pools();
+        let pools = self.rt.registration().segments().pools();
         let mut delivered = false;
         for &chunk in &chunks[..n] {
             // The ring holds a reference to every entry, so adding one is safe.
@@ -204,7 +204,12 @@ impl PublisherCore {
     /// The subscriber port of `peer` if it still is the one routed: in
     /// range, active, and of the same generation.
     fn routed_port(&self, peer: Peer) -> Option<&'static SubscriberPort> {
-        let port = self.rt.shared().segments().mgmt().subscriber(peer.index)?;
+        let port = self
+            .rt
+            .registration()
+            .segments()
+            .mgmt()
+            .subscriber(peer.index)?;
         (port.control.state() == Some(PortState::Active)
             && port.control.generation() == peer.generation)
             .then_some(port)

@@ -1,0 +1,235 @@
+//! [`Registration`]: what this process's registration with the daemon
+//! consists of, shared by every port and the heartbeat thread: the mapped
+//! segments (it owns the mappings), the control connection, the heartbeat
+//! slot, and whether the daemon is still there.
+//!
+//! "The daemon is gone" is one process-wide flag, set when the control
+//! connection closes or delivers `Shutdown` (seen by a request or by the
+//! heartbeat thread) together with the mgmt segment's state word, which the
+//! daemon sets to `SHUTTING_DOWN` first thing when it stops. Every operation
+//! checks it and fails with a `DaemonGone` error; sleeping subscribers of
+//! this process are woken when it is set.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use zerocp_core::fixed_string::FixedString;
+use zerocp_core::heartbeat::HeartbeatSlot;
+use zerocp_core::mgmt::STATE_SHUTTING_DOWN;
+use zerocp_core::sync::Ordering;
+use zerocp_core::wire::{self, ErrorCode, Message, MessageKind, Register};
+use zerocp_os_linux::control_client::ControlClient;
+use zerocp_os_linux::error::Errno;
+use zerocp_os_linux::names::{DomainName, DomainPaths};
+
+use crate::error::{ControlError, InitError, MapSegmentsError};
+use crate::segment_mappings::SegmentMappings;
+use crate::wait::wake_subscriber;
+
+/// Longest process name accepted by [`crate::Runtime::init`] (bytes).
+pub const MAX_PROCESS_NAME_LEN: usize = 32;
+
+/// How long a request waits for its reply. Generous: the daemon may be busy
+/// cleaning up after a dead process, and CI runs under qemu.
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// This process's registration (module docs).
+pub(crate) struct Registration {
+    segments: SegmentMappings,
+    conn: Mutex<ControlClient>,
+    gone: AtomicBool,
+    /// Subscriber ports of this process, woken when the daemon is gone.
+    subscribers: Mutex<Vec<u32>>,
+    slot: u32,
+}
+
+impl Registration {
+    /// Connects to the daemon of `domain`, registers as `name`, maps the
+    /// segments it announces and writes a first heartbeat; returns the
+    /// registration and the heartbeat interval the daemon asks for.
+    pub(crate) fn establish(
+        name: &str,
+        domain: &DomainName,
+    ) -> Result<(Self, Duration), InitError> {
+        let process_name = check_name(name)?;
+        let paths = DomainPaths::for_client(domain).map_err(InitError::RunDir)?;
+        let mut conn = ControlClient::connect(&paths.socket).map_err(|e| match e.errno() {
+            Some(errno @ (Errno::NOENT | Errno::CONNREFUSED)) => InitError::DaemonNotRunning {
+                domain: domain.to_string(),
+                socket: paths.socket.clone(),
+                errno,
+            },
+            _ => InitError::Connect(e),
+        })?;
+        let registered = register(&mut conn, process_name)?;
+        let segments = SegmentMappings::map(&registered).map_err(InitError::Segment)?;
+        let slot = registered.process_slot;
+        let beat = segments.mgmt().heartbeat(slot).ok_or_else(|| {
+            InitError::Segment(MapSegmentsError::Data {
+                detail: format!("the daemon assigned heartbeat slot {slot}, which does not exist"),
+            })
+        })?;
+        beat.beat(zerocp_os_linux::clock::monotonic_ms());
+        let interval = Duration::from_millis(u64::from(registered.heartbeat_interval_ms.max(1)));
+        let registration = Self {
+            segments,
+            conn: Mutex::new(conn),
+            gone: AtomicBool::new(false),
+            subscribers: Mutex::new(Vec::new()),
+            slot,
+        };
+        Ok((registration, interval))
+    }
+
+    /// The mapped segments.
+    pub(crate) fn segments(&self) -> &SegmentMappings {
+        &self.segments
+    }
+
+    /// This process's heartbeat slot.
+    pub(crate) fn heartbeat_slot(&self) -> Option<&HeartbeatSlot> {
+        self.segments.mgmt().heartbeat(self.slot)
+    }
+
+    /// This process's heartbeat slot index (the owner of its ports).
+    pub(crate) fn slot(&self) -> u32 {
+        self.slot
+    }
+
+    /// Whether the daemon is gone: the connection closed, or the daemon
+    /// announced its shutdown in the mgmt segment.
+    pub(crate) fn is_gone(&self) -> bool {
+        // SeqCst: a sleeper reads its futex word before this load; the
+        // heartbeat thread stores the flag before bumping that word (see
+        // `crate::wait`), so a sleeper cannot miss both.
+        self.gone.load(Ordering::SeqCst) || self.segments.mgmt().state() == STATE_SHUTTING_DOWN
+    }
+
+    /// Records that the daemon is gone and wakes this process's sleeping
+    /// subscribers, once.
+    pub(crate) fn mark_gone(&self) {
+        // SeqCst: see `is_gone`.
+        if self.gone.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        log::warn!("the ZeroCP daemon is gone; every further call fails with DaemonGone");
+        for &index in lock(&self.subscribers).iter() {
+            if let Some(port) = self.segments.mgmt().subscriber(index)
+                && let Err(e) = wake_subscriber(&port.wake)
+            {
+                log::warn!("cannot wake subscriber port {index}: {e}");
+            }
+        }
+    }
+
+    /// Sends a request and waits for its reply; a closed connection marks
+    /// the daemon gone.
+    pub(crate) fn request(
+        &self,
+        msg: &Message,
+        timeout: Duration,
+    ) -> Result<Message, ControlError> {
+        if self.is_gone() {
+            return Err(ControlError::Closed);
+        }
+        let result = lock(&self.conn).request(msg, timeout);
+        if matches!(result, Err(ControlError::Closed)) {
+            self.mark_gone();
+        }
+        result
+    }
+
+    /// Sends a request with the standard timeout.
+    pub(crate) fn call(&self, msg: &Message) -> Result<Message, ControlError> {
+        self.request(msg, REQUEST_TIMEOUT)
+    }
+
+    /// The control connection (for the heartbeat thread).
+    pub(crate) fn connection(&self) -> MutexGuard<'_, ControlClient> {
+        lock(&self.conn)
+    }
+
+    /// The control connection, unless a request holds it.
+    pub(crate) fn try_connection(&self) -> Option<MutexGuard<'_, ControlClient>> {
+        match self.conn.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// Adds a subscriber port to the ones woken when the daemon goes.
+    pub(crate) fn add_subscriber(&self, index: u32) {
+        lock(&self.subscribers).push(index);
+    }
+
+    /// Removes a subscriber port added with [`Registration::add_subscriber`].
+    pub(crate) fn remove_subscriber(&self, index: u32) {
+        lock(&self.subscribers).retain(|&i| i != index);
+    }
+}
+
+/// Locks `mutex`, ignoring poisoning: every value behind the runtime's
+/// mutexes stays consistent when a holder panics.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn check_name(name: &str) -> Result<FixedString<MAX_PROCESS_NAME_LEN>, InitError> {
+    let invalid = |reason| InitError::InvalidName {
+        name: name.to_owned(),
+        reason,
+    };
+    if name.is_empty() {
+        return Err(invalid("it is empty"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(invalid("it contains control characters"));
+    }
+    FixedString::try_from_str(name).map_err(|_| invalid("it is longer than 32 bytes"))
+}
+
+fn register(
+    conn: &mut ControlClient,
+    process_name: FixedString<MAX_PROCESS_NAME_LEN>,
+) -> Result<wire::Registered, InitError> {
+    let request = Message::Register(Register {
+        protocol_version: wire::PROTOCOL_VERSION,
+        process_name,
+    });
+    match conn.request(&request, REQUEST_TIMEOUT) {
+        Ok(Message::Registered(reply)) => Ok(reply),
+        Ok(Message::Error(e)) => Err(InitError::Rejected {
+            code: e.code,
+            detail: e.detail.as_str().to_owned(),
+        }),
+        Ok(other) => Err(InitError::Control(ControlError::Unexpected {
+            request: MessageKind::Register,
+            got: other.kind(),
+        })),
+        Err(ControlError::Closed) => Err(InitError::Rejected {
+            code: ErrorCode::ShuttingDown,
+            detail: format!(
+                "the daemon at {} closed the connection during registration",
+                conn.path().display()
+            ),
+        }),
+        Err(e) => Err(InitError::Control(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn process_names_are_checked() {
+        assert!(check_name("planner").is_ok());
+        assert!(check_name(&"x".repeat(32)).is_ok());
+        for bad in ["", "a\nb", &"x".repeat(33)] {
+            let e = check_name(bad).unwrap_err();
+            assert!(matches!(e, InitError::InvalidName { .. }), "{bad:?}: {e}");
+        }
+    }
+}
