@@ -21,17 +21,18 @@ use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 
-/// A signal that stops the daemon.
+/// A signal that stops the daemon; the discriminant is its place in
+/// [`StopSignal::ALL`] and in [`StopSignals`]' descriptors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopSignal {
     /// SIGTERM.
-    Term,
+    Term = 0,
     /// SIGINT.
-    Int,
+    Int = 1,
     /// SIGHUP.
-    Hup,
+    Hup = 2,
     /// SIGQUIT.
-    Quit,
+    Quit = 3,
 }
 
 impl StopSignal {
@@ -117,13 +118,9 @@ impl StopSignals {
 
     /// Drains `signal`'s pipe after it turned readable.
     pub fn acknowledge(&self, signal: StopSignal) {
-        let index = StopSignal::ALL
-            .iter()
-            .position(|&s| s == signal)
-            .unwrap_or_default();
         let mut buf = [0u8; 16];
         // Nonblocking: reads until empty; the byte values carry nothing.
-        while matches!((&self.pipes[index]).read(&mut buf), Ok(n) if n > 0) {}
+        while matches!((&self.pipes[signal as usize]).read(&mut buf), Ok(n) if n > 0) {}
     }
 }
 
@@ -134,4 +131,16 @@ fn pipe(signal: StopSignal) -> Result<UnixStream, SignalError> {
     write.set_nonblocking(true).map_err(fail)?;
     signal_hook::low_level::pipe::register(signal.number(), write).map_err(fail)?;
     Ok(read)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discriminants_are_positions_in_all() {
+        for (i, signal) in StopSignal::ALL.into_iter().enumerate() {
+            assert_eq!(signal as usize, i, "{signal}");
+        }
+    }
 }

@@ -1,5 +1,5 @@
 //! zerocpd start and stop: segments and socket exist while it runs and are
-//! gone after SIGTERM/SIGINT; one daemon per domain; stale files of a killed
+//! gone after SIGTERM, SIGINT, SIGHUP and SIGQUIT; one daemon per domain; stale files of a killed
 //! daemon are replaced; invalid configuration is a clear error.
 
 mod support;
