@@ -23,7 +23,6 @@
 //! uids = []                     # besides root and the daemon's own uid
 //! gids = []                     # primary groups allowed to connect
 //! socket_mode = 0o660           # file mode of the control socket
-//! shm_mode = 0o660              # file mode of the shared-memory segments
 //!
 //! [[mempool]]                   # one table per size class; replaces the defaults
 //! size = 128                    # chunk size in bytes (the payload capacity)
@@ -115,9 +114,9 @@ pub struct AccessConfig {
     /// Primary gids allowed to connect.
     pub gids: Vec<u32>,
     /// Mode of the control socket file (only the permission bits, `0o777`).
+    /// The segments have no mode to configure: they are handed to each
+    /// registered process as descriptors, never opened by name.
     pub socket_mode: u32,
-    /// Mode of the shared-memory segments.
-    pub shm_mode: u32,
 }
 
 /// One `[[mempool]]`: a size class of chunks.
@@ -171,7 +170,6 @@ impl Default for AccessConfig {
             uids: Vec::new(),
             gids: Vec::new(),
             socket_mode: 0o660,
-            shm_mode: 0o660,
         }
     }
 }
@@ -392,22 +390,18 @@ impl HeartbeatConfig {
 
 impl AccessConfig {
     fn validate(&self) -> Result<(), ConfigError> {
-        for (key, mode) in [
-            ("access.socket_mode", self.socket_mode),
-            ("access.shm_mode", self.shm_mode),
-        ] {
-            if mode & !0o777 != 0 {
-                return Err(invalid(
-                    key,
-                    format!("= {mode:#o} has bits outside 0o777 (permission bits only)"),
-                ));
-            }
-            if mode & 0o600 != 0o600 {
-                return Err(invalid(
-                    key,
-                    format!("= {mode:#o} must let the owner read and write (0o600)"),
-                ));
-            }
+        let (key, mode) = ("access.socket_mode", self.socket_mode);
+        if mode & !0o777 != 0 {
+            return Err(invalid(
+                key,
+                format!("= {mode:#o} has bits outside 0o777 (permission bits only)"),
+            ));
+        }
+        if mode & 0o600 != 0o600 {
+            return Err(invalid(
+                key,
+                format!("= {mode:#o} must let the owner read and write (0o600)"),
+            ));
         }
         Ok(())
     }

@@ -19,7 +19,6 @@ use zerocp_core::wire::{
     self, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, PortCreated, PortKind,
     Register, Registered, RemovePort,
 };
-use zerocp_os_linux::names::ShmName;
 use zerocp_os_linux::seqpacket::PeerCredentials;
 
 use crate::config::DaemonConfig;
@@ -41,12 +40,8 @@ pub struct DaemonIdentity {
     pub epoch: u64,
     /// `CLOCK_MONOTONIC` ms at start.
     pub started_ms: u64,
-    /// Name of the mgmt segment.
-    pub mgmt_name: ShmName,
     /// Size of the mgmt segment.
     pub mgmt_size: u64,
-    /// Name of the data segment.
-    pub data_name: ShmName,
     /// Size of the data segment.
     pub data_size: u64,
 }
@@ -212,13 +207,7 @@ impl<'a> ControlPlane<'a> {
             process_slot: process.slot,
             daemon_pid: id.pid,
             epoch: id.epoch,
-            mgmt_name: zerocp_core::fixed_string::FixedString::from_str_truncated(
-                id.mgmt_name.as_str(),
-            ),
             mgmt_size: id.mgmt_size,
-            data_name: zerocp_core::fixed_string::FixedString::from_str_truncated(
-                id.data_name.as_str(),
-            ),
             data_size: id.data_size,
             heartbeat_interval_ms: u32::try_from(hb.interval_ms).unwrap_or(u32::MAX),
             heartbeat_timeout_ms: u32::try_from(hb.timeout_ms).unwrap_or(u32::MAX),

@@ -15,7 +15,6 @@ use zerocp_core::wire::{
     CreatePublisher, CreateSubscriber, ErrorCode, FullPolicy, PROTOCOL_VERSION, PortKind, Register,
     RemovePort,
 };
-use zerocp_os_linux::names::ShmName;
 use zerocp_os_linux::seqpacket::PeerCredentials;
 
 use crate::config::{DaemonConfig, MempoolSpec};
@@ -94,9 +93,7 @@ impl Fixture {
             uid: 0,
             epoch: 7,
             started_ms: 0,
-            mgmt_name: ShmName::new("/zerocp.unit.mgmt").expect("name"),
             mgmt_size: self.mgmt.layout.size() as u64,
-            data_name: ShmName::new("/zerocp.unit.data").expect("name"),
             data_size: self.data.layout.size() as u64,
         };
         ControlPlane::new(mgmt, pools, self.config.clone(), identity)

@@ -33,6 +33,7 @@ use crate::client_connection::ClientConnection;
 use crate::control_plane::{ControlPlane, Departure, RequestError};
 use crate::process_manager::ConnId;
 use crate::sd_notify::ServiceManager;
+use crate::segment_owner::SegmentOwner;
 use crate::stop_signals::{SignalError, StopSignal, StopSignals};
 
 /// Token of the listening socket.
@@ -79,6 +80,8 @@ impl std::error::Error for DirouteError {
 /// The event loop and the connections it serves.
 pub struct Diroute<'a> {
     plane: ControlPlane<'a>,
+    /// The segments whose descriptors replies carry.
+    segments: &'a SegmentOwner,
     poller: Poller,
     listener: SeqpacketListener,
     signals: StopSignals,
@@ -97,9 +100,11 @@ fn pidfd_token(slot: u32, generation: u32) -> u64 {
 
 impl<'a> Diroute<'a> {
     /// Sets up epoll over `listener` and the stop signals; `service` is
-    /// fed from the loop (watchdog) and told when it stops.
+    /// fed from the loop (watchdog) and told when it stops. Registered
+    /// processes receive the descriptors of `segments`.
     pub fn new(
         plane: ControlPlane<'a>,
+        segments: &'a SegmentOwner,
         listener: SeqpacketListener,
         signals: StopSignals,
         service: ServiceManager,
@@ -115,6 +120,7 @@ impl<'a> Diroute<'a> {
         }
         Ok(Self {
             plane,
+            segments,
             poller,
             listener,
             signals,
@@ -328,7 +334,13 @@ impl<'a> Diroute<'a> {
         let Some(conn) = self.conns.get(&id) else {
             return false;
         };
-        if let Err(e) = conn.send(reply, request_id) {
+        // A registration hands over the segments; nothing else carries any.
+        let registration = self.segments.registration_fds();
+        let fds: &[_] = match reply {
+            Message::Registered(_) => &registration,
+            _ => &[],
+        };
+        if let Err(e) = conn.send_with_fds(reply, request_id, fds) {
             log::warn!("{conn}: {e}");
             self.close(id, Departure::ConnectionClosed);
             return false;

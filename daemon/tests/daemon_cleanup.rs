@@ -12,7 +12,7 @@ use support::{DEADLINE, RawClient, TestDomain};
 use zerocp_core::mempool_manager::{MemPoolManager, PayloadSpec};
 use zerocp_core::mgmt::Mgmt;
 use zerocp_os_linux::mmap::Mapping;
-use zerocp_os_linux::names::ShmName;
+use zerocp_os_linux::names::{DEFAULT_GROUP, DomainName, PAYLOAD_PART, SegmentName};
 use zerocp_os_linux::shm::SharedMemory;
 use zerocp_os_linux::testing::role::{role_args, spawn_child};
 
@@ -20,9 +20,9 @@ const ROLE: &str = "role_raw_client_holding_chunks";
 /// A chunk index no pool has.
 const BOGUS_CHUNK: u32 = 999_999;
 
-fn map(name: &str) -> Mapping {
-    let name = ShmName::new(name).expect("shm name");
-    let shm = SharedMemory::open(&name, true).expect("open segment");
+/// Maps a segment descriptor received at registration.
+fn map(fd: std::os::fd::OwnedFd, name: SegmentName) -> Mapping {
+    let shm = SharedMemory::from_fd(fd, name).expect("a sealed segment");
     Mapping::map(&shm, true).expect("map segment")
 }
 
@@ -48,11 +48,14 @@ fn role_raw_client_holding_chunks() {
     };
     let socket = std::path::PathBuf::from(&args[0]);
     let mut client = RawClient::connect(&socket);
-    let registered = client.register("doomed");
+    let (_, fds) = client.register_with_segments("doomed");
     let publisher = client.create_publisher::<u64>("Doom/Raw/Chunks", 0);
     let subscriber = client.create_subscriber::<u64>("Doom/Raw/Chunks", 4);
-    let mgmt_map = map(registered.mgmt_name.as_str());
-    let data_map = map(registered.data_name.as_str());
+    let domain = DomainName::from_env().expect("ZEROCP_DOMAIN");
+    let [mgmt_fd, data_fd] = <[_; 2]>::try_from(fds).expect("two segments");
+    let mgmt_map = map(mgmt_fd, SegmentName::mgmt(&domain));
+    let data_name = SegmentName::group_part(&domain, DEFAULT_GROUP, PAYLOAD_PART);
+    let data_map = map(data_fd, data_name);
     let mgmt_base = NonNull::new(mgmt_map.as_ptr()).expect("mapped");
     let data_base = NonNull::new(data_map.as_ptr()).expect("mapped");
     // SAFETY: both mappings stay alive until this process is killed.

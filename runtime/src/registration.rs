@@ -10,6 +10,7 @@
 //! checks it and fails with a `DaemonGone` error; sleeping subscribers of
 //! this process are woken when it is set.
 
+use std::os::fd::OwnedFd;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -62,8 +63,9 @@ impl Registration {
             },
             _ => InitError::Connect(e),
         })?;
-        let registered = register(&mut conn, process_name)?;
-        let segments = SegmentMappings::map(&registered).map_err(InitError::Segment)?;
+        let (registered, fds) = register(&mut conn, process_name)?;
+        let segments =
+            SegmentMappings::map(domain, &registered, fds).map_err(InitError::Segment)?;
         let slot = registered.process_slot;
         let beat = segments.mgmt().heartbeat(slot).ok_or_else(|| {
             InitError::Segment(MapSegmentsError::Data {
@@ -190,21 +192,22 @@ fn check_name(name: &str) -> Result<FixedString<MAX_PROCESS_NAME_LEN>, InitError
     FixedString::try_from_str(name).map_err(|_| invalid("it is longer than 32 bytes"))
 }
 
+/// Registers; returns the reply and the segment descriptors it carried.
 fn register(
     conn: &mut ControlClient,
     process_name: FixedString<MAX_PROCESS_NAME_LEN>,
-) -> Result<wire::Registered, InitError> {
+) -> Result<(wire::Registered, Vec<OwnedFd>), InitError> {
     let request = Message::Register(Register {
         protocol_version: wire::PROTOCOL_VERSION,
         process_name,
     });
-    match conn.request(&request, REQUEST_TIMEOUT) {
-        Ok(Message::Registered(reply)) => Ok(reply),
-        Ok(Message::Error(e)) => Err(InitError::Rejected {
+    match conn.request_with_fds(&request, REQUEST_TIMEOUT) {
+        Ok((Message::Registered(reply), fds)) => Ok((reply, fds)),
+        Ok((Message::Error(e), _)) => Err(InitError::Rejected {
             code: e.code,
             detail: e.detail.as_str().to_owned(),
         }),
-        Ok(other) => Err(InitError::Control(ControlError::Unexpected {
+        Ok((other, _)) => Err(InitError::Control(ControlError::Unexpected {
             request: MessageKind::Register,
             got: other.kind(),
         })),

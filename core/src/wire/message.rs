@@ -97,7 +97,10 @@ wire_struct! {
 }
 
 wire_struct! {
-    /// Daemon → client: registration accepted; where the shared memory is.
+    /// Daemon → client: registration accepted. The frame carries the
+    /// segments as file descriptors (`SCM_RIGHTS`), in this order: the mgmt
+    /// segment, then the data segment; the sizes here let the runtime check
+    /// what it received.
     pub struct Registered {
         /// The process's heartbeat slot.
         pub process_slot: u32,
@@ -105,12 +108,8 @@ wire_struct! {
         pub daemon_pid: u32,
         /// The daemon's epoch (changes at every daemon start).
         pub epoch: u64,
-        /// POSIX shm name of the management segment.
-        pub mgmt_name: FixedString<64>,
         /// Size of the management segment in bytes.
         pub mgmt_size: u64,
-        /// POSIX shm name of the data segment.
-        pub data_name: FixedString<64>,
         /// Size of the data segment in bytes.
         pub data_size: u64,
         /// How often the runtime must beat.
