@@ -11,9 +11,14 @@
 //!   its pool, payload size the port's), record it in the port's `held` list
 //!   before the application sees it; under the block-publisher policy, wake
 //!   publishers waiting for space (a fence and a load when none waits);
-//! - **release** (a sample dropped): unlist, then drop the reference;
+//! - **release** (a sample dropped): unlist, then drop the reference (the
+//!   chunk's refcount word and freelist are in the mgmt segment);
 //! - **wait**: spin briefly ([`crate::adaptive_spin`]), then sleep on the
 //!   port's futex word until the queue is non-empty (see [`crate::wait`]).
+//!
+//! None of these writes the data segment: the chunk header and payload are
+//! only read (the payload through `&T`), so a process that only subscribes
+//! can map that segment read-only.
 
 use std::marker::PhantomData;
 use std::ptr::NonNull;
