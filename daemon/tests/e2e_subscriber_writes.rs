@@ -41,14 +41,23 @@ fn taking_and_dropping_samples_leaves_the_data_segment_unchanged() {
 }
 
 mod roles {
+    use std::io::{Read, Seek, SeekFrom};
+
     use crate::e2e_support::{
-        Msg, arg, deadline, domain, expect_command, left, publish_seq, say, service,
+        Msg, arg, data_mapping, deadline, domain, expect_command, left, publish_seq, say, service,
     };
     use zerocp::Runtime;
     use zerocp_os_linux::testing::role::role_args;
 
+    /// The bytes of this process's mapping of the data segment, read
+    /// through `/proc/self/mem` (the segment has no name to open).
     fn data_segment() -> Vec<u8> {
-        std::fs::read(format!("/dev/shm/zerocp.{}.data", domain())).expect("read the data segment")
+        let (start, end) = data_mapping(&domain()).expect("the data segment is mapped");
+        let mut mem = std::fs::File::open("/proc/self/mem").expect("open /proc/self/mem");
+        mem.seek(SeekFrom::Start(start as u64)).expect("seek to the mapping");
+        let mut bytes = vec![0; end - start];
+        mem.read_exact(&mut bytes).expect("read the data segment");
+        bytes
     }
 
     #[test]
