@@ -53,6 +53,14 @@ impl ControlPlane<'_> {
         }
         process.unresponsive_since_ms = Some(now_ms);
         let ports = process.ports.clone();
+        let heartbeat = self.mgmt.heartbeat(slot);
+        let silent_ms = heartbeat.map_or(0, |beat| beat.age_ms(now_ms));
+        // Marked before the wake words are bumped: a waiter of the process
+        // that reads a bumped word also sees the mark, so it cannot go back
+        // to sleep (the runtime's wait re-checks the mark after reading it).
+        if let Some(beat) = heartbeat {
+            beat.mark_dropped();
+        }
         for &id in &ports {
             self.unroute_port(id);
             if id.kind == PortKind::Subscriber
@@ -60,11 +68,6 @@ impl ControlPlane<'_> {
             {
                 reclaim::wake_all(&port.wake);
             }
-        }
-        let heartbeat = self.mgmt.heartbeat(slot);
-        let silent_ms = heartbeat.map_or(0, |beat| beat.age_ms(now_ms));
-        if let Some(beat) = heartbeat {
-            beat.mark_dropped();
         }
         let process = self.processes.get(slot)?;
         log::warn!(
