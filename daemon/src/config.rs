@@ -17,7 +17,8 @@
 //!
 //! [heartbeat]
 //! interval_ms = 100             # how often runtimes beat (told at registration)
-//! timeout_ms = 3000             # a process silent this long is dead
+//! timeout_ms = 3000             # a process silent this long is unrouted (reclaimed at exit)
+//! kill_unresponsive = false     # true: SIGKILL such a process (through its pidfd)
 //!
 //! [access]
 //! uids = []                     # besides root and the daemon's own uid
@@ -101,8 +102,14 @@ pub struct Limits {
 pub struct HeartbeatConfig {
     /// How often a runtime writes its heartbeat (and how often the daemon checks).
     pub interval_ms: u64,
-    /// A process whose heartbeat is older than this is cleaned up as dead.
+    /// A process whose heartbeat is older than this is unresponsive: it is
+    /// unrouted at once, its chunks and slots are reclaimed when it exits
+    /// (see [`crate::unresponsive`]).
     pub timeout_ms: u64,
+    /// Kill an unresponsive process (`SIGKILL` through its pidfd) instead of
+    /// waiting for it to exit by itself; off by default, since a process
+    /// stopped in a debugger is not necessarily broken.
+    pub kill_unresponsive: bool,
 }
 
 /// `[access]`: who may connect and the modes of the files the daemon creates.
@@ -160,6 +167,7 @@ impl Default for HeartbeatConfig {
         Self {
             interval_ms: 100,
             timeout_ms: 3_000,
+            kill_unresponsive: false,
         }
     }
 }
@@ -499,6 +507,19 @@ mod tests {
         assert!(e.contains("max_procs"), "{e}");
         let e = error_of("[heartbeat]\ninterval_ms = \"fast\"\n");
         assert!(e.contains("interval_ms"), "{e}");
+        let e = error_of("[heartbeat]\nkill_unresponsive = 1\n");
+        assert!(e.contains("kill_unresponsive"), "{e}");
+        let e = error_of("[heartbeat]\nkill_unresponsive = \"yes\"\n");
+        assert!(e.contains("kill_unresponsive"), "{e}");
+    }
+
+    #[test]
+    fn kill_unresponsive_is_off_unless_asked_for() {
+        assert!(!DaemonConfig::default().heartbeat.kill_unresponsive);
+        let config =
+            DaemonConfig::from_toml_str("[heartbeat]\nkill_unresponsive = true\n").unwrap();
+        assert!(config.heartbeat.kill_unresponsive);
+        assert_eq!(config.heartbeat.timeout_ms, 3_000);
     }
 
     #[test]

@@ -15,9 +15,12 @@
 //! unregistered connections are limited in number and dropped after
 //! `limits.register_timeout_ms` of silence.
 //!
-//! A process is dead when its connection closes or fails, when its pidfd
-//! turns readable, or when its heartbeat times out; all three lead to
-//! [`ControlPlane::remove_process`] and the closing of its connection.
+//! A process is dead when its connection closes or fails or when its pidfd
+//! turns readable; both lead to [`ControlPlane::remove_process`] and the
+//! closing of its connection. A heartbeat timeout is not death
+//! ([`crate::unresponsive`]): the process is unrouted and its connection
+//! closed at once, but its pidfd stays watched, and only its exit (killed
+//! first when `heartbeat.kill_unresponsive` is set) reclaims it.
 //! On a stop signal the loop ends and [`Diroute::shutdown`] tells every client.
 
 use std::collections::HashMap;
@@ -448,6 +451,21 @@ impl<'a> Diroute<'a> {
         self.plane.remove_process(slot, why);
     }
 
+    /// Unroutes the unresponsive process in `slot` and closes its connection;
+    /// keeps watching its pidfd (its exit reclaims it), after sending it
+    /// `SIGKILL` when `heartbeat.kill_unresponsive` is set.
+    fn drop_unresponsive(&mut self, slot: u32, now: u64) {
+        let kill = self.plane.config().heartbeat.kill_unresponsive;
+        let Some(process) = self.plane.drop_unresponsive(slot, now) else {
+            return;
+        };
+        let conn = process.conn;
+        if kill && let Err(e) = process.pidfd.kill() {
+            log::error!("{process}: {e}");
+        }
+        self.drop_connection(conn);
+    }
+
     /// Closes connection `id`, removing its process (if registered) as `why`.
     fn close(&mut self, id: ConnId, why: Departure) {
         let slot = self.conns.get(&id).and_then(|c| c.process);
@@ -477,15 +495,7 @@ impl<'a> Diroute<'a> {
             }
         }
         for slot in self.plane.expired_processes(now) {
-            let conn = self.plane.processes().get(slot).map(|p| p.conn);
-            log::warn!(
-                "process slot {slot}: no heartbeat for over {} ms",
-                self.plane.config().heartbeat.timeout_ms
-            );
-            self.remove_process(slot, Departure::HeartbeatTimeout);
-            if let Some(conn) = conn {
-                self.drop_connection(conn);
-            }
+            self.drop_unresponsive(slot, now);
         }
         let idle_limit = self.plane.config().limits.register_timeout_ms;
         let idle: Vec<ConnId> = self

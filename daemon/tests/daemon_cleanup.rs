@@ -1,7 +1,8 @@
 //! Death detection and cleanup: a registered raw client (a child process
 //! speaking the wire format and touching shared memory directly) that holds
-//! chunks is SIGKILLed, or stops beating; the daemon removes it and returns
-//! every chunk it held.
+//! chunks is SIGKILLed; the daemon removes it and returns every chunk it
+//! held. One that stops beating is unrouted and kept (see
+//! `e2e_unresponsive.rs` for its chunks).
 
 mod support;
 
@@ -129,14 +130,24 @@ fn silent_heartbeat_is_detected() {
     let mut client = RawClient::connect(&domain.socket_path());
     client.register("hung");
     client.create_subscriber::<u32>("Hung/Raw/Beat", 2);
-    // The raw client never writes its heartbeat: the daemon declares it dead,
-    // removes it and closes its connection.
+    // The raw client never writes its heartbeat: the daemon unroutes it and
+    // closes its connection, but keeps it (this process is alive) as
+    // unresponsive until it exits.
     assert!(
         client.recv().is_none(),
         "the daemon should close a silent process"
     );
-    assert!(domain.process_pids().is_empty());
-    assert!(domain.daemon_log().contains("heartbeat timed out"));
+    let processes = domain.ctl_json(&["processes"]);
+    let listed = &processes["processes"][0];
+    assert_eq!(listed["pid"].as_u64(), Some(u64::from(std::process::id())));
+    assert_eq!(listed["state"], "unresponsive", "{processes}");
+    let services = domain.ctl_json(&["services"]);
+    assert_eq!(services["services"].as_array().map(Vec::len), Some(0));
+    assert!(
+        domain
+            .daemon_log()
+            .contains("unresponsive, no heartbeat for")
+    );
     domain.stop();
 }
 

@@ -43,10 +43,15 @@ wire_enum! {
     pub enum ProcessState: u8 {
         /// Connected, heartbeat current.
         Alive = 0,
-        /// Connected, but the heartbeat is older than the timeout.
+        /// Its heartbeat was older than the timeout: the daemon unrouted it
+        /// and closed its connection, and keeps its chunks and slots until
+        /// its pid exits.
         Unresponsive = 1,
         /// Gone; its resources are being reclaimed.
         Dead = 2,
+        /// Connected, but its heartbeat is older than half the timeout: it
+        /// becomes `Unresponsive` if it reaches the timeout.
+        Late = 3,
     }
 }
 

@@ -85,6 +85,7 @@ struct MempoolsJson {
 pub struct TestDomainBuilder {
     heartbeat_interval_ms: u64,
     heartbeat_timeout_ms: u64,
+    kill_unresponsive: bool,
     max_processes: u32,
     mempools: Vec<(u32, u32)>,
     config_toml: Option<String>,
@@ -96,6 +97,7 @@ impl Default for TestDomainBuilder {
         Self {
             heartbeat_interval_ms: 50,
             heartbeat_timeout_ms: 5_000,
+            kill_unresponsive: false,
             max_processes: 16,
             mempools: DEFAULT_MEMPOOLS.to_vec(),
             config_toml: None,
@@ -111,9 +113,15 @@ impl TestDomainBuilder {
         self
     }
 
-    /// Heartbeat timeout after which a silent process is dead (default 5 s).
+    /// Heartbeat timeout after which a silent process is unresponsive (default 5 s).
     pub fn heartbeat_timeout_ms(mut self, ms: u64) -> Self {
         self.heartbeat_timeout_ms = ms;
+        self
+    }
+
+    /// `heartbeat.kill_unresponsive` (default false).
+    pub fn kill_unresponsive(mut self, kill: bool) -> Self {
+        self.kill_unresponsive = kill;
         self
     }
 
@@ -148,8 +156,12 @@ impl TestDomainBuilder {
         }
         let mut text = format!(
             "[limits]\nmax_processes = {}\nmax_publishers = 32\nmax_subscribers = 64\n\
-             register_timeout_ms = 20000\n\n[heartbeat]\ninterval_ms = {}\ntimeout_ms = {}\n",
-            self.max_processes, self.heartbeat_interval_ms, self.heartbeat_timeout_ms
+             register_timeout_ms = 20000\n\n[heartbeat]\ninterval_ms = {}\ntimeout_ms = {}\n\
+             kill_unresponsive = {}\n",
+            self.max_processes,
+            self.heartbeat_interval_ms,
+            self.heartbeat_timeout_ms,
+            self.kill_unresponsive
         );
         for (size, count) in &self.mempools {
             text.push_str(&format!("\n[[mempool]]\nsize = {size}\ncount = {count}\n"));
