@@ -23,11 +23,6 @@ if [[ "${CI:-}" == "true" ]]; then
     export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}"
 fi
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
-# CI runs as root: tests that need a private mount namespace (a small
-# /dev/shm of their own) fail there instead of skipping.
-if [[ "${CI:-}" == "true" && $(id -u) -eq 0 ]]; then
-    export ZEROCP_TEST_REQUIRE_NAMESPACES=1
-fi
 export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
 
 # Seconds since the epoch -> "1m05s".

@@ -13,7 +13,7 @@
 //! | 16     | `payload_align`  | payload alignment (power of two, <= 64)         |
 //! | 20     | `origin_port`    | publisher port index that loaned the chunk      |
 //! | 24     | `sequence`       | per-publisher sequence number                   |
-//! | 32     | `refcount`       | holders of the chunk (0 = free)                 |
+//! | 32     | reserved         | zero (was the refcount, see below)              |
 //! | 36     | `mempool`        | index of the pool the chunk belongs to          |
 //! | 40     | `chunk_index`    | global chunk index (lets a reader cross-check)  |
 //! | 44     | reserved         | 20 bytes, zero                                  |
@@ -25,6 +25,13 @@
 //! stores: the `Release` push of the chunk index into a subscriber queue (and
 //! the `Acquire` pop) orders them, like the payload bytes themselves.
 //!
+//! Nothing else ever writes a header: holders only read it. The chunk's
+//! reference count, which every holder writes when it releases, is kept in the
+//! mgmt segment ([`crate::refcount`]); version 1 of this layout had it at
+//! offset 32, which version 2 leaves reserved (zero) and never reads. So the
+//! data segment (headers and payloads) is written only by loaning publishers,
+//! and a process that only subscribes can map it read-only.
+//!
 //! A header that another process wrote is checked with
 //! [`ChunkHeader::validate`] before the payload location is used.
 
@@ -33,7 +40,7 @@ use core::fmt;
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
 
 /// Layout version of [`ChunkHeader`].
-pub const CHUNK_HEADER_VERSION: u16 = 1;
+pub const CHUNK_HEADER_VERSION: u16 = 2;
 /// Size (and alignment) of [`ChunkHeader`] in bytes.
 pub const CHUNK_HEADER_SIZE: u32 = 64;
 /// Largest payload alignment supported: the header's own alignment, so a
@@ -53,10 +60,7 @@ pub const MAX_PAYLOAD_ALIGN: u32 = 64;
 /// })?;
 /// let payload = header.validate(256)?;
 /// assert_eq!((payload.offset, payload.size), (64, 24));
-///
-/// header.acquire();                 // a second holder
-/// assert!(!header.release());       // not the last
-/// assert!(header.release());        // the last: the chunk goes back to the pool
+/// assert_eq!((header.sequence(), header.chunk_index()), (1, 17));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[repr(C, align(64))]
@@ -69,10 +73,11 @@ pub struct ChunkHeader {
     payload_align: AtomicU32,
     origin_port: AtomicU32,
     sequence: AtomicU64,
-    refcount: AtomicU32,
+    /// Version 1's refcount word; now zero, never read or written.
+    _reserved_refcount: AtomicU32,
     mempool: AtomicU32,
     chunk_index: AtomicU32,
-    _reserved: [u32; 5],
+    _reserved: [AtomicU32; 5],
 }
 
 #[cfg(not(loom))]
@@ -223,19 +228,6 @@ impl fmt::Display for HeaderError {
 
 impl core::error::Error for HeaderError {}
 
-/// Why [`ChunkHeader::try_release`] refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct RefcountUnderflow;
-
-impl fmt::Display for RefcountUnderflow {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("released a chunk whose reference count is already zero")
-    }
-}
-
-impl core::error::Error for RefcountUnderflow {}
-
 impl ChunkHeader {
     /// An all-zero header (a free chunk), for use outside shared memory
     /// (tests, staging). In shared memory the zero-filled segment already is one.
@@ -248,16 +240,16 @@ impl ChunkHeader {
             payload_align: AtomicU32::new(0),
             origin_port: AtomicU32::new(0),
             sequence: AtomicU64::new(0),
-            refcount: AtomicU32::new(0),
+            _reserved_refcount: AtomicU32::new(0),
             mempool: AtomicU32::new(0),
             chunk_index: AtomicU32::new(0),
-            _reserved: [0; 5],
+            _reserved: core::array::from_fn(|_| AtomicU32::new(0)),
         }
     }
 
-    /// Writes the metadata of a freshly loaned chunk and sets the reference
-    /// count to 1 (the loaner). Call only while holding the chunk exclusively
-    /// (just popped from the freelist).
+    /// Writes the metadata of a freshly loaned chunk. Call only while holding
+    /// the chunk exclusively (just popped from the freelist); its reference
+    /// count is set apart, in the mgmt segment ([`crate::refcount`]).
     pub fn init(&self, init: &ChunkInit) -> Result<(), HeaderError> {
         let offset = payload_offset(init.payload_align).map_err(HeaderError::Align)?;
         let capacity = init.chunk_size.saturating_sub(offset);
@@ -281,7 +273,6 @@ impl ChunkHeader {
         self.sequence.store(init.sequence, Ordering::Relaxed);
         self.mempool.store(init.mempool, Ordering::Relaxed);
         self.chunk_index.store(init.chunk_index, Ordering::Relaxed);
-        self.refcount.store(1, Ordering::Relaxed);
         Ok(())
     }
 
@@ -366,53 +357,6 @@ impl ChunkHeader {
     pub fn chunk_index(&self) -> u32 {
         self.chunk_index.load(Ordering::Relaxed)
     }
-
-    /// Current reference count (a snapshot, for diagnostics).
-    pub fn refcount(&self) -> u32 {
-        self.refcount.load(Ordering::Relaxed)
-    }
-
-    /// Adds a holder; the caller must already hold a reference (e.g. the
-    /// publisher, once per receiving subscriber). Returns the previous count.
-    pub fn acquire(&self) -> u32 {
-        // Relaxed: like `Arc::clone`, the caller's own reference keeps the
-        // chunk alive, so there is nothing to synchronise with; the handover
-        // to the new holder is ordered by the queue push/pop.
-        self.refcount.fetch_add(1, Ordering::Relaxed)
-    }
-
-    /// Adds `n` holders in one atomic operation (a publisher handing one
-    /// chunk to `n` subscribers); the caller must already hold a reference.
-    /// Returns the previous count.
-    pub fn acquire_many(&self, n: u32) -> u32 {
-        // Relaxed: as in `acquire`; one RMW instead of `n` on the hot path.
-        self.refcount.fetch_add(n, Ordering::Relaxed)
-    }
-
-    /// Drops a holder; `Ok(true)` when it was the last (the caller must then
-    /// return the chunk to its pool). A release on a free chunk (a double
-    /// release, or a corrupt header) is refused and undone, so a chunk is
-    /// never returned twice.
-    pub fn try_release(&self) -> Result<bool, RefcountUnderflow> {
-        // AcqRel: Release so our reads of the payload happen before whoever
-        // recycles the chunk; Acquire so the last holder sees every other
-        // holder's accesses before it returns the chunk. One RMW (no load
-        // first): on the data path the line usually sits in the other core's
-        // cache, and a load followed by a CAS would move it twice.
-        let previous = self.refcount.fetch_sub(1, Ordering::AcqRel);
-        if previous == 0 {
-            // The chunk was free. Undo (a loan rewrites the count anyway).
-            self.refcount.fetch_add(1, Ordering::Relaxed);
-            return Err(RefcountUnderflow);
-        }
-        Ok(previous == 1)
-    }
-
-    /// [`try_release`](Self::try_release), treating an underflow as "not the
-    /// last" (the chunk is already free, so it must not be returned again).
-    pub fn release(&self) -> bool {
-        self.try_release().unwrap_or(false)
-    }
 }
 
 #[cfg(all(test, not(loom)))]
@@ -472,8 +416,8 @@ mod tests {
                 expected: 192
             })
         );
-        assert_eq!((h.version(), h.origin_port(), h.sequence()), (1, 9, 42));
-        assert_eq!((h.mempool(), h.chunk_index(), h.refcount()), (2, 77, 1));
+        assert_eq!((h.version(), h.origin_port(), h.sequence()), (2, 9, 42));
+        assert_eq!((h.mempool(), h.chunk_index()), (2, 77));
         assert_eq!(
             h.init(&init(65, 8)),
             Err(HeaderError::PayloadTooLarge {
@@ -514,23 +458,8 @@ mod tests {
             h.validate(128),
             Err(HeaderError::PayloadTooLarge { .. })
         ));
-        h.version.store(0x0002_0001, Ordering::Relaxed);
-        assert_eq!(h.version(), 1);
+        h.version.store(0x0001_0002, Ordering::Relaxed);
+        assert_eq!(h.version(), 2);
         assert!(matches!(h.validate(128), Err(HeaderError::Version { .. })));
-    }
-
-    #[test]
-    fn refcounting() {
-        let h = ChunkHeader::zeroed();
-        assert_eq!(h.try_release(), Err(RefcountUnderflow));
-        assert!(!h.release());
-        assert_eq!(h.refcount(), 0);
-        h.init(&init(0, 1)).unwrap();
-        assert_eq!(h.acquire(), 1);
-        assert_eq!(h.acquire_many(1), 2);
-        assert_eq!(h.refcount(), 3);
-        assert!(!h.release());
-        assert!(!h.release());
-        assert!(h.release());
     }
 }

@@ -3,19 +3,28 @@
 //! A runtime's background thread writes the current `CLOCK_MONOTONIC` time
 //! (milliseconds) into its slot every heartbeat interval. The daemon compares
 //! it with its own clock: a process whose heartbeat is older than the timeout
-//! is hung (its socket and pid may still be alive) and is cleaned up like a
-//! dead one. `CLOCK_MONOTONIC` is system-wide, so both sides read one clock.
+//! is *unresponsive* (stopped or hung; its socket and pid may still be alive):
+//! the daemon unroutes it and marks its slot [`dropped`](HeartbeatSlot::is_dropped),
+//! but keeps its chunks and slots until its pid exits, because a stopped
+//! process still holds pointers into its loaned chunks. `CLOCK_MONOTONIC` is
+//! system-wide, so both sides read one clock.
 //!
 //! The daemon owns allocation (it keeps the free/used bookkeeping in its own
 //! memory); applications only ever write `last_beat_ms` and `beats` of the slot
-//! the daemon assigned them at registration.
+//! the daemon assigned them at registration, and read `dropped`: a runtime
+//! checks it on every call, so a process that resumes after being dropped
+//! fails its very next call with a "missing heartbeats" error. The daemon
+//! never reads `dropped` back for a decision (a process may overwrite it).
 
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
 
 /// One process's heartbeat, on its own cache line.
 ///
 /// Layout (64 bytes, align 64, every target): `pid: u32`, `generation: u32`,
-/// `last_beat_ms: u64`, `beats: u64`, then padding.
+/// `last_beat_ms: u64`, `beats: u64`, `dropped: u32` (0 or 1), then padding.
+/// `dropped` was padding before, so an older runtime that does not read it
+/// still sees a zero there; it only learns that it was dropped from its
+/// closed connection.
 ///
 /// ```
 /// use zerocp_core::heartbeat::HeartbeatSlot;
@@ -24,6 +33,9 @@ use crate::sync::{AtomicU32, AtomicU64, Ordering};
 /// slot.beat(1_250);
 /// assert_eq!(slot.age_ms(1_300), 50);
 /// assert_eq!(slot.pid(), 4242);
+/// assert!(!slot.is_dropped());
+/// slot.mark_dropped();
+/// assert!(slot.is_dropped());
 /// ```
 #[repr(C, align(64))]
 pub struct HeartbeatSlot {
@@ -31,6 +43,7 @@ pub struct HeartbeatSlot {
     generation: AtomicU32,
     last_beat_ms: AtomicU64,
     beats: AtomicU64,
+    dropped: AtomicU32,
 }
 
 #[cfg(not(loom))]
@@ -45,6 +58,7 @@ impl HeartbeatSlot {
             generation: AtomicU32::new(0),
             last_beat_ms: AtomicU64::new(0),
             beats: AtomicU64::new(0),
+            dropped: AtomicU32::new(0),
         }
     }
 
@@ -54,6 +68,7 @@ impl HeartbeatSlot {
         // stores before the runtime's first access.
         self.last_beat_ms.store(now_ms, Ordering::Relaxed);
         self.beats.store(0, Ordering::Relaxed);
+        self.dropped.store(0, Ordering::Relaxed);
         self.generation.store(generation, Ordering::Relaxed);
         self.pid.store(pid, Ordering::Relaxed);
     }
@@ -63,6 +78,22 @@ impl HeartbeatSlot {
         // Relaxed: only the daemon reads these words for decisions.
         self.pid.store(0, Ordering::Relaxed);
         self.last_beat_ms.store(0, Ordering::Relaxed);
+        self.dropped.store(0, Ordering::Relaxed);
+    }
+
+    /// Daemon: marks the slot's process dropped for missing heartbeats (it is
+    /// unrouted; the slot stays its own until it exits).
+    pub fn mark_dropped(&self) {
+        // Release: a runtime that reads 1 (Acquire) also sees the topology
+        // and port-state changes the daemon made before marking it.
+        self.dropped.store(1, Ordering::Release);
+    }
+
+    /// Runtime: whether the daemon dropped this slot's process for missing
+    /// heartbeats.
+    pub fn is_dropped(&self) -> bool {
+        // Acquire: pairs with `mark_dropped`.
+        self.dropped.load(Ordering::Acquire) != 0
     }
 
     /// Runtime: records a heartbeat at `now_ms`.
@@ -112,7 +143,13 @@ mod tests {
         slot.beat(300);
         assert_eq!(slot.beats(), 2);
         assert_eq!(slot.age_ms(350), 50);
+        slot.mark_dropped();
+        assert!(slot.is_dropped());
         slot.clear();
         assert_eq!(slot.pid(), 0);
+        assert!(!slot.is_dropped());
+        slot.mark_dropped();
+        slot.assign(2, 2, 400);
+        assert!(!slot.is_dropped(), "a new owner starts undropped");
     }
 }

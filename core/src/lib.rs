@@ -23,6 +23,7 @@ pub mod mempool;
 pub mod mempool_manager;
 pub mod mgmt;
 pub mod port;
+pub mod refcount;
 pub mod seqlock;
 pub mod service;
 pub mod spsc_ring;

@@ -10,19 +10,31 @@
 //! Reference counting: a loaned chunk starts with refcount 1; whoever hands a
 //! chunk to another holder adds to the count first; every holder releases
 //! once, and the release that brings the count to zero pushes the chunk back
-//! to its freelist.
+//! to its freelist. The counts are words of the mgmt segment's refcount region
+//! ([`ChunkRefcounts`], by global chunk index), not of the chunk headers.
+//!
+//! # Who writes the data segment
+//!
+//! Only the publisher that loaned a chunk writes it: its header (in
+//! [`loan`](MemPoolManager::loan), and the sequence number before it
+//! publishes) and its payload, while it holds the chunk exclusively. Every
+//! other holder only reads it; what they write (refcounts, freelists, queues,
+//! held lists) is in the mgmt segment. So a process that only subscribes can
+//! map the data segment read-only, and a write through a `Sample` faults.
 //!
 //! # A shared chunk across processes
 //!
 //! A *shared chunk* is one chunk of the data segment with every reference to
 //! it, wherever they are. Its memory layout: a 64-byte [`ChunkHeader`]
-//! (sizes, origin port, sequence number, refcount) followed by the payload,
+//! (sizes, origin port, sequence number) followed by the payload,
 //! at an offset the [`MempoolLayout`] computes from the chunk's global index;
 //! a process finds it in its own mapping of the data segment, so no address
-//! ever crosses a process boundary, only the `u32` index. Its lifetime:
+//! ever crosses a process boundary, only the `u32` index. Its reference count
+//! is the word of that index in the mgmt segment's refcount region. Its
+//! lifetime:
 //!
 //! 1. **loan**: [`MemPoolManager::loan`] pops a free chunk and initialises
-//!    its header with refcount 1; the publisher lists the index in its port's
+//!    its header, and sets its refcount to 1; the publisher lists the index in its port's
 //!    loans before it hands out a `LoanedSample` (zerocp runtime).
 //! 2. **transfer**: `publish` adds one reference per receiving subscriber
 //!    *before* it pushes the index into each subscriber's queue (and one for
@@ -44,6 +56,7 @@ use crate::chunk_header::{CHUNK_HEADER_SIZE, ChunkHeader, ChunkInit, HeaderError
 use crate::freelist::FreeList;
 use crate::mempool::{MAX_MEMPOOLS, MempoolLayout};
 use crate::mgmt::Mgmt;
+use crate::refcount::ChunkRefcounts;
 
 /// Usage of one mempool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,12 +193,15 @@ pub struct MemPoolManager<'a> {
     mgmt: Mgmt<'a>,
     data: NonNull<u8>,
     layout: MempoolLayout,
+    /// The refcount region of the mgmt segment, one word per global chunk.
+    refcounts: ChunkRefcounts<'a>,
     /// One validated freelist view per pool, built once (not per loan).
     freelists: heapless::Vec<FreeList<'a>, MAX_MEMPOOLS>,
 }
 
-// SAFETY: the manager only hands out `&ChunkHeader` (atomics) and raw payload
-// pointers; all shared state is reached through atomics.
+// SAFETY: the manager only hands out `&ChunkHeader` and refcount words
+// (atomics) and raw payload pointers; all shared state is reached through
+// atomics.
 unsafe impl Send for MemPoolManager<'_> {}
 // SAFETY: as above.
 unsafe impl Sync for MemPoolManager<'_> {}
@@ -219,6 +235,7 @@ impl<'a> MemPoolManager<'a> {
             let _ = freelists.push(freelist);
         }
         Ok(Self {
+            refcounts: mgmt.refcounts(),
             mgmt,
             data,
             layout,
@@ -236,8 +253,8 @@ impl<'a> MemPoolManager<'a> {
         &self.mgmt
     }
 
-    /// Takes a free chunk of `pool` and writes its header (refcount 1,
-    /// sequence 0). Returns its global index.
+    /// Takes a free chunk of `pool`, writes its header (sequence 0) and sets
+    /// its refcount to 1. Returns its global index.
     pub fn loan(&self, pool: u32, payload: PayloadSpec) -> Result<u32, LoanChunkError> {
         let freelist = self
             .freelists
@@ -265,15 +282,18 @@ impl<'a> MemPoolManager<'a> {
             mempool: pool,
             chunk_index: global,
         };
-        // The freelist only holds indices below the pool's count, so the chunk exists.
-        let header = self
-            .chunk(global)
-            .ok_or(LoanChunkError::NoSuchPool { pool })?;
+        // The freelist only holds indices below the pool's count, so the
+        // chunk and its refcount word exist.
+        let (Some(header), Ok(refcount)) = (self.chunk(global), self.refcounts.get(global)) else {
+            let _ = freelist.push(local);
+            return Err(LoanChunkError::NoSuchPool { pool });
+        };
         if let Err(e) = header.init(&init) {
             // Hand the chunk back untouched: nobody else has seen it.
             let _ = freelist.push(local);
             return Err(LoanChunkError::Header(e));
         }
+        refcount.set_loaned();
         Ok(global)
     }
 
@@ -297,22 +317,33 @@ impl<'a> MemPoolManager<'a> {
         NonNull::new(ptr)
     }
 
+    /// The reference counts of all chunks (for diagnostics; use
+    /// [`acquire`](Self::acquire) and [`release`](Self::release) to change them).
+    pub fn refcounts(&self) -> ChunkRefcounts<'a> {
+        self.refcounts
+    }
+
     /// Adds `n` references to chunk `global` (before handing it to `n` holders).
     pub fn acquire(&self, global: u32, n: u32) -> Result<(), ReleaseChunkError> {
-        let header = self
-            .chunk(global)
-            .ok_or(ReleaseChunkError::OutOfRange { chunk: global })?;
-        header.acquire_many(n);
+        let refcount = self
+            .refcounts
+            .get(global)
+            .map_err(|_| ReleaseChunkError::OutOfRange { chunk: global })?;
+        refcount.acquire_many(n);
         Ok(())
     }
 
     /// Drops one reference to chunk `global`; the last one returns it to its
     /// freelist. Returns whether the chunk was freed.
     pub fn release(&self, global: u32) -> Result<bool, ReleaseChunkError> {
-        let header = self
-            .chunk(global)
-            .ok_or(ReleaseChunkError::OutOfRange { chunk: global })?;
-        match header.try_release() {
+        let refcount = self
+            .refcounts
+            .get(global)
+            .map_err(|_| ReleaseChunkError::OutOfRange { chunk: global })?;
+        // The release that reaches zero is AcqRel (see `ChunkRefcount::
+        // try_release`) and the freelist push a Release CAS, so every
+        // holder's accesses to the chunk happen before its next loan.
+        match refcount.try_release() {
             Err(_) => Err(ReleaseChunkError::NotHeld { chunk: global }),
             Ok(false) => Ok(false),
             Ok(true) => {

@@ -13,9 +13,15 @@
 //! subscribers               SubscriberPort × max_subscribers
 //! freelists                 FreeListHeader × mempool count          (64 B each)
 //! links                     u32 × total chunks (the freelists' link words)
+//! refcounts                 u32 × total chunks (each chunk's reference count)
 //! ```
 //!
-//! Every region starts on a 64-byte boundary. All of it is made of atomics
+//! Every region starts on a 64-byte boundary. The refcount region holds the
+//! number of holders of every chunk, by global chunk index ([`crate::refcount`]):
+//! it is here, not in the chunk headers of the data segment, because every
+//! holder (subscribers included) writes it on release, and the data segment
+//! must be written only by loaning publishers (so that a process that only
+//! subscribes can map it read-only). All of it is made of atomics
 //! whose all-zero value is valid, so a freshly created (zero-filled) segment
 //! can be viewed before the daemon writes anything, and a hostile process can
 //! scribble any value without making a reader's access undefined behaviour;
@@ -30,6 +36,7 @@ use crate::freelist::{FreeList, FreeListHeader};
 use crate::heartbeat::HeartbeatSlot;
 use crate::mempool::{MAX_MEMPOOLS, MempoolConfig};
 use crate::port::{PublisherPort, SubscriberPort};
+use crate::refcount::{ChunkRefcount, ChunkRefcounts};
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
 
 mod config;
@@ -41,7 +48,8 @@ pub use layout::MgmtLayout;
 /// `"ZEROCPMG"` little-endian: the first word of every mgmt segment.
 pub const MGMT_MAGIC: u64 = u64::from_le_bytes(*b"ZEROCPMG");
 /// Version of the layout described here; bumped on any incompatible change.
-pub const MGMT_LAYOUT_VERSION: u32 = 1;
+/// Version 2 added the refcount region (the counts left the chunk headers).
+pub const MGMT_LAYOUT_VERSION: u32 = 2;
 
 /// Segment state: the daemon is still writing it.
 pub const STATE_INITIALISING: u32 = 0;
@@ -305,6 +313,20 @@ impl<'a> Mgmt<'a> {
     pub fn freelist(&self, pool: u32) -> Option<FreeList<'a>> {
         let (header, links) = self.freelist_parts(pool)?;
         FreeList::attach(header, links).ok()
+    }
+
+    /// The reference counts of all chunks, by global chunk index.
+    pub fn refcounts(&self) -> ChunkRefcounts<'a> {
+        let offset = self.layout.refcounts_offset();
+        let count = self.layout.refcount_count();
+        // SAFETY: the refcount region (`count` u32 words from `offset`) lies
+        // inside the layout, which `check_mapping` proved is inside the
+        // mapping; it starts on a 64-byte boundary, so it is aligned for
+        // `ChunkRefcount` (a transparent AtomicU32), valid for any bit pattern.
+        let first = unsafe { self.base.as_ptr().add(offset as usize) }.cast::<ChunkRefcount>();
+        // SAFETY: `count` words from `first` lie inside the mapping (above).
+        let words = unsafe { core::slice::from_raw_parts(first, count as usize) };
+        ChunkRefcounts::new(words)
     }
 
     fn freelist_parts(&self, pool: u32) -> Option<(&'a FreeListHeader, &'a [AtomicU32])> {

@@ -9,7 +9,7 @@ use zerocp_core::mempool::{MempoolConfig, MempoolLayout};
 use zerocp_core::mempool_manager::{
     LoanChunkError, MemPoolManager, PayloadSpec, ReleaseChunkError,
 };
-use zerocp_core::mgmt::{Mgmt, MgmtConfig, MgmtError, MgmtLayout};
+use zerocp_core::mgmt::{MGMT_LAYOUT_VERSION, Mgmt, MgmtConfig, MgmtError, MgmtLayout};
 
 /// A zeroed, 4096-aligned heap buffer.
 struct Buffer {
@@ -34,6 +34,16 @@ impl Buffer {
         // SAFETY: in bounds (asserted); no reference into the buffer is live
         // across this write (views are recreated by `attach`).
         unsafe { ptr.write(value) }
+    }
+}
+
+impl Buffer {
+    /// A copy of every byte, as another process would see it.
+    fn snapshot(&self) -> Vec<u8> {
+        // SAFETY: the whole allocation is initialised (zeroed, then written
+        // through atomics); no write is in flight on this thread, and the
+        // slice is copied before anything else touches the buffer.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.layout.size()) }.to_vec()
     }
 }
 
@@ -120,7 +130,7 @@ fn attach_rejects_hostile_headers() {
         bad_version,
         Err(MgmtError::VersionMismatch { found: 9 })
     ));
-    m.poke(8, 1);
+    m.poke(8, MGMT_LAYOUT_VERSION as u8);
     m.poke(32, 200);
     // SAFETY: as above.
     let bad_count = unsafe { Mgmt::attach(m.ptr, len) };
@@ -150,7 +160,7 @@ fn loan_release_and_stats() {
     let stats = pools.pool_stats(0).unwrap();
     assert_eq!((stats.used, stats.min_free), (4, 0));
     let first = chunks[0];
-    assert_eq!(pools.chunk(first).unwrap().refcount(), 1);
+    assert_eq!(pools.refcounts().get(first).unwrap().read(), 1);
     pools.acquire(first, 2).unwrap();
     assert_eq!(pools.release(first), Ok(false));
     assert_eq!(pools.release(first), Ok(false));
@@ -167,6 +177,61 @@ fn loan_release_and_stats() {
     assert_eq!(
         pools.release(10_000),
         Err(ReleaseChunkError::OutOfRange { chunk: 10_000 })
+    );
+}
+
+#[test]
+fn refcounts_live_in_the_mgmt_segment_after_the_links() {
+    let (m, _d, config) = segments();
+    let layout = MgmtLayout::compute(&config).unwrap();
+    let chunks = config.total_chunks();
+    assert_eq!(layout.refcount_count(), chunks);
+    assert_eq!(layout.refcounts_offset() % 64, 0);
+    assert!(layout.refcounts_offset() >= layout.links_offset() + u64::from(chunks) * 4);
+    assert!(layout.total_size() >= layout.refcounts_offset() + u64::from(chunks) * 4);
+    // SAFETY: zeroed buffer, alive for the test.
+    let mgmt = unsafe { Mgmt::create(m.ptr, m.layout.size(), &config, 1, 1, 1) }.unwrap();
+    let refcounts = mgmt.refcounts();
+    assert_eq!(refcounts.len(), chunks);
+    let last = refcounts.get(chunks - 1).unwrap();
+    let at = std::ptr::from_ref(last) as usize - m.ptr.as_ptr() as usize;
+    assert_eq!(
+        at as u64,
+        layout.refcounts_offset() + u64::from(chunks - 1) * 4
+    );
+    assert!(refcounts.get(chunks).is_err());
+    assert!((0..chunks).all(|c| refcounts.get(c).unwrap().read() == 0));
+}
+
+#[test]
+fn only_the_loan_writes_the_data_segment() {
+    let (m, d, config) = segments();
+    // SAFETY: zeroed buffers, alive for the test.
+    let mgmt = unsafe { Mgmt::create(m.ptr, m.layout.size(), &config, 1, 1, 1) }.unwrap();
+    // SAFETY: the data buffer is laid out for `config`.
+    let pools = unsafe { MemPoolManager::new(mgmt, d.ptr, d.layout.size()) }.unwrap();
+    let chunk = pools.loan(0, SPEC).unwrap();
+    let after_loan = d.snapshot();
+    // What subscribers and the daemon do: add holders, release them all.
+    pools.acquire(chunk, 2).unwrap();
+    assert_eq!(pools.refcounts().get(chunk).unwrap().read(), 3);
+    let mgmt_before = m.snapshot();
+    assert_eq!(pools.release(chunk), Ok(false));
+    assert_eq!(pools.release(chunk), Ok(false));
+    assert_eq!(pools.release(chunk), Ok(true));
+    assert_eq!(
+        pools.release(chunk),
+        Err(ReleaseChunkError::NotHeld { chunk })
+    );
+    assert_ne!(
+        m.snapshot(),
+        mgmt_before,
+        "the releases wrote the mgmt segment"
+    );
+    assert_eq!(
+        d.snapshot(),
+        after_loan,
+        "the releases left the data segment alone"
     );
 }
 

@@ -137,27 +137,19 @@ fn requests() -> impl Strategy<Value = Message> {
 
 fn replies() -> impl Strategy<Value = Message> {
     prop_oneof![
-        (
-            any::<[u32; 4]>(),
-            any::<[u64; 3]>(),
-            fixed::<64>(),
-            fixed::<64>()
-        )
-            .prop_map(
-                |([slot, pid, hi, ht], [epoch, ms, ds], mgmt_name, data_name)| {
-                    Message::Registered(Registered {
-                        process_slot: slot,
-                        daemon_pid: pid,
-                        epoch,
-                        mgmt_name,
-                        mgmt_size: ms,
-                        data_name,
-                        data_size: ds,
-                        heartbeat_interval_ms: hi,
-                        heartbeat_timeout_ms: ht,
-                    })
-                }
-            ),
+        (any::<[u32; 4]>(), any::<[u64; 3]>()).prop_map(
+            |([slot, pid, hi, ht], [epoch, ms, ds])| {
+                Message::Registered(Registered {
+                    process_slot: slot,
+                    daemon_pid: pid,
+                    epoch,
+                    mgmt_size: ms,
+                    data_size: ds,
+                    heartbeat_interval_ms: hi,
+                    heartbeat_timeout_ms: ht,
+                })
+            }
+        ),
         Just(Message::Unregistered),
         any::<u32>().prop_map(|port_index| Message::PublisherCreated(PortCreated { port_index })),
         any::<u32>().prop_map(|port_index| Message::SubscriberCreated(PortCreated { port_index })),

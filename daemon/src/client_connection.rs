@@ -6,6 +6,7 @@
 //! client can make the daemon hold memory or block on its behalf.
 
 use std::fmt;
+use std::os::fd::BorrowedFd;
 
 use zerocp_core::wire::{self, ErrorCode, ErrorReply, MAX_FRAME_SIZE, Message};
 use zerocp_os_linux::error::SocketError;
@@ -97,9 +98,22 @@ impl ClientConnection {
 
     /// Encodes and sends `msg` with `request_id`.
     pub fn send(&self, msg: &Message, request_id: u32) -> Result<(), SendError> {
+        self.send_with_fds(msg, request_id, &[])
+    }
+
+    /// Encodes and sends `msg` with `request_id`, the descriptors `fds`
+    /// attached (the segments, to a process that registered).
+    pub fn send_with_fds(
+        &self,
+        msg: &Message,
+        request_id: u32,
+        fds: &[BorrowedFd<'_>],
+    ) -> Result<(), SendError> {
         let mut buf = [0u8; MAX_FRAME_SIZE];
         let len = wire::encode(msg, request_id, &mut buf).map_err(SendError::Encode)?;
-        self.socket.send(&buf[..len]).map_err(SendError::Socket)
+        self.socket
+            .send_with_fds(&buf[..len], fds)
+            .map_err(SendError::Socket)
     }
 
     /// Sends an `Error` reply.

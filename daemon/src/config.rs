@@ -17,13 +17,13 @@
 //!
 //! [heartbeat]
 //! interval_ms = 100             # how often runtimes beat (told at registration)
-//! timeout_ms = 3000             # a process silent this long is dead
+//! timeout_ms = 3000             # a process silent this long is unrouted (reclaimed at exit)
+//! kill_unresponsive = false     # true: SIGKILL such a process (through its pidfd)
 //!
 //! [access]
 //! uids = []                     # besides root and the daemon's own uid
 //! gids = []                     # primary groups allowed to connect
 //! socket_mode = 0o660           # file mode of the control socket
-//! shm_mode = 0o660              # file mode of the shared-memory segments
 //!
 //! [[mempool]]                   # one table per size class; replaces the defaults
 //! size = 128                    # chunk size in bytes (the payload capacity)
@@ -102,8 +102,14 @@ pub struct Limits {
 pub struct HeartbeatConfig {
     /// How often a runtime writes its heartbeat (and how often the daemon checks).
     pub interval_ms: u64,
-    /// A process whose heartbeat is older than this is cleaned up as dead.
+    /// A process whose heartbeat is older than this is unresponsive: it is
+    /// unrouted at once, its chunks and slots are reclaimed when it exits
+    /// (see [`crate::unresponsive`]).
     pub timeout_ms: u64,
+    /// Kill an unresponsive process (`SIGKILL` through its pidfd) instead of
+    /// waiting for it to exit by itself; off by default, since a process
+    /// stopped in a debugger is not necessarily broken.
+    pub kill_unresponsive: bool,
 }
 
 /// `[access]`: who may connect and the modes of the files the daemon creates.
@@ -115,9 +121,9 @@ pub struct AccessConfig {
     /// Primary gids allowed to connect.
     pub gids: Vec<u32>,
     /// Mode of the control socket file (only the permission bits, `0o777`).
+    /// The segments have no mode to configure: they are handed to each
+    /// registered process as descriptors, never opened by name.
     pub socket_mode: u32,
-    /// Mode of the shared-memory segments.
-    pub shm_mode: u32,
 }
 
 /// One `[[mempool]]`: a size class of chunks.
@@ -161,6 +167,7 @@ impl Default for HeartbeatConfig {
         Self {
             interval_ms: 100,
             timeout_ms: 3_000,
+            kill_unresponsive: false,
         }
     }
 }
@@ -171,7 +178,6 @@ impl Default for AccessConfig {
             uids: Vec::new(),
             gids: Vec::new(),
             socket_mode: 0o660,
-            shm_mode: 0o660,
         }
     }
 }
@@ -392,22 +398,18 @@ impl HeartbeatConfig {
 
 impl AccessConfig {
     fn validate(&self) -> Result<(), ConfigError> {
-        for (key, mode) in [
-            ("access.socket_mode", self.socket_mode),
-            ("access.shm_mode", self.shm_mode),
-        ] {
-            if mode & !0o777 != 0 {
-                return Err(invalid(
-                    key,
-                    format!("= {mode:#o} has bits outside 0o777 (permission bits only)"),
-                ));
-            }
-            if mode & 0o600 != 0o600 {
-                return Err(invalid(
-                    key,
-                    format!("= {mode:#o} must let the owner read and write (0o600)"),
-                ));
-            }
+        let (key, mode) = ("access.socket_mode", self.socket_mode);
+        if mode & !0o777 != 0 {
+            return Err(invalid(
+                key,
+                format!("= {mode:#o} has bits outside 0o777 (permission bits only)"),
+            ));
+        }
+        if mode & 0o600 != 0o600 {
+            return Err(invalid(
+                key,
+                format!("= {mode:#o} must let the owner read and write (0o600)"),
+            ));
         }
         Ok(())
     }
@@ -505,6 +507,19 @@ mod tests {
         assert!(e.contains("max_procs"), "{e}");
         let e = error_of("[heartbeat]\ninterval_ms = \"fast\"\n");
         assert!(e.contains("interval_ms"), "{e}");
+        let e = error_of("[heartbeat]\nkill_unresponsive = 1\n");
+        assert!(e.contains("kill_unresponsive"), "{e}");
+        let e = error_of("[heartbeat]\nkill_unresponsive = \"yes\"\n");
+        assert!(e.contains("kill_unresponsive"), "{e}");
+    }
+
+    #[test]
+    fn kill_unresponsive_is_off_unless_asked_for() {
+        assert!(!DaemonConfig::default().heartbeat.kill_unresponsive);
+        let config =
+            DaemonConfig::from_toml_str("[heartbeat]\nkill_unresponsive = true\n").unwrap();
+        assert!(config.heartbeat.kill_unresponsive);
+        assert_eq!(config.heartbeat.timeout_ms, 3_000);
     }
 
     #[test]

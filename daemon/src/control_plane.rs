@@ -19,7 +19,6 @@ use zerocp_core::wire::{
     self, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, PortCreated, PortKind,
     Register, Registered, RemovePort,
 };
-use zerocp_os_linux::names::ShmName;
 use zerocp_os_linux::seqpacket::PeerCredentials;
 
 use crate::config::DaemonConfig;
@@ -41,12 +40,8 @@ pub struct DaemonIdentity {
     pub epoch: u64,
     /// `CLOCK_MONOTONIC` ms at start.
     pub started_ms: u64,
-    /// Name of the mgmt segment.
-    pub mgmt_name: ShmName,
     /// Size of the mgmt segment.
     pub mgmt_size: u64,
-    /// Name of the data segment.
-    pub data_name: ShmName,
     /// Size of the data segment.
     pub data_size: u64,
 }
@@ -60,8 +55,6 @@ pub enum Departure {
     ConnectionClosed,
     /// Its pidfd became readable: the process exited.
     Exited,
-    /// Its heartbeat is older than the timeout.
-    HeartbeatTimeout,
 }
 
 impl std::fmt::Display for Departure {
@@ -70,7 +63,6 @@ impl std::fmt::Display for Departure {
             Self::Unregistered => "unregistered",
             Self::ConnectionClosed => "connection closed",
             Self::Exited => "process exited",
-            Self::HeartbeatTimeout => "heartbeat timed out",
         })
     }
 }
@@ -212,13 +204,7 @@ impl<'a> ControlPlane<'a> {
             process_slot: process.slot,
             daemon_pid: id.pid,
             epoch: id.epoch,
-            mgmt_name: zerocp_core::fixed_string::FixedString::from_str_truncated(
-                id.mgmt_name.as_str(),
-            ),
             mgmt_size: id.mgmt_size,
-            data_name: zerocp_core::fixed_string::FixedString::from_str_truncated(
-                id.data_name.as_str(),
-            ),
             data_size: id.data_size,
             heartbeat_interval_ms: u32::try_from(hb.interval_ms).unwrap_or(u32::MAX),
             heartbeat_timeout_ms: u32::try_from(hb.timeout_ms).unwrap_or(u32::MAX),
@@ -430,12 +416,18 @@ impl<'a> ControlPlane<'a> {
         Ok(())
     }
 
-    /// Retires, unroutes, reclaims and frees port `id`.
-    fn retire_port(&mut self, id: PortId) {
+    /// Retires port `id` and takes it out of its service's routes, so no
+    /// topology names it any more (idempotent). Its chunks and its slot stay.
+    pub(crate) fn unroute_port(&mut self, id: PortId) {
         self.ports.retire(&self.mgmt, id);
         if let Some(service) = self.routes.service_of(id) {
             self.routes.remove(&self.mgmt, &service, id);
         }
+    }
+
+    /// Retires, unroutes, reclaims and frees port `id`.
+    fn retire_port(&mut self, id: PortId) -> reclaim::Reclaimed {
+        self.unroute_port(id);
         let done = reclaim::reclaim(&self.mgmt, &self.pools, id);
         self.ports.free(&self.mgmt, id);
         log::debug!(
@@ -444,17 +436,28 @@ impl<'a> ControlPlane<'a> {
             done.freed,
             done.rejected
         );
+        done
     }
 
     /// Removes the process in `slot`: every port reclaimed, heartbeat slot
     /// freed. Returns it (its connection is the caller's to close).
     pub fn remove_process(&mut self, slot: u32, why: Departure) -> Option<Process> {
         let ports = std::mem::take(&mut self.processes.get_mut(slot)?.ports);
+        let mut total = reclaim::Reclaimed::default();
         for id in ports {
-            self.retire_port(id);
+            total.add(self.retire_port(id));
         }
         let process = self.processes.unregister(&self.mgmt, slot)?;
-        log::info!("{process} removed: {why}");
+        match process.unresponsive_since_ms {
+            Some(since) => log::info!(
+                "{process} removed: {why}, {} ms after it was dropped as unresponsive; \
+                 reclaimed {} chunk references ({} chunks freed)",
+                zerocp_os_linux::clock::monotonic_ms().saturating_sub(since),
+                total.released,
+                total.freed
+            ),
+            None => log::info!("{process} removed: {why}"),
+        }
         Some(process)
     }
 

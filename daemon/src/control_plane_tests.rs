@@ -12,10 +12,9 @@ use zerocp_core::mgmt::{Mgmt, MgmtLayout};
 use zerocp_core::port::{PortState, TOPOLOGY_WORDS};
 use zerocp_core::service::{ServiceDescription, TypeInfo};
 use zerocp_core::wire::{
-    CreatePublisher, CreateSubscriber, ErrorCode, FullPolicy, PROTOCOL_VERSION, PortKind, Register,
-    RemovePort,
+    CreatePublisher, CreateSubscriber, ErrorCode, FullPolicy, PROTOCOL_VERSION, PortKind,
+    ProcessState, Register, RemovePort,
 };
-use zerocp_os_linux::names::ShmName;
 use zerocp_os_linux::seqpacket::PeerCredentials;
 
 use crate::config::{DaemonConfig, MempoolSpec};
@@ -94,9 +93,7 @@ impl Fixture {
             uid: 0,
             epoch: 7,
             started_ms: 0,
-            mgmt_name: ShmName::new("/zerocp.unit.mgmt").expect("name"),
             mgmt_size: self.mgmt.layout.size() as u64,
-            data_name: ShmName::new("/zerocp.unit.data").expect("name"),
             data_size: self.data.layout.size() as u64,
         };
         ControlPlane::new(mgmt, pools, self.config.clone(), identity)
@@ -346,4 +343,87 @@ fn introspection_pages_list_everything() {
         (pools.pools[0].chunk_size, pools.pools[0].chunk_count),
         (64, 8)
     );
+}
+
+#[test]
+fn an_unresponsive_process_is_unrouted_but_keeps_its_chunks_until_it_exits() {
+    let fixture = Fixture::new(4);
+    let mut plane = fixture.plane();
+    let other = register(&mut plane, 1);
+    let slot = register(&mut plane, 2);
+    let other_pub = add_publisher(&mut plane, other);
+    let other_sub = add_subscriber(&mut plane, other);
+    let publisher = add_publisher(&mut plane, slot);
+    let subscriber = add_subscriber(&mut plane, slot);
+    let mgmt = plane.mgmt;
+    let generation = |i: u32| mgmt.subscriber(i).expect("port").control.generation();
+    assert_eq!(
+        topology(&plane, other_pub),
+        [
+            other_sub,
+            generation(other_sub),
+            subscriber,
+            generation(subscriber)
+        ]
+    );
+    let spec = u64_spec(publisher);
+    let loaned = plane.pools.loan(0, spec).expect("loan");
+    let held = plane.pools.loan(0, spec).expect("loan");
+    mgmt.publisher(publisher)
+        .expect("port")
+        .loans
+        .record(0, loaned)
+        .expect("record");
+    mgmt.subscriber(subscriber)
+        .expect("port")
+        .held
+        .record(0, held)
+        .expect("record");
+
+    assert!(plane.drop_unresponsive(slot, 5_000).is_some());
+    assert!(
+        plane.drop_unresponsive(slot, 6_000).is_none(),
+        "dropped once"
+    );
+    assert!(plane.expired_processes(1_000_000).contains(&other));
+    assert!(!plane.expired_processes(1_000_000).contains(&slot));
+    // Unrouted: out of the other publisher's topology, its own publisher
+    // delivers to nobody, both ports retired.
+    assert_eq!(
+        topology(&plane, other_pub),
+        [other_sub, generation(other_sub)]
+    );
+    assert!(topology(&plane, publisher).is_empty());
+    let state = mgmt.subscriber(subscriber).expect("port").control.state();
+    assert_eq!(state, Some(PortState::Retiring));
+    // Nothing reclaimed, no slot reused.
+    assert_eq!(plane.pools.pool_stats(0).expect("stats").used, 2);
+    let beat = mgmt.heartbeat(slot).expect("slot");
+    assert!(beat.is_dropped() && beat.pid() == std::process::id());
+    assert_ne!(register(&mut plane, 3), slot);
+    let status = plane.status(0);
+    assert_eq!((status.publishers, status.subscribers), (2, 2));
+    let states: Vec<_> = plane
+        .processes_page(0, 0)
+        .entries
+        .iter()
+        .map(|p| (p.process_slot, p.state))
+        .collect();
+    assert!(
+        states.contains(&(slot, ProcessState::Unresponsive)),
+        "{states:?}"
+    );
+    assert!(states.contains(&(other, ProcessState::Alive)), "{states:?}");
+    assert_eq!(
+        plane.ports_page(0).entries.len(),
+        2,
+        "only the other process's ports are routed"
+    );
+
+    plane
+        .remove_process(slot, Departure::Exited)
+        .expect("removed");
+    assert_eq!(plane.pools.pool_stats(0).expect("stats").used, 0);
+    assert!(!beat.is_dropped() && beat.pid() == 0);
+    assert_eq!(plane.status(0).subscribers, 1);
 }

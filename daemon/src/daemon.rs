@@ -7,8 +7,9 @@
 //!    else `default`) and its paths (`zerocp_os_linux::names::DomainPaths`);
 //! 3. the domain's lock file — a second daemon stops here, naming the first
 //!    one's pid and the lock file;
-//! 4. removal of stale shared memory a killed daemon left (allowed because
-//!    we hold the lock), creation of both segments, committed with fallocate;
+//! 4. both segments, as sealed memory files committed with fallocate
+//!    ([`crate::segment_owner`]; a killed daemon leaves none behind, so there
+//!    is nothing stale to remove);
 //! 5. the control socket (a stale socket file is replaced), mode from the config;
 //! 6. `READY=1` to the service manager (under systemd, [`crate::sd_notify`]);
 //! 7. the event loop, until a stop signal: SIGTERM, SIGINT, SIGHUP or SIGQUIT
@@ -18,7 +19,8 @@
 //!
 //! Stop: `STOPPING=1` to the service manager, the event loop's shutdown
 //! (mgmt `SHUTTING_DOWN`, `Shutdown` to every client, sleepers woken), then
-//! the segments, the socket and the lock file are removed, and so is the
+//! the daemon lets go of its segments (the kernel frees them once no runtime
+//! maps them any more), the socket and the lock file are removed, and so is the
 //! run directory if this daemon created it and nothing else lives there (a
 //! directory it found, e.g. systemd's `RuntimeDirectory=`, stays); `zerocpd`
 //! exits 0.
@@ -37,7 +39,7 @@ use crate::config::{ConfigError, DaemonConfig};
 use crate::control_plane::{ControlPlane, DaemonIdentity};
 use crate::diroute::{Diroute, DirouteError};
 use crate::sd_notify::ServiceManager;
-use crate::segment_owner::{self, SegmentOwner, SegmentOwnerError};
+use crate::segment_owner::{SegmentOwner, SegmentOwnerError};
 use crate::stop_signals::{StopSignal, StopSignals};
 
 /// What `zerocpd`'s command line chose.
@@ -77,6 +79,8 @@ pub enum DaemonError {
     Socket(SocketError),
     /// The event loop failed.
     Diroute(DirouteError),
+    /// SIGXFSZ could not be caught (see [`run`]).
+    FileSizeSignal(std::io::Error),
 }
 
 impl fmt::Display for DaemonError {
@@ -97,6 +101,7 @@ impl fmt::Display for DaemonError {
             Self::Mempools(e) => write!(f, "cannot set up the mempools: {e}"),
             Self::Socket(e) => write!(f, "{e}"),
             Self::Diroute(e) => write!(f, "{e}"),
+            Self::FileSizeSignal(e) => write!(f, "cannot catch SIGXFSZ: {e}"),
         }
     }
 }
@@ -111,6 +116,7 @@ impl std::error::Error for DaemonError {
             Self::Segments(e) => Some(e),
             Self::Socket(e) => Some(e),
             Self::Diroute(e) => Some(e),
+            Self::FileSizeSignal(e) => Some(e),
             Self::AlreadyRunning { .. } | Self::Mempools(_) => None,
         }
     }
@@ -155,9 +161,16 @@ fn epoch_now() -> u64 {
 }
 
 /// Runs the daemon until a stop signal; `Ok` after a clean stop.
+///
+/// SIGXFSZ is caught and ignored: a file-size limit (`RLIMIT_FSIZE`) below
+/// a segment's size then makes creating it fail with `EFBIG`, reported with
+/// the segment's name, instead of killing the daemon without a word.
 pub fn run(options: &DaemonOptions) -> Result<StopSignal, DaemonError> {
     let signals =
         StopSignals::install().map_err(|e| DaemonError::Diroute(DirouteError::Signals(e)))?;
+    let ignored = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGXFSZ, ignored)
+        .map_err(DaemonError::FileSizeSignal)?;
     let (config, source) =
         DaemonConfig::load_default(options.config.as_deref()).map_err(DaemonError::Config)?;
     match &source {
@@ -186,12 +199,9 @@ fn serve(
     paths: &DomainPaths,
     signals: StopSignals,
 ) -> Result<StopSignal, DaemonError> {
-    for name in segment_owner::remove_stale(paths).map_err(DaemonError::Segments)? {
-        log::warn!("removed stale shared memory {name} left by a previous daemon");
-    }
     let mgmt_config = config.mgmt_config().map_err(DaemonError::Config)?;
-    let mut segments = SegmentOwner::create(paths, &mgmt_config, config.access.shm_mode)
-        .map_err(DaemonError::Segments)?;
+    let segments =
+        SegmentOwner::create(&paths.domain, &mgmt_config).map_err(DaemonError::Segments)?;
     let pid = std::process::id();
     let epoch = epoch_now();
     let signal = {
@@ -211,15 +221,13 @@ fn serve(
             uid: rustix::process::getuid().as_raw(),
             epoch,
             started_ms: monotonic_ms(),
-            mgmt_name: segments.mgmt_name().clone(),
-            mgmt_size: segments.mgmt_size(),
-            data_name: segments.data_name().clone(),
-            data_size: segments.data_size(),
+            mgmt_size: segments.mgmt_segment().size() as u64,
+            data_size: segments.data_segment().size() as u64,
         };
         let listener =
             SeqpacketListener::bind_replacing_stale(&paths.socket, config.access.socket_mode)
                 .map_err(DaemonError::Socket)?;
-        log_ready(paths, &config, &identity);
+        log_ready(paths, &config, &segments, &identity);
         let mut service = ServiceManager::from_env(monotonic_ms());
         service.ready(&format!(
             "serving domain {} on {}",
@@ -227,27 +235,31 @@ fn serve(
             paths.socket.display()
         ));
         let plane = ControlPlane::new(mgmt, pools, config, identity);
-        let mut diroute =
-            Diroute::new(plane, listener, signals, service).map_err(DaemonError::Diroute)?;
+        let mut diroute = Diroute::new(plane, &segments, listener, signals, service)
+            .map_err(DaemonError::Diroute)?;
         let result = diroute.run().map_err(DaemonError::Diroute);
         let listener = diroute.shutdown();
         drop(listener);
         result?
     };
-    segments.unlink().map_err(DaemonError::Segments)?;
     Ok(signal)
 }
 
-fn log_ready(paths: &DomainPaths, config: &DaemonConfig, identity: &DaemonIdentity) {
+fn log_ready(
+    paths: &DomainPaths,
+    config: &DaemonConfig,
+    segments: &SegmentOwner,
+    identity: &DaemonIdentity,
+) {
     log::info!(
         "serving domain {} on {} (pid {}); shared memory {} ({} bytes) and {} ({} bytes); \
          limits: {} processes, {} publishers, {} subscribers; heartbeat {}/{} ms",
         paths.domain,
         paths.socket.display(),
         identity.pid,
-        identity.mgmt_name,
+        segments.mgmt_segment().name(),
         identity.mgmt_size,
-        identity.data_name,
+        segments.data_segment().name(),
         identity.data_size,
         config.limits.max_processes,
         config.limits.max_publishers,

@@ -15,9 +15,12 @@
 //! unregistered connections are limited in number and dropped after
 //! `limits.register_timeout_ms` of silence.
 //!
-//! A process is dead when its connection closes or fails, when its pidfd
-//! turns readable, or when its heartbeat times out; all three lead to
-//! [`ControlPlane::remove_process`] and the closing of its connection.
+//! A process is dead when its connection closes or fails or when its pidfd
+//! turns readable; both lead to [`ControlPlane::remove_process`] and the
+//! closing of its connection. A heartbeat timeout is not death
+//! ([`crate::unresponsive`]): the process is unrouted and its connection
+//! closed at once, but its pidfd stays watched, and only its exit (killed
+//! first when `heartbeat.kill_unresponsive` is set) reclaims it.
 //! On a stop signal the loop ends and [`Diroute::shutdown`] tells every client.
 
 use std::collections::HashMap;
@@ -33,6 +36,7 @@ use crate::client_connection::ClientConnection;
 use crate::control_plane::{ControlPlane, Departure, RequestError};
 use crate::process_manager::ConnId;
 use crate::sd_notify::ServiceManager;
+use crate::segment_owner::SegmentOwner;
 use crate::stop_signals::{SignalError, StopSignal, StopSignals};
 
 /// Token of the listening socket.
@@ -79,6 +83,8 @@ impl std::error::Error for DirouteError {
 /// The event loop and the connections it serves.
 pub struct Diroute<'a> {
     plane: ControlPlane<'a>,
+    /// The segments whose descriptors replies carry.
+    segments: &'a SegmentOwner,
     poller: Poller,
     listener: SeqpacketListener,
     signals: StopSignals,
@@ -97,9 +103,11 @@ fn pidfd_token(slot: u32, generation: u32) -> u64 {
 
 impl<'a> Diroute<'a> {
     /// Sets up epoll over `listener` and the stop signals; `service` is
-    /// fed from the loop (watchdog) and told when it stops.
+    /// fed from the loop (watchdog) and told when it stops. Registered
+    /// processes receive the descriptors of `segments`.
     pub fn new(
         plane: ControlPlane<'a>,
+        segments: &'a SegmentOwner,
         listener: SeqpacketListener,
         signals: StopSignals,
         service: ServiceManager,
@@ -115,6 +123,7 @@ impl<'a> Diroute<'a> {
         }
         Ok(Self {
             plane,
+            segments,
             poller,
             listener,
             signals,
@@ -328,7 +337,13 @@ impl<'a> Diroute<'a> {
         let Some(conn) = self.conns.get(&id) else {
             return false;
         };
-        if let Err(e) = conn.send(reply, request_id) {
+        // A registration hands over the segments; nothing else carries any.
+        let registration = self.segments.registration_fds();
+        let fds: &[_] = match reply {
+            Message::Registered(_) => &registration,
+            _ => &[],
+        };
+        if let Err(e) = conn.send_with_fds(reply, request_id, fds) {
             log::warn!("{conn}: {e}");
             self.close(id, Departure::ConnectionClosed);
             return false;
@@ -436,6 +451,21 @@ impl<'a> Diroute<'a> {
         self.plane.remove_process(slot, why);
     }
 
+    /// Unroutes the unresponsive process in `slot` and closes its connection;
+    /// keeps watching its pidfd (its exit reclaims it), after sending it
+    /// `SIGKILL` when `heartbeat.kill_unresponsive` is set.
+    fn drop_unresponsive(&mut self, slot: u32, now: u64) {
+        let kill = self.plane.config().heartbeat.kill_unresponsive;
+        let Some(process) = self.plane.drop_unresponsive(slot, now) else {
+            return;
+        };
+        let conn = process.conn;
+        if kill && let Err(e) = process.pidfd.kill() {
+            log::error!("{process}: {e}");
+        }
+        self.drop_connection(conn);
+    }
+
     /// Closes connection `id`, removing its process (if registered) as `why`.
     fn close(&mut self, id: ConnId, why: Departure) {
         let slot = self.conns.get(&id).and_then(|c| c.process);
@@ -465,15 +495,7 @@ impl<'a> Diroute<'a> {
             }
         }
         for slot in self.plane.expired_processes(now) {
-            let conn = self.plane.processes().get(slot).map(|p| p.conn);
-            log::warn!(
-                "process slot {slot}: no heartbeat for over {} ms",
-                self.plane.config().heartbeat.timeout_ms
-            );
-            self.remove_process(slot, Departure::HeartbeatTimeout);
-            if let Some(conn) = conn {
-                self.drop_connection(conn);
-            }
+            self.drop_unresponsive(slot, now);
         }
         let idle_limit = self.plane.config().limits.register_timeout_ms;
         let idle: Vec<ConnId> = self

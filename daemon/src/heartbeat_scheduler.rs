@@ -6,7 +6,9 @@
 //! heartbeat thread died). Every tick (the configured heartbeat interval) the
 //! scheduler compares each registered process's last beat, written by its
 //! runtime into its slot as `CLOCK_MONOTONIC` milliseconds, with the daemon's
-//! own clock; older than the timeout means dead.
+//! own clock; older than the timeout means unresponsive (see
+//! [`crate::unresponsive`]: unrouted at once, reclaimed when it exits). A
+//! process already dropped as unresponsive is not reported again.
 
 use zerocp_core::mgmt::Mgmt;
 
@@ -60,13 +62,16 @@ impl HeartbeatScheduler {
         self.timeout_ms
     }
 
-    /// Slots of the processes whose heartbeat is older than the timeout.
+    /// Slots of the processes whose heartbeat is older than the timeout and
+    /// that were not dropped as unresponsive already.
     pub fn expired(&self, mgmt: &Mgmt<'_>, processes: &ProcessManager, now_ms: u64) -> Vec<u32> {
         processes
             .iter()
             .filter(|p| {
-                mgmt.heartbeat(p.slot)
-                    .is_some_and(|slot| slot.age_ms(now_ms) > self.timeout_ms)
+                p.unresponsive_since_ms.is_none()
+                    && mgmt
+                        .heartbeat(p.slot)
+                        .is_some_and(|slot| slot.age_ms(now_ms) > self.timeout_ms)
             })
             .map(|p| p.slot)
             .collect()

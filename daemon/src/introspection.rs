@@ -11,6 +11,11 @@
 //! Values read from shared memory (queue fill, dropped counts, heartbeat
 //! ages) are what an application wrote there and are only displayed, never
 //! used as indices.
+//!
+//! A process dropped for missing heartbeats is listed as `Unresponsive`
+//! until it exits (it still holds its slot and chunks); its ports are no
+//! longer in the route table, so `QueryServices` does not list them, while
+//! `Status` still counts them (their slots are not free yet).
 
 use zerocp_core::fixed_string::FixedString;
 use zerocp_core::sync::Ordering;
@@ -48,8 +53,10 @@ impl ControlPlane<'_> {
                 .mgmt
                 .heartbeat(process.slot)
                 .map_or(u64::MAX, |slot| slot.age_ms(now_ms));
-            let state = if age > timeout / 2 {
+            let state = if process.unresponsive_since_ms.is_some() {
                 ProcessState::Unresponsive
+            } else if age > timeout / 2 {
+                ProcessState::Late
             } else {
                 ProcessState::Alive
             };

@@ -21,6 +21,7 @@
 //! | [`route_table`] | services → ports, type checks, which subscribers each publisher serves |
 //! | [`topology_writer`] | writing publishers' topologies into the mgmt segment |
 //! | [`heartbeat_scheduler`] | tick timing and heartbeat timeouts |
+//! | [`unresponsive`] | a heartbeat timeout: unrouting at once, reclaiming only at the exit |
 //! | [`reclaim`] | returning a dead or removed port's chunks |
 //! | [`introspection`] | status, processes, ports and mempool queries |
 //! | [`ctl`] | `zerocpctl`: queries over the control socket, tables and JSON |
@@ -64,3 +65,4 @@ pub mod sd_notify;
 pub mod segment_owner;
 pub mod stop_signals;
 pub mod topology_writer;
+pub mod unresponsive;

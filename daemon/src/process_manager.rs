@@ -7,6 +7,11 @@
 //! the mgmt segment. The table here, in the daemon's own memory, is the truth
 //! about who owns which slot and which ports; the shared-memory slot only
 //! carries the heartbeat.
+//!
+//! A process dropped for missing heartbeats ([`Process::unresponsive_since_ms`])
+//! keeps its entry, and so its heartbeat slot, until its pidfd reports its
+//! exit: the slot is not handed out again while the process may still run,
+//! and it counts against `limits.max_processes` until then.
 
 use std::fmt;
 
@@ -39,6 +44,9 @@ pub struct Process {
     pub ports: Vec<PortId>,
     /// When it registered (`CLOCK_MONOTONIC` ms).
     pub registered_ms: u64,
+    /// When it was dropped for missing heartbeats (`CLOCK_MONOTONIC` ms):
+    /// unrouted, its connection closed, its chunks and slots kept until it exits.
+    pub unresponsive_since_ms: Option<u64>,
 }
 
 impl fmt::Display for Process {
@@ -135,6 +143,7 @@ impl ProcessManager {
             pidfd,
             ports: Vec::new(),
             registered_ms: now_ms,
+            unresponsive_since_ms: None,
         };
         Ok(self.slots[slot as usize].insert(process))
     }

@@ -34,6 +34,13 @@ pub struct Reclaimed {
 }
 
 impl Reclaimed {
+    /// Adds the counts of `other` (totals over several ports).
+    pub fn add(&mut self, other: Reclaimed) {
+        self.released += other.released;
+        self.freed += other.freed;
+        self.rejected += other.rejected;
+    }
+
     fn release(&mut self, pools: &MemPoolManager<'_>, id: PortId, what: &str, chunk: u32) {
         match pools.release(chunk) {
             Ok(freed) => {

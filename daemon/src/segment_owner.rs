@@ -1,21 +1,24 @@
 //! [`SegmentOwner`]: the domain's two shared-memory segments, owned by the daemon.
 //!
-//! At start the daemon (holding the domain's lock, so no other daemon can be
-//! using them) removes segments a killed predecessor left behind, then creates
-//! `/zerocp.<domain>.mgmt` and `/zerocp.<domain>.data` exclusively, sized from
-//! the configuration and committed with `fallocate` (a full `/dev/shm` fails
-//! here, with the segment's name and size, rather than as a SIGBUS later), and
-//! maps both read-write. At stop it unlinks both names; runtimes' mappings stay
-//! valid until they drop them.
+//! At start the daemon creates the mgmt segment (`zerocp.<domain>.mgmt`) and
+//! the default group's payload segment (`zerocp.<domain>.default.payload`,
+//! the chunks) as sealed memory files sized from the configuration and
+//! committed with `fallocate` (too little memory fails here, with the
+//! segment's name and size, rather than as a SIGBUS later), and maps both
+//! read-write. They have no name in any file system: registered processes
+//! receive their descriptors over the control socket, so there is nothing
+//! for a stale daemon to leave behind or a new one to clean up, and the
+//! memory is freed when the last process holding it lets go.
 
 use std::fmt;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::ptr::NonNull;
 
 use zerocp_core::mempool::{LayoutError, MempoolLayout};
 use zerocp_core::mgmt::{Mgmt, MgmtConfig, MgmtConfigError, MgmtError, MgmtLayout};
 use zerocp_os_linux::error::{MapError, ShmError};
 use zerocp_os_linux::mmap::Mapping;
-use zerocp_os_linux::names::{DomainPaths, ShmName};
+use zerocp_os_linux::names::{DEFAULT_GROUP, DomainName, PAYLOAD_PART, SegmentName};
 use zerocp_os_linux::shm::SharedMemory;
 
 /// Creating or removing the segments failed.
@@ -28,11 +31,11 @@ pub enum SegmentOwnerError {
     /// A size does not fit this machine's address space.
     TooLarge {
         /// The segment.
-        name: ShmName,
+        name: SegmentName,
         /// Its size in bytes.
         size: u64,
     },
-    /// Creating, committing or removing a segment failed.
+    /// Creating, committing or sealing a segment failed.
     Shm(ShmError),
     /// Mapping a segment failed.
     Map(MapError),
@@ -50,7 +53,10 @@ impl fmt::Display for SegmentOwnerError {
                 "shared memory {name} would need {size} bytes, more than this machine can map"
             ),
             Self::Shm(e @ ShmError::Commit { .. }) => {
-                write!(f, "{e}; reduce the [[mempool]] sizes or counts")
+                write!(
+                    f,
+                    "{e}; reduce the [[mempool]] sizes or counts or the limits"
+                )
             }
             Self::Shm(e) => write!(f, "{e}"),
             Self::Map(e) => write!(f, "{e}"),
@@ -72,65 +78,43 @@ impl std::error::Error for SegmentOwnerError {
     }
 }
 
-/// The created and mapped segments of one domain; unlinks them when dropped.
+/// The created and mapped segments of one domain.
 #[derive(Debug)]
 pub struct SegmentOwner {
-    mgmt_name: ShmName,
-    data_name: ShmName,
-    mgmt: Mapping,
-    data: Mapping,
-    unlinked: bool,
+    // The mappings are declared (and so dropped) before their segments.
+    mgmt_map: Mapping,
+    data_map: Mapping,
+    mgmt: SharedMemory,
+    data: SharedMemory,
 }
 
-/// Removes the domain's segments if they exist; returns the names removed.
-///
-/// Only the holder of the domain's lock may call this.
-pub fn remove_stale(paths: &DomainPaths) -> Result<Vec<ShmName>, SegmentOwnerError> {
-    let mut removed = Vec::new();
-    for name in [&paths.mgmt_shm, &paths.data_shm] {
-        if SharedMemory::remove_if_exists(name).map_err(SegmentOwnerError::Shm)? {
-            removed.push(name.clone());
-        }
-    }
-    Ok(removed)
-}
-
-fn create_one(name: &ShmName, size: u64, mode: u32) -> Result<Mapping, SegmentOwnerError> {
+fn create_one(name: SegmentName, size: u64) -> Result<(SharedMemory, Mapping), SegmentOwnerError> {
     let len = usize::try_from(size).map_err(|_| SegmentOwnerError::TooLarge {
         name: name.clone(),
         size,
     })?;
-    let shm = SharedMemory::create_exclusive(name, len, mode).map_err(SegmentOwnerError::Shm)?;
-    Mapping::map(&shm, true).map_err(|e| {
-        drop(SharedMemory::remove_if_exists(name));
-        SegmentOwnerError::Map(e)
-    })
+    let shm = SharedMemory::create(&name, len).map_err(SegmentOwnerError::Shm)?;
+    let map = Mapping::map(&shm, true).map_err(SegmentOwnerError::Map)?;
+    Ok((shm, map))
 }
 
 impl SegmentOwner {
-    /// Creates and maps both segments for `config` (removing nothing: call
-    /// [`remove_stale`] first). On failure nothing is left behind.
-    pub fn create(
-        paths: &DomainPaths,
-        config: &MgmtConfig,
-        mode: u32,
-    ) -> Result<Self, SegmentOwnerError> {
+    /// Creates and maps both segments of `domain` for `config`.
+    pub fn create(domain: &DomainName, config: &MgmtConfig) -> Result<Self, SegmentOwnerError> {
         let mgmt_size = MgmtLayout::compute(config)
             .map_err(SegmentOwnerError::MgmtLayout)?
             .total_size();
         let data_size = MempoolLayout::compute(config.mempools())
             .map_err(SegmentOwnerError::DataLayout)?
             .total_bytes();
-        let mgmt = create_one(&paths.mgmt_shm, mgmt_size, mode)?;
-        let data = create_one(&paths.data_shm, data_size, mode).inspect_err(|_| {
-            drop(SharedMemory::remove_if_exists(&paths.mgmt_shm));
-        })?;
+        let (mgmt, mgmt_map) = create_one(SegmentName::mgmt(domain), mgmt_size)?;
+        let data_name = SegmentName::group_part(domain, DEFAULT_GROUP, PAYLOAD_PART);
+        let (data, data_map) = create_one(data_name, data_size)?;
         Ok(Self {
-            mgmt_name: paths.mgmt_shm.clone(),
-            data_name: paths.data_shm.clone(),
+            mgmt_map,
+            data_map,
             mgmt,
             data,
-            unlinked: false,
         })
     }
 
@@ -143,8 +127,8 @@ impl SegmentOwner {
         daemon_pid: u32,
         epoch: u64,
     ) -> Result<Mgmt<'_>, SegmentOwnerError> {
-        let base = NonNull::new(self.mgmt.as_ptr()).ok_or(SegmentOwnerError::TooLarge {
-            name: self.mgmt_name.clone(),
+        let base = NonNull::new(self.mgmt_map.as_ptr()).ok_or(SegmentOwnerError::TooLarge {
+            name: self.mgmt.name().clone(),
             size: 0,
         })?;
         // SAFETY: the mapping is read-write, freshly created by `create` (so
@@ -154,11 +138,11 @@ impl SegmentOwner {
         unsafe {
             Mgmt::create(
                 base,
-                self.mgmt.len(),
+                self.mgmt_map.len(),
                 config,
                 daemon_pid,
                 epoch,
-                self.data.len() as u64,
+                self.data_map.len() as u64,
             )
         }
         .map_err(SegmentOwnerError::Mgmt)
@@ -166,48 +150,22 @@ impl SegmentOwner {
 
     /// The data segment mapping (base and length).
     pub fn data(&self) -> &Mapping {
+        &self.data_map
+    }
+
+    /// The mgmt segment.
+    pub fn mgmt_segment(&self) -> &SharedMemory {
+        &self.mgmt
+    }
+
+    /// The data segment.
+    pub fn data_segment(&self) -> &SharedMemory {
         &self.data
     }
 
-    /// Size of the mgmt segment in bytes.
-    pub fn mgmt_size(&self) -> u64 {
-        self.mgmt.len() as u64
-    }
-
-    /// Size of the data segment in bytes.
-    pub fn data_size(&self) -> u64 {
-        self.data.len() as u64
-    }
-
-    /// Name of the mgmt segment.
-    pub fn mgmt_name(&self) -> &ShmName {
-        &self.mgmt_name
-    }
-
-    /// Name of the data segment.
-    pub fn data_name(&self) -> &ShmName {
-        &self.data_name
-    }
-
-    /// Removes both names (the mappings stay valid until `self` is dropped).
-    pub fn unlink(&mut self) -> Result<(), SegmentOwnerError> {
-        if self.unlinked {
-            return Ok(());
-        }
-        self.unlinked = true;
-        let first = SharedMemory::remove_if_exists(&self.mgmt_name);
-        let second = SharedMemory::remove_if_exists(&self.data_name);
-        first
-            .and(second)
-            .map(|_| ())
-            .map_err(SegmentOwnerError::Shm)
-    }
-}
-
-impl Drop for SegmentOwner {
-    fn drop(&mut self) {
-        if let Err(e) = self.unlink() {
-            log::error!("{e}");
-        }
+    /// The descriptors a registered process receives, in the order the
+    /// `Registered` reply promises: mgmt, then data.
+    pub fn registration_fds(&self) -> [BorrowedFd<'_>; 2] {
+        [self.mgmt.as_fd(), self.data.as_fd()]
     }
 }

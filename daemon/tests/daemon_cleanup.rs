@@ -1,7 +1,8 @@
 //! Death detection and cleanup: a registered raw client (a child process
 //! speaking the wire format and touching shared memory directly) that holds
-//! chunks is SIGKILLed, or stops beating; the daemon removes it and returns
-//! every chunk it held.
+//! chunks is SIGKILLed; the daemon removes it and returns every chunk it
+//! held. One that stops beating is unrouted and kept (see
+//! `e2e_unresponsive.rs` for its chunks).
 
 mod support;
 
@@ -12,7 +13,7 @@ use support::{DEADLINE, RawClient, TestDomain};
 use zerocp_core::mempool_manager::{MemPoolManager, PayloadSpec};
 use zerocp_core::mgmt::Mgmt;
 use zerocp_os_linux::mmap::Mapping;
-use zerocp_os_linux::names::ShmName;
+use zerocp_os_linux::names::{DEFAULT_GROUP, DomainName, PAYLOAD_PART, SegmentName};
 use zerocp_os_linux::shm::SharedMemory;
 use zerocp_os_linux::testing::role::{role_args, spawn_child};
 
@@ -20,9 +21,9 @@ const ROLE: &str = "role_raw_client_holding_chunks";
 /// A chunk index no pool has.
 const BOGUS_CHUNK: u32 = 999_999;
 
-fn map(name: &str) -> Mapping {
-    let name = ShmName::new(name).expect("shm name");
-    let shm = SharedMemory::open(&name, true).expect("open segment");
+/// Maps a segment descriptor received at registration.
+fn map(fd: std::os::fd::OwnedFd, name: SegmentName) -> Mapping {
+    let shm = SharedMemory::from_fd(fd, name).expect("a sealed segment");
     Mapping::map(&shm, true).expect("map segment")
 }
 
@@ -48,11 +49,14 @@ fn role_raw_client_holding_chunks() {
     };
     let socket = std::path::PathBuf::from(&args[0]);
     let mut client = RawClient::connect(&socket);
-    let registered = client.register("doomed");
+    let (_, fds) = client.register_with_segments("doomed");
     let publisher = client.create_publisher::<u64>("Doom/Raw/Chunks", 0);
     let subscriber = client.create_subscriber::<u64>("Doom/Raw/Chunks", 4);
-    let mgmt_map = map(registered.mgmt_name.as_str());
-    let data_map = map(registered.data_name.as_str());
+    let domain = DomainName::from_env().expect("ZEROCP_DOMAIN");
+    let [mgmt_fd, data_fd] = <[_; 2]>::try_from(fds).expect("two segments");
+    let mgmt_map = map(mgmt_fd, SegmentName::mgmt(&domain));
+    let data_name = SegmentName::group_part(&domain, DEFAULT_GROUP, PAYLOAD_PART);
+    let data_map = map(data_fd, data_name);
     let mgmt_base = NonNull::new(mgmt_map.as_ptr()).expect("mapped");
     let data_base = NonNull::new(data_map.as_ptr()).expect("mapped");
     // SAFETY: both mappings stay alive until this process is killed.
@@ -126,14 +130,24 @@ fn silent_heartbeat_is_detected() {
     let mut client = RawClient::connect(&domain.socket_path());
     client.register("hung");
     client.create_subscriber::<u32>("Hung/Raw/Beat", 2);
-    // The raw client never writes its heartbeat: the daemon declares it dead,
-    // removes it and closes its connection.
+    // The raw client never writes its heartbeat: the daemon unroutes it and
+    // closes its connection, but keeps it (this process is alive) as
+    // unresponsive until it exits.
     assert!(
         client.recv().is_none(),
         "the daemon should close a silent process"
     );
-    assert!(domain.process_pids().is_empty());
-    assert!(domain.daemon_log().contains("heartbeat timed out"));
+    let processes = domain.ctl_json(&["processes"]);
+    let listed = &processes["processes"][0];
+    assert_eq!(listed["pid"].as_u64(), Some(u64::from(std::process::id())));
+    assert_eq!(listed["state"], "unresponsive", "{processes}");
+    let services = domain.ctl_json(&["services"]);
+    assert_eq!(services["services"].as_array().map(Vec::len), Some(0));
+    assert!(
+        domain
+            .daemon_log()
+            .contains("unresponsive, no heartbeat for")
+    );
     domain.stop();
 }
 

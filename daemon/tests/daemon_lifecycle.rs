@@ -1,6 +1,7 @@
-//! zerocpd start and stop: segments and socket exist while it runs and are
-//! gone after SIGTERM, SIGINT, SIGHUP and SIGQUIT; one daemon per domain; stale files of a killed
-//! daemon are replaced; invalid configuration is a clear error.
+//! zerocpd start and stop: the daemon holds its segments (memory files, never
+//! in `/dev/shm`) and its socket exists while it runs; both are gone after
+//! SIGTERM, SIGINT, SIGHUP and SIGQUIT; one daemon per domain; stale files of
+//! a killed daemon are replaced; invalid configuration is a clear error.
 
 mod support;
 
@@ -8,16 +9,15 @@ use std::process::Stdio;
 
 use rustix::process::Signal;
 use support::{DEADLINE, TestDomain, wait_until};
-use zerocp_os_linux::testing::{skip_without_namespaces, with_private_dev_shm};
 
 fn assert_running_files(domain: &TestDomain) {
-    for path in domain.shm_paths() {
-        assert!(
-            path.exists(),
-            "{} missing while the daemon runs",
-            path.display()
-        );
-    }
+    let held = domain.daemon_segment_fds();
+    assert!(
+        held.iter().all(Option::is_some),
+        "the daemon does not hold both of {:?}: {held:?}",
+        domain.segment_names()
+    );
+    assert_eq!(domain.dev_shm_entries(), Vec::<std::path::PathBuf>::new());
     assert!(domain.socket_path().exists(), "socket missing");
     assert!(domain.lock_path().exists(), "lock file missing");
 }
@@ -88,12 +88,13 @@ fn stale_files_of_a_killed_daemon_are_replaced() {
     let mut domain = TestDomain::start();
     let first_pid = domain.daemon_pid();
     domain.kill();
-    // kill -9 leaves everything behind.
-    assert_running_files(&domain);
+    // kill -9 leaves the socket and lock files behind, but no memory: the
+    // segments went with the daemon's descriptors.
+    assert!(domain.socket_path().exists() && domain.lock_path().exists());
+    assert_eq!(domain.dev_shm_entries(), Vec::<std::path::PathBuf>::new());
     domain.spawn("debug");
     assert_ne!(domain.daemon_pid(), first_pid);
-    let log = domain.daemon_log();
-    assert!(log.contains("removed stale shared memory"), "{log}");
+    assert_running_files(&domain);
     let status = domain.ctl_json(&["status"]);
     assert_eq!(status["daemon_pid"], domain.daemon_pid());
     assert_eq!(status["processes"], 0);
@@ -170,25 +171,40 @@ fn domain_from_environment_when_no_flag() {
     domain.stop();
 }
 
-/// The daemon runs with a private 8 MiB `/dev/shm` (its own mount
-/// namespace) and a 16 MiB data segment: the machine's `/dev/shm` is never
-/// filled.
+/// A data segment (16 MiB) above the daemon's `RLIMIT_FSIZE` (8 MiB, above
+/// the mgmt segment; the kernel checks the limit before it allocates, so
+/// the 16 MiB are never used) fails at start, naming the segment and the limit,
+/// instead of the daemon dying of SIGXFSZ or a client of SIGBUS later.
 #[test]
-fn shared_memory_larger_than_dev_shm_is_a_clear_error() {
-    let checked = with_private_dev_shm(8 << 20, || {
-        let text = "[[mempool]]\nsize = 1048576\ncount = 16\n";
-        let (ok, stderr, domain) = run_with_config(text);
-        assert!(!ok, "a data segment larger than /dev/shm was accepted");
-        let data = format!("/zerocp.{}.data", domain.domain());
-        assert!(
-            stderr.contains(&data) && stderr.contains("ENOSPC"),
-            "the error does not name {data} and ENOSPC: {stderr}"
-        );
-        domain.assert_nothing_left();
-    });
-    if let Err(err) = checked {
-        skip_without_namespaces(&err);
+fn shared_memory_above_the_file_size_limit_is_a_clear_error() {
+    use std::os::unix::process::CommandExt;
+    let domain = TestDomain::builder()
+        .config_toml("[[mempool]]\nsize = 1048576\ncount = 16\n")
+        .prepare();
+    let mut command = domain.daemon_command("info");
+    // SAFETY: between fork and exec the child only makes one raw system
+    // call (setrlimit), which allocates nothing and takes no lock.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = rustix::process::Rlimit {
+                current: Some(8 << 20),
+                maximum: Some(8 << 20),
+            };
+            rustix::process::setrlimit(rustix::process::Resource::Fsize, limit)
+                .map_err(std::io::Error::from)
+        });
     }
+    let out = command.stdout(Stdio::null()).output().expect("run zerocpd");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let [_, data] = domain.segment_names();
+    assert!(
+        stderr.contains(data.as_str())
+            && stderr.contains("EFBIG")
+            && stderr.contains("RLIMIT_FSIZE"),
+        "the error does not name {data}, EFBIG and RLIMIT_FSIZE: {stderr}"
+    );
+    domain.assert_nothing_left();
 }
 
 /// A bad command line is exit status 2 with a line naming what was wrong,

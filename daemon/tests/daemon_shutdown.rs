@@ -19,9 +19,10 @@ use zerocp_os_linux::futex::{WaitOutcome, futex_wait};
 fn shutdown_tells_clients_marks_mgmt_and_wakes_sleepers() {
     let mut domain = TestDomain::builder().heartbeat_timeout_ms(120_000).start();
     let mut client = RawClient::connect(&domain.socket_path());
-    let registered = client.register("sleeper");
+    let (_, fds) = client.register_with_segments("sleeper");
     let port = client.create_subscriber::<u32>("Sleep/Raw/Wake", 2);
-    let mapped = MappedMgmt::open(registered.mgmt_name.as_str());
+    let [mgmt_name, _] = domain.segment_names();
+    let mapped = MappedMgmt::from_registration(fds, mgmt_name);
     let mgmt = mapped.view();
     let wake = &mgmt.subscriber(port).expect("subscriber port").wake;
 

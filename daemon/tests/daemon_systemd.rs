@@ -238,7 +238,7 @@ fn timestamp_shape_check_can_fail() {
 }
 
 /// The unit runs the daemon as a dedicated, unprivileged user: it needs no
-/// more than a writable run directory and `/dev/shm`. Here as `nobody`,
+/// more than a writable run directory. Here as `nobody`,
 /// with root's `zerocpctl` (allowed by `[access]`) inspecting it.
 #[test]
 fn daemon_serves_as_an_unprivileged_user() {
@@ -257,13 +257,18 @@ fn daemon_serves_as_an_unprivileged_user() {
     domain.spawn_command(command);
     let status = domain.ctl_json(&["status"]);
     assert_eq!(status["daemon_pid"], domain.daemon_pid());
-    for path in domain.shm_paths() {
-        let stat = rustix::fs::stat(&path).expect("the segment exists");
+    let pid = domain.daemon_pid();
+    for (name, fd) in domain
+        .segment_names()
+        .iter()
+        .zip(domain.daemon_segment_fds())
+    {
+        let fd = fd.unwrap_or_else(|| panic!("the daemon does not hold {name}"));
+        let stat = rustix::fs::stat(format!("/proc/{pid}/fd/{fd}")).expect("the segment");
         assert_eq!(
-            stat.st_uid,
-            NOBODY,
-            "{} is not the daemon user's",
-            path.display()
+            (stat.st_uid, stat.st_mode & 0o777),
+            (NOBODY, 0o600),
+            "{name} is not the daemon user's alone"
         );
     }
     domain.stop_with(Signal::TERM);

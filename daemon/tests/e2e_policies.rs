@@ -67,7 +67,8 @@ fn block_publisher_blocks_and_resumes() {
     // word while it waits for room: seen from here, publish(2) is blocked,
     // and it can only return after the take below makes room.
     let port = subscriber["port"].as_u64().expect("subscriber port") as u32;
-    let mapped = MappedMgmt::open(&format!("/zerocp.{}.mgmt", domain.domain()));
+    let [mgmt_name, _] = domain.segment_names();
+    let mapped = MappedMgmt::of_daemon(domain.daemon_pid(), mgmt_name);
     let mgmt = mapped.view();
     let blocked = &mgmt.subscriber(port).expect("subscriber port").wake.blocked;
     assert!(

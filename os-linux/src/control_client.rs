@@ -13,6 +13,10 @@
 //! - the unsolicited `Shutdown` frame, or the connection closing, means the
 //!   daemon is gone: [`ControlError::Closed`].
 //!
+//! A reply can carry file descriptors (the daemon's memory segments):
+//! [`ControlClient::request_with_fds`] returns them with the reply; every
+//! other frame's descriptors are closed as the frame is consumed.
+//!
 //! A daemon that refuses a connection answers its first frame and closes, so
 //! a send can fail with `EPIPE` although the reason is waiting to be read:
 //! [`ControlClient::request`] then returns that `Error` frame as the reply.
@@ -31,6 +35,7 @@
 //! ```
 
 use std::fmt;
+use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -105,6 +110,8 @@ pub struct ControlClient {
     conn: SeqpacketConn,
     next_id: u32,
     buf: Box<[u8; MAX_FRAME_SIZE]>,
+    /// The descriptors attached to the frame received last.
+    fds: Vec<OwnedFd>,
 }
 
 impl ControlClient {
@@ -114,6 +121,7 @@ impl ControlClient {
             conn,
             next_id: 1,
             buf: Box::new([0; MAX_FRAME_SIZE]),
+            fds: Vec::new(),
         }
     }
 
@@ -146,7 +154,10 @@ impl ControlClient {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            match self.conn.recv_timeout(&mut self.buf[..], left) {
+            let received = self
+                .conn
+                .recv_timeout_with_fds(&mut self.buf[..], left, &mut self.fds);
+            match received {
                 Ok(RecvResult::Frame(len)) => {
                     return wire::decode(&self.buf[..len])
                         .map(Some)
@@ -168,8 +179,19 @@ impl ControlClient {
     }
 
     /// Sends `msg` and returns the daemon's answer to it (which may be
-    /// [`Message::Error`]), waiting at most `timeout`.
+    /// [`Message::Error`]), waiting at most `timeout`. Descriptors attached
+    /// to the answer are closed.
     pub fn request(&mut self, msg: &Message, timeout: Duration) -> Result<Message, ControlError> {
+        self.request_with_fds(msg, timeout).map(|(reply, _)| reply)
+    }
+
+    /// As [`ControlClient::request`], and the descriptors the daemon attached
+    /// to the answer, in the order it sent them.
+    pub fn request_with_fds(
+        &mut self,
+        msg: &Message,
+        timeout: Duration,
+    ) -> Result<(Message, Vec<OwnedFd>), ControlError> {
         let id = self.next_id;
         // Ids only need to differ from recent ones; 0 is the daemon's id for
         // frames nobody asked for.
@@ -177,7 +199,10 @@ impl ControlClient {
         let len = wire::encode(msg, id, &mut self.buf[..]).map_err(ControlError::Encode)?;
         if let Err(e) = self.conn.send(&self.buf[..len]) {
             return match send_error(e) {
-                ControlError::Closed => self.refusal().ok_or(ControlError::Closed),
+                ControlError::Closed => self
+                    .refusal()
+                    .map(|reply| (reply, Vec::new()))
+                    .ok_or(ControlError::Closed),
                 other => Err(other),
             };
         }
@@ -190,8 +215,12 @@ impl ControlClient {
             })?;
             match reply {
                 Message::Shutdown => return Err(ControlError::Closed),
-                reply if header.request_id == id => return Ok(reply),
-                reply @ Message::Error(_) if header.request_id == 0 => return Ok(reply),
+                reply if header.request_id == id => {
+                    return Ok((reply, std::mem::take(&mut self.fds)));
+                }
+                reply @ Message::Error(_) if header.request_id == 0 => {
+                    return Ok((reply, Vec::new()));
+                }
                 _ => log::debug!(
                     "skipping a {:?} frame for request {} while waiting for {:?} ({id})",
                     header.kind,

@@ -5,11 +5,11 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`names`] | domain names, shared-memory names, a domain's paths |
+//! | [`names`] | domain names, segment names, a domain's paths |
 //! | [`run_dir`] | where the control socket and lock file live |
-//! | [`shm`] | POSIX shared-memory objects, committed at creation |
-//! | [`mmap`] | mappings of those objects (RAII) |
-//! | [`seqpacket`] | the control plane's `SOCK_SEQPACKET` Unix sockets |
+//! | [`shm`] | shared-memory segments: sealed memory files, committed at creation |
+//! | [`mmap`] | mappings of those segments (RAII) |
+//! | [`seqpacket`] | the control plane's `SOCK_SEQPACKET` Unix sockets, passing segment descriptors |
 //! | [`control_client`] | the client end of the control protocol: requests and replies |
 //! | [`futex`] | process-shared futex wait/wake on words in shared memory |
 //! | [`lockfile`] | the daemon's per-domain `flock` lock file |
@@ -44,4 +44,4 @@ pub mod shm;
 pub mod testing;
 pub mod wakeup;
 
-pub use names::{DomainName, DomainPaths, ShmName};
+pub use names::{DomainName, DomainPaths, SegmentName};

@@ -1,4 +1,4 @@
-//! Shared mappings of [`SharedMemory`] objects, unmapped on drop.
+//! Shared mappings of [`SharedMemory`] segments, unmapped on drop.
 //!
 //! A [`Mapping`] is an address range, nothing more: it hands out raw
 //! pointers, plus bounds- and alignment-checked references for the types
@@ -17,19 +17,17 @@ use std::ptr::NonNull;
 use rustix::mm::{MapFlags, ProtFlags};
 
 use crate::error::MapError;
-use crate::names::ShmName;
+use crate::names::SegmentName;
 use crate::shm::SharedMemory;
 
 /// How to map a [`SharedMemory`]: read-only by default, optionally writable,
 /// pre-faulted and locked in RAM.
 ///
 /// ```
-/// # use zerocp_os_linux::{names::ShmName, shm::SharedMemory, mmap::MapOptions};
-/// # let name = ShmName::new(&format!("/zerocp.doc.mapopt.{}", std::process::id()))?;
-/// # let shm = SharedMemory::create_exclusive(&name, 4096, 0o600)?;
+/// # use zerocp_os_linux::{names::SegmentName, shm::SharedMemory, mmap::MapOptions};
+/// # let shm = SharedMemory::create(&SegmentName::new("zerocp.doc.mapopt")?, 4096)?;
 /// let mapping = MapOptions::new().writable(true).populate(true).map(&shm)?;
 /// assert_eq!(mapping.len(), 4096);
-/// # SharedMemory::unlink(&name)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -115,26 +113,24 @@ impl MapOptions {
 /// A `MAP_SHARED` mapping of a whole shared-memory object; unmapped on drop.
 ///
 /// ```
-/// # use zerocp_os_linux::{names::ShmName, shm::SharedMemory, mmap::Mapping};
+/// # use zerocp_os_linux::{names::SegmentName, shm::SharedMemory, mmap::Mapping};
 /// # use std::sync::atomic::{AtomicU32, Ordering};
-/// let name = ShmName::new(&format!("/zerocp.doc.map.{}", std::process::id()))?;
-/// let shm = SharedMemory::create_exclusive(&name, 4096, 0o600)?;
+/// let shm = SharedMemory::create(&SegmentName::new("zerocp.doc.map")?, 4096)?;
 /// let a = Mapping::map(&shm, true)?;
-/// let b = Mapping::map(&SharedMemory::open(&name, true)?, true)?;
+/// let b = Mapping::map(&shm, true)?; // as another process maps what it received
 /// // SAFETY: the object is zero-filled shared memory, a valid AtomicU32 at
 /// // every aligned offset; both mappings are writable and only ever touch
 /// // this word atomically.
 /// let (wa, wb) = unsafe { (a.ref_at::<AtomicU32>(64)?, b.ref_at::<AtomicU32>(64)?) };
 /// wa.store(7, Ordering::Release);
 /// assert_eq!(wb.load(Ordering::Acquire), 7);
-/// SharedMemory::unlink(&name)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
 pub struct Mapping {
     ptr: NonNull<u8>,
     len: usize,
-    name: ShmName,
+    name: SegmentName,
     writable: bool,
 }
 
@@ -154,7 +150,7 @@ impl Mapping {
     }
 
     /// The first byte of the mapping. Writing through it is only allowed
-    /// when [`Mapping::is_writable`] (otherwise the process gets `SIGSEGV`),
+    /// when [`Mapping::is_writable`] (otherwise the process gets `SIGSEGV`, and so does a peer given a read-only descriptor),
     /// and only with the synchronisation the shared data requires.
     pub fn as_ptr(&self) -> *mut u8 {
         self.ptr.as_ptr()
@@ -176,7 +172,7 @@ impl Mapping {
     }
 
     /// The name of the object this maps.
-    pub fn name(&self) -> &ShmName {
+    pub fn name(&self) -> &SegmentName {
         &self.name
     }
 
@@ -238,22 +234,16 @@ mod tests {
     use crate::testing::{atomic_u32_at, test_object_name};
     use std::sync::atomic::Ordering;
 
-    fn unique() -> ShmName {
-        ShmName::new(&format!("/zerocp.{}", test_object_name(120))).unwrap()
-    }
-
-    fn gone(name: &ShmName) -> bool {
-        !std::path::Path::new("/dev/shm")
-            .join(&name.as_str()[1..])
-            .exists()
+    fn segment(size: usize) -> SharedMemory {
+        let name = SegmentName::new(&format!("zerocp.{}", test_object_name(120))).unwrap();
+        SharedMemory::create(&name, size).unwrap()
     }
 
     #[test]
     fn two_mappings_see_each_others_writes() {
-        let name = unique();
-        let shm = SharedMemory::create_exclusive(&name, 2 * 4096, 0o600).unwrap();
+        let shm = segment(2 * 4096);
         let a = Mapping::map(&shm, true).unwrap();
-        let b = Mapping::map(&SharedMemory::open(&name, true).unwrap(), true).unwrap();
+        let b = Mapping::map(&shm, true).unwrap();
         assert_ne!(a.as_ptr(), b.as_ptr());
         for (i, offset) in [0, 4, 4096, 2 * 4096 - 4].into_iter().enumerate() {
             atomic_u32_at(&a, offset)
@@ -268,18 +258,15 @@ mod tests {
         }
         // Fresh segments read as zero.
         assert_eq!(atomic_u32_at(&b, 8).unwrap().load(Ordering::Relaxed), 0);
-        SharedMemory::unlink(&name).unwrap();
-        // Mappings outlive the name.
+        // Mappings outlive the descriptor.
+        drop(shm);
         atomic_u32_at(&b, 8).unwrap().store(1, Ordering::Relaxed);
         assert_eq!(atomic_u32_at(&a, 8).unwrap().load(Ordering::Relaxed), 1);
-        assert!(gone(&name));
     }
 
     #[test]
     fn references_are_bounds_and_alignment_checked() {
-        let name = unique();
-        let shm = SharedMemory::create_exclusive(&name, 4096, 0o600).unwrap();
-        let map = Mapping::map(&shm, true).unwrap();
+        let map = Mapping::map(&segment(4096), true).unwrap();
         assert!(atomic_u32_at(&map, 4092).is_ok());
         assert!(matches!(
             atomic_u32_at(&map, 4093),
@@ -302,15 +289,12 @@ mod tests {
                 ..
             })
         ));
-        SharedMemory::unlink(&name).unwrap();
-        assert!(gone(&name));
     }
 
     #[test]
-    fn read_only_objects_and_mappings_refuse_writes() {
-        let name = unique();
-        let _owner = SharedMemory::create_exclusive(&name, 4096, 0o600).unwrap();
-        let ro = SharedMemory::open(&name, false).unwrap();
+    fn read_only_descriptors_and_mappings_refuse_writes() {
+        let owner = segment(4096);
+        let ro = owner.read_only().unwrap();
         assert!(matches!(
             Mapping::map(&ro, true),
             Err(MapError::NotWritable { .. })
@@ -321,14 +305,25 @@ mod tests {
             atomic_u32_at(&map, 0),
             Err(MapError::NotWritable { .. })
         ));
-        SharedMemory::unlink(&name).unwrap();
-        assert!(gone(&name));
+        // The kernel agrees: a descriptor opened read-only cannot be mapped
+        // writable even when asked directly.
+        // SAFETY: a fresh mapping (no hint, no MAP_FIXED) of a live descriptor.
+        let direct = unsafe {
+            rustix::mm::mmap(
+                std::ptr::null_mut(),
+                4096,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::SHARED,
+                &ro,
+                0,
+            )
+        };
+        assert_eq!(direct.err(), Some(rustix::io::Errno::ACCESS));
     }
 
     #[test]
     fn populate_and_lock_options_map() {
-        let name = unique();
-        let shm = SharedMemory::create_exclusive(&name, 4 * 4096, 0o600).unwrap();
+        let shm = segment(4 * 4096);
         let map = MapOptions::new()
             .writable(true)
             .populate(true)
@@ -341,7 +336,5 @@ mod tests {
             Err(err @ MapError::Lock { .. }) => assert!(err.to_string().contains("RLIMIT_MEMLOCK")),
             Err(err) => panic!("unexpected error: {err}"),
         }
-        SharedMemory::unlink(&name).unwrap();
-        assert!(gone(&name));
     }
 }

@@ -3,8 +3,9 @@
 //! A *domain* isolates one ZeroCP system from another on the same machine.
 //! Every name the kernel sees derives from the domain name: the control
 //! socket `<run_dir>/<domain>.sock`, the lock file `<run_dir>/<domain>.lock`
-//! and the shared-memory objects `/zerocp.<domain>.mgmt` and
-//! `/zerocp.<domain>.data`. This module owns those derivations and the
+//! and the names of its memory segments, `zerocp.<domain>.mgmt` and
+//! `zerocp.<domain>.<group>.<part>` (labels of anonymous memory files, not
+//! paths: nothing of a domain lives in `/dev/shm`). This module owns those derivations and the
 //! validation of names, which happens here, before any system call sees them.
 //! Where `run_dir` is lives in [`crate::run_dir`].
 
@@ -87,78 +88,72 @@ impl FromStr for DomainName {
     }
 }
 
-/// A validated POSIX shared-memory object name: `/` followed by 1 to 254
-/// ASCII letters, digits, `.`, `_` or `-` (not `.` or `..`), so it names
-/// exactly one file directly in `/dev/shm`.
+/// The segment group of the services no configured group claims.
+pub const DEFAULT_GROUP: &str = "default";
+/// The part of a segment group that holds its chunks (headers and payloads).
+pub const PAYLOAD_PART: &str = "payload";
+
+/// A validated name of a shared-memory segment: 1 to 249 ASCII letters,
+/// digits, `.`, `_` or `-`.
+///
+/// Segments are anonymous memory files (`memfd_create`): the name is not a
+/// path and opens nothing. It is what `/proc/<pid>/maps` and
+/// `/proc/<pid>/fd` show (as `/memfd:<name>`), so an operator can tell which
+/// domain, group and part a mapping belongs to. The limit is the kernel's:
+/// `NAME_MAX` less the `memfd:` prefix.
 ///
 /// ```
-/// use zerocp_os_linux::names::ShmName;
-/// let name = ShmName::new("/zerocp.default.mgmt")?;
-/// assert_eq!(name.as_str(), "/zerocp.default.mgmt");
-/// assert!(ShmName::new("zerocp").is_err());      // no leading '/'
-/// assert!(ShmName::new("/a/b").is_err());        // inner '/'
+/// use zerocp_os_linux::names::{DomainName, SegmentName};
+/// let domain = DomainName::new("car")?;
+/// assert_eq!(SegmentName::mgmt(&domain).as_str(), "zerocp.car.mgmt");
+/// assert_eq!(SegmentName::group_part(&domain, "default", "payload").as_str(), "zerocp.car.default.payload");
+/// assert!(SegmentName::new("zerocp.car.mgmt").is_ok());
+/// assert!(SegmentName::new("/dev/shm/x").is_err()); // not a path
 /// # Ok::<(), zerocp_os_linux::error::NameError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ShmName(String);
+pub struct SegmentName(String);
 
-impl ShmName {
-    /// The longest name in bytes, the leading `/` included (`NAME_MAX`).
-    pub const MAX_LEN: usize = 255;
+impl SegmentName {
+    /// The longest name in bytes (`NAME_MAX` less `memfd:`).
+    pub const MAX_LEN: usize = 249;
 
     /// Validates `name`.
     pub fn new(name: &str) -> Result<Self, NameError> {
-        let kind = NameKind::SharedMemory;
-        let Some(rest) = name.strip_prefix('/') else {
-            return Err(if name.is_empty() {
-                NameError::Empty { kind }
-            } else {
-                NameError::MissingSlash {
-                    name: name.to_owned(),
-                }
-            });
-        };
-        check_len(kind, rest, Self::MAX_LEN - 1).map_err(|e| match e {
-            NameError::TooLong { len, max, .. } => NameError::TooLong {
-                kind,
-                name: name.to_owned(),
-                len: len + 1,
-                max: max + 1,
-            },
-            other => other,
-        })?;
-        check_chars(kind, name, 1, |c| {
+        let kind = NameKind::Segment;
+        check_len(kind, name, Self::MAX_LEN)?;
+        check_chars(kind, name, 0, |c| {
             c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
         })?;
-        if rest == "." || rest == ".." {
-            return Err(NameError::Reserved {
-                kind,
-                name: name.to_owned(),
-            });
-        }
         Ok(Self(name.to_owned()))
     }
 
-    /// `/zerocp.<domain>.<suffix>`; valid by construction because domain
-    /// characters are a subset of shared-memory name characters and the
-    /// suffixes used are short literals.
-    fn for_domain(domain: &DomainName, suffix: &str) -> Self {
-        Self(format!("/zerocp.{domain}.{suffix}"))
+    /// `zerocp.<domain>.mgmt`, the domain-wide management segment.
+    pub fn mgmt(domain: &DomainName) -> Self {
+        Self(format!("zerocp.{domain}.mgmt"))
     }
 
-    /// The name as a string, leading `/` included.
+    /// `zerocp.<domain>.<group>.<part>`, one part of a segment group. Valid
+    /// by construction when `group` and `part` are (domain characters are a
+    /// subset of segment-name characters); the caller passes group names it
+    /// validated and literal part names.
+    pub fn group_part(domain: &DomainName, group: &str, part: &str) -> Self {
+        Self(format!("zerocp.{domain}.{group}.{part}"))
+    }
+
+    /// The name as a string.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 }
 
-impl fmt::Display for ShmName {
+impl fmt::Display for SegmentName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-impl FromStr for ShmName {
+impl FromStr for SegmentName {
     type Err = NameError;
     fn from_str(s: &str) -> Result<Self, NameError> {
         Self::new(s)
@@ -208,8 +203,6 @@ fn check_chars(
 /// let paths = DomainPaths::new(Path::new("/run/zerocp"), &DomainName::new("car")?);
 /// assert_eq!(paths.socket, Path::new("/run/zerocp/car.sock"));
 /// assert_eq!(paths.lock, Path::new("/run/zerocp/car.lock"));
-/// assert_eq!(paths.mgmt_shm.as_str(), "/zerocp.car.mgmt");
-/// assert_eq!(paths.data_shm.as_str(), "/zerocp.car.data");
 /// # Ok::<(), zerocp_os_linux::error::NameError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -222,10 +215,6 @@ pub struct DomainPaths {
     pub socket: PathBuf,
     /// The daemon's lock file, `<run_dir>/<domain>.lock`.
     pub lock: PathBuf,
-    /// The management segment, `/zerocp.<domain>.mgmt`.
-    pub mgmt_shm: ShmName,
-    /// The chunk (payload) segment, `/zerocp.<domain>.data`.
-    pub data_shm: ShmName,
 }
 
 impl DomainPaths {
@@ -236,8 +225,6 @@ impl DomainPaths {
             run_dir: run_dir.to_owned(),
             socket: run_dir.join(format!("{domain}.sock")),
             lock: run_dir.join(format!("{domain}.lock")),
-            mgmt_shm: ShmName::for_domain(domain, "mgmt"),
-            data_shm: ShmName::for_domain(domain, "data"),
         }
     }
 
@@ -301,33 +288,20 @@ mod tests {
     }
 
     #[test]
-    fn shm_names_are_validated() {
-        assert!(ShmName::new("/x").is_ok());
-        assert!(ShmName::new(&format!("/{}", "x".repeat(254))).is_ok());
+    fn segment_names_are_validated() {
+        assert!(SegmentName::new("x").is_ok());
+        assert!(SegmentName::new(&"x".repeat(249)).is_ok());
         assert!(matches!(
-            ShmName::new(&format!("/{}", "x".repeat(255))),
+            SegmentName::new(&"x".repeat(250)),
             Err(NameError::TooLong {
-                len: 256,
-                max: 255,
+                len: 250,
+                max: 249,
                 ..
             })
         ));
+        assert!(matches!(SegmentName::new(""), Err(NameError::Empty { .. })));
         assert!(matches!(
-            ShmName::new("x"),
-            Err(NameError::MissingSlash { .. })
-        ));
-        assert!(matches!(ShmName::new("/"), Err(NameError::Empty { .. })));
-        assert!(matches!(ShmName::new(""), Err(NameError::Empty { .. })));
-        assert!(matches!(
-            ShmName::new("/a/b"),
-            Err(NameError::InvalidChar {
-                ch: '/',
-                index: 2,
-                ..
-            })
-        ));
-        assert!(matches!(
-            ShmName::new("//a"),
+            SegmentName::new("a/b"),
             Err(NameError::InvalidChar {
                 ch: '/',
                 index: 1,
@@ -335,11 +309,7 @@ mod tests {
             })
         ));
         assert!(matches!(
-            ShmName::new("/.."),
-            Err(NameError::Reserved { .. })
-        ));
-        assert!(matches!(
-            ShmName::new("/a\0b"),
+            SegmentName::new("a\0b"),
             Err(NameError::InvalidChar { ch: '\0', .. })
         ));
     }
@@ -352,19 +322,23 @@ mod tests {
             "invalid domain name \"a b\": character ' ' at byte 1 is not allowed \
              (allowed: ASCII letters, digits, '_' and '-')"
         );
-        let err = ShmName::new("zerocp").unwrap_err();
+        let err = SegmentName::new("zerocp/x").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "invalid shared memory name \"zerocp\": it must start with '/'"
+            "invalid segment name \"zerocp/x\": character '/' at byte 6 is not allowed \
+             (allowed: ASCII letters, digits, '.', '_' and '-')"
         );
     }
 
     #[test]
-    fn longest_domain_gives_valid_shm_names() {
+    fn longest_domain_gives_valid_segment_names() {
         let domain = DomainName::new(&"d".repeat(DomainName::MAX_LEN)).unwrap();
-        let paths = DomainPaths::new(Path::new("/run/zerocp"), &domain);
-        for name in [&paths.mgmt_shm, &paths.data_shm] {
-            assert_eq!(ShmName::new(name.as_str()).as_ref(), Ok(name));
+        let group = "g".repeat(32);
+        for name in [
+            SegmentName::mgmt(&domain),
+            SegmentName::group_part(&domain, &group, "control"),
+        ] {
+            assert_eq!(SegmentName::new(name.as_str()).as_ref(), Ok(&name));
         }
     }
 }

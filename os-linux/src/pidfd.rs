@@ -68,6 +68,30 @@ impl PidFd {
     }
 }
 
+impl PidFd {
+    /// Sends `SIGKILL` to the process through its pidfd: unlike `kill(pid)`,
+    /// this cannot hit another process that reused the pid after an exit.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use zerocp_os_linux::pidfd::PidFd;
+    /// let mut child = std::process::Command::new("sleep").arg("600").spawn()?;
+    /// let pidfd = PidFd::open(child.id())?;
+    /// pidfd.kill()?;
+    /// assert!(pidfd.wait_exit(Some(Duration::from_secs(60)))?);
+    /// child.wait()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn kill(&self) -> Result<(), PidFdError> {
+        rustix::process::pidfd_send_signal(&self.fd, rustix::process::Signal::KILL).map_err(
+            |errno| PidFdError::Signal {
+                pid: self.pid,
+                errno,
+            },
+        )
+    }
+}
+
 impl AsFd for PidFd {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()

@@ -10,7 +10,16 @@
 //! epoll), learns who connected from the kernel ([`SeqpacketConn::peer_credentials`],
 //! `SO_PEERCRED`) and never from what a message claims. Every descriptor is
 //! close-on-exec; sends never raise `SIGPIPE` (`MSG_NOSIGNAL`).
+//!
+//! **Descriptors.** A frame can carry up to [`MAX_FDS`] file descriptors
+//! (`SCM_RIGHTS`): that is how the daemon hands out its memory segments.
+//! Only a receiver that asks for them ([`SeqpacketConn::recv_timeout_with_fds`])
+//! gets them, close-on-exec; plain receives (the daemon's, from clients)
+//! let the kernel close whatever a peer attached, so a client can never
+//! plant a descriptor in the daemon.
 
+use std::io::{IoSlice, IoSliceMut};
+use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -18,13 +27,16 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags};
 use rustix::fs::{FileType, Mode};
 use rustix::net::{
-    AddressFamily, RecvFlags, SendFlags, Shutdown, SocketAddrUnix, SocketFlags, SocketType,
+    AddressFamily, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
+    SendAncillaryMessage, SendFlags, Shutdown, SocketAddrUnix, SocketFlags, SocketType,
 };
 
 use crate::error::{Errno, SocketError};
 
 /// The longest socket path that fits into `sockaddr_un` with its NUL.
 pub const MAX_PATH_LEN: usize = 107;
+/// The most file descriptors one frame carries.
+pub const MAX_FDS: usize = 4;
 /// Connections waiting for `accept` before the kernel refuses more.
 const BACKLOG: i32 = 128;
 
@@ -273,17 +285,38 @@ impl SeqpacketConn {
     /// [`SocketError::is_would_block`]). A vanished peer is `EPIPE`
     /// ([`SocketError::is_disconnected`]), never `SIGPIPE`.
     pub fn send(&self, frame: &[u8]) -> Result<(), SocketError> {
+        self.send_with_fds(frame, &[])
+    }
+
+    /// Sends `frame` with the descriptors `fds` attached (at most
+    /// [`MAX_FDS`]); the peer gets its own descriptors of the same open
+    /// files. Otherwise as [`SeqpacketConn::send`].
+    pub fn send_with_fds(&self, frame: &[u8], fds: &[BorrowedFd<'_>]) -> Result<(), SocketError> {
         if frame.is_empty() {
             return Err(SocketError::EmptyFrame {
                 path: self.path.clone(),
             });
         }
-        let sent =
-            rustix::io::retry_on_intr(|| rustix::net::send(&self.fd, frame, SendFlags::NOSIGNAL))
-                .map_err(|errno| SocketError::Send {
+        if fds.len() > MAX_FDS {
+            return Err(SocketError::TooManyFds {
                 path: self.path.clone(),
-                errno,
-            })?;
+                count: fds.len(),
+                max: MAX_FDS,
+            });
+        }
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS))];
+        let mut control = SendAncillaryBuffer::new(&mut space);
+        // Cannot fail: the space holds MAX_FDS descriptors (checked above).
+        let pushed = fds.is_empty() || control.push(SendAncillaryMessage::ScmRights(fds));
+        debug_assert!(pushed);
+        let iov = [IoSlice::new(frame)];
+        let sent = rustix::io::retry_on_intr(|| {
+            rustix::net::sendmsg(&self.fd, &iov, &mut control, SendFlags::NOSIGNAL)
+        })
+        .map_err(|errno| SocketError::Send {
+            path: self.path.clone(),
+            errno,
+        })?;
         if sent != frame.len() {
             return Err(SocketError::ShortSend {
                 path: self.path.clone(),
@@ -296,22 +329,46 @@ impl SeqpacketConn {
 
     /// Receives one frame into `buf`: waits for it when blocking, returns
     /// [`RecvResult::WouldBlock`] when nonblocking and none is there.
+    /// Descriptors attached to the frame are closed unseen.
     pub fn recv(&self, buf: &mut [u8]) -> Result<RecvResult, SocketError> {
-        self.recv_with(buf, RecvFlags::empty())
+        self.recv_with(buf, RecvFlags::empty(), None)
     }
 
     /// Receives one frame into `buf`, waiting at most `timeout` (whatever
     /// the blocking mode); [`RecvResult::TimedOut`] if none arrived.
+    /// Descriptors attached to the frame are closed unseen.
     pub fn recv_timeout(
         &self,
         buf: &mut [u8],
         timeout: Duration,
     ) -> Result<RecvResult, SocketError> {
+        self.recv_waiting(buf, timeout, None)
+    }
+
+    /// As [`SeqpacketConn::recv_timeout`], and the descriptors attached to
+    /// the frame (at most [`MAX_FDS`]; the kernel closes any beyond) replace
+    /// the contents of `fds`.
+    pub fn recv_timeout_with_fds(
+        &self,
+        buf: &mut [u8],
+        timeout: Duration,
+        fds: &mut Vec<OwnedFd>,
+    ) -> Result<RecvResult, SocketError> {
+        fds.clear();
+        self.recv_waiting(buf, timeout, Some(fds))
+    }
+
+    fn recv_waiting(
+        &self,
+        buf: &mut [u8],
+        timeout: Duration,
+        mut fds: Option<&mut Vec<OwnedFd>>,
+    ) -> Result<RecvResult, SocketError> {
         let deadline = Instant::now().checked_add(timeout);
         loop {
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            let mut fds = [PollFd::new(&self.fd, PollFlags::IN)];
-            let ready = rustix::event::poll(&mut fds, left.map(crate::clock::timespec).as_ref());
+            let mut polled = [PollFd::new(&self.fd, PollFlags::IN)];
+            let ready = rustix::event::poll(&mut polled, left.map(crate::clock::timespec).as_ref());
             match ready {
                 Ok(0) => return Ok(RecvResult::TimedOut),
                 Ok(_) | Err(Errno::INTR) => {}
@@ -322,7 +379,7 @@ impl SeqpacketConn {
                     });
                 }
             }
-            match self.recv_with(buf, RecvFlags::DONTWAIT)? {
+            match self.recv_with(buf, RecvFlags::DONTWAIT, fds.as_deref_mut())? {
                 // Readable but nothing to take (raced with another reader):
                 // wait again for the rest of the time.
                 RecvResult::WouldBlock if left != Some(Duration::ZERO) => continue,
@@ -332,20 +389,56 @@ impl SeqpacketConn {
         }
     }
 
-    fn recv_with(&self, buf: &mut [u8], flags: RecvFlags) -> Result<RecvResult, SocketError> {
+    fn recv_with(
+        &self,
+        buf: &mut [u8],
+        flags: RecvFlags,
+        fds: Option<&mut Vec<OwnedFd>>,
+    ) -> Result<RecvResult, SocketError> {
         // MSG_TRUNC makes the kernel return the frame's real length.
         let flags = flags | RecvFlags::TRUNC;
-        let result = rustix::io::retry_on_intr(|| rustix::net::recv(&self.fd, &mut *buf, flags));
+        let result = match fds {
+            None => rustix::io::retry_on_intr(|| rustix::net::recv(&self.fd, &mut *buf, flags))
+                .map(|(_, len)| len),
+            Some(fds) => self.recv_fds(buf, flags, fds),
+        };
         match result {
-            Ok((_, 0)) | Err(Errno::CONNRESET) => Ok(RecvResult::Closed),
-            Ok((_, len)) if len > buf.len() => Ok(RecvResult::TooLarge { len }),
-            Ok((_, len)) => Ok(RecvResult::Frame(len)),
+            Ok(0) | Err(Errno::CONNRESET) => Ok(RecvResult::Closed),
+            Ok(len) if len > buf.len() => Ok(RecvResult::TooLarge { len }),
+            Ok(len) => Ok(RecvResult::Frame(len)),
             Err(Errno::AGAIN) => Ok(RecvResult::WouldBlock),
             Err(errno) => Err(SocketError::Recv {
                 path: self.path.clone(),
                 errno,
             }),
         }
+    }
+
+    /// `recvmsg` with room for [`MAX_FDS`] descriptors, which it appends to
+    /// `fds`; returns the frame's real length.
+    fn recv_fds(
+        &self,
+        buf: &mut [u8],
+        flags: RecvFlags,
+        fds: &mut Vec<OwnedFd>,
+    ) -> Result<usize, Errno> {
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS))];
+        let mut control = RecvAncillaryBuffer::new(&mut space);
+        let mut iov = [IoSliceMut::new(buf)];
+        let received = rustix::io::retry_on_intr(|| {
+            rustix::net::recvmsg(
+                &self.fd,
+                &mut iov,
+                &mut control,
+                flags | RecvFlags::CMSG_CLOEXEC,
+            )
+        })?;
+        for message in control.drain() {
+            if let RecvAncillaryMessage::ScmRights(rights) = message {
+                fds.extend(rights);
+            }
+        }
+        Ok(received.bytes)
     }
 
     /// Switches between blocking and nonblocking mode.

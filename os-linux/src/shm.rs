@@ -1,200 +1,175 @@
-//! POSIX shared-memory objects (`shm_open`), the backing of ZeroCP's mgmt
-//! and data segments.
+//! Shared-memory segments as sealed anonymous memory files (`memfd_create`),
+//! the backing of every ZeroCP segment.
 //!
-//! The daemon creates each segment once with
-//! [`SharedMemory::create_exclusive`], which commits every page at once
-//! (`fallocate`), so a `/dev/shm` that is too small fails at start with
-//! `ENOSPC` instead of killing a process with `SIGBUS` at its first touch of
-//! an uncommitted page. Applications [`SharedMemory::open`] it and map it
-//! with [`crate::mmap::Mapping`].
+//! A segment has no name in any file system: the daemon creates it with
+//! [`SharedMemory::create`] and hands its descriptor to the processes that
+//! need it over the control socket (`SCM_RIGHTS`, see [`crate::seqpacket`]).
+//! So nothing is left in `/dev/shm` by a crash of any process, the daemon
+//! included: the kernel frees the memory when the last descriptor and the
+//! last mapping are gone, and nobody without a descriptor can open it.
 //!
-//! **Lifetime of the name.** Dropping a [`SharedMemory`] closes its
-//! descriptor and never removes the name: the daemon creates the object but
-//! many processes use it, and a handle going away (or a process crashing)
-//! must not pull the name from under the others. The owner removes it
-//! explicitly with [`SharedMemory::unlink`] (at shutdown) or
-//! [`SharedMemory::remove_if_exists`] (stale objects at start, which it may
-//! do because it holds the domain's lock file). Existing mappings stay valid
-//! after the name is gone.
+//! [`SharedMemory::create`] makes a segment safe to hand out:
+//!
+//! 1. `fallocate` sizes it and commits every page at once, so too little
+//!    memory fails at start (`ENOMEM`, naming the segment) instead of
+//!    killing a process with `SIGBUS` at its first touch of a page;
+//! 2. seals (`F_SEAL_SHRINK | F_SEAL_GROW`, then `F_SEAL_SEAL`) fix its size
+//!    for good: no holder of a descriptor can `ftruncate` it under another
+//!    process's mapping, and nobody can add seals that would lock others out
+//!    (`F_SEAL_FUTURE_WRITE`);
+//! 3. its mode is `0600`, owned by the creator: a process given a read-only
+//!    descriptor cannot reopen it read-write through `/proc/self/fd` (that
+//!    open checks the mode against its uid); only the creator's uid and root
+//!    can, and both may do everything anyway.
+//!
+//! A process that receives a descriptor wraps it with
+//! [`SharedMemory::from_fd`], which reads its size and access mode and
+//! refuses a segment whose size is not sealed. [`SharedMemory::read_only`]
+//! gives the creator a read-only descriptor of the same memory to hand to a
+//! process that may only read it.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
-use rustix::fs::{FallocateFlags, Mode};
-use rustix::shm;
+use rustix::fs::{FallocateFlags, MemfdFlags, Mode, OFlags, SealFlags};
 
 use crate::error::{Errno, ShmError};
-use crate::names::ShmName;
+use crate::names::SegmentName;
 
-/// An open POSIX shared-memory object.
+/// A sealed shared-memory segment and its descriptor.
 ///
 /// ```
-/// use zerocp_os_linux::names::ShmName;
+/// use zerocp_os_linux::names::SegmentName;
 /// use zerocp_os_linux::shm::SharedMemory;
-/// let name = ShmName::new(&format!("/zerocp.doc.shm.{}", std::process::id()))?;
-/// let shm = SharedMemory::create_exclusive(&name, 4096, 0o600)?;
-/// assert_eq!(shm.size(), 4096);
-/// let again = SharedMemory::open(&name, false)?;
-/// assert_eq!(again.size(), 4096);
-/// SharedMemory::unlink(&name)?;
-/// assert!(!SharedMemory::remove_if_exists(&name)?);
+/// let shm = SharedMemory::create(&SegmentName::new("zerocp.doc.example")?, 4096)?;
+/// assert_eq!((shm.size(), shm.is_writable()), (4096, true));
+/// let reader = shm.read_only()?; // what a process that may only read gets
+/// assert_eq!((reader.size(), reader.is_writable()), (4096, false));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
 pub struct SharedMemory {
     fd: OwnedFd,
-    name: ShmName,
+    name: SegmentName,
     size: usize,
     writable: bool,
 }
 
-/// `O_NOFOLLOW`, which glibc's `shm_open` also adds: a symbolic link planted
-/// in `/dev/shm` must not redirect us to another file.
-fn nofollow() -> shm::OFlags {
-    shm::OFlags::from_bits_retain(rustix::fs::OFlags::NOFOLLOW.bits())
+/// The seals every segment carries, and a received one must carry.
+fn required_seals() -> SealFlags {
+    SealFlags::SHRINK | SealFlags::GROW | SealFlags::SEAL
 }
 
 impl SharedMemory {
-    /// Creates the object `name`, which must not exist yet (`O_EXCL`), with
-    /// `size` bytes, all committed (`fallocate`), and permission bits `mode`
-    /// (set with `fchmod`, so the umask does not reduce them). On any
-    /// failure after creation the name is removed again.
-    pub fn create_exclusive(name: &ShmName, size: usize, mode: u32) -> Result<Self, ShmError> {
-        if mode & !0o777 != 0 {
-            return Err(ShmError::InvalidMode {
-                name: name.clone(),
-                mode,
-            });
-        }
+    /// The segment's permission bits (see the [module docs](self)).
+    pub const MODE: u32 = 0o600;
+
+    /// Creates the segment `name` of `size` bytes, all committed, sealed
+    /// against resizing, mode [`SharedMemory::MODE`].
+    pub fn create(name: &SegmentName, size: usize) -> Result<Self, ShmError> {
         if size == 0 {
             return Err(ShmError::ZeroSize { name: name.clone() });
         }
-        let flags = shm::OFlags::CREATE | shm::OFlags::EXCL | shm::OFlags::RDWR | nofollow();
-        let fd = shm::open(name.as_str(), flags, Mode::from_raw_mode(mode)).map_err(|errno| {
-            ShmError::Create {
-                name: name.clone(),
-                errno,
-            }
+        let named = |errno| (name.clone(), errno);
+        let fd = rustix::fs::memfd_create(
+            name.as_str(),
+            MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
+        )
+        .map_err(|errno| {
+            let (name, errno) = named(errno);
+            ShmError::Create { name, errno }
         })?;
-        let shm = Self {
+        rustix::fs::fchmod(&fd, Mode::from_raw_mode(Self::MODE)).map_err(|errno| {
+            let (name, errno) = named(errno);
+            ShmError::SetMode { name, errno }
+        })?;
+        commit(&fd, name, size)?;
+        rustix::fs::fcntl_add_seals(&fd, SealFlags::SHRINK | SealFlags::GROW)
+            .and_then(|()| rustix::fs::fcntl_add_seals(&fd, SealFlags::SEAL))
+            .map_err(|errno| {
+                let (name, errno) = named(errno);
+                ShmError::Seal { name, errno }
+            })?;
+        Ok(Self {
             fd,
             name: name.clone(),
             size,
             writable: true,
-        };
-        if let Err(err) = shm.set_up(mode) {
-            if let Err(unlink_err) = Self::unlink(name) {
-                log::warn!("after failing to set it up: {unlink_err}");
-            }
-            return Err(err);
-        }
-        Ok(shm)
+        })
     }
 
-    /// Mode, size and committed pages of a freshly created object.
-    fn set_up(&self, mode: u32) -> Result<(), ShmError> {
-        let name = || self.name.clone();
-        rustix::fs::fchmod(&self.fd, Mode::from_raw_mode(mode)).map_err(|errno| {
-            ShmError::SetMode {
-                name: name(),
-                mode,
-                errno,
-            }
-        })?;
-        let size = self.size;
-        let len = size as u64;
-        rustix::fs::ftruncate(&self.fd, len).map_err(|errno| ShmError::Resize {
-            name: name(),
-            size,
-            errno,
-        })?;
-        match rustix::fs::fallocate(&self.fd, FallocateFlags::empty(), 0, len) {
-            Ok(()) => Ok(()),
-            // Kernels before 3.5 cannot fallocate tmpfs: the segment works,
-            // only the early ENOSPC check is lost.
-            Err(Errno::OPNOTSUPP) => {
-                log::warn!(
-                    "shared memory {}: fallocate not supported, pages not committed up front",
-                    self.name
-                );
-                Ok(())
-            }
-            Err(errno) => Err(ShmError::Commit {
-                name: name(),
-                size,
-                errno,
-            }),
-        }
-    }
-
-    /// Opens the existing object `name`, read-write when `writable`, and
-    /// reads its size.
-    pub fn open(name: &ShmName, writable: bool) -> Result<Self, ShmError> {
-        let access = if writable {
-            shm::OFlags::RDWR
-        } else {
-            shm::OFlags::RDONLY
-        };
-        let fd = shm::open(name.as_str(), access | nofollow(), Mode::empty()).map_err(|errno| {
-            ShmError::Open {
-                name: name.clone(),
-                errno,
-            }
-        })?;
-        let stat = rustix::fs::fstat(&fd).map_err(|errno| ShmError::Stat {
+    /// Wraps a descriptor received from the segment's creator: reads its
+    /// size and access mode, and refuses it unless its size is sealed.
+    pub fn from_fd(fd: OwnedFd, name: SegmentName) -> Result<Self, ShmError> {
+        let stat_error = |errno| ShmError::Stat {
             name: name.clone(),
             errno,
-        })?;
-        let raw_size = stat.st_size;
+        };
+        let seals = rustix::fs::fcntl_get_seals(&fd).map_err(stat_error)?;
+        if !seals.contains(required_seals()) {
+            return Err(ShmError::NotSealed { name });
+        }
+        let access = rustix::fs::fcntl_getfl(&fd).map_err(stat_error)? & OFlags::RWMODE;
+        let raw_size = rustix::fs::fstat(&fd).map_err(stat_error)?.st_size;
         let size = usize::try_from(raw_size).map_err(|_| ShmError::TooLarge {
             name: name.clone(),
             size: raw_size as u64,
         })?;
         if size == 0 {
-            return Err(ShmError::ZeroSize { name: name.clone() });
+            return Err(ShmError::ZeroSize { name });
         }
         Ok(Self {
             fd,
-            name: name.clone(),
+            name,
             size,
-            writable,
+            writable: access == OFlags::RDWR,
         })
     }
 
-    /// Removes the name `name` (`shm_unlink`). Open handles and mappings
-    /// stay valid; the memory is freed when the last one goes.
-    pub fn unlink(name: &ShmName) -> Result<(), ShmError> {
-        shm::unlink(name.as_str()).map_err(|errno| ShmError::Unlink {
-            name: name.clone(),
-            errno,
+    /// A new, read-only descriptor of the same memory (opened through
+    /// `/proc/self/fd`, so `/proc` must be mounted). A process given it can
+    /// map the segment only with `PROT_READ`, and cannot reopen it writable
+    /// (module docs).
+    pub fn read_only(&self) -> Result<Self, ShmError> {
+        let path = format!("/proc/self/fd/{}", self.fd.as_raw_fd());
+        let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(
+            |errno| ShmError::Reopen {
+                name: self.name.clone(),
+                errno,
+            },
+        )?;
+        Ok(Self {
+            fd,
+            name: self.name.clone(),
+            size: self.size,
+            writable: false,
         })
     }
 
-    /// Removes `name` if it exists; returns whether it did.
-    pub fn remove_if_exists(name: &ShmName) -> Result<bool, ShmError> {
-        match Self::unlink(name) {
-            Ok(()) => Ok(true),
-            Err(ShmError::Unlink {
-                errno: Errno::NOENT,
-                ..
-            }) => Ok(false),
-            Err(err) => Err(err),
-        }
-    }
-
-    /// The object's name.
-    pub fn name(&self) -> &ShmName {
+    /// The segment's name.
+    pub fn name(&self) -> &SegmentName {
         &self.name
     }
 
-    /// The object's size in bytes.
+    /// The segment's size in bytes.
     pub fn size(&self) -> usize {
         self.size
     }
 
-    /// Whether the object was opened read-write.
+    /// Whether the descriptor is open read-write.
     pub fn is_writable(&self) -> bool {
         self.writable
     }
+}
+
+/// Sizes the empty segment and commits its pages in one `fallocate`.
+fn commit(fd: &OwnedFd, name: &SegmentName, size: usize) -> Result<(), ShmError> {
+    let commit_error = |errno| ShmError::Commit {
+        name: name.clone(),
+        size,
+        errno,
+    };
+    let len = u64::try_from(size).map_err(|_| commit_error(Errno::FBIG))?;
+    rustix::fs::fallocate(fd, FallocateFlags::empty(), 0, len).map_err(commit_error)
 }
 
 impl AsFd for SharedMemory {
@@ -206,127 +181,105 @@ impl AsFd for SharedMemory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{skip_without_namespaces, test_object_name, with_private_dev_shm};
-    use std::path::Path;
+    use crate::testing::role::{role_args, spawn_child};
+    use crate::testing::test_object_name;
 
-    /// A name no other test (or test run) uses, naming the test.
-    fn unique() -> ShmName {
-        ShmName::new(&format!("/zerocp.{}", test_object_name(120))).unwrap()
-    }
-
-    fn in_dev_shm(name: &ShmName) -> bool {
-        Path::new("/dev/shm").join(&name.as_str()[1..]).exists()
+    fn unique() -> SegmentName {
+        SegmentName::new(&format!("zerocp.{}", test_object_name(120))).unwrap()
     }
 
     #[test]
-    fn create_sets_size_and_mode_and_commits_pages() {
-        let name = unique();
-        let shm = SharedMemory::create_exclusive(&name, 3 * 4096 + 1, 0o640).unwrap();
+    fn create_sizes_commits_seals_and_restricts_the_mode() {
+        let shm = SharedMemory::create(&unique(), 3 * 4096 + 1).unwrap();
         let stat = rustix::fs::fstat(&shm).unwrap();
         assert_eq!(stat.st_size, 3 * 4096 + 1);
-        assert_eq!(stat.st_mode & 0o777, 0o640);
+        assert_eq!(stat.st_mode & 0o777, 0o600);
         // fallocate committed the pages: 512-byte blocks cover the size.
         assert!(stat.st_blocks as u64 * 512 > 3 * 4096);
-        SharedMemory::unlink(&name).unwrap();
-        assert!(!in_dev_shm(&name));
+        let seals = rustix::fs::fcntl_get_seals(&shm).unwrap();
+        assert!(seals.contains(required_seals()), "{seals:?}");
     }
 
     #[test]
-    fn second_exclusive_create_fails_naming_the_object() {
-        let name = unique();
-        let _first = SharedMemory::create_exclusive(&name, 4096, 0o600).unwrap();
-        let err = SharedMemory::create_exclusive(&name, 4096, 0o600).unwrap_err();
-        assert_eq!(err.errno(), Some(Errno::EXIST));
+    fn nobody_can_resize_or_reseal_a_segment() {
+        let shm = SharedMemory::create(&unique(), 8192).unwrap();
+        assert_eq!(rustix::fs::ftruncate(&shm, 4096), Err(Errno::PERM));
+        assert_eq!(rustix::fs::ftruncate(&shm, 16384), Err(Errno::PERM));
         assert_eq!(
-            err.to_string(),
-            format!("cannot create shared memory {name}: file exists (EEXIST)")
+            rustix::fs::fallocate(&shm, FallocateFlags::empty(), 0, 16384),
+            Err(Errno::PERM)
         );
-        assert!(std::error::Error::source(&err).is_some());
-        // The failed second attempt must not have removed the first's name.
-        assert!(in_dev_shm(&name));
-        assert!(SharedMemory::remove_if_exists(&name).unwrap());
-        assert!(!in_dev_shm(&name));
+        assert_eq!(
+            rustix::fs::fcntl_add_seals(&shm, SealFlags::FUTURE_WRITE),
+            Err(Errno::PERM)
+        );
+        assert_eq!(rustix::fs::fstat(&shm).unwrap().st_size, 8192);
     }
 
     #[test]
-    fn open_missing_fails_with_enoent() {
+    fn received_descriptors_are_checked() {
         let name = unique();
-        let err = SharedMemory::open(&name, true).unwrap_err();
-        assert!(matches!(
-            err,
-            ShmError::Open {
-                errno: Errno::NOENT,
-                ..
-            }
-        ));
-        assert!(err.to_string().contains(name.as_str()));
-        assert!(!SharedMemory::remove_if_exists(&name).unwrap());
-        assert!(matches!(
-            SharedMemory::unlink(&name),
-            Err(ShmError::Unlink {
-                errno: Errno::NOENT,
-                ..
-            })
-        ));
-    }
-
-    #[test]
-    fn open_reads_size_and_access() {
-        let name = unique();
-        let _created = SharedMemory::create_exclusive(&name, 8192, 0o600).unwrap();
-        let ro = SharedMemory::open(&name, false).unwrap();
+        let shm = SharedMemory::create(&name, 8192).unwrap();
+        let ro = SharedMemory::from_fd(shm.read_only().unwrap().fd, name.clone()).unwrap();
         assert_eq!((ro.size(), ro.is_writable()), (8192, false));
-        assert_eq!(ro.name(), &name);
-        let rw = SharedMemory::open(&name, true).unwrap();
-        assert_eq!((rw.size(), rw.is_writable()), (8192, true));
-        SharedMemory::unlink(&name).unwrap();
-        assert!(!in_dev_shm(&name));
+        let rw = SharedMemory::from_fd(shm.fd, name.clone()).unwrap();
+        assert_eq!(
+            (rw.size(), rw.is_writable(), rw.name()),
+            (8192, true, &name)
+        );
+        let unsealed = rustix::fs::memfd_create("zerocp.unsealed", MemfdFlags::CLOEXEC).unwrap();
+        rustix::fs::ftruncate(&unsealed, 4096).unwrap();
+        assert_eq!(
+            SharedMemory::from_fd(unsealed, name.clone()).unwrap_err(),
+            ShmError::NotSealed { name }
+        );
     }
 
     #[test]
-    fn bad_arguments_are_rejected_before_creating_anything() {
+    fn zero_size_is_rejected_before_creating_anything() {
         let name = unique();
         assert_eq!(
-            SharedMemory::create_exclusive(&name, 0, 0o600).unwrap_err(),
-            ShmError::ZeroSize { name: name.clone() }
+            SharedMemory::create(&name, 0).unwrap_err(),
+            ShmError::ZeroSize { name }
         );
-        assert_eq!(
-            SharedMemory::create_exclusive(&name, 4096, 0o4755).unwrap_err(),
-            ShmError::InvalidMode {
-                name: name.clone(),
-                mode: 0o4755
-            }
-        );
-        assert!(!in_dev_shm(&name));
     }
 
-    /// Asks for more than a private 4 MiB `/dev/shm` holds (see
-    /// [`crate::testing`]): the machine's own `/dev/shm` is never filled.
+    /// The size limit comes from `RLIMIT_FSIZE` in a child of its own, so no
+    /// memory is exhausted and no other test is limited.
     #[test]
-    fn too_large_for_dev_shm_fails_now_and_leaves_nothing() {
-        const LIMIT: usize = 4 << 20;
-        let checked = with_private_dev_shm(LIMIT, || {
-            let name = unique();
-            let err = SharedMemory::create_exclusive(&name, 2 * LIMIT, 0o600).unwrap_err();
-            assert!(
-                matches!(
-                    err,
-                    ShmError::Commit {
-                        errno: Errno::NOSPC,
-                        ..
-                    }
-                ),
-                "{err}"
-            );
-            assert!(err.to_string().contains(name.as_str()), "{err}");
-            assert!(!in_dev_shm(&name));
-            // Below the limit, the same call succeeds: the limit is what failed.
-            let fits = SharedMemory::create_exclusive(&name, LIMIT / 2, 0o600).unwrap();
-            assert_eq!(fits.size(), LIMIT / 2);
-            SharedMemory::unlink(&name).unwrap();
-        });
-        if let Err(err) = checked {
-            skip_without_namespaces(&err);
+    fn too_large_fails_at_creation_naming_the_segment() {
+        spawn_child(
+            "shm::tests::child_creates_beyond_its_file_size_limit",
+            &[],
+            &[],
+        )
+        .expect_success(std::time::Duration::from_secs(60));
+    }
+
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn child_creates_beyond_its_file_size_limit() {
+        if role_args("shm::tests::child_creates_beyond_its_file_size_limit").is_none() {
+            return;
         }
+        const LIMIT: u64 = 1 << 20;
+        // Handled, so the limit is an error return, not a signal that kills us.
+        let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        signal_hook::flag::register(signal_hook::consts::SIGXFSZ, flag).unwrap();
+        rustix::process::setrlimit(
+            rustix::process::Resource::Fsize,
+            rustix::process::Rlimit {
+                current: Some(LIMIT),
+                maximum: Some(LIMIT),
+            },
+        )
+        .unwrap();
+        let name = unique();
+        let err = SharedMemory::create(&name, 4 << 20).unwrap_err();
+        assert_eq!(err.errno(), Some(Errno::FBIG), "{err}");
+        assert!(err.to_string().contains(name.as_str()), "{err}");
+        assert!(err.to_string().contains("RLIMIT_FSIZE"), "{err}");
+        // Below the limit, the same call succeeds: the limit is what failed.
+        assert_eq!(SharedMemory::create(&name, 4096).unwrap().size(), 4096);
     }
 }

@@ -8,8 +8,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::{
-    CHILD_DEADLINE, ShmCleanup, assert_shm_gone, child_mapping, unique_shm, unique_tmp_path,
-    wait_for, wait_until_sleeping,
+    CHILD_DEADLINE, child_mapping, segment_args, test_segment, unique_tmp_path, wait_for,
+    wait_until_sleeping,
 };
 use zerocp_os_linux::error::LockError;
 use zerocp_os_linux::futex::{WaitOutcome, futex_wait, futex_wake};
@@ -18,7 +18,6 @@ use zerocp_os_linux::mmap::Mapping;
 use zerocp_os_linux::pidfd::PidFd;
 use zerocp_os_linux::poller::{Events, Interest, Poller};
 use zerocp_os_linux::seqpacket::{RecvResult, SeqpacketConn, SeqpacketListener};
-use zerocp_os_linux::shm::SharedMemory;
 use zerocp_os_linux::testing::atomic_u32_at;
 use zerocp_os_linux::testing::role::{role_args, spawn_child};
 
@@ -31,9 +30,7 @@ fn pattern(i: usize) -> u32 {
 
 #[test]
 fn shared_memory_is_shared_with_a_child() {
-    let name = unique_shm();
-    let _cleanup = ShmCleanup(name.clone());
-    let shm = SharedMemory::create_exclusive(&name, 2 * CHILD_AREA, 0o600).unwrap();
+    let shm = test_segment(2 * CHILD_AREA);
     let map = Mapping::map(&shm, true).unwrap();
     for i in 0..WORDS {
         // Release: published before the child exists; the ordering is
@@ -42,16 +39,18 @@ fn shared_memory_is_shared_with_a_child() {
             .unwrap()
             .store(pattern(i), Ordering::Release);
     }
-    spawn_child("child_checks_and_writes_shm", &[name.as_str()], &[])
-        .expect_success(CHILD_DEADLINE);
+    spawn_child(
+        "child_checks_and_writes_shm",
+        &segment_args(&shm).each_ref().map(String::as_str),
+        &[],
+    )
+    .expect_success(CHILD_DEADLINE);
     for i in 0..WORDS {
         let got = atomic_u32_at(&map, CHILD_AREA + 4 * i)
             .unwrap()
             .load(Ordering::Acquire);
         assert_eq!(got, !pattern(i), "word {i} of the child's area");
     }
-    SharedMemory::unlink(&name).unwrap();
-    assert_shm_gone(&name);
 }
 
 #[test]
@@ -79,11 +78,13 @@ const WOKEN: usize = 8;
 
 #[test]
 fn futex_wake_crosses_processes() {
-    let name = unique_shm();
-    let _cleanup = ShmCleanup(name.clone());
-    let shm = SharedMemory::create_exclusive(&name, 4096, 0o600).unwrap();
+    let shm = test_segment(4096);
     let map = Mapping::map(&shm, true).unwrap();
-    let mut child = spawn_child("child_wakes_parent", &[name.as_str()], &[]);
+    let mut child = spawn_child(
+        "child_wakes_parent",
+        &segment_args(&shm).each_ref().map(String::as_str),
+        &[],
+    );
     let tid = rustix::thread::gettid()
         .as_raw_nonzero()
         .get()
@@ -104,8 +105,6 @@ fn futex_wake_crosses_processes() {
         atomic_u32_at(&map, WOKEN).unwrap().load(Ordering::Acquire),
         1
     );
-    SharedMemory::unlink(&name).unwrap();
-    assert_shm_gone(&name);
 }
 
 #[test]

@@ -5,8 +5,16 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use std::os::fd::AsFd;
 use zerocp_os_linux::error::{Errno, SocketError};
-use zerocp_os_linux::seqpacket::{MAX_PATH_LEN, RecvResult, SeqpacketConn, SeqpacketListener};
+
+use zerocp_os_linux::mmap::Mapping;
+use zerocp_os_linux::names::SegmentName;
+use zerocp_os_linux::seqpacket::{
+    MAX_FDS, MAX_PATH_LEN, RecvResult, SeqpacketConn, SeqpacketListener,
+};
+use zerocp_os_linux::shm::SharedMemory;
+use zerocp_os_linux::testing::{atomic_u32_at, test_object_name};
 
 /// A socket path no other test uses; removed (and checked gone) on drop.
 struct SockPath(PathBuf);
@@ -56,6 +64,77 @@ fn frames_keep_their_boundaries_both_ways() {
     server.send(b"reply").unwrap();
     assert_eq!(client.recv(&mut buf).unwrap(), RecvResult::Frame(5));
     assert_eq!(&buf[..5], b"reply");
+}
+
+#[test]
+fn descriptors_travel_with_their_frame_and_keep_their_access() {
+    let (a, b) = SeqpacketConn::pair().unwrap();
+    let name = SegmentName::new(&format!("zerocp.{}", test_object_name(64))).unwrap();
+    let shm = SharedMemory::create(&name, 4096).unwrap();
+    let ro = shm.read_only().unwrap();
+    a.send_with_fds(b"segments", &[shm.as_fd(), ro.as_fd()])
+        .unwrap();
+    a.send(b"no fds").unwrap();
+    let mut buf = [0u8; 64];
+    let mut fds = Vec::new();
+    assert_eq!(
+        b.recv_timeout_with_fds(&mut buf, WAIT, &mut fds).unwrap(),
+        RecvResult::Frame(8)
+    );
+    assert_eq!(fds.len(), 2);
+    let mut fds = fds.into_iter();
+    let rw = SharedMemory::from_fd(fds.next().unwrap(), name.clone()).unwrap();
+    let got_ro = SharedMemory::from_fd(fds.next().unwrap(), name).unwrap();
+    assert!(rw.is_writable());
+    assert!(!got_ro.is_writable());
+    // The received descriptor maps the same memory.
+    let mine = Mapping::map(&shm, true).unwrap();
+    let theirs = Mapping::map(&rw, true).unwrap();
+    atomic_u32_at(&theirs, 128)
+        .unwrap()
+        .store(9, Ordering::Release);
+    assert_eq!(
+        atomic_u32_at(&mine, 128).unwrap().load(Ordering::Acquire),
+        9
+    );
+    // The next frame carries none, and the vector says so.
+    let mut fds = Vec::new();
+    assert_eq!(
+        b.recv_timeout_with_fds(&mut buf, WAIT, &mut fds).unwrap(),
+        RecvResult::Frame(6)
+    );
+    assert!(fds.is_empty());
+}
+
+#[test]
+fn plain_receives_drop_descriptors_and_sends_are_bounded() {
+    let (a, b) = SeqpacketConn::pair().unwrap();
+    let name = SegmentName::new(&format!("zerocp.{}", test_object_name(64))).unwrap();
+    let shm = SharedMemory::create(&name, 4096).unwrap();
+    let too_many = vec![shm.as_fd(); MAX_FDS + 1];
+    assert!(matches!(
+        a.send_with_fds(b"x", &too_many),
+        Err(SocketError::TooManyFds { count, max: MAX_FDS, .. }) if count == MAX_FDS + 1
+    ));
+    assert_eq!(descriptors_of(&name), 1);
+    a.send_with_fds(b"planted", &[shm.as_fd()]).unwrap();
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        b.recv_timeout(&mut buf, WAIT).unwrap(),
+        RecvResult::Frame(7)
+    );
+    // The kernel closed the attached descriptor: this process still has one.
+    assert_eq!(descriptors_of(&name), 1);
+}
+
+/// How many descriptors of this process refer to the segment `name`.
+fn descriptors_of(name: &SegmentName) -> usize {
+    let target = format!("/memfd:{name} (deleted)");
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+        .filter(|link| link.as_os_str() == target.as_str())
+        .count()
 }
 
 #[test]

@@ -11,11 +11,10 @@ mod common;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
-use common::{CHILD_DEADLINE, ShmCleanup, assert_shm_gone, child_mapping, unique_shm};
+use common::{CHILD_DEADLINE, child_mapping, segment_args, test_segment};
 use zerocp_core::chunk_queue::ChunkQueue;
 use zerocp_core::freelist::{FreeList, FreeListHeader};
 use zerocp_os_linux::mmap::Mapping;
-use zerocp_os_linux::shm::SharedMemory;
 use zerocp_os_linux::testing::atomic_u32_at;
 use zerocp_os_linux::testing::role::spawn_child;
 
@@ -90,15 +89,17 @@ impl<'a> Shared<'a> {
 
 #[test]
 fn freelist_and_queue_are_shared_between_processes() {
-    let name = unique_shm();
-    let _cleanup = ShmCleanup(name.clone());
-    let shm = SharedMemory::create_exclusive(&name, SIZE, 0o600).unwrap();
+    let shm = test_segment(SIZE);
     let map = Mapping::map(&shm, true).unwrap();
     let s = Shared::new(&map);
     let list = FreeList::init(s.header, s.links).unwrap();
     s.queue.init(QUEUE_CAP as u32).unwrap();
 
-    let mut child = spawn_child("child_feeds_queue", &[name.as_str()], &[]);
+    let mut child = spawn_child(
+        "child_feeds_queue",
+        &segment_args(&shm).each_ref().map(String::as_str),
+        &[],
+    );
     let mut received = [0u32; INDICES];
     let mut total = 0u32;
     let deadline = Instant::now() + CHILD_DEADLINE;
@@ -138,10 +139,6 @@ fn freelist_and_queue_are_shared_between_processes() {
     all.sort_unstable();
     assert_eq!(all, (0..INDICES as u32).collect::<Vec<_>>());
     assert!(s.owners.iter().all(|o| o.load(Ordering::Relaxed) == 0));
-
-    drop(map);
-    SharedMemory::unlink(&name).unwrap();
-    assert_shm_gone(&name);
 }
 
 #[test]

@@ -306,14 +306,6 @@ fn stop_daemon(daemon: &mut Proc) -> Result<(), Error> {
 /// Checks that the stopped daemon left nothing and says what it checked.
 fn check_clean(paths: &DomainPaths, run_dir_existed: bool) -> Result<(), Error> {
     let mut gone = vec![
-        (
-            PathBuf::from(format!("/dev/shm{}", paths.mgmt_shm)),
-            "management segment",
-        ),
-        (
-            PathBuf::from(format!("/dev/shm{}", paths.data_shm)),
-            "data segment",
-        ),
         (paths.socket.clone(), "control socket"),
         (paths.lock.clone(), "lock file"),
     ];

@@ -2,15 +2,19 @@
 //! notices when the daemon is not.
 //!
 //! Every heartbeat interval it writes `CLOCK_MONOTONIC` milliseconds into the
-//! process's heartbeat slot (the daemon declares a process whose beat is
-//! older than its timeout hung and reclaims it). Between beats it sleeps in
-//! epoll on the control socket and on an eventfd used to stop it:
+//! process's heartbeat slot (the daemon drops a process whose beat is older
+//! than its timeout as unresponsive: it unroutes it, marks the slot dropped
+//! and closes the connection, and reclaims its chunks only when it exits).
+//! Between beats it sleeps in epoll on the control socket and on an eventfd
+//! used to stop it:
 //!
 //! - the socket becoming readable while no request is in flight means the
 //!   daemon sent `Shutdown` or closed the connection (it died, or dropped
 //!   this process): the thread marks the daemon gone, which wakes this
-//!   process's sleeping subscribers, and ends;
-//! - the mgmt segment's state word saying `SHUTTING_DOWN` has the same effect.
+//!   process's sleeping subscribers, and ends; the heartbeat slot's
+//!   `dropped` word tells the two apart (`Unresponsive` or `DaemonGone`);
+//! - the mgmt segment's state word saying `SHUTTING_DOWN`, or the slot's
+//!   `dropped` word, has the same effect.
 //!
 //! So a `kill -9` of the daemon is noticed at once (the kernel closes its
 //! sockets), and every later call of the application fails with `DaemonGone`.

@@ -54,6 +54,14 @@
 //! subscriber sleeping in `wait(None)`; nothing hangs or faults (the
 //! mappings stay valid until the last port is dropped).
 //!
+//! A process stopped (`SIGSTOP`, a debugger) or hung for longer than the
+//! daemon's heartbeat timeout is dropped: the daemon unroutes its ports at
+//! once but keeps the chunks it holds until it exits, so what it loaned or
+//! took is never handed to anyone else meanwhile. If it resumes, every call
+//! fails with `Unresponsive` (e.g. [`error::LoanError::Unresponsive`]), which
+//! says it was dropped for missing heartbeats, also a `wait(None)` it was
+//! sleeping in; its samples still read what they held.
+//!
 //! ## Logging
 //!
 //! The runtime logs through the `log` facade. [`logger::AsyncLogger::init`]

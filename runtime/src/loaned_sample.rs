@@ -142,7 +142,7 @@ impl<T: ZeroCopySafe> LoanedSample<'_, T> {
     pub fn publish(self) -> Result<(), PublishError> {
         let this = ManuallyDrop::new(self);
         this.core.publish(&this.loan).map_err(|e| match e {
-            DeliveryError::Gone => PublishError::DaemonGone,
+            DeliveryError::Gone(gone) => gone.into(),
             DeliveryError::Futex(e) => PublishError::Wait(e),
         })
     }

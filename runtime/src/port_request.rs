@@ -16,7 +16,7 @@ use zerocp_core::wire::{ErrorCode, Message, PortKind, RemovePort};
 
 use crate::ZeroCopySafe;
 use crate::error::{ControlError, PortRequestError};
-use crate::registration::Registration;
+use crate::registration::{Gone, Registration};
 
 /// The [`TypeInfo`] the daemon compares for `T`: size, alignment and
 /// [`ZeroCopySafe::type_name`].
@@ -56,7 +56,7 @@ pub(crate) fn create(
                 },
                 ErrorCode::ShuttingDown => {
                     shared.mark_gone();
-                    PortRequestError::DaemonGone
+                    shared.gone().unwrap_or(Gone::Daemon).into()
                 }
                 code => PortRequestError::Rejected {
                     service,
@@ -69,7 +69,7 @@ pub(crate) fn create(
             request: request.kind(),
             got: other.kind(),
         })),
-        Err(ControlError::Closed) => Err(PortRequestError::DaemonGone),
+        Err(ControlError::Closed) => Err(shared.gone().unwrap_or(Gone::Daemon).into()),
         Err(e) => Err(PortRequestError::Control(e)),
     }
 }

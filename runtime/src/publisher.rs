@@ -39,6 +39,7 @@ use crate::error::{
 use crate::lifecycle::Lifecycle;
 use crate::loaned_sample::LoanedSample;
 use crate::port_request;
+use crate::registration::Gone;
 use crate::slots::SlotMask;
 use delivery::Delivery;
 pub(crate) use delivery::DeliveryError;
@@ -179,7 +180,9 @@ impl<T: ZeroCopySafe> Publisher<T> {
     ///
     /// Fails with [`LoanError::TooManyLoans`] when `max_loans` samples are
     /// loaned already, [`LoanError::OutOfChunks`] when the mempool is
-    /// exhausted, [`LoanError::DaemonGone`] once the daemon is gone.
+    /// exhausted, [`LoanError::DaemonGone`] once the daemon is gone,
+    /// [`LoanError::Unresponsive`] once it dropped this process for missing
+    /// heartbeats.
     pub fn loan_uninit(&self) -> Result<LoanedSample<'_, MaybeUninit<T>>, LoanError> {
         let loan = self.core.loan()?;
         Ok(LoanedSample::new(&self.core, loan))
@@ -189,7 +192,7 @@ impl<T: ZeroCopySafe> Publisher<T> {
     /// without publishing a new sample (publishing does this too).
     pub fn update_connections(&self) -> Result<(), UpdateConnectionsError> {
         self.core.update_connections().map_err(|e| match e {
-            DeliveryError::Gone => UpdateConnectionsError::DaemonGone,
+            DeliveryError::Gone(gone) => gone.into(),
             DeliveryError::Futex(e) => UpdateConnectionsError::Wait(e),
         })
     }
@@ -275,15 +278,15 @@ impl PublisherCore {
         self.index
     }
 
-    /// Whether the daemon is gone.
-    pub(crate) fn is_gone(&self) -> bool {
-        self.rt.registration().is_gone()
+    /// Whether the daemon is gone or dropped this process, and which.
+    pub(crate) fn gone(&self) -> Option<Gone> {
+        self.rt.registration().gone()
     }
 
     /// Loans a chunk and records it in the port's `loans` list.
     pub(crate) fn loan(&self) -> Result<Loan, LoanError> {
-        if self.is_gone() {
-            return Err(LoanError::DaemonGone);
+        if let Some(gone) = self.gone() {
+            return Err(gone.into());
         }
         let slot = self.loans.take().ok_or(LoanError::TooManyLoans {
             max: self.loans.limit(),
@@ -333,9 +336,9 @@ impl PublisherCore {
 
     /// Publishes a loaned chunk to every routed subscriber and consumes the loan.
     pub(crate) fn publish(&self, loan: &Loan) -> Result<(), DeliveryError> {
-        if self.is_gone() {
+        if let Some(gone) = self.gone() {
             self.drop_loan(loan);
-            return Err(DeliveryError::Gone);
+            return Err(DeliveryError::Gone(gone));
         }
         let pools = self.rt.registration().segments().pools();
         let sequence = self.sequence.get();

@@ -9,7 +9,17 @@
 //! daemon sets to `SHUTTING_DOWN` first thing when it stops. Every operation
 //! checks it and fails with a `DaemonGone` error; sleeping subscribers of
 //! this process are woken when it is set.
+//!
+//! "This process was dropped" is the `dropped` word of its heartbeat slot,
+//! which the daemon sets when the process's heartbeat was older than the
+//! timeout (it was stopped or hung) before it unroutes the process and
+//! closes its connection. Every operation reads it first ([`Gone`]), so a
+//! process resumed after being dropped fails its very next call with an
+//! `Unresponsive` error, which says so, instead of `DaemonGone`, which would
+//! be false: the daemon still runs, it only keeps this process's chunks
+//! until it exits.
 
+use std::os::fd::OwnedFd;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -34,6 +44,18 @@ pub const MAX_PROCESS_NAME_LEN: usize = 32;
 /// cleaning up after a dead process, and CI runs under qemu.
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// Why this process can no longer work with the daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gone {
+    /// The daemon stopped, died or closed the connection.
+    Daemon,
+    /// The daemon dropped this process for missing heartbeats.
+    Unresponsive {
+        /// The daemon's heartbeat timeout.
+        timeout_ms: u32,
+    },
+}
+
 /// This process's registration (module docs).
 pub(crate) struct Registration {
     segments: SegmentMappings,
@@ -42,6 +64,8 @@ pub(crate) struct Registration {
     /// Subscriber ports of this process, woken when the daemon is gone.
     subscribers: Mutex<Vec<u32>>,
     slot: u32,
+    /// The daemon's heartbeat timeout (for the `Unresponsive` error).
+    heartbeat_timeout_ms: u32,
 }
 
 impl Registration {
@@ -62,8 +86,9 @@ impl Registration {
             },
             _ => InitError::Connect(e),
         })?;
-        let registered = register(&mut conn, process_name)?;
-        let segments = SegmentMappings::map(&registered).map_err(InitError::Segment)?;
+        let (registered, fds) = register(&mut conn, process_name)?;
+        let segments =
+            SegmentMappings::map(domain, &registered, fds).map_err(InitError::Segment)?;
         let slot = registered.process_slot;
         let beat = segments.mgmt().heartbeat(slot).ok_or_else(|| {
             InitError::Segment(MapSegmentsError::Data {
@@ -78,6 +103,7 @@ impl Registration {
             gone: AtomicBool::new(false),
             subscribers: Mutex::new(Vec::new()),
             slot,
+            heartbeat_timeout_ms: registered.heartbeat_timeout_ms,
         };
         Ok((registration, interval))
     }
@@ -97,23 +123,45 @@ impl Registration {
         self.slot
     }
 
-    /// Whether the daemon is gone: the connection closed, or the daemon
-    /// announced its shutdown in the mgmt segment.
+    /// Whether this process can no longer work with the daemon ([`Gone`]).
     pub(crate) fn is_gone(&self) -> bool {
+        self.gone().is_some()
+    }
+
+    /// Why this process can no longer work with the daemon, if it cannot:
+    /// the daemon dropped it for missing heartbeats (its heartbeat slot says
+    /// so), or the daemon is gone (the connection closed, or the daemon
+    /// announced its shutdown in the mgmt segment).
+    pub(crate) fn gone(&self) -> Option<Gone> {
+        // The slot stays this process's until it exits, so its `dropped`
+        // word is about this process (an Acquire load, see `HeartbeatSlot`).
+        if self.heartbeat_slot().is_some_and(HeartbeatSlot::is_dropped) {
+            return Some(Gone::Unresponsive {
+                timeout_ms: self.heartbeat_timeout_ms,
+            });
+        }
         // SeqCst: a sleeper reads its futex word before this load; the
         // heartbeat thread stores the flag before bumping that word (see
         // `crate::wait`), so a sleeper cannot miss both.
-        self.gone.load(Ordering::SeqCst) || self.segments.mgmt().state() == STATE_SHUTTING_DOWN
+        let daemon_gone =
+            self.gone.load(Ordering::SeqCst) || self.segments.mgmt().state() == STATE_SHUTTING_DOWN;
+        daemon_gone.then_some(Gone::Daemon)
     }
 
-    /// Records that the daemon is gone and wakes this process's sleeping
-    /// subscribers, once.
+    /// Records that the daemon is gone (or dropped this process) and wakes
+    /// this process's sleeping subscribers, once.
     pub(crate) fn mark_gone(&self) {
-        // SeqCst: see `is_gone`.
+        // SeqCst: see `gone`.
         if self.gone.swap(true, Ordering::SeqCst) {
             return;
         }
-        log::warn!("the ZeroCP daemon is gone; every further call fails with DaemonGone");
+        match self.gone() {
+            Some(Gone::Unresponsive { timeout_ms }) => log::error!(
+                "the ZeroCP daemon dropped this process for missing heartbeats (none for longer \
+                 than {timeout_ms} ms); every further call fails with Unresponsive"
+            ),
+            _ => log::warn!("the ZeroCP daemon is gone; every further call fails with DaemonGone"),
+        }
         for &index in lock(&self.subscribers).iter() {
             if let Some(port) = self.segments.mgmt().subscriber(index)
                 && let Err(e) = wake_subscriber(&port.wake)
@@ -190,21 +238,22 @@ fn check_name(name: &str) -> Result<FixedString<MAX_PROCESS_NAME_LEN>, InitError
     FixedString::try_from_str(name).map_err(|_| invalid("it is longer than 32 bytes"))
 }
 
+/// Registers; returns the reply and the segment descriptors it carried.
 fn register(
     conn: &mut ControlClient,
     process_name: FixedString<MAX_PROCESS_NAME_LEN>,
-) -> Result<wire::Registered, InitError> {
+) -> Result<(wire::Registered, Vec<OwnedFd>), InitError> {
     let request = Message::Register(Register {
         protocol_version: wire::PROTOCOL_VERSION,
         process_name,
     });
-    match conn.request(&request, REQUEST_TIMEOUT) {
-        Ok(Message::Registered(reply)) => Ok(reply),
-        Ok(Message::Error(e)) => Err(InitError::Rejected {
+    match conn.request_with_fds(&request, REQUEST_TIMEOUT) {
+        Ok((Message::Registered(reply), fds)) => Ok((reply, fds)),
+        Ok((Message::Error(e), _)) => Err(InitError::Rejected {
             code: e.code,
             detail: e.detail.as_str().to_owned(),
         }),
-        Ok(other) => Err(InitError::Control(ControlError::Unexpected {
+        Ok((other, _)) => Err(InitError::Control(ControlError::Unexpected {
             request: MessageKind::Register,
             got: other.kind(),
         })),

@@ -71,8 +71,9 @@ impl Runtime {
         self.inner.domain().as_str()
     }
 
-    /// Whether the daemon is still there (`false` once it stopped, or once
-    /// this process noticed it disappear).
+    /// Whether the daemon is still there for this process (`false` once it
+    /// stopped, once this process noticed it disappear, or once it dropped
+    /// this process for missing heartbeats).
     pub fn is_daemon_alive(&self) -> bool {
         !self.inner.registration().is_gone()
     }

@@ -1,23 +1,25 @@
 //! [`SegmentMappings`]: the two shared-memory segments of a domain, as this
 //! process maps them.
 //!
-//! After registration the daemon names its segments; the runtime opens and
-//! maps both read-write, validates the mgmt segment ([`Mgmt::attach`]) and
-//! joins it with the data segment ([`MemPoolManager`]). The views borrow the
-//! mappings; both live in one [`SegmentMappings`] value that every port reaches
-//! through its `Arc` to the runtime, so no view outlives its mapping. The
-//! mappings stay valid after the daemon unlinked the segments (the pages
-//! live until the last unmap): a runtime whose daemon stopped fails its
-//! calls with `DaemonGone` but never faults.
+//! The daemon's `Registered` reply carries the segments as descriptors (mgmt,
+//! then data). The runtime checks each (sealed against resizing, the size
+//! the reply announces), maps both read-write, validates the mgmt segment
+//! ([`Mgmt::attach`]) and joins it with the data segment ([`MemPoolManager`]).
+//! The descriptors are closed once mapped: the mappings alone keep the memory.
+//! The views borrow the mappings; both live in one [`SegmentMappings`] value
+//! that every port reaches through its `Arc` to the runtime, so no view
+//! outlives its mapping. The mappings stay valid after the daemon stopped
+//! (the memory lives until its last holder lets go): a runtime whose daemon
+//! stopped fails its calls with `DaemonGone` but never faults.
 
+use std::os::fd::OwnedFd;
 use std::ptr::NonNull;
 
 use zerocp_core::mempool_manager::MemPoolManager;
 use zerocp_core::mgmt::Mgmt;
 use zerocp_core::wire::Registered;
-use zerocp_os_linux::ShmName;
-use zerocp_os_linux::error::NameError;
 use zerocp_os_linux::mmap::Mapping;
+use zerocp_os_linux::names::{DEFAULT_GROUP, DomainName, PAYLOAD_PART, SegmentName};
 use zerocp_os_linux::shm::SharedMemory;
 
 use crate::error::MapSegmentsError;
@@ -32,10 +34,20 @@ pub(crate) struct SegmentMappings {
 }
 
 impl SegmentMappings {
-    /// Opens, maps and validates the segments `reply` names.
-    pub(crate) fn map(reply: &Registered) -> Result<Self, MapSegmentsError> {
-        let mgmt_map = map_segment(reply.mgmt_name.as_str(), reply.mgmt_size)?;
-        let data_map = map_segment(reply.data_name.as_str(), reply.data_size)?;
+    /// Checks, maps and validates the segments of `domain` that came with
+    /// `reply` as `fds`.
+    pub(crate) fn map(
+        domain: &DomainName,
+        reply: &Registered,
+        fds: Vec<OwnedFd>,
+    ) -> Result<Self, MapSegmentsError> {
+        let [mgmt_fd, data_fd] =
+            <[OwnedFd; 2]>::try_from(fds).map_err(|fds| MapSegmentsError::Descriptors {
+                received: fds.len(),
+            })?;
+        let mgmt_map = map_segment(mgmt_fd, SegmentName::mgmt(domain), reply.mgmt_size)?;
+        let data_name = SegmentName::group_part(domain, DEFAULT_GROUP, PAYLOAD_PART);
+        let data_map = map_segment(data_fd, data_name, reply.data_size)?;
         let mgmt_base = non_null(&mgmt_map)?;
         let data_base = non_null(&data_map)?;
         // SAFETY: `mgmt_base..+len` is the live mapping of the mgmt segment,
@@ -73,14 +85,15 @@ impl SegmentMappings {
     }
 }
 
-fn map_segment(name: &str, announced: u64) -> Result<Mapping, MapSegmentsError> {
-    let shm_name = ShmName::new(name).map_err(|e: NameError| MapSegmentsError::Data {
-        detail: format!("the daemon named an invalid segment: {e}"),
-    })?;
-    let shm = SharedMemory::open(&shm_name, true).map_err(MapSegmentsError::Open)?;
+fn map_segment(
+    fd: OwnedFd,
+    name: SegmentName,
+    announced: u64,
+) -> Result<Mapping, MapSegmentsError> {
+    let shm = SharedMemory::from_fd(fd, name).map_err(MapSegmentsError::Open)?;
     if shm.size() as u64 != announced {
         return Err(MapSegmentsError::SizeMismatch {
-            name: name.to_owned(),
+            name: shm.name().to_string(),
             announced,
             found: shm.size() as u64,
         });

@@ -11,9 +11,14 @@
 //!   its pool, payload size the port's), record it in the port's `held` list
 //!   before the application sees it; under the block-publisher policy, wake
 //!   publishers waiting for space (a fence and a load when none waits);
-//! - **release** (a sample dropped): unlist, then drop the reference;
+//! - **release** (a sample dropped): unlist, then drop the reference (the
+//!   chunk's refcount word and freelist are in the mgmt segment);
 //! - **wait**: spin briefly ([`crate::adaptive_spin`]), then sleep on the
 //!   port's futex word until the queue is non-empty (see [`crate::wait`]).
+//!
+//! None of these writes the data segment: the chunk header and payload are
+//! only read (the payload through `&T`), so a process that only subscribes
+//! can map that segment read-only.
 
 use std::marker::PhantomData;
 use std::ptr::NonNull;
@@ -34,6 +39,7 @@ use crate::error::{
 };
 use crate::lifecycle::Lifecycle;
 use crate::port_request;
+use crate::registration::Gone;
 use crate::sample::Sample;
 use crate::slots::SlotMask;
 use crate::wait::{WaitEnd, wait_for_data, wake_blocked_publishers};
@@ -219,7 +225,8 @@ impl<T: ZeroCopySafe> Subscriber<T> {
     ///
     /// Fails with [`TakeError::TooManyHeld`] when `max_held` samples are
     /// held already (and one is queued), [`TakeError::DaemonGone`] once the
-    /// daemon is gone.
+    /// daemon is gone, [`TakeError::Unresponsive`] once it dropped this
+    /// process for missing heartbeats.
     pub fn take(&self) -> Result<Option<Sample<'_, T>>, TakeError> {
         Ok(self
             .core
@@ -232,8 +239,10 @@ impl<T: ZeroCopySafe> Subscriber<T> {
     /// one already is; otherwise the thread sleeps on a futex in shared
     /// memory, which publishers wake only when someone sleeps on it.
     ///
-    /// Fails with [`WaitError::DaemonGone`] once the daemon is gone, also
-    /// while sleeping: it never hangs on a stopped daemon.
+    /// Fails with [`WaitError::DaemonGone`] once the daemon is gone, and
+    /// with [`WaitError::Unresponsive`] once it dropped this process for
+    /// missing heartbeats, also while sleeping: it never hangs on a stopped
+    /// daemon, nor after this process was stopped and resumed.
     pub fn wait(&self, timeout: Option<Duration>) -> Result<bool, WaitError> {
         self.core.wait(timeout)
     }
@@ -339,8 +348,8 @@ impl SubscriberCore {
 
     /// Takes the oldest queued sample, if any.
     pub(crate) fn take(&self) -> Result<Option<Taken>, TakeError> {
-        if self.rt.registration().is_gone() {
-            return Err(TakeError::DaemonGone);
+        if let Some(gone) = self.rt.registration().gone() {
+            return Err(gone.into());
         }
         let Some(slot) = self.held.take() else {
             return if self.port.queue.is_empty() {
@@ -440,8 +449,8 @@ impl SubscriberCore {
     /// (`Ok(false)`); `None` waits without limit.
     pub(crate) fn wait(&self, timeout: Option<Duration>) -> Result<bool, WaitError> {
         let shared = self.rt.registration();
-        if shared.is_gone() {
-            return Err(WaitError::DaemonGone);
+        if let Some(gone) = shared.gone() {
+            return Err(gone.into());
         }
         // A zero timeout is a poll: no spinning.
         if timeout != Some(Duration::ZERO) && self.spin.spin_until(|| !self.port.queue.is_empty()) {
@@ -451,7 +460,7 @@ impl SubscriberCore {
         match wait_for_data(self.port, deadline, || shared.is_gone()).map_err(WaitError::Futex)? {
             WaitEnd::Data => Ok(true),
             WaitEnd::TimedOut => Ok(false),
-            WaitEnd::Gone => Err(WaitError::DaemonGone),
+            WaitEnd::Gone => Err(shared.gone().unwrap_or(Gone::Daemon).into()),
         }
     }
 }

@@ -20,7 +20,9 @@
 //! Daemon loss is a wake-up too: the heartbeat thread sets the process's
 //! "gone" flag and then bumps `data_seq` of this process's subscribers
 //! ([`wake_subscriber`]); a sleeper reads `data_seq` *before* it checks the
-//! flag, so it cannot miss both.
+//! flag, so it cannot miss both. Being dropped for missing heartbeats is the
+//! same handshake with the daemon as waker: it marks the process's heartbeat
+//! slot dropped and then bumps `data_seq` of the process's subscribers.
 
 use std::time::{Duration, Instant};
 

@@ -18,7 +18,9 @@ const REGION_ALIGN: u64 = 64;
 /// let layout = MgmtLayout::compute(&config).unwrap();
 /// assert_eq!(layout.heartbeat_offset(0), Some(512));
 /// assert_eq!(layout.heartbeat_offset(4), None);
-/// assert!(layout.total_size() > layout.links_offset());
+/// assert!(layout.refcounts_offset() > layout.links_offset());
+/// assert_eq!(layout.refcounts_offset() % 64, 0);
+/// assert!(layout.total_size() >= layout.refcounts_offset() + 10 * 4);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MgmtLayout {
@@ -27,7 +29,9 @@ pub struct MgmtLayout {
     subscribers: u64,
     freelists: u64,
     links: u64,
+    refcounts: u64,
     total: u64,
+    chunks: u32,
     max_processes: u32,
     max_publishers: u32,
     max_subscribers: u32,
@@ -52,6 +56,7 @@ impl MgmtLayout {
         let subscribers = region(config.max_subscribers(), size_of::<SubscriberPort>())?;
         let freelists = region(mempools, size_of::<FreeListHeader>())?;
         let links = region(config.total_chunks(), size_of::<u32>())?;
+        let refcounts = region(config.total_chunks(), size_of::<u32>())?;
         let total = align_up(cursor)?;
         if usize::try_from(total).is_err() {
             return Err(MgmtConfigError::TooLarge);
@@ -62,7 +67,9 @@ impl MgmtLayout {
             subscribers,
             freelists,
             links,
+            refcounts,
             total,
+            chunks: config.total_chunks(),
             max_processes: config.max_processes(),
             max_publishers: config.max_publishers(),
             max_subscribers: config.max_subscribers(),
@@ -129,6 +136,17 @@ impl MgmtLayout {
             .map(|p| u64::from(p.chunk_count))
             .sum();
         Some((self.links + before * size_of::<u32>() as u64, count))
+    }
+
+    /// Offset of the refcount region: one `u32` word per global chunk index
+    /// (see [`crate::refcount`]), 64-byte aligned.
+    pub fn refcounts_offset(&self) -> u64 {
+        self.refcounts
+    }
+
+    /// Number of refcount words: the total chunk count over all mempools.
+    pub fn refcount_count(&self) -> u32 {
+        self.chunks
     }
 }
 

@@ -43,10 +43,15 @@ wire_enum! {
     pub enum ProcessState: u8 {
         /// Connected, heartbeat current.
         Alive = 0,
-        /// Connected, but the heartbeat is older than the timeout.
+        /// Its heartbeat was older than the timeout: the daemon unrouted it
+        /// and closed its connection, and keeps its chunks and slots until
+        /// its pid exits.
         Unresponsive = 1,
         /// Gone; its resources are being reclaimed.
         Dead = 2,
+        /// Connected, but its heartbeat is older than half the timeout: it
+        /// becomes `Unresponsive` if it reaches the timeout.
+        Late = 3,
     }
 }
 
@@ -97,7 +102,10 @@ wire_struct! {
 }
 
 wire_struct! {
-    /// Daemon → client: registration accepted; where the shared memory is.
+    /// Daemon → client: registration accepted. The frame carries the
+    /// segments as file descriptors (`SCM_RIGHTS`), in this order: the mgmt
+    /// segment, then the data segment; the sizes here let the runtime check
+    /// what it received.
     pub struct Registered {
         /// The process's heartbeat slot.
         pub process_slot: u32,
@@ -105,12 +113,8 @@ wire_struct! {
         pub daemon_pid: u32,
         /// The daemon's epoch (changes at every daemon start).
         pub epoch: u64,
-        /// POSIX shm name of the management segment.
-        pub mgmt_name: FixedString<64>,
         /// Size of the management segment in bytes.
         pub mgmt_size: u64,
-        /// POSIX shm name of the data segment.
-        pub data_name: FixedString<64>,
         /// Size of the data segment in bytes.
         pub data_size: u64,
         /// How often the runtime must beat.

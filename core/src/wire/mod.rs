@@ -55,7 +55,7 @@ pub use crate::service::TypeInfo;
 /// Largest frame, header included. A buffer of this size holds any message.
 pub const MAX_FRAME_SIZE: usize = 4096;
 /// Protocol version spoken by this build.
-pub const PROTOCOL_VERSION: u8 = 1;
+pub const PROTOCOL_VERSION: u8 = 2;
 /// First two bytes of every frame: `0x5A43` little-endian (bytes `43 5A`).
 pub const FRAME_MAGIC: u16 = 0x5A43;
 
@@ -259,7 +259,7 @@ pub fn encode(msg: &Message, request_id: u32, buf: &mut [u8]) -> Result<usize, E
 /// use zerocp_core::wire::{self, DecodeError};
 ///
 /// assert_eq!(wire::decode(&[0x43, 0x5A]), Err(DecodeError::TooShort { len: 2 }));
-/// let frame = [0x43, 0x5A, 1, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0]; // Shutdown
+/// let frame = [0x43, 0x5A, wire::PROTOCOL_VERSION, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0]; // Shutdown
 /// assert_eq!(wire::decode(&frame)?.1, wire::Message::Shutdown);
 /// # Ok::<(), DecodeError>(())
 /// ```

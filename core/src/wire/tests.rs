@@ -79,9 +79,7 @@ fn samples() -> Vec<Message> {
             process_slot: 5,
             daemon_pid: 1234,
             epoch: 0x0123_4567_89AB_CDEF,
-            mgmt_name: fs("/zerocp.default.mgmt"),
             mgmt_size: 1 << 20,
-            data_name: fs("/zerocp.default.data"),
             data_size: 1 << 33,
             heartbeat_interval_ms: 100,
             heartbeat_timeout_ms: 1000,
@@ -153,7 +151,23 @@ fn header_layout_is_little_endian() {
     assert_eq!(
         frame,
         [
-            0x43, 0x5A, 1, 0x05, 4, 3, 2, 1, 5, 0, 0, 0, 1, 0x0D, 0x0C, 0x0B, 0x0A
+            0x43,
+            0x5A,
+            PROTOCOL_VERSION,
+            0x05,
+            4,
+            3,
+            2,
+            1,
+            5,
+            0,
+            0,
+            0,
+            1,
+            0x0D,
+            0x0C,
+            0x0B,
+            0x0A
         ]
     );
 }
@@ -244,10 +258,12 @@ fn header_errors() {
     f[0] = 0;
     assert_eq!(decode(&f), Err(DecodeError::BadMagic { found: 0x5A00 }));
     let mut f = good.clone();
-    f[2] = 2;
+    f[2] = PROTOCOL_VERSION + 1;
     assert_eq!(
         decode(&f),
-        Err(DecodeError::UnsupportedVersion { found: 2 })
+        Err(DecodeError::UnsupportedVersion {
+            found: PROTOCOL_VERSION + 1
+        })
     );
     let mut f = good.clone();
     f[3] = 0x7F;

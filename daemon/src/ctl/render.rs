@@ -6,7 +6,9 @@
 //! - `status`: `{"domain", "socket", "daemon_pid", "uptime_ms", "epoch", "processes",
 //!   "publishers", "subscribers", "services", "mgmt_size", "data_size"}`
 //! - `processes`: `{"processes":[{"pid", "name", "state", "heartbeat_age_ms", "slot"}]}`
-//!   (`state` is `alive`, `unresponsive` or `dead`)
+//!   (`state` is `alive`; `late` when its heartbeat is older than half the timeout;
+//!   `unresponsive` once it was dropped for missing heartbeats: unrouted, its chunks
+//!   and slots kept until it exits; or `dead`)
 //! - `services`: `{"services":[{"service", "type_name", "payload_size", "payload_align",
 //!   "publishers":[{"port", "pid"}], "subscribers":[{"port", "pid", "queue_len",
 //!   "queue_capacity", "dropped"}]}]}`
@@ -145,6 +147,7 @@ fn state_name(state: ProcessState) -> &'static str {
         ProcessState::Alive => "alive",
         ProcessState::Unresponsive => "unresponsive",
         ProcessState::Dead => "dead",
+        ProcessState::Late => "late",
     }
 }
 

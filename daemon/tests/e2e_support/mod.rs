@@ -134,7 +134,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// The address range of this process's mapping of the domain's data segment
 /// (from `/proc/self/maps`).
 pub fn data_mapping(domain: &str) -> Option<(usize, usize)> {
-    let name = format!("/dev/shm/zerocp.{domain}.data");
+    let name = format!("/memfd:zerocp.{domain}.default.payload ");
     let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
     maps.lines().find(|l| l.contains(&name)).and_then(|line| {
         let range = line.split_whitespace().next()?;

@@ -1,12 +1,14 @@
 //! A test's own view of a domain's mgmt segment, mapped as a runtime maps
 //! it, to observe or poke what the daemon and the runtimes share.
 
+use std::os::fd::OwnedFd;
 use std::ptr::NonNull;
 
 use zerocp_core::mgmt::Mgmt;
 use zerocp_os_linux::mmap::Mapping;
-use zerocp_os_linux::names::ShmName;
+use zerocp_os_linux::names::SegmentName;
 use zerocp_os_linux::shm::SharedMemory;
+use zerocp_os_linux::testing::{open_segment_of, segment_fd_of};
 
 /// A read-write mapping of a mgmt segment; [`MappedMgmt::view`] validates it.
 pub struct MappedMgmt {
@@ -14,10 +16,24 @@ pub struct MappedMgmt {
 }
 
 impl MappedMgmt {
-    /// Maps the segment `name` (e.g. `/zerocp.<domain>.mgmt`).
-    pub fn open(name: &str) -> Self {
-        let name = ShmName::new(name).expect("shm name");
-        let shm = SharedMemory::open(&name, true).expect("open the mgmt segment");
+    /// Maps the mgmt segment whose descriptor a registration reply carried
+    /// (the first one).
+    pub fn from_registration(fds: Vec<OwnedFd>, name: SegmentName) -> Self {
+        let fd = fds
+            .into_iter()
+            .next()
+            .expect("the reply carried the mgmt segment");
+        Self::map(SharedMemory::from_fd(fd, name).expect("a sealed mgmt segment"))
+    }
+
+    /// Maps the mgmt segment `name` that the daemon `pid` holds, opened
+    /// through its descriptor in `/proc`.
+    pub fn of_daemon(pid: u32, name: SegmentName) -> Self {
+        let fd = segment_fd_of(pid, &name).expect("the daemon holds its mgmt segment");
+        Self::map(open_segment_of(pid, fd, name, true).expect("open the mgmt segment"))
+    }
+
+    fn map(shm: SharedMemory) -> Self {
         Self {
             map: Mapping::map(&shm, true).expect("map the mgmt segment"),
         }

@@ -3,8 +3,9 @@
 //!
 //! - [`TestDomain`]: a real `zerocpd` on a unique domain with its own run
 //!   directory and a small test configuration; [`TestDomain::stop`] checks the
-//!   daemon exits 0 and leaves nothing in `/dev/shm` or the run directory, and
-//!   dropping it kills the daemon and removes whatever is left.
+//!   daemon exits 0 and leaves nothing in the run directory (and nothing of
+//!   the domain in `/dev/shm`, where its segments never are), and dropping it
+//!   kills the daemon and removes whatever is left.
 //! - [`RawClient`]: a client speaking the wire format directly (protocol tests).
 //! - [`MappedMgmt`]: the test's own view of a domain's mgmt segment.
 //! - [`wait_until`]: waiting on a condition with a deadline instead of sleeping.
@@ -23,8 +24,8 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use zerocp_os_linux::DomainName;
-use zerocp_os_linux::testing::{TMP_PREFIX, test_object_name};
+use zerocp_os_linux::names::{DEFAULT_GROUP, DomainName, PAYLOAD_PART, SegmentName};
+use zerocp_os_linux::testing::{TMP_PREFIX, segment_fd_of, test_object_name};
 
 mod mapped_mgmt;
 mod raw_client;
@@ -84,6 +85,7 @@ struct MempoolsJson {
 pub struct TestDomainBuilder {
     heartbeat_interval_ms: u64,
     heartbeat_timeout_ms: u64,
+    kill_unresponsive: bool,
     max_processes: u32,
     mempools: Vec<(u32, u32)>,
     config_toml: Option<String>,
@@ -95,6 +97,7 @@ impl Default for TestDomainBuilder {
         Self {
             heartbeat_interval_ms: 50,
             heartbeat_timeout_ms: 5_000,
+            kill_unresponsive: false,
             max_processes: 16,
             mempools: DEFAULT_MEMPOOLS.to_vec(),
             config_toml: None,
@@ -110,9 +113,15 @@ impl TestDomainBuilder {
         self
     }
 
-    /// Heartbeat timeout after which a silent process is dead (default 5 s).
+    /// Heartbeat timeout after which a silent process is unresponsive (default 5 s).
     pub fn heartbeat_timeout_ms(mut self, ms: u64) -> Self {
         self.heartbeat_timeout_ms = ms;
+        self
+    }
+
+    /// `heartbeat.kill_unresponsive` (default false).
+    pub fn kill_unresponsive(mut self, kill: bool) -> Self {
+        self.kill_unresponsive = kill;
         self
     }
 
@@ -147,8 +156,12 @@ impl TestDomainBuilder {
         }
         let mut text = format!(
             "[limits]\nmax_processes = {}\nmax_publishers = 32\nmax_subscribers = 64\n\
-             register_timeout_ms = 20000\n\n[heartbeat]\ninterval_ms = {}\ntimeout_ms = {}\n",
-            self.max_processes, self.heartbeat_interval_ms, self.heartbeat_timeout_ms
+             register_timeout_ms = 20000\n\n[heartbeat]\ninterval_ms = {}\ntimeout_ms = {}\n\
+             kill_unresponsive = {}\n",
+            self.max_processes,
+            self.heartbeat_interval_ms,
+            self.heartbeat_timeout_ms,
+            self.kill_unresponsive
         );
         for (size, count) in &self.mempools {
             text.push_str(&format!("\n[[mempool]]\nsize = {size}\ncount = {count}\n"));
@@ -310,9 +323,35 @@ impl TestDomain {
         self.run_dir.join(format!("{}.lock", self.domain))
     }
 
-    /// `/dev/shm/zerocp.<domain>.mgmt` and `.data`.
-    pub fn shm_paths(&self) -> [PathBuf; 2] {
-        ["mgmt", "data"].map(|k| PathBuf::from(format!("/dev/shm/zerocp.{}.{k}", self.domain)))
+    /// The names of the daemon's segments: mgmt, and the default group's payload.
+    pub fn segment_names(&self) -> [SegmentName; 2] {
+        let domain = DomainName::new(&self.domain).expect("a valid test domain");
+        [
+            SegmentName::mgmt(&domain),
+            SegmentName::group_part(&domain, DEFAULT_GROUP, PAYLOAD_PART),
+        ]
+    }
+
+    /// The descriptor numbers under which the running daemon holds its
+    /// segments (`None` for one it does not hold).
+    pub fn daemon_segment_fds(&self) -> [Option<i32>; 2] {
+        let pid = self.daemon_pid();
+        self.segment_names().map(|name| segment_fd_of(pid, &name))
+    }
+
+    /// Entries of `/dev/shm` that carry this domain's name: there must never
+    /// be any, the segments are memory files without a name.
+    pub fn dev_shm_entries(&self) -> Vec<PathBuf> {
+        let prefix = format!("zerocp.{}.", self.domain);
+        std::fs::read_dir("/dev/shm")
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                    .map(|e| e.path())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Environment for child processes of this domain: `ZEROCP_DOMAIN`, `ZEROCP_RUN_DIR`.
@@ -442,20 +481,17 @@ impl TestDomain {
         }
     }
 
-    /// What of this domain's OS objects exists: shm segments and run-dir entries.
+    /// What of this domain's OS objects exists: entries in `/dev/shm` and in
+    /// the run directory.
     pub fn leftovers(&self) -> Vec<PathBuf> {
-        let mut left: Vec<PathBuf> = self
-            .shm_paths()
-            .into_iter()
-            .filter(|p| p.exists())
-            .collect();
+        let mut left = self.dev_shm_entries();
         if let Ok(entries) = std::fs::read_dir(&self.run_dir) {
             left.extend(entries.filter_map(Result::ok).map(|e| e.path()));
         }
         left
     }
 
-    /// Asserts that no shm segment and no run-dir entry of the domain exists.
+    /// Asserts that nothing of the domain exists in `/dev/shm` or the run directory.
     pub fn assert_nothing_left(&self) {
         let left = self.leftovers();
         assert!(
@@ -481,11 +517,8 @@ impl Drop for TestDomain {
                 self.daemon_log()
             );
         }
-        // The names are unique to this test's domain: whatever a failed or
-        // killed daemon left of it is ours to remove.
-        for path in self.shm_paths() {
-            drop(std::fs::remove_file(path));
-        }
+        // The run directory is unique to this test's domain: whatever a
+        // failed or killed daemon left there is ours to remove.
         drop(std::fs::remove_dir_all(&self.base));
     }
 }

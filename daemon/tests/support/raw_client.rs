@@ -1,6 +1,7 @@
 //! [`RawClient`]: a client speaking the wire format directly (no runtime),
 //! for protocol tests and for children that touch shared memory by hand.
 
+use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::time::Duration;
 
@@ -57,14 +58,24 @@ impl RawClient {
 
     /// Registers as `name`; returns the `Registered` payload.
     pub fn register(&mut self, name: &str) -> zerocp_core::wire::Registered {
+        self.register_with_segments(name).0
+    }
+
+    /// Registers as `name`; returns the `Registered` payload and the segment
+    /// descriptors that came with it (mgmt, then data).
+    pub fn register_with_segments(
+        &mut self,
+        name: &str,
+    ) -> (zerocp_core::wire::Registered, Vec<OwnedFd>) {
         use zerocp_core::wire::{Message, PROTOCOL_VERSION, Register};
         let msg = Message::Register(Register {
             protocol_version: PROTOCOL_VERSION,
             process_name: zerocp_core::fixed_string::FixedString::from_str_truncated(name),
         });
-        match self.request(&msg) {
-            Message::Registered(r) => r,
-            other => panic!("Register answered with {other:?}"),
+        match self.client.request_with_fds(&msg, REPLY_DEADLINE) {
+            Ok((Message::Registered(r), fds)) => (r, fds),
+            Ok((other, _)) => panic!("Register answered with {other:?}"),
+            Err(e) => panic!("Register failed: {e}"),
         }
     }
 

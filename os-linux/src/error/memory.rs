@@ -3,85 +3,74 @@
 use std::fmt;
 
 use super::{Errno, ErrnoText};
-use crate::names::ShmName;
+use crate::names::SegmentName;
 
-/// A shared-memory object operation failed.
+/// A shared-memory segment operation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ShmError {
-    /// `shm_open(O_CREAT|O_EXCL)` failed (`EEXIST`: the name is taken).
+    /// `memfd_create` failed (`EMFILE`: too many open files).
     Create {
-        /// The object.
-        name: ShmName,
-        /// The kernel's error.
-        errno: Errno,
-    },
-    /// `shm_open` of an existing object failed (`ENOENT`: not there).
-    Open {
-        /// The object.
-        name: ShmName,
-        /// The kernel's error.
-        errno: Errno,
-    },
-    /// Setting the size (`ftruncate`) failed.
-    Resize {
-        /// The object.
-        name: ShmName,
-        /// The requested size in bytes.
-        size: usize,
-        /// The kernel's error.
-        errno: Errno,
-    },
-    /// Committing the pages (`fallocate`) failed; `ENOSPC` means `/dev/shm`
-    /// is too small.
-    Commit {
-        /// The object.
-        name: ShmName,
-        /// The requested size in bytes.
-        size: usize,
+        /// The segment.
+        name: SegmentName,
         /// The kernel's error.
         errno: Errno,
     },
     /// Setting the permission bits (`fchmod`) failed.
     SetMode {
-        /// The object.
-        name: ShmName,
-        /// The requested mode.
-        mode: u32,
+        /// The segment.
+        name: SegmentName,
         /// The kernel's error.
         errno: Errno,
     },
-    /// Reading the object's size (`fstat`) failed.
+    /// Sizing and committing the pages (`fallocate`) failed: `ENOMEM` when
+    /// the machine or the daemon's memory cgroup has too little memory,
+    /// `EFBIG` when `RLIMIT_FSIZE` is below the size.
+    Commit {
+        /// The segment.
+        name: SegmentName,
+        /// The requested size in bytes.
+        size: usize,
+        /// The kernel's error.
+        errno: Errno,
+    },
+    /// Sealing the size (`F_ADD_SEALS`) failed.
+    Seal {
+        /// The segment.
+        name: SegmentName,
+        /// The kernel's error.
+        errno: Errno,
+    },
+    /// Reading a received descriptor's size, access mode or seals failed.
     Stat {
-        /// The object.
-        name: ShmName,
+        /// The segment.
+        name: SegmentName,
         /// The kernel's error.
         errno: Errno,
     },
-    /// `shm_unlink` failed.
-    Unlink {
-        /// The object.
-        name: ShmName,
+    /// A received descriptor's size can still change: a peer could shrink
+    /// it under this process's mapping, so it is refused.
+    NotSealed {
+        /// The segment.
+        name: SegmentName,
+    },
+    /// Opening a read-only descriptor of the segment failed.
+    Reopen {
+        /// The segment.
+        name: SegmentName,
         /// The kernel's error.
         errno: Errno,
     },
-    /// A size of zero was requested, or the object found has size zero.
+    /// A size of zero was requested, or the segment received has size zero.
     ZeroSize {
-        /// The object.
-        name: ShmName,
+        /// The segment.
+        name: SegmentName,
     },
-    /// The object is larger than this process can address.
+    /// The segment is larger than this process can address.
     TooLarge {
-        /// The object.
-        name: ShmName,
+        /// The segment.
+        name: SegmentName,
         /// Its size in bytes.
         size: u64,
-    },
-    /// The mode has bits outside `0o777`.
-    InvalidMode {
-        /// The object.
-        name: ShmName,
-        /// The rejected mode.
-        mode: u32,
     },
 }
 
@@ -94,13 +83,12 @@ impl ShmError {
     fn errno_ref(&self) -> Option<&Errno> {
         match self {
             Self::Create { errno, .. }
-            | Self::Open { errno, .. }
-            | Self::Resize { errno, .. }
-            | Self::Commit { errno, .. }
             | Self::SetMode { errno, .. }
+            | Self::Commit { errno, .. }
+            | Self::Seal { errno, .. }
             | Self::Stat { errno, .. }
-            | Self::Unlink { errno, .. } => Some(errno),
-            Self::ZeroSize { .. } | Self::TooLarge { .. } | Self::InvalidMode { .. } => None,
+            | Self::Reopen { errno, .. } => Some(errno),
+            Self::NotSealed { .. } | Self::ZeroSize { .. } | Self::TooLarge { .. } => None,
         }
     }
 }
@@ -113,35 +101,34 @@ impl fmt::Display for ShmError {
                 "cannot create shared memory {name}: {}",
                 ErrnoText(*errno)
             ),
-            Self::Open { name, errno } => {
-                write!(f, "cannot open shared memory {name}: {}", ErrnoText(*errno))
-            }
-            Self::Resize { name, size, errno } => write!(
+            Self::SetMode { name, errno } => write!(
                 f,
-                "cannot resize shared memory {name} to {size} bytes: {}",
+                "cannot restrict the mode of shared memory {name}: {}",
                 ErrnoText(*errno)
             ),
             Self::Commit { name, size, errno } => write!(
                 f,
                 "cannot commit {size} bytes of shared memory {name}: {}{}",
                 ErrnoText(*errno),
-                if *errno == Errno::NOSPC {
-                    " (is /dev/shm large enough?)"
-                } else {
-                    ""
-                }
+                commit_hint(*errno)
             ),
-            Self::SetMode { name, mode, errno } => write!(
-                f,
-                "cannot set mode {mode:04o} on shared memory {name}: {}",
-                ErrnoText(*errno)
-            ),
-            Self::Stat { name, errno } => {
-                write!(f, "cannot stat shared memory {name}: {}", ErrnoText(*errno))
+            Self::Seal { name, errno } => {
+                write!(f, "cannot seal shared memory {name}: {}", ErrnoText(*errno))
             }
-            Self::Unlink { name, errno } => write!(
+            Self::Stat { name, errno } => {
+                write!(
+                    f,
+                    "cannot inspect shared memory {name}: {}",
+                    ErrnoText(*errno)
+                )
+            }
+            Self::NotSealed { name } => write!(
                 f,
-                "cannot unlink shared memory {name}: {}",
+                "shared memory {name} is not sealed against resizing; refusing to map it"
+            ),
+            Self::Reopen { name, errno } => write!(
+                f,
+                "cannot open shared memory {name} read-only: {}",
                 ErrnoText(*errno)
             ),
             Self::ZeroSize { name } => write!(f, "shared memory {name} has size zero"),
@@ -149,11 +136,17 @@ impl fmt::Display for ShmError {
                 f,
                 "shared memory {name} has {size} bytes, more than this process can map"
             ),
-            Self::InvalidMode { name, mode } => write!(
-                f,
-                "invalid mode {mode:o} for shared memory {name}: only permission bits 0777 allowed"
-            ),
         }
+    }
+}
+
+fn commit_hint(errno: Errno) -> &'static str {
+    match errno {
+        Errno::NOMEM | Errno::NOSPC => {
+            " (too little memory: check free memory and the memory cgroup limit)"
+        }
+        Errno::FBIG => " (RLIMIT_FSIZE is below the size)",
+        _ => "",
     }
 }
 
@@ -169,7 +162,7 @@ pub enum MapError {
     /// `mmap` failed.
     Map {
         /// The object.
-        name: ShmName,
+        name: SegmentName,
         /// The requested length.
         len: usize,
         /// The kernel's error.
@@ -178,12 +171,12 @@ pub enum MapError {
     /// A writable mapping of an object opened read-only was requested.
     NotWritable {
         /// The object.
-        name: ShmName,
+        name: SegmentName,
     },
     /// A value at `offset` of `size` bytes would reach past the mapping.
     OutOfBounds {
         /// The object.
-        name: ShmName,
+        name: SegmentName,
         /// The requested offset.
         offset: usize,
         /// The size of the value.
@@ -194,7 +187,7 @@ pub enum MapError {
     /// The address at `offset` is not aligned for the requested type.
     Misaligned {
         /// The object.
-        name: ShmName,
+        name: SegmentName,
         /// The requested offset.
         offset: usize,
         /// The alignment the type needs.
@@ -204,7 +197,7 @@ pub enum MapError {
     /// `RLIMIT_MEMLOCK`).
     Lock {
         /// The object.
-        name: ShmName,
+        name: SegmentName,
         /// The mapping's length.
         len: usize,
         /// The kernel's error.

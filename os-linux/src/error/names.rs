@@ -10,23 +10,23 @@ use super::{Errno, ErrnoText};
 pub enum NameKind {
     /// A ZeroCP domain name ([`crate::names::DomainName`]).
     Domain,
-    /// A POSIX shared-memory object name ([`crate::names::ShmName`]).
-    SharedMemory,
+    /// A memory segment's name ([`crate::names::SegmentName`]).
+    Segment,
 }
 
 impl fmt::Display for NameKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Domain => "domain name",
-            Self::SharedMemory => "shared memory name",
+            Self::Segment => "segment name",
         })
     }
 }
 
-/// A domain or shared-memory name was rejected before any system call.
+/// A domain or segment name was rejected before any system call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NameError {
-    /// The name is empty (for shared memory: nothing after the '/').
+    /// The name is empty.
     Empty {
         /// What kind of name it was.
         kind: NameKind,
@@ -52,18 +52,6 @@ pub enum NameError {
         ch: char,
         /// Its byte offset in the name.
         index: usize,
-    },
-    /// A shared-memory name does not start with '/'.
-    MissingSlash {
-        /// The rejected name.
-        name: String,
-    },
-    /// The name is `.` or `..`, which the file system reserves.
-    Reserved {
-        /// What kind of name it was.
-        kind: NameKind,
-        /// The rejected name.
-        name: String,
     },
     /// An environment variable holds an invalid name.
     Env {
@@ -100,7 +88,7 @@ impl fmt::Display for NameError {
             } => {
                 let allowed = match kind {
                     NameKind::Domain => "ASCII letters, digits, '_' and '-'",
-                    NameKind::SharedMemory => "ASCII letters, digits, '.', '_' and '-'",
+                    NameKind::Segment => "ASCII letters, digits, '.', '_' and '-'",
                 };
                 write!(
                     f,
@@ -109,12 +97,6 @@ impl fmt::Display for NameError {
                     name.escape_debug()
                 )
             }
-            Self::MissingSlash { name } => write!(
-                f,
-                "invalid shared memory name \"{}\": it must start with '/'",
-                name.escape_debug()
-            ),
-            Self::Reserved { kind, name } => write!(f, "invalid {kind} \"{name}\": reserved"),
             Self::Env { var, source } => write!(f, "environment variable {var}: {source}"),
             Self::EnvNotUnicode { var } => {
                 write!(f, "environment variable {var} is not valid Unicode")

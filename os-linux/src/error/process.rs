@@ -128,6 +128,14 @@ pub enum PidFdError {
         /// The kernel's error.
         errno: Errno,
     },
+    /// `pidfd_send_signal` failed (`ESRCH`: the process has exited; `EPERM`:
+    /// it belongs to another user).
+    Signal {
+        /// The process.
+        pid: u32,
+        /// The kernel's error.
+        errno: Errno,
+    },
 }
 
 impl PidFdError {
@@ -138,7 +146,9 @@ impl PidFdError {
 
     fn errno_ref(&self) -> Option<&Errno> {
         match self {
-            Self::Open { errno, .. } | Self::Poll { errno, .. } => Some(errno),
+            Self::Open { errno, .. } | Self::Poll { errno, .. } | Self::Signal { errno, .. } => {
+                Some(errno)
+            }
             Self::InvalidPid { .. } => None,
         }
     }
@@ -162,6 +172,11 @@ impl fmt::Display for PidFdError {
             Self::Poll { pid, errno } => write!(
                 f,
                 "cannot poll pidfd of process {pid}: {}",
+                ErrnoText(*errno)
+            ),
+            Self::Signal { pid, errno } => write!(
+                f,
+                "cannot send SIGKILL to process {pid} through its pidfd: {}",
                 ErrnoText(*errno)
             ),
         }

@@ -99,6 +99,15 @@ pub enum SocketError {
         /// Bytes in the frame.
         len: usize,
     },
+    /// More descriptors than a frame carries were to be sent.
+    TooManyFds {
+        /// The socket's path.
+        path: PathBuf,
+        /// How many were given.
+        count: usize,
+        /// The most a frame carries.
+        max: usize,
+    },
     /// An empty frame was to be sent; it would read as end-of-stream.
     EmptyFrame {
         /// The socket's path.
@@ -169,6 +178,7 @@ impl SocketError {
             | Self::Send { path, .. }
             | Self::ShortSend { path, .. }
             | Self::EmptyFrame { path }
+            | Self::TooManyFds { path, .. }
             | Self::Recv { path, .. }
             | Self::PeerCredentials { path, .. }
             | Self::SetNonblocking { path, .. }
@@ -194,7 +204,8 @@ impl SocketError {
             | Self::InvalidMode { .. }
             | Self::NotASocket { .. }
             | Self::ShortSend { .. }
-            | Self::EmptyFrame { .. } => None,
+            | Self::EmptyFrame { .. }
+            | Self::TooManyFds { .. } => None,
         }
     }
 }
@@ -253,6 +264,10 @@ impl fmt::Display for SocketError {
             Self::ShortSend { sent, len, .. } => write!(
                 f,
                 "cannot send on {path}: only {sent} of {len} bytes of the frame went out"
+            ),
+            Self::TooManyFds { count, max, .. } => write!(
+                f,
+                "cannot send {count} descriptors in one frame: at most {max}"
             ),
             Self::EmptyFrame { .. } => write!(
                 f,

@@ -1,10 +1,10 @@
 //! Support for ZeroCP's own tests (feature `test-support`): names that say
 //! which test made an OS object, a sweep of what killed test processes left
-//! behind, a private, size-limited `/dev/shm`, checked `AtomicU32`s in a
-//! mapping for tests that share words between processes, and child
-//! processes that run one role of the test binary ([`role`]).
+//! behind, checked `AtomicU32`s in a mapping for tests that share words
+//! between processes, and child processes that run one role of the test
+//! binary ([`role`]).
 //!
-//! **Names.** Every shared-memory object, domain and temporary path a test
+//! **Names.** Every segment, domain and temporary path a test
 //! creates is named with [`test_object_name`]: `ztest<pid>-<n>-<test>`, where
 //! `<test>` is the running test's name (libtest names each test's thread
 //! after it). A leftover thus names the test that made it, and the pid tells
@@ -12,21 +12,20 @@
 //!
 //! **Sweep.** Drop guards remove what a failing test created, but nothing
 //! runs when a test process is killed. The first [`test_object_name`] call
-//! of a process therefore removes every `/dev/shm/zerocp.ztest<pid>-…` object
-//! and `$TMPDIR/zerocp-test-ztest<pid>-…` path whose `<pid>` no longer exists.
-//!
-//! **A private `/dev/shm`.** Tests that provoke "too large" errors must not
-//! fill the machine's shared tmpfs: `/dev/shm` is usually as large as the
-//! machine's memory, so a request that fits below its limit is really
-//! allocated, and the kernel's OOM killer picks processes machine-wide.
-//! [`with_private_dev_shm`] runs a closure on a thread of its own in a new
-//! mount namespace with a small tmpfs on `/dev/shm`; processes spawned from
-//! that thread inherit it. The limit is the test's own, and the memory goes
-//! away with the namespace.
+//! of a process therefore removes every `$TMPDIR/zerocp-test-ztest<pid>-…`
+//! path whose `<pid>` no longer exists. Segments need no sweep: they are
+//! memory files without a name in any file system, freed with their last
+//! holder.
 //!
 //! **Words in a mapping.** [`atomic_u32_at`] is [`Mapping::ref_at`] for an
 //! `AtomicU32`, made safe by refusing read-only mappings; the tests of
 //! futexes, mappings and shared structures pass flags and counters through it.
+//!
+//! **Segments of other processes.** Segments have no name to open: a test
+//! that shares one with a child, or inspects the daemon's, opens the owner's
+//! descriptor through `/proc/<pid>/fd` ([`open_segment_of`],
+//! [`segment_fd_of`]), which the segment's mode allows for its owner's uid
+//! and root.
 //!
 //! **Roles.** A test that needs more than one process re-executes its own
 //! test binary to run one of its functions, a role, in a child:
@@ -40,22 +39,20 @@ use std::path::Path;
 use std::sync::Once;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use rustix::mount::{MountFlags, MountPropagationFlags};
-use rustix::thread::UnshareFlags;
+use std::os::fd::RawFd;
 
-use crate::error::{Errno, ErrnoText, MapError};
+use rustix::fs::{Mode, OFlags};
+
+use crate::error::{MapError, ShmError};
 use crate::mmap::Mapping;
+use crate::names::SegmentName;
+use crate::shm::SharedMemory;
 
-/// The file-name prefix, in `/dev/shm`, of test objects ([`test_object_name`] follows it).
-pub const SHM_PREFIX: &str = "zerocp.";
 /// The file-name prefix, in the temporary directory, of test paths.
 pub const TMP_PREFIX: &str = "zerocp-test-";
 /// What every [`test_object_name`] starts with, before the pid: a mark no
 /// real domain is expected to carry, so the sweep never touches one.
 const NAME_MARK: &str = "ztest";
-/// Set (to anything) where a test must not skip for want of namespaces: CI,
-/// which runs as root.
-pub const REQUIRE_NAMESPACES_ENV: &str = "ZEROCP_TEST_REQUIRE_NAMESPACES";
 
 /// A name unique to this call that says which test made it:
 /// `ztest<pid>-<n>-<test>`, at most `max_len` bytes of `[A-Za-z0-9_-]` (valid as
@@ -100,7 +97,7 @@ pub fn test_object_name(max_len: usize) -> String {
 /// returns how many it removed. Failures are printed, not fatal: a sweep
 /// is a courtesy to the next run.
 pub fn sweep_dead_test_objects() -> usize {
-    sweep_dir(Path::new("/dev/shm"), SHM_PREFIX) + sweep_dir(&std::env::temp_dir(), TMP_PREFIX)
+    sweep_dir(&std::env::temp_dir(), TMP_PREFIX)
 }
 
 fn sweep_dir(dir: &Path, prefix: &str) -> usize {
@@ -145,15 +142,13 @@ fn owner_pid(name: &str) -> Option<u32> {
 /// through the reference would otherwise fault.
 ///
 /// ```
-/// # use zerocp_os_linux::{names::ShmName, shm::SharedMemory, mmap::Mapping};
+/// # use zerocp_os_linux::{names::SegmentName, shm::SharedMemory, mmap::Mapping};
 /// use std::sync::atomic::Ordering;
 /// use zerocp_os_linux::testing::atomic_u32_at;
-/// # let name = ShmName::new(&format!("/zerocp.doc.atomic.{}", std::process::id()))?;
-/// # let shm = SharedMemory::create_exclusive(&name, 4096, 0o600)?;
+/// # let shm = SharedMemory::create(&SegmentName::new("zerocp.doc.atomic")?, 4096)?;
 /// let map = Mapping::map(&shm, true)?;
 /// atomic_u32_at(&map, 64)?.store(7, Ordering::Release);
 /// assert!(atomic_u32_at(&map, 66).is_err()); // misaligned
-/// # SharedMemory::unlink(&name)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn atomic_u32_at(map: &Mapping, offset: usize) -> Result<&AtomicU32, MapError> {
@@ -168,104 +163,49 @@ pub fn atomic_u32_at(map: &Mapping, offset: usize) -> Result<&AtomicU32, MapErro
     unsafe { map.ref_at(offset) }
 }
 
-/// Why [`with_private_dev_shm`] could not set up its namespace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PrivateShmError {
-    /// `unshare(CLONE_NEWNS)` failed: typically `EPERM` without
-    /// `CAP_SYS_ADMIN`, or `ENOSYS`/`EINVAL` where namespaces are missing.
-    Unshare(Errno),
-    /// Making every mount private (so nothing propagates back to the
-    /// machine's namespace) failed.
-    MakePrivate(Errno),
-    /// Mounting the small tmpfs on `/dev/shm` failed.
-    Mount(Errno),
-}
-
-impl core::fmt::Display for PrivateShmError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let (what, errno) = match *self {
-            Self::Unshare(e) => ("cannot create a private mount namespace", e),
-            Self::MakePrivate(e) => ("cannot make the mounts of a new namespace private", e),
-            Self::Mount(e) => ("cannot mount a private tmpfs on /dev/shm", e),
-        };
-        write!(f, "{what}: {}", ErrnoText(errno))
-    }
-}
-
-impl std::error::Error for PrivateShmError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Unshare(e) | Self::MakePrivate(e) | Self::Mount(e) => Some(e),
-        }
-    }
-}
-
-/// Runs `f` on a new thread that sees a fresh tmpfs of `size` bytes on
-/// `/dev/shm`, in a mount namespace of its own (module docs); processes it
-/// spawns see the same. The machine's `/dev/shm` is untouched. Returns
-/// `f`'s result, or why the namespace could not be made (callers skip with
-/// that reason where the process may not unshare). A panic in `f` is
-/// passed on to the caller.
+/// Opens the segment `name` that process `pid` holds as descriptor `fd`,
+/// read-write when `writable` (module docs).
 ///
-/// ```no_run
-/// use zerocp_os_linux::testing::with_private_dev_shm;
-/// let free = with_private_dev_shm(1 << 20, || {
-///     let vfs = rustix::fs::statvfs("/dev/shm").unwrap();
-///     vfs.f_blocks * vfs.f_frsize
-/// })?;
-/// assert_eq!(free, 1 << 20);
-/// # Ok::<(), zerocp_os_linux::testing::PrivateShmError>(())
 /// ```
-pub fn with_private_dev_shm<R: Send>(
-    size: usize,
-    f: impl FnOnce() -> R + Send,
-) -> Result<R, PrivateShmError> {
-    std::thread::scope(|scope| {
-        let worker = scope.spawn(move || {
-            enter_private_dev_shm(size)?;
-            Ok(f())
-        });
-        worker
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
+/// use std::os::fd::{AsFd, AsRawFd};
+/// use zerocp_os_linux::{names::SegmentName, shm::SharedMemory, testing::open_segment_of};
+/// let name = SegmentName::new("zerocp.doc.of")?;
+/// let mine = SharedMemory::create(&name, 4096)?;
+/// let again = open_segment_of(std::process::id(), mine.as_fd().as_raw_fd(), name, true)?;
+/// assert_eq!(again.size(), 4096);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn open_segment_of(
+    pid: u32,
+    fd: RawFd,
+    name: SegmentName,
+    writable: bool,
+) -> Result<SharedMemory, ShmError> {
+    let access = if writable {
+        OFlags::RDWR
+    } else {
+        OFlags::RDONLY
+    };
+    let path = format!("/proc/{pid}/fd/{fd}");
+    match rustix::fs::open(path, access | OFlags::CLOEXEC, Mode::empty()) {
+        Ok(opened) => SharedMemory::from_fd(opened, name),
+        Err(errno) => Err(ShmError::Reopen { name, errno }),
+    }
 }
 
-/// What a test does when [`with_private_dev_shm`] failed: prints that it
-/// skips and why, or panics with the reason where
-/// [`REQUIRE_NAMESPACES_ENV`] is set.
-pub fn skip_without_namespaces(err: &PrivateShmError) {
-    assert!(
-        std::env::var_os(REQUIRE_NAMESPACES_ENV).is_none(),
-        "{err}, and {REQUIRE_NAMESPACES_ENV} is set"
-    );
-    eprintln!("skipped: {err}");
-}
-
-/// Moves the calling thread into a new mount namespace with a `size`-byte
-/// tmpfs on `/dev/shm`. Only for a thread that ends after its work: the
-/// namespace stays with the thread.
-fn enter_private_dev_shm(size: usize) -> Result<(), PrivateShmError> {
-    // SAFETY: NEWNS (with the FS it implies) gives this thread its own mount
-    // namespace, root and cwd; it unshares no file descriptor table, so no
-    // other thread's view of descriptors changes.
-    unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWNS) }
-        .map_err(PrivateShmError::Unshare)?;
-    rustix::mount::mount_change(
-        "/",
-        MountPropagationFlags::REC | MountPropagationFlags::PRIVATE,
-    )
-    .map_err(PrivateShmError::MakePrivate)?;
-    let options = std::ffi::CString::new(format!("size={size},mode=1777"))
-        .expect("the options have no NUL byte");
-    rustix::mount::mount(
-        "zerocp-test",
-        "/dev/shm",
-        "tmpfs",
-        MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
-        options.as_c_str(),
-    )
-    .map_err(PrivateShmError::Mount)
+/// The descriptor number under which process `pid` holds the segment `name`.
+pub fn segment_fd_of(pid: u32, name: &SegmentName) -> Option<RawFd> {
+    let target = format!("/memfd:{name} (deleted)");
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()?
+        .filter_map(Result::ok)
+        .find(|entry| {
+            std::fs::read_link(entry.path()).is_ok_and(|link| link.as_os_str() == target.as_str())
+        })?
+        .file_name()
+        .to_str()?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
@@ -303,24 +243,5 @@ mod tests {
         assert!(!dead.exists());
         assert!(alive.exists());
         std::fs::remove_dir(&alive).unwrap();
-    }
-
-    #[test]
-    fn private_dev_shm_is_small_and_private() {
-        let file = format!("/dev/shm/{SHM_PREFIX}{}", test_object_name(64));
-        let inner = file.clone();
-        let result = with_private_dev_shm(1 << 20, move || {
-            let vfs = rustix::fs::statvfs("/dev/shm").unwrap();
-            std::fs::write(&inner, b"private").unwrap();
-            vfs.f_blocks * vfs.f_frsize
-        });
-        match result {
-            Ok(total) => assert_eq!(total, 1 << 20),
-            Err(err) => return skip_without_namespaces(&err),
-        }
-        assert!(
-            !Path::new(&file).exists(),
-            "{file} leaked into the machine's /dev/shm"
-        );
     }
 }

@@ -1,4 +1,4 @@
-//! Helpers of the multi-process tests: unique names and their cleanup, the
+//! Helpers of the multi-process tests: segments named after their test, the
 //! mapping a child role opens, waits with deadlines.
 //!
 //! The children themselves are started and watched by
@@ -8,51 +8,49 @@
 //! [`child_mapping`].
 #![allow(dead_code)] // Each test binary uses the helpers it needs.
 
-use std::path::Path;
+use std::os::fd::{AsFd, AsRawFd};
 use std::time::{Duration, Instant};
 
 use zerocp_os_linux::mmap::Mapping;
-use zerocp_os_linux::names::ShmName;
+use zerocp_os_linux::names::SegmentName;
 use zerocp_os_linux::shm::SharedMemory;
 use zerocp_os_linux::testing::role::role_args;
-use zerocp_os_linux::testing::{TMP_PREFIX, test_object_name};
+use zerocp_os_linux::testing::{TMP_PREFIX, open_segment_of, test_object_name};
 
 /// How long any child may take.
 pub const CHILD_DEADLINE: Duration = Duration::from_secs(60);
 
-/// In a child process started for `role` with a shared-memory name as its
-/// argument: that object, opened and mapped read-write.
-pub fn child_mapping(role: &str) -> Option<(SharedMemory, Mapping)> {
-    let args = role_args(role)?;
-    let shm = SharedMemory::open(&ShmName::new(&args[0]).unwrap(), true).unwrap();
-    let map = Mapping::map(&shm, true).unwrap();
-    Some((shm, map))
+/// A new segment of `size` bytes, named after the test.
+pub fn test_segment(size: usize) -> SharedMemory {
+    let name = SegmentName::new(&format!("zerocp.{}", test_object_name(120))).unwrap();
+    SharedMemory::create(&name, size).unwrap()
 }
 
-/// A shared-memory name unique to this call, naming the test.
-pub fn unique_shm() -> ShmName {
-    ShmName::new(&format!("/zerocp.{}", test_object_name(120))).unwrap()
+/// The arguments that tell a child where `shm` is: this process's pid, the
+/// descriptor, the name ([`child_mapping`] reads them).
+pub fn segment_args(shm: &SharedMemory) -> [String; 3] {
+    [
+        std::process::id().to_string(),
+        shm.as_fd().as_raw_fd().to_string(),
+        shm.name().to_string(),
+    ]
+}
+
+/// In a child process started for `role` with [`segment_args`]: that
+/// segment, opened through the parent's descriptor and mapped read-write.
+pub fn child_mapping(role: &str) -> Option<(SharedMemory, Mapping)> {
+    let args = role_args(role)?;
+    let pid = args[0].parse().unwrap();
+    let fd = args[1].parse().unwrap();
+    let name = SegmentName::new(&args[2]).unwrap();
+    let shm = open_segment_of(pid, fd, name, true).unwrap();
+    let map = Mapping::map(&shm, true).unwrap();
+    Some((shm, map))
 }
 
 /// A path in the temporary directory unique to this call, naming the test.
 pub fn unique_tmp_path(suffix: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("{TMP_PREFIX}{}{suffix}", test_object_name(100)))
-}
-
-/// Removes a shared-memory object when dropped, so a failing test leaves
-/// nothing behind either.
-pub struct ShmCleanup(pub ShmName);
-
-impl Drop for ShmCleanup {
-    fn drop(&mut self) {
-        let _ = SharedMemory::remove_if_exists(&self.0);
-    }
-}
-
-/// Asserts that `name` no longer exists in /dev/shm.
-pub fn assert_shm_gone(name: &ShmName) {
-    let file = Path::new("/dev/shm").join(&name.as_str()[1..]);
-    assert!(!file.exists(), "{} left behind", file.display());
 }
 
 /// Polls `done` until it holds or `timeout` passes; returns whether it held.

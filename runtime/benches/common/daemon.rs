@@ -27,7 +27,6 @@ use rustix::process::{Pid, Signal};
 use zerocp_os_linux::names::{DOMAIN_ENV, DomainName, DomainPaths};
 use zerocp_os_linux::run_dir::RUN_DIR_ENV;
 use zerocp_os_linux::seqpacket::SeqpacketConn;
-use zerocp_os_linux::shm::SharedMemory;
 
 use crate::common::error::{BenchError, Context};
 use crate::common::process::{DEADLINE, RoleArgs, child_start};
@@ -268,11 +267,6 @@ impl Daemon {
     /// Files the daemon should have removed, removing them.
     fn leftovers(&self) -> Vec<String> {
         let mut left = Vec::new();
-        for name in [&self.paths.mgmt_shm, &self.paths.data_shm] {
-            if SharedMemory::remove_if_exists(name).unwrap_or(true) {
-                left.push(format!("/dev/shm{name}"));
-            }
-        }
         for path in [&self.paths.socket, &self.paths.lock] {
             if path.exists() {
                 let _ = std::fs::remove_file(path);

@@ -1,15 +1,18 @@
 //! The `floor` baseline: what two cores need to bounce a sequence number
 //! through shared memory, with nothing else. One `AtomicU64` per direction
-//! in a shared-memory object, the two 128 bytes apart (so the adjacent-line
+//! in a shared-memory segment (the child opens the parent's descriptor
+//! through `/proc`), the two 128 bytes apart (so the adjacent-line
 //! prefetcher does not pair them), release-store to send, acquire-load spin
 //! to receive. The payload is untouched, so it is reported once, as 8 B,
 //! exactly like the peer's `floor` case.
 
+use std::os::fd::{AsFd, AsRawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use zerocp_os_linux::mmap::{MapOptions, Mapping};
-use zerocp_os_linux::names::ShmName;
+use zerocp_os_linux::names::SegmentName;
 use zerocp_os_linux::shm::SharedMemory;
+use zerocp_os_linux::testing::open_segment_of;
 
 use crate::common::error::{BenchError, Context};
 use crate::common::process::{Cpus, RoleArgs, Spin, child_start, spawn_role, tell_parent};
@@ -61,16 +64,6 @@ impl Words {
     }
 }
 
-/// Removes the object's name when dropped (it is unlinked as soon as the
-/// child has opened it; this covers the error paths).
-struct Unlink(ShmName);
-
-impl Drop for Unlink {
-    fn drop(&mut self) {
-        let _ = SharedMemory::remove_if_exists(&self.0);
-    }
-}
-
 /// Runs the `floor` case; returns its result line.
 pub fn run(cpus: Cpus, scale: f64) -> Result<String, BenchError> {
     let iters = iters_for(8, BASE, scale);
@@ -91,17 +84,15 @@ pub fn probe(cpus: Cpus) -> Result<u64, BenchError> {
 
 /// `warmup` untimed, then `iters` timed round trips with a child.
 fn measure(cpus: Cpus, iters: usize, warmup: usize) -> Result<Recorder, BenchError> {
-    let name = ShmName::new(&format!("/zerocp-bench-floor.{}", std::process::id()))
-        .map_err(|e| BenchError::Usage(e.to_string()))?;
-    let shm =
-        SharedMemory::create_exclusive(&name, SHM_SIZE, 0o600).os(|| format!("creating {name}"))?;
-    let unlink = Unlink(name.clone());
+    let name =
+        SegmentName::new("zerocp-bench-floor").map_err(|e| BenchError::Usage(e.to_string()))?;
+    let shm = SharedMemory::create(&name, SHM_SIZE).os(|| format!("creating {name}"))?;
     let words = Words::map(&shm)?;
     let mut opts = cpus.child_opts();
-    opts.push(("shm", name.to_string()));
+    opts.push(("pid", std::process::id().to_string()));
+    opts.push(("fd", shm.as_fd().as_raw_fd().to_string()));
     let mut child = spawn_role("floor-pong", &opts)?;
     child.expect_line("ready")?;
-    drop(unlink);
     let (ping, pong) = (words.ping()?, words.pong()?);
     let shared = cpus.shared();
     let one = |seq: u64| -> Result<(), BenchError> {
@@ -124,8 +115,16 @@ fn measure(cpus: Cpus, iters: usize, warmup: usize) -> Result<Recorder, BenchErr
 /// The child side (`--role floor-pong`): echoes every sequence number.
 pub fn role_main(args: &RoleArgs) -> Result<(), BenchError> {
     let shared = child_start(args, rustix::process::Signal::KILL)?;
-    let name = ShmName::new(args.get("shm")?).map_err(|e| BenchError::Usage(e.to_string()))?;
-    let shm = SharedMemory::open(&name, true).os(|| format!("opening {name}"))?;
+    let name =
+        SegmentName::new("zerocp-bench-floor").map_err(|e| BenchError::Usage(e.to_string()))?;
+    let number = |key| -> Result<i32, BenchError> {
+        args.get(key)?
+            .parse()
+            .map_err(|e| BenchError::Usage(format!("--{key}: {e}")))
+    };
+    let (pid, fd) = (number("pid")?, number("fd")?);
+    let shm = open_segment_of(pid.unsigned_abs(), fd, name.clone(), true)
+        .os(|| format!("opening {name} of process {pid}"))?;
     let words = Words::map(&shm)?;
     let (ping, pong) = (words.ping()?, words.pong()?);
     tell_parent("ready")?;

@@ -12,7 +12,12 @@ pub use zerocp_os_linux::control_client::ControlError;
 /// could not be used.
 #[derive(Debug)]
 pub enum MapSegmentsError {
-    /// Opening the segment failed.
+    /// The registration reply did not carry the two segment descriptors.
+    Descriptors {
+        /// How many it carried.
+        received: usize,
+    },
+    /// A received segment descriptor is unusable (e.g. not sealed).
     Open(ShmError),
     /// Mapping it failed.
     Map(MapError),
@@ -37,6 +42,10 @@ pub enum MapSegmentsError {
 impl fmt::Display for MapSegmentsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::Descriptors { received } => write!(
+                f,
+                "the daemon's registration reply carried {received} segment descriptors, not 2"
+            ),
             Self::Open(e) => e.fmt(f),
             Self::Map(e) => e.fmt(f),
             Self::SizeMismatch {

@@ -4,13 +4,19 @@ use std::fmt;
 
 use zerocp_os_linux::error::FutexError;
 
-use super::GONE;
+use super::{GONE, dropped};
 
 /// Why [`Publisher::loan_uninit`](crate::Publisher::loan_uninit) failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoanError {
     /// The daemon is gone.
     DaemonGone,
+    /// The daemon dropped this process for missing heartbeats (it was
+    /// stopped or hung for longer than the timeout); its ports are unrouted.
+    Unresponsive {
+        /// The daemon's heartbeat timeout.
+        timeout_ms: u32,
+    },
     /// The publisher already has `max_loans` samples loaned.
     TooManyLoans {
         /// The publisher's `max_loans`.
@@ -40,6 +46,7 @@ impl fmt::Display for LoanError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::DaemonGone => f.write_str(GONE),
+            Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
             Self::TooManyLoans { max } => write!(
                 f,
                 "too many loans: {max} samples are loaned already (publish or drop one, or raise max_loans)"
@@ -70,6 +77,12 @@ impl std::error::Error for LoanError {
 pub enum PublishError {
     /// The daemon is gone; the sample was released.
     DaemonGone,
+    /// The daemon dropped this process for missing heartbeats (it was
+    /// stopped or hung for longer than the timeout); its ports are unrouted.
+    Unresponsive {
+        /// The daemon's heartbeat timeout.
+        timeout_ms: u32,
+    },
     /// Waiting for space in a full queue failed.
     Wait(FutexError),
 }
@@ -78,6 +91,7 @@ impl fmt::Display for PublishError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::DaemonGone => f.write_str(GONE),
+            Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
             Self::Wait(e) => write!(f, "cannot wait for queue space: {e}"),
         }
     }
@@ -87,7 +101,7 @@ impl std::error::Error for PublishError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Wait(e) => Some(e),
-            Self::DaemonGone => None,
+            Self::DaemonGone | Self::Unresponsive { .. } => None,
         }
     }
 }
@@ -97,6 +111,12 @@ impl std::error::Error for PublishError {
 pub enum UpdateConnectionsError {
     /// The daemon is gone.
     DaemonGone,
+    /// The daemon dropped this process for missing heartbeats (it was
+    /// stopped or hung for longer than the timeout); its ports are unrouted.
+    Unresponsive {
+        /// The daemon's heartbeat timeout.
+        timeout_ms: u32,
+    },
     /// Waiting for space in a full queue failed.
     Wait(FutexError),
 }
@@ -105,6 +125,7 @@ impl fmt::Display for UpdateConnectionsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::DaemonGone => f.write_str(GONE),
+            Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
             Self::Wait(e) => write!(f, "cannot wait for queue space: {e}"),
         }
     }
@@ -114,7 +135,7 @@ impl std::error::Error for UpdateConnectionsError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Wait(e) => Some(e),
-            Self::DaemonGone => None,
+            Self::DaemonGone | Self::Unresponsive { .. } => None,
         }
     }
 }
@@ -124,6 +145,12 @@ impl std::error::Error for UpdateConnectionsError {
 pub enum TakeError {
     /// The daemon is gone.
     DaemonGone,
+    /// The daemon dropped this process for missing heartbeats (it was
+    /// stopped or hung for longer than the timeout); its ports are unrouted.
+    Unresponsive {
+        /// The daemon's heartbeat timeout.
+        timeout_ms: u32,
+    },
     /// The subscriber already holds `max_held` samples.
     TooManyHeld {
         /// The subscriber's `max_held`.
@@ -143,6 +170,7 @@ impl fmt::Display for TakeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::DaemonGone => f.write_str(GONE),
+            Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
             Self::TooManyHeld { max } => write!(
                 f,
                 "too many samples held: {max} are taken and not dropped (drop one, or raise max_held)"
@@ -161,6 +189,12 @@ impl std::error::Error for TakeError {}
 pub enum WaitError {
     /// The daemon is gone.
     DaemonGone,
+    /// The daemon dropped this process for missing heartbeats (it was
+    /// stopped or hung for longer than the timeout); its ports are unrouted.
+    Unresponsive {
+        /// The daemon's heartbeat timeout.
+        timeout_ms: u32,
+    },
     /// The futex wait failed.
     Futex(FutexError),
 }
@@ -169,6 +203,7 @@ impl fmt::Display for WaitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::DaemonGone => f.write_str(GONE),
+            Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
             Self::Futex(e) => e.fmt(f),
         }
     }
@@ -178,7 +213,7 @@ impl std::error::Error for WaitError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Futex(e) => Some(e),
-            Self::DaemonGone => None,
+            Self::DaemonGone | Self::Unresponsive { .. } => None,
         }
     }
 }
@@ -186,6 +221,21 @@ impl std::error::Error for WaitError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unresponsive_says_missing_heartbeats_not_daemon_gone() {
+        let texts = [
+            LoanError::Unresponsive { timeout_ms: 300 }.to_string(),
+            PublishError::Unresponsive { timeout_ms: 300 }.to_string(),
+            TakeError::Unresponsive { timeout_ms: 300 }.to_string(),
+            WaitError::Unresponsive { timeout_ms: 300 }.to_string(),
+        ];
+        for text in texts {
+            assert!(text.contains("missing heartbeats"), "{text}");
+            assert!(text.contains("300 ms timeout"), "{text}");
+            assert!(!text.contains("is gone"), "{text}");
+        }
+    }
 
     #[test]
     fn out_of_chunks_names_the_pool() {

@@ -9,7 +9,11 @@
 //! [`LoanError::TooManyLoans`], [`TakeError::TooManyHeld`], the type and
 //! size checks of port creation ([`CreatePortError::is_type_mismatch`],
 //! [`CreatePortError::is_payload_too_large`]), and `DaemonGone` everywhere: once the daemon
-//! stopped (or dropped this process), every call fails with it, promptly.
+//! stopped (or closed this process's connection), every call fails with it, promptly.
+//! `Unresponsive` (everywhere too) is its counterpart for a process the daemon
+//! dropped for missing heartbeats: it was stopped or hung longer than the
+//! heartbeat timeout, the daemon unrouted it and keeps its chunks until it
+//! exits; every call after it resumes fails with it.
 //!
 //! Failures of the control connection itself are a [`ControlError`], which
 //! port creation and initialisation embed.
@@ -19,6 +23,8 @@ mod data;
 mod init;
 mod port;
 
+use crate::registration::Gone;
+
 pub use control::{ControlError, MapSegmentsError};
 pub use data::{LoanError, PublishError, TakeError, UpdateConnectionsError, WaitError};
 pub use init::InitError;
@@ -27,3 +33,36 @@ pub use port::{CreatePortError, CreatePortReason, PortRequestError};
 
 /// What every `DaemonGone` prints.
 const GONE: &str = "the ZeroCP daemon is gone (it stopped, or it dropped this process)";
+
+/// What every `Unresponsive` prints.
+fn dropped(f: &mut std::fmt::Formatter<'_>, timeout_ms: u32) -> std::fmt::Result {
+    write!(
+        f,
+        "the ZeroCP daemon dropped this process for missing heartbeats: it sent none for \
+         longer than the {timeout_ms} ms timeout (it was stopped or hung), so its ports were \
+         unrouted; the daemon is still running"
+    )
+}
+
+/// The error of each operation for each way of being gone.
+macro_rules! from_gone {
+    ($($error:ty),*) => {$(
+        impl From<Gone> for $error {
+            fn from(gone: Gone) -> Self {
+                match gone {
+                    Gone::Daemon => Self::DaemonGone,
+                    Gone::Unresponsive { timeout_ms } => Self::Unresponsive { timeout_ms },
+                }
+            }
+        }
+    )*};
+}
+
+from_gone!(
+    LoanError,
+    PublishError,
+    UpdateConnectionsError,
+    TakeError,
+    WaitError,
+    PortRequestError
+);

@@ -6,7 +6,7 @@ use std::fmt;
 use zerocp_core::mempool::PoolSelectError;
 use zerocp_core::wire::{ErrorCode, PortKind};
 
-use super::{ControlError, GONE};
+use super::{ControlError, GONE, dropped};
 
 /// Why the daemon or the connection refused a port (publisher or
 /// subscriber): the part of [`CreatePortReason`] that the request returns.
@@ -14,6 +14,12 @@ use super::{ControlError, GONE};
 pub enum PortRequestError {
     /// The daemon is gone.
     DaemonGone,
+    /// The daemon dropped this process for missing heartbeats (it was
+    /// stopped or hung for longer than the timeout).
+    Unresponsive {
+        /// The daemon's heartbeat timeout.
+        timeout_ms: u32,
+    },
     /// Another port of the service has a different payload type.
     TypeMismatch {
         /// The service (`service/instance/event`).
@@ -52,6 +58,7 @@ impl fmt::Display for PortRequestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::DaemonGone => f.write_str(GONE),
+            Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
             Self::TypeMismatch { service, detail } => {
                 write!(f, "payload type mismatch on service {service}: {detail}")
             }
@@ -150,6 +157,14 @@ impl CreatePortError {
         matches!(
             self.reason,
             CreatePortReason::Request(PortRequestError::DaemonGone)
+        )
+    }
+
+    /// Whether the daemon dropped this process for missing heartbeats.
+    pub fn is_unresponsive(&self) -> bool {
+        matches!(
+            self.reason,
+            CreatePortReason::Request(PortRequestError::Unresponsive { .. })
         )
     }
 

@@ -19,14 +19,15 @@ use zerocp_core::sync::Ordering;
 use zerocp_os_linux::error::FutexError;
 
 use super::PublisherCore;
+use crate::registration::Gone;
 use crate::topology::{Peer, TopologyCache};
 use crate::wait::{BLOCKED_SLICE, fence_after_pushes, push_or_sleep, wake_if_sleeping};
 
 /// Why a delivery stopped early.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum DeliveryError {
-    /// The daemon is gone.
-    Gone,
+    /// The daemon is gone, or dropped this process.
+    Gone(Gone),
     /// A futex wait (blocked publisher) or wake failed.
     Futex(FutexError),
 }
@@ -52,8 +53,8 @@ impl PublisherCore {
     /// Hands history to subscribers that joined since the last publish,
     /// without publishing anything new.
     pub(crate) fn update_connections(&self) -> Result<(), DeliveryError> {
-        if self.is_gone() {
-            return Err(DeliveryError::Gone);
+        if let Some(gone) = self.gone() {
+            return Err(DeliveryError::Gone(gone));
         }
         let mut delivery = self.delivery.borrow_mut();
         let mut woken = Wakes::default();
@@ -187,8 +188,8 @@ impl PublisherCore {
         // The subscriber may sleep with a full queue we have not woken yet.
         wake_if_sleeping(port).map_err(DeliveryError::Futex)?;
         loop {
-            if self.is_gone() {
-                return Err(DeliveryError::Gone);
+            if let Some(gone) = self.gone() {
+                return Err(DeliveryError::Gone(gone));
             }
             if self.routed_port(peer).is_none() {
                 return Ok(None);
