@@ -337,10 +337,14 @@ impl<'a> Diroute<'a> {
         let Some(conn) = self.conns.get(&id) else {
             return false;
         };
-        // A registration hands over the segments; nothing else carries any.
+        // The rights follow the role: a registration hands over the mgmt
+        // segment and the data segment read-only, a publisher the data
+        // segment read-write; nothing else carries descriptors.
         let registration = self.segments.registration_fds();
+        let publisher = self.segments.publisher_fds();
         let fds: &[_] = match reply {
             Message::Registered(_) => &registration,
+            Message::PublisherCreated(_) => &publisher,
             _ => &[],
         };
         if let Err(e) = conn.send_with_fds(reply, request_id, fds) {

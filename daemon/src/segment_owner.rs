@@ -5,8 +5,11 @@
 //! the chunks) as sealed memory files sized from the configuration and
 //! committed with `fallocate` (too little memory fails here, with the
 //! segment's name and size, rather than as a SIGBUS later), and maps both
-//! read-write. They have no name in any file system: registered processes
-//! receive their descriptors over the control socket, so there is nothing
+//! read-write. They have no name in any file system: processes receive their
+//! descriptors over the control socket, the rights following the role: at
+//! registration the mgmt segment read-write and the data segment read-only
+//! (a reader cannot reopen it writable: see `zerocp_os_linux::shm`), and
+//! with each publisher the data segment read-write. So there is nothing
 //! for a stale daemon to leave behind or a new one to clean up, and the
 //! memory is freed when the last process holding it lets go.
 
@@ -86,6 +89,8 @@ pub struct SegmentOwner {
     data_map: Mapping,
     mgmt: SharedMemory,
     data: SharedMemory,
+    /// A read-only descriptor of `data`, what every registered process gets.
+    data_read_only: SharedMemory,
 }
 
 fn create_one(name: SegmentName, size: u64) -> Result<(SharedMemory, Mapping), SegmentOwnerError> {
@@ -110,11 +115,13 @@ impl SegmentOwner {
         let (mgmt, mgmt_map) = create_one(SegmentName::mgmt(domain), mgmt_size)?;
         let data_name = SegmentName::group_part(domain, DEFAULT_GROUP, PAYLOAD_PART);
         let (data, data_map) = create_one(data_name, data_size)?;
+        let data_read_only = data.read_only().map_err(SegmentOwnerError::Shm)?;
         Ok(Self {
             mgmt_map,
             data_map,
             mgmt,
             data,
+            data_read_only,
         })
     }
 
@@ -164,8 +171,16 @@ impl SegmentOwner {
     }
 
     /// The descriptors a registered process receives, in the order the
-    /// `Registered` reply promises: mgmt, then data.
+    /// `Registered` reply promises: mgmt (read-write: every process writes
+    /// its heartbeat, queues, held lists and refcounts there), then data
+    /// read-only.
     pub fn registration_fds(&self) -> [BorrowedFd<'_>; 2] {
-        [self.mgmt.as_fd(), self.data.as_fd()]
+        [self.mgmt.as_fd(), self.data_read_only.as_fd()]
+    }
+
+    /// The descriptor a process receives with each publisher it creates:
+    /// the data segment read-write, for loaning and writing chunks.
+    pub fn publisher_fds(&self) -> [BorrowedFd<'_>; 1] {
+        [self.data.as_fd()]
     }
 }

@@ -50,10 +50,10 @@ fn role_raw_client_holding_chunks() {
     let socket = std::path::PathBuf::from(&args[0]);
     let mut client = RawClient::connect(&socket);
     let (_, fds) = client.register_with_segments("doomed");
-    let publisher = client.create_publisher::<u64>("Doom/Raw/Chunks", 0);
+    let (publisher, data_fd) = client.create_publisher_with_payload::<u64>("Doom/Raw/Chunks", 0);
     let subscriber = client.create_subscriber::<u64>("Doom/Raw/Chunks", 4);
     let domain = DomainName::from_env().expect("ZEROCP_DOMAIN");
-    let [mgmt_fd, data_fd] = <[_; 2]>::try_from(fds).expect("two segments");
+    let mgmt_fd = fds.into_iter().next().expect("the mgmt segment");
     let mgmt_map = map(mgmt_fd, SegmentName::mgmt(&domain));
     let data_name = SegmentName::group_part(&domain, DEFAULT_GROUP, PAYLOAD_PART);
     let data_map = map(data_fd, data_name);

@@ -102,7 +102,8 @@ fn one_publisher_to_sixteen_subscribers() {
 mod roles {
     use super::*;
     use crate::e2e_support::{
-        arg, check_big, deadline, domain, fill_big, left, offset_in_data_segment, say, service,
+        arg, check_big, data_mappings, deadline, domain, fill_big, left, offset_in_data_segment,
+        say, service,
     };
     use zerocp::Runtime;
     use zerocp_os_linux::testing::role::role_args;
@@ -143,6 +144,12 @@ mod roles {
                     });
             let addr = std::ptr::from_ref::<Big>(&sample) as usize;
             let offset = offset_in_data_segment(&domain, addr, BIG);
+            assert!(
+                data_mappings(&domain)
+                    .iter()
+                    .any(|m| m.writable && addr >= m.start && addr + BIG <= m.end),
+                "a loan is not in the writable data mapping"
+            );
             let chunk = sample.chunk_index();
             sample.publish().expect("publish 1 MiB");
             say(format!("big {seq} offset {offset} chunk {chunk}"));
@@ -200,6 +207,11 @@ mod roles {
                 assert_eq!(seq, next_big, "1 MiB messages out of order or lost");
                 let addr = std::ptr::from_ref::<Big>(&sample) as usize;
                 let offset = offset_in_data_segment(&domain, addr, BIG);
+                let mappings = data_mappings(&domain);
+                assert!(
+                    mappings.iter().all(|m| !m.writable),
+                    "a process that only subscribes maps the data segment writable: {mappings:?}"
+                );
                 say(format!(
                     "big {seq} offset {offset} chunk {}",
                     sample.chunk_index()

@@ -3,10 +3,14 @@
 //! A publisher or subscriber is created by a request that carries the
 //! service and the payload's [`TypeInfo`]; the daemon checks the type against
 //! the service's other ports, picks the mempool, sets the port up in the mgmt
-//! segment and answers with its index. The runtime then checks that port (in
+//! segment and answers with its index (a publisher's answer also carries a
+//! read-write descriptor of the data segment, see
+//! [`crate::segment_mappings`]). The runtime then checks that port (in
 //! range, active, owned by this process) before it touches it. Dropping a
 //! port sends `RemovePort`; the daemon then releases whatever the port still
 //! references (history, queue).
+
+use std::os::fd::OwnedFd;
 
 use zerocp_core::fixed_string::FixedString;
 use zerocp_core::port::PortControl;
@@ -28,23 +32,26 @@ pub(crate) fn type_info<T: ZeroCopySafe>() -> TypeInfo {
     }
 }
 
-/// Sends a create request and returns the port index from the reply.
+/// Sends a create request; returns the port index from the reply and the
+/// descriptors the reply carried.
 pub(crate) fn create(
     shared: &Registration,
     request: &Message,
     service: &ServiceDescription,
     size: u32,
-) -> Result<u32, PortRequestError> {
-    match shared.call(request) {
-        Ok(Message::PublisherCreated(reply)) if matches!(request, Message::CreatePublisher(_)) => {
-            Ok(reply.port_index)
+) -> Result<(u32, Vec<OwnedFd>), PortRequestError> {
+    match shared.call_with_fds(request) {
+        Ok((Message::PublisherCreated(reply), fds))
+            if matches!(request, Message::CreatePublisher(_)) =>
+        {
+            Ok((reply.port_index, fds))
         }
-        Ok(Message::SubscriberCreated(reply))
+        Ok((Message::SubscriberCreated(reply), fds))
             if matches!(request, Message::CreateSubscriber(_)) =>
         {
-            Ok(reply.port_index)
+            Ok((reply.port_index, fds))
         }
-        Ok(Message::Error(e)) => {
+        Ok((Message::Error(e), _)) => {
             let detail = e.detail.as_str().to_owned();
             let service = service.to_string();
             Err(match e.code {
@@ -65,7 +72,7 @@ pub(crate) fn create(
                 },
             })
         }
-        Ok(other) => Err(PortRequestError::Control(ControlError::Unexpected {
+        Ok((other, _)) => Err(PortRequestError::Control(ControlError::Unexpected {
             request: request.kind(),
             got: other.kind(),
         })),

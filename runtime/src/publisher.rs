@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use zerocp_core::chunk_header::payload_offset;
 use zerocp_core::mempool::PoolSelectError;
-use zerocp_core::mempool_manager::{self, PayloadSpec};
+use zerocp_core::mempool_manager::{self, MemPoolManager, PayloadSpec};
 use zerocp_core::port::{MAX_HISTORY, MAX_LOANS, PublisherPort};
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::wire::{CreatePublisher, Message, PortKind};
@@ -122,20 +122,21 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
             history: self.history,
             max_loans: self.max_loans,
         });
-        let index = port_request::create(shared, &request, &self.service, info.size)?;
+        let (index, fds) = port_request::create(shared, &request, &self.service, info.size)?;
         let port = shared.segments().mgmt().publisher(index);
         port_request::check_owned(shared, PortKind::Publisher, index, port.map(|p| &p.control))?;
         let Some(port) = port else {
             return Err(PortRequestError::InvalidPort { index }.into());
         };
+        let pools = match shared.segments().writable_pools(fds) {
+            Ok(pools) => pools.clone(),
+            Err(e) => {
+                port_request::remove(shared, PortKind::Publisher, index);
+                return Err(PortRequestError::Payload(e).into());
+            }
+        };
         let pool = port.control.settings().mempool;
-        let layout = shared
-            .segments()
-            .pools()
-            .layout()
-            .pools()
-            .get(pool as usize)
-            .copied();
+        let layout = pools.layout().pools().get(pool as usize).copied();
         if layout.is_none_or(|l| l.chunk_size() < info.size) {
             port_request::remove(shared, PortKind::Publisher, index);
             return Err(PortRequestError::InvalidPort { index }.into());
@@ -146,7 +147,15 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
             origin_port: index,
         };
         Ok(Publisher {
-            core: PublisherCore::new(inner.clone(), port, index, pool, spec, self.max_loans),
+            core: PublisherCore::new(
+                inner.clone(),
+                port,
+                pools,
+                index,
+                pool,
+                spec,
+                self.max_loans,
+            ),
             service: self.service,
             _payload: PhantomData,
         })
@@ -237,6 +246,9 @@ pub(crate) struct PublisherCore {
     rt: Arc<Lifecycle>,
     /// Valid while `rt` is (it keeps the mapping alive).
     port: &'static PublisherPort,
+    /// The chunk manager over the writable mapping of the data segment;
+    /// valid while `rt` is, like `port`.
+    pools: MemPoolManager<'static>,
     index: u32,
     pool: u32,
     spec: PayloadSpec,
@@ -251,6 +263,7 @@ impl PublisherCore {
     pub(crate) fn new(
         rt: Arc<Lifecycle>,
         port: &'static PublisherPort,
+        pools: MemPoolManager<'static>,
         index: u32,
         pool: u32,
         spec: PayloadSpec,
@@ -259,6 +272,7 @@ impl PublisherCore {
         Self {
             rt,
             port,
+            pools,
             index,
             pool,
             spec,
@@ -299,7 +313,7 @@ impl PublisherCore {
     }
 
     fn loan_into(&self, slot: u32) -> Result<Loan, LoanError> {
-        let pools = self.rt.registration().segments().pools();
+        let pools = &self.pools;
         let chunk = pools.loan(self.pool, self.spec).map_err(|e| match e {
             mempool_manager::LoanChunkError::OutOfChunks {
                 pool, chunk_size, ..
@@ -340,7 +354,7 @@ impl PublisherCore {
             self.drop_loan(loan);
             return Err(DeliveryError::Gone(gone));
         }
-        let pools = self.rt.registration().segments().pools();
+        let pools = &self.pools;
         let sequence = self.sequence.get();
         self.sequence.set(sequence.wrapping_add(1));
         if let Some(header) = pools.chunk(loan.chunk) {
@@ -356,7 +370,7 @@ impl PublisherCore {
         if self.port.history.depth() == 0 {
             return;
         }
-        let pools = self.rt.registration().segments().pools();
+        let pools = &self.pools;
         if pools.acquire(chunk, 1).is_err() {
             return;
         }
@@ -368,7 +382,7 @@ impl PublisherCore {
     /// Drops one reference to `chunk` (logging what cannot happen with a
     /// consistent segment).
     fn release(&self, chunk: u32) {
-        if let Err(e) = self.rt.registration().segments().pools().release(chunk) {
+        if let Err(e) = self.pools.release(chunk) {
             log::error!("publisher port {}: {e}", self.index);
         }
     }

@@ -178,10 +178,19 @@ impl Registration {
         msg: &Message,
         timeout: Duration,
     ) -> Result<Message, ControlError> {
+        self.request_with_fds(msg, timeout).map(|(reply, _)| reply)
+    }
+
+    /// As [`Registration::request`], and the descriptors the reply carried.
+    fn request_with_fds(
+        &self,
+        msg: &Message,
+        timeout: Duration,
+    ) -> Result<(Message, Vec<OwnedFd>), ControlError> {
         if self.is_gone() {
             return Err(ControlError::Closed);
         }
-        let result = lock(&self.conn).request(msg, timeout);
+        let result = lock(&self.conn).request_with_fds(msg, timeout);
         if matches!(result, Err(ControlError::Closed)) {
             self.mark_gone();
         }
@@ -191,6 +200,14 @@ impl Registration {
     /// Sends a request with the standard timeout.
     pub(crate) fn call(&self, msg: &Message) -> Result<Message, ControlError> {
         self.request(msg, REQUEST_TIMEOUT)
+    }
+
+    /// As [`Registration::call`], and the descriptors the reply carried.
+    pub(crate) fn call_with_fds(
+        &self,
+        msg: &Message,
+    ) -> Result<(Message, Vec<OwnedFd>), ControlError> {
+        self.request_with_fds(msg, REQUEST_TIMEOUT)
     }
 
     /// The control connection (for the heartbeat thread).

@@ -168,7 +168,7 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
             history_request: self.history,
             max_held: self.max_held,
         });
-        let index = port_request::create(shared, &request, &self.service, info.size)?;
+        let (index, _) = port_request::create(shared, &request, &self.service, info.size)?;
         let port = shared.segments().mgmt().subscriber(index);
         port_request::check_owned(
             shared,

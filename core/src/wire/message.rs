@@ -104,8 +104,8 @@ wire_struct! {
 wire_struct! {
     /// Daemon → client: registration accepted. The frame carries the
     /// segments as file descriptors (`SCM_RIGHTS`), in this order: the mgmt
-    /// segment, then the data segment; the sizes here let the runtime check
-    /// what it received.
+    /// segment (read-write), then the data segment (read-only); the sizes
+    /// here let the runtime check what it received.
     pub struct Registered {
         /// The process's heartbeat slot.
         pub process_slot: u32,

@@ -110,11 +110,13 @@ pub enum Message {
     QueryServices(PageRequest),
     /// Client → daemon: ask for [`Message::Mempools`].
     QueryMempools,
-    /// Daemon → client: registration accepted.
+    /// Daemon → client: registration accepted (carries the mgmt segment
+    /// read-write and the data segment read-only as descriptors).
     Registered(Registered),
     /// Daemon → client: unregistration done.
     Unregistered,
-    /// Daemon → client: publisher created.
+    /// Daemon → client: publisher created (carries the data segment
+    /// read-write as a descriptor).
     PublisherCreated(PortCreated),
     /// Daemon → client: subscriber created.
     SubscriberCreated(PortCreated),

@@ -131,30 +131,57 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(FNV_OFFSET, |h, &b| fnv_step(h, b))
 }
 
-/// The address range of this process's mapping of the domain's data segment
-/// (from `/proc/self/maps`).
-pub fn data_mapping(domain: &str) -> Option<(usize, usize)> {
-    let name = format!("/memfd:zerocp.{domain}.default.payload ");
-    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
-    maps.lines().find(|l| l.contains(&name)).and_then(|line| {
-        let range = line.split_whitespace().next()?;
-        let (start, end) = range.split_once('-')?;
-        Some((
-            usize::from_str_radix(start, 16).ok()?,
-            usize::from_str_radix(end, 16).ok()?,
-        ))
-    })
+/// One mapping of the domain's data segment in this process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataMapping {
+    /// First address.
+    pub start: usize,
+    /// One past the last address.
+    pub end: usize,
+    /// Whether it is writable (`rw-s` rather than `r--s` in `/proc/self/maps`).
+    pub writable: bool,
 }
 
-/// Offset of `addr` in the data segment, asserting it lies inside this
-/// process's mapping of it: the payload is read where the publisher wrote it.
+/// This process's mappings of the domain's data segment (from
+/// `/proc/self/maps`): one read-only mapping once registered, and a second,
+/// writable one once it has a publisher.
+pub fn data_mappings(domain: &str) -> Vec<DataMapping> {
+    let name = format!("/memfd:zerocp.{domain}.default.payload ");
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+    maps.lines()
+        .filter(|l| l.contains(&name))
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let (start, end) = fields.next()?.split_once('-')?;
+            Some(DataMapping {
+                start: usize::from_str_radix(start, 16).ok()?,
+                end: usize::from_str_radix(end, 16).ok()?,
+                writable: fields.next()?.starts_with("rw"),
+            })
+        })
+        .collect()
+}
+
+/// The read-only mapping of the data segment (every registered process has one).
+pub fn data_mapping(domain: &str) -> Option<(usize, usize)> {
+    data_mappings(domain)
+        .into_iter()
+        .find(|m| !m.writable)
+        .map(|m| (m.start, m.end))
+}
+
+/// Offset of `addr` in the data segment, asserting it lies inside one of
+/// this process's mappings of it: the payload is read where the publisher
+/// wrote it.
 pub fn offset_in_data_segment(domain: &str, addr: usize, len: usize) -> usize {
-    let (start, end) = data_mapping(domain).expect("the data segment is mapped");
-    assert!(
-        addr >= start && addr + len <= end,
-        "payload {addr:#x}+{len} is outside the data segment mapping {start:#x}-{end:#x}"
-    );
-    addr - start
+    let mappings = data_mappings(domain);
+    let mapping = mappings
+        .iter()
+        .find(|m| addr >= m.start && addr + len <= m.end)
+        .unwrap_or_else(|| {
+            panic!("payload {addr:#x}+{len} is outside every data segment mapping {mappings:?}")
+        });
+    addr - mapping.start
 }
 
 /// Publishes `Msg::new(publisher_id, seq)` for every `seq` in `seqs`.

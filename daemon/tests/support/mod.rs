@@ -298,6 +298,17 @@ impl TestDomain {
         &self.domain
     }
 
+    /// Lets other users reach the control socket: the test's directories
+    /// become world-searchable (the socket's own mode and `[access]` still
+    /// decide who may connect).
+    pub fn open_to_other_users(&self) {
+        use std::os::unix::fs::PermissionsExt;
+        for dir in [&self.base, &self.run_dir] {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+                .unwrap_or_else(|e| panic!("chmod {}: {e}", dir.display()));
+        }
+    }
+
     /// The private run directory (`ZEROCP_RUN_DIR`).
     pub fn run_dir(&self) -> &Path {
         &self.run_dir

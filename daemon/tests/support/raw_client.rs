@@ -81,6 +81,16 @@ impl RawClient {
 
     /// Creates a publisher of `T` on `service`; returns its port index.
     pub fn create_publisher<T>(&mut self, service: &str, history: u32) -> u32 {
+        self.create_publisher_with_payload::<T>(service, history).0
+    }
+
+    /// Creates a publisher of `T` on `service`; returns its port index and
+    /// the read-write descriptor of the data segment the reply carries.
+    pub fn create_publisher_with_payload<T>(
+        &mut self,
+        service: &str,
+        history: u32,
+    ) -> (u32, OwnedFd) {
         use zerocp_core::wire::{CreatePublisher, Message};
         let msg = Message::CreatePublisher(CreatePublisher {
             service: parse_service(service),
@@ -88,9 +98,13 @@ impl RawClient {
             history,
             max_loans: 4,
         });
-        match self.request(&msg) {
-            Message::PublisherCreated(p) => p.port_index,
-            other => panic!("CreatePublisher answered with {other:?}"),
+        match self.client.request_with_fds(&msg, REPLY_DEADLINE) {
+            Ok((Message::PublisherCreated(p), fds)) => {
+                let fd = fds.into_iter().next().expect("the writable data segment");
+                (p.port_index, fd)
+            }
+            Ok((other, _)) => panic!("CreatePublisher answered with {other:?}"),
+            Err(e) => panic!("CreatePublisher failed: {e}"),
         }
     }
 

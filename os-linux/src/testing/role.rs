@@ -95,6 +95,27 @@ const OUTPUT_GRACE: Duration = Duration::from_secs(1);
 /// # fn main() {}
 /// ```
 pub fn spawn_child(role: &str, args: &[&str], envs: &[(String, String)]) -> TestChild {
+    start(role, role_command(role, args, envs))
+}
+
+/// As [`spawn_child`], with the child's user and group ids set to `uid`
+/// and `gid` before it runs (needs root), for tests of what another user
+/// may do. The test binary must be executable by that user.
+pub fn spawn_child_as(
+    role: &str,
+    args: &[&str],
+    envs: &[(String, String)],
+    uid: u32,
+    gid: u32,
+) -> TestChild {
+    use std::os::unix::process::CommandExt;
+    let mut command = role_command(role, args, envs);
+    command.uid(uid).gid(gid);
+    start(role, command)
+}
+
+/// The command that runs `role` of this test binary.
+fn role_command(role: &str, args: &[&str], envs: &[(String, String)]) -> Command {
     let exe = std::env::current_exe().expect("the current test binary");
     let mut command = Command::new(exe);
     command
@@ -110,8 +131,13 @@ pub fn spawn_child(role: &str, args: &[&str], envs: &[(String, String)]) -> Test
     for (i, arg) in args.iter().enumerate() {
         command.env(format!("{ROLE_ARG_ENV_PREFIX}{i}"), arg);
     }
+    command.envs(envs.iter().map(|(k, v)| (k, v)));
+    command
+}
+
+/// Starts `command`, the child for `role`, and watches its output.
+fn start(role: &str, mut command: Command) -> TestChild {
     let mut child = command
-        .envs(envs.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

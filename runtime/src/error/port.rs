@@ -6,7 +6,7 @@ use std::fmt;
 use zerocp_core::mempool::PoolSelectError;
 use zerocp_core::wire::{ErrorCode, PortKind};
 
-use super::{ControlError, GONE, dropped};
+use super::{ControlError, GONE, MapSegmentsError, dropped};
 
 /// Why the daemon or the connection refused a port (publisher or
 /// subscriber): the part of [`CreatePortReason`] that the request returns.
@@ -52,6 +52,9 @@ pub enum PortRequestError {
     },
     /// The request failed on the control connection.
     Control(ControlError),
+    /// The writable data segment that comes with a publisher could not be
+    /// mapped.
+    Payload(MapSegmentsError),
 }
 
 impl fmt::Display for PortRequestError {
@@ -85,6 +88,7 @@ impl fmt::Display for PortRequestError {
                 )
             }
             Self::Control(e) => e.fmt(f),
+            Self::Payload(e) => write!(f, "cannot map the data segment for publishing: {e}"),
         }
     }
 }
@@ -93,6 +97,7 @@ impl std::error::Error for PortRequestError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Control(e) => Some(e),
+            Self::Payload(e) => Some(e),
             _ => None,
         }
     }

@@ -70,7 +70,7 @@ impl PublisherCore {
         let mut woken = Wakes::default();
         let mut result = self.refresh(&mut delivery, &mut woken);
         let peers = delivery.cache.peers();
-        let pools = self.rt.registration().segments().pools();
+        let pools = &self.pools;
         if result.is_ok() && !peers.is_empty() && pools.acquire(chunk, peers.len() as u32).is_ok() {
             let mut remaining = peers.len();
             for &peer in peers {
@@ -133,7 +133,7 @@ impl PublisherCore {
         }
         let mut chunks = [0u32; MAX_HISTORY];
         let n = self.port.history.newest(&mut chunks, wanted);
-        let pools = self.rt.registration().segments().pools();
+        let pools = &self.pools;
         let mut delivered = false;
         for &chunk in &chunks[..n] {
             // The ring holds a reference to every entry, so adding one is safe.
