@@ -54,7 +54,8 @@ mod roles {
     fn data_segment() -> Vec<u8> {
         let (start, end) = data_mapping(&domain()).expect("the data segment is mapped");
         let mut mem = std::fs::File::open("/proc/self/mem").expect("open /proc/self/mem");
-        mem.seek(SeekFrom::Start(start as u64)).expect("seek to the mapping");
+        mem.seek(SeekFrom::Start(start as u64))
+            .expect("seek to the mapping");
         let mut bytes = vec![0; end - start];
         mem.read_exact(&mut bytes).expect("read the data segment");
         bytes
