@@ -268,6 +268,15 @@ impl<const N: usize> Hash for FixedString<N> {
     }
 }
 
+/// With the feature `serde`: serialised as the string it holds (so a wire
+/// answer with a name, e.g. a mempool's group, serialises as JSON text).
+#[cfg(feature = "serde")]
+impl<const N: usize> serde::Serialize for FixedString<N> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 impl<const N: usize> fmt::Debug for FixedString<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.as_str(), f)

@@ -1,7 +1,13 @@
 //! Mempool configuration and the layout of the data segment.
 //!
 //! The data segment holds one pool per configured size class, one after the
-//! other, sorted by payload capacity. Every chunk of a pool occupies `stride`
+//! other, sorted by segment group (the daemon's `default` group is group 0,
+//! the configured `[[group]]`s follow in order), then by payload capacity
+//! within a group. Every pool carries the index of its group: a port's pool
+//! is chosen among its group's pools only ([`MempoolLayout::pool_for`]), so
+//! one group exhausting its chunks never takes chunks from another, and the
+//! later split of the data segment into one memory file per group follows
+//! the group boundaries this order already draws. Every chunk of a pool occupies `stride`
 //! bytes: the 64-byte [`ChunkHeader`](crate::chunk_header::ChunkHeader), then
 //! the payload, rounded up to 64 so every chunk (and so every header) is
 //! 64-aligned. Chunks are numbered by a *global* `u32` index, pool after pool;
@@ -15,8 +21,9 @@ use core::fmt;
 
 use crate::chunk_header::{CHUNK_HEADER_SIZE, PayloadAlignError, payload_offset};
 
-/// Largest number of mempools.
-pub const MAX_MEMPOOLS: usize = 16;
+/// Largest number of mempools, over all segment groups (the mgmt header's
+/// mempool table has one 12-byte entry per pool).
+pub const MAX_MEMPOOLS: usize = 32;
 
 /// Largest total number of chunks: `u32::MAX` itself stays free as an
 /// "no chunk" marker for the structures that store chunk indices.
@@ -26,7 +33,8 @@ pub const MAX_TOTAL_CHUNKS: u32 = u32::MAX - 1;
 /// (an `off_t`) accepts.
 pub const MAX_SEGMENT_BYTES: u64 = i64::MAX as u64;
 
-/// One size class as configured (`[[mempool]] size = … count = …`).
+/// One size class as configured (`[[mempool]] size = … count = …`), and
+/// the segment group it belongs to.
 /// `#[repr(C)]` so the daemon can publish the list in shared memory.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,14 +44,17 @@ pub struct MempoolConfig {
     pub chunk_size: u32,
     /// Number of chunks.
     pub chunk_count: u32,
+    /// The segment group whose ports use the pool (0: the `default` group).
+    pub group: u32,
 }
 
-const _: () = assert!(size_of::<MempoolConfig>() == 8);
+const _: () = assert!(size_of::<MempoolConfig>() == 12);
 const _: () = assert!(align_of::<MempoolConfig>() == 4);
 
 /// Where one pool lies in the data segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolLayout {
+    group: u32,
     chunk_size: u32,
     chunk_count: u32,
     stride: u32,
@@ -52,6 +63,11 @@ pub struct PoolLayout {
 }
 
 impl PoolLayout {
+    /// The segment group the pool belongs to.
+    pub fn group(&self) -> u32 {
+        self.group
+    }
+
     /// Payload capacity of each chunk (as configured).
     pub fn chunk_size(&self) -> u32 {
         self.chunk_size
@@ -114,7 +130,7 @@ pub enum LayoutError {
         /// The pool.
         pool: usize,
     },
-    /// Two pools have the same chunk size.
+    /// Two pools of the same group have the same chunk size.
     DuplicateSize {
         /// The pool.
         pool: usize,
@@ -185,11 +201,13 @@ impl core::error::Error for LayoutError {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum PoolSelectError {
-    /// The payload is larger than the largest pool's chunks.
+    /// The payload is larger than the largest chunks of the group's pools.
     TooLarge {
+        /// The segment group whose pools were searched.
+        group: u32,
         /// The payload size asked for.
         payload_size: u32,
-        /// The largest chunk size configured.
+        /// The largest chunk size of the group (0 if it has no pool).
         largest: u32,
     },
     /// The payload alignment cannot be placed.
@@ -200,11 +218,12 @@ impl fmt::Display for PoolSelectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::TooLarge {
+                group,
                 payload_size,
                 largest,
             } => write!(
                 f,
-                "payload of {payload_size} bytes exceeds the largest mempool chunk size {largest}"
+                "payload of {payload_size} bytes exceeds the largest mempool chunk size {largest} of segment group {group}"
             ),
             Self::Align(e) => e.fmt(f),
         }
@@ -219,14 +238,17 @@ impl core::error::Error for PoolSelectError {}
 /// use zerocp_core::mempool::{MempoolConfig, MempoolLayout};
 ///
 /// let layout = MempoolLayout::compute(&[
-///     MempoolConfig { chunk_size: 1024, chunk_count: 2 },
-///     MempoolConfig { chunk_size: 100, chunk_count: 4 },
+///     MempoolConfig { chunk_size: 1024, chunk_count: 2, group: 0 },
+///     MempoolConfig { chunk_size: 100, chunk_count: 4, group: 0 },
+///     MempoolConfig { chunk_size: 64, chunk_count: 1, group: 1 },
 /// ])?;
-/// // Sorted by size; 100 B of payload + 64 B header rounds up to 192 B.
+/// // Sorted by group, then size; 100 B of payload + 64 B header rounds up to 192 B.
 /// assert_eq!(layout.pools()[0].stride(), 192);
-/// assert_eq!(layout.total_chunks(), 6);
-/// assert_eq!(layout.total_bytes(), 4 * 192 + 2 * 1088);
-/// assert_eq!(layout.pool_for(200, 8)?, 1);
+/// assert_eq!(layout.total_chunks(), 7);
+/// assert_eq!(layout.total_bytes(), 4 * 192 + 2 * 1088 + 128);
+/// assert_eq!(layout.pool_for(0, 200, 8)?, 1);
+/// assert_eq!(layout.pool_for(1, 8, 8)?, 2);
+/// assert!(layout.pool_for(1, 100, 8).is_err()); // group 1 has only 64-byte chunks
 /// assert_eq!(layout.locate(4), Some((1, 0)));
 /// assert_eq!(layout.chunk_offset(4), Some(4 * 192));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -239,7 +261,8 @@ pub struct MempoolLayout {
 }
 
 impl MempoolLayout {
-    /// Checks `configs` and lays the pools out, smallest chunk size first.
+    /// Checks `configs` and lays the pools out by group, then smallest chunk
+    /// size first.
     pub fn compute(configs: &[MempoolConfig]) -> Result<Self, LayoutError> {
         let sorted = sorted_configs(configs)?;
         let mut pools = heapless::Vec::new();
@@ -251,6 +274,7 @@ impl MempoolLayout {
                 chunk_size: cfg.chunk_size,
             })?;
             let layout = PoolLayout {
+                group: cfg.group,
                 chunk_size: cfg.chunk_size,
                 chunk_count: cfg.chunk_count,
                 stride,
@@ -275,7 +299,7 @@ impl MempoolLayout {
         })
     }
 
-    /// The pools, smallest chunk size first.
+    /// The pools, by group, then smallest chunk size first.
     pub fn pools(&self) -> &[PoolLayout] {
         &self.pools
     }
@@ -290,15 +314,29 @@ impl MempoolLayout {
         self.total_chunks
     }
 
-    /// The smallest pool whose chunks hold `payload_size` bytes aligned to `align`.
-    pub fn pool_for(&self, payload_size: u32, align: u32) -> Result<usize, PoolSelectError> {
+    /// The smallest pool of segment group `group` whose chunks hold
+    /// `payload_size` bytes aligned to `align`. Pools of other groups are
+    /// never chosen, however much room they have.
+    pub fn pool_for(
+        &self,
+        group: u32,
+        payload_size: u32,
+        align: u32,
+    ) -> Result<usize, PoolSelectError> {
         payload_offset(align).map_err(PoolSelectError::Align)?;
-        self.pools
+        let mut in_group = self
+            .pools
             .iter()
-            .position(|p| p.chunk_size >= payload_size)
+            .enumerate()
+            .filter(|(_, p)| p.group == group);
+        in_group
+            .clone()
+            .find(|(_, p)| p.chunk_size >= payload_size)
+            .map(|(i, _)| i)
             .ok_or(PoolSelectError::TooLarge {
+                group,
                 payload_size,
-                largest: self.pools.last().map_or(0, |p| p.chunk_size),
+                largest: in_group.next_back().map_or(0, |(_, p)| p.chunk_size),
             })
     }
 
@@ -346,7 +384,10 @@ fn sorted_configs(
         if cfg.chunk_count == 0 {
             return Err(LayoutError::ZeroCount { pool });
         }
-        if let Some(&(other, _)) = sorted.iter().find(|(_, c)| c.chunk_size == cfg.chunk_size) {
+        if let Some(&(other, _)) = sorted
+            .iter()
+            .find(|(_, c)| c.group == cfg.group && c.chunk_size == cfg.chunk_size)
+        {
             return Err(LayoutError::DuplicateSize {
                 pool,
                 other,
@@ -358,7 +399,7 @@ fn sorted_configs(
             max: MAX_MEMPOOLS,
         })?;
     }
-    sorted.sort_unstable_by_key(|(_, c)| c.chunk_size);
+    sorted.sort_unstable_by_key(|(_, c)| (c.group, c.chunk_size));
     Ok(sorted)
 }
 
@@ -370,7 +411,62 @@ mod tests {
         MempoolConfig {
             chunk_size,
             chunk_count,
+            group: 0,
         }
+    }
+
+    const fn grouped(group: u32, chunk_size: u32, chunk_count: u32) -> MempoolConfig {
+        MempoolConfig {
+            chunk_size,
+            chunk_count,
+            group,
+        }
+    }
+
+    #[test]
+    fn pools_are_chosen_within_their_group_only() {
+        let l = MempoolLayout::compute(&[
+            grouped(2, 64, 1),
+            grouped(0, 4096, 1),
+            grouped(1, 64, 2),
+            grouped(0, 64, 1),
+        ])
+        .unwrap();
+        let order: heapless::Vec<(u32, u32), 4> = l
+            .pools()
+            .iter()
+            .map(|p| (p.group(), p.chunk_size()))
+            .collect();
+        assert_eq!(order.as_slice(), &[(0, 64), (0, 4096), (1, 64), (2, 64)]);
+        assert_eq!(l.pool_for(0, 100, 8), Ok(1));
+        assert_eq!(l.pool_for(1, 64, 8), Ok(2));
+        assert_eq!(l.pool_for(2, 1, 1), Ok(3));
+        assert_eq!(
+            l.pool_for(1, 100, 8),
+            Err(PoolSelectError::TooLarge {
+                group: 1,
+                payload_size: 100,
+                largest: 64
+            })
+        );
+        assert_eq!(
+            l.pool_for(7, 1, 1),
+            Err(PoolSelectError::TooLarge {
+                group: 7,
+                payload_size: 1,
+                largest: 0
+            })
+        );
+        // The same size in two groups is two pools, not a duplicate.
+        assert!(MempoolLayout::compute(&[grouped(0, 64, 1), grouped(1, 64, 1)]).is_ok());
+        assert_eq!(
+            MempoolLayout::compute(&[grouped(1, 64, 1), grouped(1, 64, 1)]),
+            Err(LayoutError::DuplicateSize {
+                pool: 1,
+                other: 0,
+                chunk_size: 64
+            })
+        );
     }
 
     #[test]
@@ -396,18 +492,19 @@ mod tests {
     #[test]
     fn pool_selection() {
         let l = MempoolLayout::compute(&[cfg(256, 1), cfg(64, 1)]).unwrap();
-        assert_eq!(l.pool_for(0, 1), Ok(0));
-        assert_eq!(l.pool_for(64, 64), Ok(0));
-        assert_eq!(l.pool_for(65, 8), Ok(1));
+        assert_eq!(l.pool_for(0, 0, 1), Ok(0));
+        assert_eq!(l.pool_for(0, 64, 64), Ok(0));
+        assert_eq!(l.pool_for(0, 65, 8), Ok(1));
         assert_eq!(
-            l.pool_for(257, 8),
+            l.pool_for(0, 257, 8),
             Err(PoolSelectError::TooLarge {
+                group: 0,
                 payload_size: 257,
                 largest: 256
             })
         );
         assert_eq!(
-            l.pool_for(8, 128),
+            l.pool_for(0, 8, 128),
             Err(PoolSelectError::Align(PayloadAlignError::TooLarge {
                 align: 128,
                 max: 64
@@ -446,8 +543,8 @@ mod tests {
             .map(|i| cfg(big - i * 64, u32::MAX / 16))
             .collect();
         assert!(matches!(compute(&many), Err(TotalOverflow { .. })));
-        let too_many: heapless::Vec<MempoolConfig, 17> = (1..=17).map(|i| cfg(i, 1)).collect();
-        assert_eq!(compute(&too_many), Err(TooMany { count: 17, max: 16 }));
+        let too_many: heapless::Vec<MempoolConfig, 33> = (1..=33).map(|i| cfg(i, 1)).collect();
+        assert_eq!(compute(&too_many), Err(TooMany { count: 33, max: 32 }));
         assert!(
             std::format!(
                 "{}",

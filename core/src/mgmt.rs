@@ -8,6 +8,8 @@
 //! ```text
 //! offset 0                  MgmtHeader (512 B): magic, layout version, state,
 //!                           daemon pid, epoch, sizes, limits, mempool table
+//!                           (MAX_MEMPOOLS = 32 entries of chunk size, count
+//!                           and segment group: 64 + 32 × 12 = 448 bytes used)
 //! heartbeats                HeartbeatSlot × max_processes           (64 B each)
 //! publishers                PublisherPort × max_publishers
 //! subscribers               SubscriberPort × max_subscribers
@@ -48,8 +50,9 @@ pub use layout::MgmtLayout;
 /// `"ZEROCPMG"` little-endian: the first word of every mgmt segment.
 pub const MGMT_MAGIC: u64 = u64::from_le_bytes(*b"ZEROCPMG");
 /// Version of the layout described here; bumped on any incompatible change.
-/// Version 2 added the refcount region (the counts left the chunk headers).
-pub const MGMT_LAYOUT_VERSION: u32 = 2;
+/// Version 2 added the refcount region (the counts left the chunk headers);
+/// version 3 tags every mempool with its segment group and holds 32 pools.
+pub const MGMT_LAYOUT_VERSION: u32 = 3;
 
 /// Segment state: the daemon is still writing it.
 pub const STATE_INITIALISING: u32 = 0;
@@ -63,6 +66,7 @@ pub const STATE_SHUTTING_DOWN: u32 = 2;
 pub struct MempoolEntry {
     chunk_size: AtomicU32,
     chunk_count: AtomicU32,
+    group: AtomicU32,
 }
 
 /// The first 512 bytes of the mgmt segment.
@@ -70,7 +74,7 @@ pub struct MempoolEntry {
 /// Layout: `magic: u64`, `layout_version, state, daemon_pid, max_processes,
 /// max_publishers, max_subscribers, mempool_count, reserved: u32`, `epoch,
 /// mgmt_size, data_size: u64`, then [`MAX_MEMPOOLS`] × (`chunk_size,
-/// chunk_count: u32`), padded to 512.
+/// chunk_count, group: u32`), padded to 512.
 #[repr(C, align(512))]
 pub struct MgmtHeader {
     magic: AtomicU64,
@@ -90,6 +94,8 @@ pub struct MgmtHeader {
 
 #[cfg(not(loom))]
 const _: () = assert!(size_of::<MgmtHeader>() == 512);
+#[cfg(not(loom))]
+const _: () = assert!(64 + MAX_MEMPOOLS * size_of::<MempoolEntry>() <= 512);
 
 /// Why a mapping could not be used as a mgmt segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -382,6 +388,7 @@ impl<'a> Mgmt<'a> {
         for (entry, pool) in h.mempools.iter().zip(config.mempools()) {
             entry.chunk_size.store(pool.chunk_size, Ordering::Relaxed);
             entry.chunk_count.store(pool.chunk_count, Ordering::Relaxed);
+            entry.group.store(pool.group, Ordering::Relaxed);
         }
     }
 }
@@ -401,14 +408,12 @@ fn check_mapping(base: NonNull<u8>, len: usize, needed: u64) -> Result<(), MgmtE
 
 fn read_config(h: &MgmtHeader) -> Result<MgmtConfig, MgmtError> {
     let count = h.mempool_count.load(Ordering::Relaxed) as usize;
-    let mut pools = [MempoolConfig {
-        chunk_size: 0,
-        chunk_count: 0,
-    }; MAX_MEMPOOLS];
+    let mut pools = [MempoolConfig::default(); MAX_MEMPOOLS];
     let listed = count.min(MAX_MEMPOOLS);
     for (dst, entry) in pools.iter_mut().zip(&h.mempools).take(listed) {
         dst.chunk_size = entry.chunk_size.load(Ordering::Relaxed);
         dst.chunk_count = entry.chunk_count.load(Ordering::Relaxed);
+        dst.group = entry.group.load(Ordering::Relaxed);
     }
     if count > MAX_MEMPOOLS {
         return Err(MgmtError::Config(MgmtConfigError::TooManyMempools {

@@ -59,10 +59,12 @@ fn config() -> MgmtConfig {
         MempoolConfig {
             chunk_size: 1024,
             chunk_count: 3,
+            group: 0,
         },
         MempoolConfig {
             chunk_size: 128,
             chunk_count: 4,
+            group: 0,
         },
     ];
     MgmtConfig::new(4, 4, 4, &pools).unwrap()
@@ -111,6 +113,31 @@ fn create_then_attach_sees_the_same_segment() {
 }
 
 #[test]
+fn attach_reads_each_pools_segment_group() {
+    let grouped = [(0, 128, 2), (2, 128, 1), (1, 64, 3), (0, 64, 1)].map(|(group, size, count)| {
+        MempoolConfig {
+            chunk_size: size,
+            chunk_count: count,
+            group,
+        }
+    });
+    let config = MgmtConfig::new(2, 2, 2, &grouped).unwrap();
+    let m = Buffer::new(MgmtLayout::compute(&config).unwrap().total_size() as usize);
+    // SAFETY: zeroed buffer, alive for the test.
+    unsafe { Mgmt::create(m.ptr, m.layout.size(), &config, 1, 1, 1) }.unwrap();
+    // SAFETY: same buffer.
+    let attached = unsafe { Mgmt::attach(m.ptr, m.layout.size()) }.unwrap();
+    let seen: Vec<(u32, u32)> = attached
+        .config()
+        .mempools()
+        .iter()
+        .map(|p| (p.group, p.chunk_size))
+        .collect();
+    assert_eq!(seen, [(0, 64), (0, 128), (1, 64), (2, 128)]);
+    assert_eq!(attached.freelist(2).unwrap().capacity(), 3);
+}
+
+#[test]
 fn attach_rejects_hostile_headers() {
     let (m, _d, config) = segments();
     let len = m.layout.size();
@@ -147,7 +174,7 @@ fn loan_release_and_stats() {
     let mgmt = unsafe { Mgmt::create(m.ptr, m.layout.size(), &config, 1, 1, 1) }.unwrap();
     // SAFETY: the data buffer is laid out for `config`.
     let pools = unsafe { MemPoolManager::new(mgmt, d.ptr, d.layout.size()) }.unwrap();
-    assert_eq!(pools.layout().pool_for(100, 8), Ok(0));
+    assert_eq!(pools.layout().pool_for(0, 100, 8), Ok(0));
     let chunks: Vec<u32> = (0..4).map(|_| pools.loan(0, SPEC).unwrap()).collect();
     assert!(matches!(
         pools.loan(0, SPEC),

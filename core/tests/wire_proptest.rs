@@ -14,10 +14,11 @@ use zerocp_core::fixed_string::FixedString;
 use zerocp_core::mempool::MAX_MEMPOOLS;
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::wire::{
-    self, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, FullPolicy, HEADER_LEN,
-    MAX_FRAME_SIZE, MempoolInfo, Mempools, Message, MessageKind, PORTS_PER_PAGE,
-    PROCESSES_PER_PAGE, PageRequest, PortCreated, PortInfo, PortKind, PortsPage, ProcessInfo,
-    ProcessState, ProcessesPage, Register, Registered, RemovePort, Status, TypeInfo,
+    self, AccessRule, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, FullPolicy,
+    GroupInfo, GroupsPage, HEADER_LEN, MAX_FRAME_SIZE, MAX_GROUP_PATTERNS, MAX_RULE_IDS,
+    MempoolInfo, Mempools, Message, MessageKind, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest,
+    PortCreated, PortInfo, PortKind, PortsPage, ProcessInfo, ProcessState, ProcessesPage, Register,
+    Registered, RemovePort, RuleScope, Status, TypeInfo,
 };
 
 fn fixed<const N: usize>() -> impl Strategy<Value = FixedString<N>> {
@@ -84,12 +85,45 @@ fn port_info() -> impl Strategy<Value = PortInfo> {
 }
 
 fn mempool_info() -> impl Strategy<Value = MempoolInfo> {
-    any::<[u32; 4]>().prop_map(|[chunk_size, chunk_count, used, min_free]| MempoolInfo {
-        chunk_size,
-        chunk_count,
-        used,
-        min_free,
-    })
+    (any::<[u32; 4]>(), fixed::<32>()).prop_map(
+        |([chunk_size, chunk_count, used, min_free], group)| MempoolInfo {
+            chunk_size,
+            chunk_count,
+            used,
+            min_free,
+            group,
+        },
+    )
+}
+
+fn access_rule() -> impl Strategy<Value = AccessRule> {
+    (
+        select(RuleScope::ALL),
+        vec(any::<u32>(), 0..=MAX_RULE_IDS),
+        vec(any::<u32>(), 0..=MAX_RULE_IDS),
+    )
+        .prop_map(|(scope, uids, gids)| AccessRule {
+            scope,
+            uids: uids.into_iter().collect(),
+            gids: gids.into_iter().collect(),
+        })
+}
+
+fn group_info() -> impl Strategy<Value = GroupInfo> {
+    (
+        fixed::<32>(),
+        vec(fixed::<194>(), 0..=MAX_GROUP_PATTERNS),
+        access_rule(),
+        access_rule(),
+        vec(mempool_info(), 0..=MAX_MEMPOOLS),
+    )
+        .prop_map(|(name, patterns, publish, subscribe, pools)| GroupInfo {
+            name,
+            patterns: patterns.into_iter().collect(),
+            publish,
+            subscribe,
+            pools: pools.into_iter().collect(),
+        })
 }
 
 fn requests() -> impl Strategy<Value = Message> {
@@ -132,6 +166,7 @@ fn requests() -> impl Strategy<Value = Message> {
         any::<u32>().prop_map(|start| Message::QueryProcesses(PageRequest { start })),
         any::<u32>().prop_map(|start| Message::QueryServices(PageRequest { start })),
         Just(Message::QueryMempools),
+        any::<u32>().prop_map(|start| Message::QueryGroups(PageRequest { start })),
     ]
 }
 
@@ -182,6 +217,12 @@ fn replies() -> impl Strategy<Value = Message> {
         vec(mempool_info(), 0..=MAX_MEMPOOLS).prop_map(|p| Message::Mempools(Mempools {
             pools: p.into_iter().collect(),
         })),
+        (vec(group_info(), 0..=1), any::<u32>()).prop_map(|(e, next)| {
+            Message::GroupsPage(GroupsPage {
+                entries: e.into_iter().collect(),
+                next,
+            })
+        }),
         (select(ErrorCode::ALL), any::<String>())
             .prop_map(|(code, detail)| Message::Error(ErrorReply::new(code, &detail))),
         Just(Message::Shutdown),

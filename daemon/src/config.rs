@@ -28,6 +28,15 @@
 //! [[mempool]]                   # one table per size class; replaces the defaults
 //! size = 128                    # chunk size in bytes (the payload capacity)
 //! count = 1024                  # number of chunks
+//!
+//! [[group]]                     # a segment group (see crate::group_config)
+//! name = "nav"
+//! services = ["Robot/Nav/*"]
+//! publish = { uids = [1000], gids = [] }
+//! subscribe = { uids = [1001], gids = [1000] }
+//! [[group.mempool]]             # the group's own pools
+//! size = 1024
+//! count = 64
 //! ```
 //!
 //! The defaults' mempools are 128 B×1024, 1 KiB×512, 16 KiB×128, 128 KiB×32,
@@ -41,6 +50,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+use crate::group_config::{GroupSpec, validate_groups};
+use crate::segment_groups::SegmentGroups;
 
 /// Where `zerocpd` looks for its configuration when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/zerocp/zerocpd.toml";
@@ -71,9 +83,12 @@ pub struct DaemonConfig {
     pub heartbeat: HeartbeatConfig,
     /// Who may connect, and file modes.
     pub access: AccessConfig,
-    /// The mempools (size classes), in the order written.
+    /// The mempools (size classes) of the `default` group, in the order written.
     #[serde(rename = "mempool")]
     pub mempools: Vec<MempoolSpec>,
+    /// The segment groups (`[[group]]`), in the order written.
+    #[serde(rename = "group")]
+    pub groups: Vec<GroupSpec>,
 }
 
 /// `[limits]`: how many of each thing the daemon manages at once.
@@ -144,6 +159,7 @@ impl Default for DaemonConfig {
             heartbeat: HeartbeatConfig::default(),
             access: AccessConfig::default(),
             mempools: default_mempools(),
+            groups: Vec::new(),
         }
     }
 }
@@ -257,7 +273,7 @@ impl std::error::Error for ConfigError {
     }
 }
 
-fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key: key.into(),
         reason: reason.into(),
@@ -310,18 +326,44 @@ impl DaemonConfig {
         self.limits.validate()?;
         self.heartbeat.validate()?;
         self.access.validate()?;
-        validate_mempools(&self.mempools)?;
+        if self.mempools.is_empty() {
+            return Err(invalid("mempool", "must list at least one [[mempool]]"));
+        }
+        validate_mempools("mempool", &self.mempools)?;
+        validate_groups(&self.groups)?;
+        let pools =
+            self.mempools.len() + self.groups.iter().map(|g| g.mempools.len()).sum::<usize>();
+        let max = zerocp_core::mempool::MAX_MEMPOOLS;
+        if pools > max {
+            return Err(invalid(
+                "mempool",
+                format!("and [[group.mempool]] list {pools} pools in all, at most {max} allowed"),
+            ));
+        }
         self.mgmt_config().map(|_| ())
     }
 
-    /// The limits and mempools in the form the mgmt segment is laid out for.
+    /// The segment groups, `default` (group 0) first, for the control plane.
+    pub fn segment_groups(&self) -> Result<SegmentGroups, ConfigError> {
+        SegmentGroups::new(&self.groups)
+    }
+
+    /// The limits and mempools in the form the mgmt segment is laid out for:
+    /// the top-level pools are group 0 (`default`), `group[i]`'s are group
+    /// `i + 1`.
     pub fn mgmt_config(&self) -> Result<zerocp_core::mgmt::MgmtConfig, ConfigError> {
-        let pools: Vec<zerocp_core::mempool::MempoolConfig> = self
-            .mempools
-            .iter()
-            .map(|p| zerocp_core::mempool::MempoolConfig {
-                chunk_size: p.size,
-                chunk_count: p.count,
+        let grouped = std::iter::once(&self.mempools)
+            .chain(self.groups.iter().map(|g| &g.mempools))
+            .enumerate();
+        let pools: Vec<zerocp_core::mempool::MempoolConfig> = grouped
+            .flat_map(|(group, pools)| {
+                pools
+                    .iter()
+                    .map(move |p| zerocp_core::mempool::MempoolConfig {
+                        chunk_size: p.size,
+                        chunk_count: p.count,
+                        group: group as u32,
+                    })
             })
             .collect();
         zerocp_core::mgmt::MgmtConfig::new(
@@ -420,28 +462,26 @@ impl AccessConfig {
     }
 }
 
-fn validate_mempools(pools: &[MempoolSpec]) -> Result<(), ConfigError> {
+/// Checks the pools listed under `key` (`mempool`, `group[1].mempool`).
+pub(crate) fn validate_mempools(key: &str, pools: &[MempoolSpec]) -> Result<(), ConfigError> {
     let max = zerocp_core::mempool::MAX_MEMPOOLS;
-    if pools.is_empty() {
-        return Err(invalid("mempool", "must list at least one [[mempool]]"));
-    }
     if pools.len() > max {
         return Err(invalid(
-            "mempool",
+            key,
             format!("lists {} pools, at most {max} allowed", pools.len()),
         ));
     }
     for (i, pool) in pools.iter().enumerate() {
         if pool.size == 0 {
-            return Err(invalid(format!("mempool[{i}].size"), "must be > 0"));
+            return Err(invalid(format!("{key}[{i}].size"), "must be > 0"));
         }
         if pool.count == 0 {
-            return Err(invalid(format!("mempool[{i}].count"), "must be > 0"));
+            return Err(invalid(format!("{key}[{i}].count"), "must be > 0"));
         }
         if let Some(j) = pools[..i].iter().position(|p| p.size == pool.size) {
             return Err(invalid(
-                format!("mempool[{i}].size"),
-                format!("= {} duplicates mempool[{j}].size", pool.size),
+                format!("{key}[{i}].size"),
+                format!("= {} duplicates {key}[{j}].size", pool.size),
             ));
         }
     }

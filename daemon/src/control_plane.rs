@@ -9,6 +9,12 @@
 //! Requests are checked before anything is changed, and a change that fails
 //! half-way is rolled back (a port slot taken for a request that then fails
 //! is freed again), so a refused request leaves no trace.
+//!
+//! A port request is checked in this order: the owner is registered; its
+//! uid/gid may create this kind of port in the service's segment group
+//! ([`crate::segment_groups`]; refused as `AccessDenied`, logged once as a
+//! warning); the type agrees with the service's other ports; a pool *of the
+//! service's group* holds the payload (`PayloadTooLarge` names the group).
 
 use zerocp_core::chunk_header::payload_offset;
 use zerocp_core::mempool_manager::MemPoolManager;
@@ -28,6 +34,7 @@ use crate::port_registry::PortRegistry;
 use crate::process_manager::{ConnId, Process, ProcessManager, RegisterError};
 use crate::reclaim;
 use crate::route_table::{RouteError, RouteTable};
+use crate::segment_groups::SegmentGroups;
 
 /// What the daemon tells runtimes at registration and shows in `status`.
 #[derive(Debug, Clone)]
@@ -72,6 +79,7 @@ pub struct ControlPlane<'a> {
     pub(crate) mgmt: Mgmt<'a>,
     pub(crate) pools: MemPoolManager<'a>,
     pub(crate) config: DaemonConfig,
+    pub(crate) groups: SegmentGroups,
     pub(crate) identity: DaemonIdentity,
     pub(crate) processes: ProcessManager,
     pub(crate) ports: PortRegistry,
@@ -126,11 +134,13 @@ fn check_range(
 }
 
 impl<'a> ControlPlane<'a> {
-    /// A control plane over a freshly created mgmt segment and its mempools.
+    /// A control plane over a freshly created mgmt segment and its mempools,
+    /// with the segment groups of `config` ([`DaemonConfig::segment_groups`]).
     pub fn new(
         mgmt: Mgmt<'a>,
         pools: MemPoolManager<'a>,
         config: DaemonConfig,
+        groups: SegmentGroups,
         identity: DaemonIdentity,
     ) -> Self {
         let limits = config.limits;
@@ -147,6 +157,7 @@ impl<'a> ControlPlane<'a> {
             routes: RouteTable::new(),
             heartbeat,
             config,
+            groups,
             identity,
         }
     }
@@ -212,7 +223,9 @@ impl<'a> ControlPlane<'a> {
         Ok((process, registered))
     }
 
-    fn checked_type(&self, type_info: &TypeInfo) -> Result<u32, RequestError> {
+    /// Checks the type's alignment and picks the smallest pool of `group`
+    /// that holds it.
+    fn checked_type(&self, type_info: &TypeInfo, group: u32) -> Result<u32, RequestError> {
         payload_offset(type_info.align).map_err(|e| {
             error(
                 ErrorCode::InvalidArgument,
@@ -221,13 +234,46 @@ impl<'a> ControlPlane<'a> {
         })?;
         self.pools
             .layout()
-            .pool_for(type_info.size, type_info.align)
+            .pool_for(group, type_info.size, type_info.align)
             .map(|pool| pool as u32)
             .map_err(|e| {
+                let largest = match e {
+                    zerocp_core::mempool::PoolSelectError::TooLarge { largest, .. } => largest,
+                    zerocp_core::mempool::PoolSelectError::Align(_) => 0,
+                };
                 error(
                     ErrorCode::PayloadTooLarge,
-                    format!("type `{}`: {e}", type_info.name.as_str()),
+                    format!(
+                        "type `{}` of {} bytes exceeds the largest chunk size {largest} \
+                         of group \"{}\"",
+                        type_info.name.as_str(),
+                        type_info.size,
+                        self.groups.name(group)
+                    ),
                 )
+            })
+    }
+
+    /// The segment group of `service` if the process in `slot` may create a
+    /// `kind` port in it; a refusal is logged (once, here) and answered
+    /// `AccessDenied`.
+    fn admitted_group(
+        &self,
+        owner: &Process,
+        service: &ServiceDescription,
+        kind: PortKind,
+    ) -> Result<u32, RequestError> {
+        self.groups
+            .admit(
+                kind,
+                service,
+                owner.creds.uid,
+                owner.creds.gid,
+                self.identity.uid,
+            )
+            .map_err(|e| {
+                log::warn!("{owner}: refused a {}: {e}", kind.noun());
+                error(ErrorCode::AccessDenied, e.to_string())
             })
     }
 
@@ -323,7 +369,8 @@ impl<'a> ControlPlane<'a> {
         )
     }
 
-    /// Checks owner, type and route, picks the mempool; the settings every port shares.
+    /// Checks owner, group access, type and route, picks the mempool of the
+    /// service's group; the settings every port shares.
     fn base_settings(
         &self,
         slot: u32,
@@ -332,8 +379,9 @@ impl<'a> ControlPlane<'a> {
         kind: PortKind,
     ) -> Result<PortSettings, RequestError> {
         let owner = self.owner(slot)?;
+        let group = self.admitted_group(owner, service, kind)?;
         self.check_route(service, type_info, kind)?;
-        let mempool = self.checked_type(type_info)?;
+        let mempool = self.checked_type(type_info, group)?;
         Ok(PortSettings {
             owner_slot: owner.slot,
             owner_pid: owner.creds.pid,

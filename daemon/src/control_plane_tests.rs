@@ -96,7 +96,8 @@ impl Fixture {
             mgmt_size: self.mgmt.layout.size() as u64,
             data_size: self.data.layout.size() as u64,
         };
-        ControlPlane::new(mgmt, pools, self.config.clone(), identity)
+        let groups = self.config.segment_groups().expect("valid");
+        ControlPlane::new(mgmt, pools, self.config.clone(), groups, identity)
     }
 }
 

@@ -200,6 +200,7 @@ fn serve(
     signals: StopSignals,
 ) -> Result<StopSignal, DaemonError> {
     let mgmt_config = config.mgmt_config().map_err(DaemonError::Config)?;
+    let groups = config.segment_groups().map_err(DaemonError::Config)?;
     let segments =
         SegmentOwner::create(&paths.domain, &mgmt_config).map_err(DaemonError::Segments)?;
     let pid = std::process::id();
@@ -234,7 +235,7 @@ fn serve(
             paths.domain,
             paths.socket.display()
         ));
-        let plane = ControlPlane::new(mgmt, pools, config, identity);
+        let plane = ControlPlane::new(mgmt, pools, config, groups, identity);
         let mut diroute = Diroute::new(plane, &segments, listener, signals, service)
             .map_err(DaemonError::Diroute)?;
         let result = diroute.run().map_err(DaemonError::Diroute);

@@ -370,6 +370,9 @@ impl<'a> Diroute<'a> {
                 Message::PortsPage(self.plane.ports_page(page.start))
             }
             (Message::QueryMempools, _) => Message::Mempools(self.plane.mempools()),
+            (Message::QueryGroups(page), _) => {
+                Message::GroupsPage(self.plane.groups_page(page.start))
+            }
             (Message::Register(_), Some(slot)) => error_message(
                 ErrorCode::AlreadyRegistered,
                 &format!("this connection is already registered (process slot {slot})"),

@@ -1,5 +1,6 @@
 //! Answers to the introspection queries `zerocpctl` (or any client) sends:
-//! `QueryStatus`, `QueryProcesses`, `QueryServices` and `QueryMempools`.
+//! `QueryStatus`, `QueryProcesses`, `QueryServices`, `QueryMempools` and
+//! `QueryGroups`.
 //!
 //! Queries are read-only and are answered on any connection that passed the
 //! access check, registered or not, so a tool can look at a domain without
@@ -16,16 +17,24 @@
 //! until it exits (it still holds its slot and chunks); its ports are no
 //! longer in the route table, so `QueryServices` does not list them, while
 //! `Status` still counts them (their slots are not free yet).
+//!
+//! `QueryGroups` lists the segment groups one per page, `default` first:
+//! name, service patterns, the publish and subscribe rules (`Everyone` for
+//! `default`) and the group's pools with their usage. Every pool in
+//! `QueryMempools` names its group.
 
 use zerocp_core::fixed_string::FixedString;
 use zerocp_core::sync::Ordering;
 use zerocp_core::wire::{
-    MempoolInfo, Mempools, PAGE_END, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PortInfo, PortKind,
-    PortsPage, ProcessInfo, ProcessState, ProcessesPage, Status,
+    AccessRule, GROUPS_PER_PAGE, GroupInfo, GroupsPage, MempoolInfo, Mempools, PAGE_END,
+    PORTS_PER_PAGE, PROCESSES_PER_PAGE, PortInfo, PortKind, PortsPage, ProcessInfo, ProcessState,
+    ProcessesPage, RuleScope, Status,
 };
 
 use crate::control_plane::ControlPlane;
+use crate::group_config::AccessRuleSpec;
 use crate::port_id::PortId;
+use crate::segment_groups::SegmentGroup;
 
 impl ControlPlane<'_> {
     /// The `Status` reply at `now_ms`.
@@ -133,24 +142,92 @@ impl ControlPlane<'_> {
         info
     }
 
-    /// The `Mempools` reply: usage of every pool, smallest chunks first.
+    /// The `Mempools` reply: usage of every pool, by group (`default`
+    /// first), smallest chunks first.
     pub fn mempools(&self) -> Mempools {
+        Mempools {
+            pools: self.pool_infos(|_| true),
+        }
+    }
+
+    /// Usage of the pools whose group index passes `wanted`.
+    fn pool_infos(
+        &self,
+        wanted: impl Fn(u32) -> bool,
+    ) -> heapless::Vec<MempoolInfo, { zerocp_core::mempool::MAX_MEMPOOLS }> {
         let mut pools = heapless::Vec::new();
-        let count = self.mgmt.config().mempools().len() as u32;
-        for pool in 0..count {
-            let Some(stats) = self.pools.pool_stats(pool) else {
+        for (pool, cfg) in self.mgmt.config().mempools().iter().enumerate() {
+            let Some(stats) = self.pools.pool_stats(pool as u32) else {
                 continue;
             };
+            if !wanted(cfg.group) {
+                continue;
+            }
             let info = MempoolInfo {
                 chunk_size: stats.chunk_size,
                 chunk_count: stats.chunk_count,
                 used: stats.used,
                 min_free: stats.min_free,
+                group: FixedString::from_str_truncated(self.groups.name(cfg.group)),
             };
             // Cannot fail: the mgmt config holds at most MAX_MEMPOOLS pools.
             let _ = pools.push(info);
         }
-        Mempools { pools }
+        pools
+    }
+
+    /// The page of segment groups from position `start` (`default` is 0).
+    pub fn groups_page(&self, start: u32) -> GroupsPage {
+        let mut entries = heapless::Vec::new();
+        let mut all = self.groups.iter().enumerate().skip(start as usize);
+        for (index, group) in all.by_ref().take(GROUPS_PER_PAGE) {
+            // Cannot fail: at most GROUPS_PER_PAGE entries are taken.
+            let _ = entries.push(self.group_info(index as u32, group));
+        }
+        GroupsPage {
+            next: next_position(start, entries.len(), all.next().is_some()),
+            entries,
+        }
+    }
+
+    fn group_info(&self, index: u32, group: &SegmentGroup) -> GroupInfo {
+        // The configuration bounds patterns and ids (MAX_GROUP_PATTERNS,
+        // MAX_RULE_IDS), so every list fits; a pattern fits MAX_PATTERN_LEN.
+        let patterns = group
+            .patterns
+            .iter()
+            .map(|p| FixedString::from_str_truncated(&p.to_string()))
+            .take(zerocp_core::wire::MAX_GROUP_PATTERNS)
+            .collect();
+        GroupInfo {
+            name: FixedString::from_str_truncated(&group.name),
+            patterns,
+            publish: access_rule(group.publish.as_ref()),
+            subscribe: access_rule(group.subscribe.as_ref()),
+            pools: self.pool_infos(|g| g == index),
+        }
+    }
+}
+
+/// A rule on the wire: `None` (the `default` group's) is `Everyone`.
+fn access_rule(rule: Option<&AccessRuleSpec>) -> AccessRule {
+    let ids = |ids: &[u32]| {
+        ids.iter()
+            .copied()
+            .take(zerocp_core::wire::MAX_RULE_IDS)
+            .collect()
+    };
+    match rule {
+        None => AccessRule {
+            scope: RuleScope::Everyone,
+            uids: heapless::Vec::new(),
+            gids: heapless::Vec::new(),
+        },
+        Some(rule) => AccessRule {
+            scope: RuleScope::Listed,
+            uids: ids(&rule.uids),
+            gids: ids(&rule.gids),
+        },
     }
 }
 

@@ -8,6 +8,9 @@
 //! | module | owns |
 //! |---|---|
 //! | [`config`] | the TOML configuration, its defaults and validation |
+//! | [`group_config`] | the `[[group]]` tables: segment groups, their rules and pools |
+//! | [`service_pattern`] | `service/instance/event` patterns with whole-part `*` |
+//! | [`segment_groups`] | which group a service belongs to; the publish/subscribe checks |
 //! | [`daemon`] | start (lock, stale cleanup, segments, socket) and stop |
 //! | [`segment_owner`] | creating, mapping and unlinking the mgmt and data segments |
 //! | [`diroute`] | the epoll event loop: listener, clients, pidfds, signals, ticks |
@@ -23,7 +26,7 @@
 //! | [`heartbeat_scheduler`] | tick timing and heartbeat timeouts |
 //! | [`unresponsive`] | a heartbeat timeout: unrouting at once, reclaiming only at the exit |
 //! | [`reclaim`] | returning a dead or removed port's chunks |
-//! | [`introspection`] | status, processes, ports and mempool queries |
+//! | [`introspection`] | status, processes, ports, mempool and group queries |
 //! | [`ctl`] | `zerocpctl`: queries over the control socket, tables and JSON |
 //! | [`cli`] | what both command lines share: help, version, the bad-command-line exit |
 //! | [`logging`] | the stderr logger (journal priorities or timestamps) |
@@ -38,7 +41,7 @@
 //! ## Connections
 //!
 //! A connection may send the introspection queries (`QueryStatus`,
-//! `QueryProcesses`, `QueryServices`, `QueryMempools`) without registering;
+//! `QueryProcesses`, `QueryServices`, `QueryMempools`, `QueryGroups`) without registering;
 //! that is how `zerocpctl` works. Everything else needs `Register` first
 //! (one per connection). Unregistered connections are limited
 //! (`limits.max_pending_connections`) and dropped after
@@ -53,6 +56,7 @@ mod control_plane_tests;
 pub mod ctl;
 pub mod daemon;
 pub mod diroute;
+pub mod group_config;
 pub mod heartbeat_scheduler;
 pub mod introspection;
 pub mod logging;
@@ -62,7 +66,9 @@ pub mod process_manager;
 pub mod reclaim;
 pub mod route_table;
 pub mod sd_notify;
+pub mod segment_groups;
 pub mod segment_owner;
+pub mod service_pattern;
 pub mod stop_signals;
 pub mod topology_writer;
 pub mod unresponsive;

@@ -63,7 +63,7 @@ fn role_raw_client_holding_chunks() {
     let mgmt = unsafe { Mgmt::attach(mgmt_base, mgmt_map.len()) }.expect("attach mgmt");
     // SAFETY: as above; the data mapping belongs to this mgmt segment.
     let pools = unsafe { MemPoolManager::new(mgmt, data_base, data_map.len()) }.expect("pools");
-    let pool = pools.layout().pool_for(8, 8).expect("a pool for u64") as u32;
+    let pool = pools.layout().pool_for(0, 8, 8).expect("a pool for u64") as u32;
     let port = mgmt.publisher(publisher).expect("publisher port");
     let kept = loan(&pools, pool, publisher);
     port.loans.record(0, kept).expect("record loan");

@@ -8,7 +8,7 @@ use support::{MempoolJson, RawClient, TestDomain};
 #[test]
 fn no_daemon_names_the_socket_path() {
     let domain = TestDomain::builder().prepare();
-    for command in ["status", "processes", "services", "mempools"] {
+    for command in ["status", "processes", "services", "mempools", "groups"] {
         let out = domain.ctl(&[command]);
         assert!(
             !out.status.success(),
@@ -29,7 +29,10 @@ fn mempools_json_is_exactly_the_configured_pools() {
     let text = domain.ctl_ok(&["mempools", "--json"]);
     assert_eq!(
         text.trim_end(),
-        r#"{"mempools":[{"chunk_size":64,"chunk_count":10,"used":0,"min_free":10},{"chunk_size":1024,"chunk_count":3,"used":0,"min_free":3},{"chunk_size":4096,"chunk_count":2,"used":0,"min_free":2}]}"#
+        r#"{"mempools":[{"chunk_size":64,"chunk_count":10,"used":0,"min_free":10,"group":"default"},"#
+            .to_owned()
+            + r#"{"chunk_size":1024,"chunk_count":3,"used":0,"min_free":3,"group":"default"},"#
+            + r#"{"chunk_size":4096,"chunk_count":2,"used":0,"min_free":2,"group":"default"}]}"#
     );
     let parsed = domain.mempools();
     let expected: Vec<MempoolJson> = [(64, 10), (1024, 3), (4096, 2)]
@@ -39,6 +42,7 @@ fn mempools_json_is_exactly_the_configured_pools() {
             chunk_count: count,
             used: 0,
             min_free: count,
+            group: "default".into(),
         })
         .collect();
     assert_eq!(parsed, expected);
@@ -46,9 +50,12 @@ fn mempools_json_is_exactly_the_configured_pools() {
     let human = domain.ctl_ok(&["mempools"]);
     let lines: Vec<&str> = human.lines().collect();
     assert_eq!(lines.len(), 4, "{human}");
-    assert!(lines[0].starts_with("CHUNK SIZE"), "{human}");
+    assert!(
+        lines[0].starts_with("GROUP") && lines[0].contains("CHUNK SIZE"),
+        "{human}"
+    );
     let columns: Vec<&str> = lines[2].split_whitespace().collect();
-    assert_eq!(columns, ["1024", "3", "0", "3"], "{human}");
+    assert_eq!(columns, ["default", "1024", "3", "0", "3"], "{human}");
     domain.stop();
 }
 

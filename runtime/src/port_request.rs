@@ -56,6 +56,7 @@ pub(crate) fn create(
             let service = service.to_string();
             Err(match e.code {
                 ErrorCode::TypeMismatch => PortRequestError::TypeMismatch { service, detail },
+                ErrorCode::AccessDenied => PortRequestError::AccessDenied { service, detail },
                 ErrorCode::PayloadTooLarge => PortRequestError::PayloadTooLarge {
                     service,
                     size,

@@ -7,14 +7,15 @@ pub const MAX_PROCESSES_LIMIT: u32 = 4096;
 /// Largest `max_publishers` / `max_subscribers`.
 pub const MAX_PORTS_LIMIT: u32 = 65_536;
 
-/// Limits and mempools of one domain, validated, mempools sorted by chunk size.
+/// Limits and mempools of one domain, validated, mempools sorted by segment
+/// group, then chunk size.
 ///
 /// ```
 /// use zerocp_core::mempool::MempoolConfig;
 /// use zerocp_core::mgmt::MgmtConfig;
 /// let pools = [
-///     MempoolConfig { chunk_size: 1024, chunk_count: 8 },
-///     MempoolConfig { chunk_size: 128, chunk_count: 16 },
+///     MempoolConfig { chunk_size: 1024, chunk_count: 8, group: 0 },
+///     MempoolConfig { chunk_size: 128, chunk_count: 16, group: 0 },
 /// ];
 /// let config = MgmtConfig::new(8, 16, 32, &pools).unwrap();
 /// assert_eq!(config.mempools()[0].chunk_size, 128);
@@ -108,7 +109,7 @@ impl MgmtConfig {
         self.max_subscribers
     }
 
-    /// The mempools, smallest chunk size first.
+    /// The mempools, by segment group, then smallest chunk size first.
     pub fn mempools(&self) -> &[MempoolConfig] {
         &self.mempools[..self.mempool_count as usize]
     }
@@ -130,13 +131,11 @@ fn sorted_mempools(
     mempools: &[MempoolConfig],
 ) -> Result<[MempoolConfig; MAX_MEMPOOLS], MgmtConfigError> {
     let layout = MempoolLayout::compute(mempools).map_err(MgmtConfigError::Mempools)?;
-    let mut out = [MempoolConfig {
-        chunk_size: 0,
-        chunk_count: 0,
-    }; MAX_MEMPOOLS];
+    let mut out = [MempoolConfig::default(); MAX_MEMPOOLS];
     for (dst, pool) in out.iter_mut().zip(layout.pools()) {
         dst.chunk_size = pool.chunk_size();
         dst.chunk_count = pool.chunk_count();
+        dst.group = pool.group();
     }
     Ok(out)
 }
@@ -149,6 +148,7 @@ mod tests {
         MempoolConfig {
             chunk_size,
             chunk_count,
+            group: 0,
         }
     }
 

@@ -14,7 +14,7 @@ const REGION_ALIGN: u64 = 64;
 /// ```
 /// use zerocp_core::mempool::MempoolConfig;
 /// use zerocp_core::mgmt::{MgmtConfig, MgmtLayout};
-/// let config = MgmtConfig::new(4, 4, 8, &[MempoolConfig { chunk_size: 64, chunk_count: 10 }]).unwrap();
+/// let config = MgmtConfig::new(4, 4, 8, &[MempoolConfig { chunk_size: 64, chunk_count: 10, group: 0 }]).unwrap();
 /// let layout = MgmtLayout::compute(&config).unwrap();
 /// assert_eq!(layout.heartbeat_offset(0), Some(512));
 /// assert_eq!(layout.heartbeat_offset(4), None);

@@ -60,6 +60,8 @@ kinds! {
     QueryServices = 0x08,
     /// [`Message::QueryMempools`](super::Message::QueryMempools).
     QueryMempools = 0x09,
+    /// [`Message::QueryGroups`](super::Message::QueryGroups).
+    QueryGroups = 0x0A,
     /// [`Message::Registered`](super::Message::Registered).
     Registered = 0x81,
     /// [`Message::Unregistered`](super::Message::Unregistered).
@@ -78,6 +80,8 @@ kinds! {
     PortsPage = 0x88,
     /// [`Message::Mempools`](super::Message::Mempools).
     Mempools = 0x89,
+    /// [`Message::GroupsPage`](super::Message::GroupsPage).
+    GroupsPage = 0x8A,
     /// [`Message::Error`](super::Message::Error).
     Error = 0xFE,
     /// [`Message::Shutdown`](super::Message::Shutdown).

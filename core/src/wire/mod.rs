@@ -44,9 +44,11 @@ use codec::{Reader, Wire, Writer};
 pub use error::{DecodeError, EncodeError};
 pub use frame::{Direction, FrameHeader, HEADER_LEN, MessageKind};
 pub use message::{
-    CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, MempoolInfo, Mempools, PAGE_END,
-    PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest, PortCreated, PortInfo, PortKind, PortsPage,
-    ProcessInfo, ProcessState, ProcessesPage, Register, Registered, RemovePort, Status,
+    AccessRule, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, GROUPS_PER_PAGE,
+    GroupInfo, GroupsPage, MAX_GROUP_NAME_LEN, MAX_GROUP_PATTERNS, MAX_PATTERN_LEN, MAX_RULE_IDS,
+    MempoolInfo, Mempools, PAGE_END, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest, PortCreated,
+    PortInfo, PortKind, PortsPage, ProcessInfo, ProcessState, ProcessesPage, Register, Registered,
+    RemovePort, RuleScope, Status,
 };
 
 pub use crate::port::FullPolicy;
@@ -54,13 +56,15 @@ pub use crate::service::TypeInfo;
 
 /// Largest frame, header included. A buffer of this size holds any message.
 pub const MAX_FRAME_SIZE: usize = 4096;
-/// Protocol version spoken by this build.
-pub const PROTOCOL_VERSION: u8 = 2;
+/// Protocol version spoken by this build. Version 3 added the segment
+/// groups: [`Message::QueryGroups`] / [`Message::GroupsPage`], and the
+/// group of each [`MempoolInfo`].
+pub const PROTOCOL_VERSION: u8 = 3;
 /// First two bytes of every frame: `0x5A43` little-endian (bytes `43 5A`).
 pub const FRAME_MAGIC: u16 = 0x5A43;
 
 /// Largest body of each payload type; all must fit a frame.
-const MAX_BODY_LENS: [usize; 14] = [
+const MAX_BODY_LENS: [usize; 16] = [
     Register::MAX_LEN,
     Registered::MAX_LEN,
     CreatePublisher::MAX_LEN,
@@ -75,6 +79,8 @@ const MAX_BODY_LENS: [usize; 14] = [
     ErrorReply::MAX_LEN,
     ProcessInfo::MAX_LEN,
     PortInfo::MAX_LEN,
+    GroupsPage::MAX_LEN,
+    GroupInfo::MAX_LEN,
 ];
 
 const _: () = {
@@ -110,6 +116,8 @@ pub enum Message {
     QueryServices(PageRequest),
     /// Client → daemon: ask for [`Message::Mempools`].
     QueryMempools,
+    /// Client → daemon: ask for a [`Message::GroupsPage`].
+    QueryGroups(PageRequest),
     /// Daemon → client: registration accepted (carries the mgmt segment
     /// read-write and the data segment read-only as descriptors).
     Registered(Registered),
@@ -130,6 +138,8 @@ pub enum Message {
     PortsPage(PortsPage),
     /// Daemon → client: mempool usage.
     Mempools(Mempools),
+    /// Daemon → client: a page of segment groups.
+    GroupsPage(GroupsPage),
     /// Daemon → client: the request failed.
     Error(ErrorReply),
     /// Daemon → client, unsolicited: the daemon is stopping.
@@ -149,6 +159,7 @@ impl Message {
             Self::QueryProcesses(_) => MessageKind::QueryProcesses,
             Self::QueryServices(_) => MessageKind::QueryServices,
             Self::QueryMempools => MessageKind::QueryMempools,
+            Self::QueryGroups(_) => MessageKind::QueryGroups,
             Self::Registered(_) => MessageKind::Registered,
             Self::Unregistered => MessageKind::Unregistered,
             Self::PublisherCreated(_) => MessageKind::PublisherCreated,
@@ -158,6 +169,7 @@ impl Message {
             Self::ProcessesPage(_) => MessageKind::ProcessesPage,
             Self::PortsPage(_) => MessageKind::PortsPage,
             Self::Mempools(_) => MessageKind::Mempools,
+            Self::GroupsPage(_) => MessageKind::GroupsPage,
             Self::Error(_) => MessageKind::Error,
             Self::Shutdown => MessageKind::Shutdown,
         }
@@ -174,13 +186,14 @@ impl Message {
             Self::CreatePublisher(m) => m.put(w),
             Self::CreateSubscriber(m) => m.put(w),
             Self::RemovePort(m) => m.put(w),
-            Self::QueryProcesses(m) | Self::QueryServices(m) => m.put(w),
+            Self::QueryProcesses(m) | Self::QueryServices(m) | Self::QueryGroups(m) => m.put(w),
             Self::Registered(m) => m.put(w),
             Self::PublisherCreated(m) | Self::SubscriberCreated(m) => m.put(w),
             Self::Status(m) => m.put(w),
             Self::ProcessesPage(m) => m.put(w),
             Self::PortsPage(m) => m.put(w),
             Self::Mempools(m) => m.put(w),
+            Self::GroupsPage(m) => m.put(w),
             Self::Error(m) => m.put(w),
             Self::Unregister
             | Self::QueryStatus
@@ -203,6 +216,7 @@ impl Message {
             K::QueryProcesses => Self::QueryProcesses(Wire::get(r, "QueryProcesses")?),
             K::QueryServices => Self::QueryServices(Wire::get(r, "QueryServices")?),
             K::QueryMempools => Self::QueryMempools,
+            K::QueryGroups => Self::QueryGroups(Wire::get(r, "QueryGroups")?),
             K::Registered => Self::Registered(Wire::get(r, "Registered")?),
             K::Unregistered => Self::Unregistered,
             K::PublisherCreated => Self::PublisherCreated(Wire::get(r, "PublisherCreated")?),
@@ -212,6 +226,7 @@ impl Message {
             K::ProcessesPage => Self::ProcessesPage(Wire::get(r, "ProcessesPage")?),
             K::PortsPage => Self::PortsPage(Wire::get(r, "PortsPage")?),
             K::Mempools => Self::Mempools(Wire::get(r, "Mempools")?),
+            K::GroupsPage => Self::GroupsPage(Wire::get(r, "GroupsPage")?),
             K::Error => Self::Error(Wire::get(r, "Error")?),
             K::Shutdown => Self::Shutdown,
         })

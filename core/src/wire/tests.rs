@@ -46,6 +46,22 @@ fn samples() -> Vec<Message> {
         chunk_count: 64,
         used: 3,
         min_free: 60,
+        group: fs("nav"),
+    };
+    let rule = AccessRule {
+        scope: RuleScope::Listed,
+        uids: heapless::Vec::from_slice(&[1000, 0]).unwrap(),
+        gids: heapless::Vec::new(),
+    };
+    let group = GroupInfo {
+        name: fs("nav"),
+        patterns: heapless::Vec::from_slice(&[fs("Robot/Nav/*"), fs("*/*/Odom")]).unwrap(),
+        publish: rule.clone(),
+        subscribe: AccessRule {
+            scope: RuleScope::Everyone,
+            ..rule
+        },
+        pools: heapless::Vec::from_slice(core::slice::from_ref(&mempool)).unwrap(),
     };
     std::vec![
         Message::Register(Register {
@@ -75,6 +91,7 @@ fn samples() -> Vec<Message> {
         Message::QueryProcesses(PageRequest { start: 0 }),
         Message::QueryServices(PageRequest { start: 17 }),
         Message::QueryMempools,
+        Message::QueryGroups(PageRequest { start: 1 }),
         Message::Registered(Registered {
             process_slot: 5,
             daemon_pid: 1234,
@@ -109,6 +126,10 @@ fn samples() -> Vec<Message> {
         }),
         Message::Mempools(Mempools {
             pools: heapless::Vec::from_slice(&[mempool]).unwrap(),
+        }),
+        Message::GroupsPage(GroupsPage {
+            entries: heapless::Vec::from_slice(&[group]).unwrap(),
+            next: PAGE_END,
         }),
         Message::Error(ErrorReply::new(
             ErrorCode::TypeMismatch,
@@ -388,15 +409,25 @@ fn string_and_name_errors() {
 
 #[test]
 fn list_errors() {
-    let pools = encoded(&samples()[17], 1);
-    let mut body = std::vec![17, 0];
-    body.extend_from_slice(&[0; 16 * 17]);
+    let sample = |kind| samples().into_iter().find(|m| m.kind() == kind).unwrap();
+    let pools = encoded(&sample(MessageKind::Mempools), 1);
+    let mut body = std::vec![33, 0];
+    body.extend_from_slice(&[0; 18 * 33]);
     assert_eq!(
         decode(&with_body(&pools, &body)),
         Err(DecodeError::TooManyEntries {
             field: "Mempools.pools",
-            count: 17,
-            max: 16
+            count: 33,
+            max: 32
+        })
+    );
+    let groups = encoded(&sample(MessageKind::GroupsPage), 1);
+    assert_eq!(
+        decode(&with_body(&groups, &[2, 0])),
+        Err(DecodeError::TooManyEntries {
+            field: "GroupsPage.entries",
+            count: 2,
+            max: 1
         })
     );
     assert_eq!(

@@ -16,7 +16,9 @@ Commands:
   processes  registered processes: pid, name, state, heartbeat age
   services   services with their publishers and subscribers (queue fill,
              dropped count)
-  mempools   mempools: chunk size, count, used, minimum free
+  mempools   mempools: group, chunk size, count, used, minimum free
+  groups     segment groups: service patterns, publish and subscribe rules,
+             pools (size, count, used)
 
 Options:
   --domain NAME  domain to inspect (else ZEROCP_DOMAIN, else \"default\")
@@ -37,8 +39,9 @@ fn parse_query(name: &str) -> Result<Query, lexopt::Error> {
         "processes" => Ok(Query::Processes),
         "services" => Ok(Query::Services),
         "mempools" => Ok(Query::Mempools),
+        "groups" => Ok(Query::Groups),
         other => Err(format!(
-            "unknown command {other:?}: expected status, processes, services or mempools"
+            "unknown command {other:?}: expected status, processes, services, mempools or groups"
         )
         .into()),
     }
@@ -58,7 +61,7 @@ fn parse_args() -> Result<Command<Args>, lexopt::Error> {
             _ => return Err(arg.unexpected()),
         }
     }
-    let query = query.ok_or("missing command: status, processes, services or mempools")?;
+    let query = query.ok_or("missing command: status, processes, services, mempools or groups")?;
     Ok(Command::Run(Args {
         domain,
         json,

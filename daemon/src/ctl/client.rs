@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use zerocp_core::wire::{
-    ErrorCode, MempoolInfo, Message, PAGE_END, PageRequest, PortInfo, ProcessInfo, Status,
+    ErrorCode, GroupInfo, MempoolInfo, Message, PAGE_END, PageRequest, PortInfo, ProcessInfo,
+    Status,
 };
 use zerocp_os_linux::control_client::{ControlClient, ControlError};
 use zerocp_os_linux::error::{Errno, ErrnoText, NameError, RunDirError, SocketError};
@@ -254,6 +255,14 @@ impl CtlClient {
             Message::Mempools(m) => Ok(m.pools.to_vec()),
             other => Err(unexpected(&other)),
         }
+    }
+
+    /// Every segment group, `default` first.
+    pub fn groups(&mut self) -> Result<Vec<GroupInfo>, CtlError> {
+        self.paged(Message::QueryGroups, |reply| match reply {
+            Message::GroupsPage(page) => Ok((page.entries.to_vec(), page.next)),
+            other => Err(unexpected(&other)),
+        })
     }
 
     fn paged<T>(

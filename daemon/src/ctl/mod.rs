@@ -1,6 +1,6 @@
 //! `zerocpctl`: look at a running domain.
 //!
-//! `zerocpctl [--domain NAME] status | processes | services | mempools [--json]`
+//! `zerocpctl [--domain NAME] status | processes | services | mempools | groups [--json]`
 //! connects to the domain's control socket and sends introspection queries
 //! without registering (the daemon answers them on any connection that passes
 //! its access check), so it takes no process slot and leaves no trace. The
@@ -28,6 +28,8 @@ pub enum Query {
     Services,
     /// Mempool usage.
     Mempools,
+    /// Segment groups: patterns, rules, pools.
+    Groups,
 }
 
 /// Runs `query` against the daemon of `domain` and returns the text to print.
@@ -69,6 +71,14 @@ pub fn run(domain: Option<&str>, query: Query, json: bool) -> Result<String, Ctl
                 render::mempools_json(&pools)
             } else {
                 render::mempools_text(&pools)
+            }
+        }
+        Query::Groups => {
+            let groups = client.groups()?;
+            if json {
+                render::groups_json(&groups)
+            } else {
+                render::groups_text(&groups)
             }
         }
     };

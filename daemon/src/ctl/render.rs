@@ -12,7 +12,11 @@
 //! - `services`: `{"services":[{"service", "type_name", "payload_size", "payload_align",
 //!   "publishers":[{"port", "pid"}], "subscribers":[{"port", "pid", "queue_len",
 //!   "queue_capacity", "dropped"}]}]}`
-//! - `mempools`: `{"mempools":[{"chunk_size", "chunk_count", "used", "min_free"}]}`
+//! - `mempools`: `{"mempools":[{"chunk_size", "chunk_count", "used", "min_free", "group"}]}`
+//! - `groups`: `{"groups":[{"name", "services":[pattern…], "publish":{"everyone",
+//!   "uids":[…], "gids":[…]}, "subscribe":{…}, "mempools":[{"chunk_size",
+//!   "chunk_count", "used", "min_free", "group"}]}]}` (`everyone` is true for
+//!   `default`, whose lists are then empty: every peer that may connect)
 //!
 //! **Derived shapes.** Where the JSON of an answer is exactly the fields of
 //! its wire type, the wire type is serialised as it is (`zerocp-core`'s
@@ -21,14 +25,18 @@
 //! field added to those wire types thus appears in the JSON too, which the
 //! tests below (exact strings) make a deliberate change.
 //!
-//! **Presentations.** Processes and services are shown, not mirrored: a
+//! **Presentations.** Processes, services and groups are shown, not mirrored: a
 //! process's `slot` is the wire's `process_slot` and its `state` a word, not
 //! a code; services group the wire's flat list of ports under each service,
-//! with the service as one string and the type's fields renamed. Their JSON
+//! with the service as one string and the type's fields renamed; a group's
+//! rule scope is a boolean `everyone`. Their JSON
 //! structs stay here, so the shape does not follow the wire messages.
 
 use serde::Serialize;
-use zerocp_core::wire::{MempoolInfo, PortInfo, PortKind, ProcessInfo, ProcessState, Status};
+use zerocp_core::wire::{
+    AccessRule, GroupInfo, MempoolInfo, PortInfo, PortKind, ProcessInfo, ProcessState, RuleScope,
+    Status,
+};
 
 /// `status`: the domain and its socket, then the daemon's [`Status`]
 /// (derived shape: its fields follow `socket` in the same JSON object).
@@ -282,6 +290,7 @@ pub fn mempools_text(pools: &[MempoolInfo]) -> String {
         .iter()
         .map(|p| {
             vec![
+                p.group.as_str().to_owned(),
                 p.chunk_size.to_string(),
                 p.chunk_count.to_string(),
                 p.used.to_string(),
@@ -289,17 +298,20 @@ pub fn mempools_text(pools: &[MempoolInfo]) -> String {
             ]
         })
         .collect();
-    table(&["CHUNK SIZE", "COUNT", "USED", "MIN FREE"], &rows)
+    table(&["GROUP", "CHUNK SIZE", "COUNT", "USED", "MIN FREE"], &rows)
 }
 
-/// `mempools --json`: exactly `{"mempools":[{"chunk_size":N,"chunk_count":N,"used":N,"min_free":N}, …]}`.
+/// `mempools --json`: exactly
+/// `{"mempools":[{"chunk_size":N,"chunk_count":N,"used":N,"min_free":N,"group":"NAME"}, …]}`.
 ///
 /// ```
+/// use zerocp_core::fixed_string::FixedString;
 /// use zerocp_core::wire::MempoolInfo;
-/// let pools = [MempoolInfo { chunk_size: 128, chunk_count: 4, used: 1, min_free: 2 }];
+/// let group = FixedString::try_from_str("default").unwrap();
+/// let pools = [MempoolInfo { chunk_size: 128, chunk_count: 4, used: 1, min_free: 2, group }];
 /// assert_eq!(
 ///     zerocp_daemon::ctl::render::mempools_json(&pools),
-///     r#"{"mempools":[{"chunk_size":128,"chunk_count":4,"used":1,"min_free":2}]}"#
+///     r#"{"mempools":[{"chunk_size":128,"chunk_count":4,"used":1,"min_free":2,"group":"default"}]}"#
 /// );
 /// ```
 pub fn mempools_json(pools: &[MempoolInfo]) -> String {
@@ -308,6 +320,102 @@ pub fn mempools_json(pools: &[MempoolInfo]) -> String {
         mempools: &'a [MempoolInfo],
     }
     to_json(&All { mempools: pools })
+}
+
+#[derive(Serialize)]
+struct RuleJson<'a> {
+    everyone: bool,
+    uids: &'a [u32],
+    gids: &'a [u32],
+}
+
+#[derive(Serialize)]
+struct GroupJson<'a> {
+    name: &'a str,
+    services: Vec<&'a str>,
+    publish: RuleJson<'a>,
+    subscribe: RuleJson<'a>,
+    mempools: &'a [MempoolInfo],
+}
+
+fn rule_json(rule: &AccessRule) -> RuleJson<'_> {
+    RuleJson {
+        everyone: rule.scope == RuleScope::Everyone,
+        uids: &rule.uids,
+        gids: &rule.gids,
+    }
+}
+
+fn rule_text(rule: &AccessRule) -> String {
+    match rule.scope {
+        RuleScope::Everyone => "everyone allowed to connect".into(),
+        RuleScope::Listed => format!("uids {:?} gids {:?}", &rule.uids[..], &rule.gids[..]),
+    }
+}
+
+/// `groups`, human-readable: one block per group, its pools as a table.
+pub fn groups_text(groups: &[GroupInfo]) -> String {
+    let mut out = String::new();
+    for g in groups {
+        let services: Vec<&str> = g.patterns.iter().map(|p| p.as_str()).collect();
+        let services = if services.is_empty() {
+            "(every service no other group claims)".to_owned()
+        } else {
+            services.join(", ")
+        };
+        out.push_str(&format!(
+            "group {}
+",
+            g.name.as_str()
+        ));
+        out.push_str(&format!(
+            "  services   {services}
+"
+        ));
+        out.push_str(&format!(
+            "  publish    {}
+",
+            rule_text(&g.publish)
+        ));
+        out.push_str(&format!(
+            "  subscribe  {}
+",
+            rule_text(&g.subscribe)
+        ));
+        let rows: Vec<Vec<String>> = g
+            .pools
+            .iter()
+            .map(|p| {
+                vec![
+                    format!("  {}", p.chunk_size),
+                    p.chunk_count.to_string(),
+                    p.used.to_string(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(&["  CHUNK SIZE", "COUNT", "USED"], &rows));
+    }
+    out
+}
+
+/// `groups --json` (shape in the [module docs](self)).
+pub fn groups_json(groups: &[GroupInfo]) -> String {
+    #[derive(Serialize)]
+    struct All<'a> {
+        groups: Vec<GroupJson<'a>>,
+    }
+    to_json(&All {
+        groups: groups
+            .iter()
+            .map(|g| GroupJson {
+                name: g.name.as_str(),
+                services: g.patterns.iter().map(|p| p.as_str()).collect(),
+                publish: rule_json(&g.publish),
+                subscribe: rule_json(&g.subscribe),
+                mempools: &g.pools,
+            })
+            .collect(),
+    })
 }
 
 #[cfg(test)]
@@ -327,6 +435,47 @@ mod tests {
         assert_eq!(lines[0], "A          LONG HEADER");
         assert_eq!(lines[1], "wide cell  x");
         assert_eq!(lines[2], "y          z");
+    }
+
+    #[test]
+    fn groups_json_shows_patterns_rules_and_pools() {
+        use zerocp_core::fixed_string::FixedString;
+        fn fs<const N: usize>(s: &str) -> FixedString<N> {
+            FixedString::try_from_str(s).unwrap()
+        }
+        let group = GroupInfo {
+            name: fs("nav"),
+            patterns: heapless::Vec::from_slice(&[fs("Robot/Nav/*")]).unwrap(),
+            publish: AccessRule {
+                scope: RuleScope::Listed,
+                uids: heapless::Vec::from_slice(&[1000]).unwrap(),
+                gids: heapless::Vec::new(),
+            },
+            subscribe: AccessRule {
+                scope: RuleScope::Everyone,
+                uids: heapless::Vec::new(),
+                gids: heapless::Vec::new(),
+            },
+            pools: heapless::Vec::from_slice(&[MempoolInfo {
+                chunk_size: 64,
+                chunk_count: 2,
+                used: 1,
+                min_free: 1,
+                group: fs("nav"),
+            }])
+            .unwrap(),
+        };
+        assert_eq!(
+            groups_json(std::slice::from_ref(&group)),
+            r#"{"groups":[{"name":"nav","services":["Robot/Nav/*"],"#.to_owned()
+                + r#""publish":{"everyone":false,"uids":[1000],"gids":[]},"#
+                + r#""subscribe":{"everyone":true,"uids":[],"gids":[]},"#
+                + r#""mempools":[{"chunk_size":64,"chunk_count":2,"used":1,"min_free":1,"group":"nav"}]}]}"#
+        );
+        let text = groups_text(&[group]);
+        assert!(text.contains("group nav"), "{text}");
+        assert!(text.contains("uids [1000] gids []"), "{text}");
+        assert!(text.contains("everyone allowed to connect"), "{text}");
     }
 
     #[test]

@@ -61,7 +61,7 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 }
 
 /// One entry of `zerocpctl mempools --json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MempoolJson {
     /// Payload capacity of each chunk.
@@ -72,6 +72,8 @@ pub struct MempoolJson {
     pub used: u64,
     /// Fewest free chunks ever seen.
     pub min_free: u64,
+    /// The segment group whose ports use the pool.
+    pub group: String,
 }
 
 #[derive(Deserialize)]

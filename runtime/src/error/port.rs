@@ -27,13 +27,22 @@ pub enum PortRequestError {
         /// The daemon's explanation (names both types).
         detail: String,
     },
-    /// No mempool's chunks can hold the payload.
+    /// The service's segment group does not let this process's uid/gid
+    /// create this kind of port (its `publish` or `subscribe` rule).
+    AccessDenied {
+        /// The service (`service/instance/event`).
+        service: String,
+        /// The daemon's explanation: `access denied: uid … may not publish
+        /// …: group "…" publish allows uids […] gids […]`.
+        detail: String,
+    },
+    /// No mempool of the service's segment group can hold the payload.
     PayloadTooLarge {
         /// The service (`service/instance/event`).
         service: String,
         /// `size_of` the payload.
         size: u32,
-        /// The daemon's explanation (names the largest chunk size).
+        /// The daemon's explanation (names the largest chunk size and the group).
         detail: String,
     },
     /// The daemon refused the port for another reason (e.g. a limit).
@@ -64,6 +73,9 @@ impl fmt::Display for PortRequestError {
             Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
             Self::TypeMismatch { service, detail } => {
                 write!(f, "payload type mismatch on service {service}: {detail}")
+            }
+            Self::AccessDenied { service, detail } => {
+                write!(f, "access denied to service {service}: {detail}")
             }
             Self::PayloadTooLarge {
                 service,
@@ -182,6 +194,15 @@ impl CreatePortError {
         )
     }
 
+    /// Whether the service's segment group refused this process's
+    /// credentials (its `publish` or `subscribe` rule).
+    pub fn is_access_denied(&self) -> bool {
+        matches!(
+            self.reason,
+            CreatePortReason::Request(PortRequestError::AccessDenied { .. })
+        )
+    }
+
     /// Whether the payload is larger than the largest mempool chunk.
     pub fn is_payload_too_large(&self) -> bool {
         matches!(
@@ -273,5 +294,20 @@ mod tests {
         };
         assert!(big.is_payload_too_large());
         assert!(big.to_string().contains("a/b/c"));
+        let denied = CreatePortError {
+            kind: PortKind::Publisher,
+            reason: PortRequestError::AccessDenied {
+                service: "Robot/Nav/Pose".into(),
+                detail: "access denied: uid 7 gid 7 may not publish Robot/Nav/Pose".into(),
+            }
+            .into(),
+        };
+        assert!(denied.is_access_denied() && !denied.is_payload_too_large());
+        assert!(
+            denied
+                .to_string()
+                .starts_with("cannot create publisher: access denied to service Robot/Nav/Pose"),
+            "{denied}"
+        );
     }
 }
