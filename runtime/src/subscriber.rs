@@ -26,7 +26,7 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use zerocp_core::chunk_header::payload_offset;
+use zerocp_core::chunk_header::{ChunkHeader, PayloadRange, payload_offset};
 use zerocp_core::mempool::PoolSelectError;
 use zerocp_core::mempool_manager::MemPoolManager;
 use zerocp_core::port::{FullPolicy, MAX_HELD, MAX_HISTORY, MAX_QUEUE_CAPACITY, SubscriberPort};
@@ -405,23 +405,7 @@ impl SubscriberCore {
             self.release(chunk);
             return Err(corrupt("held slot outside the port's list"));
         }
-        let checked = pools
-            .layout()
-            .locate(chunk)
-            .and_then(|(pool, _)| pools.layout().pools().get(pool))
-            .ok_or("index outside every mempool")
-            .and_then(|pool| {
-                header
-                    .validate(pool.stride())
-                    .map_err(|_| "inconsistent chunk header")
-            })
-            .and_then(|range| {
-                if range.size == self.payload_size {
-                    Ok(range)
-                } else {
-                    Err("payload size differs from the port's type")
-                }
-            });
+        let checked = check_header(pools, chunk, header, self.payload_size);
         let range = match checked {
             Ok(range) => range,
             Err(reason) => {
@@ -478,6 +462,41 @@ impl SubscriberCore {
             WaitEnd::Gone => Err(shared.gone().unwrap_or(Gone::Daemon).into()),
         }
     }
+}
+
+/// Checks the header of `chunk` (read from shared memory, written by
+/// another process) before its payload is used: the chunk lies in a mempool,
+/// the header names this very chunk and mempool, it is consistent with the
+/// pool's stride, and its payload has the port's size. Returns where the
+/// payload is, or what is wrong.
+fn check_header(
+    pools: &MemPoolManager<'_>,
+    chunk: u32,
+    header: &ChunkHeader,
+    payload_size: u32,
+) -> Result<PayloadRange, &'static str> {
+    let (pool, _) = pools
+        .layout()
+        .locate(chunk)
+        .ok_or("index outside every mempool")?;
+    let layout = pools
+        .layout()
+        .pools()
+        .get(pool)
+        .ok_or("index outside every mempool")?;
+    if header.chunk_index() != chunk {
+        return Err("the chunk header names another chunk");
+    }
+    if header.mempool() as usize != pool {
+        return Err("the chunk header names another mempool");
+    }
+    let range = header
+        .validate(layout.stride())
+        .map_err(|_| "inconsistent chunk header")?;
+    if range.size != payload_size {
+        return Err("payload size differs from the port's type");
+    }
+    Ok(range)
 }
 
 /// A deadline that never comes, for timeouts too long for `Instant`.
