@@ -388,9 +388,32 @@ impl PublisherCore {
         if pools.acquire(chunk, 1).is_err() {
             return;
         }
-        if let Some(evicted) = self.port().history.push(chunk) {
+        if let Some(evicted) = self.port().history.push(chunk)
+            && self.is_history_entry(evicted)
+        {
             self.release(evicted);
         }
+    }
+
+    /// Whether `chunk`, read from this port's history ring in shared memory,
+    /// can be an entry this publisher put there: a chunk of its own mempool.
+    /// Anything else is logged and skipped (neither handed out nor
+    /// released: it holds no reference of this publisher's).
+    fn is_history_entry(&self, chunk: u32) -> bool {
+        let own = self
+            .pools()
+            .layout()
+            .pools()
+            .get(self.pool as usize)
+            .is_some_and(|pool| pool.contains(chunk));
+        if !own {
+            log::warn!(
+                "publisher port {}: history entry {chunk} is not a chunk of mempool {}: skipped",
+                self.index,
+                self.pool
+            );
+        }
+        own
     }
 
     /// Drops one reference to `chunk` (logging what cannot happen with a

@@ -137,8 +137,9 @@ impl PublisherCore {
         let pools = self.pools();
         let mut delivered = false;
         for &chunk in &chunks[..n] {
-            // The ring holds a reference to every entry, so adding one is safe.
-            if pools.acquire(chunk, 1).is_err() {
+            // The ring holds a reference to every entry it got from this
+            // publisher, so adding one is safe for those.
+            if !self.is_history_entry(chunk) || pools.acquire(chunk, 1).is_err() {
                 continue;
             }
             match self.deliver_to(peer, chunk) {
