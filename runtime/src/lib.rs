@@ -81,6 +81,7 @@ mod heartbeat_thread;
 mod lifecycle;
 mod loaned_sample;
 pub mod logger;
+mod mapped;
 mod port_request;
 mod publisher;
 mod registration;

@@ -38,8 +38,10 @@ use crate::error::{
 };
 use crate::lifecycle::Lifecycle;
 use crate::loaned_sample::LoanedSample;
+use crate::mapped::Mapped;
 use crate::port_request;
 use crate::registration::Gone;
+use crate::segment_mappings::Pools;
 use crate::slots::SlotMask;
 use delivery::Delivery;
 pub(crate) use delivery::DeliveryError;
@@ -114,8 +116,7 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
         let payload_align = payload_offset(info.align)
             .map(|_| info.align)
             .map_err(|e| CreatePortReason::UnsupportedAlignment(PoolSelectError::Align(e)))?;
-        let inner = Arc::clone(self.rt);
-        let shared = inner.registration();
+        let shared = self.rt.registration();
         let request = Message::CreatePublisher(CreatePublisher {
             service: self.service,
             type_info: info,
@@ -123,20 +124,35 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
             max_loans: self.max_loans,
         });
         let (index, fds) = port_request::create(shared, &request, &self.service, info.size)?;
-        let port = shared.segments().mgmt().publisher(index);
-        port_request::check_owned(shared, PortKind::Publisher, index, port.map(|p| &p.control))?;
-        let Some(port) = port else {
+        let port = Mapped::find(self.rt, |rt| {
+            rt.registration()
+                .segments()
+                .mgmt()
+                .publisher(index)
+                .ok_or(())
+        });
+        let control = port.as_ref().ok().map(|p| &p.get().control);
+        port_request::check_owned(shared, PortKind::Publisher, index, control)?;
+        let Ok(port) = port else {
             return Err(PortRequestError::InvalidPort { index }.into());
         };
-        let pools = match shared.segments().writable_pools(fds) {
-            Ok(pools) => pools.clone(),
+        let pools = match Mapped::find(self.rt, |rt| {
+            rt.registration().segments().writable_pools(fds)
+        }) {
+            Ok(pools) => pools,
             Err(e) => {
                 port_request::remove(shared, PortKind::Publisher, index);
                 return Err(PortRequestError::Payload(e).into());
             }
         };
-        let pool = port.control.settings().mempool;
-        let layout = pools.layout().pools().get(pool as usize).copied();
+        let pool = port.get().control.settings().mempool;
+        let layout = pools
+            .get()
+            .manager()
+            .layout()
+            .pools()
+            .get(pool as usize)
+            .copied();
         if layout.is_none_or(|l| l.chunk_size() < info.size) {
             port_request::remove(shared, PortKind::Publisher, index);
             return Err(PortRequestError::InvalidPort { index }.into());
@@ -147,15 +163,7 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
             origin_port: index,
         };
         Ok(Publisher {
-            core: PublisherCore::new(
-                inner.clone(),
-                port,
-                pools,
-                index,
-                pool,
-                spec,
-                self.max_loans,
-            ),
+            core: PublisherCore::new(port, pools, index, pool, spec, self.max_loans),
             service: self.service,
             _payload: PhantomData,
         })
@@ -243,12 +251,10 @@ pub(crate) struct Loan {
 
 /// The type-erased state of a publisher port.
 pub(crate) struct PublisherCore {
-    rt: Arc<Lifecycle>,
-    /// Valid while `rt` is (it keeps the mapping alive).
-    port: &'static PublisherPort,
-    /// The chunk manager over the writable mapping of the data segment;
-    /// valid while `rt` is, like `port`.
-    pools: MemPoolManager<'static>,
+    /// The port's record in the mgmt segment (and the runtime owning it).
+    port: Mapped<PublisherPort>,
+    /// The chunk manager over the writable mapping of the data segment.
+    pools: Mapped<Pools>,
     index: u32,
     pool: u32,
     spec: PayloadSpec,
@@ -261,16 +267,14 @@ impl PublisherCore {
     /// Wraps publisher port `index` (checked by the caller: active, owned by
     /// this process) whose payloads (`spec`) come from mempool `pool`.
     pub(crate) fn new(
-        rt: Arc<Lifecycle>,
-        port: &'static PublisherPort,
-        pools: MemPoolManager<'static>,
+        port: Mapped<PublisherPort>,
+        pools: Mapped<Pools>,
         index: u32,
         pool: u32,
         spec: PayloadSpec,
         max_loans: u32,
     ) -> Self {
         Self {
-            rt,
             port,
             pools,
             index,
@@ -284,7 +288,17 @@ impl PublisherCore {
 
     /// The runtime this port belongs to.
     pub(crate) fn runtime(&self) -> &Arc<Lifecycle> {
-        &self.rt
+        self.port.owner()
+    }
+
+    /// The port in shared memory.
+    pub(crate) fn port(&self) -> &PublisherPort {
+        self.port.get()
+    }
+
+    /// The chunk manager over the writable mapping of the data segment.
+    pub(crate) fn pools(&self) -> &MemPoolManager<'_> {
+        self.pools.get().manager()
     }
 
     /// The port index.
@@ -294,7 +308,7 @@ impl PublisherCore {
 
     /// Whether the daemon is gone or dropped this process, and which.
     pub(crate) fn gone(&self) -> Option<Gone> {
-        self.rt.registration().gone()
+        self.runtime().registration().gone()
     }
 
     /// Loans a chunk and records it in the port's `loans` list.
@@ -313,7 +327,7 @@ impl PublisherCore {
     }
 
     fn loan_into(&self, slot: u32) -> Result<Loan, LoanError> {
-        let pools = &self.pools;
+        let pools = self.pools();
         let chunk = pools.loan(self.pool, self.spec).map_err(|e| match e {
             mempool_manager::LoanChunkError::OutOfChunks {
                 pool, chunk_size, ..
@@ -330,7 +344,7 @@ impl PublisherCore {
         let Some(payload) = pools.payload(chunk) else {
             return Err(corrupt("the payload lies outside the data segment"));
         };
-        if self.port.loans.record(slot, chunk).is_err() {
+        if self.port().loans.record(slot, chunk).is_err() {
             return Err(corrupt("the loan slot is outside the port's list"));
         }
         Ok(Loan {
@@ -343,7 +357,7 @@ impl PublisherCore {
     /// Gives up a loan without publishing it: unlists it, then drops the
     /// publisher's reference.
     pub(crate) fn drop_loan(&self, loan: &Loan) {
-        self.port.loans.clear(loan.slot);
+        self.port().loans.clear(loan.slot);
         self.loans.give(loan.slot);
         self.release(loan.chunk);
     }
@@ -354,7 +368,7 @@ impl PublisherCore {
             self.drop_loan(loan);
             return Err(DeliveryError::Gone(gone));
         }
-        let pools = &self.pools;
+        let pools = self.pools();
         let sequence = self.sequence.get();
         self.sequence.set(sequence.wrapping_add(1));
         if let Some(header) = pools.chunk(loan.chunk) {
@@ -367,22 +381,45 @@ impl PublisherCore {
     }
 
     fn keep_in_history(&self, chunk: u32) {
-        if self.port.history.depth() == 0 {
+        if self.port().history.depth() == 0 {
             return;
         }
-        let pools = &self.pools;
+        let pools = self.pools();
         if pools.acquire(chunk, 1).is_err() {
             return;
         }
-        if let Some(evicted) = self.port.history.push(chunk) {
+        if let Some(evicted) = self.port().history.push(chunk)
+            && self.is_history_entry(evicted)
+        {
             self.release(evicted);
         }
+    }
+
+    /// Whether `chunk`, read from this port's history ring in shared memory,
+    /// can be an entry this publisher put there: a chunk of its own mempool.
+    /// Anything else is logged and skipped (neither handed out nor
+    /// released: it holds no reference of this publisher's).
+    fn is_history_entry(&self, chunk: u32) -> bool {
+        let own = self
+            .pools()
+            .layout()
+            .pools()
+            .get(self.pool as usize)
+            .is_some_and(|pool| pool.contains(chunk));
+        if !own {
+            log::warn!(
+                "publisher port {}: history entry {chunk} is not a chunk of mempool {}: skipped",
+                self.index,
+                self.pool
+            );
+        }
+        own
     }
 
     /// Drops one reference to `chunk` (logging what cannot happen with a
     /// consistent segment).
     fn release(&self, chunk: u32) {
-        if let Err(e) = self.pools.release(chunk) {
+        if let Err(e) = self.pools().release(chunk) {
             log::error!("publisher port {}: {e}", self.index);
         }
     }

@@ -20,13 +20,15 @@
 //! only read (the payload through `&T`), so a process that only subscribes
 //! can map that segment read-only.
 
+use std::convert::Infallible;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use zerocp_core::chunk_header::payload_offset;
+use zerocp_core::chunk_header::{ChunkHeader, PayloadRange, payload_offset};
 use zerocp_core::mempool::PoolSelectError;
+use zerocp_core::mempool_manager::MemPoolManager;
 use zerocp_core::port::{FullPolicy, MAX_HELD, MAX_HISTORY, MAX_QUEUE_CAPACITY, SubscriberPort};
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::sync::Ordering;
@@ -38,9 +40,11 @@ use crate::error::{
     CreatePortError, CreatePortReason, PortRequestError, TakeError, WaitError, check_option,
 };
 use crate::lifecycle::Lifecycle;
+use crate::mapped::Mapped;
 use crate::port_request;
 use crate::registration::Gone;
 use crate::sample::Sample;
+use crate::segment_mappings::Pools;
 use crate::slots::SlotMask;
 use crate::wait::{WaitEnd, wait_for_data, wake_blocked_publishers};
 
@@ -158,8 +162,7 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
         let info = port_request::type_info::<T>();
         payload_offset(info.align)
             .map_err(|e| CreatePortReason::UnsupportedAlignment(PoolSelectError::Align(e)))?;
-        let inner = Arc::clone(self.rt);
-        let shared = inner.registration();
+        let shared = self.rt.registration();
         let request = Message::CreateSubscriber(CreateSubscriber {
             service: self.service,
             type_info: info,
@@ -169,22 +172,27 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
             max_held: self.max_held,
         });
         let (index, _) = port_request::create(shared, &request, &self.service, info.size)?;
-        let port = shared.segments().mgmt().subscriber(index);
-        port_request::check_owned(
-            shared,
-            PortKind::Subscriber,
-            index,
-            port.map(|p| &p.control),
-        )?;
-        let Some(port) = port else {
+        let port = Mapped::find(self.rt, |rt| {
+            rt.registration()
+                .segments()
+                .mgmt()
+                .subscriber(index)
+                .ok_or(())
+        });
+        let control = port.as_ref().ok().map(|p| &p.get().control);
+        port_request::check_owned(shared, PortKind::Subscriber, index, control)?;
+        let Ok(port) = port else {
             return Err(PortRequestError::InvalidPort { index }.into());
         };
+        let Ok(pools) = Mapped::find(self.rt, |rt| {
+            Ok::<_, Infallible>(rt.registration().segments().read_only_pools())
+        });
         shared.add_subscriber(index);
-        let blocks = port.control.policy() == FullPolicy::BlockPublisher;
+        let blocks = port.get().control.policy() == FullPolicy::BlockPublisher;
         Ok(Subscriber {
             core: SubscriberCore::new(
-                inner.clone(),
                 port,
+                pools,
                 index,
                 info.size,
                 (self.max_held, self.wait_spins),
@@ -299,9 +307,10 @@ pub(crate) struct Taken {
 
 /// The type-erased state of a subscriber port.
 pub(crate) struct SubscriberCore {
-    rt: Arc<Lifecycle>,
-    /// Valid while `rt` is (it keeps the mapping alive).
-    port: &'static SubscriberPort,
+    /// The port's record in the mgmt segment (and the runtime owning it).
+    port: Mapped<SubscriberPort>,
+    /// The chunk manager over the read-only mapping of the data segment.
+    pools: Mapped<Pools>,
     index: u32,
     payload_size: u32,
     held: SlotMask,
@@ -313,16 +322,16 @@ impl SubscriberCore {
     /// Wraps subscriber port `index` (checked by the caller: active, owned
     /// by this process) receiving payloads of `payload_size` bytes.
     pub(crate) fn new(
-        rt: Arc<Lifecycle>,
-        port: &'static SubscriberPort,
+        port: Mapped<SubscriberPort>,
+        pools: Mapped<Pools>,
         index: u32,
         payload_size: u32,
         (max_held, wait_spins): (u32, u32),
         blocks_publishers: bool,
     ) -> Self {
         Self {
-            rt,
             port,
+            pools,
             index,
             payload_size,
             held: SlotMask::new(max_held),
@@ -333,7 +342,7 @@ impl SubscriberCore {
 
     /// The runtime this port belongs to.
     pub(crate) fn runtime(&self) -> &Arc<Lifecycle> {
-        &self.rt
+        self.port.owner()
     }
 
     /// The port index.
@@ -343,16 +352,21 @@ impl SubscriberCore {
 
     /// The port in shared memory.
     pub(crate) fn port(&self) -> &SubscriberPort {
-        self.port
+        self.port.get()
+    }
+
+    /// The chunk manager over the read-only mapping of the data segment.
+    fn pools(&self) -> &MemPoolManager<'_> {
+        self.pools.get().manager()
     }
 
     /// Takes the oldest queued sample, if any.
     pub(crate) fn take(&self) -> Result<Option<Taken>, TakeError> {
-        if let Some(gone) = self.rt.registration().gone() {
+        if let Some(gone) = self.runtime().registration().gone() {
             return Err(gone.into());
         }
         let Some(slot) = self.held.take() else {
-            return if self.port.queue.is_empty() {
+            return if self.port().queue.is_empty() {
                 Ok(None)
             } else {
                 Err(TakeError::TooManyHeld {
@@ -360,12 +374,12 @@ impl SubscriberCore {
                 })
             };
         };
-        let Some(chunk) = self.port.queue.pop() else {
+        let Some(chunk) = self.port().queue.pop() else {
             self.held.give(slot);
             return Ok(None);
         };
         if self.blocks_publishers
-            && let Err(e) = wake_blocked_publishers(self.port)
+            && let Err(e) = wake_blocked_publishers(self.port())
         {
             log::warn!("subscriber port {}: {e}", self.index);
         }
@@ -378,7 +392,7 @@ impl SubscriberCore {
 
     /// Checks `chunk` and records it in `held[slot]`.
     fn hold(&self, slot: u32, chunk: u32) -> Result<Taken, TakeError> {
-        let pools = self.rt.registration().segments().pools();
+        let pools = self.pools();
         let corrupt = |reason| TakeError::CorruptChunk {
             index: chunk,
             reason,
@@ -387,27 +401,11 @@ impl SubscriberCore {
             // Not a chunk: there is nothing to release.
             return Err(corrupt("index outside the data segment"));
         };
-        if self.port.held.record(slot, chunk).is_err() {
+        if self.port().held.record(slot, chunk).is_err() {
             self.release(chunk);
             return Err(corrupt("held slot outside the port's list"));
         }
-        let checked = pools
-            .layout()
-            .locate(chunk)
-            .and_then(|(pool, _)| pools.layout().pools().get(pool))
-            .ok_or("index outside every mempool")
-            .and_then(|pool| {
-                header
-                    .validate(pool.stride())
-                    .map_err(|_| "inconsistent chunk header")
-            })
-            .and_then(|range| {
-                if range.size == self.payload_size {
-                    Ok(range)
-                } else {
-                    Err("payload size differs from the port's type")
-                }
-            });
+        let checked = check_header(pools, chunk, header, self.payload_size);
         let range = match checked {
             Ok(range) => range,
             Err(reason) => {
@@ -434,13 +432,13 @@ impl SubscriberCore {
 
     /// Gives a taken sample back: unlists it, then drops the reference.
     pub(crate) fn unhold(&self, slot: u32, chunk: u32) {
-        self.port.held.clear(slot);
+        self.port().held.clear(slot);
         self.held.give(slot);
         self.release(chunk);
     }
 
     fn release(&self, chunk: u32) {
-        if let Err(e) = self.rt.registration().segments().pools().release(chunk) {
+        if let Err(e) = self.pools().release(chunk) {
             log::error!("subscriber port {}: {e}", self.index);
         }
     }
@@ -448,21 +446,57 @@ impl SubscriberCore {
     /// Sleeps until a sample is queued (`Ok(true)`) or `timeout` passes
     /// (`Ok(false)`); `None` waits without limit.
     pub(crate) fn wait(&self, timeout: Option<Duration>) -> Result<bool, WaitError> {
-        let shared = self.rt.registration();
+        let shared = self.runtime().registration();
         if let Some(gone) = shared.gone() {
             return Err(gone.into());
         }
         // A zero timeout is a poll: no spinning.
-        if timeout != Some(Duration::ZERO) && self.spin.spin_until(|| !self.port.queue.is_empty()) {
+        if timeout != Some(Duration::ZERO) && self.spin.spin_until(|| !self.port().queue.is_empty())
+        {
             return Ok(true);
         }
         let deadline = timeout.map(|t| Instant::now().checked_add(t).unwrap_or_else(far_future));
-        match wait_for_data(self.port, deadline, || shared.is_gone()).map_err(WaitError::Futex)? {
+        match wait_for_data(self.port(), deadline, || shared.is_gone()).map_err(WaitError::Futex)? {
             WaitEnd::Data => Ok(true),
             WaitEnd::TimedOut => Ok(false),
             WaitEnd::Gone => Err(shared.gone().unwrap_or(Gone::Daemon).into()),
         }
     }
+}
+
+/// Checks the header of `chunk` (read from shared memory, written by
+/// another process) before its payload is used: the chunk lies in a mempool,
+/// the header names this very chunk and mempool, it is consistent with the
+/// pool's stride, and its payload has the port's size. Returns where the
+/// payload is, or what is wrong.
+fn check_header(
+    pools: &MemPoolManager<'_>,
+    chunk: u32,
+    header: &ChunkHeader,
+    payload_size: u32,
+) -> Result<PayloadRange, &'static str> {
+    let (pool, _) = pools
+        .layout()
+        .locate(chunk)
+        .ok_or("index outside every mempool")?;
+    let layout = pools
+        .layout()
+        .pools()
+        .get(pool)
+        .ok_or("index outside every mempool")?;
+    if header.chunk_index() != chunk {
+        return Err("the chunk header names another chunk");
+    }
+    if header.mempool() as usize != pool {
+        return Err("the chunk header names another mempool");
+    }
+    let range = header
+        .validate(layout.stride())
+        .map_err(|_| "inconsistent chunk header")?;
+    if range.size != payload_size {
+        return Err("payload size differs from the port's type");
+    }
+    Ok(range)
 }
 
 /// A deadline that never comes, for timeouts too long for `Instant`.

@@ -157,7 +157,8 @@ pub enum TakeError {
         max: u32,
     },
     /// The queue delivered a chunk that fails the checks (index out of range,
-    /// header inconsistent, payload size not the port's); it was discarded.
+    /// a header that names another chunk or mempool or is inconsistent with
+    /// its pool, a payload size not the port's); it was discarded.
     CorruptChunk {
         /// The chunk index.
         index: u32,

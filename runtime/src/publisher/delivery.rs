@@ -70,7 +70,7 @@ impl PublisherCore {
         let mut woken = Wakes::default();
         let mut result = self.refresh(&mut delivery, &mut woken);
         let peers = delivery.cache.peers();
-        let pools = &self.pools;
+        let pools = self.pools();
         if result.is_ok() && !peers.is_empty() && pools.acquire(chunk, peers.len() as u32).is_ok() {
             let mut remaining = peers.len();
             for &peer in peers {
@@ -95,12 +95,16 @@ impl PublisherCore {
 
     /// Re-reads the topology if it changed and delivers history to the new
     /// subscribers (their ports are added to `woken`).
-    fn refresh(&self, delivery: &mut Delivery, woken: &mut Wakes) -> Result<(), DeliveryError> {
-        let version = self.port.topology.version();
+    fn refresh<'p>(
+        &'p self,
+        delivery: &mut Delivery,
+        woken: &mut Wakes<'p>,
+    ) -> Result<(), DeliveryError> {
+        let version = self.port().topology.version();
         if delivery.cache.is_current(version) {
             return Ok(());
         }
-        let Ok(snapshot) = self.port.topology.read(&mut delivery.words) else {
+        let Ok(snapshot) = self.port().topology.read(&mut delivery.words) else {
             // A write in progress (or a daemon that died mid-write): keep the
             // previous snapshot and try again at the next publish.
             return Ok(());
@@ -120,10 +124,7 @@ impl PublisherCore {
         Ok(())
     }
 
-    fn deliver_history(
-        &self,
-        peer: Peer,
-    ) -> Result<Option<&'static SubscriberPort>, DeliveryError> {
+    fn deliver_history(&self, peer: Peer) -> Result<Option<&SubscriberPort>, DeliveryError> {
         let Some(port) = self.routed_port(peer) else {
             return Ok(None);
         };
@@ -132,12 +133,13 @@ impl PublisherCore {
             return Ok(None);
         }
         let mut chunks = [0u32; MAX_HISTORY];
-        let n = self.port.history.newest(&mut chunks, wanted);
-        let pools = &self.pools;
+        let n = self.port().history.newest(&mut chunks, wanted);
+        let pools = self.pools();
         let mut delivered = false;
         for &chunk in &chunks[..n] {
-            // The ring holds a reference to every entry, so adding one is safe.
-            if pools.acquire(chunk, 1).is_err() {
+            // The ring holds a reference to every entry it got from this
+            // publisher, so adding one is safe for those.
+            if !self.is_history_entry(chunk) || pools.acquire(chunk, 1).is_err() {
                 continue;
             }
             match self.deliver_to(peer, chunk) {
@@ -155,11 +157,7 @@ impl PublisherCore {
     /// Pushes `chunk` (one reference already taken for it) into `peer`'s
     /// queue. `Ok(None)` when the subscriber is no longer routed: the caller
     /// then drops that reference.
-    fn deliver_to(
-        &self,
-        peer: Peer,
-        chunk: u32,
-    ) -> Result<Option<&'static SubscriberPort>, DeliveryError> {
+    fn deliver_to(&self, peer: Peer, chunk: u32) -> Result<Option<&SubscriberPort>, DeliveryError> {
         let Some(port) = self.routed_port(peer) else {
             return Ok(None);
         };
@@ -176,12 +174,12 @@ impl PublisherCore {
         }
     }
 
-    fn push_blocking(
-        &self,
+    fn push_blocking<'p>(
+        &'p self,
         peer: Peer,
-        port: &'static SubscriberPort,
+        port: &'p SubscriberPort,
         chunk: u32,
-    ) -> Result<Option<&'static SubscriberPort>, DeliveryError> {
+    ) -> Result<Option<&'p SubscriberPort>, DeliveryError> {
         if port.queue.push(chunk).is_ok() {
             return Ok(Some(port));
         }
@@ -204,9 +202,9 @@ impl PublisherCore {
 
     /// The subscriber port of `peer` if it still is the one routed: in
     /// range, active, and of the same generation.
-    fn routed_port(&self, peer: Peer) -> Option<&'static SubscriberPort> {
+    fn routed_port(&self, peer: Peer) -> Option<&SubscriberPort> {
         let port = self
-            .rt
+            .runtime()
             .registration()
             .segments()
             .mgmt()
@@ -220,12 +218,12 @@ impl PublisherCore {
 /// Subscriber ports that received something in one operation; woken after
 /// a single fence.
 #[derive(Default)]
-struct Wakes {
-    ports: heapless::Vec<&'static SubscriberPort, MAX_SUBSCRIBERS_PER_PUBLISHER>,
+struct Wakes<'p> {
+    ports: heapless::Vec<&'p SubscriberPort, MAX_SUBSCRIBERS_PER_PUBLISHER>,
 }
 
-impl Wakes {
-    fn add(&mut self, port: &'static SubscriberPort) {
+impl<'p> Wakes<'p> {
+    fn add(&mut self, port: &'p SubscriberPort) {
         if !self.ports.iter().any(|p| core::ptr::eq(*p, port)) {
             // Cannot overflow: at most one entry per routed subscriber.
             let _ = self.ports.push(port);
