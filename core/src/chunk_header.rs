@@ -27,7 +27,7 @@
 //!
 //! Nothing else ever writes a header: holders only read it. The chunk's
 //! reference count, which every holder writes when it releases, is kept in the
-//! mgmt segment ([`crate::refcount`]); version 1 of this layout had it at
+//! group control part ([`crate::refcount`]); version 1 of this layout had it at
 //! offset 32, which version 2 leaves reserved (zero) and never reads. So the
 //! data segment (headers and payloads) is written only by loaning publishers,
 //! and a process that only subscribes can map it read-only.
@@ -249,7 +249,7 @@ impl ChunkHeader {
 
     /// Writes the metadata of a freshly loaned chunk. Call only while holding
     /// the chunk exclusively (just popped from the freelist); its reference
-    /// count is set apart, in the mgmt segment ([`crate::refcount`]).
+    /// count is set apart, in the group control part ([`crate::refcount`]).
     pub fn init(&self, init: &ChunkInit) -> Result<(), HeaderError> {
         let offset = payload_offset(init.payload_align).map_err(HeaderError::Align)?;
         let capacity = init.chunk_size.saturating_sub(offset);

@@ -1,4 +1,4 @@
-//! Heartbeat slots: one per registered process, in the mgmt segment.
+//! Heartbeat slots: one per registered process, in the domain's mgmt segment.
 //!
 //! A runtime's background thread writes the current `CLOCK_MONOTONIC` time
 //! (milliseconds) into its slot every heartbeat interval. The daemon compares

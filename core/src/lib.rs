@@ -17,6 +17,7 @@ pub mod chunk_header;
 pub mod chunk_queue;
 pub mod fixed_string;
 pub mod freelist;
+pub mod group_control;
 pub mod heartbeat;
 pub mod history_ring;
 pub mod mempool;

@@ -1,28 +1,30 @@
-//! Mempool configuration and the layout of the data segment.
+//! Mempool configuration and the layout of a group's payload part.
 //!
-//! The data segment holds one pool per configured size class, one after the
-//! other, sorted by segment group (the daemon's `default` group is group 0,
-//! the configured `[[group]]`s follow in order), then by payload capacity
-//! within a group. Every pool carries the index of its group: a port's pool
-//! is chosen among its group's pools only ([`MempoolLayout::pool_for`]), so
-//! one group exhausting its chunks never takes chunks from another, and the
-//! later split of the data segment into one memory file per group follows
-//! the group boundaries this order already draws. Every chunk of a pool occupies `stride`
+//! Each segment group (the daemon's `default` group is group 0, the
+//! configured `[[group]]`s follow in order) has its own payload part
+//! (`zerocp.<domain>.<group>.payload`) holding one pool per configured size
+//! class of the group, one after the other, by payload capacity. Every pool
+//! carries the index of its group; a [`MempoolLayout`] is computed from one
+//! group's pools, and a port's pool is chosen among its group's pools only
+//! ([`MempoolLayout::pool_for`]), so one group exhausting its chunks never
+//! takes chunks from another. Every chunk of a pool occupies `stride`
 //! bytes: the 64-byte [`ChunkHeader`](crate::chunk_header::ChunkHeader), then
 //! the payload, rounded up to 64 so every chunk (and so every header) is
-//! 64-aligned. Chunks are numbered by a *global* `u32` index, pool after pool;
-//! that index is what freelists, queues and used-chunk lists store.
+//! 64-aligned. Chunks are numbered by a `u32` index over the layout's pools,
+//! pool after pool (called *global* here: global to the group); that index,
+//! together with the group, is what freelists, queues and used-chunk lists
+//! store.
 //!
 //! The daemon and every runtime compute the same [`MempoolLayout`] from the
-//! same `[MempoolConfig]` (which the daemon publishes in the management
-//! segment), so the layout itself never needs to be shared.
+//! same `[MempoolConfig]` (which the daemon publishes in the group's control
+//! part), so the layout itself never needs to be shared.
 
 use core::fmt;
 
 use crate::chunk_header::{CHUNK_HEADER_SIZE, PayloadAlignError, payload_offset};
 
-/// Largest number of mempools, over all segment groups (the mgmt header's
-/// mempool table has one 12-byte entry per pool).
+/// Largest number of mempools, over all segment groups (a group control
+/// header's mempool table has one 12-byte entry per pool).
 pub const MAX_MEMPOOLS: usize = 32;
 
 /// Largest total number of chunks: `u32::MAX` itself stays free as an

@@ -1,36 +1,39 @@
-//! The MemPoolManager: loaning and releasing chunks of the data segment.
+//! The MemPoolManager: loaning and releasing the chunks of one segment group.
 //!
 //! Both sides use it: runtimes loan and release chunks on the data path; the
 //! daemon releases the chunks of dead processes and reads pool statistics.
-//! It joins the mgmt segment's freelists (one per mempool, holding *local*
-//! chunk numbers) with the data segment's chunks (named by *global* index,
-//! see [`MempoolLayout`]), and keeps every index it is given in bounds: an
-//! index read from shared memory is never trusted.
+//! It joins a group's control part's freelists (one per mempool, holding
+//! *local* chunk numbers) with the group's payload part's chunks (named by
+//! the group's chunk index, see [`MempoolLayout`]; "global" below means
+//! global to the group, over all of its pools), and keeps every index it is
+//! given in bounds: an index read from shared memory is never trusted. One
+//! manager per group and per mapping: a chunk index names a chunk only
+//! together with its group.
 //!
 //! Reference counting: a loaned chunk starts with refcount 1; whoever hands a
 //! chunk to another holder adds to the count first; every holder releases
 //! once, and the release that brings the count to zero pushes the chunk back
-//! to its freelist. The counts are words of the mgmt segment's refcount region
+//! to its freelist. The counts are words of the control part's refcount region
 //! ([`ChunkRefcounts`], by global chunk index), not of the chunk headers.
 //!
-//! # Who writes the data segment
+//! # Who writes the payload part
 //!
 //! Only the publisher that loaned a chunk writes it: its header (in
 //! [`loan`](MemPoolManager::loan), and the sequence number before it
 //! publishes) and its payload, while it holds the chunk exclusively. Every
 //! other holder only reads it; what they write (refcounts, freelists, queues,
-//! held lists) is in the mgmt segment. So a process that only subscribes can
-//! map the data segment read-only, and a write through a `Sample` faults.
+//! held lists) is in the control part. So a process that only subscribes can
+//! map the payload part read-only, and a write through a `Sample` faults.
 //!
 //! # A shared chunk across processes
 //!
-//! A *shared chunk* is one chunk of the data segment with every reference to
+//! A *shared chunk* is one chunk of a payload part with every reference to
 //! it, wherever they are. Its memory layout: a 64-byte [`ChunkHeader`]
 //! (sizes, origin port, sequence number) followed by the payload,
 //! at an offset the [`MempoolLayout`] computes from the chunk's global index;
-//! a process finds it in its own mapping of the data segment, so no address
+//! a process finds it in its own mapping of the payload part, so no address
 //! ever crosses a process boundary, only the `u32` index. Its reference count
-//! is the word of that index in the mgmt segment's refcount region. Its
+//! is the word of that index in the control part's refcount region. Its
 //! lifetime:
 //!
 //! 1. **loan**: [`MemPoolManager::loan`] pops a free chunk and initialises
@@ -54,8 +57,8 @@ use core::ptr::NonNull;
 
 use crate::chunk_header::{CHUNK_HEADER_SIZE, ChunkHeader, ChunkInit, HeaderError};
 use crate::freelist::FreeList;
+use crate::group_control::GroupControl;
 use crate::mempool::{MAX_MEMPOOLS, MempoolLayout};
-use crate::mgmt::Mgmt;
 use crate::refcount::ChunkRefcounts;
 
 /// Usage of one mempool.
@@ -71,10 +74,10 @@ pub struct PoolStats {
     pub min_free: u32,
 }
 
-/// Why the data segment could not be used with a mgmt segment.
+/// Why a payload part could not be used with a group control part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttachDataError {
-    /// The mgmt segment's mempools cannot be laid out.
+    /// The group control part's mempools cannot be laid out.
     Layout,
     /// The data mapping is smaller than the mempools need.
     TooSmall {
@@ -90,14 +93,14 @@ pub enum AttachDataError {
 impl core::fmt::Display for AttachDataError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::Layout => write!(f, "the mgmt segment's mempools cannot be laid out"),
+            Self::Layout => write!(f, "the group control part's mempools cannot be laid out"),
             Self::TooSmall { needed, mapped } => {
                 write!(
                     f,
-                    "data segment too small: needs {needed} bytes, {mapped} mapped"
+                    "payload part too small: needs {needed} bytes, {mapped} mapped"
                 )
             }
-            Self::Misaligned => write!(f, "data segment mapping is not 64-byte aligned"),
+            Self::Misaligned => write!(f, "payload part mapping is not 64-byte aligned"),
         }
     }
 }
@@ -190,10 +193,10 @@ impl core::error::Error for ReleaseChunkError {}
 /// Loans and releases chunks; resolves chunk indices to headers and payloads.
 #[derive(Debug, Clone)]
 pub struct MemPoolManager<'a> {
-    mgmt: Mgmt<'a>,
+    control: GroupControl<'a>,
     data: NonNull<u8>,
     layout: MempoolLayout,
-    /// The refcount region of the mgmt segment, one word per global chunk.
+    /// The refcount region of the control part, one word per chunk.
     refcounts: ChunkRefcounts<'a>,
     /// One validated freelist view per pool, built once (not per loan).
     freelists: heapless::Vec<FreeList<'a>, MAX_MEMPOOLS>,
@@ -207,17 +210,18 @@ unsafe impl Send for MemPoolManager<'_> {}
 unsafe impl Sync for MemPoolManager<'_> {}
 
 impl<'a> MemPoolManager<'a> {
-    /// Joins a mgmt view with the mapped data segment.
+    /// Joins a group's control view with the mapped payload part of the
+    /// same group.
     ///
     /// # Safety
-    /// `data..data+data_len` must be the mapping of the data segment created
-    /// beside `mgmt`'s segment, mapped for `'a`.
+    /// `data..data+data_len` must be a mapping (of the payload part created
+    /// beside `control`'s part), mapped for `'a`.
     pub unsafe fn new(
-        mgmt: Mgmt<'a>,
+        control: GroupControl<'a>,
         data: NonNull<u8>,
         data_len: usize,
     ) -> Result<Self, AttachDataError> {
-        let layout = MempoolLayout::compute(mgmt.config().mempools())
+        let layout = MempoolLayout::compute(control.config().mempools())
             .map_err(|_| AttachDataError::Layout)?;
         if !(data.as_ptr() as usize).is_multiple_of(64) {
             return Err(AttachDataError::Misaligned);
@@ -229,28 +233,28 @@ impl<'a> MemPoolManager<'a> {
             });
         }
         let mut freelists = heapless::Vec::new();
-        for pool in 0..mgmt.config().mempools().len() as u32 {
-            let freelist = mgmt.freelist(pool).ok_or(AttachDataError::Layout)?;
+        for pool in 0..control.config().mempools().len() as u32 {
+            let freelist = control.freelist(pool).ok_or(AttachDataError::Layout)?;
             // Cannot fail: at most MAX_MEMPOOLS pools.
             let _ = freelists.push(freelist);
         }
         Ok(Self {
-            refcounts: mgmt.refcounts(),
-            mgmt,
+            refcounts: control.refcounts(),
+            control,
             data,
             layout,
             freelists,
         })
     }
 
-    /// The data segment's layout.
+    /// The payload part's layout.
     pub fn layout(&self) -> &MempoolLayout {
         &self.layout
     }
 
-    /// The mgmt view.
-    pub fn mgmt(&self) -> &Mgmt<'a> {
-        &self.mgmt
+    /// The group's control view.
+    pub fn control(&self) -> &GroupControl<'a> {
+        &self.control
     }
 
     /// Takes a free chunk of `pool`, writes its header (sequence 0) and sets
@@ -365,7 +369,7 @@ impl<'a> MemPoolManager<'a> {
 
     /// Usage of `pool`.
     pub fn pool_stats(&self, pool: u32) -> Option<PoolStats> {
-        let cfg = self.mgmt.config().mempools().get(pool as usize)?;
+        let cfg = self.control.config().mempools().get(pool as usize)?;
         let freelist = self.freelists.get(pool as usize)?;
         Some(PoolStats {
             chunk_size: cfg.chunk_size,

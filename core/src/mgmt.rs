@@ -1,58 +1,49 @@
-//! The mgmt segment: its header, its layout, and a typed view of it.
+//! The domain's mgmt segment: its header, its layout, and a typed view of it.
 //!
-//! The daemon creates `/zerocp.<domain>.mgmt` at start; every runtime maps it
-//! read-write. Its layout is computed from the daemon's configuration
-//! ([`MgmtConfig`]) by [`MgmtLayout::compute`], on both sides, from the values
-//! the header records, so nothing but the configuration has to agree:
+//! The daemon creates `zerocp.<domain>.mgmt` at start and hands it,
+//! read-write, to every registered process with the `Registered` reply: it
+//! holds what concerns the domain as a whole, and nothing of any segment
+//! group (ports, freelists, refcounts and chunks live in each group's own
+//! control and payload parts, [`crate::group_control`]). Its layout is
+//! computed from the daemon's configuration ([`MgmtConfig`]) by
+//! [`MgmtLayout::compute`], on both sides, from the values the header records:
 //!
 //! ```text
 //! offset 0                  MgmtHeader (512 B): magic, layout version, state,
-//!                           daemon pid, epoch, sizes, limits, mempool table
-//!                           (MAX_MEMPOOLS = 32 entries of chunk size, count
-//!                           and segment group: 64 + 32 × 12 = 448 bytes used)
+//!                           daemon pid, max processes, group count, epoch,
+//!                           segment size
 //! heartbeats                HeartbeatSlot × max_processes           (64 B each)
-//! publishers                PublisherPort × max_publishers
-//! subscribers               SubscriberPort × max_subscribers
-//! freelists                 FreeListHeader × mempool count          (64 B each)
-//! links                     u32 × total chunks (the freelists' link words)
-//! refcounts                 u32 × total chunks (each chunk's reference count)
 //! ```
 //!
-//! Every region starts on a 64-byte boundary. The refcount region holds the
-//! number of holders of every chunk, by global chunk index ([`crate::refcount`]):
-//! it is here, not in the chunk headers of the data segment, because every
-//! holder (subscribers included) writes it on release, and the data segment
-//! must be written only by loaning publishers (so that a process that only
-//! subscribes can map it read-only). All of it is made of atomics
-//! whose all-zero value is valid, so a freshly created (zero-filled) segment
-//! can be viewed before the daemon writes anything, and a hostile process can
-//! scribble any value without making a reader's access undefined behaviour;
-//! values that index something (ports, chunks) are bounds-checked by whoever
-//! uses them.
+//! The state word tells every runtime that the daemon is stopping
+//! ([`STATE_SHUTTING_DOWN`]). All of it is made of atomics whose all-zero
+//! value is valid, so a hostile process can scribble any value without
+//! making a reader's access undefined behaviour; a slot index is
+//! bounds-checked by whoever uses it. What a process can do to this segment
+//! is limited to lying about heartbeats (its own or another's) and the state
+//! word: no chunk, port or queue is here.
 
 use core::marker::PhantomData;
 use core::mem::{align_of, size_of};
 use core::ptr::NonNull;
 
-use crate::freelist::{FreeList, FreeListHeader};
 use crate::heartbeat::HeartbeatSlot;
-use crate::mempool::{MAX_MEMPOOLS, MempoolConfig};
-use crate::port::{PublisherPort, SubscriberPort};
-use crate::refcount::{ChunkRefcount, ChunkRefcounts};
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
 
 mod config;
 mod layout;
 
-pub use config::{MgmtConfig, MgmtConfigError};
+pub use config::{MAX_GROUPS, MAX_PROCESSES_LIMIT, MgmtConfig, MgmtConfigError};
 pub use layout::MgmtLayout;
 
 /// `"ZEROCPMG"` little-endian: the first word of every mgmt segment.
 pub const MGMT_MAGIC: u64 = u64::from_le_bytes(*b"ZEROCPMG");
 /// Version of the layout described here; bumped on any incompatible change.
 /// Version 2 added the refcount region (the counts left the chunk headers);
-/// version 3 tags every mempool with its segment group and holds 32 pools.
-pub const MGMT_LAYOUT_VERSION: u32 = 3;
+/// version 3 tagged every mempool with its segment group; version 4 moved
+/// ports, freelists and refcounts into each group's control part, leaving
+/// the header and the heartbeat slots.
+pub const MGMT_LAYOUT_VERSION: u32 = 4;
 
 /// Segment state: the daemon is still writing it.
 pub const STATE_INITIALISING: u32 = 0;
@@ -61,20 +52,10 @@ pub const STATE_READY: u32 = 1;
 /// Segment state: the daemon is stopping; runtimes must stop using it.
 pub const STATE_SHUTTING_DOWN: u32 = 2;
 
-/// One entry of the header's mempool table.
-#[repr(C)]
-pub struct MempoolEntry {
-    chunk_size: AtomicU32,
-    chunk_count: AtomicU32,
-    group: AtomicU32,
-}
-
 /// The first 512 bytes of the mgmt segment.
 ///
 /// Layout: `magic: u64`, `layout_version, state, daemon_pid, max_processes,
-/// max_publishers, max_subscribers, mempool_count, reserved: u32`, `epoch,
-/// mgmt_size, data_size: u64`, then [`MAX_MEMPOOLS`] × (`chunk_size,
-/// chunk_count, group: u32`), padded to 512.
+/// group_count, reserved: u32`, `epoch, mgmt_size: u64`, padded to 512.
 #[repr(C, align(512))]
 pub struct MgmtHeader {
     magic: AtomicU64,
@@ -82,20 +63,14 @@ pub struct MgmtHeader {
     state: AtomicU32,
     daemon_pid: AtomicU32,
     max_processes: AtomicU32,
-    max_publishers: AtomicU32,
-    max_subscribers: AtomicU32,
-    mempool_count: AtomicU32,
+    group_count: AtomicU32,
     reserved: AtomicU32,
     epoch: AtomicU64,
     mgmt_size: AtomicU64,
-    data_size: AtomicU64,
-    mempools: [MempoolEntry; MAX_MEMPOOLS],
 }
 
 #[cfg(not(loom))]
 const _: () = assert!(size_of::<MgmtHeader>() == 512);
-#[cfg(not(loom))]
-const _: () = assert!(64 + MAX_MEMPOOLS * size_of::<MempoolEntry>() <= 512);
 
 /// Why a mapping could not be used as a mgmt segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,11 +105,6 @@ pub enum MgmtError {
         /// Size computed from the recorded configuration.
         computed: u64,
     },
-    /// A freelist header in the segment does not match its configuration.
-    FreeList {
-        /// Mempool index.
-        pool: u32,
-    },
 }
 
 impl core::fmt::Display for MgmtError {
@@ -158,7 +128,6 @@ impl core::fmt::Display for MgmtError {
                 f,
                 "mgmt segment size {recorded} does not match its configuration ({computed})"
             ),
-            Self::FreeList { pool } => write!(f, "mgmt freelist of mempool {pool} is corrupt"),
         }
     }
 }
@@ -195,7 +164,6 @@ impl<'a> Mgmt<'a> {
         config: &MgmtConfig,
         daemon_pid: u32,
         epoch: u64,
-        data_size: u64,
     ) -> Result<Self, MgmtError> {
         let layout = MgmtLayout::compute(config).map_err(MgmtError::Config)?;
         check_mapping(base, len, layout.total_size())?;
@@ -205,13 +173,7 @@ impl<'a> Mgmt<'a> {
             config: *config,
             _mapping: PhantomData,
         };
-        view.write_header(config, daemon_pid, epoch, data_size);
-        for pool in 0..config.mempools().len() as u32 {
-            let (header, links) = view
-                .freelist_parts(pool)
-                .ok_or(MgmtError::FreeList { pool })?;
-            FreeList::init(header, links).map_err(|_| MgmtError::FreeList { pool })?;
-        }
+        view.write_header(config, daemon_pid, epoch);
         // Release: everything above is visible to whoever reads READY with Acquire.
         view.header().state.store(STATE_READY, Ordering::Release);
         Ok(view)
@@ -239,7 +201,11 @@ impl<'a> Mgmt<'a> {
         if state != STATE_READY {
             return Err(MgmtError::NotReady { state });
         }
-        let config = read_config(header)?;
+        let config = MgmtConfig::new(
+            header.max_processes.load(Ordering::Relaxed),
+            header.group_count.load(Ordering::Relaxed),
+        )
+        .map_err(MgmtError::Config)?;
         let layout = MgmtLayout::compute(&config).map_err(MgmtError::Config)?;
         let recorded = header.mgmt_size.load(Ordering::Relaxed);
         if recorded != layout.total_size() {
@@ -249,16 +215,12 @@ impl<'a> Mgmt<'a> {
             });
         }
         check_mapping(base, len, recorded)?;
-        let view = Self {
+        Ok(Self {
             base,
             layout,
             config,
             _mapping: PhantomData,
-        };
-        for pool in 0..config.mempools().len() as u32 {
-            view.freelist(pool).ok_or(MgmtError::FreeList { pool })?;
-        }
-        Ok(view)
+        })
     }
 
     /// The configuration the segment was laid out for.
@@ -281,11 +243,6 @@ impl<'a> Mgmt<'a> {
         self.header().epoch.load(Ordering::Relaxed)
     }
 
-    /// Size of the data segment the daemon created beside this one.
-    pub fn data_size(&self) -> u64 {
-        self.header().data_size.load(Ordering::Relaxed)
-    }
-
     /// The segment state word (`STATE_*`).
     pub fn state(&self) -> u32 {
         // Acquire: a runtime that sees SHUTTING_DOWN stops using the segment.
@@ -302,51 +259,14 @@ impl<'a> Mgmt<'a> {
 
     /// Heartbeat slot `index`, if in range.
     pub fn heartbeat(&self, index: u32) -> Option<&'a HeartbeatSlot> {
-        self.record(self.layout.heartbeat_offset(index)?)
-    }
-
-    /// Publisher port `index`, if in range.
-    pub fn publisher(&self, index: u32) -> Option<&'a PublisherPort> {
-        self.record(self.layout.publisher_offset(index)?)
-    }
-
-    /// Subscriber port `index`, if in range.
-    pub fn subscriber(&self, index: u32) -> Option<&'a SubscriberPort> {
-        self.record(self.layout.subscriber_offset(index)?)
-    }
-
-    /// The freelist of mempool `pool`, if in range and consistent.
-    pub fn freelist(&self, pool: u32) -> Option<FreeList<'a>> {
-        let (header, links) = self.freelist_parts(pool)?;
-        FreeList::attach(header, links).ok()
-    }
-
-    /// The reference counts of all chunks, by global chunk index.
-    pub fn refcounts(&self) -> ChunkRefcounts<'a> {
-        let offset = self.layout.refcounts_offset();
-        let count = self.layout.refcount_count();
-        // SAFETY: the refcount region (`count` u32 words from `offset`) lies
-        // inside the layout, which `check_mapping` proved is inside the
-        // mapping; it starts on a 64-byte boundary, so it is aligned for
-        // `ChunkRefcount` (a transparent AtomicU32), valid for any bit pattern.
-        let first = unsafe { self.base.as_ptr().add(offset as usize) }.cast::<ChunkRefcount>();
-        // SAFETY: `count` words from `first` lie inside the mapping (above).
-        let words = unsafe { core::slice::from_raw_parts(first, count as usize) };
-        ChunkRefcounts::new(words)
-    }
-
-    fn freelist_parts(&self, pool: u32) -> Option<(&'a FreeListHeader, &'a [AtomicU32])> {
-        let header = self.record(self.layout.freelist_offset(pool)?)?;
-        let (links_offset, count) = self.layout.links_range(pool, &self.config)?;
-        // SAFETY: `links_range` lies inside the layout, which `check_mapping`
-        // proved is inside the mapping; the offset is 4-aligned (links start on
-        // a 64-byte boundary and each pool's run is a whole number of u32);
-        // AtomicU32 is valid for any bit pattern.
-        let first = unsafe { self.base.as_ptr().add(links_offset as usize) }.cast::<AtomicU32>();
-        // SAFETY: `count` link words from `first` lie inside the mapping (above),
-        // aligned, and AtomicU32 is valid for any bit pattern.
-        let links = unsafe { core::slice::from_raw_parts(first, count as usize) };
-        Some((header, links))
+        let offset = self.layout.heartbeat_offset(index)?;
+        // SAFETY: `heartbeat_offset` is in range only for slots inside the
+        // layout, which `check_mapping` proved is inside the mapping.
+        let ptr = unsafe { self.base.as_ptr().add(offset as usize) }.cast::<HeartbeatSlot>();
+        // SAFETY: in bounds (above); slots start 512 bytes in and are 64-byte
+        // multiples, so aligned; a slot consists of atomics, valid for any
+        // bit pattern.
+        Some(unsafe { &*ptr })
     }
 
     fn header(&self) -> &'a MgmtHeader {
@@ -354,19 +274,7 @@ impl<'a> Mgmt<'a> {
         unsafe { self.base.cast::<MgmtHeader>().as_ref() }
     }
 
-    fn record<T>(&self, offset: u64) -> Option<&'a T> {
-        let end = offset.checked_add(size_of::<T>() as u64)?;
-        if end > self.layout.total_size() || !offset.is_multiple_of(align_of::<T>() as u64) {
-            return None;
-        }
-        // SAFETY: `offset + size_of::<T>()` is inside the checked mapping.
-        let ptr = unsafe { self.base.as_ptr().add(offset as usize) }.cast::<T>();
-        // SAFETY: in bounds and aligned (checked above); every record type here
-        // consists of atomics, valid for any bit pattern.
-        Some(unsafe { &*ptr })
-    }
-
-    fn write_header(&self, config: &MgmtConfig, daemon_pid: u32, epoch: u64, data_size: u64) {
+    fn write_header(&self, config: &MgmtConfig, daemon_pid: u32, epoch: u64) {
         let h = self.header();
         // Relaxed: published by the Release store of READY in `create`.
         h.magic.store(MGMT_MAGIC, Ordering::Relaxed);
@@ -375,21 +283,10 @@ impl<'a> Mgmt<'a> {
         h.daemon_pid.store(daemon_pid, Ordering::Relaxed);
         h.max_processes
             .store(config.max_processes(), Ordering::Relaxed);
-        h.max_publishers
-            .store(config.max_publishers(), Ordering::Relaxed);
-        h.max_subscribers
-            .store(config.max_subscribers(), Ordering::Relaxed);
-        h.mempool_count
-            .store(config.mempools().len() as u32, Ordering::Relaxed);
+        h.group_count.store(config.group_count(), Ordering::Relaxed);
         h.epoch.store(epoch, Ordering::Relaxed);
         h.mgmt_size
             .store(self.layout.total_size(), Ordering::Relaxed);
-        h.data_size.store(data_size, Ordering::Relaxed);
-        for (entry, pool) in h.mempools.iter().zip(config.mempools()) {
-            entry.chunk_size.store(pool.chunk_size, Ordering::Relaxed);
-            entry.chunk_count.store(pool.chunk_count, Ordering::Relaxed);
-            entry.group.store(pool.group, Ordering::Relaxed);
-        }
     }
 }
 
@@ -404,27 +301,4 @@ fn check_mapping(base: NonNull<u8>, len: usize, needed: u64) -> Result<(), MgmtE
         });
     }
     Ok(())
-}
-
-fn read_config(h: &MgmtHeader) -> Result<MgmtConfig, MgmtError> {
-    let count = h.mempool_count.load(Ordering::Relaxed) as usize;
-    let mut pools = [MempoolConfig::default(); MAX_MEMPOOLS];
-    let listed = count.min(MAX_MEMPOOLS);
-    for (dst, entry) in pools.iter_mut().zip(&h.mempools).take(listed) {
-        dst.chunk_size = entry.chunk_size.load(Ordering::Relaxed);
-        dst.chunk_count = entry.chunk_count.load(Ordering::Relaxed);
-        dst.group = entry.group.load(Ordering::Relaxed);
-    }
-    if count > MAX_MEMPOOLS {
-        return Err(MgmtError::Config(MgmtConfigError::TooManyMempools {
-            count,
-        }));
-    }
-    MgmtConfig::new(
-        h.max_processes.load(Ordering::Relaxed),
-        h.max_publishers.load(Ordering::Relaxed),
-        h.max_subscribers.load(Ordering::Relaxed),
-        &pools[..listed],
-    )
-    .map_err(MgmtError::Config)
 }

@@ -1,7 +1,9 @@
 //! Publisher and subscriber ports: the per-endpoint records of the port registry.
 //!
-//! The mgmt segment holds two arrays of fixed-size ports (their counts come
-//! from the daemon's configuration). The daemon allocates a port when an
+//! Each segment group's control part holds two arrays of fixed-size ports
+//! (their counts come from the group's configuration); a port is named by
+//! its group and its index there, and every chunk index it stores is one of
+//! its group's. The daemon allocates a port when an
 //! application creates a publisher or subscriber, initialises it, and is the
 //! only writer of its [`PortControl`] and of a publisher's topology; the owning
 //! application then works the data-path parts with lock-free operations only:

@@ -1,11 +1,11 @@
 //! Chunk reference counts: one [`ChunkRefcount`] word per chunk, kept in the
-//! mgmt segment's refcount region and reached through the bounds-checked
+//! group control part's refcount region and reached through the bounds-checked
 //! [`ChunkRefcounts`] view.
 //!
 //! A chunk's count is the number of its holders (0 = free): a loan sets it to
 //! 1, whoever hands the chunk to more holders adds to it first, and every
 //! holder releases once; the release that reaches zero returns the chunk to
-//! its freelist. The counts live in the mgmt segment rather than in the chunk
+//! its freelist. The counts live in the group's control part rather than in the chunk
 //! header because subscribers write them (every release is a write): keeping
 //! them out of the data segment means nothing but the loaning publisher
 //! writes there, so a process that only subscribes can map it read-only.
@@ -29,12 +29,12 @@ use core::fmt;
 use crate::sync::{AtomicU32, Ordering};
 
 /// The reference count of one chunk: a `#[repr(transparent)]` atomic `u32`
-/// (all-zero = free), the element of the mgmt segment's refcount region.
+/// (all-zero = free), the element of the group control part's refcount region.
 ///
 /// ```
 /// use zerocp_core::refcount::{ChunkRefcount, RefcountUnderflow};
 ///
-/// let count = ChunkRefcount::new(); // in real use: a word of the mgmt segment
+/// let count = ChunkRefcount::new(); // in real use: a word of a group control part
 /// count.set_loaned();               // the loaner holds it
 /// count.acquire_many(2);            // two more holders
 /// assert_eq!(count.read(), 3);
@@ -156,7 +156,7 @@ impl core::error::Error for NoSuchChunk {}
 /// ```
 /// use zerocp_core::refcount::{ChunkRefcount, ChunkRefcounts, NoSuchChunk};
 ///
-/// let words: [ChunkRefcount; 4] = Default::default(); // in real use: `Mgmt::refcounts`
+/// let words: [ChunkRefcount; 4] = Default::default(); // in real use: `GroupControl::refcounts`
 /// let counts = ChunkRefcounts::new(&words);
 /// counts.get(2)?.set_loaned();
 /// assert_eq!(counts.get(2)?.read(), 1);
@@ -176,7 +176,7 @@ impl<'a> ChunkRefcounts<'a> {
 
     /// Number of chunks counted.
     pub fn len(&self) -> u32 {
-        // Cannot truncate: the mgmt layout has at most u32::MAX chunks.
+        // Cannot truncate: a control layout has at most u32::MAX chunks.
         self.words.len() as u32
     }
 

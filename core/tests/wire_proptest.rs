@@ -54,11 +54,22 @@ fn process_info() -> impl Strategy<Value = ProcessInfo> {
     )
 }
 
+fn port_created() -> impl Strategy<Value = PortCreated> {
+    (any::<[u32; 2]>(), any::<[u64; 2]>()).prop_map(
+        |([port_index, group], [control_size, payload_size])| PortCreated {
+            port_index,
+            group,
+            control_size,
+            payload_size,
+        },
+    )
+}
+
 fn port_info() -> impl Strategy<Value = PortInfo> {
     (
         service(),
         port_kind(),
-        any::<[u32; 4]>(),
+        any::<[u32; 5]>(),
         any::<u64>(),
         type_info(),
     )
@@ -66,7 +77,7 @@ fn port_info() -> impl Strategy<Value = PortInfo> {
             |(
                 service,
                 kind,
-                [port_index, owner_pid, queue_len, queue_capacity],
+                [port_index, group, owner_pid, queue_len, queue_capacity],
                 dropped,
                 type_info,
             )| {
@@ -74,6 +85,7 @@ fn port_info() -> impl Strategy<Value = PortInfo> {
                     service,
                     kind,
                     port_index,
+                    group,
                     owner_pid,
                     queue_len,
                     queue_capacity,
@@ -159,8 +171,12 @@ fn requests() -> impl Strategy<Value = Message> {
                     max_held: m,
                 })
             }),
-        (port_kind(), any::<u32>()).prop_map(|(kind, port_index)| {
-            Message::RemovePort(RemovePort { kind, port_index })
+        (port_kind(), any::<[u32; 2]>()).prop_map(|(kind, [port_index, group])| {
+            Message::RemovePort(RemovePort {
+                kind,
+                port_index,
+                group,
+            })
         }),
         Just(Message::QueryStatus),
         any::<u32>().prop_map(|start| Message::QueryProcesses(PageRequest { start })),
@@ -172,36 +188,39 @@ fn requests() -> impl Strategy<Value = Message> {
 
 fn replies() -> impl Strategy<Value = Message> {
     prop_oneof![
-        (any::<[u32; 4]>(), any::<[u64; 3]>()).prop_map(
-            |([slot, pid, hi, ht], [epoch, ms, ds])| {
+        (any::<[u32; 5]>(), any::<[u64; 2]>()).prop_map(
+            |([slot, pid, hi, ht, groups], [epoch, ms])| {
                 Message::Registered(Registered {
                     process_slot: slot,
                     daemon_pid: pid,
                     epoch,
                     mgmt_size: ms,
-                    data_size: ds,
+                    group_count: groups,
                     heartbeat_interval_ms: hi,
                     heartbeat_timeout_ms: ht,
                 })
             }
         ),
         Just(Message::Unregistered),
-        any::<u32>().prop_map(|port_index| Message::PublisherCreated(PortCreated { port_index })),
-        any::<u32>().prop_map(|port_index| Message::SubscriberCreated(PortCreated { port_index })),
+        port_created().prop_map(Message::PublisherCreated),
+        port_created().prop_map(Message::SubscriberCreated),
         Just(Message::PortRemoved),
-        (any::<[u32; 5]>(), any::<[u64; 4]>()).prop_map(|([pid, p, pb, s, sv], [up, ep, m, d])| {
-            Message::Status(Status {
-                daemon_pid: pid,
-                uptime_ms: up,
-                epoch: ep,
-                processes: p,
-                publishers: pb,
-                subscribers: s,
-                services: sv,
-                mgmt_size: m,
-                data_size: d,
-            })
-        }),
+        (any::<[u32; 5]>(), any::<[u64; 5]>()).prop_map(
+            |([pid, p, pb, s, sv], [up, ep, m, d, c])| {
+                Message::Status(Status {
+                    daemon_pid: pid,
+                    uptime_ms: up,
+                    epoch: ep,
+                    processes: p,
+                    publishers: pb,
+                    subscribers: s,
+                    services: sv,
+                    mgmt_size: m,
+                    data_size: d,
+                    control_size: c,
+                })
+            }
+        ),
         (vec(process_info(), 0..=PROCESSES_PER_PAGE), any::<u32>()).prop_map(|(e, next)| {
             Message::ProcessesPage(ProcessesPage {
                 entries: e.into_iter().collect(),

@@ -340,7 +340,8 @@ impl DaemonConfig {
                 format!("and [[group.mempool]] list {pools} pools in all, at most {max} allowed"),
             ));
         }
-        self.mgmt_config().map(|_| ())
+        self.mgmt_config()?;
+        self.group_configs().map(|_| ())
     }
 
     /// The segment groups, `default` (group 0) first, for the control plane.
@@ -348,42 +349,87 @@ impl DaemonConfig {
         SegmentGroups::new(&self.groups)
     }
 
-    /// The limits and mempools in the form the mgmt segment is laid out for:
-    /// the top-level pools are group 0 (`default`), `group[i]`'s are group
-    /// `i + 1`.
+    /// The limits the domain's mgmt segment is laid out for.
     pub fn mgmt_config(&self) -> Result<zerocp_core::mgmt::MgmtConfig, ConfigError> {
-        let grouped = std::iter::once(&self.mempools)
-            .chain(self.groups.iter().map(|g| &g.mempools))
-            .enumerate();
-        let pools: Vec<zerocp_core::mempool::MempoolConfig> = grouped
-            .flat_map(|(group, pools)| {
-                pools
-                    .iter()
-                    .map(move |p| zerocp_core::mempool::MempoolConfig {
-                        chunk_size: p.size,
-                        chunk_count: p.count,
-                        group: group as u32,
-                    })
-            })
-            .collect();
-        zerocp_core::mgmt::MgmtConfig::new(
-            self.limits.max_processes,
+        zerocp_core::mgmt::MgmtConfig::new(self.limits.max_processes, self.group_count()).map_err(
+            |e| match e {
+                zerocp_core::mgmt::MgmtConfigError::LimitOutOfRange { name, value, max } => {
+                    invalid(
+                        format!("limits.{name}"),
+                        format!("= {value} is out of range 1..={max}"),
+                    )
+                }
+                other => invalid("limits", format!("cannot be laid out: {other}")),
+            },
+        )
+    }
+
+    /// Segment groups, `default` included.
+    pub fn group_count(&self) -> u32 {
+        self.groups.len() as u32 + 1
+    }
+
+    /// The port limits and mempools every group's control part is laid out
+    /// for, `default` (group 0: `[limits]` and the top-level pools) first,
+    /// then `group[i]` as group `i + 1`.
+    pub fn group_configs(
+        &self,
+    ) -> Result<Vec<zerocp_core::group_control::GroupConfig>, ConfigError> {
+        let default = (
+            "limits".to_owned(),
+            "mempool".to_owned(),
             self.limits.max_publishers,
             self.limits.max_subscribers,
-            &pools,
-        )
-        .map_err(mgmt_config_error)
+            &self.mempools,
+        );
+        let configured = self.groups.iter().enumerate().map(|(i, g)| {
+            (
+                format!("group[{i}]"),
+                format!("group[{i}].mempool"),
+                g.max_publishers,
+                g.max_subscribers,
+                &g.mempools,
+            )
+        });
+        std::iter::once(default)
+            .chain(configured)
+            .enumerate()
+            .map(
+                |(group, (limits_key, pools_key, publishers, subscribers, pools))| {
+                    let group = group as u32;
+                    let pools: Vec<zerocp_core::mempool::MempoolConfig> = pools
+                        .iter()
+                        .map(|p| zerocp_core::mempool::MempoolConfig {
+                            chunk_size: p.size,
+                            chunk_count: p.count,
+                            group,
+                        })
+                        .collect();
+                    zerocp_core::group_control::GroupConfig::new(
+                        group,
+                        publishers,
+                        subscribers,
+                        &pools,
+                    )
+                    .map_err(|e| group_config_error(&limits_key, &pools_key, e))
+                },
+            )
+            .collect()
     }
 }
 
-fn mgmt_config_error(e: zerocp_core::mgmt::MgmtConfigError) -> ConfigError {
-    use zerocp_core::mgmt::MgmtConfigError as E;
+fn group_config_error(
+    limits_key: &str,
+    pools_key: &str,
+    e: zerocp_core::group_control::GroupConfigError,
+) -> ConfigError {
+    use zerocp_core::group_control::GroupConfigError as E;
     match e {
         E::LimitOutOfRange { name, value, max } => invalid(
-            format!("limits.{name}"),
+            format!("{limits_key}.{name}"),
             format!("= {value} is out of range 1..={max}"),
         ),
-        other => invalid("mempool", format!("cannot be laid out: {other}")),
+        other => invalid(pools_key, format!("cannot be laid out: {other}")),
     }
 }
 

@@ -1,8 +1,10 @@
 //! `ControlPlane`: the state behind Diroute and every change to it.
 //!
 //! It owns the [`ProcessManager`], the [`PortRegistry`] and the
-//! [`RouteTable`], and works the mgmt segment and the mempools through
-//! [`Mgmt`] and [`MemPoolManager`]. The event loop ([`crate::diroute`]) turns
+//! [`RouteTable`], and works the mgmt segment through [`Mgmt`] and each
+//! segment group's control and payload parts through that group's
+//! [`MemPoolManager`] (one per group, by group index: a port's group picks
+//! the memory every one of its indices is resolved in). The event loop ([`crate::diroute`]) turns
 //! frames into calls here and the results into reply frames; nothing here
 //! does I/O on sockets, so every rule can be exercised directly.
 //!
@@ -49,7 +51,9 @@ pub struct DaemonIdentity {
     pub started_ms: u64,
     /// Size of the mgmt segment.
     pub mgmt_size: u64,
-    /// Size of the data segment.
+    /// Size of every group's control part, summed.
+    pub control_size: u64,
+    /// Size of every group's payload part, summed.
     pub data_size: u64,
 }
 
@@ -77,7 +81,8 @@ impl std::fmt::Display for Departure {
 /// The daemon's state: processes, ports, routes, and the shared memory they live in.
 pub struct ControlPlane<'a> {
     pub(crate) mgmt: Mgmt<'a>,
-    pub(crate) pools: MemPoolManager<'a>,
+    /// Each group's chunk manager (and through it its control part), by group index.
+    pub(crate) parts: Vec<MemPoolManager<'a>>,
     pub(crate) config: DaemonConfig,
     pub(crate) groups: SegmentGroups,
     pub(crate) identity: DaemonIdentity,
@@ -134,11 +139,12 @@ fn check_range(
 }
 
 impl<'a> ControlPlane<'a> {
-    /// A control plane over a freshly created mgmt segment and its mempools,
-    /// with the segment groups of `config` ([`DaemonConfig::segment_groups`]).
+    /// A control plane over a freshly created mgmt segment and every group's
+    /// parts (`parts`, by group index), with the segment groups of `config`
+    /// ([`DaemonConfig::segment_groups`]).
     pub fn new(
         mgmt: Mgmt<'a>,
-        pools: MemPoolManager<'a>,
+        parts: Vec<MemPoolManager<'a>>,
         config: DaemonConfig,
         groups: SegmentGroups,
         identity: DaemonIdentity,
@@ -149,17 +155,34 @@ impl<'a> ControlPlane<'a> {
             config.heartbeat.timeout_ms,
             identity.started_ms,
         );
+        let port_limits: Vec<(u32, u32)> = parts
+            .iter()
+            .map(|p| {
+                let c = p.control().config();
+                (c.max_publishers(), c.max_subscribers())
+            })
+            .collect();
         Self {
             mgmt,
-            pools,
+            parts,
             processes: ProcessManager::new(limits.max_processes),
-            ports: PortRegistry::new(limits.max_publishers, limits.max_subscribers),
+            ports: PortRegistry::new(&port_limits),
             routes: RouteTable::new(),
             heartbeat,
             config,
             groups,
             identity,
         }
+    }
+
+    /// The chunk manager (and control part) of segment group `group`.
+    pub(crate) fn part(&self, group: u32) -> Result<&MemPoolManager<'a>, RequestError> {
+        self.parts.get(group as usize).ok_or_else(|| {
+            error(
+                ErrorCode::Internal,
+                format!("segment group {group} has no memory"),
+            )
+        })
     }
 
     /// The configuration in force.
@@ -216,7 +239,7 @@ impl<'a> ControlPlane<'a> {
             daemon_pid: id.pid,
             epoch: id.epoch,
             mgmt_size: id.mgmt_size,
-            data_size: id.data_size,
+            group_count: self.parts.len() as u32,
             heartbeat_interval_ms: u32::try_from(hb.interval_ms).unwrap_or(u32::MAX),
             heartbeat_timeout_ms: u32::try_from(hb.timeout_ms).unwrap_or(u32::MAX),
         };
@@ -232,7 +255,7 @@ impl<'a> ControlPlane<'a> {
                 format!("type `{}`: {e}", type_info.name.as_str()),
             )
         })?;
-        self.pools
+        self.part(group)?
             .layout()
             .pool_for(group, type_info.size, type_info.align)
             .map(|pool| pool as u32)
@@ -317,14 +340,17 @@ impl<'a> ControlPlane<'a> {
         check_range(msg.max_loans, 1, MAX_LOANS as u32, || {
             format!("max_loans {} is not in 1..={MAX_LOANS}", msg.max_loans)
         })?;
+        let (group, base) =
+            self.base_settings(slot, &msg.service, &msg.type_info, PortKind::Publisher)?;
         let settings = PortSettings {
             capacity: msg.max_loans,
             history: msg.history,
             policy: FullPolicy::DiscardOldest,
-            ..self.base_settings(slot, &msg.service, &msg.type_info, PortKind::Publisher)?
+            ..base
         };
         self.add_port(
             slot,
+            group,
             &msg.service,
             &msg.type_info,
             PortKind::Publisher,
@@ -354,14 +380,17 @@ impl<'a> ControlPlane<'a> {
         check_range(msg.max_held, 1, MAX_HELD as u32, || {
             format!("max_held {} is not in 1..={MAX_HELD}", msg.max_held)
         })?;
+        let (group, base) =
+            self.base_settings(slot, &msg.service, &msg.type_info, PortKind::Subscriber)?;
         let settings = PortSettings {
             capacity: msg.queue_capacity,
             history: msg.history_request,
             policy: msg.full_policy,
-            ..self.base_settings(slot, &msg.service, &msg.type_info, PortKind::Subscriber)?
+            ..base
         };
         self.add_port(
             slot,
+            group,
             &msg.service,
             &msg.type_info,
             PortKind::Subscriber,
@@ -370,19 +399,19 @@ impl<'a> ControlPlane<'a> {
     }
 
     /// Checks owner, group access, type and route, picks the mempool of the
-    /// service's group; the settings every port shares.
+    /// service's group; the group and the settings every port shares.
     fn base_settings(
         &self,
         slot: u32,
         service: &ServiceDescription,
         type_info: &TypeInfo,
         kind: PortKind,
-    ) -> Result<PortSettings, RequestError> {
+    ) -> Result<(u32, PortSettings), RequestError> {
         let owner = self.owner(slot)?;
         let group = self.admitted_group(owner, service, kind)?;
         self.check_route(service, type_info, kind)?;
         let mempool = self.checked_type(type_info, group)?;
-        Ok(PortSettings {
+        let settings = PortSettings {
             owner_slot: owner.slot,
             owner_pid: owner.creds.pid,
             payload_size: type_info.size,
@@ -390,42 +419,49 @@ impl<'a> ControlPlane<'a> {
             mempool,
             service_hash: service.stable_hash(),
             ..PortSettings::default()
-        })
+        };
+        Ok((group, settings))
     }
 
     fn add_port(
         &mut self,
         slot: u32,
+        group: u32,
         service: &ServiceDescription,
         type_info: &TypeInfo,
         kind: PortKind,
         settings: &PortSettings,
     ) -> Result<PortCreated, RequestError> {
+        let part = self
+            .parts
+            .get(group as usize)
+            .ok_or_else(|| error(ErrorCode::Internal, format!("no segment group {group}")))?;
+        let control = part.control();
         let id = self
             .ports
-            .allocate(kind)
+            .allocate(group, kind)
             .map_err(|e| error(ErrorCode::LimitReached, e.to_string()))?;
         let init = match kind {
-            PortKind::Publisher => self.ports.init_publisher(&self.mgmt, id, settings),
+            PortKind::Publisher => self.ports.init_publisher(control, id, settings),
             PortKind::Subscriber => {
-                if let Some(port) = self.mgmt.subscriber(id.index) {
-                    let late = reclaim::drain_subscriber(&self.pools, id, port);
+                if let Some(port) = control.subscriber(id.index) {
+                    let late = reclaim::drain_subscriber(part, id, port);
                     if late.released > 0 {
                         log::info!("{id}: released {} late deliveries", late.released);
                     }
                 }
-                self.ports.init_subscriber(&self.mgmt, id, settings)
+                self.ports.init_subscriber(control, id, settings)
             }
         };
         let routed = init
             .map_err(|e| error(ErrorCode::Internal, e.to_string()))
             .and_then(|()| {
                 self.routes
-                    .add(&self.mgmt, service, type_info, id)
+                    .add(control, service, type_info, id)
                     .map_err(|e| error(ErrorCode::Internal, e.to_string()))
             });
         if let Err(e) = routed {
-            self.ports.free(&self.mgmt, id);
+            self.ports.free(control, id);
             return Err(e);
         }
         if let Some(owner) = self.processes.get_mut(slot) {
@@ -434,6 +470,9 @@ impl<'a> ControlPlane<'a> {
         }
         Ok(PortCreated {
             port_index: id.index,
+            group,
+            control_size: control.layout().total_size(),
+            payload_size: part.layout().total_bytes(),
         })
     }
 
@@ -444,14 +483,15 @@ impl<'a> ControlPlane<'a> {
         let Some(pos) = owner
             .ports
             .iter()
-            .position(|p| p.kind == kind && p.index == msg.port_index)
+            .position(|p| p.kind == kind && p.index == msg.port_index && p.group == msg.group)
         else {
             return Err(error(
                 ErrorCode::NoSuchPort,
                 format!(
-                    "this process has no {} port {}",
+                    "this process has no {} port {} in group {}",
                     kind.noun(),
-                    msg.port_index
+                    msg.port_index,
+                    msg.group
                 ),
             ));
         };
@@ -467,17 +507,24 @@ impl<'a> ControlPlane<'a> {
     /// Retires port `id` and takes it out of its service's routes, so no
     /// topology names it any more (idempotent). Its chunks and its slot stay.
     pub(crate) fn unroute_port(&mut self, id: PortId) {
-        self.ports.retire(&self.mgmt, id);
+        let Some(part) = self.parts.get(id.group as usize) else {
+            log::error!("cannot unroute {id}: no such segment group");
+            return;
+        };
+        self.ports.retire(part.control(), id);
         if let Some(service) = self.routes.service_of(id) {
-            self.routes.remove(&self.mgmt, &service, id);
+            self.routes.remove(part.control(), &service, id);
         }
     }
 
     /// Retires, unroutes, reclaims and frees port `id`.
     fn retire_port(&mut self, id: PortId) -> reclaim::Reclaimed {
         self.unroute_port(id);
-        let done = reclaim::reclaim(&self.mgmt, &self.pools, id);
-        self.ports.free(&self.mgmt, id);
+        let Some(part) = self.parts.get(id.group as usize) else {
+            return reclaim::Reclaimed::default();
+        };
+        let done = reclaim::reclaim(part, id);
+        self.ports.free(part.control(), id);
         log::debug!(
             "{id} reclaimed: {} references released, {} chunks freed, {} bad indices skipped",
             done.released,
@@ -529,7 +576,11 @@ impl<'a> ControlPlane<'a> {
                 .iter()
                 .filter(|p| p.kind == PortKind::Subscriber)
             {
-                if let Some(port) = self.mgmt.subscriber(id.index) {
+                if let Some(port) = self
+                    .parts
+                    .get(id.group as usize)
+                    .and_then(|part| part.control().subscriber(id.index))
+                {
                     reclaim::wake_all(&port.wake);
                 }
             }

@@ -1,11 +1,12 @@
-//! In-process tests of [`ControlPlane`]: the mgmt and data segments live in
-//! heap memory here, so every rule (routing, topologies, type checks,
+//! In-process tests of [`ControlPlane`]: the mgmt segment and the default
+//! group's control and payload parts live in heap memory here, so every rule (routing, topologies, type checks,
 //! limits, reclaiming) is checked against the shared-memory records directly.
 
 use std::alloc::{Layout, alloc_zeroed, dealloc};
 use std::ptr::NonNull;
 
 use zerocp_core::fixed_string::FixedString;
+use zerocp_core::group_control::{GroupControl, GroupControlLayout};
 use zerocp_core::mempool::MempoolLayout;
 use zerocp_core::mempool_manager::{MemPoolManager, PayloadSpec};
 use zerocp_core::mgmt::{Mgmt, MgmtLayout};
@@ -44,6 +45,7 @@ impl Drop for Region {
 
 struct Fixture {
     mgmt: Region,
+    control: Region,
     data: Region,
     config: DaemonConfig,
 }
@@ -60,11 +62,16 @@ impl Fixture {
         let mgmt_len = MgmtLayout::compute(&mgmt_config)
             .expect("layout")
             .total_size();
-        let data_len = MempoolLayout::compute(mgmt_config.mempools())
+        let group = config.group_configs().expect("valid")[0];
+        let control_len = GroupControlLayout::compute(&group)
+            .expect("layout")
+            .total_size();
+        let data_len = MempoolLayout::compute(group.mempools())
             .expect("layout")
             .total_bytes();
         Self {
             mgmt: Region::new(mgmt_len as usize),
+            control: Region::new(control_len as usize),
             data: Region::new(data_len as usize),
             config,
         }
@@ -74,19 +81,22 @@ impl Fixture {
         let mgmt_config = self.config.mgmt_config().expect("valid");
         // SAFETY: zero-filled, page-aligned, writable, owned by `self`, which
         // the returned plane borrows.
-        let mgmt = unsafe {
-            Mgmt::create(
-                self.mgmt.ptr,
-                self.mgmt.layout.size(),
-                &mgmt_config,
-                1,
-                7,
-                0,
+        let mgmt =
+            unsafe { Mgmt::create(self.mgmt.ptr, self.mgmt.layout.size(), &mgmt_config, 1, 7) }
+                .expect("mgmt");
+        let group = self.config.group_configs().expect("valid")[0];
+        // SAFETY: as above.
+        let control = unsafe {
+            GroupControl::create(
+                self.control.ptr,
+                self.control.layout.size(),
+                &group,
+                self.data.layout.size() as u64,
             )
         }
-        .expect("mgmt");
-        // SAFETY: as above, laid out for `mgmt`'s mempools.
-        let pools = unsafe { MemPoolManager::new(mgmt, self.data.ptr, self.data.layout.size()) }
+        .expect("control");
+        // SAFETY: as above, laid out for `control`'s mempools.
+        let pools = unsafe { MemPoolManager::new(control, self.data.ptr, self.data.layout.size()) }
             .expect("pools");
         let identity = DaemonIdentity {
             pid: 1,
@@ -94,10 +104,11 @@ impl Fixture {
             epoch: 7,
             started_ms: 0,
             mgmt_size: self.mgmt.layout.size() as u64,
+            control_size: self.control.layout.size() as u64,
             data_size: self.data.layout.size() as u64,
         };
         let groups = self.config.segment_groups().expect("valid");
-        ControlPlane::new(mgmt, pools, self.config.clone(), groups, identity)
+        ControlPlane::new(mgmt, vec![pools], self.config.clone(), groups, identity)
     }
 }
 
@@ -172,7 +183,7 @@ fn u64_spec(origin_port: u32) -> PayloadSpec {
 
 fn topology(plane: &ControlPlane<'_>, publisher: u32) -> Vec<u32> {
     let mut words = [0u32; TOPOLOGY_WORDS];
-    let port = plane.mgmt.publisher(publisher).expect("port");
+    let port = plane.parts[0].control().publisher(publisher).expect("port");
     let snapshot = port.topology.read(&mut words).expect("read");
     words[..snapshot.len].to_vec()
 }
@@ -186,8 +197,8 @@ fn topologies_follow_subscribers() {
     assert!(topology(&plane, publisher).is_empty());
     let a = add_subscriber(&mut plane, slot);
     let b = add_subscriber(&mut plane, slot);
-    let mgmt = plane.mgmt;
-    let generation = |i: u32| mgmt.subscriber(i).expect("port").control.generation();
+    let control = *plane.parts[0].control();
+    let generation = |i: u32| control.subscriber(i).expect("port").control.generation();
     assert_eq!(
         topology(&plane, publisher),
         [a, generation(a), b, generation(b)]
@@ -195,10 +206,16 @@ fn topologies_follow_subscribers() {
     let remove = RemovePort {
         kind: PortKind::Subscriber,
         port_index: a,
+        group: 0,
     };
     plane.remove_port(slot, &remove).expect("remove");
     assert_eq!(topology(&plane, publisher), [b, generation(b)]);
-    let state = plane.mgmt.subscriber(a).expect("port").control.state();
+    let state = plane.parts[0]
+        .control()
+        .subscriber(a)
+        .expect("port")
+        .control
+        .state();
     assert_eq!(state, Some(PortState::Free));
     assert_eq!(
         plane.remove_port(slot, &remove).map_err(|e| e.code),
@@ -263,15 +280,18 @@ fn a_departed_process_returns_every_chunk() {
     let publisher = add_publisher(&mut plane, slot);
     let subscriber = add_subscriber(&mut plane, slot);
     let spec = u64_spec(publisher);
-    let loaned = plane.pools.loan(0, spec).expect("loan");
-    let queued = plane.pools.loan(0, spec).expect("loan");
-    let held = plane.pools.loan(0, spec).expect("loan");
-    let pub_port = plane.mgmt.publisher(publisher).expect("port");
-    let sub_port = plane.mgmt.subscriber(subscriber).expect("port");
+    let loaned = plane.parts[0].loan(0, spec).expect("loan");
+    let queued = plane.parts[0].loan(0, spec).expect("loan");
+    let held = plane.parts[0].loan(0, spec).expect("loan");
+    let pub_port = plane.parts[0].control().publisher(publisher).expect("port");
+    let sub_port = plane.parts[0]
+        .control()
+        .subscriber(subscriber)
+        .expect("port");
     pub_port.loans.record(0, loaned).expect("record");
     sub_port.queue.push(queued).expect("push");
     sub_port.held.record(0, held).expect("record");
-    assert_eq!(plane.pools.pool_stats(0).expect("stats").used, 3);
+    assert_eq!(plane.parts[0].pool_stats(0).expect("stats").used, 3);
 
     let process = plane
         .remove_process(slot, Departure::Exited)
@@ -281,7 +301,7 @@ fn a_departed_process_returns_every_chunk() {
         0,
         "ports are detached from the returned process"
     );
-    assert_eq!(plane.pools.pool_stats(0).expect("stats").used, 0);
+    assert_eq!(plane.parts[0].pool_stats(0).expect("stats").used, 0);
     assert!(plane.processes().get(slot).is_none());
     assert_eq!(plane.mgmt.heartbeat(slot).expect("slot").pid(), 0);
     assert_eq!(plane.status(0).services, 0);
@@ -300,25 +320,26 @@ fn late_deliveries_to_a_freed_subscriber_are_released_on_reuse() {
     let remove = RemovePort {
         kind: PortKind::Subscriber,
         port_index: index,
+        group: 0,
     };
     plane.remove_port(slot, &remove).expect("remove");
     // A publisher that still saw the old topology delivers afterwards.
     let spec = u64_spec(0);
-    let late = plane.pools.loan(0, spec).expect("loan");
-    plane
-        .mgmt
+    let late = plane.parts[0].loan(0, spec).expect("loan");
+    plane.parts[0]
+        .control()
         .subscriber(index)
         .expect("port")
         .queue
         .push(late)
         .expect("push");
-    assert_eq!(plane.pools.pool_stats(0).expect("stats").used, 1);
+    assert_eq!(plane.parts[0].pool_stats(0).expect("stats").used, 1);
     let again = plane
         .create_subscriber(slot, &msg)
         .expect("reuse")
         .port_index;
     assert_eq!(again, index);
-    assert_eq!(plane.pools.pool_stats(0).expect("stats").used, 0);
+    assert_eq!(plane.parts[0].pool_stats(0).expect("stats").used, 0);
 }
 
 #[test]
@@ -356,8 +377,8 @@ fn an_unresponsive_process_is_unrouted_but_keeps_its_chunks_until_it_exits() {
     let other_sub = add_subscriber(&mut plane, other);
     let publisher = add_publisher(&mut plane, slot);
     let subscriber = add_subscriber(&mut plane, slot);
-    let mgmt = plane.mgmt;
-    let generation = |i: u32| mgmt.subscriber(i).expect("port").control.generation();
+    let control = *plane.parts[0].control();
+    let generation = |i: u32| control.subscriber(i).expect("port").control.generation();
     assert_eq!(
         topology(&plane, other_pub),
         [
@@ -368,14 +389,16 @@ fn an_unresponsive_process_is_unrouted_but_keeps_its_chunks_until_it_exits() {
         ]
     );
     let spec = u64_spec(publisher);
-    let loaned = plane.pools.loan(0, spec).expect("loan");
-    let held = plane.pools.loan(0, spec).expect("loan");
-    mgmt.publisher(publisher)
+    let loaned = plane.parts[0].loan(0, spec).expect("loan");
+    let held = plane.parts[0].loan(0, spec).expect("loan");
+    control
+        .publisher(publisher)
         .expect("port")
         .loans
         .record(0, loaned)
         .expect("record");
-    mgmt.subscriber(subscriber)
+    control
+        .subscriber(subscriber)
         .expect("port")
         .held
         .record(0, held)
@@ -395,11 +418,15 @@ fn an_unresponsive_process_is_unrouted_but_keeps_its_chunks_until_it_exits() {
         [other_sub, generation(other_sub)]
     );
     assert!(topology(&plane, publisher).is_empty());
-    let state = mgmt.subscriber(subscriber).expect("port").control.state();
+    let state = control
+        .subscriber(subscriber)
+        .expect("port")
+        .control
+        .state();
     assert_eq!(state, Some(PortState::Retiring));
     // Nothing reclaimed, no slot reused.
-    assert_eq!(plane.pools.pool_stats(0).expect("stats").used, 2);
-    let beat = mgmt.heartbeat(slot).expect("slot");
+    assert_eq!(plane.parts[0].pool_stats(0).expect("stats").used, 2);
+    let beat = plane.mgmt.heartbeat(slot).expect("slot");
     assert!(beat.is_dropped() && beat.pid() == std::process::id());
     assert_ne!(register(&mut plane, 3), slot);
     let status = plane.status(0);
@@ -424,7 +451,7 @@ fn an_unresponsive_process_is_unrouted_but_keeps_its_chunks_until_it_exits() {
     plane
         .remove_process(slot, Departure::Exited)
         .expect("removed");
-    assert_eq!(plane.pools.pool_stats(0).expect("stats").used, 0);
+    assert_eq!(plane.parts[0].pool_stats(0).expect("stats").used, 0);
     assert!(!beat.is_dropped() && beat.pid() == 0);
     assert_eq!(plane.status(0).subscribers, 1);
 }

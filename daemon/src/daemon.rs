@@ -7,7 +7,8 @@
 //!    else `default`) and its paths (`zerocp_os_linux::names::DomainPaths`);
 //! 3. the domain's lock file — a second daemon stops here, naming the first
 //!    one's pid and the lock file;
-//! 4. both segments, as sealed memory files committed with fallocate
+//! 4. the mgmt segment and every group's control and payload parts, as sealed
+//!    memory files committed with fallocate
 //!    ([`crate::segment_owner`]; a killed daemon leaves none behind, so there
 //!    is nothing stale to remove);
 //! 5. the control socket (a stale socket file is replaced), mode from the config;
@@ -28,7 +29,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use zerocp_core::mempool_manager::MemPoolManager;
+use zerocp_core::group_control::GroupConfig;
 use zerocp_os_linux::clock::monotonic_ms;
 use zerocp_os_linux::error::{LockError, NameError, RunDirError, SocketError};
 use zerocp_os_linux::lockfile::LockFile;
@@ -73,8 +74,6 @@ pub enum DaemonError {
     Lock(LockError),
     /// The shared-memory segments could not be created.
     Segments(SegmentOwnerError),
-    /// The mempools could not be set up over the data segment.
-    Mempools(String),
     /// The control socket could not be bound.
     Socket(SocketError),
     /// The event loop failed.
@@ -98,7 +97,6 @@ impl fmt::Display for DaemonError {
             }
             Self::Lock(e) => write!(f, "{e}"),
             Self::Segments(e) => write!(f, "{e}"),
-            Self::Mempools(e) => write!(f, "cannot set up the mempools: {e}"),
             Self::Socket(e) => write!(f, "{e}"),
             Self::Diroute(e) => write!(f, "{e}"),
             Self::FileSizeSignal(e) => write!(f, "cannot catch SIGXFSZ: {e}"),
@@ -117,7 +115,7 @@ impl std::error::Error for DaemonError {
             Self::Socket(e) => Some(e),
             Self::Diroute(e) => Some(e),
             Self::FileSizeSignal(e) => Some(e),
-            Self::AlreadyRunning { .. } | Self::Mempools(_) => None,
+            Self::AlreadyRunning { .. } => None,
         }
     }
 }
@@ -201,29 +199,30 @@ fn serve(
 ) -> Result<StopSignal, DaemonError> {
     let mgmt_config = config.mgmt_config().map_err(DaemonError::Config)?;
     let groups = config.segment_groups().map_err(DaemonError::Config)?;
-    let segments =
-        SegmentOwner::create(&paths.domain, &mgmt_config).map_err(DaemonError::Segments)?;
+    let group_configs: Vec<(String, GroupConfig)> = config
+        .group_configs()
+        .map_err(DaemonError::Config)?
+        .into_iter()
+        .map(|c| (groups.name(c.group()).to_owned(), c))
+        .collect();
+    let segments = SegmentOwner::create(&paths.domain, &mgmt_config, &group_configs)
+        .map_err(DaemonError::Segments)?;
     let pid = std::process::id();
     let epoch = epoch_now();
     let signal = {
         let mgmt = segments
             .init_mgmt(&mgmt_config, pid, epoch)
             .map_err(DaemonError::Segments)?;
-        let data = segments.data();
-        let data_base = std::ptr::NonNull::new(data.as_ptr())
-            .ok_or_else(|| DaemonError::Mempools("the data mapping is null".into()))?;
-        // SAFETY: `data` is the read-write mapping of the data segment laid
-        // out for `mgmt`'s mempools; it stays mapped while `segments` lives,
-        // which outlives the manager (dropped at the end of this block).
-        let pools = unsafe { MemPoolManager::new(mgmt, data_base, data.len()) }
-            .map_err(|e| DaemonError::Mempools(e.to_string()))?;
+        let parts = segments.init_groups().map_err(DaemonError::Segments)?;
+        let (control_size, data_size) = segments.group_sizes();
         let identity = DaemonIdentity {
             pid,
             uid: rustix::process::getuid().as_raw(),
             epoch,
             started_ms: monotonic_ms(),
             mgmt_size: segments.mgmt_segment().size() as u64,
-            data_size: segments.data_segment().size() as u64,
+            control_size,
+            data_size,
         };
         let listener =
             SeqpacketListener::bind_replacing_stale(&paths.socket, config.access.socket_mode)
@@ -235,7 +234,7 @@ fn serve(
             paths.domain,
             paths.socket.display()
         ));
-        let plane = ControlPlane::new(mgmt, pools, config, groups, identity);
+        let plane = ControlPlane::new(mgmt, parts, config, groups, identity);
         let mut diroute = Diroute::new(plane, &segments, listener, signals, service)
             .map_err(DaemonError::Diroute)?;
         let result = diroute.run().map_err(DaemonError::Diroute);
@@ -253,14 +252,16 @@ fn log_ready(
     identity: &DaemonIdentity,
 ) {
     log::info!(
-        "serving domain {} on {} (pid {}); shared memory {} ({} bytes) and {} ({} bytes); \
-         limits: {} processes, {} publishers, {} subscribers; heartbeat {}/{} ms",
+        "serving domain {} on {} (pid {}); shared memory {} ({} bytes), {} segment groups \
+         ({} bytes of control parts, {} bytes of payload parts); limits: {} processes, \
+         {} publishers, {} subscribers in `default`; heartbeat {}/{} ms",
         paths.domain,
         paths.socket.display(),
         identity.pid,
         segments.mgmt_segment().name(),
         identity.mgmt_size,
-        segments.data_segment().name(),
+        config.group_count(),
+        identity.control_size,
         identity.data_size,
         config.limits.max_processes,
         config.limits.max_publishers,

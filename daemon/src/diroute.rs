@@ -26,7 +26,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use zerocp_core::wire::{self, DecodeError, ErrorCode, MAX_FRAME_SIZE, Message};
+use zerocp_core::wire::{self, DecodeError, ErrorCode, MAX_FRAME_SIZE, Message, PortKind};
 use zerocp_os_linux::clock::monotonic_ms;
 use zerocp_os_linux::error::{PollError, SocketError};
 use zerocp_os_linux::poller::{Events, Interest, PollEvent, Poller};
@@ -338,13 +338,18 @@ impl<'a> Diroute<'a> {
             return false;
         };
         // The rights follow the role: a registration hands over the mgmt
-        // segment and the data segment read-only, a publisher the data
-        // segment read-write; nothing else carries descriptors.
+        // segment only; a port its group's control part and payload part,
+        // read-write to a publisher and read-only to a subscriber; nothing
+        // else carries descriptors.
         let registration = self.segments.registration_fds();
-        let publisher = self.segments.publisher_fds();
-        let fds: &[_] = match reply {
-            Message::Registered(_) => &registration,
-            Message::PublisherCreated(_) => &publisher,
+        let port = match reply {
+            Message::PublisherCreated(c) => self.segments.port_fds(c.group, PortKind::Publisher),
+            Message::SubscriberCreated(c) => self.segments.port_fds(c.group, PortKind::Subscriber),
+            _ => None,
+        };
+        let fds: &[_] = match (reply, &port) {
+            (Message::Registered(_), _) => &registration,
+            (_, Some(port)) => port,
             _ => &[],
         };
         if let Err(e) = conn.send_with_fds(reply, request_id, fds) {

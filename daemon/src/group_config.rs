@@ -53,6 +53,27 @@ pub struct GroupSpec {
     /// Its mempools (`[[group.mempool]]`), used by its ports only.
     #[serde(rename = "mempool", default)]
     pub mempools: Vec<MempoolSpec>,
+    /// Most publisher ports of the group at once (its control part has a
+    /// slot for each); [`DEFAULT_GROUP_MAX_PUBLISHERS`] when not given.
+    #[serde(default = "default_max_publishers")]
+    pub max_publishers: u32,
+    /// Most subscriber ports of the group at once;
+    /// [`DEFAULT_GROUP_MAX_SUBSCRIBERS`] when not given.
+    #[serde(default = "default_max_subscribers")]
+    pub max_subscribers: u32,
+}
+
+/// `max_publishers` of a `[[group]]` that does not set it.
+pub const DEFAULT_GROUP_MAX_PUBLISHERS: u32 = 16;
+/// `max_subscribers` of a `[[group]]` that does not set it.
+pub const DEFAULT_GROUP_MAX_SUBSCRIBERS: u32 = 64;
+
+fn default_max_publishers() -> u32 {
+    DEFAULT_GROUP_MAX_PUBLISHERS
+}
+
+fn default_max_subscribers() -> u32 {
+    DEFAULT_GROUP_MAX_SUBSCRIBERS
 }
 
 /// `publish = { uids = […], gids = […] }`: the peers a rule admits, besides
@@ -127,6 +148,16 @@ pub fn validate_groups(groups: &[GroupSpec]) -> Result<(), ConfigError> {
             ));
         }
         validate_mempools(&format!("{key}.mempool"), &group.mempools)?;
+        validate_port_limit(&format!("{key}.max_publishers"), group.max_publishers)?;
+        validate_port_limit(&format!("{key}.max_subscribers"), group.max_subscribers)?;
+    }
+    Ok(())
+}
+
+fn validate_port_limit(key: &str, value: u32) -> Result<(), ConfigError> {
+    let max = zerocp_core::group_control::MAX_PORTS_LIMIT;
+    if value == 0 || value > max {
+        return Err(invalid(key, format!("= {value} is out of range 1..={max}")));
     }
     Ok(())
 }
@@ -224,11 +255,19 @@ mod tests {
         assert_eq!((nav.name.as_str(), nav.services.len()), ("nav", 1));
         assert_eq!(nav.publish.uids, [1000]);
         assert_eq!(nav.subscribe.gids, [1000]);
-        let pools = config.mgmt_config().unwrap();
-        let nav_pools: Vec<_> = pools.mempools().iter().filter(|p| p.group == 1).collect();
+        let groups = config.group_configs().unwrap();
+        assert_eq!(groups.len(), 2);
+        let nav_pools = groups[1].mempools();
         assert_eq!(nav_pools.len(), 1);
-        assert_eq!(nav_pools[0].chunk_size, 1024);
-        assert_eq!(pools.mempools().len(), 7, "6 default pools and nav's");
+        assert_eq!((nav_pools[0].chunk_size, nav_pools[0].group), (1024, 1));
+        assert_eq!(groups[0].mempools().len(), 6, "the 6 default pools");
+        assert_eq!(
+            (groups[1].max_publishers(), groups[1].max_subscribers()),
+            (
+                super::DEFAULT_GROUP_MAX_PUBLISHERS,
+                super::DEFAULT_GROUP_MAX_SUBSCRIBERS
+            )
+        );
     }
 
     #[test]
@@ -307,12 +346,28 @@ mod tests {
         let text = "[[mempool]]\nsize = 64\ncount = 2\n".to_owned() + &group("nav", "\"a/b/c\"");
         let config = DaemonConfig::from_toml_str(&text).unwrap();
         let sizes: Vec<(u32, u32)> = config
-            .mgmt_config()
+            .group_configs()
             .unwrap()
-            .mempools()
             .iter()
-            .map(|p| (p.group, p.chunk_size))
+            .flat_map(|g| g.mempools().iter().map(|p| (p.group, p.chunk_size)))
             .collect();
         assert_eq!(sizes, [(0, 64), (1, 64)]);
+    }
+
+    #[test]
+    fn port_limits_of_a_group_are_checked() {
+        let nav =
+            |keys: &str| format!("[[group]]\nname = \"nav\"\nservices = [\"a/b/c\"]\n{keys}{POOL}");
+        let text = nav("max_publishers = 2\nmax_subscribers = 3\n");
+        let config = DaemonConfig::from_toml_str(&text).unwrap();
+        let limits = config.group_configs().unwrap()[1];
+        assert_eq!((limits.max_publishers(), limits.max_subscribers()), (2, 3));
+        let e = error_of(&nav("max_publishers = 0\n"));
+        assert!(
+            e.contains("group[0].max_publishers") && e.contains("1..="),
+            "{e}"
+        );
+        let e = error_of(&nav("max_subscribers = 70000\n"));
+        assert!(e.contains("group[0].max_subscribers"), "{e}");
     }
 }

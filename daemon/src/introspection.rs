@@ -49,6 +49,7 @@ impl ControlPlane<'_> {
             services: u32::try_from(self.routes.len()).unwrap_or(u32::MAX),
             mgmt_size: self.identity.mgmt_size,
             data_size: self.identity.data_size,
+            control_size: self.identity.control_size,
         }
     }
 
@@ -125,6 +126,7 @@ impl ControlPlane<'_> {
             service,
             kind: id.kind,
             port_index: id.index,
+            group: id.group,
             owner_pid,
             queue_len: 0,
             queue_capacity: 0,
@@ -132,7 +134,10 @@ impl ControlPlane<'_> {
             type_info,
         };
         if id.kind == PortKind::Subscriber
-            && let Some(port) = self.mgmt.subscriber(id.index)
+            && let Some(port) = self
+                .parts
+                .get(id.group as usize)
+                .and_then(|part| part.control().subscriber(id.index))
         {
             info.queue_len = port.queue.len();
             info.queue_capacity = port.queue.capacity();
@@ -156,22 +161,23 @@ impl ControlPlane<'_> {
         wanted: impl Fn(u32) -> bool,
     ) -> heapless::Vec<MempoolInfo, { zerocp_core::mempool::MAX_MEMPOOLS }> {
         let mut pools = heapless::Vec::new();
-        for (pool, cfg) in self.mgmt.config().mempools().iter().enumerate() {
-            let Some(stats) = self.pools.pool_stats(pool as u32) else {
-                continue;
-            };
-            if !wanted(cfg.group) {
-                continue;
+        let wanted_parts = (0u32..)
+            .zip(&self.parts)
+            .filter(|(group, _)| wanted(*group));
+        for (group, part) in wanted_parts {
+            let count = part.control().config().mempools().len() as u32;
+            for stats in (0..count).filter_map(|pool| part.pool_stats(pool)) {
+                let info = MempoolInfo {
+                    chunk_size: stats.chunk_size,
+                    chunk_count: stats.chunk_count,
+                    used: stats.used,
+                    min_free: stats.min_free,
+                    group: FixedString::from_str_truncated(self.groups.name(group)),
+                };
+                // Cannot fail: the configuration holds at most MAX_MEMPOOLS
+                // pools over all groups.
+                let _ = pools.push(info);
             }
-            let info = MempoolInfo {
-                chunk_size: stats.chunk_size,
-                chunk_count: stats.chunk_count,
-                used: stats.used,
-                min_free: stats.min_free,
-                group: FixedString::from_str_truncated(self.groups.name(cfg.group)),
-            };
-            // Cannot fail: the mgmt config holds at most MAX_MEMPOOLS pools.
-            let _ = pools.push(info);
         }
         pools
     }

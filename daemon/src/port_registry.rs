@@ -1,10 +1,12 @@
-//! `PortRegistry`: which publisher and subscriber port slots of the mgmt
-//! segment are in use, and their generations.
+//! `PortRegistry`: which publisher and subscriber port slots of each segment
+//! group's control part are in use, and their generations.
 //!
 //! The bookkeeping lives in the daemon's own memory, never in shared memory,
 //! so no application can corrupt it. Each allocation of a slot gets a new,
-//! non-zero generation; a port is named by `(kind, index, generation)`
-//! ([`PortId`]), so a stale name (a `RemovePort` for a port that was already
+//! non-zero generation; a port is named by `(group, kind, index,
+//! generation)` ([`PortId`]); each group has its own slots, as many as its
+//! control part holds (`[limits]` for `default`, the group's
+//! `max_publishers` / `max_subscribers` otherwise), so a stale name (a `RemovePort` for a port that was already
 //! freed and handed out again) is recognised and refused.
 //!
 //! Freed slots are handed out again last (first in, first out): a publisher
@@ -24,7 +26,7 @@ use std::collections::VecDeque;
 use std::fmt;
 
 use zerocp_core::chunk_queue::CapacityError;
-use zerocp_core::mgmt::Mgmt;
+use zerocp_core::group_control::GroupControl;
 use zerocp_core::port::{PortSettings, PortState};
 use zerocp_core::wire::PortKind;
 
@@ -34,14 +36,18 @@ use crate::topology_writer;
 /// Allocating a port slot failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PortRegistryError {
-    /// Every slot of this kind is in use.
+    /// Every slot of this kind of the group is in use.
     Full {
+        /// The segment group.
+        group: u32,
         /// Publisher or subscriber.
         kind: PortKind,
-        /// How many slots of this kind exist (`limits.max_publishers`/`max_subscribers`).
+        /// How many slots of this kind the group has.
         capacity: u32,
     },
-    /// The mgmt segment has no slot with this index (a layout/config mismatch).
+    /// No such segment group.
+    NoSuchGroup(u32),
+    /// The control part has no slot with this index (a layout/config mismatch).
     NoSuchSlot(PortId),
     /// The subscriber queue cannot have the requested capacity.
     Capacity(PortId, CapacityError),
@@ -50,14 +56,32 @@ pub enum PortRegistryError {
 impl fmt::Display for PortRegistryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Full { kind, capacity } => {
+            Self::Full {
+                group: 0,
+                kind,
+                capacity,
+            } => {
                 let kind = kind.noun();
                 write!(
                     f,
-                    "all {capacity} {kind} ports are in use (raise limits.max_{kind}s)"
+                    "all {capacity} {kind} ports of group 0 (default) are in use \
+                     (raise limits.max_{kind}s)"
                 )
             }
-            Self::NoSuchSlot(id) => write!(f, "the mgmt segment has no {id}"),
+            Self::Full {
+                group,
+                kind,
+                capacity,
+            } => {
+                let (kind, key) = (kind.noun(), group - 1);
+                write!(
+                    f,
+                    "all {capacity} {kind} ports of group {group} are in use \
+                     (raise group[{key}].max_{kind}s)"
+                )
+            }
+            Self::NoSuchGroup(group) => write!(f, "there is no segment group {group}"),
+            Self::NoSuchSlot(id) => write!(f, "the group control part has no {id}"),
             Self::Capacity(id, e) => write!(f, "{id}: {e}"),
         }
     }
@@ -120,58 +144,71 @@ impl SlotTable {
     }
 }
 
-/// Port slot allocation with generations, and the daemon's writes to a port's control block.
+/// Port slot allocation with generations, per segment group, and the
+/// daemon's writes to a port's control block.
 ///
 /// ```
 /// use zerocp_core::wire::PortKind;
 /// use zerocp_daemon::port_registry::PortRegistry;
-/// let mut registry = PortRegistry::new(2, 1);
-/// let a = registry.allocate(PortKind::Publisher).unwrap();
-/// let b = registry.allocate(PortKind::Publisher).unwrap();
-/// assert!(registry.allocate(PortKind::Publisher).is_err());
+/// let mut registry = PortRegistry::new(&[(2, 1), (1, 1)]);
+/// let a = registry.allocate(0, PortKind::Publisher).unwrap();
+/// let b = registry.allocate(0, PortKind::Publisher).unwrap();
+/// assert!(registry.allocate(0, PortKind::Publisher).is_err());
+/// let other = registry.allocate(1, PortKind::Publisher).unwrap();
+/// assert_eq!((other.group, other.index), (1, 0));
 /// assert!(registry.release(a));
-/// let c = registry.allocate(PortKind::Publisher).unwrap();
+/// let c = registry.allocate(0, PortKind::Publisher).unwrap();
 /// assert_eq!(c.index, a.index);
 /// assert_ne!(c.generation, a.generation);
 /// assert!(!registry.is_live(a) && registry.is_live(b) && registry.is_live(c));
 /// ```
 #[derive(Debug)]
 pub struct PortRegistry {
-    publishers: SlotTable,
-    subscribers: SlotTable,
+    /// Publisher and subscriber slots of each group, by group index.
+    groups: Vec<(SlotTable, SlotTable)>,
 }
 
 impl PortRegistry {
-    /// A registry for `max_publishers` and `max_subscribers` slots, all free.
-    pub fn new(max_publishers: u32, max_subscribers: u32) -> Self {
+    /// A registry for `(max_publishers, max_subscribers)` slots of each
+    /// group (by group index), all free.
+    pub fn new(limits: &[(u32, u32)]) -> Self {
         Self {
-            publishers: SlotTable::new(max_publishers),
-            subscribers: SlotTable::new(max_subscribers),
+            groups: limits
+                .iter()
+                .map(|&(p, s)| (SlotTable::new(p), SlotTable::new(s)))
+                .collect(),
         }
     }
 
-    fn table(&self, kind: PortKind) -> &SlotTable {
-        match kind {
-            PortKind::Publisher => &self.publishers,
-            PortKind::Subscriber => &self.subscribers,
-        }
+    fn table(&self, group: u32, kind: PortKind) -> Option<&SlotTable> {
+        let (publishers, subscribers) = self.groups.get(group as usize)?;
+        Some(match kind {
+            PortKind::Publisher => publishers,
+            PortKind::Subscriber => subscribers,
+        })
     }
 
-    fn table_mut(&mut self, kind: PortKind) -> &mut SlotTable {
-        match kind {
-            PortKind::Publisher => &mut self.publishers,
-            PortKind::Subscriber => &mut self.subscribers,
-        }
+    fn table_mut(&mut self, group: u32, kind: PortKind) -> Option<&mut SlotTable> {
+        let (publishers, subscribers) = self.groups.get_mut(group as usize)?;
+        Some(match kind {
+            PortKind::Publisher => publishers,
+            PortKind::Subscriber => subscribers,
+        })
     }
 
-    /// Takes a free slot of `kind` with a new generation.
-    pub fn allocate(&mut self, kind: PortKind) -> Result<PortId, PortRegistryError> {
-        let table = self.table_mut(kind);
+    /// Takes a free slot of `kind` in `group` with a new generation.
+    pub fn allocate(&mut self, group: u32, kind: PortKind) -> Result<PortId, PortRegistryError> {
+        let table = self
+            .table_mut(group, kind)
+            .ok_or(PortRegistryError::NoSuchGroup(group))?;
         let capacity = table.capacity();
-        let (index, generation) = table
-            .allocate()
-            .ok_or(PortRegistryError::Full { kind, capacity })?;
+        let (index, generation) = table.allocate().ok_or(PortRegistryError::Full {
+            group,
+            kind,
+            capacity,
+        })?;
         Ok(PortId {
+            group,
             kind,
             index,
             generation,
@@ -180,33 +217,41 @@ impl PortRegistry {
 
     /// Whether `id` is the current allocation of its slot.
     pub fn is_live(&self, id: PortId) -> bool {
-        self.table(id.kind).is_live(id.index, id.generation)
+        self.table(id.group, id.kind)
+            .is_some_and(|t| t.is_live(id.index, id.generation))
     }
 
     /// Returns the slot of `id` to the free list; false if `id` is not live.
     pub fn release(&mut self, id: PortId) -> bool {
-        self.table_mut(id.kind).release(id.index, id.generation)
+        self.table_mut(id.group, id.kind)
+            .is_some_and(|t| t.release(id.index, id.generation))
     }
 
-    /// Ports of `kind` in use.
+    /// Ports of `kind` in use, over all groups.
     pub fn used(&self, kind: PortKind) -> u32 {
-        self.table(kind).used()
+        (0..self.groups.len() as u32)
+            .filter_map(|g| self.table(g, kind))
+            .map(SlotTable::used)
+            .sum()
     }
 
-    /// Slots of `kind`.
+    /// Slots of `kind`, over all groups.
     pub fn capacity(&self, kind: PortKind) -> u32 {
-        self.table(kind).capacity()
+        (0..self.groups.len() as u32)
+            .filter_map(|g| self.table(g, kind))
+            .map(SlotTable::capacity)
+            .sum()
     }
 
     /// Prepares publisher slot `id` (empty topology, loans and a history of
     /// `settings.history` entries) and marks it active.
     pub fn init_publisher(
         &self,
-        mgmt: &Mgmt<'_>,
+        control: &GroupControl<'_>,
         id: PortId,
         settings: &PortSettings,
     ) -> Result<(), PortRegistryError> {
-        let port = mgmt
+        let port = control
             .publisher(id.index)
             .ok_or(PortRegistryError::NoSuchSlot(id))?;
         port.loans.reset();
@@ -223,11 +268,11 @@ impl PortRegistry {
     /// ([`crate::reclaim::drain_subscriber`]).
     pub fn init_subscriber(
         &self,
-        mgmt: &Mgmt<'_>,
+        control: &GroupControl<'_>,
         id: PortId,
         settings: &PortSettings,
     ) -> Result<(), PortRegistryError> {
-        let port = mgmt
+        let port = control
             .subscriber(id.index)
             .ok_or(PortRegistryError::NoSuchSlot(id))?;
         port.queue
@@ -247,25 +292,25 @@ impl PortRegistry {
 
     /// Marks the port `Retiring`: publishers stop delivering to it and the
     /// daemon is about to reclaim its chunks.
-    pub fn retire(&self, mgmt: &Mgmt<'_>, id: PortId) {
-        set_state(mgmt, id, PortState::Retiring);
+    pub fn retire(&self, control: &GroupControl<'_>, id: PortId) {
+        set_state(control, id, PortState::Retiring);
     }
 
     /// Marks the port `Free` and returns its slot to the free list.
-    pub fn free(&mut self, mgmt: &Mgmt<'_>, id: PortId) -> bool {
-        set_state(mgmt, id, PortState::Free);
+    pub fn free(&mut self, control: &GroupControl<'_>, id: PortId) -> bool {
+        set_state(control, id, PortState::Free);
         self.release(id)
     }
 }
 
-fn set_state(mgmt: &Mgmt<'_>, id: PortId, state: PortState) {
-    let control = match id.kind {
-        PortKind::Publisher => mgmt.publisher(id.index).map(|p| &p.control),
-        PortKind::Subscriber => mgmt.subscriber(id.index).map(|p| &p.control),
+fn set_state(control: &GroupControl<'_>, id: PortId, state: PortState) {
+    let port = match id.kind {
+        PortKind::Publisher => control.publisher(id.index).map(|p| &p.control),
+        PortKind::Subscriber => control.subscriber(id.index).map(|p| &p.control),
     };
-    match control {
-        Some(control) => control.set_state(state),
-        None => log::error!("cannot set {id} to {state:?}: no such slot in the mgmt segment"),
+    match port {
+        Some(port) => port.set_state(state),
+        None => log::error!("cannot set {id} to {state:?}: no such slot in its control part"),
     }
 }
 
@@ -275,21 +320,22 @@ mod tests {
 
     #[test]
     fn generations_are_never_zero_and_change_on_reuse() {
-        let mut registry = PortRegistry::new(1, 1);
-        registry.subscribers.generations[0] = u32::MAX;
-        let a = registry.allocate(PortKind::Subscriber).unwrap();
+        let mut registry = PortRegistry::new(&[(1, 1)]);
+        registry.groups[0].1.generations[0] = u32::MAX;
+        let a = registry.allocate(0, PortKind::Subscriber).unwrap();
         assert_eq!(a.generation, 1);
         assert!(registry.release(a));
         assert!(
             !registry.release(a),
             "a released port cannot be released twice"
         );
-        let b = registry.allocate(PortKind::Subscriber).unwrap();
+        let b = registry.allocate(0, PortKind::Subscriber).unwrap();
         assert_eq!(b.generation, 2);
         assert_eq!(registry.used(PortKind::Subscriber), 1);
         assert_eq!(
-            registry.allocate(PortKind::Subscriber),
+            registry.allocate(0, PortKind::Subscriber),
             Err(PortRegistryError::Full {
+                group: 0,
                 kind: PortKind::Subscriber,
                 capacity: 1
             })
@@ -298,35 +344,37 @@ mod tests {
 
     #[test]
     fn lowest_free_index_first() {
-        let mut registry = PortRegistry::new(3, 1);
+        let mut registry = PortRegistry::new(&[(3, 1)]);
         let ids: Vec<u32> = (0..3)
-            .map(|_| registry.allocate(PortKind::Publisher).unwrap().index)
+            .map(|_| registry.allocate(0, PortKind::Publisher).unwrap().index)
             .collect();
         assert_eq!(ids, [0, 1, 2]);
     }
 
     #[test]
     fn freed_slots_are_reused_last() {
-        let mut registry = PortRegistry::new(1, 4);
+        let mut registry = PortRegistry::new(&[(1, 4)]);
         let ids: Vec<PortId> = (0..3)
-            .map(|_| registry.allocate(PortKind::Subscriber).unwrap())
+            .map(|_| registry.allocate(0, PortKind::Subscriber).unwrap())
             .collect();
         assert!(registry.release(ids[1]));
         assert!(registry.release(ids[0]));
         let again: Vec<u32> = (0..3)
-            .map(|_| registry.allocate(PortKind::Subscriber).unwrap().index)
+            .map(|_| registry.allocate(0, PortKind::Subscriber).unwrap().index)
             .collect();
         assert_eq!(again, [3, 1, 0]);
     }
 
     #[test]
     fn out_of_range_ids_are_not_live() {
-        let registry = PortRegistry::new(1, 1);
+        let registry = PortRegistry::new(&[(1, 1)]);
         let id = PortId {
+            group: 0,
             kind: PortKind::Publisher,
             index: 7,
             generation: 1,
         };
         assert!(!registry.is_live(id));
+        assert!(!registry.is_live(PortId { group: 9, ..id }));
     }
 }

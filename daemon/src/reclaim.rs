@@ -7,14 +7,15 @@
 //! and the indices still in its queue. Each index was written by an
 //! application, so it is hostile: [`MemPoolManager::release`] bounds-checks
 //! it, and a bad index (or a refcount that is already zero) is logged and
-//! skipped, never trusted.
+//! skipped, never trusted. A port's indices are resolved in its own group
+//! only (its group's [`MemPoolManager`]): an index that is valid in another
+//! group names nothing here.
 //!
 //! Before that, the port's wake words are bumped and futex-woken, so a
 //! publisher blocked on a full queue re-checks (and sees the subscriber gone
 //! from its topology) and nobody sleeps on a port that no longer exists.
 
 use zerocp_core::mempool_manager::MemPoolManager;
-use zerocp_core::mgmt::Mgmt;
 use zerocp_core::port::{PublisherPort, SubscriberPort, WakeWord};
 use zerocp_core::sync::Ordering;
 use zerocp_core::wire::PortKind;
@@ -68,14 +69,16 @@ pub fn wake_all(wake: &WakeWord) {
     }
 }
 
-/// Reclaims port `id` (already retired and removed from every topology).
-pub fn reclaim(mgmt: &Mgmt<'_>, pools: &MemPoolManager<'_>, id: PortId) -> Reclaimed {
+/// Reclaims port `id` (already retired and removed from every topology)
+/// with `pools`, its group's chunk manager.
+pub fn reclaim(pools: &MemPoolManager<'_>, id: PortId) -> Reclaimed {
+    let control = pools.control();
     match id.kind {
-        PortKind::Publisher => match mgmt.publisher(id.index) {
+        PortKind::Publisher => match control.publisher(id.index) {
             Some(port) => reclaim_publisher(pools, id, port),
             None => Reclaimed::default(),
         },
-        PortKind::Subscriber => match mgmt.subscriber(id.index) {
+        PortKind::Subscriber => match control.subscriber(id.index) {
             Some(port) => {
                 wake_all(&port.wake);
                 drain_subscriber(pools, id, port)

@@ -7,6 +7,10 @@
 //! (the service's subscribers, or none), every publisher's of the service
 //! when a subscriber joins or leaves, and a leaving publisher's (emptied).
 //!
+//! A service belongs to exactly one segment group (by the configuration's
+//! patterns), so all its ports are in that group's control part: the caller
+//! passes that part, and no topology ever names a port of another group.
+//!
 //! All ports of one service must carry the same payload type: equal size,
 //! alignment and type name. The first port of a service fixes it; a port that
 //! differs is refused with a message naming both types.
@@ -14,7 +18,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use zerocp_core::mgmt::Mgmt;
+use zerocp_core::group_control::GroupControl;
 use zerocp_core::port::MAX_SUBSCRIBERS_PER_PUBLISHER;
 use zerocp_core::service::{ServiceDescription, TypeInfo};
 use zerocp_core::wire::PortKind;
@@ -134,10 +138,11 @@ impl RouteTable {
     }
 
     /// Adds port `id` (already initialised and active) to `service` and
-    /// rewrites the topologies it affects.
+    /// rewrites the topologies it affects, in `control` (the control part of
+    /// the service's group).
     pub fn add(
         &mut self,
-        mgmt: &Mgmt<'_>,
+        control: &GroupControl<'_>,
         service: &ServiceDescription,
         type_info: &TypeInfo,
         id: PortId,
@@ -156,11 +161,11 @@ impl RouteTable {
         match id.kind {
             PortKind::Publisher => {
                 routes.publishers.push(id);
-                topology_writer::write_publisher(mgmt, id, &routes.subscribers);
+                topology_writer::write_publisher(control, id, &routes.subscribers);
             }
             PortKind::Subscriber => {
                 routes.subscribers.push(id);
-                topology_writer::write_all(mgmt, &routes.publishers, &routes.subscribers);
+                topology_writer::write_all(control, &routes.publishers, &routes.subscribers);
             }
         }
         Ok(())
@@ -168,7 +173,12 @@ impl RouteTable {
 
     /// Removes port `id` from `service` (and the service when it was its
     /// last port); rewrites the topologies it affected. Returns whether it was there.
-    pub fn remove(&mut self, mgmt: &Mgmt<'_>, service: &ServiceDescription, id: PortId) -> bool {
+    pub fn remove(
+        &mut self,
+        control: &GroupControl<'_>,
+        service: &ServiceDescription,
+        id: PortId,
+    ) -> bool {
         let Some(routes) = self.services.get_mut(service) else {
             return false;
         };
@@ -184,9 +194,9 @@ impl RouteTable {
         match id.kind {
             // A leaving publisher's topology is emptied so that nothing
             // (not even a late publish of a hung owner) reaches subscribers.
-            PortKind::Publisher => topology_writer::write_publisher(mgmt, id, &[]),
+            PortKind::Publisher => topology_writer::write_publisher(control, id, &[]),
             PortKind::Subscriber => {
-                topology_writer::write_all(mgmt, &routes.publishers, &routes.subscribers)
+                topology_writer::write_all(control, &routes.publishers, &routes.subscribers)
             }
         }
         if routes.publishers.is_empty() && routes.subscribers.is_empty() {

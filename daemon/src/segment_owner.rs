@@ -1,27 +1,43 @@
-//! [`SegmentOwner`]: the domain's two shared-memory segments, owned by the daemon.
+//! [`SegmentOwner`]: the domain's shared-memory segments, owned by the daemon.
 //!
-//! At start the daemon creates the mgmt segment (`zerocp.<domain>.mgmt`) and
-//! the default group's payload segment (`zerocp.<domain>.default.payload`,
-//! the chunks) as sealed memory files sized from the configuration and
-//! committed with `fallocate` (too little memory fails here, with the
-//! segment's name and size, rather than as a SIGBUS later), and maps both
-//! read-write. They have no name in any file system: processes receive their
-//! descriptors over the control socket, the rights following the role: at
-//! registration the mgmt segment read-write and the data segment read-only
-//! (a reader cannot reopen it writable: see `zerocp_os_linux::shm`), and
-//! with each publisher the data segment read-write. So there is nothing
-//! for a stale daemon to leave behind or a new one to clean up, and the
-//! memory is freed when the last process holding it lets go.
+//! At start the daemon creates, as sealed memory files sized from the
+//! configuration and committed with `fallocate` (too little memory fails
+//! here, with the segment's name and size, rather than as a SIGBUS later),
+//! and maps read-write:
+//!
+//! - the domain's mgmt segment `zerocp.<domain>.mgmt` (header and heartbeat
+//!   slots, [`Mgmt`]);
+//! - for every segment group (`default` first, then each `[[group]]`) its
+//!   control part `zerocp.<domain>.<group>.control` (ports, freelists,
+//!   refcounts, [`GroupControl`]) and its payload part
+//!   `zerocp.<domain>.<group>.payload` (its chunks).
+//!
+//! They have no name in any file system: processes receive their
+//! descriptors over the control socket, the rights following the role. At
+//! registration a process gets the mgmt segment (read-write: its heartbeat)
+//! and nothing of any group; with each port it creates it gets that port's
+//! group's control part (read-write) and payload part, read-only with a
+//! subscriber (a reader cannot reopen it writable: see
+//! `zerocp_os_linux::shm`) and read-write with a publisher. So a process
+//! holds no descriptor of a group it has no port in, and a writable payload
+//! only of the groups it publishes in. There is nothing for a stale daemon
+//! to leave behind or a new one to clean up, and the memory is freed when
+//! the last process holding it lets go.
 
 use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::ptr::NonNull;
 
+use zerocp_core::group_control::{
+    GroupConfig, GroupConfigError, GroupControl, GroupControlError, GroupControlLayout,
+};
 use zerocp_core::mempool::{LayoutError, MempoolLayout};
+use zerocp_core::mempool_manager::MemPoolManager;
 use zerocp_core::mgmt::{Mgmt, MgmtConfig, MgmtConfigError, MgmtError, MgmtLayout};
+use zerocp_core::wire::PortKind;
 use zerocp_os_linux::error::{MapError, ShmError};
 use zerocp_os_linux::mmap::Mapping;
-use zerocp_os_linux::names::{DEFAULT_GROUP, DomainName, PAYLOAD_PART, SegmentName};
+use zerocp_os_linux::names::{CONTROL_PART, DomainName, PAYLOAD_PART, SegmentName};
 use zerocp_os_linux::shm::SharedMemory;
 
 /// Creating or removing the segments failed.
@@ -29,7 +45,9 @@ use zerocp_os_linux::shm::SharedMemory;
 pub enum SegmentOwnerError {
     /// The mgmt layout cannot be computed from the configuration.
     MgmtLayout(MgmtConfigError),
-    /// The data layout cannot be computed from the mempools.
+    /// A group control layout cannot be computed from the configuration.
+    ControlLayout(GroupConfigError),
+    /// A payload layout cannot be computed from the mempools.
     DataLayout(LayoutError),
     /// A size does not fit this machine's address space.
     TooLarge {
@@ -44,13 +62,18 @@ pub enum SegmentOwnerError {
     Map(MapError),
     /// Laying out the mgmt segment failed.
     Mgmt(MgmtError),
+    /// Laying out a group's control part failed.
+    Control(GroupControlError),
+    /// The mempools could not be set up over a payload part.
+    Mempools(String),
 }
 
 impl fmt::Display for SegmentOwnerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::MgmtLayout(e) => write!(f, "cannot lay out the mgmt segment: {e}"),
-            Self::DataLayout(e) => write!(f, "cannot lay out the data segment: {e}"),
+            Self::ControlLayout(e) => write!(f, "cannot lay out a group control part: {e}"),
+            Self::DataLayout(e) => write!(f, "cannot lay out a payload part: {e}"),
             Self::TooLarge { name, size } => write!(
                 f,
                 "shared memory {name} would need {size} bytes, more than this machine can map"
@@ -64,6 +87,8 @@ impl fmt::Display for SegmentOwnerError {
             Self::Shm(e) => write!(f, "{e}"),
             Self::Map(e) => write!(f, "{e}"),
             Self::Mgmt(e) => write!(f, "cannot initialise the mgmt segment: {e}"),
+            Self::Control(e) => write!(f, "cannot initialise a group control part: {e}"),
+            Self::Mempools(e) => write!(f, "cannot set up the mempools: {e}"),
         }
     }
 }
@@ -72,11 +97,13 @@ impl std::error::Error for SegmentOwnerError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::MgmtLayout(e) => Some(e),
+            Self::ControlLayout(e) => Some(e),
             Self::DataLayout(e) => Some(e),
             Self::Shm(e) => Some(e),
             Self::Map(e) => Some(e),
             Self::Mgmt(e) => Some(e),
-            Self::TooLarge { .. } => None,
+            Self::Control(e) => Some(e),
+            Self::TooLarge { .. } | Self::Mempools(_) => None,
         }
     }
 }
@@ -84,13 +111,23 @@ impl std::error::Error for SegmentOwnerError {
 /// The created and mapped segments of one domain.
 #[derive(Debug)]
 pub struct SegmentOwner {
-    // The mappings are declared (and so dropped) before their segments.
+    // The mapping is declared (and so dropped) before its segment.
     mgmt_map: Mapping,
-    data_map: Mapping,
     mgmt: SharedMemory,
-    data: SharedMemory,
-    /// A read-only descriptor of `data`, what every registered process gets.
-    data_read_only: SharedMemory,
+    groups: Vec<GroupSegments>,
+}
+
+/// The two parts of one segment group.
+#[derive(Debug)]
+struct GroupSegments {
+    config: GroupConfig,
+    // The mappings are declared (and so dropped) before their segments.
+    control_map: Mapping,
+    payload_map: Mapping,
+    control: SharedMemory,
+    payload: SharedMemory,
+    /// A read-only descriptor of `payload`, what a subscriber gets.
+    payload_read_only: SharedMemory,
 }
 
 fn create_one(name: SegmentName, size: u64) -> Result<(SharedMemory, Mapping), SegmentOwnerError> {
@@ -103,25 +140,88 @@ fn create_one(name: SegmentName, size: u64) -> Result<(SharedMemory, Mapping), S
     Ok((shm, map))
 }
 
+fn base_of(map: &Mapping, shm: &SharedMemory) -> Result<NonNull<u8>, SegmentOwnerError> {
+    NonNull::new(map.as_ptr()).ok_or(SegmentOwnerError::TooLarge {
+        name: shm.name().clone(),
+        size: 0,
+    })
+}
+
+impl GroupSegments {
+    fn create(
+        domain: &DomainName,
+        name: &str,
+        config: &GroupConfig,
+    ) -> Result<Self, SegmentOwnerError> {
+        let control_size = GroupControlLayout::compute(config)
+            .map_err(SegmentOwnerError::ControlLayout)?
+            .total_size();
+        let payload_size = MempoolLayout::compute(config.mempools())
+            .map_err(SegmentOwnerError::DataLayout)?
+            .total_bytes();
+        let (control, control_map) = create_one(
+            SegmentName::group_part(domain, name, CONTROL_PART),
+            control_size,
+        )?;
+        let (payload, payload_map) = create_one(
+            SegmentName::group_part(domain, name, PAYLOAD_PART),
+            payload_size,
+        )?;
+        let payload_read_only = payload.read_only().map_err(SegmentOwnerError::Shm)?;
+        Ok(Self {
+            config: *config,
+            control_map,
+            payload_map,
+            control,
+            payload,
+            payload_read_only,
+        })
+    }
+
+    fn init(&self) -> Result<MemPoolManager<'_>, SegmentOwnerError> {
+        let base = base_of(&self.control_map, &self.control)?;
+        // SAFETY: the mapping is read-write, freshly created (so zero-filled,
+        // and no other process has its descriptor yet: descriptors go out
+        // only with port replies, after start), and it stays mapped as long
+        // as `self`, which the returned view borrows.
+        let control = unsafe {
+            GroupControl::create(
+                base,
+                self.control_map.len(),
+                &self.config,
+                self.payload_map.len() as u64,
+            )
+        }
+        .map_err(SegmentOwnerError::Control)?;
+        let payload = base_of(&self.payload_map, &self.payload)?;
+        // SAFETY: `payload` is the read-write mapping of the payload part laid
+        // out for `control`'s mempools; it stays mapped while `self` lives,
+        // which the manager borrows.
+        unsafe { MemPoolManager::new(control, payload, self.payload_map.len()) }
+            .map_err(|e| SegmentOwnerError::Mempools(e.to_string()))
+    }
+}
+
 impl SegmentOwner {
-    /// Creates and maps both segments of `domain` for `config`.
-    pub fn create(domain: &DomainName, config: &MgmtConfig) -> Result<Self, SegmentOwnerError> {
+    /// Creates and maps the mgmt segment of `domain` for `config` and both
+    /// parts of every group in `groups` (`(name, config)`, by group index).
+    pub fn create(
+        domain: &DomainName,
+        config: &MgmtConfig,
+        groups: &[(String, GroupConfig)],
+    ) -> Result<Self, SegmentOwnerError> {
         let mgmt_size = MgmtLayout::compute(config)
             .map_err(SegmentOwnerError::MgmtLayout)?
             .total_size();
-        let data_size = MempoolLayout::compute(config.mempools())
-            .map_err(SegmentOwnerError::DataLayout)?
-            .total_bytes();
         let (mgmt, mgmt_map) = create_one(SegmentName::mgmt(domain), mgmt_size)?;
-        let data_name = SegmentName::group_part(domain, DEFAULT_GROUP, PAYLOAD_PART);
-        let (data, data_map) = create_one(data_name, data_size)?;
-        let data_read_only = data.read_only().map_err(SegmentOwnerError::Shm)?;
+        let groups = groups
+            .iter()
+            .map(|(name, config)| GroupSegments::create(domain, name, config))
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             mgmt_map,
-            data_map,
             mgmt,
-            data,
-            data_read_only,
+            groups,
         })
     }
 
@@ -134,30 +234,21 @@ impl SegmentOwner {
         daemon_pid: u32,
         epoch: u64,
     ) -> Result<Mgmt<'_>, SegmentOwnerError> {
-        let base = NonNull::new(self.mgmt_map.as_ptr()).ok_or(SegmentOwnerError::TooLarge {
-            name: self.mgmt.name().clone(),
-            size: 0,
-        })?;
+        let base = base_of(&self.mgmt_map, &self.mgmt)?;
         // SAFETY: the mapping is read-write, freshly created by `create` (so
         // zero-filled, and no other process knows it is ready: its state word
         // is 0 until `Mgmt::create` publishes it), and it stays mapped as long
         // as `self`, which the returned view borrows.
-        unsafe {
-            Mgmt::create(
-                base,
-                self.mgmt_map.len(),
-                config,
-                daemon_pid,
-                epoch,
-                self.data_map.len() as u64,
-            )
-        }
-        .map_err(SegmentOwnerError::Mgmt)
+        unsafe { Mgmt::create(base, self.mgmt_map.len(), config, daemon_pid, epoch) }
+            .map_err(SegmentOwnerError::Mgmt)
     }
 
-    /// The data segment mapping (base and length).
-    pub fn data(&self) -> &Mapping {
-        &self.data_map
+    /// Lays out every group's fresh control part and joins it with its
+    /// payload part: one chunk manager per group, by group index.
+    ///
+    /// Call once, right after [`create`](Self::create).
+    pub fn init_groups(&self) -> Result<Vec<MemPoolManager<'_>>, SegmentOwnerError> {
+        self.groups.iter().map(GroupSegments::init).collect()
     }
 
     /// The mgmt segment.
@@ -165,22 +256,34 @@ impl SegmentOwner {
         &self.mgmt
     }
 
-    /// The data segment.
-    pub fn data_segment(&self) -> &SharedMemory {
-        &self.data
+    /// The control and payload parts of group `group`.
+    pub fn group_segments(&self, group: u32) -> Option<(&SharedMemory, &SharedMemory)> {
+        let g = self.groups.get(group as usize)?;
+        Some((&g.control, &g.payload))
     }
 
-    /// The descriptors a registered process receives, in the order the
-    /// `Registered` reply promises: mgmt (read-write: every process writes
-    /// its heartbeat, queues, held lists and refcounts there), then data
-    /// read-only.
-    pub fn registration_fds(&self) -> [BorrowedFd<'_>; 2] {
-        [self.mgmt.as_fd(), self.data_read_only.as_fd()]
+    /// Sizes of every group's control parts and payload parts, summed.
+    pub fn group_sizes(&self) -> (u64, u64) {
+        self.groups.iter().fold((0, 0), |(c, p), g| {
+            (c + g.control.size() as u64, p + g.payload.size() as u64)
+        })
     }
 
-    /// The descriptor a process receives with each publisher it creates:
-    /// the data segment read-write, for loaning and writing chunks.
-    pub fn publisher_fds(&self) -> [BorrowedFd<'_>; 1] {
-        [self.data.as_fd()]
+    /// The descriptor a registered process receives: the mgmt segment,
+    /// read-write (every process writes its heartbeat there).
+    pub fn registration_fds(&self) -> [BorrowedFd<'_>; 1] {
+        [self.mgmt.as_fd()]
+    }
+
+    /// The descriptors a process receives with a `kind` port of `group`:
+    /// the group's control part read-write, then its payload part,
+    /// read-write for a publisher and read-only for a subscriber.
+    pub fn port_fds(&self, group: u32, kind: PortKind) -> Option<[BorrowedFd<'_>; 2]> {
+        let g = self.groups.get(group as usize)?;
+        let payload = match kind {
+            PortKind::Publisher => g.payload.as_fd(),
+            PortKind::Subscriber => g.payload_read_only.as_fd(),
+        };
+        Some([g.control.as_fd(), payload])
     }
 }

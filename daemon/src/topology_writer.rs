@@ -2,26 +2,30 @@
 //!
 //! The daemon is the only writer of a publisher's topology: a `SeqLock` of
 //! `(subscriber index, generation)` pairs in the publisher's port, which the
-//! publisher reads on every publish (one load when unchanged). What a
+//! publisher reads on every publish (one load when unchanged). A topology
+//! names subscribers by their index in the group's control part: a
+//! service's ports are all in its group, so no topology crosses groups. What a
 //! topology holds is decided by [`crate::route_table`] (every subscriber of
 //! the publisher's service); a fresh publisher slot starts with an empty one
 //! ([`crate::port_registry`]).
 
-use zerocp_core::mgmt::Mgmt;
+use zerocp_core::group_control::GroupControl;
 use zerocp_core::port::{MAX_SUBSCRIBERS_PER_PUBLISHER, PublisherPort};
 
 use crate::port_id::PortId;
 
-/// Writes the topology of every publisher in `publishers`: `subscribers`.
-pub fn write_all(mgmt: &Mgmt<'_>, publishers: &[PortId], subscribers: &[PortId]) {
+/// Writes the topology of every publisher in `publishers`: `subscribers`
+/// (all ports of one service, so all in the group of `control`).
+pub fn write_all(control: &GroupControl<'_>, publishers: &[PortId], subscribers: &[PortId]) {
     for &publisher in publishers {
-        write_publisher(mgmt, publisher, subscribers);
+        write_publisher(control, publisher, subscribers);
     }
 }
 
-/// Writes `subscribers` as the topology of publisher port `publisher`.
-pub fn write_publisher(mgmt: &Mgmt<'_>, publisher: PortId, subscribers: &[PortId]) {
-    match mgmt.publisher(publisher.index) {
+/// Writes `subscribers` as the topology of publisher port `publisher`, in
+/// its group's control part `control`.
+pub fn write_publisher(control: &GroupControl<'_>, publisher: PortId, subscribers: &[PortId]) {
+    match control.publisher(publisher.index) {
         Some(port) => write(port, subscribers),
         None => log::error!("cannot write the topology of {publisher}: no such slot"),
     }

@@ -64,7 +64,10 @@ impl ControlPlane<'_> {
         for &id in &ports {
             self.unroute_port(id);
             if id.kind == PortKind::Subscriber
-                && let Some(port) = self.mgmt.subscriber(id.index)
+                && let Some(port) = self
+                    .parts
+                    .get(id.group as usize)
+                    .and_then(|part| part.control().subscriber(id.index))
             {
                 reclaim::wake_all(&port.wake);
             }

@@ -6,26 +6,16 @@
 
 mod support;
 
-use std::ptr::NonNull;
 use std::time::Duration;
 
-use support::{DEADLINE, RawClient, TestDomain};
+use support::{DEADLINE, MappedGroup, RawClient, TestDomain};
 use zerocp_core::mempool_manager::{MemPoolManager, PayloadSpec};
-use zerocp_core::mgmt::Mgmt;
-use zerocp_os_linux::mmap::Mapping;
-use zerocp_os_linux::names::{DEFAULT_GROUP, DomainName, PAYLOAD_PART, SegmentName};
-use zerocp_os_linux::shm::SharedMemory;
+use zerocp_os_linux::names::{CONTROL_PART, DEFAULT_GROUP, DomainName, PAYLOAD_PART, SegmentName};
 use zerocp_os_linux::testing::role::{role_args, spawn_child};
 
 const ROLE: &str = "role_raw_client_holding_chunks";
 /// A chunk index no pool has.
 const BOGUS_CHUNK: u32 = 999_999;
-
-/// Maps a segment descriptor received at registration.
-fn map(fd: std::os::fd::OwnedFd, name: SegmentName) -> Mapping {
-    let shm = SharedMemory::from_fd(fd, name).expect("a sealed segment");
-    Mapping::map(&shm, true).expect("map segment")
-}
 
 /// Loans one chunk of `pool` for publisher `port` as a runtime would (header
 /// written, refcount 1).
@@ -49,20 +39,16 @@ fn role_raw_client_holding_chunks() {
     };
     let socket = std::path::PathBuf::from(&args[0]);
     let mut client = RawClient::connect(&socket);
-    let (_, fds) = client.register_with_segments("doomed");
-    let (publisher, data_fd) = client.create_publisher_with_payload::<u64>("Doom/Raw/Chunks", 0);
+    client.register("doomed");
+    let (created, fds) = client.create_publisher_with_segments::<u64>("Doom/Raw/Chunks", 0);
+    let publisher = created.port_index;
     let subscriber = client.create_subscriber::<u64>("Doom/Raw/Chunks", 4);
     let domain = DomainName::from_env().expect("ZEROCP_DOMAIN");
-    let mgmt_fd = fds.into_iter().next().expect("the mgmt segment");
-    let mgmt_map = map(mgmt_fd, SegmentName::mgmt(&domain));
-    let data_name = SegmentName::group_part(&domain, DEFAULT_GROUP, PAYLOAD_PART);
-    let data_map = map(data_fd, data_name);
-    let mgmt_base = NonNull::new(mgmt_map.as_ptr()).expect("mapped");
-    let data_base = NonNull::new(data_map.as_ptr()).expect("mapped");
-    // SAFETY: both mappings stay alive until this process is killed.
-    let mgmt = unsafe { Mgmt::attach(mgmt_base, mgmt_map.len()) }.expect("attach mgmt");
-    // SAFETY: as above; the data mapping belongs to this mgmt segment.
-    let pools = unsafe { MemPoolManager::new(mgmt, data_base, data_map.len()) }.expect("pools");
+    let names = [CONTROL_PART, PAYLOAD_PART]
+        .map(|part| SegmentName::group_part(&domain, DEFAULT_GROUP, part));
+    let group = MappedGroup::from_reply(created.group, fds, names, true);
+    let mgmt = group.control();
+    let pools = group.pools();
     let pool = pools.layout().pool_for(0, 8, 8).expect("a pool for u64") as u32;
     let port = mgmt.publisher(publisher).expect("publisher port");
     let kept = loan(&pools, pool, publisher);
@@ -160,6 +146,7 @@ fn removed_port_returns_its_chunks_and_unregister_frees_the_slot() {
     let remove = zerocp_core::wire::Message::RemovePort(zerocp_core::wire::RemovePort {
         kind: zerocp_core::wire::PortKind::Subscriber,
         port_index: index,
+        group: 0,
     });
     assert!(matches!(
         client.request(&remove),

@@ -91,6 +91,7 @@ fn out_of_order_requests_are_refused() {
     let remove = Message::RemovePort(RemovePort {
         kind: wire::PortKind::Publisher,
         port_index: 0,
+        group: 0,
     });
     assert_eq!(
         error_code(&client.request(&remove)),

@@ -14,7 +14,7 @@ fn assert_running_files(domain: &TestDomain) {
     let held = domain.daemon_segment_fds();
     assert!(
         held.iter().all(Option::is_some),
-        "the daemon does not hold both of {:?}: {held:?}",
+        "the daemon does not hold all of {:?}: {held:?}",
         domain.segment_names()
     );
     assert_eq!(domain.dev_shm_entries(), Vec::<std::path::PathBuf>::new());
@@ -197,7 +197,7 @@ fn shared_memory_above_the_file_size_limit_is_a_clear_error() {
     let out = command.stdout(Stdio::null()).output().expect("run zerocpd");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    let [_, data] = domain.segment_names();
+    let [_, _, data] = domain.segment_names();
     assert!(
         stderr.contains(data.as_str())
             && stderr.contains("EFBIG")

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use rustix::process::Signal;
-use support::{DEADLINE, MappedMgmt, RawClient, TestDomain};
+use support::{DEADLINE, MappedGroup, MappedMgmt, RawClient, TestDomain};
 use zerocp_core::mgmt::STATE_SHUTTING_DOWN;
 use zerocp_core::wire::Message;
 use zerocp_os_linux::futex::{WaitOutcome, futex_wait};
@@ -20,11 +20,16 @@ fn shutdown_tells_clients_marks_mgmt_and_wakes_sleepers() {
     let mut domain = TestDomain::builder().heartbeat_timeout_ms(120_000).start();
     let mut client = RawClient::connect(&domain.socket_path());
     let (_, fds) = client.register_with_segments("sleeper");
-    let port = client.create_subscriber::<u32>("Sleep/Raw/Wake", 2);
-    let [mgmt_name, _] = domain.segment_names();
+    let (created, port_fds) = client.create_subscriber_with_segments::<u32>("Sleep/Raw/Wake", 2);
+    let [mgmt_name, control_name, payload_name] = domain.segment_names();
     let mapped = MappedMgmt::from_registration(fds, mgmt_name);
     let mgmt = mapped.view();
-    let wake = &mgmt.subscriber(port).expect("subscriber port").wake;
+    let group = MappedGroup::from_reply(0, port_fds, [control_name, payload_name], false);
+    let control = group.control();
+    let wake = &control
+        .subscriber(created.port_index)
+        .expect("subscriber port")
+        .wake;
 
     let ready = AtomicBool::new(false);
     std::thread::scope(|scope| {

@@ -26,13 +26,14 @@ const WAIT: Duration = Duration::from_secs(120);
 /// The user a test child switches to (`nobody`).
 const NOBODY: u32 = 65534;
 
-/// Wraps the descriptors of a reply as the daemon's segments, checking them.
-fn segments(domain: &TestDomain, fds: Vec<OwnedFd>) -> [SharedMemory; 2] {
-    let [mgmt_name, data_name] = domain.segment_names();
-    let [mgmt, data] = <[OwnedFd; 2]>::try_from(fds).expect("two descriptors");
+/// Wraps the descriptors of a port reply as the default group's control
+/// and payload parts, checking them.
+fn group_parts(domain: &TestDomain, fds: Vec<OwnedFd>) -> [SharedMemory; 2] {
+    let [_, control_name, payload_name] = domain.segment_names();
+    let [control, payload] = <[OwnedFd; 2]>::try_from(fds).expect("two descriptors");
     [
-        SharedMemory::from_fd(mgmt, mgmt_name).expect("a sealed mgmt segment"),
-        SharedMemory::from_fd(data, data_name).expect("a sealed data segment"),
+        SharedMemory::from_fd(control, control_name).expect("a sealed control part"),
+        SharedMemory::from_fd(payload, payload_name).expect("a sealed payload part"),
     ]
 }
 
@@ -56,34 +57,43 @@ fn maps_writable(shm: &SharedMemory) -> Result<(), Errno> {
 }
 
 #[test]
-fn registration_hands_out_sealed_segments_and_the_data_segment_read_only() {
+fn registration_hands_out_the_mgmt_segment_and_ports_their_groups_parts_by_role() {
     let domain = TestDomain::start();
     let mut client = RawClient::connect(&domain.socket_path());
     let (registered, fds) = client.register_with_segments("capabilities");
-    let [mgmt, data] = segments(&domain, fds);
+    let [mgmt_name, _, _] = domain.segment_names();
+    let [mgmt] = <[OwnedFd; 1]>::try_from(fds).expect("only the mgmt segment at registration");
+    let mgmt = SharedMemory::from_fd(mgmt, mgmt_name).expect("a sealed mgmt segment");
     assert_eq!(mgmt.size() as u64, registered.mgmt_size);
-    assert_eq!(data.size() as u64, registered.data_size);
     assert!(mgmt.is_writable(), "the mgmt segment must be writable");
-    assert!(
-        !data.is_writable(),
-        "a new process got the data segment writable"
-    );
-    assert_eq!(maps_writable(&data), Err(Errno::ACCESS));
     // The seals: nobody shrinks or grows a segment under its peers.
     assert_eq!(rustix::fs::ftruncate(&mgmt, 0), Err(Errno::PERM));
     assert_eq!(
         rustix::fs::fallocate(&mgmt, FallocateFlags::empty(), 0, 2 * registered.mgmt_size),
         Err(Errno::PERM)
     );
-    assert!(rustix::fs::ftruncate(&data, 0).is_err());
     assert_eq!(
         rustix::fs::fstat(&mgmt).unwrap().st_size as u64,
         registered.mgmt_size
     );
     assert_eq!(domain.dev_shm_entries(), Vec::<std::path::PathBuf>::new());
 
-    // A subscriber brings nothing more; a publisher the data segment writable.
-    client.create_subscriber::<u64>("Caps/Raw/Rights", 2);
+    // A subscriber brings its group's control part (writable) and payload
+    // part read-only; a publisher the payload part writable.
+    let (created, fds) = client.create_subscriber_with_segments::<u64>("Caps/Raw/Rights", 2);
+    let [control, payload] = group_parts(&domain, fds);
+    assert_eq!(
+        (control.size() as u64, payload.size() as u64),
+        (created.control_size, created.payload_size)
+    );
+    assert!(control.is_writable(), "the control part must be writable");
+    assert!(
+        !payload.is_writable(),
+        "a subscriber got the payload writable"
+    );
+    assert_eq!(maps_writable(&payload), Err(Errno::ACCESS));
+    assert!(rustix::fs::ftruncate(&payload, 0).is_err());
+    assert_eq!(rustix::fs::ftruncate(&control, 0), Err(Errno::PERM));
     let request = Message::CreatePublisher(CreatePublisher {
         service: support::parse_service("Caps/Raw/Rights"),
         type_info: zerocp_core::service::TypeInfo {
@@ -99,9 +109,7 @@ fn registration_hands_out_sealed_segments_and_the_data_segment_read_only() {
         .request_with_fds(&request, support::REPLY_DEADLINE)
         .expect("CreatePublisher");
     assert!(matches!(reply, Message::PublisherCreated(_)), "{reply:?}");
-    let [_, data_name] = domain.segment_names();
-    let [fd] = <[OwnedFd; 1]>::try_from(fds).expect("one descriptor with a publisher");
-    let writable = SharedMemory::from_fd(fd, data_name).expect("a sealed data segment");
+    let [_, writable] = group_parts(&domain, fds);
     assert!(writable.is_writable());
     assert_eq!(maps_writable(&writable), Ok(()));
     drop(client);
@@ -222,8 +230,9 @@ mod roles {
             return;
         };
         let mut client = RawClient::connect(std::path::Path::new(&args[0]));
-        let (_, fds) = client.register_with_segments("reader");
-        let data = fds.get(1).expect("the data segment");
+        client.register("reader");
+        let (_, fds) = client.create_subscriber_with_segments::<u64>("Caps/Raw/Reopen", 2);
+        let data = fds.get(1).expect("the payload part");
         let path = format!("/proc/self/fd/{}", data.as_fd().as_raw_fd());
         let flags = rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC;
         match rustix::fs::open(path, flags, rustix::fs::Mode::empty()) {

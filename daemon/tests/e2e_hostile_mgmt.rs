@@ -18,47 +18,35 @@
 mod e2e_support;
 mod support;
 
-use std::ptr::NonNull;
 use std::time::Duration;
 
 use e2e_support::Msg;
-use support::{MappedMgmt, TestDomain};
+use support::{MappedGroup, TestDomain};
 use zerocp_core::chunk_header::ChunkInit;
 use zerocp_core::mempool_manager::MemPoolManager;
-use zerocp_os_linux::mmap::Mapping;
 use zerocp_os_linux::testing::role::spawn_child;
-use zerocp_os_linux::testing::{open_segment_of, segment_fd_of};
 
 /// How long the parent waits for a child's line or exit.
 const WAIT: Duration = Duration::from_secs(120);
 /// Pool 0 takes `Msg` (24 bytes); pool 1 is another mempool.
 const MEMPOOLS: &[(u32, u32)] = &[(64, 8), (1024, 4)];
 
-/// The test's own writable mappings of the daemon's segments: what any
-/// admitted publisher could write.
+/// The test's own writable mappings of the default group's control and
+/// payload parts: what any admitted publisher of the group could write.
 struct Hostile {
-    mgmt: MappedMgmt,
-    data: Mapping,
+    group: MappedGroup,
 }
 
 impl Hostile {
     fn of(domain: &TestDomain) -> Self {
-        let pid = domain.daemon_pid();
-        let [mgmt_name, data_name] = domain.segment_names();
-        let fd = segment_fd_of(pid, &data_name).expect("the daemon holds its data segment");
-        let shm = open_segment_of(pid, fd, data_name, true).expect("open the data segment");
+        let [_, control, payload] = domain.segment_names();
         Self {
-            mgmt: MappedMgmt::of_daemon(pid, mgmt_name),
-            data: Mapping::map(&shm, true).expect("map the data segment"),
+            group: MappedGroup::of_daemon(domain.daemon_pid(), 0, [control, payload]),
         }
     }
 
     fn pools(&self) -> MemPoolManager<'_> {
-        let base = NonNull::new(self.data.as_ptr()).expect("mapped");
-        // SAFETY: `self.data` is the data segment created beside the mgmt
-        // segment `self.mgmt` maps; both stay mapped while `self` is borrowed.
-        unsafe { MemPoolManager::new(self.mgmt.view(), base, self.data.len()) }
-            .expect("join the data segment")
+        self.group.pools()
     }
 }
 
@@ -89,7 +77,7 @@ fn take_refuses_corrupt_chunks_with_typed_errors() {
     let mut sub = spawn_child("roles::taking_subscriber", &[], &envs);
     let port: u32 = sub.expect_line("ready ", WAIT).parse().expect("a port");
     let hostile = Hostile::of(&domain);
-    let mgmt = hostile.mgmt.view();
+    let mgmt = hostile.group.control();
     let pools = hostile.pools();
     let queue = &mgmt.subscriber(port).expect("the subscriber's port").queue;
     let stride = pools.layout().pools()[0].stride();
@@ -147,7 +135,7 @@ fn publishers_skip_hostile_topology_and_history_entries() {
         .parse()
         .expect("a port");
     let hostile = Hostile::of(&domain);
-    let mgmt = hostile.mgmt.view();
+    let mgmt = hostile.group.control();
     let pools = hostile.pools();
     let own = mgmt.publisher(port).expect("the publisher's port");
 

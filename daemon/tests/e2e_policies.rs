@@ -14,7 +14,7 @@ use std::time::Duration;
 use e2e_support::Msg;
 use std::sync::atomic::Ordering;
 
-use support::{MappedMgmt, TestDomain};
+use support::{MappedGroup, TestDomain};
 use zerocp_os_linux::testing::role::spawn_child;
 
 const WAIT: Duration = Duration::from_secs(120);
@@ -67,9 +67,9 @@ fn block_publisher_blocks_and_resumes() {
     // word while it waits for room: seen from here, publish(2) is blocked,
     // and it can only return after the take below makes room.
     let port = subscriber["port"].as_u64().expect("subscriber port") as u32;
-    let [mgmt_name, _] = domain.segment_names();
-    let mapped = MappedMgmt::of_daemon(domain.daemon_pid(), mgmt_name);
-    let mgmt = mapped.view();
+    let [_, control, payload] = domain.segment_names();
+    let mapped = MappedGroup::of_daemon(domain.daemon_pid(), 0, [control, payload]);
+    let mgmt = mapped.control();
     let blocked = &mgmt.subscriber(port).expect("subscriber port").wake.blocked;
     assert!(
         domain.wait_until(WAIT, || blocked.load(Ordering::SeqCst) >= 1),

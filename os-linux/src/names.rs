@@ -92,6 +92,8 @@ impl FromStr for DomainName {
 pub const DEFAULT_GROUP: &str = "default";
 /// The part of a segment group that holds its chunks (headers and payloads).
 pub const PAYLOAD_PART: &str = "payload";
+/// The part of a segment group that holds its ports, freelists and refcounts.
+pub const CONTROL_PART: &str = "control";
 
 /// A validated name of a shared-memory segment: 1 to 249 ASCII letters,
 /// digits, `.`, `_` or `-`.

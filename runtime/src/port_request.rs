@@ -16,7 +16,7 @@ use zerocp_core::fixed_string::FixedString;
 use zerocp_core::port::PortControl;
 use zerocp_core::port::PortState;
 use zerocp_core::service::{ServiceDescription, TypeInfo};
-use zerocp_core::wire::{ErrorCode, Message, PortKind, RemovePort};
+use zerocp_core::wire::{ErrorCode, Message, PortCreated, PortKind, RemovePort};
 
 use crate::ZeroCopySafe;
 use crate::error::{ControlError, PortRequestError};
@@ -32,24 +32,24 @@ pub(crate) fn type_info<T: ZeroCopySafe>() -> TypeInfo {
     }
 }
 
-/// Sends a create request; returns the port index from the reply and the
-/// descriptors the reply carried.
+/// Sends a create request; returns the reply (the port's group and index)
+/// and the descriptors it carried.
 pub(crate) fn create(
     shared: &Registration,
     request: &Message,
     service: &ServiceDescription,
     size: u32,
-) -> Result<(u32, Vec<OwnedFd>), PortRequestError> {
+) -> Result<(PortCreated, Vec<OwnedFd>), PortRequestError> {
     match shared.call_with_fds(request) {
         Ok((Message::PublisherCreated(reply), fds))
             if matches!(request, Message::CreatePublisher(_)) =>
         {
-            Ok((reply.port_index, fds))
+            Ok((reply, fds))
         }
         Ok((Message::SubscriberCreated(reply), fds))
             if matches!(request, Message::CreateSubscriber(_)) =>
         {
-            Ok((reply.port_index, fds))
+            Ok((reply, fds))
         }
         Ok((Message::Error(e), _)) => {
             let detail = e.detail.as_str().to_owned();
@@ -87,7 +87,7 @@ pub(crate) fn create(
 pub(crate) fn check_owned(
     shared: &Registration,
     kind: PortKind,
-    index: u32,
+    (group, index): (u32, u32),
     control: Option<&PortControl>,
 ) -> Result<(), PortRequestError> {
     let owned = control.is_some_and(|c| {
@@ -96,20 +96,22 @@ pub(crate) fn check_owned(
     if owned {
         Ok(())
     } else {
-        remove(shared, kind, index);
+        remove(shared, kind, (group, index));
         Err(PortRequestError::InvalidPort { index })
     }
 }
 
-/// Asks the daemon to remove a port of this process (errors are logged: the
-/// daemon reclaims the port anyway when the process goes).
-pub(crate) fn remove(shared: &Registration, kind: PortKind, index: u32) {
+/// Asks the daemon to remove port `index` of `group`, a port of this
+/// process (errors are logged: the daemon reclaims the port anyway when the
+/// process goes).
+pub(crate) fn remove(shared: &Registration, kind: PortKind, (group, index): (u32, u32)) {
     if shared.is_gone() {
         return;
     }
     let request = Message::RemovePort(RemovePort {
         kind,
         port_index: index,
+        group,
     });
     match shared.call(&request) {
         Ok(Message::PortRemoved) | Err(ControlError::Closed) => {}

@@ -41,7 +41,7 @@ use crate::loaned_sample::LoanedSample;
 use crate::mapped::Mapped;
 use crate::port_request;
 use crate::registration::Gone;
-use crate::segment_mappings::Pools;
+use crate::segment_mappings::{GroupMappings, Pools};
 use crate::slots::SlotMask;
 use delivery::Delivery;
 pub(crate) use delivery::DeliveryError;
@@ -123,27 +123,25 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
             history: self.history,
             max_loans: self.max_loans,
         });
-        let (index, fds) = port_request::create(shared, &request, &self.service, info.size)?;
-        let port = Mapped::find(self.rt, |rt| {
-            rt.registration()
-                .segments()
-                .mgmt()
-                .publisher(index)
-                .ok_or(())
-        });
+        let (created, fds) = port_request::create(shared, &request, &self.service, info.size)?;
+        let id = (created.group, created.port_index);
+        let index = created.port_index;
+        let group = match shared.segments().group(&created, PortKind::Publisher, fds) {
+            Ok(group) => group,
+            Err(e) => {
+                port_request::remove(shared, PortKind::Publisher, id);
+                return Err(PortRequestError::Payload(e).into());
+            }
+        };
+        let port = Mapped::find(self.rt, &group, |g| g.control().publisher(index).ok_or(()));
         let control = port.as_ref().ok().map(|p| &p.get().control);
-        port_request::check_owned(shared, PortKind::Publisher, index, control)?;
+        port_request::check_owned(shared, PortKind::Publisher, id, control)?;
         let Ok(port) = port else {
             return Err(PortRequestError::InvalidPort { index }.into());
         };
-        let pools = match Mapped::find(self.rt, |rt| {
-            rt.registration().segments().writable_pools(fds)
-        }) {
-            Ok(pools) => pools,
-            Err(e) => {
-                port_request::remove(shared, PortKind::Publisher, index);
-                return Err(PortRequestError::Payload(e).into());
-            }
+        let Ok(pools) = Mapped::find(self.rt, &group, |g| g.writable_pools().ok_or(())) else {
+            port_request::remove(shared, PortKind::Publisher, id);
+            return Err(PortRequestError::InvalidPort { index }.into());
         };
         let pool = port.get().control.settings().mempool;
         let layout = pools
@@ -154,7 +152,7 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
             .get(pool as usize)
             .copied();
         if layout.is_none_or(|l| l.chunk_size() < info.size) {
-            port_request::remove(shared, PortKind::Publisher, index);
+            port_request::remove(shared, PortKind::Publisher, id);
             return Err(PortRequestError::InvalidPort { index }.into());
         };
         let spec = PayloadSpec {
@@ -237,7 +235,7 @@ impl<T> std::fmt::Debug for Publisher<T> {
 impl<T> Drop for Publisher<T> {
     fn drop(&mut self) {
         let shared = self.core.runtime().registration();
-        port_request::remove(shared, PortKind::Publisher, self.core.index());
+        port_request::remove(shared, PortKind::Publisher, self.core.id());
     }
 }
 
@@ -251,9 +249,10 @@ pub(crate) struct Loan {
 
 /// The type-erased state of a publisher port.
 pub(crate) struct PublisherCore {
-    /// The port's record in the mgmt segment (and the runtime owning it).
+    /// The port's record in its group's control part (and the group's
+    /// mappings and the runtime owning them).
     port: Mapped<PublisherPort>,
-    /// The chunk manager over the writable mapping of the data segment.
+    /// The chunk manager over the writable mapping of the group's payload part.
     pools: Mapped<Pools>,
     index: u32,
     pool: u32,
@@ -296,7 +295,17 @@ impl PublisherCore {
         self.port.get()
     }
 
-    /// The chunk manager over the writable mapping of the data segment.
+    /// The segment group's mappings (control part, payload mappings).
+    pub(crate) fn group(&self) -> &GroupMappings {
+        self.port.group()
+    }
+
+    /// The port's group and index in it.
+    pub(crate) fn id(&self) -> (u32, u32) {
+        (self.port.group().control().group(), self.index)
+    }
+
+    /// The chunk manager over the writable mapping of the group's payload part.
     pub(crate) fn pools(&self) -> &MemPoolManager<'_> {
         self.pools.get().manager()
     }

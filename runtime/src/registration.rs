@@ -1,6 +1,7 @@
 //! [`Registration`]: what this process's registration with the daemon
 //! consists of, shared by every port and the heartbeat thread: the mapped
-//! segments (it owns the mappings), the control connection, the heartbeat
+//! mgmt segment (it owns its mapping, and the table of the segment groups
+//! mapped for this process's ports), the control connection, the heartbeat
 //! slot, and whether the daemon is still there.
 //!
 //! "The daemon is gone" is one process-wide flag, set when the control
@@ -21,7 +22,7 @@
 
 use std::os::fd::OwnedFd;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use zerocp_core::fixed_string::FixedString;
@@ -34,7 +35,7 @@ use zerocp_os_linux::error::Errno;
 use zerocp_os_linux::names::{DomainName, DomainPaths};
 
 use crate::error::{ControlError, InitError, MapSegmentsError};
-use crate::segment_mappings::SegmentMappings;
+use crate::segment_mappings::{GroupMappings, SegmentMappings};
 use crate::wait::wake_subscriber;
 
 /// Longest process name accepted by [`crate::Runtime::init`] (bytes).
@@ -61,8 +62,9 @@ pub(crate) struct Registration {
     segments: SegmentMappings,
     conn: Mutex<ControlClient>,
     gone: AtomicBool,
-    /// Subscriber ports of this process, woken when the daemon is gone.
-    subscribers: Mutex<Vec<u32>>,
+    /// Subscriber ports of this process (group, index, the group's
+    /// mappings), woken when the daemon is gone.
+    subscribers: Mutex<Vec<(u32, u32, Weak<GroupMappings>)>>,
     slot: u32,
     /// The daemon's heartbeat timeout (for the `Unresponsive` error).
     heartbeat_timeout_ms: u32,
@@ -162,11 +164,14 @@ impl Registration {
             ),
             _ => log::warn!("the ZeroCP daemon is gone; every further call fails with DaemonGone"),
         }
-        for &index in lock(&self.subscribers).iter() {
-            if let Some(port) = self.segments.mgmt().subscriber(index)
+        for (group, index, mappings) in lock(&self.subscribers).iter() {
+            let Some(mappings) = mappings.upgrade() else {
+                continue;
+            };
+            if let Some(port) = mappings.control().subscriber(*index)
                 && let Err(e) = wake_subscriber(&port.wake)
             {
-                log::warn!("cannot wake subscriber port {index}: {e}");
+                log::warn!("cannot wake subscriber port {index} of group {group}: {e}");
             }
         }
     }
@@ -224,14 +229,17 @@ impl Registration {
         }
     }
 
-    /// Adds a subscriber port to the ones woken when the daemon goes.
-    pub(crate) fn add_subscriber(&self, index: u32) {
-        lock(&self.subscribers).push(index);
+    /// Adds subscriber port `index` of `group` to the ones woken when the
+    /// daemon goes.
+    pub(crate) fn add_subscriber(&self, group: &Arc<GroupMappings>, index: u32) {
+        let entry = (group.control().group(), index, Arc::downgrade(group));
+        lock(&self.subscribers).push(entry);
     }
 
-    /// Removes a subscriber port added with [`Registration::add_subscriber`].
-    pub(crate) fn remove_subscriber(&self, index: u32) {
-        lock(&self.subscribers).retain(|&i| i != index);
+    /// Removes a subscriber port (group, index) added with
+    /// [`Registration::add_subscriber`].
+    pub(crate) fn remove_subscriber(&self, (group, index): (u32, u32)) {
+        lock(&self.subscribers).retain(|(g, i, _)| (*g, *i) != (group, index));
     }
 }
 

@@ -1,73 +1,94 @@
-//! [`SegmentMappings`]: the two shared-memory segments of a domain, as this
-//! process maps them, and the only owner of those mappings.
+//! [`SegmentMappings`] and [`GroupMappings`]: the shared-memory segments of
+//! a domain, as this process maps them, and the only owners of those
+//! mappings.
 //!
-//! The daemon's `Registered` reply carries the segments as descriptors (mgmt,
-//! then data). The runtime checks each (sealed against resizing, the size
-//! the reply announces), maps the mgmt segment read-write and the data
-//! segment **read-only**, validates the mgmt segment ([`Mgmt::attach`]) and
-//! joins it with the data segment ([`MemPoolManager`]). A process that only
-//! subscribes never needs more: what it writes (queues, held lists,
-//! refcounts) is all in the mgmt segment, so a write through a `Sample`
-//! faults. The reply to its first `CreatePublisher` carries a read-write
-//! descriptor of the data segment, which the runtime maps once more,
-//! writable, for its publishers ([`SegmentMappings::writable_pools`]).
-//! The descriptors are closed once mapped: the mappings alone keep the memory.
-//! The mappings stay valid after the daemon stopped (the memory lives until
-//! its last holder lets go): a runtime whose daemon stopped fails its calls
-//! with `DaemonGone` but never faults.
+//! The daemon's `Registered` reply carries one descriptor: the domain's mgmt
+//! segment (heartbeat slots and the daemon's state word), which the runtime
+//! checks (sealed against resizing, the size the reply announces), maps
+//! read-write and validates ([`Mgmt::attach`]); it lives as long as the
+//! registration.
+//!
+//! A segment group's memory comes only with a port in that group: the reply
+//! to a `CreateSubscriber` carries the group's control part (read-write)
+//! and its payload part **read-only**, the reply to a `CreatePublisher` the
+//! control part and the payload part read-write. The runtime maps each
+//! group's parts once, lazily ([`SegmentMappings::group`]): the control part
+//! on its first port in the group, the read-only payload on its first
+//! subscriber there, the writable payload on its first publisher there.
+//! Later replies' descriptors are closed unused. A process that only
+//! subscribes to a group never maps its payload writable: what a subscriber
+//! writes (queues, held lists, refcounts) is all in the control part, so a
+//! write through a `Sample` faults. A process with no port in a group holds
+//! no descriptor and no mapping of it. Descriptors are closed once mapped:
+//! the mappings alone keep the memory, and they stay valid after the daemon
+//! stopped (a runtime whose daemon stopped fails its calls with
+//! `DaemonGone` but never faults).
 //!
 //! # Ownership: no view outlives its mapping
 //!
-//! The views ([`Mgmt`], [`MemPoolManager`]) are validated once, here, and
-//! kept beside the mappings they point into, in this one value (the views
-//! declared first, so they are dropped first). Their stored lifetime is
-//! `'static` in type only, and only in this module's private fields and the
-//! private constructor of [`Pools`]: every accessor hands a view out with
-//! the lifetime of the borrow of its owner (`&self`), shortened through
-//! covariance (the accessors compile only because the views are covariant
-//! in their lifetime), so no reference or `Copy` view into shared memory
-//! can be kept past the `SegmentMappings` it came from. A [`Pools`] (a chunk
-//! manager and the mapping it covers) has no lifetime parameter and no
-//! constructor outside this module, so it too is only ever reached through
-//! a borrow.
+//! A group's mappings live in one [`GroupMappings`], shared through an
+//! `Arc` by the ports of the group: every port holds one (through
+//! [`crate::mapped::Mapped`]), and [`SegmentMappings`] only a `Weak`, so the
+//! group is unmapped when its last port goes, and mapped again from the
+//! next port's descriptors. The views ([`Mgmt`], [`GroupControl`],
+//! [`MemPoolManager`]) are validated once, here, and kept beside the
+//! mappings they point into (the views declared first, so they are dropped
+//! first). Their stored lifetime is `'static` in type only, and only in this
+//! module's private fields and the private constructor of [`Pools`]: every
+//! accessor hands a view out with the lifetime of the borrow of its owner
+//! (`&self`), shortened through covariance, so no reference or `Copy` view
+//! into shared memory can be kept past the value it came from. A [`Pools`]
+//! (a chunk manager and the mapping it covers) has no lifetime parameter and
+//! no constructor outside this module, so it too is only ever reached
+//! through a borrow.
 //!
 //! What a port keeps across calls (its port record, its [`Pools`]) it keeps
 //! as a [`crate::mapped::Mapped`]: a pointer found through such a borrow,
-//! stored beside the `Arc` to the runtime that owns this value, and
-//! re-borrowed for `&self` only. Validation happens once, when the view or
-//! the port is set up; the data path re-borrows without re-checking, and
-//! checks only the indices it reads from shared memory.
+//! stored beside the `Arc`s that keep the mappings alive, and re-borrowed
+//! for `&self` only. Validation happens once, when the view or the port is
+//! set up; the data path re-borrows without re-checking, and checks only
+//! the indices it reads from shared memory.
 
 use std::os::fd::OwnedFd;
 use std::ptr::NonNull;
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 
+use zerocp_core::group_control::GroupControl;
 use zerocp_core::mempool_manager::MemPoolManager;
 use zerocp_core::mgmt::Mgmt;
-use zerocp_core::wire::Registered;
+use zerocp_core::wire::{PortCreated, PortKind, Registered};
 use zerocp_os_linux::mmap::Mapping;
-use zerocp_os_linux::names::{DEFAULT_GROUP, DomainName, PAYLOAD_PART, SegmentName};
+use zerocp_os_linux::names::{CONTROL_PART, DomainName, PAYLOAD_PART, SegmentName};
 use zerocp_os_linux::shm::SharedMemory;
 
 use crate::error::MapSegmentsError;
 
-/// The mapped segments and the views over them (module docs: ownership).
+/// The mapped mgmt segment and the groups mapped so far (module docs).
 pub(crate) struct SegmentMappings {
-    // The views are declared (and so dropped) before the mappings they borrow.
+    // The view is declared (and so dropped) before the mapping it borrows.
     mgmt: Mgmt<'static>,
-    read_only: Pools,
-    writable: OnceLock<Pools>,
-    /// Serialises mapping the writable payload, so it is mapped only once.
-    writable_init: Mutex<()>,
-    data_name: SegmentName,
-    data_size: u64,
+    /// Each group's mappings while a port of this process holds them, by
+    /// group index (as many as the daemon's group count).
+    groups: Mutex<Vec<Weak<GroupMappings>>>,
+    domain: DomainName,
     _mgmt_map: Mapping,
 }
 
-/// One mapping of the data segment and the chunk manager over it.
+/// One segment group's control part and payload mappings (module docs).
+pub(crate) struct GroupMappings {
+    // The views are declared (and so dropped) before the mappings they borrow.
+    read_only: OnceLock<Pools>,
+    writable: OnceLock<Pools>,
+    control: GroupControl<'static>,
+    group: u32,
+    payload_size: u64,
+    _control_map: Mapping,
+}
+
+/// One mapping of a payload part and the chunk manager over it.
 ///
-/// Only [`SegmentMappings`] makes one and it never hands one out by value:
-/// a `Pools` is reached through a borrow of its owner, and its manager only
+/// Only this module makes one and it never hands one out by value: a
+/// `Pools` is reached through a borrow of its owner, and its manager only
 /// with the lifetime of that borrow ([`Pools::manager`]).
 pub(crate) struct Pools {
     // Declared (and so dropped) before the mapping it borrows.
@@ -76,19 +97,20 @@ pub(crate) struct Pools {
 }
 
 impl Pools {
-    /// Joins `mgmt` with the mapped data segment `map`.
+    /// Joins `control` with the mapped payload part `map`.
     ///
     /// # Safety
-    /// `mgmt` must be valid as long as the returned value (it is the view of
-    /// the mgmt segment its owner keeps mapped for as long as it keeps this).
-    unsafe fn join(mgmt: Mgmt<'static>, map: Mapping) -> Result<Self, MapSegmentsError> {
+    /// `control` must be valid as long as the returned value (it is the view
+    /// of the control part its owner keeps mapped for as long as it keeps
+    /// this).
+    unsafe fn join(control: GroupControl<'static>, map: Mapping) -> Result<Self, MapSegmentsError> {
         let base = non_null(&map)?;
-        // SAFETY: `base..+len` is the live mapping of the data segment
-        // created beside `mgmt`'s segment, owned by the value we return and
-        // dropped only after the manager (field order); the manager's
-        // `'static` never leaves this type (see `manager`), and `mgmt` lives
-        // as long as this value (the caller's contract).
-        let manager = unsafe { MemPoolManager::new(mgmt, base, map.len()) }.map_err(|e| {
+        // SAFETY: `base..+len` is the live mapping of the payload part of
+        // `control`'s group, owned by the value we return and dropped only
+        // after the manager (field order); the manager's `'static` never
+        // leaves this type (see `manager`), and `control` lives as long as
+        // this value (the caller's contract).
+        let manager = unsafe { MemPoolManager::new(control, base, map.len()) }.map_err(|e| {
             MapSegmentsError::Data {
                 detail: e.to_string(),
             }
@@ -103,61 +125,32 @@ impl Pools {
 }
 
 impl SegmentMappings {
-    /// Checks, maps and validates the segments of `domain` that came with
-    /// `reply` as `fds`.
+    /// Checks, maps and validates the mgmt segment of `domain` that came
+    /// with `reply` as `fds`.
     pub(crate) fn map(
         domain: &DomainName,
         reply: &Registered,
         fds: Vec<OwnedFd>,
     ) -> Result<Self, MapSegmentsError> {
-        let [mgmt_fd, data_fd] =
-            <[OwnedFd; 2]>::try_from(fds).map_err(|fds| MapSegmentsError::Descriptors {
+        let [mgmt_fd] =
+            <[OwnedFd; 1]>::try_from(fds).map_err(|fds| MapSegmentsError::Descriptors {
+                expected: 1,
                 received: fds.len(),
             })?;
         let mgmt_map = map_segment(mgmt_fd, SegmentName::mgmt(domain), reply.mgmt_size, true)?;
-        let data_name = SegmentName::group_part(domain, DEFAULT_GROUP, PAYLOAD_PART);
-        let data_map = map_segment(data_fd, data_name.clone(), reply.data_size, false)?;
         let mgmt_base = non_null(&mgmt_map)?;
         // SAFETY: `mgmt_base..+len` is the live mapping of the mgmt segment,
-        // owned by the value we return and dropped after every view of it
-        // (field order); the view's `'static` never leaves this module (see
-        // the module docs and the accessors).
+        // owned by the value we return and dropped after the view (field
+        // order); the view's `'static` never leaves this module.
         let mgmt =
             unsafe { Mgmt::attach(mgmt_base, mgmt_map.len()) }.map_err(MapSegmentsError::Mgmt)?;
-        // SAFETY: `mgmt` lives in the value we return, as long as these pools.
-        let read_only = unsafe { Pools::join(mgmt, data_map) }?;
+        let groups = (0..reply.group_count).map(|_| Weak::new()).collect();
         Ok(Self {
             mgmt,
-            read_only,
-            writable: OnceLock::new(),
-            writable_init: Mutex::new(()),
-            data_name,
-            data_size: reply.data_size,
+            groups: Mutex::new(groups),
+            domain: domain.clone(),
             _mgmt_map: mgmt_map,
         })
-    }
-
-    /// The chunk manager over the read-write mapping of the data segment,
-    /// mapping it from `fds` (the read-write descriptor a `PublisherCreated`
-    /// reply carries) the first time. Later calls return the same pools
-    /// and close their descriptors.
-    pub(crate) fn writable_pools(&self, fds: Vec<OwnedFd>) -> Result<&Pools, MapSegmentsError> {
-        let _once = self
-            .writable_init
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(pools) = self.writable.get() {
-            return Ok(pools);
-        }
-        let fd = fds
-            .into_iter()
-            .next()
-            .ok_or(MapSegmentsError::Descriptors { received: 0 })?;
-        let map = map_segment(fd, self.data_name.clone(), self.data_size, true)?;
-        // SAFETY: `self.mgmt` lives as long as `self`, which keeps these pools
-        // (a `OnceLock` is never emptied) and drops them before `_mgmt_map`.
-        let pools = unsafe { Pools::join(self.mgmt, map) }?;
-        Ok(self.writable.get_or_init(|| pools))
     }
 
     /// The mgmt view, for as long as this borrow.
@@ -165,12 +158,119 @@ impl SegmentMappings {
         &self.mgmt
     }
 
-    /// The pools over the read-only mapping of the data segment: enough to
-    /// take, read and release chunks. Loaning needs
-    /// [`SegmentMappings::writable_pools`].
-    pub(crate) fn read_only_pools(&self) -> &Pools {
-        &self.read_only
+    /// The mappings of the group of the port `created` announces, mapping
+    /// what a `kind` port needs from `fds` (the reply's descriptors: control
+    /// part, then payload part) unless it is mapped already; descriptors
+    /// not needed are closed.
+    pub(crate) fn group(
+        &self,
+        created: &PortCreated,
+        kind: PortKind,
+        fds: Vec<OwnedFd>,
+    ) -> Result<Arc<GroupMappings>, MapSegmentsError> {
+        let [control_fd, payload_fd] =
+            <[OwnedFd; 2]>::try_from(fds).map_err(|fds| MapSegmentsError::Descriptors {
+                expected: 2,
+                received: fds.len(),
+            })?;
+        // Held across mapping, so each group and each of its payload
+        // mappings is mapped once even when ports are created concurrently.
+        let mut groups = self.groups.lock().unwrap_or_else(PoisonError::into_inner);
+        let slot =
+            groups
+                .get_mut(created.group as usize)
+                .ok_or_else(|| MapSegmentsError::Data {
+                    detail: format!(
+                        "the daemon named segment group {}, which does not exist",
+                        created.group
+                    ),
+                })?;
+        let group = match slot.upgrade() {
+            Some(group) => group,
+            None => {
+                let group = Arc::new(GroupMappings::map(&self.domain, created, control_fd)?);
+                *slot = Arc::downgrade(&group);
+                group
+            }
+        };
+        group.map_payload(&self.domain, kind, payload_fd)?;
+        Ok(group)
     }
+}
+
+impl GroupMappings {
+    fn map(
+        domain: &DomainName,
+        created: &PortCreated,
+        fd: OwnedFd,
+    ) -> Result<Self, MapSegmentsError> {
+        let name = part_name(domain, created.group, CONTROL_PART);
+        let map = map_segment(fd, name, created.control_size, true)?;
+        let base = non_null(&map)?;
+        // SAFETY: `base..+len` is the live mapping of the control part, owned
+        // by the value we return and dropped after every view of it (field
+        // order); the view's `'static` never leaves this module.
+        let control = unsafe { GroupControl::attach(base, map.len(), created.group) }
+            .map_err(MapSegmentsError::Control)?;
+        Ok(Self {
+            read_only: OnceLock::new(),
+            writable: OnceLock::new(),
+            control,
+            group: created.group,
+            payload_size: created.payload_size,
+            _control_map: map,
+        })
+    }
+
+    /// Maps the payload part from `fd` as a `kind` port needs it (read-only
+    /// for a subscriber, writable for a publisher), unless already mapped.
+    /// Called with the table lock of [`SegmentMappings`] held.
+    fn map_payload(
+        &self,
+        domain: &DomainName,
+        kind: PortKind,
+        fd: OwnedFd,
+    ) -> Result<(), MapSegmentsError> {
+        let (cell, writable) = match kind {
+            PortKind::Publisher => (&self.writable, true),
+            PortKind::Subscriber => (&self.read_only, false),
+        };
+        if cell.get().is_some() {
+            return Ok(());
+        }
+        let name = part_name(domain, self.group, PAYLOAD_PART);
+        let map = map_segment(fd, name, self.payload_size, writable)?;
+        // SAFETY: `self.control` lives as long as `self`, which keeps these
+        // pools (a `OnceLock` is never emptied) and drops them before
+        // `_control_map`.
+        let pools = unsafe { Pools::join(self.control, map) }?;
+        let _ = cell.set(pools);
+        Ok(())
+    }
+
+    /// The group's control view, for as long as this borrow.
+    pub(crate) fn control(&self) -> &GroupControl<'_> {
+        &self.control
+    }
+
+    /// The pools over the read-only payload mapping, once a subscriber of
+    /// this process mapped it: enough to take, read and release chunks.
+    pub(crate) fn read_only_pools(&self) -> Option<&Pools> {
+        self.read_only.get()
+    }
+
+    /// The pools over the writable payload mapping, once a publisher of
+    /// this process mapped it: needed to loan.
+    pub(crate) fn writable_pools(&self) -> Option<&Pools> {
+        self.writable.get()
+    }
+}
+
+/// A label for a part of group `group` in error messages (the runtime knows
+/// groups by index; the memory file's own name, which `/proc` shows, is the
+/// group's name).
+fn part_name(domain: &DomainName, group: u32, part: &str) -> SegmentName {
+    SegmentName::group_part(domain, &format!("group-{group}"), part)
 }
 
 /// Checks the received `fd` and maps it, read-write when `writable`.

@@ -20,7 +20,6 @@
 //! only read (the payload through `&T`), so a process that only subscribes
 //! can map that segment read-only.
 
-use std::convert::Infallible;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -171,23 +170,27 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
             history_request: self.history,
             max_held: self.max_held,
         });
-        let (index, _) = port_request::create(shared, &request, &self.service, info.size)?;
-        let port = Mapped::find(self.rt, |rt| {
-            rt.registration()
-                .segments()
-                .mgmt()
-                .subscriber(index)
-                .ok_or(())
-        });
+        let (created, fds) = port_request::create(shared, &request, &self.service, info.size)?;
+        let id = (created.group, created.port_index);
+        let index = created.port_index;
+        let group = match shared.segments().group(&created, PortKind::Subscriber, fds) {
+            Ok(group) => group,
+            Err(e) => {
+                port_request::remove(shared, PortKind::Subscriber, id);
+                return Err(PortRequestError::Payload(e).into());
+            }
+        };
+        let port = Mapped::find(self.rt, &group, |g| g.control().subscriber(index).ok_or(()));
         let control = port.as_ref().ok().map(|p| &p.get().control);
-        port_request::check_owned(shared, PortKind::Subscriber, index, control)?;
+        port_request::check_owned(shared, PortKind::Subscriber, id, control)?;
         let Ok(port) = port else {
             return Err(PortRequestError::InvalidPort { index }.into());
         };
-        let Ok(pools) = Mapped::find(self.rt, |rt| {
-            Ok::<_, Infallible>(rt.registration().segments().read_only_pools())
-        });
-        shared.add_subscriber(index);
+        let Ok(pools) = Mapped::find(self.rt, &group, |g| g.read_only_pools().ok_or(())) else {
+            port_request::remove(shared, PortKind::Subscriber, id);
+            return Err(PortRequestError::InvalidPort { index }.into());
+        };
+        shared.add_subscriber(&group, index);
         let blocks = port.get().control.policy() == FullPolicy::BlockPublisher;
         Ok(Subscriber {
             core: SubscriberCore::new(
@@ -290,8 +293,9 @@ impl<T> std::fmt::Debug for Subscriber<T> {
 impl<T> Drop for Subscriber<T> {
     fn drop(&mut self) {
         let shared = self.core.runtime().registration();
-        shared.remove_subscriber(self.core.index());
-        port_request::remove(shared, PortKind::Subscriber, self.core.index());
+        let id = self.core.id();
+        shared.remove_subscriber(id);
+        port_request::remove(shared, PortKind::Subscriber, id);
     }
 }
 
@@ -307,9 +311,10 @@ pub(crate) struct Taken {
 
 /// The type-erased state of a subscriber port.
 pub(crate) struct SubscriberCore {
-    /// The port's record in the mgmt segment (and the runtime owning it).
+    /// The port's record in its group's control part (and the group's
+    /// mappings and the runtime owning them).
     port: Mapped<SubscriberPort>,
-    /// The chunk manager over the read-only mapping of the data segment.
+    /// The chunk manager over the read-only mapping of the group's payload part.
     pools: Mapped<Pools>,
     index: u32,
     payload_size: u32,
@@ -350,12 +355,17 @@ impl SubscriberCore {
         self.index
     }
 
+    /// The port's group and index in it.
+    pub(crate) fn id(&self) -> (u32, u32) {
+        (self.port.group().control().group(), self.index)
+    }
+
     /// The port in shared memory.
     pub(crate) fn port(&self) -> &SubscriberPort {
         self.port.get()
     }
 
-    /// The chunk manager over the read-only mapping of the data segment.
+    /// The chunk manager over the read-only mapping of the group's payload part.
     fn pools(&self) -> &MemPoolManager<'_> {
         self.pools.get().manager()
     }

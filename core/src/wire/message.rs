@@ -119,10 +119,10 @@ wire_struct! {
 }
 
 wire_struct! {
-    /// Daemon → client: registration accepted. The frame carries the
-    /// segments as file descriptors (`SCM_RIGHTS`), in this order: the mgmt
-    /// segment (read-write), then the data segment (read-only); the sizes
-    /// here let the runtime check what it received.
+    /// Daemon → client: registration accepted. The frame carries one file
+    /// descriptor (`SCM_RIGHTS`): the domain's mgmt segment, read-write (the
+    /// heartbeat slots); the size here lets the runtime check it. A group's
+    /// memory comes only with a port in that group ([`PortCreated`]).
     pub struct Registered {
         /// The process's heartbeat slot.
         pub process_slot: u32,
@@ -132,8 +132,8 @@ wire_struct! {
         pub epoch: u64,
         /// Size of the management segment in bytes.
         pub mgmt_size: u64,
-        /// Size of the data segment in bytes.
-        pub data_size: u64,
+        /// Segment groups of the domain (`default` included).
+        pub group_count: u32,
         /// How often the runtime must beat.
         pub heartbeat_interval_ms: u32,
         /// After how long without a beat the process is unresponsive.
@@ -174,10 +174,20 @@ wire_struct! {
 }
 
 wire_struct! {
-    /// Daemon → client: a port was created.
+    /// Daemon → client: a port was created. The frame carries two file
+    /// descriptors (`SCM_RIGHTS`): the port's group's control part
+    /// (read-write), then its payload part, read-only for a subscriber
+    /// (`SubscriberCreated`) and read-write for a publisher
+    /// (`PublisherCreated`); the sizes here let the runtime check them.
     pub struct PortCreated {
-        /// Index of the port in the management segment's registry.
+        /// Index of the port in its group's control part.
         pub port_index: u32,
+        /// The port's segment group (0: `default`).
+        pub group: u32,
+        /// Size of the group's control part in bytes.
+        pub control_size: u64,
+        /// Size of the group's payload part in bytes.
+        pub payload_size: u64,
     }
 }
 
@@ -186,8 +196,10 @@ wire_struct! {
     pub struct RemovePort {
         /// Publisher or subscriber.
         pub kind: PortKind,
-        /// Its index.
+        /// Its index in its group.
         pub port_index: u32,
+        /// Its segment group.
+        pub group: u32,
     }
 }
 
@@ -215,8 +227,10 @@ wire_struct! {
         pub services: u32,
         /// Size of the management segment.
         pub mgmt_size: u64,
-        /// Size of the data segment.
+        /// Size of the payload parts of every segment group together.
         pub data_size: u64,
+        /// Size of the control parts of every segment group together.
+        pub control_size: u64,
     }
 }
 
@@ -261,8 +275,10 @@ wire_struct! {
         pub service: ServiceDescription,
         /// Publisher or subscriber.
         pub kind: PortKind,
-        /// Its index.
+        /// Its index in its group.
         pub port_index: u32,
+        /// Its segment group (0: `default`).
+        pub group: u32,
         /// Pid of the owning process.
         pub owner_pid: u32,
         /// Samples queued (subscribers; 0 for publishers).

@@ -58,8 +58,11 @@ pub use crate::service::TypeInfo;
 pub const MAX_FRAME_SIZE: usize = 4096;
 /// Protocol version spoken by this build. Version 3 added the segment
 /// groups: [`Message::QueryGroups`] / [`Message::GroupsPage`], and the
-/// group of each [`MempoolInfo`].
-pub const PROTOCOL_VERSION: u8 = 3;
+/// group of each [`MempoolInfo`]. Version 4 gave every group its own
+/// memory: [`Registered`] carries only the mgmt segment, [`PortCreated`]
+/// the port's group's parts; ports are named by (group, index)
+/// ([`PortCreated`], [`RemovePort`], [`PortInfo`]).
+pub const PROTOCOL_VERSION: u8 = 4;
 /// First two bytes of every frame: `0x5A43` little-endian (bytes `43 5A`).
 pub const FRAME_MAGIC: u16 = 0x5A43;
 

@@ -24,6 +24,7 @@ fn port_info(i: u32) -> PortInfo {
         service: svc(),
         kind: PortKind::Subscriber,
         port_index: i,
+        group: i % 3,
         owner_pid: 4000 + i,
         queue_len: 3,
         queue_capacity: 8,
@@ -86,6 +87,7 @@ fn samples() -> Vec<Message> {
         Message::RemovePort(RemovePort {
             kind: PortKind::Publisher,
             port_index: 9,
+            group: 2,
         }),
         Message::QueryStatus,
         Message::QueryProcesses(PageRequest { start: 0 }),
@@ -97,13 +99,23 @@ fn samples() -> Vec<Message> {
             daemon_pid: 1234,
             epoch: 0x0123_4567_89AB_CDEF,
             mgmt_size: 1 << 20,
-            data_size: 1 << 33,
+            group_count: 3,
             heartbeat_interval_ms: 100,
             heartbeat_timeout_ms: 1000,
         }),
         Message::Unregistered,
-        Message::PublisherCreated(PortCreated { port_index: 3 }),
-        Message::SubscriberCreated(PortCreated { port_index: 4 }),
+        Message::PublisherCreated(PortCreated {
+            port_index: 3,
+            group: 1,
+            control_size: 1 << 16,
+            payload_size: 1 << 33,
+        }),
+        Message::SubscriberCreated(PortCreated {
+            port_index: 4,
+            group: 0,
+            control_size: 4096,
+            payload_size: 8192,
+        }),
         Message::PortRemoved,
         Message::Status(Status {
             daemon_pid: 1,
@@ -115,6 +127,7 @@ fn samples() -> Vec<Message> {
             services: 6,
             mgmt_size: 7,
             data_size: 8,
+            control_size: 9,
         }),
         Message::ProcessesPage(ProcessesPage {
             entries: heapless::Vec::from_slice(&[process.clone(), process]).unwrap(),
@@ -166,6 +179,7 @@ fn header_layout_is_little_endian() {
         &Message::RemovePort(RemovePort {
             kind: PortKind::Subscriber,
             port_index: 0x0A0B_0C0D,
+            group: 0x0102_0304,
         }),
         0x0102_0304,
     );
@@ -180,7 +194,7 @@ fn header_layout_is_little_endian() {
             3,
             2,
             1,
-            5,
+            9,
             0,
             0,
             0,
@@ -188,7 +202,11 @@ fn header_layout_is_little_endian() {
             0x0D,
             0x0C,
             0x0B,
-            0x0A
+            0x0A,
+            4,
+            3,
+            2,
+            1
         ]
     );
 }
@@ -298,8 +316,8 @@ fn header_errors() {
     assert_eq!(
         decode(&good[..good.len() - 1]),
         Err(DecodeError::LengthMismatch {
-            header: 5,
-            actual: 4
+            header: 9,
+            actual: 8
         })
     );
     let mut long = good.clone();
@@ -332,14 +350,14 @@ fn body_errors() {
         })
     );
     assert_eq!(
-        decode(&with_body(&good, &[1, 0, 0, 0, 0, 0xEE])),
+        decode(&with_body(&good, &[1, 0, 0, 0, 0, 0, 0, 0, 0, 0xEE])),
         Err(DecodeError::TrailingBytes {
             kind: MessageKind::RemovePort,
             count: 1
         })
     );
     assert_eq!(
-        decode(&with_body(&good, &[7, 0, 0, 0, 0])),
+        decode(&with_body(&good, &[7, 0, 0, 0, 0, 0, 0, 0, 0])),
         Err(DecodeError::InvalidEnum {
             field: "RemovePort.kind",
             value: 7

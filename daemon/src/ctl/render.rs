@@ -4,14 +4,17 @@
 //! the order the structs declare them:
 //!
 //! - `status`: `{"domain", "socket", "daemon_pid", "uptime_ms", "epoch", "processes",
-//!   "publishers", "subscribers", "services", "mgmt_size", "data_size"}`
+//!   "publishers", "subscribers", "services", "mgmt_size", "data_size",
+//!   "control_size"}` (`data_size` and `control_size`: every group's payload
+//!   and control parts together)
 //! - `processes`: `{"processes":[{"pid", "name", "state", "heartbeat_age_ms", "slot"}]}`
 //!   (`state` is `alive`; `late` when its heartbeat is older than half the timeout;
 //!   `unresponsive` once it was dropped for missing heartbeats: unrouted, its chunks
 //!   and slots kept until it exits; or `dead`)
 //! - `services`: `{"services":[{"service", "type_name", "payload_size", "payload_align",
 //!   "publishers":[{"port", "pid"}], "subscribers":[{"port", "pid", "queue_len",
-//!   "queue_capacity", "dropped"}]}]}`
+//!   "queue_capacity", "dropped"}], "group"}]}` (`group`: the service's
+//!   segment group by index, `default` = 0; a `port` is an index in it)
 //! - `mempools`: `{"mempools":[{"chunk_size", "chunk_count", "used", "min_free", "group"}]}`
 //! - `groups`: `{"groups":[{"name", "services":[pattern…], "publish":{"everyone",
 //!   "uids":[…], "gids":[…]}, "subscribe":{…}, "mempools":[{"chunk_size",
@@ -83,6 +86,9 @@ struct ServiceJson {
     payload_align: u32,
     publishers: Vec<PublisherJson>,
     subscribers: Vec<SubscriberJson>,
+    /// The service's segment group (its index, `default` = 0): its ports'
+    /// `port` numbers are indices in that group.
+    group: u32,
 }
 
 fn to_json<T: Serialize>(value: &T) -> String {
@@ -209,6 +215,7 @@ fn services(ports: &[PortInfo]) -> Vec<ServiceJson> {
                 payload_align: port.type_info.align,
                 publishers: Vec::new(),
                 subscribers: Vec::new(),
+                group: port.group,
             });
         }
         let Some(service) = out.last_mut() else {
@@ -242,8 +249,8 @@ pub fn services_text(ports: &[PortInfo]) -> String {
             String::new(),
             String::new(),
             format!(
-                "{} ({} B, align {})",
-                s.type_name, s.payload_size, s.payload_align
+                "{} ({} B, align {}), group {}",
+                s.type_name, s.payload_size, s.payload_align, s.group
             ),
         ]);
         for p in &s.publishers {
@@ -490,6 +497,7 @@ mod tests {
             services: 1,
             mgmt_size: 65536,
             data_size: 1048576,
+            control_size: 8192,
         };
         let fields = status_fields("demo", "/run/zerocp/demo.sock".into(), &status);
         assert_eq!(
@@ -497,7 +505,7 @@ mod tests {
             r#"{"domain":"demo","socket":"/run/zerocp/demo.sock","daemon_pid":42,"uptime_ms":1500,"#
                 .to_owned()
                 + r#""epoch":7,"processes":2,"publishers":3,"subscribers":4,"services":1,"#
-                + r#""mgmt_size":65536,"data_size":1048576}"#
+                + r#""mgmt_size":65536,"data_size":1048576,"control_size":8192}"#
         );
     }
 }

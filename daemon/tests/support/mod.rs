@@ -8,6 +8,8 @@
 //!   kills the daemon and removes whatever is left.
 //! - [`RawClient`]: a client speaking the wire format directly (protocol tests).
 //! - [`MappedMgmt`]: the test's own view of a domain's mgmt segment.
+//! - [`MappedGroup`]: the test's own view of a segment group's control and
+//!   payload parts.
 //! - [`wait_until`]: waiting on a condition with a deadline instead of sleeping.
 //!
 //! Multi-process tests run their child processes (publishers, subscribers,
@@ -24,12 +26,14 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use zerocp_os_linux::names::{DEFAULT_GROUP, DomainName, PAYLOAD_PART, SegmentName};
+use zerocp_os_linux::names::{CONTROL_PART, DEFAULT_GROUP, DomainName, PAYLOAD_PART, SegmentName};
 use zerocp_os_linux::testing::{TMP_PREFIX, segment_fd_of, test_object_name};
 
+mod mapped_group;
 mod mapped_mgmt;
 mod raw_client;
 
+pub use mapped_group::MappedGroup;
 pub use mapped_mgmt::MappedMgmt;
 pub use raw_client::{REPLY_DEADLINE, RawClient, parse_service};
 
@@ -336,18 +340,23 @@ impl TestDomain {
         self.run_dir.join(format!("{}.lock", self.domain))
     }
 
-    /// The names of the daemon's segments: mgmt, and the default group's payload.
-    pub fn segment_names(&self) -> [SegmentName; 2] {
+    /// The names of the daemon's segments: mgmt, and the default group's
+    /// control and payload parts.
+    pub fn segment_names(&self) -> [SegmentName; 3] {
+        let [control, payload] = self.group_segment_names(DEFAULT_GROUP);
         let domain = DomainName::new(&self.domain).expect("a valid test domain");
-        [
-            SegmentName::mgmt(&domain),
-            SegmentName::group_part(&domain, DEFAULT_GROUP, PAYLOAD_PART),
-        ]
+        [SegmentName::mgmt(&domain), control, payload]
+    }
+
+    /// The names of the control and payload parts of group `group`.
+    pub fn group_segment_names(&self, group: &str) -> [SegmentName; 2] {
+        let domain = DomainName::new(&self.domain).expect("a valid test domain");
+        [CONTROL_PART, PAYLOAD_PART].map(|part| SegmentName::group_part(&domain, group, part))
     }
 
     /// The descriptor numbers under which the running daemon holds its
     /// segments (`None` for one it does not hold).
-    pub fn daemon_segment_fds(&self) -> [Option<i32>; 2] {
+    pub fn daemon_segment_fds(&self) -> [Option<i32>; 3] {
         let pid = self.daemon_pid();
         self.segment_names().map(|name| segment_fd_of(pid, &name))
     }

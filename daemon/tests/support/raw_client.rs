@@ -62,7 +62,7 @@ impl RawClient {
     }
 
     /// Registers as `name`; returns the `Registered` payload and the segment
-    /// descriptors that came with it (mgmt, then data).
+    /// descriptor that came with it (the mgmt segment).
     pub fn register_with_segments(
         &mut self,
         name: &str,
@@ -81,16 +81,19 @@ impl RawClient {
 
     /// Creates a publisher of `T` on `service`; returns its port index.
     pub fn create_publisher<T>(&mut self, service: &str, history: u32) -> u32 {
-        self.create_publisher_with_payload::<T>(service, history).0
+        self.create_publisher_with_segments::<T>(service, history)
+            .0
+            .port_index
     }
 
-    /// Creates a publisher of `T` on `service`; returns its port index and
-    /// the read-write descriptor of the data segment the reply carries.
-    pub fn create_publisher_with_payload<T>(
+    /// Creates a publisher of `T` on `service`; returns the reply (group,
+    /// index, sizes) and the descriptors it carries: the group's control
+    /// part, then its payload part read-write.
+    pub fn create_publisher_with_segments<T>(
         &mut self,
         service: &str,
         history: u32,
-    ) -> (u32, OwnedFd) {
+    ) -> (zerocp_core::wire::PortCreated, Vec<OwnedFd>) {
         use zerocp_core::wire::{CreatePublisher, Message};
         let msg = Message::CreatePublisher(CreatePublisher {
             service: parse_service(service),
@@ -99,17 +102,20 @@ impl RawClient {
             max_loans: 4,
         });
         match self.client.request_with_fds(&msg, REPLY_DEADLINE) {
-            Ok((Message::PublisherCreated(p), fds)) => {
-                let fd = fds.into_iter().next().expect("the writable data segment");
-                (p.port_index, fd)
-            }
+            Ok((Message::PublisherCreated(p), fds)) => (p, fds),
             Ok((other, _)) => panic!("CreatePublisher answered with {other:?}"),
             Err(e) => panic!("CreatePublisher failed: {e}"),
         }
     }
 
-    /// Creates a subscriber of `T` on `service`; returns its port index.
-    pub fn create_subscriber<T>(&mut self, service: &str, queue_capacity: u32) -> u32 {
+    /// Creates a subscriber of `T` on `service`; returns the reply and the
+    /// descriptors it carries: the group's control part, then its payload
+    /// part read-only.
+    pub fn create_subscriber_with_segments<T>(
+        &mut self,
+        service: &str,
+        queue_capacity: u32,
+    ) -> (zerocp_core::wire::PortCreated, Vec<OwnedFd>) {
         use zerocp_core::wire::{CreateSubscriber, FullPolicy, Message};
         let msg = Message::CreateSubscriber(CreateSubscriber {
             service: parse_service(service),
@@ -119,10 +125,18 @@ impl RawClient {
             history_request: 0,
             max_held: 4,
         });
-        match self.request(&msg) {
-            Message::SubscriberCreated(p) => p.port_index,
-            other => panic!("CreateSubscriber answered with {other:?}"),
+        match self.client.request_with_fds(&msg, REPLY_DEADLINE) {
+            Ok((Message::SubscriberCreated(p), fds)) => (p, fds),
+            Ok((other, _)) => panic!("CreateSubscriber answered with {other:?}"),
+            Err(e) => panic!("CreateSubscriber failed: {e}"),
         }
+    }
+
+    /// Creates a subscriber of `T` on `service`; returns its port index.
+    pub fn create_subscriber<T>(&mut self, service: &str, queue_capacity: u32) -> u32 {
+        self.create_subscriber_with_segments::<T>(service, queue_capacity)
+            .0
+            .port_index
     }
 }
 

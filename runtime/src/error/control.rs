@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use zerocp_core::group_control::GroupControlError;
 use zerocp_core::mgmt::MgmtError;
 use zerocp_os_linux::error::{MapError, ShmError};
 
@@ -12,8 +13,10 @@ pub use zerocp_os_linux::control_client::ControlError;
 /// could not be used.
 #[derive(Debug)]
 pub enum MapSegmentsError {
-    /// The registration reply did not carry the two segment descriptors.
+    /// A reply did not carry the segment descriptors it promises.
     Descriptors {
+        /// How many it should carry.
+        expected: usize,
         /// How many it carried.
         received: usize,
     },
@@ -32,7 +35,9 @@ pub enum MapSegmentsError {
     },
     /// The mgmt segment's header or layout is invalid.
     Mgmt(MgmtError),
-    /// The data segment does not match the mempools the mgmt segment records.
+    /// A group control part's header or layout is invalid.
+    Control(GroupControlError),
+    /// A payload part does not match the mempools its control part records.
     Data {
         /// What does not match.
         detail: String,
@@ -42,9 +47,9 @@ pub enum MapSegmentsError {
 impl fmt::Display for MapSegmentsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Descriptors { received } => write!(
+            Self::Descriptors { expected, received } => write!(
                 f,
-                "the daemon's registration reply carried {received} segment descriptors, not 2"
+                "the daemon's reply carried {received} segment descriptors, not {expected}"
             ),
             Self::Open(e) => e.fmt(f),
             Self::Map(e) => e.fmt(f),
@@ -57,7 +62,8 @@ impl fmt::Display for MapSegmentsError {
                 "shared memory {name} has {found} bytes, the daemon announced {announced}"
             ),
             Self::Mgmt(e) => write!(f, "cannot attach the mgmt segment: {e}"),
-            Self::Data { detail } => write!(f, "cannot use the data segment: {detail}"),
+            Self::Control(e) => write!(f, "cannot attach a group control part: {e}"),
+            Self::Data { detail } => write!(f, "cannot use a payload part: {detail}"),
         }
     }
 }
@@ -68,6 +74,7 @@ impl std::error::Error for MapSegmentsError {
             Self::Open(e) => Some(e),
             Self::Map(e) => Some(e),
             Self::Mgmt(e) => Some(e),
+            Self::Control(e) => Some(e),
             _ => None,
         }
     }

@@ -61,8 +61,8 @@ pub enum PortRequestError {
     },
     /// The request failed on the control connection.
     Control(ControlError),
-    /// The writable data segment that comes with a publisher could not be
-    /// mapped.
+    /// The segment group's control or payload part that comes with the
+    /// port could not be mapped or used.
     Payload(MapSegmentsError),
 }
 
@@ -100,7 +100,7 @@ impl fmt::Display for PortRequestError {
                 )
             }
             Self::Control(e) => e.fmt(f),
-            Self::Payload(e) => write!(f, "cannot map the data segment for publishing: {e}"),
+            Self::Payload(e) => write!(f, "cannot map the port's segment group: {e}"),
         }
     }
 }

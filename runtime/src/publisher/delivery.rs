@@ -203,12 +203,7 @@ impl PublisherCore {
     /// The subscriber port of `peer` if it still is the one routed: in
     /// range, active, and of the same generation.
     fn routed_port(&self, peer: Peer) -> Option<&SubscriberPort> {
-        let port = self
-            .runtime()
-            .registration()
-            .segments()
-            .mgmt()
-            .subscriber(peer.index)?;
+        let port = self.group().control().subscriber(peer.index)?;
         (port.control.state() == Some(PortState::Active)
             && port.control.generation() == peer.generation)
             .then_some(port)

@@ -1,10 +1,13 @@
-//! The mgmt segment and the MemPoolManager over heap buffers standing in for
-//! shared memory (the multi-process versions live in zerocp-os-linux's tests).
+//! The mgmt segment, a group control part and the MemPoolManager over heap
+//! buffers standing in for shared memory (the multi-process versions live in zerocp-os-linux's tests).
 #![cfg(not(loom))]
 
 use std::alloc::{Layout, alloc_zeroed, dealloc};
 use std::ptr::NonNull;
 
+use zerocp_core::group_control::{
+    GROUP_CONTROL_LAYOUT_VERSION, GroupConfig, GroupControl, GroupControlError, GroupControlLayout,
+};
 use zerocp_core::mempool::{MempoolConfig, MempoolLayout};
 use zerocp_core::mempool_manager::{
     LoanChunkError, MemPoolManager, PayloadSpec, ReleaseChunkError,
@@ -54,7 +57,7 @@ impl Drop for Buffer {
     }
 }
 
-fn config() -> MgmtConfig {
+fn config() -> GroupConfig {
     let pools = [
         MempoolConfig {
             chunk_size: 1024,
@@ -67,12 +70,12 @@ fn config() -> MgmtConfig {
             group: 0,
         },
     ];
-    MgmtConfig::new(4, 4, 4, &pools).unwrap()
+    GroupConfig::new(0, 4, 4, &pools).unwrap()
 }
 
-fn segments() -> (Buffer, Buffer, MgmtConfig) {
+fn segments() -> (Buffer, Buffer, GroupConfig) {
     let config = config();
-    let mgmt = Buffer::new(MgmtLayout::compute(&config).unwrap().total_size() as usize);
+    let mgmt = Buffer::new(GroupControlLayout::compute(&config).unwrap().total_size() as usize);
     let data = Buffer::new(
         MempoolLayout::compute(config.mempools())
             .unwrap()
@@ -88,53 +91,85 @@ const SPEC: PayloadSpec = PayloadSpec {
 };
 
 #[test]
-fn create_then_attach_sees_the_same_segment() {
-    let (m, _d, config) = segments();
+fn mgmt_create_then_attach_sees_the_same_segment() {
+    let config = MgmtConfig::new(4, 3).unwrap();
+    let m = Buffer::new(MgmtLayout::compute(&config).unwrap().total_size() as usize);
     // SAFETY: zeroed buffer, alive for the test.
-    let created = unsafe { Mgmt::create(m.ptr, m.layout.size(), &config, 77, 5, 1234) }.unwrap();
+    let created = unsafe { Mgmt::create(m.ptr, m.layout.size(), &config, 77, 5) }.unwrap();
     // SAFETY: same buffer.
     let attached = unsafe { Mgmt::attach(m.ptr, m.layout.size()) }.unwrap();
     assert_eq!(attached.config(), created.config());
-    assert_eq!(
-        (
-            attached.daemon_pid(),
-            attached.epoch(),
-            attached.data_size()
-        ),
-        (77, 5, 1234)
-    );
+    assert_eq!(attached.config().group_count(), 3);
+    assert_eq!((attached.daemon_pid(), attached.epoch()), (77, 5));
     created.heartbeat(2).unwrap().assign(99, 1, 10);
     assert_eq!(attached.heartbeat(2).unwrap().pid(), 99);
     assert!(attached.heartbeat(4).is_none());
+    // Corrupt the layout version (bytes 8..12), then the group count (bytes 24..28).
+    m.poke(8, 9);
+    // SAFETY: same buffer.
+    let bad_version = unsafe { Mgmt::attach(m.ptr, m.layout.size()) };
+    assert!(matches!(
+        bad_version,
+        Err(MgmtError::VersionMismatch { found: 9 })
+    ));
+    m.poke(8, MGMT_LAYOUT_VERSION as u8);
+    m.poke(24, 0);
+    // SAFETY: same buffer.
+    let bad_groups = unsafe { Mgmt::attach(m.ptr, m.layout.size()) };
+    assert!(
+        matches!(bad_groups, Err(MgmtError::Config(_))),
+        "{bad_groups:?}"
+    );
+}
+
+#[test]
+fn control_create_then_attach_sees_the_same_part() {
+    let (m, _d, config) = segments();
+    // SAFETY: zeroed buffer, alive for the test.
+    let created = unsafe { GroupControl::create(m.ptr, m.layout.size(), &config, 1234) }.unwrap();
+    // SAFETY: same buffer.
+    let attached = unsafe { GroupControl::attach(m.ptr, m.layout.size(), 0) }.unwrap();
+    assert_eq!(attached.config(), created.config());
+    assert_eq!((attached.group(), attached.payload_size()), (0, 1234));
     assert!(attached.publisher(3).is_some() && attached.publisher(4).is_none());
     assert!(attached.subscriber(3).is_some() && attached.subscriber(4).is_none());
     assert_eq!(attached.freelist(1).unwrap().capacity(), 3);
     assert!(attached.freelist(2).is_none());
+    // SAFETY: same buffer.
+    let other = unsafe { GroupControl::attach(m.ptr, m.layout.size(), 1) };
+    assert_eq!(
+        other.unwrap_err(),
+        GroupControlError::WrongGroup {
+            expected: 1,
+            found: 0
+        }
+    );
 }
 
 #[test]
-fn attach_reads_each_pools_segment_group() {
-    let grouped = [(0, 128, 2), (2, 128, 1), (1, 64, 3), (0, 64, 1)].map(|(group, size, count)| {
-        MempoolConfig {
-            chunk_size: size,
-            chunk_count: count,
-            group,
-        }
+fn a_group_holds_its_own_pools_only() {
+    let grouped = [(2, 128, 2), (2, 64, 3)].map(|(group, size, count)| MempoolConfig {
+        chunk_size: size,
+        chunk_count: count,
+        group,
     });
-    let config = MgmtConfig::new(2, 2, 2, &grouped).unwrap();
-    let m = Buffer::new(MgmtLayout::compute(&config).unwrap().total_size() as usize);
+    let config = GroupConfig::new(2, 2, 2, &grouped).unwrap();
+    let m = Buffer::new(GroupControlLayout::compute(&config).unwrap().total_size() as usize);
     // SAFETY: zeroed buffer, alive for the test.
-    unsafe { Mgmt::create(m.ptr, m.layout.size(), &config, 1, 1, 1) }.unwrap();
+    unsafe { GroupControl::create(m.ptr, m.layout.size(), &config, 1) }.unwrap();
     // SAFETY: same buffer.
-    let attached = unsafe { Mgmt::attach(m.ptr, m.layout.size()) }.unwrap();
+    let attached = unsafe { GroupControl::attach(m.ptr, m.layout.size(), 2) }.unwrap();
     let seen: Vec<(u32, u32)> = attached
         .config()
         .mempools()
         .iter()
         .map(|p| (p.group, p.chunk_size))
         .collect();
-    assert_eq!(seen, [(0, 64), (0, 128), (1, 64), (2, 128)]);
-    assert_eq!(attached.freelist(2).unwrap().capacity(), 3);
+    assert_eq!(seen, [(2, 64), (2, 128)]);
+    assert_eq!(attached.freelist(0).unwrap().capacity(), 3);
+    // Chunk indices are the group's own: 5 chunks, numbered from 0.
+    assert_eq!(attached.refcounts().len(), 5);
+    assert!(GroupConfig::new(1, 2, 2, &grouped).is_err());
 }
 
 #[test]
@@ -142,27 +177,27 @@ fn attach_rejects_hostile_headers() {
     let (m, _d, config) = segments();
     let len = m.layout.size();
     // SAFETY: zeroed buffer, alive for the test.
-    let zeroed = unsafe { Mgmt::attach(m.ptr, len) };
-    assert!(matches!(zeroed, Err(MgmtError::BadMagic(0))));
+    let zeroed = unsafe { GroupControl::attach(m.ptr, len, 0) };
+    assert!(matches!(zeroed, Err(GroupControlError::BadMagic(0))));
     // SAFETY: as above.
-    unsafe { Mgmt::create(m.ptr, len, &config, 1, 1, 1) }.unwrap();
+    unsafe { GroupControl::create(m.ptr, len, &config, 1) }.unwrap();
     // SAFETY: a mapping shorter than the recorded size.
-    let short = unsafe { Mgmt::attach(m.ptr, 1024) };
-    assert!(matches!(short, Err(MgmtError::TooSmall { .. })));
-    // Corrupt the layout version (bytes 8..12) and then the mempool count (bytes 32..36).
+    let short = unsafe { GroupControl::attach(m.ptr, 1024, 0) };
+    assert!(matches!(short, Err(GroupControlError::TooSmall { .. })));
+    // Corrupt the layout version (bytes 8..12) and then the mempool count (bytes 28..32).
     m.poke(8, 9);
     // SAFETY: as above.
-    let bad_version = unsafe { Mgmt::attach(m.ptr, len) };
+    let bad_version = unsafe { GroupControl::attach(m.ptr, len, 0) };
     assert!(matches!(
         bad_version,
-        Err(MgmtError::VersionMismatch { found: 9 })
+        Err(GroupControlError::VersionMismatch { found: 9 })
     ));
-    m.poke(8, MGMT_LAYOUT_VERSION as u8);
-    m.poke(32, 200);
+    m.poke(8, GROUP_CONTROL_LAYOUT_VERSION as u8);
+    m.poke(28, 200);
     // SAFETY: as above.
-    let bad_count = unsafe { Mgmt::attach(m.ptr, len) };
+    let bad_count = unsafe { GroupControl::attach(m.ptr, len, 0) };
     assert!(
-        matches!(bad_count, Err(MgmtError::Config(_))),
+        matches!(bad_count, Err(GroupControlError::Config(_))),
         "{bad_count:?}"
     );
 }
@@ -171,7 +206,7 @@ fn attach_rejects_hostile_headers() {
 fn loan_release_and_stats() {
     let (m, d, config) = segments();
     // SAFETY: zeroed buffers, alive for the test.
-    let mgmt = unsafe { Mgmt::create(m.ptr, m.layout.size(), &config, 1, 1, 1) }.unwrap();
+    let mgmt = unsafe { GroupControl::create(m.ptr, m.layout.size(), &config, 1) }.unwrap();
     // SAFETY: the data buffer is laid out for `config`.
     let pools = unsafe { MemPoolManager::new(mgmt, d.ptr, d.layout.size()) }.unwrap();
     assert_eq!(pools.layout().pool_for(0, 100, 8), Ok(0));
@@ -208,16 +243,16 @@ fn loan_release_and_stats() {
 }
 
 #[test]
-fn refcounts_live_in_the_mgmt_segment_after_the_links() {
+fn refcounts_live_in_the_control_part_after_the_links() {
     let (m, _d, config) = segments();
-    let layout = MgmtLayout::compute(&config).unwrap();
+    let layout = GroupControlLayout::compute(&config).unwrap();
     let chunks = config.total_chunks();
     assert_eq!(layout.refcount_count(), chunks);
     assert_eq!(layout.refcounts_offset() % 64, 0);
     assert!(layout.refcounts_offset() >= layout.links_offset() + u64::from(chunks) * 4);
     assert!(layout.total_size() >= layout.refcounts_offset() + u64::from(chunks) * 4);
     // SAFETY: zeroed buffer, alive for the test.
-    let mgmt = unsafe { Mgmt::create(m.ptr, m.layout.size(), &config, 1, 1, 1) }.unwrap();
+    let mgmt = unsafe { GroupControl::create(m.ptr, m.layout.size(), &config, 1) }.unwrap();
     let refcounts = mgmt.refcounts();
     assert_eq!(refcounts.len(), chunks);
     let last = refcounts.get(chunks - 1).unwrap();
@@ -234,7 +269,7 @@ fn refcounts_live_in_the_mgmt_segment_after_the_links() {
 fn only_the_loan_writes_the_data_segment() {
     let (m, d, config) = segments();
     // SAFETY: zeroed buffers, alive for the test.
-    let mgmt = unsafe { Mgmt::create(m.ptr, m.layout.size(), &config, 1, 1, 1) }.unwrap();
+    let mgmt = unsafe { GroupControl::create(m.ptr, m.layout.size(), &config, 1) }.unwrap();
     // SAFETY: the data buffer is laid out for `config`.
     let pools = unsafe { MemPoolManager::new(mgmt, d.ptr, d.layout.size()) }.unwrap();
     let chunk = pools.loan(0, SPEC).unwrap();
@@ -253,7 +288,7 @@ fn only_the_loan_writes_the_data_segment() {
     assert_ne!(
         m.snapshot(),
         mgmt_before,
-        "the releases wrote the mgmt segment"
+        "the releases wrote the control part"
     );
     assert_eq!(
         d.snapshot(),
@@ -266,7 +301,7 @@ fn only_the_loan_writes_the_data_segment() {
 fn payloads_are_distinct_and_inside_the_data_segment() {
     let (m, d, config) = segments();
     // SAFETY: zeroed buffers, alive for the test.
-    let mgmt = unsafe { Mgmt::create(m.ptr, m.layout.size(), &config, 1, 1, 1) }.unwrap();
+    let mgmt = unsafe { GroupControl::create(m.ptr, m.layout.size(), &config, 1) }.unwrap();
     // SAFETY: the data buffer is laid out for `config`.
     let pools = unsafe { MemPoolManager::new(mgmt, d.ptr, d.layout.size()) }.unwrap();
     let a = pools.loan(1, SPEC).unwrap();
@@ -282,7 +317,7 @@ fn payloads_are_distinct_and_inside_the_data_segment() {
 fn data_segment_too_small_is_refused() {
     let (m, d, config) = segments();
     // SAFETY: zeroed buffer, alive for the test.
-    let mgmt = unsafe { Mgmt::create(m.ptr, m.layout.size(), &config, 1, 1, 1) }.unwrap();
+    let mgmt = unsafe { GroupControl::create(m.ptr, m.layout.size(), &config, 1) }.unwrap();
     // SAFETY: a shorter length than mapped is always safe to claim.
     let res = unsafe { MemPoolManager::new(mgmt, d.ptr, 64) };
     assert!(res.is_err());

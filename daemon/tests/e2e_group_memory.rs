@@ -1,0 +1,160 @@
+//! End to end: every segment group has memory of its own, handed out with
+//! ports only.
+//!
+//! The domain has two groups, `alpha` (`Robot/Alpha/*`) and `beta`
+//! (`Robot/Beta/*`), besides `default`. A process with ports only in
+//! `alpha` maps `alpha`'s control and payload parts and holds no
+//! descriptor or mapping of `beta` (nor of `default`); one that only
+//! subscribes maps its group's payload read-only; and once a process's
+//! last port of a group is gone, so is its mapping of the group.
+
+mod e2e_support;
+mod support;
+
+use std::time::Duration;
+
+use support::TestDomain;
+use zerocp_os_linux::testing::role::spawn_child;
+
+const WAIT: Duration = Duration::from_secs(120);
+
+fn config() -> String {
+    "[limits]\nmax_processes = 8\nmax_publishers = 8\nmax_subscribers = 8\n\n\
+     [[mempool]]\nsize = 64\ncount = 4\n\n\
+     [[group]]\nname = \"alpha\"\nservices = [\"Robot/Alpha/*\"]\n\
+     max_publishers = 2\nmax_subscribers = 4\n\
+     [[group.mempool]]\nsize = 64\ncount = 4\n\n\
+     [[group]]\nname = \"beta\"\nservices = [\"Robot/Beta/*\"]\n\
+     [[group.mempool]]\nsize = 64\ncount = 4\n"
+        .to_owned()
+}
+
+#[test]
+fn a_process_maps_only_the_groups_it_has_ports_in() {
+    let domain = TestDomain::builder().config_toml(&config()).start();
+    let envs = domain.envs();
+    let mut app = spawn_child("roles::alpha_only", &[], &envs);
+    app.expect_line("ok received", WAIT);
+    app.expect_line("ok isolated", WAIT);
+    app.expect_line("ok unmapped", WAIT);
+    app.expect_success(WAIT);
+    assert!(domain.wait_until(WAIT, || domain.used_chunks() == 0));
+    domain.stop();
+}
+
+#[test]
+fn a_subscriber_only_process_maps_its_groups_payload_read_only() {
+    let domain = TestDomain::builder().config_toml(&config()).start();
+    let envs = domain.envs();
+    let mut app = spawn_child("roles::alpha_subscriber", &[], &envs);
+    app.expect_line("ok read-only", WAIT);
+    app.expect_success(WAIT);
+    domain.stop();
+}
+
+mod roles {
+    use crate::e2e_support::{Msg, deadline, domain, left, publish_seq, say};
+    use zerocp::{Runtime, ServiceDescription};
+    use zerocp_os_linux::testing::role::role_args;
+
+    fn alpha() -> ServiceDescription {
+        ServiceDescription::new("Robot", "Alpha", "Pose").expect("valid")
+    }
+
+    /// This process's mappings of group `group`'s parts: (part, writable).
+    fn mapped_parts(group: &str) -> Vec<(String, bool)> {
+        let prefix = format!("/memfd:zerocp.{}.{group}.", domain());
+        let maps = std::fs::read_to_string("/proc/self/maps").expect("/proc/self/maps");
+        maps.lines()
+            .filter_map(|line| {
+                let at = line.find(&prefix)?;
+                let part = line[at + prefix.len()..].split_whitespace().next()?;
+                let writable = line.split_whitespace().nth(1)?.starts_with("rw");
+                Some((part.to_owned(), writable))
+            })
+            .collect()
+    }
+
+    /// This process's descriptors of group `group`'s parts.
+    fn held_parts(group: &str) -> Vec<String> {
+        let prefix = format!("/memfd:zerocp.{}.{group}.", domain());
+        std::fs::read_dir("/proc/self/fd")
+            .expect("/proc/self/fd")
+            .filter_map(Result::ok)
+            .filter_map(|e| std::fs::read_link(e.path()).ok())
+            .map(|link| link.to_string_lossy().into_owned())
+            .filter(|link| link.starts_with(&prefix))
+            .collect()
+    }
+
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn alpha_only() {
+        if role_args("roles::alpha_only").is_none() {
+            return;
+        }
+        let rt = Runtime::init("e2e-group-memory").expect("init");
+        let subscriber = rt.subscriber::<Msg>(&alpha()).create().expect("subscriber");
+        let publisher = rt.publisher::<Msg>(&alpha()).create().expect("publisher");
+        publish_seq(&publisher, u64::from(std::process::id()), 0..1);
+        let deadline = deadline();
+        let sample = loop {
+            if let Some(sample) = subscriber.take().expect("take") {
+                break sample;
+            }
+            subscriber
+                .wait(Some(left(deadline, "an alpha sample")))
+                .expect("wait");
+        };
+        assert!(sample.is_valid());
+        drop(sample);
+        say("ok received");
+        let mut alpha = mapped_parts("alpha");
+        alpha.sort();
+        assert_eq!(
+            alpha,
+            [
+                ("control".to_owned(), true),
+                ("payload".to_owned(), false),
+                ("payload".to_owned(), true)
+            ],
+            "alpha's control part, its payload read-only (subscriber) and writable (publisher)"
+        );
+        for other in ["beta", "default"] {
+            assert_eq!(mapped_parts(other), [], "{other} is mapped");
+            assert_eq!(held_parts(other), Vec::<String>::new(), "{other} is held");
+        }
+        assert_eq!(
+            held_parts("alpha"),
+            Vec::<String>::new(),
+            "descriptors kept"
+        );
+        say("ok isolated");
+        drop((publisher, subscriber));
+        assert_eq!(
+            mapped_parts("alpha"),
+            [],
+            "alpha is still mapped without ports"
+        );
+        say("ok unmapped");
+    }
+
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn alpha_subscriber() {
+        if role_args("roles::alpha_subscriber").is_none() {
+            return;
+        }
+        let rt = Runtime::init("e2e-group-memory-sub").expect("init");
+        let _subscriber = rt.subscriber::<Msg>(&alpha()).create().expect("subscriber");
+        let mut parts = mapped_parts("alpha");
+        parts.sort();
+        assert_eq!(
+            parts,
+            [("control".to_owned(), true), ("payload".to_owned(), false)],
+            "a subscriber maps the control part writable and the payload read-only"
+        );
+        assert_eq!(mapped_parts("beta"), []);
+        say("ok read-only");
+    }
+}
