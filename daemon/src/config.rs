@@ -8,8 +8,8 @@
 //!
 //! [limits]
 //! max_processes = 64            # processes registered at once
-//! max_publishers = 256          # publisher ports at once
-//! max_subscribers = 1024        # subscriber ports at once
+//! max_publishers = 256          # publisher ports at once (default group)
+//! max_subscribers = 1024        # subscriber ports at once (default group)
 //! max_queue_capacity = 256      # largest queue a subscriber may ask for (<= 256)
 //! max_history = 32              # deepest publisher history (<= 32)
 //! max_pending_connections = 16  # connections not (yet) registered, e.g. zerocpctl
@@ -34,13 +34,17 @@
 //! services = ["Robot/Nav/*"]
 //! publish = { uids = [1000], gids = [] }
 //! subscribe = { uids = [1001], gids = [1000] }
+//! max_publishers = 16           # the group's own port limits (defaults 16, 64)
+//! max_subscribers = 64
 //! [[group.mempool]]             # the group's own pools
 //! size = 1024
 //! count = 64
 //! ```
 //!
 //! The defaults' mempools are 128 B×1024, 1 KiB×512, 16 KiB×128, 128 KiB×32,
-//! 1 MiB×8 and 4 MiB×4 (about 31 MiB of shared memory).
+//! 1 MiB×8 and 4 MiB×4 (about 31 MiB of shared memory). Each group, `default`
+//! included, gets memory of its own: a control part sized by its port
+//! limits and pools, and a payload part holding its pools' chunks.
 //!
 //! Unknown keys are rejected (`deny_unknown_fields`), and [`DaemonConfig::validate`]
 //! checks every value, so a mistake is reported with the key that holds it,
