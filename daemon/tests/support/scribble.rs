@@ -11,7 +11,7 @@
 //!
 //! Each round picks one of the regions it is given (byte ranges of the
 //! mapping: the group header, every port, the freelist headers, links,
-//! refcounts, chunk headers, payloads; see [`control_regions`] and
+//! refcounts, chunk headers, payloads; see [`ControlRegions`] and
 //! [`payload_regions`]), so small regions are hit as often as large ones,
 //! and writes one of
 //!
@@ -27,6 +27,8 @@
 use std::ops::Range;
 use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 
+use zerocp_core::freelist::FreeListHeader;
+use zerocp_core::group_control::GroupHeader;
 use zerocp_core::port::{PublisherPort, SubscriberPort};
 use zerocp_os_linux::mmap::Mapping;
 
@@ -211,31 +213,64 @@ impl Scribbler {
     }
 }
 
-/// The regions of a group's control part worth hitting one by one: the
-/// group header, every publisher and subscriber port, every freelist header,
-/// the links and the refcounts. Read from the part's (still valid) header:
-/// call it before scribbling.
-pub fn control_regions(group: &MappedGroup) -> Vec<Range<usize>> {
-    let control = group.control();
-    let layout = *control.layout();
-    let config = *control.config();
-    let at = |offset: u64| offset as usize;
-    let header = 0..size_of::<zerocp_core::group_control::GroupHeader>();
-    let mut regions = Vec::from([header]);
-    let publishers = (0..config.max_publishers()).filter_map(|i| layout.publisher_offset(i));
-    let subscribers = (0..config.max_subscribers()).filter_map(|i| layout.subscriber_offset(i));
-    regions.extend(publishers.map(|o| at(o)..at(o) + size_of::<PublisherPort>()));
-    regions.extend(subscribers.map(|o| at(o)..at(o) + size_of::<SubscriberPort>()));
-    let pools = config.mempools().len() as u32;
-    regions.extend(
-        (0..pools)
-            .filter_map(|pool| layout.freelist_offset(pool))
-            .map(|o| at(o)..at(o) + 64),
-    );
-    let chunks = layout.refcount_count() as usize;
-    regions.push(at(layout.links_offset())..at(layout.links_offset()) + 4 * chunks);
-    regions.push(at(layout.refcounts_offset())..at(layout.refcounts_offset()) + 4 * chunks);
-    regions
+/// The regions of a group's control part worth hitting one by one, by how
+/// much of the group a write there can stop: the group header (a runtime
+/// then refuses to attach), the freelist headers (likewise, when the
+/// capacity or head is off), and the records (every publisher and
+/// subscriber port, the links, the refcounts).
+#[derive(Debug, Clone)]
+pub struct ControlRegions {
+    /// The group header.
+    pub header: Range<usize>,
+    /// The freelist header of every mempool.
+    pub freelists: Vec<Range<usize>>,
+    /// Every port, the links and the refcounts.
+    pub records: Vec<Range<usize>>,
+}
+
+impl ControlRegions {
+    /// The regions of `group`'s control part, read from its (still valid)
+    /// header: call it before scribbling.
+    pub fn of(group: &MappedGroup) -> Self {
+        let control = group.control();
+        let layout = *control.layout();
+        let config = *control.config();
+        let sized = |size: usize| move |offset: u64| offset as usize..offset as usize + size;
+        let publishers = (0..config.max_publishers()).filter_map(|i| layout.publisher_offset(i));
+        let subscribers = (0..config.max_subscribers()).filter_map(|i| layout.subscriber_offset(i));
+        let pools = config.mempools().len() as u32;
+        let chunks = layout.refcount_count() as usize;
+        let mut records: Vec<_> = publishers
+            .map(sized(size_of::<PublisherPort>()))
+            .chain(subscribers.map(sized(size_of::<SubscriberPort>())))
+            .collect();
+        records.push(sized(4 * chunks)(layout.links_offset()));
+        records.push(sized(4 * chunks)(layout.refcounts_offset()));
+        Self {
+            header: 0..size_of::<GroupHeader>(),
+            freelists: (0..pools)
+                .filter_map(|pool| layout.freelist_offset(pool))
+                .map(sized(size_of::<FreeListHeader>()))
+                .collect(),
+            records,
+        }
+    }
+
+    /// The records and the freelist headers.
+    pub fn with_freelists(&self) -> Vec<Range<usize>> {
+        self.records
+            .iter()
+            .chain(&self.freelists)
+            .cloned()
+            .collect()
+    }
+
+    /// Every region.
+    pub fn all(&self) -> Vec<Range<usize>> {
+        let mut all = self.with_freelists();
+        all.push(self.header.clone());
+        all
+    }
 }
 
 /// The regions of a group's payload part: every chunk's 64-byte header and
