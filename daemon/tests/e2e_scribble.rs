@@ -136,6 +136,7 @@ fn scribbling_over_one_group_leaves_the_daemon_and_other_groups_intact() {
         .parse()
         .expect("a count");
     beta_sub.expect_success(WAIT);
+    println!("beta: {published} published, {received} received in order");
     assert_eq!(received, published, "beta's subscriber missed messages");
     assert!(published > 0, "beta's publisher published nothing");
 
