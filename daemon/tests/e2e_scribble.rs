@@ -21,7 +21,21 @@
 //! - the daemon reclaims `alpha`'s ports over the scribbled memory without
 //!   panicking, and exits 0 on SIGTERM.
 //!
-//! The seed is printed; `ZEROCP_SCRIBBLE_SEED=<seed>` replays its writes.
+//! The seed is printed; `ZEROCP_SCRIBBLE_SEED=<seed>` replays its writes
+//! (not their timing against the processes).
+//!
+//! What `alpha`'s processes typically see (printed at the end of a run):
+//! a publisher runs out of chunks once scribbled links cut its freelist
+//! short (the rest of the list is leaked, never handed out twice); a
+//! subscriber takes garbage or has chunks refused with typed errors; a
+//! newcomer is refused at attach with a typed error (bad magic, version,
+//! configuration, size, or a freelist header whose capacity or head is off),
+//! so a hostile member can keep newcomers out of its own group. None of
+//! that reaches `beta` or the daemon. What this test does not scribble is
+//! the domain-wide mgmt segment, which every process maps read-write for
+//! its heartbeat: a process of any group can still write its state word
+//! (runtimes of every group then report the daemon gone) and other
+//! processes' heartbeat slots (see `e2e_hostile_mgmt`).
 
 mod e2e_support;
 mod support;
@@ -31,6 +45,9 @@ use std::time::Duration;
 
 use support::scribble::{ControlRegions, Scribbler, payload_regions, seed_from_env};
 use support::{MappedGroup, TestDomain};
+use zerocp_os_linux::mmap::Mapping;
+use zerocp_os_linux::names::SegmentName;
+use zerocp_os_linux::shm::SharedMemory;
 use zerocp_os_linux::testing::role::spawn_child;
 
 /// How long the parent waits for a child's line or exit.
@@ -145,6 +162,31 @@ fn scribbling_over_one_group_leaves_the_daemon_and_other_groups_intact() {
     let log = domain.daemon_log();
     assert!(!log.contains("panicked"), "the daemon panicked:\n{log}");
     domain.stop();
+}
+
+#[test]
+fn a_seed_replays_the_same_writes() {
+    let regions = [0..512, 1000..1100, 4000..4096];
+    let scribbled = |seed: u64| {
+        let name = SegmentName::new("zerocp.test.scribble").expect("a valid name");
+        let shm = SharedMemory::create(&name, 4096).expect("a memory file");
+        let map = Mapping::map(&shm, true).expect("mapped");
+        let mut scribbler = Scribbler::new(seed);
+        scribbler.scribble(&map, &regions, 200);
+        // SAFETY: the mapping is 4096 bytes, this thread is its only user
+        // and nothing writes it while the slice lives.
+        let bytes = unsafe { std::slice::from_raw_parts(map.as_ptr(), map.len()) }.to_vec();
+        (bytes, scribbler.scribbled())
+    };
+    let (first, done) = scribbled(42);
+    assert_eq!(done.writes, 200);
+    assert_eq!(scribbled(42), (first.clone(), done), "seed 42 replayed");
+    assert_ne!(scribbled(43).0, first, "another seed, other writes");
+    let mut outside = first
+        .iter()
+        .enumerate()
+        .filter(|(at, _)| !regions.iter().any(|r| r.contains(at)));
+    assert!(outside.all(|(_, &b)| b == 0), "a write outside the regions");
 }
 
 /// `zerocpctl` answers the queries that read the groups' memory.
