@@ -35,7 +35,7 @@
 //! the domain-wide mgmt segment, which every process maps read-write for
 //! its heartbeat: a process of any group can still write its state word
 //! (runtimes of every group then report the daemon gone) and other
-//! processes' heartbeat slots (see `e2e_hostile_mgmt`).
+//! processes' heartbeat slots, as `zerocp_core::mgmt` says.
 
 mod e2e_support;
 mod support;
