@@ -10,6 +10,8 @@
 //! - [`MappedMgmt`]: the test's own view of a domain's mgmt segment.
 //! - [`MappedGroup`]: the test's own view of a segment group's control and
 //!   payload parts.
+//! - [`scribble`]: a hostile participant of a group, writing seeded
+//!   pseudo-random values over its parts (replayable from the seed).
 //! - [`wait_until`]: waiting on a condition with a deadline instead of sleeping.
 //!
 //! Multi-process tests run their child processes (publishers, subscribers,
@@ -32,6 +34,7 @@ use zerocp_os_linux::testing::{TMP_PREFIX, segment_fd_of, test_object_name};
 mod mapped_group;
 mod mapped_mgmt;
 mod raw_client;
+pub mod scribble;
 
 pub use mapped_group::MappedGroup;
 pub use mapped_mgmt::MappedMgmt;
