@@ -124,6 +124,9 @@ fn a_process_that_only_subscribes_dies_of_sigsegv_when_it_writes_into_a_sample()
     subscriber.expect_line("ready", WAIT);
     let mut publisher = spawn_child("roles::publisher", &[], &envs);
     subscriber.expect_line("writing into sample ", WAIT);
+    // Traffic flowed (a sample was published and taken) and both processes
+    // still map the group's memory: nothing of the domain is in /dev/shm.
+    assert_eq!(domain.dev_shm_entries(), Vec::<std::path::PathBuf>::new());
     let status = subscriber.wait(WAIT);
     assert_eq!(
         status.signal(),
