@@ -1,4 +1,14 @@
-//! Heartbeat slots: one per registered process, in the domain's mgmt segment.
+//! Heartbeat slots: one per registered process, each in a memory file of its own.
+//!
+//! At registration the daemon creates a fresh, sealed, one-page memory file
+//! `zerocp.<domain>.heartbeat.<slot>` holding one [`HeartbeatSlot`] at
+//! offset 0, and hands its descriptor (read-write) to that process only, with
+//! the `Registered` reply. So no process holds a descriptor or mapping of
+//! another's heartbeat: it can lie about its own beats (and at worst get
+//! itself dropped), not about anyone else's. A new file per registration
+//! means that a descriptor a dead process passed on never reaches the next
+//! process registered in the same slot; the daemon drops its mapping and
+//! descriptor when it reclaims the process.
 //!
 //! A runtime's background thread writes the current `CLOCK_MONOTONIC` time
 //! (milliseconds) into its slot every heartbeat interval. The daemon compares
@@ -10,8 +20,8 @@
 //! system-wide, so both sides read one clock.
 //!
 //! The daemon owns allocation (it keeps the free/used bookkeeping in its own
-//! memory); applications only ever write `last_beat_ms` and `beats` of the slot
-//! the daemon assigned them at registration, and read `dropped`: a runtime
+//! memory); applications only ever write `last_beat_ms` and `beats` of their
+//! own slot, and read `dropped`: a runtime
 //! checks it on every call, so a process that resumes after being dropped
 //! fails its very next call with a "missing heartbeats" error. The daemon
 //! never reads `dropped` back for a decision (a process may overwrite it).

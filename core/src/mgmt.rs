@@ -1,34 +1,42 @@
 //! The domain's mgmt segment: its header, its layout, and a typed view of it.
 //!
 //! The daemon creates `zerocp.<domain>.mgmt` at start and hands it,
-//! read-write, to every registered process with the `Registered` reply: it
-//! holds what concerns the domain as a whole, and nothing of any segment
-//! group (ports, freelists, refcounts and chunks live in each group's own
-//! control and payload parts, [`crate::group_control`]). Its layout is
-//! computed from the daemon's configuration ([`MgmtConfig`]) by
-//! [`MgmtLayout::compute`], on both sides, from the values the header records:
+//! **read-only**, to every registered process with the `Registered` reply:
+//! it holds what concerns the domain as a whole (the state word, the epoch,
+//! the daemon's pid, the limits), and nothing of any segment group (ports,
+//! freelists, refcounts and chunks live in each group's own control and
+//! payload parts, [`crate::group_control`]) nor of any process (each
+//! process's heartbeat is a file of its own, shared only with the daemon,
+//! [`crate::heartbeat`]). Its layout is computed from the daemon's
+//! configuration ([`MgmtConfig`]) by [`MgmtLayout::compute`], on both sides,
+//! from the values the header records:
 //!
 //! ```text
 //! offset 0                  MgmtHeader (512 B): magic, layout version, state,
 //!                           daemon pid, max processes, group count, epoch,
-//!                           segment size
-//! heartbeats                HeartbeatSlot × max_processes           (64 B each)
+//!                           segment size (u32 words only)
 //! ```
 //!
 //! The state word tells every runtime that the daemon is stopping
-//! ([`STATE_SHUTTING_DOWN`]). All of it is made of atomics whose all-zero
-//! value is valid, so a hostile process can scribble any value without
-//! making a reader's access undefined behaviour; a slot index is
-//! bounds-checked by whoever uses it. What a process can do to this segment
-//! is limited to lying about heartbeats (its own or another's) and the state
-//! word: no chunk, port or queue is here.
+//! ([`STATE_SHUTTING_DOWN`]). Only the daemon writes the segment: a runtime
+//! maps it `PROT_READ` from a read-only descriptor, so no process can
+//! announce a shutdown to the others or change what they read here.
+//!
+//! Read-only memory constrains how it is read: the header is made of
+//! `AtomicU32` words only (a 64-bit value is two words, low first, written
+//! once before the segment is marked ready), and every load a runtime makes
+//! is `Relaxed`, ordered by a separate `Acquire` fence where it needs to be.
+//! A relaxed load no wider than a pointer is a plain load on every target,
+//! while a 64-bit atomic or an `Acquire` load may be built from a
+//! compare-and-swap on some 32-bit targets, which would fault on a
+//! read-only page. [`Mgmt::attach`] and every accessor a runtime uses only
+//! load; [`Mgmt::create`] and [`Mgmt::set_shutting_down`] are the daemon's.
 
 use core::marker::PhantomData;
 use core::mem::{align_of, size_of};
 use core::ptr::NonNull;
 
-use crate::heartbeat::HeartbeatSlot;
-use crate::sync::{AtomicU32, AtomicU64, Ordering};
+use crate::sync::{AtomicU32, Ordering, fence};
 
 mod config;
 mod layout;
@@ -42,8 +50,10 @@ pub const MGMT_MAGIC: u64 = u64::from_le_bytes(*b"ZEROCPMG");
 /// Version 2 added the refcount region (the counts left the chunk headers);
 /// version 3 tagged every mempool with its segment group; version 4 moved
 /// ports, freelists and refcounts into each group's control part, leaving
-/// the header and the heartbeat slots.
-pub const MGMT_LAYOUT_VERSION: u32 = 4;
+/// the header and the heartbeat slots; version 5 moved the heartbeat slots
+/// into a file per process and made the header `u32` words only (the
+/// segment is mapped read-only by runtimes).
+pub const MGMT_LAYOUT_VERSION: u32 = 5;
 
 /// Segment state: the daemon is still writing it.
 pub const STATE_INITIALISING: u32 = 0;
@@ -54,19 +64,35 @@ pub const STATE_SHUTTING_DOWN: u32 = 2;
 
 /// The first 512 bytes of the mgmt segment.
 ///
-/// Layout: `magic: u64`, `layout_version, state, daemon_pid, max_processes,
-/// group_count, reserved: u32`, `epoch, mgmt_size: u64`, padded to 512.
+/// Layout, every field a `u32` (a 64-bit value as two words, low first):
+/// `magic: [u32; 2]`, `layout_version, state, daemon_pid, max_processes,
+/// group_count, reserved`, `epoch: [u32; 2]`, `mgmt_size: [u32; 2]`,
+/// padded to 512. The same on every target.
 #[repr(C, align(512))]
 pub struct MgmtHeader {
-    magic: AtomicU64,
+    magic: [AtomicU32; 2],
     layout_version: AtomicU32,
     state: AtomicU32,
     daemon_pid: AtomicU32,
     max_processes: AtomicU32,
     group_count: AtomicU32,
     reserved: AtomicU32,
-    epoch: AtomicU64,
-    mgmt_size: AtomicU64,
+    epoch: [AtomicU32; 2],
+    mgmt_size: [AtomicU32; 2],
+}
+
+/// Loads a 64-bit value stored as two words (low first), relaxed.
+fn load_u64(words: &[AtomicU32; 2]) -> u64 {
+    // Relaxed: the words are written once, before the Release store of
+    // READY that the reader synchronises with (`attach`).
+    u64::from(words[0].load(Ordering::Relaxed)) | u64::from(words[1].load(Ordering::Relaxed)) << 32
+}
+
+/// Stores a 64-bit value as two words (low first), relaxed.
+fn store_u64(words: &[AtomicU32; 2], value: u64) {
+    // Relaxed: published by the Release store of READY in `create`.
+    words[0].store(value as u32, Ordering::Relaxed);
+    words[1].store((value >> 32) as u32, Ordering::Relaxed);
 }
 
 #[cfg(not(loom))]
@@ -136,8 +162,7 @@ impl core::error::Error for MgmtError {}
 
 /// A typed view of a mapped mgmt segment.
 ///
-/// It hands out shared references to the segment's atomics-only records;
-/// every accessor bounds-checks its index.
+/// It reads (and, for the daemon, writes) the segment's atomics-only header.
 #[derive(Debug, Clone, Copy)]
 pub struct Mgmt<'a> {
     base: NonNull<u8>,
@@ -146,8 +171,8 @@ pub struct Mgmt<'a> {
     _mapping: PhantomData<&'a [u8]>,
 }
 
-// SAFETY: the view only hands out `&` to atomics-only `Sync` records; the raw
-// base pointer is never written through except via those atomics.
+// SAFETY: the view only reads and writes the atomics-only `Sync` header; the
+// raw base pointer is never written through except via those atomics.
 unsafe impl Send for Mgmt<'_> {}
 // SAFETY: as above; all shared access goes through atomics.
 unsafe impl Sync for Mgmt<'_> {}
@@ -181,14 +206,18 @@ impl<'a> Mgmt<'a> {
 
     /// Runtime (or tool): validates a mapped segment and returns its view.
     ///
+    /// It only loads (relaxed, at most 32 bits wide), so the mapping may be
+    /// read-only (module docs).
+    ///
     /// # Safety
-    /// `base..base+len` must be a mapping of a mgmt segment that stays mapped for `'a`.
+    /// `base..base+len` must be a mapping (read-only or read-write) of a
+    /// mgmt segment that stays mapped for `'a`.
     pub unsafe fn attach(base: NonNull<u8>, len: usize) -> Result<Self, MgmtError> {
         check_mapping(base, len, size_of::<MgmtHeader>() as u64)?;
         // SAFETY: checked above: aligned, large enough, mapped for 'a; the header
         // consists of atomics, valid for any bit pattern.
         let header = unsafe { base.cast::<MgmtHeader>().as_ref() };
-        let magic = header.magic.load(Ordering::Relaxed);
+        let magic = load_u64(&header.magic);
         if magic != MGMT_MAGIC {
             return Err(MgmtError::BadMagic(magic));
         }
@@ -196,8 +225,10 @@ impl<'a> Mgmt<'a> {
         if found != MGMT_LAYOUT_VERSION {
             return Err(MgmtError::VersionMismatch { found });
         }
-        // Acquire: pairs with the Release store of READY in `create`.
-        let state = header.state.load(Ordering::Acquire);
+        let state = header.state.load(Ordering::Relaxed);
+        // Acquire (as a fence, the mapping may be read-only): pairs with the
+        // Release store of READY in `create`, so the words below are complete.
+        fence(Ordering::Acquire);
         if state != STATE_READY {
             return Err(MgmtError::NotReady { state });
         }
@@ -207,7 +238,7 @@ impl<'a> Mgmt<'a> {
         )
         .map_err(MgmtError::Config)?;
         let layout = MgmtLayout::compute(&config).map_err(MgmtError::Config)?;
-        let recorded = header.mgmt_size.load(Ordering::Relaxed);
+        let recorded = load_u64(&header.mgmt_size);
         if recorded != layout.total_size() {
             return Err(MgmtError::SizeMismatch {
                 recorded,
@@ -240,33 +271,24 @@ impl<'a> Mgmt<'a> {
 
     /// The daemon's start epoch (distinguishes daemon restarts).
     pub fn epoch(&self) -> u64 {
-        self.header().epoch.load(Ordering::Relaxed)
+        load_u64(&self.header().epoch)
     }
 
     /// The segment state word (`STATE_*`).
     pub fn state(&self) -> u32 {
-        // Acquire: a runtime that sees SHUTTING_DOWN stops using the segment.
-        self.header().state.load(Ordering::Acquire)
+        let state = self.header().state.load(Ordering::Relaxed);
+        // Acquire (as a fence, the mapping may be read-only): a runtime that
+        // sees SHUTTING_DOWN also sees what the daemon did before.
+        fence(Ordering::Acquire);
+        state
     }
 
     /// Daemon: marks the segment as shutting down.
     pub fn set_shutting_down(&self) {
-        // Release: pairs with the Acquire load in `state`.
+        // Release: pairs with the Acquire fence in `state`.
         self.header()
             .state
             .store(STATE_SHUTTING_DOWN, Ordering::Release);
-    }
-
-    /// Heartbeat slot `index`, if in range.
-    pub fn heartbeat(&self, index: u32) -> Option<&'a HeartbeatSlot> {
-        let offset = self.layout.heartbeat_offset(index)?;
-        // SAFETY: `heartbeat_offset` is in range only for slots inside the
-        // layout, which `check_mapping` proved is inside the mapping.
-        let ptr = unsafe { self.base.as_ptr().add(offset as usize) }.cast::<HeartbeatSlot>();
-        // SAFETY: in bounds (above); slots start 512 bytes in and are 64-byte
-        // multiples, so aligned; a slot consists of atomics, valid for any
-        // bit pattern.
-        Some(unsafe { &*ptr })
     }
 
     fn header(&self) -> &'a MgmtHeader {
@@ -277,16 +299,15 @@ impl<'a> Mgmt<'a> {
     fn write_header(&self, config: &MgmtConfig, daemon_pid: u32, epoch: u64) {
         let h = self.header();
         // Relaxed: published by the Release store of READY in `create`.
-        h.magic.store(MGMT_MAGIC, Ordering::Relaxed);
+        store_u64(&h.magic, MGMT_MAGIC);
         h.layout_version
             .store(MGMT_LAYOUT_VERSION, Ordering::Relaxed);
         h.daemon_pid.store(daemon_pid, Ordering::Relaxed);
         h.max_processes
             .store(config.max_processes(), Ordering::Relaxed);
         h.group_count.store(config.group_count(), Ordering::Relaxed);
-        h.epoch.store(epoch, Ordering::Relaxed);
-        h.mgmt_size
-            .store(self.layout.total_size(), Ordering::Relaxed);
+        store_u64(&h.epoch, epoch);
+        store_u64(&h.mgmt_size, self.layout.total_size());
     }
 }
 

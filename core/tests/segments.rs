@@ -12,7 +12,9 @@ use zerocp_core::mempool::{MempoolConfig, MempoolLayout};
 use zerocp_core::mempool_manager::{
     LoanChunkError, MemPoolManager, PayloadSpec, ReleaseChunkError,
 };
-use zerocp_core::mgmt::{MGMT_LAYOUT_VERSION, Mgmt, MgmtConfig, MgmtError, MgmtLayout};
+use zerocp_core::mgmt::{
+    MGMT_LAYOUT_VERSION, Mgmt, MgmtConfig, MgmtError, MgmtLayout, STATE_READY, STATE_SHUTTING_DOWN,
+};
 
 /// A zeroed, 4096-aligned heap buffer.
 struct Buffer {
@@ -101,9 +103,7 @@ fn mgmt_create_then_attach_sees_the_same_segment() {
     assert_eq!(attached.config(), created.config());
     assert_eq!(attached.config().group_count(), 3);
     assert_eq!((attached.daemon_pid(), attached.epoch()), (77, 5));
-    created.heartbeat(2).unwrap().assign(99, 1, 10);
-    assert_eq!(attached.heartbeat(2).unwrap().pid(), 99);
-    assert!(attached.heartbeat(4).is_none());
+    assert_eq!(attached.state(), STATE_READY);
     // Corrupt the layout version (bytes 8..12), then the group count (bytes 24..28).
     m.poke(8, 9);
     // SAFETY: same buffer.
@@ -120,6 +120,8 @@ fn mgmt_create_then_attach_sees_the_same_segment() {
         matches!(bad_groups, Err(MgmtError::Config(_))),
         "{bad_groups:?}"
     );
+    created.set_shutting_down();
+    assert_eq!(attached.state(), STATE_SHUTTING_DOWN);
 }
 
 #[test]

@@ -188,13 +188,14 @@ fn requests() -> impl Strategy<Value = Message> {
 
 fn replies() -> impl Strategy<Value = Message> {
     prop_oneof![
-        (any::<[u32; 5]>(), any::<[u64; 2]>()).prop_map(
-            |([slot, pid, hi, ht, groups], [epoch, ms])| {
+        (any::<[u32; 6]>(), any::<[u64; 2]>()).prop_map(
+            |([slot, pid, hi, ht, groups, hs], [epoch, ms])| {
                 Message::Registered(Registered {
                     process_slot: slot,
                     daemon_pid: pid,
                     epoch,
                     mgmt_size: ms,
+                    heartbeat_size: hs,
                     group_count: groups,
                     heartbeat_interval_ms: hi,
                     heartbeat_timeout_ms: ht,

@@ -27,6 +27,7 @@ use zerocp_core::wire::{
     self, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, PortCreated, PortKind,
     Register, Registered, RemovePort,
 };
+use zerocp_os_linux::names::DomainName;
 use zerocp_os_linux::seqpacket::PeerCredentials;
 
 use crate::config::DaemonConfig;
@@ -51,6 +52,8 @@ pub struct DaemonIdentity {
     pub started_ms: u64,
     /// Size of the mgmt segment.
     pub mgmt_size: u64,
+    /// The domain served (names every process's heartbeat file).
+    pub domain: DomainName,
     /// Size of every group's control part, summed.
     pub control_size: u64,
     /// Size of every group's payload part, summed.
@@ -165,7 +168,7 @@ impl<'a> ControlPlane<'a> {
         Self {
             mgmt,
             parts,
-            processes: ProcessManager::new(limits.max_processes),
+            processes: ProcessManager::new(limits.max_processes, identity.domain.clone()),
             ports: PortRegistry::new(&port_limits),
             routes: RouteTable::new(),
             heartbeat,
@@ -227,10 +230,12 @@ impl<'a> ControlPlane<'a> {
         }
         let process = self
             .processes
-            .register(&self.mgmt, creds, msg.process_name.as_str(), conn, now_ms)
+            .register(creds, msg.process_name.as_str(), conn, now_ms)
             .map_err(|e| match e {
-                RegisterError::Full { .. } => error(ErrorCode::LimitReached, e.to_string()),
-                _ => error(ErrorCode::Internal, e.to_string()),
+                RegisterError::Full { .. } | RegisterError::Heartbeat(_) => {
+                    error(ErrorCode::LimitReached, e.to_string())
+                }
+                RegisterError::PidFd(_) => error(ErrorCode::Internal, e.to_string()),
             })?;
         let id = &self.identity;
         let hb = &self.config.heartbeat;
@@ -239,6 +244,7 @@ impl<'a> ControlPlane<'a> {
             daemon_pid: id.pid,
             epoch: id.epoch,
             mgmt_size: id.mgmt_size,
+            heartbeat_size: u32::try_from(process.heartbeat.size()).unwrap_or(u32::MAX),
             group_count: self.parts.len() as u32,
             heartbeat_interval_ms: u32::try_from(hb.interval_ms).unwrap_or(u32::MAX),
             heartbeat_timeout_ms: u32::try_from(hb.timeout_ms).unwrap_or(u32::MAX),
@@ -534,15 +540,16 @@ impl<'a> ControlPlane<'a> {
         done
     }
 
-    /// Removes the process in `slot`: every port reclaimed, heartbeat slot
-    /// freed. Returns it (its connection is the caller's to close).
+    /// Removes the process in `slot`: every port reclaimed, slot freed.
+    /// Returns it (its connection is the caller's to close; dropping it
+    /// unmaps and closes its heartbeat file).
     pub fn remove_process(&mut self, slot: u32, why: Departure) -> Option<Process> {
         let ports = std::mem::take(&mut self.processes.get_mut(slot)?.ports);
         let mut total = reclaim::Reclaimed::default();
         for id in ports {
             total.add(self.retire_port(id));
         }
-        let process = self.processes.unregister(&self.mgmt, slot)?;
+        let process = self.processes.unregister(slot)?;
         match process.unresponsive_since_ms {
             Some(since) => log::info!(
                 "{process} removed: {why}, {} ms after it was dropped as unresponsive; \
@@ -558,7 +565,7 @@ impl<'a> ControlPlane<'a> {
 
     /// Slots of processes whose heartbeat timed out at `now_ms`.
     pub fn expired_processes(&self, now_ms: u64) -> Vec<u32> {
-        self.heartbeat.expired(&self.mgmt, &self.processes, now_ms)
+        self.heartbeat.expired(&self.processes, now_ms)
     }
 
     /// Daemon stopping: marks the mgmt segment `SHUTTING_DOWN`, so runtimes

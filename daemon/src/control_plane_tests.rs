@@ -16,6 +16,7 @@ use zerocp_core::wire::{
     CreatePublisher, CreateSubscriber, ErrorCode, FullPolicy, PROTOCOL_VERSION, PortKind,
     ProcessState, Register, RemovePort,
 };
+use zerocp_os_linux::names::DomainName;
 use zerocp_os_linux::seqpacket::PeerCredentials;
 
 use crate::config::{DaemonConfig, MempoolSpec};
@@ -104,6 +105,7 @@ impl Fixture {
             epoch: 7,
             started_ms: 0,
             mgmt_size: self.mgmt.layout.size() as u64,
+            domain: DomainName::new("plane-test").expect("valid"),
             control_size: self.control.layout.size() as u64,
             data_size: self.data.layout.size() as u64,
         };
@@ -303,7 +305,7 @@ fn a_departed_process_returns_every_chunk() {
     );
     assert_eq!(plane.parts[0].pool_stats(0).expect("stats").used, 0);
     assert!(plane.processes().get(slot).is_none());
-    assert_eq!(plane.mgmt.heartbeat(slot).expect("slot").pid(), 0);
+    assert_eq!(process.heartbeat.slot().pid(), std::process::id());
     assert_eq!(plane.status(0).services, 0);
 }
 
@@ -426,8 +428,10 @@ fn an_unresponsive_process_is_unrouted_but_keeps_its_chunks_until_it_exits() {
     assert_eq!(state, Some(PortState::Retiring));
     // Nothing reclaimed, no slot reused.
     assert_eq!(plane.parts[0].pool_stats(0).expect("stats").used, 2);
-    let beat = plane.mgmt.heartbeat(slot).expect("slot");
-    assert!(beat.is_dropped() && beat.pid() == std::process::id());
+    {
+        let beat = plane.processes().get(slot).expect("kept").heartbeat.slot();
+        assert!(beat.is_dropped() && beat.pid() == std::process::id());
+    }
     assert_ne!(register(&mut plane, 3), slot);
     let status = plane.status(0);
     assert_eq!((status.publishers, status.subscribers), (2, 2));
@@ -448,10 +452,12 @@ fn an_unresponsive_process_is_unrouted_but_keeps_its_chunks_until_it_exits() {
         "only the other process's ports are routed"
     );
 
-    plane
+    let removed = plane
         .remove_process(slot, Departure::Exited)
         .expect("removed");
     assert_eq!(plane.parts[0].pool_stats(0).expect("stats").used, 0);
-    assert!(!beat.is_dropped() && beat.pid() == 0);
+    // Its heartbeat file leaves with it; the slot's next owner gets another.
+    assert!(removed.heartbeat.slot().is_dropped());
+    assert!(plane.processes().get(slot).is_none());
     assert_eq!(plane.status(0).subscribers, 1);
 }

@@ -221,6 +221,7 @@ fn serve(
             epoch,
             started_ms: monotonic_ms(),
             mgmt_size: segments.mgmt_segment().size() as u64,
+            domain: paths.domain.clone(),
             control_size,
             data_size,
         };

@@ -338,17 +338,24 @@ impl<'a> Diroute<'a> {
             return false;
         };
         // The rights follow the role: a registration hands over the mgmt
-        // segment only; a port its group's control part and payload part,
-        // read-write to a publisher and read-only to a subscriber; nothing
-        // else carries descriptors.
-        let registration = self.segments.registration_fds();
+        // segment read-only and the process's own heartbeat file; a port its
+        // group's control part and payload part, read-write to a publisher
+        // and read-only to a subscriber; nothing else carries descriptors.
+        let registration = match reply {
+            Message::Registered(r) => self
+                .plane
+                .processes()
+                .get(r.process_slot)
+                .map(|p| [self.segments.registration_fd(), p.heartbeat.fd()]),
+            _ => None,
+        };
         let port = match reply {
             Message::PublisherCreated(c) => self.segments.port_fds(c.group, PortKind::Publisher),
             Message::SubscriberCreated(c) => self.segments.port_fds(c.group, PortKind::Subscriber),
             _ => None,
         };
-        let fds: &[_] = match (reply, &port) {
-            (Message::Registered(_), _) => &registration,
+        let fds: &[_] = match (&registration, &port) {
+            (Some(registration), _) => registration,
             (_, Some(port)) => port,
             _ => &[],
         };

@@ -5,12 +5,11 @@
 //! heartbeat catches the rest: a process that is alive but hung (or whose
 //! heartbeat thread died). Every tick (the configured heartbeat interval) the
 //! scheduler compares each registered process's last beat, written by its
-//! runtime into its slot as `CLOCK_MONOTONIC` milliseconds, with the daemon's
+//! runtime into its heartbeat file as `CLOCK_MONOTONIC` milliseconds (the
+//! daemon reads its own mapping of it, [`crate::heartbeat_file`]), with the daemon's
 //! own clock; older than the timeout means unresponsive (see
 //! [`crate::unresponsive`]: unrouted at once, reclaimed when it exits). A
 //! process already dropped as unresponsive is not reported again.
-
-use zerocp_core::mgmt::Mgmt;
 
 use crate::process_manager::ProcessManager;
 
@@ -64,14 +63,12 @@ impl HeartbeatScheduler {
 
     /// Slots of the processes whose heartbeat is older than the timeout and
     /// that were not dropped as unresponsive already.
-    pub fn expired(&self, mgmt: &Mgmt<'_>, processes: &ProcessManager, now_ms: u64) -> Vec<u32> {
+    pub fn expired(&self, processes: &ProcessManager, now_ms: u64) -> Vec<u32> {
         processes
             .iter()
             .filter(|p| {
                 p.unresponsive_since_ms.is_none()
-                    && mgmt
-                        .heartbeat(p.slot)
-                        .is_some_and(|slot| slot.age_ms(now_ms) > self.timeout_ms)
+                    && p.heartbeat.slot().age_ms(now_ms) > self.timeout_ms
             })
             .map(|p| p.slot)
             .collect()

@@ -59,10 +59,7 @@ impl ControlPlane<'_> {
         let mut entries = heapless::Vec::new();
         let mut all = self.processes.iter().skip(start as usize);
         for process in all.by_ref().take(PROCESSES_PER_PAGE) {
-            let age = self
-                .mgmt
-                .heartbeat(process.slot)
-                .map_or(u64::MAX, |slot| slot.age_ms(now_ms));
+            let age = process.heartbeat.slot().age_ms(now_ms);
             let state = if process.unresponsive_since_ms.is_some() {
                 ProcessState::Unresponsive
             } else if age > timeout / 2 {

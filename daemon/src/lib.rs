@@ -18,7 +18,8 @@
 //! | [`sd_notify`] | readiness, status, watchdog and stopping for systemd |
 //! | [`client_connection`] | one client connection and its frame I/O |
 //! | [`control_plane`] | the state and every change to it (register, ports, death) |
-//! | [`process_manager`] | registered processes, heartbeat slots, pidfds |
+//! | [`process_manager`] | registered processes, their slots, pidfds, heartbeat files |
+//! | [`heartbeat_file`] | one process's heartbeat, in a memory file shared with it only |
 //! | [`port_id`] | `PortId`: kind, slot index and generation of one port |
 //! | [`port_registry`] | port slot allocation with generations; a slot's daemon-written parts |
 //! | [`route_table`] | services → ports, type checks, which subscribers each publisher serves |
@@ -57,6 +58,7 @@ pub mod ctl;
 pub mod daemon;
 pub mod diroute;
 pub mod group_config;
+pub mod heartbeat_file;
 pub mod heartbeat_scheduler;
 pub mod introspection;
 pub mod logging;

@@ -3,23 +3,26 @@
 //! A process registers over its control connection; the daemon takes its pid,
 //! uid and gid from the kernel (`SO_PEERCRED`), never from the message, opens
 //! a pidfd for it (so its exit is seen at once, even while its socket is
-//! held open by a child that inherited it), and hands it a heartbeat slot in
-//! the mgmt segment. The table here, in the daemon's own memory, is the truth
-//! about who owns which slot and which ports; the shared-memory slot only
-//! carries the heartbeat.
+//! held open by a child that inherited it), takes a free slot and creates
+//! its heartbeat file ([`HeartbeatFile`], shared with that process only).
+//! The table here, in the daemon's own memory, is the truth about who owns
+//! which slot and which ports; the shared heartbeat only carries the beats.
 //!
 //! A process dropped for missing heartbeats ([`Process::unresponsive_since_ms`])
-//! keeps its entry, and so its heartbeat slot, until its pidfd reports its
-//! exit: the slot is not handed out again while the process may still run,
-//! and it counts against `limits.max_processes` until then.
+//! keeps its entry, and so its slot and heartbeat file, until its pidfd
+//! reports its exit: the slot is not handed out again while the process may
+//! still run, and it counts against `limits.max_processes` until then. When
+//! the entry goes, the daemon's mapping and descriptor of the file go with
+//! it.
 
 use std::fmt;
 
-use zerocp_core::mgmt::Mgmt;
 use zerocp_os_linux::error::PidFdError;
+use zerocp_os_linux::names::DomainName;
 use zerocp_os_linux::pidfd::PidFd;
 use zerocp_os_linux::seqpacket::PeerCredentials;
 
+use crate::heartbeat_file::{HeartbeatFile, HeartbeatFileError};
 use crate::port_id::PortId;
 
 /// Identifies one client connection of the event loop.
@@ -28,7 +31,7 @@ pub type ConnId = u64;
 /// One registered process.
 #[derive(Debug)]
 pub struct Process {
-    /// Its heartbeat slot (also its index in the table).
+    /// Its slot: its index in the table, the owner of its ports.
     pub slot: u32,
     /// Registration generation of the slot (never 0).
     pub generation: u32,
@@ -40,6 +43,8 @@ pub struct Process {
     pub conn: ConnId,
     /// Readable when the process exits.
     pub pidfd: PidFd,
+    /// Its heartbeat, in a file shared with it only.
+    pub heartbeat: HeartbeatFile,
     /// Its ports, in creation order.
     pub ports: Vec<PortId>,
     /// When it registered (`CLOCK_MONOTONIC` ms).
@@ -69,8 +74,8 @@ pub enum RegisterError {
     },
     /// The pidfd could not be opened (the process may already be gone).
     PidFd(PidFdError),
-    /// The mgmt segment has no such heartbeat slot (a layout/config mismatch).
-    NoSuchSlot(u32),
+    /// Its heartbeat file could not be created (out of memory or descriptors).
+    Heartbeat(HeartbeatFileError),
 }
 
 impl fmt::Display for RegisterError {
@@ -81,7 +86,7 @@ impl fmt::Display for RegisterError {
                 "all {capacity} process slots are in use (raise limits.max_processes)"
             ),
             Self::PidFd(e) => write!(f, "{e}"),
-            Self::NoSuchSlot(slot) => write!(f, "the mgmt segment has no heartbeat slot {slot}"),
+            Self::Heartbeat(e) => write!(f, "{e}"),
         }
     }
 }
@@ -90,32 +95,36 @@ impl std::error::Error for RegisterError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::PidFd(e) => Some(e),
-            _ => None,
+            Self::Heartbeat(e) => Some(e),
+            Self::Full { .. } => None,
         }
     }
 }
 
-/// The registered processes, indexed by heartbeat slot.
+/// The registered processes, indexed by slot.
 #[derive(Debug)]
 pub struct ProcessManager {
     slots: Vec<Option<Process>>,
     next_generation: u32,
+    /// The domain (names the heartbeat files).
+    domain: DomainName,
 }
 
 impl ProcessManager {
-    /// An empty table of `max_processes` slots.
-    pub fn new(max_processes: u32) -> Self {
+    /// An empty table of `max_processes` slots for `domain`.
+    pub fn new(max_processes: u32, domain: DomainName) -> Self {
         Self {
             slots: (0..max_processes).map(|_| None).collect(),
             next_generation: 1,
+            domain,
         }
     }
 
     /// Registers the peer `creds` of connection `conn` as `name`: opens its
-    /// pidfd, takes the lowest free slot and assigns its heartbeat.
+    /// pidfd, takes the lowest free slot, creates its heartbeat file and
+    /// assigns the heartbeat.
     pub fn register(
         &mut self,
-        mgmt: &Mgmt<'_>,
         creds: PeerCredentials,
         name: &str,
         conn: ConnId,
@@ -127,13 +136,12 @@ impl ProcessManager {
             .iter()
             .position(Option::is_none)
             .ok_or(RegisterError::Full { capacity })? as u32;
-        let heartbeat = mgmt
-            .heartbeat(slot)
-            .ok_or(RegisterError::NoSuchSlot(slot))?;
         let pidfd = PidFd::open(creds.pid).map_err(RegisterError::PidFd)?;
+        let heartbeat =
+            HeartbeatFile::create(&self.domain, slot).map_err(RegisterError::Heartbeat)?;
         let generation = self.next_generation;
         self.next_generation = self.next_generation.wrapping_add(1).max(1);
-        heartbeat.assign(creds.pid, generation, now_ms);
+        heartbeat.slot().assign(creds.pid, generation, now_ms);
         let process = Process {
             slot,
             generation,
@@ -141,6 +149,7 @@ impl ProcessManager {
             name: name.to_owned(),
             conn,
             pidfd,
+            heartbeat,
             ports: Vec::new(),
             registered_ms: now_ms,
             unresponsive_since_ms: None,
@@ -148,13 +157,10 @@ impl ProcessManager {
         Ok(self.slots[slot as usize].insert(process))
     }
 
-    /// Removes the process in `slot` and frees its heartbeat slot.
-    pub fn unregister(&mut self, mgmt: &Mgmt<'_>, slot: u32) -> Option<Process> {
-        let process = self.slots.get_mut(slot as usize)?.take()?;
-        if let Some(heartbeat) = mgmt.heartbeat(slot) {
-            heartbeat.clear();
-        }
-        Some(process)
+    /// Removes the process in `slot`, freeing the slot; its heartbeat file
+    /// goes with the returned value (module docs).
+    pub fn unregister(&mut self, slot: u32) -> Option<Process> {
+        self.slots.get_mut(slot as usize)?.take()
     }
 
     /// The process in `slot`.

@@ -5,8 +5,8 @@
 //! here, with the segment's name and size, rather than as a SIGBUS later),
 //! and maps read-write:
 //!
-//! - the domain's mgmt segment `zerocp.<domain>.mgmt` (header and heartbeat
-//!   slots, [`Mgmt`]);
+//! - the domain's mgmt segment `zerocp.<domain>.mgmt` (the domain header,
+//!   [`Mgmt`]), and a read-only descriptor of it for the runtimes;
 //! - for every segment group (`default` first, then each `[[group]]`) its
 //!   control part `zerocp.<domain>.<group>.control` (ports, freelists,
 //!   refcounts, [`GroupControl`]) and its payload part
@@ -14,8 +14,10 @@
 //!
 //! They have no name in any file system: processes receive their
 //! descriptors over the control socket, the rights following the role. At
-//! registration a process gets the mgmt segment (read-write: its heartbeat)
-//! and nothing of any group; with each port it creates it gets that port's
+//! registration a process gets the mgmt segment read-only (nobody but the
+//! daemon writes it), its own heartbeat file read-write (created for it
+//! then, [`crate::heartbeat_file`], not owned here) and nothing of any
+//! group; with each port it creates it gets that port's
 //! group's control part (read-write) and payload part, read-only with a
 //! subscriber (a reader cannot reopen it writable: see
 //! `zerocp_os_linux::shm`) and read-write with a publisher. So a process
@@ -114,6 +116,8 @@ pub struct SegmentOwner {
     // The mapping is declared (and so dropped) before its segment.
     mgmt_map: Mapping,
     mgmt: SharedMemory,
+    /// A read-only descriptor of `mgmt`, what every registered process gets.
+    mgmt_read_only: SharedMemory,
     groups: Vec<GroupSegments>,
 }
 
@@ -214,6 +218,7 @@ impl SegmentOwner {
             .map_err(SegmentOwnerError::MgmtLayout)?
             .total_size();
         let (mgmt, mgmt_map) = create_one(SegmentName::mgmt(domain), mgmt_size)?;
+        let mgmt_read_only = mgmt.read_only().map_err(SegmentOwnerError::Shm)?;
         let groups = groups
             .iter()
             .map(|(name, config)| GroupSegments::create(domain, name, config))
@@ -221,6 +226,7 @@ impl SegmentOwner {
         Ok(Self {
             mgmt_map,
             mgmt,
+            mgmt_read_only,
             groups,
         })
     }
@@ -269,10 +275,11 @@ impl SegmentOwner {
         })
     }
 
-    /// The descriptor a registered process receives: the mgmt segment,
-    /// read-write (every process writes its heartbeat there).
-    pub fn registration_fds(&self) -> [BorrowedFd<'_>; 1] {
-        [self.mgmt.as_fd()]
+    /// The mgmt segment's descriptor a registered process receives:
+    /// read-only, so it can map the segment only `PROT_READ` (its heartbeat
+    /// file comes with it, from [`crate::heartbeat_file`]).
+    pub fn registration_fd(&self) -> BorrowedFd<'_> {
+        self.mgmt_read_only.as_fd()
     }
 
     /// The descriptors a process receives with a `kind` port of `group`:

@@ -14,7 +14,8 @@
 //! - its subscribers' wake words are bumped and woken, so publishers blocked
 //!   on their full queues re-check (and see them gone), and its own waiters
 //!   wake when it resumes;
-//! - its heartbeat slot is marked dropped ([`HeartbeatSlot::mark_dropped`]),
+//! - its heartbeat slot (in its own heartbeat file) is marked dropped
+//!   ([`HeartbeatSlot::mark_dropped`]),
 //!   so the resumed process fails its very next call with a "dropped for
 //!   missing heartbeats" error instead of "the daemon is gone";
 //! - the caller ([`crate::diroute`]) closes its connection: the process can
@@ -22,7 +23,7 @@
 //!   socket when it resumes.
 //!
 //! What is *not* done is the reclaim: its loans, history, held samples and
-//! queued chunks, its port slots and its heartbeat slot stay its own until
+//! queued chunks, its port slots and its heartbeat file stay its own until
 //! its pidfd reports that the process exited (the pidfd stays in the event
 //! loop after the connection closed); then [`ControlPlane::remove_process`]
 //! runs the full reclaim as for any dead process. Until then the process
@@ -53,14 +54,12 @@ impl ControlPlane<'_> {
         }
         process.unresponsive_since_ms = Some(now_ms);
         let ports = process.ports.clone();
-        let heartbeat = self.mgmt.heartbeat(slot);
-        let silent_ms = heartbeat.map_or(0, |beat| beat.age_ms(now_ms));
+        let heartbeat = process.heartbeat.slot();
+        let silent_ms = heartbeat.age_ms(now_ms);
         // Marked before the wake words are bumped: a waiter of the process
         // that reads a bumped word also sees the mark, so it cannot go back
         // to sleep (the runtime's wait re-checks the mark after reading it).
-        if let Some(beat) = heartbeat {
-            beat.mark_dropped();
-        }
+        heartbeat.mark_dropped();
         for &id in &ports {
             self.unroute_port(id);
             if id.kind == PortKind::Subscriber

@@ -1,7 +1,8 @@
 //! Memory as capabilities: the segments are sealed memory files handed out
 //! as descriptors, and the rights follow the role. A registered process gets
-//! the mgmt segment read-write and the data segment read-only; only a
-//! publisher brings a read-write descriptor of the data segment. Nothing of
+//! the mgmt segment read-only and its own heartbeat file read-write; a
+//! subscriber its group's payload part read-only; only a publisher brings a
+//! read-write descriptor of a payload part. Nothing of
 //! the domain exists in `/dev/shm`; no holder can resize a segment; a
 //! process that only subscribes dies of SIGSEGV when it writes into a
 //! sample, and cannot reopen its read-only descriptor writable.
@@ -57,20 +58,42 @@ fn maps_writable(shm: &SharedMemory) -> Result<(), Errno> {
 }
 
 #[test]
-fn registration_hands_out_the_mgmt_segment_and_ports_their_groups_parts_by_role() {
+fn registration_hands_out_the_mgmt_segment_read_only_and_ports_their_groups_parts_by_role() {
     let domain = TestDomain::start();
     let mut client = RawClient::connect(&domain.socket_path());
     let (registered, fds) = client.register_with_segments("capabilities");
     let [mgmt_name, _, _] = domain.segment_names();
-    let [mgmt] = <[OwnedFd; 1]>::try_from(fds).expect("only the mgmt segment at registration");
+    let [mgmt, heartbeat] = <[OwnedFd; 2]>::try_from(fds)
+        .expect("the mgmt segment and the heartbeat file at registration");
     let mgmt = SharedMemory::from_fd(mgmt, mgmt_name).expect("a sealed mgmt segment");
     assert_eq!(mgmt.size() as u64, registered.mgmt_size);
-    assert!(mgmt.is_writable(), "the mgmt segment must be writable");
-    // The seals: nobody shrinks or grows a segment under its peers.
-    assert_eq!(rustix::fs::ftruncate(&mgmt, 0), Err(Errno::PERM));
+    assert!(!mgmt.is_writable(), "the mgmt segment must be read-only");
+    assert_eq!(maps_writable(&mgmt), Err(Errno::ACCESS));
+    let heartbeat_name = zerocp_os_linux::names::SegmentName::heartbeat(
+        &zerocp_os_linux::names::DomainName::new(domain.domain()).expect("valid"),
+        registered.process_slot,
+    );
+    let heartbeat = SharedMemory::from_fd(heartbeat, heartbeat_name).expect("a sealed file");
     assert_eq!(
-        rustix::fs::fallocate(&mgmt, FallocateFlags::empty(), 0, 2 * registered.mgmt_size),
+        heartbeat.size() as u64,
+        u64::from(registered.heartbeat_size)
+    );
+    assert!(
+        heartbeat.is_writable(),
+        "the heartbeat file must be writable"
+    );
+    assert_eq!(maps_writable(&heartbeat), Ok(()));
+    // The seals: nobody shrinks or grows a segment under its peers (the
+    // read-only mgmt segment cannot be resized through its descriptor at all).
+    assert_eq!(rustix::fs::ftruncate(&heartbeat, 0), Err(Errno::PERM));
+    let twice = 2 * heartbeat.size() as u64;
+    assert_eq!(
+        rustix::fs::fallocate(&heartbeat, FallocateFlags::empty(), 0, twice),
         Err(Errno::PERM)
+    );
+    assert!(rustix::fs::ftruncate(&mgmt, 0).is_err());
+    assert!(
+        rustix::fs::fallocate(&mgmt, FallocateFlags::empty(), 0, 2 * registered.mgmt_size).is_err()
     );
     assert_eq!(
         rustix::fs::fstat(&mgmt).unwrap().st_size as u64,

@@ -1,9 +1,9 @@
 //! End to end: a participant that writes bad values into the shared
 //! segments, seen by the runtimes it shares them with.
 //!
-//! Every admitted process maps the mgmt segment read-write (and a publisher
-//! the whole data segment), so a hostile or broken one can write anything
-//! there. The test plays that participant: it maps the daemon's segments
+//! Every process with a port in a group maps the group's control part
+//! read-write (and a publisher its payload part), so a hostile or broken one
+//! can write anything there. The test plays that participant: it maps the daemon's segments
 //! writable and scribbles over a real runtime's port, then checks that the
 //! runtime refuses what it reads with a typed error (`TakeError::
 //! CorruptChunk` naming the index and what is wrong) or skips it, keeps

@@ -4,11 +4,14 @@
 //!
 //! The domain has the groups `alpha` (`Robot/Alpha/*`) and `beta`
 //! (`Robot/Beta/*`). In each, a real publisher streams sequence-numbered
-//! messages to a real subscriber. Meanwhile the test, holding `alpha`'s
-//! control and payload parts writable as any publisher of `alpha` could
-//! (opened through the daemon's descriptors), writes seeded pseudo-random
-//! values over them ([`support::scribble`]): the group header, every port,
-//! the freelists, links and refcounts, the chunk headers and payloads. What
+//! messages to a real subscriber. Meanwhile the test registers as a process
+//! of `alpha` (a raw client with a publisher there) and, holding what any
+//! publisher of `alpha` holds (the descriptors of its registration and of
+//! its port), writes seeded pseudo-random values ([`support::scribble`])
+//! over `alpha`'s control and payload parts (the group header, every port,
+//! the freelists, links and refcounts, the chunk headers and payloads) and
+//! over its own heartbeat file. It also tries the domain-wide mgmt segment,
+//! which it must fail to map writable (its descriptor is read-only). What
 //! must hold:
 //!
 //! - the daemon keeps serving: `zerocpctl` answers (status, services, which
@@ -19,7 +22,9 @@
 //! - `alpha`'s processes may see errors or garbage, but end within a
 //!   deadline; how they end is printed, not asserted;
 //! - the daemon reclaims `alpha`'s ports over the scribbled memory without
-//!   panicking, and exits 0 on SIGTERM.
+//!   panicking, and exits 0 on SIGTERM;
+//! - the scribbled heartbeat harms only its owner: the daemon at most drops
+//!   the scribbler as unresponsive, no other process.
 //!
 //! The seed is printed; `ZEROCP_SCRIBBLE_SEED=<seed>` replays its writes
 //! (not their timing against the processes).
@@ -31,11 +36,10 @@
 //! newcomer is refused at attach with a typed error (bad magic, version,
 //! configuration, size, or a freelist header whose capacity or head is off),
 //! so a hostile member can keep newcomers out of its own group. None of
-//! that reaches `beta` or the daemon. What this test does not scribble is
-//! the domain-wide mgmt segment, which every process maps read-write for
-//! its heartbeat: a process of any group can still write its state word
-//! (runtimes of every group then report the daemon gone) and other
-//! processes' heartbeat slots, as `zerocp_core::mgmt` says.
+//! that reaches `beta` or the daemon. Nor can a process of any group reach
+//! the state word of the mgmt segment (read-only for every process,
+//! `zerocp_core::mgmt`) or another process's heartbeat (a file of its own,
+//! `zerocp_core::heartbeat`).
 
 mod e2e_support;
 mod support;
@@ -43,10 +47,16 @@ mod support;
 use std::process::ExitStatus;
 use std::time::Duration;
 
-use support::scribble::{ControlRegions, Scribbler, payload_regions, seed_from_env};
-use support::{MappedGroup, TestDomain};
+use std::os::fd::OwnedFd;
+
+use rustix::io::Errno;
+use support::scribble::{
+    ControlRegions, Scribbler, kernel_maps_writable, payload_regions, seed_from_env,
+};
+use support::{MappedGroup, RawClient, TestDomain};
+use zerocp_core::heartbeat::HeartbeatSlot;
 use zerocp_os_linux::mmap::Mapping;
-use zerocp_os_linux::names::SegmentName;
+use zerocp_os_linux::names::{DomainName, SegmentName};
 use zerocp_os_linux::shm::SharedMemory;
 use zerocp_os_linux::testing::role::spawn_child;
 
@@ -59,6 +69,8 @@ const BATCHES: u32 = 24;
 /// Writes per batch into the control part and into the payload part.
 const CONTROL_WRITES: u32 = 12;
 const PAYLOAD_WRITES: u32 = 8;
+/// Writes per batch into the scribbler's own heartbeat slot.
+const HEARTBEAT_WRITES: u32 = 4;
 /// Every this many batches a short-lived process joins `alpha`.
 const CHURN_EVERY: u32 = 3;
 
@@ -90,12 +102,11 @@ fn scribbling_over_one_group_leaves_the_daemon_and_other_groups_intact() {
     let mut alpha_pub = spawn_child("roles::alpha_publisher", &[], &envs);
     alpha_pub.expect_line("publishing", WAIT);
 
-    let alpha = MappedGroup::of_daemon(
-        domain.daemon_pid(),
-        ALPHA,
-        domain.group_segment_names("alpha"),
-    );
-    let regions = ControlRegions::of(&alpha);
+    let scribbler_process = AlphaScribbler::register(&domain);
+    let alpha = &scribbler_process.group;
+    // The slot's pid and generation, then its beats and `dropped` word.
+    let heartbeat = [0..8, 8..size_of::<HeartbeatSlot>()];
+    let regions = ControlRegions::of(alpha);
     // Thirds: the records only, then the freelist headers too, then the
     // group header too: what stops newcomers from joining comes last, so
     // that the first newcomers still work over scribbled ports and lists.
@@ -104,13 +115,14 @@ fn scribbling_over_one_group_leaves_the_daemon_and_other_groups_intact() {
         regions.with_freelists(),
         regions.all(),
     ];
-    let payload = payload_regions(&alpha);
+    let payload = payload_regions(alpha);
     let mut scribbler = Scribbler::new(seed);
     let mut alpha_children = vec![alpha_pub, alpha_sub];
     for batch in 0..BATCHES {
         let control = &phases[(batch * 3 / BATCHES) as usize];
         scribbler.scribble(alpha.control_mapping(), control, CONTROL_WRITES);
         scribbler.scribble(alpha.payload_mapping(), &payload, PAYLOAD_WRITES);
+        scribbler.scribble(&scribbler_process.heartbeat, &heartbeat, HEARTBEAT_WRITES);
         daemon_answers(&domain);
         if batch % CHURN_EVERY == 1 {
             // A newcomer in the scribbled group: its ports take slots the
@@ -159,6 +171,7 @@ fn scribbling_over_one_group_leaves_the_daemon_and_other_groups_intact() {
 
     newcomer_works_in_beta(&envs);
     daemon_answers(&domain);
+    only_the_scribbler_may_be_dropped(&domain);
     let log = domain.daemon_log();
     assert!(!log.contains("panicked"), "the daemon panicked:\n{log}");
     domain.stop();
@@ -187,6 +200,62 @@ fn a_seed_replays_the_same_writes() {
         .enumerate()
         .filter(|(at, _)| !regions.iter().any(|r| r.contains(at)));
     assert!(outside.all(|(_, &b)| b == 0), "a write outside the regions");
+}
+
+/// The test as a process of `alpha`: registered (raw: it never beats, so
+/// the daemon drops it when its timeout strikes, if its scribbled heartbeat
+/// did not look stale earlier), with a publisher in `alpha`, holding what
+/// that gives it: `alpha`'s parts writable and its own heartbeat file.
+struct AlphaScribbler {
+    /// Kept open: the process's registration.
+    _client: RawClient,
+    group: MappedGroup,
+    heartbeat: Mapping,
+}
+
+impl AlphaScribbler {
+    /// Registers, creates the publisher, maps what came with the replies;
+    /// checks that the mgmt segment cannot be mapped writable.
+    fn register(domain: &TestDomain) -> Self {
+        let mut client = RawClient::connect(&domain.socket_path());
+        let (registered, fds) = client.register_with_segments("scribble-alpha-raw");
+        let [mgmt, heartbeat] = <[OwnedFd; 2]>::try_from(fds).expect("two descriptors");
+        let [mgmt_name, _, _] = domain.segment_names();
+        let mgmt = SharedMemory::from_fd(mgmt, mgmt_name).expect("a sealed mgmt segment");
+        assert!(
+            Mapping::map(&mgmt, true).is_err(),
+            "mapped the mgmt segment writable"
+        );
+        assert_eq!(kernel_maps_writable(&mgmt), Err(Errno::ACCESS));
+        let domain_name = DomainName::new(domain.domain()).expect("valid");
+        let name = SegmentName::heartbeat(&domain_name, registered.process_slot);
+        let heartbeat = SharedMemory::from_fd(heartbeat, name).expect("a sealed heartbeat file");
+        let heartbeat = Mapping::map(&heartbeat, true).expect("map the heartbeat file");
+        let (created, fds) =
+            client.create_publisher_with_segments::<u64>("Robot/Alpha/Scribbler", 0);
+        assert_eq!(created.group, ALPHA);
+        let names = domain.group_segment_names("alpha");
+        Self {
+            _client: client,
+            group: MappedGroup::from_reply(ALPHA, fds, names, true),
+            heartbeat,
+        }
+    }
+}
+
+/// No process but the scribbler (this test's pid) is listed unresponsive.
+fn only_the_scribbler_may_be_dropped(domain: &TestDomain) {
+    let processes = domain.ctl_json(&["processes"]);
+    let listed = processes["processes"].as_array().expect("a list");
+    for process in listed {
+        if process["state"] == "unresponsive" {
+            assert_eq!(
+                process["pid"].as_u64(),
+                Some(u64::from(std::process::id())),
+                "a process other than the scribbler was dropped: {processes}"
+            );
+        }
+    }
 }
 
 /// `zerocpctl` answers the queries that read the groups' memory.

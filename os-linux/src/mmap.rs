@@ -213,6 +213,17 @@ impl Mapping {
     }
 }
 
+/// The size of a memory page on this machine (what a one-page segment is
+/// sized to).
+///
+/// ```
+/// let page = zerocp_os_linux::mmap::page_size();
+/// assert!(page.is_power_of_two() && page >= 4096);
+/// ```
+pub fn page_size() -> usize {
+    rustix::param::page_size()
+}
+
 impl Drop for Mapping {
     fn drop(&mut self) {
         // SAFETY: the range is exactly the mapping `self` created and owns;

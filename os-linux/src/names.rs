@@ -3,8 +3,8 @@
 //! A *domain* isolates one ZeroCP system from another on the same machine.
 //! Every name the kernel sees derives from the domain name: the control
 //! socket `<run_dir>/<domain>.sock`, the lock file `<run_dir>/<domain>.lock`
-//! and the names of its memory segments, `zerocp.<domain>.mgmt` and
-//! `zerocp.<domain>.<group>.<part>` (labels of anonymous memory files, not
+//! and the names of its memory segments, `zerocp.<domain>.mgmt`,
+//! `zerocp.<domain>.heartbeat.<slot>` and `zerocp.<domain>.<group>.<part>` (labels of anonymous memory files, not
 //! paths: nothing of a domain lives in `/dev/shm`). This module owns those derivations and the
 //! validation of names, which happens here, before any system call sees them.
 //! Where `run_dir` is lives in [`crate::run_dir`].
@@ -108,6 +108,7 @@ pub const CONTROL_PART: &str = "control";
 /// use zerocp_os_linux::names::{DomainName, SegmentName};
 /// let domain = DomainName::new("car")?;
 /// assert_eq!(SegmentName::mgmt(&domain).as_str(), "zerocp.car.mgmt");
+/// assert_eq!(SegmentName::heartbeat(&domain, 3).as_str(), "zerocp.car.heartbeat.3");
 /// assert_eq!(SegmentName::group_part(&domain, "default", "payload").as_str(), "zerocp.car.default.payload");
 /// assert!(SegmentName::new("zerocp.car.mgmt").is_ok());
 /// assert!(SegmentName::new("/dev/shm/x").is_err()); // not a path
@@ -133,6 +134,13 @@ impl SegmentName {
     /// `zerocp.<domain>.mgmt`, the domain-wide management segment.
     pub fn mgmt(domain: &DomainName) -> Self {
         Self(format!("zerocp.{domain}.mgmt"))
+    }
+
+    /// `zerocp.<domain>.heartbeat.<slot>`, the heartbeat file of the
+    /// process registered in `slot` (one file per registration; the slot
+    /// only labels it).
+    pub fn heartbeat(domain: &DomainName, slot: u32) -> Self {
+        Self(format!("zerocp.{domain}.heartbeat.{slot}"))
     }
 
     /// `zerocp.<domain>.<group>.<part>`, one part of a segment group. Valid
@@ -338,6 +346,7 @@ mod tests {
         let group = "g".repeat(32);
         for name in [
             SegmentName::mgmt(&domain),
+            SegmentName::heartbeat(&domain, u32::MAX),
             SegmentName::group_part(&domain, &group, "control"),
         ] {
             assert_eq!(SegmentName::new(name.as_str()).as_ref(), Ok(&name));

@@ -2,7 +2,7 @@
 //! notices when the daemon is not.
 //!
 //! Every heartbeat interval it writes `CLOCK_MONOTONIC` milliseconds into the
-//! process's heartbeat slot (the daemon drops a process whose beat is older
+//! process's heartbeat file, shared with the daemon only (the daemon drops a process whose beat is older
 //! than its timeout as unresponsive: it unroutes it, marks the slot dropped
 //! and closes the connection, and reclaims its chunks only when it exits).
 //! Between beats it sleeps in epoll on the control socket and on an eventfd
@@ -135,9 +135,7 @@ fn run(shared: &Registration, poller: &Poller, stop: &StopSignal, interval: Dura
         }
         let now = Instant::now();
         if now >= next_beat {
-            if let Some(slot) = shared.heartbeat_slot() {
-                slot.beat(monotonic_ms());
-            }
+            shared.heartbeat_slot().beat(monotonic_ms());
             next_beat = now + interval;
         }
         if shared.is_gone() {

@@ -1,8 +1,8 @@
 //! [`Registration`]: what this process's registration with the daemon
 //! consists of, shared by every port and the heartbeat thread: the mapped
-//! mgmt segment (it owns its mapping, and the table of the segment groups
-//! mapped for this process's ports), the control connection, the heartbeat
-//! slot, and whether the daemon is still there.
+//! mgmt segment and this process's heartbeat file (it owns their mappings,
+//! and the table of the segment groups mapped for this process's ports), the
+//! control connection, and whether the daemon is still there.
 //!
 //! "The daemon is gone" is one process-wide flag, set when the control
 //! connection closes or delivers `Shutdown` (seen by a request or by the
@@ -11,7 +11,7 @@
 //! checks it and fails with a `DaemonGone` error; sleeping subscribers of
 //! this process are woken when it is set.
 //!
-//! "This process was dropped" is the `dropped` word of its heartbeat slot,
+//! "This process was dropped" is the `dropped` word of its heartbeat file,
 //! which the daemon sets when the process's heartbeat was older than the
 //! timeout (it was stopped or hung) before it unroutes the process and
 //! closes its connection. Every operation reads it first ([`Gone`]), so a
@@ -34,7 +34,7 @@ use zerocp_os_linux::control_client::ControlClient;
 use zerocp_os_linux::error::Errno;
 use zerocp_os_linux::names::{DomainName, DomainPaths};
 
-use crate::error::{ControlError, InitError, MapSegmentsError};
+use crate::error::{ControlError, InitError};
 use crate::segment_mappings::{GroupMappings, SegmentMappings};
 use crate::wait::wake_subscriber;
 
@@ -92,12 +92,9 @@ impl Registration {
         let segments =
             SegmentMappings::map(domain, &registered, fds).map_err(InitError::Segment)?;
         let slot = registered.process_slot;
-        let beat = segments.mgmt().heartbeat(slot).ok_or_else(|| {
-            InitError::Segment(MapSegmentsError::Data {
-                detail: format!("the daemon assigned heartbeat slot {slot}, which does not exist"),
-            })
-        })?;
-        beat.beat(zerocp_os_linux::clock::monotonic_ms());
+        segments
+            .heartbeat()
+            .beat(zerocp_os_linux::clock::monotonic_ms());
         let interval = Duration::from_millis(u64::from(registered.heartbeat_interval_ms.max(1)));
         let registration = Self {
             segments,
@@ -116,11 +113,11 @@ impl Registration {
     }
 
     /// This process's heartbeat slot.
-    pub(crate) fn heartbeat_slot(&self) -> Option<&HeartbeatSlot> {
-        self.segments.mgmt().heartbeat(self.slot)
+    pub(crate) fn heartbeat_slot(&self) -> &HeartbeatSlot {
+        self.segments.heartbeat()
     }
 
-    /// This process's heartbeat slot index (the owner of its ports).
+    /// This process's slot index (the owner of its ports).
     pub(crate) fn slot(&self) -> u32 {
         self.slot
     }
@@ -135,9 +132,9 @@ impl Registration {
     /// so), or the daemon is gone (the connection closed, or the daemon
     /// announced its shutdown in the mgmt segment).
     pub(crate) fn gone(&self) -> Option<Gone> {
-        // The slot stays this process's until it exits, so its `dropped`
-        // word is about this process (an Acquire load, see `HeartbeatSlot`).
-        if self.heartbeat_slot().is_some_and(HeartbeatSlot::is_dropped) {
+        // The file is this process's alone, so its `dropped` word is about
+        // this process (an Acquire load, see `HeartbeatSlot`).
+        if self.heartbeat_slot().is_dropped() {
             return Some(Gone::Unresponsive {
                 timeout_ms: self.heartbeat_timeout_ms,
             });

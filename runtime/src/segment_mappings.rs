@@ -2,11 +2,14 @@
 //! a domain, as this process maps them, and the only owners of those
 //! mappings.
 //!
-//! The daemon's `Registered` reply carries one descriptor: the domain's mgmt
-//! segment (heartbeat slots and the daemon's state word), which the runtime
-//! checks (sealed against resizing, the size the reply announces), maps
-//! read-write and validates ([`Mgmt::attach`]); it lives as long as the
-//! registration.
+//! The daemon's `Registered` reply carries two descriptors, each checked
+//! (sealed against resizing, the size the reply announces): the domain's
+//! mgmt segment (the daemon's state word, epoch, limits), read-only, which
+//! the runtime maps `PROT_READ` and validates ([`Mgmt::attach`], which only
+//! loads); and this process's own heartbeat file, which it maps read-write
+//! ([`HeartbeatSlot`] at offset 0). No other process holds either of this
+//! process's heartbeat, and no process can write the mgmt segment. Both
+//! live as long as the registration.
 //!
 //! A segment group's memory comes only with a port in that group: the reply
 //! to a `CreateSubscriber` carries the group's control part (read-write)
@@ -54,6 +57,7 @@ use std::ptr::NonNull;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 
 use zerocp_core::group_control::GroupControl;
+use zerocp_core::heartbeat::HeartbeatSlot;
 use zerocp_core::mempool_manager::MemPoolManager;
 use zerocp_core::mgmt::Mgmt;
 use zerocp_core::wire::{PortCreated, PortKind, Registered};
@@ -65,14 +69,24 @@ use crate::error::MapSegmentsError;
 
 /// The mapped mgmt segment and the groups mapped so far (module docs).
 pub(crate) struct SegmentMappings {
-    // The view is declared (and so dropped) before the mapping it borrows.
+    // The views are declared (and so dropped) before the mappings they borrow.
     mgmt: Mgmt<'static>,
+    /// This process's heartbeat slot, at offset 0 of `_heartbeat_map`.
+    heartbeat: NonNull<HeartbeatSlot>,
     /// Each group's mappings while a port of this process holds them, by
     /// group index (as many as the daemon's group count).
     groups: Mutex<Vec<Weak<GroupMappings>>>,
     domain: DomainName,
     _mgmt_map: Mapping,
+    _heartbeat_map: Mapping,
 }
+
+// SAFETY: `heartbeat` points into `_heartbeat_map`, owned by the same value,
+// and is only turned into `&HeartbeatSlot` (atomics only, `Sync`) borrowing
+// `self`; every other field is `Send` and `Sync`.
+unsafe impl Send for SegmentMappings {}
+// SAFETY: as above.
+unsafe impl Sync for SegmentMappings {}
 
 /// One segment group's control part and payload mappings (module docs).
 pub(crate) struct GroupMappings {
@@ -125,32 +139,57 @@ impl Pools {
 }
 
 impl SegmentMappings {
-    /// Checks, maps and validates the mgmt segment of `domain` that came
-    /// with `reply` as `fds`.
+    /// Checks, maps and validates the mgmt segment of `domain` (read-only)
+    /// and this process's heartbeat file (read-write) that came with
+    /// `reply` as `fds`.
     pub(crate) fn map(
         domain: &DomainName,
         reply: &Registered,
         fds: Vec<OwnedFd>,
     ) -> Result<Self, MapSegmentsError> {
-        let [mgmt_fd] =
-            <[OwnedFd; 1]>::try_from(fds).map_err(|fds| MapSegmentsError::Descriptors {
-                expected: 1,
+        let [mgmt_fd, heartbeat_fd] =
+            <[OwnedFd; 2]>::try_from(fds).map_err(|fds| MapSegmentsError::Descriptors {
+                expected: 2,
                 received: fds.len(),
             })?;
-        let mgmt_map = map_segment(mgmt_fd, SegmentName::mgmt(domain), reply.mgmt_size, true)?;
+        let mgmt_map = map_segment(mgmt_fd, SegmentName::mgmt(domain), reply.mgmt_size, false)?;
         let mgmt_base = non_null(&mgmt_map)?;
-        // SAFETY: `mgmt_base..+len` is the live mapping of the mgmt segment,
-        // owned by the value we return and dropped after the view (field
-        // order); the view's `'static` never leaves this module.
+        // SAFETY: `mgmt_base..+len` is the live (read-only) mapping of the
+        // mgmt segment, owned by the value we return and dropped after the
+        // view (field order); `attach` and the accessors the runtime uses
+        // only load; the view's `'static` never leaves this module.
         let mgmt =
             unsafe { Mgmt::attach(mgmt_base, mgmt_map.len()) }.map_err(MapSegmentsError::Mgmt)?;
+        let heartbeat_name = SegmentName::heartbeat(domain, reply.process_slot);
+        let heartbeat_map = map_segment(
+            heartbeat_fd,
+            heartbeat_name,
+            u64::from(reply.heartbeat_size),
+            true,
+        )?;
+        // SAFETY: a `HeartbeatSlot` is atomics only, valid for any bits and
+        // only ever accessed atomically, by the daemon and this process;
+        // `ref_at` checks bounds and alignment.
+        let heartbeat = unsafe { heartbeat_map.ref_at::<HeartbeatSlot>(0) }
+            .map(NonNull::from)
+            .map_err(MapSegmentsError::Map)?;
         let groups = (0..reply.group_count).map(|_| Weak::new()).collect();
         Ok(Self {
             mgmt,
+            heartbeat,
             groups: Mutex::new(groups),
             domain: domain.clone(),
             _mgmt_map: mgmt_map,
+            _heartbeat_map: heartbeat_map,
         })
+    }
+
+    /// This process's heartbeat slot, for as long as this borrow.
+    pub(crate) fn heartbeat(&self) -> &HeartbeatSlot {
+        // SAFETY: `heartbeat` was checked (bounds, alignment) against
+        // `_heartbeat_map`, which lives as long as `self`, which the
+        // reference borrows; a slot is atomics only.
+        unsafe { self.heartbeat.as_ref() }
     }
 
     /// The mgmt view, for as long as this borrow.

@@ -119,12 +119,15 @@ wire_struct! {
 }
 
 wire_struct! {
-    /// Daemon → client: registration accepted. The frame carries one file
-    /// descriptor (`SCM_RIGHTS`): the domain's mgmt segment, read-write (the
-    /// heartbeat slots); the size here lets the runtime check it. A group's
+    /// Daemon → client: registration accepted. The frame carries two file
+    /// descriptors (`SCM_RIGHTS`): the domain's mgmt segment, **read-only**
+    /// (state word, epoch, limits), then this process's own heartbeat file,
+    /// read-write (created for this registration, held by nobody else but
+    /// the daemon); the sizes here let the runtime check them. A group's
     /// memory comes only with a port in that group ([`PortCreated`]).
     pub struct Registered {
-        /// The process's heartbeat slot.
+        /// The process's slot (the owner of its ports; also names its
+        /// heartbeat file).
         pub process_slot: u32,
         /// The daemon's pid.
         pub daemon_pid: u32,
@@ -132,6 +135,8 @@ wire_struct! {
         pub epoch: u64,
         /// Size of the management segment in bytes.
         pub mgmt_size: u64,
+        /// Size of this process's heartbeat file in bytes.
+        pub heartbeat_size: u32,
         /// Segment groups of the domain (`default` included).
         pub group_count: u32,
         /// How often the runtime must beat.

@@ -61,8 +61,11 @@ pub const MAX_FRAME_SIZE: usize = 4096;
 /// group of each [`MempoolInfo`]. Version 4 gave every group its own
 /// memory: [`Registered`] carries only the mgmt segment, [`PortCreated`]
 /// the port's group's parts; ports are named by (group, index)
-/// ([`PortCreated`], [`RemovePort`], [`PortInfo`]).
-pub const PROTOCOL_VERSION: u8 = 4;
+/// ([`PortCreated`], [`RemovePort`], [`PortInfo`]). Version 5 made the
+/// mgmt segment read-only for runtimes and gave every process a heartbeat
+/// file of its own: [`Registered`] carries both descriptors and the
+/// heartbeat file's size.
+pub const PROTOCOL_VERSION: u8 = 5;
 /// First two bytes of every frame: `0x5A43` little-endian (bytes `43 5A`).
 pub const FRAME_MAGIC: u16 = 0x5A43;
 

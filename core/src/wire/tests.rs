@@ -99,6 +99,7 @@ fn samples() -> Vec<Message> {
             daemon_pid: 1234,
             epoch: 0x0123_4567_89AB_CDEF,
             mgmt_size: 1 << 20,
+            heartbeat_size: 4096,
             group_count: 3,
             heartbeat_interval_ms: 100,
             heartbeat_timeout_ms: 1000,

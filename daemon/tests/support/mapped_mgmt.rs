@@ -10,32 +10,35 @@ use zerocp_os_linux::names::SegmentName;
 use zerocp_os_linux::shm::SharedMemory;
 use zerocp_os_linux::testing::{open_segment_of, segment_fd_of};
 
-/// A read-write mapping of a mgmt segment; [`MappedMgmt::view`] validates it.
+/// A mapping of a mgmt segment (read-only as a runtime's, or read-write
+/// from the daemon's own descriptor); [`MappedMgmt::view`] validates it.
 pub struct MappedMgmt {
     map: Mapping,
 }
 
 impl MappedMgmt {
-    /// Maps the mgmt segment whose descriptor a registration reply carried
-    /// (the first one).
+    /// Maps, read-only as a runtime does, the mgmt segment whose descriptor
+    /// a registration reply carried (the first one).
     pub fn from_registration(fds: Vec<OwnedFd>, name: SegmentName) -> Self {
         let fd = fds
             .into_iter()
             .next()
             .expect("the reply carried the mgmt segment");
-        Self::map(SharedMemory::from_fd(fd, name).expect("a sealed mgmt segment"))
+        let shm = SharedMemory::from_fd(fd, name).expect("a sealed mgmt segment");
+        Self::map(&shm, false)
     }
 
     /// Maps the mgmt segment `name` that the daemon `pid` holds, opened
     /// through its descriptor in `/proc`.
     pub fn of_daemon(pid: u32, name: SegmentName) -> Self {
         let fd = segment_fd_of(pid, &name).expect("the daemon holds its mgmt segment");
-        Self::map(open_segment_of(pid, fd, name, true).expect("open the mgmt segment"))
+        let shm = open_segment_of(pid, fd, name, true).expect("open the mgmt segment");
+        Self::map(&shm, true)
     }
 
-    fn map(shm: SharedMemory) -> Self {
+    fn map(shm: &SharedMemory, writable: bool) -> Self {
         Self {
-            map: Mapping::map(&shm, true).expect("map the mgmt segment"),
+            map: Mapping::map(shm, writable).expect("map the mgmt segment"),
         }
     }
 
