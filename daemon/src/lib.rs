@@ -23,7 +23,7 @@
 //! | [`port_id`] | `PortId`: kind, slot index and generation of one port |
 //! | [`port_registry`] | port slot allocation with generations; a slot's daemon-written parts |
 //! | [`route_table`] | services → ports, type checks, which subscribers each publisher serves |
-//! | [`topology_writer`] | writing publishers' topologies into the mgmt segment |
+//! | [`topology_writer`] | writing publishers' topologies into their group's control part |
 //! | [`heartbeat_scheduler`] | tick timing and heartbeat timeouts |
 //! | [`unresponsive`] | a heartbeat timeout: unrouting at once, reclaiming only at the exit |
 //! | [`reclaim`] | returning a dead or removed port's chunks |

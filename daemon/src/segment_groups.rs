@@ -4,8 +4,8 @@
 //! Group 0 is the implicit `default` group: every service no `[[group]]`
 //! pattern matches, the top-level `[[mempool]]`s, open to every process that
 //! may connect. `group[i]` of the configuration is group `i + 1`; its index
-//! is the group tag of its pools in the mgmt segment's mempool table, so a
-//! port's pool is chosen among its group's pools only
+//! names its memory (its control part's header and pool table, its payload
+//! part), so a port's pool is chosen among its group's pools only
 //! ([`zerocp_core::mempool::MempoolLayout::pool_for`]).
 //!
 //! The check runs at `CreatePublisher` / `CreateSubscriber`, on the uid and
