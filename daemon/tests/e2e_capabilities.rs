@@ -16,8 +16,7 @@ use std::time::Duration;
 
 use rustix::fs::FallocateFlags;
 use rustix::io::Errno;
-use rustix::mm::{MapFlags, ProtFlags};
-use support::{RawClient, TestDomain};
+use support::{RawClient, TestDomain, kernel_maps_writable};
 use zerocp_core::wire::{CreatePublisher, Message};
 use zerocp_os_linux::shm::SharedMemory;
 use zerocp_os_linux::testing::role::{spawn_child, spawn_child_as};
@@ -38,25 +37,6 @@ fn group_parts(domain: &TestDomain, fds: Vec<OwnedFd>) -> [SharedMemory; 2] {
     ]
 }
 
-/// Whether `shm` can be mapped shared and writable (asked of the kernel
-/// directly, not through `Mapping`, which refuses earlier).
-fn maps_writable(shm: &SharedMemory) -> Result<(), Errno> {
-    // SAFETY: a fresh mapping (no hint, no MAP_FIXED) of a live descriptor;
-    // nothing reads or writes through it.
-    let addr = unsafe {
-        rustix::mm::mmap(
-            std::ptr::null_mut(),
-            shm.size(),
-            ProtFlags::READ | ProtFlags::WRITE,
-            MapFlags::SHARED,
-            shm,
-            0,
-        )
-    }?;
-    // SAFETY: exactly the mapping made above, which nothing references.
-    unsafe { rustix::mm::munmap(addr, shm.size()) }
-}
-
 #[test]
 fn registration_hands_out_the_mgmt_segment_read_only_and_ports_their_groups_parts_by_role() {
     let domain = TestDomain::start();
@@ -68,7 +48,7 @@ fn registration_hands_out_the_mgmt_segment_read_only_and_ports_their_groups_part
     let mgmt = SharedMemory::from_fd(mgmt, mgmt_name).expect("a sealed mgmt segment");
     assert_eq!(mgmt.size() as u64, registered.mgmt_size);
     assert!(!mgmt.is_writable(), "the mgmt segment must be read-only");
-    assert_eq!(maps_writable(&mgmt), Err(Errno::ACCESS));
+    assert_eq!(kernel_maps_writable(&mgmt), Err(Errno::ACCESS));
     let heartbeat_name = zerocp_os_linux::names::SegmentName::heartbeat(
         &zerocp_os_linux::names::DomainName::new(domain.domain()).expect("valid"),
         registered.process_slot,
@@ -82,7 +62,7 @@ fn registration_hands_out_the_mgmt_segment_read_only_and_ports_their_groups_part
         heartbeat.is_writable(),
         "the heartbeat file must be writable"
     );
-    assert_eq!(maps_writable(&heartbeat), Ok(()));
+    assert_eq!(kernel_maps_writable(&heartbeat), Ok(()));
     // The seals: nobody shrinks or grows a segment under its peers (the
     // read-only mgmt segment cannot be resized through its descriptor at all).
     assert_eq!(rustix::fs::ftruncate(&heartbeat, 0), Err(Errno::PERM));
@@ -114,7 +94,7 @@ fn registration_hands_out_the_mgmt_segment_read_only_and_ports_their_groups_part
         !payload.is_writable(),
         "a subscriber got the payload writable"
     );
-    assert_eq!(maps_writable(&payload), Err(Errno::ACCESS));
+    assert_eq!(kernel_maps_writable(&payload), Err(Errno::ACCESS));
     assert!(rustix::fs::ftruncate(&payload, 0).is_err());
     assert_eq!(rustix::fs::ftruncate(&control, 0), Err(Errno::PERM));
     let request = Message::CreatePublisher(CreatePublisher {
@@ -134,7 +114,7 @@ fn registration_hands_out_the_mgmt_segment_read_only_and_ports_their_groups_part
     assert!(matches!(reply, Message::PublisherCreated(_)), "{reply:?}");
     let [_, writable] = group_parts(&domain, fds);
     assert!(writable.is_writable());
-    assert_eq!(maps_writable(&writable), Ok(()));
+    assert_eq!(kernel_maps_writable(&writable), Ok(()));
     drop(client);
     domain.stop();
 }

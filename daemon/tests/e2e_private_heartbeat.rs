@@ -125,7 +125,7 @@ mod roles {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use rustix::io::Errno;
-    use rustix::mm::{MapFlags, MprotectFlags, ProtFlags};
+    use rustix::mm::MprotectFlags;
     use zerocp::Runtime;
     use zerocp_os_linux::mmap::Mapping;
     use zerocp_os_linux::names::{DomainName, SegmentName};
@@ -134,7 +134,7 @@ mod roles {
 
     use super::STATE_OFFSET;
     use crate::e2e_support::{domain, say};
-    use crate::support::RawClient;
+    use crate::support::{RawClient, kernel_maps_writable};
 
     fn refused(result: Result<(), Errno>) -> String {
         match result {
@@ -142,24 +142,6 @@ mod roles {
             Err(errno) => format!("failed otherwise: {errno:?}"),
             Ok(()) => "allowed".to_owned(),
         }
-    }
-
-    /// Maps `shm` shared and writable, asking the kernel directly.
-    fn map_writable(shm: &SharedMemory) -> Result<(), Errno> {
-        // SAFETY: a fresh mapping (no hint, no MAP_FIXED) of a live
-        // descriptor, unmapped at once; nothing accesses it.
-        let addr = unsafe {
-            rustix::mm::mmap(
-                std::ptr::null_mut(),
-                shm.size(),
-                ProtFlags::READ | ProtFlags::WRITE,
-                MapFlags::SHARED,
-                shm,
-                0,
-            )
-        }?;
-        // SAFETY: exactly the mapping made above, which nothing references.
-        unsafe { rustix::mm::munmap(addr, shm.size()) }
     }
 
     /// Registers raw, then tries to write the mgmt segment every way it has.
@@ -174,7 +156,10 @@ mod roles {
         let [mgmt, _heartbeat] = <[OwnedFd; 2]>::try_from(fds).expect("two descriptors");
         let name = SegmentName::mgmt(&DomainName::new(&domain()).expect("valid"));
         let mgmt = SharedMemory::from_fd(mgmt, name).expect("a sealed mgmt segment");
-        say(format!("map writable: {}", refused(map_writable(&mgmt))));
+        say(format!(
+            "map writable: {}",
+            refused(kernel_maps_writable(&mgmt))
+        ));
         let map = Mapping::map(&mgmt, false).expect("map read-only");
         // SAFETY: the range is exactly `map`'s; only its protection changes,
         // and the kernel must refuse that.

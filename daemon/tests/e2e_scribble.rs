@@ -50,10 +50,8 @@ use std::time::Duration;
 use std::os::fd::OwnedFd;
 
 use rustix::io::Errno;
-use support::scribble::{
-    ControlRegions, Scribbler, kernel_maps_writable, payload_regions, seed_from_env,
-};
-use support::{MappedGroup, RawClient, TestDomain};
+use support::scribble::{ControlRegions, Scribbler, payload_regions, seed_from_env};
+use support::{MappedGroup, RawClient, TestDomain, kernel_maps_writable};
 use zerocp_core::heartbeat::HeartbeatSlot;
 use zerocp_os_linux::mmap::Mapping;
 use zerocp_os_linux::names::{DomainName, SegmentName};

@@ -40,6 +40,29 @@ pub use mapped_group::MappedGroup;
 pub use mapped_mgmt::MappedMgmt;
 pub use raw_client::{REPLY_DEADLINE, RawClient, parse_service};
 
+/// Whether the kernel maps `shm` shared and writable (asked directly, not
+/// through `Mapping`, which refuses a read-only descriptor earlier): `Ok`
+/// for a read-write descriptor, `EACCES` for a read-only one.
+pub fn kernel_maps_writable(
+    shm: &zerocp_os_linux::shm::SharedMemory,
+) -> Result<(), rustix::io::Errno> {
+    use rustix::mm::{MapFlags, ProtFlags};
+    // SAFETY: a fresh mapping (no hint, no MAP_FIXED) of a live descriptor,
+    // unmapped at once; nothing accesses it.
+    let addr = unsafe {
+        rustix::mm::mmap(
+            std::ptr::null_mut(),
+            shm.size(),
+            ProtFlags::READ | ProtFlags::WRITE,
+            MapFlags::SHARED,
+            shm,
+            0,
+        )
+    }?;
+    // SAFETY: exactly the mapping made above, which nothing references.
+    unsafe { rustix::mm::munmap(addr, shm.size()) }
+}
+
 /// Path of the daemon binary under test.
 pub const ZEROCPD: &str = env!("CARGO_BIN_EXE_zerocpd");
 /// Path of the CLI binary under test.

@@ -27,13 +27,10 @@
 use std::ops::Range;
 use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 
-use rustix::io::Errno;
-use rustix::mm::{MapFlags, ProtFlags};
 use zerocp_core::freelist::FreeListHeader;
 use zerocp_core::group_control::GroupHeader;
 use zerocp_core::port::{PublisherPort, SubscriberPort};
 use zerocp_os_linux::mmap::Mapping;
-use zerocp_os_linux::shm::SharedMemory;
 
 use super::MappedGroup;
 
@@ -290,24 +287,4 @@ pub fn payload_regions(group: &MappedGroup) -> Vec<Range<usize>> {
         }
     }
     regions
-}
-
-/// Whether the kernel maps `shm` shared and writable (asked directly, not
-/// through `Mapping`, which refuses a read-only descriptor earlier): what a
-/// scribbler tries with every descriptor it holds.
-pub fn kernel_maps_writable(shm: &SharedMemory) -> Result<(), Errno> {
-    // SAFETY: a fresh mapping (no hint, no MAP_FIXED) of a live descriptor,
-    // unmapped at once; nothing accesses it.
-    let addr = unsafe {
-        rustix::mm::mmap(
-            std::ptr::null_mut(),
-            shm.size(),
-            ProtFlags::READ | ProtFlags::WRITE,
-            MapFlags::SHARED,
-            shm,
-            0,
-        )
-    }?;
-    // SAFETY: exactly the mapping made above, which nothing references.
-    unsafe { rustix::mm::munmap(addr, shm.size()) }
 }
