@@ -25,6 +25,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::os::fd::BorrowedFd;
 
 use zerocp_core::wire::{self, DecodeError, ErrorCode, MAX_FRAME_SIZE, Message, PortKind};
 use zerocp_os_linux::clock::monotonic_ms;
@@ -337,34 +338,32 @@ impl<'a> Diroute<'a> {
         let Some(conn) = self.conns.get(&id) else {
             return false;
         };
-        // The rights follow the role: a registration hands over the mgmt
-        // segment read-only and the process's own heartbeat file; a port its
-        // group's control part and payload part, read-write to a publisher
-        // and read-only to a subscriber; nothing else carries descriptors.
-        let registration = match reply {
-            Message::Registered(r) => self
-                .plane
-                .processes()
-                .get(r.process_slot)
-                .map(|p| [self.segments.registration_fd(), p.heartbeat.fd()]),
-            _ => None,
-        };
-        let port = match reply {
-            Message::PublisherCreated(c) => self.segments.port_fds(c.group, PortKind::Publisher),
-            Message::SubscriberCreated(c) => self.segments.port_fds(c.group, PortKind::Subscriber),
-            _ => None,
-        };
-        let fds: &[_] = match (&registration, &port) {
-            (Some(registration), _) => registration,
-            (_, Some(port)) => port,
-            _ => &[],
-        };
+        let fds = self.descriptors_for(reply);
+        let fds = fds.as_ref().map_or(&[][..], |fds| &fds[..]);
         if let Err(e) = conn.send_with_fds(reply, request_id, fds) {
             log::warn!("{conn}: {e}");
             self.close(id, Departure::ConnectionClosed);
             return false;
         }
         true
+    }
+
+    /// The descriptors `reply` carries. The rights follow the role: a
+    /// registration hands over the mgmt segment read-only and the process's
+    /// own heartbeat file; a port its group's control part and payload part,
+    /// read-write to a publisher and read-only to a subscriber; nothing else
+    /// carries descriptors.
+    fn descriptors_for(&self, reply: &Message) -> Option<[BorrowedFd<'_>; 2]> {
+        match reply {
+            Message::Registered(r) => self
+                .plane
+                .processes()
+                .get(r.process_slot)
+                .map(|p| [self.segments.registration_fd(), p.heartbeat.fd()]),
+            Message::PublisherCreated(c) => self.segments.port_fds(c.group, PortKind::Publisher),
+            Message::SubscriberCreated(c) => self.segments.port_fds(c.group, PortKind::Subscriber),
+            _ => None,
+        }
     }
 
     /// Computes the reply to a client-to-daemon message.
