@@ -275,6 +275,7 @@ fn register(
             code: e.code,
             detail: e.detail.as_str().to_owned(),
         }),
+        Err(ControlError::Refused { code, detail }) => Err(InitError::Rejected { code, detail }),
         Ok((other, _)) => Err(InitError::Control(ControlError::Unexpected {
             request: MessageKind::Register,
             got: other.kind(),

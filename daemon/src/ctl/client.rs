@@ -218,6 +218,7 @@ impl CtlClient {
                 detail: e.detail.as_str().to_owned(),
             }),
             Ok(reply) => Ok(reply),
+            Err(ControlError::Refused { code, detail }) => Err(CtlError::Refused { code, detail }),
             Err(ControlError::Closed) => Err(CtlError::Closed { socket: socket() }),
             Err(ControlError::Timeout { .. }) => Err(CtlError::Timeout { socket: socket() }),
             Err(ControlError::Send(e) | ControlError::Recv(e)) => Err(CtlError::Socket(e)),
