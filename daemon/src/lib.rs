@@ -18,6 +18,7 @@
 //! | [`sd_notify`] | readiness, status, watchdog and stopping for systemd |
 //! | [`client_connection`] | one client connection and its frame I/O |
 //! | [`control_plane`] | the state and every change to it (register, ports, death) |
+//! | [`pending_limits`] | the limits on unregistered connections and whom a newcomer evicts |
 //! | [`process_manager`] | registered processes, their slots, pidfds, heartbeat files |
 //! | [`heartbeat_file`] | one process's heartbeat, in a memory file shared with it only |
 //! | [`port_id`] | `PortId`: kind, slot index and generation of one port |
@@ -62,6 +63,7 @@ pub mod heartbeat_file;
 pub mod heartbeat_scheduler;
 pub mod introspection;
 pub mod logging;
+pub mod pending_limits;
 pub mod port_id;
 pub mod port_registry;
 pub mod process_manager;
