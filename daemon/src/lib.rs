@@ -17,6 +17,7 @@
 //! | [`stop_signals`] | SIGTERM, SIGINT, SIGHUP, SIGQUIT as descriptors for that loop |
 //! | [`sd_notify`] | readiness, status, watchdog and stopping for systemd |
 //! | [`client_connection`] | one client connection and its frame I/O |
+//! | [`connection_refusals`] | connections turned away: counters, one log line per kind and second |
 //! | [`control_plane`] | the state and every change to it (register, ports, death) |
 //! | [`pending_limits`] | the limits on unregistered connections and whom a newcomer evicts |
 //! | [`process_manager`] | registered processes, their slots, pidfds, heartbeat files |
@@ -52,6 +53,7 @@
 pub mod cli;
 pub mod client_connection;
 pub mod config;
+pub mod connection_refusals;
 pub mod control_plane;
 #[cfg(test)]
 mod control_plane_tests;
