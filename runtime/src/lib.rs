@@ -84,6 +84,7 @@ pub mod logger;
 mod mapped;
 mod port_request;
 mod publisher;
+mod register_request;
 mod registration;
 mod runtime;
 mod sample;

@@ -11,11 +11,30 @@
 //! Output is an aligned table, or with `--json` one line of JSON whose shape
 //! [`render`] documents. When no daemon answers, the error names the socket
 //! path and the exit status is 1.
+//!
+//! A daemon flooded with connections of this user's uid may evict
+//! `zerocpctl`'s unregistered connection before it is answered, to make
+//! room for newer ones (`LimitReached`, see `zerocp_daemon::pending_limits`):
+//! the query then runs again on a new connection, after a short jittered
+//! wait, [`ATTEMPTS`] times in all; if every attempt is turned away the
+//! error says so and gives the daemon's reason.
 
 pub mod client;
 pub mod render;
 
+use std::time::Duration;
+
+use zerocp_os_linux::backoff::Backoff;
+
 pub use client::{CtlClient, CtlError};
+
+/// Connections tried for one query when the daemon has no room.
+pub const ATTEMPTS: u32 = 6;
+/// The first wait before connecting again (jittered down to half); it
+/// doubles up to [`MAX_RETRY`].
+const FIRST_RETRY: Duration = Duration::from_millis(20);
+/// The longest wait between two attempts.
+const MAX_RETRY: Duration = Duration::from_millis(500);
 
 /// What to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,8 +51,31 @@ pub enum Query {
     Groups,
 }
 
-/// Runs `query` against the daemon of `domain` and returns the text to print.
+/// Runs `query` against the daemon of `domain` and returns the text to
+/// print; on a new connection again while the daemon has no room for it
+/// (module docs).
 pub fn run(domain: Option<&str>, query: Query, json: bool) -> Result<String, CtlError> {
+    let mut backoff = Backoff::new(FIRST_RETRY, MAX_RETRY);
+    let mut attempt = 1;
+    loop {
+        match run_once(domain, query, json) {
+            Err(CtlError::NoRoom { .. }) if attempt < ATTEMPTS => {
+                std::thread::sleep(backoff.next_wait());
+                attempt += 1;
+            }
+            Err(CtlError::NoRoom { detail, .. }) => {
+                return Err(CtlError::NoRoom {
+                    attempts: attempt,
+                    detail,
+                });
+            }
+            result => return result,
+        }
+    }
+}
+
+/// One attempt of [`run`], on one connection.
+fn run_once(domain: Option<&str>, query: Query, json: bool) -> Result<String, CtlError> {
     let mut client = CtlClient::connect(domain)?;
     let text = match query {
         Query::Status => {
