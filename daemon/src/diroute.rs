@@ -12,13 +12,14 @@
 //! each wake-up reads at most a few frames per connection (so one chatty
 //! client cannot starve the others), a frame that does not decode is
 //! answered with an `Error` and counted (too many and the client is dropped).
-//! Connections are admitted by [`admission`]: a peer `[access]` refuses is
-//! told so at accept and closed, never taking a slot; unregistered
-//! connections are limited per uid and in all, a newcomer evicting an older
-//! one instead of being refused ([`crate::pending_limits`]), and live at
-//! most `limits.register_timeout_ms` from their accept. Every connection
-//! turned away is told why, counted for `Status`, and logged at most once
-//! per second per kind ([`crate::connection_refusals`]).
+//! Connections are admitted by the `admission` submodule: a peer `[access]`
+//! refuses is told so at accept and closed, never taking a slot;
+//! unregistered connections are limited per uid and in all, a newcomer
+//! evicting an older one instead of being refused
+//! ([`crate::pending_limits`]), and live at most
+//! `limits.register_timeout_ms` from their accept. Every connection turned
+//! away is told why, counted for `Status`, and logged at most once per
+//! second per kind ([`crate::connection_refusals`]).
 //!
 //! A process is dead when its connection closes or fails or when its pidfd
 //! turns readable; both lead to [`ControlPlane::remove_process`] and the

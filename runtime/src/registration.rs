@@ -34,7 +34,7 @@ use zerocp_os_linux::control_client::ControlClient;
 use zerocp_os_linux::names::{DomainName, DomainPaths};
 
 use crate::error::{ControlError, InitError};
-use crate::register_request::connect_and_register;
+use crate::register_request::{REGISTRATION_DEADLINE, connect_and_register};
 use crate::segment_mappings::{GroupMappings, SegmentMappings};
 use crate::wait::wake_subscriber;
 
@@ -81,7 +81,8 @@ impl Registration {
     ) -> Result<(Self, Duration), InitError> {
         let process_name = check_name(name)?;
         let paths = DomainPaths::for_client(domain).map_err(InitError::RunDir)?;
-        let (conn, registered, fds) = connect_and_register(&paths, domain, process_name)?;
+        let (conn, registered, fds) =
+            connect_and_register(&paths, process_name, REGISTRATION_DEADLINE)?;
         let segments =
             SegmentMappings::map(domain, &registered, fds).map_err(InitError::Segment)?;
         let slot = registered.process_slot;

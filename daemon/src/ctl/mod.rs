@@ -55,19 +55,22 @@ pub enum Query {
 /// print; on a new connection again while the daemon has no room for it
 /// (module docs).
 pub fn run(domain: Option<&str>, query: Query, json: bool) -> Result<String, CtlError> {
+    retrying(|| run_once(domain, query, json))
+}
+
+/// Runs `attempt` until it succeeds or fails otherwise than for lack of
+/// room, at most [`ATTEMPTS`] times, with jittered waits in between.
+fn retrying<T>(mut attempt: impl FnMut() -> Result<T, CtlError>) -> Result<T, CtlError> {
     let mut backoff = Backoff::new(FIRST_RETRY, MAX_RETRY);
-    let mut attempt = 1;
+    let mut attempts = 1;
     loop {
-        match run_once(domain, query, json) {
-            Err(CtlError::NoRoom { .. }) if attempt < ATTEMPTS => {
+        match attempt() {
+            Err(CtlError::NoRoom { .. }) if attempts < ATTEMPTS => {
                 std::thread::sleep(backoff.next_wait());
-                attempt += 1;
+                attempts += 1;
             }
             Err(CtlError::NoRoom { detail, .. }) => {
-                return Err(CtlError::NoRoom {
-                    attempts: attempt,
-                    detail,
-                });
+                return Err(CtlError::NoRoom { attempts, detail });
             }
             result => return result,
         }
@@ -125,4 +128,49 @@ fn run_once(domain: Option<&str>, query: Query, json: bool) -> Result<String, Ct
         }
     };
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zerocp_core::wire::ErrorCode;
+
+    fn no_room() -> CtlError {
+        CtlError::NoRoom {
+            attempts: 1,
+            detail: "evicted: no room".into(),
+        }
+    }
+
+    #[test]
+    fn a_query_turned_away_for_room_runs_again_a_few_times_then_says_why() {
+        let mut calls = 0;
+        let ok = retrying(|| {
+            calls += 1;
+            if calls < 3 { Err(no_room()) } else { Ok(calls) }
+        });
+        assert_eq!(ok.unwrap(), 3);
+
+        let mut calls = 0;
+        let e = retrying::<()>(|| {
+            calls += 1;
+            Err(no_room())
+        })
+        .unwrap_err();
+        assert_eq!(calls, ATTEMPTS);
+        let text = e.to_string();
+        assert!(text.contains(&format!("({ATTEMPTS} attempts)")), "{text}");
+        assert!(text.ends_with("LimitReached: evicted: no room"), "{text}");
+
+        let mut calls = 0;
+        let e = retrying::<()>(|| {
+            calls += 1;
+            Err(CtlError::Refused {
+                code: ErrorCode::AccessDenied,
+                detail: "uid 7".into(),
+            })
+        })
+        .unwrap_err();
+        assert_eq!(calls, 1, "{e}");
+    }
 }
