@@ -4,9 +4,9 @@
 //! every client connection, the pidfd of every registered process, and the
 //! descriptors of the stop signals ([`crate::stop_signals`]). The wait's
 //! timeout is the next heartbeat tick, at which expired heartbeats and
-//! unregistered connections past their time are dealt with, or the next service-manager
-//! watchdog ping ([`crate::sd_notify`]) when that comes first: the loop
-//! itself feeds the watchdog, so a hung loop is noticed.
+//! unregistered connections past their time are dealt with, or the next
+//! service-manager watchdog ping ([`crate::sd_notify`]) when that comes
+//! first: the loop itself feeds the watchdog, so a hung loop is noticed.
 //!
 //! Every client is hostile until proven otherwise: sockets are nonblocking,
 //! each wake-up reads at most a few frames per connection (so one chatty
