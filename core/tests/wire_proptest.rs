@@ -206,8 +206,8 @@ fn replies() -> impl Strategy<Value = Message> {
         port_created().prop_map(Message::PublisherCreated),
         port_created().prop_map(Message::SubscriberCreated),
         Just(Message::PortRemoved),
-        (any::<[u32; 5]>(), any::<[u64; 5]>()).prop_map(
-            |([pid, p, pb, s, sv], [up, ep, m, d, c])| {
+        (any::<[u32; 5]>(), any::<[u64; 8]>()).prop_map(
+            |([pid, p, pb, s, sv], [up, ep, m, d, c, rf, ev, ex])| {
                 Message::Status(Status {
                     daemon_pid: pid,
                     uptime_ms: up,
@@ -219,6 +219,9 @@ fn replies() -> impl Strategy<Value = Message> {
                     mgmt_size: m,
                     data_size: d,
                     control_size: c,
+                    refused_connections: rf,
+                    evicted_connections: ev,
+                    expired_connections: ex,
                 })
             }
         ),

@@ -12,6 +12,7 @@ use zerocp_core::wire::{self, ErrorCode, ErrorReply, MAX_FRAME_SIZE, Message};
 use zerocp_os_linux::error::SocketError;
 use zerocp_os_linux::seqpacket::{PeerCredentials, RecvResult, SeqpacketConn};
 
+use crate::pending_limits::PendingConn;
 use crate::process_manager::ConnId;
 
 /// A client that sent this many bad frames is disconnected.
@@ -58,13 +59,12 @@ pub struct ClientConnection {
     pub creds: PeerCredentials,
     /// Its process slot once it registered.
     pub process: Option<u32>,
-    /// `CLOCK_MONOTONIC` ms of its last frame (or of its connect).
-    pub last_frame_ms: u64,
+    /// `CLOCK_MONOTONIC` ms since which it is unregistered: its accept, or
+    /// its `Unregister`. Frames do not move it: an unregistered connection
+    /// lives `limits.register_timeout_ms` from then.
+    pub pending_since_ms: u64,
     /// Bad frames so far.
     pub strikes: u32,
-    /// Its credentials are not allowed: its first frame is answered with
-    /// `AccessDenied` and the connection closed.
-    pub denied: bool,
 }
 
 impl fmt::Display for ClientConnection {
@@ -85,10 +85,19 @@ impl ClientConnection {
             socket,
             creds,
             process: None,
-            last_frame_ms: now_ms,
+            pending_since_ms: now_ms,
             strikes: 0,
-            denied: false,
         }
+    }
+
+    /// What the limits on unregistered connections see of it, while it is
+    /// not registered ([`crate::pending_limits`]).
+    pub fn pending(&self) -> Option<PendingConn> {
+        self.process.is_none().then_some(PendingConn {
+            id: self.id,
+            uid: self.creds.uid,
+            since_ms: self.pending_since_ms,
+        })
     }
 
     /// Receives the next frame into `buf` (nonblocking).

@@ -12,8 +12,9 @@
 //! max_subscribers = 1024        # subscriber ports at once (default group)
 //! max_queue_capacity = 256      # largest queue a subscriber may ask for (<= 256)
 //! max_history = 32              # deepest publisher history (<= 32)
-//! max_pending_connections = 16  # connections not (yet) registered, e.g. zerocpctl
-//! register_timeout_ms = 5000    # an unregistered connection idle this long is dropped
+//! max_pending_connections = 64  # connections not (yet) registered, e.g. zerocpctl
+//! max_pending_per_uid = 8       # of those, per uid (a newcomer evicts the oldest)
+//! register_timeout_ms = 5000    # an unregistered connection lives this long from its accept
 //!
 //! [heartbeat]
 //! interval_ms = 100             # how often runtimes beat (told at registration)
@@ -109,9 +110,17 @@ pub struct Limits {
     pub max_queue_capacity: u32,
     /// Deepest history a publisher may keep (and a subscriber request).
     pub max_history: u32,
-    /// Connections that have not registered (tools, runtimes connecting) at once.
+    /// Connections that have not registered (tools, runtimes connecting)
+    /// at once. A newcomer beyond it evicts the oldest unregistered
+    /// connection of the uid that holds the most
+    /// ([`crate::pending_limits`]).
     pub max_pending_connections: u32,
-    /// An unregistered connection that sends nothing for this long is dropped.
+    /// Unregistered connections of one uid at once. A newcomer beyond it
+    /// evicts the oldest unregistered connection of its own uid.
+    pub max_pending_per_uid: u32,
+    /// How long a connection may stay unregistered, counted from its accept
+    /// (or its `Unregister`): queries do not extend it. Then it is told why
+    /// (`LimitReached`) and closed.
     pub register_timeout_ms: u64,
 }
 
@@ -176,7 +185,8 @@ impl Default for Limits {
             max_subscribers: 1024,
             max_queue_capacity: QUEUE_CAPACITY_LIMIT,
             max_history: HISTORY_LIMIT,
-            max_pending_connections: 16,
+            max_pending_connections: 64,
+            max_pending_per_uid: 8,
             register_timeout_ms: 5_000,
         }
     }
@@ -457,6 +467,9 @@ impl Limits {
         if self.max_pending_connections == 0 {
             return Err(invalid("limits.max_pending_connections", "must be > 0"));
         }
+        if self.max_pending_per_uid == 0 {
+            return Err(invalid("limits.max_pending_per_uid", "must be > 0"));
+        }
         if self.register_timeout_ms == 0 {
             return Err(invalid("limits.register_timeout_ms", "must be > 0"));
         }
@@ -580,6 +593,8 @@ mod tests {
         assert!(e.contains("invalid config: domain"), "{e}");
         let e = error_of("[limits]\nmax_processes = 0\n");
         assert!(e.contains("limits.max_processes"), "{e}");
+        let e = error_of("[limits]\nmax_pending_per_uid = 0\n");
+        assert!(e.contains("limits.max_pending_per_uid must be > 0"), "{e}");
         let e = error_of("[limits]\nmax_queue_capacity = 100000\n");
         assert!(e.contains("limits.max_queue_capacity"), "{e}");
         let e = error_of("[access]\nsocket_mode = 0o7777\n");

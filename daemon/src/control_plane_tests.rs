@@ -255,7 +255,7 @@ fn requests_are_checked_before_anything_changes() {
     let unregistered = plane.create_publisher(3, &publisher_msg(TypeInfo::of::<u64>()));
     assert_eq!(code(unregistered), Err(ErrorCode::NotRegistered));
     // Nothing of the refused requests remains.
-    let status = plane.status(0);
+    let status = plane.status(0, Default::default());
     assert_eq!(
         (status.publishers, status.subscribers, status.services),
         (1, 0, 1)
@@ -306,7 +306,7 @@ fn a_departed_process_returns_every_chunk() {
     assert_eq!(plane.parts[0].pool_stats(0).expect("stats").used, 0);
     assert!(plane.processes().get(slot).is_none());
     assert_eq!(process.heartbeat.slot().pid(), std::process::id());
-    assert_eq!(plane.status(0).services, 0);
+    assert_eq!(plane.status(0, Default::default()).services, 0);
 }
 
 #[test]
@@ -433,7 +433,7 @@ fn an_unresponsive_process_is_unrouted_but_keeps_its_chunks_until_it_exits() {
         assert!(beat.is_dropped() && beat.pid() == std::process::id());
     }
     assert_ne!(register(&mut plane, 3), slot);
-    let status = plane.status(0);
+    let status = plane.status(0, Default::default());
     assert_eq!((status.publishers, status.subscribers), (2, 2));
     let states: Vec<_> = plane
         .processes_page(0, 0)
@@ -459,5 +459,5 @@ fn an_unresponsive_process_is_unrouted_but_keeps_its_chunks_until_it_exits() {
     // Its heartbeat file leaves with it; the slot's next owner gets another.
     assert!(removed.heartbeat.slot().is_dropped());
     assert!(plane.processes().get(slot).is_none());
-    assert_eq!(plane.status(0).subscribers, 1);
+    assert_eq!(plane.status(0, Default::default()).subscribers, 1);
 }

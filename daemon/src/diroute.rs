@@ -3,17 +3,23 @@
 //! One thread waits in epoll for everything at once: the listening socket,
 //! every client connection, the pidfd of every registered process, and the
 //! descriptors of the stop signals ([`crate::stop_signals`]). The wait's
-//! timeout is the next heartbeat tick, at which expired heartbeats and idle
-//! unregistered connections are dealt with, or the next service-manager
-//! watchdog ping ([`crate::sd_notify`]) when that comes first: the loop
-//! itself feeds the watchdog, so a hung loop is noticed.
+//! timeout is the next heartbeat tick, at which expired heartbeats and
+//! unregistered connections past their time are dealt with, or the next
+//! service-manager watchdog ping ([`crate::sd_notify`]) when that comes
+//! first: the loop itself feeds the watchdog, so a hung loop is noticed.
 //!
 //! Every client is hostile until proven otherwise: sockets are nonblocking,
 //! each wake-up reads at most a few frames per connection (so one chatty
 //! client cannot starve the others), a frame that does not decode is
-//! answered with an `Error` and counted (too many and the client is dropped),
-//! unregistered connections are limited in number and dropped after
-//! `limits.register_timeout_ms` of silence.
+//! answered with an `Error` and counted (too many and the client is dropped).
+//! Connections are admitted by the `admission` submodule: a peer `[access]`
+//! refuses is told so at accept and closed, never taking a slot;
+//! unregistered connections are limited per uid and in all, a newcomer
+//! evicting an older one instead of being refused
+//! ([`crate::pending_limits`]), and live at most
+//! `limits.register_timeout_ms` from their accept. Every connection turned
+//! away is told why, counted for `Status`, and logged at most once per
+//! second per kind ([`crate::connection_refusals`]).
 //!
 //! A process is dead when its connection closes or fails or when its pidfd
 //! turns readable; both lead to [`ControlPlane::remove_process`] and the
@@ -22,6 +28,8 @@
 //! closed at once, but its pidfd stays watched, and only its exit (killed
 //! first when `heartbeat.kill_unresponsive` is set) reclaims it.
 //! On a stop signal the loop ends and [`Diroute::shutdown`] tells every client.
+
+mod admission;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -34,6 +42,7 @@ use zerocp_os_linux::poller::{Events, Interest, PollEvent, Poller};
 use zerocp_os_linux::seqpacket::{RecvResult, SeqpacketListener};
 
 use crate::client_connection::ClientConnection;
+use crate::connection_refusals::ConnectionRefusals;
 use crate::control_plane::{ControlPlane, Departure, RequestError};
 use crate::process_manager::ConnId;
 use crate::sd_notify::ServiceManager;
@@ -96,6 +105,8 @@ pub struct Diroute<'a> {
     /// `accept` failed (e.g. out of descriptors): the listener is out of
     /// epoll until the next tick, so a level-triggered listener cannot spin.
     accept_paused: bool,
+    /// Connections turned away: counters and log summaries.
+    refusals: ConnectionRefusals,
 }
 
 fn pidfd_token(slot: u32, generation: u32) -> u64 {
@@ -133,6 +144,7 @@ impl<'a> Diroute<'a> {
             next_conn: FIRST_CONN,
             stop: None,
             accept_paused: false,
+            refusals: ConnectionRefusals::default(),
         })
     }
 
@@ -186,10 +198,6 @@ impl<'a> Diroute<'a> {
         self.stop = Some(signal);
     }
 
-    fn pending_connections(&self) -> usize {
-        self.conns.values().filter(|c| c.process.is_none()).count()
-    }
-
     fn accept_all(&mut self) {
         for _ in 0..ACCEPTS_PER_WAKE {
             match self.listener.accept() {
@@ -208,51 +216,24 @@ impl<'a> Diroute<'a> {
         }
     }
 
-    fn admit(&mut self, socket: zerocp_os_linux::seqpacket::SeqpacketConn) {
-        let creds = match socket.peer_credentials() {
-            Ok(creds) => creds,
-            Err(e) => {
-                log::warn!("dropping a connection: {e}");
-                return;
-            }
-        };
-        let id = self.next_conn;
-        self.next_conn += 1;
-        let mut conn = ClientConnection::new(id, socket, creds, monotonic_ms());
-        let max_pending = self.plane.config().limits.max_pending_connections as usize;
-        if self.pending_connections() >= max_pending {
-            log::warn!("{conn}: refused, {max_pending} unregistered connections already open");
-            let detail = format!(
-                "too many connections: {max_pending} unregistered connections are open \
-                 (limits.max_pending_connections)"
-            );
-            drop(conn.send_error(ErrorCode::LimitReached, &detail, 0));
-            return;
+    fn on_connection(&mut self, id: ConnId, event: PollEvent) {
+        if self.read_frames(id) && event.error && !event.readable {
+            self.close(id, Departure::ConnectionClosed);
         }
-        if !self.plane.allows(&creds) {
-            // Answered (and closed) at its first frame, so the client reads
-            // the reason instead of a reset connection.
-            log::warn!("{conn}: access denied");
-            conn.denied = true;
-        }
-        if let Err(e) = self.poller.add(&conn.socket, id, Interest::Readable) {
-            log::error!("{conn}: {e}");
-            return;
-        }
-        log::debug!("{conn}: accepted");
-        self.conns.insert(id, conn);
     }
 
-    fn on_connection(&mut self, id: ConnId, event: PollEvent) {
+    /// Serves at most [`FRAMES_PER_WAKE`] frames of connection `id`; false
+    /// if the connection is gone.
+    fn read_frames(&mut self, id: ConnId) -> bool {
         let mut buf = [0u8; MAX_FRAME_SIZE];
         for _ in 0..FRAMES_PER_WAKE {
             let Some(conn) = self.conns.get(&id) else {
-                return;
+                return false;
             };
             match conn.recv(&mut buf) {
                 Ok(RecvResult::Frame(len)) => {
                     if !self.on_frame(id, &buf[..len]) {
-                        return;
+                        return false;
                     }
                 }
                 Ok(RecvResult::TooLarge { len }) => {
@@ -260,17 +241,21 @@ impl<'a> Diroute<'a> {
                         "frame of {len} bytes exceeds the maximum of {MAX_FRAME_SIZE} bytes"
                     );
                     if !self.reject(id, ErrorCode::Malformed, &detail, 0) {
-                        return;
+                        return false;
                     }
                 }
-                Ok(RecvResult::Closed) => return self.close(id, Departure::ConnectionClosed),
+                Ok(RecvResult::Closed) => {
+                    self.close(id, Departure::ConnectionClosed);
+                    return false;
+                }
                 Ok(RecvResult::WouldBlock | RecvResult::TimedOut) => break,
-                Err(e) => return self.drop_on_error(id, &e),
+                Err(e) => {
+                    self.drop_on_error(id, &e);
+                    return false;
+                }
             }
         }
-        if event.error && !event.readable {
-            self.close(id, Departure::ConnectionClosed);
-        }
+        true
     }
 
     fn drop_on_error(&mut self, id: ConnId, e: &SocketError) {
@@ -301,19 +286,6 @@ impl<'a> Diroute<'a> {
     /// Handles one frame; false if the connection was dropped.
     fn on_frame(&mut self, id: ConnId, frame: &[u8]) -> bool {
         let now = monotonic_ms();
-        if let Some(conn) = self.conns.get_mut(&id) {
-            conn.last_frame_ms = now;
-        }
-        if let Some(creds) = self.conns.get(&id).filter(|c| c.denied).map(|c| c.creds) {
-            let detail = format!(
-                "uid {} gid {} may not use this domain",
-                creds.uid, creds.gid
-            );
-            let reply = error_message(ErrorCode::AccessDenied, &detail);
-            self.reply(id, &reply, wire::FrameHeader::salvage_request_id(frame));
-            self.drop_connection(id);
-            return false;
-        }
         let (header, msg) = match wire::decode(frame) {
             Ok(decoded) => decoded,
             Err(e) => {
@@ -373,7 +345,9 @@ impl<'a> Diroute<'a> {
         };
         let process = conn.process;
         match (msg, process) {
-            (Message::QueryStatus, _) => Message::Status(self.plane.status(now)),
+            (Message::QueryStatus, _) => {
+                Message::Status(self.plane.status(now, self.refusals.counters()))
+            }
             (Message::QueryProcesses(page), _) => {
                 Message::ProcessesPage(self.plane.processes_page(page.start, now))
             }
@@ -400,6 +374,7 @@ impl<'a> Diroute<'a> {
                 self.remove_process(slot, Departure::Unregistered);
                 if let Some(conn) = self.conns.get_mut(&id) {
                     conn.process = None;
+                    conn.pending_since_ms = now;
                 }
                 Message::Unregistered
             }
@@ -515,17 +490,8 @@ impl<'a> Diroute<'a> {
         for slot in self.plane.expired_processes(now) {
             self.drop_unresponsive(slot, now);
         }
-        let idle_limit = self.plane.config().limits.register_timeout_ms;
-        let idle: Vec<ConnId> = self
-            .conns
-            .values()
-            .filter(|c| c.process.is_none() && now.saturating_sub(c.last_frame_ms) > idle_limit)
-            .map(|c| c.id)
-            .collect();
-        for id in idle {
-            log::info!("connection {id}: idle and unregistered for {idle_limit} ms, dropping");
-            self.drop_connection(id);
-        }
+        self.expire_pending(now);
+        self.refusals.tick(now);
     }
 
     /// Stops serving: marks the mgmt segment, sends `Shutdown` to every
@@ -533,6 +499,7 @@ impl<'a> Diroute<'a> {
     /// Returns the listener (dropping it removes the socket file).
     pub fn shutdown(mut self) -> SeqpacketListener {
         self.plane.mark_shutting_down();
+        self.refusals.finish(monotonic_ms());
         for conn in self.conns.values() {
             if let Err(e) = conn.send(&Message::Shutdown, 0) {
                 log::debug!("{conn}: {e}");

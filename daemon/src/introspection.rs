@@ -31,14 +31,16 @@ use zerocp_core::wire::{
     ProcessesPage, RuleScope, Status,
 };
 
+use crate::connection_refusals::ConnectionCounters;
 use crate::control_plane::ControlPlane;
 use crate::group_config::AccessRuleSpec;
 use crate::port_id::PortId;
 use crate::segment_groups::SegmentGroup;
 
 impl ControlPlane<'_> {
-    /// The `Status` reply at `now_ms`.
-    pub fn status(&self, now_ms: u64) -> Status {
+    /// The `Status` reply at `now_ms`, with the event loop's `connections`
+    /// counters (it owns the connections).
+    pub fn status(&self, now_ms: u64, connections: ConnectionCounters) -> Status {
         Status {
             daemon_pid: self.identity.pid,
             uptime_ms: now_ms.saturating_sub(self.identity.started_ms),
@@ -50,6 +52,9 @@ impl ControlPlane<'_> {
             mgmt_size: self.identity.mgmt_size,
             data_size: self.identity.data_size,
             control_size: self.identity.control_size,
+            refused_connections: connections.refused,
+            evicted_connections: connections.evicted,
+            expired_connections: connections.expired,
         }
     }
 

@@ -17,7 +17,9 @@
 //! | [`stop_signals`] | SIGTERM, SIGINT, SIGHUP, SIGQUIT as descriptors for that loop |
 //! | [`sd_notify`] | readiness, status, watchdog and stopping for systemd |
 //! | [`client_connection`] | one client connection and its frame I/O |
+//! | [`connection_refusals`] | connections turned away: counters, one log line per kind and second |
 //! | [`control_plane`] | the state and every change to it (register, ports, death) |
+//! | [`pending_limits`] | the limits on unregistered connections and whom a newcomer evicts |
 //! | [`process_manager`] | registered processes, their slots, pidfds, heartbeat files |
 //! | [`heartbeat_file`] | one process's heartbeat, in a memory file shared with it only |
 //! | [`port_id`] | `PortId`: kind, slot index and generation of one port |
@@ -44,13 +46,37 @@
 //! A connection may send the introspection queries (`QueryStatus`,
 //! `QueryProcesses`, `QueryServices`, `QueryMempools`, `QueryGroups`) without registering;
 //! that is how `zerocpctl` works. Everything else needs `Register` first
-//! (one per connection). Unregistered connections are limited
-//! (`limits.max_pending_connections`) and dropped after
-//! `limits.register_timeout_ms` without a frame.
+//! (one per connection).
+//!
+//! Nobody can lock the others out with connections ([`diroute`]'s
+//! admission, [`pending_limits`]):
+//!
+//! - A peer whose uid and gid `[access]` does not admit is answered
+//!   `AccessDenied` at accept and closed at once: it never holds a slot.
+//! - A newcomer is never refused for room. Unregistered connections are
+//!   limited per uid (`limits.max_pending_per_uid`, 8) and in all
+//!   (`limits.max_pending_connections`, 64); a newcomer beyond a limit
+//!   evicts the oldest unregistered connection of its own uid (per-uid
+//!   limit) or of the uid holding the most (total), which is told why
+//!   (`LimitReached`, naming the limit) and closed. A flood thus evicts the
+//!   flooder's own connections; `zerocpctl` and applications of other uids
+//!   always get in. Of the flooder's own uid, a connection gives way only
+//!   after `max_pending_per_uid - 1` newer ones, its queued frames are served
+//!   at accept, and the runtime and `zerocpctl` connect again after a
+//!   jittered backoff when evicted.
+//! - An unregistered connection lives `limits.register_timeout_ms` from its
+//!   accept; queries do not extend it (a client that queries every second
+//!   can no longer keep a slot). Registered connections are not limited.
+//! - Every connection turned away is told why (an `Error` frame with
+//!   request id 0 before the close), counted (`Status`:
+//!   `refused_connections`, `evicted_connections`, `expired_connections`;
+//!   `zerocpctl status`) and logged at most once per second per kind, as a
+//!   summary by uid ([`connection_refusals`]).
 
 pub mod cli;
 pub mod client_connection;
 pub mod config;
+pub mod connection_refusals;
 pub mod control_plane;
 #[cfg(test)]
 mod control_plane_tests;
@@ -62,6 +88,7 @@ pub mod heartbeat_file;
 pub mod heartbeat_scheduler;
 pub mod introspection;
 pub mod logging;
+pub mod pending_limits;
 pub mod port_id;
 pub mod port_registry;
 pub mod process_manager;

@@ -7,10 +7,11 @@ mod support;
 
 use std::time::Duration;
 
-use support::{RawClient, TestDomain};
+use support::{REPLY_DEADLINE, RawClient, TestDomain};
 use zerocp_core::wire::{
     self, ErrorCode, HEADER_LEN, MAX_FRAME_SIZE, Message, PageRequest, RemovePort,
 };
+use zerocp_os_linux::control_client::ControlError;
 
 fn error_code(reply: &Message) -> ErrorCode {
     match reply {
@@ -182,49 +183,73 @@ fn type_mismatch_names_both_types() {
 fn silent_and_flooding_clients_do_not_block_others() {
     let domain = hostile_domain();
     // Connects and says nothing.
-    let silent = RawClient::connect(&domain.socket_path());
+    let mut silent = RawClient::connect(&domain.socket_path());
     assert_serving(&domain);
-    // A flood beyond the pending-connection limit (16 by default, one taken
-    // by `silent`): the extra connections are told why and closed.
+    // A flood of one uid beyond `limits.max_pending_per_uid` (8 by
+    // default): every newcomer gets in, the oldest unregistered connection
+    // of its uid gives way and is told why. So `silent` and the 16 oldest
+    // of the flood go, the 8 newest stay.
     let mut flood: Vec<RawClient> = (0..24)
         .map(|_| RawClient::connect(&domain.socket_path()))
         .collect();
-    let expected_refusals = 24 - (16 - 1);
-    let mut refused = vec![false; flood.len()];
-    let all_refused = domain.wait_until(support::DEADLINE, || {
-        for (client, refused) in flood.iter_mut().zip(refused.iter_mut()) {
-            if let Ok(Some((_, Message::Error(e)))) = client.client.recv(Duration::ZERO) {
+    for client in std::iter::once(&mut silent).chain(flood.iter_mut().take(16)) {
+        match client.recv() {
+            Some((0, Message::Error(e))) => {
                 assert_eq!(e.code, ErrorCode::LimitReached, "{}", e.detail.as_str());
-                *refused = true;
+                assert!(
+                    e.detail.as_str().contains("limits.max_pending_per_uid"),
+                    "{}",
+                    e.detail.as_str()
+                );
             }
+            other => panic!("an evicted connection read {other:?}"),
         }
-        refused.iter().filter(|r| **r).count() >= expected_refusals
-    });
-    let count = refused.iter().filter(|r| **r).count();
-    assert!(
-        all_refused,
-        "{count} of 24 flooding connections were refused, expected {expected_refusals}"
-    );
-    drop(flood);
-    assert!(domain.wait_until(support::DEADLINE, || {
-        domain.ctl(&["status"]).status.success()
-    }));
+        assert!(client.recv().is_none(), "closed after the reason");
+    }
+    for client in &mut flood[16..] {
+        let waiting = client.client.recv(Duration::ZERO);
+        assert!(matches!(waiting, Ok(None)), "{waiting:?}");
+    }
+    // The registering client of `assert_serving` finds its uid at the
+    // limit and evicts one more; zerocpctl then finds room (one left).
     assert_serving(&domain);
-    drop(silent);
+    let status = domain.ctl_json(&["status"]);
+    assert_eq!(status["evicted_connections"], 17 + 1, "{status}");
+    drop(flood);
     domain.stop();
 }
 
 #[test]
-fn idle_unregistered_connections_are_dropped() {
+fn unregistered_connections_expire_from_their_accept_however_often_they_query() {
     let text = "[limits]\nregister_timeout_ms = 300\n\n[heartbeat]\ninterval_ms = 50\ntimeout_ms = 60000\n\n\
                 [[mempool]]\nsize = 64\ncount = 4\n";
     let domain = TestDomain::builder().config_toml(text).start();
-    let mut silent = RawClient::connect(&domain.socket_path());
+    let mut chatty = RawClient::connect(&domain.socket_path());
+    let mut answered = 0;
+    let refused = domain.wait_until(support::DEADLINE, || {
+        match chatty.client.request(&Message::QueryStatus, REPLY_DEADLINE) {
+            Ok(Message::Status(_)) => {
+                answered += 1;
+                false
+            }
+            Err(ControlError::Refused { code, detail }) => {
+                assert_eq!(code, ErrorCode::LimitReached, "{detail}");
+                assert!(detail.contains("limits.register_timeout_ms"), "{detail}");
+                true
+            }
+            other => panic!("a query was answered with {other:?}"),
+        }
+    });
+    assert!(refused, "queries kept an unregistered connection alive");
+    assert!(answered > 0, "the queries before the timeout were answered");
     assert!(
-        silent.recv().is_none(),
-        "the daemon should close an idle unregistered connection"
+        domain
+            .daemon_log()
+            .contains("not registered within 300 ms of connecting"),
+        "{}",
+        domain.daemon_log()
     );
-    assert!(domain.daemon_log().contains("idle and unregistered"));
+    assert_eq!(domain.ctl_json(&["status"])["expired_connections"], 1);
     domain.stop();
 }
 

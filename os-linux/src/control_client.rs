@@ -9,7 +9,10 @@
 //! - a frame with another id (the late reply to a request that timed out) is
 //!   skipped;
 //! - an `Error` frame with id 0 is the daemon refusing the connection itself
-//!   (access denied, too many connections): it is the answer;
+//!   before it closes it: [`ControlError::Refused`] with the daemon's code and
+//!   reason (`AccessDenied`: this peer may not connect; `LimitReached`: the
+//!   daemon had no room for another unregistered connection of this peer, or
+//!   it did not register in time, and a new connection may get in);
 //! - the unsolicited `Shutdown` frame, or the connection closing, means the
 //!   daemon is gone: [`ControlError::Closed`].
 //!
@@ -17,9 +20,11 @@
 //! [`ControlClient::request_with_fds`] returns them with the reply; every
 //! other frame's descriptors are closed as the frame is consumed.
 //!
-//! A daemon that refuses a connection answers its first frame and closes, so
-//! a send can fail with `EPIPE` although the reason is waiting to be read:
-//! [`ControlClient::request`] then returns that `Error` frame as the reply.
+//! A daemon that refuses a connection sends its reason and closes at once,
+//! so a send can fail with `EPIPE`, or a receive see the close first,
+//! although the reason is waiting to be read: it is read all the same
+//! ([`crate::seqpacket`] reads frames past a reset), and the request fails
+//! with [`ControlError::Refused`].
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -40,7 +45,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use zerocp_core::wire::{
-    self, DecodeError, EncodeError, FrameHeader, MAX_FRAME_SIZE, Message, MessageKind,
+    self, DecodeError, EncodeError, ErrorCode, ErrorReply, FrameHeader, MAX_FRAME_SIZE, Message,
+    MessageKind,
 };
 
 use crate::error::SocketError;
@@ -71,8 +77,41 @@ pub enum ControlError {
         /// Kind of the message received.
         got: MessageKind,
     },
+    /// The daemon refused this connection (an `Error` frame with request
+    /// id 0) and closed it.
+    Refused {
+        /// Its error code.
+        code: ErrorCode,
+        /// Its reason.
+        detail: String,
+    },
     /// The daemon closed the connection or announced its shutdown.
     Closed,
+}
+
+impl ControlError {
+    /// Whether the daemon refused this connection for lack of room
+    /// (`LimitReached`: too many unregistered connections of this peer's
+    /// uid or of all, or it did not register within the daemon's
+    /// `limits.register_timeout_ms`), so that a new connection, a little
+    /// later, may get in.
+    ///
+    /// ```
+    /// use zerocp_core::wire::ErrorCode;
+    /// use zerocp_os_linux::control_client::ControlError;
+    /// let refused = |code| ControlError::Refused { code, detail: "why".into() };
+    /// assert!(refused(ErrorCode::LimitReached).is_refused_for_room());
+    /// assert!(!refused(ErrorCode::AccessDenied).is_refused_for_room());
+    /// ```
+    pub fn is_refused_for_room(&self) -> bool {
+        matches!(
+            self,
+            Self::Refused {
+                code: ErrorCode::LimitReached,
+                ..
+            }
+        )
+    }
 }
 
 impl fmt::Display for ControlError {
@@ -88,6 +127,9 @@ impl fmt::Display for ControlError {
             Self::Unexpected { request, got } => {
                 write!(f, "the daemon answered {request:?} with {got:?}")
             }
+            Self::Refused { code, detail } => {
+                write!(f, "the daemon refused this connection ({code}): {detail}")
+            }
             Self::Closed => f.write_str("the daemon closed the connection (it is gone)"),
         }
     }
@@ -99,7 +141,10 @@ impl std::error::Error for ControlError {
             Self::Encode(e) => Some(e),
             Self::Send(e) | Self::Recv(e) => Some(e),
             Self::Decode(e) => Some(e),
-            Self::Timeout { .. } | Self::Unexpected { .. } | Self::Closed => None,
+            Self::Timeout { .. }
+            | Self::Unexpected { .. }
+            | Self::Refused { .. }
+            | Self::Closed => None,
         }
     }
 }
@@ -180,7 +225,8 @@ impl ControlClient {
 
     /// Sends `msg` and returns the daemon's answer to it (which may be
     /// [`Message::Error`]), waiting at most `timeout`. Descriptors attached
-    /// to the answer are closed.
+    /// to the answer are closed. A refusal of the connection itself is
+    /// [`ControlError::Refused`].
     pub fn request(&mut self, msg: &Message, timeout: Duration) -> Result<Message, ControlError> {
         self.request_with_fds(msg, timeout).map(|(reply, _)| reply)
     }
@@ -198,13 +244,10 @@ impl ControlClient {
         self.next_id = self.next_id.checked_add(1).unwrap_or(1);
         let len = wire::encode(msg, id, &mut self.buf[..]).map_err(ControlError::Encode)?;
         if let Err(e) = self.conn.send(&self.buf[..len]) {
-            return match send_error(e) {
-                ControlError::Closed => self
-                    .refusal()
-                    .map(|reply| (reply, Vec::new()))
-                    .ok_or(ControlError::Closed),
-                other => Err(other),
-            };
+            return Err(match send_error(e) {
+                ControlError::Closed => self.refusal().unwrap_or(ControlError::Closed),
+                other => other,
+            });
         }
         let deadline = Instant::now() + timeout;
         loop {
@@ -218,9 +261,7 @@ impl ControlClient {
                 reply if header.request_id == id => {
                     return Ok((reply, std::mem::take(&mut self.fds)));
                 }
-                reply @ Message::Error(_) if header.request_id == 0 => {
-                    return Ok((reply, Vec::new()));
-                }
+                Message::Error(reply) if header.request_id == 0 => return Err(refused(&reply)),
                 _ => log::debug!(
                     "skipping a {:?} frame for request {} while waiting for {:?} ({id})",
                     header.kind,
@@ -231,10 +272,10 @@ impl ControlClient {
         }
     }
 
-    /// The `Error` frame a refusing daemon left before it closed, if any.
-    fn refusal(&mut self) -> Option<Message> {
+    /// The refusal a daemon left before it closed, if any.
+    fn refusal(&mut self) -> Option<ControlError> {
         match self.recv(Duration::ZERO) {
-            Ok(Some((_, reply @ Message::Error(_)))) => Some(reply),
+            Ok(Some((_, Message::Error(reply)))) => Some(refused(&reply)),
             _ => None,
         }
     }
@@ -256,6 +297,14 @@ impl ControlClient {
                 }
             }
         }
+    }
+}
+
+/// The connection refused with `reply`.
+fn refused(reply: &ErrorReply) -> ControlError {
+    ControlError::Refused {
+        code: reply.code,
+        detail: reply.detail.as_str().to_owned(),
     }
 }
 
@@ -295,11 +344,14 @@ mod tests {
         wire::decode(&buf[..len]).unwrap().0.request_id
     }
 
-    fn refused() -> Message {
-        Message::Error(ErrorReply::new(
-            ErrorCode::AccessDenied,
-            "uid 1 may not connect",
-        ))
+    fn refused() -> ErrorReply {
+        ErrorReply::new(ErrorCode::AccessDenied, "uid 1 may not connect")
+    }
+
+    /// Whether `result` is the connection refused with [`refused`].
+    fn is_refused<T>(result: &Result<T, ControlError>) -> bool {
+        matches!(result, Err(ControlError::Refused { code: ErrorCode::AccessDenied, detail })
+            if detail == "uid 1 may not connect")
     }
 
     #[test]
@@ -323,14 +375,11 @@ mod tests {
         std::thread::scope(|scope| {
             scope.spawn(|| {
                 received_id(&daemon);
-                send(&daemon, &refused(), 0);
+                send(&daemon, &Message::Error(refused()), 0);
                 received_id(&daemon);
                 send(&daemon, &Message::Shutdown, 0);
             });
-            assert_eq!(
-                client.request(&Message::QueryStatus, WAIT).unwrap(),
-                refused()
-            );
+            assert!(is_refused(&client.request(&Message::QueryStatus, WAIT)));
             assert!(matches!(
                 client.request(&Message::QueryStatus, WAIT),
                 Err(ControlError::Closed)
@@ -358,12 +407,36 @@ mod tests {
     #[test]
     fn a_refusing_daemon_s_reason_survives_its_close() {
         let (mut client, daemon) = pair();
-        send(&daemon, &refused(), 0);
+        send(&daemon, &Message::Error(refused()), 0);
         drop(daemon);
-        assert_eq!(
-            client.request(&Message::QueryStatus, WAIT).unwrap(),
-            refused()
-        );
+        assert!(is_refused(&client.request(&Message::QueryStatus, WAIT)));
         assert!(client.poll_closed());
+    }
+
+    /// The daemon refuses after the request arrived and closes without
+    /// reading it: the kernel reports a reset first, the reason is still read.
+    #[test]
+    fn a_refusal_survives_a_close_with_the_request_unread() {
+        let (mut client, daemon) = pair();
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let mut polled = [rustix::event::PollFd::new(
+                    &daemon,
+                    rustix::event::PollFlags::IN,
+                )];
+                rustix::event::poll(&mut polled, None).unwrap();
+                send(&daemon, &Message::Error(refused()), 0);
+            });
+            let result = client.request(&Message::QueryStatus, WAIT);
+            assert!(is_refused(&result), "{result:?}");
+        });
+        let crowded = ControlError::Refused {
+            code: ErrorCode::LimitReached,
+            detail: "full".into(),
+        };
+        assert!(
+            crowded.to_string().contains("(LimitReached): full"),
+            "{crowded}"
+        );
     }
 }

@@ -11,6 +11,7 @@
 //! | [`mmap`] | mappings of those segments (RAII) |
 //! | [`seqpacket`] | the control plane's `SOCK_SEQPACKET` Unix sockets, passing segment descriptors |
 //! | [`control_client`] | the client end of the control protocol: requests and replies |
+//! | [`backoff`] | jittered, capped waits before connecting again after a refusal for room |
 //! | [`futex`] | process-shared futex wait/wake on words in shared memory |
 //! | [`lockfile`] | the daemon's per-domain `flock` lock file |
 //! | [`pidfd`] | process liveness through pidfds |
@@ -28,6 +29,7 @@
 //! `linux-raw-sys` directly (rustix itself is built on it).
 
 pub mod affinity;
+pub mod backoff;
 pub mod clock;
 pub mod control_client;
 pub mod error;

@@ -4,7 +4,10 @@
 //! and ordered, and tells the reader when a frame was longer than its buffer,
 //! which [`SeqpacketConn::recv`] reports as [`RecvResult::TooLarge`] rather
 //! than handing out a cut-off frame. A read of zero bytes means the peer is
-//! gone, so empty frames are refused on send.
+//! gone, so empty frames are refused on send. Frames a peer sent before it
+//! closed are read before [`RecvResult::Closed`], even when it closed with
+//! frames of ours unread (which the kernel reports as `ECONNRESET` ahead of
+//! them): a daemon that refuses a client and closes at once is still heard.
 //!
 //! The daemon binds a nonblocking [`SeqpacketListener`] (it drives it from
 //! epoll), learns who connected from the kernel ([`SeqpacketConn::peer_credentials`],
@@ -389,18 +392,26 @@ impl SeqpacketConn {
         }
     }
 
+    /// One receive. `ECONNRESET` only says that the peer closed while
+    /// frames of ours were unread in its queue (a daemon refusing a client
+    /// that already sent its request): the kernel reports it once, ahead of
+    /// the frames the peer sent before closing, and clears it. So a reset
+    /// is read again without waiting, and delivers such a frame (the
+    /// refusal's reason) when there is one; else it is `Closed`.
     fn recv_with(
         &self,
         buf: &mut [u8],
         flags: RecvFlags,
-        fds: Option<&mut Vec<OwnedFd>>,
+        mut fds: Option<&mut Vec<OwnedFd>>,
     ) -> Result<RecvResult, SocketError> {
         // MSG_TRUNC makes the kernel return the frame's real length.
         let flags = flags | RecvFlags::TRUNC;
-        let result = match fds {
-            None => rustix::io::retry_on_intr(|| rustix::net::recv(&self.fd, &mut *buf, flags))
-                .map(|(_, len)| len),
-            Some(fds) => self.recv_fds(buf, flags, fds),
+        let result = match self.recv_once(buf, flags, fds.as_deref_mut()) {
+            Err(Errno::CONNRESET) => match self.recv_once(buf, flags | RecvFlags::DONTWAIT, fds) {
+                Err(Errno::AGAIN) => Err(Errno::CONNRESET),
+                other => other,
+            },
+            other => other,
         };
         match result {
             Ok(0) | Err(Errno::CONNRESET) => Ok(RecvResult::Closed),
@@ -411,6 +422,21 @@ impl SeqpacketConn {
                 path: self.path.clone(),
                 errno,
             }),
+        }
+    }
+
+    /// `recv` (descriptors closed unseen) or, given `fds`, `recvmsg`;
+    /// returns the frame's real length.
+    fn recv_once(
+        &self,
+        buf: &mut [u8],
+        flags: RecvFlags,
+        fds: Option<&mut Vec<OwnedFd>>,
+    ) -> Result<usize, Errno> {
+        match fds {
+            None => rustix::io::retry_on_intr(|| rustix::net::recv(&self.fd, &mut *buf, flags))
+                .map(|(_, len)| len),
+            Some(fds) => self.recv_fds(buf, flags, fds),
         }
     }
 

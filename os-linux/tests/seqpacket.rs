@@ -196,6 +196,34 @@ fn closing_one_end_is_seen_by_the_other() {
     assert!(err.is_disconnected(), "{err}");
 }
 
+/// A peer that closes with frames of ours unread (a daemon refusing a
+/// client that already sent its request) makes the kernel report
+/// `ECONNRESET` once; the frame it sent before closing is still delivered.
+#[test]
+fn a_frame_sent_before_a_reset_is_still_delivered() {
+    let path = SockPath::new("reset");
+    let (_listener, client, server) = connected(&path.0);
+    client.send(b"request nobody reads").unwrap();
+    server.send(b"refused").unwrap();
+    drop(server);
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        client.recv_timeout(&mut buf, WAIT).unwrap(),
+        RecvResult::Frame(7)
+    );
+    assert_eq!(&buf[..7], b"refused");
+    assert_eq!(
+        client.recv_timeout(&mut buf, WAIT).unwrap(),
+        RecvResult::Closed
+    );
+    // Without a frame behind it, the reset reads as closed.
+    let path = SockPath::new("reset-empty");
+    let (_listener, client, server) = connected(&path.0);
+    client.send(b"request nobody reads").unwrap();
+    drop(server);
+    assert_eq!(client.recv(&mut buf).unwrap(), RecvResult::Closed);
+}
+
 #[test]
 fn shutdown_reads_as_closed_on_the_peer() {
     let (a, b) = SeqpacketConn::pair().unwrap();

@@ -49,7 +49,12 @@
 //!
 //! ## Errors and the daemon's lifetime
 //!
-//! Every operation has its own error enum ([`error`]). Once the daemon
+//! Every operation has its own error enum ([`error`]). [`Runtime::init`]
+//! connects again, after a short jittered wait, when the daemon turned its
+//! connection away for room before it could register (the daemon evicts the
+//! oldest unregistered connections of a uid that opens too many), for up to
+//! 20 s; then it fails with [`InitError::NoRoom`], giving the daemon's
+//! reason. Every other refusal (e.g. `AccessDenied`) fails it at once. Once the daemon
 //! stops, or dies, every call fails with `DaemonGone`, including a
 //! subscriber sleeping in `wait(None)`; nothing hangs or faults (the
 //! mappings stay valid until the last port is dropped).
@@ -84,6 +89,7 @@ pub mod logger;
 mod mapped;
 mod port_request;
 mod publisher;
+mod register_request;
 mod registration;
 mod runtime;
 mod sample;

@@ -29,12 +29,12 @@ use zerocp_core::fixed_string::FixedString;
 use zerocp_core::heartbeat::HeartbeatSlot;
 use zerocp_core::mgmt::STATE_SHUTTING_DOWN;
 use zerocp_core::sync::Ordering;
-use zerocp_core::wire::{self, ErrorCode, Message, MessageKind, Register};
+use zerocp_core::wire::Message;
 use zerocp_os_linux::control_client::ControlClient;
-use zerocp_os_linux::error::Errno;
 use zerocp_os_linux::names::{DomainName, DomainPaths};
 
 use crate::error::{ControlError, InitError};
+use crate::register_request::{REGISTRATION_DEADLINE, connect_and_register};
 use crate::segment_mappings::{GroupMappings, SegmentMappings};
 use crate::wait::wake_subscriber;
 
@@ -71,24 +71,18 @@ pub(crate) struct Registration {
 }
 
 impl Registration {
-    /// Connects to the daemon of `domain`, registers as `name`, maps the
-    /// segments it announces and writes a first heartbeat; returns the
-    /// registration and the heartbeat interval the daemon asks for.
+    /// Connects to the daemon of `domain`, registers as `name` (connecting
+    /// again while the daemon has no room, [`crate::register_request`]),
+    /// maps the segments it announces and writes a first heartbeat; returns
+    /// the registration and the heartbeat interval the daemon asks for.
     pub(crate) fn establish(
         name: &str,
         domain: &DomainName,
     ) -> Result<(Self, Duration), InitError> {
         let process_name = check_name(name)?;
         let paths = DomainPaths::for_client(domain).map_err(InitError::RunDir)?;
-        let mut conn = ControlClient::connect(&paths.socket).map_err(|e| match e.errno() {
-            Some(errno @ (Errno::NOENT | Errno::CONNREFUSED)) => InitError::DaemonNotRunning {
-                domain: domain.to_string(),
-                socket: paths.socket.clone(),
-                errno,
-            },
-            _ => InitError::Connect(e),
-        })?;
-        let (registered, fds) = register(&mut conn, process_name)?;
+        let (conn, registered, fds) =
+            connect_and_register(&paths, process_name, REGISTRATION_DEADLINE)?;
         let segments =
             SegmentMappings::map(domain, &registered, fds).map_err(InitError::Segment)?;
         let slot = registered.process_slot;
@@ -258,36 +252,6 @@ fn check_name(name: &str) -> Result<FixedString<MAX_PROCESS_NAME_LEN>, InitError
         return Err(invalid("it contains control characters"));
     }
     FixedString::try_from_str(name).map_err(|_| invalid("it is longer than 32 bytes"))
-}
-
-/// Registers; returns the reply and the segment descriptors it carried.
-fn register(
-    conn: &mut ControlClient,
-    process_name: FixedString<MAX_PROCESS_NAME_LEN>,
-) -> Result<(wire::Registered, Vec<OwnedFd>), InitError> {
-    let request = Message::Register(Register {
-        protocol_version: wire::PROTOCOL_VERSION,
-        process_name,
-    });
-    match conn.request_with_fds(&request, REQUEST_TIMEOUT) {
-        Ok((Message::Registered(reply), fds)) => Ok((reply, fds)),
-        Ok((Message::Error(e), _)) => Err(InitError::Rejected {
-            code: e.code,
-            detail: e.detail.as_str().to_owned(),
-        }),
-        Ok((other, _)) => Err(InitError::Control(ControlError::Unexpected {
-            request: MessageKind::Register,
-            got: other.kind(),
-        })),
-        Err(ControlError::Closed) => Err(InitError::Rejected {
-            code: ErrorCode::ShuttingDown,
-            detail: format!(
-                "the daemon at {} closed the connection during registration",
-                conn.path().display()
-            ),
-        }),
-        Err(e) => Err(InitError::Control(e)),
-    }
 }
 
 #[cfg(test)]

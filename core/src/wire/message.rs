@@ -236,6 +236,16 @@ wire_struct! {
         pub data_size: u64,
         /// Size of the control parts of every segment group together.
         pub control_size: u64,
+        /// Connections refused at accept since the daemon started: their
+        /// peer's uid and gid are not admitted by `[access]`.
+        pub refused_connections: u64,
+        /// Unregistered connections evicted since the daemon started, to
+        /// make room for a newcomer (`limits.max_pending_per_uid`,
+        /// `limits.max_pending_connections`).
+        pub evicted_connections: u64,
+        /// Unregistered connections closed since the daemon started for not
+        /// registering within `limits.register_timeout_ms` of their accept.
+        pub expired_connections: u64,
     }
 }
 

@@ -129,6 +129,9 @@ fn samples() -> Vec<Message> {
             mgmt_size: 7,
             data_size: 8,
             control_size: 9,
+            refused_connections: 10,
+            evicted_connections: 11,
+            expired_connections: 12,
         }),
         Message::ProcessesPage(ProcessesPage {
             entries: heapless::Vec::from_slice(&[process.clone(), process]).unwrap(),

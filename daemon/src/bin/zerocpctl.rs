@@ -12,7 +12,8 @@ Usage: zerocpctl [--domain NAME] [--json] COMMAND
 Inspect a running ZeroCP domain.
 
 Commands:
-  status     the daemon: pid, uptime, counts, segment sizes
+  status     the daemon: pid, uptime, counts, segment sizes, connections
+             refused, evicted and expired
   processes  registered processes: pid, name, state, heartbeat age
   services   services with their publishers and subscribers (queue fill,
              dropped count)

@@ -56,7 +56,16 @@ pub enum CtlError {
         /// The socket path.
         socket: PathBuf,
     },
-    /// The daemon refused the query.
+    /// The daemon had no room for this connection at any attempt: it
+    /// evicted it for newer unregistered connections of the same uid, or
+    /// of the uid holding the most.
+    NoRoom {
+        /// Connections tried.
+        attempts: u32,
+        /// The daemon's last reason.
+        detail: String,
+    },
+    /// The daemon refused the query (or this connection).
     Refused {
         /// Its error code.
         code: ErrorCode,
@@ -117,6 +126,11 @@ impl fmt::Display for CtlError {
             Self::Closed { socket } => {
                 write!(f, "zerocpd closed the connection on {}", socket.display())
             }
+            Self::NoRoom { attempts, detail } => write!(
+                f,
+                "zerocpd had no room for this connection ({attempts} attempts): LimitReached: \
+                 {detail}"
+            ),
             Self::Refused { code, detail } => write!(f, "zerocpd refused: {code}: {detail}"),
             Self::Protocol(what) => write!(f, "unexpected reply from zerocpd: {what}"),
         }
@@ -209,7 +223,8 @@ impl CtlClient {
     }
 
     /// Sends `msg` and returns the reply to it; an `Error` reply (including
-    /// the daemon refusing the connection) is [`CtlError::Refused`].
+    /// the daemon refusing the connection) is [`CtlError::Refused`], and a
+    /// connection the daemon had no room for [`CtlError::NoRoom`].
     pub fn request(&mut self, msg: &Message) -> Result<Message, CtlError> {
         let socket = || self.path.clone();
         match self.client.request(msg, REPLY_TIMEOUT) {
@@ -218,6 +233,14 @@ impl CtlClient {
                 detail: e.detail.as_str().to_owned(),
             }),
             Ok(reply) => Ok(reply),
+            Err(ControlError::Refused {
+                code: ErrorCode::LimitReached,
+                detail,
+            }) => Err(CtlError::NoRoom {
+                attempts: 1,
+                detail,
+            }),
+            Err(ControlError::Refused { code, detail }) => Err(CtlError::Refused { code, detail }),
             Err(ControlError::Closed) => Err(CtlError::Closed { socket: socket() }),
             Err(ControlError::Timeout { .. }) => Err(CtlError::Timeout { socket: socket() }),
             Err(ControlError::Send(e) | ControlError::Recv(e)) => Err(CtlError::Socket(e)),

@@ -11,11 +11,30 @@
 //! Output is an aligned table, or with `--json` one line of JSON whose shape
 //! [`render`] documents. When no daemon answers, the error names the socket
 //! path and the exit status is 1.
+//!
+//! A daemon flooded with connections of this user's uid may evict
+//! `zerocpctl`'s unregistered connection before it is answered, to make
+//! room for newer ones (`LimitReached`, see `zerocp_daemon::pending_limits`):
+//! the query then runs again on a new connection, after a short jittered
+//! wait, [`ATTEMPTS`] times in all; if every attempt is turned away the
+//! error says so and gives the daemon's reason.
 
 pub mod client;
 pub mod render;
 
+use std::time::Duration;
+
+use zerocp_os_linux::backoff::Backoff;
+
 pub use client::{CtlClient, CtlError};
+
+/// Connections tried for one query when the daemon has no room.
+pub const ATTEMPTS: u32 = 6;
+/// The first wait before connecting again (jittered down to half); it
+/// doubles up to [`MAX_RETRY`].
+const FIRST_RETRY: Duration = Duration::from_millis(20);
+/// The longest wait between two attempts.
+const MAX_RETRY: Duration = Duration::from_millis(500);
 
 /// What to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,8 +51,34 @@ pub enum Query {
     Groups,
 }
 
-/// Runs `query` against the daemon of `domain` and returns the text to print.
+/// Runs `query` against the daemon of `domain` and returns the text to
+/// print; on a new connection again while the daemon has no room for it
+/// (module docs).
 pub fn run(domain: Option<&str>, query: Query, json: bool) -> Result<String, CtlError> {
+    retrying(|| run_once(domain, query, json))
+}
+
+/// Runs `attempt` until it succeeds or fails otherwise than for lack of
+/// room, at most [`ATTEMPTS`] times, with jittered waits in between.
+fn retrying<T>(mut attempt: impl FnMut() -> Result<T, CtlError>) -> Result<T, CtlError> {
+    let mut backoff = Backoff::new(FIRST_RETRY, MAX_RETRY);
+    let mut attempts = 1;
+    loop {
+        match attempt() {
+            Err(CtlError::NoRoom { .. }) if attempts < ATTEMPTS => {
+                std::thread::sleep(backoff.next_wait());
+                attempts += 1;
+            }
+            Err(CtlError::NoRoom { detail, .. }) => {
+                return Err(CtlError::NoRoom { attempts, detail });
+            }
+            result => return result,
+        }
+    }
+}
+
+/// One attempt of [`run`], on one connection.
+fn run_once(domain: Option<&str>, query: Query, json: bool) -> Result<String, CtlError> {
     let mut client = CtlClient::connect(domain)?;
     let text = match query {
         Query::Status => {
@@ -83,4 +128,49 @@ pub fn run(domain: Option<&str>, query: Query, json: bool) -> Result<String, Ctl
         }
     };
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zerocp_core::wire::ErrorCode;
+
+    fn no_room() -> CtlError {
+        CtlError::NoRoom {
+            attempts: 1,
+            detail: "evicted: no room".into(),
+        }
+    }
+
+    #[test]
+    fn a_query_turned_away_for_room_runs_again_a_few_times_then_says_why() {
+        let mut calls = 0;
+        let ok = retrying(|| {
+            calls += 1;
+            if calls < 3 { Err(no_room()) } else { Ok(calls) }
+        });
+        assert_eq!(ok.unwrap(), 3);
+
+        let mut calls = 0;
+        let e = retrying::<()>(|| {
+            calls += 1;
+            Err(no_room())
+        })
+        .unwrap_err();
+        assert_eq!(calls, ATTEMPTS);
+        let text = e.to_string();
+        assert!(text.contains(&format!("({ATTEMPTS} attempts)")), "{text}");
+        assert!(text.ends_with("LimitReached: evicted: no room"), "{text}");
+
+        let mut calls = 0;
+        let e = retrying::<()>(|| {
+            calls += 1;
+            Err(CtlError::Refused {
+                code: ErrorCode::AccessDenied,
+                detail: "uid 7".into(),
+            })
+        })
+        .unwrap_err();
+        assert_eq!(calls, 1, "{e}");
+    }
 }

@@ -5,8 +5,11 @@
 //!
 //! - `status`: `{"domain", "socket", "daemon_pid", "uptime_ms", "epoch", "processes",
 //!   "publishers", "subscribers", "services", "mgmt_size", "data_size",
-//!   "control_size"}` (`data_size` and `control_size`: every group's payload
-//!   and control parts together)
+//!   "control_size", "refused_connections", "evicted_connections",
+//!   "expired_connections"}` (`data_size` and `control_size`: every group's
+//!   payload and control parts together; the last three: connections turned
+//!   away since the daemon started, refused by `[access]`, evicted for a
+//!   newcomer, closed for not registering in time)
 //! - `processes`: `{"processes":[{"pid", "name", "state", "heartbeat_age_ms", "slot"}]}`
 //!   (`state` is `alive`; `late` when its heartbeat is older than half the timeout;
 //!   `unresponsive` once it was dropped for missing heartbeats: unrouted, its chunks
@@ -137,6 +140,27 @@ pub fn status_text(fields: &StatusJson<'_>) -> String {
         vec!["services".into(), s.services.to_string()],
         vec!["mgmt segment".into(), format!("{} bytes", s.mgmt_size)],
         vec!["data segment".into(), format!("{} bytes", s.data_size)],
+        vec![
+            "refused".into(),
+            format!(
+                "{} connections (not admitted by [access])",
+                s.refused_connections
+            ),
+        ],
+        vec![
+            "evicted".into(),
+            format!(
+                "{} unregistered connections (for newcomers)",
+                s.evicted_connections
+            ),
+        ],
+        vec![
+            "expired".into(),
+            format!(
+                "{} unregistered connections (not registered in time)",
+                s.expired_connections
+            ),
+        ],
     ];
     table(&["FIELD", "VALUE"], &rows)
 }
@@ -498,6 +522,9 @@ mod tests {
             mgmt_size: 65536,
             data_size: 1048576,
             control_size: 8192,
+            refused_connections: 3,
+            evicted_connections: 1204,
+            expired_connections: 5,
         };
         let fields = status_fields("demo", "/run/zerocp/demo.sock".into(), &status);
         assert_eq!(
@@ -505,7 +532,13 @@ mod tests {
             r#"{"domain":"demo","socket":"/run/zerocp/demo.sock","daemon_pid":42,"uptime_ms":1500,"#
                 .to_owned()
                 + r#""epoch":7,"processes":2,"publishers":3,"subscribers":4,"services":1,"#
-                + r#""mgmt_size":65536,"data_size":1048576,"control_size":8192}"#
+                + r#""mgmt_size":65536,"data_size":1048576,"control_size":8192,"#
+                + r#""refused_connections":3,"evicted_connections":1204,"expired_connections":5}"#
+        );
+        let text = status_text(&fields);
+        assert!(
+            text.contains("evicted       1204 unregistered connections (for newcomers)"),
+            "{text}"
         );
     }
 }

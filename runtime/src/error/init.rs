@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use zerocp_core::wire::ErrorCode;
 use zerocp_os_linux::error::{Errno, NameError, RunDirError, SocketError};
@@ -33,6 +34,19 @@ pub enum InitError {
     },
     /// Connecting to the daemon failed otherwise (e.g. permission denied).
     Connect(SocketError),
+    /// The daemon had no room for this process's connection at any
+    /// attempt until the registration deadline: it evicted the connection
+    /// before it registered, to make room for newer ones of the same uid
+    /// (`limits.max_pending_per_uid`) or of the uid holding the most
+    /// (`limits.max_pending_connections`).
+    NoRoom {
+        /// Connections tried.
+        attempts: u32,
+        /// How long the attempts took.
+        waited: Duration,
+        /// The daemon's last reason.
+        detail: String,
+    },
     /// The daemon refused the registration.
     Rejected {
         /// Its error code.
@@ -67,6 +81,16 @@ impl fmt::Display for InitError {
                 socket.display()
             ),
             Self::Connect(e) => e.fmt(f),
+            Self::NoRoom {
+                attempts,
+                waited,
+                detail,
+            } => write!(
+                f,
+                "the daemon had no room for this process's connection: it was turned away \
+                 before it could register, {attempts} times in {:.1} s (LimitReached): {detail}",
+                waited.as_secs_f64()
+            ),
             Self::Rejected { code, detail } => {
                 write!(
                     f,
@@ -90,7 +114,7 @@ impl std::error::Error for InitError {
             Self::Control(e) => Some(e),
             Self::Segment(e) => Some(e),
             Self::Heartbeat(e) => Some(&**e),
-            Self::InvalidName { .. } | Self::Rejected { .. } => None,
+            Self::InvalidName { .. } | Self::NoRoom { .. } | Self::Rejected { .. } => None,
         }
     }
 }
@@ -109,5 +133,24 @@ mod tests {
         let text = e.to_string();
         assert!(text.contains("/run/zerocp/car.sock"), "{text}");
         assert!(text.contains("\"car\""), "{text}");
+    }
+
+    #[test]
+    fn no_room_says_what_was_turned_away_how_often_and_why() {
+        let e = InitError::NoRoom {
+            attempts: 7,
+            waited: Duration::from_millis(20_040),
+            detail: "evicted: uid 1000 opened more than 8 unregistered connections".into(),
+        };
+        let text = e.to_string();
+        assert!(
+            text.contains("no room for this process's connection"),
+            "{text}"
+        );
+        assert!(text.contains("7 times in 20.0 s (LimitReached)"), "{text}");
+        assert!(
+            text.ends_with("more than 8 unregistered connections"),
+            "{text}"
+        );
     }
 }
