@@ -18,8 +18,9 @@
 //! - `mempools`: `{"mempools":[{"chunk_size", "chunk_count", "used", "min_free", "group"}]}`
 //! - `groups`: `{"groups":[{"name", "services":[pattern…], "publish":{"everyone",
 //!   "uids":[…], "gids":[…]}, "subscribe":{…}, "mempools":[{"chunk_size",
-//!   "chunk_count", "used", "min_free", "group"}]}]}` (`everyone` is true for
-//!   `default`, whose lists are then empty: every peer that may connect)
+//!   "chunk_count", "used", "min_free", "group"}], "resets"}]}` (`everyone` is
+//!   true for `default`, whose lists are then empty: every peer that may
+//!   connect; `resets`: how often the group was reset onto fresh memory)
 //!
 //! **Derived shapes.** Where the JSON of an answer is exactly the fields of
 //! its wire type, the wire type is serialised as it is (`zerocp-core`'s
@@ -343,6 +344,7 @@ struct GroupJson<'a> {
     publish: RuleJson<'a>,
     subscribe: RuleJson<'a>,
     mempools: &'a [MempoolInfo],
+    resets: u32,
 }
 
 fn rule_json(rule: &AccessRule) -> RuleJson<'_> {
@@ -389,6 +391,11 @@ pub fn groups_text(groups: &[GroupInfo]) -> String {
 ",
             rule_text(&g.subscribe)
         ));
+        out.push_str(&format!(
+            "  resets     {}
+",
+            g.resets
+        ));
         let rows: Vec<Vec<String>> = g
             .pools
             .iter()
@@ -420,6 +427,7 @@ pub fn groups_json(groups: &[GroupInfo]) -> String {
                 publish: rule_json(&g.publish),
                 subscribe: rule_json(&g.subscribe),
                 mempools: &g.pools,
+                resets: g.resets,
             })
             .collect(),
     })
@@ -471,15 +479,18 @@ mod tests {
                 group: fs("nav"),
             }])
             .unwrap(),
+            resets: 3,
         };
         assert_eq!(
             groups_json(std::slice::from_ref(&group)),
             r#"{"groups":[{"name":"nav","services":["Robot/Nav/*"],"#.to_owned()
                 + r#""publish":{"everyone":false,"uids":[1000],"gids":[]},"#
                 + r#""subscribe":{"everyone":true,"uids":[],"gids":[]},"#
-                + r#""mempools":[{"chunk_size":64,"chunk_count":2,"used":1,"min_free":1,"group":"nav"}]}]}"#
+                + r#""mempools":[{"chunk_size":64,"chunk_count":2,"used":1,"min_free":1,"group":"nav"}],"#
+                + r#""resets":3}]}"#
         );
         let text = groups_text(&[group]);
+        assert!(text.contains("resets     3"), "{text}");
         assert!(text.contains("group nav"), "{text}");
         assert!(text.contains("uids [1000] gids []"), "{text}");
         assert!(text.contains("everyone allowed to connect"), "{text}");
