@@ -3,7 +3,11 @@
 //! `zerocpctl [--domain NAME] status | processes | services | mempools | groups [--json]`
 //! connects to the domain's control socket and sends introspection queries
 //! without registering (the daemon answers them on any connection that passes
-//! its access check), so it takes no process slot and leaves no trace. The
+//! its access check), so it takes no process slot and leaves no trace.
+//! `reset-group NAME` and `revoke-port GROUP KIND INDEX` are the operator's
+//! requests (root and the daemon's uid only, `zerocp_daemon::operator`):
+//! they interrupt the processes of the group or the port's owner, who are
+//! told why. The
 //! domain is `--domain`, else `ZEROCP_DOMAIN`, else `default`; the socket is
 //! found like a runtime finds it (`ZEROCP_RUN_DIR`, `/run/zerocp`,
 //! `$XDG_RUNTIME_DIR/zerocp`, `/tmp/zerocp-<uid>`).
@@ -16,9 +20,10 @@ pub mod client;
 pub mod render;
 
 pub use client::{CtlClient, CtlError};
+use zerocp_core::wire::PortKind;
 
-/// What to show.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What to show, or do.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Query {
     /// The daemon's status.
     Status,
@@ -30,6 +35,17 @@ pub enum Query {
     Mempools,
     /// Segment groups: patterns, rules, pools.
     Groups,
+    /// Reset the segment group of this name onto fresh memory.
+    ResetGroup(String),
+    /// Revoke a port.
+    RevokePort {
+        /// Its segment group's index.
+        group: u32,
+        /// Publisher or subscriber.
+        kind: PortKind,
+        /// Its index in the group.
+        index: u32,
+    },
 }
 
 /// Runs `query` against the daemon of `domain` and returns the text to print.
@@ -79,6 +95,22 @@ pub fn run(domain: Option<&str>, query: Query, json: bool) -> Result<String, Ctl
                 render::groups_json(&groups)
             } else {
                 render::groups_text(&groups)
+            }
+        }
+        Query::ResetGroup(name) => {
+            let done = client.reset_group(&name)?;
+            if json {
+                render::reset_json(&name, &done)
+            } else {
+                render::reset_text(&name, &done)
+            }
+        }
+        Query::RevokePort { group, kind, index } => {
+            let port = client.revoke_port(group, kind, index)?;
+            if json {
+                render::revoked_json(&port)
+            } else {
+                render::revoked_text(&port)
             }
         }
     };
