@@ -13,6 +13,10 @@
 //!   keep one reference in the history ring, unlist the loan and drop the
 //!   publisher's own reference.
 //!
+//! Once the daemon revoked the port ([`crate::port_status`]), both fail with
+//! `Revoked` (a sample loaned before is released), and so does a publish
+//! waiting for room in a full queue, at its next slice.
+//!
 //! No lock, no allocation, no clock read and no system call unless a
 //! subscriber sleeps or a block-publisher queue is full.
 

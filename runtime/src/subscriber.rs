@@ -16,6 +16,12 @@
 //! - **wait**: spin briefly ([`crate::adaptive_spin`]), then sleep on the
 //!   port's futex word until the queue is non-empty (see [`crate::wait`]).
 //!
+//! Once the daemon revoked the port ([`crate::port_status`]), `take` still
+//! hands out what was queued and then fails with `Revoked` where it would
+//! return `None`, and `wait` fails with it instead of sleeping (a sleeper is
+//! woken): the one check each adds is a load of the port's status word, on
+//! an empty queue only.
+//!
 //! None of these writes the data segment: the chunk header and payload are
 //! only read (the payload through `&T`), so a process that only subscribes
 //! can map that segment read-only.
