@@ -61,11 +61,7 @@ impl ControlPlane<'_> {
         );
         self.check_operator(creds, &what)?;
         let id = self
-            .processes
-            .iter()
-            .flat_map(|p| &p.ports)
-            .find(|id| (id.group, id.kind, id.index) == (msg.group, msg.kind, msg.port_index))
-            .copied()
+            .live_port(msg.group, msg.kind, msg.port_index)
             .ok_or_else(|| {
                 refused(
                     ErrorCode::NoSuchPort,

@@ -55,6 +55,14 @@ fn a_revoked_subscriber_is_unrouted_woken_and_its_owner_told() {
     let publisher = add_publisher(&mut plane, owner);
     let subscriber = add_subscriber(&mut plane, owner);
     let id = subscriber_id(&plane, subscriber);
+    assert_eq!(
+        plane.live_port(0, PortKind::Subscriber, subscriber),
+        Some(id)
+    );
+    assert_eq!(
+        plane.live_port(0, PortKind::Subscriber, subscriber + 1),
+        None
+    );
     let queued = pools(&plane, 0).loan(0, u64_spec(publisher)).expect("loan");
     let port = pools(&plane, 0)
         .control()

@@ -73,6 +73,17 @@ impl fmt::Display for RevokeError {
 impl std::error::Error for RevokeError {}
 
 impl ControlPlane<'_> {
+    /// The port `index` of `kind` in `group` that a registered process owns
+    /// now, if any (with its generation: what [`ControlPlane::revoke_port`]
+    /// takes).
+    pub fn live_port(&self, group: u32, kind: PortKind, index: u32) -> Option<PortId> {
+        self.processes
+            .iter()
+            .flat_map(|p| &p.ports)
+            .find(|id| (id.group, id.kind, id.index) == (group, kind, index))
+            .copied()
+    }
+
     /// Revokes port `id` for `reason` (module docs): unrouted, marked
     /// `Revoked`, its waiters woken, its owner told.
     pub fn revoke_port(&mut self, id: PortId, reason: RevokeReason) -> Result<(), RevokeError> {
