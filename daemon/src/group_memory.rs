@@ -6,7 +6,7 @@
 //! manager over them.
 //!
 //! The daemon creates one per group at start (incarnation 0), and a new one
-//! whenever it resets the group ([`crate::recovery`]): fresh memory files,
+//! whenever it resets the group ([`crate::group_reset`]): fresh memory files,
 //! freshly laid out, every chunk free, that no process has ever held. The
 //! old value is then dropped: the daemon unmaps and closes its part, while
 //! the processes that still map the old memory keep it (no one faults, what

@@ -13,7 +13,7 @@
 //!   refcounts) and its payload part `zerocp.<domain>.<group>.payload` (its
 //!   chunks), owned by a [`crate::group_memory::GroupMemory`] each (made
 //!   with this module's helpers), because a group's memory can be replaced
-//!   while the daemon runs (a reset, [`crate::recovery`]) and the mgmt
+//!   while the daemon runs (a reset, [`crate::group_reset`]) and the mgmt
 //!   segment cannot.
 //!
 //! They have no name in any file system: processes receive their

@@ -6,7 +6,7 @@
 //! short: the rest of the chain leaked) or listed twice (a cycle: one chunk
 //! could be handed to two owners). Either way the group's memory is not to
 //! be trusted, and the daemon resets it onto fresh memory
-//! (`zerocpd::recovery`).
+//! (`zerocpd::group_reset`).
 //!
 //! The walk reads the head and at most `capacity + 1` links, each checked
 //! against the capacity before use, so any value a hostile process wrote
