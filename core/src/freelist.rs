@@ -26,6 +26,14 @@
 //! stack, and a link that is out of range is treated as [`END`] (the rest of the
 //! corrupted list is leaked, never handed out twice by this process's code).
 //!
+//! # Counting the chain
+//!
+//! [`FreeList::census`] walks the chain of a quiet list and says whether it
+//! still holds every index once ([`Census`]): how the daemon finds chunks
+//! lost to corruption, or listed twice, once a segment group has no port
+//! left. The walk is bounded by the capacity and checks every link, so it
+//! needs no memory of its own and cannot be made to loop.
+//!
 //! # ABA
 //!
 //! Every successful change of the head increments the tag, so a `pop` that
@@ -35,6 +43,10 @@
 
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
 use core::fmt;
+
+mod census;
+
+pub use census::{Census, ChainEnd};
 
 /// Link value (and head index) meaning "no next index": end of the stack.
 pub const END: u32 = u32::MAX;

@@ -17,6 +17,10 @@
 //! | subscriber `held` | subscriber | daemon, after the subscriber died |
 //! | subscriber [`WakeWord`] | both (futex protocol) | both |
 //!
+//! A port the daemon revokes ([`PortState::Revoked`]) is unrouted like a
+//! retiring one; its owner is told over its control socket, which only the
+//! daemon writes (`docs/protocol.md`, "Revocation and group reset").
+//!
 //! A topology entry is two words: the subscriber port index and that port's
 //! generation, so a publisher can tell a new subscriber from one it has
 //! already served history to, even when a port slot is reused.
@@ -51,6 +55,13 @@ pub enum PortState {
     Active = 1,
     /// Being torn down by the daemon; publishers stop delivering to it.
     Retiring = 2,
+    /// Revoked by the daemon while its owner lives (its queue, its record
+    /// or its group's memory was found corrupt, or an operator asked):
+    /// unrouted, publishers stop delivering to it; the slot stays the
+    /// owner's until it removes the port or exits. The owner learns it,
+    /// and why, from the daemon over its control socket, not from this word
+    /// (which any process of the group can write).
+    Revoked = 3,
 }
 
 impl PortState {
@@ -60,6 +71,7 @@ impl PortState {
             0 => Some(Self::Free),
             1 => Some(Self::Active),
             2 => Some(Self::Retiring),
+            3 => Some(Self::Revoked),
             _ => None,
         }
     }

@@ -15,10 +15,11 @@ use zerocp_core::mempool::MAX_MEMPOOLS;
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::wire::{
     self, AccessRule, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, FullPolicy,
-    GroupInfo, GroupsPage, HEADER_LEN, MAX_FRAME_SIZE, MAX_GROUP_PATTERNS, MAX_RULE_IDS,
-    MempoolInfo, Mempools, Message, MessageKind, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest,
-    PortCreated, PortInfo, PortKind, PortsPage, ProcessInfo, ProcessState, ProcessesPage, Register,
-    Registered, RemovePort, RuleScope, Status, TypeInfo,
+    GroupInfo, GroupReset, GroupsPage, HEADER_LEN, MAX_FRAME_SIZE, MAX_GROUP_PATTERNS,
+    MAX_RULE_IDS, MempoolInfo, Mempools, Message, MessageKind, PORTS_PER_PAGE, PROCESSES_PER_PAGE,
+    PageRequest, PortCreated, PortInfo, PortKind, PortRevoked, PortsPage, ProcessInfo,
+    ProcessState, ProcessesPage, Register, Registered, RemovePort, ResetGroup, RevokePort,
+    RevokeReason, RuleScope, Status, TypeInfo,
 };
 
 fn fixed<const N: usize>() -> impl Strategy<Value = FixedString<N>> {
@@ -55,12 +56,16 @@ fn process_info() -> impl Strategy<Value = ProcessInfo> {
 }
 
 fn port_created() -> impl Strategy<Value = PortCreated> {
-    (any::<[u32; 2]>(), any::<[u64; 2]>()).prop_map(
-        |([port_index, group], [control_size, payload_size])| PortCreated {
-            port_index,
-            group,
-            control_size,
-            payload_size,
+    (any::<[u32; 4]>(), any::<[u64; 2]>()).prop_map(
+        |([port_index, group, incarnation, generation], [control_size, payload_size])| {
+            PortCreated {
+                port_index,
+                group,
+                incarnation,
+                generation,
+                control_size,
+                payload_size,
+            }
         },
     )
 }
@@ -128,14 +133,18 @@ fn group_info() -> impl Strategy<Value = GroupInfo> {
         access_rule(),
         access_rule(),
         vec(mempool_info(), 0..=MAX_MEMPOOLS),
+        any::<u32>(),
     )
-        .prop_map(|(name, patterns, publish, subscribe, pools)| GroupInfo {
-            name,
-            patterns: patterns.into_iter().collect(),
-            publish,
-            subscribe,
-            pools: pools.into_iter().collect(),
-        })
+        .prop_map(
+            |(name, patterns, publish, subscribe, pools, resets)| GroupInfo {
+                name,
+                patterns: patterns.into_iter().collect(),
+                publish,
+                subscribe,
+                pools: pools.into_iter().collect(),
+                resets,
+            },
+        )
 }
 
 fn requests() -> impl Strategy<Value = Message> {
@@ -171,11 +180,12 @@ fn requests() -> impl Strategy<Value = Message> {
                     max_held: m,
                 })
             }),
-        (port_kind(), any::<[u32; 2]>()).prop_map(|(kind, [port_index, group])| {
+        (port_kind(), any::<[u32; 3]>()).prop_map(|(kind, [port_index, group, generation])| {
             Message::RemovePort(RemovePort {
                 kind,
                 port_index,
                 group,
+                generation,
             })
         }),
         Just(Message::QueryStatus),
@@ -183,6 +193,14 @@ fn requests() -> impl Strategy<Value = Message> {
         any::<u32>().prop_map(|start| Message::QueryServices(PageRequest { start })),
         Just(Message::QueryMempools),
         any::<u32>().prop_map(|start| Message::QueryGroups(PageRequest { start })),
+        fixed::<32>().prop_map(|group| Message::ResetGroup(ResetGroup { group })),
+        (port_kind(), any::<[u32; 2]>()).prop_map(|(kind, [port_index, group])| {
+            Message::RevokePort(RevokePort {
+                kind,
+                port_index,
+                group,
+            })
+        }),
     ]
 }
 
@@ -246,6 +264,24 @@ fn replies() -> impl Strategy<Value = Message> {
                 next,
             })
         }),
+        any::<[u32; 3]>().prop_map(|[group, incarnation, revoked]| {
+            Message::GroupReset(GroupReset {
+                group,
+                incarnation,
+                revoked,
+            })
+        }),
+        (port_kind(), any::<[u32; 3]>(), select(RevokeReason::ALL)).prop_map(
+            |(kind, [port_index, group, generation], reason)| {
+                Message::PortRevoked(PortRevoked {
+                    kind,
+                    port_index,
+                    group,
+                    generation,
+                    reason,
+                })
+            }
+        ),
         (select(ErrorCode::ALL), any::<String>())
             .prop_map(|(code, detail)| Message::Error(ErrorReply::new(code, &detail))),
         Just(Message::Shutdown),

@@ -21,6 +21,9 @@
 //! timeout_ms = 3000             # a process silent this long is unrouted (reclaimed at exit)
 //! kill_unresponsive = false     # true: SIGKILL such a process (through its pidfd)
 //!
+//! [audit]                       # see crate::audit_policy
+//! on_corrupt_pool = "reset-when-empty"  # or "reset-now": when to reset a group with a corrupt pool
+//!
 //! [access]
 //! uids = []                     # besides root and the daemon's own uid
 //! gids = []                     # primary groups allowed to connect
@@ -56,6 +59,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::audit_policy::AuditConfig;
 use crate::group_config::{GroupSpec, validate_groups};
 use crate::segment_groups::SegmentGroups;
 
@@ -88,6 +92,8 @@ pub struct DaemonConfig {
     pub heartbeat: HeartbeatConfig,
     /// Who may connect, and file modes.
     pub access: AccessConfig,
+    /// What to do about corruption the audit finds ([`crate::audit_policy`]).
+    pub audit: AuditConfig,
     /// The mempools (size classes) of the `default` group, in the order written.
     #[serde(rename = "mempool")]
     pub mempools: Vec<MempoolSpec>,
@@ -171,6 +177,7 @@ impl Default for DaemonConfig {
             limits: Limits::default(),
             heartbeat: HeartbeatConfig::default(),
             access: AccessConfig::default(),
+            audit: AuditConfig::default(),
             mempools: default_mempools(),
             groups: Vec::new(),
         }

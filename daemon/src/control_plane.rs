@@ -1,12 +1,15 @@
 //! `ControlPlane`: the state behind Diroute and every change to it.
 //!
 //! It owns the [`ProcessManager`], the [`PortRegistry`] and the
-//! [`RouteTable`], and works the mgmt segment through [`Mgmt`] and each
-//! segment group's control and payload parts through that group's
-//! [`MemPoolManager`] (one per group, by group index: a port's group picks
-//! the memory every one of its indices is resolved in). The event loop ([`crate::diroute`]) turns
-//! frames into calls here and the results into reply frames; nothing here
-//! does I/O on sockets, so every rule can be exercised directly.
+//! [`RouteTable`], works the mgmt segment through [`Mgmt`], and owns each
+//! segment group's memory, one [`GroupMemory`] per group by group index
+//! (a port's group picks the memory every one of its indices is resolved
+//! in; a reset replaces it, [`crate::group_reset`]). The event loop
+//! ([`crate::diroute`]) turns frames into calls here and the results into
+//! reply frames; nothing here does I/O on sockets, so every rule can be
+//! exercised directly: what a change has to tell a process unasked (a port
+//! revoked, [`crate::revocation`]) is queued here as a notice for the loop
+//! to send.
 //!
 //! Requests are checked before anything is changed, and a change that fails
 //! half-way is rolled back (a port slot taken for a request that then fails
@@ -18,19 +21,23 @@
 //! warning); the type agrees with the service's other ports; a pool *of the
 //! service's group* holds the payload (`PayloadTooLarge` names the group).
 
+use std::os::fd::BorrowedFd;
+
 use zerocp_core::chunk_header::payload_offset;
 use zerocp_core::mempool_manager::MemPoolManager;
 use zerocp_core::mgmt::Mgmt;
 use zerocp_core::port::{FullPolicy, MAX_HELD, MAX_LOANS, PortSettings};
 use zerocp_core::service::{ServiceDescription, TypeInfo};
 use zerocp_core::wire::{
-    self, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, PortCreated, PortKind,
+    self, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, Message, PortCreated, PortKind,
     Register, Registered, RemovePort,
 };
 use zerocp_os_linux::names::DomainName;
 use zerocp_os_linux::seqpacket::PeerCredentials;
 
 use crate::config::DaemonConfig;
+use crate::group_memory::GroupMemory;
+use crate::group_reset::PendingResets;
 use crate::heartbeat_scheduler::HeartbeatScheduler;
 use crate::port_id::PortId;
 use crate::port_registry::PortRegistry;
@@ -84,8 +91,9 @@ impl std::fmt::Display for Departure {
 /// The daemon's state: processes, ports, routes, and the shared memory they live in.
 pub struct ControlPlane<'a> {
     pub(crate) mgmt: Mgmt<'a>,
-    /// Each group's chunk manager (and through it its control part), by group index.
-    pub(crate) parts: Vec<MemPoolManager<'a>>,
+    /// Each group's memory (its chunk manager, and through it its control
+    /// part), by group index.
+    pub(crate) parts: Vec<GroupMemory>,
     pub(crate) config: DaemonConfig,
     pub(crate) groups: SegmentGroups,
     pub(crate) identity: DaemonIdentity,
@@ -93,6 +101,12 @@ pub struct ControlPlane<'a> {
     pub(crate) ports: PortRegistry,
     pub(crate) routes: RouteTable,
     pub(crate) heartbeat: HeartbeatScheduler,
+    /// Messages for processes, sent unasked by the event loop
+    /// ([`ControlPlane::take_notices`]): (owner's connection, message).
+    pub(crate) notices: Vec<(ConnId, Message)>,
+    /// Groups to reset once they have no port left (`[audit]
+    /// on_corrupt_pool = "reset-when-empty"`).
+    pub(crate) pending_resets: PendingResets,
 }
 
 /// A request was refused: the code and detail of the `Error` reply.
@@ -143,11 +157,11 @@ fn check_range(
 
 impl<'a> ControlPlane<'a> {
     /// A control plane over a freshly created mgmt segment and every group's
-    /// parts (`parts`, by group index), with the segment groups of `config`
+    /// memory (`parts`, by group index), with the segment groups of `config`
     /// ([`DaemonConfig::segment_groups`]).
     pub fn new(
         mgmt: Mgmt<'a>,
-        parts: Vec<MemPoolManager<'a>>,
+        parts: Vec<GroupMemory>,
         config: DaemonConfig,
         groups: SegmentGroups,
         identity: DaemonIdentity,
@@ -161,13 +175,15 @@ impl<'a> ControlPlane<'a> {
         let port_limits: Vec<(u32, u32)> = parts
             .iter()
             .map(|p| {
-                let c = p.control().config();
+                let c = p.manager().control().config();
                 (c.max_publishers(), c.max_subscribers())
             })
             .collect();
         Self {
             mgmt,
+            pending_resets: PendingResets::new(parts.len()),
             parts,
+            notices: Vec::new(),
             processes: ProcessManager::new(limits.max_processes, identity.domain.clone()),
             ports: PortRegistry::new(&port_limits),
             routes: RouteTable::new(),
@@ -179,13 +195,24 @@ impl<'a> ControlPlane<'a> {
     }
 
     /// The chunk manager (and control part) of segment group `group`.
-    pub(crate) fn part(&self, group: u32) -> Result<&MemPoolManager<'a>, RequestError> {
-        self.parts.get(group as usize).ok_or_else(|| {
+    pub(crate) fn part(&self, group: u32) -> Result<&MemPoolManager<'_>, RequestError> {
+        self.pool_manager(group).ok_or_else(|| {
             error(
                 ErrorCode::Internal,
                 format!("segment group {group} has no memory"),
             )
         })
+    }
+
+    /// The chunk manager of segment group `group`, if there is one.
+    pub(crate) fn pool_manager(&self, group: u32) -> Option<&MemPoolManager<'_>> {
+        self.parts.get(group as usize).map(GroupMemory::manager)
+    }
+
+    /// The descriptors of the memory of `group` a `kind` port's reply
+    /// carries ([`GroupMemory::port_fds`]).
+    pub fn port_fds(&self, group: u32, kind: PortKind) -> Option<[BorrowedFd<'_>; 2]> {
+        self.parts.get(group as usize).map(|m| m.port_fds(kind))
     }
 
     /// The configuration in force.
@@ -438,10 +465,11 @@ impl<'a> ControlPlane<'a> {
         kind: PortKind,
         settings: &PortSettings,
     ) -> Result<PortCreated, RequestError> {
-        let part = self
+        let memory = self
             .parts
             .get(group as usize)
             .ok_or_else(|| error(ErrorCode::Internal, format!("no segment group {group}")))?;
+        let part = memory.manager();
         let control = part.control();
         let id = self
             .ports
@@ -477,43 +505,49 @@ impl<'a> ControlPlane<'a> {
         Ok(PortCreated {
             port_index: id.index,
             group,
+            incarnation: memory.incarnation(),
+            generation: id.generation,
             control_size: control.layout().total_size(),
             payload_size: part.layout().total_bytes(),
         })
     }
 
-    /// Removes one of the ports of the process in `slot`.
+    /// Removes one of the ports of the process in `slot` (a port its
+    /// group's reset took from it is only forgotten: its memory is gone).
     pub fn remove_port(&mut self, slot: u32, msg: &RemovePort) -> Result<(), RequestError> {
-        let kind = msg.kind;
-        let owner = self.owner(slot)?;
-        let Some(pos) = owner
-            .ports
-            .iter()
-            .position(|p| p.kind == kind && p.index == msg.port_index && p.group == msg.group)
-        else {
+        let wanted = PortId {
+            group: msg.group,
+            kind: msg.kind,
+            index: msg.port_index,
+            generation: msg.generation,
+        };
+        self.owner(slot)?;
+        let Some(owner) = self.processes.get_mut(slot) else {
             return Err(error(
-                ErrorCode::NoSuchPort,
-                format!(
-                    "this process has no {} port {} in group {}",
-                    kind.noun(),
-                    msg.port_index,
-                    msg.group
-                ),
+                ErrorCode::NotRegistered,
+                "the process is not registered",
             ));
         };
-        let id = self
-            .processes
-            .get_mut(slot)
-            .map(|p| p.ports.remove(pos))
-            .ok_or_else(|| error(ErrorCode::NotRegistered, "the process is not registered"))?;
+        if let Some(pos) = owner.reset_ports.iter().position(|p| *p == wanted) {
+            owner.reset_ports.swap_remove(pos);
+            return Ok(());
+        }
+        let Some(pos) = owner.ports.iter().position(|p| *p == wanted) else {
+            return Err(error(
+                ErrorCode::NoSuchPort,
+                format!("this process has no {wanted}"),
+            ));
+        };
+        let id = owner.ports.remove(pos);
         self.retire_port(id);
+        self.reset_if_quiet(id.group);
         Ok(())
     }
 
     /// Retires port `id` and takes it out of its service's routes, so no
     /// topology names it any more (idempotent). Its chunks and its slot stay.
     pub(crate) fn unroute_port(&mut self, id: PortId) {
-        let Some(part) = self.parts.get(id.group as usize) else {
+        let Some(part) = self.parts.get(id.group as usize).map(GroupMemory::manager) else {
             log::error!("cannot unroute {id}: no such segment group");
             return;
         };
@@ -526,7 +560,7 @@ impl<'a> ControlPlane<'a> {
     /// Retires, unroutes, reclaims and frees port `id`.
     fn retire_port(&mut self, id: PortId) -> reclaim::Reclaimed {
         self.unroute_port(id);
-        let Some(part) = self.parts.get(id.group as usize) else {
+        let Some(part) = self.parts.get(id.group as usize).map(GroupMemory::manager) else {
             return reclaim::Reclaimed::default();
         };
         let done = reclaim::reclaim(part, id);
@@ -546,10 +580,13 @@ impl<'a> ControlPlane<'a> {
     pub fn remove_process(&mut self, slot: u32, why: Departure) -> Option<Process> {
         let ports = std::mem::take(&mut self.processes.get_mut(slot)?.ports);
         let mut total = reclaim::Reclaimed::default();
-        for id in ports {
+        for &id in &ports {
             total.add(self.retire_port(id));
         }
         let process = self.processes.unregister(slot)?;
+        for group in ports.iter().map(|id| id.group) {
+            self.reset_if_quiet(group);
+        }
         match process.unresponsive_since_ms {
             Some(since) => log::info!(
                 "{process} removed: {why}, {} ms after it was dropped as unresponsive; \
@@ -584,8 +621,7 @@ impl<'a> ControlPlane<'a> {
                 .filter(|p| p.kind == PortKind::Subscriber)
             {
                 if let Some(port) = self
-                    .parts
-                    .get(id.group as usize)
+                    .pool_manager(id.group)
                     .and_then(|part| part.control().subscriber(id.index))
                 {
                     reclaim::wake_all(&port.wake);

@@ -6,8 +6,6 @@ use std::alloc::{Layout, alloc_zeroed, dealloc};
 use std::ptr::NonNull;
 
 use zerocp_core::fixed_string::FixedString;
-use zerocp_core::group_control::{GroupControl, GroupControlLayout};
-use zerocp_core::mempool::MempoolLayout;
 use zerocp_core::mempool_manager::{MemPoolManager, PayloadSpec};
 use zerocp_core::mgmt::{Mgmt, MgmtLayout};
 use zerocp_core::port::{PortState, TOPOLOGY_WORDS};
@@ -21,8 +19,20 @@ use zerocp_os_linux::seqpacket::PeerCredentials;
 
 use crate::config::{DaemonConfig, MempoolSpec};
 use crate::control_plane::{ControlPlane, DaemonIdentity, Departure};
+use crate::group_memory::GroupMemory;
 
-/// Zeroed, page-aligned heap memory standing in for a segment.
+/// The tests' configuration: small limits, one pool of 8 chunks of 64 bytes.
+pub(crate) fn test_config(max_subscribers: u32) -> DaemonConfig {
+    let mut config = DaemonConfig::default();
+    config.limits.max_processes = 4;
+    config.limits.max_publishers = 4;
+    config.limits.max_subscribers = max_subscribers;
+    config.limits.max_history = 4;
+    config.mempools = vec![MempoolSpec { size: 64, count: 8 }];
+    config
+}
+
+/// Zeroed, page-aligned heap memory standing in for the mgmt segment.
 struct Region {
     ptr: NonNull<u8>,
     layout: Layout,
@@ -44,77 +54,67 @@ impl Drop for Region {
     }
 }
 
-struct Fixture {
+/// A daemon's configuration and mgmt segment; each plane made from it gets
+/// the default group's memory of its own (real memory files, which leave
+/// nothing behind).
+pub(crate) struct Fixture {
     mgmt: Region,
-    control: Region,
-    data: Region,
     config: DaemonConfig,
 }
 
 impl Fixture {
-    fn new(max_subscribers: u32) -> Self {
-        let mut config = DaemonConfig::default();
-        config.limits.max_processes = 4;
-        config.limits.max_publishers = 4;
-        config.limits.max_subscribers = max_subscribers;
-        config.limits.max_history = 4;
-        config.mempools = vec![MempoolSpec { size: 64, count: 8 }];
+    pub(crate) fn new(max_subscribers: u32) -> Self {
+        Self::with_config(test_config(max_subscribers))
+    }
+
+    pub(crate) fn with_config(config: DaemonConfig) -> Self {
         let mgmt_config = config.mgmt_config().expect("valid");
         let mgmt_len = MgmtLayout::compute(&mgmt_config)
             .expect("layout")
             .total_size();
-        let group = config.group_configs().expect("valid")[0];
-        let control_len = GroupControlLayout::compute(&group)
-            .expect("layout")
-            .total_size();
-        let data_len = MempoolLayout::compute(group.mempools())
-            .expect("layout")
-            .total_bytes();
         Self {
             mgmt: Region::new(mgmt_len as usize),
-            control: Region::new(control_len as usize),
-            data: Region::new(data_len as usize),
             config,
         }
     }
 
-    fn plane(&self) -> ControlPlane<'_> {
+    pub(crate) fn plane(&self) -> ControlPlane<'_> {
         let mgmt_config = self.config.mgmt_config().expect("valid");
         // SAFETY: zero-filled, page-aligned, writable, owned by `self`, which
         // the returned plane borrows.
         let mgmt =
             unsafe { Mgmt::create(self.mgmt.ptr, self.mgmt.layout.size(), &mgmt_config, 1, 7) }
                 .expect("mgmt");
-        let group = self.config.group_configs().expect("valid")[0];
-        // SAFETY: as above.
-        let control = unsafe {
-            GroupControl::create(
-                self.control.ptr,
-                self.control.layout.size(),
-                &group,
-                self.data.layout.size() as u64,
-            )
-        }
-        .expect("control");
-        // SAFETY: as above, laid out for `control`'s mempools.
-        let pools = unsafe { MemPoolManager::new(control, self.data.ptr, self.data.layout.size()) }
-            .expect("pools");
+        let domain = DomainName::new("plane-test").expect("valid");
+        let groups = self.config.segment_groups().expect("valid");
+        let parts: Vec<GroupMemory> = self
+            .config
+            .group_configs()
+            .expect("valid")
+            .iter()
+            .map(|c| GroupMemory::create(&domain, groups.name(c.group()), c, 0).expect("memory"))
+            .collect();
+        let (control_size, data_size) = parts[0].sizes();
         let identity = DaemonIdentity {
             pid: 1,
             uid: 0,
             epoch: 7,
             started_ms: 0,
             mgmt_size: self.mgmt.layout.size() as u64,
-            domain: DomainName::new("plane-test").expect("valid"),
-            control_size: self.control.layout.size() as u64,
-            data_size: self.data.layout.size() as u64,
+            domain,
+            control_size,
+            data_size,
         };
-        let groups = self.config.segment_groups().expect("valid");
-        ControlPlane::new(mgmt, vec![pools], self.config.clone(), groups, identity)
+        ControlPlane::new(mgmt, parts, self.config.clone(), groups, identity)
     }
 }
 
-fn me() -> PeerCredentials {
+/// The chunk manager of `plane`'s group `group`.
+pub(crate) fn pools<'p>(plane: &'p ControlPlane<'_>, group: u32) -> &'p MemPoolManager<'p> {
+    plane.pool_manager(group).expect("a group")
+}
+
+pub(crate) fn me() -> PeerCredentials {
     PeerCredentials {
         pid: std::process::id(),
         uid: 0,
@@ -122,7 +122,7 @@ fn me() -> PeerCredentials {
     }
 }
 
-fn register(plane: &mut ControlPlane<'_>, conn: u64) -> u32 {
+pub(crate) fn register(plane: &mut ControlPlane<'_>, conn: u64) -> u32 {
     let msg = Register {
         protocol_version: PROTOCOL_VERSION,
         process_name: FixedString::from_str_truncated("unit"),
@@ -134,11 +134,11 @@ fn register(plane: &mut ControlPlane<'_>, conn: u64) -> u32 {
         .slot
 }
 
-fn service() -> ServiceDescription {
+pub(crate) fn service() -> ServiceDescription {
     ServiceDescription::new("Unit", "Plane", "Event").expect("service")
 }
 
-fn publisher_msg(type_info: TypeInfo) -> CreatePublisher {
+pub(crate) fn publisher_msg(type_info: TypeInfo) -> CreatePublisher {
     CreatePublisher {
         service: service(),
         type_info,
@@ -147,7 +147,7 @@ fn publisher_msg(type_info: TypeInfo) -> CreatePublisher {
     }
 }
 
-fn subscriber_msg(type_info: TypeInfo) -> CreateSubscriber {
+pub(crate) fn subscriber_msg(type_info: TypeInfo) -> CreateSubscriber {
     CreateSubscriber {
         service: service(),
         type_info,
@@ -159,7 +159,7 @@ fn subscriber_msg(type_info: TypeInfo) -> CreateSubscriber {
 }
 
 /// Creates a `u64` publisher on [`service`] for the process in `slot`; its port index.
-fn add_publisher(plane: &mut ControlPlane<'_>, slot: u32) -> u32 {
+pub(crate) fn add_publisher(plane: &mut ControlPlane<'_>, slot: u32) -> u32 {
     plane
         .create_publisher(slot, &publisher_msg(TypeInfo::of::<u64>()))
         .expect("publisher")
@@ -167,7 +167,7 @@ fn add_publisher(plane: &mut ControlPlane<'_>, slot: u32) -> u32 {
 }
 
 /// Creates a `u64` subscriber on [`service`] for the process in `slot`; its port index.
-fn add_subscriber(plane: &mut ControlPlane<'_>, slot: u32) -> u32 {
+pub(crate) fn add_subscriber(plane: &mut ControlPlane<'_>, slot: u32) -> u32 {
     plane
         .create_subscriber(slot, &subscriber_msg(TypeInfo::of::<u64>()))
         .expect("subscriber")
@@ -175,7 +175,7 @@ fn add_subscriber(plane: &mut ControlPlane<'_>, slot: u32) -> u32 {
 }
 
 /// A `u64` payload loaned to publisher port `origin_port`.
-fn u64_spec(origin_port: u32) -> PayloadSpec {
+pub(crate) fn u64_spec(origin_port: u32) -> PayloadSpec {
     PayloadSpec {
         size: 8,
         align: 8,
@@ -183,9 +183,18 @@ fn u64_spec(origin_port: u32) -> PayloadSpec {
     }
 }
 
-fn topology(plane: &ControlPlane<'_>, publisher: u32) -> Vec<u32> {
+/// The generation of subscriber port `index` of the default group.
+pub(crate) fn generation(plane: &ControlPlane<'_>, index: u32) -> u32 {
+    let port = pools(plane, 0).control().subscriber(index).expect("port");
+    port.control.generation()
+}
+
+pub(crate) fn topology(plane: &ControlPlane<'_>, publisher: u32) -> Vec<u32> {
     let mut words = [0u32; TOPOLOGY_WORDS];
-    let port = plane.parts[0].control().publisher(publisher).expect("port");
+    let port = pools(plane, 0)
+        .control()
+        .publisher(publisher)
+        .expect("port");
     let snapshot = port.topology.read(&mut words).expect("read");
     words[..snapshot.len].to_vec()
 }
@@ -199,20 +208,17 @@ fn topologies_follow_subscribers() {
     assert!(topology(&plane, publisher).is_empty());
     let a = add_subscriber(&mut plane, slot);
     let b = add_subscriber(&mut plane, slot);
-    let control = *plane.parts[0].control();
-    let generation = |i: u32| control.subscriber(i).expect("port").control.generation();
-    assert_eq!(
-        topology(&plane, publisher),
-        [a, generation(a), b, generation(b)]
-    );
+    let (gen_a, gen_b) = (generation(&plane, a), generation(&plane, b));
+    assert_eq!(topology(&plane, publisher), [a, gen_a, b, gen_b]);
     let remove = RemovePort {
         kind: PortKind::Subscriber,
         port_index: a,
         group: 0,
+        generation: gen_a,
     };
     plane.remove_port(slot, &remove).expect("remove");
-    assert_eq!(topology(&plane, publisher), [b, generation(b)]);
-    let state = plane.parts[0]
+    assert_eq!(topology(&plane, publisher), [b, gen_b]);
+    let state = pools(&plane, 0)
         .control()
         .subscriber(a)
         .expect("port")
@@ -282,18 +288,21 @@ fn a_departed_process_returns_every_chunk() {
     let publisher = add_publisher(&mut plane, slot);
     let subscriber = add_subscriber(&mut plane, slot);
     let spec = u64_spec(publisher);
-    let loaned = plane.parts[0].loan(0, spec).expect("loan");
-    let queued = plane.parts[0].loan(0, spec).expect("loan");
-    let held = plane.parts[0].loan(0, spec).expect("loan");
-    let pub_port = plane.parts[0].control().publisher(publisher).expect("port");
-    let sub_port = plane.parts[0]
+    let loaned = pools(&plane, 0).loan(0, spec).expect("loan");
+    let queued = pools(&plane, 0).loan(0, spec).expect("loan");
+    let held = pools(&plane, 0).loan(0, spec).expect("loan");
+    let pub_port = pools(&plane, 0)
+        .control()
+        .publisher(publisher)
+        .expect("port");
+    let sub_port = pools(&plane, 0)
         .control()
         .subscriber(subscriber)
         .expect("port");
     pub_port.loans.record(0, loaned).expect("record");
     sub_port.queue.push(queued).expect("push");
     sub_port.held.record(0, held).expect("record");
-    assert_eq!(plane.parts[0].pool_stats(0).expect("stats").used, 3);
+    assert_eq!(pools(&plane, 0).pool_stats(0).expect("stats").used, 3);
 
     let process = plane
         .remove_process(slot, Departure::Exited)
@@ -303,7 +312,7 @@ fn a_departed_process_returns_every_chunk() {
         0,
         "ports are detached from the returned process"
     );
-    assert_eq!(plane.parts[0].pool_stats(0).expect("stats").used, 0);
+    assert_eq!(pools(&plane, 0).pool_stats(0).expect("stats").used, 0);
     assert!(plane.processes().get(slot).is_none());
     assert_eq!(process.heartbeat.slot().pid(), std::process::id());
     assert_eq!(plane.status(0, Default::default()).services, 0);
@@ -315,33 +324,32 @@ fn late_deliveries_to_a_freed_subscriber_are_released_on_reuse() {
     let mut plane = fixture.plane();
     let slot = register(&mut plane, 1);
     let msg = subscriber_msg(TypeInfo::of::<u64>());
-    let index = plane
-        .create_subscriber(slot, &msg)
-        .expect("subscriber")
-        .port_index;
+    let created = plane.create_subscriber(slot, &msg).expect("subscriber");
+    let index = created.port_index;
     let remove = RemovePort {
         kind: PortKind::Subscriber,
         port_index: index,
         group: 0,
+        generation: created.generation,
     };
     plane.remove_port(slot, &remove).expect("remove");
     // A publisher that still saw the old topology delivers afterwards.
     let spec = u64_spec(0);
-    let late = plane.parts[0].loan(0, spec).expect("loan");
-    plane.parts[0]
+    let late = pools(&plane, 0).loan(0, spec).expect("loan");
+    pools(&plane, 0)
         .control()
         .subscriber(index)
         .expect("port")
         .queue
         .push(late)
         .expect("push");
-    assert_eq!(plane.parts[0].pool_stats(0).expect("stats").used, 1);
+    assert_eq!(pools(&plane, 0).pool_stats(0).expect("stats").used, 1);
     let again = plane
         .create_subscriber(slot, &msg)
         .expect("reuse")
         .port_index;
     assert_eq!(again, index);
-    assert_eq!(plane.parts[0].pool_stats(0).expect("stats").used, 0);
+    assert_eq!(pools(&plane, 0).pool_stats(0).expect("stats").used, 0);
 }
 
 #[test]
@@ -379,20 +387,18 @@ fn an_unresponsive_process_is_unrouted_but_keeps_its_chunks_until_it_exits() {
     let other_sub = add_subscriber(&mut plane, other);
     let publisher = add_publisher(&mut plane, slot);
     let subscriber = add_subscriber(&mut plane, slot);
-    let control = *plane.parts[0].control();
-    let generation = |i: u32| control.subscriber(i).expect("port").control.generation();
+    let (gen_other, gen_sub) = (
+        generation(&plane, other_sub),
+        generation(&plane, subscriber),
+    );
     assert_eq!(
         topology(&plane, other_pub),
-        [
-            other_sub,
-            generation(other_sub),
-            subscriber,
-            generation(subscriber)
-        ]
+        [other_sub, gen_other, subscriber, gen_sub]
     );
     let spec = u64_spec(publisher);
-    let loaned = plane.parts[0].loan(0, spec).expect("loan");
-    let held = plane.parts[0].loan(0, spec).expect("loan");
+    let loaned = pools(&plane, 0).loan(0, spec).expect("loan");
+    let held = pools(&plane, 0).loan(0, spec).expect("loan");
+    let control = pools(&plane, 0).control();
     control
         .publisher(publisher)
         .expect("port")
@@ -415,19 +421,17 @@ fn an_unresponsive_process_is_unrouted_but_keeps_its_chunks_until_it_exits() {
     assert!(!plane.expired_processes(1_000_000).contains(&slot));
     // Unrouted: out of the other publisher's topology, its own publisher
     // delivers to nobody, both ports retired.
-    assert_eq!(
-        topology(&plane, other_pub),
-        [other_sub, generation(other_sub)]
-    );
+    assert_eq!(topology(&plane, other_pub), [other_sub, gen_other]);
     assert!(topology(&plane, publisher).is_empty());
-    let state = control
+    let state = pools(&plane, 0)
+        .control()
         .subscriber(subscriber)
         .expect("port")
         .control
         .state();
     assert_eq!(state, Some(PortState::Retiring));
     // Nothing reclaimed, no slot reused.
-    assert_eq!(plane.parts[0].pool_stats(0).expect("stats").used, 2);
+    assert_eq!(pools(&plane, 0).pool_stats(0).expect("stats").used, 2);
     {
         let beat = plane.processes().get(slot).expect("kept").heartbeat.slot();
         assert!(beat.is_dropped() && beat.pid() == std::process::id());
@@ -455,7 +459,7 @@ fn an_unresponsive_process_is_unrouted_but_keeps_its_chunks_until_it_exits() {
     let removed = plane
         .remove_process(slot, Departure::Exited)
         .expect("removed");
-    assert_eq!(plane.parts[0].pool_stats(0).expect("stats").used, 0);
+    assert_eq!(pools(&plane, 0).pool_stats(0).expect("stats").used, 0);
     // Its heartbeat file leaves with it; the slot's next owner gets another.
     assert!(removed.heartbeat.slot().is_dropped());
     assert!(plane.processes().get(slot).is_none());

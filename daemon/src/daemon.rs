@@ -9,8 +9,8 @@
 //!    one's pid and the lock file;
 //! 4. the mgmt segment and every group's control and payload parts, as sealed
 //!    memory files committed with fallocate
-//!    ([`crate::segment_owner`]; a killed daemon leaves none behind, so there
-//!    is nothing stale to remove);
+//!    ([`crate::segment_owner`], [`crate::group_memory`]; a killed daemon
+//!    leaves none behind, so there is nothing stale to remove);
 //! 5. the control socket (a stale socket file is replaced), mode from the config;
 //! 6. `READY=1` to the service manager (under systemd, [`crate::sd_notify`]);
 //! 7. the event loop, until a stop signal: SIGTERM, SIGINT, SIGHUP or SIGQUIT
@@ -39,6 +39,7 @@ use zerocp_os_linux::seqpacket::SeqpacketListener;
 use crate::config::{ConfigError, DaemonConfig};
 use crate::control_plane::{ControlPlane, DaemonIdentity};
 use crate::diroute::{Diroute, DirouteError};
+use crate::group_memory::GroupMemory;
 use crate::sd_notify::ServiceManager;
 use crate::segment_owner::{SegmentOwner, SegmentOwnerError};
 use crate::stop_signals::{StopSignal, StopSignals};
@@ -205,7 +206,12 @@ fn serve(
         .into_iter()
         .map(|c| (groups.name(c.group()).to_owned(), c))
         .collect();
-    let segments = SegmentOwner::create(&paths.domain, &mgmt_config, &group_configs)
+    let segments =
+        SegmentOwner::create(&paths.domain, &mgmt_config).map_err(DaemonError::Segments)?;
+    let parts = group_configs
+        .iter()
+        .map(|(name, config)| GroupMemory::create(&paths.domain, name, config, 0))
+        .collect::<Result<Vec<_>, _>>()
         .map_err(DaemonError::Segments)?;
     let pid = std::process::id();
     let epoch = epoch_now();
@@ -213,8 +219,10 @@ fn serve(
         let mgmt = segments
             .init_mgmt(&mgmt_config, pid, epoch)
             .map_err(DaemonError::Segments)?;
-        let parts = segments.init_groups().map_err(DaemonError::Segments)?;
-        let (control_size, data_size) = segments.group_sizes();
+        let (control_size, data_size) = parts
+            .iter()
+            .map(GroupMemory::sizes)
+            .fold((0, 0), |(control, data), (c, d)| (control + c, data + d));
         let identity = DaemonIdentity {
             pid,
             uid: rustix::process::getuid().as_raw(),

@@ -27,6 +27,9 @@
 //! ([`crate::unresponsive`]): the process is unrouted and its connection
 //! closed at once, but its pidfd stays watched, and only its exit (killed
 //! first when `heartbeat.kill_unresponsive` is set) reclaims it.
+//! What the control plane has to tell a process unasked (one of its ports
+//! was revoked, [`crate::revocation`]) is sent after every round of events,
+//! on the process's connection, with request id 0.
 //! On a stop signal the loop ends and [`Diroute::shutdown`] tells every client.
 
 mod admission;
@@ -93,7 +96,8 @@ impl std::error::Error for DirouteError {
 /// The event loop and the connections it serves.
 pub struct Diroute<'a> {
     plane: ControlPlane<'a>,
-    /// The segments whose descriptors replies carry.
+    /// The mgmt segment, whose descriptor registrations carry (a port's
+    /// group memory comes from the control plane, which may replace it).
     segments: &'a SegmentOwner,
     poller: Poller,
     listener: SeqpacketListener,
@@ -173,6 +177,7 @@ impl<'a> Diroute<'a> {
             if self.plane.heartbeat_mut().tick_due(now) {
                 self.tick(now);
             }
+            self.send_notices();
         }
     }
 
@@ -332,8 +337,8 @@ impl<'a> Diroute<'a> {
                 .processes()
                 .get(r.process_slot)
                 .map(|p| [self.segments.registration_fd(), p.heartbeat.fd()]),
-            Message::PublisherCreated(c) => self.segments.port_fds(c.group, PortKind::Publisher),
-            Message::SubscriberCreated(c) => self.segments.port_fds(c.group, PortKind::Subscriber),
+            Message::PublisherCreated(c) => self.plane.port_fds(c.group, PortKind::Publisher),
+            Message::SubscriberCreated(c) => self.plane.port_fds(c.group, PortKind::Subscriber),
             _ => None,
         }
     }
@@ -343,7 +348,7 @@ impl<'a> Diroute<'a> {
         let Some(conn) = self.conns.get(&id) else {
             return error_message(ErrorCode::Internal, "connection vanished");
         };
-        let process = conn.process;
+        let (process, creds) = (conn.process, conn.creds);
         match (msg, process) {
             (Message::QueryStatus, _) => {
                 Message::Status(self.plane.status(now, self.refusals.counters()))
@@ -358,6 +363,14 @@ impl<'a> Diroute<'a> {
             (Message::QueryGroups(page), _) => {
                 Message::GroupsPage(self.plane.groups_page(page.start))
             }
+            (Message::ResetGroup(m), _) => reply_or_error(
+                self.plane.reset_group_request(&creds, &m),
+                Message::GroupReset,
+            ),
+            (Message::RevokePort(m), _) => reply_or_error(
+                self.plane.revoke_port_request(&creds, &m),
+                Message::PortRevoked,
+            ),
             (Message::Register(_), Some(slot)) => error_message(
                 ErrorCode::AlreadyRegistered,
                 &format!("this connection is already registered (process slot {slot})"),
@@ -474,6 +487,29 @@ impl<'a> Diroute<'a> {
                 log::warn!("{conn}: {e}");
             }
             log::debug!("{conn}: closed");
+        }
+    }
+
+    /// Sends what the control plane has to tell processes unasked (a port
+    /// revoked) on their connections, with request id 0; a connection that
+    /// cannot take it is closed like one whose reply fails. A process that
+    /// has no connection any more (dropped as unresponsive) is not told.
+    fn send_notices(&mut self) {
+        loop {
+            let notices = self.plane.take_notices();
+            if notices.is_empty() {
+                return;
+            }
+            for (id, notice) in notices {
+                let Some(conn) = self.conns.get(&id) else {
+                    log::debug!("connection {id} is gone: {:?} not sent", notice.kind());
+                    continue;
+                };
+                if let Err(e) = conn.send(&notice, 0) {
+                    log::warn!("{conn}: {e}");
+                    self.close(id, Departure::ConnectionClosed);
+                }
+            }
         }
     }
 

@@ -20,7 +20,8 @@
 //!
 //! `QueryGroups` lists the segment groups one per page, `default` first:
 //! name, service patterns, the publish and subscribe rules (`Everyone` for
-//! `default`) and the group's pools with their usage. Every pool in
+//! `default`), the group's pools with their usage (of its current memory)
+//! and how often it was reset onto fresh memory ([`crate::group_reset`]). Every pool in
 //! `QueryMempools` names its group.
 
 use zerocp_core::fixed_string::FixedString;
@@ -34,6 +35,7 @@ use zerocp_core::wire::{
 use crate::connection_refusals::ConnectionCounters;
 use crate::control_plane::ControlPlane;
 use crate::group_config::AccessRuleSpec;
+use crate::group_memory::GroupMemory;
 use crate::port_id::PortId;
 use crate::segment_groups::SegmentGroup;
 
@@ -137,8 +139,7 @@ impl ControlPlane<'_> {
         };
         if id.kind == PortKind::Subscriber
             && let Some(port) = self
-                .parts
-                .get(id.group as usize)
+                .pool_manager(id.group)
                 .and_then(|part| part.control().subscriber(id.index))
         {
             info.queue_len = port.queue.len();
@@ -164,7 +165,7 @@ impl ControlPlane<'_> {
     ) -> heapless::Vec<MempoolInfo, { zerocp_core::mempool::MAX_MEMPOOLS }> {
         let mut pools = heapless::Vec::new();
         let wanted_parts = (0u32..)
-            .zip(&self.parts)
+            .zip(self.parts.iter().map(GroupMemory::manager))
             .filter(|(group, _)| wanted(*group));
         for (group, part) in wanted_parts {
             let count = part.control().config().mempools().len() as u32;
@@ -213,6 +214,10 @@ impl ControlPlane<'_> {
             publish: access_rule(group.publish.as_ref()),
             subscribe: access_rule(group.subscribe.as_ref()),
             pools: self.pool_infos(|g| g == index),
+            resets: self
+                .parts
+                .get(index as usize)
+                .map_or(0, GroupMemory::incarnation),
         }
     }
 }

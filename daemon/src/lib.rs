@@ -12,7 +12,8 @@
 //! | [`service_pattern`] | `service/instance/event` patterns with whole-part `*` |
 //! | [`segment_groups`] | which group a service belongs to; the publish/subscribe checks |
 //! | [`daemon`] | start (lock, stale cleanup, segments, socket) and stop |
-//! | [`segment_owner`] | creating, mapping and unlinking the mgmt and data segments |
+//! | [`segment_owner`] | creating and mapping the mgmt segment (and the helpers group memory uses) |
+//! | [`group_memory`] | one incarnation of a segment group's control and payload parts and their chunk manager |
 //! | [`diroute`] | the epoll event loop: listener, clients, pidfds, signals, ticks |
 //! | [`stop_signals`] | SIGTERM, SIGINT, SIGHUP, SIGQUIT as descriptors for that loop |
 //! | [`sd_notify`] | readiness, status, watchdog and stopping for systemd |
@@ -29,6 +30,10 @@
 //! | [`heartbeat_scheduler`] | tick timing and heartbeat timeouts |
 //! | [`unresponsive`] | a heartbeat timeout: unrouting at once, reclaiming only at the exit |
 //! | [`reclaim`] | returning a dead or removed port's chunks |
+//! | [`revocation`] | revoking a port while its owner lives, and telling the owner |
+//! | [`group_reset`] | resetting a segment group onto fresh memory (by request, when chunks were lost, on a corrupt pool) |
+//! | [`audit_policy`] | `[audit]`: when a group with a corrupt pool is reset |
+//! | [`operator`] | the requests only root and the daemon's uid may make: reset a group, revoke a port |
 //! | [`introspection`] | status, processes, ports, mempool and group queries |
 //! | [`ctl`] | `zerocpctl`: queries over the control socket, tables and JSON |
 //! | [`cli`] | what both command lines share: help, version, the bad-command-line exit |
@@ -44,8 +49,10 @@
 //! ## Connections
 //!
 //! A connection may send the introspection queries (`QueryStatus`,
-//! `QueryProcesses`, `QueryServices`, `QueryMempools`, `QueryGroups`) without registering;
-//! that is how `zerocpctl` works. Everything else needs `Register` first
+//! `QueryProcesses`, `QueryServices`, `QueryMempools`, `QueryGroups`) and
+//! the operator's requests (`ResetGroup`, `RevokePort`: root and the
+//! daemon's uid only, [`operator`]) without registering; that is how
+//! `zerocpctl` works. Everything else needs `Register` first
 //! (one per connection).
 //!
 //! Nobody can lock the others out with connections ([`diroute`]'s
@@ -73,6 +80,7 @@
 //!   `zerocpctl status`) and logged at most once per second per kind, as a
 //!   summary by uid ([`connection_refusals`]).
 
+pub mod audit_policy;
 pub mod cli;
 pub mod client_connection;
 pub mod config;
@@ -84,15 +92,21 @@ pub mod ctl;
 pub mod daemon;
 pub mod diroute;
 pub mod group_config;
+pub mod group_memory;
+pub mod group_reset;
 pub mod heartbeat_file;
 pub mod heartbeat_scheduler;
 pub mod introspection;
 pub mod logging;
+pub mod operator;
 pub mod pending_limits;
 pub mod port_id;
 pub mod port_registry;
 pub mod process_manager;
 pub mod reclaim;
+#[cfg(test)]
+mod recovery_tests;
+pub mod revocation;
 pub mod route_table;
 pub mod sd_notify;
 pub mod segment_groups;

@@ -20,7 +20,10 @@
 //! [`init_publisher`](PortRegistry::init_publisher) and
 //! [`init_subscriber`](PortRegistry::init_subscriber) prepare a slot and mark
 //! it `Active`, [`retire`](PortRegistry::retire) marks it `Retiring` while the
-//! daemon reclaims it, [`free`](PortRegistry::free) marks it `Free` again.
+//! daemon reclaims it, [`free`](PortRegistry::free) marks it `Free` again;
+//! [`revoke`](PortRegistry::revoke) marks a port its owner still holds
+//! `Revoked` ([`crate::revocation`]). A reset of a group frees all its slots
+//! at once for the group's fresh memory ([`PortRegistry::reset_group`]).
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -137,6 +140,12 @@ impl SlotTable {
 
     fn capacity(&self) -> u32 {
         self.in_use.len() as u32
+    }
+
+    /// Every slot free, in index order; generations kept.
+    fn free_all(&mut self) {
+        self.in_use.fill(false);
+        self.free = (0..self.capacity()).collect();
     }
 
     fn used(&self) -> u32 {
@@ -296,6 +305,29 @@ impl PortRegistry {
         set_state(control, id, PortState::Retiring);
     }
 
+    /// Marks the port `Revoked` ([`crate::revocation`]): publishers stop
+    /// delivering to it; its slot stays allocated.
+    pub fn revoke(&self, control: &GroupControl<'_>, id: PortId) {
+        set_state(control, id, PortState::Revoked);
+    }
+
+    /// Ports of group `group` in use, of both kinds (0 for no such group).
+    pub fn used_in(&self, group: u32) -> u32 {
+        self.groups
+            .get(group as usize)
+            .map_or(0, |(p, s)| p.used() + s.used())
+    }
+
+    /// Frees every slot of group `group` at once, for its fresh memory
+    /// after a reset ([`crate::group_reset`]); the generations go on, so
+    /// no name of a port of the old memory is ever live again.
+    pub fn reset_group(&mut self, group: u32) {
+        if let Some((publishers, subscribers)) = self.groups.get_mut(group as usize) {
+            publishers.free_all();
+            subscribers.free_all();
+        }
+    }
+
     /// Marks the port `Free` and returns its slot to the free list.
     pub fn free(&mut self, control: &GroupControl<'_>, id: PortId) -> bool {
         set_state(control, id, PortState::Free);
@@ -363,6 +395,24 @@ mod tests {
             .map(|_| registry.allocate(0, PortKind::Subscriber).unwrap().index)
             .collect();
         assert_eq!(again, [3, 1, 0]);
+    }
+
+    #[test]
+    fn a_group_reset_frees_its_slots_and_keeps_generations() {
+        let mut registry = PortRegistry::new(&[(1, 1), (2, 2)]);
+        let kept = registry.allocate(0, PortKind::Publisher).unwrap();
+        let old: Vec<PortId> = (0..2)
+            .map(|_| registry.allocate(1, PortKind::Subscriber).unwrap())
+            .collect();
+        registry.allocate(1, PortKind::Publisher).unwrap();
+        assert_eq!(registry.used_in(1), 3);
+        registry.reset_group(1);
+        assert_eq!((registry.used_in(1), registry.used_in(0)), (0, 1));
+        assert!(registry.is_live(kept));
+        let fresh = registry.allocate(1, PortKind::Subscriber).unwrap();
+        assert_eq!(fresh.index, 0);
+        assert!(old.iter().all(|o| !registry.is_live(*o) && *o != fresh));
+        assert_eq!(registry.used_in(9), 0);
     }
 
     #[test]

@@ -47,6 +47,9 @@ pub struct Process {
     pub heartbeat: HeartbeatFile,
     /// Its ports, in creation order.
     pub ports: Vec<PortId>,
+    /// Its ports that a reset of their group revoked: their memory is gone
+    /// from the daemon's books, so removing one only forgets it here.
+    pub reset_ports: Vec<PortId>,
     /// When it registered (`CLOCK_MONOTONIC` ms).
     pub registered_ms: u64,
     /// When it was dropped for missing heartbeats (`CLOCK_MONOTONIC` ms):
@@ -151,6 +154,7 @@ impl ProcessManager {
             pidfd,
             heartbeat,
             ports: Vec::new(),
+            reset_ports: Vec::new(),
             registered_ms: now_ms,
             unresponsive_since_ms: None,
         };
@@ -176,6 +180,11 @@ impl ProcessManager {
     /// Every registered process, by slot.
     pub fn iter(&self) -> impl Iterator<Item = &Process> {
         self.slots.iter().flatten()
+    }
+
+    /// Every registered process, by slot, to change their port lists.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Process> {
+        self.slots.iter_mut().flatten()
     }
 
     /// Number of registered processes.

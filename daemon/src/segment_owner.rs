@@ -6,11 +6,15 @@
 //! and maps read-write:
 //!
 //! - the domain's mgmt segment `zerocp.<domain>.mgmt` (the domain header,
-//!   [`Mgmt`]), and a read-only descriptor of it for the runtimes;
+//!   [`Mgmt`]), and a read-only descriptor of it for the runtimes, owned
+//!   here;
 //! - for every segment group (`default` first, then each `[[group]]`) its
 //!   control part `zerocp.<domain>.<group>.control` (ports, freelists,
-//!   refcounts, [`GroupControl`]) and its payload part
-//!   `zerocp.<domain>.<group>.payload` (its chunks).
+//!   refcounts) and its payload part `zerocp.<domain>.<group>.payload` (its
+//!   chunks), owned by a [`crate::group_memory::GroupMemory`] each (made
+//!   with this module's helpers), because a group's memory can be replaced
+//!   while the daemon runs (a reset, [`crate::group_reset`]) and the mgmt
+//!   segment cannot.
 //!
 //! They have no name in any file system: processes receive their
 //! descriptors over the control socket, the rights following the role. At
@@ -30,16 +34,12 @@ use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::ptr::NonNull;
 
-use zerocp_core::group_control::{
-    GroupConfig, GroupConfigError, GroupControl, GroupControlError, GroupControlLayout,
-};
-use zerocp_core::mempool::{LayoutError, MempoolLayout};
-use zerocp_core::mempool_manager::MemPoolManager;
+use zerocp_core::group_control::{GroupConfigError, GroupControlError};
+use zerocp_core::mempool::LayoutError;
 use zerocp_core::mgmt::{Mgmt, MgmtConfig, MgmtConfigError, MgmtError, MgmtLayout};
-use zerocp_core::wire::PortKind;
 use zerocp_os_linux::error::{MapError, ShmError};
 use zerocp_os_linux::mmap::Mapping;
-use zerocp_os_linux::names::{CONTROL_PART, DomainName, PAYLOAD_PART, SegmentName};
+use zerocp_os_linux::names::{DomainName, SegmentName};
 use zerocp_os_linux::shm::SharedMemory;
 
 /// Creating or removing the segments failed.
@@ -110,7 +110,7 @@ impl std::error::Error for SegmentOwnerError {
     }
 }
 
-/// The created and mapped segments of one domain.
+/// The domain's mgmt segment, created and mapped by the daemon.
 #[derive(Debug)]
 pub struct SegmentOwner {
     // The mapping is declared (and so dropped) before its segment.
@@ -118,23 +118,13 @@ pub struct SegmentOwner {
     mgmt: SharedMemory,
     /// A read-only descriptor of `mgmt`, what every registered process gets.
     mgmt_read_only: SharedMemory,
-    groups: Vec<GroupSegments>,
 }
 
-/// The two parts of one segment group.
-#[derive(Debug)]
-struct GroupSegments {
-    config: GroupConfig,
-    // The mappings are declared (and so dropped) before their segments.
-    control_map: Mapping,
-    payload_map: Mapping,
-    control: SharedMemory,
-    payload: SharedMemory,
-    /// A read-only descriptor of `payload`, what a subscriber gets.
-    payload_read_only: SharedMemory,
-}
-
-fn create_one(name: SegmentName, size: u64) -> Result<(SharedMemory, Mapping), SegmentOwnerError> {
+/// Creates the memory file `name` of `size` bytes and maps it read-write.
+pub(crate) fn create_one(
+    name: SegmentName,
+    size: u64,
+) -> Result<(SharedMemory, Mapping), SegmentOwnerError> {
     let len = usize::try_from(size).map_err(|_| SegmentOwnerError::TooLarge {
         name: name.clone(),
         size,
@@ -144,90 +134,26 @@ fn create_one(name: SegmentName, size: u64) -> Result<(SharedMemory, Mapping), S
     Ok((shm, map))
 }
 
-fn base_of(map: &Mapping, shm: &SharedMemory) -> Result<NonNull<u8>, SegmentOwnerError> {
+/// The base address of `map`, a mapping of `shm`.
+pub(crate) fn base_of(map: &Mapping, shm: &SharedMemory) -> Result<NonNull<u8>, SegmentOwnerError> {
     NonNull::new(map.as_ptr()).ok_or(SegmentOwnerError::TooLarge {
         name: shm.name().clone(),
         size: 0,
     })
 }
 
-impl GroupSegments {
-    fn create(
-        domain: &DomainName,
-        name: &str,
-        config: &GroupConfig,
-    ) -> Result<Self, SegmentOwnerError> {
-        let control_size = GroupControlLayout::compute(config)
-            .map_err(SegmentOwnerError::ControlLayout)?
-            .total_size();
-        let payload_size = MempoolLayout::compute(config.mempools())
-            .map_err(SegmentOwnerError::DataLayout)?
-            .total_bytes();
-        let (control, control_map) = create_one(
-            SegmentName::group_part(domain, name, CONTROL_PART),
-            control_size,
-        )?;
-        let (payload, payload_map) = create_one(
-            SegmentName::group_part(domain, name, PAYLOAD_PART),
-            payload_size,
-        )?;
-        let payload_read_only = payload.read_only().map_err(SegmentOwnerError::Shm)?;
-        Ok(Self {
-            config: *config,
-            control_map,
-            payload_map,
-            control,
-            payload,
-            payload_read_only,
-        })
-    }
-
-    fn init(&self) -> Result<MemPoolManager<'_>, SegmentOwnerError> {
-        let base = base_of(&self.control_map, &self.control)?;
-        // SAFETY: the mapping is read-write, freshly created (so zero-filled,
-        // and no other process has its descriptor yet: descriptors go out
-        // only with port replies, after start), and it stays mapped as long
-        // as `self`, which the returned view borrows.
-        let control = unsafe {
-            GroupControl::create(
-                base,
-                self.control_map.len(),
-                &self.config,
-                self.payload_map.len() as u64,
-            )
-        }
-        .map_err(SegmentOwnerError::Control)?;
-        let payload = base_of(&self.payload_map, &self.payload)?;
-        // SAFETY: `payload` is the read-write mapping of the payload part laid
-        // out for `control`'s mempools; it stays mapped while `self` lives,
-        // which the manager borrows.
-        unsafe { MemPoolManager::new(control, payload, self.payload_map.len()) }
-            .map_err(|e| SegmentOwnerError::Mempools(e.to_string()))
-    }
-}
-
 impl SegmentOwner {
-    /// Creates and maps the mgmt segment of `domain` for `config` and both
-    /// parts of every group in `groups` (`(name, config)`, by group index).
-    pub fn create(
-        domain: &DomainName,
-        config: &MgmtConfig,
-        groups: &[(String, GroupConfig)],
-    ) -> Result<Self, SegmentOwnerError> {
+    /// Creates and maps the mgmt segment of `domain` for `config`.
+    pub fn create(domain: &DomainName, config: &MgmtConfig) -> Result<Self, SegmentOwnerError> {
         let mgmt_size = MgmtLayout::compute(config)
             .map_err(SegmentOwnerError::MgmtLayout)?
             .total_size();
         let (mgmt, mgmt_map) = create_one(SegmentName::mgmt(domain), mgmt_size)?;
         let mgmt_read_only = mgmt.read_only().map_err(SegmentOwnerError::Shm)?;
-        let groups = groups
-            .iter()
-            .map(|(name, config)| GroupSegments::create(domain, name, config))
-            .collect::<Result<_, _>>()?;
         Ok(Self {
             mgmt_map,
             mgmt,
             mgmt_read_only,
-            groups,
         })
     }
 
@@ -249,30 +175,9 @@ impl SegmentOwner {
             .map_err(SegmentOwnerError::Mgmt)
     }
 
-    /// Lays out every group's fresh control part and joins it with its
-    /// payload part: one chunk manager per group, by group index.
-    ///
-    /// Call once, right after [`create`](Self::create).
-    pub fn init_groups(&self) -> Result<Vec<MemPoolManager<'_>>, SegmentOwnerError> {
-        self.groups.iter().map(GroupSegments::init).collect()
-    }
-
     /// The mgmt segment.
     pub fn mgmt_segment(&self) -> &SharedMemory {
         &self.mgmt
-    }
-
-    /// The control and payload parts of group `group`.
-    pub fn group_segments(&self, group: u32) -> Option<(&SharedMemory, &SharedMemory)> {
-        let g = self.groups.get(group as usize)?;
-        Some((&g.control, &g.payload))
-    }
-
-    /// Sizes of every group's control parts and payload parts, summed.
-    pub fn group_sizes(&self) -> (u64, u64) {
-        self.groups.iter().fold((0, 0), |(c, p), g| {
-            (c + g.control.size() as u64, p + g.payload.size() as u64)
-        })
     }
 
     /// The mgmt segment's descriptor a registered process receives:
@@ -280,17 +185,5 @@ impl SegmentOwner {
     /// file comes with it, from [`crate::heartbeat_file`]).
     pub fn registration_fd(&self) -> BorrowedFd<'_> {
         self.mgmt_read_only.as_fd()
-    }
-
-    /// The descriptors a process receives with a `kind` port of `group`:
-    /// the group's control part read-write, then its payload part,
-    /// read-write for a publisher and read-only for a subscriber.
-    pub fn port_fds(&self, group: u32, kind: PortKind) -> Option<[BorrowedFd<'_>; 2]> {
-        let g = self.groups.get(group as usize)?;
-        let payload = match kind {
-            PortKind::Publisher => g.payload.as_fd(),
-            PortKind::Subscriber => g.payload_read_only.as_fd(),
-        };
-        Some([g.control.as_fd(), payload])
     }
 }

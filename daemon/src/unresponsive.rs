@@ -64,8 +64,7 @@ impl ControlPlane<'_> {
             self.unroute_port(id);
             if id.kind == PortKind::Subscriber
                 && let Some(port) = self
-                    .parts
-                    .get(id.group as usize)
+                    .pool_manager(id.group)
                     .and_then(|part| part.control().subscriber(id.index))
             {
                 reclaim::wake_all(&port.wake);

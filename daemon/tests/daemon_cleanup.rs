@@ -142,11 +142,12 @@ fn removed_port_returns_its_chunks_and_unregister_frees_the_slot() {
     let domain = TestDomain::builder().heartbeat_timeout_ms(120_000).start();
     let mut client = RawClient::connect(&domain.socket_path());
     client.register("remover");
-    let index = client.create_subscriber::<u32>("Remove/Raw/Port", 2);
+    let (created, _) = client.create_subscriber_with_segments::<u32>("Remove/Raw/Port", 2);
     let remove = zerocp_core::wire::Message::RemovePort(zerocp_core::wire::RemovePort {
         kind: zerocp_core::wire::PortKind::Subscriber,
-        port_index: index,
+        port_index: created.port_index,
         group: 0,
+        generation: created.generation,
     });
     assert!(matches!(
         client.request(&remove),

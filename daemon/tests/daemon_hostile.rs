@@ -93,6 +93,7 @@ fn out_of_order_requests_are_refused() {
         kind: wire::PortKind::Publisher,
         port_index: 0,
         group: 0,
+        generation: 1,
     });
     assert_eq!(
         error_code(&client.request(&remove)),

@@ -14,7 +14,12 @@
 //!   daemon had no room for another unregistered connection of this peer, or
 //!   it did not register in time, and a new connection may get in);
 //! - the unsolicited `Shutdown` frame, or the connection closing, means the
-//!   daemon is gone: [`ControlError::Closed`].
+//!   daemon is gone: [`ControlError::Closed`];
+//! - another unsolicited notice (`PortRevoked` with id 0,
+//!   [`Message::is_notice`]) is kept, in order, for whoever tracks this
+//!   client's ports: [`ControlClient::take_notices`]. [`ControlClient::poll_closed`]
+//!   keeps them too, so no notice is lost whether it arrives during a
+//!   request or between requests.
 //!
 //! A reply can carry file descriptors (the daemon's memory segments):
 //! [`ControlClient::request_with_fds`] returns them with the reply; every
@@ -157,6 +162,8 @@ pub struct ControlClient {
     buf: Box<[u8; MAX_FRAME_SIZE]>,
     /// The descriptors attached to the frame received last.
     fds: Vec<OwnedFd>,
+    /// Notices received and not yet taken, oldest first.
+    notices: Vec<Message>,
 }
 
 impl ControlClient {
@@ -167,6 +174,7 @@ impl ControlClient {
             next_id: 1,
             buf: Box::new([0; MAX_FRAME_SIZE]),
             fds: Vec::new(),
+            notices: Vec::new(),
         }
     }
 
@@ -262,6 +270,9 @@ impl ControlClient {
                     return Ok((reply, std::mem::take(&mut self.fds)));
                 }
                 Message::Error(reply) if header.request_id == 0 => return Err(refused(&reply)),
+                notice if header.request_id == 0 && notice.is_notice() => {
+                    self.notices.push(notice);
+                }
                 _ => log::debug!(
                     "skipping a {:?} frame for request {} while waiting for {:?} ({id})",
                     header.kind,
@@ -280,13 +291,23 @@ impl ControlClient {
         }
     }
 
-    /// Between requests: consumes whatever the daemon sent unasked and
-    /// reports whether the daemon is gone (connection closed, `Shutdown`
-    /// received, or the socket failed).
+    /// The notices received so far (module docs), oldest first; taking
+    /// them empties the list.
+    pub fn take_notices(&mut self) -> Vec<Message> {
+        std::mem::take(&mut self.notices)
+    }
+
+    /// Between requests: consumes whatever the daemon sent unasked (keeping
+    /// notices for [`take_notices`](Self::take_notices)) and reports whether
+    /// the daemon is gone (connection closed, `Shutdown` received, or the
+    /// socket failed).
     pub fn poll_closed(&mut self) -> bool {
         loop {
             match self.recv(Duration::ZERO) {
                 Ok(Some((_, Message::Shutdown))) | Err(ControlError::Closed) => return true,
+                Ok(Some((header, notice))) if header.request_id == 0 && notice.is_notice() => {
+                    self.notices.push(notice);
+                }
                 // A late reply to a request that timed out: nobody waits for it.
                 Ok(Some(_)) => {}
                 Ok(None) => return false,
@@ -385,6 +406,35 @@ mod tests {
                 Err(ControlError::Closed)
             ));
         });
+    }
+
+    #[test]
+    fn notices_are_kept_during_requests_and_between_them() {
+        use zerocp_core::wire::{PortKind, PortRevoked, RevokeReason};
+        let revoked = |port_index| {
+            Message::PortRevoked(PortRevoked {
+                kind: PortKind::Subscriber,
+                port_index,
+                group: 1,
+                generation: 3,
+                reason: RevokeReason::CorruptQueue,
+            })
+        };
+        let (mut client, daemon) = pair();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let id = received_id(&daemon);
+                send(&daemon, &revoked(1), 0);
+                send(&daemon, &Message::PortRemoved, id);
+            });
+            let reply = client.request(&Message::QueryMempools, WAIT).unwrap();
+            assert_eq!(reply, Message::PortRemoved);
+        });
+        send(&daemon, &revoked(2), 0);
+        send(&daemon, &Message::Unregistered, 77);
+        assert!(!client.poll_closed());
+        assert_eq!(client.take_notices(), [revoked(1), revoked(2)]);
+        assert!(client.take_notices().is_empty());
     }
 
     #[test]

@@ -9,10 +9,13 @@
 //! used to stop it:
 //!
 //! - the socket becoming readable while no request is in flight means the
-//!   daemon sent `Shutdown` or closed the connection (it died, or dropped
-//!   this process): the thread marks the daemon gone, which wakes this
-//!   process's sleeping subscribers, and ends; the heartbeat slot's
-//!   `dropped` word tells the two apart (`Unresponsive` or `DaemonGone`);
+//!   daemon sent a notice, `Shutdown`, or closed the connection (it died,
+//!   or dropped this process). A notice (one of this process's ports was
+//!   revoked) goes to the port table, which marks the port and wakes its
+//!   sleepers ([`crate::port_status`]); otherwise the thread marks the
+//!   daemon gone, which wakes this process's sleeping subscribers, and ends;
+//!   the heartbeat slot's `dropped` word tells the two apart
+//!   (`Unresponsive` or `DaemonGone`);
 //! - the mgmt segment's state word saying `SHUTTING_DOWN`, or the slot's
 //!   `dropped` word, has the same effect.
 //!
@@ -154,8 +157,11 @@ fn run(shared: &Registration, poller: &Poller, stop: &StopSignal, interval: Dura
             // for it, or its beats would lapse during a slow request.
             match shared.try_connection() {
                 Some(mut conn) => {
-                    if conn.poll_closed() {
-                        drop(conn);
+                    let closed = conn.poll_closed();
+                    let notices = conn.take_notices();
+                    drop(conn);
+                    shared.note_notices(notices);
+                    if closed {
                         shared.mark_gone();
                         return;
                     }

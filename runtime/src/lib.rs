@@ -67,6 +67,15 @@
 //! says it was dropped for missing heartbeats, also a `wait(None)` it was
 //! sleeping in; its samples still read what they held.
 //!
+//! The daemon can also revoke a single port: when it finds what the port
+//! shares with its group corrupt, when it resets the port's segment group
+//! onto fresh memory, or when an operator asks. The port's calls then fail
+//! with `Revoked` and the [`RevokeReason`] (e.g.
+//! [`error::TakeError::Revoked`], also a `wait(None)` sleeping on it, and a
+//! `take` only once what was queued is taken); drop the port and create it
+//! again. The process learns it over its control connection, never from
+//! shared memory other processes could write.
+//!
 //! ## Logging
 //!
 //! The runtime logs through the `log` facade. [`logger::AsyncLogger::init`]
@@ -88,6 +97,7 @@ mod loaned_sample;
 pub mod logger;
 mod mapped;
 mod port_request;
+mod port_status;
 mod publisher;
 mod register_request;
 mod registration;
@@ -115,7 +125,7 @@ pub use subscriber::{DEFAULT_MAX_HELD, DEFAULT_QUEUE_CAPACITY, Subscriber, Subsc
 pub use zero_copy_safe::ZeroCopySafe;
 pub use zerocp_core::port::FullPolicy;
 pub use zerocp_core::service::{ServiceDescription, ServiceNameError};
-pub use zerocp_core::wire::{ErrorCode, PortKind};
+pub use zerocp_core::wire::{ErrorCode, PortKind, RevokeReason};
 
 // Ports move between threads; the runtime handle is shared between them.
 const _: () = {

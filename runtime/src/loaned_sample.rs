@@ -143,6 +143,7 @@ impl<T: ZeroCopySafe> LoanedSample<'_, T> {
         let this = ManuallyDrop::new(self);
         this.core.publish(&this.loan).map_err(|e| match e {
             DeliveryError::Gone(gone) => gone.into(),
+            DeliveryError::Revoked(reason) => reason.into(),
             DeliveryError::Futex(e) => PublishError::Wait(e),
         })
     }

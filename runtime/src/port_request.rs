@@ -2,13 +2,14 @@
 //!
 //! A publisher or subscriber is created by a request that carries the
 //! service and the payload's [`TypeInfo`]; the daemon checks the type against
-//! the service's other ports, picks the mempool, sets the port up in the mgmt
-//! segment and answers with its index (a publisher's answer also carries a
-//! read-write descriptor of the data segment, see
-//! [`crate::segment_mappings`]). The runtime then checks that port (in
-//! range, active, owned by this process) before it touches it. Dropping a
-//! port sends `RemovePort`; the daemon then releases whatever the port still
-//! references (history, queue).
+//! the service's other ports, picks the mempool, sets the port up in its
+//! group's control part and answers with the port's group, index and
+//! generation and the incarnation of the group's memory, with the group's
+//! descriptors (see [`crate::segment_mappings`]). The runtime then checks
+//! that port (in range, active, owned by this process) before it touches it.
+//! Dropping a port sends `RemovePort` naming it exactly ([`PortKey`]); the
+//! daemon then releases whatever the port still references (history,
+//! queue), or only forgets it when a reset of its group took it.
 
 use std::os::fd::OwnedFd;
 
@@ -16,10 +17,11 @@ use zerocp_core::fixed_string::FixedString;
 use zerocp_core::port::PortControl;
 use zerocp_core::port::PortState;
 use zerocp_core::service::{ServiceDescription, TypeInfo};
-use zerocp_core::wire::{ErrorCode, Message, PortCreated, PortKind, RemovePort};
+use zerocp_core::wire::{ErrorCode, Message, PortCreated, RemovePort};
 
 use crate::ZeroCopySafe;
 use crate::error::{ControlError, PortRequestError};
+use crate::port_status::PortKey;
 use crate::registration::{Gone, Registration};
 
 /// The [`TypeInfo`] the daemon compares for `T`: size, alignment and
@@ -86,8 +88,7 @@ pub(crate) fn create(
 /// this process; removes it again (and fails) otherwise.
 pub(crate) fn check_owned(
     shared: &Registration,
-    kind: PortKind,
-    (group, index): (u32, u32),
+    key: PortKey,
     control: Option<&PortControl>,
 ) -> Result<(), PortRequestError> {
     let owned = control.is_some_and(|c| {
@@ -96,22 +97,29 @@ pub(crate) fn check_owned(
     if owned {
         Ok(())
     } else {
-        remove(shared, kind, (group, index));
-        Err(PortRequestError::InvalidPort { index })
+        remove(shared, key);
+        Err(PortRequestError::InvalidPort { index: key.index })
     }
 }
 
-/// Asks the daemon to remove port `index` of `group`, a port of this
-/// process (errors are logged: the daemon reclaims the port anyway when the
+/// Asks the daemon to remove the port `key` names, a port of this process
+/// (errors are logged: the daemon reclaims the port anyway when the
 /// process goes).
-pub(crate) fn remove(shared: &Registration, kind: PortKind, (group, index): (u32, u32)) {
+pub(crate) fn remove(shared: &Registration, key: PortKey) {
     if shared.is_gone() {
         return;
     }
+    let PortKey {
+        kind,
+        group,
+        index,
+        generation,
+    } = key;
     let request = Message::RemovePort(RemovePort {
         kind,
         port_index: index,
         group,
+        generation,
     });
     match shared.call(&request) {
         Ok(Message::PortRemoved) | Err(ControlError::Closed) => {}

@@ -13,6 +13,10 @@
 //!   keep one reference in the history ring, unlist the loan and drop the
 //!   publisher's own reference.
 //!
+//! Once the daemon revoked the port ([`crate::port_status`]), both fail with
+//! `Revoked` (a sample loaned before is released), and so does a publish
+//! waiting for room in a full queue, at its next slice.
+//!
 //! No lock, no allocation, no clock read and no system call unless a
 //! subscriber sleeps or a block-publisher queue is full.
 
@@ -40,6 +44,7 @@ use crate::lifecycle::Lifecycle;
 use crate::loaned_sample::LoanedSample;
 use crate::mapped::Mapped;
 use crate::port_request;
+use crate::port_status::{PortKey, PortStatus};
 use crate::registration::Gone;
 use crate::segment_mappings::{GroupMappings, Pools};
 use crate::slots::SlotMask;
@@ -124,23 +129,23 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
             max_loans: self.max_loans,
         });
         let (created, fds) = port_request::create(shared, &request, &self.service, info.size)?;
-        let id = (created.group, created.port_index);
+        let key = PortKey::of(PortKind::Publisher, &created);
         let index = created.port_index;
         let group = match shared.segments().group(&created, PortKind::Publisher, fds) {
             Ok(group) => group,
             Err(e) => {
-                port_request::remove(shared, PortKind::Publisher, id);
+                port_request::remove(shared, key);
                 return Err(PortRequestError::Payload(e).into());
             }
         };
         let port = Mapped::find(self.rt, &group, |g| g.control().publisher(index).ok_or(()));
         let control = port.as_ref().ok().map(|p| &p.get().control);
-        port_request::check_owned(shared, PortKind::Publisher, id, control)?;
+        port_request::check_owned(shared, key, control)?;
         let Ok(port) = port else {
             return Err(PortRequestError::InvalidPort { index }.into());
         };
         let Ok(pools) = Mapped::find(self.rt, &group, |g| g.writable_pools().ok_or(())) else {
-            port_request::remove(shared, PortKind::Publisher, id);
+            port_request::remove(shared, key);
             return Err(PortRequestError::InvalidPort { index }.into());
         };
         let pool = port.get().control.settings().mempool;
@@ -152,7 +157,7 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
             .get(pool as usize)
             .copied();
         if layout.is_none_or(|l| l.chunk_size() < info.size) {
-            port_request::remove(shared, PortKind::Publisher, id);
+            port_request::remove(shared, key);
             return Err(PortRequestError::InvalidPort { index }.into());
         };
         let spec = PayloadSpec {
@@ -160,8 +165,10 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
             align: payload_align,
             origin_port: index,
         };
+        let status = Arc::new(PortStatus::new(key, None));
+        shared.add_port(&status);
         Ok(Publisher {
-            core: PublisherCore::new(port, pools, index, pool, spec, self.max_loans),
+            core: PublisherCore::new(port, pools, status, pool, spec, self.max_loans),
             service: self.service,
             _payload: PhantomData,
         })
@@ -197,7 +204,7 @@ impl<T: ZeroCopySafe> Publisher<T> {
     /// loaned already, [`LoanError::OutOfChunks`] when the mempool is
     /// exhausted, [`LoanError::DaemonGone`] once the daemon is gone,
     /// [`LoanError::Unresponsive`] once it dropped this process for missing
-    /// heartbeats.
+    /// heartbeats, [`LoanError::Revoked`] once it revoked this port.
     pub fn loan_uninit(&self) -> Result<LoanedSample<'_, MaybeUninit<T>>, LoanError> {
         let loan = self.core.loan()?;
         Ok(LoanedSample::new(&self.core, loan))
@@ -208,6 +215,7 @@ impl<T: ZeroCopySafe> Publisher<T> {
     pub fn update_connections(&self) -> Result<(), UpdateConnectionsError> {
         self.core.update_connections().map_err(|e| match e {
             DeliveryError::Gone(gone) => gone.into(),
+            DeliveryError::Revoked(reason) => reason.into(),
             DeliveryError::Futex(e) => UpdateConnectionsError::Wait(e),
         })
     }
@@ -235,7 +243,8 @@ impl<T> std::fmt::Debug for Publisher<T> {
 impl<T> Drop for Publisher<T> {
     fn drop(&mut self) {
         let shared = self.core.runtime().registration();
-        port_request::remove(shared, PortKind::Publisher, self.core.id());
+        shared.remove_port(&self.core.status);
+        port_request::remove(shared, self.core.status.key());
     }
 }
 
@@ -254,6 +263,8 @@ pub(crate) struct PublisherCore {
     port: Mapped<PublisherPort>,
     /// The chunk manager over the writable mapping of the group's payload part.
     pools: Mapped<Pools>,
+    /// The port's name, and whether the daemon revoked it.
+    status: Arc<PortStatus>,
     index: u32,
     pool: u32,
     spec: PayloadSpec,
@@ -263,12 +274,13 @@ pub(crate) struct PublisherCore {
 }
 
 impl PublisherCore {
-    /// Wraps publisher port `index` (checked by the caller: active, owned by
-    /// this process) whose payloads (`spec`) come from mempool `pool`.
+    /// Wraps the publisher port `status` names (checked by the caller:
+    /// active, owned by this process) whose payloads (`spec`) come from
+    /// mempool `pool`.
     pub(crate) fn new(
         port: Mapped<PublisherPort>,
         pools: Mapped<Pools>,
-        index: u32,
+        status: Arc<PortStatus>,
         pool: u32,
         spec: PayloadSpec,
         max_loans: u32,
@@ -276,7 +288,8 @@ impl PublisherCore {
         Self {
             port,
             pools,
-            index,
+            index: status.key().index,
+            status,
             pool,
             spec,
             loans: SlotMask::new(max_loans),
@@ -300,11 +313,6 @@ impl PublisherCore {
         self.port.group()
     }
 
-    /// The port's group and index in it.
-    pub(crate) fn id(&self) -> (u32, u32) {
-        (self.port.group().control().group(), self.index)
-    }
-
     /// The chunk manager over the writable mapping of the group's payload part.
     pub(crate) fn pools(&self) -> &MemPoolManager<'_> {
         self.pools.get().manager()
@@ -320,10 +328,18 @@ impl PublisherCore {
         self.runtime().registration().gone()
     }
 
+    /// Why the daemon revoked this port, if it did.
+    pub(crate) fn revoked(&self) -> Option<zerocp_core::wire::RevokeReason> {
+        self.status.revoked()
+    }
+
     /// Loans a chunk and records it in the port's `loans` list.
     pub(crate) fn loan(&self) -> Result<Loan, LoanError> {
         if let Some(gone) = self.gone() {
             return Err(gone.into());
+        }
+        if let Some(reason) = self.revoked() {
+            return Err(reason.into());
         }
         let slot = self.loans.take().ok_or(LoanError::TooManyLoans {
             max: self.loans.limit(),
@@ -376,6 +392,10 @@ impl PublisherCore {
         if let Some(gone) = self.gone() {
             self.drop_loan(loan);
             return Err(DeliveryError::Gone(gone));
+        }
+        if let Some(reason) = self.revoked() {
+            self.drop_loan(loan);
+            return Err(DeliveryError::Revoked(reason));
         }
         let pools = self.pools();
         let sequence = self.sequence.get();

@@ -2,7 +2,14 @@
 //! consists of, shared by every port and the heartbeat thread: the mapped
 //! mgmt segment and this process's heartbeat file (it owns their mappings,
 //! and the table of the segment groups mapped for this process's ports), the
-//! control connection, and whether the daemon is still there.
+//! control connection, whether the daemon is still there, and this process's
+//! ports as the daemon named them, with what it said about them (revoked,
+//! [`crate::port_status`]).
+//!
+//! The daemon's notices (a port revoked) arrive on the control connection
+//! unasked; whoever reads the connection (a request in flight, or the
+//! heartbeat thread between requests) hands them to the port table
+//! ([`Registration::note_notices`]).
 //!
 //! "The daemon is gone" is one process-wide flag, set when the control
 //! connection closes or delivers `Shutdown` (seen by a request or by the
@@ -22,7 +29,7 @@
 
 use std::os::fd::OwnedFd;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use zerocp_core::fixed_string::FixedString;
@@ -34,9 +41,9 @@ use zerocp_os_linux::control_client::ControlClient;
 use zerocp_os_linux::names::{DomainName, DomainPaths};
 
 use crate::error::{ControlError, InitError};
+use crate::port_status::{PortStatus, PortTable};
 use crate::register_request::{REGISTRATION_DEADLINE, connect_and_register};
-use crate::segment_mappings::{GroupMappings, SegmentMappings};
-use crate::wait::wake_subscriber;
+use crate::segment_mappings::SegmentMappings;
 
 /// Longest process name accepted by [`crate::Runtime::init`] (bytes).
 pub const MAX_PROCESS_NAME_LEN: usize = 32;
@@ -62,9 +69,9 @@ pub(crate) struct Registration {
     segments: SegmentMappings,
     conn: Mutex<ControlClient>,
     gone: AtomicBool,
-    /// Subscriber ports of this process (group, index, the group's
-    /// mappings), woken when the daemon is gone.
-    subscribers: Mutex<Vec<(u32, u32, Weak<GroupMappings>)>>,
+    /// This process's ports: revoked when the daemon says so, the
+    /// subscribers among them woken when the daemon is gone.
+    ports: Mutex<PortTable>,
     slot: u32,
     /// The daemon's heartbeat timeout (for the `Unresponsive` error).
     heartbeat_timeout_ms: u32,
@@ -94,7 +101,7 @@ impl Registration {
             segments,
             conn: Mutex::new(conn),
             gone: AtomicBool::new(false),
-            subscribers: Mutex::new(Vec::new()),
+            ports: Mutex::new(PortTable::default()),
             slot,
             heartbeat_timeout_ms: registered.heartbeat_timeout_ms,
         };
@@ -155,15 +162,8 @@ impl Registration {
             ),
             _ => log::warn!("the ZeroCP daemon is gone; every further call fails with DaemonGone"),
         }
-        for (group, index, mappings) in lock(&self.subscribers).iter() {
-            let Some(mappings) = mappings.upgrade() else {
-                continue;
-            };
-            if let Some(port) = mappings.control().subscriber(*index)
-                && let Err(e) = wake_subscriber(&port.wake)
-            {
-                log::warn!("cannot wake subscriber port {index} of group {group}: {e}");
-            }
+        for port in lock(&self.ports).iter() {
+            port.wake_sleepers();
         }
     }
 
@@ -186,11 +186,24 @@ impl Registration {
         if self.is_gone() {
             return Err(ControlError::Closed);
         }
-        let result = lock(&self.conn).request_with_fds(msg, timeout);
+        let (result, notices) = {
+            let mut conn = lock(&self.conn);
+            let result = conn.request_with_fds(msg, timeout);
+            (result, conn.take_notices())
+        };
+        self.note_notices(notices);
         if matches!(result, Err(ControlError::Closed)) {
             self.mark_gone();
         }
         result
+    }
+
+    /// Hands the daemon's notices (read from the connection) to the port
+    /// table: each revocation revokes its port and wakes its sleepers.
+    pub(crate) fn note_notices(&self, notices: Vec<Message>) {
+        if !notices.is_empty() {
+            lock(&self.ports).apply(notices);
+        }
     }
 
     /// Sends a request with the standard timeout.
@@ -220,17 +233,15 @@ impl Registration {
         }
     }
 
-    /// Adds subscriber port `index` of `group` to the ones woken when the
-    /// daemon goes.
-    pub(crate) fn add_subscriber(&self, group: &Arc<GroupMappings>, index: u32) {
-        let entry = (group.control().group(), index, Arc::downgrade(group));
-        lock(&self.subscribers).push(entry);
+    /// Adds a port of this process: revoked when the daemon says so (also
+    /// if it said so already), woken (a subscriber) when the daemon goes.
+    pub(crate) fn add_port(&self, status: &Arc<PortStatus>) {
+        lock(&self.ports).add(Arc::clone(status));
     }
 
-    /// Removes a subscriber port (group, index) added with
-    /// [`Registration::add_subscriber`].
-    pub(crate) fn remove_subscriber(&self, (group, index): (u32, u32)) {
-        lock(&self.subscribers).retain(|(g, i, _)| (*g, *i) != (group, index));
+    /// Removes a port added with [`Registration::add_port`].
+    pub(crate) fn remove_port(&self, status: &Arc<PortStatus>) {
+        lock(&self.ports).remove(status);
     }
 }
 

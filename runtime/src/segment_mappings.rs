@@ -18,7 +18,12 @@
 //! group's parts once, lazily ([`SegmentMappings::group`]): the control part
 //! on its first port in the group, the read-only payload on its first
 //! subscriber there, the writable payload on its first publisher there.
-//! Later replies' descriptors are closed unused. A process that only
+//! Later replies' descriptors are closed unused, unless they are of a newer
+//! incarnation of the group: when the daemon resets a group onto fresh
+//! memory, every port of the group is revoked and new ports get the new
+//! memory (`PortCreated::incarnation`); the runtime maps it as a group
+//! mapping of its own, while its older ports keep the old one (their
+//! samples stay readable) until they are dropped. A process that only
 //! subscribes to a group never maps its payload writable: what a subscriber
 //! writes (queues, held lists, refcounts) is all in the control part, so a
 //! write through a `Sample` faults. A process with no port in a group holds
@@ -95,6 +100,8 @@ pub(crate) struct GroupMappings {
     writable: OnceLock<Pools>,
     control: GroupControl<'static>,
     group: u32,
+    /// Which memory of the group this is (`PortCreated::incarnation`).
+    incarnation: u32,
     payload_size: u64,
     _control_map: Mapping,
 }
@@ -225,8 +232,10 @@ impl SegmentMappings {
                     ),
                 })?;
         let group = match slot.upgrade() {
-            Some(group) => group,
-            None => {
+            Some(group) if group.incarnation == created.incarnation => group,
+            // None, or the memory of another incarnation (which the ports
+            // that hold it keep): this port's group memory is new.
+            _ => {
                 let group = Arc::new(GroupMappings::map(&self.domain, created, control_fd)?);
                 *slot = Arc::downgrade(&group);
                 group
@@ -256,6 +265,7 @@ impl GroupMappings {
             writable: OnceLock::new(),
             control,
             group: created.group,
+            incarnation: created.incarnation,
             payload_size: created.payload_size,
             _control_map: map,
         })

@@ -16,6 +16,12 @@
 //! - **wait**: spin briefly ([`crate::adaptive_spin`]), then sleep on the
 //!   port's futex word until the queue is non-empty (see [`crate::wait`]).
 //!
+//! Once the daemon revoked the port ([`crate::port_status`]), `take` still
+//! hands out what was queued and then fails with `Revoked` where it would
+//! return `None`, and `wait` fails with it instead of sleeping (a sleeper is
+//! woken): the one check each adds is a load of the port's status word, on
+//! an empty queue only.
+//!
 //! None of these writes the data segment: the chunk header and payload are
 //! only read (the payload through `&T`), so a process that only subscribes
 //! can map that segment read-only.
@@ -41,6 +47,7 @@ use crate::error::{
 use crate::lifecycle::Lifecycle;
 use crate::mapped::Mapped;
 use crate::port_request;
+use crate::port_status::{PortKey, PortStatus};
 use crate::registration::Gone;
 use crate::sample::Sample;
 use crate::segment_mappings::Pools;
@@ -171,32 +178,33 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
             max_held: self.max_held,
         });
         let (created, fds) = port_request::create(shared, &request, &self.service, info.size)?;
-        let id = (created.group, created.port_index);
+        let key = PortKey::of(PortKind::Subscriber, &created);
         let index = created.port_index;
         let group = match shared.segments().group(&created, PortKind::Subscriber, fds) {
             Ok(group) => group,
             Err(e) => {
-                port_request::remove(shared, PortKind::Subscriber, id);
+                port_request::remove(shared, key);
                 return Err(PortRequestError::Payload(e).into());
             }
         };
         let port = Mapped::find(self.rt, &group, |g| g.control().subscriber(index).ok_or(()));
         let control = port.as_ref().ok().map(|p| &p.get().control);
-        port_request::check_owned(shared, PortKind::Subscriber, id, control)?;
+        port_request::check_owned(shared, key, control)?;
         let Ok(port) = port else {
             return Err(PortRequestError::InvalidPort { index }.into());
         };
         let Ok(pools) = Mapped::find(self.rt, &group, |g| g.read_only_pools().ok_or(())) else {
-            port_request::remove(shared, PortKind::Subscriber, id);
+            port_request::remove(shared, key);
             return Err(PortRequestError::InvalidPort { index }.into());
         };
-        shared.add_subscriber(&group, index);
+        let status = Arc::new(PortStatus::new(key, Some(Arc::downgrade(&group))));
+        shared.add_port(&status);
         let blocks = port.get().control.policy() == FullPolicy::BlockPublisher;
         Ok(Subscriber {
             core: SubscriberCore::new(
                 port,
                 pools,
-                index,
+                status,
                 info.size,
                 (self.max_held, self.wait_spins),
                 blocks,
@@ -237,7 +245,8 @@ impl<T: ZeroCopySafe> Subscriber<T> {
     /// Fails with [`TakeError::TooManyHeld`] when `max_held` samples are
     /// held already (and one is queued), [`TakeError::DaemonGone`] once the
     /// daemon is gone, [`TakeError::Unresponsive`] once it dropped this
-    /// process for missing heartbeats.
+    /// process for missing heartbeats, [`TakeError::Revoked`] once it revoked
+    /// this port and the queue is empty (what was queued is still taken).
     pub fn take(&self) -> Result<Option<Sample<'_, T>>, TakeError> {
         Ok(self
             .core
@@ -253,7 +262,9 @@ impl<T: ZeroCopySafe> Subscriber<T> {
     /// Fails with [`WaitError::DaemonGone`] once the daemon is gone, and
     /// with [`WaitError::Unresponsive`] once it dropped this process for
     /// missing heartbeats, also while sleeping: it never hangs on a stopped
-    /// daemon, nor after this process was stopped and resumed.
+    /// daemon, nor after this process was stopped and resumed. Fails with
+    /// [`WaitError::Revoked`] once the daemon revoked this port and the
+    /// queue is empty, also while sleeping.
     pub fn wait(&self, timeout: Option<Duration>) -> Result<bool, WaitError> {
         self.core.wait(timeout)
     }
@@ -293,9 +304,8 @@ impl<T> std::fmt::Debug for Subscriber<T> {
 impl<T> Drop for Subscriber<T> {
     fn drop(&mut self) {
         let shared = self.core.runtime().registration();
-        let id = self.core.id();
-        shared.remove_subscriber(id);
-        port_request::remove(shared, PortKind::Subscriber, id);
+        shared.remove_port(&self.core.status);
+        port_request::remove(shared, self.core.status.key());
     }
 }
 
@@ -316,6 +326,8 @@ pub(crate) struct SubscriberCore {
     port: Mapped<SubscriberPort>,
     /// The chunk manager over the read-only mapping of the group's payload part.
     pools: Mapped<Pools>,
+    /// The port's name, and whether the daemon revoked it.
+    status: Arc<PortStatus>,
     index: u32,
     payload_size: u32,
     held: SlotMask,
@@ -324,12 +336,13 @@ pub(crate) struct SubscriberCore {
 }
 
 impl SubscriberCore {
-    /// Wraps subscriber port `index` (checked by the caller: active, owned
-    /// by this process) receiving payloads of `payload_size` bytes.
+    /// Wraps the subscriber port `status` names (checked by the caller:
+    /// active, owned by this process) receiving payloads of `payload_size`
+    /// bytes.
     pub(crate) fn new(
         port: Mapped<SubscriberPort>,
         pools: Mapped<Pools>,
-        index: u32,
+        status: Arc<PortStatus>,
         payload_size: u32,
         (max_held, wait_spins): (u32, u32),
         blocks_publishers: bool,
@@ -337,7 +350,8 @@ impl SubscriberCore {
         Self {
             port,
             pools,
-            index,
+            index: status.key().index,
+            status,
             payload_size,
             held: SlotMask::new(max_held),
             spin: AdaptiveSpin::new(wait_spins),
@@ -353,11 +367,6 @@ impl SubscriberCore {
     /// The port index.
     pub(crate) fn index(&self) -> u32 {
         self.index
-    }
-
-    /// The port's group and index in it.
-    pub(crate) fn id(&self) -> (u32, u32) {
-        (self.port.group().control().group(), self.index)
     }
 
     /// The port in shared memory.
@@ -377,7 +386,7 @@ impl SubscriberCore {
         }
         let Some(slot) = self.held.take() else {
             return if self.port().queue.is_empty() {
-                Ok(None)
+                self.nothing_queued()
             } else {
                 Err(TakeError::TooManyHeld {
                     max: self.held.limit(),
@@ -386,7 +395,7 @@ impl SubscriberCore {
         };
         let Some(chunk) = self.port().queue.pop() else {
             self.held.give(slot);
-            return Ok(None);
+            return self.nothing_queued();
         };
         if self.blocks_publishers
             && let Err(e) = wake_blocked_publishers(self.port())
@@ -398,6 +407,15 @@ impl SubscriberCore {
             self.held.give(slot);
         }
         result.map(Some)
+    }
+
+    /// `take` found the queue empty: nothing, or the revocation once the
+    /// daemon revoked the port (the one check `take` adds to an empty poll).
+    fn nothing_queued(&self) -> Result<Option<Taken>, TakeError> {
+        match self.status.revoked() {
+            None => Ok(None),
+            Some(reason) => Err(reason.into()),
+        }
     }
 
     /// Checks `chunk` and records it in `held[slot]`.
@@ -466,10 +484,14 @@ impl SubscriberCore {
             return Ok(true);
         }
         let deadline = timeout.map(|t| Instant::now().checked_add(t).unwrap_or_else(far_future));
-        match wait_for_data(self.port(), deadline, || shared.is_gone()).map_err(WaitError::Futex)? {
+        let stop = || shared.is_gone() || self.status.revoked().is_some();
+        match wait_for_data(self.port(), deadline, stop).map_err(WaitError::Futex)? {
             WaitEnd::Data => Ok(true),
             WaitEnd::TimedOut => Ok(false),
-            WaitEnd::Gone => Err(shared.gone().unwrap_or(Gone::Daemon).into()),
+            WaitEnd::Stopped => Err(match (shared.gone(), self.status.revoked()) {
+                (None, Some(reason)) => reason.into(),
+                (gone, _) => gone.unwrap_or(Gone::Daemon).into(),
+            }),
         }
     }
 }

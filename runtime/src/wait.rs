@@ -22,7 +22,10 @@
 //! ([`wake_subscriber`]); a sleeper reads `data_seq` *before* it checks the
 //! flag, so it cannot miss both. Being dropped for missing heartbeats is the
 //! same handshake with the daemon as waker: it marks the process's heartbeat
-//! slot dropped and then bumps `data_seq` of the process's subscribers.
+//! slot dropped and then bumps `data_seq` of the process's subscribers. So
+//! is a port's revocation: whoever reads the daemon's notice stores the
+//! reason in the port's status and then bumps its `data_seq`
+//! ([`crate::port_status`]). The sleeper's stop condition covers all three.
 
 use std::time::{Duration, Instant};
 
@@ -42,8 +45,8 @@ pub(crate) enum WaitEnd {
     Data,
     /// The timeout passed with the queue empty.
     TimedOut,
-    /// The daemon is gone.
-    Gone,
+    /// The stop condition holds (the daemon is gone, or the port revoked).
+    Stopped,
 }
 
 /// Publisher side, after pushing into `port`'s queue: wakes the subscriber if
@@ -88,18 +91,18 @@ pub(crate) fn wake_blocked_publishers(port: &SubscriberPort) -> Result<(), Futex
 }
 
 /// Subscriber side: sleeps until `port`'s queue is non-empty, `deadline`
-/// passes, or `gone()` reports the daemon gone.
+/// passes, or `stop()` holds (the daemon is gone, the port revoked).
 pub(crate) fn wait_for_data(
     port: &SubscriberPort,
     deadline: Option<Instant>,
-    gone: impl Fn() -> bool,
+    stop: impl Fn() -> bool,
 ) -> Result<WaitEnd, FutexError> {
     loop {
         if !port.queue.is_empty() {
             return Ok(WaitEnd::Data);
         }
-        if gone() {
-            return Ok(WaitEnd::Gone);
+        if stop() {
+            return Ok(WaitEnd::Stopped);
         }
         let left = match deadline {
             Some(d) => match d.checked_duration_since(Instant::now()) {
@@ -111,7 +114,7 @@ pub(crate) fn wait_for_data(
         // SeqCst: the registration must be visible to a publisher's check
         // after its push (Dekker with its SeqCst fence).
         port.wake.sleepers.fetch_add(1, Ordering::SeqCst);
-        let result = sleep_on_data(port, left, &gone);
+        let result = sleep_on_data(port, left, &stop);
         // SeqCst: the registration ends before we look at the queue again.
         port.wake.sleepers.fetch_sub(1, Ordering::SeqCst);
         result?;
@@ -122,14 +125,14 @@ pub(crate) fn wait_for_data(
 fn sleep_on_data(
     port: &SubscriberPort,
     left: Option<Duration>,
-    gone: impl Fn() -> bool,
+    stop: impl Fn() -> bool,
 ) -> Result<(), FutexError> {
-    // SeqCst: read before the queue and "gone" checks, so a wake-up that
+    // SeqCst: read before the queue and stop checks, so a wake-up that
     // follows either of them changes the word we sleep on.
     let seq = port.wake.data_seq.load(Ordering::SeqCst);
     // SeqCst fence: pairs with the publisher's fence after its push.
     fence(Ordering::SeqCst);
-    if port.queue.is_empty() && !gone() {
+    if port.queue.is_empty() && !stop() {
         futex_wait(&port.wake.data_seq, seq, left)?;
     }
     Ok(())
@@ -222,7 +225,7 @@ mod tests {
         until(|| port.wake.sleepers.load(Ordering::SeqCst) != 0);
         gone.store(true, Ordering::SeqCst);
         wake_subscriber(&port.wake).unwrap();
-        assert_eq!(sleeper.join().unwrap(), Ok(WaitEnd::Gone));
+        assert_eq!(sleeper.join().unwrap(), Ok(WaitEnd::Stopped));
     }
 
     #[test]

@@ -62,6 +62,10 @@ kinds! {
     QueryMempools = 0x09,
     /// [`Message::QueryGroups`](super::Message::QueryGroups).
     QueryGroups = 0x0A,
+    /// [`Message::ResetGroup`](super::Message::ResetGroup).
+    ResetGroup = 0x0B,
+    /// [`Message::RevokePort`](super::Message::RevokePort).
+    RevokePort = 0x0C,
     /// [`Message::Registered`](super::Message::Registered).
     Registered = 0x81,
     /// [`Message::Unregistered`](super::Message::Unregistered).
@@ -82,6 +86,10 @@ kinds! {
     Mempools = 0x89,
     /// [`Message::GroupsPage`](super::Message::GroupsPage).
     GroupsPage = 0x8A,
+    /// [`Message::GroupReset`](super::Message::GroupReset).
+    GroupReset = 0x8B,
+    /// [`Message::PortRevoked`](super::Message::PortRevoked).
+    PortRevoked = 0x8C,
     /// [`Message::Error`](super::Message::Error).
     Error = 0xFE,
     /// [`Message::Shutdown`](super::Message::Shutdown).
@@ -120,7 +128,8 @@ pub struct FrameHeader {
     /// The message kind.
     pub kind: MessageKind,
     /// Request id: chosen by the client, echoed by the daemon in its reply;
-    /// 0 in unsolicited messages ([`Shutdown`](super::Message::Shutdown)).
+    /// 0 in unsolicited messages ([`Shutdown`](super::Message::Shutdown),
+    /// [`PortRevoked`](super::Message::PortRevoked) sent to a port's owner).
     pub request_id: u32,
     /// Bytes of body after the header.
     pub body_len: u16,

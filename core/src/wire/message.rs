@@ -189,6 +189,15 @@ wire_struct! {
         pub port_index: u32,
         /// The port's segment group (0: `default`).
         pub group: u32,
+        /// Which memory of the group the descriptors are: 0 at the daemon's
+        /// start, one more at every reset of the group onto fresh memory. A
+        /// runtime maps a group's memory again for a port of a newer
+        /// incarnation, while its older ports keep theirs.
+        pub incarnation: u32,
+        /// The generation of this allocation of the port slot (never 0):
+        /// with the group, kind and index it names the port exactly, also
+        /// across resets ([`RemovePort`], [`PortRevoked`]).
+        pub generation: u32,
         /// Size of the group's control part in bytes.
         pub control_size: u64,
         /// Size of the group's payload part in bytes.
@@ -205,6 +214,107 @@ wire_struct! {
         pub port_index: u32,
         /// Its segment group.
         pub group: u32,
+        /// Its generation, as [`PortCreated`] announced it.
+        pub generation: u32,
+    }
+}
+
+wire_enum! {
+    /// Why the daemon revoked a port ([`PortRevoked`]):
+    /// [`explanation`](RevokeReason::explanation) says what it found.
+    pub enum RevokeReason: u8 {
+        /// The port's queue in shared memory was found corrupt.
+        CorruptQueue = 1,
+        /// The port's record in shared memory was found corrupt.
+        CorruptPort = 2,
+        /// A mempool of the port's segment group was found corrupt, and the
+        /// group was reset onto fresh memory.
+        CorruptPool = 3,
+        /// An operator reset the port's segment group onto fresh memory
+        /// (`zerocpctl reset-group`).
+        GroupReset = 4,
+        /// An operator revoked the port (`zerocpctl revoke-port`).
+        Operator = 5,
+    }
+}
+
+impl RevokeReason {
+    /// What the daemon found, as a clause: "its queue in shared memory was
+    /// found corrupt".
+    ///
+    /// ```
+    /// use zerocp_core::wire::RevokeReason;
+    /// assert_eq!(
+    ///     RevokeReason::CorruptQueue.explanation(),
+    ///     "its queue in shared memory was found corrupt"
+    /// );
+    /// ```
+    pub const fn explanation(self) -> &'static str {
+        match self {
+            Self::CorruptQueue => "its queue in shared memory was found corrupt",
+            Self::CorruptPort => "its port record in shared memory was found corrupt",
+            Self::CorruptPool => {
+                "a mempool of its segment group was found corrupt, and the group was reset \
+                 onto fresh memory"
+            }
+            Self::GroupReset => {
+                "an operator reset its segment group onto fresh memory (zerocpctl reset-group)"
+            }
+            Self::Operator => "an operator revoked it (zerocpctl revoke-port)",
+        }
+    }
+}
+
+wire_struct! {
+    /// Daemon → client: a port was revoked. Sent unsolicited (request id 0)
+    /// to the port's owner, on its control connection, which only the daemon
+    /// writes: the owner trusts this, not the port's state word in shared
+    /// memory. Also the reply to [`RevokePort`].
+    pub struct PortRevoked {
+        /// Publisher or subscriber.
+        pub kind: PortKind,
+        /// Its index in its group.
+        pub port_index: u32,
+        /// Its segment group.
+        pub group: u32,
+        /// Its generation ([`PortCreated::generation`]).
+        pub generation: u32,
+        /// What the daemon found.
+        pub reason: RevokeReason,
+    }
+}
+
+wire_struct! {
+    /// Client → daemon: revoke a port (allowed to root and the daemon's uid
+    /// only; answered with [`PortRevoked`]).
+    pub struct RevokePort {
+        /// Publisher or subscriber.
+        pub kind: PortKind,
+        /// Its index in its group.
+        pub port_index: u32,
+        /// Its segment group.
+        pub group: u32,
+    }
+}
+
+wire_struct! {
+    /// Client → daemon: reset a segment group onto fresh memory (allowed to
+    /// root and the daemon's uid only; answered with [`GroupReset`]).
+    pub struct ResetGroup {
+        /// The group's name (`default` for the implicit group).
+        pub group: FixedString<MAX_GROUP_NAME_LEN>,
+    }
+}
+
+wire_struct! {
+    /// Daemon → client: the group was reset onto fresh memory.
+    pub struct GroupReset {
+        /// The group's index.
+        pub group: u32,
+        /// The incarnation of its new memory ([`PortCreated::incarnation`]).
+        pub incarnation: u32,
+        /// Ports revoked with it.
+        pub revoked: u32,
     }
 }
 
@@ -386,6 +496,9 @@ wire_struct! {
         pub subscribe: AccessRule,
         /// Its pools, smallest chunk size first.
         pub pools: heapless::Vec<MempoolInfo, MAX_MEMPOOLS>,
+        /// How often the daemon reset the group onto fresh memory since it
+        /// started (by an operator, or to recover chunks lost to corruption).
+        pub resets: u32,
     }
 }
 

@@ -14,7 +14,9 @@
 //! (codes `0x01..=0x7F`, client → daemon) from replies and notifications
 //! (`0x80..=0xFF`, daemon → client), and each side rejects the other side's
 //! kinds with [`ErrorCode::UnexpectedMessage`]. A reply carries the request's
-//! `request_id`; the unsolicited [`Message::Shutdown`] carries 0.
+//! `request_id`; the unsolicited [`Message::Shutdown`] and the
+//! [`Message::PortRevoked`] a port's owner is sent carry 0
+//! ([`Message::is_notice`]).
 //!
 //! [`decode`] never panics, never allocates, and names what is wrong in a
 //! [`DecodeError`]: every read goes through a bounds-checked cursor, every
@@ -45,10 +47,11 @@ pub use error::{DecodeError, EncodeError};
 pub use frame::{Direction, FrameHeader, HEADER_LEN, MessageKind};
 pub use message::{
     AccessRule, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, GROUPS_PER_PAGE,
-    GroupInfo, GroupsPage, MAX_GROUP_NAME_LEN, MAX_GROUP_PATTERNS, MAX_PATTERN_LEN, MAX_RULE_IDS,
-    MempoolInfo, Mempools, PAGE_END, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest, PortCreated,
-    PortInfo, PortKind, PortsPage, ProcessInfo, ProcessState, ProcessesPage, Register, Registered,
-    RemovePort, RuleScope, Status,
+    GroupInfo, GroupReset, GroupsPage, MAX_GROUP_NAME_LEN, MAX_GROUP_PATTERNS, MAX_PATTERN_LEN,
+    MAX_RULE_IDS, MempoolInfo, Mempools, PAGE_END, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest,
+    PortCreated, PortInfo, PortKind, PortRevoked, PortsPage, ProcessInfo, ProcessState,
+    ProcessesPage, Register, Registered, RemovePort, ResetGroup, RevokePort, RevokeReason,
+    RuleScope, Status,
 };
 
 pub use crate::port::FullPolicy;
@@ -64,16 +67,20 @@ pub const MAX_FRAME_SIZE: usize = 4096;
 /// ([`PortCreated`], [`RemovePort`], [`PortInfo`]). Version 5 made the
 /// mgmt segment read-only for runtimes and gave every process a heartbeat
 /// file of its own: [`Registered`] carries both descriptors and the
-/// heartbeat file's size. Version 6 added the connections the daemon
-/// turned away to [`Status`] (refused, evicted, expired), and made a
-/// connection refused for room (`LimitReached` with request id 0) a newcomer
-/// evicting an older unregistered connection instead of being refused.
+/// heartbeat file's size. Version 6 added port revocation and group resets:
+/// [`PortCreated`] carries the group's incarnation and the port's
+/// generation, [`RemovePort`] the generation, [`GroupInfo`] the group's
+/// reset count, and [`Status`] the connections the daemon turned away
+/// (refused, evicted, expired); [`Message::PortRevoked`] tells a port's owner (unsolicited)
+/// that its port was revoked and why; [`Message::ResetGroup`] /
+/// [`Message::GroupReset`] and [`Message::RevokePort`] are the operator's
+/// requests.
 pub const PROTOCOL_VERSION: u8 = 6;
 /// First two bytes of every frame: `0x5A43` little-endian (bytes `43 5A`).
 pub const FRAME_MAGIC: u16 = 0x5A43;
 
 /// Largest body of each payload type; all must fit a frame.
-const MAX_BODY_LENS: [usize; 16] = [
+const MAX_BODY_LENS: [usize; 20] = [
     Register::MAX_LEN,
     Registered::MAX_LEN,
     CreatePublisher::MAX_LEN,
@@ -90,6 +97,10 @@ const MAX_BODY_LENS: [usize; 16] = [
     PortInfo::MAX_LEN,
     GroupsPage::MAX_LEN,
     GroupInfo::MAX_LEN,
+    ResetGroup::MAX_LEN,
+    RevokePort::MAX_LEN,
+    GroupReset::MAX_LEN,
+    PortRevoked::MAX_LEN,
 ];
 
 const _: () = {
@@ -127,6 +138,10 @@ pub enum Message {
     QueryMempools,
     /// Client → daemon: ask for a [`Message::GroupsPage`].
     QueryGroups(PageRequest),
+    /// Client → daemon: reset a segment group onto fresh memory.
+    ResetGroup(ResetGroup),
+    /// Client → daemon: revoke a port.
+    RevokePort(RevokePort),
     /// Daemon → client: registration accepted (carries the mgmt segment
     /// read-write and the data segment read-only as descriptors).
     Registered(Registered),
@@ -149,6 +164,12 @@ pub enum Message {
     Mempools(Mempools),
     /// Daemon → client: a page of segment groups.
     GroupsPage(GroupsPage),
+    /// Daemon → client: a segment group was reset (the reply to
+    /// [`Message::ResetGroup`]).
+    GroupReset(GroupReset),
+    /// Daemon → client: a port was revoked; unsolicited (request id 0) to
+    /// its owner, and the reply to [`Message::RevokePort`].
+    PortRevoked(PortRevoked),
     /// Daemon → client: the request failed.
     Error(ErrorReply),
     /// Daemon → client, unsolicited: the daemon is stopping.
@@ -169,6 +190,8 @@ impl Message {
             Self::QueryServices(_) => MessageKind::QueryServices,
             Self::QueryMempools => MessageKind::QueryMempools,
             Self::QueryGroups(_) => MessageKind::QueryGroups,
+            Self::ResetGroup(_) => MessageKind::ResetGroup,
+            Self::RevokePort(_) => MessageKind::RevokePort,
             Self::Registered(_) => MessageKind::Registered,
             Self::Unregistered => MessageKind::Unregistered,
             Self::PublisherCreated(_) => MessageKind::PublisherCreated,
@@ -179,6 +202,8 @@ impl Message {
             Self::PortsPage(_) => MessageKind::PortsPage,
             Self::Mempools(_) => MessageKind::Mempools,
             Self::GroupsPage(_) => MessageKind::GroupsPage,
+            Self::GroupReset(_) => MessageKind::GroupReset,
+            Self::PortRevoked(_) => MessageKind::PortRevoked,
             Self::Error(_) => MessageKind::Error,
             Self::Shutdown => MessageKind::Shutdown,
         }
@@ -187,6 +212,14 @@ impl Message {
     /// Which way this message travels.
     pub const fn direction(&self) -> Direction {
         self.kind().direction()
+    }
+
+    /// Whether the daemon may send this message unasked (with request id
+    /// 0): [`Message::Shutdown`], and [`Message::PortRevoked`] to a port's
+    /// owner. A client keeps the latter for whoever tracks its ports rather
+    /// than skipping it as a late reply.
+    pub const fn is_notice(&self) -> bool {
+        matches!(self, Self::Shutdown | Self::PortRevoked(_))
     }
 
     fn put_body(&self, w: &mut Writer<'_>) {
@@ -203,6 +236,10 @@ impl Message {
             Self::PortsPage(m) => m.put(w),
             Self::Mempools(m) => m.put(w),
             Self::GroupsPage(m) => m.put(w),
+            Self::ResetGroup(m) => m.put(w),
+            Self::RevokePort(m) => m.put(w),
+            Self::GroupReset(m) => m.put(w),
+            Self::PortRevoked(m) => m.put(w),
             Self::Error(m) => m.put(w),
             Self::Unregister
             | Self::QueryStatus
@@ -226,6 +263,8 @@ impl Message {
             K::QueryServices => Self::QueryServices(Wire::get(r, "QueryServices")?),
             K::QueryMempools => Self::QueryMempools,
             K::QueryGroups => Self::QueryGroups(Wire::get(r, "QueryGroups")?),
+            K::ResetGroup => Self::ResetGroup(Wire::get(r, "ResetGroup")?),
+            K::RevokePort => Self::RevokePort(Wire::get(r, "RevokePort")?),
             K::Registered => Self::Registered(Wire::get(r, "Registered")?),
             K::Unregistered => Self::Unregistered,
             K::PublisherCreated => Self::PublisherCreated(Wire::get(r, "PublisherCreated")?),
@@ -236,6 +275,8 @@ impl Message {
             K::PortsPage => Self::PortsPage(Wire::get(r, "PortsPage")?),
             K::Mempools => Self::Mempools(Wire::get(r, "Mempools")?),
             K::GroupsPage => Self::GroupsPage(Wire::get(r, "GroupsPage")?),
+            K::GroupReset => Self::GroupReset(Wire::get(r, "GroupReset")?),
+            K::PortRevoked => Self::PortRevoked(Wire::get(r, "PortRevoked")?),
             K::Error => Self::Error(Wire::get(r, "Error")?),
             K::Shutdown => Self::Shutdown,
         })

@@ -63,6 +63,7 @@ fn samples() -> Vec<Message> {
             ..rule
         },
         pools: heapless::Vec::from_slice(core::slice::from_ref(&mempool)).unwrap(),
+        resets: 2,
     };
     std::vec![
         Message::Register(Register {
@@ -88,12 +89,19 @@ fn samples() -> Vec<Message> {
             kind: PortKind::Publisher,
             port_index: 9,
             group: 2,
+            generation: 11,
         }),
         Message::QueryStatus,
         Message::QueryProcesses(PageRequest { start: 0 }),
         Message::QueryServices(PageRequest { start: 17 }),
         Message::QueryMempools,
         Message::QueryGroups(PageRequest { start: 1 }),
+        Message::ResetGroup(ResetGroup { group: fs("nav") }),
+        Message::RevokePort(RevokePort {
+            kind: PortKind::Subscriber,
+            port_index: 3,
+            group: 1,
+        }),
         Message::Registered(Registered {
             process_slot: 5,
             daemon_pid: 1234,
@@ -108,12 +116,16 @@ fn samples() -> Vec<Message> {
         Message::PublisherCreated(PortCreated {
             port_index: 3,
             group: 1,
+            incarnation: 2,
+            generation: 7,
             control_size: 1 << 16,
             payload_size: 1 << 33,
         }),
         Message::SubscriberCreated(PortCreated {
             port_index: 4,
             group: 0,
+            incarnation: 0,
+            generation: 1,
             control_size: 4096,
             payload_size: 8192,
         }),
@@ -147,6 +159,18 @@ fn samples() -> Vec<Message> {
         Message::GroupsPage(GroupsPage {
             entries: heapless::Vec::from_slice(&[group]).unwrap(),
             next: PAGE_END,
+        }),
+        Message::GroupReset(GroupReset {
+            group: 1,
+            incarnation: 3,
+            revoked: 4,
+        }),
+        Message::PortRevoked(PortRevoked {
+            kind: PortKind::Publisher,
+            port_index: 2,
+            group: 1,
+            generation: 9,
+            reason: RevokeReason::GroupReset,
         }),
         Message::Error(ErrorReply::new(
             ErrorCode::TypeMismatch,
@@ -184,6 +208,7 @@ fn header_layout_is_little_endian() {
             kind: PortKind::Subscriber,
             port_index: 0x0A0B_0C0D,
             group: 0x0102_0304,
+            generation: 0x1122_3344,
         }),
         0x0102_0304,
     );
@@ -198,7 +223,7 @@ fn header_layout_is_little_endian() {
             3,
             2,
             1,
-            9,
+            13,
             0,
             0,
             0,
@@ -210,9 +235,23 @@ fn header_layout_is_little_endian() {
             4,
             3,
             2,
-            1
+            1,
+            0x44,
+            0x33,
+            0x22,
+            0x11
         ]
     );
+}
+
+#[test]
+fn notices_are_shutdown_and_port_revoked() {
+    let notices: Vec<_> = samples()
+        .into_iter()
+        .filter(Message::is_notice)
+        .map(|m| m.kind())
+        .collect();
+    assert_eq!(notices, [MessageKind::PortRevoked, MessageKind::Shutdown]);
 }
 
 #[test]
@@ -320,8 +359,8 @@ fn header_errors() {
     assert_eq!(
         decode(&good[..good.len() - 1]),
         Err(DecodeError::LengthMismatch {
-            header: 9,
-            actual: 8
+            header: 13,
+            actual: 12
         })
     );
     let mut long = good.clone();
@@ -354,14 +393,17 @@ fn body_errors() {
         })
     );
     assert_eq!(
-        decode(&with_body(&good, &[1, 0, 0, 0, 0, 0, 0, 0, 0, 0xEE])),
+        decode(&with_body(
+            &good,
+            &[1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xEE]
+        )),
         Err(DecodeError::TrailingBytes {
             kind: MessageKind::RemovePort,
             count: 1
         })
     );
     assert_eq!(
-        decode(&with_body(&good, &[7, 0, 0, 0, 0, 0, 0, 0, 0])),
+        decode(&with_body(&good, &[7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])),
         Err(DecodeError::InvalidEnum {
             field: "RemovePort.kind",
             value: 7
@@ -469,6 +511,11 @@ fn enum_codes_round_trip() {
     }
     assert_eq!(ErrorCode::from_code(0), None);
     assert_eq!(ErrorCode::NoSuchPort.to_string(), "NoSuchPort");
+    for reason in RevokeReason::ALL {
+        assert_eq!(RevokeReason::from_code(*reason as u8), Some(*reason));
+        assert!(!reason.explanation().is_empty());
+    }
+    assert_eq!(RevokeReason::from_code(0), None);
     for kind in MessageKind::ALL {
         assert_eq!(MessageKind::from_u8(*kind as u8), Some(*kind));
     }

@@ -3,11 +3,12 @@
 use std::ops::ControlFlow;
 use std::process::ExitCode;
 
+use zerocp_core::wire::PortKind;
 use zerocp_daemon::cli::{self, Command};
 use zerocp_daemon::ctl::{self, Query};
 
 const USAGE: &str = "\
-Usage: zerocpctl [--domain NAME] [--json] COMMAND
+Usage: zerocpctl [--domain NAME] [--json] COMMAND [ARGS]
 
 Inspect a running ZeroCP domain.
 
@@ -19,7 +20,15 @@ Commands:
              dropped count)
   mempools   mempools: group, chunk size, count, used, minimum free
   groups     segment groups: service patterns, publish and subscribe rules,
-             pools (size, count, used)
+             pools (size, count, used), resets
+
+Operator commands (root and the daemon's uid only):
+  reset-group NAME
+             reset the segment group NAME onto fresh memory: every port of
+             it is revoked (its process is told and creates it again)
+  revoke-port GROUP publisher|subscriber INDEX
+             revoke one port (GROUP and INDEX as `services` shows them); its
+             process is told
 
 Options:
   --domain NAME  domain to inspect (else ZEROCP_DOMAIN, else \"default\")
@@ -28,29 +37,54 @@ Options:
   -V, --version  print the version
 ";
 
+const COMMANDS: &str = "status, processes, services, mempools, groups, reset-group or revoke-port";
+
 struct Args {
     domain: Option<String>,
     json: bool,
     query: Query,
 }
 
-fn parse_query(name: &str) -> Result<Query, lexopt::Error> {
-    match name {
-        "status" => Ok(Query::Status),
-        "processes" => Ok(Query::Processes),
-        "services" => Ok(Query::Services),
-        "mempools" => Ok(Query::Mempools),
-        "groups" => Ok(Query::Groups),
-        other => Err(format!(
-            "unknown command {other:?}: expected status, processes, services, mempools or groups"
-        )
-        .into()),
-    }
+/// The command `name` and the arguments it takes from `words`.
+fn parse_query(name: &str, words: &[String]) -> Result<Query, lexopt::Error> {
+    let query = match (name, words) {
+        ("status", []) => Query::Status,
+        ("processes", []) => Query::Processes,
+        ("services", []) => Query::Services,
+        ("mempools", []) => Query::Mempools,
+        ("groups", []) => Query::Groups,
+        ("reset-group", [group]) => Query::ResetGroup(group.clone()),
+        ("reset-group", _) => return Err("reset-group takes one argument: the group's name".into()),
+        ("revoke-port", [group, kind, index]) => Query::RevokePort {
+            group: number("GROUP", group)?,
+            kind: match kind.as_str() {
+                "publisher" => PortKind::Publisher,
+                "subscriber" => PortKind::Subscriber,
+                other => return Err(format!("{other:?} is not publisher or subscriber").into()),
+            },
+            index: number("INDEX", index)?,
+        },
+        ("revoke-port", _) => {
+            return Err("revoke-port takes GROUP publisher|subscriber INDEX".into());
+        }
+        ("status" | "processes" | "services" | "mempools" | "groups", [extra, ..]) => {
+            return Err(format!("{name} takes no argument, got {extra:?}").into());
+        }
+        (other, _) => {
+            return Err(format!("unknown command {other:?}: expected {COMMANDS}").into());
+        }
+    };
+    Ok(query)
+}
+
+fn number(what: &str, text: &str) -> Result<u32, lexopt::Error> {
+    text.parse()
+        .map_err(|_| format!("{what} must be a number, got {text:?}").into())
 }
 
 fn parse_args() -> Result<Command<Args>, lexopt::Error> {
     use lexopt::prelude::*;
-    let (mut domain, mut json, mut query) = (None, false, None);
+    let (mut domain, mut json, mut words) = (None, false, Vec::new());
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
@@ -58,11 +92,14 @@ fn parse_args() -> Result<Command<Args>, lexopt::Error> {
             Long("json") => json = true,
             Short('h') | Long("help") => return Ok(Command::Print(USAGE.into())),
             Short('V') | Long("version") => return Ok(Command::version("zerocpctl")),
-            Value(name) if query.is_none() => query = Some(parse_query(&name.string()?)?),
+            Value(word) => words.push(word.string()?),
             _ => return Err(arg.unexpected()),
         }
     }
-    let query = query.ok_or("missing command: status, processes, services, mempools or groups")?;
+    let (name, rest) = words
+        .split_first()
+        .ok_or_else(|| format!("missing command: {COMMANDS}"))?;
+    let query = parse_query(name, rest)?;
     Ok(Command::Run(Args {
         domain,
         json,

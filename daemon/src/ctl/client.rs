@@ -1,14 +1,16 @@
 //! The query client: one connection to the daemon, unregistered, asking the
-//! introspection queries and collecting paged answers, over the shared
+//! introspection queries and collecting paged answers, and making the
+//! operator's requests (reset a group, revoke a port), over the shared
 //! [`ControlClient`].
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use zerocp_core::fixed_string::FixedString;
 use zerocp_core::wire::{
-    ErrorCode, GroupInfo, MempoolInfo, Message, PAGE_END, PageRequest, PortInfo, ProcessInfo,
-    Status,
+    ErrorCode, GroupInfo, GroupReset, MempoolInfo, Message, PAGE_END, PageRequest, PortInfo,
+    PortKind, PortRevoked, ProcessInfo, ResetGroup, RevokePort, Status,
 };
 use zerocp_os_linux::control_client::{ControlClient, ControlError};
 use zerocp_os_linux::error::{Errno, ErrnoText, NameError, RunDirError, SocketError};
@@ -288,6 +290,38 @@ impl CtlClient {
         })
     }
 
+    /// Resets the segment group called `name` onto fresh memory (root and
+    /// the daemon's uid only).
+    pub fn reset_group(&mut self, name: &str) -> Result<GroupReset, CtlError> {
+        let group = FixedString::try_from_str(name).map_err(|_| CtlError::Refused {
+            code: ErrorCode::InvalidArgument,
+            detail: format!("there is no segment group \"{name}\" (the name is too long)"),
+        })?;
+        match self.request(&Message::ResetGroup(ResetGroup { group }))? {
+            Message::GroupReset(done) => Ok(done),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Revokes the `kind` port `port_index` of group `group` (root and the
+    /// daemon's uid only).
+    pub fn revoke_port(
+        &mut self,
+        group: u32,
+        kind: PortKind,
+        port_index: u32,
+    ) -> Result<PortRevoked, CtlError> {
+        let request = Message::RevokePort(RevokePort {
+            kind,
+            port_index,
+            group,
+        });
+        match self.request(&request)? {
+            Message::PortRevoked(port) => Ok(port),
+            other => Err(unexpected(&other)),
+        }
+    }
+
     fn paged<T>(
         &mut self,
         query: impl Fn(PageRequest) -> Message,
@@ -314,7 +348,7 @@ impl CtlClient {
 
 fn unexpected(reply: &Message) -> CtlError {
     CtlError::Protocol(format!(
-        "{:?} is not the answer to this query",
+        "{:?} is not the answer to this request",
         reply.kind()
     ))
 }

@@ -3,7 +3,11 @@
 //! `zerocpctl [--domain NAME] status | processes | services | mempools | groups [--json]`
 //! connects to the domain's control socket and sends introspection queries
 //! without registering (the daemon answers them on any connection that passes
-//! its access check), so it takes no process slot and leaves no trace. The
+//! its access check), so it takes no process slot and leaves no trace.
+//! `reset-group NAME` and `revoke-port GROUP KIND INDEX` are the operator's
+//! requests (root and the daemon's uid only, `zerocp_daemon::operator`):
+//! they interrupt the processes of the group or the port's owner, who are
+//! told why. The
 //! domain is `--domain`, else `ZEROCP_DOMAIN`, else `default`; the socket is
 //! found like a runtime finds it (`ZEROCP_RUN_DIR`, `/run/zerocp`,
 //! `$XDG_RUNTIME_DIR/zerocp`, `/tmp/zerocp-<uid>`).
@@ -27,6 +31,7 @@ use std::time::Duration;
 use zerocp_os_linux::backoff::Backoff;
 
 pub use client::{CtlClient, CtlError};
+use zerocp_core::wire::PortKind;
 
 /// Connections tried for one query when the daemon has no room.
 pub const ATTEMPTS: u32 = 6;
@@ -36,8 +41,8 @@ const FIRST_RETRY: Duration = Duration::from_millis(20);
 /// The longest wait between two attempts.
 const MAX_RETRY: Duration = Duration::from_millis(500);
 
-/// What to show.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What to show, or do.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Query {
     /// The daemon's status.
     Status,
@@ -49,13 +54,24 @@ pub enum Query {
     Mempools,
     /// Segment groups: patterns, rules, pools.
     Groups,
+    /// Reset the segment group of this name onto fresh memory.
+    ResetGroup(String),
+    /// Revoke a port.
+    RevokePort {
+        /// Its segment group's index.
+        group: u32,
+        /// Publisher or subscriber.
+        kind: PortKind,
+        /// Its index in the group.
+        index: u32,
+    },
 }
 
 /// Runs `query` against the daemon of `domain` and returns the text to
 /// print; on a new connection again while the daemon has no room for it
 /// (module docs).
 pub fn run(domain: Option<&str>, query: Query, json: bool) -> Result<String, CtlError> {
-    retrying(|| run_once(domain, query, json))
+    retrying(|| run_once(domain, &query, json))
 }
 
 /// Runs `attempt` until it succeeds or fails otherwise than for lack of
@@ -78,7 +94,7 @@ fn retrying<T>(mut attempt: impl FnMut() -> Result<T, CtlError>) -> Result<T, Ct
 }
 
 /// One attempt of [`run`], on one connection.
-fn run_once(domain: Option<&str>, query: Query, json: bool) -> Result<String, CtlError> {
+fn run_once(domain: Option<&str>, query: &Query, json: bool) -> Result<String, CtlError> {
     let mut client = CtlClient::connect(domain)?;
     let text = match query {
         Query::Status => {
@@ -124,6 +140,22 @@ fn run_once(domain: Option<&str>, query: Query, json: bool) -> Result<String, Ct
                 render::groups_json(&groups)
             } else {
                 render::groups_text(&groups)
+            }
+        }
+        Query::ResetGroup(name) => {
+            let done = client.reset_group(name)?;
+            if json {
+                render::reset_json(name, &done)
+            } else {
+                render::reset_text(name, &done)
+            }
+        }
+        Query::RevokePort { group, kind, index } => {
+            let port = client.revoke_port(*group, *kind, *index)?;
+            if json {
+                render::revoked_json(&port)
+            } else {
+                render::revoked_text(&port)
             }
         }
     };

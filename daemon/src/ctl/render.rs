@@ -21,8 +21,13 @@
 //! - `mempools`: `{"mempools":[{"chunk_size", "chunk_count", "used", "min_free", "group"}]}`
 //! - `groups`: `{"groups":[{"name", "services":[pattern…], "publish":{"everyone",
 //!   "uids":[…], "gids":[…]}, "subscribe":{…}, "mempools":[{"chunk_size",
-//!   "chunk_count", "used", "min_free", "group"}]}]}` (`everyone` is true for
-//!   `default`, whose lists are then empty: every peer that may connect)
+//!   "chunk_count", "used", "min_free", "group"}], "resets"}]}` (`everyone` is
+//!   true for `default`, whose lists are then empty: every peer that may
+//!   connect; `resets`: how often the group was reset onto fresh memory)
+//! - `reset-group`: `{"group", "index", "incarnation", "revoked"}` (the
+//!   group's name and index, the incarnation of its new memory, the ports
+//!   revoked)
+//! - `revoke-port`: `{"group", "kind", "port", "generation", "reason"}`
 //!
 //! **Derived shapes.** Where the JSON of an answer is exactly the fields of
 //! its wire type, the wire type is serialised as it is (`zerocp-core`'s
@@ -40,8 +45,8 @@
 
 use serde::Serialize;
 use zerocp_core::wire::{
-    AccessRule, GroupInfo, MempoolInfo, PortInfo, PortKind, ProcessInfo, ProcessState, RuleScope,
-    Status,
+    AccessRule, GroupInfo, GroupReset, MempoolInfo, PortInfo, PortKind, PortRevoked, ProcessInfo,
+    ProcessState, RuleScope, Status,
 };
 
 /// `status`: the domain and its socket, then the daemon's [`Status`]
@@ -367,6 +372,7 @@ struct GroupJson<'a> {
     publish: RuleJson<'a>,
     subscribe: RuleJson<'a>,
     mempools: &'a [MempoolInfo],
+    resets: u32,
 }
 
 fn rule_json(rule: &AccessRule) -> RuleJson<'_> {
@@ -413,6 +419,11 @@ pub fn groups_text(groups: &[GroupInfo]) -> String {
 ",
             rule_text(&g.subscribe)
         ));
+        out.push_str(&format!(
+            "  resets     {}
+",
+            g.resets
+        ));
         let rows: Vec<Vec<String>> = g
             .pools
             .iter()
@@ -444,8 +455,65 @@ pub fn groups_json(groups: &[GroupInfo]) -> String {
                 publish: rule_json(&g.publish),
                 subscribe: rule_json(&g.subscribe),
                 mempools: &g.pools,
+                resets: g.resets,
             })
             .collect(),
+    })
+}
+
+/// `reset-group`: what the daemon did to group `name`.
+pub fn reset_text(name: &str, done: &GroupReset) -> String {
+    format!(
+        "group {name} (index {}) reset onto fresh memory (incarnation {}): {} ports revoked\n",
+        done.group, done.incarnation, done.revoked
+    )
+}
+
+/// `reset-group --json` (shape in the [module docs](self)).
+pub fn reset_json(name: &str, done: &GroupReset) -> String {
+    #[derive(Serialize)]
+    struct Reset<'a> {
+        group: &'a str,
+        index: u32,
+        incarnation: u32,
+        revoked: u32,
+    }
+    to_json(&Reset {
+        group: name,
+        index: done.group,
+        incarnation: done.incarnation,
+        revoked: done.revoked,
+    })
+}
+
+/// `revoke-port`: the port revoked.
+pub fn revoked_text(port: &PortRevoked) -> String {
+    format!(
+        "revoked {} port {} of group {} (generation {}): {}\n",
+        port.kind.noun(),
+        port.port_index,
+        port.group,
+        port.generation,
+        port.reason.explanation()
+    )
+}
+
+/// `revoke-port --json` (shape in the [module docs](self)).
+pub fn revoked_json(port: &PortRevoked) -> String {
+    #[derive(Serialize)]
+    struct Revoked {
+        group: u32,
+        kind: &'static str,
+        port: u32,
+        generation: u32,
+        reason: &'static str,
+    }
+    to_json(&Revoked {
+        group: port.group,
+        kind: port.kind.noun(),
+        port: port.port_index,
+        generation: port.generation,
+        reason: port.reason.as_str(),
     })
 }
 
@@ -495,18 +563,53 @@ mod tests {
                 group: fs("nav"),
             }])
             .unwrap(),
+            resets: 3,
         };
         assert_eq!(
             groups_json(std::slice::from_ref(&group)),
             r#"{"groups":[{"name":"nav","services":["Robot/Nav/*"],"#.to_owned()
                 + r#""publish":{"everyone":false,"uids":[1000],"gids":[]},"#
                 + r#""subscribe":{"everyone":true,"uids":[],"gids":[]},"#
-                + r#""mempools":[{"chunk_size":64,"chunk_count":2,"used":1,"min_free":1,"group":"nav"}]}]}"#
+                + r#""mempools":[{"chunk_size":64,"chunk_count":2,"used":1,"min_free":1,"group":"nav"}],"#
+                + r#""resets":3}]}"#
         );
         let text = groups_text(&[group]);
+        assert!(text.contains("resets     3"), "{text}");
         assert!(text.contains("group nav"), "{text}");
         assert!(text.contains("uids [1000] gids []"), "{text}");
         assert!(text.contains("everyone allowed to connect"), "{text}");
+    }
+
+    #[test]
+    fn reset_and_revoke_answers_name_what_was_done() {
+        use zerocp_core::wire::RevokeReason;
+        let done = GroupReset {
+            group: 2,
+            incarnation: 1,
+            revoked: 4,
+        };
+        assert_eq!(
+            reset_json("nav", &done),
+            r#"{"group":"nav","index":2,"incarnation":1,"revoked":4}"#
+        );
+        assert_eq!(
+            reset_text("nav", &done),
+            "group nav (index 2) reset onto fresh memory (incarnation 1): 4 ports revoked\n"
+        );
+        let port = PortRevoked {
+            kind: PortKind::Subscriber,
+            port_index: 3,
+            group: 1,
+            generation: 9,
+            reason: RevokeReason::Operator,
+        };
+        assert_eq!(
+            revoked_json(&port),
+            r#"{"group":1,"kind":"subscriber","port":3,"generation":9,"reason":"Operator"}"#
+        );
+        assert!(
+            revoked_text(&port).starts_with("revoked subscriber port 3 of group 1 (generation 9)")
+        );
     }
 
     #[test]

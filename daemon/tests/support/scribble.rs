@@ -23,6 +23,11 @@
 //!
 //! The stores are atomic (relaxed, byte or word sized): the processes of the
 //! group access the same memory with atomics, and so does this one.
+//!
+//! [`Scribbler::cut_freelist`] is the aimed attack: it walks a pool's
+//! freelist and ends the chain at a free chunk the seed picks, so every
+//! free chunk after it is lost to the pool for good (until the daemon
+//! resets the group).
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
@@ -189,6 +194,44 @@ impl Scribbler {
         let first = region.start.next_multiple_of(align);
         let slots = region.end.checked_sub(first)? / align;
         (slots > 0).then(|| first + self.rng.below(slots) * align)
+    }
+
+    /// Cuts the freelist of mempool `pool` of `group` short: ends the chain
+    /// (link word `END`) after a free chunk the seed picks, leaving at
+    /// least one chunk on the list and losing at least one. Returns how
+    /// many free chunks it lost, or `None` when fewer than two are free.
+    /// Meant for a quiet pool (nobody popping or pushing meanwhile).
+    pub fn cut_freelist(&mut self, group: &MappedGroup, pool: u32) -> Option<u32> {
+        let control = group.control();
+        let (layout, config) = (*control.layout(), *control.config());
+        let header = layout.freelist_offset(pool).expect("a pool of the group") as usize;
+        let (links, count) = layout.links_range(pool, &config).expect("its links");
+        let map = group.control_mapping();
+        let word = |offset: usize| {
+            // SAFETY: `offset` is a 4-aligned offset of the freelist header
+            // or of a link word of the pool, inside the mapping (the layout
+            // says so); this process accesses them atomically only.
+            unsafe { AtomicU32::from_ptr(map.as_ptr().wrapping_add(offset).cast()) }
+        };
+        let link = |chunk: u32| word(links as usize + 4 * chunk as usize);
+        // The head's low word is the top index (little-endian u64).
+        let mut chain = vec![word(header).load(Ordering::Relaxed)];
+        while let Some(&at) = chain.last() {
+            if at >= count || chain.len() > count as usize {
+                chain.pop();
+                break;
+            }
+            chain.push(link(at).load(Ordering::Relaxed));
+        }
+        let free = chain.len();
+        if free < 2 {
+            return None;
+        }
+        let last = chain[self.rng.below(free - 1)];
+        link(last).store(zerocp_core::freelist::END, Ordering::Relaxed);
+        self.count(4);
+        let kept = chain.iter().position(|&c| c == last).expect("on the chain") + 1;
+        Some((free - kept) as u32)
     }
 
     /// A value an index, count or stamp might plausibly hold.

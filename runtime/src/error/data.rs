@@ -2,9 +2,10 @@
 
 use std::fmt;
 
+use zerocp_core::wire::RevokeReason;
 use zerocp_os_linux::error::FutexError;
 
-use super::{GONE, dropped};
+use super::{GONE, dropped, revoked};
 
 /// Why [`Publisher::loan_uninit`](crate::Publisher::loan_uninit) failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +17,11 @@ pub enum LoanError {
     Unresponsive {
         /// The daemon's heartbeat timeout.
         timeout_ms: u32,
+    },
+    /// The daemon revoked this port (drop it and create it again).
+    Revoked {
+        /// What the daemon found.
+        reason: RevokeReason,
     },
     /// The publisher already has `max_loans` samples loaned.
     TooManyLoans {
@@ -47,6 +53,7 @@ impl fmt::Display for LoanError {
         match self {
             Self::DaemonGone => f.write_str(GONE),
             Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
+            Self::Revoked { reason } => revoked(f, *reason),
             Self::TooManyLoans { max } => write!(
                 f,
                 "too many loans: {max} samples are loaned already (publish or drop one, or raise max_loans)"
@@ -83,6 +90,11 @@ pub enum PublishError {
         /// The daemon's heartbeat timeout.
         timeout_ms: u32,
     },
+    /// The daemon revoked this port (drop it and create it again).
+    Revoked {
+        /// What the daemon found.
+        reason: RevokeReason,
+    },
     /// Waiting for space in a full queue failed.
     Wait(FutexError),
 }
@@ -92,6 +104,7 @@ impl fmt::Display for PublishError {
         match self {
             Self::DaemonGone => f.write_str(GONE),
             Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
+            Self::Revoked { reason } => revoked(f, *reason),
             Self::Wait(e) => write!(f, "cannot wait for queue space: {e}"),
         }
     }
@@ -101,7 +114,7 @@ impl std::error::Error for PublishError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Wait(e) => Some(e),
-            Self::DaemonGone | Self::Unresponsive { .. } => None,
+            Self::DaemonGone | Self::Unresponsive { .. } | Self::Revoked { .. } => None,
         }
     }
 }
@@ -117,6 +130,11 @@ pub enum UpdateConnectionsError {
         /// The daemon's heartbeat timeout.
         timeout_ms: u32,
     },
+    /// The daemon revoked this port (drop it and create it again).
+    Revoked {
+        /// What the daemon found.
+        reason: RevokeReason,
+    },
     /// Waiting for space in a full queue failed.
     Wait(FutexError),
 }
@@ -126,6 +144,7 @@ impl fmt::Display for UpdateConnectionsError {
         match self {
             Self::DaemonGone => f.write_str(GONE),
             Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
+            Self::Revoked { reason } => revoked(f, *reason),
             Self::Wait(e) => write!(f, "cannot wait for queue space: {e}"),
         }
     }
@@ -135,7 +154,7 @@ impl std::error::Error for UpdateConnectionsError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Wait(e) => Some(e),
-            Self::DaemonGone | Self::Unresponsive { .. } => None,
+            Self::DaemonGone | Self::Unresponsive { .. } | Self::Revoked { .. } => None,
         }
     }
 }
@@ -150,6 +169,11 @@ pub enum TakeError {
     Unresponsive {
         /// The daemon's heartbeat timeout.
         timeout_ms: u32,
+    },
+    /// The daemon revoked this port (drop it and create it again).
+    Revoked {
+        /// What the daemon found.
+        reason: RevokeReason,
     },
     /// The subscriber already holds `max_held` samples.
     TooManyHeld {
@@ -172,6 +196,7 @@ impl fmt::Display for TakeError {
         match self {
             Self::DaemonGone => f.write_str(GONE),
             Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
+            Self::Revoked { reason } => revoked(f, *reason),
             Self::TooManyHeld { max } => write!(
                 f,
                 "too many samples held: {max} are taken and not dropped (drop one, or raise max_held)"
@@ -196,6 +221,11 @@ pub enum WaitError {
         /// The daemon's heartbeat timeout.
         timeout_ms: u32,
     },
+    /// The daemon revoked this port (drop it and create it again).
+    Revoked {
+        /// What the daemon found.
+        reason: RevokeReason,
+    },
     /// The futex wait failed.
     Futex(FutexError),
 }
@@ -205,6 +235,7 @@ impl fmt::Display for WaitError {
         match self {
             Self::DaemonGone => f.write_str(GONE),
             Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
+            Self::Revoked { reason } => revoked(f, *reason),
             Self::Futex(e) => e.fmt(f),
         }
     }
@@ -214,7 +245,7 @@ impl std::error::Error for WaitError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Futex(e) => Some(e),
-            Self::DaemonGone | Self::Unresponsive { .. } => None,
+            Self::DaemonGone | Self::Unresponsive { .. } | Self::Revoked { .. } => None,
         }
     }
 }
@@ -235,6 +266,25 @@ mod tests {
             assert!(text.contains("missing heartbeats"), "{text}");
             assert!(text.contains("300 ms timeout"), "{text}");
             assert!(!text.contains("is gone"), "{text}");
+        }
+    }
+
+    #[test]
+    fn revoked_says_what_the_daemon_found_and_what_to_do() {
+        let reason = RevokeReason::CorruptQueue;
+        let texts = [
+            LoanError::Revoked { reason }.to_string(),
+            PublishError::Revoked { reason }.to_string(),
+            UpdateConnectionsError::Revoked { reason }.to_string(),
+            TakeError::Revoked { reason }.to_string(),
+            WaitError::Revoked { reason }.to_string(),
+        ];
+        for text in texts {
+            assert!(
+                text.starts_with("the daemon revoked this port: its queue"),
+                "{text}"
+            );
+            assert!(text.ends_with("drop it and create it again"), "{text}");
         }
     }
 

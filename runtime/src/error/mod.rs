@@ -13,7 +13,10 @@
 //! `Unresponsive` (everywhere too) is its counterpart for a process the daemon
 //! dropped for missing heartbeats: it was stopped or hung longer than the
 //! heartbeat timeout, the daemon unrouted it and keeps its chunks until it
-//! exits; every call after it resumes fails with it.
+//! exits; every call after it resumes fails with it. `Revoked` (on the data
+//! path) says that the daemon revoked that one port and why
+//! ([`RevokeReason`]): the port is out of service, the process must drop it
+//! and create it again.
 //!
 //! Failures of the control connection itself are a [`ControlError`], which
 //! port creation and initialisation embed.
@@ -22,6 +25,8 @@ mod control;
 mod data;
 mod init;
 mod port;
+
+use zerocp_core::wire::RevokeReason;
 
 use crate::registration::Gone;
 
@@ -43,6 +48,34 @@ fn dropped(f: &mut std::fmt::Formatter<'_>, timeout_ms: u32) -> std::fmt::Result
          unrouted; the daemon is still running"
     )
 }
+
+/// What every `Revoked` prints.
+fn revoked(f: &mut std::fmt::Formatter<'_>, reason: RevokeReason) -> std::fmt::Result {
+    write!(
+        f,
+        "the daemon revoked this port: {}; drop it and create it again",
+        reason.explanation()
+    )
+}
+
+/// The error of each data-path operation for a revoked port.
+macro_rules! from_revoked {
+    ($($error:ty),*) => {$(
+        impl From<RevokeReason> for $error {
+            fn from(reason: RevokeReason) -> Self {
+                Self::Revoked { reason }
+            }
+        }
+    )*};
+}
+
+from_revoked!(
+    LoanError,
+    PublishError,
+    UpdateConnectionsError,
+    TakeError,
+    WaitError
+);
 
 /// The error of each operation for each way of being gone.
 macro_rules! from_gone {

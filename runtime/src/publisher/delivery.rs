@@ -6,7 +6,7 @@
 //! that are new to it the history they asked for. Then it adds one reference
 //! per subscriber and pushes the chunk into each queue by that queue's
 //! full-queue policy (discard the oldest, or wait for space in slices that
-//! re-check the daemon and the routing). A subscriber slot that is no longer
+//! re-check the daemon, this port's revocation and the routing). A subscriber slot that is no longer
 //! the one routed (retired, or reused with another generation) gets nothing
 //! and its reference is dropped again. After all pushes one `SeqCst` fence,
 //! then only the subscribers that sleep are woken ([`crate::wait`]).
@@ -16,6 +16,7 @@ use zerocp_core::port::{
     TOPOLOGY_WORDS,
 };
 use zerocp_core::sync::Ordering;
+use zerocp_core::wire::RevokeReason;
 use zerocp_os_linux::error::FutexError;
 
 use super::PublisherCore;
@@ -28,6 +29,8 @@ use crate::wait::{BLOCKED_SLICE, fence_after_pushes, push_or_sleep, wake_if_slee
 pub(crate) enum DeliveryError {
     /// The daemon is gone, or dropped this process.
     Gone(Gone),
+    /// The daemon revoked this publisher's port.
+    Revoked(RevokeReason),
     /// A futex wait (blocked publisher) or wake failed.
     Futex(FutexError),
 }
@@ -55,6 +58,9 @@ impl PublisherCore {
     pub(crate) fn update_connections(&self) -> Result<(), DeliveryError> {
         if let Some(gone) = self.gone() {
             return Err(DeliveryError::Gone(gone));
+        }
+        if let Some(reason) = self.revoked() {
+            return Err(DeliveryError::Revoked(reason));
         }
         let mut delivery = self.delivery.borrow_mut();
         let mut woken = Wakes::default();
@@ -188,6 +194,9 @@ impl PublisherCore {
         loop {
             if let Some(gone) = self.gone() {
                 return Err(DeliveryError::Gone(gone));
+            }
+            if let Some(reason) = self.revoked() {
+                return Err(DeliveryError::Revoked(reason));
             }
             if self.routed_port(peer).is_none() {
                 return Ok(None);
