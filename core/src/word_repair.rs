@@ -29,7 +29,7 @@ use crate::sync::{AtomicU32, AtomicU64, Ordering};
 /// assert_eq!((repair.words(), repair.first()), (1, Some("limit")));
 /// assert_eq!(limit.load(zerocp_core::sync::Ordering::Relaxed), 8);
 /// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct WordRepair {
     words: u32,
     first: Option<&'static str>,

@@ -20,6 +20,9 @@
 //! timeout_ms = 3000             # a process silent this long is unrouted (reclaimed at exit)
 //! kill_unresponsive = false     # true: SIGKILL such a process (through its pidfd)
 //!
+//! [audit]                       # see crate::audit_config
+//! interval_ms = 1000            # audit what the daemon owns in shared memory; 0: off
+//!
 //! [access]
 //! uids = []                     # besides root and the daemon's own uid
 //! gids = []                     # primary groups allowed to connect
@@ -55,6 +58,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::audit_config::AuditConfig;
 use crate::group_config::{GroupSpec, validate_groups};
 use crate::segment_groups::SegmentGroups;
 
@@ -87,6 +91,8 @@ pub struct DaemonConfig {
     pub heartbeat: HeartbeatConfig,
     /// Who may connect, and file modes.
     pub access: AccessConfig,
+    /// The audit of shared memory.
+    pub audit: AuditConfig,
     /// The mempools (size classes) of the `default` group, in the order written.
     #[serde(rename = "mempool")]
     pub mempools: Vec<MempoolSpec>,
@@ -162,6 +168,7 @@ impl Default for DaemonConfig {
             limits: Limits::default(),
             heartbeat: HeartbeatConfig::default(),
             access: AccessConfig::default(),
+            audit: AuditConfig::default(),
             mempools: default_mempools(),
             groups: Vec::new(),
         }
@@ -330,6 +337,7 @@ impl DaemonConfig {
         self.limits.validate()?;
         self.heartbeat.validate()?;
         self.access.validate()?;
+        self.audit.validate()?;
         if self.mempools.is_empty() {
             return Err(invalid("mempool", "must list at least one [[mempool]]"));
         }

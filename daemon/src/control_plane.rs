@@ -30,6 +30,7 @@ use zerocp_core::wire::{
 use zerocp_os_linux::names::DomainName;
 use zerocp_os_linux::seqpacket::PeerCredentials;
 
+use crate::audit::Audit;
 use crate::config::DaemonConfig;
 use crate::heartbeat_scheduler::HeartbeatScheduler;
 use crate::port_id::PortId;
@@ -93,6 +94,7 @@ pub struct ControlPlane<'a> {
     pub(crate) ports: PortRegistry,
     pub(crate) routes: RouteTable,
     pub(crate) heartbeat: HeartbeatScheduler,
+    pub(crate) audit: Audit,
 }
 
 /// A request was refused: the code and detail of the `Error` reply.
@@ -167,6 +169,7 @@ impl<'a> ControlPlane<'a> {
             .collect();
         Self {
             mgmt,
+            audit: Audit::new(config.audit, &parts, identity.started_ms),
             parts,
             processes: ProcessManager::new(limits.max_processes, identity.domain.clone()),
             ports: PortRegistry::new(&port_limits),
@@ -228,6 +231,7 @@ impl<'a> ControlPlane<'a> {
                 ),
             ));
         }
+        self.repair_before_registration_reply();
         let process = self
             .processes
             .register(creds, msg.process_name.as_str(), conn, now_ms)
@@ -470,16 +474,18 @@ impl<'a> ControlPlane<'a> {
             self.ports.free(control, id);
             return Err(e);
         }
-        if let Some(owner) = self.processes.get_mut(slot) {
-            owner.ports.push(id);
-            log::info!("{owner} created {id} on {service}");
-        }
-        Ok(PortCreated {
+        let created = PortCreated {
             port_index: id.index,
             group,
             control_size: control.layout().total_size(),
             payload_size: part.layout().total_bytes(),
-        })
+        };
+        if let Some(owner) = self.processes.get_mut(slot) {
+            owner.ports.push(id);
+            log::info!("{owner} created {id} on {service}");
+        }
+        self.repair_before_port_reply(group);
+        Ok(created)
     }
 
     /// Removes one of the ports of the process in `slot`.
@@ -546,9 +552,13 @@ impl<'a> ControlPlane<'a> {
     pub fn remove_process(&mut self, slot: u32, why: Departure) -> Option<Process> {
         let ports = std::mem::take(&mut self.processes.get_mut(slot)?.ports);
         let mut total = reclaim::Reclaimed::default();
+        let mut groups: Vec<u32> = ports.iter().map(|id| id.group).collect();
         for id in ports {
             total.add(self.retire_port(id));
         }
+        groups.sort_unstable();
+        groups.dedup();
+        self.audit_groups(&groups);
         let process = self.processes.unregister(slot)?;
         match process.unresponsive_since_ms {
             Some(since) => log::info!(

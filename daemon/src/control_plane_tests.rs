@@ -23,9 +23,9 @@ use crate::config::{DaemonConfig, MempoolSpec};
 use crate::control_plane::{ControlPlane, DaemonIdentity, Departure};
 
 /// Zeroed, page-aligned heap memory standing in for a segment.
-struct Region {
-    ptr: NonNull<u8>,
-    layout: Layout,
+pub(crate) struct Region {
+    pub(crate) ptr: NonNull<u8>,
+    pub(crate) layout: Layout,
 }
 
 impl Region {
@@ -44,15 +44,15 @@ impl Drop for Region {
     }
 }
 
-struct Fixture {
+pub(crate) struct Fixture {
     mgmt: Region,
-    control: Region,
+    pub(crate) control: Region,
     data: Region,
     config: DaemonConfig,
 }
 
 impl Fixture {
-    fn new(max_subscribers: u32) -> Self {
+    pub(crate) fn new(max_subscribers: u32) -> Self {
         let mut config = DaemonConfig::default();
         config.limits.max_processes = 4;
         config.limits.max_publishers = 4;
@@ -78,7 +78,7 @@ impl Fixture {
         }
     }
 
-    fn plane(&self) -> ControlPlane<'_> {
+    pub(crate) fn plane(&self) -> ControlPlane<'_> {
         let mgmt_config = self.config.mgmt_config().expect("valid");
         // SAFETY: zero-filled, page-aligned, writable, owned by `self`, which
         // the returned plane borrows.
@@ -122,7 +122,7 @@ fn me() -> PeerCredentials {
     }
 }
 
-fn register(plane: &mut ControlPlane<'_>, conn: u64) -> u32 {
+pub(crate) fn register(plane: &mut ControlPlane<'_>, conn: u64) -> u32 {
     let msg = Register {
         protocol_version: PROTOCOL_VERSION,
         process_name: FixedString::from_str_truncated("unit"),
@@ -159,7 +159,7 @@ fn subscriber_msg(type_info: TypeInfo) -> CreateSubscriber {
 }
 
 /// Creates a `u64` publisher on [`service`] for the process in `slot`; its port index.
-fn add_publisher(plane: &mut ControlPlane<'_>, slot: u32) -> u32 {
+pub(crate) fn add_publisher(plane: &mut ControlPlane<'_>, slot: u32) -> u32 {
     plane
         .create_publisher(slot, &publisher_msg(TypeInfo::of::<u64>()))
         .expect("publisher")
@@ -167,7 +167,7 @@ fn add_publisher(plane: &mut ControlPlane<'_>, slot: u32) -> u32 {
 }
 
 /// Creates a `u64` subscriber on [`service`] for the process in `slot`; its port index.
-fn add_subscriber(plane: &mut ControlPlane<'_>, slot: u32) -> u32 {
+pub(crate) fn add_subscriber(plane: &mut ControlPlane<'_>, slot: u32) -> u32 {
     plane
         .create_subscriber(slot, &subscriber_msg(TypeInfo::of::<u64>()))
         .expect("subscriber")
@@ -175,7 +175,7 @@ fn add_subscriber(plane: &mut ControlPlane<'_>, slot: u32) -> u32 {
 }
 
 /// A `u64` payload loaned to publisher port `origin_port`.
-fn u64_spec(origin_port: u32) -> PayloadSpec {
+pub(crate) fn u64_spec(origin_port: u32) -> PayloadSpec {
     PayloadSpec {
         size: 8,
         align: 8,

@@ -13,7 +13,8 @@
 //! client cannot starve the others), a frame that does not decode is
 //! answered with an `Error` and counted (too many and the client is dropped),
 //! unregistered connections are limited in number and dropped after
-//! `limits.register_timeout_ms` of silence.
+//! `limits.register_timeout_ms` of silence. The wait also ends for the
+//! audit of shared memory when it is due ([`crate::audit`]).
 //!
 //! A process is dead when its connection closes or fails or when its pidfd
 //! turns readable; both lead to [`ControlPlane::remove_process`] and the
@@ -143,10 +144,13 @@ impl<'a> Diroute<'a> {
             let now = monotonic_ms();
             self.service.feed_watchdog(now);
             let tick_ms = self.plane.heartbeat_mut().millis_until_tick(now);
-            let wait_ms = self
-                .service
-                .millis_until_watchdog(now)
-                .map_or(tick_ms, |ms| ms.min(tick_ms));
+            let wait_ms = [
+                self.service.millis_until_watchdog(now),
+                self.plane.millis_until_audit(now),
+            ]
+            .into_iter()
+            .flatten()
+            .fold(tick_ms, u64::min);
             let timeout = std::time::Duration::from_millis(wait_ms);
             self.poller
                 .wait(&mut events, Some(timeout))
@@ -161,6 +165,7 @@ impl<'a> Diroute<'a> {
             if self.plane.heartbeat_mut().tick_due(now) {
                 self.tick(now);
             }
+            self.plane.audit_if_due(now);
         }
     }
 

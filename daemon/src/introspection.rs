@@ -20,7 +20,9 @@
 //!
 //! `QueryGroups` lists the segment groups one per page, `default` first:
 //! name, service patterns, the publish and subscribe rules (`Everyone` for
-//! `default`) and the group's pools with their usage. Every pool in
+//! `default`), the group's pools with their usage, and what the audit of
+//! shared memory found in the group ([`crate::audit`]); `Status` carries
+//! the audit's counters by kind. Every pool in
 //! `QueryMempools` names its group.
 
 use zerocp_core::fixed_string::FixedString;
@@ -50,6 +52,7 @@ impl ControlPlane<'_> {
             mgmt_size: self.identity.mgmt_size,
             data_size: self.identity.data_size,
             control_size: self.identity.control_size,
+            audit: self.audit.counts(),
         }
     }
 
@@ -202,12 +205,16 @@ impl ControlPlane<'_> {
             .map(|p| FixedString::from_str_truncated(&p.to_string()))
             .take(zerocp_core::wire::MAX_GROUP_PATTERNS)
             .collect();
+        let (findings, last_finding, last_finding_detail) = self.audit.group(index);
         GroupInfo {
             name: FixedString::from_str_truncated(&group.name),
             patterns,
             publish: access_rule(group.publish.as_ref()),
             subscribe: access_rule(group.subscribe.as_ref()),
             pools: self.pool_infos(|g| g == index),
+            findings,
+            last_finding,
+            last_finding_detail,
         }
     }
 }

@@ -27,6 +27,13 @@
 //! | [`heartbeat_scheduler`] | tick timing and heartbeat timeouts |
 //! | [`unresponsive`] | a heartbeat timeout: unrouting at once, reclaiming only at the exit |
 //! | [`reclaim`] | returning a dead or removed port's chunks |
+//! | [`audit`] | the audit of shared memory: when it runs, `on_corruption` |
+//! | [`audit_config`] | `[audit]`: the audit's interval |
+//! | [`audit_findings`] | `Finding`: what the audit found, and whom it affects |
+//! | [`audit_ledger`] | which findings count, rate-limited logging, the counters |
+//! | [`group_audit`] | the audit of one group's control part |
+//! | [`chunk_accounting`] | reference counts against listed references, in a consistent snapshot |
+//! | [`heartbeat_audit`] | the audit of the heartbeat slots |
 //! | [`introspection`] | status, processes, ports, mempool and group queries |
 //! | [`ctl`] | `zerocpctl`: queries over the control socket, tables and JSON |
 //! | [`cli`] | what both command lines share: help, version, the bad-command-line exit |
@@ -48,6 +55,13 @@
 //! (`limits.max_pending_connections`) and dropped after
 //! `limits.register_timeout_ms` without a frame.
 
+pub mod audit;
+pub mod audit_config;
+pub mod audit_findings;
+pub mod audit_ledger;
+#[cfg(test)]
+mod audit_tests;
+pub mod chunk_accounting;
 pub mod cli;
 pub mod client_connection;
 pub mod config;
@@ -57,7 +71,9 @@ mod control_plane_tests;
 pub mod ctl;
 pub mod daemon;
 pub mod diroute;
+pub mod group_audit;
 pub mod group_config;
+pub mod heartbeat_audit;
 pub mod heartbeat_file;
 pub mod heartbeat_scheduler;
 pub mod introspection;

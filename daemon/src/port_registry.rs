@@ -20,7 +20,9 @@
 //! [`init_publisher`](PortRegistry::init_publisher) and
 //! [`init_subscriber`](PortRegistry::init_subscriber) prepare a slot and mark
 //! it `Active`, [`retire`](PortRegistry::retire) marks it `Retiring` while the
-//! daemon reclaims it, [`free`](PortRegistry::free) marks it `Free` again.
+//! daemon reclaims it, [`free`](PortRegistry::free) marks it `Free` again. It
+//! remembers what it wrote ([`written`](PortRegistry::written)), so the audit
+//! ([`crate::group_audit`]) can put back what another process overwrote.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -89,6 +91,17 @@ impl fmt::Display for PortRegistryError {
 
 impl std::error::Error for PortRegistryError {}
 
+/// What the daemon last wrote into one port slot's control block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrittenPort {
+    /// The slot, with the generation of its current (or last) allocation.
+    pub id: PortId,
+    /// `Free`, `Active`, or `Retiring` (an unresponsive owner's port).
+    pub state: PortState,
+    /// The settings of a slot in use.
+    pub settings: Option<PortSettings>,
+}
+
 /// Slot bookkeeping of one port kind.
 #[derive(Debug)]
 struct SlotTable {
@@ -96,6 +109,10 @@ struct SlotTable {
     generations: Vec<u32>,
     /// Whether each slot is allocated.
     in_use: Vec<bool>,
+    /// Whether each allocated slot was retired (its owner unresponsive).
+    retired: Vec<bool>,
+    /// The settings last written into each slot's control block.
+    settings: Vec<PortSettings>,
     /// Free slots: the front is handed out next, freed slots go to the back.
     free: VecDeque<u32>,
 }
@@ -105,6 +122,8 @@ impl SlotTable {
         Self {
             generations: vec![0; capacity as usize],
             in_use: vec![false; capacity as usize],
+            retired: vec![false; capacity as usize],
+            settings: vec![PortSettings::default(); capacity as usize],
             free: (0..capacity).collect(),
         }
     }
@@ -118,7 +137,18 @@ impl SlotTable {
         };
         self.generations[slot] = generation;
         self.in_use[slot] = true;
+        self.retired[slot] = false;
         Some((index, generation))
+    }
+
+    /// What the daemon last wrote into slot `slot`'s control block.
+    fn written(&self, slot: usize) -> (PortState, u32, Option<PortSettings>) {
+        let generation = self.generations[slot];
+        match (self.in_use[slot], self.retired[slot]) {
+            (false, _) => (PortState::Free, generation, None),
+            (true, false) => (PortState::Active, generation, Some(self.settings[slot])),
+            (true, true) => (PortState::Retiring, generation, Some(self.settings[slot])),
+        }
     }
 
     fn is_live(&self, index: u32, generation: u32) -> bool {
@@ -221,6 +251,14 @@ impl PortRegistry {
             .is_some_and(|t| t.is_live(id.index, id.generation))
     }
 
+    /// The settings last written into port `id`, if it is live.
+    pub fn settings_in_use(&self, id: PortId) -> Option<PortSettings> {
+        let table = self.table(id.group, id.kind)?;
+        table
+            .is_live(id.index, id.generation)
+            .then(|| table.settings[id.index as usize])
+    }
+
     /// Returns the slot of `id` to the free list; false if `id` is not live.
     pub fn release(&mut self, id: PortId) -> bool {
         self.table_mut(id.group, id.kind)
@@ -243,10 +281,35 @@ impl PortRegistry {
             .sum()
     }
 
+    /// What the daemon last wrote into the control block of every `kind`
+    /// slot of `group` (the audit compares it with the shared memory):
+    /// free slots as `Free` with their last generation, slots in use with
+    /// their state and settings.
+    pub fn written(&self, group: u32, kind: PortKind) -> Vec<WrittenPort> {
+        let Some(table) = self.table(group, kind) else {
+            return Vec::new();
+        };
+        (0..table.capacity())
+            .map(|index| {
+                let (state, generation, settings) = table.written(index as usize);
+                WrittenPort {
+                    id: PortId {
+                        group,
+                        kind,
+                        index,
+                        generation,
+                    },
+                    state,
+                    settings,
+                }
+            })
+            .collect()
+    }
+
     /// Prepares publisher slot `id` (empty topology, loans and a history of
     /// `settings.history` entries) and marks it active.
     pub fn init_publisher(
-        &self,
+        &mut self,
         control: &GroupControl<'_>,
         id: PortId,
         settings: &PortSettings,
@@ -258,6 +321,7 @@ impl PortRegistry {
         port.history.init(settings.history);
         topology_writer::write(port, &[]);
         port.control.activate(id.generation, settings);
+        self.remember(id, settings);
         Ok(())
     }
 
@@ -267,7 +331,7 @@ impl PortRegistry {
     /// The queue must have been drained of leftovers first
     /// ([`crate::reclaim::drain_subscriber`]).
     pub fn init_subscriber(
-        &self,
+        &mut self,
         control: &GroupControl<'_>,
         id: PortId,
         settings: &PortSettings,
@@ -287,13 +351,31 @@ impl PortRegistry {
             .blocked
             .store(0, zerocp_core::sync::Ordering::Relaxed);
         port.control.activate(id.generation, settings);
+        self.remember(id, settings);
         Ok(())
     }
 
+    fn remember(&mut self, id: PortId, settings: &PortSettings) {
+        if let Some(slot) = self
+            .table_mut(id.group, id.kind)
+            .and_then(|t| t.settings.get_mut(id.index as usize))
+        {
+            *slot = *settings;
+        }
+    }
+
     /// Marks the port `Retiring`: publishers stop delivering to it and the
-    /// daemon is about to reclaim its chunks.
-    pub fn retire(&self, control: &GroupControl<'_>, id: PortId) {
+    /// daemon is about to reclaim its chunks (or keeps them, for an
+    /// unresponsive owner, until it exits).
+    pub fn retire(&mut self, control: &GroupControl<'_>, id: PortId) {
         set_state(control, id, PortState::Retiring);
+        if self.is_live(id)
+            && let Some(retired) = self
+                .table_mut(id.group, id.kind)
+                .and_then(|t| t.retired.get_mut(id.index as usize))
+        {
+            *retired = true;
+        }
     }
 
     /// Marks the port `Free` and returns its slot to the free list.

@@ -25,7 +25,7 @@ use super::{ChunkQueue, Ordering};
 use core::fmt;
 
 /// Which end of a queue a position belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum QueueEnd {
     /// The dequeue position (head).
     Dequeue,
@@ -34,7 +34,7 @@ pub enum QueueEnd {
 }
 
 /// Structural damage a [`ChunkQueue::walk`] found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum QueueDamage {
     /// A position names a cell beyond the capacity.
     PositionOutOfRange {

@@ -37,7 +37,7 @@ use crate::sync::{Ordering, fence};
 use core::fmt;
 
 /// Structural damage a [`FreeList::walk`] found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ChainDamage {
     /// The head names no index.
     HeadOutOfRange {

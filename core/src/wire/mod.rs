@@ -44,11 +44,11 @@ use codec::{Reader, Wire, Writer};
 pub use error::{DecodeError, EncodeError};
 pub use frame::{Direction, FrameHeader, HEADER_LEN, MessageKind};
 pub use message::{
-    AccessRule, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, GROUPS_PER_PAGE,
-    GroupInfo, GroupsPage, MAX_GROUP_NAME_LEN, MAX_GROUP_PATTERNS, MAX_PATTERN_LEN, MAX_RULE_IDS,
-    MempoolInfo, Mempools, PAGE_END, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest, PortCreated,
-    PortInfo, PortKind, PortsPage, ProcessInfo, ProcessState, ProcessesPage, Register, Registered,
-    RemovePort, RuleScope, Status,
+    AccessRule, AuditCounts, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, FindingKind,
+    GROUPS_PER_PAGE, GroupInfo, GroupsPage, MAX_FINDING_DETAIL_LEN, MAX_GROUP_NAME_LEN,
+    MAX_GROUP_PATTERNS, MAX_PATTERN_LEN, MAX_RULE_IDS, MempoolInfo, Mempools, PAGE_END,
+    PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest, PortCreated, PortInfo, PortKind, PortsPage,
+    ProcessInfo, ProcessState, ProcessesPage, Register, Registered, RemovePort, RuleScope, Status,
 };
 
 pub use crate::port::FullPolicy;
@@ -64,8 +64,10 @@ pub const MAX_FRAME_SIZE: usize = 4096;
 /// ([`PortCreated`], [`RemovePort`], [`PortInfo`]). Version 5 made the
 /// mgmt segment read-only for runtimes and gave every process a heartbeat
 /// file of its own: [`Registered`] carries both descriptors and the
-/// heartbeat file's size.
-pub const PROTOCOL_VERSION: u8 = 5;
+/// heartbeat file's size. Version 6 added the audit of shared memory:
+/// [`Status`] carries the findings by kind ([`AuditCounts`]), each
+/// [`GroupInfo`] its group's findings and the last one.
+pub const PROTOCOL_VERSION: u8 = 6;
 /// First two bytes of every frame: `0x5A43` little-endian (bytes `43 5A`).
 pub const FRAME_MAGIC: u16 = 0x5A43;
 

@@ -63,6 +63,9 @@ fn samples() -> Vec<Message> {
             ..rule
         },
         pools: heapless::Vec::from_slice(core::slice::from_ref(&mempool)).unwrap(),
+        findings: 3,
+        last_finding: FindingKind::FreelistChain,
+        last_finding_detail: fs("freelist of pool 0: head index 9 is out of range 0..4"),
     };
     std::vec![
         Message::Register(Register {
@@ -129,6 +132,11 @@ fn samples() -> Vec<Message> {
             mgmt_size: 7,
             data_size: 8,
             control_size: 9,
+            audit: AuditCounts {
+                audits: 10,
+                heartbeat: 11,
+                ..AuditCounts::new()
+            },
         }),
         Message::ProcessesPage(ProcessesPage {
             entries: heapless::Vec::from_slice(&[process.clone(), process]).unwrap(),
