@@ -2,15 +2,17 @@
 //!
 //! A publisher or subscriber is created by a request that carries the
 //! service and the payload's [`TypeInfo`]; the daemon checks the type against
-//! the service's other ports, picks the mempool, sets the port up in the mgmt
-//! segment and answers with its index (a publisher's answer also carries a
-//! read-write descriptor of the data segment, see
-//! [`crate::segment_mappings`]). The runtime then checks that port (in
+//! the service's other ports, picks the mempool, sets the port up in its
+//! group's control part and answers with its group and index, carrying the
+//! group's control and payload parts (see [`crate::segment_mappings`]; a
+//! control part whose header does not attach is asked for once more, see
+//! [`create_mapped`]). The runtime then checks that port (in
 //! range, active, owned by this process) before it touches it. Dropping a
 //! port sends `RemovePort`; the daemon then releases whatever the port still
 //! references (history, queue).
 
 use std::os::fd::OwnedFd;
+use std::sync::Arc;
 
 use zerocp_core::fixed_string::FixedString;
 use zerocp_core::port::PortControl;
@@ -19,8 +21,13 @@ use zerocp_core::service::{ServiceDescription, TypeInfo};
 use zerocp_core::wire::{ErrorCode, Message, PortCreated, PortKind, RemovePort};
 
 use crate::ZeroCopySafe;
-use crate::error::{ControlError, PortRequestError};
+use crate::error::{ControlError, MapSegmentsError, PortRequestError};
 use crate::registration::{Gone, Registration};
+use crate::segment_mappings::GroupMappings;
+
+/// Create requests a port makes at most: a group control part that fails
+/// to attach because of a header word is asked for once more.
+const CREATE_ATTEMPTS: usize = 2;
 
 /// The [`TypeInfo`] the daemon compares for `T`: size, alignment and
 /// [`ZeroCopySafe::type_name`].
@@ -79,6 +86,56 @@ pub(crate) fn create(
         })),
         Err(ControlError::Closed) => Err(shared.gone().unwrap_or(Gone::Daemon).into()),
         Err(e) => Err(PortRequestError::Control(e)),
+    }
+}
+
+/// Sends a create request for a `kind` port of `service` and maps the
+/// port's group from the reply's descriptors; returns the reply and the
+/// group's mappings.
+///
+/// The header of a group's control part (and its freelist headers) is the
+/// daemon's: another process of the group can scribble over it, and the
+/// daemon restores it before every `PortCreated` reply. So when the part
+/// fails to attach because of a header word, the port is removed and the
+/// request made once more; a second such failure is
+/// [`PortRequestError::CorruptGroup`] (the daemon logs and counts what it
+/// restored: `zerocpctl status`).
+pub(crate) fn create_mapped(
+    shared: &Registration,
+    request: &Message,
+    service: &ServiceDescription,
+    size: u32,
+    kind: PortKind,
+) -> Result<(PortCreated, Arc<GroupMappings>), PortRequestError> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let (created, fds) = create(shared, request, service, size)?;
+        let id = (created.group, created.port_index);
+        let error = match shared.segments().group(&created, kind, fds) {
+            Ok(group) => return Ok((created, group)),
+            Err(error) => error,
+        };
+        remove(shared, kind, id);
+        match error {
+            MapSegmentsError::Control(error)
+                if error.is_header_word() && attempts < CREATE_ATTEMPTS =>
+            {
+                log::warn!(
+                    "the control part of segment group {} did not attach ({error}); asking the \
+                     daemon again, which repairs its header",
+                    created.group
+                );
+            }
+            MapSegmentsError::Control(error) if error.is_header_word() => {
+                return Err(PortRequestError::CorruptGroup {
+                    service: service.to_string(),
+                    group: created.group,
+                    error,
+                });
+            }
+            other => return Err(PortRequestError::Payload(other)),
+        }
     }
 }
 

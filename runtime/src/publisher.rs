@@ -123,16 +123,15 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
             history: self.history,
             max_loans: self.max_loans,
         });
-        let (created, fds) = port_request::create(shared, &request, &self.service, info.size)?;
+        let (created, group) = port_request::create_mapped(
+            shared,
+            &request,
+            &self.service,
+            info.size,
+            PortKind::Publisher,
+        )?;
         let id = (created.group, created.port_index);
         let index = created.port_index;
-        let group = match shared.segments().group(&created, PortKind::Publisher, fds) {
-            Ok(group) => group,
-            Err(e) => {
-                port_request::remove(shared, PortKind::Publisher, id);
-                return Err(PortRequestError::Payload(e).into());
-            }
-        };
         let port = Mapped::find(self.rt, &group, |g| g.control().publisher(index).ok_or(()));
         let control = port.as_ref().ok().map(|p| &p.get().control);
         port_request::check_owned(shared, PortKind::Publisher, id, control)?;
