@@ -161,6 +161,22 @@ impl core::fmt::Display for MgmtError {
 
 impl core::error::Error for MgmtError {}
 
+impl MgmtError {
+    /// Whether the error comes from a word of the header (every error but a
+    /// misaligned mapping): words the daemon owns and restores
+    /// ([`Mgmt::repair_header`]), so that asking it again may find them
+    /// repaired.
+    ///
+    /// ```
+    /// use zerocp_core::mgmt::MgmtError;
+    /// assert!(MgmtError::NotReady { state: 2 }.is_header_word());
+    /// assert!(!MgmtError::Misaligned.is_header_word());
+    /// ```
+    pub fn is_header_word(&self) -> bool {
+        !matches!(self, Self::Misaligned)
+    }
+}
+
 /// A typed view of a mapped mgmt segment.
 ///
 /// It reads (and, for the daemon, writes) the segment's atomics-only header.
