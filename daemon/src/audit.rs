@@ -98,6 +98,7 @@ impl ControlPlane<'_> {
 
     /// Audits the mgmt header, every heartbeat slot and every group.
     pub fn audit_domain(&mut self) {
+        self.audit.ledger.flush(monotonic_ms());
         self.audit.ledger.begin_pass(None);
         let mut findings: Vec<Finding> = self.repair_mgmt_header().into_iter().collect();
         findings.extend(self.audit_heartbeats());

@@ -12,9 +12,11 @@
 //! - a repair (a word put back) counts every time: each is a new write.
 //!
 //! Counted findings are logged at most once per kind per scope per log
-//! interval ([`crate::audit_config::AuditConfig::log_interval_ms`]); the
-//! next line says how many were left out meanwhile, so a hostile process
-//! cannot flood the log, and the counters still see everything.
+//! interval ([`crate::audit_config::AuditConfig::log_interval_ms`]); what
+//! was left out meanwhile is summed up in one line (the last of them and
+//! how many) once the interval has passed ([`AuditLedger::flush`], at every
+//! timed audit). So a hostile process cannot flood the log, and the
+//! counters still see everything.
 
 use std::collections::{HashMap, HashSet};
 
@@ -44,11 +46,14 @@ struct Pass {
     counted: HashSet<Finding>,
 }
 
-/// When a kind of finding of one scope was last logged.
-#[derive(Debug, Clone, Copy)]
+/// When a kind of finding of one scope was last logged, and what was left
+/// out since.
+#[derive(Debug, Clone)]
 struct LogState {
     at_ms: u64,
     left_out: u64,
+    /// The last finding left out, as it would have been logged.
+    last_left_out: String,
 }
 
 /// Counting, confirmation and rate-limited logging of findings (module docs).
@@ -126,24 +131,39 @@ impl AuditLedger {
             group.last_detail.clone_from(&detail);
         }
         let interval = self.log_interval_ms;
+        let text = format!("{detail}{}", affected_text(detected));
         let state = self
             .logged
             .entry((kind, finding.group()))
             .or_insert(LogState {
                 at_ms: now_ms.saturating_sub(interval),
                 left_out: 0,
+                last_left_out: String::new(),
             });
         if now_ms.saturating_sub(state.at_ms) < interval {
             state.left_out += 1;
+            state.last_left_out = text;
             return;
         }
-        let left_out = std::mem::take(&mut state.left_out);
         state.at_ms = now_ms;
-        log::warn!(
-            "audit: {detail}{}{}",
-            affected_text(detected),
-            left_out_text(left_out, interval)
-        );
+        let more = left_out_text(state, interval, false);
+        log::warn!("audit: {text}{more}");
+    }
+
+    /// Logs, for each kind and scope whose log interval has passed since
+    /// findings were left out, the last of them and how many there were
+    /// (one line each), so that what was counted also shows in the log.
+    pub fn flush(&mut self, now_ms: u64) {
+        let interval = self.log_interval_ms;
+        for state in self.logged.values_mut() {
+            if state.left_out == 0 || now_ms.saturating_sub(state.at_ms) < interval {
+                continue;
+            }
+            state.at_ms = now_ms;
+            let last = std::mem::take(&mut state.last_left_out);
+            let summary = left_out_text(state, interval, true);
+            log::warn!("audit: {last}{summary}");
+        }
     }
 
     /// The counters of every kind.
@@ -177,11 +197,17 @@ fn affected_text(detected: &Detected) -> String {
     }
 }
 
-fn left_out_text(left_out: u64, interval_ms: u64) -> String {
-    if left_out == 0 {
-        String::new()
-    } else {
-        format!(" ({left_out} more of this kind in the last {interval_ms} ms not logged)")
+/// What a log line adds about the findings of its kind and scope left out
+/// since the last line (taking their count): after a new finding
+/// (`summary` false) how many more there were; in a summary line (`summary`
+/// true) that it shows the last of them.
+fn left_out_text(state: &mut LogState, interval_ms: u64, summary: bool) -> String {
+    match (std::mem::take(&mut state.left_out), summary) {
+        (0, _) => String::new(),
+        (n, false) => format!(" ({n} more of this kind in the last {interval_ms} ms not logged)"),
+        (n, true) => format!(
+            " (the last of {n} of this kind in the last {interval_ms} ms not logged one by one)"
+        ),
     }
 }
 
@@ -259,7 +285,14 @@ mod tests {
         assert_eq!((findings, kind), (3, FindingKind::LostChunks));
         assert!(detail.as_str().starts_with("pool 0 of group 1: 2 chunks"));
         assert_eq!(ledger.group(0).0, 0);
-        let state = ledger.logged[&(FindingKind::LostChunks, Some(1))];
+        let state = &ledger.logged[&(FindingKind::LostChunks, Some(1))];
         assert_eq!((state.at_ms, state.left_out), (10_000, 2));
+        assert!(state.last_left_out.starts_with("pool 0 of group 1"));
+        ledger.flush(10_500);
+        let state = &ledger.logged[&(FindingKind::LostChunks, Some(1))];
+        assert_eq!(state.left_out, 2, "not before the interval passed");
+        ledger.flush(11_000);
+        let state = &ledger.logged[&(FindingKind::LostChunks, Some(1))];
+        assert_eq!((state.at_ms, state.left_out), (11_000, 0));
     }
 }
