@@ -192,10 +192,11 @@ impl PortControl {
     }
 
     /// Daemon (audit): puts back every word the daemon wrote where it
-    /// differs: `state` and `generation`, and for a port in use its
-    /// `settings` (and the reserved word, 0). When anything was off, the
-    /// state is stored once more with `Release`, as [`activate`](Self::activate)
-    /// publishes it.
+    /// differs: `state`, and for a port in use (`Some((generation,
+    /// settings))`) its generation, its settings and the reserved word (0).
+    /// A free slot's other words are left alone: nobody reads them while
+    /// its state says `Free`. When anything was off, the state is stored
+    /// once more with `Release`, as [`activate`](Self::activate) publishes it.
     ///
     /// ```
     /// use zerocp_core::port::{PortControl, PortSettings, PortState};
@@ -204,19 +205,14 @@ impl PortControl {
     /// # let control: &PortControl = &block.control;
     /// let settings = PortSettings { capacity: 8, ..PortSettings::default() };
     /// control.activate(3, &settings);
-    /// assert!(control.restore(PortState::Active, 3, Some(&settings)).is_clean());
-    /// let repair = control.restore(PortState::Retiring, 3, Some(&settings));
+    /// assert!(control.restore(PortState::Active, Some((3, &settings))).is_clean());
+    /// let repair = control.restore(PortState::Retiring, Some((3, &settings)));
     /// assert_eq!((repair.words(), repair.first()), (1, Some("state")));
     /// ```
-    pub fn restore(
-        &self,
-        state: PortState,
-        generation: u32,
-        settings: Option<&PortSettings>,
-    ) -> WordRepair {
+    pub fn restore(&self, state: PortState, in_use: Option<(u32, &PortSettings)>) -> WordRepair {
         let mut repair = WordRepair::new();
-        repair.u32("generation", &self.generation, generation);
-        if let Some(s) = settings {
+        if let Some((generation, s)) = in_use {
+            repair.u32("generation", &self.generation, generation);
             repair.u32("owner_slot", &self.owner_slot, s.owner_slot);
             repair.u32("owner_pid", &self.owner_pid, s.owner_pid);
             repair.u32("payload_size", &self.payload_size, s.payload_size);

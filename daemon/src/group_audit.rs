@@ -11,8 +11,8 @@
 //!    chain** walked from the head ([`zerocp_core::freelist::FreeList::walk`]:
 //!    head and links in range, no cycle, a count no shorter than the chain,
 //!    judged only where no race explains it);
-//! 3. **every port's control block**: state, generation and settings as the
-//!    port registry last wrote them ([`crate::port_registry::PortRegistry::written`]),
+//! 3. **every port's control block**: its state, and in use its generation
+//!    and settings, as the port registry last wrote them ([`crate::port_registry::PortRegistry::written`]),
 //!    restored, with a publisher's history depth and a subscriber's queue
 //!    capacity; then **each active subscriber's queue** walked
 //!    ([`zerocp_core::chunk_queue::ChunkQueue::walk`]): positions within the
@@ -100,9 +100,8 @@ fn freelist_chains(part: &MemPoolManager<'_>, group: u32) -> Vec<Finding> {
 fn publisher_control(part: &MemPoolManager<'_>, written: &WrittenPort) -> Option<Finding> {
     let port = part.control().publisher(written.id.index)?;
     let settings = written.settings.as_ref();
-    let mut repair = port
-        .control
-        .restore(written.state, written.id.generation, settings);
+    let in_use = settings.map(|s| (written.id.generation, s));
+    let mut repair = port.control.restore(written.state, in_use);
     if let Some(s) = settings {
         repair.merge(port.history.restore_depth(s.history));
     }
@@ -120,7 +119,7 @@ fn subscriber(part: &MemPoolManager<'_>, written: &WrittenPort) -> Vec<Finding> 
     let settings = written.settings.as_ref();
     let repair = port
         .control
-        .restore(written.state, written.id.generation, settings);
+        .restore(written.state, settings.map(|s| (written.id.generation, s)));
     let mut findings = Vec::new();
     if !repair.is_clean() {
         findings.push(Finding::PortControl {
