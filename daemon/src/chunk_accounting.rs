@@ -11,7 +11,11 @@
 //! - **lost** chunks: not free, and counted more often than listed (or
 //!   counted 0 and listed nowhere): nobody will ever release them to zero,
 //!   or nobody holds them at all (a freelist cut short by a corrupt link
-//!   leaves the rest of its chain here);
+//!   leaves the rest of its chain here). A chunk a publisher still lists as
+//!   loaned may be counted more often than listed, though: `publish` counts
+//!   every receiving subscriber first and pushes to their queues after, and
+//!   a publisher blocked on a full queue (`BlockPublisher`) stays in between
+//!   for as long as that subscriber does not take; such a chunk is not lost;
 //! - **over-referenced** chunks: listed more often than counted, or free
 //!   while counted or listed: a release will free a chunk someone still
 //!   holds, which then reaches two owners.
@@ -54,6 +58,8 @@ pub struct ChunkAccounting {
 struct Snapshot {
     refcounts: Vec<u32>,
     listed: Vec<u32>,
+    /// Listed in a publisher's loans (a publish may be in flight).
+    loaned: Vec<bool>,
     free: Vec<bool>,
     fingerprint: u64,
     /// Every freelist and queue held still while it was read.
@@ -65,6 +71,7 @@ impl Snapshot {
         Self {
             refcounts: vec![0; chunks],
             listed: vec![0; chunks],
+            loaned: vec![false; chunks],
             free: vec![false; chunks],
             fingerprint: 0xCBF2_9CE4_8422_2325,
             settled: true,
@@ -85,6 +92,14 @@ impl Snapshot {
         }
     }
 
+    /// Counts one reference to `chunk` listed in a publisher's loans.
+    fn list_loan(&mut self, chunk: u32) {
+        self.list(chunk);
+        if let Some(loaned) = self.loaned.get_mut(chunk as usize) {
+            *loaned = true;
+        }
+    }
+
     fn verdict(&self, chunk: usize) -> Verdict {
         let (count, listed) = (self.refcounts[chunk], self.listed[chunk]);
         if self.free[chunk] {
@@ -95,7 +110,7 @@ impl Snapshot {
         }
         if listed > count {
             Verdict::OverReferenced
-        } else if listed < count || count == 0 {
+        } else if count == 0 || (listed < count && !self.loaned[chunk]) {
             Verdict::Lost
         } else {
             Verdict::Sound
@@ -207,7 +222,7 @@ fn read(part: &MemPoolManager<'_>, publishers: &[u32]) -> Snapshot {
     }
     let control = part.control();
     for port in publishers.iter().filter_map(|&i| control.publisher(i)) {
-        port.loans.listed(|chunk| snap.list(chunk));
+        port.loans.listed(|chunk| snap.list_loan(chunk));
         port.history.listed(|chunk| snap.list(chunk));
     }
     for index in 0..control.config().max_subscribers() {
@@ -261,6 +276,18 @@ mod tests {
                 OverReferenced
             ]
         );
+    }
+
+    #[test]
+    fn a_loaned_chunk_may_be_counted_ahead_of_its_queues() {
+        // Loaned, counted for three subscribers, pushed to one so far.
+        let mut snap = snapshot(&[(4, 1, false), (4, 1, false)]);
+        snap.list_loan(0);
+        assert_eq!(snap.verdict(0), Verdict::Sound);
+        assert_eq!(snap.verdict(1), Verdict::Lost, "not loaned: lost");
+        snap.refcounts[0] = 1;
+        snap.list(0);
+        assert_eq!(snap.verdict(0), Verdict::OverReferenced);
     }
 
     #[test]

@@ -24,6 +24,8 @@
 //! - a **forged heartbeat** (pid and generation words, a beat from the
 //!   future, a count going back): noticed, counted, the words restored, and
 //!   the process, alive, is neither dropped nor reclaimed;
+//! - and no finding where nothing is wrong: a publisher blocked on a full
+//!   queue holds a chunk counted ahead of the queues it is in;
 //! - the **mgmt state word** (which only the daemon's own user or root can
 //!   write, reopening the segment through `/proc`) set to `SHUTTING_DOWN`:
 //!   restored, counted; a runtime at work goes on (it believes the word
@@ -360,6 +362,41 @@ fn a_forged_heartbeat_is_noticed_and_its_live_process_kept() {
     domain.stop();
 }
 
+/// Findings of every kind together, from `zerocpctl status --json`.
+fn findings(domain: &TestDomain) -> u64 {
+    let counts = domain.audit_counts();
+    let counts = counts.as_object().expect("an object");
+    counts
+        .iter()
+        .filter(|(kind, _)| kind.as_str() != "audits")
+        .map(|(_, n)| n.as_u64().expect("a count"))
+        .sum()
+}
+
+#[test]
+fn a_publisher_blocked_on_a_full_queue_is_no_finding() {
+    let domain = start(100);
+    let mut subscriber = spawn_child("roles::quiet_subscriber", &["block"], &domain.envs());
+    subscriber.expect_line("subscribed", WAIT);
+    let mut publisher = spawn_child("roles::blocked_publisher", &[], &domain.envs());
+    // Four samples fill the queue (capacity 4); the fifth publish counts
+    // its chunk for the subscriber first, then waits for room.
+    publisher.expect_line("published 4", WAIT);
+    let audits = domain.audit_counts()["audits"].as_u64().expect("a count");
+    assert!(domain.wait_until(WAIT, || {
+        domain.audit_counts()["audits"].as_u64() > Some(audits + 3)
+    }));
+    assert_eq!(findings(&domain), 0, "{}", domain.audit_counts());
+    subscriber.send_line("quit");
+    subscriber.expect_success(WAIT);
+    publisher.expect_line("published 5", WAIT);
+    publisher.close_stdin();
+    publisher.expect_success(WAIT);
+    back_to_base(&domain);
+    assert_eq!(findings(&domain), 0, "{}", domain.audit_counts());
+    domain.stop();
+}
+
 #[test]
 fn a_forged_mgmt_state_word_is_restored_and_shuts_nobody_out() {
     let domain = start(100);
@@ -400,7 +437,7 @@ mod roles {
     use std::time::Duration;
 
     use crate::e2e_support::{Msg, deadline, expect_command, left, say};
-    use zerocp::{Publisher, Runtime, ServiceDescription, Subscriber};
+    use zerocp::{FullPolicy, Publisher, Runtime, ServiceDescription, Subscriber};
     use zerocp_os_linux::testing::role::role_args;
 
     fn audited() -> ServiceDescription {
@@ -428,6 +465,29 @@ mod roles {
         }
         let publisher = rt.publisher::<Msg>(&audited()).create().expect("publisher");
         pass(&publisher, &subscriber, 1);
+    }
+
+    /// Publishes five messages, saying `published N` after each, then
+    /// waits for its stdin to close.
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn blocked_publisher() {
+        if role_args("roles::blocked_publisher").is_none() {
+            return;
+        }
+        let rt = Runtime::init("audit-blocked-pub").expect("init");
+        let publisher = rt.publisher::<Msg>(&audited()).create().expect("publisher");
+        for seq in 1..=5 {
+            publisher
+                .loan_uninit()
+                .expect("loan")
+                .write(Msg::new(u64::from(std::process::id()), seq))
+                .publish()
+                .expect("publish");
+            say(format!("published {seq}"));
+        }
+        let mut rest = String::new();
+        drop(std::io::stdin().lock().read_line(&mut rest));
     }
 
     /// Publishes one message to itself: `end: passed`.
@@ -471,18 +531,24 @@ mod roles {
         }
     }
 
-    /// A subscriber in `alpha` with a queue of 4 that never takes; leaves
-    /// when the parent says `quit`.
+    /// A subscriber in `alpha` with a queue of 4 that never takes (its
+    /// publishers block on it with the argument `block`); leaves when the
+    /// parent says `quit`.
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
     fn quiet_subscriber() {
-        if role_args("roles::quiet_subscriber").is_none() {
+        let Some(args) = role_args("roles::quiet_subscriber") else {
             return;
-        }
+        };
+        let policy = match args.first().map(String::as_str) {
+            Some("block") => FullPolicy::BlockPublisher,
+            _ => FullPolicy::DiscardOldest,
+        };
         let rt = Runtime::init("audit-quiet-sub").expect("init");
         let subscriber = rt
             .subscriber::<Msg>(&audited())
             .queue_capacity(4)
+            .full_policy(policy)
             .create()
             .expect("subscriber");
         say("subscribed");
