@@ -11,10 +11,11 @@
 //! - **lost** chunks: not free, and counted more often than listed (or
 //!   counted 0 and listed nowhere): nobody will ever release them to zero,
 //!   or nobody holds them at all (a freelist cut short by a corrupt link
-//!   leaves the rest of its chain here). A chunk a publisher still lists as
-//!   loaned may be counted more often than listed, though: `publish` counts
-//!   every receiving subscriber first and pushes to their queues after, and
-//!   a publisher blocked on a full queue (`BlockPublisher`) stays in between
+//!   leaves the rest of its chain here). A chunk a publisher still lists
+//!   (loaned, or in its history) may be counted more often than listed,
+//!   though: a delivery counts every receiving subscriber first and pushes
+//!   to their queues after (a history entry for a new subscriber too), and a
+//!   publisher blocked on a full queue (`BlockPublisher`) stays in between
 //!   for as long as that subscriber does not take; such a chunk is not lost;
 //! - **over-referenced** chunks: listed more often than counted, or free
 //!   while counted or listed: a release will free a chunk someone still
@@ -58,8 +59,9 @@ pub struct ChunkAccounting {
 struct Snapshot {
     refcounts: Vec<u32>,
     listed: Vec<u32>,
-    /// Listed in a publisher's loans (a publish may be in flight).
-    loaned: Vec<bool>,
+    /// Listed by a publisher, in its loans or history (a delivery of it may
+    /// be in flight).
+    publishing: Vec<bool>,
     free: Vec<bool>,
     fingerprint: u64,
     /// Every freelist and queue held still while it was read.
@@ -71,7 +73,7 @@ impl Snapshot {
         Self {
             refcounts: vec![0; chunks],
             listed: vec![0; chunks],
-            loaned: vec![false; chunks],
+            publishing: vec![false; chunks],
             free: vec![false; chunks],
             fingerprint: 0xCBF2_9CE4_8422_2325,
             settled: true,
@@ -92,11 +94,11 @@ impl Snapshot {
         }
     }
 
-    /// Counts one reference to `chunk` listed in a publisher's loans.
-    fn list_loan(&mut self, chunk: u32) {
+    /// Counts one reference to `chunk` listed by a publisher (loans, history).
+    fn list_publishing(&mut self, chunk: u32) {
         self.list(chunk);
-        if let Some(loaned) = self.loaned.get_mut(chunk as usize) {
-            *loaned = true;
+        if let Some(publishing) = self.publishing.get_mut(chunk as usize) {
+            *publishing = true;
         }
     }
 
@@ -110,7 +112,7 @@ impl Snapshot {
         }
         if listed > count {
             Verdict::OverReferenced
-        } else if count == 0 || (listed < count && !self.loaned[chunk]) {
+        } else if count == 0 || (listed < count && !self.publishing[chunk]) {
             Verdict::Lost
         } else {
             Verdict::Sound
@@ -222,8 +224,8 @@ fn read(part: &MemPoolManager<'_>, publishers: &[u32]) -> Snapshot {
     }
     let control = part.control();
     for port in publishers.iter().filter_map(|&i| control.publisher(i)) {
-        port.loans.listed(|chunk| snap.list_loan(chunk));
-        port.history.listed(|chunk| snap.list(chunk));
+        port.loans.listed(|chunk| snap.list_publishing(chunk));
+        port.history.listed(|chunk| snap.list_publishing(chunk));
     }
     for index in 0..control.config().max_subscribers() {
         let Some(port) = control.subscriber(index) else {
@@ -279,12 +281,16 @@ mod tests {
     }
 
     #[test]
-    fn a_loaned_chunk_may_be_counted_ahead_of_its_queues() {
+    fn a_chunk_a_publisher_lists_may_be_counted_ahead_of_its_queues() {
         // Loaned, counted for three subscribers, pushed to one so far.
         let mut snap = snapshot(&[(4, 1, false), (4, 1, false)]);
-        snap.list_loan(0);
+        snap.list_publishing(0);
         assert_eq!(snap.verdict(0), Verdict::Sound);
-        assert_eq!(snap.verdict(1), Verdict::Lost, "not loaned: lost");
+        assert_eq!(
+            snap.verdict(1),
+            Verdict::Lost,
+            "no publisher lists it: lost"
+        );
         snap.refcounts[0] = 1;
         snap.list(0);
         assert_eq!(snap.verdict(0), Verdict::OverReferenced);
