@@ -93,13 +93,18 @@
 //! else changes holds for at most one lap, so no operation spins.
 //! Positions wrap around `u32`; a stale CAS could only succeed if its thread
 //! stalled for ~2³¹ operations on this queue (stamps keep ≥ 11 lap bits).
+//! The daemon audits a queue with [`ChunkQueue::walk`] (positions and
+//! entries, judged only while they hold still) and puts its capacity word
+//! back with [`ChunkQueue::restore_capacity`].
 
+mod audit;
 mod budget;
 mod error;
 mod geometry;
 #[cfg(test)]
 mod tests;
 
+pub use audit::{QueueDamage, QueueEnd, QueueWalk};
 pub use error::{CapacityError, QueueFull};
 
 use crate::cache_padded::CachePadded;

@@ -25,14 +25,27 @@
 //! with an unchecked value: a top index that is out of range reads as an empty
 //! stack, and a link that is out of range is treated as [`END`] (the rest of the
 //! corrupted list is leaked, never handed out twice by this process's code).
+//! [`FreeList::attach`] checks the capacity word only: a corrupt head reads as
+//! an empty list instead of shutting an attaching process out.
 //!
-//! # Counting the chain
+//! # Walking the chain
 //!
-//! [`FreeList::census`] walks the chain of a quiet list and says whether it
-//! still holds every index once ([`Census`]): how the daemon finds chunks
-//! lost to corruption, or listed twice, once a segment group has no port
-//! left. The walk is bounded by the capacity and checks every link, so it
-//! needs no memory of its own and cannot be made to loop.
+//! The daemon checks a list with [`FreeList::walk`]: it follows the chain
+//! from the head, bounded by the capacity and checking every link, so it
+//! needs no memory of its own and cannot be made to loop. It serves two
+//! readers:
+//!
+//! - the audit, while the group works: the walk reports only damage that no
+//!   race can produce (`walk`'s docs): an index out of range, a cycle, or a
+//!   chain longer than the free count, seen while the head word did not
+//!   change;
+//! - the daemon once a segment group has no port left: then every chunk
+//!   must be free, so a chain that does not hold every index once
+//!   ([`FreeListWalk::is_whole`]) means chunks were lost to corruption (a
+//!   chain cut short) or listed twice (a cycle).
+//!
+//! [`FreeList::restore_capacity`] puts the one word only the creator writes
+//! back.
 //!
 //! # ABA
 //!
@@ -44,9 +57,9 @@
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
 use core::fmt;
 
-mod census;
+mod walk;
 
-pub use census::{Census, ChainEnd};
+pub use walk::{ChainDamage, FreeListWalk};
 
 /// Link value (and head index) meaning "no next index": end of the stack.
 pub const END: u32 = u32::MAX;
@@ -106,13 +119,6 @@ pub enum FreeListError {
         /// Length of the link array.
         links: usize,
     },
-    /// The header's top index is neither [`END`] nor a valid index.
-    CorruptHead {
-        /// The top index found.
-        index: u32,
-        /// The freelist's capacity.
-        capacity: u32,
-    },
 }
 
 impl fmt::Display for FreeListError {
@@ -125,10 +131,6 @@ impl fmt::Display for FreeListError {
             Self::CapacityMismatch { header, links } => write!(
                 f,
                 "freelist header says capacity {header} but {links} link words were given"
-            ),
-            Self::CorruptHead { index, capacity } => write!(
-                f,
-                "freelist head index {index} is out of range for capacity {capacity}"
             ),
         }
     }
@@ -215,26 +217,27 @@ impl<'a> FreeList<'a> {
     }
 
     /// Attaches to a freelist that someone else initialised, validating the
-    /// (untrusted) header against the link array this process mapped.
+    /// (untrusted) header's capacity against the link array this process
+    /// mapped.
+    ///
+    /// The head is not checked: it changes with every loan and release, and
+    /// a corrupt one only makes the list read as empty ([`pop`](Self::pop)),
+    /// so it does not shut the attaching process out of the rest of its
+    /// group; the daemon's audit reports it ([`walk`](Self::walk)).
     pub fn attach(
         header: &'a FreeListHeader,
         links: &'a [AtomicU32],
     ) -> Result<Self, FreeListError> {
         let capacity = checked_capacity(links.len())?;
-        // Acquire: pairs with the Release head store of `init` (in-process).
-        let (top, _) = unpack(header.head.load(Ordering::Acquire));
+        // Acquire: pairs with the Release head store of `init` (in-process),
+        // so the capacity and links `init` wrote are visible.
+        let _ = header.head.load(Ordering::Acquire);
         // Relaxed: written once by `init`, ordered by the Acquire above.
         let recorded = header.capacity.load(Ordering::Relaxed);
         if recorded != capacity {
             return Err(FreeListError::CapacityMismatch {
                 header: recorded,
                 links: links.len(),
-            });
-        }
-        if top != END && top >= capacity {
-            return Err(FreeListError::CorruptHead {
-                index: top,
-                capacity,
             });
         }
         Ok(Self { header, links })
@@ -352,11 +355,14 @@ impl<'a> FreeList<'a> {
     }
 
     fn count_pop(&self) {
-        // Relaxed: statistics only. The count cannot underflow (see `push`).
+        // Release: an auditor that reads this decrement (then an Acquire
+        // fence) also sees the head CAS that preceded it, so its walk cannot
+        // count this index as free and the decrement too (`walk`). The count
+        // cannot underflow (see `push`).
         let now = self
             .header
             .free_count
-            .fetch_sub(1, Ordering::Relaxed)
+            .fetch_sub(1, Ordering::Release)
             .wrapping_sub(1);
         // A plain load first: the RMW is only needed when a new minimum is set.
         if now < self.header.min_free.load(Ordering::Relaxed) {
@@ -526,13 +532,8 @@ mod tests {
             }
         );
         header.head.store(pack(9, 3), Ordering::Relaxed);
-        assert_eq!(
-            FreeList::attach(&header, &links).unwrap_err(),
-            FreeListError::CorruptHead {
-                index: 9,
-                capacity: 5
-            }
-        );
+        let corrupt_head = FreeList::attach(&header, &links).unwrap();
+        assert_eq!(corrupt_head.pop(), None, "a corrupt head reads as empty");
         assert_eq!(
             checked_capacity(usize::MAX),
             Err(FreeListError::TooLarge {

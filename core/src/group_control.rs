@@ -47,6 +47,7 @@ use crate::mgmt::STATE_READY;
 use crate::port::{PublisherPort, SubscriberPort};
 use crate::refcount::{ChunkRefcount, ChunkRefcounts};
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
+use crate::word_repair::WordRepair;
 
 mod config;
 mod layout;
@@ -180,6 +181,22 @@ impl core::fmt::Display for GroupControlError {
 }
 
 impl core::error::Error for GroupControlError {}
+
+impl GroupControlError {
+    /// Whether the error comes from a word of the part's header or of a
+    /// freelist header (every error but a misaligned mapping): words the
+    /// daemon owns and restores ([`GroupControl::repair_header`]), so that
+    /// asking the daemon again may find them repaired.
+    ///
+    /// ```
+    /// use zerocp_core::group_control::GroupControlError;
+    /// assert!(GroupControlError::NotReady { state: 2 }.is_header_word());
+    /// assert!(!GroupControlError::Misaligned.is_header_word());
+    /// ```
+    pub fn is_header_word(&self) -> bool {
+        !matches!(self, Self::Misaligned)
+    }
+}
 
 /// A typed view of a mapped group control part.
 ///
@@ -338,6 +355,52 @@ impl<'a> GroupControl<'a> {
         // SAFETY: `count` words from `first` lie inside the mapping (above).
         let words = unsafe { core::slice::from_raw_parts(first, count as usize) };
         ChunkRefcounts::new(words)
+    }
+
+    /// Daemon (audit): compares every word of the header with the values
+    /// the part was laid out with (its configuration, its layout, the
+    /// payload part's `payload_size`, zeros where nothing is recorded) and
+    /// puts back each one that differs; when any did, the state word is
+    /// stored once more with `Release`, as [`create`](Self::create)
+    /// publishes it. A view made by `create` keeps the daemon's values
+    /// (later writes to the header change nothing in it).
+    pub fn repair_header(&self, payload_size: u64) -> WordRepair {
+        let h = self.header();
+        let config = &self.config;
+        let mut repair = WordRepair::new();
+        repair.u64("magic", &h.magic, GROUP_CONTROL_MAGIC);
+        repair.u32(
+            "layout_version",
+            &h.layout_version,
+            GROUP_CONTROL_LAYOUT_VERSION,
+        );
+        repair.u32("group", &h.group, config.group());
+        repair.u32("max_publishers", &h.max_publishers, config.max_publishers());
+        repair.u32(
+            "max_subscribers",
+            &h.max_subscribers,
+            config.max_subscribers(),
+        );
+        let pools = config.mempools();
+        repair.u32("mempool_count", &h.mempool_count, pools.len() as u32);
+        repair.u64("control_size", &h.control_size, self.layout.total_size());
+        repair.u64("payload_size", &h.payload_size, payload_size);
+        for word in &h.reserved {
+            repair.u64("reserved", word, 0);
+        }
+        for (i, entry) in h.mempools.iter().enumerate() {
+            let pool = pools.get(i).copied().unwrap_or_default();
+            repair.u32("mempool.chunk_size", &entry.chunk_size, pool.chunk_size);
+            repair.u32("mempool.chunk_count", &entry.chunk_count, pool.chunk_count);
+            repair.u32("mempool.group", &entry.group, pool.group);
+        }
+        repair.u32("state", &h.state, STATE_READY);
+        if !repair.is_clean() {
+            // Release: as in `create`, an attacher that reads READY with
+            // Acquire sees the words restored above.
+            h.state.store(STATE_READY, Ordering::Release);
+        }
+        repair
     }
 
     fn freelist_parts(&self, pool: u32) -> Option<(&'a FreeListHeader, &'a [AtomicU32])> {

@@ -27,6 +27,7 @@
 //! never reads `dropped` back for a decision (a process may overwrite it).
 
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
+use crate::word_repair::WordRepair;
 
 /// One process's heartbeat, on its own cache line.
 ///
@@ -116,6 +117,35 @@ impl HeartbeatSlot {
     /// Milliseconds since the last heartbeat, as seen at `now_ms` (0 if in the future).
     pub fn age_ms(&self, now_ms: u64) -> u64 {
         now_ms.saturating_sub(self.last_beat_ms.load(Ordering::Relaxed))
+    }
+
+    /// Daemon (audit): puts back the words it wrote (`pid`, `generation`
+    /// and `dropped`) where the process wrote anything else.
+    ///
+    /// ```
+    /// use zerocp_core::heartbeat::HeartbeatSlot;
+    /// let slot = HeartbeatSlot::new();
+    /// slot.assign(4242, 7, 1_000);
+    /// assert!(slot.restore_owner(4242, 7, false).is_clean());
+    /// assert_eq!(slot.restore_owner(4242, 8, false).first(), Some("generation"));
+    /// assert_eq!(slot.generation(), 8);
+    /// ```
+    pub fn restore_owner(&self, pid: u32, generation: u32, dropped: bool) -> WordRepair {
+        let mut repair = WordRepair::new();
+        repair.u32("pid", &self.pid, pid);
+        repair.u32("generation", &self.generation, generation);
+        repair.u32("dropped", &self.dropped, u32::from(dropped));
+        if dropped && !repair.is_clean() {
+            // Release: as in `mark_dropped`.
+            self.mark_dropped();
+        }
+        repair
+    }
+
+    /// The last beat's `CLOCK_MONOTONIC` milliseconds, as written.
+    pub fn last_beat_ms(&self) -> u64 {
+        // Relaxed: a heartbeat carries no other data.
+        self.last_beat_ms.load(Ordering::Relaxed)
     }
 
     /// The pid the daemon assigned this slot to (0 when free).

@@ -12,7 +12,8 @@
 //! free. Entries store `chunk index + 1`; zero is empty.
 
 use crate::sync::{AtomicU32, Ordering};
-use crate::used_chunk_list::take_all;
+use crate::used_chunk_list::{each_listed, take_all};
+use crate::word_repair::WordRepair;
 
 /// Ring of at most `N` chunk indices, with a run-time depth `1..=N`.
 ///
@@ -116,6 +117,29 @@ impl<const N: usize> HistoryRing<N> {
         n
     }
 
+    /// Daemon (audit): calls `f` with every chunk the ring holds, leaving
+    /// it as it is.
+    pub fn listed(&self, f: impl FnMut(u32)) {
+        each_listed(&self.entries, f);
+    }
+
+    /// Daemon (audit): puts back the depth word that [`init`](Self::init)
+    /// wrote for `depth` (clamped to `N`), if it holds anything else.
+    ///
+    /// ```
+    /// use zerocp_core::history_ring::HistoryRing;
+    /// let ring = HistoryRing::<4>::new();
+    /// ring.init(2);
+    /// assert!(ring.restore_depth(2).is_clean());
+    /// assert_eq!(ring.restore_depth(3).first(), Some("history.depth"));
+    /// assert_eq!(ring.depth(), 3);
+    /// ```
+    pub fn restore_depth(&self, depth: u32) -> WordRepair {
+        let mut repair = WordRepair::new();
+        repair.u32("history.depth", &self.depth, depth.min(N as u32));
+        repair
+    }
+
     /// Daemon (owner dead) or owner (port closing): empties the ring, calling
     /// `f` for every chunk it held. Returns how many.
     pub fn drain(&self, f: impl FnMut(u32)) -> u32 {
@@ -158,6 +182,19 @@ mod tests {
         assert_eq!(ring.drain(|c| drained.push(c)), 3);
         drained.sort_unstable();
         assert_eq!(drained, [2, 3, 4]);
+    }
+
+    #[test]
+    fn listed_reports_without_draining() {
+        let ring = HistoryRing::<4>::new();
+        ring.init(4);
+        ring.push(3);
+        ring.push(8);
+        let mut seen = std::vec::Vec::new();
+        ring.listed(|c| seen.push(c));
+        seen.sort_unstable();
+        assert_eq!(seen, [3, 8]);
+        assert_eq!(ring.drain(|_| {}), 2);
     }
 
     #[test]

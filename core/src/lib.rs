@@ -31,3 +31,4 @@ pub mod spsc_ring;
 pub mod sync;
 pub mod used_chunk_list;
 pub mod wire;
+pub mod word_repair;

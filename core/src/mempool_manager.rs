@@ -367,6 +367,12 @@ impl<'a> MemPoolManager<'a> {
         }
     }
 
+    /// The freelist of `pool`, as validated when the manager was made (the
+    /// daemon's audit walks it and restores its header's capacity word).
+    pub fn freelist(&self, pool: u32) -> Option<&FreeList<'a>> {
+        self.freelists.get(pool as usize)
+    }
+
     /// Usage of `pool`.
     pub fn pool_stats(&self, pool: u32) -> Option<PoolStats> {
         let cfg = self.control.config().mempools().get(pool as usize)?;

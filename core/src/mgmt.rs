@@ -37,6 +37,7 @@ use core::mem::{align_of, size_of};
 use core::ptr::NonNull;
 
 use crate::sync::{AtomicU32, Ordering, fence};
+use crate::word_repair::WordRepair;
 
 mod config;
 mod layout;
@@ -159,6 +160,22 @@ impl core::fmt::Display for MgmtError {
 }
 
 impl core::error::Error for MgmtError {}
+
+impl MgmtError {
+    /// Whether the error comes from a word of the header (every error but a
+    /// misaligned mapping): words the daemon owns and restores
+    /// ([`Mgmt::repair_header`]), so that asking it again may find them
+    /// repaired.
+    ///
+    /// ```
+    /// use zerocp_core::mgmt::MgmtError;
+    /// assert!(MgmtError::NotReady { state: 2 }.is_header_word());
+    /// assert!(!MgmtError::Misaligned.is_header_word());
+    /// ```
+    pub fn is_header_word(&self) -> bool {
+        !matches!(self, Self::Misaligned)
+    }
+}
 
 /// A typed view of a mapped mgmt segment.
 ///
@@ -289,6 +306,43 @@ impl<'a> Mgmt<'a> {
         self.header()
             .state
             .store(STATE_SHUTTING_DOWN, Ordering::Release);
+    }
+
+    /// Daemon (audit): compares every word of the header with the values
+    /// it wrote ([`create`](Self::create) with `daemon_pid` and `epoch`, the
+    /// view's configuration and layout, state `READY`) and puts back each
+    /// one that differs; when any did, the state is stored once more with
+    /// `Release`. Only a process that may write the segment (the daemon's
+    /// own user or root, reopening it through `/proc`) can make it differ.
+    pub fn repair_header(&self, daemon_pid: u32, epoch: u64) -> WordRepair {
+        let h = self.header();
+        let mut repair = WordRepair::new();
+        let halves = |value: u64| [value as u32, (value >> 32) as u32];
+        for (word, value) in h.magic.iter().zip(halves(MGMT_MAGIC)) {
+            repair.u32("magic", word, value);
+        }
+        repair.u32("layout_version", &h.layout_version, MGMT_LAYOUT_VERSION);
+        repair.u32("daemon_pid", &h.daemon_pid, daemon_pid);
+        repair.u32(
+            "max_processes",
+            &h.max_processes,
+            self.config.max_processes(),
+        );
+        repair.u32("group_count", &h.group_count, self.config.group_count());
+        repair.u32("reserved", &h.reserved, 0);
+        for (word, value) in h.epoch.iter().zip(halves(epoch)) {
+            repair.u32("epoch", word, value);
+        }
+        let size = halves(self.layout.total_size());
+        for (word, value) in h.mgmt_size.iter().zip(size) {
+            repair.u32("mgmt_size", word, value);
+        }
+        repair.u32("state", &h.state, STATE_READY);
+        if !repair.is_clean() {
+            // Release: as in `create`.
+            h.state.store(STATE_READY, Ordering::Release);
+        }
+        repair
     }
 
     fn header(&self) -> &'a MgmtHeader {

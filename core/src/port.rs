@@ -31,6 +31,7 @@ use crate::history_ring::HistoryRing;
 use crate::seqlock::SeqLock;
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
 use crate::used_chunk_list::UsedChunkList;
+use crate::word_repair::WordRepair;
 
 /// Largest subscriber queue capacity a port can be configured with.
 pub const MAX_QUEUE_CAPACITY: usize = 256;
@@ -200,6 +201,46 @@ impl PortControl {
             history: self.history.load(Ordering::Relaxed),
             service_hash: self.service_hash.load(Ordering::Relaxed),
         }
+    }
+
+    /// Daemon (audit): puts back every word the daemon wrote where it
+    /// differs: `state`, and for a port in use (`Some((generation,
+    /// settings))`) its generation, its settings and the reserved word (0).
+    /// A free slot's other words are left alone: nobody reads them while
+    /// its state says `Free`. When anything was off, the state is stored
+    /// once more with `Release`, as [`activate`](Self::activate) publishes it.
+    ///
+    /// ```
+    /// use zerocp_core::port::{PortControl, PortSettings, PortState};
+    /// # // SAFETY: a port is atomics only, for which all zeros is valid.
+    /// # let block: zerocp_core::port::SubscriberPort = unsafe { core::mem::zeroed() };
+    /// # let control: &PortControl = &block.control;
+    /// let settings = PortSettings { capacity: 8, ..PortSettings::default() };
+    /// control.activate(3, &settings);
+    /// assert!(control.restore(PortState::Active, Some((3, &settings))).is_clean());
+    /// let repair = control.restore(PortState::Retiring, Some((3, &settings)));
+    /// assert_eq!((repair.words(), repair.first()), (1, Some("state")));
+    /// ```
+    pub fn restore(&self, state: PortState, in_use: Option<(u32, &PortSettings)>) -> WordRepair {
+        let mut repair = WordRepair::new();
+        if let Some((generation, s)) = in_use {
+            repair.u32("generation", &self.generation, generation);
+            repair.u32("owner_slot", &self.owner_slot, s.owner_slot);
+            repair.u32("owner_pid", &self.owner_pid, s.owner_pid);
+            repair.u32("payload_size", &self.payload_size, s.payload_size);
+            repair.u32("payload_align", &self.payload_align, s.payload_align);
+            repair.u32("mempool", &self.mempool, s.mempool);
+            repair.u32("policy", &self.policy, s.policy as u32);
+            repair.u32("capacity", &self.capacity, s.capacity);
+            repair.u32("history", &self.history, s.history);
+            repair.u32("reserved", &self.reserved, 0);
+            repair.u64("service_hash", &self.service_hash, s.service_hash);
+        }
+        repair.u32("state", &self.state, state as u32);
+        if !repair.is_clean() {
+            self.set_state(state);
+        }
+        repair
     }
 
     /// Full-queue policy of a subscriber port (a hot-path read for publishers).

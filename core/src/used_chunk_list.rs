@@ -55,6 +55,19 @@ impl core::fmt::Display for UsedSlotError {
 
 impl core::error::Error for UsedSlotError {}
 
+/// Calls `f` with every chunk listed in `cells` (each `chunk index + 1` or
+/// 0, empty), changing nothing. The history ring lists its chunks the same
+/// way and reports them through this too.
+pub(crate) fn each_listed(cells: &[AtomicU32], mut f: impl FnMut(u32)) {
+    for cell in cells {
+        // Relaxed: a snapshot for the daemon's audit, which judges it only
+        // when two reads agree.
+        if let Some(chunk) = cell.load(Ordering::Relaxed).checked_sub(1) {
+            f(chunk);
+        }
+    }
+}
+
 /// Takes every chunk out of `cells`, each `chunk index + 1` or 0 (empty),
 /// leaving them empty, and calls `f` for each; returns how many. The history
 /// ring stores its chunks the same way and drains through this too.
@@ -109,6 +122,21 @@ impl<const N: usize> UsedChunkList<N> {
     /// leaves the list empty. Returns how many chunks were listed.
     pub fn drain(&self, f: impl FnMut(u32)) -> u32 {
         take_all(&self.slots, f)
+    }
+
+    /// Daemon (audit): calls `f` with every chunk listed, leaving the list
+    /// as it is.
+    ///
+    /// ```
+    /// use zerocp_core::used_chunk_list::UsedChunkList;
+    /// let list = UsedChunkList::<4>::new();
+    /// list.record(1, 9).unwrap();
+    /// let mut seen = Vec::new();
+    /// list.listed(|chunk| seen.push(chunk));
+    /// assert_eq!((seen, list.clear(1)), (vec![9], Some(9)));
+    /// ```
+    pub fn listed(&self, f: impl FnMut(u32)) {
+        each_listed(&self.slots, f);
     }
 
     /// Empties every slot without reporting (daemon, when handing out the port again).

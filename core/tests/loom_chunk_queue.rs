@@ -154,6 +154,24 @@ mod models {
     }
 
     #[test]
+    fn a_walk_racing_pushes_and_pops_reports_no_damage() {
+        model(|| {
+            let ch = Channel::new(2);
+            assert!(ch.send(0));
+            let producer = spawn(&ch, |ch| ch.send(1) && ch.send(2));
+            let consumer = spawn(&ch, Channel::recv);
+            let walk = ch.queue.walk(|chunk| assert!(chunk < 3, "entry {chunk}"));
+            assert_eq!(walk.damage, None, "{walk:?}");
+            assert!(walk.entries <= 3, "{walk:?}");
+            producer.join().unwrap();
+            consumer.join().unwrap();
+            let walk = ch.queue.walk(|_| {});
+            assert!(walk.stable && walk.damage.is_none(), "{walk:?}");
+            assert_eq!(walk.entries, ch.queue.len());
+        });
+    }
+
+    #[test]
     fn full_queue_push_races_pop() {
         model(|| {
             let ch = Channel::new(1);

@@ -1,5 +1,6 @@
 //! Loom models of the freelist: exclusive ownership and publication of
-//! released indices, the ABA scenario the tag prevents, double release.
+//! released indices, the ABA scenario the tag prevents, double release, and
+//! an audit walk racing loans and releases.
 //!
 //! The models build only with `--cfg loom` (`ci/loom.sh`); see `loom_support`.
 
@@ -119,6 +120,27 @@ mod models {
             assert!(results.contains(&Err(ReleaseError::DoubleRelease { index })));
             assert_eq!(pool.storage.list().free_count(), 2);
             assert_permutation(pool.drain(), 2);
+        });
+    }
+
+    #[test]
+    fn a_walk_racing_pops_and_pushes_reports_no_damage() {
+        model(|| {
+            let pool = Pool::<2>::new();
+            let p = pool.clone();
+            let worker = thread::spawn(move || {
+                let a = p.take(1).unwrap();
+                let b = p.take(1);
+                p.give(a).unwrap();
+                b
+            });
+            let walk = pool.storage.list().walk(|_| {});
+            assert_eq!(walk.damage, None, "{walk:?}");
+            assert!(walk.length <= 2, "{walk:?}");
+            let held = worker.join().unwrap();
+            let walk = pool.storage.list().walk(|_| {});
+            assert!(walk.stable && walk.damage.is_none(), "{walk:?}");
+            assert_eq!(walk.length, 2 - u32::from(held.is_some()));
         });
     }
 

@@ -43,6 +43,24 @@ impl Buffer {
 }
 
 impl Buffer {
+    /// Writes the aligned word of `width` bytes (4 or 8) at `offset`
+    /// atomically, as a hostile process of the group could.
+    fn poke_word(&self, offset: usize, width: usize, value: u64) {
+        assert!(offset.is_multiple_of(width) && offset + width <= self.layout.size());
+        let ptr = self.ptr.as_ptr().wrapping_add(offset);
+        match width {
+            // SAFETY: in bounds and aligned (asserted); every access to the
+            // header's words is atomic and of this width.
+            4 => unsafe { std::sync::atomic::AtomicU32::from_ptr(ptr.cast()) }
+                .store(value as u32, std::sync::atomic::Ordering::Relaxed),
+            // SAFETY: as above.
+            _ => unsafe { std::sync::atomic::AtomicU64::from_ptr(ptr.cast()) }
+                .store(value, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+}
+
+impl Buffer {
     /// A copy of every byte, as another process would see it.
     fn snapshot(&self) -> Vec<u8> {
         // SAFETY: the whole allocation is initialised (zeroed, then written
@@ -202,6 +220,76 @@ fn attach_rejects_hostile_headers() {
         matches!(bad_count, Err(GroupControlError::Config(_))),
         "{bad_count:?}"
     );
+}
+
+#[test]
+fn the_daemon_repairs_a_scribbled_group_header() {
+    let (m, d, config) = segments();
+    let len = m.layout.size();
+    // SAFETY: zeroed buffer, alive for the test.
+    let created = unsafe { GroupControl::create(m.ptr, len, &config, 4321) }.unwrap();
+    assert!(created.repair_header(4321).is_clean());
+    // Every word of the 448 bytes used (the u64 fields: magic, the two
+    // sizes, the reserved words), then the state word alone.
+    let wide = [0, 32, 40, 48, 56];
+    for offset in (0..448).step_by(4) {
+        let value = (offset as u64).wrapping_mul(0x9E37_79B9) | 1;
+        match offset {
+            o if wide.contains(&o) => m.poke_word(o, 8, value),
+            o if wide.contains(&(o - 4)) => {}
+            o => m.poke_word(o, 4, value),
+        }
+    }
+    // SAFETY: same buffer.
+    assert!(unsafe { GroupControl::attach(m.ptr, len, 0) }.is_err());
+    let repair = created.repair_header(4321);
+    assert_eq!(repair.first(), Some("magic"));
+    assert!(repair.words() > 100, "{repair:?}");
+    assert!(created.repair_header(4321).is_clean(), "repaired at once");
+    // SAFETY: same buffer.
+    let attached = unsafe { GroupControl::attach(m.ptr, len, 0) }.unwrap();
+    assert_eq!(
+        (attached.config(), attached.payload_size()),
+        (&config, 4321)
+    );
+    m.poke_word(12, 4, 2);
+    let repair = created.repair_header(4321);
+    assert_eq!((repair.words(), repair.first()), (1, Some("state")));
+    // A freelist header's capacity word (the daemon's view keeps its own).
+    // SAFETY: the data buffer is laid out for `config`.
+    let pools = unsafe { MemPoolManager::new(created, d.ptr, d.layout.size()) }.unwrap();
+    let offset = created.layout().freelist_offset(1).unwrap() as usize;
+    m.poke_word(offset + 16, 4, 0xEE);
+    // SAFETY: same buffer.
+    let refused = unsafe { GroupControl::attach(m.ptr, len, 0) };
+    assert!(matches!(
+        refused,
+        Err(GroupControlError::FreeList { pool: 1 })
+    ));
+    assert!(refused.unwrap_err().is_header_word());
+    assert_eq!(pools.freelist(1).unwrap().restore_capacity(), Some(0xEE));
+    // SAFETY: same buffer.
+    assert!(unsafe { GroupControl::attach(m.ptr, len, 0) }.is_ok());
+}
+
+#[test]
+fn the_daemon_repairs_a_scribbled_mgmt_header() {
+    let config = MgmtConfig::new(4, 3).unwrap();
+    let m = Buffer::new(MgmtLayout::compute(&config).unwrap().total_size() as usize);
+    let len = m.layout.size();
+    // SAFETY: zeroed buffer, alive for the test.
+    let created = unsafe { Mgmt::create(m.ptr, len, &config, 77, 5) }.unwrap();
+    assert!(created.repair_header(77, 5).is_clean());
+    m.poke_word(12, 4, u64::from(STATE_SHUTTING_DOWN));
+    m.poke_word(40, 4, 9);
+    // SAFETY: same buffer.
+    let refused = unsafe { Mgmt::attach(m.ptr, len) };
+    assert!(matches!(refused, Err(MgmtError::NotReady { state: 2 })));
+    let repair = created.repair_header(77, 5);
+    assert_eq!((repair.words(), repair.first()), (2, Some("mgmt_size")));
+    // SAFETY: same buffer.
+    let attached = unsafe { Mgmt::attach(m.ptr, len) }.unwrap();
+    assert_eq!((attached.state(), attached.epoch()), (STATE_READY, 5));
 }
 
 #[test]

@@ -14,12 +14,12 @@ use zerocp_core::fixed_string::FixedString;
 use zerocp_core::mempool::MAX_MEMPOOLS;
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::wire::{
-    self, AccessRule, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, FullPolicy,
-    GroupInfo, GroupReset, GroupsPage, HEADER_LEN, MAX_FRAME_SIZE, MAX_GROUP_PATTERNS,
-    MAX_RULE_IDS, MempoolInfo, Mempools, Message, MessageKind, PORTS_PER_PAGE, PROCESSES_PER_PAGE,
-    PageRequest, PortCreated, PortInfo, PortKind, PortRevoked, PortsPage, ProcessInfo,
-    ProcessState, ProcessesPage, Register, Registered, RemovePort, ResetGroup, RevokePort,
-    RevokeReason, RuleScope, Status, TypeInfo,
+    self, AccessRule, AuditCounts, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply,
+    FindingKind, FullPolicy, GroupInfo, GroupReset, GroupsPage, HEADER_LEN, MAX_FRAME_SIZE,
+    MAX_GROUP_PATTERNS, MAX_RULE_IDS, MempoolInfo, Mempools, Message, MessageKind, PORTS_PER_PAGE,
+    PROCESSES_PER_PAGE, PageRequest, PortCreated, PortInfo, PortKind, PortRevoked, PortsPage,
+    ProcessInfo, ProcessState, ProcessesPage, Register, Registered, RemovePort, ResetGroup,
+    RevokePort, RevokeReason, RuleScope, Status, TypeInfo,
 };
 
 fn fixed<const N: usize>() -> impl Strategy<Value = FixedString<N>> {
@@ -134,17 +134,38 @@ fn group_info() -> impl Strategy<Value = GroupInfo> {
         access_rule(),
         vec(mempool_info(), 0..=MAX_MEMPOOLS),
         any::<u32>(),
+        (any::<u64>(), select(FindingKind::ALL), fixed::<96>()),
     )
         .prop_map(
-            |(name, patterns, publish, subscribe, pools, resets)| GroupInfo {
-                name,
-                patterns: patterns.into_iter().collect(),
-                publish,
-                subscribe,
-                pools: pools.into_iter().collect(),
-                resets,
+            |(name, patterns, publish, subscribe, pools, resets, (findings, last, detail))| {
+                GroupInfo {
+                    name,
+                    patterns: patterns.into_iter().collect(),
+                    publish,
+                    subscribe,
+                    pools: pools.into_iter().collect(),
+                    resets,
+                    findings,
+                    last_finding: last,
+                    last_finding_detail: detail,
+                }
             },
         )
+}
+
+fn audit_counts() -> impl Strategy<Value = AuditCounts> {
+    any::<[u64; 10]>().prop_map(|[a, m, g, fh, fc, q, p, l, o, h]| AuditCounts {
+        audits: a,
+        mgmt_header: m,
+        group_header: g,
+        freelist_header: fh,
+        freelist_chain: fc,
+        subscriber_queue: q,
+        port_control: p,
+        lost_chunks: l,
+        over_referenced: o,
+        heartbeat: h,
+    })
 }
 
 fn requests() -> impl Strategy<Value = Message> {
@@ -224,8 +245,8 @@ fn replies() -> impl Strategy<Value = Message> {
         port_created().prop_map(Message::PublisherCreated),
         port_created().prop_map(Message::SubscriberCreated),
         Just(Message::PortRemoved),
-        (any::<[u32; 5]>(), any::<[u64; 8]>()).prop_map(
-            |([pid, p, pb, s, sv], [up, ep, m, d, c, rf, ev, ex])| {
+        (any::<[u32; 5]>(), any::<[u64; 8]>(), audit_counts()).prop_map(
+            |([pid, p, pb, s, sv], [up, ep, m, d, c, rf, ev, ex], audit)| {
                 Message::Status(Status {
                     daemon_pid: pid,
                     uptime_ms: up,
@@ -240,6 +261,7 @@ fn replies() -> impl Strategy<Value = Message> {
                     refused_connections: rf,
                     evicted_connections: ev,
                     expired_connections: ex,
+                    audit,
                 })
             }
         ),

@@ -21,7 +21,8 @@
 //! timeout_ms = 3000             # a process silent this long is unrouted (reclaimed at exit)
 //! kill_unresponsive = false     # true: SIGKILL such a process (through its pidfd)
 //!
-//! [audit]                       # see crate::audit_policy
+//! [audit]                       # see crate::audit_config
+//! interval_ms = 1000            # audit what the daemon owns in shared memory; 0: off
 //! on_corrupt_pool = "reset-when-empty"  # or "reset-now": when to reset a group with a corrupt pool
 //!
 //! [access]
@@ -59,7 +60,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::audit_policy::AuditConfig;
+use crate::audit_config::AuditConfig;
 use crate::group_config::{GroupSpec, validate_groups};
 use crate::segment_groups::SegmentGroups;
 
@@ -92,7 +93,8 @@ pub struct DaemonConfig {
     pub heartbeat: HeartbeatConfig,
     /// Who may connect, and file modes.
     pub access: AccessConfig,
-    /// What to do about corruption the audit finds ([`crate::audit_policy`]).
+    /// The audit of shared memory and what to do about what it finds
+    /// ([`crate::audit_config`]).
     pub audit: AuditConfig,
     /// The mempools (size classes) of the `default` group, in the order written.
     #[serde(rename = "mempool")]
@@ -347,6 +349,7 @@ impl DaemonConfig {
         self.limits.validate()?;
         self.heartbeat.validate()?;
         self.access.validate()?;
+        self.audit.validate()?;
         if self.mempools.is_empty() {
             return Err(invalid("mempool", "must list at least one [[mempool]]"));
         }

@@ -35,6 +35,7 @@ use zerocp_core::wire::{
 use zerocp_os_linux::names::DomainName;
 use zerocp_os_linux::seqpacket::PeerCredentials;
 
+use crate::audit::Audit;
 use crate::config::DaemonConfig;
 use crate::group_memory::GroupMemory;
 use crate::group_reset::PendingResets;
@@ -107,6 +108,7 @@ pub struct ControlPlane<'a> {
     /// Groups to reset once they have no port left (`[audit]
     /// on_corrupt_pool = "reset-when-empty"`).
     pub(crate) pending_resets: PendingResets,
+    pub(crate) audit: Audit,
 }
 
 /// A request was refused: the code and detail of the `Error` reply.
@@ -182,6 +184,7 @@ impl<'a> ControlPlane<'a> {
         Self {
             mgmt,
             pending_resets: PendingResets::new(parts.len()),
+            audit: Audit::new(config.audit, &parts, identity.started_ms),
             parts,
             notices: Vec::new(),
             processes: ProcessManager::new(limits.max_processes, identity.domain.clone()),
@@ -255,6 +258,7 @@ impl<'a> ControlPlane<'a> {
                 ),
             ));
         }
+        self.repair_before_registration_reply();
         let process = self
             .processes
             .register(creds, msg.process_name.as_str(), conn, now_ms)
@@ -498,18 +502,20 @@ impl<'a> ControlPlane<'a> {
             self.ports.free(control, id);
             return Err(e);
         }
-        if let Some(owner) = self.processes.get_mut(slot) {
-            owner.ports.push(id);
-            log::info!("{owner} created {id} on {service}");
-        }
-        Ok(PortCreated {
+        let created = PortCreated {
             port_index: id.index,
             group,
             incarnation: memory.incarnation(),
             generation: id.generation,
             control_size: control.layout().total_size(),
             payload_size: part.layout().total_bytes(),
-        })
+        };
+        if let Some(owner) = self.processes.get_mut(slot) {
+            owner.ports.push(id);
+            log::info!("{owner} created {id} on {service}");
+        }
+        self.repair_before_port_reply(group);
+        Ok(created)
     }
 
     /// Removes one of the ports of the process in `slot` (a port its
@@ -580,11 +586,15 @@ impl<'a> ControlPlane<'a> {
     pub fn remove_process(&mut self, slot: u32, why: Departure) -> Option<Process> {
         let ports = std::mem::take(&mut self.processes.get_mut(slot)?.ports);
         let mut total = reclaim::Reclaimed::default();
-        for &id in &ports {
+        let mut groups: Vec<u32> = ports.iter().map(|id| id.group).collect();
+        groups.sort_unstable();
+        groups.dedup();
+        for id in ports {
             total.add(self.retire_port(id));
         }
+        self.audit_groups(&groups);
         let process = self.processes.unregister(slot)?;
-        for group in ports.iter().map(|id| id.group) {
+        for &group in &groups {
             self.reset_if_quiet(group);
         }
         match process.unresponsive_since_ms {

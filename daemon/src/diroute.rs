@@ -19,7 +19,10 @@
 //! ([`crate::pending_limits`]), and live at most
 //! `limits.register_timeout_ms` from their accept. Every connection turned
 //! away is told why, counted for `Status`, and logged at most once per
-//! second per kind ([`crate::connection_refusals`]).
+//! second per kind ([`crate::connection_refusals`]). The wait also ends for
+//! the audit of shared memory when it is due ([`crate::audit`]); the notices
+//! a change queued for processes (a port revoked) are sent after every
+//! event.
 //!
 //! A process is dead when its connection closes or fails or when its pidfd
 //! turns readable; both lead to [`ControlPlane::remove_process`] and the
@@ -159,10 +162,13 @@ impl<'a> Diroute<'a> {
             let now = monotonic_ms();
             self.service.feed_watchdog(now);
             let tick_ms = self.plane.heartbeat_mut().millis_until_tick(now);
-            let wait_ms = self
-                .service
-                .millis_until_watchdog(now)
-                .map_or(tick_ms, |ms| ms.min(tick_ms));
+            let wait_ms = [
+                self.service.millis_until_watchdog(now),
+                self.plane.millis_until_audit(now),
+            ]
+            .into_iter()
+            .flatten()
+            .fold(tick_ms, u64::min);
             let timeout = std::time::Duration::from_millis(wait_ms);
             self.poller
                 .wait(&mut events, Some(timeout))
@@ -177,6 +183,7 @@ impl<'a> Diroute<'a> {
             if self.plane.heartbeat_mut().tick_due(now) {
                 self.tick(now);
             }
+            self.plane.audit_if_due(now);
             self.send_notices();
         }
     }

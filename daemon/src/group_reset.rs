@@ -20,7 +20,7 @@
 //!
 //! - when an operator asks (`zerocpctl reset-group NAME`, [`crate::operator`]);
 //! - when the last port of a group goes and its freelists do not hold every
-//!   chunk once ([`zerocp_core::freelist::Census`]: a chain cut short leaked
+//!   chunk once ([`zerocp_core::freelist::FreeListWalk::is_whole`]: a chain cut short leaked
 //!   the rest, a chain that loops lists a chunk twice): then nobody can
 //!   hold a chunk, so every chunk should be free; the lost (or doubly
 //!   listed) chunks are counted and logged and the group reset, so chunks
@@ -28,7 +28,7 @@
 //!   group has gone. A port of a process dropped as unresponsive still
 //!   counts: its chunks are its own until it exits;
 //! - when the audit reports a corrupt pool ([`ControlPlane::on_corrupt_pool`]),
-//!   by the policy `[audit] on_corrupt_pool` ([`crate::audit_policy`]): at
+//!   by the policy `[audit] on_corrupt_pool` ([`crate::audit_config`]): at
 //!   once, or when the group has no port left.
 //!
 //! **Why not rebuild the freelist in place.** A freelist cannot be rebuilt
@@ -46,10 +46,10 @@
 
 use std::fmt;
 
-use zerocp_core::freelist::Census;
+use zerocp_core::freelist::FreeListWalk;
 use zerocp_core::wire::RevokeReason;
 
-use crate::audit_policy::OnCorruptPool;
+use crate::audit_config::OnCorruptPool;
 use crate::control_plane::ControlPlane;
 use crate::group_memory::GroupMemory;
 use crate::port_id::PortId;
@@ -72,8 +72,8 @@ pub enum ResetCause {
     ChunksLost {
         /// The pool's index in the group.
         pool: u32,
-        /// What its freelist's chain held.
-        census: Census,
+        /// What the walk of its freelist's chain found.
+        walk: FreeListWalk,
     },
 }
 
@@ -92,11 +92,11 @@ impl fmt::Display for ResetCause {
         match self {
             Self::Operator { uid } => write!(f, "uid {uid} asked (zerocpctl reset-group)"),
             Self::CorruptPool { pool } => write!(f, "the audit found mempool {pool} corrupt"),
-            Self::ChunksLost { pool, census } => write!(
+            Self::ChunksLost { pool, walk } => write!(
                 f,
-                "its last port went and the freelist of mempool {pool} is not whole: {census} \
+                "its last port went and the freelist of mempool {pool} is not whole: {walk} \
                  ({} lost)",
-                census.missing()
+                walk.missing()
             ),
         }
     }
@@ -185,6 +185,7 @@ impl ControlPlane<'_> {
         // processes that map it keep it.
         self.parts[group as usize] = fresh;
         self.pending_resets.0[group as usize] = None;
+        self.audit.forget_group(group);
         log::warn!(
             "group \"{name}\" reset onto fresh memory (incarnation {incarnation}): {cause}; \
              {revoked} ports revoked"
@@ -241,7 +242,7 @@ impl ControlPlane<'_> {
         let pools = part.control().config().mempools().len() as u32;
         let mut first = None;
         for pool in 0..pools {
-            let Some(census) = part.control().freelist(pool).map(|list| list.census()) else {
+            let Some(walk) = part.control().freelist(pool).map(|list| list.walk(|_| {})) else {
                 log::warn!(
                     "group \"{}\": the freelist header of mempool {pool} is corrupt",
                     self.groups.name(group)
@@ -249,14 +250,14 @@ impl ControlPlane<'_> {
                 first.get_or_insert(ResetCause::CorruptPool { pool });
                 continue;
             };
-            if !census.is_complete() {
+            if !walk.is_whole() {
                 log::warn!(
                     "group \"{}\" has no port left, but the freelist of mempool {pool} is not \
-                     whole: {census}; {} chunks lost",
+                     whole: {walk}; {} chunks lost",
                     self.groups.name(group),
-                    census.missing()
+                    walk.missing()
                 );
-                first.get_or_insert(ResetCause::ChunksLost { pool, census });
+                first.get_or_insert(ResetCause::ChunksLost { pool, walk });
             }
         }
         first

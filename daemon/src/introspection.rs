@@ -20,8 +20,10 @@
 //!
 //! `QueryGroups` lists the segment groups one per page, `default` first:
 //! name, service patterns, the publish and subscribe rules (`Everyone` for
-//! `default`), the group's pools with their usage (of its current memory)
-//! and how often it was reset onto fresh memory ([`crate::group_reset`]). Every pool in
+//! `default`), the group's pools with their usage (of its current memory),
+//! how often it was reset onto fresh memory ([`crate::group_reset`]) and
+//! what the audit of shared memory found in the group ([`crate::audit`]);
+//! `Status` carries the audit's counters by kind. Every pool in
 //! `QueryMempools` names its group.
 
 use zerocp_core::fixed_string::FixedString;
@@ -57,6 +59,7 @@ impl ControlPlane<'_> {
             refused_connections: connections.refused,
             evicted_connections: connections.evicted,
             expired_connections: connections.expired,
+            audit: self.audit.counts(),
         }
     }
 
@@ -208,6 +211,7 @@ impl ControlPlane<'_> {
             .map(|p| FixedString::from_str_truncated(&p.to_string()))
             .take(zerocp_core::wire::MAX_GROUP_PATTERNS)
             .collect();
+        let (findings, last_finding, last_finding_detail) = self.audit.group(index);
         GroupInfo {
             name: FixedString::from_str_truncated(&group.name),
             patterns,
@@ -218,6 +222,9 @@ impl ControlPlane<'_> {
                 .parts
                 .get(index as usize)
                 .map_or(0, GroupMemory::incarnation),
+            findings,
+            last_finding,
+            last_finding_detail,
         }
     }
 }

@@ -30,9 +30,15 @@
 //! | [`heartbeat_scheduler`] | tick timing and heartbeat timeouts |
 //! | [`unresponsive`] | a heartbeat timeout: unrouting at once, reclaiming only at the exit |
 //! | [`reclaim`] | returning a dead or removed port's chunks |
+//! | [`audit`] | the audit of shared memory: when it runs, `on_corruption`: what the daemon does about a finding |
+//! | [`audit_config`] | `[audit]`: the audit's interval, and when a group with a corrupt pool is reset |
+//! | [`audit_findings`] | `Finding`: what the audit found, and whom it affects |
+//! | [`audit_ledger`] | which findings count, rate-limited logging, the counters |
+//! | [`group_audit`] | the audit of one group's control part |
+//! | [`chunk_accounting`] | reference counts against listed references, in a consistent snapshot |
+//! | [`heartbeat_audit`] | the audit of the heartbeat slots |
 //! | [`revocation`] | revoking a port while its owner lives, and telling the owner |
 //! | [`group_reset`] | resetting a segment group onto fresh memory (by request, when chunks were lost, on a corrupt pool) |
-//! | [`audit_policy`] | `[audit]`: when a group with a corrupt pool is reset |
 //! | [`operator`] | the requests only root and the daemon's uid may make: reset a group, revoke a port |
 //! | [`introspection`] | status, processes, ports, mempool and group queries |
 //! | [`ctl`] | `zerocpctl`: queries over the control socket, tables and JSON |
@@ -80,7 +86,13 @@
 //!   `zerocpctl status`) and logged at most once per second per kind, as a
 //!   summary by uid ([`connection_refusals`]).
 
-pub mod audit_policy;
+pub mod audit;
+pub mod audit_config;
+pub mod audit_findings;
+pub mod audit_ledger;
+#[cfg(test)]
+mod audit_tests;
+pub mod chunk_accounting;
 pub mod cli;
 pub mod client_connection;
 pub mod config;
@@ -91,9 +103,11 @@ mod control_plane_tests;
 pub mod ctl;
 pub mod daemon;
 pub mod diroute;
+pub mod group_audit;
 pub mod group_config;
 pub mod group_memory;
 pub mod group_reset;
+pub mod heartbeat_audit;
 pub mod heartbeat_file;
 pub mod heartbeat_scheduler;
 pub mod introspection;

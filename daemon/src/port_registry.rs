@@ -23,7 +23,9 @@
 //! daemon reclaims it, [`free`](PortRegistry::free) marks it `Free` again;
 //! [`revoke`](PortRegistry::revoke) marks a port its owner still holds
 //! `Revoked` ([`crate::revocation`]). A reset of a group frees all its slots
-//! at once for the group's fresh memory ([`PortRegistry::reset_group`]).
+//! at once for the group's fresh memory ([`PortRegistry::reset_group`]). It
+//! remembers what it wrote ([`written`](PortRegistry::written)), so the audit
+//! ([`crate::group_audit`]) can put back what another process overwrote.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -92,6 +94,18 @@ impl fmt::Display for PortRegistryError {
 
 impl std::error::Error for PortRegistryError {}
 
+/// What the daemon last wrote into one port slot's control block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrittenPort {
+    /// The slot, with the generation of its current (or last) allocation.
+    pub id: PortId,
+    /// `Free`, `Active`, `Retiring` (an unresponsive owner's port) or
+    /// `Revoked`.
+    pub state: PortState,
+    /// The settings of a slot in use.
+    pub settings: Option<PortSettings>,
+}
+
 /// Slot bookkeeping of one port kind.
 #[derive(Debug)]
 struct SlotTable {
@@ -99,6 +113,11 @@ struct SlotTable {
     generations: Vec<u32>,
     /// Whether each slot is allocated.
     in_use: Vec<bool>,
+    /// The state last written into each allocated slot: `Active`,
+    /// `Retiring` (its owner unresponsive) or `Revoked`.
+    states: Vec<PortState>,
+    /// The settings last written into each slot's control block.
+    settings: Vec<PortSettings>,
     /// Free slots: the front is handed out next, freed slots go to the back.
     free: VecDeque<u32>,
 }
@@ -108,6 +127,8 @@ impl SlotTable {
         Self {
             generations: vec![0; capacity as usize],
             in_use: vec![false; capacity as usize],
+            states: vec![PortState::Free; capacity as usize],
+            settings: vec![PortSettings::default(); capacity as usize],
             free: (0..capacity).collect(),
         }
     }
@@ -121,7 +142,18 @@ impl SlotTable {
         };
         self.generations[slot] = generation;
         self.in_use[slot] = true;
+        self.states[slot] = PortState::Active;
         Some((index, generation))
+    }
+
+    /// What the daemon last wrote into slot `slot`'s control block.
+    fn written(&self, slot: usize) -> (PortState, u32, Option<PortSettings>) {
+        let generation = self.generations[slot];
+        if self.in_use[slot] {
+            (self.states[slot], generation, Some(self.settings[slot]))
+        } else {
+            (PortState::Free, generation, None)
+        }
     }
 
     fn is_live(&self, index: u32, generation: u32) -> bool {
@@ -230,6 +262,14 @@ impl PortRegistry {
             .is_some_and(|t| t.is_live(id.index, id.generation))
     }
 
+    /// The settings last written into port `id`, if it is live.
+    pub fn settings_in_use(&self, id: PortId) -> Option<PortSettings> {
+        let table = self.table(id.group, id.kind)?;
+        table
+            .is_live(id.index, id.generation)
+            .then(|| table.settings[id.index as usize])
+    }
+
     /// Returns the slot of `id` to the free list; false if `id` is not live.
     pub fn release(&mut self, id: PortId) -> bool {
         self.table_mut(id.group, id.kind)
@@ -252,10 +292,35 @@ impl PortRegistry {
             .sum()
     }
 
+    /// What the daemon last wrote into the control block of every `kind`
+    /// slot of `group` (the audit compares it with the shared memory):
+    /// free slots as `Free` with their last generation, slots in use with
+    /// their state and settings.
+    pub fn written(&self, group: u32, kind: PortKind) -> Vec<WrittenPort> {
+        let Some(table) = self.table(group, kind) else {
+            return Vec::new();
+        };
+        (0..table.capacity())
+            .map(|index| {
+                let (state, generation, settings) = table.written(index as usize);
+                WrittenPort {
+                    id: PortId {
+                        group,
+                        kind,
+                        index,
+                        generation,
+                    },
+                    state,
+                    settings,
+                }
+            })
+            .collect()
+    }
+
     /// Prepares publisher slot `id` (empty topology, loans and a history of
     /// `settings.history` entries) and marks it active.
     pub fn init_publisher(
-        &self,
+        &mut self,
         control: &GroupControl<'_>,
         id: PortId,
         settings: &PortSettings,
@@ -267,6 +332,7 @@ impl PortRegistry {
         port.history.init(settings.history);
         topology_writer::write(port, &[]);
         port.control.activate(id.generation, settings);
+        self.remember(id, settings);
         Ok(())
     }
 
@@ -276,7 +342,7 @@ impl PortRegistry {
     /// The queue must have been drained of leftovers first
     /// ([`crate::reclaim::drain_subscriber`]).
     pub fn init_subscriber(
-        &self,
+        &mut self,
         control: &GroupControl<'_>,
         id: PortId,
         settings: &PortSettings,
@@ -296,19 +362,43 @@ impl PortRegistry {
             .blocked
             .store(0, zerocp_core::sync::Ordering::Relaxed);
         port.control.activate(id.generation, settings);
+        self.remember(id, settings);
         Ok(())
     }
 
+    fn remember(&mut self, id: PortId, settings: &PortSettings) {
+        if let Some(slot) = self
+            .table_mut(id.group, id.kind)
+            .and_then(|t| t.settings.get_mut(id.index as usize))
+        {
+            *slot = *settings;
+        }
+    }
+
     /// Marks the port `Retiring`: publishers stop delivering to it and the
-    /// daemon is about to reclaim its chunks.
-    pub fn retire(&self, control: &GroupControl<'_>, id: PortId) {
-        set_state(control, id, PortState::Retiring);
+    /// daemon is about to reclaim its chunks (or keeps them, for an
+    /// unresponsive owner, until it exits).
+    pub fn retire(&mut self, control: &GroupControl<'_>, id: PortId) {
+        self.set_live_state(control, id, PortState::Retiring);
     }
 
     /// Marks the port `Revoked` ([`crate::revocation`]): publishers stop
     /// delivering to it; its slot stays allocated.
-    pub fn revoke(&self, control: &GroupControl<'_>, id: PortId) {
-        set_state(control, id, PortState::Revoked);
+    pub fn revoke(&mut self, control: &GroupControl<'_>, id: PortId) {
+        self.set_live_state(control, id, PortState::Revoked);
+    }
+
+    /// Writes `state` into port `id`'s control block and, if `id` is live,
+    /// remembers it as what the daemon wrote there.
+    fn set_live_state(&mut self, control: &GroupControl<'_>, id: PortId, state: PortState) {
+        set_state(control, id, state);
+        if self.is_live(id)
+            && let Some(slot) = self
+                .table_mut(id.group, id.kind)
+                .and_then(|t| t.states.get_mut(id.index as usize))
+        {
+            *slot = state;
+        }
     }
 
     /// Ports of group `group` in use, of both kinds (0 for no such group).

@@ -55,6 +55,9 @@ pub struct Process {
     /// When it was dropped for missing heartbeats (`CLOCK_MONOTONIC` ms):
     /// unrouted, its connection closed, its chunks and slots kept until it exits.
     pub unresponsive_since_ms: Option<u64>,
+    /// The highest beat count the audit read from its heartbeat slot
+    /// ([`crate::heartbeat_audit`]).
+    pub beats_seen: u64,
 }
 
 impl fmt::Display for Process {
@@ -157,6 +160,7 @@ impl ProcessManager {
             reset_ports: Vec::new(),
             registered_ms: now_ms,
             unresponsive_since_ms: None,
+            beats_seen: 0,
         };
         Ok(self.slots[slot as usize].insert(process))
     }

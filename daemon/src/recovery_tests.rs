@@ -12,7 +12,7 @@ use zerocp_core::wire::{
 };
 use zerocp_os_linux::seqpacket::PeerCredentials;
 
-use crate::audit_policy::OnCorruptPool;
+use crate::audit_config::OnCorruptPool;
 use crate::config::DaemonConfig;
 use crate::control_plane::{ControlPlane, Departure};
 use crate::control_plane_tests::{
@@ -232,22 +232,22 @@ fn chunks_lost_come_back_when_the_group_empties() {
     // Popped and listed nowhere: what a process killed between its pop and
     // its loan record leaves, or a freelist cut short.
     pools(&plane, 0).loan(0, u64_spec(0)).expect("loan");
-    let census = pools(&plane, 0)
+    let walk = pools(&plane, 0)
         .control()
         .freelist(0)
         .expect("list")
-        .census();
-    assert!(!census.is_complete(), "{census}");
+        .walk(|_| {});
+    assert!(!walk.is_whole(), "{walk}");
     plane
         .remove_process(owner, Departure::Exited)
         .expect("removed");
     assert_eq!(plane.groups_page(0).entries[0].resets, 1);
-    let census = pools(&plane, 0)
+    let walk = pools(&plane, 0)
         .control()
         .freelist(0)
         .expect("list")
-        .census();
-    assert!(census.is_complete(), "fresh memory: {census}");
+        .walk(|_| {});
+    assert!(walk.is_whole(), "fresh memory: {walk}");
     assert!(plane.take_notices().is_empty(), "no port was left to tell");
 
     // A group that empties whole is not reset.

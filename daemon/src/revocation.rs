@@ -110,8 +110,9 @@ impl ControlPlane<'_> {
     /// `Revoked`, wakes whoever waits on it and queues the notice for its
     /// owner's connection `conn`.
     pub(crate) fn mark_revoked(&mut self, id: PortId, reason: RevokeReason, conn: ConnId) {
-        if let Some(part) = self.pool_manager(id.group) {
-            let control = part.control();
+        // The field, not `pool_manager`: `self.ports` is borrowed mutably.
+        if let Some(memory) = self.parts.get(id.group as usize) {
+            let control = memory.manager().control();
             self.ports.revoke(control, id);
             if id.kind == PortKind::Subscriber
                 && let Some(port) = control.subscriber(id.index)

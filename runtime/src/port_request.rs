@@ -5,24 +5,32 @@
 //! the service's other ports, picks the mempool, sets the port up in its
 //! group's control part and answers with the port's group, index and
 //! generation and the incarnation of the group's memory, with the group's
-//! descriptors (see [`crate::segment_mappings`]). The runtime then checks
-//! that port (in range, active, owned by this process) before it touches it.
-//! Dropping a port sends `RemovePort` naming it exactly ([`PortKey`]); the
-//! daemon then releases whatever the port still references (history,
-//! queue), or only forgets it when a reset of its group took it.
+//! descriptors (see [`crate::segment_mappings`]; a control part whose
+//! header does not attach is asked for once more, see [`create_mapped`]).
+//! The runtime then checks that port (in range, active, owned by this
+//! process) before it touches it. Dropping a port sends `RemovePort` naming
+//! it exactly ([`PortKey`]); the daemon then releases whatever the port
+//! still references (history, queue), or only forgets it when a reset of
+//! its group took it.
 
 use std::os::fd::OwnedFd;
+use std::sync::Arc;
 
 use zerocp_core::fixed_string::FixedString;
 use zerocp_core::port::PortControl;
 use zerocp_core::port::PortState;
 use zerocp_core::service::{ServiceDescription, TypeInfo};
-use zerocp_core::wire::{ErrorCode, Message, PortCreated, RemovePort};
+use zerocp_core::wire::{ErrorCode, Message, PortCreated, PortKind, RemovePort};
 
 use crate::ZeroCopySafe;
-use crate::error::{ControlError, PortRequestError};
+use crate::error::{ControlError, MapSegmentsError, PortRequestError};
 use crate::port_status::PortKey;
 use crate::registration::{Gone, Registration};
+use crate::segment_mappings::GroupMappings;
+
+/// Create requests a port makes at most: a group control part that fails
+/// to attach because of a header word is asked for once more.
+const CREATE_ATTEMPTS: usize = 2;
 
 /// The [`TypeInfo`] the daemon compares for `T`: size, alignment and
 /// [`ZeroCopySafe::type_name`].
@@ -81,6 +89,55 @@ pub(crate) fn create(
         })),
         Err(ControlError::Closed) => Err(shared.gone().unwrap_or(Gone::Daemon).into()),
         Err(e) => Err(PortRequestError::Control(e)),
+    }
+}
+
+/// Sends a create request for a `kind` port of `service` and maps the
+/// port's group from the reply's descriptors; returns the reply and the
+/// group's mappings.
+///
+/// The header of a group's control part (and its freelist headers) is the
+/// daemon's: another process of the group can scribble over it, and the
+/// daemon restores it before every `PortCreated` reply. So when the part
+/// fails to attach because of a header word, the port is removed and the
+/// request made once more; a second such failure is
+/// [`PortRequestError::CorruptGroup`] (the daemon logs and counts what it
+/// restored: `zerocpctl status`).
+pub(crate) fn create_mapped(
+    shared: &Registration,
+    request: &Message,
+    service: &ServiceDescription,
+    size: u32,
+    kind: PortKind,
+) -> Result<(PortCreated, Arc<GroupMappings>), PortRequestError> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let (created, fds) = create(shared, request, service, size)?;
+        let error = match shared.segments().group(&created, kind, fds) {
+            Ok(group) => return Ok((created, group)),
+            Err(error) => error,
+        };
+        remove(shared, PortKey::of(kind, &created));
+        match error {
+            MapSegmentsError::Control(error)
+                if error.is_header_word() && attempts < CREATE_ATTEMPTS =>
+            {
+                log::warn!(
+                    "the control part of segment group {} did not attach ({error}); asking the \
+                     daemon again, which repairs its header",
+                    created.group
+                );
+            }
+            MapSegmentsError::Control(error) if error.is_header_word() => {
+                return Err(PortRequestError::CorruptGroup {
+                    service: service.to_string(),
+                    group: created.group,
+                    error,
+                });
+            }
+            other => return Err(PortRequestError::Payload(other)),
+        }
     }
 }
 

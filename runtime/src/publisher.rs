@@ -128,16 +128,15 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
             history: self.history,
             max_loans: self.max_loans,
         });
-        let (created, fds) = port_request::create(shared, &request, &self.service, info.size)?;
+        let (created, group) = port_request::create_mapped(
+            shared,
+            &request,
+            &self.service,
+            info.size,
+            PortKind::Publisher,
+        )?;
         let key = PortKey::of(PortKind::Publisher, &created);
         let index = created.port_index;
-        let group = match shared.segments().group(&created, PortKind::Publisher, fds) {
-            Ok(group) => group,
-            Err(e) => {
-                port_request::remove(shared, key);
-                return Err(PortRequestError::Payload(e).into());
-            }
-        };
         let port = Mapped::find(self.rt, &group, |g| g.control().publisher(index).ok_or(()));
         let control = port.as_ref().ok().map(|p| &p.get().control);
         port_request::check_owned(shared, key, control)?;

@@ -13,10 +13,20 @@
 //!
 //! "The daemon is gone" is one process-wide flag, set when the control
 //! connection closes or delivers `Shutdown` (seen by a request or by the
-//! heartbeat thread) together with the mgmt segment's state word, which the
+//! heartbeat thread), together with the mgmt segment's state word, which the
 //! daemon sets to `SHUTTING_DOWN` first thing when it stops. Every operation
 //! checks it and fails with a `DaemonGone` error; sleeping subscribers of
-//! this process are woken when it is set.
+//! this process are woken when it is set. The state word alone is not
+//! trusted: only the daemon writes the (read-only) mgmt segment, but a
+//! process of the daemon's own user, or root, could reopen it writable
+//! through `/proc`, and a forged word must not shut every runtime out. So
+//! it counts once the connection confirms it (`Shutdown` received, or
+//! closed), which the daemon's real shutdown does right after setting it.
+//!
+//! The mgmt segment's header is the daemon's too: it repairs it before every
+//! `Registered` reply (and on its audit timer), and a registration whose
+//! mgmt segment does not attach because of a header word is made once more
+//! before it fails with [`InitError::CorruptMgmt`].
 //!
 //! "This process was dropped" is the `dropped` word of its heartbeat file,
 //! which the daemon sets when the process's heartbeat was older than the
@@ -40,7 +50,7 @@ use zerocp_core::wire::Message;
 use zerocp_os_linux::control_client::ControlClient;
 use zerocp_os_linux::names::{DomainName, DomainPaths};
 
-use crate::error::{ControlError, InitError};
+use crate::error::{ControlError, InitError, MapSegmentsError};
 use crate::port_status::{PortStatus, PortTable};
 use crate::register_request::{REGISTRATION_DEADLINE, connect_and_register};
 use crate::segment_mappings::SegmentMappings;
@@ -69,6 +79,8 @@ pub(crate) struct Registration {
     segments: SegmentMappings,
     conn: Mutex<ControlClient>,
     gone: AtomicBool,
+    /// The connection confirmed the shutdown the state word announced.
+    shutdown_confirmed: AtomicBool,
     /// This process's ports: revoked when the daemon says so, the
     /// subscribers among them woken when the daemon is gone.
     ports: Mutex<PortTable>,
@@ -88,10 +100,24 @@ impl Registration {
     ) -> Result<(Self, Duration), InitError> {
         let process_name = check_name(name)?;
         let paths = DomainPaths::for_client(domain).map_err(InitError::RunDir)?;
-        let (conn, registered, fds) =
-            connect_and_register(&paths, process_name, REGISTRATION_DEADLINE)?;
-        let segments =
-            SegmentMappings::map(domain, &registered, fds).map_err(InitError::Segment)?;
+        let mut attempts = 0;
+        let (conn, registered, segments) = loop {
+            attempts += 1;
+            let (conn, registered, fds) =
+                connect_and_register(&paths, process_name, REGISTRATION_DEADLINE)?;
+            match SegmentMappings::map(domain, &registered, fds) {
+                Ok(segments) => break (conn, registered, segments),
+                Err(MapSegmentsError::Mgmt(e)) if e.is_header_word() => {
+                    if attempts == REGISTER_ATTEMPTS {
+                        return Err(InitError::CorruptMgmt(e));
+                    }
+                    // Closing the connection unregisters; the daemon
+                    // repairs the header before its next `Registered`.
+                    log::warn!("the mgmt segment did not attach ({e}); registering again");
+                }
+                Err(e) => return Err(InitError::Segment(e)),
+            }
+        };
         let slot = registered.process_slot;
         segments
             .heartbeat()
@@ -101,6 +127,7 @@ impl Registration {
             segments,
             conn: Mutex::new(conn),
             gone: AtomicBool::new(false),
+            shutdown_confirmed: AtomicBool::new(false),
             ports: Mutex::new(PortTable::default()),
             slot,
             heartbeat_timeout_ms: registered.heartbeat_timeout_ms,
@@ -131,7 +158,8 @@ impl Registration {
     /// Why this process can no longer work with the daemon, if it cannot:
     /// the daemon dropped it for missing heartbeats (its heartbeat slot says
     /// so), or the daemon is gone (the connection closed, or the daemon
-    /// announced its shutdown in the mgmt segment).
+    /// announced its shutdown in the mgmt segment and the connection
+    /// confirmed it).
     pub(crate) fn gone(&self) -> Option<Gone> {
         // The file is this process's alone, so its `dropped` word is about
         // this process (an Acquire load, see `HeartbeatSlot`).
@@ -143,9 +171,34 @@ impl Registration {
         // SeqCst: a sleeper reads its futex word before this load; the
         // heartbeat thread stores the flag before bumping that word (see
         // `crate::wait`), so a sleeper cannot miss both.
-        let daemon_gone =
-            self.gone.load(Ordering::SeqCst) || self.segments.mgmt().state() == STATE_SHUTTING_DOWN;
+        let daemon_gone = self.gone.load(Ordering::SeqCst) || self.shutdown_announced();
         daemon_gone.then_some(Gone::Daemon)
+    }
+
+    /// Whether the mgmt segment's state word says `SHUTTING_DOWN` and the
+    /// control connection confirms it (module docs). While a request holds
+    /// the connection it is not asked: that request sees a closed
+    /// connection itself, and the heartbeat thread looks again.
+    fn shutdown_announced(&self) -> bool {
+        // SeqCst: as the `gone` flag (see `gone`).
+        if self.shutdown_confirmed.load(Ordering::SeqCst) {
+            return true;
+        }
+        if self.segments.mgmt().state() != STATE_SHUTTING_DOWN {
+            return false;
+        }
+        let Some(mut conn) = self.try_connection() else {
+            return false;
+        };
+        let confirmed = conn.poll_closed();
+        let notices = conn.take_notices();
+        drop(conn);
+        self.note_notices(notices);
+        if confirmed {
+            // SeqCst: as above.
+            self.shutdown_confirmed.store(true, Ordering::SeqCst);
+        }
+        confirmed
     }
 
     /// Records that the daemon is gone (or dropped this process) and wakes
@@ -244,6 +297,10 @@ impl Registration {
         lock(&self.ports).remove(status);
     }
 }
+
+/// Registrations made at most: one whose mgmt segment does not attach
+/// because of a header word is made once more.
+const REGISTER_ATTEMPTS: u32 = 2;
 
 /// Locks `mutex`, ignoring poisoning: every value behind the runtime's
 /// mutexes stays consistent when a holder panics.

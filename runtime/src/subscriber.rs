@@ -177,16 +177,15 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
             history_request: self.history,
             max_held: self.max_held,
         });
-        let (created, fds) = port_request::create(shared, &request, &self.service, info.size)?;
+        let (created, group) = port_request::create_mapped(
+            shared,
+            &request,
+            &self.service,
+            info.size,
+            PortKind::Subscriber,
+        )?;
         let key = PortKey::of(PortKind::Subscriber, &created);
         let index = created.port_index;
-        let group = match shared.segments().group(&created, PortKind::Subscriber, fds) {
-            Ok(group) => group,
-            Err(e) => {
-                port_request::remove(shared, key);
-                return Err(PortRequestError::Payload(e).into());
-            }
-        };
         let port = Mapped::find(self.rt, &group, |g| g.control().subscriber(index).ok_or(()));
         let control = port.as_ref().ok().map(|p| &p.get().control);
         port_request::check_owned(shared, key, control)?;

@@ -38,12 +38,17 @@ impl Geometry {
 
     /// Number of positions from `head` to `tail`, clamped to `0..=cap`.
     pub(super) fn distance(self, head: u32, tail: u32) -> u32 {
+        // Cannot truncate: clamped to `0..=cap`.
+        self.signed_distance(head, tail)
+            .clamp(0, i64::from(self.cap)) as u32
+    }
+
+    /// Number of positions from `head` to `tail`, unclamped (negative when
+    /// `tail` is behind `head`; laps taken as a signed 32-bit difference).
+    pub(super) fn signed_distance(self, head: u32, tail: u32) -> i64 {
         let laps =
             i64::from(self.lap(tail).wrapping_sub(self.lap(head)) as i32) / i64::from(self.one_lap);
-        let n =
-            laps * i64::from(self.cap) + i64::from(self.index(tail)) - i64::from(self.index(head));
-        // Cannot truncate: clamped to `0..=cap`.
-        n.clamp(0, i64::from(self.cap)) as u32
+        laps * i64::from(self.cap) + i64::from(self.index(tail)) - i64::from(self.index(head))
     }
 
     /// The cell of position `pos` says `pos` was filled and not yet advanced

@@ -46,12 +46,12 @@ use codec::{Reader, Wire, Writer};
 pub use error::{DecodeError, EncodeError};
 pub use frame::{Direction, FrameHeader, HEADER_LEN, MessageKind};
 pub use message::{
-    AccessRule, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, GROUPS_PER_PAGE,
-    GroupInfo, GroupReset, GroupsPage, MAX_GROUP_NAME_LEN, MAX_GROUP_PATTERNS, MAX_PATTERN_LEN,
-    MAX_RULE_IDS, MempoolInfo, Mempools, PAGE_END, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest,
-    PortCreated, PortInfo, PortKind, PortRevoked, PortsPage, ProcessInfo, ProcessState,
-    ProcessesPage, Register, Registered, RemovePort, ResetGroup, RevokePort, RevokeReason,
-    RuleScope, Status,
+    AccessRule, AuditCounts, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, FindingKind,
+    GROUPS_PER_PAGE, GroupInfo, GroupReset, GroupsPage, MAX_FINDING_DETAIL_LEN, MAX_GROUP_NAME_LEN,
+    MAX_GROUP_PATTERNS, MAX_PATTERN_LEN, MAX_RULE_IDS, MempoolInfo, Mempools, PAGE_END,
+    PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest, PortCreated, PortInfo, PortKind, PortRevoked,
+    PortsPage, ProcessInfo, ProcessState, ProcessesPage, Register, Registered, RemovePort,
+    ResetGroup, RevokePort, RevokeReason, RuleScope, Status,
 };
 
 pub use crate::port::FullPolicy;
@@ -67,12 +67,14 @@ pub const MAX_FRAME_SIZE: usize = 4096;
 /// ([`PortCreated`], [`RemovePort`], [`PortInfo`]). Version 5 made the
 /// mgmt segment read-only for runtimes and gave every process a heartbeat
 /// file of its own: [`Registered`] carries both descriptors and the
-/// heartbeat file's size. Version 6 added port revocation and group resets:
-/// [`PortCreated`] carries the group's incarnation and the port's
-/// generation, [`RemovePort`] the generation, [`GroupInfo`] the group's
-/// reset count, and [`Status`] the connections the daemon turned away
-/// (refused, evicted, expired); [`Message::PortRevoked`] tells a port's owner (unsolicited)
-/// that its port was revoked and why; [`Message::ResetGroup`] /
+/// heartbeat file's size. Version 6 made shared memory something the daemon
+/// audits and recovers, and connections something it admits: [`PortCreated`]
+/// carries the group's incarnation and the port's generation, [`RemovePort`]
+/// the generation; [`Status`] carries the connections the daemon turned
+/// away (refused, evicted, expired) and the audit's findings by kind
+/// ([`AuditCounts`]); each [`GroupInfo`] its group's reset count, its
+/// findings and the last one; [`Message::PortRevoked`] tells a port's owner
+/// (unsolicited) that its port was revoked and why; [`Message::ResetGroup`] /
 /// [`Message::GroupReset`] and [`Message::RevokePort`] are the operator's
 /// requests.
 pub const PROTOCOL_VERSION: u8 = 6;

@@ -64,6 +64,9 @@ fn samples() -> Vec<Message> {
         },
         pools: heapless::Vec::from_slice(core::slice::from_ref(&mempool)).unwrap(),
         resets: 2,
+        findings: 3,
+        last_finding: FindingKind::FreelistChain,
+        last_finding_detail: fs("freelist of pool 0: head index 9 is out of range 0..4"),
     };
     std::vec![
         Message::Register(Register {
@@ -144,6 +147,11 @@ fn samples() -> Vec<Message> {
             refused_connections: 10,
             evicted_connections: 11,
             expired_connections: 12,
+            audit: AuditCounts {
+                audits: 10,
+                heartbeat: 11,
+                ..AuditCounts::new()
+            },
         }),
         Message::ProcessesPage(ProcessesPage {
             entries: heapless::Vec::from_slice(&[process.clone(), process]).unwrap(),

@@ -6,10 +6,14 @@
 //! - `status`: `{"domain", "socket", "daemon_pid", "uptime_ms", "epoch", "processes",
 //!   "publishers", "subscribers", "services", "mgmt_size", "data_size",
 //!   "control_size", "refused_connections", "evicted_connections",
-//!   "expired_connections"}` (`data_size` and `control_size`: every group's
-//!   payload and control parts together; the last three: connections turned
-//!   away since the daemon started, refused by `[access]`, evicted for a
-//!   newcomer, closed for not registering in time)
+//!   "expired_connections", "audit":{"audits", "mgmt_header", "group_header",
+//!   "freelist_header", "freelist_chain", "subscriber_queue", "port_control",
+//!   "lost_chunks", "over_referenced", "heartbeat"}}` (`data_size` and
+//!   `control_size`: every group's payload and control parts together;
+//!   `refused_connections`, `evicted_connections`, `expired_connections`:
+//!   connections turned away since the daemon started, refused by
+//!   `[access]`, evicted for a newcomer, closed for not registering in
+//!   time; `audit`: audits run and findings by kind)
 //! - `processes`: `{"processes":[{"pid", "name", "state", "heartbeat_age_ms", "slot"}]}`
 //!   (`state` is `alive`; `late` when its heartbeat is older than half the timeout;
 //!   `unresponsive` once it was dropped for missing heartbeats: unrouted, its chunks
@@ -21,9 +25,12 @@
 //! - `mempools`: `{"mempools":[{"chunk_size", "chunk_count", "used", "min_free", "group"}]}`
 //! - `groups`: `{"groups":[{"name", "services":[pattern…], "publish":{"everyone",
 //!   "uids":[…], "gids":[…]}, "subscribe":{…}, "mempools":[{"chunk_size",
-//!   "chunk_count", "used", "min_free", "group"}], "resets"}]}` (`everyone` is
-//!   true for `default`, whose lists are then empty: every peer that may
-//!   connect; `resets`: how often the group was reset onto fresh memory)
+//!   "chunk_count", "used", "min_free", "group"}], "resets", "findings",
+//!   "last_finding", "last_finding_detail"}]}` (`everyone` is true for
+//!   `default`, whose lists are then empty: every peer that may connect;
+//!   `resets`: how often the group was reset onto fresh memory; `findings`:
+//!   what the audit found in the group's memory, `last_finding` the last
+//!   one's kind as named in `status`'s `audit`, or null)
 //! - `reset-group`: `{"group", "index", "incarnation", "revoked"}` (the
 //!   group's name and index, the incarnation of its new memory, the ports
 //!   revoked)
@@ -45,8 +52,8 @@
 
 use serde::Serialize;
 use zerocp_core::wire::{
-    AccessRule, GroupInfo, GroupReset, MempoolInfo, PortInfo, PortKind, PortRevoked, ProcessInfo,
-    ProcessState, RuleScope, Status,
+    AccessRule, AuditCounts, FindingKind, GroupInfo, GroupReset, MempoolInfo, PortInfo, PortKind,
+    PortRevoked, ProcessInfo, ProcessState, RuleScope, Status,
 };
 
 /// `status`: the domain and its socket, then the daemon's [`Status`]
@@ -166,8 +173,42 @@ pub fn status_text(fields: &StatusJson<'_>) -> String {
                 s.expired_connections
             ),
         ],
+        vec!["audits".into(), s.audit.audits.to_string()],
+        vec!["findings".into(), findings_text(&s.audit)],
     ];
     table(&["FIELD", "VALUE"], &rows)
+}
+
+/// The findings' total and the kinds found, e.g. `3 (group_header 2, heartbeat 1)`.
+fn findings_text(counts: &AuditCounts) -> String {
+    let found: Vec<String> = FindingKind::ALL
+        .iter()
+        .filter_map(|&kind| {
+            let n = counts.get(kind);
+            (n > 0).then(|| format!("{} {n}", finding_name(kind).unwrap_or("?")))
+        })
+        .collect();
+    let total = counts.findings();
+    match found.len() {
+        0 => total.to_string(),
+        _ => format!("{total} ({})", found.join(", ")),
+    }
+}
+
+/// A finding kind as `status --json` names its counter (`None`: no finding).
+fn finding_name(kind: FindingKind) -> Option<&'static str> {
+    Some(match kind {
+        FindingKind::None => return None,
+        FindingKind::MgmtHeader => "mgmt_header",
+        FindingKind::GroupHeader => "group_header",
+        FindingKind::FreelistHeader => "freelist_header",
+        FindingKind::FreelistChain => "freelist_chain",
+        FindingKind::SubscriberQueue => "subscriber_queue",
+        FindingKind::PortControl => "port_control",
+        FindingKind::LostChunks => "lost_chunks",
+        FindingKind::OverReferenced => "over_referenced",
+        FindingKind::Heartbeat => "heartbeat",
+    })
 }
 
 /// `status --json`: `{"domain", "socket"}` followed by the fields of
@@ -373,6 +414,9 @@ struct GroupJson<'a> {
     subscribe: RuleJson<'a>,
     mempools: &'a [MempoolInfo],
     resets: u32,
+    findings: u64,
+    last_finding: Option<&'static str>,
+    last_finding_detail: &'a str,
 }
 
 fn rule_json(rule: &AccessRule) -> RuleJson<'_> {
@@ -436,8 +480,21 @@ pub fn groups_text(groups: &[GroupInfo]) -> String {
             })
             .collect();
         out.push_str(&table(&["  CHUNK SIZE", "COUNT", "USED"], &rows));
+        out.push_str(&format!("  findings   {}\n", group_findings_text(g)));
     }
     out
+}
+
+/// A group's audit findings: their number and the last one.
+fn group_findings_text(g: &GroupInfo) -> String {
+    match finding_name(g.last_finding) {
+        None => g.findings.to_string(),
+        Some(kind) => format!(
+            "{} (last: {kind}: {})",
+            g.findings,
+            g.last_finding_detail.as_str()
+        ),
+    }
 }
 
 /// `groups --json` (shape in the [module docs](self)).
@@ -456,6 +513,9 @@ pub fn groups_json(groups: &[GroupInfo]) -> String {
                 subscribe: rule_json(&g.subscribe),
                 mempools: &g.pools,
                 resets: g.resets,
+                findings: g.findings,
+                last_finding: finding_name(g.last_finding),
+                last_finding_detail: g.last_finding_detail.as_str(),
             })
             .collect(),
     })
@@ -564,6 +624,9 @@ mod tests {
             }])
             .unwrap(),
             resets: 3,
+            findings: 2,
+            last_finding: FindingKind::GroupHeader,
+            last_finding_detail: fs("header of group 1: 1 word (first `state`) restored"),
         };
         assert_eq!(
             groups_json(std::slice::from_ref(&group)),
@@ -571,13 +634,18 @@ mod tests {
                 + r#""publish":{"everyone":false,"uids":[1000],"gids":[]},"#
                 + r#""subscribe":{"everyone":true,"uids":[],"gids":[]},"#
                 + r#""mempools":[{"chunk_size":64,"chunk_count":2,"used":1,"min_free":1,"group":"nav"}],"#
-                + r#""resets":3}]}"#
+                + r#""resets":3,"findings":2,"last_finding":"group_header","#
+                + r#""last_finding_detail":"header of group 1: 1 word (first `state`) restored"}]}"#
         );
         let text = groups_text(&[group]);
         assert!(text.contains("resets     3"), "{text}");
         assert!(text.contains("group nav"), "{text}");
         assert!(text.contains("uids [1000] gids []"), "{text}");
         assert!(text.contains("everyone allowed to connect"), "{text}");
+        assert!(
+            text.contains("findings   2 (last: group_header: header of group 1"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -628,6 +696,12 @@ mod tests {
             refused_connections: 3,
             evicted_connections: 1204,
             expired_connections: 5,
+            audit: AuditCounts {
+                audits: 5,
+                group_header: 2,
+                heartbeat: 1,
+                ..AuditCounts::new()
+            },
         };
         let fields = status_fields("demo", "/run/zerocp/demo.sock".into(), &status);
         assert_eq!(
@@ -636,11 +710,18 @@ mod tests {
                 .to_owned()
                 + r#""epoch":7,"processes":2,"publishers":3,"subscribers":4,"services":1,"#
                 + r#""mgmt_size":65536,"data_size":1048576,"control_size":8192,"#
-                + r#""refused_connections":3,"evicted_connections":1204,"expired_connections":5}"#
+                + r#""refused_connections":3,"evicted_connections":1204,"expired_connections":5,"#
+                + r#""audit":{"audits":5,"mgmt_header":0,"group_header":2,"freelist_header":0,"#
+                + r#""freelist_chain":0,"subscriber_queue":0,"port_control":0,"lost_chunks":0,"#
+                + r#""over_referenced":0,"heartbeat":1}}"#
         );
         let text = status_text(&fields);
         assert!(
             text.contains("evicted       1204 unregistered connections (for newcomers)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("findings      3 (group_header 2, heartbeat 1)"),
             "{text}"
         );
     }

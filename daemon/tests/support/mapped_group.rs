@@ -5,7 +5,7 @@
 use std::os::fd::OwnedFd;
 use std::ptr::NonNull;
 
-use zerocp_core::group_control::GroupControl;
+use zerocp_core::group_control::{GroupControl, GroupControlError};
 use zerocp_core::mempool_manager::MemPoolManager;
 use zerocp_os_linux::mmap::Mapping;
 use zerocp_os_linux::names::SegmentName;
@@ -62,6 +62,14 @@ impl MappedGroup {
         // that stays mapped as long as the view borrows `self`.
         unsafe { GroupControl::attach(base, self.control.len(), self.group) }
             .expect("attach the control part")
+    }
+
+    /// The typed view of the control part, or why it does not attach (as a
+    /// runtime's attach would fail).
+    pub fn try_control(&self) -> Result<GroupControl<'_>, GroupControlError> {
+        let base = NonNull::new(self.control.as_ptr()).expect("mapped");
+        // SAFETY: as in `control`.
+        unsafe { GroupControl::attach(base, self.control.len(), self.group) }
     }
 
     /// The chunk manager over both parts.

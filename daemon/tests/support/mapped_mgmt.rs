@@ -42,6 +42,11 @@ impl MappedMgmt {
         }
     }
 
+    /// The mapping itself (to scribble over, when writable).
+    pub fn mapping(&self) -> &Mapping {
+        &self.map
+    }
+
     /// The typed view (the header checked as a runtime checks it).
     pub fn view(&self) -> Mgmt<'_> {
         let base = NonNull::new(self.map.as_ptr()).expect("mapped");

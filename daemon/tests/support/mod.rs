@@ -11,7 +11,9 @@
 //! - [`MappedGroup`]: the test's own view of a segment group's control and
 //!   payload parts.
 //! - [`scribble`]: a hostile participant of a group, writing seeded
-//!   pseudo-random values over its parts (replayable from the seed).
+//!   pseudo-random values over its parts (replayable from the seed), and
+//!   [`HostileMember`]: a registered process of a group holding what it
+//!   holds (the group's parts, its own heartbeat file) to scribble over.
 //! - [`wait_until`]: waiting on a condition with a deadline instead of sleeping.
 //!
 //! Multi-process tests run their child processes (publishers, subscribers,
@@ -31,11 +33,13 @@ use serde::Deserialize;
 use zerocp_os_linux::names::{CONTROL_PART, DEFAULT_GROUP, DomainName, PAYLOAD_PART, SegmentName};
 use zerocp_os_linux::testing::{TMP_PREFIX, segment_fd_of, test_object_name};
 
+mod hostile_member;
 mod mapped_group;
 mod mapped_mgmt;
 mod raw_client;
 pub mod scribble;
 
+pub use hostile_member::HostileMember;
 pub use mapped_group::MappedGroup;
 pub use mapped_mgmt::MappedMgmt;
 pub use raw_client::{REPLY_DEADLINE, RawClient, parse_service};
@@ -452,6 +456,26 @@ impl TestDomain {
         all.push("--json");
         let text = self.ctl_ok(&all);
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("zerocpctl {all:?}: {e}: {text}"))
+    }
+
+    /// The `audit` object of `zerocpctl status --json`: audits run and
+    /// findings by kind.
+    pub fn audit_counts(&self) -> serde_json::Value {
+        self.ctl_json(&["status"])["audit"].clone()
+    }
+
+    /// Waits until finding counter `kind` of `zerocpctl status --json`
+    /// reaches `at_least`; returns whether it did within `timeout`.
+    pub fn wait_for_findings(&self, kind: &str, at_least: u64, timeout: Duration) -> bool {
+        wait_until(timeout, || {
+            self.audit_counts()[kind].as_u64().unwrap_or(0) >= at_least
+        })
+    }
+
+    /// Waits until the daemon's log holds `needle`; returns whether it did
+    /// within `timeout`.
+    pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> bool {
+        wait_until(timeout, || self.daemon_log().contains(needle))
     }
 
     /// `zerocpctl mempools --json`, parsed.

@@ -21,6 +21,10 @@
 //!   random — the values that pass a careless bounds check or overflow one;
 //! - an aligned `u64` of two such words (a queue cell, a freelist head).
 //!
+//! [`Scribbler::overwrite_u32`] aims instead: it writes such values into
+//! chosen words only, each different from what the word held (an attack on
+//! words whose damage must be noticed, e.g. [`group_header_words`]).
+//!
 //! The stores are atomic (relaxed, byte or word sized): the processes of the
 //! group access the same memory with atomics, and so does this one.
 //!
@@ -189,6 +193,41 @@ impl Scribbler {
         self.count(8);
     }
 
+    /// Makes `rounds` writes of aligned `u32` words of `mapping`, each at
+    /// one of `offsets` (4-aligned byte offsets), each a plausible value
+    /// that differs from the word's current one: every write is a change
+    /// (a targeted attack on words whose damage must be noticed).
+    ///
+    /// # Panics
+    ///
+    /// When `mapping` is not writable, `offsets` is empty or an offset is
+    /// unaligned or outside the mapping.
+    pub fn overwrite_u32(&mut self, mapping: &Mapping, offsets: &[usize], rounds: u32) {
+        assert!(mapping.is_writable(), "scribbling needs a writable mapping");
+        assert!(!offsets.is_empty(), "nothing to overwrite");
+        for &at in offsets {
+            assert!(
+                at.is_multiple_of(4) && at + 4 <= mapping.len(),
+                "word at {at} is unaligned or outside the mapping of {} bytes",
+                mapping.len()
+            );
+        }
+        for _ in 0..rounds {
+            let at = offsets[self.rng.below(offsets.len())];
+            // SAFETY: `at` is 4-aligned with `at + 4 <= mapping.len()`
+            // (checked above), the mapping is writable, and every access of
+            // this process to it is atomic.
+            let word = unsafe { AtomicU32::from_ptr(mapping.as_ptr().wrapping_add(at).cast()) };
+            let value = self.plausible();
+            let current = word.load(Ordering::Relaxed);
+            word.store(
+                if value == current { value ^ 1 } else { value },
+                Ordering::Relaxed,
+            );
+            self.count(4);
+        }
+    }
+
     /// A random `align`-aligned offset of `align` bytes inside `region`.
     fn aligned(&mut self, region: &Range<usize>, align: usize) -> Option<usize> {
         let first = region.start.next_multiple_of(align);
@@ -269,6 +308,12 @@ pub struct ControlRegions {
     pub freelists: Vec<Range<usize>>,
     /// Every port, the links and the refcounts.
     pub records: Vec<Range<usize>>,
+}
+
+/// The offsets of every `u32` word of a group header that holds something
+/// (the 448 bytes before its padding): for [`Scribbler::overwrite_u32`].
+pub fn group_header_words() -> Vec<usize> {
+    (0..448).step_by(4).collect()
 }
 
 impl ControlRegions {

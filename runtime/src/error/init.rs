@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use zerocp_core::mgmt::MgmtError;
 use zerocp_core::wire::ErrorCode;
 use zerocp_os_linux::error::{Errno, NameError, RunDirError, SocketError};
 
@@ -58,6 +59,11 @@ pub enum InitError {
     Control(ControlError),
     /// A shared-memory segment could not be used.
     Segment(MapSegmentsError),
+    /// The mgmt segment failed to attach because of a word of its header
+    /// twice: once, and again after the daemon, which owns and repairs that
+    /// header, answered a second registration. Only a process of the
+    /// daemon's own user (or root) can write it.
+    CorruptMgmt(MgmtError),
     /// The heartbeat thread could not be started.
     Heartbeat(Box<dyn std::error::Error + Send + Sync>),
 }
@@ -99,6 +105,12 @@ impl fmt::Display for InitError {
             }
             Self::Control(e) => write!(f, "registration failed: {e}"),
             Self::Segment(e) => e.fmt(f),
+            Self::CorruptMgmt(e) => write!(
+                f,
+                "the domain's mgmt segment is corrupt: {e}, twice, although the daemon repairs \
+                 its header before every registration (only the daemon's user or root can write \
+                 it; see zerocpctl status)"
+            ),
             Self::Heartbeat(e) => write!(f, "cannot start the heartbeat thread: {e}"),
         }
     }
@@ -113,6 +125,7 @@ impl std::error::Error for InitError {
             Self::Connect(e) => Some(e),
             Self::Control(e) => Some(e),
             Self::Segment(e) => Some(e),
+            Self::CorruptMgmt(e) => Some(e),
             Self::Heartbeat(e) => Some(&**e),
             Self::InvalidName { .. } | Self::NoRoom { .. } | Self::Rejected { .. } => None,
         }

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use zerocp_core::group_control::GroupControlError;
 use zerocp_core::mempool::PoolSelectError;
 use zerocp_core::wire::{ErrorCode, PortKind};
 
@@ -64,6 +65,18 @@ pub enum PortRequestError {
     /// The segment group's control or payload part that comes with the
     /// port could not be mapped or used.
     Payload(MapSegmentsError),
+    /// The segment group's control part failed to attach because of a word
+    /// of its header (or of a freelist header) twice: once, and again after
+    /// the daemon, which owns and repairs that header, answered a second
+    /// request. Another process of the group keeps overwriting it.
+    CorruptGroup {
+        /// The service (`service/instance/event`).
+        service: String,
+        /// The segment group (its index, `default` = 0).
+        group: u32,
+        /// What the second attach found.
+        error: GroupControlError,
+    },
 }
 
 impl fmt::Display for PortRequestError {
@@ -101,6 +114,16 @@ impl fmt::Display for PortRequestError {
             }
             Self::Control(e) => e.fmt(f),
             Self::Payload(e) => write!(f, "cannot map the port's segment group: {e}"),
+            Self::CorruptGroup {
+                service,
+                group,
+                error,
+            } => write!(
+                f,
+                "the control part of segment group {group} (service {service}) is corrupt: \
+                 {error}, twice, although the daemon repairs its header before every reply \
+                 (see zerocpctl status)"
+            ),
         }
     }
 }
@@ -110,6 +133,7 @@ impl std::error::Error for PortRequestError {
         match self {
             Self::Control(e) => Some(e),
             Self::Payload(e) => Some(e),
+            Self::CorruptGroup { error, .. } => Some(error),
             _ => None,
         }
     }
@@ -210,6 +234,16 @@ impl CreatePortError {
             CreatePortReason::Request(PortRequestError::PayloadTooLarge { .. })
         )
     }
+
+    /// Whether the service's segment group's control part would not attach
+    /// because of its header, even after the daemon repaired it: another
+    /// process of the group keeps overwriting it.
+    pub fn is_corrupt_group(&self) -> bool {
+        matches!(
+            self.reason,
+            CreatePortReason::Request(PortRequestError::CorruptGroup { .. })
+        )
+    }
 }
 
 impl fmt::Display for CreatePortError {
@@ -294,6 +328,21 @@ mod tests {
         };
         assert!(big.is_payload_too_large());
         assert!(big.to_string().contains("a/b/c"));
+        let corrupt = CreatePortError {
+            kind: PortKind::Subscriber,
+            reason: PortRequestError::CorruptGroup {
+                service: "a/b/c".into(),
+                group: 2,
+                error: GroupControlError::NotReady { state: 2 },
+            }
+            .into(),
+        };
+        assert!(corrupt.is_corrupt_group() && !corrupt.is_daemon_gone());
+        let text = corrupt.to_string();
+        assert!(
+            text.contains("control part of segment group 2") && text.contains("corrupt"),
+            "{text}"
+        );
         let denied = CreatePortError {
             kind: PortKind::Publisher,
             reason: PortRequestError::AccessDenied {
