@@ -29,8 +29,8 @@ use zerocp_core::mgmt::Mgmt;
 use zerocp_core::port::{FullPolicy, MAX_HELD, MAX_LOANS, PortSettings};
 use zerocp_core::service::{ServiceDescription, TypeInfo};
 use zerocp_core::wire::{
-    self, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, Message, PortCreated, PortKind,
-    Register, Registered, RemovePort,
+    self, CreatePublisher, CreateSubscriber, ErrorCode, Message, PortCreated, PortKind, Register,
+    Registered, RemovePort,
 };
 use zerocp_os_linux::names::DomainName;
 use zerocp_os_linux::seqpacket::PeerCredentials;
@@ -44,6 +44,8 @@ use crate::port_id::PortId;
 use crate::port_registry::PortRegistry;
 use crate::process_manager::{ConnId, Process, ProcessManager, RegisterError};
 use crate::reclaim;
+pub use crate::request_error::RequestError;
+use crate::request_error::{check_range, error};
 use crate::route_table::{RouteError, RouteTable};
 use crate::segment_groups::SegmentGroups;
 
@@ -109,52 +111,6 @@ pub struct ControlPlane<'a> {
     /// on_corrupt_pool = "reset-when-empty"`).
     pub(crate) pending_resets: PendingResets,
     pub(crate) audit: Audit,
-}
-
-/// A request was refused: the code and detail of the `Error` reply.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestError {
-    /// What kind of failure.
-    pub code: ErrorCode,
-    /// Specifics (names, values); cut to fit the reply frame when sent.
-    pub detail: String,
-}
-
-impl std::fmt::Display for RequestError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code, self.detail)
-    }
-}
-
-impl std::error::Error for RequestError {}
-
-impl RequestError {
-    /// The `Error` reply frame's payload.
-    pub fn to_reply(&self) -> ErrorReply {
-        ErrorReply::new(self.code, &self.detail)
-    }
-}
-
-fn error(code: ErrorCode, detail: impl Into<String>) -> RequestError {
-    RequestError {
-        code,
-        detail: detail.into(),
-    }
-}
-
-/// Refuses a request field outside `min..=max` as `InvalidArgument`, with
-/// the detail `detail` writes.
-fn check_range(
-    value: u32,
-    min: u32,
-    max: u32,
-    detail: impl FnOnce() -> String,
-) -> Result<(), RequestError> {
-    if (min..=max).contains(&value) {
-        Ok(())
-    } else {
-        Err(error(ErrorCode::InvalidArgument, detail()))
-    }
 }
 
 impl<'a> ControlPlane<'a> {

@@ -20,6 +20,7 @@
 //! | [`client_connection`] | one client connection and its frame I/O |
 //! | [`connection_refusals`] | connections turned away: counters, one log line per kind and second |
 //! | [`control_plane`] | the state and every change to it (register, ports, death) |
+//! | [`request_error`] | `RequestError`: a refused request's code and detail |
 //! | [`pending_limits`] | the limits on unregistered connections and whom a newcomer evicts |
 //! | [`process_manager`] | registered processes, their slots, pidfds, heartbeat files |
 //! | [`heartbeat_file`] | one process's heartbeat, in a memory file shared with it only |
@@ -120,6 +121,7 @@ pub mod process_manager;
 pub mod reclaim;
 #[cfg(test)]
 mod recovery_tests;
+pub mod request_error;
 pub mod revocation;
 pub mod route_table;
 pub mod sd_notify;
