@@ -35,6 +35,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod audit;
 pub(crate) mod codec;
 mod error;
 mod frame;
@@ -42,16 +43,17 @@ mod message;
 #[cfg(test)]
 mod tests;
 
+pub use audit::{AuditCounts, FindingKind, MAX_FINDING_DETAIL_LEN};
 use codec::{Reader, Wire, Writer};
 pub use error::{DecodeError, EncodeError};
 pub use frame::{Direction, FrameHeader, HEADER_LEN, MessageKind};
 pub use message::{
-    AccessRule, AuditCounts, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, FindingKind,
-    GROUPS_PER_PAGE, GroupInfo, GroupReset, GroupsPage, MAX_FINDING_DETAIL_LEN, MAX_GROUP_NAME_LEN,
-    MAX_GROUP_PATTERNS, MAX_PATTERN_LEN, MAX_RULE_IDS, MempoolInfo, Mempools, PAGE_END,
-    PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest, PortCreated, PortInfo, PortKind, PortRevoked,
-    PortsPage, ProcessInfo, ProcessState, ProcessesPage, Register, Registered, RemovePort,
-    ResetGroup, RevokePort, RevokeReason, RuleScope, Status,
+    AccessRule, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, GROUPS_PER_PAGE,
+    GroupInfo, GroupReset, GroupsPage, MAX_GROUP_NAME_LEN, MAX_GROUP_PATTERNS, MAX_PATTERN_LEN,
+    MAX_RULE_IDS, MempoolInfo, Mempools, PAGE_END, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest,
+    PortCreated, PortInfo, PortKind, PortRevoked, PortsPage, ProcessInfo, ProcessState,
+    ProcessesPage, Register, Registered, RemovePort, ResetGroup, RevokePort, RevokeReason,
+    RuleScope, Status,
 };
 
 pub use crate::port::FullPolicy;

@@ -25,6 +25,8 @@
 
 pub mod client;
 pub mod render;
+mod render_findings;
+mod render_operator;
 
 use std::time::Duration;
 

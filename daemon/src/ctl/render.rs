@@ -35,6 +35,7 @@
 //!   group's name and index, the incarnation of its new memory, the ports
 //!   revoked)
 //! - `revoke-port`: `{"group", "kind", "port", "generation", "reason"}`
+//!   (these two answers are rendered by `render_operator`)
 //!
 //! **Derived shapes.** Where the JSON of an answer is exactly the fields of
 //! its wire type, the wire type is serialised as it is (`zerocp-core`'s
@@ -52,9 +53,12 @@
 
 use serde::Serialize;
 use zerocp_core::wire::{
-    AccessRule, AuditCounts, FindingKind, GroupInfo, GroupReset, MempoolInfo, PortInfo, PortKind,
-    PortRevoked, ProcessInfo, ProcessState, RuleScope, Status,
+    AccessRule, GroupInfo, MempoolInfo, PortInfo, PortKind, ProcessInfo, ProcessState, RuleScope,
+    Status,
 };
+
+use super::render_findings::{finding_name, findings_text, group_findings_text};
+pub use super::render_operator::{reset_json, reset_text, revoked_json, revoked_text};
 
 /// `status`: the domain and its socket, then the daemon's [`Status`]
 /// (derived shape: its fields follow `socket` in the same JSON object).
@@ -106,7 +110,7 @@ struct ServiceJson {
     group: u32,
 }
 
-fn to_json<T: Serialize>(value: &T) -> String {
+pub(crate) fn to_json<T: Serialize>(value: &T) -> String {
     // Serialising plain structs of strings and integers (a flattened one
     // included) cannot fail.
     serde_json::to_string(value).unwrap_or_default()
@@ -177,38 +181,6 @@ pub fn status_text(fields: &StatusJson<'_>) -> String {
         vec!["findings".into(), findings_text(&s.audit)],
     ];
     table(&["FIELD", "VALUE"], &rows)
-}
-
-/// The findings' total and the kinds found, e.g. `3 (group_header 2, heartbeat 1)`.
-fn findings_text(counts: &AuditCounts) -> String {
-    let found: Vec<String> = FindingKind::ALL
-        .iter()
-        .filter_map(|&kind| {
-            let n = counts.get(kind);
-            (n > 0).then(|| format!("{} {n}", finding_name(kind).unwrap_or("?")))
-        })
-        .collect();
-    let total = counts.findings();
-    match found.len() {
-        0 => total.to_string(),
-        _ => format!("{total} ({})", found.join(", ")),
-    }
-}
-
-/// A finding kind as `status --json` names its counter (`None`: no finding).
-fn finding_name(kind: FindingKind) -> Option<&'static str> {
-    Some(match kind {
-        FindingKind::None => return None,
-        FindingKind::MgmtHeader => "mgmt_header",
-        FindingKind::GroupHeader => "group_header",
-        FindingKind::FreelistHeader => "freelist_header",
-        FindingKind::FreelistChain => "freelist_chain",
-        FindingKind::SubscriberQueue => "subscriber_queue",
-        FindingKind::PortControl => "port_control",
-        FindingKind::LostChunks => "lost_chunks",
-        FindingKind::OverReferenced => "over_referenced",
-        FindingKind::Heartbeat => "heartbeat",
-    })
 }
 
 /// `status --json`: `{"domain", "socket"}` followed by the fields of
@@ -485,18 +457,6 @@ pub fn groups_text(groups: &[GroupInfo]) -> String {
     out
 }
 
-/// A group's audit findings: their number and the last one.
-fn group_findings_text(g: &GroupInfo) -> String {
-    match finding_name(g.last_finding) {
-        None => g.findings.to_string(),
-        Some(kind) => format!(
-            "{} (last: {kind}: {})",
-            g.findings,
-            g.last_finding_detail.as_str()
-        ),
-    }
-}
-
 /// `groups --json` (shape in the [module docs](self)).
 pub fn groups_json(groups: &[GroupInfo]) -> String {
     #[derive(Serialize)]
@@ -521,65 +481,10 @@ pub fn groups_json(groups: &[GroupInfo]) -> String {
     })
 }
 
-/// `reset-group`: what the daemon did to group `name`.
-pub fn reset_text(name: &str, done: &GroupReset) -> String {
-    format!(
-        "group {name} (index {}) reset onto fresh memory (incarnation {}): {} ports revoked\n",
-        done.group, done.incarnation, done.revoked
-    )
-}
-
-/// `reset-group --json` (shape in the [module docs](self)).
-pub fn reset_json(name: &str, done: &GroupReset) -> String {
-    #[derive(Serialize)]
-    struct Reset<'a> {
-        group: &'a str,
-        index: u32,
-        incarnation: u32,
-        revoked: u32,
-    }
-    to_json(&Reset {
-        group: name,
-        index: done.group,
-        incarnation: done.incarnation,
-        revoked: done.revoked,
-    })
-}
-
-/// `revoke-port`: the port revoked.
-pub fn revoked_text(port: &PortRevoked) -> String {
-    format!(
-        "revoked {} port {} of group {} (generation {}): {}\n",
-        port.kind.noun(),
-        port.port_index,
-        port.group,
-        port.generation,
-        port.reason.explanation()
-    )
-}
-
-/// `revoke-port --json` (shape in the [module docs](self)).
-pub fn revoked_json(port: &PortRevoked) -> String {
-    #[derive(Serialize)]
-    struct Revoked {
-        group: u32,
-        kind: &'static str,
-        port: u32,
-        generation: u32,
-        reason: &'static str,
-    }
-    to_json(&Revoked {
-        group: port.group,
-        kind: port.kind.noun(),
-        port: port.port_index,
-        generation: port.generation,
-        reason: port.reason.as_str(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zerocp_core::wire::{AuditCounts, FindingKind};
 
     #[test]
     fn tables_align_columns() {
@@ -645,38 +550,6 @@ mod tests {
         assert!(
             text.contains("findings   2 (last: group_header: header of group 1"),
             "{text}"
-        );
-    }
-
-    #[test]
-    fn reset_and_revoke_answers_name_what_was_done() {
-        use zerocp_core::wire::RevokeReason;
-        let done = GroupReset {
-            group: 2,
-            incarnation: 1,
-            revoked: 4,
-        };
-        assert_eq!(
-            reset_json("nav", &done),
-            r#"{"group":"nav","index":2,"incarnation":1,"revoked":4}"#
-        );
-        assert_eq!(
-            reset_text("nav", &done),
-            "group nav (index 2) reset onto fresh memory (incarnation 1): 4 ports revoked\n"
-        );
-        let port = PortRevoked {
-            kind: PortKind::Subscriber,
-            port_index: 3,
-            group: 1,
-            generation: 9,
-            reason: RevokeReason::Operator,
-        };
-        assert_eq!(
-            revoked_json(&port),
-            r#"{"group":1,"kind":"subscriber","port":3,"generation":9,"reason":"Operator"}"#
-        );
-        assert!(
-            revoked_text(&port).starts_with("revoked subscriber port 3 of group 1 (generation 9)")
         );
     }
 
