@@ -20,12 +20,15 @@
 //!
 //! Every finding passes the [`AuditLedger`] (confirmation, counted once
 //! while it persists); what counts goes, with the ports it affects
-//! ([`Detected`]), to [`ControlPlane::on_corruption`]. That function is the
-//! one place a reaction belongs: today it counts and logs (rate-limited);
-//! telling the affected ports' processes (revoking the ports with a typed
-//! reason) or resetting the group is to be wired in there. A heartbeat
-//! finding must never lead to a reclaim: memory comes back on a process's
-//! exit only.
+//! ([`Detected`]), to [`ControlPlane::on_corruption`], the one place a
+//! reaction belongs: it counts and logs the finding (rate-limited) and
+//! responds ([`crate::audit_response`]): a corrupt subscriber queue or port
+//! control block gets that port revoked (its owner told why, once), a
+//! corrupt pool gets its group reset (at once or once it is empty, by
+//! `[audit] on_corrupt_pool`). A restored header word needs nothing more,
+//! and a heartbeat finding never leads to a revocation or a reclaim: memory
+//! comes back on a process's exit only. A pass over a group that resets it
+//! stops there: what else it found lies in memory the group no longer uses.
 
 use zerocp_core::fixed_string::FixedString;
 use zerocp_core::wire::{AuditCounts, FindingKind, MAX_FINDING_DETAIL_LEN, PortKind};
@@ -129,14 +132,19 @@ impl ControlPlane<'_> {
 
     fn audit_group(&mut self, group: u32) {
         let (Some(part), Some(chunks)) = (
-            self.parts.get(group as usize).map(GroupMemory::manager),
+            self.parts.get(group as usize),
             self.audit.chunks.get_mut(group as usize),
         ) else {
             return;
         };
         self.audit.ledger.begin_pass(Some(group));
-        let findings = group_audit::audit_group(part, group, &self.ports, chunks);
+        let findings = group_audit::audit_group(part.manager(), group, &self.ports, chunks);
+        let incarnation = part.incarnation();
         for finding in findings {
+            if self.parts.get(group as usize).map(GroupMemory::incarnation) != Some(incarnation) {
+                // Reset by an earlier finding: the rest lies in old memory.
+                break;
+            }
             self.report(finding);
         }
         self.audit.ledger.end_pass(Some(group));
@@ -180,10 +188,12 @@ impl ControlPlane<'_> {
     }
 
     /// What the daemon does about a counted finding: the one place to react
-    /// (module docs). Today it counts it (`zerocpctl status`, `groups`) and
-    /// logs it, at most once per kind per group per log interval.
+    /// (module docs). It counts it (`zerocpctl status`, `groups`), logs it
+    /// (at most once per kind per group per log interval) and responds
+    /// ([`crate::audit_response`]).
     pub fn on_corruption(&mut self, detected: &Detected) {
         self.audit.ledger.count_and_log(detected, monotonic_ms());
+        self.respond(detected);
     }
 
     /// The ports in use that `finding` concerns (see [`Detected::affected`]).

@@ -1,6 +1,7 @@
 //! In-process tests of the audit of shared memory ([`crate::audit`]) over
 //! the planes of [`crate::control_plane_tests`]: a sound group at work
-//! audits clean; words only the daemon writes are restored; lost and
+//! audits clean; words only the daemon writes are restored (and a port
+//! whose control block was overwritten revoked); lost and
 //! over-referenced chunks count from their second sighting; a forged
 //! heartbeat is noticed and never reclaimed.
 
@@ -8,7 +9,7 @@ use std::ptr::NonNull;
 
 use zerocp_core::group_control::{GroupControl, GroupControlError};
 use zerocp_core::port::PortState;
-use zerocp_core::wire::PortKind;
+use zerocp_core::wire::{Message, PortKind, PortRevoked, RevokeReason};
 use zerocp_os_linux::mmap::Mapping;
 use zerocp_os_linux::names::{CONTROL_PART, DomainName, SegmentName};
 use zerocp_os_linux::shm::SharedMemory;
@@ -41,8 +42,16 @@ impl HostileMapping {
             .store(value, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// The offset in the part of `record`, a reference into this mapping
+    /// (from [`attach`](Self::attach)).
+    pub(crate) fn offset_of<T>(&self, record: &T) -> usize {
+        let offset = std::ptr::from_ref(record) as usize - self.0.as_ptr() as usize;
+        assert!(offset < self.0.len(), "not in this mapping");
+        offset
+    }
+
     /// Attaches to the part as a newcomer would.
-    fn attach(&self) -> Result<GroupControl<'_>, GroupControlError> {
+    pub(crate) fn attach(&self) -> Result<GroupControl<'_>, GroupControlError> {
         let base = NonNull::new(self.0.as_ptr()).expect("mapped");
         // SAFETY: the mapping stays mapped while the view borrows `self`.
         unsafe { GroupControl::attach(base, self.0.len(), 0) }
@@ -99,8 +108,18 @@ fn the_audit_restores_the_words_only_the_daemon_writes() {
         "{counts:?}"
     );
     assert_eq!((counts.port_control, counts.subscriber_queue), (1, 1));
-    assert_eq!(port.control.state(), Some(PortState::Active));
+    // Restored, and then revoked (`audit_response`): its owner is told once.
+    assert_eq!(port.control.state(), Some(PortState::Revoked));
     assert_eq!(port.queue.capacity(), 4);
+    let notices = plane.take_notices();
+    assert!(
+        matches!(
+            notices.as_slice(),
+            [(1, Message::PortRevoked(PortRevoked { reason: RevokeReason::CorruptPort, port_index, .. }))]
+                if *port_index == subscriber
+        ),
+        "{notices:?}"
+    );
     let attached = hostile.attach();
     assert!(attached.is_ok(), "a newcomer attaches: {attached:?}");
     plane.audit_domain();
@@ -109,6 +128,8 @@ fn the_audit_restores_the_words_only_the_daemon_writes() {
         4,
         "nothing new"
     );
+    assert_eq!(port.control.state(), Some(PortState::Revoked), "kept");
+    assert!(plane.take_notices().is_empty(), "told once");
     let group = &plane.groups_page(0).entries[0];
     assert_eq!(group.findings, 4);
 }
@@ -196,4 +217,5 @@ fn a_forged_heartbeat_is_noticed_and_restored_never_reclaimed() {
         1,
         "nothing reclaimed"
     );
+    assert!(plane.take_notices().is_empty(), "nothing revoked");
 }

@@ -218,16 +218,19 @@ impl ControlPlane<'_> {
 
     /// After a port of `group` went: when the group has no port left and a
     /// reset is pending or its freelists do not hold every chunk, resets it.
+    /// The freelists are checked either way, so the chunks lost are logged
+    /// also when the audit's finding is the cause.
     pub(crate) fn reset_if_quiet(&mut self, group: u32) {
         if self.ports.used_in(group) > 0 {
             return;
         }
+        let lost = self.lost_chunks(group);
         let pending = self
             .pending_resets
             .0
             .get_mut(group as usize)
             .and_then(Option::take);
-        let Some(cause) = pending.or_else(|| self.lost_chunks(group)) else {
+        let Some(cause) = pending.or(lost) else {
             return;
         };
         if let Err(e) = self.reset_group(group, cause) {
@@ -264,7 +267,8 @@ impl ControlPlane<'_> {
     }
 
     /// The audit found mempool `pool` of `group` corrupt: resets the group
-    /// now or once it has no port left, by `[audit] on_corrupt_pool`.
+    /// now or once it has no port left, by `[audit] on_corrupt_pool` (a
+    /// group already waiting keeps its first cause and is not logged again).
     pub fn on_corrupt_pool(&mut self, group: u32, pool: u32) -> Result<(), ResetGroupError> {
         let cause = ResetCause::CorruptPool { pool };
         match self.config.audit.on_corrupt_pool {
@@ -275,12 +279,14 @@ impl ControlPlane<'_> {
                     .0
                     .get_mut(group as usize)
                     .ok_or(ResetGroupError::NoSuchGroup(group))?;
-                slot.get_or_insert(cause);
-                log::warn!(
-                    "group \"{}\": {cause}; resetting it once it has no port left \
-                     ([audit] on_corrupt_pool = \"reset-when-empty\")",
-                    self.groups.name(group)
-                );
+                if slot.is_none() {
+                    *slot = Some(cause);
+                    log::warn!(
+                        "group \"{}\": {cause}; resetting it once it has no port left \
+                         ([audit] on_corrupt_pool = \"reset-when-empty\")",
+                        self.groups.name(group)
+                    );
+                }
                 self.reset_if_quiet(group);
                 Ok(())
             }

@@ -31,7 +31,8 @@
 //! | [`heartbeat_scheduler`] | tick timing and heartbeat timeouts |
 //! | [`unresponsive`] | a heartbeat timeout: unrouting at once, reclaiming only at the exit |
 //! | [`reclaim`] | returning a dead or removed port's chunks |
-//! | [`audit`] | the audit of shared memory: when it runs, `on_corruption`: what the daemon does about a finding |
+//! | [`audit`] | the audit of shared memory: when it runs, and `on_corruption`, where every counted finding goes |
+//! | [`audit_response`] | what the daemon does about a finding: revoke the port, reset the group, or nothing more |
 //! | [`audit_config`] | `[audit]`: the audit's interval, and when a group with a corrupt pool is reset |
 //! | [`audit_findings`] | `Finding`: what the audit found, and whom it affects |
 //! | [`audit_ledger`] | which findings count, rate-limited logging, the counters |
@@ -91,6 +92,9 @@ pub mod audit;
 pub mod audit_config;
 pub mod audit_findings;
 pub mod audit_ledger;
+pub mod audit_response;
+#[cfg(test)]
+mod audit_response_tests;
 #[cfg(test)]
 mod audit_tests;
 pub mod chunk_accounting;

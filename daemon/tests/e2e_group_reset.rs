@@ -223,10 +223,9 @@ mod roles {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::time::{Duration, Instant};
 
-    use crate::e2e_support::{Msg, ROLE_DEADLINE, deadline, left, say};
+    use crate::e2e_support::{Msg, ROLE_DEADLINE, deadline, left, publish_recreating, say};
     use zerocp::{
-        FullPolicy, LoanError, PublishError, Publisher, Runtime, ServiceDescription, Subscriber,
-        TakeError, WaitError,
+        FullPolicy, LoanError, Runtime, ServiceDescription, Subscriber, TakeError, WaitError,
     };
     use zerocp_daemon::ctl::{CtlClient, CtlError};
     use zerocp_os_linux::testing::role::role_args;
@@ -239,6 +238,8 @@ mod roles {
     const FLOWING: u64 = 20;
     /// `beta`'s queue, far smaller than its pool.
     const BETA_QUEUE: u32 = 8;
+    /// `alpha`'s queue, far smaller than its pool.
+    const ALPHA_QUEUE: u32 = 4;
 
     fn service(group: &str) -> ServiceDescription {
         ServiceDescription::new("Robot", group, "Seq").expect("valid")
@@ -256,12 +257,6 @@ mod roles {
         stop
     }
 
-    fn alpha_publisher_port(rt: &Runtime) -> Publisher<Msg> {
-        rt.publisher::<Msg>(&service("Alpha"))
-            .create()
-            .expect("publisher")
-    }
-
     /// Publishes until stopped; when its port is revoked it says so once,
     /// creates it again and goes on.
     #[test]
@@ -271,36 +266,15 @@ mod roles {
             return;
         }
         let rt = Runtime::init("reset-alpha-pub").expect("init");
-        let mut publisher = alpha_publisher_port(&rt);
-        let stop = stop_flag();
-        say("publishing");
-        let id = u64::from(std::process::id());
-        let (mut seq, mut revoked) = (0, false);
-        while !stop.load(Ordering::Acquire) {
-            let error = match publisher.loan_uninit() {
-                Ok(sample) => match sample.write(Msg::new(id, seq)).publish() {
-                    Ok(()) => None,
-                    Err(e @ PublishError::Revoked { .. }) => Some(e.to_string()),
-                    Err(e) => panic!("publish: {e}"),
-                },
-                Err(e @ LoanError::Revoked { .. }) => Some(e.to_string()),
-                Err(e) => panic!("loan: {e}"),
-            };
-            seq += 1;
-            if let Some(error) = error {
-                assert!(!revoked, "revoked twice: {error}");
-                revoked = true;
-                say(format!("revoked: {error}"));
-                drop(publisher);
-                publisher = alpha_publisher_port(&rt);
-                say("recreated");
-            }
-            std::thread::sleep(PACE);
-        }
+        publish_recreating(&rt, &service("Alpha"), PACE, &stop_flag());
     }
 
+    /// A subscriber of `alpha` whose queue ([`ALPHA_QUEUE`]) is far smaller
+    /// than the pool: a subscriber slowed down (qemu) never leaves its
+    /// publisher without chunks.
     fn alpha_subscriber_port(rt: &Runtime) -> Subscriber<Msg> {
         rt.subscriber::<Msg>(&service("Alpha"))
+            .queue_capacity(ALPHA_QUEUE)
             .create()
             .expect("subscriber")
     }

@@ -4,10 +4,11 @@
 //!
 //! The domain has the groups `alpha` (`Robot/Alpha/*`) and `beta`
 //! (`Robot/Beta/*`). In each, a real publisher streams sequence-numbered
-//! messages to a real subscriber. Meanwhile the test registers as a process
-//! of `alpha` (a raw client with a publisher there) and, holding what any
-//! publisher of `alpha` holds (the descriptors of its registration and of
-//! its port), writes seeded pseudo-random values ([`support::scribble`])
+//! messages to a real subscriber. Meanwhile a scribbler process registers
+//! as a process of `alpha` (a raw client with a publisher there) and,
+//! holding what any publisher of `alpha` holds (the descriptors of its
+//! registration and of its port), writes seeded pseudo-random values
+//! ([`support::scribble`]), a batch each time the test says so,
 //! over `alpha`'s control and payload parts (the group header, every port,
 //! the freelists, links and refcounts, the chunk headers and payloads) and
 //! over its own heartbeat file. It also tries the domain-wide mgmt segment,
@@ -26,7 +27,12 @@
 //! - the scribbled heartbeat harms only its owner: the daemon at most drops
 //!   the scribbler as unresponsive, no other process;
 //! - the daemon notices: its audit of shared memory counts findings in
-//!   `alpha` (`zerocpctl groups`) and logs them, and none in `beta`.
+//!   `alpha` (`zerocpctl groups`) and logs them, and none in `beta`; it
+//!   revokes the ports whose queue or record it finds corrupt (their
+//!   processes are told, `Revoked`) and resets `alpha` onto fresh memory
+//!   once it is empty if a pool was found corrupt or chunks are missing;
+//! - after the scribbler and every other process of `alpha` exit,
+//!   `zerocpctl mempools` is back to its base: nothing is lost for good.
 //!
 //! The seed is printed; `ZEROCP_SCRIBBLE_SEED=<seed>` replays its writes
 //! (not their timing against the processes).
@@ -34,7 +40,8 @@
 //! What `alpha`'s processes typically see (printed at the end of a run):
 //! a publisher runs out of chunks once scribbled links cut its freelist
 //! short (the rest of the list is leaked, never handed out twice); a
-//! subscriber takes garbage or has chunks refused with typed errors; a
+//! subscriber takes garbage or has chunks refused with typed errors, or is
+//! told its port was revoked (its queue or record found corrupt); a
 //! newcomer's ports may be refused over scribbled records. A scribbled group
 //! header or freelist capacity no longer keeps newcomers out: the daemon
 //! restores both before it hands the group out with a port (and on its
@@ -52,9 +59,8 @@ mod support;
 use std::process::ExitStatus;
 use std::time::Duration;
 
-use support::scribble::{ControlRegions, Scribbler, payload_regions, seed_from_env};
-use support::{HostileMember, TestDomain};
-use zerocp_core::heartbeat::HeartbeatSlot;
+use support::TestDomain;
+use support::scribble::{Scribbler, seed_from_env};
 use zerocp_os_linux::mmap::Mapping;
 use zerocp_os_linux::names::SegmentName;
 use zerocp_os_linux::shm::SharedMemory;
@@ -102,36 +108,16 @@ fn scribbling_over_one_group_leaves_the_daemon_and_other_groups_intact() {
     let mut alpha_pub = spawn_child("roles::alpha_publisher", &[], &envs);
     alpha_pub.expect_line("publishing", WAIT);
 
-    // The test as a process of `alpha` (raw: it never beats, so the daemon
-    // drops it when its timeout strikes, if its scribbled heartbeat did not
-    // look stale earlier), holding what a publisher there holds.
-    let scribbler_process = HostileMember::join(
-        &domain,
-        "scribble-alpha-raw",
-        "Robot/Alpha/Scribbler",
-        "alpha",
-    );
-    assert_eq!(scribbler_process.group_index, ALPHA);
-    let alpha = &scribbler_process.group;
-    // The slot's pid and generation, then its beats and `dropped` word.
-    let heartbeat = [0..8, 8..size_of::<HeartbeatSlot>()];
-    let regions = ControlRegions::of(alpha);
-    // Thirds: the records only, then the freelist headers too, then the
-    // group header too: what stops newcomers from joining comes last, so
-    // that the first newcomers still work over scribbled ports and lists.
-    let phases = [
-        regions.records.clone(),
-        regions.with_freelists(),
-        regions.all(),
-    ];
-    let payload = payload_regions(alpha);
-    let mut scribbler = Scribbler::new(seed);
+    // A process of `alpha` (raw: it never beats, so the daemon drops it
+    // when its timeout strikes, if its scribbled heartbeat did not look
+    // stale earlier), holding what a publisher there holds.
+    let seed_arg = seed.to_string();
+    let mut scribbler = spawn_child("roles::scribbler", &[&seed_arg], &envs);
+    scribbler.expect_line("joined", WAIT);
     let mut alpha_children = vec![alpha_pub, alpha_sub];
     for batch in 0..BATCHES {
-        let control = &phases[(batch * 3 / BATCHES) as usize];
-        scribbler.scribble(alpha.control_mapping(), control, CONTROL_WRITES);
-        scribbler.scribble(alpha.payload_mapping(), &payload, PAYLOAD_WRITES);
-        scribbler.scribble(&scribbler_process.heartbeat, &heartbeat, HEARTBEAT_WRITES);
+        scribbler.send_line(&format!("batch {batch}"));
+        scribbler.expect_line("scribbled batch", WAIT);
         daemon_answers(&domain);
         if batch % CHURN_EVERY == 1 {
             // A newcomer in the scribbled group: its ports take slots the
@@ -143,7 +129,6 @@ fn scribbling_over_one_group_leaves_the_daemon_and_other_groups_intact() {
             newcomer_works_in_beta(&envs);
         }
     }
-    println!("scribbled {:?}", scribbler.scribbled());
     for child in &mut alpha_children {
         child.close_stdin();
     }
@@ -180,7 +165,13 @@ fn scribbling_over_one_group_leaves_the_daemon_and_other_groups_intact() {
 
     newcomer_works_in_beta(&envs);
     daemon_answers(&domain);
-    only_the_scribbler_may_be_dropped(&domain);
+    only_the_scribbler_may_be_dropped(&domain, scribbler.pid());
+    scribbler.close_stdin();
+    println!("scribbled {}", scribbler.expect_line("scribbled ", WAIT));
+    scribbler.expect_success(WAIT);
+    // Every process of `alpha` has gone: what they held came back, and
+    // what corruption cost `alpha` with a reset onto fresh memory.
+    domain.expect_back_to_base(WAIT);
     the_daemon_noticed(&domain);
     let log = domain.daemon_log();
     assert!(!log.contains("panicked"), "the daemon panicked:\n{log}");
@@ -212,15 +203,16 @@ fn a_seed_replays_the_same_writes() {
     assert!(outside.all(|(_, &b)| b == 0), "a write outside the regions");
 }
 
-/// No process but the scribbler (this test's pid) is listed unresponsive.
-fn only_the_scribbler_may_be_dropped(domain: &TestDomain) {
+/// No process but the scribbler (`scribbler`, its pid) is listed
+/// unresponsive.
+fn only_the_scribbler_may_be_dropped(domain: &TestDomain, scribbler: u32) {
     let processes = domain.ctl_json(&["processes"]);
     let listed = processes["processes"].as_array().expect("a list");
     for process in listed {
         if process["state"] == "unresponsive" {
             assert_eq!(
                 process["pid"].as_u64(),
-                Some(u64::from(std::process::id())),
+                Some(u64::from(scribbler)),
                 "a process other than the scribbler was dropped: {processes}"
             );
         }
@@ -240,9 +232,10 @@ fn the_daemon_noticed(domain: &TestDomain) {
     let groups = domain.ctl_json(&["groups"]);
     println!("audit: {}", domain.audit_counts());
     println!(
-        "alpha's last finding: {}: {}",
+        "alpha's last finding: {}: {}; alpha reset {} times",
         groups["groups"][ALPHA as usize]["last_finding"],
-        groups["groups"][ALPHA as usize]["last_finding_detail"]
+        groups["groups"][ALPHA as usize]["last_finding_detail"],
+        groups["groups"][ALPHA as usize]["resets"]
     );
     assert!(noticed, "the audit found nothing in alpha: {groups}");
     assert_eq!(groups["groups"][2]["name"], "beta");
@@ -289,9 +282,13 @@ mod roles {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::time::{Duration, Instant};
 
-    use super::{DEADLINE_EXIT, ERROR_EXIT};
+    use super::{BATCHES, CONTROL_WRITES, DEADLINE_EXIT, ERROR_EXIT, HEARTBEAT_WRITES};
+    use super::{PAYLOAD_WRITES, Scribbler};
     use crate::e2e_support::{Msg, ROLE_DEADLINE, deadline, left, say};
+    use crate::support::HostileMember;
+    use crate::support::scribble::{ControlRegions, payload_regions};
     use zerocp::{FullPolicy, Publisher, Runtime, ServiceDescription, Subscriber, TakeError};
+    use zerocp_core::heartbeat::HeartbeatSlot;
     use zerocp_os_linux::testing::role::role_args;
 
     /// How long an `alpha` role may take to finish once told to stop.
@@ -384,6 +381,50 @@ mod roles {
         if let Err(e) = sample.write(Msg::new(id, seq)).publish() {
             fail("publish", e);
         }
+    }
+
+    /// Joins `alpha` as a raw client with a publisher there and, for each
+    /// `batch N` line, scribbles one batch with the scribbler of the seed
+    /// it is given: over the records, then the freelist headers too, then
+    /// the group header too (by thirds of the batches: what stops newcomers
+    /// from joining comes last, so that the first newcomers still work over
+    /// scribbled ports and lists), the payload part and its own heartbeat
+    /// slot. Says what it wrote when its stdin closes.
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn scribbler() {
+        let Some(args) = role_args("roles::scribbler") else {
+            return;
+        };
+        let seed = args[0].parse().expect("a seed");
+        let member =
+            HostileMember::join_from_env("scribble-alpha-raw", "Robot/Alpha/Scribbler", "alpha");
+        assert_eq!(member.group_index, super::ALPHA);
+        let alpha = &member.group;
+        // The slot's pid and generation, then its beats and `dropped` word.
+        let heartbeat = [0..8, 8..size_of::<HeartbeatSlot>()];
+        let regions = ControlRegions::of(alpha);
+        let phases = [
+            regions.records.clone(),
+            regions.with_freelists(),
+            regions.all(),
+        ];
+        let payload = payload_regions(alpha);
+        let mut scribbler = Scribbler::new(seed);
+        say("joined");
+        for line in std::io::stdin().lock().lines() {
+            let line = line.expect("a line from the parent");
+            let batch: u32 = line
+                .strip_prefix("batch ")
+                .and_then(|n| n.parse().ok())
+                .expect("`batch N`");
+            let control = &phases[(batch * 3 / BATCHES) as usize];
+            scribbler.scribble(alpha.control_mapping(), control, CONTROL_WRITES);
+            scribbler.scribble(alpha.payload_mapping(), &payload, PAYLOAD_WRITES);
+            scribbler.scribble(&member.heartbeat, &heartbeat, HEARTBEAT_WRITES);
+            say("scribbled batch");
+        }
+        say(format!("scribbled {:?}", scribbler.scribbled()));
     }
 
     #[test]

@@ -200,6 +200,44 @@ pub fn publish_seq(
     }
 }
 
+/// Publishes `Msg::new(pid, seq)` on `service` every `pace` until `stop`
+/// is set. When its port is revoked it says `revoked: <error>`, creates the
+/// port again and says `recreated`; a second revocation fails the role.
+pub fn publish_recreating(
+    rt: &zerocp::Runtime,
+    service: &ServiceDescription,
+    pace: Duration,
+    stop: &std::sync::atomic::AtomicBool,
+) {
+    use zerocp::{LoanError, PublishError};
+    let create = || rt.publisher::<Msg>(service).create().expect("publisher");
+    let mut publisher = create();
+    say("publishing");
+    let id = u64::from(std::process::id());
+    let (mut seq, mut revoked) = (0, false);
+    while !stop.load(std::sync::atomic::Ordering::Acquire) {
+        let error = match publisher.loan_uninit() {
+            Ok(sample) => match sample.write(Msg::new(id, seq)).publish() {
+                Ok(()) => None,
+                Err(e @ PublishError::Revoked { .. }) => Some(e.to_string()),
+                Err(e) => panic!("publish: {e}"),
+            },
+            Err(e @ LoanError::Revoked { .. }) => Some(e.to_string()),
+            Err(e) => panic!("loan: {e}"),
+        };
+        seq += 1;
+        if let Some(error) = error {
+            assert!(!revoked, "revoked twice: {error}");
+            revoked = true;
+            say(format!("revoked: {error}"));
+            drop(publisher);
+            publisher = create();
+            say("recreated");
+        }
+        std::thread::sleep(pace);
+    }
+}
+
 /// The domain of this (child) process.
 pub fn domain() -> String {
     std::env::var("ZEROCP_DOMAIN").expect("ZEROCP_DOMAIN set for the child")

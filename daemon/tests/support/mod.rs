@@ -491,6 +491,18 @@ impl TestDomain {
         self.mempools().iter().map(|p| p.used).sum()
     }
 
+    /// Waits until no chunk of any pool is in use (`zerocpctl mempools` back
+    /// to its base); panics with the pools and the daemon's log if that
+    /// does not happen within `timeout`.
+    pub fn expect_back_to_base(&self, timeout: Duration) {
+        assert!(
+            self.wait_until(timeout, || self.used_chunks() == 0),
+            "chunks still in use: {:?}\n{}",
+            self.mempools(),
+            self.daemon_log()
+        );
+    }
+
     /// The pids `zerocpctl processes --json` lists.
     pub fn process_pids(&self) -> Vec<u32> {
         let json = self.ctl_json(&["processes"]);
