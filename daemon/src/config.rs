@@ -25,7 +25,7 @@
 //! gids = []                     # primary groups allowed to connect
 //! socket_mode = 0o660           # file mode of the control socket
 //!
-//! [[mempool]]                   # one table per size class; replaces the defaults
+//! [[mempool]]                   # one table per size class (crate::mempool_config)
 //! size = 128                    # chunk size in bytes (the payload capacity)
 //! count = 1024                  # number of chunks
 //!
@@ -56,6 +56,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::group_config::{GroupSpec, validate_groups};
+pub(crate) use crate::mempool_config::validate_mempools;
+pub use crate::mempool_config::{MempoolSpec, default_mempools};
 use crate::segment_groups::SegmentGroups;
 
 /// Where `zerocpd` looks for its configuration when `--config` is not given.
@@ -145,16 +147,6 @@ pub struct AccessConfig {
     pub socket_mode: u32,
 }
 
-/// One `[[mempool]]`: a size class of chunks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MempoolSpec {
-    /// Chunk size in bytes: the largest payload a chunk of this pool holds.
-    pub size: u32,
-    /// Number of chunks.
-    pub count: u32,
-}
-
 impl Default for DaemonConfig {
     fn default() -> Self {
         Self {
@@ -200,22 +192,6 @@ impl Default for AccessConfig {
             socket_mode: 0o660,
         }
     }
-}
-
-/// The built-in mempools: 128 B×1024, 1 KiB×512, 16 KiB×128, 128 KiB×32, 1 MiB×8, 4 MiB×4.
-pub fn default_mempools() -> Vec<MempoolSpec> {
-    const KIB: u32 = 1024;
-    [
-        (128, 1024),
-        (KIB, 512),
-        (16 * KIB, 128),
-        (128 * KIB, 32),
-        (KIB * KIB, 8),
-        (4 * KIB * KIB, 4),
-    ]
-    .into_iter()
-    .map(|(size, count)| MempoolSpec { size, count })
-    .collect()
 }
 
 /// Loading or checking a configuration failed.
@@ -510,32 +486,6 @@ impl AccessConfig {
     pub fn allows(&self, uid: u32, gid: u32, daemon_uid: u32) -> bool {
         uid == 0 || uid == daemon_uid || self.uids.contains(&uid) || self.gids.contains(&gid)
     }
-}
-
-/// Checks the pools listed under `key` (`mempool`, `group[1].mempool`).
-pub(crate) fn validate_mempools(key: &str, pools: &[MempoolSpec]) -> Result<(), ConfigError> {
-    let max = zerocp_core::mempool::MAX_MEMPOOLS;
-    if pools.len() > max {
-        return Err(invalid(
-            key,
-            format!("lists {} pools, at most {max} allowed", pools.len()),
-        ));
-    }
-    for (i, pool) in pools.iter().enumerate() {
-        if pool.size == 0 {
-            return Err(invalid(format!("{key}[{i}].size"), "must be > 0"));
-        }
-        if pool.count == 0 {
-            return Err(invalid(format!("{key}[{i}].count"), "must be > 0"));
-        }
-        if let Some(j) = pools[..i].iter().position(|p| p.size == pool.size) {
-            return Err(invalid(
-                format!("{key}[{i}].size"),
-                format!("= {} duplicates {key}[{j}].size", pool.size),
-            ));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

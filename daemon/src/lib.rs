@@ -9,6 +9,7 @@
 //! |---|---|
 //! | [`config`] | the TOML configuration, its defaults and validation |
 //! | [`group_config`] | the `[[group]]` tables: segment groups, their rules and pools |
+//! | [`mempool_config`] | the `[[mempool]]` tables: size classes, defaults, validation |
 //! | [`service_pattern`] | `service/instance/event` patterns with whole-part `*` |
 //! | [`segment_groups`] | which group a service belongs to; the publish/subscribe checks |
 //! | [`daemon`] | start (lock, stale cleanup, segments, socket) and stop |
@@ -62,6 +63,7 @@ pub mod heartbeat_file;
 pub mod heartbeat_scheduler;
 pub mod introspection;
 pub mod logging;
+pub mod mempool_config;
 pub mod port_id;
 pub mod port_registry;
 pub mod process_manager;
