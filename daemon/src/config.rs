@@ -25,6 +25,10 @@
 //! gids = []                     # primary groups allowed to connect
 //! socket_mode = 0o660           # file mode of the control socket
 //!
+//! [quota]                       # shares of every pool (see crate::quota_config)
+//! process_percent = 50          # chunks of one pool one process may hold at once
+//! port_percent = 50             # chunks of one pool one port may hold at once
+//!
 //! [[mempool]]                   # one table per size class (crate::mempool_config)
 //! size = 128                    # chunk size in bytes (the payload capacity)
 //! count = 1024                  # number of chunks
@@ -39,6 +43,8 @@
 //! [[group.mempool]]             # the group's own pools
 //! size = 1024
 //! count = 64
+//! [group.quota]                 # the group's own shares (default: [quota]'s)
+//! process_percent = 100
 //! ```
 //!
 //! The defaults' mempools are 128 B×1024, 1 KiB×512, 16 KiB×128, 128 KiB×32,
@@ -58,6 +64,7 @@ use serde::Deserialize;
 use crate::group_config::{GroupSpec, validate_groups};
 pub(crate) use crate::mempool_config::validate_mempools;
 pub use crate::mempool_config::{MempoolSpec, default_mempools};
+use crate::quota_config::QuotaConfig;
 use crate::segment_groups::SegmentGroups;
 
 /// Where `zerocpd` looks for its configuration when `--config` is not given.
@@ -89,6 +96,8 @@ pub struct DaemonConfig {
     pub heartbeat: HeartbeatConfig,
     /// Who may connect, and file modes.
     pub access: AccessConfig,
+    /// Chunk quotas: the shares of every pool one process and one port may hold.
+    pub quota: QuotaConfig,
     /// The mempools (size classes) of the `default` group, in the order written.
     #[serde(rename = "mempool")]
     pub mempools: Vec<MempoolSpec>,
@@ -154,6 +163,7 @@ impl Default for DaemonConfig {
             limits: Limits::default(),
             heartbeat: HeartbeatConfig::default(),
             access: AccessConfig::default(),
+            quota: QuotaConfig::default(),
             mempools: default_mempools(),
             groups: Vec::new(),
         }
@@ -306,6 +316,7 @@ impl DaemonConfig {
         self.limits.validate()?;
         self.heartbeat.validate()?;
         self.access.validate()?;
+        self.quota.validate("quota")?;
         if self.mempools.is_empty() {
             return Err(invalid("mempool", "must list at least one [[mempool]]"));
         }
@@ -329,19 +340,24 @@ impl DaemonConfig {
         SegmentGroups::new(&self.groups)
     }
 
-    /// The limits the domain's mgmt segment is laid out for.
+    /// The limits the domain's mgmt segment is laid out for, and the
+    /// quotas of every pool it records.
     pub fn mgmt_config(&self) -> Result<zerocp_core::mgmt::MgmtConfig, ConfigError> {
-        zerocp_core::mgmt::MgmtConfig::new(self.limits.max_processes, self.group_count()).map_err(
-            |e| match e {
+        let quotas = crate::quota_config::pool_quotas(self)?;
+        zerocp_core::mgmt::MgmtConfig::new(self.limits.max_processes, self.group_count())
+            .and_then(|mgmt| mgmt.with_quotas(&quotas))
+            .map_err(|e| match e {
                 zerocp_core::mgmt::MgmtConfigError::LimitOutOfRange { name, value, max } => {
                     invalid(
                         format!("limits.{name}"),
                         format!("= {value} is out of range 1..={max}"),
                     )
                 }
+                zerocp_core::mgmt::MgmtConfigError::Quota(e) => {
+                    invalid("quota", format!("cannot be recorded: {e}"))
+                }
                 other => invalid("limits", format!("cannot be laid out: {other}")),
-            },
-        )
+            })
     }
 
     /// Segment groups, `default` included.

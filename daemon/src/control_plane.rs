@@ -16,7 +16,9 @@
 //! uid/gid may create this kind of port in the service's segment group
 //! ([`crate::segment_groups`]; refused as `AccessDenied`, logged once as a
 //! warning); the type agrees with the service's other ports; a pool *of the
-//! service's group* holds the payload (`PayloadTooLarge` names the group).
+//! service's group* holds the payload (`PayloadTooLarge` names the group); a
+//! publisher's history fits the pool's port quota (`LimitReached` names the
+//! quota, see [`crate::quota_config`]).
 
 use zerocp_core::chunk_header::payload_offset;
 use zerocp_core::mempool_manager::MemPoolManager;
@@ -35,6 +37,7 @@ use crate::heartbeat_scheduler::HeartbeatScheduler;
 use crate::port_id::PortId;
 use crate::port_registry::PortRegistry;
 use crate::process_manager::{ConnId, Process, ProcessManager, RegisterError};
+use crate::quota_config;
 use crate::reclaim;
 use crate::route_table::{RouteError, RouteTable};
 use crate::segment_groups::SegmentGroups;
@@ -348,6 +351,7 @@ impl<'a> ControlPlane<'a> {
         })?;
         let (group, base) =
             self.base_settings(slot, &msg.service, &msg.type_info, PortKind::Publisher)?;
+        self.check_history_quota(group, base.mempool, msg.history)?;
         let settings = PortSettings {
             capacity: msg.max_loans,
             history: msg.history,
@@ -392,6 +396,7 @@ impl<'a> ControlPlane<'a> {
             capacity: msg.queue_capacity,
             history: msg.history_request,
             policy: msg.full_policy,
+            max_held: msg.max_held,
             ..base
         };
         self.add_port(
@@ -402,6 +407,24 @@ impl<'a> ControlPlane<'a> {
             PortKind::Subscriber,
             &settings,
         )
+    }
+
+    /// Refuses a publisher history that leaves no room to loan in the port
+    /// quota of its pool ([`quota_config::check_history`]).
+    fn check_history_quota(&self, group: u32, pool: u32, history: u32) -> Result<(), RequestError> {
+        let quota = self
+            .mgmt
+            .config()
+            .quotas()
+            .get(group, pool)
+            .ok_or_else(|| {
+                error(
+                    ErrorCode::Internal,
+                    format!("mempool {pool} of group {group} has no quota"),
+                )
+            })?;
+        quota_config::check_history(quota, history, self.groups.name(group))
+            .map_err(|detail| error(ErrorCode::LimitReached, detail))
     }
 
     /// Checks owner, group access, type and route, picks the mempool of the

@@ -10,6 +10,7 @@
 //! | [`config`] | the TOML configuration, its defaults and validation |
 //! | [`group_config`] | the `[[group]]` tables: segment groups, their rules and pools |
 //! | [`mempool_config`] | the `[[mempool]]` tables: size classes, defaults, validation |
+//! | [`quota_config`] | `[quota]` and `[group.quota]`: the chunk quotas of every pool |
 //! | [`service_pattern`] | `service/instance/event` patterns with whole-part `*` |
 //! | [`segment_groups`] | which group a service belongs to; the publish/subscribe checks |
 //! | [`daemon`] | start (lock, stale cleanup, segments, socket) and stop |
@@ -67,6 +68,7 @@ pub mod mempool_config;
 pub mod port_id;
 pub mod port_registry;
 pub mod process_manager;
+pub mod quota_config;
 pub mod reclaim;
 pub mod route_table;
 pub mod sd_notify;

@@ -38,6 +38,11 @@ impl SlotMask {
         self.limit
     }
 
+    /// How many slots are taken.
+    pub(crate) fn in_use(&self) -> u32 {
+        self.limit - self.free.get().count_ones()
+    }
+
     /// Takes the lowest free slot, if any.
     pub(crate) fn take(&self) -> Option<u32> {
         let free = self.free.get();
@@ -69,7 +74,9 @@ mod tests {
             (Some(0), Some(1), Some(2))
         );
         assert_eq!(mask.take(), None);
+        assert_eq!(mask.in_use(), 3);
         mask.give(1);
+        assert_eq!(mask.in_use(), 2);
         assert_eq!(mask.take(), Some(1));
         mask.give(7);
         assert_eq!(mask.take(), None);

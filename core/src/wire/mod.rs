@@ -64,8 +64,11 @@ pub const MAX_FRAME_SIZE: usize = 4096;
 /// ([`PortCreated`], [`RemovePort`], [`PortInfo`]). Version 5 made the
 /// mgmt segment read-only for runtimes and gave every process a heartbeat
 /// file of its own: [`Registered`] carries both descriptors and the
-/// heartbeat file's size.
-pub const PROTOCOL_VERSION: u8 = 5;
+/// heartbeat file's size. Version 6 added the chunk quotas: each
+/// [`MempoolInfo`] carries its pool's process and port quotas, each
+/// [`PortInfo`] its publish timeouts, each [`ProcessInfo`] the chunks its
+/// ports hold.
+pub const PROTOCOL_VERSION: u8 = 6;
 /// First two bytes of every frame: `0x5A43` little-endian (bytes `43 5A`).
 pub const FRAME_MAGIC: u16 = 0x5A43;
 
