@@ -7,19 +7,22 @@
 //! group is mapped, and keep one [`PoolCount`] per pool of the group: the
 //! quota and a process-wide count of the chunks of that pool this process
 //! holds through its runtime (loans, its publishers' history, taken
-//! samples). A loan or a take first makes room in the count
-//! ([`PoolCount::try_hold`]) and fails with [`QuotaExceeded`] when there is
-//! none, before it touches the pool, so a process that loans everything it
-//! can stops at its quota while the rest of the pool stays free for the
-//! others. Port quotas are counted by each port itself (its loan and held
+//! samples). A loan first makes room in the count
+//! ([`PoolCount::try_hold`], exact however many threads loan) and fails
+//! with [`QuotaExceeded`] when there is none, before it touches the pool,
+//! so a process that loans everything it can stops at its quota while the
+//! rest of the pool stays free for the others. A take checks the count
+//! ([`PoolCount::check`]) and counts the chunk once it popped one, so that
+//! polling an empty queue writes nothing; threads of one process taking at
+//! once can thus each go one chunk past the quota. Port quotas are counted by each port itself (its loan and held
 //! slots, a publisher's history); what a subscriber's queue holds is bounded
 //! by its publishers when they deliver (`crate::publisher`). A quota of the
 //! whole pool (100 %) is no quota: nothing is checked, and a pool that runs
 //! empty says `OutOfChunks` as it did before quotas existed.
 //!
 //! The count is one relaxed atomic per pool in this process's memory: no
-//! system call, no lock, one compare-and-swap per loan or take and one
-//! subtraction per release. It orders nothing (the freelist and the
+//! system call, no lock, one compare-and-swap per loan, one addition per
+//! take and one subtraction per release. It orders nothing (the freelist and the
 //! refcounts do): it only bounds how many chunks this process has at once.
 //! A process that bypasses its runtime and writes the group's control part
 //! directly is not bounded by this; the daemon's audit of the shared memory
@@ -84,22 +87,34 @@ impl PoolCount {
         }
     }
 
-    /// Counts one more chunk held, without a check: a chunk that changes
-    /// hands inside this process (a published loan kept in the history).
+    /// Whether the process may hold one more chunk (a relaxed load, no
+    /// write): for a take, which counts the chunk with [`hold`](Self::hold)
+    /// only once it got one.
+    pub(crate) fn check(&self) -> Result<(), QuotaExceeded> {
+        let Some(quota) = self.limit(self.quota.process()) else {
+            return Ok(());
+        };
+        // Relaxed: see `try_hold`.
+        let held = self.held.load(Ordering::Relaxed);
+        if held >= quota {
+            return Err(self.exceeded(QuotaScope::Process, held));
+        }
+        Ok(())
+    }
+
+    /// Counts one more chunk held, without a check: a chunk taken after
+    /// [`check`](Self::check), or one that changes hands inside this
+    /// process (a published loan kept in the history).
     pub(crate) fn hold(&self) {
         // Relaxed: see `try_hold`.
         self.held.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Counts `n` chunks given back.
+    /// Counts `n` chunks given back (every release pairs with a hold).
     pub(crate) fn release(&self, n: u32) {
-        // Relaxed: see `try_hold`. Never below zero, whatever the caller's
-        // bookkeeping says.
-        let _ = self
-            .held
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
-                Some(held.saturating_sub(n))
-            });
+        // Relaxed: see `try_hold`.
+        let before = self.held.fetch_sub(n, Ordering::Relaxed);
+        debug_assert!(before >= n, "released {n} of {before} chunks held");
     }
 
     /// Chunks of the pool this process holds now (a snapshot).
@@ -207,14 +222,17 @@ mod tests {
     }
 
     #[test]
-    fn releases_never_go_below_zero_and_transfers_are_unchecked() {
-        let pool = count(2, 50, 50);
+    fn checks_and_transfers_are_unchecked_holds() {
+        let pool = count(4, 50, 50);
+        pool.check().unwrap();
+        pool.hold();
+        pool.try_hold().unwrap();
+        assert_eq!(pool.held(), 2);
+        assert!(pool.check().is_err() && pool.try_hold().is_err());
+        pool.hold();
+        assert_eq!(pool.held(), 3, "a transfer is never refused");
         pool.release(3);
         assert_eq!(pool.held(), 0);
-        pool.try_hold().unwrap();
-        pool.hold();
-        assert_eq!(pool.held(), 2);
-        assert!(pool.try_hold().is_err());
     }
 
     #[test]

@@ -387,30 +387,30 @@ impl SubscriberCore {
         if let Some(gone) = self.runtime().registration().gone() {
             return Err(gone.into());
         }
-        let empty = || self.port().queue.is_empty();
-        let Some(slot) = self.held.take() else {
-            return if empty() {
+        // Refusals are errors only when there is something to take.
+        let refuse = |e| {
+            if self.port().queue.is_empty() {
                 Ok(None)
             } else {
-                Err(TakeError::TooManyHeld {
-                    max: self.held.limit(),
-                })
-            };
+                Err(e)
+            }
         };
-        // An empty queue costs a poll nothing more (no quota count moves).
-        if empty() {
+        let Some(slot) = self.held.take() else {
+            return refuse(TakeError::TooManyHeld {
+                max: self.held.limit(),
+            });
+        };
+        if let Err(e) = self.check_quota() {
             self.held.give(slot);
-            return Ok(None);
+            return refuse(e);
         }
-        if let Err(e) = self.hold_quota() {
-            self.held.give(slot);
-            return Err(e);
-        }
+        // A poll of an empty queue reads the queue's head and the count's
+        // line, nothing more (its tail is the publishers' line).
         let Some(chunk) = self.port().queue.pop() else {
             self.held.give(slot);
-            self.count.get().release(1);
             return Ok(None);
         };
+        self.count.get().hold();
         if self.blocks_publishers
             && let Err(e) = wake_blocked_publishers(self.port())
         {
@@ -425,9 +425,14 @@ impl SubscriberCore {
         result.map(Some)
     }
 
-    /// Makes room for one more taken chunk in the port quota (this port's
-    /// taken samples, the one being taken included) and the process quota.
-    fn hold_quota(&self) -> Result<(), TakeError> {
+    /// Whether one more taken chunk fits the port quota (this port's taken
+    /// samples, the one being taken included) and the process quota. The
+    /// process count moves only once a chunk was popped, so two threads of
+    /// the process taking at once can each pass the check at its last free
+    /// chunk: takes may go one chunk per such thread past the quota (loans
+    /// cannot, [`PoolCount::try_hold`]), which keeps an empty poll free of
+    /// read-modify-writes.
+    fn check_quota(&self) -> Result<(), TakeError> {
         let count = self.count.get();
         let held = self.held.in_use() - 1;
         if count.port_limit().is_some_and(|quota| held >= quota) {
@@ -435,7 +440,7 @@ impl SubscriberCore {
                 count.exceeded(QuotaScope::Port, held),
             ));
         }
-        count.try_hold().map_err(TakeError::QuotaExceeded)
+        count.check().map_err(TakeError::QuotaExceeded)
     }
 
     /// Writes how many samples this port holds into its statistics, where
