@@ -206,6 +206,12 @@ impl PortControl {
     pub fn max_held(&self) -> u32 {
         self.max_held.load(Ordering::Relaxed)
     }
+
+    /// A subscriber's queue capacity, as the daemon set it (a publisher's:
+    /// its `max_loans`); on the line of [`policy`](Self::policy).
+    pub fn capacity(&self) -> u32 {
+        self.capacity.load(Ordering::Relaxed)
+    }
 }
 
 /// A publisher's port.
@@ -272,9 +278,10 @@ pub struct SubscriberStats {
     /// Samples a publisher gave up on after its publish timeout
     /// (block-publisher policy).
     pub timed_out: AtomicU64,
-    /// Samples the subscriber holds (taken, not dropped) now: written by the
-    /// subscriber, read by publishers that bound its queued and taken chunks
-    /// by the port quota (`zerocp_core::mgmt::quota`).
+    /// Samples the subscriber holds (taken, not dropped) now, written by the
+    /// subscriber when its queue capacity and `max_held` exceed its port
+    /// quota (`zerocp_core::mgmt::quota`): then its publishers read it to
+    /// bound its queued and taken chunks by that quota. Otherwise 0.
     pub held: AtomicU32,
 }
 

@@ -207,11 +207,15 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
             origin_port: index,
         };
         let delivery = Delivery::new(self.publish_timeout, self.on_publish_timeout);
+        // The port quota needs checking only if loans and history can reach it.
+        let most = self.max_loans.saturating_add(self.history);
+        let port_limit = count.get().port_limit().filter(|&quota| most > quota);
         Ok(Publisher {
             core: PublisherCore {
                 port,
                 pools,
                 count,
+                port_limit,
                 index,
                 pool,
                 spec,
@@ -328,6 +332,8 @@ pub(crate) struct PublisherCore {
     pools: Mapped<Pools>,
     /// The pool's quotas and this process's count of its chunks.
     count: Mapped<PoolCount>,
+    /// The port quota, if `max_loans` and the history depth can exceed it.
+    port_limit: Option<u32>,
     index: u32,
     pool: u32,
     spec: PayloadSpec,
@@ -405,11 +411,13 @@ impl PublisherCore {
     /// the one being made included, and history) and the process quota.
     fn hold_quota(&self) -> Result<(), LoanError> {
         let count = self.count();
-        let held = self.loans.in_use() - 1 + self.history_held.get();
-        if count.port_limit().is_some_and(|quota| held >= quota) {
-            return Err(LoanError::QuotaExceeded(
-                count.exceeded(QuotaScope::Port, held),
-            ));
+        if let Some(quota) = self.port_limit {
+            let held = self.loans.in_use() - 1 + self.history_held.get();
+            if held >= quota {
+                return Err(LoanError::QuotaExceeded(
+                    count.exceeded(QuotaScope::Port, held),
+                ));
+            }
         }
         count.try_hold().map_err(LoanError::QuotaExceeded)
     }

@@ -40,14 +40,22 @@ use crate::error::{MapSegmentsError, QuotaExceeded, QuotaScope};
 pub(crate) struct PoolCount {
     quota: PoolQuota,
     chunk_size: u32,
+    /// The process quota, unless it is the whole pool (computed once: the
+    /// data path only compares).
+    process_limit: Option<u32>,
+    /// The port quota, likewise.
+    port_limit: Option<u32>,
     held: CachePadded<AtomicU32>,
 }
 
 impl PoolCount {
     fn new(quota: PoolQuota, chunk_size: u32) -> Self {
+        let limit = |share: u32| (share < quota.chunk_count()).then_some(share);
         Self {
             quota,
             chunk_size,
+            process_limit: limit(quota.process()),
+            port_limit: limit(quota.port()),
             held: CachePadded::new(AtomicU32::new(0)),
         }
     }
@@ -55,17 +63,13 @@ impl PoolCount {
     /// Chunks of the pool one port may hold at once, unless that is the
     /// whole pool (then there is nothing to check).
     pub(crate) fn port_limit(&self) -> Option<u32> {
-        self.limit(self.quota.port())
-    }
-
-    fn limit(&self, quota: u32) -> Option<u32> {
-        (quota < self.quota.chunk_count()).then_some(quota)
+        self.port_limit
     }
 
     /// Counts one more chunk held by this process, unless that would exceed
     /// the process quota.
     pub(crate) fn try_hold(&self) -> Result<(), QuotaExceeded> {
-        let Some(quota) = self.limit(self.quota.process()) else {
+        let Some(quota) = self.process_limit else {
             self.hold();
             return Ok(());
         };
@@ -91,7 +95,7 @@ impl PoolCount {
     /// write): for a take, which counts the chunk with [`hold`](Self::hold)
     /// only once it got one.
     pub(crate) fn check(&self) -> Result<(), QuotaExceeded> {
-        let Some(quota) = self.limit(self.quota.process()) else {
+        let Some(quota) = self.process_limit else {
             return Ok(());
         };
         // Relaxed: see `try_hold`.

@@ -205,8 +205,13 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
         shared.add_subscriber(&group, index);
         let control = &port.get().control;
         let blocks = control.policy() == FullPolicy::BlockPublisher;
-        let most = port.get().queue.capacity().saturating_add(self.max_held);
+        let most = control.capacity().saturating_add(self.max_held);
         let bounded = count.get().port_limit().is_some_and(|quota| most > quota);
+        // Its taken samples alone reach the port quota only past it.
+        let port_limit = count
+            .get()
+            .port_limit()
+            .filter(|&quota| self.max_held > quota);
         Ok(Subscriber {
             core: SubscriberCore {
                 port,
@@ -216,7 +221,8 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
                 payload_size: info.size,
                 held: SlotMask::new(self.max_held),
                 spin: AdaptiveSpin::new(self.wait_spins),
-                wakes_on_release: blocks && bounded,
+                bounded,
+                port_limit,
                 blocks_publishers: blocks,
             },
             service: self.service,
@@ -351,9 +357,12 @@ pub(crate) struct SubscriberCore {
     held: SlotMask,
     spin: AdaptiveSpin,
     blocks_publishers: bool,
-    /// Block-publisher policy, and publishers bound this port by its quota
-    /// (queue capacity plus `max_held` exceed it): a release makes room.
-    wakes_on_release: bool,
+    /// Publishers bound this port by its quota (queue capacity plus
+    /// `max_held` exceed it): they read its held count, and under the
+    /// block-publisher policy a release makes room for them.
+    bounded: bool,
+    /// The port quota, if `max_held` exceeds it.
+    port_limit: Option<u32>,
 }
 
 impl SubscriberCore {
@@ -434,24 +443,29 @@ impl SubscriberCore {
     /// read-modify-writes.
     fn check_quota(&self) -> Result<(), TakeError> {
         let count = self.count.get();
-        let held = self.held.in_use() - 1;
-        if count.port_limit().is_some_and(|quota| held >= quota) {
-            return Err(TakeError::QuotaExceeded(
-                count.exceeded(QuotaScope::Port, held),
-            ));
+        if let Some(quota) = self.port_limit {
+            let held = self.held.in_use() - 1;
+            if held >= quota {
+                return Err(TakeError::QuotaExceeded(
+                    count.exceeded(QuotaScope::Port, held),
+                ));
+            }
         }
         count.check().map_err(TakeError::QuotaExceeded)
     }
 
     /// Writes how many samples this port holds into its statistics, where
-    /// publishers read it to bound it by the port quota.
+    /// publishers read it to bound it by the port quota; only when they do,
+    /// so that an unbounded port never writes the line.
     fn publish_held(&self) {
-        // Relaxed: a bound publishers read without ordering (a stale value
-        // lets one sample more, or fewer, in).
-        self.port()
-            .stats
-            .held
-            .store(self.held.in_use(), Ordering::Relaxed);
+        if self.bounded {
+            // Relaxed: a bound publishers read without ordering (a stale
+            // value lets one sample more, or fewer, in).
+            self.port()
+                .stats
+                .held
+                .store(self.held.in_use(), Ordering::Relaxed);
+        }
     }
 
     /// Checks `chunk` and records it in `held[slot]`.
@@ -503,7 +517,8 @@ impl SubscriberCore {
         self.release(chunk);
         self.count.get().release(1);
         self.publish_held();
-        if self.wakes_on_release
+        if self.bounded
+            && self.blocks_publishers
             && let Err(e) = wake_blocked_publishers(self.port())
         {
             log::warn!("subscriber port {}: {e}", self.index);

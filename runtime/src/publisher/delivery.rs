@@ -16,7 +16,7 @@
 //! **Port quota of a subscriber's queue.** A subscriber may hold at most
 //! its pool's port quota of chunks, queued and taken together
 //! ([`crate::quota`]). When its queue capacity and `max_held` together
-//! could exceed that quota (both read-mostly words of its port, on lines
+//! could exceed that quota (both words of its port's control line, which
 //! the delivery reads anyway), the publisher also reads its queue length
 //! and held count, and a subscriber at its quota counts as full: discard
 //! oldest evicts the oldest queued sample before pushing (or, with nothing
@@ -73,14 +73,6 @@ impl Delivery {
             on_timeout,
         }
     }
-
-    /// The error the round's timeouts call for, if the publisher asked for one.
-    fn outcome(&self, round: Round) -> Result<(), DeliveryError> {
-        match (self.on_timeout, round.timed_out) {
-            (PublishTimeout::Fail, Some(e)) => Err(DeliveryError::Timeout(e)),
-            _ => Ok(()),
-        }
-    }
 }
 
 impl PublisherCore {
@@ -91,29 +83,42 @@ impl PublisherCore {
             return Err(DeliveryError::Gone(gone));
         }
         let mut delivery = self.delivery.borrow_mut();
-        let mut round = Round::new(delivery.timeout);
+        let Delivery {
+            cache,
+            words,
+            stalled,
+            timeout,
+            on_timeout,
+        } = &mut *delivery;
+        let mut round = Round::new(*timeout, stalled);
         let mut woken = Wakes::default();
-        let result = self.refresh(&mut delivery, &mut woken, &mut round);
+        let result = self.refresh(cache, words, &mut woken, &mut round);
         woken.wake(self)?;
         result?;
-        delivery.outcome(round)
+        round.outcome(*on_timeout).map_err(DeliveryError::Timeout)
     }
 
     /// Delivers `chunk` (the publisher keeps its own reference) to every
     /// routed subscriber.
     pub(super) fn deliver_sample(&self, chunk: u32) -> Result<(), DeliveryError> {
         let mut delivery = self.delivery.borrow_mut();
-        let mut round = Round::new(delivery.timeout);
+        let Delivery {
+            cache,
+            words,
+            stalled,
+            timeout,
+            on_timeout,
+        } = &mut *delivery;
+        let mut round = Round::new(*timeout, stalled);
         let mut woken = Wakes::default();
-        let mut result = self.refresh(&mut delivery, &mut woken, &mut round);
-        let Delivery { cache, stalled, .. } = &mut *delivery;
+        let mut result = self.refresh(cache, words, &mut woken, &mut round);
         let peers = cache.peers();
         let pools = self.pools();
         if result.is_ok() && !peers.is_empty() && pools.acquire(chunk, peers.len() as u32).is_ok() {
             let mut remaining = peers.len();
             for &peer in peers {
                 remaining -= 1;
-                match self.deliver_to(peer, chunk, stalled, &mut round) {
+                match self.deliver_to(peer, chunk, &mut round) {
                     Ok(Some(port)) => woken.add(port),
                     Ok(None) => self.release(chunk),
                     Err(e) => {
@@ -129,36 +134,36 @@ impl PublisherCore {
         }
         woken.wake(self)?;
         result?;
-        delivery.outcome(round)
+        round.outcome(*on_timeout).map_err(DeliveryError::Timeout)
     }
 
-    /// Re-reads the topology if it changed and delivers history to the new
-    /// subscribers (their ports are added to `woken`).
+    /// Re-reads the topology into `cache` (through `words`) if it changed
+    /// and delivers history to the new subscribers (their ports are added to
+    /// `woken`).
     fn refresh<'p>(
         &'p self,
-        delivery: &mut Delivery,
+        cache: &mut TopologyCache,
+        words: &mut [u32; TOPOLOGY_WORDS],
         woken: &mut Wakes<'p>,
-        round: &mut Round,
+        round: &mut Round<'_>,
     ) -> Result<(), DeliveryError> {
         let version = self.port().topology.version();
-        if delivery.cache.is_current(version) {
+        if cache.is_current(version) {
             return Ok(());
         }
-        let Ok(snapshot) = self.port().topology.read(&mut delivery.words) else {
+        let Ok(snapshot) = self.port().topology.read(words) else {
             // A write in progress (or a daemon that died mid-write): keep the
             // previous snapshot and try again at the next publish.
             return Ok(());
         };
-        let pairs = delivery.words[..snapshot.len]
-            .chunks_exact(2)
-            .map(|w| Peer {
-                index: w[0],
-                generation: w[1],
-            });
-        let fresh = delivery.cache.replace(snapshot.version, pairs);
-        delivery.stalled.keep_only(delivery.cache.peers());
+        let pairs = words[..snapshot.len].chunks_exact(2).map(|w| Peer {
+            index: w[0],
+            generation: w[1],
+        });
+        let fresh = cache.replace(snapshot.version, pairs);
+        round.stalled.keep_only(cache.peers());
         for peer in fresh {
-            if let Some(port) = self.deliver_history(peer, &mut delivery.stalled, round)? {
+            if let Some(port) = self.deliver_history(peer, round)? {
                 woken.add(port);
             }
         }
@@ -168,8 +173,7 @@ impl PublisherCore {
     fn deliver_history(
         &self,
         peer: Peer,
-        stalled: &mut Stalled,
-        round: &mut Round,
+        round: &mut Round<'_>,
     ) -> Result<Option<&SubscriberPort>, DeliveryError> {
         let Some(port) = self.routed_port(peer) else {
             return Ok(None);
@@ -188,7 +192,7 @@ impl PublisherCore {
             if !self.is_history_entry(chunk) || pools.acquire(chunk, 1).is_err() {
                 continue;
             }
-            match self.deliver_to(peer, chunk, stalled, round) {
+            match self.deliver_to(peer, chunk, round) {
                 Ok(Some(_)) => delivered = true,
                 Ok(None) => self.release(chunk),
                 Err(e) => {
@@ -208,8 +212,7 @@ impl PublisherCore {
         &self,
         peer: Peer,
         chunk: u32,
-        stalled: &mut Stalled,
-        round: &mut Round,
+        round: &mut Round<'_>,
     ) -> Result<Option<&SubscriberPort>, DeliveryError> {
         let Some(port) = self.routed_port(peer) else {
             return Ok(None);
@@ -217,23 +220,18 @@ impl PublisherCore {
         let limit = self.queue_limit(port);
         match port.control.policy() {
             FullPolicy::DiscardOldest => Ok(self.push_discarding(port, chunk, limit)),
-            FullPolicy::BlockPublisher => {
-                self.push_blocking(peer, port, chunk, limit, stalled, round)
-            }
+            FullPolicy::BlockPublisher => self.push_blocking(peer, port, chunk, limit, round),
         }
     }
 
     /// The port quota `port`'s queued and taken samples are held to, when
     /// its queue capacity and `max_held` could exceed it (else `None`:
-    /// nothing to check). Both are read-mostly words: the capacity's line
-    /// is written only when the port is set up, `max_held` shares the
-    /// policy's line.
+    /// nothing to check). Both are words the daemon wrote into the port's
+    /// control line, which the delivery reads for the policy anyway.
     fn queue_limit(&self, port: &SubscriberPort) -> Option<u32> {
         let quota = self.count().port_limit()?;
-        let most = port
-            .queue
-            .capacity()
-            .saturating_add(port.control.max_held());
+        let control = &port.control;
+        let most = control.capacity().saturating_add(control.max_held());
         (most > quota).then_some(quota)
     }
 
@@ -265,17 +263,16 @@ impl PublisherCore {
         port: &'p SubscriberPort,
         chunk: u32,
         limit: Option<u32>,
-        stalled: &mut Stalled,
-        round: &mut Round,
+        round: &mut Round<'_>,
     ) -> Result<Option<&'p SubscriberPort>, DeliveryError> {
         let try_push =
             || !limit.is_some_and(|quota| at_quota(port, quota)) && port.queue.push(chunk).is_ok();
         if try_push() {
-            stalled.remove(peer);
+            round.stalled.remove(peer);
             return Ok(Some(port));
         }
-        if stalled.contains(peer) {
-            self.time_out(peer, port, std::time::Duration::ZERO, stalled, round);
+        if round.stalled.contains(peer) {
+            self.time_out(peer, port, std::time::Duration::ZERO, round);
             return Ok(None);
         }
         // The subscriber may sleep with a full queue we have not woken yet.
@@ -292,7 +289,7 @@ impl PublisherCore {
                 Left::For(left) => left.min(BLOCKED_SLICE),
                 Left::Exhausted => {
                     let waited = round.budget.waited();
-                    self.time_out(peer, port, waited, stalled, round);
+                    self.time_out(peer, port, waited, round);
                     return Ok(None);
                 }
             };
@@ -310,14 +307,13 @@ impl PublisherCore {
         peer: Peer,
         port: &SubscriberPort,
         waited: std::time::Duration,
-        stalled: &mut Stalled,
-        round: &mut Round,
+        round: &mut Round<'_>,
     ) {
         // Relaxed: statistics, read for display only.
         port.stats.timed_out.fetch_add(1, Ordering::Relaxed);
         self.port().stats.timed_out.fetch_add(1, Ordering::Relaxed);
         let group = self.id().0;
-        if stalled.insert(peer) {
+        if round.stalled.insert(peer) {
             log::warn!(
                 "publisher port {} of group {group}: block-publisher subscriber port {} kept its \
                  queue full for {waited:?} (publish_timeout {:?}): it misses samples until it \

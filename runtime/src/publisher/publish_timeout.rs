@@ -143,19 +143,32 @@ impl Stalled {
 }
 
 /// What one delivery (a publish, or an update of the connections) keeps
-/// about waiting: its budget and the first subscriber it timed out on.
+/// about waiting: its budget, the publisher's stalled subscribers and the
+/// first subscriber it timed out on.
 #[derive(Debug)]
-pub(super) struct Round {
+pub(super) struct Round<'s> {
     pub(super) budget: WaitBudget,
+    pub(super) stalled: &'s mut Stalled,
     pub(super) timed_out: Option<PublishTimedOut>,
 }
 
-impl Round {
-    /// A round that may wait `timeout` in all.
-    pub(super) fn new(timeout: Duration) -> Self {
+impl<'s> Round<'s> {
+    /// A round that may wait `timeout` in all, with the publisher's stalled
+    /// subscribers.
+    pub(super) fn new(timeout: Duration, stalled: &'s mut Stalled) -> Self {
         Self {
             budget: WaitBudget::new(timeout),
+            stalled,
             timed_out: None,
+        }
+    }
+
+    /// `Err` with the first timeout when there was one and the publisher
+    /// asked for errors.
+    pub(super) fn outcome(self, on_timeout: PublishTimeout) -> Result<(), PublishTimedOut> {
+        match (on_timeout, self.timed_out) {
+            (PublishTimeout::Fail, Some(e)) => Err(e),
+            _ => Ok(()),
         }
     }
 
@@ -211,14 +224,22 @@ mod tests {
     }
 
     #[test]
-    fn a_round_reports_its_first_timeout() {
-        let mut round = Round::new(Duration::from_millis(5));
+    fn a_round_reports_its_first_timeout_when_asked_to() {
+        let mut stalled = Stalled::default();
+        let mut round = Round::new(Duration::from_millis(5), &mut stalled);
         round.record(0, 4, Duration::from_millis(5));
         round.record(0, 7, Duration::ZERO);
-        let first = round.timed_out.unwrap();
+        let first = round.outcome(PublishTimeout::Fail).unwrap_err();
         assert_eq!(
             (first.subscriber, first.timeout),
             (4, Duration::from_millis(5))
+        );
+        let mut round = Round::new(Duration::from_millis(5), &mut stalled);
+        round.record(0, 4, Duration::ZERO);
+        assert_eq!(round.outcome(PublishTimeout::DropForSubscriber), Ok(()));
+        assert_eq!(
+            Round::new(Duration::ZERO, &mut stalled).outcome(PublishTimeout::Fail),
+            Ok(())
         );
     }
 }
