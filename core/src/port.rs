@@ -216,22 +216,23 @@ impl PortControl {
 
 /// A publisher's port.
 ///
-/// Layout: [`PortControl`] (64 B), [`PublisherStats`] (64 B), topology
-/// [`SeqLock`] of [`TOPOLOGY_WORDS`] words (cache-padded), `loans`
-/// ([`UsedChunkList`] of [`MAX_LOANS`]), `history` ([`HistoryRing`] of
-/// [`MAX_HISTORY`]), padded to a multiple of 64 bytes.
+/// Layout: [`PortControl`] (64 B), topology [`SeqLock`] of
+/// [`TOPOLOGY_WORDS`] words (cache-padded), `loans` ([`UsedChunkList`] of
+/// [`MAX_LOANS`]), `history` ([`HistoryRing`] of [`MAX_HISTORY`]),
+/// [`PublisherStats`] (8 B, in what was the tail padding: the other parts
+/// keep their offsets), padded to a multiple of 64 bytes.
 #[repr(C, align(64))]
 pub struct PublisherPort {
     /// Daemon-written description.
     pub control: PortControl,
-    /// Counters.
-    pub stats: PublisherStats,
     /// Which subscriber ports receive: (index, generation) pairs.
     pub topology: CachePadded<SeqLock<TOPOLOGY_WORDS>>,
     /// Chunks loaned and not yet published or dropped.
     pub loans: UsedChunkList<MAX_LOANS>,
     /// Recently published chunks kept for late joiners.
     pub history: HistoryRing<MAX_HISTORY>,
+    /// Counters (written rarely: on publish timeouts).
+    pub stats: PublisherStats,
 }
 
 /// Futex words of a subscriber: how publishers wake a sleeping subscriber and
@@ -257,10 +258,10 @@ pub struct WakeWord {
 #[cfg(not(loom))]
 const _: () = assert!(core::mem::size_of::<WakeWord>() == 64);
 
-/// Publisher statistics (own cache line).
+/// Publisher statistics.
 ///
-/// Layout: `timed_out: u64`, padded to 64 bytes.
-#[repr(C, align(64))]
+/// Layout: `timed_out: u64`.
+#[repr(C)]
 pub struct PublisherStats {
     /// Deliveries given up after the publish timeout: a block-publisher
     /// subscriber's queue stayed full (one per sample and subscriber).
@@ -306,6 +307,6 @@ pub struct SubscriberPort {
 
 // One layout on every target (checked by the armv7 and thumbv7em builds too).
 #[cfg(not(loom))]
-const _: () = assert!(core::mem::size_of::<PublisherPort>() == 1024);
+const _: () = assert!(core::mem::size_of::<PublisherPort>() == 960);
 #[cfg(not(loom))]
 const _: () = assert!(core::mem::size_of::<SubscriberPort>() == 2560);
