@@ -39,7 +39,8 @@
 //! Mempools 128 B×1024, 1 KiB×512, 16 KiB×128, 128 KiB×32, 1 MiB×8, 4 MiB×4;
 //! limits 64 processes, 256 publishers, 1024 subscribers, queue capacity 256,
 //! history 32; heartbeat every 100 ms, timeout 3 s; socket and shared memory
-//! mode 0660. See [`config`] and `daemon/zerocpd.example.toml`.
+//! mode 0660; chunk quotas of half of every pool per process and per port
+//! ([`quota_config`]). See [`config`] and `daemon/zerocpd.example.toml`.
 //!
 //! ## Connections
 //!
