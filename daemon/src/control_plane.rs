@@ -351,7 +351,9 @@ impl<'a> ControlPlane<'a> {
         })?;
         let (group, base) =
             self.base_settings(slot, &msg.service, &msg.type_info, PortKind::Publisher)?;
-        self.check_history_quota(group, base.mempool, msg.history)?;
+        let quota = self.mgmt.config().quotas().get(group, base.mempool);
+        quota_config::check_history(quota, msg.history, self.groups.name(group))
+            .map_err(|detail| error(ErrorCode::LimitReached, detail))?;
         let settings = PortSettings {
             capacity: msg.max_loans,
             history: msg.history,
@@ -407,24 +409,6 @@ impl<'a> ControlPlane<'a> {
             PortKind::Subscriber,
             &settings,
         )
-    }
-
-    /// Refuses a publisher history that leaves no room to loan in the port
-    /// quota of its pool ([`quota_config::check_history`]).
-    fn check_history_quota(&self, group: u32, pool: u32, history: u32) -> Result<(), RequestError> {
-        let quota = self
-            .mgmt
-            .config()
-            .quotas()
-            .get(group, pool)
-            .ok_or_else(|| {
-                error(
-                    ErrorCode::Internal,
-                    format!("mempool {pool} of group {group} has no quota"),
-                )
-            })?;
-        quota_config::check_history(quota, history, self.groups.name(group))
-            .map_err(|detail| error(ErrorCode::LimitReached, detail))
     }
 
     /// Checks owner, group access, type and route, picks the mempool of the

@@ -164,10 +164,16 @@ pub fn key_of(quota: &PoolQuota, name: &str) -> String {
 /// loan in the port quota of its pool (history and loans share it: a
 /// history as deep as the quota would stop every loan after it filled).
 /// The error says so, naming the quota's key, the pool and `group_name`.
-pub fn check_history(quota: &PoolQuota, history: u32, group_name: &str) -> Result<(), String> {
-    if history < quota.port() {
+/// A pool without a quota (the daemon records one for every pool) has no
+/// bound.
+pub fn check_history(
+    quota: Option<&PoolQuota>,
+    history: u32,
+    group_name: &str,
+) -> Result<(), String> {
+    let Some(quota) = quota.filter(|q| history >= q.port()) else {
         return Ok(());
-    }
+    };
     Err(format!(
         "history {history} leaves no chunk to loan: {} = {} gives a port {} of the {} chunks \
          of mempool {} of group \"{group_name}\"",
@@ -245,8 +251,9 @@ mod tests {
     #[test]
     fn a_history_must_leave_room_to_loan() {
         let quota = PoolQuota::new(0, 3, 8, 50, 50).unwrap();
-        assert_eq!(check_history(&quota, 3, "default"), Ok(()));
-        let e = check_history(&quota, 4, "default").unwrap_err();
+        assert_eq!(check_history(Some(&quota), 3, "default"), Ok(()));
+        assert_eq!(check_history(None, 99, "default"), Ok(()));
+        let e = check_history(Some(&quota), 4, "default").unwrap_err();
         assert_eq!(
             e,
             "history 4 leaves no chunk to loan: quota.port_percent = 50 gives a port 4 of the \
