@@ -19,7 +19,9 @@
 //! uid/gid may create this kind of port in the service's segment group
 //! ([`crate::segment_groups`]; refused as `AccessDenied`, logged once as a
 //! warning); the type agrees with the service's other ports; a pool *of the
-//! service's group* holds the payload (`PayloadTooLarge` names the group).
+//! service's group* holds the payload (`PayloadTooLarge` names the group); a
+//! publisher's history fits the pool's port quota (`LimitReached` names the
+//! quota, see [`crate::quota_config`]).
 
 use std::os::fd::BorrowedFd;
 
@@ -43,6 +45,7 @@ use crate::heartbeat_scheduler::HeartbeatScheduler;
 use crate::port_id::PortId;
 use crate::port_registry::PortRegistry;
 use crate::process_manager::{ConnId, Process, ProcessManager, RegisterError};
+use crate::quota_config;
 use crate::reclaim;
 pub use crate::request_error::RequestError;
 use crate::request_error::{check_range, error};
@@ -335,6 +338,9 @@ impl<'a> ControlPlane<'a> {
         })?;
         let (group, base) =
             self.base_settings(slot, &msg.service, &msg.type_info, PortKind::Publisher)?;
+        let quota = self.mgmt.config().quotas().get(group, base.mempool);
+        quota_config::check_history(quota, msg.history, self.groups.name(group))
+            .map_err(|detail| error(ErrorCode::LimitReached, detail))?;
         let settings = PortSettings {
             capacity: msg.max_loans,
             history: msg.history,
@@ -379,6 +385,7 @@ impl<'a> ControlPlane<'a> {
             capacity: msg.queue_capacity,
             history: msg.history_request,
             policy: msg.full_policy,
+            max_held: msg.max_held,
             ..base
         };
         self.add_port(

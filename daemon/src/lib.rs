@@ -9,6 +9,8 @@
 //! |---|---|
 //! | [`config`] | the TOML configuration, its defaults and validation |
 //! | [`group_config`] | the `[[group]]` tables: segment groups, their rules and pools |
+//! | [`mempool_config`] | the `[[mempool]]` tables: size classes, defaults, validation |
+//! | [`quota_config`] | `[quota]` and `[group.quota]`: the chunk quotas of every pool |
 //! | [`service_pattern`] | `service/instance/event` patterns with whole-part `*` |
 //! | [`segment_groups`] | which group a service belongs to; the publish/subscribe checks |
 //! | [`daemon`] | start (lock, stale cleanup, segments, socket) and stop |
@@ -51,7 +53,8 @@
 //! Mempools 128 B×1024, 1 KiB×512, 16 KiB×128, 128 KiB×32, 1 MiB×8, 4 MiB×4;
 //! limits 64 processes, 256 publishers, 1024 subscribers, queue capacity 256,
 //! history 32; heartbeat every 100 ms, timeout 3 s; socket and shared memory
-//! mode 0660. See [`config`] and `daemon/zerocpd.example.toml`.
+//! mode 0660; chunk quotas of half of every pool per process and per port
+//! ([`quota_config`]). See [`config`] and `daemon/zerocpd.example.toml`.
 //!
 //! ## Connections
 //!
@@ -113,11 +116,13 @@ pub mod heartbeat_file;
 pub mod heartbeat_scheduler;
 pub mod introspection;
 pub mod logging;
+pub mod mempool_config;
 pub mod operator;
 pub mod pending_limits;
 pub mod port_id;
 pub mod port_registry;
 pub mod process_manager;
+pub mod quota_config;
 pub mod reclaim;
 #[cfg(test)]
 mod recovery_tests;

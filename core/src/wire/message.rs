@@ -524,6 +524,10 @@ wire_struct! {
         pub state: ProcessState,
         /// Milliseconds since its last heartbeat.
         pub heartbeat_age_ms: u32,
+        /// Chunk references its ports hold now, as the daemon counts them
+        /// in the group control parts: loans, history, taken samples and
+        /// samples queued for its subscribers.
+        pub chunks_held: u32,
     }
 }
 
@@ -554,8 +558,13 @@ wire_struct! {
         pub queue_len: u32,
         /// Queue capacity (subscribers; 0 for publishers).
         pub queue_capacity: u32,
-        /// Samples dropped because the queue was full.
+        /// Samples dropped because the queue was full or at the port quota
+        /// (subscribers; 0 for publishers).
         pub dropped: u64,
+        /// Deliveries given up after a publish timeout: for a publisher,
+        /// samples it did not deliver to some block-publisher subscriber;
+        /// for a subscriber, samples it did not get.
+        pub timed_out: u64,
         /// The payload type.
         pub type_info: TypeInfo,
     }
@@ -589,6 +598,10 @@ wire_struct! {
         /// The segment group whose ports use the pool (`default` for the
         /// top-level `[[mempool]]`s).
         pub group: FixedString<MAX_GROUP_NAME_LEN>,
+        /// Chunks of the pool one process may hold at once (`quota.process_percent`).
+        pub process_quota: u32,
+        /// Chunks of the pool one port may hold at once (`quota.port_percent`).
+        pub port_quota: u32,
     }
 }
 

@@ -76,7 +76,9 @@ pub const MAX_FRAME_SIZE: usize = 4096;
 /// findings and the last one; [`Message::PortRevoked`] tells a port's owner
 /// (unsolicited) that its port was revoked and why; [`Message::ResetGroup`] /
 /// [`Message::GroupReset`] and [`Message::RevokePort`] are the operator's
-/// requests.
+/// requests. It also added the chunk quotas: each [`MempoolInfo`] carries
+/// its pool's process and port quotas, each [`PortInfo`] its publish
+/// timeouts, each [`ProcessInfo`] the chunks its ports hold.
 pub const PROTOCOL_VERSION: u8 = 6;
 /// First two bytes of every frame: `0x5A43` little-endian (bytes `43 5A`).
 pub const FRAME_MAGIC: u16 = 0x5A43;

@@ -14,18 +14,24 @@
 //!   connections turned away since the daemon started, refused by
 //!   `[access]`, evicted for a newcomer, closed for not registering in
 //!   time; `audit`: audits run and findings by kind)
-//! - `processes`: `{"processes":[{"pid", "name", "state", "heartbeat_age_ms", "slot"}]}`
+//! - `processes`: `{"processes":[{"pid", "name", "state", "heartbeat_age_ms", "slot",
+//!   "chunks_held"}]}`
 //!   (`state` is `alive`; `late` when its heartbeat is older than half the timeout;
 //!   `unresponsive` once it was dropped for missing heartbeats: unrouted, its chunks
-//!   and slots kept until it exits; or `dead`)
+//!   and slots kept until it exits; or `dead`; `chunks_held`: the chunk references
+//!   its ports hold, queued samples included)
 //! - `services`: `{"services":[{"service", "type_name", "payload_size", "payload_align",
-//!   "publishers":[{"port", "pid"}], "subscribers":[{"port", "pid", "queue_len",
-//!   "queue_capacity", "dropped"}], "group"}]}` (`group`: the service's
-//!   segment group by index, `default` = 0; a `port` is an index in it)
-//! - `mempools`: `{"mempools":[{"chunk_size", "chunk_count", "used", "min_free", "group"}]}`
+//!   "publishers":[{"port", "pid", "timed_out"}], "subscribers":[{"port", "pid",
+//!   "queue_len", "queue_capacity", "dropped", "timed_out"}], "group"}]}` (`group`:
+//!   the service's segment group by index, `default` = 0; a `port` is an index in
+//!   it; `timed_out`: samples a publisher gave up delivering, or a subscriber did
+//!   not get, after a publish timeout)
+//! - `mempools`: `{"mempools":[{"chunk_size", "chunk_count", "used", "min_free", "group",
+//!   "process_quota", "port_quota"}]}` (the quotas in chunks)
 //! - `groups`: `{"groups":[{"name", "services":[pattern…], "publish":{"everyone",
 //!   "uids":[…], "gids":[…]}, "subscribe":{…}, "mempools":[{"chunk_size",
-//!   "chunk_count", "used", "min_free", "group"}], "resets", "findings",
+//!   "chunk_count", "used", "min_free", "group", "process_quota",
+//!   "port_quota"}], "resets", "findings",
 //!   "last_finding", "last_finding_detail"}]}` (`everyone` is true for
 //!   `default`, whose lists are then empty: every peer that may connect;
 //!   `resets`: how often the group was reset onto fresh memory; `findings`:
@@ -76,12 +82,14 @@ struct ProcessJson<'a> {
     state: &'static str,
     heartbeat_age_ms: u32,
     slot: u32,
+    chunks_held: u32,
 }
 
 #[derive(Serialize)]
 struct PublisherJson {
     port: u32,
     pid: u32,
+    timed_out: u64,
 }
 
 #[derive(Serialize)]
@@ -91,6 +99,7 @@ struct SubscriberJson {
     queue_len: u32,
     queue_capacity: u32,
     dropped: u64,
+    timed_out: u64,
 }
 
 #[derive(Serialize)]
@@ -246,10 +255,14 @@ pub fn processes_text(processes: &[ProcessInfo]) -> String {
                 state_name(p.state).to_owned(),
                 format!("{} ms", p.heartbeat_age_ms),
                 p.process_slot.to_string(),
+                p.chunks_held.to_string(),
             ]
         })
         .collect();
-    table(&["PID", "NAME", "STATE", "HEARTBEAT AGE", "SLOT"], &rows)
+    table(
+        &["PID", "NAME", "STATE", "HEARTBEAT AGE", "SLOT", "CHUNKS"],
+        &rows,
+    )
 }
 
 /// `processes --json`.
@@ -267,6 +280,7 @@ pub fn processes_json(processes: &[ProcessInfo]) -> String {
                 state: state_name(p.state),
                 heartbeat_age_ms: p.heartbeat_age_ms,
                 slot: p.process_slot,
+                chunks_held: p.chunks_held,
             })
             .collect(),
     })
@@ -295,6 +309,7 @@ fn services(ports: &[PortInfo]) -> Vec<ServiceJson> {
             PortKind::Publisher => service.publishers.push(PublisherJson {
                 port: port.port_index,
                 pid: port.owner_pid,
+                timed_out: port.timed_out,
             }),
             PortKind::Subscriber => service.subscribers.push(SubscriberJson {
                 port: port.port_index,
@@ -302,6 +317,7 @@ fn services(ports: &[PortInfo]) -> Vec<ServiceJson> {
                 queue_len: port.queue_len,
                 queue_capacity: port.queue_capacity,
                 dropped: port.dropped,
+                timed_out: port.timed_out,
             }),
         }
     }
@@ -318,6 +334,7 @@ pub fn services_text(ports: &[PortInfo]) -> String {
             String::new(),
             String::new(),
             String::new(),
+            String::new(),
             format!(
                 "{} ({} B, align {}), group {}",
                 s.type_name, s.payload_size, s.payload_align, s.group
@@ -330,6 +347,7 @@ pub fn services_text(ports: &[PortInfo]) -> String {
                 p.pid.to_string(),
                 "-".into(),
                 "-".into(),
+                p.timed_out.to_string(),
                 String::new(),
             ]);
         }
@@ -340,12 +358,21 @@ pub fn services_text(ports: &[PortInfo]) -> String {
                 p.pid.to_string(),
                 format!("{}/{}", p.queue_len, p.queue_capacity),
                 p.dropped.to_string(),
+                p.timed_out.to_string(),
                 String::new(),
             ]);
         }
     }
     table(
-        &["SERVICE / PORT", "INDEX", "PID", "QUEUE", "DROPPED", "TYPE"],
+        &[
+            "SERVICE / PORT",
+            "INDEX",
+            "PID",
+            "QUEUE",
+            "DROPPED",
+            "TIMED OUT",
+            "TYPE",
+        ],
         &rows,
     )
 }
@@ -372,23 +399,42 @@ pub fn mempools_text(pools: &[MempoolInfo]) -> String {
                 p.chunk_count.to_string(),
                 p.used.to_string(),
                 p.min_free.to_string(),
+                p.process_quota.to_string(),
+                p.port_quota.to_string(),
             ]
         })
         .collect();
-    table(&["GROUP", "CHUNK SIZE", "COUNT", "USED", "MIN FREE"], &rows)
+    table(
+        &[
+            "GROUP",
+            "CHUNK SIZE",
+            "COUNT",
+            "USED",
+            "MIN FREE",
+            "PROCESS QUOTA",
+            "PORT QUOTA",
+        ],
+        &rows,
+    )
 }
 
 /// `mempools --json`: exactly
-/// `{"mempools":[{"chunk_size":N,"chunk_count":N,"used":N,"min_free":N,"group":"NAME"}, …]}`.
+/// `{"mempools":[{"chunk_size":N,"chunk_count":N,"used":N,"min_free":N,"group":"NAME",
+/// "process_quota":N,"port_quota":N}, …]}`.
 ///
 /// ```
 /// use zerocp_core::fixed_string::FixedString;
 /// use zerocp_core::wire::MempoolInfo;
 /// let group = FixedString::try_from_str("default").unwrap();
-/// let pools = [MempoolInfo { chunk_size: 128, chunk_count: 4, used: 1, min_free: 2, group }];
+/// let pools = [MempoolInfo {
+///     chunk_size: 128, chunk_count: 4, used: 1, min_free: 2, group,
+///     process_quota: 2, port_quota: 1,
+/// }];
 /// assert_eq!(
 ///     zerocp_daemon::ctl::render::mempools_json(&pools),
-///     r#"{"mempools":[{"chunk_size":128,"chunk_count":4,"used":1,"min_free":2,"group":"default"}]}"#
+///     r#"{"mempools":[{"chunk_size":128,"chunk_count":4,"used":1,"min_free":2,"group":"default","#
+///         .to_owned()
+///         + r#""process_quota":2,"port_quota":1}]}"#
 /// );
 /// ```
 pub fn mempools_json(pools: &[MempoolInfo]) -> String {
@@ -476,10 +522,21 @@ pub fn groups_text(groups: &[GroupInfo]) -> String {
                     format!("  {}", p.chunk_size),
                     p.chunk_count.to_string(),
                     p.used.to_string(),
+                    p.process_quota.to_string(),
+                    p.port_quota.to_string(),
                 ]
             })
             .collect();
-        out.push_str(&table(&["  CHUNK SIZE", "COUNT", "USED"], &rows));
+        out.push_str(&table(
+            &[
+                "  CHUNK SIZE",
+                "COUNT",
+                "USED",
+                "PROCESS QUOTA",
+                "PORT QUOTA",
+            ],
+            &rows,
+        ));
         out.push_str(&format!("  findings   {}\n", group_findings_text(g)));
     }
     out
@@ -621,6 +678,8 @@ mod tests {
                 used: 1,
                 min_free: 1,
                 group: fs("nav"),
+                process_quota: 1,
+                port_quota: 1,
             }])
             .unwrap(),
             resets: 3,
@@ -633,7 +692,8 @@ mod tests {
             r#"{"groups":[{"name":"nav","services":["Robot/Nav/*"],"#.to_owned()
                 + r#""publish":{"everyone":false,"uids":[1000],"gids":[]},"#
                 + r#""subscribe":{"everyone":true,"uids":[],"gids":[]},"#
-                + r#""mempools":[{"chunk_size":64,"chunk_count":2,"used":1,"min_free":1,"group":"nav"}],"#
+                + r#""mempools":[{"chunk_size":64,"chunk_count":2,"used":1,"min_free":1,"group":"nav","#
+                + r#""process_quota":1,"port_quota":1}],"#
                 + r#""resets":3,"findings":2,"last_finding":"group_header","#
                 + r#""last_finding_detail":"header of group 1: 1 word (first `state`) restored"}]}"#
         );

@@ -108,6 +108,10 @@ pub struct MempoolJson {
     pub min_free: u64,
     /// The segment group whose ports use the pool.
     pub group: String,
+    /// Chunks of the pool one process may hold at once.
+    pub process_quota: u64,
+    /// Chunks of the pool one port may hold at once.
+    pub port_quota: u64,
 }
 
 #[derive(Deserialize)]
@@ -124,6 +128,7 @@ pub struct TestDomainBuilder {
     kill_unresponsive: bool,
     max_processes: u32,
     mempools: Vec<(u32, u32)>,
+    quota: Option<(u32, u32)>,
     config_toml: Option<String>,
     log_level: String,
 }
@@ -136,6 +141,7 @@ impl Default for TestDomainBuilder {
             kill_unresponsive: false,
             max_processes: 16,
             mempools: DEFAULT_MEMPOOLS.to_vec(),
+            quota: None,
             config_toml: None,
             log_level: "debug".into(),
         }
@@ -173,6 +179,14 @@ impl TestDomainBuilder {
         self
     }
 
+    /// `[quota]`: `process_percent` and `port_percent` (default: the
+    /// daemon's, half of every pool). `(100, 100)` is no quota, for tests
+    /// that empty a pool from one process on purpose.
+    pub fn quota(mut self, process_percent: u32, port_percent: u32) -> Self {
+        self.quota = Some((process_percent, port_percent));
+        self
+    }
+
     /// A complete configuration file, used verbatim (the other settings are ignored).
     pub fn config_toml(mut self, text: &str) -> Self {
         self.config_toml = Some(text.into());
@@ -199,6 +213,11 @@ impl TestDomainBuilder {
             self.heartbeat_timeout_ms,
             self.kill_unresponsive
         );
+        if let Some((process, port)) = self.quota {
+            text.push_str(&format!(
+                "\n[quota]\nprocess_percent = {process}\nport_percent = {port}\n"
+            ));
+        }
         for (size, count) in &self.mempools {
             text.push_str(&format!("\n[[mempool]]\nsize = {size}\ncount = {count}\n"));
         }
