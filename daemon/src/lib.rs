@@ -9,6 +9,7 @@
 //! |---|---|
 //! | [`config`] | the TOML configuration, its defaults and validation |
 //! | [`group_config`] | the `[[group]]` tables: segment groups, their rules and pools |
+//! | [`limits_config`] | `[limits]`: processes, ports, queues, history, unregistered connections |
 //! | [`mempool_config`] | the `[[mempool]]` tables: size classes, defaults, validation |
 //! | [`quota_config`] | `[quota]` and `[group.quota]`: the chunk quotas of every pool |
 //! | [`service_pattern`] | `service/instance/event` patterns with whole-part `*` |
@@ -115,6 +116,7 @@ pub mod heartbeat_audit;
 pub mod heartbeat_file;
 pub mod heartbeat_scheduler;
 pub mod introspection;
+pub mod limits_config;
 pub mod logging;
 pub mod mempool_config;
 pub mod operator;
