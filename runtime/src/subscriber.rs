@@ -33,12 +33,14 @@
 //! only read (the payload through `&T`), so a process that only subscribes
 //! can map that segment read-only.
 
+mod chunk_check;
+
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use zerocp_core::chunk_header::{ChunkHeader, PayloadRange, payload_offset};
+use zerocp_core::chunk_header::payload_offset;
 use zerocp_core::mempool::PoolSelectError;
 use zerocp_core::mempool_manager::MemPoolManager;
 use zerocp_core::port::{FullPolicy, MAX_HELD, MAX_HISTORY, MAX_QUEUE_CAPACITY, SubscriberPort};
@@ -46,6 +48,7 @@ use zerocp_core::service::ServiceDescription;
 use zerocp_core::sync::Ordering;
 use zerocp_core::wire::{CreateSubscriber, Message, PortKind};
 
+use self::chunk_check::check_header;
 use crate::ZeroCopySafe;
 use crate::adaptive_spin::{AdaptiveSpin, DEFAULT_WAIT_SPINS};
 use crate::error::{
@@ -570,41 +573,6 @@ impl SubscriberCore {
             }),
         }
     }
-}
-
-/// Checks the header of `chunk` (read from shared memory, written by
-/// another process) before its payload is used: the chunk lies in a mempool,
-/// the header names this very chunk and mempool, it is consistent with the
-/// pool's stride, and its payload has the port's size. Returns where the
-/// payload is, or what is wrong.
-fn check_header(
-    pools: &MemPoolManager<'_>,
-    chunk: u32,
-    header: &ChunkHeader,
-    payload_size: u32,
-) -> Result<PayloadRange, &'static str> {
-    let (pool, _) = pools
-        .layout()
-        .locate(chunk)
-        .ok_or("index outside every mempool")?;
-    let layout = pools
-        .layout()
-        .pools()
-        .get(pool)
-        .ok_or("index outside every mempool")?;
-    if header.chunk_index() != chunk {
-        return Err("the chunk header names another chunk");
-    }
-    if header.mempool() as usize != pool {
-        return Err("the chunk header names another mempool");
-    }
-    let range = header
-        .validate(layout.stride())
-        .map_err(|_| "inconsistent chunk header")?;
-    if range.size != payload_size {
-        return Err("payload size differs from the port's type");
-    }
-    Ok(range)
 }
 
 /// A deadline that never comes, for timeouts too long for `Instant`.
