@@ -34,11 +34,11 @@ use zerocp_core::wire::{
     self, CreatePublisher, CreateSubscriber, ErrorCode, Message, PortCreated, PortKind, Register,
     Registered, RemovePort,
 };
-use zerocp_os_linux::names::DomainName;
 use zerocp_os_linux::seqpacket::PeerCredentials;
 
 use crate::audit::Audit;
 use crate::config::DaemonConfig;
+pub use crate::daemon_identity::DaemonIdentity;
 use crate::group_memory::GroupMemory;
 use crate::group_reset::PendingResets;
 use crate::heartbeat_scheduler::HeartbeatScheduler;
@@ -51,27 +51,6 @@ pub use crate::request_error::RequestError;
 use crate::request_error::{check_range, error};
 use crate::route_table::{RouteError, RouteTable};
 use crate::segment_groups::SegmentGroups;
-
-/// What the daemon tells runtimes at registration and shows in `status`.
-#[derive(Debug, Clone)]
-pub struct DaemonIdentity {
-    /// The daemon's pid.
-    pub pid: u32,
-    /// The daemon's uid (allowed to connect besides root and the configured ones).
-    pub uid: u32,
-    /// Distinguishes daemon starts (nanoseconds since the Unix epoch at start).
-    pub epoch: u64,
-    /// `CLOCK_MONOTONIC` ms at start.
-    pub started_ms: u64,
-    /// Size of the mgmt segment.
-    pub mgmt_size: u64,
-    /// The domain served (names every process's heartbeat file).
-    pub domain: DomainName,
-    /// Size of every group's control part, summed.
-    pub control_size: u64,
-    /// Size of every group's payload part, summed.
-    pub data_size: u64,
-}
 
 /// Why a process is being removed (for the log).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

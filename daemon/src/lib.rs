@@ -24,6 +24,7 @@
 //! | [`connection_refusals`] | connections turned away: counters, one log line per kind and second |
 //! | [`control_plane`] | the state and every change to it (register, ports, death) |
 //! | [`request_error`] | `RequestError`: a refused request's code and detail |
+//! | [`daemon_identity`] | `DaemonIdentity`: pid, uid, epoch, domain and memory sizes, fixed at start |
 //! | [`pending_limits`] | the limits on unregistered connections and whom a newcomer evicts |
 //! | [`process_manager`] | registered processes, their slots, pidfds, heartbeat files |
 //! | [`heartbeat_file`] | one process's heartbeat, in a memory file shared with it only |
@@ -107,6 +108,7 @@ pub mod control_plane;
 mod control_plane_tests;
 pub mod ctl;
 pub mod daemon;
+pub mod daemon_identity;
 pub mod diroute;
 pub mod group_audit;
 pub mod group_config;
