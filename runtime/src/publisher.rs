@@ -63,11 +63,9 @@ use publish_timeout::{DEFAULT_PUBLISH_TIMEOUT, PublishTimeout};
 /// Default of [`PublisherBuilder::max_loans`].
 pub const DEFAULT_MAX_LOANS: u32 = 4;
 
-/// Options of a new publisher; made by [`Runtime::publisher`].
+/// Options of a new publisher; made by [`Runtime::publisher`](crate::Runtime::publisher).
 ///
 /// ```no_run
-/// # let rt = zerocp::Runtime::init("doc")?;
-/// # let svc = zerocp::ServiceDescription::new("Robot", "Base", "Pose")?;
 /// use std::time::Duration;
 /// use zerocp::PublishTimeout;
 /// # let rt = zerocp::Runtime::init("doc")?;

@@ -71,7 +71,7 @@ pub const DEFAULT_QUEUE_CAPACITY: u32 = 16;
 /// Default of [`SubscriberBuilder::max_held`].
 pub const DEFAULT_MAX_HELD: u32 = 8;
 
-/// Options of a new subscriber; made by [`Runtime::subscriber`].
+/// Options of a new subscriber; made by [`Runtime::subscriber`](crate::Runtime::subscriber).
 ///
 /// ```no_run
 /// use zerocp::FullPolicy;
