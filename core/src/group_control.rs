@@ -60,8 +60,10 @@ pub const GROUP_CONTROL_MAGIC: u64 = u64::from_le_bytes(*b"ZEROCPGC");
 /// Version of the layout described here; bumped on any incompatible change.
 /// It continues the versions of the single mgmt segment the control parts
 /// were split from (3: mempools tagged with their group); 4 is the first
-/// per-group control part.
-pub const GROUP_CONTROL_LAYOUT_VERSION: u32 = 4;
+/// per-group control part; 5 added the ports' statistics of timeouts, a
+/// subscriber's `max_held` and held count (a publisher's statistics sit in
+/// its port's former tail padding).
+pub const GROUP_CONTROL_LAYOUT_VERSION: u32 = 5;
 
 /// One entry of the header's mempool table.
 #[repr(C)]

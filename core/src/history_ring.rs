@@ -27,6 +27,7 @@ use crate::word_repair::WordRepair;
 /// assert_eq!(ring.push(10), None);
 /// assert_eq!(ring.push(11), None);
 /// assert_eq!(ring.push(12), Some(10)); // evicted: the caller releases it
+/// assert_eq!(ring.len(), 2);
 /// let mut out = [0u32; 4];
 /// assert_eq!(ring.newest(&mut out, 8), 2);
 /// assert_eq!(&out[..2], &[11, 12]);
@@ -68,6 +69,22 @@ impl<const N: usize> HistoryRing<N> {
     /// The configured depth (0: history disabled).
     pub fn depth(&self) -> u32 {
         self.depth.load(Ordering::Relaxed).min(N as u32)
+    }
+
+    /// How many entries the ring holds now (a snapshot, for display: the
+    /// count of non-empty entries, which the daemon can trust no more than
+    /// any other word the owner writes).
+    pub fn len(&self) -> u32 {
+        // Relaxed: a statistic.
+        self.entries
+            .iter()
+            .filter(|cell| cell.load(Ordering::Relaxed) != 0)
+            .count() as u32
+    }
+
+    /// Whether the ring holds no entry now.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Owner: appends `chunk` (whose reference the caller already took for the

@@ -3,7 +3,8 @@
 //! The daemon creates `zerocp.<domain>.mgmt` at start and hands it,
 //! **read-only**, to every registered process with the `Registered` reply:
 //! it holds what concerns the domain as a whole (the state word, the epoch,
-//! the daemon's pid, the limits), and nothing of any segment group (ports,
+//! the daemon's pid, the limits, every pool's chunk quotas), and nothing of
+//! any segment group's live state (ports,
 //! freelists, refcounts and chunks live in each group's own control and
 //! payload parts, [`crate::group_control`]) nor of any process (each
 //! process's heartbeat is a file of its own, shared only with the daemon,
@@ -13,9 +14,15 @@
 //!
 //! ```text
 //! offset 0                  MgmtHeader (512 B): magic, layout version, state,
-//!                           daemon pid, max processes, group count, epoch,
-//!                           segment size (u32 words only)
+//!                           daemon pid, max processes, group count, quota
+//!                           count, epoch, segment size (u32 words only)
+//! offset 512                QuotaRecord × 32 (32 B each, u32 words only): the
+//!                           chunk quotas of every pool ([`quota`])
 //! ```
+//!
+//! The quotas are here rather than in a group's control part because every
+//! process with a port in a group can write that part: a runtime bounds its
+//! own loans and the queues it fills by values no other process can change.
 //!
 //! The state word tells every runtime that the daemon is stopping
 //! ([`STATE_SHUTTING_DOWN`]). Only the daemon writes the segment: a runtime
@@ -41,9 +48,14 @@ use crate::word_repair::WordRepair;
 
 mod config;
 mod layout;
+pub mod quota;
 
 pub use config::{MAX_GROUPS, MAX_PROCESSES_LIMIT, MgmtConfig, MgmtConfigError};
 pub use layout::MgmtLayout;
+pub use quota::{MAX_QUOTA_PERCENT, PoolQuota, QuotaError, QuotaTable, quota_of};
+
+use crate::mempool::MAX_MEMPOOLS;
+use quota::QuotaRecord;
 
 /// `"ZEROCPMG"` little-endian: the first word of every mgmt segment.
 pub const MGMT_MAGIC: u64 = u64::from_le_bytes(*b"ZEROCPMG");
@@ -53,8 +65,9 @@ pub const MGMT_MAGIC: u64 = u64::from_le_bytes(*b"ZEROCPMG");
 /// ports, freelists and refcounts into each group's control part, leaving
 /// the header and the heartbeat slots; version 5 moved the heartbeat slots
 /// into a file per process and made the header `u32` words only (the
-/// segment is mapped read-only by runtimes).
-pub const MGMT_LAYOUT_VERSION: u32 = 5;
+/// segment is mapped read-only by runtimes); version 6 added the quota
+/// table after the header and its count in the header.
+pub const MGMT_LAYOUT_VERSION: u32 = 6;
 
 /// Segment state: the daemon is still writing it.
 pub const STATE_INITIALISING: u32 = 0;
@@ -67,7 +80,7 @@ pub const STATE_SHUTTING_DOWN: u32 = 2;
 ///
 /// Layout, every field a `u32` (a 64-bit value as two words, low first):
 /// `magic: [u32; 2]`, `layout_version, state, daemon_pid, max_processes,
-/// group_count, reserved`, `epoch: [u32; 2]`, `mgmt_size: [u32; 2]`,
+/// group_count, quota_count`, `epoch: [u32; 2]`, `mgmt_size: [u32; 2]`,
 /// padded to 512. The same on every target.
 #[repr(C, align(512))]
 pub struct MgmtHeader {
@@ -77,7 +90,7 @@ pub struct MgmtHeader {
     daemon_pid: AtomicU32,
     max_processes: AtomicU32,
     group_count: AtomicU32,
-    reserved: AtomicU32,
+    quota_count: AtomicU32,
     epoch: [AtomicU32; 2],
     mgmt_size: [AtomicU32; 2],
 }
@@ -263,12 +276,14 @@ impl<'a> Mgmt<'a> {
             });
         }
         check_mapping(base, len, recorded)?;
-        Ok(Self {
+        let mut view = Self {
             base,
             layout,
             config,
             _mapping: PhantomData,
-        })
+        };
+        view.config = view.read_quotas()?;
+        Ok(view)
     }
 
     /// The configuration the segment was laid out for.
@@ -329,7 +344,11 @@ impl<'a> Mgmt<'a> {
             self.config.max_processes(),
         );
         repair.u32("group_count", &h.group_count, self.config.group_count());
-        repair.u32("reserved", &h.reserved, 0);
+        let quotas = self.config.quotas().entries();
+        repair.u32("quota_count", &h.quota_count, quotas.len() as u32);
+        for (record, quota) in self.quota_records().iter().zip(quotas) {
+            repair.merge(record.restore(quota));
+        }
         for (word, value) in h.epoch.iter().zip(halves(epoch)) {
             repair.u32("epoch", word, value);
         }
@@ -350,6 +369,36 @@ impl<'a> Mgmt<'a> {
         unsafe { self.base.cast::<MgmtHeader>().as_ref() }
     }
 
+    /// The quota table's records (all [`MAX_MEMPOOLS`] of them).
+    fn quota_records(&self) -> &'a [QuotaRecord; MAX_MEMPOOLS] {
+        let offset = self.layout.quotas_offset() as usize;
+        // SAFETY: the layout puts the table inside the total size, which
+        // `check_mapping` proved is mapped.
+        let table = unsafe { self.base.as_ptr().add(offset) };
+        // SAFETY: in bounds (above), at a 512-byte boundary of a 512-aligned
+        // mapping (so aligned for the 32-byte records); records are atomics
+        // only, valid for any bit pattern.
+        unsafe { &*table.cast::<[QuotaRecord; MAX_MEMPOOLS]>() }
+    }
+
+    /// The configuration with the recorded quota table, checked (loads only:
+    /// called by `attach`, after its Acquire fence).
+    fn read_quotas(&self) -> Result<MgmtConfig, MgmtError> {
+        let count = self.header().quota_count.load(Ordering::Relaxed);
+        let invalid = |e| MgmtError::Config(MgmtConfigError::Quota(e));
+        if count as usize > MAX_MEMPOOLS {
+            return Err(invalid(QuotaError::TooMany { count }));
+        }
+        let mut quotas = [PoolQuota::default(); MAX_MEMPOOLS];
+        let recorded = quotas.iter_mut().zip(self.quota_records());
+        for (quota, record) in recorded.take(count as usize) {
+            *quota = record.read().map_err(invalid)?;
+        }
+        self.config
+            .with_quotas(&quotas[..count as usize])
+            .map_err(MgmtError::Config)
+    }
+
     fn write_header(&self, config: &MgmtConfig, daemon_pid: u32, epoch: u64) {
         let h = self.header();
         // Relaxed: published by the Release store of READY in `create`.
@@ -360,6 +409,11 @@ impl<'a> Mgmt<'a> {
         h.max_processes
             .store(config.max_processes(), Ordering::Relaxed);
         h.group_count.store(config.group_count(), Ordering::Relaxed);
+        let quotas = config.quotas().entries();
+        for (record, quota) in self.quota_records().iter().zip(quotas) {
+            record.write(quota);
+        }
+        h.quota_count.store(quotas.len() as u32, Ordering::Relaxed);
         store_u64(&h.epoch, epoch);
         store_u64(&h.mgmt_size, self.layout.total_size());
     }

@@ -16,6 +16,8 @@
 //! | subscriber `queue` ([`ChunkQueue`]) | publishers push, subscriber pops | daemon drains on death |
 //! | subscriber `held` | subscriber | daemon, after the subscriber died |
 //! | subscriber [`WakeWord`] | both (futex protocol) | both |
+//! | subscriber [`SubscriberStats`] | publishers (drops, timeouts), subscriber (`held`) | publishers (`held`, for the port quota), daemon (display) |
+//! | publisher [`PublisherStats`] | publisher | daemon (display) |
 //!
 //! A port the daemon revokes ([`PortState::Revoked`]) is unrouted like a
 //! retiring one; its owner is told over its control socket, which only the
@@ -106,7 +108,7 @@ impl FullPolicy {
 /// Daemon-written description of a port (one cache line).
 ///
 /// Layout: `state, generation, owner_slot, owner_pid, payload_size,
-/// payload_align, mempool, policy, capacity, history, reserved: u32`,
+/// payload_align, mempool, policy, capacity, history, max_held: u32`,
 /// `service_hash: u64`, then padding to 64 bytes.
 #[repr(C, align(64))]
 pub struct PortControl {
@@ -120,7 +122,7 @@ pub struct PortControl {
     policy: AtomicU32,
     capacity: AtomicU32,
     history: AtomicU32,
-    reserved: AtomicU32,
+    max_held: AtomicU32,
     service_hash: AtomicU64,
 }
 
@@ -146,6 +148,8 @@ pub struct PortSettings {
     pub capacity: u32,
     /// Subscriber: history requested; publisher: history depth.
     pub history: u32,
+    /// Subscriber: most samples taken at once (`max_held`); publisher: 0.
+    pub max_held: u32,
     /// The service's stable hash.
     pub service_hash: u64,
 }
@@ -164,6 +168,7 @@ impl PortControl {
         self.policy.store(s.policy as u32, Ordering::Relaxed);
         self.capacity.store(s.capacity, Ordering::Relaxed);
         self.history.store(s.history, Ordering::Relaxed);
+        self.max_held.store(s.max_held, Ordering::Relaxed);
         self.service_hash.store(s.service_hash, Ordering::Relaxed);
         self.state
             .store(PortState::Active as u32, Ordering::Release);
@@ -199,6 +204,7 @@ impl PortControl {
             policy: FullPolicy::from_word(self.policy.load(Ordering::Relaxed)).unwrap_or_default(),
             capacity: self.capacity.load(Ordering::Relaxed),
             history: self.history.load(Ordering::Relaxed),
+            max_held: self.max_held.load(Ordering::Relaxed),
             service_hash: self.service_hash.load(Ordering::Relaxed),
         }
     }
@@ -233,7 +239,7 @@ impl PortControl {
             repair.u32("policy", &self.policy, s.policy as u32);
             repair.u32("capacity", &self.capacity, s.capacity);
             repair.u32("history", &self.history, s.history);
-            repair.u32("reserved", &self.reserved, 0);
+            repair.u32("max_held", &self.max_held, s.max_held);
             repair.u64("service_hash", &self.service_hash, s.service_hash);
         }
         repair.u32("state", &self.state, state as u32);
@@ -247,14 +253,27 @@ impl PortControl {
     pub fn policy(&self) -> FullPolicy {
         FullPolicy::from_word(self.policy.load(Ordering::Relaxed)).unwrap_or_default()
     }
+
+    /// A subscriber's `max_held` (a hot-path read for publishers, on the
+    /// line of [`policy`](Self::policy)).
+    pub fn max_held(&self) -> u32 {
+        self.max_held.load(Ordering::Relaxed)
+    }
+
+    /// A subscriber's queue capacity, as the daemon set it (a publisher's:
+    /// its `max_loans`); on the line of [`policy`](Self::policy).
+    pub fn capacity(&self) -> u32 {
+        self.capacity.load(Ordering::Relaxed)
+    }
 }
 
 /// A publisher's port.
 ///
 /// Layout: [`PortControl`] (64 B), topology [`SeqLock`] of
-/// [`TOPOLOGY_WORDS`] words (cache-padded), `loans`
-/// ([`UsedChunkList`] of [`MAX_LOANS`]), `history` ([`HistoryRing`] of
-/// [`MAX_HISTORY`]), padded to a multiple of 64 bytes.
+/// [`TOPOLOGY_WORDS`] words (cache-padded), `loans` ([`UsedChunkList`] of
+/// [`MAX_LOANS`]), `history` ([`HistoryRing`] of [`MAX_HISTORY`]),
+/// [`PublisherStats`] (8 B, in what was the tail padding: the other parts
+/// keep their offsets), padded to a multiple of 64 bytes.
 #[repr(C, align(64))]
 pub struct PublisherPort {
     /// Daemon-written description.
@@ -265,6 +284,8 @@ pub struct PublisherPort {
     pub loans: UsedChunkList<MAX_LOANS>,
     /// Recently published chunks kept for late joiners.
     pub history: HistoryRing<MAX_HISTORY>,
+    /// Counters (written rarely: on publish timeouts).
+    pub stats: PublisherStats,
 }
 
 /// Futex words of a subscriber: how publishers wake a sleeping subscriber and
@@ -290,11 +311,32 @@ pub struct WakeWord {
 #[cfg(not(loom))]
 const _: () = assert!(core::mem::size_of::<WakeWord>() == 64);
 
+/// Publisher statistics.
+///
+/// Layout: `timed_out: u64`.
+#[repr(C)]
+pub struct PublisherStats {
+    /// Deliveries given up after the publish timeout: a block-publisher
+    /// subscriber's queue stayed full (one per sample and subscriber).
+    pub timed_out: AtomicU64,
+}
+
 /// Subscriber statistics (own cache line so counting never bounces the queue's lines).
+///
+/// Layout: `dropped, timed_out: u64`, `held: u32`, padded to 64 bytes.
 #[repr(C, align(64))]
 pub struct SubscriberStats {
-    /// Samples released because the queue was full (discard-oldest policy).
+    /// Samples released because the queue was full or at the port quota
+    /// (discard-oldest policy).
     pub dropped: AtomicU64,
+    /// Samples a publisher gave up on after its publish timeout
+    /// (block-publisher policy).
+    pub timed_out: AtomicU64,
+    /// Samples the subscriber holds (taken, not dropped) now, written by the
+    /// subscriber when its queue capacity and `max_held` exceed its port
+    /// quota (`zerocp_core::mgmt::quota`): then its publishers read it to
+    /// bound its queued and taken chunks by that quota. Otherwise 0.
+    pub held: AtomicU32,
 }
 
 /// A subscriber's port.

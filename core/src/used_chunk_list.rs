@@ -23,6 +23,7 @@ use crate::sync::{AtomicU32, Ordering};
 /// let list = UsedChunkList::<4>::new();
 /// list.record(2, 17).unwrap();
 /// list.record(3, 5).unwrap();
+/// assert_eq!(list.count(), 2);
 /// assert_eq!(list.clear(2), Some(17));
 /// assert_eq!(list.clear(2), None);
 /// let mut held = Vec::new();
@@ -137,6 +138,15 @@ impl<const N: usize> UsedChunkList<N> {
     /// ```
     pub fn listed(&self, f: impl FnMut(u32)) {
         each_listed(&self.slots, f);
+    }
+
+    /// How many slots hold a chunk now (a snapshot, for display: relaxed loads).
+    pub fn count(&self) -> u32 {
+        // Relaxed: a statistic; the owner may change the list meanwhile.
+        self.slots
+            .iter()
+            .filter(|cell| cell.load(Ordering::Relaxed) != 0)
+            .count() as u32
     }
 
     /// Empties every slot without reporting (daemon, when handing out the port again).

@@ -13,7 +13,8 @@ use zerocp_core::mempool_manager::{
     LoanChunkError, MemPoolManager, PayloadSpec, ReleaseChunkError,
 };
 use zerocp_core::mgmt::{
-    MGMT_LAYOUT_VERSION, Mgmt, MgmtConfig, MgmtError, MgmtLayout, STATE_READY, STATE_SHUTTING_DOWN,
+    MGMT_LAYOUT_VERSION, Mgmt, MgmtConfig, MgmtConfigError, MgmtError, MgmtLayout, PoolQuota,
+    QuotaError, STATE_READY, STATE_SHUTTING_DOWN,
 };
 
 /// A zeroed, 4096-aligned heap buffer.
@@ -140,6 +141,63 @@ fn mgmt_create_then_attach_sees_the_same_segment() {
     );
     created.set_shutting_down();
     assert_eq!(attached.state(), STATE_SHUTTING_DOWN);
+}
+
+#[test]
+fn mgmt_records_the_quotas_and_attach_checks_them() {
+    let quotas = [
+        PoolQuota::new(0, 0, 64, 50, 25).unwrap(),
+        PoolQuota::new(1, 0, 8, 100, 50)
+            .unwrap()
+            .from_group_override(true),
+    ];
+    let config = MgmtConfig::new(4, 2).unwrap().with_quotas(&quotas).unwrap();
+    let m = Buffer::new(MgmtLayout::compute(&config).unwrap().total_size() as usize);
+    // SAFETY: zeroed buffer, alive for the test.
+    let created = unsafe { Mgmt::create(m.ptr, m.layout.size(), &config, 77, 5) }.unwrap();
+    // SAFETY: same buffer.
+    let attached = unsafe { Mgmt::attach(m.ptr, m.layout.size()) }.unwrap();
+    assert_eq!(attached.config(), created.config());
+    let nav = attached.config().quotas().get(1, 0).copied().unwrap();
+    assert_eq!(
+        (nav.process(), nav.port(), nav.is_group_override()),
+        (8, 4, true)
+    );
+    assert_eq!(
+        attached.config().quotas().get(0, 0).map(|q| q.port()),
+        Some(16)
+    );
+    // The first record starts at 512: group, pool, chunk_count,
+    // process_percent (524), port_percent (528). A percentage of 0 is refused.
+    m.poke(528, 0);
+    // SAFETY: same buffer.
+    let bad = unsafe { Mgmt::attach(m.ptr, m.layout.size()) };
+    assert!(
+        matches!(
+            bad,
+            Err(MgmtError::Config(MgmtConfigError::Quota(
+                QuotaError::PercentOutOfRange {
+                    name: "port_percent",
+                    value: 0
+                }
+            )))
+        ),
+        "{bad:?}"
+    );
+    m.poke(528, 25);
+    // The quota count (header bytes 28..32) beyond the table is refused.
+    m.poke(28, 33);
+    // SAFETY: same buffer.
+    let bad = unsafe { Mgmt::attach(m.ptr, m.layout.size()) };
+    assert!(
+        matches!(
+            bad,
+            Err(MgmtError::Config(MgmtConfigError::Quota(
+                QuotaError::TooMany { count: 33 }
+            )))
+        ),
+        "{bad:?}"
+    );
 }
 
 #[test]

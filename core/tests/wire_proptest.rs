@@ -44,13 +44,14 @@ fn port_kind() -> impl Strategy<Value = PortKind> {
 }
 
 fn process_info() -> impl Strategy<Value = ProcessInfo> {
-    (any::<[u32; 3]>(), fixed::<32>(), select(ProcessState::ALL)).prop_map(
-        |([pid, process_slot, heartbeat_age_ms], name, state)| ProcessInfo {
+    (any::<[u32; 4]>(), fixed::<32>(), select(ProcessState::ALL)).prop_map(
+        |([pid, process_slot, heartbeat_age_ms, chunks_held], name, state)| ProcessInfo {
             pid,
             process_slot,
             name,
             state,
             heartbeat_age_ms,
+            chunks_held,
         },
     )
 }
@@ -75,7 +76,7 @@ fn port_info() -> impl Strategy<Value = PortInfo> {
         service(),
         port_kind(),
         any::<[u32; 5]>(),
-        any::<u64>(),
+        any::<[u64; 2]>(),
         type_info(),
     )
         .prop_map(
@@ -83,7 +84,7 @@ fn port_info() -> impl Strategy<Value = PortInfo> {
                 service,
                 kind,
                 [port_index, group, owner_pid, queue_len, queue_capacity],
-                dropped,
+                [dropped, timed_out],
                 type_info,
             )| {
                 PortInfo {
@@ -95,6 +96,7 @@ fn port_info() -> impl Strategy<Value = PortInfo> {
                     queue_len,
                     queue_capacity,
                     dropped,
+                    timed_out,
                     type_info,
                 }
             },
@@ -102,13 +104,27 @@ fn port_info() -> impl Strategy<Value = PortInfo> {
 }
 
 fn mempool_info() -> impl Strategy<Value = MempoolInfo> {
-    (any::<[u32; 4]>(), fixed::<32>()).prop_map(
-        |([chunk_size, chunk_count, used, min_free], group)| MempoolInfo {
-            chunk_size,
-            chunk_count,
-            used,
-            min_free,
+    (any::<[u32; 6]>(), fixed::<32>()).prop_map(
+        |(
+            [
+                chunk_size,
+                chunk_count,
+                used,
+                min_free,
+                process_quota,
+                port_quota,
+            ],
             group,
+        )| {
+            MempoolInfo {
+                chunk_size,
+                chunk_count,
+                used,
+                min_free,
+                group,
+                process_quota,
+                port_quota,
+            }
         },
     )
 }

@@ -30,7 +30,11 @@
 //! gids = []                     # primary groups allowed to connect
 //! socket_mode = 0o660           # file mode of the control socket
 //!
-//! [[mempool]]                   # one table per size class; replaces the defaults
+//! [quota]                       # shares of every pool (see crate::quota_config)
+//! process_percent = 50          # chunks of one pool one process may hold at once
+//! port_percent = 50             # chunks of one pool one port may hold at once
+//!
+//! [[mempool]]                   # one table per size class (crate::mempool_config)
 //! size = 128                    # chunk size in bytes (the payload capacity)
 //! count = 1024                  # number of chunks
 //!
@@ -44,6 +48,8 @@
 //! [[group.mempool]]             # the group's own pools
 //! size = 1024
 //! count = 64
+//! [group.quota]                 # the group's own shares (default: [quota]'s)
+//! process_percent = 100
 //! ```
 //!
 //! The defaults' mempools are 128 B×1024, 1 KiB×512, 16 KiB×128, 128 KiB×32,
@@ -62,15 +68,15 @@ use serde::Deserialize;
 
 use crate::audit_config::AuditConfig;
 use crate::group_config::{GroupSpec, validate_groups};
+pub use crate::limits_config::Limits;
+pub(crate) use crate::mempool_config::validate_mempools;
+pub use crate::mempool_config::{MempoolSpec, default_mempools};
+use crate::quota_config::QuotaConfig;
 use crate::segment_groups::SegmentGroups;
 
 /// Where `zerocpd` looks for its configuration when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/zerocp/zerocpd.toml";
 
-/// Largest queue capacity the shared-memory port layout allows.
-const QUEUE_CAPACITY_LIMIT: u32 = zerocp_core::port::MAX_QUEUE_CAPACITY as u32;
-/// Deepest history the shared-memory port layout allows.
-const HISTORY_LIMIT: u32 = zerocp_core::port::MAX_HISTORY as u32;
 /// Largest heartbeat interval accepted (one minute).
 const MAX_HEARTBEAT_INTERVAL_MS: u64 = 60_000;
 
@@ -96,40 +102,14 @@ pub struct DaemonConfig {
     /// The audit of shared memory and what to do about what it finds
     /// ([`crate::audit_config`]).
     pub audit: AuditConfig,
+    /// Chunk quotas: the shares of every pool one process and one port may hold.
+    pub quota: QuotaConfig,
     /// The mempools (size classes) of the `default` group, in the order written.
     #[serde(rename = "mempool")]
     pub mempools: Vec<MempoolSpec>,
     /// The segment groups (`[[group]]`), in the order written.
     #[serde(rename = "group")]
     pub groups: Vec<GroupSpec>,
-}
-
-/// `[limits]`: how many of each thing the daemon manages at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Limits {
-    /// Processes registered at once (heartbeat slots).
-    pub max_processes: u32,
-    /// Publisher ports at once.
-    pub max_publishers: u32,
-    /// Subscriber ports at once.
-    pub max_subscribers: u32,
-    /// Largest queue capacity a subscriber may request.
-    pub max_queue_capacity: u32,
-    /// Deepest history a publisher may keep (and a subscriber request).
-    pub max_history: u32,
-    /// Connections that have not registered (tools, runtimes connecting)
-    /// at once. A newcomer beyond it evicts the oldest unregistered
-    /// connection of the uid that holds the most
-    /// ([`crate::pending_limits`]).
-    pub max_pending_connections: u32,
-    /// Unregistered connections of one uid at once. A newcomer beyond it
-    /// evicts the oldest unregistered connection of its own uid.
-    pub max_pending_per_uid: u32,
-    /// How long a connection may stay unregistered, counted from its accept
-    /// (or its `Unregister`): queries do not extend it. Then it is told why
-    /// (`LimitReached`) and closed.
-    pub register_timeout_ms: u64,
 }
 
 /// `[heartbeat]`: how runtimes prove they are alive.
@@ -162,16 +142,6 @@ pub struct AccessConfig {
     pub socket_mode: u32,
 }
 
-/// One `[[mempool]]`: a size class of chunks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MempoolSpec {
-    /// Chunk size in bytes: the largest payload a chunk of this pool holds.
-    pub size: u32,
-    /// Number of chunks.
-    pub count: u32,
-}
-
 impl Default for DaemonConfig {
     fn default() -> Self {
         Self {
@@ -180,23 +150,9 @@ impl Default for DaemonConfig {
             heartbeat: HeartbeatConfig::default(),
             access: AccessConfig::default(),
             audit: AuditConfig::default(),
+            quota: QuotaConfig::default(),
             mempools: default_mempools(),
             groups: Vec::new(),
-        }
-    }
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_processes: 64,
-            max_publishers: 256,
-            max_subscribers: 1024,
-            max_queue_capacity: QUEUE_CAPACITY_LIMIT,
-            max_history: HISTORY_LIMIT,
-            max_pending_connections: 64,
-            max_pending_per_uid: 8,
-            register_timeout_ms: 5_000,
         }
     }
 }
@@ -219,22 +175,6 @@ impl Default for AccessConfig {
             socket_mode: 0o660,
         }
     }
-}
-
-/// The built-in mempools: 128 B×1024, 1 KiB×512, 16 KiB×128, 128 KiB×32, 1 MiB×8, 4 MiB×4.
-pub fn default_mempools() -> Vec<MempoolSpec> {
-    const KIB: u32 = 1024;
-    [
-        (128, 1024),
-        (KIB, 512),
-        (16 * KIB, 128),
-        (128 * KIB, 32),
-        (KIB * KIB, 8),
-        (4 * KIB * KIB, 4),
-    ]
-    .into_iter()
-    .map(|(size, count)| MempoolSpec { size, count })
-    .collect()
 }
 
 /// Loading or checking a configuration failed.
@@ -350,6 +290,7 @@ impl DaemonConfig {
         self.heartbeat.validate()?;
         self.access.validate()?;
         self.audit.validate()?;
+        self.quota.validate("quota")?;
         if self.mempools.is_empty() {
             return Err(invalid("mempool", "must list at least one [[mempool]]"));
         }
@@ -373,19 +314,24 @@ impl DaemonConfig {
         SegmentGroups::new(&self.groups)
     }
 
-    /// The limits the domain's mgmt segment is laid out for.
+    /// The limits the domain's mgmt segment is laid out for, and the
+    /// quotas of every pool it records.
     pub fn mgmt_config(&self) -> Result<zerocp_core::mgmt::MgmtConfig, ConfigError> {
-        zerocp_core::mgmt::MgmtConfig::new(self.limits.max_processes, self.group_count()).map_err(
-            |e| match e {
+        let quotas = crate::quota_config::pool_quotas(self)?;
+        zerocp_core::mgmt::MgmtConfig::new(self.limits.max_processes, self.group_count())
+            .and_then(|mgmt| mgmt.with_quotas(&quotas))
+            .map_err(|e| match e {
                 zerocp_core::mgmt::MgmtConfigError::LimitOutOfRange { name, value, max } => {
                     invalid(
                         format!("limits.{name}"),
                         format!("= {value} is out of range 1..={max}"),
                     )
                 }
+                zerocp_core::mgmt::MgmtConfigError::Quota(e) => {
+                    invalid("quota", format!("cannot be recorded: {e}"))
+                }
                 other => invalid("limits", format!("cannot be laid out: {other}")),
-            },
-        )
+            })
     }
 
     /// Segment groups, `default` included.
@@ -457,36 +403,6 @@ fn group_config_error(
     }
 }
 
-impl Limits {
-    fn validate(&self) -> Result<(), ConfigError> {
-        if self.max_queue_capacity == 0 || self.max_queue_capacity > QUEUE_CAPACITY_LIMIT {
-            return Err(invalid(
-                "limits.max_queue_capacity",
-                format!(
-                    "= {} is out of range 1..={QUEUE_CAPACITY_LIMIT}",
-                    self.max_queue_capacity
-                ),
-            ));
-        }
-        if self.max_history > HISTORY_LIMIT {
-            return Err(invalid(
-                "limits.max_history",
-                format!("= {} is out of range 0..={HISTORY_LIMIT}", self.max_history),
-            ));
-        }
-        if self.max_pending_connections == 0 {
-            return Err(invalid("limits.max_pending_connections", "must be > 0"));
-        }
-        if self.max_pending_per_uid == 0 {
-            return Err(invalid("limits.max_pending_per_uid", "must be > 0"));
-        }
-        if self.register_timeout_ms == 0 {
-            return Err(invalid("limits.register_timeout_ms", "must be > 0"));
-        }
-        Ok(())
-    }
-}
-
 impl HeartbeatConfig {
     fn validate(&self) -> Result<(), ConfigError> {
         if self.interval_ms == 0 || self.interval_ms > MAX_HEARTBEAT_INTERVAL_MS {
@@ -533,32 +449,6 @@ impl AccessConfig {
     pub fn allows(&self, uid: u32, gid: u32, daemon_uid: u32) -> bool {
         uid == 0 || uid == daemon_uid || self.uids.contains(&uid) || self.gids.contains(&gid)
     }
-}
-
-/// Checks the pools listed under `key` (`mempool`, `group[1].mempool`).
-pub(crate) fn validate_mempools(key: &str, pools: &[MempoolSpec]) -> Result<(), ConfigError> {
-    let max = zerocp_core::mempool::MAX_MEMPOOLS;
-    if pools.len() > max {
-        return Err(invalid(
-            key,
-            format!("lists {} pools, at most {max} allowed", pools.len()),
-        ));
-    }
-    for (i, pool) in pools.iter().enumerate() {
-        if pool.size == 0 {
-            return Err(invalid(format!("{key}[{i}].size"), "must be > 0"));
-        }
-        if pool.count == 0 {
-            return Err(invalid(format!("{key}[{i}].count"), "must be > 0"));
-        }
-        if let Some(j) = pools[..i].iter().position(|p| p.size == pool.size) {
-            return Err(invalid(
-                format!("{key}[{i}].size"),
-                format!("= {} duplicates {key}[{j}].size", pool.size),
-            ));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -19,7 +19,9 @@
 //! uid/gid may create this kind of port in the service's segment group
 //! ([`crate::segment_groups`]; refused as `AccessDenied`, logged once as a
 //! warning); the type agrees with the service's other ports; a pool *of the
-//! service's group* holds the payload (`PayloadTooLarge` names the group).
+//! service's group* holds the payload (`PayloadTooLarge` names the group); a
+//! publisher's history fits the pool's port quota (`LimitReached` names the
+//! quota, see [`crate::quota_config`]).
 
 use std::os::fd::BorrowedFd;
 
@@ -32,43 +34,23 @@ use zerocp_core::wire::{
     self, CreatePublisher, CreateSubscriber, ErrorCode, Message, PortCreated, PortKind, Register,
     Registered, RemovePort,
 };
-use zerocp_os_linux::names::DomainName;
 use zerocp_os_linux::seqpacket::PeerCredentials;
 
 use crate::audit::Audit;
 use crate::config::DaemonConfig;
+pub use crate::daemon_identity::DaemonIdentity;
 use crate::group_memory::GroupMemory;
 use crate::group_reset::PendingResets;
 use crate::heartbeat_scheduler::HeartbeatScheduler;
 use crate::port_id::PortId;
 use crate::port_registry::PortRegistry;
 use crate::process_manager::{ConnId, Process, ProcessManager, RegisterError};
+use crate::quota_config;
 use crate::reclaim;
 pub use crate::request_error::RequestError;
 use crate::request_error::{check_range, error};
 use crate::route_table::{RouteError, RouteTable};
 use crate::segment_groups::SegmentGroups;
-
-/// What the daemon tells runtimes at registration and shows in `status`.
-#[derive(Debug, Clone)]
-pub struct DaemonIdentity {
-    /// The daemon's pid.
-    pub pid: u32,
-    /// The daemon's uid (allowed to connect besides root and the configured ones).
-    pub uid: u32,
-    /// Distinguishes daemon starts (nanoseconds since the Unix epoch at start).
-    pub epoch: u64,
-    /// `CLOCK_MONOTONIC` ms at start.
-    pub started_ms: u64,
-    /// Size of the mgmt segment.
-    pub mgmt_size: u64,
-    /// The domain served (names every process's heartbeat file).
-    pub domain: DomainName,
-    /// Size of every group's control part, summed.
-    pub control_size: u64,
-    /// Size of every group's payload part, summed.
-    pub data_size: u64,
-}
 
 /// Why a process is being removed (for the log).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -335,6 +317,9 @@ impl<'a> ControlPlane<'a> {
         })?;
         let (group, base) =
             self.base_settings(slot, &msg.service, &msg.type_info, PortKind::Publisher)?;
+        let quota = self.mgmt.config().quotas().get(group, base.mempool);
+        quota_config::check_history(quota, msg.history, self.groups.name(group))
+            .map_err(|detail| error(ErrorCode::LimitReached, detail))?;
         let settings = PortSettings {
             capacity: msg.max_loans,
             history: msg.history,
@@ -379,6 +364,7 @@ impl<'a> ControlPlane<'a> {
             capacity: msg.queue_capacity,
             history: msg.history_request,
             policy: msg.full_policy,
+            max_held: msg.max_held,
             ..base
         };
         self.add_port(

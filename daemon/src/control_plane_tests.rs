@@ -269,6 +269,34 @@ fn requests_are_checked_before_anything_changes() {
 }
 
 #[test]
+fn a_history_that_fills_the_port_quota_is_refused_naming_it() {
+    // 8 chunks at the default 50 %: a port may hold 4.
+    let fixture = Fixture::new(4);
+    let mut plane = fixture.plane();
+    let slot = register(&mut plane, 1);
+    let mut deep = publisher_msg(TypeInfo::of::<u64>());
+    deep.history = 4;
+    let e = plane.create_publisher(slot, &deep).expect_err("refused");
+    assert_eq!(e.code, ErrorCode::LimitReached);
+    assert!(
+        e.detail.contains("history 4 leaves no chunk to loan")
+            && e.detail.contains("quota.port_percent = 50"),
+        "{e}"
+    );
+    assert_eq!(
+        plane.status(0, Default::default()).publishers,
+        0,
+        "nothing of it remains"
+    );
+    deep.history = 3;
+    plane
+        .create_publisher(slot, &deep)
+        .expect("a history of 3 fits");
+    let pools = plane.mempools().pools;
+    assert_eq!((pools[0].process_quota, pools[0].port_quota), (4, 4));
+}
+
+#[test]
 fn port_limit_is_reported() {
     let fixture = Fixture::new(1);
     let mut plane = fixture.plane();
@@ -303,6 +331,7 @@ fn a_departed_process_returns_every_chunk() {
     sub_port.queue.push(queued).expect("push");
     sub_port.held.record(0, held).expect("record");
     assert_eq!(pools(&plane, 0).pool_stats(0).expect("stats").used, 3);
+    assert_eq!(plane.processes_page(0, 0).entries[0].chunks_held, 3);
 
     let process = plane
         .remove_process(slot, Departure::Exited)

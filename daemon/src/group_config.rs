@@ -12,6 +12,8 @@
 //! [[group.mempool]]
 //! size = 1024
 //! count = 64
+//! [group.quota]                         # optional: the group's own chunk quotas
+//! process_percent = 100                 # (see crate::quota_config)
 //! ```
 //!
 //! Every service no group claims belongs to the implicit group `default`,
@@ -31,6 +33,7 @@ use serde::Deserialize;
 use zerocp_core::wire::{MAX_GROUP_NAME_LEN, MAX_GROUP_PATTERNS, MAX_RULE_IDS};
 
 use crate::config::{ConfigError, MempoolSpec, invalid, validate_mempools};
+use crate::quota_config::GroupQuotaSpec;
 use crate::service_pattern::ServicePattern;
 
 /// The name of the implicit group of every service no `[[group]]` claims.
@@ -61,6 +64,10 @@ pub struct GroupSpec {
     /// [`DEFAULT_GROUP_MAX_SUBSCRIBERS`] when not given.
     #[serde(default = "default_max_subscribers")]
     pub max_subscribers: u32,
+    /// Its own chunk quotas (`[group.quota]`), replacing `[quota]`'s keys
+    /// it sets for its pools ([`crate::quota_config`]).
+    #[serde(default)]
+    pub quota: Option<GroupQuotaSpec>,
 }
 
 /// `max_publishers` of a `[[group]]` that does not set it.

@@ -9,9 +9,12 @@
 //! [`PAGE_END`]. Ports are listed ordered by service, then publishers before
 //! subscribers, each in creation order.
 //!
-//! Values read from shared memory (queue fill, dropped counts, heartbeat
-//! ages) are what an application wrote there and are only displayed, never
-//! used as indices.
+//! Values read from shared memory (queue fill, dropped and timed-out
+//! counts, chunks held, heartbeat ages) are what an application wrote there
+//! and are only displayed, never used as indices. A process's chunks held
+//! are the references its ports list in the group control parts: loans,
+//! history entries, taken samples, and samples queued for its subscribers.
+//! Each pool shows its process and port quotas (`crate::quota_config`).
 //!
 //! A process dropped for missing heartbeats is listed as `Unresponsive`
 //! until it exits (it still holds its slot and chunks); its ports are no
@@ -83,6 +86,11 @@ impl ControlPlane<'_> {
                 name: FixedString::from_str_truncated(&process.name),
                 state,
                 heartbeat_age_ms: u32::try_from(age).unwrap_or(u32::MAX),
+                chunks_held: process
+                    .ports
+                    .iter()
+                    .map(|id| self.chunks_held(*id))
+                    .fold(0, u32::saturating_add),
             };
             // Cannot fail: at most PROCESSES_PER_PAGE entries are taken.
             let _ = entries.push(info);
@@ -90,6 +98,21 @@ impl ControlPlane<'_> {
         ProcessesPage {
             next: next_position(start, entries.len(), all.next().is_some()),
             entries,
+        }
+    }
+
+    /// The chunk references port `id` lists now (see the module docs).
+    fn chunks_held(&self, id: PortId) -> u32 {
+        let Some(control) = self.pool_manager(id.group).map(|p| p.control()) else {
+            return 0;
+        };
+        match id.kind {
+            PortKind::Publisher => control
+                .publisher(id.index)
+                .map_or(0, |p| p.loans.count() + p.history.len()),
+            PortKind::Subscriber => control
+                .subscriber(id.index)
+                .map_or(0, |s| s.held.count() + s.queue.len()),
         }
     }
 
@@ -138,17 +161,28 @@ impl ControlPlane<'_> {
             queue_len: 0,
             queue_capacity: 0,
             dropped: 0,
+            timed_out: 0,
             type_info,
         };
-        if id.kind == PortKind::Subscriber
-            && let Some(port) = self
-                .pool_manager(id.group)
-                .and_then(|part| part.control().subscriber(id.index))
-        {
-            info.queue_len = port.queue.len();
-            info.queue_capacity = port.queue.capacity();
-            // Relaxed: a statistic, displayed only.
-            info.dropped = port.stats.dropped.load(Ordering::Relaxed);
+        let Some(control) = self.pool_manager(id.group).map(|p| p.control()) else {
+            return info;
+        };
+        match id.kind {
+            PortKind::Subscriber => {
+                if let Some(port) = control.subscriber(id.index) {
+                    info.queue_len = port.queue.len();
+                    info.queue_capacity = port.queue.capacity();
+                    // Relaxed: statistics, displayed only.
+                    info.dropped = port.stats.dropped.load(Ordering::Relaxed);
+                    info.timed_out = port.stats.timed_out.load(Ordering::Relaxed);
+                }
+            }
+            PortKind::Publisher => {
+                if let Some(port) = control.publisher(id.index) {
+                    // Relaxed: a statistic, displayed only.
+                    info.timed_out = port.stats.timed_out.load(Ordering::Relaxed);
+                }
+            }
         }
         info
     }
@@ -172,13 +206,19 @@ impl ControlPlane<'_> {
             .filter(|(group, _)| wanted(*group));
         for (group, part) in wanted_parts {
             let count = part.control().config().mempools().len() as u32;
-            for stats in (0..count).filter_map(|pool| part.pool_stats(pool)) {
+            for pool in 0..count {
+                let Some(stats) = part.pool_stats(pool) else {
+                    continue;
+                };
+                let quota = self.mgmt.config().quotas().get(group, pool);
                 let info = MempoolInfo {
                     chunk_size: stats.chunk_size,
                     chunk_count: stats.chunk_count,
                     used: stats.used,
                     min_free: stats.min_free,
                     group: FixedString::from_str_truncated(self.groups.name(group)),
+                    process_quota: quota.map_or(0, |q| q.process()),
+                    port_quota: quota.map_or(0, |q| q.port()),
                 };
                 // Cannot fail: the configuration holds at most MAX_MEMPOOLS
                 // pools over all groups.

@@ -9,6 +9,9 @@
 //! |---|---|
 //! | [`config`] | the TOML configuration, its defaults and validation |
 //! | [`group_config`] | the `[[group]]` tables: segment groups, their rules and pools |
+//! | [`limits_config`] | `[limits]`: processes, ports, queues, history, unregistered connections |
+//! | [`mempool_config`] | the `[[mempool]]` tables: size classes, defaults, validation |
+//! | [`quota_config`] | `[quota]` and `[group.quota]`: the chunk quotas of every pool |
 //! | [`service_pattern`] | `service/instance/event` patterns with whole-part `*` |
 //! | [`segment_groups`] | which group a service belongs to; the publish/subscribe checks |
 //! | [`daemon`] | start (lock, stale cleanup, segments, socket) and stop |
@@ -21,6 +24,7 @@
 //! | [`connection_refusals`] | connections turned away: counters, one log line per kind and second |
 //! | [`control_plane`] | the state and every change to it (register, ports, death) |
 //! | [`request_error`] | `RequestError`: a refused request's code and detail |
+//! | [`daemon_identity`] | `DaemonIdentity`: pid, uid, epoch, domain and memory sizes, fixed at start |
 //! | [`pending_limits`] | the limits on unregistered connections and whom a newcomer evicts |
 //! | [`process_manager`] | registered processes, their slots, pidfds, heartbeat files |
 //! | [`heartbeat_file`] | one process's heartbeat, in a memory file shared with it only |
@@ -52,7 +56,8 @@
 //! Mempools 128 B×1024, 1 KiB×512, 16 KiB×128, 128 KiB×32, 1 MiB×8, 4 MiB×4;
 //! limits 64 processes, 256 publishers, 1024 subscribers, queue capacity 256,
 //! history 32; heartbeat every 100 ms, timeout 3 s; socket and shared memory
-//! mode 0660. See [`config`] and `daemon/zerocpd.example.toml`.
+//! mode 0660; chunk quotas of half of every pool per process and per port
+//! ([`quota_config`]). See [`config`] and `daemon/zerocpd.example.toml`.
 //!
 //! ## Connections
 //!
@@ -107,6 +112,7 @@ pub mod control_plane;
 mod control_plane_tests;
 pub mod ctl;
 pub mod daemon;
+pub mod daemon_identity;
 pub mod diroute;
 pub mod group_audit;
 pub mod group_config;
@@ -116,12 +122,15 @@ pub mod heartbeat_audit;
 pub mod heartbeat_file;
 pub mod heartbeat_scheduler;
 pub mod introspection;
+pub mod limits_config;
 pub mod logging;
+pub mod mempool_config;
 pub mod operator;
 pub mod pending_limits;
 pub mod port_id;
 pub mod port_registry;
 pub mod process_manager;
+pub mod quota_config;
 pub mod reclaim;
 #[cfg(test)]
 mod recovery_tests;

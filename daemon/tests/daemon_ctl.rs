@@ -29,10 +29,13 @@ fn mempools_json_is_exactly_the_configured_pools() {
     let text = domain.ctl_ok(&["mempools", "--json"]);
     assert_eq!(
         text.trim_end(),
-        r#"{"mempools":[{"chunk_size":64,"chunk_count":10,"used":0,"min_free":10,"group":"default"},"#
+        r#"{"mempools":[{"chunk_size":64,"chunk_count":10,"used":0,"min_free":10,"group":"default","#
             .to_owned()
-            + r#"{"chunk_size":1024,"chunk_count":3,"used":0,"min_free":3,"group":"default"},"#
-            + r#"{"chunk_size":4096,"chunk_count":2,"used":0,"min_free":2,"group":"default"}]}"#
+            + r#""process_quota":5,"port_quota":5},"#
+            + r#"{"chunk_size":1024,"chunk_count":3,"used":0,"min_free":3,"group":"default","#
+            + r#""process_quota":1,"port_quota":1},"#
+            + r#"{"chunk_size":4096,"chunk_count":2,"used":0,"min_free":2,"group":"default","#
+            + r#""process_quota":1,"port_quota":1}]}"#
     );
     let parsed = domain.mempools();
     let expected: Vec<MempoolJson> = [(64, 10), (1024, 3), (4096, 2)]
@@ -43,6 +46,8 @@ fn mempools_json_is_exactly_the_configured_pools() {
             used: 0,
             min_free: count,
             group: "default".into(),
+            process_quota: (count / 2).max(1),
+            port_quota: (count / 2).max(1),
         })
         .collect();
     assert_eq!(parsed, expected);
@@ -55,7 +60,11 @@ fn mempools_json_is_exactly_the_configured_pools() {
         "{human}"
     );
     let columns: Vec<&str> = lines[2].split_whitespace().collect();
-    assert_eq!(columns, ["default", "1024", "3", "0", "3"], "{human}");
+    assert_eq!(
+        columns,
+        ["default", "1024", "3", "0", "3", "1", "1"],
+        "{human}"
+    );
     domain.stop();
 }
 

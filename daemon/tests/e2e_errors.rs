@@ -17,9 +17,12 @@ const WAIT: Duration = Duration::from_secs(120);
 
 #[test]
 fn port_and_sample_errors() {
-    // Largest chunk 1 KiB; only 4 small chunks, to run out of them.
+    // Largest chunk 1 KiB; only 4 small chunks, to run out of them (with no
+    // chunk quota: one process may take the whole pool; e2e_quotas tests
+    // the quotas).
     let domain = TestDomain::builder()
         .mempools(&[(64, 4), (1024, 8)])
+        .quota(100, 100)
         .start();
     let mut app = spawn_child("roles::error_checks", &[], &domain.envs());
     for check in [

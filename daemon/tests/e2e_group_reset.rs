@@ -36,6 +36,7 @@ const NOBODY: u32 = 65534;
 fn config() -> String {
     format!(
         "[limits]\nmax_processes = 16\n\n[access]\nuids = [{NOBODY}]\nsocket_mode = 0o666\n\n\
+         [quota]\nprocess_percent = 100\nport_percent = 100\n\n\
          [[mempool]]\nsize = 64\ncount = 8\n\n\
          [[group]]\nname = \"alpha\"\nservices = [\"Robot/Alpha/*\"]\n\
          max_publishers = 4\nmax_subscribers = 4\n\

@@ -21,12 +21,14 @@ const NOBODY: u32 = 65534;
 const OTHER: u32 = 65533;
 
 /// `nav` publishers: uid 65533; `nav` subscribers: uid 65534; both may
-/// connect (`[access]`), through a socket everyone may open.
+/// connect (`[access]`), through a socket everyone may open. No chunk
+/// quota: one process empties `nav`'s pool on purpose.
 fn config() -> String {
     format!(
         "[limits]\nmax_processes = 16\nmax_publishers = 32\nmax_subscribers = 64\n\
          register_timeout_ms = 20000\n\n[heartbeat]\ninterval_ms = 50\ntimeout_ms = 5000\n\n\
          [access]\nuids = [{NOBODY}, {OTHER}]\nsocket_mode = 0o666\n\n\
+         [quota]\nprocess_percent = 100\nport_percent = 100\n\n\
          [[mempool]]\nsize = 64\ncount = 8\n\n[[mempool]]\nsize = 1024\ncount = 4\n\n\
          [[group]]\nname = \"nav\"\nservices = [\"Robot/Nav/*\"]\n\
          publish = {{ uids = [{OTHER}], gids = [] }}\n\
@@ -115,7 +117,7 @@ fn root_passes_every_rule_and_a_groups_exhaustion_spares_default() {
     assert_eq!(
         nav["mempools"],
         serde_json::json!([{"chunk_size": 64, "chunk_count": 2, "used": 2, "min_free": 0,
-                            "group": "nav"}])
+                            "group": "nav", "process_quota": 2, "port_quota": 2}])
     );
     let text = domain.ctl_ok(&["groups"]);
     assert!(

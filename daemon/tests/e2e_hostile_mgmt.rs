@@ -127,7 +127,11 @@ fn take_refuses_corrupt_chunks_with_typed_errors() {
 
 #[test]
 fn publishers_skip_hostile_topology_and_history_entries() {
-    let domain = TestDomain::builder().mempools(MEMPOOLS).start();
+    // No chunk quota: a history of 4 in a pool of 8 would be refused.
+    let domain = TestDomain::builder()
+        .mempools(MEMPOOLS)
+        .quota(100, 100)
+        .start();
     let envs = domain.envs();
     let mut publisher = spawn_child("roles::commanded_publisher", &["4"], &envs);
     let port: u32 = publisher

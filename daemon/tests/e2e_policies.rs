@@ -147,8 +147,10 @@ mod roles {
         };
         let count: u64 = arg(&args, 0);
         let rt = Runtime::init("e2e-stepping").expect("init");
+        // Waits without limit: the test decides when the subscriber takes.
         let publisher = rt
             .publisher::<Msg>(&service("block"))
+            .publish_timeout(Duration::MAX)
             .create()
             .expect("publisher");
         for seq in 0..count {

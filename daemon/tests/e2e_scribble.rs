@@ -476,7 +476,13 @@ mod roles {
             return;
         }
         let rt = Runtime::init("scribble-beta-pub").expect("init");
-        let publisher = rt.publisher::<Msg>(&beta()).create().expect("publisher");
+        // Lossless on purpose (beta checks every sequence number): wait for
+        // room as long as it takes, not the default publish timeout.
+        let publisher = rt
+            .publisher::<Msg>(&beta())
+            .publish_timeout(Duration::MAX)
+            .create()
+            .expect("publisher");
         let stop = stop_flag();
         say("publishing");
         let id = u64::from(std::process::id());

@@ -30,11 +30,14 @@ const SLACK: Duration = Duration::from_secs(20);
 /// Chunks of the one mempool (64-byte chunks: every `Msg` lands there).
 const CHUNKS: usize = 8;
 
+/// A domain whose one pool a process may empty (no chunk quota: the
+/// drainer takes every chunk on purpose).
 fn domain(kill_unresponsive: bool) -> TestDomain {
     TestDomain::builder()
         .heartbeat_timeout_ms(HEARTBEAT_TIMEOUT.as_millis() as u64)
         .kill_unresponsive(kill_unresponsive)
         .mempools(&[(64, CHUNKS as u32)])
+        .quota(100, 100)
         .start()
 }
 

@@ -45,7 +45,19 @@
 //!   [`history`](SubscriberBuilder::history) wanted on connecting,
 //!   [`max_held`](SubscriberBuilder::max_held);
 //! - publisher: [`history`](PublisherBuilder::history) kept for late
-//!   joiners, [`max_loans`](PublisherBuilder::max_loans).
+//!   joiners, [`max_loans`](PublisherBuilder::max_loans),
+//!   [`publish_timeout`](PublisherBuilder::publish_timeout) and
+//!   [`on_publish_timeout`](PublisherBuilder::on_publish_timeout) (how long a
+//!   publish waits for block-publisher subscribers, and what then).
+//!
+//! ## Chunk quotas
+//!
+//! The daemon's configuration bounds how many chunks of each mempool one
+//! process and one port may hold at once (`[quota]`, half of every pool by
+//! default), so no application can empty a pool that others share. A loan
+//! or a take beyond them fails with a `QuotaExceeded` error that names the
+//! configuration key ([`error::QuotaExceeded`]); a subscriber's queue never
+//! holds more than its port quota (its publishers treat it as full there).
 //!
 //! ## Errors and the daemon's lifetime
 //!
@@ -99,6 +111,7 @@ mod mapped;
 mod port_request;
 mod port_status;
 mod publisher;
+mod quota;
 mod register_request;
 mod registration;
 mod runtime;
@@ -117,6 +130,7 @@ pub use error::{
 };
 pub use heartbeat_thread::HeartbeatStartError;
 pub use loaned_sample::LoanedSample;
+pub use publisher::publish_timeout::{DEFAULT_PUBLISH_TIMEOUT, PublishTimeout};
 pub use publisher::{DEFAULT_MAX_LOANS, Publisher, PublisherBuilder};
 pub use registration::MAX_PROCESS_NAME_LEN;
 pub use runtime::Runtime;

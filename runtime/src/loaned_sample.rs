@@ -136,15 +136,21 @@ impl<'p, T: ZeroCopySafe> LoanedSample<'p, MaybeUninit<T>> {
 
 impl<T: ZeroCopySafe> LoanedSample<'_, T> {
     /// Publishes the sample to every subscriber of the service, without
-    /// copying it; consumes the loan. A subscriber with a full queue loses
-    /// its oldest sample, or, with [`FullPolicy::BlockPublisher`](crate::FullPolicy),
-    /// makes this call wait until it takes one (or goes away).
+    /// copying it; consumes the loan. A subscriber with a full queue (or one
+    /// at its port quota) loses its oldest sample, or, with
+    /// [`FullPolicy::BlockPublisher`](crate::FullPolicy), makes this call
+    /// wait until it takes one, goes away, or the publisher's
+    /// [`publish_timeout`](crate::PublisherBuilder::publish_timeout) passes:
+    /// then that subscriber does not get this sample, and the call returns
+    /// `Ok` or [`PublishError::Timeout`] as the publisher chose
+    /// ([`PublishTimeout`](crate::PublishTimeout)).
     pub fn publish(self) -> Result<(), PublishError> {
         let this = ManuallyDrop::new(self);
         this.core.publish(&this.loan).map_err(|e| match e {
             DeliveryError::Gone(gone) => gone.into(),
             DeliveryError::Revoked(reason) => reason.into(),
             DeliveryError::Futex(e) => PublishError::Wait(e),
+            DeliveryError::Timeout(e) => PublishError::Timeout(e),
         })
     }
 }

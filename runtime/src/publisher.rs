@@ -7,10 +7,14 @@
 //! its type, and follows the data-path protocol of `docs/protocol.md`:
 //!
 //! - **loan**: a free loan slot (process-local mask, the `max_loans` limit),
-//!   a chunk from the port's mempool (refcount 1), its header, and the chunk
-//!   recorded in the port's `loans` list before the application sees it;
-//! - **publish**: deliver the chunk to every routed subscriber ([`delivery`]),
-//!   keep one reference in the history ring, unlist the loan and drop the
+//!   room in the chunk quotas (the port's: its loans and history within the
+//!   pool's port quota; the process's, [`crate::quota`]), a chunk from the
+//!   port's mempool (refcount 1), its header, and the chunk recorded in the
+//!   port's `loans` list before the application sees it;
+//! - **publish**: deliver the chunk to every routed subscriber ([`delivery`];
+//!   a block-publisher subscriber is waited for at most the publish timeout,
+//!   [`publish_timeout`]), keep one reference in the history ring (the
+//!   loan's quota count passes to it), unlist the loan and drop the
 //!   publisher's own reference.
 //!
 //! Once the daemon revoked the port ([`crate::port_status`]), both fail with
@@ -21,48 +25,57 @@
 //! subscriber sleeps or a block-publisher queue is full.
 
 mod delivery;
+pub(crate) mod publish_timeout;
 
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::sync::Arc;
+use std::time::Duration;
 
 use zerocp_core::chunk_header::payload_offset;
 use zerocp_core::mempool::PoolSelectError;
 use zerocp_core::mempool_manager::{self, MemPoolManager, PayloadSpec};
 use zerocp_core::port::{MAX_HISTORY, MAX_LOANS, PublisherPort};
 use zerocp_core::service::ServiceDescription;
+use zerocp_core::sync::Ordering;
 use zerocp_core::wire::{CreatePublisher, Message, PortKind};
 
 use crate::ZeroCopySafe;
 use crate::error::{
-    CreatePortError, CreatePortReason, LoanError, PortRequestError, UpdateConnectionsError,
-    check_option,
+    CreatePortError, CreatePortReason, LoanError, PortRequestError, QuotaScope,
+    UpdateConnectionsError, check_option,
 };
 use crate::lifecycle::Lifecycle;
 use crate::loaned_sample::LoanedSample;
 use crate::mapped::Mapped;
 use crate::port_request;
 use crate::port_status::{PortKey, PortStatus};
+use crate::quota::PoolCount;
 use crate::registration::Gone;
 use crate::segment_mappings::{GroupMappings, Pools};
 use crate::slots::SlotMask;
 use delivery::Delivery;
 pub(crate) use delivery::DeliveryError;
+use publish_timeout::{DEFAULT_PUBLISH_TIMEOUT, PublishTimeout};
 
 /// Default of [`PublisherBuilder::max_loans`].
 pub const DEFAULT_MAX_LOANS: u32 = 4;
 
-/// Options of a new publisher; made by [`Runtime::publisher`].
+/// Options of a new publisher; made by [`Runtime::publisher`](crate::Runtime::publisher).
 ///
 /// ```no_run
+/// use std::time::Duration;
+/// use zerocp::PublishTimeout;
 /// # let rt = zerocp::Runtime::init("doc")?;
 /// # let svc = zerocp::ServiceDescription::new("Robot", "Base", "Pose")?;
 /// let publisher = rt
 ///     .publisher::<[f32; 3]>(&svc)
 ///     .history(4)   // the last 4 samples go to subscribers that join later
 ///     .max_loans(8) // samples loaned and not yet published, at once
+///     .publish_timeout(Duration::from_millis(50)) // for block-publisher subscribers
+///     .on_publish_timeout(PublishTimeout::Fail)   // default: DropForSubscriber
 ///     .create()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -72,6 +85,8 @@ pub struct PublisherBuilder<'r, T> {
     service: ServiceDescription,
     history: u32,
     max_loans: u32,
+    publish_timeout: Duration,
+    on_publish_timeout: PublishTimeout,
     _payload: PhantomData<fn() -> T>,
 }
 
@@ -82,6 +97,8 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
             service: *service,
             history: 0,
             max_loans: DEFAULT_MAX_LOANS,
+            publish_timeout: DEFAULT_PUBLISH_TIMEOUT,
+            on_publish_timeout: PublishTimeout::default(),
             _payload: PhantomData,
         }
     }
@@ -97,6 +114,32 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
     /// once: `1..=32`, default [`DEFAULT_MAX_LOANS`].
     pub fn max_loans(mut self, max: u32) -> Self {
         self.max_loans = max;
+        self
+    }
+
+    /// The longest one publish waits in all for subscribers whose policy is
+    /// [`FullPolicy::BlockPublisher`](crate::FullPolicy) and whose queue is
+    /// full: default [`DEFAULT_PUBLISH_TIMEOUT`]; `Duration::ZERO` never
+    /// waits, `Duration::MAX` waits without limit (it still returns when the
+    /// subscriber goes away or the daemon does). What happens to a
+    /// subscriber still full then is [`on_publish_timeout`](Self::on_publish_timeout)'s;
+    /// see [`PublishTimeout`].
+    pub fn publish_timeout(mut self, timeout: Duration) -> Self {
+        self.publish_timeout = timeout;
+        self
+    }
+
+    /// What a publish does about a block-publisher subscriber whose queue
+    /// stays full past the [`publish_timeout`](Self::publish_timeout): drop
+    /// the sample for it only and return `Ok` (the default), or drop it and
+    /// return [`PublishError::Timeout`](crate::PublishError::Timeout).
+    /// Either way every other subscriber gets the sample, the drop is
+    /// counted in both ports ([`Publisher::timed_out`],
+    /// [`Subscriber::timed_out`](crate::Subscriber::timed_out), `zerocpctl
+    /// services`), and later publishes do not wait for that subscriber again
+    /// until it has room.
+    pub fn on_publish_timeout(mut self, action: PublishTimeout) -> Self {
+        self.on_publish_timeout = action;
         self
     }
 
@@ -155,7 +198,8 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
             .pools()
             .get(pool as usize)
             .copied();
-        if layout.is_none_or(|l| l.chunk_size() < info.size) {
+        let count = Mapped::find(self.rt, &group, |g| g.pool_count(pool).ok_or(()));
+        let (true, Ok(count)) = (layout.is_some_and(|l| l.chunk_size() >= info.size), count) else {
             port_request::remove(shared, key);
             return Err(PortRequestError::InvalidPort { index }.into());
         };
@@ -166,8 +210,25 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
         };
         let status = Arc::new(PortStatus::new(key, None));
         shared.add_port(&status);
+        let delivery = Delivery::new(self.publish_timeout, self.on_publish_timeout);
+        // The port quota needs checking only if loans and history can reach it.
+        let most = self.max_loans.saturating_add(self.history);
+        let port_limit = count.get().port_limit().filter(|&quota| most > quota);
         Ok(Publisher {
-            core: PublisherCore::new(port, pools, status, pool, spec, self.max_loans),
+            core: PublisherCore {
+                port,
+                pools,
+                status,
+                count,
+                port_limit,
+                index,
+                pool,
+                spec,
+                loans: SlotMask::new(self.max_loans),
+                history_held: Cell::new(0),
+                sequence: Cell::new(0),
+                delivery: RefCell::new(delivery),
+            },
             service: self.service,
             _payload: PhantomData,
         })
@@ -200,8 +261,10 @@ impl<T: ZeroCopySafe> Publisher<T> {
     /// large payloads) or [`LoanedSample::zeroed`], then publish it.
     ///
     /// Fails with [`LoanError::TooManyLoans`] when `max_loans` samples are
-    /// loaned already, [`LoanError::OutOfChunks`] when the mempool is
-    /// exhausted, [`LoanError::DaemonGone`] once the daemon is gone,
+    /// loaned already, [`LoanError::QuotaExceeded`] when this publisher (its
+    /// loans and history) or this process holds as many chunks of the pool
+    /// as the daemon's `[quota]` allows, [`LoanError::OutOfChunks`] when the
+    /// mempool is exhausted, [`LoanError::DaemonGone`] once the daemon is gone,
     /// [`LoanError::Unresponsive`] once it dropped this process for missing
     /// heartbeats, [`LoanError::Revoked`] once it revoked this port.
     pub fn loan_uninit(&self) -> Result<LoanedSample<'_, MaybeUninit<T>>, LoanError> {
@@ -216,7 +279,16 @@ impl<T: ZeroCopySafe> Publisher<T> {
             DeliveryError::Gone(gone) => gone.into(),
             DeliveryError::Revoked(reason) => reason.into(),
             DeliveryError::Futex(e) => UpdateConnectionsError::Wait(e),
+            DeliveryError::Timeout(e) => UpdateConnectionsError::Timeout(e),
         })
+    }
+
+    /// Samples this publisher did not deliver to some block-publisher
+    /// subscriber because its queue stayed full past the publish timeout
+    /// (one per sample and subscriber).
+    pub fn timed_out(&self) -> u64 {
+        // Relaxed: a statistic.
+        self.core.port().stats.timed_out.load(Ordering::Relaxed)
     }
 
     /// The service this publisher offers.
@@ -241,6 +313,9 @@ impl<T> std::fmt::Debug for Publisher<T> {
 
 impl<T> Drop for Publisher<T> {
     fn drop(&mut self) {
+        // The daemon releases the history with the port: it no longer
+        // counts against this process's quota.
+        self.core.count().release(self.core.history_held.get());
         let shared = self.core.runtime().registration();
         shared.remove_port(&self.core.status);
         port_request::remove(shared, self.core.status.key());
@@ -264,39 +339,22 @@ pub(crate) struct PublisherCore {
     pools: Mapped<Pools>,
     /// The port's name, and whether the daemon revoked it.
     status: Arc<PortStatus>,
+    /// The pool's quotas and this process's count of its chunks.
+    count: Mapped<PoolCount>,
+    /// The port quota, if `max_loans` and the history depth can exceed it.
+    port_limit: Option<u32>,
     index: u32,
     pool: u32,
     spec: PayloadSpec,
     loans: SlotMask,
+    /// Entries of the history ring this publisher put there (at most its
+    /// depth): they count against the port and process quotas.
+    history_held: Cell<u32>,
     sequence: Cell<u64>,
     delivery: RefCell<Delivery>,
 }
 
 impl PublisherCore {
-    /// Wraps the publisher port `status` names (checked by the caller:
-    /// active, owned by this process) whose payloads (`spec`) come from
-    /// mempool `pool`.
-    pub(crate) fn new(
-        port: Mapped<PublisherPort>,
-        pools: Mapped<Pools>,
-        status: Arc<PortStatus>,
-        pool: u32,
-        spec: PayloadSpec,
-        max_loans: u32,
-    ) -> Self {
-        Self {
-            port,
-            pools,
-            index: status.key().index,
-            status,
-            pool,
-            spec,
-            loans: SlotMask::new(max_loans),
-            sequence: Cell::new(0),
-            delivery: RefCell::new(Delivery::new()),
-        }
-    }
-
     /// The runtime this port belongs to.
     pub(crate) fn runtime(&self) -> &Arc<Lifecycle> {
         self.port.owner()
@@ -322,6 +380,11 @@ impl PublisherCore {
         self.index
     }
 
+    /// The pool's quotas and this process's count of its chunks.
+    pub(crate) fn count(&self) -> &PoolCount {
+        self.count.get()
+    }
+
     /// Whether the daemon is gone or dropped this process, and which.
     pub(crate) fn gone(&self) -> Option<Gone> {
         self.runtime().registration().gone()
@@ -343,11 +406,32 @@ impl PublisherCore {
         let slot = self.loans.take().ok_or(LoanError::TooManyLoans {
             max: self.loans.limit(),
         })?;
-        let result = self.loan_into(slot);
+        let result = self.hold_quota().and_then(|()| {
+            let loan = self.loan_into(slot);
+            if loan.is_err() {
+                self.count().release(1);
+            }
+            loan
+        });
         if result.is_err() {
             self.loans.give(slot);
         }
         result
+    }
+
+    /// Makes room for one more chunk in the port quota (this port's loans,
+    /// the one being made included, and history) and the process quota.
+    fn hold_quota(&self) -> Result<(), LoanError> {
+        let count = self.count();
+        if let Some(quota) = self.port_limit {
+            let held = self.loans.in_use() - 1 + self.history_held.get();
+            if held >= quota {
+                return Err(LoanError::QuotaExceeded(
+                    count.exceeded(QuotaScope::Port, held),
+                ));
+            }
+        }
+        count.try_hold().map_err(LoanError::QuotaExceeded)
     }
 
     fn loan_into(&self, slot: u32) -> Result<Loan, LoanError> {
@@ -384,6 +468,7 @@ impl PublisherCore {
         self.port().loans.clear(loan.slot);
         self.loans.give(loan.slot);
         self.release(loan.chunk);
+        self.count().release(1);
     }
 
     /// Publishes a loaned chunk to every routed subscriber and consumes the loan.
@@ -409,12 +494,20 @@ impl PublisherCore {
     }
 
     fn keep_in_history(&self, chunk: u32) {
-        if self.port().history.depth() == 0 {
+        let depth = self.port().history.depth();
+        if depth == 0 {
             return;
         }
         let pools = self.pools();
         if pools.acquire(chunk, 1).is_err() {
             return;
+        }
+        // Until the ring is full each entry is one more chunk held (the
+        // loan's own count goes when the loan is dropped); then an entry
+        // replaces the one it evicts.
+        if self.history_held.get() < depth {
+            self.history_held.set(self.history_held.get() + 1);
+            self.count().hold();
         }
         if let Some(evicted) = self.port().history.push(chunk)
             && self.is_history_entry(evicted)

@@ -23,7 +23,9 @@
 //! memory, every port of the group is revoked and new ports get the new
 //! memory (`PortCreated::incarnation`); the runtime maps it as a group
 //! mapping of its own, while its older ports keep the old one (their
-//! samples stay readable) until they are dropped. A process that only
+//! samples stay readable) until they are dropped. With the control part, a group's mappings keep
+//! the chunk quotas of its pools, read from the mgmt segment, and this
+//! process's count of chunks held in each ([`crate::quota`]). A process that only
 //! subscribes to a group never maps its payload writable: what a subscriber
 //! writes (queues, held lists, refcounts) is all in the control part, so a
 //! write through a `Sample` faults. A process with no port in a group holds
@@ -64,13 +66,14 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use zerocp_core::group_control::GroupControl;
 use zerocp_core::heartbeat::HeartbeatSlot;
 use zerocp_core::mempool_manager::MemPoolManager;
-use zerocp_core::mgmt::Mgmt;
+use zerocp_core::mgmt::{Mgmt, QuotaTable};
 use zerocp_core::wire::{PortCreated, PortKind, Registered};
 use zerocp_os_linux::mmap::Mapping;
 use zerocp_os_linux::names::{CONTROL_PART, DomainName, PAYLOAD_PART, SegmentName};
 use zerocp_os_linux::shm::SharedMemory;
 
 use crate::error::MapSegmentsError;
+use crate::quota::{PoolCount, pool_counts};
 
 /// The mapped mgmt segment and the groups mapped so far (module docs).
 pub(crate) struct SegmentMappings {
@@ -99,6 +102,8 @@ pub(crate) struct GroupMappings {
     read_only: OnceLock<Pools>,
     writable: OnceLock<Pools>,
     control: GroupControl<'static>,
+    /// Each pool's quotas and this process's count of its chunks, by pool.
+    counts: Box<[PoolCount]>,
     group: u32,
     /// Which memory of the group this is (`PortCreated::incarnation`).
     incarnation: u32,
@@ -236,7 +241,9 @@ impl SegmentMappings {
             // None, or the memory of another incarnation (which the ports
             // that hold it keep): this port's group memory is new.
             _ => {
-                let group = Arc::new(GroupMappings::map(&self.domain, created, control_fd)?);
+                let quotas = self.mgmt.config().quotas();
+                let group = GroupMappings::map(&self.domain, created, control_fd, quotas)?;
+                let group = Arc::new(group);
                 *slot = Arc::downgrade(&group);
                 group
             }
@@ -251,6 +258,7 @@ impl GroupMappings {
         domain: &DomainName,
         created: &PortCreated,
         fd: OwnedFd,
+        quotas: &QuotaTable,
     ) -> Result<Self, MapSegmentsError> {
         let name = part_name(domain, created.group, CONTROL_PART);
         let map = map_segment(fd, name, created.control_size, true)?;
@@ -260,10 +268,12 @@ impl GroupMappings {
         // order); the view's `'static` never leaves this module.
         let control = unsafe { GroupControl::attach(base, map.len(), created.group) }
             .map_err(MapSegmentsError::Control)?;
+        let counts = pool_counts(control.config(), quotas)?;
         Ok(Self {
             read_only: OnceLock::new(),
             writable: OnceLock::new(),
             control,
+            counts,
             group: created.group,
             incarnation: created.incarnation,
             payload_size: created.payload_size,
@@ -300,6 +310,11 @@ impl GroupMappings {
     /// The group's control view, for as long as this borrow.
     pub(crate) fn control(&self) -> &GroupControl<'_> {
         &self.control
+    }
+
+    /// Pool `pool`'s quotas and this process's count of its chunks.
+    pub(crate) fn pool_count(&self, pool: u32) -> Option<&PoolCount> {
+        self.counts.get(pool as usize)
     }
 
     /// The pools over the read-only payload mapping, once a subscriber of

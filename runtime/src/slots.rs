@@ -15,6 +15,9 @@ use core::cell::Cell;
 #[derive(Debug)]
 pub(crate) struct SlotMask {
     free: Cell<u32>,
+    /// Slots taken (kept beside the mask: counting its bits is no single
+    /// instruction on every target).
+    used: Cell<u32>,
     limit: u32,
 }
 
@@ -29,6 +32,7 @@ impl SlotMask {
         };
         Self {
             free: Cell::new(free),
+            used: Cell::new(0),
             limit,
         }
     }
@@ -36,6 +40,11 @@ impl SlotMask {
     /// How many slots exist.
     pub(crate) fn limit(&self) -> u32 {
         self.limit
+    }
+
+    /// How many slots are taken.
+    pub(crate) fn in_use(&self) -> u32 {
+        self.used.get()
     }
 
     /// Takes the lowest free slot, if any.
@@ -46,13 +55,16 @@ impl SlotMask {
         }
         let slot = free.trailing_zeros();
         self.free.set(free & !(1 << slot));
+        self.used.set(self.used.get() + 1);
         Some(slot)
     }
 
-    /// Gives `slot` back. Slots outside the mask are ignored.
+    /// Gives `slot` back. Slots outside the mask, or not taken, are ignored.
     pub(crate) fn give(&self, slot: u32) {
-        if slot < self.limit {
-            self.free.set(self.free.get() | (1 << slot));
+        let bit = 1u32.checked_shl(slot).filter(|_| slot < self.limit);
+        if let Some(bit) = bit.filter(|bit| self.free.get() & bit == 0) {
+            self.free.set(self.free.get() | bit);
+            self.used.set(self.used.get() - 1);
         }
     }
 }
@@ -69,10 +81,15 @@ mod tests {
             (Some(0), Some(1), Some(2))
         );
         assert_eq!(mask.take(), None);
+        assert_eq!(mask.in_use(), 3);
         mask.give(1);
+        assert_eq!(mask.in_use(), 2);
         assert_eq!(mask.take(), Some(1));
         mask.give(7);
         assert_eq!(mask.take(), None);
+        mask.give(2);
+        mask.give(2);
+        assert_eq!(mask.in_use(), 2, "a free slot given back changes nothing");
     }
 
     #[test]

@@ -7,12 +7,19 @@
 //! size, not its type:
 //!
 //! - **take**: a free held-slot (process-local mask, the `max_held` limit),
-//!   pop the queue, check the chunk (index in range, header consistent with
-//!   its pool, payload size the port's), record it in the port's `held` list
-//!   before the application sees it; under the block-publisher policy, wake
-//!   publishers waiting for space (a fence and a load when none waits);
+//!   room in the chunk quotas (the port's: its taken samples within the
+//!   pool's port quota; the process's, [`crate::quota`]), pop the queue,
+//!   check the chunk (index in range, header consistent with its pool,
+//!   payload size the port's), record it in the port's `held` list before
+//!   the application sees it, and publish the held count in the port's
+//!   statistics (publishers bound queued plus taken samples by the port
+//!   quota with it); under the block-publisher policy, wake publishers
+//!   waiting for space (a fence and a load when none waits);
 //! - **release** (a sample dropped): unlist, then drop the reference (the
-//!   chunk's refcount word and freelist are in the mgmt segment);
+//!   chunk's refcount word and freelist are in the group's control part),
+//!   give the quota count back; when publishers bound this port by its
+//!   quota, a release makes room too, so under the block-publisher policy
+//!   it wakes them;
 //! - **wait**: spin briefly ([`crate::adaptive_spin`]), then sleep on the
 //!   port's futex word until the queue is non-empty (see [`crate::wait`]).
 //!
@@ -26,12 +33,14 @@
 //! only read (the payload through `&T`), so a process that only subscribes
 //! can map that segment read-only.
 
+mod chunk_check;
+
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use zerocp_core::chunk_header::{ChunkHeader, PayloadRange, payload_offset};
+use zerocp_core::chunk_header::payload_offset;
 use zerocp_core::mempool::PoolSelectError;
 use zerocp_core::mempool_manager::MemPoolManager;
 use zerocp_core::port::{FullPolicy, MAX_HELD, MAX_HISTORY, MAX_QUEUE_CAPACITY, SubscriberPort};
@@ -39,15 +48,18 @@ use zerocp_core::service::ServiceDescription;
 use zerocp_core::sync::Ordering;
 use zerocp_core::wire::{CreateSubscriber, Message, PortKind};
 
+use self::chunk_check::check_header;
 use crate::ZeroCopySafe;
 use crate::adaptive_spin::{AdaptiveSpin, DEFAULT_WAIT_SPINS};
 use crate::error::{
-    CreatePortError, CreatePortReason, PortRequestError, TakeError, WaitError, check_option,
+    CreatePortError, CreatePortReason, PortRequestError, QuotaScope, TakeError, WaitError,
+    check_option,
 };
 use crate::lifecycle::Lifecycle;
 use crate::mapped::Mapped;
 use crate::port_request;
 use crate::port_status::{PortKey, PortStatus};
+use crate::quota::PoolCount;
 use crate::registration::Gone;
 use crate::sample::Sample;
 use crate::segment_mappings::Pools;
@@ -59,7 +71,7 @@ pub const DEFAULT_QUEUE_CAPACITY: u32 = 16;
 /// Default of [`SubscriberBuilder::max_held`].
 pub const DEFAULT_MAX_HELD: u32 = 8;
 
-/// Options of a new subscriber; made by [`Runtime::subscriber`].
+/// Options of a new subscriber; made by [`Runtime::subscriber`](crate::Runtime::subscriber).
 ///
 /// ```no_run
 /// use zerocp::FullPolicy;
@@ -192,22 +204,38 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
         let Ok(port) = port else {
             return Err(PortRequestError::InvalidPort { index }.into());
         };
-        let Ok(pools) = Mapped::find(self.rt, &group, |g| g.read_only_pools().ok_or(())) else {
+        let pools = Mapped::find(self.rt, &group, |g| g.read_only_pools().ok_or(()));
+        let pool = port.get().control.settings().mempool;
+        let count = Mapped::find(self.rt, &group, |g| g.pool_count(pool).ok_or(()));
+        let (Ok(pools), Ok(count)) = (pools, count) else {
             port_request::remove(shared, key);
             return Err(PortRequestError::InvalidPort { index }.into());
         };
         let status = Arc::new(PortStatus::new(key, Some(Arc::downgrade(&group))));
         shared.add_port(&status);
-        let blocks = port.get().control.policy() == FullPolicy::BlockPublisher;
+        let control = &port.get().control;
+        let blocks = control.policy() == FullPolicy::BlockPublisher;
+        let most = control.capacity().saturating_add(self.max_held);
+        let bounded = count.get().port_limit().is_some_and(|quota| most > quota);
+        // Its taken samples alone reach the port quota only past it.
+        let port_limit = count
+            .get()
+            .port_limit()
+            .filter(|&quota| self.max_held > quota);
         Ok(Subscriber {
-            core: SubscriberCore::new(
+            core: SubscriberCore {
                 port,
                 pools,
                 status,
-                info.size,
-                (self.max_held, self.wait_spins),
-                blocks,
-            ),
+                count,
+                index,
+                payload_size: info.size,
+                held: SlotMask::new(self.max_held),
+                spin: AdaptiveSpin::new(self.wait_spins),
+                bounded,
+                port_limit,
+                blocks_publishers: blocks,
+            },
             service: self.service,
             _payload: PhantomData,
         })
@@ -242,7 +270,9 @@ impl<T: ZeroCopySafe> Subscriber<T> {
     /// Takes the oldest queued sample, or `None` when the queue is empty.
     ///
     /// Fails with [`TakeError::TooManyHeld`] when `max_held` samples are
-    /// held already (and one is queued), [`TakeError::DaemonGone`] once the
+    /// held already (and one is queued), [`TakeError::QuotaExceeded`] when
+    /// this subscriber or this process holds as many chunks of the pool as
+    /// the daemon's `[quota]` allows (and one is queued), [`TakeError::DaemonGone`] once the
     /// daemon is gone, [`TakeError::Unresponsive`] once it dropped this
     /// process for missing heartbeats, [`TakeError::Revoked`] once it revoked
     /// this port and the queue is empty (what was queued is still taken).
@@ -268,11 +298,19 @@ impl<T: ZeroCopySafe> Subscriber<T> {
         self.core.wait(timeout)
     }
 
-    /// Samples dropped so far because the queue was full (discard-oldest
-    /// policy), by every publisher.
+    /// Samples dropped so far because the queue was full, or held the
+    /// port's chunk quota (discard-oldest policy), by every publisher.
     pub fn dropped(&self) -> u64 {
         // Relaxed: a statistic.
         self.core.port().stats.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Samples publishers gave up delivering to this subscriber because its
+    /// queue stayed full past their publish timeout (block-publisher
+    /// policy, [`PublisherBuilder::publish_timeout`](crate::PublisherBuilder::publish_timeout)).
+    pub fn timed_out(&self) -> u64 {
+        // Relaxed: a statistic.
+        self.core.port().stats.timed_out.load(Ordering::Relaxed)
     }
 
     /// Samples queued now (a snapshot).
@@ -327,37 +365,22 @@ pub(crate) struct SubscriberCore {
     pools: Mapped<Pools>,
     /// The port's name, and whether the daemon revoked it.
     status: Arc<PortStatus>,
+    /// The pool's quotas and this process's count of its chunks.
+    count: Mapped<PoolCount>,
     index: u32,
     payload_size: u32,
     held: SlotMask,
     spin: AdaptiveSpin,
     blocks_publishers: bool,
+    /// Publishers bound this port by its quota (queue capacity plus
+    /// `max_held` exceed it): they read its held count, and under the
+    /// block-publisher policy a release makes room for them.
+    bounded: bool,
+    /// The port quota, if `max_held` exceeds it.
+    port_limit: Option<u32>,
 }
 
 impl SubscriberCore {
-    /// Wraps the subscriber port `status` names (checked by the caller:
-    /// active, owned by this process) receiving payloads of `payload_size`
-    /// bytes.
-    pub(crate) fn new(
-        port: Mapped<SubscriberPort>,
-        pools: Mapped<Pools>,
-        status: Arc<PortStatus>,
-        payload_size: u32,
-        (max_held, wait_spins): (u32, u32),
-        blocks_publishers: bool,
-    ) -> Self {
-        Self {
-            port,
-            pools,
-            index: status.key().index,
-            status,
-            payload_size,
-            held: SlotMask::new(max_held),
-            spin: AdaptiveSpin::new(wait_spins),
-            blocks_publishers,
-        }
-    }
-
     /// The runtime this port belongs to.
     pub(crate) fn runtime(&self) -> &Arc<Lifecycle> {
         self.port.owner()
@@ -383,19 +406,30 @@ impl SubscriberCore {
         if let Some(gone) = self.runtime().registration().gone() {
             return Err(gone.into());
         }
-        let Some(slot) = self.held.take() else {
-            return if self.port().queue.is_empty() {
+        // Refusals are errors only when there is something to take.
+        let refuse = |e| {
+            if self.port().queue.is_empty() {
                 self.nothing_queued()
             } else {
-                Err(TakeError::TooManyHeld {
-                    max: self.held.limit(),
-                })
-            };
+                Err(e)
+            }
         };
+        let Some(slot) = self.held.take() else {
+            return refuse(TakeError::TooManyHeld {
+                max: self.held.limit(),
+            });
+        };
+        if let Err(e) = self.check_quota() {
+            self.held.give(slot);
+            return refuse(e);
+        }
+        // A poll of an empty queue reads the queue's head and the count's
+        // line, nothing more (its tail is the publishers' line).
         let Some(chunk) = self.port().queue.pop() else {
             self.held.give(slot);
             return self.nothing_queued();
         };
+        self.count.get().hold();
         if self.blocks_publishers
             && let Err(e) = wake_blocked_publishers(self.port())
         {
@@ -404,7 +438,9 @@ impl SubscriberCore {
         let result = self.hold(slot, chunk);
         if result.is_err() {
             self.held.give(slot);
+            self.count.get().release(1);
         }
+        self.publish_held();
         result.map(Some)
     }
 
@@ -414,6 +450,40 @@ impl SubscriberCore {
         match self.status.revoked() {
             None => Ok(None),
             Some(reason) => Err(reason.into()),
+        }
+    }
+
+    /// Whether one more taken chunk fits the port quota (this port's taken
+    /// samples, the one being taken included) and the process quota. The
+    /// process count moves only once a chunk was popped, so two threads of
+    /// the process taking at once can each pass the check at its last free
+    /// chunk: takes may go one chunk per such thread past the quota (loans
+    /// cannot, [`PoolCount::try_hold`]), which keeps an empty poll free of
+    /// read-modify-writes.
+    fn check_quota(&self) -> Result<(), TakeError> {
+        let count = self.count.get();
+        if let Some(quota) = self.port_limit {
+            let held = self.held.in_use() - 1;
+            if held >= quota {
+                return Err(TakeError::QuotaExceeded(
+                    count.exceeded(QuotaScope::Port, held),
+                ));
+            }
+        }
+        count.check().map_err(TakeError::QuotaExceeded)
+    }
+
+    /// Writes how many samples this port holds into its statistics, where
+    /// publishers read it to bound it by the port quota; only when they do,
+    /// so that an unbounded port never writes the line.
+    fn publish_held(&self) {
+        if self.bounded {
+            // Relaxed: a bound publishers read without ordering (a stale
+            // value lets one sample more, or fewer, in).
+            self.port()
+                .stats
+                .held
+                .store(self.held.in_use(), Ordering::Relaxed);
         }
     }
 
@@ -436,7 +506,9 @@ impl SubscriberCore {
         let range = match checked {
             Ok(range) => range,
             Err(reason) => {
-                self.unhold(slot, chunk);
+                // The caller gives the slot and the quota count back.
+                self.port().held.clear(slot);
+                self.release(chunk);
                 return Err(corrupt(reason));
             }
         };
@@ -462,6 +534,14 @@ impl SubscriberCore {
         self.port().held.clear(slot);
         self.held.give(slot);
         self.release(chunk);
+        self.count.get().release(1);
+        self.publish_held();
+        if self.bounded
+            && self.blocks_publishers
+            && let Err(e) = wake_blocked_publishers(self.port())
+        {
+            log::warn!("subscriber port {}: {e}", self.index);
+        }
     }
 
     fn release(&self, chunk: u32) {
@@ -493,41 +573,6 @@ impl SubscriberCore {
             }),
         }
     }
-}
-
-/// Checks the header of `chunk` (read from shared memory, written by
-/// another process) before its payload is used: the chunk lies in a mempool,
-/// the header names this very chunk and mempool, it is consistent with the
-/// pool's stride, and its payload has the port's size. Returns where the
-/// payload is, or what is wrong.
-fn check_header(
-    pools: &MemPoolManager<'_>,
-    chunk: u32,
-    header: &ChunkHeader,
-    payload_size: u32,
-) -> Result<PayloadRange, &'static str> {
-    let (pool, _) = pools
-        .layout()
-        .locate(chunk)
-        .ok_or("index outside every mempool")?;
-    let layout = pools
-        .layout()
-        .pools()
-        .get(pool)
-        .ok_or("index outside every mempool")?;
-    if header.chunk_index() != chunk {
-        return Err("the chunk header names another chunk");
-    }
-    if header.mempool() as usize != pool {
-        return Err("the chunk header names another mempool");
-    }
-    let range = header
-        .validate(layout.stride())
-        .map_err(|_| "inconsistent chunk header")?;
-    if range.size != payload_size {
-        return Err("payload size differs from the port's type");
-    }
-    Ok(range)
 }
 
 /// A deadline that never comes, for timeouts too long for `Instant`.

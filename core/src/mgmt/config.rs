@@ -1,5 +1,6 @@
-//! The limits a domain's mgmt segment is laid out for.
+//! The limits and chunk quotas a domain's mgmt segment records.
 
+use super::quota::{PoolQuota, QuotaError, QuotaTable};
 use crate::mempool::MAX_MEMPOOLS;
 
 /// Largest `max_processes` a segment can be laid out for.
@@ -9,19 +10,25 @@ pub const MAX_PROCESSES_LIMIT: u32 = 4096;
 /// at least one mempool, and there are at most [`MAX_MEMPOOLS`] of those.
 pub const MAX_GROUPS: u32 = MAX_MEMPOOLS as u32;
 
-/// The limits of one domain's mgmt segment, validated.
+/// The limits of one domain's mgmt segment and its pools' chunk quotas
+/// ([`super::quota`]), validated.
 ///
 /// ```
-/// use zerocp_core::mgmt::MgmtConfig;
+/// use zerocp_core::mgmt::{MgmtConfig, PoolQuota};
 /// let config = MgmtConfig::new(8, 3).unwrap();
 /// assert_eq!((config.max_processes(), config.group_count()), (8, 3));
 /// assert!(MgmtConfig::new(0, 1).is_err());
 /// assert!(MgmtConfig::new(1, 0).is_err());
+/// let quota = PoolQuota::new(2, 0, 16, 50, 25).unwrap();
+/// let config = config.with_quotas(&[quota]).unwrap();
+/// assert_eq!(config.quotas().get(2, 0).map(|q| q.port()), Some(4));
+/// assert!(config.with_quotas(&[PoolQuota::new(3, 0, 16, 50, 25).unwrap()]).is_err());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MgmtConfig {
     max_processes: u32,
     group_count: u32,
+    quotas: QuotaTable,
 }
 
 /// A limit the mgmt segment cannot be laid out for.
@@ -38,6 +45,8 @@ pub enum MgmtConfigError {
     },
     /// The segment would exceed the address range.
     TooLarge,
+    /// A chunk quota cannot be recorded.
+    Quota(QuotaError),
 }
 
 impl core::fmt::Display for MgmtConfigError {
@@ -47,6 +56,7 @@ impl core::fmt::Display for MgmtConfigError {
                 write!(f, "limit `{name}` = {value} is out of range 1..={max}")
             }
             Self::TooLarge => write!(f, "the configuration needs more memory than addressable"),
+            Self::Quota(e) => e.fmt(f),
         }
     }
 }
@@ -61,7 +71,20 @@ impl MgmtConfig {
         Ok(Self {
             max_processes,
             group_count,
+            quotas: QuotaTable::default(),
         })
+    }
+
+    /// The same limits with the chunk quotas of the domain's pools (each
+    /// pool once, every group below the group count).
+    pub fn with_quotas(mut self, quotas: &[PoolQuota]) -> Result<Self, MgmtConfigError> {
+        self.quotas = QuotaTable::new(quotas, self.group_count).map_err(MgmtConfigError::Quota)?;
+        Ok(self)
+    }
+
+    /// The chunk quotas of the domain's pools.
+    pub fn quotas(&self) -> &QuotaTable {
+        &self.quotas
     }
 
     /// Most processes registered at once.

@@ -35,7 +35,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod audit;
 pub(crate) mod codec;
 mod error;
 mod frame;
@@ -43,17 +42,16 @@ mod message;
 #[cfg(test)]
 mod tests;
 
-pub use audit::{AuditCounts, FindingKind, MAX_FINDING_DETAIL_LEN};
 use codec::{Reader, Wire, Writer};
 pub use error::{DecodeError, EncodeError};
 pub use frame::{Direction, FrameHeader, HEADER_LEN, MessageKind};
 pub use message::{
-    AccessRule, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, GROUPS_PER_PAGE,
-    GroupInfo, GroupReset, GroupsPage, MAX_GROUP_NAME_LEN, MAX_GROUP_PATTERNS, MAX_PATTERN_LEN,
-    MAX_RULE_IDS, MempoolInfo, Mempools, PAGE_END, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest,
-    PortCreated, PortInfo, PortKind, PortRevoked, PortsPage, ProcessInfo, ProcessState,
-    ProcessesPage, Register, Registered, RemovePort, ResetGroup, RevokePort, RevokeReason,
-    RuleScope, Status,
+    AccessRule, AuditCounts, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, FindingKind,
+    GROUPS_PER_PAGE, GroupInfo, GroupReset, GroupsPage, MAX_FINDING_DETAIL_LEN, MAX_GROUP_NAME_LEN,
+    MAX_GROUP_PATTERNS, MAX_PATTERN_LEN, MAX_RULE_IDS, MempoolInfo, Mempools, PAGE_END,
+    PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest, PortCreated, PortInfo, PortKind, PortRevoked,
+    PortsPage, ProcessInfo, ProcessState, ProcessesPage, Register, Registered, RemovePort,
+    ResetGroup, RevokePort, RevokeReason, RuleScope, Status,
 };
 
 pub use crate::port::FullPolicy;
@@ -78,7 +76,9 @@ pub const MAX_FRAME_SIZE: usize = 4096;
 /// findings and the last one; [`Message::PortRevoked`] tells a port's owner
 /// (unsolicited) that its port was revoked and why; [`Message::ResetGroup`] /
 /// [`Message::GroupReset`] and [`Message::RevokePort`] are the operator's
-/// requests.
+/// requests. It also added the chunk quotas: each [`MempoolInfo`] carries
+/// its pool's process and port quotas, each [`PortInfo`] its publish
+/// timeouts, each [`ProcessInfo`] the chunks its ports hold.
 pub const PROTOCOL_VERSION: u8 = 6;
 /// First two bytes of every frame: `0x5A43` little-endian (bytes `43 5A`).
 pub const FRAME_MAGIC: u16 = 0x5A43;

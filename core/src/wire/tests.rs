@@ -29,6 +29,7 @@ fn port_info(i: u32) -> PortInfo {
         queue_len: 3,
         queue_capacity: 8,
         dropped: u64::MAX - u64::from(i),
+        timed_out: u64::from(i) << 40,
         type_info: type_info(),
     }
 }
@@ -41,6 +42,7 @@ fn samples() -> Vec<Message> {
         name: fs("planner"),
         state: ProcessState::Unresponsive,
         heartbeat_age_ms: 1500,
+        chunks_held: 12,
     };
     let mempool = MempoolInfo {
         chunk_size: 1024,
@@ -48,6 +50,8 @@ fn samples() -> Vec<Message> {
         used: 3,
         min_free: 60,
         group: fs("nav"),
+        process_quota: 32,
+        port_quota: 16,
     };
     let rule = AccessRule {
         scope: RuleScope::Listed,
@@ -297,6 +301,7 @@ fn largest_messages_fit_and_match_the_bounds() {
         name: fs(&"p".repeat(32)),
         state: ProcessState::Dead,
         heartbeat_age_ms: 0,
+        chunks_held: u32::MAX,
     };
     let processes = ProcessesPage {
         entries: core::iter::repeat_n(process, PROCESSES_PER_PAGE).collect(),

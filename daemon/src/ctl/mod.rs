@@ -25,8 +25,6 @@
 
 pub mod client;
 pub mod render;
-mod render_findings;
-mod render_operator;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! the end-to-end tests (`e2e_*.rs`).
 //!
 //! - [`TestDomain`]: a real `zerocpd` on a unique domain with its own run
-//!   directory and a small test configuration; [`TestDomain::stop`] checks the
+//!   directory and a small test configuration ([`TestDomainBuilder`]); [`TestDomain::stop`] checks the
 //!   daemon exits 0 and leaves nothing in the run directory (and nothing of
 //!   the domain in `/dev/shm`, where its segments never are), and dropping it
 //!   kills the daemon and removes whatever is left.
@@ -38,11 +38,13 @@ mod mapped_group;
 mod mapped_mgmt;
 mod raw_client;
 pub mod scribble;
+mod test_domain_builder;
 
 pub use hostile_member::HostileMember;
 pub use mapped_group::MappedGroup;
 pub use mapped_mgmt::MappedMgmt;
 pub use raw_client::{REPLY_DEADLINE, RawClient, parse_service};
+pub use test_domain_builder::{DEFAULT_MEMPOOLS, TestDomainBuilder};
 
 /// Whether the kernel maps `shm` shared and writable (asked directly, not
 /// through `Mapping`, which refuses a read-only descriptor earlier): `Ok`
@@ -75,9 +77,6 @@ pub const ZEROCPCTL: &str = env!("CARGO_BIN_EXE_zerocpctl");
 /// Deadline for the daemon to come up, stop, or a child to report.
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
-/// The configuration a [`TestDomain`] starts with unless told otherwise.
-pub const DEFAULT_MEMPOOLS: &[(u32, u32)] = &[(64, 64), (1024, 32), (16 * 1024, 8)];
-
 /// Polls `cond` every few milliseconds until it holds (true) or `timeout` passes (false).
 pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
@@ -108,114 +107,16 @@ pub struct MempoolJson {
     pub min_free: u64,
     /// The segment group whose ports use the pool.
     pub group: String,
+    /// Chunks of the pool one process may hold at once.
+    pub process_quota: u64,
+    /// Chunks of the pool one port may hold at once.
+    pub port_quota: u64,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MempoolsJson {
     mempools: Vec<MempoolJson>,
-}
-
-/// Builder of a [`TestDomain`].
-#[derive(Debug, Clone)]
-pub struct TestDomainBuilder {
-    heartbeat_interval_ms: u64,
-    heartbeat_timeout_ms: u64,
-    kill_unresponsive: bool,
-    max_processes: u32,
-    mempools: Vec<(u32, u32)>,
-    config_toml: Option<String>,
-    log_level: String,
-}
-
-impl Default for TestDomainBuilder {
-    fn default() -> Self {
-        Self {
-            heartbeat_interval_ms: 50,
-            heartbeat_timeout_ms: 5_000,
-            kill_unresponsive: false,
-            max_processes: 16,
-            mempools: DEFAULT_MEMPOOLS.to_vec(),
-            config_toml: None,
-            log_level: "debug".into(),
-        }
-    }
-}
-
-impl TestDomainBuilder {
-    /// Heartbeat interval the daemon announces (default 50 ms).
-    pub fn heartbeat_interval_ms(mut self, ms: u64) -> Self {
-        self.heartbeat_interval_ms = ms;
-        self
-    }
-
-    /// Heartbeat timeout after which a silent process is unresponsive (default 5 s).
-    pub fn heartbeat_timeout_ms(mut self, ms: u64) -> Self {
-        self.heartbeat_timeout_ms = ms;
-        self
-    }
-
-    /// `heartbeat.kill_unresponsive` (default false).
-    pub fn kill_unresponsive(mut self, kill: bool) -> Self {
-        self.kill_unresponsive = kill;
-        self
-    }
-
-    /// `limits.max_processes` (default 16).
-    pub fn max_processes(mut self, n: u32) -> Self {
-        self.max_processes = n;
-        self
-    }
-
-    /// The mempools as (size, count) pairs (default [`DEFAULT_MEMPOOLS`]).
-    pub fn mempools(mut self, pools: &[(u32, u32)]) -> Self {
-        self.mempools = pools.to_vec();
-        self
-    }
-
-    /// A complete configuration file, used verbatim (the other settings are ignored).
-    pub fn config_toml(mut self, text: &str) -> Self {
-        self.config_toml = Some(text.into());
-        self
-    }
-
-    /// `--log-level` of the daemon (default `debug`; the log is shown when a test fails).
-    pub fn log_level(mut self, level: &str) -> Self {
-        self.log_level = level.into();
-        self
-    }
-
-    /// The configuration text this builder gives the daemon.
-    pub fn config_text(&self) -> String {
-        if let Some(text) = &self.config_toml {
-            return text.clone();
-        }
-        let mut text = format!(
-            "[limits]\nmax_processes = {}\nmax_publishers = 32\nmax_subscribers = 64\n\
-             register_timeout_ms = 20000\n\n[heartbeat]\ninterval_ms = {}\ntimeout_ms = {}\n\
-             kill_unresponsive = {}\n",
-            self.max_processes,
-            self.heartbeat_interval_ms,
-            self.heartbeat_timeout_ms,
-            self.kill_unresponsive
-        );
-        for (size, count) in &self.mempools {
-            text.push_str(&format!("\n[[mempool]]\nsize = {size}\ncount = {count}\n"));
-        }
-        text
-    }
-
-    /// Starts the daemon and waits until its control socket accepts connections.
-    pub fn start(self) -> TestDomain {
-        let mut domain = TestDomain::prepare(&self.config_text());
-        domain.spawn(&self.log_level);
-        domain
-    }
-
-    /// Prepares the domain (directories, config) without starting a daemon.
-    pub fn prepare(self) -> TestDomain {
-        TestDomain::prepare(&self.config_text())
-    }
 }
 
 /// A running `zerocpd` on a private domain and run directory.

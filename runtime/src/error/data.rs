@@ -5,7 +5,7 @@ use std::fmt;
 use zerocp_core::wire::RevokeReason;
 use zerocp_os_linux::error::FutexError;
 
-use super::{GONE, dropped, revoked};
+use super::{GONE, PublishTimedOut, QuotaExceeded, dropped, revoked};
 
 /// Why [`Publisher::loan_uninit`](crate::Publisher::loan_uninit) failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,10 @@ pub enum LoanError {
         /// The publisher's `max_loans`.
         max: u32,
     },
+    /// This process, or this publisher, holds as many chunks of the pool as
+    /// its quota allows (`[quota]` in the daemon's configuration); nothing
+    /// was taken from the pool.
+    QuotaExceeded(QuotaExceeded),
     /// The mempool has no free chunk.
     OutOfChunks {
         /// The mempool.
@@ -58,6 +62,7 @@ impl fmt::Display for LoanError {
                 f,
                 "too many loans: {max} samples are loaned already (publish or drop one, or raise max_loans)"
             ),
+            Self::QuotaExceeded(e) => e.fmt(f),
             Self::OutOfChunks { pool, chunk_size } => write!(
                 f,
                 "out of chunks: mempool {pool} ({chunk_size}-byte chunks) has no free chunk"
@@ -74,6 +79,7 @@ impl std::error::Error for LoanError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Mempool(e) => Some(e),
+            Self::QuotaExceeded(e) => Some(e),
             _ => None,
         }
     }
@@ -97,6 +103,10 @@ pub enum PublishError {
     },
     /// Waiting for space in a full queue failed.
     Wait(FutexError),
+    /// A block-publisher subscriber kept its queue full past the publish
+    /// timeout; it did not get the sample, every other subscriber did (only
+    /// with [`PublishTimeout::Fail`](crate::PublishTimeout::Fail)).
+    Timeout(PublishTimedOut),
 }
 
 impl fmt::Display for PublishError {
@@ -106,6 +116,7 @@ impl fmt::Display for PublishError {
             Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
             Self::Revoked { reason } => revoked(f, *reason),
             Self::Wait(e) => write!(f, "cannot wait for queue space: {e}"),
+            Self::Timeout(e) => e.fmt(f),
         }
     }
 }
@@ -114,6 +125,7 @@ impl std::error::Error for PublishError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Wait(e) => Some(e),
+            Self::Timeout(e) => Some(e),
             Self::DaemonGone | Self::Unresponsive { .. } | Self::Revoked { .. } => None,
         }
     }
@@ -137,6 +149,10 @@ pub enum UpdateConnectionsError {
     },
     /// Waiting for space in a full queue failed.
     Wait(FutexError),
+    /// A block-publisher subscriber kept its queue full past the publish
+    /// timeout; it did not get the sample, every other subscriber did (only
+    /// with [`PublishTimeout::Fail`](crate::PublishTimeout::Fail)).
+    Timeout(PublishTimedOut),
 }
 
 impl fmt::Display for UpdateConnectionsError {
@@ -146,6 +162,7 @@ impl fmt::Display for UpdateConnectionsError {
             Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
             Self::Revoked { reason } => revoked(f, *reason),
             Self::Wait(e) => write!(f, "cannot wait for queue space: {e}"),
+            Self::Timeout(e) => e.fmt(f),
         }
     }
 }
@@ -154,6 +171,7 @@ impl std::error::Error for UpdateConnectionsError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Wait(e) => Some(e),
+            Self::Timeout(e) => Some(e),
             Self::DaemonGone | Self::Unresponsive { .. } | Self::Revoked { .. } => None,
         }
     }
@@ -180,6 +198,10 @@ pub enum TakeError {
         /// The subscriber's `max_held`.
         max: u32,
     },
+    /// This process, or this subscriber, holds as many chunks of the pool
+    /// as its quota allows (`[quota]` in the daemon's configuration); the
+    /// sample stays queued.
+    QuotaExceeded(QuotaExceeded),
     /// The queue delivered a chunk that fails the checks (index out of range,
     /// a header that names another chunk or mempool or is inconsistent with
     /// its pool, a payload size not the port's); it was discarded.
@@ -201,6 +223,7 @@ impl fmt::Display for TakeError {
                 f,
                 "too many samples held: {max} are taken and not dropped (drop one, or raise max_held)"
             ),
+            Self::QuotaExceeded(e) => e.fmt(f),
             Self::CorruptChunk { index, reason } => {
                 write!(f, "discarded corrupt chunk {index}: {reason}")
             }
@@ -208,7 +231,14 @@ impl fmt::Display for TakeError {
     }
 }
 
-impl std::error::Error for TakeError {}
+impl std::error::Error for TakeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::QuotaExceeded(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// Why [`Subscriber::wait`](crate::Subscriber::wait) failed.
 #[derive(Debug, Clone, PartialEq, Eq)]

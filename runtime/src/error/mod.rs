@@ -6,7 +6,11 @@
 //! what went wrong with the values involved (the socket path tried, the
 //! service, the sizes, the limit). The ones an application is expected to
 //! handle have their own variants: [`LoanError::OutOfChunks`],
-//! [`LoanError::TooManyLoans`], [`TakeError::TooManyHeld`], the type and
+//! [`LoanError::TooManyLoans`], [`TakeError::TooManyHeld`], a chunk quota
+//! reached ([`LoanError::QuotaExceeded`], [`TakeError::QuotaExceeded`],
+//! naming the quota's configuration key), a block-publisher subscriber that
+//! kept its queue full past the publish timeout ([`PublishError::Timeout`], [`PublishTimedOut`],
+//! when the publisher asked for it), the type and
 //! size checks of port creation ([`CreatePortError::is_type_mismatch`],
 //! [`CreatePortError::is_payload_too_large`]), and `DaemonGone` everywhere: once the daemon
 //! stopped (or closed this process's connection), every call fails with it, promptly.
@@ -25,6 +29,8 @@ mod control;
 mod data;
 mod init;
 mod port;
+mod quota;
+mod timeout;
 
 use zerocp_core::wire::RevokeReason;
 
@@ -35,6 +41,8 @@ pub use data::{LoanError, PublishError, TakeError, UpdateConnectionsError, WaitE
 pub use init::InitError;
 pub(crate) use port::check_option;
 pub use port::{CreatePortError, CreatePortReason, PortRequestError};
+pub use quota::{QuotaExceeded, QuotaScope};
+pub use timeout::PublishTimedOut;
 
 /// What every `DaemonGone` prints.
 const GONE: &str = "the ZeroCP daemon is gone (it stopped, or it dropped this process)";

@@ -6,10 +6,23 @@
 //! that are new to it the history they asked for. Then it adds one reference
 //! per subscriber and pushes the chunk into each queue by that queue's
 //! full-queue policy (discard the oldest, or wait for space in slices that
-//! re-check the daemon, this port's revocation and the routing). A subscriber slot that is no longer
-//! the one routed (retired, or reused with another generation) gets nothing
-//! and its reference is dropped again. After all pushes one `SeqCst` fence,
-//! then only the subscribers that sleep are woken ([`crate::wait`]).
+//! re-check the daemon, this port's revocation and the routing, bounded by the publish timeout:
+//! [`publish_timeout`](super::publish_timeout)). A subscriber slot that is
+//! no longer the one routed (retired, or reused with another generation)
+//! gets nothing and its reference is dropped again. After all pushes one
+//! `SeqCst` fence, then only the subscribers that sleep are woken
+//! ([`crate::wait`]).
+//!
+//! **Port quota of a subscriber's queue.** A subscriber may hold at most
+//! its pool's port quota of chunks, queued and taken together
+//! ([`crate::quota`]). When its queue capacity and `max_held` together
+//! could exceed that quota (both words of its port's control line, which
+//! the delivery reads anyway), the publisher also reads its queue length
+//! and held count, and a subscriber at its quota counts as full: discard
+//! oldest evicts the oldest queued sample before pushing (or, with nothing
+//! queued because it holds its whole quota, drops the new sample for it),
+//! block publisher waits. Otherwise delivery costs nothing more than
+//! before. Concurrent publishers can each push one sample past the bound.
 
 use zerocp_core::port::{
     FullPolicy, MAX_HISTORY, MAX_SUBSCRIBERS_PER_PUBLISHER, PortState, SubscriberPort,
@@ -20,11 +33,13 @@ use zerocp_core::wire::RevokeReason;
 use zerocp_os_linux::error::FutexError;
 
 use super::PublisherCore;
+use super::publish_timeout::{Left, PublishTimeout, Round, Stalled};
+use crate::error::PublishTimedOut;
 use crate::registration::Gone;
 use crate::topology::{Peer, TopologyCache};
 use crate::wait::{BLOCKED_SLICE, fence_after_pushes, push_or_sleep, wake_if_sleeping};
 
-/// Why a delivery stopped early.
+/// Why a delivery stopped early, or failed as the publisher asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum DeliveryError {
     /// The daemon is gone, or dropped this process.
@@ -33,21 +48,32 @@ pub(crate) enum DeliveryError {
     Revoked(RevokeReason),
     /// A futex wait (blocked publisher) or wake failed.
     Futex(FutexError),
+    /// A block-publisher subscriber kept its queue full past the publish
+    /// timeout, and the publisher asked for an error ([`PublishTimeout::Fail`]).
+    Timeout(PublishTimedOut),
 }
 
 /// A publisher's delivery state: its topology snapshot and the buffer it is
-/// read into.
+/// read into, its publish timeout, and the subscribers it timed out on.
 pub(super) struct Delivery {
     cache: TopologyCache,
     words: Box<[u32; TOPOLOGY_WORDS]>,
+    stalled: Stalled,
+    timeout: std::time::Duration,
+    on_timeout: PublishTimeout,
 }
 
 impl Delivery {
-    /// No snapshot read yet: the first delivery reads the topology.
-    pub(super) fn new() -> Self {
+    /// No snapshot read yet (the first delivery reads the topology); waits
+    /// for block-publisher subscribers at most `timeout` per publish, then
+    /// acts as `on_timeout` says.
+    pub(super) fn new(timeout: std::time::Duration, on_timeout: PublishTimeout) -> Self {
         Self {
             cache: TopologyCache::new(),
             words: Box::new([0; TOPOLOGY_WORDS]),
+            stalled: Stalled::default(),
+            timeout,
+            on_timeout,
         }
     }
 }
@@ -63,25 +89,42 @@ impl PublisherCore {
             return Err(DeliveryError::Revoked(reason));
         }
         let mut delivery = self.delivery.borrow_mut();
+        let Delivery {
+            cache,
+            words,
+            stalled,
+            timeout,
+            on_timeout,
+        } = &mut *delivery;
+        let mut round = Round::new(*timeout, stalled);
         let mut woken = Wakes::default();
-        let result = self.refresh(&mut delivery, &mut woken);
+        let result = self.refresh(cache, words, &mut woken, &mut round);
         woken.wake(self)?;
-        result
+        result?;
+        round.outcome(*on_timeout).map_err(DeliveryError::Timeout)
     }
 
     /// Delivers `chunk` (the publisher keeps its own reference) to every
     /// routed subscriber.
     pub(super) fn deliver_sample(&self, chunk: u32) -> Result<(), DeliveryError> {
         let mut delivery = self.delivery.borrow_mut();
+        let Delivery {
+            cache,
+            words,
+            stalled,
+            timeout,
+            on_timeout,
+        } = &mut *delivery;
+        let mut round = Round::new(*timeout, stalled);
         let mut woken = Wakes::default();
-        let mut result = self.refresh(&mut delivery, &mut woken);
-        let peers = delivery.cache.peers();
+        let mut result = self.refresh(cache, words, &mut woken, &mut round);
+        let peers = cache.peers();
         let pools = self.pools();
         if result.is_ok() && !peers.is_empty() && pools.acquire(chunk, peers.len() as u32).is_ok() {
             let mut remaining = peers.len();
             for &peer in peers {
                 remaining -= 1;
-                match self.deliver_to(peer, chunk) {
+                match self.deliver_to(peer, chunk, &mut round) {
                     Ok(Some(port)) => woken.add(port),
                     Ok(None) => self.release(chunk),
                     Err(e) => {
@@ -96,41 +139,48 @@ impl PublisherCore {
             }
         }
         woken.wake(self)?;
-        result
+        result?;
+        round.outcome(*on_timeout).map_err(DeliveryError::Timeout)
     }
 
-    /// Re-reads the topology if it changed and delivers history to the new
-    /// subscribers (their ports are added to `woken`).
+    /// Re-reads the topology into `cache` (through `words`) if it changed
+    /// and delivers history to the new subscribers (their ports are added to
+    /// `woken`).
     fn refresh<'p>(
         &'p self,
-        delivery: &mut Delivery,
+        cache: &mut TopologyCache,
+        words: &mut [u32; TOPOLOGY_WORDS],
         woken: &mut Wakes<'p>,
+        round: &mut Round<'_>,
     ) -> Result<(), DeliveryError> {
         let version = self.port().topology.version();
-        if delivery.cache.is_current(version) {
+        if cache.is_current(version) {
             return Ok(());
         }
-        let Ok(snapshot) = self.port().topology.read(&mut delivery.words) else {
+        let Ok(snapshot) = self.port().topology.read(words) else {
             // A write in progress (or a daemon that died mid-write): keep the
             // previous snapshot and try again at the next publish.
             return Ok(());
         };
-        let pairs = delivery.words[..snapshot.len]
-            .chunks_exact(2)
-            .map(|w| Peer {
-                index: w[0],
-                generation: w[1],
-            });
-        let fresh = delivery.cache.replace(snapshot.version, pairs);
+        let pairs = words[..snapshot.len].chunks_exact(2).map(|w| Peer {
+            index: w[0],
+            generation: w[1],
+        });
+        let fresh = cache.replace(snapshot.version, pairs);
+        round.stalled.keep_only(cache.peers());
         for peer in fresh {
-            if let Some(port) = self.deliver_history(peer)? {
+            if let Some(port) = self.deliver_history(peer, round)? {
                 woken.add(port);
             }
         }
         Ok(())
     }
 
-    fn deliver_history(&self, peer: Peer) -> Result<Option<&SubscriberPort>, DeliveryError> {
+    fn deliver_history(
+        &self,
+        peer: Peer,
+        round: &mut Round<'_>,
+    ) -> Result<Option<&SubscriberPort>, DeliveryError> {
         let Some(port) = self.routed_port(peer) else {
             return Ok(None);
         };
@@ -148,7 +198,7 @@ impl PublisherCore {
             if !self.is_history_entry(chunk) || pools.acquire(chunk, 1).is_err() {
                 continue;
             }
-            match self.deliver_to(peer, chunk) {
+            match self.deliver_to(peer, chunk, round) {
                 Ok(Some(_)) => delivered = true,
                 Ok(None) => self.release(chunk),
                 Err(e) => {
@@ -161,23 +211,56 @@ impl PublisherCore {
     }
 
     /// Pushes `chunk` (one reference already taken for it) into `peer`'s
-    /// queue. `Ok(None)` when the subscriber is no longer routed: the caller
+    /// queue. `Ok(None)` when the subscriber does not get it (no longer
+    /// routed, at its quota with nothing to evict, or timed out): the caller
     /// then drops that reference.
-    fn deliver_to(&self, peer: Peer, chunk: u32) -> Result<Option<&SubscriberPort>, DeliveryError> {
+    fn deliver_to(
+        &self,
+        peer: Peer,
+        chunk: u32,
+        round: &mut Round<'_>,
+    ) -> Result<Option<&SubscriberPort>, DeliveryError> {
         let Some(port) = self.routed_port(peer) else {
             return Ok(None);
         };
+        let limit = self.queue_limit(port);
         match port.control.policy() {
-            FullPolicy::DiscardOldest => {
-                if let Some(dropped) = port.queue.push_discard_oldest(chunk) {
-                    // Relaxed: a statistic, read for display only.
-                    port.stats.dropped.fetch_add(1, Ordering::Relaxed);
-                    self.release(dropped);
-                }
-                Ok(Some(port))
-            }
-            FullPolicy::BlockPublisher => self.push_blocking(peer, port, chunk),
+            FullPolicy::DiscardOldest => Ok(self.push_discarding(port, chunk, limit)),
+            FullPolicy::BlockPublisher => self.push_blocking(peer, port, chunk, limit, round),
         }
+    }
+
+    /// The port quota `port`'s queued and taken samples are held to, when
+    /// its queue capacity and `max_held` could exceed it (else `None`:
+    /// nothing to check). Both are words the daemon wrote into the port's
+    /// control line, which the delivery reads for the policy anyway.
+    fn queue_limit(&self, port: &SubscriberPort) -> Option<u32> {
+        let quota = self.count().port_limit()?;
+        let control = &port.control;
+        let most = control.capacity().saturating_add(control.max_held());
+        (most > quota).then_some(quota)
+    }
+
+    /// Discard-oldest push: `Some(port)` when `chunk` is in its queue.
+    fn push_discarding<'p>(
+        &self,
+        port: &'p SubscriberPort,
+        chunk: u32,
+        limit: Option<u32>,
+    ) -> Option<&'p SubscriberPort> {
+        if limit.is_some_and(|quota| at_quota(port, quota)) {
+            // Relaxed: a statistic, read for display only.
+            port.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            // Evict the oldest so the queue never grows past the quota;
+            // with nothing queued it holds its whole quota: drop this one.
+            self.release(port.queue.pop()?);
+        }
+        if let Some(dropped) = port.queue.push_discard_oldest(chunk) {
+            // Relaxed: a statistic, read for display only.
+            port.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            self.release(dropped);
+        }
+        Some(port)
     }
 
     fn push_blocking<'p>(
@@ -185,9 +268,18 @@ impl PublisherCore {
         peer: Peer,
         port: &'p SubscriberPort,
         chunk: u32,
+        limit: Option<u32>,
+        round: &mut Round<'_>,
     ) -> Result<Option<&'p SubscriberPort>, DeliveryError> {
-        if port.queue.push(chunk).is_ok() {
+        let try_push =
+            || !limit.is_some_and(|quota| at_quota(port, quota)) && port.queue.push(chunk).is_ok();
+        if try_push() {
+            round.stalled.remove(peer);
             return Ok(Some(port));
+        }
+        if round.stalled.contains(peer) {
+            self.time_out(peer, port, std::time::Duration::ZERO, round);
+            return Ok(None);
         }
         // The subscriber may sleep with a full queue we have not woken yet.
         wake_if_sleeping(port).map_err(DeliveryError::Futex)?;
@@ -201,12 +293,46 @@ impl PublisherCore {
             if self.routed_port(peer).is_none() {
                 return Ok(None);
             }
-            let pushed = push_or_sleep(port, BLOCKED_SLICE, || port.queue.push(chunk).is_ok())
-                .map_err(DeliveryError::Futex)?;
-            if pushed {
+            let slice = match round.budget.left() {
+                Left::Unlimited => BLOCKED_SLICE,
+                Left::For(left) => left.min(BLOCKED_SLICE),
+                Left::Exhausted => {
+                    let waited = round.budget.waited();
+                    self.time_out(peer, port, waited, round);
+                    return Ok(None);
+                }
+            };
+            if push_or_sleep(port, slice, try_push).map_err(DeliveryError::Futex)? {
                 return Ok(Some(port));
             }
         }
+    }
+
+    /// Gives up on `peer` after waiting `waited`: counts the drop in both
+    /// ports, marks it stalled (logged once per stall) and records it in
+    /// the round. The caller then drops its reference for the subscriber.
+    fn time_out(
+        &self,
+        peer: Peer,
+        port: &SubscriberPort,
+        waited: std::time::Duration,
+        round: &mut Round<'_>,
+    ) {
+        // Relaxed: statistics, read for display only.
+        port.stats.timed_out.fetch_add(1, Ordering::Relaxed);
+        self.port().stats.timed_out.fetch_add(1, Ordering::Relaxed);
+        let group = self.status.key().group;
+        if round.stalled.insert(peer) {
+            log::warn!(
+                "publisher port {} of group {group}: block-publisher subscriber port {} kept its \
+                 queue full for {waited:?} (publish_timeout {:?}): it misses samples until it \
+                 takes one",
+                self.index,
+                peer.index,
+                round.budget.timeout()
+            );
+        }
+        round.record(group, peer.index, waited);
     }
 
     /// The subscriber port of `peer` if it still is the one routed: in
@@ -217,6 +343,15 @@ impl PublisherCore {
             && port.control.generation() == peer.generation)
             .then_some(port)
     }
+}
+
+/// Whether `port` holds at least `quota` chunks, queued and taken (its
+/// held count is the subscriber's own word: a subscriber that misstates it
+/// only changes what it receives itself).
+fn at_quota(port: &SubscriberPort, quota: u32) -> bool {
+    // Relaxed: a bound; the queue and the count change concurrently anyway.
+    let held = port.stats.held.load(Ordering::Relaxed);
+    port.queue.len().saturating_add(held) >= quota
 }
 
 /// Subscriber ports that received something in one operation; woken after

@@ -1,10 +1,9 @@
-//! The audit of shared memory on the wire: [`FindingKind`], what the
-//! daemon's audit found inconsistent, and [`AuditCounts`], how many of each
-//! kind, as `Status` and `GroupInfo` carry them (protocol version 6).
+//! What the daemon's audit of shared memory found, as the introspection
+//! answers report it: the [`FindingKind`]s and their [`AuditCounts`].
 
-use super::codec::{wire_enum, wire_struct};
+use crate::wire::codec::{wire_enum, wire_struct};
 
-/// Longest detail of a finding in a [`super::GroupInfo`], in bytes.
+/// Longest detail of a finding in a [`GroupInfo`](super::GroupInfo), in bytes.
 pub const MAX_FINDING_DETAIL_LEN: usize = 96;
 
 wire_enum! {

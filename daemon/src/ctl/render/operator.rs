@@ -1,11 +1,15 @@
-//! How `zerocpctl` shows what an operator's request did: `reset-group`
-//! (the group reset onto fresh memory) and `revoke-port` (the port
-//! revoked), as text or JSON.
+//! The operator's answers: what `reset-group` and `revoke-port` did.
+//!
+//! JSON shapes:
+//! - `reset-group`: `{"group", "index", "incarnation", "revoked"}` (the
+//!   group's name and index, the incarnation of its new memory, the ports
+//!   revoked)
+//! - `revoke-port`: `{"group", "kind", "port", "generation", "reason"}`
 
 use serde::Serialize;
 use zerocp_core::wire::{GroupReset, PortRevoked};
 
-use super::render::to_json;
+use super::to_json;
 
 /// `reset-group`: what the daemon did to group `name`.
 pub fn reset_text(name: &str, done: &GroupReset) -> String {
@@ -15,7 +19,7 @@ pub fn reset_text(name: &str, done: &GroupReset) -> String {
     )
 }
 
-/// `reset-group --json` (shape in [`super::render`]'s module docs).
+/// `reset-group --json` (shape in the [module docs](self)).
 pub fn reset_json(name: &str, done: &GroupReset) -> String {
     #[derive(Serialize)]
     struct Reset<'a> {
@@ -44,7 +48,7 @@ pub fn revoked_text(port: &PortRevoked) -> String {
     )
 }
 
-/// `revoke-port --json` (shape in [`super::render`]'s module docs).
+/// `revoke-port --json` (shape in the [module docs](self)).
 pub fn revoked_json(port: &PortRevoked) -> String {
     #[derive(Serialize)]
     struct Revoked {

@@ -1,0 +1,100 @@
+//! Ports: their kind, the requests that create and remove them, and the
+//! daemon's [`PortCreated`] answer (which carries the group's memory).
+
+use crate::port::FullPolicy;
+use crate::service::{ServiceDescription, TypeInfo};
+use crate::wire::codec::{wire_enum, wire_struct};
+
+wire_enum! {
+    /// Publisher or subscriber: the kind of a port, on the wire and in the
+    /// daemon's port registry alike.
+    pub enum PortKind: u8 {
+        /// A publisher port.
+        Publisher = 0,
+        /// A subscriber port.
+        Subscriber = 1,
+    }
+}
+
+impl PortKind {
+    /// The kind in lower case, as messages name it: `publisher`, `subscriber`.
+    pub const fn noun(self) -> &'static str {
+        match self {
+            Self::Publisher => "publisher",
+            Self::Subscriber => "subscriber",
+        }
+    }
+}
+
+wire_struct! {
+    /// Client → daemon: create a publisher port.
+    pub struct CreatePublisher {
+        /// The service offered.
+        pub service: ServiceDescription,
+        /// The payload type.
+        pub type_info: TypeInfo,
+        /// Samples kept for late-joining subscribers.
+        pub history: u32,
+        /// Most chunks loaned at once.
+        pub max_loans: u32,
+    }
+}
+
+wire_struct! {
+    /// Client → daemon: create a subscriber port.
+    pub struct CreateSubscriber {
+        /// The service asked for.
+        pub service: ServiceDescription,
+        /// The payload type.
+        pub type_info: TypeInfo,
+        /// Capacity of the subscriber's queue.
+        pub queue_capacity: u32,
+        /// What publishers do when the queue is full.
+        pub full_policy: FullPolicy,
+        /// History samples wanted on connection.
+        pub history_request: u32,
+        /// Most samples held (taken, not yet dropped) at once.
+        pub max_held: u32,
+    }
+}
+
+wire_struct! {
+    /// Daemon → client: a port was created. The frame carries two file
+    /// descriptors (`SCM_RIGHTS`): the port's group's control part
+    /// (read-write), then its payload part, read-only for a subscriber
+    /// (`SubscriberCreated`) and read-write for a publisher
+    /// (`PublisherCreated`); the sizes here let the runtime check them.
+    pub struct PortCreated {
+        /// Index of the port in its group's control part.
+        pub port_index: u32,
+        /// The port's segment group (0: `default`).
+        pub group: u32,
+        /// Which memory of the group the descriptors are: 0 at the daemon's
+        /// start, one more at every reset of the group onto fresh memory. A
+        /// runtime maps a group's memory again for a port of a newer
+        /// incarnation, while its older ports keep theirs.
+        pub incarnation: u32,
+        /// The generation of this allocation of the port slot (never 0):
+        /// with the group, kind and index it names the port exactly, also
+        /// across resets ([`RemovePort`], [`PortRevoked`](super::PortRevoked)).
+        pub generation: u32,
+        /// Size of the group's control part in bytes.
+        pub control_size: u64,
+        /// Size of the group's payload part in bytes.
+        pub payload_size: u64,
+    }
+}
+
+wire_struct! {
+    /// Client → daemon: remove one of this process's ports.
+    pub struct RemovePort {
+        /// Publisher or subscriber.
+        pub kind: PortKind,
+        /// Its index in its group.
+        pub port_index: u32,
+        /// Its segment group.
+        pub group: u32,
+        /// Its generation, as [`PortCreated`] announced it.
+        pub generation: u32,
+    }
+}

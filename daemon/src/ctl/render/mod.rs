@@ -1,0 +1,51 @@
+//! Rendering query answers: aligned tables for people, JSON for programs.
+//!
+//! One module per answer, each documenting the JSON shape it writes next to
+//! the code that writes it: [`status`], [`processes`], [`services`],
+//! [`mempools`], [`groups`] and the operator's answers ([`operator`]:
+//! `reset-group`, `revoke-port`); [`table()`] is the aligned table every
+//! human-readable answer is printed as. Everything is re-exported here, so
+//! `render::status_json` and the like are the paths callers use.
+//!
+//! The JSON shapes are part of the CLI contract (tests check them); keys
+//! appear in the order the structs declare them.
+//!
+//! **Derived shapes.** Where the JSON of an answer is exactly the fields of
+//! its wire type, the wire type is serialised as it is (`zerocp-core`'s
+//! feature `serde` derives `Serialize` for it): a
+//! [`Status`](zerocp_core::wire::Status) after the domain and the socket
+//! (flattened into one object), and each
+//! [`MempoolInfo`](zerocp_core::wire::MempoolInfo). A field added to those
+//! wire types thus appears in the JSON too, which the tests (exact strings)
+//! make a deliberate change.
+//!
+//! **Presentations.** Processes, services and groups are shown, not
+//! mirrored: a process's `slot` is the wire's `process_slot` and its `state`
+//! a word, not a code; services group the wire's flat list of ports under
+//! each service, with the service as one string and the type's fields
+//! renamed; a group's rule scope is a boolean `everyone`. Their JSON structs
+//! stay in their modules, so the shape does not follow the wire messages.
+
+pub mod groups;
+pub mod mempools;
+pub mod operator;
+pub mod processes;
+pub mod services;
+pub mod status;
+mod table;
+
+use serde::Serialize;
+
+pub use groups::{groups_json, groups_text};
+pub use mempools::{mempools_json, mempools_text};
+pub use operator::{reset_json, reset_text, revoked_json, revoked_text};
+pub use processes::{processes_json, processes_text};
+pub use services::{services_json, services_text};
+pub use status::{StatusJson, status_fields, status_json, status_text};
+pub use table::table;
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    // Serialising plain structs of strings and integers (a flattened one
+    // included) cannot fail.
+    serde_json::to_string(value).unwrap_or_default()
+}
