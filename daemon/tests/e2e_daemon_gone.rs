@@ -2,7 +2,7 @@
 //!
 //! Whether the daemon stops cleanly (SIGTERM: it sets the shutdown state and
 //! sends `Shutdown`) or is killed (`kill -9`: the kernel closes its sockets),
-//! the application gets `DaemonGone` from every call, promptly, including a
+//! a runtime with reconnecting off gets `DaemonGone` from every call, promptly, including a
 //! subscriber thread blocked in `wait(None)`; nothing hangs or crashes, and
 //! the application exits normally, dropping samples and ports it still held.
 //! After a `kill -9`, a restarted daemon cleans up what the killed one left.
@@ -63,7 +63,8 @@ mod roles {
     use super::*;
     use crate::e2e_support::{ROLE_DEADLINE, expect_command, say, service};
     use zerocp::{
-        InitError, LoanError, PublishError, Runtime, TakeError, UpdateConnectionsError, WaitError,
+        ConnectionState, InitError, LoanError, PublishError, Runtime, TakeError,
+        UpdateConnectionsError, WaitError,
     };
     use zerocp_os_linux::testing::role::role_args;
 
@@ -73,7 +74,12 @@ mod roles {
         if role_args("roles::doomed_application").is_none() {
             return;
         }
-        let rt = Runtime::init("e2e-doomed").expect("init");
+        // Reconnecting off: `DaemonGone` is final (e2e_daemon_restart
+        // covers reconnecting).
+        let rt = Runtime::builder("e2e-doomed")
+            .reconnect(false)
+            .init()
+            .expect("init");
         let svc = service("doomed");
         let publisher = rt.publisher::<Msg>(&svc).create().expect("publisher");
         let subscriber = rt.subscriber::<Msg>(&svc).create().expect("subscriber");
@@ -110,6 +116,7 @@ mod roles {
 
         expect_command("check");
         assert!(!rt.is_daemon_alive());
+        assert_eq!(rt.connection_state(), ConnectionState::Gone);
         assert_eq!(loaned.publish(), Err(PublishError::DaemonGone));
         assert_eq!(
             publisher.loan_uninit().map(drop),

@@ -20,7 +20,15 @@
 //!   `dropped` word, has the same effect.
 //!
 //! So a `kill -9` of the daemon is noticed at once (the kernel closes its
-//! sockets), and every later call of the application fails with `DaemonGone`.
+//! sockets). Then, with reconnecting on (the default,
+//! [`crate::RuntimeBuilder::reconnect`]), the thread marks the connection
+//! `Disconnected` and tries to register again: at once, then after waits
+//! that double up to the ceiling, sleeping on its stop eventfd only (so
+//! dropping the runtime meanwhile returns at once). Once registered it swaps
+//! the new registration in ([`crate::connection`]) and beats for it. With
+//! reconnecting off, or when the daemon dropped this process, the thread
+//! marks the connection `Gone` and ends, and every later call of the
+//! application fails with `DaemonGone` (or `Unresponsive`).
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -28,12 +36,38 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use zerocp_core::sync::Ordering;
+use zerocp_os_linux::backoff::Backoff;
 use zerocp_os_linux::clock::monotonic_ms;
 use zerocp_os_linux::error::{PollError, WakeupError};
+use zerocp_os_linux::names::DomainName;
 use zerocp_os_linux::poller::{Events, Interest, Poller};
 use zerocp_os_linux::wakeup::Wakeup;
 
-use crate::registration::Registration;
+use crate::connection::Connection;
+use crate::registration::{Gone, Registration};
+use crate::runtime_builder::ReconnectPolicy;
+
+/// The first wait before registering again after a failed attempt (the
+/// first attempt comes at once; jittered down to half).
+const FIRST_RECONNECT_WAIT: Duration = Duration::from_millis(2);
+
+/// What this process registers as, again after a daemon restart.
+pub(crate) struct Identity {
+    /// The process name.
+    pub(crate) name: String,
+    /// The domain.
+    pub(crate) domain: DomainName,
+    /// Whether and how to register again.
+    pub(crate) policy: ReconnectPolicy,
+}
+
+/// Why [`run`] ended.
+enum Ended {
+    /// Stopping was requested.
+    Stopped,
+    /// The registration is gone (the daemon, or dropped by it).
+    Gone,
+}
 
 const TOKEN_SOCKET: u64 = 1;
 const TOKEN_STOP: u64 = 2;
@@ -81,9 +115,12 @@ struct StopSignal {
 }
 
 impl HeartbeatThread {
-    /// Starts beating every `interval` for `shared`'s heartbeat slot.
+    /// Starts beating every `interval` for the heartbeat slot of
+    /// `connection`'s registration, and registering again as `identity`
+    /// says when the daemon is gone (module docs).
     pub(crate) fn spawn(
-        shared: Arc<Registration>,
+        connection: Arc<Connection>,
+        identity: Arc<Identity>,
         interval: Duration,
     ) -> Result<Self, HeartbeatStartError> {
         let stop = Arc::new(StopSignal {
@@ -94,17 +131,11 @@ impl HeartbeatThread {
         poller
             .add(&stop.wakeup, TOKEN_STOP, Interest::Readable)
             .map_err(HeartbeatStartError::Poll)?;
-        poller
-            .add(
-                shared.connection().socket(),
-                TOKEN_SOCKET,
-                Interest::Readable,
-            )
-            .map_err(HeartbeatStartError::Poll)?;
+        watch(&poller, &connection.current()).map_err(HeartbeatStartError::Poll)?;
         let thread_stop = Arc::clone(&stop);
         let handle = std::thread::Builder::new()
             .name("zerocp-heartbeat".into())
-            .spawn(move || run(&shared, &poller, &thread_stop, interval))
+            .spawn(move || serve(&connection, &identity, &poller, &thread_stop, interval))
             .map_err(HeartbeatStartError::Spawn)?;
         Ok(Self {
             stop,
@@ -128,13 +159,90 @@ impl HeartbeatThread {
     }
 }
 
-fn run(shared: &Registration, poller: &Poller, stop: &StopSignal, interval: Duration) {
+/// Adds `registration`'s control socket to `poller`.
+fn watch(poller: &Poller, registration: &Registration) -> Result<(), PollError> {
+    poller.add(
+        registration.connection().socket(),
+        TOKEN_SOCKET,
+        Interest::Readable,
+    )
+}
+
+/// Beats for the current registration, and registers again when it is
+/// gone, as long as the policy says so (module docs).
+fn serve(
+    connection: &Connection,
+    identity: &Identity,
+    poller: &Poller,
+    stop: &StopSignal,
+    mut interval: Duration,
+) {
+    loop {
+        let registration = connection.current();
+        let ended = run(&registration, poller, stop, interval);
+        if let Err(e) = poller.delete(registration.connection().socket()) {
+            log::warn!("heartbeat thread: {e}");
+        }
+        let dropped = matches!(registration.gone(), Some(Gone::Unresponsive { .. }));
+        drop(registration);
+        match ended {
+            Ended::Stopped => return,
+            Ended::Gone if dropped || !identity.policy.enabled => {
+                connection.set_gone();
+                return;
+            }
+            Ended::Gone => connection.set_disconnected(),
+        }
+        let Some((registration, next_interval)) = register_again(identity, poller, stop) else {
+            return;
+        };
+        if let Err(e) = watch(poller, &registration) {
+            log::error!("heartbeat thread: {e}; registering again");
+            registration.mark_gone();
+        }
+        let epoch = connection.reconnected(Arc::new(registration));
+        log::warn!("registered again with the ZeroCP daemon (epoch {epoch})");
+        interval = next_interval;
+    }
+}
+
+/// Registers as `identity` until it works or stopping is requested (then
+/// `None`): at once, then after waits doubling up to the policy's ceiling.
+fn register_again(
+    identity: &Identity,
+    poller: &Poller,
+    stop: &StopSignal,
+) -> Option<(Registration, Duration)> {
+    let mut backoff = Backoff::new(FIRST_RECONNECT_WAIT, identity.policy.ceiling);
+    let mut events = Events::with_capacity(4);
+    loop {
+        match Registration::establish(&identity.name, &identity.domain) {
+            Ok(registered) => return Some(registered),
+            Err(e) => log::debug!("registering again: {e}"),
+        }
+        if let Err(e) = poller.wait(&mut events, Some(backoff.next_wait())) {
+            log::warn!("heartbeat thread: {e}");
+        }
+        if events.iter().any(|e| e.token == TOKEN_STOP)
+            && let Err(e) = stop.wakeup.drain()
+        {
+            log::warn!("heartbeat thread: {e}");
+        }
+        // Relaxed: see `HeartbeatThread::stop`.
+        if stop.requested.load(Ordering::Relaxed) {
+            return None;
+        }
+    }
+}
+
+/// Beats for `shared` until it is gone or stopping is requested.
+fn run(shared: &Registration, poller: &Poller, stop: &StopSignal, interval: Duration) -> Ended {
     let mut events = Events::with_capacity(4);
     let mut next_beat = Instant::now();
     loop {
         // Relaxed: see `HeartbeatThread::stop`.
         if stop.requested.load(Ordering::Relaxed) {
-            return;
+            return Ended::Stopped;
         }
         let now = Instant::now();
         if now >= next_beat {
@@ -143,13 +251,13 @@ fn run(shared: &Registration, poller: &Poller, stop: &StopSignal, interval: Dura
         }
         if shared.is_gone() {
             shared.mark_gone();
-            return;
+            return Ended::Gone;
         }
         let left = next_beat.saturating_duration_since(Instant::now());
         if let Err(e) = poller.wait(&mut events, Some(left)) {
             log::error!("heartbeat thread: {e}; the daemon is treated as gone");
             shared.mark_gone();
-            return;
+            return Ended::Gone;
         }
         if events.iter().any(|e| e.token == TOKEN_SOCKET) {
             // A request in flight holds the connection and reads its reply
@@ -163,7 +271,7 @@ fn run(shared: &Registration, poller: &Poller, stop: &StopSignal, interval: Dura
                     shared.note_notices(notices);
                     if closed {
                         shared.mark_gone();
-                        return;
+                        return Ended::Gone;
                     }
                 }
                 None => std::thread::yield_now(),

@@ -102,12 +102,14 @@
 //! [`LoanedSample::write_with`].
 
 mod adaptive_spin;
+mod connection;
 pub mod error;
 mod heartbeat_thread;
 mod lifecycle;
 mod loaned_sample;
 pub mod logger;
 mod mapped;
+mod port_owner;
 mod port_request;
 mod port_status;
 mod publisher;
@@ -115,6 +117,7 @@ mod quota;
 mod register_request;
 mod registration;
 mod runtime;
+mod runtime_builder;
 mod sample;
 mod segment_mappings;
 mod slots;
@@ -124,6 +127,7 @@ mod wait;
 pub mod zero_copy_safe;
 
 pub use adaptive_spin::DEFAULT_WAIT_SPINS;
+pub use connection::ConnectionState;
 pub use error::{
     CreatePortError, InitError, LoanError, PublishError, TakeError, UpdateConnectionsError,
     WaitError,
@@ -134,6 +138,7 @@ pub use publisher::publish_timeout::{DEFAULT_PUBLISH_TIMEOUT, PublishTimeout};
 pub use publisher::{DEFAULT_MAX_LOANS, Publisher, PublisherBuilder};
 pub use registration::MAX_PROCESS_NAME_LEN;
 pub use runtime::Runtime;
+pub use runtime_builder::{DEFAULT_RECONNECT_CEILING, RuntimeBuilder};
 pub use sample::Sample;
 pub use subscriber::{DEFAULT_MAX_HELD, DEFAULT_QUEUE_CAPACITY, Subscriber, SubscriberBuilder};
 pub use zero_copy_safe::ZeroCopySafe;

@@ -3,6 +3,10 @@
 //! handle: ports keep working (and the process stays registered) after the
 //! `Runtime` value itself was dropped, and the last holder to go stops the
 //! heartbeat thread and unregisters the process.
+//!
+//! The registration it keeps is the [`Connection`]'s current one: the
+//! heartbeat thread swaps a new one in after the daemon restarted
+//! (docs/architecture.md, "Daemon restarts").
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,9 +14,11 @@ use std::time::Duration;
 use zerocp_core::wire::Message;
 use zerocp_os_linux::names::DomainName;
 
+use crate::connection::{Connection, ConnectionState};
 use crate::error::{ControlError, InitError};
-use crate::heartbeat_thread::HeartbeatThread;
+use crate::heartbeat_thread::{HeartbeatThread, Identity};
 use crate::registration::{Registration, lock};
+use crate::runtime_builder::ReconnectPolicy;
 
 /// How long dropping the last handle waits for the daemon to acknowledge
 /// the unregistration (the process is unregistered anyway when the
@@ -22,58 +28,71 @@ const UNREGISTER_TIMEOUT: Duration = Duration::from_secs(2);
 /// The registration, the heartbeat thread that keeps it alive, and what
 /// the process registered as.
 pub(crate) struct Lifecycle {
-    registration: Arc<Registration>,
+    connection: Arc<Connection>,
     heartbeat: Mutex<HeartbeatThread>,
-    name: String,
-    domain: DomainName,
+    identity: Arc<Identity>,
 }
 
 impl Lifecycle {
     /// Registers as `name` with the daemon of `domain` and starts the
-    /// heartbeat thread.
-    pub(crate) fn start(name: &str, domain: DomainName) -> Result<Self, InitError> {
+    /// heartbeat thread, which registers again after a daemon restart as
+    /// `policy` says.
+    pub(crate) fn start(
+        name: &str,
+        domain: DomainName,
+        policy: ReconnectPolicy,
+    ) -> Result<Self, InitError> {
         let (registration, interval) = Registration::establish(name, &domain)?;
         let registration = Arc::new(registration);
-        let heartbeat = HeartbeatThread::spawn(Arc::clone(&registration), interval)
-            .map_err(|e| InitError::Heartbeat(Box::new(e)))?;
         log::debug!(
             "registered as {name:?} in domain {domain} (slot {}, heartbeat every {interval:?})",
             registration.slot()
         );
-        Ok(Self {
-            registration,
-            heartbeat: Mutex::new(heartbeat),
+        let connection = Arc::new(Connection::new(registration));
+        let identity = Arc::new(Identity {
             name: name.to_owned(),
             domain,
+            policy,
+        });
+        let heartbeat =
+            HeartbeatThread::spawn(Arc::clone(&connection), Arc::clone(&identity), interval)
+                .map_err(|e| InitError::Heartbeat(Box::new(e)))?;
+        Ok(Self {
+            connection,
+            heartbeat: Mutex::new(heartbeat),
+            identity,
         })
     }
 
-    /// The registration every port works through.
-    pub(crate) fn registration(&self) -> &Registration {
-        &self.registration
+    /// The registration new ports work through (the current one).
+    pub(crate) fn registration(&self) -> Arc<Registration> {
+        self.connection.current()
+    }
+
+    /// The state of the connection to the daemon.
+    pub(crate) fn connection_state(&self) -> ConnectionState {
+        self.connection.state()
     }
 
     /// The name this process registered with.
     pub(crate) fn name(&self) -> &str {
-        &self.name
+        &self.identity.name
     }
 
     /// The domain this process belongs to.
     pub(crate) fn domain(&self) -> &DomainName {
-        &self.domain
+        &self.identity.domain
     }
 }
 
 impl Drop for Lifecycle {
     fn drop(&mut self) {
         lock(&self.heartbeat).stop();
-        if self.registration.is_gone() {
+        let registration = self.connection.current();
+        if registration.is_gone() {
             return;
         }
-        match self
-            .registration
-            .request(&Message::Unregister, UNREGISTER_TIMEOUT)
-        {
+        match registration.request(&Message::Unregister, UNREGISTER_TIMEOUT) {
             Ok(Message::Unregistered) | Err(ControlError::Closed) => {}
             Ok(other) => log::warn!("the daemon answered Unregister with {:?}", other.kind()),
             Err(e) => log::warn!("cannot unregister: {e}"),

@@ -9,8 +9,8 @@
 //! mappings live as long as some port of the group, not as long as the
 //! program) and could be copied out past them. A `Mapped<T>` keeps the
 //! pointer found through a borrow of the group's mappings together with an
-//! `Arc` to them (and one to the runtime, whose registration the port works
-//! through), and hands it out again only for a borrow of itself
+//! `Arc` to them (and the port's [`PortOwner`]: the runtime, and the
+//! registration the port works through), and hands it out again only for a borrow of itself
 //! ([`Mapped::get`]): one load, no check, and nothing that outlives the
 //! mappings' owner. So a group stays mapped exactly as long as one of this
 //! process's ports in it.
@@ -18,14 +18,14 @@
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use crate::lifecycle::Lifecycle;
+use crate::port_owner::PortOwner;
 use crate::segment_mappings::GroupMappings;
 
 /// A `&T` into the mappings of `group`, kept as long as `group` is.
 pub(crate) struct Mapped<T> {
     ptr: NonNull<T>,
     group: Arc<GroupMappings>,
-    owner: Arc<Lifecycle>,
+    owner: PortOwner,
 }
 
 // SAFETY: a `Mapped<T>` is two `Arc`s and a shared reference to a `T` one
@@ -33,14 +33,14 @@ pub(crate) struct Mapped<T> {
 // `&T` is `Send` (`T: Sync`) and the `Arc`s are.
 unsafe impl<T: Sync> Send for Mapped<T>
 where
-    Arc<Lifecycle>: Send,
+    PortOwner: Send,
     Arc<GroupMappings>: Send,
 {
 }
 // SAFETY: as above: sharing it shares a `&T` and two `Arc`s.
 unsafe impl<T: Sync> Sync for Mapped<T>
 where
-    Arc<Lifecycle>: Sync,
+    PortOwner: Sync,
     Arc<GroupMappings>: Sync,
 {
 }
@@ -52,7 +52,7 @@ impl<T> Mapped<T> {
     /// `find` must work for every borrow of the group's mappings, so what it
     /// returns lives in them, or is `'static`.
     pub(crate) fn find<E>(
-        owner: &Arc<Lifecycle>,
+        owner: &PortOwner,
         group: &Arc<GroupMappings>,
         find: impl for<'s> FnOnce(&'s GroupMappings) -> Result<&'s T, E>,
     ) -> Result<Self, E> {
@@ -60,7 +60,7 @@ impl<T> Mapped<T> {
         Ok(Self {
             ptr,
             group: Arc::clone(group),
-            owner: Arc::clone(owner),
+            owner: owner.clone(),
         })
     }
 
@@ -82,7 +82,7 @@ impl<T> Mapped<T> {
     }
 
     /// The runtime the port belongs to.
-    pub(crate) fn owner(&self) -> &Arc<Lifecycle> {
+    pub(crate) fn owner(&self) -> &PortOwner {
         &self.owner
     }
 }

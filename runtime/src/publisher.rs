@@ -50,6 +50,7 @@ use crate::error::{
 use crate::lifecycle::Lifecycle;
 use crate::loaned_sample::LoanedSample;
 use crate::mapped::Mapped;
+use crate::port_owner::PortOwner;
 use crate::port_request;
 use crate::port_status::{PortKey, PortStatus};
 use crate::quota::PoolCount;
@@ -164,7 +165,8 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
         let payload_align = payload_offset(info.align)
             .map(|_| info.align)
             .map_err(|e| CreatePortReason::UnsupportedAlignment(PoolSelectError::Align(e)))?;
-        let shared = self.rt.registration();
+        let owner = PortOwner::current(self.rt);
+        let shared = owner.registration();
         let request = Message::CreatePublisher(CreatePublisher {
             service: self.service,
             type_info: info,
@@ -180,13 +182,13 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
         )?;
         let key = PortKey::of(PortKind::Publisher, &created);
         let index = created.port_index;
-        let port = Mapped::find(self.rt, &group, |g| g.control().publisher(index).ok_or(()));
+        let port = Mapped::find(&owner, &group, |g| g.control().publisher(index).ok_or(()));
         let control = port.as_ref().ok().map(|p| &p.get().control);
         port_request::check_owned(shared, key, control)?;
         let Ok(port) = port else {
             return Err(PortRequestError::InvalidPort { index }.into());
         };
-        let Ok(pools) = Mapped::find(self.rt, &group, |g| g.writable_pools().ok_or(())) else {
+        let Ok(pools) = Mapped::find(&owner, &group, |g| g.writable_pools().ok_or(())) else {
             port_request::remove(shared, key);
             return Err(PortRequestError::InvalidPort { index }.into());
         };
@@ -198,7 +200,7 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
             .pools()
             .get(pool as usize)
             .copied();
-        let count = Mapped::find(self.rt, &group, |g| g.pool_count(pool).ok_or(()));
+        let count = Mapped::find(&owner, &group, |g| g.pool_count(pool).ok_or(()));
         let (true, Ok(count)) = (layout.is_some_and(|l| l.chunk_size() >= info.size), count) else {
             port_request::remove(shared, key);
             return Err(PortRequestError::InvalidPort { index }.into());
@@ -356,7 +358,7 @@ pub(crate) struct PublisherCore {
 
 impl PublisherCore {
     /// The runtime this port belongs to.
-    pub(crate) fn runtime(&self) -> &Arc<Lifecycle> {
+    pub(crate) fn runtime(&self) -> &PortOwner {
         self.port.owner()
     }
 

@@ -6,12 +6,13 @@
 use std::sync::Arc;
 
 use zerocp_core::service::ServiceDescription;
-use zerocp_os_linux::names::DomainName;
 
 use crate::ZeroCopySafe;
+use crate::connection::ConnectionState;
 use crate::error::InitError;
 use crate::lifecycle::Lifecycle;
 use crate::publisher::PublisherBuilder;
+use crate::runtime_builder::RuntimeBuilder;
 use crate::subscriber::SubscriberBuilder;
 
 /// A process registered with `zerocpd`: the factory of publishers and
@@ -38,11 +39,28 @@ impl Runtime {
     ///
     /// `name` is what `zerocpctl processes` shows: 1 to 32 bytes, no control
     /// characters.
+    ///
+    /// The runtime registers again by itself when the daemon went away and
+    /// came back; [`Runtime::builder`] turns that off.
     pub fn init(name: &str) -> Result<Self, InitError> {
-        let domain = DomainName::from_env().map_err(InitError::Domain)?;
-        Ok(Self {
-            inner: Arc::new(Lifecycle::start(name, domain)?),
-        })
+        Self::builder(name).init()
+    }
+
+    /// Starts building a runtime registered as `name`, with options
+    /// ([`RuntimeBuilder`]).
+    ///
+    /// ```no_run
+    /// use zerocp::Runtime;
+    ///
+    /// let rt = Runtime::builder("planner").reconnect(false).init()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn builder(name: &str) -> RuntimeBuilder {
+        RuntimeBuilder::new(name)
+    }
+
+    pub(crate) fn from_lifecycle(inner: Arc<Lifecycle>) -> Self {
+        Self { inner }
     }
 
     /// Starts building a publisher of `T` on `service`.
@@ -76,6 +94,23 @@ impl Runtime {
     /// this process for missing heartbeats).
     pub fn is_daemon_alive(&self) -> bool {
         !self.inner.registration().is_gone()
+    }
+
+    /// The state of this process's connection to the daemon: connected (at
+    /// which registration epoch), disconnected (registering again), or gone
+    /// for good ([`ConnectionState`]).
+    ///
+    /// ```no_run
+    /// use zerocp::{ConnectionState, Runtime};
+    ///
+    /// let rt = Runtime::init("planner")?;
+    /// if rt.connection_state() == ConnectionState::Disconnected {
+    ///     println!("the daemon restarts; calls fail for now");
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn connection_state(&self) -> ConnectionState {
+        self.inner.connection_state()
     }
 }
 

@@ -57,6 +57,7 @@ use crate::error::{
 };
 use crate::lifecycle::Lifecycle;
 use crate::mapped::Mapped;
+use crate::port_owner::PortOwner;
 use crate::port_request;
 use crate::port_status::{PortKey, PortStatus};
 use crate::quota::PoolCount;
@@ -180,7 +181,8 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
         let info = port_request::type_info::<T>();
         payload_offset(info.align)
             .map_err(|e| CreatePortReason::UnsupportedAlignment(PoolSelectError::Align(e)))?;
-        let shared = self.rt.registration();
+        let owner = PortOwner::current(self.rt);
+        let shared = owner.registration();
         let request = Message::CreateSubscriber(CreateSubscriber {
             service: self.service,
             type_info: info,
@@ -198,15 +200,15 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
         )?;
         let key = PortKey::of(PortKind::Subscriber, &created);
         let index = created.port_index;
-        let port = Mapped::find(self.rt, &group, |g| g.control().subscriber(index).ok_or(()));
+        let port = Mapped::find(&owner, &group, |g| g.control().subscriber(index).ok_or(()));
         let control = port.as_ref().ok().map(|p| &p.get().control);
         port_request::check_owned(shared, key, control)?;
         let Ok(port) = port else {
             return Err(PortRequestError::InvalidPort { index }.into());
         };
-        let pools = Mapped::find(self.rt, &group, |g| g.read_only_pools().ok_or(()));
+        let pools = Mapped::find(&owner, &group, |g| g.read_only_pools().ok_or(()));
         let pool = port.get().control.settings().mempool;
-        let count = Mapped::find(self.rt, &group, |g| g.pool_count(pool).ok_or(()));
+        let count = Mapped::find(&owner, &group, |g| g.pool_count(pool).ok_or(()));
         let (Ok(pools), Ok(count)) = (pools, count) else {
             port_request::remove(shared, key);
             return Err(PortRequestError::InvalidPort { index }.into());
@@ -382,7 +384,7 @@ pub(crate) struct SubscriberCore {
 
 impl SubscriberCore {
     /// The runtime this port belongs to.
-    pub(crate) fn runtime(&self) -> &Arc<Lifecycle> {
+    pub(crate) fn runtime(&self) -> &PortOwner {
         self.port.owner()
     }
 

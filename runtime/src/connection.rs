@@ -1,0 +1,113 @@
+//! [`Connection`]: which registration this process works through now, and
+//! the state of its connection to the daemon ([`ConnectionState`]).
+//!
+//! A runtime is `Connected` at a registration *epoch* (1 for the
+//! registration [`crate::Runtime::init`] made), `Disconnected` from the
+//! moment it noticed the daemon gone until it registered again (then
+//! `Connected` at the next epoch), and `Gone` for good when reconnecting is
+//! off or the daemon dropped this process (docs/architecture.md, "Daemon
+//! restarts"). The heartbeat thread moves the state
+//! ([`crate::heartbeat_thread`]); ports and the [`crate::Runtime`] read it.
+//!
+//! The current registration sits behind a `RwLock`: taken when a port is
+//! created and by the `Runtime`'s queries, never on a port's hot path (a
+//! port keeps the registration it was created on, [`crate::port_owner`]).
+
+use std::sync::atomic::{AtomicU8, AtomicU32};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use zerocp_core::sync::Ordering;
+
+use crate::registration::Registration;
+
+/// The state of this process's connection to the daemon.
+///
+/// ```no_run
+/// use zerocp::{ConnectionState, Runtime};
+///
+/// let rt = Runtime::init("planner")?;
+/// assert_eq!(rt.connection_state(), ConnectionState::Connected { epoch: 1 });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionState {
+    /// Registered with the daemon; `epoch` counts the registrations of this
+    /// runtime (1 for the first, one more after each reconnection).
+    Connected {
+        /// Which registration this is (1, 2, ...).
+        epoch: u32,
+    },
+    /// The daemon is gone and the runtime tries to register again.
+    Disconnected,
+    /// The daemon is gone and the runtime does not reconnect (reconnecting
+    /// is off, or the daemon dropped this process for missing heartbeats).
+    Gone,
+}
+
+const CONNECTED: u8 = 0;
+const DISCONNECTED: u8 = 1;
+const GONE: u8 = 2;
+
+/// The current registration and the connection's state (module docs).
+pub(crate) struct Connection {
+    current: RwLock<Arc<Registration>>,
+    /// How many registrations this runtime made (the current one's epoch).
+    epoch: AtomicU32,
+    /// `CONNECTED`, `DISCONNECTED` or `GONE`.
+    state: AtomicU8,
+}
+
+impl Connection {
+    /// A connection at epoch 1 through `registration`.
+    pub(crate) fn new(registration: Arc<Registration>) -> Self {
+        Self {
+            current: RwLock::new(registration),
+            epoch: AtomicU32::new(1),
+            state: AtomicU8::new(CONNECTED),
+        }
+    }
+
+    /// The registration this process works through now (the last one, also
+    /// while disconnected: it fails every request as gone).
+    pub(crate) fn current(&self) -> Arc<Registration> {
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The connection's state.
+    pub(crate) fn state(&self) -> ConnectionState {
+        // Acquire: pairs with the Release stores below, so a `Connected`
+        // state is read with the epoch stored before it.
+        match self.state.load(Ordering::Acquire) {
+            CONNECTED => ConnectionState::Connected {
+                // Relaxed: ordered by the Acquire load above.
+                epoch: self.epoch.load(Ordering::Relaxed),
+            },
+            DISCONNECTED => ConnectionState::Disconnected,
+            _ => ConnectionState::Gone,
+        }
+    }
+
+    /// The daemon is gone; the heartbeat thread tries to register again.
+    pub(crate) fn set_disconnected(&self) {
+        // Release: see `state`.
+        self.state.store(DISCONNECTED, Ordering::Release);
+        log::warn!("the ZeroCP daemon is gone; registering again as soon as it is back");
+    }
+
+    /// The daemon is gone for good for this runtime.
+    pub(crate) fn set_gone(&self) {
+        // Release: see `state`.
+        self.state.store(GONE, Ordering::Release);
+    }
+
+    /// Swaps `registration` in as the next epoch's, and connected.
+    pub(crate) fn reconnected(&self, registration: Arc<Registration>) -> u32 {
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = registration;
+        // Relaxed: only the heartbeat thread writes the epoch; the Release
+        // store of the state publishes it.
+        let epoch = self.epoch.load(Ordering::Relaxed).wrapping_add(1);
+        self.epoch.store(epoch, Ordering::Relaxed);
+        self.state.store(CONNECTED, Ordering::Release);
+        epoch
+    }
+}

@@ -1,0 +1,98 @@
+//! [`RuntimeBuilder`]: the options of a [`Runtime`]: whether it registers
+//! again by itself after the daemon restarted, and how long it waits at
+//! most between two attempts (docs/architecture.md, "Daemon restarts").
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use zerocp_os_linux::names::DomainName;
+
+use crate::error::InitError;
+use crate::lifecycle::Lifecycle;
+use crate::runtime::Runtime;
+
+/// The longest wait between two attempts to register again, by default.
+pub const DEFAULT_RECONNECT_CEILING: Duration = Duration::from_secs(1);
+
+/// The shortest ceiling accepted (a zero ceiling would spin).
+const MIN_RECONNECT_CEILING: Duration = Duration::from_millis(1);
+
+/// Whether and how a runtime registers again after the daemon went away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ReconnectPolicy {
+    /// Register again (else every call fails with `DaemonGone` for good).
+    pub(crate) enabled: bool,
+    /// The longest wait between two attempts.
+    pub(crate) ceiling: Duration,
+}
+
+/// Builds a [`Runtime`] with options; [`Runtime::init`] is its defaults.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use zerocp::Runtime;
+///
+/// let rt = Runtime::builder("planner")
+///     .reconnect(true)
+///     .reconnect_ceiling(Duration::from_millis(250))
+///     .init()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct RuntimeBuilder {
+    name: String,
+    policy: ReconnectPolicy,
+}
+
+impl RuntimeBuilder {
+    pub(crate) fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            policy: ReconnectPolicy {
+                enabled: true,
+                ceiling: DEFAULT_RECONNECT_CEILING,
+            },
+        }
+    }
+
+    /// Whether the runtime registers again by itself when the daemon went
+    /// away and came back (default `true`). With `false`, every call fails
+    /// with `DaemonGone` for good once the daemon is gone.
+    #[must_use]
+    pub fn reconnect(mut self, enabled: bool) -> Self {
+        self.policy.enabled = enabled;
+        self
+    }
+
+    /// The longest wait between two attempts to register again (default
+    /// [`DEFAULT_RECONNECT_CEILING`], at least 1 ms): the first attempt
+    /// comes at once, the waits double up to this.
+    #[must_use]
+    pub fn reconnect_ceiling(mut self, ceiling: Duration) -> Self {
+        self.policy.ceiling = ceiling.max(MIN_RECONNECT_CEILING);
+        self
+    }
+
+    /// Registers this process with the daemon of the domain named by
+    /// `ZEROCP_DOMAIN` (see [`Runtime::init`]).
+    pub fn init(self) -> Result<Runtime, InitError> {
+        let domain = DomainName::from_env().map_err(InitError::Domain)?;
+        let lifecycle = Lifecycle::start(&self.name, domain, self.policy)?;
+        Ok(Runtime::from_lifecycle(Arc::new(lifecycle)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnecting_is_on_by_default_and_the_ceiling_is_bounded_below() {
+        let builder = RuntimeBuilder::new("planner");
+        assert!(builder.policy.enabled);
+        assert_eq!(builder.policy.ceiling, DEFAULT_RECONNECT_CEILING);
+        let builder = builder.reconnect(false).reconnect_ceiling(Duration::ZERO);
+        assert!(!builder.policy.enabled);
+        assert_eq!(builder.policy.ceiling, MIN_RECONNECT_CEILING);
+    }
+}
