@@ -5,7 +5,9 @@
 //! with reconnecting on (the default) reports `Disconnected`, registers
 //! again by itself once a new daemon runs on the same domain (`Connected` at
 //! epoch 2, listed by `zerocpctl processes`), and ports created then
-//! deliver. With reconnecting off it ends `Gone` and stays unregistered.
+//! deliver. During the outage every call fails at once with the retryable
+//! `Disconnected` (a sleeping `wait(None)` wakes with it), and a sample held
+//! across it stays readable. With reconnecting off it ends `Gone` and stays unregistered.
 
 mod e2e_support;
 mod support;
@@ -97,7 +99,9 @@ mod roles {
     use super::*;
     use crate::e2e_support::{Msg, ROLE_DEADLINE, expect_command, say, service};
     use crate::support::wait_until;
-    use zerocp::{ConnectionState, Runtime};
+    use std::sync::mpsc;
+
+    use zerocp::{ConnectionState, LoanError, PublishError, Runtime, TakeError, WaitError};
     use zerocp_os_linux::testing::role::role_args;
 
     fn wait_for_state(rt: &Runtime, wanted: impl Fn(ConnectionState) -> bool) -> ConnectionState {
@@ -123,8 +127,53 @@ mod roles {
             rt.connection_state(),
             ConnectionState::Connected { epoch: 1 }
         );
+        let old_svc = service("before");
+        let old_publisher = rt.publisher::<Msg>(&old_svc).create().expect("publisher");
+        let old_subscriber = rt.subscriber::<Msg>(&old_svc).create().expect("subscriber");
+        let sleeper = rt
+            .subscriber::<Msg>(&service("silent"))
+            .create()
+            .expect("subscriber");
+        old_publisher
+            .loan_uninit()
+            .expect("loan")
+            .write(Msg::new(1, 0))
+            .publish()
+            .expect("publish");
+        let held = old_subscriber.take().expect("take").expect("a sample");
+        let loaned = old_publisher
+            .loan_uninit()
+            .expect("loan")
+            .write(Msg::new(1, 1));
+        let (tx, rx) = mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            let _ = tx.send(sleeper.wait(None));
+        });
         say("ready");
+        let woken = rx.recv_timeout(ROLE_DEADLINE).expect("wait(None) returned");
+        assert_eq!(woken, Err(WaitError::Disconnected));
+        waiter.join().expect("the waiting thread");
         let state = wait_for_state(&rt, |s| s == ConnectionState::Disconnected);
+        // During the outage (the parent starts the new daemon only after the
+        // state line below) every call fails at once with the retryable
+        // error; what the process holds stays readable.
+        assert_eq!(loaned.publish(), Err(PublishError::Disconnected));
+        assert_eq!(
+            old_publisher.loan_uninit().map(drop),
+            Err(LoanError::Disconnected)
+        );
+        assert_eq!(
+            old_subscriber.take().map(|s| s.is_some()),
+            Err(TakeError::Disconnected)
+        );
+        assert_eq!(old_subscriber.wait(None), Err(WaitError::Disconnected));
+        let created = rt.publisher::<Msg>(&service("during")).create();
+        assert!(
+            matches!(&created, Err(e) if e.is_disconnected()),
+            "creating a port: {created:?}"
+        );
+        assert!(held.is_valid() && held.seq == 0);
+        drop(held);
         say(format!("state {state:?}"));
         expect_command("restarted");
         let state = wait_for_state(&rt, |s| matches!(s, ConnectionState::Connected { .. }));

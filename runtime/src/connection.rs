@@ -18,7 +18,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use zerocp_core::sync::Ordering;
 
-use crate::registration::Registration;
+use crate::registration::{Gone, Registration};
 
 /// The state of this process's connection to the daemon.
 ///
@@ -73,14 +73,21 @@ impl Connection {
         Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// The connection's state.
+    /// The connection's state. A registration noticed gone (by a call, or
+    /// by the heartbeat thread, which marks it before it moves the state
+    /// word) already counts, so the state never says `Connected` after a
+    /// call of this process failed because the daemon is gone.
     pub(crate) fn state(&self) -> ConnectionState {
         // Acquire: pairs with the Release stores below, so a `Connected`
         // state is read with the epoch stored before it.
         match self.state.load(Ordering::Acquire) {
-            CONNECTED => ConnectionState::Connected {
-                // Relaxed: ordered by the Acquire load above.
-                epoch: self.epoch.load(Ordering::Relaxed),
+            CONNECTED => match self.current().gone() {
+                None => ConnectionState::Connected {
+                    // Relaxed: ordered by the Acquire load above.
+                    epoch: self.epoch.load(Ordering::Relaxed),
+                },
+                Some(Gone::Disconnected) => ConnectionState::Disconnected,
+                Some(_) => ConnectionState::Gone,
             },
             DISCONNECTED => ConnectionState::Disconnected,
             _ => ConnectionState::Gone,

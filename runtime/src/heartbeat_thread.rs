@@ -216,7 +216,7 @@ fn register_again(
     let mut backoff = Backoff::new(FIRST_RECONNECT_WAIT, identity.policy.ceiling);
     let mut events = Events::with_capacity(4);
     loop {
-        match Registration::establish(&identity.name, &identity.domain) {
+        match Registration::establish(&identity.name, &identity.domain, true) {
             Ok(registered) => return Some(registered),
             Err(e) => log::debug!("registering again: {e}"),
         }

@@ -42,7 +42,7 @@ impl Lifecycle {
         domain: DomainName,
         policy: ReconnectPolicy,
     ) -> Result<Self, InitError> {
-        let (registration, interval) = Registration::establish(name, &domain)?;
+        let (registration, interval) = Registration::establish(name, &domain, policy.enabled)?;
         let registration = Arc::new(registration);
         log::debug!(
             "registered as {name:?} in domain {domain} (slot {}, heartbeat every {interval:?})",

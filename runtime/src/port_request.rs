@@ -25,7 +25,7 @@ use zerocp_core::wire::{ErrorCode, Message, PortCreated, PortKind, RemovePort};
 use crate::ZeroCopySafe;
 use crate::error::{ControlError, MapSegmentsError, PortRequestError};
 use crate::port_status::PortKey;
-use crate::registration::{Gone, Registration};
+use crate::registration::Registration;
 use crate::segment_mappings::GroupMappings;
 
 /// Create requests a port makes at most: a group control part that fails
@@ -74,7 +74,7 @@ pub(crate) fn create(
                 },
                 ErrorCode::ShuttingDown => {
                     shared.mark_gone();
-                    shared.gone().unwrap_or(Gone::Daemon).into()
+                    shared.gone().unwrap_or_else(|| shared.daemon_gone()).into()
                 }
                 code => PortRequestError::Rejected {
                     service,
@@ -87,7 +87,9 @@ pub(crate) fn create(
             request: request.kind(),
             got: other.kind(),
         })),
-        Err(ControlError::Closed) => Err(shared.gone().unwrap_or(Gone::Daemon).into()),
+        Err(ControlError::Closed) => {
+            Err(shared.gone().unwrap_or_else(|| shared.daemon_gone()).into())
+        }
         Err(e) => Err(PortRequestError::Control(e)),
     }
 }

@@ -67,6 +67,8 @@ pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 pub(crate) enum Gone {
     /// The daemon stopped, died or closed the connection.
     Daemon,
+    /// As `Daemon`, and the runtime registers again (reconnecting on).
+    Disconnected,
     /// The daemon dropped this process for missing heartbeats.
     Unresponsive {
         /// The daemon's heartbeat timeout.
@@ -85,6 +87,9 @@ pub(crate) struct Registration {
     /// subscribers among them woken when the daemon is gone.
     ports: Mutex<PortTable>,
     slot: u32,
+    /// Whether the runtime registers again once the daemon is gone (which
+    /// `Gone` a gone daemon is).
+    reconnecting: bool,
     /// The daemon's heartbeat timeout (for the `Unresponsive` error).
     heartbeat_timeout_ms: u32,
 }
@@ -94,9 +99,12 @@ impl Registration {
     /// again while the daemon has no room, [`crate::register_request`]),
     /// maps the segments it announces and writes a first heartbeat; returns
     /// the registration and the heartbeat interval the daemon asks for.
+    /// `reconnecting` says whether the runtime registers again once the
+    /// daemon is gone ([`Gone::Disconnected`] rather than [`Gone::Daemon`]).
     pub(crate) fn establish(
         name: &str,
         domain: &DomainName,
+        reconnecting: bool,
     ) -> Result<(Self, Duration), InitError> {
         let process_name = check_name(name)?;
         let paths = DomainPaths::for_client(domain).map_err(InitError::RunDir)?;
@@ -130,6 +138,7 @@ impl Registration {
             shutdown_confirmed: AtomicBool::new(false),
             ports: Mutex::new(PortTable::default()),
             slot,
+            reconnecting,
             heartbeat_timeout_ms: registered.heartbeat_timeout_ms,
         };
         Ok((registration, interval))
@@ -172,7 +181,17 @@ impl Registration {
         // heartbeat thread stores the flag before bumping that word (see
         // `crate::wait`), so a sleeper cannot miss both.
         let daemon_gone = self.gone.load(Ordering::SeqCst) || self.shutdown_announced();
-        daemon_gone.then_some(Gone::Daemon)
+        daemon_gone.then(|| self.daemon_gone())
+    }
+
+    /// What a gone daemon is for this runtime: [`Gone::Disconnected`] when
+    /// it registers again, else [`Gone::Daemon`].
+    pub(crate) fn daemon_gone(&self) -> Gone {
+        if self.reconnecting {
+            Gone::Disconnected
+        } else {
+            Gone::Daemon
+        }
     }
 
     /// Whether the mgmt segment's state word says `SHUTTING_DOWN` and the
@@ -213,6 +232,11 @@ impl Registration {
                 "the ZeroCP daemon dropped this process for missing heartbeats (none for longer \
                  than {timeout_ms} ms); every further call fails with Unresponsive"
             ),
+            Some(Gone::Disconnected) => {
+                log::warn!(
+                    "the ZeroCP daemon is gone; calls fail with Disconnected until it is back"
+                )
+            }
             _ => log::warn!("the ZeroCP daemon is gone; every further call fails with DaemonGone"),
         }
         for port in lock(&self.ports).iter() {

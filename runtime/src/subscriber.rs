@@ -61,7 +61,6 @@ use crate::port_owner::PortOwner;
 use crate::port_request;
 use crate::port_status::{PortKey, PortStatus};
 use crate::quota::PoolCount;
-use crate::registration::Gone;
 use crate::sample::Sample;
 use crate::segment_mappings::Pools;
 use crate::slots::SlotMask;
@@ -571,7 +570,7 @@ impl SubscriberCore {
             WaitEnd::TimedOut => Ok(false),
             WaitEnd::Stopped => Err(match (shared.gone(), self.status.revoked()) {
                 (None, Some(reason)) => reason.into(),
-                (gone, _) => gone.unwrap_or(Gone::Daemon).into(),
+                (gone, _) => gone.unwrap_or_else(|| shared.daemon_gone()).into(),
             }),
         }
     }

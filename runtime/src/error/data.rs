@@ -5,13 +5,16 @@ use std::fmt;
 use zerocp_core::wire::RevokeReason;
 use zerocp_os_linux::error::FutexError;
 
-use super::{GONE, PublishTimedOut, QuotaExceeded, dropped, revoked};
+use super::{DISCONNECTED, GONE, PublishTimedOut, QuotaExceeded, dropped, revoked};
 
 /// Why [`Publisher::loan_uninit`](crate::Publisher::loan_uninit) failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoanError {
     /// The daemon is gone.
     DaemonGone,
+    /// The daemon is gone and the runtime registers again by itself
+    /// (reconnecting on): retry the call later, the handle goes on.
+    Disconnected,
     /// The daemon dropped this process for missing heartbeats (it was
     /// stopped or hung for longer than the timeout); its ports are unrouted.
     Unresponsive {
@@ -56,6 +59,7 @@ impl fmt::Display for LoanError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::DaemonGone => f.write_str(GONE),
+            Self::Disconnected => f.write_str(DISCONNECTED),
             Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
             Self::Revoked { reason } => revoked(f, *reason),
             Self::TooManyLoans { max } => write!(
@@ -90,6 +94,9 @@ impl std::error::Error for LoanError {
 pub enum PublishError {
     /// The daemon is gone; the sample was released.
     DaemonGone,
+    /// The daemon is gone and the runtime registers again by itself
+    /// (reconnecting on); the sample was released. Retry with a new loan.
+    Disconnected,
     /// The daemon dropped this process for missing heartbeats (it was
     /// stopped or hung for longer than the timeout); its ports are unrouted.
     Unresponsive {
@@ -113,6 +120,7 @@ impl fmt::Display for PublishError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::DaemonGone => f.write_str(GONE),
+            Self::Disconnected => f.write_str(DISCONNECTED),
             Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
             Self::Revoked { reason } => revoked(f, *reason),
             Self::Wait(e) => write!(f, "cannot wait for queue space: {e}"),
@@ -126,7 +134,10 @@ impl std::error::Error for PublishError {
         match self {
             Self::Wait(e) => Some(e),
             Self::Timeout(e) => Some(e),
-            Self::DaemonGone | Self::Unresponsive { .. } | Self::Revoked { .. } => None,
+            Self::DaemonGone
+            | Self::Disconnected
+            | Self::Unresponsive { .. }
+            | Self::Revoked { .. } => None,
         }
     }
 }
@@ -136,6 +147,9 @@ impl std::error::Error for PublishError {
 pub enum UpdateConnectionsError {
     /// The daemon is gone.
     DaemonGone,
+    /// The daemon is gone and the runtime registers again by itself
+    /// (reconnecting on): retry the call later, the handle goes on.
+    Disconnected,
     /// The daemon dropped this process for missing heartbeats (it was
     /// stopped or hung for longer than the timeout); its ports are unrouted.
     Unresponsive {
@@ -159,6 +173,7 @@ impl fmt::Display for UpdateConnectionsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::DaemonGone => f.write_str(GONE),
+            Self::Disconnected => f.write_str(DISCONNECTED),
             Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
             Self::Revoked { reason } => revoked(f, *reason),
             Self::Wait(e) => write!(f, "cannot wait for queue space: {e}"),
@@ -172,7 +187,10 @@ impl std::error::Error for UpdateConnectionsError {
         match self {
             Self::Wait(e) => Some(e),
             Self::Timeout(e) => Some(e),
-            Self::DaemonGone | Self::Unresponsive { .. } | Self::Revoked { .. } => None,
+            Self::DaemonGone
+            | Self::Disconnected
+            | Self::Unresponsive { .. }
+            | Self::Revoked { .. } => None,
         }
     }
 }
@@ -182,6 +200,9 @@ impl std::error::Error for UpdateConnectionsError {
 pub enum TakeError {
     /// The daemon is gone.
     DaemonGone,
+    /// The daemon is gone and the runtime registers again by itself
+    /// (reconnecting on): retry the call later, the handle goes on.
+    Disconnected,
     /// The daemon dropped this process for missing heartbeats (it was
     /// stopped or hung for longer than the timeout); its ports are unrouted.
     Unresponsive {
@@ -217,6 +238,7 @@ impl fmt::Display for TakeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::DaemonGone => f.write_str(GONE),
+            Self::Disconnected => f.write_str(DISCONNECTED),
             Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
             Self::Revoked { reason } => revoked(f, *reason),
             Self::TooManyHeld { max } => write!(
@@ -245,6 +267,9 @@ impl std::error::Error for TakeError {
 pub enum WaitError {
     /// The daemon is gone.
     DaemonGone,
+    /// The daemon is gone and the runtime registers again by itself
+    /// (reconnecting on): retry the call later, the handle goes on.
+    Disconnected,
     /// The daemon dropped this process for missing heartbeats (it was
     /// stopped or hung for longer than the timeout); its ports are unrouted.
     Unresponsive {
@@ -264,6 +289,7 @@ impl fmt::Display for WaitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::DaemonGone => f.write_str(GONE),
+            Self::Disconnected => f.write_str(DISCONNECTED),
             Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
             Self::Revoked { reason } => revoked(f, *reason),
             Self::Futex(e) => e.fmt(f),
@@ -275,7 +301,10 @@ impl std::error::Error for WaitError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Futex(e) => Some(e),
-            Self::DaemonGone | Self::Unresponsive { .. } | Self::Revoked { .. } => None,
+            Self::DaemonGone
+            | Self::Disconnected
+            | Self::Unresponsive { .. }
+            | Self::Revoked { .. } => None,
         }
     }
 }

@@ -14,7 +14,9 @@
 //! size checks of port creation ([`CreatePortError::is_type_mismatch`],
 //! [`CreatePortError::is_payload_too_large`]), and `DaemonGone` everywhere: once the daemon
 //! stopped (or closed this process's connection), every call fails with it, promptly.
-//! `Unresponsive` (everywhere too) is its counterpart for a process the daemon
+//! With reconnecting on (the default, [`crate::RuntimeBuilder::reconnect`])
+//! the retryable `Disconnected` takes `DaemonGone`'s place: the runtime
+//! registers again once a daemon is back. `Unresponsive` (everywhere too) is its counterpart for a process the daemon
 //! dropped for missing heartbeats: it was stopped or hung longer than the
 //! heartbeat timeout, the daemon unrouted it and keeps its chunks until it
 //! exits; every call after it resumes fails with it. `Revoked` (on the data
@@ -46,6 +48,10 @@ pub use timeout::PublishTimedOut;
 
 /// What every `DaemonGone` prints.
 const GONE: &str = "the ZeroCP daemon is gone (it stopped, or it dropped this process)";
+
+/// What every `Disconnected` prints.
+const DISCONNECTED: &str = "the ZeroCP daemon is gone for now; the runtime registers again as soon as \
+     it is back (retry the call)";
 
 /// What every `Unresponsive` prints.
 fn dropped(f: &mut std::fmt::Formatter<'_>, timeout_ms: u32) -> std::fmt::Result {
@@ -92,6 +98,7 @@ macro_rules! from_gone {
             fn from(gone: Gone) -> Self {
                 match gone {
                     Gone::Daemon => Self::DaemonGone,
+                    Gone::Disconnected => Self::Disconnected,
                     Gone::Unresponsive { timeout_ms } => Self::Unresponsive { timeout_ms },
                 }
             }

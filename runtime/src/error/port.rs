@@ -7,7 +7,7 @@ use zerocp_core::group_control::GroupControlError;
 use zerocp_core::mempool::PoolSelectError;
 use zerocp_core::wire::{ErrorCode, PortKind};
 
-use super::{ControlError, GONE, MapSegmentsError, dropped};
+use super::{ControlError, DISCONNECTED, GONE, MapSegmentsError, dropped};
 
 /// Why the daemon or the connection refused a port (publisher or
 /// subscriber): the part of [`CreatePortReason`] that the request returns.
@@ -15,6 +15,9 @@ use super::{ControlError, GONE, MapSegmentsError, dropped};
 pub enum PortRequestError {
     /// The daemon is gone.
     DaemonGone,
+    /// The daemon is gone and the runtime registers again by itself
+    /// (reconnecting on): retry the call later, the handle goes on.
+    Disconnected,
     /// The daemon dropped this process for missing heartbeats (it was
     /// stopped or hung for longer than the timeout).
     Unresponsive {
@@ -83,6 +86,7 @@ impl fmt::Display for PortRequestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::DaemonGone => f.write_str(GONE),
+            Self::Disconnected => f.write_str(DISCONNECTED),
             Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
             Self::TypeMismatch { service, detail } => {
                 write!(f, "payload type mismatch on service {service}: {detail}")
@@ -193,6 +197,15 @@ pub(crate) fn check_option(
 }
 
 impl CreatePortError {
+    /// Whether the daemon is gone for now and the runtime registers again
+    /// by itself (retry later).
+    pub fn is_disconnected(&self) -> bool {
+        matches!(
+            self.reason,
+            CreatePortReason::Request(PortRequestError::Disconnected)
+        )
+    }
+
     /// Whether the daemon is gone.
     pub fn is_daemon_gone(&self) -> bool {
         matches!(
