@@ -73,6 +73,26 @@ fn reconnects_after_the_daemon_was_stopped() {
 }
 
 #[test]
+fn a_runtime_dropped_during_the_outage_exits_cleanly() {
+    let mut domain = TestDomain::builder().mempools(&[(64, 64)]).start();
+    // Dropping the runtime stops the heartbeat thread in its reconnecting
+    // loop (its backoff sleeps on the stop eventfd): no hang, no panic.
+    let mut app = spawn_child("roles::quitter", &[], &domain.envs());
+    app.expect_line("ready", WAIT);
+    domain.kill();
+    assert_eq!(app.expect_line("state ", WAIT), "Disconnected");
+    assert_eq!(app.expect_line("dropped ", WAIT), "the runtime");
+    assert!(
+        app.wait(WAIT).success(),
+        "the application did not exit cleanly"
+    );
+    // The killed daemon left its files: a new one removes them.
+    domain.spawn("debug");
+    assert!(process_names(&domain).is_empty());
+    domain.stop();
+}
+
+#[test]
 fn with_reconnecting_off_the_daemon_stays_gone() {
     let mut domain = TestDomain::builder().mempools(&[(64, 64)]).start();
     let mut app = spawn_child("roles::no_reconnect", &[], &domain.envs());
@@ -197,6 +217,25 @@ mod roles {
         say(format!("flows seq {}", sample.seq));
         drop(sample);
         expect_command("exit");
+    }
+
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn quitter() {
+        if role_args("roles::quitter").is_none() {
+            return;
+        }
+        let rt = Runtime::init("e2e-quitter").expect("init");
+        let subscriber = rt
+            .subscriber::<Msg>(&service("quit"))
+            .create()
+            .expect("subscriber");
+        say("ready");
+        let state = wait_for_state(&rt, |s| s == ConnectionState::Disconnected);
+        say(format!("state {state:?}"));
+        drop(subscriber);
+        drop(rt);
+        say("dropped the runtime");
     }
 
     #[test]
