@@ -220,8 +220,11 @@ fn register_again(
             Ok(registered) => return Some(registered),
             Err(e) => log::debug!("registering again: {e}"),
         }
-        if let Err(e) = poller.wait(&mut events, Some(backoff.next_wait())) {
+        let wait = backoff.next_wait();
+        if let Err(e) = poller.wait(&mut events, Some(wait)) {
+            // Waiting without the stop eventfd still bounds the attempts.
             log::warn!("heartbeat thread: {e}");
+            std::thread::sleep(wait);
         }
         if events.iter().any(|e| e.token == TOKEN_STOP)
             && let Err(e) = stop.wakeup.drain()

@@ -15,8 +15,10 @@
 //! connection closes or delivers `Shutdown` (seen by a request or by the
 //! heartbeat thread), together with the mgmt segment's state word, which the
 //! daemon sets to `SHUTTING_DOWN` first thing when it stops. Every operation
-//! checks it and fails with a `DaemonGone` error; sleeping subscribers of
-//! this process are woken when it is set. The state word alone is not
+//! checks it and fails with a `DaemonGone` error, or the retryable
+//! `Disconnected` when the runtime registers again ([`Gone::Disconnected`];
+//! a new `Registration` then takes this one's place, [`crate::connection`]);
+//! sleeping subscribers of this process are woken when it is set. The state word alone is not
 //! trusted: only the daemon writes the (read-only) mgmt segment, but a
 //! process of the daemon's own user, or root, could reopen it writable
 //! through `/proc`, and a forged word must not shut every runtime out. So
