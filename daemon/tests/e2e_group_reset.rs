@@ -219,12 +219,13 @@ fn chunks_a_member_cut_from_the_freelist_come_back_when_the_group_empties() {
 }
 
 mod roles {
-    use std::io::BufRead;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::atomic::Ordering;
     use std::time::{Duration, Instant};
 
-    use crate::e2e_support::{Msg, ROLE_DEADLINE, deadline, left, publish_recreating, say};
+    use crate::e2e_support::{
+        Msg, ROLE_DEADLINE, publish_recreating, publish_until_stopped, receive_in_order, say,
+        stop_flag,
+    };
     use zerocp::{
         FullPolicy, LoanError, Runtime, ServiceDescription, Subscriber, TakeError, WaitError,
     };
@@ -244,18 +245,6 @@ mod roles {
 
     fn service(group: &str) -> ServiceDescription {
         ServiceDescription::new("Robot", group, "Seq").expect("valid")
-    }
-
-    /// Set once the parent closes this process's stdin.
-    fn stop_flag() -> Arc<AtomicBool> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            drop(std::io::stdin().lock().read_line(&mut line));
-            flag.store(true, Ordering::Release);
-        });
-        stop
     }
 
     /// Publishes until stopped; when its port is revoked it says so once,
@@ -337,33 +326,7 @@ mod roles {
             .full_policy(FullPolicy::BlockPublisher)
             .create()
             .expect("subscriber");
-        let expected = Arc::new(AtomicU64::new(u64::MAX));
-        let target = Arc::clone(&expected);
-        std::thread::spawn(move || {
-            for line in std::io::stdin().lock().lines() {
-                let line = line.expect("a line from the parent");
-                if let Some(n) = line.strip_prefix("expect ") {
-                    target.store(n.parse().expect("a count"), Ordering::Release);
-                }
-            }
-        });
-        say("ready");
-        let deadline = deadline();
-        let mut next = 0u64;
-        while next < expected.load(Ordering::Acquire) {
-            match subscriber.take().expect("beta's take") {
-                Some(msg) => {
-                    assert!(msg.is_valid(), "a corrupt beta message {:?}", *msg);
-                    assert_eq!(msg.seq, next, "beta's messages out of order");
-                    next += 1;
-                }
-                None => {
-                    let wait = left(deadline, "beta's messages").min(POLL);
-                    subscriber.wait(Some(wait)).expect("beta's wait");
-                }
-            }
-        }
-        say(format!("received {next}"));
+        receive_in_order(&subscriber, POLL);
     }
 
     #[test]
@@ -373,25 +336,15 @@ mod roles {
             return;
         }
         let rt = Runtime::init("reset-beta-pub").expect("init");
+        // Lossless on purpose (beta checks every sequence number): wait for
+        // room as long as it takes, not the default publish timeout.
         let publisher = rt
             .publisher::<Msg>(&service("Beta"))
+            .publish_timeout(Duration::MAX)
             .create()
             .expect("publisher");
         let stop = stop_flag();
-        say("publishing");
-        let id = u64::from(std::process::id());
-        let mut seq = 0;
-        while !stop.load(Ordering::Acquire) {
-            publisher
-                .loan_uninit()
-                .expect("beta's loan")
-                .write(Msg::new(id, seq))
-                .publish()
-                .expect("beta's publish");
-            seq += 1;
-            std::thread::sleep(PACE);
-        }
-        say(format!("published {seq}"));
+        publish_until_stopped(&publisher, PACE, &stop);
     }
 
     /// Loans chunks of `alpha`'s pool, holding them, until it runs out;

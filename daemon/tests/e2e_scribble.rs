@@ -279,12 +279,14 @@ const DEADLINE_EXIT: i32 = 3;
 mod roles {
     use std::io::BufRead;
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::{Duration, Instant};
 
     use super::{BATCHES, CONTROL_WRITES, DEADLINE_EXIT, ERROR_EXIT, HEARTBEAT_WRITES};
     use super::{PAYLOAD_WRITES, Scribbler};
-    use crate::e2e_support::{Msg, ROLE_DEADLINE, deadline, left, say};
+    use crate::e2e_support::{
+        Msg, ROLE_DEADLINE, deadline, left, publish_until_stopped, receive_in_order, say, stop_flag,
+    };
     use crate::support::HostileMember;
     use crate::support::scribble::{ControlRegions, payload_regions};
     use zerocp::{FullPolicy, Publisher, Runtime, ServiceDescription, Subscriber, TakeError};
@@ -310,18 +312,6 @@ mod roles {
 
     fn alpha() -> ServiceDescription {
         ServiceDescription::new("Robot", "Alpha", "Seq").expect("valid")
-    }
-
-    /// Set once the parent closes this process's stdin (or sends anything).
-    fn stop_flag() -> Arc<AtomicBool> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            drop(std::io::stdin().lock().read_line(&mut line));
-            flag.store(true, Ordering::Release);
-        });
-        stop
     }
 
     /// For an `alpha` role: ends the process with [`DEADLINE_EXIT`] when it
@@ -440,33 +430,7 @@ mod roles {
             .full_policy(FullPolicy::BlockPublisher)
             .create()
             .expect("subscriber");
-        let expected = Arc::new(AtomicU64::new(u64::MAX));
-        let target = Arc::clone(&expected);
-        std::thread::spawn(move || {
-            for line in std::io::stdin().lock().lines() {
-                let line = line.expect("a line from the parent");
-                if let Some(n) = line.strip_prefix("expect ") {
-                    target.store(n.parse().expect("a count"), Ordering::Release);
-                }
-            }
-        });
-        say("ready");
-        let deadline = deadline();
-        let mut next = 0u64;
-        while next < expected.load(Ordering::Acquire) {
-            match subscriber.take().expect("beta's take") {
-                Some(msg) => {
-                    assert!(msg.is_valid(), "a corrupt beta message {:?}", *msg);
-                    assert_eq!(msg.seq, next, "beta's messages out of order");
-                    next += 1;
-                }
-                None => {
-                    let wait = left(deadline, "beta's messages").min(POLL);
-                    subscriber.wait(Some(wait)).expect("beta's wait");
-                }
-            }
-        }
-        say(format!("received {next}"));
+        receive_in_order(&subscriber, POLL);
     }
 
     #[test]
@@ -484,20 +448,7 @@ mod roles {
             .create()
             .expect("publisher");
         let stop = stop_flag();
-        say("publishing");
-        let id = u64::from(std::process::id());
-        let mut seq = 0;
-        while !stop.load(Ordering::Acquire) {
-            publisher
-                .loan_uninit()
-                .expect("beta's loan")
-                .write(Msg::new(id, seq))
-                .publish()
-                .expect("beta's publish");
-            seq += 1;
-            std::thread::sleep(PACE);
-        }
-        say(format!("published {seq}"));
+        publish_until_stopped(&publisher, PACE, &stop);
     }
 
     #[test]

@@ -238,6 +238,77 @@ pub fn publish_recreating(
     }
 }
 
+/// Set once the parent closes this process's stdin (or sends anything).
+pub fn stop_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let flag = std::sync::Arc::clone(&stop);
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        drop(std::io::stdin().lock().read_line(&mut line));
+        flag.store(true, Ordering::Release);
+    });
+    stop
+}
+
+/// Publishes `Msg::new(pid, seq)` with `publisher` every `pace` until
+/// `stop` is set; says `publishing` first and `published <n>` at the end.
+pub fn publish_until_stopped(
+    publisher: &zerocp::Publisher<Msg>,
+    pace: Duration,
+    stop: &std::sync::atomic::AtomicBool,
+) {
+    say("publishing");
+    let id = u64::from(std::process::id());
+    let mut seq = 0;
+    while !stop.load(std::sync::atomic::Ordering::Acquire) {
+        publisher
+            .loan_uninit()
+            .expect("the publisher's loan")
+            .write(Msg::new(id, seq))
+            .publish()
+            .expect("the publisher's publish");
+        seq += 1;
+        std::thread::sleep(pace);
+    }
+    say(format!("published {seq}"));
+}
+
+/// Says `ready`, then takes messages until the parent's `expect <n>` line
+/// on stdin says how many there are, checking each is valid and that the
+/// sequence numbers run 0, 1, 2, … without a gap; sleeps at most `poll`
+/// between looks, and says `received <n>` at the end.
+pub fn receive_in_order(subscriber: &zerocp::Subscriber<Msg>, poll: Duration) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let expected = std::sync::Arc::new(AtomicU64::new(u64::MAX));
+    let target = std::sync::Arc::clone(&expected);
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let line = line.expect("a line from the parent");
+            if let Some(n) = line.strip_prefix("expect ") {
+                target.store(n.parse().expect("a count"), Ordering::Release);
+            }
+        }
+    });
+    say("ready");
+    let deadline = deadline();
+    let mut next = 0u64;
+    while next < expected.load(Ordering::Acquire) {
+        match subscriber.take().expect("the subscriber's take") {
+            Some(msg) => {
+                assert!(msg.is_valid(), "a corrupt message {:?}", *msg);
+                assert_eq!(msg.seq, next, "messages out of order");
+                next += 1;
+            }
+            None => {
+                let wait = left(deadline, "the messages").min(poll);
+                subscriber.wait(Some(wait)).expect("the subscriber's wait");
+            }
+        }
+    }
+    say(format!("received {next}"));
+}
+
 /// The domain of this (child) process.
 pub fn domain() -> String {
     std::env::var("ZEROCP_DOMAIN").expect("ZEROCP_DOMAIN set for the child")
