@@ -157,7 +157,13 @@ mod roles {
                 }
                 Err(e) => panic!("wait: {e}"),
             }
-            while let Some(sample) = subscriber.take().expect("take") {
+            loop {
+                // The daemon may go between `wait` and `take`.
+                let sample = match subscriber.take() {
+                    Ok(Some(sample)) => sample,
+                    Ok(None) | Err(TakeError::Disconnected) => break,
+                    Err(e) => panic!("take: {e}"),
+                };
                 assert!(sample.is_valid());
                 got.push((sample.seq, sample.sequence()));
                 if got.len() == BEFORE as usize {
