@@ -1,14 +1,15 @@
 //! [`ConnectionWatcher`]: a handle an application thread blocks on until
 //! the connection to the daemon changes (disconnected, reconnected, gone).
 //!
-//! It holds the runtime's [`Connection`] only, not the registration: a
-//! watcher does not keep the process registered, and when the runtime ends
-//! (its last handle dropped) a waiting watcher wakes with
-//! [`ConnectionState::Gone`] instead of sleeping on forever. The wait is
-//! a `Condvar` the heartbeat thread notifies on every transition (no
+//! It holds the runtime's [`Connection`] weakly: a watcher keeps neither
+//! the process registered nor the registration's mappings and socket, and
+//! when the runtime ends (its last handle dropped) a waiting watcher wakes
+//! with [`ConnectionState::Gone`] instead of sleeping on forever (the
+//! connection is held only for the length of one wait). The wait is a
+//! `Condvar` the heartbeat thread notifies on every transition (no
 //! polling; [`crate::connection`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use crate::connection::{Connection, ConnectionState};
@@ -33,18 +34,22 @@ use crate::connection::{Connection, ConnectionState};
 /// ```
 #[derive(Clone)]
 pub struct ConnectionWatcher {
-    connection: Arc<Connection>,
+    connection: Weak<Connection>,
 }
 
 impl ConnectionWatcher {
-    pub(crate) fn new(connection: Arc<Connection>) -> Self {
-        Self { connection }
+    pub(crate) fn new(connection: &Arc<Connection>) -> Self {
+        Self {
+            connection: Arc::downgrade(connection),
+        }
     }
 
     /// The state now (as [`crate::Runtime::connection_state`]; `Gone`
     /// once the runtime ended).
     pub fn state(&self) -> ConnectionState {
-        self.connection.state()
+        self.connection
+            .upgrade()
+            .map_or(ConnectionState::Gone, |connection| connection.state())
     }
 
     /// Waits until the state is no longer `seen` and returns the new one.
@@ -53,7 +58,9 @@ impl ConnectionWatcher {
     /// change between reading the state and calling this is not missed),
     /// and `seen` itself once `timeout` passed without a change (`None`
     /// waits as long as it takes: a runtime ending counts as a change to
-    /// `Gone`). Several changes during one call are seen as the last of
+    /// `Gone`, the last state: waiting for a change from `Gone` returns at
+    /// the latest when the runtime ends). Several changes during one call
+    /// are seen as the last of
     /// them; the callback of [`crate::RuntimeBuilder::on_connection_change`]
     /// sees each.
     ///
@@ -70,7 +77,11 @@ impl ConnectionWatcher {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn wait_change(&self, seen: ConnectionState, timeout: Option<Duration>) -> ConnectionState {
-        self.connection.wait_change(seen, timeout)
+        self.connection
+            .upgrade()
+            .map_or(ConnectionState::Gone, |connection| {
+                connection.wait_change(seen, timeout)
+            })
     }
 }
 

@@ -141,7 +141,7 @@ impl Runtime {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn connection_watcher(&self) -> ConnectionWatcher {
-        ConnectionWatcher::new(std::sync::Arc::clone(self.inner.connection()))
+        ConnectionWatcher::new(self.inner.connection())
     }
 }
 
