@@ -160,6 +160,9 @@ impl Connection {
     /// Wakes the waiters of [`Connection::wait_change`] (the new state is
     /// stored already) and calls the application's callback with `event`.
     fn announce(&self, event: Option<ConnectionEvent>) {
+        // Taking the mutex once is enough: a waiter that read the old state
+        // holds it until it sleeps in the condvar, so this notification
+        // comes after it is asleep (module docs).
         drop(lock(&self.transitions));
         self.changed.notify_all();
         if let (Some(callback), Some(event)) = (&self.on_change, event) {
