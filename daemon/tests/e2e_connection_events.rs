@@ -8,7 +8,8 @@
 //! `Gone` when the runtime ends. And the reconnecting thread is not held by
 //! a daemon that accepts connections but never answers: it goes on trying
 //! (each attempt waits a bounded time), and dropping the runtime meanwhile
-//! ends the process cleanly.
+//! ends the process cleanly; nor is it by one whose socket accepts no
+//! connections at all (its backlog full).
 
 mod e2e_support;
 mod support;
@@ -16,7 +17,8 @@ mod support;
 use std::time::Duration;
 
 use support::{TestDomain, wait_until};
-use zerocp_os_linux::seqpacket::SeqpacketListener;
+use zerocp_os_linux::error::Errno;
+use zerocp_os_linux::seqpacket::{SeqpacketConn, SeqpacketListener};
 use zerocp_os_linux::testing::role::{TestChild, spawn_child};
 
 const WAIT: Duration = Duration::from_secs(120);
@@ -117,6 +119,49 @@ fn a_daemon_that_never_answers_does_not_hold_the_reconnecting_thread() {
     domain.stop();
 }
 
+/// Connects to `listener`'s socket until its backlog is full (it accepts
+/// nothing); returns the queued connections, which keep it full.
+fn fill_backlog(listener: &SeqpacketListener) -> Vec<SeqpacketConn> {
+    let mut queued = Vec::new();
+    loop {
+        match SeqpacketConn::connect_within(listener.path(), Duration::from_millis(20)) {
+            Ok(conn) => queued.push(conn),
+            Err(e) if e.errno() == Some(Errno::AGAIN) => return queued,
+            Err(e) => panic!("connecting to fill the backlog: {e}"),
+        }
+        assert!(queued.len() <= 4096, "the backlog never filled");
+    }
+}
+
+#[test]
+fn a_daemon_that_accepts_nothing_does_not_hold_the_reconnecting_thread() {
+    let mut domain = TestDomain::builder().mempools(&[(64, 64)]).start();
+    let mut app = spawn_child("roles::patient", &[], &domain.envs());
+    app.expect_line("ready", WAIT);
+    // The daemon's socket file moves aside for one whose listener accepts
+    // nothing (a hung daemon), its backlog full, before the daemon dies:
+    // the runtime's first attempt to register again (made right after the
+    // callback's `Disconnected`, stop requested or not) connects to it.
+    let socket = domain.socket_path();
+    let moved = socket.with_extension("moved");
+    std::fs::rename(&socket, &moved).expect("move the daemon's socket aside");
+    let listener = SeqpacketListener::bind(&socket, 0o600).expect("bind the deaf socket");
+    let queued = fill_backlog(&listener);
+    domain.kill();
+    assert_eq!(app.expect_line("change ", WAIT), "Disconnected");
+    app.send_line("quit");
+    assert_eq!(app.expect_line("dropped ", WAIT), "the runtime");
+    assert!(
+        app.wait(WAIT).success(),
+        "the application did not exit cleanly"
+    );
+    drop(queued);
+    drop(listener);
+    std::fs::remove_file(&moved).expect("remove the moved socket");
+    domain.spawn("debug");
+    domain.stop();
+}
+
 mod roles {
     use super::*;
     use crate::e2e_support::{ROLE_DEADLINE, expect_command, say};
@@ -125,12 +170,14 @@ mod roles {
     use zerocp::{ConnectionEvent, ConnectionState, ConnectionWatcher, Runtime};
     use zerocp_os_linux::testing::role::role_args;
 
-    /// A thread that waits for every change of `watcher`'s state and sends
-    /// it, until `Gone`.
+    /// A thread that waits for every change of `watcher`'s state from now
+    /// on and sends it, until `Gone`.
     fn spawn_waiter(watcher: ConnectionWatcher) -> mpsc::Receiver<ConnectionState> {
         let (tx, states) = mpsc::channel();
+        // Read here, not in the thread: a change before the thread runs
+        // is then seen by its first wait.
+        let mut seen = watcher.state();
         std::thread::spawn(move || {
-            let mut seen = watcher.state();
             while seen != ConnectionState::Gone {
                 seen = watcher.wait_change(seen, None);
                 if tx.send(seen).is_err() {
