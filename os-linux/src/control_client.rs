@@ -183,6 +183,13 @@ impl ControlClient {
         SeqpacketConn::connect(path).map(Self::new)
     }
 
+    /// Connects to the control socket at `path`, waiting at most `timeout`
+    /// for a daemon that accepts no connections
+    /// ([`SeqpacketConn::connect_within`]).
+    pub fn connect_within(path: &Path, timeout: Duration) -> Result<Self, SocketError> {
+        SeqpacketConn::connect_within(path, timeout).map(Self::new)
+    }
+
     /// The socket (e.g. to wait for it in a poller).
     pub fn socket(&self) -> &SeqpacketConn {
         &self.conn

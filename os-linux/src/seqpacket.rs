@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags};
 use rustix::fs::{FileType, Mode};
+use rustix::net::sockopt::{Timeout, set_socket_timeout};
 use rustix::net::{
     AddressFamily, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
     SendAncillaryMessage, SendFlags, Shutdown, SocketAddrUnix, SocketFlags, SocketType,
@@ -249,12 +250,35 @@ impl SeqpacketConn {
     /// Nobody listening is `ENOENT` (no file) or `ECONNREFUSED` (stale
     /// file), and the error says the daemon may not be running.
     pub fn connect(path: &Path) -> Result<Self, SocketError> {
-        let addr = unix_addr(path)?;
-        let fd = new_socket(path, SocketFlags::empty())?;
-        rustix::net::connect(&fd, &addr).map_err(|errno| SocketError::Connect {
+        Self::connect_waiting(path, None)
+    }
+
+    /// As [`SeqpacketConn::connect`], waiting at most `timeout` (at least
+    /// 1 ms) for room in the listener's backlog: a listener that accepts no
+    /// connections (a hung daemon) lets its backlog fill, and a plain
+    /// connect then waits until it accepts. Past the timeout it fails with
+    /// `Connect` and `EAGAIN`. The connection is blocking, without a send
+    /// timeout, as one of `connect`.
+    pub fn connect_within(path: &Path, timeout: Duration) -> Result<Self, SocketError> {
+        Self::connect_waiting(path, Some(timeout.max(Duration::from_millis(1))))
+    }
+
+    /// Connects, the kernel waiting at most `timeout` for backlog room
+    /// (`SO_SNDTIMEO`, which bounds a Unix socket's `connect`).
+    fn connect_waiting(path: &Path, timeout: Option<Duration>) -> Result<Self, SocketError> {
+        let failed = |errno| SocketError::Connect {
             path: path.to_owned(),
             errno,
-        })?;
+        };
+        let addr = unix_addr(path)?;
+        let fd = new_socket(path, SocketFlags::empty())?;
+        if timeout.is_some() {
+            set_socket_timeout(&fd, Timeout::Send, timeout).map_err(failed)?;
+        }
+        rustix::net::connect(&fd, &addr).map_err(failed)?;
+        if timeout.is_some() {
+            set_socket_timeout(&fd, Timeout::Send, None).map_err(failed)?;
+        }
         Ok(Self {
             fd,
             path: path.to_owned(),

@@ -349,3 +349,31 @@ fn overlong_paths_are_rejected_before_any_syscall() {
     ));
     assert!(!path.exists());
 }
+
+/// A listener that accepts nothing fills its backlog; a bounded connect then
+/// fails with `EAGAIN` instead of waiting for it (a plain connect would wait
+/// here for good).
+#[test]
+fn a_connect_within_a_timeout_gives_up_on_a_full_backlog() {
+    let path = SockPath::new("full");
+    let listener = SeqpacketListener::bind(&path.0, 0o600).unwrap();
+    let mut queued = Vec::new();
+    let refused = loop {
+        match SeqpacketConn::connect_within(&path.0, Duration::from_millis(20)) {
+            Ok(conn) => queued.push(conn),
+            Err(e) => break e,
+        }
+        assert!(queued.len() <= 4096, "the backlog never filled");
+    };
+    assert!(
+        matches!(&refused, SocketError::Connect { errno, .. } if *errno == Errno::AGAIN),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("backlog"), "{refused}");
+    // The queued connections are kept until here: they fill the backlog.
+    assert!(
+        !queued.is_empty(),
+        "no connection before the backlog filled"
+    );
+    drop(listener);
+}

@@ -24,8 +24,15 @@
 //! [`crate::RuntimeBuilder::reconnect`]), the thread marks the connection
 //! `Disconnected` and tries to register again: at once, then after waits
 //! that double up to the ceiling, sleeping on its stop eventfd only (so
-//! dropping the runtime meanwhile returns at once). Once registered it swaps
-//! the new registration in ([`crate::connection`]) and beats for it. With
+//! dropping the runtime meanwhile returns at once). Each attempt waits for
+//! the daemon at most [`attempt_deadline`] (the ceiling, kept between
+//! [`MIN_ATTEMPT_DEADLINE`] and [`MAX_ATTEMPT_DEADLINE`]), not the 20 s of
+//! `Runtime::init`: a daemon that accepts but does not answer, or has no
+//! room, must not hold the thread (dropping the runtime waits for the
+//! attempt in flight), and the backoff loop tries again anyway. Once
+//! registered it swaps the new registration in ([`crate::connection`],
+//! which wakes the watchers and calls the application's callback, as on
+//! every transition) and beats for it. With
 //! reconnecting off, or when the daemon dropped this process, the thread
 //! marks the connection `Gone` and ends, and every later call of the
 //! application fails with `DaemonGone` (or `Unresponsive`).
@@ -50,6 +57,19 @@ use crate::runtime_builder::ReconnectPolicy;
 /// The first wait before registering again after a failed attempt (the
 /// first attempt comes at once; jittered down to half).
 const FIRST_RECONNECT_WAIT: Duration = Duration::from_millis(2);
+
+/// The shortest time one attempt to register again waits for the daemon:
+/// long enough for a daemon under load (CI runs under qemu) to answer.
+const MIN_ATTEMPT_DEADLINE: Duration = Duration::from_millis(500);
+
+/// The longest time one attempt to register again waits for the daemon.
+const MAX_ATTEMPT_DEADLINE: Duration = Duration::from_secs(2);
+
+/// How long one attempt to register again may wait for the daemon, with
+/// the policy's `ceiling` (module docs).
+fn attempt_deadline(ceiling: Duration) -> Duration {
+    ceiling.clamp(MIN_ATTEMPT_DEADLINE, MAX_ATTEMPT_DEADLINE)
+}
 
 /// What this process registers as, again after a daemon restart.
 pub(crate) struct Identity {
@@ -214,9 +234,10 @@ fn register_again(
     stop: &StopSignal,
 ) -> Option<(Registration, Duration)> {
     let mut backoff = Backoff::new(FIRST_RECONNECT_WAIT, identity.policy.ceiling);
+    let patience = attempt_deadline(identity.policy.ceiling);
     let mut events = Events::with_capacity(4);
     loop {
-        match Registration::establish(&identity.name, &identity.domain, true) {
+        match Registration::establish(&identity.name, &identity.domain, true, patience) {
             Ok(registered) => return Some(registered),
             Err(e) => log::debug!("registering again: {e}"),
         }
@@ -286,5 +307,26 @@ fn run(shared: &Registration, poller: &Poller, stop: &StopSignal, interval: Dura
                 log::warn!("heartbeat thread: {e}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_attempt_waits_about_the_ceiling_within_bounds() {
+        assert_eq!(
+            attempt_deadline(Duration::from_millis(1)),
+            MIN_ATTEMPT_DEADLINE
+        );
+        assert_eq!(
+            attempt_deadline(Duration::from_secs(1)),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            attempt_deadline(Duration::from_secs(60)),
+            MAX_ATTEMPT_DEADLINE
+        );
     }
 }

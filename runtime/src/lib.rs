@@ -103,6 +103,8 @@
 
 mod adaptive_spin;
 mod connection;
+mod connection_event;
+mod connection_watcher;
 pub mod error;
 mod heartbeat_thread;
 mod lifecycle;
@@ -129,6 +131,8 @@ pub mod zero_copy_safe;
 
 pub use adaptive_spin::DEFAULT_WAIT_SPINS;
 pub use connection::ConnectionState;
+pub use connection_event::ConnectionEvent;
+pub use connection_watcher::ConnectionWatcher;
 pub use error::{
     CreatePortError, InitError, LoanError, PortNotRecreated, PublishError, TakeError,
     UpdateConnectionsError, WaitError,

@@ -15,8 +15,10 @@ use zerocp_core::wire::Message;
 use zerocp_os_linux::names::DomainName;
 
 use crate::connection::{Connection, ConnectionState};
+use crate::connection_event::ConnectionCallback;
 use crate::error::{ControlError, InitError};
 use crate::heartbeat_thread::{HeartbeatThread, Identity};
+use crate::register_request::REGISTRATION_DEADLINE;
 use crate::registration::{Registration, lock};
 use crate::runtime_builder::ReconnectPolicy;
 
@@ -36,19 +38,21 @@ pub(crate) struct Lifecycle {
 impl Lifecycle {
     /// Registers as `name` with the daemon of `domain` and starts the
     /// heartbeat thread, which registers again after a daemon restart as
-    /// `policy` says.
+    /// `policy` says and tells `on_change` of every change.
     pub(crate) fn start(
         name: &str,
         domain: DomainName,
         policy: ReconnectPolicy,
+        on_change: Option<ConnectionCallback>,
     ) -> Result<Self, InitError> {
-        let (registration, interval) = Registration::establish(name, &domain, policy.enabled)?;
+        let (registration, interval) =
+            Registration::establish(name, &domain, policy.enabled, REGISTRATION_DEADLINE)?;
         let registration = Arc::new(registration);
         log::debug!(
             "registered as {name:?} in domain {domain} (slot {}, heartbeat every {interval:?})",
             registration.slot()
         );
-        let connection = Arc::new(Connection::new(registration));
+        let connection = Arc::new(Connection::new(registration, on_change));
         let identity = Arc::new(Identity {
             name: name.to_owned(),
             domain,
@@ -74,6 +78,11 @@ impl Lifecycle {
         self.connection.state()
     }
 
+    /// The connection (for a [`crate::ConnectionWatcher`]).
+    pub(crate) fn connection(&self) -> &Arc<Connection> {
+        &self.connection
+    }
+
     /// The name this process registered with.
     pub(crate) fn name(&self) -> &str {
         &self.identity.name
@@ -88,6 +97,7 @@ impl Lifecycle {
 impl Drop for Lifecycle {
     fn drop(&mut self) {
         lock(&self.heartbeat).stop();
+        self.connection.end();
         let registration = self.connection.current();
         if registration.is_gone() {
             return;

@@ -15,6 +15,11 @@
 //! in reply to `Register` (the process table is full), is
 //! [`InitError::Rejected`] with the daemon's reason; only a connection that
 //! closes without any reason is taken for a daemon that stopped.
+//!
+//! Connecting counts against the same deadline: a daemon that accepts no
+//! connections (hung, stopped) lets its socket's backlog fill, and a plain
+//! `connect` would then wait for it without limit (the heartbeat thread
+//! registering again would never end, nor would dropping the runtime).
 
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
@@ -52,7 +57,7 @@ pub(crate) fn connect_and_register(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let mut conn = connect(paths)?;
+        let mut conn = connect(paths, deadline.saturating_duration_since(Instant::now()))?;
         let left = deadline.saturating_duration_since(Instant::now());
         let detail = match register(&mut conn, name, left) {
             Ok((registered, fds)) => return Ok((conn, registered, fds)),
@@ -72,9 +77,10 @@ pub(crate) fn connect_and_register(
     }
 }
 
-/// Connects to the daemon's socket.
-fn connect(paths: &DomainPaths) -> Result<ControlClient, InitError> {
-    ControlClient::connect(&paths.socket).map_err(|e| match e.errno() {
+/// Connects to the daemon's socket, waiting at most `timeout` for a daemon
+/// that accepts no connections (its backlog full).
+fn connect(paths: &DomainPaths, timeout: Duration) -> Result<ControlClient, InitError> {
+    ControlClient::connect_within(&paths.socket, timeout).map_err(|e| match e.errno() {
         Some(errno @ (Errno::NOENT | Errno::CONNREFUSED)) => InitError::DaemonNotRunning {
             domain: paths.domain.to_string(),
             socket: paths.socket.clone(),

@@ -54,7 +54,7 @@ use zerocp_os_linux::names::{DomainName, DomainPaths};
 
 use crate::error::{ControlError, InitError, MapSegmentsError};
 use crate::port_status::{PortStatus, PortTable};
-use crate::register_request::{REGISTRATION_DEADLINE, connect_and_register};
+use crate::register_request::connect_and_register;
 use crate::segment_mappings::SegmentMappings;
 
 /// Longest process name accepted by [`crate::Runtime::init`] (bytes).
@@ -102,19 +102,22 @@ impl Registration {
     /// maps the segments it announces and writes a first heartbeat; returns
     /// the registration and the heartbeat interval the daemon asks for.
     /// `reconnecting` says whether the runtime registers again once the
-    /// daemon is gone ([`Gone::Disconnected`] rather than [`Gone::Daemon`]).
+    /// daemon is gone ([`Gone::Disconnected`] rather than [`Gone::Daemon`]);
+    /// `patience` bounds each registration's waiting for the daemon
+    /// ([`crate::register_request::REGISTRATION_DEADLINE`] for
+    /// `Runtime::init`, shorter while reconnecting, [`crate::heartbeat_thread`]).
     pub(crate) fn establish(
         name: &str,
         domain: &DomainName,
         reconnecting: bool,
+        patience: Duration,
     ) -> Result<(Self, Duration), InitError> {
         let process_name = check_name(name)?;
         let paths = DomainPaths::for_client(domain).map_err(InitError::RunDir)?;
         let mut attempts = 0;
         let (conn, registered, segments) = loop {
             attempts += 1;
-            let (conn, registered, fds) =
-                connect_and_register(&paths, process_name, REGISTRATION_DEADLINE)?;
+            let (conn, registered, fds) = connect_and_register(&paths, process_name, patience)?;
             match SegmentMappings::map(domain, &registered, fds) {
                 Ok(segments) => break (conn, registered, segments),
                 Err(MapSegmentsError::Mgmt(e)) if e.is_header_word() => {

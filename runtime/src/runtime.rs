@@ -9,6 +9,7 @@ use zerocp_core::service::ServiceDescription;
 
 use crate::ZeroCopySafe;
 use crate::connection::ConnectionState;
+use crate::connection_watcher::ConnectionWatcher;
 use crate::error::InitError;
 use crate::lifecycle::Lifecycle;
 use crate::publisher::PublisherBuilder;
@@ -89,11 +90,21 @@ impl Runtime {
         self.inner.domain().as_str()
     }
 
-    /// Whether the daemon is still there for this process (`false` once it
-    /// stopped, once this process noticed it disappear, or once it dropped
-    /// this process for missing heartbeats).
+    /// Whether this process is connected to the daemon now: a thin alias
+    /// of [`Runtime::connection_state`] being
+    /// [`ConnectionState::Connected`] (`false` while the daemon restarts,
+    /// once it is gone for good, or once it dropped this process for
+    /// missing heartbeats). `connection_state` says which of those it is.
+    ///
+    /// ```no_run
+    /// use zerocp::Runtime;
+    ///
+    /// let rt = Runtime::init("planner")?;
+    /// assert!(rt.is_daemon_alive());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_daemon_alive(&self) -> bool {
-        !self.inner.registration().is_gone()
+        matches!(self.connection_state(), ConnectionState::Connected { .. })
     }
 
     /// The state of this process's connection to the daemon: connected (at
@@ -111,6 +122,26 @@ impl Runtime {
     /// ```
     pub fn connection_state(&self) -> ConnectionState {
         self.inner.connection_state()
+    }
+
+    /// A handle that blocks until the connection state changes
+    /// ([`ConnectionWatcher::wait_change`]); it does not keep the runtime
+    /// alive, and wakes with [`ConnectionState::Gone`] once the runtime
+    /// ended. To be told of every change without a thread of one's own,
+    /// see [`RuntimeBuilder::on_connection_change`].
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use zerocp::{ConnectionState, Runtime};
+    ///
+    /// let rt = Runtime::init("planner")?;
+    /// let watcher = rt.connection_watcher();
+    /// let state = watcher.wait_change(watcher.state(), Some(Duration::from_millis(500)));
+    /// println!("connection: {state:?}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn connection_watcher(&self) -> ConnectionWatcher {
+        ConnectionWatcher::new(self.inner.connection())
     }
 }
 

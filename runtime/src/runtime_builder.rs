@@ -1,12 +1,14 @@
 //! [`RuntimeBuilder`]: the options of a [`Runtime`]: whether it registers
-//! again by itself after the daemon restarted, and how long it waits at
-//! most between two attempts (docs/architecture.md, "Daemon restarts").
+//! again by itself after the daemon restarted, how long it waits at most
+//! between two attempts, and whom it tells of changes of the connection
+//! (docs/architecture.md, "Daemon restarts").
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use zerocp_os_linux::names::DomainName;
 
+use crate::connection_event::{ConnectionCallback, ConnectionEvent};
 use crate::error::InitError;
 use crate::lifecycle::Lifecycle;
 use crate::runtime::Runtime;
@@ -38,10 +40,11 @@ pub(crate) struct ReconnectPolicy {
 ///     .init()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RuntimeBuilder {
     name: String,
     policy: ReconnectPolicy,
+    on_change: Option<ConnectionCallback>,
 }
 
 impl RuntimeBuilder {
@@ -52,6 +55,7 @@ impl RuntimeBuilder {
                 enabled: true,
                 ceiling: DEFAULT_RECONNECT_CEILING,
             },
+            on_change: None,
         }
     }
 
@@ -73,12 +77,58 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Calls `callback` on every change of the connection to the daemon
+    /// ([`ConnectionEvent`]: disconnected, reconnected, gone for good), in
+    /// order, from the runtime's heartbeat thread, right after the change.
+    ///
+    /// The callback must be short and must not block: the thread that
+    /// calls it also beats for this process and registers it again. Set a
+    /// flag or send on a channel; do not wait for the runtime from it (no
+    /// `wait`, no port creation, no [`crate::ConnectionWatcher`] wait). A
+    /// panic in it is caught and logged, and the thread goes on (with
+    /// `panic = "abort"` the process ends, as on any panic). Not called
+    /// when the application drops the runtime itself.
+    ///
+    /// ```no_run
+    /// use std::sync::mpsc;
+    /// use zerocp::{ConnectionEvent, Runtime};
+    ///
+    /// let (tx, rx) = mpsc::channel();
+    /// let rt = Runtime::builder("planner")
+    ///     .on_connection_change(move |event| {
+    ///         let _ = tx.send(event);
+    ///     })
+    ///     .init()?;
+    /// if let Ok(ConnectionEvent::Disconnected) = rx.try_recv() {
+    ///     eprintln!("the daemon restarts");
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn on_connection_change(
+        mut self,
+        callback: impl Fn(ConnectionEvent) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_change = Some(Arc::new(callback));
+        self
+    }
+
     /// Registers this process with the daemon of the domain named by
     /// `ZEROCP_DOMAIN` (see [`Runtime::init`]).
     pub fn init(self) -> Result<Runtime, InitError> {
         let domain = DomainName::from_env().map_err(InitError::Domain)?;
-        let lifecycle = Lifecycle::start(&self.name, domain, self.policy)?;
+        let lifecycle = Lifecycle::start(&self.name, domain, self.policy, self.on_change)?;
         Ok(Runtime::from_lifecycle(Arc::new(lifecycle)))
+    }
+}
+
+impl std::fmt::Debug for RuntimeBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeBuilder")
+            .field("name", &self.name)
+            .field("policy", &self.policy)
+            .field("on_connection_change", &self.on_change.is_some())
+            .finish()
     }
 }
 

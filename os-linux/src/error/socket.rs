@@ -252,6 +252,8 @@ impl fmt::Display for SocketError {
                 write!(f, "cannot connect to {path}: {}", ErrnoText(*errno))?;
                 if matches!(*errno, Errno::NOENT | Errno::CONNREFUSED) {
                     f.write_str("; is the daemon running (and in this domain)?")?;
+                } else if *errno == Errno::AGAIN {
+                    f.write_str("; its backlog stayed full: the daemon accepts no connections")?;
                 } else if matches!(*errno, Errno::ACCESS | Errno::PERM) {
                     f.write_str(
                         "; the socket's owner and mode refuse this user: see [access] in \
