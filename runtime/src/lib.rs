@@ -109,6 +109,7 @@ mod lifecycle;
 mod loaned_sample;
 pub mod logger;
 mod mapped;
+mod port_cell;
 mod port_owner;
 mod port_request;
 mod port_status;
@@ -129,8 +130,8 @@ pub mod zero_copy_safe;
 pub use adaptive_spin::DEFAULT_WAIT_SPINS;
 pub use connection::ConnectionState;
 pub use error::{
-    CreatePortError, InitError, LoanError, PublishError, TakeError, UpdateConnectionsError,
-    WaitError,
+    CreatePortError, InitError, LoanError, PortNotRecreated, PublishError, TakeError,
+    UpdateConnectionsError, WaitError,
 };
 pub use heartbeat_thread::HeartbeatStartError;
 pub use loaned_sample::LoanedSample;

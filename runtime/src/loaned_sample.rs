@@ -31,16 +31,28 @@
 //! [`as_mut_ptr`](LoanedSample::as_mut_ptr) with
 //! [`assume_init`](LoanedSample::assume_init) serves field-by-field writes
 //! through raw pointers.
+//!
+//! # Across a daemon restart
+//!
+//! A loan keeps the publisher core it came from (an `Rc`,
+//! [`crate::port_cell`]): when the publisher re-attaches to a restarted
+//! daemon, a loan of the old core stays writable and dropping it releases
+//! the chunk into the old memory. Publishing it fails with
+//! [`PublishError::LoanedBeforeReconnect`] once the runtime registered
+//! again (`Disconnected` before): its chunk index means something else in
+//! the new daemon's memory, so it never enters a queue there.
 
 use std::fmt;
 use std::marker::PhantomData;
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
+use std::rc::Rc;
 
 use crate::ZeroCopySafe;
 use crate::error::PublishError;
 use crate::publisher::{DeliveryError, Loan, PublisherCore};
+use crate::registration::Gone;
 
 /// A sample loaned from a [`Publisher`](crate::Publisher): `P` is
 /// `MaybeUninit<T>` until initialised, then `T`.
@@ -48,13 +60,15 @@ use crate::publisher::{DeliveryError, Loan, PublisherCore};
 /// It dereferences to the payload in shared memory. Publish it with
 /// [`publish`](LoanedSample::publish); drop it to give the chunk back.
 pub struct LoanedSample<'p, P> {
-    core: &'p PublisherCore,
+    /// The core it was loaned from (the publisher's current one, or an old
+    /// one after a daemon restart); the publisher is borrowed for `'p`.
+    core: Rc<PublisherCore>,
     loan: Loan,
     _payload: PhantomData<&'p mut P>,
 }
 
 impl<'p, P> LoanedSample<'p, P> {
-    pub(crate) fn new(core: &'p PublisherCore, loan: Loan) -> Self {
+    pub(crate) fn new(core: Rc<PublisherCore>, loan: Loan) -> Self {
         Self {
             core,
             loan,
@@ -66,12 +80,21 @@ impl<'p, P> LoanedSample<'p, P> {
         self.loan.payload.cast()
     }
 
+    /// The core and the loan, without giving the chunk back.
+    fn into_parts(self) -> (Rc<PublisherCore>, Loan) {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again, so the core moves
+        // out of it exactly once.
+        let core = unsafe { std::ptr::read(&this.core) };
+        (core, this.loan)
+    }
+
     /// Changes the payload type without giving the chunk back.
     fn retype<Q>(self) -> LoanedSample<'p, Q> {
-        let this = ManuallyDrop::new(self);
+        let (core, loan) = self.into_parts();
         LoanedSample {
-            core: this.core,
-            loan: this.loan,
+            core,
+            loan,
             _payload: PhantomData,
         }
     }
@@ -144,9 +167,17 @@ impl<T: ZeroCopySafe> LoanedSample<'_, T> {
     /// then that subscriber does not get this sample, and the call returns
     /// `Ok` or [`PublishError::Timeout`] as the publisher chose
     /// ([`PublishTimeout`](crate::PublishTimeout)).
+    ///
+    /// A sample loaned before a daemon restart is not published: it fails
+    /// with [`PublishError::Disconnected`] during the outage and with
+    /// [`PublishError::LoanedBeforeReconnect`] once the runtime registered
+    /// again; either way the chunk was released (module docs).
     pub fn publish(self) -> Result<(), PublishError> {
-        let this = ManuallyDrop::new(self);
-        this.core.publish(&this.loan).map_err(|e| match e {
+        let (core, loan) = self.into_parts();
+        core.publish(&loan).map_err(|e| match e {
+            DeliveryError::Gone(Gone::Disconnected) if core.runtime().superseded() => {
+                PublishError::LoanedBeforeReconnect
+            }
             DeliveryError::Gone(gone) => gone.into(),
             DeliveryError::Revoked(reason) => reason.into(),
             DeliveryError::Futex(e) => PublishError::Wait(e),

@@ -24,6 +24,7 @@
 //! No lock, no allocation, no clock read and no system call unless a
 //! subscriber sleeps or a block-publisher queue is full.
 
+mod creation;
 mod delivery;
 pub(crate) mod publish_timeout;
 
@@ -31,32 +32,32 @@ use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use zerocp_core::chunk_header::payload_offset;
-use zerocp_core::mempool::PoolSelectError;
 use zerocp_core::mempool_manager::{self, MemPoolManager, PayloadSpec};
-use zerocp_core::port::{MAX_HISTORY, MAX_LOANS, PublisherPort};
+use zerocp_core::port::PublisherPort;
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::sync::Ordering;
-use zerocp_core::wire::{CreatePublisher, Message, PortKind};
+use zerocp_core::wire::PortKind;
 
 use crate::ZeroCopySafe;
 use crate::error::{
-    CreatePortError, CreatePortReason, LoanError, PortRequestError, QuotaScope,
-    UpdateConnectionsError, check_option,
+    CreatePortError, CreatePortReason, LoanError, QuotaScope, UpdateConnectionsError,
 };
 use crate::lifecycle::Lifecycle;
 use crate::loaned_sample::LoanedSample;
 use crate::mapped::Mapped;
+use crate::port_cell::PortCell;
 use crate::port_owner::PortOwner;
 use crate::port_request;
-use crate::port_status::{PortKey, PortStatus};
+use crate::port_status::PortStatus;
 use crate::quota::PoolCount;
 use crate::registration::Gone;
 use crate::segment_mappings::{GroupMappings, Pools};
 use crate::slots::SlotMask;
+use creation::PublisherOptions;
 use delivery::Delivery;
 pub(crate) use delivery::DeliveryError;
 use publish_timeout::{DEFAULT_PUBLISH_TIMEOUT, PublishTimeout};
@@ -159,78 +160,16 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
                 "ZeroCopySafe types have no drop glue"
             )
         };
-        check_option("history", self.history, 0, MAX_HISTORY as u32)?;
-        check_option("max_loans", self.max_loans, 1, MAX_LOANS as u32)?;
-        let info = port_request::type_info::<T>();
-        let payload_align = payload_offset(info.align)
-            .map(|_| info.align)
-            .map_err(|e| CreatePortReason::UnsupportedAlignment(PoolSelectError::Align(e)))?;
-        let owner = PortOwner::current(self.rt);
-        let shared = owner.registration();
-        let request = Message::CreatePublisher(CreatePublisher {
+        let options = PublisherOptions {
             service: self.service,
-            type_info: info,
+            type_info: port_request::type_info::<T>(),
             history: self.history,
             max_loans: self.max_loans,
-        });
-        let (created, group) = port_request::create_mapped(
-            shared,
-            &request,
-            &self.service,
-            info.size,
-            PortKind::Publisher,
-        )?;
-        let key = PortKey::of(PortKind::Publisher, &created);
-        let index = created.port_index;
-        let port = Mapped::find(&owner, &group, |g| g.control().publisher(index).ok_or(()));
-        let control = port.as_ref().ok().map(|p| &p.get().control);
-        port_request::check_owned(shared, key, control)?;
-        let Ok(port) = port else {
-            return Err(PortRequestError::InvalidPort { index }.into());
+            publish_timeout: self.publish_timeout,
+            on_publish_timeout: self.on_publish_timeout,
         };
-        let Ok(pools) = Mapped::find(&owner, &group, |g| g.writable_pools().ok_or(())) else {
-            port_request::remove(shared, key);
-            return Err(PortRequestError::InvalidPort { index }.into());
-        };
-        let pool = port.get().control.settings().mempool;
-        let layout = pools
-            .get()
-            .manager()
-            .layout()
-            .pools()
-            .get(pool as usize)
-            .copied();
-        let count = Mapped::find(&owner, &group, |g| g.pool_count(pool).ok_or(()));
-        let (true, Ok(count)) = (layout.is_some_and(|l| l.chunk_size() >= info.size), count) else {
-            port_request::remove(shared, key);
-            return Err(PortRequestError::InvalidPort { index }.into());
-        };
-        let spec = PayloadSpec {
-            size: info.size,
-            align: payload_align,
-            origin_port: index,
-        };
-        let status = Arc::new(PortStatus::new(key, None));
-        shared.add_port(&status);
-        let delivery = Delivery::new(self.publish_timeout, self.on_publish_timeout);
-        // The port quota needs checking only if loans and history can reach it.
-        let most = self.max_loans.saturating_add(self.history);
-        let port_limit = count.get().port_limit().filter(|&quota| most > quota);
         Ok(Publisher {
-            core: PublisherCore {
-                port,
-                pools,
-                status,
-                count,
-                port_limit,
-                index,
-                pool,
-                spec,
-                loans: SlotMask::new(self.max_loans),
-                history_held: Cell::new(0),
-                sequence: Cell::new(0),
-                delivery: RefCell::new(delivery),
-            },
+            cell: PortCell::new(PublisherCore::create(self.rt, options, 0)?),
             service: self.service,
             _payload: PhantomData,
         })
@@ -242,6 +181,11 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
 /// `Send` (move it to another thread), not `Sync`: its samples borrow it.
 /// Dropping it removes the port (the daemon releases its history).
 ///
+/// After a daemon restart the same publisher goes on: its next call
+/// creates the port again on the restarted daemon with the same options
+/// (sequence numbers go on increasing), see [`crate::Runtime`]'s
+/// reconnecting and docs/architecture.md, "Daemon restarts".
+///
 /// ```no_run
 /// # let rt = zerocp::Runtime::init("doc")?;
 /// # let svc = zerocp::ServiceDescription::new("Robot", "Base", "Pose")?;
@@ -252,7 +196,7 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Publisher<T> {
-    core: PublisherCore,
+    cell: PortCell<PublisherCore>,
     service: ServiceDescription,
     _payload: PhantomData<fn() -> T>,
 }
@@ -268,20 +212,27 @@ impl<T: ZeroCopySafe> Publisher<T> {
     /// as the daemon's `[quota]` allows, [`LoanError::OutOfChunks`] when the
     /// mempool is exhausted, [`LoanError::DaemonGone`] once the daemon is gone,
     /// [`LoanError::Unresponsive`] once it dropped this process for missing
-    /// heartbeats, [`LoanError::Revoked`] once it revoked this port.
+    /// heartbeats, [`LoanError::Revoked`] once it revoked this port;
+    /// [`LoanError::Disconnected`] while the daemon restarts, and
+    /// [`LoanError::NotRecreated`] when the restarted daemon refused this
+    /// port (module docs of [`crate::error`]).
     pub fn loan_uninit(&self) -> Result<LoanedSample<'_, MaybeUninit<T>>, LoanError> {
-        let loan = self.core.loan()?;
-        Ok(LoanedSample::new(&self.core, loan))
+        self.cell.call(|core| {
+            let loan = core.loan()?;
+            Ok(LoanedSample::new(Rc::clone(core), loan))
+        })
     }
 
     /// Hands the history to subscribers that joined since the last publish,
     /// without publishing a new sample (publishing does this too).
     pub fn update_connections(&self) -> Result<(), UpdateConnectionsError> {
-        self.core.update_connections().map_err(|e| match e {
-            DeliveryError::Gone(gone) => gone.into(),
-            DeliveryError::Revoked(reason) => reason.into(),
-            DeliveryError::Futex(e) => UpdateConnectionsError::Wait(e),
-            DeliveryError::Timeout(e) => UpdateConnectionsError::Timeout(e),
+        self.cell.call(|core| {
+            core.update_connections().map_err(|e| match e {
+                DeliveryError::Gone(gone) => gone.into(),
+                DeliveryError::Revoked(reason) => reason.into(),
+                DeliveryError::Futex(e) => UpdateConnectionsError::Wait(e),
+                DeliveryError::Timeout(e) => UpdateConnectionsError::Timeout(e),
+            })
         })
     }
 
@@ -290,7 +241,12 @@ impl<T: ZeroCopySafe> Publisher<T> {
     /// (one per sample and subscriber).
     pub fn timed_out(&self) -> u64 {
         // Relaxed: a statistic.
-        self.core.port().stats.timed_out.load(Ordering::Relaxed)
+        self.cell
+            .get()
+            .port()
+            .stats
+            .timed_out
+            .load(Ordering::Relaxed)
     }
 
     /// The service this publisher offers.
@@ -298,9 +254,10 @@ impl<T: ZeroCopySafe> Publisher<T> {
         &self.service
     }
 
-    /// The port index in the daemon's registry (as `zerocpctl services` shows).
+    /// The port index in the daemon's registry (as `zerocpctl services`
+    /// shows; another one once the port re-attached after a daemon restart).
     pub fn port_index(&self) -> u32 {
-        self.core.index()
+        self.cell.get().index()
     }
 }
 
@@ -308,19 +265,22 @@ impl<T> std::fmt::Debug for Publisher<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Publisher")
             .field("service", &self.service)
-            .field("port", &self.core.index())
+            .field("port", &self.cell.get().index())
             .finish()
     }
 }
 
-impl<T> Drop for Publisher<T> {
+/// Dropping the last reference to a core (its publisher dropped, or
+/// swapped for a re-attached one and its last old loan dropped) removes its
+/// port from its daemon, unless that one is gone.
+impl Drop for PublisherCore {
     fn drop(&mut self) {
         // The daemon releases the history with the port: it no longer
         // counts against this process's quota.
-        self.core.count().release(self.core.history_held.get());
-        let shared = self.core.runtime().registration();
-        shared.remove_port(&self.core.status);
-        port_request::remove(shared, self.core.status.key());
+        self.count().release(self.history_held.get());
+        let shared = self.runtime().registration();
+        shared.remove_port(&self.status);
+        port_request::remove(shared, self.status.key());
     }
 }
 
@@ -354,6 +314,8 @@ pub(crate) struct PublisherCore {
     history_held: Cell<u32>,
     sequence: Cell<u64>,
     delivery: RefCell<Delivery>,
+    /// What the port was created with (to create it again after a restart).
+    options: PublisherOptions,
 }
 
 impl PublisherCore {

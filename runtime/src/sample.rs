@@ -5,23 +5,31 @@
 //! chunk is listed in the subscriber port's `held` list (so the daemon can
 //! reclaim it if this process dies) and cannot be reused by any publisher;
 //! dropping it unlists it and releases the reference.
+//!
+//! A sample keeps the subscriber core it came from (an `Rc`,
+//! [`crate::port_cell`]): held across a daemon restart, it stays readable
+//! after the subscriber re-attached, and dropping it releases the chunk
+//! into the old memory (unmapped with the last old sample).
 
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
+use std::rc::Rc;
 
 use crate::ZeroCopySafe;
 use crate::subscriber::{SubscriberCore, Taken};
 
 /// A sample taken from a [`Subscriber`](crate::Subscriber); dereferences to `T`.
 pub struct Sample<'s, T> {
-    core: &'s SubscriberCore,
+    /// The core it was taken from (the subscriber's current one, or an old
+    /// one after a daemon restart); the subscriber is borrowed for `'s`.
+    core: Rc<SubscriberCore>,
     taken: Taken,
     _payload: PhantomData<&'s T>,
 }
 
 impl<'s, T: ZeroCopySafe> Sample<'s, T> {
-    pub(crate) fn new(core: &'s SubscriberCore, taken: Taken) -> Self {
+    pub(crate) fn new(core: Rc<SubscriberCore>, taken: Taken) -> Self {
         Self {
             core,
             taken,

@@ -34,32 +34,31 @@
 //! can map that segment read-only.
 
 mod chunk_check;
+mod creation;
 
 use std::marker::PhantomData;
 use std::ptr::NonNull;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use zerocp_core::chunk_header::payload_offset;
-use zerocp_core::mempool::PoolSelectError;
 use zerocp_core::mempool_manager::MemPoolManager;
-use zerocp_core::port::{FullPolicy, MAX_HELD, MAX_HISTORY, MAX_QUEUE_CAPACITY, SubscriberPort};
+use zerocp_core::port::{FullPolicy, SubscriberPort};
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::sync::Ordering;
-use zerocp_core::wire::{CreateSubscriber, Message, PortKind};
+use zerocp_core::wire::PortKind;
 
 use self::chunk_check::check_header;
+use self::creation::SubscriberOptions;
 use crate::ZeroCopySafe;
 use crate::adaptive_spin::{AdaptiveSpin, DEFAULT_WAIT_SPINS};
-use crate::error::{
-    CreatePortError, CreatePortReason, PortRequestError, QuotaScope, TakeError, WaitError,
-    check_option,
-};
+use crate::error::{CreatePortError, CreatePortReason, QuotaScope, TakeError, WaitError};
 use crate::lifecycle::Lifecycle;
 use crate::mapped::Mapped;
+use crate::port_cell::PortCell;
 use crate::port_owner::PortOwner;
 use crate::port_request;
-use crate::port_status::{PortKey, PortStatus};
+use crate::port_status::PortStatus;
 use crate::quota::PoolCount;
 use crate::sample::Sample;
 use crate::segment_mappings::Pools;
@@ -169,74 +168,17 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
                 "ZeroCopySafe types have no drop glue"
             )
         };
-        check_option(
-            "queue_capacity",
-            self.queue_capacity,
-            1,
-            MAX_QUEUE_CAPACITY as u32,
-        )?;
-        check_option("history", self.history, 0, MAX_HISTORY as u32)?;
-        check_option("max_held", self.max_held, 1, MAX_HELD as u32)?;
-        let info = port_request::type_info::<T>();
-        payload_offset(info.align)
-            .map_err(|e| CreatePortReason::UnsupportedAlignment(PoolSelectError::Align(e)))?;
-        let owner = PortOwner::current(self.rt);
-        let shared = owner.registration();
-        let request = Message::CreateSubscriber(CreateSubscriber {
+        let options = SubscriberOptions {
             service: self.service,
-            type_info: info,
+            type_info: port_request::type_info::<T>(),
             queue_capacity: self.queue_capacity,
             full_policy: self.full_policy,
-            history_request: self.history,
+            history: self.history,
             max_held: self.max_held,
-        });
-        let (created, group) = port_request::create_mapped(
-            shared,
-            &request,
-            &self.service,
-            info.size,
-            PortKind::Subscriber,
-        )?;
-        let key = PortKey::of(PortKind::Subscriber, &created);
-        let index = created.port_index;
-        let port = Mapped::find(&owner, &group, |g| g.control().subscriber(index).ok_or(()));
-        let control = port.as_ref().ok().map(|p| &p.get().control);
-        port_request::check_owned(shared, key, control)?;
-        let Ok(port) = port else {
-            return Err(PortRequestError::InvalidPort { index }.into());
+            wait_spins: self.wait_spins,
         };
-        let pools = Mapped::find(&owner, &group, |g| g.read_only_pools().ok_or(()));
-        let pool = port.get().control.settings().mempool;
-        let count = Mapped::find(&owner, &group, |g| g.pool_count(pool).ok_or(()));
-        let (Ok(pools), Ok(count)) = (pools, count) else {
-            port_request::remove(shared, key);
-            return Err(PortRequestError::InvalidPort { index }.into());
-        };
-        let status = Arc::new(PortStatus::new(key, Some(Arc::downgrade(&group))));
-        shared.add_port(&status);
-        let control = &port.get().control;
-        let blocks = control.policy() == FullPolicy::BlockPublisher;
-        let most = control.capacity().saturating_add(self.max_held);
-        let bounded = count.get().port_limit().is_some_and(|quota| most > quota);
-        // Its taken samples alone reach the port quota only past it.
-        let port_limit = count
-            .get()
-            .port_limit()
-            .filter(|&quota| self.max_held > quota);
         Ok(Subscriber {
-            core: SubscriberCore {
-                port,
-                pools,
-                status,
-                count,
-                index,
-                payload_size: info.size,
-                held: SlotMask::new(self.max_held),
-                spin: AdaptiveSpin::new(self.wait_spins),
-                bounded,
-                port_limit,
-                blocks_publishers: blocks,
-            },
+            cell: PortCell::new(SubscriberCore::create(self.rt, options)?),
             service: self.service,
             _payload: PhantomData,
         })
@@ -247,6 +189,10 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
 ///
 /// `Send` (move it to another thread), not `Sync`: its samples borrow it.
 /// Dropping it removes the port (the daemon releases what is still queued).
+///
+/// After a daemon restart the same subscriber goes on: its next `take` or
+/// `wait` creates the port again on the restarted daemon with the same
+/// options (docs/architecture.md, "Daemon restarts").
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -262,7 +208,7 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Subscriber<T> {
-    core: SubscriberCore,
+    cell: PortCell<SubscriberCore>,
     service: ServiceDescription,
     _payload: PhantomData<fn() -> T>,
 }
@@ -276,12 +222,16 @@ impl<T: ZeroCopySafe> Subscriber<T> {
     /// the daemon's `[quota]` allows (and one is queued), [`TakeError::DaemonGone`] once the
     /// daemon is gone, [`TakeError::Unresponsive`] once it dropped this
     /// process for missing heartbeats, [`TakeError::Revoked`] once it revoked
-    /// this port and the queue is empty (what was queued is still taken).
+    /// this port and the queue is empty (what was queued is still taken);
+    /// [`TakeError::Disconnected`] while the daemon restarts, and
+    /// [`TakeError::NotRecreated`] when the restarted daemon refused this
+    /// port (module docs of [`crate::error`]).
     pub fn take(&self) -> Result<Option<Sample<'_, T>>, TakeError> {
-        Ok(self
-            .core
-            .take()?
-            .map(|taken| Sample::new(&self.core, taken)))
+        self.cell.call(|core| {
+            Ok(core
+                .take()?
+                .map(|taken| Sample::new(Rc::clone(core), taken)))
+        })
     }
 
     /// Sleeps until a sample is queued or `timeout` passes (`None`: no
@@ -294,16 +244,19 @@ impl<T: ZeroCopySafe> Subscriber<T> {
     /// missing heartbeats, also while sleeping: it never hangs on a stopped
     /// daemon, nor after this process was stopped and resumed. Fails with
     /// [`WaitError::Revoked`] once the daemon revoked this port and the
-    /// queue is empty, also while sleeping.
+    /// queue is empty, also while sleeping. While the daemon restarts it
+    /// fails at once with [`WaitError::Disconnected`]; once the runtime
+    /// registered again it re-attaches the port and waits on the new one
+    /// (then `timeout` counts from there).
     pub fn wait(&self, timeout: Option<Duration>) -> Result<bool, WaitError> {
-        self.core.wait(timeout)
+        self.cell.call(|core| core.wait(timeout))
     }
 
     /// Samples dropped so far because the queue was full, or held the
     /// port's chunk quota (discard-oldest policy), by every publisher.
     pub fn dropped(&self) -> u64 {
         // Relaxed: a statistic.
-        self.core.port().stats.dropped.load(Ordering::Relaxed)
+        self.cell.get().port().stats.dropped.load(Ordering::Relaxed)
     }
 
     /// Samples publishers gave up delivering to this subscriber because its
@@ -311,12 +264,17 @@ impl<T: ZeroCopySafe> Subscriber<T> {
     /// policy, [`PublisherBuilder::publish_timeout`](crate::PublisherBuilder::publish_timeout)).
     pub fn timed_out(&self) -> u64 {
         // Relaxed: a statistic.
-        self.core.port().stats.timed_out.load(Ordering::Relaxed)
+        self.cell
+            .get()
+            .port()
+            .stats
+            .timed_out
+            .load(Ordering::Relaxed)
     }
 
     /// Samples queued now (a snapshot).
     pub fn queued(&self) -> u32 {
-        self.core.port().queue.len()
+        self.cell.get().port().queue.len()
     }
 
     /// The service this subscriber receives.
@@ -326,7 +284,7 @@ impl<T: ZeroCopySafe> Subscriber<T> {
 
     /// The port index in the daemon's registry (as `zerocpctl services` shows).
     pub fn port_index(&self) -> u32 {
-        self.core.index()
+        self.cell.get().index()
     }
 }
 
@@ -334,16 +292,19 @@ impl<T> std::fmt::Debug for Subscriber<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Subscriber")
             .field("service", &self.service)
-            .field("port", &self.core.index())
+            .field("port", &self.cell.get().index())
             .finish()
     }
 }
 
-impl<T> Drop for Subscriber<T> {
+/// Dropping the last reference to a core (its subscriber dropped, or
+/// swapped for a re-attached one and its last old sample dropped) removes
+/// its port from its daemon, unless that one is gone.
+impl Drop for SubscriberCore {
     fn drop(&mut self) {
-        let shared = self.core.runtime().registration();
-        shared.remove_port(&self.core.status);
-        port_request::remove(shared, self.core.status.key());
+        let shared = self.runtime().registration();
+        shared.remove_port(&self.status);
+        port_request::remove(shared, self.status.key());
     }
 }
 
@@ -379,6 +340,8 @@ pub(crate) struct SubscriberCore {
     bounded: bool,
     /// The port quota, if `max_held` exceeds it.
     port_limit: Option<u32>,
+    /// What the port was created with (to create it again after a restart).
+    options: SubscriberOptions,
 }
 
 impl SubscriberCore {

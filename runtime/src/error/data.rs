@@ -5,7 +5,9 @@ use std::fmt;
 use zerocp_core::wire::RevokeReason;
 use zerocp_os_linux::error::FutexError;
 
-use super::{DISCONNECTED, GONE, PublishTimedOut, QuotaExceeded, dropped, revoked};
+use super::{
+    DISCONNECTED, GONE, PortNotRecreated, PublishTimedOut, QuotaExceeded, dropped, revoked,
+};
 
 /// Why [`Publisher::loan_uninit`](crate::Publisher::loan_uninit) failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +28,9 @@ pub enum LoanError {
         /// What the daemon found.
         reason: RevokeReason,
     },
+    /// The daemon restarted and refused to create this port again with its
+    /// options (the call is not retried before the next reconnection).
+    NotRecreated(PortNotRecreated),
     /// The publisher already has `max_loans` samples loaned.
     TooManyLoans {
         /// The publisher's `max_loans`.
@@ -62,6 +67,7 @@ impl fmt::Display for LoanError {
             Self::Disconnected => f.write_str(DISCONNECTED),
             Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
             Self::Revoked { reason } => revoked(f, *reason),
+            Self::NotRecreated(e) => e.fmt(f),
             Self::TooManyLoans { max } => write!(
                 f,
                 "too many loans: {max} samples are loaned already (publish or drop one, or raise max_loans)"
@@ -82,6 +88,7 @@ impl fmt::Display for LoanError {
 impl std::error::Error for LoanError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
+            Self::NotRecreated(e) => Some(e),
             Self::Mempool(e) => Some(e),
             Self::QuotaExceeded(e) => Some(e),
             _ => None,
@@ -108,6 +115,10 @@ pub enum PublishError {
         /// What the daemon found.
         reason: RevokeReason,
     },
+    /// The sample was loaned before the daemon restarted (the runtime has
+    /// registered again since): it was released into the old memory, never
+    /// handed to the new daemon's queues. Loan a new one.
+    LoanedBeforeReconnect,
     /// Waiting for space in a full queue failed.
     Wait(FutexError),
     /// A block-publisher subscriber kept its queue full past the publish
@@ -123,6 +134,10 @@ impl fmt::Display for PublishError {
             Self::Disconnected => f.write_str(DISCONNECTED),
             Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
             Self::Revoked { reason } => revoked(f, *reason),
+            Self::LoanedBeforeReconnect => f.write_str(
+                "this sample was loaned before the daemon restarted: it was released into the \
+                 old memory, not published; loan a new one",
+            ),
             Self::Wait(e) => write!(f, "cannot wait for queue space: {e}"),
             Self::Timeout(e) => e.fmt(f),
         }
@@ -137,7 +152,8 @@ impl std::error::Error for PublishError {
             Self::DaemonGone
             | Self::Disconnected
             | Self::Unresponsive { .. }
-            | Self::Revoked { .. } => None,
+            | Self::Revoked { .. }
+            | Self::LoanedBeforeReconnect => None,
         }
     }
 }
@@ -161,6 +177,9 @@ pub enum UpdateConnectionsError {
         /// What the daemon found.
         reason: RevokeReason,
     },
+    /// The daemon restarted and refused to create this port again with its
+    /// options (the call is not retried before the next reconnection).
+    NotRecreated(PortNotRecreated),
     /// Waiting for space in a full queue failed.
     Wait(FutexError),
     /// A block-publisher subscriber kept its queue full past the publish
@@ -176,6 +195,7 @@ impl fmt::Display for UpdateConnectionsError {
             Self::Disconnected => f.write_str(DISCONNECTED),
             Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
             Self::Revoked { reason } => revoked(f, *reason),
+            Self::NotRecreated(e) => e.fmt(f),
             Self::Wait(e) => write!(f, "cannot wait for queue space: {e}"),
             Self::Timeout(e) => e.fmt(f),
         }
@@ -185,6 +205,7 @@ impl fmt::Display for UpdateConnectionsError {
 impl std::error::Error for UpdateConnectionsError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
+            Self::NotRecreated(e) => Some(e),
             Self::Wait(e) => Some(e),
             Self::Timeout(e) => Some(e),
             Self::DaemonGone
@@ -214,6 +235,9 @@ pub enum TakeError {
         /// What the daemon found.
         reason: RevokeReason,
     },
+    /// The daemon restarted and refused to create this port again with its
+    /// options (the call is not retried before the next reconnection).
+    NotRecreated(PortNotRecreated),
     /// The subscriber already holds `max_held` samples.
     TooManyHeld {
         /// The subscriber's `max_held`.
@@ -241,6 +265,7 @@ impl fmt::Display for TakeError {
             Self::Disconnected => f.write_str(DISCONNECTED),
             Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
             Self::Revoked { reason } => revoked(f, *reason),
+            Self::NotRecreated(e) => e.fmt(f),
             Self::TooManyHeld { max } => write!(
                 f,
                 "too many samples held: {max} are taken and not dropped (drop one, or raise max_held)"
@@ -256,6 +281,7 @@ impl fmt::Display for TakeError {
 impl std::error::Error for TakeError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
+            Self::NotRecreated(e) => Some(e),
             Self::QuotaExceeded(e) => Some(e),
             _ => None,
         }
@@ -281,6 +307,9 @@ pub enum WaitError {
         /// What the daemon found.
         reason: RevokeReason,
     },
+    /// The daemon restarted and refused to create this port again with its
+    /// options (the call is not retried before the next reconnection).
+    NotRecreated(PortNotRecreated),
     /// The futex wait failed.
     Futex(FutexError),
 }
@@ -292,6 +321,7 @@ impl fmt::Display for WaitError {
             Self::Disconnected => f.write_str(DISCONNECTED),
             Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
             Self::Revoked { reason } => revoked(f, *reason),
+            Self::NotRecreated(e) => e.fmt(f),
             Self::Futex(e) => e.fmt(f),
         }
     }
@@ -300,6 +330,7 @@ impl fmt::Display for WaitError {
 impl std::error::Error for WaitError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
+            Self::NotRecreated(e) => Some(e),
             Self::Futex(e) => Some(e),
             Self::DaemonGone
             | Self::Disconnected

@@ -22,7 +22,11 @@
 //! exits; every call after it resumes fails with it. `Revoked` (on the data
 //! path) says that the daemon revoked that one port and why
 //! ([`RevokeReason`]): the port is out of service, the process must drop it
-//! and create it again.
+//! and create it again. After a reconnection a port re-attaches on its next
+//! call; `NotRecreated` ([`PortNotRecreated`]) says that the restarted
+//! daemon refused it (its type or pool no longer fit), and
+//! [`PublishError::LoanedBeforeReconnect`] that a sample loaned before the
+//! restart was released instead of published.
 //!
 //! Failures of the control connection itself are a [`ControlError`], which
 //! port creation and initialisation embed.
@@ -30,6 +34,7 @@
 mod control;
 mod data;
 mod init;
+mod not_recreated;
 mod port;
 mod quota;
 mod timeout;
@@ -41,6 +46,7 @@ use crate::registration::Gone;
 pub use control::{ControlError, MapSegmentsError};
 pub use data::{LoanError, PublishError, TakeError, UpdateConnectionsError, WaitError};
 pub use init::InitError;
+pub use not_recreated::PortNotRecreated;
 pub(crate) use port::check_option;
 pub use port::{CreatePortError, CreatePortReason, PortRequestError};
 pub use quota::{QuotaExceeded, QuotaScope};

@@ -1,0 +1,151 @@
+//! Creating a publisher's core: [`PublisherOptions`] (what the builder
+//! collected, kept for re-attaching) and [`PublisherCore::create`], the one
+//! piece of code that asks the daemon for the port and sets the core up on
+//! it, used by [`PublisherBuilder::create`](crate::PublisherBuilder::create)
+//! and by re-attaching after a daemon restart ([`crate::port_cell`]).
+
+use std::cell::{Cell, RefCell};
+use std::sync::Arc;
+use std::time::Duration;
+
+use zerocp_core::chunk_header::payload_offset;
+use zerocp_core::mempool::PoolSelectError;
+use zerocp_core::mempool_manager::PayloadSpec;
+use zerocp_core::port::{MAX_HISTORY, MAX_LOANS};
+use zerocp_core::service::{ServiceDescription, TypeInfo};
+use zerocp_core::wire::{CreatePublisher, Message, PortKind, RevokeReason};
+
+use super::PublisherCore;
+use super::delivery::Delivery;
+use super::publish_timeout::PublishTimeout;
+use crate::error::{CreatePortReason, PortRequestError, check_option};
+use crate::lifecycle::Lifecycle;
+use crate::mapped::Mapped;
+use crate::port_cell::PortCore;
+use crate::port_owner::PortOwner;
+use crate::port_request;
+use crate::port_status::{PortKey, PortStatus};
+use crate::slots::SlotMask;
+
+/// A publisher's options, as created.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PublisherOptions {
+    pub(crate) service: ServiceDescription,
+    pub(crate) type_info: TypeInfo,
+    pub(crate) history: u32,
+    pub(crate) max_loans: u32,
+    pub(crate) publish_timeout: Duration,
+    pub(crate) on_publish_timeout: PublishTimeout,
+}
+
+impl PublisherCore {
+    /// Creates the port `options` describe on `lifecycle`'s current
+    /// registration; its sequence numbers start at `sequence`.
+    pub(crate) fn create(
+        lifecycle: &Arc<Lifecycle>,
+        options: PublisherOptions,
+        sequence: u64,
+    ) -> Result<Self, CreatePortReason> {
+        check_option("history", options.history, 0, MAX_HISTORY as u32)?;
+        check_option("max_loans", options.max_loans, 1, MAX_LOANS as u32)?;
+        let info = options.type_info;
+        let payload_align = payload_offset(info.align)
+            .map(|_| info.align)
+            .map_err(|e| CreatePortReason::UnsupportedAlignment(PoolSelectError::Align(e)))?;
+        let owner = PortOwner::current(lifecycle);
+        let shared = owner.registration();
+        let request = Message::CreatePublisher(CreatePublisher {
+            service: options.service,
+            type_info: info,
+            history: options.history,
+            max_loans: options.max_loans,
+        });
+        let (created, group) = port_request::create_mapped(
+            shared,
+            &request,
+            &options.service,
+            info.size,
+            PortKind::Publisher,
+        )?;
+        let key = PortKey::of(PortKind::Publisher, &created);
+        let index = created.port_index;
+        let port = Mapped::find(&owner, &group, |g| g.control().publisher(index).ok_or(()));
+        let control = port.as_ref().ok().map(|p| &p.get().control);
+        port_request::check_owned(shared, key, control)?;
+        let Ok(port) = port else {
+            return Err(PortRequestError::InvalidPort { index }.into());
+        };
+        let Ok(pools) = Mapped::find(&owner, &group, |g| g.writable_pools().ok_or(())) else {
+            port_request::remove(shared, key);
+            return Err(PortRequestError::InvalidPort { index }.into());
+        };
+        let pool = port.get().control.settings().mempool;
+        let layout = pools
+            .get()
+            .manager()
+            .layout()
+            .pools()
+            .get(pool as usize)
+            .copied();
+        let count = Mapped::find(&owner, &group, |g| g.pool_count(pool).ok_or(()));
+        let (true, Ok(count)) = (layout.is_some_and(|l| l.chunk_size() >= info.size), count) else {
+            port_request::remove(shared, key);
+            return Err(PortRequestError::InvalidPort { index }.into());
+        };
+        let spec = PayloadSpec {
+            size: info.size,
+            align: payload_align,
+            origin_port: index,
+        };
+        let status = Arc::new(PortStatus::new(key, None));
+        shared.add_port(&status);
+        let delivery = Delivery::new(options.publish_timeout, options.on_publish_timeout);
+        // The port quota needs checking only if loans and history can reach it.
+        let most = options.max_loans.saturating_add(options.history);
+        let port_limit = count.get().port_limit().filter(|&quota| most > quota);
+        Ok(Self {
+            port,
+            pools,
+            status,
+            count,
+            port_limit,
+            index,
+            pool,
+            spec,
+            loans: SlotMask::new(options.max_loans),
+            history_held: Cell::new(0),
+            sequence: Cell::new(sequence),
+            delivery: RefCell::new(delivery),
+            options,
+        })
+    }
+}
+
+impl PortCore for PublisherCore {
+    const KIND: PortKind = PortKind::Publisher;
+
+    fn owner(&self) -> &PortOwner {
+        self.runtime()
+    }
+
+    fn revoked(&self) -> Option<RevokeReason> {
+        self.status.revoked()
+    }
+
+    fn service(&self) -> ServiceDescription {
+        self.options.service
+    }
+
+    fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// The sequence numbers go on where this core's stopped.
+    fn recreate(&self) -> Result<Self, CreatePortReason> {
+        Self::create(
+            self.runtime().lifecycle(),
+            self.options,
+            self.sequence.get(),
+        )
+    }
+}

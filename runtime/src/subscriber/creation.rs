@@ -1,0 +1,138 @@
+//! Creating a subscriber's core: [`SubscriberOptions`] (what the builder
+//! collected, kept for re-attaching) and [`SubscriberCore::create`], the
+//! one piece of code that asks the daemon for the port and sets the core up
+//! on it, used by [`SubscriberBuilder::create`](crate::SubscriberBuilder::create)
+//! and by re-attaching after a daemon restart ([`crate::port_cell`]).
+
+use std::sync::Arc;
+
+use zerocp_core::chunk_header::payload_offset;
+use zerocp_core::mempool::PoolSelectError;
+use zerocp_core::port::{FullPolicy, MAX_HELD, MAX_HISTORY, MAX_QUEUE_CAPACITY};
+use zerocp_core::service::{ServiceDescription, TypeInfo};
+use zerocp_core::wire::{CreateSubscriber, Message, PortKind, RevokeReason};
+
+use super::SubscriberCore;
+use crate::adaptive_spin::AdaptiveSpin;
+use crate::error::{CreatePortReason, PortRequestError, check_option};
+use crate::lifecycle::Lifecycle;
+use crate::mapped::Mapped;
+use crate::port_cell::PortCore;
+use crate::port_owner::PortOwner;
+use crate::port_request;
+use crate::port_status::{PortKey, PortStatus};
+use crate::slots::SlotMask;
+
+/// A subscriber's options, as created.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SubscriberOptions {
+    pub(crate) service: ServiceDescription,
+    pub(crate) type_info: TypeInfo,
+    pub(crate) queue_capacity: u32,
+    pub(crate) full_policy: FullPolicy,
+    pub(crate) history: u32,
+    pub(crate) max_held: u32,
+    pub(crate) wait_spins: u32,
+}
+
+impl SubscriberCore {
+    /// Creates the port `options` describe on `lifecycle`'s current
+    /// registration.
+    pub(crate) fn create(
+        lifecycle: &Arc<Lifecycle>,
+        options: SubscriberOptions,
+    ) -> Result<Self, CreatePortReason> {
+        check_option(
+            "queue_capacity",
+            options.queue_capacity,
+            1,
+            MAX_QUEUE_CAPACITY as u32,
+        )?;
+        check_option("history", options.history, 0, MAX_HISTORY as u32)?;
+        check_option("max_held", options.max_held, 1, MAX_HELD as u32)?;
+        let info = options.type_info;
+        payload_offset(info.align)
+            .map_err(|e| CreatePortReason::UnsupportedAlignment(PoolSelectError::Align(e)))?;
+        let owner = PortOwner::current(lifecycle);
+        let shared = owner.registration();
+        let request = Message::CreateSubscriber(CreateSubscriber {
+            service: options.service,
+            type_info: info,
+            queue_capacity: options.queue_capacity,
+            full_policy: options.full_policy,
+            history_request: options.history,
+            max_held: options.max_held,
+        });
+        let (created, group) = port_request::create_mapped(
+            shared,
+            &request,
+            &options.service,
+            info.size,
+            PortKind::Subscriber,
+        )?;
+        let key = PortKey::of(PortKind::Subscriber, &created);
+        let index = created.port_index;
+        let port = Mapped::find(&owner, &group, |g| g.control().subscriber(index).ok_or(()));
+        let control = port.as_ref().ok().map(|p| &p.get().control);
+        port_request::check_owned(shared, key, control)?;
+        let Ok(port) = port else {
+            return Err(PortRequestError::InvalidPort { index }.into());
+        };
+        let pools = Mapped::find(&owner, &group, |g| g.read_only_pools().ok_or(()));
+        let pool = port.get().control.settings().mempool;
+        let count = Mapped::find(&owner, &group, |g| g.pool_count(pool).ok_or(()));
+        let (Ok(pools), Ok(count)) = (pools, count) else {
+            port_request::remove(shared, key);
+            return Err(PortRequestError::InvalidPort { index }.into());
+        };
+        let status = Arc::new(PortStatus::new(key, Some(Arc::downgrade(&group))));
+        shared.add_port(&status);
+        let control = &port.get().control;
+        let blocks = control.policy() == FullPolicy::BlockPublisher;
+        let most = control.capacity().saturating_add(options.max_held);
+        let bounded = count.get().port_limit().is_some_and(|quota| most > quota);
+        // Its taken samples alone reach the port quota only past it.
+        let port_limit = count
+            .get()
+            .port_limit()
+            .filter(|&quota| options.max_held > quota);
+        Ok(Self {
+            port,
+            pools,
+            status,
+            count,
+            index,
+            payload_size: info.size,
+            held: SlotMask::new(options.max_held),
+            spin: AdaptiveSpin::new(options.wait_spins),
+            bounded,
+            port_limit,
+            blocks_publishers: blocks,
+            options,
+        })
+    }
+}
+
+impl PortCore for SubscriberCore {
+    const KIND: PortKind = PortKind::Subscriber;
+
+    fn owner(&self) -> &PortOwner {
+        self.runtime()
+    }
+
+    fn revoked(&self) -> Option<RevokeReason> {
+        self.status.revoked()
+    }
+
+    fn service(&self) -> ServiceDescription {
+        self.options.service
+    }
+
+    fn index(&self) -> u32 {
+        self.index
+    }
+
+    fn recreate(&self) -> Result<Self, CreatePortReason> {
+        Self::create(self.runtime().lifecycle(), self.options)
+    }
+}
