@@ -28,6 +28,8 @@ use zerocp_os_linux::testing::role::spawn_child;
 
 /// How long the parent waits for a child's line or exit.
 const WAIT: Duration = Duration::from_secs(120);
+/// Rounds that succeed before the burst says it is creating, or recovered.
+const ROUNDS: &str = "25";
 
 /// The daemon's `status` counts of publishers and subscribers.
 fn port_counts(domain: &TestDomain) -> (u64, u64) {
@@ -42,7 +44,7 @@ fn ports_are_created_again_after_restarts_during_a_burst_of_creation() {
         .mempools(&[(64, 64)])
         .log_level("info")
         .start();
-    let mut burst = spawn_child("roles::burst", &[], &domain.envs());
+    let mut burst = spawn_child("roles::burst", &[ROUNDS], &domain.envs());
     burst.expect_line("creating", WAIT);
     for (restart, kill) in [(1, true), (2, false)] {
         if kill {
@@ -77,7 +79,7 @@ mod roles {
     use zerocp::{LoanError, PublishError, Runtime, TakeError};
     use zerocp_os_linux::testing::role::role_args;
 
-    use crate::e2e_support::{Msg, expect_command, say, service, stop_flag};
+    use crate::e2e_support::{Msg, arg, expect_command, say, service, stop_flag};
 
     /// One round of the burst: a publisher and a subscriber of one of four
     /// services, a message, a take, all dropped. `false` when a call said
@@ -102,7 +104,7 @@ mod roles {
         };
         match loan.write(Msg::new(1, round)).publish() {
             Ok(()) => {}
-            Err(PublishError::Disconnected) => return false,
+            Err(PublishError::Disconnected | PublishError::LoanedBeforeReconnect) => return false,
             Err(e) => panic!("publish: {e}"),
         }
         match subscriber.take() {
@@ -114,33 +116,38 @@ mod roles {
     }
 
     /// Creates and drops ports until the parent says `pause`: says
-    /// `creating` after the first round that succeeded, `outage <n>` at the
-    /// first `Disconnected` of the `n`-th outage and `recovered <n>` at the
-    /// first round that succeeded after it; waits for `exit` at the end.
+    /// `creating` once `rounds` (its argument) rounds succeeded, `outage <n>`
+    /// at the first `Disconnected` of the `n`-th outage and `recovered <n>`
+    /// once `rounds` rounds succeeded after it; waits for `exit` at the end.
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
     fn burst() {
-        if role_args("roles::burst").is_none() {
+        let Some(args) = role_args("roles::burst") else {
             return;
-        }
+        };
+        let rounds: u64 = arg(&args, 0);
         let rt = Runtime::builder("e2e-rt-burst")
             .reconnect_ceiling(Duration::from_millis(100))
             .init()
             .expect("init");
         let paused = stop_flag();
-        let (mut round, mut succeeded, mut outages, mut outage) = (0u64, 0u64, 0u32, false);
+        let (mut round, mut succeeded, mut outages) = (0u64, 0u64, 0u32);
+        // Rounds that succeeded since the last outage (`None` during one,
+        // until a round succeeds).
+        let mut since: Option<u64> = Some(0);
         while !paused.load(Ordering::Acquire) {
             if churn(&rt, round) {
                 succeeded += 1;
-                if succeeded == 1 {
-                    say("creating");
+                let n = since.map_or(1, |n| n + 1);
+                since = Some(n);
+                if n == rounds {
+                    match outages {
+                        0 => say("creating"),
+                        n => say(format!("recovered {n}")),
+                    }
                 }
-                if outage {
-                    outage = false;
-                    say(format!("recovered {outages}"));
-                }
-            } else if !outage {
-                outage = true;
+            } else if since.is_some() {
+                since = None;
                 outages += 1;
                 say(format!("outage {outages}"));
             }
