@@ -7,7 +7,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BENCH_PACKAGE=zerocp
-SMOKE_BENCHES=(latency throughput)
+SMOKE_BENCHES=(latency throughput restart)
 export ZEROCP_BENCH_SCALE="${ZEROCP_BENCH_SCALE:-0.01}"
 # Smoke numbers mean nothing, so skip what makes the bench profile slow to
 # build (thin LTO, one codegen unit: 2m45s here on 2 cores); the code is still
