@@ -175,14 +175,22 @@ impl<T: ZeroCopySafe> LoanedSample<'_, T> {
     pub fn publish(self) -> Result<(), PublishError> {
         let (core, loan) = self.into_parts();
         core.publish(&loan).map_err(|e| match e {
-            DeliveryError::Gone(Gone::Disconnected) if core.runtime().superseded() => {
-                PublishError::LoanedBeforeReconnect
-            }
-            DeliveryError::Gone(gone) => gone.into(),
+            DeliveryError::Gone(gone) => gone_error(&core, gone),
             DeliveryError::Revoked(reason) => reason.into(),
             DeliveryError::Futex(e) => PublishError::Wait(e),
             DeliveryError::Timeout(e) => PublishError::Timeout(e),
         })
+    }
+}
+
+/// The error of publishing a loan of `core` whose daemon is gone:
+/// `LoanedBeforeReconnect` once the runtime registered again.
+#[cold]
+fn gone_error(core: &PublisherCore, gone: Gone) -> PublishError {
+    if gone == Gone::Disconnected && core.runtime().superseded() {
+        PublishError::LoanedBeforeReconnect
+    } else {
+        gone.into()
     }
 }
 

@@ -27,15 +27,17 @@
 //! to a daemon); the last one unmaps that memory. A loan of an old core is
 //! never published into a new one's queues ([`crate::loaned_sample`]).
 //!
-//! **Why `RefCell` and `Rc`.** A call borrows the cell (a flag check and
-//! two non-atomic writes) and clones the `Rc` only for a sample or loan it
-//! hands out (a non-atomic increment); the swap takes it mutably, after the
-//! call's borrow ended. An `UnsafeCell` would save the flag, at the price of
-//! an argument that no borrow lives across a swap; the flag turns a mistake
-//! there into a panic instead of a dangling core. `Rc` rather than `Arc`:
-//! the clones never leave the port's thread (see the `Send` impl).
+//! **Why `UnsafeCell` and `Rc`.** A call reads the cell's `Rc` in place and
+//! clones it only for a sample or loan it hands out (a non-atomic
+//! increment); the swap writes the cell. A `RefCell` would add its borrow
+//! flag (a check and two writes) to every call, where the only borrow there
+//! is is [`PortCell::call`]'s own, which ends before the slow path swaps:
+//! the argument is short enough to make (see the `SAFETY` comments).
+//! [`PortCell::get`] hands out a clone, so nothing else borrows the cell.
+//! `Rc` rather than `Arc`: the clones never leave the port's thread (see the
+//! `Send` impl).
 
-use std::cell::{Ref, RefCell};
+use std::cell::{RefCell, UnsafeCell};
 use std::rc::Rc;
 use std::sync::{Arc, Weak};
 
@@ -90,7 +92,9 @@ reattaching!(LoanError, UpdateConnectionsError, TakeError, WaitError);
 
 /// A port's current core (module docs).
 pub(crate) struct PortCell<C> {
-    core: RefCell<Rc<C>>,
+    /// Borrowed only within [`PortCell::call`], written only by
+    /// [`PortCell::reattach`] (module docs).
+    core: UnsafeCell<Rc<C>>,
     /// The registration on which creating the port again failed, and why.
     failed: RefCell<Option<(Weak<Registration>, PortNotRecreated)>>,
 }
@@ -109,39 +113,77 @@ impl<C: PortCore> PortCell<C> {
     /// A cell holding `core`.
     pub(crate) fn new(core: C) -> Self {
         Self {
-            core: RefCell::new(Rc::new(core)),
+            core: UnsafeCell::new(Rc::new(core)),
             failed: RefCell::new(None),
         }
     }
 
-    /// The current core, for a call that does not re-attach.
-    pub(crate) fn get(&self) -> Ref<'_, Rc<C>> {
-        self.core.borrow()
+    /// The current core, for a query that does not re-attach.
+    pub(crate) fn get(&self) -> Rc<C> {
+        // SAFETY: see `current`; the reference ends with this statement.
+        Rc::clone(unsafe { self.current() })
     }
 
-    /// Runs `op` on the current core; if it fails with `Disconnected` and
-    /// the runtime registered again since the core was made, re-attaches
-    /// the port and runs `op` once more on the new core.
-    #[inline]
-    pub(crate) fn call<R, E: Reattaching>(
+    /// The current core, borrowed.
+    ///
+    /// # Safety
+    ///
+    /// The reference must not live across a call of `reattach` (the one
+    /// writer, which may drop the core it replaces): only `call`, `get` and
+    /// `reattach` itself use it, each for one expression before it swaps
+    /// or returns. The cell is not `Sync`, so no other thread writes it.
+    unsafe fn current(&self) -> &Rc<C> {
+        // SAFETY: as the caller promises, no write of the cell happens
+        // while this reference lives.
+        unsafe { &*self.core.get() }
+    }
+
+    /// Runs `op` on the current core and hands its value with the core to
+    /// `wrap`; if `op` fails with `Disconnected` and the runtime registered
+    /// again since the core was made, re-attaches the port and does it once
+    /// more on the new core. Inlined into the port's call, so that the
+    /// wrapped value is built in place: the hot path adds nothing but the
+    /// cell's load.
+    ///
+    /// `op` and `wrap` must not re-enter the cell (they call the core's
+    /// methods, which know nothing of the cell).
+    #[inline(always)]
+    pub(crate) fn call<V, R, E: Reattaching>(
         &self,
+        op: impl Fn(&C) -> Result<V, E>,
+        wrap: impl Fn(&Rc<C>, V) -> R,
+    ) -> Result<R, E> {
+        // SAFETY: the reference is used by `op` and `wrap` only, which do
+        // not reach `reattach` (above); `call_again` borrows the cell anew.
+        let core = unsafe { self.current() };
+        match op(core) {
+            Ok(value) => Ok(wrap(core, value)),
+            Err(e) => self.call_again(e, |core| op(core).map(|value| wrap(core, value))),
+        }
+    }
+
+    /// `call`'s error path: re-attaches if `first`, the first error, is
+    /// `Disconnected`, and runs `op` again.
+    #[cold]
+    #[inline(never)]
+    fn call_again<R, E: Reattaching>(
+        &self,
+        first: E,
         op: impl Fn(&Rc<C>) -> Result<R, E>,
     ) -> Result<R, E> {
-        let result = op(&self.core.borrow());
-        match result {
-            Err(e) if e.is_disconnected() => {
-                self.reattach(e)?;
-                op(&self.core.borrow())
-            }
-            other => other,
+        if !first.is_disconnected() {
+            return Err(first);
         }
+        self.reattach(first)?;
+        // SAFETY: as in `call`: `reattach` has returned.
+        op(unsafe { self.current() })
     }
 
     /// Swaps in a core made on the current registration, or says why not:
     /// `disconnected` while the runtime has not registered again.
     #[cold]
     fn reattach<E: Reattaching>(&self, disconnected: E) -> Result<(), E> {
-        let old = Rc::clone(&self.core.borrow());
+        let old = self.get();
         let current = old.owner().lifecycle().registration();
         if old.owner().is_on(&current) {
             return Err(disconnected);
@@ -164,7 +206,11 @@ impl<C: PortCore> PortCell<C> {
                     old.index(),
                     new.index()
                 );
-                *self.core.borrow_mut() = Rc::new(new);
+                let new = Rc::new(new);
+                // SAFETY: no reference from `current` lives now (its
+                // contract); the old core lives on in `old` (and in its
+                // samples and loans) until this function returns.
+                unsafe { *self.core.get() = new };
                 Ok(())
             }
             Err(CreatePortReason::Request(

@@ -217,23 +217,23 @@ impl<T: ZeroCopySafe> Publisher<T> {
     /// [`LoanError::NotRecreated`] when the restarted daemon refused this
     /// port (module docs of [`crate::error`]).
     pub fn loan_uninit(&self) -> Result<LoanedSample<'_, MaybeUninit<T>>, LoanError> {
-        self.cell.call(|core| {
-            let loan = core.loan()?;
-            Ok(LoanedSample::new(Rc::clone(core), loan))
+        self.cell.call(PublisherCore::loan, |core, loan| {
+            LoanedSample::new(Rc::clone(core), loan)
         })
     }
 
     /// Hands the history to subscribers that joined since the last publish,
     /// without publishing a new sample (publishing does this too).
     pub fn update_connections(&self) -> Result<(), UpdateConnectionsError> {
-        self.cell.call(|core| {
+        let update = |core: &PublisherCore| {
             core.update_connections().map_err(|e| match e {
                 DeliveryError::Gone(gone) => gone.into(),
                 DeliveryError::Revoked(reason) => reason.into(),
                 DeliveryError::Futex(e) => UpdateConnectionsError::Wait(e),
                 DeliveryError::Timeout(e) => UpdateConnectionsError::Timeout(e),
             })
-        })
+        };
+        self.cell.call(update, |_, ()| ())
     }
 
     /// Samples this publisher did not deliver to some block-publisher

@@ -227,10 +227,8 @@ impl<T: ZeroCopySafe> Subscriber<T> {
     /// [`TakeError::NotRecreated`] when the restarted daemon refused this
     /// port (module docs of [`crate::error`]).
     pub fn take(&self) -> Result<Option<Sample<'_, T>>, TakeError> {
-        self.cell.call(|core| {
-            Ok(core
-                .take()?
-                .map(|taken| Sample::new(Rc::clone(core), taken)))
+        self.cell.call(SubscriberCore::take, |core, taken| {
+            taken.map(|taken| Sample::new(Rc::clone(core), taken))
         })
     }
 
@@ -249,7 +247,8 @@ impl<T: ZeroCopySafe> Subscriber<T> {
     /// registered again it re-attaches the port and waits on the new one
     /// (then `timeout` counts from there).
     pub fn wait(&self, timeout: Option<Duration>) -> Result<bool, WaitError> {
-        self.cell.call(|core| core.wait(timeout))
+        self.cell
+            .call(|core| core.wait(timeout), |_, queued| queued)
     }
 
     /// Samples dropped so far because the queue was full, or held the
