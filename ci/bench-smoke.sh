@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds every benchmark and runs the runtime's latency and throughput benches
+# Builds every benchmark and runs the runtime's latency, throughput and restart benches
 # at 1% of their normal work (ZEROCP_BENCH_SCALE=0.01): a smoke test that they
 # still start, measure and finish. Numbers from this run mean nothing.
 # Benches that do not exist (yet) are skipped.
