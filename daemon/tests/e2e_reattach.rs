@@ -12,7 +12,8 @@
 //! the reconnection. Dropping the ports afterwards removes their new ports.
 //! A daemon restarted with a smaller largest chunk refuses the big-payload
 //! ports (`NotRecreated`, remembered: the same failure on the next call)
-//! while the small-payload ports deliver.
+//! while the small-payload ports deliver. A port the daemon revoked stays
+//! revoked: it is not created again.
 
 mod e2e_support;
 mod support;
@@ -102,6 +103,32 @@ fn a_port_the_restarted_daemon_cannot_hold_gets_a_typed_error() {
     domain.stop();
 }
 
+#[test]
+fn a_revoked_port_is_not_created_again() {
+    let mut domain = TestDomain::builder().mempools(&[(64, 64)]).start();
+    let mut app = spawn_child("roles::revokee", &[], &domain.envs());
+    let index = app.expect_line("subscriber ", WAIT);
+    domain.ctl_ok(&["revoke-port", "0", "subscriber", &index]);
+    assert_eq!(app.expect_line("take ", WAIT), "Revoked");
+    domain.kill();
+    assert_eq!(app.expect_line("state ", WAIT), "Disconnected");
+    domain.spawn("debug");
+    app.send_line("restarted");
+    assert_eq!(app.expect_line("after ", WAIT), "revoked, publisher back");
+    // The new daemon knows the publisher, re-attached, and no subscriber.
+    let services = domain.ctl_json(&["services"]);
+    let subscribers = services["services"][0]["subscribers"]
+        .as_array()
+        .map(Vec::len);
+    assert_eq!(subscribers, Some(0), "{services}");
+    app.send_line("exit");
+    assert!(
+        app.wait(WAIT).success(),
+        "the application did not exit cleanly"
+    );
+    domain.stop();
+}
+
 mod roles {
     use super::*;
     use crate::e2e_support::{Msg, ROLE_DEADLINE, deadline, expect_command, left, say, service};
@@ -157,7 +184,13 @@ mod roles {
                 }
                 Err(e) => panic!("wait: {e}"),
             }
-            while let Some(sample) = subscriber.take().expect("take") {
+            loop {
+                // The daemon may go between `wait` and `take`.
+                let sample = match subscriber.take() {
+                    Ok(Some(sample)) => sample,
+                    Ok(None) | Err(TakeError::Disconnected) => break,
+                    Err(e) => panic!("take: {e}"),
+                };
                 assert!(sample.is_valid());
                 got.push((sample.seq, sample.sequence()));
                 if got.len() == BEFORE as usize {
@@ -265,6 +298,37 @@ mod roles {
         say("sleeper in order");
         drop((publisher, subscriber));
         say("dropped the ports");
+        expect_command("exit");
+    }
+
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn revokee() {
+        if role_args("roles::revokee").is_none() {
+            return;
+        }
+        let rt = runtime("e2e-revokee");
+        let svc = service("revoked");
+        let publisher = rt.publisher::<Msg>(&svc).create().expect("publisher");
+        let subscriber = rt.subscriber::<Msg>(&svc).create().expect("subscriber");
+        say(format!("subscriber {}", subscriber.port_index()));
+        let revoked =
+            |taken: &Result<bool, TakeError>| matches!(taken, Err(TakeError::Revoked { .. }));
+        assert!(
+            wait_until(ROLE_DEADLINE, || revoked(
+                &subscriber.take().map(|s| s.is_some())
+            )),
+            "the subscriber was not revoked"
+        );
+        say("take Revoked");
+        wait_for_state(&rt, |s| s == ConnectionState::Disconnected);
+        say("state Disconnected");
+        expect_command("restarted");
+        wait_for_state(&rt, |s| s == ConnectionState::Connected { epoch: 2 });
+        let taken = subscriber.take().map(|s| s.is_some());
+        assert!(revoked(&taken), "{taken:?}");
+        publisher.loan_uninit().expect("the publisher re-attaches");
+        say("after revoked, publisher back");
         expect_command("exit");
     }
 

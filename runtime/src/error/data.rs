@@ -379,6 +379,23 @@ mod tests {
     }
 
     #[test]
+    fn loaned_before_reconnect_says_what_happened_and_what_to_do() {
+        let text = PublishError::LoanedBeforeReconnect.to_string();
+        assert!(
+            text.contains("loaned before the daemon restarted"),
+            "{text}"
+        );
+        assert!(
+            text.contains("released") && text.ends_with("loan a new one"),
+            "{text}"
+        );
+        assert_ne!(
+            PublishError::LoanedBeforeReconnect,
+            PublishError::Disconnected
+        );
+    }
+
+    #[test]
     fn out_of_chunks_names_the_pool() {
         let e = LoanError::OutOfChunks {
             pool: 2,
