@@ -19,7 +19,8 @@
 //! `connect` to the daemon's socket path, which this process tries every
 //! 100 µs from the moment it starts the daemon (a connection succeeds once
 //! the daemon listens, before it accepts; a runtime cannot connect any
-//! earlier). The subscriber reads the clock right after the `take` that
+//! earlier). That reading can only be late (the poll step, this thread's
+//! scheduling), which shortens the span by as much. The subscriber reads the clock right after the `take` that
 //! returned the sample. The span includes: the runtimes noticing the
 //! daemon (their next backoff attempt), registering, mapping the new
 //! segments, both ports re-attaching on their next call, the publisher's
