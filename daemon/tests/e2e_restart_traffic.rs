@@ -9,8 +9,10 @@
 //! domain, and waits until every subscriber receives ticks again, on the
 //! port values it created at the start. What must hold:
 //!
-//! - every call during an outage returns `Disconnected` (any other error, a
-//!   panic or a hang fails the role), and `wait(None)` wakes with it;
+//! - every call during an outage returns `Disconnected` (a publish of a loan
+//!   made before the restart may say `LoanedBeforeReconnect`; any other
+//!   error, a panic or a hang fails the role), and `wait(None)` wakes with
+//!   it: once the ticks stop, nothing else can end the waiter's wait;
 //! - each subscriber's ticks are valid, their sequence numbers (the
 //!   publisher's own and the runtime's, [`Sample::sequence`](zerocp::Sample::sequence))
 //!   strictly increase, and the publisher's run has no gap except across
