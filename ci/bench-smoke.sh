@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds every benchmark and runs the runtime's latency and throughput benches
+# Builds every benchmark and runs the runtime's latency, throughput and restart benches
 # at 1% of their normal work (ZEROCP_BENCH_SCALE=0.01): a smoke test that they
 # still start, measure and finish. Numbers from this run mean nothing.
 # Benches that do not exist (yet) are skipped.
@@ -7,7 +7,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BENCH_PACKAGE=zerocp
-SMOKE_BENCHES=(latency throughput)
+SMOKE_BENCHES=(latency throughput restart)
 export ZEROCP_BENCH_SCALE="${ZEROCP_BENCH_SCALE:-0.01}"
 # Smoke numbers mean nothing, so skip what makes the bench profile slow to
 # build (thin LTO, one codegen unit: 2m45s here on 2 cores); the code is still

@@ -15,7 +15,9 @@
 //!
 //! [`Daemon::stop`] sends SIGTERM, waits, and checks that the daemon exited
 //! 0 and left nothing in `/dev/shm` or the run directory; the run directory
-//! itself is removed when the [`PrivateDomain`] is dropped.
+//! itself is removed when the [`PrivateDomain`] is dropped. [`Daemon::kill`]
+//! kills it instead (its files stay for the next daemon on the domain,
+//! which removes them), for the restart benchmark.
 
 use std::os::unix::fs::DirBuilderExt as _;
 use std::os::unix::process::CommandExt as _;
@@ -33,6 +35,9 @@ use crate::common::process::{DEADLINE, RoleArgs, child_start};
 
 /// Environment variable choosing the daemon: a `zerocpd` path, or `lib`.
 pub const DAEMON_ENV: &str = "ZEROCP_BENCH_ZEROCPD";
+/// How often [`Daemon::wait_ready`] tries to connect: the resolution of the
+/// moment it reports.
+const READY_POLL: Duration = Duration::from_micros(100);
 
 /// A run directory and domain of this benchmark run alone.
 pub struct PrivateDomain {
@@ -179,6 +184,15 @@ impl Daemon {
     /// Writes `config` (TOML) into the run directory and starts the daemon
     /// on the private domain; returns once its socket accepts connections.
     pub fn start(domain: &PrivateDomain, config: &str) -> Result<Self, BenchError> {
+        let mut daemon = Self::spawn(domain, config)?;
+        daemon.wait_ready()?;
+        eprintln!("# zerocpd: {}, domain {}", daemon.what, domain.domain);
+        Ok(daemon)
+    }
+
+    /// Like [`start`](Self::start) without waiting: the daemon is starting;
+    /// [`wait_ready`](Self::wait_ready) waits until it accepts connections.
+    pub fn spawn(domain: &PrivateDomain, config: &str) -> Result<Self, BenchError> {
         let config_path = domain.run_dir().join("zerocpd.toml");
         std::fs::write(&config_path, config).os(|| format!("writing {}", config_path.display()))?;
         let (mut cmd, what) = daemon_command(&domain.domain, &config_path)?;
@@ -187,17 +201,18 @@ impl Daemon {
             .stdout(Stdio::null())
             .spawn()
             .os(|| format!("starting zerocpd: {what}"))?;
-        let mut daemon = Self {
+        Ok(Self {
             child: Some(child),
             paths: domain.paths.clone(),
             what,
-        };
-        daemon.wait_ready()?;
-        eprintln!("# zerocpd: {}, domain {}", daemon.what, domain.domain);
-        Ok(daemon)
+        })
     }
 
-    fn wait_ready(&mut self) -> Result<(), BenchError> {
+    /// Waits until the daemon's socket accepts a connection, trying every
+    /// [`READY_POLL`]; returns when the first one succeeded, on the
+    /// system-wide monotonic clock ([`zerocp_os_linux::clock::monotonic`],
+    /// which other processes read too).
+    pub fn wait_ready(&mut self) -> Result<Duration, BenchError> {
         let deadline = Instant::now() + DEADLINE;
         while SeqpacketConn::connect(&self.paths.socket).is_err() {
             if let Some(child) = self.child.as_mut()
@@ -216,7 +231,20 @@ impl Daemon {
                     self.paths.socket.display()
                 )));
             }
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(READY_POLL);
+        }
+        Ok(zerocp_os_linux::clock::monotonic())
+    }
+
+    /// Kills the daemon with SIGKILL, as a crash would, and reaps it. Its
+    /// socket and lock file stay behind; the next daemon removes them.
+    // Only the restart benchmark kills its daemon; every benchmark compiles
+    // this module.
+    #[allow(dead_code)]
+    pub fn kill(mut self) -> Result<(), BenchError> {
+        if let Some(mut child) = self.child.take() {
+            child.kill().os(|| "sending SIGKILL to zerocpd".into())?;
+            child.wait().os(|| "waiting for zerocpd".into())?;
         }
         Ok(())
     }
