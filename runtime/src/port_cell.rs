@@ -9,9 +9,9 @@
 //! current registration is another one, not gone), it creates the port
 //! again on the current registration with the options it was created with
 //! ([`PortCore::recreate`]), swaps the new core in and makes the call once
-//! more. Nothing on the hot path looks at the connection, so re-attaching
-//! costs nothing while connected: the cell's borrow flag is the one
-//! addition (see below).
+//! more. Nothing on the hot path looks at the connection: while connected,
+//! re-attaching costs the load of the cell and the `Rc` count of each sample
+//! or loan (see below, and docs/performance.md).
 //!
 //! What re-attaching does not do: re-create a port the daemon revoked (it
 //! is out of service: `Revoked`, as before), or ask the daemon again for a
