@@ -270,11 +270,18 @@ fn attempt_until_registered(
     let patience = attempt_deadline(identity.policy.ceiling);
     let mut events = Events::with_capacity(4);
     loop {
-        let attempted = Instant::now();
+        // Relaxed: see `HeartbeatThread::stop`. Checked before every
+        // attempt too, not only after a wait: the wait may end at once.
+        if stop.requested.load(Ordering::Relaxed) {
+            return None;
+        }
         match Registration::establish(&identity.name, &identity.domain, true, patience) {
             Ok(registered) => return Some(registered),
             Err(e) => log::debug!("registering again: {e}"),
         }
+        // From the attempt's end, as the wait always was: an attempt can
+        // take up to `patience`.
+        let attempted = Instant::now();
         let mut next_attempt = attempted + backoff.next_wait();
         loop {
             let now = Instant::now();
@@ -297,7 +304,7 @@ fn attempt_until_registered(
             }
             if events.iter().any(|e| e.token == TOKEN_SOCKET_DIR)
                 && let Some(watch) = socket_watch.as_deref_mut()
-                && watch.socket_appeared()
+                && watch.socket_appeared(poller)
             {
                 // At once, but never more often than once per gap: a burst
                 // of events makes one attempt, a flood cannot make a spin.

@@ -89,12 +89,17 @@ impl SocketWatch {
 
     /// Reads the pending events: whether the socket (may have) appeared,
     /// so that an attempt to register is worth making now. On failure it
-    /// logs at debug level and answers `false` (the backoff goes on).
-    pub(crate) fn socket_appeared(&mut self) -> bool {
+    /// logs at debug level, leaves `poller` (a descriptor that stays
+    /// readable must not make the thread spin) and answers `false` (the
+    /// backoff goes on).
+    pub(crate) fn socket_appeared(&mut self, poller: &Poller) -> bool {
         match self.read_events() {
             Ok(appeared) => appeared,
             Err(e) => {
-                log::debug!("watching for the daemon's socket: {e}");
+                log::debug!("watching for the daemon's socket: {e}; backoff only");
+                if let Err(e) = poller.delete(&self.watch) {
+                    log::debug!("watching for the daemon's socket: {e}");
+                }
                 false
             }
         }
@@ -186,23 +191,23 @@ mod tests {
         assert_eq!(watch.dir_watch().watched(), Some(base.as_path()));
         std::fs::create_dir(&run_dir).expect("create the run directory");
         assert!(readable(&poller));
-        assert!(!watch.socket_appeared(), "a directory is no socket");
+        assert!(!watch.socket_appeared(&poller), "a directory is no socket");
         assert_eq!(watch.dir_watch().watched(), Some(run_dir.as_path()));
         std::fs::write(run_dir.join("sockwatch.lock"), b"").expect("another file");
         assert!(readable(&poller));
-        assert!(!watch.socket_appeared(), "another name is no socket");
+        assert!(!watch.socket_appeared(&poller), "another name is no socket");
         std::fs::write(&socket, b"").expect("the socket's name");
         assert!(readable(&poller));
-        assert!(watch.socket_appeared());
+        assert!(watch.socket_appeared(&poller));
         std::fs::remove_dir_all(&run_dir).expect("remove the run directory");
         assert!(readable(&poller));
-        assert!(!watch.socket_appeared());
+        assert!(!watch.socket_appeared(&poller));
         assert_eq!(watch.dir_watch().watched(), Some(base.as_path()));
         // The socket there before the watch moved in: seen by the move.
         std::fs::create_dir(&run_dir).expect("create the run directory again");
         std::fs::write(&socket, b"").expect("the socket's name");
         assert!(readable(&poller));
-        assert!(watch.socket_appeared());
+        assert!(watch.socket_appeared(&poller));
         drop(watch);
         std::fs::remove_dir_all(&base).expect("clean up");
     }
