@@ -130,9 +130,9 @@ fn silent_heartbeat_is_detected() {
     let services = domain.ctl_json(&["services"]);
     assert_eq!(services["services"].as_array().map(Vec::len), Some(0));
     assert!(
-        domain
-            .daemon_log()
-            .contains("unresponsive, no heartbeat for")
+        domain.wait_for_log("unresponsive, no heartbeat for", DEADLINE),
+        "{}",
+        domain.daemon_log()
     );
     domain.stop();
 }
