@@ -30,5 +30,6 @@ pub mod service;
 pub mod spsc_ring;
 pub mod sync;
 pub mod used_chunk_list;
+pub mod wake_protocol;
 pub mod wire;
 pub mod word_repair;

@@ -15,7 +15,7 @@
 //! | publisher `loans`, `history` | publisher | daemon, after the publisher died |
 //! | subscriber `queue` ([`ChunkQueue`]) | publishers push, subscriber pops | daemon drains on death |
 //! | subscriber `held` | subscriber | daemon, after the subscriber died |
-//! | subscriber [`WakeWord`] | both (futex protocol) | both |
+//! | subscriber [`WakeWord`] | both ([`crate::wake_protocol`]) | both |
 //! | subscriber [`SubscriberStats`] | publishers (drops, timeouts), subscriber (`held`) | publishers (`held`, for the port quota), daemon (display) |
 //! | publisher [`PublisherStats`] | publisher | daemon (display) |
 //!
@@ -291,11 +291,21 @@ pub struct PublisherPort {
 /// Futex words of a subscriber: how publishers wake a sleeping subscriber and
 /// how a subscriber wakes publishers blocked on its full queue.
 ///
-/// Protocol (Dekker style, each side a SeqCst fence between its write and its read):
-/// - subscriber: `sleepers += 1`; read `data_seq`; fence; queue empty? → futex-wait on `data_seq`;
-/// - publisher: push; fence; `sleepers != 0`? → `data_seq += 1`, futex-wake.
+/// Two channels of the same protocol ([`crate::wake_protocol`]: Dekker
+/// style, each side a SeqCst fence between its write and its read, and a
+/// wake-pending flag so that a waker makes at most one wake-up call per
+/// sleep):
+/// - subscriber: read `data_seq`; `wake_pending = 0`; `sleepers += 1`;
+///   fence; queue empty? → futex-wait on `data_seq`;
+/// - publisher: push; fence; `sleepers != 0` and `wake_pending` flips
+///   0 → 1? → `data_seq += 1`, futex-wake.
 ///
-/// `space_seq`/`blocked` mirror it for the block-publisher policy.
+/// `space_seq`/`blocked`/`space_pending` mirror it for the block-publisher
+/// policy.
+///
+/// Layout: `data_seq, sleepers, space_seq, blocked, wake_pending,
+/// space_pending: u32`, padded to 64 bytes (the two flags came with group
+/// control layout version 6, in what was padding).
 #[repr(C, align(64))]
 pub struct WakeWord {
     /// Futex word for "data arrived".
@@ -306,6 +316,12 @@ pub struct WakeWord {
     pub space_seq: AtomicU32,
     /// Number of publishers waiting for space.
     pub blocked: AtomicU32,
+    /// 1 when a publisher woke the subscriber's sleepers since one of them
+    /// last cleared it (before sleeping): later publishers skip the wake-up.
+    pub wake_pending: AtomicU32,
+    /// 1 when the subscriber woke blocked publishers since one of them last
+    /// cleared it (before sleeping): later pops skip the wake-up.
+    pub space_pending: AtomicU32,
 }
 
 #[cfg(not(loom))]

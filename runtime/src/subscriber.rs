@@ -235,7 +235,8 @@ impl<T: ZeroCopySafe> Subscriber<T> {
     /// Sleeps until a sample is queued or `timeout` passes (`None`: no
     /// limit). Returns whether a sample is queued. Costs no system call when
     /// one already is; otherwise the thread sleeps on a futex in shared
-    /// memory, which publishers wake only when someone sleeps on it.
+    /// memory, which publishers wake only when someone sleeps on it, and
+    /// then once per sleep however many samples they publish meanwhile.
     ///
     /// Fails with [`WaitError::DaemonGone`] once the daemon is gone, and
     /// with [`WaitError::Unresponsive`] once it dropped this process for

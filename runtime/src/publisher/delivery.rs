@@ -10,8 +10,9 @@
 //! [`publish_timeout`](super::publish_timeout)). A subscriber slot that is
 //! no longer the one routed (retired, or reused with another generation)
 //! gets nothing and its reference is dropped again. After all pushes one
-//! `SeqCst` fence, then only the subscribers that sleep are woken
-//! ([`crate::wait`]).
+//! `SeqCst` fence, then only the subscribers that sleep and were not woken
+//! since they went to sleep are woken (the wake-pending flag,
+//! [`crate::wait`]).
 //!
 //! **Port quota of a subscriber's queue.** A subscriber may hold at most
 //! its pool's port quota of chunks, queued and taken together
