@@ -106,11 +106,14 @@ mod connection;
 mod connection_event;
 mod connection_watcher;
 pub mod error;
+mod event_port;
 mod heartbeat_thread;
 mod lifecycle;
+mod listener;
 mod loaned_sample;
 pub mod logger;
 mod mapped;
+mod notifier;
 mod port_cell;
 mod port_owner;
 mod port_request;
@@ -134,11 +137,13 @@ pub use connection::ConnectionState;
 pub use connection_event::ConnectionEvent;
 pub use connection_watcher::ConnectionWatcher;
 pub use error::{
-    CreatePortError, InitError, LoanError, PortNotRecreated, PublishError, TakeError,
+    CreatePortError, InitError, LoanError, NotifyError, PortNotRecreated, PublishError, TakeError,
     UpdateConnectionsError, WaitError,
 };
 pub use heartbeat_thread::HeartbeatStartError;
+pub use listener::{Listener, ListenerBuilder};
 pub use loaned_sample::LoanedSample;
+pub use notifier::{Notifier, NotifierBuilder};
 pub use publisher::publish_timeout::{DEFAULT_PUBLISH_TIMEOUT, PublishTimeout};
 pub use publisher::{DEFAULT_MAX_LOANS, Publisher, PublisherBuilder};
 pub use registration::MAX_PROCESS_NAME_LEN;
@@ -147,6 +152,7 @@ pub use runtime_builder::{DEFAULT_RECONNECT_CEILING, RuntimeBuilder};
 pub use sample::Sample;
 pub use subscriber::{DEFAULT_MAX_HELD, DEFAULT_QUEUE_CAPACITY, Subscriber, SubscriberBuilder};
 pub use zero_copy_safe::ZeroCopySafe;
+pub use zerocp_core::event::{EventId, EventIdError, EventIter, EventSet, MAX_EVENT_ID};
 pub use zerocp_core::port::FullPolicy;
 pub use zerocp_core::service::{ServiceDescription, ServiceNameError};
 pub use zerocp_core::wire::{ErrorCode, PortKind, RevokeReason};
@@ -157,5 +163,7 @@ const _: () = {
     const fn send_sync<T: Send + Sync>() {}
     send::<Publisher<u64>>();
     send::<Subscriber<[u8; 16]>>();
+    send::<Notifier>();
+    send::<Listener>();
     send_sync::<Runtime>();
 };
