@@ -213,7 +213,20 @@ pub struct EventBits {
     words: [AtomicU32; EVENT_WORDS],
 }
 
+impl Default for EventBits {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl EventBits {
+    /// An empty set (for models and tests; in shared memory, all zeros is one).
+    pub fn new() -> Self {
+        Self {
+            words: core::array::from_fn(|_| AtomicU32::new(0)),
+        }
+    }
+
     /// Notifier: raises `id`. Returns whether the bit was clear (the id is
     /// new since the listener last took its ids).
     ///

@@ -37,6 +37,30 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## Events
+//!
+//! An *event service* carries ids, no payload: a [`Notifier`] raises an
+//! [`EventId`] (`0..=255`) in every [`Listener`] of the service, which takes
+//! the ids raised since it last looked as an [`EventSet`] ([`Listener::try_wait`],
+//! or [`Listener::wait`] asleep on a futex). Ids coalesce: raised three
+//! times before a take, an id is taken once. A service name is either an
+//! event service or a publish/subscribe service.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use zerocp::{EventId, Runtime, ServiceDescription};
+//!
+//! let rt = Runtime::init("mapper")?;
+//! let svc = ServiceDescription::new("Robot", "Map", "Updated")?;
+//! let listener = rt.listener(&svc).create()?;
+//! let notifier = rt.notifier(&svc).create()?;
+//! notifier.notify(EventId::new(1)?)?;
+//! for id in listener.wait(Some(Duration::from_millis(100)))? {
+//!     println!("event {}", id.value());
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ## Options
 //!
 //! - subscriber: [`queue_capacity`](SubscriberBuilder::queue_capacity),
