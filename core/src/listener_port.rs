@@ -106,8 +106,8 @@ const _: () = assert!(core::mem::size_of::<ListenerWake>() == 64);
 const _: () = assert!(core::mem::size_of::<ListenerPort>() == 192);
 
 impl ListenerWake {
-    /// Listener, before it re-checks its events and sleeps: registers as a
-    /// sleeper, clears `wake_pending` and fences. Returns the `seq` value to
+    /// Listener, before it re-checks its events and sleeps: clears
+    /// `wake_pending`, registers as a sleeper and fences. Returns the `seq` value to
     /// futex-wait on (read before the clear). Call [`done_sleeping`](Self::done_sleeping)
     /// afterwards, whether it slept or not.
     ///
@@ -127,12 +127,17 @@ impl ListenerWake {
     /// # Ok::<(), zerocp_core::event::EventIdError>(())
     /// ```
     pub fn prepare_sleep(&self) -> u32 {
-        // Acquire: a bump seen here is ordered before the checks below.
+        // Acquire: a bump seen here is ordered before the checks below (and
+        // keeps the clear below after this read).
         let seq = self.seq.load(Ordering::Acquire);
-        // Relaxed both: the SeqCst fence orders them before the listener's
-        // check of its events, pairing with the notifier's fence.
-        self.sleepers.fetch_add(1, Ordering::Relaxed);
+        // The clear comes before the registration, which publishes it
+        // (Release): a notifier that sees the registration (Acquire) swaps
+        // `wake_pending` after the clear, so the first such notifier is the
+        // one that wakes (at most one wake per sleep, the loom model checks).
         self.wake_pending.store(0, Ordering::Relaxed);
+        self.sleepers.fetch_add(1, Ordering::Release);
+        // SeqCst fence: orders the registration before the listener's check
+        // of its events, pairing with the notifier's fence.
         fence(Ordering::SeqCst);
         seq
     }
@@ -151,7 +156,8 @@ impl ListenerWake {
         // SeqCst fence: pairs with the listener's fence in `prepare_sleep`
         // (the raise before it, the `sleepers` load after it).
         fence(Ordering::SeqCst);
-        if self.sleepers.load(Ordering::Relaxed) == 0 {
+        // Acquire: pairs with the registration's Release in `prepare_sleep`.
+        if self.sleepers.load(Ordering::Acquire) == 0 {
             return false;
         }
         // AcqRel: exactly one notifier flips it per clear by the listener.

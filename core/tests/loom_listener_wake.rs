@@ -46,12 +46,25 @@ mod models {
         }
     }
 
-    /// The listener's one check before sleeping: `Some(seq)` if it sleeps.
+    /// The listener's one check before sleeping: `Some(seq)` if it sleeps,
+    /// and then it stays registered as a sleeper (as in its futex wait)
+    /// until [`wake_up`]; otherwise it unregisters at once.
     fn listen_once(port: &Port) -> Option<u32> {
         let seq = port.wake.prepare_sleep();
-        let sleeps = !port.events.any();
-        port.wake.done_sleeping();
-        sleeps.then_some(seq)
+        if port.events.any() {
+            port.wake.done_sleeping();
+            return None;
+        }
+        Some(seq)
+    }
+
+    /// After every notifier ran: a sleeper on `seq` must have been woken
+    /// (the futex word moved), and then it unregisters.
+    fn wake_up(port: &Port, slept_on: Option<u32>) {
+        if let Some(seq) = slept_on {
+            assert_ne!(port.wake.seq.load(Ordering::SeqCst), seq, "a lost wake");
+            port.wake.done_sleeping();
+        }
     }
 
     #[test]
@@ -64,9 +77,7 @@ mod models {
             };
             let slept_on = listen_once(&port);
             notifier.join().unwrap();
-            if let Some(seq) = slept_on {
-                assert_ne!(port.wake.seq.load(Ordering::SeqCst), seq, "a lost wake");
-            }
+            wake_up(&port, slept_on);
             assert!(port.events.take().contains(EventId::new(5).unwrap()));
         });
     }
@@ -88,9 +99,7 @@ mod models {
             }
             let bumps = port.bumps.load(Ordering::Relaxed);
             assert!(bumps <= 1, "{bumps} wakes for one sleep");
-            if let Some(seq) = slept_on {
-                assert_ne!(port.wake.seq.load(Ordering::SeqCst), seq, "a lost wake");
-            }
+            wake_up(&port, slept_on);
         });
     }
 }
