@@ -45,7 +45,7 @@ pub enum PortRegistryError {
     Full {
         /// The segment group.
         group: u32,
-        /// Publisher or subscriber.
+        /// The port's kind.
         kind: PortKind,
         /// How many slots of this kind the group has.
         capacity: u32,

@@ -9,6 +9,9 @@
 //! - a notifier killed with `kill -9` is removed (`zerocpctl services` no
 //!   longer lists it) and the listener's later waits return, ids from a new
 //!   notifier still arrive;
+//! - a listener beyond `max_listeners` is refused naming the limit;
+//! - the same notifier and listener go on after the daemon was killed and
+//!   started again (`Disconnected` meanwhile);
 //! - stopping the daemon wakes a listener asleep in `wait(None)` with
 //!   `Disconnected`.
 
@@ -100,6 +103,36 @@ fn an_event_service_name_refuses_pub_sub_ports() {
     }
     app.expect_success(WAIT);
     quit(&mut listener);
+    domain.stop();
+}
+
+#[test]
+fn listeners_beyond_the_limit_are_refused_naming_it() {
+    let domain = TestDomain::builder()
+        .config_toml("[limits]\nmax_listeners = 1\n\n[[mempool]]\nsize = 64\ncount = 8\n")
+        .start();
+    let mut app = spawn_child("roles::two_listeners", &["events"], &domain.envs());
+    let line = app.expect_line("refused ", WAIT);
+    assert!(line.contains("limits.max_listeners"), "{line}");
+    app.expect_success(WAIT);
+    domain.stop();
+}
+
+#[test]
+fn the_same_notifier_and_listener_go_on_after_the_daemon_was_killed() {
+    let mut domain = domain();
+    let mut app = spawn_child("roles::event_carrier", &["events"], &domain.envs());
+    app.expect_line("ready", WAIT);
+    domain.kill();
+    assert_eq!(
+        app.expect_line("during the outage ", WAIT),
+        "Disconnected Disconnected"
+    );
+    domain.spawn("debug");
+    app.send_line("restarted");
+    assert_eq!(app.expect_line("after the restart ", WAIT), "5");
+    assert_eq!(notifier_pids(&domain), [u64::from(app.pid())]);
+    quit(&mut app);
     domain.stop();
 }
 
@@ -284,6 +317,74 @@ mod roles {
         let rt = Runtime::init("e2e-pub-sub").expect("init");
         let e = rt
             .publisher::<Msg>(&service(&args[0]))
+            .create()
+            .map(drop)
+            .unwrap_err();
+        say(format!("refused {e}"));
+    }
+
+    /// Calls `f` until it stops failing with `Disconnected` (the runtime
+    /// registered again and the port re-attached), within the role's deadline.
+    fn reattached<T, E: std::fmt::Debug>(mut f: impl FnMut() -> Result<T, E>) -> T {
+        let deadline = deadline();
+        loop {
+            match f() {
+                Ok(value) => return value,
+                Err(e) if format!("{e:?}") == "Disconnected" => {
+                    left(deadline, "the re-attachment");
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+    }
+
+    /// A notifier and a listener of one process, through a daemon killed
+    /// and started again: `Disconnected` during the outage, then the same
+    /// handles re-attach and an id goes through.
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn event_carrier() {
+        let Some(args) = role_args("roles::event_carrier") else {
+            return;
+        };
+        let rt = Runtime::init("e2e-event-carrier").expect("init");
+        let notifier = rt.notifier(&service(&args[0])).create().expect("notifier");
+        let listener = rt.listener(&service(&args[0])).create().expect("listener");
+        say("ready");
+        let deadline = deadline();
+        let notified = loop {
+            match notifier.notify(EventId::new(1).expect("an id")) {
+                Ok(_) => std::thread::sleep(Duration::from_millis(10)),
+                Err(e) => break e,
+            }
+            left(deadline, "the daemon's loss");
+        };
+        let waited = listener.wait(Some(Duration::from_secs(5))).unwrap_err();
+        say(format!("during the outage {notified:?} {waited:?}"));
+        crate::e2e_support::expect_command("restarted");
+        reattached(|| listener.try_wait());
+        let five = EventId::new(5).expect("an id");
+        while reattached(|| notifier.notify(five)) == 0 {
+            left(deadline, "the listener in the notifier's topology");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let got = listener.wait(Some(left(deadline, "id 5"))).expect("wait");
+        say(format!("after the restart {}", show(&got)));
+        crate::e2e_support::expect_command("quit");
+    }
+
+    /// A second listener is refused when `max_listeners` is 1.
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn two_listeners() {
+        let Some(args) = role_args("roles::two_listeners") else {
+            return;
+        };
+        let rt = Runtime::init("e2e-two-listeners").expect("init");
+        let _first = rt.listener(&service(&args[0])).create().expect("listener");
+        let e = rt
+            .listener(&service(&args[0]))
             .create()
             .map(drop)
             .unwrap_err();
