@@ -2,7 +2,8 @@
 # The README's commands work verbatim, in the README's order, and each ends
 # by itself:
 #
-# 1. the run command (the first `sh` block under "## Run", the demo);
+# 1. the run command (the first `sh` block under "## Run", the demo), and
+#    the `events` example the same section names;
 # 2. the "By hand" block: daemon, subscriber, publisher, zerocpctl, stop;
 # 3. the test command (the block under "## Test"): checked to be
 #    `cargo test --workspace`, which ci/test-native.sh runs; README_RUN_TESTS=1
@@ -141,6 +142,21 @@ readme_run_command() {
     return "$ok"
 }
 
+# The events example, run as the README names it, like the run command:
+# it ends by itself and leaves nothing behind.
+readme_events_example() {
+    local ok=0 domain
+    run_block events-example "cargo run --release -p zerocp --example events" || ok=1
+    expect_line events-example '^events: done, every id reached the listener' || ok=1
+    domain=$(sed -n 's/^events: starting zerocpd on private domain \([^ ]*\) .*/\1/p' "$WORK_DIR/events-example.log")
+    if [[ -z "$domain" ]]; then
+        ci_note "the events example did not say which domain it started zerocpd on"
+        ok=1
+    fi
+    nothing_left "$domain" || ok=1
+    return "$ok"
+}
+
 readme_by_hand() {
     local ok=0
     run_block by-hand "$BY_HAND_BLOCK" || ok=1
@@ -162,9 +178,10 @@ readme_test_command() {
     fi
 }
 
-step "build the run command's binaries" cargo build --release -p zerocp --example demo --locked
+step "build the run command's binaries" cargo build --release -p zerocp --example demo --example events --locked
 step "build the By hand binaries" cargo build --release --workspace --bins --examples --locked
 step_continue "README run command (at most ${README_TIME_LIMIT}s)" readme_run_command
+step_continue "events example (at most ${README_TIME_LIMIT}s)" readme_events_example
 step_continue "README By hand (at most ${README_TIME_LIMIT}s)" readme_by_hand
 step_continue "README test command" readme_test_command
 ci_finish

@@ -379,3 +379,17 @@ pub struct SubscriberPort {
 const _: () = assert!(core::mem::size_of::<PublisherPort>() == 960);
 #[cfg(not(loom))]
 const _: () = assert!(core::mem::size_of::<SubscriberPort>() == 2560);
+
+/// The eventfd side of a waiting port (a subscriber's or a listener's): a
+/// runtime that waits on many ports or on a file descriptor arms it, and a
+/// publisher (notifier) that finds it armed writes the waiter's eventfd
+/// once per `pending` flip.
+///
+/// Layout: `armed, pending: u32` (8 bytes); all zeros is "not armed".
+#[repr(C)]
+pub struct NotifyWord {
+    /// Non-zero: the owner waits through an eventfd the daemon holds.
+    pub armed: AtomicU32,
+    /// Set by the first writer after the owner last cleared it.
+    pub pending: AtomicU32,
+}

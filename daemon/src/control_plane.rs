@@ -52,6 +52,8 @@ use crate::request_error::{check_range, error};
 use crate::route_table::{RouteError, RouteTable};
 use crate::segment_groups::SegmentGroups;
 
+mod event_ports;
+
 /// Why a process is being removed (for the log).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Departure {
@@ -112,12 +114,13 @@ impl<'a> ControlPlane<'a> {
             config.heartbeat.timeout_ms,
             identity.started_ms,
         );
-        let port_limits: Vec<(u32, u32)> = parts
-            .iter()
-            .map(|p| {
-                let c = p.manager().control().config();
-                (c.max_publishers(), c.max_subscribers())
-            })
+        let configs = parts.iter().map(|p| *p.manager().control().config());
+        let port_limits: Vec<(u32, u32)> = configs
+            .clone()
+            .map(|c| (c.max_publishers(), c.max_subscribers()))
+            .collect();
+        let event_limits: Vec<(u32, u32)> = configs
+            .map(|c| (c.max_notifiers(), c.max_listeners()))
             .collect();
         Self {
             mgmt,
@@ -126,7 +129,7 @@ impl<'a> ControlPlane<'a> {
             parts,
             notices: Vec::new(),
             processes: ProcessManager::new(limits.max_processes, identity.domain.clone()),
-            ports: PortRegistry::new(&port_limits),
+            ports: PortRegistry::new(&port_limits).with_event_ports(&event_limits),
             routes: RouteTable::new(),
             heartbeat,
             config,
@@ -285,7 +288,9 @@ impl<'a> ControlPlane<'a> {
             .check(service, type_info, Some(kind))
             .map_err(|e| {
                 let code = match e {
-                    RouteError::TypeMismatch { .. } => ErrorCode::TypeMismatch,
+                    RouteError::TypeMismatch { .. } | RouteError::PatternMismatch { .. } => {
+                        ErrorCode::TypeMismatch
+                    }
                     RouteError::TooManySubscribers { .. } => ErrorCode::LimitReached,
                 };
                 log::warn!("refused a {}: {e}", kind.noun());
@@ -423,6 +428,8 @@ impl<'a> ControlPlane<'a> {
             .map_err(|e| error(ErrorCode::LimitReached, e.to_string()))?;
         let init = match kind {
             PortKind::Publisher => self.ports.init_publisher(control, id, settings),
+            PortKind::Notifier => self.ports.init_notifier(control, id, settings),
+            PortKind::Listener => self.ports.init_listener(control, id, settings),
             PortKind::Subscriber => {
                 if let Some(port) = control.subscriber(id.index) {
                     let late = reclaim::drain_subscriber(part, id, port);
@@ -563,20 +570,13 @@ impl<'a> ControlPlane<'a> {
         self.mgmt.set_shutting_down();
     }
 
-    /// Bumps and futex-wakes the wake words of every subscriber port, so no
-    /// thread stays asleep on a daemon that is gone.
+    /// Bumps and futex-wakes the wake words of every subscriber and
+    /// listener port, so no thread stays asleep on a daemon that is gone.
     pub fn wake_all_sleepers(&self) {
         for process in self.processes.iter() {
-            for id in process
-                .ports
-                .iter()
-                .filter(|p| p.kind == PortKind::Subscriber)
-            {
-                if let Some(port) = self
-                    .pool_manager(id.group)
-                    .and_then(|part| part.control().subscriber(id.index))
-                {
-                    reclaim::wake_all(&port.wake);
+            for id in &process.ports {
+                if let Some(part) = self.pool_manager(id.group) {
+                    reclaim::wake_port(part.control(), *id);
                 }
             }
         }

@@ -346,6 +346,8 @@ impl<'a> Diroute<'a> {
                 .map(|p| [self.segments.registration_fd(), p.heartbeat.fd()]),
             Message::PublisherCreated(c) => self.plane.port_fds(c.group, PortKind::Publisher),
             Message::SubscriberCreated(c) => self.plane.port_fds(c.group, PortKind::Subscriber),
+            Message::NotifierCreated(c) => self.plane.port_fds(c.group, PortKind::Notifier),
+            Message::ListenerCreated(c) => self.plane.port_fds(c.group, PortKind::Listener),
             _ => None,
         }
     }
@@ -405,6 +407,14 @@ impl<'a> Diroute<'a> {
             (Message::CreateSubscriber(m), Some(slot)) => reply_or_error(
                 self.plane.create_subscriber(slot, &m),
                 Message::SubscriberCreated,
+            ),
+            (Message::CreateNotifier(m), Some(slot)) => reply_or_error(
+                self.plane.create_notifier(slot, &m),
+                Message::NotifierCreated,
+            ),
+            (Message::CreateListener(m), Some(slot)) => reply_or_error(
+                self.plane.create_listener(slot, &m),
+                Message::ListenerCreated,
             ),
             (Message::RemovePort(m), Some(slot)) => {
                 reply_or_error(self.plane.remove_port(slot, &m), |()| Message::PortRemoved)

@@ -119,13 +119,22 @@ impl PortStatus {
         self.wake_sleepers();
     }
 
-    /// Bumps a subscriber's `data_seq` and wakes whoever sleeps on it, so
-    /// it re-checks (the daemon gone, the port revoked).
+    /// Bumps a subscriber's `data_seq` (a listener's `seq`) and wakes
+    /// whoever sleeps on it, so it re-checks (the daemon gone, the port
+    /// revoked).
     pub(crate) fn wake_sleepers(&self) {
         let Some(mappings) = self.wake.as_ref().and_then(Weak::upgrade) else {
             return;
         };
         let PortKey { group, index, .. } = self.key;
+        if self.key.kind == PortKind::Listener {
+            if let Some(port) = mappings.control().listener(index)
+                && let Err(e) = crate::listener::wake_listener(&port.wake)
+            {
+                log::warn!("cannot wake listener port {index} of group {group}: {e}");
+            }
+            return;
+        }
         if let Some(port) = mappings.control().subscriber(index)
             && let Err(e) = wake_subscriber(&port.wake)
         {

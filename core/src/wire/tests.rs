@@ -109,6 +109,8 @@ fn samples() -> Vec<Message> {
             port_index: 3,
             group: 1,
         }),
+        Message::CreateNotifier(CreateNotifier { service: svc() }),
+        Message::CreateListener(CreateListener { service: svc() }),
         Message::Registered(Registered {
             process_slot: 5,
             daemon_pid: 1234,
@@ -183,6 +185,22 @@ fn samples() -> Vec<Message> {
             group: 1,
             generation: 9,
             reason: RevokeReason::GroupReset,
+        }),
+        Message::NotifierCreated(PortCreated {
+            port_index: 1,
+            group: 0,
+            incarnation: 0,
+            generation: 2,
+            control_size: 8192,
+            payload_size: 0,
+        }),
+        Message::ListenerCreated(PortCreated {
+            port_index: 0,
+            group: 2,
+            incarnation: 1,
+            generation: 5,
+            control_size: 8192,
+            payload_size: 0,
         }),
         Message::Error(ErrorReply::new(
             ErrorCode::TypeMismatch,

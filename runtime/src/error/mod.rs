@@ -33,6 +33,7 @@
 
 mod control;
 mod data;
+mod event;
 mod init;
 mod not_recreated;
 mod port;
@@ -45,6 +46,7 @@ use crate::registration::Gone;
 
 pub use control::{ControlError, MapSegmentsError};
 pub use data::{LoanError, PublishError, TakeError, UpdateConnectionsError, WaitError};
+pub use event::NotifyError;
 pub use init::InitError;
 pub use not_recreated::PortNotRecreated;
 pub(crate) use port::check_option;
@@ -94,7 +96,8 @@ from_revoked!(
     PublishError,
     UpdateConnectionsError,
     TakeError,
-    WaitError
+    WaitError,
+    NotifyError
 );
 
 /// The error of each operation for each way of being gone.
@@ -118,5 +121,6 @@ from_gone!(
     UpdateConnectionsError,
     TakeError,
     WaitError,
+    NotifyError,
     PortRequestError
 );

@@ -122,7 +122,8 @@ from_not_recreated!(
     super::LoanError,
     super::UpdateConnectionsError,
     super::TakeError,
-    super::WaitError
+    super::WaitError,
+    super::NotifyError
 );
 
 #[cfg(test)]

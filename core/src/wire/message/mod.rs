@@ -4,7 +4,7 @@
 //! | module | payloads |
 //! |---|---|
 //! | `registration` | [`Register`], [`Registered`] |
-//! | `ports` | [`PortKind`], [`CreatePublisher`], [`CreateSubscriber`], [`PortCreated`], [`RemovePort`] |
+//! | `ports` | [`PortKind`], [`CreatePublisher`], [`CreateSubscriber`], [`CreateNotifier`], [`CreateListener`], [`PortCreated`], [`RemovePort`] |
 //! | `introspection` | [`PageRequest`], [`Status`], [`ProcessInfo`] and [`ProcessesPage`], [`PortInfo`] and [`PortsPage`], [`MempoolInfo`] and [`Mempools`] |
 //! | `groups` | [`GroupInfo`], [`AccessRule`], [`RuleScope`], [`GroupsPage`] and their limits |
 //! | `audit_counts` | [`FindingKind`], [`AuditCounts`] |
@@ -32,6 +32,9 @@ pub use introspection::{
     PortsPage, ProcessInfo, ProcessState, ProcessesPage, Status,
 };
 pub use operator::{GroupReset, ResetGroup, RevokePort};
-pub use ports::{CreatePublisher, CreateSubscriber, PortCreated, PortKind, RemovePort};
+pub use ports::{
+    CreateListener, CreateNotifier, CreatePublisher, CreateSubscriber, PortCreated, PortKind,
+    RemovePort,
+};
 pub use registration::{Register, Registered};
 pub use revocation::{PortRevoked, RevokeReason};
