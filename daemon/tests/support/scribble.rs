@@ -196,7 +196,10 @@ impl Scribbler {
     /// Makes `rounds` writes of aligned `u32` words of `mapping`, each at
     /// one of `offsets` (4-aligned byte offsets), each a plausible value
     /// that differs from the word's current one: every write is a change
-    /// (a targeted attack on words whose damage must be noticed).
+    /// (a targeted attack on words whose damage must be noticed). Later
+    /// writes of a word can put back its first value; if every word ends as
+    /// it began, the first offset is changed once more, so the damage is
+    /// always there to notice.
     ///
     /// # Panics
     ///
@@ -212,20 +215,38 @@ impl Scribbler {
                 mapping.len()
             );
         }
-        for _ in 0..rounds {
-            let at = offsets[self.rng.below(offsets.len())];
+        let word = |at: usize| {
             // SAFETY: `at` is 4-aligned with `at + 4 <= mapping.len()`
             // (checked above), the mapping is writable, and every access of
             // this process to it is atomic.
-            let word = unsafe { AtomicU32::from_ptr(mapping.as_ptr().wrapping_add(at).cast()) };
-            let value = self.plausible();
-            let current = word.load(Ordering::Relaxed);
-            word.store(
-                if value == current { value ^ 1 } else { value },
-                Ordering::Relaxed,
-            );
-            self.count(4);
+            unsafe { AtomicU32::from_ptr(mapping.as_ptr().wrapping_add(at).cast()) }
+        };
+        let before: Vec<u32> = offsets
+            .iter()
+            .map(|&at| word(at).load(Ordering::Relaxed))
+            .collect();
+        for _ in 0..rounds {
+            let at = offsets[self.rng.below(offsets.len())];
+            self.change(word(at));
         }
+        let unchanged = offsets
+            .iter()
+            .zip(&before)
+            .all(|(&at, &was)| word(at).load(Ordering::Relaxed) == was);
+        if rounds > 0 && unchanged {
+            self.change(word(offsets[0]));
+        }
+    }
+
+    /// Writes a plausible value other than its current one into `word`.
+    fn change(&mut self, word: &AtomicU32) {
+        let value = self.plausible();
+        let current = word.load(Ordering::Relaxed);
+        word.store(
+            if value == current { value ^ 1 } else { value },
+            Ordering::Relaxed,
+        );
+        self.count(4);
     }
 
     /// A random `align`-aligned offset of `align` bytes inside `region`.
