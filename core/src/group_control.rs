@@ -62,8 +62,10 @@ pub const GROUP_CONTROL_MAGIC: u64 = u64::from_le_bytes(*b"ZEROCPGC");
 /// were split from (3: mempools tagged with their group); 4 is the first
 /// per-group control part; 5 added the ports' statistics of timeouts, a
 /// subscriber's `max_held` and held count (a publisher's statistics sit in
-/// its port's former tail padding).
-pub const GROUP_CONTROL_LAYOUT_VERSION: u32 = 5;
+/// its port's former tail padding); 6 added a subscriber's
+/// [`NotifyWord`](crate::notify_word::NotifyWord) (its own line after the
+/// `WakeWord`).
+pub const GROUP_CONTROL_LAYOUT_VERSION: u32 = 6;
 
 /// One entry of the header's mempool table.
 #[repr(C)]

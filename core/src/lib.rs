@@ -23,6 +23,7 @@ pub mod history_ring;
 pub mod mempool;
 pub mod mempool_manager;
 pub mod mgmt;
+pub mod notify_word;
 pub mod port;
 pub mod refcount;
 pub mod seqlock;
