@@ -46,7 +46,7 @@ use zerocp_core::wire::{PortKind, RevokeReason};
 
 use crate::error::{
     CreatePortReason, LoanError, PortNotRecreated, PortRequestError, TakeError,
-    UpdateConnectionsError, WaitError,
+    UpdateConnectionsError, WaitError, WakeFdError,
 };
 use crate::port_owner::PortOwner;
 use crate::registration::{Gone, Registration};
@@ -88,7 +88,13 @@ macro_rules! reattaching {
     )*};
 }
 
-reattaching!(LoanError, UpdateConnectionsError, TakeError, WaitError);
+reattaching!(
+    LoanError,
+    UpdateConnectionsError,
+    TakeError,
+    WaitError,
+    WakeFdError
+);
 
 /// A port's current core (module docs).
 pub(crate) struct PortCell<C> {

@@ -109,6 +109,18 @@ fn samples() -> Vec<Message> {
             port_index: 3,
             group: 1,
         }),
+        Message::SetWakeFd(WakeFdPort {
+            kind: PortKind::Subscriber,
+            group: 1,
+            port_index: 5,
+            generation: 3,
+        }),
+        Message::QueryWakeFd(WakeFdPort {
+            kind: PortKind::Subscriber,
+            group: 0,
+            port_index: 2,
+            generation: 8,
+        }),
         Message::Registered(Registered {
             process_slot: 5,
             daemon_pid: 1234,
@@ -183,6 +195,13 @@ fn samples() -> Vec<Message> {
             group: 1,
             generation: 9,
             reason: RevokeReason::GroupReset,
+        }),
+        Message::WakeFdSet,
+        Message::WakeFd(WakeFdPort {
+            kind: PortKind::Subscriber,
+            group: 2,
+            port_index: 1,
+            generation: u32::MAX,
         }),
         Message::Error(ErrorReply::new(
             ErrorCode::TypeMismatch,

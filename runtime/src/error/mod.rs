@@ -38,6 +38,7 @@ mod not_recreated;
 mod port;
 mod quota;
 mod timeout;
+mod wake_fd;
 
 use zerocp_core::wire::RevokeReason;
 
@@ -51,6 +52,7 @@ pub(crate) use port::check_option;
 pub use port::{CreatePortError, CreatePortReason, PortRequestError};
 pub use quota::{QuotaExceeded, QuotaScope};
 pub use timeout::PublishTimedOut;
+pub use wake_fd::WakeFdError;
 
 /// What every `DaemonGone` prints.
 const GONE: &str = "the ZeroCP daemon is gone (it stopped, or it dropped this process)";
@@ -90,6 +92,7 @@ macro_rules! from_revoked {
 }
 
 from_revoked!(
+    WakeFdError,
     LoanError,
     PublishError,
     UpdateConnectionsError,
@@ -113,6 +116,7 @@ macro_rules! from_gone {
 }
 
 from_gone!(
+    WakeFdError,
     LoanError,
     PublishError,
     UpdateConnectionsError,
