@@ -127,6 +127,7 @@ mod slots;
 mod subscriber;
 mod topology;
 mod wait;
+mod waitset;
 pub mod zero_copy_safe;
 
 pub use adaptive_spin::DEFAULT_WAIT_SPINS;
@@ -134,8 +135,8 @@ pub use connection::ConnectionState;
 pub use connection_event::ConnectionEvent;
 pub use connection_watcher::ConnectionWatcher;
 pub use error::{
-    CreatePortError, InitError, LoanError, PortNotRecreated, PublishError, TakeError,
-    UpdateConnectionsError, WaitError,
+    AttachError, CreatePortError, InitError, LoanError, PortNotRecreated, PublishError, TakeError,
+    UpdateConnectionsError, WaitError, WaitSetCreateError, WaitSetWaitError, WakeFdError,
 };
 pub use heartbeat_thread::HeartbeatStartError;
 pub use loaned_sample::LoanedSample;
@@ -146,6 +147,7 @@ pub use runtime::Runtime;
 pub use runtime_builder::{DEFAULT_RECONNECT_CEILING, RuntimeBuilder};
 pub use sample::Sample;
 pub use subscriber::{DEFAULT_MAX_HELD, DEFAULT_QUEUE_CAPACITY, Subscriber, SubscriberBuilder};
+pub use waitset::{Attachment, AttachmentId, Readiness, WaitSet, WaitSetEvents};
 pub use zero_copy_safe::ZeroCopySafe;
 pub use zerocp_core::port::FullPolicy;
 pub use zerocp_core::service::{ServiceDescription, ServiceNameError};

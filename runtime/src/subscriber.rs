@@ -289,6 +289,11 @@ impl<T: ZeroCopySafe> Subscriber<T> {
         Ok(fd.as_fd())
     }
 
+    /// The current core (for a [`WaitSet`](crate::WaitSet)'s checks).
+    pub(crate) fn core(&self) -> Rc<SubscriberCore> {
+        self.cell.get()
+    }
+
     /// The wake descriptor, made on first use (not yet armed).
     fn wake_fd(&self) -> Result<&Arc<Wakeup>, WakeFdError> {
         if let Some(fd) = self.wake_fd.get() {

@@ -38,6 +38,7 @@ mod not_recreated;
 mod port;
 mod quota;
 mod timeout;
+mod waitset;
 mod wake_fd;
 
 use zerocp_core::wire::RevokeReason;
@@ -52,6 +53,7 @@ pub(crate) use port::check_option;
 pub use port::{CreatePortError, CreatePortReason, PortRequestError};
 pub use quota::{QuotaExceeded, QuotaScope};
 pub use timeout::PublishTimedOut;
+pub use waitset::{AttachError, WaitSetCreateError, WaitSetWaitError};
 pub use wake_fd::WakeFdError;
 
 /// What every `DaemonGone` prints.

@@ -24,11 +24,12 @@
 use std::sync::Arc;
 
 use zerocp_core::notify_word::NotifyWord;
-use zerocp_core::wire::{Message, PortKind, WakeFdPort};
+use zerocp_core::wire::{Message, PortKind, RevokeReason, WakeFdPort};
 use zerocp_os_linux::wakeup::Wakeup;
 
 use super::SubscriberCore;
 use crate::error::WakeFdError;
+use crate::registration::Gone;
 
 impl SubscriberCore {
     fn notify_word(&self) -> &NotifyWord {
@@ -93,12 +94,37 @@ impl SubscriberCore {
     /// Waiter: drains the wake descriptor and clears `pending`, then says
     /// whether the queue holds something (module docs).
     pub(crate) fn rearm(&self) -> bool {
+        self.drain_wake_fd();
+        self.clear_pending();
+        self.has_data()
+    }
+
+    /// Waiter: reads the wake descriptor's count away (nonblocking).
+    pub(crate) fn drain_wake_fd(&self) {
         if let Some(fd) = self.wake_fd.get()
             && let Err(e) = fd.drain()
         {
             log::warn!("subscriber port {}: {e}", self.index());
         }
+    }
+
+    /// Waiter: the next push signals the descriptor again (check the
+    /// queue after this).
+    pub(crate) fn clear_pending(&self) {
         self.notify_word().clear_pending();
+    }
+
+    /// Whether the queue holds a sample (a snapshot).
+    pub(crate) fn has_data(&self) -> bool {
         !self.port().queue.is_empty()
+    }
+
+    /// Why waiting on this port is over for good (the daemon gone, the
+    /// port revoked), if it is.
+    pub(crate) fn stopped(&self) -> Option<Result<Gone, RevokeReason>> {
+        if let Some(gone) = self.runtime().registration().gone() {
+            return Some(Ok(gone));
+        }
+        self.status.revoked().map(Err)
     }
 }
