@@ -7,6 +7,9 @@
 //! - the daemon keeps one descriptor per armed port and closes it with the
 //!   port (its descriptor count goes back), and with the process;
 //! - the daemon stopping wakes a `poll` on it, and `take` says `DaemonGone`;
+//! - `Subscriber::receive` (feature `tokio`) awaits samples from the other
+//!   process on a current-thread tokio runtime, and wakes with `DaemonGone`
+//!   when the daemon stops;
 //! - the daemon's refusals are typed: a port that is not the caller's, a
 //!   second descriptor, something that is not an eventfd, a query from a
 //!   process with no route to the port (`NotRouted`) or for a port never
@@ -64,6 +67,23 @@ fn a_raw_poll_wakes_on_a_publish_from_another_process() {
     domain.stop_with(rustix::process::Signal::TERM);
     assert_eq!(poller.expect_line("woken: ", WAIT), "DaemonGone");
     poller.expect_success(WAIT);
+    publisher.close_stdin();
+    publisher.expect_success(WAIT);
+}
+
+#[test]
+fn an_async_receive_on_tokio_wakes_on_samples_and_on_the_daemon_stop() {
+    let mut domain = TestDomain::builder().mempools(&[(64, 64)]).start();
+    let mut publisher = spawn_child("roles::publisher", &[], &domain.envs());
+    publisher.expect_line("ready", WAIT);
+    let mut receiver = spawn_child("roles::async_receiver", &[], &domain.envs());
+    receiver.expect_line("awaiting", WAIT);
+    publisher.send_line("publish 3");
+    assert_eq!(publisher.expect_line("published ", WAIT), "3");
+    assert_eq!(receiver.expect_line("received ", WAIT), "3");
+    domain.stop_with(rustix::process::Signal::TERM);
+    assert_eq!(receiver.expect_line("woken: ", WAIT), "DaemonGone");
+    receiver.expect_success(WAIT);
     publisher.close_stdin();
     publisher.expect_success(WAIT);
 }
@@ -272,6 +292,46 @@ mod roles {
             Err(TakeError::DaemonGone) => say("woken: DaemonGone"),
             other => panic!("take after the wake-up: {other:?}"),
         }
+    }
+
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn async_receiver() {
+        if role_args("roles::async_receiver").is_none() {
+            return;
+        }
+        let rt = Runtime::builder("wake-async")
+            .reconnect(false)
+            .init()
+            .expect("init");
+        let subscriber = rt
+            .subscriber::<Msg>(&service("wake"))
+            .create()
+            .expect("subscriber");
+        let tokio = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .expect("a tokio runtime");
+        tokio.block_on(async {
+            say("awaiting");
+            let mut received = 0;
+            while received < 3 {
+                let sample = tokio::time::timeout(ROLE_DEADLINE, subscriber.receive())
+                    .await
+                    .expect("a sample in time")
+                    .expect("receive");
+                assert!(sample.is_valid());
+                received += 1;
+            }
+            say(format!("received {received}"));
+            match tokio::time::timeout(ROLE_DEADLINE, subscriber.receive()).await {
+                Ok(Err(zerocp::error::ReceiveError::Take(TakeError::DaemonGone))) => {
+                    say("woken: DaemonGone")
+                }
+                other => panic!("receive with the daemon stopping: {other:?}"),
+            }
+        });
     }
 
     #[test]

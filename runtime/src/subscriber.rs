@@ -33,6 +33,8 @@
 //! only read (the payload through `&T`), so a process that only subscribes
 //! can map that segment read-only.
 
+#[cfg(feature = "tokio")]
+mod async_receive;
 mod chunk_check;
 mod creation;
 mod wake_fd;

@@ -37,6 +37,8 @@ mod init;
 mod not_recreated;
 mod port;
 mod quota;
+#[cfg(feature = "tokio")]
+mod receive;
 mod timeout;
 mod waitset;
 mod wake_fd;
@@ -52,6 +54,8 @@ pub use not_recreated::PortNotRecreated;
 pub(crate) use port::check_option;
 pub use port::{CreatePortError, CreatePortReason, PortRequestError};
 pub use quota::{QuotaExceeded, QuotaScope};
+#[cfg(feature = "tokio")]
+pub use receive::ReceiveError;
 pub use timeout::PublishTimedOut;
 pub use waitset::{AttachError, WaitSetCreateError, WaitSetWaitError};
 pub use wake_fd::WakeFdError;
