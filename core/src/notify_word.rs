@@ -27,7 +27,7 @@
 //! Layout: `armed, pending: u32` (8 bytes, all zeros: not armed, nothing
 //! pending), the same on every target.
 
-use crate::sync::{AtomicU32, Ordering};
+use crate::sync::{AtomicU32, Ordering, fence};
 
 /// A receiving port's eventfd notification words (module docs).
 ///
@@ -51,6 +51,7 @@ pub struct NotifyWord {
     pub pending: AtomicU32,
 }
 
+#[cfg(not(loom))]
 const _: () = assert!(core::mem::size_of::<NotifyWord>() == 8);
 
 impl NotifyWord {
@@ -83,10 +84,14 @@ impl NotifyWord {
     }
 
     /// Waiter, before it re-checks the port: the next push writes the
-    /// eventfd again.
+    /// eventfd again. Ends with a `SeqCst` fence, so the caller's check of
+    /// the queue that follows cannot be ordered before the clear.
     pub fn clear_pending(&self) {
-        // SeqCst: the clear precedes the waiter's re-check of the queue
-        // (the other half of the Dekker pair in `mark_pending`).
+        // SeqCst store and fence: the clear precedes the waiter's re-check
+        // of the queue (the other half of the Dekker pair with the sender's
+        // fence after its push and `mark_pending`); a store alone would let
+        // the check's loads pass it.
         self.pending.store(0, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
     }
 }
