@@ -82,19 +82,21 @@ impl ControlPlane<'_> {
         let routed = service.and_then(|s| self.routes.get(&s)).is_some_and(|r| {
             r.subscribers.contains(&id) && r.publishers.iter().any(|p| caller.ports.contains(p))
         });
-        if !routed {
-            return Err(error(
+        let refused = if !routed {
+            error(
                 ErrorCode::NotRouted,
                 format!("QueryWakeFd: no port of this process is routed to {id}"),
-            ));
-        }
-        if !self.wake_fds.contains(id) {
-            return Err(error(
+            )
+        } else if !self.wake_fds.contains(id) {
+            error(
                 ErrorCode::NotArmed,
                 format!("QueryWakeFd: {id} has no wake descriptor (its owner never set one)"),
-            ));
-        }
-        Ok(msg.clone())
+            )
+        } else {
+            return Ok(msg.clone());
+        };
+        log::debug!("{caller}: {refused}");
+        Err(refused)
     }
 
     /// The wake descriptor of the port `msg` names, to attach to a
