@@ -10,6 +10,9 @@
 //! - `Subscriber::receive` (feature `tokio`) awaits samples from the other
 //!   process on a current-thread tokio runtime, and wakes with `DaemonGone`
 //!   when the daemon stops;
+//! - a subscriber that sets its `armed` word without handing the daemon a
+//!   descriptor (and keeps clearing `pending`) costs a publisher one
+//!   `QueryWakeFd`, not one per publish;
 //! - the daemon's refusals are typed: a port that is not the caller's, a
 //!   second descriptor, something that is not an eventfd, a query from a
 //!   process with no route to the port (`NotRouted`) or for a port never
@@ -19,9 +22,10 @@ mod e2e_support;
 mod support;
 
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use support::TestDomain;
+use support::{MappedGroup, TestDomain};
 use support::{REPLY_DEADLINE, RawClient};
 use zerocp_core::wire::{ErrorCode, Message, PortKind, WakeFdPort};
 use zerocp_os_linux::testing::role::spawn_child;
@@ -113,6 +117,42 @@ fn a_process_gone_takes_its_wake_descriptors_with_it() {
         "descriptors left in the daemon after a second round: {} (base {base})",
         daemon_fds(&domain)
     );
+    domain.stop();
+}
+
+#[test]
+fn a_lying_armed_word_costs_a_publisher_one_request() {
+    let domain = TestDomain::builder().mempools(&[(64, 64)]).start();
+    let mut liar = RawClient::connect(&domain.socket_path());
+    liar.register("wake-liar");
+    let (created, fds) = liar.create_subscriber_with_segments::<u64>("E2E/liar/Event", 8);
+    let names = domain.group_segment_names("default");
+    let group = MappedGroup::from_reply(created.group, fds, names, false);
+    let control = group.control();
+    let port = control.subscriber(created.port_index).expect("its port");
+    // Armed without a descriptor, and `pending` cleared again and again:
+    // without the publisher's cached refusal, every publish would ask.
+    port.notify.armed.store(1, Ordering::SeqCst);
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !done.load(Ordering::Acquire) {
+                port.notify.pending.store(0, Ordering::SeqCst);
+                std::thread::yield_now();
+            }
+        });
+        let mut publisher = spawn_child("roles::u64_publisher", &["50"], &domain.envs());
+        assert_eq!(publisher.expect_line("published ", WAIT), "50");
+        publisher.expect_success(WAIT);
+        done.store(true, Ordering::Release);
+    });
+    let log = domain.daemon_log();
+    let refusals = log
+        .lines()
+        .filter(|l| l.contains("NotArmed: QueryWakeFd"))
+        .count();
+    assert_eq!(refusals, 1, "QueryWakeFd refusals for 50 publishes:\n{log}");
+    drop(liar);
     domain.stop();
 }
 
@@ -253,6 +293,30 @@ mod roles {
             seq += n;
             say(format!("published {seq}"));
         }
+    }
+
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn u64_publisher() {
+        let Some(args) = role_args("roles::u64_publisher") else {
+            return;
+        };
+        let n: u64 = crate::e2e_support::arg(&args, 0);
+        let rt = Runtime::init("wake-u64").expect("init");
+        let publisher = rt
+            .publisher::<u64>(&service("liar"))
+            .create()
+            .expect("publisher");
+        for i in 0..n {
+            publisher
+                .loan_uninit()
+                .expect("loan")
+                .write(i)
+                .publish()
+                .expect("publish");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        say(format!("published {n}"));
     }
 
     #[test]
