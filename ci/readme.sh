@@ -166,6 +166,21 @@ readme_by_hand() {
     return "$ok"
 }
 
+# The self-running examples beside the demo: each starts its own zerocpd on
+# a private domain (<example>-<pid>), says it is done, exits 0, leaves nothing.
+example_run() {
+    local name=$1 done_line=$2 ok=0 domain
+    run_block "example-$name" "cargo run --release -p zerocp --example $name" || ok=1
+    expect_line "example-$name" "$done_line" || ok=1
+    domain=$(sed -n "s/^$name: starting zerocpd on private domain \([^ ]*\).*/\1/p" "$WORK_DIR/example-$name.log")
+    if [[ -z "$domain" ]]; then
+        ci_note "the $name example did not say which domain it started zerocpd on"
+        ok=1
+    fi
+    nothing_left "$domain" || ok=1
+    return "$ok"
+}
+
 readme_test_command() {
     if [[ "$TEST_BLOCK" != "cargo test --workspace" ]]; then
         ci_note "the README's test command is now: $TEST_BLOCK; update ci/test-native.sh and this check"
@@ -183,5 +198,7 @@ step "build the By hand binaries" cargo build --release --workspace --bins --exa
 step_continue "README run command (at most ${README_TIME_LIMIT}s)" readme_run_command
 step_continue "events example (at most ${README_TIME_LIMIT}s)" readme_events_example
 step_continue "README By hand (at most ${README_TIME_LIMIT}s)" readme_by_hand
+step_continue "example waitset (at most ${README_TIME_LIMIT}s)" example_run waitset '^waitset: done: '
+step_continue "example epoll_tcp (at most ${README_TIME_LIMIT}s)" example_run epoll_tcp '^epoll_tcp: done: 5 ZeroCP messages and 5 TCP lines'
 step_continue "README test command" readme_test_command
 ci_finish

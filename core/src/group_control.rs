@@ -67,9 +67,10 @@ pub const GROUP_CONTROL_MAGIC: u64 = u64::from_le_bytes(*b"ZEROCPGC");
 /// subscriber's `max_held` and held count (a publisher's statistics sit in
 /// its port's former tail padding); 6 added the wake-pending flags of a
 /// subscriber's wake word (in its padding: a runtime of version 5 would
-/// never clear them, and sleep through every publish after the first) and
-/// the event services' notifier and listener ports (their counts in the
-/// header's first reserved word).
+/// never clear them, and sleep through every publish after the first), a
+/// subscriber's [`NotifyWord`](crate::notify_word::NotifyWord) (its own
+/// line after the `WakeWord`), and the event services' notifier and
+/// listener ports (their counts in the header's first reserved word).
 pub const GROUP_CONTROL_LAYOUT_VERSION: u32 = 6;
 
 /// One entry of the header's mempool table.

@@ -25,6 +25,7 @@ pub mod listener_port;
 pub mod mempool;
 pub mod mempool_manager;
 pub mod mgmt;
+pub mod notify_word;
 pub mod port;
 pub mod refcount;
 pub mod seqlock;

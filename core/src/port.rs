@@ -16,6 +16,7 @@
 //! | subscriber `queue` ([`ChunkQueue`]) | publishers push, subscriber pops | daemon drains on death |
 //! | subscriber `held` | subscriber | daemon, after the subscriber died |
 //! | subscriber [`WakeWord`] | both ([`crate::wake_protocol`]) | both |
+//! | subscriber `notify` ([`NotifyWord`]) | both (eventfd protocol) | both |
 //! | subscriber [`SubscriberStats`] | publishers (drops, timeouts), subscriber (`held`) | publishers (`held`, for the port quota), daemon (display) |
 //! | publisher [`PublisherStats`] | publisher | daemon (display) |
 //!
@@ -30,6 +31,7 @@
 use crate::cache_padded::CachePadded;
 use crate::chunk_queue::ChunkQueue;
 use crate::history_ring::HistoryRing;
+pub use crate::notify_word::NotifyWord;
 use crate::seqlock::SeqLock;
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
 use crate::used_chunk_list::UsedChunkList;
@@ -357,7 +359,8 @@ pub struct SubscriberStats {
 
 /// A subscriber's port.
 ///
-/// Layout: [`PortControl`], [`WakeWord`], [`SubscriberStats`] (64 B each),
+/// Layout: [`PortControl`], [`WakeWord`], [`NotifyWord`] (cache-padded),
+/// [`SubscriberStats`] (64 B each),
 /// the receive [`ChunkQueue`] of [`MAX_QUEUE_CAPACITY`], and `held`
 /// ([`UsedChunkList`] of [`MAX_HELD`]), padded to a multiple of 64 bytes.
 #[repr(C, align(64))]
@@ -366,6 +369,8 @@ pub struct SubscriberPort {
     pub control: PortControl,
     /// Sleep/wake protocol words.
     pub wake: WakeWord,
+    /// Eventfd notification words (for WaitSets and pollable descriptors).
+    pub notify: CachePadded<NotifyWord>,
     /// Counters.
     pub stats: SubscriberStats,
     /// Chunks delivered and not yet taken.
@@ -378,18 +383,4 @@ pub struct SubscriberPort {
 #[cfg(not(loom))]
 const _: () = assert!(core::mem::size_of::<PublisherPort>() == 960);
 #[cfg(not(loom))]
-const _: () = assert!(core::mem::size_of::<SubscriberPort>() == 2560);
-
-/// The eventfd side of a waiting port (a subscriber's or a listener's): a
-/// runtime that waits on many ports or on a file descriptor arms it, and a
-/// publisher (notifier) that finds it armed writes the waiter's eventfd
-/// once per `pending` flip.
-///
-/// Layout: `armed, pending: u32` (8 bytes); all zeros is "not armed".
-#[repr(C)]
-pub struct NotifyWord {
-    /// Non-zero: the owner waits through an eventfd the daemon holds.
-    pub armed: AtomicU32,
-    /// Set by the first writer after the owner last cleared it.
-    pub pending: AtomicU32,
-}
+const _: () = assert!(core::mem::size_of::<SubscriberPort>() == 2624);

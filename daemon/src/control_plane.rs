@@ -51,6 +51,7 @@ pub use crate::request_error::RequestError;
 use crate::request_error::{check_range, error};
 use crate::route_table::{RouteError, RouteTable};
 use crate::segment_groups::SegmentGroups;
+use crate::wake_fds::WakeFds;
 
 mod event_ports;
 
@@ -95,6 +96,8 @@ pub struct ControlPlane<'a> {
     /// on_corrupt_pool = "reset-when-empty"`).
     pub(crate) pending_resets: PendingResets,
     pub(crate) audit: Audit,
+    /// The wake descriptors of ports ([`crate::wake_fds`]).
+    pub(crate) wake_fds: WakeFds,
 }
 
 impl<'a> ControlPlane<'a> {
@@ -135,6 +138,7 @@ impl<'a> ControlPlane<'a> {
             config,
             groups,
             identity,
+            wake_fds: WakeFds::new(),
         }
     }
 
@@ -298,7 +302,7 @@ impl<'a> ControlPlane<'a> {
             })
     }
 
-    fn owner(&self, slot: u32) -> Result<&Process, RequestError> {
+    pub(crate) fn owner(&self, slot: u32) -> Result<&Process, RequestError> {
         self.processes
             .get(slot)
             .ok_or_else(|| error(ErrorCode::NotRegistered, "the process is not registered"))
@@ -515,6 +519,7 @@ impl<'a> ControlPlane<'a> {
     /// Retires, unroutes, reclaims and frees port `id`.
     fn retire_port(&mut self, id: PortId) -> reclaim::Reclaimed {
         self.unroute_port(id);
+        self.wake_fds.remove(id);
         let Some(part) = self.parts.get(id.group as usize).map(GroupMemory::manager) else {
             return reclaim::Reclaimed::default();
         };
@@ -542,6 +547,7 @@ impl<'a> ControlPlane<'a> {
             total.add(self.retire_port(id));
         }
         self.audit_groups(&groups);
+        self.wake_fds.remove_owner(slot);
         let process = self.processes.unregister(slot)?;
         for &group in &groups {
             self.reset_if_quiet(group);
@@ -571,8 +577,10 @@ impl<'a> ControlPlane<'a> {
     }
 
     /// Bumps and futex-wakes the wake words of every subscriber and
-    /// listener port, so no thread stays asleep on a daemon that is gone.
+    /// listener port, and signals every wake descriptor, so no thread stays
+    /// asleep on a daemon that is gone.
     pub fn wake_all_sleepers(&self) {
+        self.wake_fds.signal_all();
         for process in self.processes.iter() {
             for id in &process.ports {
                 if let Some(part) = self.pool_manager(id.group) {

@@ -154,6 +154,7 @@ mod slots;
 mod subscriber;
 mod topology;
 mod wait;
+mod waitset;
 pub mod zero_copy_safe;
 
 pub use adaptive_spin::DEFAULT_WAIT_SPINS;
@@ -161,8 +162,9 @@ pub use connection::ConnectionState;
 pub use connection_event::ConnectionEvent;
 pub use connection_watcher::ConnectionWatcher;
 pub use error::{
-    CreatePortError, InitError, LoanError, NotifyError, PortNotRecreated, PublishError, TakeError,
-    UpdateConnectionsError, WaitError,
+    AttachError, CreatePortError, InitError, LoanError, NotifyError, PortNotRecreated,
+    PublishError, TakeError, UpdateConnectionsError, WaitError, WaitSetCreateError,
+    WaitSetWaitError, WakeFdError,
 };
 pub use heartbeat_thread::HeartbeatStartError;
 pub use listener::{Listener, ListenerBuilder};
@@ -175,6 +177,7 @@ pub use runtime::Runtime;
 pub use runtime_builder::{DEFAULT_RECONNECT_CEILING, RuntimeBuilder};
 pub use sample::Sample;
 pub use subscriber::{DEFAULT_MAX_HELD, DEFAULT_QUEUE_CAPACITY, Subscriber, SubscriberBuilder};
+pub use waitset::{Attachment, AttachmentId, Readiness, WaitSet, WaitSetEvents};
 pub use zero_copy_safe::ZeroCopySafe;
 pub use zerocp_core::event::{EventId, EventIdError, EventIter, EventSet, MAX_EVENT_ID};
 pub use zerocp_core::port::FullPolicy;

@@ -46,7 +46,7 @@ use zerocp_core::wire::{PortKind, RevokeReason};
 
 use crate::error::{
     CreatePortReason, LoanError, NotifyError, PortNotRecreated, PortRequestError, TakeError,
-    UpdateConnectionsError, WaitError,
+    UpdateConnectionsError, WaitError, WakeFdError,
 };
 use crate::port_owner::PortOwner;
 use crate::registration::{Gone, Registration};
@@ -93,7 +93,8 @@ reattaching!(
     UpdateConnectionsError,
     TakeError,
     WaitError,
-    NotifyError
+    NotifyError,
+    WakeFdError
 );
 
 /// A port's current core (module docs).

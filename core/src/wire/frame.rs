@@ -70,6 +70,10 @@ kinds! {
     CreateNotifier = 0x0D,
     /// [`Message::CreateListener`](super::Message::CreateListener).
     CreateListener = 0x0E,
+    /// [`Message::SetWakeFd`](super::Message::SetWakeFd).
+    SetWakeFd = 0x10,
+    /// [`Message::QueryWakeFd`](super::Message::QueryWakeFd).
+    QueryWakeFd = 0x11,
     /// [`Message::Registered`](super::Message::Registered).
     Registered = 0x81,
     /// [`Message::Unregistered`](super::Message::Unregistered).
@@ -98,6 +102,10 @@ kinds! {
     NotifierCreated = 0x8D,
     /// [`Message::ListenerCreated`](super::Message::ListenerCreated).
     ListenerCreated = 0x8E,
+    /// [`Message::WakeFdSet`](super::Message::WakeFdSet).
+    WakeFdSet = 0x90,
+    /// [`Message::WakeFd`](super::Message::WakeFd).
+    WakeFd = 0x91,
     /// [`Message::Error`](super::Message::Error).
     Error = 0xFE,
     /// [`Message::Shutdown`](super::Message::Shutdown).

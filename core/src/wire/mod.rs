@@ -51,7 +51,7 @@ pub use message::{
     MAX_FINDING_DETAIL_LEN, MAX_GROUP_NAME_LEN, MAX_GROUP_PATTERNS, MAX_PATTERN_LEN, MAX_RULE_IDS,
     MempoolInfo, Mempools, PAGE_END, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest, PortCreated,
     PortInfo, PortKind, PortRevoked, PortsPage, ProcessInfo, ProcessState, ProcessesPage, Register,
-    Registered, RemovePort, ResetGroup, RevokePort, RevokeReason, RuleScope, Status,
+    Registered, RemovePort, ResetGroup, RevokePort, RevokeReason, RuleScope, Status, WakeFdPort,
 };
 
 pub use crate::port::FullPolicy;
@@ -83,13 +83,16 @@ pub const MAX_FRAME_SIZE: usize = 4096;
 /// [`Message::NotifierCreated`], [`Message::CreateListener`] /
 /// [`Message::ListenerCreated`], and the port kinds
 /// [`PortKind::Notifier`] and [`PortKind::Listener`] (in [`RemovePort`],
-/// [`RevokePort`], [`PortInfo`]).
+/// [`RevokePort`], [`PortInfo`]);
+/// and wake descriptors: [`Message::SetWakeFd`] / [`Message::WakeFdSet`]
+/// and [`Message::QueryWakeFd`] / [`Message::WakeFd`] ([`WakeFdPort`]), and
+/// the refusals [`ErrorCode::NotRouted`] and [`ErrorCode::NotArmed`].
 pub const PROTOCOL_VERSION: u8 = 7;
 /// First two bytes of every frame: `0x5A43` little-endian (bytes `43 5A`).
 pub const FRAME_MAGIC: u16 = 0x5A43;
 
 /// Largest body of each payload type; all must fit a frame.
-const MAX_BODY_LENS: [usize; 22] = [
+const MAX_BODY_LENS: [usize; 23] = [
     Register::MAX_LEN,
     Registered::MAX_LEN,
     CreatePublisher::MAX_LEN,
@@ -112,6 +115,7 @@ const MAX_BODY_LENS: [usize; 22] = [
     PortRevoked::MAX_LEN,
     CreateNotifier::MAX_LEN,
     CreateListener::MAX_LEN,
+    WakeFdPort::MAX_LEN,
 ];
 
 const _: () = {
@@ -157,6 +161,12 @@ pub enum Message {
     CreateNotifier(CreateNotifier),
     /// Client → daemon: create a listener port.
     CreateListener(CreateListener),
+    /// Client → daemon: keep the eventfd beside this frame as the wake
+    /// descriptor of one of the caller's receiving ports.
+    SetWakeFd(WakeFdPort),
+    /// Client → daemon: hand me the wake descriptor of a port one of my
+    /// ports delivers to.
+    QueryWakeFd(WakeFdPort),
     /// Daemon → client: registration accepted (carries the mgmt segment
     /// read-write and the data segment read-only as descriptors).
     Registered(Registered),
@@ -189,6 +199,12 @@ pub enum Message {
     NotifierCreated(PortCreated),
     /// Daemon → client: listener created (carries the group's control part).
     ListenerCreated(PortCreated),
+    /// Daemon → client: the wake descriptor is kept (the reply to
+    /// [`Message::SetWakeFd`]).
+    WakeFdSet,
+    /// Daemon → client: the port's wake descriptor, beside the frame (the
+    /// reply to [`Message::QueryWakeFd`]).
+    WakeFd(WakeFdPort),
     /// Daemon → client: the request failed.
     Error(ErrorReply),
     /// Daemon → client, unsolicited: the daemon is stopping.
@@ -213,6 +229,8 @@ impl Message {
             Self::RevokePort(_) => MessageKind::RevokePort,
             Self::CreateNotifier(_) => MessageKind::CreateNotifier,
             Self::CreateListener(_) => MessageKind::CreateListener,
+            Self::SetWakeFd(_) => MessageKind::SetWakeFd,
+            Self::QueryWakeFd(_) => MessageKind::QueryWakeFd,
             Self::Registered(_) => MessageKind::Registered,
             Self::Unregistered => MessageKind::Unregistered,
             Self::PublisherCreated(_) => MessageKind::PublisherCreated,
@@ -227,6 +245,8 @@ impl Message {
             Self::PortRevoked(_) => MessageKind::PortRevoked,
             Self::NotifierCreated(_) => MessageKind::NotifierCreated,
             Self::ListenerCreated(_) => MessageKind::ListenerCreated,
+            Self::WakeFdSet => MessageKind::WakeFdSet,
+            Self::WakeFd(_) => MessageKind::WakeFd,
             Self::Error(_) => MessageKind::Error,
             Self::Shutdown => MessageKind::Shutdown,
         }
@@ -268,12 +288,14 @@ impl Message {
             Self::RevokePort(m) => m.put(w),
             Self::GroupReset(m) => m.put(w),
             Self::PortRevoked(m) => m.put(w),
+            Self::SetWakeFd(m) | Self::QueryWakeFd(m) | Self::WakeFd(m) => m.put(w),
             Self::Error(m) => m.put(w),
             Self::Unregister
             | Self::QueryStatus
             | Self::QueryMempools
             | Self::Unregistered
             | Self::PortRemoved
+            | Self::WakeFdSet
             | Self::Shutdown => {}
         }
     }
@@ -295,6 +317,8 @@ impl Message {
             K::RevokePort => Self::RevokePort(Wire::get(r, "RevokePort")?),
             K::CreateNotifier => Self::CreateNotifier(Wire::get(r, "CreateNotifier")?),
             K::CreateListener => Self::CreateListener(Wire::get(r, "CreateListener")?),
+            K::SetWakeFd => Self::SetWakeFd(Wire::get(r, "SetWakeFd")?),
+            K::QueryWakeFd => Self::QueryWakeFd(Wire::get(r, "QueryWakeFd")?),
             K::Registered => Self::Registered(Wire::get(r, "Registered")?),
             K::Unregistered => Self::Unregistered,
             K::PublisherCreated => Self::PublisherCreated(Wire::get(r, "PublisherCreated")?),
@@ -309,6 +333,8 @@ impl Message {
             K::PortRevoked => Self::PortRevoked(Wire::get(r, "PortRevoked")?),
             K::NotifierCreated => Self::NotifierCreated(Wire::get(r, "NotifierCreated")?),
             K::ListenerCreated => Self::ListenerCreated(Wire::get(r, "ListenerCreated")?),
+            K::WakeFdSet => Self::WakeFdSet,
+            K::WakeFd => Self::WakeFd(Wire::get(r, "WakeFd")?),
             K::Error => Self::Error(Wire::get(r, "Error")?),
             K::Shutdown => Self::Shutdown,
         })

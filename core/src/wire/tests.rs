@@ -111,6 +111,18 @@ fn samples() -> Vec<Message> {
         }),
         Message::CreateNotifier(CreateNotifier { service: svc() }),
         Message::CreateListener(CreateListener { service: svc() }),
+        Message::SetWakeFd(WakeFdPort {
+            kind: PortKind::Subscriber,
+            group: 1,
+            port_index: 5,
+            generation: 3,
+        }),
+        Message::QueryWakeFd(WakeFdPort {
+            kind: PortKind::Subscriber,
+            group: 0,
+            port_index: 2,
+            generation: 8,
+        }),
         Message::Registered(Registered {
             process_slot: 5,
             daemon_pid: 1234,
@@ -201,6 +213,13 @@ fn samples() -> Vec<Message> {
             generation: 5,
             control_size: 8192,
             payload_size: 0,
+        }),
+        Message::WakeFdSet,
+        Message::WakeFd(WakeFdPort {
+            kind: PortKind::Subscriber,
+            group: 2,
+            port_index: 1,
+            generation: u32::MAX,
         }),
         Message::Error(ErrorReply::new(
             ErrorCode::TypeMismatch,

@@ -38,7 +38,11 @@ mod init;
 mod not_recreated;
 mod port;
 mod quota;
+#[cfg(feature = "tokio")]
+mod receive;
 mod timeout;
+mod waitset;
+mod wake_fd;
 
 use zerocp_core::wire::RevokeReason;
 
@@ -52,7 +56,11 @@ pub use not_recreated::PortNotRecreated;
 pub(crate) use port::check_option;
 pub use port::{CreatePortError, CreatePortReason, PortRequestError};
 pub use quota::{QuotaExceeded, QuotaScope};
+#[cfg(feature = "tokio")]
+pub use receive::ReceiveError;
 pub use timeout::PublishTimedOut;
+pub use waitset::{AttachError, WaitSetCreateError, WaitSetWaitError};
+pub use wake_fd::WakeFdError;
 
 /// What every `DaemonGone` prints.
 const GONE: &str = "the ZeroCP daemon is gone (it stopped, or it dropped this process)";
@@ -92,6 +100,7 @@ macro_rules! from_revoked {
 }
 
 from_revoked!(
+    WakeFdError,
     LoanError,
     PublishError,
     UpdateConnectionsError,
@@ -116,6 +125,7 @@ macro_rules! from_gone {
 }
 
 from_gone!(
+    WakeFdError,
     LoanError,
     PublishError,
     UpdateConnectionsError,

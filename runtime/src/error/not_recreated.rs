@@ -119,6 +119,7 @@ macro_rules! from_not_recreated {
 }
 
 from_not_recreated!(
+    super::WakeFdError,
     super::LoanError,
     super::UpdateConnectionsError,
     super::TakeError,

@@ -10,6 +10,7 @@
 //! | `audit_counts` | [`FindingKind`], [`AuditCounts`] |
 //! | `operator` | [`RevokePort`], [`ResetGroup`], [`GroupReset`] |
 //! | `revocation` | the notice [`PortRevoked`] and its [`RevokeReason`] |
+//! | `wake_fd` | [`WakeFdPort`] (of `SetWakeFd`, `QueryWakeFd`, `WakeFd`) |
 //! | `error_reply` | [`ErrorReply`], [`ErrorCode`] |
 
 mod audit_counts;
@@ -20,6 +21,7 @@ mod operator;
 mod ports;
 mod registration;
 mod revocation;
+mod wake_fd;
 
 pub use audit_counts::{AuditCounts, FindingKind, MAX_FINDING_DETAIL_LEN};
 pub use error_reply::{ErrorCode, ErrorReply};
@@ -38,3 +40,4 @@ pub use ports::{
 };
 pub use registration::{Register, Registered};
 pub use revocation::{PortRevoked, RevokeReason};
+pub use wake_fd::WakeFdPort;
