@@ -17,6 +17,7 @@
 //! | [`pidfd`] | process liveness through pidfds |
 //! | [`poller`] | an epoll event loop for the daemon |
 //! | [`wakeup`] | an eventfd to wake that loop from another thread |
+//! | [`dir_watch`] | inotify: a name appearing in a directory (a restarted daemon's socket) |
 //! | [`clock`] | `CLOCK_MONOTONIC` readings comparable across processes |
 //! | [`affinity`] | pinning threads to CPUs (benchmarks, real-time users) |
 //! | [`error`] | one error enum per family, each naming the object and errno |
@@ -32,6 +33,7 @@ pub mod affinity;
 pub mod backoff;
 pub mod clock;
 pub mod control_client;
+pub mod dir_watch;
 pub mod error;
 pub mod futex;
 pub mod lockfile;

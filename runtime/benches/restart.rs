@@ -257,11 +257,17 @@ fn restart(
         .and_then(|ns| ns.parse().ok())
         .map(Duration::from_nanos)
         .ok_or_else(|| peer_error(format!("not a clock reading: {line:?}")))?;
-    let took = first.checked_sub(accepting).ok_or_else(|| {
-        peer_error(format!(
-            "took a sample at {first:?}, before the daemon accepted connections at {accepting:?}"
-        ))
-    })?;
+    // The runtimes register as soon as the socket appears (inotify), so
+    // the bench's own reading of "accepting", only ever late, can come
+    // after the sample on a loaded machine: the span was shorter than the
+    // reading's delay, counted as zero.
+    let took = first.checked_sub(accepting).unwrap_or_else(|| {
+        eprintln!(
+            "# the sample at {first:?} came before the bench saw the daemon accepting at \
+             {accepting:?} (its reading was late): counted as 0 ms"
+        );
+        Duration::ZERO
+    });
     Ok((daemon, took))
 }
 

@@ -23,8 +23,15 @@
 //! sockets). Then, with reconnecting on (the default,
 //! [`crate::RuntimeBuilder::reconnect`]), the thread marks the connection
 //! `Disconnected` and tries to register again: at once, then after waits
-//! that double up to the ceiling, sleeping on its stop eventfd only (so
-//! dropping the runtime meanwhile returns at once). Each attempt waits for
+//! that double up to the ceiling, sleeping in epoll on its stop eventfd (so
+//! dropping the runtime meanwhile returns at once) and on an inotify
+//! descriptor watching the run directory for the daemon's socket
+//! ([`SocketWatch`]): the socket appearing brings the next attempt forward
+//! to now (at least [`MIN_EARLY_ATTEMPT_GAP`] after the previous one, one
+//! attempt per burst of events) and starts the doubling over, since the
+//! daemon may not listen yet; without inotify the backoff alone finds the
+//! daemon, within one ceiling. The descriptor lives only while
+//! disconnected. Each attempt waits for
 //! the daemon at most [`attempt_deadline`] (the ceiling, kept between
 //! [`MIN_ATTEMPT_DEADLINE`] and [`MAX_ATTEMPT_DEADLINE`]), not the 20 s of
 //! `Runtime::init`: a daemon that accepts but does not answer, or has no
@@ -53,10 +60,15 @@ use zerocp_os_linux::wakeup::Wakeup;
 use crate::connection::Connection;
 use crate::registration::{Gone, Registration};
 use crate::runtime_builder::ReconnectPolicy;
+use crate::socket_watch::SocketWatch;
 
 /// The first wait before registering again after a failed attempt (the
 /// first attempt comes at once; jittered down to half).
 const FIRST_RECONNECT_WAIT: Duration = Duration::from_millis(2);
+
+/// The shortest time between two attempts to register again that the
+/// daemon's socket appearing brings forward ([`SocketWatch`]).
+const MIN_EARLY_ATTEMPT_GAP: Duration = Duration::from_millis(1);
 
 /// The shortest time one attempt to register again waits for the daemon:
 /// long enough for a daemon under load (CI runs under qemu) to answer.
@@ -91,6 +103,8 @@ enum Ended {
 
 const TOKEN_SOCKET: u64 = 1;
 const TOKEN_STOP: u64 = 2;
+/// The inotify descriptor of the [`SocketWatch`], while disconnected.
+const TOKEN_SOCKET_DIR: u64 = 3;
 
 /// Why the heartbeat thread could not be started.
 #[derive(Debug)]
@@ -227,34 +241,77 @@ fn serve(
 }
 
 /// Registers as `identity` until it works or stopping is requested (then
-/// `None`): at once, then after waits doubling up to the policy's ceiling.
+/// `None`): at once, then after waits doubling up to the policy's ceiling,
+/// cut short (and the doubling started over) when the daemon's socket
+/// appears ([`SocketWatch`], module docs).
 fn register_again(
     identity: &Identity,
     poller: &Poller,
     stop: &StopSignal,
 ) -> Option<(Registration, Duration)> {
+    let mut socket_watch = SocketWatch::start(&identity.domain, poller, TOKEN_SOCKET_DIR);
+    let registered = attempt_until_registered(identity, poller, stop, socket_watch.as_mut());
+    if let Some(watch) = &socket_watch
+        && let Err(e) = poller.delete(watch.dir_watch())
+    {
+        log::debug!("heartbeat thread: {e}");
+    }
+    registered
+}
+
+/// The loop of [`register_again`], with the socket watch if there is one.
+fn attempt_until_registered(
+    identity: &Identity,
+    poller: &Poller,
+    stop: &StopSignal,
+    mut socket_watch: Option<&mut SocketWatch>,
+) -> Option<(Registration, Duration)> {
     let mut backoff = Backoff::new(FIRST_RECONNECT_WAIT, identity.policy.ceiling);
     let patience = attempt_deadline(identity.policy.ceiling);
     let mut events = Events::with_capacity(4);
     loop {
+        // Relaxed: see `HeartbeatThread::stop`. Checked before every
+        // attempt too, not only after a wait: the wait may end at once.
+        if stop.requested.load(Ordering::Relaxed) {
+            return None;
+        }
         match Registration::establish(&identity.name, &identity.domain, true, patience) {
             Ok(registered) => return Some(registered),
             Err(e) => log::debug!("registering again: {e}"),
         }
-        let wait = backoff.next_wait();
-        if let Err(e) = poller.wait(&mut events, Some(wait)) {
-            // Waiting without the stop eventfd still bounds the attempts.
-            log::warn!("heartbeat thread: {e}");
-            std::thread::sleep(wait);
-        }
-        if events.iter().any(|e| e.token == TOKEN_STOP)
-            && let Err(e) = stop.wakeup.drain()
-        {
-            log::warn!("heartbeat thread: {e}");
-        }
-        // Relaxed: see `HeartbeatThread::stop`.
-        if stop.requested.load(Ordering::Relaxed) {
-            return None;
+        // From the attempt's end, as the wait always was: an attempt can
+        // take up to `patience`.
+        let attempted = Instant::now();
+        let mut next_attempt = attempted + backoff.next_wait();
+        loop {
+            let now = Instant::now();
+            if now >= next_attempt {
+                break;
+            }
+            if let Err(e) = poller.wait(&mut events, Some(next_attempt - now)) {
+                // Waiting without the stop eventfd still bounds the attempts.
+                log::warn!("heartbeat thread: {e}");
+                std::thread::sleep(next_attempt - now);
+            }
+            if events.iter().any(|e| e.token == TOKEN_STOP)
+                && let Err(e) = stop.wakeup.drain()
+            {
+                log::warn!("heartbeat thread: {e}");
+            }
+            // Relaxed: see `HeartbeatThread::stop`.
+            if stop.requested.load(Ordering::Relaxed) {
+                return None;
+            }
+            if events.iter().any(|e| e.token == TOKEN_SOCKET_DIR)
+                && let Some(watch) = socket_watch.as_deref_mut()
+                && watch.socket_appeared(poller)
+            {
+                // At once, but never more often than once per gap: a burst
+                // of events makes one attempt, a flood cannot make a spin.
+                next_attempt = next_attempt.min(attempted + MIN_EARLY_ATTEMPT_GAP);
+                // The daemon may not listen yet: retry soon, not late.
+                backoff = Backoff::new(FIRST_RECONNECT_WAIT, identity.policy.ceiling);
+            }
         }
     }
 }

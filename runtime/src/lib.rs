@@ -151,6 +151,7 @@ mod runtime_builder;
 mod sample;
 mod segment_mappings;
 mod slots;
+mod socket_watch;
 mod subscriber;
 mod topology;
 mod wait;

@@ -1,7 +1,8 @@
-//! Errors of waiting and waking: futexes, the epoll poller and the eventfd
-//! wake-up.
+//! Errors of waiting and waking: futexes, the epoll poller, the eventfd
+//! wake-up and the inotify directory watch.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use super::{Errno, ErrnoText};
 
@@ -199,6 +200,64 @@ impl std::error::Error for WakeupError {
             | Self::Adopt { errno }
             | Self::Wait { errno } => Some(errno),
             Self::NotAnEventfd { .. } => None,
+        }
+    }
+}
+
+/// An operation of the inotify [`crate::dir_watch::DirWatch`] failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DirWatchError {
+    /// `inotify_init1` failed (`ENOSYS`, `EMFILE`: no more instances).
+    Create {
+        /// The kernel's error.
+        errno: Errno,
+    },
+    /// `inotify_add_watch` failed (`ENOENT`, `ENOSPC`: no more watches).
+    Watch {
+        /// The directory to watch.
+        dir: PathBuf,
+        /// The kernel's error.
+        errno: Errno,
+    },
+    /// Reading the events failed.
+    Read {
+        /// The kernel's error.
+        errno: Errno,
+    },
+}
+
+impl DirWatchError {
+    /// The kernel's error.
+    pub fn errno(&self) -> Errno {
+        match self {
+            Self::Create { errno } | Self::Watch { errno, .. } | Self::Read { errno } => *errno,
+        }
+    }
+}
+
+impl fmt::Display for DirWatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Create { errno } => {
+                write!(f, "cannot create inotify instance: {}", ErrnoText(*errno))
+            }
+            Self::Watch { dir, errno } => write!(
+                f,
+                "cannot watch directory {}: {}",
+                dir.display(),
+                ErrnoText(*errno)
+            ),
+            Self::Read { errno } => write!(f, "cannot read inotify events: {}", ErrnoText(*errno)),
+        }
+    }
+}
+
+impl std::error::Error for DirWatchError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Create { errno } | Self::Watch { errno, .. } | Self::Read { errno } => {
+                Some(errno)
+            }
         }
     }
 }

@@ -20,7 +20,7 @@ mod process;
 mod socket;
 
 pub use errno::ErrnoText;
-pub use event::{FutexError, PollError, WakeupError};
+pub use event::{DirWatchError, FutexError, PollError, WakeupError};
 pub use memory::{MapError, ShmError};
 pub use names::{NameError, NameKind, RunDirError, RunDirProblem};
 pub use process::{AffinityError, LockError, PidFdError};
