@@ -33,12 +33,12 @@ mod private_daemon;
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use message::{Counter, SERVICE, now_ns};
-use private_daemon::{Error, Proc, STEP_DEADLINE, next_line, run_daemon};
+use private_daemon::{Error, Proc, STEP_DEADLINE, next_line, role, run_daemon};
 use zerocp::{Runtime, ServiceDescription};
 use zerocp_os_linux::names::DomainName;
 
@@ -145,20 +145,11 @@ fn run_publisher() -> Result<(), Error> {
 
 /// Daemon (if needed), subscriber, publisher, clean stop.
 fn orchestrate() -> Result<(), Error> {
-    let exe = std::env::current_exe()?;
-    private_daemon::with_daemon("demo", &exe, |domain| run_pair(&exe, domain))
+    private_daemon::with_daemon("demo", run_pair)
 }
 
 fn run_pair(exe: &Path, domain: &DomainName) -> Result<(), Error> {
-    let role = |name: &str| {
-        let mut c = Command::new(exe);
-        c.args(["--role", name])
-            .env("ZEROCP_DOMAIN", domain.as_str())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped());
-        c
-    };
-    let mut subscriber = Proc::spawn("subscriber", &mut role("subscriber"))?;
+    let mut subscriber = Proc::spawn("subscriber", &mut role(exe, domain, "subscriber", &[]))?;
     let sub_lines = subscriber.lines()?;
     let ready = next_line(&sub_lines, &mut subscriber)?;
     if ready != "ready" {
@@ -169,7 +160,7 @@ fn run_pair(exe: &Path, domain: &DomainName) -> Result<(), Error> {
         subscriber.pid(),
         INTERVAL.as_millis()
     );
-    let mut publisher = Proc::spawn("publisher", &mut role("publisher"))?;
+    let mut publisher = Proc::spawn("publisher", &mut role(exe, domain, "publisher", &[]))?;
     let pub_lines = publisher.lines()?;
     for count in 0..MESSAGES {
         say!("{}", message_line(&pub_lines, &mut publisher, count)?);

@@ -14,8 +14,8 @@
 
 #[path = "common/message.rs"]
 mod message;
-#[path = "common/own_daemon.rs"]
-mod own_daemon;
+#[path = "common/private_daemon.rs"]
+mod private_daemon;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -23,7 +23,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use message::{Counter, now_ns};
-use own_daemon::{Error, Proc, STEP_DEADLINE, role, run_main, with_daemon};
+use private_daemon::{Error, Proc, STEP_DEADLINE, role, run_main, with_daemon};
 use zerocp::{Runtime, ServiceDescription};
 use zerocp_os_linux::names::DomainName;
 use zerocp_os_linux::poller::{Events, Interest, Poller};
@@ -39,7 +39,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("--role") if args.get(1).map(String::as_str) == Some("daemon") => {
-            own_daemon::run_daemon(args.get(2).cloned())
+            private_daemon::run_daemon(args.get(2).cloned())
         }
         Some("--role") if args.get(1).map(String::as_str) == Some("main") => run(),
         Some("--role") => publish(),

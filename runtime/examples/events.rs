@@ -23,10 +23,10 @@ mod private_daemon;
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{ExitCode, Stdio};
 use std::time::Instant;
 
-use private_daemon::{Error, Proc, STEP_DEADLINE, next_line, run_daemon};
+use private_daemon::{Error, Proc, STEP_DEADLINE, next_line, role, run_daemon};
 use zerocp::{EventId, EventSet, Runtime, ServiceDescription};
 use zerocp_os_linux::names::DomainName;
 
@@ -143,23 +143,20 @@ fn run_notifier() -> Result<(), Error> {
 // The orchestrator.
 
 fn orchestrate() -> Result<(), Error> {
-    let exe = std::env::current_exe()?;
-    private_daemon::with_daemon("events", &exe, |domain| run_pair(&exe, domain))
+    private_daemon::with_daemon("events", run_pair)
 }
 
 fn run_pair(exe: &Path, domain: &DomainName) -> Result<(), Error> {
-    let role = |name: &str| {
-        let mut c = Command::new(exe);
-        c.args(["--role", name])
-            .env("ZEROCP_DOMAIN", domain.as_str())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped());
-        c
-    };
-    let mut listener = Proc::spawn("listener", &mut role("listener"))?;
+    let mut listener = Proc::spawn(
+        "listener",
+        role(exe, domain, "listener", &[]).stdin(Stdio::piped()),
+    )?;
     let listened = listener.lines()?;
     expect_ready(&listened, &mut listener)?;
-    let mut notifier = Proc::spawn("notifier", &mut role("notifier"))?;
+    let mut notifier = Proc::spawn(
+        "notifier",
+        role(exe, domain, "notifier", &[]).stdin(Stdio::piped()),
+    )?;
     let notified = notifier.lines()?;
     expect_ready(&notified, &mut notifier)?;
     say!(

@@ -12,14 +12,14 @@
 
 #[path = "common/message.rs"]
 mod message;
-#[path = "common/own_daemon.rs"]
-mod own_daemon;
+#[path = "common/private_daemon.rs"]
+mod private_daemon;
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use message::{Counter, now_ns};
-use own_daemon::{Error, Proc, STEP_DEADLINE, role, run_main, with_daemon};
+use private_daemon::{Error, Proc, STEP_DEADLINE, next_line, role, run_main, with_daemon};
 use zerocp::{Readiness, Runtime, ServiceDescription, WaitSet};
 use zerocp_os_linux::names::DomainName;
 
@@ -30,7 +30,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("--role") if args.get(1).map(String::as_str) == Some("daemon") => {
-            own_daemon::run_daemon(args.get(2).cloned())
+            private_daemon::run_daemon(args.get(2).cloned())
         }
         Some("--role") if args.get(1).map(String::as_str) == Some("main") => run(),
         Some("--role") => sensor(&args[1..]),
@@ -95,7 +95,7 @@ fn run() -> Result<(), Error> {
     for (name, ms) in [("Imu", "10"), ("Gps", "50")] {
         let mut p = Proc::spawn(name, &mut role(exe, domain, "sensor", &[name, ms]))?;
         let lines = p.lines()?;
-        if p.next_line(&lines)? != "ready" {
+        if next_line(&lines, &mut p)? != "ready" {
             return Err(format!("the {name} sensor did not start").into());
         }
         sensors.push(p);

@@ -1,5 +1,6 @@
-//! What the self-running examples (`demo`, `events`) share: a daemon to
-//! run against, and child processes watched through pidfds.
+//! What the self-running examples (`demo`, `events`, `waitset`,
+//! `epoll_tcp`) share: a daemon to run against, and their roles run as
+//! child processes of the example, watched through pidfds.
 //!
 //! [`with_daemon`] uses the daemon of `ZEROCP_DOMAIN` (default `default`)
 //! if one serves; otherwise it starts its own `zerocpd` on a private domain
@@ -11,6 +12,11 @@
 //! directory too when it did not exist before (the daemon removes a run
 //! directory it created, never one it found). A daemon that was already
 //! running is left as it was.
+//!
+//! The roles are this executable again: [`role`] builds the command
+//! (`--role NAME`, the domain in `ZEROCP_DOMAIN`), [`Proc`] runs it and
+//! kills it if it is dropped before it was waited for, and [`run_main`]
+//! runs an example's whole main part as one such child.
 //!
 //! Every step has a deadline ([`STEP_DEADLINE`]); a child that misses it
 //! is killed and the example fails, naming the step.
@@ -41,25 +47,26 @@ macro_rules! say {
     }};
 }
 
-/// Runs `run` against a daemon (module docs); `who` names the example in
-/// what it prints and in the private domain's name.
+/// Runs `body` with this executable and the domain to use, against a daemon
+/// (module docs); `who` names the example in what it prints and in the
+/// private domain's name.
 pub fn with_daemon(
     who: &str,
-    exe: &Path,
-    run: impl FnOnce(&DomainName) -> Result<(), Error>,
+    body: impl FnOnce(&Path, &DomainName) -> Result<(), Error>,
 ) -> Result<(), Error> {
+    let exe = std::env::current_exe()?;
     let user_domain = DomainName::from_env()?;
     if daemon_runs(&user_domain)? {
         say!("{who}: using the running zerocpd of domain {user_domain} (it keeps running)");
-        return run(&user_domain);
+        return body(&exe, &user_domain);
     }
     let domain = DomainName::new(&format!("{who}-{}", std::process::id()))?;
     // Where the daemon will put its socket, and whether that directory is
     // there before it starts (then it stays; otherwise it must go again).
     let paths = DomainPaths::for_client(&domain)?;
     let run_dir_existed = paths.run_dir.is_dir();
-    let mut daemon = start_daemon(who, exe, &domain, &paths)?;
-    let result = run(&domain);
+    let mut daemon = start_daemon(who, &exe, &domain, &paths)?;
+    let result = body(&exe, &domain);
     // Stop the daemon we started even when the example failed.
     let stopped = stop_daemon(&mut daemon).and_then(|()| check_clean(who, &paths, run_dir_existed));
     result.and(stopped)
@@ -138,6 +145,26 @@ fn start_daemon(
         paths.socket.display()
     );
     Ok(daemon)
+}
+
+/// Runs `exe --role main` on `domain` (its output is the example's) and
+/// waits for it to succeed: the example's own runtime lives in that child,
+/// which finds the domain in `ZEROCP_DOMAIN` like any application.
+pub fn run_main(exe: &Path, domain: &DomainName) -> Result<(), Error> {
+    let mut command = role(exe, domain, "main", &[]);
+    command.stdout(Stdio::inherit());
+    Proc::spawn("main process", &mut command)?.wait_success()
+}
+
+/// `exe --role <role> <args>` on `domain`: stdin null, stdout piped.
+pub fn role(exe: &Path, domain: &DomainName, role: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(exe);
+    c.args(["--role", role])
+        .args(args)
+        .env("ZEROCP_DOMAIN", domain.as_str())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    c
 }
 
 /// The next line `child` prints, within [`STEP_DEADLINE`].
