@@ -2,7 +2,8 @@
 # The README's commands work verbatim, in the README's order, and each ends
 # by itself:
 #
-# 1. the run command (the first `sh` block under "## Run", the demo);
+# 1. the run command (the first `sh` block under "## Run", the demo), and
+#    the `events` example the same section names;
 # 2. the "By hand" block: daemon, subscriber, publisher, zerocpctl, stop;
 # 3. the test command (the block under "## Test"): checked to be
 #    `cargo test --workspace`, which ci/test-native.sh runs; README_RUN_TESTS=1
@@ -141,12 +142,42 @@ readme_run_command() {
     return "$ok"
 }
 
+# The events example, run as the README names it, like the run command:
+# it ends by itself and leaves nothing behind.
+readme_events_example() {
+    local ok=0 domain
+    run_block events-example "cargo run --release -p zerocp --example events" || ok=1
+    expect_line events-example '^events: done, every id reached the listener' || ok=1
+    domain=$(sed -n 's/^events: starting zerocpd on private domain \([^ ]*\) .*/\1/p' "$WORK_DIR/events-example.log")
+    if [[ -z "$domain" ]]; then
+        ci_note "the events example did not say which domain it started zerocpd on"
+        ok=1
+    fi
+    nothing_left "$domain" || ok=1
+    return "$ok"
+}
+
 readme_by_hand() {
     local ok=0
     run_block by-hand "$BY_HAND_BLOCK" || ok=1
     expect_line by-hand '^publisher: done, 10 messages sent$' || ok=1
     expect_line by-hand '^subscriber: done, 10 messages received, 0 dropped$' || ok=1
     nothing_left demo || ok=1
+    return "$ok"
+}
+
+# The self-running examples beside the demo: each starts its own zerocpd on
+# a private domain (<example>-<pid>), says it is done, exits 0, leaves nothing.
+example_run() {
+    local name=$1 done_line=$2 ok=0 domain
+    run_block "example-$name" "cargo run --release -p zerocp --example $name" || ok=1
+    expect_line "example-$name" "$done_line" || ok=1
+    domain=$(sed -n "s/^$name: starting zerocpd on private domain \([^ ]*\).*/\1/p" "$WORK_DIR/example-$name.log")
+    if [[ -z "$domain" ]]; then
+        ci_note "the $name example did not say which domain it started zerocpd on"
+        ok=1
+    fi
+    nothing_left "$domain" || ok=1
     return "$ok"
 }
 
@@ -162,9 +193,12 @@ readme_test_command() {
     fi
 }
 
-step "build the run command's binaries" cargo build --release -p zerocp --example demo --locked
+step "build the run command's binaries" cargo build --release -p zerocp --example demo --example events --locked
 step "build the By hand binaries" cargo build --release --workspace --bins --examples --locked
 step_continue "README run command (at most ${README_TIME_LIMIT}s)" readme_run_command
+step_continue "events example (at most ${README_TIME_LIMIT}s)" readme_events_example
 step_continue "README By hand (at most ${README_TIME_LIMIT}s)" readme_by_hand
+step_continue "example waitset (at most ${README_TIME_LIMIT}s)" example_run waitset '^waitset: done: '
+step_continue "example epoll_tcp (at most ${README_TIME_LIMIT}s)" example_run epoll_tcp '^epoll_tcp: done: 5 ZeroCP messages and 5 TCP lines'
 step_continue "README test command" readme_test_command
 ci_finish

@@ -18,6 +18,8 @@
 //!                           and segment group: 64 + 32 × 12 = 448 bytes used)
 //! publishers                PublisherPort × max_publishers
 //! subscribers               SubscriberPort × max_subscribers
+//! notifiers                 NotifierPort × max_notifiers         (event services,
+//! listeners                 ListenerPort × max_listeners          crate::listener_port)
 //! freelists                 FreeListHeader × mempool count          (64 B each)
 //! links                     u32 × the group's chunks (the freelists' link words)
 //! refcounts                 u32 × the group's chunks (each chunk's reference count)
@@ -42,6 +44,7 @@ use core::mem::{align_of, size_of};
 use core::ptr::NonNull;
 
 use crate::freelist::{FreeList, FreeListHeader};
+use crate::listener_port::{ListenerPort, NotifierPort};
 use crate::mempool::{MAX_MEMPOOLS, MempoolConfig};
 use crate::mgmt::STATE_READY;
 use crate::port::{PublisherPort, SubscriberPort};
@@ -62,8 +65,13 @@ pub const GROUP_CONTROL_MAGIC: u64 = u64::from_le_bytes(*b"ZEROCPGC");
 /// were split from (3: mempools tagged with their group); 4 is the first
 /// per-group control part; 5 added the ports' statistics of timeouts, a
 /// subscriber's `max_held` and held count (a publisher's statistics sit in
-/// its port's former tail padding).
-pub const GROUP_CONTROL_LAYOUT_VERSION: u32 = 5;
+/// its port's former tail padding); 6 added the wake-pending flags of a
+/// subscriber's wake word (in its padding: a runtime of version 5 would
+/// never clear them, and sleep through every publish after the first), a
+/// subscriber's [`NotifyWord`](crate::notify_word::NotifyWord) (its own
+/// line after the `WakeWord`), and the event services' notifier and
+/// listener ports (their counts in the header's first reserved word).
+pub const GROUP_CONTROL_LAYOUT_VERSION: u32 = 6;
 
 /// One entry of the header's mempool table.
 #[repr(C)]
@@ -77,7 +85,7 @@ pub struct MempoolEntry {
 ///
 /// Layout: `magic: u64`, `layout_version, state, group, max_publishers,
 /// max_subscribers, mempool_count: u32`, `control_size, payload_size: u64`,
-/// `reserved: [u64; 2]`, then [`MAX_MEMPOOLS`] × (`chunk_size, chunk_count,
+/// `max_notifiers, max_listeners: u32`, `reserved: u64`, then [`MAX_MEMPOOLS`] × (`chunk_size, chunk_count,
 /// group: u32`), padded to 512.
 #[repr(C, align(512))]
 pub struct GroupHeader {
@@ -90,7 +98,9 @@ pub struct GroupHeader {
     mempool_count: AtomicU32,
     control_size: AtomicU64,
     payload_size: AtomicU64,
-    reserved: [AtomicU64; 2],
+    max_notifiers: AtomicU32,
+    max_listeners: AtomicU32,
+    reserved: [AtomicU64; 1],
     mempools: [MempoolEntry; MAX_MEMPOOLS],
 }
 
@@ -339,6 +349,16 @@ impl<'a> GroupControl<'a> {
         self.record(self.layout.subscriber_offset(index)?)
     }
 
+    /// Notifier port `index`, if in range.
+    pub fn notifier(&self, index: u32) -> Option<&'a NotifierPort> {
+        self.record(self.layout.notifier_offset(index)?)
+    }
+
+    /// Listener port `index`, if in range.
+    pub fn listener(&self, index: u32) -> Option<&'a ListenerPort> {
+        self.record(self.layout.listener_offset(index)?)
+    }
+
     /// The freelist of mempool `pool`, if in range and consistent.
     pub fn freelist(&self, pool: u32) -> Option<FreeList<'a>> {
         let (header, links) = self.freelist_parts(pool)?;
@@ -383,6 +403,8 @@ impl<'a> GroupControl<'a> {
             &h.max_subscribers,
             config.max_subscribers(),
         );
+        repair.u32("max_notifiers", &h.max_notifiers, config.max_notifiers());
+        repair.u32("max_listeners", &h.max_listeners, config.max_listeners());
         let pools = config.mempools();
         repair.u32("mempool_count", &h.mempool_count, pools.len() as u32);
         repair.u64("control_size", &h.control_size, self.layout.total_size());
@@ -449,6 +471,10 @@ impl<'a> GroupControl<'a> {
             .store(config.max_subscribers(), Ordering::Relaxed);
         h.mempool_count
             .store(config.mempools().len() as u32, Ordering::Relaxed);
+        h.max_notifiers
+            .store(config.max_notifiers(), Ordering::Relaxed);
+        h.max_listeners
+            .store(config.max_listeners(), Ordering::Relaxed);
         h.control_size
             .store(self.layout.total_size(), Ordering::Relaxed);
         h.payload_size.store(payload_size, Ordering::Relaxed);
@@ -493,5 +519,11 @@ fn read_config(h: &GroupHeader) -> Result<GroupConfig, GroupControlError> {
         h.max_subscribers.load(Ordering::Relaxed),
         &pools[..listed],
     )
+    .and_then(|c| {
+        c.with_event_ports(
+            h.max_notifiers.load(Ordering::Relaxed),
+            h.max_listeners.load(Ordering::Relaxed),
+        )
+    })
     .map_err(GroupControlError::Config)
 }

@@ -15,7 +15,8 @@
 //! | publisher `loans`, `history` | publisher | daemon, after the publisher died |
 //! | subscriber `queue` ([`ChunkQueue`]) | publishers push, subscriber pops | daemon drains on death |
 //! | subscriber `held` | subscriber | daemon, after the subscriber died |
-//! | subscriber [`WakeWord`] | both (futex protocol) | both |
+//! | subscriber [`WakeWord`] | both ([`crate::wake_protocol`]) | both |
+//! | subscriber `notify` ([`NotifyWord`]) | both (eventfd protocol) | both |
 //! | subscriber [`SubscriberStats`] | publishers (drops, timeouts), subscriber (`held`) | publishers (`held`, for the port quota), daemon (display) |
 //! | publisher [`PublisherStats`] | publisher | daemon (display) |
 //!
@@ -30,6 +31,7 @@
 use crate::cache_padded::CachePadded;
 use crate::chunk_queue::ChunkQueue;
 use crate::history_ring::HistoryRing;
+pub use crate::notify_word::NotifyWord;
 use crate::seqlock::SeqLock;
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
 use crate::used_chunk_list::UsedChunkList;
@@ -291,11 +293,21 @@ pub struct PublisherPort {
 /// Futex words of a subscriber: how publishers wake a sleeping subscriber and
 /// how a subscriber wakes publishers blocked on its full queue.
 ///
-/// Protocol (Dekker style, each side a SeqCst fence between its write and its read):
-/// - subscriber: `sleepers += 1`; read `data_seq`; fence; queue empty? → futex-wait on `data_seq`;
-/// - publisher: push; fence; `sleepers != 0`? → `data_seq += 1`, futex-wake.
+/// Two channels of the same protocol ([`crate::wake_protocol`]: Dekker
+/// style, each side a SeqCst fence between its write and its read, and a
+/// wake-pending flag so that a waker makes at most one wake-up call per
+/// sleep):
+/// - subscriber: read `data_seq`; `wake_pending = 0`; `sleepers += 1`;
+///   fence; queue empty? → futex-wait on `data_seq`;
+/// - publisher: push; fence; `sleepers != 0` and `wake_pending` flips
+///   0 → 1? → `data_seq += 1`, futex-wake.
 ///
-/// `space_seq`/`blocked` mirror it for the block-publisher policy.
+/// `space_seq`/`blocked`/`space_pending` mirror it for the block-publisher
+/// policy.
+///
+/// Layout: `data_seq, sleepers, space_seq, blocked, wake_pending,
+/// space_pending: u32`, padded to 64 bytes (the two flags came with group
+/// control layout version 6, in what was padding).
 #[repr(C, align(64))]
 pub struct WakeWord {
     /// Futex word for "data arrived".
@@ -306,6 +318,12 @@ pub struct WakeWord {
     pub space_seq: AtomicU32,
     /// Number of publishers waiting for space.
     pub blocked: AtomicU32,
+    /// 1 when a publisher woke the subscriber's sleepers since one of them
+    /// last cleared it (before sleeping): later publishers skip the wake-up.
+    pub wake_pending: AtomicU32,
+    /// 1 when the subscriber woke blocked publishers since one of them last
+    /// cleared it (before sleeping): later pops skip the wake-up.
+    pub space_pending: AtomicU32,
 }
 
 #[cfg(not(loom))]
@@ -341,7 +359,8 @@ pub struct SubscriberStats {
 
 /// A subscriber's port.
 ///
-/// Layout: [`PortControl`], [`WakeWord`], [`SubscriberStats`] (64 B each),
+/// Layout: [`PortControl`], [`WakeWord`], [`NotifyWord`] (cache-padded),
+/// [`SubscriberStats`] (64 B each),
 /// the receive [`ChunkQueue`] of [`MAX_QUEUE_CAPACITY`], and `held`
 /// ([`UsedChunkList`] of [`MAX_HELD`]), padded to a multiple of 64 bytes.
 #[repr(C, align(64))]
@@ -350,6 +369,8 @@ pub struct SubscriberPort {
     pub control: PortControl,
     /// Sleep/wake protocol words.
     pub wake: WakeWord,
+    /// Eventfd notification words (for WaitSets and pollable descriptors).
+    pub notify: CachePadded<NotifyWord>,
     /// Counters.
     pub stats: SubscriberStats,
     /// Chunks delivered and not yet taken.
@@ -362,4 +383,4 @@ pub struct SubscriberPort {
 #[cfg(not(loom))]
 const _: () = assert!(core::mem::size_of::<PublisherPort>() == 960);
 #[cfg(not(loom))]
-const _: () = assert!(core::mem::size_of::<SubscriberPort>() == 2560);
+const _: () = assert!(core::mem::size_of::<SubscriberPort>() == 2624);

@@ -14,12 +14,12 @@ use zerocp_core::fixed_string::FixedString;
 use zerocp_core::mempool::MAX_MEMPOOLS;
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::wire::{
-    self, AccessRule, AuditCounts, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply,
-    FindingKind, FullPolicy, GroupInfo, GroupReset, GroupsPage, HEADER_LEN, MAX_FRAME_SIZE,
-    MAX_GROUP_PATTERNS, MAX_RULE_IDS, MempoolInfo, Mempools, Message, MessageKind, PORTS_PER_PAGE,
-    PROCESSES_PER_PAGE, PageRequest, PortCreated, PortInfo, PortKind, PortRevoked, PortsPage,
-    ProcessInfo, ProcessState, ProcessesPage, Register, Registered, RemovePort, ResetGroup,
-    RevokePort, RevokeReason, RuleScope, Status, TypeInfo,
+    self, AccessRule, AuditCounts, CreateListener, CreateNotifier, CreatePublisher,
+    CreateSubscriber, ErrorCode, ErrorReply, FindingKind, FullPolicy, GroupInfo, GroupReset,
+    GroupsPage, HEADER_LEN, MAX_FRAME_SIZE, MAX_GROUP_PATTERNS, MAX_RULE_IDS, MempoolInfo,
+    Mempools, Message, MessageKind, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest, PortCreated,
+    PortInfo, PortKind, PortRevoked, PortsPage, ProcessInfo, ProcessState, ProcessesPage, Register,
+    Registered, RemovePort, ResetGroup, RevokePort, RevokeReason, RuleScope, Status, TypeInfo,
 };
 
 fn fixed<const N: usize>() -> impl Strategy<Value = FixedString<N>> {
@@ -238,6 +238,8 @@ fn requests() -> impl Strategy<Value = Message> {
                 group,
             })
         }),
+        service().prop_map(|service| Message::CreateNotifier(CreateNotifier { service })),
+        service().prop_map(|service| Message::CreateListener(CreateListener { service })),
     ]
 }
 
@@ -260,6 +262,8 @@ fn replies() -> impl Strategy<Value = Message> {
         Just(Message::Unregistered),
         port_created().prop_map(Message::PublisherCreated),
         port_created().prop_map(Message::SubscriberCreated),
+        port_created().prop_map(Message::NotifierCreated),
+        port_created().prop_map(Message::ListenerCreated),
         Just(Message::PortRemoved),
         (any::<[u32; 5]>(), any::<[u64; 8]>(), audit_counts()).prop_map(
             |([pid, p, pb, s, sv], [up, ep, m, d, c, rf, ev, ex], audit)| {

@@ -205,7 +205,10 @@ impl ControlPlane<'_> {
             Finding::FreelistChain { group, pool, .. }
             | Finding::LostChunks { group, pool, .. }
             | Finding::OverReferenced { group, pool, .. } => {
-                self.ports_in_use(group, |w| w.settings.is_some_and(|s| s.mempool == pool))
+                // Event ports take no chunk from any pool.
+                self.ports_in_use(group, |w| {
+                    !w.id.kind.is_event() && w.settings.is_some_and(|s| s.mempool == pool)
+                })
             }
             Finding::SubscriberQueue { port, .. } | Finding::PortControl { port, .. } => {
                 self.ports_in_use(port.group, |w| w.id == port)
@@ -218,14 +221,15 @@ impl ControlPlane<'_> {
         }
     }
 
-    /// The ports in use of `group` (both kinds) that `wanted` picks.
+    /// The ports in use of `group` (every kind) that `wanted` picks.
     fn ports_in_use(
         &self,
         group: u32,
         wanted: impl Fn(&crate::port_registry::WrittenPort) -> bool,
     ) -> Vec<AffectedPort> {
-        [PortKind::Publisher, PortKind::Subscriber]
-            .into_iter()
+        PortKind::ALL
+            .iter()
+            .copied()
             .flat_map(|kind| self.ports.written(group, kind))
             .filter(|w| wanted(w))
             .filter_map(|w| self.in_use(w.id))

@@ -219,3 +219,35 @@ fn a_forged_heartbeat_is_noticed_and_restored_never_reclaimed() {
     );
     assert!(plane.take_notices().is_empty(), "nothing revoked");
 }
+
+#[test]
+fn a_scribbled_listener_record_is_restored_and_the_listener_revoked() {
+    let fixture = Fixture::new(4);
+    let mut plane = fixture.plane();
+    let slot = register(&mut plane, 1);
+    let events =
+        zerocp_core::service::ServiceDescription::new("Robot", "Map", "Updated").expect("valid");
+    let message = zerocp_core::wire::CreateListener { service: events };
+    let listener = plane
+        .create_listener(slot, &message)
+        .expect("listener")
+        .port_index;
+    let hostile = HostileMapping::of(&plane);
+    let control = hostile.attach().expect("a sound part attaches");
+    let port = control.listener(listener).expect("port");
+    plane.audit_domain();
+    assert_eq!(plane.status(0, Default::default()).audit.findings(), 0);
+    port.control.set_state(PortState::Retiring);
+    plane.audit_domain();
+    assert_eq!(plane.status(0, Default::default()).audit.port_control, 1);
+    assert_eq!(port.control.state(), Some(PortState::Revoked));
+    let notices = plane.take_notices();
+    assert!(
+        matches!(
+            notices.as_slice(),
+            [(1, Message::PortRevoked(PortRevoked { kind: PortKind::Listener, port_index, .. }))]
+                if *port_index == listener
+        ),
+        "{notices:?}"
+    );
+}

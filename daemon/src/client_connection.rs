@@ -6,7 +6,7 @@
 //! client can make the daemon hold memory or block on its behalf.
 
 use std::fmt;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 
 use zerocp_core::wire::{self, ErrorCode, ErrorReply, MAX_FRAME_SIZE, Message};
 use zerocp_os_linux::error::SocketError;
@@ -100,9 +100,15 @@ impl ClientConnection {
         })
     }
 
-    /// Receives the next frame into `buf` (nonblocking).
-    pub fn recv(&self, buf: &mut [u8; MAX_FRAME_SIZE]) -> Result<RecvResult, SocketError> {
-        self.socket.recv(buf)
+    /// Receives the next frame into `buf` (nonblocking), and the
+    /// descriptors attached to it into `fds` (a wake descriptor; any other
+    /// request's are closed as `fds` is cleared).
+    pub fn recv(
+        &self,
+        buf: &mut [u8; MAX_FRAME_SIZE],
+        fds: &mut Vec<OwnedFd>,
+    ) -> Result<RecvResult, SocketError> {
+        self.socket.recv_with_fds(buf, fds)
     }
 
     /// Encodes and sends `msg` with `request_id`.

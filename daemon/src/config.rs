@@ -10,6 +10,8 @@
 //! max_processes = 64            # processes registered at once
 //! max_publishers = 256          # publisher ports at once (default group)
 //! max_subscribers = 1024        # subscriber ports at once (default group)
+//! max_notifiers = 64            # notifier ports at once (default group, 0..=65536)
+//! max_listeners = 256           # listener ports at once (default group, 0..=65536)
 //! max_queue_capacity = 256      # largest queue a subscriber may ask for (<= 256)
 //! max_history = 32              # deepest publisher history (<= 32)
 //! max_pending_connections = 64  # connections not (yet) registered, e.g. zerocpctl
@@ -350,6 +352,7 @@ impl DaemonConfig {
             "mempool".to_owned(),
             self.limits.max_publishers,
             self.limits.max_subscribers,
+            (self.limits.max_notifiers, self.limits.max_listeners),
             &self.mempools,
         );
         let configured = self.groups.iter().enumerate().map(|(i, g)| {
@@ -358,6 +361,7 @@ impl DaemonConfig {
                 format!("group[{i}].mempool"),
                 g.max_publishers,
                 g.max_subscribers,
+                (g.max_notifiers, g.max_listeners),
                 &g.mempools,
             )
         });
@@ -365,7 +369,7 @@ impl DaemonConfig {
             .chain(configured)
             .enumerate()
             .map(
-                |(group, (limits_key, pools_key, publishers, subscribers, pools))| {
+                |(group, (limits_key, pools_key, publishers, subscribers, events, pools))| {
                     let group = group as u32;
                     let pools: Vec<zerocp_core::mempool::MempoolConfig> = pools
                         .iter()
@@ -381,6 +385,7 @@ impl DaemonConfig {
                         subscribers,
                         &pools,
                     )
+                    .and_then(|c| c.with_event_ports(events.0, events.1))
                     .map_err(|e| group_config_error(&limits_key, &pools_key, e))
                 },
             )

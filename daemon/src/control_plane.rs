@@ -51,6 +51,9 @@ pub use crate::request_error::RequestError;
 use crate::request_error::{check_range, error};
 use crate::route_table::{RouteError, RouteTable};
 use crate::segment_groups::SegmentGroups;
+use crate::wake_fds::WakeFds;
+
+mod event_ports;
 
 /// Why a process is being removed (for the log).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +96,8 @@ pub struct ControlPlane<'a> {
     /// on_corrupt_pool = "reset-when-empty"`).
     pub(crate) pending_resets: PendingResets,
     pub(crate) audit: Audit,
+    /// The wake descriptors of ports ([`crate::wake_fds`]).
+    pub(crate) wake_fds: WakeFds,
 }
 
 impl<'a> ControlPlane<'a> {
@@ -112,12 +117,13 @@ impl<'a> ControlPlane<'a> {
             config.heartbeat.timeout_ms,
             identity.started_ms,
         );
-        let port_limits: Vec<(u32, u32)> = parts
-            .iter()
-            .map(|p| {
-                let c = p.manager().control().config();
-                (c.max_publishers(), c.max_subscribers())
-            })
+        let configs = parts.iter().map(|p| *p.manager().control().config());
+        let port_limits: Vec<(u32, u32)> = configs
+            .clone()
+            .map(|c| (c.max_publishers(), c.max_subscribers()))
+            .collect();
+        let event_limits: Vec<(u32, u32)> = configs
+            .map(|c| (c.max_notifiers(), c.max_listeners()))
             .collect();
         Self {
             mgmt,
@@ -126,12 +132,13 @@ impl<'a> ControlPlane<'a> {
             parts,
             notices: Vec::new(),
             processes: ProcessManager::new(limits.max_processes, identity.domain.clone()),
-            ports: PortRegistry::new(&port_limits),
+            ports: PortRegistry::new(&port_limits).with_event_ports(&event_limits),
             routes: RouteTable::new(),
             heartbeat,
             config,
             groups,
             identity,
+            wake_fds: WakeFds::new(),
         }
     }
 
@@ -285,7 +292,9 @@ impl<'a> ControlPlane<'a> {
             .check(service, type_info, Some(kind))
             .map_err(|e| {
                 let code = match e {
-                    RouteError::TypeMismatch { .. } => ErrorCode::TypeMismatch,
+                    RouteError::TypeMismatch { .. } | RouteError::PatternMismatch { .. } => {
+                        ErrorCode::TypeMismatch
+                    }
                     RouteError::TooManySubscribers { .. } => ErrorCode::LimitReached,
                 };
                 log::warn!("refused a {}: {e}", kind.noun());
@@ -293,7 +302,7 @@ impl<'a> ControlPlane<'a> {
             })
     }
 
-    fn owner(&self, slot: u32) -> Result<&Process, RequestError> {
+    pub(crate) fn owner(&self, slot: u32) -> Result<&Process, RequestError> {
         self.processes
             .get(slot)
             .ok_or_else(|| error(ErrorCode::NotRegistered, "the process is not registered"))
@@ -423,6 +432,8 @@ impl<'a> ControlPlane<'a> {
             .map_err(|e| error(ErrorCode::LimitReached, e.to_string()))?;
         let init = match kind {
             PortKind::Publisher => self.ports.init_publisher(control, id, settings),
+            PortKind::Notifier => self.ports.init_notifier(control, id, settings),
+            PortKind::Listener => self.ports.init_listener(control, id, settings),
             PortKind::Subscriber => {
                 if let Some(port) = control.subscriber(id.index) {
                     let late = reclaim::drain_subscriber(part, id, port);
@@ -508,6 +519,7 @@ impl<'a> ControlPlane<'a> {
     /// Retires, unroutes, reclaims and frees port `id`.
     fn retire_port(&mut self, id: PortId) -> reclaim::Reclaimed {
         self.unroute_port(id);
+        self.wake_fds.remove(id);
         let Some(part) = self.parts.get(id.group as usize).map(GroupMemory::manager) else {
             return reclaim::Reclaimed::default();
         };
@@ -535,6 +547,7 @@ impl<'a> ControlPlane<'a> {
             total.add(self.retire_port(id));
         }
         self.audit_groups(&groups);
+        self.wake_fds.remove_owner(slot);
         let process = self.processes.unregister(slot)?;
         for &group in &groups {
             self.reset_if_quiet(group);
@@ -563,20 +576,15 @@ impl<'a> ControlPlane<'a> {
         self.mgmt.set_shutting_down();
     }
 
-    /// Bumps and futex-wakes the wake words of every subscriber port, so no
-    /// thread stays asleep on a daemon that is gone.
+    /// Bumps and futex-wakes the wake words of every subscriber and
+    /// listener port, and signals every wake descriptor, so no thread stays
+    /// asleep on a daemon that is gone.
     pub fn wake_all_sleepers(&self) {
+        self.wake_fds.signal_all();
         for process in self.processes.iter() {
-            for id in process
-                .ports
-                .iter()
-                .filter(|p| p.kind == PortKind::Subscriber)
-            {
-                if let Some(port) = self
-                    .pool_manager(id.group)
-                    .and_then(|part| part.control().subscriber(id.index))
-                {
-                    reclaim::wake_all(&port.wake);
+            for id in &process.ports {
+                if let Some(part) = self.pool_manager(id.group) {
+                    reclaim::wake_port(part.control(), *id);
                 }
             }
         }

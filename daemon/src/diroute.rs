@@ -39,7 +39,7 @@ mod admission;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 
 use zerocp_core::wire::{self, DecodeError, ErrorCode, MAX_FRAME_SIZE, Message, PortKind};
 use zerocp_os_linux::clock::monotonic_ms;
@@ -238,13 +238,14 @@ impl<'a> Diroute<'a> {
     /// if the connection is gone.
     fn read_frames(&mut self, id: ConnId) -> bool {
         let mut buf = [0u8; MAX_FRAME_SIZE];
+        let mut fds = Vec::new();
         for _ in 0..FRAMES_PER_WAKE {
             let Some(conn) = self.conns.get(&id) else {
                 return false;
             };
-            match conn.recv(&mut buf) {
+            match conn.recv(&mut buf, &mut fds) {
                 Ok(RecvResult::Frame(len)) => {
-                    if !self.on_frame(id, &buf[..len]) {
+                    if !self.on_frame(id, &buf[..len], std::mem::take(&mut fds)) {
                         return false;
                     }
                 }
@@ -295,8 +296,9 @@ impl<'a> Diroute<'a> {
         true
     }
 
-    /// Handles one frame; false if the connection was dropped.
-    fn on_frame(&mut self, id: ConnId, frame: &[u8]) -> bool {
+    /// Handles one frame and the descriptors it carried (closed unless the
+    /// request keeps them); false if the connection was dropped.
+    fn on_frame(&mut self, id: ConnId, frame: &[u8], fds: Vec<OwnedFd>) -> bool {
         let now = monotonic_ms();
         let (header, msg) = match wire::decode(frame) {
             Ok(decoded) => decoded,
@@ -314,7 +316,14 @@ impl<'a> Diroute<'a> {
             let detail = format!("{:?} is a daemon-to-client message", msg.kind());
             return self.reject(id, ErrorCode::UnexpectedMessage, &detail, request_id);
         }
-        let reply = self.handle(id, msg, now);
+        let reply = match (msg, self.conns.get(&id).and_then(|c| c.process)) {
+            (Message::SetWakeFd(m), Some(slot)) => {
+                reply_or_error(self.plane.set_wake_fd(slot, &m, fds), |()| {
+                    Message::WakeFdSet
+                })
+            }
+            (msg, _) => self.handle(id, msg, now),
+        };
         self.reply(id, &reply, request_id)
     }
 
@@ -323,8 +332,7 @@ impl<'a> Diroute<'a> {
             return false;
         };
         let fds = self.descriptors_for(reply);
-        let fds = fds.as_ref().map_or(&[][..], |fds| &fds[..]);
-        if let Err(e) = conn.send_with_fds(reply, request_id, fds) {
+        if let Err(e) = conn.send_with_fds(reply, request_id, &fds) {
             log::warn!("{conn}: {e}");
             self.close(id, Departure::ConnectionClosed);
             return false;
@@ -335,10 +343,10 @@ impl<'a> Diroute<'a> {
     /// The descriptors `reply` carries. The rights follow the role: a
     /// registration hands over the mgmt segment read-only and the process's
     /// own heartbeat file; a port its group's control part and payload part,
-    /// read-write to a publisher and read-only to a subscriber; nothing else
-    /// carries descriptors.
-    fn descriptors_for(&self, reply: &Message) -> Option<[BorrowedFd<'_>; 2]> {
-        match reply {
+    /// read-write to a publisher and read-only to a subscriber; a `WakeFd`
+    /// the port's wake descriptor; nothing else carries descriptors.
+    fn descriptors_for(&self, reply: &Message) -> Vec<BorrowedFd<'_>> {
+        let fds = match reply {
             Message::Registered(r) => self
                 .plane
                 .processes()
@@ -346,8 +354,12 @@ impl<'a> Diroute<'a> {
                 .map(|p| [self.segments.registration_fd(), p.heartbeat.fd()]),
             Message::PublisherCreated(c) => self.plane.port_fds(c.group, PortKind::Publisher),
             Message::SubscriberCreated(c) => self.plane.port_fds(c.group, PortKind::Subscriber),
+            Message::NotifierCreated(c) => self.plane.port_fds(c.group, PortKind::Notifier),
+            Message::ListenerCreated(c) => self.plane.port_fds(c.group, PortKind::Listener),
+            Message::WakeFd(port) => return self.plane.wake_fd(port).into_iter().collect(),
             _ => None,
-        }
+        };
+        fds.map_or_else(Vec::new, Vec::from)
     }
 
     /// Computes the reply to a client-to-daemon message.
@@ -406,8 +418,19 @@ impl<'a> Diroute<'a> {
                 self.plane.create_subscriber(slot, &m),
                 Message::SubscriberCreated,
             ),
+            (Message::CreateNotifier(m), Some(slot)) => reply_or_error(
+                self.plane.create_notifier(slot, &m),
+                Message::NotifierCreated,
+            ),
+            (Message::CreateListener(m), Some(slot)) => reply_or_error(
+                self.plane.create_listener(slot, &m),
+                Message::ListenerCreated,
+            ),
             (Message::RemovePort(m), Some(slot)) => {
                 reply_or_error(self.plane.remove_port(slot, &m), |()| Message::PortRemoved)
+            }
+            (Message::QueryWakeFd(m), Some(slot)) => {
+                reply_or_error(self.plane.query_wake_fd(slot, &m), Message::WakeFd)
             }
             (msg, Some(_)) => error_message(
                 ErrorCode::UnexpectedMessage,

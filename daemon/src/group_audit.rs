@@ -73,6 +73,10 @@ pub fn audit_group(
     for written in &subscribers {
         findings.extend(subscriber(part, written));
     }
+    for kind in [PortKind::Notifier, PortKind::Listener] {
+        let written = registry.written(group, kind);
+        findings.extend(written.iter().filter_map(|w| event_control(part, w)));
+    }
     let in_use: Vec<u32> = publishers
         .iter()
         .filter(|w| w.settings.is_some())
@@ -105,6 +109,28 @@ fn publisher_control(part: &MemPoolManager<'_>, written: &WrittenPort) -> Option
     if let Some(s) = settings {
         repair.merge(port.history.restore_depth(s.history));
     }
+    (!repair.is_clean()).then_some(Finding::PortControl {
+        port: written.id,
+        repair,
+    })
+}
+
+/// A notifier's or listener's control block against what was written
+/// (their other words hold no index the daemon follows: a topology is
+/// rewritten whenever it changes, a listener's bitmap and wake words take
+/// any value).
+fn event_control(part: &MemPoolManager<'_>, written: &WrittenPort) -> Option<Finding> {
+    let control = part.control();
+    let index = written.id.index;
+    let port = match written.id.kind {
+        PortKind::Notifier => &control.notifier(index)?.control,
+        _ => &control.listener(index)?.control,
+    };
+    let in_use = written
+        .settings
+        .as_ref()
+        .map(|s| (written.id.generation, s));
+    let repair = port.restore(written.state, in_use);
     (!repair.is_clean()).then_some(Finding::PortControl {
         port: written.id,
         repair,

@@ -64,6 +64,14 @@ pub struct GroupSpec {
     /// [`DEFAULT_GROUP_MAX_SUBSCRIBERS`] when not given.
     #[serde(default = "default_max_subscribers")]
     pub max_subscribers: u32,
+    /// Most notifier ports of the group at once (0..=65536);
+    /// [`DEFAULT_GROUP_MAX_NOTIFIERS`] when not given.
+    #[serde(default = "default_max_notifiers")]
+    pub max_notifiers: u32,
+    /// Most listener ports of the group at once (0..=65536);
+    /// [`DEFAULT_GROUP_MAX_LISTENERS`] when not given.
+    #[serde(default = "default_max_listeners")]
+    pub max_listeners: u32,
     /// Its own chunk quotas (`[group.quota]`), replacing `[quota]`'s keys
     /// it sets for its pools ([`crate::quota_config`]).
     #[serde(default)]
@@ -74,6 +82,19 @@ pub struct GroupSpec {
 pub const DEFAULT_GROUP_MAX_PUBLISHERS: u32 = 16;
 /// `max_subscribers` of a `[[group]]` that does not set it.
 pub const DEFAULT_GROUP_MAX_SUBSCRIBERS: u32 = 64;
+
+/// `max_notifiers` of a `[[group]]` that does not set it.
+pub const DEFAULT_GROUP_MAX_NOTIFIERS: u32 = 16;
+/// `max_listeners` of a `[[group]]` that does not set it.
+pub const DEFAULT_GROUP_MAX_LISTENERS: u32 = 64;
+
+fn default_max_notifiers() -> u32 {
+    DEFAULT_GROUP_MAX_NOTIFIERS
+}
+
+fn default_max_listeners() -> u32 {
+    DEFAULT_GROUP_MAX_LISTENERS
+}
 
 fn default_max_publishers() -> u32 {
     DEFAULT_GROUP_MAX_PUBLISHERS

@@ -143,11 +143,13 @@ impl GroupMemory {
 
     /// The descriptors a process receives with a `kind` port of the group:
     /// the control part read-write, then the payload part, read-write for
-    /// a publisher and read-only for a subscriber.
+    /// a publisher and read-only for any other port (a notifier or listener
+    /// reads nothing there: the runtime maps it as a subscriber's, so
+    /// every port's reply carries the same two descriptors).
     pub fn port_fds(&self, kind: PortKind) -> [BorrowedFd<'_>; 2] {
         let payload = match kind {
             PortKind::Publisher => self.payload.as_fd(),
-            PortKind::Subscriber => self.payload_read_only.as_fd(),
+            _ => self.payload_read_only.as_fd(),
         };
         [self.control.as_fd(), payload]
     }

@@ -113,6 +113,7 @@ impl ControlPlane<'_> {
             PortKind::Subscriber => control
                 .subscriber(id.index)
                 .map_or(0, |s| s.held.count() + s.queue.len()),
+            PortKind::Notifier | PortKind::Listener => 0,
         }
     }
 
@@ -183,6 +184,8 @@ impl ControlPlane<'_> {
                     info.timed_out = port.stats.timed_out.load(Ordering::Relaxed);
                 }
             }
+            // An event port has no queue and no statistics.
+            PortKind::Notifier | PortKind::Listener => {}
         }
         info
     }

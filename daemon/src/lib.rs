@@ -144,3 +144,5 @@ pub mod service_pattern;
 pub mod stop_signals;
 pub mod topology_writer;
 pub mod unresponsive;
+pub mod wake_fd_requests;
+pub mod wake_fds;

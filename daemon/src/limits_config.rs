@@ -30,6 +30,10 @@ pub struct Limits {
     pub max_publishers: u32,
     /// Subscriber ports at once.
     pub max_subscribers: u32,
+    /// Notifier ports (event services) at once; 0: none.
+    pub max_notifiers: u32,
+    /// Listener ports (event services) at once; 0: none.
+    pub max_listeners: u32,
     /// Largest queue capacity a subscriber may request.
     pub max_queue_capacity: u32,
     /// Deepest history a publisher may keep (and a subscriber request).
@@ -54,6 +58,8 @@ impl Default for Limits {
             max_processes: 64,
             max_publishers: 256,
             max_subscribers: 1024,
+            max_notifiers: 64,
+            max_listeners: 256,
             max_queue_capacity: QUEUE_CAPACITY_LIMIT,
             max_history: HISTORY_LIMIT,
             max_pending_connections: 64,

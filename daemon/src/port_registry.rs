@@ -45,7 +45,7 @@ pub enum PortRegistryError {
     Full {
         /// The segment group.
         group: u32,
-        /// Publisher or subscriber.
+        /// The port's kind.
         kind: PortKind,
         /// How many slots of this kind the group has.
         capacity: u32,
@@ -205,36 +205,48 @@ impl SlotTable {
 /// ```
 #[derive(Debug)]
 pub struct PortRegistry {
-    /// Publisher and subscriber slots of each group, by group index.
-    groups: Vec<(SlotTable, SlotTable)>,
+    /// Slots of each group (by group index), by kind (`PortKind as usize`:
+    /// publishers, subscribers, notifiers, listeners).
+    groups: Vec<[SlotTable; 4]>,
 }
 
 impl PortRegistry {
     /// A registry for `(max_publishers, max_subscribers)` slots of each
-    /// group (by group index), all free.
+    /// group (by group index), all free, and no notifier or listener slots.
     pub fn new(limits: &[(u32, u32)]) -> Self {
         Self {
             groups: limits
                 .iter()
-                .map(|&(p, s)| (SlotTable::new(p), SlotTable::new(s)))
+                .map(|&(p, s)| [p, s, 0, 0].map(SlotTable::new))
                 .collect(),
         }
     }
 
+    /// The same registry with `(max_notifiers, max_listeners)` slots of
+    /// each group (by group index), all free.
+    ///
+    /// ```
+    /// use zerocp_core::wire::PortKind;
+    /// use zerocp_daemon::port_registry::PortRegistry;
+    /// let mut registry = PortRegistry::new(&[(1, 1)]).with_event_ports(&[(1, 2)]);
+    /// assert!(registry.allocate(0, PortKind::Notifier).is_ok());
+    /// assert!(registry.allocate(0, PortKind::Notifier).is_err());
+    /// assert_eq!(registry.capacity(PortKind::Listener), 2);
+    /// ```
+    pub fn with_event_ports(mut self, limits: &[(u32, u32)]) -> Self {
+        for (tables, &(n, l)) in self.groups.iter_mut().zip(limits) {
+            tables[PortKind::Notifier as usize] = SlotTable::new(n);
+            tables[PortKind::Listener as usize] = SlotTable::new(l);
+        }
+        self
+    }
+
     fn table(&self, group: u32, kind: PortKind) -> Option<&SlotTable> {
-        let (publishers, subscribers) = self.groups.get(group as usize)?;
-        Some(match kind {
-            PortKind::Publisher => publishers,
-            PortKind::Subscriber => subscribers,
-        })
+        Some(&self.groups.get(group as usize)?[kind as usize])
     }
 
     fn table_mut(&mut self, group: u32, kind: PortKind) -> Option<&mut SlotTable> {
-        let (publishers, subscribers) = self.groups.get_mut(group as usize)?;
-        Some(match kind {
-            PortKind::Publisher => publishers,
-            PortKind::Subscriber => subscribers,
-        })
+        Some(&mut self.groups.get_mut(group as usize)?[kind as usize])
     }
 
     /// Takes a free slot of `kind` in `group` with a new generation.
@@ -366,6 +378,39 @@ impl PortRegistry {
         Ok(())
     }
 
+    /// Prepares notifier slot `id` (empty topology) and marks it active.
+    pub fn init_notifier(
+        &mut self,
+        control: &GroupControl<'_>,
+        id: PortId,
+        settings: &PortSettings,
+    ) -> Result<(), PortRegistryError> {
+        let port = control
+            .notifier(id.index)
+            .ok_or(PortRegistryError::NoSuchSlot(id))?;
+        topology_writer::write_topology(&port.topology, &[]);
+        port.control.activate(id.generation, settings);
+        self.remember(id, settings);
+        Ok(())
+    }
+
+    /// Prepares listener slot `id` (no ids pending, nobody asleep) and
+    /// marks it active.
+    pub fn init_listener(
+        &mut self,
+        control: &GroupControl<'_>,
+        id: PortId,
+        settings: &PortSettings,
+    ) -> Result<(), PortRegistryError> {
+        let port = control
+            .listener(id.index)
+            .ok_or(PortRegistryError::NoSuchSlot(id))?;
+        port.reset();
+        port.control.activate(id.generation, settings);
+        self.remember(id, settings);
+        Ok(())
+    }
+
     fn remember(&mut self, id: PortId, settings: &PortSettings) {
         if let Some(slot) = self
             .table_mut(id.group, id.kind)
@@ -401,20 +446,19 @@ impl PortRegistry {
         }
     }
 
-    /// Ports of group `group` in use, of both kinds (0 for no such group).
+    /// Ports of group `group` in use, of every kind (0 for no such group).
     pub fn used_in(&self, group: u32) -> u32 {
         self.groups
             .get(group as usize)
-            .map_or(0, |(p, s)| p.used() + s.used())
+            .map_or(0, |tables| tables.iter().map(SlotTable::used).sum())
     }
 
     /// Frees every slot of group `group` at once, for its fresh memory
     /// after a reset ([`crate::group_reset`]); the generations go on, so
     /// no name of a port of the old memory is ever live again.
     pub fn reset_group(&mut self, group: u32) {
-        if let Some((publishers, subscribers)) = self.groups.get_mut(group as usize) {
-            publishers.free_all();
-            subscribers.free_all();
+        if let Some(tables) = self.groups.get_mut(group as usize) {
+            tables.iter_mut().for_each(SlotTable::free_all);
         }
     }
 
@@ -429,6 +473,8 @@ fn set_state(control: &GroupControl<'_>, id: PortId, state: PortState) {
     let port = match id.kind {
         PortKind::Publisher => control.publisher(id.index).map(|p| &p.control),
         PortKind::Subscriber => control.subscriber(id.index).map(|p| &p.control),
+        PortKind::Notifier => control.notifier(id.index).map(|p| &p.control),
+        PortKind::Listener => control.listener(id.index).map(|p| &p.control),
     };
     match port {
         Some(port) => port.set_state(state),
@@ -443,7 +489,7 @@ mod tests {
     #[test]
     fn generations_are_never_zero_and_change_on_reuse() {
         let mut registry = PortRegistry::new(&[(1, 1)]);
-        registry.groups[0].1.generations[0] = u32::MAX;
+        registry.groups[0][1].generations[0] = u32::MAX;
         let a = registry.allocate(0, PortKind::Subscriber).unwrap();
         assert_eq!(a.generation, 1);
         assert!(registry.release(a));

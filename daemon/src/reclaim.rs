@@ -15,6 +15,8 @@
 //! publisher blocked on a full queue re-checks (and sees the subscriber gone
 //! from its topology) and nobody sleeps on a port that no longer exists.
 
+use zerocp_core::group_control::GroupControl;
+use zerocp_core::listener_port::ListenerWake;
 use zerocp_core::mempool_manager::MemPoolManager;
 use zerocp_core::port::{PublisherPort, SubscriberPort, WakeWord};
 use zerocp_core::sync::Ordering;
@@ -85,6 +87,41 @@ pub fn reclaim(pools: &MemPoolManager<'_>, id: PortId) -> Reclaimed {
             }
             None => Reclaimed::default(),
         },
+        // Event ports hold no chunks; a listener asleep is woken.
+        PortKind::Notifier => Reclaimed::default(),
+        PortKind::Listener => {
+            if let Some(port) = control.listener(id.index) {
+                wake_listener(&port.wake);
+            }
+            Reclaimed::default()
+        }
+    }
+}
+
+/// Wakes whoever sleeps on port `id` of `control` (a subscriber's or a
+/// listener's futex words; a publisher or notifier has none).
+pub fn wake_port(control: &GroupControl<'_>, id: PortId) {
+    match id.kind {
+        PortKind::Subscriber => {
+            if let Some(port) = control.subscriber(id.index) {
+                wake_all(&port.wake);
+            }
+        }
+        PortKind::Listener => {
+            if let Some(port) = control.listener(id.index) {
+                wake_listener(&port.wake);
+            }
+        }
+        PortKind::Publisher | PortKind::Notifier => {}
+    }
+}
+
+/// Bumps a listener's futex word and wakes every thread asleep on it, so
+/// it re-checks its port's state, its process's and the daemon's.
+pub fn wake_listener(wake: &ListenerWake) {
+    wake.bump();
+    if let Err(e) = futex_wake_all(&wake.seq) {
+        log::warn!("futex wake failed: {e}");
     }
 }
 

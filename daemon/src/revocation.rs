@@ -114,11 +114,7 @@ impl ControlPlane<'_> {
         if let Some(memory) = self.parts.get(id.group as usize) {
             let control = memory.manager().control();
             self.ports.revoke(control, id);
-            if id.kind == PortKind::Subscriber
-                && let Some(port) = control.subscriber(id.index)
-            {
-                reclaim::wake_all(&port.wake);
-            }
+            reclaim::wake_port(control, id);
         }
         self.notify(conn, id, reason);
     }

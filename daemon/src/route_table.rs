@@ -11,6 +11,14 @@
 //! patterns), so all its ports are in that group's control part: the caller
 //! passes that part, and no topology ever names a port of another group.
 //!
+//! Event services ([`zerocp_core::event`]) route the same way: notifiers
+//! are kept as the service's senders (`publishers`), listeners as its
+//! receivers (`subscribers`), and a notifier's topology names listeners.
+//! A service name is either an event service or a publish/subscribe
+//! service: a port of the other pattern is refused
+//! ([`RouteError::PatternMismatch`]), as iceoryx2 ties one messaging
+//! pattern to a service name.
+//!
 //! All ports of one service must carry the same payload type: equal size,
 //! alignment and type name. The first port of a service fixes it; a port that
 //! differs is refused with a message naming both types.
@@ -18,6 +26,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
+use zerocp_core::event::event_type_info;
 use zerocp_core::group_control::GroupControl;
 use zerocp_core::port::MAX_SUBSCRIBERS_PER_PUBLISHER;
 use zerocp_core::service::{ServiceDescription, TypeInfo};
@@ -33,9 +42,9 @@ pub struct ServiceRoutes {
     pub service: ServiceDescription,
     /// The payload type every port of it declared.
     pub type_info: TypeInfo,
-    /// Its publishers, in creation order.
+    /// Its publishers (an event service's notifiers), in creation order.
     pub publishers: Vec<PortId>,
-    /// Its subscribers, in creation order.
+    /// Its subscribers (an event service's listeners), in creation order.
     pub subscribers: Vec<PortId>,
 }
 
@@ -58,6 +67,14 @@ pub enum RouteError {
         /// [`MAX_SUBSCRIBERS_PER_PUBLISHER`].
         max: usize,
     },
+    /// The service exists with the other messaging pattern (an event
+    /// service asked for as publish/subscribe, or the other way round).
+    PatternMismatch {
+        /// The service.
+        service: String,
+        /// The kind of port refused.
+        requested: PortKind,
+    },
 }
 
 fn describe(t: &TypeInfo) -> String {
@@ -75,6 +92,19 @@ impl fmt::Display for RouteError {
                 f,
                 "service {service} carries {existing}, this port declares {requested}"
             ),
+            Self::PatternMismatch { service, requested } => {
+                let (is, not) = if requested.is_event() {
+                    ("a publish/subscribe", "an event")
+                } else {
+                    ("an event", "a publish/subscribe")
+                };
+                write!(
+                    f,
+                    "service {service} is {is} service, not {not} service: \
+                     a {} cannot join it",
+                    requested.noun()
+                )
+            }
             Self::TooManySubscribers { service, max } => {
                 write!(
                     f,
@@ -119,6 +149,14 @@ impl RouteTable {
         let Some(routes) = self.services.get(service) else {
             return Ok(());
         };
+        if let Some(kind) = kind
+            && kind.is_event() != (routes.type_info == event_type_info())
+        {
+            return Err(RouteError::PatternMismatch {
+                service: service.to_string(),
+                requested: kind,
+            });
+        }
         if routes.type_info != *type_info {
             return Err(RouteError::TypeMismatch {
                 service: service.to_string(),
@@ -126,7 +164,7 @@ impl RouteTable {
                 requested: describe(type_info),
             });
         }
-        if kind == Some(PortKind::Subscriber)
+        if matches!(kind, Some(PortKind::Subscriber | PortKind::Listener))
             && routes.subscribers.len() >= MAX_SUBSCRIBERS_PER_PUBLISHER
         {
             return Err(RouteError::TooManySubscribers {
@@ -159,11 +197,11 @@ impl RouteTable {
             });
         self.port_services.insert(id, *service);
         match id.kind {
-            PortKind::Publisher => {
+            PortKind::Publisher | PortKind::Notifier => {
                 routes.publishers.push(id);
                 topology_writer::write_publisher(control, id, &routes.subscribers);
             }
-            PortKind::Subscriber => {
+            PortKind::Subscriber | PortKind::Listener => {
                 routes.subscribers.push(id);
                 topology_writer::write_all(control, &routes.publishers, &routes.subscribers);
             }
@@ -183,8 +221,8 @@ impl RouteTable {
             return false;
         };
         let list = match id.kind {
-            PortKind::Publisher => &mut routes.publishers,
-            PortKind::Subscriber => &mut routes.subscribers,
+            PortKind::Publisher | PortKind::Notifier => &mut routes.publishers,
+            PortKind::Subscriber | PortKind::Listener => &mut routes.subscribers,
         };
         let Some(pos) = list.iter().position(|p| *p == id) else {
             return false;
@@ -194,8 +232,10 @@ impl RouteTable {
         match id.kind {
             // A leaving publisher's topology is emptied so that nothing
             // (not even a late publish of a hung owner) reaches subscribers.
-            PortKind::Publisher => topology_writer::write_publisher(control, id, &[]),
-            PortKind::Subscriber => {
+            PortKind::Publisher | PortKind::Notifier => {
+                topology_writer::write_publisher(control, id, &[])
+            }
+            PortKind::Subscriber | PortKind::Listener => {
                 topology_writer::write_all(control, &routes.publishers, &routes.subscribers)
             }
         }

@@ -8,7 +8,9 @@
 //! part), so a port's pool is chosen among its group's pools only
 //! ([`zerocp_core::mempool::MempoolLayout::pool_for`]).
 //!
-//! The check runs at `CreatePublisher` / `CreateSubscriber`, on the uid and
+//! The check runs at `CreatePublisher` / `CreateSubscriber` (and at
+//! `CreateNotifier` under the `publish` rule, `CreateListener` under the
+//! `subscribe` rule: an event service's sender and receiver), on the uid and
 //! primary gid the kernel reported for the process at connection
 //! (`SO_PEERCRED`), never on anything a client sends. Root and the daemon's
 //! own uid pass every rule. A refusal is an [`AccessDenied`] whose text
@@ -38,11 +40,13 @@ pub struct SegmentGroup {
 }
 
 impl SegmentGroup {
-    /// The rule for creating a port of `kind` (`None`: open).
+    /// The rule for creating a port of `kind` (`None`: open): `publish`
+    /// governs publishers and notifiers (the ports that send), `subscribe`
+    /// subscribers and listeners (the ports that receive).
     pub fn rule(&self, kind: PortKind) -> Option<&AccessRuleSpec> {
         match kind {
-            PortKind::Publisher => self.publish.as_ref(),
-            PortKind::Subscriber => self.subscribe.as_ref(),
+            PortKind::Publisher | PortKind::Notifier => self.publish.as_ref(),
+            PortKind::Subscriber | PortKind::Listener => self.subscribe.as_ref(),
         }
     }
 }
@@ -69,6 +73,8 @@ impl fmt::Display for AccessDenied {
         let (verb, noun) = match self.kind {
             PortKind::Publisher => ("publish", "publish"),
             PortKind::Subscriber => ("subscribe to", "subscribe"),
+            PortKind::Notifier => ("notify", "publish"),
+            PortKind::Listener => ("listen to", "subscribe"),
         };
         write!(
             f,

@@ -7,10 +7,13 @@
 //! service's ports are all in its group, so no topology crosses groups. What a
 //! topology holds is decided by [`crate::route_table`] (every subscriber of
 //! the publisher's service); a fresh publisher slot starts with an empty one
-//! ([`crate::port_registry`]).
+//! ([`crate::port_registry`]). A notifier's topology is the same `SeqLock`
+//! in its notifier port, naming the listeners of its event service.
 
 use zerocp_core::group_control::GroupControl;
-use zerocp_core::port::{MAX_SUBSCRIBERS_PER_PUBLISHER, PublisherPort};
+use zerocp_core::port::{MAX_SUBSCRIBERS_PER_PUBLISHER, PublisherPort, TOPOLOGY_WORDS};
+use zerocp_core::seqlock::SeqLock;
+use zerocp_core::wire::PortKind;
 
 use crate::port_id::PortId;
 
@@ -25,8 +28,12 @@ pub fn write_all(control: &GroupControl<'_>, publishers: &[PortId], subscribers:
 /// Writes `subscribers` as the topology of publisher port `publisher`, in
 /// its group's control part `control`.
 pub fn write_publisher(control: &GroupControl<'_>, publisher: PortId, subscribers: &[PortId]) {
-    match control.publisher(publisher.index) {
-        Some(port) => write(port, subscribers),
+    let topology = match publisher.kind {
+        PortKind::Notifier => control.notifier(publisher.index).map(|p| &*p.topology),
+        _ => control.publisher(publisher.index).map(|p| &*p.topology),
+    };
+    match topology {
+        Some(topology) => write_topology(topology, subscribers),
         None => log::error!("cannot write the topology of {publisher}: no such slot"),
     }
 }
@@ -34,12 +41,19 @@ pub fn write_publisher(control: &GroupControl<'_>, publisher: PortId, subscriber
 /// Writes `subscribers` as `(index, generation)` pairs into `port`'s topology
 /// (at most [`MAX_SUBSCRIBERS_PER_PUBLISHER`] of them).
 pub fn write(port: &PublisherPort, subscribers: &[PortId]) {
+    write_topology(&port.topology, subscribers);
+}
+
+/// Writes `receivers` as `(index, generation)` pairs into `topology` (a
+/// publisher's or a notifier's: a notifier's names listener ports).
+pub fn write_topology(topology: &SeqLock<TOPOLOGY_WORDS>, receivers: &[PortId]) {
+    let subscribers = receivers;
     let words: Vec<u32> = subscribers
         .iter()
         .take(MAX_SUBSCRIBERS_PER_PUBLISHER)
         .flat_map(|s| [s.index, s.generation])
         .collect();
-    if let Err(e) = port.topology.write(&words) {
+    if let Err(e) = topology.write(&words) {
         // Cannot happen: the route table keeps every service within a topology's capacity.
         log::error!("topology write failed: {e}");
     }

@@ -35,8 +35,6 @@
 //!
 //! [`HeartbeatSlot::mark_dropped`]: zerocp_core::heartbeat::HeartbeatSlot::mark_dropped
 
-use zerocp_core::wire::PortKind;
-
 use crate::control_plane::ControlPlane;
 use crate::process_manager::Process;
 use crate::reclaim;
@@ -62,12 +60,8 @@ impl ControlPlane<'_> {
         heartbeat.mark_dropped();
         for &id in &ports {
             self.unroute_port(id);
-            if id.kind == PortKind::Subscriber
-                && let Some(port) = self
-                    .pool_manager(id.group)
-                    .and_then(|part| part.control().subscriber(id.index))
-            {
-                reclaim::wake_all(&port.wake);
+            if let Some(part) = self.pool_manager(id.group) {
+                reclaim::wake_port(part.control(), id);
             }
         }
         let process = self.processes.get(slot)?;

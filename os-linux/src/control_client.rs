@@ -45,7 +45,7 @@
 //! ```
 
 use std::fmt;
-use std::os::fd::OwnedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -253,12 +253,23 @@ impl ControlClient {
         msg: &Message,
         timeout: Duration,
     ) -> Result<(Message, Vec<OwnedFd>), ControlError> {
+        self.request_sending_fds(msg, &[], timeout)
+    }
+
+    /// As [`ControlClient::request_with_fds`], with the descriptors `send`
+    /// attached to the request (a wake descriptor for the daemon).
+    pub fn request_sending_fds(
+        &mut self,
+        msg: &Message,
+        send: &[BorrowedFd<'_>],
+        timeout: Duration,
+    ) -> Result<(Message, Vec<OwnedFd>), ControlError> {
         let id = self.next_id;
         // Ids only need to differ from recent ones; 0 is the daemon's id for
         // frames nobody asked for.
         self.next_id = self.next_id.checked_add(1).unwrap_or(1);
         let len = wire::encode(msg, id, &mut self.buf[..]).map_err(ControlError::Encode)?;
-        if let Err(e) = self.conn.send(&self.buf[..len]) {
+        if let Err(e) = self.conn.send_with_fds(&self.buf[..len], send) {
             return Err(match send_error(e) {
                 ControlError::Closed => self.refusal().unwrap_or(ControlError::Closed),
                 other => other,

@@ -361,6 +361,18 @@ impl SeqpacketConn {
         self.recv_with(buf, RecvFlags::empty(), None)
     }
 
+    /// As [`SeqpacketConn::recv`], and the descriptors attached to the
+    /// frame (at most [`MAX_FDS`]; the kernel closes any beyond) replace
+    /// the contents of `fds`.
+    pub fn recv_with_fds(
+        &self,
+        buf: &mut [u8],
+        fds: &mut Vec<OwnedFd>,
+    ) -> Result<RecvResult, SocketError> {
+        fds.clear();
+        self.recv_with(buf, RecvFlags::empty(), Some(fds))
+    }
+
     /// Receives one frame into `buf`, waiting at most `timeout` (whatever
     /// the blocking mode); [`RecvResult::TimedOut`] if none arrived.
     /// Descriptors attached to the frame are closed unseen.

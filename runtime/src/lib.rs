@@ -37,6 +37,30 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## Events
+//!
+//! An *event service* carries ids, no payload: a [`Notifier`] raises an
+//! [`EventId`] (`0..=255`) in every [`Listener`] of the service, which takes
+//! the ids raised since it last looked as an [`EventSet`] ([`Listener::try_wait`],
+//! or [`Listener::wait`] asleep on a futex). Ids coalesce: raised three
+//! times before a take, an id is taken once. A service name is either an
+//! event service or a publish/subscribe service.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use zerocp::{EventId, Runtime, ServiceDescription};
+//!
+//! let rt = Runtime::init("mapper")?;
+//! let svc = ServiceDescription::new("Robot", "Map", "Updated")?;
+//! let listener = rt.listener(&svc).create()?;
+//! let notifier = rt.notifier(&svc).create()?;
+//! notifier.notify(EventId::new(1)?)?;
+//! for id in listener.wait(Some(Duration::from_millis(100)))? {
+//!     println!("event {}", id.value());
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ## Options
 //!
 //! - subscriber: [`queue_capacity`](SubscriberBuilder::queue_capacity),
@@ -106,11 +130,14 @@ mod connection;
 mod connection_event;
 mod connection_watcher;
 pub mod error;
+mod event_port;
 mod heartbeat_thread;
 mod lifecycle;
+mod listener;
 mod loaned_sample;
 pub mod logger;
 mod mapped;
+mod notifier;
 mod port_cell;
 mod port_owner;
 mod port_request;
@@ -128,6 +155,7 @@ mod socket_watch;
 mod subscriber;
 mod topology;
 mod wait;
+mod waitset;
 pub mod zero_copy_safe;
 
 pub use adaptive_spin::DEFAULT_WAIT_SPINS;
@@ -135,11 +163,14 @@ pub use connection::ConnectionState;
 pub use connection_event::ConnectionEvent;
 pub use connection_watcher::ConnectionWatcher;
 pub use error::{
-    CreatePortError, InitError, LoanError, PortNotRecreated, PublishError, TakeError,
-    UpdateConnectionsError, WaitError,
+    AttachError, CreatePortError, InitError, LoanError, NotifyError, PortNotRecreated,
+    PublishError, TakeError, UpdateConnectionsError, WaitError, WaitSetCreateError,
+    WaitSetWaitError, WakeFdError,
 };
 pub use heartbeat_thread::HeartbeatStartError;
+pub use listener::{Listener, ListenerBuilder};
 pub use loaned_sample::LoanedSample;
+pub use notifier::{Notifier, NotifierBuilder};
 pub use publisher::publish_timeout::{DEFAULT_PUBLISH_TIMEOUT, PublishTimeout};
 pub use publisher::{DEFAULT_MAX_LOANS, Publisher, PublisherBuilder};
 pub use registration::MAX_PROCESS_NAME_LEN;
@@ -147,7 +178,9 @@ pub use runtime::Runtime;
 pub use runtime_builder::{DEFAULT_RECONNECT_CEILING, RuntimeBuilder};
 pub use sample::Sample;
 pub use subscriber::{DEFAULT_MAX_HELD, DEFAULT_QUEUE_CAPACITY, Subscriber, SubscriberBuilder};
+pub use waitset::{Attachment, AttachmentId, Readiness, WaitSet, WaitSetEvents};
 pub use zero_copy_safe::ZeroCopySafe;
+pub use zerocp_core::event::{EventId, EventIdError, EventIter, EventSet, MAX_EVENT_ID};
 pub use zerocp_core::port::FullPolicy;
 pub use zerocp_core::service::{ServiceDescription, ServiceNameError};
 pub use zerocp_core::wire::{ErrorCode, PortKind, RevokeReason};
@@ -158,5 +191,7 @@ const _: () = {
     const fn send_sync<T: Send + Sync>() {}
     send::<Publisher<u64>>();
     send::<Subscriber<[u8; 16]>>();
+    send::<Notifier>();
+    send::<Listener>();
     send_sync::<Runtime>();
 };

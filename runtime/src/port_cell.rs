@@ -45,8 +45,8 @@ use zerocp_core::service::ServiceDescription;
 use zerocp_core::wire::{PortKind, RevokeReason};
 
 use crate::error::{
-    CreatePortReason, LoanError, PortNotRecreated, PortRequestError, TakeError,
-    UpdateConnectionsError, WaitError,
+    CreatePortReason, LoanError, NotifyError, PortNotRecreated, PortRequestError, TakeError,
+    UpdateConnectionsError, WaitError, WakeFdError,
 };
 use crate::port_owner::PortOwner;
 use crate::registration::{Gone, Registration};
@@ -54,7 +54,7 @@ use crate::registration::{Gone, Registration};
 /// A port's core as the cell needs it: where it belongs, and how to make
 /// it again.
 pub(crate) trait PortCore: Sized {
-    /// Publisher or subscriber.
+    /// Publisher, subscriber, notifier or listener.
     const KIND: PortKind;
     /// The runtime and the registration the core was created on.
     fn owner(&self) -> &PortOwner;
@@ -88,7 +88,14 @@ macro_rules! reattaching {
     )*};
 }
 
-reattaching!(LoanError, UpdateConnectionsError, TakeError, WaitError);
+reattaching!(
+    LoanError,
+    UpdateConnectionsError,
+    TakeError,
+    WaitError,
+    NotifyError,
+    WakeFdError
+);
 
 /// A port's current core (module docs).
 pub(crate) struct PortCell<C> {

@@ -61,6 +61,16 @@ pub(crate) fn create(
         {
             Ok((reply, fds))
         }
+        Ok((Message::NotifierCreated(reply), fds))
+            if matches!(request, Message::CreateNotifier(_)) =>
+        {
+            Ok((reply, fds))
+        }
+        Ok((Message::ListenerCreated(reply), fds))
+            if matches!(request, Message::CreateListener(_)) =>
+        {
+            Ok((reply, fds))
+        }
         Ok((Message::Error(e), _)) => {
             let detail = e.detail.as_str().to_owned();
             let service = service.to_string();

@@ -28,14 +28,18 @@
 //! subscriber's `data_seq` and futex-wakes it: the same handshake as "the
 //! daemon is gone" ([`crate::wait`]): a sleeper reads `data_seq` before it
 //! checks the status, so it either sees the reason or sleeps on a word that
-//! has already changed.
+//! has already changed. A subscriber armed with a wake descriptor
+//! ([`crate::subscriber`]'s `wake_fd`) has that eventfd signalled too, so a
+//! WaitSet or a `poll` on it wakes as well and finds the reason.
 
 use std::collections::VecDeque;
 use std::sync::atomic::AtomicU8;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 
 use zerocp_core::sync::Ordering;
 use zerocp_core::wire::{Message, PortCreated, PortKind, PortRevoked, RevokeReason};
+
+use zerocp_os_linux::wakeup::Wakeup;
 
 use crate::segment_mappings::GroupMappings;
 use crate::wait::wake_subscriber;
@@ -87,6 +91,8 @@ pub(crate) struct PortStatus {
     /// A subscriber's group mappings (its wake words), to wake its
     /// sleepers; weak: the port itself keeps them.
     wake: Option<Weak<GroupMappings>>,
+    /// A subscriber's wake descriptor, once armed: signalled with the futex.
+    wake_fd: OnceLock<Arc<Wakeup>>,
 }
 
 impl PortStatus {
@@ -96,7 +102,15 @@ impl PortStatus {
             key,
             revoked: AtomicU8::new(0),
             wake,
+            wake_fd: OnceLock::new(),
         }
+    }
+
+    /// Signals `fd` too whenever the port's sleepers are woken (the port
+    /// was armed with it).
+    pub(crate) fn set_wake_fd(&self, fd: &Arc<Wakeup>) {
+        // Set once per port: its wake descriptor never changes.
+        let _ = self.wake_fd.set(Arc::clone(fd));
     }
 
     /// The port's name.
@@ -119,13 +133,27 @@ impl PortStatus {
         self.wake_sleepers();
     }
 
-    /// Bumps a subscriber's `data_seq` and wakes whoever sleeps on it, so
-    /// it re-checks (the daemon gone, the port revoked).
+    /// Bumps a subscriber's `data_seq` (a listener's `seq`) and wakes
+    /// whoever sleeps on it, so it re-checks (the daemon gone, the port
+    /// revoked).
     pub(crate) fn wake_sleepers(&self) {
+        if let Some(fd) = self.wake_fd.get()
+            && let Err(e) = fd.notify()
+        {
+            log::warn!("cannot signal the wake descriptor of {:?}: {e}", self.key);
+        }
         let Some(mappings) = self.wake.as_ref().and_then(Weak::upgrade) else {
             return;
         };
         let PortKey { group, index, .. } = self.key;
+        if self.key.kind == PortKind::Listener {
+            if let Some(port) = mappings.control().listener(index)
+                && let Err(e) = crate::listener::wake_listener(&port.wake)
+            {
+                log::warn!("cannot wake listener port {index} of group {group}: {e}");
+            }
+            return;
+        }
         if let Some(port) = mappings.control().subscriber(index)
             && let Err(e) = wake_subscriber(&port.wake)
         {

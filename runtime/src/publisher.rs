@@ -27,6 +27,7 @@
 mod creation;
 mod delivery;
 pub(crate) mod publish_timeout;
+mod wake_fd_cache;
 
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
@@ -314,6 +315,8 @@ pub(crate) struct PublisherCore {
     history_held: Cell<u32>,
     sequence: Cell<u64>,
     delivery: RefCell<Delivery>,
+    /// The wake descriptors of armed subscribers (`wake_fd_cache`).
+    wake_fds: RefCell<wake_fd_cache::WakeFdCache>,
     /// What the port was created with (to create it again after a restart).
     options: PublisherOptions,
 }

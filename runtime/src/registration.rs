@@ -39,7 +39,7 @@
 //! be false: the daemon still runs, it only keeps this process's chunks
 //! until it exits.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -265,12 +265,23 @@ impl Registration {
         msg: &Message,
         timeout: Duration,
     ) -> Result<(Message, Vec<OwnedFd>), ControlError> {
+        self.request_sending_fds(msg, &[], timeout)
+    }
+
+    /// As [`Registration::request_with_fds`], with `send` attached to the
+    /// request.
+    fn request_sending_fds(
+        &self,
+        msg: &Message,
+        send: &[BorrowedFd<'_>],
+        timeout: Duration,
+    ) -> Result<(Message, Vec<OwnedFd>), ControlError> {
         if self.is_gone() {
             return Err(ControlError::Closed);
         }
         let (result, notices) = {
             let mut conn = lock(&self.conn);
-            let result = conn.request_with_fds(msg, timeout);
+            let result = conn.request_sending_fds(msg, send, timeout);
             (result, conn.take_notices())
         };
         self.note_notices(notices);
@@ -299,6 +310,16 @@ impl Registration {
         msg: &Message,
     ) -> Result<(Message, Vec<OwnedFd>), ControlError> {
         self.request_with_fds(msg, REQUEST_TIMEOUT)
+    }
+
+    /// As [`Registration::call_with_fds`], with `fd` attached to the
+    /// request (a wake descriptor).
+    pub(crate) fn call_sending_fd(
+        &self,
+        msg: &Message,
+        fd: BorrowedFd<'_>,
+    ) -> Result<(Message, Vec<OwnedFd>), ControlError> {
+        self.request_sending_fds(msg, &[fd], REQUEST_TIMEOUT)
     }
 
     /// The control connection (for the heartbeat thread).

@@ -12,6 +12,8 @@ use crate::connection::ConnectionState;
 use crate::connection_watcher::ConnectionWatcher;
 use crate::error::InitError;
 use crate::lifecycle::Lifecycle;
+use crate::listener::ListenerBuilder;
+use crate::notifier::NotifierBuilder;
 use crate::publisher::PublisherBuilder;
 use crate::runtime_builder::RuntimeBuilder;
 use crate::subscriber::SubscriberBuilder;
@@ -78,6 +80,18 @@ impl Runtime {
         service: &ServiceDescription,
     ) -> SubscriberBuilder<'_, T> {
         SubscriberBuilder::new(&self.inner, service)
+    }
+
+    /// Starts building a notifier of the event service `service`
+    /// ([`Notifier`](crate::Notifier)).
+    pub fn notifier(&self, service: &ServiceDescription) -> NotifierBuilder<'_> {
+        NotifierBuilder::new(&self.inner, service)
+    }
+
+    /// Starts building a listener of the event service `service`
+    /// ([`Listener`](crate::Listener)).
+    pub fn listener(&self, service: &ServiceDescription) -> ListenerBuilder<'_> {
+        ListenerBuilder::new(&self.inner, service)
     }
 
     /// The name this process registered with.

@@ -292,7 +292,10 @@ impl GroupMappings {
     ) -> Result<(), MapSegmentsError> {
         let (cell, writable) = match kind {
             PortKind::Publisher => (&self.writable, true),
-            PortKind::Subscriber => (&self.read_only, false),
+            // Event ports get the payload part read-only and never read it.
+            PortKind::Subscriber | PortKind::Notifier | PortKind::Listener => {
+                (&self.read_only, false)
+            }
         };
         if cell.get().is_some() {
             return Ok(());

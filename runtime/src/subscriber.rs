@@ -33,10 +33,15 @@
 //! only read (the payload through `&T`), so a process that only subscribes
 //! can map that segment read-only.
 
+#[cfg(feature = "tokio")]
+mod async_receive;
 mod chunk_check;
 mod creation;
+mod wake_fd;
 
+use std::cell::OnceCell;
 use std::marker::PhantomData;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -47,12 +52,15 @@ use zerocp_core::port::{FullPolicy, SubscriberPort};
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::sync::Ordering;
 use zerocp_core::wire::PortKind;
+use zerocp_os_linux::wakeup::Wakeup;
 
 use self::chunk_check::check_header;
 use self::creation::SubscriberOptions;
 use crate::ZeroCopySafe;
 use crate::adaptive_spin::{AdaptiveSpin, DEFAULT_WAIT_SPINS};
-use crate::error::{CreatePortError, CreatePortReason, QuotaScope, TakeError, WaitError};
+use crate::error::{
+    CreatePortError, CreatePortReason, QuotaScope, TakeError, WaitError, WakeFdError,
+};
 use crate::lifecycle::Lifecycle;
 use crate::mapped::Mapped;
 use crate::port_cell::PortCell;
@@ -180,6 +188,7 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
         Ok(Subscriber {
             cell: PortCell::new(SubscriberCore::create(self.rt, options)?),
             service: self.service,
+            wake_fd: OnceCell::new(),
             _payload: PhantomData,
         })
     }
@@ -210,6 +219,8 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
 pub struct Subscriber<T> {
     cell: PortCell<SubscriberCore>,
     service: ServiceDescription,
+    /// The wake descriptor, once made ([`Subscriber::as_fd`]).
+    wake_fd: OnceCell<Arc<Wakeup>>,
     _payload: PhantomData<fn() -> T>,
 }
 
@@ -235,7 +246,8 @@ impl<T: ZeroCopySafe> Subscriber<T> {
     /// Sleeps until a sample is queued or `timeout` passes (`None`: no
     /// limit). Returns whether a sample is queued. Costs no system call when
     /// one already is; otherwise the thread sleeps on a futex in shared
-    /// memory, which publishers wake only when someone sleeps on it.
+    /// memory, which publishers wake only when someone sleeps on it, and
+    /// then once per sleep however many samples they publish meanwhile.
     ///
     /// Fails with [`WaitError::DaemonGone`] once the daemon is gone, and
     /// with [`WaitError::Unresponsive`] once it dropped this process for
@@ -249,6 +261,49 @@ impl<T: ZeroCopySafe> Subscriber<T> {
     pub fn wait(&self, timeout: Option<Duration>) -> Result<bool, WaitError> {
         self.cell
             .call(|core| core.wait(timeout), |_, queued| queued)
+    }
+
+    /// A descriptor that becomes readable when a sample is queued, for the
+    /// application's own `poll`/`epoll` loop (or mio, tokio): the first
+    /// call makes an eventfd and hands it to the daemon, which gives it to
+    /// the publishers routed to this port; later calls return the same
+    /// descriptor, also after a daemon restart.
+    ///
+    /// Protocol: when it is readable, [`take`](Self::take) until it returns
+    /// `None` (that empty take re-arms it); then wait again. It is readable
+    /// also when the daemon goes or revokes this port: the next call
+    /// returns the error. Do not read it yourself.
+    ///
+    /// Fails when the eventfd cannot be made, or the daemon refuses it
+    /// ([`WakeFdError`]).
+    ///
+    /// ```no_run
+    /// use std::os::fd::AsRawFd;
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Robot", "Base", "Pose")?;
+    /// let subscriber = rt.subscriber::<u64>(&svc).create()?;
+    /// let fd = subscriber.as_fd()?;
+    /// println!("add fd {} to your epoll set", fd.as_raw_fd());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn as_fd(&self) -> Result<BorrowedFd<'_>, WakeFdError> {
+        let fd = self.wake_fd()?;
+        self.cell.call(|core| core.arm(fd), |_, ()| ())?;
+        Ok(fd.as_fd())
+    }
+
+    /// The current core (for a [`WaitSet`](crate::WaitSet)'s checks).
+    pub(crate) fn core(&self) -> Rc<SubscriberCore> {
+        self.cell.get()
+    }
+
+    /// The wake descriptor, made on first use (not yet armed).
+    fn wake_fd(&self) -> Result<&Arc<Wakeup>, WakeFdError> {
+        if let Some(fd) = self.wake_fd.get() {
+            return Ok(fd);
+        }
+        let fd = Arc::new(Wakeup::new().map_err(WakeFdError::Eventfd)?);
+        Ok(self.wake_fd.get_or_init(|| fd))
     }
 
     /// Samples dropped so far because the queue was full, or held the
@@ -341,6 +396,8 @@ pub(crate) struct SubscriberCore {
     port_limit: Option<u32>,
     /// What the port was created with (to create it again after a restart).
     options: SubscriberOptions,
+    /// The wake descriptor this core's port is armed with (`wake_fd`).
+    wake_fd: OnceCell<Arc<Wakeup>>,
 }
 
 impl SubscriberCore {
@@ -388,7 +445,14 @@ impl SubscriberCore {
         }
         // A poll of an empty queue reads the queue's head and the count's
         // line, nothing more (its tail is the publishers' line).
-        let Some(chunk) = self.port().queue.pop() else {
+        let popped = self.port().queue.pop().or_else(|| {
+            // An armed port re-arms its descriptor's edge when it runs dry
+            // (`wake_fd` module docs), and looks once more.
+            (self.is_armed() && self.rearm())
+                .then(|| self.port().queue.pop())
+                .flatten()
+        });
+        let Some(chunk) = popped else {
             self.held.give(slot);
             return self.nothing_queued();
         };

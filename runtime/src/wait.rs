@@ -1,36 +1,47 @@
 //! Sleeping and waking on a subscriber's futex words (the only system calls
 //! of the data path, made only when someone sleeps).
 //!
-//! Both directions follow the same Dekker-style handshake on a subscriber
-//! port's [`WakeWord`]:
+//! The protocol is core's ([`zerocp_core::wake_protocol`], model-checked by
+//! its loom models); this module runs it on Linux futexes ([`LinuxFutex`])
+//! in both directions of a subscriber port's [`WakeWord`]:
 //!
 //! | sleeper | waker |
 //! |---|---|
-//! | subscriber with an empty queue: `sleepers += 1`, read `data_seq`, fence, queue still empty → futex-wait on `data_seq` | publisher after its push: fence, `sleepers != 0` → `data_seq += 1`, futex-wake |
-//! | publisher facing a full queue (block-publisher policy): `blocked += 1`, read `space_seq`, fence, retry the push, still full → futex-wait on `space_seq` | subscriber after its pop: fence, `blocked != 0` → `space_seq += 1`, futex-wake |
+//! | subscriber with an empty queue: read `data_seq`, `wake_pending = 0`, `sleepers += 1`, fence, queue still empty → futex-wait on `data_seq` | publisher after its push: fence, `sleepers != 0` and `wake_pending` flips 0 → 1 → `data_seq += 1`, futex-wake |
+//! | publisher facing a full queue (block-publisher policy): read `space_seq`, `space_pending = 0`, `blocked += 1`, fence, retry the push, still full → futex-wait on `space_seq` | subscriber after its pop: fence, `blocked != 0` and `space_pending` flips 0 → 1 → `space_seq += 1`, futex-wake |
 //!
-//! Each side writes its own word (`sleepers`/`blocked`, or the queue) and
-//! then reads the other's, with a `SeqCst` fence between: at least one side
-//! sees the other, so either the sleeper finds the new state and does not
-//! sleep, or the waker finds the sleeper and bumps the futex word, which makes
-//! the futex wait return at once (the word no longer holds the value read
-//! before the check) or wakes it. The fast path of the waker is one fence and
-//! one load; no syscall, no clock read.
+//! Each side writes its own word (the registration, or the queue) and then
+//! reads the other's, with a `SeqCst` fence between: at least one side sees
+//! the other, so either the sleeper finds the new state and does not sleep,
+//! or the waker finds the sleeper and bumps the futex word, which makes the
+//! futex wait return at once (the word no longer holds the value read before
+//! the check) or wakes it. The fast path of the waker is one fence and one
+//! load; no syscall, no clock read.
+//!
+//! **No wake-up storms.** The pending flag makes the first waker after a
+//! sleeper cleared it the only one to call futex-wake: publishes that follow
+//! while the woken subscriber is being scheduled find the flag set and pay
+//! one load more, where they used to pay a wake-up system call each (16
+//! sleeping subscribers cost about 18 futex calls per publish before). A
+//! sleeper clears the flag after it read the futex word and before its
+//! check, so a wake-up is never lost (the argument is in core's module).
 //!
 //! Daemon loss is a wake-up too: the heartbeat thread sets the process's
 //! "gone" flag and then bumps `data_seq` of this process's subscribers
-//! ([`wake_subscriber`]); a sleeper reads `data_seq` *before* it checks the
-//! flag, so it cannot miss both. Being dropped for missing heartbeats is the
-//! same handshake with the daemon as waker: it marks the process's heartbeat
-//! slot dropped and then bumps `data_seq` of the process's subscribers. So
-//! is a port's revocation: whoever reads the daemon's notice stores the
-//! reason in the port's status and then bumps its `data_seq`
-//! ([`crate::port_status`]). The sleeper's stop condition covers all three.
+//! ([`wake_subscriber`], unconditional: it ignores the pending flag); a
+//! sleeper reads `data_seq` *before* it checks the flag, so it cannot miss
+//! both. Being dropped for missing heartbeats is the same handshake with the
+//! daemon as waker: it marks the process's heartbeat slot dropped and then
+//! bumps `data_seq` of the process's subscribers. So is a port's
+//! revocation: whoever reads the daemon's notice stores the reason in the
+//! port's status and then bumps its `data_seq` ([`crate::port_status`]). The
+//! sleeper's stop condition covers all three.
 
 use std::time::{Duration, Instant};
 
 use zerocp_core::port::{SubscriberPort, WakeWord};
-use zerocp_core::sync::{Ordering, fence};
+use zerocp_core::sync::{AtomicU32, Ordering, fence};
+use zerocp_core::wake_protocol::Futex;
 use zerocp_os_linux::error::FutexError;
 use zerocp_os_linux::futex::{futex_wait, futex_wake_all};
 
@@ -49,16 +60,32 @@ pub(crate) enum WaitEnd {
     Stopped,
 }
 
-/// Publisher side, after pushing into `port`'s queue: wakes the subscriber if
-/// it sleeps. Call after a `SeqCst` fence that follows the push (one fence
-/// may cover several pushes, see [`fence_after_pushes`]).
-pub(crate) fn wake_if_sleeping(port: &SubscriberPort) -> Result<(), FutexError> {
-    // Relaxed: ordered after the pushes by the caller's SeqCst fence, which
-    // pairs with the subscriber's fence between `sleepers += 1` and its check.
-    if port.wake.sleepers.load(Ordering::Relaxed) != 0 {
-        wake_subscriber(&port.wake)?;
+/// Shared (process-crossing) Linux futexes, for core's wake protocol.
+pub(crate) struct LinuxFutex;
+
+impl Futex for LinuxFutex {
+    type Error = FutexError;
+
+    fn wait(
+        &self,
+        word: &AtomicU32,
+        expected: u32,
+        timeout: Option<Duration>,
+    ) -> Result<(), FutexError> {
+        futex_wait(word, expected, timeout).map(drop)
     }
-    Ok(())
+
+    fn wake_all(&self, word: &AtomicU32) -> Result<(), FutexError> {
+        futex_wake_all(word).map(drop)
+    }
+}
+
+/// Publisher side, after pushing into `port`'s queue: wakes the subscriber if
+/// it sleeps and no wake-up is pending. Call after a `SeqCst` fence that
+/// follows the push (one fence may cover several pushes, see
+/// [`fence_after_pushes`]).
+pub(crate) fn wake_if_sleeping(port: &SubscriberPort) -> Result<(), FutexError> {
+    port.wake.data().wake(&LinuxFutex).map(drop)
 }
 
 /// The fence between a publisher's queue pushes and its `sleepers` checks.
@@ -66,28 +93,19 @@ pub(crate) fn fence_after_pushes() {
     fence(Ordering::SeqCst);
 }
 
-/// Bumps `data_seq` and wakes every thread sleeping on it (any process).
+/// Bumps `data_seq` and wakes every thread sleeping on it (any process),
+/// whatever the pending flag says.
 pub(crate) fn wake_subscriber(wake: &WakeWord) -> Result<(), FutexError> {
-    // SeqCst: a sleeper that read the old value either sees the new one in
-    // the kernel's check or is woken; SeqCst also orders it after the
-    // heartbeat thread's store of the "gone" flag.
-    wake.data_seq.fetch_add(1, Ordering::SeqCst);
-    futex_wake_all(&wake.data_seq).map(drop)
+    wake.data().wake_always(&LinuxFutex)
 }
 
 /// Subscriber side, after popping from `port`'s queue: wakes publishers
-/// blocked on a full queue, if any.
+/// blocked on a full queue, if any and none is woken already.
 pub(crate) fn wake_blocked_publishers(port: &SubscriberPort) -> Result<(), FutexError> {
-    // SeqCst fence: pairs with the blocked publisher's fence between
-    // `blocked += 1` and its push retry (Dekker, see the module docs).
+    // SeqCst fence: pairs with the blocked publisher's fence between its
+    // registration and its push retry (Dekker, see the module docs).
     fence(Ordering::SeqCst);
-    // Relaxed: ordered by the fence above.
-    if port.wake.blocked.load(Ordering::Relaxed) != 0 {
-        // SeqCst: see `wake_subscriber`.
-        port.wake.space_seq.fetch_add(1, Ordering::SeqCst);
-        futex_wake_all(&port.wake.space_seq)?;
-    }
-    Ok(())
+    port.wake.space().wake(&LinuxFutex).map(drop)
 }
 
 /// Subscriber side: sleeps until `port`'s queue is non-empty, `deadline`
@@ -111,31 +129,12 @@ pub(crate) fn wait_for_data(
             },
             None => None,
         };
-        // SeqCst: the registration must be visible to a publisher's check
-        // after its push (Dekker with its SeqCst fence).
-        port.wake.sleepers.fetch_add(1, Ordering::SeqCst);
-        let result = sleep_on_data(port, left, &stop);
-        // SeqCst: the registration ends before we look at the queue again.
-        port.wake.sleepers.fetch_sub(1, Ordering::SeqCst);
-        result?;
+        // The stop check after the fence: a wake-up that follows the stop
+        // condition's store changes the word read before it.
+        port.wake
+            .data()
+            .sleep(&LinuxFutex, left, || !port.queue.is_empty() || stop())?;
     }
-}
-
-/// One sleep of [`wait_for_data`], registered as a sleeper.
-fn sleep_on_data(
-    port: &SubscriberPort,
-    left: Option<Duration>,
-    stop: impl Fn() -> bool,
-) -> Result<(), FutexError> {
-    // SeqCst: read before the queue and stop checks, so a wake-up that
-    // follows either of them changes the word we sleep on.
-    let seq = port.wake.data_seq.load(Ordering::SeqCst);
-    // SeqCst fence: pairs with the publisher's fence after its push.
-    fence(Ordering::SeqCst);
-    if port.queue.is_empty() && !stop() {
-        futex_wait(&port.wake.data_seq, seq, left)?;
-    }
-    Ok(())
 }
 
 /// Publisher side, blocked on a full queue: registers as blocked, retries
@@ -147,21 +146,7 @@ pub(crate) fn push_or_sleep(
     slice: Duration,
     try_push: impl FnOnce() -> bool,
 ) -> Result<bool, FutexError> {
-    // SeqCst: the registration must be visible to the subscriber's check
-    // after its pop (Dekker with its SeqCst fence).
-    port.wake.blocked.fetch_add(1, Ordering::SeqCst);
-    // SeqCst: read before the retry, so a pop after the retry changes it.
-    let seq = port.wake.space_seq.load(Ordering::SeqCst);
-    fence(Ordering::SeqCst);
-    let pushed = try_push();
-    let result = if pushed {
-        Ok(())
-    } else {
-        futex_wait(&port.wake.space_seq, seq, Some(slice)).map(drop)
-    };
-    // SeqCst: the registration ends after the sleep.
-    port.wake.blocked.fetch_sub(1, Ordering::SeqCst);
-    result.map(|()| pushed)
+    port.wake.space().sleep(&LinuxFutex, Some(slice), try_push)
 }
 
 #[cfg(test)]

@@ -25,6 +25,8 @@ pub struct GroupConfig {
     group: u32,
     max_publishers: u32,
     max_subscribers: u32,
+    max_notifiers: u32,
+    max_listeners: u32,
     mempool_count: u32,
     mempools: [MempoolConfig; MAX_MEMPOOLS],
 }
@@ -108,6 +110,8 @@ impl GroupConfig {
             group,
             max_publishers,
             max_subscribers,
+            max_notifiers: 0,
+            max_listeners: 0,
             mempool_count: mempools.len() as u32,
             mempools: sorted,
         })
@@ -128,6 +132,42 @@ impl GroupConfig {
         self.max_subscribers
     }
 
+    /// The same configuration with room for `max_notifiers` notifier and
+    /// `max_listeners` listener ports (each `0..=`[`MAX_PORTS_LIMIT`]; 0,
+    /// the default of [`new`](Self::new), lays out none: a group without
+    /// event services).
+    ///
+    /// ```
+    /// use zerocp_core::group_control::GroupConfig;
+    /// use zerocp_core::mempool::MempoolConfig;
+    /// let pools = [MempoolConfig { chunk_size: 64, chunk_count: 4, group: 0 }];
+    /// let config = GroupConfig::new(0, 2, 2, &pools)?.with_event_ports(3, 5)?;
+    /// assert_eq!((config.max_notifiers(), config.max_listeners()), (3, 5));
+    /// assert!(GroupConfig::new(0, 2, 2, &pools)?.with_event_ports(70_000, 1).is_err());
+    /// # Ok::<(), zerocp_core::group_control::GroupConfigError>(())
+    /// ```
+    pub fn with_event_ports(
+        mut self,
+        max_notifiers: u32,
+        max_listeners: u32,
+    ) -> Result<Self, GroupConfigError> {
+        check_event_limit("max_notifiers", max_notifiers)?;
+        check_event_limit("max_listeners", max_listeners)?;
+        self.max_notifiers = max_notifiers;
+        self.max_listeners = max_listeners;
+        Ok(self)
+    }
+
+    /// Most notifier ports at once.
+    pub fn max_notifiers(&self) -> u32 {
+        self.max_notifiers
+    }
+
+    /// Most listener ports at once.
+    pub fn max_listeners(&self) -> u32 {
+        self.max_listeners
+    }
+
     /// The group's mempools, smallest chunk size first.
     pub fn mempools(&self) -> &[MempoolConfig] {
         &self.mempools[..self.mempool_count as usize]
@@ -142,6 +182,17 @@ impl GroupConfig {
 fn check_limit(name: &'static str, value: u32, max: u32) -> Result<(), GroupConfigError> {
     if value == 0 || value > max {
         return Err(GroupConfigError::LimitOutOfRange { name, value, max });
+    }
+    Ok(())
+}
+
+fn check_event_limit(name: &'static str, value: u32) -> Result<(), GroupConfigError> {
+    if value > MAX_PORTS_LIMIT {
+        return Err(GroupConfigError::LimitOutOfRange {
+            name,
+            value,
+            max: MAX_PORTS_LIMIT,
+        });
     }
     Ok(())
 }

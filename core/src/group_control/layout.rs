@@ -4,6 +4,7 @@ use core::mem::size_of;
 
 use super::{GroupConfig, GroupConfigError, GroupHeader};
 use crate::freelist::FreeListHeader;
+use crate::listener_port::{ListenerPort, NotifierPort};
 use crate::port::{PublisherPort, SubscriberPort};
 
 const REGION_ALIGN: u64 = 64;
@@ -25,6 +26,8 @@ const REGION_ALIGN: u64 = 64;
 pub struct GroupControlLayout {
     publishers: u64,
     subscribers: u64,
+    notifiers: u64,
+    listeners: u64,
     freelists: u64,
     links: u64,
     refcounts: u64,
@@ -32,6 +35,8 @@ pub struct GroupControlLayout {
     chunks: u32,
     max_publishers: u32,
     max_subscribers: u32,
+    max_notifiers: u32,
+    max_listeners: u32,
     mempools: u32,
 }
 
@@ -50,6 +55,8 @@ impl GroupControlLayout {
         let mempools = config.mempools().len() as u32;
         let publishers = region(config.max_publishers(), size_of::<PublisherPort>())?;
         let subscribers = region(config.max_subscribers(), size_of::<SubscriberPort>())?;
+        let notifiers = region(config.max_notifiers(), size_of::<NotifierPort>())?;
+        let listeners = region(config.max_listeners(), size_of::<ListenerPort>())?;
         let freelists = region(mempools, size_of::<FreeListHeader>())?;
         let links = region(config.total_chunks(), size_of::<u32>())?;
         let refcounts = region(config.total_chunks(), size_of::<u32>())?;
@@ -60,6 +67,8 @@ impl GroupControlLayout {
         Ok(Self {
             publishers,
             subscribers,
+            notifiers,
+            listeners,
             freelists,
             links,
             refcounts,
@@ -67,6 +76,8 @@ impl GroupControlLayout {
             chunks: config.total_chunks(),
             max_publishers: config.max_publishers(),
             max_subscribers: config.max_subscribers(),
+            max_notifiers: config.max_notifiers(),
+            max_listeners: config.max_listeners(),
             mempools,
         })
     }
@@ -93,6 +104,26 @@ impl GroupControlLayout {
             index,
             self.max_subscribers,
             size_of::<SubscriberPort>(),
+        )
+    }
+
+    /// Offset of notifier port `index`, if in range.
+    pub fn notifier_offset(&self, index: u32) -> Option<u64> {
+        item(
+            self.notifiers,
+            index,
+            self.max_notifiers,
+            size_of::<NotifierPort>(),
+        )
+    }
+
+    /// Offset of listener port `index`, if in range.
+    pub fn listener_offset(&self, index: u32) -> Option<u64> {
+        item(
+            self.listeners,
+            index,
+            self.max_listeners,
+            size_of::<ListenerPort>(),
         )
     }
 

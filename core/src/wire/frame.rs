@@ -66,6 +66,14 @@ kinds! {
     ResetGroup = 0x0B,
     /// [`Message::RevokePort`](super::Message::RevokePort).
     RevokePort = 0x0C,
+    /// [`Message::CreateNotifier`](super::Message::CreateNotifier).
+    CreateNotifier = 0x0D,
+    /// [`Message::CreateListener`](super::Message::CreateListener).
+    CreateListener = 0x0E,
+    /// [`Message::SetWakeFd`](super::Message::SetWakeFd).
+    SetWakeFd = 0x10,
+    /// [`Message::QueryWakeFd`](super::Message::QueryWakeFd).
+    QueryWakeFd = 0x11,
     /// [`Message::Registered`](super::Message::Registered).
     Registered = 0x81,
     /// [`Message::Unregistered`](super::Message::Unregistered).
@@ -90,6 +98,14 @@ kinds! {
     GroupReset = 0x8B,
     /// [`Message::PortRevoked`](super::Message::PortRevoked).
     PortRevoked = 0x8C,
+    /// [`Message::NotifierCreated`](super::Message::NotifierCreated).
+    NotifierCreated = 0x8D,
+    /// [`Message::ListenerCreated`](super::Message::ListenerCreated).
+    ListenerCreated = 0x8E,
+    /// [`Message::WakeFdSet`](super::Message::WakeFdSet).
+    WakeFdSet = 0x90,
+    /// [`Message::WakeFd`](super::Message::WakeFd).
+    WakeFd = 0x91,
     /// [`Message::Error`](super::Message::Error).
     Error = 0xFE,
     /// [`Message::Shutdown`](super::Message::Shutdown).

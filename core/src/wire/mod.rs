@@ -46,12 +46,12 @@ use codec::{Reader, Wire, Writer};
 pub use error::{DecodeError, EncodeError};
 pub use frame::{Direction, FrameHeader, HEADER_LEN, MessageKind};
 pub use message::{
-    AccessRule, AuditCounts, CreatePublisher, CreateSubscriber, ErrorCode, ErrorReply, FindingKind,
-    GROUPS_PER_PAGE, GroupInfo, GroupReset, GroupsPage, MAX_FINDING_DETAIL_LEN, MAX_GROUP_NAME_LEN,
-    MAX_GROUP_PATTERNS, MAX_PATTERN_LEN, MAX_RULE_IDS, MempoolInfo, Mempools, PAGE_END,
-    PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest, PortCreated, PortInfo, PortKind, PortRevoked,
-    PortsPage, ProcessInfo, ProcessState, ProcessesPage, Register, Registered, RemovePort,
-    ResetGroup, RevokePort, RevokeReason, RuleScope, Status,
+    AccessRule, AuditCounts, CreateListener, CreateNotifier, CreatePublisher, CreateSubscriber,
+    ErrorCode, ErrorReply, FindingKind, GROUPS_PER_PAGE, GroupInfo, GroupReset, GroupsPage,
+    MAX_FINDING_DETAIL_LEN, MAX_GROUP_NAME_LEN, MAX_GROUP_PATTERNS, MAX_PATTERN_LEN, MAX_RULE_IDS,
+    MempoolInfo, Mempools, PAGE_END, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest, PortCreated,
+    PortInfo, PortKind, PortRevoked, PortsPage, ProcessInfo, ProcessState, ProcessesPage, Register,
+    Registered, RemovePort, ResetGroup, RevokePort, RevokeReason, RuleScope, Status, WakeFdPort,
 };
 
 pub use crate::port::FullPolicy;
@@ -78,13 +78,21 @@ pub const MAX_FRAME_SIZE: usize = 4096;
 /// [`Message::GroupReset`] and [`Message::RevokePort`] are the operator's
 /// requests. It also added the chunk quotas: each [`MempoolInfo`] carries
 /// its pool's process and port quotas, each [`PortInfo`] its publish
-/// timeouts, each [`ProcessInfo`] the chunks its ports hold.
-pub const PROTOCOL_VERSION: u8 = 6;
+/// timeouts, each [`ProcessInfo`] the chunks its ports hold. Version 7
+/// added the event services: [`Message::CreateNotifier`] /
+/// [`Message::NotifierCreated`], [`Message::CreateListener`] /
+/// [`Message::ListenerCreated`], and the port kinds
+/// [`PortKind::Notifier`] and [`PortKind::Listener`] (in [`RemovePort`],
+/// [`RevokePort`], [`PortInfo`]);
+/// and wake descriptors: [`Message::SetWakeFd`] / [`Message::WakeFdSet`]
+/// and [`Message::QueryWakeFd`] / [`Message::WakeFd`] ([`WakeFdPort`]), and
+/// the refusals [`ErrorCode::NotRouted`] and [`ErrorCode::NotArmed`].
+pub const PROTOCOL_VERSION: u8 = 7;
 /// First two bytes of every frame: `0x5A43` little-endian (bytes `43 5A`).
 pub const FRAME_MAGIC: u16 = 0x5A43;
 
 /// Largest body of each payload type; all must fit a frame.
-const MAX_BODY_LENS: [usize; 20] = [
+const MAX_BODY_LENS: [usize; 23] = [
     Register::MAX_LEN,
     Registered::MAX_LEN,
     CreatePublisher::MAX_LEN,
@@ -105,6 +113,9 @@ const MAX_BODY_LENS: [usize; 20] = [
     RevokePort::MAX_LEN,
     GroupReset::MAX_LEN,
     PortRevoked::MAX_LEN,
+    CreateNotifier::MAX_LEN,
+    CreateListener::MAX_LEN,
+    WakeFdPort::MAX_LEN,
 ];
 
 const _: () = {
@@ -146,6 +157,16 @@ pub enum Message {
     ResetGroup(ResetGroup),
     /// Client → daemon: revoke a port.
     RevokePort(RevokePort),
+    /// Client → daemon: create a notifier port.
+    CreateNotifier(CreateNotifier),
+    /// Client → daemon: create a listener port.
+    CreateListener(CreateListener),
+    /// Client → daemon: keep the eventfd beside this frame as the wake
+    /// descriptor of one of the caller's receiving ports.
+    SetWakeFd(WakeFdPort),
+    /// Client → daemon: hand me the wake descriptor of a port one of my
+    /// ports delivers to.
+    QueryWakeFd(WakeFdPort),
     /// Daemon → client: registration accepted (carries the mgmt segment
     /// read-write and the data segment read-only as descriptors).
     Registered(Registered),
@@ -174,6 +195,16 @@ pub enum Message {
     /// Daemon → client: a port was revoked; unsolicited (request id 0) to
     /// its owner, and the reply to [`Message::RevokePort`].
     PortRevoked(PortRevoked),
+    /// Daemon → client: notifier created (carries the group's control part).
+    NotifierCreated(PortCreated),
+    /// Daemon → client: listener created (carries the group's control part).
+    ListenerCreated(PortCreated),
+    /// Daemon → client: the wake descriptor is kept (the reply to
+    /// [`Message::SetWakeFd`]).
+    WakeFdSet,
+    /// Daemon → client: the port's wake descriptor, beside the frame (the
+    /// reply to [`Message::QueryWakeFd`]).
+    WakeFd(WakeFdPort),
     /// Daemon → client: the request failed.
     Error(ErrorReply),
     /// Daemon → client, unsolicited: the daemon is stopping.
@@ -196,6 +227,10 @@ impl Message {
             Self::QueryGroups(_) => MessageKind::QueryGroups,
             Self::ResetGroup(_) => MessageKind::ResetGroup,
             Self::RevokePort(_) => MessageKind::RevokePort,
+            Self::CreateNotifier(_) => MessageKind::CreateNotifier,
+            Self::CreateListener(_) => MessageKind::CreateListener,
+            Self::SetWakeFd(_) => MessageKind::SetWakeFd,
+            Self::QueryWakeFd(_) => MessageKind::QueryWakeFd,
             Self::Registered(_) => MessageKind::Registered,
             Self::Unregistered => MessageKind::Unregistered,
             Self::PublisherCreated(_) => MessageKind::PublisherCreated,
@@ -208,6 +243,10 @@ impl Message {
             Self::GroupsPage(_) => MessageKind::GroupsPage,
             Self::GroupReset(_) => MessageKind::GroupReset,
             Self::PortRevoked(_) => MessageKind::PortRevoked,
+            Self::NotifierCreated(_) => MessageKind::NotifierCreated,
+            Self::ListenerCreated(_) => MessageKind::ListenerCreated,
+            Self::WakeFdSet => MessageKind::WakeFdSet,
+            Self::WakeFd(_) => MessageKind::WakeFd,
             Self::Error(_) => MessageKind::Error,
             Self::Shutdown => MessageKind::Shutdown,
         }
@@ -234,7 +273,12 @@ impl Message {
             Self::RemovePort(m) => m.put(w),
             Self::QueryProcesses(m) | Self::QueryServices(m) | Self::QueryGroups(m) => m.put(w),
             Self::Registered(m) => m.put(w),
-            Self::PublisherCreated(m) | Self::SubscriberCreated(m) => m.put(w),
+            Self::PublisherCreated(m)
+            | Self::SubscriberCreated(m)
+            | Self::NotifierCreated(m)
+            | Self::ListenerCreated(m) => m.put(w),
+            Self::CreateNotifier(m) => m.put(w),
+            Self::CreateListener(m) => m.put(w),
             Self::Status(m) => m.put(w),
             Self::ProcessesPage(m) => m.put(w),
             Self::PortsPage(m) => m.put(w),
@@ -244,12 +288,14 @@ impl Message {
             Self::RevokePort(m) => m.put(w),
             Self::GroupReset(m) => m.put(w),
             Self::PortRevoked(m) => m.put(w),
+            Self::SetWakeFd(m) | Self::QueryWakeFd(m) | Self::WakeFd(m) => m.put(w),
             Self::Error(m) => m.put(w),
             Self::Unregister
             | Self::QueryStatus
             | Self::QueryMempools
             | Self::Unregistered
             | Self::PortRemoved
+            | Self::WakeFdSet
             | Self::Shutdown => {}
         }
     }
@@ -269,6 +315,10 @@ impl Message {
             K::QueryGroups => Self::QueryGroups(Wire::get(r, "QueryGroups")?),
             K::ResetGroup => Self::ResetGroup(Wire::get(r, "ResetGroup")?),
             K::RevokePort => Self::RevokePort(Wire::get(r, "RevokePort")?),
+            K::CreateNotifier => Self::CreateNotifier(Wire::get(r, "CreateNotifier")?),
+            K::CreateListener => Self::CreateListener(Wire::get(r, "CreateListener")?),
+            K::SetWakeFd => Self::SetWakeFd(Wire::get(r, "SetWakeFd")?),
+            K::QueryWakeFd => Self::QueryWakeFd(Wire::get(r, "QueryWakeFd")?),
             K::Registered => Self::Registered(Wire::get(r, "Registered")?),
             K::Unregistered => Self::Unregistered,
             K::PublisherCreated => Self::PublisherCreated(Wire::get(r, "PublisherCreated")?),
@@ -281,6 +331,10 @@ impl Message {
             K::GroupsPage => Self::GroupsPage(Wire::get(r, "GroupsPage")?),
             K::GroupReset => Self::GroupReset(Wire::get(r, "GroupReset")?),
             K::PortRevoked => Self::PortRevoked(Wire::get(r, "PortRevoked")?),
+            K::NotifierCreated => Self::NotifierCreated(Wire::get(r, "NotifierCreated")?),
+            K::ListenerCreated => Self::ListenerCreated(Wire::get(r, "ListenerCreated")?),
+            K::WakeFdSet => Self::WakeFdSet,
+            K::WakeFd => Self::WakeFd(Wire::get(r, "WakeFd")?),
             K::Error => Self::Error(Wire::get(r, "Error")?),
             K::Shutdown => Self::Shutdown,
         })

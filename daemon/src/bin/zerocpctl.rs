@@ -60,12 +60,21 @@ fn parse_query(name: &str, words: &[String]) -> Result<Query, lexopt::Error> {
             kind: match kind.as_str() {
                 "publisher" => PortKind::Publisher,
                 "subscriber" => PortKind::Subscriber,
-                other => return Err(format!("{other:?} is not publisher or subscriber").into()),
+                "notifier" => PortKind::Notifier,
+                "listener" => PortKind::Listener,
+                other => {
+                    return Err(format!(
+                        "{other:?} is not publisher, subscriber, notifier or listener"
+                    )
+                    .into());
+                }
             },
             index: number("INDEX", index)?,
         },
         ("revoke-port", _) => {
-            return Err("revoke-port takes GROUP publisher|subscriber INDEX".into());
+            return Err(
+                "revoke-port takes GROUP publisher|subscriber|notifier|listener INDEX".into(),
+            );
         }
         ("status" | "processes" | "services" | "mempools" | "groups", [extra, ..]) => {
             return Err(format!("{name} takes no argument, got {extra:?}").into());

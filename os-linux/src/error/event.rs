@@ -154,6 +154,22 @@ pub enum WakeupError {
         /// The kernel's error.
         errno: Errno,
     },
+    /// A descriptor handed over as an eventfd could not be inspected or
+    /// made nonblocking.
+    Adopt {
+        /// The kernel's error.
+        errno: Errno,
+    },
+    /// A descriptor handed over as an eventfd is something else.
+    NotAnEventfd {
+        /// What it is (its `/proc/self/fd` link).
+        found: String,
+    },
+    /// Waiting for the eventfd to become readable failed.
+    Wait {
+        /// The kernel's error.
+        errno: Errno,
+    },
 }
 
 impl fmt::Display for WakeupError {
@@ -162,6 +178,14 @@ impl fmt::Display for WakeupError {
             Self::Create { errno } => ("create", errno),
             Self::Notify { errno } => ("signal", errno),
             Self::Drain { errno } => ("drain", errno),
+            Self::Adopt { errno } => ("adopt", errno),
+            Self::Wait { errno } => ("wait on", errno),
+            Self::NotAnEventfd { found } => {
+                return write!(
+                    f,
+                    "refused a wake-up descriptor: it is {found}, not an eventfd"
+                );
+            }
         };
         write!(f, "cannot {what} wake-up eventfd: {}", ErrnoText(*errno))
     }
@@ -170,7 +194,12 @@ impl fmt::Display for WakeupError {
 impl std::error::Error for WakeupError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Create { errno } | Self::Notify { errno } | Self::Drain { errno } => Some(errno),
+            Self::Create { errno }
+            | Self::Notify { errno }
+            | Self::Drain { errno }
+            | Self::Adopt { errno }
+            | Self::Wait { errno } => Some(errno),
+            Self::NotAnEventfd { .. } => None,
         }
     }
 }

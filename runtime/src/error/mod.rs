@@ -33,11 +33,16 @@
 
 mod control;
 mod data;
+mod event;
 mod init;
 mod not_recreated;
 mod port;
 mod quota;
+#[cfg(feature = "tokio")]
+mod receive;
 mod timeout;
+mod waitset;
+mod wake_fd;
 
 use zerocp_core::wire::RevokeReason;
 
@@ -45,12 +50,17 @@ use crate::registration::Gone;
 
 pub use control::{ControlError, MapSegmentsError};
 pub use data::{LoanError, PublishError, TakeError, UpdateConnectionsError, WaitError};
+pub use event::NotifyError;
 pub use init::InitError;
 pub use not_recreated::PortNotRecreated;
 pub(crate) use port::check_option;
 pub use port::{CreatePortError, CreatePortReason, PortRequestError};
 pub use quota::{QuotaExceeded, QuotaScope};
+#[cfg(feature = "tokio")]
+pub use receive::ReceiveError;
 pub use timeout::PublishTimedOut;
+pub use waitset::{AttachError, WaitSetCreateError, WaitSetWaitError};
+pub use wake_fd::WakeFdError;
 
 /// What every `DaemonGone` prints.
 const GONE: &str = "the ZeroCP daemon is gone (it stopped, or it dropped this process)";
@@ -90,11 +100,13 @@ macro_rules! from_revoked {
 }
 
 from_revoked!(
+    WakeFdError,
     LoanError,
     PublishError,
     UpdateConnectionsError,
     TakeError,
-    WaitError
+    WaitError,
+    NotifyError
 );
 
 /// The error of each operation for each way of being gone.
@@ -113,10 +125,12 @@ macro_rules! from_gone {
 }
 
 from_gone!(
+    WakeFdError,
     LoanError,
     PublishError,
     UpdateConnectionsError,
     TakeError,
     WaitError,
+    NotifyError,
     PortRequestError
 );

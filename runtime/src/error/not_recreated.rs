@@ -119,10 +119,12 @@ macro_rules! from_not_recreated {
 }
 
 from_not_recreated!(
+    super::WakeFdError,
     super::LoanError,
     super::UpdateConnectionsError,
     super::TakeError,
-    super::WaitError
+    super::WaitError,
+    super::NotifyError
 );
 
 #[cfg(test)]

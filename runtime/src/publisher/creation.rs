@@ -116,6 +116,7 @@ impl PublisherCore {
             history_held: Cell::new(0),
             sequence: Cell::new(sequence),
             delivery: RefCell::new(delivery),
+            wake_fds: RefCell::default(),
             options,
         })
     }

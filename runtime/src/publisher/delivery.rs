@@ -10,8 +10,9 @@
 //! [`publish_timeout`](super::publish_timeout)). A subscriber slot that is
 //! no longer the one routed (retired, or reused with another generation)
 //! gets nothing and its reference is dropped again. After all pushes one
-//! `SeqCst` fence, then only the subscribers that sleep are woken
-//! ([`crate::wait`]).
+//! `SeqCst` fence, then only the subscribers that sleep and were not woken
+//! since they went to sleep are woken (the wake-pending flag,
+//! [`crate::wait`]).
 //!
 //! **Port quota of a subscriber's queue.** A subscriber may hold at most
 //! its pool's port quota of chunks, queued and taken together
@@ -125,7 +126,7 @@ impl PublisherCore {
             for &peer in peers {
                 remaining -= 1;
                 match self.deliver_to(peer, chunk, &mut round) {
-                    Ok(Some(port)) => woken.add(port),
+                    Ok(Some(port)) => woken.add(peer, port),
                     Ok(None) => self.release(chunk),
                     Err(e) => {
                         // This and every later subscriber: give their references back.
@@ -168,9 +169,10 @@ impl PublisherCore {
         });
         let fresh = cache.replace(snapshot.version, pairs);
         round.stalled.keep_only(cache.peers());
+        self.wake_fds.borrow_mut().keep_only(cache.peers());
         for peer in fresh {
             if let Some(port) = self.deliver_history(peer, round)? {
-                woken.add(port);
+                woken.add(peer, port);
             }
         }
         Ok(())
@@ -355,17 +357,20 @@ fn at_quota(port: &SubscriberPort, quota: u32) -> bool {
 }
 
 /// Subscriber ports that received something in one operation; woken after
-/// a single fence.
+/// a single fence (and their wake descriptors signalled, if armed:
+/// [`super::wake_fd_cache`]).
 #[derive(Default)]
 struct Wakes<'p> {
     ports: heapless::Vec<&'p SubscriberPort, MAX_SUBSCRIBERS_PER_PUBLISHER>,
+    peers: heapless::Vec<Peer, MAX_SUBSCRIBERS_PER_PUBLISHER>,
 }
 
 impl<'p> Wakes<'p> {
-    fn add(&mut self, port: &'p SubscriberPort) {
+    fn add(&mut self, peer: Peer, port: &'p SubscriberPort) {
         if !self.ports.iter().any(|p| core::ptr::eq(*p, port)) {
             // Cannot overflow: at most one entry per routed subscriber.
             let _ = self.ports.push(port);
+            let _ = self.peers.push(peer);
         }
     }
 
@@ -379,6 +384,9 @@ impl<'p> Wakes<'p> {
                 log::warn!("publisher port {}: {e}", core.index);
                 return Err(DeliveryError::Futex(e));
             }
+        }
+        for (&peer, port) in self.peers.iter().zip(&self.ports) {
+            core.signal_armed(peer, port);
         }
         Ok(())
     }

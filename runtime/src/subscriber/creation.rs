@@ -109,6 +109,7 @@ impl SubscriberCore {
             port_limit,
             blocks_publishers: blocks,
             options,
+            wake_fd: std::cell::OnceCell::new(),
         })
     }
 }
@@ -132,7 +133,15 @@ impl PortCore for SubscriberCore {
         self.index
     }
 
+    /// The same port, armed again with this one's wake descriptor (if
+    /// it was armed: a failure is logged, the port still works without).
     fn recreate(&self) -> Result<Self, CreatePortReason> {
-        Self::create(self.runtime().lifecycle(), self.options)
+        let new = Self::create(self.runtime().lifecycle(), self.options)?;
+        if let Some(fd) = self.wake_fd.get()
+            && let Err(e) = new.arm(fd)
+        {
+            log::warn!("subscriber port {}: not armed again: {e}", new.index);
+        }
+        Ok(new)
     }
 }

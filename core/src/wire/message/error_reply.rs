@@ -35,6 +35,10 @@ wire_enum! {
         InvalidArgument = 13,
         /// The request is not valid in this direction or state.
         UnexpectedMessage = 14,
+        /// No port of the caller is routed to the port it asked about.
+        NotRouted = 15,
+        /// The port has no wake descriptor (its owner never armed it).
+        NotArmed = 16,
     }
 }
 

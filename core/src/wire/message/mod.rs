@@ -4,12 +4,13 @@
 //! | module | payloads |
 //! |---|---|
 //! | `registration` | [`Register`], [`Registered`] |
-//! | `ports` | [`PortKind`], [`CreatePublisher`], [`CreateSubscriber`], [`PortCreated`], [`RemovePort`] |
+//! | `ports` | [`PortKind`], [`CreatePublisher`], [`CreateSubscriber`], [`CreateNotifier`], [`CreateListener`], [`PortCreated`], [`RemovePort`] |
 //! | `introspection` | [`PageRequest`], [`Status`], [`ProcessInfo`] and [`ProcessesPage`], [`PortInfo`] and [`PortsPage`], [`MempoolInfo`] and [`Mempools`] |
 //! | `groups` | [`GroupInfo`], [`AccessRule`], [`RuleScope`], [`GroupsPage`] and their limits |
 //! | `audit_counts` | [`FindingKind`], [`AuditCounts`] |
 //! | `operator` | [`RevokePort`], [`ResetGroup`], [`GroupReset`] |
 //! | `revocation` | the notice [`PortRevoked`] and its [`RevokeReason`] |
+//! | `wake_fd` | [`WakeFdPort`] (of `SetWakeFd`, `QueryWakeFd`, `WakeFd`) |
 //! | `error_reply` | [`ErrorReply`], [`ErrorCode`] |
 
 mod audit_counts;
@@ -20,6 +21,7 @@ mod operator;
 mod ports;
 mod registration;
 mod revocation;
+mod wake_fd;
 
 pub use audit_counts::{AuditCounts, FindingKind, MAX_FINDING_DETAIL_LEN};
 pub use error_reply::{ErrorCode, ErrorReply};
@@ -32,6 +34,10 @@ pub use introspection::{
     PortsPage, ProcessInfo, ProcessState, ProcessesPage, Status,
 };
 pub use operator::{GroupReset, ResetGroup, RevokePort};
-pub use ports::{CreatePublisher, CreateSubscriber, PortCreated, PortKind, RemovePort};
+pub use ports::{
+    CreateListener, CreateNotifier, CreatePublisher, CreateSubscriber, PortCreated, PortKind,
+    RemovePort,
+};
 pub use registration::{Register, Registered};
 pub use revocation::{PortRevoked, RevokeReason};
+pub use wake_fd::WakeFdPort;

@@ -6,23 +6,40 @@ use crate::service::{ServiceDescription, TypeInfo};
 use crate::wire::codec::{wire_enum, wire_struct};
 
 wire_enum! {
-    /// Publisher or subscriber: the kind of a port, on the wire and in the
-    /// daemon's port registry alike.
+    /// Publisher, subscriber, notifier or listener: the kind of a port, on
+    /// the wire and in the daemon's port registry alike.
     pub enum PortKind: u8 {
         /// A publisher port.
         Publisher = 0,
         /// A subscriber port.
         Subscriber = 1,
+        /// A notifier port (an event service's sender).
+        Notifier = 2,
+        /// A listener port (an event service's receiver).
+        Listener = 3,
     }
 }
 
 impl PortKind {
-    /// The kind in lower case, as messages name it: `publisher`, `subscriber`.
+    /// The kind in lower case, as messages name it: `publisher`,
+    /// `subscriber`, `notifier`, `listener`.
     pub const fn noun(self) -> &'static str {
         match self {
             Self::Publisher => "publisher",
             Self::Subscriber => "subscriber",
+            Self::Notifier => "notifier",
+            Self::Listener => "listener",
         }
+    }
+
+    /// Whether the port belongs to an event service (notifier, listener).
+    ///
+    /// ```
+    /// use zerocp_core::wire::PortKind;
+    /// assert!(PortKind::Listener.is_event() && !PortKind::Subscriber.is_event());
+    /// ```
+    pub const fn is_event(self) -> bool {
+        matches!(self, Self::Notifier | Self::Listener)
     }
 }
 
@@ -59,11 +76,29 @@ wire_struct! {
 }
 
 wire_struct! {
+    /// Client → daemon: create a notifier port of an event service.
+    pub struct CreateNotifier {
+        /// The event service notified.
+        pub service: ServiceDescription,
+    }
+}
+
+wire_struct! {
+    /// Client → daemon: create a listener port of an event service.
+    pub struct CreateListener {
+        /// The event service listened to.
+        pub service: ServiceDescription,
+    }
+}
+
+wire_struct! {
     /// Daemon → client: a port was created. The frame carries two file
     /// descriptors (`SCM_RIGHTS`): the port's group's control part
     /// (read-write), then its payload part, read-only for a subscriber
     /// (`SubscriberCreated`) and read-write for a publisher
-    /// (`PublisherCreated`); the sizes here let the runtime check them.
+    /// (`PublisherCreated`); the sizes here let the runtime check them. A
+    /// notifier's and a listener's (`NotifierCreated`, `ListenerCreated`)
+    /// carry the control part only: events have no payload.
     pub struct PortCreated {
         /// Index of the port in its group's control part.
         pub port_index: u32,
@@ -88,7 +123,7 @@ wire_struct! {
 wire_struct! {
     /// Client → daemon: remove one of this process's ports.
     pub struct RemovePort {
-        /// Publisher or subscriber.
+        /// The port's kind.
         pub kind: PortKind,
         /// Its index in its group.
         pub port_index: u32,

@@ -8,7 +8,9 @@
 //! "timed_out"}], "group"}]}` (`group`: the service's segment group by index,
 //! `default` = 0; a `port` is an index in it; `timed_out`: samples a
 //! publisher gave up delivering, or a subscriber did not get, after a
-//! publish timeout)
+//! publish timeout). An event service lists `"notifiers":[{"port", "pid"}]`
+//! and `"listeners":[{"port", "pid"}]` instead (each key only when not
+//! empty), its `type_name` `zerocp::event` with size 0.
 
 use serde::Serialize;
 use zerocp_core::wire::{PortInfo, PortKind};
@@ -33,6 +35,12 @@ struct SubscriberJson {
 }
 
 #[derive(Serialize)]
+struct EventPortJson {
+    port: u32,
+    pid: u32,
+}
+
+#[derive(Serialize)]
 struct ServiceJson {
     service: String,
     type_name: String,
@@ -40,6 +48,10 @@ struct ServiceJson {
     payload_align: u32,
     publishers: Vec<PublisherJson>,
     subscribers: Vec<SubscriberJson>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notifiers: Vec<EventPortJson>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    listeners: Vec<EventPortJson>,
     /// The service's segment group (its index, `default` = 0): its ports'
     /// `port` numbers are indices in that group.
     group: u32,
@@ -58,6 +70,8 @@ fn services(ports: &[PortInfo]) -> Vec<ServiceJson> {
                 payload_align: port.type_info.align,
                 publishers: Vec::new(),
                 subscribers: Vec::new(),
+                notifiers: Vec::new(),
+                listeners: Vec::new(),
                 group: port.group,
             });
         }
@@ -77,6 +91,14 @@ fn services(ports: &[PortInfo]) -> Vec<ServiceJson> {
                 queue_capacity: port.queue_capacity,
                 dropped: port.dropped,
                 timed_out: port.timed_out,
+            }),
+            PortKind::Notifier => service.notifiers.push(EventPortJson {
+                port: port.port_index,
+                pid: port.owner_pid,
+            }),
+            PortKind::Listener => service.listeners.push(EventPortJson {
+                port: port.port_index,
+                pid: port.owner_pid,
             }),
         }
     }
@@ -120,6 +142,20 @@ pub fn services_text(ports: &[PortInfo]) -> String {
                 p.timed_out.to_string(),
                 String::new(),
             ]);
+        }
+        let events = [("  notifier", &s.notifiers), ("  listener", &s.listeners)];
+        for (noun, ports) in events {
+            for p in ports {
+                rows.push(vec![
+                    noun.into(),
+                    p.port.to_string(),
+                    p.pid.to_string(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    String::new(),
+                ]);
+            }
         }
     }
     table(

@@ -1,0 +1,164 @@
+//! End to end: one thread waits on a `WaitSet` over three subscribers, an
+//! interval and a deadline, with the publishers in three other processes.
+//!
+//! - every subscriber's samples and the interval's ticks are reported, by
+//!   attachment, from one `wait` loop in one thread;
+//! - the deadline on the third subscriber fires once its publisher is
+//!   stopped (SIGSTOP);
+//! - with every publisher gone and the interval and deadline detached
+//!   (dropped), `wait(None)` sleeps until the daemon stops, and then fails
+//!   with `DaemonGone`.
+
+mod e2e_support;
+mod support;
+
+use std::time::Duration;
+
+use rustix::process::{Pid, Signal, kill_process};
+use support::TestDomain;
+use zerocp_os_linux::testing::role::spawn_child;
+
+const WAIT: Duration = Duration::from_secs(120);
+
+fn signal(pid: u32, signal: Signal) {
+    let pid = Pid::from_raw(pid as i32).expect("a pid");
+    kill_process(pid, signal).expect("kill");
+}
+
+#[test]
+fn one_thread_waits_on_three_publishers_an_interval_and_a_deadline() {
+    let mut domain = TestDomain::builder().mempools(&[(64, 256)]).start();
+    let mut waiter = spawn_child("roles::waiter", &[], &domain.envs());
+    waiter.expect_line("attached", WAIT);
+    let mut publishers: Vec<_> = ["a", "b", "c"]
+        .iter()
+        .map(|name| {
+            let mut p = spawn_child("roles::ticker", &[name], &domain.envs());
+            p.expect_line("publishing", WAIT);
+            p
+        })
+        .collect();
+    waiter.expect_line("all seen", WAIT);
+
+    signal(publishers[2].pid(), Signal::STOP);
+    waiter.send_line("stopped");
+    waiter.expect_line("missed c", WAIT);
+    signal(publishers[2].pid(), Signal::CONT);
+
+    for publisher in &mut publishers {
+        publisher.close_stdin();
+        publisher.expect_success(WAIT);
+    }
+    waiter.send_line("quiet");
+    waiter.expect_line("sleeping", WAIT);
+    domain.stop_with(Signal::TERM);
+    assert_eq!(waiter.expect_line("woken: ", WAIT), "DaemonGone");
+    waiter.expect_success(WAIT);
+}
+
+mod roles {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+    use crate::e2e_support::{
+        Msg, arg, deadline, expect_command, left, publish_until_stopped, say, service, stop_flag,
+    };
+    use zerocp::{Readiness, Runtime, WaitSet, WaitSetWaitError};
+    use zerocp_os_linux::testing::role::role_args;
+
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn ticker() {
+        let Some(args) = role_args("roles::ticker") else {
+            return;
+        };
+        let name: String = arg(&args, 0);
+        let rt = Runtime::builder("waitset-ticker")
+            .reconnect(false)
+            .init()
+            .expect("init");
+        let publisher = rt
+            .publisher::<Msg>(&service(&format!("ws-{name}")))
+            .create()
+            .expect("publisher");
+        publish_until_stopped(&publisher, Duration::from_millis(5), &stop_flag());
+    }
+
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn waiter() {
+        if role_args("roles::waiter").is_none() {
+            return;
+        }
+        let rt = Runtime::builder("waitset-waiter")
+            .reconnect(false)
+            .init()
+            .expect("init");
+        let subscriber = |name: &str| {
+            rt.subscriber::<Msg>(&service(&format!("ws-{name}")))
+                .queue_capacity(64)
+                .create()
+                .expect("subscriber")
+        };
+        let subscribers = [subscriber("a"), subscriber("b"), subscriber("c")];
+        let waitset = WaitSet::new().expect("wait set");
+        let data: Vec<_> = subscribers
+            .iter()
+            .map(|s| waitset.attach(s).expect("attach"))
+            .collect();
+        let tick = waitset
+            .attach_interval(Duration::from_millis(20))
+            .expect("interval");
+        let dog = waitset
+            .attach_deadline(&subscribers[2], Duration::from_millis(500))
+            .expect("deadline");
+        say("attached");
+
+        let stopped = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stopped);
+        let commands = std::thread::spawn(move || {
+            expect_command("stopped");
+            flag.store(true, Ordering::Release);
+        });
+        let until = deadline();
+        let (mut received, mut ticks, mut said_all) = ([0u64; 3], 0u64, false);
+        loop {
+            let events = waitset
+                .wait(Some(left(until, "the wait set's events")))
+                .expect("wait");
+            for (i, attachment) in data.iter().enumerate() {
+                if events.contains(attachment) {
+                    while let Some(msg) = subscribers[i].take().expect("take") {
+                        assert!(msg.is_valid());
+                        received[i] += 1;
+                    }
+                }
+            }
+            if events.readiness(&tick) == Some(Readiness::Tick) {
+                ticks += 1;
+            }
+            if !said_all && received.iter().all(|&n| n >= 20) && ticks >= 5 {
+                said_all = true;
+                say("all seen");
+            }
+            if events.readiness(&dog) == Some(Readiness::Missed) && stopped.load(Ordering::Acquire)
+            {
+                say("missed c");
+                break;
+            }
+        }
+        commands.join().expect("the command thread");
+
+        expect_command("quiet");
+        drop((tick, dog));
+        for s in &subscribers {
+            while s.take().expect("take").is_some() {}
+        }
+        say("sleeping");
+        match waitset.wait(None) {
+            Err(WaitSetWaitError::DaemonGone) => say("woken: DaemonGone"),
+            other => panic!("wait(None) with the daemon stopping: {other:?}"),
+        }
+    }
+}

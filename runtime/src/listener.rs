@@ -1,0 +1,312 @@
+//! [`Listener`]: the receiving end of an event service, and
+//! [`ListenerCore`], its data path.
+//!
+//! A listener's port holds a bitmap of pending event ids and its futex
+//! words ([`zerocp_core::listener_port`]). `try_wait` takes the pending ids
+//! (one load per bitmap word, a swap for each non-empty one); `wait` sleeps
+//! on the port's `seq` until an id is raised, the timeout passes, or the
+//! daemon goes, drops this process or revokes the port:
+//!
+//! - the listener reads `seq`, registers as a sleeper, clears
+//!   `wake_pending`, fences ([`ListenerWake::prepare_sleep`]), re-checks its
+//!   ids and the stop condition, and futex-waits on the `seq` it read;
+//! - the first notifier to find it asleep flips `wake_pending` and bumps
+//!   `seq`; later notifiers make no system call until it clears the flag
+//!   again, so many notifiers cost one wake per sleep, not one per notify;
+//! - the heartbeat thread (daemon gone), the daemon (its stop, this port's
+//!   removal) and a revocation notice bump `seq` after setting what the
+//!   sleeper checks, so it wakes with `DaemonGone`, `Disconnected`,
+//!   `Unresponsive` or `Revoked`.
+//!
+//! Ids coalesce (see [`zerocp_core::event`]): `wait` returns which ids
+//! were raised since the last take, each once.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use zerocp_core::event::EventSet;
+use zerocp_core::listener_port::{ListenerPort, ListenerWake};
+use zerocp_core::service::ServiceDescription;
+use zerocp_core::wire::{PortKind, RevokeReason};
+use zerocp_os_linux::error::FutexError;
+use zerocp_os_linux::futex::{futex_wait, futex_wake_all};
+
+use crate::error::{CreatePortError, CreatePortReason, WaitError};
+use crate::event_port;
+use crate::lifecycle::Lifecycle;
+use crate::mapped::Mapped;
+use crate::port_cell::{PortCell, PortCore};
+use crate::port_owner::PortOwner;
+use crate::port_status::PortStatus;
+
+/// Options of a new listener; made by [`Runtime::listener`](crate::Runtime::listener).
+///
+/// ```no_run
+/// # let rt = zerocp::Runtime::init("doc")?;
+/// let svc = zerocp::ServiceDescription::new("Robot", "Map", "Updated")?;
+/// let listener = rt.listener(&svc).create()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use = "a builder does nothing until `create` is called"]
+pub struct ListenerBuilder<'r> {
+    rt: &'r Arc<Lifecycle>,
+    service: ServiceDescription,
+}
+
+impl<'r> ListenerBuilder<'r> {
+    pub(crate) fn new(rt: &'r Arc<Lifecycle>, service: &ServiceDescription) -> Self {
+        Self {
+            rt,
+            service: *service,
+        }
+    }
+
+    /// Creates the listener (one request to the daemon). The service's
+    /// segment group must admit this process by its `subscribe` rule.
+    pub fn create(self) -> Result<Listener, CreatePortError> {
+        let core =
+            ListenerCore::create(self.rt, self.service).map_err(|reason| CreatePortError {
+                kind: PortKind::Listener,
+                reason,
+            })?;
+        Ok(Listener {
+            cell: PortCell::new(core),
+            service: self.service,
+        })
+    }
+}
+
+/// The receiving end of an event service: takes the event ids notifiers
+/// raised, or sleeps until one is.
+///
+/// `Send`, not `Sync`. Dropping it removes the port. After a daemon restart
+/// the same listener goes on: its next call creates the port again (ids
+/// raised in the old port and not taken are gone with it).
+///
+/// ```no_run
+/// use std::time::Duration;
+/// # let rt = zerocp::Runtime::init("doc")?;
+/// # let svc = zerocp::ServiceDescription::new("Robot", "Map", "Updated")?;
+/// let listener = rt.listener(&svc).create()?;
+/// loop {
+///     for id in listener.wait(Some(Duration::from_millis(100)))? {
+///         println!("event {}", id.value());
+///     }
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Listener {
+    cell: PortCell<ListenerCore>,
+    service: ServiceDescription,
+}
+
+impl Listener {
+    /// Takes the ids raised since the last take (empty when none was);
+    /// never sleeps.
+    ///
+    /// Fails with [`WaitError::DaemonGone`] once the daemon is gone,
+    /// [`WaitError::Unresponsive`] once it dropped this process,
+    /// [`WaitError::Revoked`] once it revoked this port (ids already raised
+    /// are taken first); [`WaitError::Disconnected`] while the daemon
+    /// restarts.
+    pub fn try_wait(&self) -> Result<EventSet, WaitError> {
+        self.cell.call(ListenerCore::try_wait, |_, set| set)
+    }
+
+    /// Sleeps until an id is raised or `timeout` passes (`None`: no limit);
+    /// returns the ids taken (empty after a timeout). No system call when an
+    /// id is pending already. Fails as [`try_wait`](Self::try_wait) does,
+    /// also while sleeping: it never hangs on a daemon that is gone.
+    pub fn wait(&self, timeout: Option<Duration>) -> Result<EventSet, WaitError> {
+        self.cell.call(|core| core.wait(timeout), |_, set| set)
+    }
+
+    /// The service this listener listens to.
+    pub fn service(&self) -> &ServiceDescription {
+        &self.service
+    }
+
+    /// The port index in the daemon's registry (as `zerocpctl services` shows).
+    pub fn port_index(&self) -> u32 {
+        self.cell.get().index
+    }
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listener")
+            .field("service", &self.service)
+            .field("port", &self.port_index())
+            .finish()
+    }
+}
+
+/// Bumps a listener's `seq` and wakes every thread asleep on it (any
+/// process): a notifier after [`ListenerWake::should_wake`], or whoever
+/// set a stop condition first.
+pub(crate) fn wake_listener(wake: &ListenerWake) -> Result<(), FutexError> {
+    wake.bump();
+    futex_wake_all(&wake.seq).map(drop)
+}
+
+/// The state of a listener port.
+pub(crate) struct ListenerCore {
+    port: Mapped<ListenerPort>,
+    status: Arc<PortStatus>,
+    index: u32,
+    service: ServiceDescription,
+}
+
+impl ListenerCore {
+    fn create(
+        lifecycle: &Arc<Lifecycle>,
+        service: ServiceDescription,
+    ) -> Result<Self, CreatePortReason> {
+        let created = event_port::create(
+            lifecycle,
+            &service,
+            PortKind::Listener,
+            |g, i| g.listener(i),
+            |p| &p.control,
+        )?;
+        Ok(Self {
+            port: created.port,
+            status: created.status,
+            index: created.index,
+            service,
+        })
+    }
+
+    fn try_wait(&self) -> Result<EventSet, WaitError> {
+        if let Some(gone) = self.port.owner().registration().gone() {
+            return Err(gone.into());
+        }
+        let set = self.port.get().events.take();
+        match self.status.revoked() {
+            Some(reason) if set.is_empty() => Err(reason.into()),
+            _ => Ok(set),
+        }
+    }
+
+    fn wait(&self, timeout: Option<Duration>) -> Result<EventSet, WaitError> {
+        let deadline = timeout.map(|t| Instant::now().checked_add(t).unwrap_or_else(far_future));
+        loop {
+            let set = self.try_wait()?;
+            if !set.is_empty() {
+                return Ok(set);
+            }
+            let left = match deadline {
+                Some(d) => match d.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => return Ok(set),
+                },
+                None => None,
+            };
+            self.sleep(left).map_err(WaitError::Futex)?;
+        }
+    }
+
+    /// One sleep, registered as a sleeper (module docs); the caller
+    /// re-checks everything afterwards.
+    fn sleep(&self, left: Option<Duration>) -> Result<(), FutexError> {
+        let port = self.port.get();
+        let seq = port.wake.prepare_sleep();
+        let shared = self.port.owner().registration();
+        let stop = shared.is_gone() || self.status.revoked().is_some();
+        let result = if port.events.any() || stop {
+            Ok(())
+        } else {
+            futex_wait(&port.wake.seq, seq, left).map(drop)
+        };
+        port.wake.done_sleeping();
+        result
+    }
+}
+
+/// A deadline that never comes, for timeouts too long for `Instant`.
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
+}
+
+impl PortCore for ListenerCore {
+    const KIND: PortKind = PortKind::Listener;
+
+    fn owner(&self) -> &PortOwner {
+        self.port.owner()
+    }
+
+    fn revoked(&self) -> Option<RevokeReason> {
+        self.status.revoked()
+    }
+
+    fn service(&self) -> ServiceDescription {
+        self.service
+    }
+
+    fn index(&self) -> u32 {
+        self.index
+    }
+
+    fn recreate(&self) -> Result<Self, CreatePortReason> {
+        Self::create(self.port.owner().lifecycle(), self.service)
+    }
+}
+
+impl Drop for ListenerCore {
+    fn drop(&mut self) {
+        event_port::remove(self.port.owner(), &self.status);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zerocp_core::event::EventId;
+    use zerocp_core::sync::Ordering;
+
+    fn port() -> Arc<ListenerPort> {
+        // SAFETY: ListenerPort consists of atomics only, for which all-zero
+        // bytes are a valid value (the state of a fresh segment).
+        let port: Box<ListenerPort> = unsafe { Box::new_zeroed().assume_init() };
+        Arc::from(port)
+    }
+
+    #[test]
+    fn a_notify_wakes_a_sleeper_once() {
+        let port = port();
+        let sleeper = {
+            let port = Arc::clone(&port);
+            std::thread::spawn(move || {
+                let seq = port.wake.prepare_sleep();
+                let result = if port.events.any() {
+                    Ok(())
+                } else {
+                    futex_wait(&port.wake.seq, seq, None).map(drop)
+                };
+                port.wake.done_sleeping();
+                result.map(|()| port.events.take())
+            })
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while port.wake.sleepers.load(Ordering::SeqCst) == 0 {
+            assert!(Instant::now() < deadline, "the sleeper never slept");
+            std::thread::yield_now();
+        }
+        let mut wakes = 0;
+        for v in [4, 9, 4] {
+            port.events.raise(EventId::new(v).unwrap());
+            if port.wake.should_wake() {
+                wake_listener(&port.wake).unwrap();
+                wakes += 1;
+            }
+        }
+        assert_eq!(wakes, 1, "one wake per sleep");
+        let taken = sleeper.join().unwrap().unwrap();
+        // The sleeper may have taken before the last raises: what it did not
+        // take is still pending.
+        let mut all = taken;
+        all.extend_from(&port.events.take());
+        let ids: Vec<u32> = all.iter().map(EventId::value).collect();
+        assert_eq!(ids, [4, 9]);
+    }
+}

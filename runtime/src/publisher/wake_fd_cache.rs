@@ -1,0 +1,99 @@
+//! A publisher's copies of the wake descriptors of the subscribers it
+//! delivers to, and the signalling of them after a delivery.
+//!
+//! After its pushes and their fence (and the futex wakes), a publisher
+//! looks at each receiving port's [`NotifyWord`]: not armed costs that one
+//! load; armed and `pending` already set costs one swap; otherwise it
+//! writes the port's eventfd, once until the waiter looks again
+//! ([`zerocp_core::notify_word`]).
+//!
+//! The descriptor comes from the daemon (`QueryWakeFd`) on first use for a
+//! (port index, generation): the daemon hands it over only if a port of
+//! this process is routed to that port. A refusal (`NotRouted`,
+//! `NotArmed`: a subscriber that sets `armed` without having handed the
+//! daemon a descriptor) or a failed request is cached as "none" like a
+//! descriptor, so a lying `armed` word costs one request, not one per
+//! publish. Entries go when the topology no longer names their port; a
+//! port's descriptor never changes while it lives, so an entry never goes
+//! stale. The request is made from the publishing thread (once per
+//! subscriber), which then waits for the daemon's answer.
+
+use zerocp_core::notify_word::NotifyWord;
+use zerocp_core::port::SubscriberPort;
+use zerocp_core::wire::{Message, PortKind, WakeFdPort};
+use zerocp_os_linux::wakeup::Wakeup;
+
+use super::PublisherCore;
+use crate::topology::Peer;
+
+/// The wake descriptors (or refusals) a publisher got, by subscriber.
+#[derive(Debug, Default)]
+pub(crate) struct WakeFdCache {
+    entries: Vec<(Peer, Option<Wakeup>)>,
+}
+
+impl WakeFdCache {
+    /// Forgets the entries of subscribers not in `peers` (closing their
+    /// descriptors).
+    pub(crate) fn keep_only(&mut self, peers: &[Peer]) {
+        self.entries.retain(|(peer, _)| peers.contains(peer));
+    }
+}
+
+impl PublisherCore {
+    /// After a delivery to `port` (of `peer`) and the fence that follows
+    /// it: signals its wake descriptor if it is armed and no signal is
+    /// pending (module docs).
+    pub(super) fn signal_armed(&self, peer: Peer, port: &SubscriberPort) {
+        let word: &NotifyWord = &port.notify;
+        if !word.is_armed() || !word.mark_pending() {
+            return;
+        }
+        let mut cache = self.wake_fds.borrow_mut();
+        let pos = match cache.entries.iter().position(|(p, _)| *p == peer) {
+            Some(pos) => pos,
+            None => {
+                cache.entries.push((peer, self.query_wake_fd(peer)));
+                cache.entries.len() - 1
+            }
+        };
+        if let Some(fd) = &cache.entries[pos].1
+            && let Err(e) = fd.notify()
+        {
+            log::warn!(
+                "publisher port {}: cannot signal subscriber port {}: {e}",
+                self.index,
+                peer.index
+            );
+        }
+    }
+
+    /// Asks the daemon for `peer`'s wake descriptor; `None` (logged) when
+    /// it refuses or the request fails.
+    fn query_wake_fd(&self, peer: Peer) -> Option<Wakeup> {
+        let request = Message::QueryWakeFd(WakeFdPort {
+            kind: PortKind::Subscriber,
+            group: self.status.key().group,
+            port_index: peer.index,
+            generation: peer.generation,
+        });
+        let why = match self.runtime().registration().call_with_fds(&request) {
+            Ok((Message::WakeFd(_), mut fds)) if fds.len() == 1 => {
+                match Wakeup::adopt(fds.remove(0)) {
+                    Ok(fd) => return Some(fd),
+                    Err(e) => e.to_string(),
+                }
+            }
+            Ok((Message::Error(e), _)) => format!("{}: {}", e.code, e.detail.as_str()),
+            Ok((other, fds)) => format!("{:?} with {} descriptors", other.kind(), fds.len()),
+            Err(e) => e.to_string(),
+        };
+        log::warn!(
+            "publisher port {}: subscriber port {} says it is armed, but has no wake descriptor \
+             for this publisher ({why}); not signalled until it is routed anew",
+            self.index,
+            peer.index
+        );
+        None
+    }
+}

@@ -1,0 +1,130 @@
+//! A subscriber's wake descriptor: the eventfd that becomes readable when
+//! a publisher delivers to the port, for a `poll`/`epoll` loop, tokio or a
+//! [`WaitSet`](crate::WaitSet).
+//!
+//! **Arming.** The subscriber makes one eventfd (its own, for the
+//! subscriber's whole life, also across re-attaching after a daemon
+//! restart) and hands it to the daemon with `SetWakeFd`; once the daemon
+//! kept it, the port's [`NotifyWord`] is armed. From then on every
+//! publisher signals it after a push that finds `pending` clear
+//! ([`zerocp_core::notify_word`], `crate::publisher::wake_fd_cache`). Data
+//! queued before the arming signals it at once, so nothing is missed.
+//!
+//! **Re-arming the edge.** `pending` stays set until the waiter looks:
+//! [`SubscriberCore::rearm`] drains the eventfd, clears `pending`, and
+//! then reports whether the queue holds something (clear before check:
+//! the Dekker half of the waiter). `take` does it when it finds the queue
+//! empty on an armed port, so "readable → take until `None`" is the whole
+//! protocol for a `poll` loop; one `read` more on that empty take.
+//!
+//! **Daemon loss, revocation.** The port's status signals the descriptor
+//! with the futex ([`crate::port_status`]): every waiter wakes and its next
+//! call returns the typed error.
+
+use std::sync::Arc;
+
+use zerocp_core::notify_word::NotifyWord;
+use zerocp_core::wire::{Message, PortKind, RevokeReason, WakeFdPort};
+use zerocp_os_linux::wakeup::Wakeup;
+
+use super::SubscriberCore;
+use crate::error::WakeFdError;
+use crate::registration::Gone;
+
+impl SubscriberCore {
+    fn notify_word(&self) -> &NotifyWord {
+        &self.port().notify
+    }
+
+    /// Whether this core's port is armed with a wake descriptor.
+    pub(crate) fn is_armed(&self) -> bool {
+        self.wake_fd.get().is_some()
+    }
+
+    /// Arms this core's port with `fd` (once; later calls return at once).
+    pub(crate) fn arm(&self, fd: &Arc<Wakeup>) -> Result<(), WakeFdError> {
+        if self.is_armed() {
+            return Ok(());
+        }
+        let shared = self.runtime().registration();
+        if let Some(gone) = shared.gone() {
+            return Err(gone.into());
+        }
+        if let Some(reason) = self.status.revoked() {
+            return Err(reason.into());
+        }
+        let key = self.status.key();
+        let request = Message::SetWakeFd(WakeFdPort {
+            kind: PortKind::Subscriber,
+            group: key.group,
+            port_index: key.index,
+            generation: key.generation,
+        });
+        match shared.call_sending_fd(&request, std::os::fd::AsFd::as_fd(&**fd)) {
+            Ok((Message::WakeFdSet, _)) => {}
+            Ok((Message::Error(e), _)) => {
+                return Err(WakeFdError::Refused {
+                    code: e.code,
+                    detail: e.detail.as_str().to_owned(),
+                });
+            }
+            Ok((other, _)) => {
+                return Err(WakeFdError::Control(
+                    crate::error::ControlError::Unexpected {
+                        request: request.kind(),
+                        got: other.kind(),
+                    },
+                ));
+            }
+            Err(crate::error::ControlError::Closed) => {
+                return Err(shared.gone().unwrap_or_else(|| shared.daemon_gone()).into());
+            }
+            Err(e) => return Err(WakeFdError::Control(e)),
+        }
+        let _ = self.wake_fd.set(Arc::clone(fd));
+        self.status.set_wake_fd(fd);
+        self.notify_word().arm();
+        // Whatever was queued before the publishers could see `armed`.
+        if !self.port().queue.is_empty() {
+            fd.notify().map_err(WakeFdError::Eventfd)?;
+        }
+        Ok(())
+    }
+
+    /// Waiter: drains the wake descriptor and clears `pending`, then says
+    /// whether the queue holds something (module docs).
+    pub(crate) fn rearm(&self) -> bool {
+        self.drain_wake_fd();
+        self.clear_pending();
+        self.has_data()
+    }
+
+    /// Waiter: reads the wake descriptor's count away (nonblocking).
+    pub(crate) fn drain_wake_fd(&self) {
+        if let Some(fd) = self.wake_fd.get()
+            && let Err(e) = fd.drain()
+        {
+            log::warn!("subscriber port {}: {e}", self.index());
+        }
+    }
+
+    /// Waiter: the next push signals the descriptor again (check the
+    /// queue after this).
+    pub(crate) fn clear_pending(&self) {
+        self.notify_word().clear_pending();
+    }
+
+    /// Whether the queue holds a sample (a snapshot).
+    pub(crate) fn has_data(&self) -> bool {
+        !self.port().queue.is_empty()
+    }
+
+    /// Why waiting on this port is over for good (the daemon gone, the
+    /// port revoked), if it is.
+    pub(crate) fn stopped(&self) -> Option<Result<Gone, RevokeReason>> {
+        if let Some(gone) = self.runtime().registration().gone() {
+            return Some(Ok(gone));
+        }
+        self.status.revoked().map(Err)
+    }
+}
