@@ -1,22 +1,18 @@
 //! [`Listener`]: the receiving end of an event service, and
 //! [`ListenerCore`], its data path.
 //!
-//! A listener's port holds a bitmap of pending event ids and its futex
-//! words ([`zerocp_core::listener_port`]). `try_wait` takes the pending ids
-//! (one load per bitmap word, a swap for each non-empty one); `wait` sleeps
-//! on the port's `seq` until an id is raised, the timeout passes, or the
-//! daemon goes, drops this process or revokes the port:
-//!
-//! - the listener reads `seq`, registers as a sleeper, clears
-//!   `wake_pending`, fences ([`ListenerWake::prepare_sleep`]), re-checks its
-//!   ids and the stop condition, and futex-waits on the `seq` it read;
-//! - the first notifier to find it asleep flips `wake_pending` and bumps
-//!   `seq`; later notifiers make no system call until it clears the flag
-//!   again, so many notifiers cost one wake per sleep, not one per notify;
-//! - the heartbeat thread (daemon gone), the daemon (its stop, this port's
-//!   removal) and a revocation notice bump `seq` after setting what the
-//!   sleeper checks, so it wakes with `DaemonGone`, `Disconnected`,
-//!   `Unresponsive` or `Revoked`.
+//! A listener's port holds a bitmap of pending event ids and a
+//! [`WakeWord`](zerocp_core::port::WakeWord) ([`zerocp_core::listener_port`]).
+//! `try_wait` takes the pending ids (one load per bitmap word, a swap for
+//! each non-empty one); `wait` sleeps until an id is raised, the timeout
+//! passes, or the daemon goes, drops this process or revokes the port. It
+//! runs the subscriber's futex protocol ([`zerocp_core::wake_protocol`],
+//! the word's data channel) with "an id is pending, or a stop condition
+//! holds" as its readiness check: notifiers wake a sleep at most once
+//! whatever their number, and the heartbeat thread (daemon gone), the
+//! daemon (its stop, this port's removal) and a revocation notice wake it
+//! unconditionally after setting what it checks, so it wakes with
+//! `DaemonGone`, `Disconnected`, `Unresponsive` or `Revoked`.
 //!
 //! Ids coalesce (see [`zerocp_core::event`]): `wait` returns which ids
 //! were raised since the last take, each once.
@@ -25,11 +21,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use zerocp_core::event::EventSet;
-use zerocp_core::listener_port::{ListenerPort, ListenerWake};
+use zerocp_core::listener_port::ListenerPort;
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::wire::{PortKind, RevokeReason};
 use zerocp_os_linux::error::FutexError;
-use zerocp_os_linux::futex::{futex_wait, futex_wake_all};
 
 use crate::error::{CreatePortError, CreatePortReason, WaitError};
 use crate::event_port;
@@ -38,6 +33,7 @@ use crate::mapped::Mapped;
 use crate::port_cell::{PortCell, PortCore};
 use crate::port_owner::PortOwner;
 use crate::port_status::PortStatus;
+use crate::wait::LinuxFutex;
 
 /// Options of a new listener; made by [`Runtime::listener`](crate::Runtime::listener).
 ///
@@ -141,14 +137,6 @@ impl std::fmt::Debug for Listener {
     }
 }
 
-/// Bumps a listener's `seq` and wakes every thread asleep on it (any
-/// process): a notifier after [`ListenerWake::should_wake`], or whoever
-/// set a stop condition first.
-pub(crate) fn wake_listener(wake: &ListenerWake) -> Result<(), FutexError> {
-    wake.bump();
-    futex_wake_all(&wake.seq).map(drop)
-}
-
 /// The state of a listener port.
 pub(crate) struct ListenerCore {
     port: Mapped<ListenerPort>,
@@ -206,20 +194,17 @@ impl ListenerCore {
         }
     }
 
-    /// One sleep, registered as a sleeper (module docs); the caller
+    /// One sleep on the port's data channel (module docs); the caller
     /// re-checks everything afterwards.
     fn sleep(&self, left: Option<Duration>) -> Result<(), FutexError> {
         let port = self.port.get();
-        let seq = port.wake.prepare_sleep();
         let shared = self.port.owner().registration();
-        let stop = shared.is_gone() || self.status.revoked().is_some();
-        let result = if port.events.any() || stop {
-            Ok(())
-        } else {
-            futex_wait(&port.wake.seq, seq, left).map(drop)
-        };
-        port.wake.done_sleeping();
-        result
+        port.wake
+            .data()
+            .sleep(&LinuxFutex, left, || {
+                port.events.any() || shared.is_gone() || self.status.revoked().is_some()
+            })
+            .map(drop)
     }
 }
 
@@ -262,7 +247,7 @@ impl Drop for ListenerCore {
 mod tests {
     use super::*;
     use zerocp_core::event::EventId;
-    use zerocp_core::sync::Ordering;
+    use zerocp_core::sync::{Ordering, fence};
 
     fn port() -> Arc<ListenerPort> {
         // SAFETY: ListenerPort consists of atomics only, for which all-zero
@@ -277,26 +262,21 @@ mod tests {
         let sleeper = {
             let port = Arc::clone(&port);
             std::thread::spawn(move || {
-                let seq = port.wake.prepare_sleep();
-                let result = if port.events.any() {
-                    Ok(())
-                } else {
-                    futex_wait(&port.wake.seq, seq, None).map(drop)
-                };
-                port.wake.done_sleeping();
-                result.map(|()| port.events.take())
+                let data = port.wake.data();
+                data.sleep(&LinuxFutex, None, || port.events.any())
+                    .map(|_| port.events.take())
             })
         };
         let deadline = Instant::now() + Duration::from_secs(60);
-        while port.wake.sleepers.load(Ordering::SeqCst) == 0 {
+        while port.wake.data().sleepers() == 0 {
             assert!(Instant::now() < deadline, "the sleeper never slept");
             std::thread::yield_now();
         }
         let mut wakes = 0;
         for v in [4, 9, 4] {
             port.events.raise(EventId::new(v).unwrap());
-            if port.wake.should_wake() {
-                wake_listener(&port.wake).unwrap();
+            fence(Ordering::SeqCst);
+            if port.wake.data().wake(&LinuxFutex).unwrap() {
                 wakes += 1;
             }
         }

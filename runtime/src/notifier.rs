@@ -3,10 +3,10 @@
 //!
 //! `notify(id)` raises the id in every listener its topology names (the
 //! daemon writes that topology, as a publisher's: [`crate::topology`]) and
-//! wakes a listener that sleeps, at most once per sleep
-//! ([`zerocp_core::listener_port`]). No payload, no chunk, no queue: one
-//! `fetch_or`, a fence and a load per listener, and a futex wake only for
-//! the first notifier to find a listener asleep. Every listener index read
+//! wakes a listener that sleeps, at most once per sleep (the subscriber's
+//! protocol, [`zerocp_core::wake_protocol`]). No payload, no chunk, no
+//! queue: one `fetch_or`, a fence and a load per listener, and a futex wake
+//! only for the first notifier to find a listener asleep. Every listener index read
 //! from the topology is bounds-checked, and a listener is notified only
 //! while its slot is `Active` with the generation the daemon routed.
 
@@ -22,12 +22,12 @@ use zerocp_core::wire::{PortKind, RevokeReason};
 use crate::error::{CreatePortError, CreatePortReason, NotifyError};
 use crate::event_port;
 use crate::lifecycle::Lifecycle;
-use crate::listener::wake_listener;
 use crate::mapped::Mapped;
 use crate::port_cell::{PortCell, PortCore};
 use crate::port_owner::PortOwner;
 use crate::port_status::PortStatus;
 use crate::topology::{Peer, TopologyCache};
+use crate::wait::{LinuxFutex, fence_after_pushes};
 
 /// Options of a new notifier; made by [`Runtime::notifier`](crate::Runtime::notifier).
 ///
@@ -166,9 +166,12 @@ impl NotifierCore {
                 continue;
             };
             listener.events.raise(id);
-            if listener.wake.should_wake() {
-                wake_listener(&listener.wake).map_err(NotifyError::Futex)?;
-            }
+            fence_after_pushes();
+            listener
+                .wake
+                .data()
+                .wake(&LinuxFutex)
+                .map_err(NotifyError::Futex)?;
             reached += 1;
         }
         Ok(reached)
