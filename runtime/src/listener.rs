@@ -14,9 +14,20 @@
 //! unconditionally after setting what it checks, so it wakes with
 //! `DaemonGone`, `Disconnected`, `Unresponsive` or `Revoked`.
 //!
+//! A listener can also be waited on through a descriptor
+//! ([`Listener::as_fd`], `wake_fd`), in a [`WaitSet`](crate::WaitSet) and,
+//! with the `tokio` feature, with `async fn receive` (`async_receive`).
+//!
 //! Ids coalesce (see [`zerocp_core::event`]): `wait` returns which ids
 //! were raised since the last take, each once.
 
+#[cfg(feature = "tokio")]
+mod async_receive;
+mod wake_fd;
+
+use std::cell::OnceCell;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,8 +36,9 @@ use zerocp_core::listener_port::ListenerPort;
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::wire::{PortKind, RevokeReason};
 use zerocp_os_linux::error::FutexError;
+use zerocp_os_linux::wakeup::Wakeup;
 
-use crate::error::{CreatePortError, CreatePortReason, WaitError};
+use crate::error::{CreatePortError, CreatePortReason, WaitError, WakeFdError};
 use crate::event_port;
 use crate::lifecycle::Lifecycle;
 use crate::mapped::Mapped;
@@ -68,6 +80,7 @@ impl<'r> ListenerBuilder<'r> {
         Ok(Listener {
             cell: PortCell::new(core),
             service: self.service,
+            wake_fd: OnceCell::new(),
         })
     }
 }
@@ -94,6 +107,8 @@ impl<'r> ListenerBuilder<'r> {
 pub struct Listener {
     cell: PortCell<ListenerCore>,
     service: ServiceDescription,
+    /// The wake descriptor, made by the first `as_fd` (`wake_fd`).
+    wake_fd: OnceCell<Arc<Wakeup>>,
 }
 
 impl Listener {
@@ -115,6 +130,45 @@ impl Listener {
     /// also while sleeping: it never hangs on a daemon that is gone.
     pub fn wait(&self, timeout: Option<Duration>) -> Result<EventSet, WaitError> {
         self.cell.call(|core| core.wait(timeout), |_, set| set)
+    }
+
+    /// The listener's wake descriptor: an eventfd that turns readable when
+    /// a notifier raises an id in it. The first call makes it and hands it
+    /// to the daemon (arming the port); later calls return the same
+    /// descriptor, also after a daemon restart.
+    ///
+    /// Protocol: when it is readable, [`try_wait`](Self::try_wait) until
+    /// it returns an empty set (that empty take re-arms it); then wait
+    /// again. It is readable also when the daemon goes or revokes this
+    /// port: the next call returns the error. Do not read it yourself.
+    ///
+    /// Fails when the eventfd cannot be made, or the daemon refuses it
+    /// ([`WakeFdError`]).
+    ///
+    /// ```no_run
+    /// use std::os::fd::AsRawFd;
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Robot", "Map", "Updated")?;
+    /// let listener = rt.listener(&svc).create()?;
+    /// let fd = listener.as_fd()?;
+    /// println!("add fd {} to your epoll set", fd.as_raw_fd());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn as_fd(&self) -> Result<BorrowedFd<'_>, WakeFdError> {
+        let fd = match self.wake_fd.get() {
+            Some(fd) => fd,
+            None => {
+                let fd = Arc::new(Wakeup::new().map_err(WakeFdError::Eventfd)?);
+                self.wake_fd.get_or_init(|| fd)
+            }
+        };
+        self.cell.call(|core| core.arm(fd), |_, ()| ())?;
+        Ok(fd.as_fd())
+    }
+
+    /// The current core (for a [`WaitSet`](crate::WaitSet)'s checks).
+    pub(crate) fn core(&self) -> Rc<ListenerCore> {
+        self.cell.get()
     }
 
     /// The service this listener listens to.
@@ -143,6 +197,8 @@ pub(crate) struct ListenerCore {
     status: Arc<PortStatus>,
     index: u32,
     service: ServiceDescription,
+    /// The wake descriptor this core's port is armed with (`wake_fd`).
+    wake_fd: OnceCell<Arc<Wakeup>>,
 }
 
 impl ListenerCore {
@@ -162,6 +218,7 @@ impl ListenerCore {
             status: created.status,
             index: created.index,
             service,
+            wake_fd: OnceCell::new(),
         })
     }
 
@@ -169,7 +226,10 @@ impl ListenerCore {
         if let Some(gone) = self.port.owner().registration().gone() {
             return Err(gone.into());
         }
-        let set = self.port.get().events.take();
+        let mut set = self.port.get().events.take();
+        if set.is_empty() && self.is_armed() {
+            set = self.take_rearming();
+        }
         match self.status.revoked() {
             Some(reason) if set.is_empty() => Err(reason.into()),
             _ => Ok(set),
@@ -232,8 +292,16 @@ impl PortCore for ListenerCore {
         self.index
     }
 
+    /// The same port, armed again with this one's wake descriptor (if
+    /// it was armed: a failure is logged, the port still works without).
     fn recreate(&self) -> Result<Self, CreatePortReason> {
-        Self::create(self.port.owner().lifecycle(), self.service)
+        let new = Self::create(self.port.owner().lifecycle(), self.service)?;
+        if let Some(fd) = self.wake_fd.get()
+            && let Err(e) = new.arm(fd)
+        {
+            log::warn!("listener port {}: not armed again: {e}", new.index);
+        }
+        Ok(new)
     }
 }
 
