@@ -1,9 +1,10 @@
 //! End to end: listeners waited on through their wake descriptor, with the
 //! publisher and the notifier in other processes.
 //!
-//! - one thread waits on a `WaitSet` over a subscriber, a listener and an
-//!   interval: the samples, the ids and the ticks are reported by
-//!   attachment; with the subscriber and the interval detached, the
+//! - one thread waits on a `WaitSet` over a subscriber, a listener, an
+//!   interval and a deadline on the listener: the samples, the ids and the
+//!   ticks are reported by attachment, and the deadline fires once the
+//!   notifier is silent; with the subscriber and the interval detached, the
 //!   daemon's stop wakes `wait(None)` on the listener alone, which fails
 //!   with `DaemonGone`;
 //! - `Listener::as_fd` in a raw `poll`: it turns readable when the other
@@ -53,6 +54,7 @@ fn one_thread_waits_on_a_subscriber_a_listener_and_an_interval() {
         assert_eq!(waiter.expect_line("got ", WAIT), id);
     }
     waiter.expect_line("all seen", WAIT);
+    waiter.expect_line("listener deadline missed", WAIT);
 
     publisher.close_stdin();
     publisher.expect_success(WAIT);
@@ -199,6 +201,9 @@ mod roles {
         let tick = waitset
             .attach_interval(Duration::from_millis(20))
             .expect("interval");
+        let dog = waitset
+            .attach_deadline(&listener, Duration::from_millis(300))
+            .expect("a deadline on the listener");
         say("attached");
 
         let until = deadline();
@@ -226,9 +231,20 @@ mod roles {
         }
         assert_eq!(ids, [3, 7, 9]);
         say("all seen");
+        // The notifier is silent now: the listener's deadline fires.
+        loop {
+            let ready = waitset
+                .wait(Some(left(until, "the listener's deadline")))
+                .expect("wait");
+            while subscriber.take().expect("take").is_some() {}
+            if ready.readiness(&dog) == Some(Readiness::Missed) {
+                break;
+            }
+        }
+        say("listener deadline missed");
 
         expect_command("quiet");
-        drop((data, tick));
+        drop((data, tick, dog));
         say("sleeping");
         match waitset.wait(None) {
             Err(WaitSetWaitError::DaemonGone) => say("woken: DaemonGone"),
