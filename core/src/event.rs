@@ -264,7 +264,8 @@ impl EventBits {
     pub fn any(&self) -> bool {
         // Acquire: a listener that sees a bit here and then takes it sees
         // the notifier's earlier writes either way; Acquire keeps the
-        // re-check before sleeping ordered after the fence in `ListenerWake`.
+        // re-check before sleeping ordered after the sleeper's fence in
+        // `crate::wake_protocol`.
         self.words.iter().any(|w| w.load(Ordering::Acquire) != 0)
     }
 

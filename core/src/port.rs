@@ -303,7 +303,8 @@ pub struct PublisherPort {
 ///   0 → 1? → `data_seq += 1`, futex-wake.
 ///
 /// `space_seq`/`blocked`/`space_pending` mirror it for the block-publisher
-/// policy.
+/// policy. A listener port holds one too (listener and notifiers in the
+/// roles of subscriber and publisher, the space channel unused).
 ///
 /// Layout: `data_seq, sleepers, space_seq, blocked, wake_pending,
 /// space_pending: u32`, padded to 64 bytes (the two flags came with group

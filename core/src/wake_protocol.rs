@@ -2,6 +2,11 @@
 //! sleepers never miss a wake-up, and a waker makes at most one wake-up
 //! system call per sleep, however often it publishes meanwhile.
 //!
+//! A listener port ([`crate::listener_port`]) holds a [`WakeWord`] too and
+//! runs this very code on its data channel: listener threads sleep with
+//! "an id is pending" as their readiness check, notifiers wake after
+//! raising an id and their fence. It is the one copy of the protocol.
+//!
 //! A [`WakeWord`] carries two channels of the same shape
 //! ([`WakeChannel`]): "data arrived" (subscriber threads sleep, publishers
 //! wake: [`WakeWord::data`]) and "space freed" (publishers blocked on a full

@@ -11,6 +11,11 @@
 //! popped with `Relaxed` operations: the protocol must not lean on the
 //! queue's own orderings.
 //!
+//! A listener runs the same protocol with its pending event ids
+//! ([`zerocp_core::event::EventBits`]) as the readiness check: the last
+//! models check that shape too (ids raised by `fetch_or`, looked at with
+//! `any`), with two notifiers on one sleep.
+//!
 //! The models build only with `--cfg loom` (`ci/loom.sh`); see `loom_support`.
 
 mod loom_support;
@@ -22,6 +27,7 @@ mod models {
     use loom::sync::atomic::AtomicBool;
     use loom::sync::{Arc, Condvar, Mutex};
     use loom::thread;
+    use zerocp_core::event::{EventBits, EventId};
     use zerocp_core::port::WakeWord;
     use zerocp_core::sync::{AtomicU32, Ordering, fence};
     use zerocp_core::wake_protocol::{Futex, WakeChannel};
@@ -271,6 +277,92 @@ mod models {
             port.receive(1, false);
             publisher.join().unwrap();
             port.assert_no_storm();
+        });
+    }
+
+    /// A listener port reduced to what the protocol touches.
+    struct Listener {
+        wake: WakeWord,
+        events: EventBits,
+        futex: ModelFutex,
+        sleeps: AtomicU32,
+    }
+
+    impl Listener {
+        fn new() -> Arc<Self> {
+            Arc::new(Self {
+                wake: zero_wake_word(),
+                events: EventBits::new(),
+                futex: ModelFutex {
+                    wakes: Mutex::new(0),
+                    woken: Condvar::new(),
+                },
+                sleeps: AtomicU32::new(0),
+            })
+        }
+
+        /// Notifier: raise the id, fence, wake the data channel.
+        fn notify(&self, id: u32) {
+            self.events.raise(EventId::new(id).unwrap());
+            fence(Ordering::SeqCst);
+            self.wake.data().wake(&self.futex).unwrap();
+        }
+
+        /// Listener: sleeps until an id is pending, then takes them all.
+        fn take(&self) -> Vec<u32> {
+            loop {
+                let taken = self.events.take();
+                if !taken.is_empty() {
+                    return taken.iter().map(EventId::value).collect();
+                }
+                self.sleeps.fetch_add(1, Ordering::Relaxed);
+                self.wake
+                    .data()
+                    .sleep(&self.futex, None, || self.events.any())
+                    .unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn a_sleeping_listener_is_never_missed() {
+        model(|| {
+            let listener = Listener::new();
+            let notifier = {
+                let listener = listener.clone();
+                thread::spawn(move || listener.notify(5))
+            };
+            assert_eq!(listener.take(), [5]);
+            notifier.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn two_notifiers_wake_one_listener_sleep_at_most_once() {
+        model(|| {
+            let listener = Listener::new();
+            let notifiers: Vec<_> = [1, 2]
+                .into_iter()
+                .map(|id| {
+                    let listener = listener.clone();
+                    thread::spawn(move || listener.notify(id))
+                })
+                .collect();
+            let mut seen = listener.take();
+            for n in notifiers {
+                n.join().unwrap();
+            }
+            seen.extend(listener.events.take().iter().map(EventId::value));
+            seen.sort_unstable();
+            assert_eq!(seen, [1, 2]);
+            let (wakes, sleeps) = (
+                listener.futex.wakes(),
+                listener.sleeps.load(Ordering::Relaxed),
+            );
+            assert!(
+                wakes <= sleeps,
+                "{wakes} futex wake-ups for {sleeps} sleeps"
+            );
         });
     }
 }

@@ -16,7 +16,6 @@
 //! from its topology) and nobody sleeps on a port that no longer exists.
 
 use zerocp_core::group_control::GroupControl;
-use zerocp_core::listener_port::ListenerWake;
 use zerocp_core::mempool_manager::MemPoolManager;
 use zerocp_core::port::{PublisherPort, SubscriberPort, WakeWord};
 use zerocp_core::sync::Ordering;
@@ -91,7 +90,7 @@ pub fn reclaim(pools: &MemPoolManager<'_>, id: PortId) -> Reclaimed {
         PortKind::Notifier => Reclaimed::default(),
         PortKind::Listener => {
             if let Some(port) = control.listener(id.index) {
-                wake_listener(&port.wake);
+                wake_all(&port.wake);
             }
             Reclaimed::default()
         }
@@ -109,19 +108,10 @@ pub fn wake_port(control: &GroupControl<'_>, id: PortId) {
         }
         PortKind::Listener => {
             if let Some(port) = control.listener(id.index) {
-                wake_listener(&port.wake);
+                wake_all(&port.wake);
             }
         }
         PortKind::Publisher | PortKind::Notifier => {}
-    }
-}
-
-/// Bumps a listener's futex word and wakes every thread asleep on it, so
-/// it re-checks its port's state, its process's and the daemon's.
-pub fn wake_listener(wake: &ListenerWake) {
-    wake.bump();
-    if let Err(e) = futex_wake_all(&wake.seq) {
-        log::warn!("futex wake failed: {e}");
     }
 }
 

@@ -1,6 +1,12 @@
 //! The control plane's side of `SetWakeFd` and `QueryWakeFd`: who may
 //! hand the daemon a port's wake descriptor and who may have it
 //! ([`crate::wake_fds`] for what is kept and when it is closed).
+//!
+//! Subscribers and listeners take a descriptor under the same rules: the
+//! port must be the caller's and live; a sender (a publisher of the
+//! subscriber's service, a notifier of the listener's) gets a copy only if
+//! the route table lists one of its ports among that service's senders
+//! and the port among its receivers.
 
 use std::os::fd::{BorrowedFd, OwnedFd};
 
@@ -21,9 +27,15 @@ fn port_id(msg: &WakeFdPort) -> PortId {
     }
 }
 
+/// Whether ports of `kind` receive (and so may take a wake descriptor).
+fn receives(kind: PortKind) -> bool {
+    matches!(kind, PortKind::Subscriber | PortKind::Listener)
+}
+
 impl ControlPlane<'_> {
     /// `SetWakeFd` from the process in `slot`: keeps `fds` (exactly one
-    /// eventfd) as the wake descriptor of its subscriber port `msg` names.
+    /// eventfd) as the wake descriptor of its receiving port (subscriber
+    /// or listener) `msg` names.
     pub fn set_wake_fd(
         &mut self,
         slot: u32,
@@ -31,10 +43,13 @@ impl ControlPlane<'_> {
         mut fds: Vec<OwnedFd>,
     ) -> Result<(), RequestError> {
         let id = port_id(msg);
-        if msg.kind != PortKind::Subscriber {
+        if !receives(msg.kind) {
             return Err(error(
                 ErrorCode::InvalidArgument,
-                format!("SetWakeFd for {id}: only subscriber ports take a wake descriptor"),
+                format!(
+                    "SetWakeFd for {id}: only receiving ports (subscribers, listeners) take a \
+                     wake descriptor"
+                ),
             ));
         }
         if fds.len() != 1 {
@@ -70,15 +85,17 @@ impl ControlPlane<'_> {
         Ok(())
     }
 
-    /// `QueryWakeFd` from the process in `slot`: the port `msg` names, if
-    /// a port of the caller is routed to it and it has a wake descriptor
+    /// `QueryWakeFd` from the process in `slot`: the port `msg` names (a
+    /// subscriber, a listener), if a sending port of the caller (a
+    /// publisher, a notifier) is routed to it and it has a wake descriptor
     /// (the event loop attaches it to the reply, [`ControlPlane::wake_fd`]).
     pub fn query_wake_fd(&self, slot: u32, msg: &WakeFdPort) -> Result<WakeFdPort, RequestError> {
         let id = port_id(msg);
         let caller = self.owner(slot)?;
-        let service = self.routes.service_of(id).filter(|_| {
-            msg.kind == PortKind::Subscriber && self.subscriber_state(id) == Some(PortState::Active)
-        });
+        let service = self
+            .routes
+            .service_of(id)
+            .filter(|_| receives(msg.kind) && self.receiver_state(id) == Some(PortState::Active));
         let routed = service.and_then(|s| self.routes.get(&s)).is_some_and(|r| {
             r.subscribers.contains(&id) && r.publishers.iter().any(|p| caller.ports.contains(p))
         });
@@ -110,11 +127,18 @@ impl ControlPlane<'_> {
         self.wake_fds.len()
     }
 
-    fn subscriber_state(&self, id: PortId) -> Option<PortState> {
+    /// The state of receiving port `id` (a subscriber, a listener), if
+    /// its slot holds that generation.
+    fn receiver_state(&self, id: PortId) -> Option<PortState> {
         let part = self.pool_manager(id.group)?;
-        let port = part.control().subscriber(id.index)?;
-        (port.control.generation() == id.generation)
-            .then(|| port.control.state())
+        let control = part.control();
+        let port = match id.kind {
+            PortKind::Subscriber => &control.subscriber(id.index)?.control,
+            PortKind::Listener => &control.listener(id.index)?.control,
+            PortKind::Publisher | PortKind::Notifier => return None,
+        };
+        (port.generation() == id.generation)
+            .then(|| port.state())
             .flatten()
     }
 }

@@ -16,7 +16,9 @@
 //! - the daemon's refusals are typed: a port that is not the caller's, a
 //!   second descriptor, something that is not an eventfd, a query from a
 //!   process with no route to the port (`NotRouted`) or for a port never
-//!   armed (`NotArmed`).
+//!   armed (`NotArmed`); a listener's descriptor under the same rules (a
+//!   publisher of a data service of the same name is not routed to it, a
+//!   notifier of its service is), a sending port's is refused.
 
 mod e2e_support;
 mod support;
@@ -235,6 +237,75 @@ fn refusals_are_typed() {
     let (code, detail) = refused(other.request(&query));
     assert_eq!(code, ErrorCode::NotRouted, "{detail}");
     drop((owner, other, publisher));
+    domain.stop();
+}
+
+/// Creates a listener (`notifier == false`) or a notifier on `service`.
+fn create_event_port(client: &mut RawClient, service: &str, notifier: bool) -> WakeFdPort {
+    use zerocp_core::wire::{CreateListener, CreateNotifier};
+    let service = support::parse_service(service);
+    let (msg, kind) = if notifier {
+        (
+            Message::CreateNotifier(CreateNotifier { service }),
+            PortKind::Notifier,
+        )
+    } else {
+        (
+            Message::CreateListener(CreateListener { service }),
+            PortKind::Listener,
+        )
+    };
+    match client.client.request_with_fds(&msg, REPLY_DEADLINE) {
+        Ok((Message::ListenerCreated(p) | Message::NotifierCreated(p), _)) => WakeFdPort {
+            kind,
+            group: p.group,
+            port_index: p.port_index,
+            generation: p.generation,
+        },
+        other => panic!("{:?} answered with {other:?}", msg.kind()),
+    }
+}
+
+#[test]
+fn a_listener_descriptor_goes_to_its_notifiers_only() {
+    let domain = TestDomain::builder().mempools(&[(64, 64)]).start();
+    let mut owner = RawClient::connect(&domain.socket_path());
+    owner.register("wake-listener");
+    let port = create_event_port(&mut owner, "E2E/wake/Map", false);
+    let eventfd = || -> OwnedFd {
+        Wakeup::new()
+            .expect("eventfd")
+            .as_fd()
+            .try_clone_to_owned()
+            .expect("dup")
+    };
+    let mut sender = RawClient::connect(&domain.socket_path());
+    sender.register("wake-sender");
+    sender.create_publisher::<u64>("E2E/wake/Other", 0);
+    let query = Message::QueryWakeFd(port.clone());
+    let (code, detail) = refused(sender.request(&query));
+    assert_eq!(code, ErrorCode::NotRouted, "{detail}");
+
+    let notifier = create_event_port(&mut sender, "E2E/wake/Map", true);
+    let (code, detail) = refused(set_wake_fd(&mut sender, &notifier, Some(&eventfd())));
+    assert_eq!(code, ErrorCode::InvalidArgument, "{detail}");
+    assert!(detail.contains("only receiving ports"), "{detail}");
+    let (code, detail) = refused(sender.request(&query));
+    assert_eq!(code, ErrorCode::NotArmed, "{detail}");
+
+    let (code, detail) = refused(set_wake_fd(&mut sender, &port, Some(&eventfd())));
+    assert_eq!(code, ErrorCode::NoSuchPort, "{detail}");
+    assert_eq!(
+        set_wake_fd(&mut owner, &port, Some(&eventfd())),
+        Message::WakeFdSet
+    );
+    let (reply, fds) = sender
+        .client
+        .request_with_fds(&query, REPLY_DEADLINE)
+        .expect("QueryWakeFd");
+    assert_eq!(reply, Message::WakeFd(port.clone()));
+    assert_eq!(fds.len(), 1);
+    drop((owner, sender));
     domain.stop();
 }
 

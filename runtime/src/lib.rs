@@ -156,6 +156,7 @@ mod subscriber;
 mod topology;
 mod wait;
 mod waitset;
+mod wake_fd_request;
 pub mod zero_copy_safe;
 
 pub use adaptive_spin::DEFAULT_WAIT_SPINS;

@@ -1,43 +1,51 @@
 //! [`Listener`]: the receiving end of an event service, and
 //! [`ListenerCore`], its data path.
 //!
-//! A listener's port holds a bitmap of pending event ids and its futex
-//! words ([`zerocp_core::listener_port`]). `try_wait` takes the pending ids
-//! (one load per bitmap word, a swap for each non-empty one); `wait` sleeps
-//! on the port's `seq` until an id is raised, the timeout passes, or the
-//! daemon goes, drops this process or revokes the port:
+//! A listener's port holds a bitmap of pending event ids and a
+//! [`WakeWord`](zerocp_core::port::WakeWord) ([`zerocp_core::listener_port`]).
+//! `try_wait` takes the pending ids (one load per bitmap word, a swap for
+//! each non-empty one); `wait` sleeps until an id is raised, the timeout
+//! passes, or the daemon goes, drops this process or revokes the port. It
+//! runs the subscriber's futex protocol ([`zerocp_core::wake_protocol`],
+//! the word's data channel) with "an id is pending, or a stop condition
+//! holds" as its readiness check: notifiers wake a sleep at most once
+//! whatever their number, and the heartbeat thread (daemon gone), the
+//! daemon (its stop, this port's removal) and a revocation notice wake it
+//! unconditionally after setting what it checks, so it wakes with
+//! `DaemonGone`, `Disconnected`, `Unresponsive` or `Revoked`.
 //!
-//! - the listener reads `seq`, registers as a sleeper, clears
-//!   `wake_pending`, fences ([`ListenerWake::prepare_sleep`]), re-checks its
-//!   ids and the stop condition, and futex-waits on the `seq` it read;
-//! - the first notifier to find it asleep flips `wake_pending` and bumps
-//!   `seq`; later notifiers make no system call until it clears the flag
-//!   again, so many notifiers cost one wake per sleep, not one per notify;
-//! - the heartbeat thread (daemon gone), the daemon (its stop, this port's
-//!   removal) and a revocation notice bump `seq` after setting what the
-//!   sleeper checks, so it wakes with `DaemonGone`, `Disconnected`,
-//!   `Unresponsive` or `Revoked`.
+//! A listener can also be waited on through a descriptor
+//! ([`Listener::as_fd`], `wake_fd`), in a [`WaitSet`](crate::WaitSet) and,
+//! with the `tokio` feature, with `async fn receive` (`async_receive`).
 //!
 //! Ids coalesce (see [`zerocp_core::event`]): `wait` returns which ids
 //! were raised since the last take, each once.
 
+#[cfg(feature = "tokio")]
+mod async_receive;
+mod wake_fd;
+
+use std::cell::OnceCell;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use zerocp_core::event::EventSet;
-use zerocp_core::listener_port::{ListenerPort, ListenerWake};
+use zerocp_core::listener_port::ListenerPort;
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::wire::{PortKind, RevokeReason};
 use zerocp_os_linux::error::FutexError;
-use zerocp_os_linux::futex::{futex_wait, futex_wake_all};
+use zerocp_os_linux::wakeup::Wakeup;
 
-use crate::error::{CreatePortError, CreatePortReason, WaitError};
+use crate::error::{CreatePortError, CreatePortReason, WaitError, WakeFdError};
 use crate::event_port;
 use crate::lifecycle::Lifecycle;
 use crate::mapped::Mapped;
 use crate::port_cell::{PortCell, PortCore};
 use crate::port_owner::PortOwner;
 use crate::port_status::PortStatus;
+use crate::wait::LinuxFutex;
 
 /// Options of a new listener; made by [`Runtime::listener`](crate::Runtime::listener).
 ///
@@ -72,6 +80,7 @@ impl<'r> ListenerBuilder<'r> {
         Ok(Listener {
             cell: PortCell::new(core),
             service: self.service,
+            wake_fd: OnceCell::new(),
         })
     }
 }
@@ -98,6 +107,8 @@ impl<'r> ListenerBuilder<'r> {
 pub struct Listener {
     cell: PortCell<ListenerCore>,
     service: ServiceDescription,
+    /// The wake descriptor, made by the first `as_fd` (`wake_fd`).
+    wake_fd: OnceCell<Arc<Wakeup>>,
 }
 
 impl Listener {
@@ -121,6 +132,45 @@ impl Listener {
         self.cell.call(|core| core.wait(timeout), |_, set| set)
     }
 
+    /// The listener's wake descriptor: an eventfd that turns readable when
+    /// a notifier raises an id in it. The first call makes it and hands it
+    /// to the daemon (arming the port); later calls return the same
+    /// descriptor, also after a daemon restart.
+    ///
+    /// Protocol: when it is readable, [`try_wait`](Self::try_wait) until
+    /// it returns an empty set (that empty take re-arms it); then wait
+    /// again. It is readable also when the daemon goes or revokes this
+    /// port: the next call returns the error. Do not read it yourself.
+    ///
+    /// Fails when the eventfd cannot be made, or the daemon refuses it
+    /// ([`WakeFdError`]).
+    ///
+    /// ```no_run
+    /// use std::os::fd::AsRawFd;
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Robot", "Map", "Updated")?;
+    /// let listener = rt.listener(&svc).create()?;
+    /// let fd = listener.as_fd()?;
+    /// println!("add fd {} to your epoll set", fd.as_raw_fd());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn as_fd(&self) -> Result<BorrowedFd<'_>, WakeFdError> {
+        let fd = match self.wake_fd.get() {
+            Some(fd) => fd,
+            None => {
+                let fd = Arc::new(Wakeup::new().map_err(WakeFdError::Eventfd)?);
+                self.wake_fd.get_or_init(|| fd)
+            }
+        };
+        self.cell.call(|core| core.arm(fd), |_, ()| ())?;
+        Ok(fd.as_fd())
+    }
+
+    /// The current core (for a [`WaitSet`](crate::WaitSet)'s checks).
+    pub(crate) fn core(&self) -> Rc<ListenerCore> {
+        self.cell.get()
+    }
+
     /// The service this listener listens to.
     pub fn service(&self) -> &ServiceDescription {
         &self.service
@@ -141,20 +191,14 @@ impl std::fmt::Debug for Listener {
     }
 }
 
-/// Bumps a listener's `seq` and wakes every thread asleep on it (any
-/// process): a notifier after [`ListenerWake::should_wake`], or whoever
-/// set a stop condition first.
-pub(crate) fn wake_listener(wake: &ListenerWake) -> Result<(), FutexError> {
-    wake.bump();
-    futex_wake_all(&wake.seq).map(drop)
-}
-
 /// The state of a listener port.
 pub(crate) struct ListenerCore {
     port: Mapped<ListenerPort>,
     status: Arc<PortStatus>,
     index: u32,
     service: ServiceDescription,
+    /// The wake descriptor this core's port is armed with (`wake_fd`).
+    wake_fd: OnceCell<Arc<Wakeup>>,
 }
 
 impl ListenerCore {
@@ -174,6 +218,7 @@ impl ListenerCore {
             status: created.status,
             index: created.index,
             service,
+            wake_fd: OnceCell::new(),
         })
     }
 
@@ -181,7 +226,10 @@ impl ListenerCore {
         if let Some(gone) = self.port.owner().registration().gone() {
             return Err(gone.into());
         }
-        let set = self.port.get().events.take();
+        let mut set = self.port.get().events.take();
+        if set.is_empty() && self.is_armed() {
+            set = self.take_rearming();
+        }
         match self.status.revoked() {
             Some(reason) if set.is_empty() => Err(reason.into()),
             _ => Ok(set),
@@ -206,20 +254,17 @@ impl ListenerCore {
         }
     }
 
-    /// One sleep, registered as a sleeper (module docs); the caller
+    /// One sleep on the port's data channel (module docs); the caller
     /// re-checks everything afterwards.
     fn sleep(&self, left: Option<Duration>) -> Result<(), FutexError> {
         let port = self.port.get();
-        let seq = port.wake.prepare_sleep();
         let shared = self.port.owner().registration();
-        let stop = shared.is_gone() || self.status.revoked().is_some();
-        let result = if port.events.any() || stop {
-            Ok(())
-        } else {
-            futex_wait(&port.wake.seq, seq, left).map(drop)
-        };
-        port.wake.done_sleeping();
-        result
+        port.wake
+            .data()
+            .sleep(&LinuxFutex, left, || {
+                port.events.any() || shared.is_gone() || self.status.revoked().is_some()
+            })
+            .map(drop)
     }
 }
 
@@ -247,8 +292,16 @@ impl PortCore for ListenerCore {
         self.index
     }
 
+    /// The same port, armed again with this one's wake descriptor (if
+    /// it was armed: a failure is logged, the port still works without).
     fn recreate(&self) -> Result<Self, CreatePortReason> {
-        Self::create(self.port.owner().lifecycle(), self.service)
+        let new = Self::create(self.port.owner().lifecycle(), self.service)?;
+        if let Some(fd) = self.wake_fd.get()
+            && let Err(e) = new.arm(fd)
+        {
+            log::warn!("listener port {}: not armed again: {e}", new.index);
+        }
+        Ok(new)
     }
 }
 
@@ -262,7 +315,7 @@ impl Drop for ListenerCore {
 mod tests {
     use super::*;
     use zerocp_core::event::EventId;
-    use zerocp_core::sync::Ordering;
+    use zerocp_core::sync::{Ordering, fence};
 
     fn port() -> Arc<ListenerPort> {
         // SAFETY: ListenerPort consists of atomics only, for which all-zero
@@ -277,26 +330,21 @@ mod tests {
         let sleeper = {
             let port = Arc::clone(&port);
             std::thread::spawn(move || {
-                let seq = port.wake.prepare_sleep();
-                let result = if port.events.any() {
-                    Ok(())
-                } else {
-                    futex_wait(&port.wake.seq, seq, None).map(drop)
-                };
-                port.wake.done_sleeping();
-                result.map(|()| port.events.take())
+                let data = port.wake.data();
+                data.sleep(&LinuxFutex, None, || port.events.any())
+                    .map(|_| port.events.take())
             })
         };
         let deadline = Instant::now() + Duration::from_secs(60);
-        while port.wake.sleepers.load(Ordering::SeqCst) == 0 {
+        while port.wake.data().sleepers() == 0 {
             assert!(Instant::now() < deadline, "the sleeper never slept");
             std::thread::yield_now();
         }
         let mut wakes = 0;
         for v in [4, 9, 4] {
             port.events.raise(EventId::new(v).unwrap());
-            if port.wake.should_wake() {
-                wake_listener(&port.wake).unwrap();
+            fence(Ordering::SeqCst);
+            if port.wake.data().wake(&LinuxFutex).unwrap() {
                 wakes += 1;
             }
         }

@@ -2,11 +2,13 @@
 //! its data path.
 //!
 //! `notify(id)` raises the id in every listener its topology names (the
-//! daemon writes that topology, as a publisher's: [`crate::topology`]) and
-//! wakes a listener that sleeps, at most once per sleep
-//! ([`zerocp_core::listener_port`]). No payload, no chunk, no queue: one
-//! `fetch_or`, a fence and a load per listener, and a futex wake only for
-//! the first notifier to find a listener asleep. Every listener index read
+//! daemon writes that topology, as a publisher's: [`crate::topology`]),
+//! signals the wake descriptor of a listener armed with one (as a
+//! publisher signals a subscriber's, `crate::publisher::wake_fd_cache`) and
+//! wakes a listener that sleeps, at most once per sleep (the subscriber's
+//! protocol, [`zerocp_core::wake_protocol`]). No payload, no chunk, no
+//! queue: one `fetch_or`, a fence and a load per listener, and a futex wake
+//! only for the first notifier to find a listener asleep. Every listener index read
 //! from the topology is bounds-checked, and a listener is notified only
 //! while its slot is `Active` with the generation the daemon routed.
 
@@ -17,17 +19,19 @@ use zerocp_core::event::EventId;
 use zerocp_core::listener_port::{ListenerPort, NotifierPort};
 use zerocp_core::port::{PortState, TOPOLOGY_WORDS};
 use zerocp_core::service::ServiceDescription;
-use zerocp_core::wire::{PortKind, RevokeReason};
+use zerocp_core::wire::{PortKind, RevokeReason, WakeFdPort};
+use zerocp_os_linux::wakeup::Wakeup;
 
 use crate::error::{CreatePortError, CreatePortReason, NotifyError};
 use crate::event_port;
 use crate::lifecycle::Lifecycle;
-use crate::listener::wake_listener;
 use crate::mapped::Mapped;
 use crate::port_cell::{PortCell, PortCore};
 use crate::port_owner::PortOwner;
 use crate::port_status::PortStatus;
+use crate::publisher::wake_fd_cache::WakeFdCache;
 use crate::topology::{Peer, TopologyCache};
+use crate::wait::{LinuxFutex, fence_after_pushes};
 
 /// Options of a new notifier; made by [`Runtime::notifier`](crate::Runtime::notifier).
 ///
@@ -127,6 +131,8 @@ pub(crate) struct NotifierCore {
     service: ServiceDescription,
     /// The last topology snapshot read, and the buffer it is read through.
     topology: RefCell<(TopologyCache, [u32; TOPOLOGY_WORDS])>,
+    /// The wake descriptors of the armed listeners notified (or refusals).
+    wake_fds: RefCell<WakeFdCache>,
 }
 
 impl NotifierCore {
@@ -147,6 +153,7 @@ impl NotifierCore {
             index: created.index,
             service,
             topology: RefCell::new((TopologyCache::new(), [0; TOPOLOGY_WORDS])),
+            wake_fds: RefCell::new(WakeFdCache::default()),
         })
     }
 
@@ -166,9 +173,13 @@ impl NotifierCore {
                 continue;
             };
             listener.events.raise(id);
-            if listener.wake.should_wake() {
-                wake_listener(&listener.wake).map_err(NotifyError::Futex)?;
-            }
+            fence_after_pushes();
+            listener
+                .wake
+                .data()
+                .wake(&LinuxFutex)
+                .map_err(NotifyError::Futex)?;
+            self.signal_armed(*peer, listener);
             reached += 1;
         }
         Ok(reached)
@@ -187,6 +198,51 @@ impl NotifierCore {
                 generation: w[1],
             });
             cache.replace(snapshot.version, pairs);
+            self.wake_fds.borrow_mut().keep_only(cache.peers());
+        }
+    }
+
+    /// After raising an id in `listener` (of `peer`) and the fence that
+    /// follows: signals its wake descriptor if it is armed and no signal
+    /// is pending ([`zerocp_core::notify_word`]); the descriptor comes from
+    /// the daemon on first use, as a publisher's does.
+    fn signal_armed(&self, peer: Peer, listener: &ListenerPort) {
+        if !listener.notify.is_armed() || !listener.notify.mark_pending() {
+            return;
+        }
+        let mut cache = self.wake_fds.borrow_mut();
+        if let Some(fd) = cache.get_or_query(peer, || self.query_wake_fd(peer))
+            && let Err(e) = fd.notify()
+        {
+            log::warn!(
+                "notifier port {}: cannot signal listener port {}: {e}",
+                self.index,
+                peer.index
+            );
+        }
+    }
+
+    /// Asks the daemon for `peer`'s wake descriptor; `None` (logged) when
+    /// it refuses or the request fails.
+    fn query_wake_fd(&self, peer: Peer) -> Option<Wakeup> {
+        let port = WakeFdPort {
+            kind: PortKind::Listener,
+            group: self.status.key().group,
+            port_index: peer.index,
+            generation: peer.generation,
+        };
+        let registration = self.port.owner().registration();
+        match crate::wake_fd_request::query_wake_fd(registration, port) {
+            Ok(fd) => Some(fd),
+            Err(why) => {
+                log::warn!(
+                    "notifier port {}: listener port {} says it is armed, but has no wake \
+                     descriptor for this notifier ({why}); not signalled until it is routed anew",
+                    self.index,
+                    peer.index
+                );
+                None
+            }
         }
     }
 

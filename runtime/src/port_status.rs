@@ -133,7 +133,7 @@ impl PortStatus {
         self.wake_sleepers();
     }
 
-    /// Bumps a subscriber's `data_seq` (a listener's `seq`) and wakes
+    /// Bumps a subscriber's or a listener's `data_seq` and wakes
     /// whoever sleeps on it, so it re-checks (the daemon gone, the port
     /// revoked).
     pub(crate) fn wake_sleepers(&self) {
@@ -146,18 +146,18 @@ impl PortStatus {
             return;
         };
         let PortKey { group, index, .. } = self.key;
-        if self.key.kind == PortKind::Listener {
-            if let Some(port) = mappings.control().listener(index)
-                && let Err(e) = crate::listener::wake_listener(&port.wake)
-            {
-                log::warn!("cannot wake listener port {index} of group {group}: {e}");
-            }
-            return;
-        }
-        if let Some(port) = mappings.control().subscriber(index)
-            && let Err(e) = wake_subscriber(&port.wake)
+        let control = mappings.control();
+        let wake = match self.key.kind {
+            PortKind::Listener => control.listener(index).map(|p| &p.wake),
+            _ => control.subscriber(index).map(|p| &p.wake),
+        };
+        if let Some(wake) = wake
+            && let Err(e) = wake_subscriber(wake)
         {
-            log::warn!("cannot wake subscriber port {index} of group {group}: {e}");
+            log::warn!(
+                "cannot wake {:?} port {index} of group {group}: {e}",
+                self.key.kind
+            );
         }
     }
 }

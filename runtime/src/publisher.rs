@@ -27,7 +27,7 @@
 mod creation;
 mod delivery;
 pub(crate) mod publish_timeout;
-mod wake_fd_cache;
+pub(crate) mod wake_fd_cache;
 
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;

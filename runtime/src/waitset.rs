@@ -1,21 +1,22 @@
 //! [`WaitSet`]: one thread waits for whichever of many inputs comes first —
-//! subscribers, intervals, and deadlines (a subscriber that stays silent
-//! for its period: a missed-sensor watchdog) — and learns which, by handle.
+//! subscribers, listeners, intervals, and deadlines (a subscriber or
+//! listener that stays silent for its period: a missed-sensor watchdog) —
+//! and learns which, by handle.
 //!
 //! **One descriptor, one sleep.** The wait set owns an epoll instance. A
-//! subscriber attached to it is armed with its wake descriptor
-//! ([`Subscriber::as_fd`]); the wait set registers its own duplicate of that
-//! eventfd (so one subscriber can be attached twice, e.g. for data and as a
-//! deadline). Intervals and deadlines are computed from `CLOCK_MONOTONIC`
+//! subscriber or listener attached to it is armed with its wake descriptor
+//! ([`Subscriber::as_fd`], [`Listener::as_fd`]); the wait set registers its
+//! own duplicate of that eventfd (so one port can be attached twice, e.g.
+//! for data and as a deadline). Intervals and deadlines are computed from `CLOCK_MONOTONIC`
 //! by [`WaitSet::wait`] itself and bound its sleep: they take no descriptor.
 //! The wait set is [`AsFd`]: its epoll descriptor turns readable when an
 //! attached subscriber has data (not on intervals: call `wait` with a zero
 //! timeout when it does, or on a timer of your own).
 //!
 //! **`wait`.** First a pass without any system call: every subscriber's
-//! queue is looked at, every interval and deadline against the clock; if
+//! queue and every listener's id bitmap is looked at (nothing is taken), every interval and deadline against the clock; if
 //! anything is ready it returns at once. Otherwise it clears each
-//! subscriber's `pending` word, looks once more (a push after the clear
+//! port's `pending` word, looks once more (a push after the clear
 //! signals the descriptor; one before it is seen now), and sleeps in one
 //! `epoll_wait` until a descriptor is readable or the nearest of the
 //! timeout, the next interval tick and the next deadline. It drains the
@@ -43,8 +44,12 @@ use std::time::{Duration, Instant};
 use zerocp_os_linux::error::{Errno, PollError};
 use zerocp_os_linux::poller::{Events, Interest, Poller};
 
+use zerocp_core::wire::RevokeReason;
+
 use crate::ZeroCopySafe;
-use crate::error::{AttachError, WaitSetCreateError, WaitSetWaitError};
+use crate::error::{AttachError, WaitSetCreateError, WaitSetWaitError, WakeFdError};
+use crate::listener::Listener;
+use crate::registration::Gone;
 use crate::subscriber::Subscriber;
 
 /// The name of an attachment, as [`WaitSetEvents`] reports it.
@@ -54,38 +59,88 @@ pub struct AttachmentId(pub(crate) u64);
 /// Why an attachment is reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Readiness {
-    /// Its subscriber has a sample queued.
+    /// Its subscriber has a sample queued, or its listener an id pending.
     Data,
     /// Its interval elapsed.
     Tick,
-    /// Its subscriber had nothing for the deadline's period.
+    /// Its subscriber (listener) had nothing for the deadline's period.
     Missed,
 }
 
-/// A subscriber's checks, type-erased.
-trait Source {
-    fn core(&self) -> std::rc::Rc<crate::subscriber::SubscriberCore>;
-    fn wake_fd(&self) -> Result<BorrowedFd<'_>, crate::error::WakeFdError>;
+/// A receiving port a [`WaitSet`] can wait on: a [`Subscriber`] or a
+/// [`Listener`] (sealed: the crate's types only; its methods are the wait
+/// set's checks).
+pub trait Attachable {
+    /// Its wake descriptor, armed ([`Subscriber::as_fd`], [`Listener::as_fd`]).
+    #[doc(hidden)]
+    fn wake_fd(&self) -> Result<BorrowedFd<'_>, WakeFdError>;
+    /// Whether it has something to take (a sample, an id), without taking.
+    #[doc(hidden)]
+    fn has_data(&self) -> bool;
+    /// Clears its `pending` word (before the last look, module docs).
+    #[doc(hidden)]
+    fn clear_pending(&self);
+    /// Reads its descriptor's count away.
+    #[doc(hidden)]
+    fn drain_wake_fd(&self);
+    /// The daemon gone or the port revoked, if so: the error naming
+    /// `attachment`.
+    #[doc(hidden)]
+    fn stopped(&self, attachment: AttachmentId) -> Option<WaitSetWaitError>;
 }
 
-impl<T: ZeroCopySafe> Source for Subscriber<T> {
-    fn core(&self) -> std::rc::Rc<crate::subscriber::SubscriberCore> {
-        Subscriber::core(self)
-    }
-
-    fn wake_fd(&self) -> Result<BorrowedFd<'_>, crate::error::WakeFdError> {
+impl<T: ZeroCopySafe> Attachable for Subscriber<T> {
+    fn wake_fd(&self) -> Result<BorrowedFd<'_>, WakeFdError> {
         self.as_fd()
+    }
+    fn has_data(&self) -> bool {
+        self.core().has_data()
+    }
+    fn clear_pending(&self) {
+        self.core().clear_pending();
+    }
+    fn drain_wake_fd(&self) {
+        self.core().drain_wake_fd();
+    }
+    fn stopped(&self, attachment: AttachmentId) -> Option<WaitSetWaitError> {
+        self.core().stopped().map(|s| stop_error(s, attachment))
+    }
+}
+
+impl Attachable for Listener {
+    fn wake_fd(&self) -> Result<BorrowedFd<'_>, WakeFdError> {
+        self.as_fd()
+    }
+    fn has_data(&self) -> bool {
+        self.core().has_events()
+    }
+    fn clear_pending(&self) {
+        self.core().clear_pending();
+    }
+    fn drain_wake_fd(&self) {
+        self.core().drain_wake_fd();
+    }
+    fn stopped(&self, attachment: AttachmentId) -> Option<WaitSetWaitError> {
+        self.core().stopped().map(|s| stop_error(s, attachment))
+    }
+}
+
+/// The wait's error for a port that stopped.
+fn stop_error(stopped: Result<Gone, RevokeReason>, attachment: AttachmentId) -> WaitSetWaitError {
+    match stopped {
+        Ok(gone) => gone.into(),
+        Err(reason) => WaitSetWaitError::Revoked { attachment, reason },
     }
 }
 
 enum Kind<'a> {
-    Port(&'a dyn Source),
+    Port(&'a dyn Attachable),
     Interval {
         period: Duration,
         next: Cell<Instant>,
     },
     Deadline {
-        port: &'a dyn Source,
+        port: &'a dyn Attachable,
         period: Duration,
         since: Cell<Instant>,
     },
@@ -99,7 +154,7 @@ struct Entry<'a> {
 }
 
 impl Entry<'_> {
-    fn port(&self) -> Option<&dyn Source> {
+    fn port(&self) -> Option<&dyn Attachable> {
         match &self.kind {
             Kind::Port(p) | Kind::Deadline { port: p, .. } => Some(*p),
             Kind::Interval { .. } => None,
@@ -201,32 +256,43 @@ impl<'a> WaitSet<'a> {
         })
     }
 
-    /// Attaches `subscriber`: reported [`Readiness::Data`] while it has a
-    /// sample queued. Arms its wake descriptor ([`Subscriber::as_fd`]).
-    pub fn attach<T: ZeroCopySafe>(
-        &self,
-        subscriber: &'a Subscriber<T>,
-    ) -> Result<Attachment<'_, 'a>, AttachError> {
-        self.add_port(Kind::Port(subscriber), subscriber)
+    /// Attaches `port`, a [`Subscriber`] or a [`Listener`]: reported
+    /// [`Readiness::Data`] while it has a sample queued (an id pending;
+    /// take them with [`Listener::try_wait`]). Arms its wake descriptor
+    /// ([`Subscriber::as_fd`], [`Listener::as_fd`]).
+    ///
+    /// ```no_run
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Robot", "Map", "Updated")?;
+    /// let listener = rt.listener(&svc).create()?;
+    /// let waitset = zerocp::WaitSet::new()?;
+    /// let map = waitset.attach(&listener)?;
+    /// if waitset.wait(None)?.contains(&map) {
+    ///     for id in listener.try_wait()? { println!("event {}", id.value()); }
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn attach<P: Attachable>(&self, port: &'a P) -> Result<Attachment<'_, 'a>, AttachError> {
+        self.add_port(Kind::Port(port), port)
     }
 
-    /// Attaches a deadline on `subscriber`: reported [`Readiness::Missed`]
-    /// when it had no data for `period` (module docs), [`Readiness::Data`]
-    /// while it has.
-    pub fn attach_deadline<T: ZeroCopySafe>(
+    /// Attaches a deadline on `port` (a [`Subscriber`] or a [`Listener`]):
+    /// reported [`Readiness::Missed`] when it had nothing at any look for
+    /// `period` (module docs), [`Readiness::Data`] while it has.
+    pub fn attach_deadline<P: Attachable>(
         &self,
-        subscriber: &'a Subscriber<T>,
+        port: &'a P,
         period: Duration,
     ) -> Result<Attachment<'_, 'a>, AttachError> {
         if period.is_zero() {
             return Err(AttachError::ZeroPeriod);
         }
         let kind = Kind::Deadline {
-            port: subscriber,
+            port,
             period,
             since: Cell::new(Instant::now()),
         };
-        self.add_port(kind, subscriber)
+        self.add_port(kind, port)
     }
 
     /// Attaches an interval: reported [`Readiness::Tick`] every `period`
@@ -243,7 +309,7 @@ impl<'a> WaitSet<'a> {
     fn add_port(
         &self,
         kind: Kind<'a>,
-        source: &'a dyn Source,
+        source: &'a dyn Attachable,
     ) -> Result<Attachment<'_, 'a>, AttachError> {
         let fd = source.wake_fd().map_err(AttachError::WakeFd)?;
         let dup = fd.try_clone_to_owned().map_err(|e| {
@@ -315,16 +381,8 @@ impl<'a> WaitSet<'a> {
     /// The daemon gone, or an attached port revoked: the error.
     fn check_stopped(&self) -> Result<(), WaitSetWaitError> {
         for entry in self.entries.borrow().iter() {
-            if let Some(port) = entry.port()
-                && let Some(stopped) = port.core().stopped()
-            {
-                return Err(match stopped {
-                    Ok(gone) => gone.into(),
-                    Err(reason) => WaitSetWaitError::Revoked {
-                        attachment: entry.id,
-                        reason,
-                    },
-                });
+            if let Some(error) = entry.port().and_then(|port| port.stopped(entry.id)) {
+                return Err(error);
             }
         }
         Ok(())
@@ -336,7 +394,7 @@ impl<'a> WaitSet<'a> {
         let mut ready = Vec::new();
         for entry in self.entries.borrow().iter() {
             let found = match &entry.kind {
-                Kind::Port(port) => port.core().has_data().then_some(Readiness::Data),
+                Kind::Port(port) => port.has_data().then_some(Readiness::Data),
                 Kind::Interval { period, next } => (now >= next.get()).then(|| {
                     let mut due = next.get() + *period;
                     while due <= now {
@@ -350,7 +408,7 @@ impl<'a> WaitSet<'a> {
                     period,
                     since,
                 } => {
-                    if port.core().has_data() {
+                    if port.has_data() {
                         since.set(now);
                         Some(Readiness::Data)
                     } else if now.saturating_duration_since(since.get()) >= *period {
@@ -371,7 +429,7 @@ impl<'a> WaitSet<'a> {
     fn clear_pending(&self) {
         for entry in self.entries.borrow().iter() {
             if let Some(port) = entry.port() {
-                port.core().clear_pending();
+                port.clear_pending();
             }
         }
     }
@@ -404,7 +462,7 @@ impl<'a> WaitSet<'a> {
                 .find(|e| e.id.0 == event.token)
                 .and_then(Entry::port)
             {
-                port.core().drain_wake_fd();
+                port.drain_wake_fd();
             }
         }
         Ok(())

@@ -35,6 +35,8 @@ mod control;
 mod data;
 mod event;
 mod init;
+#[cfg(feature = "tokio")]
+mod listener_receive;
 mod not_recreated;
 mod port;
 mod quota;
@@ -52,6 +54,8 @@ pub use control::{ControlError, MapSegmentsError};
 pub use data::{LoanError, PublishError, TakeError, UpdateConnectionsError, WaitError};
 pub use event::NotifyError;
 pub use init::InitError;
+#[cfg(feature = "tokio")]
+pub use listener_receive::ListenerReceiveError;
 pub use not_recreated::PortNotRecreated;
 pub(crate) use port::check_option;
 pub use port::{CreatePortError, CreatePortReason, PortRequestError};

@@ -20,7 +20,7 @@
 
 use zerocp_core::notify_word::NotifyWord;
 use zerocp_core::port::SubscriberPort;
-use zerocp_core::wire::{Message, PortKind, WakeFdPort};
+use zerocp_core::wire::{PortKind, WakeFdPort};
 use zerocp_os_linux::wakeup::Wakeup;
 
 use super::PublisherCore;
@@ -38,6 +38,23 @@ impl WakeFdCache {
     pub(crate) fn keep_only(&mut self, peers: &[Peer]) {
         self.entries.retain(|(peer, _)| peers.contains(peer));
     }
+
+    /// `peer`'s descriptor, from `query` on a miss (a `None` answer is
+    /// kept too: a refusal costs one request per route, not one per send).
+    pub(crate) fn get_or_query(
+        &mut self,
+        peer: Peer,
+        query: impl FnOnce() -> Option<Wakeup>,
+    ) -> Option<&Wakeup> {
+        let pos = match self.entries.iter().position(|(p, _)| *p == peer) {
+            Some(pos) => pos,
+            None => {
+                self.entries.push((peer, query()));
+                self.entries.len() - 1
+            }
+        };
+        self.entries[pos].1.as_ref()
+    }
 }
 
 impl PublisherCore {
@@ -50,14 +67,7 @@ impl PublisherCore {
             return;
         }
         let mut cache = self.wake_fds.borrow_mut();
-        let pos = match cache.entries.iter().position(|(p, _)| *p == peer) {
-            Some(pos) => pos,
-            None => {
-                cache.entries.push((peer, self.query_wake_fd(peer)));
-                cache.entries.len() - 1
-            }
-        };
-        if let Some(fd) = &cache.entries[pos].1
+        if let Some(fd) = cache.get_or_query(peer, || self.query_wake_fd(peer))
             && let Err(e) = fd.notify()
         {
             log::warn!(
@@ -71,22 +81,16 @@ impl PublisherCore {
     /// Asks the daemon for `peer`'s wake descriptor; `None` (logged) when
     /// it refuses or the request fails.
     fn query_wake_fd(&self, peer: Peer) -> Option<Wakeup> {
-        let request = Message::QueryWakeFd(WakeFdPort {
+        let port = WakeFdPort {
             kind: PortKind::Subscriber,
             group: self.status.key().group,
             port_index: peer.index,
             generation: peer.generation,
-        });
-        let why = match self.runtime().registration().call_with_fds(&request) {
-            Ok((Message::WakeFd(_), mut fds)) if fds.len() == 1 => {
-                match Wakeup::adopt(fds.remove(0)) {
-                    Ok(fd) => return Some(fd),
-                    Err(e) => e.to_string(),
-                }
-            }
-            Ok((Message::Error(e), _)) => format!("{}: {}", e.code, e.detail.as_str()),
-            Ok((other, fds)) => format!("{:?} with {} descriptors", other.kind(), fds.len()),
-            Err(e) => e.to_string(),
+        };
+        let registration = self.runtime().registration();
+        let why = match crate::wake_fd_request::query_wake_fd(registration, port) {
+            Ok(fd) => return Some(fd),
+            Err(why) => why,
         };
         log::warn!(
             "publisher port {}: subscriber port {} says it is armed, but has no wake descriptor \

@@ -24,7 +24,7 @@
 use std::sync::Arc;
 
 use zerocp_core::notify_word::NotifyWord;
-use zerocp_core::wire::{Message, PortKind, RevokeReason, WakeFdPort};
+use zerocp_core::wire::RevokeReason;
 use zerocp_os_linux::wakeup::Wakeup;
 
 use super::SubscriberCore;
@@ -53,34 +53,7 @@ impl SubscriberCore {
         if let Some(reason) = self.status.revoked() {
             return Err(reason.into());
         }
-        let key = self.status.key();
-        let request = Message::SetWakeFd(WakeFdPort {
-            kind: PortKind::Subscriber,
-            group: key.group,
-            port_index: key.index,
-            generation: key.generation,
-        });
-        match shared.call_sending_fd(&request, std::os::fd::AsFd::as_fd(&**fd)) {
-            Ok((Message::WakeFdSet, _)) => {}
-            Ok((Message::Error(e), _)) => {
-                return Err(WakeFdError::Refused {
-                    code: e.code,
-                    detail: e.detail.as_str().to_owned(),
-                });
-            }
-            Ok((other, _)) => {
-                return Err(WakeFdError::Control(
-                    crate::error::ControlError::Unexpected {
-                        request: request.kind(),
-                        got: other.kind(),
-                    },
-                ));
-            }
-            Err(crate::error::ControlError::Closed) => {
-                return Err(shared.gone().unwrap_or_else(|| shared.daemon_gone()).into());
-            }
-            Err(e) => return Err(WakeFdError::Control(e)),
-        }
+        crate::wake_fd_request::set_wake_fd(shared, self.status.key(), fd)?;
         let _ = self.wake_fd.set(Arc::clone(fd));
         self.status.set_wake_fd(fd);
         self.notify_word().arm();
