@@ -52,7 +52,7 @@ use zerocp_core::port::{FullPolicy, SubscriberPort};
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::sync::Ordering;
 use zerocp_core::wire::PortKind;
-use zerocp_os_linux::wakeup::Wakeup;
+use zerocp_os_linux::wake_socket::WakeSocket;
 
 use self::chunk_check::check_header;
 use self::creation::SubscriberOptions;
@@ -220,7 +220,7 @@ pub struct Subscriber<T> {
     cell: PortCell<SubscriberCore>,
     service: ServiceDescription,
     /// The wake descriptor, once made ([`Subscriber::as_fd`]).
-    wake_fd: OnceCell<Arc<Wakeup>>,
+    wake_fd: OnceCell<Arc<WakeSocket>>,
     _payload: PhantomData<fn() -> T>,
 }
 
@@ -265,8 +265,9 @@ impl<T: ZeroCopySafe> Subscriber<T> {
 
     /// A descriptor that becomes readable when a sample is queued, for the
     /// application's own `poll`/`epoll` loop (or mio, tokio): the first
-    /// call makes an eventfd and hands it to the daemon, which gives it to
-    /// the publishers routed to this port; later calls return the same
+    /// call makes a socket pair and hands its sending end to the daemon,
+    /// which gives it to the publishers routed to this port (this is the
+    /// receiving end); later calls return the same
     /// descriptor, also after a daemon restart.
     ///
     /// Protocol: when it is readable, [`take`](Self::take) until it returns
@@ -274,7 +275,7 @@ impl<T: ZeroCopySafe> Subscriber<T> {
     /// also when the daemon goes or revokes this port: the next call
     /// returns the error. Do not read it yourself.
     ///
-    /// Fails when the eventfd cannot be made, or the daemon refuses it
+    /// Fails when the socket pair cannot be made, or the daemon refuses it
     /// ([`WakeFdError`]).
     ///
     /// ```no_run
@@ -298,11 +299,11 @@ impl<T: ZeroCopySafe> Subscriber<T> {
     }
 
     /// The wake descriptor, made on first use (not yet armed).
-    fn wake_fd(&self) -> Result<&Arc<Wakeup>, WakeFdError> {
+    fn wake_fd(&self) -> Result<&Arc<WakeSocket>, WakeFdError> {
         if let Some(fd) = self.wake_fd.get() {
             return Ok(fd);
         }
-        let fd = Arc::new(Wakeup::new().map_err(WakeFdError::Eventfd)?);
+        let fd = Arc::new(WakeSocket::new().map_err(WakeFdError::Socket)?);
         Ok(self.wake_fd.get_or_init(|| fd))
     }
 
@@ -397,7 +398,7 @@ pub(crate) struct SubscriberCore {
     /// What the port was created with (to create it again after a restart).
     options: SubscriberOptions,
     /// The wake descriptor this core's port is armed with (`wake_fd`).
-    wake_fd: OnceCell<Arc<Wakeup>>,
+    wake_fd: OnceCell<Arc<WakeSocket>>,
 }
 
 impl SubscriberCore {

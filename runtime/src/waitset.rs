@@ -5,7 +5,7 @@
 //! **One descriptor, one sleep.** The wait set owns an epoll instance. A
 //! subscriber attached to it is armed with its wake descriptor
 //! ([`Subscriber::as_fd`]); the wait set registers its own duplicate of that
-//! eventfd (so one subscriber can be attached twice, e.g. for data and as a
+//! socket's receiving end (so one subscriber can be attached twice, e.g. for data and as a
 //! deadline). Intervals and deadlines are computed from `CLOCK_MONOTONIC`
 //! by [`WaitSet::wait`] itself and bound its sleep: they take no descriptor.
 //! The wait set is [`AsFd`]: its epoll descriptor turns readable when an
