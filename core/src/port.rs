@@ -110,8 +110,16 @@ impl FullPolicy {
 /// Daemon-written description of a port (one cache line).
 ///
 /// Layout: `state, generation, owner_slot, owner_pid, payload_size,
-/// payload_align, mempool, policy, capacity, history, max_held: u32`,
-/// `service_hash: u64`, then padding to 64 bytes.
+/// payload_align, mempool, policy, capacity, history, max_held, senders:
+/// u32`, `service_hash: u64`, `sender_changes: u32`, then padding to 64
+/// bytes.
+///
+/// `senders` and `sender_changes` (a receiving port's routes: how many
+/// publishers, or notifiers, are routed to it now, and how often that
+/// number changed) are the only words the daemon rewrites while the port
+/// lives: on every route change of its service, followed by a wake of the
+/// port's sleepers and its wake descriptor, so a waiter learns that its
+/// publisher died.
 #[repr(C, align(64))]
 pub struct PortControl {
     state: AtomicU32,
@@ -125,7 +133,9 @@ pub struct PortControl {
     capacity: AtomicU32,
     history: AtomicU32,
     max_held: AtomicU32,
+    senders: AtomicU32,
     service_hash: AtomicU64,
+    sender_changes: AtomicU32,
 }
 
 #[cfg(not(loom))]
@@ -154,6 +164,10 @@ pub struct PortSettings {
     pub max_held: u32,
     /// The service's stable hash.
     pub service_hash: u64,
+    /// Subscriber, listener: publishers (notifiers) routed to it now.
+    pub senders: u32,
+    /// Subscriber, listener: how often `senders` changed (wraps).
+    pub sender_changes: u32,
 }
 
 impl PortControl {
@@ -172,6 +186,9 @@ impl PortControl {
         self.history.store(s.history, Ordering::Relaxed);
         self.max_held.store(s.max_held, Ordering::Relaxed);
         self.service_hash.store(s.service_hash, Ordering::Relaxed);
+        self.senders.store(s.senders, Ordering::Relaxed);
+        self.sender_changes
+            .store(s.sender_changes, Ordering::Relaxed);
         self.state
             .store(PortState::Active as u32, Ordering::Release);
     }
@@ -208,7 +225,56 @@ impl PortControl {
             history: self.history.load(Ordering::Relaxed),
             max_held: self.max_held.load(Ordering::Relaxed),
             service_hash: self.service_hash.load(Ordering::Relaxed),
+            senders: self.senders.load(Ordering::Relaxed),
+            sender_changes: self.sender_changes.load(Ordering::Relaxed),
         }
+    }
+
+    /// Daemon: the routes of this receiving port changed: `senders` are
+    /// routed to it now, the `changes`-th change. The caller then wakes the
+    /// port's sleepers (bumping their futex word) and signals its wake
+    /// descriptor. Both words belong to the port's settings, so the
+    /// daemon's audit compares and restores them.
+    ///
+    /// ```
+    /// use zerocp_core::port::{PortControl, PortSettings, PortState};
+    /// # // SAFETY: a port is atomics only, for which all zeros is valid.
+    /// # let block: zerocp_core::port::SubscriberPort = unsafe { core::mem::zeroed() };
+    /// # let control: &PortControl = &block.control;
+    /// let mut settings = PortSettings { capacity: 8, ..PortSettings::default() };
+    /// control.activate(3, &settings);
+    /// control.set_senders(1, 1);
+    /// assert_eq!((control.senders(), control.sender_changes()), (1, 1));
+    /// // The daemon remembers what it wrote; a scribbled count is put back.
+    /// (settings.senders, settings.sender_changes) = (1, 1);
+    /// control.set_senders(7, 1);
+    /// let repair = control.restore(PortState::Active, Some((3, &settings)));
+    /// assert_eq!((repair.words(), repair.first()), (1, Some("senders")));
+    /// assert_eq!(control.senders(), 1);
+    /// ```
+    pub fn set_senders(&self, senders: u32, changes: u32) {
+        // Relaxed, then SeqCst: a reader that sees the new count of changes
+        // (SeqCst) sees the count of senders; and it is stored before the
+        // futex word is bumped, which a sleeper reads before it compares
+        // `sender_changes` (as a revocation, see the runtime's `wait`).
+        self.senders.store(senders, Ordering::Relaxed);
+        self.sender_changes.store(changes, Ordering::SeqCst);
+    }
+
+    /// Publishers (notifiers) routed to this receiving port now, as the
+    /// daemon last wrote it (a hint: any process of the group can write
+    /// the word, and the daemon's audit puts it back).
+    pub fn senders(&self) -> u32 {
+        // Acquire: read after `sender_changes` (SeqCst), see `set_senders`.
+        self.senders.load(Ordering::Acquire)
+    }
+
+    /// How often the routed senders changed (compare with an earlier
+    /// value; it wraps).
+    pub fn sender_changes(&self) -> u32 {
+        // SeqCst: pairs with `set_senders`; a waiter reads it after its
+        // futex word (see `set_senders`).
+        self.sender_changes.load(Ordering::SeqCst)
     }
 
     /// Daemon (audit): puts back every word the daemon wrote where it
@@ -243,6 +309,8 @@ impl PortControl {
             repair.u32("history", &self.history, s.history);
             repair.u32("max_held", &self.max_held, s.max_held);
             repair.u64("service_hash", &self.service_hash, s.service_hash);
+            repair.u32("senders", &self.senders, s.senders);
+            repair.u32("sender_changes", &self.sender_changes, s.sender_changes);
         }
         repair.u32("state", &self.state, state as u32);
         if !repair.is_clean() {

@@ -282,6 +282,32 @@ impl PortRegistry {
             .then(|| table.settings[id.index as usize])
     }
 
+    /// Writes `senders` into live receiving port `id` (a subscriber, a
+    /// listener) if it differs from what the daemon last wrote there,
+    /// counting the change; returns whether it changed (the caller wakes
+    /// the port). Remembered for the audit like the other settings.
+    pub fn set_senders(&mut self, control: &GroupControl<'_>, id: PortId, senders: u32) -> bool {
+        let Some(mut settings) = self.settings_in_use(id) else {
+            return false;
+        };
+        if settings.senders == senders {
+            return false;
+        }
+        settings.senders = senders;
+        settings.sender_changes = settings.sender_changes.wrapping_add(1);
+        let port = match id.kind {
+            PortKind::Subscriber => control.subscriber(id.index).map(|p| &p.control),
+            PortKind::Listener => control.listener(id.index).map(|p| &p.control),
+            PortKind::Publisher | PortKind::Notifier => None,
+        };
+        let Some(port) = port else {
+            return false;
+        };
+        port.set_senders(settings.senders, settings.sender_changes);
+        self.remember(id, &settings);
+        true
+    }
+
     /// Returns the slot of `id` to the free list; false if `id` is not live.
     pub fn release(&mut self, id: PortId) -> bool {
         self.table_mut(id.group, id.kind)

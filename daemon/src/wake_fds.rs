@@ -66,6 +66,15 @@ impl WakeFds {
         self.fds.retain(|_, (slot, _)| *slot != owner);
     }
 
+    /// Signals port `id`'s descriptor, if it has one (its senders changed).
+    pub fn signal(&self, id: PortId) {
+        if let Some((_, fd)) = self.fds.get(&id)
+            && let Err(e) = fd.notify()
+        {
+            log::warn!("cannot wake the waiter of {id}: {e}");
+        }
+    }
+
     /// Signals every descriptor (the daemon stops: every waiter wakes).
     pub fn signal_all(&self) {
         for (id, (_, fd)) in &self.fds {

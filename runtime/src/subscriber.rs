@@ -37,6 +37,7 @@
 mod async_receive;
 mod chunk_check;
 mod creation;
+mod senders;
 mod wake_fd;
 
 use std::cell::OnceCell;
@@ -399,6 +400,8 @@ pub(crate) struct SubscriberCore {
     options: SubscriberOptions,
     /// The wake descriptor this core's port is armed with (`wake_fd`).
     wake_fd: OnceCell<Arc<WakeSocket>>,
+    /// The port's `sender_changes` last reported (`senders`).
+    senders_seen: std::cell::Cell<u32>,
 }
 
 impl SubscriberCore {
@@ -591,14 +594,19 @@ impl SubscriberCore {
             return Ok(true);
         }
         let deadline = timeout.map(|t| Instant::now().checked_add(t).unwrap_or_else(far_future));
-        let stop = || shared.is_gone() || self.status.revoked().is_some();
+        let stop =
+            || shared.is_gone() || self.status.revoked().is_some() || self.senders_changed_unseen();
         match wait_for_data(self.port(), deadline, stop).map_err(WaitError::Futex)? {
             WaitEnd::Data => Ok(true),
             WaitEnd::TimedOut => Ok(false),
-            WaitEnd::Stopped => Err(match (shared.gone(), self.status.revoked()) {
-                (None, Some(reason)) => reason.into(),
-                (gone, _) => gone.unwrap_or_else(|| shared.daemon_gone()).into(),
-            }),
+            WaitEnd::Stopped => match (shared.gone(), self.status.revoked()) {
+                (None, None) => {
+                    self.mark_senders_seen();
+                    Ok(self.has_data())
+                }
+                (None, Some(reason)) => Err(reason.into()),
+                (gone, _) => Err(gone.unwrap_or_else(|| shared.daemon_gone()).into()),
+            },
         }
     }
 }

@@ -27,6 +27,12 @@
 //! what `wait` sees: samples taken elsewhere between two waits are not
 //! seen.
 //!
+//! **Publishers changing.** A port attached for data (not a deadline) is
+//! also reported [`Readiness::PublishersChanged`] when a publisher of its
+//! service joined, left or died and its queue is empty (once per change;
+//! `Subscriber::publishers` tells how many are left: the daemon wakes the
+//! descriptor when the routes change, `crate::subscriber`'s `senders`).
+//!
 //! **Errors.** When the daemon is gone (or dropped this process) every
 //! waiter wakes: the runtime signals the armed descriptors, and the daemon
 //! does too when it stops. `wait` then fails with the typed error, as it
@@ -60,6 +66,10 @@ pub enum Readiness {
     Tick,
     /// Its subscriber had nothing for the deadline's period.
     Missed,
+    /// The publishers routed to its subscriber changed: one joined, or
+    /// one left or died (`Subscriber::publishers` says how many are left;
+    /// reported once per change, when the queue is empty).
+    PublishersChanged,
 }
 
 /// A subscriber's checks, type-erased.
@@ -336,7 +346,15 @@ impl<'a> WaitSet<'a> {
         let mut ready = Vec::new();
         for entry in self.entries.borrow().iter() {
             let found = match &entry.kind {
-                Kind::Port(port) => port.core().has_data().then_some(Readiness::Data),
+                Kind::Port(port) => {
+                    let core = port.core();
+                    if core.has_data() {
+                        Some(Readiness::Data)
+                    } else {
+                        core.take_senders_change()
+                            .then_some(Readiness::PublishersChanged)
+                    }
+                }
                 Kind::Interval { period, next } => (now >= next.get()).then(|| {
                     let mut due = next.get() + *period;
                     while due <= now {
