@@ -111,15 +111,15 @@ impl FullPolicy {
 ///
 /// Layout: `state, generation, owner_slot, owner_pid, payload_size,
 /// payload_align, mempool, policy, capacity, history, max_held, senders:
-/// u32`, `service_hash: u64`, `sender_changes: u32`, then padding to 64
+/// u32`, `service_hash: u64`, `senders_gone: u32`, then padding to 64
 /// bytes.
 ///
-/// `senders` and `sender_changes` (a receiving port's routes: how many
-/// publishers, or notifiers, are routed to it now, and how often that
-/// number changed) are the only words the daemon rewrites while the port
-/// lives: on every route change of its service, followed by a wake of the
-/// port's sleepers and its wake descriptor, so a waiter learns that its
-/// publisher died.
+/// `senders` and `senders_gone` (a receiving port's routes: how many
+/// publishers, or notifiers, are routed to it now, and how many ever left
+/// it) are the only words the daemon rewrites while the port lives: on
+/// every route change of its service; when a sender left (removed, or its
+/// process dead) it then wakes the port's sleepers and its wake
+/// descriptor, so a waiter learns that its publisher is gone.
 #[repr(C, align(64))]
 pub struct PortControl {
     state: AtomicU32,
@@ -135,7 +135,7 @@ pub struct PortControl {
     max_held: AtomicU32,
     senders: AtomicU32,
     service_hash: AtomicU64,
-    sender_changes: AtomicU32,
+    senders_gone: AtomicU32,
 }
 
 #[cfg(not(loom))]
@@ -166,8 +166,8 @@ pub struct PortSettings {
     pub service_hash: u64,
     /// Subscriber, listener: publishers (notifiers) routed to it now.
     pub senders: u32,
-    /// Subscriber, listener: how often `senders` changed (wraps).
-    pub sender_changes: u32,
+    /// Subscriber, listener: how many senders left it so far (wraps).
+    pub senders_gone: u32,
 }
 
 impl PortControl {
@@ -187,8 +187,7 @@ impl PortControl {
         self.max_held.store(s.max_held, Ordering::Relaxed);
         self.service_hash.store(s.service_hash, Ordering::Relaxed);
         self.senders.store(s.senders, Ordering::Relaxed);
-        self.sender_changes
-            .store(s.sender_changes, Ordering::Relaxed);
+        self.senders_gone.store(s.senders_gone, Ordering::Relaxed);
         self.state
             .store(PortState::Active as u32, Ordering::Release);
     }
@@ -226,15 +225,15 @@ impl PortControl {
             max_held: self.max_held.load(Ordering::Relaxed),
             service_hash: self.service_hash.load(Ordering::Relaxed),
             senders: self.senders.load(Ordering::Relaxed),
-            sender_changes: self.sender_changes.load(Ordering::Relaxed),
+            senders_gone: self.senders_gone.load(Ordering::Relaxed),
         }
     }
 
     /// Daemon: the routes of this receiving port changed: `senders` are
-    /// routed to it now, the `changes`-th change. The caller then wakes the
-    /// port's sleepers (bumping their futex word) and signals its wake
-    /// descriptor. Both words belong to the port's settings, so the
-    /// daemon's audit compares and restores them.
+    /// routed to it now, and `gone` senders left it so far. When `gone`
+    /// grew, the caller then wakes the port's sleepers (bumping their futex
+    /// word) and signals its wake descriptor. Both words belong to the
+    /// port's settings, so the daemon's audit compares and restores them.
     ///
     /// ```
     /// use zerocp_core::port::{PortControl, PortSettings, PortState};
@@ -244,37 +243,37 @@ impl PortControl {
     /// let mut settings = PortSettings { capacity: 8, ..PortSettings::default() };
     /// control.activate(3, &settings);
     /// control.set_senders(1, 1);
-    /// assert_eq!((control.senders(), control.sender_changes()), (1, 1));
+    /// assert_eq!((control.senders(), control.senders_gone()), (1, 1));
     /// // The daemon remembers what it wrote; a scribbled count is put back.
-    /// (settings.senders, settings.sender_changes) = (1, 1);
+    /// (settings.senders, settings.senders_gone) = (1, 1);
     /// control.set_senders(7, 1);
     /// let repair = control.restore(PortState::Active, Some((3, &settings)));
     /// assert_eq!((repair.words(), repair.first()), (1, Some("senders")));
     /// assert_eq!(control.senders(), 1);
     /// ```
-    pub fn set_senders(&self, senders: u32, changes: u32) {
-        // Relaxed, then SeqCst: a reader that sees the new count of changes
-        // (SeqCst) sees the count of senders; and it is stored before the
+    pub fn set_senders(&self, senders: u32, gone: u32) {
+        // Relaxed, then SeqCst: a reader that sees the new count of gone
+        // senders (SeqCst) sees the count of senders; and it is stored before the
         // futex word is bumped, which a sleeper reads before it compares
-        // `sender_changes` (as a revocation, see the runtime's `wait`).
+        // `senders_gone` (as a revocation, see the runtime's `wait`).
         self.senders.store(senders, Ordering::Relaxed);
-        self.sender_changes.store(changes, Ordering::SeqCst);
+        self.senders_gone.store(gone, Ordering::SeqCst);
     }
 
     /// Publishers (notifiers) routed to this receiving port now, as the
     /// daemon last wrote it (a hint: any process of the group can write
     /// the word, and the daemon's audit puts it back).
     pub fn senders(&self) -> u32 {
-        // Acquire: read after `sender_changes` (SeqCst), see `set_senders`.
+        // Acquire: read after `senders_gone` (SeqCst), see `set_senders`.
         self.senders.load(Ordering::Acquire)
     }
 
-    /// How often the routed senders changed (compare with an earlier
+    /// How many senders left this port so far (compare with an earlier
     /// value; it wraps).
-    pub fn sender_changes(&self) -> u32 {
+    pub fn senders_gone(&self) -> u32 {
         // SeqCst: pairs with `set_senders`; a waiter reads it after its
         // futex word (see `set_senders`).
-        self.sender_changes.load(Ordering::SeqCst)
+        self.senders_gone.load(Ordering::SeqCst)
     }
 
     /// Daemon (audit): puts back every word the daemon wrote where it
@@ -310,7 +309,7 @@ impl PortControl {
             repair.u32("max_held", &self.max_held, s.max_held);
             repair.u64("service_hash", &self.service_hash, s.service_hash);
             repair.u32("senders", &self.senders, s.senders);
-            repair.u32("sender_changes", &self.sender_changes, s.sender_changes);
+            repair.u32("senders_gone", &self.senders_gone, s.senders_gone);
         }
         repair.u32("state", &self.state, state as u32);
         if !repair.is_clean() {

@@ -283,9 +283,10 @@ impl PortRegistry {
     }
 
     /// Writes `senders` into live receiving port `id` (a subscriber, a
-    /// listener) if it differs from what the daemon last wrote there,
-    /// counting the change; returns whether it changed (the caller wakes
-    /// the port). Remembered for the audit like the other settings.
+    /// listener) if it differs from what the daemon last wrote there; a
+    /// smaller count adds the senders that left to `senders_gone`. Returns
+    /// whether senders left (the caller wakes the port). Remembered for the
+    /// audit like the other settings.
     pub fn set_senders(&mut self, control: &GroupControl<'_>, id: PortId, senders: u32) -> bool {
         let Some(mut settings) = self.settings_in_use(id) else {
             return false;
@@ -293,8 +294,9 @@ impl PortRegistry {
         if settings.senders == senders {
             return false;
         }
+        let left = settings.senders.saturating_sub(senders);
         settings.senders = senders;
-        settings.sender_changes = settings.sender_changes.wrapping_add(1);
+        settings.senders_gone = settings.senders_gone.wrapping_add(left);
         let port = match id.kind {
             PortKind::Subscriber => control.subscriber(id.index).map(|p| &p.control),
             PortKind::Listener => control.listener(id.index).map(|p| &p.control),
@@ -303,9 +305,9 @@ impl PortRegistry {
         let Some(port) = port else {
             return false;
         };
-        port.set_senders(settings.senders, settings.sender_changes);
+        port.set_senders(settings.senders, settings.senders_gone);
         self.remember(id, &settings);
-        true
+        left > 0
     }
 
     /// Returns the slot of `id` to the free list; false if `id` is not live.

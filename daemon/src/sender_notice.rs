@@ -1,12 +1,13 @@
 //! Telling receiving ports that their senders changed: when a publisher
-//! (notifier) joins or leaves a service — removed, or its process dead —
-//! the daemon writes the new count into each subscriber's (listener's)
-//! `PortControl` (`senders`, and `sender_changes` counted up:
-//! [`zerocp_core::port::PortControl::set_senders`]), then bumps and
-//! futex-wakes the port's wake word and signals its wake descriptor. So a
-//! waiter — in `Subscriber::wait`, on its descriptor, in a WaitSet — wakes
-//! and learns that the sensor's publisher died, instead of sleeping on a
-//! port nothing will ever feed.
+//! (notifier) joins or leaves a service, the daemon writes the new count
+//! into each subscriber's (listener's) `PortControl` (`senders`:
+//! [`zerocp_core::port::PortControl::set_senders`]). When one left —
+//! removed, or its process dead — it also counts it in `senders_gone`,
+//! then bumps and futex-wakes the port's wake word and signals its wake
+//! descriptor. So a waiter — in `Subscriber::wait`, on its descriptor, in a
+//! WaitSet — wakes and learns that the sensor's publisher is gone, instead
+//! of sleeping on a port nothing will ever feed. A publisher joining wakes
+//! nobody: data from it does.
 //!
 //! Both words are remembered with the port's settings, so the audit
 //! compares and restores them like every other word the daemon writes.
@@ -20,7 +21,7 @@ use crate::reclaim;
 impl ControlPlane<'_> {
     /// After the routes of `service` in group `group` changed: writes the
     /// number of its senders into every receiving port whose count
-    /// differs, and wakes those ports.
+    /// differs, and wakes those that lost one.
     pub(crate) fn announce_senders(&mut self, group: u32, service: &ServiceDescription) {
         let Some(routes) = self.routes.get(service) else {
             return;
@@ -33,7 +34,7 @@ impl ControlPlane<'_> {
         let control = part.control();
         for id in receivers {
             if self.ports.set_senders(control, id, senders) {
-                log::debug!("{id}: {senders} senders routed now");
+                log::debug!("{id}: a sender left, {senders} routed now");
                 reclaim::wake_port(control, id);
                 self.wake_fds.signal(id);
             }

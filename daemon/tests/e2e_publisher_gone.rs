@@ -6,8 +6,8 @@
 //! process die, takes its port out of the routes, writes the new count of
 //! publishers into each subscriber's port and wakes it: every waiter wakes
 //! (a waiter that slept on would fail the test by its deadline) and
-//! reports that no publisher is left (`Readiness::PublishersChanged` with
-//! `publishers() == 0`; `publishers_changed()` after the poll; `wait`
+//! reports that no publisher is left (`Readiness::PublisherGone` with
+//! `publishers() == 0`; `publisher_gone()` after the poll; `wait`
 //! returning `Ok(false)` with `publishers() == 0`).
 
 mod e2e_support;
@@ -92,7 +92,7 @@ mod roles {
         let events = waitset.wait(Some(ROLE_DEADLINE)).expect("wait");
         assert_eq!(
             events.readiness(&attachment),
-            Some(Readiness::PublishersChanged)
+            Some(Readiness::PublisherGone)
         );
         say(format!("woken, publishers {}", subscriber.publishers()));
     }
@@ -114,7 +114,7 @@ mod roles {
         let mut fds = [PollFd::new(&fd, PollFlags::IN)];
         assert_eq!(poll(&mut fds, Some(&limit)).expect("poll"), 1, "no wake-up");
         assert!(subscriber.take().expect("take").is_none());
-        assert!(subscriber.publishers_changed());
+        assert!(subscriber.publisher_gone());
         say(format!("woken, publishers {}", subscriber.publishers()));
     }
 

@@ -6,7 +6,7 @@
 //! - the deadline on the third subscriber fires once its publisher is
 //!   stopped (SIGSTOP);
 //! - with every publisher gone and the interval and deadline detached
-//!   (dropped), `wait(None)` reports only `PublishersChanged` (the
+//!   (dropped), `wait(None)` reports only `PublisherGone` (the
 //!   publishers' exits, with no publisher left) until the daemon stops,
 //!   and then fails with `DaemonGone`.
 
@@ -165,7 +165,7 @@ mod roles {
                 Ok(events)
                     if events
                         .iter()
-                        .all(|(_, why)| why == Readiness::PublishersChanged) =>
+                        .all(|(_, why)| why == Readiness::PublisherGone) =>
                 {
                     assert!(subscribers.iter().all(|s| s.publishers() == 0));
                 }

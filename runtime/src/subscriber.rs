@@ -244,8 +244,10 @@ impl<T: ZeroCopySafe> Subscriber<T> {
         })
     }
 
-    /// Sleeps until a sample is queued or `timeout` passes (`None`: no
-    /// limit). Returns whether a sample is queued. Costs no system call when
+    /// Sleeps until a sample is queued, `timeout` passes (`None`: no
+    /// limit), or a publisher of this subscriber was removed or died
+    /// (once per departure: [`publishers`](Self::publishers) says how many
+    /// are left). Returns whether a sample is queued. Costs no system call when
     /// one already is; otherwise the thread sleeps on a futex in shared
     /// memory, which publishers wake only when someone sleeps on it, and
     /// then once per sleep however many samples they publish meanwhile.
@@ -400,7 +402,7 @@ pub(crate) struct SubscriberCore {
     options: SubscriberOptions,
     /// The wake descriptor this core's port is armed with (`wake_fd`).
     wake_fd: OnceCell<Arc<WakeSocket>>,
-    /// The port's `sender_changes` last reported (`senders`).
+    /// The port's `senders_gone` last reported (`senders`).
     senders_seen: std::cell::Cell<u32>,
 }
 
@@ -595,7 +597,7 @@ impl SubscriberCore {
         }
         let deadline = timeout.map(|t| Instant::now().checked_add(t).unwrap_or_else(far_future));
         let stop =
-            || shared.is_gone() || self.status.revoked().is_some() || self.senders_changed_unseen();
+            || shared.is_gone() || self.status.revoked().is_some() || self.sender_gone_unseen();
         match wait_for_data(self.port(), deadline, stop).map_err(WaitError::Futex)? {
             WaitEnd::Data => Ok(true),
             WaitEnd::TimedOut => Ok(false),

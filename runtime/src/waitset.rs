@@ -27,11 +27,11 @@
 //! what `wait` sees: samples taken elsewhere between two waits are not
 //! seen.
 //!
-//! **Publishers changing.** A port attached for data (not a deadline) is
-//! also reported [`Readiness::PublishersChanged`] when a publisher of its
-//! service joined, left or died and its queue is empty (once per change;
+//! **Publishers gone.** A port attached for data (not a deadline) is also
+//! reported [`Readiness::PublisherGone`] when a publisher of its service
+//! was removed or died and its queue is empty (once per departure;
 //! `Subscriber::publishers` tells how many are left: the daemon wakes the
-//! descriptor when the routes change, `crate::subscriber`'s `senders`).
+//! descriptor, `crate::subscriber`'s `senders`).
 //!
 //! **Errors.** When the daemon is gone (or dropped this process) every
 //! waiter wakes: the runtime signals the armed descriptors, and the daemon
@@ -66,10 +66,10 @@ pub enum Readiness {
     Tick,
     /// Its subscriber had nothing for the deadline's period.
     Missed,
-    /// The publishers routed to its subscriber changed: one joined, or
-    /// one left or died (`Subscriber::publishers` says how many are left;
-    /// reported once per change, when the queue is empty).
-    PublishersChanged,
+    /// A publisher routed to its subscriber was removed or died
+    /// (`Subscriber::publishers` says how many are left; reported once,
+    /// when the queue is empty).
+    PublisherGone,
 }
 
 /// A subscriber's checks, type-erased.
@@ -351,8 +351,7 @@ impl<'a> WaitSet<'a> {
                     if core.has_data() {
                         Some(Readiness::Data)
                     } else {
-                        core.take_senders_change()
-                            .then_some(Readiness::PublishersChanged)
+                        core.take_sender_gone().then_some(Readiness::PublisherGone)
                     }
                 }
                 Kind::Interval { period, next } => (now >= next.get()).then(|| {

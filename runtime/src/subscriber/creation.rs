@@ -96,7 +96,7 @@ impl SubscriberCore {
             .get()
             .port_limit()
             .filter(|&quota| options.max_held > quota);
-        let senders_seen = std::cell::Cell::new(port.get().control.sender_changes());
+        let senders_seen = std::cell::Cell::new(port.get().control.senders_gone());
         Ok(Self {
             port,
             pools,
