@@ -16,7 +16,7 @@
 //! | subscriber `queue` ([`ChunkQueue`]) | publishers push, subscriber pops | daemon drains on death |
 //! | subscriber `held` | subscriber | daemon, after the subscriber died |
 //! | subscriber [`WakeWord`] | both ([`crate::wake_protocol`]) | both |
-//! | subscriber `notify` ([`NotifyWord`]) | both (eventfd protocol) | both |
+//! | subscriber `notify` ([`NotifyWord`]) | both (wake-descriptor protocol) | both |
 //! | subscriber [`SubscriberStats`] | publishers (drops, timeouts), subscriber (`held`) | publishers (`held`, for the port quota), daemon (display) |
 //! | publisher [`PublisherStats`] | publisher | daemon (display) |
 //!
@@ -436,7 +436,7 @@ pub struct SubscriberPort {
     pub control: PortControl,
     /// Sleep/wake protocol words.
     pub wake: WakeWord,
-    /// Eventfd notification words (for WaitSets and pollable descriptors).
+    /// Wake-descriptor notification words (for WaitSets and pollable descriptors).
     pub notify: CachePadded<NotifyWord>,
     /// Counters.
     pub stats: SubscriberStats,
