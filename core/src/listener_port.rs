@@ -23,7 +23,7 @@
 //! | notifier `topology` | daemon | notifier, on every `notify` |
 //! | listener `events` | notifiers raise, listener takes | listener |
 //! | listener [`WakeWord`] | both ([`crate::wake_protocol`], its data channel) | both; the daemon bumps it to wake |
-//! | listener `notify` ([`NotifyWord`]) | both (eventfd protocol, [`crate::notify_word`]) | both |
+//! | listener `notify` ([`NotifyWord`]) | both (wake-descriptor protocol, [`crate::notify_word`]) | both |
 //!
 //! # Waking
 //!
@@ -75,7 +75,7 @@ pub struct ListenerPort {
     pub wake: WakeWord,
     /// Pending event ids.
     pub events: EventBits,
-    /// The eventfd path's words (armed by a waiter on many ports).
+    /// The wake-descriptor path's words (armed by a waiter on many ports).
     pub notify: NotifyWord,
 }
 

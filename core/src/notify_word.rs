@@ -1,20 +1,21 @@
 //! [`NotifyWord`]: the words of a receiving port (a subscriber, a listener)
-//! through which its senders signal an eventfd the waiting process owns,
+//! through which its senders signal a wake descriptor the waiting process
+//! owns (a socket pair: the runtime's `WakeSocket`),
 //! beside the futex protocol of [`WakeWord`](crate::port::WakeWord).
 //!
 //! The futex of a port has no file descriptor and wakes only threads
 //! sleeping on that one port. A process that waits on many ports at once
-//! (a WaitSet) or in its own `poll`/`epoll` loop hands the daemon an eventfd
-//! for the port instead, and *arms* the port: from then on every sender,
+//! (a WaitSet) or in its own `poll`/`epoll` loop hands the daemon a wake
+//! descriptor for the port instead, and *arms* the port: from then on every sender,
 //! after its push, does
 //!
 //! ```text
-//! armed != 0 && pending.swap(1) == 0  →  write(eventfd, 1)
+//! armed != 0 && pending.swap(1) == 0  →  send(wake socket, 1 byte)
 //! ```
 //!
 //! so one write stands for every push until the waiter clears `pending`.
 //! The waiter clears `pending` before it re-checks the port's queue, then
-//! sleeps in `poll` on the eventfd: a push after the clear sees `pending ==
+//! sleeps in `poll` on the descriptor: a push after the clear sees `pending ==
 //! 0` and writes; a push before it is found by the re-check (Dekker: each
 //! side writes its word, `SeqCst`, then reads the other's).
 //!
@@ -29,7 +30,7 @@
 
 use crate::sync::{AtomicU32, Ordering, fence};
 
-/// A receiving port's eventfd notification words (module docs).
+/// A receiving port's wake-descriptor notification words (module docs).
 ///
 /// ```
 /// use zerocp_core::notify_word::NotifyWord;
@@ -38,16 +39,16 @@ use crate::sync::{AtomicU32, Ordering, fence};
 /// assert!(!word.is_armed());
 /// word.arm();
 /// assert!(word.is_armed());
-/// assert!(word.mark_pending());   // the first sender writes the eventfd
+/// assert!(word.mark_pending());   // the first sender signals the descriptor
 /// assert!(!word.mark_pending());  // later ones do not
 /// word.clear_pending();           // the waiter looks again
 /// assert!(word.mark_pending());
 /// ```
 #[repr(C)]
 pub struct NotifyWord {
-    /// Non-zero: the owner gave the daemon an eventfd for this port.
+    /// Non-zero: the owner gave the daemon a wake descriptor for this port.
     pub armed: AtomicU32,
-    /// Non-zero: a sender wrote the eventfd since the waiter last looked.
+    /// Non-zero: a sender signalled the descriptor since the waiter last looked.
     pub pending: AtomicU32,
 }
 
@@ -55,14 +56,14 @@ pub struct NotifyWord {
 const _: () = assert!(core::mem::size_of::<NotifyWord>() == 8);
 
 impl NotifyWord {
-    /// Owner: marks the port armed (after the daemon took its eventfd).
+    /// Owner: marks the port armed (after the daemon took its descriptor).
     pub fn arm(&self) {
         // SeqCst: a sender that sees it also sees everything before (the
         // daemon's answer), and it orders with the owner's later checks.
         self.armed.store(1, Ordering::SeqCst);
     }
 
-    /// Owner: the port no longer signals an eventfd.
+    /// Owner: the port no longer signals a descriptor.
     pub fn disarm(&self) {
         // SeqCst: see `arm`.
         self.armed.store(0, Ordering::SeqCst);
@@ -77,14 +78,14 @@ impl NotifyWord {
     }
 
     /// Sender, after its push and fence: whether it is the first since the
-    /// waiter last looked, and so must write the eventfd.
+    /// waiter last looked, and so must signal the descriptor.
     pub fn mark_pending(&self) -> bool {
         // SeqCst: pairs with the waiter's clear before its re-check.
         self.pending.swap(1, Ordering::SeqCst) == 0
     }
 
-    /// Waiter, before it re-checks the port: the next push writes the
-    /// eventfd again. Ends with a `SeqCst` fence, so the caller's check of
+    /// Waiter, before it re-checks the port: the next push signals the
+    /// descriptor again. Ends with a `SeqCst` fence, so the caller's check of
     /// the queue that follows cannot be ordered before the clear.
     pub fn clear_pending(&self) {
         // SeqCst store and fence: the clear precedes the waiter's re-check

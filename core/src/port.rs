@@ -16,7 +16,7 @@
 //! | subscriber `queue` ([`ChunkQueue`]) | publishers push, subscriber pops | daemon drains on death |
 //! | subscriber `held` | subscriber | daemon, after the subscriber died |
 //! | subscriber [`WakeWord`] | both ([`crate::wake_protocol`]) | both |
-//! | subscriber `notify` ([`NotifyWord`]) | both (eventfd protocol) | both |
+//! | subscriber `notify` ([`NotifyWord`]) | both (wake-descriptor protocol) | both |
 //! | subscriber [`SubscriberStats`] | publishers (drops, timeouts), subscriber (`held`) | publishers (`held`, for the port quota), daemon (display) |
 //! | publisher [`PublisherStats`] | publisher | daemon (display) |
 //!
@@ -110,8 +110,16 @@ impl FullPolicy {
 /// Daemon-written description of a port (one cache line).
 ///
 /// Layout: `state, generation, owner_slot, owner_pid, payload_size,
-/// payload_align, mempool, policy, capacity, history, max_held: u32`,
-/// `service_hash: u64`, then padding to 64 bytes.
+/// payload_align, mempool, policy, capacity, history, max_held, senders:
+/// u32`, `service_hash: u64`, `senders_gone: u32`, then padding to 64
+/// bytes.
+///
+/// `senders` and `senders_gone` (a receiving port's routes: how many
+/// publishers, or notifiers, are routed to it now, and how many ever left
+/// it) are the only words the daemon rewrites while the port lives: on
+/// every route change of its service; when a sender left (removed, or its
+/// process dead) it then wakes the port's sleepers and its wake
+/// descriptor, so a waiter learns that its publisher is gone.
 #[repr(C, align(64))]
 pub struct PortControl {
     state: AtomicU32,
@@ -125,7 +133,9 @@ pub struct PortControl {
     capacity: AtomicU32,
     history: AtomicU32,
     max_held: AtomicU32,
+    senders: AtomicU32,
     service_hash: AtomicU64,
+    senders_gone: AtomicU32,
 }
 
 #[cfg(not(loom))]
@@ -154,6 +164,10 @@ pub struct PortSettings {
     pub max_held: u32,
     /// The service's stable hash.
     pub service_hash: u64,
+    /// Subscriber, listener: publishers (notifiers) routed to it now.
+    pub senders: u32,
+    /// Subscriber, listener: how many senders left it so far (wraps).
+    pub senders_gone: u32,
 }
 
 impl PortControl {
@@ -172,6 +186,8 @@ impl PortControl {
         self.history.store(s.history, Ordering::Relaxed);
         self.max_held.store(s.max_held, Ordering::Relaxed);
         self.service_hash.store(s.service_hash, Ordering::Relaxed);
+        self.senders.store(s.senders, Ordering::Relaxed);
+        self.senders_gone.store(s.senders_gone, Ordering::Relaxed);
         self.state
             .store(PortState::Active as u32, Ordering::Release);
     }
@@ -208,7 +224,56 @@ impl PortControl {
             history: self.history.load(Ordering::Relaxed),
             max_held: self.max_held.load(Ordering::Relaxed),
             service_hash: self.service_hash.load(Ordering::Relaxed),
+            senders: self.senders.load(Ordering::Relaxed),
+            senders_gone: self.senders_gone.load(Ordering::Relaxed),
         }
+    }
+
+    /// Daemon: the routes of this receiving port changed: `senders` are
+    /// routed to it now, and `gone` senders left it so far. When `gone`
+    /// grew, the caller then wakes the port's sleepers (bumping their futex
+    /// word) and signals its wake descriptor. Both words belong to the
+    /// port's settings, so the daemon's audit compares and restores them.
+    ///
+    /// ```
+    /// use zerocp_core::port::{PortControl, PortSettings, PortState};
+    /// # // SAFETY: a port is atomics only, for which all zeros is valid.
+    /// # let block: zerocp_core::port::SubscriberPort = unsafe { core::mem::zeroed() };
+    /// # let control: &PortControl = &block.control;
+    /// let mut settings = PortSettings { capacity: 8, ..PortSettings::default() };
+    /// control.activate(3, &settings);
+    /// control.set_senders(1, 1);
+    /// assert_eq!((control.senders(), control.senders_gone()), (1, 1));
+    /// // The daemon remembers what it wrote; a scribbled count is put back.
+    /// (settings.senders, settings.senders_gone) = (1, 1);
+    /// control.set_senders(7, 1);
+    /// let repair = control.restore(PortState::Active, Some((3, &settings)));
+    /// assert_eq!((repair.words(), repair.first()), (1, Some("senders")));
+    /// assert_eq!(control.senders(), 1);
+    /// ```
+    pub fn set_senders(&self, senders: u32, gone: u32) {
+        // Relaxed, then SeqCst: a reader that sees the new count of gone
+        // senders (SeqCst) sees the count of senders; and it is stored before the
+        // futex word is bumped, which a sleeper reads before it compares
+        // `senders_gone` (as a revocation, see the runtime's `wait`).
+        self.senders.store(senders, Ordering::Relaxed);
+        self.senders_gone.store(gone, Ordering::SeqCst);
+    }
+
+    /// Publishers (notifiers) routed to this receiving port now, as the
+    /// daemon last wrote it (a hint: any process of the group can write
+    /// the word, and the daemon's audit puts it back).
+    pub fn senders(&self) -> u32 {
+        // Acquire: read after `senders_gone` (SeqCst), see `set_senders`.
+        self.senders.load(Ordering::Acquire)
+    }
+
+    /// How many senders left this port so far (compare with an earlier
+    /// value; it wraps).
+    pub fn senders_gone(&self) -> u32 {
+        // SeqCst: pairs with `set_senders`; a waiter reads it after its
+        // futex word (see `set_senders`).
+        self.senders_gone.load(Ordering::SeqCst)
     }
 
     /// Daemon (audit): puts back every word the daemon wrote where it
@@ -243,6 +308,8 @@ impl PortControl {
             repair.u32("history", &self.history, s.history);
             repair.u32("max_held", &self.max_held, s.max_held);
             repair.u64("service_hash", &self.service_hash, s.service_hash);
+            repair.u32("senders", &self.senders, s.senders);
+            repair.u32("senders_gone", &self.senders_gone, s.senders_gone);
         }
         repair.u32("state", &self.state, state as u32);
         if !repair.is_clean() {
@@ -370,7 +437,7 @@ pub struct SubscriberPort {
     pub control: PortControl,
     /// Sleep/wake protocol words.
     pub wake: WakeWord,
-    /// Eventfd notification words (for WaitSets and pollable descriptors).
+    /// Wake-descriptor notification words (for WaitSets and pollable descriptors).
     pub notify: CachePadded<NotifyWord>,
     /// Counters.
     pub stats: SubscriberStats,

@@ -3,7 +3,8 @@
 //! audits clean; words only the daemon writes are restored (and a port
 //! whose control block was overwritten revoked); lost and
 //! over-referenced chunks count from their second sighting; a forged
-//! heartbeat is noticed and never reclaimed.
+//! heartbeat is noticed and never reclaimed; a subscriber's count of
+//! routed publishers is restored like its settings.
 
 use std::ptr::NonNull;
 
@@ -249,5 +250,29 @@ fn a_scribbled_listener_record_is_restored_and_the_listener_revoked() {
                 if *port_index == listener
         ),
         "{notices:?}"
+    );
+}
+
+#[test]
+fn the_audit_restores_a_subscribers_count_of_publishers() {
+    let fixture = Fixture::new(4);
+    let mut plane = fixture.plane();
+    let slot = register(&mut plane, 1);
+    let subscriber = add_subscriber(&mut plane, slot);
+    add_publisher(&mut plane, slot);
+    let hostile = HostileMapping::of(&plane);
+    let control = hostile.attach().expect("a sound part attaches");
+    let port = control.subscriber(subscriber).expect("port");
+    assert_eq!(
+        (port.control.senders(), port.control.senders_gone()),
+        (1, 0)
+    );
+    // A member of the group claims two publishers left, and none is routed.
+    port.control.set_senders(0, 2);
+    plane.audit_domain();
+    assert_eq!(plane.status(0, Default::default()).audit.port_control, 1);
+    assert_eq!(
+        (port.control.senders(), port.control.senders_gone()),
+        (1, 0)
     );
 }

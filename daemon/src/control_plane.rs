@@ -463,6 +463,7 @@ impl<'a> ControlPlane<'a> {
             control_size: control.layout().total_size(),
             payload_size: part.layout().total_bytes(),
         };
+        self.announce_senders(group, service);
         if let Some(owner) = self.processes.get_mut(slot) {
             owner.ports.push(id);
             log::info!("{owner} created {id} on {service}");
@@ -513,6 +514,7 @@ impl<'a> ControlPlane<'a> {
         self.ports.retire(part.control(), id);
         if let Some(service) = self.routes.service_of(id) {
             self.routes.remove(part.control(), &service, id);
+            self.announce_senders(id.group, &service);
         }
     }
 

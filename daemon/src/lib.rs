@@ -140,6 +140,7 @@ pub mod route_table;
 pub mod sd_notify;
 pub mod segment_groups;
 pub mod segment_owner;
+pub mod sender_notice;
 pub mod service_pattern;
 pub mod stop_signals;
 pub mod topology_writer;

@@ -282,6 +282,34 @@ impl PortRegistry {
             .then(|| table.settings[id.index as usize])
     }
 
+    /// Writes `senders` into live receiving port `id` (a subscriber, a
+    /// listener) if it differs from what the daemon last wrote there; a
+    /// smaller count adds the senders that left to `senders_gone`. Returns
+    /// whether senders left (the caller wakes the port). Remembered for the
+    /// audit like the other settings.
+    pub fn set_senders(&mut self, control: &GroupControl<'_>, id: PortId, senders: u32) -> bool {
+        let Some(mut settings) = self.settings_in_use(id) else {
+            return false;
+        };
+        if settings.senders == senders {
+            return false;
+        }
+        let left = settings.senders.saturating_sub(senders);
+        settings.senders = senders;
+        settings.senders_gone = settings.senders_gone.wrapping_add(left);
+        let port = match id.kind {
+            PortKind::Subscriber => control.subscriber(id.index).map(|p| &p.control),
+            PortKind::Listener => control.listener(id.index).map(|p| &p.control),
+            PortKind::Publisher | PortKind::Notifier => None,
+        };
+        let Some(port) = port else {
+            return false;
+        };
+        port.set_senders(settings.senders, settings.senders_gone);
+        self.remember(id, &settings);
+        left > 0
+    }
+
     /// Returns the slot of `id` to the free list; false if `id` is not live.
     pub fn release(&mut self, id: PortId) -> bool {
         self.table_mut(id.group, id.kind)

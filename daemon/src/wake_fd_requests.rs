@@ -12,7 +12,7 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 
 use zerocp_core::port::PortState;
 use zerocp_core::wire::{ErrorCode, PortKind, WakeFdPort};
-use zerocp_os_linux::wakeup::Wakeup;
+use zerocp_os_linux::wake_socket::WakeSender;
 
 use crate::control_plane::ControlPlane;
 use crate::port_id::PortId;
@@ -34,8 +34,8 @@ fn receives(kind: PortKind) -> bool {
 
 impl ControlPlane<'_> {
     /// `SetWakeFd` from the process in `slot`: keeps `fds` (exactly one
-    /// eventfd) as the wake descriptor of its receiving port (subscriber
-    /// or listener) `msg` names.
+    /// wake socket's sending end) as the wake descriptor of its receiving
+    /// port (subscriber or listener) `msg` names.
     pub fn set_wake_fd(
         &mut self,
         slot: u32,
@@ -56,7 +56,7 @@ impl ControlPlane<'_> {
             return Err(error(
                 ErrorCode::InvalidArgument,
                 format!(
-                    "SetWakeFd for {id} carried {} descriptors: exactly one eventfd expected",
+                    "SetWakeFd for {id} carried {} descriptors: exactly one wake socket expected",
                     fds.len()
                 ),
             ));
@@ -74,12 +74,8 @@ impl ControlPlane<'_> {
                 format!("SetWakeFd: {id} has a wake descriptor already (it never changes)"),
             ));
         }
-        let fd = Wakeup::adopt(fds.remove(0)).map_err(|e| {
-            error(
-                ErrorCode::InvalidArgument,
-                format!("SetWakeFd for {id}: {e}"),
-            )
-        })?;
+        let fd = WakeSender::adopt(fds.remove(0))
+            .map_err(|e| error(ErrorCode::InvalidArgument, format!("SetWakeFd: {e}")))?;
         self.wake_fds.insert(id, slot, fd);
         log::debug!("{id}: wake descriptor kept");
         Ok(())

@@ -17,6 +17,7 @@
 //! | [`pidfd`] | process liveness through pidfds |
 //! | [`poller`] | an epoll event loop for the daemon |
 //! | [`wakeup`] | an eventfd to wake that loop from another thread |
+//! | [`wake_socket`] | a receiving port's wake descriptor: a socket pair whose senders can never block |
 //! | [`dir_watch`] | inotify: a name appearing in a directory (a restarted daemon's socket) |
 //! | [`clock`] | `CLOCK_MONOTONIC` readings comparable across processes |
 //! | [`affinity`] | pinning threads to CPUs (benchmarks, real-time users) |
@@ -46,6 +47,7 @@ pub mod seqpacket;
 pub mod shm;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod wake_socket;
 pub mod wakeup;
 
 pub use names::{DomainName, DomainPaths, SegmentName};

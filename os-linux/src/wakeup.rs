@@ -5,18 +5,14 @@
 //! Notifications coalesce: any number of [`Wakeup::notify`] calls before
 //! the next [`Wakeup::drain`] make the descriptor readable once.
 //!
-//! The same eventfd is the wake descriptor of a receiving port (a WaitSet,
-//! a pollable subscriber): its owner makes it, the daemon and the port's
-//! publishers receive it over the control socket and
-//! [`adopt`](Wakeup::adopt) it, which refuses anything that is not an
-//! eventfd and makes it nonblocking (so a write never waits: a saturated
-//! counter is readable anyway).
+//! It never leaves its process: a receiving port's wake descriptor, which
+//! other processes signal, is a socket pair ([`crate::wake_socket`]), so a
+//! waiter cannot make its senders block.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
 
 use rustix::event::{EventfdFlags, PollFd, PollFlags};
-use rustix::fs::OFlags;
 
 use crate::error::{Errno, WakeupError};
 
@@ -42,38 +38,6 @@ impl Wakeup {
     pub fn new() -> Result<Self, WakeupError> {
         let fd = rustix::event::eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)
             .map_err(|errno| WakeupError::Create { errno })?;
-        Ok(Self { fd })
-    }
-
-    /// Takes `fd`, received from another process as an eventfd: refuses
-    /// anything else ([`WakeupError::NotAnEventfd`]) and sets it
-    /// nonblocking.
-    ///
-    /// ```
-    /// use std::os::fd::{AsFd, OwnedFd};
-    /// use zerocp_os_linux::error::WakeupError;
-    /// use zerocp_os_linux::wakeup::Wakeup;
-    /// let theirs = Wakeup::new()?;
-    /// let ours = Wakeup::adopt(theirs.as_fd().try_clone_to_owned().unwrap())?;
-    /// ours.notify()?;
-    /// assert!(theirs.drain()?);
-    /// let file: OwnedFd = std::fs::File::open("/dev/null").unwrap().into();
-    /// assert!(matches!(Wakeup::adopt(file), Err(WakeupError::NotAnEventfd { .. })));
-    /// # Ok::<(), WakeupError>(())
-    /// ```
-    pub fn adopt(fd: OwnedFd) -> Result<Self, WakeupError> {
-        let link = format!("/proc/self/fd/{}", fd.as_raw_fd());
-        let found = std::fs::read_link(&link).map_err(|e| WakeupError::Adopt {
-            errno: Errno::from_io_error(&e).unwrap_or(Errno::BADF),
-        })?;
-        if found.as_os_str() != "anon_inode:[eventfd]" {
-            return Err(WakeupError::NotAnEventfd {
-                found: found.display().to_string(),
-            });
-        }
-        let flags = rustix::fs::fcntl_getfl(&fd).map_err(|errno| WakeupError::Adopt { errno })?;
-        rustix::fs::fcntl_setfl(&fd, flags | OFlags::NONBLOCK)
-            .map_err(|errno| WakeupError::Adopt { errno })?;
         Ok(Self { fd })
     }
 

@@ -36,7 +36,7 @@ use zerocp_core::listener_port::ListenerPort;
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::wire::{PortKind, RevokeReason};
 use zerocp_os_linux::error::FutexError;
-use zerocp_os_linux::wakeup::Wakeup;
+use zerocp_os_linux::wake_socket::WakeSocket;
 
 use crate::error::{CreatePortError, CreatePortReason, WaitError, WakeFdError};
 use crate::event_port;
@@ -108,7 +108,7 @@ pub struct Listener {
     cell: PortCell<ListenerCore>,
     service: ServiceDescription,
     /// The wake descriptor, made by the first `as_fd` (`wake_fd`).
-    wake_fd: OnceCell<Arc<Wakeup>>,
+    wake_fd: OnceCell<Arc<WakeSocket>>,
 }
 
 impl Listener {
@@ -132,8 +132,8 @@ impl Listener {
         self.cell.call(|core| core.wait(timeout), |_, set| set)
     }
 
-    /// The listener's wake descriptor: an eventfd that turns readable when
-    /// a notifier raises an id in it. The first call makes it and hands it
+    /// The listener's wake descriptor: the receiving end of a socket pair
+    /// that turns readable when a notifier raises an id in it. The first call makes it and hands it
     /// to the daemon (arming the port); later calls return the same
     /// descriptor, also after a daemon restart.
     ///
@@ -142,7 +142,7 @@ impl Listener {
     /// again. It is readable also when the daemon goes or revokes this
     /// port: the next call returns the error. Do not read it yourself.
     ///
-    /// Fails when the eventfd cannot be made, or the daemon refuses it
+    /// Fails when the socket pair cannot be made, or the daemon refuses it
     /// ([`WakeFdError`]).
     ///
     /// ```no_run
@@ -158,7 +158,7 @@ impl Listener {
         let fd = match self.wake_fd.get() {
             Some(fd) => fd,
             None => {
-                let fd = Arc::new(Wakeup::new().map_err(WakeFdError::Eventfd)?);
+                let fd = Arc::new(WakeSocket::new().map_err(WakeFdError::Socket)?);
                 self.wake_fd.get_or_init(|| fd)
             }
         };
@@ -198,7 +198,7 @@ pub(crate) struct ListenerCore {
     index: u32,
     service: ServiceDescription,
     /// The wake descriptor this core's port is armed with (`wake_fd`).
-    wake_fd: OnceCell<Arc<Wakeup>>,
+    wake_fd: OnceCell<Arc<WakeSocket>>,
 }
 
 impl ListenerCore {

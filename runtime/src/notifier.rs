@@ -20,7 +20,7 @@ use zerocp_core::listener_port::{ListenerPort, NotifierPort};
 use zerocp_core::port::{PortState, TOPOLOGY_WORDS};
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::wire::{PortKind, RevokeReason, WakeFdPort};
-use zerocp_os_linux::wakeup::Wakeup;
+use zerocp_os_linux::wake_socket::WakeSender;
 
 use crate::error::{CreatePortError, CreatePortReason, NotifyError};
 use crate::event_port;
@@ -224,7 +224,7 @@ impl NotifierCore {
 
     /// Asks the daemon for `peer`'s wake descriptor; `None` (logged) when
     /// it refuses or the request fails.
-    fn query_wake_fd(&self, peer: Peer) -> Option<Wakeup> {
+    fn query_wake_fd(&self, peer: Peer) -> Option<WakeSender> {
         let port = WakeFdPort {
             kind: PortKind::Listener,
             group: self.status.key().group,

@@ -29,7 +29,7 @@
 //! daemon is gone" ([`crate::wait`]): a sleeper reads `data_seq` before it
 //! checks the status, so it either sees the reason or sleeps on a word that
 //! has already changed. A subscriber armed with a wake descriptor
-//! ([`crate::subscriber`]'s `wake_fd`) has that eventfd signalled too, so a
+//! ([`crate::subscriber`]'s `wake_fd`) has that socket signalled too, so a
 //! WaitSet or a `poll` on it wakes as well and finds the reason.
 
 use std::collections::VecDeque;
@@ -39,7 +39,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use zerocp_core::sync::Ordering;
 use zerocp_core::wire::{Message, PortCreated, PortKind, PortRevoked, RevokeReason};
 
-use zerocp_os_linux::wakeup::Wakeup;
+use zerocp_os_linux::wake_socket::WakeSocket;
 
 use crate::segment_mappings::GroupMappings;
 use crate::wait::wake_subscriber;
@@ -92,7 +92,7 @@ pub(crate) struct PortStatus {
     /// sleepers; weak: the port itself keeps them.
     wake: Option<Weak<GroupMappings>>,
     /// A subscriber's wake descriptor, once armed: signalled with the futex.
-    wake_fd: OnceLock<Arc<Wakeup>>,
+    wake_fd: OnceLock<Arc<WakeSocket>>,
 }
 
 impl PortStatus {
@@ -108,7 +108,7 @@ impl PortStatus {
 
     /// Signals `fd` too whenever the port's sleepers are woken (the port
     /// was armed with it).
-    pub(crate) fn set_wake_fd(&self, fd: &Arc<Wakeup>) {
+    pub(crate) fn set_wake_fd(&self, fd: &Arc<WakeSocket>) {
         // Set once per port: its wake descriptor never changes.
         let _ = self.wake_fd.set(Arc::clone(fd));
     }

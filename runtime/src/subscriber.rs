@@ -37,6 +37,7 @@
 mod async_receive;
 mod chunk_check;
 mod creation;
+mod senders;
 mod wake_fd;
 
 use std::cell::OnceCell;
@@ -52,7 +53,7 @@ use zerocp_core::port::{FullPolicy, SubscriberPort};
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::sync::Ordering;
 use zerocp_core::wire::PortKind;
-use zerocp_os_linux::wakeup::Wakeup;
+use zerocp_os_linux::wake_socket::WakeSocket;
 
 use self::chunk_check::check_header;
 use self::creation::SubscriberOptions;
@@ -220,7 +221,7 @@ pub struct Subscriber<T> {
     cell: PortCell<SubscriberCore>,
     service: ServiceDescription,
     /// The wake descriptor, once made ([`Subscriber::as_fd`]).
-    wake_fd: OnceCell<Arc<Wakeup>>,
+    wake_fd: OnceCell<Arc<WakeSocket>>,
     _payload: PhantomData<fn() -> T>,
 }
 
@@ -243,8 +244,10 @@ impl<T: ZeroCopySafe> Subscriber<T> {
         })
     }
 
-    /// Sleeps until a sample is queued or `timeout` passes (`None`: no
-    /// limit). Returns whether a sample is queued. Costs no system call when
+    /// Sleeps until a sample is queued, `timeout` passes (`None`: no
+    /// limit), or a publisher of this subscriber was removed or died
+    /// (once per departure: [`publishers`](Self::publishers) says how many
+    /// are left). Returns whether a sample is queued. Costs no system call when
     /// one already is; otherwise the thread sleeps on a futex in shared
     /// memory, which publishers wake only when someone sleeps on it, and
     /// then once per sleep however many samples they publish meanwhile.
@@ -265,8 +268,9 @@ impl<T: ZeroCopySafe> Subscriber<T> {
 
     /// A descriptor that becomes readable when a sample is queued, for the
     /// application's own `poll`/`epoll` loop (or mio, tokio): the first
-    /// call makes an eventfd and hands it to the daemon, which gives it to
-    /// the publishers routed to this port; later calls return the same
+    /// call makes a socket pair and hands its sending end to the daemon,
+    /// which gives it to the publishers routed to this port (this is the
+    /// receiving end); later calls return the same
     /// descriptor, also after a daemon restart.
     ///
     /// Protocol: when it is readable, [`take`](Self::take) until it returns
@@ -274,7 +278,7 @@ impl<T: ZeroCopySafe> Subscriber<T> {
     /// also when the daemon goes or revokes this port: the next call
     /// returns the error. Do not read it yourself.
     ///
-    /// Fails when the eventfd cannot be made, or the daemon refuses it
+    /// Fails when the socket pair cannot be made, or the daemon refuses it
     /// ([`WakeFdError`]).
     ///
     /// ```no_run
@@ -298,11 +302,11 @@ impl<T: ZeroCopySafe> Subscriber<T> {
     }
 
     /// The wake descriptor, made on first use (not yet armed).
-    fn wake_fd(&self) -> Result<&Arc<Wakeup>, WakeFdError> {
+    fn wake_fd(&self) -> Result<&Arc<WakeSocket>, WakeFdError> {
         if let Some(fd) = self.wake_fd.get() {
             return Ok(fd);
         }
-        let fd = Arc::new(Wakeup::new().map_err(WakeFdError::Eventfd)?);
+        let fd = Arc::new(WakeSocket::new().map_err(WakeFdError::Socket)?);
         Ok(self.wake_fd.get_or_init(|| fd))
     }
 
@@ -397,7 +401,9 @@ pub(crate) struct SubscriberCore {
     /// What the port was created with (to create it again after a restart).
     options: SubscriberOptions,
     /// The wake descriptor this core's port is armed with (`wake_fd`).
-    wake_fd: OnceCell<Arc<Wakeup>>,
+    wake_fd: OnceCell<Arc<WakeSocket>>,
+    /// The port's `senders_gone` last reported (`senders`).
+    senders_seen: std::cell::Cell<u32>,
 }
 
 impl SubscriberCore {
@@ -590,14 +596,19 @@ impl SubscriberCore {
             return Ok(true);
         }
         let deadline = timeout.map(|t| Instant::now().checked_add(t).unwrap_or_else(far_future));
-        let stop = || shared.is_gone() || self.status.revoked().is_some();
+        let stop =
+            || shared.is_gone() || self.status.revoked().is_some() || self.sender_gone_unseen();
         match wait_for_data(self.port(), deadline, stop).map_err(WaitError::Futex)? {
             WaitEnd::Data => Ok(true),
             WaitEnd::TimedOut => Ok(false),
-            WaitEnd::Stopped => Err(match (shared.gone(), self.status.revoked()) {
-                (None, Some(reason)) => reason.into(),
-                (gone, _) => gone.unwrap_or_else(|| shared.daemon_gone()).into(),
-            }),
+            WaitEnd::Stopped => match (shared.gone(), self.status.revoked()) {
+                (None, None) => {
+                    self.mark_senders_seen();
+                    Ok(self.has_data())
+                }
+                (None, Some(reason)) => Err(reason.into()),
+                (gone, _) => Err(gone.unwrap_or_else(|| shared.daemon_gone()).into()),
+            },
         }
     }
 }

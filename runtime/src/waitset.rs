@@ -6,8 +6,9 @@
 //! **One descriptor, one sleep.** The wait set owns an epoll instance. A
 //! subscriber or listener attached to it is armed with its wake descriptor
 //! ([`Subscriber::as_fd`], [`Listener::as_fd`]); the wait set registers its
-//! own duplicate of that eventfd (so one port can be attached twice, e.g.
-//! for data and as a deadline). Intervals and deadlines are computed from `CLOCK_MONOTONIC`
+//! own duplicate of that socket's receiving end (so one port can be
+//! attached twice, e.g. for data and as a deadline). Intervals and
+//! deadlines are computed from `CLOCK_MONOTONIC`
 //! by [`WaitSet::wait`] itself and bound its sleep: they take no descriptor.
 //! The wait set is [`AsFd`]: its epoll descriptor turns readable when an
 //! attached subscriber has data (not on intervals: call `wait` with a zero
@@ -27,6 +28,12 @@
 //! ready) starts the period again, and so does firing. So a deadline sees
 //! what `wait` sees: samples taken elsewhere between two waits are not
 //! seen.
+//!
+//! **Publishers gone.** A port attached for data (not a deadline) is also
+//! reported [`Readiness::PublisherGone`] when a publisher of its service
+//! was removed or died and its queue is empty (once per departure;
+//! `Subscriber::publishers` tells how many are left: the daemon wakes the
+//! descriptor, `crate::subscriber`'s `senders`).
 //!
 //! **Errors.** When the daemon is gone (or dropped this process) every
 //! waiter wakes: the runtime signals the armed descriptors, and the daemon
@@ -65,6 +72,10 @@ pub enum Readiness {
     Tick,
     /// Its subscriber (listener) had nothing for the deadline's period.
     Missed,
+    /// A publisher routed to its subscriber was removed or died
+    /// (`Subscriber::publishers` says how many are left; reported once,
+    /// when the queue is empty).
+    PublisherGone,
 }
 
 /// A receiving port a [`WaitSet`] can wait on: a [`Subscriber`] or a
@@ -80,9 +91,13 @@ pub trait Attachable {
     /// Clears its `pending` word (before the last look, module docs).
     #[doc(hidden)]
     fn clear_pending(&self);
-    /// Reads its descriptor's count away.
+    /// Reads its descriptor's bytes away.
     #[doc(hidden)]
     fn drain_wake_fd(&self);
+    /// Whether a sender routed to it left since the last look (and forgets
+    /// it): publishers of a subscriber; listeners report none.
+    #[doc(hidden)]
+    fn take_sender_gone(&self) -> bool;
     /// The daemon gone or the port revoked, if so: the error naming
     /// `attachment`.
     #[doc(hidden)]
@@ -102,6 +117,9 @@ impl<T: ZeroCopySafe> Attachable for Subscriber<T> {
     fn drain_wake_fd(&self) {
         self.core().drain_wake_fd();
     }
+    fn take_sender_gone(&self) -> bool {
+        self.core().take_sender_gone()
+    }
     fn stopped(&self, attachment: AttachmentId) -> Option<WaitSetWaitError> {
         self.core().stopped().map(|s| stop_error(s, attachment))
     }
@@ -119,6 +137,9 @@ impl Attachable for Listener {
     }
     fn drain_wake_fd(&self) {
         self.core().drain_wake_fd();
+    }
+    fn take_sender_gone(&self) -> bool {
+        false
     }
     fn stopped(&self, attachment: AttachmentId) -> Option<WaitSetWaitError> {
         self.core().stopped().map(|s| stop_error(s, attachment))
@@ -394,7 +415,13 @@ impl<'a> WaitSet<'a> {
         let mut ready = Vec::new();
         for entry in self.entries.borrow().iter() {
             let found = match &entry.kind {
-                Kind::Port(port) => port.has_data().then_some(Readiness::Data),
+                Kind::Port(port) => {
+                    if port.has_data() {
+                        Some(Readiness::Data)
+                    } else {
+                        port.take_sender_gone().then_some(Readiness::PublisherGone)
+                    }
+                }
                 Kind::Interval { period, next } => (now >= next.get()).then(|| {
                     let mut due = next.get() + *period;
                     while due <= now {

@@ -1,14 +1,14 @@
 //! The two requests of the wake-descriptor path, shared by every kind of
 //! receiving port (subscribers, listeners) and sender (publishers,
-//! notifiers): `SetWakeFd` hands the daemon a port's eventfd, `QueryWakeFd`
-//! asks it for the eventfd of a port the caller sends to
+//! notifiers): `SetWakeFd` hands the daemon the sending end of a port's wake
+//! socket, `QueryWakeFd` asks it for that end of a port the caller sends to
 //! ([`zerocp_core::notify_word`] for the protocol, the daemon's
 //! `wake_fd_requests` for who may do what).
 
 use std::os::fd::AsFd;
 
 use zerocp_core::wire::{Message, WakeFdPort};
-use zerocp_os_linux::wakeup::Wakeup;
+use zerocp_os_linux::wake_socket::{WakeSender, WakeSocket};
 
 use crate::error::{ControlError, WakeFdError};
 use crate::port_status::PortKey;
@@ -19,7 +19,7 @@ use crate::registration::Registration;
 pub(crate) fn set_wake_fd(
     shared: &Registration,
     key: PortKey,
-    fd: &Wakeup,
+    fd: &WakeSocket,
 ) -> Result<(), WakeFdError> {
     let request = Message::SetWakeFd(WakeFdPort {
         kind: key.kind,
@@ -27,7 +27,7 @@ pub(crate) fn set_wake_fd(
         port_index: key.index,
         generation: key.generation,
     });
-    match shared.call_sending_fd(&request, fd.as_fd()) {
+    match shared.call_sending_fd(&request, fd.sender().as_fd()) {
         Ok((Message::WakeFdSet, _)) => Ok(()),
         Ok((Message::Error(e), _)) => Err(WakeFdError::Refused {
             code: e.code,
@@ -47,11 +47,11 @@ pub(crate) fn set_wake_fd(
 /// Asks the daemon for the wake descriptor of the receiving port `port`
 /// names; `Err` says why there is none (a refusal, a failed request), for
 /// the caller's log.
-pub(crate) fn query_wake_fd(shared: &Registration, port: WakeFdPort) -> Result<Wakeup, String> {
+pub(crate) fn query_wake_fd(shared: &Registration, port: WakeFdPort) -> Result<WakeSender, String> {
     let request = Message::QueryWakeFd(port);
     match shared.call_with_fds(&request) {
         Ok((Message::WakeFd(_), mut fds)) if fds.len() == 1 => {
-            Wakeup::adopt(fds.remove(0)).map_err(|e| e.to_string())
+            WakeSender::adopt(fds.remove(0)).map_err(|e| e.to_string())
         }
         Ok((Message::Error(e), _)) => Err(format!("{}: {}", e.code, e.detail.as_str())),
         Ok((other, fds)) => Err(format!("{:?} with {} descriptors", other.kind(), fds.len())),

@@ -161,7 +161,7 @@ pub enum Message {
     CreateNotifier(CreateNotifier),
     /// Client → daemon: create a listener port.
     CreateListener(CreateListener),
-    /// Client → daemon: keep the eventfd beside this frame as the wake
+    /// Client → daemon: keep the wake socket end beside this frame as the wake
     /// descriptor of one of the caller's receiving ports.
     SetWakeFd(WakeFdPort),
     /// Client → daemon: hand me the wake descriptor of a port one of my

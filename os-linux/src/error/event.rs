@@ -154,17 +154,6 @@ pub enum WakeupError {
         /// The kernel's error.
         errno: Errno,
     },
-    /// A descriptor handed over as an eventfd could not be inspected or
-    /// made nonblocking.
-    Adopt {
-        /// The kernel's error.
-        errno: Errno,
-    },
-    /// A descriptor handed over as an eventfd is something else.
-    NotAnEventfd {
-        /// What it is (its `/proc/self/fd` link).
-        found: String,
-    },
     /// Waiting for the eventfd to become readable failed.
     Wait {
         /// The kernel's error.
@@ -178,14 +167,7 @@ impl fmt::Display for WakeupError {
             Self::Create { errno } => ("create", errno),
             Self::Notify { errno } => ("signal", errno),
             Self::Drain { errno } => ("drain", errno),
-            Self::Adopt { errno } => ("adopt", errno),
             Self::Wait { errno } => ("wait on", errno),
-            Self::NotAnEventfd { found } => {
-                return write!(
-                    f,
-                    "refused a wake-up descriptor: it is {found}, not an eventfd"
-                );
-            }
         };
         write!(f, "cannot {what} wake-up eventfd: {}", ErrnoText(*errno))
     }
@@ -197,9 +179,7 @@ impl std::error::Error for WakeupError {
             Self::Create { errno }
             | Self::Notify { errno }
             | Self::Drain { errno }
-            | Self::Adopt { errno }
             | Self::Wait { errno } => Some(errno),
-            Self::NotAnEventfd { .. } => None,
         }
     }
 }

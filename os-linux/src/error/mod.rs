@@ -18,6 +18,7 @@ mod memory;
 mod names;
 mod process;
 mod socket;
+mod wake_socket;
 
 pub use errno::ErrnoText;
 pub use event::{DirWatchError, FutexError, PollError, WakeupError};
@@ -26,3 +27,4 @@ pub use names::{NameError, NameKind, RunDirError, RunDirProblem};
 pub use process::{AffinityError, LockError, PidFdError};
 pub use rustix::io::Errno;
 pub use socket::SocketError;
+pub use wake_socket::WakeSocketError;

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use zerocp_core::wire::{ErrorCode, RevokeReason};
-use zerocp_os_linux::error::WakeupError;
+use zerocp_os_linux::error::WakeSocketError;
 
 use super::{ControlError, DISCONNECTED, GONE, PortNotRecreated, dropped, revoked};
 
@@ -36,8 +36,9 @@ pub enum WakeFdError {
     },
     /// The daemon restarted and refused to create this port again.
     NotRecreated(PortNotRecreated),
-    /// Creating the eventfd failed (out of descriptors?).
-    Eventfd(WakeupError),
+    /// Creating or signalling the wake socket failed (out of
+    /// descriptors?).
+    Socket(WakeSocketError),
     /// The daemon refused to keep the descriptor, and said why.
     Refused {
         /// The daemon's code.
@@ -57,7 +58,7 @@ impl fmt::Display for WakeFdError {
             Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
             Self::Revoked { reason } => revoked(f, *reason),
             Self::NotRecreated(e) => e.fmt(f),
-            Self::Eventfd(e) => e.fmt(f),
+            Self::Socket(e) => e.fmt(f),
             Self::Refused { code, detail } => {
                 write!(
                     f,
@@ -73,7 +74,7 @@ impl std::error::Error for WakeFdError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::NotRecreated(e) => Some(e),
-            Self::Eventfd(e) => Some(e),
+            Self::Socket(e) => Some(e),
             Self::Control(e) => Some(e),
             _ => None,
         }

@@ -1,19 +1,20 @@
-//! A listener's wake descriptor: the eventfd that becomes readable when a
+//! A listener's wake descriptor: the receiving end of a socket pair
+//! ([`WakeSocket`]) that becomes readable when a
 //! notifier raises an id in the port, for a `poll`/`epoll` loop, tokio or
 //! a [`WaitSet`](crate::WaitSet) — the subscriber's path
 //! (`crate::subscriber` `wake_fd` module), on the listener's
 //! [`NotifyWord`].
 //!
-//! **Arming.** The listener makes one eventfd (its own for its whole life,
-//! also across re-attaching after a daemon restart) and hands it to the
-//! daemon with `SetWakeFd` (kind `Listener`); once the daemon kept it, the
+//! **Arming.** The listener makes one socket pair (its own for its whole
+//! life, also across re-attaching after a daemon restart) and hands its
+//! sending end to the daemon with `SetWakeFd` (kind `Listener`); once the daemon kept it, the
 //! port's [`NotifyWord`] is armed and every notifier routed to the port
 //! signals it after a raise that finds `pending` clear (it asks the daemon
 //! for the descriptor with `QueryWakeFd` once per route, as a publisher
 //! does). Ids pending before the arming signal it at once.
 //!
 //! **Re-arming the edge.** An empty take on an armed port drains the
-//! eventfd, clears `pending` and takes again (clear before check), so
+//! socket, clears `pending` and takes again (clear before check), so
 //! "readable → `try_wait` until it is empty" is the whole protocol.
 //!
 //! **Daemon loss, revocation.** The port's status signals the descriptor
@@ -25,7 +26,7 @@ use std::sync::Arc;
 use zerocp_core::event::EventSet;
 use zerocp_core::notify_word::NotifyWord;
 use zerocp_core::wire::RevokeReason;
-use zerocp_os_linux::wakeup::Wakeup;
+use zerocp_os_linux::wake_socket::WakeSocket;
 
 use super::ListenerCore;
 use crate::error::WakeFdError;
@@ -42,7 +43,7 @@ impl ListenerCore {
     }
 
     /// Arms this core's port with `fd` (once; later calls return at once).
-    pub(crate) fn arm(&self, fd: &Arc<Wakeup>) -> Result<(), WakeFdError> {
+    pub(crate) fn arm(&self, fd: &Arc<WakeSocket>) -> Result<(), WakeFdError> {
         if self.is_armed() {
             return Ok(());
         }
@@ -59,7 +60,7 @@ impl ListenerCore {
         self.notify_word().arm();
         // Whatever was raised before the notifiers could see `armed`.
         if self.has_events() {
-            fd.notify().map_err(WakeFdError::Eventfd)?;
+            fd.notify().map_err(WakeFdError::Socket)?;
         }
         Ok(())
     }
@@ -72,7 +73,7 @@ impl ListenerCore {
         self.port.get().events.take()
     }
 
-    /// Waiter: reads the wake descriptor's count away (nonblocking).
+    /// Waiter: reads the wake socket's bytes away (nonblocking).
     pub(crate) fn drain_wake_fd(&self) {
         if let Some(fd) = self.wake_fd.get()
             && let Err(e) = fd.drain()

@@ -4,8 +4,11 @@
 //! After its pushes and their fence (and the futex wakes), a publisher
 //! looks at each receiving port's [`NotifyWord`]: not armed costs that one
 //! load; armed and `pending` already set costs one swap; otherwise it
-//! writes the port's eventfd, once until the waiter looks again
-//! ([`zerocp_core::notify_word`]).
+//! sends one byte on the port's wake socket, once until the waiter looks
+//! again ([`zerocp_core::notify_word`]). The send never blocks and never
+//! raises `SIGPIPE`, whatever the waiter does to its socket
+//! ([`zerocp_os_linux::wake_socket`]): a full buffer (a wake is queued
+//! already) and a waiter gone are not errors.
 //!
 //! The descriptor comes from the daemon (`QueryWakeFd`) on first use for a
 //! (port index, generation): the daemon hands it over only if a port of
@@ -21,7 +24,7 @@
 use zerocp_core::notify_word::NotifyWord;
 use zerocp_core::port::SubscriberPort;
 use zerocp_core::wire::{PortKind, WakeFdPort};
-use zerocp_os_linux::wakeup::Wakeup;
+use zerocp_os_linux::wake_socket::WakeSender;
 
 use super::PublisherCore;
 use crate::topology::Peer;
@@ -29,7 +32,7 @@ use crate::topology::Peer;
 /// The wake descriptors (or refusals) a publisher got, by subscriber.
 #[derive(Debug, Default)]
 pub(crate) struct WakeFdCache {
-    entries: Vec<(Peer, Option<Wakeup>)>,
+    entries: Vec<(Peer, Option<WakeSender>)>,
 }
 
 impl WakeFdCache {
@@ -44,8 +47,8 @@ impl WakeFdCache {
     pub(crate) fn get_or_query(
         &mut self,
         peer: Peer,
-        query: impl FnOnce() -> Option<Wakeup>,
-    ) -> Option<&Wakeup> {
+        query: impl FnOnce() -> Option<WakeSender>,
+    ) -> Option<&WakeSender> {
         let pos = match self.entries.iter().position(|(p, _)| *p == peer) {
             Some(pos) => pos,
             None => {
@@ -70,6 +73,7 @@ impl PublisherCore {
         if let Some(fd) = cache.get_or_query(peer, || self.query_wake_fd(peer))
             && let Err(e) = fd.notify()
         {
+            // Not a full buffer nor a waiter gone: those are outcomes.
             log::warn!(
                 "publisher port {}: cannot signal subscriber port {}: {e}",
                 self.index,
@@ -80,7 +84,7 @@ impl PublisherCore {
 
     /// Asks the daemon for `peer`'s wake descriptor; `None` (logged) when
     /// it refuses or the request fails.
-    fn query_wake_fd(&self, peer: Peer) -> Option<Wakeup> {
+    fn query_wake_fd(&self, peer: Peer) -> Option<WakeSender> {
         let port = WakeFdPort {
             kind: PortKind::Subscriber,
             group: self.status.key().group,

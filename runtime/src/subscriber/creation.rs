@@ -96,6 +96,7 @@ impl SubscriberCore {
             .get()
             .port_limit()
             .filter(|&quota| options.max_held > quota);
+        let senders_seen = std::cell::Cell::new(port.get().control.senders_gone());
         Ok(Self {
             port,
             pools,
@@ -110,6 +111,7 @@ impl SubscriberCore {
             blocks_publishers: blocks,
             options,
             wake_fd: std::cell::OnceCell::new(),
+            senders_seen,
         })
     }
 }

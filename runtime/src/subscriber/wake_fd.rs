@@ -1,21 +1,21 @@
-//! A subscriber's wake descriptor: the eventfd that becomes readable when
-//! a publisher delivers to the port, for a `poll`/`epoll` loop, tokio or a
-//! [`WaitSet`](crate::WaitSet).
+//! A subscriber's wake descriptor: the receiving end of a socket pair
+//! ([`WakeSocket`]) that becomes readable when a publisher delivers to the
+//! port, for a `poll`/`epoll` loop, tokio or a [`WaitSet`](crate::WaitSet).
 //!
-//! **Arming.** The subscriber makes one eventfd (its own, for the
+//! **Arming.** The subscriber makes one socket pair (its own, for the
 //! subscriber's whole life, also across re-attaching after a daemon
-//! restart) and hands it to the daemon with `SetWakeFd`; once the daemon
+//! restart) and hands the daemon its sending end with `SetWakeFd`; once the daemon
 //! kept it, the port's [`NotifyWord`] is armed. From then on every
 //! publisher signals it after a push that finds `pending` clear
 //! ([`zerocp_core::notify_word`], `crate::publisher::wake_fd_cache`). Data
 //! queued before the arming signals it at once, so nothing is missed.
 //!
 //! **Re-arming the edge.** `pending` stays set until the waiter looks:
-//! [`SubscriberCore::rearm`] drains the eventfd, clears `pending`, and
+//! [`SubscriberCore::rearm`] drains the socket, clears `pending`, and
 //! then reports whether the queue holds something (clear before check:
 //! the Dekker half of the waiter). `take` does it when it finds the queue
 //! empty on an armed port, so "readable → take until `None`" is the whole
-//! protocol for a `poll` loop; one `read` more on that empty take.
+//! protocol for a `poll` loop; one `recv` more on that empty take.
 //!
 //! **Daemon loss, revocation.** The port's status signals the descriptor
 //! with the futex ([`crate::port_status`]): every waiter wakes and its next
@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use zerocp_core::notify_word::NotifyWord;
 use zerocp_core::wire::RevokeReason;
-use zerocp_os_linux::wakeup::Wakeup;
+use zerocp_os_linux::wake_socket::WakeSocket;
 
 use super::SubscriberCore;
 use crate::error::WakeFdError;
@@ -42,7 +42,7 @@ impl SubscriberCore {
     }
 
     /// Arms this core's port with `fd` (once; later calls return at once).
-    pub(crate) fn arm(&self, fd: &Arc<Wakeup>) -> Result<(), WakeFdError> {
+    pub(crate) fn arm(&self, fd: &Arc<WakeSocket>) -> Result<(), WakeFdError> {
         if self.is_armed() {
             return Ok(());
         }
@@ -59,7 +59,7 @@ impl SubscriberCore {
         self.notify_word().arm();
         // Whatever was queued before the publishers could see `armed`.
         if !self.port().queue.is_empty() {
-            fd.notify().map_err(WakeFdError::Eventfd)?;
+            fd.notify().map_err(WakeFdError::Socket)?;
         }
         Ok(())
     }

@@ -1,4 +1,4 @@
-//! Wake descriptors: the eventfd a process hands the daemon for one of its
+//! Wake descriptors: the sending end of a wake socket a process hands the daemon for one of its
 //! receiving ports ([`Message::SetWakeFd`](crate::wire::Message::SetWakeFd)),
 //! and the one a sender asks for to signal a port it delivers to
 //! ([`Message::QueryWakeFd`](crate::wire::Message::QueryWakeFd)).
