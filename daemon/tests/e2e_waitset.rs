@@ -1,12 +1,13 @@
-//! End to end: one thread waits on a `WaitSet` over three subscribers, an
-//! interval and a deadline, with the publishers in three other processes.
+//! End to end: one thread waits on a `WaitSet` over three subscribers, a
+//! listener, an interval and a deadline, with the publishers and the
+//! notifier in four other processes.
 //!
-//! - every subscriber's samples and the interval's ticks are reported, by
-//!   attachment, from one `wait` loop in one thread;
+//! - every subscriber's samples, the listener's ids and the interval's
+//!   ticks are reported, by attachment, from one `wait` loop in one thread;
 //! - the deadline on the third subscriber fires once its publisher is
 //!   stopped (SIGSTOP);
-//! - with every publisher gone and the interval and deadline detached
-//!   (dropped), `wait(None)` reports only `PublisherGone` (the
+//! - with every publisher and the notifier gone and the interval and
+//!   deadline detached (dropped), `wait(None)` reports only `PublisherGone` (the
 //!   publishers' exits, with no publisher left) until the daemon stops,
 //!   and then fails with `DaemonGone`.
 
@@ -19,6 +20,9 @@ use rustix::process::{Pid, Signal, kill_process};
 use support::TestDomain;
 use zerocp_os_linux::testing::role::spawn_child;
 
+/// The id the notifier raises.
+const ID: u32 = 4;
+
 const WAIT: Duration = Duration::from_secs(120);
 
 fn signal(pid: u32, signal: Signal) {
@@ -27,7 +31,7 @@ fn signal(pid: u32, signal: Signal) {
 }
 
 #[test]
-fn one_thread_waits_on_three_publishers_an_interval_and_a_deadline() {
+fn one_thread_waits_on_three_publishers_a_notifier_an_interval_and_a_deadline() {
     let mut domain = TestDomain::builder().mempools(&[(64, 256)]).start();
     let mut waiter = spawn_child("roles::waiter", &[], &domain.envs());
     waiter.expect_line("attached", WAIT);
@@ -39,6 +43,8 @@ fn one_thread_waits_on_three_publishers_an_interval_and_a_deadline() {
             p
         })
         .collect();
+    let mut notifier = spawn_child("roles::notifier", &[], &domain.envs());
+    notifier.expect_line("notifying", WAIT);
     waiter.expect_line("all seen", WAIT);
 
     signal(publishers[2].pid(), Signal::STOP);
@@ -46,9 +52,9 @@ fn one_thread_waits_on_three_publishers_an_interval_and_a_deadline() {
     waiter.expect_line("missed c", WAIT);
     signal(publishers[2].pid(), Signal::CONT);
 
-    for publisher in &mut publishers {
-        publisher.close_stdin();
-        publisher.expect_success(WAIT);
+    for child in publishers.iter_mut().chain([&mut notifier]) {
+        child.close_stdin();
+        child.expect_success(WAIT);
     }
     waiter.send_line("quiet");
     waiter.expect_line("sleeping", WAIT);
@@ -65,7 +71,7 @@ mod roles {
     use crate::e2e_support::{
         Msg, arg, deadline, expect_command, left, publish_until_stopped, say, service, stop_flag,
     };
-    use zerocp::{Readiness, Runtime, WaitSet, WaitSetWaitError};
+    use zerocp::{EventId, Readiness, Runtime, WaitSet, WaitSetWaitError};
     use zerocp_os_linux::testing::role::role_args;
 
     #[test]
@@ -88,6 +94,29 @@ mod roles {
 
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
+    fn notifier() {
+        if role_args("roles::notifier").is_none() {
+            return;
+        }
+        let rt = Runtime::builder("waitset-notifier")
+            .reconnect(false)
+            .init()
+            .expect("init");
+        let notifier = rt
+            .notifier(&service("ws-events"))
+            .create()
+            .expect("notifier");
+        let id = EventId::new(ID).expect("an id");
+        let stop = stop_flag();
+        say("notifying");
+        while !stop.load(Ordering::Acquire) {
+            notifier.notify(id).expect("notify");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
     fn waiter() {
         if role_args("roles::waiter").is_none() {
             return;
@@ -103,11 +132,16 @@ mod roles {
                 .expect("subscriber")
         };
         let subscribers = [subscriber("a"), subscriber("b"), subscriber("c")];
+        let listener = rt
+            .listener(&service("ws-events"))
+            .create()
+            .expect("listener");
         let waitset = WaitSet::new().expect("wait set");
         let data: Vec<_> = subscribers
             .iter()
             .map(|s| waitset.attach(s).expect("attach"))
             .collect();
+        let events_in = waitset.attach(&listener).expect("attach the listener");
         let tick = waitset
             .attach_interval(Duration::from_millis(20))
             .expect("interval");
@@ -124,6 +158,7 @@ mod roles {
         });
         let until = deadline();
         let (mut received, mut ticks, mut said_all) = ([0u64; 3], 0u64, false);
+        let mut raised = 0u64;
         loop {
             let events = waitset
                 .wait(Some(left(until, "the wait set's events")))
@@ -136,10 +171,15 @@ mod roles {
                     }
                 }
             }
+            if events.contains(&events_in) {
+                let ids = listener.try_wait().expect("the listener's ids");
+                assert!(ids.iter().all(|id| id.value() == ID), "{ids:?}");
+                raised += u64::from(!ids.is_empty());
+            }
             if events.readiness(&tick) == Some(Readiness::Tick) {
                 ticks += 1;
             }
-            if !said_all && received.iter().all(|&n| n >= 20) && ticks >= 5 {
+            if !said_all && received.iter().all(|&n| n >= 20) && raised >= 5 && ticks >= 5 {
                 said_all = true;
                 say("all seen");
             }
@@ -156,6 +196,7 @@ mod roles {
         for s in &subscribers {
             while s.take().expect("take").is_some() {}
         }
+        while !listener.try_wait().expect("the listener's ids").is_empty() {}
         say("sleeping");
         // The publishers' exits may still be reported (once per change),
         // then nothing until the daemon stops.

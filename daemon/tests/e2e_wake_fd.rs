@@ -290,13 +290,8 @@ fn a_listener_descriptor_goes_to_its_notifiers_only() {
     let mut owner = RawClient::connect(&domain.socket_path());
     owner.register("wake-listener");
     let port = create_event_port(&mut owner, "E2E/wake/Map", false);
-    let eventfd = || -> OwnedFd {
-        Wakeup::new()
-            .expect("eventfd")
-            .as_fd()
-            .try_clone_to_owned()
-            .expect("dup")
-    };
+    let wake = WakeSocket::new().expect("socket pair");
+    let sending_end = || -> OwnedFd { wake.sender().as_fd().try_clone_to_owned().expect("dup") };
     let mut sender = RawClient::connect(&domain.socket_path());
     sender.register("wake-sender");
     sender.create_publisher::<u64>("E2E/wake/Other", 0);
@@ -305,16 +300,16 @@ fn a_listener_descriptor_goes_to_its_notifiers_only() {
     assert_eq!(code, ErrorCode::NotRouted, "{detail}");
 
     let notifier = create_event_port(&mut sender, "E2E/wake/Map", true);
-    let (code, detail) = refused(set_wake_fd(&mut sender, &notifier, Some(&eventfd())));
+    let (code, detail) = refused(set_wake_fd(&mut sender, &notifier, Some(&sending_end())));
     assert_eq!(code, ErrorCode::InvalidArgument, "{detail}");
     assert!(detail.contains("only receiving ports"), "{detail}");
     let (code, detail) = refused(sender.request(&query));
     assert_eq!(code, ErrorCode::NotArmed, "{detail}");
 
-    let (code, detail) = refused(set_wake_fd(&mut sender, &port, Some(&eventfd())));
+    let (code, detail) = refused(set_wake_fd(&mut sender, &port, Some(&sending_end())));
     assert_eq!(code, ErrorCode::NoSuchPort, "{detail}");
     assert_eq!(
-        set_wake_fd(&mut owner, &port, Some(&eventfd())),
+        set_wake_fd(&mut owner, &port, Some(&sending_end())),
         Message::WakeFdSet
     );
     let (reply, fds) = sender

@@ -12,6 +12,8 @@
 //! | `zerocp` | ZeroCP, the receiver busy-polls `take` |
 //! | `zerocp-wait` | ZeroCP, the receiver blocks in `wait` (default: a short adaptive spin, then the futex) |
 //! | `zerocp-sleep` | ZeroCP, the receiver blocks in `wait` with `wait_spins(0)` (straight to the futex) |
+//! | `zerocp-waitset` | ZeroCP, the receiver blocks in `WaitSet::wait` (one epoll sleep) on a wait set holding its subscriber |
+//! | `zerocp-fd` | ZeroCP, the receiver blocks in `poll(2)` on its subscriber's wake descriptor (`Subscriber::as_fd`) |
 //!
 //! Payloads 64 B, 4 KiB, 64 KiB, 1 MiB and 4 MiB; the writer touches only
 //! the first 8 bytes, as the peer's iceoryx2 cases do. Round trips (scaled
@@ -40,6 +42,7 @@ mod common {
     pub mod seq;
     pub mod stats;
     pub mod uds;
+    pub mod waiter;
 }
 
 use std::io::Write;
@@ -78,7 +81,15 @@ count = 8
 ";
 
 /// Case names, in the order they run.
-const CASES: [&str; 5] = ["floor", "uds", "zerocp", "zerocp-wait", "zerocp-sleep"];
+const CASES: [&str; 7] = [
+    "floor",
+    "uds",
+    "zerocp",
+    "zerocp-wait",
+    "zerocp-sleep",
+    "zerocp-waitset",
+    "zerocp-fd",
+];
 
 /// What the command line asked for.
 struct Options {
@@ -209,6 +220,8 @@ fn run_cases(
                 "uds" => common::uds::run(cpus, size, scale, domain.run_dir())?,
                 "zerocp" => common::pingpong::run(Mode::Poll, cpus, size, scale)?,
                 "zerocp-wait" => common::pingpong::run(Mode::Wait, cpus, size, scale)?,
+                "zerocp-waitset" => common::pingpong::run(Mode::WaitSet, cpus, size, scale)?,
+                "zerocp-fd" => common::pingpong::run(Mode::Fd, cpus, size, scale)?,
                 _ => common::pingpong::run(Mode::Sleep, cpus, size, scale)?,
             };
             let after = common::floor::probe(cpus)?;

@@ -24,7 +24,7 @@
 //! took, the rest was dropped by full queues. Messages per case (scaled by
 //! `ZEROCP_BENCH_SCALE`): 400 k busy-polling, 100 k blocking, at least 1000.
 //!
-//! Options select cases: `--modes poll,wait,sleep`, `--sizes 64,4096`, `--subs 1,4,16`.
+//! Options select cases: `--modes poll,wait,sleep,waitset,fd` (default: the first three), `--sizes 64,4096`, `--subs 1,4,16`.
 
 mod common {
     pub mod daemon;
@@ -34,6 +34,7 @@ mod common {
     pub mod process;
     pub mod seq;
     pub mod stats;
+    pub mod waiter;
 }
 
 use std::io::Write;
@@ -43,12 +44,11 @@ use std::time::Instant;
 use common::daemon::{Daemon, PrivateDomain};
 use common::error::{BenchError, Context};
 use common::mode::Mode;
-use common::process::{
-    Cpus, DEADLINE, RoleArgs, RoleChild, Spin, child_start, pin, spawn_role, tell_parent,
-};
+use common::process::{Cpus, RoleArgs, RoleChild, Spin, child_start, pin, spawn_role, tell_parent};
 use common::seq::{read_seq, write_seq};
 use common::stats::{scale, size_label};
-use zerocp::{Runtime, ServiceDescription};
+use common::waiter::{Wait, with_waiter};
+use zerocp::{Runtime, ServiceDescription, Subscriber};
 
 /// Chunks for every queue full plus every subscriber's held sample.
 const DAEMON_CONFIG: &str = "\
@@ -78,7 +78,7 @@ impl Mode {
     fn base(self) -> usize {
         match self {
             Self::Poll => 400_000,
-            Self::Wait | Self::Sleep => 100_000,
+            Self::Wait | Self::Sleep | Self::WaitSet | Self::Fd => 100_000,
         }
     }
 }
@@ -138,7 +138,7 @@ impl Selection {
                 "--subs" => sel.subs = numbers(&list()?, &SUBSCRIBERS, "--subs")?,
                 other => {
                     return Err(BenchError::Usage(format!(
-                        "unknown argument {other:?} (--modes poll,wait,sleep; --sizes {SIZES:?}; --subs {SUBSCRIBERS:?})"
+                        "unknown argument {other:?} (--modes poll,wait,sleep,waitset,fd; --sizes {SIZES:?}; --subs {SUBSCRIBERS:?})"
                     )));
                 }
             }
@@ -297,32 +297,37 @@ fn subscribe<const N: usize>(
         builder = builder.wait_spins(0);
     }
     let subscriber = builder.create().zerocp("create subscriber")?;
-    tell_parent("ready")?;
+    let received = with_waiter(&subscriber, mode, |wait| {
+        tell_parent("ready")?;
+        take_until_stop(&subscriber, mode, yield_cpu, wait)
+    })?;
+    tell_parent(&format!(
+        "result received={received} dropped={}",
+        subscriber.dropped()
+    ))
+}
+
+/// Takes and drops samples until STOP, waiting the way of `mode` when the
+/// queue is empty; returns how many it took.
+fn take_until_stop<const N: usize>(
+    subscriber: &Subscriber<[u8; N]>,
+    mode: Mode,
+    yield_cpu: bool,
+    wait: Wait<'_>,
+) -> Result<u64, BenchError> {
     let mut received = 0u64;
     let mut spin = Spin::new(yield_cpu);
     loop {
         if let Some(sample) = subscriber.take().zerocp("take")? {
             received += 1;
             if read_seq(&sample[..]) == STOP {
-                break;
+                return Ok(received);
             }
             spin = Spin::new(yield_cpu);
-            continue;
-        }
-        match mode {
-            Mode::Poll => spin.turn("sample")?,
-            Mode::Wait | Mode::Sleep => {
-                if !subscriber.wait(Some(DEADLINE)).zerocp("wait")? {
-                    return Err(BenchError::Peer {
-                        role: "publisher".into(),
-                        detail: format!("no sample within {DEADLINE:?}"),
-                    });
-                }
-            }
+        } else if mode == Mode::Poll {
+            spin.turn("sample")?;
+        } else {
+            wait()?;
         }
     }
-    tell_parent(&format!(
-        "result received={received} dropped={}",
-        subscriber.dropped()
-    ))
 }

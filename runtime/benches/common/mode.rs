@@ -15,15 +15,24 @@ pub enum Mode {
     /// (the latency case `zerocp-sleep`; like for like with the peer's
     /// `iox2-event`).
     Sleep,
+    /// Blocks in `WaitSet::wait` on a wait set holding the one subscriber
+    /// (the latency case `zerocp-waitset`; the peer's `iox2-waitset`).
+    WaitSet,
+    /// Blocks in `poll(2)` on the subscriber's wake descriptor
+    /// (`Subscriber::as_fd`: the latency case `zerocp-fd`, an application's
+    /// own event loop).
+    Fd,
 }
 
 impl Mode {
-    /// The mode's name: `poll`, `wait` or `sleep`.
+    /// The mode's name: `poll`, `wait`, `sleep`, `waitset` or `fd`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Poll => "poll",
             Self::Wait => "wait",
             Self::Sleep => "sleep",
+            Self::WaitSet => "waitset",
+            Self::Fd => "fd",
         }
     }
 
@@ -33,6 +42,8 @@ impl Mode {
             "poll" => Ok(Self::Poll),
             "wait" => Ok(Self::Wait),
             "sleep" => Ok(Self::Sleep),
+            "waitset" => Ok(Self::WaitSet),
+            "fd" => Ok(Self::Fd),
             other => Err(BenchError::Usage(format!("unknown mode {other:?}"))),
         }
     }

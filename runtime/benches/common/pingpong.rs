@@ -9,7 +9,10 @@
 //! bytes and drops it. The receiver busy-polls `take` (`zerocp`), or blocks
 //! in `wait`: with the subscriber's default adaptive spin before the futex
 //! sleep (`zerocp-wait`), or with `wait_spins(0)`, sleeping at once
-//! (`zerocp-sleep`, the like-for-like peer of iceoryx2's `iox2-event`).
+//! (`zerocp-sleep`, the like-for-like peer of iceoryx2's `iox2-event`); or
+//! it sleeps in a `WaitSet` holding its subscriber (`zerocp-waitset`, the
+//! peer of `iox2-waitset`) or in `poll(2)` on the subscriber's descriptor
+//! (`zerocp-fd`) ([`crate::common::waiter`]).
 //!
 //! [`profile_loop`] runs the same operations in one thread of one process,
 //! for instruction-level profiles (`--profile-loop`).
@@ -20,11 +23,10 @@ use zerocp::{Publisher, Runtime, ServiceDescription, Subscriber};
 
 use crate::common::error::{BenchError, Context};
 use crate::common::mode::Mode;
-use crate::common::process::{
-    Cpus, DEADLINE, RoleArgs, Spin, child_start, spawn_role, tell_parent,
-};
+use crate::common::process::{Cpus, RoleArgs, Spin, child_start, spawn_role, tell_parent};
 use crate::common::recorder::{iters_for, record, warmup_for};
 use crate::common::seq::{read_seq, write_seq};
+use crate::common::waiter::{Wait, with_waiter};
 
 /// The sequence number that ends the child.
 const STOP: u64 = u64::MAX;
@@ -39,6 +41,8 @@ impl Mode {
             Self::Poll => "zerocp",
             Self::Wait => "zerocp-wait",
             Self::Sleep => "zerocp-sleep",
+            Self::WaitSet => "zerocp-waitset",
+            Self::Fd => "zerocp-fd",
         }
     }
 
@@ -46,7 +50,7 @@ impl Mode {
     fn base(self) -> usize {
         match self {
             Self::Poll => 200_000,
-            Self::Wait | Self::Sleep => 100_000,
+            Self::Wait | Self::Sleep | Self::WaitSet | Self::Fd => 100_000,
         }
     }
 }
@@ -110,7 +114,7 @@ impl<const N: usize> Side<N> {
     }
 
     #[inline(always)]
-    fn recv(&self) -> Result<u64, BenchError> {
+    fn recv(&self, wait: Wait<'_>) -> Result<u64, BenchError> {
         match self.mode {
             Mode::Poll => {
                 let mut spin = Spin::new(self.yield_cpu);
@@ -121,16 +125,11 @@ impl<const N: usize> Side<N> {
                     spin.turn("zerocp sample")?;
                 }
             }
-            Mode::Wait | Mode::Sleep => loop {
+            Mode::Wait | Mode::Sleep | Mode::WaitSet | Mode::Fd => loop {
                 if let Some(v) = self.try_recv()? {
                     return Ok(v);
                 }
-                if !self.subscriber.wait(Some(DEADLINE)).zerocp("wait")? {
-                    return Err(BenchError::Peer {
-                        role: "peer".into(),
-                        detail: format!("no zerocp sample within {DEADLINE:?}"),
-                    });
-                }
+                wait()?;
             },
         }
     }
@@ -164,13 +163,15 @@ fn run_n<const N: usize>(mode: Mode, cpus: Cpus, scale: f64) -> Result<String, B
     let mut child = spawn_role("zerocp-pong", &opts)?;
     child.expect_line("ready")?;
 
-    let one = |seq: u64| -> Result<(), BenchError> {
-        side.send(seq)?;
-        while side.recv()? != seq {}
-        Ok(())
-    };
     let iters = iters_for(N, mode.base(), scale);
-    let rec = record(0, warmup_for(iters), iters, one)?;
+    let rec = with_waiter(&side.subscriber, mode, |wait| {
+        let one = |seq: u64| -> Result<(), BenchError> {
+            side.send(seq)?;
+            while side.recv(wait)? != seq {}
+            Ok(())
+        };
+        record(0, warmup_for(iters), iters, one)
+    })?;
     side.send(STOP)?;
     child.finish()?;
     Ok(rec.line(mode.case(), N))
@@ -197,14 +198,16 @@ fn pong<const N: usize>(mode: Mode, tag: &str, yield_cpu: bool) -> Result<(), Be
     let rt = Runtime::init("bench-pong").zerocp("Runtime::init")?;
     let (ping, pong) = (service(tag, N, "Ping")?, service(tag, N, "Pong")?);
     let side = Side::<N>::new(&rt, &pong, &ping, mode, yield_cpu)?;
-    tell_parent("ready")?;
-    loop {
-        let seq = side.recv()?;
-        if seq == STOP {
-            return Ok(());
+    with_waiter(&side.subscriber, mode, |wait| {
+        tell_parent("ready")?;
+        loop {
+            let seq = side.recv(wait)?;
+            if seq == STOP {
+                return Ok(());
+            }
+            side.send(seq)?;
         }
-        side.send(seq)?;
-    }
+    })
 }
 
 /// `--profile-loop`: loan, write 8 bytes, publish, take, read, drop, on one
