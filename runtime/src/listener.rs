@@ -155,13 +155,7 @@ impl Listener {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn as_fd(&self) -> Result<BorrowedFd<'_>, WakeFdError> {
-        let fd = match self.wake_fd.get() {
-            Some(fd) => fd,
-            None => {
-                let fd = Arc::new(WakeSocket::new().map_err(WakeFdError::Socket)?);
-                self.wake_fd.get_or_init(|| fd)
-            }
-        };
+        let fd = crate::wake_fd_request::wake_socket(&self.wake_fd)?;
         self.cell.call(|core| core.arm(fd), |_, ()| ())?;
         Ok(fd.as_fd())
     }

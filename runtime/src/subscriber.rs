@@ -42,7 +42,6 @@ mod wake_fd;
 
 use std::cell::OnceCell;
 use std::marker::PhantomData;
-use std::os::fd::{AsFd, BorrowedFd};
 use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -59,9 +58,7 @@ use self::chunk_check::check_header;
 use self::creation::SubscriberOptions;
 use crate::ZeroCopySafe;
 use crate::adaptive_spin::{AdaptiveSpin, DEFAULT_WAIT_SPINS};
-use crate::error::{
-    CreatePortError, CreatePortReason, QuotaScope, TakeError, WaitError, WakeFdError,
-};
+use crate::error::{CreatePortError, CreatePortReason, QuotaScope, TakeError, WaitError};
 use crate::lifecycle::Lifecycle;
 use crate::mapped::Mapped;
 use crate::port_cell::PortCell;
@@ -266,48 +263,9 @@ impl<T: ZeroCopySafe> Subscriber<T> {
             .call(|core| core.wait(timeout), |_, queued| queued)
     }
 
-    /// A descriptor that becomes readable when a sample is queued, for the
-    /// application's own `poll`/`epoll` loop (or mio, tokio): the first
-    /// call makes a socket pair and hands its sending end to the daemon,
-    /// which gives it to the publishers routed to this port (this is the
-    /// receiving end); later calls return the same
-    /// descriptor, also after a daemon restart.
-    ///
-    /// Protocol: when it is readable, [`take`](Self::take) until it returns
-    /// `None` (that empty take re-arms it); then wait again. It is readable
-    /// also when the daemon goes or revokes this port: the next call
-    /// returns the error. Do not read it yourself.
-    ///
-    /// Fails when the socket pair cannot be made, or the daemon refuses it
-    /// ([`WakeFdError`]).
-    ///
-    /// ```no_run
-    /// use std::os::fd::AsRawFd;
-    /// # let rt = zerocp::Runtime::init("doc")?;
-    /// # let svc = zerocp::ServiceDescription::new("Robot", "Base", "Pose")?;
-    /// let subscriber = rt.subscriber::<u64>(&svc).create()?;
-    /// let fd = subscriber.as_fd()?;
-    /// println!("add fd {} to your epoll set", fd.as_raw_fd());
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn as_fd(&self) -> Result<BorrowedFd<'_>, WakeFdError> {
-        let fd = self.wake_fd()?;
-        self.cell.call(|core| core.arm(fd), |_, ()| ())?;
-        Ok(fd.as_fd())
-    }
-
     /// The current core (for a [`WaitSet`](crate::WaitSet)'s checks).
     pub(crate) fn core(&self) -> Rc<SubscriberCore> {
         self.cell.get()
-    }
-
-    /// The wake descriptor, made on first use (not yet armed).
-    fn wake_fd(&self) -> Result<&Arc<WakeSocket>, WakeFdError> {
-        if let Some(fd) = self.wake_fd.get() {
-            return Ok(fd);
-        }
-        let fd = Arc::new(WakeSocket::new().map_err(WakeFdError::Socket)?);
-        Ok(self.wake_fd.get_or_init(|| fd))
     }
 
     /// Samples dropped so far because the queue was full, or held the

@@ -5,7 +5,9 @@
 //! ([`zerocp_core::notify_word`] for the protocol, the daemon's
 //! `wake_fd_requests` for who may do what).
 
+use std::cell::OnceCell;
 use std::os::fd::AsFd;
+use std::sync::Arc;
 
 use zerocp_core::wire::{Message, WakeFdPort};
 use zerocp_os_linux::wake_socket::{WakeSender, WakeSocket};
@@ -57,4 +59,16 @@ pub(crate) fn query_wake_fd(shared: &Registration, port: WakeFdPort) -> Result<W
         Ok((other, fds)) => Err(format!("{:?} with {} descriptors", other.kind(), fds.len())),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// The wake socket a port keeps in `cell`, made on first use (not yet
+/// armed: the caller hands it to the daemon with [`set_wake_fd`]).
+pub(crate) fn wake_socket(
+    cell: &OnceCell<Arc<WakeSocket>>,
+) -> Result<&Arc<WakeSocket>, WakeFdError> {
+    if let Some(fd) = cell.get() {
+        return Ok(fd);
+    }
+    let fd = Arc::new(WakeSocket::new().map_err(WakeFdError::Socket)?);
+    Ok(cell.get_or_init(|| fd))
 }

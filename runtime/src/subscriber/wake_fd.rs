@@ -21,15 +21,49 @@
 //! with the futex ([`crate::port_status`]): every waiter wakes and its next
 //! call returns the typed error.
 
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
 
+use crate::ZeroCopySafe;
 use zerocp_core::notify_word::NotifyWord;
 use zerocp_core::wire::RevokeReason;
 use zerocp_os_linux::wake_socket::WakeSocket;
 
-use super::SubscriberCore;
+use super::{Subscriber, SubscriberCore};
 use crate::error::WakeFdError;
 use crate::registration::Gone;
+
+impl<T: ZeroCopySafe> Subscriber<T> {
+    /// A descriptor that becomes readable when a sample is queued, for the
+    /// application's own `poll`/`epoll` loop (or mio, tokio): the first
+    /// call makes a socket pair and hands its sending end to the daemon,
+    /// which gives it to the publishers routed to this port (this is the
+    /// receiving end); later calls return the same
+    /// descriptor, also after a daemon restart.
+    ///
+    /// Protocol: when it is readable, [`take`](Self::take) until it returns
+    /// `None` (that empty take re-arms it); then wait again. It is readable
+    /// also when the daemon goes or revokes this port: the next call
+    /// returns the error. Do not read it yourself.
+    ///
+    /// Fails when the socket pair cannot be made, or the daemon refuses it
+    /// ([`WakeFdError`]).
+    ///
+    /// ```no_run
+    /// use std::os::fd::AsRawFd;
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Robot", "Base", "Pose")?;
+    /// let subscriber = rt.subscriber::<u64>(&svc).create()?;
+    /// let fd = subscriber.as_fd()?;
+    /// println!("add fd {} to your epoll set", fd.as_raw_fd());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn as_fd(&self) -> Result<BorrowedFd<'_>, WakeFdError> {
+        let fd = crate::wake_fd_request::wake_socket(&self.wake_fd)?;
+        self.cell.call(|core| core.arm(fd), |_, ()| ())?;
+        Ok(fd.as_fd())
+    }
+}
 
 impl SubscriberCore {
     fn notify_word(&self) -> &NotifyWord {
