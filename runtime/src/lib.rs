@@ -15,10 +15,8 @@
 //! use zerocp::{Runtime, ServiceDescription, ZeroCopySafe};
 //!
 //! #[repr(C)]
-//! #[derive(Debug, Clone, Copy)]
+//! #[derive(Debug, Clone, Copy, ZeroCopySafe)]         // checked: repr, fields, padding
 //! struct Pose { x: f64, y: f64, theta: f64 }
-//! // SAFETY: repr(C) of three floats: no pointers, no drop glue, any bits valid.
-//! unsafe impl ZeroCopySafe for Pose {}
 //!
 //! let rt = Runtime::init("planner")?;                 // zerocpd of $ZEROCP_DOMAIN
 //! let svc = ServiceDescription::new("Robot", "Base", "Pose")?;
@@ -121,9 +119,16 @@
 //! ## Payload types
 //!
 //! Payloads implement the `unsafe` trait [`ZeroCopySafe`]: `repr(C)`, no
-//! pointers, no drop glue, every bit pattern valid. See its module for a
-//! checklist; large payloads are filled in place with
-//! [`LoanedSample::write_with`].
+//! pointers, no drop glue, no padding, every bit pattern valid.
+//! `#[derive(ZeroCopySafe)]` (feature `derive`, on by default) checks all
+//! of it at compile time (the last through the fields' own impls) and gives the type its stable name
+//! and a description of its fields ([`FieldInfo`]); see the
+//! [`zero_copy_safe`] module for the checklist of a hand-written impl.
+//! Large payloads are filled in place with [`LoanedSample::write_with`].
+
+// The derive names the trait `::zerocp::ZeroCopySafe`; this makes that path
+// resolve in this crate's own unit tests too.
+extern crate self as zerocp;
 
 mod adaptive_spin;
 mod connection;
@@ -131,6 +136,7 @@ mod connection_event;
 mod connection_watcher;
 pub mod error;
 mod event_port;
+mod field_info;
 mod heartbeat_thread;
 mod lifecycle;
 mod listener;
@@ -168,6 +174,7 @@ pub use error::{
     PublishError, TakeError, UpdateConnectionsError, WaitError, WaitSetCreateError,
     WaitSetWaitError, WakeFdError,
 };
+pub use field_info::FieldInfo;
 pub use heartbeat_thread::HeartbeatStartError;
 pub use listener::{Listener, ListenerBuilder};
 pub use loaned_sample::LoanedSample;
@@ -185,6 +192,11 @@ pub use zerocp_core::event::{EventId, EventIdError, EventIter, EventSet, MAX_EVE
 pub use zerocp_core::port::FullPolicy;
 pub use zerocp_core::service::{ServiceDescription, ServiceNameError};
 pub use zerocp_core::wire::{ErrorCode, PortKind, RevokeReason};
+/// `#[derive(ZeroCopySafe)]`: the checked impl of [`ZeroCopySafe`] for a
+/// `#[repr(C)]` struct (feature `derive`, on by default). See the
+/// [`zero_copy_safe`] module for what it checks.
+#[cfg(feature = "derive")]
+pub use zerocp_derive::ZeroCopySafe;
 
 // Ports move between threads; the runtime handle is shared between them.
 const _: () = {

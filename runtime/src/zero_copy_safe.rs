@@ -9,15 +9,62 @@
 //! agrees on (`#[repr(C)]` or `#[repr(transparent)]`, never the unspecified
 //! `repr(Rust)` layout that may differ between builds).
 //!
-//! # Implementing it for your type
+//! # Deriving it
 //!
-//! There is no derive; write the `unsafe impl` after checking the list:
+//! `#[derive(ZeroCopySafe)]` (feature `derive`, on by default; the macro
+//! shares the trait's name, as serde's do) writes the impl after checking,
+//! at compile time, what makes it sound:
+//!
+//! - the type is a struct (named fields, tuple or unit) with `#[repr(C)]` or
+//!   `#[repr(transparent)]`: enums, unions and other reprs are refused;
+//! - every field is itself `ZeroCopySafe`; the error points at the field;
+//! - there is no padding between the fields or after the last one; the error
+//!   names the field the padding follows. Padding bytes hold whatever the
+//!   memory held before, and would reach every subscriber;
+//! - the type is not generic (the padding check needs concrete sizes).
+//!
+//! It sets [`ZeroCopySafe::TYPE_NAME`] to the type's own name without its
+//! module path, or to the name given with `#[zerocp(type_name = "...")]`,
+//! and [`ZeroCopySafe::FIELDS`] to each field's name, type, offset and size
+//! ([`FieldInfo`]).
+//!
+//! ```
+//! use zerocp::ZeroCopySafe;
+//!
+//! #[repr(C)]
+//! #[derive(Debug, Clone, Copy, Default, ZeroCopySafe)]
+//! #[zerocp(type_name = "robot::Pose")] // optional; the default is "Pose"
+//! pub struct Pose {
+//!     pub x: f64,
+//!     pub y: f64,
+//!     pub theta: f32,
+//!     pub frame: u32,
+//!     pub covariance: [f32; 10],
+//! }
+//!
+//! assert_eq!(Pose::TYPE_NAME, "robot::Pose");
+//! assert_eq!(Pose::FIELDS.len(), 5);
+//! ```
+//!
+//! Why the name without the module path: the daemon compares size,
+//! alignment and the name between every publisher and subscriber of a
+//! service, and cooperating programs usually each declare the message type
+//! in their own crate. `core::any::type_name` (`planner::msg::Pose` in one,
+//! `driver::Pose` in the other) would refuse them; the bare name, or an
+//! explicit one, lets them meet, while size and alignment still catch most
+//! real mismatches.
+//!
+//! # Implementing it by hand
+//!
+//! Without the derive (feature off, or a generic type), write the
+//! `unsafe impl` after checking the list:
 //!
 //! 1. the type is `#[repr(C)]` (or `#[repr(transparent)]` over such a type);
 //! 2. every field is itself `ZeroCopySafe` (integers, floats, arrays of them,
 //!    other structs that follow this list);
 //! 3. it has no `Drop` implementation and no field with one;
-//! 4. every bit pattern is a valid value, or at least every pattern a
+//! 4. it has no padding (add explicit `_pad: [u8; N]` fields);
+//! 5. every bit pattern is a valid value, or at least every pattern a
 //!    publisher can write: a subscriber trusts the bytes it maps. Prefer `u8`
 //!    flags over `bool` and integer codes over `enum`s.
 //!
@@ -25,27 +72,25 @@
 //! use zerocp::ZeroCopySafe;
 //!
 //! #[repr(C)]
-//! #[derive(Debug, Clone, Copy, Default)]
-//! pub struct Pose {
-//!     pub x: f64,
-//!     pub y: f64,
-//!     pub theta: f32,
-//!     pub frame: u32,
-//!     pub covariance: [f32; 9],
+//! pub struct Stamped<T> {
+//!     pub stamp: u64,
+//!     pub value: T,
 //! }
 //!
-//! // SAFETY: repr(C); every field is a float, an integer or an array of
-//! // floats; no pointers, no drop glue; every bit pattern is a valid Pose.
-//! unsafe impl ZeroCopySafe for Pose {
+//! // SAFETY: repr(C); a u64 and a u64-sized float: no pointers, no drop
+//! // glue, no padding; every bit pattern is a valid value.
+//! unsafe impl ZeroCopySafe for Stamped<f64> {
 //!     // Optional: a name that is the same in every program linking the type,
 //!     // whatever module it is declared in (the default is `type_name`).
-//!     const TYPE_NAME: &'static str = "robot::Pose";
+//!     const TYPE_NAME: &'static str = "Stamped<f64>";
 //! }
 //! ```
 //!
 //! Publishers and subscribers of one service must use the same type: the
 //! daemon compares size, alignment and [`ZeroCopySafe::TYPE_NAME`] when a port
 //! is created and refuses a mismatch.
+
+use crate::FieldInfo;
 
 /// A type whose values can be shared between processes as plain bytes.
 ///
@@ -54,15 +99,43 @@
 /// Implement it only for types that are `#[repr(C)]` (or transparent over
 /// such a type), contain no pointers or references, have no drop glue, and for
 /// which every bit pattern another process may write is a valid value. See the
-/// [module documentation](self) for a guide and an example.
+/// [module documentation](self) for a guide and an example, and derive it
+/// where you can: `#[derive(ZeroCopySafe)]` checks all of this but the
+/// absence of `Drop`, which `repr(C)` fields that are all `ZeroCopySafe`
+/// cannot have anyway.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not `ZeroCopySafe`, so it cannot be a ZeroCP payload or a field of one",
+    label = "not `ZeroCopySafe`",
+    note = "derive it (`#[derive(ZeroCopySafe)]` on a `#[repr(C)]` struct) or implement it by hand: see the `zerocp::zero_copy_safe` module"
+)]
 pub unsafe trait ZeroCopySafe: Sized + 'static {
     /// The name the daemon compares, with size and alignment, between all
     /// publishers and subscribers of a service.
     ///
-    /// Defaults to [`core::any::type_name`], which includes the module path;
-    /// override it when the same type is declared in different crates or
-    /// modules of cooperating programs.
+    /// Empty by default, which means [`core::any::type_name`] (with the
+    /// module path); `#[derive(ZeroCopySafe)]` sets the type's own name, or
+    /// the one given with `#[zerocp(type_name = "...")]`. Override it when
+    /// the same type is declared in different crates or modules of
+    /// cooperating programs.
     const TYPE_NAME: &'static str = "";
+
+    /// The type's fields in declaration order, for tools that print a
+    /// sample field by field. `#[derive(ZeroCopySafe)]` fills it; empty by
+    /// default (a primitive, an array, or a hand-written impl that does not
+    /// list its fields).
+    ///
+    /// ```
+    /// use zerocp::ZeroCopySafe;
+    ///
+    /// #[derive(ZeroCopySafe)]
+    /// #[repr(C)]
+    /// struct Range(u32, f32);
+    ///
+    /// let names: Vec<_> = Range::FIELDS.iter().map(|f| (f.name, f.offset)).collect();
+    /// assert_eq!(names, [("0", 0), ("1", 4)]);
+    /// assert!(u32::FIELDS.is_empty());
+    /// ```
+    const FIELDS: &'static [FieldInfo] = &[];
 
     /// The name used for type checks: [`Self::TYPE_NAME`], or
     /// [`core::any::type_name`] when that is empty.
@@ -120,6 +193,37 @@ mod tests {
     struct Unnamed(u32);
     // SAFETY: repr(C) over a u32.
     unsafe impl ZeroCopySafe for Unnamed {}
+
+    #[cfg(feature = "derive")]
+    #[repr(C)]
+    #[derive(crate::ZeroCopySafe)]
+    struct Derived {
+        a: u32,
+        b: [u16; 2],
+    }
+
+    #[cfg(feature = "derive")]
+    #[test]
+    fn derived_impl_names_the_type_and_lists_its_fields() {
+        assert_eq!(Derived::type_name(), "Derived");
+        assert_eq!(
+            Derived::FIELDS,
+            &[
+                FieldInfo {
+                    name: "a",
+                    type_name: "u32",
+                    offset: 0,
+                    size: 4
+                },
+                FieldInfo {
+                    name: "b",
+                    type_name: "[u16; 2]",
+                    offset: 4,
+                    size: 4
+                },
+            ]
+        );
+    }
 
     #[test]
     fn type_name_prefers_the_override() {

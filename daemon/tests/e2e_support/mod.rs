@@ -20,7 +20,8 @@ pub fn service(instance: &str) -> ServiceDescription {
 /// A small message: who sent it, its sequence number, and a check word
 /// derived from both (a corrupted or mixed-up sample fails `is_valid`).
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ZeroCopySafe)]
+#[zerocp(type_name = "e2e::Msg")]
 pub struct Msg {
     /// Sequence number per publisher, from 0.
     pub seq: u64,
@@ -28,12 +29,6 @@ pub struct Msg {
     pub publisher: u64,
     /// `mix(seq, publisher)`.
     pub check: u64,
-}
-
-// SAFETY: repr(C) of three u64: no padding, no pointers, no drop glue, every
-// bit pattern is a valid value.
-unsafe impl ZeroCopySafe for Msg {
-    const TYPE_NAME: &'static str = "e2e::Msg";
 }
 
 impl Msg {

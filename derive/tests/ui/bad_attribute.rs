@@ -1,0 +1,10 @@
+use zerocp::ZeroCopySafe;
+
+#[derive(ZeroCopySafe)]
+#[repr(C)]
+#[zerocp(name = "robot::Pose")]
+struct Pose {
+    x: f64,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use zerocp::ZeroCopySafe;
+
+#[derive(ZeroCopySafe)]
+#[repr(u8)]
+enum Mode {
+    Idle,
+    Run,
+}
+
+fn main() {}
