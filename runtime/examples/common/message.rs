@@ -7,8 +7,14 @@ use zerocp::ZeroCopySafe;
 pub const SERVICE: (&str, &str, &str) = ("Examples", "Demo", "Counter");
 
 /// One message: a counter, the time it was sent and a short text.
+///
+/// Integers and a byte array: every bit pattern is a valid value (`text()`
+/// checks the length and the UTF-8 before use). The derive checks the rest
+/// (repr, fields, no padding) and names it the same in every example
+/// binary, whatever module declares it.
 #[repr(C)]
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, ZeroCopySafe)]
+#[zerocp(type_name = "zerocp_examples::Counter")]
 pub struct Counter {
     /// Counts up from 0 per publisher.
     pub count: u64,
@@ -20,14 +26,6 @@ pub struct Counter {
     pub text_len: u32,
     /// UTF-8 text.
     pub text: [u8; 48],
-}
-
-// SAFETY: repr(C); integers and a byte array only, no padding-dependent
-// invariants, no pointers, no drop glue; every bit pattern is a valid value
-// (`text()` checks the length and the UTF-8 before use).
-unsafe impl ZeroCopySafe for Counter {
-    // The same name in every example binary, whatever module declares it.
-    const TYPE_NAME: &'static str = "zerocp_examples::Counter";
 }
 
 impl Counter {
