@@ -17,6 +17,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Error, Fields, Member, Type};
 
@@ -85,10 +86,12 @@ fn struct_fields(input: &DeriveInput) -> Result<Vec<Field<'_>>, Error> {
                 .ident
                 .clone()
                 .map_or_else(|| Member::from(index), Member::Named);
+            // `r#type` is the field `type`: its name, and a valid part of
+            // the check's identifier.
             let name = field
                 .ident
                 .as_ref()
-                .map_or_else(|| index.to_string(), ToString::to_string);
+                .map_or_else(|| index.to_string(), |i| i.unraw().to_string());
             Field {
                 member,
                 name,
@@ -174,7 +177,6 @@ fn checks(ident: &syn::Ident, fields: &[Field<'_>]) -> TokenStream {
         "#[derive(ZeroCopySafe)]: `{ident}` is larger than u32::MAX bytes, which no chunk holds"
     );
     quote! {
-        #[allow(clippy::all)]
         const _: () = {
             #(#field_checks)*
             #(#padding)*

@@ -34,6 +34,12 @@ struct Meters(f64);
 struct Empty;
 
 #[derive(ZeroCopySafe)]
+#[repr(C)]
+struct Keyword {
+    r#type: u32,
+}
+
+#[derive(ZeroCopySafe)]
 #[repr(C, align(8))]
 struct Aligned {
     a: u32,
@@ -81,6 +87,7 @@ fn fields_list_name_type_offset_and_size_in_order() {
     );
     assert_eq!(Meters::FIELDS, [field("0", "f64", 0, 8)]);
     assert!(Empty::FIELDS.is_empty());
+    assert_eq!(Keyword::FIELDS, [field("type", "u32", 0, 4)]);
     assert_eq!(Aligned::FIELDS.len(), 2);
 }
 
