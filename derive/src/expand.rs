@@ -13,7 +13,9 @@
 //!   is spanned on it.
 //!   Padding bytes hold whatever the publisher's stack or chunk held before,
 //!   and would be shared with every subscriber;
-//! - the size fits in the `u32` offsets of `FieldInfo`.
+//! - the size fits in the `u32` offsets of `FieldInfo`;
+//! - no drop glue (`core::mem::needs_drop`): the fields, being
+//!   `ZeroCopySafe`, have none, so this catches a `Drop` impl on the type.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -44,7 +46,8 @@ pub(crate) fn derive(input: &DeriveInput) -> Result<TokenStream, Error> {
         // SAFETY: the checks below hold at compile time: the type is
         // repr(C) or repr(transparent), every field is ZeroCopySafe (so has
         // no pointers, no drop glue, and any bits a publisher writes are
-        // valid), and there is no padding between or after the fields.
+        // valid), there is no padding between or after the fields, and the
+        // type itself has no Drop impl.
         #[automatically_derived]
         unsafe impl ::zerocp::ZeroCopySafe for #ident {
             const TYPE_NAME: &'static str = #name;
@@ -176,12 +179,20 @@ fn checks(ident: &syn::Ident, fields: &[Field<'_>]) -> TokenStream {
     let too_large = format!(
         "#[derive(ZeroCopySafe)]: `{ident}` is larger than u32::MAX bytes, which no chunk holds"
     );
+    let has_drop = format!(
+        "#[derive(ZeroCopySafe)]: `{ident}` implements Drop: no process may run code on \
+         memory other processes read; remove the Drop impl"
+    );
+    let no_drop = quote_spanned! {ident.span()=>
+        assert!(!::core::mem::needs_drop::<#ident>(), #has_drop);
+    };
     quote! {
         const _: () = {
             #(#field_checks)*
             #(#padding)*
             #trailing
             assert!(::core::mem::size_of::<#ident>() as u64 <= u32::MAX as u64, #too_large);
+            #no_drop
         };
     }
 }

@@ -31,6 +31,8 @@
 //! - padding between fields or at the end (the error names the field the
 //!   padding follows): padding bytes carry whatever memory held before,
 //!   to every subscriber;
+//! - a `Drop` impl on the type: no process may run code on memory others
+//!   read;
 //! - generic parameters: the padding check needs each field's concrete
 //!   size, so derive it for the concrete type (or write the `unsafe impl`).
 //!

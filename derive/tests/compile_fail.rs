@@ -20,6 +20,7 @@ const KEY_MESSAGES: &[(&str, &[&str])] = &[
         "bad_attribute",
         &["unknown #[zerocp] key", "name = \"robot::Pose\""],
     ),
+    ("drop", &["`Handle` implements Drop", "struct Handle"]),
     ("enum", &["is for structs only, not enums"]),
     (
         "field_not_zero_copy_safe",

@@ -21,6 +21,7 @@
 //! - there is no padding between the fields or after the last one; the error
 //!   names the field the padding follows. Padding bytes hold whatever the
 //!   memory held before, and would reach every subscriber;
+//! - the type has no `Drop` impl;
 //! - the type is not generic (the padding check needs concrete sizes).
 //!
 //! It sets [`ZeroCopySafe::TYPE_NAME`] to the type's own name without its
@@ -100,9 +101,8 @@ use crate::FieldInfo;
 /// such a type), contain no pointers or references, have no drop glue, and for
 /// which every bit pattern another process may write is a valid value. See the
 /// [module documentation](self) for a guide and an example, and derive it
-/// where you can: `#[derive(ZeroCopySafe)]` checks all of this but the
-/// absence of `Drop`, which `repr(C)` fields that are all `ZeroCopySafe`
-/// cannot have anyway.
+/// where you can: `#[derive(ZeroCopySafe)]` checks all of this at compile
+/// time.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not `ZeroCopySafe`, so it cannot be a ZeroCP payload or a field of one",
     label = "not `ZeroCopySafe`",
