@@ -49,7 +49,9 @@ edition = "2024"
 publish = false
 
 [dependencies]
-zerocp = { path = "$ROOT/runtime" }
+# No derive: the minimal publisher sends a u64, and the derive (a proc macro
+# run by the compiler) adds nothing to a binary, only to the crate count.
+zerocp = { path = "$ROOT/runtime", default-features = false }
 
 [workspace]
 
