@@ -36,6 +36,9 @@
 //! - generic parameters: the padding check needs each field's concrete
 //!   size, so derive it for the concrete type (or write the `unsafe impl`).
 //!
+//! The generated code names the trait `::zerocp::ZeroCopySafe`, so the
+//! application's dependency on the runtime must keep its name `zerocp`.
+//!
 //! It sets `TYPE_NAME` to the type's own name without its module path
 //! (`Pose`), or to `#[zerocp(type_name = "...")]`: the daemon compares
 //! size, alignment and this name between processes, and a name that does not
