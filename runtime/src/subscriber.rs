@@ -332,6 +332,8 @@ pub(crate) struct Taken {
     pub(crate) payload: NonNull<u8>,
     pub(crate) sequence: u64,
     pub(crate) origin: u32,
+    pub(crate) origin_generation: u32,
+    pub(crate) publish_time: u64,
 }
 
 /// The type-erased state of a subscriber port.
@@ -515,8 +517,11 @@ impl SubscriberCore {
             slot,
             chunk,
             payload,
+            // Metadata: reported as read, never used to find anything.
             sequence: header.sequence(),
             origin: header.origin_port(),
+            origin_generation: header.origin_generation(),
+            publish_time: header.publish_time(),
         })
     }
 
