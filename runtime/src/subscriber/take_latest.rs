@@ -2,7 +2,9 @@
 //! that want only the freshest value, releasing every older one unread.
 //!
 //! It is `take` with another pop: pop the oldest chunk; while the queue is
-//! not empty, release it and pop the next. Only the last one popped is
+//! not empty, release it and pop the next, at most as many times as chunks
+//! were queued when it started (so a queue refilled as fast as it is
+//! drained cannot hold it). Only the last one popped is
 //! checked, listed in the port's `held` list and handed out. At any moment
 //! at most one popped chunk is neither queued nor listed, as in `take`, so
 //! a crash leaks at most one chunk. The chunks released this way are
@@ -71,10 +73,17 @@ impl SubscriberCore {
     }
 
     /// Pops until the queue is empty, releasing every chunk but the last,
-    /// each before popping the next (module docs).
+    /// each before popping the next (module docs). At most as many chunks
+    /// as were queued at the start (and never more than the queue's
+    /// capacity): publishers that keep refilling the queue, or a hostile
+    /// process pushing into it, cannot keep the caller here.
     fn pop_newest(&self, skipped: &Cell<u64>) -> Option<u32> {
+        let queued = self.port().queue.len().min(self.options.queue_capacity);
         let mut chunk = self.pop()?;
-        while !self.port().queue.is_empty() {
+        for _ in 1..queued {
+            if self.port().queue.is_empty() {
+                break;
+            }
             self.release(chunk);
             skipped.set(skipped.get().wrapping_add(1));
             // Only this thread pops, so the queue still holds what it
