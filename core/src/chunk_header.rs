@@ -16,7 +16,13 @@
 //! | 32     | reserved         | zero (was the refcount, see below)              |
 //! | 36     | `mempool`        | index of the pool the chunk belongs to          |
 //! | 40     | `chunk_index`    | global chunk index (lets a reader cross-check)  |
-//! | 44     | reserved         | 20 bytes, zero                                  |
+//! | 44     | `origin_generation` | generation of that publisher port (never 0)  |
+//! | 48     | `publish_time`   | `CLOCK_MONOTONIC` ns when it was published      |
+//! | 56     | reserved         | 8 bytes, zero                                   |
+//!
+//! `origin_port`, `origin_generation`, `sequence` and `publish_time` are the
+//! sample's metadata (version 3; version 2 left offsets 44..64 reserved):
+//! readers only report them, never index anything with them.
 //!
 //! Every field is an atomic from [`crate::sync`], so the header is only ever
 //! accessed through `&ChunkHeader` (never `&mut` into shared memory), even when
@@ -40,7 +46,7 @@ use core::fmt;
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
 
 /// Layout version of [`ChunkHeader`].
-pub const CHUNK_HEADER_VERSION: u16 = 2;
+pub const CHUNK_HEADER_VERSION: u16 = 3;
 /// Size (and alignment) of [`ChunkHeader`] in bytes.
 pub const CHUNK_HEADER_SIZE: u32 = 64;
 /// Largest payload alignment supported: the header's own alignment, so a
@@ -56,11 +62,13 @@ pub const MAX_PAYLOAD_ALIGN: u32 = 64;
 /// let header = ChunkHeader::zeroed(); // in real use: a reference into the data segment
 /// header.init(&ChunkInit {
 ///     chunk_size: 256, payload_size: 24, payload_align: 8,
-///     origin_port: 3, sequence: 1, mempool: 0, chunk_index: 17,
+///     origin_port: 3, origin_generation: 5, sequence: 1, mempool: 0, chunk_index: 17,
 /// })?;
+/// header.set_publish_time(1_000_000);
 /// let payload = header.validate(256)?;
 /// assert_eq!((payload.offset, payload.size), (64, 24));
 /// assert_eq!((header.sequence(), header.chunk_index()), (1, 17));
+/// assert_eq!((header.origin_generation(), header.publish_time()), (5, 1_000_000));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[repr(C, align(64))]
@@ -77,7 +85,9 @@ pub struct ChunkHeader {
     _reserved_refcount: AtomicU32,
     mempool: AtomicU32,
     chunk_index: AtomicU32,
-    _reserved: [AtomicU32; 5],
+    origin_generation: AtomicU32,
+    publish_time: AtomicU64,
+    _reserved: [AtomicU32; 2],
 }
 
 #[cfg(not(loom))]
@@ -96,6 +106,8 @@ pub struct ChunkInit {
     pub payload_align: u32,
     /// Publisher port index.
     pub origin_port: u32,
+    /// Generation of that publisher port.
+    pub origin_generation: u32,
     /// Sequence number.
     pub sequence: u64,
     /// Mempool index.
@@ -243,6 +255,8 @@ impl ChunkHeader {
             _reserved_refcount: AtomicU32::new(0),
             mempool: AtomicU32::new(0),
             chunk_index: AtomicU32::new(0),
+            origin_generation: AtomicU32::new(0),
+            publish_time: AtomicU64::new(0),
             _reserved: core::array::from_fn(|_| AtomicU32::new(0)),
         }
     }
@@ -270,7 +284,10 @@ impl ChunkHeader {
         self.payload_align
             .store(init.payload_align, Ordering::Relaxed);
         self.origin_port.store(init.origin_port, Ordering::Relaxed);
+        self.origin_generation
+            .store(init.origin_generation, Ordering::Relaxed);
         self.sequence.store(init.sequence, Ordering::Relaxed);
+        self.publish_time.store(0, Ordering::Relaxed);
         self.mempool.store(init.mempool, Ordering::Relaxed);
         self.chunk_index.store(init.chunk_index, Ordering::Relaxed);
         Ok(())
@@ -348,6 +365,24 @@ impl ChunkHeader {
         self.sequence.store(sequence, Ordering::Relaxed);
     }
 
+    /// Generation of the publisher port that loaned the chunk (with
+    /// [`origin_port`](Self::origin_port) it names the publisher exactly).
+    pub fn origin_generation(&self) -> u32 {
+        self.origin_generation.load(Ordering::Relaxed)
+    }
+
+    /// When the chunk was published: `CLOCK_MONOTONIC` in nanoseconds, as
+    /// the publisher read it (0 until then).
+    pub fn publish_time(&self) -> u64 {
+        self.publish_time.load(Ordering::Relaxed)
+    }
+
+    /// Sets the publish time (by the loaner, right before publishing).
+    pub fn set_publish_time(&self, nanos: u64) {
+        // Relaxed: ordered by the publishing Release push, as in `init`.
+        self.publish_time.store(nanos, Ordering::Relaxed);
+    }
+
     /// Index of the mempool the chunk belongs to.
     pub fn mempool(&self) -> u32 {
         self.mempool.load(Ordering::Relaxed)
@@ -369,6 +404,7 @@ mod tests {
             payload_size: size,
             payload_align: align,
             origin_port: 9,
+            origin_generation: 4,
             sequence: 42,
             mempool: 2,
             chunk_index: 77,
@@ -416,8 +452,9 @@ mod tests {
                 expected: 192
             })
         );
-        assert_eq!((h.version(), h.origin_port(), h.sequence()), (2, 9, 42));
+        assert_eq!((h.version(), h.origin_port(), h.sequence()), (3, 9, 42));
         assert_eq!((h.mempool(), h.chunk_index()), (2, 77));
+        assert_eq!((h.origin_generation(), h.publish_time()), (4, 0));
         assert_eq!(
             h.init(&init(65, 8)),
             Err(HeaderError::PayloadTooLarge {
@@ -427,6 +464,7 @@ mod tests {
         );
         h.init(&init(3, 8)).unwrap();
         h.set_sequence(43);
+        h.set_publish_time(u64::MAX);
         assert_eq!(
             h.validate(128),
             Ok(PayloadRange {
@@ -434,7 +472,22 @@ mod tests {
                 size: 3
             })
         );
-        assert_eq!(h.sequence(), 43);
+        assert_eq!((h.sequence(), h.publish_time()), (43, u64::MAX));
+        // A new loan clears the previous publish time.
+        h.init(&init(3, 8)).unwrap();
+        assert_eq!(h.publish_time(), 0);
+    }
+
+    /// The documented offsets (module docs), the same on every target.
+    #[test]
+    fn field_offsets() {
+        use core::mem::offset_of;
+        assert_eq!(offset_of!(ChunkHeader, origin_port), 20);
+        assert_eq!(offset_of!(ChunkHeader, sequence), 24);
+        assert_eq!(offset_of!(ChunkHeader, chunk_index), 40);
+        assert_eq!(offset_of!(ChunkHeader, origin_generation), 44);
+        assert_eq!(offset_of!(ChunkHeader, publish_time), 48);
+        assert_eq!(offset_of!(ChunkHeader, _reserved), 56);
     }
 
     #[test]
@@ -458,8 +511,8 @@ mod tests {
             h.validate(128),
             Err(HeaderError::PayloadTooLarge { .. })
         ));
-        h.version.store(0x0001_0002, Ordering::Relaxed);
-        assert_eq!(h.version(), 2);
+        h.version.store(0x0001_0003, Ordering::Relaxed);
+        assert_eq!(h.version(), 3);
         assert!(matches!(h.validate(128), Err(HeaderError::Version { .. })));
     }
 }

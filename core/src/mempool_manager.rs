@@ -137,6 +137,8 @@ pub struct PayloadSpec {
     pub align: u32,
     /// Publisher port the chunk is loaned to.
     pub origin_port: u32,
+    /// That port's generation.
+    pub origin_generation: u32,
 }
 
 impl core::fmt::Display for LoanChunkError {
@@ -257,7 +259,8 @@ impl<'a> MemPoolManager<'a> {
         &self.control
     }
 
-    /// Takes a free chunk of `pool`, writes its header (sequence 0) and sets
+    /// Takes a free chunk of `pool`, writes its header (sequence and publish
+    /// time 0) and sets
     /// its refcount to 1. Returns its global index.
     pub fn loan(&self, pool: u32, payload: PayloadSpec) -> Result<u32, LoanChunkError> {
         let freelist = self
@@ -282,6 +285,7 @@ impl<'a> MemPoolManager<'a> {
             payload_size: payload.size,
             payload_align: payload.align,
             origin_port: payload.origin_port,
+            origin_generation: payload.origin_generation,
             sequence: 0,
             mempool: pool,
             chunk_index: global,

@@ -109,6 +109,7 @@ const SPEC: PayloadSpec = PayloadSpec {
     size: 100,
     align: 8,
     origin_port: 0,
+    origin_generation: 1,
 };
 
 #[test]

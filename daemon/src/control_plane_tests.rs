@@ -180,6 +180,7 @@ pub(crate) fn u64_spec(origin_port: u32) -> PayloadSpec {
         size: 8,
         align: 8,
         origin_port,
+        origin_generation: 1,
     }
 }
 

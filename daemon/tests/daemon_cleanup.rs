@@ -24,6 +24,7 @@ fn loan(pools: &MemPoolManager<'_>, pool: u32, port: u32) -> u32 {
         size: 8,
         align: 8,
         origin_port: port,
+        origin_generation: 1,
     };
     pools.loan(pool, spec).expect("a free chunk")
 }

@@ -58,6 +58,7 @@ fn header(pools: &MemPoolManager<'_>, chunk: u32, change: impl FnOnce(&mut Chunk
         payload_size: size_of::<Msg>() as u32,
         payload_align: align_of::<Msg>() as u32,
         origin_port: 0,
+        origin_generation: 1,
         sequence: 0,
         mempool: 0,
         chunk_index: chunk,

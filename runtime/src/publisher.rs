@@ -21,8 +21,13 @@
 //! `Revoked` (a sample loaned before is released), and so does a publish
 //! waiting for room in a full queue, at its next slice.
 //!
-//! No lock, no allocation, no clock read and no system call unless a
-//! subscriber sleeps or a block-publisher queue is full.
+//! Publishing stamps the chunk header with the sequence number and the
+//! publish time (one `CLOCK_MONOTONIC` read through the vDSO,
+//! [`crate::Timestamp`]); the header's publisher port and generation are
+//! written at loan ([`crate::PublisherId`]).
+//!
+//! No lock, no allocation and no system call unless a subscriber sleeps or
+//! a block-publisher queue is full.
 
 mod creation;
 mod delivery;
@@ -54,6 +59,7 @@ use crate::port_cell::PortCell;
 use crate::port_owner::PortOwner;
 use crate::port_request;
 use crate::port_status::PortStatus;
+use crate::publisher_id::PublisherId;
 use crate::quota::PoolCount;
 use crate::registration::Gone;
 use crate::segment_mappings::{GroupMappings, Pools};
@@ -260,6 +266,23 @@ impl<T: ZeroCopySafe> Publisher<T> {
     pub fn port_index(&self) -> u32 {
         self.cell.get().index()
     }
+
+    /// This publisher's id, as its samples carry it
+    /// ([`Sample::publisher`](crate::Sample::publisher)): its port index and
+    /// generation (another one once the port re-attached after a daemon
+    /// restart).
+    ///
+    /// ```no_run
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Robot", "Base", "Pose")?;
+    /// let publisher = rt.publisher::<u64>(&svc).create()?;
+    /// assert_eq!(publisher.id().port_index(), publisher.port_index());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn id(&self) -> PublisherId {
+        let key = self.cell.get().status.key();
+        PublisherId::new(key.index, key.generation)
+    }
 }
 
 impl<T> std::fmt::Debug for Publisher<T> {
@@ -453,6 +476,7 @@ impl PublisherCore {
         self.sequence.set(sequence.wrapping_add(1));
         if let Some(header) = pools.chunk(loan.chunk) {
             header.set_sequence(sequence);
+            header.set_publish_time(zerocp_os_linux::clock::monotonic_ns());
         }
         let result = self.deliver_sample(loan.chunk);
         self.keep_in_history(loan.chunk);

@@ -6,6 +6,12 @@
 //! reclaim it if this process dies) and cannot be reused by any publisher;
 //! dropping it unlists it and releases the reference.
 //!
+//! A sample also carries its metadata, read from the chunk header the
+//! publisher wrote: [`Sample::sequence`], [`Sample::publish_time`] and
+//! [`Sample::publisher`]. The header is shared memory another process
+//! writes, so these are reported as read (a hostile publisher can put any
+//! number there) and nothing is found or indexed with them.
+//!
 //! A sample keeps the subscriber core it came from (an `Rc`,
 //! [`crate::port_cell`]): held across a daemon restart, it stays readable
 //! after the subscriber re-attached, and dropping it releases the chunk
@@ -17,7 +23,9 @@ use std::ops::Deref;
 use std::rc::Rc;
 
 use crate::ZeroCopySafe;
+use crate::publisher_id::PublisherId;
 use crate::subscriber::{SubscriberCore, Taken};
+use crate::timestamp::Timestamp;
 
 /// A sample taken from a [`Subscriber`](crate::Subscriber); dereferences to `T`.
 pub struct Sample<'s, T> {
@@ -37,14 +45,65 @@ impl<'s, T: ZeroCopySafe> Sample<'s, T> {
         }
     }
 
-    /// The publisher's sequence number of this sample (per publisher, from 0).
+    /// The publisher's sequence number of this sample (per publisher, from
+    /// 0, one more per publish; a gap means samples this subscriber did not
+    /// get).
+    ///
+    /// ```no_run
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Robot", "Base", "Pose")?;
+    /// # let subscriber = rt.subscriber::<u64>(&svc).create()?;
+    /// let mut next = None;
+    /// while let Some(sample) = subscriber.take()? {
+    ///     if next.is_some_and(|n| sample.sequence() != n) {
+    ///         println!("missed {} samples", sample.sequence().wrapping_sub(next.unwrap()));
+    ///     }
+    ///     next = Some(sample.sequence().wrapping_add(1));
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn sequence(&self) -> u64 {
         self.taken.sequence
     }
 
-    /// The port index of the publisher that sent it.
+    /// The port index of the publisher that sent it (the port part of
+    /// [`publisher`](Self::publisher)).
     pub fn publisher_port(&self) -> u32 {
         self.taken.origin
+    }
+
+    /// The publisher that sent it: equal to that publisher's
+    /// [`Publisher::id`](crate::Publisher::id).
+    ///
+    /// ```no_run
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Robot", "Base", "Pose")?;
+    /// # let subscriber = rt.subscriber::<u64>(&svc).create()?;
+    /// if let Some(sample) = subscriber.take()? {
+    ///     println!("#{} from {}", sample.sequence(), sample.publisher());
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn publisher(&self) -> PublisherId {
+        PublisherId::new(self.taken.origin, self.taken.origin_generation)
+    }
+
+    /// When the publisher published it: `CLOCK_MONOTONIC`, the clock
+    /// [`Timestamp::now`] reads in this process too.
+    ///
+    /// ```no_run
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Robot", "Base", "Pose")?;
+    /// # let subscriber = rt.subscriber::<u64>(&svc).create()?;
+    /// use zerocp::Timestamp;
+    /// if let Some(sample) = subscriber.take()? {
+    ///     let age = Timestamp::now().saturating_duration_since(sample.publish_time());
+    ///     println!("sample is {age:?} old");
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn publish_time(&self) -> Timestamp {
+        Timestamp::from_nanos(self.taken.publish_time)
     }
 
     /// The global index of the chunk in the data segment: the same number
@@ -78,6 +137,8 @@ impl<T: ZeroCopySafe + fmt::Debug> fmt::Debug for Sample<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sample")
             .field("sequence", &self.taken.sequence)
+            .field("publisher", &self.publisher())
+            .field("publish_time", &self.publish_time())
             .field("payload", &**self)
             .finish()
     }

@@ -15,6 +15,8 @@
 //!   statistics (publishers bound queued plus taken samples by the port
 //!   quota with it); under the block-publisher policy, wake publishers
 //!   waiting for space (a fence and a load when none waits);
+//! - **take latest** ([`take_latest`]): the same, but it pops the newest
+//!   queued chunk, releasing every older one unread;
 //! - **release** (a sample dropped): unlist, then drop the reference (the
 //!   chunk's refcount word and freelist are in the group's control part),
 //!   give the quota count back; when publishers bound this port by its
@@ -38,6 +40,7 @@ mod async_receive;
 mod chunk_check;
 mod creation;
 mod senders;
+mod take_latest;
 mod wake_fd;
 
 use std::cell::OnceCell;
@@ -187,6 +190,7 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
             cell: PortCell::new(SubscriberCore::create(self.rt, options)?),
             service: self.service,
             wake_fd: OnceCell::new(),
+            skipped: std::cell::Cell::new(0),
             _payload: PhantomData,
         })
     }
@@ -219,6 +223,8 @@ pub struct Subscriber<T> {
     service: ServiceDescription,
     /// The wake descriptor, once made ([`Subscriber::as_fd`]).
     wake_fd: OnceCell<Arc<WakeSocket>>,
+    /// Samples [`Subscriber::take_latest`] released unread.
+    skipped: std::cell::Cell<u64>,
     _payload: PhantomData<fn() -> T>,
 }
 
@@ -332,6 +338,8 @@ pub(crate) struct Taken {
     pub(crate) payload: NonNull<u8>,
     pub(crate) sequence: u64,
     pub(crate) origin: u32,
+    pub(crate) origin_generation: u32,
+    pub(crate) publish_time: u64,
 }
 
 /// The type-erased state of a subscriber port.
@@ -387,6 +395,24 @@ impl SubscriberCore {
 
     /// Takes the oldest queued sample, if any.
     pub(crate) fn take(&self) -> Result<Option<Taken>, TakeError> {
+        self.take_popped(|| self.pop())
+    }
+
+    /// Pops the oldest queued chunk. An armed port re-arms its descriptor's
+    /// edge when it runs dry (`wake_fd` module docs), and looks once more.
+    fn pop(&self) -> Option<u32> {
+        // A poll of an empty queue reads the queue's head and the count's
+        // line, nothing more (its tail is the publishers' line).
+        self.port().queue.pop().or_else(|| {
+            (self.is_armed() && self.rearm())
+                .then(|| self.port().queue.pop())
+                .flatten()
+        })
+    }
+
+    /// Takes the chunk `pop` pops (`take`: the oldest; `take_latest`: the
+    /// newest) once a held-slot and the quotas allow, if any.
+    fn take_popped(&self, pop: impl FnOnce() -> Option<u32>) -> Result<Option<Taken>, TakeError> {
         if let Some(gone) = self.runtime().registration().gone() {
             return Err(gone.into());
         }
@@ -407,16 +433,7 @@ impl SubscriberCore {
             self.held.give(slot);
             return refuse(e);
         }
-        // A poll of an empty queue reads the queue's head and the count's
-        // line, nothing more (its tail is the publishers' line).
-        let popped = self.port().queue.pop().or_else(|| {
-            // An armed port re-arms its descriptor's edge when it runs dry
-            // (`wake_fd` module docs), and looks once more.
-            (self.is_armed() && self.rearm())
-                .then(|| self.port().queue.pop())
-                .flatten()
-        });
-        let Some(chunk) = popped else {
+        let Some(chunk) = pop() else {
             self.held.give(slot);
             return self.nothing_queued();
         };
@@ -515,8 +532,11 @@ impl SubscriberCore {
             slot,
             chunk,
             payload,
+            // Metadata: reported as read, never used to find anything.
             sequence: header.sequence(),
             origin: header.origin_port(),
+            origin_generation: header.origin_generation(),
+            publish_time: header.publish_time(),
         })
     }
 

@@ -96,6 +96,7 @@ impl PublisherCore {
             size: info.size,
             align: payload_align,
             origin_port: index,
+            origin_generation: key.generation,
         };
         let status = Arc::new(PortStatus::new(key, None));
         shared.add_port(&status);
