@@ -11,7 +11,8 @@
 //! after a capped, jittered wait ([`Backoff`]), until
 //! [`REGISTRATION_DEADLINE`] after the first attempt, and then fails with
 //! [`InitError::NoRoom`], which names the attempts and the daemon's last
-//! reason. Every other refusal is final: `AccessDenied`, or `LimitReached`
+//! reason (also when the deadline cuts short a retry the daemon had not
+//! answered yet). Every other refusal is final: `AccessDenied`, or `LimitReached`
 //! in reply to `Register` (the process table is full), is
 //! [`InitError::Rejected`] with the daemon's reason; only a connection that
 //! closes without any reason is taken for a daemon that stopped.
@@ -55,6 +56,7 @@ pub(crate) fn connect_and_register(
     let deadline = start + patience;
     let mut backoff = Backoff::new(FIRST_RETRY, MAX_RETRY);
     let mut attempts = 0;
+    let mut no_room: Option<String> = None;
     loop {
         attempts += 1;
         let mut conn = connect(paths, deadline.saturating_duration_since(Instant::now()))?;
@@ -62,6 +64,15 @@ pub(crate) fn connect_and_register(
         let detail = match register(&mut conn, name, left) {
             Ok((registered, fds)) => return Ok((conn, registered, fds)),
             Err(InitError::NoRoom { detail, .. }) => detail,
+            // A retry that ran out of patience before the daemon answered
+            // ends as the refusals before it did: no room.
+            Err(InitError::Control(ControlError::Timeout { .. })) if no_room.is_some() => {
+                return Err(InitError::NoRoom {
+                    attempts,
+                    waited: start.elapsed(),
+                    detail: no_room.unwrap_or_default(),
+                });
+            }
             Err(e) => return Err(e),
         };
         let wait = backoff.next_wait();
@@ -73,6 +84,7 @@ pub(crate) fn connect_and_register(
             });
         }
         log::debug!("the daemon had no room for this connection ({detail}); again in {wait:?}");
+        no_room = Some(detail);
         std::thread::sleep(wait);
     }
 }
@@ -151,7 +163,9 @@ mod tests {
     /// The daemon's side of connection refusals, on a socket of its own:
     /// each connection's request is answered with the next of `replies`
     /// (the last one repeated) as an `Error` with request id 0, and closed.
-    /// Counts the connections; stops when `stop` is set.
+    /// Counts the connections, also those of a client that gave up before
+    /// its answer (a last attempt cut short by its deadline); once `stop`
+    /// is set it counts what is still queued and returns.
     fn turn_away(
         listener: &SeqpacketListener,
         replies: &[ErrorReply],
@@ -162,16 +176,26 @@ mod tests {
         poller.add(listener, 0, Interest::Readable).unwrap();
         let mut events = Events::with_capacity(4);
         let mut buf = [0u8; MAX_FRAME_SIZE];
-        while !stop.load(Ordering::Relaxed) {
-            poller
-                .wait(&mut events, Some(Duration::from_millis(20)))
-                .unwrap();
+        loop {
+            let stopping = stop.load(Ordering::Acquire);
+            if !stopping {
+                poller
+                    .wait(&mut events, Some(Duration::from_millis(20)))
+                    .unwrap();
+            }
             while let Some(conn) = listener.accept().unwrap() {
-                conn.recv_timeout(&mut buf, WAIT).unwrap();
                 let n = served.fetch_add(1, Ordering::Relaxed) as usize;
+                if stopping || conn.recv_timeout(&mut buf, WAIT).is_err() {
+                    continue;
+                }
                 let reply = Message::Error(replies[n.min(replies.len() - 1)].clone());
                 let len = wire::encode(&reply, 0, &mut buf).unwrap();
-                conn.send(&buf[..len]).unwrap();
+                // The client may have given up already (EPIPE): it counts
+                // that attempt all the same.
+                let _ = conn.send(&buf[..len]);
+            }
+            if stopping {
+                return;
             }
         }
     }
@@ -190,7 +214,10 @@ mod tests {
             scope.spawn(|| turn_away(&listener, replies, &served, &stop));
             let name = FixedString::from_str_truncated("retrier");
             let outcome = connect_and_register(&paths, name, patience);
-            stop.store(true, Ordering::Relaxed);
+            // Every connection the client made is in the listener's queue by
+            // now (its connect returned): the server counts them before it
+            // returns.
+            stop.store(true, Ordering::Release);
             outcome
         });
         drop(listener);
