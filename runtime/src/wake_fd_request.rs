@@ -9,20 +9,40 @@ use std::cell::OnceCell;
 use std::os::fd::AsFd;
 use std::sync::Arc;
 
+use zerocp_core::notify_word::NotifyWord;
 use zerocp_core::wire::{Message, WakeFdPort};
 use zerocp_os_linux::wake_socket::{WakeSender, WakeSocket};
 
 use crate::error::{ControlError, WakeFdError};
-use crate::port_status::PortKey;
+use crate::port_status::{PortKey, PortStatus};
 use crate::registration::Registration;
 
-/// Hands the daemon `fd` as the wake descriptor of this process's port
-/// `key`; the caller arms the port's `NotifyWord` once it returns `Ok`.
-pub(crate) fn set_wake_fd(
+/// Arms a receiving port (a subscriber, a listener) with `fd`: hands it to
+/// the daemon, keeps it in `kept`, records it in the port's `status` (which
+/// signals it when the daemon goes or revokes the port) and sets `armed` in
+/// `word`; then signals it at once if `pending` finds something that
+/// arrived before the senders could see `armed`, so nothing is missed.
+pub(crate) fn arm_port(
     shared: &Registration,
-    key: PortKey,
-    fd: &WakeSocket,
+    status: &PortStatus,
+    kept: &OnceCell<Arc<WakeSocket>>,
+    word: &NotifyWord,
+    fd: &Arc<WakeSocket>,
+    pending: impl FnOnce() -> bool,
 ) -> Result<(), WakeFdError> {
+    set_wake_fd(shared, status.key(), fd)?;
+    let _ = kept.set(Arc::clone(fd));
+    status.set_wake_fd(fd);
+    word.arm();
+    if pending() {
+        fd.notify().map_err(WakeFdError::Socket)?;
+    }
+    Ok(())
+}
+
+/// Hands the daemon `fd` as the wake descriptor of this process's port
+/// `key`; [`arm_port`] arms the port's `NotifyWord` once it returns `Ok`.
+fn set_wake_fd(shared: &Registration, key: PortKey, fd: &WakeSocket) -> Result<(), WakeFdError> {
     let request = Message::SetWakeFd(WakeFdPort {
         kind: key.kind,
         group: key.group,

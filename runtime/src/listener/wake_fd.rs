@@ -48,21 +48,18 @@ impl ListenerCore {
             return Ok(());
         }
         if let Some(stopped) = self.stopped() {
-            return Err(match stopped {
-                Ok(gone) => gone.into(),
-                Err(reason) => reason.into(),
-            });
+            return Err(stopped.map_or_else(WakeFdError::from, WakeFdError::from));
         }
         let shared = self.port.owner().registration();
-        crate::wake_fd_request::set_wake_fd(shared, self.status.key(), fd)?;
-        let _ = self.wake_fd.set(Arc::clone(fd));
-        self.status.set_wake_fd(fd);
-        self.notify_word().arm();
-        // Whatever was raised before the notifiers could see `armed`.
-        if self.has_events() {
-            fd.notify().map_err(WakeFdError::Socket)?;
-        }
-        Ok(())
+        // Ids raised before the notifiers could see `armed` signal it.
+        crate::wake_fd_request::arm_port(
+            shared,
+            &self.status,
+            &self.wake_fd,
+            self.notify_word(),
+            fd,
+            || self.has_events(),
+        )
     }
 
     /// An empty take on an armed port: drains the descriptor, clears

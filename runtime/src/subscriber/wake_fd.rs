@@ -80,22 +80,18 @@ impl SubscriberCore {
         if self.is_armed() {
             return Ok(());
         }
-        let shared = self.runtime().registration();
-        if let Some(gone) = shared.gone() {
-            return Err(gone.into());
+        if let Some(stopped) = self.stopped() {
+            return Err(stopped.map_or_else(WakeFdError::from, WakeFdError::from));
         }
-        if let Some(reason) = self.status.revoked() {
-            return Err(reason.into());
-        }
-        crate::wake_fd_request::set_wake_fd(shared, self.status.key(), fd)?;
-        let _ = self.wake_fd.set(Arc::clone(fd));
-        self.status.set_wake_fd(fd);
-        self.notify_word().arm();
-        // Whatever was queued before the publishers could see `armed`.
-        if !self.port().queue.is_empty() {
-            fd.notify().map_err(WakeFdError::Socket)?;
-        }
-        Ok(())
+        // Samples queued before the publishers could see `armed` signal it.
+        crate::wake_fd_request::arm_port(
+            self.runtime().registration(),
+            &self.status,
+            &self.wake_fd,
+            self.notify_word(),
+            fd,
+            || self.has_data(),
+        )
     }
 
     /// Waiter: drains the wake descriptor and clears `pending`, then says
