@@ -16,10 +16,11 @@ use zerocp_core::service::ServiceDescription;
 use zerocp_core::wire::{
     self, AccessRule, AuditCounts, CreateListener, CreateNotifier, CreatePublisher,
     CreateSubscriber, ErrorCode, ErrorReply, FindingKind, FullPolicy, GroupInfo, GroupReset,
-    GroupsPage, HEADER_LEN, MAX_FRAME_SIZE, MAX_GROUP_PATTERNS, MAX_RULE_IDS, MempoolInfo,
-    Mempools, Message, MessageKind, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest, PortCreated,
-    PortInfo, PortKind, PortRevoked, PortsPage, ProcessInfo, ProcessState, ProcessesPage, Register,
-    Registered, RemovePort, ResetGroup, RevokePort, RevokeReason, RuleScope, Status, TypeInfo,
+    GroupsPage, HEADER_LEN, HistoryWanted, MAX_FRAME_SIZE, MAX_GROUP_PATTERNS, MAX_RULE_IDS,
+    MempoolInfo, Mempools, Message, MessageKind, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest,
+    PortCreated, PortInfo, PortKind, PortRevoked, PortsPage, ProcessInfo, ProcessState,
+    ProcessesPage, Register, Registered, RemovePort, ResetGroup, RevokePort, RevokeReason,
+    RuleScope, Status, TypeInfo,
 };
 
 fn fixed<const N: usize>() -> impl Strategy<Value = FixedString<N>> {
@@ -264,6 +265,13 @@ fn replies() -> impl Strategy<Value = Message> {
         port_created().prop_map(Message::SubscriberCreated),
         port_created().prop_map(Message::NotifierCreated),
         port_created().prop_map(Message::ListenerCreated),
+        any::<[u32; 3]>().prop_map(|[group, port_index, generation]| {
+            Message::HistoryWanted(HistoryWanted {
+                group,
+                port_index,
+                generation,
+            })
+        }),
         Just(Message::PortRemoved),
         (any::<[u32; 5]>(), any::<[u64; 8]>(), audit_counts()).prop_map(
             |([pid, p, pb, s, sv], [up, ep, m, d, c, rf, ev, ex], audit)| {

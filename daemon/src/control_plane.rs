@@ -464,6 +464,7 @@ impl<'a> ControlPlane<'a> {
             payload_size: part.layout().total_bytes(),
         };
         self.announce_senders(group, service);
+        self.announce_history_wanted(id, service, settings.history);
         if let Some(owner) = self.processes.get_mut(slot) {
             owner.ports.push(id);
             log::info!("{owner} created {id} on {service}");

@@ -33,6 +33,7 @@
 //! | [`route_table`] | services → ports, type checks, which subscribers each publisher serves |
 //! | [`topology_writer`] | writing publishers' topologies into their group's control part |
 //! | [`heartbeat_scheduler`] | tick timing and heartbeat timeouts |
+//! | [`history_notice`] | telling a publisher's owner that a subscriber wants its history (`HistoryWanted`) |
 //! | [`unresponsive`] | a heartbeat timeout: unrouting at once, reclaiming only at the exit |
 //! | [`reclaim`] | returning a dead or removed port's chunks |
 //! | [`audit`] | the audit of shared memory: when it runs, and `on_corruption`, where every counted finding goes |
@@ -121,6 +122,7 @@ pub mod group_reset;
 pub mod heartbeat_audit;
 pub mod heartbeat_file;
 pub mod heartbeat_scheduler;
+pub mod history_notice;
 pub mod introspection;
 pub mod limits_config;
 pub mod logging;

@@ -102,6 +102,8 @@ kinds! {
     NotifierCreated = 0x8D,
     /// [`Message::ListenerCreated`](super::Message::ListenerCreated).
     ListenerCreated = 0x8E,
+    /// [`Message::HistoryWanted`](super::Message::HistoryWanted).
+    HistoryWanted = 0x8F,
     /// [`Message::WakeFdSet`](super::Message::WakeFdSet).
     WakeFdSet = 0x90,
     /// [`Message::WakeFd`](super::Message::WakeFd).
@@ -145,7 +147,8 @@ pub struct FrameHeader {
     pub kind: MessageKind,
     /// Request id: chosen by the client, echoed by the daemon in its reply;
     /// 0 in unsolicited messages ([`Shutdown`](super::Message::Shutdown),
-    /// [`PortRevoked`](super::Message::PortRevoked) sent to a port's owner).
+    /// [`PortRevoked`](super::Message::PortRevoked) sent to a port's owner,
+    /// [`HistoryWanted`](super::Message::HistoryWanted)).
     pub request_id: u32,
     /// Bytes of body after the header.
     pub body_len: u16,

@@ -15,8 +15,8 @@
 //! (`0x80..=0xFF`, daemon → client), and each side rejects the other side's
 //! kinds with [`ErrorCode::UnexpectedMessage`]. A reply carries the request's
 //! `request_id`; the unsolicited [`Message::Shutdown`] and the
-//! [`Message::PortRevoked`] a port's owner is sent carry 0
-//! ([`Message::is_notice`]).
+//! [`Message::PortRevoked`] a port's owner is sent and
+//! [`Message::HistoryWanted`] carry 0 ([`Message::is_notice`]).
 //!
 //! [`decode`] never panics, never allocates, and names what is wrong in a
 //! [`DecodeError`]: every read goes through a bounds-checked cursor, every
@@ -48,10 +48,11 @@ pub use frame::{Direction, FrameHeader, HEADER_LEN, MessageKind};
 pub use message::{
     AccessRule, AuditCounts, CreateListener, CreateNotifier, CreatePublisher, CreateSubscriber,
     ErrorCode, ErrorReply, FindingKind, GROUPS_PER_PAGE, GroupInfo, GroupReset, GroupsPage,
-    MAX_FINDING_DETAIL_LEN, MAX_GROUP_NAME_LEN, MAX_GROUP_PATTERNS, MAX_PATTERN_LEN, MAX_RULE_IDS,
-    MempoolInfo, Mempools, PAGE_END, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest, PortCreated,
-    PortInfo, PortKind, PortRevoked, PortsPage, ProcessInfo, ProcessState, ProcessesPage, Register,
-    Registered, RemovePort, ResetGroup, RevokePort, RevokeReason, RuleScope, Status, WakeFdPort,
+    HistoryWanted, MAX_FINDING_DETAIL_LEN, MAX_GROUP_NAME_LEN, MAX_GROUP_PATTERNS, MAX_PATTERN_LEN,
+    MAX_RULE_IDS, MempoolInfo, Mempools, PAGE_END, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest,
+    PortCreated, PortInfo, PortKind, PortRevoked, PortsPage, ProcessInfo, ProcessState,
+    ProcessesPage, Register, Registered, RemovePort, ResetGroup, RevokePort, RevokeReason,
+    RuleScope, Status, WakeFdPort,
 };
 
 pub use crate::port::FullPolicy;
@@ -87,12 +88,13 @@ pub const MAX_FRAME_SIZE: usize = 4096;
 /// and wake descriptors: [`Message::SetWakeFd`] / [`Message::WakeFdSet`]
 /// and [`Message::QueryWakeFd`] / [`Message::WakeFd`] ([`WakeFdPort`]), and
 /// the refusals [`ErrorCode::NotRouted`] and [`ErrorCode::NotArmed`].
-pub const PROTOCOL_VERSION: u8 = 7;
+/// Version 8 added history on connect: the notice [`Message::HistoryWanted`].
+pub const PROTOCOL_VERSION: u8 = 8;
 /// First two bytes of every frame: `0x5A43` little-endian (bytes `43 5A`).
 pub const FRAME_MAGIC: u16 = 0x5A43;
 
 /// Largest body of each payload type; all must fit a frame.
-const MAX_BODY_LENS: [usize; 23] = [
+const MAX_BODY_LENS: [usize; 24] = [
     Register::MAX_LEN,
     Registered::MAX_LEN,
     CreatePublisher::MAX_LEN,
@@ -116,6 +118,7 @@ const MAX_BODY_LENS: [usize; 23] = [
     CreateNotifier::MAX_LEN,
     CreateListener::MAX_LEN,
     WakeFdPort::MAX_LEN,
+    HistoryWanted::MAX_LEN,
 ];
 
 const _: () = {
@@ -199,6 +202,9 @@ pub enum Message {
     NotifierCreated(PortCreated),
     /// Daemon → client: listener created (carries the group's control part).
     ListenerCreated(PortCreated),
+    /// Daemon → client, unsolicited: a subscriber that asked for history
+    /// was routed to the receiver's publisher port.
+    HistoryWanted(HistoryWanted),
     /// Daemon → client: the wake descriptor is kept (the reply to
     /// [`Message::SetWakeFd`]).
     WakeFdSet,
@@ -245,6 +251,7 @@ impl Message {
             Self::PortRevoked(_) => MessageKind::PortRevoked,
             Self::NotifierCreated(_) => MessageKind::NotifierCreated,
             Self::ListenerCreated(_) => MessageKind::ListenerCreated,
+            Self::HistoryWanted(_) => MessageKind::HistoryWanted,
             Self::WakeFdSet => MessageKind::WakeFdSet,
             Self::WakeFd(_) => MessageKind::WakeFd,
             Self::Error(_) => MessageKind::Error,
@@ -258,11 +265,15 @@ impl Message {
     }
 
     /// Whether the daemon may send this message unasked (with request id
-    /// 0): [`Message::Shutdown`], and [`Message::PortRevoked`] to a port's
-    /// owner. A client keeps the latter for whoever tracks its ports rather
-    /// than skipping it as a late reply.
+    /// 0): [`Message::Shutdown`], [`Message::PortRevoked`] to a port's
+    /// owner and [`Message::HistoryWanted`]. A client keeps the latter two
+    /// for whoever tracks its ports rather than skipping them as late
+    /// replies.
     pub const fn is_notice(&self) -> bool {
-        matches!(self, Self::Shutdown | Self::PortRevoked(_))
+        matches!(
+            self,
+            Self::Shutdown | Self::PortRevoked(_) | Self::HistoryWanted(_)
+        )
     }
 
     fn put_body(&self, w: &mut Writer<'_>) {
@@ -288,6 +299,7 @@ impl Message {
             Self::RevokePort(m) => m.put(w),
             Self::GroupReset(m) => m.put(w),
             Self::PortRevoked(m) => m.put(w),
+            Self::HistoryWanted(m) => m.put(w),
             Self::SetWakeFd(m) | Self::QueryWakeFd(m) | Self::WakeFd(m) => m.put(w),
             Self::Error(m) => m.put(w),
             Self::Unregister
@@ -333,6 +345,7 @@ impl Message {
             K::PortRevoked => Self::PortRevoked(Wire::get(r, "PortRevoked")?),
             K::NotifierCreated => Self::NotifierCreated(Wire::get(r, "NotifierCreated")?),
             K::ListenerCreated => Self::ListenerCreated(Wire::get(r, "ListenerCreated")?),
+            K::HistoryWanted => Self::HistoryWanted(Wire::get(r, "HistoryWanted")?),
             K::WakeFdSet => Self::WakeFdSet,
             K::WakeFd => Self::WakeFd(Wire::get(r, "WakeFd")?),
             K::Error => Self::Error(Wire::get(r, "Error")?),

@@ -214,6 +214,11 @@ fn samples() -> Vec<Message> {
             control_size: 8192,
             payload_size: 0,
         }),
+        Message::HistoryWanted(HistoryWanted {
+            group: 1,
+            port_index: 3,
+            generation: 7,
+        }),
         Message::WakeFdSet,
         Message::WakeFd(WakeFdPort {
             kind: PortKind::Subscriber,
@@ -294,13 +299,20 @@ fn header_layout_is_little_endian() {
 }
 
 #[test]
-fn notices_are_shutdown_and_port_revoked() {
+fn notices_are_shutdown_port_revoked_and_history_wanted() {
     let notices: Vec<_> = samples()
         .into_iter()
         .filter(Message::is_notice)
         .map(|m| m.kind())
         .collect();
-    assert_eq!(notices, [MessageKind::PortRevoked, MessageKind::Shutdown]);
+    assert_eq!(
+        notices,
+        [
+            MessageKind::PortRevoked,
+            MessageKind::HistoryWanted,
+            MessageKind::Shutdown
+        ]
+    );
 }
 
 #[test]

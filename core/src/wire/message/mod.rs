@@ -10,12 +10,14 @@
 //! | `audit_counts` | [`FindingKind`], [`AuditCounts`] |
 //! | `operator` | [`RevokePort`], [`ResetGroup`], [`GroupReset`] |
 //! | `revocation` | the notice [`PortRevoked`] and its [`RevokeReason`] |
+//! | `history` | the notice [`HistoryWanted`] |
 //! | `wake_fd` | [`WakeFdPort`] (of `SetWakeFd`, `QueryWakeFd`, `WakeFd`) |
 //! | `error_reply` | [`ErrorReply`], [`ErrorCode`] |
 
 mod audit_counts;
 mod error_reply;
 mod groups;
+mod history;
 mod introspection;
 mod operator;
 mod ports;
@@ -29,6 +31,7 @@ pub use groups::{
     AccessRule, GROUPS_PER_PAGE, GroupInfo, GroupsPage, MAX_GROUP_NAME_LEN, MAX_GROUP_PATTERNS,
     MAX_PATTERN_LEN, MAX_RULE_IDS, RuleScope,
 };
+pub use history::HistoryWanted;
 pub use introspection::{
     MempoolInfo, Mempools, PAGE_END, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest, PortInfo,
     PortsPage, ProcessInfo, ProcessState, ProcessesPage, Status,
