@@ -12,7 +12,11 @@
 //!   daemon sent a notice, `Shutdown`, or closed the connection (it died,
 //!   or dropped this process). A notice (one of this process's ports was
 //!   revoked) goes to the port table, which marks the port and wakes its
-//!   sleepers ([`crate::port_status`]); otherwise the thread marks the
+//!   sleepers ([`crate::port_status`]); a `HistoryWanted` notice has the
+//!   thread hand a late subscriber its history at once, or, while the
+//!   publisher is inside a publish, after waits of
+//!   [`RETRY_INTERVAL`] instead of the full interval
+//!   ([`crate::history_on_connect`]); otherwise the thread marks the
 //!   daemon gone, which wakes this process's sleeping subscribers, and ends;
 //!   the heartbeat slot's `dropped` word tells the two apart
 //!   (`Unresponsive` or `DaemonGone`);
@@ -58,6 +62,7 @@ use zerocp_os_linux::poller::{Events, Interest, Poller};
 use zerocp_os_linux::wakeup::Wakeup;
 
 use crate::connection::Connection;
+use crate::history_on_connect::RETRY_INTERVAL;
 use crate::registration::{Gone, Registration};
 use crate::runtime_builder::ReconnectPolicy;
 use crate::socket_watch::SocketWatch;
@@ -334,7 +339,11 @@ fn run(shared: &Registration, poller: &Poller, stop: &StopSignal, interval: Dura
             shared.mark_gone();
             return Ended::Gone;
         }
-        let left = next_beat.saturating_duration_since(Instant::now());
+        let mut left = next_beat.saturating_duration_since(Instant::now());
+        if shared.serve_history() {
+            // A publisher was busy publishing: try again soon.
+            left = left.min(RETRY_INTERVAL);
+        }
         if let Err(e) = poller.wait(&mut events, Some(left)) {
             log::error!("heartbeat thread: {e}; the daemon is treated as gone");
             shared.mark_gone();

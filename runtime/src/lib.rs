@@ -138,6 +138,7 @@ pub mod error;
 mod event_port;
 mod field_info;
 mod heartbeat_thread;
+mod history_on_connect;
 mod lifecycle;
 mod listener;
 mod loaned_sample;

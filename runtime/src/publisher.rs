@@ -29,12 +29,14 @@
 //! No lock, no allocation and no system call unless a subscriber sleeps or
 //! a block-publisher queue is full.
 
+mod background_delivery;
 mod creation;
 mod delivery;
 pub(crate) mod publish_timeout;
+mod shared_port;
 pub(crate) mod wake_fd_cache;
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
@@ -54,7 +56,6 @@ use crate::error::{
 };
 use crate::lifecycle::Lifecycle;
 use crate::loaned_sample::LoanedSample;
-use crate::mapped::Mapped;
 use crate::port_cell::PortCell;
 use crate::port_owner::PortOwner;
 use crate::port_request;
@@ -62,12 +63,11 @@ use crate::port_status::PortStatus;
 use crate::publisher_id::PublisherId;
 use crate::quota::PoolCount;
 use crate::registration::Gone;
-use crate::segment_mappings::{GroupMappings, Pools};
 use crate::slots::SlotMask;
 use creation::PublisherOptions;
-use delivery::Delivery;
 pub(crate) use delivery::DeliveryError;
 use publish_timeout::{DEFAULT_PUBLISH_TIMEOUT, PublishTimeout};
+pub(crate) use shared_port::SharedPort;
 
 /// Default of [`PublisherBuilder::max_loans`].
 pub const DEFAULT_MAX_LOANS: u32 = 4;
@@ -280,7 +280,7 @@ impl<T: ZeroCopySafe> Publisher<T> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn id(&self) -> PublisherId {
-        let key = self.cell.get().status.key();
+        let key = self.cell.get().status().key();
         PublisherId::new(key.index, key.generation)
     }
 }
@@ -303,8 +303,11 @@ impl Drop for PublisherCore {
         // counts against this process's quota.
         self.count().release(self.history_held.get());
         let shared = self.runtime().registration();
-        shared.remove_port(&self.status);
-        port_request::remove(shared, self.status.key());
+        // First: the background thread no longer reads the history ring
+        // the daemon releases with the port (`crate::history_on_connect`).
+        shared.history().remove(self.status().key());
+        shared.remove_port(self.status());
+        port_request::remove(shared, self.status().key());
     }
 }
 
@@ -318,28 +321,22 @@ pub(crate) struct Loan {
 
 /// The type-erased state of a publisher port.
 pub(crate) struct PublisherCore {
-    /// The port's record in its group's control part (and the group's
-    /// mappings and the runtime owning them).
-    port: Mapped<PublisherPort>,
-    /// The chunk manager over the writable mapping of the group's payload part.
-    pools: Mapped<Pools>,
-    /// The port's name, and whether the daemon revoked it.
-    status: Arc<PortStatus>,
-    /// The pool's quotas and this process's count of its chunks.
-    count: Mapped<PoolCount>,
+    /// The port's records and delivery state, shared with the runtime's
+    /// background thread when the port keeps history
+    /// ([`crate::history_on_connect`]).
+    shared: Arc<SharedPort>,
     /// The port quota, if `max_loans` and the history depth can exceed it.
     port_limit: Option<u32>,
-    index: u32,
-    pool: u32,
     spec: PayloadSpec,
     loans: SlotMask,
     /// Entries of the history ring this publisher put there (at most its
     /// depth): they count against the port and process quotas.
     history_held: Cell<u32>,
     sequence: Cell<u64>,
-    delivery: RefCell<Delivery>,
-    /// The wake descriptors of armed subscribers (`wake_fd_cache`).
-    wake_fds: RefCell<wake_fd_cache::WakeFdCache>,
+    /// How long one publish may wait for block-publisher subscribers.
+    publish_timeout: Duration,
+    /// What a publish does when that runs out.
+    on_publish_timeout: PublishTimeout,
     /// What the port was created with (to create it again after a restart).
     options: PublisherOptions,
 }
@@ -347,32 +344,32 @@ pub(crate) struct PublisherCore {
 impl PublisherCore {
     /// The runtime this port belongs to.
     pub(crate) fn runtime(&self) -> &PortOwner {
-        self.port.owner()
+        self.shared.runtime()
     }
 
     /// The port in shared memory.
     pub(crate) fn port(&self) -> &PublisherPort {
-        self.port.get()
-    }
-
-    /// The segment group's mappings (control part, payload mappings).
-    pub(crate) fn group(&self) -> &GroupMappings {
-        self.port.group()
+        self.shared.port()
     }
 
     /// The chunk manager over the writable mapping of the group's payload part.
     pub(crate) fn pools(&self) -> &MemPoolManager<'_> {
-        self.pools.get().manager()
+        self.shared.pools()
     }
 
     /// The port index.
     pub(crate) fn index(&self) -> u32 {
-        self.index
+        self.shared.index
     }
 
     /// The pool's quotas and this process's count of its chunks.
     pub(crate) fn count(&self) -> &PoolCount {
-        self.count.get()
+        self.shared.count()
+    }
+
+    /// The port's name, and whether the daemon revoked it.
+    pub(crate) fn status(&self) -> &Arc<PortStatus> {
+        &self.shared.status
     }
 
     /// Whether the daemon is gone or dropped this process, and which.
@@ -382,7 +379,7 @@ impl PublisherCore {
 
     /// Why the daemon revoked this port, if it did.
     pub(crate) fn revoked(&self) -> Option<zerocp_core::wire::RevokeReason> {
-        self.status.revoked()
+        self.status().revoked()
     }
 
     /// Loans a chunk and records it in the port's `loans` list.
@@ -426,12 +423,14 @@ impl PublisherCore {
 
     fn loan_into(&self, slot: u32) -> Result<Loan, LoanError> {
         let pools = self.pools();
-        let chunk = pools.loan(self.pool, self.spec).map_err(|e| match e {
-            mempool_manager::LoanChunkError::OutOfChunks {
-                pool, chunk_size, ..
-            } => LoanError::OutOfChunks { pool, chunk_size },
-            other => LoanError::Mempool(other),
-        })?;
+        let chunk = pools
+            .loan(self.shared.pool, self.spec)
+            .map_err(|e| match e {
+                mempool_manager::LoanChunkError::OutOfChunks {
+                    pool, chunk_size, ..
+                } => LoanError::OutOfChunks { pool, chunk_size },
+                other => LoanError::Mempool(other),
+            })?;
         let corrupt = |reason| {
             self.release(chunk);
             LoanError::CorruptChunk {
@@ -478,8 +477,14 @@ impl PublisherCore {
             header.set_sequence(sequence);
             header.set_publish_time(zerocp_os_linux::clock::monotonic_ns());
         }
-        let result = self.deliver_sample(loan.chunk);
-        self.keep_in_history(loan.chunk);
+        let result = {
+            let mut state = self.shared.lock();
+            let result = self.deliver_sample(&mut state, loan.chunk);
+            // Under the lock: the background thread reads the ring only
+            // while it holds it (`shared_port`).
+            self.keep_in_history(loan.chunk);
+            result
+        };
         self.drop_loan(loan);
         result
     }
@@ -501,38 +506,14 @@ impl PublisherCore {
             self.count().hold();
         }
         if let Some(evicted) = self.port().history.push(chunk)
-            && self.is_history_entry(evicted)
+            && self.shared.is_history_entry(evicted)
         {
             self.release(evicted);
         }
     }
 
-    /// Whether `chunk`, read from this port's history ring in shared memory,
-    /// can be an entry this publisher put there: a chunk of its own mempool.
-    /// Anything else is logged and skipped (neither handed out nor
-    /// released: it holds no reference of this publisher's).
-    fn is_history_entry(&self, chunk: u32) -> bool {
-        let own = self
-            .pools()
-            .layout()
-            .pools()
-            .get(self.pool as usize)
-            .is_some_and(|pool| pool.contains(chunk));
-        if !own {
-            log::warn!(
-                "publisher port {}: history entry {chunk} is not a chunk of mempool {}: skipped",
-                self.index,
-                self.pool
-            );
-        }
-        own
-    }
-
-    /// Drops one reference to `chunk` (logging what cannot happen with a
-    /// consistent segment).
+    /// Drops one reference to `chunk`.
     fn release(&self, chunk: u32) {
-        if let Err(e) = self.pools().release(chunk) {
-            log::error!("publisher port {}: {e}", self.index);
-        }
+        self.shared.release(chunk);
     }
 }

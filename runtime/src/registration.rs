@@ -48,12 +48,13 @@ use zerocp_core::fixed_string::FixedString;
 use zerocp_core::heartbeat::HeartbeatSlot;
 use zerocp_core::mgmt::STATE_SHUTTING_DOWN;
 use zerocp_core::sync::Ordering;
-use zerocp_core::wire::Message;
+use zerocp_core::wire::{Message, PortKind};
 use zerocp_os_linux::control_client::ControlClient;
 use zerocp_os_linux::names::{DomainName, DomainPaths};
 
 use crate::error::{ControlError, InitError, MapSegmentsError};
-use crate::port_status::{PortStatus, PortTable};
+use crate::history_on_connect::HistoryServers;
+use crate::port_status::{PortKey, PortStatus, PortTable};
 use crate::register_request::connect_and_register;
 use crate::segment_mappings::SegmentMappings;
 
@@ -88,6 +89,9 @@ pub(crate) struct Registration {
     /// This process's ports: revoked when the daemon says so, the
     /// subscribers among them woken when the daemon is gone.
     ports: Mutex<PortTable>,
+    /// Its publishers that keep history, served when the daemon says a late
+    /// subscriber wants it ([`crate::history_on_connect`]).
+    history: HistoryServers,
     slot: u32,
     /// Whether the runtime registers again once the daemon is gone (which
     /// `Gone` a gone daemon is).
@@ -142,6 +146,7 @@ impl Registration {
             gone: AtomicBool::new(false),
             shutdown_confirmed: AtomicBool::new(false),
             ports: Mutex::new(PortTable::default()),
+            history: HistoryServers::default(),
             slot,
             reconnecting,
             heartbeat_timeout_ms: registered.heartbeat_timeout_ms,
@@ -292,11 +297,74 @@ impl Registration {
     }
 
     /// Hands the daemon's notices (read from the connection) to the port
-    /// table: each revocation revokes its port and wakes its sleepers.
+    /// table (each revocation revokes its port and wakes its sleepers) and
+    /// to the history servers (each `HistoryWanted` is served at once if
+    /// the port's state is free, else soon: [`crate::history_on_connect`]).
     pub(crate) fn note_notices(&self, notices: Vec<Message>) {
-        if !notices.is_empty() {
-            lock(&self.ports).apply(notices);
+        if notices.is_empty() {
+            return;
         }
+        let (wanted, others): (Vec<_>, Vec<_>) = notices
+            .into_iter()
+            .partition(|n| matches!(n, Message::HistoryWanted(_)));
+        if !others.is_empty() {
+            lock(&self.ports).apply(others);
+        }
+        for notice in &wanted {
+            if let Message::HistoryWanted(w) = notice {
+                self.history.want(PortKey {
+                    kind: PortKind::Publisher,
+                    group: w.group,
+                    index: w.port_index,
+                    generation: w.generation,
+                });
+            }
+        }
+        if !wanted.is_empty() {
+            self.history.serve(self);
+        }
+    }
+
+    /// Serves the history still wanted (the heartbeat thread's retry);
+    /// returns whether some is still wanted.
+    pub(crate) fn serve_history(&self) -> bool {
+        if !self.history.is_wanted() {
+            return false;
+        }
+        self.history.serve(self);
+        self.history.is_wanted()
+    }
+
+    /// This registration's publishers that keep history.
+    pub(crate) fn history(&self) -> &HistoryServers {
+        &self.history
+    }
+
+    /// As [`Registration::call_with_fds`] with `timeout`, unless a request
+    /// holds the connection (then `None`): for the background thread, which
+    /// must not wait behind a request of the application.
+    pub(crate) fn try_request_with_fds(
+        &self,
+        msg: &Message,
+        timeout: Duration,
+    ) -> Option<Result<(Message, Vec<OwnedFd>), ControlError>> {
+        if self.is_gone() {
+            return Some(Err(ControlError::Closed));
+        }
+        let (result, notices) = {
+            let mut conn = match self.conn.try_lock() {
+                Ok(conn) => conn,
+                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => return None,
+            };
+            let result = conn.request_sending_fds(msg, &[], timeout);
+            (result, conn.take_notices())
+        };
+        self.note_notices(notices);
+        if matches!(result, Err(ControlError::Closed)) {
+            self.mark_gone();
+        }
+        Some(result)
     }
 
     /// Sends a request with the standard timeout.

@@ -6,8 +6,9 @@
 //! `wake_fd_requests` for who may do what).
 
 use std::cell::OnceCell;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
+use std::time::Duration;
 
 use zerocp_core::notify_word::NotifyWord;
 use zerocp_core::wire::{Message, WakeFdPort};
@@ -70,8 +71,50 @@ fn set_wake_fd(shared: &Registration, key: PortKey, fd: &WakeSocket) -> Result<(
 /// names; `Err` says why there is none (a refusal, a failed request), for
 /// the caller's log.
 pub(crate) fn query_wake_fd(shared: &Registration, port: WakeFdPort) -> Result<WakeSender, String> {
-    let request = Message::QueryWakeFd(port);
-    match shared.call_with_fds(&request) {
+    answer(shared.call_with_fds(&Message::QueryWakeFd(port)))
+}
+
+/// Why [`try_query_wake_fd`] got no descriptor.
+#[derive(Debug)]
+pub(crate) enum QueryFailed {
+    /// A request of the application held the connection: not asked.
+    Busy,
+    /// No answer within the timeout (the answer, if it comes, is skipped
+    /// as a late reply).
+    Timeout(String),
+    /// A refusal, or another failure: as [`query_wake_fd`]'s `Err`.
+    Other(String),
+}
+
+impl QueryFailed {
+    /// The reason, for the log.
+    pub(crate) fn into_reason(self) -> String {
+        match self {
+            Self::Busy => "the control connection was busy".to_owned(),
+            Self::Timeout(why) | Self::Other(why) => why,
+        }
+    }
+}
+
+/// As [`query_wake_fd`], for a thread that must not wait: asks only if no
+/// request holds the connection, and waits at most `timeout`.
+pub(crate) fn try_query_wake_fd(
+    shared: &Registration,
+    port: WakeFdPort,
+    timeout: Duration,
+) -> Result<WakeSender, QueryFailed> {
+    let reply = shared
+        .try_request_with_fds(&Message::QueryWakeFd(port), timeout)
+        .ok_or(QueryFailed::Busy)?;
+    match reply {
+        Err(e @ ControlError::Timeout { .. }) => Err(QueryFailed::Timeout(e.to_string())),
+        reply => answer(reply).map_err(QueryFailed::Other),
+    }
+}
+
+/// The descriptor a `QueryWakeFd` reply carries, or why there is none.
+fn answer(reply: Result<(Message, Vec<OwnedFd>), ControlError>) -> Result<WakeSender, String> {
+    match reply {
         Ok((Message::WakeFd(_), mut fds)) if fds.len() == 1 => {
             WakeSender::adopt(fds.remove(0)).map_err(|e| e.to_string())
         }

@@ -4,7 +4,7 @@
 //! it, used by [`PublisherBuilder::create`](crate::PublisherBuilder::create)
 //! and by re-attaching after a daemon restart ([`crate::port_cell`]).
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,8 +16,8 @@ use zerocp_core::service::{ServiceDescription, TypeInfo};
 use zerocp_core::wire::{CreatePublisher, Message, PortKind, RevokeReason};
 
 use super::PublisherCore;
-use super::delivery::Delivery;
 use super::publish_timeout::PublishTimeout;
+use super::shared_port::SharedPort;
 use crate::error::{CreatePortReason, PortRequestError, check_option};
 use crate::lifecycle::Lifecycle;
 use crate::mapped::Mapped;
@@ -100,24 +100,22 @@ impl PublisherCore {
         };
         let status = Arc::new(PortStatus::new(key, None));
         shared.add_port(&status);
-        let delivery = Delivery::new(options.publish_timeout, options.on_publish_timeout);
         // The port quota needs checking only if loans and history can reach it.
         let most = options.max_loans.saturating_add(options.history);
         let port_limit = count.get().port_limit().filter(|&quota| most > quota);
+        let port = Arc::new(SharedPort::new(port, pools, status, count, pool));
+        if options.history > 0 {
+            shared.history().add(key, &port);
+        }
         Ok(Self {
-            port,
-            pools,
-            status,
-            count,
+            shared: port,
             port_limit,
-            index,
-            pool,
             spec,
             loans: SlotMask::new(options.max_loans),
             history_held: Cell::new(0),
             sequence: Cell::new(sequence),
-            delivery: RefCell::new(delivery),
-            wake_fds: RefCell::default(),
+            publish_timeout: options.publish_timeout,
+            on_publish_timeout: options.on_publish_timeout,
             options,
         })
     }
@@ -131,7 +129,7 @@ impl PortCore for PublisherCore {
     }
 
     fn revoked(&self) -> Option<RevokeReason> {
-        self.status.revoked()
+        self.status().revoked()
     }
 
     fn service(&self) -> ServiceDescription {
@@ -139,7 +137,7 @@ impl PortCore for PublisherCore {
     }
 
     fn index(&self) -> u32 {
-        self.index
+        PublisherCore::index(self)
     }
 
     /// The sequence numbers go on where this core's stopped.

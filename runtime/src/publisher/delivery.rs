@@ -24,17 +24,27 @@
 //! queued because it holds its whole quota, drops the new sample for it),
 //! block publisher waits. Otherwise delivery costs nothing more than
 //! before. Concurrent publishers can each push one sample past the bound.
+//!
+//! **The same code from the background thread.** The topology refresh and
+//! the history hand-out are methods of the [`SharedPort`], so the
+//! runtime's background thread runs exactly this code when the daemon says
+//! a late subscriber wants history ([`crate::history_on_connect`]), with a
+//! round that may not wait ([`Round::without_waiting`]): a block-publisher
+//! subscriber whose queue is full (a new subscriber's queue is empty, so
+//! only at its port quota) is skipped for that entry, neither waited for
+//! nor counted as timed out.
 
 use zerocp_core::port::{
-    FullPolicy, MAX_HISTORY, MAX_SUBSCRIBERS_PER_PUBLISHER, PortState, SubscriberPort,
-    TOPOLOGY_WORDS,
+    FullPolicy, MAX_HISTORY, MAX_SUBSCRIBERS_PER_PUBLISHER, SubscriberPort, TOPOLOGY_WORDS,
 };
 use zerocp_core::sync::Ordering;
 use zerocp_core::wire::RevokeReason;
 use zerocp_os_linux::error::FutexError;
 
 use super::PublisherCore;
-use super::publish_timeout::{Left, PublishTimeout, Round, Stalled};
+use super::publish_timeout::{Left, Round};
+use super::shared_port::{DeliveryState, SharedPort};
+use super::wake_fd_cache::WakeFdCache;
 use crate::error::PublishTimedOut;
 use crate::registration::Gone;
 use crate::topology::{Peer, TopologyCache};
@@ -50,33 +60,9 @@ pub(crate) enum DeliveryError {
     /// A futex wait (blocked publisher) or wake failed.
     Futex(FutexError),
     /// A block-publisher subscriber kept its queue full past the publish
-    /// timeout, and the publisher asked for an error ([`PublishTimeout::Fail`]).
+    /// timeout, and the publisher asked for an error
+    /// ([`PublishTimeout::Fail`](super::publish_timeout::PublishTimeout::Fail)).
     Timeout(PublishTimedOut),
-}
-
-/// A publisher's delivery state: its topology snapshot and the buffer it is
-/// read into, its publish timeout, and the subscribers it timed out on.
-pub(super) struct Delivery {
-    cache: TopologyCache,
-    words: Box<[u32; TOPOLOGY_WORDS]>,
-    stalled: Stalled,
-    timeout: std::time::Duration,
-    on_timeout: PublishTimeout,
-}
-
-impl Delivery {
-    /// No snapshot read yet (the first delivery reads the topology); waits
-    /// for block-publisher subscribers at most `timeout` per publish, then
-    /// acts as `on_timeout` says.
-    pub(super) fn new(timeout: std::time::Duration, on_timeout: PublishTimeout) -> Self {
-        Self {
-            cache: TopologyCache::new(),
-            words: Box::new([0; TOPOLOGY_WORDS]),
-            stalled: Stalled::default(),
-            timeout,
-            on_timeout,
-        }
-    }
 }
 
 impl PublisherCore {
@@ -89,49 +75,58 @@ impl PublisherCore {
         if let Some(reason) = self.revoked() {
             return Err(DeliveryError::Revoked(reason));
         }
-        let mut delivery = self.delivery.borrow_mut();
-        let Delivery {
+        let shared = &*self.shared;
+        let mut state = shared.lock();
+        let DeliveryState {
             cache,
             words,
             stalled,
-            timeout,
-            on_timeout,
-        } = &mut *delivery;
-        let mut round = Round::new(*timeout, stalled);
+            wake_fds,
+            ..
+        } = &mut *state;
+        let mut round = Round::new(self.publish_timeout, stalled);
         let mut woken = Wakes::default();
-        let result = self.refresh(cache, words, &mut woken, &mut round);
-        woken.wake(self)?;
+        let result = shared.refresh(cache, words, wake_fds, &mut woken, &mut round);
+        woken.wake(shared, |peer, port| {
+            shared.signal_armed(peer, port, wake_fds)
+        })?;
         result?;
-        round.outcome(*on_timeout).map_err(DeliveryError::Timeout)
+        round
+            .outcome(self.on_publish_timeout)
+            .map_err(DeliveryError::Timeout)
     }
 
     /// Delivers `chunk` (the publisher keeps its own reference) to every
-    /// routed subscriber.
-    pub(super) fn deliver_sample(&self, chunk: u32) -> Result<(), DeliveryError> {
-        let mut delivery = self.delivery.borrow_mut();
-        let Delivery {
+    /// routed subscriber, with the delivery state `state` locked.
+    pub(super) fn deliver_sample(
+        &self,
+        state: &mut DeliveryState,
+        chunk: u32,
+    ) -> Result<(), DeliveryError> {
+        let shared = &*self.shared;
+        let DeliveryState {
             cache,
             words,
             stalled,
-            timeout,
-            on_timeout,
-        } = &mut *delivery;
-        let mut round = Round::new(*timeout, stalled);
+            wake_fds,
+            ..
+        } = state;
+        let mut round = Round::new(self.publish_timeout, stalled);
         let mut woken = Wakes::default();
-        let mut result = self.refresh(cache, words, &mut woken, &mut round);
+        let mut result = shared.refresh(cache, words, wake_fds, &mut woken, &mut round);
         let peers = cache.peers();
-        let pools = self.pools();
+        let pools = shared.pools();
         if result.is_ok() && !peers.is_empty() && pools.acquire(chunk, peers.len() as u32).is_ok() {
             let mut remaining = peers.len();
             for &peer in peers {
                 remaining -= 1;
-                match self.deliver_to(peer, chunk, &mut round) {
+                match shared.deliver_to(peer, chunk, &mut round) {
                     Ok(Some(port)) => woken.add(peer, port),
-                    Ok(None) => self.release(chunk),
+                    Ok(None) => shared.release(chunk),
                     Err(e) => {
                         // This and every later subscriber: give their references back.
                         for _ in 0..=remaining {
-                            self.release(chunk);
+                            shared.release(chunk);
                         }
                         result = Err(e);
                         break;
@@ -139,18 +134,26 @@ impl PublisherCore {
                 }
             }
         }
-        woken.wake(self)?;
+        woken.wake(shared, |peer, port| {
+            shared.signal_armed(peer, port, wake_fds)
+        })?;
         result?;
-        round.outcome(*on_timeout).map_err(DeliveryError::Timeout)
+        round
+            .outcome(self.on_publish_timeout)
+            .map_err(DeliveryError::Timeout)
     }
+}
 
+impl SharedPort {
     /// Re-reads the topology into `cache` (through `words`) if it changed
     /// and delivers history to the new subscribers (their ports are added to
-    /// `woken`).
-    fn refresh<'p>(
+    /// `woken`); forgets what `wake_fds` and the round's stalled list hold
+    /// for subscribers no longer routed.
+    pub(super) fn refresh<'p>(
         &'p self,
         cache: &mut TopologyCache,
         words: &mut [u32; TOPOLOGY_WORDS],
+        wake_fds: &mut WakeFdCache,
         woken: &mut Wakes<'p>,
         round: &mut Round<'_>,
     ) -> Result<(), DeliveryError> {
@@ -169,7 +172,7 @@ impl PublisherCore {
         });
         let fresh = cache.replace(snapshot.version, pairs);
         round.stalled.keep_only(cache.peers());
-        self.wake_fds.borrow_mut().keep_only(cache.peers());
+        wake_fds.keep_only(cache.peers());
         for peer in fresh {
             if let Some(port) = self.deliver_history(peer, round)? {
                 woken.add(peer, port);
@@ -178,6 +181,9 @@ impl PublisherCore {
         Ok(())
     }
 
+    /// Hands `peer` the newest entries of the history ring, as many as it
+    /// asked for (at most its queue capacity): one reference taken per
+    /// entry and push, as a publish takes one per subscriber.
     fn deliver_history(
         &self,
         peer: Peer,
@@ -216,7 +222,7 @@ impl PublisherCore {
     /// queue. `Ok(None)` when the subscriber does not get it (no longer
     /// routed, at its quota with nothing to evict, or timed out): the caller
     /// then drops that reference.
-    fn deliver_to(
+    pub(super) fn deliver_to(
         &self,
         peer: Peer,
         chunk: u32,
@@ -279,6 +285,11 @@ impl PublisherCore {
             round.stalled.remove(peer);
             return Ok(Some(port));
         }
+        if !round.may_wait() {
+            // The background thread: no waiting, and a queue full only at
+            // the subscriber's quota is no stall of it (module docs).
+            return Ok(None);
+        }
         if round.stalled.contains(peer) {
             self.time_out(peer, port, std::time::Duration::ZERO, round);
             return Ok(None);
@@ -286,10 +297,10 @@ impl PublisherCore {
         // The subscriber may sleep with a full queue we have not woken yet.
         wake_if_sleeping(port).map_err(DeliveryError::Futex)?;
         loop {
-            if let Some(gone) = self.gone() {
+            if let Some(gone) = self.runtime().registration().gone() {
                 return Err(DeliveryError::Gone(gone));
             }
-            if let Some(reason) = self.revoked() {
+            if let Some(reason) = self.status.revoked() {
                 return Err(DeliveryError::Revoked(reason));
             }
             if self.routed_port(peer).is_none() {
@@ -336,15 +347,6 @@ impl PublisherCore {
         }
         round.record(group, peer.index, waited);
     }
-
-    /// The subscriber port of `peer` if it still is the one routed: in
-    /// range, active, and of the same generation.
-    fn routed_port(&self, peer: Peer) -> Option<&SubscriberPort> {
-        let port = self.group().control().subscriber(peer.index)?;
-        (port.control.state() == Some(PortState::Active)
-            && port.control.generation() == peer.generation)
-            .then_some(port)
-    }
 }
 
 /// Whether `port` holds at least `quota` chunks, queued and taken (its
@@ -360,13 +362,13 @@ fn at_quota(port: &SubscriberPort, quota: u32) -> bool {
 /// a single fence (and their wake descriptors signalled, if armed:
 /// [`super::wake_fd_cache`]).
 #[derive(Default)]
-struct Wakes<'p> {
+pub(super) struct Wakes<'p> {
     ports: heapless::Vec<&'p SubscriberPort, MAX_SUBSCRIBERS_PER_PUBLISHER>,
     peers: heapless::Vec<Peer, MAX_SUBSCRIBERS_PER_PUBLISHER>,
 }
 
 impl<'p> Wakes<'p> {
-    fn add(&mut self, peer: Peer, port: &'p SubscriberPort) {
+    pub(super) fn add(&mut self, peer: Peer, port: &'p SubscriberPort) {
         if !self.ports.iter().any(|p| core::ptr::eq(*p, port)) {
             // Cannot overflow: at most one entry per routed subscriber.
             let _ = self.ports.push(port);
@@ -374,19 +376,25 @@ impl<'p> Wakes<'p> {
         }
     }
 
-    fn wake(&self, core: &PublisherCore) -> Result<(), DeliveryError> {
+    /// After one fence, futex-wakes the ports that sleep, then hands each
+    /// to `signal` (which signals its wake descriptor if it is armed).
+    pub(super) fn wake(
+        &self,
+        shared: &SharedPort,
+        mut signal: impl FnMut(Peer, &SubscriberPort),
+    ) -> Result<(), DeliveryError> {
         if self.ports.is_empty() {
             return Ok(());
         }
         fence_after_pushes();
         for port in &self.ports {
             if let Err(e) = wake_if_sleeping(port) {
-                log::warn!("publisher port {}: {e}", core.index);
+                log::warn!("publisher port {}: {e}", shared.index);
                 return Err(DeliveryError::Futex(e));
             }
         }
         for (&peer, port) in self.peers.iter().zip(&self.ports) {
-            core.signal_armed(peer, port);
+            signal(peer, port);
         }
         Ok(())
     }

@@ -150,6 +150,8 @@ pub(super) struct Round<'s> {
     pub(super) budget: WaitBudget,
     pub(super) stalled: &'s mut Stalled,
     pub(super) timed_out: Option<PublishTimedOut>,
+    /// Whether a full block-publisher queue is waited for at all.
+    may_wait: bool,
 }
 
 impl<'s> Round<'s> {
@@ -160,7 +162,22 @@ impl<'s> Round<'s> {
             budget: WaitBudget::new(timeout),
             stalled,
             timed_out: None,
+            may_wait: true,
         }
+    }
+
+    /// A round of the background thread, which never waits: a full
+    /// block-publisher queue is skipped, not waited for nor timed out on.
+    pub(super) fn without_waiting(stalled: &'s mut Stalled) -> Self {
+        Self {
+            may_wait: false,
+            ..Self::new(Duration::ZERO, stalled)
+        }
+    }
+
+    /// Whether a full block-publisher queue is waited for.
+    pub(super) fn may_wait(&self) -> bool {
+        self.may_wait
     }
 
     /// `Err` with the first timeout when there was one and the publisher

@@ -20,14 +20,30 @@
 //! port's descriptor never changes while it lives, so an entry never goes
 //! stale. The request is made from the publishing thread (once per
 //! subscriber), which then waits for the daemon's answer.
+//!
+//! The background thread that hands history to late subscribers
+//! ([`crate::history_on_connect`]) uses the same cache, but must not hold
+//! up the heartbeats it also beats: it asks the daemon only if no request
+//! holds the connection, and waits at most [`BACKGROUND_QUERY_TIMEOUT`]
+//! (well below the daemon's heartbeat timeout). When it gets no answer it
+//! neither caches a refusal nor marks the port `pending`: the subscriber
+//! stays to be signalled, and the background thread tries again.
+
+use std::time::Duration;
 
 use zerocp_core::notify_word::NotifyWord;
 use zerocp_core::port::SubscriberPort;
 use zerocp_core::wire::{PortKind, WakeFdPort};
 use zerocp_os_linux::wake_socket::WakeSender;
 
-use super::PublisherCore;
+use super::shared_port::SharedPort;
+use crate::registration::Registration;
 use crate::topology::Peer;
+use crate::wake_fd_request::{QueryFailed, query_wake_fd, try_query_wake_fd};
+
+/// The longest the background thread waits for the daemon's answer to a
+/// `QueryWakeFd` (module docs).
+pub(crate) const BACKGROUND_QUERY_TIMEOUT: Duration = Duration::from_millis(250);
 
 /// The wake descriptors (or refusals) a publisher got, by subscriber.
 #[derive(Debug, Default)]
@@ -58,19 +74,76 @@ impl WakeFdCache {
         };
         self.entries[pos].1.as_ref()
     }
+
+    /// Whether `peer` has an entry (a descriptor or a refusal).
+    fn knows(&self, peer: Peer) -> bool {
+        self.entries.iter().any(|(p, _)| *p == peer)
+    }
 }
 
-impl PublisherCore {
+impl SharedPort {
     /// After a delivery to `port` (of `peer`) and the fence that follows
-    /// it: signals its wake descriptor if it is armed and no signal is
-    /// pending (module docs).
-    pub(super) fn signal_armed(&self, peer: Peer, port: &SubscriberPort) {
+    /// it: signals its wake descriptor, from `cache`, if it is armed and no
+    /// signal is pending (module docs).
+    pub(super) fn signal_armed(&self, peer: Peer, port: &SubscriberPort, cache: &mut WakeFdCache) {
         let word: &NotifyWord = &port.notify;
         if !word.is_armed() || !word.mark_pending() {
             return;
         }
-        let mut cache = self.wake_fds.borrow_mut();
-        if let Some(fd) = cache.get_or_query(peer, || self.query_wake_fd(peer))
+        let registration = self.runtime().registration();
+        let fd = cache.get_or_query(peer, || {
+            self.checked(peer, query_wake_fd(registration, self.wake_fd_port(peer)))
+        });
+        self.notify(peer, fd);
+    }
+
+    /// As [`SharedPort::signal_armed`], from the background thread, on
+    /// `registration`: `false` when the descriptor is not at hand and the
+    /// connection is busy or slow (nothing marked: try again later).
+    pub(super) fn signal_armed_in_background(
+        &self,
+        registration: &Registration,
+        peer: Peer,
+        port: &SubscriberPort,
+        cache: &mut WakeFdCache,
+    ) -> bool {
+        let word: &NotifyWord = &port.notify;
+        if !word.is_armed() {
+            return true;
+        }
+        if !cache.knows(peer) {
+            let port = self.wake_fd_port(peer);
+            match try_query_wake_fd(registration, port, BACKGROUND_QUERY_TIMEOUT) {
+                Err(QueryFailed::Busy) => return false,
+                Err(QueryFailed::Timeout(why)) => {
+                    log::debug!("publisher port {}: {why}; tried again later", self.index);
+                    return false;
+                }
+                answer => {
+                    let fd = self.checked(peer, answer.map_err(QueryFailed::into_reason));
+                    cache.get_or_query(peer, || fd);
+                }
+            }
+        }
+        if word.mark_pending() {
+            self.notify(peer, cache.get_or_query(peer, || None));
+        }
+        true
+    }
+
+    /// The name of subscriber `peer`'s wake descriptor for the daemon.
+    fn wake_fd_port(&self, peer: Peer) -> WakeFdPort {
+        WakeFdPort {
+            kind: PortKind::Subscriber,
+            group: self.status.key().group,
+            port_index: peer.index,
+            generation: peer.generation,
+        }
+    }
+
+    /// Sends one wake byte on `fd`, if there is one.
+    fn notify(&self, peer: Peer, fd: Option<&WakeSender>) {
+        if let Some(fd) = fd
             && let Err(e) = fd.notify()
         {
             // Not a full buffer nor a waiter gone: those are outcomes.
@@ -82,17 +155,10 @@ impl PublisherCore {
         }
     }
 
-    /// Asks the daemon for `peer`'s wake descriptor; `None` (logged) when
-    /// it refuses or the request fails.
-    fn query_wake_fd(&self, peer: Peer) -> Option<WakeSender> {
-        let port = WakeFdPort {
-            kind: PortKind::Subscriber,
-            group: self.status.key().group,
-            port_index: peer.index,
-            generation: peer.generation,
-        };
-        let registration = self.runtime().registration();
-        let why = match crate::wake_fd_request::query_wake_fd(registration, port) {
+    /// The daemon's answer for `peer`: the descriptor, or `None` (logged)
+    /// when it refused or the request failed.
+    fn checked(&self, peer: Peer, answer: Result<WakeSender, String>) -> Option<WakeSender> {
+        let why = match answer {
             Ok(fd) => return Some(fd),
             Err(why) => why,
         };
