@@ -26,8 +26,10 @@
 //! [`crate::Timestamp`]); the header's publisher port and generation are
 //! written at loan ([`crate::PublisherId`]).
 //!
-//! No lock, no allocation and no system call unless a subscriber sleeps or
-//! a block-publisher queue is full.
+//! No allocation and no system call unless a subscriber sleeps or a
+//! block-publisher queue is full; one lock, uncontended unless the
+//! runtime's background thread is handing history to a late subscriber
+//! right then ([`shared_port`], [`crate::history_on_connect`]).
 
 mod background_delivery;
 mod creation;
@@ -114,6 +116,28 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
 
     /// How many of the latest samples to keep for subscribers that join
     /// later (and ask for history): `0..=32`, default 0.
+    ///
+    /// A subscriber that asks for history
+    /// ([`SubscriberBuilder::history`](crate::SubscriberBuilder::history))
+    /// gets the newest of them, oldest first, as soon as the daemon routes
+    /// it: the daemon tells this process, and the runtime's background
+    /// thread hands them over, also while the application never publishes
+    /// again nor calls [`Publisher::update_connections`]. If the application
+    /// is publishing right then, that publish hands them over instead. A
+    /// block-publisher subscriber whose queue is full then (only possible at
+    /// its port quota) is not waited for: it misses those entries.
+    ///
+    /// ```no_run
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Robot", "Base", "Pose")?;
+    /// let publisher = rt.publisher::<u64>(&svc).history(3).create()?;
+    /// for n in 0..10u64 {
+    ///     publisher.loan_uninit()?.write(n).publish()?;
+    /// }
+    /// // Later, in any process: gets 7, 8 and 9 without the publisher's help.
+    /// let subscriber = rt.subscriber::<u64>(&svc).history(3).create()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn history(mut self, depth: u32) -> Self {
         self.history = depth;
         self
@@ -230,7 +254,10 @@ impl<T: ZeroCopySafe> Publisher<T> {
     }
 
     /// Hands the history to subscribers that joined since the last publish,
-    /// without publishing a new sample (publishing does this too).
+    /// without publishing a new sample (publishing does this too). The
+    /// runtime does it by itself when the daemon routes such a subscriber
+    /// (see [`PublisherBuilder::history`]); this call makes sure it is done
+    /// when it returns.
     pub fn update_connections(&self) -> Result<(), UpdateConnectionsError> {
         let update = |core: &PublisherCore| {
             core.update_connections().map_err(|e| match e {

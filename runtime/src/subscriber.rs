@@ -138,7 +138,10 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
     }
 
     /// How many of each publisher's latest samples to receive on connecting
-    /// (up to the publisher's history depth): `0..=32`, default 0.
+    /// (up to the publisher's history depth and this queue's capacity):
+    /// `0..=32`, default 0. They arrive, oldest first, as soon as the
+    /// daemon has routed this subscriber, whether or not the publishers
+    /// publish again ([`PublisherBuilder::history`](crate::PublisherBuilder::history)).
     pub fn history(mut self, count: u32) -> Self {
         self.history = count;
         self

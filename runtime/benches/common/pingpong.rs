@@ -16,6 +16,11 @@
 //!
 //! [`profile_loop`] runs the same operations in one thread of one process,
 //! for instruction-level profiles (`--profile-loop`).
+//!
+//! With `ZEROCP_BENCH_HISTORY=K` both publishers keep a history of `K`
+//! samples (default 0): the publish path then also updates the history
+//! ring, and the price of history on connect (the publisher's delivery
+//! lock) can be compared with and without it.
 
 use std::time::Instant;
 
@@ -30,6 +35,19 @@ use crate::common::waiter::{Wait, with_waiter};
 
 /// The sequence number that ends the child.
 const STOP: u64 = u64::MAX;
+/// Environment variable: the publishers' history depth (default 0).
+pub const HISTORY_ENV: &str = "ZEROCP_BENCH_HISTORY";
+
+/// `ZEROCP_BENCH_HISTORY` as a history depth (0 when unset).
+fn history() -> Result<u32, BenchError> {
+    match std::env::var(HISTORY_ENV) {
+        Err(std::env::VarError::NotPresent) => Ok(0),
+        Err(e) => Err(BenchError::Usage(format!("{HISTORY_ENV}: {e}"))),
+        Ok(text) => text.trim().parse().map_err(|_| {
+            BenchError::Usage(format!("{HISTORY_ENV}={text:?} is not a history depth"))
+        }),
+    }
+}
 /// Payload sizes the ping-pong is compiled for.
 pub const SIZES: [usize; 5] = [64, 4096, 64 * 1024, 1024 * 1024, 4 * 1024 * 1024];
 
@@ -79,6 +97,7 @@ impl<const N: usize> Side<N> {
         let publisher = rt
             .publisher::<[u8; N]>(out)
             .max_loans(1)
+            .history(history()?)
             .create()
             .zerocp("create publisher")?;
         let mut subscriber = rt
