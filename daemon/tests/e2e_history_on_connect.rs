@@ -134,6 +134,16 @@ fn a_publisher_busy_in_its_own_loop_still_serves() {
 }
 
 #[test]
+fn a_late_subscriber_in_a_wait_set_wakes_with_the_history() {
+    let domain = domain();
+    let publisher = start_publisher(&domain, "waitset", 3, PUBLISHED, "block");
+    let mut subscriber = spawn_child("roles::waitset_subscriber", &["waitset"], &domain.envs());
+    assert_eq!(subscriber.expect_line("got ", WAIT), "7,8,9");
+    subscriber.expect_success(WAIT);
+    finish(domain, publisher);
+}
+
+#[test]
 fn a_killed_publisher_leaves_no_hang_and_no_chunk_behind() {
     let domain = domain();
     let mut publisher = start_publisher(&domain, "killed", 4, PUBLISHED, "block");
@@ -161,7 +171,7 @@ mod roles {
     use crate::e2e_support::{
         Msg, arg, deadline, expect_command, left, publish_seq, say, service, stop_flag,
     };
-    use zerocp::{Runtime, Subscriber};
+    use zerocp::{Runtime, Subscriber, WaitSet};
     use zerocp_os_linux::testing::role::role_args;
 
     /// Takes from `subscriber` until `expected` samples came; returns
@@ -253,6 +263,39 @@ mod roles {
             "more than {expected} samples"
         );
         say(format!("got {} plain {}", joined(&seqs), plain.queued()));
+    }
+
+    /// Asks for 3 samples of history and sleeps in a wait set over its
+    /// subscriber until they came.
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn waitset_subscriber() {
+        let Some(args) = role_args("roles::waitset_subscriber") else {
+            return;
+        };
+        let instance: String = arg(&args, 0);
+        let rt = Runtime::init("history-waitset").expect("init");
+        let subscriber = rt
+            .subscriber::<Msg>(&service(&instance))
+            .queue_capacity(16)
+            .history(3)
+            .create()
+            .expect("subscriber");
+        let waitset = WaitSet::new().expect("wait set");
+        let attachment = waitset.attach(&subscriber).expect("attach");
+        let deadline = deadline();
+        let mut seqs = Vec::new();
+        while seqs.len() < 3 {
+            let events = waitset
+                .wait(Some(left(deadline, "the history")))
+                .expect("wait");
+            if events.contains(&attachment) {
+                while let Some(msg) = subscriber.take().expect("take") {
+                    seqs.push(msg.seq);
+                }
+            }
+        }
+        say(format!("got {}", joined(&seqs)));
     }
 
     /// Receives the history (4 samples) and holds it until told to release.

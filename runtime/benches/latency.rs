@@ -27,8 +27,9 @@
 //!
 //! Options: case names to run only those (`-- zerocp uds`), `--sizes
 //! 64,4096`, and `--profile-loop [--iterations N]` (one thread: loan, write,
-//! publish, take, drop N times per size of `--sizes`; for callgrind). See
-//! `docs/performance.md`.
+//! publish, take, drop N times per size of `--sizes`; for callgrind);
+//! `ZEROCP_BENCH_HISTORY=K` gives the ping-pong's publishers a history of
+//! `K`. See `docs/performance.md`.
 
 mod common {
     pub mod daemon;

@@ -6,10 +6,11 @@
 //! ports as the daemon named them, with what it said about them (revoked,
 //! [`crate::port_status`]).
 //!
-//! The daemon's notices (a port revoked) arrive on the control connection
-//! unasked; whoever reads the connection (a request in flight, or the
-//! heartbeat thread between requests) hands them to the port table
-//! ([`Registration::note_notices`]).
+//! The daemon's notices (a port revoked, a late subscriber wanting a
+//! publisher's history) arrive on the control connection unasked; whoever
+//! reads the connection (a request in flight, or the heartbeat thread
+//! between requests) hands them to the port table or to the history
+//! servers ([`Registration::note_notices`], [`crate::history_on_connect`]).
 //!
 //! "The daemon is gone" is one process-wide flag, set when the control
 //! connection closes or delivers `Shutdown` (seen by a request or by the
