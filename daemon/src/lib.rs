@@ -123,6 +123,8 @@ pub mod heartbeat_audit;
 pub mod heartbeat_file;
 pub mod heartbeat_scheduler;
 pub mod history_notice;
+#[cfg(test)]
+mod history_notice_tests;
 pub mod introspection;
 pub mod limits_config;
 pub mod logging;
