@@ -121,6 +121,14 @@ fn two_late_subscribers_get_the_same_history() {
     let publisher = start_publisher(&domain, "twice", 3, PUBLISHED, "block");
     assert_eq!(late_subscriber(&domain, "twice", 3, 3), "7,8,9 plain 0");
     assert_eq!(late_subscriber(&domain, "twice", 3, 3), "7,8,9 plain 0");
+    // Two joining at once, in two processes.
+    let args = ["twice", "3", "3"];
+    let mut first = spawn_child("roles::late_subscriber", &args, &domain.envs());
+    let mut second = spawn_child("roles::late_subscriber", &args, &domain.envs());
+    for subscriber in [&mut first, &mut second] {
+        assert_eq!(subscriber.expect_line("got ", WAIT), "7,8,9 plain 0");
+        subscriber.expect_success(WAIT);
+    }
     expect_in_use(&domain, 3);
     finish(domain, publisher);
 }
