@@ -50,6 +50,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use zerocp_core::chunk_header::CHUNK_HEADER_SIZE;
 use zerocp_core::mempool_manager::MemPoolManager;
 use zerocp_core::port::{FullPolicy, SubscriberPort};
 use zerocp_core::service::ServiceDescription;
@@ -64,6 +65,7 @@ use crate::adaptive_spin::{AdaptiveSpin, DEFAULT_WAIT_SPINS};
 use crate::error::{CreatePortError, CreatePortReason, QuotaScope, TakeError, WaitError};
 use crate::lifecycle::Lifecycle;
 use crate::mapped::Mapped;
+use crate::payload::Payload;
 use crate::port_cell::PortCell;
 use crate::port_owner::PortOwner;
 use crate::port_request;
@@ -95,7 +97,7 @@ pub const DEFAULT_MAX_HELD: u32 = 8;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[must_use = "a builder does nothing until `create` is called"]
-pub struct SubscriberBuilder<'r, T> {
+pub struct SubscriberBuilder<'r, P: ?Sized, H = ()> {
     rt: &'r Arc<Lifecycle>,
     service: ServiceDescription,
     queue_capacity: u32,
@@ -103,10 +105,10 @@ pub struct SubscriberBuilder<'r, T> {
     history: u32,
     max_held: u32,
     wait_spins: u32,
-    _payload: PhantomData<fn() -> T>,
+    _types: PhantomData<fn() -> (*const P, H)>,
 }
 
-impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
+impl<'r, P: ?Sized + Payload> SubscriberBuilder<'r, P> {
     pub(crate) fn new(rt: &'r Arc<Lifecycle>, service: &ServiceDescription) -> Self {
         Self {
             rt,
@@ -116,7 +118,42 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
             history: 0,
             max_held: DEFAULT_MAX_HELD,
             wait_spins: DEFAULT_WAIT_SPINS,
-            _payload: PhantomData,
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<'r, P: ?Sized + Payload, H: ZeroCopySafe> SubscriberBuilder<'r, P, H> {
+    /// Expects a user header of type `U` beside every sample's payload, as
+    /// the service's publishers declared with
+    /// [`PublisherBuilder::user_header`](crate::PublisherBuilder::user_header);
+    /// read it with [`Sample::user_header`]. The daemon refuses a
+    /// subscriber whose header type differs from the publishers' (or that
+    /// expects one where they have none, or the other way round).
+    ///
+    /// ```no_run
+    /// use zerocp::ZeroCopySafe;
+    /// #[derive(ZeroCopySafe)]
+    /// #[repr(C)]
+    /// struct Frame { id: u64, exposure_us: u32, _pad: u32 }
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Camera", "Front", "Image")?;
+    /// let images = rt.subscriber::<[u8]>(&svc).user_header::<Frame>().create()?;
+    /// if let Some(image) = images.take()? {
+    ///     println!("frame {}: {} bytes", image.user_header().id, image.len());
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn user_header<U: ZeroCopySafe>(self) -> SubscriberBuilder<'r, P, U> {
+        SubscriberBuilder {
+            rt: self.rt,
+            service: self.service,
+            queue_capacity: self.queue_capacity,
+            full_policy: self.full_policy,
+            history: self.history,
+            max_held: self.max_held,
+            wait_spins: self.wait_spins,
+            _types: PhantomData,
         }
     }
 
@@ -163,23 +200,27 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
     }
 
     /// Creates the subscriber (one request to the daemon).
-    pub fn create(self) -> Result<Subscriber<T>, CreatePortError> {
+    pub fn create(self) -> Result<Subscriber<P, H>, CreatePortError> {
         self.try_create().map_err(|reason| CreatePortError {
             kind: PortKind::Subscriber,
             reason,
         })
     }
 
-    fn try_create(self) -> Result<Subscriber<T>, CreatePortReason> {
+    fn try_create(self) -> Result<Subscriber<P, H>, CreatePortReason> {
         const {
             assert!(
-                !std::mem::needs_drop::<T>(),
+                !std::mem::needs_drop::<H>(),
                 "ZeroCopySafe types have no drop glue"
             )
         };
+        let () = P::CHECKED;
         let options = SubscriberOptions {
             service: self.service,
-            type_info: port_request::type_info::<T>(),
+            type_info: P::type_info(),
+            shape: P::SHAPE,
+            elements: P::elements,
+            user_header: port_request::type_info::<H>(),
             queue_capacity: self.queue_capacity,
             full_policy: self.full_policy,
             history: self.history,
@@ -191,12 +232,14 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
             service: self.service,
             wake_fd: OnceCell::new(),
             skipped: std::cell::Cell::new(0),
-            _payload: PhantomData,
+            _types: PhantomData,
         })
     }
 }
 
-/// The receiving end of a service, for payloads of type `T`.
+/// The receiving end of a service, for payloads of type `P` (a
+/// [`ZeroCopySafe`] type, or a slice of one: [`Payload`]) with user
+/// headers of type `H` (none by default, [`SubscriberBuilder::user_header`]).
 ///
 /// `Send` (move it to another thread), not `Sync`: its samples borrow it.
 /// Dropping it removes the port (the daemon releases what is still queued).
@@ -218,17 +261,17 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct Subscriber<T> {
+pub struct Subscriber<P: ?Sized, H = ()> {
     cell: PortCell<SubscriberCore>,
     service: ServiceDescription,
     /// The wake descriptor, once made ([`Subscriber::as_fd`]).
     wake_fd: OnceCell<Arc<WakeSocket>>,
     /// Samples [`Subscriber::take_latest`] released unread.
     skipped: std::cell::Cell<u64>,
-    _payload: PhantomData<fn() -> T>,
+    _types: PhantomData<fn() -> (*const P, H)>,
 }
 
-impl<T: ZeroCopySafe> Subscriber<T> {
+impl<P: ?Sized + Payload, H: ZeroCopySafe> Subscriber<P, H> {
     /// Takes the oldest queued sample, or `None` when the queue is empty.
     ///
     /// Fails with [`TakeError::TooManyHeld`] when `max_held` samples are
@@ -241,7 +284,7 @@ impl<T: ZeroCopySafe> Subscriber<T> {
     /// [`TakeError::Disconnected`] while the daemon restarts, and
     /// [`TakeError::NotRecreated`] when the restarted daemon refused this
     /// port (module docs of [`crate::error`]).
-    pub fn take(&self) -> Result<Option<Sample<'_, T>>, TakeError> {
+    pub fn take(&self) -> Result<Option<Sample<'_, P, H>>, TakeError> {
         self.cell.call(SubscriberCore::take, |core, taken| {
             taken.map(|taken| Sample::new(Rc::clone(core), taken))
         })
@@ -310,7 +353,7 @@ impl<T: ZeroCopySafe> Subscriber<T> {
     }
 }
 
-impl<T> std::fmt::Debug for Subscriber<T> {
+impl<P: ?Sized, H> std::fmt::Debug for Subscriber<P, H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Subscriber")
             .field("service", &self.service)
@@ -330,12 +373,16 @@ impl Drop for SubscriberCore {
     }
 }
 
-/// A taken chunk: its held-slot, global index and payload address.
+/// A taken chunk: its held-slot, global index, payload address and length
+/// (elements of a slice, 1 for a sized payload), user header address and
+/// metadata.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Taken {
     pub(crate) slot: u32,
     pub(crate) chunk: u32,
     pub(crate) payload: NonNull<u8>,
+    pub(crate) len: usize,
+    pub(crate) user_header: NonNull<u8>,
     pub(crate) sequence: u64,
     pub(crate) origin: u32,
     pub(crate) origin_generation: u32,
@@ -354,7 +401,11 @@ pub(crate) struct SubscriberCore {
     /// The pool's quotas and this process's count of its chunks.
     count: Mapped<PoolCount>,
     index: u32,
-    payload_size: u32,
+    /// Where the payload starts in a chunk (after the user header).
+    payload_offset: u32,
+    /// The payload's elements for a payload size read from a chunk header,
+    /// if that size is one the port's type can have ([`Payload`]).
+    elements: fn(u32) -> Option<usize>,
     held: SlotMask,
     spin: AdaptiveSpin,
     blocks_publishers: bool,
@@ -510,9 +561,9 @@ impl SubscriberCore {
             self.release(chunk);
             return Err(corrupt("held slot outside the port's list"));
         }
-        let checked = check_header(pools, chunk, header, self.payload_size);
-        let range = match checked {
-            Ok(range) => range,
+        let checked = check_header(pools, chunk, header, self.payload_offset, self.elements);
+        let (range, len) = match checked {
+            Ok(checked) => checked,
             Err(reason) => {
                 // The caller gives the slot and the quota count back.
                 self.port().held.clear(slot);
@@ -520,18 +571,20 @@ impl SubscriberCore {
                 return Err(corrupt(reason));
             }
         };
-        // SAFETY: `validate` checked offset + size <= the chunk's stride, and
-        // `chunk()` resolved the header inside the mapped data segment, so the
-        // payload lies inside the mapping; a pointer into it is non-null.
-        let payload = unsafe {
-            NonNull::from(header)
-                .cast::<u8>()
-                .add(range.offset as usize)
-        };
+        let start = NonNull::from(header).cast::<u8>();
+        // SAFETY: `validate` checked offset + size <= the chunk's stride (and
+        // offset >= 64, so the user header before it lies in the chunk too),
+        // and `chunk()` resolved the header inside the mapped data segment,
+        // so both lie inside the mapping; a pointer into it is non-null.
+        let payload = unsafe { start.add(range.offset as usize) };
+        // SAFETY: as for the payload (64 <= offset).
+        let user_header = unsafe { start.add(CHUNK_HEADER_SIZE as usize) };
         Ok(Taken {
             slot,
             chunk,
             payload,
+            len,
+            user_header,
             // Metadata: reported as read, never used to find anything.
             sequence: header.sequence(),
             origin: header.origin_port(),
