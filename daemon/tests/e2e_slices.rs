@@ -199,7 +199,10 @@ mod roles {
             .user_header::<Scan>()
             .create()
             .expect_err("no maximum");
-        assert!(matches!(missing.reason, CreatePortReason::MissingMaxSliceLen));
+        assert!(matches!(
+            missing.reason,
+            CreatePortReason::MissingMaxSliceLen
+        ));
         say(format!("no maximum: {missing}"));
         let publisher = rt
             .publisher::<[u16]>(&svc)
