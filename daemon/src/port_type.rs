@@ -12,6 +12,7 @@
 use std::fmt;
 
 use zerocp_core::chunk_header::{CHUNK_HEADER_SIZE, payload_offset, payload_offset_after};
+use zerocp_core::fixed_string::FixedString;
 use zerocp_core::service::TypeInfo;
 use zerocp_core::wire::{CreatePublisher, CreateSubscriber, PayloadShape};
 
@@ -133,7 +134,19 @@ impl PortType {
         }
     }
 
-    /// The user header as messages name it (`none` for `()`).
+    /// The payload type as introspection shows it: a slice's element type
+    /// with its name in brackets (`[u16]`, cut to the name's capacity).
+    pub fn shown(&self) -> TypeInfo {
+        match self.shape {
+            PayloadShape::Sized => self.payload,
+            PayloadShape::Slice => TypeInfo {
+                name: FixedString::from_str_truncated(&format!("[{}]", self.payload.name.as_str())),
+                ..self.payload
+            },
+        }
+    }
+
+    /// The user header as messages name it (`no user header` for `()`).
     pub fn describe_user_header(&self) -> String {
         if self.user_header == TypeInfo::of::<()>() {
             "no user header".to_owned()
@@ -200,5 +213,7 @@ mod tests {
         let sized = PortType::sized(TypeInfo::of::<u8>());
         assert_eq!(sized.describe_payload(), "`u8` (size 1, align 1)");
         assert_eq!(sized.describe_user_header(), "no user header");
+        assert_eq!(slice.shown().name.as_str(), "[u8]");
+        assert_eq!(sized.shown(), sized.payload);
     }
 }

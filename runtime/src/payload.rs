@@ -7,7 +7,7 @@
 //! sizes the chunk (the daemon picks the mempool by it), and each sample
 //! records its own length as the chunk header's `payload_size` in bytes.
 //! A subscriber reads that length from shared memory another process
-//! writes, so it checks it ([`Payload::elements`]) before making a slice
+//! writes, so it checks it (`Sealed::elements`) before making a slice
 //! of it.
 //!
 //! The trait is sealed: the runtime's data path relies on these two

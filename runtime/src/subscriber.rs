@@ -37,6 +37,7 @@
 
 #[cfg(feature = "tokio")]
 mod async_receive;
+mod builder;
 mod chunk_check;
 mod creation;
 mod senders;
@@ -52,18 +53,17 @@ use std::time::{Duration, Instant};
 
 use zerocp_core::chunk_header::CHUNK_HEADER_SIZE;
 use zerocp_core::mempool_manager::MemPoolManager;
-use zerocp_core::port::{FullPolicy, SubscriberPort};
+use zerocp_core::port::SubscriberPort;
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::sync::Ordering;
-use zerocp_core::wire::PortKind;
 use zerocp_os_linux::wake_socket::WakeSocket;
 
+pub use self::builder::SubscriberBuilder;
 use self::chunk_check::check_header;
 use self::creation::SubscriberOptions;
 use crate::ZeroCopySafe;
-use crate::adaptive_spin::{AdaptiveSpin, DEFAULT_WAIT_SPINS};
-use crate::error::{CreatePortError, CreatePortReason, QuotaScope, TakeError, WaitError};
-use crate::lifecycle::Lifecycle;
+use crate::adaptive_spin::AdaptiveSpin;
+use crate::error::{QuotaScope, TakeError, WaitError};
 use crate::mapped::Mapped;
 use crate::payload::Payload;
 use crate::port_cell::PortCell;
@@ -80,162 +80,6 @@ use crate::wait::{WaitEnd, wait_for_data, wake_blocked_publishers};
 pub const DEFAULT_QUEUE_CAPACITY: u32 = 16;
 /// Default of [`SubscriberBuilder::max_held`].
 pub const DEFAULT_MAX_HELD: u32 = 8;
-
-/// Options of a new subscriber; made by [`Runtime::subscriber`](crate::Runtime::subscriber).
-///
-/// ```no_run
-/// use zerocp::FullPolicy;
-/// # let rt = zerocp::Runtime::init("doc")?;
-/// # let svc = zerocp::ServiceDescription::new("Robot", "Base", "Pose")?;
-/// let subscriber = rt
-///     .subscriber::<[f32; 3]>(&svc)
-///     .queue_capacity(8)                       // samples queued, not yet taken
-///     .full_policy(FullPolicy::BlockPublisher) // default: DiscardOldest
-///     .history(2)                              // the 2 latest samples on connect
-///     .max_held(4)                             // samples taken and not dropped
-///     .create()?;
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[must_use = "a builder does nothing until `create` is called"]
-pub struct SubscriberBuilder<'r, P: ?Sized, H = ()> {
-    rt: &'r Arc<Lifecycle>,
-    service: ServiceDescription,
-    queue_capacity: u32,
-    full_policy: FullPolicy,
-    history: u32,
-    max_held: u32,
-    wait_spins: u32,
-    _types: PhantomData<fn() -> (*const P, H)>,
-}
-
-impl<'r, P: ?Sized + Payload> SubscriberBuilder<'r, P> {
-    pub(crate) fn new(rt: &'r Arc<Lifecycle>, service: &ServiceDescription) -> Self {
-        Self {
-            rt,
-            service: *service,
-            queue_capacity: DEFAULT_QUEUE_CAPACITY,
-            full_policy: FullPolicy::DiscardOldest,
-            history: 0,
-            max_held: DEFAULT_MAX_HELD,
-            wait_spins: DEFAULT_WAIT_SPINS,
-            _types: PhantomData,
-        }
-    }
-}
-
-impl<'r, P: ?Sized + Payload, H: ZeroCopySafe> SubscriberBuilder<'r, P, H> {
-    /// Expects a user header of type `U` beside every sample's payload, as
-    /// the service's publishers declared with
-    /// [`PublisherBuilder::user_header`](crate::PublisherBuilder::user_header);
-    /// read it with [`Sample::user_header`]. The daemon refuses a
-    /// subscriber whose header type differs from the publishers' (or that
-    /// expects one where they have none, or the other way round).
-    ///
-    /// ```no_run
-    /// use zerocp::ZeroCopySafe;
-    /// #[derive(ZeroCopySafe)]
-    /// #[repr(C)]
-    /// struct Frame { id: u64, exposure_us: u32, _pad: u32 }
-    /// # let rt = zerocp::Runtime::init("doc")?;
-    /// # let svc = zerocp::ServiceDescription::new("Camera", "Front", "Image")?;
-    /// let images = rt.subscriber::<[u8]>(&svc).user_header::<Frame>().create()?;
-    /// if let Some(image) = images.take()? {
-    ///     println!("frame {}: {} bytes", image.user_header().id, image.len());
-    /// }
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn user_header<U: ZeroCopySafe>(self) -> SubscriberBuilder<'r, P, U> {
-        SubscriberBuilder {
-            rt: self.rt,
-            service: self.service,
-            queue_capacity: self.queue_capacity,
-            full_policy: self.full_policy,
-            history: self.history,
-            max_held: self.max_held,
-            wait_spins: self.wait_spins,
-            _types: PhantomData,
-        }
-    }
-
-    /// Samples the queue holds before the full-queue policy applies:
-    /// `1..=256`, default [`DEFAULT_QUEUE_CAPACITY`].
-    pub fn queue_capacity(mut self, capacity: u32) -> Self {
-        self.queue_capacity = capacity;
-        self
-    }
-
-    /// What publishers do when the queue is full: drop the oldest sample
-    /// (the default; counted in [`Subscriber::dropped`]) or wait until this
-    /// subscriber takes one. With [`FullPolicy::BlockPublisher`], a thread
-    /// must not publish into a full queue that only it drains: it would wait
-    /// for itself.
-    pub fn full_policy(mut self, policy: FullPolicy) -> Self {
-        self.full_policy = policy;
-        self
-    }
-
-    /// How many of each publisher's latest samples to receive on connecting
-    /// (up to the publisher's history depth): `0..=32`, default 0.
-    pub fn history(mut self, count: u32) -> Self {
-        self.history = count;
-        self
-    }
-
-    /// How many samples may be held (taken and not dropped) at once:
-    /// `1..=32`, default [`DEFAULT_MAX_HELD`].
-    pub fn max_held(mut self, max: u32) -> Self {
-        self.max_held = max;
-        self
-    }
-
-    /// How many times [`Subscriber::wait`] checks the queue before it
-    /// sleeps on the futex, at most (default [`DEFAULT_WAIT_SPINS`]; 0: sleep
-    /// at once). The spin adapts: it halves after a wait it did not help and
-    /// doubles after one it did, so rare data costs little CPU while
-    /// lock-step exchanges answer without a system call. See
-    /// [`DEFAULT_WAIT_SPINS`] for its CPU cost.
-    pub fn wait_spins(mut self, max: u32) -> Self {
-        self.wait_spins = max;
-        self
-    }
-
-    /// Creates the subscriber (one request to the daemon).
-    pub fn create(self) -> Result<Subscriber<P, H>, CreatePortError> {
-        self.try_create().map_err(|reason| CreatePortError {
-            kind: PortKind::Subscriber,
-            reason,
-        })
-    }
-
-    fn try_create(self) -> Result<Subscriber<P, H>, CreatePortReason> {
-        const {
-            assert!(
-                !std::mem::needs_drop::<H>(),
-                "ZeroCopySafe types have no drop glue"
-            )
-        };
-        let () = P::CHECKED;
-        let options = SubscriberOptions {
-            service: self.service,
-            type_info: P::type_info(),
-            shape: P::SHAPE,
-            elements: P::elements,
-            user_header: port_request::type_info::<H>(),
-            queue_capacity: self.queue_capacity,
-            full_policy: self.full_policy,
-            history: self.history,
-            max_held: self.max_held,
-            wait_spins: self.wait_spins,
-        };
-        Ok(Subscriber {
-            cell: PortCell::new(SubscriberCore::create(self.rt, options)?),
-            service: self.service,
-            wake_fd: OnceCell::new(),
-            skipped: std::cell::Cell::new(0),
-            _types: PhantomData,
-        })
-    }
-}
 
 /// The receiving end of a service, for payloads of type `P` (a
 /// [`ZeroCopySafe`] type, or a slice of one: [`Payload`]) with user
