@@ -182,8 +182,8 @@ mod roles {
 
     use crate::e2e_support::{arg, deadline, expect_command, left, say, service};
     use crate::{LENS, MAX, Scan, range, scan};
-    use zerocp::Runtime;
     use zerocp::error::{CreatePortReason, LoanError, TakeError};
+    use zerocp::{FullPolicy, Runtime};
     use zerocp_os_linux::testing::role::role_args;
 
     #[test]
@@ -268,7 +268,10 @@ mod roles {
         let subscriber = rt
             .subscriber::<[u16]>(&service("slices"))
             .user_header::<Scan>()
-            .queue_capacity(8)
+            // Every scan arrives: the pool's port quota (4 of its 8 chunks)
+            // would otherwise drop the oldest of a burst.
+            .queue_capacity(2)
+            .full_policy(FullPolicy::BlockPublisher)
             .create()
             .expect("subscriber");
         say("ready");
