@@ -6,7 +6,8 @@
 //!   process gets each as a `&[u16]` of that length with its values and
 //!   header intact. The publisher is refused a slice longer than its
 //!   maximum (`SliceTooLong`) and a slice publisher without maximum
-//!   (`MissingMaxSliceLen`).
+//!   (`MissingMaxSliceLen`); copying a slice of another length into a loan
+//!   is a `SliceLengthError` (and the loan's chunk goes back).
 //! - Types that differ are refused with typed `TypeMismatch` errors:
 //!   `[u8]` against `[u16]`, `u16` against `[u16]`, no header, or another
 //!   header, against the `Scan` header; and a header where the service
@@ -219,8 +220,11 @@ mod roles {
             }
         );
         say(format!("too long: {long}"));
+        let short = publisher.loan_slice_uninit(3).expect("loan");
+        let mismatch = short.write_from_slice(&[1, 2]).expect_err("2 into 3");
+        assert_eq!((mismatch.loaned, mismatch.given), (3, 2));
         for (k, len) in LENS.into_iter().enumerate() {
-            let mut sample = match k % 3 {
+            let mut sample = match k % 4 {
                 0 => {
                     let ranges: Vec<u16> = (0..len).map(|i| range(k, i)).collect();
                     let loan = publisher.loan_slice_uninit(len).expect("loan");
@@ -234,12 +238,20 @@ mod roles {
                             *r = range(k, i);
                         }
                     }),
-                _ => {
+                2 => {
                     let mut filled = publisher.loan_slice_uninit(len).expect("loan").fill(0);
                     for (i, r) in filled.iter_mut().enumerate() {
                         *r = range(k, i);
                     }
                     filled
+                }
+                _ => {
+                    let mut zeroed = publisher.loan_slice_uninit(len).expect("loan").zeroed();
+                    assert!(zeroed.iter().all(|&r| r == 0));
+                    for (i, r) in zeroed.iter_mut().enumerate() {
+                        *r = range(k, i);
+                    }
+                    zeroed
                 }
             };
             assert_eq!(

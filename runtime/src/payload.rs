@@ -11,7 +11,16 @@
 //! of it.
 //!
 //! The trait is sealed: the runtime's data path relies on these two
-//! layouts only.
+//! layouts only. A slice of a zero-sized type carries no data and its
+//! length could not be read back from the byte size: creating a port of
+//! one does not compile.
+//!
+//! ```compile_fail
+//! # let rt = zerocp::Runtime::init("doc")?;
+//! # let svc = zerocp::ServiceDescription::new("Nothing", "At", "All")?;
+//! let empty = rt.publisher::<[()]>(&svc).max_slice_len(8).create()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! ```no_run
 //! # let rt = zerocp::Runtime::init("doc")?;
