@@ -98,7 +98,11 @@ impl SubscriberCore {
         let control = &port.get().control;
         let blocks = control.policy() == FullPolicy::BlockPublisher;
         let most = control.capacity().saturating_add(options.max_held);
-        let bounded = count.get().port_limit().is_some_and(|quota| most > quota);
+        // A slice subscriber's pool is not its publishers' (docs/architecture.md,
+        // "Slices and user headers"): they may bound it by theirs, so it
+        // always reports its held count.
+        let bounded = options.shape == PayloadShape::Slice
+            || count.get().port_limit().is_some_and(|quota| most > quota);
         // Its taken samples alone reach the port quota only past it.
         let port_limit = count
             .get()
