@@ -38,6 +38,18 @@
 //! data segment (headers and payloads) is written only by loaning publishers,
 //! and a process that only subscribes can map it read-only.
 //!
+//! # The user header
+//!
+//! A service may carry a user header beside the payload (a second
+//! `ZeroCopySafe` type, e.g. a frame id and an exposure time): it starts at
+//! offset 64, right after this header (its alignment is at most 64), and the
+//! payload follows at the next offset aligned for it,
+//! [`payload_offset_after`]. `payload_offset` records where that is; the
+//! header's layout is unchanged, and a chunk without user header has its
+//! payload at 64 as before. The header does not record the user header's
+//! size: both ends know their types, which the daemon checked equal, so a
+//! reader compares `payload_offset` with the offset its types imply.
+//!
 //! A header that another process wrote is checked with
 //! [`ChunkHeader::validate`] before the payload location is used.
 
@@ -61,7 +73,7 @@ pub const MAX_PAYLOAD_ALIGN: u32 = 64;
 ///
 /// let header = ChunkHeader::zeroed(); // in real use: a reference into the data segment
 /// header.init(&ChunkInit {
-///     chunk_size: 256, payload_size: 24, payload_align: 8,
+///     chunk_size: 256, payload_size: 24, payload_align: 8, user_header_size: 0,
 ///     origin_port: 3, origin_generation: 5, sequence: 1, mempool: 0, chunk_index: 17,
 /// })?;
 /// header.set_publish_time(1_000_000);
@@ -104,6 +116,9 @@ pub struct ChunkInit {
     pub payload_size: u32,
     /// Payload alignment (power of two, at most [`MAX_PAYLOAD_ALIGN`]).
     pub payload_align: u32,
+    /// Bytes of the user header between this header and the payload (0:
+    /// none); the payload starts at [`payload_offset_after`] of it.
+    pub user_header_size: u32,
     /// Publisher port index.
     pub origin_port: u32,
     /// Generation of that publisher port.
@@ -180,6 +195,34 @@ pub const fn payload_offset(align: u32) -> Result<u32, PayloadAlignError> {
     Ok(CHUNK_HEADER_SIZE.div_ceil(align) * align)
 }
 
+/// The offset of a payload with alignment `align` that follows a user
+/// header of `user_header_size` bytes (at offset 64): `64 + user_header_size`
+/// rounded up to `align`. Saturates at `u32::MAX` (no chunk holds that), so
+/// an absurd size is refused where the chunk size is checked.
+///
+/// ```
+/// use zerocp_core::chunk_header::payload_offset_after;
+/// assert_eq!(payload_offset_after(0, 8), Ok(64));
+/// assert_eq!(payload_offset_after(12, 8), Ok(80));
+/// assert_eq!(payload_offset_after(12, 1), Ok(76));
+/// ```
+pub const fn payload_offset_after(
+    user_header_size: u32,
+    align: u32,
+) -> Result<u32, PayloadAlignError> {
+    let first = match payload_offset(align) {
+        Ok(offset) => offset,
+        Err(e) => return Err(e),
+    };
+    let end = first as u64 + user_header_size as u64;
+    let offset = end.div_ceil(align as u64) * align as u64;
+    if offset > u32::MAX as u64 {
+        Ok(u32::MAX)
+    } else {
+        Ok(offset as u32)
+    }
+}
+
 /// A header (written by another process) that does not describe a usable chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -198,11 +241,12 @@ pub enum HeaderError {
     },
     /// The payload alignment is invalid.
     Align(PayloadAlignError),
-    /// The payload offset is not the one its alignment implies.
+    /// The payload offset is below the header's end or not a multiple of
+    /// the payload's alignment.
     PayloadOffset {
         /// The offset found.
         found: u32,
-        /// The offset the alignment implies.
+        /// The smallest offset the alignment allows (no user header).
         expected: u32,
     },
     /// The payload runs past the end of the chunk.
@@ -265,7 +309,8 @@ impl ChunkHeader {
     /// the chunk exclusively (just popped from the freelist); its reference
     /// count is set apart, in the group control part ([`crate::refcount`]).
     pub fn init(&self, init: &ChunkInit) -> Result<(), HeaderError> {
-        let offset = payload_offset(init.payload_align).map_err(HeaderError::Align)?;
+        let offset = payload_offset_after(init.user_header_size, init.payload_align)
+            .map_err(HeaderError::Align)?;
         let capacity = init.chunk_size.saturating_sub(offset);
         if init.payload_size > capacity {
             return Err(HeaderError::PayloadTooLarge {
@@ -294,7 +339,9 @@ impl ChunkHeader {
     }
 
     /// Checks the header against the stride of the pool the chunk lies in and
-    /// returns where its payload is. Use before touching the payload of a
+    /// returns where its payload is (the offset is at least 64 and aligned
+    /// for the payload; whether a user header of the right size precedes it
+    /// is the reader's check). Use before touching the payload of a
     /// chunk another process described.
     pub fn validate(&self, pool_stride: u32) -> Result<PayloadRange, HeaderError> {
         let version = self.version.load(Ordering::Relaxed);
@@ -308,9 +355,14 @@ impl ChunkHeader {
                 expected: pool_stride,
             });
         }
-        let expected = payload_offset(self.payload_align()).map_err(HeaderError::Align)?;
+        // Read once: another process may change the word meanwhile, and
+        // the checked value is the one divided by.
+        let align = self.payload_align();
+        let expected = payload_offset(align).map_err(HeaderError::Align)?;
         let offset = self.payload_offset();
-        if offset != expected {
+        // A user header moves the payload up (module docs); the reader
+        // compares the offset with the one its types imply.
+        if offset < expected || !offset.is_multiple_of(align) {
             return Err(HeaderError::PayloadOffset {
                 found: offset,
                 expected,
@@ -403,6 +455,7 @@ mod tests {
             chunk_size: 128,
             payload_size: size,
             payload_align: align,
+            user_header_size: 0,
             origin_port: 9,
             origin_generation: 4,
             sequence: 42,
@@ -478,6 +531,38 @@ mod tests {
         assert_eq!(h.publish_time(), 0);
     }
 
+    #[test]
+    fn user_header_moves_the_payload() {
+        assert_eq!(payload_offset_after(0, 64), Ok(64));
+        assert_eq!(payload_offset_after(1, 64), Ok(128));
+        assert_eq!(payload_offset_after(24, 4), Ok(88));
+        assert_eq!(payload_offset_after(u32::MAX, 8), Ok(u32::MAX));
+        assert!(payload_offset_after(8, 3).is_err());
+        let h = ChunkHeader::zeroed();
+        let with_header = ChunkInit {
+            user_header_size: 12,
+            ..init(40, 8)
+        };
+        h.init(&with_header).unwrap();
+        assert_eq!(
+            h.validate(128),
+            Ok(PayloadRange {
+                offset: 80,
+                size: 40
+            })
+        );
+        assert_eq!(
+            h.init(&ChunkInit {
+                user_header_size: 12,
+                ..init(49, 8)
+            }),
+            Err(HeaderError::PayloadTooLarge {
+                size: 49,
+                capacity: 48
+            })
+        );
+    }
+
     /// The documented offsets (module docs), the same on every target.
     #[test]
     fn field_offsets() {
@@ -502,6 +587,11 @@ mod tests {
                 expected: 64
             })
         );
+        h.payload_offset.store(68, Ordering::Relaxed);
+        assert!(matches!(
+            h.validate(128),
+            Err(HeaderError::PayloadOffset { found: 68, .. })
+        ));
         h.payload_offset.store(64, Ordering::Relaxed);
         h.payload_align.store(3, Ordering::Relaxed);
         assert!(matches!(h.validate(128), Err(HeaderError::Align(_))));

@@ -135,6 +135,8 @@ pub struct PayloadSpec {
     pub size: u32,
     /// Payload alignment (power of two, at most 64).
     pub align: u32,
+    /// Bytes of the user header before the payload (0: none).
+    pub user_header_size: u32,
     /// Publisher port the chunk is loaned to.
     pub origin_port: u32,
     /// That port's generation.
@@ -284,6 +286,7 @@ impl<'a> MemPoolManager<'a> {
             chunk_size: layout.stride(),
             payload_size: payload.size,
             payload_align: payload.align,
+            user_header_size: payload.user_header_size,
             origin_port: payload.origin_port,
             origin_generation: payload.origin_generation,
             sequence: 0,

@@ -108,6 +108,7 @@ fn segments() -> (Buffer, Buffer, GroupConfig) {
 const SPEC: PayloadSpec = PayloadSpec {
     size: 100,
     align: 8,
+    user_header_size: 0,
     origin_port: 0,
     origin_generation: 1,
 };

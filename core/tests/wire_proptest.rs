@@ -18,9 +18,9 @@ use zerocp_core::wire::{
     CreateSubscriber, ErrorCode, ErrorReply, FindingKind, FullPolicy, GroupInfo, GroupReset,
     GroupsPage, HEADER_LEN, HistoryWanted, MAX_FRAME_SIZE, MAX_GROUP_PATTERNS, MAX_RULE_IDS,
     MempoolInfo, Mempools, Message, MessageKind, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest,
-    PortCreated, PortInfo, PortKind, PortRevoked, PortsPage, ProcessInfo, ProcessState,
-    ProcessesPage, Register, Registered, RemovePort, ResetGroup, RevokePort, RevokeReason,
-    RuleScope, Status, TypeInfo,
+    PayloadShape, PortCreated, PortInfo, PortKind, PortRevoked, PortsPage, ProcessInfo,
+    ProcessState, ProcessesPage, Register, Registered, RemovePort, ResetGroup, RevokePort,
+    RevokeReason, RuleScope, Status, TypeInfo,
 };
 
 fn fixed<const N: usize>() -> impl Strategy<Value = FixedString<N>> {
@@ -194,30 +194,46 @@ fn requests() -> impl Strategy<Value = Message> {
             })
         }),
         Just(Message::Unregister),
-        (service(), type_info(), any::<[u32; 2]>()).prop_map(|(service, type_info, [h, m])| {
-            Message::CreatePublisher(CreatePublisher {
-                service,
-                type_info,
-                history: h,
-                max_loans: m,
-            })
-        }),
+        (
+            service(),
+            type_info(),
+            any::<[u32; 3]>(),
+            select(PayloadShape::ALL),
+            type_info()
+        )
+            .prop_map(|(service, type_info, [h, m, len], shape, user_header)| {
+                Message::CreatePublisher(CreatePublisher {
+                    service,
+                    type_info,
+                    history: h,
+                    max_loans: m,
+                    shape,
+                    max_slice_len: len,
+                    user_header,
+                })
+            }),
         (
             service(),
             type_info(),
             select(FullPolicy::ALL),
-            any::<[u32; 3]>()
+            any::<[u32; 3]>(),
+            select(PayloadShape::ALL),
+            type_info()
         )
-            .prop_map(|(service, type_info, full_policy, [q, h, m])| {
-                Message::CreateSubscriber(CreateSubscriber {
-                    service,
-                    type_info,
-                    queue_capacity: q,
-                    full_policy,
-                    history_request: h,
-                    max_held: m,
-                })
-            }),
+            .prop_map(
+                |(service, type_info, full_policy, [q, h, m], shape, user_header)| {
+                    Message::CreateSubscriber(CreateSubscriber {
+                        service,
+                        type_info,
+                        queue_capacity: q,
+                        full_policy,
+                        history_request: h,
+                        max_held: m,
+                        shape,
+                        user_header,
+                    })
+                }
+            ),
         (port_kind(), any::<[u32; 3]>()).prop_map(|(kind, [port_index, group, generation])| {
             Message::RemovePort(RemovePort {
                 kind,

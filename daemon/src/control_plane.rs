@@ -25,14 +25,13 @@
 
 use std::os::fd::BorrowedFd;
 
-use zerocp_core::chunk_header::payload_offset;
 use zerocp_core::mempool_manager::MemPoolManager;
 use zerocp_core::mgmt::Mgmt;
 use zerocp_core::port::{FullPolicy, MAX_HELD, MAX_LOANS, PortSettings};
-use zerocp_core::service::{ServiceDescription, TypeInfo};
+use zerocp_core::service::ServiceDescription;
 use zerocp_core::wire::{
-    self, CreatePublisher, CreateSubscriber, ErrorCode, Message, PortCreated, PortKind, Register,
-    Registered, RemovePort,
+    self, CreatePublisher, CreateSubscriber, ErrorCode, Message, PayloadShape, PortCreated,
+    PortKind, Register, Registered, RemovePort,
 };
 use zerocp_os_linux::seqpacket::PeerCredentials;
 
@@ -44,6 +43,7 @@ use crate::group_reset::PendingResets;
 use crate::heartbeat_scheduler::HeartbeatScheduler;
 use crate::port_id::PortId;
 use crate::port_registry::PortRegistry;
+use crate::port_type::PortType;
 use crate::process_manager::{ConnId, Process, ProcessManager, RegisterError};
 use crate::quota_config;
 use crate::reclaim;
@@ -228,18 +228,22 @@ impl<'a> ControlPlane<'a> {
         Ok((process, registered))
     }
 
-    /// Checks the type's alignment and picks the smallest pool of `group`
-    /// that holds it.
-    fn checked_type(&self, type_info: &TypeInfo, group: u32) -> Result<u32, RequestError> {
-        payload_offset(type_info.align).map_err(|e| {
-            error(
-                ErrorCode::InvalidArgument,
-                format!("type `{}`: {e}", type_info.name.as_str()),
-            )
-        })?;
+    /// Checks the port type's alignments and picks the smallest pool of
+    /// `group` whose chunks hold its user header and a payload of at most
+    /// `max_slice_len` elements (0: a sized payload).
+    fn checked_type(
+        &self,
+        port_type: &PortType,
+        max_slice_len: u32,
+        group: u32,
+    ) -> Result<u32, RequestError> {
+        let type_info = &port_type.payload;
+        let bytes = port_type
+            .chunk_bytes(max_slice_len)
+            .map_err(|e| error(ErrorCode::InvalidArgument, e.to_string()))?;
         self.part(group)?
             .layout()
-            .pool_for(group, type_info.size, type_info.align)
+            .pool_for(group, bytes, type_info.align)
             .map(|pool| pool as u32)
             .map_err(|e| {
                 let largest = match e {
@@ -249,10 +253,9 @@ impl<'a> ControlPlane<'a> {
                 error(
                     ErrorCode::PayloadTooLarge,
                     format!(
-                        "type `{}` of {} bytes exceeds the largest chunk size {largest} \
+                        "type `{}` needs {bytes} bytes, more than the largest chunk size {largest} \
                          of group \"{}\"",
                         type_info.name.as_str(),
-                        type_info.size,
                         self.groups.name(group)
                     ),
                 )
@@ -285,16 +288,16 @@ impl<'a> ControlPlane<'a> {
     fn check_route(
         &self,
         service: &ServiceDescription,
-        type_info: &TypeInfo,
+        port_type: &PortType,
         kind: PortKind,
     ) -> Result<(), RequestError> {
         self.routes
-            .check(service, type_info, Some(kind))
+            .check(service, port_type, Some(kind))
             .map_err(|e| {
                 let code = match e {
-                    RouteError::TypeMismatch { .. } | RouteError::PatternMismatch { .. } => {
-                        ErrorCode::TypeMismatch
-                    }
+                    RouteError::TypeMismatch { .. }
+                    | RouteError::UserHeaderMismatch { .. }
+                    | RouteError::PatternMismatch { .. } => ErrorCode::TypeMismatch,
                     RouteError::TooManySubscribers { .. } => ErrorCode::LimitReached,
                 };
                 log::warn!("refused a {}: {e}", kind.noun());
@@ -324,8 +327,14 @@ impl<'a> ControlPlane<'a> {
         check_range(msg.max_loans, 1, MAX_LOANS as u32, || {
             format!("max_loans {} is not in 1..={MAX_LOANS}", msg.max_loans)
         })?;
-        let (group, base) =
-            self.base_settings(slot, &msg.service, &msg.type_info, PortKind::Publisher)?;
+        let port_type = PortType::of_publisher(msg);
+        let (group, base) = self.base_settings(
+            slot,
+            &msg.service,
+            &port_type,
+            msg.max_slice_len,
+            PortKind::Publisher,
+        )?;
         let quota = self.mgmt.config().quotas().get(group, base.mempool);
         quota_config::check_history(quota, msg.history, self.groups.name(group))
             .map_err(|detail| error(ErrorCode::LimitReached, detail))?;
@@ -339,7 +348,7 @@ impl<'a> ControlPlane<'a> {
             slot,
             group,
             &msg.service,
-            &msg.type_info,
+            &port_type,
             PortKind::Publisher,
             &settings,
         )
@@ -367,8 +376,12 @@ impl<'a> ControlPlane<'a> {
         check_range(msg.max_held, 1, MAX_HELD as u32, || {
             format!("max_held {} is not in 1..={MAX_HELD}", msg.max_held)
         })?;
+        let port_type = PortType::of_subscriber(msg);
+        // A slice subscriber's pool (for its quota count) is the one of a
+        // single element: its publishers may each use another.
+        let one = u32::from(msg.shape == PayloadShape::Slice);
         let (group, base) =
-            self.base_settings(slot, &msg.service, &msg.type_info, PortKind::Subscriber)?;
+            self.base_settings(slot, &msg.service, &port_type, one, PortKind::Subscriber)?;
         let settings = PortSettings {
             capacity: msg.queue_capacity,
             history: msg.history_request,
@@ -380,25 +393,28 @@ impl<'a> ControlPlane<'a> {
             slot,
             group,
             &msg.service,
-            &msg.type_info,
+            &port_type,
             PortKind::Subscriber,
             &settings,
         )
     }
 
     /// Checks owner, group access, type and route, picks the mempool of the
-    /// service's group; the group and the settings every port shares.
+    /// service's group (by `max_slice_len`, see [`Self::checked_type`]); the
+    /// group and the settings every port shares.
     fn base_settings(
         &self,
         slot: u32,
         service: &ServiceDescription,
-        type_info: &TypeInfo,
+        port_type: &PortType,
+        max_slice_len: u32,
         kind: PortKind,
     ) -> Result<(u32, PortSettings), RequestError> {
         let owner = self.owner(slot)?;
         let group = self.admitted_group(owner, service, kind)?;
-        self.check_route(service, type_info, kind)?;
-        let mempool = self.checked_type(type_info, group)?;
+        self.check_route(service, port_type, kind)?;
+        let mempool = self.checked_type(port_type, max_slice_len, group)?;
+        let type_info = &port_type.payload;
         let settings = PortSettings {
             owner_slot: owner.slot,
             owner_pid: owner.creds.pid,
@@ -416,7 +432,7 @@ impl<'a> ControlPlane<'a> {
         slot: u32,
         group: u32,
         service: &ServiceDescription,
-        type_info: &TypeInfo,
+        port_type: &PortType,
         kind: PortKind,
         settings: &PortSettings,
     ) -> Result<PortCreated, RequestError> {
@@ -448,7 +464,7 @@ impl<'a> ControlPlane<'a> {
             .map_err(|e| error(ErrorCode::Internal, e.to_string()))
             .and_then(|()| {
                 self.routes
-                    .add(control, service, type_info, id)
+                    .add(control, service, port_type, id)
                     .map_err(|e| error(ErrorCode::Internal, e.to_string()))
             });
         if let Err(e) = routed {

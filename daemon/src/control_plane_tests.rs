@@ -11,8 +11,8 @@ use zerocp_core::mgmt::{Mgmt, MgmtLayout};
 use zerocp_core::port::{PortState, TOPOLOGY_WORDS};
 use zerocp_core::service::{ServiceDescription, TypeInfo};
 use zerocp_core::wire::{
-    CreatePublisher, CreateSubscriber, ErrorCode, FullPolicy, PROTOCOL_VERSION, PortKind,
-    ProcessState, Register, RemovePort,
+    CreatePublisher, CreateSubscriber, ErrorCode, FullPolicy, PROTOCOL_VERSION, PayloadShape,
+    PortKind, ProcessState, Register, RemovePort,
 };
 use zerocp_os_linux::names::DomainName;
 use zerocp_os_linux::seqpacket::PeerCredentials;
@@ -144,6 +144,9 @@ pub(crate) fn publisher_msg(type_info: TypeInfo) -> CreatePublisher {
         type_info,
         history: 0,
         max_loans: 4,
+        shape: PayloadShape::Sized,
+        max_slice_len: 0,
+        user_header: TypeInfo::of::<()>(),
     }
 }
 
@@ -155,6 +158,8 @@ pub(crate) fn subscriber_msg(type_info: TypeInfo) -> CreateSubscriber {
         full_policy: FullPolicy::DiscardOldest,
         history_request: 0,
         max_held: 4,
+        shape: PayloadShape::Sized,
+        user_header: TypeInfo::of::<()>(),
     }
 }
 
@@ -179,6 +184,7 @@ pub(crate) fn u64_spec(origin_port: u32) -> PayloadSpec {
     PayloadSpec {
         size: 8,
         align: 8,
+        user_header_size: 0,
         origin_port,
         origin_generation: 1,
     }
@@ -246,6 +252,34 @@ fn requests_are_checked_before_anything_changes() {
     assert_eq!(
         code(plane.create_subscriber(slot, &big)),
         Err(ErrorCode::PayloadTooLarge)
+    );
+    // A slice publisher is sized by its longest slice (64-byte chunks: 8
+    // u64 fit, 9 do not); its service is not the u64 one.
+    let mut slices = publisher_msg(TypeInfo::of::<u64>());
+    slices.service = ServiceDescription::new("Unit", "Plane", "Slices").expect("service");
+    slices.shape = PayloadShape::Slice;
+    slices.max_slice_len = 9;
+    assert_eq!(
+        code(plane.create_publisher(slot, &slices)),
+        Err(ErrorCode::PayloadTooLarge)
+    );
+    slices.max_slice_len = 0;
+    assert_eq!(
+        code(plane.create_publisher(slot, &slices)),
+        Err(ErrorCode::InvalidArgument)
+    );
+    let mut slice_of_u64 = slices;
+    slice_of_u64.service = service();
+    slice_of_u64.max_slice_len = 8;
+    assert_eq!(
+        code(plane.create_publisher(slot, &slice_of_u64)),
+        Err(ErrorCode::TypeMismatch)
+    );
+    let mut with_header = subscriber_msg(TypeInfo::of::<u64>());
+    with_header.user_header = TypeInfo::of::<u32>();
+    assert_eq!(
+        code(plane.create_subscriber(slot, &with_header)),
+        Err(ErrorCode::TypeMismatch)
     );
     let mut deep = publisher_msg(TypeInfo::of::<u64>());
     deep.history = 5;

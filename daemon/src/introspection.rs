@@ -132,7 +132,7 @@ impl ControlPlane<'_> {
             .skip(start as usize);
         let mut entries = heapless::Vec::new();
         for (routes, id) in all.by_ref().take(PORTS_PER_PAGE) {
-            let info = self.port_info(id, routes.service, routes.type_info);
+            let info = self.port_info(id, routes.service, routes.port_type.shown());
             // Cannot fail: at most PORTS_PER_PAGE entries are taken.
             let _ = entries.push(info);
         }

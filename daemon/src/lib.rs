@@ -30,6 +30,7 @@
 //! | [`heartbeat_file`] | one process's heartbeat, in a memory file shared with it only |
 //! | [`port_id`] | `PortId`: kind, slot index and generation of one port |
 //! | [`port_registry`] | port slot allocation with generations; a slot's daemon-written parts |
+//! | [`port_type`] | what a port's samples carry (payload, slice or not, user header) and the chunk bytes they need |
 //! | [`route_table`] | services → ports, type checks, which subscribers each publisher serves |
 //! | [`topology_writer`] | writing publishers' topologies into their group's control part |
 //! | [`heartbeat_scheduler`] | tick timing and heartbeat timeouts |
@@ -133,6 +134,7 @@ pub mod operator;
 pub mod pending_limits;
 pub mod port_id;
 pub mod port_registry;
+pub mod port_type;
 pub mod process_manager;
 pub mod quota_config;
 pub mod reclaim;

@@ -20,8 +20,10 @@
 //! pattern to a service name.
 //!
 //! All ports of one service must carry the same payload type: equal size,
-//! alignment and type name. The first port of a service fixes it; a port that
-//! differs is refused with a message naming both types.
+//! alignment and type name, the same shape (one value or a slice) and the
+//! same user header type ([`PortType`]). The first port of a service fixes
+//! them; a port that differs is refused with a message naming both types
+//! (both user headers when those differ).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -29,10 +31,13 @@ use std::fmt;
 use zerocp_core::event::event_type_info;
 use zerocp_core::group_control::GroupControl;
 use zerocp_core::port::MAX_SUBSCRIBERS_PER_PUBLISHER;
-use zerocp_core::service::{ServiceDescription, TypeInfo};
+use zerocp_core::service::ServiceDescription;
+#[cfg(test)]
+use zerocp_core::service::TypeInfo;
 use zerocp_core::wire::PortKind;
 
 use crate::port_id::PortId;
+use crate::port_type::PortType;
 use crate::topology_writer;
 
 /// The ports of one service.
@@ -40,8 +45,8 @@ use crate::topology_writer;
 pub struct ServiceRoutes {
     /// The service.
     pub service: ServiceDescription,
-    /// The payload type every port of it declared.
-    pub type_info: TypeInfo,
+    /// The payload type, shape and user header every port of it declared.
+    pub port_type: PortType,
     /// Its publishers (an event service's notifiers), in creation order.
     pub publishers: Vec<PortId>,
     /// Its subscribers (an event service's listeners), in creation order.
@@ -58,6 +63,16 @@ pub enum RouteError {
         /// The type its existing ports declared: name, size, alignment.
         existing: String,
         /// The type the new port declared: name, size, alignment.
+        requested: String,
+    },
+    /// The port's user header type differs from the service's (or one
+    /// has a header and the other none).
+    UserHeaderMismatch {
+        /// The service.
+        service: String,
+        /// The user header its existing ports declared.
+        existing: String,
+        /// The user header the new port declared.
         requested: String,
     },
     /// The service already has as many subscribers as a topology holds.
@@ -77,14 +92,18 @@ pub enum RouteError {
     },
 }
 
-fn describe(t: &TypeInfo) -> String {
-    format!("`{}` (size {}, align {})", t.name.as_str(), t.size, t.align)
-}
-
 impl fmt::Display for RouteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::TypeMismatch {
+                service,
+                existing,
+                requested,
+            } => write!(
+                f,
+                "service {service} carries {existing}, this port declares {requested}"
+            ),
+            Self::UserHeaderMismatch {
                 service,
                 existing,
                 requested,
@@ -121,10 +140,11 @@ impl std::error::Error for RouteError {}
 ///
 /// ```
 /// use zerocp_core::service::{ServiceDescription, TypeInfo};
+/// use zerocp_daemon::port_type::PortType;
 /// use zerocp_daemon::route_table::RouteTable;
 /// let svc = ServiceDescription::new("Robot", "Base", "Pose").unwrap();
 /// let table = RouteTable::new();
-/// assert!(table.check(&svc, &TypeInfo::of::<u64>(), None).is_ok());
+/// assert!(table.check(&svc, &PortType::sized(TypeInfo::of::<u64>()), None).is_ok());
 /// ```
 #[derive(Debug, Default)]
 pub struct RouteTable {
@@ -138,30 +158,38 @@ impl RouteTable {
         Self::default()
     }
 
-    /// Checks that a port of `type_info` (a subscriber when `kind` says so)
+    /// Checks that a port of `port_type` (a subscriber when `kind` says so)
     /// may join `service`.
     pub fn check(
         &self,
         service: &ServiceDescription,
-        type_info: &TypeInfo,
+        port_type: &PortType,
         kind: Option<PortKind>,
     ) -> Result<(), RouteError> {
         let Some(routes) = self.services.get(service) else {
             return Ok(());
         };
         if let Some(kind) = kind
-            && kind.is_event() != (routes.type_info == event_type_info())
+            && kind.is_event() != (routes.port_type.payload == event_type_info())
         {
             return Err(RouteError::PatternMismatch {
                 service: service.to_string(),
                 requested: kind,
             });
         }
-        if routes.type_info != *type_info {
+        let existing = &routes.port_type;
+        if (existing.payload, existing.shape) != (port_type.payload, port_type.shape) {
             return Err(RouteError::TypeMismatch {
                 service: service.to_string(),
-                existing: describe(&routes.type_info),
-                requested: describe(type_info),
+                existing: existing.describe_payload(),
+                requested: port_type.describe_payload(),
+            });
+        }
+        if existing.user_header != port_type.user_header {
+            return Err(RouteError::UserHeaderMismatch {
+                service: service.to_string(),
+                existing: existing.describe_user_header(),
+                requested: port_type.describe_user_header(),
             });
         }
         if matches!(kind, Some(PortKind::Subscriber | PortKind::Listener))
@@ -182,16 +210,16 @@ impl RouteTable {
         &mut self,
         control: &GroupControl<'_>,
         service: &ServiceDescription,
-        type_info: &TypeInfo,
+        port_type: &PortType,
         id: PortId,
     ) -> Result<(), RouteError> {
-        self.check(service, type_info, Some(id.kind))?;
+        self.check(service, port_type, Some(id.kind))?;
         let routes = self
             .services
             .entry(*service)
             .or_insert_with(|| ServiceRoutes {
                 service: *service,
-                type_info: *type_info,
+                port_type: *port_type,
                 publishers: Vec::new(),
                 subscribers: Vec::new(),
             });
@@ -286,7 +314,7 @@ mod tests {
             svc(),
             ServiceRoutes {
                 service: svc(),
-                type_info: TypeInfo::of::<u64>(),
+                port_type: PortType::sized(TypeInfo::of::<u64>()),
                 publishers: Vec::new(),
                 subscribers: Vec::new(),
             },
@@ -294,7 +322,7 @@ mod tests {
         let e = table
             .check(
                 &svc(),
-                &TypeInfo::of::<[u8; 3]>(),
+                &PortType::sized(TypeInfo::of::<[u8; 3]>()),
                 Some(PortKind::Publisher),
             )
             .unwrap_err();
@@ -302,6 +330,28 @@ mod tests {
         assert!(text.contains("`u64` (size 8, align 8)"), "{text}");
         assert!(text.contains("`[u8; 3]` (size 3, align 1)"), "{text}");
         assert!(text.contains("Robot/Base/Pose"), "{text}");
-        assert!(table.check(&svc(), &TypeInfo::of::<u64>(), None).is_ok());
+        let u64_type = PortType::sized(TypeInfo::of::<u64>());
+        assert!(table.check(&svc(), &u64_type, None).is_ok());
+        let slice = PortType {
+            shape: zerocp_core::wire::PayloadShape::Slice,
+            ..u64_type
+        };
+        let e = table.check(&svc(), &slice, None).unwrap_err().to_string();
+        assert!(
+            e.contains("a slice `[u64]` (element size 8, align 8)"),
+            "{e}"
+        );
+        let with_header = PortType {
+            user_header: TypeInfo::of::<u32>(),
+            ..u64_type
+        };
+        let e = table.check(&svc(), &with_header, None).unwrap_err();
+        assert!(matches!(e, RouteError::UserHeaderMismatch { .. }));
+        let e = e.to_string();
+        assert!(e.contains("carries no user header"), "{e}");
+        assert!(
+            e.contains("declares user header `u32` (size 4, align 4)"),
+            "{e}"
+        );
     }
 }

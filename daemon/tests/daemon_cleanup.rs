@@ -23,6 +23,7 @@ fn loan(pools: &MemPoolManager<'_>, pool: u32, port: u32) -> u32 {
     let spec = PayloadSpec {
         size: 8,
         align: 8,
+        user_header_size: 0,
         origin_port: port,
         origin_generation: 1,
     };

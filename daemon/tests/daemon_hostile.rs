@@ -144,6 +144,8 @@ fn type_mismatch_names_both_types() {
         full_policy: wire::FullPolicy::DiscardOldest,
         history_request: 0,
         max_held: 4,
+        shape: zerocp_core::wire::PayloadShape::Sized,
+        user_header: zerocp_core::service::TypeInfo::of::<()>(),
     });
     match client.request(&msg) {
         Message::Error(e) => {
@@ -162,6 +164,9 @@ fn type_mismatch_names_both_types() {
         type_info: zerocp_core::service::TypeInfo::of::<[u8; 1 << 20]>(),
         history: 0,
         max_loans: 1,
+        shape: zerocp_core::wire::PayloadShape::Sized,
+        max_slice_len: 0,
+        user_header: zerocp_core::service::TypeInfo::of::<()>(),
     });
     assert_eq!(
         error_code(&client.request(&big)),

@@ -106,6 +106,9 @@ fn registration_hands_out_the_mgmt_segment_read_only_and_ports_their_groups_part
         },
         history: 0,
         max_loans: 1,
+        shape: zerocp_core::wire::PayloadShape::Sized,
+        max_slice_len: 0,
+        user_header: zerocp_core::service::TypeInfo::of::<()>(),
     });
     let (reply, fds) = client
         .client

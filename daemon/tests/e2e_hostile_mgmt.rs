@@ -57,6 +57,7 @@ fn header(pools: &MemPoolManager<'_>, chunk: u32, change: impl FnOnce(&mut Chunk
         chunk_size: pools.layout().pools()[0].stride(),
         payload_size: size_of::<Msg>() as u32,
         payload_align: align_of::<Msg>() as u32,
+        user_header_size: 0,
         origin_port: 0,
         origin_generation: 1,
         sequence: 0,

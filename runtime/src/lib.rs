@@ -35,6 +35,30 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## Slices and user headers
+//!
+//! A payload of changing length is a slice ([`Payload`]): a publisher of
+//! `[T]` declares its longest slice, loans any length up to it
+//! ([`Publisher::loan_slice_uninit`]) and fills it in place; subscribers
+//! get a `&[T]` of the published length. Either kind of port may carry a
+//! user header beside the payload ([`PublisherBuilder::user_header`],
+//! [`Sample::user_header`]), type-checked by the daemon like the payload.
+//!
+//! ```no_run
+//! # use zerocp::{Runtime, ServiceDescription, ZeroCopySafe};
+//! #[repr(C)]
+//! #[derive(Clone, Copy, ZeroCopySafe)]
+//! struct Scan { revolution: u64 }
+//!
+//! let rt = Runtime::init("lidar")?;
+//! let svc = ServiceDescription::new("Lidar", "Front", "Scan")?;
+//! let scans = rt.publisher::<[f32]>(&svc).user_header::<Scan>().max_slice_len(2048).create()?;
+//! let mut scan = scans.loan_slice_uninit(1028)?.fill(0.0);  // LoanedSample<[f32], Scan>
+//! scan.user_header_mut().revolution = 7;
+//! scan.publish()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ## Events
 //!
 //! An *event service* carries ids, no payload: a [`Notifier`] raises an
@@ -142,9 +166,11 @@ mod history_on_connect;
 mod lifecycle;
 mod listener;
 mod loaned_sample;
+mod loaned_slice;
 pub mod logger;
 mod mapped;
 mod notifier;
+pub mod payload;
 mod port_cell;
 mod port_owner;
 mod port_request;
@@ -181,7 +207,9 @@ pub use field_info::FieldInfo;
 pub use heartbeat_thread::HeartbeatStartError;
 pub use listener::{Listener, ListenerBuilder};
 pub use loaned_sample::LoanedSample;
+pub use loaned_slice::SliceLengthError;
 pub use notifier::{Notifier, NotifierBuilder};
+pub use payload::Payload;
 pub use publisher::publish_timeout::{DEFAULT_PUBLISH_TIMEOUT, PublishTimeout};
 pub use publisher::{DEFAULT_MAX_LOANS, Publisher, PublisherBuilder};
 pub use publisher_id::PublisherId;

@@ -32,6 +32,7 @@
 //! right then ([`shared_port`], [`crate::history_on_connect`]).
 
 mod background_delivery;
+mod builder;
 mod creation;
 mod delivery;
 pub(crate) mod publish_timeout;
@@ -46,18 +47,16 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use zerocp_core::chunk_header::CHUNK_HEADER_SIZE;
 use zerocp_core::mempool_manager::{self, MemPoolManager, PayloadSpec};
 use zerocp_core::port::PublisherPort;
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::sync::Ordering;
-use zerocp_core::wire::PortKind;
 
 use crate::ZeroCopySafe;
-use crate::error::{
-    CreatePortError, CreatePortReason, LoanError, QuotaScope, UpdateConnectionsError,
-};
-use crate::lifecycle::Lifecycle;
+use crate::error::{LoanError, QuotaScope, UpdateConnectionsError};
 use crate::loaned_sample::LoanedSample;
+use crate::payload::Payload;
 use crate::port_cell::PortCell;
 use crate::port_owner::PortOwner;
 use crate::port_request;
@@ -66,148 +65,19 @@ use crate::publisher_id::PublisherId;
 use crate::quota::PoolCount;
 use crate::registration::Gone;
 use crate::slots::SlotMask;
+pub use builder::PublisherBuilder;
 use creation::PublisherOptions;
 pub(crate) use delivery::DeliveryError;
-use publish_timeout::{DEFAULT_PUBLISH_TIMEOUT, PublishTimeout};
+use publish_timeout::PublishTimeout;
 pub(crate) use shared_port::SharedPort;
 
 /// Default of [`PublisherBuilder::max_loans`].
 pub const DEFAULT_MAX_LOANS: u32 = 4;
 
-/// Options of a new publisher; made by [`Runtime::publisher`](crate::Runtime::publisher).
-///
-/// ```no_run
-/// use std::time::Duration;
-/// use zerocp::PublishTimeout;
-/// # let rt = zerocp::Runtime::init("doc")?;
-/// # let svc = zerocp::ServiceDescription::new("Robot", "Base", "Pose")?;
-/// let publisher = rt
-///     .publisher::<[f32; 3]>(&svc)
-///     .history(4)   // the last 4 samples go to subscribers that join later
-///     .max_loans(8) // samples loaned and not yet published, at once
-///     .publish_timeout(Duration::from_millis(50)) // for block-publisher subscribers
-///     .on_publish_timeout(PublishTimeout::Fail)   // default: DropForSubscriber
-///     .create()?;
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[must_use = "a builder does nothing until `create` is called"]
-pub struct PublisherBuilder<'r, T> {
-    rt: &'r Arc<Lifecycle>,
-    service: ServiceDescription,
-    history: u32,
-    max_loans: u32,
-    publish_timeout: Duration,
-    on_publish_timeout: PublishTimeout,
-    _payload: PhantomData<fn() -> T>,
-}
-
-impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
-    pub(crate) fn new(rt: &'r Arc<Lifecycle>, service: &ServiceDescription) -> Self {
-        Self {
-            rt,
-            service: *service,
-            history: 0,
-            max_loans: DEFAULT_MAX_LOANS,
-            publish_timeout: DEFAULT_PUBLISH_TIMEOUT,
-            on_publish_timeout: PublishTimeout::default(),
-            _payload: PhantomData,
-        }
-    }
-
-    /// How many of the latest samples to keep for subscribers that join
-    /// later (and ask for history): `0..=32`, default 0.
-    ///
-    /// A subscriber that asks for history
-    /// ([`SubscriberBuilder::history`](crate::SubscriberBuilder::history))
-    /// gets the newest of them, oldest first, as soon as the daemon routes
-    /// it: the daemon tells this process, and the runtime's background
-    /// thread hands them over, also while the application never publishes
-    /// again nor calls [`Publisher::update_connections`]. If the application
-    /// is publishing right then, that publish hands them over instead. A
-    /// block-publisher subscriber whose queue is full then (only possible at
-    /// its port quota) is not waited for: it misses those entries.
-    ///
-    /// ```no_run
-    /// # let rt = zerocp::Runtime::init("doc")?;
-    /// # let svc = zerocp::ServiceDescription::new("Robot", "Base", "Pose")?;
-    /// let publisher = rt.publisher::<u64>(&svc).history(3).create()?;
-    /// for n in 0..10u64 {
-    ///     publisher.loan_uninit()?.write(n).publish()?;
-    /// }
-    /// // Later, in any process: gets 7, 8 and 9 without the publisher's help.
-    /// let subscriber = rt.subscriber::<u64>(&svc).history(3).create()?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn history(mut self, depth: u32) -> Self {
-        self.history = depth;
-        self
-    }
-
-    /// How many samples may be loaned (not yet published or dropped) at
-    /// once: `1..=32`, default [`DEFAULT_MAX_LOANS`].
-    pub fn max_loans(mut self, max: u32) -> Self {
-        self.max_loans = max;
-        self
-    }
-
-    /// The longest one publish waits in all for subscribers whose policy is
-    /// [`FullPolicy::BlockPublisher`](crate::FullPolicy) and whose queue is
-    /// full: default [`DEFAULT_PUBLISH_TIMEOUT`]; `Duration::ZERO` never
-    /// waits, `Duration::MAX` waits without limit (it still returns when the
-    /// subscriber goes away or the daemon does). What happens to a
-    /// subscriber still full then is [`on_publish_timeout`](Self::on_publish_timeout)'s;
-    /// see [`PublishTimeout`].
-    pub fn publish_timeout(mut self, timeout: Duration) -> Self {
-        self.publish_timeout = timeout;
-        self
-    }
-
-    /// What a publish does about a block-publisher subscriber whose queue
-    /// stays full past the [`publish_timeout`](Self::publish_timeout): drop
-    /// the sample for it only and return `Ok` (the default), or drop it and
-    /// return [`PublishError::Timeout`](crate::PublishError::Timeout).
-    /// Either way every other subscriber gets the sample, the drop is
-    /// counted in both ports ([`Publisher::timed_out`],
-    /// [`Subscriber::timed_out`](crate::Subscriber::timed_out), `zerocpctl
-    /// services`), and later publishes do not wait for that subscriber again
-    /// until it has room.
-    pub fn on_publish_timeout(mut self, action: PublishTimeout) -> Self {
-        self.on_publish_timeout = action;
-        self
-    }
-
-    /// Creates the publisher (one request to the daemon).
-    pub fn create(self) -> Result<Publisher<T>, CreatePortError> {
-        self.try_create().map_err(|reason| CreatePortError {
-            kind: PortKind::Publisher,
-            reason,
-        })
-    }
-
-    fn try_create(self) -> Result<Publisher<T>, CreatePortReason> {
-        const {
-            assert!(
-                !std::mem::needs_drop::<T>(),
-                "ZeroCopySafe types have no drop glue"
-            )
-        };
-        let options = PublisherOptions {
-            service: self.service,
-            type_info: port_request::type_info::<T>(),
-            history: self.history,
-            max_loans: self.max_loans,
-            publish_timeout: self.publish_timeout,
-            on_publish_timeout: self.on_publish_timeout,
-        };
-        Ok(Publisher {
-            cell: PortCell::new(PublisherCore::create(self.rt, options, 0)?),
-            service: self.service,
-            _payload: PhantomData,
-        })
-    }
-}
-
-/// The sending end of a service, for payloads of type `T`.
+/// The sending end of a service, for payloads of type `P` (a
+/// [`ZeroCopySafe`] type, or a slice of one: [`Payload`]) with user
+/// headers of type `H` (none by default,
+/// [`PublisherBuilder::user_header`]).
 ///
 /// `Send` (move it to another thread), not `Sync`: its samples borrow it.
 /// Dropping it removes the port (the daemon releases its history).
@@ -226,13 +96,13 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct Publisher<T> {
+pub struct Publisher<P: ?Sized, H = ()> {
     cell: PortCell<PublisherCore>,
     service: ServiceDescription,
-    _payload: PhantomData<fn() -> T>,
+    _types: PhantomData<fn() -> (*const P, H)>,
 }
 
-impl<T: ZeroCopySafe> Publisher<T> {
+impl<T: ZeroCopySafe, H: ZeroCopySafe> Publisher<T, H> {
     /// Loans an uninitialised sample in shared memory. Initialise it with
     /// [`LoanedSample::write`], [`LoanedSample::write_with`] (in place, for
     /// large payloads) or [`LoanedSample::zeroed`], then publish it.
@@ -247,12 +117,56 @@ impl<T: ZeroCopySafe> Publisher<T> {
     /// [`LoanError::Disconnected`] while the daemon restarts, and
     /// [`LoanError::NotRecreated`] when the restarted daemon refused this
     /// port (module docs of [`crate::error`]).
-    pub fn loan_uninit(&self) -> Result<LoanedSample<'_, MaybeUninit<T>>, LoanError> {
-        self.cell.call(PublisherCore::loan, |core, loan| {
-            LoanedSample::new(Rc::clone(core), loan)
-        })
+    pub fn loan_uninit(&self) -> Result<LoanedSample<'_, MaybeUninit<T>, H>, LoanError> {
+        self.cell.call(
+            |core| core.loan(size_of::<T>() as u32),
+            |core, loan| LoanedSample::new(Rc::clone(core), loan, 1),
+        )
+    }
+}
+
+impl<T: ZeroCopySafe, H: ZeroCopySafe> Publisher<[T], H> {
+    /// Loans an uninitialised slice of `len` elements in shared memory (any
+    /// length up to the publisher's
+    /// [`max_slice_len`](PublisherBuilder::max_slice_len), 0 included).
+    /// Fill it in place ([`LoanedSample::write_from_slice`],
+    /// [`LoanedSample::fill`], [`LoanedSample::write_with`]), then publish
+    /// it: subscribers get a `&[T]` of `len` elements.
+    ///
+    /// Fails with [`LoanError::SliceTooLong`] for a longer slice (nothing
+    /// is loaned), otherwise as [`loan_uninit`](Publisher::loan_uninit).
+    ///
+    /// ```no_run
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Lidar", "Front", "Scan")?;
+    /// let scans = rt.publisher::<[f32]>(&svc).max_slice_len(4096).create()?;
+    /// let ranges = [1.5f32, 2.25, 0.75];
+    /// scans.loan_slice_uninit(ranges.len())?.write_from_slice(&ranges)?.publish()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn loan_slice_uninit(
+        &self,
+        len: usize,
+    ) -> Result<LoanedSample<'_, [MaybeUninit<T>], H>, LoanError> {
+        let max = self.cell.get().options.max_slice_len;
+        if len > max as usize {
+            return Err(LoanError::SliceTooLong { len, max });
+        }
+        // Cannot overflow: len <= max, and the daemon placed max elements in a chunk.
+        let bytes = (len * size_of::<T>()) as u32;
+        self.cell.call(
+            |core| core.loan(bytes),
+            |core, loan| LoanedSample::new(Rc::clone(core), loan, len),
+        )
     }
 
+    /// The longest slice this publisher loans, in elements.
+    pub fn max_slice_len(&self) -> u32 {
+        self.cell.get().options.max_slice_len
+    }
+}
+
+impl<P: ?Sized + Payload, H: ZeroCopySafe> Publisher<P, H> {
     /// Hands the history to subscribers that joined since the last publish,
     /// without publishing a new sample (publishing does this too). The
     /// runtime does it by itself when the daemon routes such a subscriber
@@ -312,7 +226,7 @@ impl<T: ZeroCopySafe> Publisher<T> {
     }
 }
 
-impl<T> std::fmt::Debug for Publisher<T> {
+impl<P: ?Sized, H> std::fmt::Debug for Publisher<P, H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Publisher")
             .field("service", &self.service)
@@ -338,12 +252,14 @@ impl Drop for PublisherCore {
     }
 }
 
-/// A loaned chunk: its used-slot, global index and payload address.
+/// A loaned chunk: its used-slot, global index, payload and user header
+/// addresses.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Loan {
     pub(crate) slot: u32,
     pub(crate) chunk: u32,
     pub(crate) payload: NonNull<u8>,
+    pub(crate) user_header: NonNull<u8>,
 }
 
 /// The type-erased state of a publisher port.
@@ -354,7 +270,11 @@ pub(crate) struct PublisherCore {
     shared: Arc<SharedPort>,
     /// The port quota, if `max_loans` and the history depth can exceed it.
     port_limit: Option<u32>,
+    /// The payload's alignment, the user header's size and the port; the
+    /// size is each loan's.
     spec: PayloadSpec,
+    /// Where the payload starts in a chunk (after the user header).
+    payload_offset: u32,
     loans: SlotMask,
     /// Entries of the history ring this publisher put there (at most its
     /// depth): they count against the port and process quotas.
@@ -409,8 +329,9 @@ impl PublisherCore {
         self.status().revoked()
     }
 
-    /// Loans a chunk and records it in the port's `loans` list.
-    pub(crate) fn loan(&self) -> Result<Loan, LoanError> {
+    /// Loans a chunk for a payload of `size` bytes (at most the port's
+    /// maximum) and records it in the port's `loans` list.
+    pub(crate) fn loan(&self, size: u32) -> Result<Loan, LoanError> {
         if let Some(gone) = self.gone() {
             return Err(gone.into());
         }
@@ -421,7 +342,7 @@ impl PublisherCore {
             max: self.loans.limit(),
         })?;
         let result = self.hold_quota().and_then(|()| {
-            let loan = self.loan_into(slot);
+            let loan = self.loan_into(slot, size);
             if loan.is_err() {
                 self.count().release(1);
             }
@@ -448,16 +369,15 @@ impl PublisherCore {
         count.try_hold().map_err(LoanError::QuotaExceeded)
     }
 
-    fn loan_into(&self, slot: u32) -> Result<Loan, LoanError> {
+    fn loan_into(&self, slot: u32, size: u32) -> Result<Loan, LoanError> {
         let pools = self.pools();
-        let chunk = pools
-            .loan(self.shared.pool, self.spec)
-            .map_err(|e| match e {
-                mempool_manager::LoanChunkError::OutOfChunks {
-                    pool, chunk_size, ..
-                } => LoanError::OutOfChunks { pool, chunk_size },
-                other => LoanError::Mempool(other),
-            })?;
+        let spec = PayloadSpec { size, ..self.spec };
+        let chunk = pools.loan(self.shared.pool, spec).map_err(|e| match e {
+            mempool_manager::LoanChunkError::OutOfChunks {
+                pool, chunk_size, ..
+            } => LoanError::OutOfChunks { pool, chunk_size },
+            other => LoanError::Mempool(other),
+        })?;
         let corrupt = |reason| {
             self.release(chunk);
             LoanError::CorruptChunk {
@@ -465,16 +385,30 @@ impl PublisherCore {
                 reason,
             }
         };
-        let Some(payload) = pools.payload(chunk) else {
-            return Err(corrupt("the payload lies outside the data segment"));
+        let Some(header) = pools.chunk(chunk) else {
+            return Err(corrupt("the chunk lies outside the data segment"));
         };
         if self.port().loans.record(slot, chunk).is_err() {
             return Err(corrupt("the loan slot is outside the port's list"));
         }
+        let start = NonNull::from(header).cast::<u8>();
+        // SAFETY: `chunk` resolved the header inside the mapped data
+        // segment; creation checked that the user header and a payload of
+        // the port's maximum size end within the pool's chunks (offset +
+        // maximum <= stride), so the pointer stays inside the chunk.
+        let user_header = unsafe { start.add(CHUNK_HEADER_SIZE as usize) };
+        // SAFETY: as for the user header.
+        let payload = unsafe { start.add(self.payload_offset as usize) };
+        // No stale bytes of an earlier sample reach subscribers through
+        // the user header: it is zero-filled at every loan (a few bytes).
+        // SAFETY: the chunk is exclusively ours (just loaned); the user
+        // header's bytes lie inside it (above).
+        unsafe { user_header.write_bytes(0, self.spec.user_header_size as usize) };
         Ok(Loan {
             slot,
             chunk,
             payload,
+            user_header,
         })
     }
 

@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use zerocp_core::service::ServiceDescription;
 
-use crate::ZeroCopySafe;
 use crate::connection::ConnectionState;
 use crate::connection_watcher::ConnectionWatcher;
 use crate::error::InitError;
 use crate::lifecycle::Lifecycle;
 use crate::listener::ListenerBuilder;
 use crate::notifier::NotifierBuilder;
+use crate::payload::Payload;
 use crate::publisher::PublisherBuilder;
 use crate::runtime_builder::RuntimeBuilder;
 use crate::subscriber::SubscriberBuilder;
@@ -66,19 +66,22 @@ impl Runtime {
         Self { inner }
     }
 
-    /// Starts building a publisher of `T` on `service`.
-    pub fn publisher<T: ZeroCopySafe>(
+    /// Starts building a publisher of `P` on `service`: a [`ZeroCopySafe`](crate::ZeroCopySafe)
+    /// type `T`, or a slice `[T]` of one ([`Payload`]; a slice publisher
+    /// needs [`max_slice_len`](PublisherBuilder::max_slice_len)).
+    pub fn publisher<P: ?Sized + Payload>(
         &self,
         service: &ServiceDescription,
-    ) -> PublisherBuilder<'_, T> {
+    ) -> PublisherBuilder<'_, P> {
         PublisherBuilder::new(&self.inner, service)
     }
 
-    /// Starts building a subscriber of `T` on `service`.
-    pub fn subscriber<T: ZeroCopySafe>(
+    /// Starts building a subscriber of `P` on `service`: a [`ZeroCopySafe`](crate::ZeroCopySafe)
+    /// type `T`, or a slice `[T]` of one ([`Payload`]).
+    pub fn subscriber<P: ?Sized + Payload>(
         &self,
         service: &ServiceDescription,
-    ) -> SubscriberBuilder<'_, T> {
+    ) -> SubscriberBuilder<'_, P> {
         SubscriberBuilder::new(&self.inner, service)
     }
 

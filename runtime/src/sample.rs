@@ -12,6 +12,11 @@
 //! writes, so these are reported as read (a hostile publisher can put any
 //! number there) and nothing is found or indexed with them.
 //!
+//! A slice subscriber's sample (`Sample<[T]>`) dereferences to the `&[T]`
+//! of the length the publisher published, checked against the chunk
+//! (a whole number of elements, within it) when it was taken. A user
+//! header is read with [`Sample::user_header`].
+//!
 //! A sample keeps the subscriber core it came from (an `Rc`,
 //! [`crate::port_cell`]): held across a daemon restart, it stays readable
 //! after the subscriber re-attached, and dropping it releases the chunk
@@ -23,26 +28,56 @@ use std::ops::Deref;
 use std::rc::Rc;
 
 use crate::ZeroCopySafe;
+use crate::payload::Payload;
+use crate::payload::sealed::Place;
 use crate::publisher_id::PublisherId;
 use crate::subscriber::{SubscriberCore, Taken};
 use crate::timestamp::Timestamp;
 
-/// A sample taken from a [`Subscriber`](crate::Subscriber); dereferences to `T`.
-pub struct Sample<'s, T> {
+/// A sample taken from a [`Subscriber`](crate::Subscriber); dereferences to
+/// the payload `P` (`T`, or `[T]` for a slice subscriber), with a user
+/// header of type `H`.
+pub struct Sample<'s, P: ?Sized, H = ()> {
     /// The core it was taken from (the subscriber's current one, or an old
     /// one after a daemon restart); the subscriber is borrowed for `'s`.
     core: Rc<SubscriberCore>,
     taken: Taken,
-    _payload: PhantomData<&'s T>,
+    _payload: PhantomData<&'s P>,
+    _header: PhantomData<fn() -> H>,
 }
 
-impl<'s, T: ZeroCopySafe> Sample<'s, T> {
+impl<'s, P: ?Sized + Payload, H: ZeroCopySafe> Sample<'s, P, H> {
     pub(crate) fn new(core: Rc<SubscriberCore>, taken: Taken) -> Self {
         Self {
             core,
             taken,
             _payload: PhantomData,
+            _header: PhantomData,
         }
+    }
+
+    /// The user header the publisher wrote beside the payload.
+    ///
+    /// ```no_run
+    /// use zerocp::ZeroCopySafe;
+    /// #[derive(ZeroCopySafe)]
+    /// #[repr(C)]
+    /// struct Scan { revolution: u32, rpm: u32 }
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Lidar", "Front", "Scan")?;
+    /// let scans = rt.subscriber::<[f32]>(&svc).user_header::<Scan>().create()?;
+    /// while let Some(scan) = scans.take()? {
+    ///     println!("revolution {}: {} ranges", scan.user_header().revolution, scan.len());
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn user_header(&self) -> &H {
+        // SAFETY: the user header lies in the chunk at offset 64 (`take`
+        // checked the payload starts after it, where this port's types put
+        // it, within the chunk), aligned for H (align <= 64, checked at
+        // creation); we hold a reference, so no publisher reuses the chunk
+        // while the sample lives; every bit pattern is a valid H.
+        unsafe { self.taken.user_header.cast::<H>().as_ref() }
     }
 
     /// The publisher's sequence number of this sample (per publisher, from
@@ -114,32 +149,33 @@ impl<'s, T: ZeroCopySafe> Sample<'s, T> {
     }
 }
 
-impl<T: ZeroCopySafe> Deref for Sample<'_, T> {
-    type Target = T;
+impl<P: ?Sized + Payload + Place, H> Deref for Sample<'_, P, H> {
+    type Target = P;
 
-    fn deref(&self) -> &T {
+    fn deref(&self) -> &P {
         // SAFETY: `take` checked that the chunk lies in the data segment and
-        // that its payload has exactly size_of::<T>() bytes at an offset
-        // aligned for T (the port's type); we hold a reference, so no
-        // publisher reuses the chunk while the sample lives; every bit
-        // pattern is a valid T (ZeroCopySafe contract).
-        unsafe { self.taken.payload.cast::<T>().as_ref() }
+        // that its payload has exactly size_of::<T>() bytes (a slice: `len`
+        // whole elements, within the chunk) at the offset this port's types
+        // imply, aligned for T; we hold a reference, so no publisher reuses
+        // the chunk while the sample lives; every bit pattern is a valid T
+        // (ZeroCopySafe contract).
+        unsafe { P::place(self.taken.payload, self.taken.len).as_ref() }
     }
 }
 
-impl<T> Drop for Sample<'_, T> {
+impl<P: ?Sized, H> Drop for Sample<'_, P, H> {
     fn drop(&mut self) {
         self.core.unhold(self.taken.slot, self.taken.chunk);
     }
 }
 
-impl<T: ZeroCopySafe + fmt::Debug> fmt::Debug for Sample<'_, T> {
+impl<P: ?Sized + Payload + Place + fmt::Debug, H: ZeroCopySafe> fmt::Debug for Sample<'_, P, H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sample")
             .field("sequence", &self.taken.sequence)
             .field("publisher", &self.publisher())
             .field("publish_time", &self.publish_time())
-            .field("payload", &**self)
+            .field("payload", &&**self)
             .finish()
     }
 }

@@ -37,6 +37,7 @@
 
 #[cfg(feature = "tokio")]
 mod async_receive;
+mod builder;
 mod chunk_check;
 mod creation;
 mod senders;
@@ -50,20 +51,21 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use zerocp_core::chunk_header::CHUNK_HEADER_SIZE;
 use zerocp_core::mempool_manager::MemPoolManager;
-use zerocp_core::port::{FullPolicy, SubscriberPort};
+use zerocp_core::port::SubscriberPort;
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::sync::Ordering;
-use zerocp_core::wire::PortKind;
 use zerocp_os_linux::wake_socket::WakeSocket;
 
+pub use self::builder::SubscriberBuilder;
 use self::chunk_check::check_header;
 use self::creation::SubscriberOptions;
 use crate::ZeroCopySafe;
-use crate::adaptive_spin::{AdaptiveSpin, DEFAULT_WAIT_SPINS};
-use crate::error::{CreatePortError, CreatePortReason, QuotaScope, TakeError, WaitError};
-use crate::lifecycle::Lifecycle;
+use crate::adaptive_spin::AdaptiveSpin;
+use crate::error::{QuotaScope, TakeError, WaitError};
 use crate::mapped::Mapped;
+use crate::payload::Payload;
 use crate::port_cell::PortCell;
 use crate::port_owner::PortOwner;
 use crate::port_request;
@@ -79,127 +81,9 @@ pub const DEFAULT_QUEUE_CAPACITY: u32 = 16;
 /// Default of [`SubscriberBuilder::max_held`].
 pub const DEFAULT_MAX_HELD: u32 = 8;
 
-/// Options of a new subscriber; made by [`Runtime::subscriber`](crate::Runtime::subscriber).
-///
-/// ```no_run
-/// use zerocp::FullPolicy;
-/// # let rt = zerocp::Runtime::init("doc")?;
-/// # let svc = zerocp::ServiceDescription::new("Robot", "Base", "Pose")?;
-/// let subscriber = rt
-///     .subscriber::<[f32; 3]>(&svc)
-///     .queue_capacity(8)                       // samples queued, not yet taken
-///     .full_policy(FullPolicy::BlockPublisher) // default: DiscardOldest
-///     .history(2)                              // the 2 latest samples on connect
-///     .max_held(4)                             // samples taken and not dropped
-///     .create()?;
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[must_use = "a builder does nothing until `create` is called"]
-pub struct SubscriberBuilder<'r, T> {
-    rt: &'r Arc<Lifecycle>,
-    service: ServiceDescription,
-    queue_capacity: u32,
-    full_policy: FullPolicy,
-    history: u32,
-    max_held: u32,
-    wait_spins: u32,
-    _payload: PhantomData<fn() -> T>,
-}
-
-impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
-    pub(crate) fn new(rt: &'r Arc<Lifecycle>, service: &ServiceDescription) -> Self {
-        Self {
-            rt,
-            service: *service,
-            queue_capacity: DEFAULT_QUEUE_CAPACITY,
-            full_policy: FullPolicy::DiscardOldest,
-            history: 0,
-            max_held: DEFAULT_MAX_HELD,
-            wait_spins: DEFAULT_WAIT_SPINS,
-            _payload: PhantomData,
-        }
-    }
-
-    /// Samples the queue holds before the full-queue policy applies:
-    /// `1..=256`, default [`DEFAULT_QUEUE_CAPACITY`].
-    pub fn queue_capacity(mut self, capacity: u32) -> Self {
-        self.queue_capacity = capacity;
-        self
-    }
-
-    /// What publishers do when the queue is full: drop the oldest sample
-    /// (the default; counted in [`Subscriber::dropped`]) or wait until this
-    /// subscriber takes one. With [`FullPolicy::BlockPublisher`], a thread
-    /// must not publish into a full queue that only it drains: it would wait
-    /// for itself.
-    pub fn full_policy(mut self, policy: FullPolicy) -> Self {
-        self.full_policy = policy;
-        self
-    }
-
-    /// How many of each publisher's latest samples to receive on connecting
-    /// (up to the publisher's history depth and this queue's capacity):
-    /// `0..=32`, default 0. They arrive, oldest first, as soon as the
-    /// daemon has routed this subscriber, whether or not the publishers
-    /// publish again ([`PublisherBuilder::history`](crate::PublisherBuilder::history)).
-    pub fn history(mut self, count: u32) -> Self {
-        self.history = count;
-        self
-    }
-
-    /// How many samples may be held (taken and not dropped) at once:
-    /// `1..=32`, default [`DEFAULT_MAX_HELD`].
-    pub fn max_held(mut self, max: u32) -> Self {
-        self.max_held = max;
-        self
-    }
-
-    /// How many times [`Subscriber::wait`] checks the queue before it
-    /// sleeps on the futex, at most (default [`DEFAULT_WAIT_SPINS`]; 0: sleep
-    /// at once). The spin adapts: it halves after a wait it did not help and
-    /// doubles after one it did, so rare data costs little CPU while
-    /// lock-step exchanges answer without a system call. See
-    /// [`DEFAULT_WAIT_SPINS`] for its CPU cost.
-    pub fn wait_spins(mut self, max: u32) -> Self {
-        self.wait_spins = max;
-        self
-    }
-
-    /// Creates the subscriber (one request to the daemon).
-    pub fn create(self) -> Result<Subscriber<T>, CreatePortError> {
-        self.try_create().map_err(|reason| CreatePortError {
-            kind: PortKind::Subscriber,
-            reason,
-        })
-    }
-
-    fn try_create(self) -> Result<Subscriber<T>, CreatePortReason> {
-        const {
-            assert!(
-                !std::mem::needs_drop::<T>(),
-                "ZeroCopySafe types have no drop glue"
-            )
-        };
-        let options = SubscriberOptions {
-            service: self.service,
-            type_info: port_request::type_info::<T>(),
-            queue_capacity: self.queue_capacity,
-            full_policy: self.full_policy,
-            history: self.history,
-            max_held: self.max_held,
-            wait_spins: self.wait_spins,
-        };
-        Ok(Subscriber {
-            cell: PortCell::new(SubscriberCore::create(self.rt, options)?),
-            service: self.service,
-            wake_fd: OnceCell::new(),
-            skipped: std::cell::Cell::new(0),
-            _payload: PhantomData,
-        })
-    }
-}
-
-/// The receiving end of a service, for payloads of type `T`.
+/// The receiving end of a service, for payloads of type `P` (a
+/// [`ZeroCopySafe`] type, or a slice of one: [`Payload`]) with user
+/// headers of type `H` (none by default, [`SubscriberBuilder::user_header`]).
 ///
 /// `Send` (move it to another thread), not `Sync`: its samples borrow it.
 /// Dropping it removes the port (the daemon releases what is still queued).
@@ -221,17 +105,17 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct Subscriber<T> {
+pub struct Subscriber<P: ?Sized, H = ()> {
     cell: PortCell<SubscriberCore>,
     service: ServiceDescription,
     /// The wake descriptor, once made ([`Subscriber::as_fd`]).
     wake_fd: OnceCell<Arc<WakeSocket>>,
     /// Samples [`Subscriber::take_latest`] released unread.
     skipped: std::cell::Cell<u64>,
-    _payload: PhantomData<fn() -> T>,
+    _types: PhantomData<fn() -> (*const P, H)>,
 }
 
-impl<T: ZeroCopySafe> Subscriber<T> {
+impl<P: ?Sized + Payload, H: ZeroCopySafe> Subscriber<P, H> {
     /// Takes the oldest queued sample, or `None` when the queue is empty.
     ///
     /// Fails with [`TakeError::TooManyHeld`] when `max_held` samples are
@@ -244,7 +128,7 @@ impl<T: ZeroCopySafe> Subscriber<T> {
     /// [`TakeError::Disconnected`] while the daemon restarts, and
     /// [`TakeError::NotRecreated`] when the restarted daemon refused this
     /// port (module docs of [`crate::error`]).
-    pub fn take(&self) -> Result<Option<Sample<'_, T>>, TakeError> {
+    pub fn take(&self) -> Result<Option<Sample<'_, P, H>>, TakeError> {
         self.cell.call(SubscriberCore::take, |core, taken| {
             taken.map(|taken| Sample::new(Rc::clone(core), taken))
         })
@@ -313,7 +197,7 @@ impl<T: ZeroCopySafe> Subscriber<T> {
     }
 }
 
-impl<T> std::fmt::Debug for Subscriber<T> {
+impl<P: ?Sized, H> std::fmt::Debug for Subscriber<P, H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Subscriber")
             .field("service", &self.service)
@@ -333,12 +217,16 @@ impl Drop for SubscriberCore {
     }
 }
 
-/// A taken chunk: its held-slot, global index and payload address.
+/// A taken chunk: its held-slot, global index, payload address and length
+/// (elements of a slice, 1 for a sized payload), user header address and
+/// metadata.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Taken {
     pub(crate) slot: u32,
     pub(crate) chunk: u32,
     pub(crate) payload: NonNull<u8>,
+    pub(crate) len: usize,
+    pub(crate) user_header: NonNull<u8>,
     pub(crate) sequence: u64,
     pub(crate) origin: u32,
     pub(crate) origin_generation: u32,
@@ -357,7 +245,11 @@ pub(crate) struct SubscriberCore {
     /// The pool's quotas and this process's count of its chunks.
     count: Mapped<PoolCount>,
     index: u32,
-    payload_size: u32,
+    /// Where the payload starts in a chunk (after the user header).
+    payload_offset: u32,
+    /// The payload's elements for a payload size read from a chunk header,
+    /// if that size is one the port's type can have ([`Payload`]).
+    elements: fn(u32) -> Option<usize>,
     held: SlotMask,
     spin: AdaptiveSpin,
     blocks_publishers: bool,
@@ -513,9 +405,9 @@ impl SubscriberCore {
             self.release(chunk);
             return Err(corrupt("held slot outside the port's list"));
         }
-        let checked = check_header(pools, chunk, header, self.payload_size);
-        let range = match checked {
-            Ok(range) => range,
+        let checked = check_header(pools, chunk, header, self.payload_offset, self.elements);
+        let (range, len) = match checked {
+            Ok(checked) => checked,
             Err(reason) => {
                 // The caller gives the slot and the quota count back.
                 self.port().held.clear(slot);
@@ -523,18 +415,20 @@ impl SubscriberCore {
                 return Err(corrupt(reason));
             }
         };
-        // SAFETY: `validate` checked offset + size <= the chunk's stride, and
-        // `chunk()` resolved the header inside the mapped data segment, so the
-        // payload lies inside the mapping; a pointer into it is non-null.
-        let payload = unsafe {
-            NonNull::from(header)
-                .cast::<u8>()
-                .add(range.offset as usize)
-        };
+        let start = NonNull::from(header).cast::<u8>();
+        // SAFETY: `validate` checked offset + size <= the chunk's stride (and
+        // offset >= 64, so the user header before it lies in the chunk too),
+        // and `chunk()` resolved the header inside the mapped data segment,
+        // so both lie inside the mapping; a pointer into it is non-null.
+        let payload = unsafe { start.add(range.offset as usize) };
+        // SAFETY: as for the payload (64 <= offset).
+        let user_header = unsafe { start.add(CHUNK_HEADER_SIZE as usize) };
         Ok(Taken {
             slot,
             chunk,
             payload,
+            len,
+            user_header,
             // Metadata: reported as read, never used to find anything.
             sequence: header.sequence(),
             origin: header.origin_port(),

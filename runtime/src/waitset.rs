@@ -56,6 +56,7 @@ use zerocp_core::wire::RevokeReason;
 use crate::ZeroCopySafe;
 use crate::error::{AttachError, WaitSetCreateError, WaitSetWaitError, WakeFdError};
 use crate::listener::Listener;
+use crate::payload::Payload;
 use crate::registration::Gone;
 use crate::subscriber::Subscriber;
 
@@ -104,7 +105,7 @@ pub trait Attachable {
     fn stopped(&self, attachment: AttachmentId) -> Option<WaitSetWaitError>;
 }
 
-impl<T: ZeroCopySafe> Attachable for Subscriber<T> {
+impl<P: ?Sized + Payload, H: ZeroCopySafe> Attachable for Subscriber<P, H> {
     fn wake_fd(&self) -> Result<BorrowedFd<'_>, WakeFdError> {
         self.as_fd()
     }

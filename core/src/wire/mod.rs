@@ -50,9 +50,9 @@ pub use message::{
     ErrorCode, ErrorReply, FindingKind, GROUPS_PER_PAGE, GroupInfo, GroupReset, GroupsPage,
     HistoryWanted, MAX_FINDING_DETAIL_LEN, MAX_GROUP_NAME_LEN, MAX_GROUP_PATTERNS, MAX_PATTERN_LEN,
     MAX_RULE_IDS, MempoolInfo, Mempools, PAGE_END, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest,
-    PortCreated, PortInfo, PortKind, PortRevoked, PortsPage, ProcessInfo, ProcessState,
-    ProcessesPage, Register, Registered, RemovePort, ResetGroup, RevokePort, RevokeReason,
-    RuleScope, Status, WakeFdPort,
+    PayloadShape, PortCreated, PortInfo, PortKind, PortRevoked, PortsPage, ProcessInfo,
+    ProcessState, ProcessesPage, Register, Registered, RemovePort, ResetGroup, RevokePort,
+    RevokeReason, RuleScope, Status, WakeFdPort,
 };
 
 pub use crate::port::FullPolicy;
@@ -88,7 +88,10 @@ pub const MAX_FRAME_SIZE: usize = 4096;
 /// and wake descriptors: [`Message::SetWakeFd`] / [`Message::WakeFdSet`]
 /// and [`Message::QueryWakeFd`] / [`Message::WakeFd`] ([`WakeFdPort`]), and
 /// the refusals [`ErrorCode::NotRouted`] and [`ErrorCode::NotArmed`].
-/// Version 8 added history on connect: the notice [`Message::HistoryWanted`].
+/// Version 8 added history on connect (the notice [`Message::HistoryWanted`]),
+/// slices and user headers: [`CreatePublisher`] carries
+/// the payload's [`PayloadShape`], the longest slice and the user header's
+/// [`TypeInfo`], [`CreateSubscriber`] the shape and the user header's type.
 pub const PROTOCOL_VERSION: u8 = 8;
 /// First two bytes of every frame: `0x5A43` little-endian (bytes `43 5A`).
 pub const FRAME_MAGIC: u16 = 0x5A43;

@@ -83,6 +83,9 @@ fn samples() -> Vec<Message> {
             type_info: type_info(),
             history: 4,
             max_loans: 2,
+            shape: PayloadShape::Slice,
+            max_slice_len: 921_600,
+            user_header: TypeInfo::of::<[u32; 2]>(),
         }),
         Message::CreateSubscriber(CreateSubscriber {
             service: svc(),
@@ -91,6 +94,8 @@ fn samples() -> Vec<Message> {
             full_policy: FullPolicy::BlockPublisher,
             history_request: 1,
             max_held: 3,
+            shape: PayloadShape::Sized,
+            user_header: TypeInfo::of::<()>(),
         }),
         Message::RemovePort(RemovePort {
             kind: PortKind::Publisher,
@@ -581,6 +586,10 @@ fn enum_codes_round_trip() {
     for kind in MessageKind::ALL {
         assert_eq!(MessageKind::from_u8(*kind as u8), Some(*kind));
     }
+    for shape in PayloadShape::ALL {
+        assert_eq!(PayloadShape::from_code(*shape as u8), Some(*shape));
+    }
+    assert_eq!(PayloadShape::from_code(2), None);
 }
 
 #[test]

@@ -15,6 +15,7 @@ use zerocp_core::service::ServiceDescription;
 use zerocp_core::wire::{CreateListener, CreateNotifier, PortCreated, PortKind};
 
 use super::{ControlPlane, RequestError};
+use crate::port_type::PortType;
 
 impl ControlPlane<'_> {
     /// Creates a notifier port for the process in `slot`.
@@ -41,12 +42,12 @@ impl ControlPlane<'_> {
         service: &ServiceDescription,
         kind: PortKind,
     ) -> Result<PortCreated, RequestError> {
-        let type_info = event_type_info();
-        let (group, base) = self.base_settings(slot, service, &type_info, kind)?;
+        let port_type = PortType::sized(event_type_info());
+        let (group, base) = self.base_settings(slot, service, &port_type, 0, kind)?;
         let settings = PortSettings {
             payload_size: 0,
             ..base
         };
-        self.add_port(slot, group, service, &type_info, kind, &settings)
+        self.add_port(slot, group, service, &port_type, kind, &settings)
     }
 }

@@ -100,6 +100,9 @@ impl RawClient {
             type_info: zerocp_core::service::TypeInfo::of::<T>(),
             history,
             max_loans: 4,
+            shape: zerocp_core::wire::PayloadShape::Sized,
+            max_slice_len: 0,
+            user_header: zerocp_core::service::TypeInfo::of::<()>(),
         });
         match self.client.request_with_fds(&msg, REPLY_DEADLINE) {
             Ok((Message::PublisherCreated(p), fds)) => (p, fds),
@@ -124,6 +127,8 @@ impl RawClient {
             full_policy: FullPolicy::DiscardOldest,
             history_request: 0,
             max_held: 4,
+            shape: zerocp_core::wire::PayloadShape::Sized,
+            user_header: zerocp_core::service::TypeInfo::of::<()>(),
         });
         match self.client.request_with_fds(&msg, REPLY_DEADLINE) {
             Ok((Message::SubscriberCreated(p), fds)) => (p, fds),

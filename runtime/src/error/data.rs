@@ -31,6 +31,15 @@ pub enum LoanError {
     /// The daemon restarted and refused to create this port again with its
     /// options (the call is not retried before the next reconnection).
     NotRecreated(PortNotRecreated),
+    /// A slice was asked for that is longer than the publisher's
+    /// [`max_slice_len`](crate::PublisherBuilder::max_slice_len); nothing
+    /// was loaned.
+    SliceTooLong {
+        /// The length asked for, in elements.
+        len: usize,
+        /// The publisher's maximum.
+        max: u32,
+    },
     /// The publisher already has `max_loans` samples loaned.
     TooManyLoans {
         /// The publisher's `max_loans`.
@@ -68,6 +77,10 @@ impl fmt::Display for LoanError {
             Self::Unresponsive { timeout_ms } => dropped(f, *timeout_ms),
             Self::Revoked { reason } => revoked(f, *reason),
             Self::NotRecreated(e) => e.fmt(f),
+            Self::SliceTooLong { len, max } => write!(
+                f,
+                "slice of {len} elements is longer than the publisher's max_slice_len {max}"
+            ),
             Self::TooManyLoans { max } => write!(
                 f,
                 "too many loans: {max} samples are loaned already (publish or drop one, or raise max_loans)"

@@ -173,6 +173,10 @@ pub enum CreatePortReason {
     },
     /// The payload's alignment is larger than a chunk provides.
     UnsupportedAlignment(PoolSelectError),
+    /// A slice publisher (`Publisher<[T]>`) was created without
+    /// [`max_slice_len`](crate::PublisherBuilder::max_slice_len): the
+    /// daemon picks its mempool by it.
+    MissingMaxSliceLen,
     /// The daemon or the connection refused the port.
     Request(PortRequestError),
 }
@@ -281,6 +285,9 @@ impl fmt::Display for CreatePortReason {
                 max,
             } => write!(f, "{option} = {value} is not in {min}..={max}"),
             Self::UnsupportedAlignment(e) => e.fmt(f),
+            Self::MissingMaxSliceLen => f.write_str(
+                "a slice publisher needs max_slice_len (the longest slice it loans) before create",
+            ),
             Self::Request(e) => e.fmt(f),
         }
     }
@@ -291,7 +298,7 @@ impl std::error::Error for CreatePortReason {
         match self {
             Self::UnsupportedAlignment(e) => Some(e),
             Self::Request(e) => Some(e),
-            Self::InvalidOption { .. } => None,
+            Self::InvalidOption { .. } | Self::MissingMaxSliceLen => None,
         }
     }
 }

@@ -8,12 +8,12 @@ use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Duration;
 
-use zerocp_core::chunk_header::payload_offset;
+use zerocp_core::chunk_header::{CHUNK_HEADER_SIZE, payload_offset, payload_offset_after};
 use zerocp_core::mempool::PoolSelectError;
 use zerocp_core::mempool_manager::PayloadSpec;
 use zerocp_core::port::{MAX_HISTORY, MAX_LOANS};
 use zerocp_core::service::{ServiceDescription, TypeInfo};
-use zerocp_core::wire::{CreatePublisher, Message, PortKind, RevokeReason};
+use zerocp_core::wire::{CreatePublisher, Message, PayloadShape, PortKind, RevokeReason};
 
 use super::PublisherCore;
 use super::publish_timeout::PublishTimeout;
@@ -32,6 +32,10 @@ use crate::slots::SlotMask;
 pub(crate) struct PublisherOptions {
     pub(crate) service: ServiceDescription,
     pub(crate) type_info: TypeInfo,
+    pub(crate) shape: PayloadShape,
+    /// The longest slice in elements; 0 for a sized payload.
+    pub(crate) max_slice_len: u32,
+    pub(crate) user_header: TypeInfo,
     pub(crate) history: u32,
     pub(crate) max_loans: u32,
     pub(crate) publish_timeout: Duration,
@@ -49,9 +53,7 @@ impl PublisherCore {
         check_option("history", options.history, 0, MAX_HISTORY as u32)?;
         check_option("max_loans", options.max_loans, 1, MAX_LOANS as u32)?;
         let info = options.type_info;
-        let payload_align = payload_offset(info.align)
-            .map(|_| info.align)
-            .map_err(|e| CreatePortReason::UnsupportedAlignment(PoolSelectError::Align(e)))?;
+        let placement = Placement::of(&options)?;
         let owner = PortOwner::current(lifecycle);
         let shared = owner.registration();
         let request = Message::CreatePublisher(CreatePublisher {
@@ -59,12 +61,15 @@ impl PublisherCore {
             type_info: info,
             history: options.history,
             max_loans: options.max_loans,
+            shape: options.shape,
+            max_slice_len: options.max_slice_len,
+            user_header: options.user_header,
         });
         let (created, group) = port_request::create_mapped(
             shared,
             &request,
             &options.service,
-            info.size,
+            placement.max_payload,
             PortKind::Publisher,
         )?;
         let key = PortKey::of(PortKind::Publisher, &created);
@@ -88,13 +93,15 @@ impl PublisherCore {
             .get(pool as usize)
             .copied();
         let count = Mapped::find(&owner, &group, |g| g.pool_count(pool).ok_or(()));
-        let (true, Ok(count)) = (layout.is_some_and(|l| l.chunk_size() >= info.size), count) else {
+        let fits = layout.is_some_and(|l| l.chunk_size() >= placement.chunk_bytes());
+        let (true, Ok(count)) = (fits, count) else {
             port_request::remove(shared, key);
             return Err(PortRequestError::InvalidPort { index }.into());
         };
         let spec = PayloadSpec {
-            size: info.size,
-            align: payload_align,
+            size: placement.max_payload,
+            align: info.align,
+            user_header_size: options.user_header.size,
             origin_port: index,
             origin_generation: key.generation,
         };
@@ -111,6 +118,7 @@ impl PublisherCore {
             shared: port,
             port_limit,
             spec,
+            payload_offset: placement.payload_offset,
             loans: SlotMask::new(options.max_loans),
             history_held: Cell::new(0),
             sequence: Cell::new(sequence),
@@ -118,6 +126,36 @@ impl PublisherCore {
             on_publish_timeout: options.on_publish_timeout,
             options,
         })
+    }
+}
+
+/// Where a publisher's samples lie in its chunks.
+struct Placement {
+    /// The payload's offset from the chunk start (after the user header).
+    payload_offset: u32,
+    /// The largest payload in bytes (a slice of the longest length).
+    max_payload: u32,
+}
+
+impl Placement {
+    fn of(options: &PublisherOptions) -> Result<Self, CreatePortReason> {
+        let unsupported = |e| CreatePortReason::UnsupportedAlignment(PoolSelectError::Align(e));
+        payload_offset(options.user_header.align).map_err(unsupported)?;
+        let info = options.type_info;
+        let payload_offset =
+            payload_offset_after(options.user_header.size, info.align).map_err(unsupported)?;
+        let elements = u64::from(options.max_slice_len.max(1));
+        let max_payload = u32::try_from(u64::from(info.size) * elements).unwrap_or(u32::MAX);
+        Ok(Self {
+            payload_offset,
+            max_payload,
+        })
+    }
+
+    /// The bytes after the chunk header a sample needs at most (saturated:
+    /// no chunk holds `u32::MAX`).
+    fn chunk_bytes(&self) -> u32 {
+        (self.payload_offset - CHUNK_HEADER_SIZE).saturating_add(self.max_payload)
     }
 }
 

@@ -17,9 +17,9 @@ use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
 use crate::error::ReceiveError;
-use crate::{Sample, Subscriber, ZeroCopySafe};
+use crate::{Payload, Sample, Subscriber, ZeroCopySafe};
 
-impl<T: ZeroCopySafe> Subscriber<T> {
+impl<P: ?Sized + Payload, H: ZeroCopySafe> Subscriber<P, H> {
     /// Waits for a sample and takes it (feature `tokio`; module docs of
     /// `subscriber/async_receive`).
     ///
@@ -37,7 +37,7 @@ impl<T: ZeroCopySafe> Subscriber<T> {
     /// println!("got {}", *sample);
     /// # Ok(()) }
     /// ```
-    pub async fn receive(&self) -> Result<Sample<'_, T>, ReceiveError> {
+    pub async fn receive(&self) -> Result<Sample<'_, P, H>, ReceiveError> {
         if let Some(sample) = self.take()? {
             return Ok(sample);
         }

@@ -1,8 +1,10 @@
 //! Checking a chunk a subscriber popped from its queue before its payload
 //! is used: the index and the chunk's header come from shared memory,
 //! written by other processes, so every field is checked against the
-//! daemon's layout of the pools and the port's payload size, and what is
-//! wrong is named rather than trusted.
+//! daemon's layout of the pools and the port's types (payload offset after
+//! the user header; payload size: the type's, or for a slice a whole
+//! number of elements within the chunk), and what is wrong is named rather
+//! than trusted.
 
 use zerocp_core::chunk_header::{ChunkHeader, PayloadRange};
 use zerocp_core::mempool_manager::MemPoolManager;
@@ -10,14 +12,17 @@ use zerocp_core::mempool_manager::MemPoolManager;
 /// Checks the header of `chunk` (read from shared memory, written by
 /// another process) before its payload is used: the chunk lies in a mempool,
 /// the header names this very chunk and mempool, it is consistent with the
-/// pool's stride, and its payload has the port's size. Returns where the
-/// payload is, or what is wrong.
+/// pool's stride, its payload starts where the port's user header type puts
+/// it (`payload_offset`) and has a size the port's type can have
+/// (`elements`: exactly its size, or a whole number of a slice's elements).
+/// Returns where the payload is and its elements, or what is wrong.
 pub(super) fn check_header(
     pools: &MemPoolManager<'_>,
     chunk: u32,
     header: &ChunkHeader,
-    payload_size: u32,
-) -> Result<PayloadRange, &'static str> {
+    payload_offset: u32,
+    elements: fn(u32) -> Option<usize>,
+) -> Result<(PayloadRange, usize), &'static str> {
     let (pool, _) = pools
         .layout()
         .locate(chunk)
@@ -36,8 +41,9 @@ pub(super) fn check_header(
     let range = header
         .validate(layout.stride())
         .map_err(|_| "inconsistent chunk header")?;
-    if range.size != payload_size {
-        return Err("payload size differs from the port's type");
+    if range.offset != payload_offset {
+        return Err("payload offset differs from the port's user header");
     }
-    Ok(range)
+    let len = elements(range.size).ok_or("payload size differs from the port's type")?;
+    Ok((range, len))
 }

@@ -6,11 +6,11 @@
 
 use std::sync::Arc;
 
-use zerocp_core::chunk_header::payload_offset;
+use zerocp_core::chunk_header::{payload_offset, payload_offset_after};
 use zerocp_core::mempool::PoolSelectError;
 use zerocp_core::port::{FullPolicy, MAX_HELD, MAX_HISTORY, MAX_QUEUE_CAPACITY};
 use zerocp_core::service::{ServiceDescription, TypeInfo};
-use zerocp_core::wire::{CreateSubscriber, Message, PortKind, RevokeReason};
+use zerocp_core::wire::{CreateSubscriber, Message, PayloadShape, PortKind, RevokeReason};
 
 use super::SubscriberCore;
 use crate::adaptive_spin::AdaptiveSpin;
@@ -28,6 +28,10 @@ use crate::slots::SlotMask;
 pub(crate) struct SubscriberOptions {
     pub(crate) service: ServiceDescription,
     pub(crate) type_info: TypeInfo,
+    pub(crate) shape: PayloadShape,
+    /// The payload's elements for a payload size ([`crate::Payload`]).
+    pub(crate) elements: fn(u32) -> Option<usize>,
+    pub(crate) user_header: TypeInfo,
     pub(crate) queue_capacity: u32,
     pub(crate) full_policy: FullPolicy,
     pub(crate) history: u32,
@@ -51,8 +55,10 @@ impl SubscriberCore {
         check_option("history", options.history, 0, MAX_HISTORY as u32)?;
         check_option("max_held", options.max_held, 1, MAX_HELD as u32)?;
         let info = options.type_info;
-        payload_offset(info.align)
-            .map_err(|e| CreatePortReason::UnsupportedAlignment(PoolSelectError::Align(e)))?;
+        let unsupported = |e| CreatePortReason::UnsupportedAlignment(PoolSelectError::Align(e));
+        payload_offset(options.user_header.align).map_err(unsupported)?;
+        let payload_offset =
+            payload_offset_after(options.user_header.size, info.align).map_err(unsupported)?;
         let owner = PortOwner::current(lifecycle);
         let shared = owner.registration();
         let request = Message::CreateSubscriber(CreateSubscriber {
@@ -62,6 +68,8 @@ impl SubscriberCore {
             full_policy: options.full_policy,
             history_request: options.history,
             max_held: options.max_held,
+            shape: options.shape,
+            user_header: options.user_header,
         });
         let (created, group) = port_request::create_mapped(
             shared,
@@ -90,7 +98,11 @@ impl SubscriberCore {
         let control = &port.get().control;
         let blocks = control.policy() == FullPolicy::BlockPublisher;
         let most = control.capacity().saturating_add(options.max_held);
-        let bounded = count.get().port_limit().is_some_and(|quota| most > quota);
+        // A slice subscriber's pool is not its publishers' (docs/architecture.md,
+        // "Slices and user headers"): they may bound it by theirs, so it
+        // always reports its held count.
+        let bounded = options.shape == PayloadShape::Slice
+            || count.get().port_limit().is_some_and(|quota| most > quota);
         // Its taken samples alone reach the port quota only past it.
         let port_limit = count
             .get()
@@ -103,7 +115,8 @@ impl SubscriberCore {
             status,
             count,
             index,
-            payload_size: info.size,
+            payload_offset,
+            elements: options.elements,
             held: SlotMask::new(options.max_held),
             spin: AdaptiveSpin::new(options.wait_spins),
             bounded,

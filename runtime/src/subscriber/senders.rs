@@ -20,7 +20,7 @@
 //! back): they wake and inform, they guard nothing.
 
 use super::SubscriberCore;
-use crate::{Subscriber, ZeroCopySafe};
+use crate::{Payload, Subscriber, ZeroCopySafe};
 
 impl SubscriberCore {
     /// Publishers routed to this port now (daemon-written).
@@ -48,7 +48,7 @@ impl SubscriberCore {
     }
 }
 
-impl<T: ZeroCopySafe> Subscriber<T> {
+impl<P: ?Sized + Payload, H: ZeroCopySafe> Subscriber<P, H> {
     /// How many publishers are routed to this subscriber now, as the
     /// daemon counts them: 0 when none is (its publisher died or was
     /// removed, or none was created yet). Module docs of

@@ -20,9 +20,10 @@ use std::rc::Rc;
 use super::{Subscriber, SubscriberCore, Taken};
 use crate::ZeroCopySafe;
 use crate::error::TakeError;
+use crate::payload::Payload;
 use crate::sample::Sample;
 
-impl<T: ZeroCopySafe> Subscriber<T> {
+impl<P: ?Sized + Payload, H: ZeroCopySafe> Subscriber<P, H> {
     /// Takes the newest queued sample and releases every older one
     /// unread (counted in [`skipped`](Self::skipped)), or `None` when the
     /// queue is empty. Fails as [`take`](Self::take) does.
@@ -43,7 +44,7 @@ impl<T: ZeroCopySafe> Subscriber<T> {
     /// }
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn take_latest(&self) -> Result<Option<Sample<'_, T>>, TakeError> {
+    pub fn take_latest(&self) -> Result<Option<Sample<'_, P, H>>, TakeError> {
         self.cell.call(
             |core| core.take_latest(&self.skipped),
             |core, taken| taken.map(|taken| Sample::new(Rc::clone(core), taken)),

@@ -25,6 +25,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
 
 use crate::ZeroCopySafe;
+use crate::payload::Payload;
 use zerocp_core::notify_word::NotifyWord;
 use zerocp_core::wire::RevokeReason;
 use zerocp_os_linux::wake_socket::WakeSocket;
@@ -33,7 +34,7 @@ use super::{Subscriber, SubscriberCore};
 use crate::error::WakeFdError;
 use crate::registration::Gone;
 
-impl<T: ZeroCopySafe> Subscriber<T> {
+impl<P: ?Sized + Payload, H: ZeroCopySafe> Subscriber<P, H> {
     /// A descriptor that becomes readable when a sample is queued, for the
     /// application's own `poll`/`epoll` loop (or mio, tokio): the first
     /// call makes a socket pair and hands its sending end to the daemon,

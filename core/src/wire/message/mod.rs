@@ -38,8 +38,8 @@ pub use introspection::{
 };
 pub use operator::{GroupReset, ResetGroup, RevokePort};
 pub use ports::{
-    CreateListener, CreateNotifier, CreatePublisher, CreateSubscriber, PortCreated, PortKind,
-    RemovePort,
+    CreateListener, CreateNotifier, CreatePublisher, CreateSubscriber, PayloadShape, PortCreated,
+    PortKind, RemovePort,
 };
 pub use registration::{Register, Registered};
 pub use revocation::{PortRevoked, RevokeReason};

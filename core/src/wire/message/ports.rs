@@ -43,6 +43,18 @@ impl PortKind {
     }
 }
 
+wire_enum! {
+    /// Whether a port's payload is one value of its type or a slice of
+    /// them (protocol version 8).
+    pub enum PayloadShape: u8 {
+        /// One value of the payload type (`Publisher<T>`).
+        Sized = 0,
+        /// A slice of values of the payload type, of a length each sample
+        /// carries (`Publisher<[T]>`); the type info describes one element.
+        Slice = 1,
+    }
+}
+
 wire_struct! {
     /// Client → daemon: create a publisher port.
     pub struct CreatePublisher {
@@ -54,6 +66,14 @@ wire_struct! {
         pub history: u32,
         /// Most chunks loaned at once.
         pub max_loans: u32,
+        /// One value or a slice of `type_info` (version 8).
+        pub shape: PayloadShape,
+        /// The longest slice a sample may carry, in elements: the daemon
+        /// picks the mempool by it; 0 for a sized payload (version 8).
+        pub max_slice_len: u32,
+        /// The user header type written beside the payload in every chunk;
+        /// `()` (size 0) for none (version 8).
+        pub user_header: TypeInfo,
     }
 }
 
@@ -72,6 +92,11 @@ wire_struct! {
         pub history_request: u32,
         /// Most samples held (taken, not yet dropped) at once.
         pub max_held: u32,
+        /// One value or a slice of `type_info` (version 8).
+        pub shape: PayloadShape,
+        /// The user header type expected beside the payload; `()` (size 0)
+        /// for none (version 8).
+        pub user_header: TypeInfo,
     }
 }
 
