@@ -8,8 +8,10 @@ use super::{WaitError, WakeFdError};
 /// Why a listener's `async` receive failed.
 ///
 /// ```
-/// use zerocp::error::{ListenerReceiveError, WaitError};
+/// use zerocp::error::{ListenerReceiveError, WaitError, WakeFdError};
 /// assert!(ListenerReceiveError::Wait(WaitError::DaemonGone).to_string().contains("daemon"));
+/// let gone = ListenerReceiveError::from(WakeFdError::DaemonGone);
+/// assert!(matches!(gone, ListenerReceiveError::Wait(WaitError::DaemonGone)));
 /// ```
 #[derive(Debug)]
 pub enum ListenerReceiveError {
@@ -48,8 +50,13 @@ impl From<WaitError> for ListenerReceiveError {
     }
 }
 
+/// A daemon found gone while the descriptor is set up reads as one found
+/// gone by the wait, `Wait(DaemonGone)`, whichever noticed first.
 impl From<WakeFdError> for ListenerReceiveError {
     fn from(e: WakeFdError) -> Self {
-        Self::WakeFd(e)
+        match e {
+            WakeFdError::DaemonGone => Self::Wait(WaitError::DaemonGone),
+            e => Self::WakeFd(e),
+        }
     }
 }

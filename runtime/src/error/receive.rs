@@ -8,9 +8,11 @@ use super::{TakeError, WakeFdError};
 /// Why an `async` receive failed.
 ///
 /// ```
-/// use zerocp::error::ReceiveError;
+/// use zerocp::error::{ReceiveError, WakeFdError};
 /// use zerocp::TakeError;
 /// assert!(ReceiveError::Take(TakeError::DaemonGone).to_string().contains("daemon"));
+/// let gone = ReceiveError::from(WakeFdError::DaemonGone);
+/// assert!(matches!(gone, ReceiveError::Take(TakeError::DaemonGone)));
 /// ```
 #[derive(Debug)]
 pub enum ReceiveError {
@@ -49,8 +51,14 @@ impl From<TakeError> for ReceiveError {
     }
 }
 
+/// A daemon found gone while the descriptor is set up is the same fact as
+/// one found gone by the take: both read `Take(DaemonGone)`, so a caller
+/// matches one variant however the race between the two fell.
 impl From<WakeFdError> for ReceiveError {
     fn from(e: WakeFdError) -> Self {
-        Self::WakeFd(e)
+        match e {
+            WakeFdError::DaemonGone => Self::Take(TakeError::DaemonGone),
+            e => Self::WakeFd(e),
+        }
     }
 }
