@@ -153,6 +153,7 @@ mod publisher_id;
 mod quota;
 mod register_request;
 mod registration;
+pub mod request_response;
 mod runtime;
 mod runtime_builder;
 mod sample;
@@ -172,9 +173,9 @@ pub use connection::ConnectionState;
 pub use connection_event::ConnectionEvent;
 pub use connection_watcher::ConnectionWatcher;
 pub use error::{
-    AttachError, CreatePortError, InitError, LoanError, NotifyError, PortNotRecreated,
-    PublishError, TakeError, UpdateConnectionsError, WaitError, WaitSetCreateError,
-    WaitSetWaitError, WakeFdError,
+    AttachError, CreateExchangeError, CreatePortError, InitError, LoanError, NotifyError,
+    PortNotRecreated, PublishError, RespondError, ResponseError, SendRequestError, TakeError,
+    UpdateConnectionsError, WaitError, WaitSetCreateError, WaitSetWaitError, WakeFdError,
 };
 pub use field_info::FieldInfo;
 pub use heartbeat_thread::HeartbeatStartError;
@@ -185,6 +186,10 @@ pub use publisher::publish_timeout::{DEFAULT_PUBLISH_TIMEOUT, PublishTimeout};
 pub use publisher::{DEFAULT_MAX_LOANS, Publisher, PublisherBuilder};
 pub use publisher_id::PublisherId;
 pub use registration::MAX_PROCESS_NAME_LEN;
+pub use request_response::{
+    ActiveRequest, Client, ClientBuilder, LoanedRequest, LoanedResponse, PendingResponse, Response,
+    Server, ServerBuilder,
+};
 pub use runtime::Runtime;
 pub use runtime_builder::{DEFAULT_RECONNECT_CEILING, RuntimeBuilder};
 pub use sample::Sample;

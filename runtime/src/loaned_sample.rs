@@ -81,7 +81,7 @@ impl<'p, P> LoanedSample<'p, P> {
     }
 
     /// The core and the loan, without giving the chunk back.
-    fn into_parts(self) -> (Rc<PublisherCore>, Loan) {
+    pub(crate) fn into_parts(self) -> (Rc<PublisherCore>, Loan) {
         let this = ManuallyDrop::new(self);
         // SAFETY: `this` is never used or dropped again, so the core moves
         // out of it exactly once.
@@ -174,12 +174,17 @@ impl<T: ZeroCopySafe> LoanedSample<'_, T> {
     /// again; either way the chunk was released (module docs).
     pub fn publish(self) -> Result<(), PublishError> {
         let (core, loan) = self.into_parts();
-        core.publish(&loan).map_err(|e| match e {
-            DeliveryError::Gone(gone) => gone_error(&core, gone),
-            DeliveryError::Revoked(reason) => reason.into(),
-            DeliveryError::Futex(e) => PublishError::Wait(e),
-            DeliveryError::Timeout(e) => PublishError::Timeout(e),
-        })
+        core.publish(&loan).map_err(|e| publish_error(&core, e))
+    }
+}
+
+/// The publish error of a delivery of a loan of `core` that failed.
+pub(crate) fn publish_error(core: &PublisherCore, e: DeliveryError) -> PublishError {
+    match e {
+        DeliveryError::Gone(gone) => gone_error(core, gone),
+        DeliveryError::Revoked(reason) => reason.into(),
+        DeliveryError::Futex(e) => PublishError::Wait(e),
+        DeliveryError::Timeout(e) => PublishError::Timeout(e),
     }
 }
 

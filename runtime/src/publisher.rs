@@ -32,6 +32,7 @@
 mod creation;
 mod delivery;
 pub(crate) mod publish_timeout;
+pub(crate) mod targeted;
 pub(crate) mod wake_fd_cache;
 
 use std::cell::{Cell, RefCell};
@@ -44,7 +45,7 @@ use std::time::Duration;
 
 use zerocp_core::mempool_manager::{self, MemPoolManager, PayloadSpec};
 use zerocp_core::port::PublisherPort;
-use zerocp_core::service::ServiceDescription;
+use zerocp_core::service::{ServiceDescription, TypeInfo};
 use zerocp_core::sync::Ordering;
 use zerocp_core::wire::PortKind;
 
@@ -92,6 +93,7 @@ pub const DEFAULT_MAX_LOANS: u32 = 4;
 pub struct PublisherBuilder<'r, T> {
     rt: &'r Arc<Lifecycle>,
     service: ServiceDescription,
+    type_info: TypeInfo,
     history: u32,
     max_loans: u32,
     publish_timeout: Duration,
@@ -104,6 +106,7 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
         Self {
             rt,
             service: *service,
+            type_info: port_request::type_info::<T>(),
             history: 0,
             max_loans: DEFAULT_MAX_LOANS,
             publish_timeout: DEFAULT_PUBLISH_TIMEOUT,
@@ -152,6 +155,14 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
         self
     }
 
+    /// Declares `type_info` instead of `T`'s own to the daemon: a
+    /// request/response channel tags its type so that plain ports of `T`
+    /// cannot join it ([`crate::request_response`]).
+    pub(crate) fn channel_type(mut self, type_info: TypeInfo) -> Self {
+        self.type_info = type_info;
+        self
+    }
+
     /// Creates the publisher (one request to the daemon).
     pub fn create(self) -> Result<Publisher<T>, CreatePortError> {
         self.try_create().map_err(|reason| CreatePortError {
@@ -169,7 +180,7 @@ impl<'r, T: ZeroCopySafe> PublisherBuilder<'r, T> {
         };
         let options = PublisherOptions {
             service: self.service,
-            type_info: port_request::type_info::<T>(),
+            type_info: self.type_info,
             history: self.history,
             max_loans: self.max_loans,
             publish_timeout: self.publish_timeout,
@@ -282,6 +293,13 @@ impl<T: ZeroCopySafe> Publisher<T> {
     pub fn id(&self) -> PublisherId {
         let key = self.cell.get().status.key();
         PublisherId::new(key.index, key.generation)
+    }
+}
+
+impl<T> Publisher<T> {
+    /// The current core (request/response publishes through it directly).
+    pub(crate) fn core(&self) -> Rc<PublisherCore> {
+        self.cell.get()
     }
 }
 
@@ -471,17 +489,23 @@ impl PublisherCore {
             self.drop_loan(loan);
             return Err(DeliveryError::Revoked(reason));
         }
-        let pools = self.pools();
-        let sequence = self.sequence.get();
-        self.sequence.set(sequence.wrapping_add(1));
-        if let Some(header) = pools.chunk(loan.chunk) {
-            header.set_sequence(sequence);
-            header.set_publish_time(zerocp_os_linux::clock::monotonic_ns());
-        }
+        self.stamp(loan.chunk);
         let result = self.deliver_sample(loan.chunk);
         self.keep_in_history(loan.chunk);
         self.drop_loan(loan);
         result
+    }
+
+    /// Writes the next sequence number and the publish time into `chunk`'s
+    /// header; returns that sequence number.
+    fn stamp(&self, chunk: u32) -> u64 {
+        let sequence = self.sequence.get();
+        self.sequence.set(sequence.wrapping_add(1));
+        if let Some(header) = self.pools().chunk(chunk) {
+            header.set_sequence(sequence);
+            header.set_publish_time(zerocp_os_linux::clock::monotonic_ns());
+        }
+        sequence
     }
 
     fn keep_in_history(&self, chunk: u32) {

@@ -15,6 +15,7 @@ use crate::lifecycle::Lifecycle;
 use crate::listener::ListenerBuilder;
 use crate::notifier::NotifierBuilder;
 use crate::publisher::PublisherBuilder;
+use crate::request_response::{ClientBuilder, ServerBuilder};
 use crate::runtime_builder::RuntimeBuilder;
 use crate::subscriber::SubscriberBuilder;
 
@@ -80,6 +81,24 @@ impl Runtime {
         service: &ServiceDescription,
     ) -> SubscriberBuilder<'_, T> {
         SubscriberBuilder::new(&self.inner, service)
+    }
+
+    /// Starts building a client of the request/response service `service`
+    /// ([`Client`](crate::Client)).
+    pub fn client<Req: ZeroCopySafe, Resp: ZeroCopySafe>(
+        &self,
+        service: &ServiceDescription,
+    ) -> ClientBuilder<'_, Req, Resp> {
+        ClientBuilder::new(&self.inner, service)
+    }
+
+    /// Starts building a server of the request/response service `service`
+    /// ([`Server`](crate::Server)).
+    pub fn server<Req: ZeroCopySafe, Resp: ZeroCopySafe>(
+        &self,
+        service: &ServiceDescription,
+    ) -> ServerBuilder<'_, Req, Resp> {
+        ServerBuilder::new(&self.inner, service)
     }
 
     /// Starts building a notifier of the event service `service`

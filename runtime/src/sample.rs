@@ -114,6 +114,20 @@ impl<'s, T: ZeroCopySafe> Sample<'s, T> {
     }
 }
 
+impl<T> Sample<'_, T> {
+    /// The header's request/response exchange words, as read (hostile:
+    /// only compared, [`crate::request_response`]).
+    pub(crate) fn exchange(&self) -> [u32; 2] {
+        self.taken.exchange
+    }
+
+    /// The request id a response names, or this request's own id: the low
+    /// 32 bits of the request's sequence number.
+    pub(crate) fn request_id(&self) -> u32 {
+        self.taken.sequence as u32
+    }
+}
+
 impl<T: ZeroCopySafe> Deref for Sample<'_, T> {
     type Target = T;
 

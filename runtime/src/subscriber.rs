@@ -52,7 +52,7 @@ use std::time::{Duration, Instant};
 
 use zerocp_core::mempool_manager::MemPoolManager;
 use zerocp_core::port::{FullPolicy, SubscriberPort};
-use zerocp_core::service::ServiceDescription;
+use zerocp_core::service::{ServiceDescription, TypeInfo};
 use zerocp_core::sync::Ordering;
 use zerocp_core::wire::PortKind;
 use zerocp_os_linux::wake_socket::WakeSocket;
@@ -98,6 +98,7 @@ pub const DEFAULT_MAX_HELD: u32 = 8;
 pub struct SubscriberBuilder<'r, T> {
     rt: &'r Arc<Lifecycle>,
     service: ServiceDescription,
+    type_info: TypeInfo,
     queue_capacity: u32,
     full_policy: FullPolicy,
     history: u32,
@@ -111,6 +112,7 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
         Self {
             rt,
             service: *service,
+            type_info: port_request::type_info::<T>(),
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             full_policy: FullPolicy::DiscardOldest,
             history: 0,
@@ -162,6 +164,14 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
         self
     }
 
+    /// Declares `type_info` instead of `T`'s own to the daemon: a
+    /// request/response channel tags its type so that plain ports of `T`
+    /// cannot join it ([`crate::request_response`]).
+    pub(crate) fn channel_type(mut self, type_info: TypeInfo) -> Self {
+        self.type_info = type_info;
+        self
+    }
+
     /// Creates the subscriber (one request to the daemon).
     pub fn create(self) -> Result<Subscriber<T>, CreatePortError> {
         self.try_create().map_err(|reason| CreatePortError {
@@ -179,7 +189,7 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
         };
         let options = SubscriberOptions {
             service: self.service,
-            type_info: port_request::type_info::<T>(),
+            type_info: self.type_info,
             queue_capacity: self.queue_capacity,
             full_policy: self.full_policy,
             history: self.history,
@@ -269,6 +279,24 @@ impl<T: ZeroCopySafe> Subscriber<T> {
             .call(|core| core.wait(timeout), |_, queued| queued)
     }
 
+    /// Takes the oldest queued sample as one that borrows nothing (it keeps
+    /// its core alive itself): a client parks responses for other requests
+    /// in itself ([`crate::request_response`]).
+    pub(crate) fn take_detached(&self) -> Result<Option<Sample<'static, T>>, TakeError> {
+        self.cell.call(SubscriberCore::take, |core, taken| {
+            taken.map(|taken| Sample::new(Rc::clone(core), taken))
+        })
+    }
+
+    /// This port as publishers' topologies name it: index and generation.
+    pub(crate) fn peer(&self) -> crate::topology::Peer {
+        let key = self.cell.get().status.key();
+        crate::topology::Peer {
+            index: key.index,
+            generation: key.generation,
+        }
+    }
+
     /// The current core (for a [`WaitSet`](crate::WaitSet)'s checks).
     pub(crate) fn core(&self) -> Rc<SubscriberCore> {
         self.cell.get()
@@ -340,6 +368,8 @@ pub(crate) struct Taken {
     pub(crate) origin: u32,
     pub(crate) origin_generation: u32,
     pub(crate) publish_time: u64,
+    /// The request/response exchange words (hostile input, only compared).
+    pub(crate) exchange: [u32; 2],
 }
 
 /// The type-erased state of a subscriber port.
@@ -537,6 +567,7 @@ impl SubscriberCore {
             origin: header.origin_port(),
             origin_generation: header.origin_generation(),
             publish_time: header.publish_time(),
+            exchange: header.exchange(),
         })
     }
 

@@ -35,6 +35,7 @@ use zerocp_os_linux::error::FutexError;
 
 use super::PublisherCore;
 use super::publish_timeout::{Left, PublishTimeout, Round, Stalled};
+use super::targeted::{Handed, Target};
 use crate::error::PublishTimedOut;
 use crate::registration::Gone;
 use crate::topology::{Peer, TopologyCache};
@@ -142,6 +143,54 @@ impl PublisherCore {
         woken.wake(self)?;
         result?;
         round.outcome(*on_timeout).map_err(DeliveryError::Timeout)
+    }
+
+    /// Delivers `chunk` (the publisher keeps its own reference) to the one
+    /// routed subscriber `target` names (request/response,
+    /// [`super::targeted`]): the oldest routed one, or a given one if it is
+    /// in the topology (a peer read from shared memory is only compared
+    /// with the topology, never trusted).
+    pub(super) fn deliver_one(&self, chunk: u32, target: Target) -> Result<Handed, DeliveryError> {
+        let mut delivery = self.delivery.borrow_mut();
+        let Delivery {
+            cache,
+            words,
+            stalled,
+            timeout,
+            on_timeout,
+        } = &mut *delivery;
+        let mut round = Round::new(*timeout, stalled);
+        let mut woken = Wakes::default();
+        let mut result = self.refresh(cache, words, &mut woken, &mut round);
+        let peer = match target {
+            Target::Oldest => cache
+                .peers()
+                .iter()
+                .copied()
+                .find(|&p| self.routed_port(p).is_some()),
+            Target::Peer(p) => cache.peers().contains(&p).then_some(p),
+        };
+        let mut handed = peer.map_or(Handed::NoPeer, Handed::Full);
+        if result.is_ok()
+            && let Some(peer) = peer
+            && self.pools().acquire(chunk, 1).is_ok()
+        {
+            match self.deliver_to(peer, chunk, &mut round) {
+                Ok(Some(port)) => {
+                    woken.add(peer, port);
+                    handed = Handed::To(peer);
+                }
+                Ok(None) => self.release(chunk),
+                Err(e) => {
+                    self.release(chunk);
+                    result = Err(e);
+                }
+            }
+        }
+        woken.wake(self)?;
+        result?;
+        round.outcome(*on_timeout).map_err(DeliveryError::Timeout)?;
+        Ok(handed)
     }
 
     /// Re-reads the topology into `cache` (through `words`) if it changed
@@ -339,7 +388,7 @@ impl PublisherCore {
 
     /// The subscriber port of `peer` if it still is the one routed: in
     /// range, active, and of the same generation.
-    fn routed_port(&self, peer: Peer) -> Option<&SubscriberPort> {
+    pub(crate) fn routed_port(&self, peer: Peer) -> Option<&SubscriberPort> {
         let port = self.group().control().subscriber(peer.index)?;
         (port.control.state() == Some(PortState::Active)
             && port.control.generation() == peer.generation)

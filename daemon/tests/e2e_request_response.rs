@@ -1,0 +1,320 @@
+//! End to end: request/response (a `Client` and a `Server` per process).
+//!
+//! - a client with no server gets `NoServer` at once; with one, a request
+//!   gets its stream of responses (one, several, none) and its end, also
+//!   with several requests in flight received out of order;
+//! - `zerocpctl services` lists the client's and the server's ports on the
+//!   service's `:request` and `:response` channels; a plain publisher of the
+//!   request channel is refused with a type mismatch;
+//! - a server killed (`kill -9`) while it holds a request and a loaned
+//!   response: the client waiting on that request gets `ServerGone` (not a
+//!   hang) although another server lives, the next request goes to the
+//!   survivor, and every chunk returns to its pool;
+//! - a client killed with requests in flight and a loaned request: the
+//!   server's answers fail with `ClientGone`, and every chunk returns.
+
+mod e2e_support;
+mod support;
+
+use std::time::Duration;
+
+use support::TestDomain;
+use zerocp_os_linux::testing::role::{TestChild, spawn_child};
+
+const WAIT: Duration = Duration::from_secs(120);
+/// The daemon's heartbeat timeout in these tests.
+const HEARTBEAT_TIMEOUT: Duration = Duration::from_millis(3_000);
+/// Slack on top of the heartbeat timeout for slow (emulated) CI machines.
+const SLACK: Duration = Duration::from_secs(10);
+/// A request with this bit is held by the server, never answered.
+const HOLD: u64 = 1 << 63;
+
+fn domain() -> TestDomain {
+    TestDomain::builder()
+        .heartbeat_timeout_ms(HEARTBEAT_TIMEOUT.as_millis() as u64)
+        .mempools(&[(64, 64)])
+        .start()
+}
+
+fn server(domain: &TestDomain, instance: &str, mode: &str) -> TestChild {
+    let mut server = spawn_child("roles::server", &[instance, mode], &domain.envs());
+    server.expect_line("ready", WAIT);
+    server
+}
+
+fn client(domain: &TestDomain, instance: &str) -> TestChild {
+    let mut client = spawn_child("roles::client", &[instance], &domain.envs());
+    client.expect_line("ready", WAIT);
+    client
+}
+
+fn quit(child: &mut TestChild) {
+    child.send_line("quit");
+    child.expect_success(WAIT);
+}
+
+/// Waits until the daemon counts `baseline` used chunks again.
+fn expect_pools_whole(domain: &TestDomain, baseline: u64) {
+    assert!(
+        domain.wait_until(HEARTBEAT_TIMEOUT + SLACK, || domain.used_chunks()
+            == baseline),
+        "chunks were not all returned: {:?}",
+        domain.mempools()
+    );
+}
+
+#[test]
+fn requests_get_their_streams_of_responses() {
+    let domain = domain();
+    let baseline = domain.used_chunks();
+    let mut client = client(&domain, "rr");
+    client.send_line("no-server");
+    client.expect_line("no-server", WAIT);
+
+    let mut server = server(&domain, "rr", "auto");
+    client.send_line("ask 1");
+    assert_eq!(client.expect_line("answered ", WAIT), "1:1");
+    // Three requests in flight, received last first: the responses of the
+    // others are parked for them; one stream is empty.
+    client.send_line("ask 3 0 2");
+    assert_eq!(client.expect_line("answered ", WAIT), "3:3 0:0 2:2");
+
+    let services = domain.ctl_json(&["services"]).to_string();
+    for needed in [
+        "E2E/rr/Event:request",
+        "E2E/rr/Event:response",
+        "request:u64",
+    ] {
+        assert!(services.contains(needed), "{needed} missing in {services}");
+    }
+    client.send_line("plain");
+    client.expect_line("refused", WAIT);
+
+    quit(&mut client);
+    quit(&mut server);
+    expect_pools_whole(&domain, baseline);
+    domain.stop();
+}
+
+#[test]
+fn a_client_learns_that_its_server_died_while_another_lives() {
+    let domain = domain();
+    let baseline = domain.used_chunks();
+    let mut victim = server(&domain, "rr-gone", "auto");
+    let mut survivor = server(&domain, "rr-gone", "auto");
+    let mut client = client(&domain, "rr-gone");
+
+    // The oldest server gets the request; it holds it and a loaned response.
+    client.send_line("hold");
+    victim.expect_line("holding", WAIT);
+    assert!(
+        domain.used_chunks() >= baseline + 2,
+        "the held request and the loaned response are not counted"
+    );
+    victim.kill();
+    client.expect_line("server-gone", WAIT);
+    client.send_line("ask 2");
+    assert_eq!(client.expect_line("answered ", WAIT), "2:2");
+
+    quit(&mut client);
+    quit(&mut survivor);
+    expect_pools_whole(&domain, baseline);
+    domain.stop();
+}
+
+#[test]
+fn a_killed_client_leaves_no_chunk_behind() {
+    let domain = domain();
+    let baseline = domain.used_chunks();
+    let mut server = server(&domain, "rr-crash", "manual");
+    let mut victim = client(&domain, "rr-crash");
+
+    victim.send_line("in-flight 2");
+    victim.expect_line("holding", WAIT);
+    assert!(
+        domain.used_chunks() >= baseline + 3,
+        "queued requests and the loaned one are not counted"
+    );
+    victim.kill();
+    // Once the daemon unrouted the dead client, the queued requests are
+    // answered into nowhere: each send fails with ClientGone.
+    let pid = victim.pid();
+    assert!(
+        domain.wait_until(HEARTBEAT_TIMEOUT + SLACK, || !domain
+            .process_pids()
+            .contains(&pid)),
+        "the killed client is still registered"
+    );
+    server.send_line("serve");
+    assert_eq!(server.expect_line("served ", WAIT), "0 client-gone 2");
+    quit(&mut server);
+    expect_pools_whole(&domain, baseline);
+    domain.stop();
+}
+
+mod roles {
+    use std::io::BufRead;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+    use crate::e2e_support::{ROLE_DEADLINE, expect_command, say, service};
+    use zerocp::{ActiveRequest, RespondError, ResponseError, Runtime, SendRequestError};
+    use zerocp_os_linux::testing::role::role_args;
+
+    /// Answers request `n` with the stream `n*1000 + i` for `i` in `0..n`,
+    /// then ends it.
+    fn answer(request: ActiveRequest<'_, u64, u64>) -> Result<(), RespondError> {
+        let n = *request;
+        for i in 0..n {
+            let loan = request.loan_uninit().expect("loan a response");
+            loan.write(n * 1000 + i).send()?;
+        }
+        request.finish()
+    }
+
+    /// A server. `auto`: answers every request until told to quit; one
+    /// with the `HOLD` bit is held with a loaned response until killed.
+    /// `manual`: on `serve`, answers what is queued and reports
+    /// `served <answered> client-gone <failed>`.
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn server() {
+        let Some(args) = role_args("roles::server") else {
+            return;
+        };
+        let rt = Runtime::init("e2e-rr-server").expect("init");
+        let server = rt
+            .server::<u64, u64>(&service(&args[0]))
+            .create()
+            .expect("server");
+        say("ready");
+        if args[1] == "manual" {
+            expect_command("serve");
+            let (mut answered, mut gone) = (0, 0);
+            while let Some(request) = server.receive().expect("receive") {
+                match answer(request) {
+                    Ok(()) => answered += 1,
+                    Err(RespondError::ClientGone { .. }) => gone += 1,
+                    Err(e) => panic!("answer: {e}"),
+                }
+            }
+            say(format!("served {answered} client-gone {gone}"));
+            expect_command("quit");
+            return;
+        }
+        let quit = Arc::new(AtomicBool::new(false));
+        let stdin_quit = Arc::clone(&quit);
+        std::thread::spawn(move || {
+            expect_command("quit");
+            stdin_quit.store(true, Ordering::SeqCst);
+        });
+        while !quit.load(Ordering::SeqCst) {
+            server.wait(Some(Duration::from_millis(50))).expect("wait");
+            while let Some(request) = server.receive().expect("receive") {
+                if *request & HOLD != 0 {
+                    let _loan = request.loan_uninit().expect("loan a response");
+                    say("holding");
+                    loop {
+                        std::thread::park();
+                    }
+                }
+                answer(request).expect("answer");
+            }
+        }
+    }
+
+    /// A client, on command: `no-server`, `ask N...` (all in flight, then
+    /// received last first), `hold`, `plain`, `in-flight N`, `quit`.
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn client() {
+        let Some(args) = role_args("roles::client") else {
+            return;
+        };
+        let svc = service(&args[0]);
+        let rt = Runtime::init("e2e-rr-client").expect("init");
+        let client = rt.client::<u64, u64>(&svc).create().expect("client");
+        say("ready");
+        for line in std::io::stdin().lock().lines() {
+            let line = line.expect("command");
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                ["no-server"] => {
+                    let sent = client.loan_uninit().expect("loan").write(1).send();
+                    assert!(matches!(sent, Err(SendRequestError::NoServer)), "{sent:?}");
+                    say("no-server");
+                }
+                ["ask", requests @ ..] => {
+                    let requests: Vec<u64> = requests.iter().map(|n| n.parse().unwrap()).collect();
+                    let pending: Vec<_> = requests
+                        .iter()
+                        .map(|&n| {
+                            client
+                                .loan_uninit()
+                                .expect("loan")
+                                .write(n)
+                                .send()
+                                .expect("send")
+                        })
+                        .collect();
+                    let mut counts = vec![0; requests.len()];
+                    for (at, pending) in pending.iter().enumerate().rev() {
+                        let n = requests[at];
+                        while let Some(r) = pending.receive(Some(ROLE_DEADLINE)).expect("receive") {
+                            assert_eq!(*r, n * 1000 + counts[at], "response out of order");
+                            counts[at] += 1;
+                        }
+                        assert!(pending.is_done());
+                    }
+                    let report: Vec<String> = requests
+                        .iter()
+                        .zip(&counts)
+                        .map(|(n, c)| format!("{n}:{c}"))
+                        .collect();
+                    say(format!("answered {}", report.join(" ")));
+                }
+                ["hold"] => {
+                    let pending = client.loan_uninit().expect("loan").write(HOLD | 1).send();
+                    let got = pending.expect("send").receive(Some(ROLE_DEADLINE));
+                    assert!(
+                        matches!(got, Err(ResponseError::ServerGone { .. })),
+                        "{got:?}"
+                    );
+                    say("server-gone");
+                }
+                ["plain"] => {
+                    let mut channel = svc.event().to_owned();
+                    channel.push_str(":request");
+                    let plain =
+                        zerocp::ServiceDescription::new(svc.service(), svc.instance(), &channel)
+                            .expect("channel name");
+                    let refused = rt.publisher::<u64>(&plain).create().expect_err("refused");
+                    assert!(refused.is_type_mismatch(), "{refused}");
+                    say("refused");
+                }
+                ["in-flight", n] => {
+                    let n: usize = n.parse().expect("count");
+                    let pending: Vec<_> = (0..n)
+                        .map(|i| {
+                            client
+                                .loan_uninit()
+                                .expect("loan")
+                                .write(i as u64)
+                                .send()
+                                .expect("send")
+                        })
+                        .collect();
+                    let _loan = client.loan_uninit().expect("loan");
+                    say("holding");
+                    drop(pending);
+                    loop {
+                        std::thread::park();
+                    }
+                }
+                ["quit"] => return,
+                other => panic!("unknown command {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! Request/response: a [`Client<Req, Resp>`] asks, the [`Server<Req, Resp>`]
+//! it reached answers with a stream of zero or more responses and then
+//! ends it; both ways zero-copy.
+//!
+//! It is composed from publish/subscribe, so routing, access rules, chunk
+//! quotas, crash cleanup, audits, introspection and daemon restarts are the
+//! ones of its ports (docs/architecture.md, "Request/response"):
+//!
+//! - a service `S/I/E` has two **channels**, `S/I/E:request` and
+//!   `S/I/E:response` ([`Channels`]); a client owns a publisher of the first
+//!   and a subscriber of the second, a server the opposite. Their ports
+//!   declare tagged types (`request:<Req>`, `response:<Resp>`,
+//!   [`tagged`]), so a plain publisher or subscriber of the channel is
+//!   refused with a type mismatch, and plain pub/sub on `S/I/E` itself is
+//!   another service;
+//! - a request goes to **one** server, the oldest routed one (targeted
+//!   delivery, [`crate::publisher::targeted`]); its chunk header names the
+//!   client's response port (index and generation, the exchange words);
+//! - a response goes only to the port the request named, and only if that
+//!   port is routed to the server's response publisher; its header names
+//!   the request (the low 32 bits of the request's sequence number) and
+//!   flags: last of the stream, or only an end-of-stream marker;
+//! - a client tells a dead server from a slow one by the server's request
+//!   port: while the request is open it checks that this exact port (index
+//!   and generation) is still routed, between bounded waits
+//!   ([`PendingResponse::receive`]).
+//!
+//! Both queues block the sender when full (bounded by the sender's send
+//! timeout), so no request or response is dropped silently.
+
+mod active_request;
+mod client;
+mod pending_response;
+mod server;
+
+use zerocp_core::fixed_string::FixedString;
+use zerocp_core::service::{ServiceDescription, ServiceNameError, TypeInfo};
+
+use crate::ZeroCopySafe;
+use crate::port_request;
+
+pub use active_request::{ActiveRequest, LoanedResponse};
+pub use client::{Client, ClientBuilder, LoanedRequest};
+pub use pending_response::{PendingResponse, Response};
+pub use server::{Server, ServerBuilder};
+
+/// The two publish/subscribe channels of a request/response service.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Channels {
+    /// `S/I/E:request`: clients publish, servers subscribe.
+    pub(crate) request: ServiceDescription,
+    /// `S/I/E:response`: servers publish, clients subscribe.
+    pub(crate) response: ServiceDescription,
+}
+
+impl Channels {
+    /// The channels of `service`; fails when its event name leaves no room
+    /// for the suffix.
+    pub(crate) fn of(service: &ServiceDescription) -> Result<Self, ServiceNameError> {
+        let channel = |suffix: &str| {
+            ServiceDescription::new(
+                service.service(),
+                service.instance(),
+                &format!("{}:{suffix}", service.event()),
+            )
+        };
+        Ok(Self {
+            request: channel("request")?,
+            response: channel("response")?,
+        })
+    }
+}
+
+/// The type a channel port declares: `T`'s size and alignment, its name
+/// prefixed with the role (`request:` or `response:`).
+pub(crate) fn tagged<T: ZeroCopySafe>(role: &str) -> TypeInfo {
+    let plain = port_request::type_info::<T>();
+    TypeInfo {
+        name: FixedString::from_str_truncated(&format!("{role}:{}", T::type_name())),
+        ..plain
+    }
+}
