@@ -11,7 +11,10 @@
 //!   hang) although another server lives, the next request goes to the
 //!   survivor, and every chunk returns to its pool;
 //! - a client killed with requests in flight and a loaned request: the
-//!   server's answers fail with `ClientGone`, and every chunk returns.
+//!   server's answers fail with `ClientGone`, and every chunk returns;
+//! - a forged request (a plain publisher declaring the channel's tagged
+//!   type) names no routed client: answering it fails with `ClientGone`
+//!   and reaches no real client.
 
 mod e2e_support;
 mod support;
@@ -152,6 +155,25 @@ fn a_killed_client_leaves_no_chunk_behind() {
     domain.stop();
 }
 
+#[test]
+fn a_forged_request_reaches_no_client() {
+    let domain = domain();
+    let baseline = domain.used_chunks();
+    let mut server = server(&domain, "rr-forged", "manual");
+    let mut client = client(&domain, "rr-forged");
+    let mut forger = spawn_child("roles::forger", &["rr-forged"], &domain.envs());
+    forger.expect_line("sent", WAIT);
+    server.send_line("serve");
+    assert_eq!(server.expect_line("served ", WAIT), "0 client-gone 1");
+    client.send_line("stray");
+    assert_eq!(client.expect_line("stray ", WAIT), "0");
+    quit(&mut forger);
+    quit(&mut client);
+    quit(&mut server);
+    expect_pools_whole(&domain, baseline);
+    domain.stop();
+}
+
 mod roles {
     use std::io::BufRead;
     use std::sync::Arc;
@@ -159,7 +181,9 @@ mod roles {
 
     use super::*;
     use crate::e2e_support::{ROLE_DEADLINE, expect_command, say, service};
-    use zerocp::{ActiveRequest, RespondError, ResponseError, Runtime, SendRequestError};
+    use zerocp::{
+        ActiveRequest, RespondError, ResponseError, Runtime, SendRequestError, ZeroCopySafe,
+    };
     use zerocp_os_linux::testing::role::role_args;
 
     /// Answers request `n` with the stream `n*1000 + i` for `i` in `0..n`,
@@ -312,9 +336,44 @@ mod roles {
                         std::thread::park();
                     }
                 }
+                ["stray"] => say(format!("stray {}", client.stray())),
                 ["quit"] => return,
                 other => panic!("unknown command {other:?}"),
             }
         }
+    }
+
+    /// What a forger declares: the request channel's tagged type of `u64`.
+    #[repr(C)]
+    #[derive(Clone, Copy, ZeroCopySafe)]
+    #[zerocp(type_name = "request:u64")]
+    struct Forged {
+        value: u64,
+    }
+
+    /// A plain publisher on the request channel, under the tagged type
+    /// name: its one request carries no client's port.
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn forger() {
+        let Some(args) = role_args("roles::forger") else {
+            return;
+        };
+        let svc = service(&args[0]);
+        let channel = format!("{}:request", svc.event());
+        let channel = zerocp::ServiceDescription::new(svc.service(), svc.instance(), &channel)
+            .expect("channel name");
+        let rt = Runtime::init("e2e-rr-forger").expect("init");
+        let publisher = rt
+            .publisher::<Forged>(&channel)
+            .create()
+            .expect("a publisher of the forged type");
+        let forged = publisher
+            .loan_uninit()
+            .expect("loan")
+            .write(Forged { value: 1 });
+        forged.publish().expect("publish");
+        say("sent");
+        expect_command("quit");
     }
 }

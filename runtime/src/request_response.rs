@@ -72,11 +72,13 @@ impl Channels {
 }
 
 /// The type a channel port declares: `T`'s size and alignment, its name
-/// prefixed with the role (`request:` or `response:`).
-pub(crate) fn tagged<T: ZeroCopySafe>(role: &str) -> TypeInfo {
+/// prefixed with the channel's tag
+/// ([`REQUEST_TYPE_TAG`](zerocp_core::service::REQUEST_TYPE_TAG) or
+/// [`RESPONSE_TYPE_TAG`](zerocp_core::service::RESPONSE_TYPE_TAG)).
+pub(crate) fn tagged<T: ZeroCopySafe>(tag: &str) -> TypeInfo {
     let plain = port_request::type_info::<T>();
     TypeInfo {
-        name: FixedString::from_str_truncated(&format!("{role}:{}", T::type_name())),
+        name: FixedString::from_str_truncated(&format!("{tag}{}", T::type_name())),
         ..plain
     }
 }

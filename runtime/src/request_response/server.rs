@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use zerocp_core::port::FullPolicy;
-use zerocp_core::service::ServiceDescription;
+use zerocp_core::service::{REQUEST_TYPE_TAG, RESPONSE_TYPE_TAG, ServiceDescription};
 
 use super::active_request::ActiveRequest;
 use super::{Channels, tagged};
@@ -98,14 +98,14 @@ impl<'r, Req: ZeroCopySafe, Resp: ZeroCopySafe> ServerBuilder<'r, Req, Resp> {
     pub fn create(self) -> Result<Server<Req, Resp>, CreateExchangeError> {
         let channels = Channels::of(&self.service).map_err(CreateExchangeError::Name)?;
         let responses = PublisherBuilder::<Resp>::new(self.rt, &channels.response)
-            .channel_type(tagged::<Resp>("response"))
+            .channel_type(tagged::<Resp>(RESPONSE_TYPE_TAG))
             .max_loans(self.max_loans)
             .publish_timeout(self.send_timeout)
             .on_publish_timeout(PublishTimeout::DropForSubscriber)
             .create()
             .map_err(CreateExchangeError::Port)?;
         let requests = SubscriberBuilder::<Req>::new(self.rt, &channels.request)
-            .channel_type(tagged::<Req>("request"))
+            .channel_type(tagged::<Req>(REQUEST_TYPE_TAG))
             .queue_capacity(self.queue_capacity)
             .max_held(self.max_held)
             .full_policy(FullPolicy::BlockPublisher)
