@@ -35,6 +35,28 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## Request/response
+//!
+//! A [`Client`] sends a request to one [`Server`] of a service and receives
+//! its stream of responses ([`PendingResponse::receive`], `None` at the
+//! end); several requests may be in flight. Both ways are zero-copy loans.
+//! No server: [`SendRequestError::NoServer`] at once; the server died:
+//! [`ResponseError::ServerGone`], never a hang ([`request_response`]).
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use zerocp::{Runtime, ServiceDescription};
+//!
+//! let rt = Runtime::init("calc")?;
+//! let svc = ServiceDescription::new("Calc", "Main", "Add")?;
+//! let client = rt.client::<[u32; 2], u64>(&svc).create()?;
+//! let pending = client.loan_uninit()?.write([2, 3]).send()?;
+//! while let Some(sum) = pending.receive(Some(Duration::from_secs(1)))? {
+//!     println!("2 + 3 = {}", *sum);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ## Events
 //!
 //! An *event service* carries ids, no payload: a [`Notifier`] raises an

@@ -82,3 +82,32 @@ pub(crate) fn tagged<T: ZeroCopySafe>(tag: &str) -> TypeInfo {
         ..plain
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channels_suffix_the_event_name() {
+        let svc = ServiceDescription::new("Calc", "Main", "Add").unwrap();
+        let channels = Channels::of(&svc).unwrap();
+        assert_eq!(channels.request.to_string(), "Calc/Main/Add:request");
+        assert_eq!(channels.response.to_string(), "Calc/Main/Add:response");
+    }
+
+    #[test]
+    fn an_event_name_without_room_for_the_suffix_is_refused() {
+        let long = "e".repeat(zerocp_core::service::MAX_NAME_LEN - 2);
+        let svc = ServiceDescription::new("Calc", "Main", &long).unwrap();
+        assert!(Channels::of(&svc).is_err());
+    }
+
+    #[test]
+    fn channel_types_keep_size_and_alignment_and_tag_the_name() {
+        let tagged = tagged::<u64>(zerocp_core::service::REQUEST_TYPE_TAG);
+        let plain = port_request::type_info::<u64>();
+        assert_eq!((tagged.size, tagged.align), (plain.size, plain.align));
+        assert_eq!(tagged.name.as_str(), "request:u64");
+        assert_ne!(tagged, plain);
+    }
+}

@@ -288,13 +288,18 @@ impl<T: ZeroCopySafe> Subscriber<T> {
         })
     }
 
-    /// This port as publishers' topologies name it: index and generation.
-    pub(crate) fn peer(&self) -> crate::topology::Peer {
-        let key = self.cell.get().status.key();
-        crate::topology::Peer {
+    /// This port as publishers' topologies name it (index and generation),
+    /// re-attached first if the daemon restarted since: a client names it
+    /// in its requests ([`crate::request_response`]).
+    pub(crate) fn peer(&self) -> Result<crate::topology::Peer, TakeError> {
+        let current = |core: &SubscriberCore| match core.runtime().registration().gone() {
+            Some(gone) => Err(TakeError::from(gone)),
+            None => Ok(core.status.key()),
+        };
+        self.cell.call(current, |_, key| crate::topology::Peer {
             index: key.index,
             generation: key.generation,
-        }
+        })
     }
 
     /// The current core (for a [`WaitSet`](crate::WaitSet)'s checks).

@@ -53,6 +53,10 @@ pub enum SendRequestError {
         /// The server's request port index.
         server_port: u32,
     },
+    /// The client's response port, which the request names, is unusable
+    /// (the daemon gone, or it refused to re-create the port after a
+    /// restart).
+    ResponsePort(TakeError),
     /// Publishing the request failed as a publish does.
     Publish(PublishError),
 }
@@ -66,6 +70,7 @@ impl fmt::Display for SendRequestError {
                 "the server (request port {server_port}) kept its request queue full past the \
                  send timeout"
             ),
+            Self::ResponsePort(e) => write!(f, "the client's response port: {e}"),
             Self::Publish(e) => write!(f, "cannot send the request: {e}"),
         }
     }
@@ -74,6 +79,7 @@ impl fmt::Display for SendRequestError {
 impl std::error::Error for SendRequestError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
+            Self::ResponsePort(e) => Some(e),
             Self::Publish(e) => Some(e),
             Self::NoServer | Self::ServerBusy { .. } => None,
         }

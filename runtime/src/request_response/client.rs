@@ -214,9 +214,13 @@ impl<Req: ZeroCopySafe, Resp: ZeroCopySafe> Client<Req, Resp> {
         &self.service
     }
 
-    /// Sends a loaned request to the oldest routed server.
+    /// Sends a loaned request to the oldest routed server (the loan is
+    /// given back if the response port cannot be named).
     fn send(&self, sample: LoanedSample<'_, Req>) -> Result<u32, SendRequestError> {
-        let reply = self.responses.peer();
+        let reply = self
+            .responses
+            .peer()
+            .map_err(SendRequestError::ResponsePort)?;
         let (core, loan) = sample.into_parts();
         let sent = core
             .publish_to(&loan, Target::Oldest, |_| [reply.index, reply.generation])
