@@ -12,6 +12,8 @@
 //!   survivor, and every chunk returns to its pool;
 //! - a client killed with requests in flight and a loaned request: the
 //!   server's answers fail with `ClientGone`, and every chunk returns;
+//! - a client whose server's request queue stays full gets `ServerBusy`
+//!   after its send timeout, and its earlier request is still answered;
 //! - a forged request (a plain publisher declaring the channel's tagged
 //!   type) names no routed client: answering it fails with `ClientGone`
 //!   and reaches no real client.
@@ -156,6 +158,23 @@ fn a_killed_client_leaves_no_chunk_behind() {
 }
 
 #[test]
+fn a_full_server_queue_makes_a_send_fail_with_server_busy() {
+    let domain = domain();
+    let baseline = domain.used_chunks();
+    let mut server = server(&domain, "rr-busy", "tiny");
+    let mut client = client(&domain, "rr-busy");
+    client.send_line("busy");
+    client.expect_line("server-busy", WAIT);
+    server.send_line("serve");
+    assert_eq!(server.expect_line("served ", WAIT), "1 client-gone 0");
+    assert_eq!(client.expect_line("answered ", WAIT), "1:1");
+    quit(&mut client);
+    quit(&mut server);
+    expect_pools_whole(&domain, baseline);
+    domain.stop();
+}
+
+#[test]
 fn a_forged_request_reaches_no_client() {
     let domain = domain();
     let baseline = domain.used_chunks();
@@ -200,7 +219,8 @@ mod roles {
     /// A server. `auto`: answers every request until told to quit; one
     /// with the `HOLD` bit is held with a loaned response until killed.
     /// `manual`: on `serve`, answers what is queued and reports
-    /// `served <answered> client-gone <failed>`.
+    /// `served <answered> client-gone <failed>`; `tiny`: the same with a
+    /// request queue of one.
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
     fn server() {
@@ -208,12 +228,14 @@ mod roles {
             return;
         };
         let rt = Runtime::init("e2e-rr-server").expect("init");
+        let capacity = if args[1] == "tiny" { 1 } else { 16 };
         let server = rt
             .server::<u64, u64>(&service(&args[0]))
+            .queue_capacity(capacity)
             .create()
             .expect("server");
         say("ready");
-        if args[1] == "manual" {
+        if args[1] != "auto" {
             expect_command("serve");
             let (mut answered, mut gone) = (0, 0);
             while let Some(request) = server.receive().expect("receive") {
@@ -249,7 +271,8 @@ mod roles {
     }
 
     /// A client, on command: `no-server`, `ask N...` (all in flight, then
-    /// received last first), `hold`, `plain`, `in-flight N`, `quit`.
+    /// received last first), `hold`, `plain`, `in-flight N`, `busy`, `stray`,
+    /// `quit`.
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
     fn client() {
@@ -335,6 +358,22 @@ mod roles {
                     loop {
                         std::thread::park();
                     }
+                }
+                ["busy"] => {
+                    let first = client.loan_uninit().expect("loan").write(1).send();
+                    let first = first.expect("the first request fits the queue");
+                    let second = client.loan_uninit().expect("loan").write(1).send();
+                    assert!(
+                        matches!(second, Err(SendRequestError::ServerBusy { .. })),
+                        "{second:?}"
+                    );
+                    say("server-busy");
+                    let mut count = 0;
+                    while let Some(r) = first.receive(Some(ROLE_DEADLINE)).expect("receive") {
+                        assert_eq!(*r, 1000);
+                        count += 1;
+                    }
+                    say(format!("answered 1:{count}"));
                 }
                 ["stray"] => say(format!("stray {}", client.stray())),
                 ["quit"] => return,

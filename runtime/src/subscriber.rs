@@ -39,6 +39,7 @@
 mod async_receive;
 mod chunk_check;
 mod creation;
+mod exchange;
 mod senders;
 mod take_latest;
 mod wake_fd;
@@ -164,14 +165,6 @@ impl<'r, T: ZeroCopySafe> SubscriberBuilder<'r, T> {
         self
     }
 
-    /// Declares `type_info` instead of `T`'s own to the daemon: a
-    /// request/response channel tags its type so that plain ports of `T`
-    /// cannot join it ([`crate::request_response`]).
-    pub(crate) fn channel_type(mut self, type_info: TypeInfo) -> Self {
-        self.type_info = type_info;
-        self
-    }
-
     /// Creates the subscriber (one request to the daemon).
     pub fn create(self) -> Result<Subscriber<T>, CreatePortError> {
         self.try_create().map_err(|reason| CreatePortError {
@@ -277,29 +270,6 @@ impl<T: ZeroCopySafe> Subscriber<T> {
     pub fn wait(&self, timeout: Option<Duration>) -> Result<bool, WaitError> {
         self.cell
             .call(|core| core.wait(timeout), |_, queued| queued)
-    }
-
-    /// Takes the oldest queued sample as one that borrows nothing (it keeps
-    /// its core alive itself): a client parks responses for other requests
-    /// in itself ([`crate::request_response`]).
-    pub(crate) fn take_detached(&self) -> Result<Option<Sample<'static, T>>, TakeError> {
-        self.cell.call(SubscriberCore::take, |core, taken| {
-            taken.map(|taken| Sample::new(Rc::clone(core), taken))
-        })
-    }
-
-    /// This port as publishers' topologies name it (index and generation),
-    /// re-attached first if the daemon restarted since: a client names it
-    /// in its requests ([`crate::request_response`]).
-    pub(crate) fn peer(&self) -> Result<crate::topology::Peer, TakeError> {
-        let current = |core: &SubscriberCore| match core.runtime().registration().gone() {
-            Some(gone) => Err(TakeError::from(gone)),
-            None => Ok(core.status.key()),
-        };
-        self.cell.call(current, |_, key| crate::topology::Peer {
-            index: key.index,
-            generation: key.generation,
-        })
     }
 
     /// The current core (for a [`WaitSet`](crate::WaitSet)'s checks).

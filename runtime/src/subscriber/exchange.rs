@@ -1,0 +1,48 @@
+//! What request/response ([`crate::request_response`]) needs of a
+//! subscriber beyond publish/subscribe: declaring a channel's tagged type,
+//! taking samples a client can park in itself, and naming the port as
+//! servers' topologies do.
+
+use std::rc::Rc;
+
+use zerocp_core::service::TypeInfo;
+
+use super::{Subscriber, SubscriberBuilder, SubscriberCore};
+use crate::ZeroCopySafe;
+use crate::error::TakeError;
+use crate::sample::Sample;
+
+impl<T: ZeroCopySafe> SubscriberBuilder<'_, T> {
+    /// Declares `type_info` instead of `T`'s own to the daemon: a
+    /// request/response channel tags its type so that plain ports of `T`
+    /// cannot join it ([`crate::request_response`]).
+    pub(crate) fn channel_type(mut self, type_info: TypeInfo) -> Self {
+        self.type_info = type_info;
+        self
+    }
+}
+
+impl<T: ZeroCopySafe> Subscriber<T> {
+    /// Takes the oldest queued sample as one that borrows nothing (it keeps
+    /// its core alive itself): a client parks responses for other requests
+    /// in itself ([`crate::request_response`]).
+    pub(crate) fn take_detached(&self) -> Result<Option<Sample<'static, T>>, TakeError> {
+        self.cell.call(SubscriberCore::take, |core, taken| {
+            taken.map(|taken| Sample::new(Rc::clone(core), taken))
+        })
+    }
+
+    /// This port as publishers' topologies name it (index and generation),
+    /// re-attached first if the daemon restarted since: a client names it
+    /// in its requests ([`crate::request_response`]).
+    pub(crate) fn peer(&self) -> Result<crate::topology::Peer, TakeError> {
+        let current = |core: &SubscriberCore| match core.runtime().registration().gone() {
+            Some(gone) => Err(TakeError::from(gone)),
+            None => Ok(core.status.key()),
+        };
+        self.cell.call(current, |_, key| crate::topology::Peer {
+            index: key.index,
+            generation: key.generation,
+        })
+    }
+}
