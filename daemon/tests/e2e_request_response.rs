@@ -205,13 +205,18 @@ mod roles {
     };
     use zerocp_os_linux::testing::role::role_args;
 
-    /// Answers request `n` with the stream `n*1000 + i` for `i` in `0..n`,
-    /// then ends it.
+    /// Answers request `n` with the stream `n*1000 + i` for `i` in `0..n`
+    /// and ends it: an odd `n` with its last response (`send_last`), an
+    /// even one with the end marker (`finish`).
     fn answer(request: ActiveRequest<'_, u64, u64>) -> Result<(), RespondError> {
         let n = *request;
         for i in 0..n {
             let loan = request.loan_uninit().expect("loan a response");
-            loan.write(n * 1000 + i).send()?;
+            let response = loan.write(n * 1000 + i);
+            if n % 2 == 1 && i == n - 1 {
+                return response.send_last();
+            }
+            response.send()?;
         }
         request.finish()
     }

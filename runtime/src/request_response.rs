@@ -88,6 +88,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn clients_and_servers_move_to_other_threads() {
+        fn send<T: Send>() {}
+        send::<Client<u64, [u8; 16]>>();
+        send::<Server<u64, [u8; 16]>>();
+    }
+
+    #[test]
     fn channels_suffix_the_event_name() {
         let svc = ServiceDescription::new("Calc", "Main", "Add").unwrap();
         let channels = Channels::of(&svc).unwrap();

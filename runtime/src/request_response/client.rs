@@ -157,6 +157,19 @@ pub struct Client<Req, Resp: 'static> {
     pub(super) stray: Cell<u64>,
 }
 
+// SAFETY: the client's ports are `Send` (their `PortCell`s' argument); the
+// only other `Rc` clones of their cores are the samples parked in `book`
+// (in the client itself) and the loans, requests and responses made from
+// it, which borrow the client and are not `Send`. So moving the client
+// moves every clone with it, and none is used on another thread meanwhile,
+// as for a port alone.
+unsafe impl<Req, Resp: 'static> Send for Client<Req, Resp>
+where
+    Publisher<Req>: Send,
+    Subscriber<Resp>: Send,
+{
+}
+
 /// A client's pending requests and the responses parked for them.
 pub(super) struct Book<Resp: 'static> {
     /// Requests sent whose `PendingResponse` lives.

@@ -25,7 +25,9 @@ impl<T: ZeroCopySafe> SubscriberBuilder<'_, T> {
 impl<T: ZeroCopySafe> Subscriber<T> {
     /// Takes the oldest queued sample as one that borrows nothing (it keeps
     /// its core alive itself): a client parks responses for other requests
-    /// in itself ([`crate::request_response`]).
+    /// in itself ([`crate::request_response`]). Such a sample must stay in
+    /// the client, or in a value that borrows it: the client's `Send`
+    /// rests on that, as a port's does on samples borrowing it.
     pub(crate) fn take_detached(&self) -> Result<Option<Sample<'static, T>>, TakeError> {
         self.cell.call(SubscriberCore::take, |core, taken| {
             taken.map(|taken| Sample::new(Rc::clone(core), taken))
