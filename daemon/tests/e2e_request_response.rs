@@ -14,6 +14,8 @@
 //!   server's answers fail with `ClientGone`, and every chunk returns;
 //! - a client whose server's request queue stays full gets `ServerBusy`
 //!   after its send timeout, and its earlier request is still answered;
+//! - a client and a server go on after the daemon was killed and started
+//!   again; a request pending across the restart ends with `ServerGone`;
 //! - a forged request (a plain publisher declaring the channel's tagged
 //!   type) names no routed client: answering it fails with `ClientGone`
 //!   and reaches no real client.
@@ -175,6 +177,22 @@ fn a_full_server_queue_makes_a_send_fail_with_server_busy() {
 }
 
 #[test]
+fn a_client_and_a_server_go_on_after_the_daemon_restarts() {
+    let mut domain = domain();
+    let mut app = spawn_child("roles::restarter", &["rr-restart"], &domain.envs());
+    assert_eq!(app.expect_line("before ", WAIT), "2");
+    domain.kill();
+    assert_eq!(app.expect_line("state ", WAIT), "Disconnected");
+    domain.spawn("debug");
+    app.send_line("restarted");
+    app.expect_line("stale server-gone", WAIT);
+    assert_eq!(app.expect_line("after ", WAIT), "4");
+    quit(&mut app);
+    domain.expect_back_to_base(WAIT);
+    domain.stop();
+}
+
+#[test]
 fn a_forged_request_reaches_no_client() {
     let domain = domain();
     let baseline = domain.used_chunks();
@@ -200,8 +218,10 @@ mod roles {
 
     use super::*;
     use crate::e2e_support::{ROLE_DEADLINE, expect_command, say, service};
+    use crate::support::wait_until;
     use zerocp::{
-        ActiveRequest, RespondError, ResponseError, Runtime, SendRequestError, ZeroCopySafe,
+        ActiveRequest, ConnectionState, RespondError, ResponseError, Runtime, SendRequestError,
+        ZeroCopySafe,
     };
     use zerocp_os_linux::testing::role::role_args;
 
@@ -385,6 +405,59 @@ mod roles {
                 other => panic!("unknown command {other:?}"),
             }
         }
+    }
+
+    /// A server and a client in one process, across a daemon restart:
+    /// one round before, a request left pending, then (after `restarted`)
+    /// that request's end and one round on the new daemon.
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn restarter() {
+        let Some(args) = role_args("roles::restarter") else {
+            return;
+        };
+        let svc = service(&args[0]);
+        let rt = Runtime::builder("e2e-rr-restarter")
+            .reconnect_ceiling(Duration::from_millis(50))
+            .init()
+            .expect("init");
+        let server = rt.server::<u64, u64>(&svc).create().expect("server");
+        let client = rt.client::<u64, u64>(&svc).create().expect("client");
+        let round = |n: u64| -> u64 {
+            let pending = client.loan_uninit().expect("loan").write(n).send();
+            let request = server.receive().expect("receive").expect("a request");
+            let response = request.loan_uninit().expect("loan a response");
+            response.write(*request + 1).send_last().expect("send_last");
+            drop(request);
+            let response = pending.expect("send").receive(Some(ROLE_DEADLINE));
+            *response.expect("receive").expect("a response")
+        };
+        say(format!("before {}", round(1)));
+        let stale = client.loan_uninit().expect("loan").write(7).send();
+        let stale = stale.expect("send");
+        let state = |wanted: fn(&ConnectionState) -> bool| {
+            assert!(
+                wait_until(ROLE_DEADLINE, || wanted(&rt.connection_state())),
+                "the connection stayed {:?}",
+                rt.connection_state()
+            );
+        };
+        state(|s| *s == ConnectionState::Disconnected);
+        say("state Disconnected");
+        expect_command("restarted");
+        state(|s| matches!(s, ConnectionState::Connected { .. }));
+        let got = stale.receive(Some(ROLE_DEADLINE));
+        assert!(
+            matches!(got, Err(ResponseError::ServerGone { .. })),
+            "{got:?}"
+        );
+        say("stale server-gone");
+        // A server re-attaches on its next call, as an application's loop
+        // makes at once: it must be routed again before the client asks.
+        assert!(server.receive().expect("re-attach").is_none());
+        say(format!("after {}", round(3)));
+        drop(stale);
+        expect_command("quit");
     }
 
     /// What a forger declares: the request channel's tagged type of `u64`.

@@ -15,6 +15,7 @@ use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::ops::{Deref, DerefMut};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +27,7 @@ use super::{Channels, tagged};
 use crate::error::{CreateExchangeError, LoanError, SendRequestError};
 use crate::lifecycle::Lifecycle;
 use crate::loaned_sample::{LoanedSample, publish_error};
+use crate::publisher::PublisherCore;
 use crate::publisher::targeted::{Handed, Target};
 use crate::sample::Sample;
 use crate::topology::Peer;
@@ -158,8 +160,9 @@ pub struct Client<Req, Resp: 'static> {
 }
 
 // SAFETY: the client's ports are `Send` (their `PortCell`s' argument); the
-// only other `Rc` clones of their cores are the samples parked in `book`
-// (in the client itself) and the loans, requests and responses made from
+// only other `Rc` clones of their cores are the samples parked in `book` and
+// the cores pending requests were sent through (both in the client itself),
+// and the loans, requests and responses made from
 // it, which borrow the client and are not `Send`. So moving the client
 // moves every clone with it, and none is used on another thread meanwhile,
 // as for a port alone.
@@ -189,12 +192,15 @@ impl<Resp: 'static> Default for Book<Resp> {
 }
 
 /// One pending request.
-#[derive(Debug, Clone, Copy)]
 pub(super) struct Pending {
     /// Its id: the low 32 bits of its sequence number.
     pub(super) id: u32,
     /// The server's request port it went to.
     pub(super) server: Peer,
+    /// The request port's core it was sent through: the registration and
+    /// group mapping in which `server` means that server (after a daemon
+    /// restart, the same index and generation can name another port).
+    pub(super) via: Rc<PublisherCore>,
     /// Whether the server ended its stream (responses may still be parked).
     pub(super) ended: bool,
 }
@@ -244,6 +250,7 @@ impl<Req: ZeroCopySafe, Resp: ZeroCopySafe> Client<Req, Resp> {
                 self.book.borrow_mut().pending.push(Pending {
                     id,
                     server,
+                    via: Rc::clone(&core),
                     ended: false,
                 });
                 Ok(id)

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use zerocp_core::chunk_header::{EXCHANGE_LAST, EXCHANGE_NO_PAYLOAD};
 
-use super::client::{Book, Client, Pending};
+use super::client::{Book, Client};
 use crate::ZeroCopySafe;
 use crate::error::ResponseError;
 use crate::sample::Sample;
@@ -69,7 +69,7 @@ impl<'c, Req: ZeroCopySafe, Resp: ZeroCopySafe> PendingResponse<'c, Req, Resp> {
     /// Whether the server ended the stream and every response was received.
     pub fn is_done(&self) -> bool {
         let book = self.client.book.borrow();
-        self.entry(&book).is_none_or(|p| p.ended) && !has_parked(&book, self.id)
+        self.ended(&book) && !has_parked(&book, self.id)
     }
 
     /// Waits for the next response to this request: `Some(response)`, or
@@ -92,13 +92,10 @@ impl<'c, Req: ZeroCopySafe, Resp: ZeroCopySafe> PendingResponse<'c, Req, Resp> {
             if let Some(taken) = self.next_queued()? {
                 return Ok(taken);
             }
-            let Some(pending) = self.entry(&self.client.book.borrow()) else {
-                return Ok(None);
-            };
-            if self.client.responses.queued() == 0 && !self.server_routed(pending) {
-                return Err(ResponseError::ServerGone {
-                    server_port: pending.server.index,
-                });
+            if self.client.responses.queued() == 0
+                && let Some(server_port) = self.server_gone()
+            {
+                return Err(ResponseError::ServerGone { server_port });
             }
             let slice = match deadline {
                 None => SERVER_CHECK_SLICE,
@@ -125,10 +122,7 @@ impl<'c, Req: ZeroCopySafe, Resp: ZeroCopySafe> PendingResponse<'c, Req, Resp> {
         if let Some(sample) = self.unpark() {
             return Ok(Some(Some(Response { sample })));
         }
-        if self
-            .entry(&self.client.book.borrow())
-            .is_none_or(|p| p.ended)
-        {
+        if self.ended(&self.client.book.borrow()) {
             return Ok(Some(None));
         }
         while let Some(sample) = self
@@ -180,21 +174,27 @@ impl<'c, Req: ZeroCopySafe, Resp: ZeroCopySafe> PendingResponse<'c, Req, Resp> {
         Some(book.parked.remove(at))
     }
 
-    /// This request's entry in the book (there until this is dropped;
-    /// `None` only if another pending request had the same id, 2^32
-    /// requests later, and was dropped: then it counts as ended).
-    fn entry(&self, book: &Book<Resp>) -> Option<Pending> {
-        book.pending.iter().find(|p| p.id == self.id).copied()
+    /// Whether the server ended this request's stream. Its entry is in the
+    /// book until this is dropped; missing only if another pending request
+    /// had the same id (2^32 requests later) and was dropped: then it
+    /// counts as ended.
+    fn ended(&self, book: &Book<Resp>) -> bool {
+        book.pending
+            .iter()
+            .find(|p| p.id == self.id)
+            .is_none_or(|p| p.ended)
     }
 
-    /// Whether the server's request port this request went to is still
-    /// the one routed.
-    fn server_routed(&self, pending: Pending) -> bool {
-        self.client
-            .requests
-            .core()
-            .routed_port(pending.server)
-            .is_some()
+    /// The server's request port index if the server this request went to
+    /// is gone: its port (index and generation) is no longer routed in the
+    /// registration the request was sent on, or that registration is gone
+    /// (the daemon restarted).
+    fn server_gone(&self) -> Option<u32> {
+        let book = self.client.book.borrow();
+        let pending = book.pending.iter().find(|p| p.id == self.id)?;
+        let routed =
+            pending.via.gone().is_none() && pending.via.routed_port(pending.server).is_some();
+        (!routed).then_some(pending.server.index)
     }
 }
 
