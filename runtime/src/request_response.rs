@@ -7,14 +7,13 @@
 //! ones of its ports (docs/architecture.md, "Request/response"):
 //!
 //! - a service `S/I/E` has two **channels**, `S/I/E:request` and
-//!   `S/I/E:response` ([`Channels`]); a client owns a publisher of the first
+//!   `S/I/E:response`; a client owns a publisher of the first
 //!   and a subscriber of the second, a server the opposite. Their ports
-//!   declare tagged types (`request:<Req>`, `response:<Resp>`,
-//!   [`tagged`]), so a plain publisher or subscriber of the channel is
+//!   declare tagged types (`request:<Req>`, `response:<Resp>`), so a plain publisher or subscriber of the channel is
 //!   refused with a type mismatch, and plain pub/sub on `S/I/E` itself is
 //!   another service;
 //! - a request goes to **one** server, the oldest routed one (targeted
-//!   delivery, [`crate::publisher::targeted`]); its chunk header names the
+//!   delivery in the publisher); its chunk header names the
 //!   client's response port (index and generation, the exchange words);
 //! - a response goes only to the port the request named, and only if that
 //!   port is routed to the server's response publisher; its header names
@@ -41,7 +40,7 @@ use crate::port_request;
 
 pub use active_request::{ActiveRequest, LoanedResponse};
 pub use client::{Client, ClientBuilder, LoanedRequest};
-pub use pending_response::{PendingResponse, Response};
+pub use pending_response::{PendingResponse, Response, SERVER_CHECK_SLICE};
 pub use server::{Server, ServerBuilder};
 
 /// The two publish/subscribe channels of a request/response service.
