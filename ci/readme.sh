@@ -199,6 +199,7 @@ step_continue "README run command (at most ${README_TIME_LIMIT}s)" readme_run_co
 step_continue "events example (at most ${README_TIME_LIMIT}s)" readme_events_example
 step_continue "README By hand (at most ${README_TIME_LIMIT}s)" readme_by_hand
 step_continue "example waitset (at most ${README_TIME_LIMIT}s)" example_run waitset '^waitset: done: '
+step_continue "example request_response (at most ${README_TIME_LIMIT}s)" example_run request_response '^request_response: done, every response went zero-copy'
 step_continue "example epoll_tcp (at most ${README_TIME_LIMIT}s)" example_run epoll_tcp '^epoll_tcp: done: 5 ZeroCP messages and 5 TCP lines'
 step_continue "example slices (at most ${README_TIME_LIMIT}s)" example_run slices '^slices: done: 6 frames, each of its own length'
 step_continue "README test command" readme_test_command

@@ -18,7 +18,18 @@
 //! | 40     | `chunk_index`    | global chunk index (lets a reader cross-check)  |
 //! | 44     | `origin_generation` | generation of that publisher port (never 0)  |
 //! | 48     | `publish_time`   | `CLOCK_MONOTONIC` ns when it was published      |
-//! | 56     | reserved         | 8 bytes, zero                                   |
+//! | 56     | `exchange[0]`    | request/response word 0 (see below), else zero  |
+//! | 60     | `exchange[1]`    | request/response word 1 (see below), else zero  |
+//!
+//! The two exchange words (version 4; version 3 left offsets 56..64
+//! reserved) carry what a request/response exchange needs beside the
+//! payload: a request names the client's response port to answer
+//! (`[port index, port generation]`), a response names the request it
+//! answers and whether it ends the stream (`[request id, flags]`,
+//! [`EXCHANGE_LAST`], [`EXCHANGE_NO_PAYLOAD`]). Publish/subscribe leaves them
+//! zero. Like the metadata, they are hostile input to the reader: it only
+//! compares them with what it already knows (a routed port, a request it
+//! sent), never indexes memory with them.
 //!
 //! `origin_port`, `origin_generation`, `sequence` and `publish_time` are the
 //! sample's metadata (version 3; version 2 left offsets 44..64 reserved):
@@ -58,7 +69,13 @@ use core::fmt;
 use crate::sync::{AtomicU32, AtomicU64, Ordering};
 
 /// Layout version of [`ChunkHeader`].
-pub const CHUNK_HEADER_VERSION: u16 = 3;
+pub const CHUNK_HEADER_VERSION: u16 = 4;
+/// Flag in a response's exchange word 1: the last response of its request's
+/// stream.
+pub const EXCHANGE_LAST: u32 = 1;
+/// Flag in a response's exchange word 1: the chunk only marks the end of the
+/// stream; its payload is zeroed and not a response.
+pub const EXCHANGE_NO_PAYLOAD: u32 = 2;
 /// Size (and alignment) of [`ChunkHeader`] in bytes.
 pub const CHUNK_HEADER_SIZE: u32 = 64;
 /// Largest payload alignment supported: the header's own alignment, so a
@@ -99,7 +116,7 @@ pub struct ChunkHeader {
     chunk_index: AtomicU32,
     origin_generation: AtomicU32,
     publish_time: AtomicU64,
-    _reserved: [AtomicU32; 2],
+    exchange: [AtomicU32; 2],
 }
 
 #[cfg(not(loom))]
@@ -301,7 +318,7 @@ impl ChunkHeader {
             chunk_index: AtomicU32::new(0),
             origin_generation: AtomicU32::new(0),
             publish_time: AtomicU64::new(0),
-            _reserved: core::array::from_fn(|_| AtomicU32::new(0)),
+            exchange: core::array::from_fn(|_| AtomicU32::new(0)),
         }
     }
 
@@ -333,6 +350,9 @@ impl ChunkHeader {
             .store(init.origin_generation, Ordering::Relaxed);
         self.sequence.store(init.sequence, Ordering::Relaxed);
         self.publish_time.store(0, Ordering::Relaxed);
+        for word in &self.exchange {
+            word.store(0, Ordering::Relaxed);
+        }
         self.mempool.store(init.mempool, Ordering::Relaxed);
         self.chunk_index.store(init.chunk_index, Ordering::Relaxed);
         Ok(())
@@ -435,6 +455,29 @@ impl ChunkHeader {
         self.publish_time.store(nanos, Ordering::Relaxed);
     }
 
+    /// The request/response exchange words (module docs): zero unless a
+    /// client or server wrote them.
+    pub fn exchange(&self) -> [u32; 2] {
+        [
+            self.exchange[0].load(Ordering::Relaxed),
+            self.exchange[1].load(Ordering::Relaxed),
+        ]
+    }
+
+    /// Sets the exchange words (by the loaner, before publishing).
+    ///
+    /// ```
+    /// use zerocp_core::chunk_header::{ChunkHeader, EXCHANGE_LAST};
+    /// let header = ChunkHeader::zeroed();
+    /// header.set_exchange([7, EXCHANGE_LAST]);
+    /// assert_eq!(header.exchange(), [7, EXCHANGE_LAST]);
+    /// ```
+    pub fn set_exchange(&self, words: [u32; 2]) {
+        // Relaxed: ordered by the publishing Release push, as in `init`.
+        self.exchange[0].store(words[0], Ordering::Relaxed);
+        self.exchange[1].store(words[1], Ordering::Relaxed);
+    }
+
     /// Index of the mempool the chunk belongs to.
     pub fn mempool(&self) -> u32 {
         self.mempool.load(Ordering::Relaxed)
@@ -505,7 +548,10 @@ mod tests {
                 expected: 192
             })
         );
-        assert_eq!((h.version(), h.origin_port(), h.sequence()), (3, 9, 42));
+        assert_eq!(
+            (h.version(), h.origin_port(), h.sequence()),
+            (CHUNK_HEADER_VERSION, 9, 42)
+        );
         assert_eq!((h.mempool(), h.chunk_index()), (2, 77));
         assert_eq!((h.origin_generation(), h.publish_time()), (4, 0));
         assert_eq!(
@@ -563,6 +609,16 @@ mod tests {
         );
     }
 
+    /// A loan clears the exchange words a previous request or response
+    /// left in the chunk: a plain sample never carries stale ones.
+    #[test]
+    fn init_clears_the_exchange_words() {
+        let h = ChunkHeader::zeroed();
+        h.set_exchange([9, EXCHANGE_LAST | EXCHANGE_NO_PAYLOAD]);
+        h.init(&init(3, 8)).unwrap();
+        assert_eq!(h.exchange(), [0, 0]);
+    }
+
     /// The documented offsets (module docs), the same on every target.
     #[test]
     fn field_offsets() {
@@ -572,7 +628,7 @@ mod tests {
         assert_eq!(offset_of!(ChunkHeader, chunk_index), 40);
         assert_eq!(offset_of!(ChunkHeader, origin_generation), 44);
         assert_eq!(offset_of!(ChunkHeader, publish_time), 48);
-        assert_eq!(offset_of!(ChunkHeader, _reserved), 56);
+        assert_eq!(offset_of!(ChunkHeader, exchange), 56);
     }
 
     #[test]

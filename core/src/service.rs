@@ -16,6 +16,13 @@ pub const MAX_NAME_LEN: usize = 64;
 
 /// Largest length of a [`TypeInfo`] name, in bytes.
 pub const MAX_TYPE_NAME_LEN: usize = 128;
+/// How the ports of a request/response service's request channel
+/// (`S/I/E:request`) prefix their request type's name: `request:<Req>`, so
+/// that no plain port of `Req` joins the channel.
+pub const REQUEST_TYPE_TAG: &str = "request:";
+/// How the ports of its response channel (`S/I/E:response`) prefix their
+/// response type's name: `response:<Resp>`.
+pub const RESPONSE_TYPE_TAG: &str = "response:";
 
 /// A service: what publishers offer and subscribers ask for.
 ///

@@ -14,6 +14,7 @@
 //! | `zerocp-sleep` | ZeroCP, the receiver blocks in `wait` with `wait_spins(0)` (straight to the futex) |
 //! | `zerocp-waitset` | ZeroCP, the receiver blocks in `WaitSet::wait` (one epoll sleep) on a wait set holding its subscriber |
 //! | `zerocp-fd` | ZeroCP, the receiver blocks in `poll(2)` on its subscriber's wake descriptor (`Subscriber::as_fd`) |
+//! | `zerocp-rr` | ZeroCP request/response: a client's request and the server's one response, both sides blocking as `zerocp-wait` (`median_ns` is half the round trip, as everywhere) |
 //!
 //! Payloads 64 B, 4 KiB, 64 KiB, 1 MiB and 4 MiB; the writer touches only
 //! the first 8 bytes, as the peer's iceoryx2 cases do. Round trips (scaled
@@ -40,6 +41,7 @@ mod common {
     pub mod pingpong;
     pub mod process;
     pub mod recorder;
+    pub mod request_response;
     pub mod seq;
     pub mod stats;
     pub mod uds;
@@ -82,7 +84,7 @@ count = 8
 ";
 
 /// Case names, in the order they run.
-const CASES: [&str; 7] = [
+const CASES: [&str; 8] = [
     "floor",
     "uds",
     "zerocp",
@@ -90,6 +92,7 @@ const CASES: [&str; 7] = [
     "zerocp-sleep",
     "zerocp-waitset",
     "zerocp-fd",
+    "zerocp-rr",
 ];
 
 /// What the command line asked for.
@@ -173,6 +176,7 @@ fn run_role(role: &RoleArgs) -> Result<(), BenchError> {
         "floor-pong" => common::floor::role_main(role),
         "uds-pong" => common::uds::role_main(role),
         "zerocp-pong" => common::pingpong::role_main(role),
+        "zerocp-rr-server" => common::request_response::role_main(role),
         other => Err(BenchError::Usage(format!("unknown role {other:?}"))),
     }
 }
@@ -223,6 +227,7 @@ fn run_cases(
                 "zerocp-wait" => common::pingpong::run(Mode::Wait, cpus, size, scale)?,
                 "zerocp-waitset" => common::pingpong::run(Mode::WaitSet, cpus, size, scale)?,
                 "zerocp-fd" => common::pingpong::run(Mode::Fd, cpus, size, scale)?,
+                "zerocp-rr" => common::request_response::run(cpus, size, scale)?,
                 _ => common::pingpong::run(Mode::Sleep, cpus, size, scale)?,
             };
             let after = common::floor::probe(cpus)?;

@@ -59,6 +59,28 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## Request/response
+//!
+//! A [`Client`] sends a request to one [`Server`] of a service and receives
+//! its stream of responses ([`PendingResponse::receive`], `None` at the
+//! end); several requests may be in flight. Both ways are zero-copy loans.
+//! No server: [`SendRequestError::NoServer`] at once; the server died:
+//! [`ResponseError::ServerGone`], never a hang ([`request_response`]).
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use zerocp::{Runtime, ServiceDescription};
+//!
+//! let rt = Runtime::init("calc")?;
+//! let svc = ServiceDescription::new("Calc", "Main", "Add")?;
+//! let client = rt.client::<[u32; 2], u64>(&svc).create()?;
+//! let pending = client.loan_uninit()?.write([2, 3]).send()?;
+//! while let Some(sum) = pending.receive(Some(Duration::from_secs(1)))? {
+//!     println!("2 + 3 = {}", *sum);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ## Events
 //!
 //! An *event service* carries ids, no payload: a [`Notifier`] raises an
@@ -180,6 +202,7 @@ mod publisher_id;
 mod quota;
 mod register_request;
 mod registration;
+pub mod request_response;
 mod runtime;
 mod runtime_builder;
 mod sample;
@@ -199,9 +222,9 @@ pub use connection::ConnectionState;
 pub use connection_event::ConnectionEvent;
 pub use connection_watcher::ConnectionWatcher;
 pub use error::{
-    AttachError, CreatePortError, InitError, LoanError, NotifyError, PortNotRecreated,
-    PublishError, TakeError, UpdateConnectionsError, WaitError, WaitSetCreateError,
-    WaitSetWaitError, WakeFdError,
+    AttachError, CreateExchangeError, CreatePortError, InitError, LoanError, NotifyError,
+    PortNotRecreated, PublishError, RespondError, ResponseError, SendRequestError, TakeError,
+    UpdateConnectionsError, WaitError, WaitSetCreateError, WaitSetWaitError, WakeFdError,
 };
 pub use field_info::FieldInfo;
 pub use heartbeat_thread::HeartbeatStartError;
@@ -214,6 +237,10 @@ pub use publisher::publish_timeout::{DEFAULT_PUBLISH_TIMEOUT, PublishTimeout};
 pub use publisher::{DEFAULT_MAX_LOANS, Publisher, PublisherBuilder};
 pub use publisher_id::PublisherId;
 pub use registration::MAX_PROCESS_NAME_LEN;
+pub use request_response::{
+    ActiveRequest, Client, ClientBuilder, LoanedRequest, LoanedResponse, PendingResponse, Response,
+    Server, ServerBuilder,
+};
 pub use runtime::Runtime;
 pub use runtime_builder::{DEFAULT_RECONNECT_CEILING, RuntimeBuilder};
 pub use sample::Sample;

@@ -102,7 +102,7 @@ impl<'p, P: ?Sized + Place, H> LoanedSample<'p, P, H> {
     }
 
     /// The core and the loan, without giving the chunk back.
-    fn into_parts(self) -> (Rc<PublisherCore>, Loan, usize) {
+    pub(crate) fn into_parts(self) -> (Rc<PublisherCore>, Loan, usize) {
         let this = ManuallyDrop::new(self);
         // SAFETY: `this` is never used or dropped again, so the core moves
         // out of it exactly once.
@@ -231,12 +231,17 @@ impl<P: ?Sized + Payload + Place, H> LoanedSample<'_, P, H> {
     /// again; either way the chunk was released (module docs).
     pub fn publish(self) -> Result<(), PublishError> {
         let (core, loan, _) = self.into_parts();
-        core.publish(&loan).map_err(|e| match e {
-            DeliveryError::Gone(gone) => gone_error(&core, gone),
-            DeliveryError::Revoked(reason) => reason.into(),
-            DeliveryError::Futex(e) => PublishError::Wait(e),
-            DeliveryError::Timeout(e) => PublishError::Timeout(e),
-        })
+        core.publish(&loan).map_err(|e| publish_error(&core, e))
+    }
+}
+
+/// The publish error of a delivery of a loan of `core` that failed.
+pub(crate) fn publish_error(core: &PublisherCore, e: DeliveryError) -> PublishError {
+    match e {
+        DeliveryError::Gone(gone) => gone_error(core, gone),
+        DeliveryError::Revoked(reason) => reason.into(),
+        DeliveryError::Futex(e) => PublishError::Wait(e),
+        DeliveryError::Timeout(e) => PublishError::Timeout(e),
     }
 }
 

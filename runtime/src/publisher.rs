@@ -37,6 +37,7 @@ mod creation;
 mod delivery;
 pub(crate) mod publish_timeout;
 mod shared_port;
+pub(crate) mod targeted;
 pub(crate) mod wake_fd_cache;
 
 use std::cell::Cell;
@@ -223,6 +224,13 @@ impl<P: ?Sized + Payload, H: ZeroCopySafe> Publisher<P, H> {
     pub fn id(&self) -> PublisherId {
         let key = self.cell.get().status().key();
         PublisherId::new(key.index, key.generation)
+    }
+}
+
+impl<P: ?Sized, H> Publisher<P, H> {
+    /// The current core (request/response publishes through it directly).
+    pub(crate) fn core(&self) -> Rc<PublisherCore> {
+        self.cell.get()
     }
 }
 
@@ -431,13 +439,7 @@ impl PublisherCore {
             self.drop_loan(loan);
             return Err(DeliveryError::Revoked(reason));
         }
-        let pools = self.pools();
-        let sequence = self.sequence.get();
-        self.sequence.set(sequence.wrapping_add(1));
-        if let Some(header) = pools.chunk(loan.chunk) {
-            header.set_sequence(sequence);
-            header.set_publish_time(zerocp_os_linux::clock::monotonic_ns());
-        }
+        self.stamp(loan.chunk);
         let result = {
             let mut state = self.shared.lock();
             let result = self.deliver_sample(&mut state, loan.chunk);
@@ -448,6 +450,18 @@ impl PublisherCore {
         };
         self.drop_loan(loan);
         result
+    }
+
+    /// Writes the next sequence number and the publish time into `chunk`'s
+    /// header; returns that sequence number.
+    fn stamp(&self, chunk: u32) -> u64 {
+        let sequence = self.sequence.get();
+        self.sequence.set(sequence.wrapping_add(1));
+        if let Some(header) = self.pools().chunk(chunk) {
+            header.set_sequence(sequence);
+            header.set_publish_time(zerocp_os_linux::clock::monotonic_ns());
+        }
+        sequence
     }
 
     fn keep_in_history(&self, chunk: u32) {

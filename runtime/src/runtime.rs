@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use zerocp_core::service::ServiceDescription;
 
+use crate::ZeroCopySafe;
 use crate::connection::ConnectionState;
 use crate::connection_watcher::ConnectionWatcher;
 use crate::error::InitError;
@@ -15,6 +16,7 @@ use crate::listener::ListenerBuilder;
 use crate::notifier::NotifierBuilder;
 use crate::payload::Payload;
 use crate::publisher::PublisherBuilder;
+use crate::request_response::{ClientBuilder, ServerBuilder};
 use crate::runtime_builder::RuntimeBuilder;
 use crate::subscriber::SubscriberBuilder;
 
@@ -83,6 +85,24 @@ impl Runtime {
         service: &ServiceDescription,
     ) -> SubscriberBuilder<'_, P> {
         SubscriberBuilder::new(&self.inner, service)
+    }
+
+    /// Starts building a client of the request/response service `service`
+    /// ([`Client`](crate::Client)).
+    pub fn client<Req: ZeroCopySafe, Resp: ZeroCopySafe>(
+        &self,
+        service: &ServiceDescription,
+    ) -> ClientBuilder<'_, Req, Resp> {
+        ClientBuilder::new(&self.inner, service)
+    }
+
+    /// Starts building a server of the request/response service `service`
+    /// ([`Server`](crate::Server)).
+    pub fn server<Req: ZeroCopySafe, Resp: ZeroCopySafe>(
+        &self,
+        service: &ServiceDescription,
+    ) -> ServerBuilder<'_, Req, Resp> {
+        ServerBuilder::new(&self.inner, service)
     }
 
     /// Starts building a notifier of the event service `service`

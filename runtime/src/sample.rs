@@ -149,6 +149,20 @@ impl<'s, P: ?Sized + Payload, H: ZeroCopySafe> Sample<'s, P, H> {
     }
 }
 
+impl<P: ?Sized, H> Sample<'_, P, H> {
+    /// The header's request/response exchange words, as read (hostile:
+    /// only compared, [`crate::request_response`]).
+    pub(crate) fn exchange(&self) -> [u32; 2] {
+        self.taken.exchange
+    }
+
+    /// The request id a response names, or this request's own id: the low
+    /// 32 bits of the request's sequence number.
+    pub(crate) fn request_id(&self) -> u32 {
+        self.taken.sequence as u32
+    }
+}
+
 impl<P: ?Sized + Payload + Place, H> Deref for Sample<'_, P, H> {
     type Target = P;
 

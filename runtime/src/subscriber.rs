@@ -40,6 +40,7 @@ mod async_receive;
 mod builder;
 mod chunk_check;
 mod creation;
+mod exchange;
 mod senders;
 mod take_latest;
 mod wake_fd;
@@ -231,6 +232,8 @@ pub(crate) struct Taken {
     pub(crate) origin: u32,
     pub(crate) origin_generation: u32,
     pub(crate) publish_time: u64,
+    /// The request/response exchange words (hostile input, only compared).
+    pub(crate) exchange: [u32; 2],
 }
 
 /// The type-erased state of a subscriber port.
@@ -434,6 +437,7 @@ impl SubscriberCore {
             origin: header.origin_port(),
             origin_generation: header.origin_generation(),
             publish_time: header.publish_time(),
+            exchange: header.exchange(),
         })
     }
 

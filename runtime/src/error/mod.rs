@@ -42,6 +42,7 @@ mod port;
 mod quota;
 #[cfg(feature = "tokio")]
 mod receive;
+mod request_response;
 mod timeout;
 mod waitset;
 mod wake_fd;
@@ -62,6 +63,7 @@ pub use port::{CreatePortError, CreatePortReason, PortRequestError};
 pub use quota::{QuotaExceeded, QuotaScope};
 #[cfg(feature = "tokio")]
 pub use receive::ReceiveError;
+pub use request_response::{CreateExchangeError, RespondError, ResponseError, SendRequestError};
 pub use timeout::PublishTimedOut;
 pub use waitset::{AttachError, WaitSetCreateError, WaitSetWaitError};
 pub use wake_fd::WakeFdError;

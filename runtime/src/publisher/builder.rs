@@ -18,6 +18,7 @@ use crate::lifecycle::Lifecycle;
 use crate::payload::Payload;
 use crate::port_cell::PortCell;
 use crate::port_request;
+use crate::request_response::tagged;
 
 /// Options of a new publisher; made by [`Runtime::publisher`](crate::Runtime::publisher).
 ///
@@ -39,6 +40,7 @@ use crate::port_request;
 pub struct PublisherBuilder<'r, P: ?Sized, H = ()> {
     rt: &'r Arc<Lifecycle>,
     service: ServiceDescription,
+    type_tag: &'static str,
     history: u32,
     max_loans: u32,
     publish_timeout: Duration,
@@ -52,6 +54,7 @@ impl<'r, P: ?Sized + Payload> PublisherBuilder<'r, P> {
         Self {
             rt,
             service: *service,
+            type_tag: "",
             history: 0,
             max_loans: DEFAULT_MAX_LOANS,
             publish_timeout: DEFAULT_PUBLISH_TIMEOUT,
@@ -108,6 +111,7 @@ impl<'r, P: ?Sized + Payload, H: ZeroCopySafe> PublisherBuilder<'r, P, H> {
         PublisherBuilder {
             rt: self.rt,
             service: self.service,
+            type_tag: self.type_tag,
             history: self.history,
             max_loans: self.max_loans,
             publish_timeout: self.publish_timeout,
@@ -115,6 +119,14 @@ impl<'r, P: ?Sized + Payload, H: ZeroCopySafe> PublisherBuilder<'r, P, H> {
             max_slice_len: self.max_slice_len,
             _types: PhantomData,
         }
+    }
+
+    /// Declares the payload type with `tag` before its name: a
+    /// request/response channel tags its types so that plain ports of the
+    /// same type cannot join it ([`crate::request_response`]).
+    pub(crate) fn channel_tag(mut self, tag: &'static str) -> Self {
+        self.type_tag = tag;
+        self
     }
 
     /// How many of the latest samples to keep for subscribers that join
@@ -207,7 +219,7 @@ impl<'r, P: ?Sized + Payload, H: ZeroCopySafe> PublisherBuilder<'r, P, H> {
         };
         let options = PublisherOptions {
             service: self.service,
-            type_info: P::type_info(),
+            type_info: tagged(self.type_tag, P::type_info()),
             shape: P::SHAPE,
             max_slice_len,
             user_header: port_request::type_info::<H>(),

@@ -44,6 +44,7 @@ use zerocp_os_linux::error::FutexError;
 use super::PublisherCore;
 use super::publish_timeout::{Left, Round};
 use super::shared_port::{DeliveryState, SharedPort};
+use super::targeted::{Handed, Target};
 use super::wake_fd_cache::WakeFdCache;
 use crate::error::PublishTimedOut;
 use crate::registration::Gone;
@@ -141,6 +142,59 @@ impl PublisherCore {
         round
             .outcome(self.on_publish_timeout)
             .map_err(DeliveryError::Timeout)
+    }
+
+    /// Delivers `chunk` (the publisher keeps its own reference) to the one
+    /// routed subscriber `target` names (request/response,
+    /// [`super::targeted`]): the oldest routed one, or a given one if it is
+    /// in the topology (a peer read from shared memory is only compared
+    /// with the topology, never trusted).
+    pub(super) fn deliver_one(&self, chunk: u32, target: Target) -> Result<Handed, DeliveryError> {
+        let shared = &*self.shared;
+        let mut state = shared.lock();
+        let DeliveryState {
+            cache,
+            words,
+            stalled,
+            wake_fds,
+            ..
+        } = &mut *state;
+        let mut round = Round::new(self.publish_timeout, stalled);
+        let mut woken = Wakes::default();
+        let mut result = shared.refresh(cache, words, wake_fds, &mut woken, &mut round);
+        let peer = match target {
+            Target::Oldest => cache
+                .peers()
+                .iter()
+                .copied()
+                .find(|&p| shared.routed_port(p).is_some()),
+            Target::Peer(p) => cache.peers().contains(&p).then_some(p),
+        };
+        let mut handed = peer.map_or(Handed::NoPeer, Handed::Full);
+        if result.is_ok()
+            && let Some(peer) = peer
+            && shared.pools().acquire(chunk, 1).is_ok()
+        {
+            match shared.deliver_to(peer, chunk, &mut round) {
+                Ok(Some(port)) => {
+                    woken.add(peer, port);
+                    handed = Handed::To(peer);
+                }
+                Ok(None) => shared.release(chunk),
+                Err(e) => {
+                    shared.release(chunk);
+                    result = Err(e);
+                }
+            }
+        }
+        woken.wake(shared, |peer, port| {
+            shared.signal_armed(peer, port, wake_fds)
+        })?;
+        result?;
+        round
+            .outcome(self.on_publish_timeout)
+            .map_err(DeliveryError::Timeout)?;
+        Ok(handed)
     }
 }
 

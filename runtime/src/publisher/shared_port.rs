@@ -157,7 +157,7 @@ impl SharedPort {
 
     /// The subscriber port of `peer` if it still is the one routed: in
     /// range, active, and of the same generation.
-    pub(super) fn routed_port(&self, peer: Peer) -> Option<&SubscriberPort> {
+    pub(crate) fn routed_port(&self, peer: Peer) -> Option<&SubscriberPort> {
         let port = self.group().control().subscriber(peer.index)?;
         (port.control.state() == Some(PortState::Active)
             && port.control.generation() == peer.generation)

@@ -19,6 +19,7 @@ use crate::lifecycle::Lifecycle;
 use crate::payload::Payload;
 use crate::port_cell::PortCell;
 use crate::port_request;
+use crate::request_response::tagged;
 
 /// Options of a new subscriber; made by [`Runtime::subscriber`](crate::Runtime::subscriber).
 ///
@@ -39,6 +40,7 @@ use crate::port_request;
 pub struct SubscriberBuilder<'r, P: ?Sized, H = ()> {
     rt: &'r Arc<Lifecycle>,
     service: ServiceDescription,
+    type_tag: &'static str,
     queue_capacity: u32,
     full_policy: FullPolicy,
     history: u32,
@@ -52,6 +54,7 @@ impl<'r, P: ?Sized + Payload> SubscriberBuilder<'r, P> {
         Self {
             rt,
             service: *service,
+            type_tag: "",
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             full_policy: FullPolicy::DiscardOldest,
             history: 0,
@@ -87,6 +90,7 @@ impl<'r, P: ?Sized + Payload, H: ZeroCopySafe> SubscriberBuilder<'r, P, H> {
         SubscriberBuilder {
             rt: self.rt,
             service: self.service,
+            type_tag: self.type_tag,
             queue_capacity: self.queue_capacity,
             full_policy: self.full_policy,
             history: self.history,
@@ -94,6 +98,14 @@ impl<'r, P: ?Sized + Payload, H: ZeroCopySafe> SubscriberBuilder<'r, P, H> {
             wait_spins: self.wait_spins,
             _types: PhantomData,
         }
+    }
+
+    /// Declares the payload type with `tag` before its name: a
+    /// request/response channel tags its types so that plain ports of the
+    /// same type cannot join it ([`crate::request_response`]).
+    pub(crate) fn channel_tag(mut self, tag: &'static str) -> Self {
+        self.type_tag = tag;
+        self
     }
 
     /// Samples the queue holds before the full-queue policy applies:
@@ -159,7 +171,7 @@ impl<'r, P: ?Sized + Payload, H: ZeroCopySafe> SubscriberBuilder<'r, P, H> {
         let () = P::CHECKED;
         let options = SubscriberOptions {
             service: self.service,
-            type_info: P::type_info(),
+            type_info: tagged(self.type_tag, P::type_info()),
             shape: P::SHAPE,
             elements: P::elements,
             user_header: port_request::type_info::<H>(),

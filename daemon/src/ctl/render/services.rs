@@ -10,9 +10,15 @@
 //! publisher gave up delivering, or a subscriber did not get, after a
 //! publish timeout). An event service lists `"notifiers":[{"port", "pid"}]`
 //! and `"listeners":[{"port", "pid"}]` instead (each key only when not
-//! empty), its `type_name` `zerocp::event` with size 0.
+//! empty), its `type_name` `zerocp::event` with size 0. A channel of a
+//! request/response service (`S/I/E:request`, `S/I/E:response`, whose
+//! ports' types carry the channel's tag) has `"channel": "request"` or
+//! `"response"`: on a request channel the publishers are the clients and
+//! the subscribers the servers, on a response channel the other way round
+//! (the text output names them so).
 
 use serde::Serialize;
+use zerocp_core::service::{REQUEST_TYPE_TAG, RESPONSE_TYPE_TAG};
 use zerocp_core::wire::{PortInfo, PortKind};
 
 use super::{table, to_json};
@@ -52,6 +58,9 @@ struct ServiceJson {
     notifiers: Vec<EventPortJson>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     listeners: Vec<EventPortJson>,
+    /// `request` or `response` on a request/response service's channel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    channel: Option<&'static str>,
     /// The service's segment group (its index, `default` = 0): its ports'
     /// `port` numbers are indices in that group.
     group: u32,
@@ -63,9 +72,11 @@ fn services(ports: &[PortInfo]) -> Vec<ServiceJson> {
     for port in ports {
         let name = port.service.to_string();
         if out.last().is_none_or(|s| s.service != name) {
+            let type_name = port.type_info.name.as_str();
             out.push(ServiceJson {
                 service: name,
-                type_name: port.type_info.name.as_str().to_owned(),
+                channel: channel(type_name),
+                type_name: type_name.to_owned(),
                 payload_size: port.type_info.size,
                 payload_align: port.type_info.align,
                 publishers: Vec::new(),
@@ -105,10 +116,32 @@ fn services(ports: &[PortInfo]) -> Vec<ServiceJson> {
     out
 }
 
+/// The request/response channel a port type's tag names, if any.
+fn channel(type_name: &str) -> Option<&'static str> {
+    if type_name.starts_with(REQUEST_TYPE_TAG) {
+        Some("request")
+    } else if type_name.starts_with(RESPONSE_TYPE_TAG) {
+        Some("response")
+    } else {
+        None
+    }
+}
+
+/// What the text output calls a service's publishers and subscribers:
+/// clients and servers on a request/response channel.
+fn nouns(channel: Option<&str>) -> (&'static str, &'static str) {
+    match channel {
+        Some("request") => ("  client", "  server"),
+        Some(_) => ("  server", "  client"),
+        None => ("  publisher", "  subscriber"),
+    }
+}
+
 /// `services`, human-readable: one line per service, its ports indented below.
 pub fn services_text(ports: &[PortInfo]) -> String {
     let mut rows = Vec::new();
     for s in services(ports) {
+        let (sender, receiver) = nouns(s.channel);
         rows.push(vec![
             s.service.clone(),
             String::new(),
@@ -123,7 +156,7 @@ pub fn services_text(ports: &[PortInfo]) -> String {
         ]);
         for p in &s.publishers {
             rows.push(vec![
-                "  publisher".into(),
+                sender.into(),
                 p.port.to_string(),
                 p.pid.to_string(),
                 "-".into(),
@@ -134,7 +167,7 @@ pub fn services_text(ports: &[PortInfo]) -> String {
         }
         for p in &s.subscribers {
             rows.push(vec![
-                "  subscriber".into(),
+                receiver.into(),
                 p.port.to_string(),
                 p.pid.to_string(),
                 format!("{}/{}", p.queue_len, p.queue_capacity),
