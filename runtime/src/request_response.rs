@@ -26,6 +26,11 @@
 //!
 //! Both queues block the sender when full (bounded by the sender's send
 //! timeout), so no request or response is dropped silently.
+//!
+//! Requests and responses are any [`Payload`](crate::Payload): a value or
+//! a slice. A slice side needs its longest length at creation
+//! ([`ClientBuilder::max_request_len`], [`ServerBuilder::max_response_len`])
+//! and loans with `loan_slice_uninit`.
 
 mod active_request;
 mod client;

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use zerocp_core::service::ServiceDescription;
 
-use crate::ZeroCopySafe;
 use crate::connection::ConnectionState;
 use crate::connection_watcher::ConnectionWatcher;
 use crate::error::InitError;
@@ -88,8 +87,9 @@ impl Runtime {
     }
 
     /// Starts building a client of the request/response service `service`
-    /// ([`Client`](crate::Client)).
-    pub fn client<Req: ZeroCopySafe, Resp: ZeroCopySafe>(
+    /// ([`Client`](crate::Client)); either side may be a slice
+    /// ([`Payload`]).
+    pub fn client<Req: ?Sized + Payload, Resp: ?Sized + Payload>(
         &self,
         service: &ServiceDescription,
     ) -> ClientBuilder<'_, Req, Resp> {
@@ -97,8 +97,9 @@ impl Runtime {
     }
 
     /// Starts building a server of the request/response service `service`
-    /// ([`Server`](crate::Server)).
-    pub fn server<Req: ZeroCopySafe, Resp: ZeroCopySafe>(
+    /// ([`Server`](crate::Server)); either side may be a slice
+    /// ([`Payload`]).
+    pub fn server<Req: ?Sized + Payload, Resp: ?Sized + Payload>(
         &self,
         service: &ServiceDescription,
     ) -> ServerBuilder<'_, Req, Resp> {

@@ -129,6 +129,13 @@ impl<'r, P: ?Sized + Payload, H: ZeroCopySafe> PublisherBuilder<'r, P, H> {
         self
     }
 
+    /// Sets the longest slice when there is one: what a request/response
+    /// end passes on from its own builder (a sized payload ignores it).
+    pub(crate) fn slice_len(mut self, len: Option<u32>) -> Self {
+        self.max_slice_len = len;
+        self
+    }
+
     /// How many of the latest samples to keep for subscribers that join
     /// later (and ask for history): `0..=32`, default 0.
     ///

@@ -15,11 +15,15 @@ use std::mem::MaybeUninit;
 use std::ops::{Deref, DerefMut};
 
 use zerocp_core::chunk_header::{EXCHANGE_LAST, EXCHANGE_NO_PAYLOAD};
+use zerocp_core::wire::PayloadShape;
 
 use super::server::Server;
 use crate::ZeroCopySafe;
 use crate::error::{LoanError, RespondError};
 use crate::loaned_sample::{LoanedSample, publish_error};
+use crate::loaned_slice::SliceLengthError;
+use crate::payload::Payload;
+use crate::payload::sealed::Place;
 use crate::publisher::targeted::{Handed, Sent, Target};
 use crate::publisher::{DeliveryError, PublisherCore};
 use crate::sample::Sample;
@@ -43,14 +47,17 @@ use crate::topology::Peer;
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct ActiveRequest<'s, Req, Resp> {
+pub struct ActiveRequest<'s, Req: ?Sized, Resp: ?Sized> {
     server: &'s Server<Req, Resp>,
     request: Sample<'s, Req>,
     client: Peer,
     ended: Cell<bool>,
+    /// Payload bytes of the end-of-stream marker: the smallest payload a
+    /// response port accepts (a value's size, or an empty slice).
+    marker_size: u32,
 }
 
-impl<'s, Req: ZeroCopySafe, Resp: ZeroCopySafe> ActiveRequest<'s, Req, Resp> {
+impl<'s, Req: ?Sized + Payload, Resp: ?Sized + Payload> ActiveRequest<'s, Req, Resp> {
     pub(super) fn new(
         server: &'s Server<Req, Resp>,
         request: Sample<'s, Req>,
@@ -61,6 +68,10 @@ impl<'s, Req: ZeroCopySafe, Resp: ZeroCopySafe> ActiveRequest<'s, Req, Resp> {
             request,
             client,
             ended: Cell::new(false),
+            marker_size: match Resp::SHAPE {
+                PayloadShape::Sized => Resp::ELEMENT_SIZE as u32,
+                PayloadShape::Slice => 0,
+            },
         }
     }
 
@@ -70,15 +81,14 @@ impl<'s, Req: ZeroCopySafe, Resp: ZeroCopySafe> ActiveRequest<'s, Req, Resp> {
         self.request.request_id()
     }
 
-    /// Loans an uninitialised response in shared memory. Fails as
-    /// [`Publisher::loan_uninit`](crate::Publisher::loan_uninit) does.
-    pub fn loan_uninit(&self) -> Result<LoanedResponse<'_, MaybeUninit<Resp>>, LoanError> {
-        Ok(LoanedResponse {
-            sample: self.server.responses.loan_uninit()?,
+    /// A response of this request from a loaned sample.
+    fn respond<'a, P: ?Sized>(&'a self, sample: LoanedSample<'a, P>) -> LoanedResponse<'a, P> {
+        LoanedResponse {
+            sample,
             client: self.client,
             id: self.id(),
             ended: &self.ended,
-        })
+        }
     }
 
     /// Ends the stream of responses (unless a last response did already):
@@ -90,7 +100,40 @@ impl<'s, Req: ZeroCopySafe, Resp: ZeroCopySafe> ActiveRequest<'s, Req, Resp> {
     }
 }
 
-impl<Req, Resp> ActiveRequest<'_, Req, Resp> {
+impl<Req: ?Sized + Payload, Resp: ZeroCopySafe> ActiveRequest<'_, Req, Resp> {
+    /// Loans an uninitialised response in shared memory. Fails as
+    /// [`Publisher::loan_uninit`](crate::Publisher::loan_uninit) does.
+    pub fn loan_uninit(&self) -> Result<LoanedResponse<'_, MaybeUninit<Resp>>, LoanError> {
+        Ok(self.respond(self.server.responses.loan_uninit()?))
+    }
+}
+
+impl<Req: ?Sized + Payload, T: ZeroCopySafe> ActiveRequest<'_, Req, [T]> {
+    /// Loans an uninitialised response slice of `len` elements (up to the
+    /// server builder's
+    /// [`max_response_len`](crate::ServerBuilder::max_response_len)). Fails
+    /// as [`Publisher::loan_slice_uninit`](crate::Publisher::loan_slice_uninit)
+    /// does.
+    ///
+    /// ```no_run
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Text", "Main", "Upper")?;
+    /// let server = rt.server::<[u8], [u8]>(&svc).max_response_len(64).create()?;
+    /// if let Some(request) = server.receive()? {
+    ///     let upper = request.to_ascii_uppercase();
+    ///     request.loan_slice_uninit(upper.len())?.write_from_slice(&upper)?.send_last()?;
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn loan_slice_uninit(
+        &self,
+        len: usize,
+    ) -> Result<LoanedResponse<'_, [MaybeUninit<T>]>, LoanError> {
+        Ok(self.respond(self.server.responses.loan_slice_uninit(len)?))
+    }
+}
+
+impl<Req: ?Sized, Resp: ?Sized> ActiveRequest<'_, Req, Resp> {
     /// Sends the end-of-stream marker, once, unless a last response ended
     /// the stream already.
     fn end(&self) -> Result<(), RespondError> {
@@ -98,9 +141,8 @@ impl<Req, Resp> ActiveRequest<'_, Req, Resp> {
             return Ok(());
         }
         let core = self.server.responses.core();
-        let size = size_of::<Resp>() as u32;
-        let loan = core.loan(size).map_err(RespondError::Loan)?;
-        core.zero_payload(&loan, size);
+        let loan = core.loan(self.marker_size).map_err(RespondError::Loan)?;
+        core.zero_payload(&loan, self.marker_size);
         let exchange = [
             self.request.request_id(),
             EXCHANGE_LAST | EXCHANGE_NO_PAYLOAD,
@@ -113,7 +155,7 @@ impl<Req, Resp> ActiveRequest<'_, Req, Resp> {
     }
 }
 
-impl<Req, Resp> Drop for ActiveRequest<'_, Req, Resp> {
+impl<Req: ?Sized, Resp: ?Sized> Drop for ActiveRequest<'_, Req, Resp> {
     fn drop(&mut self) {
         if let Err(e) = self.end() {
             log::warn!(
@@ -125,7 +167,7 @@ impl<Req, Resp> Drop for ActiveRequest<'_, Req, Resp> {
     }
 }
 
-impl<Req: ZeroCopySafe, Resp> Deref for ActiveRequest<'_, Req, Resp> {
+impl<Req: ?Sized + Payload + Place, Resp: ?Sized> Deref for ActiveRequest<'_, Req, Resp> {
     type Target = Req;
 
     fn deref(&self) -> &Req {
@@ -135,29 +177,21 @@ impl<Req: ZeroCopySafe, Resp> Deref for ActiveRequest<'_, Req, Resp> {
 
 /// A response loaned for an [`ActiveRequest`], written in place in shared
 /// memory. Dropping it unsent gives the chunk back.
-pub struct LoanedResponse<'a, P> {
+pub struct LoanedResponse<'a, P: ?Sized> {
     sample: LoanedSample<'a, P>,
     client: Peer,
     id: u32,
     ended: &'a Cell<bool>,
 }
 
-impl<'a, Resp: ZeroCopySafe> LoanedResponse<'a, MaybeUninit<Resp>> {
-    /// Moves `value` into the chunk.
-    pub fn write(self, value: Resp) -> LoanedResponse<'a, Resp> {
+impl<'a, P: ?Sized> LoanedResponse<'a, P> {
+    /// The same loan with its sample initialised by `init`.
+    fn map<Q: ?Sized>(
+        self,
+        init: impl FnOnce(LoanedSample<'a, P>) -> LoanedSample<'a, Q>,
+    ) -> LoanedResponse<'a, Q> {
         LoanedResponse {
-            sample: self.sample.write(value),
-            client: self.client,
-            id: self.id,
-            ended: self.ended,
-        }
-    }
-
-    /// Initialises the response in place, as [`LoanedSample::write_with`]
-    /// does (for large responses).
-    pub fn write_with(self, init: impl FnOnce(&mut Resp)) -> LoanedResponse<'a, Resp> {
-        LoanedResponse {
-            sample: self.sample.write_with(init),
+            sample: init(self.sample),
             client: self.client,
             id: self.id,
             ended: self.ended,
@@ -165,7 +199,48 @@ impl<'a, Resp: ZeroCopySafe> LoanedResponse<'a, MaybeUninit<Resp>> {
     }
 }
 
-impl<Resp: ZeroCopySafe> LoanedResponse<'_, Resp> {
+impl<'a, Resp: ZeroCopySafe> LoanedResponse<'a, MaybeUninit<Resp>> {
+    /// Moves `value` into the chunk.
+    pub fn write(self, value: Resp) -> LoanedResponse<'a, Resp> {
+        self.map(|s| s.write(value))
+    }
+
+    /// Initialises the response in place, as [`LoanedSample::write_with`]
+    /// does (for large responses).
+    pub fn write_with(self, init: impl FnOnce(&mut Resp)) -> LoanedResponse<'a, Resp> {
+        self.map(|s| s.write_with(init))
+    }
+}
+
+impl<'a, T: ZeroCopySafe> LoanedResponse<'a, [MaybeUninit<T>]> {
+    /// Copies `source` into the response slice, which must have its length
+    /// ([`LoanedSample::write_from_slice`]).
+    pub fn write_from_slice(
+        self,
+        source: &[T],
+    ) -> Result<LoanedResponse<'a, [T]>, SliceLengthError> {
+        let sample = self.sample.write_from_slice(source)?;
+        Ok(LoanedResponse {
+            sample,
+            client: self.client,
+            id: self.id,
+            ended: self.ended,
+        })
+    }
+
+    /// Sets every element to `value`.
+    pub fn fill(self, value: T) -> LoanedResponse<'a, [T]> {
+        self.map(|s| s.fill(value))
+    }
+
+    /// Initialises the slice in place, as [`LoanedSample::write_with`] of a
+    /// slice does (it starts zeroed).
+    pub fn write_with(self, init: impl FnOnce(&mut [T])) -> LoanedResponse<'a, [T]> {
+        self.map(|s| s.write_with(init))
+    }
+}
+
+impl<Resp: ?Sized + Payload + Place> LoanedResponse<'_, Resp> {
     /// Sends the response to the client that asked, without copying it;
     /// more may follow.
     ///
@@ -186,7 +261,7 @@ impl<Resp: ZeroCopySafe> LoanedResponse<'_, Resp> {
     }
 }
 
-impl<P> Deref for LoanedResponse<'_, P> {
+impl<P: ?Sized + Place> Deref for LoanedResponse<'_, P> {
     type Target = P;
 
     fn deref(&self) -> &P {
@@ -194,14 +269,14 @@ impl<P> Deref for LoanedResponse<'_, P> {
     }
 }
 
-impl<P> DerefMut for LoanedResponse<'_, P> {
+impl<P: ?Sized + Place> DerefMut for LoanedResponse<'_, P> {
     fn deref_mut(&mut self) -> &mut P {
         &mut self.sample
     }
 }
 
 /// Sends a loaned response chunk to `client` with the exchange words.
-fn send<P>(
+fn send<P: ?Sized + Place>(
     sample: LoanedSample<'_, P>,
     client: Peer,
     exchange: [u32; 2],

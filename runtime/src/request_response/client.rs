@@ -27,6 +27,9 @@ use super::pending_response::PendingResponse;
 use crate::error::{CreateExchangeError, LoanError, SendRequestError};
 use crate::lifecycle::Lifecycle;
 use crate::loaned_sample::{LoanedSample, publish_error};
+use crate::loaned_slice::SliceLengthError;
+use crate::payload::Payload;
+use crate::payload::sealed::Place;
 use crate::publisher::PublisherCore;
 use crate::publisher::targeted::{Handed, Target};
 use crate::sample::Sample;
@@ -52,17 +55,35 @@ use crate::{
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[must_use = "a builder does nothing until `create` is called"]
-pub struct ClientBuilder<'r, Req, Resp> {
+pub struct ClientBuilder<'r, Req: ?Sized, Resp: ?Sized> {
     rt: &'r Arc<Lifecycle>,
     service: ServiceDescription,
     max_loans: u32,
     queue_capacity: u32,
     max_held: u32,
     send_timeout: Duration,
-    _types: PhantomData<fn() -> (Req, Resp)>,
+    max_request_len: Option<u32>,
+    _types: PhantomData<fn() -> (*const Req, *const Resp)>,
 }
 
-impl<'r, Req: ZeroCopySafe, Resp: ZeroCopySafe> ClientBuilder<'r, Req, Resp> {
+impl<'r, T: ZeroCopySafe, Resp: ?Sized + Payload> ClientBuilder<'r, [T], Resp> {
+    /// The longest request slice, in elements (required when requests are
+    /// slices): the daemon picks the request chunks' pool by it, as for a
+    /// slice publisher ([`PublisherBuilder::max_slice_len`]).
+    ///
+    /// ```no_run
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Text", "Main", "Length")?;
+    /// let client = rt.client::<[u8], u64>(&svc).max_request_len(4096).create()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn max_request_len(mut self, len: u32) -> Self {
+        self.max_request_len = Some(len);
+        self
+    }
+}
+
+impl<'r, Req: ?Sized + Payload, Resp: ?Sized + Payload> ClientBuilder<'r, Req, Resp> {
     pub(crate) fn new(rt: &'r Arc<Lifecycle>, service: &ServiceDescription) -> Self {
         Self {
             rt,
@@ -71,6 +92,7 @@ impl<'r, Req: ZeroCopySafe, Resp: ZeroCopySafe> ClientBuilder<'r, Req, Resp> {
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             max_held: DEFAULT_MAX_HELD,
             send_timeout: DEFAULT_PUBLISH_TIMEOUT,
+            max_request_len: None,
             _types: PhantomData,
         }
     }
@@ -118,6 +140,7 @@ impl<'r, Req: ZeroCopySafe, Resp: ZeroCopySafe> ClientBuilder<'r, Req, Resp> {
             .map_err(CreateExchangeError::Port)?;
         let requests = PublisherBuilder::<Req>::new(self.rt, &channels.request)
             .channel_tag(REQUEST_TYPE_TAG)
+            .slice_len(self.max_request_len)
             .max_loans(self.max_loans)
             .publish_timeout(self.send_timeout)
             .on_publish_timeout(PublishTimeout::DropForSubscriber)
@@ -151,7 +174,7 @@ impl<'r, Req: ZeroCopySafe, Resp: ZeroCopySafe> ClientBuilder<'r, Req, Resp> {
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct Client<Req, Resp: 'static> {
+pub struct Client<Req: ?Sized, Resp: ?Sized + 'static> {
     pub(super) requests: Publisher<Req>,
     pub(super) responses: Subscriber<Resp>,
     service: ServiceDescription,
@@ -166,7 +189,7 @@ pub struct Client<Req, Resp: 'static> {
 // it, which borrow the client and are not `Send`. So moving the client
 // moves every clone with it, and none is used on another thread meanwhile,
 // as for a port alone.
-unsafe impl<Req, Resp: 'static> Send for Client<Req, Resp>
+unsafe impl<Req: ?Sized, Resp: ?Sized + 'static> Send for Client<Req, Resp>
 where
     Publisher<Req>: Send,
     Subscriber<Resp>: Send,
@@ -174,7 +197,7 @@ where
 }
 
 /// A client's pending requests and the responses parked for them.
-pub(super) struct Book<Resp: 'static> {
+pub(super) struct Book<Resp: ?Sized + 'static> {
     /// Requests sent whose `PendingResponse` lives.
     pub(super) pending: Vec<Pending>,
     /// Responses taken for a pending request other than the one receiving,
@@ -182,7 +205,7 @@ pub(super) struct Book<Resp: 'static> {
     pub(super) parked: Vec<Sample<'static, Resp>>,
 }
 
-impl<Resp: 'static> Default for Book<Resp> {
+impl<Resp: ?Sized + 'static> Default for Book<Resp> {
     fn default() -> Self {
         Self {
             pending: Vec::new(),
@@ -205,7 +228,7 @@ pub(super) struct Pending {
     pub(super) ended: bool,
 }
 
-impl<Req: ZeroCopySafe, Resp: ZeroCopySafe> Client<Req, Resp> {
+impl<Req: ZeroCopySafe, Resp: ?Sized + Payload> Client<Req, Resp> {
     /// Loans an uninitialised request in shared memory; write it
     /// ([`LoanedRequest::write`]) and send it ([`LoanedRequest::send`]).
     /// Fails as [`Publisher::loan_uninit`] does.
@@ -215,7 +238,41 @@ impl<Req: ZeroCopySafe, Resp: ZeroCopySafe> Client<Req, Resp> {
             client: self,
         })
     }
+}
 
+impl<T: ZeroCopySafe, Resp: ?Sized + Payload> Client<[T], Resp> {
+    /// Loans an uninitialised request slice of `len` elements (up to the
+    /// builder's [`max_request_len`](ClientBuilder::max_request_len)); fill
+    /// it ([`LoanedRequest::write_from_slice`], [`LoanedRequest::fill`],
+    /// [`LoanedRequest::write_with`]) and send it. Fails as
+    /// [`Publisher::loan_slice_uninit`] does.
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Text", "Main", "Upper")?;
+    /// let client = rt.client::<[u8], [u8]>(&svc).max_request_len(64).create()?;
+    /// let pending = client.loan_slice_uninit(5)?.write_from_slice(b"hello")?.send()?;
+    /// if let Some(upper) = pending.receive(Some(Duration::from_secs(1)))? {
+    ///     assert_eq!(&*upper, b"HELLO");
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    // The type spells what the loan is (a slice request, not yet
+    // initialised); an alias would hide it from the docs.
+    #[allow(clippy::type_complexity)]
+    pub fn loan_slice_uninit(
+        &self,
+        len: usize,
+    ) -> Result<LoanedRequest<'_, [T], Resp, [MaybeUninit<T>]>, LoanError> {
+        Ok(LoanedRequest {
+            sample: self.requests.loan_slice_uninit(len)?,
+            client: self,
+        })
+    }
+}
+
+impl<Req: ?Sized + Payload, Resp: ?Sized + Payload> Client<Req, Resp> {
     /// Responses released unread because they answered no pending request
     /// (its `PendingResponse` was dropped first, or the server named a
     /// request this client never sent).
@@ -235,7 +292,10 @@ impl<Req: ZeroCopySafe, Resp: ZeroCopySafe> Client<Req, Resp> {
 
     /// Sends a loaned request to the oldest routed server (the loan is
     /// given back if the response port cannot be named).
-    fn send(&self, sample: LoanedSample<'_, Req>) -> Result<u32, SendRequestError> {
+    fn send(&self, sample: LoanedSample<'_, Req>) -> Result<u32, SendRequestError>
+    where
+        Req: Place,
+    {
         let reply = self
             .responses
             .peer()
@@ -263,7 +323,7 @@ impl<Req: ZeroCopySafe, Resp: ZeroCopySafe> Client<Req, Resp> {
     }
 }
 
-impl<Req, Resp: 'static> std::fmt::Debug for Client<Req, Resp> {
+impl<Req: ?Sized, Resp: ?Sized + 'static> std::fmt::Debug for Client<Req, Resp> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("service", &self.service)
@@ -273,31 +333,64 @@ impl<Req, Resp: 'static> std::fmt::Debug for Client<Req, Resp> {
 
 /// A request loaned from a [`Client`], written in place in shared memory.
 /// Dropping it unsent gives the chunk back.
-pub struct LoanedRequest<'c, Req, Resp: 'static, P> {
+pub struct LoanedRequest<'c, Req: ?Sized, Resp: ?Sized + 'static, P: ?Sized> {
     sample: LoanedSample<'c, P>,
     client: &'c Client<Req, Resp>,
 }
 
-impl<'c, Req: ZeroCopySafe, Resp: ZeroCopySafe> LoanedRequest<'c, Req, Resp, MaybeUninit<Req>> {
-    /// Moves `value` into the chunk.
-    pub fn write(self, value: Req) -> LoanedRequest<'c, Req, Resp, Req> {
+impl<'c, Req: ?Sized, Resp: ?Sized, P: ?Sized> LoanedRequest<'c, Req, Resp, P> {
+    /// The same loan with its sample initialised by `init`.
+    fn map<Q: ?Sized>(
+        self,
+        init: impl FnOnce(LoanedSample<'c, P>) -> LoanedSample<'c, Q>,
+    ) -> LoanedRequest<'c, Req, Resp, Q> {
         LoanedRequest {
-            sample: self.sample.write(value),
+            sample: init(self.sample),
             client: self.client,
         }
+    }
+}
+
+impl<'c, Req: ZeroCopySafe, Resp: ?Sized> LoanedRequest<'c, Req, Resp, MaybeUninit<Req>> {
+    /// Moves `value` into the chunk.
+    pub fn write(self, value: Req) -> LoanedRequest<'c, Req, Resp, Req> {
+        self.map(|s| s.write(value))
     }
 
     /// Initialises the request in place, as
     /// [`LoanedSample::write_with`] does (for large requests).
     pub fn write_with(self, init: impl FnOnce(&mut Req)) -> LoanedRequest<'c, Req, Resp, Req> {
-        LoanedRequest {
-            sample: self.sample.write_with(init),
-            client: self.client,
-        }
+        self.map(|s| s.write_with(init))
     }
 }
 
-impl<'c, Req: ZeroCopySafe, Resp: ZeroCopySafe> LoanedRequest<'c, Req, Resp, Req> {
+impl<'c, T: ZeroCopySafe, Resp: ?Sized> LoanedRequest<'c, [T], Resp, [MaybeUninit<T>]> {
+    /// Copies `source` into the request slice, which must have its length
+    /// ([`LoanedSample::write_from_slice`]).
+    pub fn write_from_slice(
+        self,
+        source: &[T],
+    ) -> Result<LoanedRequest<'c, [T], Resp, [T]>, SliceLengthError> {
+        let sample = self.sample.write_from_slice(source)?;
+        Ok(LoanedRequest {
+            sample,
+            client: self.client,
+        })
+    }
+
+    /// Sets every element to `value`.
+    pub fn fill(self, value: T) -> LoanedRequest<'c, [T], Resp, [T]> {
+        self.map(|s| s.fill(value))
+    }
+
+    /// Initialises the slice in place, as [`LoanedSample::write_with`] of a
+    /// slice does (it starts zeroed).
+    pub fn write_with(self, init: impl FnOnce(&mut [T])) -> LoanedRequest<'c, [T], Resp, [T]> {
+        self.map(|s| s.write_with(init))
+    }
+}
+
+impl<'c, Req: ?Sized + Payload + Place, Resp: ?Sized + Payload> LoanedRequest<'c, Req, Resp, Req> {
     /// Sends the request to the oldest routed server, without copying it,
     /// and returns what receives its responses.
     ///
@@ -312,7 +405,9 @@ impl<'c, Req: ZeroCopySafe, Resp: ZeroCopySafe> LoanedRequest<'c, Req, Resp, Req
     }
 }
 
-impl<Req, Resp: 'static, P> Deref for LoanedRequest<'_, Req, Resp, P> {
+impl<Req: ?Sized, Resp: ?Sized + 'static, P: ?Sized + Place> Deref
+    for LoanedRequest<'_, Req, Resp, P>
+{
     type Target = P;
 
     fn deref(&self) -> &P {
@@ -320,7 +415,9 @@ impl<Req, Resp: 'static, P> Deref for LoanedRequest<'_, Req, Resp, P> {
     }
 }
 
-impl<Req, Resp: 'static, P> DerefMut for LoanedRequest<'_, Req, Resp, P> {
+impl<Req: ?Sized, Resp: ?Sized + 'static, P: ?Sized + Place> DerefMut
+    for LoanedRequest<'_, Req, Resp, P>
+{
     fn deref_mut(&mut self) -> &mut P {
         &mut self.sample
     }

@@ -19,8 +19,9 @@ use std::time::{Duration, Instant};
 use zerocp_core::chunk_header::{EXCHANGE_LAST, EXCHANGE_NO_PAYLOAD};
 
 use super::client::{Book, Client};
-use crate::ZeroCopySafe;
 use crate::error::ResponseError;
+use crate::payload::Payload;
+use crate::payload::sealed::Place;
 use crate::sample::Sample;
 
 /// The longest a receive sleeps before it checks again that its server is
@@ -45,18 +46,18 @@ pub const SERVER_CHECK_SLICE: Duration = Duration::from_millis(20);
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct PendingResponse<'c, Req, Resp: 'static> {
+pub struct PendingResponse<'c, Req: ?Sized, Resp: ?Sized + 'static> {
     client: &'c Client<Req, Resp>,
     id: u32,
 }
 
 /// One response, read in place in shared memory (it dereferences to
 /// `Resp`); dropping it releases the chunk.
-pub struct Response<'c, Resp> {
+pub struct Response<'c, Resp: ?Sized> {
     sample: Sample<'c, Resp>,
 }
 
-impl<'c, Req: ZeroCopySafe, Resp: ZeroCopySafe> PendingResponse<'c, Req, Resp> {
+impl<'c, Req: ?Sized + Payload, Resp: ?Sized + Payload> PendingResponse<'c, Req, Resp> {
     pub(super) fn new(client: &'c Client<Req, Resp>, id: u32) -> Self {
         Self { client, id }
     }
@@ -197,11 +198,11 @@ impl<'c, Req: ZeroCopySafe, Resp: ZeroCopySafe> PendingResponse<'c, Req, Resp> {
     }
 }
 
-fn has_parked<Resp: 'static>(book: &Book<Resp>, id: u32) -> bool {
+fn has_parked<Resp: ?Sized + 'static>(book: &Book<Resp>, id: u32) -> bool {
     book.parked.iter().any(|s| s.exchange()[0] == id)
 }
 
-impl<Req, Resp: 'static> Drop for PendingResponse<'_, Req, Resp> {
+impl<Req: ?Sized, Resp: ?Sized + 'static> Drop for PendingResponse<'_, Req, Resp> {
     fn drop(&mut self) {
         let mut book = self.client.book.borrow_mut();
         book.pending.retain(|p| p.id != self.id);
@@ -210,7 +211,7 @@ impl<Req, Resp: 'static> Drop for PendingResponse<'_, Req, Resp> {
     }
 }
 
-impl<Req, Resp: 'static> std::fmt::Debug for PendingResponse<'_, Req, Resp> {
+impl<Req: ?Sized, Resp: ?Sized + 'static> std::fmt::Debug for PendingResponse<'_, Req, Resp> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PendingResponse")
             .field("id", &self.id)
@@ -218,7 +219,7 @@ impl<Req, Resp: 'static> std::fmt::Debug for PendingResponse<'_, Req, Resp> {
     }
 }
 
-impl<Resp: ZeroCopySafe> Response<'_, Resp> {
+impl<Resp: ?Sized + Payload> Response<'_, Resp> {
     /// The response's sequence number in its server's response stream.
     pub fn sequence(&self) -> u64 {
         self.sample.sequence()
@@ -230,7 +231,7 @@ impl<Resp: ZeroCopySafe> Response<'_, Resp> {
     }
 }
 
-impl<Resp: ZeroCopySafe> Deref for Response<'_, Resp> {
+impl<Resp: ?Sized + Payload + Place> Deref for Response<'_, Resp> {
     type Target = Resp;
 
     fn deref(&self) -> &Resp {
@@ -238,11 +239,11 @@ impl<Resp: ZeroCopySafe> Deref for Response<'_, Resp> {
     }
 }
 
-impl<Resp: ZeroCopySafe + std::fmt::Debug> std::fmt::Debug for Response<'_, Resp> {
+impl<Resp: ?Sized + Payload + Place + std::fmt::Debug> std::fmt::Debug for Response<'_, Resp> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Response")
             .field("sequence", &self.sample.sequence())
-            .field("payload", &**self)
+            .field("payload", &&**self)
             .finish()
     }
 }

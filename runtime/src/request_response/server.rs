@@ -17,6 +17,7 @@ use super::Channels;
 use super::active_request::ActiveRequest;
 use crate::error::{CreateExchangeError, TakeError, WaitError};
 use crate::lifecycle::Lifecycle;
+use crate::payload::Payload;
 use crate::topology::Peer;
 use crate::{
     DEFAULT_MAX_HELD, DEFAULT_MAX_LOANS, DEFAULT_PUBLISH_TIMEOUT, DEFAULT_QUEUE_CAPACITY,
@@ -39,17 +40,35 @@ use crate::{
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[must_use = "a builder does nothing until `create` is called"]
-pub struct ServerBuilder<'r, Req, Resp> {
+pub struct ServerBuilder<'r, Req: ?Sized, Resp: ?Sized> {
     rt: &'r Arc<Lifecycle>,
     service: ServiceDescription,
     queue_capacity: u32,
     max_held: u32,
     max_loans: u32,
     send_timeout: Duration,
-    _types: PhantomData<fn() -> (Req, Resp)>,
+    max_response_len: Option<u32>,
+    _types: PhantomData<fn() -> (*const Req, *const Resp)>,
 }
 
-impl<'r, Req: ZeroCopySafe, Resp: ZeroCopySafe> ServerBuilder<'r, Req, Resp> {
+impl<'r, Req: ?Sized + Payload, T: ZeroCopySafe> ServerBuilder<'r, Req, [T]> {
+    /// The longest response slice, in elements (required when responses
+    /// are slices): the daemon picks the response chunks' pool by it, as
+    /// for a slice publisher ([`PublisherBuilder::max_slice_len`]).
+    ///
+    /// ```no_run
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Map", "Main", "Tile")?;
+    /// let server = rt.server::<u32, [u8]>(&svc).max_response_len(65536).create()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn max_response_len(mut self, len: u32) -> Self {
+        self.max_response_len = Some(len);
+        self
+    }
+}
+
+impl<'r, Req: ?Sized + Payload, Resp: ?Sized + Payload> ServerBuilder<'r, Req, Resp> {
     pub(crate) fn new(rt: &'r Arc<Lifecycle>, service: &ServiceDescription) -> Self {
         Self {
             rt,
@@ -58,6 +77,7 @@ impl<'r, Req: ZeroCopySafe, Resp: ZeroCopySafe> ServerBuilder<'r, Req, Resp> {
             max_held: DEFAULT_MAX_HELD,
             max_loans: DEFAULT_MAX_LOANS,
             send_timeout: DEFAULT_PUBLISH_TIMEOUT,
+            max_response_len: None,
             _types: PhantomData,
         }
     }
@@ -99,6 +119,7 @@ impl<'r, Req: ZeroCopySafe, Resp: ZeroCopySafe> ServerBuilder<'r, Req, Resp> {
         let channels = Channels::of(&self.service).map_err(CreateExchangeError::Name)?;
         let responses = PublisherBuilder::<Resp>::new(self.rt, &channels.response)
             .channel_tag(RESPONSE_TYPE_TAG)
+            .slice_len(self.max_response_len)
             .max_loans(self.max_loans)
             .publish_timeout(self.send_timeout)
             .on_publish_timeout(PublishTimeout::DropForSubscriber)
@@ -140,13 +161,13 @@ impl<'r, Req: ZeroCopySafe, Resp: ZeroCopySafe> ServerBuilder<'r, Req, Resp> {
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct Server<Req, Resp> {
+pub struct Server<Req: ?Sized, Resp: ?Sized> {
     pub(super) requests: Subscriber<Req>,
     pub(super) responses: Publisher<Resp>,
     pub(super) service: ServiceDescription,
 }
 
-impl<Req: ZeroCopySafe, Resp: ZeroCopySafe> Server<Req, Resp> {
+impl<Req: ?Sized + Payload, Resp: ?Sized + Payload> Server<Req, Resp> {
     /// Takes the oldest queued request, or `None` when none is queued.
     /// Fails as [`Subscriber::take`] does.
     pub fn receive(&self) -> Result<Option<ActiveRequest<'_, Req, Resp>>, TakeError> {
@@ -177,7 +198,7 @@ impl<Req: ZeroCopySafe, Resp: ZeroCopySafe> Server<Req, Resp> {
     }
 }
 
-impl<Req, Resp> std::fmt::Debug for Server<Req, Resp> {
+impl<Req: ?Sized, Resp: ?Sized> std::fmt::Debug for Server<Req, Resp> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
             .field("service", &self.service)
