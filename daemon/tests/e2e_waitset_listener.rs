@@ -291,13 +291,19 @@ mod roles {
 
         assert_eq!(commands.recv().expect("a command"), "forever");
         say("polling");
-        assert!(
-            readable(fd, ROLE_DEADLINE),
-            "the daemon's stop did not wake the poll"
-        );
-        match listener.try_wait() {
-            Err(WaitError::DaemonGone) => say("woken: DaemonGone"),
-            other => panic!("try_wait with the daemon stopped: {other:?}"),
+        // The protocol: readable → try_wait until empty → poll again. The
+        // daemon signals before it closes this process's connection, which
+        // confirms its stop, so a first try_wait may still find nothing.
+        loop {
+            assert!(
+                readable(fd, ROLE_DEADLINE),
+                "the daemon's stop did not wake the poll"
+            );
+            match listener.try_wait().map(|set| set.is_empty()) {
+                Err(WaitError::DaemonGone) => break say("woken: DaemonGone"),
+                Ok(true) => {}
+                other => panic!("try_wait with the daemon stopped: {other:?}"),
+            }
         }
     }
 

@@ -140,7 +140,10 @@ impl Listener {
     /// Protocol: when it is readable, [`try_wait`](Self::try_wait) until
     /// it returns an empty set (that empty take re-arms it); then wait
     /// again. It is readable also when the daemon goes or revokes this
-    /// port: the next call returns the error. Do not read it yourself.
+    /// port: a call then returns the error (the daemon signals a moment
+    /// before this process has seen it stop, so a first call may still find
+    /// nothing; the process signals again once it has). Do not read it
+    /// yourself.
     ///
     /// Fails when the socket pair cannot be made, or the daemon refuses it
     /// ([`WakeFdError`]).
@@ -324,9 +327,17 @@ mod tests {
         let sleeper = {
             let port = Arc::clone(&port);
             std::thread::spawn(move || {
+                // A futex wait may return early: sleep again until ready,
+                // counting the sleeps.
                 let data = port.wake.data();
-                data.sleep(&LinuxFutex, None, || port.events.any())
-                    .map(|_| port.events.take())
+                let mut sleeps = 1;
+                while !data
+                    .sleep(&LinuxFutex, None, || port.events.any())
+                    .expect("sleep")
+                {
+                    sleeps += 1;
+                }
+                (sleeps, port.events.take())
             })
         };
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -342,8 +353,14 @@ mod tests {
                 wakes += 1;
             }
         }
-        assert_eq!(wakes, 1, "one wake per sleep");
-        let taken = sleeper.join().unwrap().unwrap();
+        let (sleeps, taken) = sleeper.join().unwrap();
+        // The raises after the first find its wake-up pending: no second
+        // call unless the sleeper slept again in between (and none only if
+        // it did: a futex wait may return early).
+        assert!(
+            wakes <= sleeps && (wakes == 1 || sleeps > 1),
+            "{wakes} wakes for {sleeps} sleeps"
+        );
         // The sleeper may have taken before the last raises: what it did not
         // take is still pending.
         let mut all = taken;

@@ -337,6 +337,18 @@ impl PublisherCore {
         self.status().revoked()
     }
 
+    /// `Ok` unless the daemon is gone (or dropped this process) or revoked
+    /// this port: what every delivery checks first.
+    pub(crate) fn usable(&self) -> Result<(), DeliveryError> {
+        if let Some(gone) = self.gone() {
+            return Err(DeliveryError::Gone(gone));
+        }
+        match self.revoked() {
+            Some(reason) => Err(DeliveryError::Revoked(reason)),
+            None => Ok(()),
+        }
+    }
+
     /// Loans a chunk for a payload of `size` bytes (at most the port's
     /// maximum) and records it in the port's `loans` list.
     pub(crate) fn loan(&self, size: u32) -> Result<Loan, LoanError> {
@@ -431,13 +443,9 @@ impl PublisherCore {
 
     /// Publishes a loaned chunk to every routed subscriber and consumes the loan.
     pub(crate) fn publish(&self, loan: &Loan) -> Result<(), DeliveryError> {
-        if let Some(gone) = self.gone() {
+        if let Err(e) = self.usable() {
             self.drop_loan(loan);
-            return Err(DeliveryError::Gone(gone));
-        }
-        if let Some(reason) = self.revoked() {
-            self.drop_loan(loan);
-            return Err(DeliveryError::Revoked(reason));
+            return Err(e);
         }
         self.stamp(loan.chunk);
         let result = {

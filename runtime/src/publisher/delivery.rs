@@ -70,31 +70,9 @@ impl PublisherCore {
     /// Hands history to subscribers that joined since the last publish,
     /// without publishing anything new.
     pub(crate) fn update_connections(&self) -> Result<(), DeliveryError> {
-        if let Some(gone) = self.gone() {
-            return Err(DeliveryError::Gone(gone));
-        }
-        if let Some(reason) = self.revoked() {
-            return Err(DeliveryError::Revoked(reason));
-        }
-        let shared = &*self.shared;
-        let mut state = shared.lock();
-        let DeliveryState {
-            cache,
-            words,
-            stalled,
-            wake_fds,
-            ..
-        } = &mut *state;
-        let mut round = Round::new(self.publish_timeout, stalled);
-        let mut woken = Wakes::default();
-        let result = shared.refresh(cache, words, wake_fds, &mut woken, &mut round);
-        woken.wake(shared, |peer, port| {
-            shared.signal_armed(peer, port, wake_fds)
-        })?;
-        result?;
-        round
-            .outcome(self.on_publish_timeout)
-            .map_err(DeliveryError::Timeout)
+        self.usable()?;
+        let mut state = self.shared.lock();
+        self.round(&mut state, |_, _, _, _| Ok(()))
     }
 
     /// Delivers `chunk` (the publisher keeps its own reference) to every
@@ -104,6 +82,80 @@ impl PublisherCore {
         state: &mut DeliveryState,
         chunk: u32,
     ) -> Result<(), DeliveryError> {
+        self.round(state, |shared, peers, round, woken| {
+            if peers.is_empty() || shared.pools().acquire(chunk, peers.len() as u32).is_err() {
+                return Ok(());
+            }
+            for (at, &peer) in peers.iter().enumerate() {
+                match shared.deliver_to(peer, chunk, round) {
+                    Ok(Some(port)) => woken.add(peer, port),
+                    Ok(None) => shared.release(chunk),
+                    Err(e) => {
+                        // This and every later subscriber: give their references back.
+                        for _ in at..peers.len() {
+                            shared.release(chunk);
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Delivers `chunk` (the publisher keeps its own reference) to the one
+    /// routed subscriber `target` names (request/response,
+    /// [`super::targeted`]): the oldest routed one, or a given one if it is
+    /// in the topology (a peer read from shared memory is only compared
+    /// with the topology, never trusted).
+    pub(super) fn deliver_one(&self, chunk: u32, target: Target) -> Result<Handed, DeliveryError> {
+        let mut state = self.shared.lock();
+        self.round(&mut state, |shared, peers, round, woken| {
+            let peer = match target {
+                Target::Oldest => peers
+                    .iter()
+                    .copied()
+                    .find(|&p| shared.routed_port(p).is_some()),
+                Target::Peer(p) => peers.contains(&p).then_some(p),
+            };
+            let Some(peer) = peer else {
+                return Ok(Handed::NoPeer);
+            };
+            if shared.pools().acquire(chunk, 1).is_err() {
+                return Ok(Handed::Full(peer));
+            }
+            match shared.deliver_to(peer, chunk, round) {
+                Ok(Some(port)) => {
+                    woken.add(peer, port);
+                    Ok(Handed::To(peer))
+                }
+                Ok(None) => {
+                    shared.release(chunk);
+                    Ok(Handed::Full(peer))
+                }
+                Err(e) => {
+                    shared.release(chunk);
+                    Err(e)
+                }
+            }
+        })
+    }
+
+    /// One delivery round with the delivery state `state` locked: refreshes
+    /// the topology (history to the subscribers new to it), then, unless
+    /// that failed, `deliver`s to the routed peers; wakes the subscribers
+    /// pushed to, and turns the ones that stayed full into the publisher's
+    /// outcome ([`PublishTimeout`](super::publish_timeout::PublishTimeout)).
+    fn round<'p, R>(
+        &'p self,
+        state: &mut DeliveryState,
+        deliver: impl FnOnce(
+            &'p SharedPort,
+            &[Peer],
+            &mut Round<'_>,
+            &mut Wakes<'p>,
+        ) -> Result<R, DeliveryError>,
+    ) -> Result<R, DeliveryError> {
         let shared = &*self.shared;
         let DeliveryState {
             cache,
@@ -114,87 +166,17 @@ impl PublisherCore {
         } = state;
         let mut round = Round::new(self.publish_timeout, stalled);
         let mut woken = Wakes::default();
-        let mut result = shared.refresh(cache, words, wake_fds, &mut woken, &mut round);
-        let peers = cache.peers();
-        let pools = shared.pools();
-        if result.is_ok() && !peers.is_empty() && pools.acquire(chunk, peers.len() as u32).is_ok() {
-            let mut remaining = peers.len();
-            for &peer in peers {
-                remaining -= 1;
-                match shared.deliver_to(peer, chunk, &mut round) {
-                    Ok(Some(port)) => woken.add(peer, port),
-                    Ok(None) => shared.release(chunk),
-                    Err(e) => {
-                        // This and every later subscriber: give their references back.
-                        for _ in 0..=remaining {
-                            shared.release(chunk);
-                        }
-                        result = Err(e);
-                        break;
-                    }
-                }
-            }
-        }
+        let result = shared
+            .refresh(cache, words, wake_fds, &mut woken, &mut round)
+            .and_then(|()| deliver(shared, cache.peers(), &mut round, &mut woken));
         woken.wake(shared, |peer, port| {
             shared.signal_armed(peer, port, wake_fds)
         })?;
-        result?;
-        round
-            .outcome(self.on_publish_timeout)
-            .map_err(DeliveryError::Timeout)
-    }
-
-    /// Delivers `chunk` (the publisher keeps its own reference) to the one
-    /// routed subscriber `target` names (request/response,
-    /// [`super::targeted`]): the oldest routed one, or a given one if it is
-    /// in the topology (a peer read from shared memory is only compared
-    /// with the topology, never trusted).
-    pub(super) fn deliver_one(&self, chunk: u32, target: Target) -> Result<Handed, DeliveryError> {
-        let shared = &*self.shared;
-        let mut state = shared.lock();
-        let DeliveryState {
-            cache,
-            words,
-            stalled,
-            wake_fds,
-            ..
-        } = &mut *state;
-        let mut round = Round::new(self.publish_timeout, stalled);
-        let mut woken = Wakes::default();
-        let mut result = shared.refresh(cache, words, wake_fds, &mut woken, &mut round);
-        let peer = match target {
-            Target::Oldest => cache
-                .peers()
-                .iter()
-                .copied()
-                .find(|&p| shared.routed_port(p).is_some()),
-            Target::Peer(p) => cache.peers().contains(&p).then_some(p),
-        };
-        let mut handed = peer.map_or(Handed::NoPeer, Handed::Full);
-        if result.is_ok()
-            && let Some(peer) = peer
-            && shared.pools().acquire(chunk, 1).is_ok()
-        {
-            match shared.deliver_to(peer, chunk, &mut round) {
-                Ok(Some(port)) => {
-                    woken.add(peer, port);
-                    handed = Handed::To(peer);
-                }
-                Ok(None) => shared.release(chunk),
-                Err(e) => {
-                    shared.release(chunk);
-                    result = Err(e);
-                }
-            }
-        }
-        woken.wake(shared, |peer, port| {
-            shared.signal_armed(peer, port, wake_fds)
-        })?;
-        result?;
+        let value = result?;
         round
             .outcome(self.on_publish_timeout)
             .map_err(DeliveryError::Timeout)?;
-        Ok(handed)
+        Ok(value)
     }
 }
 

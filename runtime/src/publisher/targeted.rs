@@ -53,13 +53,9 @@ impl PublisherCore {
         target: Target,
         exchange: impl FnOnce(u64) -> [u32; 2],
     ) -> Result<Sent, DeliveryError> {
-        if let Some(gone) = self.gone() {
+        if let Err(e) = self.usable() {
             self.drop_loan(loan);
-            return Err(DeliveryError::Gone(gone));
-        }
-        if let Some(reason) = self.revoked() {
-            self.drop_loan(loan);
-            return Err(DeliveryError::Revoked(reason));
+            return Err(e);
         }
         let sequence = self.stamp(loan.chunk);
         if let Some(header) = self.pools().chunk(loan.chunk) {

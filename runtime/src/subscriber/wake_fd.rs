@@ -44,8 +44,10 @@ impl<P: ?Sized + Payload, H: ZeroCopySafe> Subscriber<P, H> {
     ///
     /// Protocol: when it is readable, [`take`](Self::take) until it returns
     /// `None` (that empty take re-arms it); then wait again. It is readable
-    /// also when the daemon goes or revokes this port: the next call
-    /// returns the error. Do not read it yourself.
+    /// also when the daemon goes or revokes this port: a call then
+    /// returns the error (the daemon signals a moment before this process
+    /// has seen it stop, so a first call may still find nothing; the
+    /// process signals again once it has). Do not read it yourself.
     ///
     /// Fails when the socket pair cannot be made, or the daemon refuses it
     /// ([`WakeFdError`]).
