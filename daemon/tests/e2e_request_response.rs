@@ -432,9 +432,12 @@ mod roles {
             let response = pending.expect("send").receive(Some(ROLE_DEADLINE));
             *response.expect("receive").expect("a response")
         };
-        say(format!("before {}", round(1)));
+        let before = round(1);
+        // The request left pending is sent before the parent hears "before":
+        // the parent kills the daemon as soon as it does.
         let stale = client.loan_uninit().expect("loan").write(7).send();
         let stale = stale.expect("send");
+        say(format!("before {before}"));
         let state = |wanted: fn(&ConnectionState) -> bool| {
             assert!(
                 wait_until(ROLE_DEADLINE, || wanted(&rt.connection_state())),
