@@ -70,8 +70,12 @@ pub const GROUP_CONTROL_MAGIC: u64 = u64::from_le_bytes(*b"ZEROCPGC");
 /// never clear them, and sleep through every publish after the first), a
 /// subscriber's [`NotifyWord`](crate::notify_word::NotifyWord) (its own
 /// line after the `WakeWord`), and the event services' notifier and
-/// listener ports (their counts in the header's first reserved word).
-pub const GROUP_CONTROL_LAYOUT_VERSION: u32 = 6;
+/// listener ports (their counts in the header's first reserved word); 7
+/// added the ports' counters of samples published and received, failed
+/// loans and time blocked ([`crate::port::PublisherStats`], in the
+/// publisher's tail padding; [`crate::port::SubscriberStats`], whose `held`
+/// moved from offset 16 to 24).
+pub const GROUP_CONTROL_LAYOUT_VERSION: u32 = 7;
 
 /// One entry of the header's mempool table.
 #[repr(C)]

@@ -17,8 +17,12 @@
 //! | subscriber `held` | subscriber | daemon, after the subscriber died |
 //! | subscriber [`WakeWord`] | both ([`crate::wake_protocol`]) | both |
 //! | subscriber `notify` ([`NotifyWord`]) | both (wake-descriptor protocol) | both |
-//! | subscriber [`SubscriberStats`] | publishers (drops, timeouts), subscriber (`held`) | publishers (`held`, for the port quota), daemon (display) |
-//! | publisher [`PublisherStats`] | publisher | daemon (display) |
+//! | subscriber [`SubscriberStats`] | publishers (drops, timeouts), subscriber (`received`, `held`) | publishers (`held`, for the port quota), daemon (display) |
+//! | publisher [`PublisherStats`] | publisher (published, failed loans, time blocked, timeouts) | daemon (display) |
+//!
+//! The statistics are numbers the applications write: the daemon and
+//! `zerocpctl` only display and export them, never use one as an index
+//! or a size.
 //!
 //! A port the daemon revokes ([`PortState::Revoked`]) is unrouted like a
 //! retiring one; its owner is told over its control socket, which only the
@@ -341,8 +345,8 @@ impl PortControl {
 /// Layout: [`PortControl`] (64 B), topology [`SeqLock`] of
 /// [`TOPOLOGY_WORDS`] words (cache-padded), `loans` ([`UsedChunkList`] of
 /// [`MAX_LOANS`]), `history` ([`HistoryRing`] of [`MAX_HISTORY`]),
-/// [`PublisherStats`] (8 B, in what was the tail padding: the other parts
-/// keep their offsets), padded to a multiple of 64 bytes.
+/// [`PublisherStats`] (32 B at offset 912, in what was the tail padding:
+/// the other parts keep their offsets), padded to a multiple of 64 bytes.
 #[repr(C, align(64))]
 pub struct PublisherPort {
     /// Daemon-written description.
@@ -353,7 +357,7 @@ pub struct PublisherPort {
     pub loans: UsedChunkList<MAX_LOANS>,
     /// Recently published chunks kept for late joiners.
     pub history: HistoryRing<MAX_HISTORY>,
-    /// Counters (written rarely: on publish timeouts).
+    /// Counters (samples published, failed loans, time blocked, timeouts).
     pub stats: PublisherStats,
 }
 
@@ -397,19 +401,74 @@ pub struct WakeWord {
 #[cfg(not(loom))]
 const _: () = assert!(core::mem::size_of::<WakeWord>() == 64);
 
-/// Publisher statistics.
+/// Publisher statistics: counters only the port's owner writes (its
+/// background thread adds timeouts too) and the daemon only displays.
 ///
-/// Layout: `timed_out: u64`.
+/// Layout: `timed_out, published, loans_failed, blocked_ns: u64` (32 B
+/// at offset 912 of the [`PublisherPort`], in what was its tail padding).
+///
+/// `published` is on the publish path: it has one writer, the thread that
+/// publishes (a publisher is not `Sync`), so
+/// [`count_published`](Self::count_published) is a relaxed load and a
+/// relaxed store, no read-modify-write, on a line only the publisher writes. The others
+/// are counted off the fast path (a failed loan, a wait that happened).
 #[repr(C)]
 pub struct PublisherStats {
     /// Deliveries given up after the publish timeout: a block-publisher
     /// subscriber's queue stayed full (one per sample and subscriber).
     pub timed_out: AtomicU64,
+    /// Samples published (each counted once, however many subscribers got it).
+    pub published: AtomicU64,
+    /// Loans that failed (too many loans, a quota, no free chunk, a corrupt chunk).
+    pub loans_failed: AtomicU64,
+    /// Nanoseconds publishes spent waiting for room in block-publisher
+    /// subscribers' queues.
+    pub blocked_ns: AtomicU64,
+}
+
+impl PublisherStats {
+    /// Publisher, on every publish: one more sample published.
+    ///
+    /// ```
+    /// # // SAFETY: a port is atomics only, for which all zeros is valid.
+    /// # let port: zerocp_core::port::PublisherPort = unsafe { core::mem::zeroed() };
+    /// port.stats.count_published();
+    /// port.stats.count_published();
+    /// assert_eq!(port.stats.published.load(core::sync::atomic::Ordering::Relaxed), 2);
+    /// ```
+    pub fn count_published(&self) {
+        // Relaxed load and store: the publishing thread is the only writer
+        // (a publisher is not Sync); readers only display the value.
+        let published = self.published.load(Ordering::Relaxed);
+        self.published
+            .store(published.wrapping_add(1), Ordering::Relaxed);
+    }
+
+    /// Daemon, before handing out the port: zeroes every counter.
+    pub fn reset(&self) {
+        // Relaxed: the reply on the control socket orders these before the owner's use.
+        for counter in [
+            &self.timed_out,
+            &self.published,
+            &self.loans_failed,
+            &self.blocked_ns,
+        ] {
+            counter.store(0, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Subscriber statistics (own cache line so counting never bounces the queue's lines).
 ///
-/// Layout: `dropped, timed_out: u64`, `held: u32`, padded to 64 bytes.
+/// Layout: `dropped, timed_out, received: u64`, `held: u32`, padded to
+/// 64 bytes (`received` came with group control layout version 7, which
+/// moved `held` from offset 16 to 24).
+///
+/// `received` is counted by the subscriber on every take, a relaxed load
+/// and a relaxed store (the taking thread is its only writer: a subscriber
+/// is not `Sync`), on the line whose `held` it writes on every take anyway
+/// when publishers bound it by its quota; publishers write the line only
+/// when they drop or time out.
 #[repr(C, align(64))]
 pub struct SubscriberStats {
     /// Samples released because the queue was full or at the port quota
@@ -418,12 +477,50 @@ pub struct SubscriberStats {
     /// Samples a publisher gave up on after its publish timeout
     /// (block-publisher policy).
     pub timed_out: AtomicU64,
+    /// Samples taken by the subscriber.
+    pub received: AtomicU64,
     /// Samples the subscriber holds (taken, not dropped) now, written by the
     /// subscriber when its queue capacity and `max_held` exceed its port
     /// quota (`zerocp_core::mgmt::quota`): then its publishers read it to
     /// bound its queued and taken chunks by that quota. Otherwise 0.
     pub held: AtomicU32,
 }
+
+impl SubscriberStats {
+    /// Subscriber, on every take: one more sample received.
+    ///
+    /// ```
+    /// # // SAFETY: a port is atomics only, for which all zeros is valid.
+    /// # let port: zerocp_core::port::SubscriberPort = unsafe { core::mem::zeroed() };
+    /// port.stats.count_received();
+    /// assert_eq!(port.stats.received.load(core::sync::atomic::Ordering::Relaxed), 1);
+    /// ```
+    pub fn count_received(&self) {
+        // Relaxed load and store: the taking thread is the only writer (a
+        // subscriber is not Sync); readers only display the value.
+        let received = self.received.load(Ordering::Relaxed);
+        self.received
+            .store(received.wrapping_add(1), Ordering::Relaxed);
+    }
+
+    /// Daemon, before handing out the port: zeroes every counter and the held count.
+    pub fn reset(&self) {
+        // Relaxed: the reply on the control socket orders these before the owner's use.
+        self.dropped.store(0, Ordering::Relaxed);
+        self.timed_out.store(0, Ordering::Relaxed);
+        self.received.store(0, Ordering::Relaxed);
+        self.held.store(0, Ordering::Relaxed);
+    }
+}
+
+#[cfg(not(loom))]
+const _: () = {
+    assert!(core::mem::size_of::<PublisherStats>() == 32);
+    assert!(core::mem::offset_of!(PublisherPort, stats) == 912);
+    assert!(core::mem::offset_of!(SubscriberStats, received) == 16);
+    assert!(core::mem::offset_of!(SubscriberStats, held) == 24);
+    assert!(core::mem::size_of::<SubscriberStats>() == 64);
+};
 
 /// A subscriber's port.
 ///

@@ -77,7 +77,7 @@ fn port_info() -> impl Strategy<Value = PortInfo> {
         service(),
         port_kind(),
         any::<[u32; 5]>(),
-        any::<[u64; 2]>(),
+        any::<[u64; 6]>(),
         type_info(),
     )
         .prop_map(
@@ -85,7 +85,14 @@ fn port_info() -> impl Strategy<Value = PortInfo> {
                 service,
                 kind,
                 [port_index, group, owner_pid, queue_len, queue_capacity],
-                [dropped, timed_out],
+                [
+                    dropped,
+                    timed_out,
+                    published,
+                    received,
+                    loans_failed,
+                    blocked_ns,
+                ],
                 type_info,
             )| {
                 PortInfo {
@@ -98,6 +105,10 @@ fn port_info() -> impl Strategy<Value = PortInfo> {
                     queue_capacity,
                     dropped,
                     timed_out,
+                    published,
+                    received,
+                    loans_failed,
+                    blocked_ns,
                     type_info,
                 }
             },
@@ -289,8 +300,8 @@ fn replies() -> impl Strategy<Value = Message> {
             })
         }),
         Just(Message::PortRemoved),
-        (any::<[u32; 5]>(), any::<[u64; 8]>(), audit_counts()).prop_map(
-            |([pid, p, pb, s, sv], [up, ep, m, d, c, rf, ev, ex], audit)| {
+        (any::<[u32; 5]>(), any::<[u64; 12]>(), audit_counts()).prop_map(
+            |([pid, p, pb, s, sv], [up, ep, m, d, c, rf, ev, ex, pr, pd, ht, cr], audit)| {
                 Message::Status(Status {
                     daemon_pid: pid,
                     uptime_ms: up,
@@ -305,6 +316,10 @@ fn replies() -> impl Strategy<Value = Message> {
                     refused_connections: rf,
                     evicted_connections: ev,
                     expired_connections: ex,
+                    processes_registered: pr,
+                    processes_died: pd,
+                    heartbeat_timeouts: ht,
+                    chunks_reclaimed: cr,
                     audit,
                 })
             }

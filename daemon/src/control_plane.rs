@@ -567,7 +567,9 @@ impl<'a> ControlPlane<'a> {
         }
         self.audit_groups(&groups);
         self.wake_fds.remove_owner(slot);
-        let process = self.processes.unregister(slot)?;
+        let process = self
+            .processes
+            .unregister(slot, why, total.released.into())?;
         for &group in &groups {
             self.reset_if_quiet(group);
         }

@@ -9,9 +9,13 @@
 //! [`PAGE_END`]. Ports are listed ordered by service, then publishers before
 //! subscribers, each in creation order.
 //!
-//! Values read from shared memory (queue fill, dropped and timed-out
-//! counts, chunks held, heartbeat ages) are what an application wrote there
-//! and are only displayed, never used as indices. A process's chunks held
+//! Values read from shared memory (queue fill, the ports' counters of
+//! samples published, received, dropped and timed out, failed loans and
+//! time blocked, chunks held, heartbeat ages) are what an application
+//! wrote there and are only displayed, never used as indices or sizes.
+//! `Status` adds the daemon's own counters of processes registered, died
+//! and dropped for missing heartbeats, and chunk references reclaimed
+//! ([`crate::process_counters`]). A process's chunks held
 //! are the references its ports list in the group control parts: loans,
 //! history entries, taken samples, and samples queued for its subscribers.
 //! Each pool shows its process and port quotas (`crate::quota_config`).
@@ -48,6 +52,7 @@ impl ControlPlane<'_> {
     /// The `Status` reply at `now_ms`, with the event loop's `connections`
     /// counters (it owns the connections).
     pub fn status(&self, now_ms: u64, connections: ConnectionCounters) -> Status {
+        let lifecycle = self.processes.counters();
         Status {
             daemon_pid: self.identity.pid,
             uptime_ms: now_ms.saturating_sub(self.identity.started_ms),
@@ -62,6 +67,10 @@ impl ControlPlane<'_> {
             refused_connections: connections.refused,
             evicted_connections: connections.evicted,
             expired_connections: connections.expired,
+            processes_registered: lifecycle.registered,
+            processes_died: lifecycle.died,
+            heartbeat_timeouts: lifecycle.heartbeat_timeouts,
+            chunks_reclaimed: lifecycle.chunks_reclaimed,
             audit: self.audit.counts(),
         }
     }
@@ -163,6 +172,10 @@ impl ControlPlane<'_> {
             queue_capacity: 0,
             dropped: 0,
             timed_out: 0,
+            published: 0,
+            received: 0,
+            loans_failed: 0,
+            blocked_ns: 0,
             type_info,
         };
         let Some(control) = self.pool_manager(id.group).map(|p| p.control()) else {
@@ -176,12 +189,17 @@ impl ControlPlane<'_> {
                     // Relaxed: statistics, displayed only.
                     info.dropped = port.stats.dropped.load(Ordering::Relaxed);
                     info.timed_out = port.stats.timed_out.load(Ordering::Relaxed);
+                    info.received = port.stats.received.load(Ordering::Relaxed);
                 }
             }
             PortKind::Publisher => {
                 if let Some(port) = control.publisher(id.index) {
-                    // Relaxed: a statistic, displayed only.
-                    info.timed_out = port.stats.timed_out.load(Ordering::Relaxed);
+                    // Relaxed: statistics, displayed only.
+                    let stats = &port.stats;
+                    info.timed_out = stats.timed_out.load(Ordering::Relaxed);
+                    info.published = stats.published.load(Ordering::Relaxed);
+                    info.loans_failed = stats.loans_failed.load(Ordering::Relaxed);
+                    info.blocked_ns = stats.blocked_ns.load(Ordering::Relaxed);
                 }
             }
             // An event port has no queue and no statistics.

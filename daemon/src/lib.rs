@@ -135,6 +135,7 @@ pub mod pending_limits;
 pub mod port_id;
 pub mod port_registry;
 pub mod port_type;
+pub mod process_counters;
 pub mod process_manager;
 pub mod quota_config;
 pub mod reclaim;

@@ -358,7 +358,7 @@ impl PortRegistry {
     }
 
     /// Prepares publisher slot `id` (empty topology, loans and a history of
-    /// `settings.history` entries) and marks it active.
+    /// `settings.history` entries, zeroed statistics) and marks it active.
     pub fn init_publisher(
         &mut self,
         control: &GroupControl<'_>,
@@ -370,6 +370,7 @@ impl PortRegistry {
             .ok_or(PortRegistryError::NoSuchSlot(id))?;
         port.loans.reset();
         port.history.init(settings.history);
+        port.stats.reset();
         topology_writer::write(port, &[]);
         port.control.activate(id.generation, settings);
         self.remember(id, settings);
@@ -394,10 +395,8 @@ impl PortRegistry {
             .init(settings.capacity)
             .map_err(|e| PortRegistryError::Capacity(id, e))?;
         port.held.reset();
-        // Relaxed: the reply on the control socket orders these before the owner's use.
-        port.stats
-            .dropped
-            .store(0, zerocp_core::sync::Ordering::Relaxed);
+        port.stats.reset();
+        // Relaxed: the reply on the control socket orders this before the owner's use.
         port.wake
             .blocked
             .store(0, zerocp_core::sync::Ordering::Relaxed);

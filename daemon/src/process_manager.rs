@@ -22,8 +22,10 @@ use zerocp_os_linux::names::DomainName;
 use zerocp_os_linux::pidfd::PidFd;
 use zerocp_os_linux::seqpacket::PeerCredentials;
 
+use crate::control_plane::Departure;
 use crate::heartbeat_file::{HeartbeatFile, HeartbeatFileError};
 use crate::port_id::PortId;
+use crate::process_counters::ProcessCounters;
 
 /// Identifies one client connection of the event loop.
 pub type ConnId = u64;
@@ -114,6 +116,8 @@ pub struct ProcessManager {
     next_generation: u32,
     /// The domain (names the heartbeat files).
     domain: DomainName,
+    /// What happened to processes since the daemon started.
+    counters: ProcessCounters,
 }
 
 impl ProcessManager {
@@ -123,6 +127,7 @@ impl ProcessManager {
             slots: (0..max_processes).map(|_| None).collect(),
             next_generation: 1,
             domain,
+            counters: ProcessCounters::default(),
         }
     }
 
@@ -162,13 +167,27 @@ impl ProcessManager {
             unresponsive_since_ms: None,
             beats_seen: 0,
         };
+        self.counters.registered += 1;
         Ok(self.slots[slot as usize].insert(process))
     }
 
-    /// Removes the process in `slot`, freeing the slot; its heartbeat file
-    /// goes with the returned value (module docs).
-    pub fn unregister(&mut self, slot: u32) -> Option<Process> {
-        self.slots.get_mut(slot as usize)?.take()
+    /// Removes the process in `slot`, which left for `why` and whose ports
+    /// gave back `reclaimed` chunk references, freeing the slot; its
+    /// heartbeat file goes with the returned value (module docs).
+    pub fn unregister(&mut self, slot: u32, why: Departure, reclaimed: u64) -> Option<Process> {
+        let process = self.slots.get_mut(slot as usize)?.take()?;
+        self.counters.removed(why, reclaimed);
+        Some(process)
+    }
+
+    /// The process in `slot` was dropped for missing heartbeats.
+    pub fn count_heartbeat_timeout(&mut self) {
+        self.counters.heartbeat_timeouts += 1;
+    }
+
+    /// What happened to processes since the daemon started.
+    pub fn counters(&self) -> ProcessCounters {
+        self.counters
     }
 
     /// The process in `slot`.

@@ -64,6 +64,7 @@ impl ControlPlane<'_> {
                 reclaim::wake_port(part.control(), id);
             }
         }
+        self.processes.count_heartbeat_timeout();
         let process = self.processes.get(slot)?;
         log::warn!(
             "{process}: unresponsive, no heartbeat for {silent_ms} ms (heartbeat.timeout_ms = {}); \

@@ -8,7 +8,14 @@ use support::{MempoolJson, RawClient, TestDomain};
 #[test]
 fn no_daemon_names_the_socket_path() {
     let domain = TestDomain::builder().prepare();
-    for command in ["status", "processes", "services", "mempools", "groups"] {
+    for command in [
+        "status",
+        "processes",
+        "services",
+        "mempools",
+        "groups",
+        "metrics",
+    ] {
         let out = domain.ctl(&[command]);
         assert!(
             !out.status.success(),
@@ -29,7 +36,7 @@ fn mempools_json_is_exactly_the_configured_pools() {
     let text = domain.ctl_ok(&["mempools", "--json"]);
     assert_eq!(
         text.trim_end(),
-        r#"{"mempools":[{"chunk_size":64,"chunk_count":10,"used":0,"min_free":10,"group":"default","#
+        r#"{"schema":1,"mempools":[{"chunk_size":64,"chunk_count":10,"used":0,"min_free":10,"group":"default","#
             .to_owned()
             + r#""process_quota":5,"port_quota":5},"#
             + r#"{"chunk_size":1024,"chunk_count":3,"used":0,"min_free":3,"group":"default","#

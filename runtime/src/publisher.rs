@@ -13,7 +13,8 @@
 //!   port's `loans` list before the application sees it;
 //! - **publish**: deliver the chunk to every routed subscriber ([`delivery`];
 //!   a block-publisher subscriber is waited for at most the publish timeout,
-//!   [`publish_timeout`]), keep one reference in the history ring (the
+//!   [`publish_timeout`]; the time waited is added to the port's
+//!   `blocked_ns`), keep one reference in the history ring (the
 //!   loan's quota count passes to it), unlist the loan and drop the
 //!   publisher's own reference.
 //!
@@ -23,8 +24,10 @@
 //!
 //! Publishing stamps the chunk header with the sequence number and the
 //! publish time (one `CLOCK_MONOTONIC` read through the vDSO,
-//! [`crate::Timestamp`]); the header's publisher port and generation are
-//! written at loan ([`crate::PublisherId`]).
+//! [`crate::Timestamp`]) and counts the sample in the port's `published`
+//! (a relaxed load and store on a line only this publisher writes); the
+//! header's publisher port and generation are written at loan
+//! ([`crate::PublisherId`]). A failed loan is counted in `loans_failed`.
 //!
 //! No allocation and no system call unless a subscriber sleeps or a
 //! block-publisher queue is full; one lock, uncontended unless the
@@ -183,6 +186,27 @@ impl<P: ?Sized + Payload, H: ZeroCopySafe> Publisher<P, H> {
             })
         };
         self.cell.call(update, |_, ()| ())
+    }
+
+    /// Samples this publisher published since its port was created (by
+    /// the daemon it runs with now: a restarted daemon counts from 0).
+    ///
+    /// ```no_run
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Robot", "Base", "Pose")?;
+    /// let publisher = rt.publisher::<u64>(&svc).create()?;
+    /// publisher.loan_uninit()?.write(7).publish()?;
+    /// assert_eq!(publisher.published(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn published(&self) -> u64 {
+        // Relaxed: a statistic.
+        self.cell
+            .get()
+            .port()
+            .stats
+            .published
+            .load(Ordering::Relaxed)
     }
 
     /// Samples this publisher did not deliver to some block-publisher
@@ -358,6 +382,21 @@ impl PublisherCore {
         if let Some(reason) = self.revoked() {
             return Err(reason.into());
         }
+        let result = self.loan_slot(size);
+        if result.is_err() {
+            // Relaxed: a statistic, displayed only (a failed loan is off
+            // the fast path).
+            self.port()
+                .stats
+                .loans_failed
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+
+    /// [`loan`](Self::loan) once the port is known usable: a loan slot,
+    /// room in the quotas, a chunk.
+    fn loan_slot(&self, size: u32) -> Result<Loan, LoanError> {
         let slot = self.loans.take().ok_or(LoanError::TooManyLoans {
             max: self.loans.limit(),
         })?;
@@ -461,10 +500,11 @@ impl PublisherCore {
     }
 
     /// Writes the next sequence number and the publish time into `chunk`'s
-    /// header; returns that sequence number.
+    /// header and counts the sample published; returns that sequence number.
     fn stamp(&self, chunk: u32) -> u64 {
         let sequence = self.sequence.get();
         self.sequence.set(sequence.wrapping_add(1));
+        self.port().stats.count_published();
         if let Some(header) = self.pools().chunk(chunk) {
             header.set_sequence(sequence);
             header.set_publish_time(zerocp_os_linux::clock::monotonic_ns());

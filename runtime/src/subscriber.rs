@@ -162,6 +162,27 @@ impl<P: ?Sized + Payload, H: ZeroCopySafe> Subscriber<P, H> {
         self.cell.get()
     }
 
+    /// Samples this subscriber took since its port was created (by the
+    /// daemon it runs with now: a restarted daemon counts from 0).
+    ///
+    /// ```no_run
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Robot", "Base", "Pose")?;
+    /// let subscriber = rt.subscriber::<u64>(&svc).create()?;
+    /// while subscriber.take()?.is_some() {}
+    /// println!("{} received, {} dropped", subscriber.received(), subscriber.dropped());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn received(&self) -> u64 {
+        // Relaxed: a statistic.
+        self.cell
+            .get()
+            .port()
+            .stats
+            .received
+            .load(Ordering::Relaxed)
+    }
+
     /// Samples dropped so far because the queue was full, or held the
     /// port's chunk quota (discard-oldest policy), by every publisher.
     pub fn dropped(&self) -> u64 {
@@ -342,9 +363,12 @@ impl SubscriberCore {
             log::warn!("subscriber port {}: {e}", self.index);
         }
         let result = self.hold(slot, chunk);
-        if result.is_err() {
-            self.held.give(slot);
-            self.count.get().release(1);
+        match result {
+            Ok(_) => self.port().stats.count_received(),
+            Err(_) => {
+                self.held.give(slot);
+                self.count.get().release(1);
+            }
         }
         self.publish_held();
         result.map(Some)

@@ -92,7 +92,11 @@ pub const MAX_FRAME_SIZE: usize = 4096;
 /// slices and user headers: [`CreatePublisher`] carries
 /// the payload's [`PayloadShape`], the longest slice and the user header's
 /// [`TypeInfo`], [`CreateSubscriber`] the shape and the user header's type.
-pub const PROTOCOL_VERSION: u8 = 8;
+/// Version 9 added the counters: each [`PortInfo`] carries its port's
+/// samples published and received, failed loans and nanoseconds blocked,
+/// and [`Status`] the daemon's counts of processes registered, died and
+/// dropped for missing heartbeats, and of chunk references reclaimed.
+pub const PROTOCOL_VERSION: u8 = 9;
 /// First two bytes of every frame: `0x5A43` little-endian (bytes `43 5A`).
 pub const FRAME_MAGIC: u16 = 0x5A43;
 

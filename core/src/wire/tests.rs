@@ -30,6 +30,10 @@ fn port_info(i: u32) -> PortInfo {
         queue_capacity: 8,
         dropped: u64::MAX - u64::from(i),
         timed_out: u64::from(i) << 40,
+        published: u64::from(i) + 1,
+        received: u64::MAX,
+        loans_failed: 3,
+        blocked_ns: u64::from(i) << 20,
         type_info: type_info(),
     }
 }
@@ -170,6 +174,10 @@ fn samples() -> Vec<Message> {
             refused_connections: 10,
             evicted_connections: 11,
             expired_connections: 12,
+            processes_registered: 13,
+            processes_died: 14,
+            heartbeat_timeouts: 15,
+            chunks_reclaimed: u64::MAX,
             audit: AuditCounts {
                 audits: 10,
                 heartbeat: 11,

@@ -14,13 +14,16 @@ Inspect a running ZeroCP domain.
 
 Commands:
   status     the daemon: pid, uptime, counts, segment sizes, connections
-             refused, evicted and expired
+             refused, evicted and expired, processes registered and died,
+             heartbeat timeouts, chunks reclaimed
   processes  registered processes: pid, name, state, heartbeat age
-  services   services with their publishers and subscribers (queue fill,
-             dropped count)
+  services   services with their publishers and subscribers (samples
+             published and received, queue fill, drops, failed loans, time
+             blocked)
   mempools   mempools: group, chunk size, count, used, minimum free
   groups     segment groups: service patterns, publish and subscribe rules,
              pools (size, count, used), resets
+  metrics    every counter and gauge in the Prometheus text format (0.0.4)
 
 Operator commands (root and the daemon's uid only):
   reset-group NAME
@@ -32,12 +35,13 @@ Operator commands (root and the daemon's uid only):
 
 Options:
   --domain NAME  domain to inspect (else ZEROCP_DOMAIN, else \"default\")
-  --json         print JSON instead of a table
+  --json         print JSON instead of a table (docs/cli-json.md)
   -h, --help     print this help
   -V, --version  print the version
 ";
 
-const COMMANDS: &str = "status, processes, services, mempools, groups, reset-group or revoke-port";
+const COMMANDS: &str =
+    "status, processes, services, mempools, groups, metrics, reset-group or revoke-port";
 
 struct Args {
     domain: Option<String>,
@@ -53,6 +57,7 @@ fn parse_query(name: &str, words: &[String]) -> Result<Query, lexopt::Error> {
         ("services", []) => Query::Services,
         ("mempools", []) => Query::Mempools,
         ("groups", []) => Query::Groups,
+        ("metrics", []) => Query::Metrics,
         ("reset-group", [group]) => Query::ResetGroup(group.clone()),
         ("reset-group", _) => return Err("reset-group takes one argument: the group's name".into()),
         ("revoke-port", [group, kind, index]) => Query::RevokePort {
@@ -76,7 +81,7 @@ fn parse_query(name: &str, words: &[String]) -> Result<Query, lexopt::Error> {
                 "revoke-port takes GROUP publisher|subscriber|notifier|listener INDEX".into(),
             );
         }
-        ("status" | "processes" | "services" | "mempools" | "groups", [extra, ..]) => {
+        ("status" | "processes" | "services" | "mempools" | "groups" | "metrics", [extra, ..]) => {
             return Err(format!("{name} takes no argument, got {extra:?}").into());
         }
         (other, _) => {

@@ -1,7 +1,7 @@
 //! `zerocpctl`: look at a running domain.
 //!
-//! `zerocpctl [--domain NAME] status | processes | services | mempools | groups [--json]`
-//! connects to the domain's control socket and sends introspection queries
+//! `zerocpctl [--domain NAME] status | processes | services | mempools | groups | metrics
+//! [--json]` connects to the domain's control socket and sends introspection queries
 //! without registering (the daemon answers them on any connection that passes
 //! its access check), so it takes no process slot and leaves no trace.
 //! `reset-group NAME` and `revoke-port GROUP KIND INDEX` are the operator's
@@ -13,7 +13,8 @@
 //! `$XDG_RUNTIME_DIR/zerocp`, `/tmp/zerocp-<uid>`).
 //!
 //! Output is an aligned table, or with `--json` one line of JSON whose shape
-//! [`render`] documents. When no daemon answers, the error names the socket
+//! [`render`] documents (`docs/cli-json.md`); `metrics` prints the
+//! Prometheus text format ([`render::metrics`]). When no daemon answers, the error names the socket
 //! path and the exit status is 1.
 //!
 //! A daemon flooded with connections of this user's uid may evict
@@ -54,6 +55,8 @@ pub enum Query {
     Mempools,
     /// Segment groups: patterns, rules, pools.
     Groups,
+    /// Every counter and gauge, in the Prometheus text format.
+    Metrics,
     /// Reset the segment group of this name onto fresh memory.
     ResetGroup(String),
     /// Revoke a port.
@@ -140,6 +143,23 @@ fn run_once(domain: Option<&str>, query: &Query, json: bool) -> Result<String, C
                 render::groups_json(&groups)
             } else {
                 render::groups_text(&groups)
+            }
+        }
+        Query::Metrics => {
+            let status = client.status()?;
+            let (processes, ports) = (client.processes()?, client.ports()?);
+            let mempools = client.mempools()?;
+            let scrape = render::Scrape {
+                domain: client.domain(),
+                status: &status,
+                processes: &processes,
+                ports: &ports,
+                mempools: &mempools,
+            };
+            if json {
+                render::metrics_json(&scrape)
+            } else {
+                render::metrics_text(&scrape)
             }
         }
         Query::ResetGroup(name) => {

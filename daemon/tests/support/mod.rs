@@ -116,6 +116,8 @@ pub struct MempoolJson {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MempoolsJson {
+    /// The version of the JSON shapes (`docs/cli-json.md`).
+    schema: u32,
     mempools: Vec<MempoolJson>,
 }
 
@@ -384,6 +386,7 @@ impl TestDomain {
         let text = self.ctl_ok(&["mempools", "--json"]);
         let parsed: MempoolsJson = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("mempools --json has the wrong shape: {e}: {text}"));
+        assert_eq!(parsed.schema, 1, "{text}");
         parsed.mempools
     }
 

@@ -172,6 +172,16 @@ impl PublisherCore {
         woken.wake(shared, |peer, port| {
             shared.signal_armed(peer, port, wake_fds)
         })?;
+        // No clock read unless the round waited for room.
+        let waited = round.budget.waited();
+        if !waited.is_zero() {
+            let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
+            // Relaxed: a statistic, displayed only.
+            self.port()
+                .stats
+                .blocked_ns
+                .fetch_add(nanos, Ordering::Relaxed);
+        }
         let value = result?;
         round
             .outcome(self.on_publish_timeout)

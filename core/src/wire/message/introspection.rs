@@ -75,6 +75,19 @@ wire_struct! {
         /// Unregistered connections closed since the daemon started for not
         /// registering within `limits.register_timeout_ms` of their accept.
         pub expired_connections: u64,
+        /// Registrations accepted since the daemon started (protocol
+        /// version 9, as the three counters after it).
+        pub processes_registered: u64,
+        /// Processes removed without unregistering (their connection
+        /// closed or they exited: a crash, a kill, a process dropped for
+        /// missing heartbeats that then exited).
+        pub processes_died: u64,
+        /// Processes dropped as unresponsive (no heartbeat within
+        /// `heartbeat.timeout_ms`).
+        pub heartbeat_timeouts: u64,
+        /// Chunk references the daemon released for removed processes'
+        /// ports (loans, history, taken and queued samples).
+        pub chunks_reclaimed: u64,
         /// What the audit of shared memory found, by kind.
         pub audit: AuditCounts,
     }
@@ -142,6 +155,18 @@ wire_struct! {
         /// samples it did not deliver to some block-publisher subscriber;
         /// for a subscriber, samples it did not get.
         pub timed_out: u64,
+        /// Samples published (publishers; 0 for subscribers). This and the
+        /// three counters after it came with protocol version 9; like every
+        /// counter here they are what the port's owner wrote into shared
+        /// memory, displayed, never trusted.
+        pub published: u64,
+        /// Samples taken (subscribers; 0 for publishers).
+        pub received: u64,
+        /// Loans that failed (publishers; 0 for subscribers).
+        pub loans_failed: u64,
+        /// Nanoseconds publishes waited for room in block-publisher
+        /// subscribers' queues (publishers; 0 for subscribers).
+        pub blocked_ns: u64,
         /// The payload type.
         pub type_info: TypeInfo,
     }
@@ -170,7 +195,9 @@ wire_struct! {
         pub chunk_count: u32,
         /// Chunks in use now.
         pub used: u32,
-        /// Fewest free chunks seen since the daemon started.
+        /// Fewest free chunks ever seen right after a chunk was taken from
+        /// the pool (a loan), since the pool's memory was created: the
+        /// daemon's start, or its group's last reset onto fresh memory.
         pub min_free: u32,
         /// The segment group whose ports use the pool (`default` for the
         /// top-level `[[mempool]]`s).

@@ -2,7 +2,7 @@
 //! audit findings (a **presentation**: a group's rule scope is a boolean
 //! `everyone`; its pools are [`MempoolInfo`]s as `mempools` shows them).
 //!
-//! JSON shape: `{"groups":[{"name", "services":[pattern…],
+//! JSON shape: `{"schema", "groups":[{"name", "services":[pattern…],
 //! "publish":{"everyone", "uids":[…], "gids":[…]}, "subscribe":{…},
 //! "mempools":[{"chunk_size", "chunk_count", "used", "min_free", "group",
 //! "process_quota", "port_quota"}], "resets", "findings", "last_finding",
@@ -192,7 +192,7 @@ mod tests {
         };
         assert_eq!(
             groups_json(std::slice::from_ref(&group)),
-            r#"{"groups":[{"name":"nav","services":["Robot/Nav/*"],"#.to_owned()
+            r#"{"schema":1,"groups":[{"name":"nav","services":["Robot/Nav/*"],"#.to_owned()
                 + r#""publish":{"everyone":false,"uids":[1000],"gids":[]},"#
                 + r#""subscribe":{"everyone":true,"uids":[],"gids":[]},"#
                 + r#""mempools":[{"chunk_size":64,"chunk_count":2,"used":1,"min_free":1,"group":"nav","#

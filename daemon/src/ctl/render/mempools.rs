@@ -2,7 +2,7 @@
 //!
 //! JSON shape (a **derived shape**: each [`MempoolInfo`] serialised as it
 //! is, so a field added to it appears here too):
-//! `{"mempools":[{"chunk_size", "chunk_count", "used", "min_free", "group",
+//! `{"schema", "mempools":[{"chunk_size", "chunk_count", "used", "min_free", "group",
 //! "process_quota", "port_quota"}]}` (the quotas in chunks)
 
 use serde::Serialize;
@@ -41,7 +41,7 @@ pub fn mempools_text(pools: &[MempoolInfo]) -> String {
 }
 
 /// `mempools --json`: exactly
-/// `{"mempools":[{"chunk_size":N,"chunk_count":N,"used":N,"min_free":N,"group":"NAME",
+/// `{"schema":1,"mempools":[{"chunk_size":N,"chunk_count":N,"used":N,"min_free":N,"group":"NAME",
 /// "process_quota":N,"port_quota":N}, …]}`.
 ///
 /// ```
@@ -54,7 +54,7 @@ pub fn mempools_text(pools: &[MempoolInfo]) -> String {
 /// }];
 /// assert_eq!(
 ///     zerocp_daemon::ctl::render::mempools_json(&pools),
-///     r#"{"mempools":[{"chunk_size":128,"chunk_count":4,"used":1,"min_free":2,"group":"default","#
+///     r#"{"schema":1,"mempools":[{"chunk_size":128,"chunk_count":4,"used":1,"min_free":2,"group":"default","#
 ///         .to_owned()
 ///         + r#""process_quota":2,"port_quota":1}]}"#
 /// );

@@ -1,10 +1,10 @@
 //! The operator's answers: what `reset-group` and `revoke-port` did.
 //!
 //! JSON shapes:
-//! - `reset-group`: `{"group", "index", "incarnation", "revoked"}` (the
+//! - `reset-group`: `{"schema", "group", "index", "incarnation", "revoked"}` (the
 //!   group's name and index, the incarnation of its new memory, the ports
 //!   revoked)
-//! - `revoke-port`: `{"group", "kind", "port", "generation", "reason"}`
+//! - `revoke-port`: `{"schema", "group", "kind", "port", "generation", "reason"}`
 
 use serde::Serialize;
 use zerocp_core::wire::{GroupReset, PortRevoked};
@@ -82,7 +82,7 @@ mod tests {
         };
         assert_eq!(
             reset_json("nav", &done),
-            r#"{"group":"nav","index":2,"incarnation":1,"revoked":4}"#
+            r#"{"schema":1,"group":"nav","index":2,"incarnation":1,"revoked":4}"#
         );
         assert_eq!(
             reset_text("nav", &done),
@@ -97,7 +97,7 @@ mod tests {
         };
         assert_eq!(
             revoked_json(&port),
-            r#"{"group":1,"kind":"subscriber","port":3,"generation":9,"reason":"Operator"}"#
+            r#"{"schema":1,"group":1,"kind":"subscriber","port":3,"generation":9,"reason":"Operator"}"#
         );
         assert!(
             revoked_text(&port).starts_with("revoked subscriber port 3 of group 1 (generation 9)")

@@ -2,7 +2,7 @@
 //! not the wire's [`ProcessInfo`] mirrored: a process's `slot` is the wire's
 //! `process_slot` and its `state` a word, not a code).
 //!
-//! JSON shape: `{"processes":[{"pid", "name", "state", "heartbeat_age_ms",
+//! JSON shape: `{"schema", "processes":[{"pid", "name", "state", "heartbeat_age_ms",
 //! "slot", "chunks_held"}]}` (`state` is `alive`; `late` when its heartbeat
 //! is older than half the timeout; `unresponsive` once it was dropped for
 //! missing heartbeats: unrouted, its chunks and slots kept until it exits;

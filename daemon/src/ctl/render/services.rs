@@ -2,13 +2,17 @@
 //! wire's flat list of [`PortInfo`] is grouped under each service, with the
 //! service as one string and the type's fields renamed).
 //!
-//! JSON shape: `{"services":[{"service", "type_name", "payload_size",
-//! "payload_align", "publishers":[{"port", "pid", "timed_out"}],
-//! "subscribers":[{"port", "pid", "queue_len", "queue_capacity", "dropped",
-//! "timed_out"}], "group"}]}` (`group`: the service's segment group by index,
-//! `default` = 0; a `port` is an index in it; `timed_out`: samples a
-//! publisher gave up delivering, or a subscriber did not get, after a
-//! publish timeout). An event service lists `"notifiers":[{"port", "pid"}]`
+//! JSON shape: `{"schema", "services":[{"service", "type_name", "payload_size",
+//! "payload_align", "publishers":[{"port", "pid", "timed_out", "published",
+//! "loans_failed", "blocked_ns"}], "subscribers":[{"port", "pid",
+//! "queue_len", "queue_capacity", "dropped", "timed_out", "received"}],
+//! "group"}]}` (`group`: the service's segment group by index, `default` =
+//! 0; a `port` is an index in it; `timed_out`: samples a publisher gave up
+//! delivering, or a subscriber did not get, after a publish timeout;
+//! `published`, `received`: samples published, samples taken;
+//! `loans_failed`: loans refused (too many, a quota, no free chunk);
+//! `blocked_ns`: time publishes waited for room in block-publisher queues;
+//! every counter since the port was created, as its process wrote it). An event service lists `"notifiers":[{"port", "pid"}]`
 //! and `"listeners":[{"port", "pid"}]` instead (each key only when not
 //! empty), its `type_name` `zerocp::event` with size 0. A channel of a
 //! request/response service (`S/I/E:request`, `S/I/E:response`, whose
@@ -28,6 +32,9 @@ struct PublisherJson {
     port: u32,
     pid: u32,
     timed_out: u64,
+    published: u64,
+    loans_failed: u64,
+    blocked_ns: u64,
 }
 
 #[derive(Serialize)]
@@ -38,6 +45,7 @@ struct SubscriberJson {
     queue_capacity: u32,
     dropped: u64,
     timed_out: u64,
+    received: u64,
 }
 
 #[derive(Serialize)]
@@ -94,6 +102,9 @@ fn services(ports: &[PortInfo]) -> Vec<ServiceJson> {
                 port: port.port_index,
                 pid: port.owner_pid,
                 timed_out: port.timed_out,
+                published: port.published,
+                loans_failed: port.loans_failed,
+                blocked_ns: port.blocked_ns,
             }),
             PortKind::Subscriber => service.subscribers.push(SubscriberJson {
                 port: port.port_index,
@@ -102,6 +113,7 @@ fn services(ports: &[PortInfo]) -> Vec<ServiceJson> {
                 queue_capacity: port.queue_capacity,
                 dropped: port.dropped,
                 timed_out: port.timed_out,
+                received: port.received,
             }),
             PortKind::Notifier => service.notifiers.push(EventPortJson {
                 port: port.port_index,
@@ -137,32 +149,31 @@ fn nouns(channel: Option<&str>) -> (&'static str, &'static str) {
     }
 }
 
-/// `services`, human-readable: one line per service, its ports indented below.
+/// `services`, human-readable: one line per service, its ports indented
+/// below (`SAMPLES`: published by a publisher, taken by a subscriber).
 pub fn services_text(ports: &[PortInfo]) -> String {
+    let dash = || "-".to_owned();
     let mut rows = Vec::new();
     for s in services(ports) {
         let (sender, receiver) = nouns(s.channel);
-        rows.push(vec![
-            s.service.clone(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            format!(
-                "{} ({} B, align {}), group {}",
-                s.type_name, s.payload_size, s.payload_align, s.group
-            ),
-        ]);
+        let mut service_row = vec![String::new(); COLUMNS.len()];
+        service_row[0] = s.service.clone();
+        service_row[COLUMNS.len() - 1] = format!(
+            "{} ({} B, align {}), group {}",
+            s.type_name, s.payload_size, s.payload_align, s.group
+        );
+        rows.push(service_row);
         for p in &s.publishers {
             rows.push(vec![
                 sender.into(),
                 p.port.to_string(),
                 p.pid.to_string(),
-                "-".into(),
-                "-".into(),
+                p.published.to_string(),
+                dash(),
+                dash(),
                 p.timed_out.to_string(),
-                String::new(),
+                p.loans_failed.to_string(),
+                blocked_ms(p.blocked_ns),
             ]);
         }
         for p in &s.subscribers {
@@ -170,39 +181,45 @@ pub fn services_text(ports: &[PortInfo]) -> String {
                 receiver.into(),
                 p.port.to_string(),
                 p.pid.to_string(),
+                p.received.to_string(),
                 format!("{}/{}", p.queue_len, p.queue_capacity),
                 p.dropped.to_string(),
                 p.timed_out.to_string(),
-                String::new(),
+                dash(),
+                dash(),
             ]);
         }
         let events = [("  notifier", &s.notifiers), ("  listener", &s.listeners)];
         for (noun, ports) in events {
             for p in ports {
-                rows.push(vec![
-                    noun.into(),
-                    p.port.to_string(),
-                    p.pid.to_string(),
-                    "-".into(),
-                    "-".into(),
-                    "-".into(),
-                    String::new(),
-                ]);
+                let mut row = vec![dash(); COLUMNS.len() - 1];
+                row[0] = noun.into();
+                row[1] = p.port.to_string();
+                row[2] = p.pid.to_string();
+                rows.push(row);
             }
         }
     }
-    table(
-        &[
-            "SERVICE / PORT",
-            "INDEX",
-            "PID",
-            "QUEUE",
-            "DROPPED",
-            "TIMED OUT",
-            "TYPE",
-        ],
-        &rows,
-    )
+    table(&COLUMNS, &rows)
+}
+
+/// The columns of `services`' table.
+const COLUMNS: [&str; 10] = [
+    "SERVICE / PORT",
+    "INDEX",
+    "PID",
+    "SAMPLES",
+    "QUEUE",
+    "DROPPED",
+    "TIMED OUT",
+    "LOANS FAILED",
+    "BLOCKED",
+    "TYPE",
+];
+
+/// Nanoseconds blocked as milliseconds with three decimals, e.g. `1.250 ms`.
+fn blocked_ms(ns: u64) -> String {
+    format!("{}.{:03} ms", ns / 1_000_000, ns / 1_000 % 1_000)
 }
 
 /// `services --json`.

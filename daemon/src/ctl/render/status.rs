@@ -5,17 +5,22 @@
 //! added to [`Status`] appears here too, which the exact-string test below
 //! makes a deliberate change):
 //!
-//! `{"domain", "socket", "daemon_pid", "uptime_ms", "epoch", "processes",
+//! `{"schema", "domain", "socket", "daemon_pid", "uptime_ms", "epoch", "processes",
 //! "publishers", "subscribers", "services", "mgmt_size", "data_size",
 //! "control_size", "refused_connections", "evicted_connections",
-//! "expired_connections", "audit":{"audits", "mgmt_header", "group_header",
+//! "expired_connections", "processes_registered", "processes_died",
+//! "heartbeat_timeouts", "chunks_reclaimed", "audit":{"audits", "mgmt_header", "group_header",
 //! "freelist_header", "freelist_chain", "subscriber_queue", "port_control",
 //! "lost_chunks", "over_referenced", "heartbeat"}}` (`data_size` and
 //! `control_size`: every group's payload and control parts together;
 //! `refused_connections`, `evicted_connections`, `expired_connections`:
 //! connections turned away since the daemon started, refused by
 //! `[access]`, evicted for a newcomer, closed for not registering in
-//! time; `audit`: audits run and findings by kind)
+//! time; `processes_registered`, `processes_died`, `heartbeat_timeouts`,
+//! `chunks_reclaimed`: registrations accepted, processes removed without
+//! unregistering, processes dropped for missing heartbeats, chunk
+//! references released for removed processes, since the daemon started;
+//! `audit`: audits run and findings by kind)
 //!
 //! The names of the audit's finding kinds (`finding_name`) are this
 //! answer's counter names; `groups` reuses them for a group's last finding.
@@ -77,6 +82,25 @@ pub fn status_text(fields: &StatusJson<'_>) -> String {
                 s.expired_connections
             ),
         ],
+        vec![
+            "registered".into(),
+            format!("{} processes since start", s.processes_registered),
+        ],
+        vec![
+            "died".into(),
+            format!(
+                "{} processes (left without unregistering)",
+                s.processes_died
+            ),
+        ],
+        vec![
+            "timeouts".into(),
+            format!("{} processes (missed heartbeats)", s.heartbeat_timeouts),
+        ],
+        vec![
+            "reclaimed".into(),
+            format!("{} chunk references", s.chunks_reclaimed),
+        ],
         vec!["audits".into(), s.audit.audits.to_string()],
         vec!["findings".into(), findings_text(&s.audit)],
     ];
@@ -115,7 +139,7 @@ pub(super) fn finding_name(kind: FindingKind) -> Option<&'static str> {
     })
 }
 
-/// `status --json`: `{"domain", "socket"}` followed by the fields of
+/// `status --json`: `{"schema", "domain", "socket"}` followed by the fields of
 /// [`Status`], in one object.
 pub fn status_json(fields: &StatusJson<'_>) -> String {
     to_json(fields)
@@ -150,6 +174,10 @@ mod tests {
             refused_connections: 3,
             evicted_connections: 1204,
             expired_connections: 5,
+            processes_registered: 9,
+            processes_died: 2,
+            heartbeat_timeouts: 1,
+            chunks_reclaimed: 17,
             audit: AuditCounts {
                 audits: 5,
                 group_header: 2,
@@ -160,11 +188,13 @@ mod tests {
         let fields = status_fields("demo", "/run/zerocp/demo.sock".into(), &status);
         assert_eq!(
             status_json(&fields),
-            r#"{"domain":"demo","socket":"/run/zerocp/demo.sock","daemon_pid":42,"uptime_ms":1500,"#
+            r#"{"schema":1,"domain":"demo","socket":"/run/zerocp/demo.sock","daemon_pid":42,"uptime_ms":1500,"#
                 .to_owned()
                 + r#""epoch":7,"processes":2,"publishers":3,"subscribers":4,"services":1,"#
                 + r#""mgmt_size":65536,"data_size":1048576,"control_size":8192,"#
                 + r#""refused_connections":3,"evicted_connections":1204,"expired_connections":5,"#
+                + r#""processes_registered":9,"processes_died":2,"heartbeat_timeouts":1,"#
+                + r#""chunks_reclaimed":17,"#
                 + r#""audit":{"audits":5,"mgmt_header":0,"group_header":2,"freelist_header":0,"#
                 + r#""freelist_chain":0,"subscriber_queue":0,"port_control":0,"lost_chunks":0,"#
                 + r#""over_referenced":0,"heartbeat":1}}"#
@@ -176,6 +206,10 @@ mod tests {
         );
         assert!(
             text.contains("findings      3 (group_header 2, heartbeat 1)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("died          2 processes (left without unregistering)"),
             "{text}"
         );
     }
