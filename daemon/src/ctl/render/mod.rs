@@ -2,6 +2,7 @@
 //!
 //! One module per answer, each documenting the JSON shape it writes next to
 //! the code that writes it: [`status`], [`processes`], [`services`],
+//! [`info`] (one service with its owners' process names),
 //! [`mempools`], [`groups`] and the operator's answers ([`operator`]:
 //! `reset-group`, `revoke-port`); [`table()`] is the aligned table every
 //! human-readable answer is printed as. Everything is re-exported here, so
@@ -27,6 +28,7 @@
 //! stay in their modules, so the shape does not follow the wire messages.
 
 pub mod groups;
+pub mod info;
 pub mod mempools;
 pub mod operator;
 pub mod processes;
@@ -37,6 +39,7 @@ mod table;
 use serde::Serialize;
 
 pub use groups::{groups_json, groups_text};
+pub use info::{info_json, info_text};
 pub use mempools::{mempools_json, mempools_text};
 pub use operator::{reset_json, reset_text, revoked_json, revoked_text};
 pub use processes::{processes_json, processes_text};

@@ -117,7 +117,7 @@ fn services(ports: &[PortInfo]) -> Vec<ServiceJson> {
 }
 
 /// The request/response channel a port type's tag names, if any.
-fn channel(type_name: &str) -> Option<&'static str> {
+pub(crate) fn channel(type_name: &str) -> Option<&'static str> {
     if type_name.starts_with(REQUEST_TYPE_TAG) {
         Some("request")
     } else if type_name.starts_with(RESPONSE_TYPE_TAG) {
@@ -129,7 +129,7 @@ fn channel(type_name: &str) -> Option<&'static str> {
 
 /// What the text output calls a service's publishers and subscribers:
 /// clients and servers on a request/response channel.
-fn nouns(channel: Option<&str>) -> (&'static str, &'static str) {
+pub(crate) fn nouns(channel: Option<&str>) -> (&'static str, &'static str) {
     match channel {
         Some("request") => ("  client", "  server"),
         Some(_) => ("  server", "  client"),
