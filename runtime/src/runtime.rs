@@ -88,7 +88,7 @@ impl Runtime {
     }
 
     /// Starts building a subscriber of `service` whose type is the value
-    /// `service_type` rather than a Rust type ([`UntypedSubscriber`]): for
+    /// `service_type` rather than a Rust type ([`UntypedSubscriber`](crate::UntypedSubscriber)): for
     /// tools that observe services they were not compiled for. The daemon
     /// checks the type as for any port.
     pub fn untyped_subscriber(

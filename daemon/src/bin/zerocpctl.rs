@@ -38,7 +38,8 @@ Ctrl-C ends them):
              published bytes per second, every second
 
 SERVICE is written Service/Instance/Event. --count N stops after N
-samples; --window is the span of publish time measured (default 10).
+samples; --window is the span of publish time measured (default 10);
+--json prints each sample or report as one line of JSON.
 
 Operator commands (root and the daemon's uid only):
   reset-group NAME
