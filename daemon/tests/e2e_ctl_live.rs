@@ -134,7 +134,7 @@ fn stop(domain: TestDomain, mut publisher: TestChild) {
 fn hz_measures_a_100_hz_publisher_within_5_percent() {
     let domain = TestDomain::start();
     let publisher = publisher(&domain, "hz", "msg", "e2e-hz-pub");
-    let mut ctl = Ctl::spawn(&domain, &["hz", &service("hz"), "--count", "200", "--json"]);
+    let mut ctl = Ctl::spawn(&domain, &["hz", &service("hz"), "--count", "300", "--json"]);
     let (status, lines, stderr) = ctl.finish();
     assert!(status.success(), "{status}: {stderr}");
     let last = json(lines.last().expect("a final report"));
@@ -147,7 +147,7 @@ fn hz_measures_a_100_hz_publisher_within_5_percent() {
     assert!(last["window"].as_u64().expect("a window") >= 2, "{last}");
 
     // bw over the same publisher: 24-byte samples at 100 Hz.
-    let mut ctl = Ctl::spawn(&domain, &["bw", &service("hz"), "--count", "200", "--json"]);
+    let mut ctl = Ctl::spawn(&domain, &["bw", &service("hz"), "--count", "300", "--json"]);
     let (status, lines, stderr) = ctl.finish();
     assert!(status.success(), "{status}: {stderr}");
     let last = json(lines.last().expect("a final report"));
