@@ -49,7 +49,7 @@
 //! | [`group_reset`] | resetting a segment group onto fresh memory (by request, when chunks were lost, on a corrupt pool) |
 //! | [`operator`] | the requests only root and the daemon's uid may make: reset a group, revoke a port |
 //! | [`introspection`] | status, processes, ports, mempool and group queries |
-//! | [`ctl`] | `zerocpctl`: queries over the control socket, tables and JSON |
+//! | [`ctl`] | `zerocpctl`: queries over the control socket, tables and JSON; the live commands `echo`, `hz`, `bw` ([`ctl::live`], a subscriber through the runtime `zerocp`) |
 //! | [`cli`] | what both command lines share: help, version, the bad-command-line exit |
 //! | [`logging`] | the stderr logger (journal priorities or timestamps) |
 //!

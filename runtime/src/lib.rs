@@ -207,11 +207,13 @@ mod runtime;
 mod runtime_builder;
 mod sample;
 mod segment_mappings;
+mod service_type;
 mod slots;
 mod socket_watch;
 mod subscriber;
 mod timestamp;
 mod topology;
+mod untyped_sample;
 mod wait;
 mod waitset;
 mod wake_fd_request;
@@ -244,14 +246,19 @@ pub use request_response::{
 pub use runtime::Runtime;
 pub use runtime_builder::{DEFAULT_RECONNECT_CEILING, RuntimeBuilder};
 pub use sample::Sample;
-pub use subscriber::{DEFAULT_MAX_HELD, DEFAULT_QUEUE_CAPACITY, Subscriber, SubscriberBuilder};
+pub use service_type::ServiceType;
+pub use subscriber::{
+    DEFAULT_MAX_HELD, DEFAULT_QUEUE_CAPACITY, Subscriber, SubscriberBuilder, UntypedSubscriber,
+    UntypedSubscriberBuilder,
+};
 pub use timestamp::Timestamp;
+pub use untyped_sample::UntypedSample;
 pub use waitset::{Attachment, AttachmentId, Readiness, WaitSet, WaitSetEvents};
 pub use zero_copy_safe::ZeroCopySafe;
 pub use zerocp_core::event::{EventId, EventIdError, EventIter, EventSet, MAX_EVENT_ID};
 pub use zerocp_core::port::FullPolicy;
-pub use zerocp_core::service::{ServiceDescription, ServiceNameError};
-pub use zerocp_core::wire::{ErrorCode, PortKind, RevokeReason};
+pub use zerocp_core::service::{ServiceDescription, ServiceNameError, TypeInfo};
+pub use zerocp_core::wire::{ErrorCode, PayloadShape, PortKind, RevokeReason};
 /// `#[derive(ZeroCopySafe)]`: the checked impl of [`ZeroCopySafe`] for a
 /// `#[repr(C)]` struct (feature `derive`, on by default). See the
 /// [`zero_copy_safe`] module for what it checks.
@@ -264,6 +271,7 @@ const _: () = {
     const fn send_sync<T: Send + Sync>() {}
     send::<Publisher<u64>>();
     send::<Subscriber<[u8; 16]>>();
+    send::<UntypedSubscriber>();
     send::<Notifier>();
     send::<Listener>();
     send_sync::<Runtime>();

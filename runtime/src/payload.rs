@@ -7,8 +7,11 @@
 //! sizes the chunk (the daemon picks the mempool by it), and each sample
 //! records its own length as the chunk header's `payload_size` in bytes.
 //! A subscriber reads that length from shared memory another process
-//! writes, so it checks it (`Sealed::elements`) before making a slice
-//! of it.
+//! writes, so it checks it (`PayloadLayout::elements`) before making a
+//! slice of it. `PayloadLayout` is that check as data (the shape and the
+//! size of one element), so that it serves a typed subscriber and an
+//! [`UntypedSubscriber`](crate::UntypedSubscriber), whose type is known at
+//! run time only, alike.
 //!
 //! The trait is sealed: the runtime's data path relies on these two
 //! layouts only. A slice of a zero-sized type carries no data and its
@@ -58,11 +61,6 @@ pub(crate) mod sealed {
         const ELEMENT_SIZE: usize;
         /// What the daemon compares: the type (a slice's element type).
         fn type_info() -> TypeInfo;
-        /// The number of elements a payload of `bytes` bytes holds (1 for
-        /// a sized payload of exactly its size), or `None` when `bytes`
-        /// is not a size this payload can have. `bytes` comes from shared
-        /// memory: this is its check.
-        fn elements(bytes: u32) -> Option<usize>;
         /// Fails to compile for a type with drop glue, and for a slice of a
         /// zero-sized element (it would carry no data, and its length could
         /// not be read back).
@@ -100,10 +98,6 @@ impl<T: ZeroCopySafe> sealed::Sealed for T {
     fn type_info() -> TypeInfo {
         port_request::type_info::<T>()
     }
-
-    fn elements(bytes: u32) -> Option<usize> {
-        (bytes as usize == size_of::<T>()).then_some(1)
-    }
 }
 
 impl<T: ZeroCopySafe> sealed::Sealed for [T] {
@@ -117,26 +111,60 @@ impl<T: ZeroCopySafe> sealed::Sealed for [T] {
     fn type_info() -> TypeInfo {
         port_request::type_info::<T>()
     }
+}
 
-    fn elements(bytes: u32) -> Option<usize> {
-        let bytes = bytes as usize;
-        let size = size_of::<T>();
-        (size > 0 && bytes.is_multiple_of(size)).then(|| bytes / size)
+/// What payload sizes a port's type allows: one value of `element_size`
+/// bytes, or a slice of whole elements of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PayloadLayout {
+    /// One value, or a slice of them.
+    pub(crate) shape: PayloadShape,
+    /// Bytes of one value (of one element for a slice), as the port's
+    /// `TypeInfo` declares it.
+    pub(crate) element_size: u32,
+}
+
+impl PayloadLayout {
+    /// The number of elements a payload of `bytes` bytes holds (1 for a
+    /// sized payload of exactly its size), or `None` when `bytes` is not a
+    /// size this payload can have. `bytes` comes from shared memory: this
+    /// is its check.
+    pub(crate) fn elements(self, bytes: u32) -> Option<usize> {
+        match self.shape {
+            PayloadShape::Sized => (bytes == self.element_size).then_some(1),
+            PayloadShape::Slice => (self.element_size > 0
+                && bytes.is_multiple_of(self.element_size))
+            .then(|| (bytes / self.element_size) as usize),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::PayloadLayout;
     use super::sealed::Sealed;
+    use zerocp_core::wire::PayloadShape;
+
+    fn layout<P: ?Sized + Sealed>() -> PayloadLayout {
+        PayloadLayout {
+            shape: P::SHAPE,
+            element_size: P::type_info().size,
+        }
+    }
 
     #[test]
     fn slices_check_the_byte_length_they_read() {
-        assert_eq!(<[u16]>::elements(6), Some(3));
-        assert_eq!(<[u16]>::elements(0), Some(0));
-        assert_eq!(<[u16]>::elements(7), None);
-        assert_eq!(<u64>::elements(8), Some(1));
-        assert_eq!(<u64>::elements(16), None);
-        assert_eq!(<[u8]>::SHAPE, zerocp_core::wire::PayloadShape::Slice);
+        assert_eq!(layout::<[u16]>().elements(6), Some(3));
+        assert_eq!(layout::<[u16]>().elements(0), Some(0));
+        assert_eq!(layout::<[u16]>().elements(7), None);
+        assert_eq!(layout::<u64>().elements(8), Some(1));
+        assert_eq!(layout::<u64>().elements(16), None);
+        assert_eq!(<[u8]>::SHAPE, PayloadShape::Slice);
         assert_eq!(<[u32]>::type_info(), <u32>::type_info());
+        let nothing = PayloadLayout {
+            shape: PayloadShape::Slice,
+            element_size: 0,
+        };
+        assert_eq!(nothing.elements(0), None);
     }
 }

@@ -17,7 +17,8 @@ use crate::payload::Payload;
 use crate::publisher::PublisherBuilder;
 use crate::request_response::{ClientBuilder, ServerBuilder};
 use crate::runtime_builder::RuntimeBuilder;
-use crate::subscriber::SubscriberBuilder;
+use crate::service_type::ServiceType;
+use crate::subscriber::{SubscriberBuilder, UntypedSubscriberBuilder};
 
 /// A process registered with `zerocpd`: the factory of publishers and
 /// subscribers.
@@ -84,6 +85,18 @@ impl Runtime {
         service: &ServiceDescription,
     ) -> SubscriberBuilder<'_, P> {
         SubscriberBuilder::new(&self.inner, service)
+    }
+
+    /// Starts building a subscriber of `service` whose type is the value
+    /// `service_type` rather than a Rust type ([`UntypedSubscriber`](crate::UntypedSubscriber)): for
+    /// tools that observe services they were not compiled for. The daemon
+    /// checks the type as for any port.
+    pub fn untyped_subscriber(
+        &self,
+        service: &ServiceDescription,
+        service_type: ServiceType,
+    ) -> UntypedSubscriberBuilder<'_> {
+        UntypedSubscriberBuilder::new(&self.inner, service, service_type)
     }
 
     /// Starts building a client of the request/response service `service`

@@ -43,6 +43,7 @@ pub(crate) struct ReconnectPolicy {
 #[derive(Clone)]
 pub struct RuntimeBuilder {
     name: String,
+    domain: Option<String>,
     policy: ReconnectPolicy,
     on_change: Option<ConnectionCallback>,
 }
@@ -51,6 +52,7 @@ impl RuntimeBuilder {
     pub(crate) fn new(name: &str) -> Self {
         Self {
             name: name.to_owned(),
+            domain: None,
             policy: ReconnectPolicy {
                 enabled: true,
                 ceiling: DEFAULT_RECONNECT_CEILING,
@@ -113,10 +115,29 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Registers this process with the daemon of the domain named by
-    /// `ZEROCP_DOMAIN` (see [`Runtime::init`]).
+    /// Registers with the daemon of domain `name` instead of the one
+    /// `ZEROCP_DOMAIN` names (for tools given a domain on their command
+    /// line); an invalid name fails [`init`](Self::init) with
+    /// `InitError::Domain`.
+    ///
+    /// ```no_run
+    /// let rt = zerocp::Runtime::builder("inspector").domain("robot").init()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn domain(mut self, name: &str) -> Self {
+        self.domain = Some(name.to_owned());
+        self
+    }
+
+    /// Registers this process with the daemon of the domain set by
+    /// [`domain`](Self::domain), else named by `ZEROCP_DOMAIN` (see
+    /// [`Runtime::init`]).
     pub fn init(self) -> Result<Runtime, InitError> {
-        let domain = DomainName::from_env().map_err(InitError::Domain)?;
+        let domain = match &self.domain {
+            Some(name) => DomainName::new(name),
+            None => DomainName::from_env(),
+        }
+        .map_err(InitError::Domain)?;
         let lifecycle = Lifecycle::start(&self.name, domain, self.policy, self.on_change)?;
         Ok(Runtime::from_lifecycle(Arc::new(lifecycle)))
     }
@@ -126,6 +147,7 @@ impl std::fmt::Debug for RuntimeBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RuntimeBuilder")
             .field("name", &self.name)
+            .field("domain", &self.domain)
             .field("policy", &self.policy)
             .field("on_connection_change", &self.on_change.is_some())
             .finish()

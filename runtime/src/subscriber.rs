@@ -43,6 +43,7 @@ mod creation;
 mod exchange;
 mod senders;
 mod take_latest;
+mod untyped;
 mod wake_fd;
 
 use std::cell::OnceCell;
@@ -62,11 +63,12 @@ use zerocp_os_linux::wake_socket::WakeSocket;
 pub use self::builder::SubscriberBuilder;
 use self::chunk_check::check_header;
 use self::creation::SubscriberOptions;
+pub use self::untyped::{UntypedSubscriber, UntypedSubscriberBuilder};
 use crate::ZeroCopySafe;
 use crate::adaptive_spin::AdaptiveSpin;
 use crate::error::{QuotaScope, TakeError, WaitError};
 use crate::mapped::Mapped;
-use crate::payload::Payload;
+use crate::payload::{Payload, PayloadLayout};
 use crate::port_cell::PortCell;
 use crate::port_owner::PortOwner;
 use crate::port_request;
@@ -271,9 +273,9 @@ pub(crate) struct SubscriberCore {
     index: u32,
     /// Where the payload starts in a chunk (after the user header).
     payload_offset: u32,
-    /// The payload's elements for a payload size read from a chunk header,
-    /// if that size is one the port's type can have ([`Payload`]).
-    elements: fn(u32) -> Option<usize>,
+    /// The payload sizes the port's type allows: a size read from a chunk
+    /// header is checked against it ([`PayloadLayout`]).
+    layout: PayloadLayout,
     held: SlotMask,
     spin: AdaptiveSpin,
     blocks_publishers: bool,
@@ -432,7 +434,7 @@ impl SubscriberCore {
             self.release(chunk);
             return Err(corrupt("held slot outside the port's list"));
         }
-        let checked = check_header(pools, chunk, header, self.payload_offset, self.elements);
+        let checked = check_header(pools, chunk, header, self.payload_offset, self.layout);
         let (range, len) = match checked {
             Ok(checked) => checked,
             Err(reason) => {

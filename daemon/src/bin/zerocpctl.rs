@@ -2,9 +2,11 @@
 
 use std::ops::ControlFlow;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use zerocp_core::wire::PortKind;
 use zerocp_daemon::cli::{self, Command};
+use zerocp_daemon::ctl::live::{self, LiveCommand, hz::DEFAULT_WINDOW};
 use zerocp_daemon::ctl::{self, Query};
 
 const USAGE: &str = "\
@@ -20,10 +22,27 @@ Commands:
   services   services with their publishers and subscribers (samples
              published and received, queue fill, drops, failed loans, time
              blocked)
+  info SERVICE
+             one service: its type, its publishers and subscribers with
+             their processes' names and counters
   mempools   mempools: group, chunk size, count, used, minimum free
   groups     segment groups: service patterns, publish and subscribe rules,
              pools (size, count, used), resets
   metrics    every counter and gauge in the Prometheus text format (0.0.4)
+
+Live commands (they subscribe to SERVICE, never blocking its publishers;
+Ctrl-C ends them):
+  echo SERVICE [--count N]
+             print every sample as it is published: header and hex dump
+             (--json: one object per line)
+  hz SERVICE [--window SECONDS] [--count N]
+             publish rate, min/max/std dev of the period, every second
+  bw SERVICE [--window SECONDS] [--count N]
+             published bytes per second, every second
+
+SERVICE is written Service/Instance/Event. --count N stops after N
+samples; --window is the span of publish time measured (default 10);
+--json prints each sample or report as one line of JSON.
 
 Operator commands (root and the daemon's uid only):
   reset-group NAME
@@ -40,13 +59,70 @@ Options:
   -V, --version  print the version
 ";
 
-const COMMANDS: &str =
-    "status, processes, services, mempools, groups, metrics, reset-group or revoke-port";
+const COMMANDS: &str = "status, processes, services, info, echo, hz, bw, mempools, groups, metrics, \
+                        reset-group or revoke-port";
+
+/// A one-shot query, or a live command.
+enum Action {
+    Query(Query),
+    Live(LiveCommand),
+}
 
 struct Args {
     domain: Option<String>,
     json: bool,
-    query: Query,
+    action: Action,
+}
+
+/// The options only live commands take.
+#[derive(Default)]
+struct LiveOptions {
+    count: Option<u64>,
+    window: Option<Duration>,
+}
+
+/// The command `name` and the arguments it takes from `words` (and, for a
+/// live command, `live`).
+fn parse_action(name: &str, words: &[String], live: LiveOptions) -> Result<Action, lexopt::Error> {
+    let service = |words: &[String]| match words {
+        [service] => service_arg(service),
+        _ => Err(format!("{name} takes one argument: SERVICE (Service/Instance/Event)").into()),
+    };
+    let window = live.window.unwrap_or(DEFAULT_WINDOW);
+    let command = match name {
+        "echo" if live.window.is_some() => return Err("echo takes no --window".into()),
+        "echo" => LiveCommand::Echo {
+            service: service(words)?,
+            count: live.count,
+        },
+        "hz" => LiveCommand::Hz {
+            service: service(words)?,
+            window,
+            count: live.count,
+        },
+        "bw" => LiveCommand::Bw {
+            service: service(words)?,
+            window,
+            count: live.count,
+        },
+        _ if live.count.is_some() || live.window.is_some() => {
+            return Err(format!("{name} takes no --count or --window (echo, hz and bw do)").into());
+        }
+        "info" => return Ok(Action::Query(Query::Info(service(words)?))),
+        _ => return parse_query(name, words).map(Action::Query),
+    };
+    Ok(Action::Live(command))
+}
+
+/// `given` if it is written `Service/Instance/Event` (each part non-empty;
+/// the event may hold more `/`).
+fn service_arg(given: &str) -> Result<String, lexopt::Error> {
+    let parts: Vec<&str> = given.splitn(3, '/').collect();
+    if parts.len() == 3 && parts.iter().all(|p| !p.is_empty()) {
+        Ok(given.to_owned())
+    } else {
+        Err(format!("SERVICE is written Service/Instance/Event, got {given:?}").into())
+    }
 }
 
 /// The command `name` and the arguments it takes from `words`.
@@ -96,14 +172,34 @@ fn number(what: &str, text: &str) -> Result<u32, lexopt::Error> {
         .map_err(|_| format!("{what} must be a number, got {text:?}").into())
 }
 
+/// `--window SECONDS`: a positive number of seconds (fractions allowed).
+fn window(text: &str) -> Result<Duration, lexopt::Error> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| {
+            format!("--window must be a positive number of seconds, got {text:?}").into()
+        })
+}
+
 fn parse_args() -> Result<Command<Args>, lexopt::Error> {
     use lexopt::prelude::*;
     let (mut domain, mut json, mut words) = (None, false, Vec::new());
+    let mut live = LiveOptions::default();
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
             Long("domain") => domain = Some(parser.value()?.string()?),
             Long("json") => json = true,
+            Long("count") => {
+                let text = parser.value()?.string()?;
+                live.count =
+                    Some(text.parse().ok().filter(|&n: &u64| n > 0).ok_or_else(|| {
+                        format!("--count must be a positive number, got {text:?}")
+                    })?);
+            }
+            Long("window") => live.window = Some(window(&parser.value()?.string()?)?),
             Short('h') | Long("help") => return Ok(Command::Print(USAGE.into())),
             Short('V') | Long("version") => return Ok(Command::version("zerocpctl")),
             Value(word) => words.push(word.string()?),
@@ -113,11 +209,11 @@ fn parse_args() -> Result<Command<Args>, lexopt::Error> {
     let (name, rest) = words
         .split_first()
         .ok_or_else(|| format!("missing command: {COMMANDS}"))?;
-    let query = parse_query(name, rest)?;
+    let action = parse_action(name, rest, live)?;
     Ok(Command::Run(Args {
         domain,
         json,
-        query,
+        action,
     }))
 }
 
@@ -126,7 +222,11 @@ fn main() -> ExitCode {
         ControlFlow::Continue(args) => args,
         ControlFlow::Break(status) => return status,
     };
-    match ctl::run(args.domain.as_deref(), args.query, args.json) {
+    let query = match args.action {
+        Action::Query(query) => query,
+        Action::Live(command) => return live_main(args.domain.as_deref(), &command, args.json),
+    };
+    match ctl::run(args.domain.as_deref(), query, args.json) {
         Ok(text) => {
             print!("{text}");
             if args.json {
@@ -134,6 +234,18 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Err(e) => {
+            eprintln!("zerocpctl: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a live command: exit 0 at its count, on Ctrl-C and when the
+/// output's reader left; 1 with the error otherwise.
+fn live_main(domain: Option<&str>, command: &LiveCommand, json: bool) -> ExitCode {
+    match live::run(domain, command, json, &mut std::io::stdout().lock()) {
+        Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("zerocpctl: error: {e}");
             ExitCode::FAILURE

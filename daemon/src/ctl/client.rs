@@ -76,6 +76,13 @@ pub enum CtlError {
     },
     /// The reply was not what the protocol says.
     Protocol(String),
+    /// The daemon knows no port of this service.
+    NoSuchService {
+        /// The service, `Service/Instance/Event`.
+        service: String,
+        /// The domain asked.
+        domain: String,
+    },
 }
 
 impl fmt::Display for CtlError {
@@ -135,6 +142,10 @@ impl fmt::Display for CtlError {
             ),
             Self::Refused { code, detail } => write!(f, "zerocpd refused: {code}: {detail}"),
             Self::Protocol(what) => write!(f, "unexpected reply from zerocpd: {what}"),
+            Self::NoSuchService { service, domain } => write!(
+                f,
+                "no port of service {service} in domain {domain} (is its publisher running?)"
+            ),
         }
     }
 }
@@ -272,6 +283,23 @@ impl CtlClient {
             Message::PortsPage(page) => Ok((page.entries.to_vec(), page.next)),
             other => Err(unexpected(&other)),
         })
+    }
+
+    /// The ports of the service written `service` (`Service/Instance/Event`),
+    /// at least one ([`CtlError::NoSuchService`] for none).
+    pub fn service_ports(&mut self, service: &str) -> Result<Vec<PortInfo>, CtlError> {
+        let ports: Vec<PortInfo> = self
+            .ports()?
+            .into_iter()
+            .filter(|p| p.service.to_string() == service)
+            .collect();
+        if ports.is_empty() {
+            return Err(CtlError::NoSuchService {
+                service: service.to_owned(),
+                domain: self.domain.clone(),
+            });
+        }
+        Ok(ports)
     }
 
     /// Usage of every mempool.

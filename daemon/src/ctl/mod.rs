@@ -1,9 +1,11 @@
 //! `zerocpctl`: look at a running domain.
 //!
-//! `zerocpctl [--domain NAME] status | processes | services | mempools | groups | metrics
-//! [--json]` connects to the domain's control socket and sends introspection queries
-//! without registering (the daemon answers them on any connection that passes
-//! its access check), so it takes no process slot and leaves no trace.
+//! `zerocpctl [--domain NAME] status | processes | services | info SERVICE |
+//! mempools | groups | metrics [--json]` connects to the domain's control
+//! socket and sends introspection queries without registering (the daemon
+//! answers them on any connection that passes its access check), so it takes
+//! no process slot and leaves no trace. `echo`, `hz` and `bw` are different:
+//! they watch samples as they flow, as a registered subscriber ([`live`]).
 //! `reset-group NAME` and `revoke-port GROUP KIND INDEX` are the operator's
 //! requests (root and the daemon's uid only, `zerocp_daemon::operator`):
 //! they interrupt the processes of the group or the port's owner, who are
@@ -25,6 +27,7 @@
 //! error says so and gives the daemon's reason.
 
 pub mod client;
+pub mod live;
 pub mod render;
 
 use std::time::Duration;
@@ -51,6 +54,9 @@ pub enum Query {
     Processes,
     /// Services and their ports.
     Services,
+    /// One service (written `Service/Instance/Event`): its type and its
+    /// ports with their owners' process names.
+    Info(String),
     /// Mempool usage.
     Mempools,
     /// Segment groups: patterns, rules, pools.
@@ -127,6 +133,15 @@ fn run_once(domain: Option<&str>, query: &Query, json: bool) -> Result<String, C
                 render::services_json(&ports)
             } else {
                 render::services_text(&ports)
+            }
+        }
+        Query::Info(service) => {
+            let ports = client.service_ports(service)?;
+            let processes = client.processes()?;
+            if json {
+                render::info_json(&ports, &processes)
+            } else {
+                render::info_text(&ports, &processes)
             }
         }
         Query::Mempools => {

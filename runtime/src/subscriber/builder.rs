@@ -173,7 +173,6 @@ impl<'r, P: ?Sized + Payload, H: ZeroCopySafe> SubscriberBuilder<'r, P, H> {
             service: self.service,
             type_info: tagged(self.type_tag, P::type_info()),
             shape: P::SHAPE,
-            elements: P::elements,
             user_header: port_request::type_info::<H>(),
             queue_capacity: self.queue_capacity,
             full_policy: self.full_policy,

@@ -9,19 +9,21 @@
 use zerocp_core::chunk_header::{ChunkHeader, PayloadRange};
 use zerocp_core::mempool_manager::MemPoolManager;
 
+use crate::payload::PayloadLayout;
+
 /// Checks the header of `chunk` (read from shared memory, written by
 /// another process) before its payload is used: the chunk lies in a mempool,
 /// the header names this very chunk and mempool, it is consistent with the
 /// pool's stride, its payload starts where the port's user header type puts
 /// it (`payload_offset`) and has a size the port's type can have
-/// (`elements`: exactly its size, or a whole number of a slice's elements).
+/// (`payload`: exactly its size, or a whole number of a slice's elements).
 /// Returns where the payload is and its elements, or what is wrong.
 pub(super) fn check_header(
     pools: &MemPoolManager<'_>,
     chunk: u32,
     header: &ChunkHeader,
     payload_offset: u32,
-    elements: fn(u32) -> Option<usize>,
+    payload: PayloadLayout,
 ) -> Result<(PayloadRange, usize), &'static str> {
     let (pool, _) = pools
         .layout()
@@ -44,6 +46,8 @@ pub(super) fn check_header(
     if range.offset != payload_offset {
         return Err("payload offset differs from the port's user header");
     }
-    let len = elements(range.size).ok_or("payload size differs from the port's type")?;
+    let len = payload
+        .elements(range.size)
+        .ok_or("payload size differs from the port's type")?;
     Ok((range, len))
 }

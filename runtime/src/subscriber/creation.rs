@@ -17,6 +17,7 @@ use crate::adaptive_spin::AdaptiveSpin;
 use crate::error::{CreatePortReason, PortRequestError, check_option};
 use crate::lifecycle::Lifecycle;
 use crate::mapped::Mapped;
+use crate::payload::PayloadLayout;
 use crate::port_cell::PortCore;
 use crate::port_owner::PortOwner;
 use crate::port_request;
@@ -29,8 +30,6 @@ pub(crate) struct SubscriberOptions {
     pub(crate) service: ServiceDescription,
     pub(crate) type_info: TypeInfo,
     pub(crate) shape: PayloadShape,
-    /// The payload's elements for a payload size ([`crate::Payload`]).
-    pub(crate) elements: fn(u32) -> Option<usize>,
     pub(crate) user_header: TypeInfo,
     pub(crate) queue_capacity: u32,
     pub(crate) full_policy: FullPolicy,
@@ -116,7 +115,10 @@ impl SubscriberCore {
             count,
             index,
             payload_offset,
-            elements: options.elements,
+            layout: PayloadLayout {
+                shape: options.shape,
+                element_size: info.size,
+            },
             held: SlotMask::new(options.max_held),
             spin: AdaptiveSpin::new(options.wait_spins),
             bounded,

@@ -2,6 +2,7 @@
 //!
 //! One module per answer, each documenting the JSON shape it writes next to
 //! the code that writes it: [`status`], [`processes`], [`services`],
+//! [`info`] (one service with its owners' process names),
 //! [`mempools`], [`groups`] and the operator's answers ([`operator`]:
 //! `reset-group`, `revoke-port`), [`metrics`] (its format in
 //! `exposition`); [`table()`] is the aligned table every
@@ -33,6 +34,7 @@
 
 mod exposition;
 pub mod groups;
+pub mod info;
 pub mod mempools;
 pub mod metrics;
 pub mod operator;
@@ -44,6 +46,7 @@ mod table;
 use serde::Serialize;
 
 pub use groups::{groups_json, groups_text};
+pub use info::{info_json, info_text};
 pub use mempools::{mempools_json, mempools_text};
 pub use metrics::{Scrape, metrics_json, metrics_text};
 pub use operator::{reset_json, reset_text, revoked_json, revoked_text};
@@ -65,10 +68,11 @@ struct Versioned<'a, T> {
 }
 
 /// `value` (a struct: its fields become keys) as one line of JSON, after
-/// `"schema": JSON_SCHEMA`.
-fn to_json<T: Serialize>(value: &T) -> String {
-    // Serialising plain structs of strings and integers (flattened ones
-    // included) cannot fail.
+/// `"schema": JSON_SCHEMA`; every JSON the CLI writes goes through here,
+/// the live commands' lines included.
+pub(crate) fn to_json<T: Serialize>(value: &T) -> String {
+    // Serialising plain structs of strings, numbers and JSON values
+    // (flattened ones included) cannot fail.
     serde_json::to_string(&Versioned {
         schema: JSON_SCHEMA,
         body: value,

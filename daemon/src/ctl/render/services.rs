@@ -27,8 +27,9 @@ use zerocp_core::wire::{PortInfo, PortKind};
 
 use super::{table, to_json};
 
+/// A publisher as `services` and `info` show it.
 #[derive(Serialize)]
-struct PublisherJson {
+pub(super) struct PublisherJson {
     port: u32,
     pid: u32,
     timed_out: u64,
@@ -37,8 +38,9 @@ struct PublisherJson {
     blocked_ns: u64,
 }
 
+/// A subscriber as `services` and `info` show it.
 #[derive(Serialize)]
-struct SubscriberJson {
+pub(super) struct SubscriberJson {
     port: u32,
     pid: u32,
     queue_len: u32,
@@ -98,23 +100,8 @@ fn services(ports: &[PortInfo]) -> Vec<ServiceJson> {
             continue;
         };
         match port.kind {
-            PortKind::Publisher => service.publishers.push(PublisherJson {
-                port: port.port_index,
-                pid: port.owner_pid,
-                timed_out: port.timed_out,
-                published: port.published,
-                loans_failed: port.loans_failed,
-                blocked_ns: port.blocked_ns,
-            }),
-            PortKind::Subscriber => service.subscribers.push(SubscriberJson {
-                port: port.port_index,
-                pid: port.owner_pid,
-                queue_len: port.queue_len,
-                queue_capacity: port.queue_capacity,
-                dropped: port.dropped,
-                timed_out: port.timed_out,
-                received: port.received,
-            }),
+            PortKind::Publisher => service.publishers.push(PublisherJson::of(port)),
+            PortKind::Subscriber => service.subscribers.push(SubscriberJson::of(port)),
             PortKind::Notifier => service.notifiers.push(EventPortJson {
                 port: port.port_index,
                 pid: port.owner_pid,
@@ -129,7 +116,7 @@ fn services(ports: &[PortInfo]) -> Vec<ServiceJson> {
 }
 
 /// The request/response channel a port type's tag names, if any.
-fn channel(type_name: &str) -> Option<&'static str> {
+pub(crate) fn channel(type_name: &str) -> Option<&'static str> {
     if type_name.starts_with(REQUEST_TYPE_TAG) {
         Some("request")
     } else if type_name.starts_with(RESPONSE_TYPE_TAG) {
@@ -141,7 +128,7 @@ fn channel(type_name: &str) -> Option<&'static str> {
 
 /// What the text output calls a service's publishers and subscribers:
 /// clients and servers on a request/response channel.
-fn nouns(channel: Option<&str>) -> (&'static str, &'static str) {
+pub(crate) fn nouns(channel: Option<&str>) -> (&'static str, &'static str) {
     match channel {
         Some("request") => ("  client", "  server"),
         Some(_) => ("  server", "  client"),
@@ -164,30 +151,10 @@ pub fn services_text(ports: &[PortInfo]) -> String {
         );
         rows.push(service_row);
         for p in &s.publishers {
-            rows.push(vec![
-                sender.into(),
-                p.port.to_string(),
-                p.pid.to_string(),
-                p.published.to_string(),
-                dash(),
-                dash(),
-                p.timed_out.to_string(),
-                p.loans_failed.to_string(),
-                blocked_ms(p.blocked_ns),
-            ]);
+            rows.push([vec![sender.into()], p.cells()].concat());
         }
         for p in &s.subscribers {
-            rows.push(vec![
-                receiver.into(),
-                p.port.to_string(),
-                p.pid.to_string(),
-                p.received.to_string(),
-                format!("{}/{}", p.queue_len, p.queue_capacity),
-                p.dropped.to_string(),
-                p.timed_out.to_string(),
-                dash(),
-                dash(),
-            ]);
+            rows.push([vec![receiver.into()], p.cells()].concat());
         }
         let events = [("  notifier", &s.notifiers), ("  listener", &s.listeners)];
         for (noun, ports) in events {
@@ -203,9 +170,25 @@ pub fn services_text(ports: &[PortInfo]) -> String {
     table(&COLUMNS, &rows)
 }
 
-/// The columns of `services`' table.
+/// The columns of `services`' table: the port's noun, then
+/// [`PORT_COLUMNS`], then the service's type.
 const COLUMNS: [&str; 10] = [
     "SERVICE / PORT",
+    PORT_COLUMNS[0],
+    PORT_COLUMNS[1],
+    PORT_COLUMNS[2],
+    PORT_COLUMNS[3],
+    PORT_COLUMNS[4],
+    PORT_COLUMNS[5],
+    PORT_COLUMNS[6],
+    PORT_COLUMNS[7],
+    "TYPE",
+];
+
+/// A port's columns, as [`PublisherJson::cells`] and
+/// [`SubscriberJson::cells`] fill them (`SAMPLES`: published by a
+/// publisher, taken by a subscriber).
+pub(super) const PORT_COLUMNS: [&str; 8] = [
     "INDEX",
     "PID",
     "SAMPLES",
@@ -214,8 +197,62 @@ const COLUMNS: [&str; 10] = [
     "TIMED OUT",
     "LOANS FAILED",
     "BLOCKED",
-    "TYPE",
 ];
+
+impl PublisherJson {
+    pub(super) fn of(port: &PortInfo) -> Self {
+        Self {
+            port: port.port_index,
+            pid: port.owner_pid,
+            timed_out: port.timed_out,
+            published: port.published,
+            loans_failed: port.loans_failed,
+            blocked_ns: port.blocked_ns,
+        }
+    }
+
+    /// Its [`PORT_COLUMNS`].
+    pub(super) fn cells(&self) -> Vec<String> {
+        vec![
+            self.port.to_string(),
+            self.pid.to_string(),
+            self.published.to_string(),
+            "-".into(),
+            "-".into(),
+            self.timed_out.to_string(),
+            self.loans_failed.to_string(),
+            blocked_ms(self.blocked_ns),
+        ]
+    }
+}
+
+impl SubscriberJson {
+    pub(super) fn of(port: &PortInfo) -> Self {
+        Self {
+            port: port.port_index,
+            pid: port.owner_pid,
+            queue_len: port.queue_len,
+            queue_capacity: port.queue_capacity,
+            dropped: port.dropped,
+            timed_out: port.timed_out,
+            received: port.received,
+        }
+    }
+
+    /// Its [`PORT_COLUMNS`].
+    pub(super) fn cells(&self) -> Vec<String> {
+        vec![
+            self.port.to_string(),
+            self.pid.to_string(),
+            self.received.to_string(),
+            format!("{}/{}", self.queue_len, self.queue_capacity),
+            self.dropped.to_string(),
+            self.timed_out.to_string(),
+            "-".into(),
+            "-".into(),
+        ]
+    }
+}
 
 /// Nanoseconds blocked as milliseconds with three decimals, e.g. `1.250 ms`.
 fn blocked_ms(ns: u64) -> String {
