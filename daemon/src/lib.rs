@@ -148,6 +148,7 @@ pub mod sd_notify;
 pub mod segment_groups;
 pub mod segment_owner;
 pub mod sender_notice;
+pub mod service_layout;
 pub mod service_pattern;
 pub mod stop_signals;
 pub mod topology_writer;
