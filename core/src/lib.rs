@@ -32,6 +32,7 @@ pub mod seqlock;
 pub mod service;
 pub mod spsc_ring;
 pub mod sync;
+pub mod type_layout;
 pub mod used_chunk_list;
 pub mod wake_protocol;
 pub mod wire;

@@ -13,6 +13,9 @@ use proptest::sample::select;
 use zerocp_core::fixed_string::FixedString;
 use zerocp_core::mempool::MAX_MEMPOOLS;
 use zerocp_core::service::ServiceDescription;
+use zerocp_core::type_layout::{
+    FieldKind, LayoutField, LayoutState, MAX_LAYOUT_FIELDS, TypeLayout,
+};
 use zerocp_core::wire::{
     self, AccessRule, AuditCounts, CreateListener, CreateNotifier, CreatePublisher,
     CreateSubscriber, ErrorCode, ErrorReply, FindingKind, FullPolicy, GroupInfo, GroupReset,
@@ -20,7 +23,7 @@ use zerocp_core::wire::{
     MempoolInfo, Mempools, Message, MessageKind, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest,
     PayloadShape, PortCreated, PortInfo, PortKind, PortRevoked, PortsPage, ProcessInfo,
     ProcessState, ProcessesPage, Register, Registered, RemovePort, ResetGroup, RevokePort,
-    RevokeReason, RuleScope, Status, TypeInfo,
+    RevokeReason, RuleScope, ServiceLayout, Status, TypeInfo,
 };
 
 fn fixed<const N: usize>() -> impl Strategy<Value = FixedString<N>> {
@@ -30,6 +33,25 @@ fn fixed<const N: usize>() -> impl Strategy<Value = FixedString<N>> {
 fn service() -> impl Strategy<Value = ServiceDescription> {
     let part = "[A-Za-z0-9_.:/-]{1,64}";
     (part, part, part).prop_map(|(s, i, e)| ServiceDescription::new(&s, &i, &e).unwrap())
+}
+
+/// Any layout the wire carries, whether or not it fits a type (the
+/// receiver checks that).
+fn layout() -> impl Strategy<Value = TypeLayout> {
+    let field = (fixed::<32>(), any::<[u32; 2]>(), select(FieldKind::ALL)).prop_map(
+        |(name, [offset, len], kind)| LayoutField {
+            name,
+            offset,
+            kind,
+            len,
+        },
+    );
+    (select(LayoutState::ALL), vec(field, 0..=MAX_LAYOUT_FIELDS)).prop_map(|(state, fields)| {
+        TypeLayout {
+            state,
+            fields: fields.into_iter().collect(),
+        }
+    })
 }
 
 fn type_info() -> impl Strategy<Value = TypeInfo> {
@@ -210,29 +232,34 @@ fn requests() -> impl Strategy<Value = Message> {
             type_info(),
             any::<[u32; 3]>(),
             select(PayloadShape::ALL),
-            type_info()
+            type_info(),
+            layout()
         )
-            .prop_map(|(service, type_info, [h, m, len], shape, user_header)| {
-                Message::CreatePublisher(CreatePublisher {
-                    service,
-                    type_info,
-                    history: h,
-                    max_loans: m,
-                    shape,
-                    max_slice_len: len,
-                    user_header,
-                })
-            }),
+            .prop_map(
+                |(service, type_info, [h, m, len], shape, user_header, layout)| {
+                    Message::CreatePublisher(CreatePublisher {
+                        service,
+                        type_info,
+                        history: h,
+                        max_loans: m,
+                        shape,
+                        max_slice_len: len,
+                        user_header,
+                        layout,
+                    })
+                }
+            ),
         (
             service(),
             type_info(),
             select(FullPolicy::ALL),
             any::<[u32; 3]>(),
             select(PayloadShape::ALL),
-            type_info()
+            type_info(),
+            layout()
         )
             .prop_map(
-                |(service, type_info, full_policy, [q, h, m], shape, user_header)| {
+                |(service, type_info, full_policy, [q, h, m], shape, user_header, layout)| {
                     Message::CreateSubscriber(CreateSubscriber {
                         service,
                         type_info,
@@ -242,6 +269,7 @@ fn requests() -> impl Strategy<Value = Message> {
                         max_held: m,
                         shape,
                         user_header,
+                        layout,
                     })
                 }
             ),
@@ -268,6 +296,7 @@ fn requests() -> impl Strategy<Value = Message> {
         }),
         service().prop_map(|service| Message::CreateNotifier(CreateNotifier { service })),
         service().prop_map(|service| Message::CreateListener(CreateListener { service })),
+        service().prop_map(Message::QueryServiceLayout),
     ]
 }
 
@@ -300,6 +329,10 @@ fn replies() -> impl Strategy<Value = Message> {
             })
         }),
         Just(Message::PortRemoved),
+        (service(), layout()).prop_map(|(service, layout)| Message::ServiceLayout(ServiceLayout {
+            service,
+            layout
+        })),
         (any::<[u32; 5]>(), any::<[u64; 12]>(), audit_counts()).prop_map(
             |([pid, p, pb, s, sv], [up, ep, m, d, c, rf, ev, ex, pr, pd, ht, cr], audit)| {
                 Message::Status(Status {

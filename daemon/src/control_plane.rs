@@ -51,6 +51,7 @@ pub use crate::request_error::RequestError;
 use crate::request_error::{check_range, error};
 use crate::route_table::{RouteError, RouteTable};
 use crate::segment_groups::SegmentGroups;
+use crate::service_layout;
 use crate::wake_fds::WakeFds;
 
 mod event_ports;
@@ -327,6 +328,7 @@ impl<'a> ControlPlane<'a> {
         check_range(msg.max_loans, 1, MAX_LOANS as u32, || {
             format!("max_loans {} is not in 1..={MAX_LOANS}", msg.max_loans)
         })?;
+        service_layout::checked(&msg.layout, msg.type_info.size)?;
         let port_type = PortType::of_publisher(msg);
         let (group, base) = self.base_settings(
             slot,
@@ -352,6 +354,7 @@ impl<'a> ControlPlane<'a> {
             PortKind::Publisher,
             &settings,
         )
+        .inspect(|_| self.routes.offer_layout(&msg.service, &msg.layout))
     }
 
     /// Creates a subscriber port for the process in `slot`.
@@ -376,6 +379,7 @@ impl<'a> ControlPlane<'a> {
         check_range(msg.max_held, 1, MAX_HELD as u32, || {
             format!("max_held {} is not in 1..={MAX_HELD}", msg.max_held)
         })?;
+        service_layout::checked(&msg.layout, msg.type_info.size)?;
         let port_type = PortType::of_subscriber(msg);
         // A slice subscriber's pool (for its quota count) is the one of a
         // single element: its publishers may each use another.
@@ -397,6 +401,7 @@ impl<'a> ControlPlane<'a> {
             PortKind::Subscriber,
             &settings,
         )
+        .inspect(|_| self.routes.offer_layout(&msg.service, &msg.layout))
     }
 
     /// Checks owner, group access, type and route, picks the mempool of the

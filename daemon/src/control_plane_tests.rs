@@ -147,6 +147,7 @@ pub(crate) fn publisher_msg(type_info: TypeInfo) -> CreatePublisher {
         shape: PayloadShape::Sized,
         max_slice_len: 0,
         user_header: TypeInfo::of::<()>(),
+        layout: zerocp_core::type_layout::TypeLayout::unknown(),
     }
 }
 
@@ -160,6 +161,7 @@ pub(crate) fn subscriber_msg(type_info: TypeInfo) -> CreateSubscriber {
         max_held: 4,
         shape: PayloadShape::Sized,
         user_header: TypeInfo::of::<()>(),
+        layout: zerocp_core::type_layout::TypeLayout::unknown(),
     }
 }
 

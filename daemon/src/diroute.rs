@@ -382,6 +382,9 @@ impl<'a> Diroute<'a> {
             (Message::QueryGroups(page), _) => {
                 Message::GroupsPage(self.plane.groups_page(page.start))
             }
+            (Message::QueryServiceLayout(service), _) => {
+                reply_or_error(self.plane.service_layout(&service), Message::ServiceLayout)
+            }
             (Message::ResetGroup(m), _) => reply_or_error(
                 self.plane.reset_group_request(&creds, &m),
                 Message::GroupReset,

@@ -49,6 +49,7 @@
 //! | [`group_reset`] | resetting a segment group onto fresh memory (by request, when chunks were lost, on a corrupt pool) |
 //! | [`operator`] | the requests only root and the daemon's uid may make: reset a group, revoke a port |
 //! | [`introspection`] | status, processes, ports, mempool and group queries |
+//! | [`service_layout`] | the type layout a port request carries: checked, kept per service, the service layout query |
 //! | [`ctl`] | `zerocpctl`: queries over the control socket, tables and JSON; the live commands `echo`, `hz`, `bw` ([`ctl::live`], a subscriber through the runtime `zerocp`) |
 //! | [`cli`] | what both command lines share: help, version, the bad-command-line exit |
 //! | [`logging`] | the stderr logger (journal priorities or timestamps) |
@@ -64,7 +65,8 @@
 //! ## Connections
 //!
 //! A connection may send the introspection queries (`QueryStatus`,
-//! `QueryProcesses`, `QueryServices`, `QueryMempools`, `QueryGroups`) and
+//! `QueryProcesses`, `QueryServices`, `QueryMempools`, `QueryGroups`,
+//! `QueryServiceLayout`) and
 //! the operator's requests (`ResetGroup`, `RevokePort`: root and the
 //! daemon's uid only, [`operator`]) without registering; that is how
 //! `zerocpctl` works. Everything else needs `Register` first
@@ -148,6 +150,7 @@ pub mod sd_notify;
 pub mod segment_groups;
 pub mod segment_owner;
 pub mod sender_notice;
+pub mod service_layout;
 pub mod service_pattern;
 pub mod stop_signals;
 pub mod topology_writer;

@@ -23,7 +23,9 @@
 //! alignment and type name, the same shape (one value or a slice) and the
 //! same user header type ([`PortType`]). The first port of a service fixes
 //! them; a port that differs is refused with a message naming both types
-//! (both user headers when those differ).
+//! (both user headers when those differ). The first port that describes
+//! the type's fields gives the service its layout, for tools
+//! ([`crate::service_layout`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -34,6 +36,7 @@ use zerocp_core::port::MAX_SUBSCRIBERS_PER_PUBLISHER;
 use zerocp_core::service::ServiceDescription;
 #[cfg(test)]
 use zerocp_core::service::TypeInfo;
+use zerocp_core::type_layout::TypeLayout;
 use zerocp_core::wire::PortKind;
 
 use crate::port_id::PortId;
@@ -47,6 +50,9 @@ pub struct ServiceRoutes {
     pub service: ServiceDescription,
     /// The payload type, shape and user header every port of it declared.
     pub port_type: PortType,
+    /// The payload type's fields, from its first port that described
+    /// them ([`crate::service_layout`]); unknown until one did.
+    pub layout: TypeLayout,
     /// Its publishers (an event service's notifiers), in creation order.
     pub publishers: Vec<PortId>,
     /// Its subscribers (an event service's listeners), in creation order.
@@ -220,6 +226,7 @@ impl RouteTable {
             .or_insert_with(|| ServiceRoutes {
                 service: *service,
                 port_type: *port_type,
+                layout: TypeLayout::unknown(),
                 publishers: Vec::new(),
                 subscribers: Vec::new(),
             });
@@ -273,6 +280,17 @@ impl RouteTable {
         true
     }
 
+    /// Keeps `layout` (checked against the service's type by the caller)
+    /// as `service`'s layout when the service has ports and no layout yet.
+    pub fn offer_layout(&mut self, service: &ServiceDescription, layout: &TypeLayout) {
+        if let Some(routes) = self.services.get_mut(service)
+            && !routes.layout.is_known()
+            && layout.is_known()
+        {
+            routes.layout = layout.clone();
+        }
+    }
+
     /// The service port `id` belongs to.
     pub fn service_of(&self, id: PortId) -> Option<ServiceDescription> {
         self.port_services.get(&id).copied()
@@ -315,6 +333,7 @@ mod tests {
             ServiceRoutes {
                 service: svc(),
                 port_type: PortType::sized(TypeInfo::of::<u64>()),
+                layout: TypeLayout::unknown(),
                 publishers: Vec::new(),
                 subscribers: Vec::new(),
             },

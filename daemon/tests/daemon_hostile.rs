@@ -8,6 +8,8 @@ mod support;
 use std::time::Duration;
 
 use support::{REPLY_DEADLINE, RawClient, TestDomain};
+use zerocp_core::fixed_string::FixedString;
+use zerocp_core::type_layout::{FieldKind, LayoutField, LayoutState, TypeLayout};
 use zerocp_core::wire::{
     self, ErrorCode, HEADER_LEN, MAX_FRAME_SIZE, Message, PageRequest, RemovePort,
 };
@@ -146,6 +148,7 @@ fn type_mismatch_names_both_types() {
         max_held: 4,
         shape: zerocp_core::wire::PayloadShape::Sized,
         user_header: zerocp_core::service::TypeInfo::of::<()>(),
+        layout: zerocp_core::type_layout::TypeLayout::unknown(),
     });
     match client.request(&msg) {
         Message::Error(e) => {
@@ -167,6 +170,7 @@ fn type_mismatch_names_both_types() {
         shape: zerocp_core::wire::PayloadShape::Sized,
         max_slice_len: 0,
         user_header: zerocp_core::service::TypeInfo::of::<()>(),
+        layout: zerocp_core::type_layout::TypeLayout::unknown(),
     });
     assert_eq!(
         error_code(&client.request(&big)),
@@ -182,6 +186,97 @@ fn type_mismatch_names_both_types() {
         error_code(&client.request(&zero)),
         ErrorCode::InvalidArgument
     );
+    domain.stop();
+}
+
+/// A publisher request of a `u64` service carrying `layout`.
+fn described_publisher(service: &str, layout: TypeLayout) -> Message {
+    Message::CreatePublisher(wire::CreatePublisher {
+        service: support::parse_service(service),
+        type_info: zerocp_core::service::TypeInfo::of::<u64>(),
+        history: 0,
+        max_loans: 1,
+        shape: zerocp_core::wire::PayloadShape::Sized,
+        max_slice_len: 0,
+        user_header: zerocp_core::service::TypeInfo::of::<()>(),
+        layout,
+    })
+}
+
+fn one_field(name: &str, offset: u32, kind: FieldKind, len: u32) -> TypeLayout {
+    let field = LayoutField {
+        name: FixedString::from_str_truncated(name),
+        offset,
+        kind,
+        len,
+    };
+    TypeLayout {
+        state: LayoutState::Complete,
+        fields: heapless::Vec::from_slice(&[field]).unwrap(),
+    }
+}
+
+#[test]
+fn hostile_type_layouts_are_refused_naming_the_field() {
+    let domain = hostile_domain();
+    let mut client = RawClient::connect(&domain.socket_path());
+    client.register("layouts");
+    let refused = |client: &mut RawClient, layout: TypeLayout| match client
+        .request(&described_publisher("Robot/Base/Odom", layout))
+    {
+        Message::Error(e) => {
+            assert_eq!(e.code, ErrorCode::InvalidArgument, "{}", e.detail);
+            e.detail.as_str().to_owned()
+        }
+        other => panic!("expected InvalidArgument, got {other:?}"),
+    };
+    let past = refused(&mut client, one_field("x", 4, FieldKind::F64, 1));
+    assert!(
+        past.contains("`x`") && past.contains("past the type's size 8"),
+        "{past}"
+    );
+    let overflow = refused(&mut client, one_field("y", 8, FieldKind::U32, u32::MAX));
+    assert!(overflow.contains("ends past u32::MAX"), "{overflow}");
+    let empty = refused(&mut client, one_field("z", 0, FieldKind::U8, 0));
+    assert!(empty.contains("0 elements"), "{empty}");
+    let mut unknown = one_field("w", 0, FieldKind::U8, 1);
+    unknown.state = LayoutState::Unknown;
+    assert!(refused(&mut client, unknown).contains("state Unknown with 1 fields"));
+
+    // A kind code no version defines does not decode: the last field's
+    // kind is the fifth byte from the end (then its u32 length).
+    let good = one_field("v", 0, FieldKind::U64, 1);
+    let mut frame = RawClient::encode(&described_publisher("Robot/Base/Odom", good.clone()), 5);
+    let at = frame.len() - 5;
+    assert_eq!(frame[at], FieldKind::U64 as u8);
+    frame[at] = 0xEE;
+    client.send_bytes(&frame);
+    assert_eq!(
+        error_code(&client.recv().expect("a reply").1),
+        ErrorCode::Malformed
+    );
+
+    // None of that created the service; a fitting layout does, and is what
+    // tools are told, also after a port with another layout joined.
+    let odom = support::parse_service("Robot/Base/Odom");
+    let query = Message::QueryServiceLayout(odom);
+    assert_eq!(error_code(&client.request(&query)), ErrorCode::NoSuchPort);
+    let created = client.request(&described_publisher("Robot/Base/Odom", good.clone()));
+    assert!(
+        matches!(created, Message::PublisherCreated(_)),
+        "{created:?}"
+    );
+    let other = one_field("count", 0, FieldKind::I64, 1);
+    let second = client.request(&described_publisher("Robot/Base/Odom", other));
+    assert!(matches!(second, Message::PublisherCreated(_)), "{second:?}");
+    match client.request(&query) {
+        Message::ServiceLayout(reply) => {
+            assert_eq!(reply.service, odom);
+            assert_eq!(reply.layout, good);
+        }
+        other => panic!("expected ServiceLayout, got {other:?}"),
+    }
+    assert_serving(&domain);
     domain.stop();
 }
 

@@ -109,6 +109,7 @@ fn registration_hands_out_the_mgmt_segment_read_only_and_ports_their_groups_part
         shape: zerocp_core::wire::PayloadShape::Sized,
         max_slice_len: 0,
         user_header: zerocp_core::service::TypeInfo::of::<()>(),
+        layout: zerocp_core::type_layout::TypeLayout::unknown(),
     });
     let (reply, fds) = client
         .client

@@ -189,7 +189,6 @@ fn echo_count_json_prints_exactly_the_published_bytes() {
         assert_eq!(sample["service"], service("echo"), "{line}");
         assert_eq!(sample["len"], size_of::<Msg>(), "{line}");
         assert_eq!(sample["elements"], 1, "{line}");
-        assert!(sample["fields"].is_null(), "{line}");
         assert!(sample["publish_time_ns"].as_u64().is_some_and(|t| t > 0));
         assert!(
             sample["publisher"]["generation"]
@@ -204,6 +203,13 @@ fn echo_count_json_prints_exactly_the_published_bytes() {
             check: word(2),
         };
         assert!(msg.is_valid(), "{line}");
+        // Msg is derived: it describes itself, and echo decodes it.
+        let fields = serde_json::json!({
+            "seq": msg.seq,
+            "publisher": msg.publisher,
+            "check": msg.check,
+        });
+        assert_eq!(sample["fields"], fields, "{line}");
         assert_eq!(msg.publisher, u64::from(publisher.pid()), "{line}");
         // The publisher's sequence numbers count its publishes, as Msg.seq does.
         assert_eq!(sample["sequence"], msg.seq, "{line}");
@@ -211,7 +217,7 @@ fn echo_count_json_prints_exactly_the_published_bytes() {
         previous = Some(msg.seq);
     }
 
-    // Text: a header line and the hex dump.
+    // Text: a header line, the fields, and the hex dump.
     let mut ctl = Ctl::spawn(&domain, &["echo", &service("echo"), "--count", "1"]);
     let (status, lines, stderr) = ctl.finish();
     assert!(status.success(), "{status}: {stderr}");
@@ -219,8 +225,9 @@ fn echo_count_json_prints_exactly_the_published_bytes() {
         lines[0].starts_with('#') && lines[0].ends_with("24 bytes"),
         "{lines:?}"
     );
-    assert_eq!(lines.len(), 3, "16 bytes a dump line: {lines:?}");
-    assert!(lines[1].starts_with("  00000000  "), "{lines:?}");
+    assert_eq!(lines.len(), 6, "3 fields, 16 bytes a dump line: {lines:?}");
+    assert!(lines[1].starts_with("  seq: "), "{lines:?}");
+    assert!(lines[4].starts_with("  00000000  "), "{lines:?}");
     publisher.close_stdin();
     publisher.expect_success(WAIT);
     domain.stop();

@@ -1,5 +1,5 @@
 //! What `#[derive(ZeroCopySafe)]` writes for a struct: the `unsafe impl`
-//! with its `TYPE_NAME` and `FIELDS`, and the compile-time checks that make
+//! with its `TYPE_NAME`, `FIELDS` and `DESCRIPTION`, and the compile-time checks that make
 //! the impl sound.
 //!
 //! The checks live in a `const _: () = { ... };` item after the impl:
@@ -41,6 +41,7 @@ pub(crate) fn derive(input: &DeriveInput) -> Result<TokenStream, Error> {
     let name = type_name::of(&input.attrs, &input.ident)?;
     let ident = &input.ident;
     let infos = fields.iter().map(|f| field_info(ident, f));
+    let descriptions = fields.iter().map(|f| field_description(ident, f));
     let checks = checks(ident, &fields);
     Ok(quote! {
         // SAFETY: the checks below hold at compile time: the type is
@@ -52,6 +53,8 @@ pub(crate) fn derive(input: &DeriveInput) -> Result<TokenStream, Error> {
         unsafe impl ::zerocp::ZeroCopySafe for #ident {
             const TYPE_NAME: &'static str = #name;
             const FIELDS: &'static [::zerocp::FieldInfo] = &[#(#infos),*];
+            const DESCRIPTION: ::zerocp::type_layout::TypeDescription =
+                ::zerocp::type_layout::TypeDescription::Struct(&[#(#descriptions),*]);
         }
         #checks
     })
@@ -130,6 +133,23 @@ fn field_info(ident: &syn::Ident, field: &Field<'_>) -> TokenStream {
             type_name: #type_text,
             offset: ::core::mem::offset_of!(#ident, #member) as u32,
             size: ::core::mem::size_of::<#ty>() as u32,
+        }
+    }
+}
+
+/// `FieldDescription { .. }` of one field: its offset and size, and its
+/// type's own description (a nested derived struct's fields, a primitive's
+/// kind), which the runtime flattens with dotted names.
+fn field_description(ident: &syn::Ident, field: &Field<'_>) -> TokenStream {
+    let Field {
+        member, name, ty, ..
+    } = field;
+    quote! {
+        ::zerocp::type_layout::FieldDescription {
+            name: #name,
+            offset: ::core::mem::offset_of!(#ident, #member) as u32,
+            size: ::core::mem::size_of::<#ty>() as u32,
+            description: &<#ty as ::zerocp::ZeroCopySafe>::DESCRIPTION,
         }
     }
 }

@@ -44,7 +44,12 @@
 //! size, alignment and this name between processes, and a name that does not
 //! depend on where the type is declared lets two programs share a type each
 //! declares in its own crate. It sets `FIELDS` to each field's name, type as
-//! written, offset and size, for tools that print samples.
+//! written, offset and size, and `DESCRIPTION` to each field's name, offset,
+//! size and its type's own description (a primitive's kind, an array's
+//! element, a nested derived struct's fields). The runtime flattens the
+//! description into a layout (`pose.x`, `ranges: f32 x 4`) that it sends
+//! with every port of the type, so that `zerocpctl info` shows the fields
+//! and `zerocpctl echo` prints samples field by field; nothing more to do.
 
 mod expand;
 mod repr;

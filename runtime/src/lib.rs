@@ -258,6 +258,7 @@ pub use zero_copy_safe::ZeroCopySafe;
 pub use zerocp_core::event::{EventId, EventIdError, EventIter, EventSet, MAX_EVENT_ID};
 pub use zerocp_core::port::FullPolicy;
 pub use zerocp_core::service::{ServiceDescription, ServiceNameError, TypeInfo};
+pub use zerocp_core::type_layout;
 pub use zerocp_core::wire::{ErrorCode, PayloadShape, PortKind, RevokeReason};
 /// `#[derive(ZeroCopySafe)]`: the checked impl of [`ZeroCopySafe`] for a
 /// `#[repr(C)]` struct (feature `derive`, on by default). See the

@@ -37,6 +37,7 @@
 use std::ptr::NonNull;
 
 use zerocp_core::service::TypeInfo;
+use zerocp_core::type_layout::TypeDescription;
 use zerocp_core::wire::PayloadShape;
 
 use crate::ZeroCopySafe;
@@ -61,6 +62,9 @@ pub(crate) mod sealed {
         const ELEMENT_SIZE: usize;
         /// What the daemon compares: the type (a slice's element type).
         fn type_info() -> TypeInfo;
+        /// How the type (a slice's element type) describes its bytes,
+        /// sent to the daemon as a layout for tools.
+        const DESCRIPTION: &'static TypeDescription;
         /// Fails to compile for a type with drop glue, and for a slice of a
         /// zero-sized element (it would carry no data, and its length could
         /// not be read back).
@@ -90,6 +94,7 @@ pub(crate) mod sealed {
 impl<T: ZeroCopySafe> sealed::Sealed for T {
     const SHAPE: PayloadShape = PayloadShape::Sized;
     const ELEMENT_SIZE: usize = size_of::<T>();
+    const DESCRIPTION: &'static TypeDescription = &T::DESCRIPTION;
     const CHECKED: () = assert!(
         !std::mem::needs_drop::<T>(),
         "ZeroCopySafe types have no drop glue"
@@ -103,6 +108,7 @@ impl<T: ZeroCopySafe> sealed::Sealed for T {
 impl<T: ZeroCopySafe> sealed::Sealed for [T] {
     const SHAPE: PayloadShape = PayloadShape::Slice;
     const ELEMENT_SIZE: usize = size_of::<T>();
+    const DESCRIPTION: &'static TypeDescription = &T::DESCRIPTION;
     const CHECKED: () = assert!(
         size_of::<T>() > 0 && !std::mem::needs_drop::<T>(),
         "a slice payload needs an element type of nonzero size without drop glue"

@@ -26,8 +26,11 @@
 //!
 //! It sets [`ZeroCopySafe::TYPE_NAME`] to the type's own name without its
 //! module path, or to the name given with `#[zerocp(type_name = "...")]`,
-//! and [`ZeroCopySafe::FIELDS`] to each field's name, type, offset and size
-//! ([`FieldInfo`]).
+//! [`ZeroCopySafe::FIELDS`] to each field's name, type, offset and size
+//! ([`FieldInfo`]), and [`ZeroCopySafe::DESCRIPTION`] to the fields' kinds
+//! and offsets, which the runtime sends with every port of the type so
+//! that `zerocpctl info` and `zerocpctl echo` can show its samples field
+//! by field (nested derived structs flattened, `pose.x`).
 //!
 //! ```
 //! use zerocp::ZeroCopySafe;
@@ -91,6 +94,8 @@
 //! daemon compares size, alignment and [`ZeroCopySafe::TYPE_NAME`] when a port
 //! is created and refuses a mismatch.
 
+use zerocp_core::type_layout::{FieldKind, TypeDescription};
+
 use crate::FieldInfo;
 
 /// A type whose values can be shared between processes as plain bytes.
@@ -137,6 +142,31 @@ pub unsafe trait ZeroCopySafe: Sized + 'static {
     /// ```
     const FIELDS: &'static [FieldInfo] = &[];
 
+    /// How the type's bytes are made, for tools that decode samples
+    /// (`zerocpctl echo`, `zerocpctl info`): the runtime flattens it into
+    /// the [`TypeLayout`](zerocp_core::type_layout::TypeLayout) it sends
+    /// with every port of the type. Primitives describe themselves, arrays
+    /// as their element repeated, `#[derive(ZeroCopySafe)]` structs field
+    /// by field (nested derived structs too); the default,
+    /// [`TypeDescription::Opaque`], makes tools print the type's samples
+    /// in hex. A wrong hand-written description never reaches a tool: one
+    /// whose fields do not fit the type is sent as no layout.
+    ///
+    /// ```
+    /// use zerocp::ZeroCopySafe;
+    /// use zerocp::type_layout::{FieldKind, TypeDescription};
+    ///
+    /// #[derive(ZeroCopySafe)]
+    /// #[repr(C)]
+    /// struct Range(u32, f32);
+    ///
+    /// let TypeDescription::Struct(fields) = Range::DESCRIPTION else { panic!() };
+    /// assert_eq!(fields[1].description, &TypeDescription::Primitive(FieldKind::F32));
+    /// assert_eq!(u16::DESCRIPTION, TypeDescription::Primitive(FieldKind::U16));
+    /// assert_eq!(u128::DESCRIPTION, TypeDescription::Opaque);
+    /// ```
+    const DESCRIPTION: TypeDescription = TypeDescription::Opaque;
+
     /// The name used for type checks: [`Self::TYPE_NAME`], or
     /// [`core::any::type_name`] when that is empty.
     fn type_name() -> &'static str {
@@ -149,34 +179,44 @@ pub unsafe trait ZeroCopySafe: Sized + 'static {
 }
 
 macro_rules! impl_primitives {
-    ($($t:ty),* $(,)?) => {
+    ($($t:ty => $description:expr),* $(,)?) => {
         $(
             // SAFETY: a primitive number has no pointers and no drop glue, its
             // layout is fixed by the language, and every bit pattern is valid.
-            unsafe impl ZeroCopySafe for $t {}
+            unsafe impl ZeroCopySafe for $t {
+                const DESCRIPTION: TypeDescription = $description;
+            }
         )*
     };
 }
 
 impl_primitives!(
-    u8,
-    u16,
-    u32,
-    u64,
-    u128,
-    i8,
-    i16,
-    i32,
-    i64,
-    i128,
-    f32,
-    f64,
-    ()
+    u8 => TypeDescription::Primitive(FieldKind::U8),
+    u16 => TypeDescription::Primitive(FieldKind::U16),
+    u32 => TypeDescription::Primitive(FieldKind::U32),
+    u64 => TypeDescription::Primitive(FieldKind::U64),
+    u128 => TypeDescription::Opaque,
+    i8 => TypeDescription::Primitive(FieldKind::I8),
+    i16 => TypeDescription::Primitive(FieldKind::I16),
+    i32 => TypeDescription::Primitive(FieldKind::I32),
+    i64 => TypeDescription::Primitive(FieldKind::I64),
+    i128 => TypeDescription::Opaque,
+    f32 => TypeDescription::Primitive(FieldKind::F32),
+    f64 => TypeDescription::Primitive(FieldKind::F64),
+    () => TypeDescription::Opaque,
 );
 
 // SAFETY: an array is laid out as `N` consecutive `T`s with no padding between
 // them; it inherits every property listed in the trait from `T`.
-unsafe impl<T: ZeroCopySafe, const N: usize> ZeroCopySafe for [T; N] {}
+unsafe impl<T: ZeroCopySafe, const N: usize> ZeroCopySafe for [T; N] {
+    const DESCRIPTION: TypeDescription = TypeDescription::Array {
+        element: &T::DESCRIPTION,
+        // A chunk holds at most u32::MAX bytes; larger types are refused
+        // when a port is created.
+        element_size: size_of::<T>() as u32,
+        len: N as u32,
+    };
+}
 
 #[cfg(test)]
 mod tests {

@@ -74,6 +74,8 @@ kinds! {
     SetWakeFd = 0x10,
     /// [`Message::QueryWakeFd`](super::Message::QueryWakeFd).
     QueryWakeFd = 0x11,
+    /// [`Message::QueryServiceLayout`](super::Message::QueryServiceLayout).
+    QueryServiceLayout = 0x12,
     /// [`Message::Registered`](super::Message::Registered).
     Registered = 0x81,
     /// [`Message::Unregistered`](super::Message::Unregistered).
@@ -108,6 +110,8 @@ kinds! {
     WakeFdSet = 0x90,
     /// [`Message::WakeFd`](super::Message::WakeFd).
     WakeFd = 0x91,
+    /// [`Message::ServiceLayout`](super::Message::ServiceLayout).
+    ServiceLayout = 0x92,
     /// [`Message::Error`](super::Message::Error).
     Error = 0xFE,
     /// [`Message::Shutdown`](super::Message::Shutdown).

@@ -42,6 +42,7 @@ mod message;
 #[cfg(test)]
 mod tests;
 
+use crate::service::ServiceDescription;
 use codec::{Reader, Wire, Writer};
 pub use error::{DecodeError, EncodeError};
 pub use frame::{Direction, FrameHeader, HEADER_LEN, MessageKind};
@@ -52,7 +53,7 @@ pub use message::{
     MAX_RULE_IDS, MempoolInfo, Mempools, PAGE_END, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest,
     PayloadShape, PortCreated, PortInfo, PortKind, PortRevoked, PortsPage, ProcessInfo,
     ProcessState, ProcessesPage, Register, Registered, RemovePort, ResetGroup, RevokePort,
-    RevokeReason, RuleScope, Status, WakeFdPort,
+    RevokeReason, RuleScope, ServiceLayout, Status, WakeFdPort,
 };
 
 pub use crate::port::FullPolicy;
@@ -96,12 +97,17 @@ pub const MAX_FRAME_SIZE: usize = 4096;
 /// samples published and received, failed loans and nanoseconds blocked,
 /// and [`Status`] the daemon's counts of processes registered, died and
 /// dropped for missing heartbeats, and of chunk references reclaimed.
-pub const PROTOCOL_VERSION: u8 = 9;
+/// Version 10 added self-describing types: [`CreatePublisher`] and
+/// [`CreateSubscriber`] carry the payload type's
+/// [`TypeLayout`](crate::type_layout::TypeLayout), and
+/// [`Message::QueryServiceLayout`] / [`Message::ServiceLayout`] give a
+/// tool the layout the daemon keeps for a service.
+pub const PROTOCOL_VERSION: u8 = 10;
 /// First two bytes of every frame: `0x5A43` little-endian (bytes `43 5A`).
 pub const FRAME_MAGIC: u16 = 0x5A43;
 
 /// Largest body of each payload type; all must fit a frame.
-const MAX_BODY_LENS: [usize; 24] = [
+const MAX_BODY_LENS: [usize; 25] = [
     Register::MAX_LEN,
     Registered::MAX_LEN,
     CreatePublisher::MAX_LEN,
@@ -126,6 +132,7 @@ const MAX_BODY_LENS: [usize; 24] = [
     CreateListener::MAX_LEN,
     WakeFdPort::MAX_LEN,
     HistoryWanted::MAX_LEN,
+    ServiceLayout::MAX_LEN,
 ];
 
 const _: () = {
@@ -177,6 +184,9 @@ pub enum Message {
     /// Client → daemon: hand me the wake descriptor of a port one of my
     /// ports delivers to.
     QueryWakeFd(WakeFdPort),
+    /// Client → daemon: ask for the [`Message::ServiceLayout`] of a service
+    /// (version 10).
+    QueryServiceLayout(ServiceDescription),
     /// Daemon → client: registration accepted (carries the mgmt segment
     /// read-write and the data segment read-only as descriptors).
     Registered(Registered),
@@ -218,6 +228,9 @@ pub enum Message {
     /// Daemon → client: the port's wake descriptor, beside the frame (the
     /// reply to [`Message::QueryWakeFd`]).
     WakeFd(WakeFdPort),
+    /// Daemon → client: the layout of a service's payload type (the reply
+    /// to [`Message::QueryServiceLayout`]).
+    ServiceLayout(ServiceLayout),
     /// Daemon → client: the request failed.
     Error(ErrorReply),
     /// Daemon → client, unsolicited: the daemon is stopping.
@@ -244,6 +257,7 @@ impl Message {
             Self::CreateListener(_) => MessageKind::CreateListener,
             Self::SetWakeFd(_) => MessageKind::SetWakeFd,
             Self::QueryWakeFd(_) => MessageKind::QueryWakeFd,
+            Self::QueryServiceLayout(_) => MessageKind::QueryServiceLayout,
             Self::Registered(_) => MessageKind::Registered,
             Self::Unregistered => MessageKind::Unregistered,
             Self::PublisherCreated(_) => MessageKind::PublisherCreated,
@@ -261,6 +275,7 @@ impl Message {
             Self::HistoryWanted(_) => MessageKind::HistoryWanted,
             Self::WakeFdSet => MessageKind::WakeFdSet,
             Self::WakeFd(_) => MessageKind::WakeFd,
+            Self::ServiceLayout(_) => MessageKind::ServiceLayout,
             Self::Error(_) => MessageKind::Error,
             Self::Shutdown => MessageKind::Shutdown,
         }
@@ -308,6 +323,8 @@ impl Message {
             Self::PortRevoked(m) => m.put(w),
             Self::HistoryWanted(m) => m.put(w),
             Self::SetWakeFd(m) | Self::QueryWakeFd(m) | Self::WakeFd(m) => m.put(w),
+            Self::QueryServiceLayout(m) => m.put(w),
+            Self::ServiceLayout(m) => m.put(w),
             Self::Error(m) => m.put(w),
             Self::Unregister
             | Self::QueryStatus
@@ -338,6 +355,7 @@ impl Message {
             K::CreateListener => Self::CreateListener(Wire::get(r, "CreateListener")?),
             K::SetWakeFd => Self::SetWakeFd(Wire::get(r, "SetWakeFd")?),
             K::QueryWakeFd => Self::QueryWakeFd(Wire::get(r, "QueryWakeFd")?),
+            K::QueryServiceLayout => Self::QueryServiceLayout(Wire::get(r, "QueryServiceLayout")?),
             K::Registered => Self::Registered(Wire::get(r, "Registered")?),
             K::Unregistered => Self::Unregistered,
             K::PublisherCreated => Self::PublisherCreated(Wire::get(r, "PublisherCreated")?),
@@ -355,6 +373,7 @@ impl Message {
             K::HistoryWanted => Self::HistoryWanted(Wire::get(r, "HistoryWanted")?),
             K::WakeFdSet => Self::WakeFdSet,
             K::WakeFd => Self::WakeFd(Wire::get(r, "WakeFd")?),
+            K::ServiceLayout => Self::ServiceLayout(Wire::get(r, "ServiceLayout")?),
             K::Error => Self::Error(Wire::get(r, "Error")?),
             K::Shutdown => Self::Shutdown,
         })

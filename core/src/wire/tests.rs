@@ -19,6 +19,21 @@ fn type_info() -> TypeInfo {
     TypeInfo::of::<[f64; 3]>()
 }
 
+/// A layout of the most fields, each of the longest name.
+fn full_layout() -> crate::type_layout::TypeLayout {
+    use crate::type_layout::{FieldKind, LayoutField, LayoutState, MAX_LAYOUT_FIELDS};
+    let fields = (0..MAX_LAYOUT_FIELDS as u32).map(|i| LayoutField {
+        name: FixedString::from_str_truncated(&std::format!("field_{i:0>26}")),
+        offset: i * 8,
+        kind: FieldKind::ALL[i as usize % FieldKind::ALL.len()],
+        len: 1,
+    });
+    crate::type_layout::TypeLayout {
+        state: LayoutState::Truncated,
+        fields: fields.collect(),
+    }
+}
+
 fn port_info(i: u32) -> PortInfo {
     PortInfo {
         service: svc(),
@@ -90,6 +105,7 @@ fn samples() -> Vec<Message> {
             shape: PayloadShape::Slice,
             max_slice_len: 921_600,
             user_header: TypeInfo::of::<[u32; 2]>(),
+            layout: full_layout(),
         }),
         Message::CreateSubscriber(CreateSubscriber {
             service: svc(),
@@ -100,6 +116,7 @@ fn samples() -> Vec<Message> {
             max_held: 3,
             shape: PayloadShape::Sized,
             user_header: TypeInfo::of::<()>(),
+            layout: crate::type_layout::TypeLayout::unknown(),
         }),
         Message::RemovePort(RemovePort {
             kind: PortKind::Publisher,
@@ -132,6 +149,7 @@ fn samples() -> Vec<Message> {
             port_index: 2,
             generation: 8,
         }),
+        Message::QueryServiceLayout(svc()),
         Message::Registered(Registered {
             process_slot: 5,
             daemon_pid: 1234,
@@ -238,6 +256,10 @@ fn samples() -> Vec<Message> {
             group: 2,
             port_index: 1,
             generation: u32::MAX,
+        }),
+        Message::ServiceLayout(ServiceLayout {
+            service: svc(),
+            layout: full_layout(),
         }),
         Message::Error(ErrorReply::new(
             ErrorCode::TypeMismatch,
@@ -375,6 +397,13 @@ fn largest_messages_fit_and_match_the_bounds() {
         (
             Message::Error(ErrorReply::new(ErrorCode::Internal, &name)),
             ErrorReply::MAX_LEN,
+        ),
+        (
+            Message::ServiceLayout(ServiceLayout {
+                service: big_svc,
+                layout: full_layout(),
+            }),
+            ServiceLayout::MAX_LEN,
         ),
     ];
     for (msg, max) in big {

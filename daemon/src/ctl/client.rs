@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use zerocp_core::fixed_string::FixedString;
+use zerocp_core::service::ServiceDescription;
+use zerocp_core::type_layout::TypeLayout;
 use zerocp_core::wire::{
     ErrorCode, GroupInfo, GroupReset, MempoolInfo, Message, PAGE_END, PageRequest, PortInfo,
     PortKind, PortRevoked, ProcessInfo, ResetGroup, RevokePort, Status,
@@ -300,6 +302,21 @@ impl CtlClient {
             });
         }
         Ok(ports)
+    }
+
+    /// The layout the daemon keeps for `service`'s payload type; unknown
+    /// when no port of it described its type, or when the service lost its
+    /// last port since it was listed.
+    pub fn service_layout(&mut self, service: &ServiceDescription) -> Result<TypeLayout, CtlError> {
+        match self.request(&Message::QueryServiceLayout(*service)) {
+            Ok(Message::ServiceLayout(reply)) if reply.service == *service => Ok(reply.layout),
+            Ok(other) => Err(unexpected(&other)),
+            Err(CtlError::Refused {
+                code: ErrorCode::NoSuchPort,
+                ..
+            }) => Ok(TypeLayout::unknown()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Usage of every mempool.

@@ -35,6 +35,7 @@ use std::time::Duration;
 use zerocp_os_linux::backoff::Backoff;
 
 pub use client::{CtlClient, CtlError};
+use zerocp_core::type_layout::TypeLayout;
 use zerocp_core::wire::PortKind;
 
 /// Connections tried for one query when the daemon has no room.
@@ -138,10 +139,15 @@ fn run_once(domain: Option<&str>, query: &Query, json: bool) -> Result<String, C
         Query::Info(service) => {
             let ports = client.service_ports(service)?;
             let processes = client.processes()?;
+            // `service_ports` returns at least one port.
+            let layout = match ports.first() {
+                Some(port) => client.service_layout(&port.service)?,
+                None => TypeLayout::unknown(),
+            };
             if json {
-                render::info_json(&ports, &processes)
+                render::info_json(&ports, &processes, &layout)
             } else {
-                render::info_text(&ports, &processes)
+                render::info_text(&ports, &processes, &layout)
             }
         }
         Query::Mempools => {

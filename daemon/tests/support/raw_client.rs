@@ -103,6 +103,7 @@ impl RawClient {
             shape: zerocp_core::wire::PayloadShape::Sized,
             max_slice_len: 0,
             user_header: zerocp_core::service::TypeInfo::of::<()>(),
+            layout: zerocp_core::type_layout::TypeLayout::unknown(),
         });
         match self.client.request_with_fds(&msg, REPLY_DEADLINE) {
             Ok((Message::PublisherCreated(p), fds)) => (p, fds),
@@ -129,6 +130,7 @@ impl RawClient {
             max_held: 4,
             shape: zerocp_core::wire::PayloadShape::Sized,
             user_header: zerocp_core::service::TypeInfo::of::<()>(),
+            layout: zerocp_core::type_layout::TypeLayout::unknown(),
         });
         match self.client.request_with_fds(&msg, REPLY_DEADLINE) {
             Ok((Message::SubscriberCreated(p), fds)) => (p, fds),

@@ -230,6 +230,7 @@ impl<'r, P: ?Sized + Payload, H: ZeroCopySafe> PublisherBuilder<'r, P, H> {
             shape: P::SHAPE,
             max_slice_len,
             user_header: port_request::type_info::<H>(),
+            description: P::DESCRIPTION,
             history: self.history,
             max_loans: self.max_loans,
             publish_timeout: self.publish_timeout,

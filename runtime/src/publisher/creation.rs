@@ -13,6 +13,7 @@ use zerocp_core::mempool::PoolSelectError;
 use zerocp_core::mempool_manager::PayloadSpec;
 use zerocp_core::port::{MAX_HISTORY, MAX_LOANS};
 use zerocp_core::service::{ServiceDescription, TypeInfo};
+use zerocp_core::type_layout::{TypeDescription, TypeLayout};
 use zerocp_core::wire::{CreatePublisher, Message, PayloadShape, PortKind, RevokeReason};
 
 use super::PublisherCore;
@@ -36,6 +37,8 @@ pub(crate) struct PublisherOptions {
     /// The longest slice in elements; 0 for a sized payload.
     pub(crate) max_slice_len: u32,
     pub(crate) user_header: TypeInfo,
+    /// How the payload type (a slice's element) describes its bytes.
+    pub(crate) description: &'static TypeDescription,
     pub(crate) history: u32,
     pub(crate) max_loans: u32,
     pub(crate) publish_timeout: Duration,
@@ -64,6 +67,7 @@ impl PublisherCore {
             shape: options.shape,
             max_slice_len: options.max_slice_len,
             user_header: options.user_header,
+            layout: TypeLayout::describe(options.description, info.size),
         });
         let (created, group) = port_request::create_mapped(
             shared,

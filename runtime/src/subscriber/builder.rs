@@ -174,6 +174,7 @@ impl<'r, P: ?Sized + Payload, H: ZeroCopySafe> SubscriberBuilder<'r, P, H> {
             type_info: tagged(self.type_tag, P::type_info()),
             shape: P::SHAPE,
             user_header: port_request::type_info::<H>(),
+            description: P::DESCRIPTION,
             queue_capacity: self.queue_capacity,
             full_policy: self.full_policy,
             history: self.history,

@@ -10,6 +10,7 @@ use zerocp_core::chunk_header::{payload_offset, payload_offset_after};
 use zerocp_core::mempool::PoolSelectError;
 use zerocp_core::port::{FullPolicy, MAX_HELD, MAX_HISTORY, MAX_QUEUE_CAPACITY};
 use zerocp_core::service::{ServiceDescription, TypeInfo};
+use zerocp_core::type_layout::{TypeDescription, TypeLayout};
 use zerocp_core::wire::{CreateSubscriber, Message, PayloadShape, PortKind, RevokeReason};
 
 use super::SubscriberCore;
@@ -31,6 +32,8 @@ pub(crate) struct SubscriberOptions {
     pub(crate) type_info: TypeInfo,
     pub(crate) shape: PayloadShape,
     pub(crate) user_header: TypeInfo,
+    /// How the payload type (a slice's element) describes its bytes.
+    pub(crate) description: &'static TypeDescription,
     pub(crate) queue_capacity: u32,
     pub(crate) full_policy: FullPolicy,
     pub(crate) history: u32,
@@ -69,6 +72,7 @@ impl SubscriberCore {
             max_held: options.max_held,
             shape: options.shape,
             user_header: options.user_header,
+            layout: TypeLayout::describe(options.description, info.size),
         });
         let (created, group) = port_request::create_mapped(
             shared,

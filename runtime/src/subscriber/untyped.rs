@@ -27,6 +27,7 @@ use std::time::Duration;
 use zerocp_core::port::FullPolicy;
 use zerocp_core::service::ServiceDescription;
 use zerocp_core::sync::Ordering;
+use zerocp_core::type_layout::TypeDescription;
 use zerocp_core::wire::PortKind;
 
 use super::creation::SubscriberOptions;
@@ -119,6 +120,7 @@ impl<'r> UntypedSubscriberBuilder<'r> {
             type_info: self.service_type.payload,
             shape: self.service_type.shape,
             user_header: self.service_type.user_header,
+            description: &TypeDescription::Opaque,
             queue_capacity: self.queue_capacity,
             full_policy: FullPolicy::DiscardOldest,
             history: self.history,

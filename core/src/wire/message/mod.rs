@@ -11,6 +11,7 @@
 //! | `operator` | [`RevokePort`], [`ResetGroup`], [`GroupReset`] |
 //! | `revocation` | the notice [`PortRevoked`] and its [`RevokeReason`] |
 //! | `history` | the notice [`HistoryWanted`] |
+//! | `layout` | [`ServiceLayout`], the answer to the service layout query |
 //! | `wake_fd` | [`WakeFdPort`] (of `SetWakeFd`, `QueryWakeFd`, `WakeFd`) |
 //! | `error_reply` | [`ErrorReply`], [`ErrorCode`] |
 
@@ -19,6 +20,7 @@ mod error_reply;
 mod groups;
 mod history;
 mod introspection;
+mod layout;
 mod operator;
 mod ports;
 mod registration;
@@ -36,6 +38,7 @@ pub use introspection::{
     MempoolInfo, Mempools, PAGE_END, PORTS_PER_PAGE, PROCESSES_PER_PAGE, PageRequest, PortInfo,
     PortsPage, ProcessInfo, ProcessState, ProcessesPage, Status,
 };
+pub use layout::ServiceLayout;
 pub use operator::{GroupReset, ResetGroup, RevokePort};
 pub use ports::{
     CreateListener, CreateNotifier, CreatePublisher, CreateSubscriber, PayloadShape, PortCreated,

@@ -3,6 +3,7 @@
 
 use crate::port::FullPolicy;
 use crate::service::{ServiceDescription, TypeInfo};
+use crate::type_layout::TypeLayout;
 use crate::wire::codec::{wire_enum, wire_struct};
 
 wire_enum! {
@@ -74,6 +75,10 @@ wire_struct! {
         /// The user header type written beside the payload in every chunk;
         /// `()` (size 0) for none (version 8).
         pub user_header: TypeInfo,
+        /// The payload type's fields (a slice's element's), for tools;
+        /// [`LayoutState::Unknown`](crate::type_layout::LayoutState::Unknown)
+        /// when it does not describe itself (version 10).
+        pub layout: TypeLayout,
     }
 }
 
@@ -97,6 +102,9 @@ wire_struct! {
         /// The user header type expected beside the payload; `()` (size 0)
         /// for none (version 8).
         pub user_header: TypeInfo,
+        /// The payload type's fields, as in [`CreatePublisher::layout`]
+        /// (version 10).
+        pub layout: TypeLayout,
     }
 }
 

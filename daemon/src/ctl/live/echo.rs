@@ -2,9 +2,10 @@
 //! published.
 //!
 //! **Text**: a header line (`#<sequence> from <publisher> at <publish time>,
-//! <len> bytes`, and the element count of a slice) and the payload as a
-//! hex dump, 16 bytes a line with their offset and the printable ASCII
-//! beside them.
+//! <len> bytes`, and the element count of a slice), the decoded fields as
+//! `name: value` lines in the layout's order when the type describes
+//! itself, and the payload as a hex dump, 16 bytes a line with their
+//! offset and the printable ASCII beside them.
 //!
 //! **JSON** (`--json`): one object per line, `{"schema", "service", "sequence",
 //! "publisher": {"port", "generation"}, "publish_time_ns", "len",
@@ -13,17 +14,20 @@
 //! its bytes in lower-case hex, `publish_time_ns` the publisher's
 //! `CLOCK_MONOTONIC` at publishing.
 //!
-//! **Decoding.** Payloads are shown as bytes: the daemon does not know a
-//! type's fields yet. [`decode_fields`] is where a type's field layout
-//! plugs in once ports send it (self-describing types): it then returns the
-//! fields as a JSON object, printed as `fields` (today always `null`) and
-//! as `name: value` lines before the hex dump.
+//! **Decoding.** A type that describes itself (`#[derive(ZeroCopySafe)]`,
+//! or a primitive) has a layout the daemon keeps for the service
+//! ([`Target::layout`]); [`decode_fields`] reads the payload by it
+//! ([`super::fields`]) into `fields`, a JSON object of field name to number,
+//! `bool`, list of numbers or hex string (`null` for a type without
+//! layout, whose samples are only hex).
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
-use zerocp::{ServiceType, UntypedSample};
+use zerocp::UntypedSample;
 
+use super::fields;
+use super::target::Target;
 use crate::ctl::render::to_json;
 
 /// The bytes of one hex dump line.
@@ -47,18 +51,15 @@ struct SampleJson<'a> {
     fields: Option<serde_json::Value>,
 }
 
-/// The payload's fields, decoded by the type's field layout; `None` while
-/// no layout is known (module docs).
-pub fn decode_fields(_service_type: &ServiceType, _payload: &[u8]) -> Option<serde_json::Value> {
-    None
+/// The payload's fields as a JSON object, decoded by the service's
+/// layout; `None` while no layout is known (module docs).
+pub fn decode_fields(target: &Target, payload: &[u8]) -> Option<serde_json::Value> {
+    let fields = fields::decode(&target.layout, &target.service_type, payload)?;
+    Some(serde_json::Value::Object(fields.into_iter().collect()))
 }
 
 /// One sample as one line of JSON (module docs), with its newline.
-pub fn sample_json(
-    service: &str,
-    service_type: &ServiceType,
-    sample: &UntypedSample<'_>,
-) -> String {
+pub fn sample_json(service: &str, target: &Target, sample: &UntypedSample<'_>) -> String {
     let publisher = sample.publisher();
     let payload = sample.payload();
     let json = SampleJson {
@@ -72,7 +73,7 @@ pub fn sample_json(
         len: payload.len(),
         elements: sample.len(),
         payload: hex(payload),
-        fields: decode_fields(service_type, payload),
+        fields: decode_fields(target, payload),
     };
     let mut line = to_json(&json);
     line.push('\n');
@@ -80,7 +81,7 @@ pub fn sample_json(
 }
 
 /// One sample as text: the header line and the hex dump (module docs).
-pub fn sample_text(service_type: &ServiceType, sample: &UntypedSample<'_>) -> String {
+pub fn sample_text(target: &Target, sample: &UntypedSample<'_>) -> String {
     let payload = sample.payload();
     let publisher = sample.publisher();
     let mut text = format!(
@@ -91,14 +92,13 @@ pub fn sample_text(service_type: &ServiceType, sample: &UntypedSample<'_>) -> St
         sample.publish_time(),
         payload.len()
     );
-    if service_type.shape == zerocp::PayloadShape::Slice {
+    if target.service_type.shape == zerocp::PayloadShape::Slice {
         let _ = write!(text, " ({} elements)", sample.len());
     }
     text.push('\n');
-    if let Some(serde_json::Value::Object(fields)) = decode_fields(service_type, payload) {
-        for (name, value) in fields {
-            let _ = writeln!(text, "  {name}: {value}");
-        }
+    let decoded = fields::decode(&target.layout, &target.service_type, payload);
+    for (name, value) in decoded.unwrap_or_default() {
+        let _ = writeln!(text, "  {name}: {value}");
     }
     text.push_str(&hex_dump(payload));
     text

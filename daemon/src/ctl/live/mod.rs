@@ -19,13 +19,15 @@
 //!   naming the domain, exit 1); it never waits for a daemon to come back.
 //! - A service without any port is an error: its type is not known.
 //!
-//! [`echo`] prints samples, [`hz`] the publish rate and [`bw`] the
+//! [`echo`] prints samples (decoded by [`fields`] when the service's type
+//! describes itself), [`hz`] the publish rate and [`bw`] the
 //! bandwidth, both measured in a [`rate_window`] on the publishers' own
 //! publish times.
 
 pub mod bw;
 pub mod echo;
 mod error;
+pub mod fields;
 pub mod hz;
 pub mod observer;
 pub mod rate_window;
@@ -103,9 +105,9 @@ pub fn run(
         LiveCommand::Echo { service, count } => {
             let print = |sample: &UntypedSample<'_>| {
                 let text = if json {
-                    echo::sample_json(service, &target.service_type, sample)
+                    echo::sample_json(service, &target, sample)
                 } else {
-                    echo::sample_text(&target.service_type, sample)
+                    echo::sample_text(&target, sample)
                 };
                 emit(out, &text)
             };

@@ -17,22 +17,30 @@
 //!
 //! A service not known to the daemon (no port yet) is an error rather than
 //! a wait: without a port there is no type to subscribe with.
+//!
+//! The service's fields come from the daemon's service layout query
+//! (protocol 10): the layout of its first port whose type describes itself.
 
 use zerocp::{ServiceType, TypeInfo};
 use zerocp_core::fixed_string::FixedString;
 use zerocp_core::service::{REQUEST_TYPE_TAG, RESPONSE_TYPE_TAG, ServiceDescription};
+use zerocp_core::type_layout::TypeLayout;
 use zerocp_core::wire::{PortInfo, PortKind};
 
 use super::LiveError;
 use crate::ctl::{CtlClient, CtlError};
 
-/// A service to observe and the type to subscribe with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A service to observe, the type to subscribe with, and its fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     /// The service.
     pub service: ServiceDescription,
     /// Its type, as the daemon reported it.
     pub service_type: ServiceType,
+    /// Its payload type's fields (one element's, for a slice), as the
+    /// daemon keeps them; unknown for a type that does not describe
+    /// itself.
+    pub layout: TypeLayout,
 }
 
 /// Finds `given` among the daemon's ports (by its `Service/Instance/Event`
@@ -44,7 +52,9 @@ pub fn find(client: &mut CtlClient, given: &str) -> Result<Target, LiveError> {
         service: given.to_owned(),
         domain: client.domain().to_owned(),
     })?;
-    target_of(port)
+    let mut target = target_of(port)?;
+    target.layout = client.service_layout(&target.service)?;
+    Ok(target)
 }
 
 /// The target a port of the service describes.
@@ -60,6 +70,7 @@ fn target_of(port: &PortInfo) -> Result<Target, LiveError> {
     Ok(Target {
         service: port.service,
         service_type: service_type(&port.type_info),
+        layout: TypeLayout::unknown(),
     })
 }
 
