@@ -29,6 +29,7 @@
 pub mod client;
 pub mod live;
 pub mod render;
+pub mod top;
 
 use std::time::Duration;
 
@@ -85,7 +86,7 @@ pub fn run(domain: Option<&str>, query: Query, json: bool) -> Result<String, Ctl
 
 /// Runs `attempt` until it succeeds or fails otherwise than for lack of
 /// room, at most [`ATTEMPTS`] times, with jittered waits in between.
-fn retrying<T>(mut attempt: impl FnMut() -> Result<T, CtlError>) -> Result<T, CtlError> {
+pub(crate) fn retrying<T>(mut attempt: impl FnMut() -> Result<T, CtlError>) -> Result<T, CtlError> {
     let mut backoff = Backoff::new(FIRST_RETRY, MAX_RETRY);
     let mut attempts = 1;
     loop {
