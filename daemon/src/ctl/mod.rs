@@ -6,6 +6,9 @@
 //! answers them on any connection that passes its access check), so it takes
 //! no process slot and leaves no trace. `echo`, `hz` and `bw` are different:
 //! they watch samples as they flow, as a registered subscriber ([`live`]).
+//! `top` asks the same queries again every interval, on a new connection
+//! each time, and shows their counters as rates in a live terminal view or,
+//! with `--once`, one frame of text or JSON ([`top`]).
 //! `reset-group NAME` and `revoke-port GROUP KIND INDEX` are the operator's
 //! requests (root and the daemon's uid only, `zerocp_daemon::operator`):
 //! they interrupt the processes of the group or the port's owner, who are
