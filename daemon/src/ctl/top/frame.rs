@@ -133,7 +133,11 @@ impl Frame {
             (Some(p), Some(elapsed)) => Some(port_rates(&p.ports, &current.ports, elapsed)),
             _ => None,
         };
-        let rate = |port: &PortInfo| rates.as_ref().map(|r| r.get(&PortKey::of(port)).copied());
+        // Every port of `current` has a rate once there are rates.
+        let rate = |port: &PortInfo| {
+            let rates = rates.as_ref()?;
+            Some(rates.get(&PortKey::of(port)).copied().unwrap_or(NO_RATE))
+        };
         Self {
             domain: current.domain.clone(),
             interval_s: interval.map(|i| i.as_secs_f64()),
@@ -178,16 +182,14 @@ fn process_name(processes: &[ProcessInfo], pid: u32) -> Option<String> {
         .map(|p| p.name.as_str().to_owned())
 }
 
-/// A port's rate: `None` without a previous snapshot, `Some(None)` for a
-/// port gone from the rates (cannot happen for a port of `current`).
-type RateOf<'a> = dyn Fn(&PortInfo) -> Option<Option<PortRate>> + 'a;
+/// A port's rate: `None` without a previous snapshot.
+type RateOf<'a> = dyn Fn(&PortInfo) -> Option<PortRate> + 'a;
 
 fn subscriber_row(
     port: &PortInfo,
     processes: &[ProcessInfo],
-    rate: Option<Option<PortRate>>,
+    rate: Option<PortRate>,
 ) -> SubscriberRow {
-    let rate = rate.map(|r| r.unwrap_or(NO_RATE));
     SubscriberRow {
         service: port.service.to_string(),
         port: port.port_index,
@@ -233,7 +235,7 @@ fn services(current: &Snapshot, rate: &RateOf<'_>) -> Vec<ServiceRow> {
         if port.kind == PortKind::Publisher
             && let (Some(total), Some(r)) = (row.publish_rate_hz.as_mut(), rate(port))
         {
-            *total += r.unwrap_or(NO_RATE).samples_per_s;
+            *total += r.samples_per_s;
         }
     }
     for row in &mut rows {
