@@ -14,7 +14,7 @@
 //! The frame is the model; [`Order`] sorts and filters it, and it is
 //! rendered either in the terminal (`draw`, on a [`terminal::Screen`]
 //! that always gives the terminal back) or as plain text or JSON
-//! (`text`), from the same [`panels`]:
+//! (`text`), from the same `panels`:
 //!
 //! - [`live`] draws a frame every interval and reacts to keys at once
 //!   ([`App`]: `q`/Esc/Ctrl-C quit, `s` sorts, `/` filters). It ends with

@@ -16,7 +16,7 @@
 //!
 //! Restoring twice is harmless, so the hook and the drop need not know of
 //! each other. Keys are read here too ([`Screen::next_input`]), translated
-//! to [`Key`] for [`App`](super::app::App).
+//! to [`Key`] for [`App`].
 
 use std::io::{self, Stdout};
 use std::sync::Once;
