@@ -132,3 +132,30 @@ fn stop_flag() -> Result<Arc<AtomicBool>, TopError> {
     }
     Ok(stop)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zerocp_core::wire::ErrorCode;
+
+    #[test]
+    fn a_query_failing_after_one_succeeded_means_the_daemon_stopped() {
+        let earlier = Snapshot {
+            domain: "d".into(),
+            at: Instant::now(),
+            processes: Vec::new(),
+            ports: Vec::new(),
+            mempools: Vec::new(),
+        };
+        let closed = CtlError::Closed {
+            socket: "/run/zerocp/d.sock".into(),
+        };
+        let stopped = gone(&earlier, closed);
+        assert_eq!(stopped.to_string(), "zerocpd of domain d stopped");
+        let refused = CtlError::Refused {
+            code: ErrorCode::AccessDenied,
+            detail: "uid 7".into(),
+        };
+        assert!(matches!(gone(&earlier, refused), TopError::Query(_)));
+    }
+}
