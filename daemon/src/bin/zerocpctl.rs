@@ -7,6 +7,7 @@ use std::time::Duration;
 use zerocp_core::wire::PortKind;
 use zerocp_daemon::cli::{self, Command};
 use zerocp_daemon::ctl::live::{self, LiveCommand, hz::DEFAULT_WINDOW};
+use zerocp_daemon::ctl::top::{self, Order, SortKey, TopError};
 use zerocp_daemon::ctl::{self, Query};
 
 const USAGE: &str = "\
@@ -29,6 +30,17 @@ Commands:
   groups     segment groups: service patterns, publish and subscribe rules,
              pools (size, count, used), resets
   metrics    every counter and gauge in the Prometheus text format (0.0.4)
+
+The live view:
+  top [--interval SECONDS] [--once] [--filter TEXT] [--sort KEY]
+             processes (pid, heartbeat age, state), services (publish rate,
+             bandwidth), subscribers (queue fill, drops) and mempools (use,
+             minimum free), drawn again every --interval (default 1); keys:
+             q, Esc or Ctrl-C quit, s cycles the sort key, / filters by
+             service or process name. KEY is name, pid, rate, bandwidth or
+             drops. --once prints one frame (rates over --interval) and
+             exits, for scripts (--json: one object); without --once
+             stdout must be a terminal
 
 Live commands (they subscribe to SERVICE, never blocking its publishers;
 Ctrl-C ends them):
@@ -59,13 +71,47 @@ Options:
   -V, --version  print the version
 ";
 
-const COMMANDS: &str = "status, processes, services, info, echo, hz, bw, mempools, groups, metrics, \
-                        reset-group or revoke-port";
+const COMMANDS: &str = "status, processes, services, info, top, echo, hz, bw, mempools, groups, \
+                        metrics, reset-group or revoke-port";
 
-/// A one-shot query, or a live command.
+/// A one-shot query, the live view, or a live command.
 enum Action {
     Query(Query),
+    Top(TopOptions),
     Live(LiveCommand),
+}
+
+/// The options of `top`.
+struct TopOptions {
+    interval: Duration,
+    once: bool,
+    order: Order,
+}
+
+/// `top`'s options as given: `Some` for each one seen.
+#[derive(Default)]
+struct TopFlags {
+    interval: Option<Duration>,
+    once: bool,
+    filter: Option<String>,
+    sort: Option<SortKey>,
+}
+
+impl TopFlags {
+    fn any(&self) -> bool {
+        self.interval.is_some() || self.once || self.filter.is_some() || self.sort.is_some()
+    }
+
+    fn options(self) -> TopOptions {
+        TopOptions {
+            interval: self.interval.unwrap_or(top::DEFAULT_INTERVAL),
+            once: self.once,
+            order: Order {
+                sort: self.sort.unwrap_or_default(),
+                filter: self.filter.unwrap_or_default(),
+            },
+        }
+    }
 }
 
 struct Args {
@@ -81,9 +127,28 @@ struct LiveOptions {
     window: Option<Duration>,
 }
 
-/// The command `name` and the arguments it takes from `words` (and, for a
-/// live command, `live`).
-fn parse_action(name: &str, words: &[String], live: LiveOptions) -> Result<Action, lexopt::Error> {
+/// The command `name` and the arguments it takes from `words` (and, for
+/// `top`, `flags`; for a live command, `live`).
+fn parse_action(
+    name: &str,
+    words: &[String],
+    live: LiveOptions,
+    flags: TopFlags,
+) -> Result<Action, lexopt::Error> {
+    match (name, words) {
+        ("top", []) if live.count.is_none() && live.window.is_none() => {
+            return Ok(Action::Top(flags.options()));
+        }
+        ("top", []) => return Err("top takes no --count or --window (it takes --interval)".into()),
+        ("top", [extra, ..]) => return Err(format!("top takes no argument, got {extra:?}").into()),
+        _ if flags.any() => {
+            return Err(format!(
+                "{name} takes no --interval, --once, --filter or --sort (top does)"
+            )
+            .into());
+        }
+        _ => {}
+    }
     let service = |words: &[String]| match words {
         [service] => service_arg(service),
         _ => Err(format!("{name} takes one argument: SERVICE (Service/Instance/Event)").into()),
@@ -172,14 +237,15 @@ fn number(what: &str, text: &str) -> Result<u32, lexopt::Error> {
         .map_err(|_| format!("{what} must be a number, got {text:?}").into())
 }
 
-/// `--window SECONDS`: a positive number of seconds (fractions allowed).
-fn window(text: &str) -> Result<Duration, lexopt::Error> {
+/// `--window SECONDS` or `--interval SECONDS` (`option`): a positive
+/// number of seconds (fractions allowed).
+fn seconds(option: &str, text: &str) -> Result<Duration, lexopt::Error> {
     text.parse::<f64>()
         .ok()
         .filter(|s| s.is_finite() && *s > 0.0)
         .and_then(|s| Duration::try_from_secs_f64(s).ok())
         .ok_or_else(|| {
-            format!("--window must be a positive number of seconds, got {text:?}").into()
+            format!("{option} must be a positive number of seconds, got {text:?}").into()
         })
 }
 
@@ -187,6 +253,7 @@ fn parse_args() -> Result<Command<Args>, lexopt::Error> {
     use lexopt::prelude::*;
     let (mut domain, mut json, mut words) = (None, false, Vec::new());
     let mut live = LiveOptions::default();
+    let mut flags = TopFlags::default();
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
@@ -199,7 +266,18 @@ fn parse_args() -> Result<Command<Args>, lexopt::Error> {
                         format!("--count must be a positive number, got {text:?}")
                     })?);
             }
-            Long("window") => live.window = Some(window(&parser.value()?.string()?)?),
+            Long("window") => live.window = Some(seconds("--window", &parser.value()?.string()?)?),
+            Long("interval") => {
+                flags.interval = Some(seconds("--interval", &parser.value()?.string()?)?);
+            }
+            Long("once") => flags.once = true,
+            Long("filter") => flags.filter = Some(parser.value()?.string()?),
+            Long("sort") => {
+                let text = parser.value()?.string()?;
+                flags.sort = Some(SortKey::parse(&text).ok_or_else(|| {
+                    format!("--sort takes name, pid, rate, bandwidth or drops, got {text:?}")
+                })?);
+            }
             Short('h') | Long("help") => return Ok(Command::Print(USAGE.into())),
             Short('V') | Long("version") => return Ok(Command::version("zerocpctl")),
             Value(word) => words.push(word.string()?),
@@ -209,7 +287,10 @@ fn parse_args() -> Result<Command<Args>, lexopt::Error> {
     let (name, rest) = words
         .split_first()
         .ok_or_else(|| format!("missing command: {COMMANDS}"))?;
-    let action = parse_action(name, rest, live)?;
+    let action = parse_action(name, rest, live, flags)?;
+    if json && matches!(&action, Action::Top(top) if !top.once) {
+        return Err("top --json prints one frame: add --once".into());
+    }
     Ok(Command::Run(Args {
         domain,
         json,
@@ -225,6 +306,7 @@ fn main() -> ExitCode {
     let query = match args.action {
         Action::Query(query) => query,
         Action::Live(command) => return live_main(args.domain.as_deref(), &command, args.json),
+        Action::Top(options) => return top_main(args.domain.as_deref(), options, args.json),
     };
     match ctl::run(args.domain.as_deref(), query, args.json) {
         Ok(text) => {
@@ -246,6 +328,33 @@ fn main() -> ExitCode {
 fn live_main(domain: Option<&str>, command: &LiveCommand, json: bool) -> ExitCode {
     match live::run(domain, command, json, &mut std::io::stdout().lock()) {
         Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zerocpctl: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `top`: exit 0 when it printed its frame (`--once`) or was quit;
+/// 2 when the live view was asked for without a terminal; 1 with the
+/// error otherwise (the terminal is restored by then).
+fn top_main(domain: Option<&str>, options: TopOptions, json: bool) -> ExitCode {
+    let result = if options.once {
+        top::once(domain, options.interval, &options.order, json).map(|text| {
+            print!("{text}");
+            if json {
+                println!();
+            }
+        })
+    } else {
+        top::live(domain, options.interval, options.order)
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e @ TopError::NotATerminal) => {
+            eprintln!("zerocpctl: error: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("zerocpctl: error: {e}");
             ExitCode::FAILURE

@@ -6,6 +6,9 @@
 //! answers them on any connection that passes its access check), so it takes
 //! no process slot and leaves no trace. `echo`, `hz` and `bw` are different:
 //! they watch samples as they flow, as a registered subscriber ([`live`]).
+//! `top` asks the same queries again every interval, on a new connection
+//! each time, and shows their counters as rates in a live terminal view or,
+//! with `--once`, one frame of text or JSON ([`top`]).
 //! `reset-group NAME` and `revoke-port GROUP KIND INDEX` are the operator's
 //! requests (root and the daemon's uid only, `zerocp_daemon::operator`):
 //! they interrupt the processes of the group or the port's owner, who are
@@ -29,6 +32,7 @@
 pub mod client;
 pub mod live;
 pub mod render;
+pub mod top;
 
 use std::time::Duration;
 
@@ -86,7 +90,7 @@ pub fn run(domain: Option<&str>, query: Query, json: bool) -> Result<String, Ctl
 
 /// Runs `attempt` until it succeeds or fails otherwise than for lack of
 /// room, at most [`ATTEMPTS`] times, with jittered waits in between.
-fn retrying<T>(mut attempt: impl FnMut() -> Result<T, CtlError>) -> Result<T, CtlError> {
+pub(crate) fn retrying<T>(mut attempt: impl FnMut() -> Result<T, CtlError>) -> Result<T, CtlError> {
     let mut backoff = Backoff::new(FIRST_RETRY, MAX_RETRY);
     let mut attempts = 1;
     loop {

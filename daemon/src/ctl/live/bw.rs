@@ -59,7 +59,7 @@ pub fn report(service: &str, window: Duration, stats: &Stats, json: bool) -> Str
 }
 
 /// `n` bytes with a unit: `512 B`, `12.80 KB`, `3.20 MB` (powers of 1000).
-fn bytes(n: f64) -> String {
+pub(crate) fn bytes(n: f64) -> String {
     if n >= 1e6 {
         format!("{:.2} MB", n / 1e6)
     } else if n >= 1e3 {

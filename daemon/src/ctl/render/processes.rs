@@ -24,7 +24,7 @@ struct ProcessJson<'a> {
     chunks_held: u32,
 }
 
-fn state_name(state: ProcessState) -> &'static str {
+pub(crate) fn state_name(state: ProcessState) -> &'static str {
     match state {
         ProcessState::Alive => "alive",
         ProcessState::Unresponsive => "unresponsive",
