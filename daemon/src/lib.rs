@@ -116,6 +116,7 @@ pub mod ctl;
 pub mod daemon;
 pub mod daemon_identity;
 pub mod diroute;
+pub mod discovery_notice;
 pub mod group_audit;
 pub mod group_config;
 pub mod group_memory;

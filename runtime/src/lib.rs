@@ -207,7 +207,10 @@ mod runtime;
 mod runtime_builder;
 mod sample;
 mod segment_mappings;
+mod service_info;
+mod service_query;
 mod service_type;
+mod service_watcher;
 mod slots;
 mod socket_watch;
 mod subscriber;
@@ -246,7 +249,9 @@ pub use request_response::{
 pub use runtime::Runtime;
 pub use runtime_builder::{DEFAULT_RECONNECT_CEILING, RuntimeBuilder};
 pub use sample::Sample;
+pub use service_info::{MessagingPattern, ServiceInfo};
 pub use service_type::ServiceType;
+pub use service_watcher::{ServiceEvent, ServiceWatcher};
 pub use subscriber::{
     DEFAULT_MAX_HELD, DEFAULT_QUEUE_CAPACITY, Subscriber, SubscriberBuilder, UntypedSubscriber,
     UntypedSubscriberBuilder,
@@ -274,5 +279,6 @@ const _: () = {
     send::<UntypedSubscriber>();
     send::<Notifier>();
     send::<Listener>();
+    send::<ServiceWatcher>();
     send_sync::<Runtime>();
 };
