@@ -171,12 +171,14 @@ impl ServiceWatcher {
                 // No timeout, or one too large for the clock: no limit.
                 None => None,
             };
-            self.listener.wait(left)?;
-            // What the wait took is a change: list again (the loop's next
-            // `try_wait` would not see it).
-            let events = self.refresh()?;
-            if !events.is_empty() {
-                return Ok(events);
+            // Ids the wait took are a change the loop's next `try_wait`
+            // would not see: list again now. None (the timeout): look once
+            // more, then give up at the deadline.
+            if !self.listener.wait(left)?.is_empty() {
+                let events = self.refresh()?;
+                if !events.is_empty() {
+                    return Ok(events);
+                }
             }
         }
     }
