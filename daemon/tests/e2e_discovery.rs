@@ -12,6 +12,10 @@
 //!   a deadline: a watcher that slept on fails the test.
 //! - A watcher attached to a `WaitSet` wakes the wait set when a service
 //!   appears.
+//! - Across a daemon restart (`kill -9`, a new daemon) a watcher fails
+//!   with the retryable `Disconnected` during the outage, then lists the
+//!   new daemon's services by itself (the publisher that has not
+//!   re-attached yet: disappeared) and sees it appear once it re-attaches.
 
 mod e2e_support;
 mod support;
@@ -95,8 +99,36 @@ fn a_watcher_in_a_waitset_wakes_it_when_a_service_appears() {
     domain.stop();
 }
 
+#[test]
+fn a_watcher_lists_again_after_a_daemon_restart() {
+    let mut domain = TestDomain::builder().mempools(&[(128, 64)]).start();
+    let mut publisher = spawn_child("roles::publisher_across_restart", &[], &domain.envs());
+    publisher.expect_line("ready", WAIT);
+    let mut watcher = spawn_child("roles::watcher_across_restart", &[], &domain.envs());
+    assert_eq!(
+        watcher.expect_line("watching: ", WAIT),
+        format!("{WATCHED} 1 0")
+    );
+    domain.kill();
+    watcher.expect_line("disconnected", WAIT);
+    domain.spawn("debug");
+    assert_eq!(watcher.expect_line("service disappeared: ", WAIT), WATCHED);
+    publisher.send_line("publish");
+    publisher.expect_line("published", WAIT);
+    assert_eq!(
+        watcher.expect_line("service appeared: ", WAIT),
+        format!("{WATCHED} 1 0")
+    );
+    watcher.expect_success(WAIT);
+    publisher.kill();
+    domain.stop();
+}
+
 mod roles {
-    use zerocp::{MessagingPattern, Runtime, ServiceEvent, ServiceInfo, WaitSet};
+    use zerocp::{
+        ConnectionState, MessagingPattern, Runtime, ServiceEvent, ServiceInfo, ServicesError,
+        WaitError, WaitSet, WatchError,
+    };
     use zerocp_core::discovery::discovery_service;
     use zerocp_os_linux::testing::role::role_args;
 
@@ -276,6 +308,74 @@ mod roles {
             if let Some(event) = events.first() {
                 report("woken: ", event);
                 return;
+            }
+        }
+    }
+
+    /// Blocks until `rt` is connected again.
+    fn until_connected(rt: &Runtime) {
+        let watch = rt.connection_watcher();
+        let deadline = std::time::Instant::now() + ROLE_DEADLINE;
+        let mut state = watch.state();
+        while !matches!(state, ConnectionState::Connected { .. }) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            assert!(!left.is_zero(), "still {state:?}");
+            state = watch.wait_change(state, Some(left));
+        }
+    }
+
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn publisher_across_restart() {
+        if role_args("roles::publisher_across_restart").is_none() {
+            return;
+        }
+        let rt = Runtime::init("disc-restart-pub").expect("init");
+        let publisher = rt.publisher::<Msg>(&watched()).create().expect("publisher");
+        say("ready");
+        expect_command("publish");
+        until_connected(&rt);
+        // The loan re-attaches the port to the new daemon.
+        let sample = publisher.loan_uninit().expect("loan").write(Msg::new(1, 0));
+        sample.publish().expect("publish");
+        say("published");
+        // Killed by the test.
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+    }
+
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn watcher_across_restart() {
+        if role_args("roles::watcher_across_restart").is_none() {
+            return;
+        }
+        let rt = Runtime::init("disc-restart-watch").expect("init");
+        let watcher = rt.service_watcher().expect("watcher");
+        let listed = watcher.services();
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        say(format!("watching: {}", counts(&listed[0])));
+        let mut seen_gone = false;
+        loop {
+            match watcher.wait(Some(ROLE_DEADLINE)) {
+                Ok(events) => {
+                    assert!(!events.is_empty(), "no change within {ROLE_DEADLINE:?}");
+                    for event in &events {
+                        report("", event);
+                        if seen_gone && matches!(event, ServiceEvent::Appeared(_)) {
+                            return;
+                        }
+                        seen_gone |= matches!(event, ServiceEvent::Disappeared(_));
+                    }
+                }
+                Err(
+                    WatchError::Wait(WaitError::Disconnected)
+                    | WatchError::Services(ServicesError::Disconnected),
+                ) => {
+                    say("disconnected");
+                    until_connected(&rt);
+                }
+                Err(e) => panic!("watching: {e}"),
             }
         }
     }

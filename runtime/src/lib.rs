@@ -227,9 +227,10 @@ pub use connection::ConnectionState;
 pub use connection_event::ConnectionEvent;
 pub use connection_watcher::ConnectionWatcher;
 pub use error::{
-    AttachError, CreateExchangeError, CreatePortError, InitError, LoanError, NotifyError,
-    PortNotRecreated, PublishError, RespondError, ResponseError, SendRequestError, TakeError,
-    UpdateConnectionsError, WaitError, WaitSetCreateError, WaitSetWaitError, WakeFdError,
+    AttachError, CreateExchangeError, CreatePortError, CreateWatcherError, InitError, LoanError,
+    NotifyError, PortNotRecreated, PublishError, RespondError, ResponseError, SendRequestError,
+    ServicesError, TakeError, UpdateConnectionsError, WaitError, WaitSetCreateError,
+    WaitSetWaitError, WakeFdError, WatchError,
 };
 pub use field_info::FieldInfo;
 pub use heartbeat_thread::HeartbeatStartError;
