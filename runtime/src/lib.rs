@@ -105,6 +105,33 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## Discovering services
+//!
+//! [`Runtime::services`] lists the services of the domain ([`ServiceInfo`]:
+//! name, [`MessagingPattern`], type, publishers, subscribers, notifiers,
+//! listeners); a [`ServiceWatcher`] reports them appearing, changing and
+//! disappearing ([`ServiceEvent`]), woken by an event the daemon raises
+//! whenever a port comes or goes (no polling): with a timeout
+//! ([`ServiceWatcher::wait`]), without sleeping, through a descriptor or in a
+//! [`WaitSet`].
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use zerocp::{Runtime, ServiceEvent};
+//!
+//! let rt = Runtime::init("inspector")?;
+//! let watcher = rt.service_watcher()?;
+//! for info in watcher.services() {
+//!     println!("{}: {} publishers", info.service, info.publishers);
+//! }
+//! for event in watcher.wait(Some(Duration::from_secs(1)))? {
+//!     if let ServiceEvent::Appeared(info) = event {
+//!         println!("new: {} of {}", info.service, info.payload.name.as_str());
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ## Options
 //!
 //! - subscriber: [`queue_capacity`](SubscriberBuilder::queue_capacity),

@@ -85,10 +85,11 @@ impl ServiceInfo {
     fn of_port(port: &PortInfo) -> Self {
         let event = matches!(port.kind, PortKind::Notifier | PortKind::Listener);
         let reported = ServiceType::from_reported(&port.type_info);
-        let (pattern, payload) = match untagged(&reported.payload) {
-            _ if event => (MessagingPattern::Event, reported.payload),
-            Some((pattern, payload)) => (pattern, payload),
-            None => (MessagingPattern::PublishSubscribe, reported.payload),
+        let (pattern, payload) = if event {
+            (MessagingPattern::Event, reported.payload)
+        } else {
+            untagged(&reported.payload)
+                .unwrap_or((MessagingPattern::PublishSubscribe, reported.payload))
         };
         Self {
             service: port.service,
