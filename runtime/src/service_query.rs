@@ -12,7 +12,7 @@
 //! between two pages can be missed or listed twice. A watcher re-queries
 //! after every change it is told of, so the next list is right again.
 
-use zerocp_core::wire::{Message, PAGE_END, PageRequest, PortInfo};
+use zerocp_core::wire::{ErrorCode, Message, PAGE_END, PageRequest, PortInfo};
 
 use crate::error::{ControlError, ServicesError};
 use crate::registration::Registration;
@@ -49,6 +49,10 @@ fn page(registration: &Registration, start: u32) -> Result<(Vec<PortInfo>, u32),
     let request = Message::QueryServices(PageRequest { start });
     match registration.call(&request) {
         Ok(Message::PortsPage(page)) => Ok((page.entries.to_vec(), page.next)),
+        Ok(Message::Error(e)) if e.code == ErrorCode::ShuttingDown => {
+            registration.mark_gone();
+            Err(gone(registration))
+        }
         Ok(Message::Error(e)) => Err(ServicesError::Refused {
             code: e.code,
             detail: e.detail.as_str().to_owned(),
@@ -57,10 +61,15 @@ fn page(registration: &Registration, start: u32) -> Result<(Vec<PortInfo>, u32),
             request: request.kind(),
             got: other.kind(),
         })),
-        Err(ControlError::Closed) => Err(registration
-            .gone()
-            .unwrap_or_else(|| registration.daemon_gone())
-            .into()),
+        Err(ControlError::Closed) => Err(gone(registration)),
         Err(e) => Err(ServicesError::Control(e)),
     }
+}
+
+/// The error of a registration whose daemon is gone (or dropped it).
+fn gone(registration: &Registration) -> ServicesError {
+    registration
+        .gone()
+        .unwrap_or_else(|| registration.daemon_gone())
+        .into()
 }
