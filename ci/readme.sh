@@ -202,5 +202,6 @@ step_continue "example waitset (at most ${README_TIME_LIMIT}s)" example_run wait
 step_continue "example request_response (at most ${README_TIME_LIMIT}s)" example_run request_response '^request_response: done, every response went zero-copy'
 step_continue "example epoll_tcp (at most ${README_TIME_LIMIT}s)" example_run epoll_tcp '^epoll_tcp: done: 5 ZeroCP messages and 5 TCP lines'
 step_continue "example slices (at most ${README_TIME_LIMIT}s)" example_run slices '^slices: done: 6 frames, each of its own length'
+step_continue "example discovery (at most ${README_TIME_LIMIT}s)" example_run discovery '^discovery: done: '
 step_continue "README test command" readme_test_command
 ci_finish

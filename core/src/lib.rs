@@ -15,6 +15,7 @@ extern crate std;
 pub mod cache_padded;
 pub mod chunk_header;
 pub mod chunk_queue;
+pub mod discovery;
 pub mod event;
 pub mod fixed_string;
 pub mod freelist;

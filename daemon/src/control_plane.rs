@@ -416,6 +416,7 @@ impl<'a> ControlPlane<'a> {
         kind: PortKind,
     ) -> Result<(u32, PortSettings), RequestError> {
         let owner = self.owner(slot)?;
+        Self::check_not_reserved(service, kind)?;
         let group = self.admitted_group(owner, service, kind)?;
         self.check_route(service, port_type, kind)?;
         let mempool = self.checked_type(port_type, max_slice_len, group)?;
@@ -485,6 +486,7 @@ impl<'a> ControlPlane<'a> {
             payload_size: part.layout().total_bytes(),
         };
         self.announce_senders(group, service);
+        self.announce_service_change(service);
         self.announce_history_wanted(id, service, settings.history);
         if let Some(owner) = self.processes.get_mut(slot) {
             owner.ports.push(id);
@@ -537,6 +539,7 @@ impl<'a> ControlPlane<'a> {
         if let Some(service) = self.routes.service_of(id) {
             self.routes.remove(part.control(), &service, id);
             self.announce_senders(id.group, &service);
+            self.announce_service_change(&service);
         }
     }
 

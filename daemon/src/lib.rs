@@ -118,6 +118,9 @@ pub mod ctl;
 pub mod daemon;
 pub mod daemon_identity;
 pub mod diroute;
+pub mod discovery_notice;
+#[cfg(test)]
+mod discovery_notice_tests;
 pub mod group_audit;
 pub mod group_config;
 pub mod group_memory;

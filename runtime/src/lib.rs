@@ -105,6 +105,33 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## Discovering services
+//!
+//! [`Runtime::services`] lists the services of the domain ([`ServiceInfo`]:
+//! name, [`MessagingPattern`], type, publishers, subscribers, notifiers,
+//! listeners); a [`ServiceWatcher`] reports them appearing, changing and
+//! disappearing ([`ServiceEvent`]), woken by an event the daemon raises
+//! whenever a port comes or goes (no polling): with a timeout
+//! ([`ServiceWatcher::wait`]), without sleeping, through a descriptor or in a
+//! [`WaitSet`].
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use zerocp::{Runtime, ServiceEvent};
+//!
+//! let rt = Runtime::init("inspector")?;
+//! let watcher = rt.service_watcher()?;
+//! for info in watcher.services() {
+//!     println!("{}: {} publishers", info.service, info.publishers);
+//! }
+//! for event in watcher.wait(Some(Duration::from_secs(1)))? {
+//!     if let ServiceEvent::Appeared(info) = event {
+//!         println!("new: {} of {}", info.service, info.payload.name.as_str());
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ## Options
 //!
 //! - subscriber: [`queue_capacity`](SubscriberBuilder::queue_capacity),
@@ -207,7 +234,10 @@ mod runtime;
 mod runtime_builder;
 mod sample;
 mod segment_mappings;
+mod service_info;
+mod service_query;
 mod service_type;
+mod service_watcher;
 mod slots;
 mod socket_watch;
 mod subscriber;
@@ -224,9 +254,10 @@ pub use connection::ConnectionState;
 pub use connection_event::ConnectionEvent;
 pub use connection_watcher::ConnectionWatcher;
 pub use error::{
-    AttachError, CreateExchangeError, CreatePortError, InitError, LoanError, NotifyError,
-    PortNotRecreated, PublishError, RespondError, ResponseError, SendRequestError, TakeError,
-    UpdateConnectionsError, WaitError, WaitSetCreateError, WaitSetWaitError, WakeFdError,
+    AttachError, CreateExchangeError, CreatePortError, CreateWatcherError, InitError, LoanError,
+    NotifyError, PortNotRecreated, PublishError, RespondError, ResponseError, SendRequestError,
+    ServicesError, TakeError, UpdateConnectionsError, WaitError, WaitSetCreateError,
+    WaitSetWaitError, WakeFdError, WatchError,
 };
 pub use field_info::FieldInfo;
 pub use heartbeat_thread::HeartbeatStartError;
@@ -246,7 +277,9 @@ pub use request_response::{
 pub use runtime::Runtime;
 pub use runtime_builder::{DEFAULT_RECONNECT_CEILING, RuntimeBuilder};
 pub use sample::Sample;
+pub use service_info::{MessagingPattern, ServiceInfo};
 pub use service_type::ServiceType;
+pub use service_watcher::{ServiceEvent, ServiceWatcher};
 pub use subscriber::{
     DEFAULT_MAX_HELD, DEFAULT_QUEUE_CAPACITY, Subscriber, SubscriberBuilder, UntypedSubscriber,
     UntypedSubscriberBuilder,
@@ -275,5 +308,6 @@ const _: () = {
     send::<UntypedSubscriber>();
     send::<Notifier>();
     send::<Listener>();
+    send::<ServiceWatcher>();
     send_sync::<Runtime>();
 };

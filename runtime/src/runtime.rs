@@ -9,7 +9,7 @@ use zerocp_core::service::ServiceDescription;
 
 use crate::connection::ConnectionState;
 use crate::connection_watcher::ConnectionWatcher;
-use crate::error::InitError;
+use crate::error::{CreateWatcherError, InitError, ServicesError};
 use crate::lifecycle::Lifecycle;
 use crate::listener::ListenerBuilder;
 use crate::notifier::NotifierBuilder;
@@ -17,7 +17,10 @@ use crate::payload::Payload;
 use crate::publisher::PublisherBuilder;
 use crate::request_response::{ClientBuilder, ServerBuilder};
 use crate::runtime_builder::RuntimeBuilder;
+use crate::service_info::ServiceInfo;
+use crate::service_query;
 use crate::service_type::ServiceType;
+use crate::service_watcher::ServiceWatcher;
 use crate::subscriber::{SubscriberBuilder, UntypedSubscriberBuilder};
 
 /// A process registered with `zerocpd`: the factory of publishers and
@@ -129,6 +132,52 @@ impl Runtime {
     /// ([`Listener`](crate::Listener)).
     pub fn listener(&self, service: &ServiceDescription) -> ListenerBuilder<'_> {
         ListenerBuilder::new(&self.inner, service)
+    }
+
+    /// Every service of the domain now, in name order: its name, pattern,
+    /// type and the ports of each kind ([`ServiceInfo`]), as the daemon
+    /// answers its ports query over this process's connection. Every
+    /// process the daemon admits may list every service, in every segment
+    /// group (names, types and counts only).
+    ///
+    /// ```no_run
+    /// use zerocp::Runtime;
+    ///
+    /// let rt = Runtime::init("inspector")?;
+    /// for info in rt.services()? {
+    ///     println!("{} {:?}: {} publishers, {} subscribers",
+    ///         info.service, info.pattern, info.publishers, info.subscribers);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn services(&self) -> Result<Vec<ServiceInfo>, ServicesError> {
+        service_query::services(&self.inner.registration())
+    }
+
+    /// A watcher of the services: it lists them now
+    /// ([`ServiceWatcher::services`]) and then reports them appearing,
+    /// changing and disappearing, woken by the daemon (no polling), blocking
+    /// with a timeout, without blocking, or in a [`WaitSet`](crate::WaitSet).
+    /// Its listener of the daemon's discovery event needs the `subscribe`
+    /// rule of that event's segment group.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use zerocp::{Runtime, WaitSet};
+    ///
+    /// let rt = Runtime::init("inspector")?;
+    /// let watcher = rt.service_watcher()?;
+    /// let waitset = WaitSet::new()?;
+    /// let changes = waitset.attach(&watcher)?;
+    /// if waitset.wait(Some(Duration::from_secs(1)))?.contains(&changes) {
+    ///     for event in watcher.try_wait()? {
+    ///         println!("{event:?}");
+    ///     }
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn service_watcher(&self) -> Result<ServiceWatcher, CreateWatcherError> {
+        ServiceWatcher::create(&self.inner)
     }
 
     /// The name this process registered with.

@@ -10,6 +10,7 @@
 //! checks it against the service's registered type exactly as for any
 //! port: a `ServiceType` opens no way around the type check.
 
+use zerocp_core::fixed_string::FixedString;
 use zerocp_core::service::TypeInfo;
 use zerocp_core::wire::PayloadShape;
 
@@ -81,9 +82,87 @@ impl ServiceType {
     pub fn has_user_header(&self) -> bool {
         self.user_header != no_user_header()
     }
+
+    /// The type a port's payload type stands for as the daemon's ports
+    /// query reports it (`zerocpctl services`, [`Runtime::services`](crate::Runtime::services)):
+    /// a slice's element type is shown as `[T]`, so a name in brackets
+    /// without a `;` at the top level is a slice of the name inside
+    /// (`[u8]`), while `[u8; 4]` is an array. The report carries no user
+    /// header, so the result has none.
+    ///
+    /// ```
+    /// use zerocp::{PayloadShape, ServiceType, TypeInfo};
+    ///
+    /// use zerocp_core::fixed_string::FixedString;
+    ///
+    /// let name = FixedString::from_str_truncated("[u16]");
+    /// let scans = ServiceType::from_reported(&TypeInfo { name, ..TypeInfo::of::<u16>() });
+    /// assert_eq!(scans.shape, PayloadShape::Slice);
+    /// assert_eq!(scans.payload.name.as_str(), "u16");
+    /// ```
+    pub fn from_reported(reported: &TypeInfo) -> Self {
+        match slice_element(reported.name.as_str()) {
+            Some(element) => Self::slice(TypeInfo {
+                name: FixedString::from_str_truncated(element),
+                ..*reported
+            }),
+            None => Self::sized(*reported),
+        }
+    }
+}
+
+/// The element type's name if `name` shows a slice: `[T]` with no `;` at
+/// bracket depth 1 (which would make it an array `[T; N]`).
+fn slice_element(name: &str) -> Option<&str> {
+    let inner = name.strip_prefix('[')?.strip_suffix(']')?;
+    let mut depth = 0usize;
+    for c in inner.chars() {
+        match c {
+            '[' | '(' | '<' => depth += 1,
+            ']' | ')' | '>' => depth = depth.checked_sub(1)?,
+            ';' if depth == 0 => return None,
+            _ => {}
+        }
+    }
+    (depth == 0 && !inner.is_empty()).then_some(inner)
 }
 
 /// The user header of a port without one: `()`, as typed ports declare it.
 fn no_user_header() -> TypeInfo {
     port_request::type_info::<()>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(name: &str, size: u32) -> TypeInfo {
+        TypeInfo {
+            size,
+            align: size.min(8),
+            name: FixedString::from_str_truncated(name),
+        }
+    }
+
+    #[test]
+    fn slices_are_told_from_arrays_by_the_top_level_semicolon() {
+        assert_eq!(slice_element("[u8]"), Some("u8"));
+        assert_eq!(slice_element("[[u8; 4]]"), Some("[u8; 4]"));
+        assert_eq!(slice_element("[(u8, [u16; 2])]"), Some("(u8, [u16; 2])"));
+        assert_eq!(slice_element("[u8; 4]"), None);
+        assert_eq!(slice_element("[[u8]; 4]"), None);
+        assert_eq!(slice_element("u64"), None);
+        assert_eq!(slice_element("[]"), None);
+        assert_eq!(slice_element("[u8]]"), None);
+    }
+
+    #[test]
+    fn a_reported_slice_becomes_a_slice_of_its_element() {
+        let slice = ServiceType::from_reported(&info("[u16]", 2));
+        assert_eq!(slice.shape, PayloadShape::Slice);
+        assert_eq!(slice.payload.name.as_str(), "u16");
+        assert_eq!(slice.payload.size, 2);
+        let sized = ServiceType::from_reported(&info("[u32; 4]", 16));
+        assert_eq!(sized, ServiceType::sized(info("[u32; 4]", 16)));
+    }
 }

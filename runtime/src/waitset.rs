@@ -1,7 +1,9 @@
 //! [`WaitSet`]: one thread waits for whichever of many inputs comes first —
 //! subscribers, listeners, intervals, and deadlines (a subscriber or
 //! listener that stays silent for its period: a missed-sensor watchdog) —
-//! and learns which, by handle.
+//! and learns which, by handle. A [`ServiceWatcher`](crate::ServiceWatcher)
+//! attaches as the listener it holds: ready when the set of services
+//! changed.
 //!
 //! **One descriptor, one sleep.** The wait set owns an epoll instance. A
 //! subscriber or listener attached to it is armed with its wake descriptor
@@ -79,9 +81,10 @@ pub enum Readiness {
     PublisherGone,
 }
 
-/// A receiving port a [`WaitSet`] can wait on: a [`Subscriber`] or a
-/// [`Listener`] (sealed: the crate's types only; its methods are the wait
-/// set's checks).
+/// A receiving port a [`WaitSet`] can wait on: a [`Subscriber`], a
+/// [`Listener`], or a [`ServiceWatcher`](crate::ServiceWatcher) (its
+/// listener of the daemon's discovery event) (sealed: the crate's types
+/// only; its methods are the wait set's checks).
 pub trait Attachable {
     /// Its wake descriptor, armed ([`Subscriber::as_fd`], [`Listener::as_fd`]).
     #[doc(hidden)]

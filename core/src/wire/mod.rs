@@ -101,7 +101,13 @@ pub const MAX_FRAME_SIZE: usize = 4096;
 /// [`CreateSubscriber`] carry the payload type's
 /// [`TypeLayout`](crate::type_layout::TypeLayout), and
 /// [`Message::QueryServiceLayout`] / [`Message::ServiceLayout`] give a
-/// tool the layout the daemon keeps for a service.
+/// tool the layout the daemon keeps for a service. It also added the
+/// discovery event, without a new message: the daemon
+/// raises [`SERVICES_CHANGED`](crate::discovery::SERVICES_CHANGED) in every
+/// listener of [`discovery_service`](crate::discovery::discovery_service)
+/// whenever a port of another service is routed or unrouted, and refuses
+/// every other kind of port on that name (`AccessDenied`); a runtime that
+/// watches services relies on both, so it must not meet an older daemon.
 pub const PROTOCOL_VERSION: u8 = 10;
 /// First two bytes of every frame: `0x5A43` little-endian (bytes `43 5A`).
 pub const FRAME_MAGIC: u16 = 0x5A43;

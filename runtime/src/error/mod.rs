@@ -33,6 +33,7 @@
 
 mod control;
 mod data;
+mod discovery;
 mod event;
 mod init;
 #[cfg(feature = "tokio")]
@@ -53,6 +54,7 @@ use crate::registration::Gone;
 
 pub use control::{ControlError, MapSegmentsError};
 pub use data::{LoanError, PublishError, TakeError, UpdateConnectionsError, WaitError};
+pub use discovery::{CreateWatcherError, ServicesError, WatchError};
 pub use event::NotifyError;
 pub use init::InitError;
 #[cfg(feature = "tokio")]
@@ -138,5 +140,6 @@ from_gone!(
     TakeError,
     WaitError,
     NotifyError,
-    PortRequestError
+    PortRequestError,
+    ServicesError
 );

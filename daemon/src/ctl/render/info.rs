@@ -28,7 +28,6 @@ use zerocp_core::wire::{PortInfo, PortKind, ProcessInfo};
 
 use super::services::{PORT_COLUMNS, PublisherJson, SubscriberJson};
 use super::{table, to_json};
-use crate::ctl::live::target;
 
 /// A publisher or subscriber: what `services` shows of it, then its
 /// owner's name.
@@ -101,7 +100,7 @@ fn info<'a>(
             .map(|p| p.name.as_str())
     };
     let type_name = first.type_info.name.as_str();
-    let shape = match target::service_type(&first.type_info).shape {
+    let shape = match zerocp::ServiceType::from_reported(&first.type_info).shape {
         zerocp::PayloadShape::Sized => "sized",
         zerocp::PayloadShape::Slice => "slice",
     };

@@ -26,8 +26,8 @@ use zerocp_core::wire::{PayloadShape, PortInfo, PortKind, ProcessInfo};
 
 use super::rates::{PortKey, PortRate, port_rates};
 use super::snapshot::Snapshot;
-use crate::ctl::live::target::service_type;
 use crate::ctl::render::processes::state_name;
+use zerocp::ServiceType;
 
 /// One frame (module docs).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -257,7 +257,7 @@ fn empty_service(port: &PortInfo, service: String, rate: &RateOf<'_>) -> Service
     let shape = if event {
         "event"
     } else {
-        match service_type(&port.type_info).shape {
+        match ServiceType::from_reported(&port.type_info).shape {
             PayloadShape::Slice => "slice",
             _ => "sized",
         }
