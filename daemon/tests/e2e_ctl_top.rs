@@ -11,18 +11,11 @@
 mod e2e_support;
 mod support;
 
-use std::io::Read;
-use std::os::fd::OwnedFd;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-use rustix::fs::{Mode, OFlags};
-use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
-use rustix::termios::{LocalModes, Winsize, tcgetattr, tcsetwinsize};
+use std::process::Output;
+use std::time::Duration;
 
 use e2e_support::Msg;
-use support::{DEADLINE, TestDomain, ZEROCPCTL};
+use support::{DEADLINE, TestDomain};
 use zerocp_os_linux::testing::role::{TestChild, spawn_child};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -181,214 +174,232 @@ fn top_fails_cleanly_without_a_daemon_or_a_terminal() {
     assert!(stdout(&out).is_empty());
 }
 
-/// Entering and leaving the alternate screen, showing the cursor.
-const ALTERNATE_SCREEN: &str = "\x1b[?1049h";
-const SHELL_SCREEN: &str = "\x1b[?1049l";
-const CURSOR_SHOWN: &str = "\x1b[?25h";
+/// The live view on a pseudo-terminal: only when `zerocpctl` has it
+/// (feature `tui`).
+#[cfg(feature = "tui")]
+mod live_view {
+    use std::io::Read;
+    use std::os::fd::OwnedFd;
+    use std::process::{Child, Command, ExitStatus, Stdio};
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
 
-/// `zerocpctl top` running on a pseudo-terminal (its stdin and stdout;
-/// stderr is a pipe): what it drew so far, and the terminal's other side
-/// to type on.
-struct PtyTop {
-    child: Child,
-    master: std::fs::File,
-    /// Everything written to the terminal, escape sequences included.
-    drawn: Arc<Mutex<Vec<u8>>>,
-    /// The terminal side, kept to read its modes after `top` exits.
-    terminal: OwnedFd,
-}
+    use rustix::fs::{Mode, OFlags};
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+    use rustix::termios::{LocalModes, Winsize, tcgetattr, tcsetwinsize};
 
-/// A test that failed half-way leaves no zerocpctl behind.
-impl Drop for PtyTop {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            drop(self.child.kill());
-            drop(self.child.wait());
-        }
+    use super::support::ZEROCPCTL;
+    use super::*;
+
+    /// Entering and leaving the alternate screen, showing the cursor.
+    const ALTERNATE_SCREEN: &str = "\x1b[?1049h";
+    const SHELL_SCREEN: &str = "\x1b[?1049l";
+    const CURSOR_SHOWN: &str = "\x1b[?25h";
+
+    /// `zerocpctl top` running on a pseudo-terminal (its stdin and stdout;
+    /// stderr is a pipe): what it drew so far, and the terminal's other side
+    /// to type on.
+    struct PtyTop {
+        child: Child,
+        master: std::fs::File,
+        /// Everything written to the terminal, escape sequences included.
+        drawn: Arc<Mutex<Vec<u8>>>,
+        /// The terminal side, kept to read its modes after `top` exits.
+        terminal: OwnedFd,
     }
-}
 
-/// A new pseudo-terminal: its controlling side and its terminal side.
-fn pty() -> (OwnedFd, OwnedFd) {
-    let flags = OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC;
-    let master = openpt(flags).expect("openpt");
-    grantpt(&master).expect("grantpt");
-    unlockpt(&master).expect("unlockpt");
-    let name = ptsname(&master, Vec::new()).expect("ptsname");
-    let open = OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC;
-    let terminal = rustix::fs::open(name.as_c_str(), open, Mode::empty()).expect("the pty");
-    (master, terminal)
-}
-
-/// Whether terminal modes can be read here: not under qemu-user, which
-/// does not emulate `TCGETS2` (raw mode needs it; it is there on every
-/// real kernel), so the live view cannot run there and is skipped.
-fn terminal_modes_work() -> bool {
-    match tcgetattr(&pty().1) {
-        Ok(_) => true,
-        Err(rustix::io::Errno::NOSYS) => {
-            eprintln!("skipped: terminal modes are not emulated here (qemu-user)");
-            false
-        }
-        Err(e) => panic!("the modes of a new pty: {e}"),
-    }
-}
-
-impl PtyTop {
-    /// Starts `zerocpctl top ARGS` on a new 30×120 pseudo-terminal.
-    fn spawn(domain: &TestDomain, args: &[&str]) -> Self {
-        let (master, terminal) = pty();
-        let size = Winsize {
-            ws_row: 30,
-            ws_col: 120,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        tcsetwinsize(&terminal, size).expect("the pty's size");
-        let child = Command::new(ZEROCPCTL)
-            .arg("top")
-            .args(args)
-            .envs(domain.envs())
-            .stdin(Stdio::from(terminal.try_clone().expect("dup")))
-            .stdout(Stdio::from(terminal.try_clone().expect("dup")))
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run zerocpctl top");
-        let master = std::fs::File::from(master);
-        let drawn = Arc::new(Mutex::new(Vec::new()));
-        let reader = master.try_clone().expect("dup");
-        let sink = Arc::clone(&drawn);
-        std::thread::spawn(move || {
-            let mut reader = reader;
-            let mut buf = [0u8; 4096];
-            // Ends with EIO once no process holds the terminal side.
-            while let Ok(n @ 1..) = reader.read(&mut buf) {
-                sink.lock()
-                    .expect("the output")
-                    .extend_from_slice(&buf[..n]);
+    /// A test that failed half-way leaves no zerocpctl behind.
+    impl Drop for PtyTop {
+        fn drop(&mut self) {
+            if matches!(self.child.try_wait(), Ok(None)) {
+                drop(self.child.kill());
+                drop(self.child.wait());
             }
-        });
-        Self {
-            child,
-            master,
-            drawn,
-            terminal,
         }
     }
 
-    fn drawn(&self) -> String {
-        String::from_utf8_lossy(&self.drawn.lock().expect("the output")).into_owned()
+    /// A new pseudo-terminal: its controlling side and its terminal side.
+    fn pty() -> (OwnedFd, OwnedFd) {
+        let flags = OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC;
+        let master = openpt(flags).expect("openpt");
+        grantpt(&master).expect("grantpt");
+        unlockpt(&master).expect("unlockpt");
+        let name = ptsname(&master, Vec::new()).expect("ptsname");
+        let open = OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC;
+        let terminal = rustix::fs::open(name.as_c_str(), open, Mode::empty()).expect("the pty");
+        (master, terminal)
     }
 
-    /// Waits until `needle` was drawn; panics after `WAIT`.
-    fn expect_drawn(&self, needle: &str) {
-        let deadline = Instant::now() + WAIT;
-        while !self.drawn().contains(needle) {
-            assert!(
-                Instant::now() < deadline,
-                "{needle:?} not drawn: {:?}",
-                self.drawn()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// Types `keys` on the terminal.
-    fn type_keys(&mut self, keys: &[u8]) {
-        std::io::Write::write_all(&mut self.master, keys).expect("type on the pty");
-    }
-
-    /// Waits until it exits (panics after `WAIT`): its status and stderr.
-    fn finish(&mut self) -> (ExitStatus, String) {
-        let deadline = Instant::now() + WAIT;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("wait for zerocpctl") {
-                break status;
+    /// Whether terminal modes can be read here: not under qemu-user, which
+    /// does not emulate `TCGETS2` (raw mode needs it; it is there on every
+    /// real kernel), so the live view cannot run there and is skipped.
+    fn terminal_modes_work() -> bool {
+        match tcgetattr(&pty().1) {
+            Ok(_) => true,
+            Err(rustix::io::Errno::NOSYS) => {
+                eprintln!("skipped: terminal modes are not emulated here (qemu-user)");
+                false
             }
-            assert!(
-                Instant::now() < deadline,
-                "top did not exit: {}",
-                self.drawn()
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        let mut stderr = String::new();
-        if let Some(mut err) = self.child.stderr.take() {
-            drop(err.read_to_string(&mut stderr));
-        }
-        (status, stderr)
-    }
-
-    /// Asserts the terminal was given back: cooked mode (canonical input
-    /// and echo, as the pty started), the shell's screen after the
-    /// alternate one, the cursor shown after that.
-    fn assert_restored(&self) {
-        let modes = tcgetattr(&self.terminal)
-            .expect("the pty's modes")
-            .local_modes;
-        assert!(
-            modes.contains(LocalModes::ICANON | LocalModes::ECHO),
-            "raw mode left on: {modes:?}"
-        );
-        // The reader may still be copying the last bytes.
-        let deadline = Instant::now() + WAIT;
-        let restored = |drawn: &str| {
-            let entered = drawn.find(ALTERNATE_SCREEN);
-            let left = drawn.rfind(SHELL_SCREEN);
-            let shown = drawn.rfind(CURSOR_SHOWN);
-            matches!((entered, left, shown), (Some(e), Some(l), Some(s)) if e < l && l < s)
-        };
-        while !restored(&self.drawn()) {
-            assert!(
-                Instant::now() < deadline,
-                "not restored: {:?}",
-                self.drawn()
-            );
-            std::thread::sleep(Duration::from_millis(10));
+            Err(e) => panic!("the modes of a new pty: {e}"),
         }
     }
-}
 
-#[test]
-fn the_live_view_draws_and_q_or_ctrl_c_give_the_terminal_back() {
-    if !terminal_modes_work() {
-        return;
+    impl PtyTop {
+        /// Starts `zerocpctl top ARGS` on a new 30×120 pseudo-terminal.
+        fn spawn(domain: &TestDomain, args: &[&str]) -> Self {
+            let (master, terminal) = pty();
+            let size = Winsize {
+                ws_row: 30,
+                ws_col: 120,
+                ws_xpixel: 0,
+                ws_ypixel: 0,
+            };
+            tcsetwinsize(&terminal, size).expect("the pty's size");
+            let child = Command::new(ZEROCPCTL)
+                .arg("top")
+                .args(args)
+                .envs(domain.envs())
+                .stdin(Stdio::from(terminal.try_clone().expect("dup")))
+                .stdout(Stdio::from(terminal.try_clone().expect("dup")))
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("run zerocpctl top");
+            let master = std::fs::File::from(master);
+            let drawn = Arc::new(Mutex::new(Vec::new()));
+            let reader = master.try_clone().expect("dup");
+            let sink = Arc::clone(&drawn);
+            std::thread::spawn(move || {
+                let mut reader = reader;
+                let mut buf = [0u8; 4096];
+                // Ends with EIO once no process holds the terminal side.
+                while let Ok(n @ 1..) = reader.read(&mut buf) {
+                    sink.lock()
+                        .expect("the output")
+                        .extend_from_slice(&buf[..n]);
+                }
+            });
+            Self {
+                child,
+                master,
+                drawn,
+                terminal,
+            }
+        }
+
+        fn drawn(&self) -> String {
+            String::from_utf8_lossy(&self.drawn.lock().expect("the output")).into_owned()
+        }
+
+        /// Waits until `needle` was drawn; panics after `WAIT`.
+        fn expect_drawn(&self, needle: &str) {
+            let deadline = Instant::now() + WAIT;
+            while !self.drawn().contains(needle) {
+                assert!(
+                    Instant::now() < deadline,
+                    "{needle:?} not drawn: {:?}",
+                    self.drawn()
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+
+        /// Types `keys` on the terminal.
+        fn type_keys(&mut self, keys: &[u8]) {
+            std::io::Write::write_all(&mut self.master, keys).expect("type on the pty");
+        }
+
+        /// Waits until it exits (panics after `WAIT`): its status and stderr.
+        fn finish(&mut self) -> (ExitStatus, String) {
+            let deadline = Instant::now() + WAIT;
+            let status = loop {
+                if let Some(status) = self.child.try_wait().expect("wait for zerocpctl") {
+                    break status;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "top did not exit: {}",
+                    self.drawn()
+                );
+                std::thread::sleep(Duration::from_millis(5));
+            };
+            let mut stderr = String::new();
+            if let Some(mut err) = self.child.stderr.take() {
+                drop(err.read_to_string(&mut stderr));
+            }
+            (status, stderr)
+        }
+
+        /// Asserts the terminal was given back: cooked mode (canonical input
+        /// and echo, as the pty started), the shell's screen after the
+        /// alternate one, the cursor shown after that.
+        fn assert_restored(&self) {
+            let modes = tcgetattr(&self.terminal)
+                .expect("the pty's modes")
+                .local_modes;
+            assert!(
+                modes.contains(LocalModes::ICANON | LocalModes::ECHO),
+                "raw mode left on: {modes:?}"
+            );
+            // The reader may still be copying the last bytes.
+            let deadline = Instant::now() + WAIT;
+            let restored = |drawn: &str| {
+                let entered = drawn.find(ALTERNATE_SCREEN);
+                let left = drawn.rfind(SHELL_SCREEN);
+                let shown = drawn.rfind(CURSOR_SHOWN);
+                matches!((entered, left, shown), (Some(e), Some(l), Some(s)) if e < l && l < s)
+            };
+            while !restored(&self.drawn()) {
+                assert!(
+                    Instant::now() < deadline,
+                    "not restored: {:?}",
+                    self.drawn()
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
     }
-    let domain = TestDomain::start();
-    let mut publisher = start(&domain, "publisher", "live", "e2e-live-pub");
-    for (keys, what) in [(&b"s/live\rq"[..], "q"), (&b"\x03"[..], "Ctrl-C")] {
-        let mut top = PtyTop::spawn(&domain, &["--interval", "0.2"]);
-        top.expect_drawn(ALTERNATE_SCREEN);
-        top.expect_drawn("e2e-live-pub");
-        // A second frame has rates.
-        top.expect_drawn("/s");
-        top.type_keys(keys);
+
+    #[test]
+    fn the_live_view_draws_and_q_or_ctrl_c_give_the_terminal_back() {
+        if !terminal_modes_work() {
+            return;
+        }
+        let domain = TestDomain::start();
+        let mut publisher = start(&domain, "publisher", "live", "e2e-live-pub");
+        for (keys, what) in [(&b"s/live\rq"[..], "q"), (&b"\x03"[..], "Ctrl-C")] {
+            let mut top = PtyTop::spawn(&domain, &["--interval", "0.2"]);
+            top.expect_drawn(ALTERNATE_SCREEN);
+            top.expect_drawn("e2e-live-pub");
+            // A second frame has rates.
+            top.expect_drawn("/s");
+            top.type_keys(keys);
+            let (status, stderr) = top.finish();
+            assert!(status.success(), "{what}: {status}: {stderr}");
+            assert!(stderr.is_empty(), "{what}: {stderr}");
+            top.assert_restored();
+        }
+        publisher.close_stdin();
+        publisher.expect_success(WAIT);
+        domain.stop();
+    }
+
+    #[test]
+    fn the_live_view_ends_with_an_error_when_the_daemon_stops() {
+        if !terminal_modes_work() {
+            return;
+        }
+        let mut domain = TestDomain::start();
+        let mut top = PtyTop::spawn(&domain, &["--interval", "0.1"]);
+        top.expect_drawn("Processes");
+        domain.stop_with(rustix::process::Signal::TERM);
         let (status, stderr) = top.finish();
-        assert!(status.success(), "{what}: {status}: {stderr}");
-        assert!(stderr.is_empty(), "{what}: {stderr}");
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!("zerocpd of domain {} stopped", domain.domain())),
+            "{stderr}"
+        );
         top.assert_restored();
     }
-    publisher.close_stdin();
-    publisher.expect_success(WAIT);
-    domain.stop();
-}
-
-#[test]
-fn the_live_view_ends_with_an_error_when_the_daemon_stops() {
-    if !terminal_modes_work() {
-        return;
-    }
-    let mut domain = TestDomain::start();
-    let mut top = PtyTop::spawn(&domain, &["--interval", "0.1"]);
-    top.expect_drawn("Processes");
-    domain.stop_with(rustix::process::Signal::TERM);
-    let (status, stderr) = top.finish();
-    assert_eq!(status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains(&format!("zerocpd of domain {} stopped", domain.domain())),
-        "{stderr}"
-    );
-    top.assert_restored();
 }
 
 mod roles {

@@ -336,7 +336,8 @@ fn live_main(domain: Option<&str>, command: &LiveCommand, json: bool) -> ExitCod
 }
 
 /// Runs `top`: exit 0 when it printed its frame (`--once`) or was quit;
-/// 2 when the live view was asked for without a terminal; 1 with the
+/// 2 when the live view was asked for without a terminal (or built
+/// without it); 1 with the
 /// error otherwise (the terminal is restored by then).
 fn top_main(domain: Option<&str>, options: TopOptions, json: bool) -> ExitCode {
     let result = if options.once {
@@ -351,7 +352,7 @@ fn top_main(domain: Option<&str>, options: TopOptions, json: bool) -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e @ TopError::NotATerminal) => {
+        Err(e @ (TopError::NotATerminal | TopError::NoLiveView)) => {
             eprintln!("zerocpctl: error: {e}");
             ExitCode::from(2)
         }

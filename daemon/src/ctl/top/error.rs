@@ -21,6 +21,9 @@ pub enum TopError {
     Terminal(io::Error),
     /// The live view was asked for, but stdout is not a terminal.
     NotATerminal,
+    /// The live view was asked for, but this `zerocpctl` was built
+    /// without it (feature `tui`).
+    NoLiveView,
 }
 
 impl fmt::Display for TopError {
@@ -33,6 +36,10 @@ impl fmt::Display for TopError {
                 "top draws on a terminal, and stdout is not one: use `top --once` \
                  (plain text, or --json) in scripts and pipes",
             ),
+            Self::NoLiveView => f.write_str(
+                "this zerocpctl was built without the live view (feature `tui`): \
+                 use `top --once`",
+            ),
         }
     }
 }
@@ -42,7 +49,7 @@ impl std::error::Error for TopError {
         match self {
             Self::Query(e) => Some(e),
             Self::Terminal(e) => Some(e),
-            Self::DaemonGone { .. } | Self::NotATerminal => None,
+            Self::DaemonGone { .. } | Self::NotATerminal | Self::NoLiveView => None,
         }
     }
 }
