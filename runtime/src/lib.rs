@@ -267,7 +267,10 @@ pub use loaned_slice::SliceLengthError;
 pub use notifier::{Notifier, NotifierBuilder};
 pub use payload::Payload;
 pub use publisher::publish_timeout::{DEFAULT_PUBLISH_TIMEOUT, PublishTimeout};
-pub use publisher::{DEFAULT_MAX_LOANS, Publisher, PublisherBuilder};
+pub use publisher::{
+    DEFAULT_MAX_LOANS, Publisher, PublisherBuilder, UntypedLoan, UntypedPublisher,
+    UntypedPublisherBuilder,
+};
 pub use publisher_id::PublisherId;
 pub use registration::MAX_PROCESS_NAME_LEN;
 pub use request_response::{

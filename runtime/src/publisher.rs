@@ -41,6 +41,7 @@ mod delivery;
 pub(crate) mod publish_timeout;
 mod shared_port;
 pub(crate) mod targeted;
+mod untyped;
 pub(crate) mod wake_fd_cache;
 
 use std::cell::Cell;
@@ -74,6 +75,7 @@ use creation::PublisherOptions;
 pub(crate) use delivery::DeliveryError;
 use publish_timeout::PublishTimeout;
 pub(crate) use shared_port::SharedPort;
+pub use untyped::{UntypedLoan, UntypedPublisher, UntypedPublisherBuilder};
 
 /// Default of [`PublisherBuilder::max_loans`].
 pub const DEFAULT_MAX_LOANS: u32 = 4;

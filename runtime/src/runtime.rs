@@ -14,7 +14,7 @@ use crate::lifecycle::Lifecycle;
 use crate::listener::ListenerBuilder;
 use crate::notifier::NotifierBuilder;
 use crate::payload::Payload;
-use crate::publisher::PublisherBuilder;
+use crate::publisher::{PublisherBuilder, UntypedPublisherBuilder};
 use crate::request_response::{ClientBuilder, ServerBuilder};
 use crate::runtime_builder::RuntimeBuilder;
 use crate::service_info::ServiceInfo;
@@ -100,6 +100,19 @@ impl Runtime {
         service_type: ServiceType,
     ) -> UntypedSubscriberBuilder<'_> {
         UntypedSubscriberBuilder::new(&self.inner, service, service_type)
+    }
+
+    /// Starts building a publisher of `service` whose type is the value
+    /// `service_type` rather than a Rust type ([`UntypedPublisher`](crate::UntypedPublisher)):
+    /// for bindings to other languages (the C API). The daemon checks the
+    /// type as for any port, so Rust subscribers receive its samples only
+    /// when the name, size and alignment are their type's.
+    pub fn untyped_publisher(
+        &self,
+        service: &ServiceDescription,
+        service_type: ServiceType,
+    ) -> UntypedPublisherBuilder<'_> {
+        UntypedPublisherBuilder::new(&self.inner, service, service_type)
     }
 
     /// Starts building a client of the request/response service `service`

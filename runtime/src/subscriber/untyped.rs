@@ -12,12 +12,15 @@
 //! ([`UntypedSample`](crate::UntypedSample)) are the payload's bytes and
 //! the metadata.
 //!
-//! **An observer never slows a publisher.** Its queue always has the
-//! discard-oldest policy ([`FullPolicy::DiscardOldest`]): a publisher never
-//! waits for it, whatever policy the service's other subscribers chose; a
-//! sample it does not take in time is dropped from its own queue only
-//! (counted in [`UntypedSubscriber::dropped`]). The policy is not an
-//! option, so that a tool cannot become a block-publisher subscriber by
+//! **An observer never slows a publisher unless it asks to.** Its queue
+//! has the discard-oldest policy ([`FullPolicy::DiscardOldest`]) by
+//! default: a publisher never waits for it, whatever policy the service's
+//! other subscribers chose; a sample it does not take in time is dropped
+//! from its own queue only (counted in [`UntypedSubscriber::dropped`]).
+//! Only an application that calls
+//! [`full_policy`](UntypedSubscriberBuilder::full_policy) (the C API's
+//! subscribers, whose users choose the policy as Rust users do) becomes a
+//! block-publisher subscriber; a tool that never calls it cannot by
 //! mistake.
 
 use std::rc::Rc;
@@ -60,6 +63,7 @@ pub struct UntypedSubscriberBuilder<'r> {
     service: ServiceDescription,
     service_type: ServiceType,
     queue_capacity: u32,
+    full_policy: FullPolicy,
     history: u32,
     max_held: u32,
     wait_spins: u32,
@@ -76,6 +80,7 @@ impl<'r> UntypedSubscriberBuilder<'r> {
             service: *service,
             service_type,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            full_policy: FullPolicy::DiscardOldest,
             history: 0,
             max_held: DEFAULT_MAX_HELD,
             wait_spins: DEFAULT_WAIT_SPINS,
@@ -86,6 +91,15 @@ impl<'r> UntypedSubscriberBuilder<'r> {
     /// default [`DEFAULT_QUEUE_CAPACITY`].
     pub fn queue_capacity(mut self, capacity: u32) -> Self {
         self.queue_capacity = capacity;
+        self
+    }
+
+    /// What a publisher does when the queue is full (module docs):
+    /// [`FullPolicy::DiscardOldest`] by default, as
+    /// [`SubscriberBuilder::full_policy`](crate::SubscriberBuilder::full_policy)
+    /// otherwise.
+    pub fn full_policy(mut self, policy: FullPolicy) -> Self {
+        self.full_policy = policy;
         self
     }
 
@@ -122,7 +136,7 @@ impl<'r> UntypedSubscriberBuilder<'r> {
             user_header: self.service_type.user_header,
             description: &TypeDescription::Opaque,
             queue_capacity: self.queue_capacity,
-            full_policy: FullPolicy::DiscardOldest,
+            full_policy: self.full_policy,
             history: self.history,
             max_held: self.max_held,
             wait_spins: self.wait_spins,

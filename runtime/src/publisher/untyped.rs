@@ -1,0 +1,307 @@
+//! [`UntypedPublisher`]: a publisher of a type known at run time only, for
+//! bindings to languages without Rust's types (the C API of `zerocp-ffi`)
+//! and tools that replay recorded bytes.
+//!
+//! It is a [`Publisher`](crate::Publisher)'s port with the type given as a
+//! value ([`ServiceType`]) instead of Rust types: the same
+//! [`PublisherCore`], so the same create request, quotas, loans, delivery,
+//! history and re-attaching after a daemon restart. The daemon checks the
+//! [`ServiceType`] against the service's registered type as for any port,
+//! so its samples reach typed subscribers only when the type's name, size
+//! and alignment are exactly the Rust type's. It describes no field layout
+//! (tools print its samples in hex).
+//!
+//! Its loans ([`UntypedLoan`]) are the payload's bytes: the caller writes
+//! them through [`UntypedLoan::as_mut_ptr`] or [`UntypedLoan::payload_mut`]
+//! and publishes. A loan's bytes are whatever the chunk held before, as a
+//! typed publisher's `MaybeUninit` loan: every byte must be written before
+//! publishing.
+
+use std::mem::MaybeUninit;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use zerocp_core::service::ServiceDescription;
+use zerocp_core::type_layout::TypeDescription;
+use zerocp_core::wire::{PayloadShape, PortKind};
+
+use super::creation::PublisherOptions;
+use super::publish_timeout::{DEFAULT_PUBLISH_TIMEOUT, PublishTimeout};
+use super::{DEFAULT_MAX_LOANS, Loan, PublisherCore};
+use crate::error::{CreatePortError, CreatePortReason, LoanError, PublishError, check_option};
+use crate::lifecycle::Lifecycle;
+use crate::loaned_sample::publish_error;
+use crate::port_cell::PortCell;
+use crate::service_type::ServiceType;
+
+/// Options of a new [`UntypedPublisher`]; made by
+/// [`Runtime::untyped_publisher`](crate::Runtime::untyped_publisher).
+///
+/// ```no_run
+/// use zerocp::{ServiceType, TypeInfo};
+/// # let rt = zerocp::Runtime::init("doc")?;
+/// # let svc = zerocp::ServiceDescription::new("Robot", "Base", "Pose")?;
+/// let pose = ServiceType::sized(TypeInfo::of::<[f32; 3]>());
+/// let publisher = rt.untyped_publisher(&svc, pose).history(1).max_loans(2).create()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use = "a builder does nothing until `create` is called"]
+pub struct UntypedPublisherBuilder<'r> {
+    rt: &'r Arc<Lifecycle>,
+    service: ServiceDescription,
+    service_type: ServiceType,
+    history: u32,
+    max_loans: u32,
+    max_slice_len: Option<u32>,
+    publish_timeout: Duration,
+    on_publish_timeout: PublishTimeout,
+}
+
+impl<'r> UntypedPublisherBuilder<'r> {
+    pub(crate) fn new(
+        rt: &'r Arc<Lifecycle>,
+        service: &ServiceDescription,
+        service_type: ServiceType,
+    ) -> Self {
+        Self {
+            rt,
+            service: *service,
+            service_type,
+            history: 0,
+            max_loans: DEFAULT_MAX_LOANS,
+            max_slice_len: None,
+            publish_timeout: DEFAULT_PUBLISH_TIMEOUT,
+            on_publish_timeout: PublishTimeout::default(),
+        }
+    }
+
+    /// As [`PublisherBuilder::history`](crate::PublisherBuilder::history): `0..=32`, default 0.
+    pub fn history(mut self, depth: u32) -> Self {
+        self.history = depth;
+        self
+    }
+
+    /// As [`PublisherBuilder::max_loans`](crate::PublisherBuilder::max_loans):
+    /// `1..=32`, default [`DEFAULT_MAX_LOANS`].
+    pub fn max_loans(mut self, max: u32) -> Self {
+        self.max_loans = max;
+        self
+    }
+
+    /// The longest slice in elements (required for a slice type, at least 1;
+    /// a sized type ignores it).
+    pub fn max_slice_len(mut self, len: u32) -> Self {
+        self.max_slice_len = Some(len);
+        self
+    }
+
+    /// As [`PublisherBuilder::publish_timeout`](crate::PublisherBuilder::publish_timeout).
+    pub fn publish_timeout(mut self, timeout: Duration) -> Self {
+        self.publish_timeout = timeout;
+        self
+    }
+
+    /// As [`PublisherBuilder::on_publish_timeout`](crate::PublisherBuilder::on_publish_timeout).
+    pub fn on_publish_timeout(mut self, action: PublishTimeout) -> Self {
+        self.on_publish_timeout = action;
+        self
+    }
+
+    /// Creates the publisher (one request to the daemon, which refuses a
+    /// type other than the service's with `TypeMismatch`).
+    pub fn create(self) -> Result<UntypedPublisher, CreatePortError> {
+        self.try_create().map_err(|reason| CreatePortError {
+            kind: PortKind::Publisher,
+            reason,
+        })
+    }
+
+    fn try_create(self) -> Result<UntypedPublisher, CreatePortReason> {
+        let max_slice_len = match (self.service_type.shape, self.max_slice_len) {
+            (PayloadShape::Sized, _) => 0,
+            (PayloadShape::Slice, None) => return Err(CreatePortReason::MissingMaxSliceLen),
+            (PayloadShape::Slice, Some(len)) => {
+                check_option("max_slice_len", len, 1, u32::MAX)?;
+                len
+            }
+        };
+        let options = PublisherOptions {
+            service: self.service,
+            type_info: self.service_type.payload,
+            shape: self.service_type.shape,
+            max_slice_len,
+            user_header: self.service_type.user_header,
+            description: &TypeDescription::Opaque,
+            history: self.history,
+            max_loans: self.max_loans,
+            publish_timeout: self.publish_timeout,
+            on_publish_timeout: self.on_publish_timeout,
+        };
+        Ok(UntypedPublisher {
+            cell: PortCell::new(PublisherCore::create(self.rt, options, 0)?),
+            service: self.service,
+            service_type: self.service_type,
+        })
+    }
+}
+
+/// A publisher whose type is a [`ServiceType`] value (module docs): it
+/// loans [`UntypedLoan`]s, the payload as bytes.
+///
+/// `Send`, not `Sync`, like [`Publisher`](crate::Publisher); dropping it
+/// removes the port.
+///
+/// ```no_run
+/// use zerocp::{ServiceType, TypeInfo};
+/// # let rt = zerocp::Runtime::init("doc")?;
+/// # let svc = zerocp::ServiceDescription::new("Robot", "Base", "Tick")?;
+/// let ticks = rt
+///     .untyped_publisher(&svc, ServiceType::sized(TypeInfo::of::<u64>()))
+///     .create()?;
+/// let mut loan = ticks.loan()?;
+/// for (byte, value) in loan.payload_mut().iter_mut().zip(7u64.to_ne_bytes()) {
+///     byte.write(value);
+/// }
+/// loan.publish()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct UntypedPublisher {
+    cell: PortCell<PublisherCore>,
+    service: ServiceDescription,
+    service_type: ServiceType,
+}
+
+impl UntypedPublisher {
+    /// Loans one value of a sized type (one element of a slice type); fails
+    /// as [`Publisher::loan_uninit`](crate::Publisher::loan_uninit) does.
+    pub fn loan(&self) -> Result<UntypedLoan<'_>, LoanError> {
+        self.loan_slice(1)
+    }
+
+    /// Loans `len` elements of a slice type (`len` must be 1 for a sized
+    /// one); fails with [`LoanError::SliceTooLong`] beyond the maximum,
+    /// otherwise as [`Publisher::loan_slice_uninit`](crate::Publisher::loan_slice_uninit).
+    pub fn loan_slice(&self, len: usize) -> Result<UntypedLoan<'_>, LoanError> {
+        let max = match self.service_type.shape {
+            PayloadShape::Sized => 1,
+            PayloadShape::Slice => self.cell.get().options.max_slice_len,
+        };
+        if len > max as usize {
+            return Err(LoanError::SliceTooLong { len, max });
+        }
+        // Cannot overflow: len <= max, and the daemon placed max elements in a chunk.
+        let bytes = (len * self.service_type.payload.size as usize) as u32;
+        self.cell.call(
+            |core| core.loan(bytes),
+            |core, loan| UntypedLoan {
+                core: Rc::clone(core),
+                loan,
+                bytes: bytes as usize,
+                _publisher: std::marker::PhantomData,
+            },
+        )
+    }
+
+    /// Samples this publisher published since its port was created.
+    pub fn published(&self) -> u64 {
+        // Relaxed: a statistic.
+        self.cell
+            .get()
+            .port()
+            .stats
+            .published
+            .load(zerocp_core::sync::Ordering::Relaxed)
+    }
+
+    /// The service this publisher offers.
+    pub fn service(&self) -> &ServiceDescription {
+        &self.service
+    }
+
+    /// The type it publishes.
+    pub fn service_type(&self) -> &ServiceType {
+        &self.service_type
+    }
+
+    /// The port index in the daemon's registry.
+    pub fn port_index(&self) -> u32 {
+        self.cell.get().index()
+    }
+}
+
+impl std::fmt::Debug for UntypedPublisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UntypedPublisher")
+            .field("service", &self.service)
+            .field("type", &self.service_type)
+            .field("port", &self.cell.get().index())
+            .finish()
+    }
+}
+
+/// A chunk loaned from an [`UntypedPublisher`]: the payload's bytes in
+/// shared memory. Publish it with [`publish`](UntypedLoan::publish); drop
+/// it to give the chunk back.
+pub struct UntypedLoan<'p> {
+    core: Rc<PublisherCore>,
+    loan: Loan,
+    bytes: usize,
+    _publisher: std::marker::PhantomData<&'p ()>,
+}
+
+impl UntypedLoan<'_> {
+    /// The payload's bytes, to write; they hold what the chunk held before.
+    pub fn payload_mut(&mut self) -> &mut [MaybeUninit<u8>] {
+        // SAFETY: the loan's payload lies in the chunk (creation placed
+        // the maximum payload in the pool's chunks, and `bytes` is at most
+        // it), the chunk is exclusively ours while loaned, and `&mut self`
+        // makes the access exclusive; `MaybeUninit<u8>` is valid for any
+        // byte.
+        unsafe { std::slice::from_raw_parts_mut(self.loan.payload.as_ptr().cast(), self.bytes) }
+    }
+
+    /// The payload's first byte, aligned for the type: where a binding
+    /// writes the payload (the [`len_bytes`](Self::len_bytes) bytes from
+    /// there are the loan's until it is published or dropped).
+    pub fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.loan.payload.as_ptr()
+    }
+
+    /// The payload's size in bytes.
+    pub fn len_bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The global index of the chunk in the data segment.
+    pub fn chunk_index(&self) -> u32 {
+        self.loan.chunk
+    }
+
+    /// Publishes the sample to every subscriber of the service; fails as
+    /// [`LoanedSample::publish`](crate::LoanedSample::publish) does. The
+    /// caller must have written every payload byte.
+    pub fn publish(self) -> Result<(), PublishError> {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again, so the core moves
+        // out of it exactly once.
+        let core = unsafe { std::ptr::read(&this.core) };
+        core.publish(&this.loan)
+            .map_err(|e| publish_error(&core, e))
+    }
+}
+
+impl Drop for UntypedLoan<'_> {
+    fn drop(&mut self) {
+        self.core.drop_loan(&self.loan);
+    }
+}
+
+impl std::fmt::Debug for UntypedLoan<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UntypedLoan")
+            .field("chunk", &self.loan.chunk)
+            .field("bytes", &self.bytes)
+            .finish()
+    }
+}
