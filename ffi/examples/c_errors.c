@@ -1,0 +1,160 @@
+/* Bad input to the C API: NULL pointers, invalid names and sizes, a type
+ * other than the service's, double release, handles used after destroy.
+ * Every call must fail with its code and a message saying what was wrong,
+ * never crash; prints "all error checks passed" at the end. The daemon is
+ * the one of ZEROCP_DOMAIN. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "counter.h"
+
+static int failures = 0;
+
+/* Checks that `got` is `want` and, for a failure, that the message
+ * contains `needle`. */
+static void expect(int line, zerocp_result_t got, zerocp_result_t want,
+                   const zerocp_error_t *error, const char *needle) {
+    if (got != want) {
+        fprintf(stderr, "line %d: got %s, want %s (%s)\n", line, zerocp_result_name(got),
+                zerocp_result_name(want), error ? error->message : "");
+        failures++;
+        return;
+    }
+    if (error == NULL)
+        return;
+    if (error->code != (int32_t)want) {
+        fprintf(stderr, "line %d: error.code %d, want %d\n", line, error->code, (int)want);
+        failures++;
+    }
+    if (needle != NULL && strstr(error->message, needle) == NULL) {
+        fprintf(stderr, "line %d: message \"%s\" lacks \"%s\"\n", line, error->message, needle);
+        failures++;
+    }
+}
+
+#define EXPECT(call, want, needle) expect(__LINE__, (call), (want), &error, (needle))
+
+int main(void) {
+    zerocp_error_t error;
+    zerocp_runtime_t runtime;
+    zerocp_service_t service;
+
+    /* Runtimes and services. */
+    EXPECT(zerocp_runtime_create(NULL, NULL, &runtime, &error), ZEROCP_ERR_NULL_ARGUMENT, "name is NULL");
+    EXPECT(zerocp_runtime_create("c-errors", NULL, NULL, &error), ZEROCP_ERR_NULL_ARGUMENT, "out is NULL");
+    EXPECT(zerocp_runtime_create("", NULL, &runtime, &error), ZEROCP_ERR_INVALID_ARGUMENT, NULL);
+    EXPECT(zerocp_runtime_create("c-errors", "no such domain!", &runtime, &error),
+           ZEROCP_ERR_INVALID_ARGUMENT, NULL);
+    EXPECT(zerocp_runtime_create("c-errors", NULL, &runtime, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_service_create("Examples", NULL, "Counter", &service, &error), ZEROCP_ERR_NULL_ARGUMENT,
+           "instance is NULL");
+    EXPECT(zerocp_service_create("Examples", "Demo", "bad name!", &service, &error),
+           ZEROCP_ERR_INVALID_ARGUMENT, NULL);
+    EXPECT(zerocp_service_create("Examples", "Demo", "\xff", &service, &error), ZEROCP_ERR_INVALID_ARGUMENT,
+           "UTF-8");
+    EXPECT(zerocp_service_create("Examples", "Demo", "Counter", &service, &error), ZEROCP_OK, "");
+
+    /* Types and options. */
+    zerocp_publisher_t publisher;
+    zerocp_type_t type = counter_type();
+    zerocp_type_t no_name = {NULL, 8, 8};
+    zerocp_type_t empty = {COUNTER_TYPE_NAME, 0, 8};
+    zerocp_type_t odd_align = {COUNTER_TYPE_NAME, 72, 3};
+    EXPECT(zerocp_publisher_create(runtime, service, NULL, NULL, &publisher, &error),
+           ZEROCP_ERR_NULL_ARGUMENT, "type is NULL");
+    EXPECT(zerocp_publisher_create(runtime, service, &no_name, NULL, &publisher, &error),
+           ZEROCP_ERR_NULL_ARGUMENT, "type.name is NULL");
+    EXPECT(zerocp_publisher_create(runtime, service, &empty, NULL, &publisher, &error),
+           ZEROCP_ERR_INVALID_ARGUMENT, "type.size");
+    EXPECT(zerocp_publisher_create(runtime, service, &odd_align, NULL, &publisher, &error),
+           ZEROCP_ERR_INVALID_ARGUMENT, "power of two");
+    zerocp_publisher_options_t options;
+    zerocp_publisher_options_default(&options);
+    options.history = 99;
+    EXPECT(zerocp_publisher_create(runtime, service, &type, &options, &publisher, &error),
+           ZEROCP_ERR_INVALID_ARGUMENT, "history");
+    zerocp_publisher_options_default(&options);
+    options.on_publish_timeout = 7;
+    EXPECT(zerocp_publisher_create(runtime, service, &type, &options, &publisher, &error),
+           ZEROCP_ERR_INVALID_ARGUMENT, "on_publish_timeout");
+    zerocp_publisher_t zero = {0};
+    EXPECT(zerocp_publisher_destroy(zero, &error), ZEROCP_ERR_INVALID_HANDLE, "zero");
+
+    /* Loans: the limit, double release, foreign pointers. */
+    zerocp_publisher_options_default(&options);
+    options.max_loans = 1;
+    EXPECT(zerocp_publisher_create(runtime, service, &type, &options, &publisher, &error), ZEROCP_OK, "");
+    void *payload;
+    void *second;
+    size_t size;
+    EXPECT(zerocp_publisher_loan(publisher, NULL, &size, &error), ZEROCP_ERR_NULL_ARGUMENT, "payload is NULL");
+    EXPECT(zerocp_publisher_loan(publisher, &payload, &size, &error), ZEROCP_OK, "");
+    if (size != sizeof(counter_t)) {
+        fprintf(stderr, "loaned %zu bytes\n", size);
+        failures++;
+    }
+    EXPECT(zerocp_publisher_loan(publisher, &second, &size, &error), ZEROCP_ERR_LIMIT, "loan");
+    EXPECT(zerocp_publisher_release(publisher, payload, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_publisher_release(publisher, payload, &error), ZEROCP_ERR_NOT_HELD, "not a loan");
+    EXPECT(zerocp_publisher_publish(publisher, payload, &error), ZEROCP_ERR_NOT_HELD, "not a loan");
+    EXPECT(zerocp_publisher_publish(publisher, &error, &error), ZEROCP_ERR_NOT_HELD, "not a loan");
+    EXPECT(zerocp_publisher_publish(publisher, NULL, &error), ZEROCP_ERR_NULL_ARGUMENT, "payload is NULL");
+
+    /* Subscribers: another type is refused, empty queues, timeouts. */
+    zerocp_subscriber_t subscriber;
+    zerocp_type_t smaller = {COUNTER_TYPE_NAME, 64, 8};
+    EXPECT(zerocp_subscriber_create(runtime, service, &smaller, NULL, &subscriber, &error),
+           ZEROCP_ERR_REFUSED, NULL);
+    zerocp_subscriber_options_t sub_options;
+    zerocp_subscriber_options_default(&sub_options);
+    sub_options.full_policy = 9;
+    EXPECT(zerocp_subscriber_create(runtime, service, &type, &sub_options, &subscriber, &error),
+           ZEROCP_ERR_INVALID_ARGUMENT, "full_policy");
+    EXPECT(zerocp_subscriber_create(runtime, service, &type, NULL, &subscriber, &error), ZEROCP_OK, "");
+    zerocp_sample_t sample;
+    EXPECT(zerocp_subscriber_take(subscriber, &sample, &error), ZEROCP_EMPTY, "");
+    EXPECT(zerocp_subscriber_take(subscriber, NULL, &error), ZEROCP_ERR_NULL_ARGUMENT, "sample is NULL");
+    EXPECT(zerocp_subscriber_wait(subscriber, 10, &error), ZEROCP_TIMEOUT, "");
+    EXPECT(zerocp_subscriber_release(subscriber, &sample, &error), ZEROCP_ERR_NOT_HELD, "not a sample");
+
+    /* A sample released twice. */
+    EXPECT(zerocp_publisher_loan(publisher, &payload, &size, &error), ZEROCP_OK, "");
+    memset(payload, 0, size);
+    EXPECT(zerocp_publisher_publish(publisher, payload, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_subscriber_wait(subscriber, 5000, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_subscriber_take(subscriber, &sample, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_subscriber_release(subscriber, sample.payload, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_subscriber_release(subscriber, sample.payload, &error), ZEROCP_ERR_NOT_HELD, "not a sample");
+
+    /* Handles used after destroy, and as another kind. */
+    zerocp_subscriber_t as_subscriber = {publisher.id};
+    EXPECT(zerocp_subscriber_take(as_subscriber, &sample, &error), ZEROCP_ERR_INVALID_HANDLE,
+           "not a subscriber handle");
+    EXPECT(zerocp_publisher_destroy(publisher, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_publisher_destroy(publisher, &error), ZEROCP_ERR_INVALID_HANDLE, "destroyed");
+    EXPECT(zerocp_publisher_loan(publisher, &payload, &size, &error), ZEROCP_ERR_INVALID_HANDLE, "destroyed");
+    EXPECT(zerocp_subscriber_destroy(subscriber, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_subscriber_wait(subscriber, 0, &error), ZEROCP_ERR_INVALID_HANDLE, "destroyed");
+    EXPECT(zerocp_service_destroy(service, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_publisher_create(runtime, service, &type, NULL, &publisher, &error),
+           ZEROCP_ERR_INVALID_HANDLE, "service");
+    EXPECT(zerocp_runtime_destroy(runtime, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_runtime_destroy(runtime, &error), ZEROCP_ERR_INVALID_HANDLE, "destroyed");
+
+    /* The error struct is optional; the code still says what happened. */
+    if (zerocp_runtime_destroy(runtime, NULL) != ZEROCP_ERR_INVALID_HANDLE) {
+        fprintf(stderr, "a NULL error struct changed the result\n");
+        failures++;
+    }
+    if (strcmp(zerocp_result_name(ZEROCP_ERR_NOT_HELD), "ZEROCP_ERR_NOT_HELD") != 0) {
+        fprintf(stderr, "zerocp_result_name\n");
+        failures++;
+    }
+    if (failures != 0) {
+        fprintf(stderr, "%d error checks failed\n", failures);
+        return 1;
+    }
+    printf("all error checks passed\n");
+    return 0;
+}

@@ -1,0 +1,385 @@
+/* ZeroCP's C API. Generated from the zerocp-ffi crate by cbindgen
+ * (scripts/ffi-header.sh): do not edit. See ffi/README.md. */
+
+#ifndef ZEROCP_H
+#define ZEROCP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+// Bytes of `zerocp_error_t::message`, its terminating NUL included.
+#define ZEROCP_ERROR_MESSAGE_LEN 256
+
+// `zerocp_publisher_options_t::on_publish_timeout`: drop the sample for
+// the full subscriber only and succeed (the default).
+#define ZEROCP_ON_PUBLISH_TIMEOUT_DROP 0
+
+// `zerocp_publisher_options_t::on_publish_timeout`: drop it for that
+// subscriber and fail with `ZEROCP_ERR_PUBLISH_TIMEOUT`.
+#define ZEROCP_ON_PUBLISH_TIMEOUT_FAIL 1
+
+// `zerocp_publisher_options_t::publish_timeout_ms`: wait without limit.
+#define ZEROCP_NO_TIMEOUT UINT64_MAX
+
+// `zerocp_subscriber_options_t::full_policy`: a full queue drops its
+// oldest sample (the default; a publisher never waits).
+#define ZEROCP_FULL_POLICY_DISCARD_OLDEST 0
+
+// `zerocp_subscriber_options_t::full_policy`: a publisher waits for room
+// (at most its publish timeout).
+#define ZEROCP_FULL_POLICY_BLOCK_PUBLISHER 1
+
+// What a call returns: `ZEROCP_OK` (0), a positive status that is not a
+// failure (`ZEROCP_TIMEOUT`, `ZEROCP_EMPTY`), or a negative error code
+// naming the class of failure; the `zerocp_error_t` message names the
+// details.
+enum zerocp_result_t
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The call did what it was asked.
+  ZEROCP_OK = 0,
+  // `zerocp_subscriber_wait`: the timeout passed with no sample queued.
+  ZEROCP_TIMEOUT = 1,
+  // `zerocp_subscriber_take`: no sample is queued.
+  ZEROCP_EMPTY = 2,
+  // A pointer argument that must not be NULL was NULL.
+  ZEROCP_ERR_NULL_ARGUMENT = -1,
+  // An argument is invalid: a string not UTF-8 or too long, a name the
+  // runtime refuses, a size or option out of range.
+  ZEROCP_ERR_INVALID_ARGUMENT = -2,
+  // The handle is not a live handle of this kind: never created,
+  // already destroyed, or of another kind.
+  ZEROCP_ERR_INVALID_HANDLE = -3,
+  // The pointer is not a loan (or a sample) of this port now: already
+  // published or released, or never loaned (taken) here.
+  ZEROCP_ERR_NOT_HELD = -4,
+  // No daemon serves the domain, it is gone or restarting, or it
+  // dropped this process.
+  ZEROCP_ERR_DAEMON = -5,
+  // The daemon refused the request: another type on the service, no
+  // access, a payload too large for its pools.
+  ZEROCP_ERR_REFUSED = -6,
+  // A limit was reached: loans or held samples, chunks in the pool, a
+  // quota.
+  ZEROCP_ERR_LIMIT = -7,
+  // The daemon revoked the port.
+  ZEROCP_ERR_REVOKED = -8,
+  // A publish waited for a full block-publisher subscriber past the
+  // publish timeout (with `ZEROCP_ON_PUBLISH_TIMEOUT_FAIL`).
+  ZEROCP_ERR_PUBLISH_TIMEOUT = -9,
+  // A bug in ZeroCP: a Rust panic, caught at the C boundary. The handle
+  // it happened on may refuse further calls; destroying it works.
+  ZEROCP_ERR_PANIC = -10,
+  // Any other failure (a corrupt chunk, a failed system call); the
+  // message says which.
+  ZEROCP_ERR_INTERNAL = -11,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum zerocp_result_t zerocp_result_t;
+#else
+typedef int32_t zerocp_result_t;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// A publisher's options; `zerocp_publisher_options_default` fills the
+// defaults (NULL options mean them too).
+typedef struct zerocp_publisher_options_t {
+  // Latest samples kept for subscribers that join later: 0..=32, default 0.
+  uint32_t history;
+  // Samples loaned at once: 1..=32, default 4.
+  uint32_t max_loans;
+  // Longest wait of one publish for full block-publisher subscribers, in
+  // milliseconds (`ZEROCP_NO_TIMEOUT`: no limit).
+  uint64_t publish_timeout_ms;
+  // `ZEROCP_ON_PUBLISH_TIMEOUT_DROP` (default) or `_FAIL`.
+  uint32_t on_publish_timeout;
+} zerocp_publisher_options_t;
+
+// A process's registration with the daemon of its domain. Zero is never a
+// valid handle.
+typedef struct zerocp_runtime_t {
+  // The handle's id (opaque).
+  uint64_t id;
+} zerocp_runtime_t;
+
+// A service description (`service/instance/event`). Zero is never a valid
+// handle.
+typedef struct zerocp_service_t {
+  // The handle's id (opaque).
+  uint64_t id;
+} zerocp_service_t;
+
+// A payload type: `name` (1 to 128 bytes, e.g. `"zerocp_examples::Counter"`),
+// `size` (`sizeof`, at least 1) and `align` (`_Alignof`, a power of two).
+typedef struct zerocp_type_t {
+  // The type's name, NUL-terminated, as every port of the service names it.
+  const char *name;
+  // Its size in bytes.
+  size_t size;
+  // Its alignment in bytes.
+  size_t align;
+} zerocp_type_t;
+
+// A publisher. Zero is never a valid handle.
+typedef struct zerocp_publisher_t {
+  // The handle's id (opaque).
+  uint64_t id;
+} zerocp_publisher_t;
+
+// A failure's details, filled by the call it is passed to (when not NULL):
+// `code` is the call's result, `message` a NUL-terminated UTF-8 text
+// (cut at a character boundary to fit). A successful call sets `code` to
+// `ZEROCP_OK` and `message` to the empty string.
+typedef struct zerocp_error_t {
+  // The call's result (a `zerocp_result_t` value).
+  int32_t code;
+  // What failed, NUL-terminated.
+  char message[ZEROCP_ERROR_MESSAGE_LEN];
+} zerocp_error_t;
+
+// A subscriber's options; `zerocp_subscriber_options_default` fills the
+// defaults (NULL options mean them too).
+typedef struct zerocp_subscriber_options_t {
+  // Samples queued and not yet taken: 1..=256, default 16.
+  uint32_t queue_capacity;
+  // `ZEROCP_FULL_POLICY_DISCARD_OLDEST` (default) or `_BLOCK_PUBLISHER`.
+  uint32_t full_policy;
+  // Each publisher's latest samples received on connecting: 0..=32,
+  // default 0.
+  uint32_t history;
+  // Samples taken and not released, at once: 1..=32, default 8.
+  uint32_t max_held;
+  // Checks of the queue before `zerocp_subscriber_wait` sleeps (0:
+  // sleep at once).
+  uint32_t wait_spins;
+} zerocp_subscriber_options_t;
+
+// A subscriber. Zero is never a valid handle.
+typedef struct zerocp_subscriber_t {
+  // The handle's id (opaque).
+  uint64_t id;
+} zerocp_subscriber_t;
+
+// A sample taken by `zerocp_subscriber_take`: its payload (read-only, in
+// shared memory, valid until released) and metadata.
+typedef struct zerocp_sample_t {
+  // The payload's first byte, aligned for the type.
+  const void *payload;
+  // The payload's size in bytes (the type's size).
+  size_t size;
+  // The publisher's sequence number of this sample (from 0).
+  uint64_t sequence;
+  // The publisher's `CLOCK_MONOTONIC` when it published, in nanoseconds.
+  uint64_t publish_time_ns;
+  // The publisher's port index in the daemon's registry.
+  uint32_t publisher_port;
+  // The publisher port's generation (with the index: which publisher).
+  uint32_t publisher_generation;
+} zerocp_sample_t;
+
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+// Fills `*out` with the default publisher options.
+//
+// # Safety
+//
+// `out` is NULL (then nothing happens) or writable.
+void zerocp_publisher_options_default(struct zerocp_publisher_options_t *out);
+
+// Creates a publisher of one `*type` per sample on `service` with
+// `*options` (NULL: the defaults) and stores its handle in `*out`. The
+// daemon refuses (`ZEROCP_ERR_REFUSED`) a type other than the one the
+// service's ports have; a Rust port's type is its `type_name`, size and
+// alignment.
+//
+// # Safety
+//
+// `type` points to a readable `zerocp_type_t` (its name NUL-terminated)
+// or is NULL; `options` is NULL or readable; `out` is NULL or writable;
+// `error` is NULL or points to a writable `zerocp_error_t`.
+zerocp_result_t zerocp_publisher_create(struct zerocp_runtime_t runtime,
+                                        struct zerocp_service_t service,
+                                        const struct zerocp_type_t *type,
+                                        const struct zerocp_publisher_options_t *options,
+                                        struct zerocp_publisher_t *out,
+                                        struct zerocp_error_t *error);
+
+// Loans a sample: stores the address of its payload in shared memory
+// (aligned for the type, holding stale bytes: write every byte) in
+// `*payload` and its size in `*size` (the type's size). Publish it with
+// `zerocp_publisher_publish` or give it back with
+// `zerocp_publisher_release`; the memory is the caller's until then.
+// Fails with `ZEROCP_ERR_LIMIT` when `max_loans` samples are loaned or the
+// pool or a quota is exhausted.
+//
+// # Safety
+//
+// `payload` and `size` are NULL or writable; `error` is NULL or points to
+// a writable `zerocp_error_t`.
+zerocp_result_t zerocp_publisher_loan(struct zerocp_publisher_t publisher,
+                                      void **payload,
+                                      size_t *size,
+                                      struct zerocp_error_t *error);
+
+// Publishes the loan whose payload is at `payload` to every subscriber
+// of the service; the pointer is no longer the caller's, whether it
+// succeeds or fails. `ZEROCP_ERR_NOT_HELD` when `payload` is not a loan
+// of this publisher now.
+//
+// # Safety
+//
+// `error` is NULL or points to a writable `zerocp_error_t`; every byte of
+// the payload was written.
+zerocp_result_t zerocp_publisher_publish(struct zerocp_publisher_t publisher,
+                                         void *payload,
+                                         struct zerocp_error_t *error);
+
+// Gives the loan whose payload is at `payload` back unpublished.
+// `ZEROCP_ERR_NOT_HELD` when it is not a loan of this publisher now.
+//
+// # Safety
+//
+// `error` is NULL or points to a writable `zerocp_error_t`.
+zerocp_result_t zerocp_publisher_release(struct zerocp_publisher_t publisher,
+                                         void *payload,
+                                         struct zerocp_error_t *error);
+
+// Destroys a publisher: its loans are given back, its port removed (the
+// daemon releases its history). The handle is invalid afterwards.
+//
+// # Safety
+//
+// `error` is NULL or points to a writable `zerocp_error_t`.
+zerocp_result_t zerocp_publisher_destroy(struct zerocp_publisher_t publisher,
+                                         struct zerocp_error_t *error);
+
+// Registers this process as `name` (1 to 32 bytes, no control characters)
+// with the daemon of `domain`, or of `ZEROCP_DOMAIN` (default `default`)
+// when `domain` is NULL, and stores the runtime's handle in `*out`.
+//
+// The runtime re-registers by itself when the daemon restarts. Fails with
+// `ZEROCP_ERR_DAEMON` when no daemon serves the domain.
+//
+// # Safety
+//
+// `name` and `domain` are NULL or NUL-terminated strings; `out` is NULL or
+// writable; `error` is NULL or points to a writable `zerocp_error_t`.
+zerocp_result_t zerocp_runtime_create(const char *name,
+                                      const char *domain,
+                                      struct zerocp_runtime_t *out,
+                                      struct zerocp_error_t *error);
+
+// Destroys a runtime handle. Its publishers and subscribers keep working
+// (they keep the registration alive); the process unregisters when the
+// last of them is destroyed too.
+//
+// # Safety
+//
+// `error` is NULL or points to a writable `zerocp_error_t`.
+zerocp_result_t zerocp_runtime_destroy(struct zerocp_runtime_t runtime,
+                                       struct zerocp_error_t *error);
+
+// Makes the service description `service/instance/event` (each part 1 to
+// 64 bytes of ASCII letters, digits and `_-.:/`) and stores its handle in
+// `*out`; a bad part is `ZEROCP_ERR_INVALID_ARGUMENT` naming it.
+//
+// # Safety
+//
+// The three strings are NULL or NUL-terminated; `out` is NULL or
+// writable; `error` is NULL or points to a writable `zerocp_error_t`.
+zerocp_result_t zerocp_service_create(const char *service,
+                                      const char *instance,
+                                      const char *event,
+                                      struct zerocp_service_t *out,
+                                      struct zerocp_error_t *error);
+
+// Destroys a service description handle (ports made with it keep working).
+//
+// # Safety
+//
+// `error` is NULL or points to a writable `zerocp_error_t`.
+zerocp_result_t zerocp_service_destroy(struct zerocp_service_t service,
+                                       struct zerocp_error_t *error);
+
+// The name of the result code `code` (`"ZEROCP_ERR_DAEMON"`), or
+// `"unknown"`: a static string, never freed.
+const char *zerocp_result_name(int32_t code);
+
+// Fills `*out` with the default subscriber options.
+//
+// # Safety
+//
+// `out` is NULL (then nothing happens) or writable.
+void zerocp_subscriber_options_default(struct zerocp_subscriber_options_t *out);
+
+// Creates a subscriber of one `*type` per sample on `service` with
+// `*options` (NULL: the defaults) and stores its handle in `*out`; the
+// daemon refuses (`ZEROCP_ERR_REFUSED`) another type than the service's.
+//
+// # Safety
+//
+// As `zerocp_publisher_create`.
+zerocp_result_t zerocp_subscriber_create(struct zerocp_runtime_t runtime,
+                                         struct zerocp_service_t service,
+                                         const struct zerocp_type_t *type,
+                                         const struct zerocp_subscriber_options_t *options,
+                                         struct zerocp_subscriber_t *out,
+                                         struct zerocp_error_t *error);
+
+// Takes the oldest queued sample into `*sample`; `ZEROCP_EMPTY` (not an
+// error) when none is queued. Release it with `zerocp_subscriber_release`;
+// `ZEROCP_ERR_LIMIT` when `max_held` samples are held already.
+//
+// # Safety
+//
+// `sample` is NULL or writable; `error` is NULL or points to a writable
+// `zerocp_error_t`.
+zerocp_result_t zerocp_subscriber_take(struct zerocp_subscriber_t subscriber,
+                                       struct zerocp_sample_t *sample,
+                                       struct zerocp_error_t *error);
+
+// Releases the sample whose payload is at `payload` (from
+// `zerocp_sample_t::payload`). `ZEROCP_ERR_NOT_HELD` when it is not a
+// sample this subscriber holds now.
+//
+// # Safety
+//
+// `error` is NULL or points to a writable `zerocp_error_t`.
+zerocp_result_t zerocp_subscriber_release(struct zerocp_subscriber_t subscriber,
+                                          const void *payload,
+                                          struct zerocp_error_t *error);
+
+// Sleeps until a sample is queued (`ZEROCP_OK`), `timeout_ms`
+// milliseconds pass (`ZEROCP_TIMEOUT`; a negative timeout waits without
+// limit) or the daemon is gone (`ZEROCP_ERR_DAEMON`). A publisher leaving
+// wakes it too: then it returns `ZEROCP_TIMEOUT` early, as nothing is
+// queued; a caller with a deadline waits again for the rest.
+//
+// Other calls on this subscriber wait until it returns.
+//
+// # Safety
+//
+// `error` is NULL or points to a writable `zerocp_error_t`.
+zerocp_result_t zerocp_subscriber_wait(struct zerocp_subscriber_t subscriber,
+                                       int64_t timeout_ms,
+                                       struct zerocp_error_t *error);
+
+// Destroys a subscriber: its held samples are released, its port
+// removed. The handle is invalid afterwards.
+//
+// # Safety
+//
+// `error` is NULL or points to a writable `zerocp_error_t`.
+zerocp_result_t zerocp_subscriber_destroy(struct zerocp_subscriber_t subscriber,
+                                          struct zerocp_error_t *error);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
+
+#endif  /* ZEROCP_H */

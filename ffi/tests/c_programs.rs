@@ -1,0 +1,150 @@
+//! End to end: the C programs of `ffi/examples`, compiled with the system
+//! C compiler against `libzerocp_c.a`, against a real daemon: a C
+//! publisher and a C subscriber exchange `Counter`s, a C publisher reaches
+//! a Rust subscriber of the examples' `Counter` type, and the bad-input
+//! program gets its error codes.
+
+mod support;
+
+use support::{CProgram, Daemon, compile, scratch_dir};
+use zerocp_os_linux::testing::role::spawn_child;
+
+const COUNT: usize = 5;
+
+/// A C subscriber and a C publisher (started after it) exchange `COUNT`
+/// counters, in order, with the publisher's text and sequence numbers.
+#[test]
+fn a_c_publisher_reaches_a_c_subscriber() {
+    let dir = scratch_dir();
+    let publisher = compile("c_publisher", &dir);
+    let subscriber = compile("c_subscriber", &dir);
+    let daemon = Daemon::start("roles::daemon");
+    let mut sub = CProgram::spawn(&subscriber, &[&COUNT.to_string()], &daemon.envs());
+    sub.expect_line("ready");
+    let mut publ = CProgram::spawn(&publisher, &[&COUNT.to_string()], &daemon.envs());
+    publ.expect_line("published");
+    for i in 0..COUNT {
+        let line = sub.expect_line("count=");
+        assert_eq!(line, format!("count={i} text=hello from C #{i} seq={i}"));
+    }
+    sub.expect_success();
+    publ.close_stdin();
+    publ.expect_success();
+    daemon.stop();
+    std::fs::remove_dir_all(dir).expect("remove the scratch dir");
+}
+
+/// A C publisher's counters reach a Rust subscriber of the examples'
+/// `Counter` (same name, size, alignment, field offsets): the daemon
+/// accepts both ports as one type, and the Rust side reads the C fields.
+#[test]
+fn a_c_publisher_reaches_a_rust_subscriber_of_the_same_type() {
+    let dir = scratch_dir();
+    let publisher = compile("c_publisher", &dir);
+    let daemon = Daemon::start("roles::daemon");
+    let mut rust = spawn_child(
+        "roles::rust_subscriber",
+        &[&COUNT.to_string()],
+        &daemon.envs(),
+    );
+    rust.expect_line("ready", support::STEP);
+    let mut publ = CProgram::spawn(&publisher, &[&COUNT.to_string()], &daemon.envs());
+    publ.expect_line("published");
+    for i in 0..COUNT {
+        let line = rust.expect_line("count=", support::STEP);
+        // TestChild::expect_line returns what follows the marker.
+        assert_eq!(line, format!("{i} text=hello from C #{i}"));
+    }
+    rust.expect_success(support::STEP);
+    publ.close_stdin();
+    publ.expect_success();
+    daemon.stop();
+    std::fs::remove_dir_all(dir).expect("remove the scratch dir");
+}
+
+/// NULL pointers, invalid names, sizes and options, another type, double
+/// release and handles used after destroy: each call fails with its code
+/// and message (`c_errors.c` checks them) and the process exits normally.
+#[test]
+fn bad_input_from_c_gets_error_codes_and_messages() {
+    let dir = scratch_dir();
+    let program = compile("c_errors", &dir);
+    let daemon = Daemon::start("roles::daemon");
+    let mut errors = CProgram::spawn(&program, &[], &daemon.envs());
+    errors.expect_line("all error checks passed");
+    errors.expect_success();
+    daemon.stop();
+    std::fs::remove_dir_all(dir).expect("remove the scratch dir");
+}
+
+mod roles {
+    use std::time::{Duration, Instant};
+
+    use zerocp::{Runtime, ServiceDescription, ZeroCopySafe};
+    use zerocp_os_linux::testing::role::role_args;
+
+    /// The examples' message (runtime/examples/common/message.rs), as a
+    /// Rust application declares it.
+    #[repr(C)]
+    #[derive(Debug, Clone, Copy, ZeroCopySafe)]
+    #[zerocp(type_name = "zerocp_examples::Counter")]
+    struct Counter {
+        count: u64,
+        sent_ns: u64,
+        pid: u32,
+        text_len: u32,
+        text: [u8; 48],
+    }
+
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn daemon() {
+        let Some(args) = role_args("roles::daemon") else {
+            return;
+        };
+        crate::support::run_daemon_role(&args);
+    }
+
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn rust_subscriber() {
+        let Some(args) = role_args("roles::rust_subscriber") else {
+            return;
+        };
+        let count: usize = args[0].parse().expect("a count");
+        let rt = Runtime::builder("rust-subscriber")
+            .reconnect(false)
+            .init()
+            .expect("init");
+        let svc = ServiceDescription::new("Examples", "Demo", "Counter").expect("service");
+        let subscriber = rt
+            .subscriber::<Counter>(&svc)
+            .history(count as u32)
+            .queue_capacity(64)
+            .create()
+            .expect("a Rust subscriber of the C publisher's type");
+        println!("ready");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut received = 0;
+        while received < count {
+            assert!(
+                Instant::now() < deadline,
+                "only {received} of {count} counters"
+            );
+            let Some(sample) = subscriber.take().expect("take") else {
+                subscriber
+                    .wait(Some(Duration::from_millis(100)))
+                    .expect("wait");
+                continue;
+            };
+            let text = &sample.text[..sample.text_len as usize];
+            println!(
+                "count={} text={}",
+                sample.count,
+                std::str::from_utf8(text).expect("UTF-8")
+            );
+            assert_eq!(sample.sequence(), received as u64);
+            received += 1;
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! What the C API's end-to-end tests share: a real daemon on a private
+//! domain ([`Daemon`], the daemon library run in a child role process of
+//! the test binary), the C programs of `ffi/examples` compiled with the
+//! system C compiler against `libzerocp_c.a` ([`compile`]), and running
+//! them with deadlines ([`CProgram`]).
+#![allow(dead_code)] // each test file uses a part of it
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use zerocp_os_linux::names::DomainName;
+use zerocp_os_linux::pidfd::PidFd;
+use zerocp_os_linux::testing::role::{TestChild, spawn_child};
+use zerocp_os_linux::testing::{TMP_PREFIX, test_object_name};
+
+/// How long any one step may take.
+pub const STEP: Duration = Duration::from_secs(30);
+
+/// A daemon of a private domain and run directory, stopped (and checked
+/// clean) by [`Daemon::stop`].
+pub struct Daemon {
+    domain: String,
+    base: PathBuf,
+    run_dir: PathBuf,
+    child: TestChild,
+}
+
+impl Daemon {
+    /// Starts the daemon role `role` (which calls [`run_daemon_role`]) and
+    /// waits until it accepts connections.
+    pub fn start(role: &str) -> Self {
+        let domain = test_object_name(DomainName::MAX_LEN);
+        let base = std::env::temp_dir().join(format!("{TMP_PREFIX}{domain}"));
+        let run_dir = base.join("run");
+        std::fs::create_dir_all(&run_dir).expect("create the run dir");
+        let envs = vec![("ZEROCP_RUN_DIR".to_string(), run_dir.display().to_string())];
+        let child = spawn_child(role, &[&domain], &envs);
+        let daemon = Self {
+            domain,
+            base,
+            run_dir,
+            child,
+        };
+        let socket = daemon.run_dir.join(format!("{}.sock", daemon.domain));
+        let deadline = Instant::now() + STEP;
+        while zerocp_os_linux::seqpacket::SeqpacketConn::connect(&socket).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the daemon did not listen on {}",
+                socket.display()
+            );
+            std::thread::yield_now();
+        }
+        daemon
+    }
+
+    /// The environment a client of this daemon runs with.
+    pub fn envs(&self) -> Vec<(String, String)> {
+        vec![
+            ("ZEROCP_DOMAIN".into(), self.domain.clone()),
+            ("ZEROCP_RUN_DIR".into(), self.run_dir.display().to_string()),
+        ]
+    }
+
+    /// Stops the daemon (SIGTERM), waits for its clean exit and checks it
+    /// left nothing in the run directory or /dev/shm.
+    pub fn stop(mut self) {
+        let pid = rustix::process::Pid::from_raw(self.child.pid() as i32).expect("a pid");
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+        self.child.expect_success(STEP);
+        let left: Vec<_> = std::fs::read_dir(&self.run_dir)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "left in the run dir: {left:?}");
+        let shm: Vec<_> = std::fs::read_dir("/dev/shm")
+            .expect("/dev/shm")
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains(&self.domain))
+            .map(|e| e.path())
+            .collect();
+        assert!(shm.is_empty(), "left in /dev/shm: {shm:?}");
+        std::fs::remove_dir_all(&self.base).expect("remove the test dir");
+    }
+}
+
+/// The daemon role's body: the daemon library on the domain in its
+/// first argument until SIGTERM.
+pub fn run_daemon_role(args: &[String]) {
+    let options = zerocp_daemon::daemon::DaemonOptions {
+        domain: Some(args[0].clone()),
+        config: None,
+    };
+    zerocp_daemon::daemon::run(&options).expect("the daemon runs");
+}
+
+/// `libzerocp_c.a` of this build: beside the test binary (`deps/`) or
+/// one level up.
+fn static_library() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary");
+    let deps = exe.parent().expect("deps dir");
+    [deps, deps.parent().expect("profile dir")]
+        .iter()
+        .map(|d| d.join("libzerocp_c.a"))
+        .find(|p| p.is_file())
+        .expect("libzerocp_c.a is built with the tests (crate-type staticlib)")
+}
+
+/// Compiles `ffi/examples/<name>.c` with `cc` (C11, all warnings as
+/// errors) against the static library into `dir`; returns the program.
+pub fn compile(name: &str, dir: &Path) -> PathBuf {
+    let ffi = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = dir.join(name);
+    let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .args([
+            "-std=c11",
+            "-D_POSIX_C_SOURCE=200809L",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+        ])
+        .arg("-I")
+        .arg(ffi.join("include"))
+        .arg(ffi.join("examples").join(format!("{name}.c")))
+        .arg(static_library())
+        .args(["-lpthread", "-ldl", "-lm", "-lrt", "-lgcc_s"])
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .expect("run cc");
+    assert!(status.success(), "cc {name}.c failed: {status}");
+    out
+}
+
+/// A fresh directory for compiled programs, removed by the caller.
+pub fn scratch_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("{TMP_PREFIX}{}", test_object_name(40)));
+    std::fs::create_dir_all(&dir).expect("create the scratch dir");
+    dir
+}
+
+/// A running C program: its stdout lines through a channel, its exit
+/// through its pidfd, each waited for with a deadline.
+pub struct CProgram {
+    child: Child,
+    pidfd: PidFd,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl CProgram {
+    /// Starts `program` with `args` and the environment `envs`.
+    pub fn spawn(program: &Path, args: &[&str], envs: &[(String, String)]) -> Self {
+        let mut child = Command::new(program)
+            .args(args)
+            .envs(envs.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the C program");
+        let pidfd = PidFd::open(child.id()).expect("pidfd");
+        let stdout = child.stdout.take().expect("stdout");
+        let stdin = child.stdin.take();
+        let (send, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            pidfd,
+            stdin,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The next line that starts with `prefix` (within [`STEP`]).
+    pub fn expect_line(&mut self, prefix: &str) -> String {
+        let deadline = Instant::now() + STEP;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.starts_with(prefix) {
+                        return line;
+                    }
+                }
+                Err(e) => panic!("no line {prefix:?} ({e}); printed: {:?}", self.seen),
+            }
+        }
+    }
+
+    /// Closes its stdin (the publisher's signal to finish).
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Waits (within [`STEP`]) for it to exit; returns the status.
+    pub fn wait(&mut self) -> ExitStatus {
+        let exited = self.pidfd.wait_exit(Some(STEP)).expect("wait on the pidfd");
+        if !exited {
+            let _ = self.child.kill();
+            panic!(
+                "the C program did not exit within {STEP:?}; printed: {:?}",
+                self.seen
+            );
+        }
+        self.child.wait().expect("reap")
+    }
+
+    /// Waits for a successful exit; panics with what it printed otherwise.
+    pub fn expect_success(&mut self) {
+        let status = self.wait();
+        let rest: Vec<String> = self.lines.try_iter().collect();
+        self.seen.extend(rest);
+        assert!(
+            status.success(),
+            "the C program failed with {status}; printed: {:?}",
+            self.seen
+        );
+    }
+}
+
+impl Drop for CProgram {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
