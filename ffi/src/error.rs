@@ -5,7 +5,7 @@
 //! The message lives in the caller's own struct, one per call if the caller
 //! wants: there is no global or thread-local "last error", so two threads
 //! never see each other's failures. [`Failure`] is what the Rust side of a
-//! call fails with; [`crate::boundary`] turns it into the result and fills
+//! call fails with; the crate's panic boundary turns it into the result and fills
 //! the struct.
 
 use std::ffi::c_char;
