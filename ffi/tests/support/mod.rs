@@ -44,7 +44,7 @@ impl Daemon {
             run_dir,
             child,
         };
-        let socket = daemon.run_dir.join(format!("{}.sock", daemon.domain));
+        let socket = daemon.socket();
         let deadline = Instant::now() + STEP;
         while zerocp_os_linux::seqpacket::SeqpacketConn::connect(&socket).is_err() {
             assert!(
@@ -55,6 +55,11 @@ impl Daemon {
             std::thread::yield_now();
         }
         daemon
+    }
+
+    /// Its control socket.
+    pub fn socket(&self) -> PathBuf {
+        self.run_dir.join(format!("{}.sock", self.domain))
     }
 
     /// The environment a client of this daemon runs with.
@@ -134,6 +139,23 @@ pub fn compile(name: &str, dir: &Path) -> PathBuf {
     out
 }
 
+/// Checks `cond` until it holds (true) or `timeout` passes (false),
+/// pausing 1 ms, doubling to 20 ms, between checks.
+pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
 /// A fresh directory for compiled programs, removed by the caller.
 pub fn scratch_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("{TMP_PREFIX}{}", test_object_name(40)));
@@ -196,6 +218,17 @@ impl CProgram {
                 Err(e) => panic!("no line {prefix:?} ({e}); printed: {:?}", self.seen),
             }
         }
+    }
+
+    /// Its pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills it with SIGKILL and reaps it.
+    pub fn kill(&mut self) {
+        self.pidfd.kill().expect("SIGKILL");
+        self.wait();
     }
 
     /// Closes its stdin (the publisher's signal to finish).
