@@ -2,7 +2,9 @@
 //! pointer into Rust memory, so a stale, forged or wrong-kind handle is an
 //! error rather than a use after free.
 //!
-//! Each kind of object has a [`Registry`]: a table of slots under a mutex.
+//! Each kind of object has a [`Registry`]: a table of slots under a
+//! read-write lock (lookups, on every data-path call, share it; only
+//! create and destroy write).
 //! A handle's id packs the kind's tag (8 bits), the slot's generation (24
 //! bits) and the slot index (32 bits); destroying an object frees its slot
 //! and bumps the generation, so the old id no longer matches. Id 0 is never
@@ -11,7 +13,7 @@
 //! while another thread destroys the handle; the object goes when the last
 //! such call returns.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::error::{Failure, zerocp_result_t};
 
@@ -27,7 +29,7 @@ struct Slot<T> {
 pub(crate) struct Registry<T> {
     tag: u8,
     what: &'static str,
-    slots: Mutex<Vec<Slot<T>>>,
+    slots: RwLock<Vec<Slot<T>>>,
 }
 
 impl<T> Registry<T> {
@@ -37,19 +39,25 @@ impl<T> Registry<T> {
         Self {
             tag,
             what,
-            slots: Mutex::new(Vec::new()),
+            slots: RwLock::new(Vec::new()),
         }
     }
 
-    /// The table; a panic while it was locked left no slot half-changed
-    /// (every change is one assignment), so a poisoned lock is taken over.
-    fn slots(&self) -> MutexGuard<'_, Vec<Slot<T>>> {
-        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The table, to read; a panic while it was locked left no slot
+    /// half-changed (every change is one assignment), so a poisoned lock is
+    /// taken over.
+    fn slots(&self) -> RwLockReadGuard<'_, Vec<Slot<T>>> {
+        self.slots.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The table, to change (poisoning as for [`Self::slots`]).
+    fn slots_mut(&self) -> RwLockWriteGuard<'_, Vec<Slot<T>>> {
+        self.slots.write().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Stores `object`; returns its id.
     pub(crate) fn insert(&self, object: T) -> u64 {
-        let mut slots = self.slots();
+        let mut slots = self.slots_mut();
         let index = match slots.iter().position(|s| s.object.is_none()) {
             Some(free) => free,
             None => {
@@ -81,7 +89,7 @@ impl<T> Registry<T> {
     /// outside the table's lock).
     pub(crate) fn remove(&self, id: u64) -> Result<Arc<T>, Failure> {
         let index = self.index_of(id)?;
-        let mut slots = self.slots();
+        let mut slots = self.slots_mut();
         let Some(slot) = slots.get_mut(index) else {
             return Err(self.stale(id));
         };
