@@ -18,6 +18,11 @@
 # adds its translation cache to every process, hence the larger limit.
 #
 #   CI_CROSS_TARGETS="aarch64-unknown-linux-gnu"  run a subset
+#
+# zerocp-ffi (the C API) is not run here yet: its tests compile C programs
+# with the host's `cc` against the library, which for a foreign target needs
+# the target's C compiler (and, for musl, a musl one); running the C tests
+# under qemu is the next step of the C API (ffi/README.md, the plan).
 # shellcheck source=ci/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -28,10 +33,12 @@ TEST_MEMORY_MIB=2048
 target_args=()
 for t in "${TARGETS[@]}"; do target_args+=(--target "$t"); done
 
-step "build tests (${TARGETS[*]})" cargo test --workspace --locked "${target_args[@]}" --no-run
+NOT_CROSS=(--exclude zerocp-ffi)
+
+step "build tests (${TARGETS[*]})" cargo test --workspace "${NOT_CROSS[@]}" --locked "${target_args[@]}" --no-run
 for t in "${TARGETS[@]}"; do
     step_continue "cargo test --workspace --target $t (at most ${TEST_MEMORY_MIB} MiB)" \
         bash ci/memory-bound.sh "$TEST_MEMORY_MIB" \
-        cargo test --workspace --locked --no-fail-fast --target "$t"
+        cargo test --workspace "${NOT_CROSS[@]}" --locked --no-fail-fast --target "$t"
 done
 ci_finish

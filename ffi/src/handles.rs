@@ -5,10 +5,12 @@
 //! Each kind of object has a [`Registry`]: a table of slots under a
 //! read-write lock (lookups, on every data-path call, share it; only
 //! create and destroy write).
+//!
 //! A handle's id packs the kind's tag (8 bits), the slot's generation (24
 //! bits) and the slot index (32 bits); destroying an object frees its slot
-//! and bumps the generation, so the old id no longer matches. Id 0 is never
-//! issued: a zero-initialised handle is invalid. Looking up clones the
+//! and bumps the generation, so the old id no longer matches (a stale id
+//! could match again only after its slot was reused 2^24 - 1 times). Id 0
+//! is never issued: a zero-initialised handle is invalid. Looking up clones the
 //! slot's `Arc`, so a call in flight on one thread keeps the object alive
 //! while another thread destroys the handle; the object goes when the last
 //! such call returns.
