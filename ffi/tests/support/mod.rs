@@ -130,7 +130,7 @@ pub fn compile(name: &str, dir: &Path) -> PathBuf {
         .arg(ffi.join("include"))
         .arg(ffi.join("examples").join(format!("{name}.c")))
         .arg(static_library())
-        .args(["-lpthread", "-ldl", "-lm", "-lrt", "-lgcc_s"])
+        .args(["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl"])
         .arg("-o")
         .arg(&out)
         .status()
