@@ -23,6 +23,8 @@
 //! block-publisher subscriber; a tool that never calls it cannot by
 //! mistake.
 
+use std::cell::OnceCell;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,11 +38,12 @@ use zerocp_core::wire::PortKind;
 use super::creation::SubscriberOptions;
 use super::{DEFAULT_MAX_HELD, DEFAULT_QUEUE_CAPACITY, SubscriberCore};
 use crate::adaptive_spin::DEFAULT_WAIT_SPINS;
-use crate::error::{CreatePortError, TakeError, WaitError};
+use crate::error::{CreatePortError, TakeError, WaitError, WakeFdError};
 use crate::lifecycle::Lifecycle;
 use crate::port_cell::PortCell;
 use crate::service_type::ServiceType;
 use crate::untyped_sample::UntypedSample;
+use zerocp_os_linux::wake_socket::WakeSocket;
 
 /// Options of a new [`UntypedSubscriber`]; made by
 /// [`Runtime::untyped_subscriber`](crate::Runtime::untyped_subscriber).
@@ -149,6 +152,7 @@ impl<'r> UntypedSubscriberBuilder<'r> {
             cell: PortCell::new(core),
             service: self.service,
             service_type: self.service_type,
+            wake_fd: OnceCell::new(),
         })
     }
 }
@@ -179,6 +183,8 @@ pub struct UntypedSubscriber {
     cell: PortCell<SubscriberCore>,
     service: ServiceDescription,
     service_type: ServiceType,
+    /// The wake descriptor, once made ([`UntypedSubscriber::as_fd`]).
+    wake_fd: OnceCell<Arc<WakeSocket>>,
 }
 
 impl UntypedSubscriber {
@@ -198,6 +204,28 @@ impl UntypedSubscriber {
     pub fn wait(&self, timeout: Option<Duration>) -> Result<bool, WaitError> {
         self.cell
             .call(|core| core.wait(timeout), |_, queued| queued)
+    }
+
+    /// The wake descriptor, for a `poll`/`epoll` loop, exactly as
+    /// [`Subscriber::as_fd`](crate::Subscriber::as_fd): readable when a
+    /// sample is queued; take until `None` (which re-arms it), then wait
+    /// again; the same descriptor also after a daemon restart.
+    ///
+    /// ```no_run
+    /// use std::os::fd::AsRawFd;
+    /// use zerocp::{ServiceType, TypeInfo};
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Robot", "Base", "Pose")?;
+    /// let observer = rt
+    ///     .untyped_subscriber(&svc, ServiceType::sized(TypeInfo::of::<u64>()))
+    ///     .create()?;
+    /// println!("add fd {} to your epoll set", observer.as_fd()?.as_raw_fd());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn as_fd(&self) -> Result<BorrowedFd<'_>, WakeFdError> {
+        let fd = crate::wake_fd_request::wake_socket(&self.wake_fd)?;
+        self.cell.call(|core| core.arm(fd), |_, ()| ())?;
+        Ok(fd.as_fd())
     }
 
     /// Publishers routed to this subscriber now, as the daemon counts them.
