@@ -369,6 +369,24 @@ zerocp_result_t zerocp_subscriber_wait(struct zerocp_subscriber_t subscriber,
                                        int64_t timeout_ms,
                                        struct zerocp_error_t *error);
 
+// Stores the subscriber's wake descriptor in `*fd`, for the
+// application's own `poll`/`epoll` loop (to wait for several subscribers,
+// sockets and timers in one place): it is readable when a sample is
+// queued, and also when the daemon goes or revokes the port (then the
+// next call returns the error). Protocol: when readable, take until
+// `ZEROCP_EMPTY` (that empty take re-arms it), then poll again; never read
+// it yourself. The descriptor belongs to the subscriber: it stays the same
+// (also across a daemon restart) until `zerocp_subscriber_destroy`, which
+// closes it.
+//
+// # Safety
+//
+// `fd` is NULL or writable; `error` is NULL or points to a writable
+// `zerocp_error_t`.
+zerocp_result_t zerocp_subscriber_fd(struct zerocp_subscriber_t subscriber,
+                                     int32_t *fd,
+                                     struct zerocp_error_t *error);
+
 // Destroys a subscriber: its held samples are released, its port
 // removed. The handle is invalid afterwards.
 //

@@ -3,7 +3,9 @@
 //! own `Display`, which names what was wrong.
 
 use zerocp::error::{CreatePortReason, PortRequestError};
-use zerocp::{CreatePortError, InitError, LoanError, PublishError, TakeError, WaitError};
+use zerocp::{
+    CreatePortError, InitError, LoanError, PublishError, TakeError, WaitError, WakeFdError,
+};
 
 use crate::error::{Failure, zerocp_result_t};
 use zerocp_result_t::*;
@@ -103,6 +105,21 @@ impl From<WaitError> for Failure {
             | WaitError::Unresponsive { .. }
             | WaitError::NotRecreated(_) => ZEROCP_ERR_DAEMON,
             WaitError::Revoked { .. } => ZEROCP_ERR_REVOKED,
+            _ => ZEROCP_ERR_INTERNAL,
+        };
+        failure(code, &e)
+    }
+}
+
+impl From<WakeFdError> for Failure {
+    fn from(e: WakeFdError) -> Self {
+        let code = match e {
+            WakeFdError::DaemonGone
+            | WakeFdError::Disconnected
+            | WakeFdError::Unresponsive { .. }
+            | WakeFdError::NotRecreated(_) => ZEROCP_ERR_DAEMON,
+            WakeFdError::Revoked { .. } => ZEROCP_ERR_REVOKED,
+            WakeFdError::Refused { .. } => ZEROCP_ERR_REFUSED,
             _ => ZEROCP_ERR_INTERNAL,
         };
         failure(code, &e)

@@ -1,11 +1,12 @@
 //! Subscribers: `zerocp_subscriber_create`, `_take`, `_release`, `_wait`,
-//! `_destroy`, over the runtime's [`UntypedSubscriber`].
+//! `_fd`, `_destroy`, over the runtime's [`UntypedSubscriber`].
 //!
 //! A subscriber handle owns its port and the samples C holds: a sample is
 //! named by its payload pointer, so releasing a pointer that is not a
 //! sample held now (twice, or a foreign one) is `ZEROCP_ERR_NOT_HELD`.
 
 use std::ffi::c_void;
+use std::os::fd::AsRawFd;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -279,6 +280,41 @@ pub unsafe extern "C" fn zerocp_subscriber_wait(
         } else {
             Ok(zerocp_result_t::ZEROCP_TIMEOUT)
         }
+    };
+    // SAFETY: the caller's contract on `error`.
+    unsafe { call(error, body) }
+}
+
+/// Stores the subscriber's wake descriptor in `*fd`, for the
+/// application's own `poll`/`epoll` loop (to wait for several subscribers,
+/// sockets and timers in one place): it is readable when a sample is
+/// queued, and also when the daemon goes or revokes the port (then the
+/// next call returns the error). Protocol: when readable, take until
+/// `ZEROCP_EMPTY` (that empty take re-arms it), then poll again; never read
+/// it yourself. The descriptor belongs to the subscriber: it stays the same
+/// (also across a daemon restart) until `zerocp_subscriber_destroy`, which
+/// closes it.
+///
+/// # Safety
+///
+/// `fd` is NULL or writable; `error` is NULL or points to a writable
+/// `zerocp_error_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zerocp_subscriber_fd(
+    subscriber: zerocp_subscriber_t,
+    fd: *mut i32,
+    error: *mut zerocp_error_t,
+) -> zerocp_result_t {
+    let body = || {
+        if fd.is_null() {
+            return Err(Failure::null("fd"));
+        }
+        let port = SUBSCRIBERS.get(subscriber.id)?;
+        let port = lock(&port, "subscriber")?;
+        let raw = port.subscriber.as_fd()?.as_raw_fd();
+        // SAFETY: the caller's contract on this pointer (function docs).
+        unsafe { put(fd, "fd", raw) }?;
+        Ok(zerocp_result_t::ZEROCP_OK)
     };
     // SAFETY: the caller's contract on `error`.
     unsafe { call(error, body) }
