@@ -243,6 +243,7 @@ mod socket_watch;
 mod subscriber;
 mod timestamp;
 mod topology;
+mod untyped_loan;
 mod untyped_sample;
 mod wait;
 mod waitset;
@@ -268,8 +269,7 @@ pub use notifier::{Notifier, NotifierBuilder};
 pub use payload::Payload;
 pub use publisher::publish_timeout::{DEFAULT_PUBLISH_TIMEOUT, PublishTimeout};
 pub use publisher::{
-    DEFAULT_MAX_LOANS, Publisher, PublisherBuilder, UntypedLoan, UntypedPublisher,
-    UntypedPublisherBuilder,
+    DEFAULT_MAX_LOANS, Publisher, PublisherBuilder, UntypedPublisher, UntypedPublisherBuilder,
 };
 pub use publisher_id::PublisherId;
 pub use registration::MAX_PROCESS_NAME_LEN;
@@ -288,6 +288,7 @@ pub use subscriber::{
     UntypedSubscriberBuilder,
 };
 pub use timestamp::Timestamp;
+pub use untyped_loan::UntypedLoan;
 pub use untyped_sample::UntypedSample;
 pub use waitset::{Attachment, AttachmentId, Readiness, WaitSet, WaitSetEvents};
 pub use zero_copy_safe::ZeroCopySafe;

@@ -75,7 +75,7 @@ use creation::PublisherOptions;
 pub(crate) use delivery::DeliveryError;
 use publish_timeout::PublishTimeout;
 pub(crate) use shared_port::SharedPort;
-pub use untyped::{UntypedLoan, UntypedPublisher, UntypedPublisherBuilder};
+pub use untyped::{UntypedPublisher, UntypedPublisherBuilder};
 
 /// Default of [`PublisherBuilder::max_loans`].
 pub const DEFAULT_MAX_LOANS: u32 = 4;

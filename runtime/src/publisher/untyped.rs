@@ -11,13 +11,9 @@
 //! and alignment are exactly the Rust type's. It describes no field layout
 //! (tools print its samples in hex).
 //!
-//! Its loans ([`UntypedLoan`]) are the payload's bytes: the caller writes
-//! them through [`UntypedLoan::as_mut_ptr`] or [`UntypedLoan::payload_mut`]
-//! and publishes. A loan's bytes are whatever the chunk held before, as a
-//! typed publisher's `MaybeUninit` loan: every byte must be written before
-//! publishing.
+//! Its loans ([`UntypedLoan`], `crate::untyped_loan`) are the payload's
+//! bytes, written by the caller before publishing.
 
-use std::mem::MaybeUninit;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,12 +24,12 @@ use zerocp_core::wire::{PayloadShape, PortKind};
 
 use super::creation::PublisherOptions;
 use super::publish_timeout::{DEFAULT_PUBLISH_TIMEOUT, PublishTimeout};
-use super::{DEFAULT_MAX_LOANS, Loan, PublisherCore};
-use crate::error::{CreatePortError, CreatePortReason, LoanError, PublishError, check_option};
+use super::{DEFAULT_MAX_LOANS, PublisherCore};
+use crate::error::{CreatePortError, CreatePortReason, LoanError, check_option};
 use crate::lifecycle::Lifecycle;
-use crate::loaned_sample::publish_error;
 use crate::port_cell::PortCell;
 use crate::service_type::ServiceType;
+use crate::untyped_loan::UntypedLoan;
 
 /// Options of a new [`UntypedPublisher`]; made by
 /// [`Runtime::untyped_publisher`](crate::Runtime::untyped_publisher).
@@ -194,12 +190,7 @@ impl UntypedPublisher {
         let bytes = (len * self.service_type.payload.size as usize) as u32;
         self.cell.call(
             |core| core.loan(bytes),
-            |core, loan| UntypedLoan {
-                core: Rc::clone(core),
-                loan,
-                bytes: bytes as usize,
-                _publisher: std::marker::PhantomData,
-            },
+            |core, loan| UntypedLoan::new(Rc::clone(core), loan, bytes as usize),
         )
     }
 
@@ -236,72 +227,6 @@ impl std::fmt::Debug for UntypedPublisher {
             .field("service", &self.service)
             .field("type", &self.service_type)
             .field("port", &self.cell.get().index())
-            .finish()
-    }
-}
-
-/// A chunk loaned from an [`UntypedPublisher`]: the payload's bytes in
-/// shared memory. Publish it with [`publish`](UntypedLoan::publish); drop
-/// it to give the chunk back.
-pub struct UntypedLoan<'p> {
-    core: Rc<PublisherCore>,
-    loan: Loan,
-    bytes: usize,
-    _publisher: std::marker::PhantomData<&'p ()>,
-}
-
-impl UntypedLoan<'_> {
-    /// The payload's bytes, to write; they hold what the chunk held before.
-    pub fn payload_mut(&mut self) -> &mut [MaybeUninit<u8>] {
-        // SAFETY: the loan's payload lies in the chunk (creation placed
-        // the maximum payload in the pool's chunks, and `bytes` is at most
-        // it), the chunk is exclusively ours while loaned, and `&mut self`
-        // makes the access exclusive; `MaybeUninit<u8>` is valid for any
-        // byte.
-        unsafe { std::slice::from_raw_parts_mut(self.loan.payload.as_ptr().cast(), self.bytes) }
-    }
-
-    /// The payload's first byte, aligned for the type: where a binding
-    /// writes the payload (the [`len_bytes`](Self::len_bytes) bytes from
-    /// there are the loan's until it is published or dropped).
-    pub fn as_mut_ptr(&mut self) -> *mut u8 {
-        self.loan.payload.as_ptr()
-    }
-
-    /// The payload's size in bytes.
-    pub fn len_bytes(&self) -> usize {
-        self.bytes
-    }
-
-    /// The global index of the chunk in the data segment.
-    pub fn chunk_index(&self) -> u32 {
-        self.loan.chunk
-    }
-
-    /// Publishes the sample to every subscriber of the service; fails as
-    /// [`LoanedSample::publish`](crate::LoanedSample::publish) does. The
-    /// caller must have written every payload byte.
-    pub fn publish(self) -> Result<(), PublishError> {
-        let this = std::mem::ManuallyDrop::new(self);
-        // SAFETY: `this` is never used or dropped again, so the core moves
-        // out of it exactly once.
-        let core = unsafe { std::ptr::read(&this.core) };
-        core.publish(&this.loan)
-            .map_err(|e| publish_error(&core, e))
-    }
-}
-
-impl Drop for UntypedLoan<'_> {
-    fn drop(&mut self) {
-        self.core.drop_loan(&self.loan);
-    }
-}
-
-impl std::fmt::Debug for UntypedLoan<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UntypedLoan")
-            .field("chunk", &self.loan.chunk)
-            .field("bytes", &self.bytes)
             .finish()
     }
 }
