@@ -184,6 +184,10 @@ typedef struct zerocp_sample_t {
 extern "C" {
 #endif // __cplusplus
 
+// The name of the result code `code` (`"ZEROCP_ERR_DAEMON"`), or
+// `"unknown"`: a static string, never freed.
+const char *zerocp_result_name(int32_t code);
+
 // Fills `*out` with the default publisher options.
 //
 // # Safety
@@ -305,10 +309,6 @@ zerocp_result_t zerocp_service_create(const char *service,
 // `error` is NULL or points to a writable `zerocp_error_t`.
 zerocp_result_t zerocp_service_destroy(struct zerocp_service_t service,
                                        struct zerocp_error_t *error);
-
-// The name of the result code `code` (`"ZEROCP_ERR_DAEMON"`), or
-// `"unknown"`: a static string, never freed.
-const char *zerocp_result_name(int32_t code);
 
 // Fills `*out` with the default subscriber options.
 //

@@ -129,8 +129,15 @@ pub(crate) unsafe fn fill(error: *mut zerocp_error_t, code: zerocp_result_t, mes
     unsafe { error.write(out) };
 }
 
+/// The name of the result code `code` (`"ZEROCP_ERR_DAEMON"`), or
+/// `"unknown"`: a static string, never freed.
+#[unsafe(no_mangle)]
+pub extern "C" fn zerocp_result_name(code: i32) -> *const c_char {
+    name(code).as_ptr()
+}
+
 /// The name of a result code (`"ZEROCP_ERR_DAEMON"`), or `"unknown"`.
-pub(crate) fn name(code: i32) -> &'static std::ffi::CStr {
+fn name(code: i32) -> &'static std::ffi::CStr {
     use zerocp_result_t::*;
     let all = [
         (ZEROCP_OK, c"ZEROCP_OK"),

@@ -11,7 +11,8 @@
 //! | [`error`] | `zerocp_result_t`, `zerocp_error_t`: a code per call and a message in the caller's struct |
 //! | `boundary` | the panic boundary every exported function runs its body in |
 //! | `handles` | handle ids with generations: stale, forged and wrong-kind handles are errors |
-//! | [`runtime_api`] | runtimes and service descriptions |
+//! | [`runtime_api`] | runtimes |
+//! | [`service_api`] | service descriptions |
 //! | [`payload_type`] | `zerocp_type_t`: a payload type by name, size and alignment |
 //! | [`publisher_api`] | publishers over the runtime's `UntypedPublisher`: loan, publish, release |
 //! | [`subscriber_api`] | subscribers over the `UntypedSubscriber`: take, release, wait |
@@ -23,7 +24,7 @@
 //!
 //! ```
 //! use zerocp_c::error::{zerocp_error_t, zerocp_result_t};
-//! use zerocp_c::runtime_api::{zerocp_service_create, zerocp_service_t};
+//! use zerocp_c::service_api::{zerocp_service_create, zerocp_service_t};
 //!
 //! let mut service = zerocp_service_t::default();
 //! let mut error = zerocp_error_t { code: 0, message: [0; 256] };
@@ -42,5 +43,6 @@ mod handles;
 pub mod payload_type;
 pub mod publisher_api;
 pub mod runtime_api;
+pub mod service_api;
 pub mod subscriber_api;
 mod text;

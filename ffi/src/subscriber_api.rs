@@ -16,7 +16,8 @@ use crate::boundary::call;
 use crate::error::{Failure, zerocp_error_t, zerocp_result_t};
 use crate::handles::{Registry, lock};
 use crate::payload_type::{service_type, zerocp_type_t};
-use crate::runtime_api::{RUNTIMES, SERVICES, zerocp_runtime_t, zerocp_service_t};
+use crate::runtime_api::{RUNTIMES, zerocp_runtime_t};
+use crate::service_api::{SERVICES, zerocp_service_t};
 use crate::text::{put, read_or};
 
 /// `zerocp_subscriber_options_t::full_policy`: a full queue drops its

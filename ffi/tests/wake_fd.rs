@@ -26,6 +26,7 @@ mod roles {
     use zerocp_c::payload_type::zerocp_type_t;
     use zerocp_c::publisher_api::*;
     use zerocp_c::runtime_api::*;
+    use zerocp_c::service_api::*;
     use zerocp_c::subscriber_api::*;
     use zerocp_os_linux::testing::role::role_args;
 
