@@ -14,6 +14,11 @@
 # atomics, syscall ABIs), and the native run already does the long searches at
 # a fraction of the cost of emulation.
 #
+# The live view of `zerocpctl top` (the tests `live_view::`) is left out:
+# qemu-user does not emulate the terminal-mode ioctl TCGETS2 that raw mode
+# needs (every real kernel has it), so those tests are not run, rather than
+# counted as passed; `top --once` and every other command run here.
+#
 # Each target's run is bounded like the native one (ci/memory-bound.sh); qemu
 # adds its translation cache to every process, hence the larger limit.
 #
@@ -39,6 +44,6 @@ step "build tests (${TARGETS[*]})" cargo test --workspace "${NOT_CROSS[@]}" --lo
 for t in "${TARGETS[@]}"; do
     step_continue "cargo test --workspace --target $t (at most ${TEST_MEMORY_MIB} MiB)" \
         bash ci/memory-bound.sh "$TEST_MEMORY_MIB" \
-        cargo test --workspace "${NOT_CROSS[@]}" --locked --no-fail-fast --target "$t"
+        cargo test --workspace "${NOT_CROSS[@]}" --locked --no-fail-fast --target "$t" -- --skip live_view::
 done
 ci_finish

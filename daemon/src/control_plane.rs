@@ -49,12 +49,13 @@ use crate::quota_config;
 use crate::reclaim;
 pub use crate::request_error::RequestError;
 use crate::request_error::{check_range, error};
-use crate::route_table::{RouteError, RouteTable};
+use crate::route_table::RouteTable;
 use crate::segment_groups::SegmentGroups;
 use crate::service_layout;
 use crate::wake_fds::WakeFds;
 
 mod event_ports;
+mod port_admission;
 
 /// Why a process is being removed (for the log).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,83 +228,6 @@ impl<'a> ControlPlane<'a> {
             heartbeat_timeout_ms: u32::try_from(hb.timeout_ms).unwrap_or(u32::MAX),
         };
         Ok((process, registered))
-    }
-
-    /// Checks the port type's alignments and picks the smallest pool of
-    /// `group` whose chunks hold its user header and a payload of at most
-    /// `max_slice_len` elements (0: a sized payload).
-    fn checked_type(
-        &self,
-        port_type: &PortType,
-        max_slice_len: u32,
-        group: u32,
-    ) -> Result<u32, RequestError> {
-        let type_info = &port_type.payload;
-        let bytes = port_type
-            .chunk_bytes(max_slice_len)
-            .map_err(|e| error(ErrorCode::InvalidArgument, e.to_string()))?;
-        self.part(group)?
-            .layout()
-            .pool_for(group, bytes, type_info.align)
-            .map(|pool| pool as u32)
-            .map_err(|e| {
-                let largest = match e {
-                    zerocp_core::mempool::PoolSelectError::TooLarge { largest, .. } => largest,
-                    zerocp_core::mempool::PoolSelectError::Align(_) => 0,
-                };
-                error(
-                    ErrorCode::PayloadTooLarge,
-                    format!(
-                        "type `{}` needs {bytes} bytes, more than the largest chunk size {largest} \
-                         of group \"{}\"",
-                        type_info.name.as_str(),
-                        self.groups.name(group)
-                    ),
-                )
-            })
-    }
-
-    /// The segment group of `service` if the process in `slot` may create a
-    /// `kind` port in it; a refusal is logged (once, here) and answered
-    /// `AccessDenied`.
-    fn admitted_group(
-        &self,
-        owner: &Process,
-        service: &ServiceDescription,
-        kind: PortKind,
-    ) -> Result<u32, RequestError> {
-        self.groups
-            .admit(
-                kind,
-                service,
-                owner.creds.uid,
-                owner.creds.gid,
-                self.identity.uid,
-            )
-            .map_err(|e| {
-                log::warn!("{owner}: refused a {}: {e}", kind.noun());
-                error(ErrorCode::AccessDenied, e.to_string())
-            })
-    }
-
-    fn check_route(
-        &self,
-        service: &ServiceDescription,
-        port_type: &PortType,
-        kind: PortKind,
-    ) -> Result<(), RequestError> {
-        self.routes
-            .check(service, port_type, Some(kind))
-            .map_err(|e| {
-                let code = match e {
-                    RouteError::TypeMismatch { .. }
-                    | RouteError::UserHeaderMismatch { .. }
-                    | RouteError::PatternMismatch { .. } => ErrorCode::TypeMismatch,
-                    RouteError::TooManySubscribers { .. } => ErrorCode::LimitReached,
-                };
-                log::warn!("refused a {}: {e}", kind.noun());
-                error(code, e.to_string())
-            })
     }
 
     pub(crate) fn owner(&self, slot: u32) -> Result<&Process, RequestError> {

@@ -162,22 +162,7 @@ impl ControlPlane<'_> {
             .iter()
             .find(|p| p.ports.contains(&id))
             .map_or(0, |p| p.creds.pid);
-        let mut info = PortInfo {
-            service,
-            kind: id.kind,
-            port_index: id.index,
-            group: id.group,
-            owner_pid,
-            queue_len: 0,
-            queue_capacity: 0,
-            dropped: 0,
-            timed_out: 0,
-            published: 0,
-            received: 0,
-            loans_failed: 0,
-            blocked_ns: 0,
-            type_info,
-        };
+        let mut info = PortInfo::new(service, id.kind, id.index, id.group, owner_pid, type_info);
         let Some(control) = self.pool_manager(id.group).map(|p| p.control()) else {
             return info;
         };

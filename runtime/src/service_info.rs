@@ -155,26 +155,18 @@ mod tests {
     use zerocp_core::event::event_type_info;
 
     fn port(service: &ServiceDescription, kind: PortKind, type_name: &str, size: u32) -> PortInfo {
-        PortInfo {
-            service: *service,
+        PortInfo::new(
+            *service,
             kind,
-            port_index: 0,
-            group: 0,
-            owner_pid: 1,
-            queue_len: 0,
-            queue_capacity: 0,
-            dropped: 0,
-            timed_out: 0,
-            published: 0,
-            received: 0,
-            loans_failed: 0,
-            blocked_ns: 0,
-            type_info: TypeInfo {
+            0,
+            0,
+            1,
+            TypeInfo {
                 size,
                 align: size.clamp(1, 8),
                 name: FixedString::from_str_truncated(type_name),
             },
-        }
+        )
     }
 
     fn svc(event: &str) -> ServiceDescription {

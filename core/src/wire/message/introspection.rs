@@ -172,6 +172,46 @@ wire_struct! {
     }
 }
 
+impl PortInfo {
+    /// A port as the daemon knows it before reading its counters: queue,
+    /// drops and every counter zero.
+    ///
+    /// ```
+    /// use zerocp_core::service::{ServiceDescription, TypeInfo};
+    /// use zerocp_core::wire::{PortInfo, PortKind};
+    ///
+    /// let service = ServiceDescription::new("Robot", "Base", "Pose").unwrap();
+    /// let port = PortInfo::new(service, PortKind::Publisher, 3, 0, 4242, TypeInfo::of::<u64>());
+    /// assert_eq!((port.port_index, port.owner_pid, port.published), (3, 4242, 0));
+    /// ```
+    #[must_use]
+    pub const fn new(
+        service: ServiceDescription,
+        kind: PortKind,
+        port_index: u32,
+        group: u32,
+        owner_pid: u32,
+        type_info: TypeInfo,
+    ) -> Self {
+        Self {
+            service,
+            kind,
+            port_index,
+            group,
+            owner_pid,
+            queue_len: 0,
+            queue_capacity: 0,
+            dropped: 0,
+            timed_out: 0,
+            published: 0,
+            received: 0,
+            loans_failed: 0,
+            blocked_ns: 0,
+            type_info,
+        }
+    }
+}
+
 wire_struct! {
     /// Daemon → client: a page of ports, ordered by service.
     pub struct PortsPage {

@@ -78,41 +78,48 @@ struct ServiceJson {
 
 /// Groups ports (ordered by service, as the daemon sends them) by service.
 fn services(ports: &[PortInfo]) -> Vec<ServiceJson> {
-    let mut out: Vec<ServiceJson> = Vec::new();
-    for port in ports {
-        let name = port.service.to_string();
-        if out.last().is_none_or(|s| s.service != name) {
-            let type_name = port.type_info.name.as_str();
-            out.push(ServiceJson {
-                service: name,
-                channel: channel(type_name),
-                type_name: type_name.to_owned(),
-                payload_size: port.type_info.size,
-                payload_align: port.type_info.align,
-                publishers: Vec::new(),
-                subscribers: Vec::new(),
-                notifiers: Vec::new(),
-                listeners: Vec::new(),
-                group: port.group,
-            });
+    ports
+        .chunk_by(|a, b| a.service == b.service)
+        .map(ServiceJson::of)
+        .collect()
+}
+
+impl ServiceJson {
+    /// One service's entry from its ports (at least one, all of it).
+    fn of(ports: &[PortInfo]) -> Self {
+        let first = &ports[0];
+        let type_name = first.type_info.name.as_str();
+        let mut service = Self {
+            service: first.service.to_string(),
+            channel: channel(type_name),
+            type_name: type_name.to_owned(),
+            payload_size: first.type_info.size,
+            payload_align: first.type_info.align,
+            publishers: Vec::new(),
+            subscribers: Vec::new(),
+            notifiers: Vec::new(),
+            listeners: Vec::new(),
+            group: first.group,
+        };
+        for port in ports {
+            service.add(port);
         }
-        let Some(service) = out.last_mut() else {
-            continue;
+        service
+    }
+
+    /// Lists `port` under its kind.
+    fn add(&mut self, port: &PortInfo) {
+        let event_port = EventPortJson {
+            port: port.port_index,
+            pid: port.owner_pid,
         };
         match port.kind {
-            PortKind::Publisher => service.publishers.push(PublisherJson::of(port)),
-            PortKind::Subscriber => service.subscribers.push(SubscriberJson::of(port)),
-            PortKind::Notifier => service.notifiers.push(EventPortJson {
-                port: port.port_index,
-                pid: port.owner_pid,
-            }),
-            PortKind::Listener => service.listeners.push(EventPortJson {
-                port: port.port_index,
-                pid: port.owner_pid,
-            }),
+            PortKind::Publisher => self.publishers.push(PublisherJson::of(port)),
+            PortKind::Subscriber => self.subscribers.push(SubscriberJson::of(port)),
+            PortKind::Notifier => self.notifiers.push(event_port),
+            PortKind::Listener => self.listeners.push(event_port),
         }
     }
-    out
 }
 
 /// The request/response channel a port type's tag names, if any.

@@ -211,43 +211,48 @@ const NO_RATE: PortRate = PortRate {
 /// Groups the ports (ordered by service, as the daemon sends them) into
 /// one row per service.
 fn services(current: &Snapshot, rate: &RateOf<'_>) -> Vec<ServiceRow> {
-    let mut rows: Vec<ServiceRow> = Vec::new();
-    for port in &current.ports {
-        let name = port.service.to_string();
-        if rows.last().is_none_or(|r| r.service != name) {
-            rows.push(empty_service(port, name, rate));
-        }
-        let Some(row) = rows.last_mut() else {
-            continue;
-        };
-        match port.kind {
-            PortKind::Publisher | PortKind::Notifier => {
-                row.publishers += 1;
-                if let Some(name) = process_name(&current.processes, port.owner_pid) {
-                    row.processes.push(name);
-                }
+    current
+        .ports
+        .chunk_by(|a, b| a.service == b.service)
+        .map(|ports| service_row(ports, &current.processes, rate))
+        .collect()
+}
+
+/// One service's row from its ports (at least one, all of it).
+fn service_row(ports: &[PortInfo], processes: &[ProcessInfo], rate: &RateOf<'_>) -> ServiceRow {
+    let mut row = empty_service(&ports[0], ports[0].service.to_string(), rate);
+    for port in ports {
+        add_port(&mut row, port, processes, rate);
+    }
+    row.processes.sort();
+    row.processes.dedup();
+    if row.shape == "sized" {
+        row.bytes_per_s = row
+            .publish_rate_hz
+            .map(|hz| hz * f64::from(row.payload_size));
+    }
+    row
+}
+
+/// Counts `port` into its service's row.
+fn add_port(row: &mut ServiceRow, port: &PortInfo, processes: &[ProcessInfo], rate: &RateOf<'_>) {
+    match port.kind {
+        PortKind::Publisher | PortKind::Notifier => {
+            row.publishers += 1;
+            if let Some(name) = process_name(processes, port.owner_pid) {
+                row.processes.push(name);
             }
-            PortKind::Subscriber | PortKind::Listener => {
-                row.subscribers += 1;
-                row.dropped += port.dropped;
-            }
         }
-        if port.kind == PortKind::Publisher
-            && let (Some(total), Some(r)) = (row.publish_rate_hz.as_mut(), rate(port))
-        {
-            *total += r.samples_per_s;
+        PortKind::Subscriber | PortKind::Listener => {
+            row.subscribers += 1;
+            row.dropped += port.dropped;
         }
     }
-    for row in &mut rows {
-        row.processes.sort();
-        row.processes.dedup();
-        if row.shape == "sized" {
-            row.bytes_per_s = row
-                .publish_rate_hz
-                .map(|hz| hz * f64::from(row.payload_size));
-        }
+    if port.kind == PortKind::Publisher
+        && let (Some(total), Some(r)) = (row.publish_rate_hz.as_mut(), rate(port))
+    {
+        *total += r.samples_per_s;
     }
-    rows
 }
 
 /// A service's row before its ports are counted: a rate of 0 to add to

@@ -107,22 +107,14 @@ pub(crate) mod tests {
 
     /// A port of `S/I/<event>` for the tests of `top`.
     pub(crate) fn port(event: &str, kind: PortKind, index: u32, pid: u32) -> PortInfo {
-        PortInfo {
-            service: ServiceDescription::new("S", "I", event).expect("a service"),
+        PortInfo::new(
+            ServiceDescription::new("S", "I", event).expect("a service"),
             kind,
-            port_index: index,
-            group: 0,
-            owner_pid: pid,
-            queue_len: 0,
-            queue_capacity: 0,
-            dropped: 0,
-            timed_out: 0,
-            published: 0,
-            received: 0,
-            loans_failed: 0,
-            blocked_ns: 0,
-            type_info: TypeInfo::of::<u64>(),
-        }
+            index,
+            0,
+            pid,
+            TypeInfo::of::<u64>(),
+        )
     }
 
     #[test]
