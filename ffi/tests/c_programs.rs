@@ -93,8 +93,9 @@ fn bad_input_from_c_gets_error_codes_under_sanitizers() {
 }
 
 /// NULL pointers, invalid names, sizes and options, another type, double
-/// release and handles used after destroy: each call fails with its code
-/// and message (`c_errors.c` checks them) and the process exits normally.
+/// release, handles used after destroy, wait sets without room for ids or
+/// with unknown attachments: each call fails with its code and message
+/// (`c_errors.c` checks them) and the process exits normally.
 fn bad_input(build: Build) {
     let dir = scratch_dir();
     let program = compile_as("c_errors", &dir, build);
