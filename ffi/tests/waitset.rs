@@ -7,7 +7,8 @@
 //!   reports and how many (`capacity`), the set's descriptor, a take on
 //!   an attached subscriber while another thread's set sleeps on it (the
 //!   subscriber's lock is not held), and a subscriber destroyed while
-//!   attached, also under a sleeping wait (detached implicitly).
+//!   attached, also under a sleeping wait (detached implicitly); a wait
+//!   without limit that wakes with `ZEROCP_ERR_DAEMON` when the daemon stops.
 
 mod support;
 
@@ -74,6 +75,17 @@ fn wait_sets_through_the_exported_functions() {
     let mut child = spawn_child("roles::waitset_rules", &[], &daemon.envs());
     child.expect_success(STEP);
     daemon.stop();
+}
+
+/// A wait set sleeping without a time limit wakes when the daemon stops
+/// and fails with `ZEROCP_ERR_DAEMON`.
+#[test]
+fn a_sleeping_wait_set_wakes_when_the_daemon_stops() {
+    let daemon = Daemon::start("roles::daemon");
+    let mut child = spawn_child("roles::waits_for_the_daemon", &[], &daemon.envs());
+    child.expect_line("asleep", STEP);
+    daemon.stop();
+    child.expect_success(STEP);
 }
 
 #[path = "waitset/api.rs"]
@@ -153,6 +165,24 @@ mod roles {
             assert!(Instant::now() < deadline, "thread {tid} never slept");
             std::thread::yield_now();
         }
+    }
+
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn waits_for_the_daemon() {
+        if role_args("roles::waits_for_the_daemon").is_none() {
+            return;
+        }
+        let api = Api::new(c"ffi-waitset-gone");
+        let sub = api.subscriber(c"Gone");
+        let set = api.waitset();
+        api.attach(set, sub).expect("attach");
+        let main = gettid();
+        std::thread::spawn(move || {
+            until_asleep(main);
+            println!("asleep");
+        });
+        assert_eq!(api.wait(set, -1, 4).0, ZEROCP_ERR_DAEMON);
     }
 
     #[test]
