@@ -156,6 +156,15 @@ int main(void) {
         fprintf(stderr, "a timed-out wait reported %zu ids\n", count);
         failures++;
     }
+    EXPECT(zerocp_waitset_attach_fd(waitset, -1, &attachment, &error), ZEROCP_ERR_INVALID_ARGUMENT,
+           "negative");
+    EXPECT(zerocp_waitset_attach_fd(waitset, 999, &attachment, &error), ZEROCP_ERR_INVALID_ARGUMENT,
+           "not an open descriptor");
+    FILE *regular = tmpfile();
+    EXPECT(zerocp_waitset_attach_fd(waitset, fileno(regular), &attachment, &error),
+           ZEROCP_ERR_INVALID_ARGUMENT, "cannot be watched");
+    fclose(regular);
+    EXPECT(zerocp_waitset_attach_fd(waitset, 0, NULL, &error), ZEROCP_ERR_NULL_ARGUMENT, "attachment is NULL");
     EXPECT(zerocp_waitset_fd(waitset, NULL, &error), ZEROCP_ERR_NULL_ARGUMENT, "fd is NULL");
     EXPECT(zerocp_waitset_fd(waitset, &fd, &error), ZEROCP_OK, "");
     EXPECT(zerocp_waitset_detach(waitset, attachment + 7, &error), ZEROCP_ERR_INVALID_ARGUMENT,

@@ -430,6 +430,25 @@ zerocp_result_t zerocp_waitset_attach_subscriber(struct zerocp_waitset_t waitset
                                                  uint64_t *attachment,
                                                  struct zerocp_error_t *error);
 
+// Attaches the application's descriptor `fd` (a socket, pipe, timerfd,
+// eventfd, …) to `waitset` and stores the attachment's id in
+// `*attachment`: `zerocp_waitset_wait` reports it while `fd` is readable
+// (or hung up, or in error; level-triggered, as `poll` says): read it
+// (or detach it). The set keeps its own duplicate until the attachment
+// is detached, so closing `fd` does not detach it.
+// `ZEROCP_ERR_INVALID_ARGUMENT` for a negative or closed descriptor, or
+// one epoll cannot watch (a regular file, a directory).
+//
+// # Safety
+//
+// `fd` is an open descriptor or not one (never a descriptor another
+// thread closes meanwhile); `attachment` is NULL or writable; `error` is
+// NULL or points to a writable `zerocp_error_t`.
+zerocp_result_t zerocp_waitset_attach_fd(struct zerocp_waitset_t waitset,
+                                         int32_t fd,
+                                         uint64_t *attachment,
+                                         struct zerocp_error_t *error);
+
 // Detaches the attachment `attachment` from `waitset`.
 // `ZEROCP_ERR_INVALID_ARGUMENT` when the set has no such attachment
 // (detached already, or never attached); an attachment whose subscriber
@@ -442,8 +461,8 @@ zerocp_result_t zerocp_waitset_detach(struct zerocp_waitset_t waitset,
                                       uint64_t attachment,
                                       struct zerocp_error_t *error);
 
-// Waits until an attached subscriber has a sample queued (`ZEROCP_OK`)
-// or `timeout_ms` milliseconds pass (`ZEROCP_TIMEOUT`, `*count` 0; a
+// Waits until an attached subscriber has a sample queued or an attached
+// descriptor is readable (`ZEROCP_OK`) or `timeout_ms` milliseconds pass (`ZEROCP_TIMEOUT`, `*count` 0; a
 // negative timeout waits without limit, 0 only looks). Writes the ids of
 // the ready attachments, in attachment order, to `ids[0..*count]`, at
 // most `capacity` of them: the others stay ready and the next wait

@@ -18,6 +18,7 @@
 //! | [`subscriber_api`] | subscribers over the `UntypedSubscriber`: take, release, wait |
 //! | [`waitset_api`] | wait sets over the runtime's `WaitSet`: one wait for several subscribers |
 //! | `watched_subscriber` | a subscriber as a wait set sees it, locked only for each look |
+//! | `watched_fd` | an application's descriptor in a wait set |
 //!
 //! Every exported function checks each pointer it is given for NULL,
 //! never aborts on bad input, and catches panics (README.md of this crate,
@@ -49,4 +50,5 @@ pub mod service_api;
 pub mod subscriber_api;
 mod text;
 pub mod waitset_api;
+mod watched_fd;
 mod watched_subscriber;

@@ -1,7 +1,8 @@
-//! Wait sets: `zerocp_waitset_create`, `_attach_subscriber`, `_detach`,
-//! `_wait`, `_fd`, `_destroy`, over the runtime's [`WaitSet`]: one thread
-//! waits for whichever of several subscribers has a sample first and
-//! learns which, by attachment id.
+//! Wait sets: `zerocp_waitset_create`, `_attach_subscriber`, `_attach_fd`,
+//! `_detach`, `_wait`, `_fd`, `_destroy`, over the runtime's [`WaitSet`]:
+//! one thread waits for whichever of several subscribers (and the
+//! application's own descriptors) is ready first and learns which, by
+//! attachment id.
 //!
 //! **Locks.** A wait set handle is a runtime [`WaitSet`] behind a lock:
 //! calls on one set are serialised (an attach from another thread waits
@@ -19,18 +20,40 @@
 //! whose fields are dropped in the order that keeps every borrow valid
 //! (the SAFETY notes in `attach`).
 
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use zerocp::{Attachment, Readiness, WaitSet};
+use rustix::io::Errno;
+use zerocp::{AttachError, Attachable, Attachment, Readiness, WaitSet};
+use zerocp_os_linux::error::PollError;
 
 use crate::boundary::call;
 use crate::error::{Failure, zerocp_error_t, zerocp_result_t};
 use crate::handles::{Registry, lock};
 use crate::subscriber_api::{SUBSCRIBERS, zerocp_subscriber_t};
 use crate::text::put;
+use crate::watched_fd::WatchedFd;
 use crate::watched_subscriber::WatchedSubscriber;
+
+/// What a C wait set attaches: a subscriber or a descriptor of the
+/// application, each with its own gone-check.
+trait Watched: Attachable + Send + Sync {
+    /// Whether what it watches is gone (then it is detached implicitly).
+    fn is_gone(&self) -> bool;
+}
+
+impl Watched for WatchedSubscriber {
+    fn is_gone(&self) -> bool {
+        WatchedSubscriber::is_gone(self)
+    }
+}
+
+impl Watched for WatchedFd {
+    fn is_gone(&self) -> bool {
+        false
+    }
+}
 
 /// A wait set. Zero is never a valid handle.
 #[repr(C)]
@@ -48,7 +71,7 @@ struct Entry {
     id: u64,
     /// `None` once its subscriber is gone (detached implicitly).
     attachment: Option<Attachment<'static, 'static>>,
-    view: Option<Arc<WatchedSubscriber>>,
+    view: Option<Arc<dyn Watched>>,
 }
 
 /// A C wait set (module docs). Field order is drop order: the entries
@@ -61,8 +84,31 @@ pub(crate) struct SetState {
 // SAFETY: the runtime's WaitSet and its Attachments are !Send for their
 // Cells and shared references to the set; all of them live in this struct
 // and are reached only through its Mutex, one thread at a time. What the
-// set borrows, the views, are Send + Sync (a Weak of a Mutex and an fd).
+// set borrows, the views, are Send + Sync (`Watched`).
 unsafe impl Send for SetState {}
+
+/// Attaches `view` to `state`'s set and keeps it; returns the id.
+fn attach_view<V: Watched + 'static>(
+    state: &mut SetState,
+    view: Arc<V>,
+) -> Result<u64, AttachError> {
+    // SAFETY: the 'static lifetime is a promise kept by SetState's drop
+    // order: the set is boxed (it never moves) and lives until every
+    // attachment, which borrows it, is dropped (`entries` before `set`).
+    let runtime_set: &'static WaitSet<'static> = unsafe { &*std::ptr::from_ref(&*state.set) };
+    // SAFETY: as above: the view is in an Arc kept in the same entry as its
+    // attachment and dropped after it (Entry's field order); the set's
+    // reference to the view goes when the attachment drops.
+    let watched: &'static V = unsafe { &*Arc::as_ptr(&view) };
+    let attached = runtime_set.attach(watched)?;
+    let id = attached.id().value();
+    state.entries.push(Entry {
+        id,
+        attachment: Some(attached),
+        view: Some(view),
+    });
+    Ok(id)
+}
 
 impl SetState {
     /// Detaches the attachments whose subscriber is gone (module docs).
@@ -151,23 +197,64 @@ pub unsafe extern "C" fn zerocp_waitset_attach_subscriber(
             })?
         };
         let view = Arc::new(WatchedSubscriber::new(Arc::downgrade(&port), wake));
-        let mut state = lock(&set, "wait set")?;
-        // SAFETY: the 'static lifetime is a promise kept by SetState's
-        // drop order: the set is boxed (it never moves) and lives until
-        // every attachment, which borrows it, is dropped (`entries` before
-        // `set`).
-        let runtime_set: &'static WaitSet<'static> = unsafe { &*std::ptr::from_ref(&*state.set) };
-        // SAFETY: as above: the view is in an Arc kept in the same entry
-        // as its attachment and dropped after it (Entry's field order); the
-        // set's reference to the view goes when the attachment drops.
-        let watched: &'static WatchedSubscriber = unsafe { &*Arc::as_ptr(&view) };
-        let attached = runtime_set.attach(watched)?;
-        let id = attached.id().value();
-        state.entries.push(Entry {
-            id,
-            attachment: Some(attached),
-            view: Some(view),
-        });
+        let id = attach_view(&mut *lock(&set, "wait set")?, view)?;
+        // SAFETY: the caller's contract on this pointer (function docs).
+        unsafe { put(attachment, "attachment", id) }?;
+        Ok(zerocp_result_t::ZEROCP_OK)
+    };
+    // SAFETY: the caller's contract on `error`.
+    unsafe { call(error, body) }
+}
+
+/// Attaches the application's descriptor `fd` (a socket, pipe, timerfd,
+/// eventfd, …) to `waitset` and stores the attachment's id in
+/// `*attachment`: `zerocp_waitset_wait` reports it while `fd` is readable
+/// (or hung up, or in error; level-triggered, as `poll` says): read it
+/// (or detach it). The set keeps its own duplicate until the attachment
+/// is detached, so closing `fd` does not detach it.
+/// `ZEROCP_ERR_INVALID_ARGUMENT` for a negative or closed descriptor, or
+/// one epoll cannot watch (a regular file, a directory).
+///
+/// # Safety
+///
+/// `fd` is an open descriptor or not one (never a descriptor another
+/// thread closes meanwhile); `attachment` is NULL or writable; `error` is
+/// NULL or points to a writable `zerocp_error_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zerocp_waitset_attach_fd(
+    waitset: zerocp_waitset_t,
+    fd: i32,
+    attachment: *mut u64,
+    error: *mut zerocp_error_t,
+) -> zerocp_result_t {
+    let body = || {
+        if attachment.is_null() {
+            return Err(Failure::null("attachment"));
+        }
+        if fd < 0 {
+            return Err(Failure::invalid(format!("fd {fd} is negative")));
+        }
+        let set = WAITSETS.get(waitset.id)?;
+        // SAFETY: the caller's contract: `fd` stays as it is for this
+        // call; if it is not open, the duplication (its one use) fails
+        // with EBADF.
+        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+        let own = rustix::io::fcntl_dupfd_cloexec(borrowed, 0).map_err(|errno| match errno {
+            Errno::BADF => Failure::invalid(format!("fd {fd} is not an open descriptor")),
+            errno => Failure::new(
+                zerocp_result_t::ZEROCP_ERR_INTERNAL,
+                format!("cannot duplicate fd {fd}: {errno}"),
+            ),
+        })?;
+        let view = Arc::new(WatchedFd::new(own));
+        let id = attach_view(&mut *lock(&set, "wait set")?, view).map_err(|e| match e {
+            AttachError::Poll(PollError::Add { errno, .. }) if errno == Errno::PERM => {
+                Failure::invalid(format!(
+                    "fd {fd} cannot be watched by epoll (a regular file or a directory?)"
+                ))
+            }
+            e => Failure::from(e),
+        })?;
         // SAFETY: the caller's contract on this pointer (function docs).
         unsafe { put(attachment, "attachment", id) }?;
         Ok(zerocp_result_t::ZEROCP_OK)
@@ -209,8 +296,8 @@ pub unsafe extern "C" fn zerocp_waitset_detach(
     unsafe { call(error, body) }
 }
 
-/// Waits until an attached subscriber has a sample queued (`ZEROCP_OK`)
-/// or `timeout_ms` milliseconds pass (`ZEROCP_TIMEOUT`, `*count` 0; a
+/// Waits until an attached subscriber has a sample queued or an attached
+/// descriptor is readable (`ZEROCP_OK`) or `timeout_ms` milliseconds pass (`ZEROCP_TIMEOUT`, `*count` 0; a
 /// negative timeout waits without limit, 0 only looks). Writes the ids of
 /// the ready attachments, in attachment order, to `ids[0..*count]`, at
 /// most `capacity` of them: the others stay ready and the next wait

@@ -7,7 +7,8 @@
 //!   reports and how many (`capacity`), the set's descriptor, a take on
 //!   an attached subscriber while another thread's set sleeps on it (the
 //!   subscriber's lock is not held), and a subscriber destroyed while
-//!   attached, also under a sleeping wait (detached implicitly); a wait
+//!   attached, also under a sleeping wait (detached implicitly); an
+//!   application's socket attached by descriptor; a wait
 //!   without limit that wakes with `ZEROCP_ERR_DAEMON` when the daemon stops.
 
 mod support;
@@ -92,7 +93,9 @@ fn a_sleeping_wait_set_wakes_when_the_daemon_stops() {
 mod api;
 
 mod roles {
-    use std::io::BufRead;
+    use std::io::{BufRead, Write};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
     use std::sync::mpsc::channel;
     use std::time::{Duration, Instant};
 
@@ -258,9 +261,24 @@ mod roles {
         assert_eq!(api.detach(set, id_b), ZEROCP_OK, "its id is still accepted");
         assert_eq!(api.detach(set, id_b), ZEROCP_ERR_INVALID_ARGUMENT);
 
+        // An application's socket: reported while readable, also after
+        // the application closed its copy (the set keeps its own).
+        let (mut writer, reader) = UnixStream::pair().expect("a socket pair");
+        let id_fd = api
+            .attach_fd(set, reader.as_raw_fd())
+            .expect("attach the socket");
+        assert_eq!(id_fd, 3);
+        drop(reader);
+        assert_eq!(api.wait(set, 0, 4), (ZEROCP_TIMEOUT, vec![]));
+        writer.write_all(b"x").expect("write");
+        assert_eq!(api.wait(set, 10_000, 4), (ZEROCP_OK, vec![id_fd]));
+        assert_eq!(api.wait(set, 0, 4), (ZEROCP_OK, vec![id_fd]), "until read");
+        assert_eq!(api.detach(set, id_fd), ZEROCP_OK);
+        assert_eq!(api.wait(set, 0, 4), (ZEROCP_TIMEOUT, vec![]));
+
         // A new attachment gets a new id; detaching stops the reports.
         let again = api.attach(set, a).expect("attach a again");
-        assert_eq!(again, 3, "ids are not reused");
+        assert_eq!(again, 4, "ids are not reused");
         api.publish(pub_a, 12);
         assert_eq!(api.wait(set, 10_000, 4), (ZEROCP_OK, vec![id_a, again]));
         assert_eq!(api.detach(set, id_a), ZEROCP_OK);

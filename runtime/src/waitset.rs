@@ -101,10 +101,11 @@ pub enum Readiness {
 /// A receiving port a [`WaitSet`] can wait on: a [`Subscriber`], an
 /// [`UntypedSubscriber`], a [`Listener`], or a
 /// [`ServiceWatcher`](crate::ServiceWatcher) (its listener of the daemon's
-/// discovery event). Its methods are the wait set's checks; only the
-/// crate's ports implement them, and a wrapper that hands each call on to
-/// one of them (the C API's subscriber behind its lock) is the one other
-/// sound implementation.
+/// discovery event). Its methods are the wait set's checks, which the
+/// crate's ports implement; outside the crate, a wrapper that hands each
+/// call on to one of them (the C API's subscriber behind its lock), or a
+/// descriptor of the application's that answers `has_data` with `poll`
+/// (the C API's `zerocp_waitset_attach_fd`), implements them too.
 pub trait Attachable {
     /// Its wake descriptor, armed ([`Subscriber::as_fd`], [`Listener::as_fd`]).
     #[doc(hidden)]

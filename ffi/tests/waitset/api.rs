@@ -172,6 +172,16 @@ impl Api {
         }
     }
 
+    /// Attaches descriptor `fd` to `set`: the attachment id, or the code.
+    pub fn attach_fd(&self, set: zerocp_waitset_t, fd: i32) -> Result<u64, zerocp_result_t> {
+        let mut id = 0;
+        // SAFETY: `fd` is open (or the call fails), a writable out, NULL error.
+        match unsafe { zerocp_waitset_attach_fd(set, fd, &mut id, null_mut()) } {
+            ZEROCP_OK => Ok(id),
+            code => Err(code),
+        }
+    }
+
     /// Detaches attachment `id` of `set`: the code.
     pub fn detach(&self, set: zerocp_waitset_t, id: u64) -> zerocp_result_t {
         // SAFETY: NULL error.
