@@ -1,5 +1,6 @@
 /* Bad input to the C API: NULL pointers, invalid names and sizes, a type
- * other than the service's, double release, handles used after destroy.
+ * other than the service's, double release, handles used after destroy,
+ * wait sets without room for ids or with unknown attachments.
  * Every call must fail with its code and a message saying what was wrong,
  * never crash; prints "all error checks passed" at the end. The daemon is
  * the one of ZEROCP_DOMAIN. */
@@ -127,6 +128,52 @@ int main(void) {
     EXPECT(zerocp_subscriber_release(subscriber, sample.payload, &error), ZEROCP_OK, "");
     EXPECT(zerocp_subscriber_release(subscriber, sample.payload, &error), ZEROCP_ERR_NOT_HELD, "not a sample");
 
+    /* Wait sets: NULL outs, no room for ids, unknown attachments, handles
+     * of another kind. */
+    zerocp_waitset_t waitset;
+    zerocp_waitset_t no_waitset = {0};
+    uint64_t attachment;
+    uint64_t ids[4];
+    size_t count = 99;
+    int fd;
+    EXPECT(zerocp_waitset_create(NULL, &error), ZEROCP_ERR_NULL_ARGUMENT, "out is NULL");
+    EXPECT(zerocp_waitset_create(&waitset, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_waitset_attach_subscriber(no_waitset, subscriber, &attachment, &error),
+           ZEROCP_ERR_INVALID_HANDLE, "zero");
+    EXPECT(zerocp_waitset_attach_subscriber(waitset, subscriber, NULL, &error), ZEROCP_ERR_NULL_ARGUMENT,
+           "attachment is NULL");
+    zerocp_subscriber_t set_as_subscriber = {waitset.id};
+    EXPECT(zerocp_waitset_attach_subscriber(waitset, set_as_subscriber, &attachment, &error),
+           ZEROCP_ERR_INVALID_HANDLE, "not a subscriber handle");
+    EXPECT(zerocp_waitset_attach_subscriber(waitset, subscriber, &attachment, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_waitset_wait(waitset, 0, NULL, 4, &count, &error), ZEROCP_ERR_NULL_ARGUMENT, "ids is NULL");
+    EXPECT(zerocp_waitset_wait(waitset, 0, NULL, 0, &count, &error), ZEROCP_ERR_NULL_ARGUMENT, "ids is NULL");
+    EXPECT(zerocp_waitset_wait(waitset, 0, ids, 0, &count, &error), ZEROCP_ERR_INVALID_ARGUMENT,
+           "capacity is 0");
+    EXPECT(zerocp_waitset_wait(waitset, 0, ids, 4, NULL, &error), ZEROCP_ERR_NULL_ARGUMENT, "count is NULL");
+    EXPECT(zerocp_waitset_wait(waitset, 10, ids, 4, &count, &error), ZEROCP_TIMEOUT, "");
+    if (count != 0) {
+        fprintf(stderr, "a timed-out wait reported %zu ids\n", count);
+        failures++;
+    }
+    EXPECT(zerocp_waitset_attach_fd(waitset, -1, &attachment, &error), ZEROCP_ERR_INVALID_ARGUMENT,
+           "negative");
+    EXPECT(zerocp_waitset_attach_fd(waitset, 999, &attachment, &error), ZEROCP_ERR_INVALID_ARGUMENT,
+           "not an open descriptor");
+    FILE *regular = tmpfile();
+    EXPECT(zerocp_waitset_attach_fd(waitset, fileno(regular), &attachment, &error),
+           ZEROCP_ERR_INVALID_ARGUMENT, "cannot be watched");
+    fclose(regular);
+    EXPECT(zerocp_waitset_attach_fd(waitset, 0, NULL, &error), ZEROCP_ERR_NULL_ARGUMENT, "attachment is NULL");
+    EXPECT(zerocp_waitset_fd(waitset, NULL, &error), ZEROCP_ERR_NULL_ARGUMENT, "fd is NULL");
+    EXPECT(zerocp_waitset_fd(waitset, &fd, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_waitset_detach(waitset, attachment + 7, &error), ZEROCP_ERR_INVALID_ARGUMENT,
+           "not attached");
+    EXPECT(zerocp_waitset_detach(waitset, attachment, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_waitset_detach(waitset, attachment, &error), ZEROCP_ERR_INVALID_ARGUMENT, "not attached");
+    /* Left attached: destroying the subscriber below detaches it. */
+    EXPECT(zerocp_waitset_attach_subscriber(waitset, subscriber, &attachment, &error), ZEROCP_OK, "");
+
     /* Handles used after destroy, and as another kind. */
     zerocp_subscriber_t as_subscriber = {publisher.id};
     EXPECT(zerocp_subscriber_take(as_subscriber, &sample, &error), ZEROCP_ERR_INVALID_HANDLE,
@@ -136,6 +183,16 @@ int main(void) {
     EXPECT(zerocp_publisher_loan(publisher, &payload, &size, &error), ZEROCP_ERR_INVALID_HANDLE, "destroyed");
     EXPECT(zerocp_subscriber_destroy(subscriber, &error), ZEROCP_OK, "");
     EXPECT(zerocp_subscriber_wait(subscriber, 0, &error), ZEROCP_ERR_INVALID_HANDLE, "destroyed");
+    /* A destroyed subscriber is detached implicitly; its id is still
+     * accepted once by detach. */
+    EXPECT(zerocp_waitset_wait(waitset, 0, ids, 4, &count, &error), ZEROCP_TIMEOUT, "");
+    EXPECT(zerocp_waitset_attach_subscriber(waitset, subscriber, &attachment, &error),
+           ZEROCP_ERR_INVALID_HANDLE, "destroyed");
+    EXPECT(zerocp_waitset_detach(waitset, attachment, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_waitset_detach(waitset, attachment, &error), ZEROCP_ERR_INVALID_ARGUMENT, "not attached");
+    EXPECT(zerocp_waitset_destroy(waitset, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_waitset_destroy(waitset, &error), ZEROCP_ERR_INVALID_HANDLE, "destroyed");
+    EXPECT(zerocp_waitset_wait(waitset, 0, ids, 4, &count, &error), ZEROCP_ERR_INVALID_HANDLE, "wait set");
     EXPECT(zerocp_service_destroy(service, &error), ZEROCP_OK, "");
     EXPECT(zerocp_publisher_create(runtime, service, &type, NULL, &publisher, &error),
            ZEROCP_ERR_INVALID_HANDLE, "service");

@@ -40,7 +40,8 @@ enum zerocp_result_t
  {
   // The call did what it was asked.
   ZEROCP_OK = 0,
-  // `zerocp_subscriber_wait`: the timeout passed with no sample queued.
+  // `zerocp_subscriber_wait`, `zerocp_waitset_wait`: the timeout passed
+  // with no sample queued.
   ZEROCP_TIMEOUT = 1,
   // `zerocp_subscriber_take`: no sample is queued.
   ZEROCP_EMPTY = 2,
@@ -179,6 +180,12 @@ typedef struct zerocp_sample_t {
   // The publisher port's generation (with the index: which publisher).
   uint32_t publisher_generation;
 } zerocp_sample_t;
+
+// A wait set. Zero is never a valid handle.
+typedef struct zerocp_waitset_t {
+  // The handle's id (opaque).
+  uint64_t id;
+} zerocp_waitset_t;
 
 #ifdef __cplusplus
 extern "C" {
@@ -395,6 +402,112 @@ zerocp_result_t zerocp_subscriber_fd(struct zerocp_subscriber_t subscriber,
 // `error` is NULL or points to a writable `zerocp_error_t`.
 zerocp_result_t zerocp_subscriber_destroy(struct zerocp_subscriber_t subscriber,
                                           struct zerocp_error_t *error);
+
+// Creates an empty wait set (one epoll descriptor) and stores its handle
+// in `*out`.
+//
+// # Safety
+//
+// `out` is NULL or writable; `error` is NULL or points to a writable
+// `zerocp_error_t`.
+zerocp_result_t zerocp_waitset_create(struct zerocp_waitset_t *out, struct zerocp_error_t *error);
+
+// Attaches `subscriber` to `waitset` and stores the attachment's id in
+// `*attachment` (from 1, never reused within a set): `zerocp_waitset_wait`
+// reports that id while the subscriber has a sample queued. One
+// subscriber may be attached to several sets, and to one set twice.
+// Arms the subscriber's wake descriptor (as `zerocp_subscriber_fd`).
+//
+// Destroying the subscriber detaches it implicitly: no wait reports it
+// again; `zerocp_waitset_detach` still accepts its id.
+//
+// # Safety
+//
+// `attachment` is NULL or writable; `error` is NULL or points to a
+// writable `zerocp_error_t`.
+zerocp_result_t zerocp_waitset_attach_subscriber(struct zerocp_waitset_t waitset,
+                                                 struct zerocp_subscriber_t subscriber,
+                                                 uint64_t *attachment,
+                                                 struct zerocp_error_t *error);
+
+// Attaches the application's descriptor `fd` (a socket, pipe, timerfd,
+// eventfd, …) to `waitset` and stores the attachment's id in
+// `*attachment`: `zerocp_waitset_wait` reports it while `fd` is readable
+// (or hung up, or in error; level-triggered, as `poll` says): read it
+// (or detach it). The set keeps its own duplicate until the attachment
+// is detached, so closing `fd` does not detach it.
+// `ZEROCP_ERR_INVALID_ARGUMENT` for a negative or closed descriptor, or
+// one epoll cannot watch (a regular file, a directory).
+//
+// # Safety
+//
+// `fd` is an open descriptor or not one (never a descriptor another
+// thread closes meanwhile); `attachment` is NULL or writable; `error` is
+// NULL or points to a writable `zerocp_error_t`.
+zerocp_result_t zerocp_waitset_attach_fd(struct zerocp_waitset_t waitset,
+                                         int32_t fd,
+                                         uint64_t *attachment,
+                                         struct zerocp_error_t *error);
+
+// Detaches the attachment `attachment` from `waitset`.
+// `ZEROCP_ERR_INVALID_ARGUMENT` when the set has no such attachment
+// (detached already, or never attached); an attachment whose subscriber
+// was destroyed is still accepted.
+//
+// # Safety
+//
+// `error` is NULL or points to a writable `zerocp_error_t`.
+zerocp_result_t zerocp_waitset_detach(struct zerocp_waitset_t waitset,
+                                      uint64_t attachment,
+                                      struct zerocp_error_t *error);
+
+// Waits until an attached subscriber has a sample queued or an attached
+// descriptor is readable (`ZEROCP_OK`) or `timeout_ms` milliseconds pass (`ZEROCP_TIMEOUT`, `*count` 0; a
+// negative timeout waits without limit, 0 only looks). Writes the ids of
+// the ready attachments, in attachment order, to `ids[0..*count]`, at
+// most `capacity` of them: the others stay ready and the next wait
+// reports them (pass room for every attachment to see all at once).
+// Take from each reported subscriber until `ZEROCP_EMPTY`, then wait
+// again: an attachment is reported as long as its queue holds a sample.
+//
+// Fails with `ZEROCP_ERR_DAEMON` when the daemon is gone (also while
+// sleeping) and `ZEROCP_ERR_REVOKED` when the daemon revoked an attached
+// subscriber (the message names the attachment; detach it).
+//
+// # Safety
+//
+// `ids` is NULL or writable for `capacity` `uint64_t`s; `count` is NULL or
+// writable; `error` is NULL or points to a writable `zerocp_error_t`.
+zerocp_result_t zerocp_waitset_wait(struct zerocp_waitset_t waitset,
+                                    int64_t timeout_ms,
+                                    uint64_t *ids,
+                                    size_t capacity,
+                                    size_t *count,
+                                    struct zerocp_error_t *error);
+
+// Stores the wait set's own descriptor in `*fd`, for an outer
+// `poll`/`epoll` loop: it is readable when an attached subscriber has a
+// sample queued; then call `zerocp_waitset_wait` with timeout 0 and take
+// from the reported subscribers until `ZEROCP_EMPTY`. It belongs to the
+// set (closed by `zerocp_waitset_destroy`); never read it yourself.
+//
+// # Safety
+//
+// `fd` is NULL or writable; `error` is NULL or points to a writable
+// `zerocp_error_t`.
+zerocp_result_t zerocp_waitset_fd(struct zerocp_waitset_t waitset,
+                                  int32_t *fd,
+                                  struct zerocp_error_t *error);
+
+// Destroys a wait set: its attachments are detached (the subscribers stay
+// as they are) and its descriptor closed. The handle is invalid
+// afterwards; a wait running on another thread finishes first.
+//
+// # Safety
+//
+// `error` is NULL or points to a writable `zerocp_error_t`.
+zerocp_result_t zerocp_waitset_destroy(struct zerocp_waitset_t waitset,
+                                       struct zerocp_error_t *error);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -4,7 +4,8 @@
 
 use zerocp::error::{CreatePortReason, PortRequestError};
 use zerocp::{
-    CreatePortError, InitError, LoanError, PublishError, TakeError, WaitError, WakeFdError,
+    AttachError, CreatePortError, InitError, LoanError, PublishError, TakeError, WaitError,
+    WaitSetCreateError, WaitSetWaitError, WakeFdError,
 };
 
 use crate::error::{Failure, zerocp_result_t};
@@ -120,6 +121,41 @@ impl From<WakeFdError> for Failure {
             | WakeFdError::NotRecreated(_) => ZEROCP_ERR_DAEMON,
             WakeFdError::Revoked { .. } => ZEROCP_ERR_REVOKED,
             WakeFdError::Refused { .. } => ZEROCP_ERR_REFUSED,
+            _ => ZEROCP_ERR_INTERNAL,
+        };
+        failure(code, &e)
+    }
+}
+
+impl From<WaitSetCreateError> for Failure {
+    fn from(e: WaitSetCreateError) -> Self {
+        failure(ZEROCP_ERR_INTERNAL, &e)
+    }
+}
+
+impl From<AttachError> for Failure {
+    fn from(e: AttachError) -> Self {
+        match e {
+            AttachError::WakeFd(wake) => {
+                let inner = Failure::from(wake);
+                Failure::new(
+                    inner.code,
+                    format!("cannot attach the subscriber: {}", inner.message),
+                )
+            }
+            AttachError::ZeroPeriod => failure(ZEROCP_ERR_INVALID_ARGUMENT, &e),
+            _ => failure(ZEROCP_ERR_INTERNAL, &e),
+        }
+    }
+}
+
+impl From<WaitSetWaitError> for Failure {
+    fn from(e: WaitSetWaitError) -> Self {
+        let code = match e {
+            WaitSetWaitError::DaemonGone
+            | WaitSetWaitError::Disconnected
+            | WaitSetWaitError::Unresponsive { .. } => ZEROCP_ERR_DAEMON,
+            WaitSetWaitError::Revoked { .. } => ZEROCP_ERR_REVOKED,
             _ => ZEROCP_ERR_INTERNAL,
         };
         failure(code, &e)

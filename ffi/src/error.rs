@@ -19,7 +19,8 @@ use std::ffi::c_char;
 pub enum zerocp_result_t {
     /// The call did what it was asked.
     ZEROCP_OK = 0,
-    /// `zerocp_subscriber_wait`: the timeout passed with no sample queued.
+    /// `zerocp_subscriber_wait`, `zerocp_waitset_wait`: the timeout passed
+    /// with no sample queued.
     ZEROCP_TIMEOUT = 1,
     /// `zerocp_subscriber_take`: no sample is queued.
     ZEROCP_EMPTY = 2,

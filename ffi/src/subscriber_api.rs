@@ -88,7 +88,7 @@ pub struct zerocp_sample_t {
 /// A subscriber and the samples C holds (field order: samples drop first).
 pub(crate) struct SubscriberPort {
     held: Vec<UntypedSample<'static>>,
-    subscriber: UntypedSubscriber,
+    pub(crate) subscriber: UntypedSubscriber,
 }
 
 // SAFETY: as for crate::publisher_api::PublisherPort: the subscriber and

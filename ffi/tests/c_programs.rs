@@ -2,22 +2,33 @@
 //! C compiler against `libzerocp_c.a`, against a real daemon: a C
 //! publisher and a C subscriber exchange `Counter`s, a C publisher reaches
 //! a Rust subscriber of the examples' `Counter` type, and the bad-input
-//! program gets its error codes.
+//! program gets its error codes. Each runs twice: built plainly, and with
+//! the C side under AddressSanitizer and UndefinedBehaviorSanitizer
+//! (`support::Build`), where any finding fails the program.
 
 mod support;
 
-use support::{CProgram, Daemon, compile, scratch_dir};
+use support::{Build, CProgram, Daemon, compile_as, scratch_dir};
 use zerocp_os_linux::testing::role::spawn_child;
 
 const COUNT: usize = 5;
 
-/// A C subscriber and a C publisher (started after it) exchange `COUNT`
-/// counters, in order, with the publisher's text and sequence numbers.
 #[test]
 fn a_c_publisher_reaches_a_c_subscriber() {
+    c_publisher_to_c_subscriber(Build::Plain);
+}
+
+#[test]
+fn a_c_publisher_reaches_a_c_subscriber_under_sanitizers() {
+    c_publisher_to_c_subscriber(Build::Sanitized);
+}
+
+/// A C subscriber and a C publisher (started after it) exchange `COUNT`
+/// counters, in order, with the publisher's text and sequence numbers.
+fn c_publisher_to_c_subscriber(build: Build) {
     let dir = scratch_dir();
-    let publisher = compile("c_publisher", &dir);
-    let subscriber = compile("c_subscriber", &dir);
+    let publisher = compile_as("c_publisher", &dir, build);
+    let subscriber = compile_as("c_subscriber", &dir, build);
     let daemon = Daemon::start("roles::daemon");
     let mut sub = CProgram::spawn(&subscriber, &[&COUNT.to_string()], &daemon.envs());
     sub.expect_line("ready");
@@ -34,13 +45,22 @@ fn a_c_publisher_reaches_a_c_subscriber() {
     std::fs::remove_dir_all(dir).expect("remove the scratch dir");
 }
 
+#[test]
+fn a_c_publisher_reaches_a_rust_subscriber_of_the_same_type() {
+    c_publisher_to_rust_subscriber(Build::Plain);
+}
+
+#[test]
+fn a_c_publisher_reaches_a_rust_subscriber_under_sanitizers() {
+    c_publisher_to_rust_subscriber(Build::Sanitized);
+}
+
 /// A C publisher's counters reach a Rust subscriber of the examples'
 /// `Counter` (same name, size, alignment, field offsets): the daemon
 /// accepts both ports as one type, and the Rust side reads the C fields.
-#[test]
-fn a_c_publisher_reaches_a_rust_subscriber_of_the_same_type() {
+fn c_publisher_to_rust_subscriber(build: Build) {
     let dir = scratch_dir();
-    let publisher = compile("c_publisher", &dir);
+    let publisher = compile_as("c_publisher", &dir, build);
     let daemon = Daemon::start("roles::daemon");
     let mut rust = spawn_child(
         "roles::rust_subscriber",
@@ -62,13 +82,23 @@ fn a_c_publisher_reaches_a_rust_subscriber_of_the_same_type() {
     std::fs::remove_dir_all(dir).expect("remove the scratch dir");
 }
 
-/// NULL pointers, invalid names, sizes and options, another type, double
-/// release and handles used after destroy: each call fails with its code
-/// and message (`c_errors.c` checks them) and the process exits normally.
 #[test]
 fn bad_input_from_c_gets_error_codes_and_messages() {
+    bad_input(Build::Plain);
+}
+
+#[test]
+fn bad_input_from_c_gets_error_codes_under_sanitizers() {
+    bad_input(Build::Sanitized);
+}
+
+/// NULL pointers, invalid names, sizes and options, another type, double
+/// release, handles used after destroy, wait sets without room for ids or
+/// with unknown attachments: each call fails with its code and message
+/// (`c_errors.c` checks them) and the process exits normally.
+fn bad_input(build: Build) {
     let dir = scratch_dir();
-    let program = compile("c_errors", &dir);
+    let program = compile_as("c_errors", &dir, build);
     let daemon = Daemon::start("roles::daemon");
     let mut errors = CProgram::spawn(&program, &[], &daemon.envs());
     errors.expect_line("all error checks passed");

@@ -290,7 +290,7 @@ pub use subscriber::{
 pub use timestamp::Timestamp;
 pub use untyped_loan::UntypedLoan;
 pub use untyped_sample::UntypedSample;
-pub use waitset::{Attachment, AttachmentId, Readiness, WaitSet, WaitSetEvents};
+pub use waitset::{Attachable, Attachment, AttachmentId, Readiness, WaitSet, WaitSetEvents};
 pub use zero_copy_safe::ZeroCopySafe;
 pub use zerocp_core::event::{EventId, EventIdError, EventIter, EventSet, MAX_EVENT_ID};
 pub use zerocp_core::port::FullPolicy;

@@ -60,11 +60,28 @@ use crate::error::{AttachError, WaitSetCreateError, WaitSetWaitError, WakeFdErro
 use crate::listener::Listener;
 use crate::payload::Payload;
 use crate::registration::Gone;
-use crate::subscriber::Subscriber;
+use crate::subscriber::{Subscriber, UntypedSubscriber};
 
 /// The name of an attachment, as [`WaitSetEvents`] reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AttachmentId(pub(crate) u64);
+
+impl AttachmentId {
+    /// Its number: from 1, counting up per attachment of one wait set,
+    /// never reused (errors name it; the C API hands it out).
+    ///
+    /// ```no_run
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Robot", "Base", "Pose")?;
+    /// let pose = rt.subscriber::<u64>(&svc).create()?;
+    /// let waitset = zerocp::WaitSet::new()?;
+    /// assert_eq!(waitset.attach(&pose)?.id().value(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn value(self) -> u64 {
+        self.0
+    }
+}
 
 /// Why an attachment is reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,10 +98,14 @@ pub enum Readiness {
     PublisherGone,
 }
 
-/// A receiving port a [`WaitSet`] can wait on: a [`Subscriber`], a
-/// [`Listener`], or a [`ServiceWatcher`](crate::ServiceWatcher) (its
-/// listener of the daemon's discovery event) (sealed: the crate's types
-/// only; its methods are the wait set's checks).
+/// A receiving port a [`WaitSet`] can wait on: a [`Subscriber`], an
+/// [`UntypedSubscriber`], a [`Listener`], or a
+/// [`ServiceWatcher`](crate::ServiceWatcher) (its listener of the daemon's
+/// discovery event). Its methods are the wait set's checks, which the
+/// crate's ports implement; outside the crate, a wrapper that hands each
+/// call on to one of them (the C API's subscriber behind its lock), or a
+/// descriptor of the application's that answers `has_data` with `poll`
+/// (the C API's `zerocp_waitset_attach_fd`), implements them too.
 pub trait Attachable {
     /// Its wake descriptor, armed ([`Subscriber::as_fd`], [`Listener::as_fd`]).
     #[doc(hidden)]
@@ -109,6 +130,27 @@ pub trait Attachable {
 }
 
 impl<P: ?Sized + Payload, H: ZeroCopySafe> Attachable for Subscriber<P, H> {
+    fn wake_fd(&self) -> Result<BorrowedFd<'_>, WakeFdError> {
+        self.as_fd()
+    }
+    fn has_data(&self) -> bool {
+        self.core().has_data()
+    }
+    fn clear_pending(&self) {
+        self.core().clear_pending();
+    }
+    fn drain_wake_fd(&self) {
+        self.core().drain_wake_fd();
+    }
+    fn take_sender_gone(&self) -> bool {
+        self.core().take_sender_gone()
+    }
+    fn stopped(&self, attachment: AttachmentId) -> Option<WaitSetWaitError> {
+        self.core().stopped().map(|s| stop_error(s, attachment))
+    }
+}
+
+impl Attachable for UntypedSubscriber {
     fn wake_fd(&self) -> Result<BorrowedFd<'_>, WakeFdError> {
         self.as_fd()
     }
@@ -281,7 +323,7 @@ impl<'a> WaitSet<'a> {
         })
     }
 
-    /// Attaches `port`, a [`Subscriber`] or a [`Listener`]: reported
+    /// Attaches `port`, a [`Subscriber`] ([`UntypedSubscriber`]) or a [`Listener`]: reported
     /// [`Readiness::Data`] while it has a sample queued (an id pending;
     /// take them with [`Listener::try_wait`]). Arms its wake descriptor
     /// ([`Subscriber::as_fd`], [`Listener::as_fd`]).

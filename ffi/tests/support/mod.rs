@@ -1,8 +1,9 @@
 //! What the C API's end-to-end tests share: a real daemon on a private
 //! domain ([`Daemon`], the daemon library run in a child role process of
 //! the test binary), the C programs of `ffi/examples` compiled with the
-//! system C compiler against `libzerocp_c.a` ([`compile`]), and running
-//! them with deadlines ([`CProgram`]).
+//! system C compiler against `libzerocp_c.a` ([`compile`]; [`compile_as`]
+//! also under the sanitizers, [`Build`]), and running them with deadlines
+//! ([`CProgram`]).
 #![allow(dead_code)] // each test file uses a part of it
 
 use std::io::{BufRead, BufReader};
@@ -113,11 +114,52 @@ fn static_library() -> PathBuf {
         .expect("libzerocp_c.a is built with the tests (crate-type staticlib)")
 }
 
-/// Compiles `ffi/examples/<name>.c` with `cc` (C11, all warnings as
-/// errors) against the static library into `dir`; returns the program.
+/// How a C program is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Build {
+    /// As an application would: C11, all warnings as errors.
+    Plain,
+    /// The same, with the C side under AddressSanitizer and
+    /// UndefinedBehaviorSanitizer (`-fsanitize=address,undefined`, every
+    /// finding fatal: `-fno-sanitize-recover=all`); the Rust library is
+    /// linked as built. README.md, "Sanitizers".
+    Sanitized,
+}
+
+/// The sanitizers' options for every C program [`CProgram::spawn`] runs
+/// (ignored by a plain build): any finding ends the program with a
+/// non-zero status, leaks included, and prints a stack trace.
+const SANITIZER_ENVS: [(&str, &str); 2] = [
+    (
+        "ASAN_OPTIONS",
+        "detect_leaks=1:halt_on_error=1:abort_on_error=0",
+    ),
+    ("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1"),
+];
+
+/// Compiles `ffi/examples/<name>.c` (plain) into `dir`; returns the program.
 pub fn compile(name: &str, dir: &Path) -> PathBuf {
+    compile_as(name, dir, Build::Plain)
+}
+
+/// Compiles `ffi/examples/<name>.c` with `cc` (C11, all warnings as
+/// errors) against the static library into `dir`, as `build` says;
+/// returns the program.
+pub fn compile_as(name: &str, dir: &Path, build: Build) -> PathBuf {
     let ffi = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = dir.join(name);
+    let sanitizers: &[&str] = match build {
+        Build::Plain => &[],
+        Build::Sanitized => &[
+            "-fsanitize=address,undefined",
+            "-fno-sanitize-recover=all",
+            "-fno-omit-frame-pointer",
+            "-g",
+        ],
+    };
+    let out = dir.join(match build {
+        Build::Plain => name.to_string(),
+        Build::Sanitized => format!("{name}-sanitized"),
+    });
     let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
         .args([
             "-std=c11",
@@ -126,6 +168,7 @@ pub fn compile(name: &str, dir: &Path) -> PathBuf {
             "-Wextra",
             "-Werror",
         ])
+        .args(sanitizers)
         .arg("-I")
         .arg(ffi.join("include"))
         .arg(ffi.join("examples").join(format!("{name}.c")))
@@ -135,7 +178,7 @@ pub fn compile(name: &str, dir: &Path) -> PathBuf {
         .arg(&out)
         .status()
         .expect("run cc");
-    assert!(status.success(), "cc {name}.c failed: {status}");
+    assert!(status.success(), "cc {name}.c ({build:?}) failed: {status}");
     out
 }
 
@@ -174,10 +217,12 @@ pub struct CProgram {
 }
 
 impl CProgram {
-    /// Starts `program` with `args` and the environment `envs`.
+    /// Starts `program` with `args` and the environment `envs` (and the
+    /// sanitizers' options, for a sanitized build).
     pub fn spawn(program: &Path, args: &[&str], envs: &[(String, String)]) -> Self {
         let mut child = Command::new(program)
             .args(args)
+            .envs(SANITIZER_ENVS)
             .envs(envs.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

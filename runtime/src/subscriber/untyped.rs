@@ -254,6 +254,11 @@ impl UntypedSubscriber {
     pub fn port_index(&self) -> u32 {
         self.cell.get().index()
     }
+
+    /// The current core (for a [`WaitSet`](crate::WaitSet)'s checks).
+    pub(crate) fn core(&self) -> Rc<SubscriberCore> {
+        self.cell.get()
+    }
 }
 
 impl std::fmt::Debug for UntypedSubscriber {
