@@ -2,7 +2,9 @@
 //! compiled with the system C++ compiler against `libzerocp_c.a`, against
 //! a real daemon: a C publisher reaches a C++ subscriber, a C++ publisher
 //! a Rust subscriber and a Rust publisher a C++ subscriber, all on the
-//! examples' `Counter`; and the C++ misuse program gets its typed errors.
+//! examples' `Counter`; the C++ misuse program gets its typed errors; and
+//! payload types the wrapper cannot carry (`tests/cpp/*.cpp`) do not
+//! compile.
 
 mod support;
 
@@ -134,6 +136,33 @@ fn misuse_from_cpp_gets_typed_errors() {
     errors.expect_success();
     daemon.stop();
     std::fs::remove_dir_all(dir).expect("remove the scratch dir");
+}
+
+/// A payload that is not trivially copyable, not standard-layout, or has
+/// no type name is refused at compile time by the wrapper's
+/// `static_assert`s, each with its message.
+#[test]
+fn payloads_the_wrapper_cannot_carry_do_not_compile() {
+    let ffi = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cases = [
+        ("not_trivially_copyable", "must be trivially copyable"),
+        ("not_standard_layout", "must be standard-layout"),
+        ("unnamed_type", "specialise zerocp::TypeName<T>"),
+    ];
+    for (name, message) in cases {
+        let output = Command::new(std::env::var("CXX").unwrap_or_else(|_| "c++".into()))
+            .args(["-std=c++17", "-fsyntax-only", "-I"])
+            .arg(ffi.join("include"))
+            .arg(ffi.join("tests").join("cpp").join(format!("{name}.cpp")))
+            .output()
+            .expect("run c++");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{name}.cpp compiled");
+        assert!(
+            stderr.contains(message),
+            "{name}.cpp: no {message:?} in the compiler's errors: {stderr}"
+        );
+    }
 }
 
 mod roles {

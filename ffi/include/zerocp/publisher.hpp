@@ -35,7 +35,9 @@ public:
         return *this;
     }
 
+    /// Not copyable: one owner per handle, loan or sample.
     LoanedSample(const LoanedSample &) = delete;
+    /// Not copyable: one owner per handle, loan or sample.
     LoanedSample &operator=(const LoanedSample &) = delete;
 
     /// Gives the loan back unless it was published.
@@ -123,7 +125,9 @@ public:
         return *this;
     }
 
+    /// Not copyable: one owner per handle, loan or sample.
     Publisher(const Publisher &) = delete;
+    /// Not copyable: one owner per handle, loan or sample.
     Publisher &operator=(const Publisher &) = delete;
 
     /// Destroys the publisher: its loans are given back, its port removed.

@@ -21,7 +21,7 @@ public:
     /// The error a C call filled in.
     explicit Error(const zerocp_error_t &raw) noexcept : raw_(raw) {}
 
-    /// An error of `code` with `message` (cut to fit).
+    /// An error of `code` with `message` (not null; cut to fit).
     Error(zerocp_result_t code, const char *message) noexcept : raw_{} {
         raw_.code = static_cast<int32_t>(code);
         std::strncpy(raw_.message, message, ZEROCP_ERROR_MESSAGE_LEN - 1);
@@ -73,6 +73,9 @@ public:
 
     /// The value (aborts if it holds an error).
     T &operator*() & noexcept { return value(); }
+
+    /// The value (aborts if it holds an error).
+    const T &operator*() const & noexcept { return value(); }
 
     /// The value, moved out (aborts if it holds an error).
     T &&operator*() && noexcept { return std::move(value()); }

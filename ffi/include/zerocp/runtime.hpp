@@ -45,7 +45,9 @@ public:
         return *this;
     }
 
+    /// Not copyable: one owner per handle, loan or sample.
     Runtime(const Runtime &) = delete;
+    /// Not copyable: one owner per handle, loan or sample.
     Runtime &operator=(const Runtime &) = delete;
 
     /// Destroys the handle (`zerocp_runtime_destroy`).
@@ -97,7 +99,9 @@ public:
         return *this;
     }
 
+    /// Not copyable: one owner per handle, loan or sample.
     Service(const Service &) = delete;
+    /// Not copyable: one owner per handle, loan or sample.
     Service &operator=(const Service &) = delete;
 
     /// Destroys the handle (ports made with it keep working).

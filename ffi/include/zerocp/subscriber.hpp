@@ -36,7 +36,9 @@ public:
         return *this;
     }
 
+    /// Not copyable: one owner per handle, loan or sample.
     Sample(const Sample &) = delete;
+    /// Not copyable: one owner per handle, loan or sample.
     Sample &operator=(const Sample &) = delete;
 
     /// Releases it (`zerocp_subscriber_release`) unless released already.
@@ -129,7 +131,9 @@ public:
         return *this;
     }
 
+    /// Not copyable: one owner per handle, loan or sample.
     Subscriber(const Subscriber &) = delete;
+    /// Not copyable: one owner per handle, loan or sample.
     Subscriber &operator=(const Subscriber &) = delete;
 
     /// Destroys the subscriber: its held samples are released, its port
