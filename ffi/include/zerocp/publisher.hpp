@@ -143,6 +143,10 @@ public:
         if (code != ZEROCP_OK) {
             return Error(error);
         }
+        if (size != sizeof(T)) {
+            zerocp_publisher_release(handle_, payload, nullptr);
+            return Error(ZEROCP_ERR_INTERNAL, "a loan's size is not sizeof(T); it was given back");
+        }
         // The chunk is raw memory aligned and sized for T; T is trivially
         // copyable, so the caller's writes through this pointer give it its
         // value.

@@ -142,6 +142,8 @@ public:
 
     /// Takes the oldest queued sample: an empty optional when none is
     /// queued; `ZEROCP_ERR_LIMIT` when `max_held` samples are held.
+    /// (The daemon admits only ports of `T`'s size; a sample of another
+    /// size is released unread and reported as `ZEROCP_ERR_INTERNAL`.)
     ///
     /// ```cpp
     /// auto taken = subscriber.take();
@@ -156,6 +158,10 @@ public:
         }
         if (code != ZEROCP_OK) {
             return Error(error);
+        }
+        if (raw.size != sizeof(T)) {
+            zerocp_subscriber_release(handle_, raw.payload, nullptr);
+            return Error(ZEROCP_ERR_INTERNAL, "a sample's size is not sizeof(T); it was released unread");
         }
         return std::optional<Sample<T>>(Sample<T>(handle_, raw));
     }
