@@ -15,8 +15,10 @@
 # 4. against a real zerocpd on a private domain and run directory, the
 #    static C publisher publishes COUNT counters and both the installed
 #    shared C++ subscriber and the pkg-config C subscriber receive all of
-#    them, in order; the daemon is stopped with SIGTERM and nothing may
-#    remain (no /dev/shm/zerocp.<domain>.*, no run directory).
+#    them, in order; then the Rust publisher example (runtime/examples,
+#    built by ci/readme.sh before this step) publishes COUNT more to a new
+#    installed C++ subscriber; the daemon is stopped with SIGTERM and
+#    nothing may remain (no /dev/shm/zerocp.<domain>.*, no run directory).
 # shellcheck source=ci/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=ci/daemon-helpers.sh
@@ -107,6 +109,24 @@ build_with_pkg_config() {
         -Wl,-rpath,"$PREFIX/lib" -o "$WORK_DIR/pkg-config-c_subscriber"
 }
 
+# wait_exit PID: waits for child PID of this shell to exit, at most
+# ZCP_DAEMON_DEADLINE seconds (then SIGKILL); returns its exit status, 124 on
+# timeout. Unlike zcp_wait_child (`wait -n`), it also returns at once for a
+# child that has exited already: bash keeps that status for `wait PID`.
+wait_exit() {
+    local deadline=$((SECONDS + ZCP_DAEMON_DEADLINE))
+    while kill -0 "$1" 2>/dev/null; do
+        if ((SECONDS >= deadline)); then
+            ci_note "process $1 did not exit within $ZCP_DAEMON_DEADLINE s; killing it"
+            kill -KILL "$1" 2>/dev/null || true
+            wait "$1" 2>/dev/null || true
+            return 124
+        fi
+        sleep 0.02
+    done
+    wait "$1"
+}
+
 # wait_ready FILE PID: waits until FILE has the line "ready" while PID lives.
 wait_ready() {
     local deadline=$((SECONDS + ZCP_DAEMON_DEADLINE))
@@ -119,19 +139,37 @@ wait_ready() {
     done
 }
 
-# expect_counters FILE: FILE is "ready" and the COUNT counters of the C
-# publisher, in order.
+# expect_counters FILE TEXT: FILE is "ready" and COUNT counters, in order,
+# counter i with the text TEXT (a regex; @ stands for i).
 expect_counters() {
-    local want i
-    want=$(
-        echo ready
-        for ((i = 0; i < COUNT; i++)); do echo "count=$i text=hello from C #$i seq=$i"; done
-    )
-    if [[ "$(cat "$1")" != "$want" ]]; then
-        ci_note "$1 differs from what the publisher sent:"
-        diff <(echo "$want") "$1" || true
+    local i line lines
+    mapfile -t lines <"$1"
+    if ((${#lines[@]} != COUNT + 1)) || [[ "${lines[0]}" != ready ]]; then
+        ci_note "$1: not \"ready\" and $COUNT counters: $(cat "$1")"
         return 1
     fi
+    for ((i = 0; i < COUNT; i++)); do
+        line=${lines[i + 1]}
+        if ! [[ "$line" =~ ^count=$i\ text=${2//@/$i}\ seq=$i$ ]]; then
+            ci_note "$1: counter $i is \"$line\""
+            return 1
+        fi
+    done
+}
+
+# rust_publisher_to_cpp ENV...: the Rust publisher example's counters reach
+# a new installed C++ subscriber.
+rust_publisher_to_cpp() {
+    local out="$WORK_DIR/cpp_subscriber-rust.out" sub ok=0
+    "$@" "$APPS/bin/cpp_subscriber" "$COUNT" >"$out" &
+    sub=$!
+    PIDS+=("$sub")
+    wait_ready "$out" "$sub" || return
+    "$@" "$TARGET_DIR/release/examples/publisher" --count "$COUNT" --interval-ms 0 --history "$COUNT" \
+        >"$WORK_DIR/rust_publisher.out" || { ci_note "the Rust publisher example failed"; ok=1; }
+    wait_exit "$sub" || { ci_note "cpp_subscriber failed"; ok=1; }
+    expect_counters "$out" 'hello #@ from pid [0-9]+' || ok=1
+    return "$ok"
 }
 
 run_programs() {
@@ -160,25 +198,28 @@ run_programs() {
     PIDS+=("$pub")
     exec {pub_in}>"$fifo"
     local ok=0
-    zcp_wait_child "$cpp_sub" || { ci_note "cpp_subscriber failed"; ok=1; }
-    zcp_wait_child "$c_sub" || { ci_note "the pkg-config c_subscriber failed"; ok=1; }
+    wait_exit "$cpp_sub" || { ci_note "cpp_subscriber failed"; ok=1; }
+    wait_exit "$c_sub" || { ci_note "the pkg-config c_subscriber failed"; ok=1; }
     exec {pub_in}>&-
-    zcp_wait_child "$pub" || { ci_note "c_publisher failed"; ok=1; }
-    expect_counters "$WORK_DIR/cpp_subscriber.out" || ok=1
-    expect_counters "$WORK_DIR/c_subscriber.out" || ok=1
+    wait_exit "$pub" || { ci_note "c_publisher failed"; ok=1; }
+    expect_counters "$WORK_DIR/cpp_subscriber.out" 'hello from C #@' || ok=1
+    expect_counters "$WORK_DIR/c_subscriber.out" 'hello from C #@' || ok=1
     [[ "$(cat "$WORK_DIR/c_publisher.out")" == "published $COUNT" ]] || { ci_note "c_publisher said: $(cat "$WORK_DIR/c_publisher.out")"; ok=1; }
+    rust_publisher_to_cpp "${env[@]}" || ok=1
 
     kill -TERM "$daemon"
-    zcp_wait_child "$daemon" || { ci_note "zerocpd did not exit 0 after SIGTERM"; ok=1; }
+    wait_exit "$daemon" || { ci_note "zerocpd did not exit 0 after SIGTERM"; ok=1; }
     zcp_leftovers "$DOMAIN" "$TMP_DIR" || ok=1
     if ((ok == 0)); then
-        ci_note "$COUNT counters from the static C publisher reached the C++ and the pkg-config C subscriber; nothing left"
+        ci_note "$COUNT counters from the static C publisher reached the C++ and the pkg-config C subscriber," \
+            "$COUNT from the Rust publisher example the C++ subscriber; nothing left"
         rm -rf "$TMP_DIR" && TMP_DIR=""
     fi
     return "$ok"
 }
 
 step "build zerocpd" cargo build -p zerocp-daemon --bin zerocpd --locked
+step "build the Rust publisher example" cargo build --release -p zerocp --example publisher --locked
 step "configure, build and install ffi/ into $PREFIX" install_package
 step "check the installed layout" check_layout
 step "build ffi/examples with find_package(zerocp), shared and static" build_examples
