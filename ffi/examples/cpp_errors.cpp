@@ -125,8 +125,8 @@ static void loans(const zerocp::Runtime &runtime, const zerocp::Service &service
     }
 }
 
-/// Samples: empty takes, timeouts, the held limit, release twice, a sample
-/// outliving its subscriber.
+/// Samples: empty takes, timeouts, the held limit, a sample released by its
+/// destructor, release twice, a sample outliving its subscriber.
 static void samples(const zerocp::Runtime &runtime, const zerocp::Service &service) {
     auto subscriber =
         zerocp::Subscriber<Counter>::create(runtime, service, zerocp::SubscriberOptions().max_held(1));
@@ -141,24 +141,28 @@ static void samples(const zerocp::Runtime &runtime, const zerocp::Service &servi
     auto woken = subscriber->wait(std::chrono::milliseconds(10));
     EXPECT_TRUE(woken && !*woken);
     Counter value{};
-    for (uint64_t i = 0; i < 2; i++) {
+    for (uint64_t i = 0; i < 3; i++) {
         value.count = 40 + i;
         EXPECT_OK(publisher->publish_copy(value));
     }
     woken = subscriber->wait(std::chrono::seconds(5));
     EXPECT_TRUE(woken && *woken);
-    auto first = subscriber->take();
-    EXPECT_TRUE(first && *first && (**first)->count == 40);
-    EXPECT_ERROR(subscriber->take(), ZEROCP_ERR_LIMIT, "");
-    if (first && *first) {
-        EXPECT_OK((**first).release());
-        EXPECT_ERROR((**first).release(), ZEROCP_ERR_NOT_HELD, "released already");
+    {
+        auto first = subscriber->take();
+        EXPECT_TRUE(first && *first && (**first)->count == 40);
+        EXPECT_ERROR(subscriber->take(), ZEROCP_ERR_LIMIT, "");
     }
-    auto second = subscriber->take();
+    auto second = subscriber->take();  // the first went back in its destructor
     EXPECT_TRUE(second && *second && (**second)->count == 41);
-    { auto gone = std::move(*subscriber); }  // destroys the subscriber under the sample
     if (second && *second) {
-        EXPECT_ERROR((**second).release(), ZEROCP_ERR_INVALID_HANDLE, "destroyed");
+        EXPECT_OK((**second).release());
+        EXPECT_ERROR((**second).release(), ZEROCP_ERR_NOT_HELD, "released already");
+    }
+    auto third = subscriber->take();
+    EXPECT_TRUE(third && *third && (**third)->count == 42);
+    { auto gone = std::move(*subscriber); }  // destroys the subscriber under the sample
+    if (third && *third) {
+        EXPECT_ERROR((**third).release(), ZEROCP_ERR_INVALID_HANDLE, "destroyed");
     }
     EXPECT_ERROR(subscriber->wait(std::chrono::milliseconds(0)), ZEROCP_ERR_INVALID_HANDLE, "");
 }
