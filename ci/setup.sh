@@ -17,6 +17,7 @@ APT_PACKAGES=(
     jq  # ci/lib.sh reads `cargo metadata` with it
     g++     # libfuzzer-sys (ci/fuzz-smoke.sh) compiles C++
     gcc libc6-dev # zerocp-ffi's tests compile ffi/examples/*.c against libzerocp_c.a
+    cmake pkg-config # ci/cmake-package.sh installs ffi/ and builds against it
     systemd # systemd-analyze verify (ci/systemd.sh)
 )
 RUST_TARGETS=(aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf aarch64-unknown-linux-musl thumbv7em-none-eabihf)

@@ -1,0 +1,183 @@
+// zerocp::Publisher<T> and zerocp::LoanedSample<T>: loan a sample in shared
+// memory, write it in place, publish it. Part of zerocp.hpp; include that.
+#ifndef ZEROCP_PUBLISHER_HPP
+#define ZEROCP_PUBLISHER_HPP
+
+#include <utility>
+
+#include "../zerocp.h"
+#include "options.hpp"
+#include "result.hpp"
+#include "runtime.hpp"
+#include "type_name.hpp"
+
+namespace zerocp {
+
+/// A loaned sample of a `Publisher<T>`: a `T` in shared memory, holding
+/// stale bytes until written (write every field). `publish()` sends it;
+/// otherwise the destructor gives it back unpublished. It must not outlive
+/// its publisher's use: once the publisher is destroyed, the loan is gone
+/// (publish then fails with `ZEROCP_ERR_INVALID_HANDLE`).
+template <class T>
+class LoanedSample {
+public:
+    /// Takes over `other`'s loan; `other` is empty afterwards.
+    LoanedSample(LoanedSample &&other) noexcept
+        : publisher_(other.publisher_), payload_(std::exchange(other.payload_, nullptr)) {}
+
+    /// Gives this loan back and takes over `other`'s.
+    LoanedSample &operator=(LoanedSample &&other) noexcept {
+        if (this != &other) {
+            reset();
+            publisher_ = other.publisher_;
+            payload_ = std::exchange(other.payload_, nullptr);
+        }
+        return *this;
+    }
+
+    /// Not copyable: one owner per handle, loan or sample.
+    LoanedSample(const LoanedSample &) = delete;
+    /// Not copyable: one owner per handle, loan or sample.
+    LoanedSample &operator=(const LoanedSample &) = delete;
+
+    /// Gives the loan back unless it was published.
+    ~LoanedSample() { reset(); }
+
+    /// Whether it still holds a loan (false once published or moved from).
+    explicit operator bool() const noexcept { return payload_ != nullptr; }
+
+    /// The payload, in shared memory (only while it holds a loan).
+    T &operator*() noexcept { return *payload_; }
+
+    /// The payload's fields (only while it holds a loan).
+    T *operator->() noexcept { return payload_; }
+
+    /// The payload's address (null once published or moved from).
+    T *get() noexcept { return payload_; }
+
+    /// Publishes it to every subscriber of the service. The loan is gone
+    /// afterwards, whether it succeeds or fails; publishing an empty
+    /// sample fails with `ZEROCP_ERR_NOT_HELD`.
+    ///
+    /// ```cpp
+    /// auto loan = publisher.loan();
+    /// if (loan) { loan->count = 1; auto sent = loan->publish(); }
+    /// ```
+    Result<void> publish() noexcept {
+        if (payload_ == nullptr) {
+            return Error(ZEROCP_ERR_NOT_HELD, "the sample was published or released already");
+        }
+        zerocp_error_t error;
+        zerocp_result_t code = zerocp_publisher_publish(publisher_, std::exchange(payload_, nullptr), &error);
+        return detail::check(code, error);
+    }
+
+private:
+    template <class>
+    friend class Publisher;
+
+    LoanedSample(zerocp_publisher_t publisher, T *payload) noexcept : publisher_(publisher), payload_(payload) {}
+
+    void reset() noexcept {
+        if (payload_ != nullptr) {
+            zerocp_publisher_release(publisher_, std::exchange(payload_, nullptr), nullptr);
+        }
+    }
+
+    zerocp_publisher_t publisher_;
+    T *payload_;
+};
+
+/// A publisher of one `T` per sample (a `zerocp_publisher_t`).
+template <class T>
+class Publisher {
+public:
+    /// Creates a publisher of `T` on `service` with `options`. The daemon
+    /// refuses (`ZEROCP_ERR_REFUSED`) a type other than the service's
+    /// (name, size and alignment must all match).
+    ///
+    /// ```cpp
+    /// auto publisher = zerocp::Publisher<Counter>::create(runtime, service,
+    ///                                                     zerocp::PublisherOptions().history(5));
+    /// ```
+    static Result<Publisher> create(const Runtime &runtime, const Service &service,
+                                    const PublisherOptions &options = PublisherOptions()) noexcept {
+        zerocp_type_t type = type_of<T>();
+        zerocp_error_t error;
+        zerocp_publisher_t handle{};
+        zerocp_result_t code =
+            zerocp_publisher_create(runtime.handle(), service.handle(), &type, &options.raw(), &handle, &error);
+        if (code != ZEROCP_OK) {
+            return Error(error);
+        }
+        return Publisher(handle);
+    }
+
+    /// Takes over `other`'s handle; `other` is empty afterwards.
+    Publisher(Publisher &&other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+
+    /// Destroys this publisher and takes over `other`'s handle.
+    Publisher &operator=(Publisher &&other) noexcept {
+        if (this != &other) {
+            reset();
+            handle_ = std::exchange(other.handle_, {});
+        }
+        return *this;
+    }
+
+    /// Not copyable: one owner per handle, loan or sample.
+    Publisher(const Publisher &) = delete;
+    /// Not copyable: one owner per handle, loan or sample.
+    Publisher &operator=(const Publisher &) = delete;
+
+    /// Destroys the publisher: its loans are given back, its port removed.
+    ~Publisher() { reset(); }
+
+    /// Loans a sample to write in place. `ZEROCP_ERR_LIMIT` when
+    /// `max_loans` samples are loaned or the pool is exhausted.
+    Result<LoanedSample<T>> loan() noexcept {
+        zerocp_error_t error;
+        void *payload = nullptr;
+        size_t size = 0;
+        zerocp_result_t code = zerocp_publisher_loan(handle_, &payload, &size, &error);
+        if (code != ZEROCP_OK) {
+            return Error(error);
+        }
+        if (size != sizeof(T)) {
+            zerocp_publisher_release(handle_, payload, nullptr);
+            return Error(ZEROCP_ERR_INTERNAL, "a loan's size is not sizeof(T); it was given back");
+        }
+        // The chunk is raw memory aligned and sized for T; T is trivially
+        // copyable, so the caller's writes through this pointer give it its
+        // value.
+        return LoanedSample<T>(handle_, static_cast<T *>(payload));
+    }
+
+    /// Loans a sample, copies `value` into it and publishes it.
+    Result<void> publish_copy(const T &value) noexcept {
+        Result<LoanedSample<T>> sample = loan();
+        if (!sample) {
+            return sample.error();
+        }
+        *sample.value() = value;
+        return sample.value().publish();
+    }
+
+    /// The C handle (zero once moved from).
+    zerocp_publisher_t handle() const noexcept { return handle_; }
+
+private:
+    explicit Publisher(zerocp_publisher_t handle) noexcept : handle_(handle) {}
+
+    void reset() noexcept {
+        if (handle_.id != 0) {
+            zerocp_publisher_destroy(std::exchange(handle_, {}), nullptr);
+        }
+    }
+
+    zerocp_publisher_t handle_;
+};
+
+}  // namespace zerocp
+
+#endif  // ZEROCP_PUBLISHER_HPP

@@ -1,0 +1,225 @@
+// zerocp::Subscriber<T> and zerocp::Sample<T>: wait for samples, take them
+// (read-only, in shared memory), release them. Part of zerocp.hpp; include
+// that.
+#ifndef ZEROCP_SUBSCRIBER_HPP
+#define ZEROCP_SUBSCRIBER_HPP
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+#include "../zerocp.h"
+#include "options.hpp"
+#include "result.hpp"
+#include "runtime.hpp"
+#include "type_name.hpp"
+
+namespace zerocp {
+
+/// A sample taken by a `Subscriber<T>`: a read-only `T` in shared memory
+/// and its metadata, released in the destructor. It must not outlive its
+/// subscriber's use: once the subscriber is destroyed, the sample is gone.
+template <class T>
+class Sample {
+public:
+    /// Takes over `other`'s sample; `other` is empty afterwards.
+    Sample(Sample &&other) noexcept : subscriber_(other.subscriber_), raw_(std::exchange(other.raw_, {})) {}
+
+    /// Releases this sample and takes over `other`'s.
+    Sample &operator=(Sample &&other) noexcept {
+        if (this != &other) {
+            reset();
+            subscriber_ = other.subscriber_;
+            raw_ = std::exchange(other.raw_, {});
+        }
+        return *this;
+    }
+
+    /// Not copyable: one owner per handle, loan or sample.
+    Sample(const Sample &) = delete;
+    /// Not copyable: one owner per handle, loan or sample.
+    Sample &operator=(const Sample &) = delete;
+
+    /// Releases it (`zerocp_subscriber_release`) unless released already.
+    ~Sample() { reset(); }
+
+    /// Whether it still holds a sample (false once released or moved from).
+    explicit operator bool() const noexcept { return raw_.payload != nullptr; }
+
+    /// The payload (only while it holds a sample).
+    const T &operator*() const noexcept { return *get(); }
+
+    /// The payload's fields (only while it holds a sample).
+    const T *operator->() const noexcept { return get(); }
+
+    /// The payload's address (null once released or moved from).
+    const T *get() const noexcept { return static_cast<const T *>(raw_.payload); }
+
+    /// The publisher's sequence number of this sample (from 0).
+    uint64_t sequence() const noexcept { return raw_.sequence; }
+
+    /// The publisher's `CLOCK_MONOTONIC` when it published, in nanoseconds.
+    uint64_t publish_time_ns() const noexcept { return raw_.publish_time_ns; }
+
+    /// The publisher's port index and generation (together: which publisher).
+    std::pair<uint32_t, uint32_t> publisher() const noexcept {
+        return {raw_.publisher_port, raw_.publisher_generation};
+    }
+
+    /// Releases it now; releasing an empty sample fails with
+    /// `ZEROCP_ERR_NOT_HELD`.
+    Result<void> release() noexcept {
+        if (raw_.payload == nullptr) {
+            return Error(ZEROCP_ERR_NOT_HELD, "the sample was released already");
+        }
+        zerocp_error_t error;
+        zerocp_result_t code = zerocp_subscriber_release(subscriber_, std::exchange(raw_, {}).payload, &error);
+        return detail::check(code, error);
+    }
+
+private:
+    template <class>
+    friend class Subscriber;
+
+    Sample(zerocp_subscriber_t subscriber, const zerocp_sample_t &raw) noexcept
+        : subscriber_(subscriber), raw_(raw) {}
+
+    void reset() noexcept {
+        if (raw_.payload != nullptr) {
+            zerocp_subscriber_release(subscriber_, std::exchange(raw_, {}).payload, nullptr);
+        }
+    }
+
+    zerocp_subscriber_t subscriber_;
+    zerocp_sample_t raw_;
+};
+
+/// A subscriber of one `T` per sample (a `zerocp_subscriber_t`).
+template <class T>
+class Subscriber {
+public:
+    /// Creates a subscriber of `T` on `service` with `options`; the daemon
+    /// refuses (`ZEROCP_ERR_REFUSED`) another type than the service's.
+    ///
+    /// ```cpp
+    /// auto subscriber = zerocp::Subscriber<Counter>::create(
+    ///     runtime, service, zerocp::SubscriberOptions().history(5));
+    /// ```
+    static Result<Subscriber> create(const Runtime &runtime, const Service &service,
+                                     const SubscriberOptions &options = SubscriberOptions()) noexcept {
+        zerocp_type_t type = type_of<T>();
+        zerocp_error_t error;
+        zerocp_subscriber_t handle{};
+        zerocp_result_t code =
+            zerocp_subscriber_create(runtime.handle(), service.handle(), &type, &options.raw(), &handle, &error);
+        if (code != ZEROCP_OK) {
+            return Error(error);
+        }
+        return Subscriber(handle);
+    }
+
+    /// Takes over `other`'s handle; `other` is empty afterwards.
+    Subscriber(Subscriber &&other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+
+    /// Destroys this subscriber and takes over `other`'s handle.
+    Subscriber &operator=(Subscriber &&other) noexcept {
+        if (this != &other) {
+            reset();
+            handle_ = std::exchange(other.handle_, {});
+        }
+        return *this;
+    }
+
+    /// Not copyable: one owner per handle, loan or sample.
+    Subscriber(const Subscriber &) = delete;
+    /// Not copyable: one owner per handle, loan or sample.
+    Subscriber &operator=(const Subscriber &) = delete;
+
+    /// Destroys the subscriber: its held samples are released, its port
+    /// removed.
+    ~Subscriber() { reset(); }
+
+    /// Takes the oldest queued sample: an empty optional when none is
+    /// queued; `ZEROCP_ERR_LIMIT` when `max_held` samples are held.
+    /// (The daemon admits only ports of `T`'s size; a sample of another
+    /// size is released unread and reported as `ZEROCP_ERR_INTERNAL`.)
+    ///
+    /// ```cpp
+    /// auto taken = subscriber.take();
+    /// if (taken && *taken) { std::printf("%llu\n", (unsigned long long)(**taken)->count); }
+    /// ```
+    Result<std::optional<Sample<T>>> take() noexcept {
+        zerocp_error_t error;
+        zerocp_sample_t raw{};
+        zerocp_result_t code = zerocp_subscriber_take(handle_, &raw, &error);
+        if (code == ZEROCP_EMPTY) {
+            return std::optional<Sample<T>>();
+        }
+        if (code != ZEROCP_OK) {
+            return Error(error);
+        }
+        if (raw.size != sizeof(T)) {
+            zerocp_subscriber_release(handle_, raw.payload, nullptr);
+            return Error(ZEROCP_ERR_INTERNAL, "a sample's size is not sizeof(T); it was released unread");
+        }
+        return std::optional<Sample<T>>(Sample<T>(handle_, raw));
+    }
+
+    /// Sleeps until a sample is queued (true) or `timeout` passes (false);
+    /// no timeout (`std::nullopt`) waits without limit. A publisher leaving
+    /// wakes the C wait early; this waits again for the rest of the time.
+    /// `ZEROCP_ERR_DAEMON` when the daemon is gone.
+    Result<bool> wait(std::optional<std::chrono::milliseconds> timeout) noexcept {
+        using Clock = std::chrono::steady_clock;
+        const Clock::time_point deadline = Clock::now() + timeout.value_or(std::chrono::milliseconds(0));
+        for (;;) {
+            int64_t left_ms = -1;
+            if (timeout) {
+                auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+                left_ms = left.count() < 0 ? 0 : static_cast<int64_t>(left.count());
+            }
+            zerocp_error_t error;
+            zerocp_result_t code = zerocp_subscriber_wait(handle_, left_ms, &error);
+            if (code == ZEROCP_OK) {
+                return true;
+            }
+            if (code != ZEROCP_TIMEOUT) {
+                return Error(error);
+            }
+            if (timeout && Clock::now() >= deadline) {
+                return false;
+            }
+        }
+    }
+
+    /// The wake descriptor for the application's own `poll`/`epoll` loop
+    /// (see `zerocp_subscriber_fd`): when readable, take until empty.
+    Result<int> fd() const noexcept {
+        zerocp_error_t error;
+        int32_t fd = -1;
+        zerocp_result_t code = zerocp_subscriber_fd(handle_, &fd, &error);
+        if (code != ZEROCP_OK) {
+            return Error(error);
+        }
+        return static_cast<int>(fd);
+    }
+
+    /// The C handle (zero once moved from).
+    zerocp_subscriber_t handle() const noexcept { return handle_; }
+
+private:
+    explicit Subscriber(zerocp_subscriber_t handle) noexcept : handle_(handle) {}
+
+    void reset() noexcept {
+        if (handle_.id != 0) {
+            zerocp_subscriber_destroy(std::exchange(handle_, {}), nullptr);
+        }
+    }
+
+    zerocp_subscriber_t handle_;
+};
+
+}  // namespace zerocp
+
+#endif  // ZEROCP_SUBSCRIBER_HPP
