@@ -1,12 +1,14 @@
 # nooelint: oelint.var.bbclassextend
 # No BBCLASSEXTEND: zerocpd is a target daemon (systemd unit, system user);
 # a native or nativesdk build of it has no use.
-SUMMARY = "ZeroCP zero-copy publish/subscribe over shared memory: daemon and CLI"
+SUMMARY = "ZeroCP zero-copy publish/subscribe over shared memory: daemon, CLI and C/C++ API"
 DESCRIPTION = "zerocpd, the ZeroCP daemon that owns the shared memory, \
                registers processes, routes services to subscribers and cleans \
                up after processes that die, and zerocpctl, which inspects a \
-               running domain. Applications build the zerocp crate in their \
-               own recipes."
+               running domain; libzerocp, the C and C++ API, with its \
+               headers, CMake package and pkg-config file (an application \
+               recipe says DEPENDS += \"zerocp\"). Rust applications build \
+               the zerocp crate in their own recipes."
 HOMEPAGE = "https://example.invalid/zerocp"
 BUGTRACKER = "https://example.invalid/zerocp/issues"
 SECTION = "utils"
@@ -15,6 +17,9 @@ LIC_FILES_CHKSUM = "file://LICENSE-APACHE;md5=3b83ef96387f14655fc854ddc3c6bd57 \
                     file://LICENSE-MIT;md5=632225ce9712d45b6e8d0dc6b4886e43"
 # The name cve-check looks the product up by (the default, ${BPN}, made explicit).
 CVE_PRODUCT = "zerocp"
+
+# cmake installs the C API as ffi/CMakeLists.txt installs it everywhere.
+DEPENDS += "cmake-native"
 
 PV = "0.1.0+git"
 SRC_URI = "git://example.invalid/zerocp;protocol=https;branch=main \
@@ -45,10 +50,30 @@ USERADD_PARAM:${PN} = "--system --gid zerocp --no-create-home --home-dir /nonexi
 
 SYSTEMD_SERVICE:${PN} = "zerocpd.service"
 
+# The C API (crate zerocp-ffi) in its own cargo profile: the release
+# profile with unwinding, so that no Rust panic crosses into C, and with
+# the soname C programs link against. CARGO_BUILD_FLAGS carries --release,
+# which cargo refuses beside --profile, hence the flags spelled out.
+do_compile:append() {
+    "${CARGO}" rustc -v --frozen --target ${RUST_HOST_SYS} \
+        --manifest-path=${CARGO_MANIFEST_PATH} -p zerocp-ffi --lib --profile ffi \
+        -- -C link-arg=-Wl,-soname,libzerocp.so.0
+}
+
 do_install:append() {
     install -d ${D}${systemd_system_unitdir} ${D}${sysconfdir}/zerocp
     install -m 0644 ${S}/targets/systemd/zerocpd.service ${D}${systemd_system_unitdir}/
     install -m 0644 ${UNPACKDIR}/zerocpd.toml ${D}${sysconfdir}/zerocp/zerocpd.toml
+
+    # libzerocp.so.0 (in ${PN}), the .so link, headers, CMake package and
+    # zerocp.pc (in ${PN}-dev) and libzerocp.a (in ${PN}-staticdev): the
+    # default FILES of those packages hold them.
+    cmake -S ${S}/ffi -B ${B}/ffi-install \
+        -DZEROCP_PREBUILT_DIR=${B}/target/${RUST_HOST_SYS}/ffi \
+        -DCMAKE_INSTALL_PREFIX=${prefix} \
+        -DCMAKE_INSTALL_LIBDIR=${baselib} \
+        -DCMAKE_INSTALL_INCLUDEDIR=include
+    DESTDIR=${D} cmake --install ${B}/ffi-install
 }
 
 FILES:${PN} += "${systemd_system_unitdir}/zerocpd.service"
