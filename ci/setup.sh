@@ -12,6 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 APT_PACKAGES=(
     gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
+    g++-aarch64-linux-gnu g++-arm-linux-gnueabihf # zerocp-ffi's C++ tests under qemu
     libc6-dev-arm64-cross libc6-dev-armhf-cross
     qemu-user qemu-user-binfmt
     jq  # ci/lib.sh reads `cargo metadata` with it

@@ -11,29 +11,17 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::{CProgram, Daemon, compile, scratch_dir};
+use support::{CProgram, Daemon, compile, cxx_compiler, scratch_dir, static_library};
 use zerocp_os_linux::testing::role::spawn_child;
 
 const COUNT: usize = 5;
 
-/// `libzerocp_c.a` of this build: beside the test binary (`deps/`) or one
-/// level up.
-fn static_library() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary");
-    let deps = exe.parent().expect("deps dir");
-    [deps, deps.parent().expect("profile dir")]
-        .iter()
-        .map(|d| d.join("libzerocp_c.a"))
-        .find(|p| p.is_file())
-        .expect("libzerocp_c.a is built with the tests (crate-type staticlib)")
-}
-
-/// Compiles `ffi/examples/<name>.cpp` with `c++` (`$CXX`; C++17, all
+/// Compiles `ffi/examples/<name>.cpp` with the C++ compiler (C++17, all
 /// warnings and pedantic as errors) against the static library into `dir`.
 fn compile_cpp(name: &str, dir: &Path) -> PathBuf {
     let ffi = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = dir.join(name);
-    let status = Command::new(std::env::var("CXX").unwrap_or_else(|_| "c++".into()))
+    let status = Command::new(cxx_compiler())
         .args(["-std=c++17", "-Wall", "-Wextra", "-Werror", "-pedantic"])
         .arg("-I")
         .arg(ffi.join("include"))
@@ -150,7 +138,7 @@ fn payloads_the_wrapper_cannot_carry_do_not_compile() {
         ("unnamed_type", "specialise zerocp::TypeName<T>"),
     ];
     for (name, message) in cases {
-        let output = Command::new(std::env::var("CXX").unwrap_or_else(|_| "c++".into()))
+        let output = Command::new(cxx_compiler())
             .args(["-std=c++17", "-fsyntax-only", "-I"])
             .arg(ffi.join("include"))
             .arg(ffi.join("tests").join("cpp").join(format!("{name}.cpp")))
