@@ -2,9 +2,14 @@
  * prints every counter it receives ("count=... text=... seq=...") until it
  * has N (argument 1, default 5), waiting at most 10 s in all. It asks for
  * the publishers' history, so a publisher that published before it
- * subscribed still reaches it. The daemon is the one of ZEROCP_DOMAIN. */
+ * subscribed still reaches it. The daemon is the one of ZEROCP_DOMAIN.
+ *
+ * With "hold" as argument 2 it keeps every sample (N at most 8, the
+ * default max_held), says "holding N" and waits for its stdin to close:
+ * the crash test kills it there. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "counter.h"
 
@@ -16,6 +21,7 @@ static int fail(const char *what, const zerocp_error_t *error) {
 
 int main(int argc, char **argv) {
     unsigned n = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 5;
+    int hold = argc > 2 && strcmp(argv[2], "hold") == 0;
     zerocp_error_t error;
     zerocp_runtime_t runtime;
     zerocp_service_t service;
@@ -58,9 +64,16 @@ int main(int argc, char **argv) {
         printf("count=%llu text=%.*s seq=%llu\n", (unsigned long long)counter->count, (int)len,
                (const char *)counter->text, (unsigned long long)sample.sequence);
         fflush(stdout);
-        if (zerocp_subscriber_release(subscriber, sample.payload, &error) != ZEROCP_OK)
+        if (!hold && zerocp_subscriber_release(subscriber, sample.payload, &error) != ZEROCP_OK)
             return fail("zerocp_subscriber_release", &error);
         received++;
+    }
+    if (hold) {
+        printf("holding %u\n", received);
+        fflush(stdout);
+        char line[16];
+        while (fgets(line, sizeof line, stdin) != NULL) {
+        }
     }
     if (zerocp_subscriber_destroy(subscriber, &error) != ZEROCP_OK)
         return fail("zerocp_subscriber_destroy", &error);
