@@ -220,7 +220,7 @@ fn services(current: &Snapshot, rate: &RateOf<'_>) -> Vec<ServiceRow> {
 
 /// One service's row from its ports (at least one, all of it).
 fn service_row(ports: &[PortInfo], processes: &[ProcessInfo], rate: &RateOf<'_>) -> ServiceRow {
-    let mut row = empty_service(&ports[0], ports[0].service.to_string(), rate);
+    let mut row = empty_service(&ports[0], rate);
     for port in ports {
         add_port(&mut row, port, processes, rate);
     }
@@ -257,7 +257,7 @@ fn add_port(row: &mut ServiceRow, port: &PortInfo, processes: &[ProcessInfo], ra
 
 /// A service's row before its ports are counted: a rate of 0 to add to
 /// when rates are known, none for an event service.
-fn empty_service(port: &PortInfo, service: String, rate: &RateOf<'_>) -> ServiceRow {
+fn empty_service(port: &PortInfo, rate: &RateOf<'_>) -> ServiceRow {
     let event = matches!(port.kind, PortKind::Notifier | PortKind::Listener);
     let shape = if event {
         "event"
@@ -268,7 +268,7 @@ fn empty_service(port: &PortInfo, service: String, rate: &RateOf<'_>) -> Service
         }
     };
     ServiceRow {
-        service,
+        service: port.service.to_string(),
         type_name: port.type_info.name.as_str().to_owned(),
         shape,
         payload_size: port.type_info.size,
