@@ -36,6 +36,13 @@
 //! **Waiting** always has a deadline and never sleeps: lines arrive through
 //! a channel read with a timeout, the exit through the child's pidfd. A
 //! dropped handle kills a child that is still running.
+//!
+//! **Starting** waits for the child's first line (the harness prints one
+//! before it runs the role). A child that stays silent never reached the
+//! harness, so none of the test ran in it: it is killed and started again,
+//! a few times at most, and each such start is reported on stderr. A
+//! message about a child that does not respond names its scheduler state
+//! and wait channel from `/proc`.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -60,6 +67,10 @@ const KEPT_LINES: usize = 200;
 /// How long a failure message waits for the rest of an exited child's
 /// output (the reader threads may still be draining the pipes).
 const OUTPUT_GRACE: Duration = Duration::from_secs(1);
+/// How long a new child may stay silent before it counts as not started.
+const START_WAIT: Duration = Duration::from_secs(20);
+/// How many times a child that does not start is started.
+const START_ATTEMPTS: u32 = 3;
 
 /// Starts the current test binary as a child that runs only the role `role`
 /// (its full test name), with `args` (the role reads them with
@@ -135,8 +146,43 @@ fn role_command(role: &str, args: &[&str], envs: &[(String, String)]) -> Command
     command
 }
 
-/// Starts `command`, the child for `role`, and watches its output.
-fn start(role: &str, mut command: Command) -> TestChild {
+/// Starts `command`, the child for `role`, and waits until it shows a sign
+/// of life: a first stdout line (the harness prints one before it runs
+/// the role) or its exit. A child silent for [`START_WAIT`] never reached
+/// the harness, so nothing of the test has run in it: it is killed and
+/// started again, up to [`START_ATTEMPTS`] times. Such starts happen under
+/// qemu-user, whose emulation of a spawn from a multithreaded process can
+/// leave the new process stuck before it runs any of its own code.
+fn start(role: &str, command: Command) -> TestChild {
+    start_within(role, command, START_WAIT)
+}
+
+/// [`start`], with `wait` as the time a start may stay silent.
+fn start_within(role: &str, mut command: Command, wait: Duration) -> TestChild {
+    for attempt in 1..START_ATTEMPTS {
+        let mut child = launch(role, &mut command);
+        if child.shows_life(wait) {
+            return child;
+        }
+        let state = child.proc_state();
+        child.kill();
+        eprintln!(
+            "role {role}: start {attempt} printed nothing within {wait:?} ({state}); \
+             killed and started again"
+        );
+    }
+    let mut child = launch(role, &mut command);
+    if !child.shows_life(wait) {
+        let state = child.proc_state();
+        child.fail(&format!(
+            "printed nothing within {wait:?} in {START_ATTEMPTS} starts ({state})"
+        ));
+    }
+    child
+}
+
+/// Spawns `command` with piped stdio and the threads that read its output.
+fn launch(role: &str, command: &mut Command) -> TestChild {
     let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -177,6 +223,7 @@ fn start(role: &str, mut command: Command) -> TestChild {
         pidfd,
         stdin,
         lines,
+        first: None,
         seen: VecDeque::new(),
         stderr,
         stderr_ended,
@@ -238,6 +285,8 @@ pub struct TestChild {
     lines: mpsc::Receiver<String>,
     /// The last [`KEPT_LINES`] stdout lines received, for failure messages.
     seen: VecDeque<String>,
+    /// The first line, read by the start and not yet by a check.
+    first: Option<String>,
     stderr: Arc<Mutex<Vec<u8>>>,
     /// Disconnects when the stderr reader has read everything.
     stderr_ended: mpsc::Receiver<()>,
@@ -270,7 +319,7 @@ impl TestChild {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
+            match self.next_line(left) {
                 Ok(line) => {
                     let rest = line
                         .find(marker)
@@ -281,7 +330,10 @@ impl TestChild {
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    self.fail(&format!("printed no line {marker:?} within {timeout:?}"))
+                    let state = self.proc_state();
+                    self.fail(&format!(
+                        "printed no line {marker:?} within {timeout:?} ({state})"
+                    ))
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     self.fail(&format!("closed its stdout before a line {marker:?}"))
@@ -346,7 +398,7 @@ impl TestChild {
         let mut passed = self.seen.iter().any(|l| l.contains(ONE_PASSED));
         while !passed {
             let left = deadline.saturating_duration_since(Instant::now());
-            let Ok(line) = self.lines.recv_timeout(left) else {
+            let Ok(line) = self.next_line(left) else {
                 break;
             };
             passed = line.contains(ONE_PASSED);
@@ -379,6 +431,43 @@ impl TestChild {
         }
     }
 
+    /// Waits up to `timeout` for a first stdout line (left for the next
+    /// check to read) or the end of stdout; false when neither came.
+    fn shows_life(&mut self, timeout: Duration) -> bool {
+        match self.lines.recv_timeout(timeout) {
+            Ok(line) => {
+                self.first = Some(line);
+                true
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => true,
+            Err(mpsc::RecvTimeoutError::Timeout) => false,
+        }
+    }
+
+    /// The child's scheduler state and wait channel, as `/proc` shows
+    /// them, for messages about a child that does not respond.
+    fn proc_state(&self) -> String {
+        let read = |what: &str| {
+            std::fs::read_to_string(format!("/proc/{}/{what}", self.pid())).unwrap_or_default()
+        };
+        let stat = read("stat");
+        // The state follows the command name, which ends at the last ')'.
+        let state = stat
+            .rfind(')')
+            .and_then(|at| stat[at + 1..].split_whitespace().next())
+            .unwrap_or("?");
+        format!("state {state}, waiting in {:?}", read("wchan"))
+    }
+
+    /// The next stdout line: the one the start read, or one that arrives
+    /// within `timeout`.
+    fn next_line(&mut self, timeout: Duration) -> Result<String, mpsc::RecvTimeoutError> {
+        match self.first.take() {
+            Some(line) => Ok(line),
+            None => self.lines.recv_timeout(timeout),
+        }
+    }
+
     /// Keeps `line` among the last [`KEPT_LINES`] stdout lines.
     fn keep(&mut self, line: String) {
         if self.seen.len() == KEPT_LINES {
@@ -392,6 +481,9 @@ impl TestChild {
     /// exited, everything, unless a process it started still holds a pipe
     /// (then what arrived within [`OUTPUT_GRACE`]).
     fn output(&mut self) -> String {
+        if let Some(line) = self.first.take() {
+            self.keep(line);
+        }
         if matches!(self.child.try_wait(), Ok(Some(_))) {
             let deadline = Instant::now() + OUTPUT_GRACE;
             let left = || deadline.saturating_duration_since(Instant::now());
@@ -451,6 +543,52 @@ mod tests {
         let mut none = spawn_child(ECHO_ARGS, &[], &[]);
         assert_eq!(none.expect_line("args: ", WAIT), "[]");
         none.expect_success(WAIT);
+    }
+
+    /// A command that prints nothing on its first `silent` starts (counted
+    /// in a file of `dir`), then a line and exits.
+    fn silent_at_first(dir: &std::path::Path, silent: u32) -> Command {
+        let mut command = Command::new("sh");
+        command.arg("-c").arg(format!(
+            "n=$(cat {d}/starts 2>/dev/null || echo 0); echo $((n + 1)) > {d}/starts; \
+             if [ $n -lt {silent} ]; then exec sleep 600; fi; echo alive",
+            d = dir.display()
+        ));
+        command
+    }
+
+    fn scratch_dir(test: &str) -> std::path::PathBuf {
+        use crate::testing::{TMP_PREFIX, test_object_name};
+        let name = format!("{TMP_PREFIX}{}{test}", test_object_name(48));
+        let dir = std::env::temp_dir().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_silent_start_is_started_again() {
+        let dir = scratch_dir("-restart");
+        let wait = Duration::from_millis(300);
+        let mut child = start_within("silent", silent_at_first(&dir, START_ATTEMPTS - 1), wait);
+        assert_eq!(child.expect_line("ali", WAIT), "ve");
+        assert!(child.wait(WAIT).success());
+        let starts = std::fs::read_to_string(dir.join("starts")).unwrap();
+        assert_eq!(starts.trim(), START_ATTEMPTS.to_string());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_child_silent_in_every_start_fails_naming_its_state() {
+        let dir = scratch_dir("-silent");
+        let wait = Duration::from_millis(300);
+        let command = silent_at_first(&dir, START_ATTEMPTS);
+        // Nothing the closure owns is used again after a panic.
+        let start = std::panic::AssertUnwindSafe(move || start_within("silent", command, wait));
+        let failed = std::panic::catch_unwind(start);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let message = *failed.err().unwrap().downcast::<String>().unwrap();
+        assert!(message.contains("printed nothing within"), "{message}");
+        assert!(message.contains("state S"), "{message}");
     }
 
     #[test]
