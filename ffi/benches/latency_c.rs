@@ -32,6 +32,10 @@ use std::time::{Duration, Instant};
 
 use zerocp::{Publisher, Runtime, ServiceDescription, Subscriber};
 
+#[path = "../tests/support/c_build.rs"]
+#[allow(dead_code)] // the benchmark compiles C only
+mod c_build;
+
 /// Payload sizes the Rust side is compiled for.
 const SIZES: [usize; 2] = [64, 4096];
 /// Timed round trips at scale 1.
@@ -206,46 +210,12 @@ fn pin(cpu: usize) -> Result<()> {
     rustix::thread::sched_setaffinity(None, &set).map_err(|e| format!("pinning to CPU {cpu}: {e}"))
 }
 
-/// `libzerocp_c.a` of this build: beside the benchmark binary (`deps/`) or
-/// one level up.
-fn static_library() -> Result<PathBuf> {
-    let exe = std::env::current_exe().map_err(|e| format!("the benchmark binary: {e}"))?;
-    let deps = exe
-        .parent()
-        .ok_or("the benchmark binary has no directory")?;
-    [Some(deps), deps.parent()]
-        .into_iter()
-        .flatten()
-        .map(|d| d.join("libzerocp_c.a"))
-        .find(|p| p.is_file())
-        .ok_or_else(|| format!("no libzerocp_c.a beside {}", exe.display()))
-}
-
-/// Compiles `benches/c_pingpong.c` with `cc -O2` into `dir`.
+/// Compiles `benches/c_pingpong.c` with `-O2` into `dir`.
 fn compile(dir: &Path) -> Result<PathBuf> {
-    let ffi = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/c_pingpong.c");
     let out = dir.join("c_pingpong");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let status = Command::new(&cc)
-        .args(["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-I"])
-        .arg(ffi.join("include"))
-        .arg(ffi.join("benches").join("c_pingpong.c"))
-        .arg(static_library()?)
-        .args([
-            "-lgcc_s",
-            "-lutil",
-            "-lrt",
-            "-lpthread",
-            "-lm",
-            "-ldl",
-            "-o",
-        ])
-        .arg(&out)
-        .status()
-        .map_err(|e| format!("running {cc}: {e}"))?;
-    if !status.success() {
-        return Err(format!("{cc} c_pingpong.c failed: {status}"));
-    }
+    let flags = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror"];
+    c_build::compile(&c_build::c_compiler(), &source, &flags, &out)?;
     Ok(out)
 }
 

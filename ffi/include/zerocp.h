@@ -367,7 +367,10 @@ zerocp_result_t zerocp_subscriber_release(struct zerocp_subscriber_t subscriber,
 // wakes it too: then it returns `ZEROCP_TIMEOUT` early, as nothing is
 // queued; a caller with a deadline waits again for the rest.
 //
-// Other calls on this subscriber wait until it returns.
+// Other calls on this subscriber, `zerocp_subscriber_destroy` included,
+// wait until it returns. To stop a thread that waits without limit, wait
+// on a wait set or the subscriber's descriptor together with one of your
+// own instead.
 //
 // # Safety
 //
@@ -501,7 +504,8 @@ zerocp_result_t zerocp_waitset_fd(struct zerocp_waitset_t waitset,
 
 // Destroys a wait set: its attachments are detached (the subscribers stay
 // as they are) and its descriptor closed. The handle is invalid
-// afterwards; a wait running on another thread finishes first.
+// afterwards; a wait running on another thread returns first (destroy
+// waits for it).
 //
 // # Safety
 //

@@ -114,20 +114,25 @@ pub(crate) unsafe fn fill(error: *mut zerocp_error_t, code: zerocp_result_t, mes
     if error.is_null() {
         return;
     }
-    let mut out = zerocp_error_t {
-        code: code as i32,
-        message: [0; ZEROCP_ERROR_MESSAGE_LEN],
-    };
     let mut end = message.len().min(ZEROCP_ERROR_MESSAGE_LEN - 1);
     while !message.is_char_boundary(end) {
         end -= 1;
     }
-    for (to, from) in out.message.iter_mut().zip(&message.as_bytes()[..end]) {
-        *to = *from as c_char;
-    }
-    // SAFETY: the caller passes NULL (checked) or a writable zerocp_error_t;
-    // `write` reads nothing of what was there (it may be uninitialised).
-    unsafe { error.write(out) };
+    // Only the code, the message's `end` bytes and its NUL are written, so
+    // a success, the common case, writes five bytes rather than the whole
+    // struct; what was there may be uninitialised and is never read.
+    let field = |offset: usize| error.cast::<u8>().wrapping_add(offset);
+    let code_at = field(std::mem::offset_of!(zerocp_error_t, code)).cast::<i32>();
+    let text = field(std::mem::offset_of!(zerocp_error_t, message)).cast::<c_char>();
+    // SAFETY: `error` is not NULL (checked) and writable by the caller's
+    // contract; `code_at` is its `code` field, aligned as the struct is.
+    unsafe { code_at.write(code as i32) };
+    // SAFETY: `text` is the message array, writable; `end` is below its
+    // length; the source is `message`'s own bytes, which cannot overlap
+    // the caller's struct borrowed mutably through a raw pointer.
+    unsafe { std::ptr::copy_nonoverlapping(message.as_ptr().cast::<c_char>(), text, end) };
+    // SAFETY: `end` < ZEROCP_ERROR_MESSAGE_LEN, inside the array.
+    unsafe { text.wrapping_add(end).write(0) };
 }
 
 /// The name of the result code `code` (`"ZEROCP_ERR_DAEMON"`), or

@@ -2,36 +2,57 @@
 //! pointer into Rust memory, so a stale, forged or wrong-kind handle is an
 //! error rather than a use after free.
 //!
-//! Each kind of object has a [`Registry`]: a table of slots under a
-//! read-write lock (lookups, on every data-path call, share it; only
-//! create and destroy write).
+//! Each kind of object has a [`Registry`]: a table of slots, each slot a
+//! mutex over a generation and the object. A call finds its slot by index
+//! (no table-wide lock: slots sit in segments that are allocated once and
+//! never move), locks it, checks the generation and runs with the object
+//! ([`Registry::with`]). So a data-path call costs one uncontended lock and
+//! unlock, and the slot's lock is also the object's: two threads never use
+//! one object at once, and destroying it waits for a call in progress on
+//! it to return.
 //!
 //! A handle's id packs the kind's tag (8 bits), the slot's generation (24
 //! bits) and the slot index (32 bits); destroying an object frees its slot
 //! and bumps the generation, so the old id no longer matches (a stale id
 //! could match again only after its slot was reused 2^24 - 1 times). Id 0
-//! is never issued: a zero-initialised handle is invalid. Looking up clones the
-//! slot's `Arc`, so a call in flight on one thread keeps the object alive
-//! while another thread destroys the handle; the object goes when the last
-//! such call returns.
+//! is never issued: a zero-initialised handle is invalid.
+//!
+//! A panic in a call poisons the slot's lock: the object then refuses every
+//! call but destroy, which takes it over and clears the poison, so the slot
+//! serves again.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::error::{Failure, zerocp_result_t};
 
 /// Generations wrap within 24 bits (and skip 0).
 const GENERATION_MASK: u32 = 0x00ff_ffff;
+/// Slots per segment.
+const SEGMENT: usize = 64;
+/// Segments per registry: at most `SEGMENT * SEGMENTS` live objects of a kind.
+const SEGMENTS: usize = 256;
 
-struct Slot<T> {
+/// A slot's content: the generation its current (or next) id carries and
+/// the object, boxed so that a segment of empty slots stays small.
+struct Entry<T> {
     generation: u32,
-    object: Option<Arc<T>>,
+    object: Option<Box<T>>,
+}
+
+type Slot<T> = Mutex<Entry<T>>;
+
+/// Which slots are free: those given back, then those never used.
+struct FreeSlots {
+    released: Vec<u32>,
+    used: u32,
 }
 
 /// The live objects of one kind (module docs).
 pub(crate) struct Registry<T> {
     tag: u8,
     what: &'static str,
-    slots: RwLock<Vec<Slot<T>>>,
+    segments: [OnceLock<Box<[Slot<T>]>>; SEGMENTS],
+    free: Mutex<FreeSlots>,
 }
 
 impl<T> Registry<T> {
@@ -41,73 +62,125 @@ impl<T> Registry<T> {
         Self {
             tag,
             what,
-            slots: RwLock::new(Vec::new()),
+            segments: [const { OnceLock::new() }; SEGMENTS],
+            free: Mutex::new(FreeSlots {
+                released: Vec::new(),
+                used: 0,
+            }),
         }
     }
 
-    /// The table, to read; a panic while it was locked left no slot
-    /// half-changed (every change is one assignment), so a poisoned lock is
-    /// taken over.
-    fn slots(&self) -> RwLockReadGuard<'_, Vec<Slot<T>>> {
-        self.slots.read().unwrap_or_else(PoisonError::into_inner)
+    /// Stores `object`; returns its id, or `ZEROCP_ERR_LIMIT` when every
+    /// slot holds a live object.
+    pub(crate) fn insert(&self, object: T) -> Result<u64, Failure> {
+        let index = self.free_slot()?;
+        let mut entry = self
+            .slot(index)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        entry.object = Some(Box::new(object));
+        Ok(self.id(index, entry.generation))
     }
 
-    /// The table, to change (poisoning as for [`Self::slots`]).
-    fn slots_mut(&self) -> RwLockWriteGuard<'_, Vec<Slot<T>>> {
-        self.slots.write().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Stores `object`; returns its id.
-    pub(crate) fn insert(&self, object: T) -> u64 {
-        let mut slots = self.slots_mut();
-        let index = match slots.iter().position(|s| s.object.is_none()) {
-            Some(free) => free,
-            None => {
-                slots.push(Slot {
-                    generation: 1,
-                    object: None,
-                });
-                slots.len() - 1
-            }
-        };
-        let slot = &mut slots[index];
-        slot.object = Some(Arc::new(object));
-        self.id(index, slot.generation)
-    }
-
-    /// The object `id` names, if it is live.
-    pub(crate) fn get(&self, id: u64) -> Result<Arc<T>, Failure> {
+    /// Runs `call` with the object `id` names, under its slot's lock.
+    pub(crate) fn with<R>(
+        &self,
+        id: u64,
+        call: impl FnOnce(&mut T) -> Result<R, Failure>,
+    ) -> Result<R, Failure> {
         let index = self.index_of(id)?;
-        let slots = self.slots();
-        match slots.get(index) {
-            Some(slot) if self.id(index, slot.generation) == id => {
-                slot.object.clone().ok_or_else(|| self.stale(id))
-            }
-            _ => Err(self.stale(id)),
-        }
-    }
-
-    /// Removes the object `id` names; returns it (dropped by the caller
-    /// outside the table's lock).
-    pub(crate) fn remove(&self, id: u64) -> Result<Arc<T>, Failure> {
-        let index = self.index_of(id)?;
-        let mut slots = self.slots_mut();
-        let Some(slot) = slots.get_mut(index) else {
+        let Some(slot) = self.existing_slot(index) else {
             return Err(self.stale(id));
         };
-        if self.id(index, slot.generation) != id || slot.object.is_none() {
+        let mut entry = slot.lock().map_err(|_| self.poisoned())?;
+        if self.id(index, entry.generation) != id {
             return Err(self.stale(id));
         }
-        let next = (slot.generation + 1) & GENERATION_MASK;
-        slot.generation = next.max(1);
-        slot.object.take().ok_or_else(|| self.stale(id))
+        match entry.object.as_deref_mut() {
+            Some(object) => call(object),
+            None => Err(self.stale(id)),
+        }
     }
 
-    fn id(&self, index: usize, generation: u32) -> u64 {
-        (u64::from(self.tag) << 56) | (u64::from(generation & GENERATION_MASK) << 32) | index as u64
+    /// Whether `id` names a live object that a call can use (not destroyed,
+    /// not broken by a panic). Waits for a call in progress on it.
+    pub(crate) fn is_usable(&self, id: u64) -> bool {
+        self.with(id, |_| Ok(())).is_ok()
     }
 
-    fn index_of(&self, id: u64) -> Result<usize, Failure> {
+    /// Removes the object `id` names and returns it, to be dropped by the
+    /// caller outside the slot's lock. Waits for a call in progress on it;
+    /// takes over an object broken by a panic.
+    pub(crate) fn remove(&self, id: u64) -> Result<T, Failure> {
+        let index = self.index_of(id)?;
+        let slot = self.existing_slot(index).ok_or_else(|| self.stale(id))?;
+        let mut entry = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.id(index, entry.generation) != id {
+            return Err(self.stale(id));
+        }
+        let object = entry.object.take().ok_or_else(|| self.stale(id))?;
+        entry.generation = ((entry.generation + 1) & GENERATION_MASK).max(1);
+        drop(entry);
+        slot.clear_poison();
+        self.free_list().released.push(index);
+        Ok(*object)
+    }
+
+    /// A free slot's index, its segment allocated.
+    fn free_slot(&self) -> Result<u32, Failure> {
+        let mut free = self.free_list();
+        if let Some(index) = free.released.pop() {
+            return Ok(index);
+        }
+        if free.used as usize == SEGMENT * SEGMENTS {
+            return Err(Failure::new(
+                zerocp_result_t::ZEROCP_ERR_LIMIT,
+                format!(
+                    "{} {}s exist, the most a process may hold; destroy one first",
+                    SEGMENT * SEGMENTS,
+                    self.what
+                ),
+            ));
+        }
+        let index = free.used;
+        free.used += 1;
+        self.segments[index as usize / SEGMENT].get_or_init(|| {
+            (0..SEGMENT)
+                .map(|_| {
+                    Mutex::new(Entry {
+                        generation: 1,
+                        object: None,
+                    })
+                })
+                .collect()
+        });
+        Ok(index)
+    }
+
+    fn free_list(&self) -> MutexGuard<'_, FreeSlots> {
+        // Every change of the list is one push, pop or increment: a panic
+        // cannot leave it half-changed.
+        self.free.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The slot at `index`, whose segment `free_slot` allocated.
+    fn slot(&self, index: u32) -> &Slot<T> {
+        self.existing_slot(index)
+            .expect("a slot handed out by free_slot has its segment")
+    }
+
+    /// The slot at `index`, if its segment exists.
+    fn existing_slot(&self, index: u32) -> Option<&Slot<T>> {
+        let index = index as usize;
+        let segment = self.segments.get(index / SEGMENT)?.get()?;
+        segment.get(index % SEGMENT)
+    }
+
+    fn id(&self, index: impl Into<u64>, generation: u32) -> u64 {
+        (u64::from(self.tag) << 56) | (u64::from(generation & GENERATION_MASK) << 32) | index.into()
+    }
+
+    fn index_of(&self, id: u64) -> Result<u32, Failure> {
         if id == 0 {
             return Err(Failure::new(
                 zerocp_result_t::ZEROCP_ERR_INVALID_HANDLE,
@@ -120,7 +193,7 @@ impl<T> Registry<T> {
                 format!("{id:#x} is not a {} handle", self.what),
             ));
         }
-        Ok((id & 0xffff_ffff) as usize)
+        Ok((id & 0xffff_ffff) as u32)
     }
 
     fn stale(&self, id: u64) -> Failure {
@@ -132,63 +205,102 @@ impl<T> Registry<T> {
             ),
         )
     }
-}
 
-/// Locks a port's state; a panic while it was held poisoned it, and the
-/// port then refuses every call but destroy.
-pub(crate) fn lock<'a, T>(port: &'a Mutex<T>, what: &str) -> Result<MutexGuard<'a, T>, Failure> {
-    port.lock().map_err(|_| {
+    fn poisoned(&self) -> Failure {
         Failure::new(
             zerocp_result_t::ZEROCP_ERR_PANIC,
-            format!("the {what} is unusable after a panic in an earlier call; destroy it"),
+            format!(
+                "the {} is unusable after a panic in an earlier call; destroy it",
+                self.what
+            ),
         )
-    })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn value(registry: &Registry<u32>, id: u64) -> Result<u32, Failure> {
+        registry.with(id, |v| Ok(*v))
+    }
+
     #[test]
     fn a_destroyed_handle_is_refused_even_once_its_slot_is_reused() {
         let registry = Registry::<u32>::new(3, "thing");
-        let first = registry.insert(10);
-        assert_eq!(*registry.get(first).unwrap(), 10);
-        assert_eq!(*registry.remove(first).unwrap(), 10);
+        let first = registry.insert(10).unwrap();
+        assert_eq!(value(&registry, first).unwrap(), 10);
+        assert_eq!(registry.remove(first).unwrap(), 10);
         let again = registry.remove(first).unwrap_err();
         assert_eq!(again.code, zerocp_result_t::ZEROCP_ERR_INVALID_HANDLE);
         assert!(again.message.contains("destroyed"), "{}", again.message);
-        let second = registry.insert(20);
-        assert_ne!(first, second, "the reused slot has a new generation");
-        assert!(registry.get(first).is_err());
-        assert_eq!(*registry.get(second).unwrap(), 20);
+        let second = registry.insert(20).unwrap();
+        assert_eq!(
+            second & 0xffff_ffff,
+            first & 0xffff_ffff,
+            "the slot is reused"
+        );
+        assert_ne!(first, second, "with a new generation");
+        assert!(value(&registry, first).is_err());
+        assert_eq!(value(&registry, second).unwrap(), 20);
     }
 
     #[test]
-    fn zero_and_other_kinds_handles_are_refused() {
+    fn zero_forged_and_other_kinds_handles_are_refused() {
         let registry = Registry::<u32>::new(3, "thing");
         let other = Registry::<u32>::new(4, "other");
-        let id = other.insert(1);
-        assert!(registry.get(0).unwrap_err().message.contains("zero"));
-        assert!(
-            registry
-                .get(id)
-                .unwrap_err()
-                .message
-                .contains("not a thing")
+        let id = other.insert(1).unwrap();
+        assert!(value(&registry, 0).unwrap_err().message.contains("zero"));
+        let message = value(&registry, id).unwrap_err().message;
+        assert!(message.contains("not a thing"), "{message}");
+        registry.insert(5).unwrap();
+        for forged in [
+            (3 << 56) | (1 << 32) | 77,
+            (3 << 56) | (1 << 32) | 0xffff_ffff,
+        ] {
+            assert!(value(&registry, forged).is_err(), "{forged:#x}");
+            assert!(registry.remove(forged).is_err(), "{forged:#x}");
+        }
+    }
+
+    #[test]
+    fn a_panic_breaks_the_object_until_it_is_destroyed() {
+        let registry = Registry::<u32>::new(1, "thing");
+        let id = registry.insert(7).unwrap();
+        let call = std::panic::AssertUnwindSafe(|| {
+            registry.with(id, |_| -> Result<(), _> { panic!("in a call") })
+        });
+        assert!(std::panic::catch_unwind(call).is_err());
+        assert_eq!(
+            value(&registry, id).unwrap_err().code,
+            zerocp_result_t::ZEROCP_ERR_PANIC
         );
-        assert!(
-            registry.get((3 << 56) | (1 << 32) | 77).is_err(),
-            "a forged index"
+        assert!(!registry.is_usable(id));
+        assert_eq!(registry.remove(id).unwrap(), 7);
+        let reused = registry.insert(8).unwrap();
+        assert_eq!(
+            value(&registry, reused).unwrap(),
+            8,
+            "the slot serves again"
         );
     }
 
     #[test]
-    fn an_object_outlives_its_handle_while_a_call_holds_it() {
-        let registry = Registry::<String>::new(1, "s");
-        let id = registry.insert("alive".into());
-        let in_flight = registry.get(id).unwrap();
-        drop(registry.remove(id).unwrap());
-        assert_eq!(*in_flight, "alive");
+    fn the_registry_refuses_beyond_its_capacity_and_spans_segments() {
+        let registry = Registry::<usize>::new(1, "thing");
+        let ids: Vec<u64> = (0..SEGMENT * SEGMENTS)
+            .map(|i| registry.insert(i).unwrap())
+            .collect();
+        let full = registry.insert(0).unwrap_err();
+        assert_eq!(full.code, zerocp_result_t::ZEROCP_ERR_LIMIT);
+        assert!(full.message.contains("things exist"), "{}", full.message);
+        assert_eq!(
+            registry.with(ids[SEGMENT * 3 + 5], |v| Ok(*v)).unwrap(),
+            SEGMENT * 3 + 5
+        );
+        let freed = ids[SEGMENT + 1];
+        registry.remove(freed).unwrap();
+        let again = registry.insert(99).unwrap();
+        assert_eq!(again & 0xffff_ffff, freed & 0xffff_ffff);
     }
 }

@@ -7,14 +7,13 @@
 //! `ZEROCP_ERR_NOT_HELD`, never a double free.
 
 use std::ffi::c_void;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use zerocp::{PublishTimeout, UntypedLoan, UntypedPublisher};
 
 use crate::boundary::call;
 use crate::error::{Failure, zerocp_error_t, zerocp_result_t};
-use crate::handles::{Registry, lock};
+use crate::handles::Registry;
 use crate::payload_type::{service_type, zerocp_type_t};
 use crate::runtime_api::{RUNTIMES, zerocp_runtime_t};
 use crate::service_api::{SERVICES, zerocp_service_t};
@@ -72,12 +71,12 @@ pub(crate) struct PublisherPort {
 
 // SAFETY: the publisher and its loans share a reference-counted core that
 // is not thread-safe (`Rc`); every such reference lives inside this one
-// struct, which is only reached through its `Mutex` (handles::lock), so
+// struct, which is only reached under its registry slot's lock, so
 // two threads never touch the counts at once, and moving the struct moves
 // them all together (as moving a `Send` `UntypedPublisher` does).
 unsafe impl Send for PublisherPort {}
 
-pub(crate) static PUBLISHERS: Registry<Mutex<PublisherPort>> = Registry::new(3, "publisher");
+pub(crate) static PUBLISHERS: Registry<PublisherPort> = Registry::new(3, "publisher");
 
 /// Fills `*out` with the default publisher options.
 ///
@@ -111,8 +110,6 @@ pub unsafe extern "C" fn zerocp_publisher_create(
     error: *mut zerocp_error_t,
 ) -> zerocp_result_t {
     let body = || {
-        let rt = RUNTIMES.get(runtime.id)?;
-        let svc = SERVICES.get(service.id)?;
         // SAFETY: the caller's contract on this pointer (function docs).
         let ty = unsafe { service_type(r#type) }?;
         // SAFETY: the caller's contract on this pointer (function docs).
@@ -129,18 +126,23 @@ pub unsafe extern "C" fn zerocp_publisher_create(
         if out.is_null() {
             return Err(Failure::null("out"));
         }
-        let publisher = rt
-            .untyped_publisher(&svc, ty)
-            .history(o.history)
-            .max_loans(o.max_loans)
-            .publish_timeout(timeout(o.publish_timeout_ms))
-            .on_publish_timeout(on_timeout)
-            .create()?;
+        let publisher = RUNTIMES.with(runtime.id, |rt| {
+            SERVICES.with(service.id, |svc| {
+                let created = rt
+                    .untyped_publisher(svc, ty)
+                    .history(o.history)
+                    .max_loans(o.max_loans)
+                    .publish_timeout(timeout(o.publish_timeout_ms))
+                    .on_publish_timeout(on_timeout)
+                    .create()?;
+                Ok(created)
+            })
+        })?;
         let port = PublisherPort {
             loans: Vec::new(),
             publisher,
         };
-        let id = PUBLISHERS.insert(Mutex::new(port));
+        let id = PUBLISHERS.insert(port)?;
         // SAFETY: the caller's contract on this pointer (function docs).
         unsafe { put(out, "out", zerocp_publisher_t { id }) }?;
         Ok(zerocp_result_t::ZEROCP_OK)
@@ -183,20 +185,20 @@ pub unsafe extern "C" fn zerocp_publisher_loan(
         if size.is_null() {
             return Err(Failure::null("size"));
         }
-        let port = PUBLISHERS.get(publisher.id)?;
-        let mut port = lock(&port, "publisher")?;
-        let loan = port.publisher.loan()?;
-        // SAFETY: only the lifetime changes: the loan holds its own
-        // reference to the publisher's core (it never borrows the
-        // publisher's memory); it is stored beside the publisher and
-        // dropped before it (PublisherPort's field order).
-        let mut loan: UntypedLoan<'static> = unsafe { std::mem::transmute(loan) };
-        // SAFETY: the caller's contract on this pointer (function docs).
-        unsafe { put(payload, "payload", loan.as_mut_ptr().cast()) }?;
-        // SAFETY: the caller's contract on this pointer (function docs).
-        unsafe { put(size, "size", loan.len_bytes()) }?;
-        port.loans.push(loan);
-        Ok(zerocp_result_t::ZEROCP_OK)
+        PUBLISHERS.with(publisher.id, |port| {
+            let loan = port.publisher.loan()?;
+            // SAFETY: only the lifetime changes: the loan holds its own
+            // reference to the publisher's core (it never borrows the
+            // publisher's memory); it is stored beside the publisher and
+            // dropped before it (PublisherPort's field order).
+            let mut loan: UntypedLoan<'static> = unsafe { std::mem::transmute(loan) };
+            // SAFETY: the caller's contract on this pointer (function docs).
+            unsafe { put(payload, "payload", loan.as_mut_ptr().cast()) }?;
+            // SAFETY: the caller's contract on this pointer (function docs).
+            unsafe { put(size, "size", loan.len_bytes()) }?;
+            port.loans.push(loan);
+            Ok(zerocp_result_t::ZEROCP_OK)
+        })
     };
     // SAFETY: the caller's contract on `error`.
     unsafe { call(error, body) }
@@ -241,10 +243,10 @@ pub unsafe extern "C" fn zerocp_publisher_publish(
     error: *mut zerocp_error_t,
 ) -> zerocp_result_t {
     let body = || {
-        let port = PUBLISHERS.get(publisher.id)?;
-        let mut port = lock(&port, "publisher")?;
-        take_loan(&mut port, payload)?.publish()?;
-        Ok(zerocp_result_t::ZEROCP_OK)
+        PUBLISHERS.with(publisher.id, |port| {
+            take_loan(port, payload)?.publish()?;
+            Ok(zerocp_result_t::ZEROCP_OK)
+        })
     };
     // SAFETY: the caller's contract on `error`.
     unsafe { call(error, body) }
@@ -263,10 +265,10 @@ pub unsafe extern "C" fn zerocp_publisher_release(
     error: *mut zerocp_error_t,
 ) -> zerocp_result_t {
     let body = || {
-        let port = PUBLISHERS.get(publisher.id)?;
-        let mut port = lock(&port, "publisher")?;
-        drop(take_loan(&mut port, payload)?);
-        Ok(zerocp_result_t::ZEROCP_OK)
+        PUBLISHERS.with(publisher.id, |port| {
+            drop(take_loan(port, payload)?);
+            Ok(zerocp_result_t::ZEROCP_OK)
+        })
     };
     // SAFETY: the caller's contract on `error`.
     unsafe { call(error, body) }

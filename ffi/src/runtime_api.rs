@@ -50,7 +50,7 @@ pub unsafe extern "C" fn zerocp_runtime_create(
         if let Some(domain) = domain {
             builder = builder.domain(domain);
         }
-        let id = RUNTIMES.insert(builder.init()?);
+        let id = RUNTIMES.insert(builder.init()?)?;
         // SAFETY: the caller's contract on this pointer (function docs).
         unsafe { put(out, "out", zerocp_runtime_t { id }) }?;
         Ok(zerocp_result_t::ZEROCP_OK)

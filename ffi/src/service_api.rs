@@ -49,7 +49,7 @@ pub unsafe extern "C" fn zerocp_service_create(
         if out.is_null() {
             return Err(Failure::null("out"));
         }
-        let id = SERVICES.insert(description);
+        let id = SERVICES.insert(description)?;
         // SAFETY: the caller's contract on this pointer (function docs).
         unsafe { put(out, "out", zerocp_service_t { id }) }?;
         Ok(zerocp_result_t::ZEROCP_OK)

@@ -7,14 +7,13 @@
 
 use std::ffi::c_void;
 use std::os::fd::AsRawFd;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use zerocp::{FullPolicy, UntypedSample, UntypedSubscriber};
 
 use crate::boundary::call;
 use crate::error::{Failure, zerocp_error_t, zerocp_result_t};
-use crate::handles::{Registry, lock};
+use crate::handles::Registry;
 use crate::payload_type::{service_type, zerocp_type_t};
 use crate::runtime_api::{RUNTIMES, zerocp_runtime_t};
 use crate::service_api::{SERVICES, zerocp_service_t};
@@ -93,10 +92,10 @@ pub(crate) struct SubscriberPort {
 
 // SAFETY: as for crate::publisher_api::PublisherPort: the subscriber and
 // its samples share a non-thread-safe `Rc` core, all of whose references
-// live in this struct, reached only through its `Mutex`.
+// live in this struct, reached only under its registry slot's lock.
 unsafe impl Send for SubscriberPort {}
 
-pub(crate) static SUBSCRIBERS: Registry<Mutex<SubscriberPort>> = Registry::new(4, "subscriber");
+pub(crate) static SUBSCRIBERS: Registry<SubscriberPort> = Registry::new(4, "subscriber");
 
 /// Fills `*out` with the default subscriber options.
 ///
@@ -126,8 +125,6 @@ pub unsafe extern "C" fn zerocp_subscriber_create(
     error: *mut zerocp_error_t,
 ) -> zerocp_result_t {
     let body = || {
-        let rt = RUNTIMES.get(runtime.id)?;
-        let svc = SERVICES.get(service.id)?;
         // SAFETY: the caller's contract on this pointer (function docs).
         let ty = unsafe { service_type(r#type) }?;
         // SAFETY: the caller's contract on this pointer (function docs).
@@ -144,19 +141,24 @@ pub unsafe extern "C" fn zerocp_subscriber_create(
         if out.is_null() {
             return Err(Failure::null("out"));
         }
-        let subscriber = rt
-            .untyped_subscriber(&svc, ty)
-            .queue_capacity(o.queue_capacity)
-            .full_policy(policy)
-            .history(o.history)
-            .max_held(o.max_held)
-            .wait_spins(o.wait_spins)
-            .create()?;
+        let subscriber = RUNTIMES.with(runtime.id, |rt| {
+            SERVICES.with(service.id, |svc| {
+                let created = rt
+                    .untyped_subscriber(svc, ty)
+                    .queue_capacity(o.queue_capacity)
+                    .full_policy(policy)
+                    .history(o.history)
+                    .max_held(o.max_held)
+                    .wait_spins(o.wait_spins)
+                    .create()?;
+                Ok(created)
+            })
+        })?;
         let port = SubscriberPort {
             held: Vec::new(),
             subscriber,
         };
-        let id = SUBSCRIBERS.insert(Mutex::new(port));
+        let id = SUBSCRIBERS.insert(port)?;
         // SAFETY: the caller's contract on this pointer (function docs).
         unsafe { put(out, "out", zerocp_subscriber_t { id }) }?;
         Ok(zerocp_result_t::ZEROCP_OK)
@@ -183,35 +185,35 @@ pub unsafe extern "C" fn zerocp_subscriber_take(
         if sample.is_null() {
             return Err(Failure::null("sample"));
         }
-        let port = SUBSCRIBERS.get(subscriber.id)?;
-        let mut port = lock(&port, "subscriber")?;
-        let Some(taken) = port.subscriber.take()? else {
-            return Ok(zerocp_result_t::ZEROCP_EMPTY);
-        };
-        // SAFETY: only the lifetime changes: the sample holds its own
-        // reference to the subscriber's core (it never borrows the
-        // subscriber's memory); it is stored beside the subscriber and
-        // dropped before it (SubscriberPort's field order).
-        let taken: UntypedSample<'static> = unsafe { std::mem::transmute(taken) };
-        let publisher = taken.publisher();
-        let bytes = taken.payload();
-        // SAFETY: the caller's contract on `sample` (function docs).
-        unsafe {
-            put(
-                sample,
-                "sample",
-                zerocp_sample_t {
-                    payload: bytes.as_ptr().cast(),
-                    size: bytes.len(),
-                    sequence: taken.sequence(),
-                    publish_time_ns: taken.publish_time().as_nanos(),
-                    publisher_port: publisher.port_index(),
-                    publisher_generation: publisher.generation(),
-                },
-            )
-        }?;
-        port.held.push(taken);
-        Ok(zerocp_result_t::ZEROCP_OK)
+        SUBSCRIBERS.with(subscriber.id, |port| {
+            let Some(taken) = port.subscriber.take()? else {
+                return Ok(zerocp_result_t::ZEROCP_EMPTY);
+            };
+            // SAFETY: only the lifetime changes: the sample holds its own
+            // reference to the subscriber's core (it never borrows the
+            // subscriber's memory); it is stored beside the subscriber and
+            // dropped before it (SubscriberPort's field order).
+            let taken: UntypedSample<'static> = unsafe { std::mem::transmute(taken) };
+            let publisher = taken.publisher();
+            let bytes = taken.payload();
+            // SAFETY: the caller's contract on `sample` (function docs).
+            unsafe {
+                put(
+                    sample,
+                    "sample",
+                    zerocp_sample_t {
+                        payload: bytes.as_ptr().cast(),
+                        size: bytes.len(),
+                        sequence: taken.sequence(),
+                        publish_time_ns: taken.publish_time().as_nanos(),
+                        publisher_port: publisher.port_index(),
+                        publisher_generation: publisher.generation(),
+                    },
+                )
+            }?;
+            port.held.push(taken);
+            Ok(zerocp_result_t::ZEROCP_OK)
+        })
     };
     // SAFETY: the caller's contract on `error`.
     unsafe { call(error, body) }
@@ -234,22 +236,22 @@ pub unsafe extern "C" fn zerocp_subscriber_release(
         if payload.is_null() {
             return Err(Failure::null("payload"));
         }
-        let port = SUBSCRIBERS.get(subscriber.id)?;
-        let mut port = lock(&port, "subscriber")?;
-        let at = port
-            .held
-            .iter()
-            .position(|s| s.payload().as_ptr().cast() == payload)
-            .ok_or_else(|| {
-                Failure::new(
-                    zerocp_result_t::ZEROCP_ERR_NOT_HELD,
-                    format!(
-                        "{payload:p} is not a sample this subscriber holds (already released?)"
-                    ),
-                )
-            })?;
-        drop(port.held.swap_remove(at));
-        Ok(zerocp_result_t::ZEROCP_OK)
+        SUBSCRIBERS.with(subscriber.id, |port| {
+            let at = port
+                .held
+                .iter()
+                .position(|s| s.payload().as_ptr().cast() == payload)
+                .ok_or_else(|| {
+                    Failure::new(
+                        zerocp_result_t::ZEROCP_ERR_NOT_HELD,
+                        format!(
+                            "{payload:p} is not a sample this subscriber holds (already released?)"
+                        ),
+                    )
+                })?;
+            drop(port.held.swap_remove(at));
+            Ok(zerocp_result_t::ZEROCP_OK)
+        })
     };
     // SAFETY: the caller's contract on `error`.
     unsafe { call(error, body) }
@@ -261,7 +263,10 @@ pub unsafe extern "C" fn zerocp_subscriber_release(
 /// wakes it too: then it returns `ZEROCP_TIMEOUT` early, as nothing is
 /// queued; a caller with a deadline waits again for the rest.
 ///
-/// Other calls on this subscriber wait until it returns.
+/// Other calls on this subscriber, `zerocp_subscriber_destroy` included,
+/// wait until it returns. To stop a thread that waits without limit, wait
+/// on a wait set or the subscriber's descriptor together with one of your
+/// own instead.
 ///
 /// # Safety
 ///
@@ -273,14 +278,14 @@ pub unsafe extern "C" fn zerocp_subscriber_wait(
     error: *mut zerocp_error_t,
 ) -> zerocp_result_t {
     let body = || {
-        let port = SUBSCRIBERS.get(subscriber.id)?;
-        let port = lock(&port, "subscriber")?;
         let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
-        if port.subscriber.wait(timeout)? {
-            Ok(zerocp_result_t::ZEROCP_OK)
-        } else {
-            Ok(zerocp_result_t::ZEROCP_TIMEOUT)
-        }
+        SUBSCRIBERS.with(subscriber.id, |port| {
+            if port.subscriber.wait(timeout)? {
+                Ok(zerocp_result_t::ZEROCP_OK)
+            } else {
+                Ok(zerocp_result_t::ZEROCP_TIMEOUT)
+            }
+        })
     };
     // SAFETY: the caller's contract on `error`.
     unsafe { call(error, body) }
@@ -310,9 +315,9 @@ pub unsafe extern "C" fn zerocp_subscriber_fd(
         if fd.is_null() {
             return Err(Failure::null("fd"));
         }
-        let port = SUBSCRIBERS.get(subscriber.id)?;
-        let port = lock(&port, "subscriber")?;
-        let raw = port.subscriber.as_fd()?.as_raw_fd();
+        let raw = SUBSCRIBERS.with(subscriber.id, |port| {
+            Ok(port.subscriber.as_fd()?.as_raw_fd())
+        })?;
         // SAFETY: the caller's contract on this pointer (function docs).
         unsafe { put(fd, "fd", raw) }?;
         Ok(zerocp_result_t::ZEROCP_OK)

@@ -21,7 +21,7 @@
 //! (the SAFETY notes in `attach`).
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustix::io::Errno;
@@ -30,7 +30,7 @@ use zerocp_os_linux::error::PollError;
 
 use crate::boundary::call;
 use crate::error::{Failure, zerocp_error_t, zerocp_result_t};
-use crate::handles::{Registry, lock};
+use crate::handles::Registry;
 use crate::subscriber_api::{SUBSCRIBERS, zerocp_subscriber_t};
 use crate::text::put;
 use crate::watched_fd::WatchedFd;
@@ -83,7 +83,8 @@ pub(crate) struct SetState {
 
 // SAFETY: the runtime's WaitSet and its Attachments are !Send for their
 // Cells and shared references to the set; all of them live in this struct
-// and are reached only through its Mutex, one thread at a time. What the
+// and are reached only under its registry slot's lock, one thread at a
+// time. What the
 // set borrows, the views, are Send + Sync (`Watched`).
 unsafe impl Send for SetState {}
 
@@ -129,7 +130,7 @@ impl SetState {
     }
 }
 
-pub(crate) static WAITSETS: Registry<Mutex<SetState>> = Registry::new(5, "wait set");
+pub(crate) static WAITSETS: Registry<SetState> = Registry::new(5, "wait set");
 
 /// Creates an empty wait set (one epoll descriptor) and stores its handle
 /// in `*out`.
@@ -151,7 +152,7 @@ pub unsafe extern "C" fn zerocp_waitset_create(
             entries: Vec::new(),
             set: Box::new(WaitSet::new()?),
         };
-        let id = WAITSETS.insert(Mutex::new(state));
+        let id = WAITSETS.insert(state)?;
         // SAFETY: the caller's contract on this pointer (function docs).
         unsafe { put(out, "out", zerocp_waitset_t { id }) }?;
         Ok(zerocp_result_t::ZEROCP_OK)
@@ -184,20 +185,17 @@ pub unsafe extern "C" fn zerocp_waitset_attach_subscriber(
         if attachment.is_null() {
             return Err(Failure::null("attachment"));
         }
-        let set = WAITSETS.get(waitset.id)?;
-        let port = SUBSCRIBERS.get(subscriber.id)?;
-        let wake = {
-            let port = lock(&port, "subscriber")?;
+        let wake = SUBSCRIBERS.with(subscriber.id, |port| {
             let fd = port.subscriber.as_fd()?;
             fd.try_clone_to_owned().map_err(|e| {
                 Failure::new(
                     zerocp_result_t::ZEROCP_ERR_INTERNAL,
                     format!("cannot duplicate the subscriber's wake descriptor: {e}"),
                 )
-            })?
-        };
-        let view = Arc::new(WatchedSubscriber::new(Arc::downgrade(&port), wake));
-        let id = attach_view(&mut *lock(&set, "wait set")?, view)?;
+            })
+        })?;
+        let view = Arc::new(WatchedSubscriber::new(subscriber.id, wake));
+        let id = WAITSETS.with(waitset.id, |state| Ok(attach_view(state, view)?))?;
         // SAFETY: the caller's contract on this pointer (function docs).
         unsafe { put(attachment, "attachment", id) }?;
         Ok(zerocp_result_t::ZEROCP_OK)
@@ -234,7 +232,6 @@ pub unsafe extern "C" fn zerocp_waitset_attach_fd(
         if fd < 0 {
             return Err(Failure::invalid(format!("fd {fd} is negative")));
         }
-        let set = WAITSETS.get(waitset.id)?;
         // SAFETY: the caller's contract: `fd` stays as it is for this
         // call; if it is not open, the duplication (its one use) fails
         // with EBADF.
@@ -247,13 +244,15 @@ pub unsafe extern "C" fn zerocp_waitset_attach_fd(
             ),
         })?;
         let view = Arc::new(WatchedFd::new(own));
-        let id = attach_view(&mut *lock(&set, "wait set")?, view).map_err(|e| match e {
-            AttachError::Poll(PollError::Add { errno, .. }) if errno == Errno::PERM => {
-                Failure::invalid(format!(
-                    "fd {fd} cannot be watched by epoll (a regular file or a directory?)"
-                ))
-            }
-            e => Failure::from(e),
+        let id = WAITSETS.with(waitset.id, |state| {
+            attach_view(state, view).map_err(|e| match e {
+                AttachError::Poll(PollError::Add { errno, .. }) if errno == Errno::PERM => {
+                    Failure::invalid(format!(
+                        "fd {fd} cannot be watched by epoll (a regular file or a directory?)"
+                    ))
+                }
+                e => Failure::from(e),
+            })
         })?;
         // SAFETY: the caller's contract on this pointer (function docs).
         unsafe { put(attachment, "attachment", id) }?;
@@ -278,18 +277,19 @@ pub unsafe extern "C" fn zerocp_waitset_detach(
     error: *mut zerocp_error_t,
 ) -> zerocp_result_t {
     let body = || {
-        let set = WAITSETS.get(waitset.id)?;
-        let mut state = lock(&set, "wait set")?;
-        let at = state
-            .entries
-            .iter()
-            .position(|e| e.id == attachment)
-            .ok_or_else(|| {
-                Failure::invalid(format!(
-                    "attachment {attachment} is not attached to this wait set (detached already?)"
-                ))
-            })?;
-        drop(state.entries.remove(at));
+        let entry = WAITSETS.with(waitset.id, |state| {
+            let at = state
+                .entries
+                .iter()
+                .position(|e| e.id == attachment)
+                .ok_or_else(|| {
+                    Failure::invalid(format!(
+                        "attachment {attachment} is not attached to this wait set (detached already?)"
+                    ))
+                })?;
+            Ok(state.entries.remove(at))
+        })?;
+        drop(entry);
         Ok(zerocp_result_t::ZEROCP_OK)
     };
     // SAFETY: the caller's contract on `error`.
@@ -331,13 +331,11 @@ pub unsafe extern "C" fn zerocp_waitset_wait(
         }
         // SAFETY: the caller's contract on this pointer (function docs).
         unsafe { put(count, "count", 0) }?;
-        let set = WAITSETS.get(waitset.id)?;
-        let mut state = lock(&set, "wait set")?;
         // No limit for a negative timeout, or one too far to count.
         let until = u64::try_from(timeout_ms)
             .ok()
             .and_then(|ms| Instant::now().checked_add(Duration::from_millis(ms)));
-        let ready = wait_ready(&mut state, until)?;
+        let ready = WAITSETS.with(waitset.id, |state| wait_ready(state, until))?;
         if ready.is_empty() {
             return Ok(zerocp_result_t::ZEROCP_TIMEOUT);
         }
@@ -398,9 +396,7 @@ pub unsafe extern "C" fn zerocp_waitset_fd(
         if fd.is_null() {
             return Err(Failure::null("fd"));
         }
-        let set = WAITSETS.get(waitset.id)?;
-        let state = lock(&set, "wait set")?;
-        let raw = state.set.as_fd().as_raw_fd();
+        let raw = WAITSETS.with(waitset.id, |state| Ok(state.set.as_fd().as_raw_fd()))?;
         // SAFETY: the caller's contract on this pointer (function docs).
         unsafe { put(fd, "fd", raw) }?;
         Ok(zerocp_result_t::ZEROCP_OK)
@@ -411,7 +407,8 @@ pub unsafe extern "C" fn zerocp_waitset_fd(
 
 /// Destroys a wait set: its attachments are detached (the subscribers stay
 /// as they are) and its descriptor closed. The handle is invalid
-/// afterwards; a wait running on another thread finishes first.
+/// afterwards; a wait running on another thread returns first (destroy
+/// waits for it).
 ///
 /// # Safety
 ///

@@ -8,45 +8,46 @@
 //! lock for that one check and lets it go, so a thread may take from (or
 //! destroy) a subscriber while another thread's wait set sleeps on it.
 //!
-//! **A destroyed subscriber.** The view holds the port weakly: destroying
-//! the subscriber handle ends the port as it always does. From then on the
+//! **A destroyed subscriber.** The view holds the subscriber's handle id,
+//! not the port: destroying the subscriber handle ends the port as it
+//! always does, and the id no longer names it. From then on the
 //! view is *gone*: it reports data at every look, so a wait sleeping on it
 //! returns (its socket may be readable for good once the port's senders
 //! closed theirs) and the C wait set detaches it (`waitset_api`). A port
 //! broken by a panic under its lock counts as gone too.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::{Mutex, Weak};
-
 use zerocp::{Attachable, AttachmentId, UntypedSubscriber, WaitSetWaitError, WakeFdError};
 
-use crate::subscriber_api::SubscriberPort;
+use crate::subscriber_api::SUBSCRIBERS;
 
 /// A subscriber attached to a C wait set (module docs).
 pub(crate) struct WatchedSubscriber {
-    port: Weak<Mutex<SubscriberPort>>,
+    /// The subscriber's handle id.
+    subscriber: u64,
     /// A duplicate of the subscriber's wake descriptor: what the set
     /// registers (it duplicates it once more for its epoll set).
     wake: OwnedFd,
 }
 
 impl WatchedSubscriber {
-    /// A view of `port`, whose wake descriptor (armed) `wake` duplicates.
-    pub(crate) fn new(port: Weak<Mutex<SubscriberPort>>, wake: OwnedFd) -> Self {
-        Self { port, wake }
+    /// A view of the subscriber with handle id `subscriber`, whose wake
+    /// descriptor (armed) `wake` duplicates.
+    pub(crate) fn new(subscriber: u64, wake: OwnedFd) -> Self {
+        Self { subscriber, wake }
     }
 
     /// Runs `check` on the subscriber under its lock; `None` when it is
-    /// gone (destroyed, or its lock poisoned by a panic).
+    /// gone (destroyed, or broken by a panic).
     fn look<R>(&self, check: impl FnOnce(&UntypedSubscriber) -> R) -> Option<R> {
-        let port = self.port.upgrade()?;
-        let guard = port.lock().ok()?;
-        Some(check(&guard.subscriber))
+        SUBSCRIBERS
+            .with(self.subscriber, |port| Ok(check(&port.subscriber)))
+            .ok()
     }
 
     /// Whether its subscriber is gone (module docs).
     pub(crate) fn is_gone(&self) -> bool {
-        self.port.upgrade().is_none_or(|port| port.is_poisoned())
+        !SUBSCRIBERS.is_usable(self.subscriber)
     }
 }
 

@@ -11,7 +11,8 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::{CProgram, Daemon, compile, cxx_compiler, scratch_dir, static_library};
+use support::c_build::{self, cxx_compiler};
+use support::{CProgram, Daemon, compile, scratch_dir};
 use zerocp_os_linux::testing::role::spawn_child;
 
 const COUNT: usize = 5;
@@ -19,20 +20,14 @@ const COUNT: usize = 5;
 /// Compiles `ffi/examples/<name>.cpp` with the C++ compiler (C++17, all
 /// warnings and pedantic as errors) against the static library into `dir`.
 fn compile_cpp(name: &str, dir: &Path) -> PathBuf {
-    let ffi = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(format!("{name}.cpp"));
     let out = dir.join(name);
-    let status = Command::new(cxx_compiler())
-        .args(["-std=c++17", "-Wall", "-Wextra", "-Werror", "-pedantic"])
-        .arg("-I")
-        .arg(ffi.join("include"))
-        .arg(ffi.join("examples").join(format!("{name}.cpp")))
-        .arg(static_library())
-        .args(["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl"])
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .expect("run c++");
-    assert!(status.success(), "c++ {name}.cpp failed: {status}");
+    let flags = ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-pedantic"];
+    if let Err(e) = c_build::compile(&cxx_compiler(), &source, &flags, &out) {
+        panic!("{name}.cpp: {e}");
+    }
     out
 }
 

@@ -102,50 +102,8 @@ pub fn run_daemon_role(args: &[String]) {
     zerocp_daemon::daemon::run(&options).expect("the daemon runs");
 }
 
-/// `libzerocp_c.a` of this build: beside the test binary (`deps/`) or
-/// one level up.
-pub fn static_library() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary");
-    let deps = exe.parent().expect("deps dir");
-    [deps, deps.parent().expect("profile dir")]
-        .iter()
-        .map(|d| d.join("libzerocp_c.a"))
-        .find(|p| p.is_file())
-        .expect("libzerocp_c.a is built with the tests (crate-type staticlib)")
-}
-
-/// The GNU triple prefix of this target's compilers, when the tests run
-/// for a foreign architecture under qemu-user (CI's `test-cross`): the
-/// test binary is the target's, and so must be the programs it compiles.
-/// Debian's cross compilers (and the native ones of an aarch64 or armv7
-/// Debian) carry these names.
-const TARGET_PREFIX: Option<&str> = if cfg!(target_arch = "aarch64") {
-    Some("aarch64-linux-gnu-")
-} else if cfg!(target_arch = "arm") {
-    Some("arm-linux-gnueabihf-")
-} else {
-    None
-};
-
-/// The compiler `tool` (`gcc` or `g++`) for this target: `$CC`/`$CXX`
-/// when set (`env`), else the target's prefixed one on a foreign
-/// architecture, else `cc`/`c++` (`plain`).
-fn compiler(env: &str, tool: &str, plain: &str) -> String {
-    std::env::var(env).unwrap_or_else(|_| match TARGET_PREFIX {
-        Some(prefix) => format!("{prefix}{tool}"),
-        None => plain.to_string(),
-    })
-}
-
-/// The C compiler the tests use (see [`compiler`]).
-pub fn c_compiler() -> String {
-    compiler("CC", "gcc", "cc")
-}
-
-/// The C++ compiler the tests use (see [`compiler`]).
-pub fn cxx_compiler() -> String {
-    compiler("CXX", "g++", "c++")
-}
+pub mod c_build;
+use c_build::c_compiler;
 
 /// How a C program is built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,25 +151,18 @@ pub fn compile_as(name: &str, dir: &Path, build: Build) -> PathBuf {
         Build::Plain => name.to_string(),
         Build::Sanitized => format!("{name}-sanitized"),
     });
-    let status = Command::new(c_compiler())
-        .args([
-            "-std=c11",
-            "-D_POSIX_C_SOURCE=200809L",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-        ])
-        .args(sanitizers)
-        .arg("-I")
-        .arg(ffi.join("include"))
-        .arg(ffi.join("examples").join(format!("{name}.c")))
-        .arg(static_library())
-        .args(["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl"])
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .expect("run cc");
-    assert!(status.success(), "cc {name}.c ({build:?}) failed: {status}");
+    let flags = [
+        "-std=c11",
+        "-D_POSIX_C_SOURCE=200809L",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+    ];
+    let flags: Vec<&str> = flags.iter().chain(sanitizers).copied().collect();
+    let source = ffi.join("examples").join(format!("{name}.c"));
+    if let Err(e) = c_build::compile(&c_compiler(), &source, &flags, &out) {
+        panic!("{name}.c ({build:?}): {e}");
+    }
     out
 }
 
