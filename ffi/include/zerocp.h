@@ -10,6 +10,12 @@
 // Bytes of `zerocp_error_t::message`, its terminating NUL included.
 #define ZEROCP_ERROR_MESSAGE_LEN 256
 
+// The largest event id (ids are `0..=ZEROCP_MAX_EVENT_ID`).
+#define ZEROCP_MAX_EVENT_ID 255
+
+// Words of `zerocp_event_set_t::words`.
+#define ZEROCP_EVENT_WORDS 8
+
 // `zerocp_publisher_options_t::on_publish_timeout`: drop the sample for
 // the full subscriber only and succeed (the default).
 #define ZEROCP_ON_PUBLISH_TIMEOUT_DROP 0
@@ -85,20 +91,6 @@ typedef int32_t zerocp_result_t;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// A publisher's options; `zerocp_publisher_options_default` fills the
-// defaults (NULL options mean them too).
-typedef struct zerocp_publisher_options_t {
-  // Latest samples kept for subscribers that join later: 0..=32, default 0.
-  uint32_t history;
-  // Samples loaned at once: 1..=32, default 4.
-  uint32_t max_loans;
-  // Longest wait of one publish for full block-publisher subscribers, in
-  // milliseconds (`ZEROCP_NO_TIMEOUT`: no limit).
-  uint64_t publish_timeout_ms;
-  // `ZEROCP_ON_PUBLISH_TIMEOUT_DROP` (default) or `_FAIL`.
-  uint32_t on_publish_timeout;
-} zerocp_publisher_options_t;
-
 // A process's registration with the daemon of its domain. Zero is never a
 // valid handle.
 typedef struct zerocp_runtime_t {
@@ -112,6 +104,50 @@ typedef struct zerocp_service_t {
   // The handle's id (opaque).
   uint64_t id;
 } zerocp_service_t;
+
+// A notifier. Zero is never a valid handle.
+typedef struct zerocp_notifier_t {
+  // The handle's id (opaque).
+  uint64_t id;
+} zerocp_notifier_t;
+
+// A failure's details, filled by the call it is passed to (when not NULL):
+// `code` is the call's result, `message` a NUL-terminated UTF-8 text
+// (cut at a character boundary to fit). A successful call sets `code` to
+// `ZEROCP_OK` and `message` to the empty string.
+typedef struct zerocp_error_t {
+  // The call's result (a `zerocp_result_t` value).
+  int32_t code;
+  // What failed, NUL-terminated.
+  char message[ZEROCP_ERROR_MESSAGE_LEN];
+} zerocp_error_t;
+
+// A listener. Zero is never a valid handle.
+typedef struct zerocp_listener_t {
+  // The handle's id (opaque).
+  uint64_t id;
+} zerocp_listener_t;
+
+// The event ids a listener took: id `n` is in the set when bit `n % 32`
+// of `words[n / 32]` is set (`zerocp_event_set_contains` tests it).
+typedef struct zerocp_event_set_t {
+  // The bitmap.
+  uint32_t words[ZEROCP_EVENT_WORDS];
+} zerocp_event_set_t;
+
+// A publisher's options; `zerocp_publisher_options_default` fills the
+// defaults (NULL options mean them too).
+typedef struct zerocp_publisher_options_t {
+  // Latest samples kept for subscribers that join later: 0..=32, default 0.
+  uint32_t history;
+  // Samples loaned at once: 1..=32, default 4.
+  uint32_t max_loans;
+  // Longest wait of one publish for full block-publisher subscribers, in
+  // milliseconds (`ZEROCP_NO_TIMEOUT`: no limit).
+  uint64_t publish_timeout_ms;
+  // `ZEROCP_ON_PUBLISH_TIMEOUT_DROP` (default) or `_FAIL`.
+  uint32_t on_publish_timeout;
+} zerocp_publisher_options_t;
 
 // A payload type: `name` (1 to 128 bytes, e.g. `"zerocp_examples::Counter"`),
 // `size` (`sizeof`, at least 1) and `align` (`_Alignof`, a power of two).
@@ -129,17 +165,6 @@ typedef struct zerocp_publisher_t {
   // The handle's id (opaque).
   uint64_t id;
 } zerocp_publisher_t;
-
-// A failure's details, filled by the call it is passed to (when not NULL):
-// `code` is the call's result, `message` a NUL-terminated UTF-8 text
-// (cut at a character boundary to fit). A successful call sets `code` to
-// `ZEROCP_OK` and `message` to the empty string.
-typedef struct zerocp_error_t {
-  // The call's result (a `zerocp_result_t` value).
-  int32_t code;
-  // What failed, NUL-terminated.
-  char message[ZEROCP_ERROR_MESSAGE_LEN];
-} zerocp_error_t;
 
 // A subscriber's options; `zerocp_subscriber_options_default` fills the
 // defaults (NULL options mean them too).
@@ -194,6 +219,116 @@ extern "C" {
 // The name of the result code `code` (`"ZEROCP_ERR_DAEMON"`), or
 // `"unknown"`: a static string, never freed.
 const char *zerocp_result_name(int32_t code);
+
+// Creates a notifier on the event service `service` and stores its handle
+// in `*out`. The service's segment group must admit the process by its
+// `publish` rule (else `ZEROCP_ERR_REFUSED`); a service with publishers or
+// subscribers is not an event service (`ZEROCP_ERR_REFUSED`).
+//
+// # Safety
+//
+// `out` is NULL or writable; `error` is NULL or points to a writable
+// `zerocp_error_t`.
+zerocp_result_t zerocp_notifier_create(struct zerocp_runtime_t runtime,
+                                       struct zerocp_service_t service,
+                                       struct zerocp_notifier_t *out,
+                                       struct zerocp_error_t *error);
+
+// Raises `event_id` in every listener of the service and wakes those
+// asleep; stores how many listeners it reached in `*reached` (NULL: not
+// wanted). An id above `ZEROCP_MAX_EVENT_ID` is
+// `ZEROCP_ERR_INVALID_ARGUMENT`.
+//
+// # Safety
+//
+// `reached` is NULL or writable; `error` is NULL or points to a writable
+// `zerocp_error_t`.
+zerocp_result_t zerocp_notifier_notify(struct zerocp_notifier_t notifier,
+                                       uint32_t event_id,
+                                       size_t *reached,
+                                       struct zerocp_error_t *error);
+
+// Destroys a notifier: its port is removed. The handle is invalid
+// afterwards.
+//
+// # Safety
+//
+// `error` is NULL or points to a writable `zerocp_error_t`.
+zerocp_result_t zerocp_notifier_destroy(struct zerocp_notifier_t notifier,
+                                        struct zerocp_error_t *error);
+
+// Creates a listener on the event service `service` and stores its
+// handle in `*out`. The service's segment group must admit the process by
+// its `subscribe` rule (else `ZEROCP_ERR_REFUSED`).
+//
+// # Safety
+//
+// `out` is NULL or writable; `error` is NULL or points to a writable
+// `zerocp_error_t`.
+zerocp_result_t zerocp_listener_create(struct zerocp_runtime_t runtime,
+                                       struct zerocp_service_t service,
+                                       struct zerocp_listener_t *out,
+                                       struct zerocp_error_t *error);
+
+// Takes the ids raised since the last take into `*events`, without
+// sleeping: `ZEROCP_OK` with at least one id, `ZEROCP_EMPTY` (and an
+// empty set) when none was raised.
+//
+// # Safety
+//
+// `events` is NULL or writable; `error` is NULL or points to a writable
+// `zerocp_error_t`.
+zerocp_result_t zerocp_listener_try_wait(struct zerocp_listener_t listener,
+                                         struct zerocp_event_set_t *events,
+                                         struct zerocp_error_t *error);
+
+// Sleeps until an id is raised or `timeout_ms` milliseconds pass (a
+// negative timeout waits without limit), then takes the raised ids into
+// `*events`: `ZEROCP_OK`, or `ZEROCP_TIMEOUT` with an empty set. No
+// system call when an id is pending already; `ZEROCP_ERR_DAEMON` once the
+// daemon is gone, also while sleeping. Other calls on this listener,
+// `zerocp_listener_destroy` included, wait until it returns.
+//
+// # Safety
+//
+// `events` is NULL or writable; `error` is NULL or points to a writable
+// `zerocp_error_t`.
+zerocp_result_t zerocp_listener_wait(struct zerocp_listener_t listener,
+                                     int64_t timeout_ms,
+                                     struct zerocp_event_set_t *events,
+                                     struct zerocp_error_t *error);
+
+// Stores the listener's wake descriptor in `*fd`, for the application's
+// own `poll`/`epoll` loop: readable when an id is raised, and also when
+// the daemon goes or revokes the port. Protocol: when readable,
+// `zerocp_listener_try_wait` until `ZEROCP_EMPTY` (that empty take
+// re-arms it), then poll again; never read it yourself. It belongs to the
+// listener (closed by `zerocp_listener_destroy`).
+//
+// # Safety
+//
+// `fd` is NULL or writable; `error` is NULL or points to a writable
+// `zerocp_error_t`.
+zerocp_result_t zerocp_listener_fd(struct zerocp_listener_t listener,
+                                   int32_t *fd,
+                                   struct zerocp_error_t *error);
+
+// Destroys a listener: its port is removed (a wait set it is attached to
+// detaches it implicitly). The handle is invalid afterwards.
+//
+// # Safety
+//
+// `error` is NULL or points to a writable `zerocp_error_t`.
+zerocp_result_t zerocp_listener_destroy(struct zerocp_listener_t listener,
+                                        struct zerocp_error_t *error);
+
+// Whether `event_id` is in `*events` (false for NULL or an id above
+// `ZEROCP_MAX_EVENT_ID`).
+//
+// # Safety
+//
+// `events` is NULL or points to a readable `zerocp_event_set_t`.
+bool zerocp_event_set_contains(const struct zerocp_event_set_t *events, uint32_t event_id);
 
 // Fills `*out` with the default publisher options.
 //
@@ -432,6 +567,21 @@ zerocp_result_t zerocp_waitset_attach_subscriber(struct zerocp_waitset_t waitset
                                                  struct zerocp_subscriber_t subscriber,
                                                  uint64_t *attachment,
                                                  struct zerocp_error_t *error);
+
+// Attaches `listener` to `waitset` as `zerocp_waitset_attach_subscriber`
+// attaches a subscriber: `zerocp_waitset_wait` reports the attachment's id
+// while an event id is raised in the listener (take them with
+// `zerocp_listener_try_wait`). Destroying the listener detaches it
+// implicitly.
+//
+// # Safety
+//
+// `attachment` is NULL or writable; `error` is NULL or points to a
+// writable `zerocp_error_t`.
+zerocp_result_t zerocp_waitset_attach_listener(struct zerocp_waitset_t waitset,
+                                               struct zerocp_listener_t listener,
+                                               uint64_t *attachment,
+                                               struct zerocp_error_t *error);
 
 // Attaches the application's descriptor `fd` (a socket, pipe, timerfd,
 // eventfd, …) to `waitset` and stores the attachment's id in

@@ -4,8 +4,8 @@
 
 use zerocp::error::{CreatePortReason, PortRequestError};
 use zerocp::{
-    AttachError, CreatePortError, InitError, LoanError, PublishError, TakeError, WaitError,
-    WaitSetCreateError, WaitSetWaitError, WakeFdError,
+    AttachError, CreatePortError, EventIdError, InitError, LoanError, NotifyError, PublishError,
+    TakeError, WaitError, WaitSetCreateError, WaitSetWaitError, WakeFdError,
 };
 
 use crate::error::{Failure, zerocp_result_t};
@@ -109,6 +109,26 @@ impl From<WaitError> for Failure {
             _ => ZEROCP_ERR_INTERNAL,
         };
         failure(code, &e)
+    }
+}
+
+impl From<NotifyError> for Failure {
+    fn from(e: NotifyError) -> Self {
+        let code = match e {
+            NotifyError::DaemonGone
+            | NotifyError::Disconnected
+            | NotifyError::Unresponsive { .. }
+            | NotifyError::NotRecreated(_) => ZEROCP_ERR_DAEMON,
+            NotifyError::Revoked { .. } => ZEROCP_ERR_REVOKED,
+            _ => ZEROCP_ERR_INTERNAL,
+        };
+        failure(code, &e)
+    }
+}
+
+impl From<EventIdError> for Failure {
+    fn from(e: EventIdError) -> Self {
+        failure(ZEROCP_ERR_INVALID_ARGUMENT, &e)
     }
 }
 

@@ -3,8 +3,9 @@
 //! this crate by cbindgen (`scripts/ffi-header.sh`; the test
 //! `tests/header.rs` fails when the checked-in header is not current).
 //!
-//! The API is the runtime's ([`zerocp`]) seen through five kinds of handles
-//! (runtime, service, publisher, subscriber, wait set) and plain C structs:
+//! The API is the runtime's ([`zerocp`]) seen through seven kinds of handles
+//! (runtime, service, publisher, subscriber, notifier, listener, wait set)
+//! and plain C structs:
 //!
 //! | module | owns |
 //! |---|---|
@@ -16,8 +17,9 @@
 //! | [`payload_type`] | `zerocp_type_t`: a payload type by name, size and alignment |
 //! | [`publisher_api`] | publishers over the runtime's `UntypedPublisher`: loan, publish, release |
 //! | [`subscriber_api`] | subscribers over the `UntypedSubscriber`: take, release, wait |
-//! | [`waitset_api`] | wait sets over the runtime's `WaitSet`: one wait for several subscribers |
-//! | `watched_subscriber` | a subscriber as a wait set sees it, locked only for each look |
+//! | [`event_api`] | notifiers and listeners: event ids without payload |
+//! | [`waitset_api`] | wait sets over the runtime's `WaitSet`: one wait for several subscribers, listeners and descriptors |
+//! | `watched_port` | a subscriber or listener as a wait set sees it, locked only for each look |
 //! | `watched_fd` | an application's descriptor in a wait set |
 //!
 //! Every exported function checks each pointer it is given for NULL,
@@ -42,6 +44,7 @@
 mod boundary;
 mod classify;
 pub mod error;
+pub mod event_api;
 mod handles;
 pub mod payload_type;
 pub mod publisher_api;
@@ -51,4 +54,4 @@ pub mod subscriber_api;
 mod text;
 pub mod waitset_api;
 mod watched_fd;
-mod watched_subscriber;
+mod watched_port;

@@ -18,6 +18,7 @@ use crate::payload_type::{service_type, zerocp_type_t};
 use crate::runtime_api::{RUNTIMES, zerocp_runtime_t};
 use crate::service_api::{SERVICES, zerocp_service_t};
 use crate::text::{put, read_or};
+use crate::watched_port::HasPort;
 
 /// `zerocp_subscriber_options_t::full_policy`: a full queue drops its
 /// oldest sample (the default; a publisher never waits).
@@ -96,6 +97,16 @@ pub(crate) struct SubscriberPort {
 unsafe impl Send for SubscriberPort {}
 
 pub(crate) static SUBSCRIBERS: Registry<SubscriberPort> = Registry::new(4, "subscriber");
+
+impl HasPort for SubscriberPort {
+    type Port = UntypedSubscriber;
+    fn registry() -> &'static Registry<Self> {
+        &SUBSCRIBERS
+    }
+    fn port(&self) -> &UntypedSubscriber {
+        &self.subscriber
+    }
+}
 
 /// Fills `*out` with the default subscriber options.
 ///

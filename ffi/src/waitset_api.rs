@@ -1,16 +1,16 @@
-//! Wait sets: `zerocp_waitset_create`, `_attach_subscriber`, `_attach_fd`,
-//! `_detach`, `_wait`, `_fd`, `_destroy`, over the runtime's [`WaitSet`]:
-//! one thread waits for whichever of several subscribers (and the
-//! application's own descriptors) is ready first and learns which, by
-//! attachment id.
+//! Wait sets: `zerocp_waitset_create`, `_attach_subscriber`,
+//! `_attach_listener`, `_attach_fd`, `_detach`, `_wait`, `_fd`, `_destroy`,
+//! over the runtime's [`WaitSet`]: one thread waits for whichever of
+//! several subscribers, listeners and the application's own descriptors is
+//! ready first and learns which, by attachment id.
 //!
 //! **Locks.** A wait set handle is a runtime [`WaitSet`] behind a lock:
 //! calls on one set are serialised (an attach from another thread waits
-//! until a running wait returns). Its subscribers are attached as
-//! [`WatchedSubscriber`]s, which take a subscriber's lock only for each
-//! look, never while the set sleeps (`watched_subscriber`).
+//! until a running wait returns). Its subscribers and listeners are
+//! attached as [`WatchedPort`]s, which take a handle's lock only for each
+//! look, never while the set sleeps (`watched_port`).
 //!
-//! **A destroyed subscriber is detached implicitly**: the next wait (or
+//! **A destroyed subscriber or listener is detached implicitly**: the next wait (or
 //! the running one) removes its attachment from the epoll set and never
 //! reports it; its id stays known until `zerocp_waitset_detach`, which
 //! accepts it (so an application's clean-up works in either order).
@@ -30,22 +30,23 @@ use zerocp_os_linux::error::PollError;
 
 use crate::boundary::call;
 use crate::error::{Failure, zerocp_error_t, zerocp_result_t};
+use crate::event_api::{ListenerPort, zerocp_listener_t};
 use crate::handles::Registry;
-use crate::subscriber_api::{SUBSCRIBERS, zerocp_subscriber_t};
+use crate::subscriber_api::{SubscriberPort, zerocp_subscriber_t};
 use crate::text::put;
 use crate::watched_fd::WatchedFd;
-use crate::watched_subscriber::WatchedSubscriber;
+use crate::watched_port::{HasPort, WatchedPort};
 
-/// What a C wait set attaches: a subscriber or a descriptor of the
-/// application, each with its own gone-check.
+/// What a C wait set attaches: a subscriber, a listener or a descriptor of
+/// the application, each with its own gone-check.
 trait Watched: Attachable + Send + Sync {
     /// Whether what it watches is gone (then it is detached implicitly).
     fn is_gone(&self) -> bool;
 }
 
-impl Watched for WatchedSubscriber {
+impl<T: HasPort> Watched for WatchedPort<T> {
     fn is_gone(&self) -> bool {
-        WatchedSubscriber::is_gone(self)
+        WatchedPort::is_gone(self)
     }
 }
 
@@ -181,20 +182,56 @@ pub unsafe extern "C" fn zerocp_waitset_attach_subscriber(
     attachment: *mut u64,
     error: *mut zerocp_error_t,
 ) -> zerocp_result_t {
+    // SAFETY: the caller's contract on the pointers.
+    unsafe { attach_port::<SubscriberPort>(waitset, subscriber.id, attachment, error) }
+}
+
+/// Attaches `listener` to `waitset` as `zerocp_waitset_attach_subscriber`
+/// attaches a subscriber: `zerocp_waitset_wait` reports the attachment's id
+/// while an event id is raised in the listener (take them with
+/// `zerocp_listener_try_wait`). Destroying the listener detaches it
+/// implicitly.
+///
+/// # Safety
+///
+/// `attachment` is NULL or writable; `error` is NULL or points to a
+/// writable `zerocp_error_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zerocp_waitset_attach_listener(
+    waitset: zerocp_waitset_t,
+    listener: zerocp_listener_t,
+    attachment: *mut u64,
+    error: *mut zerocp_error_t,
+) -> zerocp_result_t {
+    // SAFETY: the caller's contract on the pointers.
+    unsafe { attach_port::<ListenerPort>(waitset, listener.id, attachment, error) }
+}
+
+/// Attaches the port of handle `handle` (of kind `T`) to `waitset`.
+///
+/// # Safety
+///
+/// As `zerocp_waitset_attach_subscriber`.
+unsafe fn attach_port<T: HasPort>(
+    waitset: zerocp_waitset_t,
+    handle: u64,
+    attachment: *mut u64,
+    error: *mut zerocp_error_t,
+) -> zerocp_result_t {
     let body = || {
         if attachment.is_null() {
             return Err(Failure::null("attachment"));
         }
-        let wake = SUBSCRIBERS.with(subscriber.id, |port| {
-            let fd = port.subscriber.as_fd()?;
+        let wake = T::registry().with(handle, |object| {
+            let fd = object.port().wake_fd()?;
             fd.try_clone_to_owned().map_err(|e| {
                 Failure::new(
                     zerocp_result_t::ZEROCP_ERR_INTERNAL,
-                    format!("cannot duplicate the subscriber's wake descriptor: {e}"),
+                    format!("cannot duplicate the port's wake descriptor: {e}"),
                 )
             })
         })?;
-        let view = Arc::new(WatchedSubscriber::new(subscriber.id, wake));
+        let view = Arc::new(WatchedPort::<T>::new(handle, wake));
         let id = WAITSETS.with(waitset.id, |state| Ok(attach_view(state, view)?))?;
         // SAFETY: the caller's contract on this pointer (function docs).
         unsafe { put(attachment, "attachment", id) }?;
