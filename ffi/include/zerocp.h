@@ -4,6 +4,7 @@
 #ifndef ZEROCP_H
 #define ZEROCP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 

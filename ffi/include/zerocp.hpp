@@ -1,7 +1,7 @@
 // ZeroCP's C++17 API: a header-only wrapper over the C API (zerocp.h).
 //
-// RAII and move-only: a Runtime, Service, Publisher<T> or Subscriber<T>
-// owns its C handle and destroys it in its destructor; a LoanedSample<T>
+// RAII and move-only: a Runtime, Service, Publisher<T>, Subscriber<T>,
+// Notifier or Listener owns its C handle and destroys it in its destructor; a LoanedSample<T>
 // owns a loan (given back unpublished unless publish() was called) and a
 // Sample<T> a taken sample (released in its destructor). Nothing throws:
 // every call that can fail returns a zerocp::Result<T> holding either its
@@ -17,6 +17,7 @@
 #define ZEROCP_HPP
 
 #include "zerocp.h"
+#include "zerocp/events.hpp"
 #include "zerocp/options.hpp"
 #include "zerocp/publisher.hpp"
 #include "zerocp/result.hpp"

@@ -54,6 +54,29 @@ fn a_c_publisher_reaches_a_cpp_subscriber() {
     std::fs::remove_dir_all(dir).expect("remove the scratch dir");
 }
 
+/// A C notifier's event ids reach a C++ listener, each once.
+#[test]
+fn a_c_notifier_reaches_a_cpp_listener() {
+    let dir = scratch_dir();
+    let notifier = compile("c_events", &dir);
+    let listener = compile_cpp("cpp_events", &dir);
+    let daemon = Daemon::start("roles::daemon");
+    let mut listen = CProgram::spawn(&listener, &[&COUNT.to_string()], &daemon.envs());
+    listen.expect_line("ready");
+    let mut notify = CProgram::spawn(&notifier, &["notify", &COUNT.to_string()], &daemon.envs());
+    let mut ids: Vec<String> = (0..COUNT).map(|_| listen.expect_line("event ")).collect();
+    ids.sort();
+    let expected: Vec<String> = (0..COUNT).map(|i| format!("event {i}")).collect();
+    assert_eq!(ids, expected);
+    assert_eq!(listen.expect_line("received"), format!("received {COUNT}"));
+    listen.expect_success();
+    notify.expect_line("notified");
+    notify.close_stdin();
+    notify.expect_success();
+    daemon.stop();
+    std::fs::remove_dir_all(dir).expect("remove the scratch dir");
+}
+
 /// A C++ publisher's counters, published before anyone subscribed, reach
 /// a Rust subscriber of the examples' `Counter` through the history.
 #[test]
