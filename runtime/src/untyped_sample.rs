@@ -36,16 +36,22 @@ pub struct UntypedSample<'s> {
     /// The core it was taken from (see [`Sample`](crate::Sample)).
     core: Rc<SubscriberCore>,
     taken: Taken,
-    service_type: ServiceType,
+    /// The size of one payload element (of the service type's payload).
+    element_size: u32,
+    /// The size of the user header (0 without one).
+    header_size: u32,
     _subscriber: PhantomData<&'s ()>,
 }
 
 impl UntypedSample<'_> {
-    pub(crate) fn new(core: Rc<SubscriberCore>, taken: Taken, service_type: ServiceType) -> Self {
+    /// A sample of `taken`, of a port whose type is `service_type` (only
+    /// its two sizes are kept: a sample is moved on every take).
+    pub(crate) fn new(core: Rc<SubscriberCore>, taken: Taken, service_type: &ServiceType) -> Self {
         Self {
             core,
             taken,
-            service_type,
+            element_size: service_type.payload.size,
+            header_size: service_type.user_header.size,
             _subscriber: PhantomData,
         }
     }
@@ -54,7 +60,7 @@ impl UntypedSample<'_> {
     /// elements of a slice.
     pub fn payload(&self) -> &[u8] {
         // Cannot overflow: `take` checked `len` whole elements lie in the chunk.
-        let bytes = self.taken.len * self.service_type.payload.size as usize;
+        let bytes = self.taken.len * self.element_size as usize;
         // SAFETY: `take` checked that the chunk lies in the mapped data
         // segment and that its payload, `len` elements of the service
         // type's size, lies within the chunk at `payload`; we hold a
@@ -65,7 +71,7 @@ impl UntypedSample<'_> {
 
     /// The user header's bytes (empty without one).
     pub fn user_header(&self) -> &[u8] {
-        let bytes = self.service_type.user_header.size as usize;
+        let bytes = self.header_size as usize;
         // SAFETY: the user header starts at offset 64 of the chunk and ends
         // before the payload offset `take` checked (the port's header type
         // places the payload after it), so it lies in the chunk; held as

@@ -191,7 +191,7 @@ impl UntypedSubscriber {
     /// Takes the oldest queued sample, or `None` when the queue is empty;
     /// fails as [`Subscriber::take`](crate::Subscriber::take) does.
     pub fn take(&self) -> Result<Option<UntypedSample<'_>>, TakeError> {
-        let service_type = self.service_type;
+        let service_type = &self.service_type;
         self.cell.call(SubscriberCore::take, |core, taken| {
             taken.map(|taken| UntypedSample::new(Rc::clone(core), taken, service_type))
         })
