@@ -12,6 +12,7 @@ use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::error::{Failure, fill, zerocp_error_t, zerocp_result_t};
+use crate::handles::Registry;
 
 /// Runs `body`, catching a panic; fills `*error` (when not NULL) and
 /// returns the code: `body`'s `Ok` status, or its failure's code.
@@ -39,6 +40,26 @@ pub(crate) unsafe fn call(
             failure.code
         }
     }
+}
+
+/// The body of every `zerocp_*_destroy`: removes the object `id` names
+/// from `registry` and drops it (outside the slot's lock), through
+/// [`call`].
+///
+/// # Safety
+///
+/// As [`call`].
+pub(crate) unsafe fn destroy<T>(
+    registry: &Registry<T>,
+    id: u64,
+    error: *mut zerocp_error_t,
+) -> zerocp_result_t {
+    let body = || {
+        drop(registry.remove(id)?);
+        Ok(zerocp_result_t::ZEROCP_OK)
+    };
+    // SAFETY: the caller's contract on `error`.
+    unsafe { call(error, body) }
 }
 
 fn panicked(payload: &(dyn Any + Send)) -> Failure {
@@ -72,13 +93,7 @@ mod tests {
         let code = unsafe { call(&mut e, || panic!("boom {}", 42)) };
         assert_eq!(code, zerocp_result_t::ZEROCP_ERR_PANIC);
         assert_eq!(e.code, zerocp_result_t::ZEROCP_ERR_PANIC as i32);
-        let message: Vec<u8> = e
-            .message
-            .iter()
-            .take_while(|&&c| c != 0)
-            .map(|&c| c as u8)
-            .collect();
-        assert!(String::from_utf8(message).unwrap().ends_with("boom 42"));
+        assert!(e.text().ends_with("boom 42"), "{}", e.text());
     }
 
     #[test]

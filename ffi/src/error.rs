@@ -73,6 +73,27 @@ pub struct zerocp_error_t {
     pub message: [c_char; ZEROCP_ERROR_MESSAGE_LEN],
 }
 
+impl zerocp_error_t {
+    /// The message up to its NUL, for Rust callers (the library writes
+    /// UTF-8; anything else is replaced, never a panic).
+    ///
+    /// ```
+    /// use zerocp_c::error::{ZEROCP_ERROR_MESSAGE_LEN, zerocp_error_t};
+    /// let mut error = zerocp_error_t { code: 0, message: [0; ZEROCP_ERROR_MESSAGE_LEN] };
+    /// error.message[0] = b'x' as _;
+    /// assert_eq!(error.text(), "x");
+    /// ```
+    pub fn text(&self) -> String {
+        let bytes: Vec<u8> = self
+            .message
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8)
+            .collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
 /// Why a call failed: its code and message (the Rust side of a call).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -170,16 +191,6 @@ fn name(code: i32) -> &'static std::ffi::CStr {
 mod tests {
     use super::*;
 
-    fn text(error: &zerocp_error_t) -> String {
-        let bytes: Vec<u8> = error
-            .message
-            .iter()
-            .take_while(|&&c| c != 0)
-            .map(|&c| c as u8)
-            .collect();
-        String::from_utf8(bytes).expect("UTF-8")
-    }
-
     #[test]
     fn a_long_message_is_cut_at_a_character_boundary_and_terminated() {
         let mut error = zerocp_error_t {
@@ -190,7 +201,7 @@ mod tests {
         // SAFETY: a valid, writable zerocp_error_t.
         unsafe { fill(&mut error, zerocp_result_t::ZEROCP_ERR_DAEMON, &long) };
         assert_eq!(error.code, -5);
-        let got = text(&error);
+        let got = error.text();
         assert_eq!(got.len(), 254);
         assert!(long.starts_with(&got));
     }

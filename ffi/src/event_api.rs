@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use zerocp::{EventId, EventSet, Listener, Notifier};
 
-use crate::boundary::call;
+use crate::boundary::{call, destroy};
 use crate::error::{Failure, zerocp_error_t, zerocp_result_t};
 use crate::handles::Registry;
 use crate::runtime_api::{RUNTIMES, zerocp_runtime_t};
@@ -160,12 +160,8 @@ pub unsafe extern "C" fn zerocp_notifier_destroy(
     notifier: zerocp_notifier_t,
     error: *mut zerocp_error_t,
 ) -> zerocp_result_t {
-    let body = || {
-        drop(NOTIFIERS.remove(notifier.id)?);
-        Ok(zerocp_result_t::ZEROCP_OK)
-    };
     // SAFETY: the caller's contract on `error`.
-    unsafe { call(error, body) }
+    unsafe { destroy(&NOTIFIERS, notifier.id, error) }
 }
 
 /// Creates a listener on the event service `service` and stores its
@@ -317,12 +313,8 @@ pub unsafe extern "C" fn zerocp_listener_destroy(
     listener: zerocp_listener_t,
     error: *mut zerocp_error_t,
 ) -> zerocp_result_t {
-    let body = || {
-        drop(LISTENERS.remove(listener.id)?);
-        Ok(zerocp_result_t::ZEROCP_OK)
-    };
     // SAFETY: the caller's contract on `error`.
-    unsafe { call(error, body) }
+    unsafe { destroy(&LISTENERS, listener.id, error) }
 }
 
 /// Whether `event_id` is in `*events` (false for NULL or an id above

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use zerocp::{PublishTimeout, UntypedLoan, UntypedPublisher};
 
-use crate::boundary::call;
+use crate::boundary::{call, destroy};
 use crate::error::{Failure, zerocp_error_t, zerocp_result_t};
 use crate::handles::Registry;
 use crate::payload_type::{service_type, zerocp_type_t};
@@ -285,10 +285,6 @@ pub unsafe extern "C" fn zerocp_publisher_destroy(
     publisher: zerocp_publisher_t,
     error: *mut zerocp_error_t,
 ) -> zerocp_result_t {
-    let body = || {
-        drop(PUBLISHERS.remove(publisher.id)?);
-        Ok(zerocp_result_t::ZEROCP_OK)
-    };
     // SAFETY: the caller's contract on `error`.
-    unsafe { call(error, body) }
+    unsafe { destroy(&PUBLISHERS, publisher.id, error) }
 }

@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 use zerocp::Runtime;
 
-use crate::boundary::call;
+use crate::boundary::{call, destroy};
 use crate::error::{Failure, zerocp_error_t, zerocp_result_t};
 use crate::handles::Registry;
 use crate::text::{optional_text, put, text};
@@ -71,10 +71,6 @@ pub unsafe extern "C" fn zerocp_runtime_destroy(
     runtime: zerocp_runtime_t,
     error: *mut zerocp_error_t,
 ) -> zerocp_result_t {
-    let body = || {
-        drop(RUNTIMES.remove(runtime.id)?);
-        Ok(zerocp_result_t::ZEROCP_OK)
-    };
     // SAFETY: the caller's contract on `error`.
-    unsafe { call(error, body) }
+    unsafe { destroy(&RUNTIMES, runtime.id, error) }
 }

@@ -5,7 +5,7 @@ use std::ffi::c_char;
 
 use zerocp::ServiceDescription;
 
-use crate::boundary::call;
+use crate::boundary::{call, destroy};
 use crate::error::{Failure, zerocp_error_t, zerocp_result_t};
 use crate::handles::Registry;
 use crate::text::{put, text};
@@ -68,10 +68,6 @@ pub unsafe extern "C" fn zerocp_service_destroy(
     service: zerocp_service_t,
     error: *mut zerocp_error_t,
 ) -> zerocp_result_t {
-    let body = || {
-        SERVICES.remove(service.id)?;
-        Ok(zerocp_result_t::ZEROCP_OK)
-    };
     // SAFETY: the caller's contract on `error`.
-    unsafe { call(error, body) }
+    unsafe { destroy(&SERVICES, service.id, error) }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use zerocp::{FullPolicy, UntypedSample, UntypedSubscriber};
 
-use crate::boundary::call;
+use crate::boundary::{call, destroy};
 use crate::error::{Failure, zerocp_error_t, zerocp_result_t};
 use crate::handles::Registry;
 use crate::payload_type::{service_type, zerocp_type_t};
@@ -348,10 +348,6 @@ pub unsafe extern "C" fn zerocp_subscriber_destroy(
     subscriber: zerocp_subscriber_t,
     error: *mut zerocp_error_t,
 ) -> zerocp_result_t {
-    let body = || {
-        drop(SUBSCRIBERS.remove(subscriber.id)?);
-        Ok(zerocp_result_t::ZEROCP_OK)
-    };
     // SAFETY: the caller's contract on `error`.
-    unsafe { call(error, body) }
+    unsafe { destroy(&SUBSCRIBERS, subscriber.id, error) }
 }

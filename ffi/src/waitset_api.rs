@@ -28,7 +28,7 @@ use rustix::io::Errno;
 use zerocp::{AttachError, Attachable, Attachment, Readiness, WaitSet};
 use zerocp_os_linux::error::PollError;
 
-use crate::boundary::call;
+use crate::boundary::{call, destroy};
 use crate::error::{Failure, zerocp_error_t, zerocp_result_t};
 use crate::event_api::{ListenerPort, zerocp_listener_t};
 use crate::handles::Registry;
@@ -455,10 +455,6 @@ pub unsafe extern "C" fn zerocp_waitset_destroy(
     waitset: zerocp_waitset_t,
     error: *mut zerocp_error_t,
 ) -> zerocp_result_t {
-    let body = || {
-        drop(WAITSETS.remove(waitset.id)?);
-        Ok(zerocp_result_t::ZEROCP_OK)
-    };
     // SAFETY: the caller's contract on `error`.
-    unsafe { call(error, body) }
+    unsafe { destroy(&WAITSETS, waitset.id, error) }
 }

@@ -192,16 +192,6 @@ mod roles {
         }
     }
 
-    fn message(error: &zerocp_error_t) -> String {
-        let bytes: Vec<u8> = error
-            .message
-            .iter()
-            .take_while(|&&c| c != 0)
-            .map(|&c| c as u8)
-            .collect();
-        String::from_utf8(bytes).expect("UTF-8")
-    }
-
     /// A result code and the message of the call that made it.
     type Outcome = (zerocp_result_t, String);
 
@@ -212,7 +202,7 @@ mod roles {
             message: [0; ZEROCP_ERROR_MESSAGE_LEN],
         };
         let code = call(&mut error);
-        (code, message(&error))
+        (code, error.text())
     }
 
     fn ok(outcome: Outcome) {
