@@ -5,7 +5,9 @@
 #
 # 1. for each workspace package: `cargo check -p P` with its default
 #    features, with `--no-default-features` and with each feature alone
-#    (except the host exclusions below), then `cargo test -p P --no-run`;
+#    (except the host exclusions below), then `cargo check -p P --tests`
+#    (its tests type-check with the package's own features; ci/test-native.sh
+#    builds and runs them through the workspace);
 # 2. an application outside the workspace (ci/outside-app/, copied into a
 #    fresh target/outside-app/ with its own [workspace] table) that depends
 #    on the runtime by path, built as a user's project and run against a real
@@ -54,7 +56,7 @@ for package in "${PACKAGES[@]}"; do
         step_continue "$package: check, feature $feature alone" \
             cargo check -p "$package" --locked --no-default-features --features "$feature"
     done
-    step_continue "$package: build tests" cargo test -p "$package" --locked --no-run
+    step_continue "$package: check tests" cargo check -p "$package" --locked --tests
 done
 
 # --- 2. an application outside the workspace --------------------------------

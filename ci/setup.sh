@@ -21,7 +21,7 @@ APT_PACKAGES=(
     cmake pkg-config # ci/cmake-package.sh installs ffi/ and builds against it
     systemd # systemd-analyze verify (ci/systemd.sh)
 )
-RUST_TARGETS=(aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf aarch64-unknown-linux-musl thumbv7em-none-eabihf)
+RUST_TARGETS=(aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf aarch64-unknown-linux-musl x86_64-unknown-linux-musl thumbv7em-none-eabihf)
 NIGHTLY_COMPONENTS=(miri rust-src)
 BINFMT_DIR=/proc/sys/fs/binfmt_misc
 
