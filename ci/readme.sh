@@ -193,11 +193,11 @@ readme_test_command() {
     fi
 }
 
-# Every example the blocks run with `cargo run --release -p zerocp`, built
-# with zerocp's own features (the workspace build below unifies others in, so
-# its copies would not serve those runs).
+# Every example the blocks run, built as they build them: each package on
+# its own (`-p`), with its own features, so the blocks' cargo lines find
+# them built.
 step "build the run command's binaries" cargo build --release -p zerocp --examples --locked
-step "build the By hand binaries" cargo build --release --workspace --bins --examples --locked
+step "build the By hand binaries" cargo build --release -p zerocp-daemon --locked
 step_continue "README run command (at most ${README_TIME_LIMIT}s)" readme_run_command
 step_continue "events example (at most ${README_TIME_LIMIT}s)" readme_events_example
 step_continue "README By hand (at most ${README_TIME_LIMIT}s)" readme_by_hand
