@@ -19,6 +19,7 @@
 #include "zerocp.h"
 #include "zerocp/events.hpp"
 #include "zerocp/options.hpp"
+#include "zerocp/owned_handle.hpp"
 #include "zerocp/publisher.hpp"
 #include "zerocp/result.hpp"
 #include "zerocp/runtime.hpp"

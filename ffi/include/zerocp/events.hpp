@@ -8,10 +8,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <utility>
 #include <vector>
 
 #include "../zerocp.h"
+#include "owned_handle.hpp"
 #include "result.hpp"
 #include "runtime.hpp"
 
@@ -56,6 +56,7 @@ private:
 };
 
 /// The sending end of an event service (a `zerocp_notifier_t`).
+/// Move-only; destroying it removes its port.
 class Notifier {
 public:
     /// Creates a notifier on the event service `service`.
@@ -72,53 +73,28 @@ public:
         return Notifier(handle);
     }
 
-    /// Takes over `other`'s handle; `other` is empty afterwards.
-    Notifier(Notifier &&other) noexcept : handle_(std::exchange(other.handle_, {})) {}
-
-    /// Destroys this notifier and takes over `other`'s handle.
-    Notifier &operator=(Notifier &&other) noexcept {
-        if (this != &other) {
-            reset();
-            handle_ = std::exchange(other.handle_, {});
-        }
-        return *this;
-    }
-
-    /// Not copyable: one owner per handle.
-    Notifier(const Notifier &) = delete;
-    /// Not copyable: one owner per handle.
-    Notifier &operator=(const Notifier &) = delete;
-
-    /// Destroys the notifier: its port is removed.
-    ~Notifier() { reset(); }
-
     /// Raises `id` in every listener of the service; returns how many it
     /// reached. `ZEROCP_ERR_INVALID_ARGUMENT` above `ZEROCP_MAX_EVENT_ID`.
     Result<std::size_t> notify(uint32_t id) noexcept {
         zerocp_error_t error;
         std::size_t reached = 0;
-        if (zerocp_notifier_notify(handle_, id, &reached, &error) != ZEROCP_OK) {
+        if (zerocp_notifier_notify(handle_.get(), id, &reached, &error) != ZEROCP_OK) {
             return Error(error);
         }
         return reached;
     }
 
     /// The C handle (zero once moved from).
-    zerocp_notifier_t handle() const noexcept { return handle_; }
+    zerocp_notifier_t handle() const noexcept { return handle_.get(); }
 
 private:
     explicit Notifier(zerocp_notifier_t handle) noexcept : handle_(handle) {}
 
-    void reset() noexcept {
-        if (handle_.id != 0) {
-            zerocp_notifier_destroy(std::exchange(handle_, {}), nullptr);
-        }
-    }
-
-    zerocp_notifier_t handle_;
+    detail::OwnedHandle<zerocp_notifier_t, zerocp_notifier_destroy> handle_;
 };
 
 /// The receiving end of an event service (a `zerocp_listener_t`).
+/// Move-only; destroying it removes its port.
 class Listener {
 public:
     /// Creates a listener on the event service `service`.
@@ -131,32 +107,12 @@ public:
         return Listener(handle);
     }
 
-    /// Takes over `other`'s handle; `other` is empty afterwards.
-    Listener(Listener &&other) noexcept : handle_(std::exchange(other.handle_, {})) {}
-
-    /// Destroys this listener and takes over `other`'s handle.
-    Listener &operator=(Listener &&other) noexcept {
-        if (this != &other) {
-            reset();
-            handle_ = std::exchange(other.handle_, {});
-        }
-        return *this;
-    }
-
-    /// Not copyable: one owner per handle.
-    Listener(const Listener &) = delete;
-    /// Not copyable: one owner per handle.
-    Listener &operator=(const Listener &) = delete;
-
-    /// Destroys the listener: its port is removed.
-    ~Listener() { reset(); }
-
     /// Takes the ids raised since the last take, without sleeping (an
     /// empty set when none was).
     Result<EventSet> try_wait() noexcept {
         EventSet set;
         zerocp_error_t error;
-        zerocp_result_t code = zerocp_listener_try_wait(handle_, &set.raw_, &error);
+        zerocp_result_t code = zerocp_listener_try_wait(handle_.get(), &set.raw_, &error);
         if (code != ZEROCP_OK && code != ZEROCP_EMPTY) {
             return Error(error);
         }
@@ -178,7 +134,7 @@ public:
         if (timeout) {
             ms = timeout->count() < 0 ? 0 : static_cast<int64_t>(timeout->count());
         }
-        zerocp_result_t code = zerocp_listener_wait(handle_, ms, &set.raw_, &error);
+        zerocp_result_t code = zerocp_listener_wait(handle_.get(), ms, &set.raw_, &error);
         if (code != ZEROCP_OK && code != ZEROCP_TIMEOUT) {
             return Error(error);
         }
@@ -190,25 +146,19 @@ public:
     Result<int> fd() const noexcept {
         zerocp_error_t error;
         int32_t fd = -1;
-        if (zerocp_listener_fd(handle_, &fd, &error) != ZEROCP_OK) {
+        if (zerocp_listener_fd(handle_.get(), &fd, &error) != ZEROCP_OK) {
             return Error(error);
         }
         return static_cast<int>(fd);
     }
 
     /// The C handle (zero once moved from).
-    zerocp_listener_t handle() const noexcept { return handle_; }
+    zerocp_listener_t handle() const noexcept { return handle_.get(); }
 
 private:
     explicit Listener(zerocp_listener_t handle) noexcept : handle_(handle) {}
 
-    void reset() noexcept {
-        if (handle_.id != 0) {
-            zerocp_listener_destroy(std::exchange(handle_, {}), nullptr);
-        }
-    }
-
-    zerocp_listener_t handle_;
+    detail::OwnedHandle<zerocp_listener_t, zerocp_listener_destroy> handle_;
 };
 
 }  // namespace zerocp

@@ -7,6 +7,7 @@
 
 #include "../zerocp.h"
 #include "options.hpp"
+#include "owned_handle.hpp"
 #include "result.hpp"
 #include "runtime.hpp"
 #include "type_name.hpp"
@@ -89,6 +90,7 @@ private:
 };
 
 /// A publisher of one `T` per sample (a `zerocp_publisher_t`).
+/// Move-only; destroying it gives back its loans and removes its port.
 template <class T>
 class Publisher {
 public:
@@ -113,44 +115,24 @@ public:
         return Publisher(handle);
     }
 
-    /// Takes over `other`'s handle; `other` is empty afterwards.
-    Publisher(Publisher &&other) noexcept : handle_(std::exchange(other.handle_, {})) {}
-
-    /// Destroys this publisher and takes over `other`'s handle.
-    Publisher &operator=(Publisher &&other) noexcept {
-        if (this != &other) {
-            reset();
-            handle_ = std::exchange(other.handle_, {});
-        }
-        return *this;
-    }
-
-    /// Not copyable: one owner per handle, loan or sample.
-    Publisher(const Publisher &) = delete;
-    /// Not copyable: one owner per handle, loan or sample.
-    Publisher &operator=(const Publisher &) = delete;
-
-    /// Destroys the publisher: its loans are given back, its port removed.
-    ~Publisher() { reset(); }
-
     /// Loans a sample to write in place. `ZEROCP_ERR_LIMIT` when
     /// `max_loans` samples are loaned or the pool is exhausted.
     Result<LoanedSample<T>> loan() noexcept {
         zerocp_error_t error;
         void *payload = nullptr;
         size_t size = 0;
-        zerocp_result_t code = zerocp_publisher_loan(handle_, &payload, &size, &error);
+        zerocp_result_t code = zerocp_publisher_loan(handle_.get(), &payload, &size, &error);
         if (code != ZEROCP_OK) {
             return Error(error);
         }
         if (size != sizeof(T)) {
-            zerocp_publisher_release(handle_, payload, nullptr);
+            zerocp_publisher_release(handle_.get(), payload, nullptr);
             return Error(ZEROCP_ERR_INTERNAL, "a loan's size is not sizeof(T); it was given back");
         }
         // The chunk is raw memory aligned and sized for T; T is trivially
         // copyable, so the caller's writes through this pointer give it its
         // value.
-        return LoanedSample<T>(handle_, static_cast<T *>(payload));
+        return LoanedSample<T>(handle_.get(), static_cast<T *>(payload));
     }
 
     /// Loans a sample, copies `value` into it and publishes it.
@@ -164,18 +146,12 @@ public:
     }
 
     /// The C handle (zero once moved from).
-    zerocp_publisher_t handle() const noexcept { return handle_; }
+    zerocp_publisher_t handle() const noexcept { return handle_.get(); }
 
 private:
     explicit Publisher(zerocp_publisher_t handle) noexcept : handle_(handle) {}
 
-    void reset() noexcept {
-        if (handle_.id != 0) {
-            zerocp_publisher_destroy(std::exchange(handle_, {}), nullptr);
-        }
-    }
-
-    zerocp_publisher_t handle_;
+    detail::OwnedHandle<zerocp_publisher_t, zerocp_publisher_destroy> handle_;
 };
 
 }  // namespace zerocp

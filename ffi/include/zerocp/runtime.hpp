@@ -4,15 +4,16 @@
 #ifndef ZEROCP_RUNTIME_HPP
 #define ZEROCP_RUNTIME_HPP
 
-#include <utility>
 
 #include "../zerocp.h"
+#include "owned_handle.hpp"
 #include "result.hpp"
 
 namespace zerocp {
 
 /// This process's registration with the daemon of a domain (a
 /// `zerocp_runtime_t`). Its ports keep the registration alive after it.
+/// Move-only; destroying it ends the handle (`zerocp_runtime_destroy`).
 class Runtime {
 public:
     /// Registers as `name` (1 to 32 bytes) with the daemon of `domain`, or
@@ -33,42 +34,17 @@ public:
         return Runtime(handle);
     }
 
-    /// Takes over `other`'s handle; `other` is empty afterwards.
-    Runtime(Runtime &&other) noexcept : handle_(std::exchange(other.handle_, {})) {}
-
-    /// Destroys this handle and takes over `other`'s.
-    Runtime &operator=(Runtime &&other) noexcept {
-        if (this != &other) {
-            reset();
-            handle_ = std::exchange(other.handle_, {});
-        }
-        return *this;
-    }
-
-    /// Not copyable: one owner per handle, loan or sample.
-    Runtime(const Runtime &) = delete;
-    /// Not copyable: one owner per handle, loan or sample.
-    Runtime &operator=(const Runtime &) = delete;
-
-    /// Destroys the handle (`zerocp_runtime_destroy`).
-    ~Runtime() { reset(); }
-
     /// The C handle (zero once moved from).
-    zerocp_runtime_t handle() const noexcept { return handle_; }
+    zerocp_runtime_t handle() const noexcept { return handle_.get(); }
 
 private:
     explicit Runtime(zerocp_runtime_t handle) noexcept : handle_(handle) {}
 
-    void reset() noexcept {
-        if (handle_.id != 0) {
-            zerocp_runtime_destroy(std::exchange(handle_, {}), nullptr);
-        }
-    }
-
-    zerocp_runtime_t handle_;
+    detail::OwnedHandle<zerocp_runtime_t, zerocp_runtime_destroy> handle_;
 };
 
 /// A service description `service/instance/event` (a `zerocp_service_t`).
+/// Move-only; destroying it leaves the ports made with it working.
 class Service {
 public:
     /// Makes the description; each part is 1 to 64 bytes of ASCII letters,
@@ -87,39 +63,13 @@ public:
         return Service(handle);
     }
 
-    /// Takes over `other`'s handle; `other` is empty afterwards.
-    Service(Service &&other) noexcept : handle_(std::exchange(other.handle_, {})) {}
-
-    /// Destroys this handle and takes over `other`'s.
-    Service &operator=(Service &&other) noexcept {
-        if (this != &other) {
-            reset();
-            handle_ = std::exchange(other.handle_, {});
-        }
-        return *this;
-    }
-
-    /// Not copyable: one owner per handle, loan or sample.
-    Service(const Service &) = delete;
-    /// Not copyable: one owner per handle, loan or sample.
-    Service &operator=(const Service &) = delete;
-
-    /// Destroys the handle (ports made with it keep working).
-    ~Service() { reset(); }
-
     /// The C handle (zero once moved from).
-    zerocp_service_t handle() const noexcept { return handle_; }
+    zerocp_service_t handle() const noexcept { return handle_.get(); }
 
 private:
     explicit Service(zerocp_service_t handle) noexcept : handle_(handle) {}
 
-    void reset() noexcept {
-        if (handle_.id != 0) {
-            zerocp_service_destroy(std::exchange(handle_, {}), nullptr);
-        }
-    }
-
-    zerocp_service_t handle_;
+    detail::OwnedHandle<zerocp_service_t, zerocp_service_destroy> handle_;
 };
 
 }  // namespace zerocp

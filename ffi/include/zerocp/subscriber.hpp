@@ -11,6 +11,7 @@
 
 #include "../zerocp.h"
 #include "options.hpp"
+#include "owned_handle.hpp"
 #include "result.hpp"
 #include "runtime.hpp"
 #include "type_name.hpp"
@@ -96,6 +97,7 @@ private:
 };
 
 /// A subscriber of one `T` per sample (a `zerocp_subscriber_t`).
+/// Move-only; destroying it releases its held samples and removes its port.
 template <class T>
 class Subscriber {
 public:
@@ -119,27 +121,6 @@ public:
         return Subscriber(handle);
     }
 
-    /// Takes over `other`'s handle; `other` is empty afterwards.
-    Subscriber(Subscriber &&other) noexcept : handle_(std::exchange(other.handle_, {})) {}
-
-    /// Destroys this subscriber and takes over `other`'s handle.
-    Subscriber &operator=(Subscriber &&other) noexcept {
-        if (this != &other) {
-            reset();
-            handle_ = std::exchange(other.handle_, {});
-        }
-        return *this;
-    }
-
-    /// Not copyable: one owner per handle, loan or sample.
-    Subscriber(const Subscriber &) = delete;
-    /// Not copyable: one owner per handle, loan or sample.
-    Subscriber &operator=(const Subscriber &) = delete;
-
-    /// Destroys the subscriber: its held samples are released, its port
-    /// removed.
-    ~Subscriber() { reset(); }
-
     /// Takes the oldest queued sample: an empty optional when none is
     /// queued; `ZEROCP_ERR_LIMIT` when `max_held` samples are held.
     /// (The daemon admits only ports of `T`'s size; a sample of another
@@ -152,7 +133,7 @@ public:
     Result<std::optional<Sample<T>>> take() noexcept {
         zerocp_error_t error;
         zerocp_sample_t raw{};
-        zerocp_result_t code = zerocp_subscriber_take(handle_, &raw, &error);
+        zerocp_result_t code = zerocp_subscriber_take(handle_.get(), &raw, &error);
         if (code == ZEROCP_EMPTY) {
             return std::optional<Sample<T>>();
         }
@@ -160,10 +141,10 @@ public:
             return Error(error);
         }
         if (raw.size != sizeof(T)) {
-            zerocp_subscriber_release(handle_, raw.payload, nullptr);
+            zerocp_subscriber_release(handle_.get(), raw.payload, nullptr);
             return Error(ZEROCP_ERR_INTERNAL, "a sample's size is not sizeof(T); it was released unread");
         }
-        return std::optional<Sample<T>>(Sample<T>(handle_, raw));
+        return std::optional<Sample<T>>(Sample<T>(handle_.get(), raw));
     }
 
     /// Sleeps until a sample is queued (true) or `timeout` passes (false);
@@ -180,7 +161,7 @@ public:
                 left_ms = left.count() < 0 ? 0 : static_cast<int64_t>(left.count());
             }
             zerocp_error_t error;
-            zerocp_result_t code = zerocp_subscriber_wait(handle_, left_ms, &error);
+            zerocp_result_t code = zerocp_subscriber_wait(handle_.get(), left_ms, &error);
             if (code == ZEROCP_OK) {
                 return true;
             }
@@ -198,7 +179,7 @@ public:
     Result<int> fd() const noexcept {
         zerocp_error_t error;
         int32_t fd = -1;
-        zerocp_result_t code = zerocp_subscriber_fd(handle_, &fd, &error);
+        zerocp_result_t code = zerocp_subscriber_fd(handle_.get(), &fd, &error);
         if (code != ZEROCP_OK) {
             return Error(error);
         }
@@ -206,18 +187,12 @@ public:
     }
 
     /// The C handle (zero once moved from).
-    zerocp_subscriber_t handle() const noexcept { return handle_; }
+    zerocp_subscriber_t handle() const noexcept { return handle_.get(); }
 
 private:
     explicit Subscriber(zerocp_subscriber_t handle) noexcept : handle_(handle) {}
 
-    void reset() noexcept {
-        if (handle_.id != 0) {
-            zerocp_subscriber_destroy(std::exchange(handle_, {}), nullptr);
-        }
-    }
-
-    zerocp_subscriber_t handle_;
+    detail::OwnedHandle<zerocp_subscriber_t, zerocp_subscriber_destroy> handle_;
 };
 
 }  // namespace zerocp
