@@ -19,8 +19,14 @@
 //! 500). The difference of the two medians is what the C API adds: the
 //! handle lookup, the port lock and the loan bookkeeping of each call.
 //!
-//! Options: `--sizes 64,4096` (default both), case names to run only those
-//! (`-- zerocp-c`); `ZEROCP_BENCH_SCALE` scales the 200 000 round trips.
+//! The two cases alternate for `--rounds N` rounds (default 5), so a shift
+//! of the shared machine's load falls on both; with both cases run, each
+//! size ends with a line `overhead SIZE NS PERCENT`: the median over the
+//! rounds of the C median minus the Rust median of the same round.
+//!
+//! Options: `--sizes 64,4096` (default both), `--rounds N`, case names to
+//! run only those (`-- zerocp-c`); `ZEROCP_BENCH_SCALE` scales the 200 000
+//! round trips of each case and round.
 //! The roles `--daemon`, `--rust-ping` and `--rust-pong` are this binary's
 //! child processes. See `docs/performance.md`.
 
@@ -78,6 +84,7 @@ fn main() -> ExitCode {
 /// What the command line asked for.
 struct Options {
     sizes: Vec<usize>,
+    rounds: usize,
     rust: bool,
     c: bool,
 }
@@ -85,6 +92,7 @@ struct Options {
 impl Options {
     fn parse(args: &[String]) -> Result<Self> {
         let mut sizes = SIZES.to_vec();
+        let mut rounds = 5;
         let mut cases = Vec::new();
         let mut it = args.iter();
         while let Some(arg) = it.next() {
@@ -101,10 +109,18 @@ impl Options {
                         return Err(format!("--sizes: {bad} is not one of {SIZES:?}"));
                     }
                 }
+                "--rounds" => {
+                    let n = it.next().ok_or("--rounds needs a count")?;
+                    rounds = n
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .ok_or_else(|| format!("--rounds {n:?}: not a positive count"))?;
+                }
                 case @ ("zerocp" | "zerocp-c") => cases.push(case.to_owned()),
                 other => {
                     return Err(format!(
-                        "unknown argument {other:?} (cases: zerocp zerocp-c; --sizes LIST)"
+                        "unknown argument {other:?} (cases: zerocp zerocp-c; --sizes LIST; --rounds N)"
                     ));
                 }
             }
@@ -112,6 +128,7 @@ impl Options {
         let all = cases.is_empty();
         Ok(Self {
             sizes,
+            rounds,
             rust: all || cases.iter().any(|c| c == "zerocp"),
             c: all || cases.iter().any(|c| c == "zerocp-c"),
         })
@@ -144,22 +161,46 @@ fn run_cases(
     iters: usize,
 ) -> Result<()> {
     let exe = std::env::current_exe().map_err(|e| format!("the benchmark binary: {e}"))?;
+    let (ping_cpu, pong_cpu, iters) = (
+        ping_cpu.to_string(),
+        pong_cpu.to_string(),
+        iters.to_string(),
+    );
     for &size in &options.sizes {
-        let (size, ping_cpu, pong_cpu) =
-            (size.to_string(), ping_cpu.to_string(), pong_cpu.to_string());
-        if options.rust {
-            let pong = daemon.spawn(&exe, &["--rust-pong", &size, &pong_cpu])?;
-            let ping =
-                daemon.spawn(&exe, &["--rust-ping", &size, &ping_cpu, &iters.to_string()])?;
-            println!("{}", pair(pong, ping, "zerocp ")?);
+        let size = size.to_string();
+        let mut gaps = Vec::new();
+        for _ in 0..options.rounds {
+            let mut medians = Vec::new();
+            if options.rust {
+                let pong = daemon.spawn(&exe, &["--rust-pong", &size, &pong_cpu])?;
+                let ping = daemon.spawn(&exe, &["--rust-ping", &size, &ping_cpu, &iters])?;
+                medians.push(report(pair(pong, ping, "zerocp ")?)?);
+            }
+            if options.c {
+                let pong = daemon.spawn(program, &["pong", &size, &pong_cpu])?;
+                let ping = daemon.spawn(program, &["ping", &size, &ping_cpu, &iters])?;
+                medians.push(report(pair(pong, ping, "zerocp-c ")?)?);
+            }
+            if let [rust, c] = medians[..] {
+                gaps.push((c - rust, rust));
+            }
         }
-        if options.c {
-            let pong = daemon.spawn(program, &["pong", &size, &pong_cpu])?;
-            let ping = daemon.spawn(program, &["ping", &size, &ping_cpu, &iters.to_string()])?;
-            println!("{}", pair(pong, ping, "zerocp-c ")?);
+        if !gaps.is_empty() {
+            gaps.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let (gap, rust) = gaps[(gaps.len() - 1) / 2];
+            println!("overhead {size} {gap:.0} {:+.1}%", 100.0 * gap / rust);
         }
     }
     Ok(())
+}
+
+/// Prints a case's result line and returns its median (ns).
+fn report(line: String) -> Result<f64> {
+    println!("{line}");
+    line.split_whitespace()
+        .nth(2)
+        .and_then(|median| median.parse().ok())
+        .ok_or_else(|| format!("no median in the result line {line:?}"))
 }
 
 /// Waits for `pong`'s "ready", then `ping`'s result line, then both exits.
