@@ -36,6 +36,18 @@
 // (at most its publish timeout).
 #define ZEROCP_FULL_POLICY_BLOCK_PUBLISHER 1
 
+// `zerocp_waitset_event_t::reason`: the attachment's subscriber has a
+// sample queued, its listener an event id raised, or its descriptor is
+// readable.
+#define ZEROCP_READY_DATA 0
+
+// `zerocp_waitset_event_t::reason`: the attachment's interval elapsed.
+#define ZEROCP_READY_TICK 1
+
+// `zerocp_waitset_event_t::reason`: the attachment's subscriber (or
+// listener) had nothing for its deadline's period.
+#define ZEROCP_READY_MISSED 2
+
 // What a call returns: `ZEROCP_OK` (0), a positive status that is not a
 // failure (`ZEROCP_TIMEOUT`, `ZEROCP_EMPTY`), or a negative error code
 // naming the class of failure; the `zerocp_error_t` message names the
@@ -212,6 +224,14 @@ typedef struct zerocp_waitset_t {
   // The handle's id (opaque).
   uint64_t id;
 } zerocp_waitset_t;
+
+// One ready attachment and why it is ready (`zerocp_waitset_wait_events`).
+typedef struct zerocp_waitset_event_t {
+  // The attachment's id.
+  uint64_t attachment;
+  // `ZEROCP_READY_DATA`, `ZEROCP_READY_TICK` or `ZEROCP_READY_MISSED`.
+  uint32_t reason;
+} zerocp_waitset_event_t;
 
 #ifdef __cplusplus
 extern "C" {
@@ -551,6 +571,74 @@ zerocp_result_t zerocp_subscriber_destroy(struct zerocp_subscriber_t subscriber,
 // `zerocp_error_t`.
 zerocp_result_t zerocp_waitset_create(struct zerocp_waitset_t *out, struct zerocp_error_t *error);
 
+// Waits until an attachment is ready (`ZEROCP_OK`) or `timeout_ms`
+// milliseconds pass (`ZEROCP_TIMEOUT`, `*count` 0; a negative timeout
+// waits without limit, 0 only looks): a subscriber with a sample queued,
+// a listener with an event id raised, a readable descriptor, an elapsed
+// interval or a missed deadline. Writes the ids of the ready attachments,
+// in attachment order, to `ids[0..*count]`, at most `capacity` of them:
+// the others stay ready and the next wait reports them (pass room for
+// every attachment to see all at once). Take from each reported
+// subscriber until `ZEROCP_EMPTY`, then wait again: an attachment is
+// reported as long as its queue holds a sample. To learn why each is
+// ready, use `zerocp_waitset_wait_events`.
+//
+// Fails with `ZEROCP_ERR_DAEMON` when the daemon is gone (also while
+// sleeping) and `ZEROCP_ERR_REVOKED` when the daemon revoked an attached
+// subscriber (the message names the attachment; detach it).
+//
+// # Safety
+//
+// `ids` is NULL or writable for `capacity` `uint64_t`s; `count` is NULL or
+// writable; `error` is NULL or points to a writable `zerocp_error_t`.
+zerocp_result_t zerocp_waitset_wait(struct zerocp_waitset_t waitset,
+                                    int64_t timeout_ms,
+                                    uint64_t *ids,
+                                    size_t capacity,
+                                    size_t *count,
+                                    struct zerocp_error_t *error);
+
+// Waits as `zerocp_waitset_wait` does and writes each ready attachment
+// with its reason (`ZEROCP_READY_DATA`, `_TICK` or `_MISSED`) to
+// `events[0..*count]`, at most `capacity` of them.
+//
+// # Safety
+//
+// `events` is NULL or writable for `capacity` `zerocp_waitset_event_t`s;
+// `count` is NULL or writable; `error` is NULL or points to a writable
+// `zerocp_error_t`.
+zerocp_result_t zerocp_waitset_wait_events(struct zerocp_waitset_t waitset,
+                                           int64_t timeout_ms,
+                                           struct zerocp_waitset_event_t *events,
+                                           size_t capacity,
+                                           size_t *count,
+                                           struct zerocp_error_t *error);
+
+// Stores the wait set's own descriptor in `*fd`, for an outer
+// `poll`/`epoll` loop: it is readable when an attached subscriber has a
+// sample queued; then call `zerocp_waitset_wait` with timeout 0 and take
+// from the reported subscribers until `ZEROCP_EMPTY`. It belongs to the
+// set (closed by `zerocp_waitset_destroy`); never read it yourself.
+//
+// # Safety
+//
+// `fd` is NULL or writable; `error` is NULL or points to a writable
+// `zerocp_error_t`.
+zerocp_result_t zerocp_waitset_fd(struct zerocp_waitset_t waitset,
+                                  int32_t *fd,
+                                  struct zerocp_error_t *error);
+
+// Destroys a wait set: its attachments are detached (the subscribers stay
+// as they are) and its descriptor closed. The handle is invalid
+// afterwards; a wait running on another thread returns first (destroy
+// waits for it).
+//
+// # Safety
+//
+// `error` is NULL or points to a writable `zerocp_error_t`.
+zerocp_result_t zerocp_waitset_destroy(struct zerocp_waitset_t waitset,
+                                       struct zerocp_error_t *error);
+
 // Attaches `subscriber` to `waitset` and stores the attachment's id in
 // `*attachment` (from 1, never reused within a set): `zerocp_waitset_wait`
 // reports that id while the subscriber has a sample queued. One
@@ -603,6 +691,55 @@ zerocp_result_t zerocp_waitset_attach_fd(struct zerocp_waitset_t waitset,
                                          uint64_t *attachment,
                                          struct zerocp_error_t *error);
 
+// Attaches a deadline on `subscriber` to `waitset` and stores the
+// attachment's id in `*attachment`: `zerocp_waitset_wait_events` reports
+// it `ZEROCP_READY_DATA` while the subscriber has a sample queued and
+// `ZEROCP_READY_MISSED` when it had none at any look for `period_ms`
+// milliseconds (a watchdog for a silent sensor); either starts the period
+// again. `ZEROCP_ERR_INVALID_ARGUMENT` for a period of 0 or one longer
+// than 30 days. Destroying the subscriber detaches it implicitly.
+//
+// # Safety
+//
+// `attachment` is NULL or writable; `error` is NULL or points to a
+// writable `zerocp_error_t`.
+zerocp_result_t zerocp_waitset_attach_subscriber_deadline(struct zerocp_waitset_t waitset,
+                                                          struct zerocp_subscriber_t subscriber,
+                                                          uint64_t period_ms,
+                                                          uint64_t *attachment,
+                                                          struct zerocp_error_t *error);
+
+// Attaches a deadline on `listener` to `waitset`, as
+// `zerocp_waitset_attach_subscriber_deadline` does on a subscriber: data
+// is an event id raised in the listener.
+//
+// # Safety
+//
+// `attachment` is NULL or writable; `error` is NULL or points to a
+// writable `zerocp_error_t`.
+zerocp_result_t zerocp_waitset_attach_listener_deadline(struct zerocp_waitset_t waitset,
+                                                        struct zerocp_listener_t listener,
+                                                        uint64_t period_ms,
+                                                        uint64_t *attachment,
+                                                        struct zerocp_error_t *error);
+
+// Attaches an interval to `waitset` and stores the attachment's id in
+// `*attachment`: the wait reports it (`ZEROCP_READY_TICK`) every
+// `period_ms` milliseconds; a tick missed while nobody waited is reported
+// once, and the next one is a period after the last due one still ahead.
+// One set serves a control loop's timer and its inputs from one thread.
+// `ZEROCP_ERR_INVALID_ARGUMENT` for a period of 0 or one longer than 30
+// days.
+//
+// # Safety
+//
+// `attachment` is NULL or writable; `error` is NULL or points to a
+// writable `zerocp_error_t`.
+zerocp_result_t zerocp_waitset_attach_interval(struct zerocp_waitset_t waitset,
+                                               uint64_t period_ms,
+                                               uint64_t *attachment,
+                                               struct zerocp_error_t *error);
+
 // Detaches the attachment `attachment` from `waitset`.
 // `ZEROCP_ERR_INVALID_ARGUMENT` when the set has no such attachment
 // (detached already, or never attached); an attachment whose subscriber
@@ -614,55 +751,6 @@ zerocp_result_t zerocp_waitset_attach_fd(struct zerocp_waitset_t waitset,
 zerocp_result_t zerocp_waitset_detach(struct zerocp_waitset_t waitset,
                                       uint64_t attachment,
                                       struct zerocp_error_t *error);
-
-// Waits until an attached subscriber has a sample queued or an attached
-// descriptor is readable (`ZEROCP_OK`) or `timeout_ms` milliseconds pass (`ZEROCP_TIMEOUT`, `*count` 0; a
-// negative timeout waits without limit, 0 only looks). Writes the ids of
-// the ready attachments, in attachment order, to `ids[0..*count]`, at
-// most `capacity` of them: the others stay ready and the next wait
-// reports them (pass room for every attachment to see all at once).
-// Take from each reported subscriber until `ZEROCP_EMPTY`, then wait
-// again: an attachment is reported as long as its queue holds a sample.
-//
-// Fails with `ZEROCP_ERR_DAEMON` when the daemon is gone (also while
-// sleeping) and `ZEROCP_ERR_REVOKED` when the daemon revoked an attached
-// subscriber (the message names the attachment; detach it).
-//
-// # Safety
-//
-// `ids` is NULL or writable for `capacity` `uint64_t`s; `count` is NULL or
-// writable; `error` is NULL or points to a writable `zerocp_error_t`.
-zerocp_result_t zerocp_waitset_wait(struct zerocp_waitset_t waitset,
-                                    int64_t timeout_ms,
-                                    uint64_t *ids,
-                                    size_t capacity,
-                                    size_t *count,
-                                    struct zerocp_error_t *error);
-
-// Stores the wait set's own descriptor in `*fd`, for an outer
-// `poll`/`epoll` loop: it is readable when an attached subscriber has a
-// sample queued; then call `zerocp_waitset_wait` with timeout 0 and take
-// from the reported subscribers until `ZEROCP_EMPTY`. It belongs to the
-// set (closed by `zerocp_waitset_destroy`); never read it yourself.
-//
-// # Safety
-//
-// `fd` is NULL or writable; `error` is NULL or points to a writable
-// `zerocp_error_t`.
-zerocp_result_t zerocp_waitset_fd(struct zerocp_waitset_t waitset,
-                                  int32_t *fd,
-                                  struct zerocp_error_t *error);
-
-// Destroys a wait set: its attachments are detached (the subscribers stay
-// as they are) and its descriptor closed. The handle is invalid
-// afterwards; a wait running on another thread returns first (destroy
-// waits for it).
-//
-// # Safety
-//
-// `error` is NULL or points to a writable `zerocp_error_t`.
-zerocp_result_t zerocp_waitset_destroy(struct zerocp_waitset_t waitset,
-                                       struct zerocp_error_t *error);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -163,7 +163,9 @@ impl From<AttachError> for Failure {
                     format!("cannot attach the subscriber: {}", inner.message),
                 )
             }
-            AttachError::ZeroPeriod => failure(ZEROCP_ERR_INVALID_ARGUMENT, &e),
+            AttachError::ZeroPeriod | AttachError::PeriodTooLong(_) => {
+                failure(ZEROCP_ERR_INVALID_ARGUMENT, &e)
+            }
             _ => failure(ZEROCP_ERR_INTERNAL, &e),
         }
     }

@@ -18,7 +18,8 @@
 //! | [`publisher_api`] | publishers over the runtime's `UntypedPublisher`: loan, publish, release |
 //! | [`subscriber_api`] | subscribers over the `UntypedSubscriber`: take, release, wait |
 //! | [`event_api`] | notifiers and listeners: event ids without payload |
-//! | [`waitset_api`] | wait sets over the runtime's `WaitSet`: one wait for several subscribers, listeners and descriptors |
+//! | [`waitset_api`] | wait sets over the runtime's `WaitSet`: one wait for several subscribers, listeners, intervals, deadlines and descriptors, with the reason for each |
+//! | [`waitset_attach_api`] | attaching to a wait set and detaching |
 //! | `watched_port` | a subscriber or listener as a wait set sees it, locked only for each look |
 //! | `watched_fd` | an application's descriptor in a wait set |
 //!
@@ -53,5 +54,6 @@ pub mod service_api;
 pub mod subscriber_api;
 mod text;
 pub mod waitset_api;
+pub mod waitset_attach_api;
 mod watched_fd;
 mod watched_port;

@@ -128,6 +128,7 @@ mod roles {
     use zerocp_c::service_api::*;
     use zerocp_c::subscriber_api::*;
     use zerocp_c::waitset_api::*;
+    use zerocp_c::waitset_attach_api::*;
     use zerocp_os_linux::testing::role::role_args;
 
     use super::COUNT;

@@ -9,7 +9,8 @@
 //!   subscriber's lock is not held), and a subscriber destroyed while
 //!   attached, also under a sleeping wait (detached implicitly); an
 //!   application's socket attached by descriptor; a wait
-//!   without limit that wakes with `ZEROCP_ERR_DAEMON` when the daemon stops.
+//!   without limit that wakes with `ZEROCP_ERR_DAEMON` when the daemon stops;
+//!   intervals and deadlines, reported with their reasons.
 
 mod support;
 
@@ -87,6 +88,16 @@ fn a_sleeping_wait_set_wakes_when_the_daemon_stops() {
     child.expect_line("asleep", STEP);
     daemon.stop();
     child.expect_success(STEP);
+}
+
+/// Intervals and deadlines from C: ticks, a missed deadline and data
+/// with their reasons, the period rules, detaching the timers.
+#[test]
+fn intervals_and_deadlines_through_the_exported_functions() {
+    let daemon = Daemon::start("roles::daemon");
+    let mut child = spawn_child("roles::timer_rules", &[], &daemon.envs());
+    child.expect_success(STEP);
+    daemon.stop();
 }
 
 #[path = "waitset/api.rs"]
@@ -288,5 +299,84 @@ mod roles {
         assert_eq!(api.wait(set, 0, 4).0, ZEROCP_ERR_INVALID_HANDLE);
         api.destroy_subscriber(a);
         api.close([pub_a, pub_b]);
+    }
+
+    /// The first event of `id` within 10 s, skipping others.
+    fn next_of(api: &Api, set: zerocp_c::waitset_api::zerocp_waitset_t, id: u64) -> u32 {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let (code, events) = api.wait_events(set, 1_000, 8);
+            assert!(code == ZEROCP_OK || code == ZEROCP_TIMEOUT, "{code:?}");
+            if let Some(&(_, reason)) = events.iter().find(|(at, _)| *at == id) {
+                return reason;
+            }
+        }
+        panic!("attachment {id} was not reported within 10 s");
+    }
+
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn timer_rules() {
+        use zerocp_c::waitset_api::{ZEROCP_READY_DATA, ZEROCP_READY_MISSED, ZEROCP_READY_TICK};
+        if role_args("roles::timer_rules").is_none() {
+            return;
+        }
+        let api = Api::new(c"ffi-timers");
+        let sub = api.subscriber(c"T");
+        let publisher = api.publisher(c"T");
+        let listener = api.listener(c"L");
+        let set = api.waitset();
+        let thirty_days_ms = 30 * 24 * 60 * 60 * 1000;
+        for bad in [0, thirty_days_ms + 1] {
+            assert_eq!(
+                api.attach_interval(set, bad),
+                Err(ZEROCP_ERR_INVALID_ARGUMENT)
+            );
+            assert_eq!(
+                api.attach_deadline(set, sub, bad),
+                Err(ZEROCP_ERR_INVALID_ARGUMENT)
+            );
+            assert_eq!(
+                api.attach_listener_deadline(set, listener, bad),
+                Err(ZEROCP_ERR_INVALID_ARGUMENT)
+            );
+        }
+        let zero = zerocp_c::event_api::zerocp_listener_t::default();
+        assert_eq!(
+            api.attach_listener_deadline(set, zero, 10),
+            Err(ZEROCP_ERR_INVALID_HANDLE)
+        );
+
+        // An interval ticks, not before its period; the plain wait reports
+        // its id too.
+        let start = Instant::now();
+        let tick = api.attach_interval(set, 20).expect("attach an interval");
+        assert_eq!(next_of(&api, set, tick), ZEROCP_READY_TICK);
+        assert!(start.elapsed() >= Duration::from_millis(20), "ticked early");
+        let (code, ids) = api.wait(set, 10_000, 4);
+        assert_eq!((code, ids), (ZEROCP_OK, vec![tick]));
+        assert_eq!(api.detach(set, tick), ZEROCP_OK);
+
+        // A deadline on a silent subscriber is missed; a sample is data.
+        let watch = api
+            .attach_deadline(set, sub, 30)
+            .expect("attach a deadline");
+        assert_eq!(next_of(&api, set, watch), ZEROCP_READY_MISSED);
+        api.publish(publisher, 5);
+        assert_eq!(next_of(&api, set, watch), ZEROCP_READY_DATA);
+        assert_eq!(api.take_all(sub), vec![5]);
+        let on_listener = api
+            .attach_listener_deadline(set, listener, 30)
+            .expect("attach a deadline on a listener");
+        assert_eq!(next_of(&api, set, on_listener), ZEROCP_READY_MISSED);
+
+        // Without timers nothing is ready.
+        assert_eq!(api.detach(set, watch), ZEROCP_OK);
+        assert_eq!(api.detach(set, on_listener), ZEROCP_OK);
+        assert_eq!(api.wait_events(set, 100, 4), (ZEROCP_TIMEOUT, vec![]));
+        api.destroy_waitset(set);
+        api.destroy_subscriber(sub);
+        api.destroy_listener(listener);
+        api.close([publisher]);
     }
 }

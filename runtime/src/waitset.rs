@@ -313,6 +313,11 @@ impl WaitSetEvents {
 }
 
 impl<'a> WaitSet<'a> {
+    /// The longest interval or deadline period, 30 days: beyond it a
+    /// period is a mistake rather than a schedule, and the set's clock
+    /// arithmetic stays far from overflowing.
+    pub const MAX_PERIOD: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
     /// An empty wait set (one epoll descriptor).
     pub fn new() -> Result<Self, WaitSetCreateError> {
         Ok(Self {
@@ -345,15 +350,14 @@ impl<'a> WaitSet<'a> {
 
     /// Attaches a deadline on `port` (a [`Subscriber`] or a [`Listener`]):
     /// reported [`Readiness::Missed`] when it had nothing at any look for
-    /// `period` (module docs), [`Readiness::Data`] while it has.
+    /// `period` (module docs), [`Readiness::Data`] while it has. A period
+    /// of zero or beyond [`WaitSet::MAX_PERIOD`] is refused.
     pub fn attach_deadline<P: Attachable>(
         &self,
         port: &'a P,
         period: Duration,
     ) -> Result<Attachment<'_, 'a>, AttachError> {
-        if period.is_zero() {
-            return Err(AttachError::ZeroPeriod);
-        }
+        check_period(period)?;
         let kind = Kind::Deadline {
             port,
             period,
@@ -364,11 +368,10 @@ impl<'a> WaitSet<'a> {
 
     /// Attaches an interval: reported [`Readiness::Tick`] every `period`
     /// (a tick missed while nobody waited is reported once, and the next
-    /// one is a period after the last due one still in the future).
+    /// one is a period after the last due one still in the future). A
+    /// period of zero or beyond [`WaitSet::MAX_PERIOD`] is refused.
     pub fn attach_interval(&self, period: Duration) -> Result<Attachment<'_, 'a>, AttachError> {
-        if period.is_zero() {
-            return Err(AttachError::ZeroPeriod);
-        }
+        check_period(period)?;
         let next = Cell::new(Instant::now() + period);
         Ok(self.insert(Kind::Interval { period, next }, None))
     }
@@ -542,6 +545,17 @@ impl<'a> WaitSet<'a> {
     }
 }
 
+/// A period an interval or deadline may have (`0 < period <= MAX_PERIOD`).
+fn check_period(period: Duration) -> Result<(), AttachError> {
+    if period.is_zero() {
+        return Err(AttachError::ZeroPeriod);
+    }
+    if period > WaitSet::MAX_PERIOD {
+        return Err(AttachError::PeriodTooLong(period));
+    }
+    Ok(())
+}
+
 impl AsFd for WaitSet<'_> {
     /// The epoll descriptor: readable when an attached subscriber has data.
     fn as_fd(&self) -> BorrowedFd<'_> {
@@ -554,5 +568,28 @@ impl std::fmt::Debug for WaitSet<'_> {
         f.debug_struct("WaitSet")
             .field("attachments", &self.entries.borrow().len())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_period_is_refused_at_zero_and_beyond_the_longest() {
+        let set = WaitSet::new().expect("a wait set");
+        assert!(matches!(
+            set.attach_interval(Duration::ZERO),
+            Err(AttachError::ZeroPeriod)
+        ));
+        let Err(err) = set.attach_interval(Duration::MAX) else {
+            panic!("a period of Duration::MAX was attached");
+        };
+        assert!(matches!(err, AttachError::PeriodTooLong(p) if p == Duration::MAX));
+        assert!(err.to_string().contains("the longest is"), "{err}");
+        assert!(
+            set.attach_interval(WaitSet::MAX_PERIOD).is_ok(),
+            "the longest period is allowed"
+        );
     }
 }

@@ -9,12 +9,14 @@ use std::ptr::{null, null_mut};
 
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use zerocp_c::error::zerocp_result_t::{self, *};
+use zerocp_c::event_api::*;
 use zerocp_c::payload_type::zerocp_type_t;
 use zerocp_c::publisher_api::*;
 use zerocp_c::runtime_api::*;
 use zerocp_c::service_api::*;
 use zerocp_c::subscriber_api::*;
 use zerocp_c::waitset_api::*;
+use zerocp_c::waitset_attach_api::*;
 
 fn ok(code: zerocp_result_t, what: &str) {
     assert_eq!(code, ZEROCP_OK, "{what}");
@@ -147,6 +149,15 @@ impl Api {
         );
     }
 
+    /// Destroys `listener`.
+    pub fn destroy_listener(&self, listener: zerocp_listener_t) {
+        // SAFETY: NULL error.
+        ok(
+            unsafe { zerocp_listener_destroy(listener, null_mut()) },
+            "destroy listener",
+        );
+    }
+
     /// A new wait set.
     pub fn waitset(&self) -> zerocp_waitset_t {
         let mut set = zerocp_waitset_t::default();
@@ -170,6 +181,91 @@ impl Api {
             ZEROCP_OK => Ok(id),
             code => Err(code),
         }
+    }
+
+    /// A listener of the event service `FFI/<instance>/U64`.
+    pub fn listener(&self, instance: &CStr) -> zerocp_listener_t {
+        let svc = Self::service(instance);
+        let mut listener = zerocp_listener_t::default();
+        // SAFETY: a writable out, NULL error.
+        let code = unsafe { zerocp_listener_create(self.rt, svc, &mut listener, null_mut()) };
+        ok(code, "listener");
+        Self::drop_service(svc);
+        listener
+    }
+
+    /// Attaches a deadline of `period_ms` on `sub` to `set`.
+    pub fn attach_deadline(
+        &self,
+        set: zerocp_waitset_t,
+        sub: zerocp_subscriber_t,
+        period_ms: u64,
+    ) -> Result<u64, zerocp_result_t> {
+        let mut id = 0;
+        // SAFETY: a writable out, NULL error.
+        let code = unsafe {
+            zerocp_waitset_attach_subscriber_deadline(set, sub, period_ms, &mut id, null_mut())
+        };
+        (code == ZEROCP_OK).then_some(id).ok_or(code)
+    }
+
+    /// Attaches a deadline of `period_ms` on `listener` to `set`.
+    pub fn attach_listener_deadline(
+        &self,
+        set: zerocp_waitset_t,
+        listener: zerocp_listener_t,
+        period_ms: u64,
+    ) -> Result<u64, zerocp_result_t> {
+        let mut id = 0;
+        // SAFETY: a writable out, NULL error.
+        let code = unsafe {
+            zerocp_waitset_attach_listener_deadline(set, listener, period_ms, &mut id, null_mut())
+        };
+        (code == ZEROCP_OK).then_some(id).ok_or(code)
+    }
+
+    /// Attaches an interval of `period_ms` to `set`.
+    pub fn attach_interval(
+        &self,
+        set: zerocp_waitset_t,
+        period_ms: u64,
+    ) -> Result<u64, zerocp_result_t> {
+        let mut id = 0;
+        // SAFETY: a writable out, NULL error.
+        let code = unsafe { zerocp_waitset_attach_interval(set, period_ms, &mut id, null_mut()) };
+        (code == ZEROCP_OK).then_some(id).ok_or(code)
+    }
+
+    /// `zerocp_waitset_wait_events` with room for `capacity`: the code and
+    /// the (attachment, reason) pairs.
+    pub fn wait_events(
+        &self,
+        set: zerocp_waitset_t,
+        timeout_ms: i64,
+        capacity: usize,
+    ) -> (zerocp_result_t, Vec<(u64, u32)>) {
+        let mut events = vec![zerocp_waitset_event_t::default(); capacity];
+        let mut count = usize::MAX;
+        // SAFETY: `events` is writable for `capacity` events, `count`
+        // writable, NULL error.
+        let code = unsafe {
+            zerocp_waitset_wait_events(
+                set,
+                timeout_ms,
+                events.as_mut_ptr(),
+                capacity,
+                &mut count,
+                null_mut(),
+            )
+        };
+        if code != ZEROCP_OK && code != ZEROCP_TIMEOUT {
+            return (code, Vec::new());
+        }
+        let ready = events[..count]
+            .iter()
+            .map(|e| (e.attachment, e.reason))
+            .collect();
+        (code, ready)
     }
 
     /// Attaches descriptor `fd` to `set`: the attachment id, or the code.

@@ -42,6 +42,9 @@ pub enum AttachError {
     Poll(PollError),
     /// An interval or deadline period of zero.
     ZeroPeriod,
+    /// An interval or deadline period longer than
+    /// [`WaitSet::MAX_PERIOD`](crate::WaitSet::MAX_PERIOD).
+    PeriodTooLong(std::time::Duration),
 }
 
 impl fmt::Display for AttachError {
@@ -50,6 +53,11 @@ impl fmt::Display for AttachError {
             Self::WakeFd(e) => write!(f, "cannot attach the subscriber: {e}"),
             Self::Poll(e) => write!(f, "cannot attach to the wait set: {e}"),
             Self::ZeroPeriod => f.write_str("cannot attach a period of zero to a wait set"),
+            Self::PeriodTooLong(period) => write!(
+                f,
+                "cannot attach a period of {period:?} to a wait set: the longest is {:?}",
+                crate::WaitSet::MAX_PERIOD
+            ),
         }
     }
 }
@@ -59,7 +67,7 @@ impl std::error::Error for AttachError {
         match self {
             Self::WakeFd(e) => Some(e),
             Self::Poll(e) => Some(e),
-            Self::ZeroPeriod => None,
+            Self::ZeroPeriod | Self::PeriodTooLong(_) => None,
         }
     }
 }
