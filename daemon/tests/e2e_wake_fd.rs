@@ -117,8 +117,10 @@ fn a_process_gone_takes_its_wake_descriptors_with_it() {
     };
     let base = armed_and_killed();
     armed_and_killed();
+    // At most the base: fewer is no leak (under qemu-user the emulator's
+    // own descriptors in the base come and go).
     assert!(
-        domain.wait_until(WAIT, || daemon_fds(&domain) == base),
+        domain.wait_until(WAIT, || daemon_fds(&domain) <= base),
         "descriptors left in the daemon after a second round: {} (base {base})",
         daemon_fds(&domain)
     );
