@@ -84,7 +84,7 @@ pub struct zerocp_waitset_t {
 /// One attachment of a set. Field order is drop order: the attachment
 /// (which detaches from the set, and through which the set borrows the
 /// view) goes before the view.
-pub(crate) struct Entry {
+struct Entry {
     /// The attachment id C holds (the runtime's, `AttachmentId::value`).
     id: u64,
     /// `None` once its subscriber is gone (detached implicitly).
@@ -136,11 +136,16 @@ impl SetState {
         id
     }
 
-    /// Removes the attachment `id`, to be dropped by the caller; `None`
-    /// when the set has none of that id.
-    pub(crate) fn remove(&mut self, id: u64) -> Option<Entry> {
-        let at = self.entries.iter().position(|e| e.id == id)?;
-        Some(self.entries.remove(at))
+    /// Removes and drops the attachment `id`; `false` when the set has
+    /// none of that id. The drop happens here, under the set's lock: an
+    /// attachment detaches itself from the runtime's set as it drops,
+    /// which must not overlap a wait on another thread.
+    pub(crate) fn remove(&mut self, id: u64) -> bool {
+        let Some(at) = self.entries.iter().position(|e| e.id == id) else {
+            return false;
+        };
+        drop(self.entries.remove(at));
+        true
     }
 
     /// Detaches the attachments whose subscriber is gone (module docs).

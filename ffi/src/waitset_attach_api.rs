@@ -108,10 +108,7 @@ unsafe fn attach_port<T: HasPort>(
     attachment: *mut u64,
     error: *mut zerocp_error_t,
 ) -> zerocp_result_t {
-    let body = || {
-        if attachment.is_null() {
-            return Err(Failure::null("attachment"));
-        }
+    let attach = || {
         let wake = T::registry().with(handle, |object| {
             let fd = object.port().wake_fd()?;
             fd.try_clone_to_owned().map_err(|e| {
@@ -122,7 +119,29 @@ unsafe fn attach_port<T: HasPort>(
             })
         })?;
         let view = Arc::new(WatchedPort::<T>::new(handle, wake));
-        let id = WAITSETS.with(waitset.id, |state| Ok(attach_view(state, view, how)?))?;
+        WAITSETS.with(waitset.id, |state| Ok(attach_view(state, view, how)?))
+    };
+    // SAFETY: the caller's contract on the pointers.
+    unsafe { attach_with(attach, attachment, error) }
+}
+
+/// The frame of every attach call: checks `attachment`, runs `attach` and
+/// stores the id it returns in `*attachment`.
+///
+/// # Safety
+///
+/// `attachment` is NULL or writable; `error` is NULL or points to a
+/// writable `zerocp_error_t`.
+unsafe fn attach_with(
+    attach: impl FnOnce() -> Result<u64, Failure>,
+    attachment: *mut u64,
+    error: *mut zerocp_error_t,
+) -> zerocp_result_t {
+    let body = || {
+        if attachment.is_null() {
+            return Err(Failure::null("attachment"));
+        }
+        let id = attach()?;
         // SAFETY: the caller's contract on this pointer (function docs).
         unsafe { put(attachment, "attachment", id) }?;
         Ok(zerocp_result_t::ZEROCP_OK)
@@ -152,10 +171,7 @@ pub unsafe extern "C" fn zerocp_waitset_attach_fd(
     attachment: *mut u64,
     error: *mut zerocp_error_t,
 ) -> zerocp_result_t {
-    let body = || {
-        if attachment.is_null() {
-            return Err(Failure::null("attachment"));
-        }
+    let attach = || {
         if fd < 0 {
             return Err(Failure::invalid(format!("fd {fd} is negative")));
         }
@@ -171,7 +187,7 @@ pub unsafe extern "C" fn zerocp_waitset_attach_fd(
             ),
         })?;
         let view = Arc::new(WatchedFd::new(own));
-        let id = WAITSETS.with(waitset.id, |state| {
+        WAITSETS.with(waitset.id, |state| {
             attach_view(state, view, How::Ready).map_err(|e| match e {
                 AttachError::Poll(PollError::Add { errno, .. }) if errno == Errno::PERM => {
                     Failure::invalid(format!(
@@ -180,13 +196,10 @@ pub unsafe extern "C" fn zerocp_waitset_attach_fd(
                 }
                 e => Failure::from(e),
             })
-        })?;
-        // SAFETY: the caller's contract on this pointer (function docs).
-        unsafe { put(attachment, "attachment", id) }?;
-        Ok(zerocp_result_t::ZEROCP_OK)
+        })
     };
-    // SAFETY: the caller's contract on `error`.
-    unsafe { call(error, body) }
+    // SAFETY: the caller's contract on the pointers.
+    unsafe { attach_with(attach, attachment, error) }
 }
 
 /// Attaches a deadline on `subscriber` to `waitset` and stores the
@@ -254,23 +267,17 @@ pub unsafe extern "C" fn zerocp_waitset_attach_interval(
     attachment: *mut u64,
     error: *mut zerocp_error_t,
 ) -> zerocp_result_t {
-    let body = || {
-        if attachment.is_null() {
-            return Err(Failure::null("attachment"));
-        }
-        let id = WAITSETS.with(waitset.id, |state| {
+    let attach = || {
+        WAITSETS.with(waitset.id, |state| {
             // SAFETY: as in `attach_view`: the attachment is kept in the
             // set's state, which drops it before the set.
             let runtime_set = unsafe { state.set_for_attachments() };
             let attached = runtime_set.attach_interval(Duration::from_millis(period_ms))?;
             Ok(state.keep(attached, None))
-        })?;
-        // SAFETY: the caller's contract on this pointer (function docs).
-        unsafe { put(attachment, "attachment", id) }?;
-        Ok(zerocp_result_t::ZEROCP_OK)
+        })
     };
-    // SAFETY: the caller's contract on `error`.
-    unsafe { call(error, body) }
+    // SAFETY: the caller's contract on the pointers.
+    unsafe { attach_with(attach, attachment, error) }
 }
 
 /// Detaches the attachment `attachment` from `waitset`.
@@ -288,15 +295,15 @@ pub unsafe extern "C" fn zerocp_waitset_detach(
     error: *mut zerocp_error_t,
 ) -> zerocp_result_t {
     let body = || {
-        let entry = WAITSETS.with(waitset.id, |state| {
-            state.remove(attachment).ok_or_else(|| {
-                Failure::invalid(format!(
+        WAITSETS.with(waitset.id, |state| {
+            if state.remove(attachment) {
+                Ok(zerocp_result_t::ZEROCP_OK)
+            } else {
+                Err(Failure::invalid(format!(
                     "attachment {attachment} is not attached to this wait set (detached already?)"
-                ))
-            })
-        })?;
-        drop(entry);
-        Ok(zerocp_result_t::ZEROCP_OK)
+                )))
+            }
+        })
     };
     // SAFETY: the caller's contract on `error`.
     unsafe { call(error, body) }

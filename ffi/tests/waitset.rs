@@ -10,7 +10,8 @@
 //!   attached, also under a sleeping wait (detached implicitly); an
 //!   application's socket attached by descriptor; a wait
 //!   without limit that wakes with `ZEROCP_ERR_DAEMON` when the daemon stops;
-//!   intervals and deadlines, reported with their reasons.
+//!   intervals and deadlines, reported with their reasons; detaching on
+//!   one thread while another waits on the set.
 
 mod support;
 
@@ -96,6 +97,17 @@ fn a_sleeping_wait_set_wakes_when_the_daemon_stops() {
 fn intervals_and_deadlines_through_the_exported_functions() {
     let daemon = Daemon::start("roles::daemon");
     let mut child = spawn_child("roles::timer_rules", &[], &daemon.envs());
+    child.expect_success(STEP);
+    daemon.stop();
+}
+
+/// A detach on one thread while another thread waits on the same set:
+/// every detach and every wait succeeds (an attachment ends under the
+/// set's lock, never beside a running wait).
+#[test]
+fn detaching_while_another_thread_waits_is_serialised() {
+    let daemon = Daemon::start("roles::daemon");
+    let mut child = spawn_child("roles::detach_beside_wait", &[], &daemon.envs());
     child.expect_success(STEP);
     daemon.stop();
 }
@@ -299,6 +311,43 @@ mod roles {
         assert_eq!(api.wait(set, 0, 4).0, ZEROCP_ERR_INVALID_HANDLE);
         api.destroy_subscriber(a);
         api.close([pub_a, pub_b]);
+    }
+
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn detach_beside_wait() {
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        if role_args("roles::detach_beside_wait").is_none() {
+            return;
+        }
+        const ROUNDS: usize = 2000;
+        static DONE: AtomicBool = AtomicBool::new(false);
+        static WAITS: AtomicU64 = AtomicU64::new(0);
+        let api = Api::new(c"ffi-detach");
+        let set = api.waitset();
+        let waiter = std::thread::spawn(move || {
+            while !DONE.load(Ordering::Relaxed) {
+                let (code, _) = api.wait(set, 0, 4);
+                assert!(
+                    code == ZEROCP_OK || code == ZEROCP_TIMEOUT,
+                    "wait: {code:?}"
+                );
+                WAITS.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while WAITS.load(Ordering::Relaxed) == 0 {
+            assert!(Instant::now() < deadline, "the waiter never waited");
+            std::thread::yield_now();
+        }
+        for round in 0..ROUNDS {
+            let id = api.attach_interval(set, 1).expect("attach an interval");
+            assert_eq!(api.detach(set, id), ZEROCP_OK, "detach in round {round}");
+        }
+        DONE.store(true, Ordering::Relaxed);
+        waiter.join().expect("the waiter");
+        api.destroy_waitset(set);
+        api.close([]);
     }
 
     /// The first event of `id` within 10 s, skipping others.
