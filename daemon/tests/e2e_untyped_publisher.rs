@@ -4,6 +4,8 @@
 //! the daemon refuses it any type but the service's, slices are bounded
 //! by `max_slice_len`, and a loan dropped unpublished goes back to the
 //! pool; an untyped subscriber may opt into the block-publisher policy.
+//! A slice type with a user header: a typed `[u16]` subscriber with that
+//! header reads both, and every loan's header starts zero-filled.
 
 mod e2e_support;
 mod support;
@@ -19,6 +21,14 @@ const WAIT: Duration = Duration::from_secs(60);
 fn an_untyped_publisher_reaches_typed_and_untyped_subscribers() {
     let domain = TestDomain::start();
     let mut child = spawn_child("roles::untyped_publisher", &[], &domain.envs());
+    child.expect_success(WAIT);
+    domain.stop();
+}
+
+#[test]
+fn an_untyped_slice_publisher_writes_user_headers() {
+    let domain = TestDomain::start();
+    let mut child = spawn_child("roles::untyped_headers", &[], &domain.envs());
     child.expect_success(WAIT);
     domain.stop();
 }
@@ -39,6 +49,14 @@ mod roles {
     struct Pose {
         x: u32,
         y: u32,
+    }
+
+    #[repr(C)]
+    #[derive(Debug, Clone, Copy, PartialEq, ZeroCopySafe)]
+    #[zerocp(type_name = "e2e::Frame")]
+    struct Frame {
+        id: u32,
+        exposure_us: u32,
     }
 
     fn refused(created: Result<UntypedPublisher, zerocp::CreatePortError>) {
@@ -140,5 +158,51 @@ mod roles {
             assert_eq!(sample.payload()[..4], i.to_ne_bytes());
         }
         assert!(!blocking.wait(Some(Duration::from_millis(1))).expect("wait"));
+    }
+
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn untyped_headers() {
+        if role_args("roles::untyped_headers").is_none() {
+            return;
+        }
+        let rt = Runtime::builder("e2e-untyped-headers")
+            .reconnect(false)
+            .init()
+            .expect("init");
+        let svc = service("untyped-headers");
+        let typed = rt
+            .subscriber::<[u16]>(&svc)
+            .user_header::<Frame>()
+            .create()
+            .expect("typed subscriber");
+        let framed = ServiceType::of::<[u16], Frame>();
+        let publisher = rt
+            .untyped_publisher(&svc, framed)
+            .max_slice_len(8)
+            .max_loans(1)
+            .create()
+            .expect("untyped publisher");
+        for i in 0..6u16 {
+            let mut loan = publisher.loan_slice(usize::from(i)).expect("loan");
+            assert_eq!(loan.len_bytes(), 2 * usize::from(i));
+            let header = loan.user_header_mut();
+            assert_eq!(header, &[0; 8], "loan {i}: the header starts zeroed");
+            header[..4].copy_from_slice(&u32::from(i).to_ne_bytes());
+            header[4..].copy_from_slice(&(100 * u32::from(i)).to_ne_bytes());
+            let values = (0..i).flat_map(|v| (i * 10 + v).to_ne_bytes());
+            for (to, from) in loan.payload_mut().iter_mut().zip(values) {
+                to.write(from);
+            }
+            loan.publish().expect("publish");
+            let sample = typed.take().expect("take").expect("a sample");
+            let expected: Vec<u16> = (0..i).map(|v| i * 10 + v).collect();
+            assert_eq!(&*sample, expected.as_slice());
+            let frame = Frame {
+                id: u32::from(i),
+                exposure_us: 100 * u32::from(i),
+            };
+            assert_eq!(*sample.user_header(), frame);
+        }
     }
 }

@@ -1,6 +1,7 @@
 /* Bad input to the C API: NULL pointers, invalid names and sizes, a type
  * other than the service's, double release, handles used after destroy,
- * wait sets without room for ids or with unknown attachments.
+ * slices and user headers misdeclared or overlong, wait sets without room
+ * for ids or with unknown attachments.
  * Every call must fail with its code and a message saying what was wrong,
  * never crash; prints "all error checks passed" at the end. The daemon is
  * the one of ZEROCP_DOMAIN. */
@@ -35,6 +36,90 @@ static void expect(int line, zerocp_result_t got, zerocp_result_t want,
 }
 
 #define EXPECT(call, want, needle) expect(__LINE__, (call), (want), &error, (needle))
+
+/* Slices and user headers: bad shapes and header types, a slice publisher
+ * without a maximum, loans longer than it (or than 1 for a sized type),
+ * another header than the service's; an empty slice is a sample. */
+static void slice_errors(zerocp_runtime_t runtime) {
+    zerocp_error_t error;
+    zerocp_service_t service;
+    zerocp_publisher_t publisher;
+    zerocp_subscriber_t subscriber;
+    zerocp_loan_t loan;
+    zerocp_sample_t sample;
+    zerocp_type_t element = {"u16", 2, 2};
+    zerocp_type_t header = {"c_errors::Header", 8, 4};
+    zerocp_type_t bad_header = {"c_errors::Header", 8, 3};
+    zerocp_type_t other_header = {"c_errors::Other", 8, 4};
+    zerocp_publisher_options_t options;
+    zerocp_subscriber_options_t sub_options;
+
+    EXPECT(zerocp_service_create("Examples", "Errors", "Rows", &service, &error), ZEROCP_OK, "");
+    zerocp_publisher_options_default(&options);
+    options.shape = 5;
+    EXPECT(zerocp_publisher_create(runtime, service, &element, &options, &publisher, &error),
+           ZEROCP_ERR_INVALID_ARGUMENT, "options.shape");
+    options.shape = ZEROCP_SHAPE_SLICE;
+    EXPECT(zerocp_publisher_create(runtime, service, &element, &options, &publisher, &error),
+           ZEROCP_ERR_INVALID_ARGUMENT, "max_slice_len");
+    options.max_slice_len = 4;
+    options.user_header = &bad_header;
+    EXPECT(zerocp_publisher_create(runtime, service, &element, &options, &publisher, &error),
+           ZEROCP_ERR_INVALID_ARGUMENT, "options.user_header.align");
+    options.user_header = &header;
+    EXPECT(zerocp_publisher_create(runtime, service, &element, &options, &publisher, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_publisher_loan_slice(publisher, 5, &loan, &error), ZEROCP_ERR_INVALID_ARGUMENT, "slice");
+    EXPECT(zerocp_publisher_loan_slice(publisher, 1, NULL, &error), ZEROCP_ERR_NULL_ARGUMENT, "loan is NULL");
+
+    zerocp_subscriber_options_default(&sub_options);
+    sub_options.shape = ZEROCP_SHAPE_SLICE;
+    EXPECT(zerocp_subscriber_create(runtime, service, &element, &sub_options, &subscriber, &error),
+           ZEROCP_ERR_REFUSED, NULL);
+    sub_options.user_header = &other_header;
+    EXPECT(zerocp_subscriber_create(runtime, service, &element, &sub_options, &subscriber, &error),
+           ZEROCP_ERR_REFUSED, NULL);
+    sub_options.user_header = &header;
+    sub_options.shape = ZEROCP_SHAPE_SIZED;
+    EXPECT(zerocp_subscriber_create(runtime, service, &element, &sub_options, &subscriber, &error),
+           ZEROCP_ERR_REFUSED, NULL);
+    sub_options.shape = ZEROCP_SHAPE_SLICE;
+    EXPECT(zerocp_subscriber_create(runtime, service, &element, &sub_options, &subscriber, &error), ZEROCP_OK, "");
+
+    /* An empty slice: no payload bytes, a header all the same. */
+    EXPECT(zerocp_publisher_loan_slice(publisher, 0, &loan, &error), ZEROCP_OK, "");
+    if (loan.size != 0 || loan.len != 0 || loan.user_header == NULL || loan.user_header_size != 8) {
+        fprintf(stderr, "empty loan: %zu bytes, %zu elements, header %zu bytes\n", loan.size, loan.len,
+                loan.user_header_size);
+        failures++;
+    }
+    memset(loan.user_header, 0x5a, loan.user_header_size);
+    EXPECT(zerocp_publisher_publish(publisher, loan.payload, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_subscriber_wait(subscriber, 5000, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_subscriber_take(subscriber, &sample, &error), ZEROCP_OK, "");
+    if (sample.len != 0 || sample.size != 0 || sample.user_header_size != 8 ||
+        ((const unsigned char *)sample.user_header)[7] != 0x5a) {
+        fprintf(stderr, "empty sample: %zu elements, %zu bytes\n", sample.len, sample.size);
+        failures++;
+    }
+    EXPECT(zerocp_subscriber_release(subscriber, sample.payload, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_subscriber_destroy(subscriber, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_publisher_destroy(publisher, &error), ZEROCP_OK, "");
+
+    /* A sized type loans exactly one value and has no header unless asked. */
+    zerocp_publisher_options_default(&options);
+    EXPECT(zerocp_service_destroy(service, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_service_create("Examples", "Errors", "Sized", &service, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_publisher_create(runtime, service, &element, &options, &publisher, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_publisher_loan_slice(publisher, 2, &loan, &error), ZEROCP_ERR_INVALID_ARGUMENT, "slice");
+    EXPECT(zerocp_publisher_loan_slice(publisher, 1, &loan, &error), ZEROCP_OK, "");
+    if (loan.size != 2 || loan.len != 1 || loan.user_header != NULL || loan.user_header_size != 0) {
+        fprintf(stderr, "sized loan: %zu bytes, header %zu bytes\n", loan.size, loan.user_header_size);
+        failures++;
+    }
+    EXPECT(zerocp_publisher_release(publisher, loan.payload, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_publisher_destroy(publisher, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_service_destroy(service, &error), ZEROCP_OK, "");
+}
 
 int main(void) {
     zerocp_error_t error;
@@ -127,6 +212,8 @@ int main(void) {
     EXPECT(zerocp_subscriber_take(subscriber, &sample, &error), ZEROCP_OK, "");
     EXPECT(zerocp_subscriber_release(subscriber, sample.payload, &error), ZEROCP_OK, "");
     EXPECT(zerocp_subscriber_release(subscriber, sample.payload, &error), ZEROCP_ERR_NOT_HELD, "not a sample");
+
+    slice_errors(runtime);
 
     /* Wait sets: NULL outs, no room for ids, unknown attachments, handles
      * of another kind. */

@@ -17,6 +17,14 @@
 // Words of `zerocp_event_set_t::words`.
 #define ZEROCP_EVENT_WORDS 8
 
+// `shape` of the publisher's and subscriber's options: one value of the
+// type per sample (the default).
+#define ZEROCP_SHAPE_SIZED 0
+
+// `shape` of the publisher's and subscriber's options: a slice of the
+// type's values per sample, its length chosen at each loan (Rust `[T]`).
+#define ZEROCP_SHAPE_SLICE 1
+
 // `zerocp_publisher_options_t::on_publish_timeout`: drop the sample for
 // the full subscriber only and succeed (the default).
 #define ZEROCP_ON_PUBLISH_TIMEOUT_DROP 0
@@ -148,6 +156,17 @@ typedef struct zerocp_event_set_t {
   uint32_t words[ZEROCP_EVENT_WORDS];
 } zerocp_event_set_t;
 
+// A payload type: `name` (1 to 128 bytes, e.g. `"zerocp_examples::Counter"`),
+// `size` (`sizeof`, at least 1) and `align` (`_Alignof`, a power of two).
+typedef struct zerocp_type_t {
+  // The type's name, NUL-terminated, as every port of the service names it.
+  const char *name;
+  // Its size in bytes.
+  size_t size;
+  // Its alignment in bytes.
+  size_t align;
+} zerocp_type_t;
+
 // A publisher's options; `zerocp_publisher_options_default` fills the
 // defaults (NULL options mean them too).
 typedef struct zerocp_publisher_options_t {
@@ -160,24 +179,41 @@ typedef struct zerocp_publisher_options_t {
   uint64_t publish_timeout_ms;
   // `ZEROCP_ON_PUBLISH_TIMEOUT_DROP` (default) or `_FAIL`.
   uint32_t on_publish_timeout;
+  // `ZEROCP_SHAPE_SIZED` (default: one `type` per sample) or
+  // `ZEROCP_SHAPE_SLICE` (up to `max_slice_len` of them, loaned with
+  // `zerocp_publisher_loan_slice`).
+  uint32_t shape;
+  // The longest slice in elements, at least 1 for `ZEROCP_SHAPE_SLICE`
+  // (ignored for a sized type); default 0.
+  uint32_t max_slice_len;
+  // The type of the user header beside every payload (metadata such as
+  // a frame id), or NULL (default) for none; read during the call.
+  const struct zerocp_type_t *user_header;
 } zerocp_publisher_options_t;
-
-// A payload type: `name` (1 to 128 bytes, e.g. `"zerocp_examples::Counter"`),
-// `size` (`sizeof`, at least 1) and `align` (`_Alignof`, a power of two).
-typedef struct zerocp_type_t {
-  // The type's name, NUL-terminated, as every port of the service names it.
-  const char *name;
-  // Its size in bytes.
-  size_t size;
-  // Its alignment in bytes.
-  size_t align;
-} zerocp_type_t;
 
 // A publisher. Zero is never a valid handle.
 typedef struct zerocp_publisher_t {
   // The handle's id (opaque).
   uint64_t id;
 } zerocp_publisher_t;
+
+// A loan's parts (`zerocp_publisher_loan_slice`), in shared memory and
+// the caller's until the loan is published or released.
+typedef struct zerocp_loan_t {
+  // The payload's first byte, aligned for the type, holding stale
+  // bytes: write every byte. It names the loan to
+  // `zerocp_publisher_publish` and `_release`.
+  void *payload;
+  // The payload's size in bytes: `len` times the type's size.
+  size_t size;
+  // Elements loaned (1 for a sized type).
+  size_t len;
+  // The user header's first byte, zero-filled, or NULL when the
+  // publisher has none.
+  void *user_header;
+  // The user header's size in bytes (0 without one).
+  size_t user_header_size;
+} zerocp_loan_t;
 
 // A subscriber's options; `zerocp_subscriber_options_default` fills the
 // defaults (NULL options mean them too).
@@ -194,6 +230,13 @@ typedef struct zerocp_subscriber_options_t {
   // Checks of the queue before `zerocp_subscriber_wait` sleeps (0:
   // sleep at once).
   uint32_t wait_spins;
+  // `ZEROCP_SHAPE_SIZED` (default: one `type` per sample) or
+  // `ZEROCP_SHAPE_SLICE` (a slice of them; `zerocp_sample_t::len` says
+  // how many).
+  uint32_t shape;
+  // The type of the user header beside every payload, or NULL
+  // (default) for none; read during the call.
+  const struct zerocp_type_t *user_header;
 } zerocp_subscriber_options_t;
 
 // A subscriber. Zero is never a valid handle.
@@ -207,7 +250,8 @@ typedef struct zerocp_subscriber_t {
 typedef struct zerocp_sample_t {
   // The payload's first byte, aligned for the type.
   const void *payload;
-  // The payload's size in bytes (the type's size).
+  // The payload's size in bytes (the type's size; for a slice, `len`
+  // times it).
   size_t size;
   // The publisher's sequence number of this sample (from 0).
   uint64_t sequence;
@@ -217,6 +261,14 @@ typedef struct zerocp_sample_t {
   uint32_t publisher_port;
   // The publisher port's generation (with the index: which publisher).
   uint32_t publisher_generation;
+  // Elements of a slice payload (1 for a sized type; a slice may be
+  // empty: then `size` is 0).
+  size_t len;
+  // The user header's first byte (read-only, valid as the payload is),
+  // or NULL when the service type has none.
+  const void *user_header;
+  // The user header's size in bytes (0 without one).
+  size_t user_header_size;
 } zerocp_sample_t;
 
 // A wait set. Zero is never a valid handle.
@@ -358,17 +410,19 @@ bool zerocp_event_set_contains(const struct zerocp_event_set_t *events, uint32_t
 // `out` is NULL (then nothing happens) or writable.
 void zerocp_publisher_options_default(struct zerocp_publisher_options_t *out);
 
-// Creates a publisher of one `*type` per sample on `service` with
-// `*options` (NULL: the defaults) and stores its handle in `*out`. The
-// daemon refuses (`ZEROCP_ERR_REFUSED`) a type other than the one the
-// service's ports have; a Rust port's type is its `type_name`, size and
-// alignment.
+// Creates a publisher of one `*type` per sample (or a slice of them, and
+// a user header, as `*options` say) on `service` with `*options` (NULL:
+// the defaults) and stores its handle in `*out`. The daemon refuses
+// (`ZEROCP_ERR_REFUSED`) a type other than the one the service's ports
+// have; a Rust port's type is its `type_name`, size and alignment, its
+// shape (`[T]` is a slice) and its user header type.
 //
 // # Safety
 //
-// `type` points to a readable `zerocp_type_t` (its name NUL-terminated)
-// or is NULL; `options` is NULL or readable; `out` is NULL or writable;
-// `error` is NULL or points to a writable `zerocp_error_t`.
+// `type` and `options->user_header` each point to a readable
+// `zerocp_type_t` (its name NUL-terminated) or are NULL; `options` is
+// NULL or readable; `out` is NULL or writable; `error` is NULL or points
+// to a writable `zerocp_error_t`.
 zerocp_result_t zerocp_publisher_create(struct zerocp_runtime_t runtime,
                                         struct zerocp_service_t service,
                                         const struct zerocp_type_t *type,
@@ -378,11 +432,11 @@ zerocp_result_t zerocp_publisher_create(struct zerocp_runtime_t runtime,
 
 // Loans a sample: stores the address of its payload in shared memory
 // (aligned for the type, holding stale bytes: write every byte) in
-// `*payload` and its size in `*size` (the type's size). Publish it with
-// `zerocp_publisher_publish` or give it back with
-// `zerocp_publisher_release`; the memory is the caller's until then.
-// Fails with `ZEROCP_ERR_LIMIT` when `max_loans` samples are loaned or the
-// pool or a quota is exhausted.
+// `*payload` and its size in `*size` (the type's size; for a slice
+// type, one element). Publish it with `zerocp_publisher_publish` or give
+// it back with `zerocp_publisher_release`; the memory is the caller's
+// until then. Fails with `ZEROCP_ERR_LIMIT` when `max_loans` samples are
+// loaned or the pool or a quota is exhausted.
 //
 // # Safety
 //
@@ -392,6 +446,22 @@ zerocp_result_t zerocp_publisher_loan(struct zerocp_publisher_t publisher,
                                       void **payload,
                                       size_t *size,
                                       struct zerocp_error_t *error);
+
+// Loans a sample of `len` elements of a slice type (`len` from 0 to the
+// publisher's `max_slice_len`; exactly 1 for a sized type) with its user
+// header, and stores its parts in `*loan`. Publish or release it by
+// `loan->payload`, as a loan of `zerocp_publisher_loan`.
+// `ZEROCP_ERR_INVALID_ARGUMENT` for a longer slice; `ZEROCP_ERR_LIMIT` as
+// `zerocp_publisher_loan`.
+//
+// # Safety
+//
+// `loan` is NULL or writable; `error` is NULL or points to a writable
+// `zerocp_error_t`.
+zerocp_result_t zerocp_publisher_loan_slice(struct zerocp_publisher_t publisher,
+                                            size_t len,
+                                            struct zerocp_loan_t *loan,
+                                            struct zerocp_error_t *error);
 
 // Publishes the loan whose payload is at `payload` to every subscriber
 // of the service; the pointer is no longer the caller's, whether it
@@ -480,9 +550,10 @@ zerocp_result_t zerocp_service_destroy(struct zerocp_service_t service,
 // `out` is NULL (then nothing happens) or writable.
 void zerocp_subscriber_options_default(struct zerocp_subscriber_options_t *out);
 
-// Creates a subscriber of one `*type` per sample on `service` with
-// `*options` (NULL: the defaults) and stores its handle in `*out`; the
-// daemon refuses (`ZEROCP_ERR_REFUSED`) another type than the service's.
+// Creates a subscriber of one `*type` per sample (or a slice of them, and
+// a user header, as `*options` say) on `service` with `*options` (NULL:
+// the defaults) and stores its handle in `*out`; the daemon refuses
+// (`ZEROCP_ERR_REFUSED`) another type than the service's.
 //
 // # Safety
 //

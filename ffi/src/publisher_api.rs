@@ -1,4 +1,4 @@
-//! Publishers: `zerocp_publisher_create`, `_loan`, `_publish`, `_release`,
+//! Publishers: `zerocp_publisher_create`, `_loan`, `_loan_slice`, `_publish`,
 //! `_destroy`, over the runtime's [`UntypedPublisher`].
 //!
 //! A publisher handle owns its port and the loans C holds: a loan is
@@ -14,7 +14,7 @@ use zerocp::{PublishTimeout, UntypedLoan, UntypedPublisher};
 use crate::boundary::{call, destroy};
 use crate::error::{Failure, zerocp_error_t, zerocp_result_t};
 use crate::handles::Registry;
-use crate::payload_type::{service_type, zerocp_type_t};
+use crate::payload_type::{ZEROCP_SHAPE_SIZED, service_type, zerocp_type_t};
 use crate::runtime_api::{RUNTIMES, zerocp_runtime_t};
 use crate::service_api::{SERVICES, zerocp_service_t};
 use crate::text::{put, read_or};
@@ -50,6 +50,16 @@ pub struct zerocp_publisher_options_t {
     pub publish_timeout_ms: u64,
     /// `ZEROCP_ON_PUBLISH_TIMEOUT_DROP` (default) or `_FAIL`.
     pub on_publish_timeout: u32,
+    /// `ZEROCP_SHAPE_SIZED` (default: one `type` per sample) or
+    /// `ZEROCP_SHAPE_SLICE` (up to `max_slice_len` of them, loaned with
+    /// `zerocp_publisher_loan_slice`).
+    pub shape: u32,
+    /// The longest slice in elements, at least 1 for `ZEROCP_SHAPE_SLICE`
+    /// (ignored for a sized type); default 0.
+    pub max_slice_len: u32,
+    /// The type of the user header beside every payload (metadata such as
+    /// a frame id), or NULL (default) for none; read during the call.
+    pub user_header: *const zerocp_type_t,
 }
 
 impl Default for zerocp_publisher_options_t {
@@ -59,6 +69,9 @@ impl Default for zerocp_publisher_options_t {
             max_loans: zerocp::DEFAULT_MAX_LOANS,
             publish_timeout_ms: zerocp::DEFAULT_PUBLISH_TIMEOUT.as_millis() as u64,
             on_publish_timeout: ZEROCP_ON_PUBLISH_TIMEOUT_DROP,
+            shape: ZEROCP_SHAPE_SIZED,
+            max_slice_len: 0,
+            user_header: std::ptr::null(),
         }
     }
 }
@@ -89,17 +102,19 @@ pub unsafe extern "C" fn zerocp_publisher_options_default(out: *mut zerocp_publi
     let _ = unsafe { put(out, "out", zerocp_publisher_options_t::default()) };
 }
 
-/// Creates a publisher of one `*type` per sample on `service` with
-/// `*options` (NULL: the defaults) and stores its handle in `*out`. The
-/// daemon refuses (`ZEROCP_ERR_REFUSED`) a type other than the one the
-/// service's ports have; a Rust port's type is its `type_name`, size and
-/// alignment.
+/// Creates a publisher of one `*type` per sample (or a slice of them, and
+/// a user header, as `*options` say) on `service` with `*options` (NULL:
+/// the defaults) and stores its handle in `*out`. The daemon refuses
+/// (`ZEROCP_ERR_REFUSED`) a type other than the one the service's ports
+/// have; a Rust port's type is its `type_name`, size and alignment, its
+/// shape (`[T]` is a slice) and its user header type.
 ///
 /// # Safety
 ///
-/// `type` points to a readable `zerocp_type_t` (its name NUL-terminated)
-/// or is NULL; `options` is NULL or readable; `out` is NULL or writable;
-/// `error` is NULL or points to a writable `zerocp_error_t`.
+/// `type` and `options->user_header` each point to a readable
+/// `zerocp_type_t` (its name NUL-terminated) or are NULL; `options` is
+/// NULL or readable; `out` is NULL or writable; `error` is NULL or points
+/// to a writable `zerocp_error_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn zerocp_publisher_create(
     runtime: zerocp_runtime_t,
@@ -111,9 +126,9 @@ pub unsafe extern "C" fn zerocp_publisher_create(
 ) -> zerocp_result_t {
     let body = || {
         // SAFETY: the caller's contract on this pointer (function docs).
-        let ty = unsafe { service_type(r#type) }?;
-        // SAFETY: the caller's contract on this pointer (function docs).
         let o = unsafe { read_or(options, zerocp_publisher_options_t::default()) };
+        // SAFETY: the caller's contract on these pointers (function docs).
+        let ty = unsafe { service_type(r#type, o.shape, o.user_header) }?;
         let on_timeout = match o.on_publish_timeout {
             ZEROCP_ON_PUBLISH_TIMEOUT_DROP => PublishTimeout::DropForSubscriber,
             ZEROCP_ON_PUBLISH_TIMEOUT_FAIL => PublishTimeout::Fail,
@@ -128,8 +143,11 @@ pub unsafe extern "C" fn zerocp_publisher_create(
         }
         let publisher = RUNTIMES.with(runtime.id, |rt| {
             SERVICES.with(service.id, |svc| {
-                let created = rt
-                    .untyped_publisher(svc, ty)
+                let mut builder = rt.untyped_publisher(svc, ty);
+                if o.max_slice_len > 0 {
+                    builder = builder.max_slice_len(o.max_slice_len);
+                }
+                let created = builder
                     .history(o.history)
                     .max_loans(o.max_loans)
                     .publish_timeout(timeout(o.publish_timeout_ms))
@@ -161,11 +179,11 @@ fn timeout(ms: u64) -> Duration {
 
 /// Loans a sample: stores the address of its payload in shared memory
 /// (aligned for the type, holding stale bytes: write every byte) in
-/// `*payload` and its size in `*size` (the type's size). Publish it with
-/// `zerocp_publisher_publish` or give it back with
-/// `zerocp_publisher_release`; the memory is the caller's until then.
-/// Fails with `ZEROCP_ERR_LIMIT` when `max_loans` samples are loaned or the
-/// pool or a quota is exhausted.
+/// `*payload` and its size in `*size` (the type's size; for a slice
+/// type, one element). Publish it with `zerocp_publisher_publish` or give
+/// it back with `zerocp_publisher_release`; the memory is the caller's
+/// until then. Fails with `ZEROCP_ERR_LIMIT` when `max_loans` samples are
+/// loaned or the pool or a quota is exhausted.
 ///
 /// # Safety
 ///
@@ -186,22 +204,96 @@ pub unsafe extern "C" fn zerocp_publisher_loan(
             return Err(Failure::null("size"));
         }
         PUBLISHERS.with(publisher.id, |port| {
-            let loan = port.publisher.loan()?;
-            // SAFETY: only the lifetime changes: the loan holds its own
-            // reference to the publisher's core (it never borrows the
-            // publisher's memory); it is stored beside the publisher and
-            // dropped before it (PublisherPort's field order).
-            let mut loan: UntypedLoan<'static> = unsafe { std::mem::transmute(loan) };
+            let loaned = port.loan(1)?;
             // SAFETY: the caller's contract on this pointer (function docs).
-            unsafe { put(payload, "payload", loan.as_mut_ptr().cast()) }?;
+            unsafe { put(payload, "payload", loaned.payload) }?;
             // SAFETY: the caller's contract on this pointer (function docs).
-            unsafe { put(size, "size", loan.len_bytes()) }?;
-            port.loans.push(loan);
+            unsafe { put(size, "size", loaned.size) }?;
             Ok(zerocp_result_t::ZEROCP_OK)
         })
     };
     // SAFETY: the caller's contract on `error`.
     unsafe { call(error, body) }
+}
+
+/// A loan's parts (`zerocp_publisher_loan_slice`), in shared memory and
+/// the caller's until the loan is published or released.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct zerocp_loan_t {
+    /// The payload's first byte, aligned for the type, holding stale
+    /// bytes: write every byte. It names the loan to
+    /// `zerocp_publisher_publish` and `_release`.
+    pub payload: *mut c_void,
+    /// The payload's size in bytes: `len` times the type's size.
+    pub size: usize,
+    /// Elements loaned (1 for a sized type).
+    pub len: usize,
+    /// The user header's first byte, zero-filled, or NULL when the
+    /// publisher has none.
+    pub user_header: *mut c_void,
+    /// The user header's size in bytes (0 without one).
+    pub user_header_size: usize,
+}
+
+/// Loans a sample of `len` elements of a slice type (`len` from 0 to the
+/// publisher's `max_slice_len`; exactly 1 for a sized type) with its user
+/// header, and stores its parts in `*loan`. Publish or release it by
+/// `loan->payload`, as a loan of `zerocp_publisher_loan`.
+/// `ZEROCP_ERR_INVALID_ARGUMENT` for a longer slice; `ZEROCP_ERR_LIMIT` as
+/// `zerocp_publisher_loan`.
+///
+/// # Safety
+///
+/// `loan` is NULL or writable; `error` is NULL or points to a writable
+/// `zerocp_error_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn zerocp_publisher_loan_slice(
+    publisher: zerocp_publisher_t,
+    len: usize,
+    loan: *mut zerocp_loan_t,
+    error: *mut zerocp_error_t,
+) -> zerocp_result_t {
+    let body = || {
+        if loan.is_null() {
+            return Err(Failure::null("loan"));
+        }
+        PUBLISHERS.with(publisher.id, |port| {
+            let loaned = port.loan(len)?;
+            // SAFETY: the caller's contract on this pointer (function docs).
+            unsafe { put(loan, "loan", loaned) }?;
+            Ok(zerocp_result_t::ZEROCP_OK)
+        })
+    };
+    // SAFETY: the caller's contract on `error`.
+    unsafe { call(error, body) }
+}
+
+impl PublisherPort {
+    /// Loans `len` elements and keeps the loan; returns its parts.
+    fn loan(&mut self, len: usize) -> Result<zerocp_loan_t, Failure> {
+        let loan = self.publisher.loan_slice(len)?;
+        // SAFETY: only the lifetime changes: the loan holds its own
+        // reference to the publisher's core (it never borrows the
+        // publisher's memory); it is stored beside the publisher and
+        // dropped before it (PublisherPort's field order).
+        let mut loan: UntypedLoan<'static> = unsafe { std::mem::transmute(loan) };
+        let header = loan.user_header_mut();
+        let (user_header, user_header_size) = if header.is_empty() {
+            (std::ptr::null_mut(), 0)
+        } else {
+            (header.as_mut_ptr().cast(), header.len())
+        };
+        let parts = zerocp_loan_t {
+            payload: loan.as_mut_ptr().cast(),
+            size: loan.len_bytes(),
+            len,
+            user_header,
+            user_header_size,
+        };
+        self.loans.push(loan);
+        Ok(parts)
+    }
 }
 
 /// The loan whose payload is at `payload`, taken out of the list.

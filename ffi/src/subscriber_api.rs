@@ -14,7 +14,7 @@ use zerocp::{FullPolicy, UntypedSample, UntypedSubscriber};
 use crate::boundary::{call, destroy};
 use crate::error::{Failure, zerocp_error_t, zerocp_result_t};
 use crate::handles::Registry;
-use crate::payload_type::{service_type, zerocp_type_t};
+use crate::payload_type::{ZEROCP_SHAPE_SIZED, service_type, zerocp_type_t};
 use crate::runtime_api::{RUNTIMES, zerocp_runtime_t};
 use crate::service_api::{SERVICES, zerocp_service_t};
 use crate::text::{put, read_or};
@@ -52,6 +52,13 @@ pub struct zerocp_subscriber_options_t {
     /// Checks of the queue before `zerocp_subscriber_wait` sleeps (0:
     /// sleep at once).
     pub wait_spins: u32,
+    /// `ZEROCP_SHAPE_SIZED` (default: one `type` per sample) or
+    /// `ZEROCP_SHAPE_SLICE` (a slice of them; `zerocp_sample_t::len` says
+    /// how many).
+    pub shape: u32,
+    /// The type of the user header beside every payload, or NULL
+    /// (default) for none; read during the call.
+    pub user_header: *const zerocp_type_t,
 }
 
 impl Default for zerocp_subscriber_options_t {
@@ -62,6 +69,8 @@ impl Default for zerocp_subscriber_options_t {
             history: 0,
             max_held: zerocp::DEFAULT_MAX_HELD,
             wait_spins: zerocp::DEFAULT_WAIT_SPINS,
+            shape: ZEROCP_SHAPE_SIZED,
+            user_header: std::ptr::null(),
         }
     }
 }
@@ -73,7 +82,8 @@ impl Default for zerocp_subscriber_options_t {
 pub struct zerocp_sample_t {
     /// The payload's first byte, aligned for the type.
     pub payload: *const c_void,
-    /// The payload's size in bytes (the type's size).
+    /// The payload's size in bytes (the type's size; for a slice, `len`
+    /// times it).
     pub size: usize,
     /// The publisher's sequence number of this sample (from 0).
     pub sequence: u64,
@@ -83,6 +93,14 @@ pub struct zerocp_sample_t {
     pub publisher_port: u32,
     /// The publisher port's generation (with the index: which publisher).
     pub publisher_generation: u32,
+    /// Elements of a slice payload (1 for a sized type; a slice may be
+    /// empty: then `size` is 0).
+    pub len: usize,
+    /// The user header's first byte (read-only, valid as the payload is),
+    /// or NULL when the service type has none.
+    pub user_header: *const c_void,
+    /// The user header's size in bytes (0 without one).
+    pub user_header_size: usize,
 }
 
 /// A subscriber and the samples C holds (field order: samples drop first).
@@ -119,9 +137,10 @@ pub unsafe extern "C" fn zerocp_subscriber_options_default(out: *mut zerocp_subs
     let _ = unsafe { put(out, "out", zerocp_subscriber_options_t::default()) };
 }
 
-/// Creates a subscriber of one `*type` per sample on `service` with
-/// `*options` (NULL: the defaults) and stores its handle in `*out`; the
-/// daemon refuses (`ZEROCP_ERR_REFUSED`) another type than the service's.
+/// Creates a subscriber of one `*type` per sample (or a slice of them, and
+/// a user header, as `*options` say) on `service` with `*options` (NULL:
+/// the defaults) and stores its handle in `*out`; the daemon refuses
+/// (`ZEROCP_ERR_REFUSED`) another type than the service's.
 ///
 /// # Safety
 ///
@@ -137,9 +156,9 @@ pub unsafe extern "C" fn zerocp_subscriber_create(
 ) -> zerocp_result_t {
     let body = || {
         // SAFETY: the caller's contract on this pointer (function docs).
-        let ty = unsafe { service_type(r#type) }?;
-        // SAFETY: the caller's contract on this pointer (function docs).
         let o = unsafe { read_or(options, zerocp_subscriber_options_t::default()) };
+        // SAFETY: the caller's contract on these pointers (function docs).
+        let ty = unsafe { service_type(r#type, o.shape, o.user_header) }?;
         let policy = match o.full_policy {
             ZEROCP_FULL_POLICY_DISCARD_OLDEST => FullPolicy::DiscardOldest,
             ZEROCP_FULL_POLICY_BLOCK_PUBLISHER => FullPolicy::BlockPublisher,
@@ -207,6 +226,7 @@ pub unsafe extern "C" fn zerocp_subscriber_take(
             let taken: UntypedSample<'static> = unsafe { std::mem::transmute(taken) };
             let publisher = taken.publisher();
             let bytes = taken.payload();
+            let header = taken.user_header();
             // SAFETY: the caller's contract on `sample` (function docs).
             unsafe {
                 put(
@@ -219,6 +239,13 @@ pub unsafe extern "C" fn zerocp_subscriber_take(
                         publish_time_ns: taken.publish_time().as_nanos(),
                         publisher_port: publisher.port_index(),
                         publisher_generation: publisher.generation(),
+                        len: taken.len(),
+                        user_header: if header.is_empty() {
+                            std::ptr::null()
+                        } else {
+                            header.as_ptr().cast()
+                        },
+                        user_header_size: header.len(),
                     },
                 )
             }?;

@@ -92,7 +92,8 @@ fn bad_input_from_c_gets_error_codes_under_sanitizers() {
     bad_input(Build::Sanitized);
 }
 
-/// NULL pointers, invalid names, sizes and options, another type, double
+/// NULL pointers, invalid names, sizes and options, another type, slices
+/// and user headers misdeclared or overlong, double
 /// release, handles used after destroy, wait sets without room for ids or
 /// with unknown attachments: each call fails with its code and message
 /// (`c_errors.c` checks them) and the process exits normally.

@@ -6,7 +6,9 @@
 //! A loan's bytes are whatever the chunk held before, as a typed
 //! publisher's `MaybeUninit` loan: the caller writes every byte (through
 //! [`UntypedLoan::payload_mut`], or [`UntypedLoan::as_mut_ptr`] from
-//! another language) before publishing. Like a
+//! another language) before publishing. Its user header, when the service
+//! type has one, is zero-filled at the loan as a typed loan's is, and
+//! written through [`UntypedLoan::user_header_mut`]. Like a
 //! [`LoanedSample`](crate::LoanedSample) it keeps the publisher core it
 //! came from, and publishing it after a daemon restart fails the same way.
 
@@ -41,15 +43,23 @@ pub struct UntypedLoan<'p> {
     core: Rc<PublisherCore>,
     loan: Loan,
     bytes: usize,
+    /// The user header's size (0 without one).
+    header_bytes: usize,
     _publisher: PhantomData<&'p ()>,
 }
 
 impl UntypedLoan<'_> {
-    pub(crate) fn new(core: Rc<PublisherCore>, loan: Loan, bytes: usize) -> Self {
+    pub(crate) fn new(
+        core: Rc<PublisherCore>,
+        loan: Loan,
+        bytes: usize,
+        header_bytes: usize,
+    ) -> Self {
         Self {
             core,
             loan,
             bytes,
+            header_bytes,
             _publisher: PhantomData,
         }
     }
@@ -74,6 +84,34 @@ impl UntypedLoan<'_> {
     /// The payload's size in bytes.
     pub fn len_bytes(&self) -> usize {
         self.bytes
+    }
+
+    /// The user header's bytes, zero-filled at the loan (empty when the
+    /// service type has no user header).
+    ///
+    /// ```no_run
+    /// use zerocp::{ServiceType, TypeInfo};
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Camera", "Front", "Image")?;
+    /// let images = ServiceType::slice(TypeInfo::of::<u8>())
+    ///     .with_user_header(TypeInfo::of::<u32>());
+    /// let publisher = rt.untyped_publisher(&svc, images).max_slice_len(64).create()?;
+    /// let mut loan = publisher.loan_slice(3)?;
+    /// assert_eq!(loan.user_header_mut(), &[0; 4]);
+    /// loan.user_header_mut().copy_from_slice(&7u32.to_ne_bytes());
+    /// for byte in loan.payload_mut() {
+    ///     byte.write(1);
+    /// }
+    /// loan.publish()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn user_header_mut(&mut self) -> &mut [u8] {
+        // SAFETY: the user header lies in the chunk (creation placed the
+        // port's header type before the payload, within the chunk), the
+        // chunk is exclusively ours while loaned and `&mut self` makes the
+        // access exclusive; the loan zero-filled it, so every byte is an
+        // initialised `u8`.
+        unsafe { std::slice::from_raw_parts_mut(self.loan.user_header.as_ptr(), self.header_bytes) }
     }
 
     /// The global index of the chunk in the data segment.
@@ -105,6 +143,7 @@ impl std::fmt::Debug for UntypedLoan<'_> {
         f.debug_struct("UntypedLoan")
             .field("chunk", &self.loan.chunk)
             .field("bytes", &self.bytes)
+            .field("header_bytes", &self.header_bytes)
             .finish()
     }
 }

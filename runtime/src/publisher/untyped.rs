@@ -188,9 +188,10 @@ impl UntypedPublisher {
         }
         // Cannot overflow: len <= max, and the daemon placed max elements in a chunk.
         let bytes = (len * self.service_type.payload.size as usize) as u32;
+        let header_bytes = self.service_type.user_header.size as usize;
         self.cell.call(
             |core| core.loan(bytes),
-            |core, loan| UntypedLoan::new(Rc::clone(core), loan, bytes as usize),
+            |core, loan| UntypedLoan::new(Rc::clone(core), loan, bytes as usize, header_bytes),
         )
     }
 
