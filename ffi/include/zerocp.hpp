@@ -3,7 +3,9 @@
 // RAII and move-only: a Runtime, Service, Publisher<T>, Subscriber<T>,
 // Notifier or Listener owns its C handle and destroys it in its destructor; a LoanedSample<T>
 // owns a loan (given back unpublished unless publish() was called) and a
-// Sample<T> a taken sample (released in its destructor). Nothing throws:
+// Sample<T> a taken sample (released in its destructor); SlicePublisher<T, H>
+// and SliceSubscriber<T, H> do the same for slices of T with an optional
+// user header H (LoanedSlice, SampleSlice). Nothing throws:
 // every call that can fail returns a zerocp::Result<T> holding either its
 // value or a zerocp::Error (the C code and message). See ffi/README.md.
 //
@@ -18,11 +20,13 @@
 
 #include "zerocp.h"
 #include "zerocp/events.hpp"
+#include "zerocp/held.hpp"
 #include "zerocp/options.hpp"
 #include "zerocp/owned_handle.hpp"
 #include "zerocp/publisher.hpp"
 #include "zerocp/result.hpp"
 #include "zerocp/runtime.hpp"
+#include "zerocp/slice.hpp"
 #include "zerocp/subscriber.hpp"
 #include "zerocp/type_name.hpp"
 

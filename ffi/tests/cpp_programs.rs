@@ -8,28 +8,14 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use support::c_build::{self, cxx_compiler};
-use support::{CProgram, Daemon, compile, scratch_dir};
+use support::c_build::cxx_compiler;
+use support::{CProgram, Daemon, compile, compile_cpp, scratch_dir};
 use zerocp_os_linux::testing::role::spawn_child;
 
 const COUNT: usize = 5;
-
-/// Compiles `ffi/examples/<name>.cpp` with the C++ compiler (C++17, all
-/// warnings and pedantic as errors) against the static library into `dir`.
-fn compile_cpp(name: &str, dir: &Path) -> PathBuf {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(format!("{name}.cpp"));
-    let out = dir.join(name);
-    let flags = ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-pedantic"];
-    if let Err(e) = c_build::compile(&cxx_compiler(), &source, &flags, &out) {
-        panic!("{name}.cpp: {e}");
-    }
-    out
-}
 
 /// A C publisher's counters reach a C++ subscriber (started first) in
 /// order, with the C text and sequence numbers.
@@ -145,8 +131,9 @@ fn misuse_from_cpp_gets_typed_errors() {
 }
 
 /// A payload that is not trivially copyable, not standard-layout, or has
-/// no type name is refused at compile time by the wrapper's
-/// `static_assert`s, each with its message.
+/// no type name, and the header of a slice port declared without one, are
+/// refused at compile time by the wrapper's `static_assert`s, each with
+/// its message.
 #[test]
 fn payloads_the_wrapper_cannot_carry_do_not_compile() {
     let ffi = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -154,6 +141,7 @@ fn payloads_the_wrapper_cannot_carry_do_not_compile() {
         ("not_trivially_copyable", "must be trivially copyable"),
         ("not_standard_layout", "must be standard-layout"),
         ("unnamed_type", "specialise zerocp::TypeName<T>"),
+        ("header_without_type", "this port has no user header"),
     ];
     for (name, message) in cases {
         let output = Command::new(cxx_compiler())

@@ -1,15 +1,17 @@
-//! End to end: slices with a user header from C (`c_scan_rows.c`) against
-//! a real daemon. Rows of `u16` pixels, each with a `Frame` header, go
-//! from a C publisher to a C subscriber (under the sanitizers), from a C
-//! publisher to a Rust subscriber of `[u16]` with header `Frame`, and from
-//! a Rust publisher of that type to the C subscriber: the daemon takes the
-//! C and Rust declarations as one type, and each side reads the other's
-//! lengths, pixels and headers. Bad slice and header input is checked by
+//! End to end: slices with a user header from C (`c_scan_rows.c`) and C++
+//! (`cpp_scan_rows.cpp`, `SlicePublisher`/`SliceSubscriber`) against a real
+//! daemon. Rows of `u16` pixels, each with a `Frame` header, go from a C
+//! publisher to a C subscriber (under the sanitizers), from a C publisher
+//! to a Rust subscriber of `[u16]` with header `Frame` and to a C++ one,
+//! from a Rust publisher of that type to the C subscriber, and from a C++
+//! publisher to the Rust subscriber: the daemon takes the C, C++ and Rust
+//! declarations as one type, and each side reads the other's lengths,
+//! pixels and headers. Bad slice and header input is checked by
 //! `c_errors.c` (`c_programs.rs`).
 
 mod support;
 
-use support::{Build, CProgram, Daemon, STEP, compile_as, scratch_dir};
+use support::{Build, CProgram, Daemon, STEP, compile_as, compile_cpp, scratch_dir};
 use zerocp_os_linux::testing::role::spawn_child;
 
 /// Rows per test; more than `MAX_WIDTH` of `c_scan_rows.c` would wrap.
@@ -84,6 +86,46 @@ fn rust_rows_reach_a_c_subscriber() {
     sub.expect_success();
     rust.close_stdin();
     rust.expect_success(STEP);
+    daemon.stop();
+    std::fs::remove_dir_all(dir).expect("remove the scratch dir");
+}
+
+#[test]
+fn c_rows_reach_a_cpp_subscriber() {
+    let dir = scratch_dir();
+    let c_program = compile_as("c_scan_rows", &dir, Build::Plain);
+    let cpp_program = compile_cpp("cpp_scan_rows", &dir);
+    let daemon = Daemon::start("roles::daemon");
+    let rows = ROWS.to_string();
+    let mut sub = CProgram::spawn(&cpp_program, &["subscribe", &rows], &daemon.envs());
+    sub.expect_line("ready");
+    let mut publ = CProgram::spawn(&c_program, &["publish", &rows], &daemon.envs());
+    publ.expect_line("published");
+    expect_rows(&mut sub);
+    sub.expect_success();
+    publ.close_stdin();
+    publ.expect_success();
+    daemon.stop();
+    std::fs::remove_dir_all(dir).expect("remove the scratch dir");
+}
+
+#[test]
+fn cpp_rows_reach_a_rust_subscriber() {
+    let dir = scratch_dir();
+    let program = compile_cpp("cpp_scan_rows", &dir);
+    let daemon = Daemon::start("roles::daemon");
+    let rows = ROWS.to_string();
+    let mut rust = spawn_child("roles::rust_rows_subscriber", &[&rows], &daemon.envs());
+    rust.expect_line("ready", STEP);
+    let mut publ = CProgram::spawn(&program, &["publish", &rows], &daemon.envs());
+    publ.expect_line("published");
+    for i in 0..ROWS {
+        let line = rust.expect_line("row ", STEP);
+        assert_eq!(format!("row {line}"), row_line(i));
+    }
+    rust.expect_success(STEP);
+    publ.close_stdin();
+    publ.expect_success();
     daemon.stop();
     std::fs::remove_dir_all(dir).expect("remove the scratch dir");
 }

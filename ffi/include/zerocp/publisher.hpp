@@ -3,9 +3,9 @@
 #ifndef ZEROCP_PUBLISHER_HPP
 #define ZEROCP_PUBLISHER_HPP
 
-#include <utility>
 
 #include "../zerocp.h"
+#include "held.hpp"
 #include "options.hpp"
 #include "owned_handle.hpp"
 #include "result.hpp"
@@ -16,45 +16,24 @@ namespace zerocp {
 
 /// A loaned sample of a `Publisher<T>`: a `T` in shared memory, holding
 /// stale bytes until written (write every field). `publish()` sends it;
-/// otherwise the destructor gives it back unpublished. It must not outlive
+/// otherwise the destructor gives it back unpublished. Move-only (its
+/// `detail::HeldLoan`). It must not outlive
 /// its publisher's use: once the publisher is destroyed, the loan is gone
 /// (publish then fails with `ZEROCP_ERR_INVALID_HANDLE`).
 template <class T>
 class LoanedSample {
 public:
-    /// Takes over `other`'s loan; `other` is empty afterwards.
-    LoanedSample(LoanedSample &&other) noexcept
-        : publisher_(other.publisher_), payload_(std::exchange(other.payload_, nullptr)) {}
-
-    /// Gives this loan back and takes over `other`'s.
-    LoanedSample &operator=(LoanedSample &&other) noexcept {
-        if (this != &other) {
-            reset();
-            publisher_ = other.publisher_;
-            payload_ = std::exchange(other.payload_, nullptr);
-        }
-        return *this;
-    }
-
-    /// Not copyable: one owner per handle, loan or sample.
-    LoanedSample(const LoanedSample &) = delete;
-    /// Not copyable: one owner per handle, loan or sample.
-    LoanedSample &operator=(const LoanedSample &) = delete;
-
-    /// Gives the loan back unless it was published.
-    ~LoanedSample() { reset(); }
-
     /// Whether it still holds a loan (false once published or moved from).
-    explicit operator bool() const noexcept { return payload_ != nullptr; }
+    explicit operator bool() const noexcept { return get() != nullptr; }
 
     /// The payload, in shared memory (only while it holds a loan).
-    T &operator*() noexcept { return *payload_; }
+    T &operator*() noexcept { return *get(); }
 
     /// The payload's fields (only while it holds a loan).
-    T *operator->() noexcept { return payload_; }
+    T *operator->() noexcept { return get(); }
 
     /// The payload's address (null once published or moved from).
-    T *get() noexcept { return payload_; }
+    T *get() const noexcept { return static_cast<T *>(loan_.raw().payload); }
 
     /// Publishes it to every subscriber of the service. The loan is gone
     /// afterwards, whether it succeeds or fails; publishing an empty
@@ -64,29 +43,16 @@ public:
     /// auto loan = publisher.loan();
     /// if (loan) { loan->count = 1; auto sent = loan->publish(); }
     /// ```
-    Result<void> publish() noexcept {
-        if (payload_ == nullptr) {
-            return Error(ZEROCP_ERR_NOT_HELD, "the sample was published or released already");
-        }
-        zerocp_error_t error;
-        zerocp_result_t code = zerocp_publisher_publish(publisher_, std::exchange(payload_, nullptr), &error);
-        return detail::check(code, error);
-    }
+    Result<void> publish() noexcept { return loan_.publish(); }
 
 private:
     template <class>
     friend class Publisher;
 
-    LoanedSample(zerocp_publisher_t publisher, T *payload) noexcept : publisher_(publisher), payload_(payload) {}
+    LoanedSample(zerocp_publisher_t publisher, T *payload) noexcept
+        : loan_(publisher, zerocp_loan_t{payload, sizeof(T), 1, nullptr, 0}) {}
 
-    void reset() noexcept {
-        if (payload_ != nullptr) {
-            zerocp_publisher_release(publisher_, std::exchange(payload_, nullptr), nullptr);
-        }
-    }
-
-    zerocp_publisher_t publisher_;
-    T *payload_;
+    detail::HeldLoan loan_;
 };
 
 /// A publisher of one `T` per sample (a `zerocp_publisher_t`).

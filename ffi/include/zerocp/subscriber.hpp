@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "../zerocp.h"
+#include "held.hpp"
 #include "options.hpp"
 #include "owned_handle.hpp"
 #include "result.hpp"
@@ -18,35 +19,56 @@
 
 namespace zerocp {
 
+namespace detail {
+
+/// `zerocp_subscriber_wait` until a sample is queued (true) or `timeout`
+/// passes (false), waiting again after an early wake (a publisher leaving).
+inline Result<bool> wait_for_sample(zerocp_subscriber_t subscriber,
+                                    std::optional<std::chrono::milliseconds> timeout) noexcept {
+    using Clock = std::chrono::steady_clock;
+    const Clock::time_point deadline = Clock::now() + timeout.value_or(std::chrono::milliseconds(0));
+    for (;;) {
+        int64_t left_ms = -1;
+        if (timeout) {
+            auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+            left_ms = left.count() < 0 ? 0 : static_cast<int64_t>(left.count());
+        }
+        zerocp_error_t error;
+        zerocp_result_t code = zerocp_subscriber_wait(subscriber, left_ms, &error);
+        if (code == ZEROCP_OK) {
+            return true;
+        }
+        if (code != ZEROCP_TIMEOUT) {
+            return Error(error);
+        }
+        if (timeout && Clock::now() >= deadline) {
+            return false;
+        }
+    }
+}
+
+/// The subscriber's wake descriptor (`zerocp_subscriber_fd`).
+inline Result<int> subscriber_fd(zerocp_subscriber_t subscriber) noexcept {
+    zerocp_error_t error;
+    int32_t fd = -1;
+    zerocp_result_t code = zerocp_subscriber_fd(subscriber, &fd, &error);
+    if (code != ZEROCP_OK) {
+        return Error(error);
+    }
+    return static_cast<int>(fd);
+}
+
+}  // namespace detail
+
 /// A sample taken by a `Subscriber<T>`: a read-only `T` in shared memory
-/// and its metadata, released in the destructor. It must not outlive its
+/// and its metadata, released in the destructor; move-only (its
+/// `detail::HeldSample`). It must not outlive its
 /// subscriber's use: once the subscriber is destroyed, the sample is gone.
 template <class T>
 class Sample {
 public:
-    /// Takes over `other`'s sample; `other` is empty afterwards.
-    Sample(Sample &&other) noexcept : subscriber_(other.subscriber_), raw_(std::exchange(other.raw_, {})) {}
-
-    /// Releases this sample and takes over `other`'s.
-    Sample &operator=(Sample &&other) noexcept {
-        if (this != &other) {
-            reset();
-            subscriber_ = other.subscriber_;
-            raw_ = std::exchange(other.raw_, {});
-        }
-        return *this;
-    }
-
-    /// Not copyable: one owner per handle, loan or sample.
-    Sample(const Sample &) = delete;
-    /// Not copyable: one owner per handle, loan or sample.
-    Sample &operator=(const Sample &) = delete;
-
-    /// Releases it (`zerocp_subscriber_release`) unless released already.
-    ~Sample() { reset(); }
-
     /// Whether it still holds a sample (false once released or moved from).
-    explicit operator bool() const noexcept { return raw_.payload != nullptr; }
+    explicit operator bool() const noexcept { return get() != nullptr; }
 
     /// The payload (only while it holds a sample).
     const T &operator*() const noexcept { return *get(); }
@@ -55,45 +77,30 @@ public:
     const T *operator->() const noexcept { return get(); }
 
     /// The payload's address (null once released or moved from).
-    const T *get() const noexcept { return static_cast<const T *>(raw_.payload); }
+    const T *get() const noexcept { return static_cast<const T *>(sample_.raw().payload); }
 
     /// The publisher's sequence number of this sample (from 0).
-    uint64_t sequence() const noexcept { return raw_.sequence; }
+    uint64_t sequence() const noexcept { return sample_.raw().sequence; }
 
     /// The publisher's `CLOCK_MONOTONIC` when it published, in nanoseconds.
-    uint64_t publish_time_ns() const noexcept { return raw_.publish_time_ns; }
+    uint64_t publish_time_ns() const noexcept { return sample_.raw().publish_time_ns; }
 
     /// The publisher's port index and generation (together: which publisher).
     std::pair<uint32_t, uint32_t> publisher() const noexcept {
-        return {raw_.publisher_port, raw_.publisher_generation};
+        return {sample_.raw().publisher_port, sample_.raw().publisher_generation};
     }
 
     /// Releases it now; releasing an empty sample fails with
     /// `ZEROCP_ERR_NOT_HELD`.
-    Result<void> release() noexcept {
-        if (raw_.payload == nullptr) {
-            return Error(ZEROCP_ERR_NOT_HELD, "the sample was released already");
-        }
-        zerocp_error_t error;
-        zerocp_result_t code = zerocp_subscriber_release(subscriber_, std::exchange(raw_, {}).payload, &error);
-        return detail::check(code, error);
-    }
+    Result<void> release() noexcept { return sample_.release(); }
 
 private:
     template <class>
     friend class Subscriber;
 
-    Sample(zerocp_subscriber_t subscriber, const zerocp_sample_t &raw) noexcept
-        : subscriber_(subscriber), raw_(raw) {}
+    Sample(zerocp_subscriber_t subscriber, const zerocp_sample_t &raw) noexcept : sample_(subscriber, raw) {}
 
-    void reset() noexcept {
-        if (raw_.payload != nullptr) {
-            zerocp_subscriber_release(subscriber_, std::exchange(raw_, {}).payload, nullptr);
-        }
-    }
-
-    zerocp_subscriber_t subscriber_;
-    zerocp_sample_t raw_;
+    detail::HeldSample sample_;
 };
 
 /// A subscriber of one `T` per sample (a `zerocp_subscriber_t`).
@@ -152,39 +159,12 @@ public:
     /// wakes the C wait early; this waits again for the rest of the time.
     /// `ZEROCP_ERR_DAEMON` when the daemon is gone.
     Result<bool> wait(std::optional<std::chrono::milliseconds> timeout) noexcept {
-        using Clock = std::chrono::steady_clock;
-        const Clock::time_point deadline = Clock::now() + timeout.value_or(std::chrono::milliseconds(0));
-        for (;;) {
-            int64_t left_ms = -1;
-            if (timeout) {
-                auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
-                left_ms = left.count() < 0 ? 0 : static_cast<int64_t>(left.count());
-            }
-            zerocp_error_t error;
-            zerocp_result_t code = zerocp_subscriber_wait(handle_.get(), left_ms, &error);
-            if (code == ZEROCP_OK) {
-                return true;
-            }
-            if (code != ZEROCP_TIMEOUT) {
-                return Error(error);
-            }
-            if (timeout && Clock::now() >= deadline) {
-                return false;
-            }
-        }
+        return detail::wait_for_sample(handle_.get(), timeout);
     }
 
     /// The wake descriptor for the application's own `poll`/`epoll` loop
     /// (see `zerocp_subscriber_fd`): when readable, take until empty.
-    Result<int> fd() const noexcept {
-        zerocp_error_t error;
-        int32_t fd = -1;
-        zerocp_result_t code = zerocp_subscriber_fd(handle_.get(), &fd, &error);
-        if (code != ZEROCP_OK) {
-            return Error(error);
-        }
-        return static_cast<int>(fd);
-    }
+    Result<int> fd() const noexcept { return detail::subscriber_fd(handle_.get()); }
 
     /// The C handle (zero once moved from).
     zerocp_subscriber_t handle() const noexcept { return handle_.get(); }

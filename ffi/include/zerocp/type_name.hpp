@@ -4,6 +4,7 @@
 #ifndef ZEROCP_TYPE_NAME_HPP
 #define ZEROCP_TYPE_NAME_HPP
 
+#include <cstdint>
 #include <type_traits>
 
 #include "../zerocp.h"
@@ -46,6 +47,25 @@ struct TypeName {
     /// The name, NUL-terminated, 1 to 128 bytes.
     static constexpr const char *value = detail::member_type_name<T>();
 };
+
+/// Fixed-width numbers name themselves as Rust's primitives do, so that a
+/// slice of them (`SlicePublisher<uint16_t>`) meets a Rust port of `[u16]`.
+#define ZEROCP_PRIMITIVE_TYPE_NAME(cpp, rust)          \
+    template <>                                        \
+    struct TypeName<cpp> {                             \
+        static constexpr const char *value = rust;     \
+    };
+ZEROCP_PRIMITIVE_TYPE_NAME(uint8_t, "u8")
+ZEROCP_PRIMITIVE_TYPE_NAME(uint16_t, "u16")
+ZEROCP_PRIMITIVE_TYPE_NAME(uint32_t, "u32")
+ZEROCP_PRIMITIVE_TYPE_NAME(uint64_t, "u64")
+ZEROCP_PRIMITIVE_TYPE_NAME(int8_t, "i8")
+ZEROCP_PRIMITIVE_TYPE_NAME(int16_t, "i16")
+ZEROCP_PRIMITIVE_TYPE_NAME(int32_t, "i32")
+ZEROCP_PRIMITIVE_TYPE_NAME(int64_t, "i64")
+ZEROCP_PRIMITIVE_TYPE_NAME(float, "f32")
+ZEROCP_PRIMITIVE_TYPE_NAME(double, "f64")
+#undef ZEROCP_PRIMITIVE_TYPE_NAME
 
 /// The C type description (name, size, alignment) of payload type `T`;
 /// checks at compile time that `T` can live in shared memory.

@@ -23,3 +23,7 @@ static_assert(move_only<zerocp::Listener>, "Listener must be move-only");
 static_assert(move_only<zerocp::LoanedSample<Payload>>, "LoanedSample must be move-only");
 static_assert(move_only<zerocp::Sample<Payload>>, "Sample must be move-only");
 static_assert(sizeof(zerocp::Publisher<Payload>) == sizeof(zerocp_publisher_t), "a port is just its handle");
+static_assert(move_only<zerocp::SlicePublisher<uint16_t, Payload>>, "SlicePublisher must be move-only");
+static_assert(move_only<zerocp::SliceSubscriber<uint16_t>>, "SliceSubscriber must be move-only");
+static_assert(move_only<zerocp::LoanedSlice<uint16_t, Payload>>, "LoanedSlice must be move-only");
+static_assert(move_only<zerocp::SampleSlice<float>>, "SampleSlice must be move-only");

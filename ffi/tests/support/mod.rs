@@ -166,6 +166,20 @@ pub fn compile_as(name: &str, dir: &Path, build: Build) -> PathBuf {
     out
 }
 
+/// Compiles `ffi/examples/<name>.cpp` with the C++ compiler (C++17, all
+/// warnings and pedantic as errors) against the static library into `dir`.
+pub fn compile_cpp(name: &str, dir: &Path) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(format!("{name}.cpp"));
+    let out = dir.join(name);
+    let flags = ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-pedantic"];
+    if let Err(e) = c_build::compile(&c_build::cxx_compiler(), &source, &flags, &out) {
+        panic!("{name}.cpp: {e}");
+    }
+    out
+}
+
 /// Checks `cond` until it holds (true) or `timeout` passes (false),
 /// pausing 1 ms, doubling to 20 ms, between checks.
 pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
