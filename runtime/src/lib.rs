@@ -296,7 +296,7 @@ pub use zerocp_core::event::{EventId, EventIdError, EventIter, EventSet, MAX_EVE
 pub use zerocp_core::port::FullPolicy;
 pub use zerocp_core::service::{ServiceDescription, ServiceNameError, TypeInfo};
 pub use zerocp_core::type_layout;
-pub use zerocp_core::wire::{ErrorCode, PayloadShape, PortKind, RevokeReason};
+pub use zerocp_core::wire::{ErrorCode, PayloadShape, PortInfo, PortKind, RevokeReason};
 /// `#[derive(ZeroCopySafe)]`: the checked impl of [`ZeroCopySafe`] for a
 /// `#[repr(C)]` struct (feature `derive`, on by default). See the
 /// [`zero_copy_safe`] module for what it checks.

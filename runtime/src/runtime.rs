@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use zerocp_core::service::ServiceDescription;
+use zerocp_core::wire::PortInfo;
 
 use crate::connection::ConnectionState;
 use crate::connection_watcher::ConnectionWatcher;
@@ -165,6 +166,25 @@ impl Runtime {
     /// ```
     pub fn services(&self) -> Result<Vec<ServiceInfo>, ServicesError> {
         service_query::services(&self.inner.registration())
+    }
+
+    /// Every port of the domain now, one [`PortInfo`] each: its service,
+    /// kind, index, owner's pid and counters, as the daemon answers the
+    /// query [`Runtime::services`] groups. A sample's
+    /// [`PublisherId::port_index`](crate::PublisherId::port_index) finds
+    /// its publisher here, and so the process that published it.
+    ///
+    /// ```no_run
+    /// use zerocp::{PortKind, Runtime};
+    ///
+    /// let rt = Runtime::init("inspector")?;
+    /// for port in rt.ports()?.iter().filter(|p| p.kind == PortKind::Publisher) {
+    ///     println!("{} port {} of pid {}", port.service, port.port_index, port.owner_pid);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn ports(&self) -> Result<Vec<PortInfo>, ServicesError> {
+        service_query::ports(&self.inner.registration())
     }
 
     /// A watcher of the services: it lists them now

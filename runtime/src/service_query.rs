@@ -24,13 +24,18 @@ const MAX_PAGES: u32 = 100_000;
 
 /// Every service the daemon knows now, in name order.
 pub(crate) fn services(registration: &Registration) -> Result<Vec<ServiceInfo>, ServicesError> {
+    ports(registration).map(|ports| services_of(&ports))
+}
+
+/// Every port the daemon knows now, in its order.
+pub(crate) fn ports(registration: &Registration) -> Result<Vec<PortInfo>, ServicesError> {
     let mut ports: Vec<PortInfo> = Vec::new();
     let mut start = 0;
     for _ in 0..MAX_PAGES {
         let (entries, next) = page(registration, start)?;
         ports.extend(entries);
         if next == PAGE_END {
-            return Ok(services_of(&ports));
+            return Ok(ports);
         }
         if next <= start {
             return Err(ServicesError::Protocol {

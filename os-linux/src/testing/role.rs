@@ -125,6 +125,26 @@ pub fn spawn_child_as(
     start(role, command)
 }
 
+/// Starts a program that is not a role of this test binary (a binary of
+/// the crate under test, `env!("CARGO_BIN_EXE_…")`) as a [`TestChild`]
+/// named `label`: the same piped output, deadlines, start check (its first
+/// stdout line is its sign of life) and kill on drop.
+///
+/// ```
+/// use std::process::Command;
+/// use std::time::Duration;
+/// use zerocp_os_linux::testing::role::spawn_program;
+///
+/// let mut command = Command::new("echo");
+/// command.arg("ready");
+/// let mut echo = spawn_program("echo", command);
+/// echo.expect_line("ready", Duration::from_secs(5));
+/// assert!(echo.wait(Duration::from_secs(5)).success());
+/// ```
+pub fn spawn_program(label: &str, command: Command) -> TestChild {
+    start(label, command)
+}
+
 /// The command that runs `role` of this test binary.
 fn role_command(role: &str, args: &[&str], envs: &[(String, String)]) -> Command {
     let exe = std::env::current_exe().expect("the current test binary");
