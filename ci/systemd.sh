@@ -1,32 +1,35 @@
 #!/usr/bin/env bash
-# Checks the systemd unit targets/systemd/zerocpd.service with
-# `systemd-analyze verify` (package systemd, installed by ci/setup.sh): every
-# key known and every value parsed, for the systemd of this machine. The
-# unit's ExecStart names /usr/bin/zerocpd; the check points it at the zerocpd
-# just built, since verify also checks that the binary exists. systemd only
-# warns about unknown keys and bad values (exit 0), so any output fails.
+# Checks the systemd units targets/systemd/zerocpd.service and
+# zerocp-zenoh.service with `systemd-analyze verify` (package systemd,
+# installed by ci/setup.sh): every key known and every value parsed, for the
+# systemd of this machine. Each unit's ExecStart names /usr/bin/<binary>;
+# the check points it at the binary just built, since verify also checks
+# that it exists. systemd only warns about unknown keys and bad values
+# (exit 0), so any output fails.
 # shellcheck source=ci/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-UNIT=targets/systemd/zerocpd.service
-
+# verify_unit BINARY: targets/systemd/BINARY.service.
 verify_unit() {
-    local dir out
+    local binary=$1 dir out
+    local unit=targets/systemd/$binary.service
     dir=$(mktemp -d) || return
-    sed "s#/usr/bin/zerocpd#$CI_ROOT/target/debug/zerocpd#" "$UNIT" >"$dir/zerocpd.service"
-    out=$(systemd-analyze verify --man=no "$dir/zerocpd.service" 2>&1) || {
+    sed "s#/usr/bin/$binary#$CI_ROOT/target/debug/$binary#" "$unit" >"$dir/$binary.service"
+    out=$(systemd-analyze verify --man=no "$dir/$binary.service" 2>&1) || {
         echo "$out"
         rm -rf "$dir"
         return 1
     }
     rm -rf "$dir"
     if [[ -n "$out" ]]; then
-        echo "systemd-analyze verify $UNIT reported:" >&2
+        echo "systemd-analyze verify $unit reported:" >&2
         echo "$out" >&2
         return 1
     fi
-    ci_note "$UNIT: no warnings ($(systemd-analyze --version | head -1))"
+    ci_note "$unit: no warnings ($(systemd-analyze --version | head -1))"
 }
 
-step "build zerocpd" cargo build --locked -p zerocp-daemon --bin zerocpd
-step "systemd-analyze verify" verify_unit
+step "build zerocpd and zerocp-zenoh" cargo build --locked -p zerocp-daemon --bin zerocpd \
+    -p zerocp-zenoh --bin zerocp-zenoh
+step "systemd-analyze verify zerocpd.service" verify_unit zerocpd
+step "systemd-analyze verify zerocp-zenoh.service" verify_unit zerocp-zenoh

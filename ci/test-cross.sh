@@ -32,6 +32,10 @@
 #   CI_CROSS_TARGETS="aarch64-unknown-linux-gnu"  run a subset
 #   CI_LINK_TARGETS=""                             link nothing more
 #
+# zerocp-zenoh (the Zenoh bridge) runs on every target: its end-to-end tests
+# start real daemons and bridge binaries under qemu and connect them over
+# 127.0.0.1, as natively.
+#
 # zerocp-ffi (the C and C++ API) runs on the glibc targets: its tests compile
 # the C and C++ programs with the target's Debian cross compilers
 # (aarch64-linux-gnu-gcc/g++, arm-linux-gnueabihf-gcc/g++, which a process

@@ -1,0 +1,204 @@
+//! [`Outbound`]: one ZeroCP service put into Zenoh (`bridge` module docs).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use zenoh::qos::{CongestionControl, Priority as ZenohPriority};
+use zenoh::sample::Locality;
+use zenoh::{Session, Wait};
+use zerocp::{Runtime, UntypedSample, UntypedSubscriber};
+
+use crate::attachment::Attachment;
+use crate::bridge::{Counter, Counters, StartError, bump};
+use crate::bridge_mark::Provenance;
+use crate::config::{BridgeConfig, Congestion, Priority, Route};
+use crate::key_expr::key_expr;
+use crate::rate_limit::RateLimit;
+
+/// How long a thread waits before it looks at the stop flag again.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Samples the bridge's subscriber queues before it drops the oldest: the
+/// applications' publishers never wait for the network.
+const QUEUE: u32 = 64;
+
+/// An outbound route's ports, moved into its thread.
+pub(crate) struct Outbound {
+    subscriber: UntypedSubscriber,
+    forwarding: Forwarding,
+    /// The subscriber's dropped count already added to the counters.
+    dropped: u64,
+}
+
+/// What decides about and puts a taken sample.
+struct Forwarding {
+    /// The service, for the log.
+    service: String,
+    publisher: zenoh::pubsub::Publisher<'static>,
+    type_name: String,
+    origin: u64,
+    provenance: Provenance,
+    limit: Option<RateLimit>,
+    counters: Arc<Counters>,
+}
+
+impl Outbound {
+    /// Creates the route's subscriber and Zenoh publisher; `origin` is the
+    /// domain's id.
+    pub(crate) fn start(
+        runtime: &Arc<Runtime>,
+        session: &Session,
+        config: &BridgeConfig,
+        route: &Route,
+        origin: u64,
+        counters: &Arc<Counters>,
+    ) -> Result<Self, StartError> {
+        let service = route.service().map_err(StartError::Zenoh)?;
+        let service_type = route.service_type().map_err(StartError::Zenoh)?;
+        let subscriber = runtime
+            .untyped_subscriber(&service, service_type)
+            .queue_capacity(QUEUE)
+            .create()
+            .map_err(|error| StartError::Port {
+                service: route.service.clone(),
+                error,
+            })?;
+        let congestion = match route.congestion {
+            Congestion::Drop => CongestionControl::Drop,
+            Congestion::Block => CongestionControl::Block,
+        };
+        let publisher = session
+            .declare_publisher(key_expr(&config.key_prefix, &service))
+            .congestion_control(congestion)
+            .priority(zenoh_priority(route.priority))
+            .allowed_destination(Locality::Remote)
+            .express(true)
+            .wait()
+            .map_err(|e| StartError::Zenoh(e.to_string()))?;
+        let forwarding = Forwarding {
+            service: route.service.clone(),
+            publisher,
+            type_name: route.payload.name.clone(),
+            origin,
+            provenance: Provenance::new(Arc::clone(runtime), service),
+            limit: route.max_rate.map(RateLimit::new),
+            counters: Arc::clone(counters),
+        };
+        Ok(Self {
+            subscriber,
+            forwarding,
+            dropped: 0,
+        })
+    }
+
+    /// Forwards on a thread of its own until `stop`.
+    pub(crate) fn spawn(self, stop: Arc<AtomicBool>) -> JoinHandle<()> {
+        std::thread::spawn(move || self.run(&stop))
+    }
+
+    fn run(mut self, stop: &AtomicBool) {
+        while !stop.load(Ordering::Relaxed) {
+            match self.subscriber.wait(Some(TICK)) {
+                Ok(true) => {
+                    self.drain();
+                    self.count_dropped();
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    log::warn!("{}: {e}", self.subscriber.service());
+                    std::thread::sleep(TICK);
+                }
+            }
+        }
+    }
+
+    /// Adds what the subscriber's queue dropped since the last look to the
+    /// counters (a port re-attached after a daemon restart counts from 0).
+    fn count_dropped(&mut self) {
+        let now = self.subscriber.dropped();
+        let new = now.checked_sub(self.dropped).unwrap_or(now);
+        self.forwarding
+            .counters
+            .dropped
+            .fetch_add(new, Ordering::Relaxed);
+        self.dropped = now;
+    }
+
+    /// Puts every queued sample.
+    fn drain(&mut self) {
+        loop {
+            match self.subscriber.take() {
+                Ok(Some(sample)) => self.forwarding.forward(&sample),
+                Ok(None) => return,
+                Err(e) => {
+                    log::warn!("{}: {e}", self.subscriber.service());
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl Forwarding {
+    /// Puts `sample` unless it is held; counts what became of it.
+    fn forward(&mut self, sample: &UntypedSample<'_>) {
+        let counter = match self.hold(sample) {
+            Some(held) => held,
+            None => self.put(sample),
+        };
+        bump(&self.counters, counter);
+    }
+
+    /// Why `sample` does not go out, if it does not: a bridge imported it,
+    /// or the rate limit holds it.
+    fn hold(&mut self, sample: &UntypedSample<'_>) -> Option<Counter> {
+        match self.provenance.imported(sample.publisher()) {
+            Ok(true) => return Some(Counter::Skipped),
+            Ok(false) => {}
+            Err(e) => {
+                log::warn!("{}: who published? {e}", self.service);
+                return Some(Counter::Failed);
+            }
+        }
+        let limited = self
+            .limit
+            .as_mut()
+            .is_some_and(|l| !l.admit(Instant::now()));
+        limited.then_some(Counter::Limited)
+    }
+
+    /// Puts one sample into Zenoh.
+    fn put(&self, sample: &UntypedSample<'_>) -> Counter {
+        let attachment = Attachment {
+            origin: self.origin,
+            sequence: sample.sequence(),
+            type_name: self.type_name.clone(),
+        };
+        let put = self
+            .publisher
+            .put(sample.payload().to_vec())
+            .attachment(attachment.encode())
+            .wait();
+        match put {
+            Ok(()) => Counter::Sent,
+            Err(e) => {
+                log::warn!("{}: put: {e}", self.service);
+                Counter::Failed
+            }
+        }
+    }
+}
+
+fn zenoh_priority(priority: Priority) -> ZenohPriority {
+    match priority {
+        Priority::RealTime => ZenohPriority::RealTime,
+        Priority::InteractiveHigh => ZenohPriority::InteractiveHigh,
+        Priority::InteractiveLow => ZenohPriority::InteractiveLow,
+        Priority::DataHigh => ZenohPriority::DataHigh,
+        Priority::Data => ZenohPriority::Data,
+        Priority::DataLow => ZenohPriority::DataLow,
+        Priority::Background => ZenohPriority::Background,
+    }
+}
