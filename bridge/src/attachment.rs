@@ -1,5 +1,6 @@
 //! [`Attachment`]: what travels beside a payload in Zenoh, so that the far
-//! side can check the type and keep order, and no bridge publishes a sample
+//! side can check the type, Zenoh subscribers other than bridges can see
+//! the ZeroCP publisher's sequence number, and no bridge publishes a sample
 //! back into the domain it came from.
 //!
 //! Layout (little-endian, 24 bytes and the name):

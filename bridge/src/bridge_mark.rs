@@ -10,10 +10,16 @@
 //! owns its publisher also owns a mark. The daemon's port list
 //! ([`Runtime::ports`]) says both: the sample's
 //! [`PublisherId`]'s port index finds its publisher and owner's pid among
-//! the ports of the service, and the pid finds a mark or none. The answer
-//! is exact, with no race: a mark is registered before its bridge has a
-//! publisher whose samples anyone could take. `zerocpctl services` lists
-//! the mark's service, one publisher per bridge.
+//! the ports of the service, and the pid finds a mark or none. While the
+//! publisher exists the answer is exact, with no race: a mark is
+//! registered before its bridge has a publisher whose samples anyone could
+//! take. A publisher already gone when the bridge asks (its process exited
+//! right after publishing) cannot be told: its sample counts as the
+//! domain's own and goes out, so that a short-lived application's last
+//! samples are not lost; only a bridge that dies with imported samples
+//! still queued in another bridge of its domain can so echo them, once.
+//! Such answers are not cached. `zerocpctl services` lists the mark's
+//! service, one publisher per bridge.
 //!
 //! **Daemon restarts.** Ports re-attach lazily, on their next call; an
 //! inbound route re-attaches the mark ([`BridgeMark::refresh`]) after its
@@ -23,7 +29,8 @@
 //! epoch: a restarted daemon hands out port indices and generations anew,
 //! so the cache starts empty at every epoch. A sample taken from the old
 //! daemon's queues after the restart is looked up among the new daemon's
-//! ports; if its publisher is not there it counts as the domain's own.
+//! ports, and one whose publisher is not there counts as the domain's own
+//! (not cached, as above).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -61,11 +68,13 @@ impl BridgeMark {
     }
 
     /// Re-attaches the mark to a restarted daemon (a loan, dropped unused:
-    /// the call that re-attaches a port); a no-op while connected.
-    pub(crate) fn refresh(&self) {
+    /// the call that re-attaches a port); a no-op while connected. An
+    /// error says the mark may be missing: publishing now could echo.
+    pub(crate) fn refresh(&self) -> Result<(), String> {
         let publisher = self.publisher.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = publisher.loan_uninit() {
-            log::warn!("{}: {e}", publisher.service());
+        match publisher.loan_uninit() {
+            Ok(_) => Ok(()),
+            Err(e) => Err(format!("the bridge's mark {}: {e}", publisher.service())),
         }
     }
 }
@@ -88,6 +97,14 @@ impl Provenance {
         }
     }
 
+    /// The runtime's connection epoch, `None` while it is not connected.
+    pub(crate) fn epoch(&self) -> Option<u32> {
+        match self.runtime.connection_state() {
+            ConnectionState::Connected { epoch } => Some(epoch),
+            _ => None,
+        }
+    }
+
     /// Whether a bridge published `publisher`'s samples: `Err` with why if
     /// the daemon could not be asked (then nobody can tell).
     pub(crate) fn imported(&mut self, publisher: PublisherId) -> Result<bool, String> {
@@ -102,13 +119,18 @@ impl Provenance {
         if let Some(&imported) = self.known.get(&publisher) {
             return Ok(imported);
         }
-        let imported = self.ask(publisher)?;
-        self.known.insert(publisher, imported);
-        Ok(imported)
+        match self.ask(publisher)? {
+            Some(imported) => {
+                self.known.insert(publisher, imported);
+                Ok(imported)
+            }
+            None => Ok(false),
+        }
     }
 
-    /// Asks the daemon: the publisher's owner, and whether it owns a mark.
-    fn ask(&self, publisher: PublisherId) -> Result<bool, String> {
+    /// Asks the daemon: the publisher's owner, and whether it owns a mark;
+    /// `None` if the publisher is gone.
+    fn ask(&self, publisher: PublisherId) -> Result<Option<bool>, String> {
         let ports = self.runtime.ports().map_err(|e| e.to_string())?;
         let publishers = ports.iter().filter(|p| p.kind == PortKind::Publisher);
         let owner = publishers
@@ -116,7 +138,7 @@ impl Provenance {
             .find(|p| p.service == self.service && p.port_index == publisher.port_index())
             .map(|p| p.owner_pid);
         let mark = mark_service();
-        Ok(owner.is_some_and(|pid| {
+        Ok(owner.map(|pid| {
             publishers
                 .clone()
                 .any(|p| p.service == mark && p.owner_pid == pid)

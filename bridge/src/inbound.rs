@@ -7,7 +7,8 @@
 //! hand-over to another thread (one wake-up less on every sample). A
 //! publish waits only for a block-publisher subscriber whose queue is
 //! full: under `congestion = "block"` up to the publisher's default publish
-//! timeout (and Zenoh's flow control then slows the sender), under
+//! timeout (1 s), and meanwhile Zenoh's thread, and so every route on that
+//! link, waits too (back-pressure, which is what `block` asks for); under
 //! `"drop"` never (the publish timeout is zero: such a subscriber misses
 //! the sample, counted on both ports).
 
@@ -136,7 +137,8 @@ impl Importer {
 
     /// Publishes `payload` (checked). The mark is re-attached between the
     /// loan, which re-attaches the publisher after a daemon restart, and
-    /// the publish ([`crate::bridge_mark`]).
+    /// the publish ([`crate::bridge_mark`]); without a mark the sample is
+    /// not published (counted as failed).
     fn publish(&self, payload: &[u8]) -> Counter {
         let publisher = self.publisher.lock().unwrap_or_else(|p| p.into_inner());
         let element = publisher.service_type().payload.size as usize;
@@ -147,7 +149,7 @@ impl Importer {
                 for (to, from) in loan.payload_mut().iter_mut().zip(payload) {
                     to.write(*from);
                 }
-                self.mark.refresh();
+                self.mark.refresh()?;
                 loan.publish().map_err(|e| e.to_string())
             });
         match published {

@@ -9,7 +9,10 @@
 //! on one machine in one boot and agree without talking; domains on two
 //! machines differ by the boot id, even on machines cloned from one image
 //! (a `/etc/machine-id` or a host name can be the same on both), and two
-//! domains of one machine differ by name.
+//! domains of one machine differ by name. Two daemons of one machine with
+//! the same domain name (in different run directories, or containers that
+//! share the kernel) get the same id, and their bridges would drop each
+//! other's samples as their own: give such domains different names.
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;

@@ -28,8 +28,10 @@ const QUEUE: u32 = 64;
 pub(crate) struct Outbound {
     subscriber: UntypedSubscriber,
     forwarding: Forwarding,
-    /// The subscriber's dropped count already added to the counters.
-    dropped: u64,
+    /// The subscriber's dropped count already added to the counters, and
+    /// the connection epoch it belongs to (a port re-attached after a
+    /// daemon restart counts from 0).
+    dropped: (u32, u64),
 }
 
 /// What decides about and puts a taken sample.
@@ -89,7 +91,7 @@ impl Outbound {
         Ok(Self {
             subscriber,
             forwarding,
-            dropped: 0,
+            dropped: (0, 0),
         })
     }
 
@@ -115,15 +117,21 @@ impl Outbound {
     }
 
     /// Adds what the subscriber's queue dropped since the last look to the
-    /// counters (a port re-attached after a daemon restart counts from 0).
+    /// counters; nothing while the daemon is away.
     fn count_dropped(&mut self) {
-        let now = self.subscriber.dropped();
-        let new = now.checked_sub(self.dropped).unwrap_or(now);
-        self.forwarding
-            .counters
-            .dropped
-            .fetch_add(new, Ordering::Relaxed);
-        self.dropped = now;
+        let Some(epoch) = self.forwarding.provenance.epoch() else {
+            return;
+        };
+        let total = self.subscriber.dropped();
+        let (counted_epoch, counted) = self.dropped;
+        let new = if epoch == counted_epoch {
+            total.saturating_sub(counted)
+        } else {
+            total
+        };
+        let dropped = &self.forwarding.counters.dropped;
+        dropped.fetch_add(new, Ordering::Relaxed);
+        self.dropped = (epoch, total);
     }
 
     /// Puts every queued sample.

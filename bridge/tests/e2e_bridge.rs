@@ -11,14 +11,13 @@ mod support;
 use support::{Domain, STEP, Ways, config, connect, counter, free_port, listen, stop_bridge};
 use zerocp_os_linux::testing::role::{TestChild, spawn_child};
 
-/// Samples a fixed-length publisher sends.
-const SENT: &str = "60";
 /// Consecutive samples a subscriber must see (the first ones may go
 /// before the bridges have met).
 const NEEDED: &str = "30";
 
-fn publisher(domain: &Domain, count: &str) -> TestChild {
-    spawn_child("roles::publisher", &[count], &domain.envs())
+/// A publisher sending every 20 ms until its stdin closes.
+fn publisher(domain: &Domain) -> TestChild {
+    spawn_child("roles::publisher", &[], &domain.envs())
 }
 
 fn subscriber(domain: &Domain, mode: &str) -> TestChild {
@@ -27,14 +26,16 @@ fn subscriber(domain: &Domain, mode: &str) -> TestChild {
     child
 }
 
-/// A publisher of `from` sends `SENT` samples; a subscriber in each of
-/// `to` must see `NEEDED` of them in a row, none twice.
+/// A publisher of `from` sends until a subscriber in each of `to` has
+/// seen `NEEDED` samples in a row, none twice.
 fn send_and_check(from: &Domain, to: &[&Domain]) {
     let mut subscribers: Vec<TestChild> = to.iter().map(|d| subscriber(d, "strict")).collect();
-    publisher(from, SENT).expect_success(STEP);
+    let mut stream = publisher(from);
     for s in &mut subscribers {
         s.expect_success(STEP);
     }
+    stream.close_stdin();
+    stream.expect_success(STEP);
 }
 
 /// The ports the process `pid` of `domain` owns, as the daemon lists them
@@ -107,10 +108,11 @@ fn a_bridge_killed_mid_stream_and_restarted_forwards_again() {
     let bridge_b = b.bridge("b", &config(&connect(port), Ways::Both));
     let mut far = subscriber(&b, "resume");
     let mut near = subscriber(&a, "watch");
-    let mut stream = publisher(&a, "stream");
+    let mut stream = publisher(&a);
     far.expect_line("flowing", STEP);
     bridge_a.kill();
     let bridge_a = a.bridge("a", &a_config);
+    far.send_line("mark");
     far.expect_success(STEP);
     stream.close_stdin();
     stream.expect_success(STEP);
@@ -130,9 +132,10 @@ fn a_bridge_survives_its_daemon_restarting() {
     let bridge_b = b.bridge("b", &config(&connect(port), Ways::Both));
     let mut near = subscriber(&b, "watch");
     let mut far = subscriber(&a, "resume");
-    let mut stream = publisher(&b, "stream");
+    let mut stream = publisher(&b);
     far.expect_line("flowing", STEP);
     a.restart_daemon();
+    far.send_line("mark");
     far.expect_success(STEP);
     stream.close_stdin();
     stream.expect_success(STEP);
@@ -147,7 +150,6 @@ fn a_bridge_survives_its_daemon_restarting() {
 }
 
 mod roles {
-    use std::io::Read;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::{Duration, Instant};
@@ -162,15 +164,24 @@ mod roles {
         ServiceDescription::new(s, i, e).expect("service")
     }
 
-    /// Set once stdin is at its end (the test closed it).
-    fn stdin_closed() -> Arc<AtomicBool> {
-        let closed = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&closed);
+    /// What the test said on stdin: `marked` once a line came, `closed`
+    /// once stdin is at its end.
+    #[derive(Clone, Default)]
+    struct Stdin {
+        marked: Arc<AtomicBool>,
+        closed: Arc<AtomicBool>,
+    }
+
+    fn watch_stdin() -> Stdin {
+        let stdin = Stdin::default();
+        let seen = stdin.clone();
         std::thread::spawn(move || {
-            let _ = std::io::stdin().read_to_end(&mut Vec::new());
-            flag.store(true, Ordering::Relaxed);
+            for _ in std::io::stdin().lines().map_while(Result::ok) {
+                seen.marked.store(true, Ordering::Relaxed);
+            }
+            seen.closed.store(true, Ordering::Relaxed);
         });
-        closed
+        stdin
     }
 
     #[test]
@@ -186,17 +197,15 @@ mod roles {
         zerocp_daemon::daemon::run(&options).expect("the daemon runs");
     }
 
-    /// Sends samples 20 ms apart: as many as its argument says, or until
-    /// stdin closes (`stream`). A loan is retried while the pool's chunks
-    /// are all in flight or the daemon restarts.
+    /// Sends samples 20 ms apart until stdin closes. A loan is retried
+    /// while the pool's chunks are all in flight or the daemon restarts.
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
     fn publisher() {
-        let Some(args) = role_args("roles::publisher") else {
+        if role_args("roles::publisher").is_none() {
             return;
-        };
-        let count = args[0].parse::<u64>().unwrap_or(u64::MAX);
-        let closed = stdin_closed();
+        }
+        let closed = watch_stdin().closed;
         let rt = Runtime::init("bridge-test-pub").expect("init");
         let publisher = rt
             .publisher::<[u8]>(&service())
@@ -204,7 +213,7 @@ mod roles {
             .create()
             .expect("publisher");
         let mut seq = 0;
-        while seq < count && !closed.load(Ordering::Relaxed) {
+        while !closed.load(Ordering::Relaxed) {
             let deadline = Instant::now() + Duration::from_secs(20);
             let loan = loop {
                 match publisher.loan_slice_uninit(payload_len(seq)) {
@@ -248,7 +257,8 @@ mod roles {
     enum Mode {
         /// `NEEDED` samples in a row, each one more than the last.
         Strict,
-        /// Going up always; done after `NEEDED` in a row past a gap.
+        /// Going up always; done after `NEEDED` in a row since the test
+        /// wrote a line (after it broke and mended the path).
         Resume,
         /// Going up always, until stdin closes.
         Watch,
@@ -268,7 +278,8 @@ mod roles {
             _ => Mode::Watch,
         };
         let needed: u64 = args[1].parse().expect("a count");
-        let closed = stdin_closed();
+        let stdin = watch_stdin();
+        let mut counting_since_mark = false;
         let rt = Runtime::init("bridge-test-sub").expect("init");
         let subscriber = rt
             .subscriber::<[u8]>(&service())
@@ -280,10 +291,14 @@ mod roles {
         let deadline = Instant::now() + Duration::from_secs(90);
         let (mut last, mut run, mut gaps, mut seen) = (None::<u64>, 0, 0, 0);
         loop {
+            if !counting_since_mark && stdin.marked.load(Ordering::Relaxed) {
+                counting_since_mark = true;
+                run = 0;
+            }
             match mode {
                 Mode::Strict if run >= needed => return,
-                Mode::Resume if gaps > 0 && run >= needed => return,
-                Mode::Watch if closed.load(Ordering::Relaxed) => {
+                Mode::Resume if counting_since_mark && run >= needed => return,
+                Mode::Watch if stdin.closed.load(Ordering::Relaxed) => {
                     assert!(seen > 0, "no sample at all");
                     return;
                 }

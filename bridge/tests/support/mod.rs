@@ -106,8 +106,9 @@ pub fn counter(counters: &str, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {name} in {counters:?}"))
 }
 
-/// A free TCP port on 127.0.0.1 (bound and released: nothing else of the
-/// test takes ports meanwhile).
+/// A free TCP port on 127.0.0.1, bound and released. Another process can
+/// take it before the bridge binds it (then the bridge fails to start and
+/// the test fails loudly; the chance is small).
 pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("address").port()
