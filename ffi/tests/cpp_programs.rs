@@ -160,33 +160,32 @@ fn payloads_the_wrapper_cannot_carry_do_not_compile() {
 }
 
 /// Every class that owns a C handle (or a loan, or a sample) moves
-/// without throwing and cannot be copied: `tests/cpp/handles_are_move_only.cpp`
-/// compiles only if so.
+/// without throwing and cannot be copied (`tests/cpp/handles_are_move_only.cpp`),
+/// and a loan is read-only through a const reference
+/// (`tests/cpp/loans_are_const_correct.cpp`): each file compiles only if so.
 #[test]
-fn owning_classes_are_move_only() {
+fn owning_classes_are_move_only_and_loans_const_correct() {
     let ffi = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let output = Command::new(cxx_compiler())
-        .args([
-            "-std=c++17",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-fsyntax-only",
-            "-I",
-        ])
-        .arg(ffi.join("include"))
-        .arg(
-            ffi.join("tests")
-                .join("cpp")
-                .join("handles_are_move_only.cpp"),
-        )
-        .output()
-        .expect("run c++");
-    assert!(
-        output.status.success(),
-        "handles_are_move_only.cpp: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    for name in ["handles_are_move_only", "loans_are_const_correct"] {
+        let output = Command::new(cxx_compiler())
+            .args([
+                "-std=c++17",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-fsyntax-only",
+                "-I",
+            ])
+            .arg(ffi.join("include"))
+            .arg(ffi.join("tests").join("cpp").join(format!("{name}.cpp")))
+            .output()
+            .expect("run c++");
+        assert!(
+            output.status.success(),
+            "{name}.cpp: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
 }
 
 mod roles {

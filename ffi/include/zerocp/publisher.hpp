@@ -26,14 +26,18 @@ public:
     /// Whether it still holds a loan (false once published or moved from).
     explicit operator bool() const noexcept { return get() != nullptr; }
 
-    /// The payload, in shared memory (only while it holds a loan).
+    /// The payload, in shared memory (only while it holds a loan);
+    /// writable through a non-const loan only.
     T &operator*() noexcept { return *get(); }
+    const T &operator*() const noexcept { return *get(); }
 
     /// The payload's fields (only while it holds a loan).
     T *operator->() noexcept { return get(); }
+    const T *operator->() const noexcept { return get(); }
 
     /// The payload's address (null once published or moved from).
-    T *get() const noexcept { return static_cast<T *>(loan_.raw().payload); }
+    T *get() noexcept { return static_cast<T *>(loan_.raw().payload); }
+    const T *get() const noexcept { return static_cast<const T *>(loan_.raw().payload); }
 
     /// Publishes it to every subscriber of the service. The loan is gone
     /// afterwards, whether it succeeds or fails; publishing an empty

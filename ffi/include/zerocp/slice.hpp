@@ -70,24 +70,33 @@ public:
     explicit operator bool() const noexcept { return data() != nullptr; }
 
     /// The first element (null once published or moved from; for an empty
-    /// slice, an address not to read or write).
-    T *data() const noexcept { return static_cast<T *>(loan_.raw().payload); }
+    /// slice, an address not to read or write); writable through a
+    /// non-const loan only, as every accessor below.
+    T *data() noexcept { return static_cast<T *>(loan_.raw().payload); }
+    const T *data() const noexcept { return static_cast<const T *>(loan_.raw().payload); }
 
     /// Elements loaned.
     size_t size() const noexcept { return loan_.raw().len; }
 
     /// Element `i` (below `size()`).
-    T &operator[](size_t i) const noexcept { return data()[i]; }
+    T &operator[](size_t i) noexcept { return data()[i]; }
+    const T &operator[](size_t i) const noexcept { return data()[i]; }
 
     /// The elements, for a range-for.
-    T *begin() const noexcept { return data(); }
+    T *begin() noexcept { return data(); }
+    const T *begin() const noexcept { return data(); }
     /// The end of the elements.
-    T *end() const noexcept { return data() + size(); }
+    T *end() noexcept { return data() + size(); }
+    const T *end() const noexcept { return data() + size(); }
 
     /// The user header (a port with a header type only).
-    H &header() const noexcept {
+    H &header() noexcept {
         detail::require_header<H>();
         return *static_cast<H *>(loan_.raw().user_header);
+    }
+    const H &header() const noexcept {
+        detail::require_header<H>();
+        return *static_cast<const H *>(loan_.raw().user_header);
     }
 
     /// Publishes it to every subscriber of the service. The loan is gone
