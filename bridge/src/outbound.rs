@@ -39,8 +39,8 @@ struct Forwarding {
     /// The service, for the log.
     service: String,
     publisher: zenoh::pubsub::Publisher<'static>,
-    type_name: String,
-    origin: u64,
+    /// The route's attachment; each put sets its sequence number.
+    attachment: Attachment,
     provenance: Provenance,
     limit: Option<RateLimit>,
     counters: Arc<Counters>,
@@ -82,8 +82,11 @@ impl Outbound {
         let forwarding = Forwarding {
             service: route.service.clone(),
             publisher,
-            type_name: route.payload.name.clone(),
-            origin,
+            attachment: Attachment {
+                origin,
+                sequence: 0,
+                type_name: route.payload.name.clone(),
+            },
             provenance: Provenance::new(Arc::clone(runtime), service),
             limit: route.max_rate.map(RateLimit::new),
             counters: Arc::clone(counters),
@@ -178,16 +181,12 @@ impl Forwarding {
     }
 
     /// Puts one sample into Zenoh.
-    fn put(&self, sample: &UntypedSample<'_>) -> Counter {
-        let attachment = Attachment {
-            origin: self.origin,
-            sequence: sample.sequence(),
-            type_name: self.type_name.clone(),
-        };
+    fn put(&mut self, sample: &UntypedSample<'_>) -> Counter {
+        self.attachment.sequence = sample.sequence();
         let put = self
             .publisher
             .put(sample.payload().to_vec())
-            .attachment(attachment.encode())
+            .attachment(self.attachment.encode())
             .wait();
         match put {
             Ok(()) => Counter::Sent,

@@ -107,21 +107,14 @@ fn a_bridge_killed_mid_stream_and_restarted_forwards_again() {
     let mut bridge_a = a.bridge("a", &a_config);
     let bridge_b = b.bridge("b", &config(&connect(port), Ways::Both));
     let mut far = subscriber(&b, "resume");
-    let mut near = subscriber(&a, "watch");
-    let mut stream = publisher(&a);
+    let near = subscriber(&a, "watch");
+    let stream = publisher(&a);
     far.expect_line("flowing", STEP);
     bridge_a.kill();
     let bridge_a = a.bridge("a", &a_config);
     far.send_line("mark");
     far.expect_success(STEP);
-    stream.close_stdin();
-    stream.expect_success(STEP);
-    near.close_stdin();
-    near.expect_success(STEP);
-    stop_bridge(bridge_a);
-    stop_bridge(bridge_b);
-    a.stop();
-    b.stop();
+    finish(stream, near, [bridge_a, bridge_b], [a, b]);
 }
 
 #[test]
@@ -130,23 +123,37 @@ fn a_bridge_survives_its_daemon_restarting() {
     let port = free_port();
     let bridge_a = a.bridge("a", &config(&listen(port), Ways::Both));
     let bridge_b = b.bridge("b", &config(&connect(port), Ways::Both));
-    let mut near = subscriber(&b, "watch");
+    let near = subscriber(&b, "watch");
     let mut far = subscriber(&a, "resume");
-    let mut stream = publisher(&b);
+    let stream = publisher(&b);
     far.expect_line("flowing", STEP);
     a.restart_daemon();
     far.send_line("mark");
     far.expect_success(STEP);
-    stream.close_stdin();
-    stream.expect_success(STEP);
     // B's own subscriber saw B's samples strictly in order: nothing came
     // back from A across the restart.
+    finish(stream, near, [bridge_a, bridge_b], [a, b]);
+}
+
+/// Ends a streaming test: the publisher stops, the watching subscriber
+/// must have seen samples only ever going up, then the bridges and the
+/// daemons stop cleanly.
+fn finish(
+    mut stream: TestChild,
+    mut near: TestChild,
+    bridges: [TestChild; 2],
+    domains: [Domain; 2],
+) {
+    stream.close_stdin();
+    stream.expect_success(STEP);
     near.close_stdin();
     near.expect_success(STEP);
-    stop_bridge(bridge_a);
-    stop_bridge(bridge_b);
-    a.stop();
-    b.stop();
+    for bridge in bridges {
+        stop_bridge(bridge);
+    }
+    for domain in domains {
+        domain.stop();
+    }
 }
 
 mod roles {
