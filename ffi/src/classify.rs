@@ -58,7 +58,9 @@ impl From<LoanError> for Failure {
             | LoanError::Unresponsive { .. }
             | LoanError::NotRecreated(_) => ZEROCP_ERR_DAEMON,
             LoanError::Revoked { .. } => ZEROCP_ERR_REVOKED,
-            LoanError::SliceTooLong { .. } => ZEROCP_ERR_INVALID_ARGUMENT,
+            LoanError::SliceTooLong { .. } | LoanError::PayloadSize { .. } => {
+                ZEROCP_ERR_INVALID_ARGUMENT
+            }
             LoanError::TooManyLoans { .. }
             | LoanError::QuotaExceeded(_)
             | LoanError::OutOfChunks { .. } => ZEROCP_ERR_LIMIT,

@@ -275,7 +275,7 @@ pub use publisher_id::PublisherId;
 pub use registration::MAX_PROCESS_NAME_LEN;
 pub use request_response::{
     ActiveRequest, Client, ClientBuilder, LoanedRequest, LoanedResponse, PendingResponse, Response,
-    Server, ServerBuilder,
+    Server, ServerBuilder, UntypedClient, UntypedServer,
 };
 pub use runtime::Runtime;
 pub use runtime_builder::{DEFAULT_RECONNECT_CEILING, RuntimeBuilder};

@@ -154,12 +154,7 @@ impl<T: ZeroCopySafe, H: ZeroCopySafe> Publisher<[T], H> {
         &self,
         len: usize,
     ) -> Result<LoanedSample<'_, [MaybeUninit<T>], H>, LoanError> {
-        let max = self.cell.get().options.max_slice_len;
-        if len > max as usize {
-            return Err(LoanError::SliceTooLong { len, max });
-        }
-        // Cannot overflow: len <= max, and the daemon placed max elements in a chunk.
-        let bytes = (len * size_of::<T>()) as u32;
+        let bytes = self.cell.get().options.loan_bytes(len, size_of::<T>())?;
         self.cell.call(
             |core| core.loan(bytes),
             |core, loan| LoanedSample::new(Rc::clone(core), loan, len),
@@ -319,7 +314,7 @@ pub(crate) struct PublisherCore {
     /// What a publish does when that runs out.
     on_publish_timeout: PublishTimeout,
     /// What the port was created with (to create it again after a restart).
-    options: PublisherOptions,
+    pub(crate) options: PublisherOptions,
 }
 
 impl PublisherCore {

@@ -40,10 +40,31 @@ mod server;
 use zerocp_core::fixed_string::FixedString;
 use zerocp_core::service::{ServiceDescription, ServiceNameError, TypeInfo};
 
+use crate::service_type::ServiceType;
+
 pub use active_request::{ActiveRequest, LoanedResponse};
 pub use client::{Client, ClientBuilder, LoanedRequest};
 pub use pending_response::{PendingResponse, Response, SERVER_CHECK_SLICE};
 pub use server::{Server, ServerBuilder};
+
+/// A client whose request and response types are known at run time only
+/// ([`Runtime::untyped_client`](crate::Runtime::untyped_client)): its
+/// requests and responses are the payloads' bytes, checked against the
+/// declared [`ServiceType`]s (a loan of a length the type cannot have fails
+/// with [`LoanError::PayloadSize`](crate::LoanError::PayloadSize)).
+pub type UntypedClient = Client<[u8], [u8]>;
+
+/// A server whose request and response types are known at run time only
+/// ([`Runtime::untyped_server`](crate::Runtime::untyped_server)), as
+/// [`UntypedClient`] is a client.
+pub type UntypedServer = Server<[u8], [u8]>;
+
+/// The types an untyped client or server declares for its two channels.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Declared {
+    pub(crate) request: ServiceType,
+    pub(crate) response: ServiceType,
+}
 
 /// The two publish/subscribe channels of a request/response service.
 #[derive(Debug, Clone, Copy)]

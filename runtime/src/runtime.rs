@@ -16,7 +16,7 @@ use crate::listener::ListenerBuilder;
 use crate::notifier::NotifierBuilder;
 use crate::payload::Payload;
 use crate::publisher::{PublisherBuilder, UntypedPublisherBuilder};
-use crate::request_response::{ClientBuilder, ServerBuilder};
+use crate::request_response::{ClientBuilder, Declared, ServerBuilder};
 use crate::runtime_builder::RuntimeBuilder;
 use crate::service_info::ServiceInfo;
 use crate::service_query;
@@ -134,6 +134,66 @@ impl Runtime {
         service: &ServiceDescription,
     ) -> ServerBuilder<'_, Req, Resp> {
         ServerBuilder::new(&self.inner, service)
+    }
+
+    /// Starts building a client of the request/response service `service`
+    /// whose types are known at run time only ([`UntypedClient`](crate::UntypedClient)),
+    /// for bridges and bindings: its ports declare `request` and
+    /// `response` (checked by the daemon against the service's servers as
+    /// for any client), and its requests and responses are the payloads'
+    /// bytes. A slice type's
+    /// [`max_request_len`](ClientBuilder::max_request_len) counts the
+    /// declared elements; `loan_slice_uninit` counts bytes.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use zerocp::{ServiceType, TypeInfo};
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Calc", "Main", "Add")?;
+    /// let pair = ServiceType::sized(TypeInfo::of::<[u32; 2]>());
+    /// let sum = ServiceType::sized(TypeInfo::of::<u64>());
+    /// let client = rt.untyped_client(&svc, pair, sum).create()?;
+    /// let mut request = client.loan_slice_uninit(8)?;
+    /// request.write_with(|bytes| {
+    ///     bytes[..4].copy_from_slice(&2u32.to_ne_bytes());
+    ///     bytes[4..].copy_from_slice(&3u32.to_ne_bytes());
+    /// });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn untyped_client(
+        &self,
+        service: &ServiceDescription,
+        request: ServiceType,
+        response: ServiceType,
+    ) -> ClientBuilder<'_, [u8], [u8]> {
+        ClientBuilder::untyped(&self.inner, service, Declared { request, response })
+    }
+
+    /// Starts building a server of the request/response service `service`
+    /// whose types are known at run time only ([`UntypedServer`](crate::UntypedServer)),
+    /// as [`untyped_client`](Self::untyped_client) builds a client. A slice
+    /// type's [`max_response_len`](ServerBuilder::max_response_len) counts
+    /// the declared elements; `loan_slice_uninit` counts bytes.
+    ///
+    /// ```no_run
+    /// use zerocp::{ServiceType, TypeInfo};
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Text", "Main", "Upper")?;
+    /// let text = ServiceType::slice(TypeInfo::of::<u8>());
+    /// let server = rt.untyped_server(&svc, text, text).max_response_len(64).create()?;
+    /// if let Some(request) = server.receive()? {
+    ///     let upper = request.to_ascii_uppercase();
+    ///     request.loan_slice_uninit(upper.len())?.write_from_slice(&upper)?.send_last()?;
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn untyped_server(
+        &self,
+        service: &ServiceDescription,
+        request: ServiceType,
+        response: ServiceType,
+    ) -> ServerBuilder<'_, [u8], [u8]> {
+        ServerBuilder::untyped(&self.inner, service, Declared { request, response })
     }
 
     /// Starts building a notifier of the event service `service`

@@ -456,7 +456,11 @@ impl SubscriberCore {
             slot,
             chunk,
             payload,
-            len,
+            len: if self.options.as_bytes {
+                range.size as usize
+            } else {
+                len
+            },
             user_header,
             // Metadata: reported as read, never used to find anything.
             sequence: header.sequence(),

@@ -40,6 +40,16 @@ pub enum LoanError {
         /// The publisher's maximum.
         max: u32,
     },
+    /// A byte length was asked for that the port's declared type cannot
+    /// have (an untyped client's or server's loan, [`crate::UntypedClient`]):
+    /// not the type's size, or not a whole number of a slice's elements;
+    /// nothing was loaned.
+    PayloadSize {
+        /// The length asked for, in bytes.
+        bytes: usize,
+        /// The declared type's size (a slice's element's).
+        type_size: u32,
+    },
     /// The publisher already has `max_loans` samples loaned.
     TooManyLoans {
         /// The publisher's `max_loans`.
@@ -80,6 +90,10 @@ impl fmt::Display for LoanError {
             Self::SliceTooLong { len, max } => write!(
                 f,
                 "slice of {len} elements is longer than the publisher's max_slice_len {max}"
+            ),
+            Self::PayloadSize { bytes, type_size } => write!(
+                f,
+                "a payload of {bytes} bytes does not fit the declared type: not its size, or not a whole number of its {type_size}-byte elements"
             ),
             Self::TooManyLoans { max } => write!(
                 f,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use zerocp_core::service::ServiceDescription;
+use zerocp_core::type_layout::TypeDescription;
 use zerocp_core::wire::{PayloadShape, PortKind};
 
 use super::creation::PublisherOptions;
@@ -17,8 +18,8 @@ use crate::error::{CreatePortError, CreatePortReason, check_option};
 use crate::lifecycle::Lifecycle;
 use crate::payload::Payload;
 use crate::port_cell::PortCell;
-use crate::port_request;
 use crate::request_response::tagged;
+use crate::service_type::ServiceType;
 
 /// Options of a new publisher; made by [`Runtime::publisher`](crate::Runtime::publisher).
 ///
@@ -46,6 +47,9 @@ pub struct PublisherBuilder<'r, P: ?Sized, H = ()> {
     publish_timeout: Duration,
     on_publish_timeout: PublishTimeout,
     max_slice_len: Option<u32>,
+    /// The type declared instead of `P`'s and `H`'s, read and written as
+    /// bytes (`P` is `[u8]`): an untyped client's or server's port.
+    declared: Option<ServiceType>,
     _types: PhantomData<fn() -> (*const P, H)>,
 }
 
@@ -60,6 +64,7 @@ impl<'r, P: ?Sized + Payload> PublisherBuilder<'r, P> {
             publish_timeout: DEFAULT_PUBLISH_TIMEOUT,
             on_publish_timeout: PublishTimeout::default(),
             max_slice_len: None,
+            declared: None,
             _types: PhantomData,
         }
     }
@@ -117,6 +122,7 @@ impl<'r, P: ?Sized + Payload, H: ZeroCopySafe> PublisherBuilder<'r, P, H> {
             publish_timeout: self.publish_timeout,
             on_publish_timeout: self.on_publish_timeout,
             max_slice_len: self.max_slice_len,
+            declared: self.declared,
             _types: PhantomData,
         }
     }
@@ -126,6 +132,15 @@ impl<'r, P: ?Sized + Payload, H: ZeroCopySafe> PublisherBuilder<'r, P, H> {
     /// same type cannot join it ([`crate::request_response`]).
     pub(crate) fn channel_tag(mut self, tag: &'static str) -> Self {
         self.type_tag = tag;
+        self
+    }
+
+    /// Declares `declared` (when given) instead of `P`'s type: the port
+    /// of an untyped client or server, whose `P` is `[u8]` and whose
+    /// loans are checked against the declared type
+    /// ([`PublisherOptions::loan_bytes`]).
+    pub(crate) fn declared(mut self, declared: Option<ServiceType>) -> Self {
+        self.declared = declared;
         self
     }
 
@@ -216,7 +231,8 @@ impl<'r, P: ?Sized + Payload, H: ZeroCopySafe> PublisherBuilder<'r, P, H> {
             )
         };
         let () = P::CHECKED;
-        let max_slice_len = match (P::SHAPE, self.max_slice_len) {
+        let declared = self.declared.unwrap_or_else(ServiceType::of::<P, H>);
+        let max_slice_len = match (declared.shape, self.max_slice_len) {
             (PayloadShape::Sized, _) => 0,
             (PayloadShape::Slice, None) => return Err(CreatePortReason::MissingMaxSliceLen),
             (PayloadShape::Slice, Some(len)) => {
@@ -226,11 +242,14 @@ impl<'r, P: ?Sized + Payload, H: ZeroCopySafe> PublisherBuilder<'r, P, H> {
         };
         let options = PublisherOptions {
             service: self.service,
-            type_info: tagged(self.type_tag, P::type_info()),
-            shape: P::SHAPE,
+            type_info: tagged(self.type_tag, declared.payload),
+            shape: declared.shape,
             max_slice_len,
-            user_header: port_request::type_info::<H>(),
-            description: P::DESCRIPTION,
+            user_header: declared.user_header,
+            description: match self.declared {
+                Some(_) => &TypeDescription::Opaque,
+                None => P::DESCRIPTION,
+            },
             history: self.history,
             max_loans: self.max_loans,
             publish_timeout: self.publish_timeout,

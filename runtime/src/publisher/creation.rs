@@ -19,9 +19,10 @@ use zerocp_core::wire::{CreatePublisher, Message, PayloadShape, PortKind, Revoke
 use super::PublisherCore;
 use super::publish_timeout::PublishTimeout;
 use super::shared_port::SharedPort;
-use crate::error::{CreatePortReason, PortRequestError, check_option};
+use crate::error::{CreatePortReason, LoanError, PortRequestError, check_option};
 use crate::lifecycle::Lifecycle;
 use crate::mapped::Mapped;
+use crate::payload::PayloadLayout;
 use crate::port_cell::PortCore;
 use crate::port_owner::PortOwner;
 use crate::port_request;
@@ -43,6 +44,50 @@ pub(crate) struct PublisherOptions {
     pub(crate) max_loans: u32,
     pub(crate) publish_timeout: Duration,
     pub(crate) on_publish_timeout: PublishTimeout,
+}
+
+impl PublisherOptions {
+    /// The bytes of a loan of `len` elements of `element_size` bytes each
+    /// (a typed slice's `T`; 1 for an untyped client's or server's byte
+    /// loans), checked against the declared type and the longest slice.
+    pub(crate) fn loan_bytes(&self, len: usize, element_size: usize) -> Result<u32, LoanError> {
+        let max = match self.shape {
+            PayloadShape::Sized => 1,
+            PayloadShape::Slice => self.max_slice_len,
+        };
+        let bytes = len
+            .checked_mul(element_size)
+            .and_then(|bytes| u32::try_from(bytes).ok())
+            .ok_or(LoanError::SliceTooLong { len, max })?;
+        let elements = self
+            .layout()
+            .elements(bytes)
+            .ok_or(LoanError::PayloadSize {
+                bytes: bytes as usize,
+                type_size: self.type_info.size,
+            })?;
+        if elements > max as usize {
+            return Err(LoanError::SliceTooLong { len: elements, max });
+        }
+        Ok(bytes)
+    }
+
+    /// The payload sizes the declared type allows.
+    pub(crate) fn layout(&self) -> PayloadLayout {
+        PayloadLayout {
+            shape: self.shape,
+            element_size: self.type_info.size,
+        }
+    }
+
+    /// The smallest payload the declared type allows: a value's size, or
+    /// an empty slice.
+    pub(crate) fn smallest_payload(&self) -> u32 {
+        match self.shape {
+            PayloadShape::Sized => self.type_info.size,
+            PayloadShape::Slice => 0,
+        }
+    }
 }
 
 impl PublisherCore {

@@ -15,7 +15,6 @@ use std::mem::MaybeUninit;
 use std::ops::{Deref, DerefMut};
 
 use zerocp_core::chunk_header::{EXCHANGE_LAST, EXCHANGE_NO_PAYLOAD};
-use zerocp_core::wire::PayloadShape;
 
 use super::server::Server;
 use crate::ZeroCopySafe;
@@ -68,10 +67,7 @@ impl<'s, Req: ?Sized + Payload, Resp: ?Sized + Payload> ActiveRequest<'s, Req, R
             request,
             client,
             ended: Cell::new(false),
-            marker_size: match Resp::SHAPE {
-                PayloadShape::Sized => Resp::ELEMENT_SIZE as u32,
-                PayloadShape::Slice => 0,
-            },
+            marker_size: server.responses.core().options.smallest_payload(),
         }
     }
 

@@ -22,8 +22,8 @@ use std::time::Duration;
 use zerocp_core::port::FullPolicy;
 use zerocp_core::service::{REQUEST_TYPE_TAG, RESPONSE_TYPE_TAG, ServiceDescription};
 
-use super::Channels;
 use super::pending_response::PendingResponse;
+use super::{Channels, Declared};
 use crate::error::{CreateExchangeError, LoanError, SendRequestError};
 use crate::lifecycle::Lifecycle;
 use crate::loaned_sample::{LoanedSample, publish_error};
@@ -63,6 +63,8 @@ pub struct ClientBuilder<'r, Req: ?Sized, Resp: ?Sized> {
     max_held: u32,
     send_timeout: Duration,
     max_request_len: Option<u32>,
+    /// The types of an untyped client ([`super::UntypedClient`]).
+    declared: Option<Declared>,
     _types: PhantomData<fn() -> (*const Req, *const Resp)>,
 }
 
@@ -83,6 +85,21 @@ impl<'r, T: ZeroCopySafe, Resp: ?Sized + Payload> ClientBuilder<'r, [T], Resp> {
     }
 }
 
+impl<'r> ClientBuilder<'r, [u8], [u8]> {
+    /// The builder of an untyped client: its ports declare `declared`'s
+    /// types, and its requests and responses are their bytes.
+    pub(crate) fn untyped(
+        rt: &'r Arc<Lifecycle>,
+        service: &ServiceDescription,
+        declared: Declared,
+    ) -> Self {
+        Self {
+            declared: Some(declared),
+            ..Self::new(rt, service)
+        }
+    }
+}
+
 impl<'r, Req: ?Sized + Payload, Resp: ?Sized + Payload> ClientBuilder<'r, Req, Resp> {
     pub(crate) fn new(rt: &'r Arc<Lifecycle>, service: &ServiceDescription) -> Self {
         Self {
@@ -93,6 +110,7 @@ impl<'r, Req: ?Sized + Payload, Resp: ?Sized + Payload> ClientBuilder<'r, Req, R
             max_held: DEFAULT_MAX_HELD,
             send_timeout: DEFAULT_PUBLISH_TIMEOUT,
             max_request_len: None,
+            declared: None,
             _types: PhantomData,
         }
     }
@@ -133,6 +151,7 @@ impl<'r, Req: ?Sized + Payload, Resp: ?Sized + Payload> ClientBuilder<'r, Req, R
         let channels = Channels::of(&self.service).map_err(CreateExchangeError::Name)?;
         let responses = SubscriberBuilder::<Resp>::new(self.rt, &channels.response)
             .channel_tag(RESPONSE_TYPE_TAG)
+            .declared(self.declared.map(|d| d.response))
             .queue_capacity(self.queue_capacity)
             .max_held(self.max_held)
             .full_policy(FullPolicy::BlockPublisher)
@@ -140,6 +159,7 @@ impl<'r, Req: ?Sized + Payload, Resp: ?Sized + Payload> ClientBuilder<'r, Req, R
             .map_err(CreateExchangeError::Port)?;
         let requests = PublisherBuilder::<Req>::new(self.rt, &channels.request)
             .channel_tag(REQUEST_TYPE_TAG)
+            .declared(self.declared.map(|d| d.request))
             .slice_len(self.max_request_len)
             .max_loans(self.max_loans)
             .publish_timeout(self.send_timeout)

@@ -13,8 +13,8 @@ use std::time::Duration;
 use zerocp_core::port::FullPolicy;
 use zerocp_core::service::{REQUEST_TYPE_TAG, RESPONSE_TYPE_TAG, ServiceDescription};
 
-use super::Channels;
 use super::active_request::ActiveRequest;
+use super::{Channels, Declared};
 use crate::error::{CreateExchangeError, TakeError, WaitError};
 use crate::lifecycle::Lifecycle;
 use crate::payload::Payload;
@@ -48,6 +48,8 @@ pub struct ServerBuilder<'r, Req: ?Sized, Resp: ?Sized> {
     max_loans: u32,
     send_timeout: Duration,
     max_response_len: Option<u32>,
+    /// The types of an untyped server ([`super::UntypedServer`]).
+    declared: Option<Declared>,
     _types: PhantomData<fn() -> (*const Req, *const Resp)>,
 }
 
@@ -68,6 +70,21 @@ impl<'r, Req: ?Sized + Payload, T: ZeroCopySafe> ServerBuilder<'r, Req, [T]> {
     }
 }
 
+impl<'r> ServerBuilder<'r, [u8], [u8]> {
+    /// The builder of an untyped server: its ports declare `declared`'s
+    /// types, and its requests and responses are their bytes.
+    pub(crate) fn untyped(
+        rt: &'r Arc<Lifecycle>,
+        service: &ServiceDescription,
+        declared: Declared,
+    ) -> Self {
+        Self {
+            declared: Some(declared),
+            ..Self::new(rt, service)
+        }
+    }
+}
+
 impl<'r, Req: ?Sized + Payload, Resp: ?Sized + Payload> ServerBuilder<'r, Req, Resp> {
     pub(crate) fn new(rt: &'r Arc<Lifecycle>, service: &ServiceDescription) -> Self {
         Self {
@@ -78,6 +95,7 @@ impl<'r, Req: ?Sized + Payload, Resp: ?Sized + Payload> ServerBuilder<'r, Req, R
             max_loans: DEFAULT_MAX_LOANS,
             send_timeout: DEFAULT_PUBLISH_TIMEOUT,
             max_response_len: None,
+            declared: None,
             _types: PhantomData,
         }
     }
@@ -119,6 +137,7 @@ impl<'r, Req: ?Sized + Payload, Resp: ?Sized + Payload> ServerBuilder<'r, Req, R
         let channels = Channels::of(&self.service).map_err(CreateExchangeError::Name)?;
         let responses = PublisherBuilder::<Resp>::new(self.rt, &channels.response)
             .channel_tag(RESPONSE_TYPE_TAG)
+            .declared(self.declared.map(|d| d.response))
             .slice_len(self.max_response_len)
             .max_loans(self.max_loans)
             .publish_timeout(self.send_timeout)
@@ -127,6 +146,7 @@ impl<'r, Req: ?Sized + Payload, Resp: ?Sized + Payload> ServerBuilder<'r, Req, R
             .map_err(CreateExchangeError::Port)?;
         let requests = SubscriberBuilder::<Req>::new(self.rt, &channels.request)
             .channel_tag(REQUEST_TYPE_TAG)
+            .declared(self.declared.map(|d| d.request))
             .queue_capacity(self.queue_capacity)
             .max_held(self.max_held)
             .full_policy(FullPolicy::BlockPublisher)

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use zerocp_core::port::FullPolicy;
 use zerocp_core::service::ServiceDescription;
+use zerocp_core::type_layout::TypeDescription;
 use zerocp_core::wire::PortKind;
 
 use super::creation::SubscriberOptions;
@@ -18,8 +19,8 @@ use crate::error::{CreatePortError, CreatePortReason};
 use crate::lifecycle::Lifecycle;
 use crate::payload::Payload;
 use crate::port_cell::PortCell;
-use crate::port_request;
 use crate::request_response::tagged;
+use crate::service_type::ServiceType;
 
 /// Options of a new subscriber; made by [`Runtime::subscriber`](crate::Runtime::subscriber).
 ///
@@ -46,6 +47,9 @@ pub struct SubscriberBuilder<'r, P: ?Sized, H = ()> {
     history: u32,
     max_held: u32,
     wait_spins: u32,
+    /// The type declared instead of `P`'s and `H`'s, read as bytes (`P`
+    /// is `[u8]`): an untyped client's or server's port.
+    declared: Option<ServiceType>,
     _types: PhantomData<fn() -> (*const P, H)>,
 }
 
@@ -60,6 +64,7 @@ impl<'r, P: ?Sized + Payload> SubscriberBuilder<'r, P> {
             history: 0,
             max_held: DEFAULT_MAX_HELD,
             wait_spins: DEFAULT_WAIT_SPINS,
+            declared: None,
             _types: PhantomData,
         }
     }
@@ -96,6 +101,7 @@ impl<'r, P: ?Sized + Payload, H: ZeroCopySafe> SubscriberBuilder<'r, P, H> {
             history: self.history,
             max_held: self.max_held,
             wait_spins: self.wait_spins,
+            declared: self.declared,
             _types: PhantomData,
         }
     }
@@ -105,6 +111,14 @@ impl<'r, P: ?Sized + Payload, H: ZeroCopySafe> SubscriberBuilder<'r, P, H> {
     /// same type cannot join it ([`crate::request_response`]).
     pub(crate) fn channel_tag(mut self, tag: &'static str) -> Self {
         self.type_tag = tag;
+        self
+    }
+
+    /// Declares `declared` (when given) instead of `P`'s type: the port of
+    /// an untyped client or server, whose `P` is `[u8]` and whose samples
+    /// are the payload's bytes (checked against the declared type).
+    pub(crate) fn declared(mut self, declared: Option<ServiceType>) -> Self {
+        self.declared = declared;
         self
     }
 
@@ -169,12 +183,17 @@ impl<'r, P: ?Sized + Payload, H: ZeroCopySafe> SubscriberBuilder<'r, P, H> {
             )
         };
         let () = P::CHECKED;
+        let declared = self.declared.unwrap_or_else(ServiceType::of::<P, H>);
         let options = SubscriberOptions {
             service: self.service,
-            type_info: tagged(self.type_tag, P::type_info()),
-            shape: P::SHAPE,
-            user_header: port_request::type_info::<H>(),
-            description: P::DESCRIPTION,
+            type_info: tagged(self.type_tag, declared.payload),
+            shape: declared.shape,
+            user_header: declared.user_header,
+            description: match self.declared {
+                Some(_) => &TypeDescription::Opaque,
+                None => P::DESCRIPTION,
+            },
+            as_bytes: self.declared.is_some(),
             queue_capacity: self.queue_capacity,
             full_policy: self.full_policy,
             history: self.history,

@@ -34,6 +34,10 @@ pub(crate) struct SubscriberOptions {
     pub(crate) user_header: TypeInfo,
     /// How the payload type (a slice's element) describes its bytes.
     pub(crate) description: &'static TypeDescription,
+    /// Whether a sample's length is its payload's bytes (a byte view of
+    /// the declared type, for untyped clients and servers) rather than its
+    /// elements.
+    pub(crate) as_bytes: bool,
     pub(crate) queue_capacity: u32,
     pub(crate) full_policy: FullPolicy,
     pub(crate) history: u32,

@@ -138,6 +138,7 @@ impl<'r> UntypedSubscriberBuilder<'r> {
             shape: self.service_type.shape,
             user_header: self.service_type.user_header,
             description: &TypeDescription::Opaque,
+            as_bytes: false,
             queue_capacity: self.queue_capacity,
             full_policy: self.full_policy,
             history: self.history,
