@@ -40,7 +40,10 @@ use zerocp::Runtime;
 use crate::bridge_mark::BridgeMark;
 use crate::config::{BridgeConfig, Mode};
 use crate::inbound::Inbound;
+use crate::inbound_server::InboundServer;
 use crate::outbound::Outbound;
+use crate::outbound_server::OutboundServer;
+use crate::route_context::RouteContext;
 
 /// What a bridge counted (Relaxed: statistics).
 #[derive(Debug, Default)]
@@ -60,8 +63,16 @@ pub struct Counters {
     /// Zenoh samples refused: no or a foreign attachment, another type, a
     /// payload that is not whole elements or is too long.
     pub rejected: AtomicU64,
-    /// Samples that failed to go out or in (a loan, a put, a publish).
+    /// Samples that failed to go out or in (a loan, a put, a publish),
+    /// and requests and responses that did (no server, a timeout, a full
+    /// queue, a refusal from the far side).
     pub failed: AtomicU64,
+    /// Requests forwarded, either way (`[[outbound_server]]`: Zenoh's
+    /// queries sent to the domain's server; `[[inbound_server]]`: the
+    /// domain's requests sent as Zenoh queries).
+    pub requests: AtomicU64,
+    /// Responses forwarded, either way.
+    pub responses: AtomicU64,
 }
 
 impl std::fmt::Display for Counters {
@@ -69,14 +80,17 @@ impl std::fmt::Display for Counters {
         let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
         write!(
             f,
-            "sent {}, received {}, skipped {}, limited {}, dropped {}, rejected {}, failed {}",
+            "sent {}, received {}, skipped {}, limited {}, dropped {}, rejected {}, failed {}, \
+             requests {}, responses {}",
             n(&self.sent),
             n(&self.received),
             n(&self.skipped),
             n(&self.limited),
             n(&self.dropped),
             n(&self.rejected),
-            n(&self.failed)
+            n(&self.failed),
+            n(&self.requests),
+            n(&self.responses)
         )
     }
 }
@@ -89,6 +103,8 @@ pub(crate) enum Counter {
     Limited,
     Rejected,
     Failed,
+    Requests,
+    Responses,
 }
 
 /// Counts one sample under `counter` (Relaxed: statistics).
@@ -100,6 +116,8 @@ pub(crate) fn bump(counters: &Counters, counter: Counter) {
         Counter::Limited => &counters.limited,
         Counter::Rejected => &counters.rejected,
         Counter::Failed => &counters.failed,
+        Counter::Requests => &counters.requests,
+        Counter::Responses => &counters.responses,
     };
     c.fetch_add(1, Ordering::Relaxed);
 }
@@ -129,6 +147,13 @@ pub enum StartError {
         /// Why.
         error: zerocp::CreatePortError,
     },
+    /// The ZeroCP client or server of a server route.
+    Exchange {
+        /// The route's service.
+        service: String,
+        /// Why.
+        error: zerocp::CreateExchangeError,
+    },
     /// The Zenoh session or one of its publishers or subscribers.
     Zenoh(String),
     /// The domain's origin id could not be made (no boot id to read).
@@ -140,6 +165,7 @@ impl std::fmt::Display for StartError {
         match self {
             Self::Runtime(e) => write!(f, "cannot join the ZeroCP domain: {e}"),
             Self::Port { service, error } => write!(f, "{service}: {error}"),
+            Self::Exchange { service, error } => write!(f, "{service}: {error}"),
             Self::Zenoh(e) => write!(f, "zenoh: {e}"),
             Self::Origin(e) => write!(f, "cannot read this boot's id for the origin: {e}"),
         }
@@ -164,22 +190,31 @@ impl Bridge {
             .map_err(|e| StartError::Zenoh(e.to_string()))?;
         let stop = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(Counters::default());
-        let inbound = config
-            .inbound
-            .iter()
-            .map(|route| {
-                Inbound::start(&runtime, &session, config, route, origin, &mark, &counters)
-            })
+        let ctx = RouteContext {
+            runtime: &runtime,
+            session: &session,
+            key_prefix: &config.key_prefix,
+            origin,
+            counters: &counters,
+        };
+        let inbound = (config.inbound.iter())
+            .map(|route| Inbound::start(&ctx, route, &mark))
             .collect::<Result<Vec<_>, _>>()?;
-        let outbound = config
-            .outbound
-            .iter()
-            .map(|route| Outbound::start(&runtime, &session, config, route, origin, &counters))
+        let outbound = (config.outbound.iter())
+            .map(|route| Outbound::start(&ctx, route))
+            .collect::<Result<Vec<_>, _>>()?;
+        let outbound_servers = (config.outbound_server.iter())
+            .map(|route| OutboundServer::start(&ctx, route))
+            .collect::<Result<Vec<_>, _>>()?;
+        let inbound_servers = (config.inbound_server.iter())
+            .map(|route| InboundServer::start(&ctx, route))
             .collect::<Result<Vec<_>, _>>()?;
         // Threads only once every route is ready: a failed start leaves none.
-        let threads = (outbound.into_iter())
-            .map(|o| o.spawn(Arc::clone(&stop)))
+        let mut threads: Vec<JoinHandle<()>> = (outbound.into_iter())
+            .map(|route| route.spawn(Arc::clone(&stop)))
             .collect();
+        threads.extend((outbound_servers.into_iter()).map(|route| route.spawn(Arc::clone(&stop))));
+        threads.extend((inbound_servers.into_iter()).map(|route| route.spawn(Arc::clone(&stop))));
         Ok(Self {
             stop,
             threads,

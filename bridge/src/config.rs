@@ -21,7 +21,16 @@
 //! [[inbound]]                   # a Zenoh key expression published into ZeroCP
 //! service = "Robot/Cmd/Velocity"
 //! type = { name = "robot::Twist", size = 48, align = 8 }
+//!
+//! [[outbound_server]]           # a request/response service of this domain
+//! service = "Map/Main/Tile"
+//! request = { name = "u32", size = 4, align = 4 }
+//! response = { name = "u8", size = 1, align = 1 }
+//! max_response_len = 65536
 //! ```
+//!
+//! `[[inbound_server]]` offers a server across Zenoh to this domain; both
+//! server tables are [`ServerRoute`]s.
 //!
 //! Every field is checked when the file is read: a bad service name or
 //! type is a [`ConfigError`] naming the entry, never a failure later.
@@ -31,6 +40,8 @@ use std::path::Path;
 use serde::Deserialize;
 use zerocp::{ServiceDescription, ServiceType, TypeInfo};
 use zerocp_core::fixed_string::FixedString;
+
+use crate::server_route::ServerRoute;
 
 /// A bridge's whole configuration (module docs).
 #[derive(Debug, Clone, Deserialize)]
@@ -51,6 +62,12 @@ pub struct BridgeConfig {
     /// Zenoh key expressions published into ZeroCP services.
     #[serde(default)]
     pub inbound: Vec<Route>,
+    /// Request/response services of this domain answered for Zenoh.
+    #[serde(default)]
+    pub outbound_server: Vec<ServerRoute>,
+    /// Request/response services across Zenoh offered to this domain.
+    #[serde(default)]
+    pub inbound_server: Vec<ServerRoute>,
 }
 
 /// The Zenoh session: its mode and endpoints.
@@ -258,6 +275,31 @@ impl BridgeConfig {
                 ));
             }
         }
+        self.check_servers()
+    }
+
+    /// Checks the server routes; a service may not be bridged both ways
+    /// (the bridge's client would reach its own server and ask Zenoh
+    /// again, for ever).
+    fn check_servers(&self) -> Result<(), ConfigError> {
+        let outbound =
+            (self.outbound_server.iter().enumerate()).map(|(i, r)| ("outbound_server", i, r));
+        let inbound =
+            (self.inbound_server.iter().enumerate()).map(|(i, r)| ("inbound_server", i, r));
+        let mut seen = std::collections::HashMap::new();
+        for (side, i, route) in outbound.chain(inbound) {
+            let invalid = |field: &str, reason: String| ConfigError::Invalid {
+                entry: format!("{side}[{i}].{field}"),
+                reason,
+            };
+            route.check().map_err(|(field, e)| invalid(field, e))?;
+            if let Some(first) = seen.insert(route.service.as_str(), side) {
+                return Err(invalid(
+                    "service",
+                    format!("{} is bridged twice (also in {first})", route.service),
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -265,35 +307,47 @@ impl BridgeConfig {
 impl Route {
     /// The service, parsed.
     pub fn service(&self) -> Result<ServiceDescription, String> {
-        let mut parts = self.service.split('/');
-        let (Some(s), Some(i), Some(e), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(format!("{:?} is not Service/Instance/Event", self.service));
-        };
-        ServiceDescription::new(s, i, e).map_err(|e| e.to_string())
+        parse_service(&self.service)
     }
 
     /// The service type, checked.
     pub fn service_type(&self) -> Result<ServiceType, String> {
-        let t = &self.payload;
-        let name = FixedString::try_from_str(&t.name).map_err(|e| format!("name: {e}"))?;
-        if t.name.is_empty()
-            || t.size == 0
-            || !t.align.is_power_of_two()
-            || !t.size.is_multiple_of(t.align)
+        self.payload.service_type(self.max_slice_len)
+    }
+}
+
+/// `Service/Instance/Event`, parsed.
+pub(crate) fn parse_service(text: &str) -> Result<ServiceDescription, String> {
+    let mut parts = text.split('/');
+    let (Some(s), Some(i), Some(e), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(format!("{text:?} is not Service/Instance/Event"));
+    };
+    ServiceDescription::new(s, i, e).map_err(|e| e.to_string())
+}
+
+impl TypeSpec {
+    /// The type, checked: a slice of it when `max_slice_len` is given,
+    /// else one value.
+    pub fn service_type(&self, max_slice_len: Option<u32>) -> Result<ServiceType, String> {
+        let name = FixedString::try_from_str(&self.name).map_err(|e| format!("name: {e}"))?;
+        if self.name.is_empty()
+            || self.size == 0
+            || !self.align.is_power_of_two()
+            || !self.size.is_multiple_of(self.align)
         {
             return Err(format!(
                 "{} of size {} and alignment {} is not a type (size a multiple of a power-of-two alignment)",
-                t.name, t.size, t.align
+                self.name, self.size, self.align
             ));
         }
         let info = TypeInfo {
             name,
-            size: t.size,
-            align: t.align,
+            size: self.size,
+            align: self.align,
         };
-        Ok(match self.max_slice_len {
+        Ok(match max_slice_len {
             Some(_) => ServiceType::slice(info),
             None => ServiceType::sized(info),
         })
@@ -340,6 +394,36 @@ mod tests {
             "[[inbound]]\nservice = \"A/B/C\"\ntype = { name = \"x\", size = 6, align = 3 }\n";
         assert_eq!(invalid_entry(align), "inbound[0].type");
         assert_eq!(invalid_entry("key_prefix = \"a/*\"\n"), "key_prefix");
+    }
+
+    const SERVER: &str = "service = \"Calc/Main/Add\"\n\
+        request = { name = \"u32\", size = 4, align = 4 }\n\
+        response = { name = \"u8\", size = 1, align = 1 }\n";
+
+    #[test]
+    fn server_routes_are_read_and_checked() {
+        let config = BridgeConfig::parse(&format!(
+            "[[outbound_server]]\n{SERVER}max_response_len = 64\ntimeout_ms = 250\n"
+        ))
+        .expect("a valid configuration");
+        let route = &config.outbound_server[0];
+        assert_eq!(route.timeout_ms, 250);
+        assert_eq!(
+            route.response_type().unwrap().shape,
+            zerocp::PayloadShape::Slice
+        );
+        assert_eq!(
+            route.request_type().unwrap().shape,
+            zerocp::PayloadShape::Sized
+        );
+        let both = format!("[[outbound_server]]\n{SERVER}[[inbound_server]]\n{SERVER}");
+        assert_eq!(invalid_entry(&both), "inbound_server[0].service");
+        let twice = format!("[[inbound_server]]\n{SERVER}[[inbound_server]]\n{SERVER}");
+        assert_eq!(invalid_entry(&twice), "inbound_server[1].service");
+        let zero = format!("[[inbound_server]]\n{SERVER}max_request_len = 0\n");
+        assert_eq!(invalid_entry(&zero), "inbound_server[0].max_request_len");
+        let never = format!("[[outbound_server]]\n{SERVER}timeout_ms = 0\n");
+        assert_eq!(invalid_entry(&never), "outbound_server[0].timeout_ms");
     }
 
     #[test]

@@ -15,16 +15,17 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use zenoh::Wait;
 use zenoh::sample::{Locality, Sample};
-use zenoh::{Session, Wait};
-use zerocp::{Runtime, UntypedPublisher};
+use zerocp::UntypedPublisher;
 
 use crate::attachment::Attachment;
 use crate::bridge::{Counter, Counters, StartError, bump};
 use crate::bridge_mark::BridgeMark;
-use crate::config::{BridgeConfig, Congestion, Route};
+use crate::config::{Congestion, Route};
 use crate::key_expr::key_expr;
 use crate::rate_limit::RateLimit;
+use crate::route_context::RouteContext;
 
 /// An inbound route: its Zenoh subscriber, whose callback owns the rest.
 /// Dropping it undeclares the subscription and so ends the route.
@@ -49,20 +50,16 @@ struct Importer {
 }
 
 impl Inbound {
-    /// Creates the route's ZeroCP publisher and Zenoh subscriber; `origin`
-    /// is the domain's id, `mark` the bridge's.
+    /// Creates the route's ZeroCP publisher and Zenoh subscriber; `mark` is
+    /// the bridge's.
     pub(crate) fn start(
-        runtime: &Runtime,
-        session: &Session,
-        config: &BridgeConfig,
+        ctx: &RouteContext<'_>,
         route: &Route,
-        origin: u64,
         mark: &Arc<BridgeMark>,
-        counters: &Arc<Counters>,
     ) -> Result<Self, StartError> {
         let service = route.service().map_err(StartError::Zenoh)?;
         let service_type = route.service_type().map_err(StartError::Zenoh)?;
-        let mut builder = runtime.untyped_publisher(&service, service_type);
+        let mut builder = ctx.runtime.untyped_publisher(&service, service_type);
         if let Some(len) = route.max_slice_len {
             builder = builder.max_slice_len(len);
         }
@@ -75,16 +72,17 @@ impl Inbound {
         })?;
         let forward = Importer {
             type_name: route.payload.name.clone(),
-            origin,
+            origin: ctx.origin,
             element: route.payload.size as usize,
             max_elements: route.max_slice_len.map(|len| len as usize),
             limit: route.max_rate.map(|rate| Mutex::new(RateLimit::new(rate))),
             publisher: Mutex::new(publisher),
             mark: Arc::clone(mark),
-            counters: Arc::clone(counters),
+            counters: Arc::clone(ctx.counters),
         };
-        let subscriber = session
-            .declare_subscriber(key_expr(&config.key_prefix, &service))
+        let subscriber = ctx
+            .session
+            .declare_subscriber(key_expr(ctx.key_prefix, &service))
             .allowed_origin(Locality::Remote)
             .callback(move |sample| bump(&forward.counters, forward.accept(&sample)))
             .wait()

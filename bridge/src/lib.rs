@@ -20,10 +20,14 @@ mod bridge;
 mod bridge_mark;
 mod config;
 mod inbound;
+mod inbound_server;
 mod key_expr;
 mod origin;
 mod outbound;
+mod outbound_server;
 mod rate_limit;
+mod route_context;
+mod server_route;
 
 pub use attachment::{Attachment, AttachmentError};
 pub use bridge::{Bridge, Counters, StartError};
@@ -33,3 +37,4 @@ pub use config::{
 };
 pub use key_expr::key_expr;
 pub use origin::domain_origin;
+pub use server_route::ServerRoute;

@@ -5,20 +5,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use zenoh::Wait;
 use zenoh::qos::{CongestionControl, Priority as ZenohPriority};
 use zenoh::sample::Locality;
-use zenoh::{Session, Wait};
-use zerocp::{Runtime, UntypedSample, UntypedSubscriber};
+use zerocp::{UntypedSample, UntypedSubscriber};
 
 use crate::attachment::Attachment;
 use crate::bridge::{Counter, Counters, StartError, bump};
 use crate::bridge_mark::Provenance;
-use crate::config::{BridgeConfig, Congestion, Priority, Route};
+use crate::config::{Congestion, Priority, Route};
 use crate::key_expr::key_expr;
 use crate::rate_limit::RateLimit;
+use crate::route_context::RouteContext;
 
 /// How long a thread waits before it looks at the stop flag again.
-const TICK: Duration = Duration::from_millis(100);
+pub(crate) const TICK: Duration = Duration::from_millis(100);
 
 /// Samples the bridge's subscriber queues before it drops the oldest: the
 /// applications' publishers never wait for the network.
@@ -47,19 +48,12 @@ struct Forwarding {
 }
 
 impl Outbound {
-    /// Creates the route's subscriber and Zenoh publisher; `origin` is the
-    /// domain's id.
-    pub(crate) fn start(
-        runtime: &Arc<Runtime>,
-        session: &Session,
-        config: &BridgeConfig,
-        route: &Route,
-        origin: u64,
-        counters: &Arc<Counters>,
-    ) -> Result<Self, StartError> {
+    /// Creates the route's subscriber and Zenoh publisher.
+    pub(crate) fn start(ctx: &RouteContext<'_>, route: &Route) -> Result<Self, StartError> {
         let service = route.service().map_err(StartError::Zenoh)?;
         let service_type = route.service_type().map_err(StartError::Zenoh)?;
-        let subscriber = runtime
+        let subscriber = ctx
+            .runtime
             .untyped_subscriber(&service, service_type)
             .queue_capacity(QUEUE)
             .create()
@@ -71,8 +65,9 @@ impl Outbound {
             Congestion::Drop => CongestionControl::Drop,
             Congestion::Block => CongestionControl::Block,
         };
-        let publisher = session
-            .declare_publisher(key_expr(&config.key_prefix, &service))
+        let publisher = ctx
+            .session
+            .declare_publisher(key_expr(ctx.key_prefix, &service))
             .congestion_control(congestion)
             .priority(zenoh_priority(route.priority))
             .allowed_destination(Locality::Remote)
@@ -83,13 +78,13 @@ impl Outbound {
             service: route.service.clone(),
             publisher,
             attachment: Attachment {
-                origin,
+                origin: ctx.origin,
                 sequence: 0,
                 type_name: route.payload.name.clone(),
             },
-            provenance: Provenance::new(Arc::clone(runtime), service),
+            provenance: Provenance::new(Arc::clone(ctx.runtime), service),
             limit: route.max_rate.map(RateLimit::new),
-            counters: Arc::clone(counters),
+            counters: Arc::clone(ctx.counters),
         };
         Ok(Self {
             subscriber,

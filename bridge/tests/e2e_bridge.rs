@@ -157,51 +157,23 @@ fn finish(
 }
 
 mod roles {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::Ordering;
     use std::time::{Duration, Instant};
 
     use zerocp::{FullPolicy, LoanError, Runtime, ServiceDescription};
     use zerocp_os_linux::testing::role::role_args;
 
-    use super::support::{MAX_LEN, SERVICE, check, fill, payload_len};
+    use super::support::{MAX_LEN, SERVICE, check, fill, payload_len, watch_stdin};
 
     fn service() -> ServiceDescription {
         let (s, i, e) = SERVICE;
         ServiceDescription::new(s, i, e).expect("service")
     }
 
-    /// What the test said on stdin: `marked` once a line came, `closed`
-    /// once stdin is at its end.
-    #[derive(Clone, Default)]
-    struct Stdin {
-        marked: Arc<AtomicBool>,
-        closed: Arc<AtomicBool>,
-    }
-
-    fn watch_stdin() -> Stdin {
-        let stdin = Stdin::default();
-        let seen = stdin.clone();
-        std::thread::spawn(move || {
-            for _ in std::io::stdin().lines().map_while(Result::ok) {
-                seen.marked.store(true, Ordering::Relaxed);
-            }
-            seen.closed.store(true, Ordering::Relaxed);
-        });
-        stdin
-    }
-
     #[test]
     #[ignore = "a child role, run by spawn_child: not a test"]
     fn daemon() {
-        let Some(args) = role_args("roles::daemon") else {
-            return;
-        };
-        let options = zerocp_daemon::daemon::DaemonOptions {
-            domain: Some(args[0].clone()),
-            config: None,
-        };
-        zerocp_daemon::daemon::run(&options).expect("the daemon runs");
+        super::support::daemon_role();
     }
 
     /// Sends samples 20 ms apart until stdin closes. A loan is retried

@@ -1,11 +1,12 @@
 //! `zerocp-zenoh --config PATH`: runs a bridge until SIGINT or SIGTERM
 //! (the crate's docs say what it does). It prints `bridging` once it
-//! forwards, and `stopped: ` and its counters when it has stopped.
+//! forwards, `counters: ` and its counters on SIGUSR1, and `stopped: ` and
+//! its counters when it has stopped.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
 
 use zerocp_zenoh::{Bridge, BridgeConfig};
@@ -27,10 +28,15 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     zerocp::logger::AsyncLogger::init("zerocp-zenoh", log::LevelFilter::Info)?;
     let config = BridgeConfig::load(&path)?;
     // Registered first: a signal during the start is handled after it.
-    let mut signals = Signals::new([SIGINT, SIGTERM])?;
+    let mut signals = Signals::new([SIGINT, SIGTERM, SIGUSR1])?;
     let bridge = Bridge::start(&config)?;
     println!("bridging");
-    signals.forever().next();
+    for signal in signals.forever() {
+        if signal != SIGUSR1 {
+            break;
+        }
+        println!("counters: {}", bridge.counters());
+    }
     let counters = bridge.counters().to_string();
     bridge.stop();
     println!("stopped: {counters}");

@@ -2,12 +2,17 @@
 //! own daemon, the real `zerocp-zenoh` binary, configurations, and the
 //! checksummed payloads the publisher and subscriber roles exchange.
 
+// Each test binary uses a part of it.
+#![allow(dead_code)]
+
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use zerocp_os_linux::names::DomainName;
-use zerocp_os_linux::testing::role::{TestChild, spawn_child, spawn_program};
+use zerocp_os_linux::testing::role::{TestChild, role_args, spawn_child, spawn_program};
 use zerocp_os_linux::testing::{TMP_PREFIX, test_object_name};
 
 /// The deadline of every step.
@@ -84,6 +89,40 @@ fn start_daemon(name: &str, base: &std::path::Path) -> TestChild {
     daemon
 }
 
+/// The body of each test binary's role `roles::daemon`: the domain's
+/// daemon, named by its argument.
+pub fn daemon_role() {
+    let Some(args) = role_args("roles::daemon") else {
+        return;
+    };
+    let options = zerocp_daemon::daemon::DaemonOptions {
+        domain: Some(args[0].clone()),
+        config: None,
+    };
+    zerocp_daemon::daemon::run(&options).expect("the daemon runs");
+}
+
+/// What the test said on a role's stdin: `marked` once a line came,
+/// `closed` once stdin is at its end.
+#[derive(Clone, Default)]
+pub struct Stdin {
+    pub marked: Arc<AtomicBool>,
+    pub closed: Arc<AtomicBool>,
+}
+
+/// Watches the role's stdin on a thread of its own.
+pub fn watch_stdin() -> Stdin {
+    let stdin = Stdin::default();
+    let seen = stdin.clone();
+    std::thread::spawn(move || {
+        for _ in std::io::stdin().lines().map_while(Result::ok) {
+            seen.marked.store(true, Ordering::Relaxed);
+        }
+        seen.closed.store(true, Ordering::Relaxed);
+    });
+    stdin
+}
+
 /// Sends SIGTERM to `child`.
 pub fn terminate(child: &mut TestChild) {
     let pid = rustix::process::Pid::from_raw(child.pid() as i32).expect("a pid");
@@ -96,6 +135,13 @@ pub fn stop_bridge(mut bridge: TestChild) -> String {
     let counters = bridge.expect_line("stopped: ", STEP);
     assert!(bridge.wait(STEP).success(), "the bridge failed");
     counters
+}
+
+/// Asks a running bridge for its counters (SIGUSR1); returns the line.
+pub fn counters_now(bridge: &mut TestChild) -> String {
+    let pid = rustix::process::Pid::from_raw(bridge.pid() as i32).expect("a pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::USR1).expect("SIGUSR1");
+    bridge.expect_line("counters: ", STEP)
 }
 
 /// The value of `name` in a counters line (`sent 3, received 0, …`).
@@ -137,6 +183,21 @@ pub fn config(zenoh: &str, ways: Ways) -> String {
         text += &format!("[[inbound]]\n{route}\n");
     }
     text
+}
+
+/// The request/response service the server tests bridge.
+pub const ASK_SERVICE: &str = "Bridge/Test/Ask";
+
+/// A bridge's configuration with one server route of [`ASK_SERVICE`]:
+/// `side` is `outbound_server` or `inbound_server`; requests and
+/// responses are byte slices up to [`MAX_LEN`].
+pub fn server_config(zenoh: &str, side: &str) -> String {
+    format!(
+        "[zenoh]\n{zenoh}\n[[{side}]]\nservice = \"{ASK_SERVICE}\"\n\
+         request = {{ name = \"u8\", size = 1, align = 1 }}\n\
+         response = {{ name = \"u8\", size = 1, align = 1 }}\n\
+         max_request_len = {MAX_LEN}\nmax_response_len = {MAX_LEN}\ntimeout_ms = 30000\n"
+    )
 }
 
 pub fn listen(port: u16) -> String {
