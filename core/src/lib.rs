@@ -28,6 +28,7 @@ pub mod mempool_manager;
 pub mod mgmt;
 pub mod notify_word;
 pub mod port;
+pub mod prefetch;
 pub mod refcount;
 pub mod seqlock;
 pub mod service;

@@ -299,6 +299,11 @@ impl<'a> MemPoolManager<'a> {
             let _ = freelist.push(local);
             return Err(LoanChunkError::NoSuchPool { pool });
         };
+        // The line after the header (the user header or the payload) is
+        // written next, by the caller: fetch it owned while `init` writes the
+        // header's line.
+        let after_header = (&raw const *header).cast::<u8>();
+        crate::prefetch::for_write(after_header.wrapping_add(CHUNK_HEADER_SIZE as usize));
         if let Err(e) = header.init(&init) {
             // Hand the chunk back untouched: nobody else has seen it.
             let _ = freelist.push(local);
@@ -317,6 +322,25 @@ impl<'a> MemPoolManager<'a> {
         // SAFETY: in bounds (above); chunks are 64-aligned like the mapping;
         // ChunkHeader consists of atomics, valid for any bit pattern.
         Some(unsafe { &*ptr })
+    }
+
+    /// Hints the cache at what receiving chunk `global` reads and
+    /// releasing it writes ([`crate::prefetch`]): the header, the payload's
+    /// first line (at `payload_offset`, within the chunk) and the reference
+    /// count. Nothing for an index outside the pools.
+    #[inline]
+    pub fn prefetch_received(&self, global: u32, payload_offset: u32) {
+        let Some(offset) = self.layout.chunk_offset(global) else {
+            return;
+        };
+        // Hints only: a prefetch never faults, so the addresses need no
+        // checks (`wrapping_add`: no claim that they stay in the mapping).
+        let header = self.data.as_ptr().wrapping_add(offset as usize);
+        crate::prefetch::for_read(header);
+        crate::prefetch::for_read(header.wrapping_add(payload_offset as usize));
+        if let Ok(refcount) = self.refcounts.get(global) {
+            crate::prefetch::for_write((&raw const *refcount).cast());
+        }
     }
 
     /// The payload address of chunk `global`, if it exists.

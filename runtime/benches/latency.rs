@@ -8,6 +8,7 @@
 //! | case | what |
 //! |---|---|
 //! | `floor` | a sequence number bounced through two atomics in shared memory (8 B) |
+//! | `floor-6` (`floor-lines`) | the same with six cache lines moving per message, each written by both sides: what the lines of a ZeroCP message cost alone |
 //! | `uds` | Unix SEQPACKET socket, blocking send/recv, 4 MiB socket buffers |
 //! | `zerocp` | ZeroCP, the receiver busy-polls `take` |
 //! | `zerocp-wait` | ZeroCP, the receiver blocks in `wait` (default: a short adaptive spin, then the futex) |
@@ -27,8 +28,12 @@
 //! state a case saw.
 //!
 //! Options: case names to run only those (`-- zerocp uds`), `--sizes
-//! 64,4096`, and `--profile-loop [--iterations N]` (one thread: loan, write,
-//! publish, take, drop N times per size of `--sizes`; for callgrind);
+//! 64,4096`, `--max-floor-ratio R` (exit status 2 when a `zerocp` median is
+//! more than `R` times the floor probes around it, measured again while
+//! those two disagree: the CI's regression check, a ratio of one run, never
+//! an absolute time), and `--profile-loop
+//! [--iterations N]` (one thread: loan, write, publish, take, drop N times
+//! per size of `--sizes`; for callgrind);
 //! `ZEROCP_BENCH_HISTORY=K` gives the ping-pong's publishers a history of
 //! `K`. See `docs/performance.md`.
 
@@ -36,6 +41,7 @@ mod common {
     pub mod daemon;
     pub mod error;
     pub mod floor;
+    pub mod floor_lines;
     pub mod machine;
     pub mod mode;
     pub mod pingpong;
@@ -84,8 +90,9 @@ count = 8
 ";
 
 /// Case names, in the order they run.
-const CASES: [&str; 8] = [
+const CASES: [&str; 9] = [
     "floor",
+    "floor-lines",
     "uds",
     "zerocp",
     "zerocp-wait",
@@ -100,6 +107,7 @@ struct Options {
     cases: Vec<String>,
     sizes: Vec<usize>,
     profile_iterations: Option<u64>,
+    max_floor_ratio: Option<f64>,
 }
 
 fn parse_options(args: &[String]) -> Result<Options, BenchError> {
@@ -107,6 +115,7 @@ fn parse_options(args: &[String]) -> Result<Options, BenchError> {
         cases: Vec::new(),
         sizes: SIZES.to_vec(),
         profile_iterations: None,
+        max_floor_ratio: None,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -129,6 +138,13 @@ fn parse_options(args: &[String]) -> Result<Options, BenchError> {
                         "--sizes: {bad} is not one of {SIZES:?}"
                     )));
                 }
+            }
+            "--max-floor-ratio" => {
+                let ratio = it.next().and_then(|r| r.parse::<f64>().ok());
+                let ratio = ratio.filter(|r| r.is_finite() && *r > 0.0).ok_or_else(|| {
+                    BenchError::Usage("--max-floor-ratio needs a positive ratio".into())
+                })?;
+                options.max_floor_ratio = Some(ratio);
             }
             "--profile-loop" => {
                 options.profile_iterations = Some(options.profile_iterations.unwrap_or(100_000))
@@ -156,12 +172,18 @@ fn parse_options(args: &[String]) -> Result<Options, BenchError> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match RoleArgs::parse(&args) {
-        Ok(Some(role)) => run_role(&role),
+        Ok(Some(role)) => run_role(&role).map(|()| Vec::new()),
         Ok(None) => parse_options(&args).and_then(|o| orchestrate(&o)),
         Err(e) => Err(e),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(above) if above.is_empty() => ExitCode::SUCCESS,
+        Ok(above) => {
+            for line in above {
+                eprintln!("latency: above the floor ratio: {line}");
+            }
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("latency: error: {e}");
             ExitCode::FAILURE
@@ -174,6 +196,7 @@ fn run_role(role: &RoleArgs) -> Result<(), BenchError> {
     match role.name.as_str() {
         "daemon" => common::daemon::role_main(role),
         "floor-pong" => common::floor::role_main(role),
+        "floor-lines-pong" => common::floor_lines::role_main(role),
         "uds-pong" => common::uds::role_main(role),
         "zerocp-pong" => common::pingpong::role_main(role),
         "zerocp-rr-server" => common::request_response::role_main(role),
@@ -181,8 +204,9 @@ fn run_role(role: &RoleArgs) -> Result<(), BenchError> {
     }
 }
 
-/// The parent: private daemon, every case, clean stop.
-fn orchestrate(options: &Options) -> Result<(), BenchError> {
+/// The parent: private daemon, every case, clean stop. Returns the
+/// `zerocp` cases above `--max-floor-ratio`.
+fn orchestrate(options: &Options) -> Result<Vec<String>, BenchError> {
     // First, while this process has a single thread (it sets the environment).
     let domain = PrivateDomain::create("latency")?;
     let scale = scale()?;
@@ -192,18 +216,22 @@ fn orchestrate(options: &Options) -> Result<(), BenchError> {
     }
     let daemon = Daemon::start(&domain, DAEMON_CONFIG)?;
     let result = pin(cpus.parent).and_then(|()| match options.profile_iterations {
-        Some(n) => options.sizes.iter().try_for_each(|&size| {
-            common::pingpong::profile_loop(size, n).map(|line| println!("{line}"))
-        }),
+        Some(n) => options
+            .sizes
+            .iter()
+            .try_for_each(|&size| {
+                common::pingpong::profile_loop(size, n).map(|line| println!("{line}"))
+            })
+            .map(|()| Vec::new()),
         None => run_cases(options, cpus, scale, &domain),
     });
     let stopped = daemon.stop();
-    result?;
+    let above = result?;
     stopped?;
     if options.profile_iterations.is_none() {
         common::machine::idle_check("after");
     }
-    Ok(())
+    Ok(above)
 }
 
 fn run_cases(
@@ -211,31 +239,27 @@ fn run_cases(
     cpus: Cpus,
     scale: f64,
     domain: &PrivateDomain,
-) -> Result<(), BenchError> {
+) -> Result<Vec<String>, BenchError> {
     let started = std::time::Instant::now();
+    let mut above = Vec::new();
     println!("{HEADER}");
     for case in &options.cases {
         if case == "floor" {
             emit(common::floor::run(cpus, scale)?);
             continue;
         }
+        if case == "floor-lines" {
+            emit(common::floor_lines::run(cpus, scale)?);
+            continue;
+        }
         for &size in &options.sizes {
-            let before = common::floor::probe(cpus)?;
-            let line = match case.as_str() {
-                "uds" => common::uds::run(cpus, size, scale, domain.run_dir())?,
-                "zerocp" => common::pingpong::run(Mode::Poll, cpus, size, scale)?,
-                "zerocp-wait" => common::pingpong::run(Mode::Wait, cpus, size, scale)?,
-                "zerocp-waitset" => common::pingpong::run(Mode::WaitSet, cpus, size, scale)?,
-                "zerocp-fd" => common::pingpong::run(Mode::Fd, cpus, size, scale)?,
-                "zerocp-rr" => common::request_response::run(cpus, size, scale)?,
-                _ => common::pingpong::run(Mode::Sleep, cpus, size, scale)?,
-            };
-            let after = common::floor::probe(cpus)?;
-            eprintln!(
-                "# floor probe around {case} {}: {before} ns before, {after} ns after",
-                size_label(size)
-            );
-            emit(line);
+            let mut measured = measure(case, cpus, size, scale, domain)?;
+            if let (Some(limit), "zerocp") = (options.max_floor_ratio, case.as_str()) {
+                above.extend(judge(&mut measured, limit, || {
+                    measure(case, cpus, size, scale, domain)
+                })?);
+            }
+            emit(measured.line);
         }
     }
     eprintln!(
@@ -243,7 +267,88 @@ fn run_cases(
         started.elapsed().as_secs_f64(),
         kernel_release()
     );
-    Ok(())
+    Ok(above)
+}
+
+/// A case's result line and the floor probes around it.
+struct Measured {
+    before: u64,
+    line: String,
+    after: u64,
+}
+
+/// Runs `case` at `size` between two floor probes, reported on stderr.
+fn measure(
+    case: &str,
+    cpus: Cpus,
+    size: usize,
+    scale: f64,
+    domain: &PrivateDomain,
+) -> Result<Measured, BenchError> {
+    let before = common::floor::probe(cpus)?;
+    let line = match case {
+        "uds" => common::uds::run(cpus, size, scale, domain.run_dir())?,
+        "zerocp" => common::pingpong::run(Mode::Poll, cpus, size, scale)?,
+        "zerocp-wait" => common::pingpong::run(Mode::Wait, cpus, size, scale)?,
+        "zerocp-waitset" => common::pingpong::run(Mode::WaitSet, cpus, size, scale)?,
+        "zerocp-fd" => common::pingpong::run(Mode::Fd, cpus, size, scale)?,
+        "zerocp-rr" => common::request_response::run(cpus, size, scale)?,
+        _ => common::pingpong::run(Mode::Sleep, cpus, size, scale)?,
+    };
+    let after = common::floor::probe(cpus)?;
+    eprintln!(
+        "# floor probe around {case} {}: {before} ns before, {after} ns after",
+        size_label(size)
+    );
+    Ok(Measured {
+        before,
+        line,
+        after,
+    })
+}
+
+/// Tries of a judged case before it is left unjudged.
+const JUDGE_TRIES: usize = 3;
+
+/// `--max-floor-ratio`: the case described if its median is more than
+/// `limit` times its floor, else `None`. A ratio means something only if
+/// the host did not move the two CPUs during the case: while the probes
+/// around it differ by more than a quarter, the case is measured again
+/// (`again`, at most [`JUDGE_TRIES`] in all), and left unjudged if they
+/// never agree.
+fn judge(
+    measured: &mut Measured,
+    limit: f64,
+    mut again: impl FnMut() -> Result<Measured, BenchError>,
+) -> Result<Option<String>, BenchError> {
+    let agree = |m: &Measured| m.before.max(m.after) * 4 <= m.before.min(m.after) * 5;
+    for _ in 1..JUDGE_TRIES {
+        if agree(measured) {
+            break;
+        }
+        *measured = again()?;
+    }
+    if !agree(measured) {
+        eprintln!(
+            "# {}: the floor moved during every try; not judged",
+            measured.line
+        );
+        return Ok(None);
+    }
+    Ok(above_floor(
+        &measured.line,
+        measured.before.max(measured.after),
+        limit,
+    ))
+}
+
+/// The result `line` described against `floor` if its median is more than
+/// `limit` times it, else `None`.
+fn above_floor(line: &str, floor: u64, limit: f64) -> Option<String> {
+    let median: u64 = line.split_whitespace().nth(2)?.parse().ok()?;
+    let ratio = median as f64 / floor.max(1) as f64;
+    eprintln!("# {line}: {ratio:.2} x its floor {floor} ns (limit {limit})");
+    (ratio > limit).then(|| format!("{line}: {ratio:.2} x its floor {floor} ns > {limit}"))
 }
 
 /// Prints a result line at once (the run is long; show progress).

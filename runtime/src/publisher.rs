@@ -456,10 +456,14 @@ impl PublisherCore {
         // SAFETY: as for the user header.
         let payload = unsafe { start.add(self.payload_offset as usize) };
         // No stale bytes of an earlier sample reach subscribers through
-        // the user header: it is zero-filled at every loan (a few bytes).
-        // SAFETY: the chunk is exclusively ours (just loaned); the user
-        // header's bytes lie inside it (above).
-        unsafe { user_header.write_bytes(0, self.spec.user_header_size as usize) };
+        // the user header: it is zero-filled at every loan (a few bytes;
+        // without one, not even a call to `memset`).
+        let header_bytes = self.spec.user_header_size as usize;
+        if header_bytes > 0 {
+            // SAFETY: the chunk is exclusively ours (just loaned); the user
+            // header's bytes lie inside it (above).
+            unsafe { user_header.write_bytes(0, header_bytes) };
+        }
         Ok(Loan {
             slot,
             chunk,

@@ -358,6 +358,9 @@ impl SubscriberCore {
             self.held.give(slot);
             return self.nothing_queued();
         };
+        // The header, payload and refcount lines come from the publisher's
+        // core: ask for them together, before the bookkeeping below.
+        self.pools().prefetch_received(chunk, self.payload_offset);
         self.count.get().hold();
         if self.blocks_publishers
             && let Err(e) = wake_blocked_publishers(self.port())
@@ -445,11 +448,14 @@ impl SubscriberCore {
             }
         };
         let start = NonNull::from(header).cast::<u8>();
+        // The port's own payload offset, which `check_header` found equal
+        // to the header's: the payload's address does not wait for the
+        // header's line.
         // SAFETY: `validate` checked offset + size <= the chunk's stride (and
         // offset >= 64, so the user header before it lies in the chunk too),
         // and `chunk()` resolved the header inside the mapped data segment,
         // so both lie inside the mapping; a pointer into it is non-null.
-        let payload = unsafe { start.add(range.offset as usize) };
+        let payload = unsafe { start.add(self.payload_offset as usize) };
         // SAFETY: as for the payload (64 <= offset).
         let user_header = unsafe { start.add(CHUNK_HEADER_SIZE as usize) };
         Ok(Taken {

@@ -15,7 +15,9 @@ use zerocp_os_linux::shm::SharedMemory;
 use zerocp_os_linux::testing::open_segment_of;
 
 use crate::common::error::{BenchError, Context};
-use crate::common::process::{Cpus, RoleArgs, Spin, child_start, spawn_role, tell_parent};
+use crate::common::process::{
+    Cpus, RoleArgs, RoleChild, Spin, child_start, spawn_role, tell_parent,
+};
 use crate::common::recorder::{Recorder, iters_for, record, warmup_for};
 
 /// Offset of the parent→child word.
@@ -34,14 +36,45 @@ struct Words {
     map: Mapping,
 }
 
+/// Maps `shm` writable, its pages populated (the `floor` cases' objects).
+pub fn map_populated(shm: &SharedMemory) -> Result<Mapping, BenchError> {
+    MapOptions::new()
+        .writable(true)
+        .populate(true)
+        .map(shm)
+        .os(|| format!("mapping {}", shm.name()))
+}
+
+/// A child's side of a `floor` case: opens the parent's object `name`
+/// through the descriptor the options `pid` and `fd` name.
+pub fn open_parents(args: &RoleArgs, name: &str) -> Result<SharedMemory, BenchError> {
+    let name = SegmentName::new(name).map_err(|e| BenchError::Usage(e.to_string()))?;
+    let number = |key| -> Result<i32, BenchError> {
+        args.get(key)?
+            .parse()
+            .map_err(|e| BenchError::Usage(format!("--{key}: {e}")))
+    };
+    let (pid, fd) = (number("pid")?, number("fd")?);
+    open_segment_of(pid.unsigned_abs(), fd, name.clone(), true)
+        .os(|| format!("opening {name} of process {pid}"))
+}
+
+/// Starts the child `role` on `shm` (its descriptor passed by number,
+/// opened through `/proc`) and waits for its `ready`.
+pub fn spawn_on(role: &str, cpus: Cpus, shm: &SharedMemory) -> Result<RoleChild, BenchError> {
+    let mut opts = cpus.child_opts();
+    opts.push(("pid", std::process::id().to_string()));
+    opts.push(("fd", shm.as_fd().as_raw_fd().to_string()));
+    let mut child = spawn_role(role, &opts)?;
+    child.expect_line("ready")?;
+    Ok(child)
+}
+
 impl Words {
     fn map(shm: &SharedMemory) -> Result<Self, BenchError> {
-        let map = MapOptions::new()
-            .writable(true)
-            .populate(true)
-            .map(shm)
-            .os(|| format!("mapping {}", shm.name()))?;
-        let words = Self { map };
+        let words = Self {
+            map: map_populated(shm)?,
+        };
         // Checks bounds and alignment once, so the accessors cannot fail.
         words.word(PING_OFF)?;
         words.word(PONG_OFF)?;
@@ -88,11 +121,7 @@ fn measure(cpus: Cpus, iters: usize, warmup: usize) -> Result<Recorder, BenchErr
         SegmentName::new("zerocp-bench-floor").map_err(|e| BenchError::Usage(e.to_string()))?;
     let shm = SharedMemory::create(&name, SHM_SIZE).os(|| format!("creating {name}"))?;
     let words = Words::map(&shm)?;
-    let mut opts = cpus.child_opts();
-    opts.push(("pid", std::process::id().to_string()));
-    opts.push(("fd", shm.as_fd().as_raw_fd().to_string()));
-    let mut child = spawn_role("floor-pong", &opts)?;
-    child.expect_line("ready")?;
+    let child = spawn_on("floor-pong", cpus, &shm)?;
     let (ping, pong) = (words.ping()?, words.pong()?);
     let shared = cpus.shared();
     let one = |seq: u64| -> Result<(), BenchError> {
@@ -115,16 +144,7 @@ fn measure(cpus: Cpus, iters: usize, warmup: usize) -> Result<Recorder, BenchErr
 /// The child side (`--role floor-pong`): echoes every sequence number.
 pub fn role_main(args: &RoleArgs) -> Result<(), BenchError> {
     let shared = child_start(args, rustix::process::Signal::KILL)?;
-    let name =
-        SegmentName::new("zerocp-bench-floor").map_err(|e| BenchError::Usage(e.to_string()))?;
-    let number = |key| -> Result<i32, BenchError> {
-        args.get(key)?
-            .parse()
-            .map_err(|e| BenchError::Usage(format!("--{key}: {e}")))
-    };
-    let (pid, fd) = (number("pid")?, number("fd")?);
-    let shm = open_segment_of(pid.unsigned_abs(), fd, name.clone(), true)
-        .os(|| format!("opening {name} of process {pid}"))?;
+    let shm = open_parents(args, "zerocp-bench-floor")?;
     let words = Words::map(&shm)?;
     let (ping, pong) = (words.ping()?, words.pong()?);
     tell_parent("ready")?;
