@@ -40,6 +40,7 @@ mod creation;
 mod delivery;
 pub(crate) mod publish_timeout;
 mod shared_port;
+mod state_cell;
 pub(crate) mod targeted;
 mod untyped;
 pub(crate) mod wake_fd_cache;

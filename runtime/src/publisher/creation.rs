@@ -159,8 +159,17 @@ impl PublisherCore {
         // The port quota needs checking only if loans and history can reach it.
         let most = options.max_loans.saturating_add(options.history);
         let port_limit = count.get().port_limit().filter(|&quota| most > quota);
-        let port = Arc::new(SharedPort::new(port, pools, status, count, pool));
-        if options.history > 0 {
+        let keeps_history = options.history > 0;
+        let port = Arc::new(SharedPort::new(
+            port,
+            pools,
+            status,
+            count,
+            pool,
+            keeps_history,
+        ));
+        // Only here does another thread get to the port (`state_cell`).
+        if keeps_history {
             shared.history().add(key, &port);
         }
         Ok(Self {

@@ -5,28 +5,31 @@
 //! [`PublisherCore`](super::PublisherCore) is not `Sync` (its loans and
 //! counters are `Cell`s, its samples hold it through an `Rc`). What serving
 //! history needs is here instead, behind an `Arc`: the port's records in
-//! shared memory (its port, its mempool, its pool's count) and, behind one
-//! `Mutex`, its [`DeliveryState`]: the topology snapshot, which tells which
-//! subscribers were served their history already, the stalled subscribers
-//! and the wake descriptors. The application's thread locks it for every
-//! publish (uncontended but for the moment the background thread serves a
-//! newcomer); the background thread only ever `try_lock`s it. A publish
+//! shared memory (its port, its mempool, its pool's count) and its
+//! [`DeliveryState`]: the topology snapshot, which tells which subscribers
+//! were served their history already, the stalled subscribers and the wake
+//! descriptors. For a port that keeps history the state is behind one
+//! `Mutex`: the application's thread locks it for every publish
+//! (uncontended but for the moment the background thread serves a
+//! newcomer); the background thread only ever `try_lock`s it. A port that
+//! keeps none is never seen by the background thread, and its state needs
+//! no lock ([`super::state_cell`]). A publish
 //! keeps the lock from its delivery to the history ring's update, so the
 //! background thread never reads a ring entry that a concurrent publish
 //! evicts (and releases) meanwhile.
 
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::sync::Arc;
 
 use zerocp_core::mempool_manager::MemPoolManager;
 use zerocp_core::port::{PortState, PublisherPort, SubscriberPort, TOPOLOGY_WORDS};
 
 use super::publish_timeout::Stalled;
+use super::state_cell::{StateCell, StateGuard};
 use super::wake_fd_cache::WakeFdCache;
 use crate::mapped::Mapped;
 use crate::port_owner::PortOwner;
 use crate::port_status::PortStatus;
 use crate::quota::PoolCount;
-use crate::registration::lock;
 use crate::segment_mappings::{GroupMappings, Pools};
 use crate::topology::{Peer, TopologyCache};
 
@@ -55,18 +58,30 @@ pub(crate) struct SharedPort {
     count: Mapped<PoolCount>,
     pub(super) index: u32,
     pub(super) pool: u32,
-    state: Mutex<DeliveryState>,
+    state: StateCell,
 }
+
+// SAFETY: every field but `state` is `Sync`. A `StateCell::Locked` is a
+// `Mutex`. A `StateCell::Owned` (a `RefCell`, not `Sync`) is only ever
+// reached by one thread: `new` makes it only for a port that keeps no
+// history, and only ports that keep history are handed to the history
+// table (`creation.rs`), the one way another thread (the background
+// thread) reaches a `SharedPort`; such a port's only strong reference is
+// its `PublisherCore`'s, which is not `Sync` (moving it to another thread
+// moves the access with it).
+unsafe impl Sync for SharedPort {}
 
 impl SharedPort {
     /// The port `port` (of mempool `pool`), its chunk manager and its
-    /// pool's count; no topology read yet.
+    /// pool's count; no topology read yet. `keeps_history`: the background
+    /// thread may serve from it (its delivery state gets a lock).
     pub(super) fn new(
         port: Mapped<PublisherPort>,
         pools: Mapped<Pools>,
         status: Arc<PortStatus>,
         count: Mapped<PoolCount>,
         pool: u32,
+        keeps_history: bool,
     ) -> Self {
         Self {
             port,
@@ -75,30 +90,29 @@ impl SharedPort {
             status,
             count,
             pool,
-            state: Mutex::new(DeliveryState {
-                cache: TopologyCache::new(),
-                words: Box::new([0; TOPOLOGY_WORDS]),
-                stalled: Stalled::default(),
-                wake_fds: WakeFdCache::default(),
-                unsignalled: Vec::new(),
-            }),
+            state: StateCell::new(
+                DeliveryState {
+                    cache: TopologyCache::new(),
+                    words: Box::new([0; TOPOLOGY_WORDS]),
+                    stalled: Stalled::default(),
+                    wake_fds: WakeFdCache::default(),
+                    unsignalled: Vec::new(),
+                },
+                keeps_history,
+            ),
         }
     }
 
     /// The delivery state, for the application's thread (waits for the
     /// background thread, which holds it only while serving a newcomer).
-    pub(super) fn lock(&self) -> MutexGuard<'_, DeliveryState> {
-        lock(&self.state)
+    pub(super) fn lock(&self) -> StateGuard<'_> {
+        self.state.lock()
     }
 
     /// The delivery state, unless someone holds it (the background thread's
     /// way: it never waits for the application).
-    pub(super) fn try_lock(&self) -> Option<MutexGuard<'_, DeliveryState>> {
-        match self.state.try_lock() {
-            Ok(guard) => Some(guard),
-            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
-        }
+    pub(super) fn try_lock(&self) -> Option<StateGuard<'_>> {
+        self.state.try_lock()
     }
 
     /// The runtime this port belongs to.
