@@ -358,9 +358,15 @@ impl MempoolLayout {
     /// Offset of the chunk (its header) with global index `global` in the
     /// data segment.
     pub fn chunk_offset(&self, global: u32) -> Option<u64> {
+        self.chunk_location(global).map(|(_, offset)| offset)
+    }
+
+    /// The pool of the chunk with global index `global` and the offset of
+    /// its header in the data segment (one lookup for both).
+    pub fn chunk_location(&self, global: u32) -> Option<(usize, u64)> {
         let (pool, local) = self.locate(global)?;
         let p = &self.pools[pool];
-        Some(p.base_offset + u64::from(local) * u64::from(p.stride))
+        Some((pool, p.base_offset + u64::from(local) * u64::from(p.stride)))
     }
 }
 

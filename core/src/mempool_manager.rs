@@ -265,6 +265,17 @@ impl<'a> MemPoolManager<'a> {
     /// time 0) and sets
     /// its refcount to 1. Returns its global index.
     pub fn loan(&self, pool: u32, payload: PayloadSpec) -> Result<u32, LoanChunkError> {
+        self.loan_with_header(pool, payload)
+            .map(|(global, _)| global)
+    }
+
+    /// [`loan`](Self::loan), returning the chunk's header beside its global
+    /// index (the data path keeps it instead of looking the chunk up again).
+    pub fn loan_with_header(
+        &self,
+        pool: u32,
+        payload: PayloadSpec,
+    ) -> Result<(u32, &'a ChunkHeader), LoanChunkError> {
         let freelist = self
             .freelists
             .get(pool as usize)
@@ -310,32 +321,35 @@ impl<'a> MemPoolManager<'a> {
             return Err(LoanChunkError::Header(e));
         }
         refcount.set_loaned();
-        Ok(global)
+        Ok((global, header))
     }
 
     /// The header of chunk `global`, if it exists.
     pub fn chunk(&self, global: u32) -> Option<&'a ChunkHeader> {
-        let offset = self.layout.chunk_offset(global)?;
-        // SAFETY: `chunk_offset` returns offsets of whole chunks inside
+        self.chunk_in_pool(global).map(|(_, header)| header)
+    }
+
+    /// The pool of chunk `global` and its header, if it exists: one lookup
+    /// for a caller that needs both.
+    pub fn chunk_in_pool(&self, global: u32) -> Option<(usize, &'a ChunkHeader)> {
+        let (pool, offset) = self.layout.chunk_location(global)?;
+        // SAFETY: `chunk_location` returns offsets of whole chunks inside
         // `layout.total_bytes()`, which `new` checked is mapped.
         let ptr = unsafe { self.data.as_ptr().add(offset as usize) }.cast::<ChunkHeader>();
         // SAFETY: in bounds (above); chunks are 64-aligned like the mapping;
         // ChunkHeader consists of atomics, valid for any bit pattern.
-        Some(unsafe { &*ptr })
+        Some((pool, unsafe { &*ptr }))
     }
 
-    /// Hints the cache at what receiving chunk `global` reads and
-    /// releasing it writes ([`crate::prefetch`]): the header, the payload's
-    /// first line (at `payload_offset`, within the chunk) and the reference
-    /// count. Nothing for an index outside the pools.
+    /// Hints the cache at what receiving chunk `global`, whose header is
+    /// `header` ([`chunk`](Self::chunk)), reads and releasing it writes
+    /// ([`crate::prefetch`]): the header, the payload's first line (at
+    /// `payload_offset`, within the chunk) and the reference count.
     #[inline]
-    pub fn prefetch_received(&self, global: u32, payload_offset: u32) {
-        let Some(offset) = self.layout.chunk_offset(global) else {
-            return;
-        };
+    pub fn prefetch_received(&self, header: &ChunkHeader, global: u32, payload_offset: u32) {
         // Hints only: a prefetch never faults, so the addresses need no
         // checks (`wrapping_add`: no claim that they stay in the mapping).
-        let header = self.data.as_ptr().wrapping_add(offset as usize);
+        let header = (&raw const *header).cast::<u8>();
         crate::prefetch::for_read(header);
         crate::prefetch::for_read(header.wrapping_add(payload_offset as usize));
         if let Ok(refcount) = self.refcounts.get(global) {

@@ -465,6 +465,25 @@ fn payloads_are_distinct_and_inside_the_data_segment() {
 }
 
 #[test]
+fn a_loan_and_a_lookup_find_the_same_header_and_pool() {
+    let (m, d, config) = segments();
+    // SAFETY: zeroed buffers, alive for the test.
+    let mgmt = unsafe { GroupControl::create(m.ptr, m.layout.size(), &config, 1) }.unwrap();
+    // SAFETY: the data buffer is laid out for `config`.
+    let pools = unsafe { MemPoolManager::new(mgmt, d.ptr, d.layout.size()) }.unwrap();
+    for pool in [0u32, 1] {
+        let (global, header) = pools.loan_with_header(pool, SPEC).unwrap();
+        assert_eq!(header.chunk_index(), global);
+        let (found_pool, found) = pools.chunk_in_pool(global).unwrap();
+        assert_eq!(found_pool, pool as usize);
+        assert!(core::ptr::eq(found, header));
+        assert!(core::ptr::eq(pools.chunk(global).unwrap(), header));
+    }
+    let past_the_end = pools.layout().pools().iter().map(|p| p.chunk_count()).sum();
+    assert!(pools.chunk_in_pool(past_the_end).is_none());
+}
+
+#[test]
 fn data_segment_too_small_is_refused() {
     let (m, d, config) = segments();
     // SAFETY: zeroed buffer, alive for the test.

@@ -53,7 +53,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use zerocp_core::chunk_header::CHUNK_HEADER_SIZE;
+use zerocp_core::chunk_header::{CHUNK_HEADER_SIZE, ChunkHeader};
 use zerocp_core::mempool_manager::{self, MemPoolManager, PayloadSpec};
 use zerocp_core::port::PublisherPort;
 use zerocp_core::service::ServiceDescription;
@@ -282,14 +282,27 @@ impl Drop for PublisherCore {
     }
 }
 
-/// A loaned chunk: its used-slot, global index, payload and user header
-/// addresses.
+/// A loaned chunk: its used-slot, global index, and the addresses of its
+/// header (found once, at the loan: publishing stamps it without looking
+/// the chunk up again), payload and user header.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Loan {
     pub(crate) slot: u32,
     pub(crate) chunk: u32,
+    header: NonNull<ChunkHeader>,
     pub(crate) payload: NonNull<u8>,
     pub(crate) user_header: NonNull<u8>,
+}
+
+impl Loan {
+    /// The chunk's header.
+    fn header(&self) -> &ChunkHeader {
+        // SAFETY: `loan_into` took the address from `MemPoolManager::chunk`
+        // (a whole header inside the mapped data segment), and the loan's
+        // reference keeps the chunk, and the core that maps it, alive until
+        // the loan is published or dropped; ChunkHeader is atomics only.
+        unsafe { self.header.as_ref() }
+    }
 }
 
 /// The type-erased state of a publisher port.
@@ -429,7 +442,8 @@ impl PublisherCore {
     fn loan_into(&self, slot: u32, size: u32) -> Result<Loan, LoanError> {
         let pools = self.pools();
         let spec = PayloadSpec { size, ..self.spec };
-        let chunk = pools.loan(self.shared.pool, spec).map_err(|e| match e {
+        let loaned = pools.loan_with_header(self.shared.pool, spec);
+        let (chunk, header) = loaned.map_err(|e| match e {
             mempool_manager::LoanChunkError::OutOfChunks {
                 pool, chunk_size, ..
             } => LoanError::OutOfChunks { pool, chunk_size },
@@ -441,9 +455,6 @@ impl PublisherCore {
                 index: chunk,
                 reason,
             }
-        };
-        let Some(header) = pools.chunk(chunk) else {
-            return Err(corrupt("the chunk lies outside the data segment"));
         };
         if self.port().loans.record(slot, chunk).is_err() {
             return Err(corrupt("the loan slot is outside the port's list"));
@@ -468,6 +479,7 @@ impl PublisherCore {
         Ok(Loan {
             slot,
             chunk,
+            header: NonNull::from(header),
             payload,
             user_header,
         })
@@ -488,7 +500,7 @@ impl PublisherCore {
             self.drop_loan(loan);
             return Err(e);
         }
-        self.stamp(loan.chunk);
+        self.stamp(loan);
         let result = {
             let mut state = self.shared.lock();
             let result = self.deliver_sample(&mut state, loan.chunk);
@@ -503,14 +515,13 @@ impl PublisherCore {
 
     /// Writes the next sequence number and the publish time into `chunk`'s
     /// header and counts the sample published; returns that sequence number.
-    fn stamp(&self, chunk: u32) -> u64 {
+    fn stamp(&self, loan: &Loan) -> u64 {
         let sequence = self.sequence.get();
         self.sequence.set(sequence.wrapping_add(1));
         self.port().stats.count_published();
-        if let Some(header) = self.pools().chunk(chunk) {
-            header.set_sequence(sequence);
-            header.set_publish_time(zerocp_os_linux::clock::monotonic_ns());
-        }
+        let header = loan.header();
+        header.set_sequence(sequence);
+        header.set_publish_time(zerocp_os_linux::clock::monotonic_ns());
         sequence
     }
 

@@ -209,14 +209,21 @@ impl Registration {
     /// control connection confirms it (module docs). While a request holds
     /// the connection it is not asked: that request sees a closed
     /// connection itself, and the heartbeat thread looks again.
+    #[inline]
     fn shutdown_announced(&self) -> bool {
         // SeqCst: as the `gone` flag (see `gone`).
         if self.shutdown_confirmed.load(Ordering::SeqCst) {
             return true;
         }
-        if self.segments.mgmt().state() != STATE_SHUTTING_DOWN {
-            return false;
-        }
+        // Two loads on every data-path call; the rest is out of line.
+        self.segments.mgmt().state() == STATE_SHUTTING_DOWN && self.confirm_shutdown()
+    }
+
+    /// The state word says `SHUTTING_DOWN`: whether the control connection
+    /// confirms it (once it does, `shutdown_confirmed` answers).
+    #[cold]
+    #[inline(never)]
+    fn confirm_shutdown(&self) -> bool {
         let Some(mut conn) = self.try_connection() else {
             return false;
         };

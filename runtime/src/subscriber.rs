@@ -53,7 +53,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use zerocp_core::chunk_header::CHUNK_HEADER_SIZE;
+use zerocp_core::chunk_header::{CHUNK_HEADER_SIZE, ChunkHeader};
 use zerocp_core::mempool_manager::MemPoolManager;
 use zerocp_core::port::SubscriberPort;
 use zerocp_core::service::ServiceDescription;
@@ -358,16 +358,20 @@ impl SubscriberCore {
             self.held.give(slot);
             return self.nothing_queued();
         };
+        let located = self.pools().chunk_in_pool(chunk);
         // The header, payload and refcount lines come from the publisher's
         // core: ask for them together, before the bookkeeping below.
-        self.pools().prefetch_received(chunk, self.payload_offset);
+        if let Some((_, header)) = located {
+            self.pools()
+                .prefetch_received(header, chunk, self.payload_offset);
+        }
         self.count.get().hold();
         if self.blocks_publishers
             && let Err(e) = wake_blocked_publishers(self.port())
         {
             log::warn!("subscriber port {}: {e}", self.index);
         }
-        let result = self.hold(slot, chunk);
+        let result = self.hold(slot, chunk, located);
         match result {
             Ok(_) => self.port().stats.count_received(),
             Err(_) => {
@@ -422,14 +426,20 @@ impl SubscriberCore {
         }
     }
 
-    /// Checks `chunk` and records it in `held[slot]`.
-    fn hold(&self, slot: u32, chunk: u32) -> Result<Taken, TakeError> {
+    /// Checks `chunk` (in the pool and with the header `located` found,
+    /// if it lies in one) and records it in `held[slot]`.
+    fn hold(
+        &self,
+        slot: u32,
+        chunk: u32,
+        located: Option<(usize, &ChunkHeader)>,
+    ) -> Result<Taken, TakeError> {
         let pools = self.pools();
         let corrupt = |reason| TakeError::CorruptChunk {
             index: chunk,
             reason,
         };
-        let Some(header) = pools.chunk(chunk) else {
+        let Some((pool, header)) = located else {
             // Not a chunk: there is nothing to release.
             return Err(corrupt("index outside the data segment"));
         };
@@ -437,7 +447,12 @@ impl SubscriberCore {
             self.release(chunk);
             return Err(corrupt("held slot outside the port's list"));
         }
-        let checked = check_header(pools, chunk, header, self.payload_offset, self.layout);
+        let checked = check_header(
+            pools,
+            (chunk, pool, header),
+            self.payload_offset,
+            self.layout,
+        );
         let (range, len) = match checked {
             Ok(checked) => checked,
             Err(reason) => {

@@ -44,7 +44,7 @@ impl SharedPort {
                 })
         });
         let mut round = Round::without_waiting(stalled);
-        let mut woken = Wakes::default();
+        let mut woken = Wakes::new();
         if let Err(e) = self.refresh(cache, words, wake_fds, &mut woken, &mut round) {
             log::warn!(
                 "publisher port {}: handing history to a late subscriber: {e:?}",

@@ -165,7 +165,7 @@ impl PublisherCore {
             ..
         } = state;
         let mut round = Round::new(self.publish_timeout, stalled);
-        let mut woken = Wakes::default();
+        let mut woken = Wakes::new();
         let result = shared
             .refresh(cache, words, wake_fds, &mut woken, &mut round)
             .and_then(|()| deliver(shared, cache.peers(), &mut round, &mut woken));
@@ -407,18 +407,24 @@ fn at_quota(port: &SubscriberPort, quota: u32) -> bool {
 /// Subscriber ports that received something in one operation; woken after
 /// a single fence (and their wake descriptors signalled, if armed:
 /// [`super::wake_fd_cache`]).
-#[derive(Default)]
 pub(super) struct Wakes<'p> {
-    ports: heapless::Vec<&'p SubscriberPort, MAX_SUBSCRIBERS_PER_PUBLISHER>,
-    peers: heapless::Vec<Peer, MAX_SUBSCRIBERS_PER_PUBLISHER>,
+    entries: heapless::Vec<(Peer, &'p SubscriberPort), MAX_SUBSCRIBERS_PER_PUBLISHER>,
 }
 
 impl<'p> Wakes<'p> {
+    /// No port yet. (`Vec::new` leaves the buffer uninitialised; a derived
+    /// `Default` had the compiler zero all 64 entries at every publish.)
+    #[inline]
+    pub(super) fn new() -> Self {
+        Self {
+            entries: heapless::Vec::new(),
+        }
+    }
+
     pub(super) fn add(&mut self, peer: Peer, port: &'p SubscriberPort) {
-        if !self.ports.iter().any(|p| core::ptr::eq(*p, port)) {
+        if !self.entries.iter().any(|(_, p)| core::ptr::eq(*p, port)) {
             // Cannot overflow: at most one entry per routed subscriber.
-            let _ = self.ports.push(port);
-            let _ = self.peers.push(peer);
+            let _ = self.entries.push((peer, port));
         }
     }
 
@@ -429,17 +435,17 @@ impl<'p> Wakes<'p> {
         shared: &SharedPort,
         mut signal: impl FnMut(Peer, &SubscriberPort),
     ) -> Result<(), DeliveryError> {
-        if self.ports.is_empty() {
+        if self.entries.is_empty() {
             return Ok(());
         }
         fence_after_pushes();
-        for port in &self.ports {
+        for (_, port) in &self.entries {
             if let Err(e) = wake_if_sleeping(port) {
                 log::warn!("publisher port {}: {e}", shared.index);
                 return Err(DeliveryError::Futex(e));
             }
         }
-        for (&peer, port) in self.peers.iter().zip(&self.ports) {
+        for &(peer, port) in &self.entries {
             signal(peer, port);
         }
         Ok(())

@@ -57,10 +57,8 @@ impl PublisherCore {
             self.drop_loan(loan);
             return Err(e);
         }
-        let sequence = self.stamp(loan.chunk);
-        if let Some(header) = self.pools().chunk(loan.chunk) {
-            header.set_exchange(exchange(sequence));
-        }
+        let sequence = self.stamp(loan);
+        loan.header().set_exchange(exchange(sequence));
         let result = self.deliver_one(loan.chunk, target);
         self.drop_loan(loan);
         result.map(|handed| Sent { handed, sequence })

@@ -12,23 +12,21 @@ use zerocp_core::mempool_manager::MemPoolManager;
 use crate::payload::PayloadLayout;
 
 /// Checks the header of `chunk` (read from shared memory, written by
-/// another process) before its payload is used: the chunk lies in a mempool,
-/// the header names this very chunk and mempool, it is consistent with the
+/// another process) before its payload is used. `located` is the chunk's
+/// global index with the pool it lies in and its header
+/// ([`MemPoolManager::chunk_in_pool`]): the header names this very chunk
+/// and mempool, it is consistent with the
 /// pool's stride, its payload starts where the port's user header type puts
 /// it (`payload_offset`) and has a size the port's type can have
 /// (`payload`: exactly its size, or a whole number of a slice's elements).
 /// Returns where the payload is and its elements, or what is wrong.
 pub(super) fn check_header(
     pools: &MemPoolManager<'_>,
-    chunk: u32,
-    header: &ChunkHeader,
+    located: (u32, usize, &ChunkHeader),
     payload_offset: u32,
     payload: PayloadLayout,
 ) -> Result<(PayloadRange, usize), &'static str> {
-    let (pool, _) = pools
-        .layout()
-        .locate(chunk)
-        .ok_or("index outside every mempool")?;
+    let (chunk, pool, header) = located;
     let layout = pools
         .layout()
         .pools()
