@@ -195,6 +195,7 @@ impl SharedPort {
     /// and delivers history to the new subscribers (their ports are added to
     /// `woken`); forgets what `wake_fds` and the round's stalled list hold
     /// for subscribers no longer routed.
+    #[inline]
     pub(super) fn refresh<'p>(
         &'p self,
         cache: &mut TopologyCache,
@@ -203,10 +204,24 @@ impl SharedPort {
         woken: &mut Wakes<'p>,
         round: &mut Round<'_>,
     ) -> Result<(), DeliveryError> {
-        let version = self.port().topology.version();
-        if cache.is_current(version) {
+        // One load on every delivery; the re-reading is out of line.
+        if cache.is_current(self.port().topology.version()) {
             return Ok(());
         }
+        self.reread_topology(cache, words, wake_fds, woken, round)
+    }
+
+    /// [`refresh`](Self::refresh) once the topology's version moved.
+    #[cold]
+    #[inline(never)]
+    fn reread_topology<'p>(
+        &'p self,
+        cache: &mut TopologyCache,
+        words: &mut [u32; TOPOLOGY_WORDS],
+        wake_fds: &mut WakeFdCache,
+        woken: &mut Wakes<'p>,
+        round: &mut Round<'_>,
+    ) -> Result<(), DeliveryError> {
         let Ok(snapshot) = self.port().topology.read(words) else {
             // A write in progress (or a daemon that died mid-write): keep the
             // previous snapshot and try again at the next publish.

@@ -85,11 +85,19 @@ impl SharedPort {
     /// After a delivery to `port` (of `peer`) and the fence that follows
     /// it: signals its wake descriptor, from `cache`, if it is armed and no
     /// signal is pending (module docs).
+    #[inline]
     pub(super) fn signal_armed(&self, peer: Peer, port: &SubscriberPort, cache: &mut WakeFdCache) {
         let word: &NotifyWord = &port.notify;
-        if !word.is_armed() || !word.mark_pending() {
-            return;
+        // One load on every delivery; the signalling is out of line.
+        if word.is_armed() && word.mark_pending() {
+            self.signal_pending(peer, cache);
         }
+    }
+
+    /// Signals `peer`'s wake descriptor, which `signal_armed` marked pending.
+    #[cold]
+    #[inline(never)]
+    fn signal_pending(&self, peer: Peer, cache: &mut WakeFdCache) {
         let registration = self.runtime().registration();
         let fd = cache.get_or_query(peer, || {
             self.checked(peer, query_wake_fd(registration, self.wake_fd_port(peer)))
