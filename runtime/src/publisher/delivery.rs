@@ -194,7 +194,8 @@ impl SharedPort {
     /// Re-reads the topology into `cache` (through `words`) if it changed
     /// and delivers history to the new subscribers (their ports are added to
     /// `woken`); forgets what `wake_fds` and the round's stalled list hold
-    /// for subscribers no longer routed.
+    /// for subscribers no longer routed. The check is one load, inline on
+    /// every delivery; the re-reading is out of line.
     #[inline]
     pub(super) fn refresh<'p>(
         &'p self,
@@ -204,11 +205,10 @@ impl SharedPort {
         woken: &mut Wakes<'p>,
         round: &mut Round<'_>,
     ) -> Result<(), DeliveryError> {
-        // One load on every delivery; the re-reading is out of line.
         if cache.is_current(self.port().topology.version()) {
             return Ok(());
         }
-        self.reread_topology(cache, words, wake_fds, woken, round)
+        self.reread_topology(cache, words, (wake_fds, woken, round))
     }
 
     /// [`refresh`](Self::refresh) once the topology's version moved.
@@ -218,9 +218,7 @@ impl SharedPort {
         &'p self,
         cache: &mut TopologyCache,
         words: &mut [u32; TOPOLOGY_WORDS],
-        wake_fds: &mut WakeFdCache,
-        woken: &mut Wakes<'p>,
-        round: &mut Round<'_>,
+        (wake_fds, woken, round): (&mut WakeFdCache, &mut Wakes<'p>, &mut Round<'_>),
     ) -> Result<(), DeliveryError> {
         let Ok(snapshot) = self.port().topology.read(words) else {
             // A write in progress (or a daemon that died mid-write): keep the
