@@ -111,6 +111,30 @@ impl<const N: usize> UsedChunkList<N> {
         Ok(())
     }
 
+    /// Owner: empties `slot`, which it recorded itself, before it drops its
+    /// reference to the chunk. One plain store, no read-modify-write: the
+    /// owner knows the chunk already, and the daemon takes a slot's chunk
+    /// only with a swap ([`drain`](Self::drain)), so whichever of the two
+    /// comes first, the chunk is released once by each side that saw it.
+    /// An index out of range is ignored (nothing was recorded there).
+    ///
+    /// ```
+    /// use zerocp_core::used_chunk_list::UsedChunkList;
+    /// let list = UsedChunkList::<4>::new();
+    /// list.record(1, 9).unwrap();
+    /// list.unlist(1);
+    /// list.unlist(7);
+    /// assert_eq!(list.count(), 0);
+    /// ```
+    #[inline]
+    pub fn unlist(&self, slot: u32) {
+        if let Ok(cell) = self.cell(slot) {
+            // Relaxed: as `record`; the owner's release of the chunk that
+            // follows is what other processes synchronise with.
+            cell.store(0, Ordering::Relaxed);
+        }
+    }
+
     /// Owner or daemon: empties `slot`, returning the chunk it held.
     pub fn clear(&self, slot: u32) -> Option<u32> {
         let cell = self.cell(slot).ok()?;

@@ -16,7 +16,8 @@
 //!   [`publish_timeout`]; the time waited is added to the port's
 //!   `blocked_ns`), keep one reference in the history ring (the
 //!   loan's quota count passes to it), unlist the loan and drop the
-//!   publisher's own reference.
+//!   publisher's own reference; a port without history hands that
+//!   reference to its subscribers instead ([`delivery`]).
 //!
 //! Once the daemon revoked the port ([`crate::port_status`]), both fail with
 //! `Revoked` (a sample loaned before is released), and so does a publish
@@ -488,28 +489,40 @@ impl PublisherCore {
     /// Gives up a loan without publishing it: unlists it, then drops the
     /// publisher's reference.
     pub(crate) fn drop_loan(&self, loan: &Loan) {
-        self.port().loans.clear(loan.slot);
+        self.port().loans.unlist(loan.slot);
         self.loans.give(loan.slot);
         self.release(loan.chunk);
         self.count().release(1);
     }
 
     /// Publishes a loaned chunk to every routed subscriber and consumes the loan.
+    ///
+    /// A port without history hands its own reference to the subscribers
+    /// (`delivery` module docs): then only the loan slot and the quota
+    /// count are given back here.
     pub(crate) fn publish(&self, loan: &Loan) -> Result<(), DeliveryError> {
         if let Err(e) = self.usable() {
             self.drop_loan(loan);
             return Err(e);
         }
         self.stamp(loan);
+        let keeps_history = self.port().history.depth() > 0;
+        let mut handed = false;
         let result = {
             let mut state = self.shared.lock();
-            let result = self.deliver_sample(&mut state, loan.chunk);
+            let hand_over = (!keeps_history).then_some(&mut handed);
+            let result = self.deliver_sample(&mut state, loan, hand_over);
             // Under the lock: the background thread reads the ring only
             // while it holds it (`shared_port`).
             self.keep_in_history(loan.chunk);
             result
         };
-        self.drop_loan(loan);
+        if handed {
+            self.loans.give(loan.slot);
+            self.count().release(1);
+        } else {
+            self.drop_loan(loan);
+        }
         result
     }
 

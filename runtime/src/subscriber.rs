@@ -457,7 +457,7 @@ impl SubscriberCore {
             Ok(checked) => checked,
             Err(reason) => {
                 // The caller gives the slot and the quota count back.
-                self.port().held.clear(slot);
+                self.port().held.unlist(slot);
                 self.release(chunk);
                 return Err(corrupt(reason));
             }
@@ -494,7 +494,7 @@ impl SubscriberCore {
 
     /// Gives a taken sample back: unlists it, then drops the reference.
     pub(crate) fn unhold(&self, slot: u32, chunk: u32) {
-        self.port().held.clear(slot);
+        self.port().held.unlist(slot);
         self.held.give(slot);
         self.release(chunk);
         self.count.get().release(1);

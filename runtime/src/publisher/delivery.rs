@@ -14,6 +14,23 @@
 //! since they went to sleep are woken (the wake-pending flag,
 //! [`crate::wait`]).
 //!
+//! **The publisher's own reference.** A publisher that keeps no history
+//! hands the reference its loan holds to its last subscriber when that one
+//! discards the oldest: it adds one reference fewer than there are
+//! subscribers and does not drop its own afterwards (two read-modify-writes
+//! of the refcount word less per sample). The loan is unlisted from the
+//! port's used-chunk list just *before* that push: a crash between the two
+//! leaks the one chunk (the list's guarantee), whereas unlisting after the
+//! push could let the daemon release a chunk a queue holds. Only a push
+//! that never waits gets the reference: while a publisher waits for room
+//! (block publisher) its loan stays listed, which is how the daemon's audit
+//! tells a publish in progress from a leaked reference. A refused push drops
+//! one reference as before, so with every push refused the chunk is freed.
+//! With no subscriber, a last subscriber that blocks the publisher, or a
+//! publisher that keeps history (the ring adds its own reference after the
+//! delivery, which needs the chunk alive), the publisher drops its
+//! reference as before.
+//!
 //! **Port quota of a subscriber's queue.** A subscriber may hold at most
 //! its pool's port quota of chunks, queued and taken together
 //! ([`crate::quota`]). When its queue capacity and `max_held` together
@@ -41,11 +58,11 @@ use zerocp_core::sync::Ordering;
 use zerocp_core::wire::RevokeReason;
 use zerocp_os_linux::error::FutexError;
 
-use super::PublisherCore;
 use super::publish_timeout::{Left, Round};
 use super::shared_port::{DeliveryState, SharedPort};
 use super::targeted::{Handed, Target};
 use super::wake_fd_cache::WakeFdCache;
+use super::{Loan, PublisherCore};
 use crate::error::PublishTimedOut;
 use crate::registration::Gone;
 use crate::topology::{Peer, TopologyCache};
@@ -75,24 +92,43 @@ impl PublisherCore {
         self.round(&mut state, |_, _, _, _| Ok(()))
     }
 
-    /// Delivers `chunk` (the publisher keeps its own reference) to every
-    /// routed subscriber, with the delivery state `state` locked.
+    /// Delivers `loan`'s chunk to every routed subscriber, with the
+    /// delivery state `state` locked. The publisher keeps its own reference,
+    /// unless `hand_over` is given and the last subscriber discards the
+    /// oldest: then the reference is that subscriber's, the loan is unlisted
+    /// just before that push, and `*hand_over` says so (module docs).
     pub(super) fn deliver_sample(
         &self,
         state: &mut DeliveryState,
-        chunk: u32,
+        loan: &Loan,
+        hand_over: Option<&mut bool>,
     ) -> Result<(), DeliveryError> {
+        let chunk = loan.chunk;
+        let mut hand_over = hand_over;
         self.round(state, |shared, peers, round, woken| {
-            if peers.is_empty() || shared.pools().acquire(chunk, peers.len() as u32).is_err() {
+            let hand = hand_over.is_some() && peers.last().is_some_and(|&p| shared.discards(p));
+            let more = peers.len() - usize::from(hand);
+            if peers.is_empty() || (more > 0 && shared.pools().acquire(chunk, more as u32).is_err())
+            {
                 return Ok(());
             }
             for (at, &peer) in peers.iter().enumerate() {
-                match shared.deliver_to(peer, chunk, round) {
+                let outcome = if hand && at + 1 == peers.len() {
+                    self.port().loans.unlist(loan.slot);
+                    if let Some(handed) = hand_over.as_deref_mut() {
+                        *handed = true;
+                    }
+                    Ok(shared.deliver_discarding(peer, chunk))
+                } else {
+                    shared.deliver_to(peer, chunk, round)
+                };
+                match outcome {
                     Ok(Some(port)) => woken.add(peer, port),
                     Ok(None) => shared.release(chunk),
                     Err(e) => {
-                        // This and every later subscriber: give their references back.
-                        for _ in at..peers.len() {
+                        // This and every later subscriber: give their
+                        // references back (not the publisher's own).
+                        for _ in at..more {
                             shared.release(chunk);
                         }
                         return Err(e);
@@ -295,6 +331,21 @@ impl SharedPort {
             FullPolicy::DiscardOldest => Ok(self.push_discarding(port, chunk, limit)),
             FullPolicy::BlockPublisher => self.push_blocking(peer, port, chunk, limit, round),
         }
+    }
+
+    /// Whether `peer` is routed and discards its oldest sample when full
+    /// (a push to it never waits).
+    fn discards(&self, peer: Peer) -> bool {
+        self.routed_port(peer)
+            .is_some_and(|port| port.control.policy() == FullPolicy::DiscardOldest)
+    }
+
+    /// [`deliver_to`](Self::deliver_to) for a peer whose policy
+    /// [`discards`](Self::discards) read: the word is not read again, so a
+    /// push that hands the publisher's reference over never waits.
+    fn deliver_discarding(&self, peer: Peer, chunk: u32) -> Option<&SubscriberPort> {
+        let port = self.routed_port(peer)?;
+        self.push_discarding(port, chunk, self.queue_limit(port))
     }
 
     /// The port quota `port`'s queued and taken samples are held to, when
