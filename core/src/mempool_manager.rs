@@ -306,7 +306,9 @@ impl<'a> MemPoolManager<'a> {
         };
         // The freelist only holds indices below the pool's count, so the
         // chunk and its refcount word exist.
-        let (Some(header), Ok(refcount)) = (self.chunk(global), self.refcounts.get(global)) else {
+        let header =
+            self.header_at(layout.base_offset() + u64::from(local) * u64::from(layout.stride()));
+        let (Some(header), Ok(refcount)) = (header, self.refcounts.get(global)) else {
             let _ = freelist.push(local);
             return Err(LoanChunkError::NoSuchPool { pool });
         };
@@ -333,12 +335,22 @@ impl<'a> MemPoolManager<'a> {
     /// for a caller that needs both.
     pub fn chunk_in_pool(&self, global: u32) -> Option<(usize, &'a ChunkHeader)> {
         let (pool, offset) = self.layout.chunk_location(global)?;
-        // SAFETY: `chunk_location` returns offsets of whole chunks inside
-        // `layout.total_bytes()`, which `new` checked is mapped.
+        Some((pool, self.header_at(offset)?))
+    }
+
+    /// The header at `offset` in the data segment, if a whole header fits
+    /// below the layout's end there (callers pass a chunk's offset).
+    fn header_at(&self, offset: u64) -> Option<&'a ChunkHeader> {
+        let end = offset.checked_add(u64::from(CHUNK_HEADER_SIZE))?;
+        if end > self.layout.total_bytes() || !offset.is_multiple_of(u64::from(CHUNK_HEADER_SIZE)) {
+            return None;
+        }
+        // SAFETY: the header lies below `layout.total_bytes()` (checked
+        // above), which `new` checked is mapped.
         let ptr = unsafe { self.data.as_ptr().add(offset as usize) }.cast::<ChunkHeader>();
-        // SAFETY: in bounds (above); chunks are 64-aligned like the mapping;
+        // SAFETY: in bounds (above); 64-aligned (above) like the mapping;
         // ChunkHeader consists of atomics, valid for any bit pattern.
-        Some((pool, unsafe { &*ptr }))
+        Some(unsafe { &*ptr })
     }
 
     /// Hints the cache at what receiving chunk `global`, whose header is
