@@ -3,7 +3,7 @@
 //! Every chunk an application holds — loaned by a publisher, or taken by a
 //! subscriber — is written into a slot of its port's used-chunk list before
 //! the application can touch it, and cleared before the application gives up
-//! its reference. When the process dies, the daemon releases every chunk still
+//! or hands on its reference. When the process dies, the daemon releases every chunk still
 //! listed, so a crash leaks at most the one chunk that was between the
 //! freelist/queue and this list, and never frees a chunk twice.
 //!
@@ -111,12 +111,12 @@ impl<const N: usize> UsedChunkList<N> {
         Ok(())
     }
 
-    /// Owner: empties `slot`, which it recorded itself, before it drops its
-    /// reference to the chunk. One plain store, no read-modify-write: the
-    /// owner knows the chunk already, and the daemon takes a slot's chunk
-    /// only with a swap ([`drain`](Self::drain)), so whichever of the two
-    /// comes first, the chunk is released once by each side that saw it.
-    /// An index out of range is ignored (nothing was recorded there).
+    /// Owner: empties `slot`, which it recorded itself, before it drops or
+    /// hands on its reference to the chunk. One plain store, no
+    /// read-modify-write: the owner knows the chunk already, and the daemon
+    /// drains a list ([`drain`](Self::drain)) only once its owner has exited
+    /// or removed the port, so the two never meet on a slot. An index out
+    /// of range is ignored (nothing was recorded there).
     ///
     /// ```
     /// use zerocp_core::used_chunk_list::UsedChunkList;

@@ -6,6 +6,8 @@
 //!   (every push after the first releases the evicted chunk), one dropped
 //!   halfway with samples queued (later publishes go to two);
 //! - a publisher with no subscriber at all (it drops its own reference);
+//! - a discarding and a block-publisher subscriber, in both orders (the
+//!   reference goes over only when the last one discards);
 //! - beside them a publisher with history, which keeps the old path.
 //!
 //! While the process still lives (so the daemon's reclaim cannot hide a
@@ -100,6 +102,28 @@ mod roles {
         publish_seq(&publisher, id, 20..40);
         assert_eq!(drain(&all), (0..40).collect::<Vec<_>>());
         assert_eq!(drain(&latest), [39]);
+
+        for order in [
+            [FullPolicy::DiscardOldest, FullPolicy::BlockPublisher],
+            [FullPolicy::BlockPublisher, FullPolicy::DiscardOldest],
+        ] {
+            let mixed = service(&format!("{}-{:?}", args[0], order[0]));
+            let publisher = rt.publisher::<Msg>(&mixed).create().expect("publisher");
+            let subs: Vec<_> = order
+                .iter()
+                .map(|&policy| {
+                    rt.subscriber::<Msg>(&mixed)
+                        .queue_capacity(64)
+                        .full_policy(policy)
+                        .create()
+                        .expect("subscriber")
+                })
+                .collect();
+            publish_seq(&publisher, id, 0..20);
+            for sub in &subs {
+                assert_eq!(drain(sub), (0..20).collect::<Vec<_>>());
+            }
+        }
 
         let lonely = rt
             .publisher::<Msg>(&service(&format!("{}-lonely", args[0])))

@@ -49,6 +49,8 @@ pub(crate) struct HistoryServers {
 impl HistoryServers {
     /// Adds a publisher that keeps history.
     pub(crate) fn add(&self, key: PortKey, port: &Arc<SharedPort>) {
+        // Only such a port's delivery state has a lock for this thread.
+        debug_assert!(port.keeps_history(), "a port without history served");
         lock(&self.ports).push((key, Arc::downgrade(port)));
     }
 

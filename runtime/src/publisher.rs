@@ -298,8 +298,9 @@ pub(crate) struct Loan {
 impl Loan {
     /// The chunk's header.
     fn header(&self) -> &ChunkHeader {
-        // SAFETY: `loan_into` took the address from `MemPoolManager::chunk`
-        // (a whole header inside the mapped data segment), and the loan's
+        // SAFETY: `loan_into` took the address from
+        // `MemPoolManager::loan_with_header` (a whole header inside the
+        // mapped data segment), and the loan's
         // reference keeps the chunk, and the core that maps it, alive until
         // the loan is published or dropped; ChunkHeader is atomics only.
         unsafe { self.header.as_ref() }
@@ -506,7 +507,10 @@ impl PublisherCore {
             return Err(e);
         }
         self.stamp(loan);
-        let keeps_history = self.port().history.depth() > 0;
+        // From the port's own options, never from shared memory: once the
+        // reference is handed over the chunk may be free again, and the ring
+        // must not take a reference to it then.
+        let keeps_history = self.shared.keeps_history();
         let mut handed = false;
         let result = {
             let mut state = self.shared.lock();
@@ -514,7 +518,9 @@ impl PublisherCore {
             let result = self.deliver_sample(&mut state, loan, hand_over);
             // Under the lock: the background thread reads the ring only
             // while it holds it (`shared_port`).
-            self.keep_in_history(loan.chunk);
+            if !handed {
+                self.keep_in_history(loan.chunk);
+            }
             result
         };
         if handed {

@@ -468,7 +468,7 @@ impl SubscriberCore {
         // header's line.
         // SAFETY: `validate` checked offset + size <= the chunk's stride (and
         // offset >= 64, so the user header before it lies in the chunk too),
-        // and `chunk()` resolved the header inside the mapped data segment,
+        // and `chunk_in_pool` resolved the header inside the mapped data segment,
         // so both lie inside the mapping; a pointer into it is non-null.
         let payload = unsafe { start.add(self.payload_offset as usize) };
         // SAFETY: as for the payload (64 <= offset).

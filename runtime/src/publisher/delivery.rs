@@ -4,7 +4,7 @@
 //! Before every delivery the publisher refreshes its copy of the topology if
 //! the seqlock's version moved (one load otherwise) and hands the subscribers
 //! that are new to it the history they asked for. Then it adds one reference
-//! per subscriber and pushes the chunk into each queue by that queue's
+//! per subscriber (one fewer when it hands its own over, below) and pushes the chunk into each queue by that queue's
 //! full-queue policy (discard the oldest, or wait for space in slices that
 //! re-check the daemon, this port's revocation and the routing, bounded by the publish timeout:
 //! [`publish_timeout`](super::publish_timeout)). A subscriber slot that is

@@ -103,6 +103,13 @@ impl SharedPort {
         }
     }
 
+    /// Whether the port keeps history, as its options said at creation (a
+    /// local fact: never the depth word in shared memory, which others can
+    /// write).
+    pub(crate) fn keeps_history(&self) -> bool {
+        self.state.is_locked()
+    }
+
     /// The delivery state, for the application's thread (waits for the
     /// background thread, which holds it only while serving a newcomer).
     pub(super) fn lock(&self) -> StateGuard<'_> {

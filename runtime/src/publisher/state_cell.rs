@@ -43,6 +43,12 @@ impl StateCell {
         }
     }
 
+    /// Whether the state has a lock (the port keeps history, so the
+    /// background thread may serve from it).
+    pub(super) fn is_locked(&self) -> bool {
+        matches!(self, Self::Locked(_))
+    }
+
     /// The state, for the application's thread (waits for the background
     /// thread, which holds a lock only while serving a newcomer).
     pub(super) fn lock(&self) -> StateGuard<'_> {
