@@ -74,8 +74,10 @@ pub const ZEROCPD: &str = env!("CARGO_BIN_EXE_zerocpd");
 /// Path of the CLI binary under test.
 pub const ZEROCPCTL: &str = env!("CARGO_BIN_EXE_zerocpctl");
 
-/// Deadline for the daemon to come up, stop, or a child to report.
-pub const DEADLINE: Duration = Duration::from_secs(30);
+/// Deadline for the daemon to come up, stop, or a child to report. A bound
+/// on failure, not a wait: under qemu-user with the whole suite in parallel
+/// a daemon once needed more than 30 s before its first log line.
+pub const DEADLINE: Duration = Duration::from_secs(120);
 
 /// Polls `cond` every few milliseconds until it holds (true) or `timeout` passes (false).
 pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
