@@ -491,8 +491,14 @@ impl PublisherCore {
     /// publisher's reference.
     pub(crate) fn drop_loan(&self, loan: &Loan) {
         self.port().loans.unlist(loan.slot);
-        self.loans.give(loan.slot);
         self.release(loan.chunk);
+        self.end_loan(loan);
+    }
+
+    /// What every loan gives back at its end, whoever got its reference:
+    /// its slot and its count in the quotas.
+    fn end_loan(&self, loan: &Loan) {
+        self.loans.give(loan.slot);
         self.count().release(1);
     }
 
@@ -524,8 +530,7 @@ impl PublisherCore {
             result
         };
         if handed {
-            self.loans.give(loan.slot);
-            self.count().release(1);
+            self.end_loan(loan);
         } else {
             self.drop_loan(loan);
         }
