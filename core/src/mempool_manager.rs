@@ -50,8 +50,11 @@
 //!
 //! Because every reference is listed before use and unlisted before release,
 //! the daemon can release a dead process's references from its port lists
-//! and queues: a crash at any instruction leaks at most one chunk and never
-//! frees one twice.
+//! and queues: a crash at any instruction never frees a chunk twice, and
+//! leaks only what that instant had in hand, per thread at most two chunks:
+//! the one being taken or delivered (a delivery counts every receiving
+//! subscriber before it pushes) and one that a push evicted from a full
+//! queue and had not released yet.
 
 use core::ptr::NonNull;
 

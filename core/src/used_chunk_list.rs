@@ -4,8 +4,9 @@
 //! subscriber — is written into a slot of its port's used-chunk list before
 //! the application can touch it, and cleared before the application gives up
 //! or hands on its reference. When the process dies, the daemon releases every chunk still
-//! listed, so a crash leaks at most the one chunk that was between the
-//! freelist/queue and this list, and never frees a chunk twice.
+//! listed, so a crash never frees a chunk twice and leaks only the chunks
+//! that were between the freelist, a queue and this list at that instant
+//! (per thread at most two: see [`crate::mempool_manager`]).
 //!
 //! Slots are chosen by the owning process (it keeps a process-local bitmask of
 //! free slots), so recording a chunk is one relaxed store, not a search.
