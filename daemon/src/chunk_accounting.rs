@@ -5,7 +5,9 @@
 //! references listed for it in the group's ports: a live publisher's loans
 //! and history, every subscriber slot's held list and queue entries (a free
 //! subscriber slot's too: the daemon releases what a late publisher pushed
-//! there when it hands the slot out again). A free chunk (on its pool's
+//! there when it hands the slot out again; a slot never handed out since
+//! the memory was made is not read, since no publisher was ever routed to
+//! it and a read would commit its pages). A free chunk (on its pool's
 //! freelist chain) must have count 0 and no reference. The audit finds
 //!
 //! - **lost** chunks: not free, and counted more often than listed (or
@@ -134,7 +136,8 @@ impl ChunkAccounting {
     }
 
     /// Takes a consistent snapshot of the group `part` manages, whose
-    /// publishers in use are `publishers` (slot indices), and reports the
+    /// publishers in use are `publishers` and whose subscriber slots handed
+    /// out are `subscribers` (slot indices), and reports the
     /// chunks of each pool found lost or over-referenced in this snapshot
     /// and the previous one; nothing when the group was too busy.
     pub fn audit(
@@ -142,8 +145,9 @@ impl ChunkAccounting {
         part: &MemPoolManager<'_>,
         group: u32,
         publishers: &[u32],
+        subscribers: &[u32],
     ) -> Vec<Finding> {
-        let Some(snapshot) = consistent_snapshot(part, publishers) else {
+        let Some(snapshot) = consistent_snapshot(part, publishers, subscribers) else {
             return Vec::new();
         };
         let mut pools: Vec<[Option<(u32, u32)>; 2]> =
@@ -191,10 +195,14 @@ fn findings(group: u32, pools: &[[Option<(u32, u32)>; 2]]) -> Vec<Finding> {
 }
 
 /// Two reads that agree, both settled (module docs), or `None`.
-fn consistent_snapshot(part: &MemPoolManager<'_>, publishers: &[u32]) -> Option<Snapshot> {
-    let mut before = read(part, publishers);
+fn consistent_snapshot(
+    part: &MemPoolManager<'_>,
+    publishers: &[u32],
+    subscribers: &[u32],
+) -> Option<Snapshot> {
+    let mut before = read(part, publishers, subscribers);
     for _ in 0..ATTEMPTS {
-        let now = read(part, publishers);
+        let now = read(part, publishers, subscribers);
         if before.settled && now.settled && before.fingerprint == now.fingerprint {
             return Some(now);
         }
@@ -203,8 +211,10 @@ fn consistent_snapshot(part: &MemPoolManager<'_>, publishers: &[u32]) -> Option<
     None
 }
 
-/// Reads the freelists, counts, lists and queues of the group once.
-fn read(part: &MemPoolManager<'_>, publishers: &[u32]) -> Snapshot {
+/// Reads the freelists, counts, lists and queues of the group once: the
+/// lists of `publishers` (in use) and the lists and queues of
+/// `subscribers` (every slot handed out, free ones included).
+fn read(part: &MemPoolManager<'_>, publishers: &[u32], subscribers: &[u32]) -> Snapshot {
     let counts = part.refcounts();
     let mut snap = Snapshot::new(counts.len() as usize);
     for (pool, layout) in (0u32..).zip(part.layout().pools()) {
@@ -232,10 +242,7 @@ fn read(part: &MemPoolManager<'_>, publishers: &[u32]) -> Snapshot {
         port.loans.listed(|chunk| snap.list_publishing(chunk));
         port.history.listed(|chunk| snap.list_publishing(chunk));
     }
-    for index in 0..control.config().max_subscribers() {
-        let Some(port) = control.subscriber(index) else {
-            continue;
-        };
+    for port in subscribers.iter().filter_map(|&i| control.subscriber(i)) {
         port.held.listed(|chunk| snap.list(chunk));
         let walk = port.queue.walk(|chunk| snap.list(chunk));
         snap.mix(u64::from(walk.dequeue) << 32 | u64::from(walk.enqueue));

@@ -374,7 +374,7 @@ impl<'a> ControlPlane<'a> {
         let control = part.control();
         let id = self
             .ports
-            .allocate(group, kind)
+            .allocate_committing(group, kind, |index| memory.commit_port(kind, index))
             .map_err(|e| error(ErrorCode::LimitReached, e.to_string()))?;
         let init = match kind {
             PortKind::Publisher => self.ports.init_publisher(control, id, settings),

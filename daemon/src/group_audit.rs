@@ -82,7 +82,8 @@ pub fn audit_group(
         .filter(|w| w.settings.is_some())
         .map(|w| w.id.index)
         .collect();
-    findings.extend(chunks.audit(part, group, &in_use));
+    let handed_out: Vec<u32> = subscribers.iter().map(|w| w.id.index).collect();
+    findings.extend(chunks.audit(part, group, &in_use, &handed_out));
     findings
 }
 

@@ -1,9 +1,22 @@
 //! [`GroupMemory`]: one incarnation of one segment group's memory, owned by
 //! the daemon: its control part `zerocp.<domain>.<group>.control` and
-//! payload part `zerocp.<domain>.<group>.payload` (sealed memory files,
-//! committed with `fallocate`), the daemon's read-write mappings of both, a
-//! read-only descriptor of the payload for subscribers, and the chunk
-//! manager over them.
+//! payload part `zerocp.<domain>.<group>.payload` (sealed memory files),
+//! the daemon's read-write mappings of both, a read-only descriptor of the
+//! payload for subscribers, and the chunk manager over them.
+//!
+//! **What is committed when.** The payload part, and the control part but
+//! for its port tables, are committed (`fallocate`) when the memory is
+//! created: they are the pools the configuration asks for and the words
+//! every loan touches, so a machine short of memory fails at start. The
+//! port tables are sized by the group's port limits, and most slots of a
+//! generous limit are never used: they are committed one slot at a time,
+//! when the port registry first hands a slot out
+//! ([`GroupMemory::commit_port`], before the daemon writes the slot and
+//! before any process learns of it), so a port costs memory only once it
+//! exists, and still never a `SIGBUS`: too little memory refuses that port's
+//! creation. Nobody reads a slot that was never handed out (the audit walks
+//! only those the registry handed out, `PortRegistry::written`), since a
+//! read of a page of a memory file allocates it too.
 //!
 //! The daemon creates one per group at start (incarnation 0), and a new one
 //! whenever it resets the group ([`crate::group_reset`]): fresh memory files,
@@ -21,17 +34,76 @@
 //! of its owner ([`GroupMemory::manager`], shortened through covariance):
 //! no view outlives the mappings.
 
+use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd};
 
 use zerocp_core::group_control::{GroupConfig, GroupControl, GroupControlLayout};
 use zerocp_core::mempool::MempoolLayout;
 use zerocp_core::mempool_manager::MemPoolManager;
 use zerocp_core::wire::PortKind;
+use zerocp_os_linux::error::ShmError;
 use zerocp_os_linux::mmap::Mapping;
 use zerocp_os_linux::names::{CONTROL_PART, DomainName, PAYLOAD_PART, SegmentName};
 use zerocp_os_linux::shm::SharedMemory;
 
 use crate::segment_owner::{SegmentOwnerError, base_of, create_one};
+
+/// Committing a port slot's pages failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortCommitError {
+    /// The control part has no such slot.
+    NoSuchSlot {
+        /// The port's kind.
+        kind: PortKind,
+        /// The slot asked for.
+        index: u32,
+    },
+    /// The pages could not be committed (too little memory, most likely).
+    Shm(ShmError),
+}
+
+impl fmt::Display for PortCommitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoSuchSlot { kind, index } => {
+                write!(f, "the control part has no {} slot {index}", kind.noun())
+            }
+            Self::Shm(e) => write!(f, "no memory for the port's slot: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for PortCommitError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::NoSuchSlot { .. } => None,
+            Self::Shm(e) => Some(e),
+        }
+    }
+}
+
+/// Commits everything of the fresh control part but its port tables
+/// (module docs).
+fn commit_all_but_ports(
+    control: &SharedMemory,
+    config: &GroupConfig,
+) -> Result<(), SegmentOwnerError> {
+    let layout = GroupControlLayout::compute(config).map_err(SegmentOwnerError::ControlLayout)?;
+    let (ports, end) = layout.ports_range();
+    let tail = layout.total_size() - end;
+    commit_range(control, 0, ports)
+        .and_then(|()| commit_range(control, end, tail))
+        .map_err(SegmentOwnerError::Shm)
+}
+
+/// Commits bytes `offset..offset + len` of `shm` (nothing for `len` 0).
+fn commit_range(shm: &SharedMemory, offset: u64, len: u64) -> Result<(), ShmError> {
+    if len == 0 {
+        return Ok(());
+    }
+    // The layout was computed for a part of this size, which fits a usize.
+    shm.commit(offset as usize, len as usize)
+}
 
 /// One incarnation of a segment group's memory (module docs).
 #[derive(Debug)]
@@ -82,10 +154,13 @@ impl GroupMemory {
         let (control, control_map) = create_one(
             SegmentName::group_part(domain, name, CONTROL_PART),
             control_size,
+            SharedMemory::create_uncommitted,
         )?;
+        commit_all_but_ports(&control, config)?;
         let (payload, payload_map) = create_one(
             SegmentName::group_part(domain, name, PAYLOAD_PART),
             payload_size,
+            SharedMemory::create,
         )?;
         let payload_read_only = payload.read_only().map_err(SegmentOwnerError::Shm)?;
         let manager = Self::lay_out(config, (&control, &control_map), (&payload, &payload_map))?;
@@ -125,6 +200,21 @@ impl GroupMemory {
             .map_err(|e| SegmentOwnerError::Mempools(e.to_string()))
     }
 
+    /// Commits the pages of port slot `index` of `kind` (module docs):
+    /// call it before the slot is first written or handed out.
+    pub fn commit_port(&self, kind: PortKind, index: u32) -> Result<(), PortCommitError> {
+        let layout = self.manager.control().layout();
+        let (offset, len) = layout
+            .port_range(kind, index)
+            .ok_or(PortCommitError::NoSuchSlot { kind, index })?;
+        commit_range(&self.control, offset, len).map_err(PortCommitError::Shm)
+    }
+
+    /// The bytes of memory the control part holds now (module docs).
+    pub fn control_committed_bytes(&self) -> Result<u64, ShmError> {
+        self.control.committed_bytes()
+    }
+
     /// The chunk manager (and through it the control part), for as long as
     /// this borrow.
     pub fn manager(&self) -> &MemPoolManager<'_> {
@@ -152,5 +242,80 @@ impl GroupMemory {
             _ => self.payload_read_only.as_fd(),
         };
         [self.control.as_fd(), payload]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use zerocp_core::port::PortSettings;
+
+    use super::*;
+    use crate::chunk_accounting::ChunkAccounting;
+    use crate::config::DaemonConfig;
+    use crate::group_audit::audit_group;
+    use crate::port_registry::PortRegistry;
+
+    /// A group with generous port limits (a control part of about 12 MB).
+    fn generous(domain: &str) -> (GroupMemory, PortRegistry) {
+        let config = DaemonConfig::from_toml_str(
+            "[limits]\nmax_publishers = 1024\nmax_subscribers = 4096\n\
+             [[mempool]]\nsize = 64\ncount = 16\n",
+        )
+        .unwrap();
+        let group = config.group_configs().unwrap()[0];
+        let domain = DomainName::new(domain).unwrap();
+        let memory = GroupMemory::create(&domain, "default", &group, 0).unwrap();
+        let limits = [(group.max_publishers(), group.max_subscribers())];
+        (memory, PortRegistry::new(&limits))
+    }
+
+    fn create_subscriber(memory: &GroupMemory, registry: &mut PortRegistry) {
+        let id = registry
+            .allocate_committing(0, PortKind::Subscriber, |index| {
+                memory.commit_port(PortKind::Subscriber, index)
+            })
+            .unwrap();
+        let settings = PortSettings {
+            capacity: 4,
+            ..PortSettings::default()
+        };
+        let control = memory.manager().control();
+        registry.init_subscriber(control, id, &settings).unwrap();
+    }
+
+    #[test]
+    fn port_tables_are_committed_slot_by_slot_and_the_audit_reads_no_other() {
+        let (memory, mut registry) = generous("group-memory-commit");
+        let page = rustix::param::page_size() as u64;
+        let size = memory.sizes().0;
+        let start = memory.control_committed_bytes().unwrap();
+        assert!(size > 11 << 20, "{size}");
+        assert!(start < size / 16, "{start} of {size} committed at start");
+        let slot = size_of::<zerocp_core::port::SubscriberPort>() as u64;
+        for _ in 0..3 {
+            create_subscriber(&memory, &mut registry);
+        }
+        let three = memory.control_committed_bytes().unwrap();
+        assert!(three > start, "the slots' pages are committed");
+        assert!(three - start <= 3 * slot + 2 * page, "{} B", three - start);
+        let mut chunks = ChunkAccounting::new(memory.manager().refcounts().len());
+        for _ in 0..3 {
+            let findings = audit_group(memory.manager(), 0, &registry, &mut chunks);
+            assert_eq!(findings, []);
+        }
+        assert_eq!(memory.control_committed_bytes().unwrap(), three);
+    }
+
+    #[test]
+    fn a_port_past_the_table_is_no_slot() {
+        let (memory, _) = generous("group-memory-no-slot");
+        assert_eq!(
+            memory.commit_port(PortKind::Publisher, 1024),
+            Err(PortCommitError::NoSuchSlot {
+                kind: PortKind::Publisher,
+                index: 1024
+            })
+        );
+        assert!(memory.commit_port(PortKind::Publisher, 1023).is_ok());
     }
 }

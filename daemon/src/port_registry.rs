@@ -35,11 +35,12 @@ use zerocp_core::group_control::GroupControl;
 use zerocp_core::port::{PortSettings, PortState};
 use zerocp_core::wire::PortKind;
 
+use crate::group_memory::PortCommitError;
 use crate::port_id::PortId;
 use crate::topology_writer;
 
 /// Allocating a port slot failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PortRegistryError {
     /// Every slot of this kind of the group is in use.
     Full {
@@ -56,6 +57,8 @@ pub enum PortRegistryError {
     NoSuchSlot(PortId),
     /// The subscriber queue cannot have the requested capacity.
     Capacity(PortId, CapacityError),
+    /// A slot handed out for the first time could not be committed.
+    Commit(PortCommitError),
 }
 
 impl fmt::Display for PortRegistryError {
@@ -88,6 +91,7 @@ impl fmt::Display for PortRegistryError {
             Self::NoSuchGroup(group) => write!(f, "there is no segment group {group}"),
             Self::NoSuchSlot(id) => write!(f, "the group control part has no {id}"),
             Self::Capacity(id, e) => write!(f, "{id}: {e}"),
+            Self::Commit(e) => write!(f, "{e}"),
         }
     }
 }
@@ -120,6 +124,11 @@ struct SlotTable {
     settings: Vec<PortSettings>,
     /// Free slots: the front is handed out next, freed slots go to the back.
     free: VecDeque<u32>,
+    /// Slots `0..handed_out` were handed out at least once since the
+    /// group's memory was made (the front of `free` is `handed_out` until
+    /// every slot was, since freed slots go to the back): only their pages
+    /// are committed, and only they are ever read.
+    handed_out: u32,
 }
 
 impl SlotTable {
@@ -130,11 +139,24 @@ impl SlotTable {
             states: vec![PortState::Free; capacity as usize],
             settings: vec![PortSettings::default(); capacity as usize],
             free: (0..capacity).collect(),
+            handed_out: 0,
         }
     }
 
-    fn allocate(&mut self) -> Option<(u32, u32)> {
-        let index = self.free.pop_front()?;
+    /// Takes the front free slot; `commit` is called first for a slot never
+    /// handed out before, and its failure leaves everything as it was.
+    fn allocate<E>(
+        &mut self,
+        commit: impl FnOnce(u32) -> Result<(), E>,
+    ) -> Option<Result<(u32, u32), E>> {
+        let index = *self.free.front()?;
+        if index >= self.handed_out {
+            if let Err(e) = commit(index) {
+                return Some(Err(e));
+            }
+            self.handed_out = index + 1;
+        }
+        self.free.pop_front();
         let slot = index as usize;
         let generation = match self.generations[slot].wrapping_add(1) {
             0 => 1,
@@ -143,7 +165,7 @@ impl SlotTable {
         self.generations[slot] = generation;
         self.in_use[slot] = true;
         self.states[slot] = PortState::Active;
-        Some((index, generation))
+        Some(Ok((index, generation)))
     }
 
     /// What the daemon last wrote into slot `slot`'s control block.
@@ -174,10 +196,12 @@ impl SlotTable {
         self.in_use.len() as u32
     }
 
-    /// Every slot free, in index order; generations kept.
+    /// Every slot free, in index order, none handed out (for fresh
+    /// memory); generations kept.
     fn free_all(&mut self) {
         self.in_use.fill(false);
         self.free = (0..self.capacity()).collect();
+        self.handed_out = 0;
     }
 
     fn used(&self) -> u32 {
@@ -249,17 +273,49 @@ impl PortRegistry {
         Some(&mut self.groups.get_mut(group as usize)?[kind as usize])
     }
 
-    /// Takes a free slot of `kind` in `group` with a new generation.
+    /// Takes a free slot of `kind` in `group` with a new generation, for
+    /// memory committed whole (tests of the registry alone: the daemon
+    /// uses [`allocate_committing`](Self::allocate_committing)).
     pub fn allocate(&mut self, group: u32, kind: PortKind) -> Result<PortId, PortRegistryError> {
+        self.allocate_committing(group, kind, |_| Ok(()))
+    }
+
+    /// Takes a free slot of `kind` in `group` with a new generation;
+    /// `commit` commits the slot's pages when it is handed out for the
+    /// first time in the group's memory
+    /// ([`crate::group_memory::GroupMemory::commit_port`]). Should that
+    /// fail, no slot is taken.
+    ///
+    /// ```
+    /// use zerocp_core::wire::PortKind;
+    /// use zerocp_daemon::port_registry::PortRegistry;
+    /// let mut registry = PortRegistry::new(&[(2, 1)]);
+    /// let mut committed = Vec::new();
+    /// let a = registry.allocate_committing(0, PortKind::Publisher, |i| Ok(committed.push(i)))?;
+    /// assert!(registry.release(a));
+    /// registry.allocate_committing(0, PortKind::Publisher, |i| Ok(committed.push(i)))?;
+    /// registry.allocate_committing(0, PortKind::Publisher, |i| Ok(committed.push(i)))?;
+    /// assert_eq!(committed, [0, 1], "slot 0 again: committed already");
+    /// # Ok::<(), zerocp_daemon::port_registry::PortRegistryError>(())
+    /// ```
+    pub fn allocate_committing(
+        &mut self,
+        group: u32,
+        kind: PortKind,
+        commit: impl FnOnce(u32) -> Result<(), PortCommitError>,
+    ) -> Result<PortId, PortRegistryError> {
         let table = self
             .table_mut(group, kind)
             .ok_or(PortRegistryError::NoSuchGroup(group))?;
         let capacity = table.capacity();
-        let (index, generation) = table.allocate().ok_or(PortRegistryError::Full {
-            group,
-            kind,
-            capacity,
-        })?;
+        let (index, generation) = table
+            .allocate(commit)
+            .ok_or(PortRegistryError::Full {
+                group,
+                kind,
+                capacity,
+            })?
+            .map_err(PortRegistryError::Commit)?;
         Ok(PortId {
             group,
             kind,
@@ -333,14 +389,15 @@ impl PortRegistry {
     }
 
     /// What the daemon last wrote into the control block of every `kind`
-    /// slot of `group` (the audit compares it with the shared memory):
-    /// free slots as `Free` with their last generation, slots in use with
-    /// their state and settings.
+    /// slot of `group` it handed out since the group's memory was made (the
+    /// audit compares it with the shared memory; the others were never
+    /// written nor committed): free slots as `Free` with their last
+    /// generation, slots in use with their state and settings.
     pub fn written(&self, group: u32, kind: PortKind) -> Vec<WrittenPort> {
         let Some(table) = self.table(group, kind) else {
             return Vec::new();
         };
-        (0..table.capacity())
+        (0..table.handed_out)
             .map(|index| {
                 let (state, generation, settings) = table.written(index as usize);
                 WrittenPort {
@@ -558,6 +615,33 @@ mod tests {
             .map(|_| registry.allocate(0, PortKind::Subscriber).unwrap().index)
             .collect();
         assert_eq!(again, [3, 1, 0]);
+    }
+
+    #[test]
+    fn a_slot_that_cannot_be_committed_is_not_taken() {
+        let mut registry = PortRegistry::new(&[(1, 2)]);
+        let no_memory = PortCommitError::NoSuchSlot {
+            kind: PortKind::Subscriber,
+            index: 0,
+        };
+        let refused =
+            registry.allocate_committing(0, PortKind::Subscriber, |_| Err(no_memory.clone()));
+        assert_eq!(refused, Err(PortRegistryError::Commit(no_memory)));
+        assert_eq!(registry.used(PortKind::Subscriber), 0);
+        assert!(registry.written(0, PortKind::Subscriber).is_empty());
+        let mut asked = Vec::new();
+        for _ in 0..2 {
+            let id = registry.allocate_committing(0, PortKind::Subscriber, |i| {
+                asked.push(i);
+                Ok(())
+            });
+            assert!(registry.release(id.unwrap()));
+        }
+        assert_eq!(asked, [0, 1], "slot 0 is asked again, then 1");
+        let handed_out = registry.written(0, PortKind::Subscriber);
+        assert_eq!(handed_out.len(), 2);
+        registry.reset_group(0);
+        assert!(registry.written(0, PortKind::Subscriber).is_empty());
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //!
 //! At start the daemon creates, as sealed memory files sized from the
 //! configuration and committed with `fallocate` (too little memory fails
-//! here, with the segment's name and size, rather than as a SIGBUS later),
-//! and maps read-write:
+//! here, with the segment's name and size, rather than as a SIGBUS later;
+//! a control part's port tables are the exception, committed slot by slot
+//! as ports are created, see [`crate::group_memory`]), and maps read-write:
 //!
 //! - the domain's mgmt segment `zerocp.<domain>.mgmt` (the domain header,
 //!   [`Mgmt`]), and a read-only descriptor of it for the runtimes, owned
@@ -120,16 +121,22 @@ pub struct SegmentOwner {
     mgmt_read_only: SharedMemory,
 }
 
-/// Creates the memory file `name` of `size` bytes and maps it read-write.
+/// How a memory file is made: [`SharedMemory::create`] (every page
+/// committed) or [`SharedMemory::create_uncommitted`].
+pub(crate) type Create = fn(&SegmentName, usize) -> Result<SharedMemory, ShmError>;
+
+/// Creates the memory file `name` of `size` bytes with `create` and maps it
+/// read-write.
 pub(crate) fn create_one(
     name: SegmentName,
     size: u64,
+    create: Create,
 ) -> Result<(SharedMemory, Mapping), SegmentOwnerError> {
     let len = usize::try_from(size).map_err(|_| SegmentOwnerError::TooLarge {
         name: name.clone(),
         size,
     })?;
-    let shm = SharedMemory::create(&name, len).map_err(SegmentOwnerError::Shm)?;
+    let shm = create(&name, len).map_err(SegmentOwnerError::Shm)?;
     let map = Mapping::map(&shm, true).map_err(SegmentOwnerError::Map)?;
     Ok((shm, map))
 }
@@ -148,7 +155,8 @@ impl SegmentOwner {
         let mgmt_size = MgmtLayout::compute(config)
             .map_err(SegmentOwnerError::MgmtLayout)?
             .total_size();
-        let (mgmt, mgmt_map) = create_one(SegmentName::mgmt(domain), mgmt_size)?;
+        let (mgmt, mgmt_map) =
+            create_one(SegmentName::mgmt(domain), mgmt_size, SharedMemory::create)?;
         let mgmt_read_only = mgmt.read_only().map_err(SegmentOwnerError::Shm)?;
         Ok(Self {
             mgmt_map,

@@ -7,6 +7,10 @@
 //! descriptor or mapping of `beta` (nor of `default`); one that only
 //! subscribes maps its group's payload read-only; and once a process's
 //! last port of a group is gone, so is its mapping of the group.
+//!
+//! A group's port tables are committed slot by slot: with generous limits
+//! the daemon's control part holds a few pages after audits have run, and
+//! grows by about the records of the ports a process creates.
 
 mod e2e_support;
 mod support;
@@ -14,7 +18,9 @@ mod support;
 use std::time::Duration;
 
 use support::TestDomain;
+use zerocp_core::port::{PublisherPort, SubscriberPort};
 use zerocp_os_linux::testing::role::spawn_child;
+use zerocp_os_linux::testing::segment_fd_of;
 
 const WAIT: Duration = Duration::from_secs(120);
 
@@ -48,6 +54,61 @@ fn a_subscriber_only_process_maps_its_groups_payload_read_only() {
     let envs = domain.envs();
     let mut app = spawn_child("roles::alpha_subscriber", &[], &envs);
     app.expect_line("ok read-only", WAIT);
+    app.expect_success(WAIT);
+    domain.stop();
+}
+
+/// The bytes of memory the running daemon's default control part holds
+/// (`st_blocks` of its memory file, through `/proc/<pid>/fd`).
+fn control_allocated(domain: &TestDomain) -> u64 {
+    let [_, control, _] = domain.segment_names();
+    let pid = domain.daemon_pid();
+    let fd = segment_fd_of(pid, &control).expect("the daemon holds its control part");
+    let stat = rustix::fs::stat(format!("/proc/{pid}/fd/{fd}")).expect("stat");
+    stat.st_blocks as u64 * 512
+}
+
+/// Waits for two more audits of the running daemon.
+fn two_more_audits(domain: &TestDomain) {
+    let audits = || domain.audit_counts()["audits"].as_u64().expect("a count");
+    let before = audits();
+    assert!(
+        domain.wait_until(WAIT, || audits() >= before + 2),
+        "no audit ran"
+    );
+}
+
+#[test]
+fn port_records_are_committed_as_ports_are_created() {
+    let domain = TestDomain::builder()
+        .config_toml(
+            "[limits]\nmax_publishers = 512\nmax_subscribers = 2048\n\n\
+             [[mempool]]\nsize = 64\ncount = 16\n",
+        )
+        .start();
+    two_more_audits(&domain);
+    let idle = control_allocated(&domain);
+    let record = size_of::<SubscriberPort>() as u64;
+    assert!(
+        idle < 64 * 1024,
+        "{idle} B held by an idle daemon (2048 slots: 5.4 MB)"
+    );
+    let mut app = spawn_child("roles::eight_subscribers", &[], &domain.envs());
+    app.expect_line("ok created", WAIT);
+    let with_ports = control_allocated(&domain);
+    let page = rustix::param::page_size() as u64;
+    assert!(with_ports >= idle + 8 * record, "{idle} -> {with_ports} B");
+    assert!(
+        with_ports <= idle + 8 * record + size_of::<PublisherPort>() as u64 + 3 * page,
+        "{idle} -> {with_ports} B for 8 subscribers and a publisher"
+    );
+    two_more_audits(&domain);
+    assert_eq!(
+        control_allocated(&domain),
+        with_ports,
+        "an audit read a slot never used"
+    );
+    app.close_stdin();
     app.expect_success(WAIT);
     domain.stop();
 }
@@ -156,5 +217,31 @@ mod roles {
         );
         assert_eq!(mapped_parts("beta"), []);
         say("ok read-only");
+    }
+
+    #[test]
+    #[ignore = "a child role, run by spawn_child: not a test"]
+    fn eight_subscribers() {
+        if role_args("roles::eight_subscribers").is_none() {
+            return;
+        }
+        let rt = Runtime::init("e2e-group-memory-commit").expect("init");
+        let service = ServiceDescription::new("Robot", "Commit", "Pose").expect("valid");
+        let subscribers: Vec<_> = (0..8)
+            .map(|_| rt.subscriber::<Msg>(&service).create().expect("subscriber"))
+            .collect();
+        let publisher = rt.publisher::<Msg>(&service).create().expect("publisher");
+        publish_seq(&publisher, u64::from(std::process::id()), 0..4);
+        for subscriber in &subscribers {
+            assert!(
+                subscriber
+                    .take()
+                    .expect("take")
+                    .is_some_and(|s| s.is_valid())
+            );
+        }
+        say("ok created");
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut rest);
     }
 }

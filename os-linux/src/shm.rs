@@ -12,7 +12,13 @@
 //!
 //! 1. `fallocate` sizes it and commits every page at once, so too little
 //!    memory fails at start (`ENOMEM`, naming the segment) instead of
-//!    killing a process with `SIGBUS` at its first touch of a page;
+//!    killing a process with `SIGBUS` at its first touch of a page. A
+//!    segment made with [`SharedMemory::create_uncommitted`] is sized
+//!    (`ftruncate`) but holds no page yet: its creator commits each range
+//!    with [`SharedMemory::commit`] before it hands that range to anyone,
+//!    so memory is spent only on what is used and the same promise holds
+//!    for every range handed out (a page nobody was handed is allocated by
+//!    whoever touches it, reads included);
 //! 2. seals (`F_SEAL_SHRINK | F_SEAL_GROW`, then `F_SEAL_SEAL`) fix its size
 //!    for good: no holder of a descriptor can `ftruncate` it under another
 //!    process's mapping, and nobody can add seals that would lock others out
@@ -66,6 +72,65 @@ impl SharedMemory {
     /// Creates the segment `name` of `size` bytes, all committed, sealed
     /// against resizing, mode [`SharedMemory::MODE`].
     pub fn create(name: &SegmentName, size: usize) -> Result<Self, ShmError> {
+        let shm = Self::create_sized(name, size, commit)?;
+        shm.seal()?;
+        Ok(shm)
+    }
+
+    /// Creates the segment `name` of `size` bytes like
+    /// [`create`](Self::create), but commits no page: call
+    /// [`commit`](Self::commit) for each range before it is used.
+    ///
+    /// ```
+    /// use zerocp_os_linux::names::SegmentName;
+    /// use zerocp_os_linux::shm::SharedMemory;
+    /// let name = SegmentName::new("zerocp.doc.uncommitted")?;
+    /// let shm = SharedMemory::create_uncommitted(&name, 1 << 20)?;
+    /// assert_eq!(shm.committed_bytes()?, 0);
+    /// shm.commit(8192, 100)?; // the page holding those bytes
+    /// assert_eq!(shm.committed_bytes()?, rustix::param::page_size() as u64);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn create_uncommitted(name: &SegmentName, size: usize) -> Result<Self, ShmError> {
+        let shm = Self::create_sized(name, size, truncate)?;
+        shm.seal()?;
+        Ok(shm)
+    }
+
+    /// Commits the pages holding bytes `offset..offset + len` (one
+    /// `fallocate`; pages already there are kept as they are). Too little
+    /// memory is [`ShmError::Commit`] with `ENOMEM`, a range past the end
+    /// `EPERM` (the size is sealed).
+    pub fn commit(&self, offset: usize, len: usize) -> Result<(), ShmError> {
+        let error = |errno| ShmError::Commit {
+            name: self.name.clone(),
+            offset,
+            size: len,
+            errno,
+        };
+        let start = u64::try_from(offset).map_err(|_| error(Errno::FBIG))?;
+        let len64 = u64::try_from(len).map_err(|_| error(Errno::FBIG))?;
+        rustix::fs::fallocate(&self.fd, FallocateFlags::empty(), start, len64).map_err(error)
+    }
+
+    /// The bytes of memory the segment holds now (`st_blocks`): its whole
+    /// size rounded up to pages when created committed, the pages committed
+    /// or touched since when created uncommitted.
+    pub fn committed_bytes(&self) -> Result<u64, ShmError> {
+        let stat = rustix::fs::fstat(&self.fd).map_err(|errno| ShmError::Stat {
+            name: self.name.clone(),
+            errno,
+        })?;
+        Ok(stat.st_blocks as u64 * 512)
+    }
+
+    /// A fresh memory file of `size` bytes, mode [`Self::MODE`], sized by
+    /// `size_it`, not yet sealed.
+    fn create_sized(
+        name: &SegmentName,
+        size: usize,
+        size_it: fn(&OwnedFd, &SegmentName, usize) -> Result<(), ShmError>,
+    ) -> Result<Self, ShmError> {
         if size == 0 {
             return Err(ShmError::ZeroSize { name: name.clone() });
         }
@@ -82,19 +147,23 @@ impl SharedMemory {
             let (name, errno) = named(errno);
             ShmError::SetMode { name, errno }
         })?;
-        commit(&fd, name, size)?;
-        rustix::fs::fcntl_add_seals(&fd, SealFlags::SHRINK | SealFlags::GROW)
-            .and_then(|()| rustix::fs::fcntl_add_seals(&fd, SealFlags::SEAL))
-            .map_err(|errno| {
-                let (name, errno) = named(errno);
-                ShmError::Seal { name, errno }
-            })?;
+        size_it(&fd, name, size)?;
         Ok(Self {
             fd,
             name: name.clone(),
             size,
             writable: true,
         })
+    }
+
+    /// Seals the size for good (module docs).
+    fn seal(&self) -> Result<(), ShmError> {
+        rustix::fs::fcntl_add_seals(&self.fd, SealFlags::SHRINK | SealFlags::GROW)
+            .and_then(|()| rustix::fs::fcntl_add_seals(&self.fd, SealFlags::SEAL))
+            .map_err(|errno| ShmError::Seal {
+                name: self.name.clone(),
+                errno,
+            })
     }
 
     /// Wraps a descriptor received from the segment's creator: reads its
@@ -163,13 +232,29 @@ impl SharedMemory {
 
 /// Sizes the empty segment and commits its pages in one `fallocate`.
 fn commit(fd: &OwnedFd, name: &SegmentName, size: usize) -> Result<(), ShmError> {
-    let commit_error = |errno| ShmError::Commit {
+    let (len, error) = sizing(name, size)?;
+    rustix::fs::fallocate(fd, FallocateFlags::empty(), 0, len).map_err(error)
+}
+
+/// Sizes the empty segment without committing a page (`ftruncate`).
+fn truncate(fd: &OwnedFd, name: &SegmentName, size: usize) -> Result<(), ShmError> {
+    let (len, error) = sizing(name, size)?;
+    rustix::fs::ftruncate(fd, len).map_err(error)
+}
+
+/// `size` as a file length, and the error of sizing `name` to it.
+fn sizing(
+    name: &SegmentName,
+    size: usize,
+) -> Result<(u64, impl Fn(Errno) -> ShmError + '_), ShmError> {
+    let error = move |errno| ShmError::Commit {
         name: name.clone(),
+        offset: 0,
         size,
         errno,
     };
-    let len = u64::try_from(size).map_err(|_| commit_error(Errno::FBIG))?;
-    rustix::fs::fallocate(fd, FallocateFlags::empty(), 0, len).map_err(commit_error)
+    let len = u64::try_from(size).map_err(|_| error(Errno::FBIG))?;
+    Ok((len, error))
 }
 
 impl AsFd for SharedMemory {
@@ -198,6 +283,48 @@ mod tests {
         assert!(stat.st_blocks as u64 * 512 > 3 * 4096);
         let seals = rustix::fs::fcntl_get_seals(&shm).unwrap();
         assert!(seals.contains(required_seals()), "{seals:?}");
+    }
+
+    #[test]
+    fn an_uncommitted_segment_holds_only_the_pages_committed_or_touched() {
+        let page = rustix::param::page_size();
+        let shm = SharedMemory::create_uncommitted(&unique(), 64 * page).unwrap();
+        let stat = rustix::fs::fstat(&shm).unwrap();
+        assert_eq!(stat.st_size as usize, 64 * page);
+        assert_eq!(shm.committed_bytes().unwrap(), 0);
+        let seals = rustix::fs::fcntl_get_seals(&shm).unwrap();
+        assert!(seals.contains(required_seals()), "{seals:?}");
+        let pages = |n: usize| (n * page) as u64;
+        // Two bytes straddling two pages: both are committed.
+        shm.commit(page - 1, 2).unwrap();
+        assert_eq!(shm.committed_bytes().unwrap(), pages(2));
+        shm.commit(page, page).unwrap();
+        assert_eq!(shm.committed_bytes().unwrap(), pages(2), "kept as it was");
+        let map = crate::mmap::Mapping::map(&shm, true).unwrap();
+        // SAFETY: page 10 is inside the 64-page mapping.
+        let byte = unsafe { map.as_ptr().add(10 * page) };
+        // SAFETY: the mapping is read-write and ours alone.
+        unsafe { byte.write(1) };
+        assert_eq!(shm.committed_bytes().unwrap(), pages(3), "a touched page");
+    }
+
+    #[test]
+    fn a_commit_past_the_sealed_end_is_refused_naming_the_range() {
+        let name = unique();
+        let shm = SharedMemory::create_uncommitted(&name, 8192).unwrap();
+        let err = shm.commit(4096, 8192).unwrap_err();
+        assert_eq!(
+            err,
+            ShmError::Commit {
+                name: name.clone(),
+                offset: 4096,
+                size: 8192,
+                errno: Errno::PERM
+            }
+        );
+        let text = err.to_string();
+        assert!(text.contains("8192 bytes at offset 4096") && text.contains(name.as_str()));
+        assert_eq!(shm.committed_bytes().unwrap(), 0, "nothing was committed");
     }
 
     #[test]

@@ -12,8 +12,10 @@
 //! - **memory files**: the domain's segments, memory files without a path
 //!   (`memfd:zerocp.<domain>.*`, nothing in `/dev/shm`) found through the
 //!   daemon's descriptors: `size` is `st_size`, `allocated` `st_blocks × 512`
-//!   (what tmpfs holds: `fallocate` commits a segment when it is created,
-//!   touched or not), `in zerocpd` the `Rss` of its mappings (pages it touched);
+//!   (what the memory file holds: the daemon commits the payload part and
+//!   the control part but for its port tables when it creates them, and a
+//!   port slot's pages when it first hands that slot out), `in zerocpd` the
+//!   `Rss` of its mappings (pages it touched);
 //! - **per client**: status before `Runtime::init`, after it, with the ports
 //!   and with all clients up, then its mappings of ZeroCP memory (`smaps`).
 //!   `Rss` of a shared mapping is not memory the process costs (a page counts
@@ -390,8 +392,12 @@ fn print_records() {
 
 fn print_layouts() -> Result<(), BenchError> {
     println!("\n## segment sizes vs configured [limits] (bytes; default mempools)\n");
-    println!("| publishers / subscribers | notifiers / listeners | control | payload | mgmt |");
-    println!("|---|---|---:|---:|---:|");
+    println!(
+        "| publishers / subscribers | notifiers / listeners | control | \
+         control committed at start | payload | mgmt |"
+    );
+    println!("|---|---|---:|---:|---:|---:|");
+    let page = zerocp_os_linux::mmap::page_size() as u64;
     for limits in VARIANTS {
         let config = DaemonConfig::from_toml_str(&format!("[limits]\n{limits}\n"));
         let config = config.zerocp("parsing the configuration")?;
@@ -402,10 +408,20 @@ fn print_layouts() -> Result<(), BenchError> {
         let (p, s) = (group.max_publishers(), group.max_subscribers());
         let (n, l) = (group.max_notifiers(), group.max_listeners());
         let (c, d) = (control.total_size(), payload.total_bytes());
+        let start = committed_at_start(&control, page);
         let m = mgmt.zerocp("mgmt layout")?.total_size();
-        println!("| {p} / {s} | {n} / {l} | {c} | {d} | {m} |");
+        println!("| {p} / {s} | {n} / {l} | {c} | {start} | {d} | {m} |");
     }
     Ok(())
+}
+
+/// The bytes the daemon commits in a fresh control part: the pages of
+/// everything but the port tables.
+fn committed_at_start(control: &gc::GroupControlLayout, page: u64) -> u64 {
+    let (ports, end) = control.ports_range();
+    let head = ports.div_ceil(page);
+    let total = control.total_size().div_ceil(page);
+    (head + total - (end / page).max(head)) * page
 }
 
 fn print_per_port(readings: &[Reading], clients: &[Client]) {
@@ -422,7 +438,7 @@ fn print_per_port(readings: &[Reading], clients: &[Client]) {
 
 | cost | bytes |
 |---|---:|
-| shared records of 1 publisher + 1 subscriber (per configured slot) | {pair} |
+| shared records of 1 publisher + 1 subscriber (committed per slot used) | {pair} |
 | heartbeat file, per registered process | {page} |
 | zerocpd RssAnon growth per client process (1 publisher + 1 subscriber) | {daemon} |
 | client RssAnon growth by Runtime::init (median) | {init} |

@@ -6,6 +6,7 @@ use super::{GroupConfig, GroupConfigError, GroupHeader};
 use crate::freelist::FreeListHeader;
 use crate::listener_port::{ListenerPort, NotifierPort};
 use crate::port::{PublisherPort, SubscriberPort};
+use crate::wire::PortKind;
 
 const REGION_ALIGN: u64 = 64;
 
@@ -125,6 +126,39 @@ impl GroupControlLayout {
             self.max_listeners,
             size_of::<ListenerPort>(),
         )
+    }
+
+    /// Offset and length in bytes of the record of port `index` of `kind`,
+    /// if in range: the bytes a port of that slot uses, which its creator
+    /// commits before it hands the slot out.
+    ///
+    /// ```
+    /// # use zerocp_core::mempool::MempoolConfig;
+    /// # use zerocp_core::group_control::{GroupConfig, GroupControlLayout};
+    /// use zerocp_core::port::SubscriberPort;
+    /// use zerocp_core::wire::PortKind;
+    /// # let config = GroupConfig::new(0, 4, 8, &[MempoolConfig { chunk_size: 64, chunk_count: 10, group: 0 }]).unwrap();
+    /// let layout = GroupControlLayout::compute(&config).unwrap();
+    /// let (offset, len) = layout.port_range(PortKind::Subscriber, 1).unwrap();
+    /// assert_eq!(Some(offset), layout.subscriber_offset(1));
+    /// assert_eq!(len as usize, size_of::<SubscriberPort>());
+    /// assert_eq!(layout.port_range(PortKind::Subscriber, 8), None);
+    /// ```
+    pub fn port_range(&self, kind: PortKind, index: u32) -> Option<(u64, u64)> {
+        let (offset, size) = match kind {
+            PortKind::Publisher => (self.publisher_offset(index), size_of::<PublisherPort>()),
+            PortKind::Subscriber => (self.subscriber_offset(index), size_of::<SubscriberPort>()),
+            PortKind::Notifier => (self.notifier_offset(index), size_of::<NotifierPort>()),
+            PortKind::Listener => (self.listener_offset(index), size_of::<ListenerPort>()),
+        };
+        offset.map(|offset| (offset, size as u64))
+    }
+
+    /// Bytes `start..end` of the port tables (publishers to listeners):
+    /// everything else (the header, freelists, links and refcounts) is used
+    /// from the start, these only slot by slot, as ports are created.
+    pub fn ports_range(&self) -> (u64, u64) {
+        (self.publishers, self.freelists)
     }
 
     /// Offset of the freelist header of mempool `pool`.

@@ -22,13 +22,16 @@ pub enum ShmError {
         /// The kernel's error.
         errno: Errno,
     },
-    /// Sizing and committing the pages (`fallocate`) failed: `ENOMEM` when
-    /// the machine or the daemon's memory cgroup has too little memory,
-    /// `EFBIG` when `RLIMIT_FSIZE` is below the size.
+    /// Sizing a segment, or committing pages of it (`fallocate`), failed:
+    /// `ENOMEM` when the machine or the daemon's memory cgroup has too
+    /// little memory, `EFBIG` when `RLIMIT_FSIZE` is below the size, `EPERM`
+    /// for a range past a sealed segment's end.
     Commit {
         /// The segment.
         name: SegmentName,
-        /// The requested size in bytes.
+        /// Where the range starts, in bytes (0 when creating).
+        offset: usize,
+        /// The range's length in bytes (the whole size when creating).
         size: usize,
         /// The kernel's error.
         errno: Errno,
@@ -106,9 +109,25 @@ impl fmt::Display for ShmError {
                 "cannot restrict the mode of shared memory {name}: {}",
                 ErrnoText(*errno)
             ),
-            Self::Commit { name, size, errno } => write!(
+            Self::Commit {
+                name,
+                offset: 0,
+                size,
+                errno,
+            } => write!(
                 f,
                 "cannot commit {size} bytes of shared memory {name}: {}{}",
+                ErrnoText(*errno),
+                commit_hint(*errno)
+            ),
+            Self::Commit {
+                name,
+                offset,
+                size,
+                errno,
+            } => write!(
+                f,
+                "cannot commit {size} bytes at offset {offset} of shared memory {name}: {}{}",
                 ErrnoText(*errno),
                 commit_hint(*errno)
             ),
