@@ -52,9 +52,10 @@
 //! the daemon can release a dead process's references from its port lists
 //! and queues: a crash at any instruction never frees a chunk twice, and
 //! leaks only what that instant had in hand, per thread at most two chunks:
-//! the one being taken or delivered (a delivery counts every receiving
-//! subscriber before it pushes) and one that a push evicted from a full
-//! queue and had not released yet.
+//! the one being taken, delivered (a delivery counts every receiving
+//! subscriber before it pushes) or released (unlisted, not yet released),
+//! and one that a push evicted from a full queue or the history ring and
+//! had not released yet.
 
 use core::ptr::NonNull;
 

@@ -531,3 +531,32 @@ fn an_unresponsive_process_is_unrouted_but_keeps_its_chunks_until_it_exits() {
     assert!(plane.processes().get(slot).is_none());
     assert_eq!(plane.status(0, Default::default()).subscribers, 1);
 }
+
+/// Whether bytes `offset..offset + len` of the memory file `fd` are all
+/// committed: no hole starts before their end (`SEEK_HOLE`).
+fn committed(fd: std::os::fd::BorrowedFd<'_>, offset: u64, len: u64) -> bool {
+    let hole = rustix::fs::seek(fd, rustix::fs::SeekFrom::Hole(offset)).expect("SEEK_HOLE");
+    hole >= offset + len
+}
+
+#[test]
+fn a_port_slot_is_committed_whole_when_first_handed_out() {
+    let fixture = Fixture::new(64);
+    let mut plane = fixture.plane();
+    let slot = register(&mut plane, 1);
+    let layout = *pools(&plane, 0).control().layout();
+    for _ in 0..4 {
+        let created = [
+            (PortKind::Subscriber, add_subscriber(&mut plane, slot)),
+            (PortKind::Publisher, add_publisher(&mut plane, slot)),
+        ];
+        for (kind, index) in created {
+            let (offset, len) = layout.port_range(kind, index).expect("a slot");
+            let control = plane.parts[0].port_fds(kind)[0];
+            assert!(committed(control, offset, len), "{kind:?} {index}");
+        }
+    }
+    let (last, len) = layout.port_range(PortKind::Subscriber, 63).expect("a slot");
+    let control = plane.parts[0].port_fds(PortKind::Subscriber)[0];
+    assert!(!committed(control, last, len), "a slot never handed out");
+}

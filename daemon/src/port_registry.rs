@@ -151,6 +151,8 @@ impl SlotTable {
     ) -> Option<Result<(u32, u32), E>> {
         let index = *self.free.front()?;
         if index >= self.handed_out {
+            // Never-used slots come first, in order (`free`'s docs).
+            debug_assert_eq!(index, self.handed_out);
             if let Err(e) = commit(index) {
                 return Some(Err(e));
             }
@@ -216,13 +218,13 @@ impl SlotTable {
 /// use zerocp_core::wire::PortKind;
 /// use zerocp_daemon::port_registry::PortRegistry;
 /// let mut registry = PortRegistry::new(&[(2, 1), (1, 1)]);
-/// let a = registry.allocate(0, PortKind::Publisher).unwrap();
-/// let b = registry.allocate(0, PortKind::Publisher).unwrap();
-/// assert!(registry.allocate(0, PortKind::Publisher).is_err());
-/// let other = registry.allocate(1, PortKind::Publisher).unwrap();
+/// let a = registry.allocate_uncommitted(0, PortKind::Publisher).unwrap();
+/// let b = registry.allocate_uncommitted(0, PortKind::Publisher).unwrap();
+/// assert!(registry.allocate_uncommitted(0, PortKind::Publisher).is_err());
+/// let other = registry.allocate_uncommitted(1, PortKind::Publisher).unwrap();
 /// assert_eq!((other.group, other.index), (1, 0));
 /// assert!(registry.release(a));
-/// let c = registry.allocate(0, PortKind::Publisher).unwrap();
+/// let c = registry.allocate_uncommitted(0, PortKind::Publisher).unwrap();
 /// assert_eq!(c.index, a.index);
 /// assert_ne!(c.generation, a.generation);
 /// assert!(!registry.is_live(a) && registry.is_live(b) && registry.is_live(c));
@@ -253,8 +255,8 @@ impl PortRegistry {
     /// use zerocp_core::wire::PortKind;
     /// use zerocp_daemon::port_registry::PortRegistry;
     /// let mut registry = PortRegistry::new(&[(1, 1)]).with_event_ports(&[(1, 2)]);
-    /// assert!(registry.allocate(0, PortKind::Notifier).is_ok());
-    /// assert!(registry.allocate(0, PortKind::Notifier).is_err());
+    /// assert!(registry.allocate_uncommitted(0, PortKind::Notifier).is_ok());
+    /// assert!(registry.allocate_uncommitted(0, PortKind::Notifier).is_err());
     /// assert_eq!(registry.capacity(PortKind::Listener), 2);
     /// ```
     pub fn with_event_ports(mut self, limits: &[(u32, u32)]) -> Self {
@@ -273,10 +275,15 @@ impl PortRegistry {
         Some(&mut self.groups.get_mut(group as usize)?[kind as usize])
     }
 
-    /// Takes a free slot of `kind` in `group` with a new generation, for
-    /// memory committed whole (tests of the registry alone: the daemon
-    /// uses [`allocate_committing`](Self::allocate_committing)).
-    pub fn allocate(&mut self, group: u32, kind: PortKind) -> Result<PortId, PortRegistryError> {
+    /// Takes a free slot of `kind` in `group` with a new generation,
+    /// committing nothing: for a registry without memory behind it (its
+    /// own tests). The daemon uses
+    /// [`allocate_committing`](Self::allocate_committing).
+    pub fn allocate_uncommitted(
+        &mut self,
+        group: u32,
+        kind: PortKind,
+    ) -> Result<PortId, PortRegistryError> {
         self.allocate_committing(group, kind, |_| Ok(()))
     }
 
@@ -574,18 +581,22 @@ mod tests {
     fn generations_are_never_zero_and_change_on_reuse() {
         let mut registry = PortRegistry::new(&[(1, 1)]);
         registry.groups[0][1].generations[0] = u32::MAX;
-        let a = registry.allocate(0, PortKind::Subscriber).unwrap();
+        let a = registry
+            .allocate_uncommitted(0, PortKind::Subscriber)
+            .unwrap();
         assert_eq!(a.generation, 1);
         assert!(registry.release(a));
         assert!(
             !registry.release(a),
             "a released port cannot be released twice"
         );
-        let b = registry.allocate(0, PortKind::Subscriber).unwrap();
+        let b = registry
+            .allocate_uncommitted(0, PortKind::Subscriber)
+            .unwrap();
         assert_eq!(b.generation, 2);
         assert_eq!(registry.used(PortKind::Subscriber), 1);
         assert_eq!(
-            registry.allocate(0, PortKind::Subscriber),
+            registry.allocate_uncommitted(0, PortKind::Subscriber),
             Err(PortRegistryError::Full {
                 group: 0,
                 kind: PortKind::Subscriber,
@@ -598,7 +609,12 @@ mod tests {
     fn lowest_free_index_first() {
         let mut registry = PortRegistry::new(&[(3, 1)]);
         let ids: Vec<u32> = (0..3)
-            .map(|_| registry.allocate(0, PortKind::Publisher).unwrap().index)
+            .map(|_| {
+                registry
+                    .allocate_uncommitted(0, PortKind::Publisher)
+                    .unwrap()
+                    .index
+            })
             .collect();
         assert_eq!(ids, [0, 1, 2]);
     }
@@ -607,12 +623,21 @@ mod tests {
     fn freed_slots_are_reused_last() {
         let mut registry = PortRegistry::new(&[(1, 4)]);
         let ids: Vec<PortId> = (0..3)
-            .map(|_| registry.allocate(0, PortKind::Subscriber).unwrap())
+            .map(|_| {
+                registry
+                    .allocate_uncommitted(0, PortKind::Subscriber)
+                    .unwrap()
+            })
             .collect();
         assert!(registry.release(ids[1]));
         assert!(registry.release(ids[0]));
         let again: Vec<u32> = (0..3)
-            .map(|_| registry.allocate(0, PortKind::Subscriber).unwrap().index)
+            .map(|_| {
+                registry
+                    .allocate_uncommitted(0, PortKind::Subscriber)
+                    .unwrap()
+                    .index
+            })
             .collect();
         assert_eq!(again, [3, 1, 0]);
     }
@@ -642,21 +667,39 @@ mod tests {
         assert_eq!(handed_out.len(), 2);
         registry.reset_group(0);
         assert!(registry.written(0, PortKind::Subscriber).is_empty());
+        let mut fresh = None;
+        registry
+            .allocate_committing(0, PortKind::Subscriber, |i| {
+                fresh = Some(i);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(fresh, Some(0), "fresh memory: slot 0 is committed again");
     }
 
     #[test]
     fn a_group_reset_frees_its_slots_and_keeps_generations() {
         let mut registry = PortRegistry::new(&[(1, 1), (2, 2)]);
-        let kept = registry.allocate(0, PortKind::Publisher).unwrap();
+        let kept = registry
+            .allocate_uncommitted(0, PortKind::Publisher)
+            .unwrap();
         let old: Vec<PortId> = (0..2)
-            .map(|_| registry.allocate(1, PortKind::Subscriber).unwrap())
+            .map(|_| {
+                registry
+                    .allocate_uncommitted(1, PortKind::Subscriber)
+                    .unwrap()
+            })
             .collect();
-        registry.allocate(1, PortKind::Publisher).unwrap();
+        registry
+            .allocate_uncommitted(1, PortKind::Publisher)
+            .unwrap();
         assert_eq!(registry.used_in(1), 3);
         registry.reset_group(1);
         assert_eq!((registry.used_in(1), registry.used_in(0)), (0, 1));
         assert!(registry.is_live(kept));
-        let fresh = registry.allocate(1, PortKind::Subscriber).unwrap();
+        let fresh = registry
+            .allocate_uncommitted(1, PortKind::Subscriber)
+            .unwrap();
         assert_eq!(fresh.index, 0);
         assert!(old.iter().all(|o| !registry.is_live(*o) && *o != fresh));
         assert_eq!(registry.used_in(9), 0);

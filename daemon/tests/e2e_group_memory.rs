@@ -80,6 +80,10 @@ fn two_more_audits(domain: &TestDomain) {
 
 #[test]
 fn port_records_are_committed_as_ports_are_created() {
+    if zerocp_os_linux::testing::shmem_huge_pages() {
+        eprintln!("skipped: memory files get huge pages here (shmem_enabled)");
+        return;
+    }
     let domain = TestDomain::builder()
         .config_toml(
             "[limits]\nmax_publishers = 512\nmax_subscribers = 2048\n\n\
@@ -89,14 +93,14 @@ fn port_records_are_committed_as_ports_are_created() {
     two_more_audits(&domain);
     let idle = control_allocated(&domain);
     let record = size_of::<SubscriberPort>() as u64;
+    let page = rustix::param::page_size() as u64;
     assert!(
-        idle < 64 * 1024,
+        idle <= 4 * page,
         "{idle} B held by an idle daemon (2048 slots: 5.4 MB)"
     );
     let mut app = spawn_child("roles::eight_subscribers", &[], &domain.envs());
     app.expect_line("ok created", WAIT);
     let with_ports = control_allocated(&domain);
-    let page = rustix::param::page_size() as u64;
     assert!(with_ports >= idle + 8 * record, "{idle} -> {with_ports} B");
     assert!(
         with_ports <= idle + 8 * record + size_of::<PublisherPort>() as u64 + 3 * page,

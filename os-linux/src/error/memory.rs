@@ -36,6 +36,16 @@ pub enum ShmError {
         /// The kernel's error.
         errno: Errno,
     },
+    /// Sizing a segment created uncommitted (`ftruncate`) failed: `EFBIG`
+    /// when `RLIMIT_FSIZE` is below the size.
+    Size {
+        /// The segment.
+        name: SegmentName,
+        /// The requested size in bytes.
+        size: usize,
+        /// The kernel's error.
+        errno: Errno,
+    },
     /// Sealing the size (`F_ADD_SEALS`) failed.
     Seal {
         /// The segment.
@@ -88,6 +98,7 @@ impl ShmError {
             Self::Create { errno, .. }
             | Self::SetMode { errno, .. }
             | Self::Commit { errno, .. }
+            | Self::Size { errno, .. }
             | Self::Seal { errno, .. }
             | Self::Stat { errno, .. }
             | Self::Reopen { errno, .. } => Some(errno),
@@ -128,6 +139,12 @@ impl fmt::Display for ShmError {
             } => write!(
                 f,
                 "cannot commit {size} bytes at offset {offset} of shared memory {name}: {}{}",
+                ErrnoText(*errno),
+                commit_hint(*errno)
+            ),
+            Self::Size { name, size, errno } => write!(
+                f,
+                "cannot size shared memory {name} to {size} bytes: {}{}",
                 ErrnoText(*errno),
                 commit_hint(*errno)
             ),

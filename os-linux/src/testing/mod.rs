@@ -193,6 +193,19 @@ pub fn open_segment_of(
     }
 }
 
+/// Whether memory files get transparent huge pages
+/// (`/sys/kernel/mm/transparent_hugepage/shmem_enabled` is `always`,
+/// `within_size` or `force`): then pages are committed 2 MiB at a time, and
+/// a test that counts committed pages skips its counts.
+pub fn shmem_huge_pages() -> bool {
+    let setting = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/shmem_enabled");
+    setting.is_ok_and(|text| {
+        ["[always]", "[within_size]", "[force]"]
+            .iter()
+            .any(|mode| text.contains(mode))
+    })
+}
+
 /// The descriptor number under which process `pid` holds the segment `name`.
 pub fn segment_fd_of(pid: u32, name: &SegmentName) -> Option<RawFd> {
     let target = format!("/memfd:{name} (deleted)");
