@@ -30,10 +30,8 @@ impl ControlPlane<'_> {
     /// Audits every registered process's heartbeat slot (module docs).
     pub(crate) fn audit_heartbeats(&mut self) -> Vec<Finding> {
         let mut findings = Vec::new();
-        for slot in 0..self.processes.capacity() {
-            let Some(process) = self.processes.get_mut(slot) else {
-                continue;
-            };
+        for process in self.processes.iter_mut() {
+            let slot = process.slot;
             let heartbeat = process.heartbeat.slot();
             let (pid, dropped) = (process.creds.pid, process.unresponsive_since_ms.is_some());
             let mut problems = Vec::new();

@@ -155,6 +155,7 @@ pub mod segment_owner;
 pub mod sender_notice;
 pub mod service_layout;
 pub mod service_pattern;
+pub mod slot_table;
 pub mod stop_signals;
 pub mod topology_writer;
 pub mod unresponsive;

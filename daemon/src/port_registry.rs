@@ -27,7 +27,6 @@
 //! remembers what it wrote ([`written`](PortRegistry::written)), so the audit
 //! ([`crate::group_audit`]) can put back what another process overwrote.
 
-use std::collections::VecDeque;
 use std::fmt;
 
 use zerocp_core::chunk_queue::CapacityError;
@@ -37,6 +36,7 @@ use zerocp_core::wire::PortKind;
 
 use crate::group_memory::PortCommitError;
 use crate::port_id::PortId;
+use crate::slot_table::SlotTable;
 use crate::topology_writer;
 
 /// Allocating a port slot failed.
@@ -108,107 +108,6 @@ pub struct WrittenPort {
     pub state: PortState,
     /// The settings of a slot in use.
     pub settings: Option<PortSettings>,
-}
-
-/// Slot bookkeeping of one port kind.
-#[derive(Debug)]
-struct SlotTable {
-    /// Generation of the current (or last) allocation of each slot.
-    generations: Vec<u32>,
-    /// Whether each slot is allocated.
-    in_use: Vec<bool>,
-    /// The state last written into each allocated slot: `Active`,
-    /// `Retiring` (its owner unresponsive) or `Revoked`.
-    states: Vec<PortState>,
-    /// The settings last written into each slot's control block.
-    settings: Vec<PortSettings>,
-    /// Free slots: the front is handed out next, freed slots go to the back.
-    free: VecDeque<u32>,
-    /// Slots `0..handed_out` were handed out at least once since the
-    /// group's memory was made (the front of `free` is `handed_out` until
-    /// every slot was, since freed slots go to the back): only their pages
-    /// are committed, and only they are ever read.
-    handed_out: u32,
-}
-
-impl SlotTable {
-    fn new(capacity: u32) -> Self {
-        Self {
-            generations: vec![0; capacity as usize],
-            in_use: vec![false; capacity as usize],
-            states: vec![PortState::Free; capacity as usize],
-            settings: vec![PortSettings::default(); capacity as usize],
-            free: (0..capacity).collect(),
-            handed_out: 0,
-        }
-    }
-
-    /// Takes the front free slot; `commit` is called first for a slot never
-    /// handed out before, and its failure leaves everything as it was.
-    fn allocate<E>(
-        &mut self,
-        commit: impl FnOnce(u32) -> Result<(), E>,
-    ) -> Option<Result<(u32, u32), E>> {
-        let index = *self.free.front()?;
-        if index >= self.handed_out {
-            // Never-used slots come first, in order (`free`'s docs).
-            debug_assert_eq!(index, self.handed_out);
-            if let Err(e) = commit(index) {
-                return Some(Err(e));
-            }
-            self.handed_out = index + 1;
-        }
-        self.free.pop_front();
-        let slot = index as usize;
-        let generation = match self.generations[slot].wrapping_add(1) {
-            0 => 1,
-            g => g,
-        };
-        self.generations[slot] = generation;
-        self.in_use[slot] = true;
-        self.states[slot] = PortState::Active;
-        Some(Ok((index, generation)))
-    }
-
-    /// What the daemon last wrote into slot `slot`'s control block.
-    fn written(&self, slot: usize) -> (PortState, u32, Option<PortSettings>) {
-        let generation = self.generations[slot];
-        if self.in_use[slot] {
-            (self.states[slot], generation, Some(self.settings[slot]))
-        } else {
-            (PortState::Free, generation, None)
-        }
-    }
-
-    fn is_live(&self, index: u32, generation: u32) -> bool {
-        let slot = index as usize;
-        self.in_use.get(slot).copied().unwrap_or(false) && self.generations[slot] == generation
-    }
-
-    fn release(&mut self, index: u32, generation: u32) -> bool {
-        if !self.is_live(index, generation) {
-            return false;
-        }
-        self.in_use[index as usize] = false;
-        self.free.push_back(index);
-        true
-    }
-
-    fn capacity(&self) -> u32 {
-        self.in_use.len() as u32
-    }
-
-    /// Every slot free, in index order, none handed out (for fresh
-    /// memory); generations kept.
-    fn free_all(&mut self) {
-        self.in_use.fill(false);
-        self.free = (0..self.capacity()).collect();
-        self.handed_out = 0;
-    }
-
-    fn used(&self) -> u32 {
-        self.capacity() - self.free.len() as u32
-    }
 }
 
 /// Port slot allocation with generations, per segment group, and the
@@ -340,9 +239,7 @@ impl PortRegistry {
     /// The settings last written into port `id`, if it is live.
     pub fn settings_in_use(&self, id: PortId) -> Option<PortSettings> {
         let table = self.table(id.group, id.kind)?;
-        table
-            .is_live(id.index, id.generation)
-            .then(|| table.settings[id.index as usize])
+        table.settings_in_use(id.index, id.generation)
     }
 
     /// Writes `senders` into live receiving port `id` (a subscriber, a
@@ -404,10 +301,10 @@ impl PortRegistry {
         let Some(table) = self.table(group, kind) else {
             return Vec::new();
         };
-        (0..table.handed_out)
-            .map(|index| {
-                let (state, generation, settings) = table.written(index as usize);
-                WrittenPort {
+        (0..table.handed_out())
+            .filter_map(|index| {
+                let (state, generation, settings) = table.written(index)?;
+                Some(WrittenPort {
                     id: PortId {
                         group,
                         kind,
@@ -416,7 +313,7 @@ impl PortRegistry {
                     },
                     state,
                     settings,
-                }
+                })
             })
             .collect()
     }
@@ -503,11 +400,8 @@ impl PortRegistry {
     }
 
     fn remember(&mut self, id: PortId, settings: &PortSettings) {
-        if let Some(slot) = self
-            .table_mut(id.group, id.kind)
-            .and_then(|t| t.settings.get_mut(id.index as usize))
-        {
-            *slot = *settings;
+        if let Some(table) = self.table_mut(id.group, id.kind) {
+            table.remember_settings(id.index, settings);
         }
     }
 
@@ -528,12 +422,8 @@ impl PortRegistry {
     /// remembers it as what the daemon wrote there.
     fn set_live_state(&mut self, control: &GroupControl<'_>, id: PortId, state: PortState) {
         set_state(control, id, state);
-        if self.is_live(id)
-            && let Some(slot) = self
-                .table_mut(id.group, id.kind)
-                .and_then(|t| t.states.get_mut(id.index as usize))
-        {
-            *slot = state;
+        if let Some(table) = self.table_mut(id.group, id.kind) {
+            table.remember_state(id.index, id.generation, state);
         }
     }
 
@@ -578,9 +468,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn generations_are_never_zero_and_change_on_reuse() {
+    fn generations_change_on_reuse() {
         let mut registry = PortRegistry::new(&[(1, 1)]);
-        registry.groups[0][1].generations[0] = u32::MAX;
         let a = registry
             .allocate_uncommitted(0, PortKind::Subscriber)
             .unwrap();

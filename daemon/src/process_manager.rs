@@ -112,7 +112,11 @@ impl std::error::Error for RegisterError {
 /// The registered processes, indexed by slot.
 #[derive(Debug)]
 pub struct ProcessManager {
+    /// The slots used so far (the lowest free one is taken, so this grows
+    /// only to the most processes registered at once, never to the limit).
     slots: Vec<Option<Process>>,
+    /// `limits.max_processes`.
+    capacity: u32,
     next_generation: u32,
     /// The domain (names the heartbeat files).
     domain: DomainName,
@@ -124,7 +128,8 @@ impl ProcessManager {
     /// An empty table of `max_processes` slots for `domain`.
     pub fn new(max_processes: u32, domain: DomainName) -> Self {
         Self {
-            slots: (0..max_processes).map(|_| None).collect(),
+            slots: Vec::new(),
+            capacity: max_processes,
             next_generation: 1,
             domain,
             counters: ProcessCounters::default(),
@@ -141,12 +146,7 @@ impl ProcessManager {
         conn: ConnId,
         now_ms: u64,
     ) -> Result<&Process, RegisterError> {
-        let capacity = self.slots.len() as u32;
-        let slot = self
-            .slots
-            .iter()
-            .position(Option::is_none)
-            .ok_or(RegisterError::Full { capacity })? as u32;
+        let slot = self.free_slot()?;
         let pidfd = PidFd::open(creds.pid).map_err(RegisterError::PidFd)?;
         let heartbeat =
             HeartbeatFile::create(&self.domain, slot).map_err(RegisterError::Heartbeat)?;
@@ -168,7 +168,25 @@ impl ProcessManager {
             beats_seen: 0,
         };
         self.counters.registered += 1;
+        if slot as usize == self.slots.len() {
+            self.slots.push(None);
+        }
         Ok(self.slots[slot as usize].insert(process))
+    }
+
+    /// The lowest free slot (one past those used so far, if all are taken).
+    fn free_slot(&self) -> Result<u32, RegisterError> {
+        let slot = self
+            .slots
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or(self.slots.len()) as u32;
+        if slot >= self.capacity {
+            return Err(RegisterError::Full {
+                capacity: self.capacity,
+            });
+        }
+        Ok(slot)
     }
 
     /// Removes the process in `slot`, which left for `why` and whose ports
@@ -217,6 +235,6 @@ impl ProcessManager {
 
     /// Number of slots (`limits.max_processes`).
     pub fn capacity(&self) -> u32 {
-        self.slots.len() as u32
+        self.capacity
     }
 }
