@@ -113,7 +113,8 @@ impl std::error::Error for RegisterError {
 #[derive(Debug)]
 pub struct ProcessManager {
     /// The slots used so far (the lowest free one is taken, so this grows
-    /// only to the most processes registered at once, never to the limit).
+    /// to the most processes registered at once, not to the limit until
+    /// that many are).
     slots: Vec<Option<Process>>,
     /// `limits.max_processes`.
     capacity: u32,
@@ -236,5 +237,42 @@ impl ProcessManager {
     /// Number of slots (`limits.max_processes`).
     pub fn capacity(&self) -> u32 {
         self.capacity
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn me() -> PeerCredentials {
+        PeerCredentials {
+            pid: std::process::id(),
+            uid: 0,
+            gid: 0,
+        }
+    }
+
+    fn register(processes: &mut ProcessManager) -> Result<u32, RegisterError> {
+        processes.register(me(), "unit", 1, 0).map(|p| p.slot)
+    }
+
+    #[test]
+    fn the_lowest_free_slot_up_to_the_limit_and_a_gap_is_reused() {
+        let domain = DomainName::new("process-manager-slots").unwrap();
+        let mut processes = ProcessManager::new(3, domain);
+        assert_eq!(processes.capacity(), 3);
+        assert!(processes.slots.is_empty(), "nothing is kept before use");
+        let slots: Vec<u32> = (0..3).map(|_| register(&mut processes).unwrap()).collect();
+        assert_eq!(slots, [0, 1, 2]);
+        assert!(matches!(
+            register(&mut processes),
+            Err(RegisterError::Full { capacity: 3 })
+        ));
+        assert!(processes.unregister(1, Departure::Exited, 0).is_some());
+        assert_eq!(register(&mut processes).unwrap(), 1, "the gap");
+        assert_eq!((processes.count(), processes.slots.len()), (3, 3));
+        assert!(
+            processes.get(3).is_none() && processes.unregister(7, Departure::Exited, 0).is_none()
+        );
     }
 }
