@@ -23,6 +23,8 @@
 //!   pages already in memory); `RssAnon` is;
 //! - **records** (`size_of`) and **segment sizes** for several `[limits]`
 //!   (computed as the daemon does): what grows with the configured maxima;
+//! - a second daemon with the **largest limits**, idle: its private memory
+//!   and how much of its memory files it holds;
 //! - **per port**: shared records of a publisher and a subscriber, and the
 //!   private memory the daemon and a client spend per process and port.
 //!
@@ -253,8 +255,37 @@ fn read_daemon(label: &'static str, pid: u32, prefix: &str) -> Result<Reading, B
     Ok((label, status(pid)?, files, mappings(pid, prefix)?))
 }
 
+/// The largest limits the daemon accepts for ports, and 4096 processes.
+const LARGEST: &str = "[limits]\nmax_processes = 4096\nmax_publishers = 65536\n\
+    max_subscribers = 65536\nmax_notifiers = 65536\nmax_listeners = 65536\n";
+
+/// A daemon with the [`LARGEST`] limits, idle: its status and its memory
+/// files.
+fn read_largest() -> Result<(Status, Vec<File>), BenchError> {
+    let domain = PrivateDomain::create("memory-largest")?;
+    let prefix = format!("/memfd:zerocp.{}.", domain.domain);
+    let daemon = Daemon::start(&domain, LARGEST)?;
+    let pid = find_daemon(&prefix)?;
+    std::thread::sleep(SETTLE);
+    let reading = (status(pid)?, memory_files(pid, &prefix)?);
+    daemon.stop()?;
+    Ok(reading)
+}
+
+fn print_largest((status, files): &(Status, Vec<File>)) {
+    println!(
+        "\n## zerocpd idle with the largest limits (65 536 ports of each kind, 4096 processes)\n"
+    );
+    println!("| RssAnon (kB) | file | size | allocated |\n|---:|---|---:|---:|");
+    for (name, size, allocated) in files {
+        println!("| {} | {name} | {size} | {allocated} |", status[ANON]);
+    }
+}
+
 fn orchestrate() -> Result<(), BenchError> {
-    // First, while this process has a single thread (it sets the environment).
+    // First, while this process has a single thread (each domain sets the
+    // environment; the one of the clients' daemon comes last).
+    let largest = read_largest()?;
     let domain = PrivateDomain::create("memory")?;
     let prefix = format!("/memfd:zerocp.{}.", domain.domain);
     // An empty file: every key takes its built-in default.
@@ -290,6 +321,7 @@ fn orchestrate() -> Result<(), BenchError> {
     print_clients(&clients, &up);
     print_records();
     print_layouts()?;
+    print_largest(&largest);
     print_per_port(&readings, &clients);
     Ok(())
 }
