@@ -36,6 +36,9 @@
 //! process_percent = 50          # chunks of one pool one process may hold at once
 //! port_percent = 50             # chunks of one pool one port may hold at once
 //!
+//! [memory]                      # see crate::memory_config
+//! commit_pools = "at-start"     # or "on-touch": a chunk's pages when first written
+//!
 //! [[mempool]]                   # one table per size class (crate::mempool_config)
 //! size = 128                    # chunk size in bytes (the payload capacity)
 //! count = 1024                  # number of chunks
@@ -71,6 +74,7 @@ use serde::Deserialize;
 use crate::audit_config::AuditConfig;
 use crate::group_config::{GroupSpec, validate_groups};
 pub use crate::limits_config::Limits;
+use crate::memory_config::MemoryConfig;
 pub(crate) use crate::mempool_config::validate_mempools;
 pub use crate::mempool_config::{MempoolSpec, default_mempools};
 use crate::quota_config::QuotaConfig;
@@ -106,6 +110,8 @@ pub struct DaemonConfig {
     pub audit: AuditConfig,
     /// Chunk quotas: the shares of every pool one process and one port may hold.
     pub quota: QuotaConfig,
+    /// When the mempools' memory is committed ([`crate::memory_config`]).
+    pub memory: MemoryConfig,
     /// The mempools (size classes) of the `default` group, in the order written.
     #[serde(rename = "mempool")]
     pub mempools: Vec<MempoolSpec>,
@@ -153,6 +159,7 @@ impl Default for DaemonConfig {
             access: AccessConfig::default(),
             audit: AuditConfig::default(),
             quota: QuotaConfig::default(),
+            memory: MemoryConfig::default(),
             mempools: default_mempools(),
             groups: Vec::new(),
         }

@@ -92,7 +92,10 @@ impl Fixture {
             .group_configs()
             .expect("valid")
             .iter()
-            .map(|c| GroupMemory::create(&domain, groups.name(c.group()), c, 0).expect("memory"))
+            .map(|c| {
+                let commit = self.config.memory.commit_pools;
+                GroupMemory::create(&domain, groups.name(c.group()), c, 0, commit).expect("memory")
+            })
             .collect();
         let (control_size, data_size) = parts[0].sizes();
         let identity = DaemonIdentity {

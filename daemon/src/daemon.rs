@@ -210,7 +210,10 @@ fn serve(
         SegmentOwner::create(&paths.domain, &mgmt_config).map_err(DaemonError::Segments)?;
     let parts = group_configs
         .iter()
-        .map(|(name, config)| GroupMemory::create(&paths.domain, name, config, 0))
+        .map(|(name, group)| {
+            let commit = config.memory.commit_pools;
+            GroupMemory::create(&paths.domain, name, group, 0, commit)
+        })
         .collect::<Result<Vec<_>, _>>()
         .map_err(DaemonError::Segments)?;
     let pid = std::process::id();

@@ -4,10 +4,11 @@
 //! the daemon's read-write mappings of both, a read-only descriptor of the
 //! payload for subscribers, and the chunk manager over them.
 //!
-//! **What is committed when.** The payload part, and the control part but
-//! for its port tables, are committed (`fallocate`) when the memory is
-//! created: they are the pools the configuration asks for and the words
-//! every loan touches, so a machine short of memory fails at start. The
+//! **What is committed when.** The payload part (unless `[memory]
+//! commit_pools = "on-touch"`, [`crate::memory_config`]), and the control
+//! part but for its port tables, are committed (`fallocate`) when the
+//! memory is created: they are the pools the configuration asks for and the
+//! words every loan touches, so a machine short of memory fails at start. The
 //! port tables are sized by the group's port limits, and most slots of a
 //! generous limit are never used: they are committed one slot at a time,
 //! when the port registry first hands a slot out
@@ -46,6 +47,7 @@ use zerocp_os_linux::mmap::Mapping;
 use zerocp_os_linux::names::{CONTROL_PART, DomainName, PAYLOAD_PART, SegmentName};
 use zerocp_os_linux::shm::SharedMemory;
 
+use crate::memory_config::PoolCommit;
 use crate::segment_owner::{SegmentOwnerError, base_of, create_one};
 
 /// Committing a port slot's pages failed.
@@ -125,12 +127,13 @@ impl GroupMemory {
     /// use zerocp_core::wire::PortKind;
     /// use zerocp_daemon::config::DaemonConfig;
     /// use zerocp_daemon::group_memory::GroupMemory;
+    /// use zerocp_daemon::memory_config::PoolCommit;
     /// use zerocp_os_linux::names::DomainName;
     ///
     /// let config = DaemonConfig::from_toml_str("[[mempool]]\nsize = 64\ncount = 4\n")?;
     /// let group = config.group_configs()?[0];
     /// let domain = DomainName::new("doc-group-memory")?;
-    /// let memory = GroupMemory::create(&domain, "default", &group, 1)?;
+    /// let memory = GroupMemory::create(&domain, "default", &group, 1, PoolCommit::AtStart)?;
     /// assert_eq!(memory.incarnation(), 1);
     /// assert_eq!(memory.manager().pool_stats(0).map(|s| s.used), Some(0));
     /// assert_eq!(memory.port_fds(PortKind::Subscriber).len(), 2);
@@ -141,6 +144,7 @@ impl GroupMemory {
         name: &str,
         config: &GroupConfig,
         incarnation: u32,
+        commit_pools: PoolCommit,
     ) -> Result<Self, SegmentOwnerError> {
         let control_size = GroupControlLayout::compute(config)
             .map_err(SegmentOwnerError::ControlLayout)?
@@ -154,10 +158,14 @@ impl GroupMemory {
             SharedMemory::create_uncommitted,
         )?;
         commit_all_but_ports(&control, config)?;
+        let create_payload = match commit_pools {
+            PoolCommit::AtStart => SharedMemory::create,
+            PoolCommit::OnTouch => SharedMemory::create_uncommitted,
+        };
         let (payload, payload_map) = create_one(
             SegmentName::group_part(domain, name, PAYLOAD_PART),
             payload_size,
-            SharedMemory::create,
+            create_payload,
         )?;
         let payload_read_only = payload.read_only().map_err(SegmentOwnerError::Shm)?;
         let manager = Self::lay_out(config, (&control, &control_map), (&payload, &payload_map))?;
@@ -212,6 +220,11 @@ impl GroupMemory {
         self.control.committed_bytes()
     }
 
+    /// The bytes of memory the payload part holds now (module docs).
+    pub fn payload_committed_bytes(&self) -> Result<u64, ShmError> {
+        self.payload.committed_bytes()
+    }
+
     /// The chunk manager (and through it the control part), for as long as
     /// this borrow.
     pub fn manager(&self) -> &MemPoolManager<'_> {
@@ -244,6 +257,7 @@ impl GroupMemory {
 
 #[cfg(test)]
 mod tests {
+    use zerocp_core::mempool_manager::PayloadSpec;
     use zerocp_core::port::PortSettings;
 
     use super::*;
@@ -261,7 +275,8 @@ mod tests {
         .unwrap();
         let group = config.group_configs().unwrap()[0];
         let domain = DomainName::new(domain).unwrap();
-        let memory = GroupMemory::create(&domain, "default", &group, 0).unwrap();
+        let memory =
+            GroupMemory::create(&domain, "default", &group, 0, PoolCommit::AtStart).unwrap();
         let limits = [(group.max_publishers(), group.max_subscribers())];
         (memory, PortRegistry::new(&limits))
     }
@@ -283,7 +298,6 @@ mod tests {
     #[test]
     fn port_tables_are_committed_slot_by_slot_and_the_audit_reads_no_other() {
         if zerocp_os_linux::testing::shmem_huge_pages() {
-            eprintln!("skipped: memory files get huge pages here (shmem_enabled)");
             return;
         }
         let (memory, mut registry) = generous("group-memory-commit");
@@ -305,6 +319,43 @@ mod tests {
             assert_eq!(findings, []);
         }
         assert_eq!(memory.control_committed_bytes().unwrap(), three);
+    }
+
+    #[test]
+    fn pools_committed_on_touch_hold_only_the_chunks_written() {
+        if zerocp_os_linux::testing::shmem_huge_pages() {
+            return;
+        }
+        let config = DaemonConfig::from_toml_str("[[mempool]]\nsize = 4096\ncount = 256\n");
+        let group = config.unwrap().group_configs().unwrap()[0];
+        let domain = DomainName::new("group-memory-on-touch").unwrap();
+        let lazy = GroupMemory::create(&domain, "default", &group, 0, PoolCommit::OnTouch);
+        let lazy = lazy.unwrap();
+        assert!(lazy.sizes().1 > 1 << 20);
+        assert_eq!(lazy.payload_committed_bytes().unwrap(), 0);
+        let spec = PayloadSpec {
+            size: 8,
+            align: 8,
+            user_header_size: 0,
+            origin_port: 0,
+            origin_generation: 1,
+        };
+        let chunk = lazy.manager().loan(0, spec).unwrap();
+        let page = rustix::param::page_size() as u64;
+        assert_eq!(
+            lazy.payload_committed_bytes().unwrap(),
+            page,
+            "its header's page"
+        );
+        lazy.manager().release(chunk).unwrap();
+        lazy.manager().loan(0, spec).unwrap();
+        assert_eq!(
+            lazy.payload_committed_bytes().unwrap(),
+            page,
+            "the same chunk again"
+        );
+        let eager = GroupMemory::create(&domain, "default", &group, 0, PoolCommit::AtStart);
+        assert!(eager.unwrap().payload_committed_bytes().unwrap() >= lazy.sizes().1);
     }
 
     #[test]

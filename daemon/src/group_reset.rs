@@ -174,7 +174,8 @@ impl ControlPlane<'_> {
         let name = self.groups.name(group).to_owned();
         let config = *memory.manager().control().config();
         let incarnation = memory.incarnation().wrapping_add(1);
-        let fresh = GroupMemory::create(&self.identity.domain, &name, &config, incarnation)
+        let commit = self.config.memory.commit_pools;
+        let fresh = GroupMemory::create(&self.identity.domain, &name, &config, incarnation, commit)
             .map_err(|source| ResetGroupError::Memory {
                 group: name.clone(),
                 source,

@@ -134,6 +134,7 @@ mod history_notice_tests;
 pub mod introspection;
 pub mod limits_config;
 pub mod logging;
+pub mod memory_config;
 pub mod mempool_config;
 pub mod operator;
 pub mod pending_limits;

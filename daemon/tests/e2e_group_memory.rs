@@ -10,7 +10,9 @@
 //!
 //! A group's port tables are committed slot by slot: with generous limits
 //! the daemon's control part holds a few pages after audits have run, and
-//! grows by about the records of the ports a process creates.
+//! grows by about the records of the ports a process creates. With
+//! `commit_pools = "on-touch"` the payload part holds only the chunk pages
+//! publishers wrote.
 
 mod e2e_support;
 mod support;
@@ -19,6 +21,7 @@ use std::time::Duration;
 
 use support::TestDomain;
 use zerocp_core::port::{PublisherPort, SubscriberPort};
+use zerocp_os_linux::names::SegmentName;
 use zerocp_os_linux::testing::role::spawn_child;
 use zerocp_os_linux::testing::segment_fd_of;
 
@@ -62,8 +65,18 @@ fn a_subscriber_only_process_maps_its_groups_payload_read_only() {
 /// (`st_blocks` of its memory file, through `/proc/<pid>/fd`).
 fn control_allocated(domain: &TestDomain) -> u64 {
     let [_, control, _] = domain.segment_names();
+    allocated(domain, &control)
+}
+
+/// The bytes of memory the running daemon's default payload part holds.
+fn payload_allocated(domain: &TestDomain) -> u64 {
+    let [_, _, payload] = domain.segment_names();
+    allocated(domain, &payload)
+}
+
+fn allocated(domain: &TestDomain, part: &SegmentName) -> u64 {
     let pid = domain.daemon_pid();
-    let fd = segment_fd_of(pid, &control).expect("the daemon holds its control part");
+    let fd = segment_fd_of(pid, part).expect("the daemon holds the part");
     let stat = rustix::fs::stat(format!("/proc/{pid}/fd/{fd}")).expect("stat");
     stat.st_blocks as u64 * 512
 }
@@ -81,7 +94,6 @@ fn two_more_audits(domain: &TestDomain) {
 #[test]
 fn port_records_are_committed_as_ports_are_created() {
     if zerocp_os_linux::testing::shmem_huge_pages() {
-        eprintln!("skipped: memory files get huge pages here (shmem_enabled)");
         return;
     }
     let domain = TestDomain::builder()
@@ -111,6 +123,28 @@ fn port_records_are_committed_as_ports_are_created() {
         control_allocated(&domain),
         with_ports,
         "an audit read a slot never used"
+    );
+    app.close_stdin();
+    app.expect_success(WAIT);
+    domain.stop();
+}
+
+#[test]
+fn pools_committed_on_touch_hold_only_the_chunks_written() {
+    if zerocp_os_linux::testing::shmem_huge_pages() {
+        return;
+    }
+    let domain = TestDomain::builder()
+        .config_toml("[memory]\ncommit_pools = \"on-touch\"\n")
+        .start();
+    assert_eq!(payload_allocated(&domain), 0, "the default pools, 30 MiB");
+    let mut app = spawn_child("roles::eight_subscribers", &[], &domain.envs());
+    app.expect_line("ok created", WAIT);
+    let page = rustix::param::page_size() as u64;
+    let written = payload_allocated(&domain);
+    assert!(
+        written > 0 && written <= 4 * page,
+        "{written} B for 4 samples"
     );
     app.close_stdin();
     app.expect_success(WAIT);

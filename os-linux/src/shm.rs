@@ -287,7 +287,6 @@ mod tests {
     #[test]
     fn an_uncommitted_segment_holds_only_the_pages_committed_or_touched() {
         if crate::testing::shmem_huge_pages() {
-            eprintln!("skipped: memory files get huge pages here (shmem_enabled)");
             return;
         }
         let page = rustix::param::page_size();

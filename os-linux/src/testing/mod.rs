@@ -196,14 +196,21 @@ pub fn open_segment_of(
 /// Whether memory files get transparent huge pages
 /// (`/sys/kernel/mm/transparent_hugepage/shmem_enabled` is `always`,
 /// `within_size` or `force`): then pages are committed 2 MiB at a time, and
-/// a test that counts committed pages skips its counts.
+/// a test that counts committed pages must skip its counts. Says so on
+/// stderr when they do.
 pub fn shmem_huge_pages() -> bool {
     let setting = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/shmem_enabled");
-    setting.is_ok_and(|text| {
+    let huge = setting.is_ok_and(|text| {
         ["[always]", "[within_size]", "[force]"]
             .iter()
             .any(|mode| text.contains(mode))
-    })
+    });
+    if huge {
+        eprintln!(
+            "skipped: memory files get huge pages here (shmem_enabled), pages are not counted"
+        );
+    }
+    huge
 }
 
 /// The descriptor number under which process `pid` holds the segment `name`.
