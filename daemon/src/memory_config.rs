@@ -3,15 +3,21 @@
 //! By default (`commit_pools = "at-start"`) every group's payload part is
 //! committed when the group's memory is made: a machine short of memory
 //! fails at the daemon's start (or a group's reset) with an error naming the
-//! part, and no page of a chunk ever faults in on the data path. With
-//! `"on-touch"` the payload part is only sized: a page of a chunk is
-//! allocated when a publisher first writes it, so pools configured large
-//! cost only the chunks used (chunks are loaned most recently freed first, so
-//! a steady flow keeps reusing the same few). The price: the first write to
-//! each page of a chunk takes a page fault, and a machine short of memory at
-//! that moment meets the kernel's out-of-memory handling (a memory file has
-//! no size limit of its own, so never a `SIGBUS`) instead of a clear error
-//! at start. The control parts are committed by use either way
+//! part, and a chunk never needs memory found for it on the data path (a
+//! process still takes a minor fault to map each page). With `"on-touch"`
+//! the payload part is only sized: a page of a chunk is allocated when it
+//! is first touched, by a publisher writing it (or by anything reading a
+//! chunk nobody wrote, which a forged queue entry can make a subscriber do,
+//! or a process that pre-faults or locks its mappings), so pools configured
+//! large cost only the chunks used (chunks are loaned most recently freed
+//! first, so a steady flow keeps reusing the same few). The price: the
+//! first touch of each page takes a page fault, and a machine short of
+//! memory at that moment does not give a clear error at start. The
+//! touching process meets the kernel's refusal. Under a memory cgroup
+//! limit, that is the cgroup's out-of-memory killer; the page stays
+//! charged to the toucher's cgroup as long as the daemon holds the memory.
+//! Under strict overcommit (`vm.overcommit_memory = 2`) it is a `SIGBUS`.
+//! The control parts are committed by use either way
 //! ([`crate::group_memory`]).
 
 use serde::Deserialize;

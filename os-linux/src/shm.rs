@@ -14,11 +14,12 @@
 //!    memory fails at start (`ENOMEM`, naming the segment) instead of
 //!    killing a process with `SIGBUS` at its first touch of a page. A
 //!    segment made with [`SharedMemory::create_uncommitted`] is sized
-//!    (`ftruncate`) but holds no page yet: its creator commits each range
-//!    with [`SharedMemory::commit`] before it hands that range to anyone,
-//!    so memory is spent only on what is used and the same promise holds
-//!    for every range handed out (a page nobody was handed is allocated by
-//!    whoever touches it, reads included);
+//!    (`ftruncate`) but holds no page yet: memory is spent only on what is
+//!    used. A range its creator commits with [`SharedMemory::commit`]
+//!    before handing it out keeps the same promise; a page left uncommitted
+//!    is allocated by whoever first touches it, reads included, and too
+//!    little memory then hits that process (a memory cgroup's out-of-memory
+//!    killer, or `SIGBUS` under strict overcommit);
 //! 2. seals (`F_SEAL_SHRINK | F_SEAL_GROW`, then `F_SEAL_SEAL`) fix its size
 //!    for good: no holder of a descriptor can `ftruncate` it under another
 //!    process's mapping, and nobody can add seals that would lock others out
