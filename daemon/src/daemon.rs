@@ -8,8 +8,10 @@
 //! 3. the domain's lock file — a second daemon stops here, naming the first
 //!    one's pid and the lock file;
 //! 4. the mgmt segment and every group's control and payload parts, as sealed
-//!    memory files committed with fallocate
-//!    ([`crate::segment_owner`], [`crate::group_memory`]; a killed daemon
+//!    memory files, committed with fallocate as far as they are used from
+//!    the start (the port records later, slot by slot; the payload at start
+//!    unless `[memory] commit_pools = "on-touch"`:
+//!    [`crate::segment_owner`], [`crate::group_memory`]; a killed daemon
 //!    leaves none behind, so there is nothing stale to remove);
 //! 5. the control socket (a stale socket file is replaced), mode from the config;
 //! 6. `READY=1` to the service manager (under systemd, [`crate::sd_notify`]);
