@@ -27,6 +27,11 @@ use crate::error::{Failure, zerocp_result_t};
 
 /// Generations wrap within 24 bits (and skip 0).
 const GENERATION_MASK: u32 = 0x00ff_ffff;
+/// The generation an id carries (bits 32..56).
+fn generation_of(id: u64) -> u32 {
+    (id >> 32) as u32 & GENERATION_MASK
+}
+
 /// Slots per segment.
 const SEGMENT: usize = 64;
 /// Segments per registry: at most `SEGMENT * SEGMENTS` live objects of a kind.
@@ -51,7 +56,7 @@ struct FreeSlots {
 pub(crate) struct Registry<T> {
     tag: u8,
     what: &'static str,
-    segments: [OnceLock<Box<[Slot<T>]>>; SEGMENTS],
+    segments: [OnceLock<Box<[Slot<T>; SEGMENT]>>; SEGMENTS],
     free: Mutex<FreeSlots>,
 }
 
@@ -83,17 +88,27 @@ impl<T> Registry<T> {
     }
 
     /// Runs `call` with the object `id` names, under its slot's lock.
+    ///
+    /// Every data-path call of the C API goes through here, so the path to
+    /// `call` is kept short: one comparison for the kind, one load for the
+    /// segment, the lock, one comparison for the generation; the messages
+    /// of a refusal are made only on their (cold) paths.
+    #[inline]
     pub(crate) fn with<R>(
         &self,
         id: u64,
         call: impl FnOnce(&mut T) -> Result<R, Failure>,
     ) -> Result<R, Failure> {
-        let index = self.index_of(id)?;
-        let Some(slot) = self.existing_slot(index) else {
+        if (id >> 56) as u8 != self.tag {
+            return Err(self.refused(id));
+        }
+        let Some(slot) = self.existing_slot(id as u32) else {
             return Err(self.stale(id));
         };
-        let mut entry = slot.lock().map_err(|_| self.poisoned())?;
-        if self.id(index, entry.generation) != id {
+        let Ok(mut entry) = slot.lock() else {
+            return Err(self.poisoned());
+        };
+        if entry.generation != generation_of(id) {
             return Err(self.stale(id));
         }
         match entry.object.as_deref_mut() {
@@ -145,14 +160,12 @@ impl<T> Registry<T> {
         let index = free.used;
         free.used += 1;
         self.segments[index as usize / SEGMENT].get_or_init(|| {
-            (0..SEGMENT)
-                .map(|_| {
-                    Mutex::new(Entry {
-                        generation: 1,
-                        object: None,
-                    })
+            Box::new(std::array::from_fn(|_| {
+                Mutex::new(Entry {
+                    generation: 1,
+                    object: None,
                 })
-                .collect()
+            }))
         });
         Ok(index)
     }
@@ -170,32 +183,38 @@ impl<T> Registry<T> {
     }
 
     /// The slot at `index`, if its segment exists.
+    #[inline]
     fn existing_slot(&self, index: u32) -> Option<&Slot<T>> {
         let index = index as usize;
         let segment = self.segments.get(index / SEGMENT)?.get()?;
-        segment.get(index % SEGMENT)
+        Some(&segment[index % SEGMENT])
     }
 
-    fn id(&self, index: impl Into<u64>, generation: u32) -> u64 {
-        (u64::from(self.tag) << 56) | (u64::from(generation & GENERATION_MASK) << 32) | index.into()
+    fn id(&self, index: u32, generation: u32) -> u64 {
+        (u64::from(self.tag) << 56)
+            | (u64::from(generation & GENERATION_MASK) << 32)
+            | u64::from(index)
     }
 
     fn index_of(&self, id: u64) -> Result<u32, Failure> {
-        if id == 0 {
-            return Err(Failure::new(
-                zerocp_result_t::ZEROCP_ERR_INVALID_HANDLE,
-                format!("the {} handle is zero (never created)", self.what),
-            ));
-        }
         if (id >> 56) as u8 != self.tag {
-            return Err(Failure::new(
-                zerocp_result_t::ZEROCP_ERR_INVALID_HANDLE,
-                format!("{id:#x} is not a {} handle", self.what),
-            ));
+            return Err(self.refused(id));
         }
-        Ok((id & 0xffff_ffff) as u32)
+        Ok(id as u32)
     }
 
+    /// Why `id`, which does not carry this kind's tag, is refused.
+    #[cold]
+    fn refused(&self, id: u64) -> Failure {
+        let message = if id == 0 {
+            format!("the {} handle is zero (never created)", self.what)
+        } else {
+            format!("{id:#x} is not a {} handle", self.what)
+        };
+        Failure::new(zerocp_result_t::ZEROCP_ERR_INVALID_HANDLE, message)
+    }
+
+    #[cold]
     fn stale(&self, id: u64) -> Failure {
         Failure::new(
             zerocp_result_t::ZEROCP_ERR_INVALID_HANDLE,
@@ -206,6 +225,7 @@ impl<T> Registry<T> {
         )
     }
 
+    #[cold]
     fn poisoned(&self) -> Failure {
         Failure::new(
             zerocp_result_t::ZEROCP_ERR_PANIC,
