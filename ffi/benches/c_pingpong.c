@@ -1,20 +1,24 @@
 /* The C side of the `zerocp-c` latency case (benches/latency_c.rs): the
  * ping-pong of the Rust latency benchmark's `zerocp` case, through the C API.
  *
- *   c_pingpong pong SIZE CPU          echo every sample back until STOP
- *   c_pingpong ping SIZE CPU ITERS    time ITERS round trips, print the result
+ *   c_pingpong pong SIZE CPU SEND          echo every sample back until STOP
+ *   c_pingpong ping SIZE CPU ITERS SEND    time ITERS round trips, print the result
  *
  * Two services per size, Bench/c-pingpong-SIZE/{Ping,Pong}, of a SIZE-byte
  * payload; as in the Rust case: queue capacity 1, one sample held, one loan,
- * discard-oldest, the receiver busy-polls take. A send loans, writes the
- * sequence number into the first 8 bytes and publishes; a receive takes,
- * reads those 8 bytes and releases. Each process pins itself to CPU.
+ * discard-oldest, the receiver busy-polls. With SEND `loan` (case
+ * `zerocp-c`) a send loans, writes the sequence number into the first 8
+ * bytes and publishes, and a receive takes, reads those 8 bytes and
+ * releases. With SEND `copy` (case `zerocp-c-copy`) a send publishes a copy
+ * of a SIZE-byte buffer holding it (zerocp_publisher_publish_copy) and a
+ * receive copies the sample into that buffer (zerocp_subscriber_take_copy).
+ * Each process pins itself to CPU.
  *
  * `pong` prints "ready" once its ports exist; `ping` first sends until the
  * first echo comes back (pong's subscriber connects to ping's publisher when
  * it is created, so early samples can be lost), then warms up (10 % of
  * ITERS, at least 500) and prints one line in the benchmark format:
- * "zerocp-c SIZE median_ns p99_ns max_ns msgs_per_s" (one-way = round trip
+ * "CASE SIZE median_ns p99_ns max_ns msgs_per_s" (one-way = round trip
  * / 2, the percentile of n sorted samples at index ceil(p n) - 1, msgs/s =
  * 2 round trips / wall time). Exit status 1 on any failure, with the
  * message on stderr. */
@@ -37,6 +41,9 @@ typedef struct {
     zerocp_publisher_t publisher;
     zerocp_subscriber_t subscriber;
     zerocp_error_t error;
+    int copy;        /* send with zerocp_publisher_publish_copy */
+    size_t size;     /* the payload's size */
+    uint8_t *buffer; /* what copies are sent from and taken into (SEND `copy`) */
 } side_t;
 
 static void die(const char *what, const zerocp_error_t *error) {
@@ -89,6 +96,12 @@ static void close_side(side_t *s) {
 }
 
 static inline void send_seq(side_t *s, uint64_t seq) {
+    if (s->copy) {
+        memcpy(s->buffer, &seq, sizeof seq);
+        if (zerocp_publisher_publish_copy(s->publisher, s->buffer, s->size, &s->error) != ZEROCP_OK)
+            die("zerocp_publisher_publish_copy", &s->error);
+        return;
+    }
     void *payload;
     size_t size;
     if (zerocp_publisher_loan(s->publisher, &payload, &size, &s->error) != ZEROCP_OK)
@@ -103,6 +116,15 @@ static inline void send_seq(side_t *s, uint64_t seq) {
 static inline int recv_seq(side_t *s, uint64_t *seq, uint64_t spins) {
     zerocp_sample_t sample;
     for (uint64_t i = 0; spins == 0 || i < spins; i++) {
+        if (s->copy) {
+            zerocp_result_t copied = zerocp_subscriber_take_copy(s->subscriber, s->buffer, s->size, NULL, &s->error);
+            if (copied == ZEROCP_EMPTY)
+                continue;
+            if (copied != ZEROCP_OK)
+                die("zerocp_subscriber_take_copy", &s->error);
+            memcpy(seq, s->buffer, sizeof *seq);
+            return 0;
+        }
         zerocp_result_t taken = zerocp_subscriber_take(s->subscriber, &sample, &s->error);
         if (taken == ZEROCP_EMPTY)
             continue;
@@ -184,7 +206,7 @@ static void ping(side_t *s, size_t size, size_t iters) {
     uint64_t wall = now_ns() - begin;
     send_seq(s, STOP);
     qsort(one_way, iters, sizeof *one_way, by_value);
-    printf("zerocp-c %zu %llu %llu %llu %.0f\n", size,
+    printf("%s %zu %llu %llu %llu %.0f\n", s->copy ? "zerocp-c-copy" : "zerocp-c", size,
            (unsigned long long)percentile(one_way, iters, 0.5),
            (unsigned long long)percentile(one_way, iters, 0.99),
            (unsigned long long)one_way[iters - 1], 2.0 * (double)iters * 1e9 / (double)wall);
@@ -193,9 +215,15 @@ static void ping(side_t *s, size_t size, size_t iters) {
 }
 
 int main(int argc, char **argv) {
-    int is_ping = argc == 5 && strcmp(argv[1], "ping") == 0;
-    if (!is_ping && !(argc == 4 && strcmp(argv[1], "pong") == 0)) {
-        fprintf(stderr, "usage: c_pingpong pong SIZE CPU | ping SIZE CPU ITERS\n");
+    int is_ping = argc == 6 && strcmp(argv[1], "ping") == 0;
+    if (!is_ping && !(argc == 5 && strcmp(argv[1], "pong") == 0)) {
+        fprintf(stderr, "usage: c_pingpong pong SIZE CPU SEND | ping SIZE CPU ITERS SEND "
+                        "(SEND: loan or copy)\n");
+        return 2;
+    }
+    const char *send = argv[argc - 1];
+    if (strcmp(send, "loan") != 0 && strcmp(send, "copy") != 0) {
+        fprintf(stderr, "c_pingpong: SEND %s is neither loan nor copy\n", send);
         return 2;
     }
     size_t size = strtoul(argv[2], NULL, 10);
@@ -204,7 +232,11 @@ int main(int argc, char **argv) {
         return 2;
     }
     pin((unsigned)strtoul(argv[3], NULL, 10));
-    side_t side;
+    side_t side = {.copy = strcmp(send, "copy") == 0, .size = size, .buffer = calloc(1, size)};
+    if (side.buffer == NULL) {
+        fprintf(stderr, "c_pingpong: out of memory for a %zu-byte buffer\n", size);
+        return 1;
+    }
     open_side(&side, argv[1], size);
     if (is_ping) {
         size_t iters = strtoul(argv[4], NULL, 10);
@@ -213,5 +245,6 @@ int main(int argc, char **argv) {
         pong(&side);
     }
     close_side(&side);
+    free(side.buffer);
     return 0;
 }

@@ -2,30 +2,32 @@
 //! data path, as one-way latency of a busy-polled ping-pong between two
 //! processes pinned to two CPUs, against a private daemon.
 //!
-//! Two cases per payload size, run one after the other in one sitting and
+//! Three cases per payload size, run one after the other in one sitting and
 //! printed in the latency benchmark's format (`case payload median_ns
 //! p99_ns max_ns msgs_per_s`):
 //!
 //! | case | what |
 //! |---|---|
 //! | `zerocp` | Rust: the loop of `cargo bench -p zerocp --bench latency -- zerocp` (typed `[u8; N]` ports, `loan_uninit` + `write_with` + `publish`, busy `take`) |
-//! | `zerocp-c` | C: `benches/c_pingpong.c` over `libzerocp_c.a`, compiled with `cc -O2` (loan, write 8 bytes, publish; busy `zerocp_subscriber_take`, release) |
+//! | `zerocp-c` | C: `benches/c_pingpong.c` over `libzerocp_c.a`, compiled with `cc -O2`, zero-copy (loan, write 8 bytes, publish; busy `zerocp_subscriber_take`, release) |
+//! | `zerocp-c-copy` | the same C program with copies (`zerocp_publisher_publish_copy` of an N-byte buffer; busy `zerocp_subscriber_take_copy` into it) |
 //!
-//! Both sides use the same settings (queue capacity 1, one sample held, one
-//! loan, discard-oldest), write and read only the first 8 bytes (the
-//! sequence number), and compute the same statistics (one-way = round trip
-//! / 2; the percentile of `n` sorted samples at index `ceil(p n) - 1`;
-//! `msgs_per_s` = 2 × round trips / wall time; a warm-up of 10 %, at least
-//! 500). The difference of the two medians is what the C API adds: the
-//! handle lookup, the port lock and the loan bookkeeping of each call.
+//! All use the same settings (queue capacity 1, one sample held, one
+//! loan, discard-oldest), look only at the first 8 bytes (the sequence
+//! number), and compute the same statistics (one-way = round trip / 2; the
+//! percentile of `n` sorted samples at index `ceil(p n) - 1`; `msgs_per_s`
+//! = 2 × round trips / wall time; a warm-up of 10 %, at least 500). The
+//! difference of a C median and the Rust one is what the C API adds: the
+//! handle lookup, the port lock and the loan bookkeeping of each call, or
+//! the copies.
 //!
-//! The two cases alternate for `--rounds N` rounds (default 5), so a shift
-//! of the shared machine's load falls on both; with both cases run, each
-//! size ends with a line `overhead SIZE NS PERCENT`: the median over the
-//! rounds of the C median minus the Rust median of the same round.
+//! The cases alternate for `--rounds N` rounds (default 5), so a shift of
+//! the shared machine's load falls on all; with `zerocp` run, each size
+//! ends with a line `overhead CASE SIZE NS PERCENT` per C case: the median
+//! over the rounds of its median minus the Rust median of the same round.
 //!
 //! Options: `--sizes 64,4096` (default both), `--rounds N`, case names to
-//! run only those (`-- zerocp-c`); `ZEROCP_BENCH_SCALE` scales the 200 000
+//! run only those (`-- zerocp zerocp-c`); `ZEROCP_BENCH_SCALE` scales the 200 000
 //! round trips of each case and round.
 //! The roles `--daemon`, `--rust-ping` and `--rust-pong` are this binary's
 //! child processes. See `docs/performance.md`.
@@ -81,19 +83,23 @@ fn main() -> ExitCode {
     }
 }
 
+/// The cases, in the order each round runs them; the first is the Rust
+/// one the others are measured against.
+const CASES: [&str; 3] = ["zerocp", "zerocp-c", "zerocp-c-copy"];
+
 /// What the command line asked for.
 struct Options {
     sizes: Vec<usize>,
     rounds: usize,
-    rust: bool,
-    c: bool,
+    /// The cases to run, in `CASES` order.
+    cases: Vec<&'static str>,
 }
 
 impl Options {
     fn parse(args: &[String]) -> Result<Self> {
         let mut sizes = SIZES.to_vec();
         let mut rounds = 5;
-        let mut cases = Vec::new();
+        let mut asked = Vec::new();
         let mut it = args.iter();
         while let Some(arg) = it.next() {
             match arg.as_str() {
@@ -117,20 +123,23 @@ impl Options {
                         .filter(|&n| n > 0)
                         .ok_or_else(|| format!("--rounds {n:?}: not a positive count"))?;
                 }
-                case @ ("zerocp" | "zerocp-c") => cases.push(case.to_owned()),
+                case if CASES.contains(&case) => asked.push(case.to_owned()),
                 other => {
                     return Err(format!(
-                        "unknown argument {other:?} (cases: zerocp zerocp-c; --sizes LIST; --rounds N)"
+                        "unknown argument {other:?} (cases: {}; --sizes LIST; --rounds N)",
+                        CASES.join(" ")
                     ));
                 }
             }
         }
-        let all = cases.is_empty();
+        let cases = CASES
+            .into_iter()
+            .filter(|case| asked.is_empty() || asked.iter().any(|a| a == case))
+            .collect();
         Ok(Self {
             sizes,
             rounds,
-            rust: all || cases.iter().any(|c| c == "zerocp"),
-            c: all || cases.iter().any(|c| c == "zerocp-c"),
+            cases,
         })
     }
 }
@@ -168,27 +177,46 @@ fn run_cases(
     );
     for &size in &options.sizes {
         let size = size.to_string();
-        let mut gaps = Vec::new();
+        // Per C case, the (C - Rust, Rust) medians of each round.
+        let mut gaps = vec![Vec::new(); options.cases.len()];
         for _ in 0..options.rounds {
             let mut medians = Vec::new();
-            if options.rust {
-                let pong = daemon.spawn(&exe, &["--rust-pong", &size, &pong_cpu])?;
-                let ping = daemon.spawn(&exe, &["--rust-ping", &size, &ping_cpu, &iters])?;
-                medians.push(report(pair(pong, ping, "zerocp ")?)?);
+            for &case in &options.cases {
+                let (pong, ping) = match case {
+                    "zerocp" => (
+                        daemon.spawn(&exe, &["--rust-pong", &size, &pong_cpu])?,
+                        daemon.spawn(&exe, &["--rust-ping", &size, &ping_cpu, &iters])?,
+                    ),
+                    _ => {
+                        let send = if case == "zerocp-c-copy" {
+                            "copy"
+                        } else {
+                            "loan"
+                        };
+                        (
+                            daemon.spawn(program, &["pong", &size, &pong_cpu, send])?,
+                            daemon.spawn(program, &["ping", &size, &ping_cpu, &iters, send])?,
+                        )
+                    }
+                };
+                medians.push(report(pair(pong, ping, &format!("{case} "))?)?);
             }
-            if options.c {
-                let pong = daemon.spawn(program, &["pong", &size, &pong_cpu])?;
-                let ping = daemon.spawn(program, &["ping", &size, &ping_cpu, &iters])?;
-                medians.push(report(pair(pong, ping, "zerocp-c ")?)?);
-            }
-            if let [rust, c] = medians[..] {
-                gaps.push((c - rust, rust));
+            if options.cases[0] == "zerocp" {
+                for (gap, c) in gaps.iter_mut().zip(&medians).skip(1) {
+                    gap.push((c - medians[0], medians[0]));
+                }
             }
         }
-        if !gaps.is_empty() {
+        for (case, gaps) in options.cases.iter().zip(&mut gaps).skip(1) {
+            if gaps.is_empty() {
+                continue;
+            }
             gaps.sort_by(|a, b| a.0.total_cmp(&b.0));
             let (gap, rust) = gaps[(gaps.len() - 1) / 2];
-            println!("overhead {size} {gap:.0} {:+.1}%", 100.0 * gap / rust);
+            println!(
+                "overhead {case} {size} {gap:.0} {:+.1}%",
+                100.0 * gap / rust
+            );
         }
     }
     Ok(())

@@ -1,5 +1,6 @@
 /* Bad input to the C API: NULL pointers, invalid names and sizes, a type
  * other than the service's, double release, handles used after destroy,
+ * copies of the wrong size or shape,
  * slices and user headers misdeclared or overlong, wait sets without room
  * for ids or with unknown attachments.
  * Every call must fail with its code and a message saying what was wrong,
@@ -102,6 +103,28 @@ static void slice_errors(zerocp_runtime_t runtime) {
         failures++;
     }
     EXPECT(zerocp_subscriber_release(subscriber, sample.payload, &error), ZEROCP_OK, "");
+
+    /* A copied slice: whole elements up to the maximum, the header
+     * published zero-filled. */
+    const uint16_t row[5] = {7, 8, 9, 10, 11};
+    EXPECT(zerocp_publisher_publish_copy(publisher, row, 3, &error), ZEROCP_ERR_INVALID_ARGUMENT,
+           "size 3 is not a payload");
+    EXPECT(zerocp_publisher_publish_copy(publisher, row, sizeof row, &error), ZEROCP_ERR_INVALID_ARGUMENT,
+           "slice");
+    EXPECT(zerocp_publisher_publish_copy(publisher, row, 3 * sizeof row[0], &error), ZEROCP_OK, "");
+    EXPECT(zerocp_subscriber_wait(subscriber, 5000, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_subscriber_take(subscriber, &sample, &error), ZEROCP_OK, "");
+    const unsigned char zeros[8] = {0};
+    if (sample.len != 3 || sample.size != 6 || memcmp(sample.payload, row, 6) != 0 ||
+        sample.user_header_size != 8 || memcmp(sample.user_header, zeros, 8) != 0) {
+        fprintf(stderr, "copied slice: %zu elements, %zu bytes\n", sample.len, sample.size);
+        failures++;
+    }
+    EXPECT(zerocp_subscriber_release(subscriber, sample.payload, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_subscriber_take(subscriber, &sample, &error), ZEROCP_EMPTY, "");
+    uint16_t copied_row[5];
+    EXPECT(zerocp_subscriber_take_copy(subscriber, copied_row, sizeof copied_row, NULL, &error),
+           ZEROCP_ERR_INVALID_ARGUMENT, "slice or a user header");
     EXPECT(zerocp_subscriber_destroy(subscriber, &error), ZEROCP_OK, "");
     EXPECT(zerocp_publisher_destroy(publisher, &error), ZEROCP_OK, "");
 
@@ -212,6 +235,51 @@ int main(void) {
     EXPECT(zerocp_subscriber_take(subscriber, &sample, &error), ZEROCP_OK, "");
     EXPECT(zerocp_subscriber_release(subscriber, sample.payload, &error), ZEROCP_OK, "");
     EXPECT(zerocp_subscriber_release(subscriber, sample.payload, &error), ZEROCP_ERR_NOT_HELD, "not a sample");
+
+    /* A copy: exactly the type's size, byte for byte; nothing published
+     * otherwise. */
+    counter_t copied;
+    memset(&copied, 0x3c, sizeof copied);
+    EXPECT(zerocp_publisher_publish_copy(publisher, NULL, sizeof copied, &error), ZEROCP_ERR_NULL_ARGUMENT,
+           "data is NULL");
+    EXPECT(zerocp_publisher_publish_copy(publisher, &copied, sizeof copied - 1, &error),
+           ZEROCP_ERR_INVALID_ARGUMENT, "is not a payload");
+    EXPECT(zerocp_publisher_publish_copy(zero, &copied, sizeof copied, &error), ZEROCP_ERR_INVALID_HANDLE,
+           "zero");
+    EXPECT(zerocp_subscriber_take(subscriber, &sample, &error), ZEROCP_EMPTY, "");
+    EXPECT(zerocp_publisher_publish_copy(publisher, &copied, sizeof copied, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_subscriber_wait(subscriber, 5000, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_subscriber_take(subscriber, &sample, &error), ZEROCP_OK, "");
+    if (sample.size != sizeof copied || memcmp(sample.payload, &copied, sizeof copied) != 0) {
+        fprintf(stderr, "copied sample: %zu bytes, not the bytes sent\n", sample.size);
+        failures++;
+    }
+    EXPECT(zerocp_subscriber_release(subscriber, sample.payload, &error), ZEROCP_OK, "");
+
+    /* Copies out: a buffer that holds the type, the sample released within
+     * the call (more copies than max_held samples, 8 by default). */
+    counter_t received;
+    EXPECT(zerocp_subscriber_take_copy(subscriber, NULL, sizeof received, &sample, &error),
+           ZEROCP_ERR_NULL_ARGUMENT, "buffer is NULL");
+    EXPECT(zerocp_subscriber_take_copy(subscriber, &received, sizeof received, &sample, &error), ZEROCP_EMPTY, "");
+    EXPECT(zerocp_publisher_publish_copy(publisher, &copied, sizeof copied, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_subscriber_wait(subscriber, 5000, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_subscriber_take_copy(subscriber, &received, sizeof received - 1, &sample, &error),
+           ZEROCP_ERR_INVALID_ARGUMENT, "capacity");
+    for (int i = 0; i < 10; i++) {
+        if (i > 0) {
+            copied.count = (uint64_t)i;
+            EXPECT(zerocp_publisher_publish_copy(publisher, &copied, sizeof copied, &error), ZEROCP_OK, "");
+        }
+        EXPECT(zerocp_subscriber_take_copy(subscriber, &received, sizeof received, &sample, &error), ZEROCP_OK,
+               "");
+        if (memcmp(&received, &copied, sizeof copied) != 0 || sample.payload != &received ||
+            sample.size != sizeof received || sample.user_header != NULL) {
+            fprintf(stderr, "copy %d: not the bytes sent, or not described as the buffer\n", i);
+            failures++;
+        }
+    }
+    EXPECT(zerocp_subscriber_take_copy(subscriber, &received, sizeof received, NULL, &error), ZEROCP_EMPTY, "");
 
     slice_errors(runtime);
 

@@ -1,7 +1,7 @@
 // Bad input and misuse through the C++ API: invalid names and options,
 // payload types other than the service's, loans and samples past their
 // limits, published or released twice, or outliving their port, and
-// moved-from objects. Every call must return its zerocp::Error (code and
+// moved-from objects; copies in and out. Every call must return its zerocp::Error (code and
 // message), never crash; prints "all error checks passed" at the end. The
 // daemon is the one of ZEROCP_DOMAIN.
 #include <chrono>
@@ -167,6 +167,34 @@ static void samples(const zerocp::Runtime &runtime, const zerocp::Service &servi
     EXPECT_ERROR(subscriber->wait(std::chrono::milliseconds(0)), ZEROCP_ERR_INVALID_HANDLE, "");
 }
 
+/// Copies in and out, one call each: the sample is released within
+/// take_copy(), so more copies than max_held come through.
+static void copies(const zerocp::Runtime &runtime, const zerocp::Service &service) {
+    auto subscriber =
+        zerocp::Subscriber<Counter>::create(runtime, service, zerocp::SubscriberOptions().max_held(1));
+    auto publisher = zerocp::Publisher<Counter>::create(runtime, service);
+    EXPECT_OK(subscriber);
+    EXPECT_OK(publisher);
+    if (!subscriber || !publisher) {
+        return;
+    }
+    auto empty = subscriber->take_copy();
+    EXPECT_TRUE(empty && !*empty);
+    Counter value{};
+    for (uint64_t i = 0; i < 3; i++) {
+        value.count = 70 + i;
+        EXPECT_OK(publisher->publish_copy(value));
+    }
+    auto woken = subscriber->wait(std::chrono::seconds(5));
+    EXPECT_TRUE(woken && *woken);
+    for (uint64_t i = 0; i < 3; i++) {
+        auto copied = subscriber->take_copy();
+        EXPECT_TRUE(copied && *copied && (*copied)->count == 70 + i);
+    }
+    empty = subscriber->take_copy();
+    EXPECT_TRUE(empty && !*empty);
+}
+
 int main() {
     auto runtime = zerocp::Runtime::create("cpp-errors");
     auto service = zerocp::Service::create("Examples", "Demo", "Counter");
@@ -182,6 +210,7 @@ int main() {
     wrong_types(*runtime, *service);
     loans(*runtime, *service);
     samples(*runtime, *service);
+    copies(*runtime, *service);
     if (failures != 0) {
         std::fprintf(stderr, "%d error checks failed\n", failures);
         return 1;

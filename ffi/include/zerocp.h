@@ -112,6 +112,55 @@ typedef int32_t zerocp_result_t;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// A publisher. Zero is never a valid handle.
+typedef struct zerocp_publisher_t {
+  // The handle's id (opaque).
+  uint64_t id;
+} zerocp_publisher_t;
+
+// A failure's details, filled by the call it is passed to (when not NULL):
+// `code` is the call's result, `message` a NUL-terminated UTF-8 text
+// (cut at a character boundary to fit). A successful call sets `code` to
+// `ZEROCP_OK` and `message` to the empty string.
+typedef struct zerocp_error_t {
+  // The call's result (a `zerocp_result_t` value).
+  int32_t code;
+  // What failed, NUL-terminated.
+  char message[ZEROCP_ERROR_MESSAGE_LEN];
+} zerocp_error_t;
+
+// A subscriber. Zero is never a valid handle.
+typedef struct zerocp_subscriber_t {
+  // The handle's id (opaque).
+  uint64_t id;
+} zerocp_subscriber_t;
+
+// A sample taken by `zerocp_subscriber_take`: its payload (read-only, in
+// shared memory, valid until released) and metadata.
+typedef struct zerocp_sample_t {
+  // The payload's first byte, aligned for the type.
+  const void *payload;
+  // The payload's size in bytes (the type's size; for a slice, `len`
+  // times it).
+  size_t size;
+  // The publisher's sequence number of this sample (from 0).
+  uint64_t sequence;
+  // The publisher's `CLOCK_MONOTONIC` when it published, in nanoseconds.
+  uint64_t publish_time_ns;
+  // The publisher's port index in the daemon's registry.
+  uint32_t publisher_port;
+  // The publisher port's generation (with the index: which publisher).
+  uint32_t publisher_generation;
+  // Elements of a slice payload (1 for a sized type; a slice may be
+  // empty: then `size` is 0).
+  size_t len;
+  // The user header's first byte (read-only, valid as the payload is),
+  // or NULL when the service type has none.
+  const void *user_header;
+  // The user header's size in bytes (0 without one).
+  size_t user_header_size;
+} zerocp_sample_t;
+
 // A process's registration with the daemon of its domain. Zero is never a
 // valid handle.
 typedef struct zerocp_runtime_t {
@@ -131,17 +180,6 @@ typedef struct zerocp_notifier_t {
   // The handle's id (opaque).
   uint64_t id;
 } zerocp_notifier_t;
-
-// A failure's details, filled by the call it is passed to (when not NULL):
-// `code` is the call's result, `message` a NUL-terminated UTF-8 text
-// (cut at a character boundary to fit). A successful call sets `code` to
-// `ZEROCP_OK` and `message` to the empty string.
-typedef struct zerocp_error_t {
-  // The call's result (a `zerocp_result_t` value).
-  int32_t code;
-  // What failed, NUL-terminated.
-  char message[ZEROCP_ERROR_MESSAGE_LEN];
-} zerocp_error_t;
 
 // A listener. Zero is never a valid handle.
 typedef struct zerocp_listener_t {
@@ -191,12 +229,6 @@ typedef struct zerocp_publisher_options_t {
   const struct zerocp_type_t *user_header;
 } zerocp_publisher_options_t;
 
-// A publisher. Zero is never a valid handle.
-typedef struct zerocp_publisher_t {
-  // The handle's id (opaque).
-  uint64_t id;
-} zerocp_publisher_t;
-
 // A loan's parts (`zerocp_publisher_loan_slice`), in shared memory and
 // the caller's until the loan is published or released.
 typedef struct zerocp_loan_t {
@@ -239,38 +271,6 @@ typedef struct zerocp_subscriber_options_t {
   const struct zerocp_type_t *user_header;
 } zerocp_subscriber_options_t;
 
-// A subscriber. Zero is never a valid handle.
-typedef struct zerocp_subscriber_t {
-  // The handle's id (opaque).
-  uint64_t id;
-} zerocp_subscriber_t;
-
-// A sample taken by `zerocp_subscriber_take`: its payload (read-only, in
-// shared memory, valid until released) and metadata.
-typedef struct zerocp_sample_t {
-  // The payload's first byte, aligned for the type.
-  const void *payload;
-  // The payload's size in bytes (the type's size; for a slice, `len`
-  // times it).
-  size_t size;
-  // The publisher's sequence number of this sample (from 0).
-  uint64_t sequence;
-  // The publisher's `CLOCK_MONOTONIC` when it published, in nanoseconds.
-  uint64_t publish_time_ns;
-  // The publisher's port index in the daemon's registry.
-  uint32_t publisher_port;
-  // The publisher port's generation (with the index: which publisher).
-  uint32_t publisher_generation;
-  // Elements of a slice payload (1 for a sized type; a slice may be
-  // empty: then `size` is 0).
-  size_t len;
-  // The user header's first byte (read-only, valid as the payload is),
-  // or NULL when the service type has none.
-  const void *user_header;
-  // The user header's size in bytes (0 without one).
-  size_t user_header_size;
-} zerocp_sample_t;
-
 // A wait set. Zero is never a valid handle.
 typedef struct zerocp_waitset_t {
   // The handle's id (opaque).
@@ -288,6 +288,49 @@ typedef struct zerocp_waitset_event_t {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Publishes a copy of the `size` bytes at `data` in one call: loans a
+// sample, copies them into it and publishes it, as `zerocp_publisher_loan`
+// (or `_loan_slice`) and `zerocp_publisher_publish` would, without a loan
+// for the caller to track. `size` is the type's size, or for a slice type
+// a whole number of elements up to `max_slice_len`; the user header, if
+// the publisher has one, is published zero-filled (loan the sample to
+// write it). Fails as the loan and the publish do, and with
+// `ZEROCP_ERR_INVALID_ARGUMENT` (nothing published) for a `size` that is
+// not a payload of this publisher's type.
+//
+// # Safety
+//
+// `data` is NULL (refused) or points to `size` readable bytes, which do
+// not overlap the publisher's shared memory; `error` is NULL or points to
+// a writable `zerocp_error_t`.
+zerocp_result_t zerocp_publisher_publish_copy(struct zerocp_publisher_t publisher,
+                                              const void *data,
+                                              size_t size,
+                                              struct zerocp_error_t *error);
+
+// Takes the oldest queued sample as a copy in one call: copies its
+// payload into the `capacity` bytes at `buffer`, fills `*sample` (when not
+// NULL) with its metadata, `payload` pointing at `buffer`, and releases
+// it, as `zerocp_subscriber_take` and `zerocp_subscriber_release` would;
+// `ZEROCP_EMPTY` (not an error) when none is queued.
+//
+// For sized types without a user header: a slice or a user header is
+// `ZEROCP_ERR_INVALID_ARGUMENT` (take such samples with
+// `zerocp_subscriber_take`), and so is a `capacity` below the type's size;
+// in either case nothing is taken. The sample counts as held during the
+// call: `ZEROCP_ERR_LIMIT` when `max_held` samples are held already.
+//
+// # Safety
+//
+// `buffer` is NULL (refused) or points to `capacity` writable bytes,
+// which do not overlap the subscriber's shared memory; `sample` is NULL or
+// writable; `error` is NULL or points to a writable `zerocp_error_t`.
+zerocp_result_t zerocp_subscriber_take_copy(struct zerocp_subscriber_t subscriber,
+                                            void *buffer,
+                                            size_t capacity,
+                                            struct zerocp_sample_t *sample,
+                                            struct zerocp_error_t *error);
 
 // The name of the result code `code` (`"ZEROCP_ERR_DAEMON"`), or
 // `"unknown"`: a static string, never freed.

@@ -17,6 +17,7 @@
 //! | [`payload_type`] | `zerocp_type_t`: a payload type by name, size and alignment |
 //! | [`publisher_api`] | publishers over the runtime's `UntypedPublisher`: loan, publish, release |
 //! | [`subscriber_api`] | subscribers over the `UntypedSubscriber`: take, release, wait |
+//! | [`copy_api`] | publish and take as a copy, one call each: for small payloads |
 //! | [`event_api`] | notifiers and listeners: event ids without payload |
 //! | [`waitset_api`] | wait sets over the runtime's `WaitSet`: one wait for several subscribers, listeners, intervals, deadlines and descriptors, with the reason for each |
 //! | [`waitset_attach_api`] | attaching to a wait set and detaching |
@@ -44,6 +45,7 @@
 
 mod boundary;
 mod classify;
+pub mod copy_api;
 pub mod error;
 pub mod event_api;
 mod handles;

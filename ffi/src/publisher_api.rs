@@ -79,7 +79,7 @@ impl Default for zerocp_publisher_options_t {
 /// A publisher and the loans C holds (field order: loans drop first).
 pub(crate) struct PublisherPort {
     loans: Vec<UntypedLoan<'static>>,
-    publisher: UntypedPublisher,
+    pub(crate) publisher: UntypedPublisher,
 }
 
 // SAFETY: the publisher and its loans share a reference-counted core that

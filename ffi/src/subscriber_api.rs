@@ -224,37 +224,37 @@ pub unsafe extern "C" fn zerocp_subscriber_take(
             // subscriber's memory); it is stored beside the subscriber and
             // dropped before it (SubscriberPort's field order).
             let taken: UntypedSample<'static> = unsafe { std::mem::transmute(taken) };
-            let publisher = taken.publisher();
-            let bytes = taken.payload();
-            let header = taken.user_header();
             // SAFETY: the caller's contract on `sample` (function docs).
-            unsafe {
-                put(
-                    sample,
-                    "sample",
-                    zerocp_sample_t {
-                        payload: bytes.as_ptr().cast(),
-                        size: bytes.len(),
-                        sequence: taken.sequence(),
-                        publish_time_ns: taken.publish_time().as_nanos(),
-                        publisher_port: publisher.port_index(),
-                        publisher_generation: publisher.generation(),
-                        len: taken.len(),
-                        user_header: if header.is_empty() {
-                            std::ptr::null()
-                        } else {
-                            header.as_ptr().cast()
-                        },
-                        user_header_size: header.len(),
-                    },
-                )
-            }?;
+            unsafe { put(sample, "sample", describe(&taken)) }?;
             port.held.push(taken);
             Ok(zerocp_result_t::ZEROCP_OK)
         })
     };
     // SAFETY: the caller's contract on `error`.
     unsafe { call(error, body) }
+}
+
+/// What C learns of a taken sample: where its payload and user header
+/// are, and its metadata.
+pub(crate) fn describe(taken: &UntypedSample<'_>) -> zerocp_sample_t {
+    let publisher = taken.publisher();
+    let bytes = taken.payload();
+    let header = taken.user_header();
+    zerocp_sample_t {
+        payload: bytes.as_ptr().cast(),
+        size: bytes.len(),
+        sequence: taken.sequence(),
+        publish_time_ns: taken.publish_time().as_nanos(),
+        publisher_port: publisher.port_index(),
+        publisher_generation: publisher.generation(),
+        len: taken.len(),
+        user_header: if header.is_empty() {
+            std::ptr::null()
+        } else {
+            header.as_ptr().cast()
+        },
+        user_header_size: header.len(),
+    }
 }
 
 /// Releases the sample whose payload is at `payload` (from

@@ -154,6 +154,29 @@ public:
         return std::optional<Sample<T>>(Sample<T>(handle_.get(), raw));
     }
 
+    /// Takes the oldest queued sample as a copy of its `T` in one call
+    /// (`zerocp_subscriber_take_copy`): an empty optional when none is
+    /// queued. The sample is released before this returns; for a small `T`
+    /// this is cheaper than `take()` and a release.
+    ///
+    /// ```cpp
+    /// auto copied = subscriber.take_copy();
+    /// if (copied && *copied) { std::printf("%llu\n", (unsigned long long)(*copied)->count); }
+    /// ```
+    Result<std::optional<T>> take_copy() noexcept {
+        static_assert(std::is_default_constructible_v<T>, "take_copy() copies into a default-constructed T");
+        zerocp_error_t error;
+        T value{};
+        zerocp_result_t code = zerocp_subscriber_take_copy(handle_.get(), &value, sizeof(T), nullptr, &error);
+        if (code == ZEROCP_EMPTY) {
+            return std::optional<T>();
+        }
+        if (code != ZEROCP_OK) {
+            return Error(error);
+        }
+        return std::optional<T>(value);
+    }
+
     /// Sleeps until a sample is queued (true) or `timeout` passes (false);
     /// no timeout (`std::nullopt`) waits without limit. A publisher leaving
     /// wakes the C wait early; this waits again for the rest of the time.
