@@ -141,6 +141,20 @@ mod roles {
             publisher.loan_slice(2),
             Err(LoanError::SliceTooLong { len: 2, max: 1 })
         ));
+        // No value of a sized type is no payload; a byte loan is the size.
+        assert!(matches!(
+            publisher.loan_slice(0),
+            Err(LoanError::PayloadSize { bytes: 0, .. })
+        ));
+        assert!(matches!(
+            publisher.loan_bytes(size_of::<Pose>() - 1),
+            Err(LoanError::PayloadSize { .. })
+        ));
+        let loan = publisher
+            .loan_bytes(size_of::<Pose>())
+            .expect("a loan of the type's size");
+        assert_eq!(loan.len_bytes(), size_of::<Pose>());
+        drop(loan);
 
         for i in 0..3u32 {
             write_pose(&publisher, Pose { x: i, y: 10 * i });
@@ -204,5 +218,19 @@ mod roles {
             };
             assert_eq!(*sample.user_header(), frame);
         }
+        // Byte loans: whole elements up to the maximum.
+        assert!(matches!(
+            publisher.loan_bytes(3),
+            Err(LoanError::PayloadSize {
+                bytes: 3,
+                type_size: 2
+            })
+        ));
+        assert!(matches!(
+            publisher.loan_bytes(18),
+            Err(LoanError::SliceTooLong { len: 9, max: 8 })
+        ));
+        let loan = publisher.loan_bytes(16).expect("a loan of 8 elements");
+        assert_eq!(loan.len_bytes(), 16);
     }
 }

@@ -176,22 +176,51 @@ impl UntypedPublisher {
     }
 
     /// Loans `len` elements of a slice type (`len` must be 1 for a sized
-    /// one); fails with [`LoanError::SliceTooLong`] beyond the maximum,
-    /// otherwise as [`Publisher::loan_slice_uninit`](crate::Publisher::loan_slice_uninit).
+    /// one); fails with [`LoanError::SliceTooLong`] beyond the maximum and
+    /// [`LoanError::PayloadSize`] for no value of a sized type, otherwise
+    /// as [`Publisher::loan_slice_uninit`](crate::Publisher::loan_slice_uninit).
     pub fn loan_slice(&self, len: usize) -> Result<UntypedLoan<'_>, LoanError> {
-        let max = match self.service_type.shape {
-            PayloadShape::Sized => 1,
-            PayloadShape::Slice => self.cell.get().options.max_slice_len,
-        };
-        if len > max as usize {
-            return Err(LoanError::SliceTooLong { len, max });
+        if self.service_type.shape == PayloadShape::Sized && len > 1 {
+            return Err(LoanError::SliceTooLong { len, max: 1 });
         }
-        // Cannot overflow: len <= max, and the daemon placed max elements in a chunk.
-        let bytes = (len * self.service_type.payload.size as usize) as u32;
+        self.loan_elements(len, self.service_type.payload.size as usize)
+    }
+
+    /// Loans a payload of `bytes` bytes: the type's size, or a whole number
+    /// of a slice type's elements up to the maximum. Fails with
+    /// [`LoanError::PayloadSize`] for another length and
+    /// [`LoanError::SliceTooLong`] beyond the maximum (nothing is loaned),
+    /// otherwise as [`loan_slice`](Self::loan_slice).
+    ///
+    /// ```no_run
+    /// use zerocp::{ServiceType, TypeInfo};
+    /// # let rt = zerocp::Runtime::init("doc")?;
+    /// # let svc = zerocp::ServiceDescription::new("Robot", "Base", "Pose")?;
+    /// let publisher = rt
+    ///     .untyped_publisher(&svc, ServiceType::sized(TypeInfo::of::<u64>()))
+    ///     .create()?;
+    /// let mut loan = publisher.loan_bytes(8)?;
+    /// loan.payload_mut().copy_from_slice(&7u64.to_ne_bytes().map(std::mem::MaybeUninit::new));
+    /// loan.publish()?;
+    /// assert!(publisher.loan_bytes(4).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn loan_bytes(&self, bytes: usize) -> Result<UntypedLoan<'_>, LoanError> {
+        self.loan_elements(bytes, 1)
+    }
+
+    /// Loans `len` units of `unit` bytes, once the port's declared type
+    /// admits that many bytes (`PublisherOptions::loan_bytes`).
+    fn loan_elements(&self, len: usize, unit: usize) -> Result<UntypedLoan<'_>, LoanError> {
         let header_bytes = self.service_type.user_header.size as usize;
         self.cell.call(
-            |core| core.loan(bytes),
-            |core, loan| UntypedLoan::new(Rc::clone(core), loan, bytes as usize, header_bytes),
+            |core| {
+                let bytes = core.options.loan_bytes(len, unit)?;
+                core.loan(bytes).map(|loan| (loan, bytes))
+            },
+            |core, (loan, bytes)| {
+                UntypedLoan::new(Rc::clone(core), loan, bytes as usize, header_bytes)
+            },
         )
     }
 
