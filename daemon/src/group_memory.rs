@@ -88,9 +88,8 @@ impl std::error::Error for PortCommitError {
 /// (module docs).
 fn commit_all_but_ports(
     control: &SharedMemory,
-    config: &GroupConfig,
+    layout: &GroupControlLayout,
 ) -> Result<(), SegmentOwnerError> {
-    let layout = GroupControlLayout::compute(config).map_err(SegmentOwnerError::ControlLayout)?;
     let (ports, end) = layout.ports_range();
     let tail = layout.total_size() - end;
     commit_range(control, 0, ports)
@@ -146,18 +145,17 @@ impl GroupMemory {
         incarnation: u32,
         commit_pools: PoolCommit,
     ) -> Result<Self, SegmentOwnerError> {
-        let control_size = GroupControlLayout::compute(config)
-            .map_err(SegmentOwnerError::ControlLayout)?
-            .total_size();
+        let control_layout =
+            GroupControlLayout::compute(config).map_err(SegmentOwnerError::ControlLayout)?;
         let payload_size = MempoolLayout::compute(config.mempools())
             .map_err(SegmentOwnerError::DataLayout)?
             .total_bytes();
         let (control, control_map) = create_one(
             SegmentName::group_part(domain, name, CONTROL_PART),
-            control_size,
+            control_layout.total_size(),
             SharedMemory::create_uncommitted,
         )?;
-        commit_all_but_ports(&control, config)?;
+        commit_all_but_ports(&control, &control_layout)?;
         let create_payload = match commit_pools {
             PoolCommit::AtStart => SharedMemory::create,
             PoolCommit::OnTouch => SharedMemory::create_uncommitted,

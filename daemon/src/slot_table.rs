@@ -118,15 +118,19 @@ impl SlotTable {
 
     /// Whether slot `index` is allocated with `generation`.
     pub fn is_live(&self, index: u32, generation: u32) -> bool {
-        self.records
-            .get(index as usize)
-            .is_some_and(|r| r.in_use && r.generation == generation)
+        self.live_record(index, generation).is_some()
     }
 
     /// The settings of live slot `index` (`generation`).
     pub fn settings_in_use(&self, index: u32, generation: u32) -> Option<PortSettings> {
-        let record = self.records.get(index as usize)?;
-        (record.in_use && record.generation == generation).then_some(record.settings)
+        self.live_record(index, generation).map(|r| r.settings)
+    }
+
+    /// The record of slot `index` while it is handed out as `generation`.
+    fn live_record(&self, index: u32, generation: u32) -> Option<&SlotRecord> {
+        self.records
+            .get(index as usize)
+            .filter(|r| r.in_use && r.generation == generation)
     }
 
     /// Remembers `settings` as written into slot `index`.
