@@ -1,4 +1,4 @@
-/* The C side of the `zerocp-c` latency case (benches/latency_c.rs): the
+/* The C side of the `zerocp-c` and `zerocp-c-copy` latency cases (benches/latency_c.rs): the
  * ping-pong of the Rust latency benchmark's `zerocp` case, through the C API.
  *
  *   c_pingpong pong SIZE CPU SEND          echo every sample back until STOP

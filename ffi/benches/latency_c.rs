@@ -13,8 +13,9 @@
 //! | `zerocp-c-copy` | the same C program with copies (`zerocp_publisher_publish_copy` of an N-byte buffer; busy `zerocp_subscriber_take_copy` into it) |
 //!
 //! All use the same settings (queue capacity 1, one sample held, one
-//! loan, discard-oldest), look only at the first 8 bytes (the sequence
-//! number), and compute the same statistics (one-way = round trip / 2; the
+//! loan, discard-oldest), carry the sequence number in the first 8 bytes
+//! (the zero-copy cases write and read only those, the copies move all N),
+//! and compute the same statistics (one-way = round trip / 2; the
 //! percentile of `n` sorted samples at index `ceil(p n) - 1`; `msgs_per_s`
 //! = 2 × round trips / wall time; a warm-up of 10 %, at least 500). The
 //! difference of a C median and the Rust one is what the C API adds: the
@@ -177,7 +178,8 @@ fn run_cases(
     );
     for &size in &options.sizes {
         let size = size.to_string();
-        // Per C case, the (C - Rust, Rust) medians of each round.
+        // Per case (the Rust one's stays empty), the (C - Rust, Rust)
+        // medians of each round.
         let mut gaps = vec![Vec::new(); options.cases.len()];
         for _ in 0..options.rounds {
             let mut medians = Vec::new();

@@ -108,9 +108,17 @@ static void slice_errors(zerocp_runtime_t runtime) {
      * published zero-filled. */
     const uint16_t row[5] = {7, 8, 9, 10, 11};
     EXPECT(zerocp_publisher_publish_copy(publisher, row, 3, &error), ZEROCP_ERR_INVALID_ARGUMENT,
-           "size 3 is not a payload");
+           "3 bytes does not fit");
     EXPECT(zerocp_publisher_publish_copy(publisher, row, sizeof row, &error), ZEROCP_ERR_INVALID_ARGUMENT,
            "slice");
+    EXPECT(zerocp_publisher_publish_copy(publisher, row, 4 * sizeof row[0], &error), ZEROCP_OK, "");
+    EXPECT(zerocp_subscriber_wait(subscriber, 5000, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_subscriber_take(subscriber, &sample, &error), ZEROCP_OK, "");
+    if (sample.len != 4 || memcmp(sample.payload, row, 8) != 0) {
+        fprintf(stderr, "copied slice of the maximum: %zu elements\n", sample.len);
+        failures++;
+    }
+    EXPECT(zerocp_subscriber_release(subscriber, sample.payload, &error), ZEROCP_OK, "");
     EXPECT(zerocp_publisher_publish_copy(publisher, row, 3 * sizeof row[0], &error), ZEROCP_OK, "");
     EXPECT(zerocp_subscriber_wait(subscriber, 5000, &error), ZEROCP_OK, "");
     EXPECT(zerocp_subscriber_take(subscriber, &sample, &error), ZEROCP_OK, "");
@@ -124,7 +132,7 @@ static void slice_errors(zerocp_runtime_t runtime) {
     EXPECT(zerocp_subscriber_take(subscriber, &sample, &error), ZEROCP_EMPTY, "");
     uint16_t copied_row[5];
     EXPECT(zerocp_subscriber_take_copy(subscriber, copied_row, sizeof copied_row, NULL, &error),
-           ZEROCP_ERR_INVALID_ARGUMENT, "slice or a user header");
+           ZEROCP_ERR_INVALID_ARGUMENT, "is a slice");
     EXPECT(zerocp_subscriber_destroy(subscriber, &error), ZEROCP_OK, "");
     EXPECT(zerocp_publisher_destroy(publisher, &error), ZEROCP_OK, "");
 
@@ -140,7 +148,20 @@ static void slice_errors(zerocp_runtime_t runtime) {
         failures++;
     }
     EXPECT(zerocp_publisher_release(publisher, loan.payload, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_publisher_loan_slice(publisher, 0, &loan, &error), ZEROCP_ERR_INVALID_ARGUMENT,
+           "0 bytes does not fit");
     EXPECT(zerocp_publisher_destroy(publisher, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_service_destroy(service, &error), ZEROCP_OK, "");
+
+    /* A sized type with a user header is taken in place, not copied. */
+    EXPECT(zerocp_service_create("Examples", "Errors", "SizedHeader", &service, &error), ZEROCP_OK, "");
+    zerocp_subscriber_options_default(&sub_options);
+    sub_options.user_header = &header;
+    EXPECT(zerocp_subscriber_create(runtime, service, &element, &sub_options, &subscriber, &error), ZEROCP_OK, "");
+    uint16_t value;
+    EXPECT(zerocp_subscriber_take_copy(subscriber, &value, sizeof value, NULL, &error),
+           ZEROCP_ERR_INVALID_ARGUMENT, "8-byte user header");
+    EXPECT(zerocp_subscriber_destroy(subscriber, &error), ZEROCP_OK, "");
     EXPECT(zerocp_service_destroy(service, &error), ZEROCP_OK, "");
 }
 
@@ -243,7 +264,7 @@ int main(void) {
     EXPECT(zerocp_publisher_publish_copy(publisher, NULL, sizeof copied, &error), ZEROCP_ERR_NULL_ARGUMENT,
            "data is NULL");
     EXPECT(zerocp_publisher_publish_copy(publisher, &copied, sizeof copied - 1, &error),
-           ZEROCP_ERR_INVALID_ARGUMENT, "is not a payload");
+           ZEROCP_ERR_INVALID_ARGUMENT, "71 bytes does not fit");
     EXPECT(zerocp_publisher_publish_copy(zero, &copied, sizeof copied, &error), ZEROCP_ERR_INVALID_HANDLE,
            "zero");
     EXPECT(zerocp_subscriber_take(subscriber, &sample, &error), ZEROCP_EMPTY, "");
@@ -279,6 +300,36 @@ int main(void) {
             failures++;
         }
     }
+    EXPECT(zerocp_subscriber_take_copy(subscriber, &received, sizeof received, NULL, &error), ZEROCP_EMPTY, "");
+    zerocp_subscriber_t no_subscriber = {0};
+    EXPECT(zerocp_subscriber_take_copy(no_subscriber, &received, sizeof received, NULL, &error),
+           ZEROCP_ERR_INVALID_HANDLE, "zero");
+
+    /* A larger buffer: only the sample's bytes are written. */
+    unsigned char roomy[sizeof(counter_t) + 8];
+    memset(roomy, 0xee, sizeof roomy);
+    EXPECT(zerocp_publisher_publish_copy(publisher, &copied, sizeof copied, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_subscriber_wait(subscriber, 5000, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_subscriber_take_copy(subscriber, roomy, sizeof roomy, &sample, &error), ZEROCP_OK, "");
+    if (sample.size != sizeof(counter_t) || memcmp(roomy, &copied, sizeof copied) != 0 ||
+        roomy[sizeof(counter_t)] != 0xee || roomy[sizeof roomy - 1] != 0xee) {
+        fprintf(stderr, "roomy copy: %zu bytes, or bytes written past the sample\n", sample.size);
+        failures++;
+    }
+
+    /* A copy counts as held during the call: with max_held (8) samples
+     * held it fails, and the sample stays queued. */
+    zerocp_sample_t held[8];
+    for (int i = 0; i < 9; i++)
+        EXPECT(zerocp_publisher_publish_copy(publisher, &copied, sizeof copied, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_subscriber_wait(subscriber, 5000, &error), ZEROCP_OK, "");
+    for (int i = 0; i < 8; i++)
+        EXPECT(zerocp_subscriber_take(subscriber, &held[i], &error), ZEROCP_OK, "");
+    EXPECT(zerocp_subscriber_take_copy(subscriber, &received, sizeof received, NULL, &error), ZEROCP_ERR_LIMIT,
+           "");
+    for (int i = 0; i < 8; i++)
+        EXPECT(zerocp_subscriber_release(subscriber, held[i].payload, &error), ZEROCP_OK, "");
+    EXPECT(zerocp_subscriber_take_copy(subscriber, &received, sizeof received, NULL, &error), ZEROCP_OK, "");
     EXPECT(zerocp_subscriber_take_copy(subscriber, &received, sizeof received, NULL, &error), ZEROCP_EMPTY, "");
 
     slice_errors(runtime);

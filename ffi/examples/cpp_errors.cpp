@@ -172,7 +172,7 @@ static void samples(const zerocp::Runtime &runtime, const zerocp::Service &servi
 static void copies(const zerocp::Runtime &runtime, const zerocp::Service &service) {
     auto subscriber =
         zerocp::Subscriber<Counter>::create(runtime, service, zerocp::SubscriberOptions().max_held(1));
-    auto publisher = zerocp::Publisher<Counter>::create(runtime, service);
+    auto publisher = zerocp::Publisher<Counter>::create(runtime, service, zerocp::PublisherOptions().max_loans(1));
     EXPECT_OK(subscriber);
     EXPECT_OK(publisher);
     if (!subscriber || !publisher) {
@@ -193,6 +193,8 @@ static void copies(const zerocp::Runtime &runtime, const zerocp::Service &servic
     }
     empty = subscriber->take_copy();
     EXPECT_TRUE(empty && !*empty);
+    { auto gone = std::move(*subscriber); }
+    EXPECT_ERROR(subscriber->take_copy(), ZEROCP_ERR_INVALID_HANDLE, "");
 }
 
 int main() {

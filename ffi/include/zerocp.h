@@ -136,7 +136,9 @@ typedef struct zerocp_subscriber_t {
 } zerocp_subscriber_t;
 
 // A sample taken by `zerocp_subscriber_take`: its payload (read-only, in
-// shared memory, valid until released) and metadata.
+// shared memory, valid until released) and metadata. Filled by
+// `zerocp_subscriber_take_copy`, it describes a copy: `payload` is the
+// caller's buffer (never released) and `user_header` NULL.
 typedef struct zerocp_sample_t {
   // The payload's first byte, aligned for the type.
   const void *payload;
@@ -301,9 +303,10 @@ extern "C" {
 //
 // # Safety
 //
-// `data` is NULL (refused) or points to `size` readable bytes, which do
-// not overlap the publisher's shared memory; `error` is NULL or points to
-// a writable `zerocp_error_t`.
+// `data` is NULL (refused) or points to `size` readable bytes: any
+// memory of the caller's, a loan or a held sample included, but not one
+// already published or released; `error` is NULL or points to a writable
+// `zerocp_error_t`.
 zerocp_result_t zerocp_publisher_publish_copy(struct zerocp_publisher_t publisher,
                                               const void *data,
                                               size_t size,
@@ -323,9 +326,10 @@ zerocp_result_t zerocp_publisher_publish_copy(struct zerocp_publisher_t publishe
 //
 // # Safety
 //
-// `buffer` is NULL (refused) or points to `capacity` writable bytes,
-// which do not overlap the subscriber's shared memory; `sample` is NULL or
-// writable; `error` is NULL or points to a writable `zerocp_error_t`.
+// `buffer` is NULL (refused) or points to `capacity` writable bytes: any
+// memory of the caller's, a loan included, but not one already published
+// or released; `sample` is NULL or writable; `error` is NULL or points to
+// a writable `zerocp_error_t`.
 zerocp_result_t zerocp_subscriber_take_copy(struct zerocp_subscriber_t subscriber,
                                             void *buffer,
                                             size_t capacity,

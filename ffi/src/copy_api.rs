@@ -16,7 +16,7 @@ use zerocp::PayloadShape;
 
 use crate::boundary::call;
 use crate::error::{Failure, zerocp_error_t, zerocp_result_t};
-use crate::publisher_api::{PUBLISHERS, PublisherPort, zerocp_publisher_t};
+use crate::publisher_api::{PUBLISHERS, zerocp_publisher_t};
 use crate::subscriber_api::{
     SUBSCRIBERS, SubscriberPort, describe, zerocp_sample_t, zerocp_subscriber_t,
 };
@@ -33,9 +33,10 @@ use crate::subscriber_api::{
 ///
 /// # Safety
 ///
-/// `data` is NULL (refused) or points to `size` readable bytes, which do
-/// not overlap the publisher's shared memory; `error` is NULL or points to
-/// a writable `zerocp_error_t`.
+/// `data` is NULL (refused) or points to `size` readable bytes: any
+/// memory of the caller's, a loan or a held sample included, but not one
+/// already published or released; `error` is NULL or points to a writable
+/// `zerocp_error_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn zerocp_publisher_publish_copy(
     publisher: zerocp_publisher_t,
@@ -48,39 +49,30 @@ pub unsafe extern "C" fn zerocp_publisher_publish_copy(
             return Err(Failure::null("data"));
         }
         PUBLISHERS.with(publisher.id, |port| {
-            let len = elements_in(port, size)?;
-            let mut loan = port.publisher.loan_slice(len)?;
-            // SAFETY: the caller's contract: `size` bytes readable at
-            // `data`, outside the loan's chunk; `elements_in` checked that
-            // `size` is the loan's length in bytes, which lie in its chunk.
-            unsafe { std::ptr::copy_nonoverlapping(data.cast::<u8>(), loan.as_mut_ptr(), size) };
+            // The loan (with its reference to the port's core) lives only
+            // in this call, under the port's lock: see `PublisherPort`.
+            let mut loan = port.publisher.loan_bytes(size)?;
+            let payload = loan.payload_mut();
+            if payload.len() != size {
+                return Err(Failure::new(
+                    zerocp_result_t::ZEROCP_ERR_INTERNAL,
+                    format!(
+                        "a loan of {size} bytes came back with {}; it was given back",
+                        payload.len()
+                    ),
+                ));
+            }
+            // SAFETY: the caller's contract: `size` readable bytes at
+            // `data`; the destination is the `size` bytes of a chunk just
+            // loaned, which no pointer of the caller's can reach, so the
+            // two do not overlap.
+            unsafe { std::ptr::copy_nonoverlapping(data.cast(), payload.as_mut_ptr(), size) };
             loan.publish()?;
             Ok(zerocp_result_t::ZEROCP_OK)
         })
     };
     // SAFETY: the caller's contract on `error`.
     unsafe { call(error, body) }
-}
-
-/// The elements a payload of `size` bytes holds: 1 for the sized type's
-/// exact size, or a whole number of a slice type's elements.
-fn elements_in(port: &PublisherPort, size: usize) -> Result<usize, Failure> {
-    let ty = port.publisher.service_type();
-    let element = ty.payload.size as usize;
-    let len = match ty.shape {
-        PayloadShape::Sized => (size == element).then_some(1),
-        PayloadShape::Slice if element == 0 => (size == 0).then_some(0),
-        PayloadShape::Slice => size.is_multiple_of(element).then_some(size / element),
-    };
-    len.ok_or_else(|| {
-        let per = match ty.shape {
-            PayloadShape::Sized => "",
-            PayloadShape::Slice => " per element",
-        };
-        Failure::invalid(format!(
-            "size {size} is not a payload of the publisher's type ({element} bytes{per})"
-        ))
-    })
 }
 
 /// Takes the oldest queued sample as a copy in one call: copies its
@@ -97,9 +89,10 @@ fn elements_in(port: &PublisherPort, size: usize) -> Result<usize, Failure> {
 ///
 /// # Safety
 ///
-/// `buffer` is NULL (refused) or points to `capacity` writable bytes,
-/// which do not overlap the subscriber's shared memory; `sample` is NULL or
-/// writable; `error` is NULL or points to a writable `zerocp_error_t`.
+/// `buffer` is NULL (refused) or points to `capacity` writable bytes: any
+/// memory of the caller's, a loan included, but not one already published
+/// or released; `sample` is NULL or writable; `error` is NULL or points to
+/// a writable `zerocp_error_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn zerocp_subscriber_take_copy(
     subscriber: zerocp_subscriber_t,
@@ -114,13 +107,24 @@ pub unsafe extern "C" fn zerocp_subscriber_take_copy(
         }
         SUBSCRIBERS.with(subscriber.id, |port| {
             copyable(port, capacity)?;
+            // The sample (with its reference to the port's core) lives only
+            // in this call, under the port's lock: see `SubscriberPort`.
             let Some(taken) = port.subscriber.take()? else {
                 return Ok(zerocp_result_t::ZEROCP_EMPTY);
             };
             let bytes = taken.payload();
-            // SAFETY: `copyable` checked that the buffer holds the type's
-            // size, which the sized payload is (checked when taken); the
-            // caller's contract: writable, outside the shared memory.
+            if bytes.len() > capacity {
+                return Err(Failure::new(
+                    zerocp_result_t::ZEROCP_ERR_INTERNAL,
+                    format!(
+                    "a sample of {} bytes does not fit the {capacity}-byte buffer; it was released unread",
+                    bytes.len()
+                )));
+            }
+            // SAFETY: `bytes.len()` fits the buffer (checked), which the
+            // caller's contract makes writable; the source is the chunk
+            // just taken, which no pointer of the caller's can reach, so
+            // the two do not overlap.
             unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), buffer.cast(), bytes.len()) };
             if !sample.is_null() {
                 let copied = zerocp_sample_t {
@@ -141,12 +145,18 @@ pub unsafe extern "C" fn zerocp_subscriber_take_copy(
 /// `capacity` bytes: a sized type without a user header that fits.
 fn copyable(port: &SubscriberPort, capacity: usize) -> Result<(), Failure> {
     let ty = port.subscriber.service_type();
-    if ty.shape == PayloadShape::Slice || ty.user_header.size > 0 {
+    if ty.shape == PayloadShape::Slice {
         return Err(Failure::invalid(
-            "the subscriber's type has a slice or a user header; take its samples with \
-             zerocp_subscriber_take"
-                .to_owned(),
+            "the subscriber's type is a slice, whose samples are taken in place: use \
+             zerocp_subscriber_take",
         ));
+    }
+    if ty.user_header.size > 0 {
+        return Err(Failure::invalid(format!(
+            "the subscriber's type has a {}-byte user header, which a copy would drop: use \
+             zerocp_subscriber_take",
+            ty.user_header.size
+        )));
     }
     let size = ty.payload.size as usize;
     if capacity < size {

@@ -64,6 +64,8 @@ impl<T> Registry<T> {
     /// An empty registry whose ids carry `tag`; `what` names the kind in
     /// messages.
     pub(crate) const fn new(tag: u8, what: &'static str) -> Self {
+        // Tag 0 would make the zero id one of this kind's.
+        assert!(tag != 0, "a registry's tag is not 0");
         Self {
             tag,
             what,
@@ -130,7 +132,7 @@ impl<T> Registry<T> {
         let index = self.index_of(id)?;
         let slot = self.existing_slot(index).ok_or_else(|| self.stale(id))?;
         let mut entry = slot.lock().unwrap_or_else(PoisonError::into_inner);
-        if self.id(index, entry.generation) != id {
+        if entry.generation != generation_of(id) {
             return Err(self.stale(id));
         }
         let object = entry.object.take().ok_or_else(|| self.stale(id))?;

@@ -84,9 +84,11 @@ pub(crate) struct PublisherPort {
 
 // SAFETY: the publisher and its loans share a reference-counted core that
 // is not thread-safe (`Rc`); every such reference lives inside this one
-// struct, which is only reached under its registry slot's lock, so
-// two threads never touch the counts at once, and moving the struct moves
-// them all together (as moving a `Send` `UntypedPublisher` does).
+// struct, which is only reached under its registry slot's lock, or in a
+// local of a call made under that lock and dropped before the lock is
+// (crate::copy_api's loans, also on unwinding). So two threads never touch
+// the counts at once, and moving the struct moves them all together (as
+// moving a `Send` `UntypedPublisher` does).
 unsafe impl Send for PublisherPort {}
 
 pub(crate) static PUBLISHERS: Registry<PublisherPort> = Registry::new(3, "publisher");

@@ -76,7 +76,9 @@ impl Default for zerocp_subscriber_options_t {
 }
 
 /// A sample taken by `zerocp_subscriber_take`: its payload (read-only, in
-/// shared memory, valid until released) and metadata.
+/// shared memory, valid until released) and metadata. Filled by
+/// `zerocp_subscriber_take_copy`, it describes a copy: `payload` is the
+/// caller's buffer (never released) and `user_header` NULL.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct zerocp_sample_t {
@@ -111,7 +113,9 @@ pub(crate) struct SubscriberPort {
 
 // SAFETY: as for crate::publisher_api::PublisherPort: the subscriber and
 // its samples share a non-thread-safe `Rc` core, all of whose references
-// live in this struct, reached only under its registry slot's lock.
+// live in this struct, reached only under its registry slot's lock, or in
+// a local of a call under that lock that is dropped before it is
+// (crate::copy_api's samples).
 unsafe impl Send for SubscriberPort {}
 
 pub(crate) static SUBSCRIBERS: Registry<SubscriberPort> = Registry::new(4, "subscriber");

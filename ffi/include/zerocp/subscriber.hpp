@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include "../zerocp.h"
@@ -166,7 +167,7 @@ public:
     Result<std::optional<T>> take_copy() noexcept {
         static_assert(std::is_default_constructible_v<T>, "take_copy() copies into a default-constructed T");
         zerocp_error_t error;
-        T value{};
+        T value;  // written by the call before it is read
         zerocp_result_t code = zerocp_subscriber_take_copy(handle_.get(), &value, sizeof(T), nullptr, &error);
         if (code == ZEROCP_EMPTY) {
             return std::optional<T>();
