@@ -136,11 +136,17 @@ impl PayloadLayout {
     /// size this payload can have. `bytes` comes from shared memory: this
     /// is its check.
     pub(crate) fn elements(self, bytes: u32) -> Option<usize> {
+        self.elements_of(bytes as usize)
+    }
+
+    /// [`elements`](Self::elements) of a length asked for by a caller,
+    /// which may exceed any chunk.
+    pub(crate) fn elements_of(self, bytes: usize) -> Option<usize> {
+        let element_size = self.element_size as usize;
         match self.shape {
-            PayloadShape::Sized => (bytes == self.element_size).then_some(1),
-            PayloadShape::Slice => (self.element_size > 0
-                && bytes.is_multiple_of(self.element_size))
-            .then(|| (bytes / self.element_size) as usize),
+            PayloadShape::Sized => (bytes == element_size).then_some(1),
+            PayloadShape::Slice => (element_size > 0 && bytes.is_multiple_of(element_size))
+                .then(|| bytes / element_size),
         }
     }
 }

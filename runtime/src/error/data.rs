@@ -41,9 +41,10 @@ pub enum LoanError {
         max: u32,
     },
     /// A byte length was asked for that the port's declared type cannot
-    /// have (an untyped client's or server's loan, [`crate::UntypedClient`]):
-    /// not the type's size, or not a whole number of a slice's elements;
-    /// nothing was loaned.
+    /// have (a loan of an untyped publisher, client or server:
+    /// [`crate::UntypedPublisher::loan_bytes`], [`crate::UntypedClient`]),
+    /// or no value of a sized type (`loan_slice(0)`): not the type's size,
+    /// or not a whole number of a slice's elements; nothing was loaned.
     PayloadSize {
         /// The length asked for, in bytes.
         bytes: usize,

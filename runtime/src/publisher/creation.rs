@@ -48,28 +48,30 @@ pub(crate) struct PublisherOptions {
 
 impl PublisherOptions {
     /// The bytes of a loan of `len` elements of `element_size` bytes each
-    /// (a typed slice's `T`; 1 for an untyped client's or server's byte
-    /// loans), checked against the declared type and the longest slice.
+    /// (a typed slice's `T`, an untyped publisher's element; 1 for the
+    /// byte loans of an untyped publisher, client or server), checked
+    /// against the declared type and the longest slice.
     pub(crate) fn loan_bytes(&self, len: usize, element_size: usize) -> Result<u32, LoanError> {
         let max = match self.shape {
             PayloadShape::Sized => 1,
             PayloadShape::Slice => self.max_slice_len,
         };
+        // Only an element count can overflow: a byte count is its own size.
         let bytes = len
             .checked_mul(element_size)
-            .and_then(|bytes| u32::try_from(bytes).ok())
             .ok_or(LoanError::SliceTooLong { len, max })?;
         let elements = self
             .layout()
-            .elements(bytes)
+            .elements_of(bytes)
             .ok_or(LoanError::PayloadSize {
-                bytes: bytes as usize,
+                bytes,
                 type_size: self.type_info.size,
             })?;
         if elements > max as usize {
             return Err(LoanError::SliceTooLong { len: elements, max });
         }
-        Ok(bytes)
+        // At most `max` elements, which the daemon placed in a chunk.
+        u32::try_from(bytes).map_err(|_| LoanError::SliceTooLong { len: elements, max })
     }
 
     /// The payload sizes the declared type allows.
@@ -243,5 +245,81 @@ impl PortCore for PublisherCore {
             self.options,
             self.sequence.get(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(shape: PayloadShape, max_slice_len: u32) -> PublisherOptions {
+        PublisherOptions {
+            service: ServiceDescription::new("Test", "Loan", "Bytes").expect("a valid name"),
+            type_info: TypeInfo::of::<u16>(),
+            shape,
+            max_slice_len,
+            user_header: TypeInfo::of::<()>(),
+            description: &TypeDescription::Opaque,
+            history: 0,
+            max_loans: 1,
+            publish_timeout: Duration::ZERO,
+            on_publish_timeout: PublishTimeout::DropForSubscriber,
+        }
+    }
+
+    #[test]
+    fn element_and_byte_lengths_are_checked_against_the_type() {
+        let sized = options(PayloadShape::Sized, 0);
+        assert_eq!(sized.loan_bytes(1, 2), Ok(2));
+        assert_eq!(sized.loan_bytes(2, 1), Ok(2));
+        assert_eq!(
+            sized.loan_bytes(0, 2),
+            Err(LoanError::PayloadSize {
+                bytes: 0,
+                type_size: 2
+            })
+        );
+        let slice = options(PayloadShape::Slice, 4);
+        assert_eq!(slice.loan_bytes(4, 2), Ok(8));
+        assert_eq!(slice.loan_bytes(0, 1), Ok(0));
+        assert_eq!(
+            slice.loan_bytes(5, 2),
+            Err(LoanError::SliceTooLong { len: 5, max: 4 })
+        );
+        assert_eq!(
+            slice.loan_bytes(7, 1),
+            Err(LoanError::PayloadSize {
+                bytes: 7,
+                type_size: 2
+            })
+        );
+    }
+
+    #[test]
+    fn lengths_beyond_any_chunk_are_refused_for_what_they_are() {
+        let sized = options(PayloadShape::Sized, 0);
+        let huge = usize::MAX - 1;
+        assert_eq!(
+            sized.loan_bytes(huge, 1),
+            Err(LoanError::PayloadSize {
+                bytes: huge,
+                type_size: 2
+            })
+        );
+        let slice = options(PayloadShape::Slice, 4);
+        assert_eq!(
+            slice.loan_bytes(huge, 1),
+            Err(LoanError::SliceTooLong {
+                len: huge / 2,
+                max: 4
+            })
+        );
+        assert_eq!(
+            slice.loan_bytes(usize::MAX, 2),
+            Err(LoanError::SliceTooLong {
+                len: usize::MAX,
+                max: 4
+            })
+        );
     }
 }
