@@ -160,7 +160,7 @@ static void slice_errors(zerocp_runtime_t runtime) {
     EXPECT(zerocp_subscriber_create(runtime, service, &element, &sub_options, &subscriber, &error), ZEROCP_OK, "");
     uint16_t value;
     EXPECT(zerocp_subscriber_take_copy(subscriber, &value, sizeof value, NULL, &error),
-           ZEROCP_ERR_INVALID_ARGUMENT, "8-byte user header");
+           ZEROCP_ERR_INVALID_ARGUMENT, "user header (8 bytes)");
     EXPECT(zerocp_subscriber_destroy(subscriber, &error), ZEROCP_OK, "");
     EXPECT(zerocp_service_destroy(service, &error), ZEROCP_OK, "");
 }
@@ -310,10 +310,18 @@ int main(void) {
     memset(roomy, 0xee, sizeof roomy);
     EXPECT(zerocp_publisher_publish_copy(publisher, &copied, sizeof copied, &error), ZEROCP_OK, "");
     EXPECT(zerocp_subscriber_wait(subscriber, 5000, &error), ZEROCP_OK, "");
+    sample.size = 0;
     EXPECT(zerocp_subscriber_take_copy(subscriber, roomy, sizeof roomy, &sample, &error), ZEROCP_OK, "");
-    if (sample.size != sizeof(counter_t) || memcmp(roomy, &copied, sizeof copied) != 0 ||
+    if (sample.size != sizeof(counter_t) || sample.payload != roomy || memcmp(roomy, &copied, sizeof copied) != 0 ||
         roomy[sizeof(counter_t)] != 0xee || roomy[sizeof roomy - 1] != 0xee) {
         fprintf(stderr, "roomy copy: %zu bytes, or bytes written past the sample\n", sample.size);
+        failures++;
+    }
+    /* An empty queue leaves the description alone. */
+    sample.size = 0;
+    EXPECT(zerocp_subscriber_take_copy(subscriber, roomy, sizeof roomy, &sample, &error), ZEROCP_EMPTY, "");
+    if (sample.size != 0) {
+        fprintf(stderr, "an empty take_copy wrote the sample's description\n");
         failures++;
     }
 
@@ -326,7 +334,7 @@ int main(void) {
     for (int i = 0; i < 8; i++)
         EXPECT(zerocp_subscriber_take(subscriber, &held[i], &error), ZEROCP_OK, "");
     EXPECT(zerocp_subscriber_take_copy(subscriber, &received, sizeof received, NULL, &error), ZEROCP_ERR_LIMIT,
-           "");
+           "max_held");
     for (int i = 0; i < 8; i++)
         EXPECT(zerocp_subscriber_release(subscriber, held[i].payload, &error), ZEROCP_OK, "");
     EXPECT(zerocp_subscriber_take_copy(subscriber, &received, sizeof received, NULL, &error), ZEROCP_OK, "");

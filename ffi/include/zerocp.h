@@ -498,8 +498,8 @@ zerocp_result_t zerocp_publisher_loan(struct zerocp_publisher_t publisher,
 // publisher's `max_slice_len`; exactly 1 for a sized type) with its user
 // header, and stores its parts in `*loan`. Publish or release it by
 // `loan->payload`, as a loan of `zerocp_publisher_loan`.
-// `ZEROCP_ERR_INVALID_ARGUMENT` for a longer slice; `ZEROCP_ERR_LIMIT` as
-// `zerocp_publisher_loan`.
+// `ZEROCP_ERR_INVALID_ARGUMENT` for a longer slice, or a `len` other than 1
+// for a sized type; `ZEROCP_ERR_LIMIT` as `zerocp_publisher_loan`.
 //
 // # Safety
 //

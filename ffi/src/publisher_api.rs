@@ -242,8 +242,8 @@ pub struct zerocp_loan_t {
 /// publisher's `max_slice_len`; exactly 1 for a sized type) with its user
 /// header, and stores its parts in `*loan`. Publish or release it by
 /// `loan->payload`, as a loan of `zerocp_publisher_loan`.
-/// `ZEROCP_ERR_INVALID_ARGUMENT` for a longer slice; `ZEROCP_ERR_LIMIT` as
-/// `zerocp_publisher_loan`.
+/// `ZEROCP_ERR_INVALID_ARGUMENT` for a longer slice, or a `len` other than 1
+/// for a sized type; `ZEROCP_ERR_LIMIT` as `zerocp_publisher_loan`.
 ///
 /// # Safety
 ///
