@@ -101,10 +101,7 @@ impl<T> Registry<T> {
         id: u64,
         call: impl FnOnce(&mut T) -> Result<R, Failure>,
     ) -> Result<R, Failure> {
-        if (id >> 56) as u8 != self.tag {
-            return Err(self.refused(id));
-        }
-        let Some(slot) = self.existing_slot(id as u32) else {
+        let Some(slot) = self.existing_slot(self.index_of(id)?) else {
             return Err(self.stale(id));
         };
         let Ok(mut entry) = slot.lock() else {
@@ -198,6 +195,7 @@ impl<T> Registry<T> {
             | u64::from(index)
     }
 
+    #[inline]
     fn index_of(&self, id: u64) -> Result<u32, Failure> {
         if (id >> 56) as u8 != self.tag {
             return Err(self.refused(id));
