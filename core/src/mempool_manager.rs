@@ -357,12 +357,20 @@ impl<'a> MemPoolManager<'a> {
         Some(unsafe { &*ptr })
     }
 
-    /// Hints the cache at what receiving chunk `global`, whose header is
-    /// `header` ([`chunk`](Self::chunk)), reads and releasing it writes
+    /// Hints the cache at what receiving chunk `global` of `pool`, whose
+    /// header is `header` ([`chunk_in_pool`](Self::chunk_in_pool)), reads
+    /// and releasing it writes
     /// ([`crate::prefetch`]): the header, the payload's first line (at
-    /// `payload_offset`, within the chunk) and the reference count.
+    /// `payload_offset`, within the chunk), the reference count, and the
+    /// freelist head and link word its last release pushes.
     #[inline]
-    pub fn prefetch_received(&self, header: &ChunkHeader, global: u32, payload_offset: u32) {
+    pub fn prefetch_received(
+        &self,
+        pool: usize,
+        header: &ChunkHeader,
+        global: u32,
+        payload_offset: u32,
+    ) {
         // Hints only: a prefetch never faults, so the addresses need no
         // checks (`wrapping_add`: no claim that they stay in the mapping).
         let header = (&raw const *header).cast::<u8>();
@@ -370,6 +378,19 @@ impl<'a> MemPoolManager<'a> {
         crate::prefetch::for_read(header.wrapping_add(payload_offset as usize));
         if let Ok(refcount) = self.refcounts.get(global) {
             crate::prefetch::for_write((&raw const *refcount).cast());
+        }
+        if let (Some(layout), Some(freelist)) =
+            (self.layout.pools().get(pool), self.freelists.get(pool))
+        {
+            freelist.prefetch_push(global.wrapping_sub(layout.first_chunk()));
+        }
+    }
+
+    /// Hints the cache that a loan from `pool` follows: its freelist's head.
+    #[inline]
+    pub fn prefetch_loan(&self, pool: u32) {
+        if let Some(freelist) = self.freelists.get(pool as usize) {
+            freelist.prefetch_pop();
         }
     }
 

@@ -534,6 +534,9 @@ impl PublisherCore {
         } else {
             self.drop_loan(loan);
         }
+        // The next loan swaps the pool's freelist head, which a subscriber
+        // on another core may have written since: ask for it now.
+        self.pools().prefetch_loan(self.shared.pool);
         result
     }
 

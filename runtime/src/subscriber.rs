@@ -359,11 +359,12 @@ impl SubscriberCore {
             return self.nothing_queued();
         };
         let located = self.pools().chunk_in_pool(chunk);
-        // The header, payload and refcount lines come from the publisher's
-        // core: ask for them together, before the bookkeeping below.
-        if let Some((_, header)) = located {
+        // The header, payload, refcount and freelist lines come from the
+        // publisher's core: ask for them together, before the bookkeeping
+        // below.
+        if let Some((pool, header)) = located {
             self.pools()
-                .prefetch_received(header, chunk, self.payload_offset);
+                .prefetch_received(pool, header, chunk, self.payload_offset);
         }
         self.count.get().hold();
         if self.blocks_publishers
