@@ -9,6 +9,7 @@
 //! |---|---|
 //! | `floor` | a sequence number bounced through two atomics in shared memory (8 B) |
 //! | `floor-6` (`floor-lines`) | the same with six cache lines moving per message, each written by both sides: what the lines of a ZeroCP message cost alone |
+//! | `floor-chain` | the same with two lines per message, the second found through the first (the turn word names the data line), as a queue cell names a chunk |
 //! | `uds` | Unix SEQPACKET socket, blocking send/recv, 4 MiB socket buffers |
 //! | `zerocp` | ZeroCP, the receiver busy-polls `take` |
 //! | `zerocp-wait` | ZeroCP, the receiver blocks in `wait` (default: a short adaptive spin, then the futex) |
@@ -41,6 +42,7 @@ mod common {
     pub mod daemon;
     pub mod error;
     pub mod floor;
+    pub mod floor_chain;
     pub mod floor_lines;
     pub mod machine;
     pub mod mode;
@@ -90,9 +92,10 @@ count = 8
 ";
 
 /// Case names, in the order they run.
-const CASES: [&str; 9] = [
+const CASES: [&str; 10] = [
     "floor",
     "floor-lines",
+    "floor-chain",
     "uds",
     "zerocp",
     "zerocp-wait",
@@ -197,6 +200,7 @@ fn run_role(role: &RoleArgs) -> Result<(), BenchError> {
         "daemon" => common::daemon::role_main(role),
         "floor-pong" => common::floor::role_main(role),
         "floor-lines-pong" => common::floor_lines::role_main(role),
+        "floor-chain-pong" => common::floor_chain::role_main(role),
         "uds-pong" => common::uds::role_main(role),
         "zerocp-pong" => common::pingpong::role_main(role),
         "zerocp-rr-server" => common::request_response::role_main(role),
@@ -250,6 +254,10 @@ fn run_cases(
         }
         if case == "floor-lines" {
             emit(common::floor_lines::run(cpus, scale)?);
+            continue;
+        }
+        if case == "floor-chain" {
+            emit(common::floor_chain::run(cpus, scale)?);
             continue;
         }
         for &size in &options.sizes {

@@ -59,6 +59,39 @@ pub fn open_parents(args: &RoleArgs, name: &str) -> Result<SharedMemory, BenchEr
         .os(|| format!("opening {name} of process {pid}"))
 }
 
+/// Bytes between two lines of a [`LineTable`] (two cache lines: the
+/// adjacent-line prefetcher does not pair them).
+pub const LINE_SPACING: usize = 128;
+
+/// The lines of the `floor-lines` and `floor-chain` cases: words
+/// [`LINE_SPACING`] apart in a populated mapping of their object.
+pub struct LineTable {
+    map: Mapping,
+}
+
+impl LineTable {
+    /// Maps `shm` (see [`map_populated`]).
+    pub fn map(shm: &SharedMemory) -> Result<Self, BenchError> {
+        Ok(Self {
+            map: map_populated(shm)?,
+        })
+    }
+
+    /// The first `count` lines, each checked once for bounds and alignment,
+    /// so an exchange indexes a slice.
+    pub fn lines(&self, count: usize) -> Result<Vec<&AtomicU64>, BenchError> {
+        (0..count)
+            .map(|i| {
+                // SAFETY: the object is zero-filled shared memory, a valid
+                // AtomicU64 at every aligned offset, and both processes only
+                // ever access these words atomically.
+                unsafe { self.map.ref_at::<AtomicU64>(i * LINE_SPACING) }
+                    .os(|| format!("line {i} of the floor table"))
+            })
+            .collect()
+    }
+}
+
 /// Starts the child `role` on `shm` (its descriptor passed by number,
 /// opened through `/proc`) and waits for its `ready`.
 pub fn spawn_on(role: &str, cpus: Cpus, shm: &SharedMemory) -> Result<RoleChild, BenchError> {

@@ -15,20 +15,16 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use zerocp_os_linux::mmap::Mapping;
 use zerocp_os_linux::names::SegmentName;
 use zerocp_os_linux::shm::SharedMemory;
 
 use crate::common::error::{BenchError, Context};
-use crate::common::floor::{map_populated, open_parents, spawn_on};
+use crate::common::floor::{LineTable, open_parents, spawn_on};
 use crate::common::process::{Cpus, RoleArgs, Spin, child_start, tell_parent};
 use crate::common::recorder::{iters_for, record, warmup_for};
 
 /// Lines per message: the six a ZeroCP message moves.
 pub const LINES: usize = 6;
-/// Bytes between two lines (two cache lines: the adjacent-line prefetcher
-/// does not pair them).
-const SPACING: usize = 128;
 /// Size of the shared object.
 const SHM_SIZE: usize = 4096;
 /// The turn that ends the child.
@@ -38,35 +34,11 @@ const BASE: usize = 200_000;
 /// The shared object's name.
 const NAME: &str = "zerocp-bench-floor-lines";
 
-/// The lines in a mapping.
-struct Lines {
-    map: Mapping,
-}
-
-impl Lines {
-    fn map(shm: &SharedMemory) -> Result<Self, BenchError> {
-        let lines = Self {
-            map: map_populated(shm)?,
-        };
-        // Checks bounds and alignment once, so later lookups cannot fail.
-        for i in 0..LINES {
-            lines.line(i)?;
-        }
-        Ok(lines)
-    }
-
-    fn line(&self, i: usize) -> Result<&AtomicU64, BenchError> {
-        // SAFETY: the object is zero-filled shared memory, a valid AtomicU64
-        // at every aligned offset, and both processes only ever access these
-        // words atomically.
-        unsafe { self.map.ref_at::<AtomicU64>(i * SPACING) }.os(|| "floor line".into())
-    }
-
-    /// Line 0 (the turn) and the others.
-    fn split(&self) -> Result<(&AtomicU64, Vec<&AtomicU64>), BenchError> {
-        let rest = (1..LINES).map(|i| self.line(i)).collect::<Result<_, _>>()?;
-        Ok((self.line(0)?, rest))
-    }
+/// Line 0 (the turn) and the others.
+fn split(table: &LineTable) -> Result<(&AtomicU64, Vec<&AtomicU64>), BenchError> {
+    let mut rest = table.lines(LINES)?;
+    let turn = rest.remove(0);
+    Ok((turn, rest))
 }
 
 /// Writes `seq` into every line of `rest`, then `turn` into `turn_line`.
@@ -99,9 +71,9 @@ pub fn run(cpus: Cpus, scale: f64) -> Result<String, BenchError> {
     let iters = iters_for(8, BASE, scale);
     let name = SegmentName::new(NAME).map_err(|e| BenchError::Usage(e.to_string()))?;
     let shm = SharedMemory::create(&name, SHM_SIZE).os(|| format!("creating {name}"))?;
-    let lines = Lines::map(&shm)?;
+    let table = LineTable::map(&shm)?;
     let child = spawn_on("floor-lines-pong", cpus, &shm)?;
-    let (turn, rest) = lines.split()?;
+    let (turn, rest) = split(&table)?;
     let shared = cpus.shared();
     let one = |seq: u64| -> Result<(), BenchError> {
         send(turn, &rest, seq, 2 * seq - 1);
@@ -123,8 +95,8 @@ pub fn run(cpus: Cpus, scale: f64) -> Result<String, BenchError> {
 pub fn role_main(args: &RoleArgs) -> Result<(), BenchError> {
     let shared = child_start(args, rustix::process::Signal::KILL)?;
     let shm = open_parents(args, NAME)?;
-    let lines = Lines::map(&shm)?;
-    let (turn, rest) = lines.split()?;
+    let table = LineTable::map(&shm)?;
+    let (turn, rest) = split(&table)?;
     tell_parent("ready")?;
     let mut seq = 0u64;
     loop {
