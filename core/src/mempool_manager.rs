@@ -357,20 +357,12 @@ impl<'a> MemPoolManager<'a> {
         Some(unsafe { &*ptr })
     }
 
-    /// Hints the cache at what receiving chunk `global` of `pool`, whose
-    /// header is `header` ([`chunk_in_pool`](Self::chunk_in_pool)), reads
-    /// and releasing it writes
+    /// Hints the cache at what receiving chunk `global`, whose header is
+    /// `header` ([`chunk`](Self::chunk)), reads and releasing it writes
     /// ([`crate::prefetch`]): the header, the payload's first line (at
-    /// `payload_offset`, within the chunk), the reference count, and the
-    /// freelist head and link word its last release pushes.
+    /// `payload_offset`, within the chunk) and the reference count.
     #[inline]
-    pub fn prefetch_received(
-        &self,
-        pool: usize,
-        header: &ChunkHeader,
-        global: u32,
-        payload_offset: u32,
-    ) {
+    pub fn prefetch_received(&self, header: &ChunkHeader, global: u32, payload_offset: u32) {
         // Hints only: a prefetch never faults, so the addresses need no
         // checks (`wrapping_add`: no claim that they stay in the mapping).
         let header = (&raw const *header).cast::<u8>();
@@ -379,9 +371,27 @@ impl<'a> MemPoolManager<'a> {
         if let Ok(refcount) = self.refcounts.get(global) {
             crate::prefetch::for_write((&raw const *refcount).cast());
         }
-        if let (Some(layout), Some(freelist)) =
-            (self.layout.pools().get(pool), self.freelists.get(pool))
-        {
+    }
+
+    /// Hints the cache at the freelist lines chunk `global` of `pool` goes
+    /// back to (the pool's head and the chunk's link word, owned), when its
+    /// reference count says the caller holds the only reference: then the
+    /// caller's release is the last one, which pushes the chunk. A holder
+    /// among several leaves the lines where they are, since asking for them
+    /// would pull them away from whoever does push (and from the
+    /// publisher's next loan). A `pool` that does not hold `global` only
+    /// wastes the hint.
+    #[inline]
+    pub fn prefetch_last_release(&self, pool: usize, global: u32) {
+        let last = self
+            .refcounts
+            .get(global)
+            .is_ok_and(|refcount| refcount.read() == 1);
+        if let (true, Some(layout), Some(freelist)) = (
+            last,
+            self.layout.pools().get(pool),
+            self.freelists.get(pool),
+        ) {
             freelist.prefetch_push(global.wrapping_sub(layout.first_chunk()));
         }
     }

@@ -6,7 +6,10 @@
 //! before (the chunk header, the payload's first line) and releasing it
 //! writes another (the chunk's reference count). Each is a transfer from
 //! the other core; issued as prefetches right after the queue hands the
-//! index over, they travel together instead of one after the other.
+//! index over, they travel together instead of one after the other. The
+//! holder of a chunk's only reference also asks for the freelist lines its
+//! release pushes (the pool's head, the chunk's link word), and a publish
+//! ends by asking for the head its next loan pops.
 //!
 //! A prefetch is only a hint: it never faults, whatever the address, and
 //! changes nothing a program can observe but time. Targets without an

@@ -417,6 +417,42 @@ fn refcounts_live_in_the_control_part_after_the_links() {
 }
 
 #[test]
+fn prefetch_hints_write_nothing_whatever_they_are_given() {
+    let (m, d, config) = segments();
+    // SAFETY: zeroed buffers, alive for the test.
+    let mgmt = unsafe { GroupControl::create(m.ptr, m.layout.size(), &config, 1) }.unwrap();
+    // SAFETY: the data buffer is laid out for `config`.
+    let pools = unsafe { MemPoolManager::new(mgmt, d.ptr, d.layout.size()) }.unwrap();
+    let chunk = pools.loan(0, SPEC).unwrap();
+    let (pool, header) = pools.chunk_in_pool(chunk).unwrap();
+    let (mgmt_before, data_before) = (m.snapshot(), d.snapshot());
+    pools.prefetch_received(header, chunk, 64);
+    pools.prefetch_received(header, u32::MAX, u32::MAX);
+    for (pool, global) in [
+        (pool, chunk),
+        (pool + 1, chunk),
+        (99, chunk),
+        (pool, u32::MAX),
+    ] {
+        pools.prefetch_last_release(pool, global);
+    }
+    for pool in [0, 1, 99, u32::MAX] {
+        pools.prefetch_loan(pool);
+    }
+    assert_eq!(
+        m.snapshot(),
+        mgmt_before,
+        "the hints left the control part alone"
+    );
+    assert_eq!(
+        d.snapshot(),
+        data_before,
+        "the hints left the data segment alone"
+    );
+    assert_eq!(pools.release(chunk), Ok(true));
+}
+
+#[test]
 fn only_the_loan_writes_the_data_segment() {
     let (m, d, config) = segments();
     // SAFETY: zeroed buffers, alive for the test.

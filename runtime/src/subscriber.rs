@@ -359,12 +359,11 @@ impl SubscriberCore {
             return self.nothing_queued();
         };
         let located = self.pools().chunk_in_pool(chunk);
-        // The header, payload, refcount and freelist lines come from the
-        // publisher's core: ask for them together, before the bookkeeping
-        // below.
-        if let Some((pool, header)) = located {
+        // The header, payload and refcount lines come from the publisher's
+        // core: ask for them together, before the bookkeeping below.
+        if let Some((_, header)) = located {
             self.pools()
-                .prefetch_received(pool, header, chunk, self.payload_offset);
+                .prefetch_received(header, chunk, self.payload_offset);
         }
         self.count.get().hold();
         if self.blocks_publishers
@@ -374,7 +373,15 @@ impl SubscriberCore {
         }
         let result = self.hold(slot, chunk, located);
         match result {
-            Ok(_) => self.port().stats.count_received(),
+            Ok(_) => {
+                self.port().stats.count_received();
+                // The refcount line has come with the header's, which the
+                // hold waited for: if this is the only reference, its drop
+                // pushes the chunk back, so ask for the freelist lines now.
+                if let Some((pool, _)) = located {
+                    self.pools().prefetch_last_release(pool, chunk);
+                }
+            }
             Err(_) => {
                 self.held.give(slot);
                 self.count.get().release(1);

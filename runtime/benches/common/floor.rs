@@ -5,6 +5,11 @@
 //! prefetcher does not pair them), release-store to send, acquire-load spin
 //! to receive. The payload is untouched, so it is reported once, as 8 B,
 //! exactly like the peer's `floor` case.
+//!
+//! It also holds what the other `floor` cases (`floor-lines`,
+//! `floor-chain`) share with it: their object mapped and populated
+//! ([`map_populated`], [`open_parents`] on the child's side), their child
+//! started ([`spawn_on`]) and their table of lines ([`LineTable`]).
 
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -8,7 +8,7 @@
 //! `floor-chain` two lines, the second found through the first.
 //!
 //! Line 0 carries the turn and the index of the data line
-//! (`turn * 256 + index`; turn `2s - 1`: the parent sent `s`, `2s`: the
+//! (`turn * TURN_SCALE + index`; turn `2s - 1`: the parent sent `s`, `2s`: the
 //! child answered), lines 1..=`DATA_LINES` the data. A side writes the
 //! sequence number into a data line picked by a hash of it (no stride a
 //! prefetcher could follow), then the turn (Release); the other waits for
@@ -26,6 +26,9 @@ use crate::common::recorder::{iters_for, record, warmup_for};
 
 /// Data lines to pick from.
 const DATA_LINES: u64 = 61;
+/// The turn word is `turn * TURN_SCALE + index`: the index in the low byte.
+const TURN_SCALE: u64 = 256;
+const _: () = assert!(DATA_LINES < TURN_SCALE);
 /// Size of the shared object: the turn line and the data lines.
 const SHM_SIZE: usize = 8192;
 /// The turn that ends the child.
@@ -42,21 +45,25 @@ fn send(lines: &[&AtomicU64], seq: u64, turn: u64) {
     // Relaxed: published by the Release store of the turn.
     lines[index as usize].store(seq, Ordering::Relaxed);
     // Release: the other side's Acquire load of the turn sees the line.
-    lines[0].store(turn * 256 + index, Ordering::Release);
+    lines[0].store(turn * TURN_SCALE + index, Ordering::Release);
 }
 
 /// Reads the data line the turn word `word` names; `Err` unless it holds
 /// `seq` (or the word names no line).
 #[inline(always)]
 fn check(lines: &[&AtomicU64], word: u64, seq: u64, role: &str) -> Result<(), BenchError> {
-    // Relaxed: ordered after the Acquire load of the turn.
-    let found = lines
-        .get((word % 256) as usize)
-        .map(|line| line.load(Ordering::Relaxed));
-    if found != Some(seq) {
+    let Some(line) = lines.get((word % TURN_SCALE) as usize) else {
         return Err(BenchError::Peer {
             role: role.into(),
-            detail: format!("the line named holds {found:?}, not {seq}"),
+            detail: format!("the turn word {word:#x} names no line"),
+        });
+    };
+    // Relaxed: ordered after the Acquire load of the turn.
+    let found = line.load(Ordering::Relaxed);
+    if found != seq {
+        return Err(BenchError::Peer {
+            role: role.into(),
+            detail: format!("the line named holds {found}, not {seq}"),
         });
     }
     Ok(())
@@ -84,7 +91,7 @@ pub fn run(cpus: Cpus, scale: f64) -> Result<String, BenchError> {
         loop {
             // Acquire: pairs with the child's Release store of the turn.
             let word = turn.load(Ordering::Acquire);
-            if word / 256 == 2 * seq {
+            if word / TURN_SCALE == 2 * seq {
                 return check(&lines, word, seq, "floor-chain-pong");
             }
             spin.turn("floor-chain pong")?;
@@ -113,11 +120,11 @@ pub fn role_main(args: &RoleArgs) -> Result<(), BenchError> {
             // Acquire: pairs with the parent's Release store of the turn.
             match turn.load(Ordering::Acquire) {
                 STOP => return Ok(()),
-                w if w / 256 == 2 * seq - 1 => break w,
+                w if w / TURN_SCALE == 2 * seq - 1 => break w,
                 _ => spin.turn("floor-chain ping")?,
             }
         };
-        check(&lines, word, seq, "floor-chain ping")?;
+        check(&lines, word, seq, "floor-chain-pong")?;
         send(&lines, seq, 2 * seq);
     }
 }
