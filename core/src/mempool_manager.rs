@@ -387,19 +387,21 @@ impl<'a> MemPoolManager<'a> {
             .refcounts
             .get(global)
             .is_ok_and(|refcount| refcount.read() == 1);
-        if let (true, Some(layout), Some(freelist)) = (
-            last,
-            self.layout.pools().get(pool),
-            self.freelists.get(pool),
-        ) {
-            freelist.prefetch_push(global.wrapping_sub(layout.first_chunk()));
+        if !last {
+            return;
         }
+        let (Some(layout), Some(freelist)) =
+            (self.layout.pools().get(pool), self.freelists.get(pool))
+        else {
+            return;
+        };
+        freelist.prefetch_push(global.wrapping_sub(layout.first_chunk()));
     }
 
     /// Hints the cache that a loan from `pool` follows: its freelist's head.
     #[inline]
-    pub fn prefetch_loan(&self, pool: u32) {
-        if let Some(freelist) = self.freelists.get(pool as usize) {
+    pub fn prefetch_loan(&self, pool: usize) {
+        if let Some(freelist) = self.freelists.get(pool) {
             freelist.prefetch_pop();
         }
     }

@@ -436,7 +436,7 @@ fn prefetch_hints_write_nothing_whatever_they_are_given() {
     ] {
         pools.prefetch_last_release(pool, global);
     }
-    for pool in [0, 1, 99, u32::MAX] {
+    for pool in [0, 1, 99, usize::MAX] {
         pools.prefetch_loan(pool);
     }
     assert_eq!(

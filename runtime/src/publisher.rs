@@ -536,7 +536,7 @@ impl PublisherCore {
         }
         // The next loan swaps the pool's freelist head, which a subscriber
         // on another core may have written since: ask for it now.
-        self.pools().prefetch_loan(self.shared.pool);
+        self.pools().prefetch_loan(self.shared.pool as usize);
         result
     }
 

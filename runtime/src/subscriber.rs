@@ -375,9 +375,9 @@ impl SubscriberCore {
         match result {
             Ok(_) => {
                 self.port().stats.count_received();
-                // The refcount line has come with the header's, which the
-                // hold waited for: if this is the only reference, its drop
-                // pushes the chunk back, so ask for the freelist lines now.
+                // The refcount line was asked for with the header's, which
+                // the hold waited for: if this is the only reference, its
+                // drop pushes the chunk back, so ask for the freelist lines.
                 if let Some((pool, _)) = located {
                     self.pools().prefetch_last_release(pool, chunk);
                 }

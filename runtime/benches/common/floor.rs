@@ -66,7 +66,7 @@ pub fn open_parents(args: &RoleArgs, name: &str) -> Result<SharedMemory, BenchEr
 
 /// Bytes between two lines of a [`LineTable`] (two cache lines: the
 /// adjacent-line prefetcher does not pair them).
-pub const LINE_SPACING: usize = 128;
+const LINE_SPACING: usize = 128;
 
 /// The lines of the `floor-lines` and `floor-chain` cases: words
 /// [`LINE_SPACING`] apart in a populated mapping of their object.
