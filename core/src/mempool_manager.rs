@@ -379,8 +379,8 @@ impl<'a> MemPoolManager<'a> {
     /// caller's release is the last one, which pushes the chunk. A holder
     /// among several leaves the lines where they are, since asking for them
     /// would pull them away from whoever does push (and from the
-    /// publisher's next loan). A `pool` that does not hold `global` only
-    /// wastes the hint.
+    /// publisher's next loan). Nothing happens for a `pool` that does not
+    /// hold `global`.
     #[inline]
     pub fn prefetch_last_release(&self, pool: usize, global: u32) {
         let last = self
@@ -395,7 +395,9 @@ impl<'a> MemPoolManager<'a> {
         else {
             return;
         };
-        freelist.prefetch_push(global.wrapping_sub(layout.first_chunk()));
+        if layout.contains(global) {
+            freelist.prefetch_push(global - layout.first_chunk());
+        }
     }
 
     /// Hints the cache that a loan from `pool` follows: its freelist's head.

@@ -25,21 +25,12 @@ use crate::common::process::{
 };
 use crate::common::recorder::{Recorder, iters_for, record, warmup_for};
 
-/// Offset of the parent→child word.
-const PING_OFF: usize = 0;
-/// Offset of the child→parent word.
-const PONG_OFF: usize = 128;
 /// Size of the shared object.
 const SHM_SIZE: usize = 4096;
 /// The sequence number that ends the child.
 const STOP: u64 = u64::MAX;
 /// Round trips (busy-poll count of the peer).
 const BASE: usize = 200_000;
-
-/// The two words in a mapping.
-struct Words {
-    map: Mapping,
-}
 
 /// Maps `shm` writable, its pages populated (the `floor` cases' objects).
 pub fn map_populated(shm: &SharedMemory) -> Result<Mapping, BenchError> {
@@ -108,31 +99,10 @@ pub fn spawn_on(role: &str, cpus: Cpus, shm: &SharedMemory) -> Result<RoleChild,
     Ok(child)
 }
 
-impl Words {
-    fn map(shm: &SharedMemory) -> Result<Self, BenchError> {
-        let words = Self {
-            map: map_populated(shm)?,
-        };
-        // Checks bounds and alignment once, so the accessors cannot fail.
-        words.word(PING_OFF)?;
-        words.word(PONG_OFF)?;
-        Ok(words)
-    }
-
-    fn word(&self, offset: usize) -> Result<&AtomicU64, BenchError> {
-        // SAFETY: the object is zero-filled shared memory, a valid AtomicU64
-        // at every aligned offset, and both processes only ever access these
-        // words atomically.
-        unsafe { self.map.ref_at::<AtomicU64>(offset) }.os(|| "floor word".into())
-    }
-
-    fn ping(&self) -> Result<&AtomicU64, BenchError> {
-        self.word(PING_OFF)
-    }
-
-    fn pong(&self) -> Result<&AtomicU64, BenchError> {
-        self.word(PONG_OFF)
-    }
+/// The parent→child word (line 0) and the child→parent word (line 1).
+fn ping_pong(table: &LineTable) -> Result<(&AtomicU64, &AtomicU64), BenchError> {
+    let lines = table.lines(2)?;
+    Ok((lines[0], lines[1]))
 }
 
 /// Runs the `floor` case; returns its result line.
@@ -158,9 +128,9 @@ fn measure(cpus: Cpus, iters: usize, warmup: usize) -> Result<Recorder, BenchErr
     let name =
         SegmentName::new("zerocp-bench-floor").map_err(|e| BenchError::Usage(e.to_string()))?;
     let shm = SharedMemory::create(&name, SHM_SIZE).os(|| format!("creating {name}"))?;
-    let words = Words::map(&shm)?;
+    let table = LineTable::map(&shm)?;
     let child = spawn_on("floor-pong", cpus, &shm)?;
-    let (ping, pong) = (words.ping()?, words.pong()?);
+    let (ping, pong) = ping_pong(&table)?;
     let shared = cpus.shared();
     let one = |seq: u64| -> Result<(), BenchError> {
         // Release: the peer's acquire-load sees everything before it.
@@ -183,8 +153,8 @@ fn measure(cpus: Cpus, iters: usize, warmup: usize) -> Result<Recorder, BenchErr
 pub fn role_main(args: &RoleArgs) -> Result<(), BenchError> {
     let shared = child_start(args, rustix::process::Signal::KILL)?;
     let shm = open_parents(args, "zerocp-bench-floor")?;
-    let words = Words::map(&shm)?;
-    let (ping, pong) = (words.ping()?, words.pong()?);
+    let table = LineTable::map(&shm)?;
+    let (ping, pong) = ping_pong(&table)?;
     tell_parent("ready")?;
     let mut last = 0u64;
     loop {
