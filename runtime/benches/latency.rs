@@ -51,6 +51,7 @@ mod common {
     pub mod recorder;
     pub mod request_response;
     pub mod seq;
+    pub mod shared_object;
     pub mod stats;
     pub mod uds;
     pub mod waiter;

@@ -24,15 +24,25 @@
 //! took, the rest was dropped by full queues. Messages per case (scaled by
 //! `ZEROCP_BENCH_SCALE`): 400 k busy-polling, 100 k blocking, at least 1000.
 //!
-//! Options select cases: `--modes poll,wait,sleep,waitset,fd` (default: the first three), `--sizes 64,4096`, `--subs 1,4,16`.
+//! First, unless deselected, the `floor-stream` case: two cores streaming
+//! 64-byte messages through shared memory with nothing else (a ring of
+//! cells naming slots of a header line and a payload line,
+//! [`common::floor_stream`]), on the same two CPUs, with the poll case's
+//! message count; its line has `mode=floor-stream`, and the publisher's
+//! rate is read beside it.
+//!
+//! Options select cases: `--modes floor,poll,wait,sleep,waitset,fd` (default:
+//! the first four), `--sizes 64,4096`, `--subs 1,4,16`.
 
 mod common {
     pub mod daemon;
     pub mod error;
+    pub mod floor_stream;
     pub mod machine;
     pub mod mode;
     pub mod process;
     pub mod seq;
+    pub mod shared_object;
     pub mod stats;
     pub mod waiter;
 }
@@ -89,6 +99,7 @@ fn main() -> ExitCode {
         Ok(Some(role)) => match role.name.as_str() {
             "daemon" => common::daemon::role_main(&role),
             "subscriber" => subscriber_role(&role),
+            "floor-stream" => common::floor_stream::role_main(&role),
             other => Err(BenchError::Usage(format!("unknown role {other:?}"))),
         },
         Ok(None) => Selection::parse(&args).and_then(|sel| orchestrate(&sel)),
@@ -103,9 +114,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// The cases to run: `--modes poll,wait,sleep --sizes 64,4096 --subs 1,4,16`
-/// (each defaults to all).
+/// The cases to run: `--modes floor,poll,wait,sleep --sizes 64,4096 --subs
+/// 1,4,16` (the defaults; `floor` is the `floor-stream` case, run once
+/// whatever the sizes and subscriber counts).
 struct Selection {
+    floor: bool,
     modes: Vec<Mode>,
     sizes: Vec<usize>,
     subs: Vec<usize>,
@@ -114,6 +127,7 @@ struct Selection {
 impl Selection {
     fn parse(args: &[String]) -> Result<Self, BenchError> {
         let mut sel = Self {
+            floor: true,
             modes: vec![Mode::Poll, Mode::Wait, Mode::Sleep],
             sizes: SIZES.to_vec(),
             subs: SUBSCRIBERS.to_vec(),
@@ -129,7 +143,10 @@ impl Selection {
                 // Passed by `cargo bench`.
                 "--bench" => {}
                 "--modes" => {
-                    sel.modes = list()?
+                    let (floor, modes): (Vec<_>, Vec<_>) =
+                        list()?.into_iter().partition(|m| *m == "floor");
+                    sel.floor = !floor.is_empty();
+                    sel.modes = modes
                         .into_iter()
                         .map(Mode::parse)
                         .collect::<Result<_, _>>()?
@@ -138,7 +155,7 @@ impl Selection {
                 "--subs" => sel.subs = numbers(&list()?, &SUBSCRIBERS, "--subs")?,
                 other => {
                     return Err(BenchError::Usage(format!(
-                        "unknown argument {other:?} (--modes poll,wait,sleep,waitset,fd; --sizes {SIZES:?}; --subs {SUBSCRIBERS:?})"
+                        "unknown argument {other:?} (--modes floor,poll,wait,sleep,waitset,fd; --sizes {SIZES:?}; --subs {SUBSCRIBERS:?})"
                     )));
                 }
             }
@@ -176,6 +193,10 @@ fn orchestrate(sel: &Selection) -> Result<(), BenchError> {
 }
 
 fn run_cases(sel: &Selection, cpus: Cpus, scale: f64) -> Result<(), BenchError> {
+    if sel.floor {
+        let messages = ((Mode::Poll.base() as f64 * scale) as usize).max(MIN_MESSAGES);
+        print_line(&common::floor_stream::run(cpus, messages as u64)?);
+    }
     for &mode in &sel.modes {
         for &size in &sel.sizes {
             for &subs in &sel.subs {
@@ -184,13 +205,18 @@ fn run_cases(sel: &Selection, cpus: Cpus, scale: f64) -> Result<(), BenchError> 
                     64 => publish_case::<64>(cpus, mode, subs, messages)?,
                     _ => publish_case::<4096>(cpus, mode, subs, messages)?,
                 };
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "{line}");
-                let _ = out.flush();
+                print_line(&line);
             }
         }
     }
     Ok(())
+}
+
+/// Prints a case's result line at once.
+fn print_line(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
 }
 
 fn service(instance: &str) -> Result<ServiceDescription, BenchError> {

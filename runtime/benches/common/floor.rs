@@ -6,24 +6,21 @@
 //! to receive. The payload is untouched, so it is reported once, as 8 B,
 //! exactly like the peer's `floor` case.
 //!
-//! It also holds what the other `floor` cases (`floor-lines`,
-//! `floor-chain`) share with it: their object mapped and populated
-//! ([`map_populated`], [`open_parents`] on the child's side), their child
-//! started ([`spawn_on`]) and their table of lines ([`LineTable`]).
+//! It also holds what the other `floor` cases of `latency` (`floor-lines`,
+//! `floor-chain`) share with it: their table of lines ([`LineTable`]); their
+//! object is set up like every `floor` case's
+//! ([`crate::common::shared_object`]).
 
-use std::os::fd::{AsFd, AsRawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use zerocp_os_linux::mmap::{MapOptions, Mapping};
+use zerocp_os_linux::mmap::Mapping;
 use zerocp_os_linux::names::SegmentName;
 use zerocp_os_linux::shm::SharedMemory;
-use zerocp_os_linux::testing::open_segment_of;
 
 use crate::common::error::{BenchError, Context};
-use crate::common::process::{
-    Cpus, RoleArgs, RoleChild, Spin, child_start, spawn_role, tell_parent,
-};
+use crate::common::process::{Cpus, RoleArgs, Spin, child_start, tell_parent};
 use crate::common::recorder::{Recorder, iters_for, record, warmup_for};
+use crate::common::shared_object::{map_populated, open_parents, spawn_on};
 
 /// Size of the shared object.
 const SHM_SIZE: usize = 4096;
@@ -31,29 +28,6 @@ const SHM_SIZE: usize = 4096;
 const STOP: u64 = u64::MAX;
 /// Round trips (busy-poll count of the peer).
 const BASE: usize = 200_000;
-
-/// Maps `shm` writable, its pages populated (the `floor` cases' objects).
-pub fn map_populated(shm: &SharedMemory) -> Result<Mapping, BenchError> {
-    MapOptions::new()
-        .writable(true)
-        .populate(true)
-        .map(shm)
-        .os(|| format!("mapping {}", shm.name()))
-}
-
-/// A child's side of a `floor` case: opens the parent's object `name`
-/// through the descriptor the options `pid` and `fd` name.
-pub fn open_parents(args: &RoleArgs, name: &str) -> Result<SharedMemory, BenchError> {
-    let name = SegmentName::new(name).map_err(|e| BenchError::Usage(e.to_string()))?;
-    let number = |key| -> Result<i32, BenchError> {
-        args.get(key)?
-            .parse()
-            .map_err(|e| BenchError::Usage(format!("--{key}: {e}")))
-    };
-    let (pid, fd) = (number("pid")?, number("fd")?);
-    open_segment_of(pid.unsigned_abs(), fd, name.clone(), true)
-        .os(|| format!("opening {name} of process {pid}"))
-}
 
 /// Bytes between two lines of a [`LineTable`] (two cache lines: the
 /// adjacent-line prefetcher does not pair them).
@@ -86,17 +60,6 @@ impl LineTable {
             })
             .collect()
     }
-}
-
-/// Starts the child `role` on `shm` (its descriptor passed by number,
-/// opened through `/proc`) and waits for its `ready`.
-pub fn spawn_on(role: &str, cpus: Cpus, shm: &SharedMemory) -> Result<RoleChild, BenchError> {
-    let mut opts = cpus.child_opts();
-    opts.push(("pid", std::process::id().to_string()));
-    opts.push(("fd", shm.as_fd().as_raw_fd().to_string()));
-    let mut child = spawn_role(role, &opts)?;
-    child.expect_line("ready")?;
-    Ok(child)
 }
 
 /// The parent→child word (line 0) and the child→parent word (line 1).

@@ -19,9 +19,10 @@ use zerocp_os_linux::names::SegmentName;
 use zerocp_os_linux::shm::SharedMemory;
 
 use crate::common::error::{BenchError, Context};
-use crate::common::floor::{LineTable, open_parents, spawn_on};
+use crate::common::floor::LineTable;
 use crate::common::process::{Cpus, RoleArgs, Spin, child_start, tell_parent};
 use crate::common::recorder::{iters_for, record, warmup_for};
+use crate::common::shared_object::{open_parents, spawn_on};
 
 /// Lines per message: the six a ZeroCP message moves.
 pub const LINES: usize = 6;
