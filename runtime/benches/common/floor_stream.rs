@@ -1,6 +1,6 @@
 //! The `floor-stream` case of `throughput`: how many messages two cores can
-//! stream through shared memory with nothing else, the shape of a
-//! zero-copy message kept. It is to `throughput` what `floor` is to
+//! stream through shared memory with nothing else, keeping only the shape
+//! of a zero-copy message. It is to `throughput` what `floor` is to
 //! `latency`: the rate the hardware and the host's placement allow, beside
 //! which the publisher's rate is read.
 //!
@@ -13,7 +13,10 @@
 //! the slot it names, checks them, and stores how far it has read. The
 //! producer runs at most [`WINDOW`] messages ahead, reading the consumer's
 //! position only when it gets there. Slots are reused round-robin, so a
-//! slot is written again [`SLOTS`] messages after it was read.
+//! slot is written again [`SLOTS`] messages after it was written, at least
+//! `SLOTS - WINDOW` after the consumer read it. Nothing is dropped: unlike
+//! the publisher's cases, whose queues drop the oldest sample when full,
+//! the producer waits for the consumer.
 //!
 //! What it leaves out is what the benchmark measures in ZeroCP: chunk
 //! bookkeeping (loan, reference counts, the freelist), the queue's
@@ -32,11 +35,13 @@ use crate::common::process::{Cpus, RoleArgs, Spin, child_start, tell_parent};
 use crate::common::shared_object::{map_populated, open_parents, spawn_on};
 
 /// Cells in the ring (the throughput bench's queue capacity).
-pub const CELLS: u64 = 256;
+const CELLS: u64 = 256;
 /// Slots (chunks) the producer cycles through.
-pub const SLOTS: u64 = 256;
-/// Messages the producer may run ahead of the consumer.
-pub const WINDOW: u64 = CELLS - 16;
+const SLOTS: u64 = 256;
+/// Messages the producer may run ahead of the consumer: at most `CELLS`
+/// and `SLOTS` (a cell or slot is written again only once the consumer read
+/// it), 16 fewer as a margin.
+const WINDOW: u64 = CELLS - 16;
 /// Where the cells start: after the total's line and the position's line.
 const CELLS_AT: usize = 128;
 /// Where the slots start.
@@ -47,7 +52,12 @@ const SLOT_SIZE: usize = 128;
 const SHM_SIZE: usize = SLOTS_AT + SLOTS as usize * SLOT_SIZE;
 /// The low bits of a cell name the slot, the high bits the sequence number.
 const SLOT_BITS: u32 = 16;
-const _: () = assert!(SLOTS <= 1 << SLOT_BITS && CELLS_AT + CELLS as usize * 8 <= SLOTS_AT);
+const _: () = assert!(
+    WINDOW <= CELLS
+        && WINDOW <= SLOTS
+        && SLOTS <= 1 << SLOT_BITS
+        && CELLS_AT + CELLS as usize * 8 <= SLOTS_AT
+);
 /// The shared object's name.
 const NAME: &str = "zerocp-bench-floor-stream";
 
@@ -57,6 +67,7 @@ struct Stream<'m> {
     total: &'m AtomicU64,
     /// The last sequence number the consumer read.
     position: &'m AtomicU64,
+    /// The ring: cell `seq % CELLS` names message `seq`'s slot.
     cells: Vec<&'m AtomicU64>,
     /// Each slot's header word and payload word.
     slots: Vec<(&'m AtomicU64, &'m AtomicU64)>,

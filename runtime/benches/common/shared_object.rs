@@ -1,10 +1,11 @@
 //! The shared object of a `floor` case: what every baseline of the
 //! benches (`floor`, `floor-lines`, `floor-chain` of `latency`,
 //! `floor-stream` of `throughput`) does the same way. The parent creates
-//! the object and maps it populated ([`map_populated`]), starts the child
-//! with the object's descriptor number ([`spawn_on`]), and the child opens
-//! the parent's object through `/proc` ([`open_parents`]): no name in
-//! `/dev/shm` is left behind by a killed run.
+//! the object (a memory file without a name, so a killed run leaves nothing
+//! in `/dev/shm`) and maps it populated ([`map_populated`]), starts the
+//! child with the object's descriptor number ([`spawn_on`]), and the child
+//! opens the parent's object through `/proc` ([`open_parents`]), the way to
+//! reach a descriptor of another process.
 
 use std::os::fd::{AsFd, AsRawFd};
 
